@@ -1,0 +1,1 @@
+//! ABI classification and Cranelift thunks (issue 4).

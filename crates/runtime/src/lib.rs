@@ -1,0 +1,1 @@
+//! The ffidl runtime (issue 4).
