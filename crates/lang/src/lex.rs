@@ -548,12 +548,36 @@ pub fn lex_detailed(src: &str, file: FileId) -> Lexed {
     errors.sort_by_key(|(r, _)| (r.start, r.end));
     let diagnostics = errors
         .into_iter()
-        .map(|(r, msg)| Diagnostic::new(DiagKind::Lex, Span::new(file, r), msg))
+        .map(|(r, msg)| {
+            let label = lex_label(&msg);
+            Diagnostic::new(DiagKind::Lex, Span::new(file, r), msg).with_label(label)
+        })
         .collect();
     Lexed {
         tokens,
         diagnostics,
         unterminated: lexer.extras.unterminated,
+    }
+}
+
+/// The underline text for a lex diagnostic, by its message.
+fn lex_label(message: &str) -> &'static str {
+    if message.starts_with("unexpected character") {
+        "not part of the language"
+    } else if message.contains("escape") {
+        "invalid escape"
+    } else if message.starts_with("invalid digit") {
+        "invalid digit"
+    } else if message.contains("too large") {
+        "does not fit in 64 bits"
+    } else if message.contains("no digits") {
+        "missing digits"
+    } else if message.starts_with("unterminated string") {
+        "string starts here"
+    } else if message.starts_with("unterminated block comment") {
+        "comment starts here"
+    } else {
+        "here"
     }
 }
 
