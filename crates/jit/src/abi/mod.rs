@@ -127,6 +127,10 @@ impl AbiType {
         }
     }
 
+    pub fn is_aggregate(&self) -> bool {
+        matches!(self, AbiType::Aggregate(_))
+    }
+
     /// How a scalar appears as a leaf inside an aggregate; `None` for aggregates.
     pub fn leaf_kind(&self) -> Option<LeafKind> {
         match self {
@@ -325,7 +329,12 @@ pub enum ArgPass {
     Ignore,
     /// By value in registers and/or stack words. `ext` applies to narrow integer scalars
     /// and names what the caller must do (SysV: extend to 32 bits; Win64: nothing).
-    Direct { pieces: Vec<Piece>, ext: Ext },
+    /// `aggregate` tells a struct/union (pieces read from its bytes) from a scalar.
+    Direct {
+        pieces: Vec<Piece>,
+        ext: Ext,
+        aggregate: bool,
+    },
     /// SysV MEMORY class: the bytes are copied onto the stack at `offset`.
     StackCopy { offset: u32, size: u32 },
     /// Win64: the caller makes a copy (aligned to `align`) and passes its address in `loc`.
@@ -338,9 +347,11 @@ pub enum RetPass {
     Void,
     /// In return registers. `ext` says how the declared type widens a narrow integer
     /// (the callee leaves upper bits unspecified, so the caller extends).
+    /// `aggregate` tells a struct/union (pieces written to its bytes) from a scalar.
     Direct {
         pieces: Vec<Piece>,
         ext: Ext,
+        aggregate: bool,
     },
     /// Through a hidden pointer to caller memory passed in `ptr_loc`; the callee also
     /// returns that pointer in rax.
@@ -539,7 +550,7 @@ impl fmt::Display for CallPlan {
             write!(f, "a{index} ")?;
             match arg {
                 ArgPass::Ignore => f.write_str("ignored")?,
-                ArgPass::Direct { pieces, ext } => self.write_pieces(f, pieces, *ext, false)?,
+                ArgPass::Direct { pieces, ext, .. } => self.write_pieces(f, pieces, *ext, false)?,
                 ArgPass::StackCopy { offset, size } => write!(f, "copy{size}->[sp+{offset}]")?,
                 ArgPass::ByRef { loc, size, .. } => {
                     write!(f, "{}:&copy{size}", self.loc_name(*loc, false))?
@@ -550,7 +561,7 @@ impl fmt::Display for CallPlan {
         f.write_str("ret ")?;
         match &self.ret {
             RetPass::Void => f.write_str("void")?,
-            RetPass::Direct { pieces, ext } => self.write_pieces(f, pieces, *ext, true)?,
+            RetPass::Direct { pieces, ext, .. } => self.write_pieces(f, pieces, *ext, true)?,
             RetPass::Sret { ptr_loc, size } => {
                 write!(f, "sret{size}:{}", self.loc_name(*ptr_loc, false))?
             }

@@ -14,7 +14,8 @@ const VEC_ARG_REGS: u8 = 8;
 /// The class of one eightbyte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
-    NoClass,
+    /// NO_CLASS: only padding.
+    Empty,
     Integer,
     Sse,
 }
@@ -50,7 +51,7 @@ fn classify_value(ty: &AbiType) -> ValueClass {
                 return ValueClass::Memory;
             }
             let count = layout.size.div_ceil(8) as usize;
-            let mut classes = vec![Class::NoClass; count];
+            let mut classes = vec![Class::Empty; count];
             for leaf in &layout.leaves {
                 let size = leaf.kind.size();
                 // An unaligned field makes the whole aggregate MEMORY.
@@ -77,7 +78,7 @@ fn classify_value(ty: &AbiType) -> ValueClass {
                             size: (layout.size - offset).min(8) as u8,
                         }
                     })
-                    .filter(|eightbyte| eightbyte.class != Class::NoClass)
+                    .filter(|eightbyte| eightbyte.class != Class::Empty)
                     .collect(),
             )
         }
@@ -91,7 +92,7 @@ fn classify_value(ty: &AbiType) -> ValueClass {
 
 fn merge(a: Class, b: Class) -> Class {
     match (a, b) {
-        (Class::NoClass, other) | (other, Class::NoClass) => other,
+        (Class::Empty, other) | (other, Class::Empty) => other,
         (Class::Integer, _) | (_, Class::Integer) => Class::Integer,
         (Class::Sse, Class::Sse) => Class::Sse,
     }
@@ -166,6 +167,7 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
                 RetPass::Direct {
                     pieces,
                     ext: ty.extension(),
+                    aggregate: ty.is_aggregate(),
                 }
             }
         },
@@ -211,7 +213,11 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
                             }
                         })
                         .collect();
-                    ArgPass::Direct { pieces, ext }
+                    ArgPass::Direct {
+                        pieces,
+                        ext,
+                        aggregate: ty.is_aggregate(),
+                    }
                 } else {
                     // The whole value goes onto the stack, in its memory layout.
                     let align = ty.align().clamp(8, 16);
@@ -220,6 +226,7 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
                     ArgPass::Direct {
                         pieces: stack_pieces(&eightbytes, offset),
                         ext,
+                        aggregate: ty.is_aggregate(),
                     }
                 }
             }

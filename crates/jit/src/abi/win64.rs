@@ -58,6 +58,7 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
                     kind,
                 }],
                 ext: ty.extension(),
+                aggregate: ty.is_aggregate(),
             }
         }
     };
@@ -94,6 +95,7 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
                     pieces,
                     // The callee may not assume anything of the upper bits.
                     ext: Ext::None,
+                    aggregate: ty.is_aggregate(),
                 }
             }
         };
