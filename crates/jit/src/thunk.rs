@@ -14,11 +14,12 @@
 //!   stack, the integer registers are padded to all six so that every stack word (declared
 //!   I64) lands in its own stack slot in order, and no later register argument is pulled
 //!   onto the stack or vice versa.
-//! - SysV variadic calls need `%al`; Cranelift cannot set it, so the thunk calls a tiny
-//!   per-thunk stub (`mov r11, [rsp+8+N]; mov eax, AL; jmp r11`) and passes the real
-//!   target as one extra stack word after the arguments.
-//! - Win64 positions become one parameter each; a variadic float whose plan also names
-//!   the integer register of its position is passed there (what `va_arg` reads).
+//! - Variadic calls need what Cranelift cannot express (SysV `%al`; Win64 a float in
+//!   both the vector and the integer register of its position), so the thunk passes the
+//!   real target as one extra stack word after the arguments and calls a tiny per-thunk
+//!   stub that sets those registers and jumps to the target (see [`variadic_stub_code`]).
+//! - Win64 positions become one parameter each; a variadic float is passed as integer
+//!   bits in its integer register and the stub copies it to the vector register.
 //! - Hidden result pointers are plain pointer parameters in the first integer place.
 //!
 //! Thunks are compiled once per plan and kept in a [`ThunkCache`].
@@ -162,11 +163,9 @@ fn compile(
         Abi::Win64 => CallConv::WindowsFastcall,
         other => return Err(ThunkError::UnsupportedAbi(other)),
     };
-    let variadic_stub = if plan.variadic && plan.abi == Abi::SysV64 {
-        let bytes = sysv_variadic_stub(plan.stack_bytes, plan.vec_regs_used);
-        Some(memory.define_bytes(&ir::Signature::new(CallConv::SystemV), &bytes)?)
-    } else {
-        None
+    let variadic_stub = match variadic_stub_code(plan) {
+        Some(bytes) => Some(memory.define_bytes(&ir::Signature::new(CallConv::SystemV), &bytes)?),
+        None => None,
     };
 
     let host_conv = memory.isa().default_call_conv();
@@ -251,7 +250,8 @@ fn compile(
                     .copied();
                 match value {
                     Some(value) => params.push(value),
-                    None if position_used(plan, position) => {
+                    // With a stub the target must land on the stack: fill all four registers.
+                    None if position_used(plan, position) || variadic_stub.is_some() => {
                         params.push(b.ins().iconst(types::I64, 0))
                     }
                     None => {}
@@ -375,15 +375,55 @@ fn push_stack_words(
     }
 }
 
-/// `mov r11, [rsp + 8 + stack_bytes]; mov eax, al; jmp r11`: finds the real target in
-/// the stack word after the arguments, sets `%al`, and tail-jumps with the stack intact.
-fn sysv_variadic_stub(stack_bytes: u32, al: u8) -> Vec<u8> {
-    let mut code = vec![0x4c, 0x8b, 0x9c, 0x24];
-    code.extend_from_slice(&(8 + stack_bytes).to_le_bytes());
-    code.push(0xb8);
-    code.extend_from_slice(&u32::from(al).to_le_bytes());
+/// The machine code of the stub a variadic call goes through, if the plan needs one.
+///
+/// Cranelift cannot set `%al` (SysV) nor put one value in two registers (Win64), so the
+/// thunk passes the real target as one extra stack word after the arguments and calls a
+/// stub that finishes the register set-up and tail-jumps with the stack untouched:
+/// SysV `mov eax, AL`; Win64 `movq xmmN, <int register N>` for each variadic float
+/// position; then `mov r11, [rsp + 8 + target_offset]; jmp r11`.
+fn variadic_stub_code(plan: &CallPlan) -> Option<Vec<u8>> {
+    if !plan.variadic {
+        return None;
+    }
+    let mut code = Vec::new();
+    match plan.abi {
+        Abi::SysV64 => {
+            code.push(0xb8); // mov eax, imm32
+            code.extend_from_slice(&u32::from(plan.vec_regs_used).to_le_bytes());
+        }
+        Abi::Win64 => {
+            // movq xmmN, rcx/rdx/r8/r9
+            const MOVQ_XMM_FROM_INT: [[u8; 5]; 4] = [
+                [0x66, 0x48, 0x0f, 0x6e, 0xc1],
+                [0x66, 0x48, 0x0f, 0x6e, 0xca],
+                [0x66, 0x49, 0x0f, 0x6e, 0xd0],
+                [0x66, 0x49, 0x0f, 0x6e, 0xd9],
+            ];
+            for arg in &plan.args {
+                if let ArgPass::Direct { pieces, .. } = arg {
+                    let in_int = pieces.iter().find_map(|p| match p.loc {
+                        Loc::Int(n) => Some(n),
+                        _ => None,
+                    });
+                    let in_vec = pieces.iter().any(|p| matches!(p.loc, Loc::Vec(_)));
+                    if let (Some(n), true) = (in_int, in_vec) {
+                        code.extend_from_slice(&MOVQ_XMM_FROM_INT[usize::from(n)]);
+                    }
+                }
+            }
+            if code.is_empty() {
+                return None;
+            }
+        }
+        Abi::Aapcs64 => return None,
+    }
+    // mov r11, [rsp + disp32]
+    code.extend_from_slice(&[0x4c, 0x8b, 0x9c, 0x24]);
+    code.extend_from_slice(&(8 + plan.stack_bytes).to_le_bytes());
+    // jmp r11
     code.extend_from_slice(&[0x41, 0xff, 0xe3]);
-    code
+    Some(code)
 }
 
 fn int_type(size: u8) -> Type {

@@ -1008,3 +1008,99 @@ fn thunks_are_shared_by_plan_and_listable() {
         compiled.disassembly
     );
 }
+
+// ---------------------------------------------------------------- large and over-aligned
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Big {
+    v: [i64; 40],
+}
+
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct A16 {
+    a: f64,
+    b: f64,
+    c: f64,
+}
+
+fn big_type() -> AbiType {
+    st(&[I8; 40])
+}
+
+#[test]
+fn big_structs_in_both_abis() {
+    let mut t = Tester::new();
+    let big = Big {
+        v: std::array::from_fn(|i| i as i64 * 3 - 50),
+    };
+    // SAFETY: matches the C declarations.
+    let sum: extern "C" fn(Big, i32) -> i64 = unsafe { native("big_sum") };
+    let r = t.call(
+        Abi::SysV64,
+        "big_sum",
+        vec![big_type(), T::I32],
+        Some(T::I64),
+        &[by_ref(&big), 7],
+    );
+    assert_eq!(r.i64(), sum(big, 7));
+    // SAFETY: matches the C declaration.
+    let ms_sum: extern "win64" fn(Big, i32) -> i64 = unsafe { native("ms_big_sum") };
+    let r = t.call(
+        Abi::Win64,
+        "ms_big_sum",
+        vec![big_type(), T::I32],
+        Some(T::I64),
+        &[by_ref(&big), 7],
+    );
+    assert_eq!(r.i64(), ms_sum(big, 7));
+    assert_eq!(
+        big.v[0], -50,
+        "the callee scribbled on the thunk's copy only"
+    );
+
+    for (abi, name) in [(Abi::SysV64, "big_twist"), (Abi::Win64, "ms_big_twist")] {
+        let sig = Signature::new(abi, vec![big_type(), T::I32], Some(big_type()));
+        let plan = classify(&sig).unwrap();
+        let thunk = t.cache.thunk(&plan).unwrap();
+        let mut out = Big { v: [0; 40] };
+        let args = [by_ref(&big), 5];
+        // SAFETY: slots match the C declaration; `out` holds the whole result.
+        unsafe { thunk(sym(name), args.as_ptr(), (&mut out as *mut Big).cast()) };
+        let want: [i64; 40] = std::array::from_fn(|i| big.v[39 - i] + 5);
+        assert_eq!(out.v, want, "{name}");
+    }
+}
+
+#[test]
+fn over_aligned_memory_struct_on_the_stack() {
+    let mut t = Tester::new();
+    type F = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, A16) -> f64;
+    // SAFETY: matches the C declaration.
+    let f: F = unsafe { native("a16_after_seven") };
+    let s = A16 {
+        a: 1.5,
+        b: -2.5,
+        c: 1e3,
+    };
+    let a16 = T::Aggregate(AggLayout::new(32, 16, [(0, F8), (8, F8), (16, F8)]));
+    let mut params = vec![T::I64; 7];
+    params.push(a16);
+    let r = t.call(
+        Abi::SysV64,
+        "a16_after_seven",
+        params,
+        Some(T::F64),
+        &[1, 2, 3, 4, 5, 6, 7, by_ref(&s)],
+    );
+    assert_eq!(r.f64(), f(1, 2, 3, 4, 5, 6, 7, s));
+}
+
+#[test]
+fn win64_variadic_float_also_in_the_vector_register() {
+    let mut t = Tester::new();
+    let sig = variadic_sig(Abi::Win64, vec![T::F64], Some(T::F64), 0);
+    let r = t.call_sig(&sig, "ms_first_double", &[f64s(21.25)]);
+    assert_eq!(r.f64(), 42.5);
+}
