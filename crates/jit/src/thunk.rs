@@ -619,3 +619,12 @@ extern "C" {
     #[link_name = "memcpy"]
     fn libc_memcpy(dst: *mut c_void, src: *const c_void, len: usize) -> *mut c_void;
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cache_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::ThunkCache>();
+    }
+}
