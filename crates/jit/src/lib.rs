@@ -4,6 +4,7 @@
 //! Executable memory is owned by [`code_memory`].
 
 pub mod abi;
+mod clif_lowering;
 pub mod code_memory;
 pub mod thunk;
 

@@ -285,7 +285,7 @@ impl Signature {
 /// For results they index the return registers (rax rdx / xmm0 xmm1).
 /// `Stack(offset)` is a byte offset from the stack pointer at the call instruction
 /// (Win64 offsets include the 32-byte shadow space, so the first stack argument is at 32).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Loc {
     Int(u8),
     Vec(u8),
@@ -381,7 +381,7 @@ pub struct CallPlan {
 }
 
 impl CallPlan {
-    /// Stack words (8 bytes each) of the outgoing argument area beyond any shadow space.
+    /// Offset of the first stack argument: 32 under Win64 (after the shadow space), else 0.
     pub fn stack_arg_start(&self) -> u32 {
         match self.abi {
             Abi::Win64 => win64::SHADOW_BYTES,
