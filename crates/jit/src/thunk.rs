@@ -25,6 +25,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::abi::{Abi, ArgPass, CallPlan, Loc, RetPass};
+use crate::callback::{compile_callback, CompiledCallback, DispatchFn};
 use crate::clif_lowering::{
     clif_layout, copy_bytes, flags, load_bytes, load_piece, load_scalar, return_type, store_piece,
     store_scalar, to_stack_word, variadic_stub_code, ClifParam,
@@ -43,6 +44,8 @@ pub enum ThunkError {
     UnsupportedAbi(Abi),
     /// Cranelift refused the function (a bug in the lowering).
     Codegen(String),
+    /// Callback thunks cannot have variadic signatures.
+    VariadicCallback,
 }
 
 impl fmt::Display for ThunkError {
@@ -55,6 +58,7 @@ impl fmt::Display for ThunkError {
                 write!(f, "cannot call {abi} functions from this machine")
             }
             ThunkError::Codegen(why) => write!(f, "code generation failed: {why}"),
+            ThunkError::VariadicCallback => f.write_str("a callback cannot be variadic"),
         }
     }
 }
@@ -111,6 +115,26 @@ impl ThunkCache {
             self.thunks.insert(plan.clone(), thunk);
         }
         Ok(&self.thunks[plan])
+    }
+
+    /// A new callback thunk for `plan` that calls `dispatch(context, args, ret)`.
+    ///
+    /// Callback thunks are not shared (each bakes in its own `context`); their code lives
+    /// until the cache is dropped. `context` must stay valid for as long as the returned
+    /// function may be called.
+    pub fn callback(
+        &mut self,
+        plan: &CallPlan,
+        dispatch: DispatchFn,
+        context: *const c_void,
+    ) -> Result<CompiledCallback, ThunkError> {
+        compile_callback(
+            &mut self.memory,
+            &mut self.builder_ctx,
+            plan,
+            dispatch,
+            context,
+        )
     }
 
     /// Number of distinct thunks compiled so far.

@@ -4,54 +4,14 @@
 // The Rust mirrors keep the C typedef names (IFD, LLC, ...).
 #![allow(clippy::upper_case_acronyms)]
 
+mod common;
+
 use std::ffi::c_void;
 use std::mem::size_of;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 
-use ffidl_jit::abi::{classify, Abi, AbiType, AggLayout, LeafKind, Signature};
+use common::*;
+use ffidl_jit::abi::{classify, Abi, AbiType, AggLayout, Signature};
 use ffidl_jit::thunk::ThunkCache;
-
-const I1: LeafKind = LeafKind::Int(1);
-const I2: LeafKind = LeafKind::Int(2);
-const I4: LeafKind = LeafKind::Int(4);
-const I8: LeafKind = LeafKind::Int(8);
-const F4: LeafKind = LeafKind::F32;
-const F8: LeafKind = LeafKind::F64;
-
-fn fixture() -> &'static libloading::Library {
-    static LIB: OnceLock<libloading::Library> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let source =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/jit_calls.c");
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jit_calls.so");
-        let status = Command::new("gcc")
-            .args(["-O2", "-shared", "-fPIC", "-o"])
-            .arg(&out)
-            .arg(&source)
-            .status()
-            .expect("gcc runs");
-        assert!(status.success(), "gcc failed on {}", source.display());
-        // SAFETY: the fixture is our own C file with no initialisers.
-        unsafe { libloading::Library::new(&out).expect("fixture loads") }
-    })
-}
-
-fn sym(name: &str) -> *const c_void {
-    // SAFETY: only the address is taken; callers give it the right type.
-    unsafe { *fixture().get::<*const c_void>(name.as_bytes()).expect(name) }
-}
-
-/// The fixture's `name` as a Rust function pointer of type `F`.
-///
-/// # Safety
-/// `F` must be a function pointer type matching the C declaration.
-unsafe fn native<F: Copy>(name: &str) -> F {
-    let ptr = sym(name);
-    assert_eq!(size_of::<F>(), size_of::<*const c_void>());
-    std::mem::transmute_copy(&ptr)
-}
 
 #[repr(C, align(16))]
 struct RetBuf([u8; 64]);
@@ -334,124 +294,6 @@ fn twenty_mixed_arguments_some_on_the_stack() {
         1, 0.5, -2, 1.5, -3, 2.5, 40000, 3.5, 5, 4.5, 6, 5.5, 7, 6.5, 8, 7.5, 9, 8.5, -10, 9.5,
     );
     assert_eq!(r.f64(), want);
-}
-
-// ---------------------------------------------------------------- aggregates
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct S1 {
-    a: i8,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct S2 {
-    a: i16,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct S3 {
-    a: i8,
-    b: i8,
-    c: i8,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct S4 {
-    x: f32,
-}
-#[repr(C, packed)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct P5 {
-    a: i32,
-    b: i8,
-}
-#[repr(C, packed)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct P5u {
-    a: i8,
-    b: i32,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Vec2f {
-    x: f32,
-    y: f32,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Vec3f {
-    x: f32,
-    y: f32,
-    z: f32,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct DI {
-    d: f64,
-    i: i32,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct CD {
-    c: i8,
-    d: f64,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct IFD {
-    i: i32,
-    f: f32,
-    d: f64,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct LL {
-    a: i64,
-    b: i64,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Vec2d {
-    x: f64,
-    y: f64,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct LLC {
-    a: i64,
-    b: i64,
-    c: i8,
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct D4 {
-    v: [f64; 4],
-}
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct F3T {
-    v: [f32; 3],
-    tag: i32,
-}
-#[repr(C)]
-#[derive(Clone, Copy)]
-union UIF {
-    i: i32,
-    f: f32,
-}
-#[repr(C)]
-#[derive(Clone, Copy)]
-union UDL {
-    d: [f64; 2],
-    l: i64,
-}
-
-fn st(fields: &[LeafKind]) -> AbiType {
-    T::Aggregate(AggLayout::c_struct(fields))
-}
-fn packed(fields: &[LeafKind]) -> AbiType {
-    T::Aggregate(AggLayout::packed_struct(fields))
 }
 
 /// Calls `twist_*(value, k)` natively and through the thunk (with `abi`) and compares.
