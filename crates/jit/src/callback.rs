@@ -40,6 +40,13 @@ pub struct CompiledCallback {
     pub compile_time: std::time::Duration,
 }
 
+impl CompiledCallback {
+    /// The same listing as [`crate::thunk::CompiledThunk::listing`].
+    pub fn listing(&self, plan: &CallPlan) -> String {
+        crate::thunk::listing(plan, &self.clif, &self.disassembly, &self.code)
+    }
+}
+
 fn frame_slot(b: &mut FunctionBuilder, size: u32) -> Value {
     let slot = b.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,

@@ -78,6 +78,32 @@ pub struct CompiledThunk {
     pub compile_time: Duration,
 }
 
+impl CompiledThunk {
+    /// What `ffidl thunk` prints: the plan, the CLIF, the machine instructions and bytes.
+    pub fn listing(&self, plan: &CallPlan) -> String {
+        listing(plan, &self.clif, &self.disassembly, &self.code)
+    }
+}
+
+/// A text listing of generated code for people: plan, CLIF, instructions, bytes.
+pub fn listing(plan: &CallPlan, clif: &str, disassembly: &str, code: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "; plan ({}): {plan}", plan.abi);
+    let _ = writeln!(out, "; clif\n{}", clif.trim_end());
+    let _ = writeln!(
+        out,
+        "; machine code ({} bytes)\n{}",
+        code.len(),
+        disassembly.trim_end()
+    );
+    for chunk in code.chunks(16) {
+        let hex: Vec<String> = chunk.iter().map(|byte| format!("{byte:02x}")).collect();
+        let _ = writeln!(out, ";   {}", hex.join(" "));
+    }
+    out
+}
+
 /// Thunks by plan: every function with the same plan shares one thunk.
 ///
 /// The code lives as long as the cache: a [`ThunkFn`] obtained from it must not be

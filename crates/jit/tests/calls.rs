@@ -842,6 +842,12 @@ fn thunks_are_shared_by_plan_and_listable() {
     assert_ne!(first as usize, third as usize);
     assert_eq!(t.cache.len(), 2);
     let compiled = t.cache.compiled(&a).unwrap();
+    let listing = compiled.listing(&a);
+    assert!(
+        listing.starts_with("; plan (sysv64): a0 rdi:i4@0 sext"),
+        "{listing}"
+    );
+    assert!(listing.contains("machine code ("), "{listing}");
     assert!(compiled.clif.contains("call_indirect"), "{}", compiled.clif);
     assert!(!compiled.code.is_empty());
     assert!(

@@ -426,6 +426,9 @@ impl fmt::Display for AbiError {
 
 impl std::error::Error for AbiError {}
 
+/// The largest aggregate passed or returned by value (keeps every offset in range).
+pub const MAX_AGGREGATE_BYTES: u32 = 1 << 24;
+
 /// Decides where every argument and the result of a call go.
 pub fn classify(sig: &Signature) -> Result<CallPlan, AbiError> {
     if let Some(first) = sig.variadic_from {
@@ -452,6 +455,12 @@ fn validate(ty: &AbiType) -> Result<(), AbiError> {
             Err(AbiError::BadIntSize(*size))
         }
         AbiType::Aggregate(layout) => {
+            if layout.size > MAX_AGGREGATE_BYTES {
+                return Err(AbiError::BadLayout(format!(
+                    "{} bytes is too large to pass by value (the limit is {MAX_AGGREGATE_BYTES})",
+                    layout.size
+                )));
+            }
             if !layout.align.is_power_of_two() {
                 return Err(AbiError::BadLayout(format!(
                     "alignment {} is not a power of two",

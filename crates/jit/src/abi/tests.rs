@@ -191,6 +191,8 @@ fn errors_are_values() {
         None,
     );
     assert_eq!(classify(&odd_int), Err(AbiError::BadIntSize(3)));
+    let huge = Signature::new(Abi::SysV64, vec![agg(u32::MAX, 8, &[])], None);
+    assert!(matches!(classify(&huge), Err(AbiError::BadLayout(_))));
     let past_end = Signature::new(Abi::SysV64, vec![agg(4, 4, &[(2, I4)])], None);
     assert!(matches!(classify(&past_end), Err(AbiError::BadLayout(_))));
     let bad_variadic = Signature {
