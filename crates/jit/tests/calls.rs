@@ -814,6 +814,14 @@ fn win64_variadic_doubles() {
 // ---------------------------------------------------------------- cache and listing
 
 #[test]
+fn arm64_plans_get_no_x86_thunk() {
+    let mut t = Tester::new();
+    let plan = classify(&Signature::new(Abi::Aapcs64, vec![T::I32], None)).unwrap();
+    let err = t.cache.thunk(&plan).expect_err("refused");
+    assert_eq!(err, ffidl_jit::ThunkError::UnsupportedAbi(Abi::Aapcs64));
+}
+
+#[test]
 fn thunks_are_shared_by_plan_and_listable() {
     let mut t = Tester::new();
     let a = classify(&Signature::new(

@@ -7,9 +7,11 @@
 //! and unions into scalar [`Leaf`]s), and both code generators (the Cranelift thunks
 //! and the assembly fallback) read the plan without re-deriving any rule.
 //!
-//! One file per ABI: [`sysv64`] (System V x86-64 psABI) and [`win64`] (Microsoft x64).
-//! AAPCS64 is not implemented yet and is reported as [`AbiError::UnsupportedAbi`].
+//! One file per ABI: [`sysv64`] (System V x86-64 psABI), [`win64`] (Microsoft x64) and
+//! [`aapcs64`] (Arm 64-bit, ELF variant) is classified too, but no thunks are generated
+//! for it yet.
 
+mod aapcs64;
 mod sysv64;
 #[cfg(test)]
 mod tests;
@@ -24,7 +26,8 @@ pub enum Abi {
     SysV64,
     /// Microsoft x64 (Windows, and `__attribute__((ms_abi))` functions elsewhere).
     Win64,
-    /// Arm 64-bit procedure call standard (not implemented yet).
+    /// Arm 64-bit procedure call standard, ELF (Linux) variant. Plans only: this crate
+    /// does not generate arm64 thunks yet.
     Aapcs64,
 }
 
@@ -445,7 +448,7 @@ pub fn classify(sig: &Signature) -> Result<CallPlan, AbiError> {
     match sig.abi {
         Abi::SysV64 => Ok(sysv64::classify(sig)),
         Abi::Win64 => Ok(win64::classify(sig)),
-        Abi::Aapcs64 => Err(AbiError::UnsupportedAbi(Abi::Aapcs64)),
+        Abi::Aapcs64 => Ok(aapcs64::classify(sig)),
     }
 }
 
@@ -506,6 +509,8 @@ const INT_RET_REGS: [&str; 2] = ["rax", "rdx"];
 impl CallPlan {
     fn loc_name(&self, loc: Loc, is_ret: bool) -> String {
         match loc {
+            Loc::Int(n) if self.abi == Abi::Aapcs64 => format!("x{n}"),
+            Loc::Vec(n) if self.abi == Abi::Aapcs64 => format!("v{n}"),
             Loc::Int(n) if is_ret => INT_RET_REGS.get(n as usize).unwrap_or(&"?").to_string(),
             Loc::Int(n) => {
                 let regs: &[&str] = if self.abi == Abi::Win64 {

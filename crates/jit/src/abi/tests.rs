@@ -59,6 +59,14 @@ fn win(name: &'static str, params: Vec<AbiType>, ret: Option<AbiType>, plan: &'s
     }
 }
 
+fn arm(name: &'static str, params: Vec<AbiType>, ret: Option<AbiType>, plan: &'static str) -> Case {
+    Case {
+        name,
+        sig: Signature::new(Abi::Aapcs64, params, ret),
+        plan,
+    }
+}
+
 fn variadic(mut case: Case, first: usize) -> Case {
     case.sig.variadic_from = Some(first);
     case
@@ -125,6 +133,24 @@ fn cases() -> Vec<Case> {
         win("16-byte return via rcx shifts args", vec![T::I32, T::F64], Some(st(&[I8, I8])), "a0 rdx:i4@0; a1 xmm2:f8@0; ret sret16:rcx; stack 32"),
         win("by reference on the stack", cat(&[many(T::I64, 4), vec![st(&[I8, I8, I8])]]), None, "a0 rcx:i8@0; a1 rdx:i8@0; a2 r8:i8@0; a3 r9:i8@0; a4 [sp+32]:&copy24; ret void; stack 40"),
         variadic(win("variadic float also in the int register", vec![T::Ptr, T::F64, T::I32], Some(T::I32), "a0 rcx:i8@0; a1 xmm1:f8@0 rdx:i8@0; a2 r8:i4@0; ret rax:i4@0 sext; stack 32"), 1),
+        // ---- AAPCS64
+        arm("i32 add", vec![T::I32, T::I32], Some(T::I32), "a0 x0:i4@0; a1 x1:i4@0; ret x0:i4@0 sext; stack 0"),
+        arm("narrow args are not extended", vec![T::I8, T::Bool], Some(T::U8), "a0 x0:i1@0; a1 x1:i1@0; ret x0:i1@0 zext; stack 0"),
+        arm("floats and ints", vec![T::F64, T::F32, T::I64], Some(T::F64), "a0 v0:f8@0; a1 v1:f4@0; a2 x0:i8@0; ret v0:f8@0; stack 0"),
+        arm("HFA {f32,f32,f32}", vec![st(&[F4, F4, F4])], Some(st(&[F4, F4, F4])), "a0 v0:f4@0 v1:f4@4 v2:f4@8; ret v0:f4@0 v1:f4@4 v2:f4@8; stack 0"),
+        arm("HFA {f64 x4}", vec![st(&[F8, F8, F8, F8])], Some(st(&[F8, F8, F8, F8])), "a0 v0:f8@0 v1:f8@8 v2:f8@16 v3:f8@24; ret v0:f8@0 v1:f8@8 v2:f8@16 v3:f8@24; stack 0"),
+        arm("HFA through a union of equal floats", vec![agg(8, 4, &[(0, F4), (4, F4), (0, F4)])], None, "a0 v0:f4@0 v1:f4@4; ret void; stack 0"),
+        arm("{f32,f64} is no HFA", vec![st(&[F4, F8])], None, "a0 x0:i8@0 x1:i8@8; ret void; stack 0"),
+        arm("{f64,i32} in x registers", vec![st(&[F8, I4])], Some(st(&[F8, I4])), "a0 x0:i8@0 x1:i8@8; ret x0:i8@0 x1:i8@8; stack 0"),
+        arm("{i8,i8,i8}", vec![st(&[I1, I1, I1])], Some(st(&[I1, I1, I1])), "a0 x0:i3@0; ret x0:i3@0; stack 0"),
+        arm("five floats: no HFA, by reference", vec![st(&[F4, F4, F4, F4, F4])], None, "a0 x0:&copy20; ret void; stack 0"),
+        arm("24-byte struct: by reference, result in x8", vec![st(&[I8, I8, I1]), T::I32], Some(st(&[I8, I8, I1])), "a0 x0:&copy24; a1 x1:i4@0; ret sret24:x8; stack 0"),
+        arm("nine ints", many(T::I64, 9), None, "a0 x0:i8@0; a1 x1:i8@0; a2 x2:i8@0; a3 x3:i8@0; a4 x4:i8@0; a5 x5:i8@0; a6 x6:i8@0; a7 x7:i8@0; a8 [sp+0]:i8@0; ret void; stack 8"),
+        arm("f32 on the stack takes 8 bytes", cat(&[many(T::F64, 8), vec![T::F32, T::F32]]), None, "a0 v0:f8@0; a1 v1:f8@0; a2 v2:f8@0; a3 v3:f8@0; a4 v4:f8@0; a5 v5:f8@0; a6 v6:f8@0; a7 v7:f8@0; a8 [sp+0]:f4@0; a9 [sp+8]:f4@0; ret void; stack 16"),
+        arm("HFA that does not fit closes the vector registers", cat(&[many(T::F64, 6), vec![st(&[F8, F8, F8]), T::F64]]), None, "a0 v0:f8@0; a1 v1:f8@0; a2 v2:f8@0; a3 v3:f8@0; a4 v4:f8@0; a5 v5:f8@0; a6 [sp+0]:i8@0 [sp+8]:i8@8 [sp+16]:i8@16; a7 [sp+24]:f8@0; ret void; stack 32"),
+        arm("16-aligned struct starts at an even register", vec![T::I64, agg(16, 16, &[(0, I8), (8, I8)])], None, "a0 x0:i8@0; a1 x2:i8@0 x3:i8@8; ret void; stack 0"),
+        arm("struct that does not fit closes the int registers", cat(&[many(T::I64, 7), vec![st(&[I8, I8]), T::I64]]), None, "a0 x0:i8@0; a1 x1:i8@0; a2 x2:i8@0; a3 x3:i8@0; a4 x4:i8@0; a5 x5:i8@0; a6 x6:i8@0; a7 [sp+0]:i8@0 [sp+8]:i8@8; a8 [sp+16]:i8@0; ret void; stack 24"),
+        variadic(arm("variadic like fixed (ELF)", vec![T::Ptr, T::F64, T::I32], Some(T::I32), "a0 x0:i8@0; a1 v0:f8@0; a2 x1:i4@0; ret x0:i4@0 sext; stack 0"), 1),
     ]
 }
 
@@ -177,11 +203,6 @@ fn register_counts() {
 
 #[test]
 fn errors_are_values() {
-    let aapcs = Signature::new(Abi::Aapcs64, vec![], None);
-    assert_eq!(
-        classify(&aapcs),
-        Err(AbiError::UnsupportedAbi(Abi::Aapcs64))
-    );
     let odd_int = Signature::new(
         Abi::SysV64,
         vec![AbiType::Int {
