@@ -1,7 +1,8 @@
 //! Table-driven tests of classification: each case is a signature and the plan written
 //! out in `CallPlan`'s one-line form (`place:{i|f}{size}@{offset}`), derived by hand from
-//! the psABI / Microsoft rules. The C fixtures in the crate's tests check the same rules
-//! against gcc.
+//! the psABI / Microsoft / AAPCS64 rules. The C fixtures in the crate's tests check the
+//! x86-64 rules against gcc at run time; the AAPCS64 cases were checked once against
+//! aarch64-linux-gnu-gcc 12 assembly.
 
 use super::*;
 
@@ -104,6 +105,12 @@ fn cases() -> Vec<Case> {
         sysv("union {f32; f64}", vec![agg(8, 8, &[(0, F4), (0, F8)])], None, "a0 xmm0:f8@0; ret void; stack 0"),
         sysv("union {f64[2]; i64}", vec![agg(16, 8, &[(0, F8), (8, F8), (0, I8)])], Some(agg(16, 8, &[(0, F8), (8, F8), (0, I8)])), "a0 rdi:i8@0 xmm0:f8@8; ret rax:i8@0 xmm0:f8@8; stack 0"),
         sysv("empty struct", vec![agg(0, 1, &[]), T::I32], None, "a0 ignored; a1 rdi:i4@0 sext; ret void; stack 0"),
+        sysv(
+            "align(16) {f64}: the padding eightbyte takes no register",
+            vec![agg(16, 16, &[(0, F8)]), T::F64, T::I64],
+            Some(agg(16, 16, &[(0, F8)])),
+            "a0 xmm0:f8@0; a1 xmm1:f8@0; a2 rdi:i8@0; ret xmm0:f8@0; stack 0",
+        ),
         // ---- SysV MEMORY class
         sysv("{i64,i64,i8} arg", vec![st(&[I8, I8, I1]), T::I32], None, "a0 copy24->[sp+0]; a1 rdi:i4@0 sext; ret void; stack 24"),
         sysv("{i64,i64,i8} ret is sret", vec![T::I32], Some(st(&[I8, I8, I1])), "a0 rsi:i4@0 sext; ret sret24:rdi; stack 0"),
