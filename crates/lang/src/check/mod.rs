@@ -6,26 +6,7 @@ use crate::span::SourceMap;
 use crate::target::Target;
 use std::path::PathBuf;
 
-/// The typed program. (stub)
-#[derive(Debug)]
-pub struct Program {}
-
-/// Size, alignment and field offsets of one named struct/union/type, as the checker
-/// computed them for the program's target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TypeLayout {
-    pub size: u64,
-    pub align: u64,
-    /// `(field name, byte offset)` in declaration order.
-    pub fields: Vec<(String, u64)>,
-}
-
-impl Program {
-    /// Layout of the type declared (or built in) under `name`, if there is one.
-    pub fn type_layout(&self, _name: &str) -> Option<TypeLayout> {
-        None
-    }
-}
+pub use crate::tir::{Program, TypeLayout};
 
 /// Check a root source file and everything it imports.
 ///
@@ -41,9 +22,51 @@ pub fn check_source(
 ) -> Result<Program, Vec<Diagnostic>> {
     let file = map.add(name, path, text);
     let (_ast, diagnostics) = crate::parse::parse(&map.get(file).text, file);
-    let _ = target;
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    Ok(Program {})
+    Ok(empty_program(target))
+}
+
+/// A program with the builtin type table and nothing else (stub until the checker lands).
+fn empty_program(target: Target) -> Program {
+    use crate::tir::{FloatTy, IntTy, TypeDef, TypeKind};
+    let scalar = |kind: TypeKind, size: u64| TypeDef {
+        kind,
+        size,
+        align: size.max(1),
+    };
+    let types = vec![
+        TypeDef {
+            kind: TypeKind::Void,
+            size: 0,
+            align: 1,
+        },
+        scalar(TypeKind::Bool, 1),
+        scalar(TypeKind::Int(IntTy::I8), 1),
+        scalar(TypeKind::Int(IntTy::I16), 2),
+        scalar(TypeKind::Int(IntTy::I32), 4),
+        scalar(TypeKind::Int(IntTy::I64), 8),
+        scalar(TypeKind::Int(IntTy::U8), 1),
+        scalar(TypeKind::Int(IntTy::U16), 2),
+        scalar(TypeKind::Int(IntTy::U32), 4),
+        scalar(TypeKind::Int(IntTy::U64), 8),
+        scalar(TypeKind::Float(FloatTy::F32), 4),
+        scalar(TypeKind::Float(FloatTy::F64), 8),
+        scalar(TypeKind::Cstr, 8),
+        scalar(TypeKind::Null, 8),
+        scalar(TypeKind::Error, 0),
+    ];
+    Program {
+        target,
+        types,
+        type_names: Vec::new(),
+        libraries: Vec::new(),
+        foreign_fns: Vec::new(),
+        callbacks: Vec::new(),
+        consts: Vec::new(),
+        functions: Vec::new(),
+        globals: Vec::new(),
+        main: Default::default(),
+    }
 }
