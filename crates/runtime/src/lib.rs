@@ -1,7 +1,191 @@
-//! The ffidl runtime: library loading, native values, the interpreter, the assembly
-//! fallback and the embedding API.
+//! The ffidl runtime: library loading, native values, the interpreter and the
+//! embedding API.
 //!
-//! This first part holds library loading ([`load`]); the interpreter arrives with the
-//! `ffidl run` work (see the issue tracker).
+//! Flow: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
+//! and resolves every foreign symbol before anything runs (errors are diagnostics at the
+//! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
+//! thunk per distinct plan from the JIT, and compiles the program into closures
+//! ([`interp`]). [`Loaded::run`] then executes the top-level statements.
 
+pub mod interp;
 pub mod load;
+pub mod lower;
+pub mod memory;
+
+use ffidl_jit::{classify, ThunkCache};
+use ffidl_lang::diag::{DiagKind, Diagnostic};
+use ffidl_lang::span::SourceMap;
+use ffidl_lang::tir::{LibrarySource, Program};
+use interp::compile::{frame_layout, CompiledProgram, Compiler, ForeignLink};
+use interp::{run_block, Ctx, Trap};
+use memory::{Block, StringArena};
+use std::io::Write;
+use std::path::Path;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The last top-level statement finished.
+    Finished,
+    /// `exit(code)` was called.
+    Exit(i32),
+    /// A runtime error or failed assert.
+    Error(Diagnostic),
+}
+
+impl Outcome {
+    /// The process exit status `ffidl run` uses for this outcome.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Outcome::Finished => 0,
+            Outcome::Exit(code) => *code,
+            Outcome::Error(_) => 1,
+        }
+    }
+}
+
+/// A program with its libraries loaded, symbols resolved, thunks built and code
+/// compiled, ready to run.
+pub struct Loaded {
+    // Field order is drop order: the compiled closures go first, then the memory they
+    // point into, then the thunk code, then the libraries the targets live in.
+    compiled: CompiledProgram,
+    globals: Block,
+    _literals: StringArena,
+    _cache: ThunkCache,
+    _libraries: Vec<Option<load::Library>>,
+}
+
+/// Load and compile a checked program. `map` locates the declaring files (library
+/// paths containing `/` are relative to the file that declares them).
+pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut libraries = Vec::with_capacity(program.libraries.len());
+    for lib in &program.libraries {
+        let spec = match &lib.source {
+            LibrarySource::Path(p) => load::LibrarySpec::Path(p.clone()),
+            LibrarySource::PerOs(entries) => load::LibrarySpec::PerOs(entries.clone()),
+        };
+        let base = map
+            .get(lib.span.file)
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ".".into());
+        match load::Library::open(&spec, &base) {
+            Ok(l) => libraries.push(Some(l)),
+            Err(msg) => {
+                diags.push(
+                    Diagnostic::new(DiagKind::LibraryNotFound, lib.span, msg)
+                        .with_label("this library cannot be loaded"),
+                );
+                libraries.push(None);
+            }
+        }
+    }
+    let mut cache = match ThunkCache::new() {
+        Ok(c) => c,
+        Err(e) => {
+            let span = program
+                .foreign_fns
+                .first()
+                .map(|f| f.span)
+                .unwrap_or_default();
+            diags.push(Diagnostic::new(DiagKind::AbiUnsupported, span, e.to_string()));
+            return Err(diags);
+        }
+    };
+    let mut links = Vec::with_capacity(program.foreign_fns.len());
+    for f in &program.foreign_fns {
+        let mut link = ForeignLink {
+            target: std::ptr::null(),
+            thunk: None,
+        };
+        if let Some(Some(lib)) = libraries.get(f.library.0 as usize) {
+            match lib.symbol(&f.symbol) {
+                Ok(p) => link.target = p,
+                Err(msg) => diags.push(
+                    Diagnostic::new(DiagKind::SymbolNotFound, f.span, msg)
+                        .with_label("this symbol cannot be found"),
+                ),
+            }
+        }
+        if !f.sig.variadic {
+            let plan = lower::jit_signature(program, &f.sig, &[])
+                .and_then(|s| classify(&s).map_err(|e| e.to_string()));
+            match plan.and_then(|p| cache.thunk(&p).map_err(|e| e.to_string())) {
+                Ok(t) => link.thunk = Some(t),
+                Err(msg) => diags.push(Diagnostic::new(DiagKind::AbiUnsupported, f.span, msg)),
+            }
+        }
+        links.push(link);
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let (global_offsets, globals_size) =
+        frame_layout(program, program.globals.iter().map(|g| g.ty));
+    let mut globals = Block::zeroed(globals_size as usize);
+    let mut literals = StringArena::default();
+    let compiler = Compiler::new(
+        program,
+        &links,
+        &mut cache,
+        &mut literals,
+        globals.ptr(),
+        global_offsets,
+    );
+    let compiled = compiler.compile_program().map_err(|d| vec![d])?;
+    Ok(Loaded {
+        compiled,
+        globals,
+        _literals: literals,
+        _cache: cache,
+        _libraries: libraries,
+    })
+}
+
+impl Loaded {
+    /// Run the top-level statements, printing to `out` (flushed before every foreign
+    /// call, so output interleaves with C's unbuffered writes, and at the end).
+    pub fn run(&mut self, out: Box<dyn Write>) -> Outcome {
+        self.globals.clear();
+        let mut ctx = Ctx::new(out);
+        let outcome = match ctx.alloc_temp(self.compiled.main_frame_size, 16, Default::default()) {
+            Ok(frame) => {
+                ctx.fp = frame;
+                match run_block(&self.compiled.main, &mut ctx) {
+                    Ok(_) => Outcome::Finished,
+                    Err(Trap::Exit(code)) => Outcome::Exit(code),
+                    Err(Trap::Error(d)) => Outcome::Error(*d),
+                }
+            }
+            Err(_) => Outcome::Error(Diagnostic::new(
+                DiagKind::Runtime,
+                Default::default(),
+                "the top-level frame does not fit the value stack",
+            )),
+        };
+        ctx.flush();
+        outcome
+    }
+}
+
+/// What `ffidl thunk` shows for the foreign function `name`: its call plan, the thunk's
+/// CLIF, machine instructions and bytes. Needs no library (nothing is called).
+pub fn thunk_listing(program: &Program, name: &str) -> Result<String, String> {
+    let f = program
+        .foreign_fns
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| format!("no foreign function named `{name}`"))?;
+    let sig = lower::jit_signature(program, &f.sig, &[])?;
+    let plan = classify(&sig).map_err(|e| e.to_string())?;
+    let mut cache = ThunkCache::new().map_err(|e| e.to_string())?;
+    let compiled = cache.compiled(&plan).map_err(|e| e.to_string())?;
+    let mut out = format!("{} (symbol `{}`)\n", f.name, f.symbol);
+    out.push_str(&format!("{plan:#?}\n"));
+    out.push_str(&compiled.listing(&plan));
+    Ok(out)
+}

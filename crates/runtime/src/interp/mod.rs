@@ -1,0 +1,143 @@
+//! The interpreter: a checked program compiled once into closures, then run.
+//!
+//! Execution model: every expression of the typed program is compiled (see [`compile`])
+//! into a boxed closure specialised for its operation and type, that returns the value
+//! as an untagged 64-bit slot (see [`scalar`]); aggregate values are the address of
+//! their C-layout bytes. Statements are closures returning a [`Flow`]. Variables of
+//! every kind live in native memory with C layout (frames on the value stack, globals in
+//! one block), so `&x` is a stable address and C writes through it are seen. Nothing on
+//! the steady-state path hashes, looks a name up, or allocates: a foreign call site owns
+//! its thunk and target pointers and builds its argument slots in a fixed array on the
+//! Rust stack.
+
+pub mod compile;
+pub mod print;
+pub mod scalar;
+
+use crate::memory::{AllocRegistry, Block, StringArena};
+use ffidl_lang::diag::{DiagKind, Diagnostic};
+use ffidl_lang::span::Span;
+use std::io::Write;
+
+/// Why execution stops early.
+pub enum Trap {
+    /// A runtime error (null dereference, out of bounds, failed assert, ...).
+    Error(Box<Diagnostic>),
+    /// `exit(code)`.
+    Exit(i32),
+}
+
+pub type R<T> = Result<T, Trap>;
+
+/// A runtime error at `span`.
+#[cold]
+pub fn runtime_error(span: Span, message: impl Into<String>) -> Trap {
+    Trap::Error(Box::new(Diagnostic::new(DiagKind::Runtime, span, message)))
+}
+
+/// What a statement tells the enclosing block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Next,
+    Break,
+    Continue,
+    Return,
+}
+
+pub type ExprFn = Box<dyn Fn(&mut Ctx) -> R<u64>>;
+pub type AddrFn = Box<dyn Fn(&mut Ctx) -> R<*mut u8>>;
+pub type StmtFn = Box<dyn Fn(&mut Ctx) -> R<Flow>>;
+
+/// Deepest nesting of script function calls before "stack overflow".
+pub const MAX_CALL_DEPTH: u32 = 10_000;
+/// Bytes of the value stack (frames and aggregate temporaries).
+pub const VALUE_STACK_BYTES: usize = 64 << 20;
+
+/// The mutable state of one run.
+pub struct Ctx {
+    /// Base of the current frame.
+    pub fp: *mut u8,
+    /// First free byte of the value stack.
+    pub sp: *mut u8,
+    pub stack_end: *mut u8,
+    /// The value of the last `return` (aggregates: the address of its bytes).
+    pub ret: u64,
+    /// The place of a compound assignment being evaluated.
+    pub place: *mut u8,
+    pub depth: u32,
+    pub allocs: AllocRegistry,
+    pub strings: StringArena,
+    /// Text printed and not yet written to `writer`.
+    pub out: Vec<u8>,
+    pub writer: Box<dyn Write>,
+    _stack: Block,
+}
+
+impl Ctx {
+    pub fn new(writer: Box<dyn Write>) -> Ctx {
+        let mut stack = Block::zeroed(VALUE_STACK_BYTES);
+        let base = stack.ptr();
+        // SAFETY: `base + len` is one past the end of the block.
+        let end = unsafe { base.add(stack.len()) };
+        Ctx {
+            fp: base,
+            sp: base,
+            stack_end: end,
+            ret: 0,
+            place: std::ptr::null_mut(),
+            depth: 0,
+            allocs: AllocRegistry::default(),
+            strings: StringArena::default(),
+            out: Vec::with_capacity(8192),
+            writer,
+            _stack: stack,
+        }
+    }
+
+    /// Zeroed room for `size` bytes aligned to `align` (<= 16 guaranteed, more honoured)
+    /// on the value stack; released when the enclosing statement ends.
+    #[inline]
+    pub fn alloc_temp(&mut self, size: u64, align: u64, span: Span) -> R<*mut u8> {
+        let start = align_up(self.sp as usize, align.max(1) as usize);
+        let end = start.checked_add(size as usize);
+        match end {
+            Some(end) if end <= self.stack_end as usize => {
+                let p = start as *mut u8;
+                // SAFETY: [start, end) lies inside the value stack block.
+                unsafe { std::ptr::write_bytes(p, 0, size as usize) };
+                self.sp = end as *mut u8;
+                Ok(p)
+            }
+            _ => Err(runtime_error(span, "stack overflow: the value stack is full")),
+        }
+    }
+
+    /// Write pending printed text to the writer.
+    pub fn flush(&mut self) {
+        if !self.out.is_empty() {
+            let _ = self.writer.write_all(&self.out);
+            self.out.clear();
+        }
+        let _ = self.writer.flush();
+    }
+}
+
+#[inline(always)]
+pub fn align_up(v: usize, align: usize) -> usize {
+    (v + align - 1) & !(align - 1)
+}
+
+/// Run a block: each statement's temporaries are released when it ends.
+#[inline]
+pub fn run_block(stmts: &[StmtFn], ctx: &mut Ctx) -> R<Flow> {
+    for s in stmts {
+        let mark = ctx.sp;
+        let flow = s(ctx);
+        ctx.sp = mark;
+        match flow? {
+            Flow::Next => {}
+            other => return Ok(other),
+        }
+    }
+    Ok(Flow::Next)
+}
