@@ -25,11 +25,37 @@ pub const MAX_BRACKET_DEPTH: usize = 256;
 /// Largest nesting the syntax tree may reach through operator, `else if` and bracket
 /// chains together; deeper input is rejected before parsing so that no later
 /// recursive pass can exhaust the stack.
-pub const MAX_TREE_DEPTH: usize = 1024;
+pub const MAX_TREE_DEPTH: usize = 512;
+
+/// Stack reserved for the parser thread: combinator parsers use a lot of stack per
+/// nesting level (tens of KiB in debug builds), so even [`MAX_BRACKET_DEPTH`] levels
+/// would overflow a default 2 MiB thread. Only the pages actually touched are used.
+const PARSER_STACK_BYTES: usize = 256 << 20;
 
 /// Parse a whole file. Always returns a tree (with `Error` placeholders where
 /// recovery happened) plus every lex and syntax diagnostic found, in source order.
+///
+/// The tree is never deeper than about [`MAX_TREE_DEPTH`] levels: deeper input is
+/// rejected with one diagnostic and an empty tree, so recursive passes over the tree
+/// are safe on an ordinary stack.
 pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+    std::thread::scope(|scope| {
+        let parser_thread = std::thread::Builder::new()
+            .name("ffidl-parse".to_string())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(src, file));
+        match parser_thread {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread could be started: parse on this one.
+            Err(_) => parse_here(src, file),
+        }
+    })
+}
+
+/// [`parse`] on the current thread's stack.
+fn parse_here(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let lexed = lex_detailed(src, file);
     let mut diags = lexed.diagnostics;
     let (tokens, spans): (Vec<Token>, Vec<Span>) = lexed.tokens.into_iter().unzip();
@@ -53,7 +79,8 @@ pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
         .filter(|d| !(lexed.unterminated && d.span == end_of_input))
         .collect();
     syntax.sort_by_key(|d| (d.span.start, d.span.end));
-    syntax.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+    // Several errors at one spot are one problem seen from several alternatives.
+    syntax.dedup_by(|a, b| a.span == b.span);
     diags.extend(syntax);
     diags.sort_by_key(|d| d.span.start);
     (
@@ -118,8 +145,22 @@ fn nesting_guard(tokens: &[Token], spans: &[Span]) -> Option<Diagnostic> {
         };
         match tok {
             Token::LParen | Token::LBracket | Token::LBrace => {
-                chain[top] += 1;
-                total += 1;
+                // A call or index after an operand adds a level at the outer level too.
+                let after_operand = matches!(
+                    prev,
+                    Some(
+                        Token::Ident(_)
+                            | Token::RParen
+                            | Token::RBracket
+                            | Token::Int(_)
+                            | Token::Float(_)
+                            | Token::Str(_)
+                    )
+                );
+                if after_operand && *tok != Token::LBrace {
+                    chain[top] += 1;
+                    total += 1;
+                }
                 chain.push(0);
                 if chain.len() - 1 > MAX_BRACKET_DEPTH {
                     return Some(Diagnostic::new(
@@ -377,8 +418,10 @@ fn expr_parsers<'t>(cx: Ctx<'t>) -> ExprParsers<'t> {
     let mut expr = Recursive::declare();
     let mut expr_no_struct = Recursive::declare();
     let ty = type_expr(cx, expr.clone().boxed()).boxed();
-    expr.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), true));
-    expr_no_struct.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), false));
+    expr.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), true).labelled("expression"));
+    expr_no_struct.define(
+        expr_levels(cx, expr.clone().boxed(), ty.clone(), false).labelled("expression"),
+    );
     ExprParsers {
         expr: expr.labelled("expression").boxed(),
         expr_no_struct: expr_no_struct.labelled("expression").boxed(),
