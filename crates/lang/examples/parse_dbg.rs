@@ -5,6 +5,8 @@ fn main() {
     let mut map = SourceMap::new();
     let id = map.add(path.clone(), None, text.clone());
     let (ast, d) = parse::parse(&text, id);
-    if std::env::var_os("AST").is_some() { println!("{ast:#?}"); }
+    if std::env::var_os("AST").is_some() {
+        println!("{ast:#?}");
+    }
     print!("{}", diag::render(&map, &d));
 }

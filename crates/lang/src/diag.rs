@@ -5,7 +5,6 @@
 //! Nothing here decides *whether* something is an error.
 
 use crate::span::{SourceMap, Span};
-use std::fmt::Write as _;
 
 /// What went wrong, as a closed list; each kind has a stable code shown in output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,8 +116,8 @@ impl Diagnostic {
     }
 }
 
-/// Render diagnostics as plain text (no colour): each starts with
-/// `error[code]: message` and `--> file:line:col`, then ariadne's annotated source.
+/// Render diagnostics as plain text (no colour): each is ariadne's report, headed
+/// `[code] Error: message`, then the file, line and column and the underlined source.
 pub fn render(map: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
@@ -131,10 +130,6 @@ pub fn render(map: &SourceMap, diags: &[Diagnostic]) -> String {
 pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
     use ariadne::{Config, Label, Report, ReportKind};
 
-    let mut out = String::new();
-    let _ = writeln!(out, "error[{}]: {}", d.kind.code(), d.message);
-    let _ = writeln!(out, "  --> {}", map.location(d.span));
-
     let file = map.get(d.span.file);
     let name = file.name.clone();
     let clamp = |s: Span| {
@@ -145,6 +140,7 @@ pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
     };
     let mut report = Report::build(ReportKind::Error, (name.clone(), clamp(d.span)))
         .with_config(Config::default().with_color(false).with_compact(false))
+        .with_code(d.kind.code())
         .with_message(&d.message);
     let mut label = Label::new((name.clone(), clamp(d.span)));
     if let Some(l) = &d.label {
@@ -164,10 +160,17 @@ pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
     }
     let mut buf = Vec::new();
     let cache = ariadne::sources(sources);
-    if report.finish().write(cache, &mut buf).is_ok() {
-        out.push_str(&String::from_utf8_lossy(&buf));
+    match report.finish().write(cache, &mut buf) {
+        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+        // Rendering only fails on I/O to a Vec (never) or a broken cache; keep the
+        // essentials rather than nothing.
+        Err(_) => format!(
+            "[{}] Error: {}\n  at {}\n",
+            d.kind.code(),
+            d.message,
+            map.location(d.span)
+        ),
     }
-    out
 }
 
 /// Levenshtein-based suggestion: the candidate closest to `name`, if close enough

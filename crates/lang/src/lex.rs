@@ -665,12 +665,21 @@ mod tests {
         use Token::*;
         assert_eq!(
             toks("1.5 2.0e-3 1e9 1E+9 1_0.2_5"),
-            vec![Float(1.5), Float(2.0e-3), Float(1e9), Float(1e9), Float(10.25)]
+            vec![
+                Float(1.5),
+                Float(2.0e-3),
+                Float(1e9),
+                Float(1e9),
+                Float(10.25)
+            ]
         );
         assert_eq!(toks("0..4"), vec![Int(0), DotDot, Int(4)]);
         assert_eq!(toks("1."), vec![Int(1), Dot]);
         assert_eq!(toks(".5"), vec![Dot, Int(5)]);
-        assert_eq!(toks("a...b"), vec![Ident("a".into()), Ellipsis, Ident("b".into())]);
+        assert_eq!(
+            toks("a...b"),
+            vec![Ident("a".into()), Ellipsis, Ident("b".into())]
+        );
     }
 
     #[test]
@@ -679,7 +688,10 @@ mod tests {
             toks(r#""a\n\t\r\0\\\"\'\x41\u{48}\u{1F600}é""#),
             vec![Token::Str("a\n\t\r\0\\\"'AH\u{1F600}é".into())]
         );
-        assert_eq!(toks("\"two\nlines\""), vec![Token::Str("two\nlines".into())]);
+        assert_eq!(
+            toks("\"two\nlines\""),
+            vec![Token::Str("two\nlines".into())]
+        );
     }
 
     #[test]

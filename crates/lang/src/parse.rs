@@ -163,12 +163,16 @@ fn nesting_guard(tokens: &[Token], spans: &[Span]) -> Option<Diagnostic> {
                 }
                 chain.push(0);
                 if chain.len() - 1 > MAX_BRACKET_DEPTH {
-                    return Some(Diagnostic::new(
-                        DiagKind::Syntax,
-                        spans[i],
-                        format!("brackets nested too deeply (more than {MAX_BRACKET_DEPTH} levels)"),
-                    )
-                    .with_label("too deep"));
+                    return Some(
+                        Diagnostic::new(
+                            DiagKind::Syntax,
+                            spans[i],
+                            format!(
+                                "brackets nested too deeply (more than {MAX_BRACKET_DEPTH} levels)"
+                            ),
+                        )
+                        .with_label("too deep"),
+                    );
                 }
             }
             Token::RParen | Token::RBracket | Token::RBrace => {
@@ -204,12 +208,14 @@ fn nesting_guard(tokens: &[Token], spans: &[Span]) -> Option<Diagnostic> {
             _ => {}
         }
         if total + chain.len() > MAX_TREE_DEPTH {
-            return Some(Diagnostic::new(
-                DiagKind::Syntax,
-                spans[i],
-                format!("expression nested too deeply (more than {MAX_TREE_DEPTH} levels)"),
-            )
-            .with_label("too deep"));
+            return Some(
+                Diagnostic::new(
+                    DiagKind::Syntax,
+                    spans[i],
+                    format!("expression nested too deeply (more than {MAX_TREE_DEPTH} levels)"),
+                )
+                .with_label("too deep"),
+            );
         }
     }
     None
@@ -429,7 +435,10 @@ fn expr_parsers<'t>(cx: Ctx<'t>) -> ExprParsers<'t> {
     }
 }
 
-fn type_expr<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>) -> impl Parser<'t, In<'t>, TypeExpr, Extra<'t>> + Clone {
+fn type_expr<'t>(
+    cx: Ctx<'t>,
+    expr: Boxed<'t, Expr>,
+) -> impl Parser<'t, In<'t>, TypeExpr, Extra<'t>> + Clone {
     recursive(move |ty| {
         let pointer = just(Token::Star)
             .ignore_then(just(Token::Const).or_not())
@@ -469,7 +478,14 @@ fn expr_levels<'t>(
     let postfix = postfix(cx, atom, expr);
     let unary = unary(cx, postfix);
     let cast = cast(unary, ty);
-    let product = binary_level(cast, &[(Token::Star, Mul), (Token::Slash, Div), (Token::Percent, Rem)]);
+    let product = binary_level(
+        cast,
+        &[
+            (Token::Star, Mul),
+            (Token::Slash, Div),
+            (Token::Percent, Rem),
+        ],
+    );
     let sum = binary_level(product, &[(Token::Plus, Add), (Token::Minus, Sub)]);
     let shift = binary_level(sum, &[(Token::Shl, Shl), (Token::Shr, Shr)]);
     let bit_and = binary_level(shift, &[(Token::Amp, BitAnd)]);
@@ -492,7 +508,9 @@ fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
     )
 }
 
-fn operator<'t>(ops: &'static [(Token, BinOp)]) -> impl Parser<'t, In<'t>, BinOp, Extra<'t>> + Clone {
+fn operator<'t>(
+    ops: &'static [(Token, BinOp)],
+) -> impl Parser<'t, In<'t>, BinOp, Extra<'t>> + Clone {
     one_of(ops.iter().map(|(t, _)| t.clone()).collect::<Vec<Token>>()).map(move |t: Token| {
         ops.iter()
             .find(|(tok, _)| *tok == t)
@@ -641,7 +659,9 @@ fn atom<'t>(
     };
 
     let call = parens(comma_list(expr.clone())).map(NameTail::Call);
-    let path = just(Token::ColonColon).ignore_then(ident(cx)).map(NameTail::Path);
+    let path = just(Token::ColonColon)
+        .ignore_then(ident(cx))
+        .map(NameTail::Path);
     let tail = if allow_struct {
         let field_init = ident(cx).then_ignore(just(Token::Colon)).then(expr.clone());
         let struct_lit = braces(comma_list(field_init)).map(NameTail::StructLit);
@@ -649,12 +669,14 @@ fn atom<'t>(
     } else {
         choice((call, path)).boxed()
     };
-    let named = ident(cx).then(tail.or_not()).map(|(name, tail)| match tail {
-        None => ExprKind::Name(name),
-        Some(NameTail::Call(args)) => ExprKind::Call { callee: name, args },
-        Some(NameTail::Path(member)) => ExprKind::Path { ty: name, member },
-        Some(NameTail::StructLit(fields)) => ExprKind::StructLit { name, fields },
-    });
+    let named = ident(cx)
+        .then(tail.or_not())
+        .map(|(name, tail)| match tail {
+            None => ExprKind::Name(name),
+            Some(NameTail::Call(args)) => ExprKind::Call { callee: name, args },
+            Some(NameTail::Path(member)) => ExprKind::Path { ty: name, member },
+            Some(NameTail::StructLit(fields)) => ExprKind::StructLit { name, fields },
+        });
 
     let special = special_forms(cx, expr.clone(), ty);
 
@@ -676,7 +698,8 @@ fn atom<'t>(
             }
         });
 
-    let kinded = choice((literal, named, special, array)).map_with(move |kind, e| expr_at(kind, cx.span(e.span())));
+    let kinded = choice((literal, named, special, array))
+        .map_with(move |kind, e| expr_at(kind, cx.span(e.span())));
     let grouped = parens(expr).map_with(move |inner: Expr, e| Expr {
         span: cx.span(e.span()),
         ..inner
@@ -685,7 +708,11 @@ fn atom<'t>(
 }
 
 /// `sizeof(T)`, `alignof(T)`, `offsetof(T, field)`, `alloc(T)`, `alloc(T, n)`.
-fn special_forms<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, ExprKind> {
+fn special_forms<'t>(
+    cx: Ctx<'t>,
+    expr: Boxed<'t, Expr>,
+    ty: Boxed<'t, TypeExpr>,
+) -> Boxed<'t, ExprKind> {
     let comma = || just(Token::Comma);
     let sizeof = just(Token::Sizeof)
         .ignore_then(parens(ty.clone().then_ignore(comma().or_not())))
@@ -780,12 +807,16 @@ fn stmt_parser<'t>(cx: Ctx<'t>, ep: &ExprParsers<'t>) -> Boxed<'t, Stmt> {
                     .ignore_then(ep.ty.clone())
                     .map(Some)
                     .then(just(Token::Eq).ignore_then(expr.clone()).or_not()),
-                just(Token::Eq).ignore_then(expr.clone()).map(|init| (None, Some(init))),
+                just(Token::Eq)
+                    .ignore_then(expr.clone())
+                    .map(|init| (None, Some(init))),
             )))
             .then_ignore(semi())
             .map(|(name, (ty, init))| StmtKind::Let { name, ty, init });
 
-        let if_head = just(Token::If).ignore_then(head.clone()).then(block.clone());
+        let if_head = just(Token::If)
+            .ignore_then(head.clone())
+            .then(block.clone());
         let if_stmt = if_head
             .clone()
             .map_with(move |h, e| (h, cx.span(e.span())))
@@ -895,7 +926,10 @@ fn stmt_parser<'t>(cx: Ctx<'t>, ep: &ExprParsers<'t>) -> Boxed<'t, Stmt> {
 // Declarations and the file
 // ---------------------------------------------------------------------------
 
-fn param<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> impl Parser<'t, In<'t>, Param, Extra<'t>> + Clone {
+fn param<'t>(
+    cx: Ctx<'t>,
+    ty: Boxed<'t, TypeExpr>,
+) -> impl Parser<'t, In<'t>, Param, Extra<'t>> + Clone {
     ident(cx)
         .then_ignore(just(Token::Colon))
         .then(ty)
@@ -906,7 +940,10 @@ fn param<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> impl Parser<'t, In<'t>, Pa
         })
 }
 
-fn attribute<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>) -> impl Parser<'t, In<'t>, Attr, Extra<'t>> + Clone {
+fn attribute<'t>(
+    cx: Ctx<'t>,
+    expr: Boxed<'t, Expr>,
+) -> impl Parser<'t, In<'t>, Attr, Extra<'t>> + Clone {
     just(Token::At)
         .ignore_then(ident(cx))
         .then(parens(comma_list(expr)).or_not())
@@ -938,10 +975,9 @@ fn fn_sig<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, FnSig> {
                 match element {
                     SigParam::Param(p) => params.push(p),
                     SigParam::Variadic(span) if i + 1 == count => variadic = Some(span),
-                    SigParam::Variadic(_) => emitter.emit(Rich::custom(
-                        e.span(),
-                        "`...` must be the last parameter",
-                    )),
+                    SigParam::Variadic(_) => {
+                        emitter.emit(Rich::custom(e.span(), "`...` must be the last parameter"))
+                    }
                 }
             }
             FnSig {
@@ -954,15 +990,19 @@ fn fn_sig<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, FnSig> {
         .boxed()
 }
 
-fn fields<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> impl Parser<'t, In<'t>, Vec<Field>, Extra<'t>> + Clone {
-    let field = ident(cx)
-        .then_ignore(just(Token::Colon))
-        .then(ty)
-        .map_with(move |(name, ty), e| Field {
-            name,
-            ty,
-            span: cx.span(e.span()),
-        });
+fn fields<'t>(
+    cx: Ctx<'t>,
+    ty: Boxed<'t, TypeExpr>,
+) -> impl Parser<'t, In<'t>, Vec<Field>, Extra<'t>> + Clone {
+    let field =
+        ident(cx)
+            .then_ignore(just(Token::Colon))
+            .then(ty)
+            .map_with(move |(name, ty), e| Field {
+                name,
+                ty,
+                span: cx.span(e.span()),
+            });
     braces(comma_list(field))
 }
 
@@ -1116,15 +1156,12 @@ fn file_parser<'t>(cx: Ctx<'t>) -> Boxed<'t, Vec<Item>> {
         });
     let item = choice((decl.map(Item::Decl), stmt.map(Item::Stmt)));
     // At the top level even a stray `}` is skipped, so parsing always reaches the end.
-    let item = item.recover_with(via_parser(
-        any()
-            .map_with(move |_, e| {
-                Item::Stmt(Stmt {
-                    kind: StmtKind::Error,
-                    span: cx.span(e.span()),
-                })
-            }),
-    ));
+    let item = item.recover_with(via_parser(any().map_with(move |_, e| {
+        Item::Stmt(Stmt {
+            kind: StmtKind::Error,
+            span: cx.span(e.span()),
+        })
+    })));
     item.repeated()
         .collect::<Vec<_>>()
         .then_ignore(end())
