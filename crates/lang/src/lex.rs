@@ -564,7 +564,7 @@ pub fn lex_detailed(src: &str, file: FileId) -> Lexed {
 fn lex_label(message: &str) -> &'static str {
     if message.starts_with("unexpected character") {
         "not part of the language"
-    } else if message.contains("escape") {
+    } else if message.contains("escape") || message.contains("unicode") {
         "invalid escape"
     } else if message.starts_with("invalid digit") {
         "invalid digit"

@@ -77,6 +77,8 @@ fn parse_here(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
         .map(|e| to_diagnostic(cx, e))
         // After an unterminated string or comment, "found end of input" is noise.
         .filter(|d| !(lexed.unterminated && d.span == end_of_input))
+        // So is an error at the token right after skipped unreadable characters.
+        .filter(|d| !follows_bad_characters(&spans, &diags, d.span))
         .collect();
     syntax.sort_by_key(|d| (d.span.start, d.span.end));
     // Several errors at one spot are one problem seen from several alternatives.
@@ -89,6 +91,16 @@ fn parse_here(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
         },
         diags,
     )
+}
+
+/// True when `at` starts the first token after a `lex` diagnostic (characters the
+/// lexer skipped), so a syntax error there is only a consequence of that one.
+fn follows_bad_characters(spans: &[Span], lex_diags: &[Diagnostic], at: Span) -> bool {
+    let next = spans.partition_point(|t| t.start < at.start);
+    let gap_start = next.checked_sub(1).map_or(0, |p| spans[p].end);
+    lex_diags
+        .iter()
+        .any(|l| l.span.start >= gap_start && l.span.start < at.start.max(gap_start + 1))
 }
 
 /// What every parser needs to build byte spans from token index ranges.
@@ -476,7 +488,7 @@ fn expr_levels<'t>(
     use BinOp::*;
     let atom = atom(cx, expr.clone(), ty.clone(), allow_struct);
     let postfix = postfix(cx, atom, expr);
-    let unary = unary(cx, postfix);
+    let unary = unary(cx, postfix).labelled("expression").boxed();
     let cast = cast(unary, ty);
     let product = binary_level(
         cast,
@@ -956,27 +968,28 @@ fn attribute<'t>(
 
 enum SigParam {
     Param(Param),
-    Variadic(Span),
+    /// The `...` as a byte span and as the token range errors are reported with.
+    Variadic(Span, SimpleSpan),
 }
 
 /// `(params [, ...]) [-> R]` for `extern` functions and callbacks.
 fn fn_sig<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, FnSig> {
     let element = choice((
         param(cx, ty.clone()).map(SigParam::Param),
-        just(Token::Ellipsis).map_with(move |_, e| SigParam::Variadic(cx.span(e.span()))),
+        just(Token::Ellipsis).map_with(move |_, e| SigParam::Variadic(cx.span(e.span()), e.span())),
     ));
     parens(comma_list(element))
         .then(just(Token::Arrow).ignore_then(ty).or_not())
-        .validate(move |(elements, ret), e, emitter| {
+        .validate(move |(elements, ret): (Vec<SigParam>, _), e, emitter| {
             let mut params = Vec::new();
             let mut variadic = None;
             let count = elements.len();
             for (i, element) in elements.into_iter().enumerate() {
                 match element {
                     SigParam::Param(p) => params.push(p),
-                    SigParam::Variadic(span) if i + 1 == count => variadic = Some(span),
-                    SigParam::Variadic(_) => {
-                        emitter.emit(Rich::custom(e.span(), "`...` must be the last parameter"))
+                    SigParam::Variadic(span, _) if i + 1 == count => variadic = Some(span),
+                    SigParam::Variadic(_, at) => {
+                        emitter.emit(Rich::custom(at, "`...` must be the last parameter"))
                     }
                 }
             }

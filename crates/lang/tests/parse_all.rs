@@ -22,7 +22,7 @@ fn collect_ffidl(dir: &Path, out: &mut Vec<PathBuf>) {
 /// True when the snapshot beside `file` expects the front end to reject its syntax.
 fn expects_syntax_error(file: &Path) -> bool {
     std::fs::read_to_string(file.with_extension("stderr"))
-        .is_ok_and(|s| s.contains("error[syntax]") || s.contains("error[lex]"))
+        .is_ok_and(|s| s.contains("[syntax]") || s.contains("[lex]"))
 }
 
 #[test]
