@@ -757,12 +757,16 @@ fn special_forms<'t>(
 // ---------------------------------------------------------------------------
 
 /// Skips a broken statement or item: up to and including the next `;` or balanced
-/// `{ ... }` at this level, or up to a `}` that closes the enclosing block.
+/// `{ ... }` at this level (an unclosed one runs to the end of the file), or up to a
+/// `}` that closes the enclosing block.
 fn skip_broken<'t>() -> Boxed<'t, ()> {
+    // An unclosed `{` extends to the end of the file (one error, not one per level).
     let brace_group = recursive(|group| {
-        choice((group, none_of([Token::LBrace, Token::RBrace]).ignored()))
-            .repeated()
-            .delimited_by(just(Token::LBrace), just(Token::RBrace))
+        just(Token::LBrace)
+            .ignore_then(
+                choice((group, none_of([Token::LBrace, Token::RBrace]).ignored())).repeated(),
+            )
+            .then_ignore(choice((just(Token::RBrace).ignored(), end())))
             .ignored()
             .boxed()
     });
