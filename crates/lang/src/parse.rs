@@ -187,11 +187,11 @@ fn nesting_guard(tokens: &[Token], spans: &[Span]) -> Option<Diagnostic> {
                     );
                 }
             }
-            Token::RParen | Token::RBracket | Token::RBrace => {
-                if chain.len() > 1 {
-                    total -= chain.pop().unwrap_or(0);
-                }
+            Token::RParen | Token::RBracket | Token::RBrace if chain.len() > 1 => {
+                total -= chain.pop().unwrap_or(0);
             }
+            // An unmatched closing bracket: the parser reports it.
+            Token::RParen | Token::RBracket | Token::RBrace => {}
             Token::Semi | Token::Comma => reset(&mut chain, &mut total),
             Token::If if prev == Some(&Token::Else) => {}
             Token::Let
@@ -437,9 +437,8 @@ fn expr_parsers<'t>(cx: Ctx<'t>) -> ExprParsers<'t> {
     let mut expr_no_struct = Recursive::declare();
     let ty = type_expr(cx, expr.clone().boxed()).boxed();
     expr.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), true).labelled("expression"));
-    expr_no_struct.define(
-        expr_levels(cx, expr.clone().boxed(), ty.clone(), false).labelled("expression"),
-    );
+    expr_no_struct
+        .define(expr_levels(cx, expr.clone().boxed(), ty.clone(), false).labelled("expression"));
     ExprParsers {
         expr: expr.labelled("expression").boxed(),
         expr_no_struct: expr_no_struct.labelled("expression").boxed(),

@@ -55,7 +55,11 @@ fn ty_text(t: &TypeExpr) -> String {
     match &t.kind {
         TypeExprKind::Named(n) => n.name.clone(),
         TypeExprKind::Ptr { is_const, pointee } => {
-            format!("*{}{}", if *is_const { "const " } else { "" }, ty_text(pointee))
+            format!(
+                "*{}{}",
+                if *is_const { "const " } else { "" },
+                ty_text(pointee)
+            )
         }
         TypeExprKind::Array { elem, len } => format!("[{}; {}]", ty_text(elem), sx(len)),
         TypeExprKind::Error => "<error>".to_string(),
@@ -94,10 +98,7 @@ fn sx(e: &Expr) -> String {
         ExprKind::AlignOf(t) => format!("(alignof {})", ty_text(t)),
         ExprKind::OffsetOf { ty, field } => format!("(offsetof {} {})", ty_text(ty), field.name),
         ExprKind::Alloc { ty, count: None } => format!("(alloc {})", ty_text(ty)),
-        ExprKind::Alloc {
-            ty,
-            count: Some(n),
-        } => format!("(alloc {} {})", ty_text(ty), sx(n)),
+        ExprKind::Alloc { ty, count: Some(n) } => format!("(alloc {} {})", ty_text(ty), sx(n)),
         ExprKind::Field { expr, field } => format!("(. {} {})", sx(expr), field.name),
         ExprKind::Index { expr, index } => format!("(index {} {})", sx(expr), sx(index)),
         ExprKind::StructLit { name, fields } => {
@@ -187,11 +188,17 @@ fn postfix_calls_paths_and_special_forms() {
     assert_eq!(sx(&expr("f(1, x,)")), "(call f 1 x)");
     assert_eq!(sx(&expr("p.pos.x")), "(. (. p pos) x)");
     assert_eq!(sx(&expr("a[i][j]")), "(index (index a i) j)");
-    assert_eq!(sx(&expr("(a as *const i32)[0]")), "(index (as a *const i32) 0)");
+    assert_eq!(
+        sx(&expr("(a as *const i32)[0]")),
+        "(index (as a *const i32) 0)"
+    );
     assert_eq!(sx(&expr("f(x).y")), "(. (call f x) y)");
     assert_eq!(sx(&expr("Mode::Read")), "Mode::Read");
     assert_eq!(sx(&expr("sizeof(Point)")), "(sizeof Point)");
-    assert_eq!(sx(&expr("sizeof(*const [u8; 4])")), "(sizeof *const [u8; 4])");
+    assert_eq!(
+        sx(&expr("sizeof(*const [u8; 4])")),
+        "(sizeof *const [u8; 4])"
+    );
     assert_eq!(sx(&expr("alignof(Vec4)")), "(alignof Vec4)");
     assert_eq!(sx(&expr("offsetof(Point, y)")), "(offsetof Point y)");
     assert_eq!(sx(&expr("alloc(u8)")), "(alloc u8)");
@@ -200,9 +207,15 @@ fn postfix_calls_paths_and_special_forms() {
 
 #[test]
 fn struct_and_array_literals() {
-    assert_eq!(sx(&expr("Point { x: 1.5, y: -2 }")), "Point {x: 1.5, y: -2}");
+    assert_eq!(
+        sx(&expr("Point { x: 1.5, y: -2 }")),
+        "Point {x: 1.5, y: -2}"
+    );
     assert_eq!(sx(&expr("Empty {}")), "Empty {}");
-    assert_eq!(sx(&expr("Outer { p: Point { x: 1, y: 2, }, }")), "Outer {p: Point {x: 1, y: 2}}");
+    assert_eq!(
+        sx(&expr("Outer { p: Point { x: 1, y: 2, }, }")),
+        "Outer {p: Point {x: 1, y: 2}}"
+    );
     assert_eq!(sx(&expr("[1, 2, 3,]")), "[1 2 3]");
     assert_eq!(sx(&expr("[]")), "[]");
     assert_eq!(sx(&expr("[0; 16]")), "[0; 16]");
@@ -217,7 +230,9 @@ fn struct_and_array_literals() {
 fn struct_literals_are_not_allowed_bare_in_condition_heads() {
     // `p` is the whole condition; the braces are the body.
     let s = only_stmt("if p { x; }");
-    let StmtKind::If { cond, then, .. } = s.kind else { panic!() };
+    let StmtKind::If { cond, then, .. } = s.kind else {
+        panic!()
+    };
     assert_eq!(sx(&cond), "p");
     assert_eq!(then.stmts.len(), 1);
     // parenthesised, a struct literal is fine in every head
@@ -234,11 +249,20 @@ fn struct_literals_are_not_allowed_bare_in_condition_heads() {
 #[test]
 fn types() {
     let s = only_stmt("let p: *const [*void; 4] = null;");
-    let StmtKind::Let { ty: Some(ty), .. } = s.kind else { panic!() };
+    let StmtKind::Let { ty: Some(ty), .. } = s.kind else {
+        panic!()
+    };
     assert_eq!(ty_text(&ty), "*const [*void; 4]");
     assert_eq!(ty.span, sp(7..24));
     let s = only_stmt("let q: **Node;");
-    let StmtKind::Let { ty: Some(ty), init: None, .. } = s.kind else { panic!() };
+    let StmtKind::Let {
+        ty: Some(ty),
+        init: None,
+        ..
+    } = s.kind
+    else {
+        panic!()
+    };
     assert_eq!(ty_text(&ty), "**Node");
 }
 
@@ -262,12 +286,16 @@ fn statements() {
         .iter()
         .map(|i| match i {
             Item::Stmt(s) => match &s.kind {
-                StmtKind::Let { ty, init, .. } => format!("let:{}:{}", ty.is_some(), init.is_some()),
+                StmtKind::Let { ty, init, .. } => {
+                    format!("let:{}:{}", ty.is_some(), init.is_some())
+                }
                 StmtKind::Assign { op, .. } => format!("assign:{}", op.map_or("=", |o| o.symbol())),
                 StmtKind::Expr(_) => "expr".into(),
                 StmtKind::Block(b) => format!("block:{}", b.stmts.len()),
                 StmtKind::While { body, .. } => format!("while:{}", body.stmts.len()),
-                StmtKind::For { var, start, end, .. } => {
+                StmtKind::For {
+                    var, start, end, ..
+                } => {
                     format!("for:{}:{}:{}", var.name, sx(start), sx(end))
                 }
                 other => format!("{other:?}"),
@@ -304,14 +332,32 @@ fn statements() {
 
 #[test]
 fn return_break_continue() {
-    let file = parse_ok("fn f() -> i32 { while true { break; continue; } return 1 + 2; } fn g() { return; }");
-    let Item::Decl(Decl { kind: DeclKind::Fn(f), .. }) = &file.items[0] else { panic!() };
-    let StmtKind::While { body, .. } = &f.body.stmts[0].kind else { panic!() };
+    let file = parse_ok(
+        "fn f() -> i32 { while true { break; continue; } return 1 + 2; } fn g() { return; }",
+    );
+    let Item::Decl(Decl {
+        kind: DeclKind::Fn(f),
+        ..
+    }) = &file.items[0]
+    else {
+        panic!()
+    };
+    let StmtKind::While { body, .. } = &f.body.stmts[0].kind else {
+        panic!()
+    };
     assert_eq!(body.stmts[0].kind, StmtKind::Break);
     assert_eq!(body.stmts[1].kind, StmtKind::Continue);
-    let StmtKind::Return(Some(v)) = &f.body.stmts[1].kind else { panic!() };
+    let StmtKind::Return(Some(v)) = &f.body.stmts[1].kind else {
+        panic!()
+    };
     assert_eq!(sx(v), "(+ 1 2)");
-    let Item::Decl(Decl { kind: DeclKind::Fn(g), .. }) = &file.items[1] else { panic!() };
+    let Item::Decl(Decl {
+        kind: DeclKind::Fn(g),
+        ..
+    }) = &file.items[1]
+    else {
+        panic!()
+    };
     assert_eq!(g.body.stmts[0].kind, StmtKind::Return(None));
 }
 
@@ -319,16 +365,41 @@ fn return_break_continue() {
 fn if_else_if_chains_nest_in_els() {
     let s = only_stmt("if a { x(); } else if b { y(); } else if c { } else { z(); }");
     assert_eq!(s.span, sp(0..60));
-    let StmtKind::If { cond, els: Some(e1), .. } = s.kind else { panic!() };
+    let StmtKind::If {
+        cond,
+        els: Some(e1),
+        ..
+    } = s.kind
+    else {
+        panic!()
+    };
     assert_eq!(sx(&cond), "a");
-    let StmtKind::If { cond, els: Some(e2), .. } = e1.kind else { panic!() };
+    let StmtKind::If {
+        cond,
+        els: Some(e2),
+        ..
+    } = e1.kind
+    else {
+        panic!()
+    };
     assert_eq!(sx(&cond), "b");
     assert_eq!(e1.span, sp(19..60));
-    let StmtKind::If { cond, els: Some(e3), .. } = e2.kind else { panic!() };
+    let StmtKind::If {
+        cond,
+        els: Some(e3),
+        ..
+    } = e2.kind
+    else {
+        panic!()
+    };
     assert_eq!(sx(&cond), "c");
-    let StmtKind::Block(b) = e3.kind else { panic!() };
+    let StmtKind::Block(b) = e3.kind else {
+        panic!()
+    };
     assert_eq!(b.stmts.len(), 1);
-    let StmtKind::If { els: None, .. } = only_stmt("if a { }").kind else { panic!() };
+    let StmtKind::If { els: None, .. } = only_stmt("if a { }").kind else {
+        panic!()
+    };
 }
 
 #[test]
@@ -337,21 +408,48 @@ fn declarations() {
     assert!(matches!(&d.kind, DeclKind::Import(s) if s.value == "lib/sqlite.ffidl"));
 
     let d = only_decl("library libc = \"libc.so.6\";");
-    let DeclKind::Library { name, source: LibSource::Path(p) } = d.kind else { panic!() };
-    assert_eq!((name.name.as_str(), p.value.as_str()), ("libc", "libc.so.6"));
+    let DeclKind::Library {
+        name,
+        source: LibSource::Path(p),
+    } = d.kind
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (name.name.as_str(), p.value.as_str()),
+        ("libc", "libc.so.6")
+    );
 
     let d = only_decl("library m { linux = \"libm.so.6\", macos = \"libSystem.B.dylib\", }");
-    let DeclKind::Library { source: LibSource::PerOs(keys), .. } = d.kind else { panic!() };
+    let DeclKind::Library {
+        source: LibSource::PerOs(keys),
+        ..
+    } = d.kind
+    else {
+        panic!()
+    };
     let keys: Vec<&str> = keys.iter().map(|(k, _)| k.name.as_str()).collect();
     assert_eq!(keys, ["linux", "macos"]);
 
     let d = only_decl("const N: usize = 4 * 2;");
-    let DeclKind::Const { ty: Some(t), value, .. } = d.kind else { panic!() };
-    assert_eq!((ty_text(&t), sx(&value)), ("usize".to_string(), "(* 4 2)".to_string()));
-    let DeclKind::Const { ty: None, .. } = only_decl("const M = 1;").kind else { panic!() };
+    let DeclKind::Const {
+        ty: Some(t), value, ..
+    } = d.kind
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (ty_text(&t), sx(&value)),
+        ("usize".to_string(), "(* 4 2)".to_string())
+    );
+    let DeclKind::Const { ty: None, .. } = only_decl("const M = 1;").kind else {
+        panic!()
+    };
 
     let d = only_decl("struct Point { x: f64, y: [u8; 3], }");
-    let DeclKind::Struct { name, fields } = d.kind else { panic!() };
+    let DeclKind::Struct { name, fields } = d.kind else {
+        panic!()
+    };
     assert_eq!(name.name, "Point");
     assert_eq!(fields.len(), 2);
     assert_eq!(ty_text(&fields[1].ty), "[u8; 3]");
@@ -363,16 +461,33 @@ fn declarations() {
     assert_eq!(fields.len(), 2);
 
     let d = only_decl("enum Mode: c_int { Read = 0, Write, Append = 1 << 3, }");
-    let DeclKind::Enum { repr: Some(r), variants, .. } = d.kind else { panic!() };
+    let DeclKind::Enum {
+        repr: Some(r),
+        variants,
+        ..
+    } = d.kind
+    else {
+        panic!()
+    };
     assert_eq!(ty_text(&r), "c_int");
     let v: Vec<String> = variants
         .iter()
-        .map(|v| format!("{}={}", v.name.name, v.value.as_ref().map_or("_".into(), sx)))
+        .map(|v| {
+            format!(
+                "{}={}",
+                v.name.name,
+                v.value.as_ref().map_or("_".into(), sx)
+            )
+        })
         .collect();
     assert_eq!(v, ["Read=0", "Write=_", "Append=(<< 1 3)"]);
-    let DeclKind::Enum { repr: None, .. } = only_decl("enum E { A }").kind else { panic!() };
+    let DeclKind::Enum { repr: None, .. } = only_decl("enum E { A }").kind else {
+        panic!()
+    };
 
-    let DeclKind::Opaque { name } = only_decl("opaque sqlite3;").kind else { panic!() };
+    let DeclKind::Opaque { name } = only_decl("opaque sqlite3;").kind else {
+        panic!()
+    };
     assert_eq!(name.name, "sqlite3");
     let DeclKind::TypeAlias { ty, .. } = only_decl("type Handle = *sqlite3;").kind else {
         panic!()
@@ -383,7 +498,9 @@ fn declarations() {
 #[test]
 fn callbacks_and_extern_blocks() {
     let d = only_decl("callback Compare = fn(a: *const void, b: *const void) -> c_int;");
-    let DeclKind::Callback { name, sig } = d.kind else { panic!() };
+    let DeclKind::Callback { name, sig } = d.kind else {
+        panic!()
+    };
     assert_eq!(name.name, "Compare");
     assert_eq!(sig.params.len(), 2);
     assert_eq!(ty_text(sig.ret.as_ref().unwrap()), "c_int");
@@ -399,7 +516,9 @@ fn callbacks_and_extern_blocks() {
     let d = only_decl(src);
     assert_eq!(d.attrs.len(), 1);
     assert_eq!(d.span, sp(0..src.len()));
-    let DeclKind::Extern { lib, fns } = d.kind else { panic!() };
+    let DeclKind::Extern { lib, fns } = d.kind else {
+        panic!()
+    };
     assert_eq!(lib.name, "libc");
     let names: Vec<&str> = fns.iter().map(|f| f.name.name.as_str()).collect();
     assert_eq!(names, ["strlen", "qsort", "snprintf", "c_abs", "printf"]);
@@ -434,14 +553,20 @@ fn attributes_and_functions() {
     assert_eq!(f.params.len(), 2);
     assert_eq!(ty_text(f.ret.as_ref().unwrap()), "i32");
     assert_eq!(f.body.stmts.len(), 1);
-    let DeclKind::Fn(g) = only_decl("fn main() { }").kind else { panic!() };
+    let DeclKind::Fn(g) = only_decl("fn main() { }").kind else {
+        panic!()
+    };
     assert!(g.ret.is_none() && g.params.is_empty());
 }
 
 #[test]
 fn declarations_and_statements_mix_in_source_order() {
     let file = parse_ok("let a = 1; struct S { x: i32 } print(a); fn f() { } exit(0);");
-    let order: Vec<bool> = file.items.iter().map(|i| matches!(i, Item::Decl(_))).collect();
+    let order: Vec<bool> = file
+        .items
+        .iter()
+        .map(|i| matches!(i, Item::Decl(_)))
+        .collect();
     assert_eq!(order, [false, true, false, true, false]);
 }
 
@@ -450,21 +575,39 @@ fn spans_cover_their_nodes() {
     let src = "let total = p.x + f(1, 2);";
     let s = only_stmt(src);
     assert_eq!(s.span, sp(0..src.len()));
-    let StmtKind::Let { name, init: Some(e), .. } = s.kind else { panic!() };
+    let StmtKind::Let {
+        name,
+        init: Some(e),
+        ..
+    } = s.kind
+    else {
+        panic!()
+    };
     assert_eq!(name.span, sp(4..9));
     assert_eq!(&src[e.span.range()], "p.x + f(1, 2)");
-    let ExprKind::Binary { lhs, rhs, .. } = e.kind else { panic!() };
+    let ExprKind::Binary { lhs, rhs, .. } = e.kind else {
+        panic!()
+    };
     assert_eq!(&src[lhs.span.range()], "p.x");
     assert_eq!(&src[rhs.span.range()], "f(1, 2)");
     let (file, _) = parse("x;", FileId(7));
-    let Item::Stmt(s) = &file.items[0] else { panic!() };
+    let Item::Stmt(s) = &file.items[0] else {
+        panic!()
+    };
     assert_eq!(s.span.file, FileId(7));
 }
 
 #[test]
 fn let_without_type_or_initialiser_is_an_error() {
     let errs = errors("let x;");
-    assert_eq!(errs, vec![(DiagKind::Syntax, "expected `:` or `=`, found `;`".to_string(), ";".to_string())]);
+    assert_eq!(
+        errs,
+        vec![(
+            DiagKind::Syntax,
+            "expected `:` or `=`, found `;`".to_string(),
+            ";".to_string()
+        )]
+    );
 }
 
 #[test]
@@ -481,7 +624,10 @@ fn keywords_are_not_identifiers() {
 fn fn_inside_a_block_is_reported() {
     let errs = errors("fn outer() { fn inner() { } let x = 1; }");
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].1, "`fn` declarations are only allowed at the top level");
+    assert_eq!(
+        errs[0].1,
+        "`fn` declarations are only allowed at the top level"
+    );
     assert_eq!(errs[0].2, "fn inner() { }");
 }
 
@@ -502,7 +648,10 @@ let c = (;
     assert_eq!(
         summary,
         vec![
-            ("expected `;` or an operator, found integer literal".into(), "2".into()),
+            (
+                "expected `;` or an operator, found integer literal".into(),
+                "2".into()
+            ),
             ("expected `,` or `}`, found `y`".into(), "y".into()),
             ("expected expression, found `;`".into(), ";".into()),
             ("expected expression or `)`, found `;`".into(), ";".into()),
@@ -515,7 +664,10 @@ let c = (;
         .items
         .iter()
         .filter_map(|i| match i {
-            Item::Stmt(Stmt { kind: StmtKind::Let { name, .. }, .. }) => Some(name.name.as_str()),
+            Item::Stmt(Stmt {
+                kind: StmtKind::Let { name, .. },
+                ..
+            }) => Some(name.name.as_str()),
             _ => None,
         })
         .collect();
@@ -523,7 +675,15 @@ let c = (;
     let fns = file
         .items
         .iter()
-        .filter(|i| matches!(i, Item::Decl(Decl { kind: DeclKind::Fn(_), .. })))
+        .filter(|i| {
+            matches!(
+                i,
+                Item::Decl(Decl {
+                    kind: DeclKind::Fn(_),
+                    ..
+                })
+            )
+        })
         .count();
     assert_eq!(fns, 1);
 }
@@ -536,7 +696,11 @@ fn recovery_inside_extern_blocks_keeps_good_functions() {
     );
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].message, "expected type, found `)`");
-    let Item::Decl(Decl { kind: DeclKind::Extern { fns, .. }, .. }) = &file.items[0] else {
+    let Item::Decl(Decl {
+        kind: DeclKind::Extern { fns, .. },
+        ..
+    }) = &file.items[0]
+    else {
         panic!()
     };
     let names: Vec<&str> = fns.iter().map(|f| f.name.name.as_str()).collect();
@@ -549,7 +713,10 @@ fn stray_closing_brace_and_end_of_input() {
         messages("print(1); } print(2);"),
         vec!["expected declaration or statement, found `}`"]
     );
-    assert_eq!(messages("fn f() {"), vec!["expected statement or `}`, found end of input"]);
+    assert_eq!(
+        messages("fn f() {"),
+        vec!["expected statement or `}`, found end of input"]
+    );
     let errs = errors("let x = 1");
     assert_eq!(errs[0].1, "expected `;` or an operator, found end of input");
     assert_eq!(errs[0].2, "");
