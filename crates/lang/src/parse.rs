@@ -74,7 +74,7 @@ fn parse_here(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let end_of_input = Span::new(file, src.len()..src.len());
     let mut syntax: Vec<Diagnostic> = errors
         .into_iter()
-        .map(|e| to_diagnostic(cx, e))
+        .map(|e| to_diagnostic(cx, src, e))
         // After an unterminated string or comment, "found end of input" is noise.
         .filter(|d| !(lexed.unterminated && d.span == end_of_input))
         // So is an error at the token right after skipped unreadable characters.
@@ -291,23 +291,46 @@ fn continues_expression(t: &Token) -> bool {
         )
 }
 
-fn to_diagnostic(cx: Ctx<'_>, err: Rich<'_, Token>) -> Diagnostic {
+fn to_diagnostic(cx: Ctx<'_>, src: &str, err: Rich<'_, Token>) -> Diagnostic {
     let span = cx.span(*err.span());
-    let (message, label) = match err.reason() {
-        RichReason::Custom(msg) => (msg.clone(), custom_label(msg).to_string()),
+    match err.reason() {
+        RichReason::Custom(msg) => {
+            Diagnostic::new(DiagKind::Syntax, span, msg.clone()).with_label(custom_label(msg))
+        }
         RichReason::ExpectedFound { expected, found } => {
-            let found = match found {
+            let found_text = match found {
                 None => "end of input".to_string(),
                 Some(tok) => tok.to_string(),
             };
-            let expected = describe_expected(expected);
-            (
-                format!("expected {expected}, found {found}"),
-                format!("expected {expected}"),
+            let wants_semi = expected
+                .iter()
+                .any(|p| matches!(p, RichPattern::Token(t) if **t == Token::Semi));
+            let what = describe_expected(expected);
+            let diag = Diagnostic::new(
+                DiagKind::Syntax,
+                span,
+                format!("expected {what}, found {found_text}"),
             )
+            .with_label(format!("expected {what}"));
+            // A `;` forgotten at the end of a line: also point where it belongs.
+            let previous = err
+                .span()
+                .start
+                .checked_sub(1)
+                .and_then(|i| cx.spans.get(i));
+            match previous {
+                Some(prev)
+                    if wants_semi
+                        && src
+                            .get(prev.end as usize..span.start as usize)
+                            .is_some_and(|gap| gap.contains('\n')) =>
+                {
+                    diag.with_note(*prev, "`;` may be missing after this")
+                }
+                _ => diag,
+            }
         }
-    };
-    Diagnostic::new(DiagKind::Syntax, span, message).with_label(label)
+    }
 }
 
 /// The underline text for the parser's own (non expected/found) errors.

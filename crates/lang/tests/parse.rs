@@ -764,3 +764,18 @@ fn deep_nesting_is_a_diagnostic_not_a_crash() {
     let wide = format!("let v = [{}];", "1 + 2, ".repeat(5_000));
     parse_ok(&wide);
 }
+
+#[test]
+fn missing_semicolon_at_line_end_points_at_both_places() {
+    let src = "let a = 1\nlet b = 2;";
+    let (_, diags) = parse(src, FileId(0));
+    assert_eq!(diags.len(), 1);
+    assert_eq!(&src[diags[0].span.range()], "let");
+    assert_eq!(diags[0].notes.len(), 1);
+    let (note_span, note) = &diags[0].notes[0];
+    assert_eq!(&src[note_span.range()], "1");
+    assert_eq!(note, "`;` may be missing after this");
+    // on one line, no note
+    let (_, diags) = parse("let a = 1 let b = 2;", FileId(0));
+    assert!(diags[0].notes.is_empty());
+}
