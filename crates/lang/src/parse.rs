@@ -61,6 +61,7 @@ fn parse_here(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let (tokens, spans): (Vec<Token>, Vec<Span>) = lexed.tokens.into_iter().unzip();
     if let Some(too_deep) = nesting_guard(&tokens, &spans) {
         diags.push(too_deep);
+        diags.sort_by_key(|d| d.span.start);
         return (File::default(), diags);
     }
     let cx = Ctx {
