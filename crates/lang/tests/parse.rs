@@ -779,3 +779,54 @@ fn missing_semicolon_at_line_end_points_at_both_places() {
     let (_, diags) = parse("let a = 1 let b = 2;", FileId(0));
     assert!(diags[0].notes.is_empty());
 }
+
+#[test]
+fn empty_and_comment_only_files() {
+    assert!(parse_ok("").items.is_empty());
+    assert!(parse_ok("// nothing\n/* at /* all */ */\n")
+        .items
+        .is_empty());
+}
+
+#[test]
+fn many_independent_errors_each_reported_once() {
+    let src = "fn main() {
+    if check(1, 2 { print(\"x\"); }
+    print(\"ok\");
+}
+enum E { A = , B }
+struct S { a: , b: i32 }
+callback C = fn(a: i32 -> i32;
+let y = 3 +;
+let z = f(,);
+type T = ;
+let s = \"a\" \"b\";
+let w = x.;
+let last = 1;";
+    let lines: Vec<(usize, String)> = errors(src)
+        .into_iter()
+        .map(|(kind, m, _)| {
+            assert_eq!(kind, DiagKind::Syntax);
+            m
+        })
+        .zip(parse(src, FileId(0)).1)
+        .map(|(m, d)| (src[..d.span.start as usize].matches('\n').count() + 1, m))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (2, "expected `,`, `)` or an operator, found `{`".to_string()),
+            (5, "expected expression, found `,`".to_string()),
+            (6, "expected type, found `,`".to_string()),
+            (7, "expected `,` or `)`, found `->`".to_string()),
+            (8, "expected expression, found `;`".to_string()),
+            (9, "expected expression or `)`, found `,`".to_string()),
+            (10, "expected type, found `;`".to_string()),
+            (
+                11,
+                "expected `;` or an operator, found string literal".to_string()
+            ),
+            (12, "expected identifier, found `;`".to_string()),
+        ]
+    );
+}
