@@ -230,7 +230,7 @@ mod render_tests {
             "{out}"
         );
         assert!(out.contains("a.ffidl:2:8"), "{out}");
-        assert!(out.contains("──┬───"), "{out}");
+        assert!(out.contains("───┬──"), "{out}");
         assert!(out.contains("did you mean `Point`?"), "{out}");
     }
 }
