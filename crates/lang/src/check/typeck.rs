@@ -273,7 +273,14 @@ impl<'a> Checker<'a> {
                     is_const: c2,
                 },
             ) => {
-                let ok = (!*c1 || *c2) && (p1 == p2 || *p1 == TypeId::VOID || *p2 == TypeId::VOID);
+                // `*u8` and `*i8` (either signedness of C `char`) convert freely, so
+                // byte buffers pass to `*c_char` parameters on every target.
+                let bytes = |p: TypeId| p == TypeId::U8 || p == TypeId::I8;
+                let ok = (!*c1 || *c2)
+                    && (p1 == p2
+                        || *p1 == TypeId::VOID
+                        || *p2 == TypeId::VOID
+                        || (bytes(*p1) && bytes(*p2)));
                 ok.then_some(Conv::Node(CoerceKind::Ptr))
             }
             (TypeKind::Int(_), TypeKind::Int(_)) if foreign_arg => {
