@@ -57,7 +57,10 @@ pub fn check_source(
     if checker.diags.is_empty() {
         Ok(checker.finish())
     } else {
-        Err(checker.diags)
+        // Passes find errors in their own order; show them in source order.
+        let mut diags = checker.diags;
+        diags.sort_by_key(|d| (d.span.file, d.span.start));
+        Err(diags)
     }
 }
 

@@ -334,7 +334,7 @@ fn foreign_arguments_convert_explicitly() {
             ..
         }
     ));
-    assert_eq!(p.foreign_fns[1].sig.variadic, true);
+    assert!(p.foreign_fns[1].sig.variadic);
 }
 
 #[test]

@@ -346,7 +346,7 @@ impl<'a> Checker<'a> {
             A::Call { callee, args } => self.call(cx, callee, args, span),
             A::SizeOf(te) | A::AlignOf(te) => {
                 let t = self.resolve_type(te);
-                let t = self.require_value(t, te.span, Use::Variable);
+                let t = self.require_value(t, te.span, Use::Measured);
                 if t == TypeId::ERROR {
                     return error_expr(span);
                 }

@@ -21,6 +21,8 @@ pub(super) enum Use {
     ForeignParam,
     Variable,
     Element,
+    /// The operand of `sizeof`/`alignof`.
+    Measured,
 }
 
 impl Use {
@@ -30,6 +32,7 @@ impl Use {
             Use::Param | Use::ForeignParam => "a parameter",
             Use::Variable => "a variable",
             Use::Element => "an array element",
+            Use::Measured => "`sizeof`/`alignof`",
         }
     }
 }
@@ -152,6 +155,9 @@ impl<'a> Checker<'a> {
     /// arrays for C parameters). Returns `ty`, or `ERROR` after reporting.
     pub(super) fn require_value(&mut self, ty: TypeId, span: Span, usage: Use) -> TypeId {
         let problem = match &self.types[ty.index()].kind {
+            TypeKind::Void | TypeKind::Opaque { .. } if usage == Use::Measured => {
+                Some(format!("`{}` has no size", self.type_name(ty)))
+            }
             TypeKind::Void => Some(format!(
                 "`void` cannot be the type of {}; it is only allowed as a return type or behind a pointer",
                 usage.what()
@@ -232,6 +238,7 @@ impl<'a> Checker<'a> {
                                 f.name.span,
                                 format!("field `{}` is declared more than once", f.name.name),
                             )
+                            .with_label("declared again here")
                             .with_note(prev, "first declared here"),
                         );
                         continue;
@@ -298,6 +305,7 @@ impl<'a> Checker<'a> {
                                 v.name.span,
                                 format!("variant `{}` is declared more than once", v.name.name),
                             )
+                            .with_label("declared again here")
                             .with_note(prev, "first declared here"),
                         );
                         continue;
@@ -363,6 +371,7 @@ impl<'a> Checker<'a> {
                         p.name.span,
                         format!("parameter `{}` is declared more than once", p.name.name),
                     )
+                    .with_label("declared again here")
                     .with_note(prev.name.span, "first declared here"),
                 );
             }
@@ -501,6 +510,7 @@ impl<'a> Checker<'a> {
                         p.name.span,
                         format!("parameter `{}` is declared more than once", p.name.name),
                     )
+                    .with_label("declared again here")
                     .with_note(prev.name.span, "first declared here"),
                 );
             }
