@@ -121,6 +121,13 @@ impl<'a> Checker<'a> {
     fn aggregate_layout(&mut self, id: TypeId) -> (u64, u64) {
         self.resolve_named(id);
         let i = id.index();
+        let resolving =
+            self.type_origin[i].is_some_and(|o| self.named[o as usize].state == State::Busy);
+        if resolving {
+            // Its own field types need its size (`[u8; sizeof(S)]` inside `S`).
+            self.report_containment_cycle(id);
+            return (0, 1);
+        }
         let opts = self.layout_options(id);
         let field_types: Vec<TypeId> = match &self.types[i].kind {
             TypeKind::Struct(a) | TypeKind::Union(a) => a.fields.iter().map(|f| f.ty).collect(),

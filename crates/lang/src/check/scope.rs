@@ -297,6 +297,25 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Locals and parameters may not take the name of a value builtin (`print`,
+    /// `assert`, `string`, `exit`): a `duplicate` diagnostic.
+    pub(super) fn check_local_name(&mut self, name: &ast::Ident) {
+        if let Some(Sym::Builtin(_)) = self.lookup(&name.name) {
+            self.error(
+                Diagnostic::new(
+                    DiagKind::Duplicate,
+                    name.span,
+                    format!("`{}` is declared more than once", name.name),
+                )
+                .with_label("declared again here")
+                .with_help(format!(
+                    "`{}` is a builtin function; choose another name",
+                    name.name
+                )),
+            );
+        }
+    }
+
     /// The global entry for a name (no diagnostics).
     pub(super) fn lookup(&self, name: &str) -> Option<Sym> {
         self.scope.get(name).map(|e| e.sym)

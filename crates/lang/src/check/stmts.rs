@@ -53,6 +53,7 @@ impl<'a> Checker<'a> {
             let (params, ret) = (self.fns[f].params.clone(), self.fns[f].ret);
             let mut cx = FnCtx::body(Some(ret), false);
             for (p, &t) in decl.params.iter().zip(&params) {
+                self.check_local_name(&p.name);
                 cx.declare(&p.name.name, t, p.name.span);
             }
             let body = self.block(&mut cx, &decl.body);
@@ -137,6 +138,7 @@ impl<'a> Checker<'a> {
             S::Error => return None,
             S::Let { name, ty, init } => {
                 let (t, init) = self.let_parts(cx, name, ty.as_ref(), init.as_ref(), span);
+                self.check_local_name(name);
                 let l = cx.declare(&name.name, t, name.span);
                 StmtKind::Let {
                     var: Var::Local(l),
@@ -236,6 +238,7 @@ impl<'a> Checker<'a> {
                     );
                 }
                 cx.push_scope();
+                self.check_local_name(var);
                 let v = cx.declare(&var.name, ty, var.span);
                 cx.loops += 1;
                 let body = self.block(cx, body);

@@ -158,6 +158,14 @@ fn types_declared_in_any_order_and_through_pointers() {
         vec![DiagKind::InvalidType]
     );
     assert_eq!(kinds("struct S { s: [S; 2] }"), vec![DiagKind::InvalidType]);
+    assert_eq!(
+        kinds("struct S { a: [u8; sizeof(S)] }"),
+        vec![DiagKind::InvalidType]
+    );
+    assert_eq!(
+        kinds("const N = sizeof(S);\nstruct S { a: [u8; N] }"),
+        vec![DiagKind::InvalidType]
+    );
 }
 
 #[test]
@@ -378,6 +386,10 @@ fn script_checks() {
     assert_eq!(kinds("let a = 1;\nlet a = 2;"), vec![DiagKind::Duplicate]);
     assert_eq!(kinds("struct i32 { a: u8 }"), vec![DiagKind::Duplicate]);
     assert_eq!(kinds("fn print() {}"), vec![DiagKind::Duplicate]);
+    assert_eq!(
+        kinds("fn f(exit: i32) {}\n{ let string = 1; }"),
+        vec![DiagKind::Duplicate; 2]
+    );
     assert_eq!(kinds("struct S { v: void }"), vec![DiagKind::InvalidType]);
     assert_eq!(
         kinds("callback C = fn(a: i32, ...);"),
