@@ -74,8 +74,8 @@ pub(crate) fn compile_callback(
     let mut ctx = memory.make_context();
     ctx.set_disasm(true);
     ctx.func.signature = ir::Signature::new(layout.call_conv);
-    for &(_, ty) in &layout.params {
-        ctx.func.signature.params.push(AbiParam::new(ty));
+    for &(param, ty) in &layout.params {
+        ctx.func.signature.params.push(param.abi_param(ty));
     }
     match &plan.ret {
         RetPass::Void => {}
@@ -102,8 +102,15 @@ pub(crate) fn compile_callback(
     let incoming: Vec<Value> = b.block_params(block).to_vec();
     let mut places = std::collections::BTreeMap::new();
     for (&(param, _), &value) in layout.params.iter().zip(&incoming) {
-        if let ClifParam::Place(loc) = param {
-            places.insert(loc, value);
+        match param {
+            ClifParam::Place(loc) => {
+                places.insert(loc, value);
+            }
+            // The pointer to the caller's copy on the stack.
+            ClifParam::StackCopy { offset, .. } => {
+                places.insert(Loc::Stack(offset), value);
+            }
+            ClifParam::Padding | ClifParam::StubTarget => {}
         }
     }
     let place = |b: &mut FunctionBuilder, loc: Loc| match places.get(&loc) {
@@ -161,20 +168,8 @@ pub(crate) fn compile_callback(
                 }
                 copy
             }
-            ArgPass::StackCopy { offset, size } => {
-                let copy = frame_slot(&mut b, *size);
-                for word in (0..*size).step_by(8) {
-                    let value = place(&mut b, Loc::Stack(offset + word));
-                    store_bytes(
-                        &mut b,
-                        value,
-                        copy,
-                        word as i32,
-                        (*size - word).min(8) as u8,
-                    );
-                }
-                copy
-            }
+            // The bytes stay where the caller put them, on the stack, for the whole call.
+            ArgPass::StackCopy { offset, .. } => place(&mut b, Loc::Stack(*offset)),
             ArgPass::ByRef { loc, .. } => place(&mut b, *loc),
         };
         b.ins().store(flags(), slot_value, slots, slot);

@@ -9,6 +9,8 @@
 //!   are padded to all six so that every stack word (declared I64) lands in its own stack
 //!   slot in order, and no register argument is pulled onto the stack or the other way.
 //! - Win64: one parameter per position; the first four padded when anything follows.
+//! - A SysV MEMORY-class argument is one `StructArgument` parameter: Cranelift copies its
+//!   bytes into the outgoing stack area in order with the stack words around it.
 //! - A variadic call passes the real target as one extra stack word after the arguments
 //!   and calls a per-thunk stub ([`variadic_stub_code`]).
 //!
@@ -16,7 +18,11 @@
 
 use std::ffi::c_void;
 
-use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, MemFlagsData, Type, Value};
+use std::collections::BTreeMap;
+
+use cranelift_codegen::ir::{
+    self, types, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Type, Value,
+};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 
@@ -32,6 +38,22 @@ pub(crate) enum ClifParam {
     Padding,
     /// The real call target, read by the variadic stub (call thunks only).
     StubTarget,
+    /// A SysV MEMORY-class argument: a pointer to `size` bytes (a multiple of 8) that
+    /// Cranelift copies into the outgoing stack area at `offset`
+    /// (`ArgumentPurpose::StructArgument`); on the callee side, a pointer to them.
+    StackCopy { offset: u32, size: u32 },
+}
+
+impl ClifParam {
+    /// The Cranelift parameter for this place.
+    pub(crate) fn abi_param(self, ty: Type) -> AbiParam {
+        match self {
+            ClifParam::StackCopy { size, .. } => {
+                AbiParam::special(ty, ArgumentPurpose::StructArgument(size))
+            }
+            _ => AbiParam::new(ty),
+        }
+    }
 }
 
 /// Cranelift's view of a C call described by a plan.
@@ -90,8 +112,26 @@ pub(crate) fn clif_layout(plan: &CallPlan, with_stub: bool) -> Result<ClifLayout
             }
         }
     }
-    for offset in (first_stack..plan.stack_bytes).step_by(8) {
-        params.push((ClifParam::Place(Loc::Stack(offset)), types::I64));
+    let stack_copies: BTreeMap<u32, u32> = plan
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            ArgPass::StackCopy { offset, size } => Some((*offset, size.next_multiple_of(8))),
+            _ => None,
+        })
+        .collect();
+    let mut offset = first_stack;
+    while offset < plan.stack_bytes {
+        match stack_copies.get(&offset) {
+            Some(&size) => {
+                params.push((ClifParam::StackCopy { offset, size }, types::I64));
+                offset += size;
+            }
+            None => {
+                params.push((ClifParam::Place(Loc::Stack(offset)), types::I64));
+                offset += 8;
+            }
+        }
     }
     if with_stub {
         params.push((ClifParam::StubTarget, types::I64));

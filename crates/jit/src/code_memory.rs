@@ -30,6 +30,12 @@ impl CodeMemory {
             .map_err(codegen)?;
         flags.set("is_pic", "false").map_err(codegen)?;
         flags.set("opt_level", "speed").map_err(codegen)?;
+        // Thunk frames hold copies of by-value aggregates (up to MAX_AGGREGATE_BYTES):
+        // touch every page on the way down so no guard page is jumped over.
+        flags.set("enable_probestack", "true").map_err(codegen)?;
+        flags
+            .set("probestack_strategy", "inline")
+            .map_err(codegen)?;
         let isa_builder = cranelift_native::builder()
             .map_err(|msg| ThunkError::UnsupportedHost(msg.to_string()))?;
         let isa: OwnedTargetIsa = isa_builder

@@ -27,7 +27,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use crate::abi::{Abi, ArgPass, CallPlan, Loc, RetPass};
 use crate::callback::{compile_callback, CompiledCallback, DispatchFn};
 use crate::clif_lowering::{
-    clif_layout, copy_bytes, flags, load_bytes, load_piece, load_scalar, return_type, store_piece,
+    clif_layout, copy_bytes, flags, load_piece, load_scalar, return_type, store_piece,
     store_scalar, to_stack_word, variadic_stub_code, ClifParam,
 };
 use crate::code_memory::CodeMemory;
@@ -239,10 +239,22 @@ fn compile(
             }
             ArgPass::StackCopy { offset, size } => {
                 let base = b.ins().load(types::I64, flags(), args, slot);
-                for word in (0..*size).step_by(8) {
-                    let value = load_bytes(&mut b, base, word as i32, (*size - word).min(8) as u8);
-                    places.0.insert(Loc::Stack(offset + word), value);
-                }
+                // Cranelift copies whole words; give it a padded copy when the size is odd,
+                // so that nothing past the caller's value is read.
+                let source = if size % 8 == 0 {
+                    base
+                } else {
+                    let padded = size.next_multiple_of(8);
+                    let copy = b.create_sized_stack_slot(StackSlotData::new(
+                        StackSlotKind::ExplicitSlot,
+                        padded,
+                        3,
+                    ));
+                    let copy_addr = b.ins().stack_addr(types::I64, copy, 0);
+                    copy_bytes(&mut b, base, copy_addr, *size);
+                    copy_addr
+                };
+                places.0.insert(Loc::Stack(*offset), source);
             }
             ArgPass::ByRef { loc, size, align } => {
                 let base = b.ins().load(types::I64, flags(), args, slot);
@@ -269,6 +281,10 @@ fn compile(
                 None if ty == types::I64 => b.ins().iconst(types::I64, 0),
                 None => b.ins().f64const(0.0),
             },
+            ClifParam::StackCopy { offset, .. } => match places.0.get(&Loc::Stack(offset)) {
+                Some(&pointer) => pointer,
+                None => return Err(ThunkError::Codegen("stack copy without a source".into())),
+            },
             ClifParam::Padding => b.ins().iconst(types::I64, 0),
             ClifParam::StubTarget => target,
         };
@@ -280,10 +296,8 @@ fn compile(
     };
 
     let mut callee_sig = ir::Signature::new(layout.call_conv);
-    for &value in &params {
-        callee_sig
-            .params
-            .push(AbiParam::new(b.func.dfg.value_type(value)));
+    for (&(param, ty), _) in layout.params.iter().zip(&params) {
+        callee_sig.params.push(param.abi_param(ty));
     }
     if let RetPass::Direct {
         pieces, aggregate, ..

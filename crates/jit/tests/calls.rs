@@ -960,3 +960,26 @@ fn win64_variadic_float_also_in_the_vector_register() {
     let r = t.call_sig(&sig, "ms_first_double", &[f64s(21.25)]);
     assert_eq!(r.f64(), 42.5);
 }
+
+#[test]
+fn sixty_four_kib_struct_by_value() {
+    let mut t = Tester::new();
+    let values: Vec<i64> = (0..8192).map(|i| i * 3 - 1000).collect();
+    let want: i64 = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (i as i64 % 7))
+        .sum::<i64>()
+        + 9;
+    let huge = T::Aggregate(AggLayout::new(8 * 8192, 8, (0..8192).map(|i| (i * 8, I8))));
+    for (abi, name) in [(Abi::SysV64, "huge_sum"), (Abi::Win64, "ms_huge_sum")] {
+        let r = t.call(
+            abi,
+            name,
+            vec![huge.clone(), T::I32],
+            Some(T::I64),
+            &[values.as_ptr() as u64, 9],
+        );
+        assert_eq!(r.i64(), want, "{name}");
+    }
+}

@@ -142,11 +142,9 @@ pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
         .with_config(Config::default().with_color(false).with_compact(false))
         .with_code(d.kind.code())
         .with_message(&d.message);
-    let mut label = Label::new((name.clone(), clamp(d.span)));
-    if let Some(l) = &d.label {
-        label = label.with_message(l);
-    }
-    report = report.with_label(label);
+    // ariadne draws an underline only for a label with text.
+    let label = d.label.as_deref().unwrap_or("here");
+    report = report.with_label(Label::new((name.clone(), clamp(d.span))).with_message(label));
     let mut sources = vec![(name.clone(), file.text.clone())];
     for (span, note) in &d.notes {
         let nname = map.get(span.file).name.clone();
@@ -208,5 +206,31 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(suggest("Pointt", ["Point", "Vec4"]), Some("Point"));
         assert_eq!(suggest("zzz", ["Point", "Vec4"]), None);
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use crate::span::SourceMap;
+
+    #[test]
+    fn unlabelled_diagnostic_is_still_underlined_and_located() {
+        let mut map = SourceMap::new();
+        let f = map.add("a.ffidl", None, "let x = 1;\nlet y: Pointt = x;\n".into());
+        let d = Diagnostic::new(
+            DiagKind::UnknownName,
+            Span::new(f, 18..24),
+            "unknown type `Pointt`",
+        )
+        .with_help("did you mean `Point`?");
+        let out = render(&map, &[d]);
+        assert!(
+            out.contains("[unknown-name] Error: unknown type `Pointt`"),
+            "{out}"
+        );
+        assert!(out.contains("a.ffidl:2:8"), "{out}");
+        assert!(out.contains("───┬──"), "{out}");
+        assert!(out.contains("did you mean `Point`?"), "{out}");
     }
 }

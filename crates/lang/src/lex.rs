@@ -22,7 +22,7 @@ pub struct LexExtras {
 /// A token of the language. Literal tokens carry their value (escapes processed).
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(extras = LexExtras)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 #[logos(skip(r"//[^\n]*", allow_greedy = true))]
 pub enum Token {
     // Keywords.
@@ -564,7 +564,7 @@ pub fn lex_detailed(src: &str, file: FileId) -> Lexed {
 fn lex_label(message: &str) -> &'static str {
     if message.starts_with("unexpected character") {
         "not part of the language"
-    } else if message.contains("escape") {
+    } else if message.contains("escape") || message.contains("unicode") {
         "invalid escape"
     } else if message.starts_with("invalid digit") {
         "invalid digit"
@@ -721,6 +721,11 @@ mod tests {
         );
         assert!(lex_detailed("\"abc", FileId(0)).unterminated);
         assert!(!lex_detailed("\"abc\"", FileId(0)).unterminated);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_whitespace() {
+        assert_eq!(toks("\u{FEFF}let"), vec![Token::Let]);
     }
 
     #[test]

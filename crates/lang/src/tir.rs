@@ -184,16 +184,25 @@ pub enum TypeKind {
     /// Checker-internal: an erroneous type.
     Error,
     /// `*T` or `*const T`.
-    Ptr { pointee: TypeId, is_const: bool },
+    Ptr {
+        pointee: TypeId,
+        is_const: bool,
+    },
     /// `[T; N]`.
-    Array { elem: TypeId, len: u64 },
+    Array {
+        elem: TypeId,
+        len: u64,
+    },
     Struct(Aggregate),
     /// A union: every field at offset 0.
     Union(Aggregate),
     /// An enum: represented exactly as its repr integer.
     Enum(EnumDef),
     /// An opaque type (only ever behind a pointer).
-    Opaque { name: String, span: Span },
+    Opaque {
+        name: String,
+        span: Span,
+    },
     /// A callback type: a C function pointer with this signature.
     Callback(CallbackDef),
 }
@@ -379,7 +388,10 @@ pub struct Stmt {
 pub enum StmtKind {
     /// Initialise a variable: with `init`, or zero when `None` (executed every time the
     /// statement runs, so a `let` in a loop re-initialises).
-    Let { var: Var, init: Option<Expr> },
+    Let {
+        var: Var,
+        init: Option<Expr>,
+    },
     /// `place = value`, or `place op= value` when `op` is `Some` (the place's address is
     /// evaluated once; `op` is applied as in [`ExprKind::Binary`] with the place's
     /// current value on the left). `place` is a place expression (see [`Expr::is_place`]).
@@ -395,7 +407,10 @@ pub enum StmtKind {
         then: Vec<Stmt>,
         els: Vec<Stmt>,
     },
-    While { cond: Expr, body: Vec<Stmt> },
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
     /// `for var in start..end`: `start` and `end` (same integer type as `var`) are
     /// evaluated once, before the first iteration; `var` takes start, start+1, ...,
     /// end-1 (no iteration when start >= end). Assigning `var` in the body does not
@@ -434,7 +449,10 @@ pub enum ExprKind {
     /// signature, including the ABI, the function matches exactly).
     FnRef(FnId),
     /// `-x` (numeric, wrapping for integers), `!x` (bool), `~x` (integers).
-    Unary { op: UnaryOp, expr: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
     /// `*p`: `p` is a pointer to a sized type (a place). Dereferencing null is a
     /// runtime error.
     Deref(Box<Expr>),
@@ -448,10 +466,19 @@ pub enum ExprKind {
         rhs: Box<Expr>,
     },
     /// An explicit `as` cast from `expr.ty` to `ty`.
-    Cast { kind: CastKind, expr: Box<Expr> },
+    Cast {
+        kind: CastKind,
+        expr: Box<Expr>,
+    },
     /// An implicit conversion from `expr.ty` to `ty` inserted by the checker.
-    Coerce { kind: CoerceKind, expr: Box<Expr> },
-    Call { callee: Callee, args: Vec<Expr> },
+    Coerce {
+        kind: CoerceKind,
+        expr: Box<Expr>,
+    },
+    Call {
+        callee: Callee,
+        args: Vec<Expr>,
+    },
     /// `alloc(T)` / `alloc(T, n)`: `ty` is `*elem`; zeroed, owned by the script,
     /// bounds-checked (`count` is any integer type; `None` means 1).
     Alloc {
@@ -470,14 +497,22 @@ pub enum ExprKind {
     /// `base[index]`: `base.ty` is an array (bounds-checked against its length; a place
     /// when `base` is) or a pointer `*T` (checked against the allocation's bounds when
     /// known; always a place). `index` is any integer type.
-    Index { base: Box<Expr>, index: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// Struct literal: one value per field, in declaration order. Union literal: exactly
     /// one entry (the named field); the rest of the union is zero.
-    StructLit { fields: Vec<(u32, Expr)> },
+    StructLit {
+        fields: Vec<(u32, Expr)>,
+    },
     /// `[a, b, c]` of type `[T; N]`.
     ArrayLit(Vec<Expr>),
     /// `[value; len]`.
-    ArrayRepeat { value: Box<Expr>, len: u64 },
+    ArrayRepeat {
+        value: Box<Expr>,
+        len: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -43,6 +43,16 @@ impl Abi {
         }
     }
 
+    /// The ABI named `sysv64`, `win64` or `aapcs64` (as in `@abi(win64)`).
+    pub fn from_name(name: &str) -> Option<Abi> {
+        match name {
+            "sysv64" => Some(Abi::SysV64),
+            "win64" => Some(Abi::Win64),
+            "aapcs64" => Some(Abi::Aapcs64),
+            _ => None,
+        }
+    }
+
     /// Lower-case name as written in scripts and diagnostics (`sysv64`, `win64`, `aapcs64`).
     pub fn name(self) -> &'static str {
         match self {
@@ -259,7 +269,9 @@ pub struct Signature {
     /// `None` for `void`.
     pub ret: Option<AbiType>,
     /// For a variadic function: the index of the first variadic argument in `params`
-    /// (the number of fixed parameters). The call's actual argument types are in `params`.
+    /// (the number of fixed parameters). The call's actual argument types are in `params`,
+    /// after C's default argument promotions (the caller passes `f64` for a `float` and at
+    /// least `i32`/`u32` for narrower integers and `bool`); classification does not promote.
     pub variadic_from: Option<usize>,
     pub abi: Abi,
 }

@@ -241,6 +241,14 @@ fn errors_are_values() {
 }
 
 #[test]
+fn abi_names_round_trip() {
+    for abi in [Abi::SysV64, Abi::Win64, Abi::Aapcs64] {
+        assert_eq!(Abi::from_name(abi.name()), Some(abi));
+    }
+    assert_eq!(Abi::from_name("cdecl"), None);
+}
+
+#[test]
 fn c_struct_layout_helper() {
     let layout = AggLayout::c_struct(&[I1, F8, I2]);
     assert_eq!((layout.size, layout.align), (24, 8));
