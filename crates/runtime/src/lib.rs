@@ -92,7 +92,11 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
                 .first()
                 .map(|f| f.span)
                 .unwrap_or_default();
-            diags.push(Diagnostic::new(DiagKind::AbiUnsupported, span, e.to_string()));
+            diags.push(Diagnostic::new(
+                DiagKind::AbiUnsupported,
+                span,
+                e.to_string(),
+            ));
             return Err(diags);
         }
     };

@@ -42,8 +42,9 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
         TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. } => {
             let mut leaves = Vec::new();
             flatten(program, ty, 0, &mut leaves)?;
-            let size = u32::try_from(def.size)
-                .map_err(|_| format!("`{}` is too large to pass by value", program.type_name(ty)))?;
+            let size = u32::try_from(def.size).map_err(|_| {
+                format!("`{}` is too large to pass by value", program.type_name(ty))
+            })?;
             AbiType::Aggregate(AggLayout::new(size, def.align as u32, leaves))
         }
         TypeKind::Opaque { .. } | TypeKind::Error => {

@@ -98,7 +98,11 @@ impl<'a> Compiler<'a> {
         let reprs = (0..program.types.len())
             .map(|i| repr_of(program, TypeId(i as u32)))
             .collect();
-        let fns: FnTable = Rc::new((0..program.functions.len()).map(|_| OnceCell::new()).collect());
+        let fns: FnTable = Rc::new(
+            (0..program.functions.len())
+                .map(|_| OnceCell::new())
+                .collect(),
+        );
         Compiler {
             program,
             reprs,
@@ -187,8 +191,10 @@ impl<'a> Compiler<'a> {
             }
             Var::Global(g) => {
                 // SAFETY: the offset lies inside the globals block.
-                let p = unsafe { self.globals_base.add(self.global_offsets[g.0 as usize] as usize) }
-                    as usize;
+                let p = unsafe {
+                    self.globals_base
+                        .add(self.global_offsets[g.0 as usize] as usize)
+                } as usize;
                 Box::new(move |_| Ok(p as *mut u8))
             }
         }
@@ -452,7 +458,9 @@ impl Compiler<'_> {
                         with_int_kind!(int_of(s), K => map(inner, |v| K::norm(0u64.wrapping_sub(v))))
                     }
                     (UnaryOp::Not, _) => map(inner, |v| v ^ 1),
-                    (UnaryOp::BitNot, s) => with_int_kind!(int_of(s), K => map(inner, |v| K::norm(!v))),
+                    (UnaryOp::BitNot, s) => {
+                        with_int_kind!(int_of(s), K => map(inner, |v| K::norm(!v)))
+                    }
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
@@ -479,7 +487,10 @@ impl Compiler<'_> {
                         None => 1,
                     };
                     if n < 0 {
-                        return Err(runtime_error(span, format!("`alloc` count {n} is negative")));
+                        return Err(runtime_error(
+                            span,
+                            format!("`alloc` count {n} is negative"),
+                        ));
                     }
                     let bytes = n * i128::from(size);
                     if bytes > 1 << 40 {
@@ -494,7 +505,12 @@ impl Compiler<'_> {
             ExprKind::StructLit { fields } => {
                 let agg = match &self.program.ty(e.ty).kind {
                     TypeKind::Struct(a) | TypeKind::Union(a) => a.clone(),
-                    _ => return Err(abi_error(span, "struct literal of a non-struct type".into())),
+                    _ => {
+                        return Err(abi_error(
+                            span,
+                            "struct literal of a non-struct type".into(),
+                        ))
+                    }
                 };
                 let mut parts = Vec::new();
                 for (index, value) in fields {
@@ -568,8 +584,10 @@ impl Compiler<'_> {
             }
             ExprKind::Global(g) => {
                 // SAFETY: the offset lies inside the globals block.
-                let p = unsafe { self.globals_base.add(self.global_offsets[g.0 as usize] as usize) }
-                    as usize;
+                let p = unsafe {
+                    self.globals_base
+                        .add(self.global_offsets[g.0 as usize] as usize)
+                } as usize;
                 Box::new(move |_| Ok(p as *mut u8))
             }
             ExprKind::Deref(p) => {
@@ -683,7 +701,9 @@ impl Compiler<'_> {
                 })
             }
             _ => match self.repr(lhs_ty) {
-                Repr::Scalar(Scalar::Int(i)) => with_int_kind!(i, K => int_binary::<K>(op, l, r, span)),
+                Repr::Scalar(Scalar::Int(i)) => {
+                    with_int_kind!(i, K => int_binary::<K>(op, l, r, span))
+                }
                 Repr::Scalar(Scalar::F64) => float_binary(op, l, r, f64_of, of_f64),
                 Repr::Scalar(Scalar::F32) => float_binary(op, l, r, f32_of, of_f32),
                 // bool and pointers: unsigned comparisons of the slot.
@@ -708,7 +728,9 @@ impl Compiler<'_> {
     fn numeric(&self, from: Scalar, to: Scalar, v: ExprFn) -> ExprFn {
         match (from, to) {
             (a, b) if a == b => v,
-            (Scalar::Int(_) | Scalar::Bool, Scalar::Int(i)) => with_int_kind!(i, K => map(v, K::norm)),
+            (Scalar::Int(_) | Scalar::Bool, Scalar::Int(i)) => {
+                with_int_kind!(i, K => map(v, K::norm))
+            }
             (Scalar::Int(i), Scalar::F64) => {
                 if i.signed() {
                     map(v, |x| of_f64(x as i64 as f64))
@@ -725,7 +747,9 @@ impl Compiler<'_> {
             }
             (Scalar::Bool, Scalar::F64) => map(v, |x| of_f64(x as f64)),
             (Scalar::Bool, Scalar::F32) => map(v, |x| of_f32(x as f32)),
-            (Scalar::F64, Scalar::Int(i)) => with_int_kind!(i, K => map(v, |x| K::saturate(f64_of(x)))),
+            (Scalar::F64, Scalar::Int(i)) => {
+                with_int_kind!(i, K => map(v, |x| K::saturate(f64_of(x))))
+            }
             (Scalar::F32, Scalar::Int(i)) => {
                 with_int_kind!(i, K => map(v, |x| K::saturate(f64::from(f32_of(x)))))
             }
@@ -819,9 +843,7 @@ impl Compiler<'_> {
                         Repr::Agg { size, .. } => {
                             // SAFETY: `ctx.ret` addresses the returned value's bytes in the
                             // callee's (popped but untouched) frame; `ret_tmp` is below it.
-                            unsafe {
-                                std::ptr::copy(ctx.ret as *const u8, ret_tmp, size as usize)
-                            };
+                            unsafe { std::ptr::copy(ctx.ret as *const u8, ret_tmp, size as usize) };
                             ret_tmp as u64
                         }
                         _ => ctx.ret,
@@ -842,11 +864,8 @@ impl Compiler<'_> {
                             expr,
                         } => {
                             let pname = f.param_names.get(i).cloned().unwrap_or_default();
-                            let what = format!(
-                                "`{pname}: {}` of `{}`",
-                                self.type_name(a.ty),
-                                f.name
-                            );
+                            let what =
+                                format!("`{pname}: {}` of `{}`", self.type_name(a.ty), f.name);
                             self.coerce(CoerceKind::IntChecked, expr, a.ty, Some(what))?
                         }
                         _ => self.expr(a)?,
@@ -856,7 +875,8 @@ impl Compiler<'_> {
                 let thunk = match link.thunk {
                     Some(t) if args.len() == fixed && !f.sig.variadic => t,
                     _ => {
-                        let extra: Vec<TypeId> = args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
+                        let extra: Vec<TypeId> =
+                            args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
                         let sig = jit_signature(self.program, &f.sig, &extra)
                             .map_err(|m| abi_error(span, m))?;
                         let plan = classify(&sig).map_err(|m| abi_error(span, m.to_string()))?;
@@ -869,10 +889,14 @@ impl Compiler<'_> {
             }
             Callee::Value(fexpr) => {
                 let TypeKind::Callback(cb) = &self.program.ty(fexpr.ty).kind else {
-                    return Err(abi_error(span, "call of a value that is not a callback".into()));
+                    return Err(abi_error(
+                        span,
+                        "call of a value that is not a callback".into(),
+                    ));
                 };
                 let sig = cb.sig.clone();
-                let jsig = jit_signature(self.program, &sig, &[]).map_err(|m| abi_error(span, m))?;
+                let jsig =
+                    jit_signature(self.program, &sig, &[]).map_err(|m| abi_error(span, m))?;
                 let plan = classify(&jsig).map_err(|m| abi_error(span, m.to_string()))?;
                 let thunk = self
                     .cache
@@ -1024,12 +1048,17 @@ impl Compiler<'_> {
                         Some((l, ity)) => {
                             let n = int_value(*ity, l(ctx)?);
                             if n < 0 {
-                                return Err(runtime_error(span, format!("`string` length {n} is negative")));
+                                return Err(runtime_error(
+                                    span,
+                                    format!("`string` length {n} is negative"),
+                                ));
                             }
                             check_ptr(ctx, addr, 0, n as u64, span)?;
                             // SAFETY: `addr` is non-null and, when inside an `alloc`
                             // buffer, `n` bytes fit; otherwise C memory is trusted.
-                            let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, n as usize) };
+                            let bytes = unsafe {
+                                std::slice::from_raw_parts(addr as *const u8, n as usize)
+                            };
                             let v = ctx.strings.intern(bytes);
                             Ok(v)
                         }
@@ -1037,7 +1066,8 @@ impl Compiler<'_> {
                             if let Some((base, blen)) = ctx.allocs.containing(addr as usize) {
                                 let avail = base + blen - addr as usize;
                                 // SAFETY: `avail` bytes from `addr` lie inside the buffer.
-                                let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, avail) };
+                                let bytes =
+                                    unsafe { std::slice::from_raw_parts(addr as *const u8, avail) };
                                 if !bytes.contains(&0) {
                                     return Err(runtime_error(
                                         span,
@@ -1124,7 +1154,11 @@ fn int_binary<K: IntKind>(op: BinaryOp, l: ExprFn, r: ExprFn, span: Span) -> Exp
                 if b == 0 {
                     return Err(runtime_error(
                         span,
-                        if is_div { "division by zero" } else { "remainder by zero" },
+                        if is_div {
+                            "division by zero"
+                        } else {
+                            "remainder by zero"
+                        },
                     ));
                 }
                 let v = match (K::SIGNED, is_div) {

@@ -108,7 +108,10 @@ impl Ctx {
                 self.sp = end as *mut u8;
                 Ok(p)
             }
-            _ => Err(runtime_error(span, "stack overflow: the value stack is full")),
+            _ => Err(runtime_error(
+                span,
+                "stack overflow: the value stack is full",
+            )),
         }
     }
 

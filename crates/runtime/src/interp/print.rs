@@ -24,9 +24,9 @@ pub type Fmt = Rc<dyn Fn(u64, &mut Vec<u8>)>;
 pub fn formatter(program: &Program, reprs: &[Repr], ty: TypeId, top: bool) -> Fmt {
     let def = program.ty(ty);
     match &def.kind {
-        TypeKind::Bool => Rc::new(|v, out| {
-            out.extend_from_slice(if v != 0 { b"true" } else { b"false" })
-        }),
+        TypeKind::Bool => {
+            Rc::new(|v, out| out.extend_from_slice(if v != 0 { b"true" } else { b"false" }))
+        }
         TypeKind::Int(i) => {
             let i = *i;
             Rc::new(move |v, out| {

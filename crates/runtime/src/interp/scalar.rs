@@ -25,7 +25,10 @@ pub enum Repr {
     Void,
     Scalar(Scalar),
     /// Struct, union or array: the slot holds the address of its bytes.
-    Agg { size: u64, align: u64 },
+    Agg {
+        size: u64,
+        align: u64,
+    },
 }
 
 pub fn repr_of(program: &Program, ty: TypeId) -> Repr {
