@@ -17,7 +17,7 @@ use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::SourceMap;
 use ffidl_lang::tir::{LibrarySource, Program};
 use interp::compile::{frame_layout, CompiledProgram, Compiler, ForeignLink};
-use interp::{run_block, Ctx, Trap};
+use interp::{run_block, Ctx, TrapKind};
 use memory::{Block, StringArena};
 use std::io::Write;
 use std::path::Path;
@@ -161,8 +161,10 @@ impl Loaded {
                 ctx.fp = frame;
                 match run_block(&self.compiled.main, &mut ctx) {
                     Ok(_) => Outcome::Finished,
-                    Err(Trap::Exit(code)) => Outcome::Exit(code),
-                    Err(Trap::Error(d)) => Outcome::Error(*d),
+                    Err(trap) => match *trap {
+                        TrapKind::Exit(code) => Outcome::Exit(code),
+                        TrapKind::Error(d) => Outcome::Error(d),
+                    },
                 }
             }
             Err(_) => Outcome::Error(Diagnostic::new(

@@ -12,7 +12,9 @@ use super::scalar::{
     f32_of, f64_of, int_value, of_f32, of_f64, repr_of, with_int_kind, with_scalar_kind, IntKind,
     Repr, Scalar, ScalarKind,
 };
-use super::{align_up, run_block, runtime_error, AddrFn, Ctx, ExprFn, Flow, StmtFn, Trap, R};
+use super::{
+    align_up, run_block, runtime_error, AddrFn, Ctx, ExprFn, Flow, StmtFn, Trap, TrapKind, R,
+};
 use crate::lower::jit_signature;
 use crate::memory::{c_str_bytes, StringArena};
 use ffidl_jit::{classify, ThunkCache, ThunkFn};
@@ -182,24 +184,6 @@ impl<'a> Compiler<'a> {
         stmts.iter().map(|s| self.stmt(s)).collect()
     }
 
-    fn var_addr(&self, var: Var) -> AddrFn {
-        match var {
-            Var::Local(l) => {
-                let off = self.local_offsets[l.0 as usize] as usize;
-                // SAFETY: the offset lies inside the current frame.
-                Box::new(move |ctx| Ok(unsafe { ctx.fp.add(off) }))
-            }
-            Var::Global(g) => {
-                // SAFETY: the offset lies inside the globals block.
-                let p = unsafe {
-                    self.globals_base
-                        .add(self.global_offsets[g.0 as usize] as usize)
-                } as usize;
-                Box::new(move |_| Ok(p as *mut u8))
-            }
-        }
-    }
-
     fn var_ty(&self, var: Var, body_locals: Option<TypeId>) -> TypeId {
         match var {
             Var::Local(_) => body_locals.unwrap_or(TypeId::VOID),
@@ -207,27 +191,77 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// A store of a value of type `ty` into the address produced by `addr`.
-    fn store_into(&mut self, ty: TypeId, addr: AddrFn, value: ExprFn) -> StmtFn {
-        match self.repr(ty) {
-            Repr::Scalar(s) => with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
-                let p = addr(ctx)?;
-                let v = value(ctx)?;
-                // SAFETY: `addr` yields a checked place of this scalar type.
-                unsafe { K::store(p, v) };
-                Ok(Flow::Next)
-            })),
-            Repr::Agg { size, .. } => Box::new(move |ctx| {
-                let p = addr(ctx)?;
-                let src = value(ctx)? as *const u8;
-                // SAFETY: both are places/temporaries of `size` bytes; they may overlap.
-                unsafe { std::ptr::copy(src, p, size as usize) };
-                Ok(Flow::Next)
-            }),
-            Repr::Void => Box::new(move |ctx| {
+    /// A store of a value of type `ty` into `dest`.
+    fn store_into(&mut self, ty: TypeId, dest: Dest, value: ExprFn) -> StmtFn {
+        match (self.repr(ty), dest) {
+            (Repr::Scalar(s), Dest::Frame(off)) => {
+                with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
+                    let v = value(ctx)?;
+                    // SAFETY: the variable lies inside the current frame.
+                    unsafe { K::store(ctx.fp.add(off), v) };
+                    Ok(Flow::Next)
+                }))
+            }
+            (Repr::Scalar(s), Dest::Fixed(p)) => {
+                with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
+                    let v = value(ctx)?;
+                    // SAFETY: the global lies inside the globals block.
+                    unsafe { K::store(p as *mut u8, v) };
+                    Ok(Flow::Next)
+                }))
+            }
+            (Repr::Scalar(s), Dest::Dyn(addr)) => {
+                with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
+                    let p = addr(ctx)?;
+                    let v = value(ctx)?;
+                    // SAFETY: `addr` yields a checked place of this scalar type.
+                    unsafe { K::store(p, v) };
+                    Ok(Flow::Next)
+                }))
+            }
+            (Repr::Agg { size, .. }, dest) => {
+                let addr = dest.into_addr();
+                Box::new(move |ctx| {
+                    let p = addr(ctx)?;
+                    let src = value(ctx)? as *const u8;
+                    // SAFETY: both are places/temporaries of `size` bytes; they may overlap.
+                    unsafe { std::ptr::copy(src, p, size as usize) };
+                    Ok(Flow::Next)
+                })
+            }
+            (Repr::Void, _) => Box::new(move |ctx| {
                 value(ctx)?;
                 Ok(Flow::Next)
             }),
+        }
+    }
+
+    /// Where a place is: a fixed frame offset or address when known at compile time.
+    fn dest(&mut self, e: &Expr) -> C<Dest> {
+        Ok(match &e.kind {
+            ExprKind::Local(l) => Dest::Frame(self.local_offsets[l.0 as usize] as usize),
+            ExprKind::Global(g) => Dest::Fixed(self.global_addr(g.0 as usize)),
+            ExprKind::Field { base, offset, .. } => match self.dest(base)? {
+                Dest::Frame(off) => Dest::Frame(off + *offset as usize),
+                Dest::Fixed(p) => Dest::Fixed(p + *offset as usize),
+                Dest::Dyn(base) => {
+                    let off = *offset as usize;
+                    // SAFETY: the field lies inside the checked base object.
+                    Dest::Dyn(Box::new(move |ctx| Ok(unsafe { base(ctx)?.add(off) })))
+                }
+            },
+            _ => Dest::Dyn(self.addr(e)?),
+        })
+    }
+
+    fn global_addr(&self, index: usize) -> usize {
+        self.globals_base as usize + self.global_offsets[index] as usize
+    }
+
+    fn var_dest(&self, var: Var) -> Dest {
+        match var {
+            Var::Local(l) => Dest::Frame(self.local_offsets[l.0 as usize] as usize),
+            Var::Global(g) => Dest::Fixed(self.global_addr(g.0 as usize)),
         }
     }
 
@@ -239,13 +273,14 @@ impl<'a> Compiler<'a> {
                     Var::Global(_) => None,
                 };
                 let ty = self.var_ty(*var, local_ty);
-                let addr = self.var_addr(*var);
                 match init {
                     Some(e) => {
                         let value = self.expr(e)?;
-                        self.store_into(ty, addr, value)
+                        let dest = self.var_dest(*var);
+                        self.store_into(ty, dest, value)
                     }
                     None => {
+                        let addr = self.var_dest(*var).into_addr();
                         let size = self.program.ty(ty).size as usize;
                         Box::new(move |ctx| {
                             let p = addr(ctx)?;
@@ -257,13 +292,14 @@ impl<'a> Compiler<'a> {
                 }
             }
             StmtKind::Assign { place, op, value } => {
-                let addr = self.addr(place)?;
                 match op {
                     None => {
+                        let dest = self.dest(place)?;
                         let value = self.expr(value)?;
-                        self.store_into(place.ty, addr, value)
+                        self.store_into(place.ty, dest, value)
                     }
                     Some(op) => {
+                        let addr = self.addr(place)?;
                         let s = self.scalar(place.ty);
                         let lhs: ExprFn = with_scalar_kind!(s, K => Box::new(|ctx: &mut Ctx| {
                             // SAFETY: `ctx.place` was set to this checked place just before.
@@ -371,6 +407,27 @@ fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, body: Vec<StmtFn
     })
 }
 
+/// Where a place lives, as far as it is known at compile time.
+enum Dest {
+    /// At this offset in the current frame.
+    Frame(usize),
+    /// At this fixed address (globals).
+    Fixed(usize),
+    /// Computed at run time.
+    Dyn(AddrFn),
+}
+
+impl Dest {
+    fn into_addr(self) -> AddrFn {
+        match self {
+            // SAFETY: the offset lies inside the current frame.
+            Dest::Frame(off) => Box::new(move |ctx| Ok(unsafe { ctx.fp.add(off) })),
+            Dest::Fixed(p) => Box::new(move |_| Ok(p as *mut u8)),
+            Dest::Dyn(a) => a,
+        }
+    }
+}
+
 /// A checked pointer access: `p` must be non-null, and when it points into an `alloc`
 /// buffer, `byte_off .. byte_off + size` from `p` must stay inside that buffer.
 #[inline]
@@ -428,17 +485,31 @@ impl Compiler<'_> {
             | ExprKind::Global(_)
             | ExprKind::Deref(_)
             | ExprKind::Field { .. }
-            | ExprKind::Index { .. } => {
-                let addr = self.addr(e)?;
-                match self.repr(e.ty) {
-                    Repr::Scalar(s) => with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
+            | ExprKind::Index { .. } => match (self.repr(e.ty), self.dest(e)?) {
+                (Repr::Scalar(s), Dest::Frame(off)) => {
+                    with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
+                        // SAFETY: the variable lies inside the current frame.
+                        Ok(unsafe { K::load(ctx.fp.add(off)) })
+                    }))
+                }
+                (Repr::Scalar(s), Dest::Fixed(p)) => {
+                    with_scalar_kind!(s, K => Box::new(move |_: &mut Ctx| {
+                        // SAFETY: the global lies inside the globals block.
+                        Ok(unsafe { K::load(p as *const u8) })
+                    }))
+                }
+                (Repr::Scalar(s), Dest::Dyn(addr)) => {
+                    with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
                         let p = addr(ctx)?;
                         // SAFETY: `addr` yields a checked place of this scalar type.
                         Ok(unsafe { K::load(p) })
-                    })),
-                    _ => Box::new(move |ctx| Ok(addr(ctx)? as u64)),
+                    }))
                 }
-            }
+                (_, dest) => {
+                    let addr = dest.into_addr();
+                    Box::new(move |ctx| Ok(addr(ctx)? as u64))
+                }
+            },
             ExprKind::FnRef(_) => Box::new(move |_| {
                 Err(runtime_error(
                     span,
@@ -1089,7 +1160,7 @@ impl Compiler<'_> {
                 let code = self.expr(&args[0])?;
                 Box::new(move |ctx| {
                     let c = int_value(ity, code(ctx)?);
-                    Err(Trap::Exit(c as i32))
+                    Err(Box::new(TrapKind::Exit(c as i32)))
                 })
             }
         })

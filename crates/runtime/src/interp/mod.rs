@@ -20,19 +20,26 @@ use ffidl_lang::span::Span;
 use std::io::Write;
 
 /// Why execution stops early.
-pub enum Trap {
+pub enum TrapKind {
     /// A runtime error (null dereference, out of bounds, failed assert, ...).
-    Error(Box<Diagnostic>),
+    Error(Diagnostic),
     /// `exit(code)`.
     Exit(i32),
 }
+
+/// Boxed so that `R<u64>` is two words and comes back in registers.
+pub type Trap = Box<TrapKind>;
 
 pub type R<T> = Result<T, Trap>;
 
 /// A runtime error at `span`.
 #[cold]
 pub fn runtime_error(span: Span, message: impl Into<String>) -> Trap {
-    Trap::Error(Box::new(Diagnostic::new(DiagKind::Runtime, span, message)))
+    Box::new(TrapKind::Error(Diagnostic::new(
+        DiagKind::Runtime,
+        span,
+        message,
+    )))
 }
 
 /// What a statement tells the enclosing block.
