@@ -158,6 +158,8 @@ fn cmd_run(args: &[String]) -> ExitCode {
             return ExitCode::from(EXIT_STATIC_ERROR);
         }
     };
+    // The worker thread has a 256 MiB stack; leave a margin for everything else.
+    loaded.set_stack_budget(192 << 20);
     let outcome = loaded.run(Box::new(std::io::stdout()));
     if let Outcome::Error(d) = &outcome {
         eprint!("{}", diag::render(&map, std::slice::from_ref(d)));

@@ -47,6 +47,8 @@ impl Outcome {
 /// A program with its libraries loaded, symbols resolved, thunks built and code
 /// compiled, ready to run.
 pub struct Loaded {
+    /// Native stack that nested script calls may use (see [`Loaded::set_stack_budget`]).
+    stack_budget: usize,
     // Field order is drop order: the compiled closures go first, then the memory they
     // point into, then the thunk code, then the libraries the targets live in.
     compiled: CompiledProgram,
@@ -142,6 +144,7 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
     );
     let compiled = compiler.compile_program().map_err(|d| vec![d])?;
     Ok(Loaded {
+        stack_budget: interp::DEFAULT_NATIVE_STACK_BUDGET,
         compiled,
         globals,
         _literals: literals,
@@ -151,11 +154,19 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
 }
 
 impl Loaded {
+    /// How many bytes of the calling thread's stack nested script calls may use before
+    /// "stack overflow" (default 1 MiB, safe on any thread; raise it when running on a
+    /// thread with a bigger stack, as the `ffidl` command does).
+    pub fn set_stack_budget(&mut self, bytes: usize) {
+        self.stack_budget = bytes;
+    }
+
     /// Run the top-level statements, printing to `out` (flushed before every foreign
     /// call, so output interleaves with C's unbuffered writes, and at the end).
     pub fn run(&mut self, out: Box<dyn Write>) -> Outcome {
         self.globals.clear();
         let mut ctx = Ctx::new(out);
+        ctx.set_native_stack_budget(self.stack_budget);
         let outcome = match ctx.alloc_temp(self.compiled.main_frame_size, 16, Default::default()) {
             Ok(frame) => {
                 ctx.fp = frame;

@@ -894,21 +894,16 @@ impl Compiler<'_> {
                         // SAFETY: the parameter lies inside the new frame.
                         unsafe { put(*repr, frame.add(*off as usize), v) };
                     }
-                    if ctx.depth >= super::MAX_CALL_DEPTH {
+                    if super::native_stack_exhausted(ctx) {
                         return Err(runtime_error(
                             span,
-                            format!(
-                                "stack overflow: more than {} nested calls",
-                                super::MAX_CALL_DEPTH
-                            ),
+                            "stack overflow: script function calls are nested too deeply",
                         ));
                     }
                     let saved = ctx.fp;
                     ctx.fp = frame;
-                    ctx.depth += 1;
                     let flow = run_block(&f.body, ctx);
                     ctx.fp = saved;
-                    ctx.depth -= 1;
                     flow?;
                     let v = match ret {
                         Repr::Agg { size, .. } => {

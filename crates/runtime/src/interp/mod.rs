@@ -55,8 +55,9 @@ pub type ExprFn = Box<dyn Fn(&mut Ctx) -> R<u64>>;
 pub type AddrFn = Box<dyn Fn(&mut Ctx) -> R<*mut u8>>;
 pub type StmtFn = Box<dyn Fn(&mut Ctx) -> R<Flow>>;
 
-/// Deepest nesting of script function calls before "stack overflow".
-pub const MAX_CALL_DEPTH: u32 = 10_000;
+/// Native (Rust) stack a run may use for nested script calls unless told otherwise;
+/// safe on a default 2 MiB thread stack.
+pub const DEFAULT_NATIVE_STACK_BUDGET: usize = 1 << 20;
 /// Bytes of the value stack (frames and aggregate temporaries).
 pub const VALUE_STACK_BYTES: usize = 64 << 20;
 
@@ -71,7 +72,9 @@ pub struct Ctx {
     pub ret: u64,
     /// The place of a compound assignment being evaluated.
     pub place: *mut u8,
-    pub depth: u32,
+    /// Lowest native stack address a script call may start at (see
+    /// [`native_stack_exhausted`]).
+    pub native_stack_limit: usize,
     pub allocs: AllocRegistry,
     pub strings: StringArena,
     /// Text printed and not yet written to `writer`.
@@ -92,13 +95,22 @@ impl Ctx {
             stack_end: end,
             ret: 0,
             place: std::ptr::null_mut(),
-            depth: 0,
+            native_stack_limit: 0,
             allocs: AllocRegistry::default(),
             strings: StringArena::default(),
             out: Vec::with_capacity(8192),
             writer,
             _stack: stack,
         }
+    }
+
+    /// Allow nested script calls to use about `budget` bytes of the native stack below
+    /// the caller's current position.
+    #[inline(never)]
+    pub fn set_native_stack_budget(&mut self, budget: usize) {
+        let here = 0u8;
+        let addr = std::hint::black_box(&here) as *const u8 as usize;
+        self.native_stack_limit = addr.saturating_sub(budget);
     }
 
     /// Zeroed room for `size` bytes aligned to `align` (<= 16 guaranteed, more honoured)
@@ -122,8 +134,10 @@ impl Ctx {
         }
     }
 
-    /// Write pending printed text to the writer.
+    /// Write pending printed text to the writer. C's stdio buffers are flushed first, so
+    /// that text C printed (with `printf`, ...) before this point comes out before ours.
     pub fn flush(&mut self) {
+        flush_c_stdio();
         if !self.out.is_empty() {
             let _ = self.writer.write_all(&self.out);
             self.out.clear();
@@ -151,3 +165,27 @@ pub fn run_block(stmts: &[StmtFn], ctx: &mut Ctx) -> R<Flow> {
     }
     Ok(Flow::Next)
 }
+
+/// Whether the native stack is too deep to enter another script function (the
+/// interpreter recurses on the Rust stack; this turns a would-be overflow into a
+/// runtime error).
+#[inline(always)]
+pub fn native_stack_exhausted(ctx: &Ctx) -> bool {
+    let here = 0u8;
+    (std::hint::black_box(&here) as *const u8 as usize) < ctx.native_stack_limit
+}
+
+#[cfg(unix)]
+fn flush_c_stdio() {
+    extern "C" {
+        fn fflush(stream: *mut std::ffi::c_void) -> std::ffi::c_int;
+    }
+    // SAFETY: `fflush(NULL)` flushes every open output stream of the C library that
+    // the process links; it takes no pointer from us.
+    unsafe {
+        fflush(std::ptr::null_mut());
+    }
+}
+
+#[cfg(not(unix))]
+fn flush_c_stdio() {}
