@@ -201,8 +201,21 @@ pub fn thunk_listing(program: &Program, name: &str) -> Result<String, String> {
     let plan = classify(&sig).map_err(|e| e.to_string())?;
     let mut cache = ThunkCache::new().map_err(|e| e.to_string())?;
     let compiled = cache.compiled(&plan).map_err(|e| e.to_string())?;
-    let mut out = format!("{} (symbol `{}`)\n", f.name, f.symbol);
-    out.push_str(&format!("{plan:#?}\n"));
+    let params: Vec<String> = f
+        .sig
+        .params
+        .iter()
+        .zip(&f.param_names)
+        .map(|(t, n)| format!("{n}: {}", program.type_name(*t)))
+        .collect();
+    let variadic = if f.sig.variadic { ", ..." } else { "" };
+    let mut out = format!(
+        "; fn {}({}{variadic}) -> {} (symbol `{}`)\n",
+        f.name,
+        params.join(", "),
+        program.type_name(f.sig.ret),
+        f.symbol
+    );
     out.push_str(&compiled.listing(&plan));
     Ok(out)
 }
