@@ -120,3 +120,75 @@ pub fn jit_signature(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ffidl_lang::{check_source, SourceMap, Target};
+
+    fn program(src: &str) -> Program {
+        let mut map = SourceMap::new();
+        check_source(&mut map, "t.ffidl", None, src.to_string(), Target::SysVX64)
+            .unwrap_or_else(|d| panic!("{}", ffidl_lang::diag::render(&map, &d)))
+    }
+
+    fn leaves_of(p: &Program, name: &str) -> (u32, u32, Vec<(u32, LeafKind)>) {
+        let ty = p.type_id(name).unwrap();
+        match abi_type(p, ty).unwrap().unwrap() {
+            AbiType::Aggregate(a) => (
+                a.size,
+                a.align,
+                a.leaves.iter().map(|l| (l.offset, l.kind)).collect(),
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nested_structs_arrays_and_unions_flatten_to_offset_leaves() {
+        let p = program(
+            "struct Inner { a: u8, b: [i16; 2] }
+             union Num { i: i32, f: f32 }
+             enum E: u16 { A }
+             struct Outer { flag: bool, inner: Inner, n: Num, e: E, p: *void, d: f64 }",
+        );
+        let (size, align, leaves) = leaves_of(&p, "Outer");
+        assert_eq!((size, align), (32, 8));
+        assert_eq!(
+            leaves,
+            vec![
+                (0, LeafKind::Int(1)),
+                (2, LeafKind::Int(1)),
+                (4, LeafKind::Int(2)),
+                (6, LeafKind::Int(2)),
+                (8, LeafKind::Int(4)),
+                (8, LeafKind::F32),
+                (12, LeafKind::Int(2)),
+                (16, LeafKind::Int(8)),
+                (24, LeafKind::F64),
+            ]
+        );
+    }
+
+    #[test]
+    fn packed_layout_comes_from_the_checker() {
+        let p = program("@packed struct H { tag: u8, len: u32 }");
+        assert_eq!(
+            leaves_of(&p, "H"),
+            (5, 1, vec![(0, LeafKind::Int(1)), (1, LeafKind::Int(4))])
+        );
+    }
+
+    #[test]
+    fn scalars_lower_to_their_abi_types() {
+        let p = program("enum M: c_uchar { A } callback Cb = fn(x: i32) -> i32;");
+        let t = |name: &str| abi_type(&p, p.type_id(name).unwrap()).unwrap();
+        assert_eq!(t("bool"), Some(AbiType::Bool));
+        assert_eq!(t("M"), Some(AbiType::U8));
+        assert_eq!(t("c_long"), Some(AbiType::I64));
+        assert_eq!(t("cstr"), Some(AbiType::Ptr));
+        assert_eq!(t("Cb"), Some(AbiType::Ptr));
+        assert_eq!(t("f32"), Some(AbiType::F32));
+        assert_eq!(t("void"), None);
+    }
+}
