@@ -92,8 +92,14 @@ fn thunk_prints_plan_and_code() {
     let o = ffidl(&["thunk", "examples/hello.ffidl", "frexp"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
-    assert!(out.starts_with("; fn frexp(x: f64, exp: *i32) -> f64"), "{out}");
-    assert!(out.contains("; plan (sysv64): a0 xmm0:f8@0; a1 rdi:i8@0"), "{out}");
+    assert!(
+        out.starts_with("; fn frexp(x: f64, exp: *i32) -> f64"),
+        "{out}"
+    );
+    assert!(
+        out.contains("; plan (sysv64): a0 xmm0:f8@0; a1 rdi:i8@0"),
+        "{out}"
+    );
     assert!(out.contains("; clif"), "{out}");
     assert!(out.contains("call_indirect"), "{out}");
 }

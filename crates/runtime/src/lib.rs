@@ -130,16 +130,18 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
     if !diags.is_empty() {
         return Err(diags);
     }
-    let (global_offsets, globals_size) =
+    let (global_offsets, globals_size, globals_align) =
         frame_layout(program, program.globals.iter().map(|g| g.ty));
-    let mut globals = Block::zeroed(globals_size as usize);
+    // Over-allocate so that the globals' base can honour any `@align`.
+    let mut globals = Block::zeroed((globals_size + globals_align) as usize);
+    let globals_base = interp::align_up(globals.ptr() as usize, globals_align as usize) as *mut u8;
     let mut literals = StringArena::default();
     let compiler = Compiler::new(
         program,
         &links,
         &mut cache,
         &mut literals,
-        globals.ptr(),
+        globals_base,
         global_offsets,
     );
     let compiled = compiler.compile_program().map_err(|d| vec![d])?;
@@ -167,7 +169,11 @@ impl Loaded {
         self.globals.clear();
         let mut ctx = Ctx::new(out);
         ctx.set_native_stack_budget(self.stack_budget);
-        let outcome = match ctx.alloc_temp(self.compiled.main_frame_size, 16, Default::default()) {
+        let outcome = match ctx.alloc_temp(
+            self.compiled.main_frame_size,
+            self.compiled.main_frame_align,
+            Default::default(),
+        ) {
             Ok(frame) => {
                 ctx.fp = frame;
                 match run_block(&self.compiled.main, &mut ctx) {

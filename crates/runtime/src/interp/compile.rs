@@ -33,6 +33,7 @@ type C<T> = Result<T, Diagnostic>;
 /// A compiled script function.
 pub struct CompiledFn {
     pub frame_size: u64,
+    pub frame_align: u64,
     /// Offset in the frame and representation of each parameter.
     pub params: Vec<(u64, Repr)>,
     pub body: Vec<StmtFn>,
@@ -51,6 +52,7 @@ pub struct ForeignLink {
 /// The whole program, compiled.
 pub struct CompiledProgram {
     pub main_frame_size: u64,
+    pub main_frame_align: u64,
     pub main: Vec<StmtFn>,
     pub fns: FnTable,
 }
@@ -70,17 +72,23 @@ pub struct Compiler<'a> {
     local_types: Vec<TypeId>,
 }
 
-/// C-layout offsets of a list of variables and the total size (rounded to 16).
-pub fn frame_layout(program: &Program, types: impl Iterator<Item = TypeId>) -> (Vec<u64>, u64) {
+/// C-layout offsets of a list of variables, the total size (rounded to 16) and the
+/// alignment the block needs (at least 16).
+pub fn frame_layout(
+    program: &Program,
+    types: impl Iterator<Item = TypeId>,
+) -> (Vec<u64>, u64, u64) {
     let mut offsets = Vec::new();
     let mut end = 0u64;
+    let mut align = 16u64;
     for ty in types {
         let def = program.ty(ty);
         let start = align_up(end as usize, def.align.max(1) as usize) as u64;
         offsets.push(start);
         end = start + def.size;
+        align = align.max(def.align);
     }
-    (offsets, align_up(end as usize, 16) as u64)
+    (offsets, align_up(end as usize, 16) as u64, align)
 }
 
 fn abi_error(span: Span, message: String) -> Diagnostic {
@@ -123,31 +131,33 @@ impl<'a> Compiler<'a> {
     pub fn compile_program(mut self) -> C<CompiledProgram> {
         let program = self.program;
         for (i, f) in program.functions.iter().enumerate() {
-            let (frame_size, body) = self.body(&f.body)?;
+            let (frame_size, frame_align, body) = self.body(&f.body)?;
             let params = (0..f.params.len())
                 .map(|p| (self.local_offsets[p], self.repr(f.params[p])))
                 .collect();
             let compiled = CompiledFn {
                 frame_size,
+                frame_align,
                 params,
                 body,
             };
             let _ = self.fns[i].set(compiled);
         }
-        let (main_frame_size, main) = self.body(&program.main)?;
+        let (main_frame_size, main_frame_align, main) = self.body(&program.main)?;
         Ok(CompiledProgram {
             main_frame_size,
+            main_frame_align,
             main,
             fns: self.fns,
         })
     }
 
-    fn body(&mut self, body: &Body) -> C<(u64, Vec<StmtFn>)> {
-        let (offsets, size) = frame_layout(self.program, body.locals.iter().map(|l| l.ty));
+    fn body(&mut self, body: &Body) -> C<(u64, u64, Vec<StmtFn>)> {
+        let (offsets, size, align) = frame_layout(self.program, body.locals.iter().map(|l| l.ty));
         self.local_offsets = offsets;
         self.local_types = body.locals.iter().map(|l| l.ty).collect();
         let stmts = self.block(&body.stmts)?;
-        Ok((size, stmts))
+        Ok((size, align, stmts))
     }
 
     fn repr(&self, ty: TypeId) -> Repr {
@@ -888,7 +898,7 @@ impl Compiler<'_> {
                     let Some(f) = fns[index].get() else {
                         return Err(runtime_error(span, "function is not compiled"));
                     };
-                    let frame = ctx.alloc_temp(f.frame_size, 16, span)?;
+                    let frame = ctx.alloc_temp(f.frame_size, f.frame_align, span)?;
                     for (a, (off, repr)) in arg_fns.iter().zip(&f.params) {
                         let v = a(ctx)?;
                         // SAFETY: the parameter lies inside the new frame.
