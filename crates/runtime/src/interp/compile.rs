@@ -544,6 +544,14 @@ impl Compiler<'_> {
                     }
                 }
             }
+            ExprKind::Binary { op, lhs, rhs } if self.fusable(*op, lhs.ty) => {
+                let Repr::Scalar(Scalar::Int(ity)) = self.repr(lhs.ty) else {
+                    unreachable!("fusable checks for an integer operand")
+                };
+                let l = self.operand(lhs, true)?;
+                let r = self.operand(rhs, false)?;
+                with_int_kind!(ity, K => int_binary_operands::<K>(*op, l, r, span))
+            }
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs)?;
                 let r = self.expr(rhs)?;
@@ -630,6 +638,39 @@ impl Compiler<'_> {
                 })
             }
         })
+    }
+
+    /// Whether an operation is an integer operation whose operands may be fetched
+    /// directly (see [`Operand`]).
+    fn fusable(&self, op: BinaryOp, lhs_ty: TypeId) -> bool {
+        use BinaryOp::*;
+        !matches!(
+            op,
+            And | Or | PtrAdd { .. } | PtrSub { .. } | PtrDiff { .. }
+        ) && matches!(self.repr(lhs_ty), Repr::Scalar(Scalar::Int(_)))
+    }
+
+    /// How to reach an operand: variables only on the left (whose type is the
+    /// operation's type); constants only on the right.
+    fn operand(&mut self, e: &Expr, left: bool) -> C<Operand> {
+        match &e.kind {
+            ExprKind::Const(c) if !left => Ok(Operand::Const(self.const_value(c, e.ty))),
+            ExprKind::Local(_) | ExprKind::Global(_) | ExprKind::Field { .. } if left => {
+                Ok(match self.dest(e)? {
+                    Dest::Frame(off) => Operand::Frame(off),
+                    Dest::Fixed(p) => Operand::Fixed(p),
+                    Dest::Dyn(addr) => {
+                        let s = self.scalar(e.ty);
+                        Operand::Dyn(with_scalar_kind!(s, K => Box::new(move |ctx: &mut Ctx| {
+                            let p = addr(ctx)?;
+                            // SAFETY: `addr` yields a checked place of this scalar type.
+                            Ok(unsafe { K::load(p) })
+                        })))
+                    }
+                })
+            }
+            _ => Ok(Operand::Dyn(self.expr(e)?)),
+        }
     }
 
     fn array_of(&self, ty: TypeId) -> (TypeId, u64) {
@@ -783,12 +824,12 @@ impl Compiler<'_> {
             }
             _ => match self.repr(lhs_ty) {
                 Repr::Scalar(Scalar::Int(i)) => {
-                    with_int_kind!(i, K => int_binary::<K>(op, l, r, span))
+                    with_int_kind!(i, K => int_binary::<K, _, _>(op, l, r, span))
                 }
                 Repr::Scalar(Scalar::F64) => float_binary(op, l, r, f64_of, of_f64),
                 Repr::Scalar(Scalar::F32) => float_binary(op, l, r, f32_of, of_f32),
                 // bool and pointers: unsigned comparisons of the slot.
-                _ => int_binary::<super::scalar::KU64>(op, l, r, span),
+                _ => int_binary::<super::scalar::KU64, _, _>(op, l, r, span),
             },
         })
     }
@@ -809,7 +850,15 @@ impl Compiler<'_> {
     fn numeric(&self, from: Scalar, to: Scalar, v: ExprFn) -> ExprFn {
         match (from, to) {
             (a, b) if a == b => v,
-            (Scalar::Int(_) | Scalar::Bool, Scalar::Int(i)) => {
+            // Slots are sign- or zero-extended to 64 bits: widening to 64 bits, or to a
+            // type that holds every value of the source, changes nothing.
+            (Scalar::Int(a), Scalar::Int(b))
+                if b.size() == 8 || (b.min() <= a.min() && a.max() <= b.max()) =>
+            {
+                v
+            }
+            (Scalar::Bool, Scalar::Int(_)) => v,
+            (Scalar::Int(_), Scalar::Int(i)) => {
                 with_int_kind!(i, K => map(v, K::norm))
             }
             (Scalar::Int(i), Scalar::F64) => {
@@ -1201,15 +1250,100 @@ fn map(v: ExprFn, f: impl Fn(u64) -> u64 + 'static) -> ExprFn {
     Box::new(move |ctx| Ok(f(v(ctx)?)))
 }
 
-fn bin(l: ExprFn, r: ExprFn, f: impl Fn(u64, u64) -> u64 + 'static) -> ExprFn {
+fn bin<L: Fetch, Rr: Fetch>(l: L, r: Rr, f: impl Fn(u64, u64) -> u64 + 'static) -> ExprFn {
     Box::new(move |ctx| {
-        let a = l(ctx)?;
-        let b = r(ctx)?;
+        let a = l.fetch(ctx)?;
+        let b = r.fetch(ctx)?;
         Ok(f(a, b))
     })
 }
 
-fn int_binary<K: IntKind>(op: BinaryOp, l: ExprFn, r: ExprFn, span: Span) -> ExprFn {
+/// An operand of a binary operation, fetched without a boxed call when it is a
+/// constant or a variable at a compile-time offset.
+pub trait Fetch: 'static {
+    fn fetch(&self, ctx: &mut Ctx) -> R<u64>;
+}
+
+impl Fetch for ExprFn {
+    #[inline(always)]
+    fn fetch(&self, ctx: &mut Ctx) -> R<u64> {
+        self(ctx)
+    }
+}
+
+/// A constant operand.
+pub struct ConstOp(u64);
+
+impl Fetch for ConstOp {
+    #[inline(always)]
+    fn fetch(&self, _: &mut Ctx) -> R<u64> {
+        Ok(self.0)
+    }
+}
+
+/// A variable of kind `K` at an offset in the current frame.
+pub struct FrameOp<K>(usize, std::marker::PhantomData<fn() -> K>);
+
+impl<K: ScalarKind> Fetch for FrameOp<K> {
+    #[inline(always)]
+    fn fetch(&self, ctx: &mut Ctx) -> R<u64> {
+        // SAFETY: the variable lies inside the current frame.
+        Ok(unsafe { K::load(ctx.fp.add(self.0)) })
+    }
+}
+
+/// A global of kind `K` at a fixed address.
+pub struct FixedOp<K>(usize, std::marker::PhantomData<fn() -> K>);
+
+impl<K: ScalarKind> Fetch for FixedOp<K> {
+    #[inline(always)]
+    fn fetch(&self, _: &mut Ctx) -> R<u64> {
+        // SAFETY: the global lies inside the globals block.
+        Ok(unsafe { K::load(self.0 as *const u8) })
+    }
+}
+
+/// How an operand is reached, decided at compile time.
+enum Operand {
+    Const(u64),
+    Frame(usize),
+    Fixed(usize),
+    Dyn(ExprFn),
+}
+
+/// An integer operation with its operands fetched the cheapest way.
+fn int_binary_operands<K: IntKind>(op: BinaryOp, l: Operand, r: Operand, span: Span) -> ExprFn {
+    use std::marker::PhantomData as P;
+    let frame = |o| FrameOp::<K>(o, P);
+    let fixed = |p| FixedOp::<K>(p, P);
+    match (l, r) {
+        (Operand::Frame(o), Operand::Const(c)) => {
+            int_binary::<K, _, _>(op, frame(o), ConstOp(c), span)
+        }
+        (Operand::Frame(o), Operand::Dyn(f)) => int_binary::<K, _, _>(op, frame(o), f, span),
+        (Operand::Fixed(p), Operand::Const(c)) => {
+            int_binary::<K, _, _>(op, fixed(p), ConstOp(c), span)
+        }
+        (Operand::Fixed(p), Operand::Dyn(f)) => int_binary::<K, _, _>(op, fixed(p), f, span),
+        (Operand::Dyn(f), Operand::Const(c)) => int_binary::<K, _, _>(op, f, ConstOp(c), span),
+        (l, r) => int_binary::<K, _, _>(op, operand_fn::<K>(l), operand_fn::<K>(r), span),
+    }
+}
+
+fn operand_fn<K: ScalarKind>(o: Operand) -> ExprFn {
+    match o {
+        Operand::Const(c) => Box::new(move |_| Ok(c)),
+        Operand::Frame(off) => {
+            Box::new(move |ctx| FrameOp::<K>(off, std::marker::PhantomData).fetch(ctx))
+        }
+        Operand::Fixed(p) => {
+            Box::new(move |ctx| FixedOp::<K>(p, std::marker::PhantomData).fetch(ctx))
+        }
+        Operand::Dyn(f) => f,
+    }
+}
+
+fn int_binary<K: IntKind, L: Fetch, Rr: Fetch>(op: BinaryOp, l: L, r: Rr, span: Span) -> ExprFn {
     use BinaryOp::*;
     let lt = |a: u64, b: u64| {
         if K::SIGNED {
@@ -1225,8 +1359,8 @@ fn int_binary<K: IntKind>(op: BinaryOp, l: ExprFn, r: ExprFn, span: Span) -> Exp
         Div | Rem => {
             let is_div = op == Div;
             Box::new(move |ctx| {
-                let a = l(ctx)?;
-                let b = r(ctx)?;
+                let a = l.fetch(ctx)?;
+                let b = r.fetch(ctx)?;
                 if b == 0 {
                     return Err(runtime_error(
                         span,
