@@ -993,9 +993,14 @@ impl Compiler<'_> {
                                 format!("`{pname}: {}` of `{}`", self.type_name(a.ty), f.name);
                             self.coerce(CoerceKind::IntChecked, expr, a.ty, Some(what))?
                         }
+                        ExprKind::Const(c) if matches!(self.repr(a.ty), Repr::Scalar(_)) => {
+                            let v = self.const_value(c, a.ty);
+                            arg_fns.push((Box::new(move |_: &mut Ctx| Ok(v)) as ExprFn, Some(v)));
+                            continue;
+                        }
                         _ => self.expr(a)?,
                     };
-                    arg_fns.push(fv);
+                    arg_fns.push((fv, None));
                 }
                 let thunk = match link.thunk {
                     Some(t) if args.len() == fixed && !f.sig.variadic => t,
@@ -1030,7 +1035,7 @@ impl Compiler<'_> {
                 let target = self.expr(fexpr)?;
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for a in args {
-                    arg_fns.push(self.expr(a)?);
+                    arg_fns.push((self.expr(a)?, None));
                 }
                 Ok(self.foreign_call(std::ptr::null(), thunk, arg_fns, e.ty, span, Some(target)))
             }
@@ -1043,7 +1048,7 @@ impl Compiler<'_> {
         &self,
         target: *const c_void,
         thunk: ThunkFn,
-        args: Vec<ExprFn>,
+        args: Vec<(ExprFn, Option<u64>)>,
         ret_ty: TypeId,
         span: Span,
         dynamic_target: Option<ExprFn>,
@@ -1073,7 +1078,7 @@ impl Compiler<'_> {
                 None => target,
             };
             let mut slots = Vec::with_capacity(args.len());
-            for a in &args {
+            for (a, _) in &args {
                 slots.push(a(ctx)?);
             }
             let mut small = [0u64; 2];
@@ -1444,19 +1449,28 @@ where
 fn fixed_call<K: ScalarKind>(
     target: usize,
     thunk: ThunkFn,
-    args: Vec<ExprFn>,
+    args: Vec<(ExprFn, Option<u64>)>,
     void: bool,
 ) -> ExprFn {
+    let count = args.len();
+    // Constant arguments are written once into a template; only the others run.
+    let mut template = [0u64; 7];
+    let mut dynamic: Vec<(usize, ExprFn)> = Vec::new();
+    for (i, (f, c)) in args.into_iter().enumerate() {
+        match c {
+            Some(v) => template[i] = v,
+            None => dynamic.push((i, f)),
+        }
+    }
+    let dynamic = dynamic.into_boxed_slice();
     macro_rules! call_n {
         ($n:literal) => {{
-            let args: [ExprFn; $n] = match args.try_into() {
-                Ok(a) => a,
-                Err(_) => unreachable!("argument count checked by the caller"),
-            };
+            let mut start = [0u64; $n + 1];
+            start.copy_from_slice(&template[..$n + 1]);
             Box::new(move |ctx: &mut Ctx| {
-                let mut slots = [0u64; $n + 1];
-                for (slot, a) in slots.iter_mut().zip(args.iter()) {
-                    *slot = a(ctx)?;
+                let mut slots = start;
+                for (i, a) in dynamic.iter() {
+                    slots[*i] = a(ctx)?;
                 }
                 if !ctx.out.is_empty() {
                     ctx.flush();
@@ -1480,7 +1494,7 @@ fn fixed_call<K: ScalarKind>(
             }) as ExprFn
         }};
     }
-    match args.len() {
+    match count {
         0 => call_n!(0),
         1 => call_n!(1),
         2 => call_n!(2),
