@@ -352,7 +352,14 @@ impl<'a> Compiler<'a> {
                 let cond = self.expr(cond)?;
                 let body = self.block(body)?;
                 Box::new(move |ctx| {
-                    while cond(ctx)? != 0 {
+                    loop {
+                        // Temporaries of the condition are released every iteration.
+                        let mark = ctx.sp;
+                        let go = cond(ctx)?;
+                        ctx.sp = mark;
+                        if go == 0 {
+                            break;
+                        }
                         match run_block(&body, ctx)? {
                             Flow::Break => break,
                             Flow::Return => return Ok(Flow::Return),
@@ -997,6 +1004,26 @@ impl Compiler<'_> {
                             let v = self.const_value(c, a.ty);
                             arg_fns.push((Box::new(move |_: &mut Ctx| Ok(v)) as ExprFn, Some(v)));
                             continue;
+                        }
+                        // An aggregate place is copied when it is evaluated, so that later
+                        // arguments cannot change what C receives.
+                        _ if matches!(self.repr(a.ty), Repr::Agg { .. })
+                            && a.is_place(&self.program.types)
+                            && i + 1 < args.len() =>
+                        {
+                            let Repr::Agg { size, align } = self.repr(a.ty) else {
+                                unreachable!("matched above")
+                            };
+                            let place = self.expr(a)?;
+                            let span = a.span;
+                            Box::new(move |ctx: &mut Ctx| {
+                                let src = place(ctx)? as *const u8;
+                                let copy = ctx.alloc_temp(size, align, span)?;
+                                // SAFETY: `src` addresses a live value of `size` bytes and
+                                // `copy` is a fresh temporary of the same size.
+                                unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
+                                Ok(copy as u64)
+                            })
                         }
                         _ => self.expr(a)?,
                     };
