@@ -800,9 +800,26 @@ impl Compiler<'_> {
                 let neg = matches!(op, PtrSub { .. });
                 with_int_kind!(ity, K => Box::new(move |ctx: &mut Ctx| {
                     let p = l(ctx)?;
-                    let n = K::value(r(ctx)?) as i64 as u64;
-                    let delta = n.wrapping_mul(elem_size);
-                    Ok(if neg { p.wrapping_sub(delta) } else { p.wrapping_add(delta) })
+                    let n = K::value(r(ctx)?);
+                    let delta = n * i128::from(elem_size);
+                    let moved = if neg { i128::from(p) - delta } else { i128::from(p) + delta };
+                    // A pointer into an `alloc` buffer stays inside it (or one past its
+                    // end), so that its accesses can still be checked.
+                    if let Some((base, len)) = ctx.allocs.containing(p as usize) {
+                        if moved < base as i128 || moved > (base + len) as i128 {
+                            let elems = elem_size.max(1) as i128;
+                            let at = (moved - base as i128).div_euclid(elems);
+                            return Err(runtime_error(
+                                span,
+                                format!(
+                                    "pointer arithmetic leaves its `alloc` buffer \
+                                     (element {at} of {})",
+                                    len as i128 / elems
+                                ),
+                            ));
+                        }
+                    }
+                    Ok(moved as u64)
                 }))
             }
             PtrDiff { elem_size } => {
