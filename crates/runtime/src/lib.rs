@@ -133,7 +133,18 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
     let (global_offsets, globals_size, globals_align) =
         frame_layout(program, program.globals.iter().map(|g| g.ty));
     // Over-allocate so that the globals' base can honour any `@align`.
-    let mut globals = Block::zeroed((globals_size + globals_align) as usize);
+    let globals = usize::try_from(globals_size + globals_align)
+        .ok()
+        .and_then(Block::try_zeroed);
+    let Some(mut globals) = globals else {
+        let biggest = program.globals.iter().max_by_key(|g| program.ty(g.ty).size);
+        let span = biggest.map(|g| g.span).unwrap_or_default();
+        return Err(vec![Diagnostic::new(
+            DiagKind::Runtime,
+            span,
+            format!("out of memory: the global variables need {globals_size} bytes"),
+        )]);
+    };
     let globals_base = interp::align_up(globals.ptr() as usize, globals_align as usize) as *mut u8;
     let mut literals = StringArena::default();
     let compiler = Compiler::new(

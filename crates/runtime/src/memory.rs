@@ -15,30 +15,53 @@ use std::collections::BTreeMap;
 
 /// 16-byte aligned, zeroed storage that never moves.
 pub struct Block {
-    words: Box<[u128]>,
+    ptr: std::ptr::NonNull<u8>,
+    layout: std::alloc::Layout,
 }
 
 impl Block {
+    /// Zeroed storage of at least `bytes` bytes, or `None` when the system cannot
+    /// provide it (never an abort).
+    pub fn try_zeroed(bytes: usize) -> Option<Block> {
+        let size = bytes.max(1).checked_next_multiple_of(16)?;
+        let layout = std::alloc::Layout::from_size_align(size, 16).ok()?;
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        std::ptr::NonNull::new(ptr).map(|ptr| Block { ptr, layout })
+    }
+
+    /// Zeroed storage for sizes the runtime itself chooses (aborts like `Vec` when the
+    /// system is out of memory).
     pub fn zeroed(bytes: usize) -> Block {
-        Block {
-            words: vec![0u128; bytes.div_ceil(16).max(1)].into_boxed_slice(),
-        }
+        Block::try_zeroed(bytes).unwrap_or_else(|| {
+            let layout = std::alloc::Layout::from_size_align(bytes.max(16), 16)
+                .unwrap_or(std::alloc::Layout::new::<u128>());
+            std::alloc::handle_alloc_error(layout)
+        })
     }
 
     pub fn ptr(&mut self) -> *mut u8 {
-        self.words.as_mut_ptr().cast()
+        self.ptr.as_ptr()
     }
 
     pub fn len(&self) -> usize {
-        self.words.len() * 16
+        self.layout.size()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.layout.size() == 0
     }
 
     pub fn clear(&mut self) {
-        self.words.fill(0);
+        // SAFETY: the block owns `layout.size()` writable bytes.
+        unsafe { std::ptr::write_bytes(self.ptr.as_ptr(), 0, self.layout.size()) };
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `try_zeroed` with exactly this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
     }
 }
 
@@ -56,9 +79,10 @@ pub struct AllocRegistry {
 }
 
 impl AllocRegistry {
-    /// A new zeroed buffer of `len` bytes (16-byte aligned); its address.
-    pub fn alloc(&mut self, len: usize) -> *mut u8 {
-        let mut storage = Block::zeroed(len.max(1));
+    /// A new zeroed buffer of `len` bytes (16-byte aligned); its address, or `None`
+    /// when the system has no memory for it.
+    pub fn alloc(&mut self, len: usize) -> Option<*mut u8> {
+        let mut storage = Block::try_zeroed(len.max(1))?;
         let base = storage.ptr();
         self.by_base.insert(
             base as usize,
@@ -67,7 +91,7 @@ impl AllocRegistry {
                 _storage: storage,
             },
         );
-        base
+        Some(base)
     }
 
     /// The buffer `addr` points into (or one past its end): `(base, len)`.

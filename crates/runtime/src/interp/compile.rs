@@ -595,7 +595,13 @@ impl Compiler<'_> {
                             format!("`alloc` of {n} `{elem_name}` is too large"),
                         ));
                     }
-                    Ok(ctx.allocs.alloc(bytes as usize) as u64)
+                    match ctx.allocs.alloc(bytes as usize) {
+                        Some(p) => Ok(p as u64),
+                        None => Err(runtime_error(
+                            span,
+                            format!("out of memory: `alloc` of {n} `{elem_name}` ({bytes} bytes) failed"),
+                        )),
+                    }
                 })
             }
             ExprKind::StructLit { fields } => {
