@@ -155,7 +155,10 @@ pub enum TypeExprKind {
     /// Any type name: builtin (`i32`, `c_long`, `cstr`, `void`, ...) or declared.
     Named(Ident),
     /// `*T` (`is_const == false`) or `*const T`.
-    Ptr { is_const: bool, pointee: Box<TypeExpr> },
+    Ptr {
+        is_const: bool,
+        pointee: Box<TypeExpr>,
+    },
     /// `[T; N]`; `N` is a constant expression.
     Array { elem: Box<TypeExpr>, len: Box<Expr> },
     /// A placeholder produced by error recovery.
@@ -197,7 +200,10 @@ pub enum StmtKind {
         then: Block,
         els: Option<Box<Stmt>>,
     },
-    While { cond: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
     /// `for var in start..end { }` (end exclusive).
     For {
         var: Ident,
@@ -230,30 +236,54 @@ pub enum ExprKind {
     /// A variable, constant, function or callback name.
     Name(Ident),
     /// `Enum::Variant`
-    Path { ty: Ident, member: Ident },
-    Unary { op: UnOp, expr: Box<Expr> },
+    Path {
+        ty: Ident,
+        member: Ident,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
     Binary {
         op: BinOp,
         lhs: Box<Expr>,
         rhs: Box<Expr>,
     },
     /// `expr as T`
-    Cast { expr: Box<Expr>, ty: TypeExpr },
+    Cast {
+        expr: Box<Expr>,
+        ty: TypeExpr,
+    },
     /// `f(args)`: script functions, foreign functions and the value builtins
     /// (`print`, `assert`, `string`, `exit`). The callee is a name.
-    Call { callee: Ident, args: Vec<Expr> },
+    Call {
+        callee: Ident,
+        args: Vec<Expr>,
+    },
     /// `sizeof(T)`
     SizeOf(TypeExpr),
     /// `alignof(T)`
     AlignOf(TypeExpr),
     /// `offsetof(T, field)`
-    OffsetOf { ty: TypeExpr, field: Ident },
+    OffsetOf {
+        ty: TypeExpr,
+        field: Ident,
+    },
     /// `alloc(T)` or `alloc(T, n)`
-    Alloc { ty: TypeExpr, count: Option<Box<Expr>> },
+    Alloc {
+        ty: TypeExpr,
+        count: Option<Box<Expr>>,
+    },
     /// `expr.field` (auto-dereferences pointers to structs)
-    Field { expr: Box<Expr>, field: Ident },
+    Field {
+        expr: Box<Expr>,
+        field: Ident,
+    },
     /// `expr[index]`
-    Index { expr: Box<Expr>, index: Box<Expr> },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `Name { a: x, b: y }` (not allowed directly in `if`/`while`/`for` heads, as in Rust)
     StructLit {
         name: Ident,
@@ -262,7 +292,10 @@ pub enum ExprKind {
     /// `[a, b, c]`
     ArrayLit(Vec<Expr>),
     /// `[value; N]`
-    ArrayRepeat { value: Box<Expr>, len: Box<Expr> },
+    ArrayRepeat {
+        value: Box<Expr>,
+        len: Box<Expr>,
+    },
     /// A placeholder produced by error recovery.
     Error,
 }

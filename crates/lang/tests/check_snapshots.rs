@@ -6,7 +6,10 @@ use ffidl_lang::{check_path, diag, CheckFailure, SourceMap, Target};
 use std::path::{Path, PathBuf};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// What `ffidl check` prints to stderr for a file (diagnostic names relative to the root).
