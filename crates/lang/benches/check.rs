@@ -11,7 +11,7 @@
 //!
 //! Owns only this benchmark; no external crates (no criterion).
 
-use ffidl_lang::{check_source, diag, SourceMap, Target};
+use ffidl_lang::{check_source, diag, lex, parse, FileId, SourceMap, Target};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -642,16 +642,56 @@ fn main() {
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_RUNS);
     check_once(&text, &shown); // warm-up
-    let mut times: Vec<Duration> = (0..runs).map(|_| check_once(&text, &shown)).collect();
-    times.sort();
-    let median = if runs % 2 == 1 {
-        times[runs / 2]
-    } else {
-        (times[runs / 2 - 1] + times[runs / 2]) / 2
-    };
-    println!(
-        "check {lines}-line file: median {:.1} ms (min {:.1} ms) over {runs} runs",
-        ms(median),
-        ms(times[0])
-    );
+    let check = Timing::measure(runs, || check_once(&text, &shown));
+    // The phases on their own, to show where the time goes.
+    let lex = Timing::measure(runs, || {
+        let start = Instant::now();
+        let tokens = lex::lex(&text, FileId(0));
+        let elapsed = start.elapsed();
+        drop(tokens);
+        elapsed
+    });
+    let parse = Timing::measure(runs, || {
+        let start = Instant::now();
+        let file = parse::parse(&text, FileId(0));
+        let elapsed = start.elapsed();
+        drop(file);
+        elapsed
+    });
+    println!("{}", check.line(&format!("check {lines}-line file")));
+    println!("{}", lex.line("  of which lex"));
+    println!("{}", parse.line("  of which lex+parse"));
+}
+
+/// Median and minimum of several timed runs.
+struct Timing {
+    median: Duration,
+    min: Duration,
+    runs: usize,
+}
+
+impl Timing {
+    fn measure(runs: usize, mut once: impl FnMut() -> Duration) -> Timing {
+        let mut times: Vec<Duration> = (0..runs).map(|_| once()).collect();
+        times.sort();
+        let median = if runs % 2 == 1 {
+            times[runs / 2]
+        } else {
+            (times[runs / 2 - 1] + times[runs / 2]) / 2
+        };
+        Timing {
+            median,
+            min: times[0],
+            runs,
+        }
+    }
+
+    fn line(&self, label: &str) -> String {
+        format!(
+            "{label}: median {:.1} ms (min {:.1} ms) over {} runs",
+            ms(self.median),
+            ms(self.min),
+            self.runs
+        )
+    }
 }
