@@ -1,14 +1,14 @@
 //! The checker: imports, names, types, layouts, constants and type checking,
 //! producing the typed program ([`crate::tir::Program`]) that the runtime executes.
 //!
-//! Owns the order of the passes, and the checker state they share ([`Checker`]):
-//! 1. [`imports`]: read the root file and every import (once each), parse them; stop on
+//! Owns the order of the passes, and the checker state they share (`Checker`):
+//! 1. `imports`: read the root file and every import (once each), parse them; stop on
 //!    syntax or import errors.
-//! 2. [`scope`]: put every declaration of every file into one global scope.
-//! 3. [`types`], [`layout`], [`consts`], [`attrs`]: resolve every declaration. These are
+//! 2. `scope`: put every declaration of every file into one global scope.
+//! 3. `types`, `layout`, `consts`, `attrs`: resolve every declaration. These are
 //!    demand-driven (a constant may need a `sizeof`, an array length a constant), each
 //!    with a cycle check.
-//! 4. [`typeck`] / [`stmts`]: check the top-level statements (which fixes the globals'
+//! 4. `typeck` / `stmts`: check the top-level statements (which fixes the globals'
 //!    types), then every function body.
 //!
 //! Errors never stop a pass: an erroneous type or expression gets [`TypeId::ERROR`],
@@ -48,8 +48,9 @@ pub fn check_source(
     text: String,
     target: Target,
 ) -> Result<Program, Vec<Diagnostic>> {
-    let (files, diags) = imports::load(map, name, path, text);
+    let (files, mut diags) = imports::load(map, name, path, text);
     if !diags.is_empty() {
+        diags.sort_by_key(|d| (d.span.file, d.span.start));
         return Err(diags);
     }
     let mut checker = Checker::new(target);
