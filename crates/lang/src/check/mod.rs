@@ -162,9 +162,13 @@ pub(crate) struct Checker<'a> {
     fns: Vec<FnEntry<'a>>,
     fn_bodies: Vec<Option<ScriptFn>>,
     globals: Vec<GlobalDef>,
-    /// Top-level `let`s already executed while checking the main body (a global is
-    /// visible to top-level statements only after its `let`).
-    global_declared: Vec<bool>,
+    /// While checking the main body: the global slot a name currently denotes (a
+    /// global is visible to top-level statements only after its `let`, and a later
+    /// top-level `let` of the same name shadows it).
+    main_globals: HashMap<String, u32>,
+    /// How many top-level `let`s declare each global name (functions cannot refer to
+    /// a name declared more than once).
+    global_lets: HashMap<String, u32>,
     callbacks: Vec<TypeId>,
     /// Every declaration of every file, in execution order.
     all_decls: Vec<&'a ast::Decl>,
@@ -192,7 +196,8 @@ impl<'a> Checker<'a> {
             fns: Vec::new(),
             fn_bodies: Vec::new(),
             globals: Vec::new(),
-            global_declared: Vec::new(),
+            main_globals: HashMap::new(),
+            global_lets: HashMap::new(),
             callbacks: Vec::new(),
             all_decls: Vec::new(),
             main: Body::default(),

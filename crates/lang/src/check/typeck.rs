@@ -622,22 +622,45 @@ impl<'a> Checker<'a> {
             error_expr(span)
         };
         match self.lookup(&id.name) {
-            Some(Sym::Global(g)) => {
+            Some(Sym::Global(first)) => {
                 if cx.const_mode {
                     return self.not_const(span, &format!("variable `{}`", id.name));
                 }
-                if cx.is_main && !self.global_declared[g as usize] {
-                    let decl = self.globals[g as usize].span;
-                    self.error(
-                        Diagnostic::new(
-                            DiagKind::Invalid,
-                            span,
-                            format!("`{}` is used before its `let`", id.name),
-                        )
-                        .with_note(decl, "declared here"),
-                    );
-                    return error_expr(span);
-                }
+                let g = if cx.is_main {
+                    match self.main_globals.get(&id.name) {
+                        Some(&g) => g,
+                        None => {
+                            let decl = self.globals[first as usize].span;
+                            self.error(
+                                Diagnostic::new(
+                                    DiagKind::Invalid,
+                                    span,
+                                    format!("`{}` is used before its `let`", id.name),
+                                )
+                                .with_label("not declared yet")
+                                .with_note(decl, "declared here"),
+                            );
+                            return error_expr(span);
+                        }
+                    }
+                } else {
+                    if self.global_lets.get(&id.name).copied().unwrap_or(0) > 1 {
+                        self.error(
+                            Diagnostic::new(
+                                DiagKind::Invalid,
+                                span,
+                                format!(
+                                    "`{}` is declared by several top-level `let`s; a function cannot tell which one it means",
+                                    id.name
+                                ),
+                            )
+                            .with_label("ambiguous global")
+                            .with_help("give the globals different names"),
+                        );
+                        return error_expr(span);
+                    }
+                    first
+                };
                 mk(
                     ExprKind::Global(crate::tir::GlobalId(g)),
                     self.globals[g as usize].ty,
