@@ -214,6 +214,10 @@ impl<'a> Checker<'a> {
         let items: Vec<&'a ast::Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
         self.check_main(&items);
         self.check_fn_bodies();
+        // Types created while checking code (array literals, ...) get final layouts.
+        for i in 0..self.types.len() {
+            self.layout(TypeId(i as u32));
+        }
     }
 
     fn error(&mut self, d: Diagnostic) {
