@@ -761,6 +761,7 @@ impl<'a> Checker<'a> {
                         plural(def.sig.params.len(), "parameter")
                     ),
                 )
+                .with_label("signature differs from the callback's")
                 .with_note(def.span, "callback declared here"),
             );
             return error_expr(span);
