@@ -22,7 +22,7 @@ pub struct LexExtras {
 /// A token of the language. Literal tokens carry their value (escapes processed).
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(extras = LexExtras)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 #[logos(skip(r"//[^\n]*", allow_greedy = true))]
 pub enum Token {
     // Keywords.
@@ -564,7 +564,7 @@ pub fn lex_detailed(src: &str, file: FileId) -> Lexed {
 fn lex_label(message: &str) -> &'static str {
     if message.starts_with("unexpected character") {
         "not part of the language"
-    } else if message.contains("escape") {
+    } else if message.contains("escape") || message.contains("unicode") {
         "invalid escape"
     } else if message.starts_with("invalid digit") {
         "invalid digit"
@@ -665,12 +665,21 @@ mod tests {
         use Token::*;
         assert_eq!(
             toks("1.5 2.0e-3 1e9 1E+9 1_0.2_5"),
-            vec![Float(1.5), Float(2.0e-3), Float(1e9), Float(1e9), Float(10.25)]
+            vec![
+                Float(1.5),
+                Float(2.0e-3),
+                Float(1e9),
+                Float(1e9),
+                Float(10.25)
+            ]
         );
         assert_eq!(toks("0..4"), vec![Int(0), DotDot, Int(4)]);
         assert_eq!(toks("1."), vec![Int(1), Dot]);
         assert_eq!(toks(".5"), vec![Dot, Int(5)]);
-        assert_eq!(toks("a...b"), vec![Ident("a".into()), Ellipsis, Ident("b".into())]);
+        assert_eq!(
+            toks("a...b"),
+            vec![Ident("a".into()), Ellipsis, Ident("b".into())]
+        );
     }
 
     #[test]
@@ -679,7 +688,10 @@ mod tests {
             toks(r#""a\n\t\r\0\\\"\'\x41\u{48}\u{1F600}é""#),
             vec![Token::Str("a\n\t\r\0\\\"'AH\u{1F600}é".into())]
         );
-        assert_eq!(toks("\"two\nlines\""), vec![Token::Str("two\nlines".into())]);
+        assert_eq!(
+            toks("\"two\nlines\""),
+            vec![Token::Str("two\nlines".into())]
+        );
     }
 
     #[test]
@@ -709,6 +721,11 @@ mod tests {
         );
         assert!(lex_detailed("\"abc", FileId(0)).unterminated);
         assert!(!lex_detailed("\"abc\"", FileId(0)).unterminated);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_whitespace() {
+        assert_eq!(toks("\u{FEFF}let"), vec![Token::Let]);
     }
 
     #[test]

@@ -25,16 +25,43 @@ pub const MAX_BRACKET_DEPTH: usize = 256;
 /// Largest nesting the syntax tree may reach through operator, `else if` and bracket
 /// chains together; deeper input is rejected before parsing so that no later
 /// recursive pass can exhaust the stack.
-pub const MAX_TREE_DEPTH: usize = 1024;
+pub const MAX_TREE_DEPTH: usize = 512;
+
+/// Stack reserved for the parser thread: combinator parsers use a lot of stack per
+/// nesting level (tens of KiB in debug builds), so even [`MAX_BRACKET_DEPTH`] levels
+/// would overflow a default 2 MiB thread. Only the pages actually touched are used.
+const PARSER_STACK_BYTES: usize = 256 << 20;
 
 /// Parse a whole file. Always returns a tree (with `Error` placeholders where
 /// recovery happened) plus every lex and syntax diagnostic found, in source order.
+///
+/// The tree is never deeper than about [`MAX_TREE_DEPTH`] levels: deeper input is
+/// rejected with one diagnostic and an empty tree, so recursive passes over the tree
+/// are safe on an ordinary stack.
 pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+    std::thread::scope(|scope| {
+        let parser_thread = std::thread::Builder::new()
+            .name("ffidl-parse".to_string())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(src, file));
+        match parser_thread {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread could be started: parse on this one.
+            Err(_) => parse_here(src, file),
+        }
+    })
+}
+
+/// [`parse`] on the current thread's stack.
+fn parse_here(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let lexed = lex_detailed(src, file);
     let mut diags = lexed.diagnostics;
     let (tokens, spans): (Vec<Token>, Vec<Span>) = lexed.tokens.into_iter().unzip();
     if let Some(too_deep) = nesting_guard(&tokens, &spans) {
         diags.push(too_deep);
+        diags.sort_by_key(|d| d.span.start);
         return (File::default(), diags);
     }
     let cx = Ctx {
@@ -48,12 +75,15 @@ pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let end_of_input = Span::new(file, src.len()..src.len());
     let mut syntax: Vec<Diagnostic> = errors
         .into_iter()
-        .map(|e| to_diagnostic(cx, e))
+        .map(|e| to_diagnostic(cx, src, e))
         // After an unterminated string or comment, "found end of input" is noise.
         .filter(|d| !(lexed.unterminated && d.span == end_of_input))
+        // So is an error at the token right after skipped unreadable characters.
+        .filter(|d| !follows_bad_characters(&spans, &diags, d.span))
         .collect();
     syntax.sort_by_key(|d| (d.span.start, d.span.end));
-    syntax.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+    // Several errors at one spot are one problem seen from several alternatives.
+    syntax.dedup_by(|a, b| a.span == b.span);
     diags.extend(syntax);
     diags.sort_by_key(|d| d.span.start);
     (
@@ -62,6 +92,16 @@ pub fn parse(src: &str, file: FileId) -> (File, Vec<Diagnostic>) {
         },
         diags,
     )
+}
+
+/// True when `at` starts the first token after a `lex` diagnostic (characters the
+/// lexer skipped), so a syntax error there is only a consequence of that one.
+fn follows_bad_characters(spans: &[Span], lex_diags: &[Diagnostic], at: Span) -> bool {
+    let next = spans.partition_point(|t| t.start < at.start);
+    let gap_start = next.checked_sub(1).map_or(0, |p| spans[p].end);
+    lex_diags
+        .iter()
+        .any(|l| l.span.start >= gap_start && l.span.start < at.start.max(gap_start + 1))
 }
 
 /// What every parser needs to build byte spans from token index ranges.
@@ -118,23 +158,41 @@ fn nesting_guard(tokens: &[Token], spans: &[Span]) -> Option<Diagnostic> {
         };
         match tok {
             Token::LParen | Token::LBracket | Token::LBrace => {
-                chain[top] += 1;
-                total += 1;
+                // A call or index after an operand adds a level at the outer level too.
+                let after_operand = matches!(
+                    prev,
+                    Some(
+                        Token::Ident(_)
+                            | Token::RParen
+                            | Token::RBracket
+                            | Token::Int(_)
+                            | Token::Float(_)
+                            | Token::Str(_)
+                    )
+                );
+                if after_operand && *tok != Token::LBrace {
+                    chain[top] += 1;
+                    total += 1;
+                }
                 chain.push(0);
                 if chain.len() - 1 > MAX_BRACKET_DEPTH {
-                    return Some(Diagnostic::new(
-                        DiagKind::Syntax,
-                        spans[i],
-                        format!("brackets nested too deeply (more than {MAX_BRACKET_DEPTH} levels)"),
-                    )
-                    .with_label("too deep"));
+                    return Some(
+                        Diagnostic::new(
+                            DiagKind::Syntax,
+                            spans[i],
+                            format!(
+                                "brackets nested too deeply (more than {MAX_BRACKET_DEPTH} levels)"
+                            ),
+                        )
+                        .with_label("too deep"),
+                    );
                 }
             }
-            Token::RParen | Token::RBracket | Token::RBrace => {
-                if chain.len() > 1 {
-                    total -= chain.pop().unwrap_or(0);
-                }
+            Token::RParen | Token::RBracket | Token::RBrace if chain.len() > 1 => {
+                total -= chain.pop().unwrap_or(0);
             }
+            // An unmatched closing bracket: the parser reports it.
+            Token::RParen | Token::RBracket | Token::RBrace => {}
             Token::Semi | Token::Comma => reset(&mut chain, &mut total),
             Token::If if prev == Some(&Token::Else) => {}
             Token::Let
@@ -163,12 +221,14 @@ fn nesting_guard(tokens: &[Token], spans: &[Span]) -> Option<Diagnostic> {
             _ => {}
         }
         if total + chain.len() > MAX_TREE_DEPTH {
-            return Some(Diagnostic::new(
-                DiagKind::Syntax,
-                spans[i],
-                format!("expression nested too deeply (more than {MAX_TREE_DEPTH} levels)"),
-            )
-            .with_label("too deep"));
+            return Some(
+                Diagnostic::new(
+                    DiagKind::Syntax,
+                    spans[i],
+                    format!("expression nested too deeply (more than {MAX_TREE_DEPTH} levels)"),
+                )
+                .with_label("too deep"),
+            );
         }
     }
     None
@@ -232,23 +292,46 @@ fn continues_expression(t: &Token) -> bool {
         )
 }
 
-fn to_diagnostic(cx: Ctx<'_>, err: Rich<'_, Token>) -> Diagnostic {
+fn to_diagnostic(cx: Ctx<'_>, src: &str, err: Rich<'_, Token>) -> Diagnostic {
     let span = cx.span(*err.span());
-    let (message, label) = match err.reason() {
-        RichReason::Custom(msg) => (msg.clone(), custom_label(msg).to_string()),
+    match err.reason() {
+        RichReason::Custom(msg) => {
+            Diagnostic::new(DiagKind::Syntax, span, msg.clone()).with_label(custom_label(msg))
+        }
         RichReason::ExpectedFound { expected, found } => {
-            let found = match found {
+            let found_text = match found {
                 None => "end of input".to_string(),
                 Some(tok) => tok.to_string(),
             };
-            let expected = describe_expected(expected);
-            (
-                format!("expected {expected}, found {found}"),
-                format!("expected {expected}"),
+            let wants_semi = expected
+                .iter()
+                .any(|p| matches!(p, RichPattern::Token(t) if **t == Token::Semi));
+            let what = describe_expected(expected);
+            let diag = Diagnostic::new(
+                DiagKind::Syntax,
+                span,
+                format!("expected {what}, found {found_text}"),
             )
+            .with_label(format!("expected {what}"));
+            // A `;` forgotten at the end of a line: also point where it belongs.
+            let previous = err
+                .span()
+                .start
+                .checked_sub(1)
+                .and_then(|i| cx.spans.get(i));
+            match previous {
+                Some(prev)
+                    if wants_semi
+                        && src
+                            .get(prev.end as usize..span.start as usize)
+                            .is_some_and(|gap| gap.contains('\n')) =>
+                {
+                    diag.with_note(*prev, "`;` may be missing after this")
+                }
+                _ => diag,
+            }
         }
-    };
-    Diagnostic::new(DiagKind::Syntax, span, message).with_label(label)
+    }
 }
 
 /// The underline text for the parser's own (non expected/found) errors.
@@ -377,8 +460,9 @@ fn expr_parsers<'t>(cx: Ctx<'t>) -> ExprParsers<'t> {
     let mut expr = Recursive::declare();
     let mut expr_no_struct = Recursive::declare();
     let ty = type_expr(cx, expr.clone().boxed()).boxed();
-    expr.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), true));
-    expr_no_struct.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), false));
+    expr.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), true).labelled("expression"));
+    expr_no_struct
+        .define(expr_levels(cx, expr.clone().boxed(), ty.clone(), false).labelled("expression"));
     ExprParsers {
         expr: expr.labelled("expression").boxed(),
         expr_no_struct: expr_no_struct.labelled("expression").boxed(),
@@ -386,7 +470,10 @@ fn expr_parsers<'t>(cx: Ctx<'t>) -> ExprParsers<'t> {
     }
 }
 
-fn type_expr<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>) -> impl Parser<'t, In<'t>, TypeExpr, Extra<'t>> + Clone {
+fn type_expr<'t>(
+    cx: Ctx<'t>,
+    expr: Boxed<'t, Expr>,
+) -> impl Parser<'t, In<'t>, TypeExpr, Extra<'t>> + Clone {
     recursive(move |ty| {
         let pointer = just(Token::Star)
             .ignore_then(just(Token::Const).or_not())
@@ -424,9 +511,16 @@ fn expr_levels<'t>(
     use BinOp::*;
     let atom = atom(cx, expr.clone(), ty.clone(), allow_struct);
     let postfix = postfix(cx, atom, expr);
-    let unary = unary(cx, postfix);
+    let unary = unary(cx, postfix).labelled("expression").boxed();
     let cast = cast(unary, ty);
-    let product = binary_level(cast, &[(Token::Star, Mul), (Token::Slash, Div), (Token::Percent, Rem)]);
+    let product = binary_level(
+        cast,
+        &[
+            (Token::Star, Mul),
+            (Token::Slash, Div),
+            (Token::Percent, Rem),
+        ],
+    );
     let sum = binary_level(product, &[(Token::Plus, Add), (Token::Minus, Sub)]);
     let shift = binary_level(sum, &[(Token::Shl, Shl), (Token::Shr, Shr)]);
     let bit_and = binary_level(shift, &[(Token::Amp, BitAnd)]);
@@ -449,7 +543,9 @@ fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
     )
 }
 
-fn operator<'t>(ops: &'static [(Token, BinOp)]) -> impl Parser<'t, In<'t>, BinOp, Extra<'t>> + Clone {
+fn operator<'t>(
+    ops: &'static [(Token, BinOp)],
+) -> impl Parser<'t, In<'t>, BinOp, Extra<'t>> + Clone {
     one_of(ops.iter().map(|(t, _)| t.clone()).collect::<Vec<Token>>()).map(move |t: Token| {
         ops.iter()
             .find(|(tok, _)| *tok == t)
@@ -598,7 +694,9 @@ fn atom<'t>(
     };
 
     let call = parens(comma_list(expr.clone())).map(NameTail::Call);
-    let path = just(Token::ColonColon).ignore_then(ident(cx)).map(NameTail::Path);
+    let path = just(Token::ColonColon)
+        .ignore_then(ident(cx))
+        .map(NameTail::Path);
     let tail = if allow_struct {
         let field_init = ident(cx).then_ignore(just(Token::Colon)).then(expr.clone());
         let struct_lit = braces(comma_list(field_init)).map(NameTail::StructLit);
@@ -606,12 +704,14 @@ fn atom<'t>(
     } else {
         choice((call, path)).boxed()
     };
-    let named = ident(cx).then(tail.or_not()).map(|(name, tail)| match tail {
-        None => ExprKind::Name(name),
-        Some(NameTail::Call(args)) => ExprKind::Call { callee: name, args },
-        Some(NameTail::Path(member)) => ExprKind::Path { ty: name, member },
-        Some(NameTail::StructLit(fields)) => ExprKind::StructLit { name, fields },
-    });
+    let named = ident(cx)
+        .then(tail.or_not())
+        .map(|(name, tail)| match tail {
+            None => ExprKind::Name(name),
+            Some(NameTail::Call(args)) => ExprKind::Call { callee: name, args },
+            Some(NameTail::Path(member)) => ExprKind::Path { ty: name, member },
+            Some(NameTail::StructLit(fields)) => ExprKind::StructLit { name, fields },
+        });
 
     let special = special_forms(cx, expr.clone(), ty);
 
@@ -633,7 +733,8 @@ fn atom<'t>(
             }
         });
 
-    let kinded = choice((literal, named, special, array)).map_with(move |kind, e| expr_at(kind, cx.span(e.span())));
+    let kinded = choice((literal, named, special, array))
+        .map_with(move |kind, e| expr_at(kind, cx.span(e.span())));
     let grouped = parens(expr).map_with(move |inner: Expr, e| Expr {
         span: cx.span(e.span()),
         ..inner
@@ -642,7 +743,11 @@ fn atom<'t>(
 }
 
 /// `sizeof(T)`, `alignof(T)`, `offsetof(T, field)`, `alloc(T)`, `alloc(T, n)`.
-fn special_forms<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, ExprKind> {
+fn special_forms<'t>(
+    cx: Ctx<'t>,
+    expr: Boxed<'t, Expr>,
+    ty: Boxed<'t, TypeExpr>,
+) -> Boxed<'t, ExprKind> {
     let comma = || just(Token::Comma);
     let sizeof = just(Token::Sizeof)
         .ignore_then(parens(ty.clone().then_ignore(comma().or_not())))
@@ -675,12 +780,16 @@ fn special_forms<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>, ty: Boxed<'t, TypeExpr>
 // ---------------------------------------------------------------------------
 
 /// Skips a broken statement or item: up to and including the next `;` or balanced
-/// `{ ... }` at this level, or up to a `}` that closes the enclosing block.
+/// `{ ... }` at this level (an unclosed one runs to the end of the file), or up to a
+/// `}` that closes the enclosing block.
 fn skip_broken<'t>() -> Boxed<'t, ()> {
+    // An unclosed `{` extends to the end of the file (one error, not one per level).
     let brace_group = recursive(|group| {
-        choice((group, none_of([Token::LBrace, Token::RBrace]).ignored()))
-            .repeated()
-            .delimited_by(just(Token::LBrace), just(Token::RBrace))
+        just(Token::LBrace)
+            .ignore_then(
+                choice((group, none_of([Token::LBrace, Token::RBrace]).ignored())).repeated(),
+            )
+            .then_ignore(choice((just(Token::RBrace).ignored(), end())))
             .ignored()
             .boxed()
     });
@@ -737,12 +846,16 @@ fn stmt_parser<'t>(cx: Ctx<'t>, ep: &ExprParsers<'t>) -> Boxed<'t, Stmt> {
                     .ignore_then(ep.ty.clone())
                     .map(Some)
                     .then(just(Token::Eq).ignore_then(expr.clone()).or_not()),
-                just(Token::Eq).ignore_then(expr.clone()).map(|init| (None, Some(init))),
+                just(Token::Eq)
+                    .ignore_then(expr.clone())
+                    .map(|init| (None, Some(init))),
             )))
             .then_ignore(semi())
             .map(|(name, (ty, init))| StmtKind::Let { name, ty, init });
 
-        let if_head = just(Token::If).ignore_then(head.clone()).then(block.clone());
+        let if_head = just(Token::If)
+            .ignore_then(head.clone())
+            .then(block.clone());
         let if_stmt = if_head
             .clone()
             .map_with(move |h, e| (h, cx.span(e.span())))
@@ -852,7 +965,10 @@ fn stmt_parser<'t>(cx: Ctx<'t>, ep: &ExprParsers<'t>) -> Boxed<'t, Stmt> {
 // Declarations and the file
 // ---------------------------------------------------------------------------
 
-fn param<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> impl Parser<'t, In<'t>, Param, Extra<'t>> + Clone {
+fn param<'t>(
+    cx: Ctx<'t>,
+    ty: Boxed<'t, TypeExpr>,
+) -> impl Parser<'t, In<'t>, Param, Extra<'t>> + Clone {
     ident(cx)
         .then_ignore(just(Token::Colon))
         .then(ty)
@@ -863,7 +979,10 @@ fn param<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> impl Parser<'t, In<'t>, Pa
         })
 }
 
-fn attribute<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>) -> impl Parser<'t, In<'t>, Attr, Extra<'t>> + Clone {
+fn attribute<'t>(
+    cx: Ctx<'t>,
+    expr: Boxed<'t, Expr>,
+) -> impl Parser<'t, In<'t>, Attr, Extra<'t>> + Clone {
     just(Token::At)
         .ignore_then(ident(cx))
         .then(parens(comma_list(expr)).or_not())
@@ -876,29 +995,29 @@ fn attribute<'t>(cx: Ctx<'t>, expr: Boxed<'t, Expr>) -> impl Parser<'t, In<'t>, 
 
 enum SigParam {
     Param(Param),
-    Variadic(Span),
+    /// The `...` as a byte span and as the token range errors are reported with.
+    Variadic(Span, SimpleSpan),
 }
 
 /// `(params [, ...]) [-> R]` for `extern` functions and callbacks.
 fn fn_sig<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, FnSig> {
     let element = choice((
         param(cx, ty.clone()).map(SigParam::Param),
-        just(Token::Ellipsis).map_with(move |_, e| SigParam::Variadic(cx.span(e.span()))),
+        just(Token::Ellipsis).map_with(move |_, e| SigParam::Variadic(cx.span(e.span()), e.span())),
     ));
     parens(comma_list(element))
         .then(just(Token::Arrow).ignore_then(ty).or_not())
-        .validate(move |(elements, ret), e, emitter| {
+        .validate(move |(elements, ret): (Vec<SigParam>, _), e, emitter| {
             let mut params = Vec::new();
             let mut variadic = None;
             let count = elements.len();
             for (i, element) in elements.into_iter().enumerate() {
                 match element {
                     SigParam::Param(p) => params.push(p),
-                    SigParam::Variadic(span) if i + 1 == count => variadic = Some(span),
-                    SigParam::Variadic(_) => emitter.emit(Rich::custom(
-                        e.span(),
-                        "`...` must be the last parameter",
-                    )),
+                    SigParam::Variadic(span, _) if i + 1 == count => variadic = Some(span),
+                    SigParam::Variadic(_, at) => {
+                        emitter.emit(Rich::custom(at, "`...` must be the last parameter"))
+                    }
                 }
             }
             FnSig {
@@ -911,15 +1030,19 @@ fn fn_sig<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> Boxed<'t, FnSig> {
         .boxed()
 }
 
-fn fields<'t>(cx: Ctx<'t>, ty: Boxed<'t, TypeExpr>) -> impl Parser<'t, In<'t>, Vec<Field>, Extra<'t>> + Clone {
-    let field = ident(cx)
-        .then_ignore(just(Token::Colon))
-        .then(ty)
-        .map_with(move |(name, ty), e| Field {
-            name,
-            ty,
-            span: cx.span(e.span()),
-        });
+fn fields<'t>(
+    cx: Ctx<'t>,
+    ty: Boxed<'t, TypeExpr>,
+) -> impl Parser<'t, In<'t>, Vec<Field>, Extra<'t>> + Clone {
+    let field =
+        ident(cx)
+            .then_ignore(just(Token::Colon))
+            .then(ty)
+            .map_with(move |(name, ty), e| Field {
+                name,
+                ty,
+                span: cx.span(e.span()),
+            });
     braces(comma_list(field))
 }
 
@@ -1073,15 +1196,12 @@ fn file_parser<'t>(cx: Ctx<'t>) -> Boxed<'t, Vec<Item>> {
         });
     let item = choice((decl.map(Item::Decl), stmt.map(Item::Stmt)));
     // At the top level even a stray `}` is skipped, so parsing always reaches the end.
-    let item = item.recover_with(via_parser(
-        any()
-            .map_with(move |_, e| {
-                Item::Stmt(Stmt {
-                    kind: StmtKind::Error,
-                    span: cx.span(e.span()),
-                })
-            }),
-    ));
+    let item = item.recover_with(via_parser(any().map_with(move |_, e| {
+        Item::Stmt(Stmt {
+            kind: StmtKind::Error,
+            span: cx.span(e.span()),
+        })
+    })));
     item.repeated()
         .collect::<Vec<_>>()
         .then_ignore(end())
