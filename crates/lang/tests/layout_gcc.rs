@@ -3,7 +3,8 @@
 //! both as `.ffidl` declarations and as C declarations. A generated C program prints
 //! `sizeof`, `_Alignof` and every `offsetof`; gcc compiles it and its output is compared
 //! with what the checker's `Program::type_layout` says for the same names on
-//! `Target::SysVX64`.
+//! `Target::SysVX64` (and, with gcc standing in, on the AArch64 Linux and Win64 data
+//! models, where only C `long` differs). Skipped, with a message, off x86_64-linux.
 //!
 //! `@layout(zig)` shapes are written to C with their fields already sorted by descending
 //! alignment (stable), so gcc lays out the order the core page prescribes; the field
@@ -168,12 +169,34 @@ const SCALARS: &[Scalar] = &[
     },
 ];
 
-fn scalar(name: &str) -> Ty {
-    let index = SCALARS
+/// The C spelling of a scalar for a target's data model: C `long` is 4 bytes on Win64,
+/// so `c_long`/`c_ulong` are written as `int`/`unsigned int` there (every other scalar
+/// of the list has the same size and alignment on the three targets).
+fn scalar_c(index: usize, target: Target) -> &'static str {
+    match (SCALARS[index].ffidl, target) {
+        ("c_long", Target::Win64) => "int",
+        ("c_ulong", Target::Win64) => "unsigned int",
+        (_, _) => SCALARS[index].c,
+    }
+}
+
+/// The alignment of a scalar on a target (see [`scalar_c`]).
+fn scalar_align(index: usize, target: Target) -> u64 {
+    match (SCALARS[index].ffidl, target) {
+        ("c_long" | "c_ulong", Target::Win64) => 4,
+        (_, _) => SCALARS[index].align,
+    }
+}
+
+fn index_of_scalar(name: &str) -> usize {
+    SCALARS
         .iter()
         .position(|s| s.ffidl == name)
-        .unwrap_or_else(|| panic!("test bug: no scalar `{name}`"));
-    Ty::Scalar(index)
+        .unwrap_or_else(|| panic!("test bug: no scalar `{name}`"))
+}
+
+fn scalar(name: &str) -> Ty {
+    Ty::Scalar(index_of_scalar(name))
 }
 
 /// The type of a field (or of a pointee).
@@ -230,13 +253,17 @@ impl Ty {
     }
 
     /// The C type without declarator (never called on arrays).
-    fn c_base(&self) -> String {
+    fn c_base(&self, target: Target) -> String {
         match self {
-            Ty::Scalar(i) => SCALARS[*i].c.to_string(),
+            Ty::Scalar(i) => scalar_c(*i, target).to_string(),
             Ty::Void => "void".to_string(),
             Ty::Cstr => "const char *".to_string(),
             Ty::Ptr { konst, to } => {
-                format!("{}{} *", to.c_base(), if *konst { " const" } else { "" })
+                format!(
+                    "{}{} *",
+                    to.c_base(target),
+                    if *konst { " const" } else { "" }
+                )
             }
             Ty::Named(n) => n.clone(),
             Ty::Array(..) => unreachable!("arrays are spelled by c_decl"),
@@ -244,10 +271,10 @@ impl Ty {
     }
 
     /// A C declaration of `name` with this type (`name` empty: an abstract type name).
-    fn c_decl(&self, name: &str) -> String {
+    fn c_decl(&self, name: &str, target: Target) -> String {
         match self {
-            Ty::Array(elem, n) => elem.c_decl(&format!("{name}[{n}]")),
-            other => format!("{} {name}", other.c_base()),
+            Ty::Array(elem, n) => elem.c_decl(&format!("{name}[{n}]"), target),
+            other => format!("{} {name}", other.c_base(target)),
         }
     }
 }
@@ -257,7 +284,8 @@ impl Ty {
 // ---------------------------------------------------------------------------------------
 
 /// Declarations written by hand in both languages; `align` is the natural alignment the
-/// test assumes when sorting `@layout(zig)` fields (checked against gcc).
+/// test assumes when sorting `@layout(zig)` fields (checked against gcc), 0 meaning the
+/// target's C `long` alignment; `C_LONG` in the C text is the target's spelling of it.
 struct PreambleType {
     name: &'static str,
     ffidl: &'static str,
@@ -298,9 +326,9 @@ const PREAMBLE: &[PreambleType] = &[
     },
     PreambleType {
         name: "Level",
-        ffidl: "enum Level: c_long { Quiet = -2, Loud = 1_000_000_000_000 }",
-        c: "typedef long Level;",
-        align: 8,
+        ffidl: "enum Level: c_long { Quiet = -2, Loud = 1_000_000_000 }",
+        c: "typedef C_LONG Level;",
+        align: 0,
     },
     PreambleType {
         name: "Cmp",
@@ -462,7 +490,7 @@ impl Shape {
         let fields: Vec<String> = self
             .c_field_order(catalogue)
             .iter()
-            .map(|(n, t)| format!("{};", t.c_decl(n)))
+            .map(|(n, t)| format!("{};", t.c_decl(n, catalogue.target)))
             .collect();
         format!(
             "{} {attrs}{} {{ {} }};",
@@ -491,6 +519,8 @@ impl Shape {
 struct Catalogue {
     shapes: Vec<Shape>,
     seed: u64,
+    /// The data model the C side is written for and the checker is run with.
+    target: Target,
 }
 
 impl Catalogue {
@@ -503,13 +533,16 @@ impl Catalogue {
     /// against gcc's `_Alignof`).
     fn natural_align(&self, ty: &Ty) -> u64 {
         match ty {
-            Ty::Scalar(i) => SCALARS[*i].align,
+            Ty::Scalar(i) => scalar_align(*i, self.target),
             Ty::Void => 1,
             Ty::Cstr | Ty::Ptr { .. } => 8,
             Ty::Array(elem, _) => self.natural_align(elem),
             Ty::Named(n) => {
                 if let Some(p) = PREAMBLE.iter().find(|p| p.name == n) {
-                    return p.align;
+                    return match p.align {
+                        0 => self.natural_align(&scalar("c_long")),
+                        align => align,
+                    };
                 }
                 let shape = self
                     .shape(n)
@@ -554,8 +587,9 @@ impl Catalogue {
             let kw = if shape.union { "union" } else { "struct" };
             let _ = writeln!(out, "typedef {kw} {0} {0};", shape.name);
         }
+        let c_long = scalar_c(index_of_scalar("c_long"), self.target);
         for p in PREAMBLE {
-            let _ = writeln!(out, "{}", p.c);
+            let _ = writeln!(out, "{}", p.c.replace("C_LONG", c_long));
         }
         for shape in &self.shapes {
             let _ = writeln!(out, "{}", shape.c(self));
@@ -567,8 +601,8 @@ impl Catalogue {
                 "    printf(\"T {label} %zu %zu\\n\", sizeof({c_type}), _Alignof({c_type}));"
             );
         };
-        for s in SCALARS {
-            type_line(&mut out, s.ffidl, s.c);
+        for (i, s) in SCALARS.iter().enumerate() {
+            type_line(&mut out, s.ffidl, scalar_c(i, self.target));
         }
         for name in SIZED_PREAMBLE {
             type_line(&mut out, name, name);
@@ -587,7 +621,7 @@ impl Catalogue {
                         "    printf(\"A {0} {1} %zu\\n\", _Alignof({2}));",
                         shape.name,
                         field,
-                        ty.c_decl("")
+                        ty.c_decl("", self.target)
                     );
                 }
             }
@@ -1043,7 +1077,7 @@ fn random_shapes(seed: u64, earlier: &[Shape]) -> Vec<Shape> {
     made
 }
 
-fn catalogue() -> Catalogue {
+fn catalogue(target: Target) -> Catalogue {
     let seed = match std::env::var("FFIDL_LAYOUT_SEED") {
         Ok(s) => {
             let s = s.trim();
@@ -1060,7 +1094,11 @@ fn catalogue() -> Catalogue {
     shapes.extend(ladder());
     let random = random_shapes(seed, &shapes);
     shapes.extend(random);
-    Catalogue { shapes, seed }
+    Catalogue {
+        shapes,
+        seed,
+        target,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1166,14 +1204,15 @@ fn check_catalogue(dir: &Path, catalogue: &Catalogue) -> ffidl_lang::Program {
     let ffidl_path = dir.join("layout.ffidl");
     std::fs::write(&ffidl_path, &text).expect("write layout.ffidl");
     let mut map = SourceMap::new();
-    match check_source(&mut map, "layout.ffidl", None, text, Target::SysVX64) {
+    match check_source(&mut map, "layout.ffidl", None, text, catalogue.target) {
         Ok(program) => program,
         Err(diags) => {
             let shown: Vec<_> = diags.iter().take(20).cloned().collect();
             panic!(
-                "the generated catalogue ({}, seed {:#x}) does not check: {} diagnostic(s), first ones:\n{}",
+                "the generated catalogue ({}, seed {:#x}, {:?}) does not check: {} diagnostic(s), first ones:\n{}",
                 ffidl_path.display(),
                 catalogue.seed,
+                catalogue.target,
                 diags.len(),
                 diag::render(&map, &shown)
             );
@@ -1226,9 +1265,10 @@ fn report(failures: &[String], catalogue: &Catalogue) {
     }
     const SHOWN: usize = 80;
     let mut msg = format!(
-        "{} layout difference(s) between the checker and gcc (seed {:#x}):\n",
+        "{} layout difference(s) between the checker and gcc (seed {:#x}, target {:?}):\n",
         failures.iter().filter(|f| !f.starts_with("    ")).count(),
-        catalogue.seed
+        catalogue.seed,
+        catalogue.target
     );
     for line in failures.iter().take(SHOWN) {
         msg.push_str(line);
@@ -1252,9 +1292,15 @@ fn gcc_side_of_the_catalogue_is_consistent() {
     if !host_is_x86_64_linux() {
         return;
     }
-    let catalogue = catalogue();
+    for target in [Target::SysVX64, Target::Aarch64Linux, Target::Win64] {
+        gcc_side_is_consistent(target);
+    }
+}
+
+fn gcc_side_is_consistent(target: Target) {
+    let catalogue = catalogue(target);
     assert!(catalogue.shapes.len() >= 60, "catalogue too small");
-    let scratch = Scratch::new("c");
+    let scratch = Scratch::new(&format!("c-{target:?}").to_lowercase());
     let gcc = run_gcc(&scratch.0, &catalogue.c_program());
     let mut failures = Vec::new();
     for shape in catalogue.shapes.iter().filter(|s| s.zig) {
@@ -1322,11 +1368,25 @@ fn zig_layout_seed_from_the_core_page() {
 /// callbacks and aliases): size, alignment and each field's offset as gcc lays them out.
 #[test]
 fn checker_layouts_match_gcc() {
-    if !host_is_x86_64_linux() {
-        return;
+    if host_is_x86_64_linux() {
+        compare_with_gcc(Target::SysVX64);
     }
-    let catalogue = catalogue();
-    let scratch = Scratch::new("check");
+}
+
+/// The same catalogue for the other data models, with gcc on this host standing in for
+/// them: AArch64 Linux lays these types out exactly as SysV x86-64 does, and Win64
+/// differs only in C `long` (4 bytes), which the C side then spells `int`.
+#[test]
+fn checker_layouts_match_gcc_for_aarch64_and_win64_data_models() {
+    if host_is_x86_64_linux() {
+        compare_with_gcc(Target::Aarch64Linux);
+        compare_with_gcc(Target::Win64);
+    }
+}
+
+fn compare_with_gcc(target: Target) {
+    let catalogue = catalogue(target);
+    let scratch = Scratch::new(&format!("{target:?}").to_lowercase());
     let gcc = run_gcc(&scratch.0, &catalogue.c_program());
     let program = check_catalogue(&scratch.0, &catalogue);
     let mut failures = Vec::new();
