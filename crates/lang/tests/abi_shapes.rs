@@ -79,6 +79,99 @@ fn native_fixtures_print_the_expected_lines() {
     }
 }
 
+/// Every type of shapes.ffidl has the layout gcc gives the same type in shapes.h (the
+/// field names come from the checker, so a field missing on either side fails too).
+#[test]
+fn shapes_ffidl_layouts_match_shapes_h() {
+    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        eprintln!("abi_shapes: layout comparison skipped: the host is not x86_64-linux");
+        return;
+    }
+    let dir = abi_dir();
+    let path = dir.join("shapes.ffidl");
+    let text = std::fs::read_to_string(&path).expect("read shapes.ffidl");
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start_matches("@packed ");
+            let line = match line.strip_prefix("@align(") {
+                Some(rest) => rest.split_once(") ").map_or(rest, |(_, r)| r),
+                None => line,
+            };
+            let rest = line
+                .strip_prefix("struct ")
+                .or_else(|| line.strip_prefix("union "))?;
+            rest.split_whitespace().next()
+        })
+        .collect();
+    assert!(names.len() >= 80, "found only {} shapes", names.len());
+    let mut map = SourceMap::new();
+    let program = match check_path(&mut map, &path, Target::SysVX64) {
+        Ok(p) => p,
+        Err(_) => panic!("shapes.ffidl does not check (see shapes_ffidl_checks_clean)"),
+    };
+    let mut c = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include \"shapes.h\"\nint main(void) {\n",
+    );
+    let mut ours = Vec::new();
+    for name in &names {
+        let layout = program
+            .type_layout(name)
+            .unwrap_or_else(|| panic!("the checker has no layout for `{name}`"));
+        c.push_str(&format!(
+            "    printf(\"{name} size %zu align %zu\\n\", sizeof({name}), _Alignof({name}));\n"
+        ));
+        ours.push(format!(
+            "{name} size {} align {}",
+            layout.size, layout.align
+        ));
+        for (field, offset) in &layout.fields {
+            c.push_str(&format!(
+                "    printf(\"{name}.{field} %zu\\n\", offsetof({name}, {field}));\n"
+            ));
+            ours.push(format!("{name}.{field} {offset}"));
+        }
+    }
+    c.push_str("    return 0;\n}\n");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let scratch =
+        std::env::temp_dir().join(format!("ffidl-abi-layout-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("create scratch dir");
+    let c_path = scratch.join("layout.c");
+    let exe = scratch.join("layout");
+    std::fs::write(&c_path, c).expect("write layout.c");
+    let compile = Command::new("gcc")
+        .args(["-std=gnu11", "-w", "-I"])
+        .arg(&dir)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&c_path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run gcc (this test needs it): {e}"));
+    assert!(
+        compile.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&compile.stderr)
+    );
+    let run = Command::new(&exe).output().expect("run the layout program");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let gcc = String::from_utf8(run.stdout).expect("UTF-8 output");
+    let differences: Vec<String> = gcc
+        .lines()
+        .zip(&ours)
+        .filter(|(g, o)| g != o)
+        .map(|(g, o)| format!("gcc `{g}`, ffidl `{o}`"))
+        .collect();
+    assert!(
+        differences.is_empty() && gcc.lines().count() == ours.len(),
+        "shapes.ffidl and shapes.h lay types out differently:\n{}",
+        differences.join("\n")
+    );
+}
+
 #[test]
 fn shapes_ffidl_checks_clean() {
     let path = abi_dir().join("shapes.ffidl");
