@@ -7,6 +7,21 @@
 //! conversion is an explicit [`ExprKind::Coerce`] node. The runtime never looks at
 //! syntax and never looks anything up by name on its execution path.
 //!
+//! # Executing a program
+//!
+//! 1. Open every [`Library`] and look up every [`ForeignFn::symbol`] in its library
+//!    (errors point at their `span`), before anything runs.
+//! 2. Allocate every [`GlobalDef`] zeroed (native memory when `addr_taken`).
+//! 3. Run [`Program::main`]: its `stmts` with a frame of `main.locals` slots (zeroed).
+//!    A call to a script function runs its [`ScriptFn::body`] in a fresh frame whose
+//!    first `params.len()` slots hold the arguments.
+//!
+//! Values: integers, floats, `bool`, enums (as their repr integer), pointers and
+//! callbacks (addresses), `cstr` (a script string or null: passed to C as a temporary
+//! NUL-terminated copy for the duration of a call; a `cstr` returned by C is copied into
+//! a script string), and aggregates (structs, unions, arrays: bytes in C layout,
+//! copied on assignment). Sizes, alignments and offsets are all in [`Program::types`].
+//!
 //! Invariants of a `Program` returned by the checker:
 //! - no [`TypeKind::Error`] or [`TypeKind::Null`] type appears in any expression,
 //!   variable, field or signature (`null` literals carry the pointer, `cstr` or callback
@@ -178,6 +193,9 @@ pub enum TypeKind {
     Int(IntTy),
     Float(FloatTy),
     /// Script string / NUL-terminated `const char*` (pointer-sized, may be null).
+    /// Passing one to a foreign `cstr` parameter makes a temporary C copy for the call;
+    /// a `cstr` returned from C (or read from native memory) is copied into a script
+    /// string. In native memory (struct fields, globals) it is a `const char*`.
     Cstr,
     /// Checker-internal: an unconverted `null`.
     Null,

@@ -2,7 +2,7 @@
 //! rules (see DECISIONS.md "Layout"), with `@packed`, `@align(N)` and `@layout(zig)`.
 //!
 //! [`struct_layout`] and [`union_layout`] are pure functions over field (size, align)
-//! pairs; [`Checker::layout`] computes a type's layout on demand (a struct needs its
+//! pairs; `Checker::layout` computes a type's layout on demand (a struct needs its
 //! fields' layouts first) and reports a struct that contains itself by value.
 
 use super::{Checker, State};

@@ -1,14 +1,14 @@
 //! The checker: imports, names, types, layouts, constants and type checking,
 //! producing the typed program ([`crate::tir::Program`]) that the runtime executes.
 //!
-//! Owns the order of the passes, and the checker state they share ([`Checker`]):
-//! 1. [`imports`]: read the root file and every import (once each), parse them; stop on
+//! Owns the order of the passes, and the checker state they share (`Checker`):
+//! 1. `imports`: read the root file and every import (once each), parse them; stop on
 //!    syntax or import errors.
-//! 2. [`scope`]: put every declaration of every file into one global scope.
-//! 3. [`types`], [`layout`], [`consts`], [`attrs`]: resolve every declaration. These are
+//! 2. `scope`: put every declaration of every file into one global scope.
+//! 3. `types`, `layout`, `consts`, `attrs`: resolve every declaration. These are
 //!    demand-driven (a constant may need a `sizeof`, an array length a constant), each
 //!    with a cycle check.
-//! 4. [`typeck`] / [`stmts`]: check the top-level statements (which fixes the globals'
+//! 4. `typeck` / `stmts`: check the top-level statements (which fixes the globals'
 //!    types), then every function body.
 //!
 //! Errors never stop a pass: an erroneous type or expression gets [`TypeId::ERROR`],
@@ -48,8 +48,9 @@ pub fn check_source(
     text: String,
     target: Target,
 ) -> Result<Program, Vec<Diagnostic>> {
-    let (files, diags) = imports::load(map, name, path, text);
+    let (files, mut diags) = imports::load(map, name, path, text);
     if !diags.is_empty() {
+        diags.sort_by_key(|d| (d.span.file, d.span.start));
         return Err(diags);
     }
     let mut checker = Checker::new(target);
@@ -161,9 +162,13 @@ pub(crate) struct Checker<'a> {
     fns: Vec<FnEntry<'a>>,
     fn_bodies: Vec<Option<ScriptFn>>,
     globals: Vec<GlobalDef>,
-    /// Top-level `let`s already executed while checking the main body (a global is
-    /// visible to top-level statements only after its `let`).
-    global_declared: Vec<bool>,
+    /// While checking the main body: the global slot a name currently denotes (a
+    /// global is visible to top-level statements only after its `let`, and a later
+    /// top-level `let` of the same name shadows it).
+    main_globals: HashMap<String, u32>,
+    /// How many top-level `let`s declare each global name (functions cannot refer to
+    /// a name declared more than once).
+    global_lets: HashMap<String, u32>,
     callbacks: Vec<TypeId>,
     /// Every declaration of every file, in execution order.
     all_decls: Vec<&'a ast::Decl>,
@@ -191,7 +196,8 @@ impl<'a> Checker<'a> {
             fns: Vec::new(),
             fn_bodies: Vec::new(),
             globals: Vec::new(),
-            global_declared: Vec::new(),
+            main_globals: HashMap::new(),
+            global_lets: HashMap::new(),
             callbacks: Vec::new(),
             all_decls: Vec::new(),
             main: Body::default(),
@@ -208,6 +214,10 @@ impl<'a> Checker<'a> {
         let items: Vec<&'a ast::Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
         self.check_main(&items);
         self.check_fn_bodies();
+        // Types created while checking code (array literals, ...) get final layouts.
+        for i in 0..self.types.len() {
+            self.layout(TypeId(i as u32));
+        }
     }
 
     fn error(&mut self, d: Diagnostic) {

@@ -170,8 +170,11 @@ impl<'a> Checker<'a> {
                             addr_taken: false,
                             span: name.span,
                         });
-                        self.global_declared.push(false);
-                        self.declare(name, Sym::Global(g));
+                        *self.global_lets.entry(name.name.clone()).or_insert(0) += 1;
+                        // A top-level `let` may shadow an earlier top-level `let`.
+                        if !matches!(self.lookup(&name.name), Some(Sym::Global(_))) {
+                            self.declare(name, Sym::Global(g));
+                        }
                     }
                 }
             }

@@ -26,7 +26,7 @@ impl<'a> Checker<'a> {
                 let (t, init) =
                     self.let_parts(&mut cx, name, ty.as_ref(), init.as_ref(), stmt.span);
                 self.globals[g as usize].ty = t;
-                self.global_declared[g as usize] = true;
+                self.main_globals.insert(name.name.clone(), g);
                 stmts.push(Stmt {
                     kind: StmtKind::Let {
                         var: Var::Global(GlobalId(g)),

@@ -383,7 +383,17 @@ fn script_checks() {
     );
     assert_eq!(kinds("let x = &5;"), vec![DiagKind::Invalid]);
     assert_eq!(kinds("let x = pritn(1);"), vec![DiagKind::UnknownName]);
-    assert_eq!(kinds("let a = 1;\nlet a = 2;"), vec![DiagKind::Duplicate]);
+    // Top-level lets shadow like block lets; functions must not see an ambiguous name.
+    let p = ok("let a = 1;\nlet a = a as f64 + 0.5;\nprint(a);");
+    assert_eq!(
+        (p.globals[0].ty, p.globals[1].ty),
+        (TypeId::I64, TypeId::F64)
+    );
+    assert_eq!(
+        kinds("let a = 1;\nlet a = 2;\nfn f() -> i64 { return a; }"),
+        vec![DiagKind::Invalid]
+    );
+    assert_eq!(kinds("fn a() {}\nlet a = 2;"), vec![DiagKind::Duplicate]);
     assert_eq!(kinds("struct i32 { a: u8 }"), vec![DiagKind::Duplicate]);
     assert_eq!(kinds("fn print() {}"), vec![DiagKind::Duplicate]);
     assert_eq!(

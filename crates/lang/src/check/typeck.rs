@@ -195,6 +195,14 @@ impl<'a> Checker<'a> {
         &self.types[t.index()].kind
     }
 
+    /// `(pointee, is_const)` of a pointer type.
+    fn ptr_parts(&self, t: TypeId) -> Option<(TypeId, bool)> {
+        match *self.kind(t) {
+            TypeKind::Ptr { pointee, is_const } => Some((pointee, is_const)),
+            _ => None,
+        }
+    }
+
     pub(super) fn is_int(&self, t: TypeId) -> bool {
         matches!(self.kind(t), TypeKind::Int(_))
     }
@@ -315,7 +323,7 @@ impl<'a> Checker<'a> {
         match &e.kind {
             A::Error => error_expr(span),
             A::Int(v) => self.int_literal(*v, expected, span),
-            A::Float(v) => match expected.map(|t| self.kind(t).clone()) {
+            A::Float(v) => match expected.map(|t| self.kind(t)) {
                 Some(TypeKind::Float(FloatTy::F32)) => mk(
                     ExprKind::Const(ConstValue::Float(*v as f32 as f64)),
                     TypeId::F32,
@@ -406,7 +414,7 @@ impl<'a> Checker<'a> {
                 let base = self.expr(cx, expr, None);
                 let idx = self.expr(cx, index, None);
                 let idx = self.require_int(idx);
-                let elem = match self.kind(base.ty).clone() {
+                let elem = match *self.kind(base.ty) {
                     TypeKind::Error => return error_expr(span),
                     TypeKind::Array { elem, .. } => elem,
                     TypeKind::Ptr { pointee, .. } => {
@@ -493,9 +501,13 @@ impl<'a> Checker<'a> {
     }
 
     fn int_literal(&mut self, v: i128, expected: Option<TypeId>, span: Span) -> Expr {
-        let target = expected.map(|t| (t, self.kind(t).clone()));
+        let target = expected.map(|t| match self.kind(t) {
+            TypeKind::Int(i) => (t, Some(*i), None),
+            TypeKind::Float(f) => (t, None, Some(*f)),
+            _ => (t, None, None),
+        });
         match target {
-            Some((t, TypeKind::Int(i))) => {
+            Some((t, Some(i), _)) => {
                 if i.fits(v) {
                     mk(ExprKind::Const(ConstValue::Int(v)), t, span)
                 } else {
@@ -503,7 +515,7 @@ impl<'a> Checker<'a> {
                     error_expr(span)
                 }
             }
-            Some((t, TypeKind::Float(f))) => {
+            Some((t, _, Some(f))) => {
                 let x = match f {
                     FloatTy::F32 => v as f32 as f64,
                     FloatTy::F64 => v as f64,
@@ -622,22 +634,45 @@ impl<'a> Checker<'a> {
             error_expr(span)
         };
         match self.lookup(&id.name) {
-            Some(Sym::Global(g)) => {
+            Some(Sym::Global(first)) => {
                 if cx.const_mode {
                     return self.not_const(span, &format!("variable `{}`", id.name));
                 }
-                if cx.is_main && !self.global_declared[g as usize] {
-                    let decl = self.globals[g as usize].span;
-                    self.error(
-                        Diagnostic::new(
-                            DiagKind::Invalid,
-                            span,
-                            format!("`{}` is used before its `let`", id.name),
-                        )
-                        .with_note(decl, "declared here"),
-                    );
-                    return error_expr(span);
-                }
+                let g = if cx.is_main {
+                    match self.main_globals.get(&id.name) {
+                        Some(&g) => g,
+                        None => {
+                            let decl = self.globals[first as usize].span;
+                            self.error(
+                                Diagnostic::new(
+                                    DiagKind::Invalid,
+                                    span,
+                                    format!("`{}` is used before its `let`", id.name),
+                                )
+                                .with_label("not declared yet")
+                                .with_note(decl, "declared here"),
+                            );
+                            return error_expr(span);
+                        }
+                    }
+                } else {
+                    if self.global_lets.get(&id.name).copied().unwrap_or(0) > 1 {
+                        self.error(
+                            Diagnostic::new(
+                                DiagKind::Invalid,
+                                span,
+                                format!(
+                                    "`{}` is declared by several top-level `let`s; a function cannot tell which one it means",
+                                    id.name
+                                ),
+                            )
+                            .with_label("ambiguous global")
+                            .with_help("give the globals different names"),
+                        );
+                        return error_expr(span);
+                    }
+                    first
+                };
                 mk(
                     ExprKind::Global(crate::tir::GlobalId(g)),
                     self.globals[g as usize].ty,
@@ -726,6 +761,7 @@ impl<'a> Checker<'a> {
                         plural(def.sig.params.len(), "parameter")
                     ),
                 )
+                .with_label("signature differs from the callback's")
                 .with_note(def.span, "callback declared here"),
             );
             return error_expr(span);
@@ -907,7 +943,7 @@ impl<'a> Checker<'a> {
     }
 
     fn deref(&mut self, p: Expr, span: Span) -> Expr {
-        match self.kind(p.ty).clone() {
+        match *self.kind(p.ty) {
             TypeKind::Error => error_expr(span),
             TypeKind::Ptr { pointee, .. } => {
                 if !self.pointee_sized(pointee, p.span, "dereferenced") {
@@ -1024,9 +1060,7 @@ impl<'a> Checker<'a> {
             )
         };
         // Pointer arithmetic.
-        if let (BinOp::Add | BinOp::Sub, TypeKind::Ptr { pointee, is_const }) =
-            (op, self.kind(l.ty).clone())
-        {
+        if let (BinOp::Add | BinOp::Sub, Some((pointee, _))) = (op, self.ptr_parts(l.ty)) {
             if !self.pointee_sized(pointee, l.span, "offset") {
                 return error_expr(span);
             }
@@ -1043,7 +1077,6 @@ impl<'a> Checker<'a> {
             if op == BinOp::Sub {
                 if let TypeKind::Ptr { pointee: p2, .. } = self.kind(r.ty) {
                     if *p2 == pointee {
-                        let _ = is_const;
                         return bin(BinaryOp::PtrDiff { elem_size }, l, r, TypeId::I64);
                     }
                 }
@@ -1105,7 +1138,7 @@ impl<'a> Checker<'a> {
             return error_expr(span);
         }
         let t = l.ty;
-        let k = self.kind(t).clone();
+        let k = self.kind(t);
         let ok = if is_compare(op) {
             match k {
                 TypeKind::Int(_)
@@ -1284,8 +1317,8 @@ impl<'a> Checker<'a> {
         if base.ty == TypeId::ERROR {
             return error_expr(span);
         }
-        let base = match self.kind(base.ty).clone() {
-            TypeKind::Ptr { pointee, .. }
+        let base = match self.ptr_parts(base.ty) {
+            Some((pointee, _))
                 if matches!(self.kind(pointee), TypeKind::Struct(_) | TypeKind::Union(_)) =>
             {
                 let s = base.span;
@@ -1435,7 +1468,11 @@ impl<'a> Checker<'a> {
         expected: Option<TypeId>,
         span: Span,
     ) -> Expr {
-        if let Some(TypeKind::Array { elem, len }) = expected.map(|t| self.kind(t).clone()) {
+        let expected_array = expected.and_then(|t| match *self.kind(t) {
+            TypeKind::Array { elem, len } => Some((elem, len)),
+            _ => None,
+        });
+        if let Some((elem, len)) = expected_array {
             let vals: Vec<Expr> = items
                 .iter()
                 .map(|e| self.expr_as(cx, e, elem, false))
@@ -1522,21 +1559,20 @@ impl<'a> Checker<'a> {
                 )
             }
             Some(Sym::Foreign(f)) => {
-                let Some(ff) = self.foreign[f as usize].clone() else {
+                let Some(sig) = self.foreign[f as usize].as_ref().map(|ff| ff.sig.clone()) else {
                     for a in args {
                         self.expr(cx, a, None);
                     }
                     return error_expr(span);
                 };
                 let name = format!("function `{}`", callee.name);
-                let args =
-                    self.call_args(cx, &name, &ff.sig.params, ff.sig.variadic, true, args, span);
+                let args = self.call_args(cx, &name, &sig.params, sig.variadic, true, args, span);
                 mk(
                     ExprKind::Call {
                         callee: Callee::Foreign(ForeignId(f)),
                         args,
                     },
-                    ff.sig.ret,
+                    sig.ret,
                     span,
                 )
             }

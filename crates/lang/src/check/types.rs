@@ -424,6 +424,10 @@ impl<'a> Checker<'a> {
                     self.resolve_library(decl);
                     continue;
                 }
+                DeclKind::Extern { .. } => {
+                    self.attrs(&decl.attrs, AttrTarget::ExternBlock);
+                    continue;
+                }
                 DeclKind::Import(_) => "an import",
                 DeclKind::Const { .. } => "a constant",
                 DeclKind::Opaque { .. } => "an opaque type",
@@ -462,15 +466,9 @@ impl<'a> Checker<'a> {
                 None
             }
         };
-        // The block's attributes are validated once, with its first function.
-        let block_set = if self.foreign_decls[..f]
-            .iter()
-            .any(|e| std::ptr::eq(e.block_attrs, block_attrs))
-        {
-            self.attrs_silent_abi(block_attrs)
-        } else {
-            self.attrs(block_attrs, AttrTarget::ExternBlock)
-        };
+        // The block's attributes are validated (and reported) once, in
+        // `resolve_libraries`.
+        let block_set = self.attrs_silent_abi(block_attrs);
         let set = self.attrs(&decl.attrs, AttrTarget::ExternFn);
         let abi = set.abi.or(block_set.abi).unwrap_or(Abi::C);
         let sig = self.signature(&decl.sig, abi);
