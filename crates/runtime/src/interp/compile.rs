@@ -866,6 +866,33 @@ impl Compiler<'_> {
 
     fn cast(&mut self, kind: CastKind, inner: &Expr, to: TypeId) -> C<ExprFn> {
         let from = inner.ty;
+        // Narrowing an integer variable: on a little-endian machine the narrow value is
+        // the variable's first bytes, so one load of the target kind does the cast.
+        if let (
+            CastKind::Numeric | CastKind::Bits,
+            Repr::Scalar(Scalar::Int(a)),
+            Repr::Scalar(Scalar::Int(b)),
+        ) = (kind, self.repr(from), self.repr(to))
+        {
+            if cfg!(target_endian = "little")
+                && b.size() < a.size()
+                && matches!(inner.kind, ExprKind::Local(_) | ExprKind::Global(_))
+            {
+                match self.dest(inner)? {
+                    Dest::Frame(off) => {
+                        return Ok(with_int_kind!(b, K => Box::new(move |ctx: &mut Ctx| {
+                            FrameOp::<K>(off, std::marker::PhantomData).fetch(ctx)
+                        })))
+                    }
+                    Dest::Fixed(p) => {
+                        return Ok(with_int_kind!(b, K => Box::new(move |ctx: &mut Ctx| {
+                            FixedOp::<K>(p, std::marker::PhantomData).fetch(ctx)
+                        })))
+                    }
+                    Dest::Dyn(_) => {}
+                }
+            }
+        }
         let v = self.expr(inner)?;
         Ok(match kind {
             CastKind::Identity | CastKind::CstrToPtr => v,
