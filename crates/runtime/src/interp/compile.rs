@@ -1154,9 +1154,17 @@ impl Compiler<'_> {
                 }
                 None => target,
             };
-            let mut slots = Vec::with_capacity(args.len());
-            for (a, _) in &args {
-                slots.push(a(ctx)?);
+            // Up to 16 arguments live in an array on the stack; more take a vector.
+            let mut small = [0u64; 16];
+            let mut large = Vec::new();
+            let slots: &mut [u64] = if args.len() <= small.len() {
+                &mut small[..args.len()]
+            } else {
+                large.resize(args.len(), 0);
+                &mut large
+            };
+            for (slot, (a, _)) in slots.iter_mut().zip(&args) {
+                *slot = a(ctx)?;
             }
             let mut small = [0u64; 2];
             let ret_ptr = match ret {
