@@ -17,6 +17,7 @@ use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::SourceMap;
 use ffidl_lang::tir::{LibrarySource, Program};
 use interp::compile::{frame_layout, CompiledProgram, Compiler, ForeignLink};
+use interp::callback::CallbackEnv;
 use interp::{run_block, Ctx, TrapKind};
 use memory::{Block, StringArena};
 use std::io::Write;
@@ -52,6 +53,7 @@ pub struct Loaded {
     // Field order is drop order: the compiled closures go first, then the memory they
     // point into, then the thunk code, then the libraries the targets live in.
     compiled: CompiledProgram,
+    _callback_env: Box<CallbackEnv>,
     globals: Block,
     _literals: StringArena,
     _cache: ThunkCache,
@@ -147,7 +149,8 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
     };
     let globals_base = interp::align_up(globals.ptr() as usize, globals_align as usize) as *mut u8;
     let mut literals = StringArena::default();
-    let compiler = Compiler::new(
+    let callback_env = Box::new(CallbackEnv { map: map.clone() });
+    let mut compiler = Compiler::new(
         program,
         &links,
         &mut cache,
@@ -155,10 +158,12 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
         globals_base,
         global_offsets,
     );
+    compiler.callback_env = &*callback_env;
     let compiled = compiler.compile_program().map_err(|d| vec![d])?;
     Ok(Loaded {
         stack_budget: interp::DEFAULT_NATIVE_STACK_BUDGET,
         compiled,
+        _callback_env: callback_env,
         globals,
         _literals: literals,
         _cache: cache,
@@ -180,6 +185,8 @@ impl Loaded {
         self.globals.clear();
         let mut ctx = Ctx::new(out);
         ctx.set_native_stack_budget(self.stack_budget);
+        // Callbacks C makes on this thread during the run use this state (re-entrantly).
+        let previous = interp::callback::enter_run(&mut ctx);
         let outcome = match ctx.alloc_temp(
             self.compiled.main_frame_size,
             self.compiled.main_frame_align,
@@ -202,6 +209,7 @@ impl Loaded {
             )),
         };
         ctx.flush();
+        interp::callback::leave_run(previous);
         outcome
     }
 }
