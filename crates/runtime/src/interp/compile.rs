@@ -57,7 +57,9 @@ pub struct CompiledProgram {
     pub main_frame_align: u64,
     pub main: Vec<StmtFn>,
     pub fns: FnTable,
-    /// The contexts of the callback thunks made from script functions.
+    /// The contexts of the callback thunks made from script functions (boxed: each
+    /// thunk holds the address of its target, which must not move).
+    #[allow(clippy::vec_box)]
     pub callbacks: Vec<Box<CallbackTarget>>,
 }
 
@@ -75,6 +77,8 @@ pub struct Compiler<'a> {
     pub callback_env: *const CallbackEnv,
     /// Callback thunks by (script function, callback type), made on first use.
     callback_entries: HashMap<(u32, u32), *const c_void>,
+    // Boxed: each thunk holds the address of its target, which must not move.
+    #[allow(clippy::vec_box)]
     callbacks: Vec<Box<CallbackTarget>>,
     /// Frame offsets and types of the locals of the body being compiled.
     local_offsets: Vec<u64>,
