@@ -179,6 +179,12 @@ impl Loaded {
         self.stack_budget = bytes;
     }
 
+    /// How many callback thunks script functions have (one per distinct pair of script
+    /// function and callback type the program uses; made while loading, never at run time).
+    pub fn callback_thunk_count(&self) -> usize {
+        self.compiled.callbacks.len()
+    }
+
     /// Run the top-level statements, printing to `out` (flushed before every foreign
     /// call, so output interleaves with C's unbuffered writes, and at the end).
     pub fn run(&mut self, out: Box<dyn Write>) -> Outcome {

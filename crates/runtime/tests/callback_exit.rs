@@ -78,3 +78,41 @@ fn exit_in_callback_ends_the_process_with_its_code() {
     assert!(stdout.ends_with("leaving from a callback\n"), "{stdout}");
     assert_eq!(stderr, "");
 }
+
+/// Passing script functions as callbacks in a loop makes no thunks at run time: the
+/// qsort program sorts 10,000 times with two comparators and has exactly two thunks.
+#[test]
+fn callbacks_in_a_loop_reuse_one_thunk_per_function_and_type() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    std::env::set_current_dir(workspace_root()).unwrap();
+    let mut map = SourceMap::new();
+    let program = check_path(
+        &mut map,
+        Path::new("tests/run/callback_qsort.ffidl"),
+        Target::host(),
+    )
+    .unwrap_or_else(|_| panic!("callback_qsort.ffidl checks"));
+    let mut loaded = ffidl::load(&program, &map).unwrap_or_else(|_| panic!("loads"));
+    assert_eq!(loaded.callback_thunk_count(), 2);
+    let outcome = loaded.run(Box::new(std::io::sink()));
+    assert_eq!(outcome.exit_status(), 0);
+    assert_eq!(loaded.callback_thunk_count(), 2);
+}
+
+/// `print` inside a callback on threads C created reaches stdout (the thread's own
+/// interpreter state writes to the process's stdout when the callback returns).
+#[test]
+fn print_in_callbacks_on_c_threads_reaches_stdout() {
+    let Some((stdout, stderr, status)) = child_or(
+        "print_in_callbacks_on_c_threads_reaches_stdout",
+        "tests/callback_exit/thread_print.ffidl",
+    ) else {
+        return;
+    };
+    assert_eq!(status, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let lines = stdout.matches("cb ").count();
+    assert_eq!(lines, 4 * 3, "{stdout}");
+    assert!(stdout.contains("total 18000090\n"), "{stdout}");
+}
