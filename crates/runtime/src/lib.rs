@@ -191,8 +191,6 @@ impl Loaded {
         self.globals.clear();
         let mut ctx = Ctx::new(out);
         ctx.set_native_stack_budget(self.stack_budget);
-        // Callbacks C makes on this thread during the run use this state (re-entrantly).
-        let previous = interp::callback::enter_run(&mut ctx);
         let outcome = match ctx.alloc_temp(
             self.compiled.main_frame_size,
             self.compiled.main_frame_align,
@@ -215,7 +213,6 @@ impl Loaded {
             )),
         };
         ctx.flush();
-        interp::callback::leave_run(previous);
         outcome
     }
 }

@@ -1189,10 +1189,13 @@ impl Compiler<'_> {
             if !ctx.out.is_empty() {
                 ctx.flush();
             }
+            // Callbacks C makes during the call run on this state.
+            let previous = callback::publish(ctx);
             // SAFETY: the thunk was built from the plan of this call's C signature; the
             // slots hold one value (or aggregate address) per argument, and `ret_ptr` has
             // room for the result.
             unsafe { thunk(target as *const c_void, slots.as_ptr(), ret_ptr) };
+            callback::restore(previous);
             Ok(match ret {
                 Repr::Agg { .. } => ret_ptr as u64,
                 Repr::Void => 0,
@@ -1610,6 +1613,8 @@ fn fixed_call<K: ScalarKind>(
                     ctx.flush();
                 }
                 let mut ret = [0u64; 2];
+                // Callbacks C makes during the call run on this state.
+                let previous = callback::publish(ctx);
                 // SAFETY: the thunk was built from the plan of this function's C
                 // signature and the slots hold one value per argument; `ret` has room
                 // for any scalar result.
@@ -1620,6 +1625,7 @@ fn fixed_call<K: ScalarKind>(
                         ret.as_mut_ptr().cast(),
                     )
                 };
+                callback::restore(previous);
                 if void {
                     return Ok(0);
                 }
