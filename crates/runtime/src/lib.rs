@@ -5,7 +5,9 @@
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
 //! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
 //! thunk per distinct plan from the JIT, and compiles the program into closures
-//! ([`interp`]). [`Loaded::run`] then executes the top-level statements.
+//! ([`interp`]); a script function used as a `callback` value gets one callback thunk
+//! per (function, callback type) while compiling ([`interp::callback`]).
+//! [`Loaded::run`] then executes the top-level statements.
 
 pub mod interp;
 pub mod load;
