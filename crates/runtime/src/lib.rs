@@ -4,4 +4,5 @@
 //! This first part holds library loading ([`load`]); the interpreter arrives with the
 //! `ffidl run` work (see the issue tracker).
 
+pub mod fallback;
 pub mod load;
