@@ -71,15 +71,19 @@ pub unsafe fn call(
     let stack_base = stack.as_mut_ptr().cast::<u8>();
 
     // Room for the Win64 by-reference copies, each at its own alignment.
-    let (copy_bytes, copy_align) = plan.args.iter().fold((0usize, 1usize), |(bytes, max), arg| {
-        match arg {
+    let (copy_bytes, copy_align) = plan
+        .args
+        .iter()
+        .fold((0usize, 1usize), |(bytes, max), arg| match arg {
             ArgPass::ByRef { size, align, .. } => {
                 let align = (*align).max(1) as usize;
-                (bytes.next_multiple_of(align) + *size as usize, max.max(align))
+                (
+                    bytes.next_multiple_of(align) + *size as usize,
+                    max.max(align),
+                )
             }
             _ => (bytes, max),
-        }
-    });
+        });
     let mut inline_copies = InlineCopies([0; INLINE_COPY_BYTES]);
     let mut heap_copies: Vec<u8>;
     let copies_base: *mut u8 = if copy_bytes <= INLINE_COPY_BYTES && copy_align <= 16 {
@@ -146,14 +150,17 @@ pub unsafe fn call(
                 let bytes = slot as *const u8;
                 for piece in pieces {
                     // SAFETY: the slot points to the aggregate, which holds this piece.
-                    let value = unsafe { word::read(bytes.add(piece.src_offset as usize), piece.size) };
+                    let value =
+                        unsafe { word::read(bytes.add(piece.src_offset as usize), piece.size) };
                     put(&mut frame, piece.loc, value);
                 }
             }
             ArgPass::StackCopy { offset, size } => {
                 let (offset, size) = (*offset as usize, *size as usize);
                 if offset + size > stack_bytes {
-                    return Err(FallbackError::BadPlan("a stack copy runs past the stack area"));
+                    return Err(FallbackError::BadPlan(
+                        "a stack copy runs past the stack area",
+                    ));
                 }
                 // SAFETY: the slot points to `size` readable bytes; the destination lies
                 // inside the stack words (checked above).
@@ -197,7 +204,9 @@ pub unsafe fn call(
                     word::write(ret.add(piece.src_offset as usize), value, piece.size);
                 } else {
                     match piece.kind {
-                        PieceKind::Int => word::write(ret, word::extend(value, piece.size, *ext), 8),
+                        PieceKind::Int => {
+                            word::write(ret, word::extend(value, piece.size, *ext), 8)
+                        }
                         PieceKind::F32 => word::write(ret, value, 4),
                         PieceKind::F64 => word::write(ret, value, 8),
                     }

@@ -216,7 +216,9 @@ unsafe fn decode_and_dispatch(slot: &Slot, frame: &mut CallbackFrame) {
                     let value = unsafe { place(frame, piece.loc, 8) };
                     match piece.kind {
                         PieceKind::Int => word::extend(value, piece.size, *ext),
-                        PieceKind::F32 | PieceKind::F64 => word::extend(value, piece.size, Ext::Zero),
+                        PieceKind::F32 | PieceKind::F64 => {
+                            word::extend(value, piece.size, Ext::Zero)
+                        }
                     }
                 }
                 None => 0,
@@ -240,7 +242,9 @@ unsafe fn decode_and_dispatch(slot: &Slot, frame: &mut CallbackFrame) {
                 copy as u64
             }
             // The caller's copy on its stack stays there for the whole call.
-            ArgPass::StackCopy { offset, .. } => frame.stack_args.wrapping_add(*offset as usize) as u64,
+            ArgPass::StackCopy { offset, .. } => {
+                frame.stack_args.wrapping_add(*offset as usize) as u64
+            }
             // SAFETY: the caller passed the address of its copy at that place.
             ArgPass::ByRef { loc, .. } => unsafe { place(frame, *loc, 8) },
         };
