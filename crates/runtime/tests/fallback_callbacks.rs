@@ -590,3 +590,34 @@ fn win64_callbacks() {
     let apply: extern "C" fn(*const c_void) -> i64 = unsafe { caller("fb_apply_ms_llc_ret") };
     assert_eq!(agree(sret, |e| apply(e)), 4 + 80 + 300);
 }
+
+#[test]
+fn trampolines_are_entered_from_many_threads_at_once() {
+    unsafe extern "C" fn square_plus_context(
+        context: *const c_void,
+        args: *const u64,
+        ret: *mut u8,
+    ) {
+        // SAFETY: one i64 slot and an 8-byte result buffer.
+        unsafe {
+            let x = args.cast::<i64>().read();
+            ret.cast::<i64>().write_unaligned(x * x + context as i64);
+        }
+    }
+    let plan = classify(&Signature::new(Abi::SysV64, vec![T::I64], Some(T::I64))).unwrap();
+    let trampolines: Vec<Trampoline> = (0..4)
+        .map(|n| Trampoline::new(&plan, square_plus_context, (n * 100) as *const c_void).unwrap())
+        .collect();
+    let entries: Vec<usize> = trampolines.iter().map(|t| t.entry() as usize).collect();
+    std::thread::scope(|scope| {
+        for (n, &entry) in entries.iter().enumerate() {
+            scope.spawn(move || {
+                // SAFETY: a trampoline for `i64 f(i64)`, alive until the scope ends.
+                let f: extern "C" fn(i64) -> i64 = unsafe { std::mem::transmute(entry) };
+                for x in 0..20_000i64 {
+                    assert_eq!(f(x), x * x + n as i64 * 100);
+                }
+            });
+        }
+    });
+}

@@ -735,3 +735,25 @@ fn plans_the_fallback_cannot_run_are_errors() {
         }
     );
 }
+
+#[test]
+fn call_entries_hide_the_backend() {
+    use ffidl::fallback::CallEntry;
+    let plan = classify(&Signature::new(
+        Abi::SysV64,
+        vec![T::I32, T::I32],
+        Some(T::I32),
+    ))
+    .unwrap();
+    let mut cache = ThunkCache::new().unwrap();
+    let entries = [
+        CallEntry::Thunk(cache.thunk(&plan).unwrap()),
+        CallEntry::Asm(std::sync::Arc::new(plan)),
+    ];
+    for entry in &entries {
+        let mut ret = [0u8; 8];
+        // SAFETY: add_i32's signature, an 8-byte result buffer.
+        unsafe { entry.call(sym("add_i32"), &[40, 2], ret.as_mut_ptr()) }.unwrap();
+        assert_eq!(i64::from_le_bytes(ret), 42, "{entry:?}");
+    }
+}

@@ -13,9 +13,12 @@
 //! what runs with `FFIDL_BACKEND=asm` (see [`Backend`]) or where executable memory cannot
 //! be mapped. Owns no ABI rule: every decision is read from the plan.
 
+use std::ffi::c_void;
 use std::fmt;
+use std::sync::Arc;
 
-use ffidl_jit::abi::Abi;
+use ffidl_jit::abi::{Abi, CallPlan};
+use ffidl_jit::ThunkFn;
 
 #[cfg(all(target_arch = "x86_64", unix))]
 mod asm;
@@ -63,6 +66,44 @@ impl Backend {
         match self {
             Backend::Cranelift => "cranelift",
             Backend::Asm => "asm",
+        }
+    }
+}
+
+/// One call site's way into native code, whichever backend made it: the interpreter keeps
+/// one per call site and calls through it without knowing the backend.
+#[derive(Clone, Debug)]
+pub enum CallEntry {
+    /// A Cranelift call thunk.
+    Thunk(ThunkFn),
+    /// The assembly routine, reading this plan on every call.
+    Asm(Arc<CallPlan>),
+}
+
+impl CallEntry {
+    /// Calls `target` with one slot per parameter and the result written to `ret`
+    /// (the [`ThunkFn`] contract).
+    ///
+    /// # Safety
+    /// As for a [`ThunkFn`]: `target` has the C signature the plan was made from, every
+    /// aggregate slot points to its bytes, and `ret` has room for the result.
+    pub unsafe fn call(
+        &self,
+        target: *const c_void,
+        args: &[u64],
+        ret: *mut u8,
+    ) -> Result<(), FallbackError> {
+        match self {
+            CallEntry::Thunk(thunk) => {
+                // SAFETY: the caller's guarantee is the thunk's contract.
+                unsafe { thunk(target, args.as_ptr(), ret) };
+                Ok(())
+            }
+            #[cfg(all(target_arch = "x86_64", unix))]
+            // SAFETY: the caller's guarantee is `call`'s contract.
+            CallEntry::Asm(plan) => unsafe { call::call(plan, target, args, ret) },
+            #[cfg(not(all(target_arch = "x86_64", unix)))]
+            CallEntry::Asm(_) => Err(FallbackError::UnsupportedHost),
         }
     }
 }
