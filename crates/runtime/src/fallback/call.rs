@@ -10,6 +10,7 @@
 //! by-reference copies live on the Rust stack; bigger ones are allocated per call.
 
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 
 use ffidl_jit::abi::{Abi, ArgPass, CallPlan, Loc, PieceKind, RetPass};
 
@@ -24,6 +25,18 @@ pub const INLINE_COPY_BYTES: usize = 256;
 
 #[repr(C, align(16))]
 struct InlineCopies([u8; INLINE_COPY_BYTES]);
+
+/// The first `len` words of `words`, set to zero (the rest stay uninitialised, so a call
+/// pays only for the words it uses).
+pub(super) fn zeroed_prefix(words: &mut [MaybeUninit<u64>], len: usize) -> &mut [u64] {
+    let prefix = &mut words[..len];
+    for word in prefix.iter_mut() {
+        word.write(0);
+    }
+    // SAFETY: every element of `prefix` was initialised just above, and `MaybeUninit<u64>`
+    // has the layout of `u64`.
+    unsafe { &mut *(prefix as *mut [MaybeUninit<u64>] as *mut [u64]) }
+}
 
 /// Calls `target` as `plan` describes, with `args` (one slot per parameter) and the result
 /// written to `ret`.
@@ -60,10 +73,10 @@ pub unsafe fn call(
         plan.stack_bytes
     } as usize;
     let words = stack_bytes.div_ceil(8);
-    let mut inline_stack = [0u64; INLINE_STACK_WORDS];
+    let mut inline_stack = [MaybeUninit::<u64>::uninit(); INLINE_STACK_WORDS];
     let mut heap_stack: Vec<u64>;
     let stack: &mut [u64] = if words <= INLINE_STACK_WORDS {
-        &mut inline_stack[..words]
+        zeroed_prefix(&mut inline_stack, words)
     } else {
         heap_stack = vec![0; words];
         &mut heap_stack
@@ -84,10 +97,11 @@ pub unsafe fn call(
             }
             _ => (bytes, max),
         });
-    let mut inline_copies = InlineCopies([0; INLINE_COPY_BYTES]);
+    // Every copy is written in full before its address is passed: no zeroing needed.
+    let mut inline_copies = MaybeUninit::<InlineCopies>::uninit();
     let mut heap_copies: Vec<u8>;
     let copies_base: *mut u8 = if copy_bytes <= INLINE_COPY_BYTES && copy_align <= 16 {
-        inline_copies.0.as_mut_ptr()
+        inline_copies.as_mut_ptr().cast()
     } else {
         heap_copies = vec![0; copy_bytes + copy_align];
         let start = heap_copies.as_mut_ptr();

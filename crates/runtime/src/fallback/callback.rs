@@ -11,6 +11,7 @@
 //! Lookups on the hot path are one atomic load; allocation and release take a mutex.
 
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
 
@@ -18,6 +19,7 @@ use ffidl_jit::abi::{Abi, ArgPass, CallPlan, Ext, Loc, PieceKind, RetPass};
 use ffidl_jit::DispatchFn;
 
 use super::asm::{trampoline_address, CallbackFrame, TRAMPOLINES};
+use super::call::zeroed_prefix;
 use super::word;
 use super::FallbackError;
 
@@ -171,10 +173,10 @@ unsafe fn place(frame: &CallbackFrame, loc: Loc, size: u8) -> u64 {
 unsafe fn decode_and_dispatch(slot: &Slot, frame: &mut CallbackFrame) {
     let plan = &slot.plan;
     let count = plan.args.len();
-    let mut inline_slots = [0u64; INLINE_SLOTS];
+    let mut inline_slots = [MaybeUninit::<u64>::uninit(); INLINE_SLOTS];
     let mut heap_slots: Vec<u64>;
     let slots: &mut [u64] = if count <= INLINE_SLOTS {
-        &mut inline_slots[..count]
+        zeroed_prefix(&mut inline_slots, count)
     } else {
         heap_slots = vec![0; count];
         &mut heap_slots
@@ -192,10 +194,10 @@ unsafe fn decode_and_dispatch(slot: &Slot, frame: &mut CallbackFrame) {
             _ => 0,
         })
         .sum();
-    let mut inline_copies = [0u64; INLINE_COPY_WORDS];
+    let mut inline_copies = [MaybeUninit::<u64>::uninit(); INLINE_COPY_WORDS];
     let mut heap_copies: Vec<u64>;
     let copies: &mut [u64] = if copy_words <= INLINE_COPY_WORDS {
-        &mut inline_copies[..copy_words]
+        zeroed_prefix(&mut inline_copies, copy_words)
     } else {
         heap_copies = vec![0; copy_words];
         &mut heap_copies
