@@ -621,3 +621,27 @@ fn trampolines_are_entered_from_many_threads_at_once() {
         }
     });
 }
+
+#[test]
+fn backtraces_walk_through_the_trampoline_entry() {
+    unsafe extern "C" fn capture(context: *const c_void, _args: *const u64, ret: *mut u8) {
+        // SAFETY: the context is a live `RefCell<String>`; an 8-byte result buffer.
+        unsafe {
+            let out = &*context.cast::<RefCell<String>>();
+            *out.borrow_mut() = std::backtrace::Backtrace::force_capture().to_string();
+            ret.cast::<i32>().write_unaligned(0);
+        }
+    }
+    let text = RefCell::new(String::new());
+    let plan = classify(&Signature::new(Abi::SysV64, vec![T::I32, T::I32], Some(T::I32))).unwrap();
+    let trampoline = Trampoline::new(&plan, capture, (&text as *const RefCell<String>).cast()).unwrap();
+    // SAFETY: the fixture's declaration.
+    let apply: extern "C" fn(*const c_void, i32, i32) -> i32 = unsafe { native("apply_i32") };
+    apply(trampoline.entry(), 1, 2);
+    let text = text.borrow();
+    // The C caller's frame is found only by unwinding through the shared entry.
+    assert!(
+        text.contains("apply_i32"),
+        "the unwinder stopped in the trampoline:\n{text}"
+    );
+}

@@ -19,6 +19,8 @@
 //! which Win64 callers expect kept but the SysV dispatcher may clobber), both with the
 //! address of the caller's stack arguments (the stack pointer at the caller's `call`),
 //! then call `dispatch_trampoline(i, frame)` and return rax, rdx, xmm0, xmm1 from it.
+//! The routine and the shared entries keep frame pointers and carry DWARF call-frame
+//! information, so debuggers and backtraces walk through them.
 
 use std::mem::offset_of;
 
@@ -93,9 +95,14 @@ std::arch::global_asm!(
     ".globl ffidl_fallback_call",
     ".type ffidl_fallback_call, @function",
     "ffidl_fallback_call:",
+    ".cfi_startproc",
     "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
     "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
     "push rbx",
+    ".cfi_offset rbx, -24",
     "mov rbx, rdi",
     // Room for the stack words, 16-byte aligned, and the copy.
     "mov rcx, [rbx + 120]",
@@ -147,13 +154,19 @@ std::arch::global_asm!(
     "lea rsp, [rbp - 8]",
     "pop rbx",
     "pop rbp",
+    ".cfi_def_cfa rsp, 8",
     "ret",
+    ".cfi_endproc",
     ".size ffidl_fallback_call, . - ffidl_fallback_call",
     // ---- SysV shared trampoline entry: r11d = index
     ".p2align 4",
     "ffidl_fallback_entry_sysv:",
+    ".cfi_startproc",
     "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
     "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
     "sub rsp, 160",
     "mov [rsp], rdi",
     "mov [rsp + 8], rsi",
@@ -184,14 +197,22 @@ std::arch::global_asm!(
     "movq xmm0, qword ptr [rsp + 136]",
     "movq xmm1, qword ptr [rsp + 144]",
     "leave",
+    ".cfi_def_cfa rsp, 8",
     "ret",
+    ".cfi_endproc",
     // ---- Win64 shared trampoline entry: r11d = index
     ".p2align 4",
     "ffidl_fallback_entry_win64:",
+    ".cfi_startproc",
     "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
     "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
     "push rsi",
+    ".cfi_offset rsi, -24",
     "push rdi",
+    ".cfi_offset rdi, -32",
     // Frame at [rsp, rsp + 152), xmm6-15 at [rsp + 160, rsp + 320).
     "sub rsp, 320",
     "movdqu [rsp + 160], xmm6",
@@ -246,7 +267,9 @@ std::arch::global_asm!(
     "pop rdi",
     "pop rsi",
     "pop rbp",
+    ".cfi_def_cfa rsp, 8",
     "ret",
+    ".cfi_endproc",
     dispatch = sym super::callback::dispatch_trampoline,
 );
 
