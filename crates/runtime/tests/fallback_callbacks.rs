@@ -633,8 +633,14 @@ fn backtraces_walk_through_the_trampoline_entry() {
         }
     }
     let text = RefCell::new(String::new());
-    let plan = classify(&Signature::new(Abi::SysV64, vec![T::I32, T::I32], Some(T::I32))).unwrap();
-    let trampoline = Trampoline::new(&plan, capture, (&text as *const RefCell<String>).cast()).unwrap();
+    let plan = classify(&Signature::new(
+        Abi::SysV64,
+        vec![T::I32, T::I32],
+        Some(T::I32),
+    ))
+    .unwrap();
+    let trampoline =
+        Trampoline::new(&plan, capture, (&text as *const RefCell<String>).cast()).unwrap();
     // SAFETY: the fixture's declaration.
     let apply: extern "C" fn(*const c_void, i32, i32) -> i32 = unsafe { native("apply_i32") };
     apply(trampoline.entry(), 1, 2);

@@ -719,6 +719,10 @@ fn plans_the_fallback_cannot_run_are_errors() {
     // SAFETY: refused before anything is called.
     let err = unsafe { fallback::call(&plan, sym("add_i32"), &[1], ret.as_mut_ptr()) }.unwrap_err();
     assert_eq!(err, FallbackError::UnsupportedAbi(Abi::Aapcs64));
+    assert_eq!(
+        ffidl::fallback::AsmCall::new(&plan).unwrap_err(),
+        FallbackError::UnsupportedAbi(Abi::Aapcs64)
+    );
     let plan = classify(&Signature::new(
         Abi::SysV64,
         vec![T::I32, T::I32],
@@ -738,7 +742,7 @@ fn plans_the_fallback_cannot_run_are_errors() {
 
 #[test]
 fn call_entries_hide_the_backend() {
-    use ffidl::fallback::CallEntry;
+    use ffidl::fallback::{AsmCall, CallEntry};
     let plan = classify(&Signature::new(
         Abi::SysV64,
         vec![T::I32, T::I32],
@@ -748,7 +752,7 @@ fn call_entries_hide_the_backend() {
     let mut cache = ThunkCache::new().unwrap();
     let entries = [
         CallEntry::Thunk(cache.thunk(&plan).unwrap()),
-        CallEntry::Asm(std::sync::Arc::new(plan)),
+        CallEntry::Asm(AsmCall::new(&plan).unwrap()),
     ];
     for entry in &entries {
         let mut ret = [0u8; 8];

@@ -76,8 +76,34 @@ impl Backend {
 pub enum CallEntry {
     /// A Cranelift call thunk.
     Thunk(ThunkFn),
-    /// The assembly routine, reading this plan on every call.
-    Asm(Arc<CallPlan>),
+    /// The assembly routine with a plan checked once.
+    Asm(AsmCall),
+}
+
+/// A plan made ready for the assembly routine: checked once (ABI, host) so that calls
+/// through it fail only on a slot-count mismatch. Cheap to clone (shared).
+#[derive(Clone, Debug)]
+pub struct AsmCall {
+    plan: Arc<CallPlan>,
+}
+
+impl AsmCall {
+    /// Prepares `plan`; fails on hosts or conventions the fallback does not handle.
+    pub fn new(plan: &CallPlan) -> Result<AsmCall, FallbackError> {
+        if !cfg!(all(target_arch = "x86_64", unix)) {
+            return Err(FallbackError::UnsupportedHost);
+        }
+        match plan.abi {
+            Abi::SysV64 | Abi::Win64 => Ok(AsmCall {
+                plan: Arc::new(plan.clone()),
+            }),
+            other => Err(FallbackError::UnsupportedAbi(other)),
+        }
+    }
+
+    pub fn plan(&self) -> &CallPlan {
+        &self.plan
+    }
 }
 
 impl CallEntry {
@@ -101,7 +127,7 @@ impl CallEntry {
             }
             #[cfg(all(target_arch = "x86_64", unix))]
             // SAFETY: the caller's guarantee is `call`'s contract.
-            CallEntry::Asm(plan) => unsafe { call::call(plan, target, args, ret) },
+            CallEntry::Asm(asm) => unsafe { call::call(&asm.plan, target, args, ret) },
             #[cfg(not(all(target_arch = "x86_64", unix)))]
             CallEntry::Asm(_) => Err(FallbackError::UnsupportedHost),
         }
