@@ -102,21 +102,22 @@ pub(crate) fn compile_callback(
     b.switch_to_block(block);
     b.seal_block(block);
     let incoming: Vec<Value> = b.block_params(block).to_vec();
-    let mut places = std::collections::BTreeMap::new();
+    // A few dozen places at most: a vector searched linearly.
+    let mut places: Vec<(Loc, Value)> = Vec::with_capacity(layout.params.len());
     for (&(param, _), &value) in layout.params.iter().zip(&incoming) {
         match param {
             ClifParam::Place(loc) => {
-                places.insert(loc, value);
+                places.push((loc, value));
             }
             // The pointer to the caller's copy on the stack.
             ClifParam::StackCopy { offset, .. } => {
-                places.insert(Loc::Stack(offset), value);
+                places.push((Loc::Stack(offset), value));
             }
             ClifParam::Padding | ClifParam::StubTarget => {}
         }
     }
-    let place = |b: &mut FunctionBuilder, loc: Loc| match places.get(&loc) {
-        Some(&value) => value,
+    let place = |b: &mut FunctionBuilder, loc: Loc| match places.iter().find(|(at, _)| *at == loc) {
+        Some(&(_, value)) => value,
         None => b.ins().iconst(types::I64, 0),
     };
 

@@ -14,9 +14,10 @@
 //! callback thunks ([`crate::callback`]) in the same executable memory.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::binemit::Reloc;
@@ -121,7 +122,7 @@ pub fn listing(plan: &CallPlan, clif: &str, disassembly: &str, code: &[u8]) -> S
 /// The code lives as long as the cache: a [`ThunkFn`] obtained from it must not be
 /// called after the cache is dropped.
 pub struct ThunkCache {
-    thunks: HashMap<CallPlan, CompiledThunk>,
+    thunks: HashMap<CallPlan, CompiledThunk, BuildHasherDefault<PlanHasher>>,
     codegen: Codegen,
     /// Whether callback thunks keep their CLIF and disassembly (for `ffidl thunk`).
     callback_listings: bool,
@@ -137,7 +138,7 @@ impl ThunkCache {
             ));
         }
         Ok(ThunkCache {
-            thunks: HashMap::new(),
+            thunks: HashMap::default(),
             codegen: Codegen::new()?,
             callback_listings: false,
             memory: CodeMemory::new()?,
@@ -223,6 +224,41 @@ impl ThunkCache {
     }
 }
 
+/// A fast hasher for plans (keys we make ourselves, so no flooding to defend against):
+/// one multiply and rotate per word, in the manner of rustc's FxHasher.
+#[derive(Default)]
+pub struct PlanHasher(u64);
+
+impl Hasher for PlanHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The Cranelift state every compilation reuses: the host ISA, one codegen context and one
 /// function-builder context (cleared between functions, so their allocations are kept).
 pub(crate) struct Codegen {
@@ -282,13 +318,16 @@ impl Codegen {
             .set("use_colocated_libcalls", "false")
             .map_err(codegen)?;
         flags.set("is_pic", "false").map_err(codegen)?;
-        // Thunks are straight-line moves around one call: the optimiser and the
-        // backtracking register allocator find next to nothing to improve (the benchmark
-        // shows the same call cost within noise) but triple the compile time.
+        // Thunks are straight-line moves around one call: the egraph optimiser finds
+        // next to nothing to improve and costs a third of the compile time. The
+        // backtracking register allocator stays: the single-pass one compiles in two
+        // thirds of the time but spills results around the call (2-4 ns more per call).
         flags.set("opt_level", "none").map_err(codegen)?;
         flags
-            .set("regalloc_algorithm", "single_pass")
+            .set("regalloc_algorithm", "backtracking")
             .map_err(codegen)?;
+        // Nothing registers unwind tables for thunk code, so none is generated.
+        flags.set("unwind_info", "false").map_err(codegen)?;
         // Tests and debug builds check our lowering (IR verifier) and the allocator's
         // result (symbolic checker); release builds trust them.
         let checks = if cfg!(debug_assertions) {
@@ -368,7 +407,22 @@ impl Codegen {
 
 /// Values for the callee, by place.
 #[derive(Default)]
-struct Places(BTreeMap<Loc, Value>);
+struct Places(Vec<(Loc, Value)>);
+
+impl Places {
+    /// Records `value` for `loc` (a plan names each place once).
+    fn insert(&mut self, loc: Loc, value: Value) {
+        self.0.push((loc, value));
+    }
+
+    /// The value for `loc` (a linear search: a call has a few dozen places at most).
+    fn get(&self, loc: &Loc) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(at, _)| at == loc)
+            .map(|(_, value)| value)
+    }
+}
 
 fn compile(
     memory: &mut CodeMemory,
@@ -425,7 +479,7 @@ fn build_call_thunk(
     // Every argument's pieces, by place.
     let mut places = Places::default();
     if let RetPass::Sret { ptr_loc, .. } = plan.ret {
-        places.0.insert(ptr_loc, ret);
+        places.insert(ptr_loc, ret);
     }
     for (index, arg) in plan.args.iter().enumerate() {
         let slot = (index * 8) as i32;
@@ -448,7 +502,7 @@ fn build_call_thunk(
                     } else {
                         load_scalar(&mut b, base, base_offset, piece, *ext)
                     };
-                    places.0.insert(piece.loc, value);
+                    places.insert(piece.loc, value);
                 }
             }
             ArgPass::StackCopy { offset, size } => {
@@ -468,7 +522,7 @@ fn build_call_thunk(
                     copy_bytes(&mut b, base, copy_addr, *size);
                     copy_addr
                 };
-                places.0.insert(Loc::Stack(*offset), source);
+                places.insert(Loc::Stack(*offset), source);
             }
             ArgPass::ByRef { loc, size, align } => {
                 let base = b.ins().load(types::I64, flags(), args, slot);
@@ -480,7 +534,7 @@ fn build_call_thunk(
                 ));
                 let copy_addr = b.ins().stack_addr(types::I64, copy, 0);
                 copy_bytes(&mut b, base, copy_addr, *size);
-                places.0.insert(*loc, copy_addr);
+                places.insert(*loc, copy_addr);
             }
         }
     }
@@ -489,13 +543,13 @@ fn build_call_thunk(
     let mut params: Vec<Value> = Vec::with_capacity(layout.params.len());
     for &(param, ty) in &layout.params {
         let value = match param {
-            ClifParam::Place(loc) => match places.0.get(&loc) {
+            ClifParam::Place(loc) => match places.get(&loc) {
                 Some(&value) if matches!(loc, Loc::Stack(_)) => to_stack_word(&mut b, value),
                 Some(&value) => value,
                 None if ty == types::I64 => b.ins().iconst(types::I64, 0),
                 None => b.ins().f64const(0.0),
             },
-            ClifParam::StackCopy { offset, .. } => match places.0.get(&Loc::Stack(offset)) {
+            ClifParam::StackCopy { offset, .. } => match places.get(&Loc::Stack(offset)) {
                 Some(&pointer) => pointer,
                 None => return Err(ThunkError::Codegen("stack copy without a source".into())),
             },
