@@ -6,7 +6,7 @@
 //! parameter (scalars by value in the low bytes, aggregates as a pointer to their
 //! bytes); `ret` points to the result buffer (a scalar result is stored widened to 8
 //! bytes, an aggregate result as its own bytes, nothing for `void`). The thunk moves every
-//! piece to the place the plan names (see [`crate::clif_lowering`] for how places become
+//! piece to the place the plan names (see `clif_lowering` for how places become
 //! Cranelift parameters) and calls `target` with Cranelift's `SystemV` or
 //! `WindowsFastcall` convention. Hidden result pointers are `ret` itself.
 //!

@@ -1,5 +1,5 @@
 //! Calls through the generic assembly routine: a [`CallPlan`] and the argument slots
-//! become a [`CallFrame`] (registers, stack words, by-reference copies, hidden result
+//! become a `CallFrame` (registers, stack words, by-reference copies, hidden result
 //! pointer), and the registers the routine saved become the result.
 //!
 //! The slot contract is the call thunk's ([`ffidl_jit::ThunkFn`]): one 8-byte slot per

@@ -1,7 +1,7 @@
 //! The assembly fallback: native calls and callbacks without generated code, driven by
-//! the same [`CallPlan`](ffidl_jit::CallPlan)s as the Cranelift thunks.
+//! the same [`CallPlan`]s as the Cranelift thunks.
 //!
-//! - [`call()`]: one generic call routine in assembly ([`asm`]) that loads argument
+//! - [`call()`]: one generic call routine in assembly (module `asm`) that loads argument
 //!   registers and stack words from a frame the Rust side fills from the plan
 //!   ([`call`](mod@call)), calls the target and saves the return registers.
 //! - [`Trampoline`]: a fixed table of [`TRAMPOLINES`] callback entry points per ABI in
