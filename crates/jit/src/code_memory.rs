@@ -289,7 +289,7 @@ fn protect(start: *mut u8, len: usize, protection: Protection) -> bool {
 }
 
 fn os_error(what: &str) -> ThunkError {
-    ThunkError::Codegen(format!(
+    ThunkError::NoExecutableMemory(format!(
         "{what} failed: {}",
         std::io::Error::last_os_error()
     ))

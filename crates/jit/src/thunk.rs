@@ -54,6 +54,8 @@ pub enum ThunkError {
     Codegen(String),
     /// Callback thunks cannot have variadic signatures.
     VariadicCallback,
+    /// The system refused executable memory (the assembly fallback needs none).
+    NoExecutableMemory(String),
 }
 
 impl fmt::Display for ThunkError {
@@ -67,6 +69,10 @@ impl fmt::Display for ThunkError {
             }
             ThunkError::Codegen(why) => write!(f, "code generation failed: {why}"),
             ThunkError::VariadicCallback => f.write_str("a callback cannot be variadic"),
+            ThunkError::NoExecutableMemory(why) => write!(
+                f,
+                "cannot map executable memory for generated code ({why}); the assembly backend (FFIDL_BACKEND=asm) needs none"
+            ),
         }
     }
 }
