@@ -17,6 +17,9 @@
 //! writable and executable at once (SELinux `execmem`, PaX), each installation gets fresh
 //! pages instead (mapped writable, filled, then made executable), about a page per thunk.
 //!
+//! A process forked from the owner never appends to the chunks it inherited (they may be
+//! shared with its parent); it maps new ones.
+//!
 //! All code stays valid until the [`CodeMemory`] is dropped, which unmaps it.
 
 use crate::thunk::ThunkError;
@@ -48,6 +51,9 @@ pub struct CodeMemory {
     no_rwx: bool,
     /// Dual mapping failed once: use private mappings and `mprotect` from then on.
     no_dual: bool,
+    /// The process that filled the chunks. Dual-mapped chunks are shared memory, which a
+    /// forked child shares with its parent: a child must not append to them.
+    owner_pid: u32,
     /// Bytes of code installed (without alignment padding).
     code_bytes: usize,
 }
@@ -69,6 +75,7 @@ impl CodeMemory {
             page: page_size(),
             no_rwx: false,
             no_dual: false,
+            owner_pid: std::process::id(),
             code_bytes: 0,
         })
     }
@@ -146,6 +153,15 @@ impl CodeMemory {
 
     /// Finds room for `len` bytes: `(chunk index, offset)`.
     fn reserve(&mut self, len: usize) -> Result<(usize, usize), ThunkError> {
+        let pid = std::process::id();
+        if pid != self.owner_pid {
+            // Forked: the chunks so far may be shared with the parent, which keeps
+            // appending to them. Leave them alone and start new ones.
+            for chunk in &mut self.chunks {
+                chunk.used = chunk.len;
+            }
+            self.owner_pid = pid;
+        }
         let page = self.page;
         let no_rwx = self.no_rwx;
         if let Some(last) = self.chunks.len().checked_sub(1) {
@@ -352,6 +368,46 @@ mod tests {
             // SAFETY: each entry is straight-line code ending in `mov eax, k; ret`.
             let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(entry) };
             assert_eq!(f(), expected);
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn a_forked_child_leaves_its_parents_chunks_alone() {
+        let mut memory = CodeMemory::new().unwrap();
+        memory.install(&return_constant(1)).unwrap();
+        let mut pipe = [0; 2];
+        // SAFETY: `pipe` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+        // SAFETY: the child only installs code and exits without unwinding.
+        let child = unsafe { libc::fork() };
+        assert!(child >= 0);
+        if child == 0 {
+            let mut byte = 0u8;
+            // SAFETY: reads one byte into `byte` (waits for the parent's install).
+            unsafe { libc::read(pipe[0], (&mut byte as *mut u8).cast(), 1) };
+            let status = match memory.install(&return_constant(2)) {
+                Ok(_) => 0,
+                Err(_) => 1,
+            };
+            // SAFETY: ends the child at once, running nothing of the test harness.
+            unsafe { libc::_exit(status) };
+        }
+        // The parent installs first; the child's install comes after and must not land on it.
+        let parent_code = memory.install(&return_constant(3)).unwrap();
+        // SAFETY: writes one byte from a local.
+        unsafe { libc::write(pipe[1], [1u8].as_ptr().cast(), 1) };
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        // SAFETY: `mov eax, 3; ret`, unless the child overwrote it.
+        let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(parent_code) };
+        assert_eq!(f(), 3);
+        // SAFETY: closing our own descriptors.
+        unsafe {
+            libc::close(pipe[0]);
+            libc::close(pipe[1]);
         }
     }
 }
