@@ -96,8 +96,7 @@ fn ffidl_calls_print_what_native_calls_print() {
             }
             continue;
         }
-        if let Some((name, reason)) = KNOWN_DIFFERENCES.iter().find(|(n, _)| *n == label(native))
-        {
+        if let Some((name, reason)) = KNOWN_DIFFERENCES.iter().find(|(n, _)| *n == label(native)) {
             eprintln!("known difference at line {line}: `{name}` ({reason})");
             known_seen.push(*name);
             continue;
@@ -107,7 +106,10 @@ fn ffidl_calls_print_what_native_calls_print() {
                 "line {line}: `{}` differs: ffidl printed `{got}`, native printed `{native}`",
                 label(native)
             ),
-            None => format!("line {line}: `{}` missing from ffidl's output", label(native)),
+            None => format!(
+                "line {line}: `{}` missing from ffidl's output",
+                label(native)
+            ),
         });
     }
     if actual.len() > wanted.len() {
@@ -119,7 +121,9 @@ fn ffidl_calls_print_what_native_calls_print() {
     }
     for (name, _) in KNOWN_DIFFERENCES {
         if !wanted.iter().any(|l| label(l) == *name) {
-            failures.push(format!("KNOWN_DIFFERENCES names `{name}`, which no line has"));
+            failures.push(format!(
+                "KNOWN_DIFFERENCES names `{name}`, which no line has"
+            ));
         }
     }
     assert!(
@@ -129,5 +133,9 @@ fn ffidl_calls_print_what_native_calls_print() {
         wanted.len(),
         failures.join("\n")
     );
-    assert!(wanted.len() >= 300, "native.expected lost lines: {}", wanted.len());
+    assert!(
+        wanted.len() >= 300,
+        "native.expected lost lines: {}",
+        wanted.len()
+    );
 }

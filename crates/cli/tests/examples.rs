@@ -44,7 +44,11 @@ fn the_library_examples_have_expected_output() {
 fn every_example_checks_clean_and_prints_its_expected_output() {
     let mut failures = Vec::new();
     for (source, expected_path) in examples_with_expected_output() {
-        let name = source.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = source
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let check = Command::new(env!("CARGO_BIN_EXE_ffidl"))
             .arg("check")
             .arg(&source)
