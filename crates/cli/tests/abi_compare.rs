@@ -13,12 +13,7 @@ use std::process::Command;
 
 /// Lines known to differ, with the reason. A listed line that starts to match fails the
 /// test too, so the list cannot go stale.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "AlignI64x32 echo",
-    "a 32-byte aligned struct passed on the stack after a stack-passed i64 is not placed \
-     at a 32-byte aligned offset of the outgoing argument area (gcc's ABI since 4.6); \
-     reproducer in the accept report",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn abi_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
