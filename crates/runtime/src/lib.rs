@@ -9,6 +9,7 @@
 //! per (function, callback type) while compiling ([`interp::callback`]).
 //! [`Loaded::run`] then executes the top-level statements.
 
+pub mod fallback;
 pub mod interp;
 pub mod load;
 pub mod lower;
