@@ -3,22 +3,35 @@
 //! (as `ffidl run` does) and checks the child's status and streams.
 
 use ffidl::Outcome;
-use ffidl_lang::{check_path, diag, SourceMap, Target};
-use std::path::{Path, PathBuf};
+use ffidl_lang::{check_path, diag, CheckFailure, SourceMap, Target};
+use std::path::Path;
 use std::process::Command;
 
 const CHILD_ENV: &str = "FFIDL_CALLBACK_EXIT_PROGRAM";
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
+use support::{build_run_fixture, workspace_root};
 
-/// In the child: run the program and exit like `ffidl run`.
 fn run_child(path: &str) -> ! {
     let mut map = SourceMap::new();
-    let program = check_path(&mut map, Path::new(path), Target::host())
-        .unwrap_or_else(|_| std::process::exit(2));
-    let mut loaded = ffidl::load(&program, &map).unwrap_or_else(|_| std::process::exit(2));
+    let program = match check_path(&mut map, Path::new(path), Target::host()) {
+        Ok(p) => p,
+        Err(CheckFailure::Diagnostics(d)) => {
+            eprint!("{}", diag::render(&map, &d));
+            std::process::exit(2)
+        }
+        Err(CheckFailure::Unreadable(msg)) => {
+            eprintln!("{msg}");
+            std::process::exit(2)
+        }
+    };
+    let mut loaded = match ffidl::load(&program, &map) {
+        Ok(l) => l,
+        Err(d) => {
+            eprint!("{}", diag::render(&map, &d));
+            std::process::exit(2)
+        }
+    };
     let outcome = loaded.run(Box::new(std::io::stdout()));
     if let Outcome::Error(d) = &outcome {
         eprint!("{}", diag::render(&map, std::slice::from_ref(d)));
@@ -28,6 +41,7 @@ fn run_child(path: &str) -> ! {
 
 /// (stdout, stderr, status) of running `program` in a child process.
 fn run_in_child(test_name: &str, program: &str) -> (String, String, Option<i32>) {
+    build_run_fixture(&workspace_root());
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, program)

@@ -13,31 +13,10 @@ use ffidl_lang::{check_path, diag, CheckFailure, SourceMap, Target};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::rc::Rc;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Compile the run fixture (once per test process).
-fn build_fixture(root: &Path) {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let out_dir = root.join("target/ffidl-fixtures");
-        std::fs::create_dir_all(&out_dir).unwrap();
-        let status = Command::new("gcc")
-            .args(["-shared", "-fPIC", "-O1", "-Wall", "-o"])
-            .arg(out_dir.join("librun_fixture.so"))
-            .arg(root.join("tests/fixtures/run_fixture.c"))
-            .status()
-            .expect("gcc must be installed to build the run fixture");
-        assert!(status.success(), "gcc failed on run_fixture.c");
-    });
-}
+mod support;
+use support::{build_run_fixture as build_fixture, workspace_root};
 
 /// A `Write` that appends to a shared buffer.
 #[derive(Clone, Default)]
