@@ -5,7 +5,6 @@
 //! Nothing here decides *whether* something is an error.
 
 use crate::span::{SourceMap, Span};
-use std::fmt::Write as _;
 
 /// What went wrong, as a closed list; each kind has a stable code shown in output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,8 +116,8 @@ impl Diagnostic {
     }
 }
 
-/// Render diagnostics as plain text (no colour): each starts with
-/// `error[code]: message` and `--> file:line:col`, then ariadne's annotated source.
+/// Render diagnostics as plain text (no colour): each is ariadne's report, headed
+/// `[code] Error: message`, then the file, line and column and the underlined source.
 pub fn render(map: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
@@ -131,10 +130,6 @@ pub fn render(map: &SourceMap, diags: &[Diagnostic]) -> String {
 pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
     use ariadne::{Config, Label, Report, ReportKind};
 
-    let mut out = String::new();
-    let _ = writeln!(out, "error[{}]: {}", d.kind.code(), d.message);
-    let _ = writeln!(out, "  --> {}", map.location(d.span));
-
     let file = map.get(d.span.file);
     let name = file.name.clone();
     let clamp = |s: Span| {
@@ -145,12 +140,11 @@ pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
     };
     let mut report = Report::build(ReportKind::Error, (name.clone(), clamp(d.span)))
         .with_config(Config::default().with_color(false).with_compact(false))
+        .with_code(d.kind.code())
         .with_message(&d.message);
-    let mut label = Label::new((name.clone(), clamp(d.span)));
-    if let Some(l) = &d.label {
-        label = label.with_message(l);
-    }
-    report = report.with_label(label);
+    // ariadne draws an underline only for a label with text.
+    let label = d.label.as_deref().unwrap_or("here");
+    report = report.with_label(Label::new((name.clone(), clamp(d.span))).with_message(label));
     let mut sources = vec![(name.clone(), file.text.clone())];
     for (span, note) in &d.notes {
         let nname = map.get(span.file).name.clone();
@@ -164,10 +158,17 @@ pub fn render_one(map: &SourceMap, d: &Diagnostic) -> String {
     }
     let mut buf = Vec::new();
     let cache = ariadne::sources(sources);
-    if report.finish().write(cache, &mut buf).is_ok() {
-        out.push_str(&String::from_utf8_lossy(&buf));
+    match report.finish().write(cache, &mut buf) {
+        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+        // Rendering only fails on I/O to a Vec (never) or a broken cache; keep the
+        // essentials rather than nothing.
+        Err(_) => format!(
+            "[{}] Error: {}\n  at {}\n",
+            d.kind.code(),
+            d.message,
+            map.location(d.span)
+        ),
     }
-    out
 }
 
 /// Levenshtein-based suggestion: the candidate closest to `name`, if close enough
@@ -205,5 +206,31 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(suggest("Pointt", ["Point", "Vec4"]), Some("Point"));
         assert_eq!(suggest("zzz", ["Point", "Vec4"]), None);
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use crate::span::SourceMap;
+
+    #[test]
+    fn unlabelled_diagnostic_is_still_underlined_and_located() {
+        let mut map = SourceMap::new();
+        let f = map.add("a.ffidl", None, "let x = 1;\nlet y: Pointt = x;\n".into());
+        let d = Diagnostic::new(
+            DiagKind::UnknownName,
+            Span::new(f, 18..24),
+            "unknown type `Pointt`",
+        )
+        .with_help("did you mean `Point`?");
+        let out = render(&map, &[d]);
+        assert!(
+            out.contains("[unknown-name] Error: unknown type `Pointt`"),
+            "{out}"
+        );
+        assert!(out.contains("a.ffidl:2:8"), "{out}");
+        assert!(out.contains("───┬──"), "{out}");
+        assert!(out.contains("did you mean `Point`?"), "{out}");
     }
 }

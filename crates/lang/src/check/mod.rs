@@ -39,6 +39,11 @@ pub fn check_source(
     text: String,
     target: Target,
 ) -> Result<Program, Vec<Diagnostic>> {
-    let _ = (map.add(name, path, text), target);
+    let file = map.add(name, path, text);
+    let (_ast, diagnostics) = crate::parse::parse(&map.get(file).text, file);
+    let _ = target;
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
     Ok(Program {})
 }
