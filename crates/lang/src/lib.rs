@@ -12,6 +12,7 @@ pub mod lex;
 pub mod parse;
 pub mod span;
 pub mod target;
+pub mod tir;
 
 pub use check::{check_source, Program, TypeLayout};
 pub use diag::{DiagKind, Diagnostic};

@@ -1,5 +1,6 @@
 //! Every `.ffidl` file under `examples/` and `tests/` parses without a diagnostic,
-//! except files whose `.stderr` snapshot expects a `lex` or `syntax` error.
+//! except files whose `.stderr` snapshot expects a `lex` or `syntax` error and files
+//! that say so on their first line with `// expect: syntax error`.
 
 use ffidl_lang::parse::parse;
 use ffidl_lang::{diag, SourceMap};
@@ -21,8 +22,11 @@ fn collect_ffidl(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// True when the snapshot beside `file` expects the front end to reject its syntax.
 fn expects_syntax_error(file: &Path) -> bool {
-    std::fs::read_to_string(file.with_extension("stderr"))
-        .is_ok_and(|s| s.contains("[syntax]") || s.contains("[lex]"))
+    let marked = std::fs::read_to_string(file)
+        .is_ok_and(|s| s.lines().next() == Some("// expect: syntax error"));
+    marked
+        || std::fs::read_to_string(file.with_extension("stderr"))
+            .is_ok_and(|s| s.contains("[syntax]") || s.contains("[lex]"))
 }
 
 #[test]
