@@ -16,14 +16,14 @@ use std::time::Instant;
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, StackSlotData, StackSlotKind, Value,
 };
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_frontend::FunctionBuilder;
 
 use crate::abi::{ArgPass, CallPlan, Ext, Loc, PieceKind, RetPass};
 use crate::clif_lowering::{
     clif_layout, flags, load_piece, load_scalar, return_type, store_bytes, store_piece, ClifParam,
 };
 use crate::code_memory::CodeMemory;
-use crate::thunk::ThunkError;
+use crate::thunk::{Codegen, ThunkError};
 
 /// What a callback thunk calls: `context` is the pointer given when the thunk was made,
 /// `args` the argument slots, `ret` the result buffer (at least 8 bytes, or the caller's
@@ -34,7 +34,10 @@ pub type DispatchFn = unsafe extern "C" fn(context: *const c_void, args: *const 
 pub struct CompiledCallback {
     /// The native function; call it with the C signature the plan was made from.
     pub entry: *const c_void,
+    /// The Cranelift IR, empty unless the cache keeps callback listings
+    /// ([`crate::ThunkCache::set_callback_listings`]).
     pub clif: String,
+    /// The machine instructions, empty unless the cache keeps callback listings.
     pub disassembly: String,
     pub code: Vec<u8>,
     pub compile_time: std::time::Duration,
@@ -58,28 +61,27 @@ fn frame_slot(b: &mut FunctionBuilder, size: u32) -> Value {
 
 pub(crate) fn compile_callback(
     memory: &mut CodeMemory,
-    builder_ctx: &mut FunctionBuilderContext,
+    codegen: &mut Codegen,
     plan: &CallPlan,
     dispatch: DispatchFn,
     context: *const c_void,
+    listing: bool,
 ) -> Result<CompiledCallback, ThunkError> {
     if plan.variadic {
         return Err(ThunkError::VariadicCallback);
     }
     let start = Instant::now();
     let layout = clif_layout(plan, false)?;
-    let host_conv = memory.isa().default_call_conv();
-    let frontend_config = memory.isa().frontend_config();
+    let host_conv = codegen.isa().default_call_conv();
+    let frontend_config = codegen.isa().frontend_config();
 
-    let mut ctx = memory.make_context();
-    ctx.set_disasm(true);
-    ctx.func.signature = ir::Signature::new(layout.call_conv);
+    let mut signature = ir::Signature::new(layout.call_conv);
     for &(param, ty) in &layout.params {
-        ctx.func.signature.params.push(param.abi_param(ty));
+        signature.params.push(param.abi_param(ty));
     }
     match &plan.ret {
         RetPass::Void => {}
-        RetPass::Sret { .. } => ctx.func.signature.returns.push(AbiParam::new(types::I64)),
+        RetPass::Sret { .. } => signature.returns.push(AbiParam::new(types::I64)),
         RetPass::Direct {
             pieces, aggregate, ..
         } => {
@@ -89,32 +91,33 @@ pub(crate) fn compile_callback(
                     PieceKind::Int if !aggregate => types::I64,
                     _ => return_type(piece, *aggregate),
                 };
-                ctx.func.signature.returns.push(AbiParam::new(ty));
+                signature.returns.push(AbiParam::new(ty));
             }
         }
     }
 
-    let mut b = FunctionBuilder::new(&mut ctx.func, builder_ctx);
+    let mut b = codegen.start(signature);
     let block = b.create_block();
     b.append_block_params_for_function_params(block);
     b.switch_to_block(block);
     b.seal_block(block);
     let incoming: Vec<Value> = b.block_params(block).to_vec();
-    let mut places = std::collections::BTreeMap::new();
+    // A few dozen places at most: a vector searched linearly.
+    let mut places: Vec<(Loc, Value)> = Vec::with_capacity(layout.params.len());
     for (&(param, _), &value) in layout.params.iter().zip(&incoming) {
         match param {
             ClifParam::Place(loc) => {
-                places.insert(loc, value);
+                places.push((loc, value));
             }
             // The pointer to the caller's copy on the stack.
             ClifParam::StackCopy { offset, .. } => {
-                places.insert(Loc::Stack(offset), value);
+                places.push((Loc::Stack(offset), value));
             }
             ClifParam::Padding | ClifParam::StubTarget => {}
         }
     }
-    let place = |b: &mut FunctionBuilder, loc: Loc| match places.get(&loc) {
-        Some(&value) => value,
+    let place = |b: &mut FunctionBuilder, loc: Loc| match places.iter().find(|(at, _)| *at == loc) {
+        Some(&(_, value)) => value,
         None => b.ins().iconst(types::I64, 0),
     };
 
@@ -225,16 +228,13 @@ pub(crate) fn compile_callback(
     }
     b.finalize(frontend_config);
 
-    let clif = ctx.func.display().to_string();
-    let entry = memory.define(&mut ctx)?;
-    let compiled = ctx
-        .compiled_code()
-        .ok_or_else(|| ThunkError::Codegen("no compiled code after definition".into()))?;
+    let emitted = codegen.emit(listing)?;
+    let entry = memory.install(&emitted.code)?;
     Ok(CompiledCallback {
         entry: entry.cast(),
-        clif,
-        disassembly: compiled.vcode.clone().unwrap_or_default(),
-        code: compiled.code_buffer().to_vec(),
+        clif: emitted.clif,
+        disassembly: emitted.disassembly,
+        code: emitted.code.into_owned(),
         compile_time: start.elapsed(),
     })
 }

@@ -6,22 +6,30 @@
 //! parameter (scalars by value in the low bytes, aggregates as a pointer to their
 //! bytes); `ret` points to the result buffer (a scalar result is stored widened to 8
 //! bytes, an aggregate result as its own bytes, nothing for `void`). The thunk moves every
-//! piece to the place the plan names (see [`crate::clif_lowering`] for how places become
+//! piece to the place the plan names (see `clif_lowering` for how places become
 //! Cranelift parameters) and calls `target` with Cranelift's `SystemV` or
 //! `WindowsFastcall` convention. Hidden result pointers are `ret` itself.
 //!
 //! Thunks are compiled once per plan and kept in a [`ThunkCache`], which also builds
 //! callback thunks ([`crate::callback`]) in the same executable memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, StackSlotData, StackSlotKind, Value,
 };
-use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::ir::{ExternalName, LibCall};
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_codegen::{FinalizedMachReloc, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::abi::{Abi, ArgPass, CallPlan, Loc, RetPass};
@@ -46,6 +54,8 @@ pub enum ThunkError {
     Codegen(String),
     /// Callback thunks cannot have variadic signatures.
     VariadicCallback,
+    /// The system refused executable memory (the assembly fallback needs none).
+    NoExecutableMemory(String),
 }
 
 impl fmt::Display for ThunkError {
@@ -59,6 +69,10 @@ impl fmt::Display for ThunkError {
             }
             ThunkError::Codegen(why) => write!(f, "code generation failed: {why}"),
             ThunkError::VariadicCallback => f.write_str("a callback cannot be variadic"),
+            ThunkError::NoExecutableMemory(why) => write!(
+                f,
+                "cannot map executable memory for generated code ({why}); the assembly backend (FFIDL_BACKEND=asm) needs none"
+            ),
         }
     }
 }
@@ -66,6 +80,9 @@ impl fmt::Display for ThunkError {
 impl std::error::Error for ThunkError {}
 
 /// A compiled thunk and what `ffidl thunk` shows of it.
+///
+/// The texts are made only when asked for ([`ThunkCache::compiled`]); a thunk obtained
+/// with [`ThunkCache::thunk`] costs no text at all.
 pub struct CompiledThunk {
     pub entry: ThunkFn,
     /// The Cranelift IR of the thunk.
@@ -74,8 +91,10 @@ pub struct CompiledThunk {
     pub disassembly: String,
     /// The machine code bytes.
     pub code: Vec<u8>,
-    /// Wall time spent building and compiling this thunk.
+    /// Wall time spent building and compiling this thunk (the first, text-less compilation).
     pub compile_time: Duration,
+    /// Whether `clif` and `disassembly` have been filled in.
+    listed: bool,
 }
 
 impl CompiledThunk {
@@ -109,8 +128,10 @@ pub fn listing(plan: &CallPlan, clif: &str, disassembly: &str, code: &[u8]) -> S
 /// The code lives as long as the cache: a [`ThunkFn`] obtained from it must not be
 /// called after the cache is dropped.
 pub struct ThunkCache {
-    thunks: HashMap<CallPlan, CompiledThunk>,
-    builder_ctx: FunctionBuilderContext,
+    thunks: HashMap<CallPlan, CompiledThunk, BuildHasherDefault<PlanHasher>>,
+    codegen: Codegen,
+    /// Whether callback thunks keep their CLIF and disassembly (for `ffidl thunk`).
+    callback_listings: bool,
     // Declared last so that it is dropped after everything that points into it.
     memory: CodeMemory,
 }
@@ -123,24 +144,49 @@ impl ThunkCache {
             ));
         }
         Ok(ThunkCache {
-            thunks: HashMap::new(),
-            builder_ctx: FunctionBuilderContext::new(),
+            thunks: HashMap::default(),
+            codegen: Codegen::new()?,
+            callback_listings: false,
             memory: CodeMemory::new()?,
         })
     }
 
     /// The thunk for `plan`, compiled on first use.
     pub fn thunk(&mut self, plan: &CallPlan) -> Result<ThunkFn, ThunkError> {
-        Ok(self.compiled(plan)?.entry)
+        if let Some(thunk) = self.thunks.get(plan) {
+            return Ok(thunk.entry);
+        }
+        let thunk = compile(&mut self.memory, &mut self.codegen, plan)?;
+        let entry = thunk.entry;
+        self.thunks.insert(plan.clone(), thunk);
+        Ok(entry)
     }
 
     /// The thunk for `plan` with its IR and machine code, compiled on first use.
+    ///
+    /// The texts are produced here, the first time they are asked for, by building the
+    /// thunk once more with listings on (the installed code is not replaced).
     pub fn compiled(&mut self, plan: &CallPlan) -> Result<&CompiledThunk, ThunkError> {
-        if !self.thunks.contains_key(plan) {
-            let thunk = compile(&mut self.memory, &mut self.builder_ctx, plan)?;
-            self.thunks.insert(plan.clone(), thunk);
+        self.thunk(plan)?;
+        let thunk = self
+            .thunks
+            .get_mut(plan)
+            .ok_or_else(|| ThunkError::Codegen("thunk missing after compilation".into()))?;
+        if !thunk.listed {
+            build_call_thunk(&mut self.codegen, &mut self.memory, plan)?;
+            let emitted = self.codegen.emit(true)?;
+            thunk.clif = emitted.clif;
+            thunk.disassembly = emitted.disassembly;
+            thunk.code = emitted.code.into_owned();
+            thunk.listed = true;
         }
-        Ok(&self.thunks[plan])
+        Ok(thunk)
+    }
+
+    /// Whether callback thunks made from now on keep their CLIF and disassembly in
+    /// [`CompiledCallback`] (off by default: the texts cost more than the compilation).
+    pub fn set_callback_listings(&mut self, on: bool) {
+        self.callback_listings = on;
     }
 
     /// A new callback thunk for `plan` that calls `dispatch(context, args, ret)`.
@@ -156,10 +202,11 @@ impl ThunkCache {
     ) -> Result<CompiledCallback, ThunkError> {
         compile_callback(
             &mut self.memory,
-            &mut self.builder_ctx,
+            &mut self.codegen,
             plan,
             dispatch,
             context,
+            self.callback_listings,
         )
     }
 
@@ -171,35 +218,262 @@ impl ThunkCache {
     pub fn is_empty(&self) -> bool {
         self.thunks.is_empty()
     }
+
+    /// Bytes of machine code installed so far (call thunks, callback thunks and stubs).
+    pub fn code_bytes(&self) -> usize {
+        self.memory.code_bytes()
+    }
+
+    /// Bytes of executable memory mapped so far.
+    pub fn mapped_bytes(&self) -> usize {
+        self.memory.mapped_bytes()
+    }
+}
+
+/// A fast hasher for plans (keys we make ourselves, so no flooding to defend against):
+/// one multiply and rotate per word, in the manner of rustc's FxHasher.
+#[derive(Default)]
+pub struct PlanHasher(u64);
+
+impl Hasher for PlanHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The Cranelift state every compilation reuses: the host ISA, one codegen context and one
+/// function-builder context (cleared between functions, so their allocations are kept).
+pub(crate) struct Codegen {
+    isa: OwnedTargetIsa,
+    ctx: Context,
+    builder_ctx: FunctionBuilderContext,
+    /// A build was started and not compiled (it failed half-way): the builder context
+    /// may hold its state and must be replaced.
+    building: bool,
+}
+
+/// Patches the absolute address of a C library routine Cranelift calls on its own (a
+/// `memcpy` for a stack-passed struct) into `code`; any other relocation is a bug.
+fn apply_libcall_reloc(code: &mut [u8], reloc: &FinalizedMachReloc) -> Result<(), ThunkError> {
+    let routine: *const () = match (&reloc.kind, &reloc.target) {
+        (Reloc::Abs8, FinalizedRelocTarget::ExternalName(ExternalName::LibCall(libcall))) => {
+            match libcall {
+                LibCall::Memcpy => libc::memcpy as *const (),
+                LibCall::Memmove => libc::memmove as *const (),
+                LibCall::Memset => libc::memset as *const (),
+                other => {
+                    return Err(ThunkError::Codegen(format!(
+                        "generated code calls the unexpected routine {other}"
+                    )))
+                }
+            }
+        }
+        (kind, target) => {
+            return Err(ThunkError::Codegen(format!(
+                "generated code needs an unexpected relocation {kind:?} to {}",
+                target.display(None)
+            )))
+        }
+    };
+    let address = (routine as i64).wrapping_add(reloc.addend);
+    let at = reloc.offset as usize;
+    let place = code
+        .get_mut(at..at + 8)
+        .ok_or_else(|| ThunkError::Codegen("relocation outside the code".into()))?;
+    place.copy_from_slice(&address.to_le_bytes());
+    Ok(())
+}
+
+/// What [`Codegen::emit`] produced: the machine code, and texts when asked for.
+pub(crate) struct Emitted<'a> {
+    /// Position-independent bytes (libcall addresses already patched in).
+    pub code: Cow<'a, [u8]>,
+    pub clif: String,
+    pub disassembly: String,
+}
+
+impl Codegen {
+    fn new() -> Result<Self, ThunkError> {
+        let mut flags = settings::builder();
+        let codegen = |err: settings::SetError| ThunkError::Codegen(err.to_string());
+        flags
+            .set("use_colocated_libcalls", "false")
+            .map_err(codegen)?;
+        flags.set("is_pic", "false").map_err(codegen)?;
+        // Thunks are straight-line moves around one call: the egraph optimiser finds
+        // next to nothing to improve and costs a third of the compile time. The
+        // backtracking register allocator stays: the single-pass one compiles in two
+        // thirds of the time but spills results around the call (2-4 ns more per call).
+        flags.set("opt_level", "none").map_err(codegen)?;
+        flags
+            .set("regalloc_algorithm", "backtracking")
+            .map_err(codegen)?;
+        // Nothing registers unwind tables for thunk code, so none is generated.
+        flags.set("unwind_info", "false").map_err(codegen)?;
+        // Tests and debug builds check our lowering (IR verifier) and the allocator's
+        // result (symbolic checker); release builds trust them.
+        let checks = if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        };
+        flags.set("enable_verifier", checks).map_err(codegen)?;
+        flags.set("regalloc_checker", checks).map_err(codegen)?;
+        // Thunk frames hold copies of by-value aggregates (up to MAX_AGGREGATE_BYTES):
+        // touch every page on the way down so no guard page is jumped over.
+        flags.set("enable_probestack", "true").map_err(codegen)?;
+        flags
+            .set("probestack_strategy", "inline")
+            .map_err(codegen)?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|msg| ThunkError::UnsupportedHost(msg.to_string()))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|err| ThunkError::Codegen(err.to_string()))?;
+        Ok(Codegen {
+            isa,
+            ctx: Context::new(),
+            builder_ctx: FunctionBuilderContext::new(),
+            building: false,
+        })
+    }
+
+    /// The ISA code is compiled for.
+    pub(crate) fn isa(&self) -> &dyn TargetIsa {
+        &*self.isa
+    }
+
+    /// Clears the previous function and starts building a new one with `signature`.
+    pub(crate) fn start(&mut self, signature: ir::Signature) -> FunctionBuilder<'_> {
+        if self.building {
+            self.builder_ctx = FunctionBuilderContext::new();
+        }
+        self.building = true;
+        self.ctx.clear();
+        self.ctx.func.signature = signature;
+        FunctionBuilder::new(&mut self.ctx.func, &mut self.builder_ctx)
+    }
+
+    /// Compiles the function built since [`Codegen::start`] (already finalized).
+    /// With `listing`, also returns its CLIF (as built, before optimisation) and the
+    /// machine instructions.
+    pub(crate) fn emit(&mut self, listing: bool) -> Result<Emitted<'_>, ThunkError> {
+        self.building = false;
+        let clif = if listing {
+            self.ctx.func.display().to_string()
+        } else {
+            String::new()
+        };
+        self.ctx.set_disasm(listing);
+        let compiled = self
+            .ctx
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|err| ThunkError::Codegen(format!("{:?}", err.inner)))?;
+        let relocs = compiled.buffer.relocs();
+        let code = if relocs.is_empty() {
+            Cow::Borrowed(compiled.code_buffer())
+        } else {
+            let mut code = compiled.code_buffer().to_vec();
+            for reloc in relocs {
+                apply_libcall_reloc(&mut code, reloc)?;
+            }
+            Cow::Owned(code)
+        };
+        Ok(Emitted {
+            code,
+            clif,
+            disassembly: compiled.vcode.clone().unwrap_or_default(),
+        })
+    }
 }
 
 /// Values for the callee, by place.
 #[derive(Default)]
-struct Places(BTreeMap<Loc, Value>);
+struct Places(Vec<(Loc, Value)>);
+
+impl Places {
+    /// Records `value` for `loc` (a plan names each place once).
+    fn insert(&mut self, loc: Loc, value: Value) {
+        self.0.push((loc, value));
+    }
+
+    /// The value for `loc` (a linear search: a call has a few dozen places at most).
+    fn get(&self, loc: &Loc) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(at, _)| at == loc)
+            .map(|(_, value)| value)
+    }
+}
 
 fn compile(
     memory: &mut CodeMemory,
-    builder_ctx: &mut FunctionBuilderContext,
+    codegen: &mut Codegen,
     plan: &CallPlan,
 ) -> Result<CompiledThunk, ThunkError> {
     let start = Instant::now();
+    build_call_thunk(codegen, memory, plan)?;
+    let entry = memory.install(&codegen.emit(false)?.code)?;
+    // SAFETY: `entry` is the address of a function compiled above with the host calling
+    // convention and three pointer-sized parameters and no result, which is the ABI of
+    // `ThunkFn`; the memory stays mapped while the owning cache lives.
+    let entry = unsafe { std::mem::transmute::<*const u8, ThunkFn>(entry) };
+    Ok(CompiledThunk {
+        entry,
+        clif: String::new(),
+        disassembly: String::new(),
+        code: Vec::new(),
+        compile_time: start.elapsed(),
+        listed: false,
+    })
+}
+
+/// Builds (without compiling) the call thunk of `plan` in `codegen`; installs the
+/// variadic stub it calls, if any, in `memory`.
+fn build_call_thunk(
+    codegen: &mut Codegen,
+    memory: &mut CodeMemory,
+    plan: &CallPlan,
+) -> Result<(), ThunkError> {
     let stub_code = variadic_stub_code(plan);
     let layout = clif_layout(plan, stub_code.is_some())?;
     let variadic_stub = match stub_code {
-        Some(bytes) => Some(memory.define_bytes(&ir::Signature::new(CallConv::SystemV), &bytes)?),
+        Some(bytes) => Some(memory.install(&bytes)?),
         None => None,
     };
 
-    let host_conv = memory.isa().default_call_conv();
-    let frontend_config = memory.isa().frontend_config();
-    let mut ctx = memory.make_context();
-    ctx.set_disasm(true);
-    ctx.func.signature = ir::Signature::new(host_conv);
+    let host_conv = codegen.isa().default_call_conv();
+    let frontend_config = codegen.isa().frontend_config();
+    let mut signature = ir::Signature::new(host_conv);
     for _ in 0..3 {
-        ctx.func.signature.params.push(AbiParam::new(types::I64));
+        signature.params.push(AbiParam::new(types::I64));
     }
 
-    let mut b = FunctionBuilder::new(&mut ctx.func, builder_ctx);
+    let mut b = codegen.start(signature);
     let block = b.create_block();
     b.append_block_params_for_function_params(block);
     b.switch_to_block(block);
@@ -211,7 +485,7 @@ fn compile(
     // Every argument's pieces, by place.
     let mut places = Places::default();
     if let RetPass::Sret { ptr_loc, .. } = plan.ret {
-        places.0.insert(ptr_loc, ret);
+        places.insert(ptr_loc, ret);
     }
     for (index, arg) in plan.args.iter().enumerate() {
         let slot = (index * 8) as i32;
@@ -234,7 +508,7 @@ fn compile(
                     } else {
                         load_scalar(&mut b, base, base_offset, piece, *ext)
                     };
-                    places.0.insert(piece.loc, value);
+                    places.insert(piece.loc, value);
                 }
             }
             ArgPass::StackCopy { offset, size } => {
@@ -254,7 +528,7 @@ fn compile(
                     copy_bytes(&mut b, base, copy_addr, *size);
                     copy_addr
                 };
-                places.0.insert(Loc::Stack(*offset), source);
+                places.insert(Loc::Stack(*offset), source);
             }
             ArgPass::ByRef { loc, size, align } => {
                 let base = b.ins().load(types::I64, flags(), args, slot);
@@ -266,7 +540,7 @@ fn compile(
                 ));
                 let copy_addr = b.ins().stack_addr(types::I64, copy, 0);
                 copy_bytes(&mut b, base, copy_addr, *size);
-                places.0.insert(*loc, copy_addr);
+                places.insert(*loc, copy_addr);
             }
         }
     }
@@ -275,13 +549,13 @@ fn compile(
     let mut params: Vec<Value> = Vec::with_capacity(layout.params.len());
     for &(param, ty) in &layout.params {
         let value = match param {
-            ClifParam::Place(loc) => match places.0.get(&loc) {
+            ClifParam::Place(loc) => match places.get(&loc) {
                 Some(&value) if matches!(loc, Loc::Stack(_)) => to_stack_word(&mut b, value),
                 Some(&value) => value,
                 None if ty == types::I64 => b.ins().iconst(types::I64, 0),
                 None => b.ins().f64const(0.0),
             },
-            ClifParam::StackCopy { offset, .. } => match places.0.get(&Loc::Stack(offset)) {
+            ClifParam::StackCopy { offset, .. } => match places.get(&Loc::Stack(offset)) {
                 Some(&pointer) => pointer,
                 None => return Err(ThunkError::Codegen("stack copy without a source".into())),
             },
@@ -329,25 +603,7 @@ fn compile(
     }
     b.ins().return_(&[]);
     b.finalize(frontend_config);
-
-    let clif = ctx.func.display().to_string();
-    let entry = memory.define(&mut ctx)?;
-    let compiled = ctx
-        .compiled_code()
-        .ok_or_else(|| ThunkError::Codegen("no compiled code after definition".into()))?;
-    let code = compiled.code_buffer().to_vec();
-    let disassembly = compiled.vcode.clone().unwrap_or_default();
-    // SAFETY: `entry` is the finalized address of a function compiled above with the host
-    // calling convention and three pointer-sized parameters and no result, which is the
-    // ABI of `ThunkFn`; the memory stays mapped while the owning cache lives.
-    let entry = unsafe { std::mem::transmute::<*const u8, ThunkFn>(entry) };
-    Ok(CompiledThunk {
-        entry,
-        clif,
-        disassembly,
-        code,
-        compile_time: start.elapsed(),
-    })
+    Ok(())
 }
 
 #[cfg(test)]

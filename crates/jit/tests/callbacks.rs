@@ -82,6 +82,8 @@ unsafe fn put<T>(ret: *mut u8, value: T) {
 #[test]
 fn scalar_callbacks() {
     let mut cbs = Callbacks::new();
+    // Listings are off by default; this test also checks the text `ffidl thunk` shows.
+    cbs.cache.set_callback_listings(true);
     let add = cbs.make(
         Signature::new(Abi::SysV64, vec![T::I32, T::I32], Some(T::I32)),
         |args, ret| {

@@ -1,7 +1,239 @@
-//! The ffidl runtime: library loading, native values, the interpreter, the assembly
-//! fallback and the embedding API.
+//! The ffidl runtime: library loading, native values, the interpreter and the
+//! embedding API.
 //!
-//! This first part holds library loading ([`load`]); the interpreter arrives with the
-//! `ffidl run` work (see the issue tracker).
+//! Flow: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
+//! and resolves every foreign symbol before anything runs (errors are diagnostics at the
+//! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
+//! thunk per distinct plan from the JIT, and compiles the program into closures
+//! ([`interp`]). [`Loaded::run`] then executes the top-level statements.
 
+pub mod fallback;
+pub mod interp;
 pub mod load;
+pub mod lower;
+pub mod memory;
+
+use ffidl_jit::{classify, ThunkCache};
+use ffidl_lang::diag::{DiagKind, Diagnostic};
+use ffidl_lang::span::SourceMap;
+use ffidl_lang::tir::{LibrarySource, Program};
+use interp::compile::{frame_layout, CompiledProgram, Compiler, ForeignLink};
+use interp::{run_block, Ctx, TrapKind};
+use memory::{Block, StringArena};
+use std::io::Write;
+use std::path::Path;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The last top-level statement finished.
+    Finished,
+    /// `exit(code)` was called.
+    Exit(i32),
+    /// A runtime error or failed assert.
+    Error(Diagnostic),
+}
+
+impl Outcome {
+    /// The process exit status `ffidl run` uses for this outcome.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Outcome::Finished => 0,
+            Outcome::Exit(code) => *code,
+            Outcome::Error(_) => 1,
+        }
+    }
+}
+
+/// A program with its libraries loaded, symbols resolved, thunks built and code
+/// compiled, ready to run.
+pub struct Loaded {
+    /// Native stack that nested script calls may use (see [`Loaded::set_stack_budget`]).
+    stack_budget: usize,
+    // Field order is drop order: the compiled closures go first, then the memory they
+    // point into, then the thunk code, then the libraries the targets live in.
+    compiled: CompiledProgram,
+    globals: Block,
+    _literals: StringArena,
+    _cache: ThunkCache,
+    _libraries: Vec<Option<load::Library>>,
+}
+
+/// Load and compile a checked program. `map` locates the declaring files (library
+/// paths containing `/` are relative to the file that declares them).
+pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut libraries = Vec::with_capacity(program.libraries.len());
+    for lib in &program.libraries {
+        let spec = match &lib.source {
+            LibrarySource::Path(p) => load::LibrarySpec::Path(p.clone()),
+            LibrarySource::PerOs(entries) => load::LibrarySpec::PerOs(entries.clone()),
+        };
+        let base = map
+            .get(lib.span.file)
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ".".into());
+        match load::Library::open(&spec, &base) {
+            Ok(l) => libraries.push(Some(l)),
+            Err(msg) => {
+                diags.push(
+                    Diagnostic::new(DiagKind::LibraryNotFound, lib.span, msg)
+                        .with_label("this library cannot be loaded"),
+                );
+                libraries.push(None);
+            }
+        }
+    }
+    let mut cache = match ThunkCache::new() {
+        Ok(c) => c,
+        Err(e) => {
+            let span = program
+                .foreign_fns
+                .first()
+                .map(|f| f.span)
+                .unwrap_or_default();
+            diags.push(Diagnostic::new(
+                DiagKind::AbiUnsupported,
+                span,
+                e.to_string(),
+            ));
+            return Err(diags);
+        }
+    };
+    let mut links = Vec::with_capacity(program.foreign_fns.len());
+    for f in &program.foreign_fns {
+        let mut link = ForeignLink {
+            target: std::ptr::null(),
+            thunk: None,
+        };
+        if let Some(Some(lib)) = libraries.get(f.library.0 as usize) {
+            match lib.symbol(&f.symbol) {
+                Ok(p) => link.target = p,
+                Err(msg) => diags.push(
+                    Diagnostic::new(DiagKind::SymbolNotFound, f.span, msg)
+                        .with_label("this symbol cannot be found"),
+                ),
+            }
+        }
+        if !f.sig.variadic {
+            let plan = lower::jit_signature(program, &f.sig, &[])
+                .and_then(|s| classify(&s).map_err(|e| e.to_string()));
+            match plan.and_then(|p| cache.thunk(&p).map_err(|e| e.to_string())) {
+                Ok(t) => link.thunk = Some(t),
+                Err(msg) => diags.push(Diagnostic::new(DiagKind::AbiUnsupported, f.span, msg)),
+            }
+        }
+        links.push(link);
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let (global_offsets, globals_size, globals_align) =
+        frame_layout(program, program.globals.iter().map(|g| g.ty));
+    // Over-allocate so that the globals' base can honour any `@align`.
+    let globals = usize::try_from(globals_size + globals_align)
+        .ok()
+        .and_then(Block::try_zeroed);
+    let Some(mut globals) = globals else {
+        let biggest = program.globals.iter().max_by_key(|g| program.ty(g.ty).size);
+        let span = biggest.map(|g| g.span).unwrap_or_default();
+        return Err(vec![Diagnostic::new(
+            DiagKind::Runtime,
+            span,
+            format!("out of memory: the global variables need {globals_size} bytes"),
+        )]);
+    };
+    let globals_base = interp::align_up(globals.ptr() as usize, globals_align as usize) as *mut u8;
+    let mut literals = StringArena::default();
+    let compiler = Compiler::new(
+        program,
+        &links,
+        &mut cache,
+        &mut literals,
+        globals_base,
+        global_offsets,
+    );
+    let compiled = compiler.compile_program().map_err(|d| vec![d])?;
+    Ok(Loaded {
+        stack_budget: interp::DEFAULT_NATIVE_STACK_BUDGET,
+        compiled,
+        globals,
+        _literals: literals,
+        _cache: cache,
+        _libraries: libraries,
+    })
+}
+
+impl Loaded {
+    /// How many bytes of the calling thread's stack nested script calls may use before
+    /// "stack overflow" (default 1 MiB, safe on any thread; raise it when running on a
+    /// thread with a bigger stack, as the `ffidl` command does).
+    pub fn set_stack_budget(&mut self, bytes: usize) {
+        self.stack_budget = bytes;
+    }
+
+    /// Run the top-level statements, printing to `out` (flushed before every foreign
+    /// call, so output interleaves with C's unbuffered writes, and at the end).
+    pub fn run(&mut self, out: Box<dyn Write>) -> Outcome {
+        self.globals.clear();
+        let mut ctx = Ctx::new(out);
+        ctx.set_native_stack_budget(self.stack_budget);
+        let outcome = match ctx.alloc_temp(
+            self.compiled.main_frame_size,
+            self.compiled.main_frame_align,
+            Default::default(),
+        ) {
+            Ok(frame) => {
+                ctx.fp = frame;
+                match run_block(&self.compiled.main, &mut ctx) {
+                    Ok(_) => Outcome::Finished,
+                    Err(trap) => match *trap {
+                        TrapKind::Exit(code) => Outcome::Exit(code),
+                        TrapKind::Error(d) => Outcome::Error(d),
+                    },
+                }
+            }
+            Err(_) => Outcome::Error(Diagnostic::new(
+                DiagKind::Runtime,
+                Default::default(),
+                "the top-level frame does not fit the value stack",
+            )),
+        };
+        ctx.flush();
+        outcome
+    }
+}
+
+/// What `ffidl thunk` shows for the foreign function `name`: its call plan, the thunk's
+/// CLIF, machine instructions and bytes. Needs no library (nothing is called).
+pub fn thunk_listing(program: &Program, name: &str) -> Result<String, String> {
+    let f = program
+        .foreign_fns
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| format!("no foreign function named `{name}`"))?;
+    let sig = lower::jit_signature(program, &f.sig, &[])?;
+    let plan = classify(&sig).map_err(|e| e.to_string())?;
+    let mut cache = ThunkCache::new().map_err(|e| e.to_string())?;
+    let compiled = cache.compiled(&plan).map_err(|e| e.to_string())?;
+    let params: Vec<String> = f
+        .sig
+        .params
+        .iter()
+        .zip(&f.param_names)
+        .map(|(t, n)| format!("{n}: {}", program.type_name(*t)))
+        .collect();
+    let variadic = if f.sig.variadic { ", ..." } else { "" };
+    let mut out = format!(
+        "; fn {}({}{variadic}) -> {} (symbol `{}`)\n",
+        f.name,
+        params.join(", "),
+        program.type_name(f.sig.ret),
+        f.symbol
+    );
+    out.push_str(&compiled.listing(&plan));
+    Ok(out)
+}
