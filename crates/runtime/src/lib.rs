@@ -5,7 +5,9 @@
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
 //! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
 //! thunk per distinct plan from the JIT, and compiles the program into closures
-//! ([`interp`]). [`Loaded::run`] then executes the top-level statements.
+//! ([`interp`]); a script function used as a `callback` value gets one callback thunk
+//! per (function, callback type) while compiling ([`interp::callback`]).
+//! [`Loaded::run`] then executes the top-level statements.
 
 pub mod fallback;
 pub mod interp;
@@ -17,6 +19,7 @@ use ffidl_jit::{classify, ThunkCache};
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::SourceMap;
 use ffidl_lang::tir::{LibrarySource, Program};
+use interp::callback::CallbackEnv;
 use interp::compile::{frame_layout, CompiledProgram, Compiler, ForeignLink};
 use interp::{run_block, Ctx, TrapKind};
 use memory::{Block, StringArena};
@@ -53,6 +56,7 @@ pub struct Loaded {
     // Field order is drop order: the compiled closures go first, then the memory they
     // point into, then the thunk code, then the libraries the targets live in.
     compiled: CompiledProgram,
+    _callback_env: Box<CallbackEnv>,
     globals: Block,
     _literals: StringArena,
     _cache: ThunkCache,
@@ -148,7 +152,8 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
     };
     let globals_base = interp::align_up(globals.ptr() as usize, globals_align as usize) as *mut u8;
     let mut literals = StringArena::default();
-    let compiler = Compiler::new(
+    let callback_env = Box::new(CallbackEnv { map: map.clone() });
+    let mut compiler = Compiler::new(
         program,
         &links,
         &mut cache,
@@ -156,10 +161,12 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
         globals_base,
         global_offsets,
     );
+    compiler.callback_env = &*callback_env;
     let compiled = compiler.compile_program().map_err(|d| vec![d])?;
     Ok(Loaded {
         stack_budget: interp::DEFAULT_NATIVE_STACK_BUDGET,
         compiled,
+        _callback_env: callback_env,
         globals,
         _literals: literals,
         _cache: cache,
@@ -173,6 +180,12 @@ impl Loaded {
     /// thread with a bigger stack, as the `ffidl` command does).
     pub fn set_stack_budget(&mut self, bytes: usize) {
         self.stack_budget = bytes;
+    }
+
+    /// How many callback thunks script functions have (one per distinct pair of script
+    /// function and callback type the program uses; made while loading, never at run time).
+    pub fn callback_thunk_count(&self) -> usize {
+        self.compiled.callbacks.len()
     }
 
     /// Run the top-level statements, printing to `out` (flushed before every foreign
