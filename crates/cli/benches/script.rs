@@ -158,6 +158,60 @@ fn main() {
     );
     report("vec2f_add", direct, ffi, script, 25.0);
 
+    // ---- callback round trip ---------------------------------------------------
+    let cb_lib = dir.join("libbench_callbacks.so");
+    let status = Command::new("gcc")
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&cb_lib)
+        .arg(root().join("tests/fixtures/bench_callbacks.c"))
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "gcc could not build the callback fixture"
+    );
+    // SAFETY: our own fixture library, without initialisers.
+    let cbl = unsafe { libloading::Library::new(&cb_lib).expect("fixture loads") };
+    type CallCbN = extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i64;
+    // SAFETY: both match their C declarations in bench_callbacks.c.
+    let (call_cb_n, native_inc): (CallCbN, extern "C" fn(i32) -> i32) = unsafe {
+        (
+            *cbl.get::<CallCbN>(b"call_cb_n").unwrap(),
+            *cbl.get::<extern "C" fn(i32) -> i32>(b"native_inc").unwrap(),
+        )
+    };
+    extern "C" fn rust_inc(x: i32) -> i32 {
+        x.wrapping_add(1)
+    }
+    let per_cb = |f: extern "C" fn(i32) -> i32| {
+        let mut best = Duration::MAX;
+        for _ in 0..ROUNDS {
+            let start = Instant::now();
+            black_box(call_cb_n(black_box(f), 10_000_000));
+            best = best.min(start.elapsed());
+        }
+        best.as_nanos() as f64 / 1e7
+    };
+    let c_cb = per_cb(native_inc);
+    let rust_cb = per_cb(rust_inc);
+    let script_cb = {
+        let write = |n: u64| {
+            let p = dir.join(format!("callback_{n}.ffidl"));
+            let src = format!(
+                "library fx = \"{}\";\ncallback Cb = fn(x: i32) -> i32;\nextern fx {{ fn call_cb_n(cb: Cb, n: i32) -> i64; }}\nfn inc(x: i32) -> i32 {{ return x + 1; }}\nprint(call_cb_n(inc, {n}));\n",
+                cb_lib.display()
+            );
+            std::fs::write(&p, src).unwrap();
+            p
+        };
+        let (small, large) = (write(SMALL), write(LARGE));
+        let (ts, tl) = (best_run(&small), best_run(&large));
+        (tl.as_nanos() as f64 - ts.as_nanos() as f64) / (LARGE - SMALL) as f64
+    };
+    println!(
+        "callback  C calling a C callback {c_cb:5.2} ns | a Rust extern \"C\" fn {rust_cb:5.2} ns | a script fn under `ffidl run` {script_cb:5.2} ns per round trip ({:4.1}x the C callback; target <= 15 ns)",
+        script_cb / c_cb
+    );
+
     // ---- start-up --------------------------------------------------------------
     let hello = root().join("examples/hello.ffidl");
     let mut times: Vec<Duration> = (0..15)
