@@ -1354,9 +1354,16 @@ impl Compiler<'_> {
             Builtin::Exit => {
                 let ity = self.int_ty(args[0].ty);
                 let code = self.expr(&args[0])?;
+                let span = args[0].span;
                 Box::new(move |ctx| {
                     let c = int_value(ity, code(ctx)?);
-                    Err(Box::new(TrapKind::Exit(c as i32)))
+                    match i32::try_from(c) {
+                        Ok(c) => Err(Box::new(TrapKind::Exit(c))),
+                        Err(_) => Err(runtime_error(
+                            span,
+                            format!("exit code {c} does not fit in `c_int`"),
+                        )),
+                    }
                 })
             }
         })
