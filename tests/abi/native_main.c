@@ -9,6 +9,2369 @@ static const int64_t many_cell_1_17 = 1017;
 static const int64_t many_cell_2_0 = 1000;
 static const int64_t many_cell_2_2 = 1002;
 static const int64_t many_cell_2_15 = 1015;
+/* Callbacks: the same rules as the script functions of shapes.ffidl. */
+static uint64_t cbmix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }
+static I8 native_cbret_I8(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, I8 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int8_t)(s.a + (int8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I8(I8 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static U8x2 native_cbret_U8x2(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, U8x2 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (uint8_t)(s.b + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_U8x2(U8x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static U8x3 native_cbret_U8x3(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, U8x3 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (uint8_t)(s.b + (uint8_t)k);
+    s.c = (uint8_t)(s.c + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_U8x3(U8x3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)s.c);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I16U8 native_cbret_I16U8(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, I16U8 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (int16_t)(s.a + (int16_t)k);
+    s.b = (uint8_t)(s.b + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I16U8(I16U8 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I32 native_cbret_I32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, I32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (int32_t)(s.a + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I32(I32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static U16x3 native_cbret_U16x3(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, U16x3 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (uint16_t)(s.a + (uint16_t)k);
+    s.b = (uint16_t)(s.b + (uint16_t)k);
+    s.c = (uint16_t)(s.c + (uint16_t)k);
+    return s;
+}
+static uint64_t native_cbarg_U16x3(U16x3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)s.c);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static U8x7 native_cbret_U8x7(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, U8x7 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (uint8_t)(s.b + (uint8_t)k);
+    s.c = (uint8_t)(s.c + (uint8_t)k);
+    s.d = (uint8_t)(s.d + (uint8_t)k);
+    s.e = (uint8_t)(s.e + (uint8_t)k);
+    s.f = (uint8_t)(s.f + (uint8_t)k);
+    s.g = (uint8_t)(s.g + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_U8x7(U8x7 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)s.c);
+    h = cbmix(h, (uint64_t)s.d);
+    h = cbmix(h, (uint64_t)s.e);
+    h = cbmix(h, (uint64_t)s.f);
+    h = cbmix(h, (uint64_t)s.g);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I64 native_cbret_I64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, I64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int64_t)(s.a + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I64(I64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I32x2 native_cbret_I32x2(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, I32x2 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (int32_t)(s.a + (int32_t)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I32x2(I32x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I64U8 native_cbret_I64U8(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, I64U8 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int64_t)(s.a + (int64_t)k);
+    s.b = (uint8_t)(s.b + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I64U8(I64U8 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I32x3 native_cbret_I32x3(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, I32x3 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int32_t)(s.a + (int32_t)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    s.c = (int32_t)(s.c + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I32x3(I32x3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)s.c);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I64x2 native_cbret_I64x2(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, I64x2 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (int64_t)(s.a + (int64_t)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I64x2(I64x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I8I64 native_cbret_I8I64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, I8I64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int8_t)(s.a + (int8_t)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I8I64(I8I64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static BoolX2 native_cbret_BoolX2(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, BoolX2 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = s.a ^ (k & 1);
+    s.b = s.b ^ (k & 1);
+    return s;
+}
+static uint64_t native_cbarg_BoolX2(BoolX2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static BoolI32 native_cbret_BoolI32(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, BoolI32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = s.a ^ (k & 1);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_BoolI32(BoolI32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static Bytes3 native_cbret_Bytes3(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, Bytes3 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.b[0] = (uint8_t)(s.b[0] + (uint8_t)k);
+    s.b[1] = (uint8_t)(s.b[1] + (uint8_t)k);
+    s.b[2] = (uint8_t)(s.b[2] + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_Bytes3(Bytes3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.b[0]);
+    h = cbmix(h, (uint64_t)s.b[1]);
+    h = cbmix(h, (uint64_t)s.b[2]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static Bytes9 native_cbret_Bytes9(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, Bytes9 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.b[0] = (uint8_t)(s.b[0] + (uint8_t)k);
+    s.b[1] = (uint8_t)(s.b[1] + (uint8_t)k);
+    s.b[2] = (uint8_t)(s.b[2] + (uint8_t)k);
+    s.b[3] = (uint8_t)(s.b[3] + (uint8_t)k);
+    s.b[4] = (uint8_t)(s.b[4] + (uint8_t)k);
+    s.b[5] = (uint8_t)(s.b[5] + (uint8_t)k);
+    s.b[6] = (uint8_t)(s.b[6] + (uint8_t)k);
+    s.b[7] = (uint8_t)(s.b[7] + (uint8_t)k);
+    s.b[8] = (uint8_t)(s.b[8] + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_Bytes9(Bytes9 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.b[0]);
+    h = cbmix(h, (uint64_t)s.b[1]);
+    h = cbmix(h, (uint64_t)s.b[2]);
+    h = cbmix(h, (uint64_t)s.b[3]);
+    h = cbmix(h, (uint64_t)s.b[4]);
+    h = cbmix(h, (uint64_t)s.b[5]);
+    h = cbmix(h, (uint64_t)s.b[6]);
+    h = cbmix(h, (uint64_t)s.b[7]);
+    h = cbmix(h, (uint64_t)s.b[8]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static Bytes16 native_cbret_Bytes16(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, Bytes16 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.b[0] = (uint8_t)(s.b[0] + (uint8_t)k);
+    s.b[1] = (uint8_t)(s.b[1] + (uint8_t)k);
+    s.b[2] = (uint8_t)(s.b[2] + (uint8_t)k);
+    s.b[3] = (uint8_t)(s.b[3] + (uint8_t)k);
+    s.b[4] = (uint8_t)(s.b[4] + (uint8_t)k);
+    s.b[5] = (uint8_t)(s.b[5] + (uint8_t)k);
+    s.b[6] = (uint8_t)(s.b[6] + (uint8_t)k);
+    s.b[7] = (uint8_t)(s.b[7] + (uint8_t)k);
+    s.b[8] = (uint8_t)(s.b[8] + (uint8_t)k);
+    s.b[9] = (uint8_t)(s.b[9] + (uint8_t)k);
+    s.b[10] = (uint8_t)(s.b[10] + (uint8_t)k);
+    s.b[11] = (uint8_t)(s.b[11] + (uint8_t)k);
+    s.b[12] = (uint8_t)(s.b[12] + (uint8_t)k);
+    s.b[13] = (uint8_t)(s.b[13] + (uint8_t)k);
+    s.b[14] = (uint8_t)(s.b[14] + (uint8_t)k);
+    s.b[15] = (uint8_t)(s.b[15] + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_Bytes16(Bytes16 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.b[0]);
+    h = cbmix(h, (uint64_t)s.b[1]);
+    h = cbmix(h, (uint64_t)s.b[2]);
+    h = cbmix(h, (uint64_t)s.b[3]);
+    h = cbmix(h, (uint64_t)s.b[4]);
+    h = cbmix(h, (uint64_t)s.b[5]);
+    h = cbmix(h, (uint64_t)s.b[6]);
+    h = cbmix(h, (uint64_t)s.b[7]);
+    h = cbmix(h, (uint64_t)s.b[8]);
+    h = cbmix(h, (uint64_t)s.b[9]);
+    h = cbmix(h, (uint64_t)s.b[10]);
+    h = cbmix(h, (uint64_t)s.b[11]);
+    h = cbmix(h, (uint64_t)s.b[12]);
+    h = cbmix(h, (uint64_t)s.b[13]);
+    h = cbmix(h, (uint64_t)s.b[14]);
+    h = cbmix(h, (uint64_t)s.b[15]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I64x2I8 native_cbret_I64x2I8(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, I64x2I8 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (int64_t)(s.a + (int64_t)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    s.c = (int8_t)(s.c + (int8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I64x2I8(I64x2I8 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)s.c);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I64x3 native_cbret_I64x3(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, I64x3 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int64_t)(s.a + (int64_t)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    s.c = (int64_t)(s.c + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_I64x3(I64x3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)s.c);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static U64x4 native_cbret_U64x4(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, U64x4 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (uint64_t)(s.a + (uint64_t)k);
+    s.b = (uint64_t)(s.b + (uint64_t)k);
+    s.c = (uint64_t)(s.c + (uint64_t)k);
+    s.d = (uint64_t)(s.d + (uint64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_U64x4(U64x4 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)s.c);
+    h = cbmix(h, (uint64_t)s.d);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static Bytes17 native_cbret_Bytes17(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, Bytes17 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.b[0] = (uint8_t)(s.b[0] + (uint8_t)k);
+    s.b[1] = (uint8_t)(s.b[1] + (uint8_t)k);
+    s.b[2] = (uint8_t)(s.b[2] + (uint8_t)k);
+    s.b[3] = (uint8_t)(s.b[3] + (uint8_t)k);
+    s.b[4] = (uint8_t)(s.b[4] + (uint8_t)k);
+    s.b[5] = (uint8_t)(s.b[5] + (uint8_t)k);
+    s.b[6] = (uint8_t)(s.b[6] + (uint8_t)k);
+    s.b[7] = (uint8_t)(s.b[7] + (uint8_t)k);
+    s.b[8] = (uint8_t)(s.b[8] + (uint8_t)k);
+    s.b[9] = (uint8_t)(s.b[9] + (uint8_t)k);
+    s.b[10] = (uint8_t)(s.b[10] + (uint8_t)k);
+    s.b[11] = (uint8_t)(s.b[11] + (uint8_t)k);
+    s.b[12] = (uint8_t)(s.b[12] + (uint8_t)k);
+    s.b[13] = (uint8_t)(s.b[13] + (uint8_t)k);
+    s.b[14] = (uint8_t)(s.b[14] + (uint8_t)k);
+    s.b[15] = (uint8_t)(s.b[15] + (uint8_t)k);
+    s.b[16] = (uint8_t)(s.b[16] + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_Bytes17(Bytes17 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.b[0]);
+    h = cbmix(h, (uint64_t)s.b[1]);
+    h = cbmix(h, (uint64_t)s.b[2]);
+    h = cbmix(h, (uint64_t)s.b[3]);
+    h = cbmix(h, (uint64_t)s.b[4]);
+    h = cbmix(h, (uint64_t)s.b[5]);
+    h = cbmix(h, (uint64_t)s.b[6]);
+    h = cbmix(h, (uint64_t)s.b[7]);
+    h = cbmix(h, (uint64_t)s.b[8]);
+    h = cbmix(h, (uint64_t)s.b[9]);
+    h = cbmix(h, (uint64_t)s.b[10]);
+    h = cbmix(h, (uint64_t)s.b[11]);
+    h = cbmix(h, (uint64_t)s.b[12]);
+    h = cbmix(h, (uint64_t)s.b[13]);
+    h = cbmix(h, (uint64_t)s.b[14]);
+    h = cbmix(h, (uint64_t)s.b[15]);
+    h = cbmix(h, (uint64_t)s.b[16]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static Bytes33 native_cbret_Bytes33(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, Bytes33 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.b[0] = (uint8_t)(s.b[0] + (uint8_t)k);
+    s.b[1] = (uint8_t)(s.b[1] + (uint8_t)k);
+    s.b[2] = (uint8_t)(s.b[2] + (uint8_t)k);
+    s.b[3] = (uint8_t)(s.b[3] + (uint8_t)k);
+    s.b[4] = (uint8_t)(s.b[4] + (uint8_t)k);
+    s.b[5] = (uint8_t)(s.b[5] + (uint8_t)k);
+    s.b[6] = (uint8_t)(s.b[6] + (uint8_t)k);
+    s.b[7] = (uint8_t)(s.b[7] + (uint8_t)k);
+    s.b[8] = (uint8_t)(s.b[8] + (uint8_t)k);
+    s.b[9] = (uint8_t)(s.b[9] + (uint8_t)k);
+    s.b[10] = (uint8_t)(s.b[10] + (uint8_t)k);
+    s.b[11] = (uint8_t)(s.b[11] + (uint8_t)k);
+    s.b[12] = (uint8_t)(s.b[12] + (uint8_t)k);
+    s.b[13] = (uint8_t)(s.b[13] + (uint8_t)k);
+    s.b[14] = (uint8_t)(s.b[14] + (uint8_t)k);
+    s.b[15] = (uint8_t)(s.b[15] + (uint8_t)k);
+    s.b[16] = (uint8_t)(s.b[16] + (uint8_t)k);
+    s.b[17] = (uint8_t)(s.b[17] + (uint8_t)k);
+    s.b[18] = (uint8_t)(s.b[18] + (uint8_t)k);
+    s.b[19] = (uint8_t)(s.b[19] + (uint8_t)k);
+    s.b[20] = (uint8_t)(s.b[20] + (uint8_t)k);
+    s.b[21] = (uint8_t)(s.b[21] + (uint8_t)k);
+    s.b[22] = (uint8_t)(s.b[22] + (uint8_t)k);
+    s.b[23] = (uint8_t)(s.b[23] + (uint8_t)k);
+    s.b[24] = (uint8_t)(s.b[24] + (uint8_t)k);
+    s.b[25] = (uint8_t)(s.b[25] + (uint8_t)k);
+    s.b[26] = (uint8_t)(s.b[26] + (uint8_t)k);
+    s.b[27] = (uint8_t)(s.b[27] + (uint8_t)k);
+    s.b[28] = (uint8_t)(s.b[28] + (uint8_t)k);
+    s.b[29] = (uint8_t)(s.b[29] + (uint8_t)k);
+    s.b[30] = (uint8_t)(s.b[30] + (uint8_t)k);
+    s.b[31] = (uint8_t)(s.b[31] + (uint8_t)k);
+    s.b[32] = (uint8_t)(s.b[32] + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_Bytes33(Bytes33 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.b[0]);
+    h = cbmix(h, (uint64_t)s.b[1]);
+    h = cbmix(h, (uint64_t)s.b[2]);
+    h = cbmix(h, (uint64_t)s.b[3]);
+    h = cbmix(h, (uint64_t)s.b[4]);
+    h = cbmix(h, (uint64_t)s.b[5]);
+    h = cbmix(h, (uint64_t)s.b[6]);
+    h = cbmix(h, (uint64_t)s.b[7]);
+    h = cbmix(h, (uint64_t)s.b[8]);
+    h = cbmix(h, (uint64_t)s.b[9]);
+    h = cbmix(h, (uint64_t)s.b[10]);
+    h = cbmix(h, (uint64_t)s.b[11]);
+    h = cbmix(h, (uint64_t)s.b[12]);
+    h = cbmix(h, (uint64_t)s.b[13]);
+    h = cbmix(h, (uint64_t)s.b[14]);
+    h = cbmix(h, (uint64_t)s.b[15]);
+    h = cbmix(h, (uint64_t)s.b[16]);
+    h = cbmix(h, (uint64_t)s.b[17]);
+    h = cbmix(h, (uint64_t)s.b[18]);
+    h = cbmix(h, (uint64_t)s.b[19]);
+    h = cbmix(h, (uint64_t)s.b[20]);
+    h = cbmix(h, (uint64_t)s.b[21]);
+    h = cbmix(h, (uint64_t)s.b[22]);
+    h = cbmix(h, (uint64_t)s.b[23]);
+    h = cbmix(h, (uint64_t)s.b[24]);
+    h = cbmix(h, (uint64_t)s.b[25]);
+    h = cbmix(h, (uint64_t)s.b[26]);
+    h = cbmix(h, (uint64_t)s.b[27]);
+    h = cbmix(h, (uint64_t)s.b[28]);
+    h = cbmix(h, (uint64_t)s.b[29]);
+    h = cbmix(h, (uint64_t)s.b[30]);
+    h = cbmix(h, (uint64_t)s.b[31]);
+    h = cbmix(h, (uint64_t)s.b[32]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32 native_cbret_F32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, F32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (float)(s.a + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32(F32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32x2 native_cbret_F32x2(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, F32x2 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (float)(s.b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32x2(F32x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32x3 native_cbret_F32x3(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, F32x3 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (float)(s.b + (float)k);
+    s.c = (float)(s.c + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32x3(F32x3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32x4 native_cbret_F32x4(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, F32x4 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (float)(s.b + (float)k);
+    s.c = (float)(s.c + (float)k);
+    s.d = (float)(s.d + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32x4(F32x4 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.d * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F64 native_cbret_F64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (double)(s.a + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_F64(F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F64x2 native_cbret_F64x2(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, F64x2 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (double)(s.a + (double)k);
+    s.b = (double)(s.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_F64x2(F64x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F64x3 native_cbret_F64x3(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, F64x3 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (double)(s.a + (double)k);
+    s.b = (double)(s.b + (double)k);
+    s.c = (double)(s.c + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_F64x3(F64x3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F64x4 native_cbret_F64x4(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, F64x4 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (double)(s.a + (double)k);
+    s.b = (double)(s.b + (double)k);
+    s.c = (double)(s.c + (double)k);
+    s.d = (double)(s.d + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_F64x4(F64x4 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.d * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32F64 native_cbret_F32F64(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, F32F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (double)(s.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_F32F64(F32F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32Arr3 native_cbret_F32Arr3(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, F32Arr3 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.v[0] = (float)(s.v[0] + (float)k);
+    s.v[1] = (float)(s.v[1] + (float)k);
+    s.v[2] = (float)(s.v[2] + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32Arr3(F32Arr3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.v[0] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.v[1] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.v[2] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32x5 native_cbret_F32x5(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, F32x5 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (float)(s.b + (float)k);
+    s.c = (float)(s.c + (float)k);
+    s.d = (float)(s.d + (float)k);
+    s.e = (float)(s.e + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32x5(F32x5 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.d * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.e * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F64I32 native_cbret_F64I32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, F64I32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (double)(s.a + (double)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_F64I32(F64I32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I32F64 native_cbret_I32F64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, I32F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int32_t)(s.a + (int32_t)k);
+    s.b = (double)(s.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_I32F64(I32F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32I32 native_cbret_F32I32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, F32I32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_F32I32(F32I32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32x2I32 native_cbret_F32x2I32(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, F32x2I32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (float)(s.b + (float)k);
+    s.c = (int32_t)(s.c + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_F32x2I32(F32x2I32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.c);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I32F32F32 native_cbret_I32F32F32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, I32F32F32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (int32_t)(s.a + (int32_t)k);
+    s.b = (float)(s.b + (float)k);
+    s.c = (float)(s.c + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_I32F32F32(I32F32F32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static I64F64 native_cbret_I64F64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, I64F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (int64_t)(s.a + (int64_t)k);
+    s.b = (double)(s.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_I64F64(I64F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F64I64 native_cbret_F64I64(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, F64I64 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (double)(s.a + (double)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_F64I64(F64I64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static U8F32 native_cbret_U8F32(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, U8F32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (float)(s.b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_U8F32(U8F32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static F32I64F32 native_cbret_F32I64F32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, F32I64F32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    s.c = (float)(s.c + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_F32I64F32(F32I64F32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static MixedBig native_cbret_MixedBig(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, MixedBig s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (double)(s.a + (double)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    s.c = (float)(s.c + (float)k);
+    s.d = (int64_t)(s.d + (int64_t)k);
+    s.e = (uint8_t)(s.e + (uint8_t)k);
+    s.f = (double)(s.f + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_MixedBig(MixedBig s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.d);
+    h = cbmix(h, (uint64_t)s.e);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.f * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static BoolF32 native_cbret_BoolF32(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, BoolF32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = s.a ^ (k & 1);
+    s.b = (float)(s.b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_BoolF32(BoolF32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static NestF2F native_cbret_NestF2F(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, NestF2F s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.inner.a = (float)(s.inner.a + (float)k);
+    s.inner.b = (float)(s.inner.b + (float)k);
+    s.c = (float)(s.c + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_NestF2F(NestF2F s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.inner.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.inner.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static NestDL native_cbret_NestDL(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, NestDL s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.d.a = (double)(s.d.a + (double)k);
+    s.l.a = (int64_t)(s.l.a + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_NestDL(NestDL s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.d.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.l.a);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static NestI8F2 native_cbret_NestI8F2(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, NestI8F2 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.tag = (int8_t)(s.tag + (int8_t)k);
+    s.inner.a = (float)(s.inner.a + (float)k);
+    s.inner.b = (float)(s.inner.b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_NestI8F2(NestI8F2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.tag);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.inner.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.inner.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static NestArrF2 native_cbret_NestArrF2(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, NestArrF2 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.items[0].a = (float)(s.items[0].a + (float)k);
+    s.items[0].b = (float)(s.items[0].b + (float)k);
+    s.items[1].a = (float)(s.items[1].a + (float)k);
+    s.items[1].b = (float)(s.items[1].b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_NestArrF2(NestArrF2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.items[0].a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.items[0].b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.items[1].a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.items[1].b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static Deep3 native_cbret_Deep3(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, Deep3 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.x.inner.a = (float)(s.x.inner.a + (float)k);
+    s.x.inner.b = (float)(s.x.inner.b + (float)k);
+    s.x.c = (float)(s.x.c + (float)k);
+    s.y = (float)(s.y + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_Deep3(Deep3 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.x.inner.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.x.inner.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.x.c * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.y * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static NestMixed native_cbret_NestMixed(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, NestMixed s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a.a = (int32_t)(s.a.a + (int32_t)k);
+    s.a.b = (float)(s.a.b + (float)k);
+    s.b.a = (double)(s.b.a + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_NestMixed(NestMixed s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static ArrI8x3I32 native_cbret_ArrI8x3I32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, ArrI8x3I32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a[0] = (int8_t)(s.a[0] + (int8_t)k);
+    s.a[1] = (int8_t)(s.a[1] + (int8_t)k);
+    s.a[2] = (int8_t)(s.a[2] + (int8_t)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_ArrI8x3I32(ArrI8x3I32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.a[0]);
+    h = cbmix(h, (uint64_t)(int64_t)s.a[1]);
+    h = cbmix(h, (uint64_t)(int64_t)s.a[2]);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static ArrF32x2I32 native_cbret_ArrF32x2I32(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, ArrF32x2I32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a[0] = (float)(s.a[0] + (float)k);
+    s.a[1] = (float)(s.a[1] + (float)k);
+    s.b = (int32_t)(s.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_ArrF32x2I32(ArrF32x2I32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a[0] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a[1] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static ArrI32x2x2 native_cbret_ArrI32x2x2(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, ArrI32x2x2 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.m[0][0] = (int32_t)(s.m[0][0] + (int32_t)k);
+    s.m[0][1] = (int32_t)(s.m[0][1] + (int32_t)k);
+    s.m[1][0] = (int32_t)(s.m[1][0] + (int32_t)k);
+    s.m[1][1] = (int32_t)(s.m[1][1] + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_ArrI32x2x2(ArrI32x2x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.m[0][0]);
+    h = cbmix(h, (uint64_t)(int64_t)s.m[0][1]);
+    h = cbmix(h, (uint64_t)(int64_t)s.m[1][0]);
+    h = cbmix(h, (uint64_t)(int64_t)s.m[1][1]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static ArrF32x2x2 native_cbret_ArrF32x2x2(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, ArrF32x2x2 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.m[0][0] = (float)(s.m[0][0] + (float)k);
+    s.m[0][1] = (float)(s.m[0][1] + (float)k);
+    s.m[1][0] = (float)(s.m[1][0] + (float)k);
+    s.m[1][1] = (float)(s.m[1][1] + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_ArrF32x2x2(ArrF32x2x2 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.m[0][0] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.m[0][1] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.m[1][0] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.m[1][1] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static PackU8U32 native_cbret_PackU8U32(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, PackU8U32 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (uint32_t)(s.b + (uint32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_PackU8U32(PackU8U32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static PackU8F64 native_cbret_PackU8F64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, PackU8F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (double)(s.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_PackU8F64(PackU8F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static PackU16F32 native_cbret_PackU16F32(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, PackU16F32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.a = (uint16_t)(s.a + (uint16_t)k);
+    s.b = (float)(s.b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_PackU16F32(PackU16F32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static PackU8I64 native_cbret_PackU8I64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, PackU8I64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b = (int64_t)(s.b + (int64_t)k);
+    return s;
+}
+static uint64_t native_cbarg_PackU8I64(PackU8I64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static PackNested native_cbret_PackNested(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, PackNested s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (uint8_t)(s.a + (uint8_t)k);
+    s.b.a = (int32_t)(s.b.a + (int32_t)k);
+    s.b.b = (int32_t)(s.b.b + (int32_t)k);
+    return s;
+}
+static uint64_t native_cbarg_PackNested(PackNested s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b.a);
+    h = cbmix(h, (uint64_t)(int64_t)s.b.b);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static AlignF32x16 native_cbret_AlignF32x16(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, AlignF32x16 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_AlignF32x16(AlignF32x16 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UF32U32 native_cbret_UF32U32(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, UF32U32 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a = (float)(s.a + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_UF32U32(UF32U32 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UF64I64 native_cbret_UF64I64(double p0, double p1, double p2, double p3, double p4, double p5, double p6, int64_t p7, UF64I64 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)p7;
+    s.a = (double)(s.a + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_UF64I64(UF64I64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UF32F64 native_cbret_UF32F64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, UF32F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.b = (double)(s.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_UF32F64(UF32F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UArrF32F64 native_cbret_UArrF32F64(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, UArrF32F64 s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a[0] = (float)(s.a[0] + (float)k);
+    s.a[1] = (float)(s.a[1] + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_UArrF32F64(UArrF32F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a[0] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a[1] * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UInnerF2F64 native_cbret_UInnerF2F64(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, double p5, double p6, double p7, UInnerF2F64 s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a.a = (float)(s.a.a + (float)k);
+    s.a.b = (float)(s.a.b + (float)k);
+    return s;
+}
+static uint64_t native_cbarg_UInnerF2F64(UInnerF2F64 s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.a.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UBig native_cbret_UBig(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64_t p4, int64_t p5, double p6, double p7, UBig s) {
+    int64_t k = (int64_t)p0 + (int64_t)p1 + (int64_t)p2 + (int64_t)p3 + (int64_t)p4 + (int64_t)p5 + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.a[0] = (uint8_t)(s.a[0] + (uint8_t)k);
+    s.a[1] = (uint8_t)(s.a[1] + (uint8_t)k);
+    s.a[2] = (uint8_t)(s.a[2] + (uint8_t)k);
+    s.a[3] = (uint8_t)(s.a[3] + (uint8_t)k);
+    s.a[4] = (uint8_t)(s.a[4] + (uint8_t)k);
+    s.a[5] = (uint8_t)(s.a[5] + (uint8_t)k);
+    s.a[6] = (uint8_t)(s.a[6] + (uint8_t)k);
+    s.a[7] = (uint8_t)(s.a[7] + (uint8_t)k);
+    s.a[8] = (uint8_t)(s.a[8] + (uint8_t)k);
+    s.a[9] = (uint8_t)(s.a[9] + (uint8_t)k);
+    s.a[10] = (uint8_t)(s.a[10] + (uint8_t)k);
+    s.a[11] = (uint8_t)(s.a[11] + (uint8_t)k);
+    s.a[12] = (uint8_t)(s.a[12] + (uint8_t)k);
+    s.a[13] = (uint8_t)(s.a[13] + (uint8_t)k);
+    s.a[14] = (uint8_t)(s.a[14] + (uint8_t)k);
+    s.a[15] = (uint8_t)(s.a[15] + (uint8_t)k);
+    s.a[16] = (uint8_t)(s.a[16] + (uint8_t)k);
+    s.a[17] = (uint8_t)(s.a[17] + (uint8_t)k);
+    s.a[18] = (uint8_t)(s.a[18] + (uint8_t)k);
+    s.a[19] = (uint8_t)(s.a[19] + (uint8_t)k);
+    return s;
+}
+static uint64_t native_cbarg_UBig(UBig s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.a[0]);
+    h = cbmix(h, (uint64_t)s.a[1]);
+    h = cbmix(h, (uint64_t)s.a[2]);
+    h = cbmix(h, (uint64_t)s.a[3]);
+    h = cbmix(h, (uint64_t)s.a[4]);
+    h = cbmix(h, (uint64_t)s.a[5]);
+    h = cbmix(h, (uint64_t)s.a[6]);
+    h = cbmix(h, (uint64_t)s.a[7]);
+    h = cbmix(h, (uint64_t)s.a[8]);
+    h = cbmix(h, (uint64_t)s.a[9]);
+    h = cbmix(h, (uint64_t)s.a[10]);
+    h = cbmix(h, (uint64_t)s.a[11]);
+    h = cbmix(h, (uint64_t)s.a[12]);
+    h = cbmix(h, (uint64_t)s.a[13]);
+    h = cbmix(h, (uint64_t)s.a[14]);
+    h = cbmix(h, (uint64_t)s.a[15]);
+    h = cbmix(h, (uint64_t)s.a[16]);
+    h = cbmix(h, (uint64_t)s.a[17]);
+    h = cbmix(h, (uint64_t)s.a[18]);
+    h = cbmix(h, (uint64_t)s.a[19]);
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static UStructs native_cbret_UStructs(double p0, double p1, double p2, double p3, double p4, double p5, double p6, double p7, UStructs s) {
+    int64_t k = (int64_t)((double)p0 * 8.0) + (int64_t)((double)p1 * 8.0) + (int64_t)((double)p2 * 8.0) + (int64_t)((double)p3 * 8.0) + (int64_t)((double)p4 * 8.0) + (int64_t)((double)p5 * 8.0) + (int64_t)((double)p6 * 8.0) + (int64_t)((double)p7 * 8.0);
+    s.b.a = (int32_t)(s.b.a + (int32_t)k);
+    s.b.b = (double)(s.b.b + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_UStructs(UStructs s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)s.b.a);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.b.b * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static HoldsUnion native_cbret_HoldsUnion(int32_t p0, float p1, int8_t p2, float p3, uint16_t p4, float p5, int32_t p6, double p7, HoldsUnion s) {
+    int64_t k = (int64_t)p0 + (int64_t)((double)p1 * 8.0) + (int64_t)p2 + (int64_t)((double)p3 * 8.0) + (int64_t)p4 + (int64_t)((double)p5 * 8.0) + (int64_t)p6 + (int64_t)((double)p7 * 8.0);
+    s.tag = (uint8_t)(s.tag + (uint8_t)k);
+    s.u.a = (float)(s.u.a + (float)k);
+    s.d = (double)(s.d + (double)k);
+    return s;
+}
+static uint64_t native_cbarg_HoldsUnion(HoldsUnion s, int64_t q0, double q1, int32_t q2, float q3, uint8_t q4, double q5, int64_t q6, double q7, uint16_t q8, double q9, int64_t q10, double q11, int8_t q12, double q13, int64_t q14, float q15, uint64_t q16, double q17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)s.tag);
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.u.a * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)s.d * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q0);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q1 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q2);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q3 * 8.0));
+    h = cbmix(h, (uint64_t)q4);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q5 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q6);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q7 * 8.0));
+    h = cbmix(h, (uint64_t)q8);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q11 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q12);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q13 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)q14);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q15 * 8.0));
+    h = cbmix(h, (uint64_t)q16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)q17 * 8.0));
+    return h;
+}
+static uint64_t native_cbmany_0(int8_t a0, uint8_t a1, int16_t a2, uint16_t a3, int32_t a4, uint32_t a5, int64_t a6, uint64_t a7, float a8, double a9, int64_t a10, int8_t a11, float a12, uint16_t a13, double a14, int64_t a15, int32_t a16) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)a0);
+    h = cbmix(h, (uint64_t)a1);
+    h = cbmix(h, (uint64_t)(int64_t)a2);
+    h = cbmix(h, (uint64_t)a3);
+    h = cbmix(h, (uint64_t)(int64_t)a4);
+    h = cbmix(h, (uint64_t)a5);
+    h = cbmix(h, (uint64_t)(int64_t)a6);
+    h = cbmix(h, (uint64_t)a7);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a8 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)a9 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)a10);
+    h = cbmix(h, (uint64_t)(int64_t)a11);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a12 * 8.0));
+    h = cbmix(h, (uint64_t)a13);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a14 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)a15);
+    h = cbmix(h, (uint64_t)(int64_t)a16);
+    return h;
+}
+static uint64_t native_cbmany_1(int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5, int8_t a6, uint8_t a7, float a8, _Bool a9, int16_t a10, double a11, uint32_t a12, _Bool a13, int8_t a14, int64_t a15, uint16_t a16, double a17, int32_t a18, uint64_t a19, float a20, int64_t a21) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)a0);
+    h = cbmix(h, (uint64_t)(int64_t)a1);
+    h = cbmix(h, (uint64_t)(int64_t)a2);
+    h = cbmix(h, (uint64_t)(int64_t)a3);
+    h = cbmix(h, (uint64_t)(int64_t)a4);
+    h = cbmix(h, (uint64_t)(int64_t)a5);
+    h = cbmix(h, (uint64_t)(int64_t)a6);
+    h = cbmix(h, (uint64_t)a7);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a8 * 8.0));
+    h = cbmix(h, (uint64_t)a9);
+    h = cbmix(h, (uint64_t)(int64_t)a10);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a11 * 8.0));
+    h = cbmix(h, (uint64_t)a12);
+    h = cbmix(h, (uint64_t)a13);
+    h = cbmix(h, (uint64_t)(int64_t)a14);
+    h = cbmix(h, (uint64_t)(int64_t)a15);
+    h = cbmix(h, (uint64_t)a16);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a17 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)a18);
+    h = cbmix(h, (uint64_t)a19);
+    h = cbmix(h, (uint64_t)(int64_t)((double)a20 * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)a21);
+    return h;
+}
 
 int main(void) {
     {
@@ -837,5 +3200,145 @@ int main(void) {
         MixedBig e = w64_echo_MixedBig(10, 1.5, v, 3);
         printf("w64 MixedBig echo %" PRIu64 "\n", w64_hash_MixedBig(-7, 0.75, 5, 1.25f, -99, 2.5, e));
     }
+    printf("I8 cbret %" PRIu64 "\n", cbret_I8(native_cbret_I8));
+    printf("I8 cbarg %" PRIu64 "\n", cbarg_I8(native_cbarg_I8));
+    printf("U8x2 cbret %" PRIu64 "\n", cbret_U8x2(native_cbret_U8x2));
+    printf("U8x2 cbarg %" PRIu64 "\n", cbarg_U8x2(native_cbarg_U8x2));
+    printf("U8x3 cbret %" PRIu64 "\n", cbret_U8x3(native_cbret_U8x3));
+    printf("U8x3 cbarg %" PRIu64 "\n", cbarg_U8x3(native_cbarg_U8x3));
+    printf("I16U8 cbret %" PRIu64 "\n", cbret_I16U8(native_cbret_I16U8));
+    printf("I16U8 cbarg %" PRIu64 "\n", cbarg_I16U8(native_cbarg_I16U8));
+    printf("I32 cbret %" PRIu64 "\n", cbret_I32(native_cbret_I32));
+    printf("I32 cbarg %" PRIu64 "\n", cbarg_I32(native_cbarg_I32));
+    printf("U16x3 cbret %" PRIu64 "\n", cbret_U16x3(native_cbret_U16x3));
+    printf("U16x3 cbarg %" PRIu64 "\n", cbarg_U16x3(native_cbarg_U16x3));
+    printf("U8x7 cbret %" PRIu64 "\n", cbret_U8x7(native_cbret_U8x7));
+    printf("U8x7 cbarg %" PRIu64 "\n", cbarg_U8x7(native_cbarg_U8x7));
+    printf("I64 cbret %" PRIu64 "\n", cbret_I64(native_cbret_I64));
+    printf("I64 cbarg %" PRIu64 "\n", cbarg_I64(native_cbarg_I64));
+    printf("I32x2 cbret %" PRIu64 "\n", cbret_I32x2(native_cbret_I32x2));
+    printf("I32x2 cbarg %" PRIu64 "\n", cbarg_I32x2(native_cbarg_I32x2));
+    printf("I64U8 cbret %" PRIu64 "\n", cbret_I64U8(native_cbret_I64U8));
+    printf("I64U8 cbarg %" PRIu64 "\n", cbarg_I64U8(native_cbarg_I64U8));
+    printf("I32x3 cbret %" PRIu64 "\n", cbret_I32x3(native_cbret_I32x3));
+    printf("I32x3 cbarg %" PRIu64 "\n", cbarg_I32x3(native_cbarg_I32x3));
+    printf("I64x2 cbret %" PRIu64 "\n", cbret_I64x2(native_cbret_I64x2));
+    printf("I64x2 cbarg %" PRIu64 "\n", cbarg_I64x2(native_cbarg_I64x2));
+    printf("I8I64 cbret %" PRIu64 "\n", cbret_I8I64(native_cbret_I8I64));
+    printf("I8I64 cbarg %" PRIu64 "\n", cbarg_I8I64(native_cbarg_I8I64));
+    printf("BoolX2 cbret %" PRIu64 "\n", cbret_BoolX2(native_cbret_BoolX2));
+    printf("BoolX2 cbarg %" PRIu64 "\n", cbarg_BoolX2(native_cbarg_BoolX2));
+    printf("BoolI32 cbret %" PRIu64 "\n", cbret_BoolI32(native_cbret_BoolI32));
+    printf("BoolI32 cbarg %" PRIu64 "\n", cbarg_BoolI32(native_cbarg_BoolI32));
+    printf("Bytes3 cbret %" PRIu64 "\n", cbret_Bytes3(native_cbret_Bytes3));
+    printf("Bytes3 cbarg %" PRIu64 "\n", cbarg_Bytes3(native_cbarg_Bytes3));
+    printf("Bytes9 cbret %" PRIu64 "\n", cbret_Bytes9(native_cbret_Bytes9));
+    printf("Bytes9 cbarg %" PRIu64 "\n", cbarg_Bytes9(native_cbarg_Bytes9));
+    printf("Bytes16 cbret %" PRIu64 "\n", cbret_Bytes16(native_cbret_Bytes16));
+    printf("Bytes16 cbarg %" PRIu64 "\n", cbarg_Bytes16(native_cbarg_Bytes16));
+    printf("I64x2I8 cbret %" PRIu64 "\n", cbret_I64x2I8(native_cbret_I64x2I8));
+    printf("I64x2I8 cbarg %" PRIu64 "\n", cbarg_I64x2I8(native_cbarg_I64x2I8));
+    printf("I64x3 cbret %" PRIu64 "\n", cbret_I64x3(native_cbret_I64x3));
+    printf("I64x3 cbarg %" PRIu64 "\n", cbarg_I64x3(native_cbarg_I64x3));
+    printf("U64x4 cbret %" PRIu64 "\n", cbret_U64x4(native_cbret_U64x4));
+    printf("U64x4 cbarg %" PRIu64 "\n", cbarg_U64x4(native_cbarg_U64x4));
+    printf("Bytes17 cbret %" PRIu64 "\n", cbret_Bytes17(native_cbret_Bytes17));
+    printf("Bytes17 cbarg %" PRIu64 "\n", cbarg_Bytes17(native_cbarg_Bytes17));
+    printf("Bytes33 cbret %" PRIu64 "\n", cbret_Bytes33(native_cbret_Bytes33));
+    printf("Bytes33 cbarg %" PRIu64 "\n", cbarg_Bytes33(native_cbarg_Bytes33));
+    printf("F32 cbret %" PRIu64 "\n", cbret_F32(native_cbret_F32));
+    printf("F32 cbarg %" PRIu64 "\n", cbarg_F32(native_cbarg_F32));
+    printf("F32x2 cbret %" PRIu64 "\n", cbret_F32x2(native_cbret_F32x2));
+    printf("F32x2 cbarg %" PRIu64 "\n", cbarg_F32x2(native_cbarg_F32x2));
+    printf("F32x3 cbret %" PRIu64 "\n", cbret_F32x3(native_cbret_F32x3));
+    printf("F32x3 cbarg %" PRIu64 "\n", cbarg_F32x3(native_cbarg_F32x3));
+    printf("F32x4 cbret %" PRIu64 "\n", cbret_F32x4(native_cbret_F32x4));
+    printf("F32x4 cbarg %" PRIu64 "\n", cbarg_F32x4(native_cbarg_F32x4));
+    printf("F64 cbret %" PRIu64 "\n", cbret_F64(native_cbret_F64));
+    printf("F64 cbarg %" PRIu64 "\n", cbarg_F64(native_cbarg_F64));
+    printf("F64x2 cbret %" PRIu64 "\n", cbret_F64x2(native_cbret_F64x2));
+    printf("F64x2 cbarg %" PRIu64 "\n", cbarg_F64x2(native_cbarg_F64x2));
+    printf("F64x3 cbret %" PRIu64 "\n", cbret_F64x3(native_cbret_F64x3));
+    printf("F64x3 cbarg %" PRIu64 "\n", cbarg_F64x3(native_cbarg_F64x3));
+    printf("F64x4 cbret %" PRIu64 "\n", cbret_F64x4(native_cbret_F64x4));
+    printf("F64x4 cbarg %" PRIu64 "\n", cbarg_F64x4(native_cbarg_F64x4));
+    printf("F32F64 cbret %" PRIu64 "\n", cbret_F32F64(native_cbret_F32F64));
+    printf("F32F64 cbarg %" PRIu64 "\n", cbarg_F32F64(native_cbarg_F32F64));
+    printf("F32Arr3 cbret %" PRIu64 "\n", cbret_F32Arr3(native_cbret_F32Arr3));
+    printf("F32Arr3 cbarg %" PRIu64 "\n", cbarg_F32Arr3(native_cbarg_F32Arr3));
+    printf("F32x5 cbret %" PRIu64 "\n", cbret_F32x5(native_cbret_F32x5));
+    printf("F32x5 cbarg %" PRIu64 "\n", cbarg_F32x5(native_cbarg_F32x5));
+    printf("F64I32 cbret %" PRIu64 "\n", cbret_F64I32(native_cbret_F64I32));
+    printf("F64I32 cbarg %" PRIu64 "\n", cbarg_F64I32(native_cbarg_F64I32));
+    printf("I32F64 cbret %" PRIu64 "\n", cbret_I32F64(native_cbret_I32F64));
+    printf("I32F64 cbarg %" PRIu64 "\n", cbarg_I32F64(native_cbarg_I32F64));
+    printf("F32I32 cbret %" PRIu64 "\n", cbret_F32I32(native_cbret_F32I32));
+    printf("F32I32 cbarg %" PRIu64 "\n", cbarg_F32I32(native_cbarg_F32I32));
+    printf("F32x2I32 cbret %" PRIu64 "\n", cbret_F32x2I32(native_cbret_F32x2I32));
+    printf("F32x2I32 cbarg %" PRIu64 "\n", cbarg_F32x2I32(native_cbarg_F32x2I32));
+    printf("I32F32F32 cbret %" PRIu64 "\n", cbret_I32F32F32(native_cbret_I32F32F32));
+    printf("I32F32F32 cbarg %" PRIu64 "\n", cbarg_I32F32F32(native_cbarg_I32F32F32));
+    printf("I64F64 cbret %" PRIu64 "\n", cbret_I64F64(native_cbret_I64F64));
+    printf("I64F64 cbarg %" PRIu64 "\n", cbarg_I64F64(native_cbarg_I64F64));
+    printf("F64I64 cbret %" PRIu64 "\n", cbret_F64I64(native_cbret_F64I64));
+    printf("F64I64 cbarg %" PRIu64 "\n", cbarg_F64I64(native_cbarg_F64I64));
+    printf("U8F32 cbret %" PRIu64 "\n", cbret_U8F32(native_cbret_U8F32));
+    printf("U8F32 cbarg %" PRIu64 "\n", cbarg_U8F32(native_cbarg_U8F32));
+    printf("F32I64F32 cbret %" PRIu64 "\n", cbret_F32I64F32(native_cbret_F32I64F32));
+    printf("F32I64F32 cbarg %" PRIu64 "\n", cbarg_F32I64F32(native_cbarg_F32I64F32));
+    printf("MixedBig cbret %" PRIu64 "\n", cbret_MixedBig(native_cbret_MixedBig));
+    printf("MixedBig cbarg %" PRIu64 "\n", cbarg_MixedBig(native_cbarg_MixedBig));
+    printf("BoolF32 cbret %" PRIu64 "\n", cbret_BoolF32(native_cbret_BoolF32));
+    printf("BoolF32 cbarg %" PRIu64 "\n", cbarg_BoolF32(native_cbarg_BoolF32));
+    printf("NestF2F cbret %" PRIu64 "\n", cbret_NestF2F(native_cbret_NestF2F));
+    printf("NestF2F cbarg %" PRIu64 "\n", cbarg_NestF2F(native_cbarg_NestF2F));
+    printf("NestDL cbret %" PRIu64 "\n", cbret_NestDL(native_cbret_NestDL));
+    printf("NestDL cbarg %" PRIu64 "\n", cbarg_NestDL(native_cbarg_NestDL));
+    printf("NestI8F2 cbret %" PRIu64 "\n", cbret_NestI8F2(native_cbret_NestI8F2));
+    printf("NestI8F2 cbarg %" PRIu64 "\n", cbarg_NestI8F2(native_cbarg_NestI8F2));
+    printf("NestArrF2 cbret %" PRIu64 "\n", cbret_NestArrF2(native_cbret_NestArrF2));
+    printf("NestArrF2 cbarg %" PRIu64 "\n", cbarg_NestArrF2(native_cbarg_NestArrF2));
+    printf("Deep3 cbret %" PRIu64 "\n", cbret_Deep3(native_cbret_Deep3));
+    printf("Deep3 cbarg %" PRIu64 "\n", cbarg_Deep3(native_cbarg_Deep3));
+    printf("NestMixed cbret %" PRIu64 "\n", cbret_NestMixed(native_cbret_NestMixed));
+    printf("NestMixed cbarg %" PRIu64 "\n", cbarg_NestMixed(native_cbarg_NestMixed));
+    printf("ArrI8x3I32 cbret %" PRIu64 "\n", cbret_ArrI8x3I32(native_cbret_ArrI8x3I32));
+    printf("ArrI8x3I32 cbarg %" PRIu64 "\n", cbarg_ArrI8x3I32(native_cbarg_ArrI8x3I32));
+    printf("ArrF32x2I32 cbret %" PRIu64 "\n", cbret_ArrF32x2I32(native_cbret_ArrF32x2I32));
+    printf("ArrF32x2I32 cbarg %" PRIu64 "\n", cbarg_ArrF32x2I32(native_cbarg_ArrF32x2I32));
+    printf("ArrI32x2x2 cbret %" PRIu64 "\n", cbret_ArrI32x2x2(native_cbret_ArrI32x2x2));
+    printf("ArrI32x2x2 cbarg %" PRIu64 "\n", cbarg_ArrI32x2x2(native_cbarg_ArrI32x2x2));
+    printf("ArrF32x2x2 cbret %" PRIu64 "\n", cbret_ArrF32x2x2(native_cbret_ArrF32x2x2));
+    printf("ArrF32x2x2 cbarg %" PRIu64 "\n", cbarg_ArrF32x2x2(native_cbarg_ArrF32x2x2));
+    printf("PackU8U32 cbret %" PRIu64 "\n", cbret_PackU8U32(native_cbret_PackU8U32));
+    printf("PackU8U32 cbarg %" PRIu64 "\n", cbarg_PackU8U32(native_cbarg_PackU8U32));
+    printf("PackU8F64 cbret %" PRIu64 "\n", cbret_PackU8F64(native_cbret_PackU8F64));
+    printf("PackU8F64 cbarg %" PRIu64 "\n", cbarg_PackU8F64(native_cbarg_PackU8F64));
+    printf("PackU16F32 cbret %" PRIu64 "\n", cbret_PackU16F32(native_cbret_PackU16F32));
+    printf("PackU16F32 cbarg %" PRIu64 "\n", cbarg_PackU16F32(native_cbarg_PackU16F32));
+    printf("PackU8I64 cbret %" PRIu64 "\n", cbret_PackU8I64(native_cbret_PackU8I64));
+    printf("PackU8I64 cbarg %" PRIu64 "\n", cbarg_PackU8I64(native_cbarg_PackU8I64));
+    printf("PackNested cbret %" PRIu64 "\n", cbret_PackNested(native_cbret_PackNested));
+    printf("PackNested cbarg %" PRIu64 "\n", cbarg_PackNested(native_cbarg_PackNested));
+    printf("AlignF32x16 cbret %" PRIu64 "\n", cbret_AlignF32x16(native_cbret_AlignF32x16));
+    printf("AlignF32x16 cbarg %" PRIu64 "\n", cbarg_AlignF32x16(native_cbarg_AlignF32x16));
+    printf("UF32U32 cbret %" PRIu64 "\n", cbret_UF32U32(native_cbret_UF32U32));
+    printf("UF32U32 cbarg %" PRIu64 "\n", cbarg_UF32U32(native_cbarg_UF32U32));
+    printf("UF64I64 cbret %" PRIu64 "\n", cbret_UF64I64(native_cbret_UF64I64));
+    printf("UF64I64 cbarg %" PRIu64 "\n", cbarg_UF64I64(native_cbarg_UF64I64));
+    printf("UF32F64 cbret %" PRIu64 "\n", cbret_UF32F64(native_cbret_UF32F64));
+    printf("UF32F64 cbarg %" PRIu64 "\n", cbarg_UF32F64(native_cbarg_UF32F64));
+    printf("UArrF32F64 cbret %" PRIu64 "\n", cbret_UArrF32F64(native_cbret_UArrF32F64));
+    printf("UArrF32F64 cbarg %" PRIu64 "\n", cbarg_UArrF32F64(native_cbarg_UArrF32F64));
+    printf("UInnerF2F64 cbret %" PRIu64 "\n", cbret_UInnerF2F64(native_cbret_UInnerF2F64));
+    printf("UInnerF2F64 cbarg %" PRIu64 "\n", cbarg_UInnerF2F64(native_cbarg_UInnerF2F64));
+    printf("UBig cbret %" PRIu64 "\n", cbret_UBig(native_cbret_UBig));
+    printf("UBig cbarg %" PRIu64 "\n", cbarg_UBig(native_cbarg_UBig));
+    printf("UStructs cbret %" PRIu64 "\n", cbret_UStructs(native_cbret_UStructs));
+    printf("UStructs cbarg %" PRIu64 "\n", cbarg_UStructs(native_cbarg_UStructs));
+    printf("HoldsUnion cbret %" PRIu64 "\n", cbret_HoldsUnion(native_cbret_HoldsUnion));
+    printf("HoldsUnion cbarg %" PRIu64 "\n", cbarg_HoldsUnion(native_cbarg_HoldsUnion));
+    printf("cbmany_0 %" PRIu64 "\n", cbmany_0(native_cbmany_0));
+    printf("cbmany_1 %" PRIu64 "\n", cbmany_1(native_cbmany_1));
     return 0;
 }

@@ -4793,3 +4793,492 @@ MixedBig __attribute__((ms_abi)) w64_echo_MixedBig(int64_t p0, double p1, MixedB
     s.f = (double)(s.f + k);
     return s;
 }
+
+
+/* Callbacks: cbret_S hashes what its callback returns, cbarg_S returns what
+   its callback computes from S and the tail scalars. */
+uint64_t cbret_I8(I8 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, I8)) {
+    I8 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_I8(300));
+    return hash_I8(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_I8(uint64_t (*cb)(I8, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I8(400), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_U8x2(U8x2 (*cb)(double, double, double, double, double, double, double, int64_t, U8x2)) {
+    U8x2 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_U8x2(301));
+    return hash_U8x2(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_U8x2(uint64_t (*cb)(U8x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_U8x2(401), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_U8x3(U8x3 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, U8x3)) {
+    U8x3 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_U8x3(302));
+    return hash_U8x3(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_U8x3(uint64_t (*cb)(U8x3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_U8x3(402), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I16U8(I16U8 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, I16U8)) {
+    I16U8 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_I16U8(304));
+    return hash_I16U8(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_I16U8(uint64_t (*cb)(I16U8, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I16U8(404), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I32(I32 (*cb)(double, double, double, double, double, double, double, int64_t, I32)) {
+    I32 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_I32(306));
+    return hash_I32(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_I32(uint64_t (*cb)(I32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I32(406), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_U16x3(U16x3 (*cb)(double, double, double, double, double, double, double, double, U16x3)) {
+    U16x3 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_U16x3(308));
+    return hash_U16x3(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_U16x3(uint64_t (*cb)(U16x3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_U16x3(408), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_U8x7(U8x7 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, U8x7)) {
+    U8x7 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_U8x7(309));
+    return hash_U8x7(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_U8x7(uint64_t (*cb)(U8x7, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_U8x7(409), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I64(I64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, I64)) {
+    I64 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_I64(310));
+    return hash_I64(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_I64(uint64_t (*cb)(I64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I64(410), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I32x2(I32x2 (*cb)(double, double, double, double, double, double, double, int64_t, I32x2)) {
+    I32x2 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_I32x2(311));
+    return hash_I32x2(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_I32x2(uint64_t (*cb)(I32x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I32x2(411), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I64U8(I64U8 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, I64U8)) {
+    I64U8 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_I64U8(312));
+    return hash_I64U8(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_I64U8(uint64_t (*cb)(I64U8, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I64U8(412), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I32x3(I32x3 (*cb)(double, double, double, double, double, double, double, double, I32x3)) {
+    I32x3 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_I32x3(313));
+    return hash_I32x3(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_I32x3(uint64_t (*cb)(I32x3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I32x3(413), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I64x2(I64x2 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, I64x2)) {
+    I64x2 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_I64x2(314));
+    return hash_I64x2(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_I64x2(uint64_t (*cb)(I64x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I64x2(414), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I8I64(I8I64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, I8I64)) {
+    I8I64 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_I8I64(315));
+    return hash_I8I64(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_I8I64(uint64_t (*cb)(I8I64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I8I64(415), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_BoolX2(BoolX2 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, BoolX2)) {
+    BoolX2 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_BoolX2(319));
+    return hash_BoolX2(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_BoolX2(uint64_t (*cb)(BoolX2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_BoolX2(419), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_BoolI32(BoolI32 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, BoolI32)) {
+    BoolI32 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_BoolI32(320));
+    return hash_BoolI32(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_BoolI32(uint64_t (*cb)(BoolI32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_BoolI32(420), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_Bytes3(Bytes3 (*cb)(double, double, double, double, double, double, double, double, Bytes3)) {
+    Bytes3 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_Bytes3(323));
+    return hash_Bytes3(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_Bytes3(uint64_t (*cb)(Bytes3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_Bytes3(423), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_Bytes9(Bytes9 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, Bytes9)) {
+    Bytes9 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_Bytes9(329));
+    return hash_Bytes9(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_Bytes9(uint64_t (*cb)(Bytes9, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_Bytes9(429), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_Bytes16(Bytes16 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, Bytes16)) {
+    Bytes16 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_Bytes16(332));
+    return hash_Bytes16(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_Bytes16(uint64_t (*cb)(Bytes16, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_Bytes16(432), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I64x2I8(I64x2I8 (*cb)(double, double, double, double, double, double, double, int64_t, I64x2I8)) {
+    I64x2I8 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_I64x2I8(316));
+    return hash_I64x2I8(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_I64x2I8(uint64_t (*cb)(I64x2I8, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I64x2I8(416), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I64x3(I64x3 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, I64x3)) {
+    I64x3 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_I64x3(317));
+    return hash_I64x3(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_I64x3(uint64_t (*cb)(I64x3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I64x3(417), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_U64x4(U64x4 (*cb)(double, double, double, double, double, double, double, double, U64x4)) {
+    U64x4 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_U64x4(318));
+    return hash_U64x4(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_U64x4(uint64_t (*cb)(U64x4, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_U64x4(418), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_Bytes17(Bytes17 (*cb)(double, double, double, double, double, double, double, double, Bytes17)) {
+    Bytes17 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_Bytes17(333));
+    return hash_Bytes17(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_Bytes17(uint64_t (*cb)(Bytes17, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_Bytes17(433), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_Bytes33(Bytes33 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, Bytes33)) {
+    Bytes33 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_Bytes33(337));
+    return hash_Bytes33(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_Bytes33(uint64_t (*cb)(Bytes33, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_Bytes33(437), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32(F32 (*cb)(double, double, double, double, double, double, double, int64_t, F32)) {
+    F32 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_F32(341));
+    return hash_F32(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_F32(uint64_t (*cb)(F32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32(441), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32x2(F32x2 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, F32x2)) {
+    F32x2 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_F32x2(342));
+    return hash_F32x2(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_F32x2(uint64_t (*cb)(F32x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32x2(442), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32x3(F32x3 (*cb)(double, double, double, double, double, double, double, double, F32x3)) {
+    F32x3 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_F32x3(343));
+    return hash_F32x3(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_F32x3(uint64_t (*cb)(F32x3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32x3(443), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32x4(F32x4 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, F32x4)) {
+    F32x4 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_F32x4(344));
+    return hash_F32x4(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_F32x4(uint64_t (*cb)(F32x4, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32x4(444), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F64(F64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, F64)) {
+    F64 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_F64(345));
+    return hash_F64(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_F64(uint64_t (*cb)(F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F64(445), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F64x2(F64x2 (*cb)(double, double, double, double, double, double, double, int64_t, F64x2)) {
+    F64x2 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_F64x2(346));
+    return hash_F64x2(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_F64x2(uint64_t (*cb)(F64x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F64x2(446), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F64x3(F64x3 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, F64x3)) {
+    F64x3 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_F64x3(347));
+    return hash_F64x3(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_F64x3(uint64_t (*cb)(F64x3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F64x3(447), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F64x4(F64x4 (*cb)(double, double, double, double, double, double, double, double, F64x4)) {
+    F64x4 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_F64x4(348));
+    return hash_F64x4(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_F64x4(uint64_t (*cb)(F64x4, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F64x4(448), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32F64(F32F64 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, F32F64)) {
+    F32F64 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_F32F64(349));
+    return hash_F32F64(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_F32F64(uint64_t (*cb)(F32F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32F64(449), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32Arr3(F32Arr3 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, F32Arr3)) {
+    F32Arr3 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_F32Arr3(352));
+    return hash_F32Arr3(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_F32Arr3(uint64_t (*cb)(F32Arr3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32Arr3(452), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32x5(F32x5 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, F32x5)) {
+    F32x5 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_F32x5(355));
+    return hash_F32x5(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_F32x5(uint64_t (*cb)(F32x5, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32x5(455), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F64I32(F64I32 (*cb)(double, double, double, double, double, double, double, int64_t, F64I32)) {
+    F64I32 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_F64I32(356));
+    return hash_F64I32(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_F64I32(uint64_t (*cb)(F64I32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F64I32(456), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I32F64(I32F64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, I32F64)) {
+    I32F64 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_I32F64(357));
+    return hash_I32F64(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_I32F64(uint64_t (*cb)(I32F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I32F64(457), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32I32(F32I32 (*cb)(double, double, double, double, double, double, double, double, F32I32)) {
+    F32I32 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_F32I32(358));
+    return hash_F32I32(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_F32I32(uint64_t (*cb)(F32I32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32I32(458), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32x2I32(F32x2I32 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, F32x2I32)) {
+    F32x2I32 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_F32x2I32(360));
+    return hash_F32x2I32(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_F32x2I32(uint64_t (*cb)(F32x2I32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32x2I32(460), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I32F32F32(I32F32F32 (*cb)(double, double, double, double, double, double, double, int64_t, I32F32F32)) {
+    I32F32F32 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_I32F32F32(361));
+    return hash_I32F32F32(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_I32F32F32(uint64_t (*cb)(I32F32F32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I32F32F32(461), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_I64F64(I64F64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, I64F64)) {
+    I64F64 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_I64F64(362));
+    return hash_I64F64(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_I64F64(uint64_t (*cb)(I64F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_I64F64(462), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F64I64(F64I64 (*cb)(double, double, double, double, double, double, double, double, F64I64)) {
+    F64I64 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_F64I64(363));
+    return hash_F64I64(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_F64I64(uint64_t (*cb)(F64I64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F64I64(463), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_U8F32(U8F32 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, U8F32)) {
+    U8F32 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_U8F32(364));
+    return hash_U8F32(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_U8F32(uint64_t (*cb)(U8F32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_U8F32(464), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_F32I64F32(F32I64F32 (*cb)(double, double, double, double, double, double, double, double, F32I64F32)) {
+    F32I64F32 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_F32I64F32(368));
+    return hash_F32I64F32(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_F32I64F32(uint64_t (*cb)(F32I64F32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_F32I64F32(468), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_MixedBig(MixedBig (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, MixedBig)) {
+    MixedBig r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_MixedBig(369));
+    return hash_MixedBig(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_MixedBig(uint64_t (*cb)(MixedBig, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_MixedBig(469), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_BoolF32(BoolF32 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, BoolF32)) {
+    BoolF32 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_BoolF32(370));
+    return hash_BoolF32(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_BoolF32(uint64_t (*cb)(BoolF32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_BoolF32(470), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_NestF2F(NestF2F (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, NestF2F)) {
+    NestF2F r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_NestF2F(374));
+    return hash_NestF2F(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_NestF2F(uint64_t (*cb)(NestF2F, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_NestF2F(474), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_NestDL(NestDL (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, NestDL)) {
+    NestDL r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_NestDL(375));
+    return hash_NestDL(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_NestDL(uint64_t (*cb)(NestDL, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_NestDL(475), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_NestI8F2(NestI8F2 (*cb)(double, double, double, double, double, double, double, int64_t, NestI8F2)) {
+    NestI8F2 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_NestI8F2(376));
+    return hash_NestI8F2(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_NestI8F2(uint64_t (*cb)(NestI8F2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_NestI8F2(476), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_NestArrF2(NestArrF2 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, NestArrF2)) {
+    NestArrF2 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_NestArrF2(377));
+    return hash_NestArrF2(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_NestArrF2(uint64_t (*cb)(NestArrF2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_NestArrF2(477), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_Deep3(Deep3 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, Deep3)) {
+    Deep3 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_Deep3(379));
+    return hash_Deep3(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_Deep3(uint64_t (*cb)(Deep3, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_Deep3(479), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_NestMixed(NestMixed (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, NestMixed)) {
+    NestMixed r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_NestMixed(380));
+    return hash_NestMixed(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_NestMixed(uint64_t (*cb)(NestMixed, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_NestMixed(480), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_ArrI8x3I32(ArrI8x3I32 (*cb)(double, double, double, double, double, double, double, int64_t, ArrI8x3I32)) {
+    ArrI8x3I32 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_ArrI8x3I32(381));
+    return hash_ArrI8x3I32(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_ArrI8x3I32(uint64_t (*cb)(ArrI8x3I32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_ArrI8x3I32(481), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_ArrF32x2I32(ArrF32x2I32 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, ArrF32x2I32)) {
+    ArrF32x2I32 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_ArrF32x2I32(382));
+    return hash_ArrF32x2I32(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_ArrF32x2I32(uint64_t (*cb)(ArrF32x2I32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_ArrF32x2I32(482), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_ArrI32x2x2(ArrI32x2x2 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, ArrI32x2x2)) {
+    ArrI32x2x2 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_ArrI32x2x2(384));
+    return hash_ArrI32x2x2(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_ArrI32x2x2(uint64_t (*cb)(ArrI32x2x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_ArrI32x2x2(484), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_ArrF32x2x2(ArrF32x2x2 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, ArrF32x2x2)) {
+    ArrF32x2x2 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_ArrF32x2x2(385));
+    return hash_ArrF32x2x2(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_ArrF32x2x2(uint64_t (*cb)(ArrF32x2x2, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_ArrF32x2x2(485), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_PackU8U32(PackU8U32 (*cb)(double, double, double, double, double, double, double, int64_t, PackU8U32)) {
+    PackU8U32 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_PackU8U32(386));
+    return hash_PackU8U32(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_PackU8U32(uint64_t (*cb)(PackU8U32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_PackU8U32(486), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_PackU8F64(PackU8F64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, PackU8F64)) {
+    PackU8F64 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_PackU8F64(387));
+    return hash_PackU8F64(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_PackU8F64(uint64_t (*cb)(PackU8F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_PackU8F64(487), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_PackU16F32(PackU16F32 (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, PackU16F32)) {
+    PackU16F32 r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_PackU16F32(389));
+    return hash_PackU16F32(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_PackU16F32(uint64_t (*cb)(PackU16F32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_PackU16F32(489), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_PackU8I64(PackU8I64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, PackU8I64)) {
+    PackU8I64 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_PackU8I64(390));
+    return hash_PackU8I64(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_PackU8I64(uint64_t (*cb)(PackU8I64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_PackU8I64(490), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_PackNested(PackNested (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, PackNested)) {
+    PackNested r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_PackNested(392));
+    return hash_PackNested(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_PackNested(uint64_t (*cb)(PackNested, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_PackNested(492), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_AlignF32x16(AlignF32x16 (*cb)(double, double, double, double, double, double, double, double, AlignF32x16)) {
+    AlignF32x16 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_AlignF32x16(393));
+    return hash_AlignF32x16(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_AlignF32x16(uint64_t (*cb)(AlignF32x16, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_AlignF32x16(493), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UF32U32(UF32U32 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, UF32U32)) {
+    UF32U32 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_UF32U32(395));
+    return hash_UF32U32(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_UF32U32(uint64_t (*cb)(UF32U32, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UF32U32(495), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UF64I64(UF64I64 (*cb)(double, double, double, double, double, double, double, int64_t, UF64I64)) {
+    UF64I64 r = cb(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, make_UF64I64(396));
+    return hash_UF64I64(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 7, r);
+}
+uint64_t cbarg_UF64I64(uint64_t (*cb)(UF64I64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UF64I64(496), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UF32F64(UF32F64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, UF32F64)) {
+    UF32F64 r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_UF32F64(397));
+    return hash_UF32F64(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_UF32F64(uint64_t (*cb)(UF32F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UF32F64(497), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UArrF32F64(UArrF32F64 (*cb)(double, double, double, double, double, double, double, double, UArrF32F64)) {
+    UArrF32F64 r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_UArrF32F64(398));
+    return hash_UArrF32F64(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_UArrF32F64(uint64_t (*cb)(UArrF32F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UArrF32F64(498), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UInnerF2F64(UInnerF2F64 (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, double, double, double, UInnerF2F64)) {
+    UInnerF2F64 r = cb(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, make_UInnerF2F64(400));
+    return hash_UInnerF2F64(1, -2, 3, -4, 5, 0.5, 1.5, 2.5, r);
+}
+uint64_t cbarg_UInnerF2F64(uint64_t (*cb)(UInnerF2F64, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UInnerF2F64(500), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UBig(UBig (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double, double, UBig)) {
+    UBig r = cb(11, 12, 13, 14, 15, 16, -0.5, 8.0, make_UBig(402));
+    return hash_UBig(11, 12, 13, 14, 15, 16, -0.5, 8.0, r);
+}
+uint64_t cbarg_UBig(uint64_t (*cb)(UBig, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UBig(502), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_UStructs(UStructs (*cb)(double, double, double, double, double, double, double, double, UStructs)) {
+    UStructs r = cb(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, make_UStructs(403));
+    return hash_UStructs(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, r);
+}
+uint64_t cbarg_UStructs(uint64_t (*cb)(UStructs, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_UStructs(503), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbret_HoldsUnion(HoldsUnion (*cb)(int32_t, float, int8_t, float, uint16_t, float, int32_t, double, HoldsUnion)) {
+    HoldsUnion r = cb(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, make_HoldsUnion(404));
+    return hash_HoldsUnion(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, r);
+}
+uint64_t cbarg_HoldsUnion(uint64_t (*cb)(HoldsUnion, int64_t, double, int32_t, float, uint8_t, double, int64_t, double, uint16_t, double, int64_t, double, int8_t, double, int64_t, float, uint64_t, double)) {
+    return cb(make_HoldsUnion(504), 1, 0.5, -2, 1.25f, 200, -2.75, -30, 3.5, 7, 4.25, 5, 5.5, -6, 6.125, 7, -7.5f, 8, 8.25);
+}
+uint64_t cbmany_0(uint64_t (*cb)(int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t, uint64_t, float, double, int64_t, int8_t, float, uint16_t, double, int64_t, int32_t)) { return cb(-5, 200, -300, 60000, -70000, 4000000000, -5000000000, 9000000000, 0.5f, -1.25, 9, 7, -2.75f, 1, 3.5, 9, 42); }
+uint64_t cbmany_1(uint64_t (*cb)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int8_t, uint8_t, float, _Bool, int16_t, double, uint32_t, _Bool, int8_t, int64_t, uint16_t, double, int32_t, uint64_t, float, int64_t)) { return cb(9, 9, 9, 1, 2, 3, -128, 1, 0.25f, true, 12345, -0.0625, 3, false, 127, 9, 7, 1e3, -2147483648, 9223372036854775807, 16777216.0f, -9223372036854775807); }
