@@ -17,7 +17,9 @@ use super::{
 };
 use crate::lower::jit_signature;
 use crate::memory::{c_str_bytes, StringArena};
-use ffidl_jit::{classify, ThunkCache, ThunkFn};
+use crate::backend::CallEntries;
+use crate::fallback::CallEntry;
+use ffidl_jit::classify;
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::Span;
 use ffidl_lang::tir::{
@@ -42,11 +44,11 @@ pub struct CompiledFn {
 /// Compiled functions by [`ffidl_lang::tir::FnId`] index (filled before the run starts).
 pub type FnTable = Rc<Vec<OnceCell<CompiledFn>>>;
 
-/// A resolved foreign function: its address and, unless variadic, its thunk.
-#[derive(Clone, Copy)]
+/// A resolved foreign function: its address and, unless variadic, its call entry.
+#[derive(Clone)]
 pub struct ForeignLink {
     pub target: *const c_void,
-    pub thunk: Option<ThunkFn>,
+    pub thunk: Option<CallEntry>,
 }
 
 /// The whole program, compiled.
@@ -62,7 +64,7 @@ pub struct Compiler<'a> {
     pub program: &'a Program,
     pub reprs: Vec<Repr>,
     pub foreign: &'a [ForeignLink],
-    pub cache: &'a mut ThunkCache,
+    pub cache: &'a mut CallEntries,
     pub fns: FnTable,
     pub literals: &'a mut StringArena,
     pub globals_base: *mut u8,
@@ -100,7 +102,7 @@ impl<'a> Compiler<'a> {
     pub fn new(
         program: &'a Program,
         foreign: &'a [ForeignLink],
-        cache: &'a mut ThunkCache,
+        cache: &'a mut CallEntries,
         literals: &'a mut StringArena,
         globals_base: *mut u8,
         global_offsets: Vec<u64>,
@@ -1036,7 +1038,7 @@ impl Compiler<'_> {
             }
             Callee::Foreign(id) => {
                 let f = &self.program.foreign_fns[id.0 as usize];
-                let link = self.foreign[id.0 as usize];
+                let link = self.foreign[id.0 as usize].clone();
                 let fixed = f.sig.params.len();
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for (i, a) in args.iter().enumerate() {
@@ -1079,17 +1081,15 @@ impl Compiler<'_> {
                     };
                     arg_fns.push((fv, None));
                 }
-                let thunk = match link.thunk {
-                    Some(t) if args.len() == fixed && !f.sig.variadic => t,
+                let thunk = match &link.thunk {
+                    Some(t) if args.len() == fixed && !f.sig.variadic => t.clone(),
                     _ => {
                         let extra: Vec<TypeId> =
                             args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
                         let sig = jit_signature(self.program, &f.sig, &extra)
                             .map_err(|m| abi_error(span, m))?;
                         let plan = classify(&sig).map_err(|m| abi_error(span, m.to_string()))?;
-                        self.cache
-                            .thunk(&plan)
-                            .map_err(|m| abi_error(span, m.to_string()))?
+                        self.cache.entry(&plan).map_err(|m| abi_error(span, m))?
                     }
                 };
                 Ok(self.foreign_call(link.target, thunk, arg_fns, e.ty, span, None))
@@ -1105,10 +1105,7 @@ impl Compiler<'_> {
                 let jsig =
                     jit_signature(self.program, &sig, &[]).map_err(|m| abi_error(span, m))?;
                 let plan = classify(&jsig).map_err(|m| abi_error(span, m.to_string()))?;
-                let thunk = self
-                    .cache
-                    .thunk(&plan)
-                    .map_err(|m| abi_error(span, m.to_string()))?;
+                let thunk = self.cache.entry(&plan).map_err(|m| abi_error(span, m))?;
                 let target = self.expr(fexpr)?;
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for a in args {
@@ -1124,7 +1121,7 @@ impl Compiler<'_> {
     fn foreign_call(
         &self,
         target: *const c_void,
-        thunk: ThunkFn,
+        thunk: CallEntry,
         args: Vec<(ExprFn, Option<u64>)>,
         ret_ty: TypeId,
         span: Span,
@@ -1136,9 +1133,9 @@ impl Compiler<'_> {
         let fast = dynamic_target.is_none() && !ret_is_cstr && args.len() <= 6;
         if fast {
             match ret {
-                Repr::Void => return fixed_call::<super::scalar::KU64>(target, thunk, args, true),
+                Repr::Void => return fixed_call::<super::scalar::KU64>(target, thunk, args, true, span),
                 Repr::Scalar(s) => {
-                    return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk, args, false))
+                    return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk.clone(), args, false, span))
                 }
                 Repr::Agg { .. } => {}
             }
@@ -1174,10 +1171,11 @@ impl Compiler<'_> {
             if !ctx.out.is_empty() {
                 ctx.flush();
             }
-            // SAFETY: the thunk was built from the plan of this call's C signature; the
+            // SAFETY: the entry was made from the plan of this call's C signature; the
             // slots hold one value (or aggregate address) per argument, and `ret_ptr` has
             // room for the result.
-            unsafe { thunk(target as *const c_void, slots.as_ptr(), ret_ptr) };
+            unsafe { thunk.call(target as *const c_void, slots, ret_ptr) }
+                .map_err(|e| runtime_error(span, e.to_string()))?;
             Ok(match ret {
                 Repr::Agg { .. } => ret_ptr as u64,
                 Repr::Void => 0,
@@ -1533,9 +1531,10 @@ where
 /// result: the hot path (slots in a stack array, result read by a specialised load).
 fn fixed_call<K: ScalarKind>(
     target: usize,
-    thunk: ThunkFn,
+    entry: CallEntry,
     args: Vec<(ExprFn, Option<u64>)>,
     void: bool,
+    span: Span,
 ) -> ExprFn {
     let count = args.len();
     // Constant arguments are written once into a template; only the others run.
@@ -1552,6 +1551,7 @@ fn fixed_call<K: ScalarKind>(
         ($n:literal) => {{
             let mut start = [0u64; $n + 1];
             start.copy_from_slice(&template[..$n + 1]);
+            let entry = entry.clone();
             Box::new(move |ctx: &mut Ctx| {
                 let mut slots = start;
                 for (i, a) in dynamic.iter() {
@@ -1561,16 +1561,23 @@ fn fixed_call<K: ScalarKind>(
                     ctx.flush();
                 }
                 let mut ret = [0u64; 2];
-                // SAFETY: the thunk was built from the plan of this function's C
-                // signature and the slots hold one value per argument; `ret` has room
-                // for any scalar result.
-                unsafe {
-                    thunk(
-                        target as *const c_void,
-                        slots.as_ptr(),
-                        ret.as_mut_ptr().cast(),
-                    )
-                };
+                match &entry {
+                    // SAFETY: the thunk was built from the plan of this function's C
+                    // signature and the slots hold one value per argument; `ret` has
+                    // room for any scalar result.
+                    CallEntry::Thunk(thunk) => unsafe {
+                        thunk(
+                            target as *const c_void,
+                            slots.as_ptr(),
+                            ret.as_mut_ptr().cast(),
+                        )
+                    },
+                    // SAFETY: as above, for the plan the assembly entry was made from.
+                    asm => unsafe {
+                        asm.call(target as *const c_void, &slots[..$n], ret.as_mut_ptr().cast())
+                    }
+                    .map_err(|e| runtime_error(span, e.to_string()))?,
+                }
                 if void {
                     return Ok(0);
                 }
