@@ -61,3 +61,46 @@ impl CallEntries {
             .map_err(|e| e.to_string())
     }
 }
+
+#[cfg(all(test, target_arch = "x86_64", unix))]
+mod tests {
+    use super::*;
+    use ffidl_jit::abi::{classify, Abi, AbiType, Signature};
+    use std::ffi::c_void;
+
+    extern "C" fn add_i64(a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+
+    fn call_add(entry: &CallEntry) -> i64 {
+        let mut ret = [0u64; 2];
+        let args = [40u64, 2u64];
+        // SAFETY: the entry was made for `fn(i64, i64) -> i64`, which `add_i64` is.
+        unsafe { entry.call(add_i64 as *const c_void, &args, ret.as_mut_ptr().cast()) }.unwrap();
+        ret[0] as i64
+    }
+
+    #[test]
+    fn each_backend_makes_its_own_kind_of_entry_and_both_call() {
+        let sig = Signature::new(
+            Abi::SysV64,
+            vec![AbiType::I64, AbiType::I64],
+            Some(AbiType::I64),
+        );
+        let plan = classify(&sig).unwrap();
+
+        let mut asm = CallEntries::new(Backend::Asm).unwrap();
+        assert_eq!(asm.backend(), Backend::Asm);
+        assert!(asm.thunk_cache().is_none(), "asm compiles no thunks");
+        let entry = asm.entry(&plan).unwrap();
+        assert!(matches!(entry, CallEntry::Asm(_)));
+        assert_eq!(call_add(&entry), 42);
+
+        let mut jit = CallEntries::new(Backend::Cranelift).unwrap();
+        assert_eq!(jit.backend(), Backend::Cranelift);
+        let entry = jit.entry(&plan).unwrap();
+        assert!(matches!(entry, CallEntry::Thunk(_)));
+        assert_eq!(call_add(&entry), 42);
+        assert_eq!(jit.thunk_cache().map(|c| c.len()), Some(1));
+    }
+}

@@ -15,10 +15,10 @@ use super::scalar::{
 use super::{
     align_up, run_block, runtime_error, AddrFn, Ctx, ExprFn, Flow, StmtFn, Trap, TrapKind, R,
 };
-use crate::lower::jit_signature;
-use crate::memory::{c_str_bytes, StringArena};
 use crate::backend::CallEntries;
 use crate::fallback::CallEntry;
+use crate::lower::jit_signature;
+use crate::memory::{c_str_bytes, StringArena};
 use ffidl_jit::classify;
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::Span;
@@ -1133,7 +1133,9 @@ impl Compiler<'_> {
         let fast = dynamic_target.is_none() && !ret_is_cstr && args.len() <= 6;
         if fast {
             match ret {
-                Repr::Void => return fixed_call::<super::scalar::KU64>(target, thunk, args, true, span),
+                Repr::Void => {
+                    return fixed_call::<super::scalar::KU64>(target, thunk, args, true, span)
+                }
                 Repr::Scalar(s) => {
                     return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk.clone(), args, false, span))
                 }
@@ -1574,7 +1576,11 @@ fn fixed_call<K: ScalarKind>(
                     },
                     // SAFETY: as above, for the plan the assembly entry was made from.
                     asm => unsafe {
-                        asm.call(target as *const c_void, &slots[..$n], ret.as_mut_ptr().cast())
+                        asm.call(
+                            target as *const c_void,
+                            &slots[..$n],
+                            ret.as_mut_ptr().cast(),
+                        )
                     }
                     .map_err(|e| runtime_error(span, e.to_string()))?,
                 }
