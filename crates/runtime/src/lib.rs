@@ -20,6 +20,7 @@ use ffidl_jit::{classify, ThunkCache};
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::SourceMap;
 use ffidl_lang::tir::{LibrarySource, Program};
+use interp::callback::CallbackEnv;
 use interp::compile::{frame_layout, CompiledProgram, Compiler, ForeignLink};
 use interp::{run_block, Ctx, TrapKind};
 use memory::{Block, StringArena};
@@ -56,6 +57,7 @@ pub struct Loaded {
     // Field order is drop order: the compiled closures go first, then the memory they
     // point into, then the thunk code, then the libraries the targets live in.
     compiled: CompiledProgram,
+    _callback_env: Box<CallbackEnv>,
     globals: Block,
     _literals: StringArena,
     entries: CallEntries,
@@ -174,7 +176,8 @@ pub fn load_with(
     };
     let globals_base = interp::align_up(globals.ptr() as usize, globals_align as usize) as *mut u8;
     let mut literals = StringArena::default();
-    let compiler = Compiler::new(
+    let callback_env = Box::new(CallbackEnv { map: map.clone() });
+    let mut compiler = Compiler::new(
         program,
         &links,
         &mut entries,
@@ -182,10 +185,12 @@ pub fn load_with(
         globals_base,
         global_offsets,
     );
+    compiler.callback_env = &*callback_env;
     let compiled = compiler.compile_program().map_err(|d| vec![d])?;
     Ok(Loaded {
         stack_budget: interp::DEFAULT_NATIVE_STACK_BUDGET,
         compiled,
+        _callback_env: callback_env,
         globals,
         _literals: literals,
         entries,
@@ -206,12 +211,20 @@ impl Loaded {
         self.stack_budget = bytes;
     }
 
+    /// How many callback thunks script functions have (one per distinct pair of script
+    /// function and callback type the program uses; made while loading, never at run time).
+    pub fn callback_thunk_count(&self) -> usize {
+        self.compiled.callbacks.len()
+    }
+
     /// Run the top-level statements, printing to `out` (flushed before every foreign
     /// call, so output interleaves with C's unbuffered writes, and at the end).
     pub fn run(&mut self, out: Box<dyn Write>) -> Outcome {
         self.globals.clear();
         let mut ctx = Ctx::new(out);
         ctx.set_native_stack_budget(self.stack_budget);
+        // Callbacks C makes on this thread during the run use this state (re-entrantly).
+        let previous = interp::callback::enter_run(&mut ctx);
         let outcome = match ctx.alloc_temp(
             self.compiled.main_frame_size,
             self.compiled.main_frame_align,
@@ -234,6 +247,7 @@ impl Loaded {
             )),
         };
         ctx.flush();
+        interp::callback::leave_run(previous);
         outcome
     }
 }

@@ -7,6 +7,7 @@
 //! fills its argument slots in a fixed-size array on the Rust stack); script calls;
 //! runtime checks (null, bounds, division by zero, argument ranges, asserts).
 
+use super::callback::{self, CallbackEnv, CallbackTarget};
 use super::print::{formatter, Fmt};
 use super::scalar::{
     f32_of, f64_of, int_value, of_f32, of_f64, repr_of, with_int_kind, with_scalar_kind, IntKind,
@@ -27,6 +28,7 @@ use ffidl_lang::tir::{
     Program, Stmt, StmtKind, TypeId, TypeKind, UnaryOp, Var,
 };
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::rc::Rc;
 
@@ -57,6 +59,10 @@ pub struct CompiledProgram {
     pub main_frame_align: u64,
     pub main: Vec<StmtFn>,
     pub fns: FnTable,
+    /// The contexts of the callback thunks made from script functions (boxed: each
+    /// thunk holds the address of its target, which must not move).
+    #[allow(clippy::vec_box)]
+    pub callbacks: Vec<Box<CallbackTarget>>,
 }
 
 /// State while compiling.
@@ -69,6 +75,13 @@ pub struct Compiler<'a> {
     pub literals: &'a mut StringArena,
     pub globals_base: *mut u8,
     pub global_offsets: Vec<u64>,
+    /// Shared by every callback thunk made from a script function (set by the loader).
+    pub callback_env: *const CallbackEnv,
+    /// Callback thunks by (script function, callback type), made on first use.
+    callback_entries: HashMap<(u32, u32), *const c_void>,
+    // Boxed: each thunk holds the address of its target, which must not move.
+    #[allow(clippy::vec_box)]
+    callbacks: Vec<Box<CallbackTarget>>,
     /// Frame offsets and types of the locals of the body being compiled.
     local_offsets: Vec<u64>,
     local_types: Vec<TypeId>,
@@ -124,6 +137,9 @@ impl<'a> Compiler<'a> {
             literals,
             globals_base,
             global_offsets,
+            callback_env: std::ptr::null(),
+            callback_entries: HashMap::new(),
+            callbacks: Vec::new(),
             local_offsets: Vec::new(),
             local_types: Vec::new(),
         }
@@ -151,6 +167,7 @@ impl<'a> Compiler<'a> {
             main_frame_align,
             main,
             fns: self.fns,
+            callbacks: self.callbacks,
         })
     }
 
@@ -529,12 +546,10 @@ impl Compiler<'_> {
                     Box::new(move |ctx| Ok(addr(ctx)? as u64))
                 }
             },
-            ExprKind::FnRef(_) => Box::new(move |_| {
-                Err(runtime_error(
-                    span,
-                    "callbacks are not supported yet: a script function cannot be passed to C",
-                ))
-            }),
+            ExprKind::FnRef(id) => {
+                let entry = self.callback_entry(id.0, e.ty, span)? as u64;
+                Box::new(move |_| Ok(entry))
+            }
             ExprKind::AddrOf(place) => {
                 let addr = self.addr(place)?;
                 Box::new(move |ctx| Ok(addr(ctx)? as u64))
@@ -1194,6 +1209,40 @@ impl Compiler<'_> {
                 }
             })
         })
+    }
+
+    /// The native function pointer of script function `index` as a value of the callback
+    /// type `ty`: one callback thunk per (function, callback type), made on first use.
+    fn callback_entry(&mut self, index: u32, ty: TypeId, span: Span) -> C<*const c_void> {
+        if let Some(&entry) = self.callback_entries.get(&(index, ty.0)) {
+            return Ok(entry);
+        }
+        let TypeKind::Callback(cb) = &self.program.ty(ty).kind else {
+            return Err(abi_error(
+                span,
+                "a script function used where no callback type is expected".into(),
+            ));
+        };
+        let sig = jit_signature(self.program, &cb.sig, &[]).map_err(|m| abi_error(span, m))?;
+        let plan = classify(&sig).map_err(|m| abi_error(span, m.to_string()))?;
+        let f = &self.program.functions[index as usize];
+        let target = Box::new(CallbackTarget::new(
+            Rc::as_ptr(&self.fns),
+            index as usize,
+            f.name.clone(),
+            self.repr(f.ret),
+            &plan,
+            f.span,
+            self.callback_env,
+        ));
+        let context = (&*target as *const CallbackTarget).cast::<c_void>();
+        let compiled = self
+            .cache
+            .callback(&plan, callback::dispatch, context)
+            .map_err(|m| abi_error(span, m.to_string()))?;
+        self.callbacks.push(target);
+        self.callback_entries.insert((index, ty.0), compiled.entry);
+        Ok(compiled.entry)
     }
 
     fn builtin(&mut self, b: Builtin, args: &[Expr], span: Span) -> C<ExprFn> {

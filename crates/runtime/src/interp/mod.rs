@@ -10,6 +10,7 @@
 //! its thunk and target pointers and builds its argument slots in a fixed array on the
 //! Rust stack.
 
+pub mod callback;
 pub mod compile;
 pub mod print;
 pub mod scalar;
