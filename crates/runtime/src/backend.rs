@@ -4,12 +4,17 @@
 
 use crate::fallback::{AsmCall, Backend, CallEntry};
 use ffidl_jit::abi::CallPlan;
-use ffidl_jit::{ThunkCache, ThunkError};
+use ffidl_jit::{DispatchFn, ThunkCache, ThunkError};
+use std::ffi::c_void;
 
-/// Makes one [`CallEntry`] per call plan with the selected backend; under Cranelift it
-/// also owns the thunk code, which lives as long as this value.
+/// Makes one [`CallEntry`] per call plan, and the native entry points of callbacks, with
+/// the selected backend; owns what those point into (the Cranelift thunk code, the bound
+/// trampolines), which lives as long as this value.
 pub struct CallEntries {
     backend: Backend,
+    /// Trampolines bound by [`CallEntries::callback`] under the fallback.
+    #[cfg(all(target_arch = "x86_64", unix))]
+    trampolines: Vec<crate::fallback::Trampoline>,
     /// Present while the backend is Cranelift (and kept if it switches to the fallback,
     /// since thunks made before the switch point into it).
     cache: Option<ThunkCache>,
@@ -31,7 +36,12 @@ impl CallEntries {
         } else {
             Backend::Asm
         };
-        Ok(CallEntries { backend, cache })
+        Ok(CallEntries {
+            backend,
+            #[cfg(all(target_arch = "x86_64", unix))]
+            trampolines: Vec::new(),
+            cache,
+        })
     }
 
     /// The backend in use (after any automatic switch).
@@ -59,6 +69,49 @@ impl CallEntries {
         AsmCall::new(plan)
             .map(CallEntry::Asm)
             .map_err(|e| e.to_string())
+    }
+
+    /// A native function with `plan`'s C signature that calls `dispatch(context, slots,
+    /// ret)`: a Cranelift callback thunk, or under the fallback a trampoline of its table
+    /// (bound until these entries are dropped). `context` must outlive these entries.
+    pub fn callback(
+        &mut self,
+        plan: &CallPlan,
+        dispatch: DispatchFn,
+        context: *const c_void,
+    ) -> Result<*const c_void, String> {
+        if let Some(cache) = self.thunk_cache() {
+            match cache.callback(plan, dispatch, context) {
+                Ok(compiled) => return Ok(compiled.entry),
+                Err(ThunkError::NoExecutableMemory(_)) => self.backend = Backend::Asm,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        self.trampoline(plan, dispatch, context)
+    }
+
+    #[cfg(all(target_arch = "x86_64", unix))]
+    fn trampoline(
+        &mut self,
+        plan: &CallPlan,
+        dispatch: DispatchFn,
+        context: *const c_void,
+    ) -> Result<*const c_void, String> {
+        let trampoline =
+            crate::fallback::Trampoline::new(plan, dispatch, context).map_err(|e| e.to_string())?;
+        let entry = trampoline.entry();
+        self.trampolines.push(trampoline);
+        Ok(entry)
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", unix)))]
+    fn trampoline(
+        &mut self,
+        _plan: &CallPlan,
+        _dispatch: DispatchFn,
+        _context: *const c_void,
+    ) -> Result<*const c_void, String> {
+        Err(crate::fallback::FallbackError::UnsupportedHost.to_string())
     }
 }
 

@@ -26,8 +26,30 @@ fn run_child(path: &str) -> ! {
     std::process::exit(outcome.exit_status())
 }
 
+/// Compile tests/fixtures/run_fixture.c where the programs look for it (this test may
+/// run before any other that builds it). Built under a private name and renamed into
+/// place, so that a process loading the library never sees a half-written file.
+fn build_fixture() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let root = workspace_root();
+        let out_dir = root.join("target/ffidl-fixtures");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let partial = out_dir.join(format!("librun_fixture.so.{}", std::process::id()));
+        let status = Command::new("gcc")
+            .args(["-shared", "-fPIC", "-O1", "-Wall", "-pthread", "-o"])
+            .arg(&partial)
+            .arg(root.join("tests/fixtures/run_fixture.c"))
+            .status()
+            .expect("gcc must be installed to build the run fixture");
+        assert!(status.success(), "gcc failed on run_fixture.c");
+        std::fs::rename(&partial, out_dir.join("librun_fixture.so")).unwrap();
+    });
+}
+
 /// (stdout, stderr, status) of running `program` in a child process.
 fn run_in_child(test_name: &str, program: &str) -> (String, String, Option<i32>) {
+    build_fixture();
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, program)
@@ -86,6 +108,7 @@ fn callbacks_in_a_loop_reuse_one_thunk_per_function_and_type() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
+    build_fixture();
     std::env::set_current_dir(workspace_root()).unwrap();
     let mut map = SourceMap::new();
     let program = check_path(

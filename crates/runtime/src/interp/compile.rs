@@ -1236,13 +1236,13 @@ impl Compiler<'_> {
             self.callback_env,
         ));
         let context = (&*target as *const CallbackTarget).cast::<c_void>();
-        let compiled = self
+        let entry = self
             .cache
             .callback(&plan, callback::dispatch, context)
-            .map_err(|m| abi_error(span, m.to_string()))?;
+            .map_err(|m| abi_error(span, m))?;
         self.callbacks.push(target);
-        self.callback_entries.insert((index, ty.0), compiled.entry);
-        Ok(compiled.entry)
+        self.callback_entries.insert((index, ty.0), entry);
+        Ok(entry)
     }
 
     fn builtin(&mut self, b: Builtin, args: &[Expr], span: Span) -> C<ExprFn> {
