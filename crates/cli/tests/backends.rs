@@ -45,10 +45,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Programs that cover fixed, variadic and callback-value calls, struct arguments and
-/// results, C's stdio output, runtime errors and `exit`.
+/// Programs that cover fixed, variadic and callback-value calls, script functions as C
+/// callbacks (also on C threads), struct arguments and results, C's stdio output,
+/// runtime errors and `exit`.
 const PROGRAMS: &[&str] = &[
     "callback_values",
+    "callback_scalars",
+    "callback_aggregates",
+    "callback_qsort",
+    "callback_threads",
     "libc_libm",
     "structs_and_c",
     "print_formats",

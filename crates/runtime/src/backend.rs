@@ -156,4 +156,39 @@ mod tests {
         assert_eq!(call_add(&entry), 42);
         assert_eq!(jit.thunk_cache().map(|c| c.len()), Some(1));
     }
+
+    /// A dispatcher that returns the sum of two i64 slots plus the i64 its context points to.
+    unsafe extern "C" fn add_with_bias(context: *const c_void, args: *const u64, ret: *mut u8) {
+        // SAFETY: the context is an i64, the plan has two i64 slots and an 8-byte result.
+        unsafe {
+            let bias = *context.cast::<i64>();
+            let sum = (*args as i64) + (*args.add(1) as i64) + bias;
+            ret.cast::<i64>().write_unaligned(sum);
+        }
+    }
+
+    #[test]
+    fn callbacks_are_trampolines_under_asm_and_thunks_under_cranelift() {
+        let sig = Signature::new(
+            Abi::SysV64,
+            vec![AbiType::I64, AbiType::I64],
+            Some(AbiType::I64),
+        );
+        let plan = classify(&sig).unwrap();
+        let bias = 100i64;
+        let context = (&bias as *const i64).cast::<c_void>();
+        for backend in [Backend::Asm, Backend::Cranelift] {
+            let mut entries = CallEntries::new(backend).unwrap();
+            let entry = entries.callback(&plan, add_with_bias, context).unwrap();
+            // SAFETY: the entry has the C signature `fn(i64, i64) -> i64` of the plan.
+            let callback: extern "C" fn(i64, i64) -> i64 = unsafe { std::mem::transmute(entry) };
+            assert_eq!(callback(40, 2), 142, "{backend:?}");
+            let trampolines = usize::from(backend == Backend::Asm);
+            assert_eq!(entries.trampolines.len(), trampolines, "{backend:?}");
+            assert_eq!(
+                entries.thunk_cache().is_some(),
+                backend == Backend::Cranelift
+            );
+        }
+    }
 }
