@@ -4,8 +4,9 @@
 //! Flow: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
 //! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
-//! thunk per distinct plan from the JIT, and compiles the program into closures
-//! ([`interp`]). [`Loaded::run`] then executes the top-level statements.
+//! call entry per plan from the selected backend ([`backend`]: a Cranelift thunk shared
+//! by every plan-equal function, or the assembly fallback), and compiles the program
+//! into closures ([`interp`]). [`Loaded::run`] then executes the top-level statements.
 
 pub mod backend;
 pub mod fallback;
