@@ -277,6 +277,271 @@ def leaves(t, path):
 
 
 # ----------------------------------------------------------------------------------------
+# Extra fixtures: narrow returns, long mixed argument lists, shapes through @abi(win64)
+# ----------------------------------------------------------------------------------------
+
+# Narrow returns: ret_T(int64_t x) returns (T)x, so the upper bits of the return register
+# hold whatever gcc leaves there; the caller must extend from T's width. Each input is a
+# C/ffidl literal valid for an i64 parameter.
+NARROW_RETURNS = [
+    ("i8", ["255", "0x12345FF", "127", "128", "-128", "-1"]),
+    ("u8", ["255", "-1", "0x1FF", "256", "0x7F"]),
+    ("i16", ["65535", "0x18000", "32767", "-32768", "0x7FFF8001"]),
+    ("u16", ["65535", "-1", "0x1FFFF", "0x10000"]),
+    ("i32", ["0xFFFFFFFF", "0x180000000", "-2147483648"]),
+    ("u32", ["-1", "0x1FFFFFFFF", "0x80000000"]),
+    ("bool", ["0", "1", "2", "0x100", "-1"]),
+]
+
+# Narrow arguments: arg_T(T x) returns x widened to 64 bits by the callee.
+NARROW_ARGS = [
+    ("i8", ["-1", "-128", "127"]),
+    ("u8", ["255", "128"]),
+    ("i16", ["-1", "-32768"]),
+    ("u16", ["65535", "32768"]),
+    ("bool", ["true", "false"]),
+]
+
+# Long argument lists: (ffidl type, literal) per parameter; pointers are "ptr" (a pointer to
+# a global i64 cell holding 1000 + its index) or "null". Every list has 16 or more
+# parameters, so integers and floats both spill onto the stack.
+MANY_ARGS = [
+    [("i8", "-5"), ("u8", "200"), ("i16", "-300"), ("u16", "60000"), ("i32", "-70000"),
+     ("u32", "4000000000"), ("i64", "-5000000000"), ("u64", "9000000000"), ("f32", "0.5"),
+     ("f64", "-1.25"), ("ptr", "ptr"), ("i8", "7"), ("f32", "-2.75"), ("u16", "1"),
+     ("f64", "3.5"), ("ptr", "null"), ("i32", "42")],
+    [("f64", "0.125"), ("f32", "1.5"), ("f64", "2.25"), ("f32", "-3.5"), ("f64", "4.75"),
+     ("f32", "5.5"), ("f64", "-6.25"), ("f32", "7.5"), ("f64", "8.5"), ("f32", "9.25"),
+     ("i8", "-1"), ("u8", "255"), ("i16", "-1"), ("u16", "65535"), ("i32", "-1"),
+     ("u32", "4294967295"), ("i64", "-1"), ("ptr", "ptr"), ("f32", "-0.5"), ("u64", "1")],
+    [("ptr", "ptr"), ("ptr", "null"), ("ptr", "ptr"), ("i64", "1"), ("i64", "2"),
+     ("i64", "3"), ("i8", "-128"), ("u8", "1"), ("f32", "0.25"), ("bool", "true"),
+     ("i16", "12345"), ("f64", "-0.0625"), ("u32", "3"), ("bool", "false"), ("i8", "127"),
+     ("ptr", "ptr"), ("u16", "7"), ("f64", "1e3"), ("i32", "-2147483648"),
+     ("u64", "9223372036854775807"), ("f32", "16777216.0"), ("i64", "-9223372036854775807")],
+    [("i32", str(i * 7 - 50)) if i % 3 == 0 else ("f64", "%d.5" % i) if i % 3 == 1
+     else ("u8", str(i * 13 % 256)) for i in range(24)],
+]
+
+# Shapes also called through @abi(win64) (C side __attribute__((ms_abi))): sizes 1, 2, 4, 8
+# travel in a general register, the others by reference to a copy; returns of other sizes
+# use a hidden pointer.
+WIN64_SHAPES = ["I8", "U8x2", "U8x3", "I16", "I32", "I32U8", "U16x3", "I64", "I32x2",
+                "I64U8", "I64x2", "F32", "F32x2", "F32x3", "F64", "F64x2", "Bytes3",
+                "Bytes16", "PackU8U32", "PackU8I64", "UF32U32", "F32I32", "BoolX2",
+                "AlignF32x16", "MixedBig"]
+# Win64 prefixes: four parameter slots shared by integers and floats, then the stack.
+WIN64_HASH_PREFIXES = [
+    [("i32", "-7"), ("f64", "0.75"), ("i8", "5"), ("f32", "1.25"), ("i64", "-99"),
+     ("f64", "2.5")],
+    [("f64", "0.5")],
+    [("f32", "-1.5"), ("u16", "40000"), ("f64", "6.25")],
+]
+WIN64_ECHO_PREFIX = [("i64", "10"), ("f64", "1.5")]
+
+MANY_PTR_CELL_BASE = 1000
+
+
+def c_type_of(t):
+    return "const int64_t *" if t == "ptr" else SCALARS[t][0]
+
+
+def many_proto(k, params):
+    ps = ", ".join("%s a%d" % (c_type_of(t), i) for i, (t, _) in enumerate(params))
+    return "uint64_t many_%d(%s)" % (k, ps)
+
+
+def many_c_arg(k, i, t, v):
+    if t == "ptr":
+        return "&many_cell_%d_%d" % (k, i) if v == "ptr" else "NULL"
+    return c_literal(t, v)
+
+
+def win64_prefix_for(j):
+    return WIN64_HASH_PREFIXES[j % len(WIN64_HASH_PREFIXES)]
+
+
+def w64_hash_proto(j, s):
+    return "uint64_t __attribute__((ms_abi)) w64_hash_%s(%s, %s s)" % (
+        s.name, c_params(win64_prefix_for(j)), s.name)
+
+
+def w64_echo_proto(s):
+    return "%s __attribute__((ms_abi)) w64_echo_%s(%s, %s s, int32_t tail)" % (
+        s.name, s.name, c_params(WIN64_ECHO_PREFIX), s.name)
+
+
+def extra_header():
+    lines = [""]
+    for t, _ in NARROW_RETURNS:
+        lines.append("%s ret_%s(int64_t x);" % (SCALARS[t][0], t))
+    for t, _ in NARROW_ARGS:
+        lines.append("int64_t arg_%s(%s x);" % (t, SCALARS[t][0]))
+    for k, params in enumerate(MANY_ARGS):
+        lines.append("%s;" % many_proto(k, params))
+    for j, name in enumerate(WIN64_SHAPES):
+        lines.append("%s;" % w64_hash_proto(j, BY_NAME[name]))
+        lines.append("%s;" % w64_echo_proto(BY_NAME[name]))
+    return lines
+
+
+def emit_hash_body(out, prefix, ls):
+    out.append("    uint64_t h = 1469598103934665603ull;")
+    for j, (t, _) in enumerate(prefix):
+        ctype, kind, _ = SCALARS[t]
+        out.append("    h = mix(h, %s);" % leaf_bits(kind, ctype, "p%d" % j))
+    for path, scalar in ls:
+        ctype, kind, _ = SCALARS[scalar]
+        out.append("    h = mix(h, %s);" % leaf_bits(kind, ctype, "s" + path))
+    out.append("    return h;")
+
+
+def emit_echo_body(out, prefix, ls):
+    ints = " + ".join(["p%d" % j for j, (t, _) in enumerate(prefix) if t == "i64"] or ["0"])
+    floats = " + ".join(["p%d" % j for j, (t, _) in enumerate(prefix) if t == "f64"] or ["0.0"])
+    out.append("    int64_t k = tail + %s + (int64_t)(%s);" % (ints, floats))
+    for path, scalar in ls:
+        ctype, kind, _ = SCALARS[scalar]
+        if kind == "bool":
+            out.append("    s%s = s%s ^ (k & 1);" % (path, path))
+        else:
+            out.append("    s%s = (%s)(s%s + k);" % (path, ctype, path))
+    out.append("    return s;")
+
+
+def extra_source():
+    out = ["/* Narrow returns: (T)x leaves the upper bits of the register to the caller. */"]
+    for t, _ in NARROW_RETURNS:
+        ctype = SCALARS[t][0]
+        out.append("%s ret_%s(int64_t x) { return (%s)x; }" % (ctype, t, ctype))
+    for t, _ in NARROW_ARGS:
+        out.append("int64_t arg_%s(%s x) { return (int64_t)x; }" % (t, SCALARS[t][0]))
+    out.append("")
+    out.append("/* Long mixed argument lists: every argument feeds the hash in order. */")
+    for k, params in enumerate(MANY_ARGS):
+        out.append("%s {" % many_proto(k, params))
+        out.append("    uint64_t h = 1469598103934665603ull;")
+        for i, (t, _) in enumerate(params):
+            if t == "ptr":
+                out.append("    h = mix(h, a%d ? (uint64_t)*a%d : 77);" % (i, i))
+            else:
+                ctype, kind, _ = SCALARS[t]
+                out.append("    h = mix(h, %s);" % leaf_bits(kind, ctype, "a%d" % i))
+        out.append("    return h;")
+        out.append("}")
+    out.append("")
+    out.append("/* The same hash and echo conventions through the Microsoft x64 convention. */")
+    for j, name in enumerate(WIN64_SHAPES):
+        s = BY_NAME[name]
+        ls = leaves(name, "")
+        out.append("%s {" % w64_hash_proto(j, s))
+        emit_hash_body(out, win64_prefix_for(j), ls)
+        out.append("}")
+        out.append("%s {" % w64_echo_proto(s))
+        emit_echo_body(out, WIN64_ECHO_PREFIX, ls)
+        out.append("}")
+    out.append("")
+    return out
+
+
+def extra_native_main():
+    out = []
+    for k, params in enumerate(MANY_ARGS):
+        for i, (t, v) in enumerate(params):
+            if t == "ptr" and v == "ptr":
+                out.append("static const int64_t many_cell_%d_%d = %d;"
+                           % (k, i, MANY_PTR_CELL_BASE + i))
+    return out
+
+
+def extra_native_calls():
+    out = []
+    for t, inputs in NARROW_RETURNS:
+        for x in inputs:
+            if t == "bool":
+                out.append('    printf("ret_%s %s %%s\\n", ret_%s(%s) ? "true" : "false");'
+                           % (t, x, t, x))
+            else:
+                fmt = "PRId64" if SCALARS[t][1] == "int" else "PRIu64"
+                cast = "int64_t" if SCALARS[t][1] == "int" else "uint64_t"
+                out.append('    printf("ret_%s %s %%" %s "\\n", (%s)ret_%s(%s));'
+                           % (t, x, fmt, cast, t, x))
+    for t, inputs in NARROW_ARGS:
+        for x in inputs:
+            out.append('    printf("arg_%s %s %%" PRId64 "\\n", arg_%s(%s));' % (t, x, t, x))
+    for k, params in enumerate(MANY_ARGS):
+        args = ", ".join(many_c_arg(k, i, t, v) for i, (t, v) in enumerate(params))
+        out.append('    printf("many_%d %%" PRIu64 "\\n", many_%d(%s));' % (k, k, args))
+    for j, name in enumerate(WIN64_SHAPES):
+        n = name
+        hargs = c_args(win64_prefix_for(j))
+        eargs = c_args(WIN64_ECHO_PREFIX)
+        out.append("    {")
+        out.append("        %s v = make_%s(%d);" % (n, n, 200 + j))
+        out.append('        printf("w64 %s hash %%" PRIu64 "\\n", w64_hash_%s(%s, v));'
+                   % (n, n, hargs))
+        out.append("        %s e = w64_echo_%s(%s, v, %s);" % (n, n, eargs, ECHO_TAIL))
+        out.append('        printf("w64 %s echo %%" PRIu64 "\\n", w64_hash_%s(%s, e));'
+                   % (n, n, hargs))
+        out.append("    }")
+    return out
+
+
+def ffidl_param_type(t):
+    return "*const i64" if t == "ptr" else t
+
+
+def extra_ffidl_decls():
+    out = ["extern fx {"]
+    for t, _ in NARROW_RETURNS:
+        out.append("    fn ret_%s(x: i64) -> %s;" % (t, t))
+    for t, _ in NARROW_ARGS:
+        out.append("    fn arg_%s(x: %s) -> i64;" % (t, t))
+    for k, params in enumerate(MANY_ARGS):
+        ps = ", ".join("a%d: %s" % (i, ffidl_param_type(t)) for i, (t, _) in enumerate(params))
+        out.append("    fn many_%d(%s) -> u64;" % (k, ps))
+    for j, name in enumerate(WIN64_SHAPES):
+        out.append("    @abi(win64) fn w64_hash_%s(%s, s: %s) -> u64;"
+                   % (name, ffidl_params(win64_prefix_for(j)), name))
+    out.append("}")
+    out.append("@abi(win64) extern fx {")
+    for name in WIN64_SHAPES:
+        out.append("    fn w64_echo_%s(%s, s: %s, tail: i32) -> %s;"
+                   % (name, ffidl_params(WIN64_ECHO_PREFIX), name, name))
+    out.append("}")
+    return out
+
+
+def extra_ffidl_statements():
+    out = []
+    for t, inputs in NARROW_RETURNS:
+        for x in inputs:
+            out.append('print("ret_%s %s", ret_%s(%s));' % (t, x, t, x))
+    for t, inputs in NARROW_ARGS:
+        for x in inputs:
+            out.append('print("arg_%s %s", arg_%s(%s));' % (t, x, t, x))
+    for k, params in enumerate(MANY_ARGS):
+        args = []
+        for i, (t, v) in enumerate(params):
+            if t == "ptr" and v == "ptr":
+                out.append("let many_cell_%d_%d: i64 = %d;" % (k, i, MANY_PTR_CELL_BASE + i))
+                args.append("&many_cell_%d_%d" % (k, i))
+            else:
+                args.append(v)
+        out.append('print("many_%d", many_%d(%s));' % (k, k, ", ".join(args)))
+    for j, name in enumerate(WIN64_SHAPES):
+        n = name
+        hargs = ", ".join(v for _, v in win64_prefix_for(j))
+        eargs = ", ".join(v for _, v in WIN64_ECHO_PREFIX)
+        out.append("let w_%s = make_%s(%d);" % (n, n, 200 + j))
+        out.append('print("w64 %s hash", w64_hash_%s(%s, w_%s));' % (n, n, hargs, n))
+        out.append("let we_%s = w64_echo_%s(%s, w_%s, %s);" % (n, n, eargs, n, ECHO_TAIL))
+        out.append('print("w64 %s echo", w64_hash_%s(%s, we_%s));' % (n, n, hargs, n))
+    return out
+
+
+
+# ----------------------------------------------------------------------------------------
 # C output
 # ----------------------------------------------------------------------------------------
 
@@ -340,6 +605,7 @@ def write_header():
         lines.append("%s make_%s(int seed);" % (s.name, s.name))
         lines.append("%s;" % hash_proto(i, s))
         lines.append("%s;" % echo_proto(s))
+    lines += extra_header()
     lines += ["", "#endif"]
     return "\n".join(lines) + "\n"
 
@@ -413,14 +679,16 @@ def write_source():
         out.append("    return s;")
         out.append("}")
         out.append("")
+    out += extra_source()
     return "\n".join(out)
 
 
 def write_native_main():
     out = ["/* %s */" % HEADER_NOTE,
            "/* Calls every fixture directly; shapes.ffidl prints the same lines. */",
-           "#include <inttypes.h>", "#include <stdio.h>", '#include "shapes.h"', "",
-           "int main(void) {"]
+           "#include <inttypes.h>", "#include <stdio.h>", '#include "shapes.h"', ""]
+    out += extra_native_main()
+    out += ["", "int main(void) {"]
     for i, s in enumerate(SHAPES):
         n = s.name
         hargs = c_args(prefix_for(i))
@@ -431,6 +699,7 @@ def write_native_main():
         out.append("        %s e = echo_%s(%s, v, %s);" % (n, n, eargs, ECHO_TAIL))
         out.append('        printf("%s echo %%" PRIu64 "\\n", hash_%s(%s, e));' % (n, n, hargs))
         out.append("    }")
+    out += extra_native_calls()
     out += ["    return 0;", "}"]
     return "\n".join(out) + "\n"
 
@@ -476,6 +745,7 @@ def write_ffidl():
         out.append("    fn echo_%s(%s, s: %s, tail: i32) -> %s;"
                    % (n, ffidl_params(ECHO_PREFIX), n, n))
     out.append("}")
+    out += extra_ffidl_decls()
     out.append("")
     for i, s in enumerate(SHAPES):
         n = s.name
@@ -485,6 +755,7 @@ def write_ffidl():
         out.append('print("%s", "hash", hash_%s(%s, v_%s));' % (n, n, hargs, n))
         out.append("let e_%s = echo_%s(%s, v_%s, %s);" % (n, n, eargs, n, ECHO_TAIL))
         out.append('print("%s", "echo", hash_%s(%s, e_%s));' % (n, n, hargs, n))
+    out += extra_ffidl_statements()
     return "\n".join(out) + "\n"
 
 

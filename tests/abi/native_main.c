@@ -4,6 +4,12 @@
 #include <stdio.h>
 #include "shapes.h"
 
+static const int64_t many_cell_0_10 = 1010;
+static const int64_t many_cell_1_17 = 1017;
+static const int64_t many_cell_2_0 = 1000;
+static const int64_t many_cell_2_2 = 1002;
+static const int64_t many_cell_2_15 = 1015;
+
 int main(void) {
     {
         I8 v = make_I8(1);
@@ -634,6 +640,202 @@ int main(void) {
         printf("HoldsUnion hash %" PRIu64 "\n", hash_HoldsUnion(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, v));
         HoldsUnion e = echo_HoldsUnion(1, 2, 3, 4, 5, 6, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, v, 3);
         printf("HoldsUnion echo %" PRIu64 "\n", hash_HoldsUnion(-9, 0.5f, -3, 1.5f, 65535, 2.5f, 100000, 3.25, e));
+    }
+    printf("ret_i8 255 %" PRId64 "\n", (int64_t)ret_i8(255));
+    printf("ret_i8 0x12345FF %" PRId64 "\n", (int64_t)ret_i8(0x12345FF));
+    printf("ret_i8 127 %" PRId64 "\n", (int64_t)ret_i8(127));
+    printf("ret_i8 128 %" PRId64 "\n", (int64_t)ret_i8(128));
+    printf("ret_i8 -128 %" PRId64 "\n", (int64_t)ret_i8(-128));
+    printf("ret_i8 -1 %" PRId64 "\n", (int64_t)ret_i8(-1));
+    printf("ret_u8 255 %" PRIu64 "\n", (uint64_t)ret_u8(255));
+    printf("ret_u8 -1 %" PRIu64 "\n", (uint64_t)ret_u8(-1));
+    printf("ret_u8 0x1FF %" PRIu64 "\n", (uint64_t)ret_u8(0x1FF));
+    printf("ret_u8 256 %" PRIu64 "\n", (uint64_t)ret_u8(256));
+    printf("ret_u8 0x7F %" PRIu64 "\n", (uint64_t)ret_u8(0x7F));
+    printf("ret_i16 65535 %" PRId64 "\n", (int64_t)ret_i16(65535));
+    printf("ret_i16 0x18000 %" PRId64 "\n", (int64_t)ret_i16(0x18000));
+    printf("ret_i16 32767 %" PRId64 "\n", (int64_t)ret_i16(32767));
+    printf("ret_i16 -32768 %" PRId64 "\n", (int64_t)ret_i16(-32768));
+    printf("ret_i16 0x7FFF8001 %" PRId64 "\n", (int64_t)ret_i16(0x7FFF8001));
+    printf("ret_u16 65535 %" PRIu64 "\n", (uint64_t)ret_u16(65535));
+    printf("ret_u16 -1 %" PRIu64 "\n", (uint64_t)ret_u16(-1));
+    printf("ret_u16 0x1FFFF %" PRIu64 "\n", (uint64_t)ret_u16(0x1FFFF));
+    printf("ret_u16 0x10000 %" PRIu64 "\n", (uint64_t)ret_u16(0x10000));
+    printf("ret_i32 0xFFFFFFFF %" PRId64 "\n", (int64_t)ret_i32(0xFFFFFFFF));
+    printf("ret_i32 0x180000000 %" PRId64 "\n", (int64_t)ret_i32(0x180000000));
+    printf("ret_i32 -2147483648 %" PRId64 "\n", (int64_t)ret_i32(-2147483648));
+    printf("ret_u32 -1 %" PRIu64 "\n", (uint64_t)ret_u32(-1));
+    printf("ret_u32 0x1FFFFFFFF %" PRIu64 "\n", (uint64_t)ret_u32(0x1FFFFFFFF));
+    printf("ret_u32 0x80000000 %" PRIu64 "\n", (uint64_t)ret_u32(0x80000000));
+    printf("ret_bool 0 %s\n", ret_bool(0) ? "true" : "false");
+    printf("ret_bool 1 %s\n", ret_bool(1) ? "true" : "false");
+    printf("ret_bool 2 %s\n", ret_bool(2) ? "true" : "false");
+    printf("ret_bool 0x100 %s\n", ret_bool(0x100) ? "true" : "false");
+    printf("ret_bool -1 %s\n", ret_bool(-1) ? "true" : "false");
+    printf("arg_i8 -1 %" PRId64 "\n", arg_i8(-1));
+    printf("arg_i8 -128 %" PRId64 "\n", arg_i8(-128));
+    printf("arg_i8 127 %" PRId64 "\n", arg_i8(127));
+    printf("arg_u8 255 %" PRId64 "\n", arg_u8(255));
+    printf("arg_u8 128 %" PRId64 "\n", arg_u8(128));
+    printf("arg_i16 -1 %" PRId64 "\n", arg_i16(-1));
+    printf("arg_i16 -32768 %" PRId64 "\n", arg_i16(-32768));
+    printf("arg_u16 65535 %" PRId64 "\n", arg_u16(65535));
+    printf("arg_u16 32768 %" PRId64 "\n", arg_u16(32768));
+    printf("arg_bool true %" PRId64 "\n", arg_bool(true));
+    printf("arg_bool false %" PRId64 "\n", arg_bool(false));
+    printf("many_0 %" PRIu64 "\n", many_0(-5, 200, -300, 60000, -70000, 4000000000, -5000000000, 9000000000, 0.5f, -1.25, &many_cell_0_10, 7, -2.75f, 1, 3.5, NULL, 42));
+    printf("many_1 %" PRIu64 "\n", many_1(0.125, 1.5f, 2.25, -3.5f, 4.75, 5.5f, -6.25, 7.5f, 8.5, 9.25f, -1, 255, -1, 65535, -1, 4294967295, -1, &many_cell_1_17, -0.5f, 1));
+    printf("many_2 %" PRIu64 "\n", many_2(&many_cell_2_0, NULL, &many_cell_2_2, 1, 2, 3, -128, 1, 0.25f, true, 12345, -0.0625, 3, false, 127, &many_cell_2_15, 7, 1e3, -2147483648, 9223372036854775807, 16777216.0f, -9223372036854775807));
+    printf("many_3 %" PRIu64 "\n", many_3(-50, 1.5, 26, -29, 4.5, 65, -8, 7.5, 104, 13, 10.5, 143, 34, 13.5, 182, 55, 16.5, 221, 76, 19.5, 4, 97, 22.5, 43));
+    {
+        I8 v = make_I8(200);
+        printf("w64 I8 hash %" PRIu64 "\n", w64_hash_I8(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        I8 e = w64_echo_I8(10, 1.5, v, 3);
+        printf("w64 I8 echo %" PRIu64 "\n", w64_hash_I8(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        U8x2 v = make_U8x2(201);
+        printf("w64 U8x2 hash %" PRIu64 "\n", w64_hash_U8x2(0.5, v));
+        U8x2 e = w64_echo_U8x2(10, 1.5, v, 3);
+        printf("w64 U8x2 echo %" PRIu64 "\n", w64_hash_U8x2(0.5, e));
+    }
+    {
+        U8x3 v = make_U8x3(202);
+        printf("w64 U8x3 hash %" PRIu64 "\n", w64_hash_U8x3(-1.5f, 40000, 6.25, v));
+        U8x3 e = w64_echo_U8x3(10, 1.5, v, 3);
+        printf("w64 U8x3 echo %" PRIu64 "\n", w64_hash_U8x3(-1.5f, 40000, 6.25, e));
+    }
+    {
+        I16 v = make_I16(203);
+        printf("w64 I16 hash %" PRIu64 "\n", w64_hash_I16(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        I16 e = w64_echo_I16(10, 1.5, v, 3);
+        printf("w64 I16 echo %" PRIu64 "\n", w64_hash_I16(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        I32 v = make_I32(204);
+        printf("w64 I32 hash %" PRIu64 "\n", w64_hash_I32(0.5, v));
+        I32 e = w64_echo_I32(10, 1.5, v, 3);
+        printf("w64 I32 echo %" PRIu64 "\n", w64_hash_I32(0.5, e));
+    }
+    {
+        I32U8 v = make_I32U8(205);
+        printf("w64 I32U8 hash %" PRIu64 "\n", w64_hash_I32U8(-1.5f, 40000, 6.25, v));
+        I32U8 e = w64_echo_I32U8(10, 1.5, v, 3);
+        printf("w64 I32U8 echo %" PRIu64 "\n", w64_hash_I32U8(-1.5f, 40000, 6.25, e));
+    }
+    {
+        U16x3 v = make_U16x3(206);
+        printf("w64 U16x3 hash %" PRIu64 "\n", w64_hash_U16x3(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        U16x3 e = w64_echo_U16x3(10, 1.5, v, 3);
+        printf("w64 U16x3 echo %" PRIu64 "\n", w64_hash_U16x3(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        I64 v = make_I64(207);
+        printf("w64 I64 hash %" PRIu64 "\n", w64_hash_I64(0.5, v));
+        I64 e = w64_echo_I64(10, 1.5, v, 3);
+        printf("w64 I64 echo %" PRIu64 "\n", w64_hash_I64(0.5, e));
+    }
+    {
+        I32x2 v = make_I32x2(208);
+        printf("w64 I32x2 hash %" PRIu64 "\n", w64_hash_I32x2(-1.5f, 40000, 6.25, v));
+        I32x2 e = w64_echo_I32x2(10, 1.5, v, 3);
+        printf("w64 I32x2 echo %" PRIu64 "\n", w64_hash_I32x2(-1.5f, 40000, 6.25, e));
+    }
+    {
+        I64U8 v = make_I64U8(209);
+        printf("w64 I64U8 hash %" PRIu64 "\n", w64_hash_I64U8(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        I64U8 e = w64_echo_I64U8(10, 1.5, v, 3);
+        printf("w64 I64U8 echo %" PRIu64 "\n", w64_hash_I64U8(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        I64x2 v = make_I64x2(210);
+        printf("w64 I64x2 hash %" PRIu64 "\n", w64_hash_I64x2(0.5, v));
+        I64x2 e = w64_echo_I64x2(10, 1.5, v, 3);
+        printf("w64 I64x2 echo %" PRIu64 "\n", w64_hash_I64x2(0.5, e));
+    }
+    {
+        F32 v = make_F32(211);
+        printf("w64 F32 hash %" PRIu64 "\n", w64_hash_F32(-1.5f, 40000, 6.25, v));
+        F32 e = w64_echo_F32(10, 1.5, v, 3);
+        printf("w64 F32 echo %" PRIu64 "\n", w64_hash_F32(-1.5f, 40000, 6.25, e));
+    }
+    {
+        F32x2 v = make_F32x2(212);
+        printf("w64 F32x2 hash %" PRIu64 "\n", w64_hash_F32x2(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        F32x2 e = w64_echo_F32x2(10, 1.5, v, 3);
+        printf("w64 F32x2 echo %" PRIu64 "\n", w64_hash_F32x2(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        F32x3 v = make_F32x3(213);
+        printf("w64 F32x3 hash %" PRIu64 "\n", w64_hash_F32x3(0.5, v));
+        F32x3 e = w64_echo_F32x3(10, 1.5, v, 3);
+        printf("w64 F32x3 echo %" PRIu64 "\n", w64_hash_F32x3(0.5, e));
+    }
+    {
+        F64 v = make_F64(214);
+        printf("w64 F64 hash %" PRIu64 "\n", w64_hash_F64(-1.5f, 40000, 6.25, v));
+        F64 e = w64_echo_F64(10, 1.5, v, 3);
+        printf("w64 F64 echo %" PRIu64 "\n", w64_hash_F64(-1.5f, 40000, 6.25, e));
+    }
+    {
+        F64x2 v = make_F64x2(215);
+        printf("w64 F64x2 hash %" PRIu64 "\n", w64_hash_F64x2(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        F64x2 e = w64_echo_F64x2(10, 1.5, v, 3);
+        printf("w64 F64x2 echo %" PRIu64 "\n", w64_hash_F64x2(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        Bytes3 v = make_Bytes3(216);
+        printf("w64 Bytes3 hash %" PRIu64 "\n", w64_hash_Bytes3(0.5, v));
+        Bytes3 e = w64_echo_Bytes3(10, 1.5, v, 3);
+        printf("w64 Bytes3 echo %" PRIu64 "\n", w64_hash_Bytes3(0.5, e));
+    }
+    {
+        Bytes16 v = make_Bytes16(217);
+        printf("w64 Bytes16 hash %" PRIu64 "\n", w64_hash_Bytes16(-1.5f, 40000, 6.25, v));
+        Bytes16 e = w64_echo_Bytes16(10, 1.5, v, 3);
+        printf("w64 Bytes16 echo %" PRIu64 "\n", w64_hash_Bytes16(-1.5f, 40000, 6.25, e));
+    }
+    {
+        PackU8U32 v = make_PackU8U32(218);
+        printf("w64 PackU8U32 hash %" PRIu64 "\n", w64_hash_PackU8U32(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        PackU8U32 e = w64_echo_PackU8U32(10, 1.5, v, 3);
+        printf("w64 PackU8U32 echo %" PRIu64 "\n", w64_hash_PackU8U32(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        PackU8I64 v = make_PackU8I64(219);
+        printf("w64 PackU8I64 hash %" PRIu64 "\n", w64_hash_PackU8I64(0.5, v));
+        PackU8I64 e = w64_echo_PackU8I64(10, 1.5, v, 3);
+        printf("w64 PackU8I64 echo %" PRIu64 "\n", w64_hash_PackU8I64(0.5, e));
+    }
+    {
+        UF32U32 v = make_UF32U32(220);
+        printf("w64 UF32U32 hash %" PRIu64 "\n", w64_hash_UF32U32(-1.5f, 40000, 6.25, v));
+        UF32U32 e = w64_echo_UF32U32(10, 1.5, v, 3);
+        printf("w64 UF32U32 echo %" PRIu64 "\n", w64_hash_UF32U32(-1.5f, 40000, 6.25, e));
+    }
+    {
+        F32I32 v = make_F32I32(221);
+        printf("w64 F32I32 hash %" PRIu64 "\n", w64_hash_F32I32(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        F32I32 e = w64_echo_F32I32(10, 1.5, v, 3);
+        printf("w64 F32I32 echo %" PRIu64 "\n", w64_hash_F32I32(-7, 0.75, 5, 1.25f, -99, 2.5, e));
+    }
+    {
+        BoolX2 v = make_BoolX2(222);
+        printf("w64 BoolX2 hash %" PRIu64 "\n", w64_hash_BoolX2(0.5, v));
+        BoolX2 e = w64_echo_BoolX2(10, 1.5, v, 3);
+        printf("w64 BoolX2 echo %" PRIu64 "\n", w64_hash_BoolX2(0.5, e));
+    }
+    {
+        AlignF32x16 v = make_AlignF32x16(223);
+        printf("w64 AlignF32x16 hash %" PRIu64 "\n", w64_hash_AlignF32x16(-1.5f, 40000, 6.25, v));
+        AlignF32x16 e = w64_echo_AlignF32x16(10, 1.5, v, 3);
+        printf("w64 AlignF32x16 echo %" PRIu64 "\n", w64_hash_AlignF32x16(-1.5f, 40000, 6.25, e));
+    }
+    {
+        MixedBig v = make_MixedBig(224);
+        printf("w64 MixedBig hash %" PRIu64 "\n", w64_hash_MixedBig(-7, 0.75, 5, 1.25f, -99, 2.5, v));
+        MixedBig e = w64_echo_MixedBig(10, 1.5, v, 3);
+        printf("w64 MixedBig echo %" PRIu64 "\n", w64_hash_MixedBig(-7, 0.75, 5, 1.25f, -99, 2.5, e));
     }
     return 0;
 }

@@ -4262,3 +4262,534 @@ HoldsUnion echo_HoldsUnion(int64_t p0, int64_t p1, int64_t p2, int64_t p3, int64
     s.d = (double)(s.d + k);
     return s;
 }
+
+/* Narrow returns: (T)x leaves the upper bits of the register to the caller. */
+int8_t ret_i8(int64_t x) { return (int8_t)x; }
+uint8_t ret_u8(int64_t x) { return (uint8_t)x; }
+int16_t ret_i16(int64_t x) { return (int16_t)x; }
+uint16_t ret_u16(int64_t x) { return (uint16_t)x; }
+int32_t ret_i32(int64_t x) { return (int32_t)x; }
+uint32_t ret_u32(int64_t x) { return (uint32_t)x; }
+_Bool ret_bool(int64_t x) { return (_Bool)x; }
+int64_t arg_i8(int8_t x) { return (int64_t)x; }
+int64_t arg_u8(uint8_t x) { return (int64_t)x; }
+int64_t arg_i16(int16_t x) { return (int64_t)x; }
+int64_t arg_u16(uint16_t x) { return (int64_t)x; }
+int64_t arg_bool(_Bool x) { return (int64_t)x; }
+
+/* Long mixed argument lists: every argument feeds the hash in order. */
+uint64_t many_0(int8_t a0, uint8_t a1, int16_t a2, uint16_t a3, int32_t a4, uint32_t a5, int64_t a6, uint64_t a7, float a8, double a9, const int64_t * a10, int8_t a11, float a12, uint16_t a13, double a14, const int64_t * a15, int32_t a16) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)a0);
+    h = mix(h, (uint64_t)a1);
+    h = mix(h, (uint64_t)(int64_t)a2);
+    h = mix(h, (uint64_t)a3);
+    h = mix(h, (uint64_t)(int64_t)a4);
+    h = mix(h, (uint64_t)a5);
+    h = mix(h, (uint64_t)(int64_t)a6);
+    h = mix(h, (uint64_t)a7);
+    h = mix(h, bits32(a8));
+    h = mix(h, bits64(a9));
+    h = mix(h, a10 ? (uint64_t)*a10 : 77);
+    h = mix(h, (uint64_t)(int64_t)a11);
+    h = mix(h, bits32(a12));
+    h = mix(h, (uint64_t)a13);
+    h = mix(h, bits64(a14));
+    h = mix(h, a15 ? (uint64_t)*a15 : 77);
+    h = mix(h, (uint64_t)(int64_t)a16);
+    return h;
+}
+uint64_t many_1(double a0, float a1, double a2, float a3, double a4, float a5, double a6, float a7, double a8, float a9, int8_t a10, uint8_t a11, int16_t a12, uint16_t a13, int32_t a14, uint32_t a15, int64_t a16, const int64_t * a17, float a18, uint64_t a19) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits64(a4));
+    h = mix(h, bits32(a5));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits32(a7));
+    h = mix(h, bits64(a8));
+    h = mix(h, bits32(a9));
+    h = mix(h, (uint64_t)(int64_t)a10);
+    h = mix(h, (uint64_t)a11);
+    h = mix(h, (uint64_t)(int64_t)a12);
+    h = mix(h, (uint64_t)a13);
+    h = mix(h, (uint64_t)(int64_t)a14);
+    h = mix(h, (uint64_t)a15);
+    h = mix(h, (uint64_t)(int64_t)a16);
+    h = mix(h, a17 ? (uint64_t)*a17 : 77);
+    h = mix(h, bits32(a18));
+    h = mix(h, (uint64_t)a19);
+    return h;
+}
+uint64_t many_2(const int64_t * a0, const int64_t * a1, const int64_t * a2, int64_t a3, int64_t a4, int64_t a5, int8_t a6, uint8_t a7, float a8, _Bool a9, int16_t a10, double a11, uint32_t a12, _Bool a13, int8_t a14, const int64_t * a15, uint16_t a16, double a17, int32_t a18, uint64_t a19, float a20, int64_t a21) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, a0 ? (uint64_t)*a0 : 77);
+    h = mix(h, a1 ? (uint64_t)*a1 : 77);
+    h = mix(h, a2 ? (uint64_t)*a2 : 77);
+    h = mix(h, (uint64_t)(int64_t)a3);
+    h = mix(h, (uint64_t)(int64_t)a4);
+    h = mix(h, (uint64_t)(int64_t)a5);
+    h = mix(h, (uint64_t)(int64_t)a6);
+    h = mix(h, (uint64_t)a7);
+    h = mix(h, bits32(a8));
+    h = mix(h, (uint64_t)a9);
+    h = mix(h, (uint64_t)(int64_t)a10);
+    h = mix(h, bits64(a11));
+    h = mix(h, (uint64_t)a12);
+    h = mix(h, (uint64_t)a13);
+    h = mix(h, (uint64_t)(int64_t)a14);
+    h = mix(h, a15 ? (uint64_t)*a15 : 77);
+    h = mix(h, (uint64_t)a16);
+    h = mix(h, bits64(a17));
+    h = mix(h, (uint64_t)(int64_t)a18);
+    h = mix(h, (uint64_t)a19);
+    h = mix(h, bits32(a20));
+    h = mix(h, (uint64_t)(int64_t)a21);
+    return h;
+}
+uint64_t many_3(int32_t a0, double a1, uint8_t a2, int32_t a3, double a4, uint8_t a5, int32_t a6, double a7, uint8_t a8, int32_t a9, double a10, uint8_t a11, int32_t a12, double a13, uint8_t a14, int32_t a15, double a16, uint8_t a17, int32_t a18, double a19, uint8_t a20, int32_t a21, double a22, uint8_t a23) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)a0);
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)a2);
+    h = mix(h, (uint64_t)(int64_t)a3);
+    h = mix(h, bits64(a4));
+    h = mix(h, (uint64_t)a5);
+    h = mix(h, (uint64_t)(int64_t)a6);
+    h = mix(h, bits64(a7));
+    h = mix(h, (uint64_t)a8);
+    h = mix(h, (uint64_t)(int64_t)a9);
+    h = mix(h, bits64(a10));
+    h = mix(h, (uint64_t)a11);
+    h = mix(h, (uint64_t)(int64_t)a12);
+    h = mix(h, bits64(a13));
+    h = mix(h, (uint64_t)a14);
+    h = mix(h, (uint64_t)(int64_t)a15);
+    h = mix(h, bits64(a16));
+    h = mix(h, (uint64_t)a17);
+    h = mix(h, (uint64_t)(int64_t)a18);
+    h = mix(h, bits64(a19));
+    h = mix(h, (uint64_t)a20);
+    h = mix(h, (uint64_t)(int64_t)a21);
+    h = mix(h, bits64(a22));
+    h = mix(h, (uint64_t)a23);
+    return h;
+}
+
+/* The same hash and echo conventions through the Microsoft x64 convention. */
+uint64_t __attribute__((ms_abi)) w64_hash_I8(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, I8 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    return h;
+}
+I8 __attribute__((ms_abi)) w64_echo_I8(int64_t p0, double p1, I8 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int8_t)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_U8x2(double p0, U8x2 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    return h;
+}
+U8x2 __attribute__((ms_abi)) w64_echo_U8x2(int64_t p0, double p1, U8x2 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (uint8_t)(s.a + k);
+    s.b = (uint8_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_U8x3(float p0, uint16_t p1, double p2, U8x3 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, (uint64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    h = mix(h, (uint64_t)s.c);
+    return h;
+}
+U8x3 __attribute__((ms_abi)) w64_echo_U8x3(int64_t p0, double p1, U8x3 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (uint8_t)(s.a + k);
+    s.b = (uint8_t)(s.b + k);
+    s.c = (uint8_t)(s.c + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I16(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, I16 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    return h;
+}
+I16 __attribute__((ms_abi)) w64_echo_I16(int64_t p0, double p1, I16 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int16_t)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I32(double p0, I32 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    return h;
+}
+I32 __attribute__((ms_abi)) w64_echo_I32(int64_t p0, double p1, I32 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int32_t)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I32U8(float p0, uint16_t p1, double p2, I32U8 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    return h;
+}
+I32U8 __attribute__((ms_abi)) w64_echo_I32U8(int64_t p0, double p1, I32U8 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int32_t)(s.a + k);
+    s.b = (uint8_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_U16x3(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, U16x3 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, (uint64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    h = mix(h, (uint64_t)s.c);
+    return h;
+}
+U16x3 __attribute__((ms_abi)) w64_echo_U16x3(int64_t p0, double p1, U16x3 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (uint16_t)(s.a + k);
+    s.b = (uint16_t)(s.b + k);
+    s.c = (uint16_t)(s.c + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I64(double p0, I64 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    return h;
+}
+I64 __attribute__((ms_abi)) w64_echo_I64(int64_t p0, double p1, I64 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int64_t)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I32x2(float p0, uint16_t p1, double p2, I32x2 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    h = mix(h, (uint64_t)(int64_t)s.b);
+    return h;
+}
+I32x2 __attribute__((ms_abi)) w64_echo_I32x2(int64_t p0, double p1, I32x2 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int32_t)(s.a + k);
+    s.b = (int32_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I64U8(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, I64U8 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    return h;
+}
+I64U8 __attribute__((ms_abi)) w64_echo_I64U8(int64_t p0, double p1, I64U8 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int64_t)(s.a + k);
+    s.b = (uint8_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_I64x2(double p0, I64x2 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)(int64_t)s.a);
+    h = mix(h, (uint64_t)(int64_t)s.b);
+    return h;
+}
+I64x2 __attribute__((ms_abi)) w64_echo_I64x2(int64_t p0, double p1, I64x2 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (int64_t)(s.a + k);
+    s.b = (int64_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_F32(float p0, uint16_t p1, double p2, F32 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, bits32(s.a));
+    return h;
+}
+F32 __attribute__((ms_abi)) w64_echo_F32(int64_t p0, double p1, F32 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (float)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_F32x2(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, F32x2 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, bits32(s.a));
+    h = mix(h, bits32(s.b));
+    return h;
+}
+F32x2 __attribute__((ms_abi)) w64_echo_F32x2(int64_t p0, double p1, F32x2 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (float)(s.a + k);
+    s.b = (float)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_F32x3(double p0, F32x3 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, bits32(s.a));
+    h = mix(h, bits32(s.b));
+    h = mix(h, bits32(s.c));
+    return h;
+}
+F32x3 __attribute__((ms_abi)) w64_echo_F32x3(int64_t p0, double p1, F32x3 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (float)(s.a + k);
+    s.b = (float)(s.b + k);
+    s.c = (float)(s.c + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_F64(float p0, uint16_t p1, double p2, F64 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, bits64(s.a));
+    return h;
+}
+F64 __attribute__((ms_abi)) w64_echo_F64(int64_t p0, double p1, F64 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (double)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_F64x2(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, F64x2 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, bits64(s.a));
+    h = mix(h, bits64(s.b));
+    return h;
+}
+F64x2 __attribute__((ms_abi)) w64_echo_F64x2(int64_t p0, double p1, F64x2 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (double)(s.a + k);
+    s.b = (double)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_Bytes3(double p0, Bytes3 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)s.b[0]);
+    h = mix(h, (uint64_t)s.b[1]);
+    h = mix(h, (uint64_t)s.b[2]);
+    return h;
+}
+Bytes3 __attribute__((ms_abi)) w64_echo_Bytes3(int64_t p0, double p1, Bytes3 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.b[0] = (uint8_t)(s.b[0] + k);
+    s.b[1] = (uint8_t)(s.b[1] + k);
+    s.b[2] = (uint8_t)(s.b[2] + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_Bytes16(float p0, uint16_t p1, double p2, Bytes16 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, (uint64_t)s.b[0]);
+    h = mix(h, (uint64_t)s.b[1]);
+    h = mix(h, (uint64_t)s.b[2]);
+    h = mix(h, (uint64_t)s.b[3]);
+    h = mix(h, (uint64_t)s.b[4]);
+    h = mix(h, (uint64_t)s.b[5]);
+    h = mix(h, (uint64_t)s.b[6]);
+    h = mix(h, (uint64_t)s.b[7]);
+    h = mix(h, (uint64_t)s.b[8]);
+    h = mix(h, (uint64_t)s.b[9]);
+    h = mix(h, (uint64_t)s.b[10]);
+    h = mix(h, (uint64_t)s.b[11]);
+    h = mix(h, (uint64_t)s.b[12]);
+    h = mix(h, (uint64_t)s.b[13]);
+    h = mix(h, (uint64_t)s.b[14]);
+    h = mix(h, (uint64_t)s.b[15]);
+    return h;
+}
+Bytes16 __attribute__((ms_abi)) w64_echo_Bytes16(int64_t p0, double p1, Bytes16 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.b[0] = (uint8_t)(s.b[0] + k);
+    s.b[1] = (uint8_t)(s.b[1] + k);
+    s.b[2] = (uint8_t)(s.b[2] + k);
+    s.b[3] = (uint8_t)(s.b[3] + k);
+    s.b[4] = (uint8_t)(s.b[4] + k);
+    s.b[5] = (uint8_t)(s.b[5] + k);
+    s.b[6] = (uint8_t)(s.b[6] + k);
+    s.b[7] = (uint8_t)(s.b[7] + k);
+    s.b[8] = (uint8_t)(s.b[8] + k);
+    s.b[9] = (uint8_t)(s.b[9] + k);
+    s.b[10] = (uint8_t)(s.b[10] + k);
+    s.b[11] = (uint8_t)(s.b[11] + k);
+    s.b[12] = (uint8_t)(s.b[12] + k);
+    s.b[13] = (uint8_t)(s.b[13] + k);
+    s.b[14] = (uint8_t)(s.b[14] + k);
+    s.b[15] = (uint8_t)(s.b[15] + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_PackU8U32(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, PackU8U32 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, (uint64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    return h;
+}
+PackU8U32 __attribute__((ms_abi)) w64_echo_PackU8U32(int64_t p0, double p1, PackU8U32 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (uint8_t)(s.a + k);
+    s.b = (uint32_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_PackU8I64(double p0, PackU8I64 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)s.a);
+    h = mix(h, (uint64_t)(int64_t)s.b);
+    return h;
+}
+PackU8I64 __attribute__((ms_abi)) w64_echo_PackU8I64(int64_t p0, double p1, PackU8I64 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (uint8_t)(s.a + k);
+    s.b = (int64_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_UF32U32(float p0, uint16_t p1, double p2, UF32U32 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, bits32(s.a));
+    return h;
+}
+UF32U32 __attribute__((ms_abi)) w64_echo_UF32U32(int64_t p0, double p1, UF32U32 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (float)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_F32I32(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, F32I32 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, bits32(s.a));
+    h = mix(h, (uint64_t)(int64_t)s.b);
+    return h;
+}
+F32I32 __attribute__((ms_abi)) w64_echo_F32I32(int64_t p0, double p1, F32I32 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (float)(s.a + k);
+    s.b = (int32_t)(s.b + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_BoolX2(double p0, BoolX2 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(p0));
+    h = mix(h, (uint64_t)s.a);
+    h = mix(h, (uint64_t)s.b);
+    return h;
+}
+BoolX2 __attribute__((ms_abi)) w64_echo_BoolX2(int64_t p0, double p1, BoolX2 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = s.a ^ (k & 1);
+    s.b = s.b ^ (k & 1);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_AlignF32x16(float p0, uint16_t p1, double p2, AlignF32x16 s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(p0));
+    h = mix(h, (uint64_t)p1);
+    h = mix(h, bits64(p2));
+    h = mix(h, bits32(s.a));
+    return h;
+}
+AlignF32x16 __attribute__((ms_abi)) w64_echo_AlignF32x16(int64_t p0, double p1, AlignF32x16 s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (float)(s.a + k);
+    return s;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_MixedBig(int32_t p0, double p1, int8_t p2, float p3, int64_t p4, double p5, MixedBig s) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)p0);
+    h = mix(h, bits64(p1));
+    h = mix(h, (uint64_t)(int64_t)p2);
+    h = mix(h, bits32(p3));
+    h = mix(h, (uint64_t)(int64_t)p4);
+    h = mix(h, bits64(p5));
+    h = mix(h, bits64(s.a));
+    h = mix(h, (uint64_t)(int64_t)s.b);
+    h = mix(h, bits32(s.c));
+    h = mix(h, (uint64_t)(int64_t)s.d);
+    h = mix(h, (uint64_t)s.e);
+    h = mix(h, bits64(s.f));
+    return h;
+}
+MixedBig __attribute__((ms_abi)) w64_echo_MixedBig(int64_t p0, double p1, MixedBig s, int32_t tail) {
+    int64_t k = tail + p0 + (int64_t)(p1);
+    s.a = (double)(s.a + k);
+    s.b = (int32_t)(s.b + k);
+    s.c = (float)(s.c + k);
+    s.d = (int64_t)(s.d + k);
+    s.e = (uint8_t)(s.e + k);
+    s.f = (double)(s.f + k);
+    return s;
+}

@@ -6,7 +6,9 @@
 //! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
 //! call entry per plan from the selected backend ([`backend`]: a Cranelift thunk shared
 //! by every plan-equal function, or the assembly fallback), and compiles the program
-//! into closures ([`interp`]). [`Loaded::run`] then executes the top-level statements.
+//! into closures ([`interp`]); a script function used as a `callback` value gets one
+//! callback entry per (function, callback type) while compiling ([`interp::callback`]).
+//! [`Loaded::run`] then executes the top-level statements.
 
 pub mod backend;
 pub mod fallback;
@@ -224,8 +226,6 @@ impl Loaded {
         self.globals.clear();
         let mut ctx = Ctx::new(out);
         ctx.set_native_stack_budget(self.stack_budget);
-        // Callbacks C makes on this thread during the run use this state (re-entrantly).
-        let previous = interp::callback::enter_run(&mut ctx);
         let outcome = match ctx.alloc_temp(
             self.compiled.main_frame_size,
             self.compiled.main_frame_align,
@@ -248,7 +248,6 @@ impl Loaded {
             )),
         };
         ctx.flush();
-        interp::callback::leave_run(previous);
         outcome
     }
 }

@@ -177,7 +177,7 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
     for ty in &sig.params {
         let arg = match classify_value(ty) {
             ValueClass::Memory => {
-                let align = ty.align().clamp(8, 16);
+                let align = ty.align().max(8);
                 let offset = stack.next_multiple_of(align);
                 let size = ty.size();
                 stack = offset + size.next_multiple_of(8);
@@ -220,7 +220,7 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
                     }
                 } else {
                     // The whole value goes onto the stack, in its memory layout.
-                    let align = ty.align().clamp(8, 16);
+                    let align = ty.align().max(8);
                     let offset = stack.next_multiple_of(align);
                     stack = offset + ty.size().next_multiple_of(8);
                     ArgPass::Direct {

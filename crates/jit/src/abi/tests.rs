@@ -118,6 +118,8 @@ fn cases() -> Vec<Case> {
         sysv("{f64 x4} 32 bytes", vec![st(&[F8, F8, F8, F8])], None, "a0 copy32->[sp+0]; ret void; stack 32"),
         sysv("char[17]", vec![agg(17, 1, &(0..17).map(|i| (i, I1)).collect::<Vec<_>>())], None, "a0 copy17->[sp+0]; ret void; stack 24"),
         sysv("align 16 memory arg after a stack word", cat(&[many(T::I64, 7), vec![agg(32, 16, &[(0, F8), (8, F8), (16, F8), (24, F8)])]]), None, "a0 rdi:i8@0; a1 rsi:i8@0; a2 rdx:i8@0; a3 rcx:i8@0; a4 r8:i8@0; a5 r9:i8@0; a6 [sp+0]:i8@0; a7 copy32->[sp+16]; ret void; stack 48"),
+        // gcc (since 4.6) places a stack argument at its own alignment even above 16.
+        sysv("align 32 memory arg after a stack word", cat(&[many(T::I64, 7), vec![agg(32, 32, &[(0, I8)])]]), None, "a0 rdi:i8@0; a1 rsi:i8@0; a2 rdx:i8@0; a3 rcx:i8@0; a4 r8:i8@0; a5 r9:i8@0; a6 [sp+0]:i8@0; a7 copy32->[sp+32]; ret void; stack 64"),
         sysv("sret takes rdi, sixth int goes to the stack", many(T::I64, 6), Some(st(&[I8, I8, I8])), "a0 rsi:i8@0; a1 rdx:i8@0; a2 rcx:i8@0; a3 r8:i8@0; a4 r9:i8@0; a5 [sp+0]:i8@0; ret sret24:rdi; stack 8"),
         // ---- SysV: an aggregate that no longer fits goes wholly to the stack
         sysv("{i64,i64} after five ints", cat(&[many(T::I64, 5), vec![st(&[I8, I8]), T::I64]]), None, "a0 rdi:i8@0; a1 rsi:i8@0; a2 rdx:i8@0; a3 rcx:i8@0; a4 r8:i8@0; a5 [sp+0]:i8@0 [sp+8]:i8@8; a6 r9:i8@0; ret void; stack 16"),

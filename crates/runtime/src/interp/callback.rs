@@ -8,9 +8,9 @@
 //! and what happens when a callback fails (never an unwind through C frames: the error is
 //! rendered, output flushed, and the process exits).
 //!
-//! Interpreter state per thread: the thread running [`crate::Loaded::run`] publishes its
-//! [`Ctx`] in a thread-local while the run lasts; a callback on that thread (re-entrant,
-//! from inside a foreign call) pushes its frame on the same value stack above everything
+//! Interpreter state per thread: every foreign call publishes the caller's [`Ctx`] in a
+//! thread-local for the duration of the call (and restores the previous one after); a
+//! callback on that thread (re-entrant, from inside the foreign call) pushes its frame on the same value stack above everything
 //! live and restores `fp`, `sp`, `ret` and `place` before returning. A callback on any
 //! other thread (one C created) gets that thread's own `Ctx`, made on its first entry and
 //! dropped when the thread ends; globals are native memory shared by all threads. There
@@ -91,14 +91,18 @@ thread_local! {
     static OWN: RefCell<Option<Box<Ctx>>> = const { RefCell::new(None) };
 }
 
-/// Publish `ctx` as the state of callbacks on this thread; returns what was published
-/// before (give it back to [`leave_run`]).
-pub fn enter_run(ctx: *mut Ctx) -> *mut Ctx {
-    CURRENT.with(|c| c.replace(ctx))
+/// Publish `ctx` as the state of callbacks on this thread for the duration of a foreign
+/// call; returns what was published before (give it back to [`restore`]). The pointer
+/// is derived from the caller's own `&mut Ctx` right before C runs, so a callback's
+/// access through it is a use of that borrow while its owner is suspended in C.
+#[inline(always)]
+pub fn publish(ctx: &mut Ctx) -> *mut Ctx {
+    CURRENT.with(|c| c.replace(ctx as *mut Ctx))
 }
 
-/// Restore the state published before [`enter_run`].
-pub fn leave_run(previous: *mut Ctx) {
+/// Restore the state published before [`publish`], once the foreign call returned.
+#[inline(always)]
+pub fn restore(previous: *mut Ctx) {
     CURRENT.with(|c| c.set(previous));
 }
 

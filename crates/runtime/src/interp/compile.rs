@@ -1188,11 +1188,14 @@ impl Compiler<'_> {
             if !ctx.out.is_empty() {
                 ctx.flush();
             }
+            // Callbacks C makes during the call run on this state.
+            let previous = callback::publish(ctx);
             // SAFETY: the entry was made from the plan of this call's C signature; the
             // slots hold one value (or aggregate address) per argument, and `ret_ptr` has
             // room for the result.
-            unsafe { thunk.call(target as *const c_void, slots, ret_ptr) }
-                .map_err(|e| runtime_error(span, e.to_string()))?;
+            let called = unsafe { thunk.call(target as *const c_void, slots, ret_ptr) };
+            callback::restore(previous);
+            called.map_err(|e| runtime_error(span, e.to_string()))?;
             Ok(match ret {
                 Repr::Agg { .. } => ret_ptr as u64,
                 Repr::Void => 0,
@@ -1612,27 +1615,34 @@ fn fixed_call<K: ScalarKind>(
                     ctx.flush();
                 }
                 let mut ret = [0u64; 2];
-                match &entry {
-                    // SAFETY: the thunk was built from the plan of this function's C
-                    // signature and the slots hold one value per argument; `ret` has
-                    // room for any scalar result.
-                    CallEntry::Thunk(thunk) => unsafe {
-                        thunk(
-                            target as *const c_void,
-                            slots.as_ptr(),
-                            ret.as_mut_ptr().cast(),
-                        )
-                    },
-                    // SAFETY: as above, for the plan the assembly entry was made from.
+                // Callbacks C makes during the call run on this state.
+                let previous = callback::publish(ctx);
+                let called = match &entry {
+                    CallEntry::Thunk(thunk) => {
+                        // SAFETY: the thunk was built from the plan of this function's C
+                        // signature and the slots hold one value per argument; `ret` has
+                        // room for any scalar result.
+                        unsafe {
+                            thunk(
+                                target as *const c_void,
+                                slots.as_ptr(),
+                                ret.as_mut_ptr().cast(),
+                            )
+                        };
+                        Ok(())
+                    }
+                    // SAFETY: as for the thunk, with the plan the assembly entry was made
+                    // from.
                     asm => unsafe {
                         asm.call(
                             target as *const c_void,
                             &slots[..$n],
                             ret.as_mut_ptr().cast(),
                         )
-                    }
-                    .map_err(|e| runtime_error(span, e.to_string()))?,
-                }
+                    },
+                };
+                callback::restore(previous);
+                called.map_err(|e| runtime_error(span, e.to_string()))?;
                 if void {
                     return Ok(0);
                 }
