@@ -1601,11 +1601,11 @@ fn fixed_call<K: ScalarKind>(
         }
     }
     let dynamic = dynamic.into_boxed_slice();
+    // One closure per backend, so that the Cranelift path does not look at the entry.
     macro_rules! call_n {
-        ($n:literal) => {{
+        ($n:literal, $call:ident) => {{
             let mut start = [0u64; $n + 1];
             start.copy_from_slice(&template[..$n + 1]);
-            let entry = entry.clone();
             Box::new(move |ctx: &mut Ctx| {
                 let mut slots = start;
                 for (i, a) in dynamic.iter() {
@@ -1617,47 +1617,48 @@ fn fixed_call<K: ScalarKind>(
                 let mut ret = [0u64; 2];
                 // Callbacks C makes during the call run on this state.
                 let previous = callback::publish(ctx);
-                let called = match &entry {
-                    CallEntry::Thunk(thunk) => {
-                        // SAFETY: the thunk was built from the plan of this function's C
-                        // signature and the slots hold one value per argument; `ret` has
-                        // room for any scalar result.
-                        unsafe {
-                            thunk(
-                                target as *const c_void,
-                                slots.as_ptr(),
-                                ret.as_mut_ptr().cast(),
-                            )
-                        };
-                        Ok(())
-                    }
-                    // SAFETY: as for the thunk, with the plan the assembly entry was made
-                    // from.
-                    asm => unsafe {
-                        asm.call(
-                            target as *const c_void,
-                            &slots[..$n],
-                            ret.as_mut_ptr().cast(),
-                        )
-                    },
-                };
+                let called = $call(&slots[..$n], ret.as_mut_ptr().cast());
                 callback::restore(previous);
-                called.map_err(|e| runtime_error(span, e.to_string()))?;
+                called?;
                 if void {
                     return Ok(0);
                 }
-                // SAFETY: the thunk stored the scalar result at the start of `ret`.
+                // SAFETY: the call stored the scalar result at the start of `ret`.
                 Ok(unsafe { K::load(ret.as_ptr().cast()) })
             }) as ExprFn
         }};
     }
-    match count {
-        0 => call_n!(0),
-        1 => call_n!(1),
-        2 => call_n!(2),
-        3 => call_n!(3),
-        4 => call_n!(4),
-        5 => call_n!(5),
-        _ => call_n!(6),
+    macro_rules! by_count {
+        ($call:ident) => {
+            match count {
+                0 => call_n!(0, $call),
+                1 => call_n!(1, $call),
+                2 => call_n!(2, $call),
+                3 => call_n!(3, $call),
+                4 => call_n!(4, $call),
+                5 => call_n!(5, $call),
+                _ => call_n!(6, $call),
+            }
+        };
+    }
+    match entry {
+        CallEntry::Thunk(thunk) => {
+            let call = move |slots: &[u64], ret: *mut u8| -> R<()> {
+                // SAFETY: the thunk was built from the plan of this function's C
+                // signature and the slots hold one value per argument; `ret` has room
+                // for any scalar result.
+                unsafe { thunk(target as *const c_void, slots.as_ptr(), ret) };
+                Ok(())
+            };
+            by_count!(call)
+        }
+        asm => {
+            let call = move |slots: &[u64], ret: *mut u8| {
+                // SAFETY: as for a thunk, with the plan the assembly entry was made from.
+                unsafe { asm.call(target as *const c_void, slots, ret) }
+                    .map_err(|e| runtime_error(span, e.to_string()))
+            };
+            by_count!(call)
+        }
     }
 }
