@@ -217,11 +217,23 @@ fn random_bytes(rng: &mut Rng) -> String {
 }
 
 fn check_does_not_panic(text: &str) -> Result<(), String> {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let mut map = SourceMap::new();
-        let _ = check_source(&mut map, "<fuzz>", None, text.to_string(), Target::SysVX64);
-    }));
-    outcome.map_err(|_| format!("check_source panicked on input {text:?}"))
+    // On a thread with the stack `ffidl` gives the front end (the depth limits are sized
+    // for it, not for a test thread's 2 MiB in a debug build).
+    let owned = text.to_string();
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let mut map = SourceMap::new();
+                let _ = check_source(&mut map, "<fuzz>", None, owned, Target::SysVX64);
+            }))
+            .is_ok()
+        })
+        .map_err(|e| format!("cannot start a checking thread: {e}"))?;
+    match worker.join() {
+        Ok(true) => Ok(()),
+        _ => Err(format!("check_source panicked on input {text:?}")),
+    }
 }
 
 #[test]

@@ -4,17 +4,21 @@
 //! Flow: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
 //! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
-//! thunk per distinct plan from the JIT, and compiles the program into closures
-//! ([`interp`]); a script function used as a `callback` value gets one callback thunk
-//! per (function, callback type) while compiling ([`interp::callback`]).
+//! call entry per plan from the selected backend ([`backend`]: a Cranelift thunk shared
+//! by every plan-equal function, or the assembly fallback), and compiles the program
+//! into closures ([`interp`]); a script function used as a `callback` value gets one
+//! callback entry per (function, callback type) while compiling ([`interp::callback`]).
 //! [`Loaded::run`] then executes the top-level statements.
 
+pub mod backend;
 pub mod fallback;
 pub mod interp;
 pub mod load;
 pub mod lower;
 pub mod memory;
 
+use backend::CallEntries;
+use fallback::Backend;
 use ffidl_jit::{classify, ThunkCache};
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::SourceMap;
@@ -59,13 +63,40 @@ pub struct Loaded {
     _callback_env: Box<CallbackEnv>,
     globals: Block,
     _literals: StringArena,
-    _cache: ThunkCache,
+    entries: CallEntries,
     _libraries: Vec<Option<load::Library>>,
 }
 
-/// Load and compile a checked program. `map` locates the declaring files (library
-/// paths containing `/` are relative to the file that declares them).
+/// Load and compile a checked program with the backend `FFIDL_BACKEND` names (Cranelift
+/// when unset; see [`load_with`]). `map` locates the declaring files (library paths
+/// containing `/` are relative to the file that declares them).
 pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic>> {
+    match Backend::from_env() {
+        Ok(backend) => load_with(program, map, backend),
+        Err(msg) => Err(vec![Diagnostic::new(
+            DiagKind::AbiUnsupported,
+            first_foreign_span(program),
+            msg,
+        )]),
+    }
+}
+
+fn first_foreign_span(program: &Program) -> ffidl_lang::span::Span {
+    program
+        .foreign_fns
+        .first()
+        .map(|f| f.span)
+        .unwrap_or_default()
+}
+
+/// Load and compile a checked program; every foreign call goes through `backend`
+/// (Cranelift switches to [`Backend::Asm`] by itself when executable memory cannot be
+/// mapped: [`Loaded::backend`] tells which one runs).
+pub fn load_with(
+    program: &Program,
+    map: &SourceMap,
+    backend: Backend,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut libraries = Vec::with_capacity(program.libraries.len());
     for lib in &program.libraries {
@@ -91,14 +122,10 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
             }
         }
     }
-    let mut cache = match ThunkCache::new() {
+    let mut entries = match CallEntries::new(backend) {
         Ok(c) => c,
         Err(e) => {
-            let span = program
-                .foreign_fns
-                .first()
-                .map(|f| f.span)
-                .unwrap_or_default();
+            let span = first_foreign_span(program);
             diags.push(Diagnostic::new(
                 DiagKind::AbiUnsupported,
                 span,
@@ -125,7 +152,7 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
         if !f.sig.variadic {
             let plan = lower::jit_signature(program, &f.sig, &[])
                 .and_then(|s| classify(&s).map_err(|e| e.to_string()));
-            match plan.and_then(|p| cache.thunk(&p).map_err(|e| e.to_string())) {
+            match plan.and_then(|p| entries.entry(&p)) {
                 Ok(t) => link.thunk = Some(t),
                 Err(msg) => diags.push(Diagnostic::new(DiagKind::AbiUnsupported, f.span, msg)),
             }
@@ -156,7 +183,7 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
     let mut compiler = Compiler::new(
         program,
         &links,
-        &mut cache,
+        &mut entries,
         &mut literals,
         globals_base,
         global_offsets,
@@ -169,12 +196,17 @@ pub fn load(program: &Program, map: &SourceMap) -> Result<Loaded, Vec<Diagnostic
         _callback_env: callback_env,
         globals,
         _literals: literals,
-        _cache: cache,
+        entries,
         _libraries: libraries,
     })
 }
 
 impl Loaded {
+    /// The backend the foreign calls go through.
+    pub fn backend(&self) -> Backend {
+        self.entries.backend()
+    }
+
     /// How many bytes of the calling thread's stack nested script calls may use before
     /// "stack overflow" (default 1 MiB, safe on any thread; raise it when running on a
     /// thread with a bigger stack, as the `ffidl` command does).

@@ -56,11 +56,19 @@ impl Backend {
         }
     }
 
-    /// The backend named by the `FFIDL_BACKEND` environment variable, if it names one.
-    pub fn from_env() -> Option<Backend> {
-        std::env::var("FFIDL_BACKEND")
-            .ok()
-            .and_then(|name| Backend::from_name(name.trim()))
+    /// The backend the `FFIDL_BACKEND` environment variable asks for: Cranelift when it
+    /// is unset or empty, an error message when it names no backend.
+    pub fn from_env() -> Result<Backend, String> {
+        match std::env::var("FFIDL_BACKEND") {
+            Err(std::env::VarError::NotPresent) => Ok(Backend::Cranelift),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err("FFIDL_BACKEND is not valid UTF-8 (expected `asm` or `jit`)".into())
+            }
+            Ok(name) if name.trim().is_empty() => Ok(Backend::Cranelift),
+            Ok(name) => Backend::from_name(name.trim()).ok_or_else(|| {
+                format!("FFIDL_BACKEND=`{name}` names no backend (expected `asm` or `jit`)")
+            }),
+        }
     }
 
     pub fn name(self) -> &'static str {

@@ -16,9 +16,11 @@ use super::scalar::{
 use super::{
     align_up, run_block, runtime_error, AddrFn, Ctx, ExprFn, Flow, StmtFn, Trap, TrapKind, R,
 };
+use crate::backend::CallEntries;
+use crate::fallback::CallEntry;
 use crate::lower::jit_signature;
 use crate::memory::{c_str_bytes, StringArena};
-use ffidl_jit::{classify, ThunkCache, ThunkFn};
+use ffidl_jit::classify;
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::Span;
 use ffidl_lang::tir::{
@@ -44,11 +46,11 @@ pub struct CompiledFn {
 /// Compiled functions by [`ffidl_lang::tir::FnId`] index (filled before the run starts).
 pub type FnTable = Rc<Vec<OnceCell<CompiledFn>>>;
 
-/// A resolved foreign function: its address and, unless variadic, its thunk.
-#[derive(Clone, Copy)]
+/// A resolved foreign function: its address and, unless variadic, its call entry.
+#[derive(Clone)]
 pub struct ForeignLink {
     pub target: *const c_void,
-    pub thunk: Option<ThunkFn>,
+    pub thunk: Option<CallEntry>,
 }
 
 /// The whole program, compiled.
@@ -68,7 +70,7 @@ pub struct Compiler<'a> {
     pub program: &'a Program,
     pub reprs: Vec<Repr>,
     pub foreign: &'a [ForeignLink],
-    pub cache: &'a mut ThunkCache,
+    pub cache: &'a mut CallEntries,
     pub fns: FnTable,
     pub literals: &'a mut StringArena,
     pub globals_base: *mut u8,
@@ -113,7 +115,7 @@ impl<'a> Compiler<'a> {
     pub fn new(
         program: &'a Program,
         foreign: &'a [ForeignLink],
-        cache: &'a mut ThunkCache,
+        cache: &'a mut CallEntries,
         literals: &'a mut StringArena,
         globals_base: *mut u8,
         global_offsets: Vec<u64>,
@@ -1051,7 +1053,7 @@ impl Compiler<'_> {
             }
             Callee::Foreign(id) => {
                 let f = &self.program.foreign_fns[id.0 as usize];
-                let link = self.foreign[id.0 as usize];
+                let link = self.foreign[id.0 as usize].clone();
                 let fixed = f.sig.params.len();
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for (i, a) in args.iter().enumerate() {
@@ -1094,17 +1096,15 @@ impl Compiler<'_> {
                     };
                     arg_fns.push((fv, None));
                 }
-                let thunk = match link.thunk {
-                    Some(t) if args.len() == fixed && !f.sig.variadic => t,
+                let thunk = match &link.thunk {
+                    Some(t) if args.len() == fixed && !f.sig.variadic => t.clone(),
                     _ => {
                         let extra: Vec<TypeId> =
                             args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
                         let sig = jit_signature(self.program, &f.sig, &extra)
                             .map_err(|m| abi_error(span, m))?;
                         let plan = classify(&sig).map_err(|m| abi_error(span, m.to_string()))?;
-                        self.cache
-                            .thunk(&plan)
-                            .map_err(|m| abi_error(span, m.to_string()))?
+                        self.cache.entry(&plan).map_err(|m| abi_error(span, m))?
                     }
                 };
                 Ok(self.foreign_call(link.target, thunk, arg_fns, e.ty, span, None))
@@ -1120,10 +1120,7 @@ impl Compiler<'_> {
                 let jsig =
                     jit_signature(self.program, &sig, &[]).map_err(|m| abi_error(span, m))?;
                 let plan = classify(&jsig).map_err(|m| abi_error(span, m.to_string()))?;
-                let thunk = self
-                    .cache
-                    .thunk(&plan)
-                    .map_err(|m| abi_error(span, m.to_string()))?;
+                let thunk = self.cache.entry(&plan).map_err(|m| abi_error(span, m))?;
                 let target = self.expr(fexpr)?;
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for a in args {
@@ -1139,7 +1136,7 @@ impl Compiler<'_> {
     fn foreign_call(
         &self,
         target: *const c_void,
-        thunk: ThunkFn,
+        thunk: CallEntry,
         args: Vec<(ExprFn, Option<u64>)>,
         ret_ty: TypeId,
         span: Span,
@@ -1151,9 +1148,11 @@ impl Compiler<'_> {
         let fast = dynamic_target.is_none() && !ret_is_cstr && args.len() <= 6;
         if fast {
             match ret {
-                Repr::Void => return fixed_call::<super::scalar::KU64>(target, thunk, args, true),
+                Repr::Void => {
+                    return fixed_call::<super::scalar::KU64>(target, thunk, args, true, span)
+                }
                 Repr::Scalar(s) => {
-                    return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk, args, false))
+                    return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk.clone(), args, false, span))
                 }
                 Repr::Agg { .. } => {}
             }
@@ -1191,11 +1190,12 @@ impl Compiler<'_> {
             }
             // Callbacks C makes during the call run on this state.
             let previous = callback::publish(ctx);
-            // SAFETY: the thunk was built from the plan of this call's C signature; the
+            // SAFETY: the entry was made from the plan of this call's C signature; the
             // slots hold one value (or aggregate address) per argument, and `ret_ptr` has
             // room for the result.
-            unsafe { thunk(target as *const c_void, slots.as_ptr(), ret_ptr) };
+            let called = unsafe { thunk.call(target as *const c_void, slots, ret_ptr) };
             callback::restore(previous);
+            called.map_err(|e| runtime_error(span, e.to_string()))?;
             Ok(match ret {
                 Repr::Agg { .. } => ret_ptr as u64,
                 Repr::Void => 0,
@@ -1239,13 +1239,13 @@ impl Compiler<'_> {
             self.callback_env,
         ));
         let context = (&*target as *const CallbackTarget).cast::<c_void>();
-        let compiled = self
+        let entry = self
             .cache
             .callback(&plan, callback::dispatch, context)
-            .map_err(|m| abi_error(span, m.to_string()))?;
+            .map_err(|m| abi_error(span, m))?;
         self.callbacks.push(target);
-        self.callback_entries.insert((index, ty.0), compiled.entry);
-        Ok(compiled.entry)
+        self.callback_entries.insert((index, ty.0), entry);
+        Ok(entry)
     }
 
     fn builtin(&mut self, b: Builtin, args: &[Expr], span: Span) -> C<ExprFn> {
@@ -1592,9 +1592,10 @@ where
 /// result: the hot path (slots in a stack array, result read by a specialised load).
 fn fixed_call<K: ScalarKind>(
     target: usize,
-    thunk: ThunkFn,
+    entry: CallEntry,
     args: Vec<(ExprFn, Option<u64>)>,
     void: bool,
+    span: Span,
 ) -> ExprFn {
     let count = args.len();
     // Constant arguments are written once into a template; only the others run.
@@ -1607,8 +1608,9 @@ fn fixed_call<K: ScalarKind>(
         }
     }
     let dynamic = dynamic.into_boxed_slice();
+    // One closure per backend, so that the Cranelift path does not look at the entry.
     macro_rules! call_n {
-        ($n:literal) => {{
+        ($n:literal, $call:ident) => {{
             let mut start = [0u64; $n + 1];
             start.copy_from_slice(&template[..$n + 1]);
             Box::new(move |ctx: &mut Ctx| {
@@ -1622,32 +1624,48 @@ fn fixed_call<K: ScalarKind>(
                 let mut ret = [0u64; 2];
                 // Callbacks C makes during the call run on this state.
                 let previous = callback::publish(ctx);
-                // SAFETY: the thunk was built from the plan of this function's C
-                // signature and the slots hold one value per argument; `ret` has room
-                // for any scalar result.
-                unsafe {
-                    thunk(
-                        target as *const c_void,
-                        slots.as_ptr(),
-                        ret.as_mut_ptr().cast(),
-                    )
-                };
+                let called = $call(&slots[..$n], ret.as_mut_ptr().cast());
                 callback::restore(previous);
+                called?;
                 if void {
                     return Ok(0);
                 }
-                // SAFETY: the thunk stored the scalar result at the start of `ret`.
+                // SAFETY: the call stored the scalar result at the start of `ret`.
                 Ok(unsafe { K::load(ret.as_ptr().cast()) })
             }) as ExprFn
         }};
     }
-    match count {
-        0 => call_n!(0),
-        1 => call_n!(1),
-        2 => call_n!(2),
-        3 => call_n!(3),
-        4 => call_n!(4),
-        5 => call_n!(5),
-        _ => call_n!(6),
+    macro_rules! by_count {
+        ($call:ident) => {
+            match count {
+                0 => call_n!(0, $call),
+                1 => call_n!(1, $call),
+                2 => call_n!(2, $call),
+                3 => call_n!(3, $call),
+                4 => call_n!(4, $call),
+                5 => call_n!(5, $call),
+                _ => call_n!(6, $call),
+            }
+        };
+    }
+    match entry {
+        CallEntry::Thunk(thunk) => {
+            let call = move |slots: &[u64], ret: *mut u8| -> R<()> {
+                // SAFETY: the thunk was built from the plan of this function's C
+                // signature and the slots hold one value per argument; `ret` has room
+                // for any scalar result.
+                unsafe { thunk(target as *const c_void, slots.as_ptr(), ret) };
+                Ok(())
+            };
+            by_count!(call)
+        }
+        asm => {
+            let call = move |slots: &[u64], ret: *mut u8| {
+                // SAFETY: as for a thunk, with the plan the assembly entry was made from.
+                unsafe { asm.call(target as *const c_void, slots, ret) }
+                    .map_err(|e| runtime_error(span, e.to_string()))
+            };
+            by_count!(call)
+        }
     }
 }
