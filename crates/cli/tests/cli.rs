@@ -105,3 +105,20 @@ fn every_example_checks_clean() {
     }
     assert!(n > 0, "no examples found");
 }
+
+#[test]
+fn readme_tour_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("```ffidl\n").expect("README has a ffidl block") + "```ffidl\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let p = scratch("readme_tour.ffidl");
+    std::fs::write(&p, &readme[start..end]).unwrap();
+    let o = ffidl(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("sorted: -7 0 19 42\n"), "{out}");
+    assert!(
+        out.contains("strlen: 5 offset of y: 8 size of Header: 5\n"),
+        "{out}"
+    );
+}
