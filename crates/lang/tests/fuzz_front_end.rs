@@ -69,6 +69,10 @@ impl Rng {
     }
 }
 
+/// Seeds larger than this are skipped: mutating generated files of thousands of lines
+/// costs time without reaching constructs the small files lack.
+const MAX_SEED_BYTES: usize = 16 * 1024;
+
 fn seeds() -> Vec<String> {
     let mut seeds = vec![CORE_PROGRAM.to_string()];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -82,7 +86,9 @@ fn seeds() -> Vec<String> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "ffidl") {
                 if let Ok(text) = std::fs::read_to_string(&path) {
-                    seeds.push(text);
+                    if text.len() <= MAX_SEED_BYTES {
+                        seeds.push(text);
+                    }
                 }
             }
         }

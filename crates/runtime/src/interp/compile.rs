@@ -283,6 +283,43 @@ impl<'a> Compiler<'a> {
         })
     }
 
+    /// `x = x op e` for an integer variable and a wrapping operator (`+ - * & | ^`),
+    /// compiled as one closure that reads `x`, evaluates `e` and stores in place: the
+    /// hot shape of accumulating loops. `x` is read before `e` runs, as the separate
+    /// nodes would; the store truncates to the width, so the result wraps exactly as
+    /// [`BinaryOp`] requires. `None` when the statement has another shape.
+    fn fused_update(&mut self, place: &Expr, value: &Expr) -> C<Option<StmtFn>> {
+        let ExprKind::Binary { op, lhs, rhs } = &value.kind else {
+            return Ok(None);
+        };
+        let same_var = match (&place.kind, &lhs.kind) {
+            (ExprKind::Local(a), ExprKind::Local(b)) => a == b,
+            (ExprKind::Global(a), ExprKind::Global(b)) => a == b,
+            _ => false,
+        };
+        let Repr::Scalar(Scalar::Int(ity)) = self.repr(place.ty) else {
+            return Ok(None);
+        };
+        if !same_var || value.ty != place.ty || lhs.ty != place.ty {
+            return Ok(None);
+        }
+        let at = match self.dest(place)? {
+            Dest::Frame(off) => UpdateAt::Frame(off),
+            Dest::Fixed(p) => UpdateAt::Fixed(p),
+            Dest::Dyn(_) => return Ok(None),
+        };
+        let rhs = self.expr(rhs)?;
+        Ok(Some(with_int_kind!(ity, K => match op {
+            BinaryOp::Add => update::<K>(at, rhs, u64::wrapping_add),
+            BinaryOp::Sub => update::<K>(at, rhs, u64::wrapping_sub),
+            BinaryOp::Mul => update::<K>(at, rhs, u64::wrapping_mul),
+            BinaryOp::BitAnd => update::<K>(at, rhs, |a, b| a & b),
+            BinaryOp::BitOr => update::<K>(at, rhs, |a, b| a | b),
+            BinaryOp::BitXor => update::<K>(at, rhs, |a, b| a ^ b),
+            _ => return Ok(None),
+        })))
+    }
+
     fn global_addr(&self, index: usize) -> usize {
         self.globals_base as usize + self.global_offsets[index] as usize
     }
@@ -322,11 +359,14 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::Assign { place, op, value } => {
                 match op {
-                    None => {
-                        let dest = self.dest(place)?;
-                        let value = self.expr(value)?;
-                        self.store_into(place.ty, dest, value)
-                    }
+                    None => match self.fused_update(place, value)? {
+                        Some(f) => f,
+                        None => {
+                            let dest = self.dest(place)?;
+                            let value = self.expr(value)?;
+                            self.store_into(place.ty, dest, value)
+                        }
+                    },
                     Some(op) => {
                         let addr = self.addr(place)?;
                         let s = self.scalar(place.ty);
@@ -1367,6 +1407,40 @@ impl Compiler<'_> {
                 })
             }
         })
+    }
+}
+
+/// Where [`Compiler::fused_update`] updates its variable.
+#[derive(Clone, Copy)]
+enum UpdateAt {
+    Frame(usize),
+    Fixed(usize),
+}
+
+/// `x = f(x, rhs)` in one closure, specialised by kind and operator.
+fn update<K: ScalarKind>(
+    at: UpdateAt,
+    rhs: ExprFn,
+    f: impl Fn(u64, u64) -> u64 + 'static,
+) -> StmtFn {
+    match at {
+        UpdateAt::Frame(off) => Box::new(move |ctx: &mut Ctx| {
+            // SAFETY: the variable lies inside the current frame (read before `rhs`
+            // runs, written after it; `fp` is the same again once `rhs` returns).
+            let a = unsafe { K::load(ctx.fp.add(off)) };
+            let b = rhs(ctx)?;
+            // SAFETY: as above.
+            unsafe { K::store(ctx.fp.add(off), f(a, b)) };
+            Ok(Flow::Next)
+        }),
+        UpdateAt::Fixed(p) => Box::new(move |ctx: &mut Ctx| {
+            // SAFETY: the global lies inside the globals block.
+            let a = unsafe { K::load(p as *const u8) };
+            let b = rhs(ctx)?;
+            // SAFETY: as above.
+            unsafe { K::store(p as *mut u8, f(a, b)) };
+            Ok(Flow::Next)
+        }),
     }
 }
 
