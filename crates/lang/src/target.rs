@@ -42,13 +42,4 @@ impl Target {
     pub fn c_char_signed(self) -> bool {
         !matches!(self, Target::Aarch64Linux)
     }
-
-    /// The OS key used by `library name { linux = ..., macos = ..., windows = ... }`.
-    pub fn os_key(self) -> &'static str {
-        match self {
-            Target::Win64 => "windows",
-            _ if cfg!(target_os = "macos") => "macos",
-            _ => "linux",
-        }
-    }
 }

@@ -196,7 +196,9 @@ impl AggLayout {
         }
     }
 
-    /// The layout of a plain C struct with the given fields, laid out with natural alignment.
+    /// The layout of a plain C struct of scalars with natural alignment: a convenience
+    /// for tests and benchmarks. Programs never use it: the runtime lowers aggregates
+    /// from the checker's layouts (`ffidl::lower`), the one layout engine.
     pub fn c_struct(fields: &[LeafKind]) -> Self {
         let mut offset = 0u32;
         let mut align = 1u32;
@@ -215,7 +217,8 @@ impl AggLayout {
         }
     }
 
-    /// The layout of a packed C struct (`__attribute__((packed))`): no padding, alignment 1.
+    /// The layout of a packed C struct of scalars (`__attribute__((packed))`): no
+    /// padding, alignment 1. For tests and benchmarks, like [`AggLayout::c_struct`].
     pub fn packed_struct(fields: &[LeafKind]) -> Self {
         let mut offset = 0u32;
         let mut leaves = Vec::with_capacity(fields.len());
