@@ -1297,8 +1297,21 @@ impl Compiler<'_> {
                     parts.push((self.expr(a)?, f));
                 }
                 Box::new(move |ctx| {
-                    for (i, (v, f)) in parts.iter().enumerate() {
+                    // Every argument is evaluated before anything is written, so output
+                    // made while evaluating one (a call that prints, a callback) comes
+                    // before this line instead of inside it. Aggregate values stay valid:
+                    // temporaries live until the end of the statement.
+                    let mut values = [0u64; 8];
+                    let mut spill = Vec::new();
+                    for (i, (v, _)) in parts.iter().enumerate() {
                         let value = v(ctx)?;
+                        match values.get_mut(i) {
+                            Some(slot) => *slot = value,
+                            None => spill.push(value),
+                        }
+                    }
+                    for (i, (_, f)) in parts.iter().enumerate() {
+                        let value = values.get(i).copied().unwrap_or_else(|| spill[i - 8]);
                         if i > 0 {
                             ctx.out.push(b' ');
                         }
