@@ -11,6 +11,7 @@
 //! [`Loaded::run`] then executes the top-level statements.
 
 pub mod backend;
+pub mod capi;
 mod embed;
 pub mod fallback;
 pub mod interp;
