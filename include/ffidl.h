@@ -209,7 +209,7 @@ typedef enum ffidl_backend {
     FFIDL_BACKEND_ASM = 2        /* the generic assembly routine (no executable memory) */
 } ffidl_backend;
 
-/* A runtime with the default backend. NULL only if memory runs out. */
+/* A runtime with the default backend. Never NULL. */
 ffidl_runtime *ffidl_runtime_new(void);
 
 /* A runtime that uses `backend`; NULL (FFIDL_ERROR_INVALID_ARGUMENT) for an unknown value. */
@@ -249,7 +249,9 @@ int ffidl_type_size(const ffidl_module *module, const char *type_name, size_t *s
  * when `nargs` is 0) and stores its result at `result` (which may be NULL to drop it).
  * Returns 0 on success, -1 on error (UNKNOWN_NAME, VALUE_MISMATCH for a wrong count,
  * kind or range, INVALID_ARGUMENT); on error nothing was called and `*result` is
- * FFIDL_VOID. Free the result with ffidl_value_free. */
+ * FFIDL_VOID. Free the result with ffidl_value_free. `result` may point at one of the
+ * arguments: it is written after they are read (an argument that owned memory must then
+ * be freed before, or it leaks). */
 int ffidl_call(const ffidl_module *module, const char *name, const ffidl_value *args,
                size_t nargs, ffidl_value *result);
 
@@ -274,7 +276,9 @@ typedef void (*ffidl_write_fn)(void *user, const char *bytes, size_t len);
  * zero on every run; runs of one module wait for each other. Returns 0 when the script
  * finished or called exit(), storing its exit status (0 when it finished) through
  * `exit_code` if not NULL; -1 on a runtime error or failed assert (FFIDL_ERROR_RUNTIME,
- * located at the statement). */
+ * located at the statement). `write` is called on this thread during the run and may call
+ * other ffidl functions, except ffidl_module_run of the same module (which would wait for
+ * this run forever). */
 int ffidl_module_run(const ffidl_module *module, ffidl_write_fn write, void *user,
                      int *exit_code);
 

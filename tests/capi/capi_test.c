@@ -182,6 +182,12 @@ static void structs_by_value(ffidl_module *m) {
     ffidl_value_free(&r);
     CHECK(r.tag == FFIDL_VOID);
 
+    /* The result may overwrite an argument: it is written after the arguments are read. */
+    ffidl_value twice[2] = {FFIDL_STRUCT_OF("Point", &p), ffidl_f64(10.0)};
+    CHECK(ffidl_call(m, "fx_point_scale", twice, 2, &twice[0]) == 0);
+    CHECK(twice[0].tag == FFIDL_STRUCT && ((Point *)twice[0].as.s.bytes)->x == 15.0);
+    ffidl_value_free(&twice[0]);
+
     /* Mixed integer eightbytes, both ways. */
     ffidl_value make[3] = {ffidl_i32(7), ffidl_i8(-2), ffidl_i64(1LL << 40)};
     r = call(m, "fx_mixed_make", make, 3);

@@ -752,15 +752,18 @@ fn argument_failure(function: &Function<'_>, index: usize, mut failure: Failure)
     failure
 }
 
-/// Sets `*result` to void before a call, so a failed call leaves nothing to free.
+/// Returns `rc` after setting `*result` to void if the call failed, so a failed call
+/// leaves nothing to free. (A result is written only after the arguments are read, so
+/// `result` may point at one of them.)
 ///
 /// # Safety
 /// `result` is null or writable.
-unsafe fn clear_result(result: *mut ffidl_value) {
-    if !result.is_null() {
+unsafe fn finish_call(rc: c_int, result: *mut ffidl_value) -> c_int {
+    if rc != 0 && !result.is_null() {
         // SAFETY: the caller passes a writable pointer.
         unsafe { result.write(VOID_VALUE) };
     }
+    rc
 }
 
 /// Calls the declared function `name` with `nargs` values; 0, or -1 on error.
@@ -776,16 +779,16 @@ pub unsafe extern "C" fn ffidl_call(
     nargs: usize,
     result: *mut ffidl_value,
 ) -> c_int {
-    // SAFETY: as the caller guarantees.
-    unsafe { clear_result(result) };
-    guard(-1, || {
+    let rc = guard(-1, || {
         // SAFETY: as the caller guarantees.
         unsafe {
             let module = module_arg(module)?;
             let function = module.function(str_arg(name, "the function name")?)?;
             call(module, &function, args, nargs, result)
         }
-    })
+    });
+    // SAFETY: as the caller guarantees.
+    unsafe { finish_call(rc, result) }
 }
 
 /// A prepared call of the declared function `name`; null on error.
@@ -827,9 +830,7 @@ pub unsafe extern "C" fn ffidl_function_call(
     nargs: usize,
     result: *mut ffidl_value,
 ) -> c_int {
-    // SAFETY: as the caller guarantees.
-    unsafe { clear_result(result) };
-    guard(-1, || {
+    let rc = guard(-1, || {
         // SAFETY: as the caller guarantees.
         unsafe {
             let f = function
@@ -837,7 +838,9 @@ pub unsafe extern "C" fn ffidl_function_call(
                 .ok_or_else(|| Failure::misuse("the function is NULL"))?;
             call(&f.module, &f.function, args, nargs, result)
         }
-    })
+    });
+    // SAFETY: as the caller guarantees.
+    unsafe { finish_call(rc, result) }
 }
 
 /// Frees a function handle (null: nothing).

@@ -14,21 +14,23 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The directory holding `libffidl.so`: cargo builds the crate's cdylib before its
-/// integration tests and copies it next to `deps/`, where this test binary lives.
+/// The directory holding `libffidl.so`: cargo builds the crate's cdylib into `deps/`
+/// (where this test binary lives) before running its integration tests. Only
+/// `cargo build` copies it up to `target/<profile>/`, so that copy may be stale: it is
+/// the fallback.
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let deps = exe.parent().expect("the deps directory");
     let profile = deps.parent().expect("the profile directory");
-    for dir in [profile, deps] {
+    for dir in [deps, profile] {
         if dir.join("libffidl.so").is_file() {
             return dir.to_path_buf();
         }
     }
     panic!(
         "libffidl.so is in neither {} nor {}: run `cargo build -p ffidl`",
-        profile.display(),
-        deps.display()
+        deps.display(),
+        profile.display()
     );
 }
 
@@ -64,10 +66,13 @@ fn compile(root: &Path, source: &str, name: &str) -> PathBuf {
     exe
 }
 
-/// Runs `exe` from the workspace root with `args`, then deletes it.
+/// Runs `exe` from the workspace root with `args`, then deletes it. `cargo test` puts
+/// `target/<profile>/` on `LD_LIBRARY_PATH`, which the loader searches before the rpath:
+/// point it at the fresh library instead of a stale copy there.
 fn run(root: &Path, exe: &Path, args: &[&str]) -> Output {
     let output = Command::new(exe)
         .args(args)
+        .env("LD_LIBRARY_PATH", library_dir())
         .current_dir(root)
         .output()
         .expect("run the compiled C program");
