@@ -6,7 +6,8 @@
 //! only: C values become [`Value`]s and results become C values here, while every check
 //! and conversion of a value against a declaration is the embedding API's. Every entry
 //! point runs its body under `catch_unwind`, so no panic crosses into C: a panic becomes
-//! an [`FFIDL_ERROR_INTERNAL`] error.
+//! an [`FFIDL_ERROR_INTERNAL`] error (the readers of the last error have no panicking
+//! path).
 //!
 //! Lifetimes: a module handle holds an `Arc<Module>`; each function handle holds another
 //! clone, so modules and function handles may be freed in any order.
@@ -19,7 +20,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A runtime handle (`ffidl_runtime*` in C): the choice of backend.
 pub struct ffidl_runtime {
@@ -379,20 +380,14 @@ pub extern "C" fn ffidl_error_kind_name(kind: ffidl_error_kind) -> *const c_char
 
 /// [`ErrorKind::name`] as a static C string.
 fn kind_c_name(kind: ErrorKind) -> &'static CStr {
-    match kind {
-        ErrorKind::Io => c"io",
-        ErrorKind::Parse => c"parse",
-        ErrorKind::Type => c"type",
-        ErrorKind::LibraryNotFound => c"library-not-found",
-        ErrorKind::SymbolNotFound => c"symbol-not-found",
-        ErrorKind::Layout => c"layout",
-        ErrorKind::AbiUnsupported => c"abi-unsupported",
-        ErrorKind::Runtime => c"runtime",
-        ErrorKind::CallbackTableFull => c"callback-table-full",
-        ErrorKind::UnknownName => c"unknown-name",
-        ErrorKind::SignatureMismatch => c"signature-mismatch",
-        ErrorKind::ValueMismatch => c"value-mismatch",
-    }
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        ALL_KINDS
+            .iter()
+            .map(|k| c_string(k.name().into()))
+            .collect()
+    });
+    &names[kind_code(kind) as usize - 1]
 }
 
 // ---- runtime and modules ------------------------------------------------------------

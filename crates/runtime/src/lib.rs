@@ -9,6 +9,9 @@
 //! into closures ([`interp`]); a script function used as a `callback` value gets one
 //! callback entry per (function, callback type) while compiling ([`interp::callback`]).
 //! [`Loaded::run`] then executes the top-level statements.
+//!
+//! The embedding API ([`Runtime`], [`Module`], ...) loads bindings from a Rust program;
+//! [`capi`] exposes it to C as `libffidl.so` with `include/ffidl.h`.
 
 pub mod backend;
 pub mod capi;
