@@ -701,6 +701,9 @@ pub unsafe extern "C" fn ffidl_value_free(value: *mut ffidl_value) {
 
 // ---- calls --------------------------------------------------------------------------
 
+/// Most arguments a call converts without allocating.
+const INLINE_ARGS: usize = 8;
+
 /// Converts the C arguments, calls `function`, and stores the result.
 ///
 /// # Safety
@@ -718,13 +721,19 @@ unsafe fn call(
         // SAFETY: the caller passes `nargs` values at `args`.
         (false, n) => unsafe { std::slice::from_raw_parts(args, n) },
     };
-    let values = args
-        .iter()
-        .enumerate()
+    let mut inline = [const { Value::Void }; INLINE_ARGS];
+    let mut heap = Vec::new();
+    let values: &mut [Value<'_>] = if args.len() <= INLINE_ARGS {
+        &mut inline[..args.len()]
+    } else {
+        heap.resize(args.len(), Value::Void);
+        &mut heap
+    };
+    for (i, (value, arg)) in values.iter_mut().zip(args).enumerate() {
         // SAFETY: the caller passes valid values.
-        .map(|(i, a)| unsafe { to_value(module, a) }.map_err(|f| argument_failure(function, i, f)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let value = from_value(function.call(&values)?)?;
+        *value = unsafe { to_value(module, arg) }.map_err(|f| argument_failure(function, i, f))?;
+    }
+    let value = from_value(function.call(values)?)?;
     if result.is_null() {
         let mut value = value;
         // SAFETY: `value` was just made by `from_value`.
