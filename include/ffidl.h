@@ -272,13 +272,14 @@ void ffidl_function_free(ffidl_function *function);
 typedef void (*ffidl_write_fn)(void *user, const char *bytes, size_t len);
 
 /* Runs the module's top-level statements as `ffidl run` does, passing its output to
- * `write(user, ...)` (to the process's stdout when `write` is NULL). Globals start from
+ * `write(user, ...)`; when `write` is NULL, the output goes to file descriptor 1 through
+ * ffidl's own buffer (call fflush(stdout) first if C printed to it). Globals start from
  * zero on every run; runs of one module wait for each other. Returns 0 when the script
  * finished or called exit(), storing its exit status (0 when it finished) through
  * `exit_code` if not NULL; -1 on a runtime error or failed assert (FFIDL_ERROR_RUNTIME,
- * located at the statement). `write` is called on this thread during the run and may call
- * other ffidl functions, except ffidl_module_run of the same module (which would wait for
- * this run forever). */
+ * located at the statement). `write` is called on this thread during the run and may
+ * call other ffidl functions, except ffidl_module_run of the same module (which would
+ * wait for this run forever). */
 int ffidl_module_run(const ffidl_module *module, ffidl_write_fn write, void *user,
                      int *exit_code);
 

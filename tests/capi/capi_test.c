@@ -403,6 +403,12 @@ static void running_scripts(ffidl_module *m) {
     CHECK(captured.text != NULL && strcmp(captured.text, "bye\n") == 0);
     free(captured.text);
     ffidl_module_free(ok);
+
+    /* No writer: the output goes to stdout (crates/runtime/tests/capi.rs looks for it). */
+    ok = ffidl_load_string(NULL, "out.ffidl", "print(\"script output on stdout\", 1 + 1);");
+    fflush(stdout);
+    CHECK(ffidl_module_run(ok, NULL, NULL, &status) == 0 && status == 0);
+    ffidl_module_free(ok);
 }
 
 static void backends_and_lifetimes(void) {

@@ -119,4 +119,8 @@ fn the_c_harness_passes() {
         output.status.code()
     );
     assert!(stdout.ends_with(" checks, 0 failed\n"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l == "script output on stdout 2"),
+        "{stdout}"
+    );
 }
