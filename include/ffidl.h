@@ -23,7 +23,8 @@
  *   fail clears the last error when it succeeds. No function aborts or crashes on bad
  *   input it can detect: NULL handles or strings, unknown names, wrong tags, wrong
  *   argument counts, unknown enum values and internal failures are all errors.
- * - Strings passed in are NUL-terminated UTF-8 and only read during the call.
+ * - Strings passed in are NUL-terminated UTF-8 (a file path may be any bytes) and are
+ *   only read during the call.
  * - Handles are independent: a module keeps its libraries open until the module AND
  *   every function handle made from it are freed, in any order; the runtime may be freed
  *   while its modules live. Freeing NULL does nothing. Freeing a handle twice, or using

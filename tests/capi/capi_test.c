@@ -248,6 +248,8 @@ static void load_errors(void) {
     CHECK(ffidl_load_file(NULL, "/nonexistent/dir/x.ffidl") == NULL);
     CHECK(ffidl_last_error_kind() == FFIDL_ERROR_IO);
     CHECK(ffidl_last_error_location(&file, &line, &column) == 0);
+    CHECK(ffidl_load_file(NULL, "/nonexistent/\xff.ffidl") == NULL); /* not UTF-8: fine */
+    CHECK(ffidl_last_error_kind() == FFIDL_ERROR_IO);
 
     CHECK(ffidl_load_string(NULL, "parse.ffidl", "let x: i32 = ;") == NULL);
     CHECK(ffidl_last_error_kind() == FFIDL_ERROR_PARSE);

@@ -447,6 +447,23 @@ unsafe fn str_arg<'a>(s: *const c_char, what: &str) -> Result<&'a str, Failure> 
         .map_err(|_| Failure::misuse(format!("{what} is not valid UTF-8")))
 }
 
+/// A path from C: any bytes on Unix, UTF-8 elsewhere.
+fn path_of(path: &CStr) -> Result<&std::path::Path, Failure> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(std::path::Path::new(std::ffi::OsStr::from_bytes(
+            path.to_bytes(),
+        )))
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_str()
+            .map(std::path::Path::new)
+            .map_err(|_| Failure::misuse("the path is not valid UTF-8"))
+    }
+}
+
 fn module_handle(module: Module) -> *mut ffidl_module {
     Box::into_raw(Box::new(ffidl_module {
         module: Arc::new(module),
@@ -463,9 +480,12 @@ pub unsafe extern "C" fn ffidl_load_file(
     path: *const c_char,
 ) -> *mut ffidl_module {
     guard(std::ptr::null_mut(), || {
+        if path.is_null() {
+            return Err(Failure::misuse("the path is NULL"));
+        }
         // SAFETY: as the caller guarantees.
-        let (runtime, path) = unsafe { (runtime_of(runtime), str_arg(path, "the path")?) };
-        Ok(module_handle(runtime.load_file(path)?))
+        let (runtime, path) = unsafe { (runtime_of(runtime), CStr::from_ptr(path)) };
+        Ok(module_handle(runtime.load_file(path_of(path)?)?))
     })
 }
 
