@@ -13,10 +13,14 @@ pub enum Shape {
     Bool,
     /// An integer of `size` bytes (also matches an `enum` with that representation).
     Int {
+        /// Bytes: 1, 2, 4 or 8.
         size: u8,
+        /// Whether the type is signed.
         signed: bool,
     },
+    /// `f32` (C `float`).
     F32,
+    /// `f64` (C `double`).
     F64,
     /// Any pointer: matches `*T`, `*const T`, `cstr` and callback types.
     Ptr,
@@ -26,7 +30,9 @@ pub enum Shape {
     Union(&'static Aggregate),
     /// `[T; N]`.
     Array {
+        /// The element's shape.
         elem: &'static Shape,
+        /// The number of elements.
         len: usize,
     },
 }
@@ -36,7 +42,9 @@ pub enum Shape {
 pub struct Aggregate {
     /// The Rust type's name (used in messages only).
     pub name: &'static str,
+    /// `size_of` the Rust type.
     pub size: usize,
+    /// `align_of` the Rust type.
     pub align: usize,
     /// `(name, byte offset, shape)` in declaration order.
     pub fields: &'static [(&'static str, usize, &'static Shape)],
@@ -50,6 +58,7 @@ pub struct Aggregate {
 /// for that shape (so `bool` is allowed, since C's `_Bool` is 0 or 1, but a Rust `enum`
 /// is not). [`repr_c!`](crate::repr_c) implements it soundly for the types it declares.
 pub unsafe trait CType: Copy + 'static {
+    /// The type's C shape.
     const SHAPE: Shape;
 }
 
@@ -261,8 +270,11 @@ pub enum FnAbi {
 pub unsafe trait CFn: Copy + Send + Sync + 'static {
     /// The argument tuple of [`crate::TypedFn::call`].
     type Args;
+    /// The result type (`()` for none).
     type Output;
+    /// The calling convention.
     const ABI: FnAbi;
+    /// The parameters' shapes, in order.
     const PARAMS: &'static [&'static Shape];
     /// `None` for `()`.
     const RET: Option<&'static Shape>;
@@ -275,6 +287,7 @@ pub unsafe trait CFn: Copy + Send + Sync + 'static {
 
 /// A result type: `()` or a [`CType`].
 pub trait CReturn: 'static {
+    /// The result's shape (`None` for `()`).
     const SHAPE: Option<&'static Shape>;
     /// Writes the value to a callback's result buffer.
     ///
