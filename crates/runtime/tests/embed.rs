@@ -514,6 +514,14 @@ fn misuse_is_a_typed_error() {
     );
     m.check_layout::<Tagged>("Tagged").unwrap();
     assert_eq!(
+        m.constant("NOPE").unwrap_err().kind(),
+        ErrorKind::UnknownName
+    );
+    assert_eq!(
+        m.enum_value("Point", "x").unwrap_err().kind(),
+        ErrorKind::ValueMismatch
+    );
+    assert_eq!(
         m.struct_value(&WrongOrder { x: 0.0, y: 0.0 })
             .unwrap_err()
             .kind(),

@@ -27,6 +27,7 @@
 //! ```
 
 mod callback;
+mod consts;
 mod error;
 mod typed;
 mod value;
