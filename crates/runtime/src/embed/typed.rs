@@ -123,30 +123,17 @@ unsafe impl<T: CType, const N: usize> CType for [T; N] {
 #[macro_export]
 macro_rules! repr_c {
     () => {};
-    ($(#[$attr:meta])* $vis:vis struct $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $($rest:tt)*) => {
+    (@shape struct) => { $crate::Shape::Struct };
+    (@shape union) => { $crate::Shape::Union };
+    ($(#[$attr:meta])* $vis:vis $kind:ident $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $($rest:tt)*) => {
         #[repr(C)]
         $(#[$attr])*
-        $vis struct $name { $($fvis $field: $fty),* }
+        $vis $kind $name { $($fvis $field: $fty),* }
         // SAFETY: `#[repr(C)]`, and the shape records every field's real offset and type
-        // (each itself a `CType`), the size and the alignment as the compiler laid them out.
+        // (each itself a `CType`, valid for every bit pattern C produces; a union's fields
+        // all start at offset 0), the size and the alignment as the compiler laid them out.
         unsafe impl $crate::CType for $name {
-            const SHAPE: $crate::Shape = $crate::Shape::Struct(&$crate::Aggregate {
-                name: stringify!($name),
-                size: ::std::mem::size_of::<$name>(),
-                align: ::std::mem::align_of::<$name>(),
-                fields: &[$((stringify!($field), ::std::mem::offset_of!($name, $field), &<$fty as $crate::CType>::SHAPE)),*],
-            });
-        }
-        $crate::repr_c! { $($rest)* }
-    };
-    ($(#[$attr:meta])* $vis:vis union $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $($rest:tt)*) => {
-        #[repr(C)]
-        $(#[$attr])*
-        $vis union $name { $($fvis $field: $fty),* }
-        // SAFETY: as for structs; a union's fields are all at offset 0 and each is a
-        // `CType`, so any bit pattern C produces is a valid value of one of them.
-        unsafe impl $crate::CType for $name {
-            const SHAPE: $crate::Shape = $crate::Shape::Union(&$crate::Aggregate {
+            const SHAPE: $crate::Shape = $crate::repr_c!(@shape $kind)(&$crate::Aggregate {
                 name: stringify!($name),
                 size: ::std::mem::size_of::<$name>(),
                 align: ::std::mem::align_of::<$name>(),
