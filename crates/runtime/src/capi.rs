@@ -13,7 +13,6 @@
 //! clone, so modules and function handles may be freed in any order.
 
 #![allow(non_camel_case_types)]
-#![warn(missing_docs)]
 
 use crate::{Backend, Error, ErrorKind, Function, Module, RunStatus, Runtime, Value};
 use std::alloc::Layout;
