@@ -267,6 +267,18 @@ int ffidl_function_call(const ffidl_function *function, const ffidl_value *args,
 /* Frees a function handle (the last handle of a freed module unloads its libraries). */
 void ffidl_function_free(ffidl_function *function);
 
+/* ---- declared constants ------------------------------------------------------------ */
+
+/* Stores the value of the declared constant `name` (`const NAME: T = ...;`) at `out`,
+ * with its declared type's tag (a FFIDL_CSTR constant is a copy: ffidl_value_free it).
+ * 0 on success, -1 on error (UNKNOWN_NAME); `out` may be NULL to only check the name. */
+int ffidl_constant(const ffidl_module *module, const char *name, ffidl_value *out);
+
+/* Stores the value of `variant` of the declared enum `enum_name` at `out`, as the enum's
+ * representation integer (what a parameter of that enum type takes). 0 or -1. */
+int ffidl_enum_value(const ffidl_module *module, const char *enum_name, const char *variant,
+                     ffidl_value *out);
+
 /* ---- running scripts ---------------------------------------------------------------- */
 
 /* Receives `len` bytes of a script's `print` output (not NUL-terminated). */

@@ -220,6 +220,22 @@ static void structs_by_value(ffidl_module *m) {
     CHECK(r.tag == FFIDL_I64 && r.as.i64 == 0x3FF0000000000000LL);
 }
 
+static void constants(ffidl_module *m) {
+    ffidl_value v;
+    CHECK(ffidl_constant(m, "ANSWER", &v) == 0 && v.tag == FFIDL_I64 && v.as.i64 == 42);
+    CHECK(ffidl_constant(m, "GREETING", &v) == 0 && v.tag == FFIDL_CSTR);
+    CHECK(strcmp(v.as.cstr, "hi from a constant") == 0);
+    ffidl_value_free(&v);
+    CHECK(ffidl_enum_value(m, "Mode", "Both", &v) == 0 && v.tag == FFIDL_U16 && v.as.u16 == 3);
+    CHECK_ERROR(ffidl_constant(m, "ANSWR", &v), FFIDL_ERROR_UNKNOWN_NAME, "ANSWR");
+    CHECK(v.tag == FFIDL_VOID);
+    CHECK_ERROR(ffidl_enum_value(m, "Mode", "Execute", &v), FFIDL_ERROR_UNKNOWN_NAME,
+                "Execute");
+    CHECK_ERROR(ffidl_enum_value(m, "Point", "x", &v), FFIDL_ERROR_VALUE_MISMATCH, "Point");
+    CHECK_ERROR(ffidl_enum_value(m, "Mode", NULL, &v), FFIDL_ERROR_INVALID_ARGUMENT, "NULL");
+    CHECK(ffidl_constant(m, "ANSWER", NULL) == 0);
+}
+
 static void variadic_calls(ffidl_module *m) {
     ffidl_value ints[10] = {ffidl_i32(9)};
     for (int i = 1; i <= 9; i++) ints[i] = i % 2 ? ffidl_i16((int16_t)i) : ffidl_u8((uint8_t)i);
@@ -394,7 +410,7 @@ static void running_scripts(ffidl_module *m) {
                 "assert");
     CHECK(status == -7);
     size_t line = 0;
-    CHECK(ffidl_last_error_location(NULL, &line, NULL) == 1 && line == 60);
+    CHECK(ffidl_last_error_location(NULL, &line, NULL) == 1 && line == 64);
     CHECK(captured.text != NULL && strcmp(captured.text, "run: 42\n") == 0);
     free(captured.text);
 
@@ -499,6 +515,7 @@ int main(int argc, char **argv) {
     every_tag_in_and_out(m);
     structs_by_value(m);
     variadic_calls(m);
+    constants(m);
     load_errors();
     misuse(m);
     running_scripts(m);

@@ -753,14 +753,22 @@ unsafe fn call(
         // SAFETY: the caller passes valid values.
         *value = unsafe { to_value(module, arg) }.map_err(|f| argument_failure(function, i, f))?;
     }
-    let value = from_value(function.call(values)?)?;
-    if result.is_null() {
-        let mut value = value;
+    // SAFETY: the caller passes a null or writable result pointer.
+    unsafe { store(function.call(values)?, result) }
+}
+
+/// Stores `value` at `out` as a C value that owns its memory (drops it for null).
+///
+/// # Safety
+/// `out` is null or writable.
+unsafe fn store(value: Value<'_>, out: *mut ffidl_value) -> Result<c_int, Failure> {
+    let mut value = from_value(value)?;
+    if out.is_null() {
         // SAFETY: `value` was just made by `from_value`.
         unsafe { ffidl_value_free(&mut value) };
     } else {
-        // SAFETY: the caller passes a writable result pointer.
-        unsafe { result.write(value) };
+        // SAFETY: the caller passes a writable pointer.
+        unsafe { out.write(value) };
     }
     Ok(0)
 }
@@ -877,6 +885,59 @@ pub unsafe extern "C" fn ffidl_function_free(function: *mut ffidl_function) {
         // SAFETY: the caller passes a handle made by `Box::into_raw` and gives it up.
         guard_infallible(|| drop(unsafe { Box::from_raw(function) }));
     }
+}
+
+// ---- declared constants -------------------------------------------------------------
+
+/// Stores the value of the declared constant `name` at `out` (a `cstr` constant is a
+/// copy to free with `ffidl_value_free`); 0, or -1 on error.
+///
+/// # Safety
+/// `module` is null or a live handle; `name` null or NUL-terminated; `out` null or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn ffidl_constant(
+    module: *const ffidl_module,
+    name: *const c_char,
+    out: *mut ffidl_value,
+) -> c_int {
+    let rc = guard(-1, || {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            let module = module_arg(module)?;
+            store(module.constant(str_arg(name, "the constant name")?)?, out)
+        }
+    });
+    // SAFETY: as the caller guarantees.
+    unsafe { finish_call(rc, out) }
+}
+
+/// Stores the value of variant `variant` of the declared enum `enum_name` at `out`, as
+/// its representation's integer; 0, or -1 on error.
+///
+/// # Safety
+/// `module` is null or a live handle; `enum_name` and `variant` null or NUL-terminated;
+/// `out` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ffidl_enum_value(
+    module: *const ffidl_module,
+    enum_name: *const c_char,
+    variant: *const c_char,
+    out: *mut ffidl_value,
+) -> c_int {
+    let rc = guard(-1, || {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            let module = module_arg(module)?;
+            let enum_name = str_arg(enum_name, "the enum name")?;
+            store(
+                module.enum_value(enum_name, str_arg(variant, "the variant name")?)?,
+                out,
+            )
+        }
+    });
+    // SAFETY: as the caller guarantees.
+    unsafe { finish_call(rc, out) }
 }
 
 // ---- running scripts ----------------------------------------------------------------
