@@ -20,7 +20,7 @@
 //! See [`Runtime`], [`Module`], [`Function`], [`TypedFn`], [`Callback`], [`Value`],
 //! [`StructValue`], [`repr_c!`] and [`Error`]; `docs/embedding.md` walks through them.
 //!
-//! Inside: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
+//! Inside: [`load()`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
 //! declarations), lowers each foreign signature to an ABI plan (module `lower`), gets one
 //! call entry per plan from the selected [`Backend`] (module `backend`: a Cranelift thunk

@@ -72,21 +72,23 @@ extern fx {
 }
 "#;
 
-/// The bindings, loaded from a file in `tests/` (library paths are relative to it).
+/// The bindings, loaded from a file beside the fixture library (library paths are
+/// relative to it). The file is written once per process, before any test reads it.
 fn module() -> Module {
-    let root = support::workspace_root();
-    support::build_run_fixture(&root);
-    let dir = root.join("target/ffidl-fixtures/embed");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bindings.ffidl");
-    std::fs::write(
-        &path,
-        BINDINGS.replace("../../target/ffidl-fixtures/", "../"),
-    )
-    .unwrap();
-    Runtime::new()
-        .load_file(&path)
-        .unwrap_or_else(|e| panic!("{e}"))
+    static WRITTEN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let path = WRITTEN.get_or_init(|| {
+        let root = support::workspace_root();
+        support::build_run_fixture(&root);
+        let dir = root.join("target/ffidl-fixtures/embed");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Another test process may be reading the file: write beside it and rename.
+        let path = dir.join("bindings.ffidl");
+        let tmp = dir.join(format!("bindings.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, BINDINGS.replace("../../target/ffidl-fixtures/", "../")).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        path
+    });
+    Runtime::new().load_file(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
