@@ -84,11 +84,17 @@ fn module() -> Module {
         // Another test process may be reading the file: write beside it and rename.
         let path = dir.join("bindings.ffidl");
         let tmp = dir.join(format!("bindings.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, BINDINGS.replace("../../target/ffidl-fixtures/", "../")).unwrap();
+        std::fs::write(
+            &tmp,
+            BINDINGS.replace("../../target/ffidl-fixtures/", "../"),
+        )
+        .unwrap();
         std::fs::rename(&tmp, &path).unwrap();
         path
     });
-    Runtime::new().load_file(path).unwrap_or_else(|e| panic!("{e}"))
+    Runtime::new()
+        .load_file(path)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
