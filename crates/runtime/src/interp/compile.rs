@@ -20,12 +20,13 @@ use crate::backend::CallEntries;
 use crate::fallback::CallEntry;
 use crate::lower::jit_signature;
 use crate::memory::{c_str_bytes, StringArena};
+use ffidl_jit::abi::{CallPlan, RetPass};
 use ffidl_jit::classify;
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::Span;
 use ffidl_lang::tir::{
-    BinaryOp, Body, Builtin, Callee, CastKind, CoerceKind, ConstValue, Expr, ExprKind, IntTy,
-    Program, Stmt, StmtKind, TypeId, TypeKind, UnaryOp, Var,
+    BinaryOp, Body, Builtin, Callee, CastKind, CoerceKind, ConstValue, Expr, ExprKind, ForeignId,
+    IntTy, Program, Stmt, StmtKind, TypeId, TypeKind, UnaryOp, Var,
 };
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -85,6 +86,8 @@ pub struct Compiler<'a> {
     /// Frame offsets and types of the locals of the body being compiled.
     local_offsets: Vec<u64>,
     local_types: Vec<TypeId>,
+    /// Whether `&` is taken of each local of the body being compiled.
+    local_addr_taken: Vec<bool>,
 }
 
 /// C-layout offsets of a list of variables, the total size (rounded to 16) and the
@@ -142,6 +145,7 @@ impl<'a> Compiler<'a> {
             callbacks: Vec::new(),
             local_offsets: Vec::new(),
             local_types: Vec::new(),
+            local_addr_taken: Vec::new(),
         }
     }
 
@@ -175,6 +179,7 @@ impl<'a> Compiler<'a> {
         let (offsets, size, align) = frame_layout(self.program, body.locals.iter().map(|l| l.ty));
         self.local_offsets = offsets;
         self.local_types = body.locals.iter().map(|l| l.ty).collect();
+        self.local_addr_taken = body.locals.iter().map(|l| l.addr_taken).collect();
         let stmts = self.block(&body.stmts)?;
         Ok((size, align, stmts))
     }
@@ -341,6 +346,9 @@ impl<'a> Compiler<'a> {
                 let ty = self.var_ty(*var, local_ty);
                 match init {
                     Some(e) => {
+                        if let Some(f) = self.call_into(*var, self.var_dest(*var), e)? {
+                            return Ok(f);
+                        }
                         let value = self.expr(e)?;
                         let dest = self.var_dest(*var);
                         self.store_into(ty, dest, value)
@@ -362,6 +370,12 @@ impl<'a> Compiler<'a> {
                     None => match self.fused_update(place, value)? {
                         Some(f) => f,
                         None => {
+                            if let Some(root) = place_root(place) {
+                                let dest = self.dest(place)?;
+                                if let Some(f) = self.call_into(root, dest, value)? {
+                                    return Ok(f);
+                                }
+                            }
                             let dest = self.dest(place)?;
                             let value = self.expr(value)?;
                             self.store_into(place.ty, dest, value)
@@ -1092,62 +1106,8 @@ impl Compiler<'_> {
                 }))
             }
             Callee::Foreign(id) => {
-                let f = &self.program.foreign_fns[id.0 as usize];
-                let link = self.foreign[id.0 as usize].clone();
-                let fixed = f.sig.params.len();
-                let mut arg_fns = Vec::with_capacity(args.len());
-                for (i, a) in args.iter().enumerate() {
-                    let fv = match &a.kind {
-                        ExprKind::Coerce {
-                            kind: CoerceKind::IntChecked,
-                            expr,
-                        } => {
-                            let pname = f.param_names.get(i).cloned().unwrap_or_default();
-                            let what =
-                                format!("`{pname}: {}` of `{}`", self.type_name(a.ty), f.name);
-                            self.coerce(CoerceKind::IntChecked, expr, a.ty, Some(what))?
-                        }
-                        ExprKind::Const(c) if matches!(self.repr(a.ty), Repr::Scalar(_)) => {
-                            let v = self.const_value(c, a.ty);
-                            arg_fns.push((Box::new(move |_: &mut Ctx| Ok(v)) as ExprFn, Some(v)));
-                            continue;
-                        }
-                        // An aggregate place is copied when it is evaluated, so that later
-                        // arguments cannot change what C receives.
-                        _ if matches!(self.repr(a.ty), Repr::Agg { .. })
-                            && a.is_place(&self.program.types)
-                            && i + 1 < args.len() =>
-                        {
-                            let Repr::Agg { size, align } = self.repr(a.ty) else {
-                                unreachable!("matched above")
-                            };
-                            let place = self.expr(a)?;
-                            let span = a.span;
-                            Box::new(move |ctx: &mut Ctx| {
-                                let src = place(ctx)? as *const u8;
-                                let copy = ctx.alloc_temp(size, align, span)?;
-                                // SAFETY: `src` addresses a live value of `size` bytes and
-                                // `copy` is a fresh temporary of the same size.
-                                unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
-                                Ok(copy as u64)
-                            })
-                        }
-                        _ => self.expr(a)?,
-                    };
-                    arg_fns.push((fv, None));
-                }
-                let thunk = match &link.thunk {
-                    Some(t) if args.len() == fixed && !f.sig.variadic => t.clone(),
-                    _ => {
-                        let extra: Vec<TypeId> =
-                            args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
-                        let sig = jit_signature(self.program, &f.sig, &extra)
-                            .map_err(|m| abi_error(span, m))?;
-                        let plan = classify(&sig).map_err(|m| abi_error(span, m.to_string()))?;
-                        self.cache.entry(&plan).map_err(|m| abi_error(span, m))?
-                    }
-                };
-                Ok(self.foreign_call(link.target, thunk, arg_fns, e.ty, span, None))
+                let site = self.foreign_site(*id, args, span)?;
+                Ok(self.foreign_call(site.target, site.thunk, site.args, e.ty, span, None))
             }
             Callee::Value(fexpr) => {
                 let TypeKind::Callback(cb) = &self.program.ty(fexpr.ty).kind else {
@@ -1164,11 +1124,138 @@ impl Compiler<'_> {
                 let target = self.expr(fexpr)?;
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for a in args {
-                    arg_fns.push((self.expr(a)?, None));
+                    arg_fns.push(CallArg::Dyn(self.expr(a)?));
                 }
                 Ok(self.foreign_call(std::ptr::null(), thunk, arg_fns, e.ty, span, Some(target)))
             }
         }
+    }
+
+    /// A call of foreign function `id` compiled up to the call itself: its target, its
+    /// entry, how each argument slot is filled and how the result comes back.
+    fn foreign_site(&mut self, id: ForeignId, args: &[Expr], span: Span) -> C<ForeignSite> {
+        let f = &self.program.foreign_fns[id.0 as usize];
+        let link = self.foreign[id.0 as usize].clone();
+        let fixed = f.sig.params.len();
+        let mut arg_fns = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            let arg = match &a.kind {
+                ExprKind::Coerce {
+                    kind: CoerceKind::IntChecked,
+                    expr,
+                } => {
+                    let pname = f.param_names.get(i).cloned().unwrap_or_default();
+                    let what = format!("`{pname}: {}` of `{}`", self.type_name(a.ty), f.name);
+                    CallArg::Dyn(self.coerce(CoerceKind::IntChecked, expr, a.ty, Some(what))?)
+                }
+                ExprKind::Const(c) if matches!(self.repr(a.ty), Repr::Scalar(_)) => {
+                    CallArg::Const(self.const_value(c, a.ty))
+                }
+                // An aggregate place is passed as the address of its bytes: the call reads
+                // them before it writes anything. It is copied when it is evaluated if a
+                // later argument could change it (one that makes a call), so that C
+                // receives the value it had at its turn.
+                _ if matches!(self.repr(a.ty), Repr::Agg { .. })
+                    && a.is_place(&self.program.types) =>
+                {
+                    let Repr::Agg { size, align } = self.repr(a.ty) else {
+                        unreachable!("matched above")
+                    };
+                    let later_calls = args[i + 1..].iter().any(makes_calls);
+                    match self.dest(a)? {
+                        Dest::Frame(off) if !later_calls => CallArg::FrameAddr(off),
+                        Dest::Fixed(p) if !later_calls => CallArg::Const(p as u64),
+                        _ if !later_calls => CallArg::Dyn(self.expr(a)?),
+                        _ => {
+                            let place = self.expr(a)?;
+                            let span = a.span;
+                            CallArg::Dyn(Box::new(move |ctx: &mut Ctx| {
+                                let src = place(ctx)? as *const u8;
+                                let copy = ctx.alloc_temp(size, align, span)?;
+                                // SAFETY: `src` addresses a live value of `size` bytes and
+                                // `copy` is a fresh temporary of the same size.
+                                unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
+                                Ok(copy as u64)
+                            }))
+                        }
+                    }
+                }
+                _ => CallArg::Dyn(self.expr(a)?),
+            };
+            arg_fns.push(arg);
+        }
+        let thunk = match &link.thunk {
+            Some(t) if args.len() == fixed && !f.sig.variadic => t.clone(),
+            _ => {
+                let plan = self.foreign_plan(id, args, span)?;
+                self.cache.entry(&plan).map_err(|m| abi_error(span, m))?
+            }
+        };
+        Ok(ForeignSite {
+            target: link.target,
+            thunk,
+            args: arg_fns,
+        })
+    }
+
+    /// The call plan of a call of foreign function `id` with `args` (variadic
+    /// arguments passed with their own types).
+    fn foreign_plan(&self, id: ForeignId, args: &[Expr], span: Span) -> C<CallPlan> {
+        let f = &self.program.foreign_fns[id.0 as usize];
+        let fixed = f.sig.params.len();
+        let extra: Vec<TypeId> = args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
+        let sig = jit_signature(self.program, &f.sig, &extra).map_err(|m| abi_error(span, m))?;
+        classify(&sig).map_err(|m| abi_error(span, m.to_string()))
+    }
+
+    /// `place = f(...)` (or `let place = f(...)`) where `f` is a foreign function with
+    /// an aggregate result and `place` lies at a compile-time frame offset or address:
+    /// the call writes its result straight into the place, with no temporary and copy.
+    ///
+    /// Exact because both backends read every argument (an aggregate argument's bytes
+    /// included: they go into registers or are copied onto the stack) before the call,
+    /// and store a result that comes back in registers after it returns. A result the
+    /// callee writes through a hidden pointer while it runs goes straight in only when
+    /// nothing the callee can reach sees the place: a local whose address is never
+    /// taken (a global could be read by a script callback during the call). `root` is
+    /// the variable the place belongs to. `None` when the statement has another shape.
+    fn call_into(&mut self, root: Var, dest: Dest, value: &Expr) -> C<Option<StmtFn>> {
+        let ExprKind::Call {
+            callee: Callee::Foreign(id),
+            args,
+        } = &value.kind
+        else {
+            return Ok(None);
+        };
+        if !matches!(self.repr(value.ty), Repr::Agg { .. }) || args.len() > FAST_CALL_ARGS {
+            return Ok(None);
+        }
+        if matches!(dest, Dest::Dyn(_)) {
+            return Ok(None);
+        }
+        let plan = self.foreign_plan(*id, args, value.span)?;
+        if matches!(plan.ret, RetPass::Sret { .. }) {
+            let unseen = match root {
+                Var::Local(l) => !self
+                    .local_addr_taken
+                    .get(l.0 as usize)
+                    .copied()
+                    .unwrap_or(true),
+                Var::Global(_) => false,
+            };
+            if !unseen {
+                return Ok(None);
+            }
+        }
+        let site = self.foreign_site(*id, args, value.span)?;
+        let target = site.target as usize;
+        Ok(Some(match dest {
+            Dest::Frame(off) => {
+                fast_call(target, site.thunk, site.args, FrameSink(off), value.span)
+            }
+            Dest::Fixed(p) => fast_call(target, site.thunk, site.args, FixedSink(p), value.span),
+            Dest::Dyn(_) => unreachable!("ruled out above"),
+        }))
     }
 
     /// A call through a thunk. `dynamic_target` computes the function pointer at run time
@@ -1177,7 +1264,7 @@ impl Compiler<'_> {
         &self,
         target: *const c_void,
         thunk: CallEntry,
-        args: Vec<(ExprFn, Option<u64>)>,
+        args: Vec<CallArg>,
         ret_ty: TypeId,
         span: Span,
         dynamic_target: Option<ExprFn>,
@@ -1185,18 +1272,18 @@ impl Compiler<'_> {
         let ret = self.repr(ret_ty);
         let ret_is_cstr = self.is_cstr(ret_ty);
         let target = target as usize;
-        let fast = dynamic_target.is_none() && !ret_is_cstr && args.len() <= 6;
-        if fast {
-            match ret {
-                Repr::Void => {
-                    return fixed_call::<super::scalar::KU64>(target, thunk, args, true, span)
-                }
+        if dynamic_target.is_none() && !ret_is_cstr && args.len() <= FAST_CALL_ARGS {
+            return match ret {
+                Repr::Void => fast_call(target, thunk, args, VoidSink, span),
                 Repr::Scalar(s) => {
-                    return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk.clone(), args, false, span))
+                    with_scalar_kind!(s, K => fast_call(target, thunk, args, ScalarSink::<K>(std::marker::PhantomData), span))
                 }
-                Repr::Agg { .. } => {}
-            }
+                Repr::Agg { size, align } => {
+                    fast_call(target, thunk, args, TempSink { size, align }, span)
+                }
+            };
         }
+        let args: Vec<ExprFn> = args.into_iter().map(CallArg::into_fn).collect();
         Box::new(move |ctx| {
             let target = match &dynamic_target {
                 Some(t) => {
@@ -1217,7 +1304,7 @@ impl Compiler<'_> {
                 large.resize(args.len(), 0);
                 &mut large
             };
-            for (slot, (a, _)) in slots.iter_mut().zip(&args) {
+            for (slot, a) in slots.iter_mut().zip(&args) {
                 *slot = a(ctx)?;
             }
             let mut small = [0u64; 2];
@@ -1675,27 +1762,202 @@ where
     }
 }
 
-/// A foreign call with a fixed target, at most 6 arguments and a scalar or void
-/// result: the hot path (slots in a stack array, result read by a specialised load).
-fn fixed_call<K: ScalarKind>(
-    target: usize,
-    entry: CallEntry,
-    args: Vec<(ExprFn, Option<u64>)>,
-    void: bool,
-    span: Span,
-) -> ExprFn {
-    let count = args.len();
-    // Constant arguments are written once into a template; only the others run.
-    let mut template = [0u64; 7];
-    let mut dynamic: Vec<(usize, ExprFn)> = Vec::new();
-    for (i, (f, c)) in args.into_iter().enumerate() {
-        match c {
-            Some(v) => template[i] = v,
-            None => dynamic.push((i, f)),
+/// The variable a place of fields belongs to (`v`, `v.a.b`); `None` for places
+/// reached through pointers or indexes.
+fn place_root(e: &Expr) -> Option<Var> {
+    match &e.kind {
+        ExprKind::Local(l) => Some(Var::Local(*l)),
+        ExprKind::Global(g) => Some(Var::Global(*g)),
+        ExprKind::Field { base, .. } => place_root(base),
+        _ => None,
+    }
+}
+
+/// Most arguments a call takes on the fast path ([`fast_call`]).
+const FAST_CALL_ARGS: usize = 6;
+
+/// A foreign call site compiled up to the call ([`Compiler::foreign_site`]).
+struct ForeignSite {
+    target: *const c_void,
+    thunk: CallEntry,
+    args: Vec<CallArg>,
+}
+
+/// How one argument slot of a foreign call is filled.
+enum CallArg {
+    /// A value known at compile time (a scalar constant, or a global aggregate's address).
+    Const(u64),
+    /// The address of an aggregate at this offset in the current frame.
+    FrameAddr(usize),
+    /// Computed at run time.
+    Dyn(ExprFn),
+}
+
+impl CallArg {
+    fn into_fn(self) -> ExprFn {
+        match self {
+            CallArg::Const(v) => Box::new(move |_| Ok(v)),
+            // SAFETY: the offset lies inside the current frame.
+            CallArg::FrameAddr(off) => Box::new(move |ctx| Ok(unsafe { ctx.fp.add(off) } as u64)),
+            CallArg::Dyn(f) => f,
         }
     }
+}
+
+/// Whether evaluating `e` may make a call (the only way an expression can write to
+/// memory the script can see).
+fn makes_calls(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Const(_) | ExprKind::Local(_) | ExprKind::Global(_) | ExprKind::FnRef(_) => false,
+        ExprKind::Call { .. } => true,
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Deref(expr)
+        | ExprKind::AddrOf(expr)
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::Coerce { expr, .. } => makes_calls(expr),
+        ExprKind::Binary { lhs, rhs, .. } => makes_calls(lhs) || makes_calls(rhs),
+        ExprKind::Alloc { count, .. } => count.as_deref().is_some_and(makes_calls),
+        ExprKind::Field { base, .. } => makes_calls(base),
+        ExprKind::Index { base, index } => makes_calls(base) || makes_calls(index),
+        ExprKind::StructLit { fields } => fields.iter().any(|(_, v)| makes_calls(v)),
+        ExprKind::ArrayLit(items) => items.iter().any(makes_calls),
+        ExprKind::ArrayRepeat { value, .. } => makes_calls(value),
+    }
+}
+
+/// Where a call on the fast path leaves its result, and what its closure returns.
+trait CallSink: Copy + 'static {
+    type Out: 'static;
+    /// The memory the call writes its result to: `scratch` (16 bytes in the calling
+    /// closure's native frame) or a place. Asked once the arguments are evaluated.
+    fn ret_ptr(self, ctx: &mut Ctx, scratch: *mut u8, span: Span) -> R<*mut u8>;
+    /// The closure's value once the call has written to `ret`.
+    ///
+    /// # Safety
+    /// `ret` is what [`CallSink::ret_ptr`] gave, written by the call.
+    unsafe fn finish(self, ret: *mut u8) -> Self::Out;
+}
+
+/// A scalar result of kind `K`, read back from the scratch buffer.
+struct ScalarSink<K>(std::marker::PhantomData<fn() -> K>);
+
+impl<K> Clone for ScalarSink<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K> Copy for ScalarSink<K> {}
+
+impl<K: ScalarKind> CallSink for ScalarSink<K> {
+    type Out = u64;
+    #[inline(always)]
+    fn ret_ptr(self, _: &mut Ctx, scratch: *mut u8, _: Span) -> R<*mut u8> {
+        Ok(scratch)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, ret: *mut u8) -> u64 {
+        // SAFETY: the call stored the scalar result at the start of `ret`.
+        unsafe { K::load(ret) }
+    }
+}
+
+/// No result.
+#[derive(Clone, Copy)]
+struct VoidSink;
+
+impl CallSink for VoidSink {
+    type Out = u64;
+    #[inline(always)]
+    fn ret_ptr(self, _: &mut Ctx, scratch: *mut u8, _: Span) -> R<*mut u8> {
+        Ok(scratch)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, _: *mut u8) -> u64 {
+        0
+    }
+}
+
+/// An aggregate result in a fresh (zeroed) temporary; the value is its address.
+#[derive(Clone, Copy)]
+struct TempSink {
+    size: u64,
+    align: u64,
+}
+
+impl CallSink for TempSink {
+    type Out = u64;
+    #[inline(always)]
+    fn ret_ptr(self, ctx: &mut Ctx, _: *mut u8, span: Span) -> R<*mut u8> {
+        ctx.alloc_temp(self.size, self.align, span)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, ret: *mut u8) -> u64 {
+        ret as u64
+    }
+}
+
+/// An aggregate result written straight into a variable at this frame offset (a
+/// statement: see [`Compiler::call_into`]).
+#[derive(Clone, Copy)]
+struct FrameSink(usize);
+
+impl CallSink for FrameSink {
+    type Out = Flow;
+    #[inline(always)]
+    fn ret_ptr(self, ctx: &mut Ctx, _: *mut u8, _: Span) -> R<*mut u8> {
+        // SAFETY: the variable lies inside the current frame.
+        Ok(unsafe { ctx.fp.add(self.0) })
+    }
+    #[inline(always)]
+    unsafe fn finish(self, _: *mut u8) -> Flow {
+        Flow::Next
+    }
+}
+
+/// An aggregate result written straight into a global at this address.
+#[derive(Clone, Copy)]
+struct FixedSink(usize);
+
+impl CallSink for FixedSink {
+    type Out = Flow;
+    #[inline(always)]
+    fn ret_ptr(self, _: &mut Ctx, _: *mut u8, _: Span) -> R<*mut u8> {
+        Ok(self.0 as *mut u8)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, _: *mut u8) -> Flow {
+        Flow::Next
+    }
+}
+
+/// The closure of a call on the fast path: an [`ExprFn`] or a [`StmtFn`].
+type SinkFn<S> = Box<dyn Fn(&mut Ctx) -> R<<S as CallSink>::Out>>;
+
+/// A foreign call with a fixed target and at most [`FAST_CALL_ARGS`] arguments: the
+/// hot path. Slots live in a stack array filled from a template of the compile-time
+/// values; only the other arguments run; the result goes where `sink` says.
+fn fast_call<S: CallSink>(
+    target: usize,
+    entry: CallEntry,
+    args: Vec<CallArg>,
+    sink: S,
+    span: Span,
+) -> SinkFn<S> {
+    let count = args.len();
+    let mut template = [0u64; FAST_CALL_ARGS + 1];
+    let mut frame_addrs: Vec<(usize, usize)> = Vec::new();
+    let mut dynamic: Vec<(usize, ExprFn)> = Vec::new();
+    for (i, arg) in args.into_iter().enumerate() {
+        match arg {
+            CallArg::Const(v) => template[i] = v,
+            CallArg::FrameAddr(off) => frame_addrs.push((i, off)),
+            CallArg::Dyn(f) => dynamic.push((i, f)),
+        }
+    }
+    let frame_addrs = frame_addrs.into_boxed_slice();
     let dynamic = dynamic.into_boxed_slice();
-    // One closure per backend, so that the Cranelift path does not look at the entry.
+    // One closure per backend and argument count, so that the Cranelift path does not
+    // look at the entry.
     macro_rules! call_n {
         ($n:literal, $call:ident) => {{
             let mut start = [0u64; $n + 1];
@@ -1705,21 +1967,23 @@ fn fixed_call<K: ScalarKind>(
                 for (i, a) in dynamic.iter() {
                     slots[*i] = a(ctx)?;
                 }
+                for &(i, off) in frame_addrs.iter() {
+                    // SAFETY: the aggregate lies inside the current frame.
+                    slots[i] = unsafe { ctx.fp.add(off) } as u64;
+                }
                 if !ctx.out.is_empty() {
                     ctx.flush();
                 }
-                let mut ret = [0u64; 2];
+                let mut scratch = [0u64; 2];
+                let ret = sink.ret_ptr(ctx, scratch.as_mut_ptr().cast(), span)?;
                 // Callbacks C makes during the call run on this state.
                 let previous = callback::publish(ctx);
-                let called = $call(&slots[..$n], ret.as_mut_ptr().cast());
+                let called = $call(&slots[..$n], ret);
                 callback::restore(previous);
                 called?;
-                if void {
-                    return Ok(0);
-                }
-                // SAFETY: the call stored the scalar result at the start of `ret`.
-                Ok(unsafe { K::load(ret.as_ptr().cast()) })
-            }) as ExprFn
+                // SAFETY: `ret` came from the sink and the call wrote the result there.
+                Ok(unsafe { sink.finish(ret) })
+            }) as SinkFn<S>
         }};
     }
     macro_rules! by_count {
@@ -1739,8 +2003,8 @@ fn fixed_call<K: ScalarKind>(
         CallEntry::Thunk(thunk) => {
             let call = move |slots: &[u64], ret: *mut u8| -> R<()> {
                 // SAFETY: the thunk was built from the plan of this function's C
-                // signature and the slots hold one value per argument; `ret` has room
-                // for any scalar result.
+                // signature and the slots hold one value (or aggregate address) per
+                // argument; `ret` has room for the result (the sink's contract).
                 unsafe { thunk(target as *const c_void, slots.as_ptr(), ret) };
                 Ok(())
             };
