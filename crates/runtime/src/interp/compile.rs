@@ -35,6 +35,60 @@ use std::rc::Rc;
 
 type C<T> = Result<T, Diagnostic>;
 
+/// The integer operators that cannot fail and whose result has the left operand's type
+/// (`+ - * & | ^ << >>`), as `|a, b|` closures over slots normalised to `$K`: the one
+/// table both [`int_binary`] and the in-place update of [`Compiler::fused_update`]
+/// use. Expands to `$body` with `$f` bound to the operator's closure, or to `$other`
+/// for any other operator.
+macro_rules! with_int_op {
+    ($op:expr, $K:ty, |$f:ident| $body:expr, $other:expr) => {
+        match $op {
+            BinaryOp::Add => {
+                let $f = |a: u64, b: u64| <$K>::norm(a.wrapping_add(b));
+                $body
+            }
+            BinaryOp::Sub => {
+                let $f = |a: u64, b: u64| <$K>::norm(a.wrapping_sub(b));
+                $body
+            }
+            BinaryOp::Mul => {
+                let $f = |a: u64, b: u64| <$K>::norm(a.wrapping_mul(b));
+                $body
+            }
+            BinaryOp::BitAnd => {
+                let $f = |a: u64, b: u64| a & b;
+                $body
+            }
+            BinaryOp::BitOr => {
+                let $f = |a: u64, b: u64| a | b;
+                $body
+            }
+            BinaryOp::BitXor => {
+                let $f = |a: u64, b: u64| a ^ b;
+                $body
+            }
+            // The count is taken modulo the width (a power of two, so a negative count
+            // sign-extended to 64 bits gives the Euclidean remainder too).
+            BinaryOp::Shl => {
+                let $f = |a: u64, b: u64| <$K>::norm(a << (b % u64::from(<$K>::BITS)));
+                $body
+            }
+            BinaryOp::Shr => {
+                let $f = |a: u64, b: u64| {
+                    let n = b % u64::from(<$K>::BITS);
+                    if <$K>::SIGNED {
+                        ((a as i64) >> n) as u64
+                    } else {
+                        a >> n
+                    }
+                };
+                $body
+            }
+            _ => $other,
+        }
+    };
+}
+
 /// A compiled script function.
 pub struct CompiledFn {
     pub frame_size: u64,
@@ -288,11 +342,11 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    /// `x = x op e` for an integer variable and a wrapping operator (`+ - * & | ^`),
-    /// compiled as one closure that reads `x`, evaluates `e` and stores in place: the
-    /// hot shape of accumulating loops. `x` is read before `e` runs, as the separate
-    /// nodes would; the store truncates to the width, so the result wraps exactly as
-    /// [`BinaryOp`] requires. `None` when the statement has another shape.
+    /// `x = x op e` for an integer variable and an operator that cannot fail (`+ - * &
+    /// | ^ << >>`, from [`with_int_op`], the table expressions use too), compiled as one
+    /// closure that reads `x`, evaluates `e` and stores in place: the hot shape of
+    /// accumulating loops. `x` is read before `e` runs, as the separate nodes would.
+    /// `None` when the statement has another shape.
     fn fused_update(&mut self, place: &Expr, value: &Expr) -> C<Option<StmtFn>> {
         let ExprKind::Binary { op, lhs, rhs } = &value.kind else {
             return Ok(None);
@@ -313,16 +367,17 @@ impl<'a> Compiler<'a> {
             Dest::Fixed(p) => UpdateAt::Fixed(p),
             Dest::Dyn(_) => return Ok(None),
         };
+        let supported = with_int_kind!(ity, K => with_int_op!(*op, K, |_f| true, false));
+        if !supported {
+            return Ok(None);
+        }
         let rhs = self.expr(rhs)?;
-        Ok(Some(with_int_kind!(ity, K => match op {
-            BinaryOp::Add => update::<K>(at, rhs, u64::wrapping_add),
-            BinaryOp::Sub => update::<K>(at, rhs, u64::wrapping_sub),
-            BinaryOp::Mul => update::<K>(at, rhs, u64::wrapping_mul),
-            BinaryOp::BitAnd => update::<K>(at, rhs, |a, b| a & b),
-            BinaryOp::BitOr => update::<K>(at, rhs, |a, b| a | b),
-            BinaryOp::BitXor => update::<K>(at, rhs, |a, b| a ^ b),
-            _ => return Ok(None),
-        })))
+        Ok(Some(with_int_kind!(ity, K => with_int_op!(
+            *op,
+            K,
+            |f| update::<K>(at, rhs, f),
+            unreachable!("checked above")
+        ))))
     }
 
     fn global_addr(&self, index: usize) -> usize {
@@ -1139,6 +1194,15 @@ impl Compiler<'_> {
         let fixed = f.sig.params.len();
         let mut arg_fns = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
+            // A variable is read when the call is made, after every argument ran: the
+            // same value as at its turn unless a later argument makes a call.
+            let later_calls = args[i + 1..].iter().any(makes_calls);
+            if !later_calls {
+                if let Some(arg) = self.var_arg(a)? {
+                    arg_fns.push(arg);
+                    continue;
+                }
+            }
             let arg = match &a.kind {
                 ExprKind::Coerce {
                     kind: CoerceKind::IntChecked,
@@ -1151,34 +1215,26 @@ impl Compiler<'_> {
                 ExprKind::Const(c) if matches!(self.repr(a.ty), Repr::Scalar(_)) => {
                     CallArg::Const(self.const_value(c, a.ty))
                 }
-                // An aggregate place is passed as the address of its bytes: the call reads
-                // them before it writes anything. It is copied when it is evaluated if a
-                // later argument could change it (one that makes a call), so that C
-                // receives the value it had at its turn.
-                _ if matches!(self.repr(a.ty), Repr::Agg { .. })
+                // An aggregate place is passed as the address of its bytes, which the call
+                // reads when it is made. When a later argument makes a call (which could
+                // change them), they are copied at their turn instead.
+                _ if later_calls
+                    && matches!(self.repr(a.ty), Repr::Agg { .. })
                     && a.is_place(&self.program.types) =>
                 {
                     let Repr::Agg { size, align } = self.repr(a.ty) else {
                         unreachable!("matched above")
                     };
-                    let later_calls = args[i + 1..].iter().any(makes_calls);
-                    match self.dest(a)? {
-                        Dest::Frame(off) if !later_calls => CallArg::FrameAddr(off),
-                        Dest::Fixed(p) if !later_calls => CallArg::Const(p as u64),
-                        _ if !later_calls => CallArg::Dyn(self.expr(a)?),
-                        _ => {
-                            let place = self.expr(a)?;
-                            let span = a.span;
-                            CallArg::Dyn(Box::new(move |ctx: &mut Ctx| {
-                                let src = place(ctx)? as *const u8;
-                                let copy = ctx.alloc_temp(size, align, span)?;
-                                // SAFETY: `src` addresses a live value of `size` bytes and
-                                // `copy` is a fresh temporary of the same size.
-                                unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
-                                Ok(copy as u64)
-                            }))
-                        }
-                    }
+                    let place = self.expr(a)?;
+                    let span = a.span;
+                    CallArg::Dyn(Box::new(move |ctx: &mut Ctx| {
+                        let src = place(ctx)? as *const u8;
+                        let copy = ctx.alloc_temp(size, align, span)?;
+                        // SAFETY: `src` addresses a live value of `size` bytes and `copy`
+                        // is a fresh temporary of the same size.
+                        unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
+                        Ok(copy as u64)
+                    }))
                 }
                 _ => CallArg::Dyn(self.expr(a)?),
             };
@@ -1195,6 +1251,57 @@ impl Compiler<'_> {
             target: link.target,
             thunk,
             args: arg_fns,
+        })
+    }
+
+    /// An argument slot filled straight from a variable (or a field of one), with no
+    /// closure: an aggregate's address, a scalar's bytes, or the first bytes of an
+    /// integer for a cast to an integer type no wider (on a little-endian host the
+    /// narrow value is those bytes). A scalar slot only needs the low bytes of its
+    /// parameter's size: both backends read those and extend them themselves. `None`
+    /// for other expressions.
+    fn var_arg(&mut self, a: &Expr) -> C<Option<CallArg>> {
+        let (var, load) = match &a.kind {
+            ExprKind::Local(_) | ExprKind::Global(_) | ExprKind::Field { .. } => {
+                match self.repr(a.ty) {
+                    Repr::Agg { .. } => (a, 0),
+                    Repr::Scalar(_) => (a, self.program.ty(a.ty).size),
+                    Repr::Void => return Ok(None),
+                }
+            }
+            ExprKind::Cast {
+                kind: CastKind::Numeric | CastKind::Bits,
+                expr,
+            } if cfg!(target_endian = "little") => match (self.repr(expr.ty), self.repr(a.ty)) {
+                (Repr::Scalar(Scalar::Int(from)), Repr::Scalar(Scalar::Int(to)))
+                    if to.size() <= from.size() =>
+                {
+                    (&**expr, to.size())
+                }
+                _ => return Ok(None),
+            },
+            ExprKind::Coerce {
+                kind: CoerceKind::Ptr,
+                expr,
+            } => (&**expr, 8),
+            _ => return Ok(None),
+        };
+        if !matches!(load, 0 | 1 | 2 | 4 | 8) || place_root(var).is_none() {
+            return Ok(None);
+        }
+        Ok(match self.dest(var)? {
+            Dest::Fixed(p) if load == 0 => Some(CallArg::Const(p as u64)),
+            Dest::Frame(at) => Some(CallArg::Var(VarArg {
+                in_frame: true,
+                at,
+                load: load as u8,
+            })),
+            Dest::Fixed(at) => Some(CallArg::Var(VarArg {
+                in_frame: false,
+                at,
+                load: load as u8,
+            })),
+            Dest::Dyn(_) => None,
         })
     }
 
@@ -1676,9 +1783,6 @@ fn int_binary<K: IntKind, L: Fetch, Rr: Fetch>(op: BinaryOp, l: L, r: Rr, span: 
         }
     };
     match op {
-        Add => bin(l, r, |a, b| K::norm(a.wrapping_add(b))),
-        Sub => bin(l, r, |a, b| K::norm(a.wrapping_sub(b))),
-        Mul => bin(l, r, |a, b| K::norm(a.wrapping_mul(b))),
         Div | Rem => {
             let is_div = op == Div;
             Box::new(move |ctx| {
@@ -1703,18 +1807,9 @@ fn int_binary<K: IntKind, L: Fetch, Rr: Fetch>(op: BinaryOp, l: L, r: Rr, span: 
                 Ok(K::norm(v))
             })
         }
-        BitAnd => bin(l, r, |a, b| a & b),
-        BitOr => bin(l, r, |a, b| a | b),
-        BitXor => bin(l, r, |a, b| a ^ b),
-        Shl => bin(l, r, |a, b| K::norm(a << (b % u64::from(K::BITS)))),
-        Shr => bin(l, r, |a, b| {
-            let n = b % u64::from(K::BITS);
-            if K::SIGNED {
-                ((a as i64) >> n) as u64
-            } else {
-                a >> n
-            }
-        }),
+        Add | Sub | Mul | BitAnd | BitOr | BitXor | Shl | Shr => {
+            with_int_op!(op, K, |f| bin(l, r, f), unreachable!("matched above"))
+        }
         Eq => bin(l, r, |a, b| u64::from(a == b)),
         Ne => bin(l, r, |a, b| u64::from(a != b)),
         Lt => bin(l, r, move |a, b| u64::from(lt(a, b))),
@@ -1787,8 +1882,8 @@ struct ForeignSite {
 enum CallArg {
     /// A value known at compile time (a scalar constant, or a global aggregate's address).
     Const(u64),
-    /// The address of an aggregate at this offset in the current frame.
-    FrameAddr(usize),
+    /// Read from a variable when the call is made.
+    Var(VarArg),
     /// Computed at run time.
     Dyn(ExprFn),
 }
@@ -1797,9 +1892,43 @@ impl CallArg {
     fn into_fn(self) -> ExprFn {
         match self {
             CallArg::Const(v) => Box::new(move |_| Ok(v)),
-            // SAFETY: the offset lies inside the current frame.
-            CallArg::FrameAddr(off) => Box::new(move |ctx| Ok(unsafe { ctx.fp.add(off) } as u64)),
+            // SAFETY: `VarArg` addresses a variable of the running program.
+            CallArg::Var(v) => Box::new(move |ctx| Ok(unsafe { v.fetch(ctx.fp) })),
             CallArg::Dyn(f) => f,
+        }
+    }
+}
+
+/// A slot filled from a variable ([`Compiler::var_arg`]).
+#[derive(Clone, Copy)]
+struct VarArg {
+    /// `at` is an offset in the current frame (else an address in the globals block).
+    in_frame: bool,
+    at: usize,
+    /// 0: the variable's address; 1, 2, 4 or 8: that many of its first bytes.
+    load: u8,
+}
+
+impl VarArg {
+    /// # Safety
+    /// `fp` is the frame the variable was laid out in (when `in_frame`).
+    #[inline(always)]
+    unsafe fn fetch(self, fp: *mut u8) -> u64 {
+        let p = if self.in_frame {
+            // SAFETY: the variable lies inside the current frame.
+            unsafe { fp.add(self.at) }
+        } else {
+            self.at as *mut u8
+        };
+        // SAFETY: `p` addresses a variable of at least `load` bytes.
+        unsafe {
+            match self.load {
+                0 => p as u64,
+                1 => u64::from(p.read()),
+                2 => u64::from(p.cast::<u16>().read_unaligned()),
+                4 => u64::from(p.cast::<u32>().read_unaligned()),
+                _ => p.cast::<u64>().read_unaligned(),
+            }
         }
     }
 }
@@ -1945,16 +2074,16 @@ fn fast_call<S: CallSink>(
 ) -> SinkFn<S> {
     let count = args.len();
     let mut template = [0u64; FAST_CALL_ARGS + 1];
-    let mut frame_addrs: Vec<(usize, usize)> = Vec::new();
+    let mut vars: Vec<(usize, VarArg)> = Vec::new();
     let mut dynamic: Vec<(usize, ExprFn)> = Vec::new();
     for (i, arg) in args.into_iter().enumerate() {
         match arg {
             CallArg::Const(v) => template[i] = v,
-            CallArg::FrameAddr(off) => frame_addrs.push((i, off)),
+            CallArg::Var(v) => vars.push((i, v)),
             CallArg::Dyn(f) => dynamic.push((i, f)),
         }
     }
-    let frame_addrs = frame_addrs.into_boxed_slice();
+    let vars = vars.into_boxed_slice();
     let dynamic = dynamic.into_boxed_slice();
     // One closure per backend and argument count, so that the Cranelift path does not
     // look at the entry.
@@ -1967,9 +2096,10 @@ fn fast_call<S: CallSink>(
                 for (i, a) in dynamic.iter() {
                     slots[*i] = a(ctx)?;
                 }
-                for &(i, off) in frame_addrs.iter() {
-                    // SAFETY: the aggregate lies inside the current frame.
-                    slots[i] = unsafe { ctx.fp.add(off) } as u64;
+                // Variables last: they are read as the call is made (see `var_arg`).
+                for &(i, v) in vars.iter() {
+                    // SAFETY: the variables were laid out in the current frame.
+                    slots[i] = unsafe { v.fetch(ctx.fp) };
                 }
                 if !ctx.out.is_empty() {
                     ctx.flush();
