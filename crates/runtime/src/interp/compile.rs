@@ -532,7 +532,28 @@ impl<'a> Compiler<'a> {
     }
 }
 
-fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, body: Vec<StmtFn>) -> StmtFn {
+fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, mut body: Vec<StmtFn>) -> StmtFn {
+    // A body of one statement (the common hot loop) runs it directly.
+    if body.len() == 1 {
+        if let Some(stmt) = body.pop() {
+            return counted_loop::<K, _>(off, start, end, move |ctx| {
+                let mark = ctx.sp;
+                let flow = stmt(ctx);
+                ctx.sp = mark;
+                flow
+            });
+        }
+    }
+    counted_loop::<K, _>(off, start, end, move |ctx| run_block(&body, ctx))
+}
+
+/// `for i in start..end { body }` with the loop variable at frame offset `off`.
+fn counted_loop<K: IntKind, B: Fn(&mut Ctx) -> R<Flow> + 'static>(
+    off: usize,
+    start: ExprFn,
+    end: ExprFn,
+    body: B,
+) -> StmtFn {
     // Order-preserving key: signed values compare as unsigned after flipping the sign bit.
     let key = |v: u64| if K::SIGNED { v ^ (1 << 63) } else { v };
     Box::new(move |ctx| {
@@ -541,7 +562,7 @@ fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, body: Vec<StmtFn
         while key(i) < key(stop) {
             // SAFETY: the loop variable's slot lies inside the current frame.
             unsafe { K::store(ctx.fp.add(off), i) };
-            match run_block(&body, ctx)? {
+            match body(ctx)? {
                 Flow::Break => break,
                 Flow::Return => return Ok(Flow::Return),
                 Flow::Next | Flow::Continue => {}
