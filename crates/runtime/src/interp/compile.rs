@@ -367,16 +367,11 @@ impl<'a> Compiler<'a> {
             Dest::Fixed(p) => UpdateAt::Fixed(p),
             Dest::Dyn(_) => return Ok(None),
         };
-        let supported = with_int_kind!(ity, K => with_int_op!(*op, K, |_f| true, false));
-        if !supported {
-            return Ok(None);
-        }
-        let rhs = self.expr(rhs)?;
         Ok(Some(with_int_kind!(ity, K => with_int_op!(
             *op,
             K,
-            |f| update::<K>(at, rhs, f),
-            unreachable!("checked above")
+            |f| update::<K>(at, self.expr(rhs)?, f),
+            return Ok(None)
         ))))
     }
 
@@ -1304,7 +1299,7 @@ impl Compiler<'_> {
             ExprKind::Coerce {
                 kind: CoerceKind::Ptr,
                 expr,
-            } => (&**expr, 8),
+            } => (&**expr, self.program.ty(expr.ty).size),
             _ => return Ok(None),
         };
         if !matches!(load, 0 | 1 | 2 | 4 | 8) || place_root(var).is_none() {
@@ -1358,9 +1353,11 @@ impl Compiler<'_> {
         if !matches!(self.repr(value.ty), Repr::Agg { .. }) || args.len() > FAST_CALL_ARGS {
             return Ok(None);
         }
-        if matches!(dest, Dest::Dyn(_)) {
-            return Ok(None);
-        }
+        let at = match dest {
+            Dest::Frame(off) => UpdateAt::Frame(off),
+            Dest::Fixed(p) => UpdateAt::Fixed(p),
+            Dest::Dyn(_) => return Ok(None),
+        };
         let plan = self.foreign_plan(*id, args, value.span)?;
         if matches!(plan.ret, RetPass::Sret { .. }) {
             let unseen = match root {
@@ -1377,12 +1374,13 @@ impl Compiler<'_> {
         }
         let site = self.foreign_site(*id, args, value.span)?;
         let target = site.target as usize;
-        Ok(Some(match dest {
-            Dest::Frame(off) => {
+        Ok(Some(match at {
+            UpdateAt::Frame(off) => {
                 fast_call(target, site.thunk, site.args, FrameSink(off), value.span)
             }
-            Dest::Fixed(p) => fast_call(target, site.thunk, site.args, FixedSink(p), value.span),
-            Dest::Dyn(_) => unreachable!("ruled out above"),
+            UpdateAt::Fixed(p) => {
+                fast_call(target, site.thunk, site.args, FixedSink(p), value.span)
+            }
         }))
     }
 
@@ -1638,7 +1636,8 @@ impl Compiler<'_> {
     }
 }
 
-/// Where [`Compiler::fused_update`] updates its variable.
+/// A variable's place known at compile time: where [`Compiler::fused_update`] updates
+/// it, or [`Compiler::call_into`] writes a result.
 #[derive(Clone, Copy)]
 enum UpdateAt {
     Frame(usize),
@@ -1828,19 +1827,14 @@ fn int_binary<K: IntKind, L: Fetch, Rr: Fetch>(op: BinaryOp, l: L, r: Rr, span: 
                 Ok(K::norm(v))
             })
         }
-        Add | Sub | Mul | BitAnd | BitOr | BitXor | Shl | Shr => {
-            with_int_op!(op, K, |f| bin(l, r, f), unreachable!("matched above"))
-        }
         Eq => bin(l, r, |a, b| u64::from(a == b)),
         Ne => bin(l, r, |a, b| u64::from(a != b)),
         Lt => bin(l, r, move |a, b| u64::from(lt(a, b))),
         Le => bin(l, r, move |a, b| u64::from(!lt(b, a))),
         Gt => bin(l, r, move |a, b| u64::from(lt(b, a))),
         Ge => bin(l, r, move |a, b| u64::from(!lt(a, b))),
-        And | Or | PtrAdd { .. } | PtrSub { .. } | PtrDiff { .. } => {
-            // Handled before dispatching on the operand type.
-            bin(l, r, |_, _| 0)
-        }
+        // `And Or Ptr*` are handled before dispatching on the operand type.
+        _ => with_int_op!(op, K, |f| bin(l, r, f), bin(l, r, |_, _| 0)),
     }
 }
 
