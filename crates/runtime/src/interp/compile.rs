@@ -4,8 +4,10 @@
 //! closure specialised for its operation and types (integer kinds and scalar kinds are
 //! generic parameters, see [`super::scalar`]); frame layouts (every local and global at
 //! a C-layout offset); foreign call sites (each owns its target and thunk pointers and
-//! fills its argument slots in a fixed-size array on the Rust stack); script calls;
-//! runtime checks (null, bounds, division by zero, argument ranges, asserts).
+//! fills its argument slots in a fixed-size array on the Rust stack, variables read
+//! straight into their slots, a struct result written straight into the variable it is
+//! assigned to when that is exact, see `Compiler::call_into`); script calls; runtime
+//! checks (null, bounds, division by zero, argument ranges, asserts).
 
 use super::callback::{self, CallbackEnv, CallbackTarget};
 use super::print::{formatter, Fmt};
