@@ -4,8 +4,10 @@
 //! closure specialised for its operation and types (integer kinds and scalar kinds are
 //! generic parameters, see [`super::scalar`]); frame layouts (every local and global at
 //! a C-layout offset); foreign call sites (each owns its target and thunk pointers and
-//! fills its argument slots in a fixed-size array on the Rust stack); script calls;
-//! runtime checks (null, bounds, division by zero, argument ranges, asserts).
+//! fills its argument slots in a fixed-size array on the Rust stack, variables read
+//! straight into their slots, a struct result written straight into the variable it is
+//! assigned to when that is exact, see `Compiler::call_into`); script calls; runtime
+//! checks (null, bounds, division by zero, argument ranges, asserts).
 
 use super::callback::{self, CallbackEnv, CallbackTarget};
 use super::print::{formatter, Fmt};
@@ -20,12 +22,13 @@ use crate::backend::CallEntries;
 use crate::fallback::CallEntry;
 use crate::lower::jit_signature;
 use crate::memory::{c_str_bytes, StringArena};
+use ffidl_jit::abi::{CallPlan, RetPass};
 use ffidl_jit::classify;
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::Span;
 use ffidl_lang::tir::{
-    BinaryOp, Body, Builtin, Callee, CastKind, CoerceKind, ConstValue, Expr, ExprKind, IntTy,
-    Program, Stmt, StmtKind, TypeId, TypeKind, UnaryOp, Var,
+    BinaryOp, Body, Builtin, Callee, CastKind, CoerceKind, ConstValue, Expr, ExprKind, ForeignId,
+    IntTy, Program, Stmt, StmtKind, TypeId, TypeKind, UnaryOp, Var,
 };
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -33,6 +36,60 @@ use std::ffi::c_void;
 use std::rc::Rc;
 
 type C<T> = Result<T, Diagnostic>;
+
+/// The integer operators that cannot fail and whose result has the left operand's type
+/// (`+ - * & | ^ << >>`), as `|a, b|` closures over slots normalised to `$K`: the one
+/// table both [`int_binary`] and the in-place update of [`Compiler::fused_update`]
+/// use. Expands to `$body` with `$f` bound to the operator's closure, or to `$other`
+/// for any other operator.
+macro_rules! with_int_op {
+    ($op:expr, $K:ty, |$f:ident| $body:expr, $other:expr) => {
+        match $op {
+            BinaryOp::Add => {
+                let $f = |a: u64, b: u64| <$K>::norm(a.wrapping_add(b));
+                $body
+            }
+            BinaryOp::Sub => {
+                let $f = |a: u64, b: u64| <$K>::norm(a.wrapping_sub(b));
+                $body
+            }
+            BinaryOp::Mul => {
+                let $f = |a: u64, b: u64| <$K>::norm(a.wrapping_mul(b));
+                $body
+            }
+            BinaryOp::BitAnd => {
+                let $f = |a: u64, b: u64| a & b;
+                $body
+            }
+            BinaryOp::BitOr => {
+                let $f = |a: u64, b: u64| a | b;
+                $body
+            }
+            BinaryOp::BitXor => {
+                let $f = |a: u64, b: u64| a ^ b;
+                $body
+            }
+            // The count is taken modulo the width (a power of two, so a negative count
+            // sign-extended to 64 bits gives the Euclidean remainder too).
+            BinaryOp::Shl => {
+                let $f = |a: u64, b: u64| <$K>::norm(a << (b % u64::from(<$K>::BITS)));
+                $body
+            }
+            BinaryOp::Shr => {
+                let $f = |a: u64, b: u64| {
+                    let n = b % u64::from(<$K>::BITS);
+                    if <$K>::SIGNED {
+                        ((a as i64) >> n) as u64
+                    } else {
+                        a >> n
+                    }
+                };
+                $body
+            }
+            _ => $other,
+        }
+    };
+}
 
 /// A compiled script function.
 pub struct CompiledFn {
@@ -87,6 +144,8 @@ pub struct Compiler<'a> {
     /// Frame offsets and types of the locals of the body being compiled.
     local_offsets: Vec<u64>,
     local_types: Vec<TypeId>,
+    /// Whether `&` is taken of each local of the body being compiled.
+    local_addr_taken: Vec<bool>,
 }
 
 /// C-layout offsets of a list of variables, the total size (rounded to 16) and the
@@ -144,6 +203,7 @@ impl<'a> Compiler<'a> {
             callbacks: Vec::new(),
             local_offsets: Vec::new(),
             local_types: Vec::new(),
+            local_addr_taken: Vec::new(),
         }
     }
 
@@ -177,6 +237,7 @@ impl<'a> Compiler<'a> {
         let (offsets, size, align) = frame_layout(self.program, body.locals.iter().map(|l| l.ty));
         self.local_offsets = offsets;
         self.local_types = body.locals.iter().map(|l| l.ty).collect();
+        self.local_addr_taken = body.locals.iter().map(|l| l.addr_taken).collect();
         let stmts = self.block(&body.stmts)?;
         Ok((size, align, stmts))
     }
@@ -285,11 +346,11 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    /// `x = x op e` for an integer variable and a wrapping operator (`+ - * & | ^`),
-    /// compiled as one closure that reads `x`, evaluates `e` and stores in place: the
-    /// hot shape of accumulating loops. `x` is read before `e` runs, as the separate
-    /// nodes would; the store truncates to the width, so the result wraps exactly as
-    /// [`BinaryOp`] requires. `None` when the statement has another shape.
+    /// `x = x op e` for an integer variable and an operator that cannot fail (`+ - * &
+    /// | ^ << >>`, from [`with_int_op`], the table expressions use too), compiled as one
+    /// closure that reads `x`, evaluates `e` and stores in place: the hot shape of
+    /// accumulating loops. `x` is read before `e` runs, as the separate nodes would.
+    /// `None` when the statement has another shape.
     fn fused_update(&mut self, place: &Expr, value: &Expr) -> C<Option<StmtFn>> {
         let ExprKind::Binary { op, lhs, rhs } = &value.kind else {
             return Ok(None);
@@ -310,16 +371,12 @@ impl<'a> Compiler<'a> {
             Dest::Fixed(p) => UpdateAt::Fixed(p),
             Dest::Dyn(_) => return Ok(None),
         };
-        let rhs = self.expr(rhs)?;
-        Ok(Some(with_int_kind!(ity, K => match op {
-            BinaryOp::Add => update::<K>(at, rhs, u64::wrapping_add),
-            BinaryOp::Sub => update::<K>(at, rhs, u64::wrapping_sub),
-            BinaryOp::Mul => update::<K>(at, rhs, u64::wrapping_mul),
-            BinaryOp::BitAnd => update::<K>(at, rhs, |a, b| a & b),
-            BinaryOp::BitOr => update::<K>(at, rhs, |a, b| a | b),
-            BinaryOp::BitXor => update::<K>(at, rhs, |a, b| a ^ b),
-            _ => return Ok(None),
-        })))
+        Ok(Some(with_int_kind!(ity, K => with_int_op!(
+            *op,
+            K,
+            |f| update::<K>(at, self.expr(rhs)?, f),
+            return Ok(None)
+        ))))
     }
 
     fn global_addr(&self, index: usize) -> usize {
@@ -343,6 +400,9 @@ impl<'a> Compiler<'a> {
                 let ty = self.var_ty(*var, local_ty);
                 match init {
                     Some(e) => {
+                        if let Some(f) = self.call_into(*var, self.var_dest(*var), e)? {
+                            return Ok(f);
+                        }
                         let value = self.expr(e)?;
                         let dest = self.var_dest(*var);
                         self.store_into(ty, dest, value)
@@ -364,6 +424,12 @@ impl<'a> Compiler<'a> {
                     None => match self.fused_update(place, value)? {
                         Some(f) => f,
                         None => {
+                            if let Some(root) = place_root(place) {
+                                let dest = self.dest(place)?;
+                                if let Some(f) = self.call_into(root, dest, value)? {
+                                    return Ok(f);
+                                }
+                            }
                             let dest = self.dest(place)?;
                             let value = self.expr(value)?;
                             self.store_into(place.ty, dest, value)
@@ -465,7 +531,28 @@ impl<'a> Compiler<'a> {
     }
 }
 
-fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, body: Vec<StmtFn>) -> StmtFn {
+fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, mut body: Vec<StmtFn>) -> StmtFn {
+    // A body of one statement (the common hot loop) runs it directly.
+    if body.len() == 1 {
+        if let Some(stmt) = body.pop() {
+            return counted_loop::<K, _>(off, start, end, move |ctx| {
+                let mark = ctx.sp;
+                let flow = stmt(ctx);
+                ctx.sp = mark;
+                flow
+            });
+        }
+    }
+    counted_loop::<K, _>(off, start, end, move |ctx| run_block(&body, ctx))
+}
+
+/// `for i in start..end { body }` with the loop variable at frame offset `off`.
+fn counted_loop<K: IntKind, B: Fn(&mut Ctx) -> R<Flow> + 'static>(
+    off: usize,
+    start: ExprFn,
+    end: ExprFn,
+    body: B,
+) -> StmtFn {
     // Order-preserving key: signed values compare as unsigned after flipping the sign bit.
     let key = |v: u64| if K::SIGNED { v ^ (1 << 63) } else { v };
     Box::new(move |ctx| {
@@ -474,7 +561,7 @@ fn for_loop<K: IntKind>(off: usize, start: ExprFn, end: ExprFn, body: Vec<StmtFn
         while key(i) < key(stop) {
             // SAFETY: the loop variable's slot lies inside the current frame.
             unsafe { K::store(ctx.fp.add(off), i) };
-            match run_block(&body, ctx)? {
+            match body(ctx)? {
                 Flow::Break => break,
                 Flow::Return => return Ok(Flow::Return),
                 Flow::Next | Flow::Continue => {}
@@ -1094,62 +1181,8 @@ impl Compiler<'_> {
                 }))
             }
             Callee::Foreign(id) => {
-                let f = &self.program.foreign_fns[id.0 as usize];
-                let link = self.foreign[id.0 as usize].clone();
-                let fixed = f.sig.params.len();
-                let mut arg_fns = Vec::with_capacity(args.len());
-                for (i, a) in args.iter().enumerate() {
-                    let fv = match &a.kind {
-                        ExprKind::Coerce {
-                            kind: CoerceKind::IntChecked,
-                            expr,
-                        } => {
-                            let pname = f.param_names.get(i).cloned().unwrap_or_default();
-                            let what =
-                                format!("`{pname}: {}` of `{}`", self.type_name(a.ty), f.name);
-                            self.coerce(CoerceKind::IntChecked, expr, a.ty, Some(what))?
-                        }
-                        ExprKind::Const(c) if matches!(self.repr(a.ty), Repr::Scalar(_)) => {
-                            let v = self.const_value(c, a.ty);
-                            arg_fns.push((Box::new(move |_: &mut Ctx| Ok(v)) as ExprFn, Some(v)));
-                            continue;
-                        }
-                        // An aggregate place is copied when it is evaluated, so that later
-                        // arguments cannot change what C receives.
-                        _ if matches!(self.repr(a.ty), Repr::Agg { .. })
-                            && a.is_place(&self.program.types)
-                            && i + 1 < args.len() =>
-                        {
-                            let Repr::Agg { size, align } = self.repr(a.ty) else {
-                                unreachable!("matched above")
-                            };
-                            let place = self.expr(a)?;
-                            let span = a.span;
-                            Box::new(move |ctx: &mut Ctx| {
-                                let src = place(ctx)? as *const u8;
-                                let copy = ctx.alloc_temp(size, align, span)?;
-                                // SAFETY: `src` addresses a live value of `size` bytes and
-                                // `copy` is a fresh temporary of the same size.
-                                unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
-                                Ok(copy as u64)
-                            })
-                        }
-                        _ => self.expr(a)?,
-                    };
-                    arg_fns.push((fv, None));
-                }
-                let thunk = match &link.thunk {
-                    Some(t) if args.len() == fixed && !f.sig.variadic => t.clone(),
-                    _ => {
-                        let extra: Vec<TypeId> =
-                            args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
-                        let sig = jit_signature(self.program, &f.sig, &extra)
-                            .map_err(|m| abi_error(span, m))?;
-                        let plan = classify(&sig).map_err(|m| abi_error(span, m.to_string()))?;
-                        self.cache.entry(&plan).map_err(|m| abi_error(span, m))?
-                    }
-                };
-                Ok(self.foreign_call(link.target, thunk, arg_fns, e.ty, span, None))
+                let site = self.foreign_site(*id, args, span)?;
+                Ok(self.foreign_call(site.target, site.thunk, site.args, e.ty, span, None))
             }
             Callee::Value(fexpr) => {
                 let TypeKind::Callback(cb) = &self.program.ty(fexpr.ty).kind else {
@@ -1166,11 +1199,193 @@ impl Compiler<'_> {
                 let target = self.expr(fexpr)?;
                 let mut arg_fns = Vec::with_capacity(args.len());
                 for a in args {
-                    arg_fns.push((self.expr(a)?, None));
+                    arg_fns.push(CallArg::Dyn(self.expr(a)?));
                 }
                 Ok(self.foreign_call(std::ptr::null(), thunk, arg_fns, e.ty, span, Some(target)))
             }
         }
+    }
+
+    /// A call of foreign function `id` compiled up to the call itself: its target, its
+    /// entry, how each argument slot is filled and how the result comes back.
+    fn foreign_site(&mut self, id: ForeignId, args: &[Expr], span: Span) -> C<ForeignSite> {
+        let f = &self.program.foreign_fns[id.0 as usize];
+        let link = self.foreign[id.0 as usize].clone();
+        let fixed = f.sig.params.len();
+        let mut arg_fns = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            // A variable is read when the call is made, after every argument ran: the
+            // same value as at its turn unless a later argument makes a call.
+            let later_calls = args[i + 1..].iter().any(makes_calls);
+            if !later_calls {
+                if let Some(arg) = self.var_arg(a)? {
+                    arg_fns.push(arg);
+                    continue;
+                }
+            }
+            let arg = match &a.kind {
+                ExprKind::Coerce {
+                    kind: CoerceKind::IntChecked,
+                    expr,
+                } => {
+                    let pname = f.param_names.get(i).cloned().unwrap_or_default();
+                    let what = format!("`{pname}: {}` of `{}`", self.type_name(a.ty), f.name);
+                    CallArg::Dyn(self.coerce(CoerceKind::IntChecked, expr, a.ty, Some(what))?)
+                }
+                ExprKind::Const(c) if matches!(self.repr(a.ty), Repr::Scalar(_)) => {
+                    CallArg::Const(self.const_value(c, a.ty))
+                }
+                // An aggregate place is passed as the address of its bytes, which the call
+                // reads when it is made. When a later argument makes a call (which could
+                // change them), they are copied at their turn instead.
+                _ if later_calls
+                    && matches!(self.repr(a.ty), Repr::Agg { .. })
+                    && a.is_place(&self.program.types) =>
+                {
+                    let Repr::Agg { size, align } = self.repr(a.ty) else {
+                        unreachable!("matched above")
+                    };
+                    let place = self.expr(a)?;
+                    let span = a.span;
+                    CallArg::Dyn(Box::new(move |ctx: &mut Ctx| {
+                        let src = place(ctx)? as *const u8;
+                        let copy = ctx.alloc_temp(size, align, span)?;
+                        // SAFETY: `src` addresses a live value of `size` bytes and `copy`
+                        // is a fresh temporary of the same size.
+                        unsafe { std::ptr::copy_nonoverlapping(src, copy, size as usize) };
+                        Ok(copy as u64)
+                    }))
+                }
+                _ => CallArg::Dyn(self.expr(a)?),
+            };
+            arg_fns.push(arg);
+        }
+        let thunk = match &link.thunk {
+            Some(t) if args.len() == fixed && !f.sig.variadic => t.clone(),
+            _ => {
+                let plan = self.foreign_plan(id, args, span)?;
+                self.cache.entry(&plan).map_err(|m| abi_error(span, m))?
+            }
+        };
+        Ok(ForeignSite {
+            target: link.target,
+            thunk,
+            args: arg_fns,
+        })
+    }
+
+    /// An argument slot filled straight from a variable (or a field of one), with no
+    /// closure: an aggregate's address, a scalar's bytes, or the first bytes of an
+    /// integer for a cast to an integer type no wider (on a little-endian host the
+    /// narrow value is those bytes). A scalar slot only needs the low bytes of its
+    /// parameter's size: both backends read those and extend them themselves. `None`
+    /// for other expressions.
+    fn var_arg(&mut self, a: &Expr) -> C<Option<CallArg>> {
+        let (var, load) = match &a.kind {
+            ExprKind::Local(_) | ExprKind::Global(_) | ExprKind::Field { .. } => {
+                match self.repr(a.ty) {
+                    Repr::Agg { .. } => (a, 0),
+                    Repr::Scalar(_) => (a, self.program.ty(a.ty).size),
+                    Repr::Void => return Ok(None),
+                }
+            }
+            ExprKind::Cast {
+                kind: CastKind::Numeric | CastKind::Bits,
+                expr,
+            } if cfg!(target_endian = "little") => match (self.repr(expr.ty), self.repr(a.ty)) {
+                (Repr::Scalar(Scalar::Int(from)), Repr::Scalar(Scalar::Int(to)))
+                    if to.size() <= from.size() =>
+                {
+                    (&**expr, to.size())
+                }
+                _ => return Ok(None),
+            },
+            ExprKind::Coerce {
+                kind: CoerceKind::Ptr,
+                expr,
+            } => (&**expr, self.program.ty(expr.ty).size),
+            _ => return Ok(None),
+        };
+        if !matches!(load, 0 | 1 | 2 | 4 | 8) || place_root(var).is_none() {
+            return Ok(None);
+        }
+        Ok(match self.dest(var)? {
+            Dest::Fixed(p) if load == 0 => Some(CallArg::Const(p as u64)),
+            Dest::Frame(at) => Some(CallArg::Var(VarArg {
+                in_frame: true,
+                at,
+                load: load as u8,
+            })),
+            Dest::Fixed(at) => Some(CallArg::Var(VarArg {
+                in_frame: false,
+                at,
+                load: load as u8,
+            })),
+            Dest::Dyn(_) => None,
+        })
+    }
+
+    /// The call plan of a call of foreign function `id` with `args` (variadic
+    /// arguments passed with their own types).
+    fn foreign_plan(&self, id: ForeignId, args: &[Expr], span: Span) -> C<CallPlan> {
+        let f = &self.program.foreign_fns[id.0 as usize];
+        let fixed = f.sig.params.len();
+        let extra: Vec<TypeId> = args[fixed.min(args.len())..].iter().map(|a| a.ty).collect();
+        let sig = jit_signature(self.program, &f.sig, &extra).map_err(|m| abi_error(span, m))?;
+        classify(&sig).map_err(|m| abi_error(span, m.to_string()))
+    }
+
+    /// `place = f(...)` (or `let place = f(...)`) where `f` is a foreign function with
+    /// an aggregate result and `place` lies at a compile-time frame offset or address:
+    /// the call writes its result straight into the place, with no temporary and copy.
+    ///
+    /// Exact because both backends read every argument (an aggregate argument's bytes
+    /// included: they go into registers or are copied onto the stack) before the call,
+    /// and store a result that comes back in registers after it returns. A result the
+    /// callee writes through a hidden pointer while it runs goes straight in only when
+    /// nothing the callee can reach sees the place: a local whose address is never
+    /// taken (a global could be read by a script callback during the call). `root` is
+    /// the variable the place belongs to. `None` when the statement has another shape.
+    fn call_into(&mut self, root: Var, dest: Dest, value: &Expr) -> C<Option<StmtFn>> {
+        let ExprKind::Call {
+            callee: Callee::Foreign(id),
+            args,
+        } = &value.kind
+        else {
+            return Ok(None);
+        };
+        if !matches!(self.repr(value.ty), Repr::Agg { .. }) || args.len() > FAST_CALL_ARGS {
+            return Ok(None);
+        }
+        let at = match dest {
+            Dest::Frame(off) => UpdateAt::Frame(off),
+            Dest::Fixed(p) => UpdateAt::Fixed(p),
+            Dest::Dyn(_) => return Ok(None),
+        };
+        let plan = self.foreign_plan(*id, args, value.span)?;
+        if matches!(plan.ret, RetPass::Sret { .. }) {
+            let unseen = match root {
+                Var::Local(l) => !self
+                    .local_addr_taken
+                    .get(l.0 as usize)
+                    .copied()
+                    .unwrap_or(true),
+                Var::Global(_) => false,
+            };
+            if !unseen {
+                return Ok(None);
+            }
+        }
+        let site = self.foreign_site(*id, args, value.span)?;
+        let target = site.target as usize;
+        Ok(Some(match at {
+            UpdateAt::Frame(off) => {
+                fast_call(target, site.thunk, site.args, FrameSink(off), value.span)
+            }
+            UpdateAt::Fixed(p) => {
+                fast_call(target, site.thunk, site.args, FixedSink(p), value.span)
+            }
+        }))
     }
 
     /// A call through a thunk. `dynamic_target` computes the function pointer at run time
@@ -1179,7 +1394,7 @@ impl Compiler<'_> {
         &self,
         target: *const c_void,
         thunk: CallEntry,
-        args: Vec<(ExprFn, Option<u64>)>,
+        args: Vec<CallArg>,
         ret_ty: TypeId,
         span: Span,
         dynamic_target: Option<ExprFn>,
@@ -1187,18 +1402,18 @@ impl Compiler<'_> {
         let ret = self.repr(ret_ty);
         let ret_is_cstr = self.is_cstr(ret_ty);
         let target = target as usize;
-        let fast = dynamic_target.is_none() && !ret_is_cstr && args.len() <= 6;
-        if fast {
-            match ret {
-                Repr::Void => {
-                    return fixed_call::<super::scalar::KU64>(target, thunk, args, true, span)
-                }
+        if dynamic_target.is_none() && !ret_is_cstr && args.len() <= FAST_CALL_ARGS {
+            return match ret {
+                Repr::Void => fast_call(target, thunk, args, VoidSink, span),
                 Repr::Scalar(s) => {
-                    return with_scalar_kind!(s, K => fixed_call::<K>(target, thunk.clone(), args, false, span))
+                    with_scalar_kind!(s, K => fast_call(target, thunk, args, ScalarSink::<K>(std::marker::PhantomData), span))
                 }
-                Repr::Agg { .. } => {}
-            }
+                Repr::Agg { size, align } => {
+                    fast_call(target, thunk, args, TempSink { size, align }, span)
+                }
+            };
         }
+        let args: Vec<ExprFn> = args.into_iter().map(CallArg::into_fn).collect();
         Box::new(move |ctx| {
             let target = match &dynamic_target {
                 Some(t) => {
@@ -1219,7 +1434,7 @@ impl Compiler<'_> {
                 large.resize(args.len(), 0);
                 &mut large
             };
-            for (slot, (a, _)) in slots.iter_mut().zip(&args) {
+            for (slot, a) in slots.iter_mut().zip(&args) {
                 *slot = a(ctx)?;
             }
             let mut small = [0u64; 2];
@@ -1425,7 +1640,8 @@ impl Compiler<'_> {
     }
 }
 
-/// Where [`Compiler::fused_update`] updates its variable.
+/// A variable's place known at compile time: where [`Compiler::fused_update`] updates
+/// it, or [`Compiler::call_into`] writes a result.
 #[derive(Clone, Copy)]
 enum UpdateAt {
     Frame(usize),
@@ -1591,9 +1807,6 @@ fn int_binary<K: IntKind, L: Fetch, Rr: Fetch>(op: BinaryOp, l: L, r: Rr, span: 
         }
     };
     match op {
-        Add => bin(l, r, |a, b| K::norm(a.wrapping_add(b))),
-        Sub => bin(l, r, |a, b| K::norm(a.wrapping_sub(b))),
-        Mul => bin(l, r, |a, b| K::norm(a.wrapping_mul(b))),
         Div | Rem => {
             let is_div = op == Div;
             Box::new(move |ctx| {
@@ -1618,28 +1831,14 @@ fn int_binary<K: IntKind, L: Fetch, Rr: Fetch>(op: BinaryOp, l: L, r: Rr, span: 
                 Ok(K::norm(v))
             })
         }
-        BitAnd => bin(l, r, |a, b| a & b),
-        BitOr => bin(l, r, |a, b| a | b),
-        BitXor => bin(l, r, |a, b| a ^ b),
-        Shl => bin(l, r, |a, b| K::norm(a << (b % u64::from(K::BITS)))),
-        Shr => bin(l, r, |a, b| {
-            let n = b % u64::from(K::BITS);
-            if K::SIGNED {
-                ((a as i64) >> n) as u64
-            } else {
-                a >> n
-            }
-        }),
         Eq => bin(l, r, |a, b| u64::from(a == b)),
         Ne => bin(l, r, |a, b| u64::from(a != b)),
         Lt => bin(l, r, move |a, b| u64::from(lt(a, b))),
         Le => bin(l, r, move |a, b| u64::from(!lt(b, a))),
         Gt => bin(l, r, move |a, b| u64::from(lt(b, a))),
         Ge => bin(l, r, move |a, b| u64::from(!lt(a, b))),
-        And | Or | PtrAdd { .. } | PtrSub { .. } | PtrDiff { .. } => {
-            // Handled before dispatching on the operand type.
-            bin(l, r, |_, _| 0)
-        }
+        // `And Or Ptr*` are handled before dispatching on the operand type.
+        _ => with_int_op!(op, K, |f| bin(l, r, f), bin(l, r, |_, _| 0)),
     }
 }
 
@@ -1677,27 +1876,236 @@ where
     }
 }
 
-/// A foreign call with a fixed target, at most 6 arguments and a scalar or void
-/// result: the hot path (slots in a stack array, result read by a specialised load).
-fn fixed_call<K: ScalarKind>(
-    target: usize,
-    entry: CallEntry,
-    args: Vec<(ExprFn, Option<u64>)>,
-    void: bool,
-    span: Span,
-) -> ExprFn {
-    let count = args.len();
-    // Constant arguments are written once into a template; only the others run.
-    let mut template = [0u64; 7];
-    let mut dynamic: Vec<(usize, ExprFn)> = Vec::new();
-    for (i, (f, c)) in args.into_iter().enumerate() {
-        match c {
-            Some(v) => template[i] = v,
-            None => dynamic.push((i, f)),
+/// The variable a place of fields belongs to (`v`, `v.a.b`); `None` for places
+/// reached through pointers or indexes.
+fn place_root(e: &Expr) -> Option<Var> {
+    match &e.kind {
+        ExprKind::Local(l) => Some(Var::Local(*l)),
+        ExprKind::Global(g) => Some(Var::Global(*g)),
+        ExprKind::Field { base, .. } => place_root(base),
+        _ => None,
+    }
+}
+
+/// Most arguments a call takes on the fast path ([`fast_call`]).
+const FAST_CALL_ARGS: usize = 6;
+
+/// A foreign call site compiled up to the call ([`Compiler::foreign_site`]).
+struct ForeignSite {
+    target: *const c_void,
+    thunk: CallEntry,
+    args: Vec<CallArg>,
+}
+
+/// How one argument slot of a foreign call is filled.
+enum CallArg {
+    /// A value known at compile time (a scalar constant, or a global aggregate's address).
+    Const(u64),
+    /// Read from a variable when the call is made.
+    Var(VarArg),
+    /// Computed at run time.
+    Dyn(ExprFn),
+}
+
+impl CallArg {
+    fn into_fn(self) -> ExprFn {
+        match self {
+            CallArg::Const(v) => Box::new(move |_| Ok(v)),
+            // SAFETY: `VarArg` addresses a variable of the running program.
+            CallArg::Var(v) => Box::new(move |ctx| Ok(unsafe { v.fetch(ctx.fp) })),
+            CallArg::Dyn(f) => f,
         }
     }
+}
+
+/// A slot filled from a variable ([`Compiler::var_arg`]).
+#[derive(Clone, Copy)]
+struct VarArg {
+    /// `at` is an offset in the current frame (else an address in the globals block).
+    in_frame: bool,
+    at: usize,
+    /// 0: the variable's address; 1, 2, 4 or 8: that many of its first bytes.
+    load: u8,
+}
+
+impl VarArg {
+    /// # Safety
+    /// `fp` is the frame the variable was laid out in (when `in_frame`).
+    #[inline(always)]
+    unsafe fn fetch(self, fp: *mut u8) -> u64 {
+        let p = if self.in_frame {
+            // SAFETY: the variable lies inside the current frame.
+            unsafe { fp.add(self.at) }
+        } else {
+            self.at as *mut u8
+        };
+        // SAFETY: `p` addresses a variable of at least `load` bytes.
+        unsafe {
+            match self.load {
+                0 => p as u64,
+                1 => u64::from(p.read()),
+                2 => u64::from(p.cast::<u16>().read_unaligned()),
+                4 => u64::from(p.cast::<u32>().read_unaligned()),
+                _ => p.cast::<u64>().read_unaligned(),
+            }
+        }
+    }
+}
+
+/// Whether evaluating `e` may make a call (the only way an expression can write to
+/// memory the script can see).
+fn makes_calls(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Const(_) | ExprKind::Local(_) | ExprKind::Global(_) | ExprKind::FnRef(_) => false,
+        ExprKind::Call { .. } => true,
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Deref(expr)
+        | ExprKind::AddrOf(expr)
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::Coerce { expr, .. } => makes_calls(expr),
+        ExprKind::Binary { lhs, rhs, .. } => makes_calls(lhs) || makes_calls(rhs),
+        ExprKind::Alloc { count, .. } => count.as_deref().is_some_and(makes_calls),
+        ExprKind::Field { base, .. } => makes_calls(base),
+        ExprKind::Index { base, index } => makes_calls(base) || makes_calls(index),
+        ExprKind::StructLit { fields } => fields.iter().any(|(_, v)| makes_calls(v)),
+        ExprKind::ArrayLit(items) => items.iter().any(makes_calls),
+        ExprKind::ArrayRepeat { value, .. } => makes_calls(value),
+    }
+}
+
+/// Where a call on the fast path leaves its result, and what its closure returns.
+trait CallSink: Copy + 'static {
+    type Out: 'static;
+    /// The memory the call writes its result to: `scratch` (16 bytes in the calling
+    /// closure's native frame) or a place. Asked once the arguments are evaluated.
+    fn ret_ptr(self, ctx: &mut Ctx, scratch: *mut u8, span: Span) -> R<*mut u8>;
+    /// The closure's value once the call has written to `ret`.
+    ///
+    /// # Safety
+    /// `ret` is what [`CallSink::ret_ptr`] gave, written by the call.
+    unsafe fn finish(self, ret: *mut u8) -> Self::Out;
+}
+
+/// A scalar result of kind `K`, read back from the scratch buffer.
+struct ScalarSink<K>(std::marker::PhantomData<fn() -> K>);
+
+impl<K> Clone for ScalarSink<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K> Copy for ScalarSink<K> {}
+
+impl<K: ScalarKind> CallSink for ScalarSink<K> {
+    type Out = u64;
+    #[inline(always)]
+    fn ret_ptr(self, _: &mut Ctx, scratch: *mut u8, _: Span) -> R<*mut u8> {
+        Ok(scratch)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, ret: *mut u8) -> u64 {
+        // SAFETY: the call stored the scalar result at the start of `ret`.
+        unsafe { K::load(ret) }
+    }
+}
+
+/// No result.
+#[derive(Clone, Copy)]
+struct VoidSink;
+
+impl CallSink for VoidSink {
+    type Out = u64;
+    #[inline(always)]
+    fn ret_ptr(self, _: &mut Ctx, scratch: *mut u8, _: Span) -> R<*mut u8> {
+        Ok(scratch)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, _: *mut u8) -> u64 {
+        0
+    }
+}
+
+/// An aggregate result in a fresh (zeroed) temporary; the value is its address.
+#[derive(Clone, Copy)]
+struct TempSink {
+    size: u64,
+    align: u64,
+}
+
+impl CallSink for TempSink {
+    type Out = u64;
+    #[inline(always)]
+    fn ret_ptr(self, ctx: &mut Ctx, _: *mut u8, span: Span) -> R<*mut u8> {
+        ctx.alloc_temp(self.size, self.align, span)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, ret: *mut u8) -> u64 {
+        ret as u64
+    }
+}
+
+/// An aggregate result written straight into a variable at this frame offset (a
+/// statement: see [`Compiler::call_into`]).
+#[derive(Clone, Copy)]
+struct FrameSink(usize);
+
+impl CallSink for FrameSink {
+    type Out = Flow;
+    #[inline(always)]
+    fn ret_ptr(self, ctx: &mut Ctx, _: *mut u8, _: Span) -> R<*mut u8> {
+        // SAFETY: the variable lies inside the current frame.
+        Ok(unsafe { ctx.fp.add(self.0) })
+    }
+    #[inline(always)]
+    unsafe fn finish(self, _: *mut u8) -> Flow {
+        Flow::Next
+    }
+}
+
+/// An aggregate result written straight into a global at this address.
+#[derive(Clone, Copy)]
+struct FixedSink(usize);
+
+impl CallSink for FixedSink {
+    type Out = Flow;
+    #[inline(always)]
+    fn ret_ptr(self, _: &mut Ctx, _: *mut u8, _: Span) -> R<*mut u8> {
+        Ok(self.0 as *mut u8)
+    }
+    #[inline(always)]
+    unsafe fn finish(self, _: *mut u8) -> Flow {
+        Flow::Next
+    }
+}
+
+/// The closure of a call on the fast path: an [`ExprFn`] or a [`StmtFn`].
+type SinkFn<S> = Box<dyn Fn(&mut Ctx) -> R<<S as CallSink>::Out>>;
+
+/// A foreign call with a fixed target and at most [`FAST_CALL_ARGS`] arguments: the
+/// hot path. Slots live in a stack array filled from a template of the compile-time
+/// values; only the other arguments run; the result goes where `sink` says.
+fn fast_call<S: CallSink>(
+    target: usize,
+    entry: CallEntry,
+    args: Vec<CallArg>,
+    sink: S,
+    span: Span,
+) -> SinkFn<S> {
+    let count = args.len();
+    let mut template = [0u64; FAST_CALL_ARGS + 1];
+    let mut vars: Vec<(usize, VarArg)> = Vec::new();
+    let mut dynamic: Vec<(usize, ExprFn)> = Vec::new();
+    for (i, arg) in args.into_iter().enumerate() {
+        match arg {
+            CallArg::Const(v) => template[i] = v,
+            CallArg::Var(v) => vars.push((i, v)),
+            CallArg::Dyn(f) => dynamic.push((i, f)),
+        }
+    }
+    let vars = vars.into_boxed_slice();
     let dynamic = dynamic.into_boxed_slice();
-    // One closure per backend, so that the Cranelift path does not look at the entry.
+    // One closure per backend and argument count, so that the Cranelift path does not
+    // look at the entry.
     macro_rules! call_n {
         ($n:literal, $call:ident) => {{
             let mut start = [0u64; $n + 1];
@@ -1707,21 +2115,24 @@ fn fixed_call<K: ScalarKind>(
                 for (i, a) in dynamic.iter() {
                     slots[*i] = a(ctx)?;
                 }
+                // Variables last: they are read as the call is made (see `var_arg`).
+                for &(i, v) in vars.iter() {
+                    // SAFETY: the variables were laid out in the current frame.
+                    slots[i] = unsafe { v.fetch(ctx.fp) };
+                }
                 if !ctx.out.is_empty() {
                     ctx.flush();
                 }
-                let mut ret = [0u64; 2];
+                let mut scratch = [0u64; 2];
+                let ret = sink.ret_ptr(ctx, scratch.as_mut_ptr().cast(), span)?;
                 // Callbacks C makes during the call run on this state.
                 let previous = callback::publish(ctx);
-                let called = $call(&slots[..$n], ret.as_mut_ptr().cast());
+                let called = $call(&slots[..$n], ret);
                 callback::restore(previous);
                 called?;
-                if void {
-                    return Ok(0);
-                }
-                // SAFETY: the call stored the scalar result at the start of `ret`.
-                Ok(unsafe { K::load(ret.as_ptr().cast()) })
-            }) as ExprFn
+                // SAFETY: `ret` came from the sink and the call wrote the result there.
+                Ok(unsafe { sink.finish(ret) })
+            }) as SinkFn<S>
         }};
     }
     macro_rules! by_count {
@@ -1741,8 +2152,8 @@ fn fixed_call<K: ScalarKind>(
         CallEntry::Thunk(thunk) => {
             let call = move |slots: &[u64], ret: *mut u8| -> R<()> {
                 // SAFETY: the thunk was built from the plan of this function's C
-                // signature and the slots hold one value per argument; `ret` has room
-                // for any scalar result.
+                // signature and the slots hold one value (or aggregate address) per
+                // argument; `ret` has room for the result (the sink's contract).
                 unsafe { thunk(target as *const c_void, slots.as_ptr(), ret) };
                 Ok(())
             };
