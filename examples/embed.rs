@@ -68,9 +68,10 @@ fn run() -> Result<u8, ffidl::Error> {
     // ---- Dynamic calls: `Value`s in, a `Value` out, checked against the declaration.
     let strlen = module.function("strlen")?;
     println!("strlen(\"hello, ffidl\") = {:?}", strlen.call(&["hello, ffidl".into()])?);
-    // Integers convert to any integer parameter whose range holds them.
     let hypot = module.call("hypot", &[3.0.into(), 4.0.into()])?;
     println!("hypot(3, 4) = {}", hypot.as_f64().unwrap_or_default());
+    // An integer value converts to any integer parameter whose range holds it (here an
+    // i32 0 for a c_ulong); a pointer to Rust memory is a `Value::Ptr`.
     let bytes = b"hello";
     let crc = module.call(
         "crc32",
@@ -141,8 +142,8 @@ fn run() -> Result<u8, ffidl::Error> {
         "qsort",
         &[
             Value::Ptr(more.as_mut_ptr().cast()),
-            more.len().into(),
-            4usize.into(),
+            Value::U64(more.len() as u64),
+            Value::U64(4),
             (&compare).into(),
         ],
     )?;

@@ -48,7 +48,7 @@ use std::io::Write;
 use std::marker::PhantomData;
 use std::path::Path;
 use typed::mismatch;
-use value::Kind;
+use value::{Kind, Tag};
 
 /// Loads `.ffidl` bindings into [`Module`]s. Cheap to create and to copy; holds only the
 /// choice of backend.
@@ -157,17 +157,19 @@ impl Module {
         let index = self.foreign_index(name)?;
         let f = &self.program.foreign_fns[index];
         let ForeignLink { target, thunk } = &self.loaded.foreign[index];
+        let params: Vec<Kind> = f
+            .sig
+            .params
+            .iter()
+            .map(|&t| Kind::of(&self.program, t))
+            .collect();
         Ok(Function {
             module: self,
             index,
             target: *target,
             entry: thunk.clone(),
-            params: f
-                .sig
-                .params
-                .iter()
-                .map(|&t| Kind::of(&self.program, t))
-                .collect(),
+            exact_tags: params.iter().map(|k| k.exact_tag()).collect(),
+            params,
             ret: Kind::of(&self.program, f.sig.ret),
         })
     }
@@ -422,6 +424,8 @@ pub struct Function<'m> {
     /// The call entry of the declared plan (`None` for variadic functions).
     entry: Option<CallEntry>,
     params: Vec<Kind>,
+    /// Per parameter, the [`Value`] variant that passes unconverted.
+    exact_tags: Box<[Tag]>,
     ret: Kind,
 }
 
@@ -446,7 +450,60 @@ impl<'m> Function<'m> {
     /// variadic function: each extra value is passed with C's default promotions), each
     /// of the declared kind ([`Value`] says which conversions are made); anything else is
     /// an [`ErrorKind::ValueMismatch`] error and nothing is called.
+    #[inline]
     pub fn call(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        match &self.entry {
+            Some(entry) if args.len() == self.params.len() && args.len() <= INLINE_SLOTS => {
+                self.call_fixed(entry, args)
+            }
+            _ => self.call_general(args),
+        }
+    }
+
+    /// The common case, kept tight: a non-variadic call with its declared number of
+    /// arguments (at most [`INLINE_SLOTS`]); nothing is allocated unless the result is a
+    /// struct of more than 32 bytes or a string.
+    #[inline(always)]
+    fn call_fixed(&self, entry: &CallEntry, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        let program = &self.module.program;
+        let mut slots = [0u64; INLINE_SLOTS];
+        let expected = self.exact_tags.iter().zip(&*self.params);
+        for (i, ((slot, arg), (&exact, kind))) in slots.iter_mut().zip(args).zip(expected).enumerate()
+        {
+            let (tag, bits) = arg.tag_bits();
+            *slot = if tag == exact && (tag != Tag::Struct || kind.is_own_struct(program, arg)) {
+                bits
+            } else {
+                kind.encode_converted(program, arg)
+                    .map_err(|m| self.bad_argument(i, m))?
+            };
+        }
+        let slots = &slots[..args.len()];
+        match self.ret {
+            Kind::Agg { ty, .. } => {
+                // The result is written straight into the new value's bytes: at least 32
+                // bytes (room for any result returned in registers) or, for a larger
+                // struct returned through memory, its exact size rounded up to 8.
+                let mut value = StructValue::zeroed(program, ty);
+                // SAFETY: as in `call_general`; the value's bytes have room for the result.
+                unsafe { call_entry(entry, self.target, slots, value.bytes.as_mut_ptr())? };
+                Ok(Value::Struct(value))
+            }
+            scalar => {
+                let mut word = 0u64;
+                // SAFETY: as in `call_general`; a scalar result is stored widened to the
+                // 8-byte `word`.
+                unsafe { call_entry(entry, self.target, slots, (&mut word as *mut u64).cast())? };
+                // SAFETY: the call stored a value of the declared result kind in `word`.
+                Ok(unsafe { scalar.from_word(word) }.unwrap_or(Value::Void))
+            }
+        }
+    }
+
+    /// Any call: variadic ones (extra values promoted), and more than [`INLINE_SLOTS`]
+    /// arguments.
+    #[inline(never)]
+    fn call_general(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
         let program = &self.module.program;
         let fixed = self.params.len();
         let variadic_entry;
@@ -540,6 +597,28 @@ impl<'m> Function<'m> {
             format!("`{}`, argument {}: {m}", self.name(), i + 1),
         )
     }
+}
+
+/// Calls through `entry`: a Cranelift thunk directly (inline, no `Result` to unpack),
+/// the assembly fallback through [`CallEntry::call`].
+///
+/// # Safety
+/// [`CallEntry::call`]'s contract.
+#[inline(always)]
+unsafe fn call_entry(
+    entry: &CallEntry,
+    target: *const c_void,
+    slots: &[u64],
+    ret: *mut u8,
+) -> Result<(), Error> {
+    match entry {
+        // SAFETY: the caller's guarantee is the thunk's contract.
+        CallEntry::Thunk(thunk) => unsafe { thunk(target, slots.as_ptr(), ret) },
+        // SAFETY: as above.
+        CallEntry::Asm(_) => unsafe { entry.call(target, slots, ret) }
+            .map_err(|e| Error::new(ErrorKind::AbiUnsupported, e.to_string()))?,
+    }
+    Ok(())
 }
 
 /// A foreign function as a Rust function pointer of type `F`, checked against its

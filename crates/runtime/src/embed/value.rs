@@ -109,6 +109,50 @@ impl<'m> Value<'m> {
         }
     }
 
+    /// The value's variant and its slot bits when passed to a parameter of exactly its
+    /// own type: scalars widened to 64 bits (signed ones sign-extended), a `cstr` as its
+    /// pointer (or null), a struct as the address of its bytes.
+    #[inline(always)]
+    pub(crate) fn tag_bits(&self) -> (Tag, u64) {
+        match self {
+            Value::Void => (Tag::Void, 0),
+            Value::Bool(b) => (Tag::Bool, u64::from(*b)),
+            Value::I8(v) => (Tag::I8, i64::from(*v) as u64),
+            Value::I16(v) => (Tag::I16, i64::from(*v) as u64),
+            Value::I32(v) => (Tag::I32, i64::from(*v) as u64),
+            Value::I64(v) => (Tag::I64, *v as u64),
+            Value::U8(v) => (Tag::U8, u64::from(*v)),
+            Value::U16(v) => (Tag::U16, u64::from(*v)),
+            Value::U32(v) => (Tag::U32, u64::from(*v)),
+            Value::U64(v) => (Tag::U64, *v),
+            Value::F32(f) => (Tag::F32, u64::from(f.to_bits())),
+            Value::F64(f) => (Tag::F64, f.to_bits()),
+            Value::Ptr(p) => (Tag::Ptr, *p as u64),
+            Value::CStr(s) => (
+                Tag::CStr,
+                s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()) as u64,
+            ),
+            Value::Struct(s) => (Tag::Struct, s.bytes.as_ptr() as u64),
+        }
+    }
+
+    /// An integer value as `i128`, with its own type; `None` for everything else
+    /// (`bool` included: it never converts to an integer parameter).
+    #[inline(always)]
+    fn int_bits(&self) -> Option<(i128, Option<IntTy>)> {
+        Some(match *self {
+            Value::I8(v) => (v.into(), Some(IntTy::I8)),
+            Value::I16(v) => (v.into(), Some(IntTy::I16)),
+            Value::I32(v) => (v.into(), Some(IntTy::I32)),
+            Value::I64(v) => (v.into(), Some(IntTy::I64)),
+            Value::U8(v) => (v.into(), Some(IntTy::U8)),
+            Value::U16(v) => (v.into(), Some(IntTy::U16)),
+            Value::U32(v) => (v.into(), Some(IntTy::U32)),
+            Value::U64(v) => (v.into(), Some(IntTy::U64)),
+            _ => return None,
+        })
+    }
+
     fn as_i128(&self) -> Option<i128> {
         Some(match *self {
             Value::Bool(b) => i128::from(b),
@@ -164,6 +208,48 @@ impl<'m> Value<'m> {
     }
 }
 
+/// A [`Value`] variant, as one byte: a parameter whose [`Kind::exact_tag`] equals an
+/// argument's tag takes the argument's [`Value::tag_bits`] unconverted (structs also
+/// need their declared type checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Tag {
+    Void,
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F32,
+    F64,
+    Ptr,
+    CStr,
+    Struct,
+    /// No value passes unconverted (a parameter of no value kind).
+    Never,
+}
+
+/// Whether `n` is in the range of `int` (inline: the checker's `IntTy::fits` is in
+/// another crate).
+#[inline(always)]
+fn fits(int: IntTy, n: i128) -> bool {
+    let (min, max): (i128, i128) = match int {
+        IntTy::I8 => (i8::MIN.into(), i8::MAX.into()),
+        IntTy::I16 => (i16::MIN.into(), i16::MAX.into()),
+        IntTy::I32 => (i32::MIN.into(), i32::MAX.into()),
+        IntTy::I64 => (i64::MIN.into(), i64::MAX.into()),
+        IntTy::U8 => (0, u8::MAX.into()),
+        IntTy::U16 => (0, u16::MAX.into()),
+        IntTy::U32 => (0, u32::MAX.into()),
+        IntTy::U64 => (0, u64::MAX.into()),
+    };
+    min <= n && n <= max
+}
+
 /// How a value of one declared type moves between a [`Value`] and a call slot or native
 /// memory; decided once per parameter, result or field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,10 +287,70 @@ impl Kind {
         }
     }
 
+    /// The tag of the values that pass to this kind with no conversion.
+    pub(crate) fn exact_tag(self) -> Tag {
+        match self {
+            Kind::Void => Tag::Never,
+            Kind::Bool => Tag::Bool,
+            Kind::Int(i) => match i {
+                IntTy::I8 => Tag::I8,
+                IntTy::I16 => Tag::I16,
+                IntTy::I32 => Tag::I32,
+                IntTy::I64 => Tag::I64,
+                IntTy::U8 => Tag::U8,
+                IntTy::U16 => Tag::U16,
+                IntTy::U32 => Tag::U32,
+                IntTy::U64 => Tag::U64,
+            },
+            Kind::F32 => Tag::F32,
+            Kind::F64 => Tag::F64,
+            Kind::Ptr => Tag::Ptr,
+            Kind::Cstr => Tag::CStr,
+            Kind::Agg { .. } => Tag::Struct,
+        }
+    }
+
+    /// Whether `value` is a struct value of exactly this aggregate kind's declared type
+    /// (from the same program).
+    #[inline(always)]
+    pub(crate) fn is_own_struct(self, program: &Program, value: &Value<'_>) -> bool {
+        match (self, value) {
+            (Kind::Agg { ty, .. }, Value::Struct(s)) => {
+                s.ty == ty && std::ptr::eq(s.program, program)
+            }
+            _ => false,
+        }
+    }
+
     /// The slot for `value`: a scalar in the low bytes (integers extended to 64 bits),
     /// a pointer to the bytes of an aggregate (valid while `value` lives).
+    ///
+    /// The values that need no conversion are decided here, inline; conversions and
+    /// errors go to [`Kind::encode_converted`].
     #[inline]
     pub(crate) fn encode(self, program: &Program, value: &Value<'_>) -> Result<u64, String> {
+        match (self, value) {
+            (Kind::Int(int), v) => match v.int_bits() {
+                Some((n, same)) if same == Some(int) || fits(int, n) => Ok(n as i64 as u64),
+                _ => self.encode_converted(program, value),
+            },
+            (Kind::F64, Value::F64(f)) => Ok(f.to_bits()),
+            (Kind::F32, Value::F32(f)) => Ok(u64::from(f.to_bits())),
+            (Kind::Ptr | Kind::Cstr, Value::Ptr(p)) => Ok(*p as u64),
+            (Kind::Agg { ty, .. }, Value::Struct(s))
+                if s.ty == ty && std::ptr::eq(s.program, program) =>
+            {
+                Ok(s.bytes.as_ptr() as u64)
+            }
+            _ => self.encode_converted(program, value),
+        }
+    }
+
+    /// [`Kind::encode`] for everything but the exact matches: widening, strings, and the
+    /// error messages.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn encode_converted(self, program: &Program, value: &Value<'_>) -> Result<u64, String> {
         match (self, value) {
             (Kind::F64, Value::F64(f)) => Ok(f.to_bits()),
             (Kind::F64, Value::F32(f)) => Ok(f64::from(*f).to_bits()),
@@ -241,6 +387,39 @@ impl Kind {
                 v.kind_name()
             )),
         }
+    }
+
+    /// The scalar result a call stored widened in one 8-byte word (the thunk result
+    /// contract); `None` for aggregates, which are read from their bytes.
+    ///
+    /// # Safety
+    /// `word` holds a value of this kind (for `Cstr`, a null or NUL-terminated string
+    /// pointer).
+    #[inline(always)]
+    pub(crate) unsafe fn from_word<'m>(self, word: u64) -> Option<Value<'m>> {
+        Some(match self {
+            Kind::Void => Value::Void,
+            Kind::Bool => Value::Bool(word as u8 != 0),
+            Kind::Int(i) => match i {
+                IntTy::I8 => Value::I8(word as i8),
+                IntTy::I16 => Value::I16(word as i16),
+                IntTy::I32 => Value::I32(word as i32),
+                IntTy::I64 => Value::I64(word as i64),
+                IntTy::U8 => Value::U8(word as u8),
+                IntTy::U16 => Value::U16(word as u16),
+                IntTy::U32 => Value::U32(word as u32),
+                IntTy::U64 => Value::U64(word),
+            },
+            Kind::F32 => Value::F32(f32::from_bits(word as u32)),
+            Kind::F64 => Value::F64(f64::from_bits(word)),
+            Kind::Ptr => Value::Ptr(word as *mut c_void),
+            Kind::Cstr => {
+                let p = word as *const std::ffi::c_char;
+                // SAFETY: the caller guarantees a null or NUL-terminated string pointer.
+                Value::CStr((!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_owned()))
+            }
+            Kind::Agg { .. } => return None,
+        })
     }
 
     /// The value stored at `at` with this kind.
@@ -332,6 +511,7 @@ pub(crate) enum Bytes {
 }
 
 impl Bytes {
+    #[inline]
     pub(crate) fn zeroed(size: usize) -> Bytes {
         if size <= 32 {
             Bytes::Inline([0; 4], size)
@@ -340,6 +520,7 @@ impl Bytes {
         }
     }
 
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *const u8 {
         match self {
             Bytes::Inline(words, _) => words.as_ptr().cast(),
@@ -347,6 +528,7 @@ impl Bytes {
         }
     }
 
+    #[inline]
     pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
         match self {
             Bytes::Inline(words, _) => words.as_mut_ptr().cast(),
