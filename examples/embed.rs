@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use ffidl::{ErrorKind, Runtime, RunStatus, Value};
+use ffidl::{ErrorKind, RunStatus, Runtime, Value};
 
 ffidl::repr_c! {
     /// C's `div_t`, as `struct DivResult` declares it.
@@ -67,7 +67,10 @@ fn run() -> Result<u8, ffidl::Error> {
 
     // ---- Dynamic calls: `Value`s in, a `Value` out, checked against the declaration.
     let strlen = module.function("strlen")?;
-    println!("strlen(\"hello, ffidl\") = {:?}", strlen.call(&["hello, ffidl".into()])?);
+    println!(
+        "strlen(\"hello, ffidl\") = {:?}",
+        strlen.call(&["hello, ffidl".into()])?
+    );
     let hypot = module.call("hypot", &[3.0.into(), 4.0.into()])?;
     println!("hypot(3, 4) = {}", hypot.as_f64().unwrap_or_default());
     // An integer value converts to any integer parameter whose range holds it (here an
@@ -81,7 +84,10 @@ fn run() -> Result<u8, ffidl::Error> {
             (bytes.len() as u32).into(),
         ],
     )?;
-    println!("crc32(\"hello\") = {:#010x}", crc.as_i64().unwrap_or_default());
+    println!(
+        "crc32(\"hello\") = {:#010x}",
+        crc.as_i64().unwrap_or_default()
+    );
     // A value of the wrong kind is an error, and nothing is called.
     if let Err(err) = strlen.call(&[42.into()]) {
         println!("{}: {}", err.kind().name(), err.message());
@@ -111,11 +117,17 @@ fn run() -> Result<u8, ffidl::Error> {
         s_addr: htonl.call((0x7F00_0001,)),
     })?;
     let text = module.call("inet_ntoa", &[home.into()])?;
-    println!("inet_ntoa(127.0.0.1) = {:?}", text.as_cstr().unwrap_or_default());
+    println!(
+        "inet_ntoa(127.0.0.1) = {:?}",
+        text.as_cstr().unwrap_or_default()
+    );
     let mut broadcast = module.new_struct("InAddr")?;
     broadcast.set("s_addr", u32::MAX)?;
     let text = module.call("inet_ntoa", &[broadcast.into()])?;
-    println!("inet_ntoa(all ones) = {:?}", text.as_cstr().unwrap_or_default());
+    println!(
+        "inet_ntoa(all ones) = {:?}",
+        text.as_cstr().unwrap_or_default()
+    );
 
     // ---- A Rust closure as a C callback: qsort's comparison function. The closure may
     // capture state (it must be Send + Sync + 'static); the `Callback` must outlive
@@ -129,8 +141,7 @@ fn run() -> Result<u8, ffidl::Error> {
         a.cmp(&b) as i32
     })?;
     let mut numbers = [42, -7, 19, 0, 3, 11];
-    let qsort =
-        module.typed::<extern "C" fn(*mut i32, usize, usize, *mut c_void)>("qsort")?;
+    let qsort = module.typed::<extern "C" fn(*mut i32, usize, usize, *mut c_void)>("qsort")?;
     qsort.call((numbers.as_mut_ptr(), numbers.len(), 4, compare.as_ptr()));
     println!(
         "qsort with a Rust closure: {numbers:?} (closure called: {})",

@@ -26,26 +26,43 @@ ffidl::repr_c! {
     struct Vec2d { x: f64, y: f64 }
 }
 
-const ITERS: u32 = 4_000_000;
-const ROUNDS: usize = 7;
+const ITERS: u32 = 1_000_000;
+const ROUNDS: usize = 31;
 
-/// Best-of-rounds nanoseconds per call of `body`.
-fn ns_per_call(mut body: impl FnMut(u32)) -> f64 {
-    for i in 0..ITERS / 10 {
+/// One timed round: `ITERS` calls of `body`.
+fn round(body: &mut impl FnMut(u32)) -> Duration {
+    let start = Instant::now();
+    for i in 0..ITERS {
         body(i);
     }
-    let mut best = Duration::MAX;
-    for _ in 0..ROUNDS {
-        let start = Instant::now();
-        for i in 0..ITERS {
-            body(i);
-        }
-        best = best.min(start.elapsed());
-    }
-    best.as_nanos() as f64 / f64::from(ITERS)
+    start.elapsed()
 }
 
-fn report(name: &str, direct: f64, ffi: f64, typed: f64, dynamic: f64) {
+/// Best-of-rounds nanoseconds per call of four ways of making the same call. The rounds
+/// interleave the four, so that each sees the same spells of load on a shared machine.
+fn best_of(
+    mut direct: impl FnMut(u32),
+    mut ffi: impl FnMut(u32),
+    mut typed: impl FnMut(u32),
+    mut dynamic: impl FnMut(u32),
+) -> [f64; 4] {
+    for i in 0..ITERS / 10 {
+        direct(i);
+        ffi(i);
+        typed(i);
+        dynamic(i);
+    }
+    let mut best = [Duration::MAX; 4];
+    for _ in 0..ROUNDS {
+        best[0] = best[0].min(round(&mut direct));
+        best[1] = best[1].min(round(&mut ffi));
+        best[2] = best[2].min(round(&mut typed));
+        best[3] = best[3].min(round(&mut dynamic));
+    }
+    best.map(|d| d.as_nanos() as f64 / f64::from(ITERS))
+}
+
+fn report(name: &str, [direct, ffi, typed, dynamic]: [f64; 4]) {
     println!(
         "{name:<10} direct {direct:6.2} ns | libffi {ffi:6.2} ns | typed {typed:6.2} ns \
          (typed/direct {:4.2}x) | dynamic {dynamic:6.2} ns (libffi/dynamic {:4.1}x, dynamic/direct {:4.1}x)",
@@ -98,6 +115,9 @@ fn main() {
         .collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
 
+    // Every way calls a function pointer it loads from memory on each call (`black_box`
+    // of a reference), so the direct and typed loops are the same instructions.
+
     // ---- add_i32
     let add_ptr = sym("add_i32");
     // SAFETY: matches the C declaration.
@@ -108,30 +128,31 @@ fn main() {
         .unwrap();
     let add_dynamic = module.function("add_i32").unwrap();
     if wanted("add_i32") {
-
-    let direct = ns_per_call(|i| {
-        black_box(black_box(add)(black_box(i as i32), 7));
-    });
-    let ffi = ns_per_call(|i| {
-        let a = i as i32;
-        let b = 7i32;
-        // SAFETY: the CIF matches add_i32.
-        let r: i32 = unsafe { add_cif.call(CodePtr::from_ptr(add_ptr), &[arg(&a), arg(&b)]) };
-        black_box(r);
-    });
-    let typed = ns_per_call(|i| {
-        black_box(black_box(&add_typed).call((black_box(i as i32), 7)));
-    });
-    // The result is read as a caller would: matched, not copied whole.
-    let mut last = 0;
-    let dynamic = ns_per_call(|i| {
-        let args = [Value::I32(i as i32), Value::I32(7)];
-        if let Ok(Value::I32(sum)) = black_box(&add_dynamic).call(black_box(&args)) {
-            last = black_box(sum);
-        }
-    });
-    assert_eq!(last, add(ITERS as i32 - 1, 7));
-    report("add_i32", direct, ffi, typed, dynamic);
+        let mut last = 0;
+        let times = best_of(
+            |i| {
+                black_box((*black_box(&add))(black_box(i as i32), 7));
+            },
+            |i| {
+                let (a, b) = (i as i32, 7i32);
+                // SAFETY: the CIF matches add_i32.
+                let r: i32 =
+                    unsafe { add_cif.call(CodePtr::from_ptr(add_ptr), &[arg(&a), arg(&b)]) };
+                black_box(r);
+            },
+            |i| {
+                black_box(black_box(&add_typed).call((black_box(i as i32), 7)));
+            },
+            // The result is read as a caller would: matched, not copied whole.
+            |i| {
+                let args = [Value::I32(i as i32), Value::I32(7)];
+                if let Ok(Value::I32(sum)) = black_box(&add_dynamic).call(black_box(&args)) {
+                    last = black_box(sum);
+                }
+            },
+        );
+        assert_eq!(last, add(ITERS as i32 - 1, 7));
+        report("add_i32", times);
     }
 
     // ---- vec2f_add
@@ -146,44 +167,42 @@ fn main() {
     let v2f_dynamic = module.function("vec2f_add").unwrap();
     let b = Vec2f { x: 0.5, y: 0.25 };
     if wanted("vec2f_add") {
-
-    let direct = ns_per_call(|i| {
-        let a = Vec2f {
+        let a_of = |i: u32| Vec2f {
             x: i as f32,
             y: 1.0,
         };
-        black_box(black_box(v2f)(black_box(a), black_box(b)));
-    });
-    let ffi = ns_per_call(|i| {
-        let a = Vec2f {
-            x: i as f32,
-            y: 1.0,
-        };
-        // SAFETY: the CIF matches vec2f_add.
-        let r: Vec2f = unsafe { v2f_cif.call(CodePtr::from_ptr(v2f_ptr), &[arg(&a), arg(&b)]) };
-        black_box(r);
-    });
-    let typed = ns_per_call(|i| {
-        let a = Vec2f {
-            x: i as f32,
-            y: 1.0,
-        };
-        black_box(black_box(&v2f_typed).call((black_box(a), black_box(b))));
-    });
-    // The struct values are made once (by field name); each call passes them and gets a
-    // new struct value back.
-    let mut a_value = module.new_struct("Vec2f").unwrap();
-    a_value.set("x", 2.0f32).unwrap();
-    a_value.set("y", 1.0f32).unwrap();
-    let args = [Value::Struct(a_value), Value::from(module.struct_value(&b).unwrap())];
-    let dynamic = ns_per_call(|_| {
-        let result = black_box(&v2f_dynamic).call(black_box(&args));
-        black_box(&result);
-    });
-    let last = v2f_dynamic.call(&args).unwrap();
-    let got = last.as_struct().unwrap().to_repr::<Vec2f>().unwrap();
-    assert_eq!(got, v2f(Vec2f { x: 2.0, y: 1.0 }, b));
-    report("vec2f_add", direct, ffi, typed, dynamic);
+        // The struct values of the dynamic call are made once (by field name and from a
+        // repr_c! value); each call passes them and gets a new struct value back.
+        let mut a_value = module.new_struct("Vec2f").unwrap();
+        a_value.set("x", 2.0f32).unwrap();
+        a_value.set("y", 1.0f32).unwrap();
+        let args = [
+            Value::Struct(a_value),
+            Value::from(module.struct_value(&b).unwrap()),
+        ];
+        let times = best_of(
+            |i| {
+                black_box((*black_box(&v2f))(black_box(a_of(i)), black_box(b)));
+            },
+            |i| {
+                let a = a_of(i);
+                // SAFETY: the CIF matches vec2f_add.
+                let r: Vec2f =
+                    unsafe { v2f_cif.call(CodePtr::from_ptr(v2f_ptr), &[arg(&a), arg(&b)]) };
+                black_box(r);
+            },
+            |i| {
+                black_box(black_box(&v2f_typed).call((black_box(a_of(i)), black_box(b))));
+            },
+            |_| {
+                let result = black_box(&v2f_dynamic).call(black_box(&args));
+                black_box(&result);
+            },
+        );
+        let last = v2f_dynamic.call(&args).unwrap();
+        let got = last.as_struct().unwrap().to_repr::<Vec2f>().unwrap();
+        assert_eq!(got, v2f(Vec2f { x: 2.0, y: 1.0 }, b));
+        report("vec2f_add", times);
     }
 
     // ---- vec2d_add
@@ -198,41 +217,36 @@ fn main() {
     let v2d_dynamic = module.function("vec2d_add").unwrap();
     let bd = Vec2d { x: 0.5, y: 0.25 };
     if wanted("vec2d_add") {
-
-    let direct = ns_per_call(|i| {
-        let a = Vec2d {
+        let a_of = |i: u32| Vec2d {
             x: f64::from(i),
             y: 1.0,
         };
-        black_box(black_box(v2d)(black_box(a), black_box(bd)));
-    });
-    let ffi = ns_per_call(|i| {
-        let a = Vec2d {
-            x: f64::from(i),
-            y: 1.0,
-        };
-        // SAFETY: the CIF matches vec2d_add.
-        let r: Vec2d = unsafe { v2d_cif.call(CodePtr::from_ptr(v2d_ptr), &[arg(&a), arg(&bd)]) };
-        black_box(r);
-    });
-    let typed = ns_per_call(|i| {
-        let a = Vec2d {
-            x: f64::from(i),
-            y: 1.0,
-        };
-        black_box(black_box(&v2d_typed).call((black_box(a), black_box(bd))));
-    });
-    let args = [
-        Value::from(module.struct_value(&Vec2d { x: 2.0, y: 1.0 }).unwrap()),
-        Value::from(module.struct_value(&bd).unwrap()),
-    ];
-    let dynamic = ns_per_call(|_| {
-        let result = black_box(&v2d_dynamic).call(black_box(&args));
-        black_box(&result);
-    });
-    let last = v2d_dynamic.call(&args).unwrap();
-    let got = last.as_struct().unwrap().to_repr::<Vec2d>().unwrap();
-    assert_eq!(got, v2d(Vec2d { x: 2.0, y: 1.0 }, bd));
-    report("vec2d_add", direct, ffi, typed, dynamic);
+        let args = [
+            Value::from(module.struct_value(&Vec2d { x: 2.0, y: 1.0 }).unwrap()),
+            Value::from(module.struct_value(&bd).unwrap()),
+        ];
+        let times = best_of(
+            |i| {
+                black_box((*black_box(&v2d))(black_box(a_of(i)), black_box(bd)));
+            },
+            |i| {
+                let a = a_of(i);
+                // SAFETY: the CIF matches vec2d_add.
+                let r: Vec2d =
+                    unsafe { v2d_cif.call(CodePtr::from_ptr(v2d_ptr), &[arg(&a), arg(&bd)]) };
+                black_box(r);
+            },
+            |i| {
+                black_box(black_box(&v2d_typed).call((black_box(a_of(i)), black_box(bd))));
+            },
+            |_| {
+                let result = black_box(&v2d_dynamic).call(black_box(&args));
+                black_box(&result);
+            },
+        );
+        let last = v2d_dynamic.call(&args).unwrap();
+        let got = last.as_struct().unwrap().to_repr::<Vec2d>().unwrap();
+        assert_eq!(got, v2d(Vec2d { x: 2.0, y: 1.0 }, bd));
+        report("vec2d_add", times);
     }
 }

@@ -468,7 +468,8 @@ impl<'m> Function<'m> {
         let program = &self.module.program;
         let mut slots = [0u64; INLINE_SLOTS];
         let expected = self.exact_tags.iter().zip(&*self.params);
-        for (i, ((slot, arg), (&exact, kind))) in slots.iter_mut().zip(args).zip(expected).enumerate()
+        for (i, ((slot, arg), (&exact, kind))) in
+            slots.iter_mut().zip(args).zip(expected).enumerate()
         {
             let (tag, bits) = arg.tag_bits();
             *slot = if tag == exact && (tag != Tag::Struct || kind.is_own_struct(program, arg)) {
@@ -480,11 +481,15 @@ impl<'m> Function<'m> {
         }
         let slots = &slots[..args.len()];
         match self.ret {
-            Kind::Agg { ty, .. } => {
+            Kind::Agg { ty, size } => {
                 // The result is written straight into the new value's bytes: at least 32
                 // bytes (room for any result returned in registers) or, for a larger
                 // struct returned through memory, its exact size rounded up to 8.
-                let mut value = StructValue::zeroed(program, ty);
+                let mut value = StructValue {
+                    program,
+                    ty,
+                    bytes: value::Bytes::zeroed(size),
+                };
                 // SAFETY: as in `call_general`; the value's bytes have room for the result.
                 unsafe { call_entry(entry, self.target, slots, value.bytes.as_mut_ptr())? };
                 Ok(Value::Struct(value))

@@ -350,7 +350,11 @@ impl Kind {
     /// error messages.
     #[cold]
     #[inline(never)]
-    pub(crate) fn encode_converted(self, program: &Program, value: &Value<'_>) -> Result<u64, String> {
+    pub(crate) fn encode_converted(
+        self,
+        program: &Program,
+        value: &Value<'_>,
+    ) -> Result<u64, String> {
         match (self, value) {
             (Kind::F64, Value::F64(f)) => Ok(f.to_bits()),
             (Kind::F64, Value::F32(f)) => Ok(f64::from(*f).to_bits()),
@@ -589,6 +593,7 @@ impl fmt::Debug for StructValue<'_> {
 }
 
 impl<'m> StructValue<'m> {
+    #[inline]
     pub(crate) fn zeroed(program: &'m Program, ty: TypeId) -> StructValue<'m> {
         StructValue {
             program,
