@@ -151,8 +151,8 @@ fn main() {
                 }
             },
         );
-        assert_eq!(last, add(ITERS as i32 - 1, 7));
         report("add_i32", times);
+        assert_eq!(last, add(ITERS as i32 - 1, 7));
     }
 
     // ---- vec2f_add
