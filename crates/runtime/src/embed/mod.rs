@@ -500,7 +500,7 @@ impl<'m> Function<'m> {
                 // 8-byte `word`.
                 unsafe { call_entry(entry, self.target, slots, (&mut word as *mut u64).cast())? };
                 // SAFETY: the call stored a value of the declared result kind in `word`.
-                Ok(unsafe { scalar.from_word(word) }.unwrap_or(Value::Void))
+                Ok(unsafe { scalar.read_word(word) }.unwrap_or(Value::Void))
             }
         }
     }

@@ -400,7 +400,7 @@ impl Kind {
     /// `word` holds a value of this kind (for `Cstr`, a null or NUL-terminated string
     /// pointer).
     #[inline(always)]
-    pub(crate) unsafe fn from_word<'m>(self, word: u64) -> Option<Value<'m>> {
+    pub(crate) unsafe fn read_word<'m>(self, word: u64) -> Option<Value<'m>> {
         Some(match self {
             Kind::Void => Value::Void,
             Kind::Bool => Value::Bool(word as u8 != 0),
