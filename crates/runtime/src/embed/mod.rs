@@ -157,6 +157,7 @@ impl Module {
         let index = self.foreign_index(name)?;
         let f = &self.program.foreign_fns[index];
         let ForeignLink { target, thunk } = &self.loaded.foreign[index];
+        let ret = Kind::of(&self.program, f.sig.ret);
         let params: Vec<Kind> = f
             .sig
             .params
@@ -170,7 +171,8 @@ impl Module {
             entry: thunk.clone(),
             exact_tags: params.iter().map(|k| k.exact_tag()).collect(),
             params,
-            ret: Kind::of(&self.program, f.sig.ret),
+            ret,
+            ret_tag: ret.result_tag(),
         })
     }
 
@@ -427,6 +429,8 @@ pub struct Function<'m> {
     /// Per parameter, the [`Value`] variant that passes unconverted.
     exact_tags: Box<[Tag]>,
     ret: Kind,
+    /// How a scalar result is read back (`ret.result_tag()`).
+    ret_tag: Tag,
 }
 
 // SAFETY: `target` is the address of a function in a library the borrowed module keeps
@@ -466,41 +470,50 @@ impl<'m> Function<'m> {
     #[inline(always)]
     fn call_fixed(&self, entry: &CallEntry, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
         let program = &self.module.program;
-        let mut slots = [0u64; INLINE_SLOTS];
-        let expected = self.exact_tags.iter().zip(&*self.params);
-        for (i, ((slot, arg), (&exact, kind))) in
-            slots.iter_mut().zip(args).zip(expected).enumerate()
-        {
+        let n = args.len();
+        let (exact_tags, params) = (&self.exact_tags[..n], &self.params[..n]);
+        let mut slots = [std::mem::MaybeUninit::<u64>::uninit(); INLINE_SLOTS];
+        for i in 0..n {
+            let (arg, exact) = (&args[i], exact_tags[i]);
             let (tag, bits) = arg.tag_bits();
-            *slot = if tag == exact && (tag != Tag::Struct || kind.is_own_struct(program, arg)) {
-                bits
-            } else {
-                kind.encode_converted(program, arg)
-                    .map_err(|m| self.bad_argument(i, m))?
-            };
+            let bits =
+                if tag == exact && (tag != Tag::Struct || params[i].is_own_struct(program, arg)) {
+                    bits
+                } else {
+                    params[i]
+                        .encode_converted(program, arg)
+                        .map_err(|m| self.bad_argument(i, m))?
+                };
+            slots[i].write(bits);
         }
-        let slots = &slots[..args.len()];
+        // SAFETY: the loop wrote the first `n` slots (`n <= INLINE_SLOTS`).
+        let slots: &[u64] = unsafe { std::slice::from_raw_parts(slots.as_ptr().cast(), n) };
         match self.ret {
             Kind::Agg { ty, size } => {
                 // The result is written straight into the new value's bytes: at least 32
                 // bytes (room for any result returned in registers) or, for a larger
                 // struct returned through memory, its exact size rounded up to 8.
-                let mut value = StructValue {
+                // The `Result` is built first and the call writes into it, so that the
+                // value is not copied afterwards.
+                let mut result = Ok(Value::Struct(StructValue {
                     program,
                     ty,
                     bytes: value::Bytes::zeroed(size),
-                };
-                // SAFETY: as in `call_general`; the value's bytes have room for the result.
-                unsafe { call_entry(entry, self.target, slots, value.bytes.as_mut_ptr())? };
-                Ok(Value::Struct(value))
+                }));
+                if let Ok(Value::Struct(value)) = &mut result {
+                    // SAFETY: as in `call_general`; the value's bytes have room for the
+                    // result.
+                    unsafe { call_entry(entry, self.target, slots, value.bytes.as_mut_ptr())? };
+                }
+                result
             }
-            scalar => {
+            _ => {
                 let mut word = 0u64;
                 // SAFETY: as in `call_general`; a scalar result is stored widened to the
                 // 8-byte `word`.
                 unsafe { call_entry(entry, self.target, slots, (&mut word as *mut u64).cast())? };
                 // SAFETY: the call stored a value of the declared result kind in `word`.
-                Ok(unsafe { scalar.read_word(word) }.unwrap_or(Value::Void))
+                Ok(unsafe { self.ret_tag.value_of_word(word) })
             }
         }
     }

@@ -15,7 +15,10 @@ use std::fmt;
 /// Integer values convert to any integer parameter whose range holds them; an `f32`
 /// value converts to an `f64` parameter. Everything else must match the declared kind.
 /// `'m` is the [`crate::Module`] the struct values belong to.
+// `repr(u8)`: a one-byte tag first, so that telling the variants apart is one load (the
+// dynamic call's hot path), where the default layout hides it in a niche.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(u8)]
 pub enum Value<'m> {
     /// The result of a function declared without a result.
     Void,
@@ -233,6 +236,41 @@ pub(crate) enum Tag {
     Never,
 }
 
+impl Tag {
+    /// The scalar result a call stored widened in one 8-byte word (the thunk result
+    /// contract), for a result kind whose [`Kind::result_tag`] is this tag (`void` and
+    /// aggregates, which are read from their bytes, give `Value::Void`).
+    ///
+    /// # Safety
+    /// `word` holds a value of that kind (for [`Tag::CStr`], a null or NUL-terminated
+    /// string pointer).
+    #[inline(always)]
+    pub(crate) unsafe fn value_of_word<'m>(self, word: u64) -> Value<'m> {
+        match self {
+            Tag::Void => Value::Void,
+            Tag::Bool => Value::Bool(word as u8 != 0),
+            Tag::I8 => Value::I8(word as i8),
+            Tag::I16 => Value::I16(word as i16),
+            Tag::I32 => Value::I32(word as i32),
+            Tag::I64 => Value::I64(word as i64),
+            Tag::U8 => Value::U8(word as u8),
+            Tag::U16 => Value::U16(word as u16),
+            Tag::U32 => Value::U32(word as u32),
+            Tag::U64 => Value::U64(word),
+            Tag::F32 => Value::F32(f32::from_bits(word as u32)),
+            Tag::F64 => Value::F64(f64::from_bits(word)),
+            Tag::Ptr => Value::Ptr(word as *mut c_void),
+            Tag::CStr => {
+                let p = word as *const std::ffi::c_char;
+                // SAFETY: the caller guarantees a null or NUL-terminated string pointer.
+                Value::CStr((!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_owned()))
+            }
+            // Not scalar results: never asked for.
+            Tag::Struct | Tag::Never => Value::Void,
+        }
+    }
+}
+
 /// Whether `n` is in the range of `int` (inline: the checker's `IntTy::fits` is in
 /// another crate).
 #[inline(always)]
@@ -393,37 +431,13 @@ impl Kind {
         }
     }
 
-    /// The scalar result a call stored widened in one 8-byte word (the thunk result
-    /// contract); `None` for aggregates, which are read from their bytes.
-    ///
-    /// # Safety
-    /// `word` holds a value of this kind (for `Cstr`, a null or NUL-terminated string
-    /// pointer).
-    #[inline(always)]
-    pub(crate) unsafe fn read_word<'m>(self, word: u64) -> Option<Value<'m>> {
-        Some(match self {
-            Kind::Void => Value::Void,
-            Kind::Bool => Value::Bool(word as u8 != 0),
-            Kind::Int(i) => match i {
-                IntTy::I8 => Value::I8(word as i8),
-                IntTy::I16 => Value::I16(word as i16),
-                IntTy::I32 => Value::I32(word as i32),
-                IntTy::I64 => Value::I64(word as i64),
-                IntTy::U8 => Value::U8(word as u8),
-                IntTy::U16 => Value::U16(word as u16),
-                IntTy::U32 => Value::U32(word as u32),
-                IntTy::U64 => Value::U64(word),
-            },
-            Kind::F32 => Value::F32(f32::from_bits(word as u32)),
-            Kind::F64 => Value::F64(f64::from_bits(word)),
-            Kind::Ptr => Value::Ptr(word as *mut c_void),
-            Kind::Cstr => {
-                let p = word as *const std::ffi::c_char;
-                // SAFETY: the caller guarantees a null or NUL-terminated string pointer.
-                Value::CStr((!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_owned()))
-            }
-            Kind::Agg { .. } => return None,
-        })
+    /// The tag of this kind's results ([`Tag::value_of_word`]): as
+    /// [`Kind::exact_tag`], but `void` is [`Tag::Void`].
+    pub(crate) fn result_tag(self) -> Tag {
+        match self {
+            Kind::Void => Tag::Void,
+            kind => kind.exact_tag(),
+        }
     }
 
     /// The value stored at `at` with this kind.
