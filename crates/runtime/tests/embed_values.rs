@@ -68,7 +68,7 @@ fn other_values_are_converted_or_refused() {
         Value::Ptr(std::ptr::null_mut()),
         "7".into(),
     ] {
-        let err = abs.call(&[v.clone()]).unwrap_err();
+        let err = abs.call(std::slice::from_ref(&v)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ValueMismatch, "{v:?}: {err}");
         assert!(err.message().contains("argument 1"), "{err}");
     }
@@ -104,7 +104,9 @@ fn struct_values_belong_to_their_module_and_type() {
     assert_eq!(err.kind(), ErrorKind::ValueMismatch, "{err}");
     // And a struct of another declared type is refused.
     let quotient = m.call("div", &[7.into(), 2.into()]).unwrap();
-    let err = m.call("inet_ntoa", &[quotient.clone()]).unwrap_err();
+    let err = m
+        .call("inet_ntoa", std::slice::from_ref(&quotient))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ValueMismatch, "{err}");
     let quotient = quotient.as_struct().unwrap();
     assert_eq!(quotient.get("quot").unwrap(), Value::I32(3));
