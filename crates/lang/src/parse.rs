@@ -457,12 +457,14 @@ struct ExprParsers<'t> {
 }
 
 fn expr_parsers<'t>(cx: Ctx<'t>) -> ExprParsers<'t> {
-    let mut expr = Recursive::declare();
-    let mut expr_no_struct = Recursive::declare();
+    // `recursive` refers to itself weakly inside its definition; a `Recursive::declare`
+    // that is cloned into its own definition is a reference cycle and leaks the parser.
+    let expr = recursive(move |expr| {
+        let ty = type_expr(cx, expr.clone().boxed()).boxed();
+        expr_levels(cx, expr.boxed(), ty, true).labelled("expression")
+    });
     let ty = type_expr(cx, expr.clone().boxed()).boxed();
-    expr.define(expr_levels(cx, expr.clone().boxed(), ty.clone(), true).labelled("expression"));
-    expr_no_struct
-        .define(expr_levels(cx, expr.clone().boxed(), ty.clone(), false).labelled("expression"));
+    let expr_no_struct = expr_levels(cx, expr.clone().boxed(), ty.clone(), false);
     ExprParsers {
         expr: expr.labelled("expression").boxed(),
         expr_no_struct: expr_no_struct.labelled("expression").boxed(),

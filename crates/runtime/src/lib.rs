@@ -1,22 +1,47 @@
-//! The ffidl runtime: library loading, native values, the interpreter and the
-//! embedding API.
+//! The ffidl runtime: loads `.ffidl` bindings, calls the native functions they declare
+//! and runs scripts. This is the crate to embed: the `ffidl` command is a thin layer on
+//! top of it.
 //!
-//! Flow: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
+//! ```
+//! let module = ffidl::Runtime::new().load_str(
+//!     "libc.ffidl",
+//!     r#"library c = "libc.so.6";
+//!        extern c { fn strlen(s: cstr) -> usize; }"#,
+//! )?;
+//! // Dynamic call by name, with values checked against the declaration.
+//! assert_eq!(module.call("strlen", &["hello".into()])?, ffidl::Value::U64(5));
+//! // Typed handle: the declared signature is checked against the Rust type once,
+//! // then every call is a direct native call.
+//! let strlen = module.typed::<extern "C" fn(*const std::ffi::c_char) -> usize>("strlen")?;
+//! assert_eq!(strlen.call((c"four".as_ptr(),)), 4);
+//! # Ok::<(), ffidl::Error>(())
+//! ```
+//!
+//! See [`Runtime`], [`Module`], [`Function`], [`TypedFn`], [`Callback`], [`Value`],
+//! [`StructValue`], [`repr_c!`] and [`Error`]; `docs/embedding.md` walks through them.
+//!
+//! Inside: [`load()`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
-//! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
-//! call entry per plan from the selected backend ([`backend`]: a Cranelift thunk shared
-//! by every plan-equal function, or the assembly fallback), and compiles the program
-//! into closures ([`interp`]); a script function used as a `callback` value gets one
-//! callback entry per (function, callback type) while compiling ([`interp::callback`]).
+//! declarations), lowers each foreign signature to an ABI plan (module `lower`), gets one
+//! call entry per plan from the selected [`Backend`] (module `backend`: a Cranelift thunk
+//! shared by every plan-equal function, or the assembly [`fallback`]), and compiles the
+//! program into closures (module `interp`); a script function used as a `callback` value
+//! gets one callback entry per (function, callback type) while compiling.
 //! [`Loaded::run`] then executes the top-level statements.
+//!
+//! [`capi`] exposes the embedding API to C: `libffidl.so` with `include/ffidl.h`
+//! (`docs/embedding-c.md` walks through it).
 
-pub mod backend;
+#![warn(missing_docs)]
+
+pub(crate) mod backend;
+pub mod capi;
 mod embed;
 pub mod fallback;
-pub mod interp;
-pub mod load;
-pub mod lower;
-pub mod memory;
+pub(crate) mod interp;
+pub(crate) mod load;
+pub(crate) mod lower;
+pub(crate) mod memory;
 
 pub use embed::{
     Aggregate, CFn, CReturn, CType, Callback, Error, ErrorKind, FnAbi, Function, IntoCallback,

@@ -72,20 +72,28 @@ extern fx {
 }
 "#;
 
-/// The bindings, loaded from a file in `tests/` (library paths are relative to it).
+/// The bindings, loaded from a file beside the fixture library (library paths are
+/// relative to it). The file is written once per process, before any test reads it.
 fn module() -> Module {
-    let root = support::workspace_root();
-    support::build_run_fixture(&root);
-    let dir = root.join("target/ffidl-fixtures/embed");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bindings.ffidl");
-    std::fs::write(
-        &path,
-        BINDINGS.replace("../../target/ffidl-fixtures/", "../"),
-    )
-    .unwrap();
+    static WRITTEN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let path = WRITTEN.get_or_init(|| {
+        let root = support::workspace_root();
+        support::build_run_fixture(&root);
+        let dir = root.join("target/ffidl-fixtures/embed");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Another test process may be reading the file: write beside it and rename.
+        let path = dir.join("bindings.ffidl");
+        let tmp = dir.join(format!("bindings.{}.tmp", std::process::id()));
+        std::fs::write(
+            &tmp,
+            BINDINGS.replace("../../target/ffidl-fixtures/", "../"),
+        )
+        .unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        path
+    });
     Runtime::new()
-        .load_file(&path)
+        .load_file(path)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -241,6 +249,13 @@ fn variadic_calls_promote_their_extra_values() {
     assert_eq!(err.kind(), ErrorKind::ValueMismatch, "{err}");
 }
 
+/// The error of viewing `name` as `F`, which must not match its declaration.
+fn refused<F: ffidl::CFn>(m: &Module, name: &str) -> ffidl::Error {
+    m.typed::<F>(name)
+        .err()
+        .expect("the signature mismatch is refused")
+}
+
 #[test]
 fn typed_handles_call_directly_and_check_the_signature() {
     let m = module();
@@ -282,51 +297,35 @@ fn typed_handles_call_directly_and_check_the_signature() {
 
     let mismatches: Vec<(ffidl::Error, &str)> = vec![
         (
-            m.typed::<extern "C" fn(i32, i64) -> i32>("fx_add_i32")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(i32, i64) -> i32>(&m, "fx_add_i32"),
             "parameter 2",
         ),
         (
-            m.typed::<extern "C" fn(i32) -> i32>("fx_add_i32")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(i32) -> i32>(&m, "fx_add_i32"),
             "2 parameters",
         ),
         (
-            m.typed::<extern "C" fn(i32, i32) -> u32>("fx_add_i32")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(i32, i32) -> u32>(&m, "fx_add_i32"),
             "result",
         ),
         (
-            m.typed::<extern "C" fn(i32, i32)>("fx_add_i32")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(i32, i32)>(&m, "fx_add_i32"),
             "returns `()`",
         ),
         (
-            m.typed::<extern "C" fn(u8) -> i8>("fx_neg_i8")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(u8) -> i8>(&m, "fx_neg_i8"),
             "parameter 1",
         ),
         (
-            m.typed::<extern "C" fn(WrongOrder, f64) -> Point>("fx_point_scale")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(WrongOrder, f64) -> Point>(&m, "fx_point_scale"),
             "field",
         ),
         (
-            m.typed::<extern "win64" fn(i32, i32) -> i32>("fx_add_i32")
-                .err()
-                .unwrap(),
+            refused::<extern "win64" fn(i32, i32) -> i32>(&m, "fx_add_i32"),
             "convention",
         ),
         (
-            m.typed::<extern "C" fn(i32) -> i32>("sum_ints")
-                .err()
-                .unwrap(),
+            refused::<extern "C" fn(i32) -> i32>(&m, "sum_ints"),
             "variadic",
         ),
     ];
@@ -513,6 +512,14 @@ fn misuse_is_a_typed_error() {
         ErrorKind::Layout
     );
     m.check_layout::<Tagged>("Tagged").unwrap();
+    assert_eq!(
+        m.constant("NOPE").unwrap_err().kind(),
+        ErrorKind::UnknownName
+    );
+    assert_eq!(
+        m.enum_value("Point", "x").unwrap_err().kind(),
+        ErrorKind::ValueMismatch
+    );
     assert_eq!(
         m.struct_value(&WrongOrder { x: 0.0, y: 0.0 })
             .unwrap_err()

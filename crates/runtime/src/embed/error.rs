@@ -76,7 +76,9 @@ impl ErrorKind {
 pub struct Location {
     /// The file name as given (or the name given to [`crate::Runtime::load_str`]).
     pub file: String,
+    /// Line, from 1.
     pub line: usize,
+    /// Column in characters, from 1.
     pub column: usize,
 }
 

@@ -27,6 +27,7 @@
 //! ```
 
 mod callback;
+mod consts;
 mod error;
 mod typed;
 mod value;
@@ -419,6 +420,17 @@ fn check_signature(
 
 /// A prepared dynamic call of one foreign function: the arguments are [`Value`]s checked
 /// against the declaration on every call, the result a [`Value`].
+///
+/// Like every handle, it borrows its [`Module`]:
+///
+/// ```compile_fail,E0716
+/// let f = ffidl::Runtime::new()
+///     .load_str("m.ffidl", r#"library c = "libc.so.6"; extern c { fn abs(x: i32) -> i32; }"#)
+///     .unwrap()
+///     .function("abs")
+///     .unwrap(); // error[E0716]: temporary value dropped while borrowed
+/// f.call(&[1.into()]);
+/// ```
 pub struct Function<'m> {
     module: &'m Module,
     index: usize,
@@ -641,7 +653,18 @@ unsafe fn call_entry(
 
 /// A foreign function as a Rust function pointer of type `F`, checked against its
 /// declaration ([`Module::typed`]). [`TypedFn::call`] is a direct call: no conversion,
-/// no thunk. It borrows the module, which keeps the library loaded.
+/// no thunk. It borrows the module, which keeps the library loaded, so a handle cannot
+/// be used after its module is dropped:
+///
+/// ```compile_fail,E0597
+/// let abs = {
+///     let m = ffidl::Runtime::new()
+///         .load_str("m.ffidl", r#"library c = "libc.so.6"; extern c { fn abs(x: i32) -> i32; }"#)
+///         .unwrap();
+///     m.typed::<extern "C" fn(i32) -> i32>("abs").unwrap()
+/// }; // error[E0597]: `m` does not live long enough
+/// abs.call((-1,));
+/// ```
 pub struct TypedFn<'m, F: CFn> {
     f: F,
     _module: PhantomData<&'m Module>,

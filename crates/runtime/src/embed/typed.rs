@@ -13,10 +13,14 @@ pub enum Shape {
     Bool,
     /// An integer of `size` bytes (also matches an `enum` with that representation).
     Int {
+        /// Bytes: 1, 2, 4 or 8.
         size: u8,
+        /// Whether the type is signed.
         signed: bool,
     },
+    /// `f32` (C `float`).
     F32,
+    /// `f64` (C `double`).
     F64,
     /// Any pointer: matches `*T`, `*const T`, `cstr` and callback types.
     Ptr,
@@ -26,7 +30,9 @@ pub enum Shape {
     Union(&'static Aggregate),
     /// `[T; N]`.
     Array {
+        /// The element's shape.
         elem: &'static Shape,
+        /// The number of elements.
         len: usize,
     },
 }
@@ -36,7 +42,9 @@ pub enum Shape {
 pub struct Aggregate {
     /// The Rust type's name (used in messages only).
     pub name: &'static str,
+    /// `size_of` the Rust type.
     pub size: usize,
+    /// `align_of` the Rust type.
     pub align: usize,
     /// `(name, byte offset, shape)` in declaration order.
     pub fields: &'static [(&'static str, usize, &'static Shape)],
@@ -50,6 +58,7 @@ pub struct Aggregate {
 /// for that shape (so `bool` is allowed, since C's `_Bool` is 0 or 1, but a Rust `enum`
 /// is not). [`repr_c!`](crate::repr_c) implements it soundly for the types it declares.
 pub unsafe trait CType: Copy + 'static {
+    /// The type's C shape.
     const SHAPE: Shape;
 }
 
@@ -114,30 +123,17 @@ unsafe impl<T: CType, const N: usize> CType for [T; N] {
 #[macro_export]
 macro_rules! repr_c {
     () => {};
-    ($(#[$attr:meta])* $vis:vis struct $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $($rest:tt)*) => {
+    (@shape struct) => { $crate::Shape::Struct };
+    (@shape union) => { $crate::Shape::Union };
+    ($(#[$attr:meta])* $vis:vis $kind:ident $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $($rest:tt)*) => {
         #[repr(C)]
         $(#[$attr])*
-        $vis struct $name { $($fvis $field: $fty),* }
+        $vis $kind $name { $($fvis $field: $fty),* }
         // SAFETY: `#[repr(C)]`, and the shape records every field's real offset and type
-        // (each itself a `CType`), the size and the alignment as the compiler laid them out.
+        // (each itself a `CType`, valid for every bit pattern C produces; a union's fields
+        // all start at offset 0), the size and the alignment as the compiler laid them out.
         unsafe impl $crate::CType for $name {
-            const SHAPE: $crate::Shape = $crate::Shape::Struct(&$crate::Aggregate {
-                name: stringify!($name),
-                size: ::std::mem::size_of::<$name>(),
-                align: ::std::mem::align_of::<$name>(),
-                fields: &[$((stringify!($field), ::std::mem::offset_of!($name, $field), &<$fty as $crate::CType>::SHAPE)),*],
-            });
-        }
-        $crate::repr_c! { $($rest)* }
-    };
-    ($(#[$attr:meta])* $vis:vis union $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $($rest:tt)*) => {
-        #[repr(C)]
-        $(#[$attr])*
-        $vis union $name { $($fvis $field: $fty),* }
-        // SAFETY: as for structs; a union's fields are all at offset 0 and each is a
-        // `CType`, so any bit pattern C produces is a valid value of one of them.
-        unsafe impl $crate::CType for $name {
-            const SHAPE: $crate::Shape = $crate::Shape::Union(&$crate::Aggregate {
+            const SHAPE: $crate::Shape = $crate::repr_c!(@shape $kind)(&$crate::Aggregate {
                 name: stringify!($name),
                 size: ::std::mem::size_of::<$name>(),
                 align: ::std::mem::align_of::<$name>(),
@@ -261,8 +257,11 @@ pub enum FnAbi {
 pub unsafe trait CFn: Copy + Send + Sync + 'static {
     /// The argument tuple of [`crate::TypedFn::call`].
     type Args;
+    /// The result type (`()` for none).
     type Output;
+    /// The calling convention.
     const ABI: FnAbi;
+    /// The parameters' shapes, in order.
     const PARAMS: &'static [&'static Shape];
     /// `None` for `()`.
     const RET: Option<&'static Shape>;
@@ -275,6 +274,7 @@ pub unsafe trait CFn: Copy + Send + Sync + 'static {
 
 /// A result type: `()` or a [`CType`].
 pub trait CReturn: 'static {
+    /// The result's shape (`None` for `()`).
     const SHAPE: Option<&'static Shape>;
     /// Writes the value to a callback's result buffer.
     ///

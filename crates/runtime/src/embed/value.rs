@@ -22,16 +22,27 @@ use std::fmt;
 pub enum Value<'m> {
     /// The result of a function declared without a result.
     Void,
+    /// C `_Bool`.
     Bool(bool),
+    /// `i8` (C `int8_t`, `signed char`).
     I8(i8),
+    /// `i16`.
     I16(i16),
+    /// `i32` (C `int`).
     I32(i32),
+    /// `i64`.
     I64(i64),
+    /// `u8`.
     U8(u8),
+    /// `u16`.
     U16(u16),
+    /// `u32`.
     U32(u32),
+    /// `u64` (also `usize` on 64-bit targets).
     U64(u64),
+    /// `f32` (C `float`).
     F32(f32),
+    /// `f64` (C `double`).
     F64(f64),
     /// A pointer, a callback (a C function pointer, see [`crate::Callback::as_ptr`]) or null.
     Ptr(*mut c_void),
