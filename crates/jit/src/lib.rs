@@ -39,4 +39,6 @@ pub mod thunk;
 
 pub use abi::{classify, Abi, AbiError, AbiType, AggLayout, CallPlan, LeafKind, Signature};
 pub use callback::{CompiledCallback, DispatchFn};
-pub use thunk::{CompiledThunk, ThunkCache, ThunkError, ThunkFn};
+pub use thunk::{
+    CompiledThunk, TaggedField, ThunkCache, ThunkError, ThunkFn, ValueLayout, ValueThunkFn,
+};

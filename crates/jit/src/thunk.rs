@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, StackSlotData, StackSlotKind, Value,
 };
@@ -43,6 +44,35 @@ use crate::code_memory::CodeMemory;
 /// The native type of every call thunk.
 pub type ThunkFn = unsafe extern "C" fn(target: *const c_void, args: *const u64, ret: *mut u8);
 
+/// The native type of a value thunk ([`ThunkCache::value_thunk`]): returns `0` after the
+/// call, or `1` without calling anything when an argument's tag is not the expected one.
+pub type ValueThunkFn =
+    unsafe extern "C" fn(target: *const c_void, args: *const u8, ret: *mut u8) -> u32;
+
+/// Where a value thunk reads its arguments and writes its result: tagged records (a
+/// one-byte tag at offset 0, the value at a payload offset), such as a `#[repr(u8)]`
+/// Rust enum's variants. The thunk reads argument `i` from the record at
+/// `args + i * stride`, guarded by its tag, and writes the result's tag and payload
+/// into the record at `ret`. Placement is the call thunk's: only the slot offsets differ.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ValueLayout {
+    /// Bytes from one argument record to the next.
+    pub stride: u32,
+    /// Per argument: the tag it must carry and where its payload is.
+    pub args: Vec<TaggedField>,
+    /// The tag written for the result, and where its payload goes (unused for `void`).
+    pub ret: TaggedField,
+    /// The result is a C `_Bool`: stored as exactly 0 or 1.
+    pub ret_bool: bool,
+}
+
+/// One tagged record's tag byte and the byte offset of its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaggedField {
+    pub tag: u8,
+    pub payload_offset: u32,
+}
+
 /// Why a thunk could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ThunkError {
@@ -56,6 +86,9 @@ pub enum ThunkError {
     VariadicCallback,
     /// The system refused executable memory (the assembly fallback needs none).
     NoExecutableMemory(String),
+    /// A value thunk was asked for a plan with an aggregate or variadic part, or a
+    /// layout with the wrong number of arguments.
+    NotScalar,
 }
 
 impl fmt::Display for ThunkError {
@@ -69,6 +102,9 @@ impl fmt::Display for ThunkError {
             }
             ThunkError::Codegen(why) => write!(f, "code generation failed: {why}"),
             ThunkError::VariadicCallback => f.write_str("a callback cannot be variadic"),
+            ThunkError::NotScalar => f.write_str(
+                "a value thunk takes a fixed list of scalar arguments and a scalar result",
+            ),
             ThunkError::NoExecutableMemory(why) => write!(
                 f,
                 "cannot map executable memory for generated code ({why}); the assembly backend (FFIDL_BACKEND=asm) needs none"
@@ -129,6 +165,7 @@ pub fn listing(plan: &CallPlan, clif: &str, disassembly: &str, code: &[u8]) -> S
 /// called after the cache is dropped.
 pub struct ThunkCache {
     thunks: HashMap<CallPlan, CompiledThunk, BuildHasherDefault<PlanHasher>>,
+    value_thunks: HashMap<(CallPlan, ValueLayout), ValueThunkFn, BuildHasherDefault<PlanHasher>>,
     codegen: Codegen,
     /// Whether callback thunks keep their CLIF and disassembly (for `ffidl thunk`).
     callback_listings: bool,
@@ -145,6 +182,7 @@ impl ThunkCache {
         }
         Ok(ThunkCache {
             thunks: HashMap::default(),
+            value_thunks: HashMap::default(),
             codegen: Codegen::new()?,
             callback_listings: false,
             memory: CodeMemory::new()?,
@@ -162,6 +200,28 @@ impl ThunkCache {
         Ok(entry)
     }
 
+    /// The value thunk for `plan` reading and writing tagged records as `layout` says,
+    /// compiled on first use. Only plans of scalar arguments and a scalar (or no) result
+    /// have one (else [`ThunkError::NotScalar`]).
+    pub fn value_thunk(
+        &mut self,
+        plan: &CallPlan,
+        layout: &ValueLayout,
+    ) -> Result<ValueThunkFn, ThunkError> {
+        let key = (plan.clone(), layout.clone());
+        if let Some(&thunk) = self.value_thunks.get(&key) {
+            return Ok(thunk);
+        }
+        build_call_thunk(&mut self.codegen, &mut self.memory, plan, Some(layout))?;
+        let entry = self.memory.install(&self.codegen.emit(false)?.code)?;
+        // SAFETY: `entry` is the address of a function compiled above with the host
+        // calling convention, three pointer-sized parameters and a 32-bit integer result,
+        // which is the ABI of `ValueThunkFn`; the memory stays mapped while the cache lives.
+        let entry = unsafe { std::mem::transmute::<*const u8, ValueThunkFn>(entry) };
+        self.value_thunks.insert(key, entry);
+        Ok(entry)
+    }
+
     /// The thunk for `plan` with its IR and machine code, compiled on first use.
     ///
     /// The texts are produced here, the first time they are asked for, by building the
@@ -173,7 +233,7 @@ impl ThunkCache {
             .get_mut(plan)
             .ok_or_else(|| ThunkError::Codegen("thunk missing after compilation".into()))?;
         if !thunk.listed {
-            build_call_thunk(&mut self.codegen, &mut self.memory, plan)?;
+            build_call_thunk(&mut self.codegen, &mut self.memory, plan, None)?;
             let emitted = self.codegen.emit(true)?;
             thunk.clif = emitted.clif;
             thunk.disassembly = emitted.disassembly;
@@ -436,7 +496,7 @@ fn compile(
     plan: &CallPlan,
 ) -> Result<CompiledThunk, ThunkError> {
     let start = Instant::now();
-    build_call_thunk(codegen, memory, plan)?;
+    build_call_thunk(codegen, memory, plan, None)?;
     let entry = memory.install(&codegen.emit(false)?.code)?;
     // SAFETY: `entry` is the address of a function compiled above with the host calling
     // convention and three pointer-sized parameters and no result, which is the ABI of
@@ -452,13 +512,40 @@ fn compile(
     })
 }
 
+/// Whether a value thunk can be built for `plan` with `values`: no variadic part, one
+/// record per argument, every argument and the result a scalar (or no result).
+fn scalar_only(plan: &CallPlan, values: &ValueLayout) -> bool {
+    let scalar_arg = |arg: &ArgPass| matches!(arg, ArgPass::Direct { pieces, aggregate: false, .. } if pieces.len() == 1);
+    let scalar_ret = match &plan.ret {
+        RetPass::Void => true,
+        RetPass::Direct {
+            pieces, aggregate, ..
+        } => !aggregate && pieces.len() == 1,
+        RetPass::Sret { .. } => false,
+    };
+    !plan.variadic
+        && values.args.len() == plan.args.len()
+        && plan.args.iter().all(scalar_arg)
+        && scalar_ret
+}
+
 /// Builds (without compiling) the call thunk of `plan` in `codegen`; installs the
 /// variadic stub it calls, if any, in `memory`.
+///
+/// Without `values`, argument `i` is the 8-byte slot at `args + 8 * i` and the thunk
+/// returns nothing ([`ThunkFn`]). With `values` it is a value thunk ([`ValueThunkFn`]):
+/// argument `i` is the payload of the tagged record at `args + i * stride`, loaded only
+/// after its tag byte compared equal (else the thunk returns 1), and the result's tag and
+/// payload are stored into the record at `ret`.
 fn build_call_thunk(
     codegen: &mut Codegen,
     memory: &mut CodeMemory,
     plan: &CallPlan,
+    values: Option<&ValueLayout>,
 ) -> Result<(), ThunkError> {
+    if values.is_some_and(|v| !scalar_only(plan, v)) {
+        return Err(ThunkError::NotScalar);
+    }
     let stub_code = variadic_stub_code(plan);
     let layout = clif_layout(plan, stub_code.is_some())?;
     let variadic_stub = match stub_code {
@@ -472,6 +559,9 @@ fn build_call_thunk(
     for _ in 0..3 {
         signature.params.push(AbiParam::new(types::I64));
     }
+    if values.is_some() {
+        signature.returns.push(AbiParam::new(types::I32));
+    }
 
     let mut b = codegen.start(signature);
     let block = b.create_block();
@@ -482,13 +572,43 @@ fn build_call_thunk(
     let args = b.block_params(block)[1];
     let ret = b.block_params(block)[2];
 
+    // A value thunk first checks every argument's tag, leaving through `mismatch`.
+    if let Some(values) = values {
+        let mismatch = b.create_block();
+        for index in 0..plan.args.len() {
+            let record = (index as u32 * values.stride) as i32;
+            let tag = b.ins().uload8(types::I32, flags(), args, record);
+            let expected = i64::from(values.args[index].tag);
+            let same = b.ins().icmp_imm_u(IntCC::Equal, tag, expected);
+            let next = b.create_block();
+            b.ins().brif(same, next, &[], mismatch, &[]);
+            b.switch_to_block(next);
+            b.seal_block(next);
+        }
+        let current = b.current_block();
+        b.switch_to_block(mismatch);
+        b.seal_block(mismatch);
+        let one = b.ins().iconst(types::I32, 1);
+        b.ins().return_(&[one]);
+        if let Some(current) = current {
+            b.switch_to_block(current);
+        }
+    }
+    // Where argument `index`'s value is, as a byte offset from `args`.
+    let slot_offset = |index: usize| -> i32 {
+        match values {
+            Some(v) => (index as u32 * v.stride + v.args[index].payload_offset) as i32,
+            None => (index * 8) as i32,
+        }
+    };
+
     // Every argument's pieces, by place.
     let mut places = Places::default();
     if let RetPass::Sret { ptr_loc, .. } = plan.ret {
         places.insert(ptr_loc, ret);
     }
     for (index, arg) in plan.args.iter().enumerate() {
-        let slot = (index * 8) as i32;
+        let slot = slot_offset(index);
         match arg {
             ArgPass::Ignore => {}
             ArgPass::Direct {
@@ -594,14 +714,33 @@ fn build_call_thunk(
     } = &plan.ret
     {
         for (piece, &value) in pieces.iter().zip(&results) {
-            if *aggregate {
-                store_piece(&mut b, value, ret, piece);
-            } else {
-                store_scalar(&mut b, value, ret, *ext);
+            match values {
+                // The payload at its own width: every byte of the variant's field.
+                Some(v) => {
+                    let value = if v.ret_bool {
+                        b.ins().icmp_imm_u(IntCC::NotEqual, value, 0)
+                    } else {
+                        value
+                    };
+                    let at = v.ret.payload_offset as i32;
+                    b.ins().store(flags(), value, ret, at);
+                }
+                None if *aggregate => store_piece(&mut b, value, ret, piece),
+                None => store_scalar(&mut b, value, ret, *ext),
             }
         }
     }
-    b.ins().return_(&[]);
+    match values {
+        Some(v) => {
+            let tag = b.ins().iconst(types::I8, i64::from(v.ret.tag));
+            b.ins().store(flags(), tag, ret, 0);
+            let zero = b.ins().iconst(types::I32, 0);
+            b.ins().return_(&[zero]);
+        }
+        None => {
+            b.ins().return_(&[]);
+        }
+    }
     b.finalize(frontend_config);
     Ok(())
 }

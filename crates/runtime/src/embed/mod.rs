@@ -41,13 +41,16 @@ use crate::fallback::{Backend, CallEntry};
 use crate::interp::compile::ForeignLink;
 use crate::{lock, lower, Loaded, Outcome};
 use ffidl_jit::classify;
+use ffidl_jit::{ValueLayout, ValueThunkFn};
 use ffidl_lang::span::SourceMap;
 use ffidl_lang::tir::{Program, TypeId, TypeKind};
 use ffidl_lang::{check_source, read_source, Target};
 use std::ffi::c_void;
 use std::io::Write;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::path::Path;
+use std::sync::OnceLock;
 use typed::mismatch;
 use value::{Kind, Tag};
 
@@ -109,10 +112,16 @@ impl Runtime {
         };
         let loaded = crate::load_with(&program, &map, backend)
             .map_err(|d| Error::from_diagnostics(&map, &d))?;
+        let value_thunks = program
+            .foreign_fns
+            .iter()
+            .map(|_| OnceLock::new())
+            .collect();
         Ok(Module {
             loaded,
             program,
             map,
+            value_thunks,
         })
     }
 }
@@ -124,6 +133,9 @@ pub struct Module {
     loaded: Loaded,
     program: Program,
     map: SourceMap,
+    /// Per foreign function, its value thunk once [`Module::function`] first asked
+    /// (`None` when it has none: not all scalars, variadic, or the assembly backend).
+    value_thunks: Box<[OnceLock<Option<ValueThunkFn>>]>,
 }
 
 // Compile-time proof that a module can be shared between threads.
@@ -165,16 +177,57 @@ impl Module {
             .iter()
             .map(|&t| Kind::of(&self.program, t))
             .collect();
+        let value_thunk = match thunk {
+            Some(CallEntry::Thunk(_)) => *self.value_thunks[index]
+                .get_or_init(|| self.compile_value_thunk(index, &params, ret)),
+            _ => None,
+        };
         Ok(Function {
             module: self,
             index,
             target: *target,
             entry: thunk.clone(),
+            value_thunk,
             exact_tags: params.iter().map(|k| k.exact_tag()).collect(),
             params,
             ret,
             ret_tag: ret.result_tag(),
         })
+    }
+
+    /// The value thunk of foreign function `index` (see [`Function::call`]), if all its
+    /// parameters and its result are scalars (or it has no result) and the Cranelift
+    /// backend is in use.
+    fn compile_value_thunk(
+        &self,
+        index: usize,
+        params: &[Kind],
+        ret: Kind,
+    ) -> Option<ValueThunkFn> {
+        let sig = &self.program.foreign_fns[index].sig;
+        let args = params
+            .iter()
+            .map(|k| match k {
+                Kind::Cstr | Kind::Agg { .. } | Kind::Void => None,
+                k => value::scalar_field(k.exact_tag()),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let ret_field = match ret {
+            Kind::Cstr | Kind::Agg { .. } => return None,
+            k => value::scalar_field(k.result_tag())?,
+        };
+        let layout = ValueLayout {
+            stride: u32::try_from(std::mem::size_of::<Value<'_>>()).ok()?,
+            args,
+            ret: ret_field,
+            ret_bool: ret == Kind::Bool,
+        };
+        let plan = lower::jit_signature(&self.program, sig, &[]).ok()?;
+        let plan = classify(&plan).ok()?;
+        lock(&self.loaded.entries)
+            .thunk_cache()?
+            .value_thunk(&plan, &layout)
+            .ok()
     }
 
     /// Calls the foreign function `name` with `args` (see [`Function::call`]).
@@ -437,6 +490,8 @@ pub struct Function<'m> {
     target: *const c_void,
     /// The call entry of the declared plan (`None` for variadic functions).
     entry: Option<CallEntry>,
+    /// The call straight from [`Value`]s to a [`Value`] (Cranelift, all scalars).
+    value_thunk: Option<ValueThunkFn>,
     params: Vec<Kind>,
     /// Per parameter, the [`Value`] variant that passes unconverted.
     exact_tags: Box<[Tag]>,
@@ -468,6 +523,27 @@ impl<'m> Function<'m> {
     /// an [`ErrorKind::ValueMismatch`] error and nothing is called.
     #[inline]
     pub fn call(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        if let Some(thunk) = self.value_thunk {
+            if args.len() == self.params.len() {
+                let mut out = MaybeUninit::<Value<'m>>::uninit();
+                // SAFETY: the value thunk was compiled from this function's declared plan
+                // with the layout of `Value` (`repr(u8)`: tag byte first, each scalar
+                // variant's payload at the offset `value::scalar_field` measured, records
+                // `size_of::<Value>()` apart), and `target` is the resolved symbol. It
+                // reads `args.len()` records of the slice, all valid values, and a
+                // payload only after its tag matched the parameter's exact scalar
+                // variant; it writes only into `out`, which has room for a `Value`.
+                let status =
+                    unsafe { thunk(self.target, args.as_ptr().cast(), out.as_mut_ptr().cast()) };
+                if status == 0 {
+                    // SAFETY: status 0 means the call was made and the thunk stored the
+                    // result variant's tag byte and every byte of its payload (a `bool`
+                    // as exactly 0 or 1; `Void` has none): a valid `Value` of the declared
+                    // scalar result kind.
+                    return Ok(unsafe { out.assume_init() });
+                }
+            }
+        }
         match &self.entry {
             Some(entry) if args.len() == self.params.len() && args.len() <= INLINE_SLOTS => {
                 self.call_fixed(entry, args)

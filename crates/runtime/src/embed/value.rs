@@ -282,6 +282,60 @@ impl Tag {
     }
 }
 
+/// The value a scalar [`Tag`] stands for, with a zero payload (`None` for the tags of
+/// values that own memory or of no value).
+fn scalar_sample(tag: Tag) -> Option<Value<'static>> {
+    Some(match tag {
+        Tag::Void => Value::Void,
+        Tag::Bool => Value::Bool(false),
+        Tag::I8 => Value::I8(0),
+        Tag::I16 => Value::I16(0),
+        Tag::I32 => Value::I32(0),
+        Tag::I64 => Value::I64(0),
+        Tag::U8 => Value::U8(0),
+        Tag::U16 => Value::U16(0),
+        Tag::U32 => Value::U32(0),
+        Tag::U64 => Value::U64(0),
+        Tag::F32 => Value::F32(0.0),
+        Tag::F64 => Value::F64(0.0),
+        Tag::Ptr => Value::Ptr(std::ptr::null_mut()),
+        Tag::CStr | Tag::Struct | Tag::Never => return None,
+    })
+}
+
+/// Where a value of a scalar variant keeps its tag byte and its payload: `Value` is
+/// `repr(u8)`, so its first byte is the variant's discriminant and each variant's field
+/// sits at a fixed offset. Both are measured on a real value here, not assumed.
+/// `None` for the variants that are not plain scalars (`CStr`, `Struct`).
+pub(crate) fn scalar_field(tag: Tag) -> Option<ffidl_jit::TaggedField> {
+    let value = scalar_sample(tag)?;
+    let base: *const Value<'_> = &value;
+    // SAFETY: `Value` is `repr(u8)`: its first byte is the discriminant, initialised in
+    // every value, so reading it as a `u8` is sound.
+    let tag_byte = unsafe { base.cast::<u8>().read() };
+    let payload: *const u8 = match &value {
+        Value::Void => base.cast(),
+        Value::Bool(v) => (v as *const bool).cast(),
+        Value::I8(v) => (v as *const i8).cast(),
+        Value::I16(v) => (v as *const i16).cast(),
+        Value::I32(v) => (v as *const i32).cast(),
+        Value::I64(v) => (v as *const i64).cast(),
+        Value::U8(v) => v as *const u8,
+        Value::U16(v) => (v as *const u16).cast(),
+        Value::U32(v) => (v as *const u32).cast(),
+        Value::U64(v) => (v as *const u64).cast(),
+        Value::F32(v) => (v as *const f32).cast(),
+        Value::F64(v) => (v as *const f64).cast(),
+        Value::Ptr(v) => (v as *const *mut c_void).cast(),
+        Value::CStr(_) | Value::Struct(_) => return None,
+    };
+    let payload_offset = payload as usize - base as usize;
+    Some(ffidl_jit::TaggedField {
+        tag: tag_byte,
+        payload_offset: u32::try_from(payload_offset).ok()?,
+    })
+}
+
 /// Whether `n` is in the range of `int` (inline: the checker's `IntTy::fits` is in
 /// another crate).
 #[inline(always)]
