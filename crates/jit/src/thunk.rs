@@ -213,7 +213,12 @@ impl ThunkCache {
             return Ok(thunk);
         }
         build_call_thunk(&mut self.codegen, &mut self.memory, plan, Some(layout))?;
-        let entry = self.memory.install(&self.codegen.emit(false)?.code)?;
+        let dbg = std::env::var_os("FFIDL_DEBUG_VT").is_some();
+        let emitted = self.codegen.emit(dbg)?;
+        if dbg {
+            eprintln!("{}\n{}", emitted.clif, emitted.disassembly);
+        }
+        let entry = self.memory.install(&emitted.code)?;
         // SAFETY: `entry` is the address of a function compiled above with the host
         // calling convention, three pointer-sized parameters and a 32-bit integer result,
         // which is the ABI of `ValueThunkFn`; the memory stays mapped while the cache lives.
@@ -512,6 +517,77 @@ fn compile(
     })
 }
 
+/// Stores a value thunk's result record at `ret`: the tag byte and every byte of the
+/// payload (`result`, absent for `void`).
+///
+/// When the record's first 16 bytes hold both, they are written with one 16-byte store
+/// (the bytes between tag and payload are padding and get zeros): the caller then
+/// typically moves the record with 16-byte loads, which the processor can forward only
+/// from a store that covers them whole (two narrow stores would stall each such load).
+fn store_tagged_result(
+    b: &mut FunctionBuilder,
+    values: &ValueLayout,
+    ret: Value,
+    result: Option<Value>,
+) {
+    let result = result.map(|value| {
+        let value = if values.ret_bool {
+            b.ins().icmp_imm_u(IntCC::NotEqual, value, 0)
+        } else {
+            value
+        };
+        let ty = b.func.dfg.value_type(value);
+        (value, ty.bytes())
+    });
+    let offset = values.ret.payload_offset;
+    let head_fits = values.stride >= 16
+        && result.is_none_or(|(_, size)| {
+            let end = offset + size;
+            end <= 8 || (offset >= 8 && end <= 16)
+        });
+    if !head_fits {
+        if let Some((value, _)) = result {
+            b.ins().store(flags(), value, ret, offset as i32);
+        }
+        let tag = b.ins().iconst(types::I8, i64::from(values.ret.tag));
+        b.ins().store(flags(), tag, ret, 0);
+        return;
+    }
+    // The payload's bits, zero-extended to 64, shifted to their place in their word.
+    let mut low = b.ins().iconst(types::I64, i64::from(values.ret.tag));
+    let mut high = None;
+    if let Some((value, _)) = result {
+        let ty = b.func.dfg.value_type(value);
+        let bits = if ty.is_float() {
+            b.ins().bitcast(ty.as_int(), flags(), value)
+        } else {
+            value
+        };
+        let bits = if b.func.dfg.value_type(bits) == types::I64 {
+            bits
+        } else {
+            b.ins().uextend(types::I64, bits)
+        };
+        let shift = i64::from(offset % 8) * 8;
+        let bits = if shift == 0 {
+            bits
+        } else {
+            b.ins().ishl_imm_u(bits, shift)
+        };
+        if offset >= 8 {
+            high = Some(bits);
+        } else {
+            low = b.ins().bor(low, bits);
+        }
+    }
+    let head = b.ins().scalar_to_vector(types::I64X2, low);
+    let head = match high {
+        Some(high) => b.ins().insertlane(head, high, 1),
+        None => head,
+    };
+    b.ins().store(flags(), head, ret, 0);
+}
+
 /// Whether a value thunk can be built for `plan` with `values`: no variadic part, one
 /// record per argument, every argument and the result a scalar (or no result).
 fn scalar_only(plan: &CallPlan, values: &ValueLayout) -> bool {
@@ -713,27 +789,19 @@ fn build_call_thunk(
         aggregate,
     } = &plan.ret
     {
-        for (piece, &value) in pieces.iter().zip(&results) {
-            match values {
-                // The payload at its own width: every byte of the variant's field.
-                Some(v) => {
-                    let value = if v.ret_bool {
-                        b.ins().icmp_imm_u(IntCC::NotEqual, value, 0)
-                    } else {
-                        value
-                    };
-                    let at = v.ret.payload_offset as i32;
-                    b.ins().store(flags(), value, ret, at);
+        if values.is_none() {
+            for (piece, &value) in pieces.iter().zip(&results) {
+                if *aggregate {
+                    store_piece(&mut b, value, ret, piece);
+                } else {
+                    store_scalar(&mut b, value, ret, *ext);
                 }
-                None if *aggregate => store_piece(&mut b, value, ret, piece),
-                None => store_scalar(&mut b, value, ret, *ext),
             }
         }
     }
     match values {
         Some(v) => {
-            let tag = b.ins().iconst(types::I8, i64::from(v.ret.tag));
-            b.ins().store(flags(), tag, ret, 0);
+            store_tagged_result(&mut b, v, ret, results.first().copied());
             let zero = b.ins().iconst(types::I32, 0);
             b.ins().return_(&[zero]);
         }

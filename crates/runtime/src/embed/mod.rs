@@ -544,6 +544,14 @@ impl<'m> Function<'m> {
                 }
             }
         }
+        self.call_checked(args)
+    }
+
+    /// Every argument checked and converted on the Rust side: the calls with no value
+    /// thunk, and those whose arguments the value thunk refused. Kept out of line so
+    /// that the value thunk's path stays small.
+    #[inline(never)]
+    fn call_checked(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
         match &self.entry {
             Some(entry) if args.len() == self.params.len() && args.len() <= INLINE_SLOTS => {
                 self.call_fixed(entry, args)
