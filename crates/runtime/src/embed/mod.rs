@@ -517,6 +517,13 @@ impl<'m> Function<'m> {
         &self.module.program.foreign_fns[self.index].name
     }
 
+    /// Whether calls with arguments of exactly the declared kinds go through a value
+    /// thunk (Cranelift backend, scalar parameters and result). For tests and benchmarks.
+    #[doc(hidden)]
+    pub fn has_value_thunk(&self) -> bool {
+        self.value_thunk.is_some()
+    }
+
     /// Calls the function. `args` must have one value per declared parameter (more for a
     /// variadic function: each extra value is passed with C's default promotions), each
     /// of the declared kind ([`Value`] says which conversions are made); anything else is

@@ -821,3 +821,54 @@ impl<'m> StructValue<'m> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{scalar_field, Tag, Value};
+    use std::mem::MaybeUninit;
+
+    /// Writes `tag` and the `size` payload bytes `bits` at the measured offsets into an
+    /// uninitialised `Value`, as a value thunk does, and reads it back.
+    fn built(tag: Tag, bits: u64, size: usize) -> Value<'static> {
+        let field = scalar_field(tag).unwrap();
+        let mut out = MaybeUninit::<Value<'static>>::uninit();
+        let base = out.as_mut_ptr().cast::<u8>();
+        // SAFETY: the offsets are inside the value (checked below); the bytes written
+        // are the tag of a scalar variant and every byte of its field, a valid value.
+        unsafe {
+            assert!(field.payload_offset as usize + size <= std::mem::size_of::<Value>());
+            base.write(field.tag);
+            let payload = base.add(field.payload_offset as usize);
+            std::ptr::copy_nonoverlapping(bits.to_le_bytes().as_ptr(), payload, size);
+            out.assume_init()
+        }
+    }
+
+    #[test]
+    fn scalar_fields_are_where_values_keep_them() {
+        assert_eq!(built(Tag::Void, 0, 0), Value::Void);
+        assert_eq!(built(Tag::Bool, 1, 1), Value::Bool(true));
+        assert_eq!(built(Tag::I8, 0x80, 1), Value::I8(i8::MIN));
+        assert_eq!(built(Tag::I16, 0x8001, 2), Value::I16(-32767));
+        assert_eq!(built(Tag::I32, 0xffff_fffe, 4), Value::I32(-2));
+        assert_eq!(built(Tag::I64, 1 << 63, 8), Value::I64(i64::MIN));
+        assert_eq!(built(Tag::U8, 0xfe, 1), Value::U8(254));
+        assert_eq!(built(Tag::U16, 0xfffe, 2), Value::U16(65534));
+        assert_eq!(built(Tag::U32, 0xffff_fffe, 4), Value::U32(u32::MAX - 1));
+        assert_eq!(built(Tag::U64, u64::MAX, 8), Value::U64(u64::MAX));
+        let f32_bits = u64::from(1.5f32.to_bits());
+        assert_eq!(built(Tag::F32, f32_bits, 4), Value::F32(1.5));
+        assert_eq!(built(Tag::F64, (-0.25f64).to_bits(), 8), Value::F64(-0.25));
+        assert_eq!(built(Tag::Ptr, 0x1000, 8), Value::Ptr(0x1000 as *mut _));
+        // Distinct tags, none for the values that own memory.
+        let tags: Vec<u8> = [Tag::Void, Tag::Bool, Tag::I8, Tag::I32, Tag::F64, Tag::Ptr]
+            .iter()
+            .map(|&t| scalar_field(t).unwrap().tag)
+            .collect();
+        let mut unique = tags.clone();
+        unique.dedup();
+        assert_eq!(tags, unique);
+        assert!(scalar_field(Tag::CStr).is_none() && scalar_field(Tag::Struct).is_none());
+        assert!(scalar_field(Tag::Never).is_none());
+    }
+}
