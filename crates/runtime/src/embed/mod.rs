@@ -528,7 +528,7 @@ impl<'m> Function<'m> {
     /// variadic function: each extra value is passed with C's default promotions), each
     /// of the declared kind ([`Value`] says which conversions are made); anything else is
     /// an [`ErrorKind::ValueMismatch`] error and nothing is called.
-    #[inline]
+    #[inline(always)]
     pub fn call(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
         if let Some(thunk) = self.value_thunk {
             if args.len() == self.params.len() {
@@ -550,14 +550,21 @@ impl<'m> Function<'m> {
                     return Ok(unsafe { out.assume_init() });
                 }
             }
+            return self.call_refused(args);
         }
         self.call_checked(args)
     }
 
-    /// Every argument checked and converted on the Rust side: the calls with no value
-    /// thunk, and those whose arguments the value thunk refused. Kept out of line so
-    /// that the value thunk's path stays small.
+    /// [`Function::call_checked`] when the value thunk refused the arguments (or their
+    /// number): out of line, so that the value thunk's path stays small.
     #[inline(never)]
+    fn call_refused(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        self.call_checked(args)
+    }
+
+    /// Every argument checked and converted on the Rust side. Inline, so that a
+    /// struct result is built where the caller wants it.
+    #[inline(always)]
     fn call_checked(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
         match &self.entry {
             Some(entry) if args.len() == self.params.len() && args.len() <= INLINE_SLOTS => {
