@@ -33,7 +33,7 @@ use cranelift_codegen::Context;
 use cranelift_codegen::{FinalizedMachReloc, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::abi::{Abi, ArgPass, CallPlan, Loc, RetPass};
+use crate::abi::{Abi, ArgPass, CallPlan, Loc, Piece, RetPass};
 use crate::callback::{compile_callback, CompiledCallback, DispatchFn};
 use crate::clif_lowering::{
     clif_layout, copy_bytes, flags, load_piece, load_scalar, return_type, store_piece,
@@ -517,6 +517,27 @@ fn compile(
     })
 }
 
+/// Whether a result comes back as two full 8-byte words: bytes 0..8 then 8..16.
+fn is_two_words(pieces: &[Piece]) -> bool {
+    matches!(pieces, [a, b] if a.src_offset == 0 && a.size == 8 && b.src_offset == 8 && b.size == 8)
+}
+
+/// Stores a two-word result (`is_two_words`) at `ret` with one 16-byte store: a caller
+/// that copies the result with 16-byte loads has them forwarded from this store, where
+/// two 8-byte stores would stall each such load.
+fn store_two_words(b: &mut FunctionBuilder, results: &[Value], ret: Value) {
+    let words: Vec<Value> = results
+        .iter()
+        .map(|&value| match b.func.dfg.value_type(value) {
+            types::F64 => b.ins().bitcast(types::I64, flags(), value),
+            _ => value,
+        })
+        .collect();
+    let pair = b.ins().scalar_to_vector(types::I64X2, words[0]);
+    let pair = b.ins().insertlane(pair, words[1], 1);
+    b.ins().store(flags(), pair, ret, 0);
+}
+
 /// Stores a value thunk's result record at `ret`: the tag byte and every byte of the
 /// payload (`result`, absent for `void`).
 ///
@@ -789,7 +810,9 @@ fn build_call_thunk(
         aggregate,
     } = &plan.ret
     {
-        if values.is_none() {
+        if values.is_none() && *aggregate && is_two_words(pieces) {
+            store_two_words(&mut b, &results, ret);
+        } else if values.is_none() {
             for (piece, &value) in pieces.iter().zip(&results) {
                 if *aggregate {
                     store_piece(&mut b, value, ret, piece);
