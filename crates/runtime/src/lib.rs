@@ -30,7 +30,7 @@
 //! [`Loaded::run`] then executes the top-level statements.
 //!
 //! [`capi`] exposes the embedding API to C: `libffidl.so` with `include/ffidl.h`
-//! (`docs/embedding-c.md` walks through it).
+//! (the C part of `docs/embedding.md` walks through it).
 
 #![warn(missing_docs)]
 
