@@ -34,6 +34,11 @@
 
 #![warn(missing_docs)]
 
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
+
 pub(crate) mod backend;
 pub mod capi;
 mod embed;
