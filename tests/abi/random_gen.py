@@ -519,15 +519,27 @@ def random_scalar_type(rng, style):
                          (rng.choice(NARROW_NAMES), 3), (PTR, 1), (rng.choice(list(ENUMS)), 1)])
 
 
-def random_scalars(rng, lo, hi):
-    """A list of (type, value): lo..=hi scalars, sometimes heavy on one register class."""
+def random_scalars(rng, lo, hi, variadic=False):
+    """A list of (type, value): lo..=hi scalars, sometimes heavy on one register class.
+    variadic: no enums (their promotion is not C's business)."""
     style = rng.weighted([("mixed", 5), ("ints", 3), ("floats", 3)])
     n = rng.between(lo, hi)
     out = []
-    for _ in range(n):
+    while len(out) < n:
         t = random_scalar_type(rng, style)
+        if variadic and t in ENUMS:
+            continue
         out.append((t, random_value(rng, t)))
     return out
+
+
+def random_multi(rng, small, every):
+    """2..5 shapes (mostly of at most 16 bytes) among 0..8 scalars, in random order."""
+    params = random_scalars(rng, 0, 8)
+    for _ in range(rng.between(2, 5)):
+        name = rng.choice(small) if rng.chance(80) else rng.choice(every)
+        params.insert(rng.between(0, len(params)), (name, None))
+    return params
 
 
 # ----------------------------------------------------------------------------------------
@@ -664,6 +676,44 @@ def shape_index(params):
     return [j for j, (t, v) in enumerate(params) if v is None]
 
 
+def made_shapes(params, base):
+    """`make_S(seed)` for each shape parameter (the same text in C and in ffidl)."""
+    return ["make_%s(%d)" % (params[j][0], base + q)
+            for q, j in enumerate(shape_index(params))]
+
+
+def multi_ret(params, back):
+    """The type a multi fixture returns: u64 (a hash) or the shape it echoes."""
+    return "u64" if back is None else params[shape_index(params)[back]][0]
+
+
+def va_promoted(t):
+    """The C type a variadic argument of type t arrives as (default promotions)."""
+    kind = kind_of(t)
+    if kind == "float":
+        return "double"
+    if kind == "ptr":
+        return "const int64_t *"
+    size = size_align(t)[0]
+    if kind == "bool" or size < 4:
+        return "int"
+    if size == 4:
+        return "int" if kind == "int" else "unsigned int"
+    return "int64_t" if kind == "int" else "uint64_t"
+
+
+def c_va_literal(t, v):
+    if kind_of(t) in ("ptr", "float"):
+        return c_literal(t, v)
+    return "(%s)(%s)" % (c_scalar(t), c_literal(t, v))
+
+
+def ffidl_va_literal(t, v):
+    if kind_of(t) in ("ptr", "bool") or t == "f64":
+        return ffidl_literal(t, v)
+    return "(%s as %s)" % (ffidl_literal(t, v), t)
+
+
 # ----------------------------------------------------------------------------------------
 # The fixture plan
 # ----------------------------------------------------------------------------------------
@@ -707,6 +757,25 @@ class Plan:
         for k in range(24):
             self.cbsigs.append((random_scalars(rng, 10, 20), rng.choice(ret_types),
                                 k % 4 == 3))
+        # Several shapes in one call: (params, index among the shapes of the one returned
+        # or None for a hash, win64?).
+        small = [s.name for s in self.shapes if size_align(s.name)[0] <= 16]
+        self.multis = []
+        for k in range(64):
+            params = random_multi(rng, small, [s.name for s in self.shapes])
+            back = rng.below(len(shape_index(params))) if k % 3 == 1 else None
+            self.multis.append((params, back, k % 4 == 2))
+        self.cbmultis = []
+        for k in range(24):
+            params = random_multi(rng, small, [s.name for s in self.shapes])
+            back = rng.below(len(shape_index(params))) if k % 2 == 1 else None
+            self.cbmultis.append((params, back, k % 4 == 3))
+        # Variadic: (fixed params, variadic params, win64?).
+        self.varargs = []
+        for k in range(32):
+            fixed = random_scalars(rng, 1, 4, variadic=True)
+            rest = random_scalars(rng, 0, 16, variadic=True)
+            self.varargs.append((fixed, rest, k % 4 == 1))
 
 
 # ----------------------------------------------------------------------------------------
@@ -756,7 +825,25 @@ def protos(plan):
                                          c_params(params)))
     for k, _ in enumerate(plan.cbsigs):
         out.append("uint64_t cbsig_%d(CbSig_%d cb)" % (k, k))
+    for k, multi in enumerate(plan.multis):
+        out.append(multi_proto(k, multi))
+    for k, _ in enumerate(plan.cbmultis):
+        out.append("uint64_t cbmulti_%d(CbMulti_%d cb)" % (k, k))
+    for k, va in enumerate(plan.varargs):
+        out.append(va_proto(k, va))
     return out
+
+
+def multi_proto(k, multi):
+    params, back, ms = multi
+    ret = multi_ret(params, back)
+    return "%s %smulti_%d(%s)" % (c_scalar(ret) if back is None else ret,
+                                  MS + " " if ms else "", k, c_params(params))
+
+
+def va_proto(k, va):
+    fixed, _, ms = va
+    return "uint64_t %sva_%d(%s, ...)" % (MS + " " if ms else "", k, c_params(fixed))
 
 
 def cb_typedefs(plan):
@@ -771,6 +858,11 @@ def cb_typedefs(plan):
         out.append("typedef %s (%s*CbSig_%d)(%s);" % (c_decl(ret, "").rstrip(),
                                                     MS + " " if ms else "", k,
                                                     c_param_types(params)))
+    for k, (params, back, ms) in enumerate(plan.cbmultis):
+        ret = multi_ret(params, back)
+        out.append("typedef %s (%s*CbMulti_%d)(%s);" % (c_scalar(ret) if back is None else ret,
+                                                      MS + " " if ms else "", k,
+                                                      c_param_types(params)))
     return out
 
 
@@ -822,9 +914,9 @@ def c_hash_body(params, out, value=c_bits, mixer="mix"):
         out.append("    h = %s(h, %s);" % (mixer, value(t, path)))
 
 
-def c_echo_body(params, out):
+def c_echo_body(params, out, which=0):
     c_k(params, out)
-    j = shape_index(params)[0]
+    j = shape_index(params)[which]
     t = params[j][0]
     for path, lt in leaves(t, "a%d" % j):
         out.append(c_bump(path, lt))
@@ -884,11 +976,10 @@ def write_source(plan):
             out.append("    %s = %s;" % (path, leaf_init(t, idx)))
         out.append("    return s;")
         out.append("}")
-        if n in plan.cb or n in plan.w64cb:
-            out.append("static uint64_t leafhash_%s(%s a0) {" % (n, n))
-            c_hash_body([(n, None)], out)
-            out.append("    return h;")
-            out.append("}")
+        out.append("__attribute__((unused)) static uint64_t leafhash_%s(%s a0) {" % (n, n))
+        c_hash_body([(n, None)], out)
+        out.append("    return h;")
+        out.append("}")
         out.append("uint64_t hash_%s(%s) {" % (n, c_params(plan.hash[n])))
         c_hash_body(plan.hash[n], out)
         out.append("    return h;")
@@ -937,6 +1028,47 @@ def write_source(plan):
         out.append("    %s = cb(%s);" % (c_decl(ret, "r"), c_call_args(params, [])))
         out.append("    return %s;" % c_value(ret, "r"))
         out.append("}")
+    out.append("")
+    for k, (params, back, ms) in enumerate(plan.multis):
+        out.append("%s {" % multi_proto(k, plan.multis[k]))
+        if back is None:
+            c_hash_body(params, out)
+            out.append("    return h;")
+        else:
+            c_echo_body(params, out, back)
+        out.append("}")
+    for k, (params, back, ms) in enumerate(plan.cbmultis):
+        out.append("uint64_t cbmulti_%d(CbMulti_%d cb) {" % (k, k))
+        args = c_call_args(params, made_shapes(params, 3000 + 16 * k))
+        if back is None:
+            out.append("    return cb(%s);" % args)
+        else:
+            ret = multi_ret(params, back)
+            out.append("    %s r = cb(%s);" % (ret, args))
+            out.append("    return leafhash_%s(r);" % ret)
+        out.append("}")
+    out.append("")
+    for k, (fixed, rest, ms) in enumerate(plan.varargs):
+        out.append("%s {" % va_proto(k, plan.varargs[k]))
+        c_hash_body(fixed, out)
+        prefix = "__builtin_ms_" if ms else "__builtin_"
+        out.append("    %sva_list ap;" % prefix)
+        out.append("    %sva_start(ap, a%d);" % (prefix, len(fixed) - 1))
+        for t, _ in rest:
+            promoted = va_promoted(t)
+            value = "__builtin_va_arg(ap, %s)" % promoted
+            if promoted == "double":
+                value = "bits64(%s)" % value
+            elif promoted == "const int64_t *":
+                value = "(uint64_t)*%s" % value
+            elif promoted in ("int", "int64_t"):
+                value = "(uint64_t)(int64_t)%s" % value
+            else:
+                value = "(uint64_t)%s" % value
+            out.append("    h = mix(h, %s);" % value)
+        out.append("    %sva_end(ap);" % prefix)
+        out.append("    return h;")
+        out.append("}")
     return "\n".join(out) + "\n"
 
 
@@ -966,6 +1098,17 @@ def write_native_main(plan):
                                                     MS + " " if ms else "", k, c_params(params)))
         c_hash_body(params, out, value=c_value, mixer="cbmix")
         out.append("    return %s;" % c_conv(ret, "h"))
+        out.append("}")
+    for k, (params, back, ms) in enumerate(plan.cbmultis):
+        ret = multi_ret(params, back)
+        out.append("static %s %sncb_multi_%d(%s) {" % (c_scalar(ret) if back is None else ret,
+                                                     MS + " " if ms else "", k,
+                                                     c_params(params)))
+        if back is None:
+            c_hash_body(params, out, value=c_value, mixer="cbmix")
+            out.append("    return h;")
+        else:
+            c_echo_body(params, out, back)
         out.append("}")
     out += ["", "int main(void) {"]
     for i, s in enumerate(plan.shapes):
@@ -1011,6 +1154,23 @@ def write_native_main(plan):
         out.append("    }")
     for k, _ in enumerate(plan.cbsigs):
         out.append('    printf("cbsig_%d %%" PRIu64 "\\n", cbsig_%d(ncb_sig_%d));' % (k, k, k))
+    for k, (params, back, ms) in enumerate(plan.multis):
+        args = c_call_args(params, made_shapes(params, 2000 + 16 * k))
+        if back is None:
+            out.append('    printf("multi_%d %%" PRIu64 "\\n", multi_%d(%s));' % (k, k, args))
+        else:
+            ret = multi_ret(params, back)
+            out.append("    {")
+            out.append("        %s e = multi_%d(%s);" % (ret, k, args))
+            out.append('        printf("multi_%d %%" PRIu64 "\\n", hash_%s(%s));'
+                       % (k, ret, c_call_args(plan.hash[ret], ["e"])))
+            out.append("    }")
+    for k, _ in enumerate(plan.cbmultis):
+        out.append('    printf("cbmulti_%d %%" PRIu64 "\\n", cbmulti_%d(ncb_multi_%d));'
+                   % (k, k, k))
+    for k, (fixed, rest, ms) in enumerate(plan.varargs):
+        args = [c_literal(t, v) for t, v in fixed] + [c_va_literal(t, v) for t, v in rest]
+        out.append('    printf("va_%d %%" PRIu64 "\\n", va_%d(%s));' % (k, k, ", ".join(args)))
     out += ["    return 0;", "}"]
     return "\n".join(out) + "\n"
 
@@ -1041,9 +1201,9 @@ def ffidl_hash_body(params, out):
         out.append("    h = cbmix(h, %s);" % ffidl_value(t, path))
 
 
-def ffidl_echo_body(params, out):
+def ffidl_echo_body(params, out, which=0):
     ffidl_k(params, out)
-    j = shape_index(params)[0]
+    j = shape_index(params)[which]
     t = params[j][0]
     for path, lt in leaves(t, "a%d" % j):
         out.append(ffidl_bump(path, lt))
@@ -1086,6 +1246,15 @@ def write_ffidl(plan):
                                                   ffidl_params(params), ffidl_type(ret)))
     for k, _ in enumerate(plan.cbsigs):
         out.append("    fn cbsig_%d(cb: CbSig_%d) -> u64;" % (k, k))
+    for k, (params, back, ms) in enumerate(plan.multis):
+        out.append("    %sfn multi_%d(%s) -> %s;" % ("@abi(win64) " if ms else "", k,
+                                                    ffidl_params(params),
+                                                    multi_ret(params, back)))
+    for k, _ in enumerate(plan.cbmultis):
+        out.append("    fn cbmulti_%d(cb: CbMulti_%d) -> u64;" % (k, k))
+    for k, (fixed, rest, ms) in enumerate(plan.varargs):
+        out.append("    %sfn va_%d(%s, ...) -> u64;" % ("@abi(win64) " if ms else "", k,
+                                                      ffidl_params(fixed)))
     out.append("}")
     out.append("")
     for n, (ret, arg) in plan.cb.items():
@@ -1097,6 +1266,10 @@ def write_ffidl(plan):
     for k, (params, ret, ms) in enumerate(plan.cbsigs):
         out.append("%scallback CbSig_%d = fn(%s) -> %s;" % ("@abi(win64) " if ms else "", k,
                                                           ffidl_params(params), ffidl_type(ret)))
+    for k, (params, back, ms) in enumerate(plan.cbmultis):
+        out.append("%scallback CbMulti_%d = fn(%s) -> %s;" % ("@abi(win64) " if ms else "", k,
+                                                            ffidl_params(params),
+                                                            multi_ret(params, back)))
     out.append("")
     out.append("fn cbmix(h: u64, v: u64) -> u64 { return (h ^ v) * %s; }" % FNV_PRIME)
     for s in plan.shapes:
@@ -1116,6 +1289,15 @@ def write_ffidl(plan):
         out.append("fn scb_sig_%d(%s) -> %s {" % (k, ffidl_params(params), ffidl_type(ret)))
         ffidl_hash_body(params, out)
         out.append("    return %s;" % ffidl_conv(ret, "h"))
+        out.append("}")
+    for k, (params, back, ms) in enumerate(plan.cbmultis):
+        out.append("fn scb_multi_%d(%s) -> %s {" % (k, ffidl_params(params),
+                                                  multi_ret(params, back)))
+        if back is None:
+            ffidl_hash_body(params, out)
+            out.append("    return h;")
+        else:
+            ffidl_echo_body(params, out, back)
         out.append("}")
     out.append("")
     out.append("// Script copies of the C cells, for pointer arguments.")
@@ -1161,6 +1343,22 @@ def write_ffidl(plan):
         out.append("}")
     for k, _ in enumerate(plan.cbsigs):
         out.append('print("cbsig_%d", cbsig_%d(scb_sig_%d));' % (k, k, k))
+    for k, (params, back, ms) in enumerate(plan.multis):
+        args = ffidl_call_args(params, made_shapes(params, 2000 + 16 * k))
+        if back is None:
+            out.append('print("multi_%d", multi_%d(%s));' % (k, k, args))
+        else:
+            ret = multi_ret(params, back)
+            out.append("{")
+            out.append("    let e = multi_%d(%s);" % (k, args))
+            out.append('    print("multi_%d", hash_%s(%s));'
+                       % (k, ret, ffidl_call_args(plan.hash[ret], ["e"])))
+            out.append("}")
+    for k, _ in enumerate(plan.cbmultis):
+        out.append('print("cbmulti_%d", cbmulti_%d(scb_multi_%d));' % (k, k, k))
+    for k, (fixed, rest, ms) in enumerate(plan.varargs):
+        args = [ffidl_literal(t, v) for t, v in fixed] + [ffidl_va_literal(t, v) for t, v in rest]
+        out.append('print("va_%d", va_%d(%s));' % (k, k, ", ".join(args)))
     return "\n".join(out) + "\n"
 
 

@@ -3989,6 +3989,365 @@ static signed char __attribute__((ms_abi)) ncb_sig_23(uint64_t a0, int8_t a1, co
     h = cbmix(h, (uint64_t)(a19));
     return (signed char)h;
 }
+static uint64_t ncb_multi_0(int8_t a0, const int64_t *a1, R060 a2, UF32I32Pad a3, const int64_t *a4, EnI16 a5, float a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.i[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.i[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.i[2]));
+    h = cbmix(h, (uint64_t)*(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    return h;
+}
+static R158 ncb_multi_1(const int64_t *a0, const int64_t *a1, long long a2, intptr_t a3, R158 a4, unsigned long a5, unsigned char a6, uint32_t a7, R054 a8, int16_t a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)(a9);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (float)(a4.f0 + k);
+    a4.f1.a = (float)(a4.f1.a + k);
+    return a4;
+}
+static uint64_t ncb_multi_2(const int64_t *a0, R155 a1, R010 a2, R190 a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.f0));
+    h = cbmix(h, (uint64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(a3.f0[0].a));
+    h = cbmix(h, (uint64_t)(a3.f0[0].b));
+    h = cbmix(h, (uint64_t)(a3.f0[0].c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f) * 8.0));
+    return h;
+}
+static UPackedF64U8 __attribute__((ms_abi)) ncb_multi_3(F64Arr1 a0, R094 a1, R068 a2, UPackedF64U8 a3, R166 a4) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.b[0] = (uint8_t)(a3.b[0] + k);
+    a3.b[1] = (uint8_t)(a3.b[1] + k);
+    a3.b[2] = (uint8_t)(a3.b[2] + k);
+    a3.b[3] = (uint8_t)(a3.b[3] + k);
+    a3.b[4] = (uint8_t)(a3.b[4] + k);
+    a3.b[5] = (uint8_t)(a3.b[5] + k);
+    a3.b[6] = (uint8_t)(a3.b[6] + k);
+    a3.b[7] = (uint8_t)(a3.b[7] + k);
+    a3.b[8] = (uint8_t)(a3.b[8] + k);
+    return a3;
+}
+static uint64_t ncb_multi_4(R192 a0, double a1, const int64_t *a2, double a3, R125 a4, double a5, size_t a6, _Bool a7, R050 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)*(a8.f1));
+    return h;
+}
+static R129 ncb_multi_5(EnI64 a0, R129 a1, float a2, char a3, Empty a4, int16_t a5, float a6, char a7, short a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0.f0 = (double)(a1.f0.f0 + k);
+    a1.f1 = (signed char)(a1.f1 + k);
+    return a1;
+}
+static uint64_t ncb_multi_6(float a0, float a1, float a2, double a3, R146 a4, float a5, R069 a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f4) * 8.0));
+    return h;
+}
+static R103 __attribute__((ms_abi)) ncb_multi_7(long a0, int32_t a1, EnI16 a2, size_t a3, unsigned int a4, R087 a5, R103 a6, R034 a7, uint32_t a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0 = (double)(a6.f0 + k);
+    return a6;
+}
+static uint64_t ncb_multi_8(double a0, float a1, double a2, double a3, char a4, R086 a5, R070 a6, float a7, R152 a8, double a9, R038 a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f1));
+    h = cbmix(h, (uint64_t)(a5.f2));
+    h = cbmix(h, (uint64_t)(a5.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(a10.f0));
+    h = cbmix(h, (uint64_t)(a10.f1));
+    return h;
+}
+static R157 ncb_multi_9(char a0, unsigned char a1, uint32_t a2, EnU16 a3, EnI64 a4, EnU32 a5, intptr_t a6, uint16_t a7, R157 a8, R040 a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0[0].f0[0] = (float)(a8.f0[0].f0[0] + k);
+    a8.f0[0].f0[1] = (float)(a8.f0[0].f0[1] + k);
+    a8.f0[1].f0[0] = (float)(a8.f0[1].f0[0] + k);
+    a8.f0[1].f0[1] = (float)(a8.f0[1].f0[1] + k);
+    a8.f0[2].f0[0] = (float)(a8.f0[2].f0[0] + k);
+    a8.f0[2].f0[1] = (float)(a8.f0[2].f0[1] + k);
+    a8.f1[0][0] = (double)(a8.f1[0][0] + k);
+    return a8;
+}
+static uint64_t ncb_multi_10(R158 a0, R083 a1, double a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    return h;
+}
+static R200 __attribute__((ms_abi)) ncb_multi_11(R222 a0, R121 a1, R141 a2, int64_t a3, long long a4, uint16_t a5, uint16_t a6, EmptyF64 a7, float a8, R200 a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a9.f0 = (int8_t)(a9.f0 + k);
+    a9.f1 = (long)(a9.f1 + k);
+    return a9;
+}
+static uint64_t ncb_multi_12(float a0, float a1, double a2, R226 a3, float a4, R037 a5, double a6, double a7, float a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    return h;
+}
+static R090 ncb_multi_13(R072 a0, signed char a1, Empty a2, CharShortLong a3, R090 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (short)(a4.f0 + k);
+    a4.f1.a = (uint8_t)(a4.f1.a + k);
+    a4.f1.b = (uint8_t)(a4.f1.b + k);
+    a4.f2 = (signed char)(a4.f2 + k);
+    a4.f3 = (EnU8)(a4.f3 + k);
+    a4.f4 = (unsigned long long)(a4.f4 + k);
+    return a4;
+}
+static uint64_t ncb_multi_14(int64_t a0, F64Arr1 a1, ZigMixed a2, double a3, float a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static F32Arr1x3 __attribute__((ms_abi)) ncb_multi_15(int8_t a0, _Bool a1, R159 a2, uint64_t a3, signed char a4, float a5, R215 a6, double a7, R019 a8, F32Arr1x3 a9, R065 a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a9.v[0][0] = (float)(a9.v[0][0] + k);
+    a9.v[1][0] = (float)(a9.v[1][0] + k);
+    a9.v[2][0] = (float)(a9.v[2][0] + k);
+    return a9;
+}
+static uint64_t ncb_multi_16(_Bool a0, int8_t a1, char a2, R066 a3, uint8_t a4, _Bool a5, R095 a6, signed char a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    return h;
+}
+static R135 ncb_multi_17(unsigned short a0, R135 a1, R128 a2, R021 a3, char a4, EnInt a5, short a6, int64_t a7, const int64_t *a8, unsigned long a9, short a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)*(a8);
+    ks += (uint64_t)(a9);
+    ks += (uint64_t)(int64_t)(a10);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f2.f1[0] = (float)(a1.f2.f1[0] + k);
+    a1.f2.f1[1] = (float)(a1.f2.f1[1] + k);
+    a1.f2.f1[2] = (float)(a1.f2.f1[2] + k);
+    return a1;
+}
+static uint64_t ncb_multi_18(PtrPair a0, R201 a1, R060 a2, R211 a3, R024 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0.p));
+    h = cbmix(h, (uint64_t)*(a0.q));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[1][1]));
+    h = cbmix(h, (uint64_t)(a4.f0.a));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.b));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.c));
+    return h;
+}
+static R012 __attribute__((ms_abi)) ncb_multi_19(uint16_t a0, R012 a1, int16_t a2, R115 a3, double a4, ssize_t a5, float a6, R042 a7, float a8, R088 a9, EnInt a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)(a10);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (float)(a1.f0 + k);
+    a1.f1[0].f0 = (unsigned long long)(a1.f1[0].f0 + k);
+    return a1;
+}
+static uint64_t ncb_multi_20(double a0, float a1, R046 a2, R204 a3, R168 a4, double a5, double a6, R135 a7, float a8, R017 a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f0[0]));
+    h = cbmix(h, (uint64_t)(a4.f0[1]));
+    h = cbmix(h, (uint64_t)(a4.f1));
+    h = cbmix(h, (uint64_t)*(a4.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[5]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[6]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[7]));
+    return h;
+}
+static R222 ncb_multi_21(R203 a0, R079 a1, R037 a2, R222 a3) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f2.f0 = (char)(a3.f2.f0 + k);
+    a3.f2.f1.f0 = (int64_t)(a3.f2.f1.f0 + k);
+    return a3;
+}
+static uint64_t ncb_multi_22(R216 a0, R034 a1, R206 a2, double a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    return h;
+}
+static R035 __attribute__((ms_abi)) ncb_multi_23(R045 a0, R035 a1, EnumBag a2, R220 a3) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f1.f1 = (double)(a1.f1.f1 + k);
+    a1.f2 = (uint32_t)(a1.f2 + k);
+    a1.f3 = a1.f3 ^ (k & 1);
+    a1.f4[0].f0 = (unsigned int)(a1.f4[0].f0 + k);
+    a1.f4[0].f1.a = (EnU8)(a1.f4[0].f1.a + k);
+    a1.f4[0].f1.b = (EnI16)(a1.f4[0].f1.b + k);
+    a1.f4[0].f1.c = (EnInt)(a1.f4[0].f1.c + k);
+    a1.f4[0].f2 = (EnI16)(a1.f4[0].f2 + k);
+    return a1;
+}
 
 int main(void) {
     printf("Empty layout %zu %zu\n", sizeof(Empty), _Alignof(Empty));
@@ -6763,5 +7122,188 @@ int main(void) {
     printf("cbsig_21 %" PRIu64 "\n", cbsig_21(ncb_sig_21));
     printf("cbsig_22 %" PRIu64 "\n", cbsig_22(ncb_sig_22));
     printf("cbsig_23 %" PRIu64 "\n", cbsig_23(ncb_sig_23));
+    printf("multi_0 %" PRIu64 "\n", multi_0(make_R048(2000), -994859840ll, -1840225412928181140ll, make_R001(2001), make_R011(2002), make_R060(2003)));
+    {
+        R209 e = multi_1(make_R209(2016), 5425.0, 5837.875f, -316.75, make_R216(2017));
+        printf("multi_1 %" PRIu64 "\n", hash_R209(4ull, 942.75f, e, 3087.625f));
+    }
+    printf("multi_2 %" PRIu64 "\n", multi_2(make_R104(2032), (EnU16)65535ull, -106ll, make_EmptyU(2033), make_R037(2034), 4158313928ull, -32182ll, make_R103(2035)));
+    printf("multi_3 %" PRIu64 "\n", multi_3(-6010.375f, -4839.75f, make_R172(2048), -3469.875, -6565.0f, make_R021(2049), 3893182331ull, make_R125(2050)));
+    {
+        R213 e = multi_4(make_R213(2064), make_R082(2065));
+        printf("multi_4 %" PRIu64 "\n", hash_R213(-7327.625, -128ll, &ffidl_cells[0], -4281ll, 0ll, e, 2377ll, 18446744073709551615ull));
+    }
+    printf("multi_5 %" PRIu64 "\n", multi_5(make_R167(2080), make_R168(2081), make_R209(2082), -34ll, make_R182(2083), make_R224(2084)));
+    printf("multi_6 %" PRIu64 "\n", multi_6(make_R025(2096), (EnI16)-230ll, make_R194(2097), make_R134(2098), 61239ull, 40196ull, make_R012(2099)));
+    {
+        R046 e = multi_7(-5525.875f, make_R046(2112), -4185.875, make_R209(2113), make_PackAlign16F(2114));
+        printf("multi_7 %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, e, -6142.5f));
+    }
+    printf("multi_8 %" PRIu64 "\n", multi_8(make_R227(2128), -5982.0, -28ll, make_R128(2129), -1432.25, make_R120(2130), make_R018(2131)));
+    printf("multi_9 %" PRIu64 "\n", multi_9(make_R137(2144), make_R164(2145), make_R040(2146), make_Empty(2147), make_R046(2148)));
+    {
+        R119 e = multi_10(make_R119(2160), make_UF32I32Pad(2161), 223ull, 16374492273352699868ull);
+        printf("multi_10 %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
+    }
+    printf("multi_11 %" PRIu64 "\n", multi_11(make_R137(2176), make_R155(2177), 334.75, 74ull, make_R226(2178), make_R117(2179)));
+    printf("multi_12 %" PRIu64 "\n", multi_12(make_R164(2192), make_R112(2193), make_R065(2194), 3596.75, 0ll, make_R113(2195)));
+    {
+        R067 e = multi_13(1ull, 0ull, make_R206(2208), 5047389274941810406ll, (EnU8)0ull, 32ull, make_R067(2209));
+        printf("multi_13 %" PRIu64 "\n", hash_R067(-8061813942597547202ll, 1ull, -933116575ll, &ffidl_cells[14], 0ll, 15330ull, -70ll, 10258686254817671100ull, e));
+    }
+    printf("multi_14 %" PRIu64 "\n", multi_14(4294967295ull, -905.375, make_R179(2224), make_R040(2225), make_R173(2226), make_F32Arr1x3(2227), make_R137(2228)));
+    printf("multi_15 %" PRIu64 "\n", multi_15((EnI64)5000000000ll, make_R088(2240), make_R166(2241), make_CharShortLong(2242), make_R220(2243), make_R063(2244), -39ll, 26ull, 1707773760ll));
+    {
+        R134 e = multi_16(make_R134(2256), make_R024(2257), make_PackAlign4(2258), &ffidl_cells[20]);
+        printf("multi_16 %" PRIu64 "\n", hash_R134(127ll, -6675.75f, e));
+    }
+    printf("multi_17 %" PRIu64 "\n", multi_17(make_R151(2272), -7ll, make_R097(2273), make_R034(2274), make_R204(2275), make_R141(2276)));
+    printf("multi_18 %" PRIu64 "\n", multi_18(make_R143(2288), make_R083(2289), -2659131579240017299ll, 5415.5, (EnInt)0ll, -3930.0, make_R141(2290)));
+    {
+        R057 e = multi_19(6717610954620251662ull, make_R085(2304), make_R202(2305), 0ull, make_R057(2306), -127ll, make_Bool3F32(2307), 10ll, 30993ll, 0ull, &ffidl_cells[47], -34ll);
+        printf("multi_19 %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, e, 4396.0));
+    }
+    printf("multi_20 %" PRIu64 "\n", multi_20(make_R159(2320), make_R135(2321), make_R176(2322)));
+    printf("multi_21 %" PRIu64 "\n", multi_21(-6770.375f, -3502.75f, make_R163(2336), make_R088(2337), 6764.375f, -1510.875, make_EmptyU(2338), &ffidl_cells[54], 11ull, (EnU32)3ull));
+    {
+        R061 e = multi_22(make_R061(2352), (EnU32)402ull, 29ll, 150.125, 2147483646ll, make_R085(2353), 0ll);
+        printf("multi_22 %" PRIu64 "\n", hash_R061(673.25f, e));
+    }
+    printf("multi_23 %" PRIu64 "\n", multi_23(make_R009(2368), 48ll, 64ll, -7754.25, 65535ull, make_U8EmptyU8(2369), 254ull, 29552ull, (EnU16)0ull, -4810.0));
+    printf("multi_24 %" PRIu64 "\n", multi_24(-5177.25f, make_R085(2384), 2406.625f, 12ll, -1557.875f, make_R185(2385), -3499.0, -91.75));
+    {
+        R220 e = multi_25(21ull, make_R220(2400), -2ll, make_R130(2401), make_UPackedF64U8(2402), make_R135(2403), make_UAlign16(2404));
+        printf("multi_25 %" PRIu64 "\n", hash_R220(e));
+    }
+    printf("multi_26 %" PRIu64 "\n", multi_26(8499542824315352853ull, make_R162(2416), 10ll, make_R095(2417), make_R119(2418), (EnI64)5000000000ll, 15443ull, 49ull));
+    printf("multi_27 %" PRIu64 "\n", multi_27(&ffidl_cells[57], &ffidl_cells[19], make_R146(2432), make_R054(2433), make_R190(2434), make_R108(2435)));
+    {
+        R216 e = multi_28(&ffidl_cells[58], &ffidl_cells[17], -41.625f, make_R216(2448), make_R134(2449), 4370.75f, &ffidl_cells[51], 25ull, make_R002(2450));
+        printf("multi_28 %" PRIu64 "\n", hash_R216(-163.625f, 1615.5, e));
+    }
+    printf("multi_29 %" PRIu64 "\n", multi_29(make_R229(2464), -899.0, make_R122(2465), -6041.625, -625.125f, make_R012(2466), make_R047(2467), -17ll));
+    printf("multi_30 %" PRIu64 "\n", multi_30(make_R152(2480), make_EmptyF64(2481), make_R222(2482), make_R205(2483), make_R183(2484)));
+    {
+        R026 e = multi_31(make_R026(2496), make_R122(2497), (EnU16)65535ull, 332.75f, make_R039(2498), 16ull, (EnInt)100000ll);
+        printf("multi_31 %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, e, 5679.625, true));
+    }
+    printf("multi_32 %" PRIu64 "\n", multi_32(0ll, make_R079(2512), 47ll, make_R088(2513), -15347ll, 5067118610130694147ull, -12ll, 11ll, 39ll, 48ll));
+    printf("multi_33 %" PRIu64 "\n", multi_33(8ll, 30ull, make_R053(2528), 918747779385746032ull, (EnU8)200ull, &ffidl_cells[51], -6716.75, make_PackAlign4(2529), 50ll));
+    {
+        R104 e = multi_34(make_R071(2544), (EnInt)100000ll, make_R046(2545), make_R082(2546), make_R104(2547));
+        printf("multi_34 %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, e, -1888075339524375956ll));
+    }
+    printf("multi_35 %" PRIu64 "\n", multi_35(29279ll, 32767ll, make_R179(2560), (EnU16)0ull, make_Bool3F32(2561)));
+    printf("multi_36 %" PRIu64 "\n", multi_36(make_R198(2576), make_R124(2577), make_R206(2578), make_R010(2579), make_R070(2580)));
+    {
+        R139 e = multi_37((EnU16)65535ull, make_R119(2592), -5388.625f, 54512ull, make_R049(2593), 2403.125, make_R156(2594), make_R139(2595), -5248100082580143083ll, 45ull, 4400635855149387290ull);
+        printf("multi_37 %" PRIu64 "\n", hash_R139(30833ull, 0ull, e));
+    }
+    printf("multi_38 %" PRIu64 "\n", multi_38(58ll, 1222802912458618409ll, make_R021(2608), make_R086(2609), -1216972181707225052ll, &ffidl_cells[15]));
+    printf("multi_39 %" PRIu64 "\n", multi_39(make_R177(2624), -3908.5, 4054648727417681413ull, make_R129(2625), make_R018(2626), 2876.75f, 6451.875, 7198.875, make_R109(2627), 17934696429791904629ull, -932.375, 2846.375f, make_R087(2628)));
+    {
+        R036 e = multi_40(make_R104(2640), make_R177(2641), make_ZigMixed(2642), -25277ll, make_R153(2643), &ffidl_cells[57], make_R036(2644));
+        printf("multi_40 %" PRIu64 "\n", hash_R036(e, 65535ull, (EnI64)5000000000ll));
+    }
+    printf("multi_41 %" PRIu64 "\n", multi_41(1594.75, -7033.0, -2996.375f, make_R034(2656), 7350.75, make_R223(2657), 7458.0, -7393.5f));
+    printf("multi_42 %" PRIu64 "\n", multi_42(make_CharShortLong(2672), make_R113(2673), make_R164(2674), 1503.875f, make_R044(2675), -4058.25));
+    {
+        R040 e = multi_43((EnU16)0ull, make_R185(2688), make_R040(2689), 1247253962ll, make_R178(2690), make_R074(2691));
+        printf("multi_43 %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, e, 14ull));
+    }
+    printf("multi_44 %" PRIu64 "\n", multi_44(1ull, make_R158(2704), 21185ll, 9223372036854775807ll, make_R046(2705), 14116186881594223935ull, 2147483647ll, -15ll, make_R132(2706)));
+    printf("multi_45 %" PRIu64 "\n", multi_45(make_PackAlign16F(2720), make_R077(2721), make_R166(2722), &ffidl_cells[3]));
+    {
+        R206 e = multi_46(246ull, &ffidl_cells[0], 1449896476ull, 25356ll, 52ll, &ffidl_cells[18], make_R089(2736), -2822769670444829853ll, make_R054(2737), -11ll, make_R049(2738), make_R147(2739), make_R206(2740));
+        printf("multi_46 %" PRIu64 "\n", hash_R206(28ll, (EnI16)-579ll, (EnI16)7ll, 6041632069104401816ll, 1388980676497717385ll, 0ll, e, 18446744073709551614ull, 1953713580ll));
+    }
+    printf("multi_47 %" PRIu64 "\n", multi_47(make_R091(2752), 0ull, make_R092(2753), make_R101(2754), (EnU8)140ull, make_R000(2755), make_F32Arr1x3(2756), -32768ll));
+    printf("multi_48 %" PRIu64 "\n", multi_48(-34ll, -858708320718798734ll, 365087253ll, make_R139(2768), make_R168(2769)));
+    {
+        F32Arr1x3 e = multi_49(make_F32Arr1x3(2784), make_R178(2785), make_R116(2786), -128ll, make_R097(2787));
+        printf("multi_49 %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
+    }
+    printf("multi_50 %" PRIu64 "\n", multi_50(make_R152(2800), make_R104(2801), 18446744073709551614ull, 18614ull, make_PackAlign16F(2802), 8ull, 27472ull, 4471.375f));
+    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, -1730626034ll, &ffidl_cells[31], make_R087(2816), make_R164(2817), make_ZigMixed(2818), 9581ll, -3ll, 3238357673513382388ll, make_R083(2819), 65535ull));
+    {
+        R176 e = multi_52(make_R176(2832), make_R109(2833), make_R196(2834));
+        printf("multi_52 %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, e, -3333.5f));
+    }
+    printf("multi_53 %" PRIu64 "\n", multi_53(make_R046(2848), make_F32Arr1x3(2849), make_R129(2850), make_R220(2851), -11ll, make_R177(2852), -6364.25));
+    printf("multi_54 %" PRIu64 "\n", multi_54(0ll, make_R138(2864), -2147483648ll, -1744.0f, make_R138(2865)));
+    {
+        R019 e = multi_55(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R031(2880), make_R069(2881), 26ll, make_F32Arr1x3(2882), make_R019(2883), make_R176(2884));
+        printf("multi_55 %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
+    }
+    printf("multi_56 %" PRIu64 "\n", multi_56(make_R053(2896), make_R040(2897)));
+    printf("multi_57 %" PRIu64 "\n", multi_57(make_R146(2912), (EnU32)126ull, make_R137(2913), make_R137(2914), make_PackAlign4(2915), make_ZigMixed(2916), &ffidl_cells[26]));
+    {
+        R205 e = multi_58(make_R152(2928), -4191.875, make_CharShortLong(2929), make_PackAlign4(2930), make_R205(2931), make_R090(2932));
+        printf("multi_58 %" PRIu64 "\n", hash_R205((EnInt)777ll, 28609ull, -42ll, e));
+    }
+    printf("multi_59 %" PRIu64 "\n", multi_59(23209ll, make_R168(2944), 38ull, -25361ll, make_F64Arr1(2945), make_R065(2946), make_R155(2947), 24ull));
+    printf("multi_60 %" PRIu64 "\n", multi_60(0ll, make_EnumBag(2960), -211.125, make_R018(2961), 36ll, make_Bool3F32(2962), -6622.0));
+    {
+        R044 e = multi_61(3891.625f, make_R086(2976), 20417ull, 2802.875f, (EnI16)7ll, make_R113(2977), make_R215(2978), make_R044(2979), -5979.625, make_R179(2980), -3621619340319483312ll);
+        printf("multi_61 %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, e, 2810.625));
+    }
+    printf("multi_62 %" PRIu64 "\n", multi_62(make_R211(2992), -45ll, make_R010(2993), 32371ull));
+    printf("multi_63 %" PRIu64 "\n", multi_63(-1182701843786938240ll, 9223372036854775806ll, (EnU16)0ull, make_R188(3008), (EnI64)-358ll, make_R000(3009)));
+    printf("cbmulti_0 %" PRIu64 "\n", cbmulti_0(ncb_multi_0));
+    printf("cbmulti_1 %" PRIu64 "\n", cbmulti_1(ncb_multi_1));
+    printf("cbmulti_2 %" PRIu64 "\n", cbmulti_2(ncb_multi_2));
+    printf("cbmulti_3 %" PRIu64 "\n", cbmulti_3(ncb_multi_3));
+    printf("cbmulti_4 %" PRIu64 "\n", cbmulti_4(ncb_multi_4));
+    printf("cbmulti_5 %" PRIu64 "\n", cbmulti_5(ncb_multi_5));
+    printf("cbmulti_6 %" PRIu64 "\n", cbmulti_6(ncb_multi_6));
+    printf("cbmulti_7 %" PRIu64 "\n", cbmulti_7(ncb_multi_7));
+    printf("cbmulti_8 %" PRIu64 "\n", cbmulti_8(ncb_multi_8));
+    printf("cbmulti_9 %" PRIu64 "\n", cbmulti_9(ncb_multi_9));
+    printf("cbmulti_10 %" PRIu64 "\n", cbmulti_10(ncb_multi_10));
+    printf("cbmulti_11 %" PRIu64 "\n", cbmulti_11(ncb_multi_11));
+    printf("cbmulti_12 %" PRIu64 "\n", cbmulti_12(ncb_multi_12));
+    printf("cbmulti_13 %" PRIu64 "\n", cbmulti_13(ncb_multi_13));
+    printf("cbmulti_14 %" PRIu64 "\n", cbmulti_14(ncb_multi_14));
+    printf("cbmulti_15 %" PRIu64 "\n", cbmulti_15(ncb_multi_15));
+    printf("cbmulti_16 %" PRIu64 "\n", cbmulti_16(ncb_multi_16));
+    printf("cbmulti_17 %" PRIu64 "\n", cbmulti_17(ncb_multi_17));
+    printf("cbmulti_18 %" PRIu64 "\n", cbmulti_18(ncb_multi_18));
+    printf("cbmulti_19 %" PRIu64 "\n", cbmulti_19(ncb_multi_19));
+    printf("cbmulti_20 %" PRIu64 "\n", cbmulti_20(ncb_multi_20));
+    printf("cbmulti_21 %" PRIu64 "\n", cbmulti_21(ncb_multi_21));
+    printf("cbmulti_22 %" PRIu64 "\n", cbmulti_22(ncb_multi_22));
+    printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
+    printf("va_0 %" PRIu64 "\n", va_0(35179ull, false, -3271.25f, -6152.75, (int16_t)(-850ll), (unsigned int)(0ull), 7082.75f, (char)(0ll), (intptr_t)(-8245276628418062314ll), (uint16_t)(25880ull), -5608.25));
+    printf("va_1 %" PRIu64 "\n", va_1(822.875, -7732.375, 1986.625f, 2481.875, -6030.625f, -2691.625f, 2531.125, -6368.375f, 2937.5, (unsigned char)(139ull), -4239.875));
+    printf("va_2 %" PRIu64 "\n", va_2(128.75f, 6280.625f, -7012.5f, (uintptr_t)(22ull), (ssize_t)(6ll), (int32_t)(-2147483648ll), (int8_t)(23ll), (unsigned char)(46ull), (long)(33ll), (unsigned long)(16236339555513230976ull), (char)(127ll), (char)(-107ll), (unsigned long)(47ull), (long)(-9223372036854775807ll), (long long)(-9223372036854775806ll), (int)(2147483646ll), (short)(25279ll), &ffidl_cells[58]));
+    printf("va_3 %" PRIu64 "\n", va_3(17628340905692348162ull, -5551486748070077560ll, -4342.0, &ffidl_cells[48], (long long)(9223372036854775807ll), (int16_t)(-14ll), (uint16_t)(11ull), (int8_t)(0ll), (unsigned long)(33ull), (unsigned char)(1ull), (uint64_t)(1ull), (int8_t)(4ll)));
+    printf("va_4 %" PRIu64 "\n", va_4(-126ll, 21ull));
+    printf("va_5 %" PRIu64 "\n", va_5(1012.25f, 1028.25));
+    printf("va_6 %" PRIu64 "\n", va_6(19ll, -688.25, -22365ll, (intptr_t)(9223372036854775806ll), (int8_t)(-124ll), (unsigned long long)(33ull), (int)(935364862ll), (int16_t)(27133ll), (int64_t)(4050546297081009458ll), (uint64_t)(1ull), (char)(-75ll), (short)(-18196ll), (int8_t)(45ll), (unsigned long)(0ull), (char)(-48ll), (uint8_t)(117ull)));
+    printf("va_7 %" PRIu64 "\n", va_7(2605.0f, -32767ll, 3456.0, 41ull, 4075.125f, 182.875, -100.5, -7758.75, -2421.5f, 7395.125f, (uint8_t)(21ull), -4788.0f, 7986.75, 1486.875, -1946.375, -2531.125, -3060.625, 5906.125, -1976.625, 162.375));
+    printf("va_8 %" PRIu64 "\n", va_8(7808.0f, (unsigned short)(65535ull), (ssize_t)(-36ll)));
+    printf("va_9 %" PRIu64 "\n", va_9(2201769267934754138ull, (intptr_t)(6639354547376115862ll), (char)(102ll), (ssize_t)(-6938112940065810252ll), (int32_t)(-398310371ll), (int64_t)(36ll), (uint16_t)(22206ull), (uint8_t)(47ull), (unsigned int)(1352739821ull), (int32_t)(-2147483648ll), (int32_t)(-739305808ll), (int16_t)(26ll), (unsigned int)(676073015ull), (int8_t)(-112ll), (uint16_t)(53873ull), (ssize_t)(0ll)));
+    printf("va_10 %" PRIu64 "\n", va_10(101ll, -2653878711999790642ll, (int)(-48ll), (intptr_t)(-8420645990736102343ll), (int8_t)(70ll), (long long)(6ll)));
+    printf("va_11 %" PRIu64 "\n", va_11(-451.75, 3011.875, -5184.0, 6240.125f, 96.125f, 5084.875f));
+    printf("va_12 %" PRIu64 "\n", va_12(61708ull, 44ll, 49ll, &ffidl_cells[57], -6270.875, 1797.625f, -5774.75, 6668.875, -5090.5f));
+    printf("va_13 %" PRIu64 "\n", va_13(-5271.875f, (signed char)(38ll), -4883.5f, -6356.125, (uint16_t)(22438ull)));
+    printf("va_14 %" PRIu64 "\n", va_14(126ll, (unsigned int)(0ull), (int)(-2147483647ll), (int64_t)(-48ll), (unsigned long long)(3125685425769784707ull), (uint8_t)(18ull), (uintptr_t)(6ull), (int8_t)(-126ll), (int16_t)(23653ll)));
+    printf("va_15 %" PRIu64 "\n", va_15(50ull, (int)(49ll)));
+    printf("va_16 %" PRIu64 "\n", va_16(-1898132160ll, 56492ull, 8019699684311202812ull, 0ll, 3614.625f, -2861.875, 4219.75f, -4212.125f));
+    printf("va_17 %" PRIu64 "\n", va_17(21ull, -128ll, 1174.375, -6433103390907527913ll, (_Bool)(true), -2575.375, (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull)));
+    printf("va_18 %" PRIu64 "\n", va_18(-128ll, 3018411248549904785ll, 26ll, (uintptr_t)(0ull), (signed char)(-127ll), (intptr_t)(-15ll), (int32_t)(0ll), (char)(-23ll), (int16_t)(-1718ll), (uint8_t)(150ull), &ffidl_cells[58], (uint8_t)(153ull), (int8_t)(-7ll), &ffidl_cells[55], (size_t)(13841825248173583338ull), (long long)(9223372036854775807ll), (uint64_t)(12465356856958519300ull), &ffidl_cells[2]));
+    printf("va_19 %" PRIu64 "\n", va_19(10371499124493499506ull, 107ull, (uint16_t)(1ull), (unsigned int)(691363273ull), (int)(2147483647ll)));
+    printf("va_20 %" PRIu64 "\n", va_20(5072.75f, 27350ll, -1504.125, 4134.5f, (ssize_t)(16ll), -3561.625f, 7835.625f, 6976.0f, -5512.125, -5819.75f, (uint32_t)(224403339ull), -2799.75f, -5752.375, (int8_t)(-127ll)));
+    printf("va_21 %" PRIu64 "\n", va_21(-2222.875, (intptr_t)(6840151540493064457ll), (int)(-2147483647ll), (size_t)(0ull)));
+    printf("va_22 %" PRIu64 "\n", va_22(42ull, 5292760670412706232ull, 4329.75, (unsigned short)(54436ull), -4367.125, -2611.125f, -6509.75f));
+    printf("va_23 %" PRIu64 "\n", va_23(1590.375f, 2671.875, 676.0f, -1818.25, -5852.25, 3508.875f, 5129.75f, -1276.25, 7064.0, (unsigned char)(254ull)));
+    printf("va_24 %" PRIu64 "\n", va_24(8773053322159959419ull, 33ll, 126ll, (uint8_t)(39ull), -4644.5, 5648.125f, (int8_t)(-127ll), 7710.125, (int64_t)(901758218893188915ll), (_Bool)(true), (uint64_t)(0ull), -1868.625f, -3817.875f, (unsigned char)(184ull), &ffidl_cells[17]));
+    printf("va_25 %" PRIu64 "\n", va_25(-5310.625, -7689.25f, 2284.0, -7705.125, (int64_t)(-9223372036854775807ll), (uintptr_t)(18446744073709551615ull), (short)(-20558ll), (int)(-25ll), (long long)(-4341562412735044888ll), (uint16_t)(65535ull)));
+    printf("va_26 %" PRIu64 "\n", va_26(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
+    printf("va_27 %" PRIu64 "\n", va_27(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
+    printf("va_28 %" PRIu64 "\n", va_28(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
+    printf("va_29 %" PRIu64 "\n", va_29(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
+    printf("va_30 %" PRIu64 "\n", va_30(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
+    printf("va_31 %" PRIu64 "\n", va_31(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
     return 0;
 }

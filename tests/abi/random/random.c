@@ -16,7 +16,7 @@ Empty make_Empty(int seed) {
     memset(&s, 0, sizeof s);
     return s;
 }
-static uint64_t leafhash_Empty(Empty a0) {
+__attribute__((unused)) static uint64_t leafhash_Empty(Empty a0) {
     uint64_t h = 1469598103934665603ull;
     return h;
 }
@@ -71,7 +71,7 @@ EmptyU make_EmptyU(int seed) {
     memset(&s, 0, sizeof s);
     return s;
 }
-static uint64_t leafhash_EmptyU(EmptyU a0) {
+__attribute__((unused)) static uint64_t leafhash_EmptyU(EmptyU a0) {
     uint64_t h = 1469598103934665603ull;
     return h;
 }
@@ -119,7 +119,7 @@ ZeroArrI32 make_ZeroArrI32(int seed) {
     memset(&s, 0, sizeof s);
     return s;
 }
-static uint64_t leafhash_ZeroArrI32(ZeroArrI32 a0) {
+__attribute__((unused)) static uint64_t leafhash_ZeroArrI32(ZeroArrI32 a0) {
     uint64_t h = 1469598103934665603ull;
     return h;
 }
@@ -168,7 +168,7 @@ U8EmptyU8 make_U8EmptyU8(int seed) {
     s.b = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_U8EmptyU8(U8EmptyU8 a0) {
+__attribute__((unused)) static uint64_t leafhash_U8EmptyU8(U8EmptyU8 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.a));
     h = mix(h, (uint64_t)(a0.b));
@@ -225,7 +225,7 @@ U8ZeroI64 make_U8ZeroI64(int seed) {
     s.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_U8ZeroI64(U8ZeroI64 a0) {
+__attribute__((unused)) static uint64_t leafhash_U8ZeroI64(U8ZeroI64 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.a));
     return h;
@@ -293,7 +293,7 @@ F32ZeroF64 make_F32ZeroF64(int seed) {
     s.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_F32ZeroF64(F32ZeroF64 a0) {
+__attribute__((unused)) static uint64_t leafhash_F32ZeroF64(F32ZeroF64 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.a));
     return h;
@@ -354,7 +354,7 @@ F64Arr1 make_F64Arr1(int seed) {
     s.v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_F64Arr1(F64Arr1 a0) {
+__attribute__((unused)) static uint64_t leafhash_F64Arr1(F64Arr1 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.v[0]));
     return h;
@@ -419,7 +419,7 @@ F32Arr1x3 make_F32Arr1x3(int seed) {
     s.v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_F32Arr1x3(F32Arr1x3 a0) {
+__attribute__((unused)) static uint64_t leafhash_F32Arr1x3(F32Arr1x3 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.v[0][0]));
     h = mix(h, bits32(a0.v[1][0]));
@@ -482,7 +482,7 @@ PackAlign4 make_PackAlign4(int seed) {
     s.v = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_PackAlign4(PackAlign4 a0) {
+__attribute__((unused)) static uint64_t leafhash_PackAlign4(PackAlign4 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.tag));
     h = mix(h, (uint64_t)(a0.v));
@@ -546,7 +546,7 @@ PackAlign16F make_PackAlign16F(int seed) {
     s.f = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_PackAlign16F(PackAlign16F a0) {
+__attribute__((unused)) static uint64_t leafhash_PackAlign16F(PackAlign16F a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.a));
     h = mix(h, bits32(a0.f));
@@ -607,7 +607,7 @@ UF32I32Pad make_UF32I32Pad(int seed) {
     s.i[2] = (int32_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_UF32I32Pad(UF32I32Pad a0) {
+__attribute__((unused)) static uint64_t leafhash_UF32I32Pad(UF32I32Pad a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.i[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.i[1]));
@@ -693,7 +693,7 @@ UAlign16 make_UAlign16(int seed) {
     s.d = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_UAlign16(UAlign16 a0) {
+__attribute__((unused)) static uint64_t leafhash_UAlign16(UAlign16 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.d));
     return h;
@@ -758,7 +758,7 @@ UPackedF64U8 make_UPackedF64U8(int seed) {
     s.b[8] = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_UPackedF64U8(UPackedF64U8 a0) {
+__attribute__((unused)) static uint64_t leafhash_UPackedF64U8(UPackedF64U8 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.b[0]));
     h = mix(h, (uint64_t)(a0.b[1]));
@@ -888,7 +888,7 @@ ZigMixed make_ZigMixed(int seed) {
     s.f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_ZigMixed(ZigMixed a0) {
+__attribute__((unused)) static uint64_t leafhash_ZigMixed(ZigMixed a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.a));
     h = mix(h, bits64(a0.d));
@@ -957,7 +957,7 @@ PtrPair make_PtrPair(int seed) {
     s.q = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-static uint64_t leafhash_PtrPair(PtrPair a0) {
+__attribute__((unused)) static uint64_t leafhash_PtrPair(PtrPair a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.p));
     h = mix(h, (uint64_t)*(a0.q));
@@ -1027,7 +1027,7 @@ EnumBag make_EnumBag(int seed) {
     s.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_EnumBag(EnumBag a0) {
+__attribute__((unused)) static uint64_t leafhash_EnumBag(EnumBag a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.a));
     h = mix(h, (uint64_t)(int64_t)(a0.b));
@@ -1084,7 +1084,7 @@ Bool3F32 make_Bool3F32(int seed) {
     s.f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_Bool3F32(Bool3F32 a0) {
+__attribute__((unused)) static uint64_t leafhash_Bool3F32(Bool3F32 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.a));
     h = mix(h, (uint64_t)(a0.b));
@@ -1180,7 +1180,7 @@ CharShortLong make_CharShortLong(int seed) {
     s.l = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_CharShortLong(CharShortLong a0) {
+__attribute__((unused)) static uint64_t leafhash_CharShortLong(CharShortLong a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.c));
     h = mix(h, (uint64_t)(int64_t)(a0.s));
@@ -1248,7 +1248,7 @@ EmptyF64 make_EmptyF64(int seed) {
     s.d = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_EmptyF64(EmptyF64 a0) {
+__attribute__((unused)) static uint64_t leafhash_EmptyF64(EmptyF64 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.d));
     return h;
@@ -1315,6 +1315,11 @@ R000 make_R000(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R000(R000 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
 uint64_t hash_R000(EnU8 a0, R000 a1, EnI64 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -1345,7 +1350,7 @@ R001 make_R001(int seed) {
     s.f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R001(R001 a0) {
+__attribute__((unused)) static uint64_t leafhash_R001(R001 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
@@ -1424,6 +1429,14 @@ R002 make_R002(int seed) {
     s.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R002(R002 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][1]));
+    return h;
+}
 uint64_t hash_R002(double a0, short a1, double a2, long a3, double a4, int64_t a5, R002 a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -1487,7 +1500,7 @@ R003 make_R003(int seed) {
     s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R003(R003 a0) {
+__attribute__((unused)) static uint64_t leafhash_R003(R003 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     return h;
@@ -1527,7 +1540,7 @@ R004 make_R004(int seed) {
     s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R004(R004 a0) {
+__attribute__((unused)) static uint64_t leafhash_R004(R004 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, bits64(a0.f1));
@@ -1575,6 +1588,22 @@ R005 make_R005(int seed) {
     s.f4.a = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
     s.f4.f = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R005(R005 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, bits32(a0.f1[0][0]));
+    h = mix(h, bits32(a0.f1[0][1]));
+    h = mix(h, (uint64_t)(a0.f2[0].a));
+    h = mix(h, (uint64_t)(a0.f2[0].b));
+    h = mix(h, (uint64_t)(a0.f2[1].a));
+    h = mix(h, (uint64_t)(a0.f2[1].b));
+    h = mix(h, (uint64_t)(a0.f2[2].a));
+    h = mix(h, (uint64_t)(a0.f2[2].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4.a));
+    h = mix(h, bits32(a0.f4.f));
+    return h;
 }
 uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char a4, EnU8 a5, uintptr_t a6, R005 a7, float a8, float a9) {
     uint64_t h = 1469598103934665603ull;
@@ -1666,6 +1695,13 @@ R006 make_R006(int seed) {
     s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R006(R006 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
+    h = mix(h, bits64(a0.f0[2]));
+    return h;
+}
 uint64_t hash_R006(int a0, uint8_t a1, R006 a2, float a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -1728,7 +1764,7 @@ R007 make_R007(int seed) {
     s.f6[2] = &ffidl_cells[(seed * 3 + 12) % 48];
     return s;
 }
-static uint64_t leafhash_R007(R007 a0) {
+__attribute__((unused)) static uint64_t leafhash_R007(R007 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1.a));
@@ -1843,6 +1879,13 @@ R008 make_R008(int seed) {
     s.f1[0].f = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R008(R008 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0].a));
+    h = mix(h, bits32(a0.f1[0].f));
+    return h;
+}
 uint64_t hash_R008(float a0, int8_t a1, double a2, R008 a3, double a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -1890,6 +1933,26 @@ R009 make_R009(int seed) {
     s.f6.b[7] = (uint8_t)(uint64_t)(seed * 37 + 14 * 11 + 3);
     s.f6.b[8] = (uint8_t)(uint64_t)(seed * 37 + 15 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R009(R009 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0].a));
+    h = mix(h, (uint64_t)(a0.f1[1].a));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f4.d));
+    h = mix(h, bits64(a0.f5[0].d));
+    h = mix(h, (uint64_t)(a0.f6.b[0]));
+    h = mix(h, (uint64_t)(a0.f6.b[1]));
+    h = mix(h, (uint64_t)(a0.f6.b[2]));
+    h = mix(h, (uint64_t)(a0.f6.b[3]));
+    h = mix(h, (uint64_t)(a0.f6.b[4]));
+    h = mix(h, (uint64_t)(a0.f6.b[5]));
+    h = mix(h, (uint64_t)(a0.f6.b[6]));
+    h = mix(h, (uint64_t)(a0.f6.b[7]));
+    h = mix(h, (uint64_t)(a0.f6.b[8]));
+    return h;
 }
 uint64_t hash_R009(float a0, double a1, float a2, R009 a3, signed char a4, long a5) {
     uint64_t h = 1469598103934665603ull;
@@ -1984,7 +2047,7 @@ R010 make_R010(int seed) {
     s.f0 = (long long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R010(R010 a0) {
+__attribute__((unused)) static uint64_t leafhash_R010(R010 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
@@ -2035,6 +2098,11 @@ R011 make_R011(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R011(R011 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
 uint64_t hash_R011(R011 a0, EnU8 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
@@ -2079,7 +2147,7 @@ R012 make_R012(int seed) {
     s.f1[0].f0 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R012(R012 a0) {
+__attribute__((unused)) static uint64_t leafhash_R012(R012 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, (uint64_t)(a0.f1[0].f0));
@@ -2125,7 +2193,7 @@ R013 make_R013(int seed) {
     s.f0[1].v[2][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R013(R013 a0) {
+__attribute__((unused)) static uint64_t leafhash_R013(R013 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0].v[0][0]));
     h = mix(h, bits32(a0.f0[0].v[1][0]));
@@ -2195,6 +2263,16 @@ R014 make_R014(int seed) {
     s.f6[0][0] = (intptr_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R014(R014 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6[0][0]));
+    return h;
+}
 uint64_t hash_R014(unsigned char a0, size_t a1, R014 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -2260,6 +2338,13 @@ R015 make_R015(int seed) {
     s.f0[2] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R015(R015 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    return h;
+}
 uint64_t hash_R015(double a0, _Bool a1, int32_t a2, uint32_t a3, double a4, signed char a5, signed char a6, double a7, R015 a8, unsigned int a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -2314,7 +2399,7 @@ R016 make_R016(int seed) {
     s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R016(R016 a0) {
+__attribute__((unused)) static uint64_t leafhash_R016(R016 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f3));
     return h;
@@ -2358,6 +2443,18 @@ R017 make_R017(int seed) {
     s.f0[6] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     s.f0[7] = (int16_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R017(R017 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[7]));
+    return h;
 }
 uint64_t hash_R017(float a0, R017 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
@@ -2422,6 +2519,12 @@ R018 make_R018(int seed) {
     s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R018(R018 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
 uint64_t hash_R018(long long a0, R018 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -2477,7 +2580,7 @@ R019 make_R019(int seed) {
     s.f2.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R019(R019 a0) {
+__attribute__((unused)) static uint64_t leafhash_R019(R019 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -2557,6 +2660,12 @@ R020 make_R020(int seed) {
     s.f2[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R020(R020 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f2[0]));
+    h = mix(h, bits32(a0.f2[1]));
+    return h;
+}
 uint64_t hash_R020(_Bool a0, float a1, R020 a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -2582,7 +2691,7 @@ R021 make_R021(int seed) {
     s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R021(R021 a0) {
+__attribute__((unused)) static uint64_t leafhash_R021(R021 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
@@ -2637,7 +2746,7 @@ R022 make_R022(int seed) {
     s.f5.f0 = (double)(-(seed * 1.5 + 11 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R022(R022 a0) {
+__attribute__((unused)) static uint64_t leafhash_R022(R022 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
@@ -2759,6 +2868,15 @@ R023 make_R023(int seed) {
     s.f2 = (EnI16)((int64_t)(seed * 37 + 4 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R023(R023 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    return h;
+}
 uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU16 a2, unsigned char a3, uint8_t a4, EnI16 a5, R023 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -2822,6 +2940,13 @@ R024 make_R024(int seed) {
     s.f0.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R024(R024 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.c));
+    return h;
+}
 uint64_t hash_R024(float a0, double a1, R024 a2, unsigned long a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -2848,7 +2973,7 @@ R025 make_R025(int seed) {
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R025(R025 a0) {
+__attribute__((unused)) static uint64_t leafhash_R025(R025 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     return h;
@@ -2898,6 +3023,12 @@ R026 make_R026(int seed) {
     s.f0 = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     s.f1.f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R026(R026 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    return h;
 }
 uint64_t hash_R026(double a0, float a1, double a2, double a3, double a4, double a5, R026 a6, double a7, _Bool a8) {
     uint64_t h = 1469598103934665603ull;
@@ -2949,6 +3080,13 @@ R027 make_R027(int seed) {
     s.f2 = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R027(R027 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    return h;
+}
 uint64_t hash_R027(char a0, char a1, int a2, R027 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -2997,7 +3135,7 @@ R028 make_R028(int seed) {
     s.f1[1].d = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R028(R028 a0) {
+__attribute__((unused)) static uint64_t leafhash_R028(R028 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, bits64(a0.f1[0].d));
@@ -3032,6 +3170,13 @@ R029 make_R029(int seed) {
     s.f1[1] = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     s.f1[2] = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R029(R029 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    return h;
 }
 uint64_t hash_R029(uint8_t a0, signed char a1, EnI64 a2, int16_t a3, uintptr_t a4, unsigned char a5, unsigned short a6, short a7, R029 a8) {
     uint64_t h = 1469598103934665603ull;
@@ -3099,7 +3244,7 @@ R030 make_R030(int seed) {
     s.f3 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R030(R030 a0) {
+__attribute__((unused)) static uint64_t leafhash_R030(R030 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0[0].a));
     h = mix(h, (uint64_t)(a0.f0[0].b));
@@ -3199,7 +3344,7 @@ R031 make_R031(int seed) {
     s.f0.q = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-static uint64_t leafhash_R031(R031 a0) {
+__attribute__((unused)) static uint64_t leafhash_R031(R031 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f0.p));
     h = mix(h, (uint64_t)*(a0.f0.q));
@@ -3249,6 +3394,15 @@ R032 make_R032(int seed) {
     s.f2[2] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R032(R032 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2[0]));
+    h = mix(h, bits64(a0.f2[1]));
+    h = mix(h, bits64(a0.f2[2]));
+    return h;
+}
 uint64_t hash_R032(int64_t a0, R032 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -3285,6 +3439,11 @@ R033 make_R033(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R033(R033 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    return h;
 }
 uint64_t hash_R033(double a0, double a1, double a2, float a3, R033 a4) {
     uint64_t h = 1469598103934665603ull;
@@ -3328,7 +3487,7 @@ R034 make_R034(int seed) {
     s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R034(R034 a0) {
+__attribute__((unused)) static uint64_t leafhash_R034(R034 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f1));
     return h;
@@ -3387,6 +3546,18 @@ R035 make_R035(int seed) {
     s.f4[0].f1.c = (EnInt)((int64_t)(seed * 37 + 6 * 11 + 3));
     s.f4[0].f2 = (EnI16)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R035(R035 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f1.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0].f0));
+    h = mix(h, (uint64_t)(a0.f4[0].f1.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f1.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f2));
+    return h;
 }
 uint64_t hash_R035(double a0, double a1, R035 a2, float a3, float a4) {
     uint64_t h = 1469598103934665603ull;
@@ -3460,6 +3631,12 @@ R036 make_R036(int seed) {
     s.f0.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R036(R036 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
+    return h;
+}
 uint64_t hash_R036(R036 a0, unsigned short a1, EnI64 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
@@ -3490,7 +3667,7 @@ R037 make_R037(int seed) {
     s.f0.f1.f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R037(R037 a0) {
+__attribute__((unused)) static uint64_t leafhash_R037(R037 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f0.f1.f0));
@@ -3543,6 +3720,12 @@ R038 make_R038(int seed) {
     s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f1 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R038(R038 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    return h;
 }
 uint64_t hash_R038(R038 a0, unsigned long long a1, EnI64 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -3597,7 +3780,7 @@ R039 make_R039(int seed) {
     s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R039(R039 a0) {
+__attribute__((unused)) static uint64_t leafhash_R039(R039 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f1));
     return h;
@@ -3649,7 +3832,7 @@ R040 make_R040(int seed) {
     s.f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
-static uint64_t leafhash_R040(R040 a0) {
+__attribute__((unused)) static uint64_t leafhash_R040(R040 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f0[0]));
     return h;
@@ -3686,6 +3869,13 @@ R041 make_R041(int seed) {
     s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R041(R041 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    return h;
 }
 uint64_t hash_R041(R041 a0, uintptr_t a1, unsigned char a2) {
     uint64_t h = 1469598103934665603ull;
@@ -3733,6 +3923,14 @@ R042 make_R042(int seed) {
     s.f2 = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
     s.f3[0] = (intptr_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R042(R042 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    return h;
 }
 uint64_t hash_R042(double a0, double a1, float a2, double a3, R042 a4, unsigned short a5, uint16_t a6) {
     uint64_t h = 1469598103934665603ull;
@@ -3792,7 +3990,7 @@ R043 make_R043(int seed) {
     s.f1[1].f0 = (long long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R043(R043 a0) {
+__attribute__((unused)) static uint64_t leafhash_R043(R043 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0.a));
     h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0));
@@ -3849,6 +4047,11 @@ R044 make_R044(int seed) {
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R044(R044 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    return h;
+}
 uint64_t hash_R044(double a0, float a1, double a2, float a3, float a4, double a5, int32_t a6, float a7, R044 a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -3881,6 +4084,11 @@ R045 make_R045(int seed) {
     memset(&s, 0, sizeof s);
     s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R045(R045 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f2));
+    return h;
 }
 uint64_t hash_R045(float a0, double a1, unsigned long a2, uint8_t a3, double a4, double a5, double a6, R045 a7, int32_t a8) {
     uint64_t h = 1469598103934665603ull;
@@ -3927,7 +4135,7 @@ R046 make_R046(int seed) {
     s.f0 = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R046(R046 a0) {
+__attribute__((unused)) static uint64_t leafhash_R046(R046 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     return h;
@@ -3980,6 +4188,11 @@ R047 make_R047(int seed) {
     memset(&s, 0, sizeof s);
     s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R047(R047 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f3));
+    return h;
 }
 uint64_t hash_R047(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R047 a7, uint8_t a8, int a9) {
     uint64_t h = 1469598103934665603ull;
@@ -4035,7 +4248,7 @@ R048 make_R048(int seed) {
     s.f2.f3 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R048(R048 a0) {
+__attribute__((unused)) static uint64_t leafhash_R048(R048 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -4078,7 +4291,7 @@ R049 make_R049(int seed) {
     s.f1[5] = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R049(R049 a0) {
+__attribute__((unused)) static uint64_t leafhash_R049(R049 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(a0.f0[1]));
@@ -4157,6 +4370,12 @@ R050 make_R050(int seed) {
     s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R050(R050 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
+    return h;
+}
 uint64_t hash_R050(const int64_t *a0, R050 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
@@ -4206,6 +4425,16 @@ R051 make_R051(int seed) {
     s.f0[1].v[1][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     s.f0[1].v[2][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R051(R051 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0].v[0][0]));
+    h = mix(h, bits32(a0.f0[0].v[1][0]));
+    h = mix(h, bits32(a0.f0[0].v[2][0]));
+    h = mix(h, bits32(a0.f0[1].v[0][0]));
+    h = mix(h, bits32(a0.f0[1].v[1][0]));
+    h = mix(h, bits32(a0.f0[1].v[2][0]));
+    return h;
 }
 uint64_t hash_R051(double a0, R051 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
@@ -4264,7 +4493,7 @@ R052 make_R052(int seed) {
     s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R052(R052 a0) {
+__attribute__((unused)) static uint64_t leafhash_R052(R052 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     return h;
@@ -4298,6 +4527,11 @@ R053 make_R053(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R053(R053 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
 }
 uint64_t hash_R053(uint32_t a0, float a1, unsigned short a2, int64_t a3, double a4, double a5, R053 a6) {
     uint64_t h = 1469598103934665603ull;
@@ -4342,6 +4576,11 @@ R054 make_R054(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R054(R054 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    return h;
 }
 uint64_t hash_R054(EnI16 a0, uint8_t a1, unsigned long a2, const int64_t *a3, int a4, R054 a5, uintptr_t a6, EnI16 a7) {
     uint64_t h = 1469598103934665603ull;
@@ -4389,7 +4628,7 @@ R055 make_R055(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R055(R055 a0) {
+__attribute__((unused)) static uint64_t leafhash_R055(R055 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     return h;
@@ -4437,6 +4676,12 @@ R056 make_R056(int seed) {
     s.f1.f0 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R056(R056 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    return h;
+}
 uint64_t hash_R056(double a0, R056 a1, uint64_t a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -4475,7 +4720,7 @@ R057 make_R057(int seed) {
     s.f3 = (uint64_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R057(R057 a0) {
+__attribute__((unused)) static uint64_t leafhash_R057(R057 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -4549,7 +4794,7 @@ R058 make_R058(int seed) {
     s.f1.v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R058(R058 a0) {
+__attribute__((unused)) static uint64_t leafhash_R058(R058 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, bits64(a0.f1.v[0]));
@@ -4613,6 +4858,14 @@ R059 make_R059(int seed) {
     s.f2 = (unsigned long long)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R059(R059 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    return h;
+}
 uint64_t hash_R059(int a0, int16_t a1, ssize_t a2, short a3, int8_t a4, int32_t a5, R059 a6, long long a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -4669,6 +4922,12 @@ R060 make_R060(int seed) {
     s.f1 = (EnI64)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R060(R060 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    return h;
+}
 uint64_t hash_R060(float a0, float a1, R060 a2, unsigned char a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -4698,7 +4957,7 @@ R061 make_R061(int seed) {
     s.f1[2] = &ffidl_cells[(seed * 3 + 3) % 48];
     return s;
 }
-static uint64_t leafhash_R061(R061 a0) {
+__attribute__((unused)) static uint64_t leafhash_R061(R061 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)*(a0.f1[0]));
@@ -4766,6 +5025,22 @@ R062 make_R062(int seed) {
     s.f7[0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
     s.f7[1] = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R062(R062 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
+    h = mix(h, bits64(a0.f2[0]));
+    h = mix(h, bits64(a0.f2[1]));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, bits64(a0.f5));
+    h = mix(h, bits32(a0.f6));
+    h = mix(h, bits32(a0.f7[0]));
+    h = mix(h, bits32(a0.f7[1]));
+    return h;
 }
 uint64_t hash_R062(double a0, R062 a1, int64_t a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
@@ -4862,6 +5137,12 @@ R063 make_R063(int seed) {
     s.f0[0].f1[0].f0 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R063(R063 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0].f0));
+    h = mix(h, (uint64_t)(a0.f0[0].f1[0].f0));
+    return h;
+}
 uint64_t hash_R063(float a0, float a1, R063 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -4910,7 +5191,7 @@ R064 make_R064(int seed) {
     s.f2 = ((seed + 2) & 1) != 0;
     return s;
 }
-static uint64_t leafhash_R064(R064 a0) {
+__attribute__((unused)) static uint64_t leafhash_R064(R064 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)*(a0.f1));
@@ -4947,6 +5228,13 @@ R065 make_R065(int seed) {
     s.f1[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     s.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R065(R065 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
+    return h;
 }
 uint64_t hash_R065(int64_t a0, short a1, int32_t a2, R065 a3, double a4) {
     uint64_t h = 1469598103934665603ull;
@@ -4997,7 +5285,7 @@ R066 make_R066(int seed) {
     s.f0.f1.v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R066(R066 a0) {
+__attribute__((unused)) static uint64_t leafhash_R066(R066 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0.f0));
     h = mix(h, bits64(a0.f0.f1.v[0]));
@@ -5062,7 +5350,7 @@ R067 make_R067(int seed) {
     s.f5[0] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R067(R067 a0) {
+__attribute__((unused)) static uint64_t leafhash_R067(R067 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
@@ -5148,6 +5436,14 @@ R068 make_R068(int seed) {
     s.f2[0].f0.q = &ffidl_cells[(seed * 3 + 3) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R068(R068 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f2[0].f0.p));
+    h = mix(h, (uint64_t)*(a0.f2[0].f0.q));
+    return h;
+}
 uint64_t hash_R068(uint16_t a0, EnU8 a1, float a2, R068 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -5182,6 +5478,15 @@ R069 make_R069(int seed) {
     s.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R069(R069 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits64(a0.f4));
+    return h;
 }
 uint64_t hash_R069(float a0, signed char a1, const int64_t *a2, long a3, int16_t a4, long a5, R069 a6) {
     uint64_t h = 1469598103934665603ull;
@@ -5239,7 +5544,7 @@ R070 make_R070(int seed) {
     s.f0.f0.f1.v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R070(R070 a0) {
+__attribute__((unused)) static uint64_t leafhash_R070(R070 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0.f0.f0));
     h = mix(h, bits64(a0.f0.f0.f1.v[0]));
@@ -5287,6 +5592,11 @@ R071 make_R071(int seed) {
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R071(R071 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    return h;
+}
 uint64_t hash_R071(uint32_t a0, long a1, unsigned int a2, signed char a3, EnI64 a4, size_t a5, R071 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -5324,6 +5634,12 @@ R072 make_R072(int seed) {
     s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R072(R072 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    return h;
+}
 uint64_t hash_R072(EnI16 a0, R072 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -5353,7 +5669,7 @@ R073 make_R073(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R073(R073 a0) {
+__attribute__((unused)) static uint64_t leafhash_R073(R073 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     return h;
@@ -5405,6 +5721,12 @@ R074 make_R074(int seed) {
     s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R074(R074 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
 uint64_t hash_R074(int8_t a0, int a1, R074 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -5452,7 +5774,7 @@ R075 make_R075(int seed) {
     s.f2 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R075(R075 a0) {
+__attribute__((unused)) static uint64_t leafhash_R075(R075 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f2));
     return h;
@@ -5499,7 +5821,7 @@ R076 make_R076(int seed) {
     s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R076(R076 a0) {
+__attribute__((unused)) static uint64_t leafhash_R076(R076 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     h = mix(h, bits32(a0.f1));
@@ -5531,6 +5853,11 @@ R077 make_R077(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R077(R077 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    return h;
 }
 uint64_t hash_R077(double a0, double a1, float a2, float a3, double a4, double a5, float a6, R077 a7, float a8, double a9) {
     uint64_t h = 1469598103934665603ull;
@@ -5593,6 +5920,24 @@ R078 make_R078(int seed) {
     s.f1[1].f0[1].v[1][0] = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
     s.f1[1].f0[1].v[2][0] = (float)(-(seed * 1.5 + 13 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R078(R078 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0.f0.p));
+    h = mix(h, (uint64_t)*(a0.f0.f0.q));
+    h = mix(h, bits32(a0.f1[0].f0[0].v[0][0]));
+    h = mix(h, bits32(a0.f1[0].f0[0].v[1][0]));
+    h = mix(h, bits32(a0.f1[0].f0[0].v[2][0]));
+    h = mix(h, bits32(a0.f1[0].f0[1].v[0][0]));
+    h = mix(h, bits32(a0.f1[0].f0[1].v[1][0]));
+    h = mix(h, bits32(a0.f1[0].f0[1].v[2][0]));
+    h = mix(h, bits32(a0.f1[1].f0[0].v[0][0]));
+    h = mix(h, bits32(a0.f1[1].f0[0].v[1][0]));
+    h = mix(h, bits32(a0.f1[1].f0[0].v[2][0]));
+    h = mix(h, bits32(a0.f1[1].f0[1].v[0][0]));
+    h = mix(h, bits32(a0.f1[1].f0[1].v[1][0]));
+    h = mix(h, bits32(a0.f1[1].f0[1].v[2][0]));
+    return h;
 }
 uint64_t hash_R078(int8_t a0, long long a1, float a2, uint16_t a3, unsigned long long a4, char a5, R078 a6, char a7, unsigned char a8) {
     uint64_t h = 1469598103934665603ull;
@@ -5695,7 +6040,7 @@ R079 make_R079(int seed) {
     s.f0[0].f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
-static uint64_t leafhash_R079(R079 a0) {
+__attribute__((unused)) static uint64_t leafhash_R079(R079 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f0[0].f0[0]));
     return h;
@@ -5740,6 +6085,15 @@ R080 make_R080(int seed) {
     s.f3 = &ffidl_cells[(seed * 3 + 4) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R080(R080 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)*(a0.f2.f0.p));
+    h = mix(h, (uint64_t)*(a0.f2.f0.q));
+    h = mix(h, (uint64_t)*(a0.f3));
+    return h;
+}
 uint64_t hash_R080(uint8_t a0, unsigned long long a1, uint16_t a2, char a3, unsigned long a4, R080 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -5780,6 +6134,14 @@ R081 make_R081(int seed) {
     s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     s.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R081(R081 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits32(a0.f0[3]));
+    return h;
 }
 uint64_t hash_R081(R081 a0) {
     uint64_t h = 1469598103934665603ull;
@@ -5823,7 +6185,7 @@ R082 make_R082(int seed) {
     s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R082(R082 a0) {
+__attribute__((unused)) static uint64_t leafhash_R082(R082 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0]));
     h = mix(h, bits32(a0.f0[1]));
@@ -5886,6 +6248,12 @@ R083 make_R083(int seed) {
     s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R083(R083 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
 uint64_t hash_R083(float a0, float a1, double a2, unsigned char a3, unsigned long long a4, R083 a5, EnU8 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -5934,7 +6302,7 @@ R084 make_R084(int seed) {
     s.f1 = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R084(R084 a0) {
+__attribute__((unused)) static uint64_t leafhash_R084(R084 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -5977,7 +6345,7 @@ R085 make_R085(int seed) {
     s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R085(R085 a0) {
+__attribute__((unused)) static uint64_t leafhash_R085(R085 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, bits32(a0.f1[0]));
@@ -6039,6 +6407,14 @@ R086 make_R086(int seed) {
     s.f3 = (unsigned int)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R086(R086 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    return h;
+}
 uint64_t hash_R086(float a0, uintptr_t a1, R086 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -6096,6 +6472,11 @@ R087 make_R087(int seed) {
     s.f0[0] = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R087(R087 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    return h;
+}
 uint64_t hash_R087(EnU32 a0, const int64_t *a1, R087 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -6133,7 +6514,7 @@ R088 make_R088(int seed) {
     s.f0.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R088(R088 a0) {
+__attribute__((unused)) static uint64_t leafhash_R088(R088 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0.a));
     h = mix(h, (uint64_t)(int64_t)(a0.f0.b));
@@ -6172,6 +6553,11 @@ R089 make_R089(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R089(R089 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0));
+    return h;
 }
 uint64_t hash_R089(const int64_t *a0, EnInt a1, double a2, const int64_t *a3, uint64_t a4, short a5, size_t a6, signed char a7, R089 a8) {
     uint64_t h = 1469598103934665603ull;
@@ -6222,6 +6608,16 @@ R090 make_R090(int seed) {
     s.f3 = (EnU8)(uint64_t)(seed * 37 + 4 * 11 + 3);
     s.f4 = (unsigned long long)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R090(R090 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, (uint64_t)(a0.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4));
+    return h;
 }
 uint64_t hash_R090(ssize_t a0, double a1, R090 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -6283,7 +6679,7 @@ R091 make_R091(int seed) {
     s.f1[0] = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-static uint64_t leafhash_R091(R091 a0) {
+__attribute__((unused)) static uint64_t leafhash_R091(R091 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)*(a0.f1[0]));
@@ -6337,6 +6733,12 @@ R092 make_R092(int seed) {
     s.f0[1] = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R092(R092 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0[0]));
+    h = mix(h, (uint64_t)*(a0.f0[1]));
+    return h;
+}
 uint64_t hash_R092(double a0, double a1, float a2, float a3, R092 a4, double a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -6370,7 +6772,7 @@ R093 make_R093(int seed) {
     s.f3 = (int)((int64_t)(seed * 37 + 4 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R093(R093 a0) {
+__attribute__((unused)) static uint64_t leafhash_R093(R093 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -6437,7 +6839,7 @@ R094 make_R094(int seed) {
     s.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R094(R094 a0) {
+__attribute__((unused)) static uint64_t leafhash_R094(R094 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f1[0]));
     h = mix(h, bits32(a0.f1[1]));
@@ -6508,6 +6910,11 @@ R095 make_R095(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R095(R095 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
 uint64_t hash_R095(float a0, double a1, R095 a2, double a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -6553,6 +6960,20 @@ R096 make_R096(int seed) {
     s.f2[1].c = ((seed + 8) & 1) != 0;
     s.f2[1].f = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R096(R096 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0].a));
+    h = mix(h, (uint64_t)(a0.f2[0].b));
+    h = mix(h, (uint64_t)(a0.f2[0].c));
+    h = mix(h, bits32(a0.f2[0].f));
+    h = mix(h, (uint64_t)(a0.f2[1].a));
+    h = mix(h, (uint64_t)(a0.f2[1].b));
+    h = mix(h, (uint64_t)(a0.f2[1].c));
+    h = mix(h, bits32(a0.f2[1].f));
+    return h;
 }
 uint64_t hash_R096(const int64_t *a0, uint8_t a1, R096 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -6603,7 +7024,7 @@ R097 make_R097(int seed) {
     s.f0[6] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R097(R097 a0) {
+__attribute__((unused)) static uint64_t leafhash_R097(R097 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
@@ -6674,6 +7095,11 @@ R098 make_R098(int seed) {
     s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R098(R098 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    return h;
+}
 uint64_t hash_R098(signed char a0, _Bool a1, char a2, float a3, unsigned int a4, R098 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -6725,6 +7151,13 @@ R099 make_R099(int seed) {
     s.f1[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     s.f1[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R099(R099 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f1[1]));
+    h = mix(h, bits64(a0.f1[2]));
+    return h;
 }
 uint64_t hash_R099(R099 a0, const int64_t *a1, uint64_t a2) {
     uint64_t h = 1469598103934665603ull;
@@ -6779,7 +7212,7 @@ R100 make_R100(int seed) {
     s.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R100(R100 a0) {
+__attribute__((unused)) static uint64_t leafhash_R100(R100 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, bits64(a0.f1));
@@ -6819,6 +7252,13 @@ R101 make_R101(int seed) {
     s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R101(R101 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
+    h = mix(h, bits64(a0.f0[2]));
+    return h;
 }
 uint64_t hash_R101(float a0, double a1, float a2, double a3, double a4, double a5, float a6, short a7, R101 a8, double a9, short a10) {
     uint64_t h = 1469598103934665603ull;
@@ -6880,7 +7320,7 @@ R102 make_R102(int seed) {
     s.f2[0] = (unsigned long long)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R102(R102 a0) {
+__attribute__((unused)) static uint64_t leafhash_R102(R102 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     h = mix(h, bits64(a0.f1));
@@ -6941,7 +7381,7 @@ R103 make_R103(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R103(R103 a0) {
+__attribute__((unused)) static uint64_t leafhash_R103(R103 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     return h;
@@ -6991,6 +7431,12 @@ R104 make_R104(int seed) {
     s.f1 = ((seed + 1) & 1) != 0;
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R104(R104 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    return h;
+}
 uint64_t hash_R104(unsigned long a0, intptr_t a1, int16_t a2, unsigned short a3, R104 a4, long long a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -7030,6 +7476,18 @@ R105 make_R105(int seed) {
     s.f4[0] = &ffidl_cells[(seed * 3 + 6) % 48];
     s.f4[1] = &ffidl_cells[(seed * 3 + 7) % 48];
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R105(R105 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0][0]));
+    h = mix(h, (uint64_t)(a0.f3[1][0]));
+    h = mix(h, (uint64_t)(a0.f3[2][0]));
+    h = mix(h, (uint64_t)*(a0.f4[0]));
+    h = mix(h, (uint64_t)*(a0.f4[1]));
+    return h;
 }
 uint64_t hash_R105(double a0, float a1, int16_t a2, uint8_t a3, float a4, float a5, R105 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
@@ -7110,7 +7568,7 @@ R106 make_R106(int seed) {
     s.f4[2] = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R106(R106 a0) {
+__attribute__((unused)) static uint64_t leafhash_R106(R106 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
@@ -7224,6 +7682,26 @@ R107 make_R107(int seed) {
     s.f7 = &ffidl_cells[(seed * 3 + 15) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R107(R107 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6.f0[0]));
+    h = mix(h, (uint64_t)(a0.f6.f0[1]));
+    h = mix(h, (uint64_t)(a0.f6.f1[0]));
+    h = mix(h, (uint64_t)(a0.f6.f1[1]));
+    h = mix(h, (uint64_t)(a0.f6.f1[2]));
+    h = mix(h, (uint64_t)(a0.f6.f1[3]));
+    h = mix(h, (uint64_t)(a0.f6.f1[4]));
+    h = mix(h, (uint64_t)(a0.f6.f1[5]));
+    h = mix(h, (uint64_t)*(a0.f7));
+    return h;
+}
 uint64_t hash_R107(unsigned long long a0, float a1, float a2, ssize_t a3, float a4, double a5, double a6, R107 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -7320,6 +7798,11 @@ R108 make_R108(int seed) {
     s.f0[0].f0[0].f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R108(R108 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0[0].f0[0].f0[0]));
+    return h;
+}
 uint64_t hash_R108(signed char a0, unsigned char a1, signed char a2, const int64_t *a3, int a4, R108 a5, double a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -7353,7 +7836,7 @@ R109 make_R109(int seed) {
     s.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R109(R109 a0) {
+__attribute__((unused)) static uint64_t leafhash_R109(R109 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
@@ -7402,6 +7885,18 @@ R110 make_R110(int seed) {
     s.f6 = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
     s.f7 = (char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R110(R110 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)*(a0.f1.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7));
+    return h;
 }
 uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, _Bool a5, const int64_t *a6, float a7, R110 a8, EnI64 a9, unsigned int a10) {
     uint64_t h = 1469598103934665603ull;
@@ -7495,7 +7990,7 @@ R111 make_R111(int seed) {
     s.f3.f = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R111(R111 a0) {
+__attribute__((unused)) static uint64_t leafhash_R111(R111 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
@@ -7579,7 +8074,7 @@ R112 make_R112(int seed) {
     s.f2 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R112(R112 a0) {
+__attribute__((unused)) static uint64_t leafhash_R112(R112 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f2));
     return h;
@@ -7617,6 +8112,15 @@ R113 make_R113(int seed) {
     s.f2[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     s.f2[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R113(R113 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[4]));
+    return h;
 }
 uint64_t hash_R113(R113 a0, double a1, float a2) {
     uint64_t h = 1469598103934665603ull;
@@ -7684,6 +8188,23 @@ R114 make_R114(int seed) {
     s.f5.f0[1].v[1][0] = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
     s.f5.f0[1].v[2][0] = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R114(R114 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, bits32(a0.f5.f0[0].v[0][0]));
+    h = mix(h, bits32(a0.f5.f0[0].v[1][0]));
+    h = mix(h, bits32(a0.f5.f0[0].v[2][0]));
+    h = mix(h, bits32(a0.f5.f0[1].v[0][0]));
+    h = mix(h, bits32(a0.f5.f0[1].v[1][0]));
+    h = mix(h, bits32(a0.f5.f0[1].v[2][0]));
+    return h;
 }
 uint64_t hash_R114(ssize_t a0, unsigned int a1, R114 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -7783,7 +8304,7 @@ R115 make_R115(int seed) {
     s.f5.f0 = (unsigned long long)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R115(R115 a0) {
+__attribute__((unused)) static uint64_t leafhash_R115(R115 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -7848,6 +8369,11 @@ R116 make_R116(int seed) {
     s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R116(R116 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f3));
+    return h;
+}
 uint64_t hash_R116(unsigned char a0, const int64_t *a1, EnI16 a2, short a3, int64_t a4, int64_t a5, EnInt a6, R116 a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -7879,6 +8405,12 @@ R117 make_R117(int seed) {
     s.f0.tag = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f0.v = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R117(R117 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0.tag));
+    h = mix(h, (uint64_t)(a0.f0.v));
+    return h;
 }
 uint64_t hash_R117(double a0, int8_t a1, R117 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -7933,7 +8465,7 @@ R118 make_R118(int seed) {
     s.f7[2] = (short)(-(int64_t)(seed * 37 + 13 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R118(R118 a0) {
+__attribute__((unused)) static uint64_t leafhash_R118(R118 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(a0.f1));
@@ -8057,6 +8589,11 @@ R119 make_R119(int seed) {
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R119(R119 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    return h;
+}
 uint64_t hash_R119(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R119 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -8103,7 +8640,7 @@ R120 make_R120(int seed) {
     s.f1 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R120(R120 a0) {
+__attribute__((unused)) static uint64_t leafhash_R120(R120 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
@@ -8146,7 +8683,7 @@ R121 make_R121(int seed) {
     s.f1[3] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R121(R121 a0) {
+__attribute__((unused)) static uint64_t leafhash_R121(R121 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0.f0));
     h = mix(h, bits32(a0.f1[0]));
@@ -8216,6 +8753,22 @@ R122 make_R122(int seed) {
     s.f5 = (size_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
     s.f6[0][0] = (uintptr_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R122(R122 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1.f0[0].v[0][0]));
+    h = mix(h, bits32(a0.f1.f0[0].v[1][0]));
+    h = mix(h, bits32(a0.f1.f0[0].v[2][0]));
+    h = mix(h, bits32(a0.f1.f0[1].v[0][0]));
+    h = mix(h, bits32(a0.f1.f0[1].v[1][0]));
+    h = mix(h, bits32(a0.f1.f0[1].v[2][0]));
+    h = mix(h, bits64(a0.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
+    h = mix(h, (uint64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6[0][0]));
+    return h;
 }
 uint64_t hash_R122(int8_t a0, int32_t a1, uint8_t a2, int16_t a3, int8_t a4, R122 a5) {
     uint64_t h = 1469598103934665603ull;
@@ -8322,6 +8875,15 @@ R123 make_R123(int seed) {
     s.f1.f0 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R123(R123 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0][0]));
+    h = mix(h, bits32(a0.f0[0][1]));
+    h = mix(h, bits32(a0.f0[1][0]));
+    h = mix(h, bits32(a0.f0[1][1]));
+    h = mix(h, bits64(a0.f1.f0));
+    return h;
+}
 uint64_t hash_R123(size_t a0, short a1, int8_t a2, int16_t a3, R123 a4, int64_t a5, int a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -8381,7 +8943,7 @@ R124 make_R124(int seed) {
     s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R124(R124 a0) {
+__attribute__((unused)) static uint64_t leafhash_R124(R124 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f1));
     return h;
@@ -8419,6 +8981,11 @@ R125 make_R125(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R125(R125 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
 }
 uint64_t hash_R125(R125 a0) {
     uint64_t h = 1469598103934665603ull;
@@ -8459,6 +9026,14 @@ R126 make_R126(int seed) {
     s.f1[1] = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     s.f1[2] = (intptr_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R126(R126 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    return h;
 }
 uint64_t hash_R126(double a0, double a1, double a2, float a3, double a4, R126 a5) {
     uint64_t h = 1469598103934665603ull;
@@ -8529,7 +9104,7 @@ R127 make_R127(int seed) {
     s.f2[2][0] = (intptr_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R127(R127 a0) {
+__attribute__((unused)) static uint64_t leafhash_R127(R127 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a0.f2[0][0]));
@@ -8595,6 +9170,11 @@ R128 make_R128(int seed) {
     s.f0 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R128(R128 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    return h;
+}
 uint64_t hash_R128(float a0, unsigned long long a1, double a2, double a3, double a4, R128 a5, unsigned int a6, uint8_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -8625,7 +9205,7 @@ R129 make_R129(int seed) {
     s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R129(R129 a0) {
+__attribute__((unused)) static uint64_t leafhash_R129(R129 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -8683,7 +9263,7 @@ R130 make_R130(int seed) {
     s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R130(R130 a0) {
+__attribute__((unused)) static uint64_t leafhash_R130(R130 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0[0].f0));
     return h;
@@ -8744,6 +9324,13 @@ R131 make_R131(int seed) {
     s.f0.v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R131(R131 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0.v[0][0]));
+    h = mix(h, bits32(a0.f0.v[1][0]));
+    h = mix(h, bits32(a0.f0.v[2][0]));
+    return h;
+}
 uint64_t hash_R131(short a0, int8_t a1, int64_t a2, _Bool a3, unsigned int a4, R131 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -8797,6 +9384,12 @@ R132 make_R132(int seed) {
     s.f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R132(R132 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1.f0));
+    return h;
+}
 uint64_t hash_R132(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R132 a8, long long a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -8837,7 +9430,7 @@ R133 make_R133(int seed) {
     s.f2[0] = (uint64_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R133(R133 a0) {
+__attribute__((unused)) static uint64_t leafhash_R133(R133 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, bits32(a0.f1));
@@ -8891,6 +9484,13 @@ R134 make_R134(int seed) {
     s.f1[0] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     s.f1[1] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R134(R134 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    return h;
 }
 uint64_t hash_R134(signed char a0, float a1, R134 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -8951,6 +9551,13 @@ R135 make_R135(int seed) {
     s.f2.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R135(R135 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f2.f1[0]));
+    h = mix(h, bits32(a0.f2.f1[1]));
+    h = mix(h, bits32(a0.f2.f1[2]));
+    return h;
+}
 uint64_t hash_R135(double a0, signed char a1, R135 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -8992,7 +9599,7 @@ R136 make_R136(int seed) {
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R136(R136 a0) {
+__attribute__((unused)) static uint64_t leafhash_R136(R136 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     return h;
@@ -9024,6 +9631,11 @@ R137 make_R137(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (EnI64)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R137(R137 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    return h;
 }
 uint64_t hash_R137(double a0, double a1, R137 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -9062,7 +9674,7 @@ R138 make_R138(int seed) {
     s.f1 = (uintptr_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R138(R138 a0) {
+__attribute__((unused)) static uint64_t leafhash_R138(R138 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -9127,7 +9739,7 @@ R139 make_R139(int seed) {
     s.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-static uint64_t leafhash_R139(R139 a0) {
+__attribute__((unused)) static uint64_t leafhash_R139(R139 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f1[0]));
     h = mix(h, (uint64_t)*(a0.f1[1]));
@@ -9181,6 +9793,19 @@ R140 make_R140(int seed) {
     s.f7 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R140(R140 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6.f0));
+    h = mix(h, (uint64_t)(a0.f6.f1));
+    h = mix(h, bits64(a0.f7));
+    return h;
+}
 uint64_t hash_R140(float a0, float a1, double a2, float a3, double a4, R140 a5, const int64_t *a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -9224,6 +9849,11 @@ R141 make_R141(int seed) {
     memset(&s, 0, sizeof s);
     s.f1.v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R141(R141 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f1.v[0]));
+    return h;
 }
 uint64_t hash_R141(unsigned int a0, intptr_t a1, int8_t a2, uint8_t a3, int16_t a4, R141 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
@@ -9270,7 +9900,7 @@ R142 make_R142(int seed) {
     s.f3.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R142(R142 a0) {
+__attribute__((unused)) static uint64_t leafhash_R142(R142 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -9343,6 +9973,13 @@ R143 make_R143(int seed) {
     s.f2.f1[0].f0 = (unsigned long long)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R143(R143 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(a0.f2.f1[0].f0));
+    return h;
+}
 uint64_t hash_R143(const int64_t *a0, R143 a1, int a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
@@ -9400,6 +10037,18 @@ R144 make_R144(int seed) {
     s.f7 = (EnU16)(uint64_t)(seed * 37 + 7 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R144(R144 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f7));
+    return h;
+}
 uint64_t hash_R144(char a0, double a1, float a2, size_t a3, uint8_t a4, double a5, int64_t a6, R144 a7, intptr_t a8, int16_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -9456,7 +10105,7 @@ R145 make_R145(int seed) {
     s.f6[0][0] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R145(R145 a0) {
+__attribute__((unused)) static uint64_t leafhash_R145(R145 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     h = mix(h, bits32(a0.f1[0]));
@@ -9538,6 +10187,11 @@ R146 make_R146(int seed) {
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R146(R146 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    return h;
+}
 uint64_t hash_R146(double a0, double a1, float a2, R146 a3, const int64_t *a4, signed char a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -9583,7 +10237,7 @@ R147 make_R147(int seed) {
     s.f1[0].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R147(R147 a0) {
+__attribute__((unused)) static uint64_t leafhash_R147(R147 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     h = mix(h, bits32(a0.f1[0].f0));
@@ -9636,7 +10290,7 @@ R148 make_R148(int seed) {
     s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R148(R148 a0) {
+__attribute__((unused)) static uint64_t leafhash_R148(R148 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -9680,6 +10334,15 @@ R149 make_R149(int seed) {
     s.f2.f0[1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     s.f3 = ((seed + 4) & 1) != 0;
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R149(R149 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1[0].f0));
+    h = mix(h, bits32(a0.f2.f0[0]));
+    h = mix(h, bits32(a0.f2.f0[1]));
+    h = mix(h, (uint64_t)(a0.f3));
+    return h;
 }
 uint64_t hash_R149(EnI16 a0, EnU8 a1, uint8_t a2, R149 a3, const int64_t *a4, int32_t a5) {
     uint64_t h = 1469598103934665603ull;
@@ -9737,6 +10400,14 @@ R150 make_R150(int seed) {
     s.f3 = (uintptr_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R150(R150 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    return h;
+}
 uint64_t hash_R150(unsigned char a0, R150 a1, double a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -9792,7 +10463,7 @@ R151 make_R151(int seed) {
     s.f2 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R151(R151 a0) {
+__attribute__((unused)) static uint64_t leafhash_R151(R151 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f2));
@@ -9843,6 +10514,12 @@ R152 make_R152(int seed) {
     s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R152(R152 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    return h;
+}
 uint64_t hash_R152(EnInt a0, const int64_t *a1, unsigned short a2, double a3, float a4, uint16_t a5, uint64_t a6, R152 a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -9884,6 +10561,12 @@ R153 make_R153(int seed) {
     s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R153(R153 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1[0]));
+    return h;
+}
 uint64_t hash_R153(size_t a0, R153 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -9922,7 +10605,7 @@ R154 make_R154(int seed) {
     s.f1 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R154(R154 a0) {
+__attribute__((unused)) static uint64_t leafhash_R154(R154 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -9990,6 +10673,13 @@ R155 make_R155(int seed) {
     s.f2.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R155(R155 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.f0));
+    return h;
+}
 uint64_t hash_R155(EnU16 a0, int a1, uint16_t a2, unsigned long a3, uint8_t a4, EnInt a5, long long a6, R155 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -10042,7 +10732,7 @@ R156 make_R156(int seed) {
     s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R156(R156 a0) {
+__attribute__((unused)) static uint64_t leafhash_R156(R156 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f2));
     return h;
@@ -10082,7 +10772,7 @@ R157 make_R157(int seed) {
     s.f1[0][0] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R157(R157 a0) {
+__attribute__((unused)) static uint64_t leafhash_R157(R157 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0].f0[0]));
     h = mix(h, bits32(a0.f0[0].f0[1]));
@@ -10158,6 +10848,12 @@ R158 make_R158(int seed) {
     s.f1.a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R158(R158 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1.a));
+    return h;
+}
 uint64_t hash_R158(double a0, double a1, double a2, R158 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -10210,6 +10906,11 @@ R159 make_R159(int seed) {
     memset(&s, 0, sizeof s);
     s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R159(R159 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f1));
+    return h;
 }
 uint64_t hash_R159(float a0, float a1, const int64_t *a2, float a3, float a4, float a5, int64_t a6, unsigned long long a7, R159 a8, double a9) {
     uint64_t h = 1469598103934665603ull;
@@ -10266,7 +10967,7 @@ R160 make_R160(int seed) {
     s.f3[2] = (unsigned int)(uint64_t)(seed * 37 + 6 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R160(R160 a0) {
+__attribute__((unused)) static uint64_t leafhash_R160(R160 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1[0][0]));
@@ -10321,6 +11022,12 @@ R161 make_R161(int seed) {
     s.f1[0].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R161(R161 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1[0].f2));
+    return h;
+}
 uint64_t hash_R161(int32_t a0, double a1, uint16_t a2, float a3, R161 a4, ssize_t a5, uintptr_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -10368,6 +11075,12 @@ R162 make_R162(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     s.f1 = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R162(R162 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    return h;
 }
 uint64_t hash_R162(uint16_t a0, long long a1, EnInt a2, short a3, const int64_t *a4, R162 a5) {
     uint64_t h = 1469598103934665603ull;
@@ -10425,7 +11138,7 @@ R163 make_R163(int seed) {
     s.f0[2].f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R163(R163 a0) {
+__attribute__((unused)) static uint64_t leafhash_R163(R163 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0].f0));
     h = mix(h, bits32(a0.f0[1].f0));
@@ -10473,6 +11186,11 @@ R164 make_R164(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R164(R164 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
 uint64_t hash_R164(unsigned short a0, ssize_t a1, char a2, R164 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -10499,7 +11217,7 @@ R165 make_R165(int seed) {
     s.f1 = (uint64_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R165(R165 a0) {
+__attribute__((unused)) static uint64_t leafhash_R165(R165 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -10549,7 +11267,7 @@ R166 make_R166(int seed) {
     s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R166(R166 a0) {
+__attribute__((unused)) static uint64_t leafhash_R166(R166 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0]));
     h = mix(h, bits32(a0.f0[1]));
@@ -10618,6 +11336,18 @@ R167 make_R167(int seed) {
     s.f3.f1[1] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
     s.f3.f1[2] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R167(R167 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, bits32(a0.f3.f1[0]));
+    h = mix(h, bits32(a0.f3.f1[1]));
+    h = mix(h, bits32(a0.f3.f1[2]));
+    return h;
 }
 uint64_t hash_R167(_Bool a0, unsigned char a1, EnU16 a2, short a3, long long a4, intptr_t a5, const int64_t *a6, R167 a7) {
     uint64_t h = 1469598103934665603ull;
@@ -10695,6 +11425,14 @@ R168 make_R168(int seed) {
     s.f2 = &ffidl_cells[(seed * 3 + 3) % 48];
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R168(R168 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f2));
+    return h;
+}
 uint64_t hash_R168(EnU32 a0, float a1, float a2, uint16_t a3, R168 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -10734,7 +11472,7 @@ R169 make_R169(int seed) {
     s.f1[1].f0[2].f0 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R169(R169 a0) {
+__attribute__((unused)) static uint64_t leafhash_R169(R169 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f1[0].f0[0].f0));
     h = mix(h, bits32(a0.f1[0].f0[1].f0));
@@ -10807,6 +11545,14 @@ R170 make_R170(int seed) {
     s.f1.f1[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     s.f2 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R170(R170 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1.f0));
+    h = mix(h, bits64(a0.f1.f1[0]));
+    h = mix(h, bits32(a0.f2));
+    return h;
 }
 uint64_t hash_R170(signed char a0, ssize_t a1, unsigned char a2, uint32_t a3, R170 a4, intptr_t a5, long a6) {
     uint64_t h = 1469598103934665603ull;
@@ -10884,6 +11630,26 @@ R171 make_R171(int seed) {
     s.f7[5] = (unsigned char)(uint64_t)(seed * 37 + 14 * 11 + 3);
     s.f7[6] = (unsigned char)(uint64_t)(seed * 37 + 15 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R171(R171 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)(a0.f7[0]));
+    h = mix(h, (uint64_t)(a0.f7[1]));
+    h = mix(h, (uint64_t)(a0.f7[2]));
+    h = mix(h, (uint64_t)(a0.f7[3]));
+    h = mix(h, (uint64_t)(a0.f7[4]));
+    h = mix(h, (uint64_t)(a0.f7[5]));
+    h = mix(h, (uint64_t)(a0.f7[6]));
+    return h;
 }
 uint64_t hash_R171(double a0, float a1, R171 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -10980,7 +11746,7 @@ R172 make_R172(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R172(R172 a0) {
+__attribute__((unused)) static uint64_t leafhash_R172(R172 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     return h;
@@ -11012,6 +11778,11 @@ R173 make_R173(int seed) {
     memset(&s, 0, sizeof s);
     s.f3[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R173(R173 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f3[0].f0));
+    return h;
 }
 uint64_t hash_R173(float a0, char a1, R173 a2, unsigned int a3, int16_t a4) {
     uint64_t h = 1469598103934665603ull;
@@ -11046,7 +11817,7 @@ R174 make_R174(int seed) {
     s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R174(R174 a0) {
+__attribute__((unused)) static uint64_t leafhash_R174(R174 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0.f0));
     return h;
@@ -11113,7 +11884,7 @@ R175 make_R175(int seed) {
     s.f1.f2[1].f = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R175(R175 a0) {
+__attribute__((unused)) static uint64_t leafhash_R175(R175 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
@@ -11216,6 +11987,13 @@ R176 make_R176(int seed) {
     s.f2.f0 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R176(R176 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.f2.f0));
+    return h;
+}
 uint64_t hash_R176(uintptr_t a0, float a1, float a2, float a3, double a4, R176 a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -11251,6 +12029,12 @@ R177 make_R177(int seed) {
     s.f2.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f2.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R177(R177 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f2.f0));
+    h = mix(h, (uint64_t)*(a0.f2.f1));
+    return h;
 }
 uint64_t hash_R177(double a0, double a1, float a2, float a3, float a4, double a5, float a6, double a7, R177 a8, float a9) {
     uint64_t h = 1469598103934665603ull;
@@ -11299,7 +12083,7 @@ R178 make_R178(int seed) {
     s.f1[2] = (int)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R178(R178 a0) {
+__attribute__((unused)) static uint64_t leafhash_R178(R178 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
@@ -11366,6 +12150,14 @@ R179 make_R179(int seed) {
     s.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R179(R179 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][1]));
+    return h;
+}
 uint64_t hash_R179(double a0, double a1, float a2, double a3, double a4, R179 a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -11421,6 +12213,16 @@ R180 make_R180(int seed) {
     s.f5 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R180(R180 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits32(a0.f3));
+    h = mix(h, bits64(a0.f4[0]));
+    h = mix(h, bits64(a0.f5));
+    return h;
+}
 uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4, unsigned short a5, EnU8 a6, double a7, R180 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -11466,7 +12268,7 @@ R181 make_R181(int seed) {
     s.f4[0] = &ffidl_cells[(seed * 3 + 6) % 48];
     return s;
 }
-static uint64_t leafhash_R181(R181 a0) {
+__attribute__((unused)) static uint64_t leafhash_R181(R181 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     h = mix(h, (uint64_t)(a0.f1[0]));
@@ -11543,6 +12345,14 @@ R182 make_R182(int seed) {
     s.f1 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R182(R182 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits32(a0.f1));
+    return h;
+}
 uint64_t hash_R182(unsigned long a0, float a1, R182 a2, float a3, unsigned long a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -11614,7 +12424,7 @@ R183 make_R183(int seed) {
     s.f3[1].f0.f0 = (float)(-(seed * 1.5 + 13 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R183(R183 a0) {
+__attribute__((unused)) static uint64_t leafhash_R183(R183 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0]));
     h = mix(h, bits32(a0.f0[1]));
@@ -11732,7 +12542,7 @@ R184 make_R184(int seed) {
     s.f2[2] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R184(R184 a0) {
+__attribute__((unused)) static uint64_t leafhash_R184(R184 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, (uint64_t)*(a0.f1.f0[0].f0[0]));
@@ -11785,6 +12595,12 @@ R185 make_R185(int seed) {
     s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R185(R185 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
 uint64_t hash_R185(float a0, double a1, double a2, double a3, double a4, double a5, R185 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -11828,6 +12644,11 @@ R186 make_R186(int seed) {
     memset(&s, 0, sizeof s);
     s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R186(R186 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f1));
+    return h;
 }
 uint64_t hash_R186(const int64_t *a0, double a1, short a2, R186 a3, double a4, int8_t a5) {
     uint64_t h = 1469598103934665603ull;
@@ -11883,7 +12704,7 @@ R187 make_R187(int seed) {
     s.f1.f = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R187(R187 a0) {
+__attribute__((unused)) static uint64_t leafhash_R187(R187 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1.a));
@@ -11945,6 +12766,11 @@ R188 make_R188(int seed) {
     s.f1.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R188(R188 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f1.f3));
+    return h;
+}
 uint64_t hash_R188(const int64_t *a0, unsigned char a1, intptr_t a2, R188 a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
@@ -11981,6 +12807,18 @@ R189 make_R189(int seed) {
     s.f4.f0[0] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
     s.f4.f0[1] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R189(R189 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = mix(h, bits32(a0.f4.f0[0]));
+    h = mix(h, bits32(a0.f4.f0[1]));
+    return h;
 }
 uint64_t hash_R189(unsigned long a0, const int64_t *a1, R189 a2) {
     uint64_t h = 1469598103934665603ull;
@@ -12052,7 +12890,7 @@ R190 make_R190(int seed) {
     s.f0[0].f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R190(R190 a0) {
+__attribute__((unused)) static uint64_t leafhash_R190(R190 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0[0].a));
     h = mix(h, (uint64_t)(a0.f0[0].b));
@@ -12119,6 +12957,17 @@ R191 make_R191(int seed) {
     s.f2[1] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     s.f2[2] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R191(R191 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    return h;
 }
 uint64_t hash_R191(R191 a0, intptr_t a1, int32_t a2) {
     uint64_t h = 1469598103934665603ull;
@@ -12189,7 +13038,7 @@ R192 make_R192(int seed) {
     s.f1 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R192(R192 a0) {
+__attribute__((unused)) static uint64_t leafhash_R192(R192 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0.f0[0]));
     h = mix(h, bits32(a0.f0.f0[1]));
@@ -12242,7 +13091,7 @@ R193 make_R193(int seed) {
     s.f7 = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R193(R193 a0) {
+__attribute__((unused)) static uint64_t leafhash_R193(R193 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
@@ -12343,6 +13192,12 @@ R194 make_R194(int seed) {
     s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R194(R194 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    return h;
+}
 uint64_t hash_R194(long long a0, char a1, unsigned char a2, long long a3, double a4, float a5, double a6, R194 a7, uint32_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -12399,6 +13254,11 @@ R195 make_R195(int seed) {
     s.f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R195(R195 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0[0].v[0]));
+    return h;
+}
 uint64_t hash_R195(float a0, double a1, signed char a2, R195 a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -12440,7 +13300,7 @@ R196 make_R196(int seed) {
     s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R196(R196 a0) {
+__attribute__((unused)) static uint64_t leafhash_R196(R196 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, bits32(a0.f1));
@@ -12479,6 +13339,18 @@ R197 make_R197(int seed) {
     s.f4 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
     s.f5 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R197(R197 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3[0]));
+    h = mix(h, bits64(a0.f3[1]));
+    h = mix(h, bits64(a0.f3[2]));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits64(a0.f5));
+    return h;
 }
 uint64_t hash_R197(double a0, intptr_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, int16_t a5, R197 a6, signed char a7) {
     uint64_t h = 1469598103934665603ull;
@@ -12553,6 +13425,12 @@ R198 make_R198(int seed) {
     s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R198(R198 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
 uint64_t hash_R198(double a0, R198 a1, int a2, intptr_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -12609,7 +13487,7 @@ R199 make_R199(int seed) {
     s.f5 = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R199(R199 a0) {
+__attribute__((unused)) static uint64_t leafhash_R199(R199 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, bits32(a0.f1));
@@ -12679,6 +13557,12 @@ R200 make_R200(int seed) {
     s.f1 = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R200(R200 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    return h;
+}
 uint64_t hash_R200(int8_t a0, uint32_t a1, long a2, int a3, unsigned short a4, unsigned int a5, R200 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -12715,7 +13599,7 @@ R201 make_R201(int seed) {
     s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R201(R201 a0) {
+__attribute__((unused)) static uint64_t leafhash_R201(R201 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -12755,7 +13639,7 @@ R202 make_R202(int seed) {
     s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R202(R202 a0) {
+__attribute__((unused)) static uint64_t leafhash_R202(R202 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, bits64(a0.f1[0]));
@@ -12813,6 +13697,11 @@ R203 make_R203(int seed) {
     s.f2 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R203(R203 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f2));
+    return h;
+}
 uint64_t hash_R203(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R203 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -12858,6 +13747,12 @@ R204 make_R204(int seed) {
     s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R204(R204 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    return h;
+}
 uint64_t hash_R204(uint64_t a0, double a1, EnInt a2, unsigned short a3, double a4, intptr_t a5, R204 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
@@ -12900,7 +13795,7 @@ R205 make_R205(int seed) {
     s.f4.f0[0].f0[0] = &ffidl_cells[(seed * 3 + 5) % 48];
     return s;
 }
-static uint64_t leafhash_R205(R205 a0) {
+__attribute__((unused)) static uint64_t leafhash_R205(R205 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -12972,6 +13867,11 @@ R206 make_R206(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R206(R206 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
 uint64_t hash_R206(int32_t a0, EnI16 a1, EnI16 a2, int64_t a3, ssize_t a4, char a5, R206 a6, size_t a7, int a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -13028,6 +13928,16 @@ R207 make_R207(int seed) {
     s.f3[1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     s.f3[2] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R207(R207 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits32(a0.f3[0]));
+    h = mix(h, bits32(a0.f3[1]));
+    h = mix(h, bits32(a0.f3[2]));
+    return h;
 }
 uint64_t hash_R207(double a0, float a1, float a2, double a3, double a4, R207 a5, unsigned char a6) {
     uint64_t h = 1469598103934665603ull;
@@ -13095,7 +14005,7 @@ R208 make_R208(int seed) {
     s.f1[1][0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R208(R208 a0) {
+__attribute__((unused)) static uint64_t leafhash_R208(R208 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f1[0][0]));
     h = mix(h, bits64(a0.f1[1][0]));
@@ -13129,6 +14039,11 @@ R209 make_R209(int seed) {
     memset(&s, 0, sizeof s);
     s.f0[0].f0[0].f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R209(R209 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0[0].f0[0].f0[0]));
+    return h;
 }
 uint64_t hash_R209(uint8_t a0, float a1, R209 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
@@ -13179,7 +14094,7 @@ R210 make_R210(int seed) {
     s.f4[0].f0 = (long long)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R210(R210 a0) {
+__attribute__((unused)) static uint64_t leafhash_R210(R210 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
@@ -13271,7 +14186,7 @@ R211 make_R211(int seed) {
     s.f3.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
-static uint64_t leafhash_R211(R211 a0) {
+__attribute__((unused)) static uint64_t leafhash_R211(R211 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -13347,6 +14262,12 @@ R212 make_R212(int seed) {
     s.f0[1].f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R212(R212 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0[0].f0));
+    h = mix(h, bits64(a0.f0[1].f0));
+    return h;
+}
 uint64_t hash_R212(double a0, double a1, float a2, double a3, float a4, double a5, R212 a6, const int64_t *a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
@@ -13381,6 +14302,11 @@ R213 make_R213(int seed) {
     memset(&s, 0, sizeof s);
     s.f2 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R213(R213 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f2));
+    return h;
 }
 uint64_t hash_R213(double a0, char a1, const int64_t *a2, int16_t a3, signed char a4, R213 a5, short a6, size_t a7) {
     uint64_t h = 1469598103934665603ull;
@@ -13419,7 +14345,7 @@ R214 make_R214(int seed) {
     s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
-static uint64_t leafhash_R214(R214 a0) {
+__attribute__((unused)) static uint64_t leafhash_R214(R214 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0.f1));
     return h;
@@ -13484,6 +14410,18 @@ R215 make_R215(int seed) {
     s.f0.f4 = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
     s.f0.f5[0] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R215(R215 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f3));
+    h = mix(h, (uint64_t)(a0.f0.f4));
+    h = mix(h, (uint64_t)(a0.f0.f5[0]));
+    return h;
 }
 uint64_t hash_R215(float a0, uint16_t a1, _Bool a2, _Bool a3, uint64_t a4, int a5, double a6, R215 a7, size_t a8, double a9) {
     uint64_t h = 1469598103934665603ull;
@@ -13558,6 +14496,11 @@ R216 make_R216(int seed) {
     s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R216(R216 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0[0].f0));
+    return h;
+}
 uint64_t hash_R216(float a0, double a1, R216 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
@@ -13584,7 +14527,7 @@ R217 make_R217(int seed) {
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R217(R217 a0) {
+__attribute__((unused)) static uint64_t leafhash_R217(R217 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     return h;
@@ -13634,6 +14577,18 @@ R218 make_R218(int seed) {
     s.f5.f0 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
     s.f6 = (int32_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R218(R218 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)*(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, bits64(a0.f5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6));
+    return h;
 }
 uint64_t hash_R218(unsigned short a0, ssize_t a1, int8_t a2, double a3, unsigned short a4, double a5, double a6, R218 a7) {
     uint64_t h = 1469598103934665603ull;
@@ -13722,7 +14677,7 @@ R219 make_R219(int seed) {
     s.f1.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R219(R219 a0) {
+__attribute__((unused)) static uint64_t leafhash_R219(R219 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
     h = mix(h, bits32(a0.f1.f0));
@@ -13777,7 +14732,7 @@ R220 make_R220(int seed) {
     s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R220(R220 a0) {
+__attribute__((unused)) static uint64_t leafhash_R220(R220 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
     h = mix(h, bits32(a0.f1));
@@ -13814,6 +14769,19 @@ R221 make_R221(int seed) {
     s.f2.f1.f1[0] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     s.f2.f2 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R221(R221 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits32(a0.f0.f1[0]));
+    h = mix(h, bits32(a0.f0.f1[1]));
+    h = mix(h, bits32(a0.f0.f1[2]));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f2.f0));
+    h = mix(h, bits32(a0.f2.f1.f0));
+    h = mix(h, bits64(a0.f2.f1.f1[0]));
+    h = mix(h, bits32(a0.f2.f2));
+    return h;
 }
 uint64_t hash_R221(uint32_t a0, EnU16 a1, int a2, uint16_t a3, _Bool a4, uint8_t a5, uint16_t a6, R221 a7, double a8, double a9) {
     uint64_t h = 1469598103934665603ull;
@@ -13891,6 +14859,12 @@ R222 make_R222(int seed) {
     s.f2.f1.f0 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R222(R222 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1.f0));
+    return h;
+}
 uint64_t hash_R222(int32_t a0, intptr_t a1, uint8_t a2, R222 a3, uint8_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -13953,7 +14927,7 @@ R223 make_R223(int seed) {
     s.f2.f2 = (unsigned long)(uint64_t)(seed * 37 + 4 * 11 + 3);
     return s;
 }
-static uint64_t leafhash_R223(R223 a0) {
+__attribute__((unused)) static uint64_t leafhash_R223(R223 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0[0].f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f1));
@@ -14027,6 +15001,24 @@ R224 make_R224(int seed) {
     s.f5[0].f1.f3 = (double)(-(seed * 1.5 + 13 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R224(R224 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f1.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1.f2));
+    h = mix(h, (uint64_t)(a0.f1.f3[0][0]));
+    h = mix(h, (uint64_t)(a0.f1.f3[1][0]));
+    h = mix(h, (uint64_t)(a0.f1.f3[2][0]));
+    h = mix(h, (uint64_t)*(a0.f1.f4[0]));
+    h = mix(h, (uint64_t)*(a0.f1.f4[1]));
+    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, bits32(a0.f2.f1.f0));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, bits64(a0.f5[0].f1.f3));
+    return h;
+}
 uint64_t hash_R224(short a0, const int64_t *a1, EnI64 a2, R224 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -14080,6 +15072,14 @@ R225 make_R225(int seed) {
     s.f0[0].f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R225(R225 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0].f0));
+    h = mix(h, bits64(a0.f0[0].f1));
+    h = mix(h, bits64(a0.f0[0].f2));
+    h = mix(h, bits64(a0.f0[0].f3));
+    return h;
+}
 uint64_t hash_R225(R225 a0, char a1, unsigned char a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0].f0));
@@ -14131,7 +15131,7 @@ R226 make_R226(int seed) {
     s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R226(R226 a0) {
+__attribute__((unused)) static uint64_t leafhash_R226(R226 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, bits32(a0.f1));
@@ -14193,6 +15193,11 @@ R227 make_R227(int seed) {
     s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
+__attribute__((unused)) static uint64_t leafhash_R227(R227 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
 uint64_t hash_R227(char a0, uint8_t a1, uintptr_t a2, uint8_t a3, double a4, R227 a5, uint16_t a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
@@ -14239,7 +15244,7 @@ R228 make_R228(int seed) {
     s.f2[1] = &ffidl_cells[(seed * 3 + 11) % 48];
     return s;
 }
-static uint64_t leafhash_R228(R228 a0) {
+__attribute__((unused)) static uint64_t leafhash_R228(R228 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
@@ -14304,7 +15309,7 @@ R229 make_R229(int seed) {
     s.f0[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-static uint64_t leafhash_R229(R229 a0) {
+__attribute__((unused)) static uint64_t leafhash_R229(R229 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0][0]));
     return h;
@@ -14353,6 +15358,13 @@ R230 make_R230(int seed) {
     s.f0.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
     s.f1 = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R230(R230 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0.f1[0]));
+    h = mix(h, (uint64_t)*(a0.f0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    return h;
 }
 uint64_t hash_R230(R230 a0, float a1, long a2) {
     uint64_t h = 1469598103934665603ull;
@@ -16288,4 +17300,1580 @@ uint64_t cbsig_22(CbSig_22 cb) {
 uint64_t cbsig_23(CbSig_23 cb) {
     signed char r = cb(3279155051784952647ull, 44ll, &ffidl_cells[28], 6355.875f, -48ll, 170ull, 34ull, 83ull, &ffidl_cells[15], -5951935080008005220ll, -417.875f, -44ll, -80ll, (EnU8)1ull, &ffidl_cells[32], false, -6963.375f, -1033.375f, &ffidl_cells[44], (EnU8)100ull);
     return (uint64_t)(int64_t)(r);
+}
+
+uint64_t multi_0(R048 a0, int32_t a1, int64_t a2, R001 a3, R011 a4, R060 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.f2.f3));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][1]));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    return h;
+}
+R209 multi_1(R209 a0, double a1, float a2, double a3, R216 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0[0].f0[0].f0[0] = a0.f0[0].f0[0].f0[0] + (k & 7);
+    return a0;
+}
+uint64_t __attribute__((ms_abi)) multi_2(R104 a0, EnU16 a1, char a2, EmptyU a3, R037 a4, uint32_t a5, short a6, R103 a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1.f0));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, bits64(a7.f0));
+    return h;
+}
+uint64_t multi_3(float a0, float a1, R172 a2, double a3, float a4, R021 a5, unsigned int a6, R125 a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, bits64(a7.f0));
+    return h;
+}
+R213 multi_4(R213 a0, R082 a1) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f2 = a0.f2 + (k & 7);
+    return a0;
+}
+uint64_t multi_5(R167 a0, R168 a1, R209 a2, int8_t a3, R182 a4, R224 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, bits32(a0.f3.f1[0]));
+    h = mix(h, bits32(a0.f3.f1[1]));
+    h = mix(h, bits32(a0.f3.f1[2]));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)*(a1.f2));
+    h = mix(h, (uint64_t)*(a2.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits32(a4.f0[0]));
+    h = mix(h, bits32(a4.f0[1]));
+    h = mix(h, bits32(a4.f0[2]));
+    h = mix(h, bits32(a4.f1));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0));
+    h = mix(h, (uint64_t)(a5.f1.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1.f2));
+    h = mix(h, (uint64_t)(a5.f1.f3[0][0]));
+    h = mix(h, (uint64_t)(a5.f1.f3[1][0]));
+    h = mix(h, (uint64_t)(a5.f1.f3[2][0]));
+    h = mix(h, (uint64_t)*(a5.f1.f4[0]));
+    h = mix(h, (uint64_t)*(a5.f1.f4[1]));
+    h = mix(h, bits32(a5.f2.f0));
+    h = mix(h, bits32(a5.f2.f1.f0));
+    h = mix(h, (uint64_t)(a5.f3));
+    h = mix(h, (uint64_t)(int64_t)(a5.f4));
+    h = mix(h, bits64(a5.f5[0].f1.f3));
+    return h;
+}
+uint64_t __attribute__((ms_abi)) multi_6(R025 a0, EnI16 a1, R194 a2, R134 a3, unsigned short a4, uint16_t a5, R012 a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1[0].f0));
+    return h;
+}
+R046 multi_7(float a0, R046 a1, double a2, R209 a3, PackAlign16F a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (uintptr_t)(a1.f0 + k);
+    return a1;
+}
+uint64_t multi_8(R227 a0, double a1, int8_t a2, R128 a3, double a4, R120 a5, R018 a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, bits64(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f1));
+    return h;
+}
+uint64_t multi_9(R137 a0, R164 a1, R040 a2, Empty a3, R046 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a1.f0));
+    h = mix(h, (uint64_t)*(a2.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0));
+    return h;
+}
+R119 __attribute__((ms_abi)) multi_10(R119 a0, UF32I32Pad a1, uint8_t a2, uintptr_t a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (float)(a0.f0 + k);
+    return a0;
+}
+uint64_t multi_11(R137 a0, R155 a1, double a2, unsigned char a3, R226 a4, R117 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, bits32(a1.f2.f0));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f1));
+    h = mix(h, (uint64_t)(a5.f0.tag));
+    h = mix(h, (uint64_t)(a5.f0.v));
+    return h;
+}
+uint64_t multi_12(R164 a0, R112 a1, R065 a2, double a3, long a4, R113 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, bits32(a2.f1[0]));
+    h = mix(h, bits32(a2.f1[1]));
+    h = mix(h, bits32(a2.f1[2]));
+    h = mix(h, bits64(a3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[4]));
+    return h;
+}
+R067 multi_13(uint64_t a0, uint16_t a1, R206 a2, int64_t a3, EnU8 a4, size_t a5, R067 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0 = (unsigned char)(a6.f0 + k);
+    a6.f1[0] = (char)(a6.f1[0] + k);
+    a6.f1[1] = (char)(a6.f1[1] + k);
+    a6.f1[2] = (char)(a6.f1[2] + k);
+    a6.f2 = a6.f2 ^ (k & 1);
+    a6.f3 = (char)(a6.f3 + k);
+    a6.f4 = (uint16_t)(a6.f4 + k);
+    a6.f5[0] = (uint8_t)(a6.f5[0] + k);
+    return a6;
+}
+uint64_t __attribute__((ms_abi)) multi_14(uint32_t a0, double a1, R179 a2, R040 a3, R173 a4, F32Arr1x3 a5, R137 a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][1]));
+    h = mix(h, (uint64_t)*(a3.f0[0]));
+    h = mix(h, bits32(a4.f3[0].f0));
+    h = mix(h, bits32(a5.v[0][0]));
+    h = mix(h, bits32(a5.v[1][0]));
+    h = mix(h, bits32(a5.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    return h;
+}
+uint64_t multi_15(EnI64 a0, R088 a1, R166 a2, CharShortLong a3, R220 a4, R063 a5, short a6, unsigned short a7, int32_t a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.c));
+    h = mix(h, bits32(a2.f0[0]));
+    h = mix(h, bits32(a2.f0[1]));
+    h = mix(h, bits32(a2.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.c));
+    h = mix(h, (uint64_t)(int64_t)(a3.s));
+    h = mix(h, (uint64_t)(int64_t)(a3.l));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits32(a5.f0[0].f0));
+    h = mix(h, (uint64_t)(a5.f0[0].f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, (uint64_t)(a7));
+    h = mix(h, (uint64_t)(int64_t)(a8));
+    return h;
+}
+R134 multi_16(R134 a0, R024 a1, PackAlign4 a2, const int64_t *a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1[0] = (int8_t)(a0.f1[0] + k);
+    a0.f1[1] = (int8_t)(a0.f1[1] + k);
+    return a0;
+}
+uint64_t multi_17(R151 a0, int16_t a1, R097 a2, R034 a3, R204 a4, R141 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[6]));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits32(a4.f0[0]));
+    h = mix(h, bits32(a4.f0[1]));
+    h = mix(h, bits64(a5.f1.v[0]));
+    return h;
+}
+uint64_t __attribute__((ms_abi)) multi_18(R143 a0, R083 a1, intptr_t a2, double a3, EnInt a4, double a5, R141 a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(a0.f2.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, bits64(a5));
+    h = mix(h, bits64(a6.f1.v[0]));
+    return h;
+}
+R057 multi_19(uint64_t a0, R085 a1, R202 a2, unsigned long long a3, R057 a4, char a5, Bool3F32 a6, ssize_t a7, short a8, uint8_t a9, const int64_t *a10, long a11) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(a9);
+    ks += (uint64_t)*(a10);
+    ks += (uint64_t)(int64_t)(a11);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (int32_t)(a4.f0 + k);
+    a4.f1 = (int64_t)(a4.f1 + k);
+    a4.f2[0] = a4.f2[0] ^ (k & 1);
+    a4.f2[1] = a4.f2[1] ^ (k & 1);
+    a4.f2[2] = a4.f2[2] ^ (k & 1);
+    a4.f3 = (uint64_t)(a4.f3 + k);
+    return a4;
+}
+uint64_t multi_20(R159 a0, R135 a1, R176 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a1.f2.f1[0]));
+    h = mix(h, bits32(a1.f2.f1[1]));
+    h = mix(h, bits32(a1.f2.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits64(a2.f2.f0));
+    return h;
+}
+uint64_t multi_21(float a0, float a1, R163 a2, R088 a3, float a4, double a5, EmptyU a6, const int64_t *a7, uint8_t a8, EnU32 a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2.f0[0].f0));
+    h = mix(h, bits32(a2.f0[1].f0));
+    h = mix(h, bits32(a2.f0[2].f0));
+    h = mix(h, (uint64_t)(a3.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.c));
+    h = mix(h, bits32(a4));
+    h = mix(h, bits64(a5));
+    h = mix(h, (uint64_t)*(a7));
+    h = mix(h, (uint64_t)(a8));
+    h = mix(h, (uint64_t)(a9));
+    return h;
+}
+R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU32 a1, int16_t a2, double a3, int a4, R085 a5, int16_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (long)(a0.f0 + k);
+    a0.f1[0] = a0.f1[0] + (k & 7);
+    a0.f1[1] = a0.f1[1] + (k & 7);
+    a0.f1[2] = a0.f1[2] + (k & 7);
+    return a0;
+}
+uint64_t multi_23(R009 a0, intptr_t a1, char a2, double a3, unsigned short a4, U8EmptyU8 a5, uint8_t a6, unsigned short a7, EnU16 a8, double a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0].a));
+    h = mix(h, (uint64_t)(a0.f1[1].a));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f4.d));
+    h = mix(h, bits64(a0.f5[0].d));
+    h = mix(h, (uint64_t)(a0.f6.b[0]));
+    h = mix(h, (uint64_t)(a0.f6.b[1]));
+    h = mix(h, (uint64_t)(a0.f6.b[2]));
+    h = mix(h, (uint64_t)(a0.f6.b[3]));
+    h = mix(h, (uint64_t)(a0.f6.b[4]));
+    h = mix(h, (uint64_t)(a0.f6.b[5]));
+    h = mix(h, (uint64_t)(a0.f6.b[6]));
+    h = mix(h, (uint64_t)(a0.f6.b[7]));
+    h = mix(h, (uint64_t)(a0.f6.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(a5.a));
+    h = mix(h, (uint64_t)(a5.b));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, (uint64_t)(a7));
+    h = mix(h, (uint64_t)(a8));
+    h = mix(h, bits64(a9));
+    return h;
+}
+uint64_t multi_24(float a0, R085 a1, float a2, short a3, float a4, R185 a5, double a6, double a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits32(a1.f1[0]));
+    h = mix(h, bits32(a1.f1[1]));
+    h = mix(h, bits32(a1.f1[2]));
+    h = mix(h, bits32(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, bits32(a5.f0.f0));
+    h = mix(h, bits64(a5.f1));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits64(a7));
+    return h;
+}
+R220 multi_25(uintptr_t a0, R220 a1, signed char a2, R130 a3, UPackedF64U8 a4, R135 a5, UAlign16 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1 = (float)(a1.f1 + k);
+    return a1;
+}
+uint64_t __attribute__((ms_abi)) multi_26(size_t a0, R162 a1, int16_t a2, R095 a3, R119 a4, EnI64 a5, uint16_t a6, unsigned short a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits64(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, (uint64_t)(a7));
+    return h;
+}
+uint64_t multi_27(const int64_t *a0, const int64_t *a1, R146 a2, R054 a3, R190 a4, R108 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0));
+    h = mix(h, (uint64_t)*(a1));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a4.f0[0].a));
+    h = mix(h, (uint64_t)(a4.f0[0].b));
+    h = mix(h, (uint64_t)(a4.f0[0].c));
+    h = mix(h, bits32(a4.f0[0].f));
+    h = mix(h, (uint64_t)*(a5.f0[0].f0[0].f0[0]));
+    return h;
+}
+R216 multi_28(const int64_t *a0, const int64_t *a1, float a2, R216 a3, R134 a4, float a5, const int64_t *a6, uint8_t a7, R002 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)*(a6);
+    ks += (uint64_t)(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0[0].f0 = (double)(a3.f0[0].f0 + k);
+    return a3;
+}
+uint64_t multi_29(R229 a0, double a1, R122 a2, double a3, float a4, R012 a5, R047 a6, short a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0][0]));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, bits32(a2.f1.f0[0].v[0][0]));
+    h = mix(h, bits32(a2.f1.f0[0].v[1][0]));
+    h = mix(h, bits32(a2.f1.f0[0].v[2][0]));
+    h = mix(h, bits32(a2.f1.f0[1].v[0][0]));
+    h = mix(h, bits32(a2.f1.f0[1].v[1][0]));
+    h = mix(h, bits32(a2.f1.f0[1].v[2][0]));
+    h = mix(h, bits64(a2.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4[0]));
+    h = mix(h, (uint64_t)(a2.f5));
+    h = mix(h, (uint64_t)(a2.f6[0][0]));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1[0].f0));
+    h = mix(h, bits64(a6.f3));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    return h;
+}
+uint64_t __attribute__((ms_abi)) multi_30(R152 a0, EmptyF64 a1, R222 a2, R205 a3, R183 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits64(a1.d));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f1.f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[0].f0));
+    h = mix(h, (uint64_t)(a3.f2[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
+    h = mix(h, (uint64_t)*(a3.f4.f0[0].f0[0]));
+    h = mix(h, bits32(a4.f0[0]));
+    h = mix(h, bits32(a4.f0[1]));
+    h = mix(h, bits32(a4.f0[2]));
+    h = mix(h, bits32(a4.f0[3]));
+    h = mix(h, bits32(a4.f0[4]));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f1[2]));
+    h = mix(h, bits32(a4.f1[3]));
+    h = mix(h, bits32(a4.f1[4]));
+    h = mix(h, bits32(a4.f1[5]));
+    h = mix(h, bits64(a4.f2));
+    h = mix(h, bits32(a4.f3[0].f0.f0));
+    h = mix(h, bits32(a4.f3[1].f0.f0));
+    return h;
+}
+R026 multi_31(R026 a0, R122 a1, EnU16 a2, float a3, R039 a4, unsigned short a5, EnInt a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (intptr_t)(a0.f0 + k);
+    a0.f1.f0 = (long long)(a0.f1.f0 + k);
+    return a0;
+}
+uint64_t multi_32(char a0, R079 a1, int32_t a2, R088 a3, int16_t a4, unsigned long long a5, signed char a6, int64_t a7, int64_t a8, char a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)*(a1.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a3.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.c));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, (uint64_t)(int64_t)(a8));
+    h = mix(h, (uint64_t)(int64_t)(a9));
+    return h;
+}
+uint64_t multi_33(int32_t a0, size_t a1, R053 a2, unsigned long a3, EnU8 a4, const int64_t *a5, double a6, PackAlign4 a7, int8_t a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)*(a5));
+    h = mix(h, bits64(a6));
+    h = mix(h, (uint64_t)(a7.tag));
+    h = mix(h, (uint64_t)(a7.v));
+    h = mix(h, (uint64_t)(int64_t)(a8));
+    return h;
+}
+R104 __attribute__((ms_abi)) multi_34(R071 a0, EnInt a1, R046 a2, R082 a3, R104 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0.f0 = (double)(a4.f0.f0 + k);
+    a4.f1 = a4.f1 ^ (k & 1);
+    return a4;
+}
+uint64_t multi_35(short a0, int16_t a1, R179 a2, EnU16 a3, Bool3F32 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4.a));
+    h = mix(h, (uint64_t)(a4.b));
+    h = mix(h, (uint64_t)(a4.c));
+    h = mix(h, bits32(a4.f));
+    return h;
+}
+uint64_t multi_36(R198 a0, R124 a1, R206 a2, R010 a3, R070 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, bits32(a4.f0.f0.f0));
+    h = mix(h, bits64(a4.f0.f0.f1.v[0]));
+    return h;
+}
+R139 multi_37(EnU16 a0, R119 a1, float a2, uint16_t a3, R049 a4, double a5, R156 a6, R139 a7, long a8, unsigned short a9, unsigned long a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(a9);
+    ks += (uint64_t)(a10);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f1[0] = a7.f1[0] + (k & 7);
+    a7.f1[1] = a7.f1[1] + (k & 7);
+    return a7;
+}
+uint64_t __attribute__((ms_abi)) multi_38(char a0, int64_t a1, R021 a2, R086 a3, int64_t a4, const int64_t *a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)*(a5));
+    return h;
+}
+uint64_t multi_39(R177 a0, double a1, size_t a2, R129 a3, R018 a4, float a5, double a6, double a7, R109 a8, unsigned long a9, double a10, float a11, R087 a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f2.f0));
+    h = mix(h, (uint64_t)*(a0.f2.f1));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, bits64(a3.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits32(a5));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits64(a7));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a9));
+    h = mix(h, bits64(a10));
+    h = mix(h, bits32(a11));
+    h = mix(h, (uint64_t)(int64_t)(a12.f0[0]));
+    return h;
+}
+R036 multi_40(R104 a0, R177 a1, ZigMixed a2, int16_t a3, R153 a4, const int64_t *a5, R036 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)*(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0.f0[0] = (int64_t)(a6.f0.f0[0] + k);
+    a6.f0.f0[1] = (int64_t)(a6.f0.f0[1] + k);
+    return a6;
+}
+uint64_t multi_41(double a0, double a1, float a2, R034 a3, double a4, R223 a5, double a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits64(a4));
+    h = mix(h, bits64(a5.f0[0].f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f2.f2));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits32(a7));
+    return h;
+}
+uint64_t __attribute__((ms_abi)) multi_42(CharShortLong a0, R113 a1, R164 a2, float a3, R044 a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.s));
+    h = mix(h, (uint64_t)(int64_t)(a0.l));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[4]));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a5));
+    return h;
+}
+R040 multi_43(EnU16 a0, R185 a1, R040 a2, int32_t a3, R178 a4, R074 a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = a2.f0[0] + (k & 7);
+    return a2;
+}
+uint64_t multi_44(unsigned long long a0, R158 a1, short a2, long a3, R046 a4, unsigned long long a5, int32_t a6, signed char a7, R132 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits32(a1.f1.a));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, bits64(a8.f1.f0));
+    return h;
+}
+uint64_t multi_45(PackAlign16F a0, R077 a1, R166 a2, const int64_t *a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.a));
+    h = mix(h, bits32(a0.f));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits32(a2.f0[0]));
+    h = mix(h, bits32(a2.f0[1]));
+    h = mix(h, bits32(a2.f0[2]));
+    h = mix(h, (uint64_t)*(a3));
+    return h;
+}
+R206 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned int a2, short a3, char a4, const int64_t *a5, R089 a6, intptr_t a7, R054 a8, int16_t a9, R049 a10, R147 a11, R206 a12) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)*(a5);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a9);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a12.f0 = (double)(a12.f0 + k);
+    return a12;
+}
+uint64_t multi_47(R091 a0, uint32_t a1, R092 a2, R101 a3, EnU8 a4, R000 a5, F32Arr1x3 a6, short a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)*(a2.f0[0]));
+    h = mix(h, (uint64_t)*(a2.f0[1]));
+    h = mix(h, bits64(a3.f0[0]));
+    h = mix(h, bits64(a3.f0[1]));
+    h = mix(h, bits64(a3.f0[2]));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits32(a6.v[0][0]));
+    h = mix(h, bits32(a6.v[1][0]));
+    h = mix(h, bits32(a6.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    return h;
+}
+uint64_t multi_48(int8_t a0, long a1, int a2, R139 a3, R168 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)*(a3.f1[0]));
+    h = mix(h, (uint64_t)*(a3.f1[1]));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)*(a4.f2));
+    return h;
+}
+F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R116 a2, signed char a3, R097 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.v[0][0] = (float)(a0.v[0][0] + k);
+    a0.v[1][0] = (float)(a0.v[1][0] + k);
+    a0.v[2][0] = (float)(a0.v[2][0] + k);
+    return a0;
+}
+uint64_t __attribute__((ms_abi)) multi_50(R152 a0, R104 a1, uintptr_t a2, uint16_t a3, PackAlign16F a4, uint8_t a5, unsigned short a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits64(a1.f0.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4.a));
+    h = mix(h, bits32(a4.f));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, bits32(a7));
+    return h;
+}
+uint64_t multi_51(short a0, int a1, const int64_t *a2, R087 a3, R164 a4, ZigMixed a5, short a6, long a7, intptr_t a8, R083 a9, uint16_t a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)*(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a5.a));
+    h = mix(h, bits64(a5.d));
+    h = mix(h, (uint64_t)(a5.b));
+    h = mix(h, bits32(a5.f));
+    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, (uint64_t)(int64_t)(a8));
+    h = mix(h, (uint64_t)(int64_t)(a9.f0));
+    h = mix(h, bits64(a9.f1));
+    h = mix(h, (uint64_t)(a10));
+    return h;
+}
+R176 multi_52(R176 a0, R109 a1, R196 a2) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (int16_t)(a0.f0 + k);
+    a0.f1 = a0.f1 ^ (k & 1);
+    a0.f2.f0 = (double)(a0.f2.f0 + k);
+    return a0;
+}
+uint64_t multi_53(R046 a0, F32Arr1x3 a1, R129 a2, R220 a3, char a4, R177 a5, double a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a1.v[0][0]));
+    h = mix(h, bits32(a1.v[1][0]));
+    h = mix(h, bits32(a1.v[2][0]));
+    h = mix(h, bits64(a2.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits32(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(a5.f2.f0));
+    h = mix(h, (uint64_t)*(a5.f2.f1));
+    h = mix(h, bits64(a6));
+    return h;
+}
+uint64_t __attribute__((ms_abi)) multi_54(long a0, R138 a1, int a2, float a3, R138 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1));
+    return h;
+}
+R019 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R031 a6, R069 a7, int16_t a8, F32Arr1x3 a9, R019 a10, R176 a11) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a10.f0 = (unsigned short)(a10.f0 + k);
+    a10.f1 = (uint16_t)(a10.f1 + k);
+    a10.f2.f0[0][0] = (int16_t)(a10.f2.f0[0][0] + k);
+    a10.f2.f0[0][1] = (int16_t)(a10.f2.f0[0][1] + k);
+    a10.f2.f0[1][0] = (int16_t)(a10.f2.f0[1][0] + k);
+    a10.f2.f0[1][1] = (int16_t)(a10.f2.f0[1][1] + k);
+    return a10;
+}
+uint64_t multi_56(R053 a0, R040 a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)*(a1.f0[0]));
+    return h;
+}
+uint64_t multi_57(R146 a0, EnU32 a1, R137 a2, R137 a3, PackAlign4 a4, ZigMixed a5, const int64_t *a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a4.tag));
+    h = mix(h, (uint64_t)(a4.v));
+    h = mix(h, (uint64_t)(a5.a));
+    h = mix(h, bits64(a5.d));
+    h = mix(h, (uint64_t)(a5.b));
+    h = mix(h, bits32(a5.f));
+    h = mix(h, (uint64_t)*(a6));
+    return h;
+}
+R205 __attribute__((ms_abi)) multi_58(R152 a0, double a1, CharShortLong a2, PackAlign4 a3, R205 a4, R090 a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (uint8_t)(a4.f0 + k);
+    a4.f1 = (signed char)(a4.f1 + k);
+    a4.f2[0].f0 = (signed char)(a4.f2[0].f0 + k);
+    a4.f2[0].f1 = (unsigned short)(a4.f2[0].f1 + k);
+    a4.f3 = (int8_t)(a4.f3 + k);
+    a4.f4.f0[0].f0[0] = a4.f4.f0[0].f0[0] + (k & 7);
+    return a4;
+}
+uint64_t multi_59(int16_t a0, R168 a1, uint16_t a2, short a3, F64Arr1 a4, R065 a5, R155 a6, uint32_t a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)*(a1.f2));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits64(a4.v[0]));
+    h = mix(h, bits32(a5.f1[0]));
+    h = mix(h, bits32(a5.f1[1]));
+    h = mix(h, bits32(a5.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, bits32(a6.f2.f0));
+    h = mix(h, (uint64_t)(a7));
+    return h;
+}
+uint64_t multi_60(long long a0, EnumBag a1, double a2, R018 a3, char a4, Bool3F32 a5, double a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1.a));
+    h = mix(h, (uint64_t)(int64_t)(a1.b));
+    h = mix(h, (uint64_t)(int64_t)(a1.c));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(a5.a));
+    h = mix(h, (uint64_t)(a5.b));
+    h = mix(h, (uint64_t)(a5.c));
+    h = mix(h, bits32(a5.f));
+    h = mix(h, bits64(a6));
+    return h;
+}
+R044 multi_61(float a0, R086 a1, unsigned short a2, float a3, EnI16 a4, R113 a5, R215 a6, R044 a7, double a8, R179 a9, ssize_t a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)(a10);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f0 = (float)(a7.f0 + k);
+    return a7;
+}
+uint64_t __attribute__((ms_abi)) multi_62(R211 a0, char a1, R010 a2, uint16_t a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a3));
+    return h;
+}
+uint64_t multi_63(int64_t a0, intptr_t a1, EnU16 a2, R188 a3, EnI64 a4, R000 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, bits64(a3.f1.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, bits64(a5.f0));
+    return h;
+}
+uint64_t cbmulti_0(CbMulti_0 cb) {
+    return cb(91ll, &ffidl_cells[8], make_R060(3000), make_UF32I32Pad(3001), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
+}
+uint64_t cbmulti_1(CbMulti_1 cb) {
+    R158 r = cb(&ffidl_cells[49], &ffidl_cells[56], 23ll, 31ll, make_R158(3016), 16810689155870445949ull, 135ull, 0ull, make_R054(3017), 1727ll);
+    return leafhash_R158(r);
+}
+uint64_t cbmulti_2(CbMulti_2 cb) {
+    return cb(&ffidl_cells[9], make_R155(3032), make_R010(3033), make_R190(3034));
+}
+uint64_t cbmulti_3(CbMulti_3 cb) {
+    UPackedF64U8 r = cb(make_F64Arr1(3048), make_R094(3049), make_R068(3050), make_UPackedF64U8(3051), make_R166(3052));
+    return leafhash_UPackedF64U8(r);
+}
+uint64_t cbmulti_4(CbMulti_4 cb) {
+    return cb(make_R192(3064), -5664.125, &ffidl_cells[50], 6319.625, make_R125(3065), -675.75, 18446744073709551615ull, true, make_R050(3066));
+}
+uint64_t cbmulti_5(CbMulti_5 cb) {
+    R129 r = cb((EnI64)5000000000ll, make_R129(3080), -3588.75f, -88ll, make_Empty(3081), -32767ll, -1763.625f, 127ll, 0ll);
+    return leafhash_R129(r);
+}
+uint64_t cbmulti_6(CbMulti_6 cb) {
+    return cb(1314.125f, -254.125f, -5182.375f, -1468.625, make_R146(3096), 7648.5f, make_R069(3097));
+}
+uint64_t cbmulti_7(CbMulti_7 cb) {
+    R103 r = cb(744102312998647035ll, 575402889ll, (EnI16)-299ll, 18446744073709551615ull, 2081882572ull, make_R087(3112), make_R103(3113), make_R034(3114), 4294967294ull);
+    return leafhash_R103(r);
+}
+uint64_t cbmulti_8(CbMulti_8 cb) {
+    return cb(-1210.25, -4367.125f, -2195.875, -7114.125, 14ll, make_R086(3128), make_R070(3129), 7855.875f, make_R152(3130), -2851.375, make_R038(3131));
+}
+uint64_t cbmulti_9(CbMulti_9 cb) {
+    R157 r = cb(-15ll, 35ull, 23ull, (EnU16)65535ull, (EnI64)-1ll, (EnU32)4000000000ull, -4534427299383412839ll, 47424ull, make_R157(3144), make_R040(3145));
+    return leafhash_R157(r);
+}
+uint64_t cbmulti_10(CbMulti_10 cb) {
+    return cb(make_R158(3160), make_R083(3161), -3656.75);
+}
+uint64_t cbmulti_11(CbMulti_11 cb) {
+    R200 r = cb(make_R222(3176), make_R121(3177), make_R141(3178), -7896734286424573214ll, -9153466098448376924ll, 34273ull, 29676ull, make_EmptyF64(3179), -2975.75f, make_R200(3180));
+    return leafhash_R200(r);
+}
+uint64_t cbmulti_12(CbMulti_12 cb) {
+    return cb(-803.25f, -2126.375f, 6385.125, make_R226(3192), 6232.625f, make_R037(3193), -6790.875, -3036.75, 3835.5f);
+}
+uint64_t cbmulti_13(CbMulti_13 cb) {
+    R090 r = cb(make_R072(3208), -115ll, make_Empty(3209), make_CharShortLong(3210), make_R090(3211));
+    return leafhash_R090(r);
+}
+uint64_t cbmulti_14(CbMulti_14 cb) {
+    return cb(9223372036854775807ll, make_F64Arr1(3224), make_ZigMixed(3225), 4262.0, 5731.25f, 7958.375);
+}
+uint64_t cbmulti_15(CbMulti_15 cb) {
+    F32Arr1x3 r = cb(126ll, false, make_R159(3240), 15602875616397520208ull, -12ll, 1369.0f, make_R215(3241), -1828.5, make_R019(3242), make_F32Arr1x3(3243), make_R065(3244));
+    return leafhash_F32Arr1x3(r);
+}
+uint64_t cbmulti_16(CbMulti_16 cb) {
+    return cb(true, -104ll, -117ll, make_R066(3256), 45ull, false, make_R095(3257), 21ll);
+}
+uint64_t cbmulti_17(CbMulti_17 cb) {
+    R135 r = cb(27ull, make_R135(3272), make_R128(3273), make_R021(3274), 25ll, (EnInt)-5ll, 21ll, -7685006887099406435ll, &ffidl_cells[3], 4022650308810172566ull, -32768ll);
+    return leafhash_R135(r);
+}
+uint64_t cbmulti_18(CbMulti_18 cb) {
+    return cb(make_PtrPair(3288), make_R201(3289), make_R060(3290), make_R211(3291), make_R024(3292));
+}
+uint64_t cbmulti_19(CbMulti_19 cb) {
+    R012 r = cb(7ull, make_R012(3304), -32767ll, make_R115(3305), 2929.0, -1523653065791544798ll, 2800.875f, make_R042(3306), -3566.75f, make_R088(3307), (EnInt)100000ll);
+    return leafhash_R012(r);
+}
+uint64_t cbmulti_20(CbMulti_20 cb) {
+    return cb(1652.375, -5204.125f, make_R046(3320), make_R204(3321), make_R168(3322), -7621.375, -1250.625, make_R135(3323), -2615.75f, make_R017(3324));
+}
+uint64_t cbmulti_21(CbMulti_21 cb) {
+    R222 r = cb(make_R203(3336), make_R079(3337), make_R037(3338), make_R222(3339));
+    return leafhash_R222(r);
+}
+uint64_t cbmulti_22(CbMulti_22 cb) {
+    return cb(make_R216(3352), make_R034(3353), make_R206(3354), 176.75);
+}
+uint64_t cbmulti_23(CbMulti_23 cb) {
+    R035 r = cb(make_R045(3368), make_R035(3369), make_EnumBag(3370), make_R220(3371));
+    return leafhash_R035(r);
+}
+
+uint64_t va_0(unsigned short a0, _Bool a1, float a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, bits32(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_1(double a0, double a1, float a2, double a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_2(float a0, float a1, float a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_3(uintptr_t a0, int64_t a1, double a2, const int64_t *a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)*(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_4(char a0, uint16_t a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_5(float a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a0);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_6(long long a0, double a1, short a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_7(float a0, int16_t a1, double a2, unsigned char a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_8(float a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_9(uint64_t a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_10(int8_t a0, int64_t a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_11(double a0, double a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_12(uint16_t a0, intptr_t a1, int8_t a2, const int64_t *a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)*(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_13(float a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_14(signed char a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a0);
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_15(unsigned long a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_16(int a0, uint16_t a1, unsigned long a2, int8_t a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_17(unsigned int a0, char a1, double a2, int64_t a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a3);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_18(int8_t a0, int64_t a1, int16_t a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_19(size_t a0, uint8_t a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_20(float a0, int16_t a1, double a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_21(double a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_22(uint64_t a0, uintptr_t a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_23(float a0, double a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits64(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_24(unsigned long long a0, ssize_t a1, signed char a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_25(double a0, float a1, double a2, double a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits64(a3));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a3);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_26(double a0, double a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_27(double a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a0);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_28(char a0, const int64_t *a1, float a2, _Bool a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)*(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, (uint64_t)(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_29(uint8_t a0, uint16_t a1, double a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, bits64(a2));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a2);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_30(double a0, float a1, int a2, double a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits64(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_31(unsigned short a0, unsigned char a1, const int64_t *a2, unsigned short a3, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)*(a2));
+    h = mix(h, (uint64_t)(a3));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a3);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    __builtin_va_end(ap);
+    return h;
 }
