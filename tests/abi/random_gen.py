@@ -17,6 +17,10 @@ Usage: python3 tests/abi/random_gen.py            write the sources
                                                   and write native.expected (needs gcc)
        python3 tests/abi/random_gen.py --check    fail if a generated source is out of
                                                   date (with --build: native.expected too)
+       python3 tests/abi/random_gen.py --seed N [--out DIR] --build
+                                                  explore: the same for another seed, into
+                                                  DIR (default tests/abi/build/seed-N); run
+                                                  `ffidl run DIR/random.ffidl` and diff
 
 Owns the random shape model and its conventions. The generator is self-contained rather
 than built on gen.py: its type model also has enums, pointers, C-named integer types,
@@ -731,6 +735,8 @@ class Plan:
         self.w64 = {}
         self.cb = {}
         self.w64cb = {}
+        self.ind = set()  # hash_S and echo_S also called through C function pointers
+        self.w64ind = set()  # the same for w64_hash_S and w64_echo_S
         for i, s in enumerate(self.shapes):
             n = s.name
             self.hash[n] = random_scalars(rng, 0, 8) + [(n, None)] + random_scalars(rng, 0, 2)
@@ -745,6 +751,10 @@ class Plan:
             if i % 3 == 2 or i < 19:
                 self.cb[n] = (random_scalars(rng, 0, 8) + [(n, None)] + random_scalars(rng, 0, 3),
                               random_scalars(rng, 0, 8) + [(n, None)] + random_scalars(rng, 0, 6))
+            if i % 5 == 3:
+                self.ind.add(n)
+            if n in self.w64 and i % 8 == 1:
+                self.w64ind.add(n)
             if i % 9 == 4:
                 self.w64cb[n] = (random_scalars(rng, 0, 4) + [(n, None)] + random_scalars(rng, 0, 2),
                                  random_scalars(rng, 0, 4) + [(n, None)] + random_scalars(rng, 0, 3))
@@ -817,6 +827,13 @@ def protos(plan):
     for n, _ in plan.cb.items():
         out.append("uint64_t cbret_%s(CbRet_%s cb)" % (n, n))
         out.append("uint64_t cbarg_%s(CbArg_%s cb)" % (n, n))
+    for s in plan.shapes:
+        for prefix in ("", "W64"):
+            if s.name in (plan.w64ind if prefix else plan.ind):
+                for what in ("Hash", "Echo"):
+                    out.append("%s%sFn_%s ptr_%s%s_%s(void)"
+                               % (prefix, what, s.name, prefix.lower() + "_" if prefix else "",
+                                  what.lower(), s.name))
     for n, _ in plan.w64cb.items():
         out.append("uint64_t w64cbret_%s(W64CbRet_%s cb)" % (n, n))
         out.append("uint64_t w64cbarg_%s(W64CbArg_%s cb)" % (n, n))
@@ -851,6 +868,15 @@ def cb_typedefs(plan):
     for n, (ret, arg) in plan.cb.items():
         out.append("typedef %s (*CbRet_%s)(%s);" % (n, n, c_param_types(ret)))
         out.append("typedef uint64_t (*CbArg_%s)(%s);" % (n, c_param_types(arg)))
+    for s in plan.shapes:
+        n = s.name
+        if n in plan.ind:
+            out.append("typedef uint64_t (*HashFn_%s)(%s);" % (n, c_param_types(plan.hash[n])))
+            out.append("typedef %s (*EchoFn_%s)(%s);" % (n, n, c_param_types(plan.echo[n])))
+        if n in plan.w64ind:
+            h, e = plan.w64[n]
+            out.append("typedef uint64_t (%s *W64HashFn_%s)(%s);" % (MS, n, c_param_types(h)))
+            out.append("typedef %s (%s *W64EchoFn_%s)(%s);" % (n, MS, n, c_param_types(e)))
     for n, (ret, arg) in plan.w64cb.items():
         out.append("typedef %s (%s *W64CbRet_%s)(%s);" % (n, MS, n, c_param_types(ret)))
         out.append("typedef uint64_t (%s *W64CbArg_%s)(%s);" % (MS, n, c_param_types(arg)))
@@ -1001,6 +1027,12 @@ def write_source(plan):
             out.append("%s %s w64_echo_%s(%s) {" % (n, MS, n, c_params(e)))
             c_echo_body(e, out)
             out.append("}")
+        for prefix in ("", "W64"):
+            if n in (plan.w64ind if prefix else plan.ind):
+                for what in ("Hash", "Echo"):
+                    fname = "%s%s_%s" % (prefix.lower() + "_" if prefix else "", what.lower(), n)
+                    out.append("%s%sFn_%s ptr_%s(void) { return %s; }"
+                               % (prefix, what, n, fname, fname))
         out.append("")
     for i, s in enumerate(plan.shapes):
         n = s.name
@@ -1137,6 +1169,20 @@ def write_native_main(plan):
             out.append("        %s y = w64_echo_%s(%s);" % (n, n, c_call_args(e, ["x"])))
             out.append('        printf("%s w64 echo %%" PRIu64 "\\n", w64_hash_%s(%s));'
                        % (n, n, c_call_args(h, ["y"])))
+        if n in plan.ind:
+            out.append('        printf("%s ind hash %%" PRIu64 "\\n", ptr_hash_%s()(%s));'
+                       % (n, n, c_call_args(plan.hash[n], ["w" if n in plan.pair else "v"])))
+            out.append("        %s ie = ptr_echo_%s()(%s);"
+                       % (n, n, c_call_args(plan.echo[n], ["e"])))
+            out.append('        printf("%s ind echo %%" PRIu64 "\\n", hash_%s(%s));'
+                       % (n, n, c_call_args(plan.hash[n], ["ie"])))
+        if n in plan.w64ind:
+            h, e = plan.w64[n]
+            out.append('        printf("%s w64 ind hash %%" PRIu64 "\\n", ptr_w64_hash_%s()(%s));'
+                       % (n, n, c_call_args(h, ["y"])))
+            out.append("        %s wie = ptr_w64_echo_%s()(%s);" % (n, n, c_call_args(e, ["y"])))
+            out.append('        printf("%s w64 ind echo %%" PRIu64 "\\n", w64_hash_%s(%s));'
+                       % (n, n, c_call_args(h, ["wie"])))
         out.append("    }")
     for s in plan.shapes:
         n = s.name
@@ -1238,6 +1284,14 @@ def write_ffidl(plan):
     for n in plan.cb:
         out.append("    fn cbret_%s(cb: CbRet_%s) -> u64;" % (n, n))
         out.append("    fn cbarg_%s(cb: CbArg_%s) -> u64;" % (n, n))
+    for s in plan.shapes:
+        n = s.name
+        if n in plan.ind:
+            out.append("    fn ptr_hash_%s() -> HashFn_%s;" % (n, n))
+            out.append("    fn ptr_echo_%s() -> EchoFn_%s;" % (n, n))
+        if n in plan.w64ind:
+            out.append("    fn ptr_w64_hash_%s() -> W64HashFn_%s;" % (n, n))
+            out.append("    fn ptr_w64_echo_%s() -> W64EchoFn_%s;" % (n, n))
     for n in plan.w64cb:
         out.append("    fn w64cbret_%s(cb: W64CbRet_%s) -> u64;" % (n, n))
         out.append("    fn w64cbarg_%s(cb: W64CbArg_%s) -> u64;" % (n, n))
@@ -1260,6 +1314,16 @@ def write_ffidl(plan):
     for n, (ret, arg) in plan.cb.items():
         out.append("callback CbRet_%s = fn(%s) -> %s;" % (n, ffidl_params(ret), n))
         out.append("callback CbArg_%s = fn(%s) -> u64;" % (n, ffidl_params(arg)))
+    for s in plan.shapes:
+        n = s.name
+        if n in plan.ind:
+            out.append("callback HashFn_%s = fn(%s) -> u64;" % (n, ffidl_params(plan.hash[n])))
+            out.append("callback EchoFn_%s = fn(%s) -> %s;" % (n, ffidl_params(plan.echo[n]), n))
+        if n in plan.w64ind:
+            h, e = plan.w64[n]
+            out.append("@abi(win64) callback W64HashFn_%s = fn(%s) -> u64;" % (n, ffidl_params(h)))
+            out.append("@abi(win64) callback W64EchoFn_%s = fn(%s) -> %s;"
+                       % (n, ffidl_params(e), n))
     for n, (ret, arg) in plan.w64cb.items():
         out.append("@abi(win64) callback W64CbRet_%s = fn(%s) -> %s;" % (n, ffidl_params(ret), n))
         out.append("@abi(win64) callback W64CbArg_%s = fn(%s) -> u64;" % (n, ffidl_params(arg)))
@@ -1326,6 +1390,22 @@ def write_ffidl(plan):
             out.append("    let y = w64_echo_%s(%s);" % (n, ffidl_call_args(e, ["x"])))
             out.append('    print("%s w64 echo", w64_hash_%s(%s));'
                        % (n, n, ffidl_call_args(h, ["y"])))
+        if n in plan.ind:
+            out.append("    let fh = ptr_hash_%s();" % n)
+            out.append('    print("%s ind hash", fh(%s));'
+                       % (n, ffidl_call_args(plan.hash[n], ["w" if n in plan.pair else "v"])))
+            out.append("    let fe = ptr_echo_%s();" % n)
+            out.append("    let ie = fe(%s);" % ffidl_call_args(plan.echo[n], ["e"]))
+            out.append('    print("%s ind echo", hash_%s(%s));'
+                       % (n, n, ffidl_call_args(plan.hash[n], ["ie"])))
+        if n in plan.w64ind:
+            h, e = plan.w64[n]
+            out.append("    let wfh = ptr_w64_hash_%s();" % n)
+            out.append('    print("%s w64 ind hash", wfh(%s));' % (n, ffidl_call_args(h, ["y"])))
+            out.append("    let wfe = ptr_w64_echo_%s();" % n)
+            out.append("    let wie = wfe(%s);" % ffidl_call_args(e, ["y"]))
+            out.append('    print("%s w64 ind echo", w64_hash_%s(%s));'
+                       % (n, n, ffidl_call_args(h, ["wie"])))
         out.append("}")
     for s in plan.shapes:
         n = s.name
@@ -1392,7 +1472,19 @@ def build():
     return subprocess.check_output([exe]).decode()
 
 
+def option(name):
+    """The value after `name` on the command line, or None."""
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return None
+
+
 def main():
+    global SEED, OUT
+    if option("--seed") is not None:
+        # Exploration: another seed into another directory (never the committed files).
+        SEED = int(option("--seed"), 0)
+        OUT = os.path.abspath(option("--out") or os.path.join(HERE, "build", "seed-%d" % SEED))
     plan, files = generated()
     if "--check" in sys.argv:
         stale = [n for n, text in files.items()

@@ -4373,6 +4373,9 @@ int main(void) {
         printf("EmptyU w64 hash %" PRIu64 "\n", w64_hash_EmptyU(x, 219427178201868913ll, 1876248678ull));
         EmptyU y = w64_echo_EmptyU(2550185410477819838ll, -3840.25, -4400.25f, -7495566282089211026ll, 7340165002703610919ull, x, -1140.125, 5905.5f);
         printf("EmptyU w64 echo %" PRIu64 "\n", w64_hash_EmptyU(y, 219427178201868913ll, 1876248678ull));
+        printf("EmptyU w64 ind hash %" PRIu64 "\n", ptr_w64_hash_EmptyU()(y, 219427178201868913ll, 1876248678ull));
+        EmptyU wie = ptr_w64_echo_EmptyU()(2550185410477819838ll, -3840.25, -4400.25f, -7495566282089211026ll, 7340165002703610919ull, y, -1140.125, 5905.5f);
+        printf("EmptyU w64 ind echo %" PRIu64 "\n", w64_hash_EmptyU(wie, 219427178201868913ll, 1876248678ull));
     }
     printf("ZeroArrI32 layout %zu %zu %zu\n", sizeof(ZeroArrI32), _Alignof(ZeroArrI32), offsetof(ZeroArrI32, z));
     {
@@ -4397,6 +4400,9 @@ int main(void) {
         printf("U8EmptyU8 w64 hash %" PRIu64 "\n", w64_hash_U8EmptyU8(&ffidl_cells[6], x, 0ll, 6364.5f));
         U8EmptyU8 y = w64_echo_U8EmptyU8(-7078.75f, -5013.75, 255ull, 7643420593138485935ll, (EnI64)814ll, x, 4946.625);
         printf("U8EmptyU8 w64 echo %" PRIu64 "\n", w64_hash_U8EmptyU8(&ffidl_cells[6], y, 0ll, 6364.5f));
+        printf("U8EmptyU8 ind hash %" PRIu64 "\n", ptr_hash_U8EmptyU8()(3642.5, 8611015142122853830ll, 3243.0, 3943.125, v, -4ll));
+        U8EmptyU8 ie = ptr_echo_U8EmptyU8()(-9ll, 6608.5, e);
+        printf("U8EmptyU8 ind echo %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, ie, -4ll));
     }
     printf("U8ZeroI64 layout %zu %zu %zu %zu\n", sizeof(U8ZeroI64), _Alignof(U8ZeroI64), offsetof(U8ZeroI64, a), offsetof(U8ZeroI64, z));
     {
@@ -4458,6 +4464,9 @@ int main(void) {
         printf("PackAlign4 w64 hash %" PRIu64 "\n", w64_hash_PackAlign4(-716.5, x));
         PackAlign4 y = w64_echo_PackAlign4(31ull, 111ll, false, &ffidl_cells[45], 7067573040779241128ll, x, 5056.0f);
         printf("PackAlign4 w64 echo %" PRIu64 "\n", w64_hash_PackAlign4(-716.5, y));
+        printf("PackAlign4 ind hash %" PRIu64 "\n", ptr_hash_PackAlign4()(w));
+        PackAlign4 ie = ptr_echo_PackAlign4()(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, e);
+        printf("PackAlign4 ind echo %" PRIu64 "\n", hash_PackAlign4(ie));
     }
     printf("PackAlign16F layout %zu %zu %zu %zu\n", sizeof(PackAlign16F), _Alignof(PackAlign16F), offsetof(PackAlign16F, a), offsetof(PackAlign16F, f));
     {
@@ -4469,6 +4478,9 @@ int main(void) {
         printf("PackAlign16F w64 hash %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, x, 2443.125, 1122.625f));
         PackAlign16F y = w64_echo_PackAlign16F(107ull, (EnU16)65535ull, 0ull, -10ll, 18710ull, x, 6685ull, 1301191613ull);
         printf("PackAlign16F w64 echo %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
+        printf("PackAlign16F w64 ind hash %" PRIu64 "\n", ptr_w64_hash_PackAlign16F()(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
+        PackAlign16F wie = ptr_w64_echo_PackAlign16F()(107ull, (EnU16)65535ull, 0ull, -10ll, 18710ull, y, 6685ull, 1301191613ull);
+        printf("PackAlign16F w64 ind echo %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, wie, 2443.125, 1122.625f));
     }
     printf("UF32I32Pad layout %zu %zu %zu %zu\n", sizeof(UF32I32Pad), _Alignof(UF32I32Pad), offsetof(UF32I32Pad, f), offsetof(UF32I32Pad, i));
     {
@@ -4517,6 +4529,9 @@ int main(void) {
         printf("ZigMixed w64 hash %" PRIu64 "\n", w64_hash_ZigMixed(7792.375f, 5629.5, x, 15ll, 11ll));
         ZigMixed y = w64_echo_ZigMixed(4505.375, 0ll, x, -3565.375f);
         printf("ZigMixed w64 echo %" PRIu64 "\n", w64_hash_ZigMixed(7792.375f, 5629.5, y, 15ll, 11ll));
+        printf("ZigMixed ind hash %" PRIu64 "\n", ptr_hash_ZigMixed()(48132ull, 31226ll, v, -2456.875f));
+        ZigMixed ie = ptr_echo_ZigMixed()(48ull, 38.375f, 529.625f, (EnU32)4000000000ull, -2241.375f, 10ull, 0ll, e);
+        printf("ZigMixed ind echo %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, ie, -2456.875f));
     }
     printf("PtrPair layout %zu %zu %zu %zu\n", sizeof(PtrPair), _Alignof(PtrPair), offsetof(PtrPair, p), offsetof(PtrPair, q));
     {
@@ -4565,6 +4580,9 @@ int main(void) {
         printf("CharShortLong w64 hash %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, x));
         CharShortLong y = w64_echo_CharShortLong(42ll, 10659913147059570643ull, 2519.25, -2924.375, x);
         printf("CharShortLong w64 echo %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, y));
+        printf("CharShortLong w64 ind hash %" PRIu64 "\n", ptr_w64_hash_CharShortLong()(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, y));
+        CharShortLong wie = ptr_w64_echo_CharShortLong()(42ll, 10659913147059570643ull, 2519.25, -2924.375, y);
+        printf("CharShortLong w64 ind echo %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, wie));
     }
     printf("EmptyF64 layout %zu %zu %zu %zu %zu\n", sizeof(EmptyF64), _Alignof(EmptyF64), offsetof(EmptyF64, e), offsetof(EmptyF64, d), offsetof(EmptyF64, z));
     {
@@ -4578,6 +4596,9 @@ int main(void) {
         printf("EmptyF64 w64 hash %" PRIu64 "\n", w64_hash_EmptyF64(-5994.25f, -4807.625f, 6453.75f, 3256.375, x));
         EmptyF64 y = w64_echo_EmptyF64(-32768ll, -16ll, 6ll, 9207580713039590112ull, x);
         printf("EmptyF64 w64 echo %" PRIu64 "\n", w64_hash_EmptyF64(-5994.25f, -4807.625f, 6453.75f, 3256.375, y));
+        printf("EmptyF64 ind hash %" PRIu64 "\n", ptr_hash_EmptyF64()(-127ll, 93ull, -4242.125, 0ll, w, 204.75));
+        EmptyF64 ie = ptr_echo_EmptyF64()(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, e);
+        printf("EmptyF64 ind echo %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, ie, 204.75));
     }
     printf("R000 layout %zu %zu %zu %zu %zu\n", sizeof(R000), _Alignof(R000), offsetof(R000, f0), offsetof(R000, f1), offsetof(R000, f2));
     {
@@ -4621,6 +4642,9 @@ int main(void) {
         printf("R004 hash %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, v));
         R004 e = echo_R004(v, 7143513718868349905ll, 37ll, -17492ll);
         printf("R004 echo %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, e));
+        printf("R004 ind hash %" PRIu64 "\n", ptr_hash_R004()(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, v));
+        R004 ie = ptr_echo_R004()(e, 7143513718868349905ll, 37ll, -17492ll);
+        printf("R004 ind echo %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, ie));
     }
     printf("R005 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2), offsetof(R005, f3), offsetof(R005, f4));
     {
@@ -4641,6 +4665,9 @@ int main(void) {
         printf("R006 w64 hash %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, x, 6860ull));
         R006 y = w64_echo_R006(1805230091ll, x, 947782859486921119ll);
         printf("R006 w64 echo %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, y, 6860ull));
+        printf("R006 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R006()(-167.25f, -81ll, y, 6860ull));
+        R006 wie = ptr_w64_echo_R006()(1805230091ll, y, 947782859486921119ll);
+        printf("R006 w64 ind echo %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, wie, 6860ull));
     }
     printf("R007 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0), offsetof(R007, f1), offsetof(R007, f2), offsetof(R007, f3), offsetof(R007, f4), offsetof(R007, f5), offsetof(R007, f6));
     {
@@ -4666,6 +4693,9 @@ int main(void) {
         printf("R009 echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, e, 31ll, -9223372036854775806ll));
         R009 w = make_R009(528);
         printf("R009 pair %" PRIu64 "\n", pair_R009(284460272ull, 0ull, v, -7916.25f, w));
+        printf("R009 ind hash %" PRIu64 "\n", ptr_hash_R009()(4607.75f, -4292.75, -3044.5f, w, 31ll, -9223372036854775806ll));
+        R009 ie = ptr_echo_R009()(e);
+        printf("R009 ind echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, ie, 31ll, -9223372036854775806ll));
     }
     printf("R010 layout %zu %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0), offsetof(R010, f1));
     {
@@ -4713,6 +4743,12 @@ int main(void) {
         printf("R014 w64 hash %" PRIu64 "\n", w64_hash_R014(x, &ffidl_cells[9]));
         R014 y = w64_echo_R014(-127ll, 0ull, -9223372036854775806ll, -127ll, 212ull, x);
         printf("R014 w64 echo %" PRIu64 "\n", w64_hash_R014(y, &ffidl_cells[9]));
+        printf("R014 ind hash %" PRIu64 "\n", ptr_hash_R014()(245ull, 45ull, v));
+        R014 ie = ptr_echo_R014()(4131.75f, e, 5386301083857580852ull, 0ll, 22ull);
+        printf("R014 ind echo %" PRIu64 "\n", hash_R014(245ull, 45ull, ie));
+        printf("R014 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R014()(y, &ffidl_cells[9]));
+        R014 wie = ptr_w64_echo_R014()(-127ll, 0ull, -9223372036854775806ll, -127ll, 212ull, y);
+        printf("R014 w64 ind echo %" PRIu64 "\n", w64_hash_R014(wie, &ffidl_cells[9]));
     }
     printf("R015 layout %zu %zu %zu\n", sizeof(R015), _Alignof(R015), offsetof(R015, f0));
     {
@@ -4758,6 +4794,9 @@ int main(void) {
         printf("R019 echo %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
         R019 w = make_R019(538);
         printf("R019 pair %" PRIu64 "\n", pair_R019(1945497598ull, &ffidl_cells[18], -9223372036854775806ll, &ffidl_cells[17], v, (EnI64)253ll, w));
+        printf("R019 ind hash %" PRIu64 "\n", ptr_hash_R019()(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, w));
+        R019 ie = ptr_echo_R019()(&ffidl_cells[52], -1091.0, -2106.75, 88.375f, 56ull, 5662ll, -2067.25, -1185.0, e, 3431.5f, -6157.375f, 2167.125);
+        printf("R019 ind echo %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, ie));
     }
     printf("R020 layout %zu %zu %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0), offsetof(R020, f1), offsetof(R020, f2));
     {
@@ -4785,6 +4824,9 @@ int main(void) {
         printf("R022 w64 hash %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, x, 62667ull));
         R022 y = w64_echo_R022(&ffidl_cells[20], 7601.0, (EnU32)703ull, x);
         printf("R022 w64 echo %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, y, 62667ull));
+        printf("R022 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R022()(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, y, 62667ull));
+        R022 wie = ptr_w64_echo_R022()(&ffidl_cells[20], 7601.0, (EnU32)703ull, y);
+        printf("R022 w64 ind echo %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, wie, 62667ull));
     }
     printf("R023 layout %zu %zu %zu %zu %zu\n", sizeof(R023), _Alignof(R023), offsetof(R023, f0), offsetof(R023, f1), offsetof(R023, f2));
     {
@@ -4801,6 +4843,9 @@ int main(void) {
         printf("R024 hash %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, v, 0ull));
         R024 e = echo_R024(v);
         printf("R024 echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, e, 0ull));
+        printf("R024 ind hash %" PRIu64 "\n", ptr_hash_R024()(-705.75f, -5505.25, v, 0ull));
+        R024 ie = ptr_echo_R024()(e);
+        printf("R024 ind echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, ie, 0ull));
     }
     printf("R025 layout %zu %zu %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0), offsetof(R025, f1), offsetof(R025, f2));
     {
@@ -4846,6 +4891,9 @@ int main(void) {
         printf("R029 echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, e));
         R029 w = make_R029(548);
         printf("R029 pair %" PRIu64 "\n", pair_R029(23ull, &ffidl_cells[30], 41.875, v, 16338ll, w, 6155.75, 0ll));
+        printf("R029 ind hash %" PRIu64 "\n", ptr_hash_R029()(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, w));
+        R029 ie = ptr_echo_R029()(10708266678610582223ull, 38ull, 158ull, 43ull, -6553801075350520292ll, 127ll, 51331ull, 0ull, e, -2147483648ll, 224ull, -9223372036854775806ll);
+        printf("R029 ind echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, ie));
     }
     printf("R030 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R030), _Alignof(R030), offsetof(R030, f0), offsetof(R030, f1), offsetof(R030, f2), offsetof(R030, f3));
     {
@@ -4857,6 +4905,9 @@ int main(void) {
         printf("R030 w64 hash %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, x));
         R030 y = w64_echo_R030(5743.125f, 7732.75, -6710.125, -7399.75, x);
         printf("R030 w64 echo %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, y));
+        printf("R030 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R030()(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, y));
+        R030 wie = ptr_w64_echo_R030()(5743.125f, 7732.75, -6710.125, -7399.75, y);
+        printf("R030 w64 ind echo %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, wie));
     }
     printf("R031 layout %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0));
     {
@@ -4893,6 +4944,9 @@ int main(void) {
         printf("R034 w64 hash %" PRIu64 "\n", w64_hash_R034(203ull, 4294967295ull, -2687.875, 468.375f, x, 0ull));
         R034 y = w64_echo_R034(-1031.0f, -4606370590857870388ll, 5425.625f, -5248.5, 13592864679512834814ull, x, 11ll);
         printf("R034 w64 echo %" PRIu64 "\n", w64_hash_R034(203ull, 4294967295ull, -2687.875, 468.375f, y, 0ull));
+        printf("R034 ind hash %" PRIu64 "\n", ptr_hash_R034()(2091480393ull, -32767ll, v, 0ll, 17939684732833227276ull));
+        R034 ie = ptr_echo_R034()(&ffidl_cells[52], e, 9223372036854775806ll);
+        printf("R034 ind echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, ie, 0ll, 17939684732833227276ull));
     }
     printf("R035 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0), offsetof(R035, f1), offsetof(R035, f2), offsetof(R035, f3), offsetof(R035, f4));
     {
@@ -4929,6 +4983,9 @@ int main(void) {
         printf("R038 w64 hash %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, x, 820.25f));
         R038 y = w64_echo_R038(-3174.25f, -6254.875f, -3446.625f, 1956.5f, -6101.0, x, 49868ull);
         printf("R038 w64 echo %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, y, 820.25f));
+        printf("R038 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R038()(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, y, 820.25f));
+        R038 wie = ptr_w64_echo_R038()(-3174.25f, -6254.875f, -3446.625f, 1956.5f, -6101.0, y, 49868ull);
+        printf("R038 w64 ind echo %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, wie, 820.25f));
     }
     printf("R039 layout %zu %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1), offsetof(R039, f2));
     {
@@ -4938,6 +4995,9 @@ int main(void) {
         printf("R039 echo %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, e, 126ll, 18ull));
         R039 w = make_R039(558);
         printf("R039 pair %" PRIu64 "\n", pair_R039(4ull, 21ull, 2506.875f, 183ull, &ffidl_cells[3], 103ll, v, 1713.375, w));
+        printf("R039 ind hash %" PRIu64 "\n", ptr_hash_R039()(1402215616ull, -88ll, (EnI64)-1ll, w, 126ll, 18ull));
+        R039 ie = ptr_echo_R039()(697.875, -6410.125, -1880.75f, -1029.0f, -4383.625f, -5064.5, -4513.375f, 1561.375f, e, 3227.375, -3267.125f);
+        printf("R039 ind echo %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, ie, 126ll, 18ull));
     }
     printf("R040 layout %zu %zu %zu\n", sizeof(R040), _Alignof(R040), offsetof(R040, f0));
     {
@@ -4981,6 +5041,9 @@ int main(void) {
         printf("R044 hash %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, v, 2810.625));
         R044 e = echo_R044(-127ll, (EnInt)-5ll, v, 8ll, 35ull, 1ll);
         printf("R044 echo %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, e, 2810.625));
+        printf("R044 ind hash %" PRIu64 "\n", ptr_hash_R044()(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, v, 2810.625));
+        R044 ie = ptr_echo_R044()(-127ll, (EnInt)-5ll, e, 8ll, 35ull, 1ll);
+        printf("R044 ind echo %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, ie, 2810.625));
     }
     printf("R045 layout %zu %zu %zu %zu %zu\n", sizeof(R045), _Alignof(R045), offsetof(R045, f0), offsetof(R045, f1), offsetof(R045, f2));
     {
@@ -5001,6 +5064,9 @@ int main(void) {
         printf("R046 w64 hash %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, x));
         R046 y = w64_echo_R046(x, 5858.5);
         printf("R046 w64 echo %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, y));
+        printf("R046 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R046()(23ll, -7674.25, y));
+        R046 wie = ptr_w64_echo_R046()(y, 5858.5);
+        printf("R046 w64 ind echo %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, wie));
     }
     printf("R047 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0), offsetof(R047, f1), offsetof(R047, f2), offsetof(R047, f3));
     {
@@ -5026,6 +5092,9 @@ int main(void) {
         printf("R049 echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, e, 670.25, -4082.125));
         R049 w = make_R049(568);
         printf("R049 pair %" PRIu64 "\n", pair_R049(5554.125f, -2465.125f, -1318.75, -945.375f, -1987.0f, 4623.625f, v, -5196655568677554738ll, w, 4075968068991867437ull));
+        printf("R049 ind hash %" PRIu64 "\n", ptr_hash_R049()(3923.375f, 1028.625, -5903.25, w, 670.25, -4082.125));
+        R049 ie = ptr_echo_R049()(e);
+        printf("R049 ind echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, ie, 670.25, -4082.125));
     }
     printf("R050 layout %zu %zu %zu %zu\n", sizeof(R050), _Alignof(R050), offsetof(R050, f0), offsetof(R050, f1));
     {
@@ -5073,6 +5142,12 @@ int main(void) {
         printf("R054 w64 hash %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, x, -9223372036854775807ll, 108ull));
         R054 y = w64_echo_R054(x, 17589549975212724630ull, 3989.0);
         printf("R054 w64 echo %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, y, -9223372036854775807ll, 108ull));
+        printf("R054 ind hash %" PRIu64 "\n", ptr_hash_R054()((EnI16)7ll, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnI16)-570ll));
+        R054 ie = ptr_echo_R054()(e);
+        printf("R054 ind echo %" PRIu64 "\n", hash_R054((EnI16)7ll, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, ie, 4613904448943641802ull, (EnI16)-570ll));
+        printf("R054 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R054()(-2ll, 411919230ll, 1ull, 58ull, y, -9223372036854775807ll, 108ull));
+        R054 wie = ptr_w64_echo_R054()(y, 17589549975212724630ull, 3989.0);
+        printf("R054 w64 ind echo %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, wie, -9223372036854775807ll, 108ull));
     }
     printf("R055 layout %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0));
     {
@@ -5118,6 +5193,9 @@ int main(void) {
         printf("R059 echo %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, e, 870997600530392353ll));
         R059 w = make_R059(578);
         printf("R059 pair %" PRIu64 "\n", pair_R059(1ull, -128ll, -123ll, -5596.5, 47ll, v, -5250.125, w, -1118.875));
+        printf("R059 ind hash %" PRIu64 "\n", ptr_hash_R059()(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, w, 870997600530392353ll));
+        R059 ie = ptr_echo_R059()(5840.5f, -238.0f, -304.0, e, -7334.375);
+        printf("R059 ind echo %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, ie, 870997600530392353ll));
     }
     printf("R060 layout %zu %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0), offsetof(R060, f1));
     {
@@ -5145,6 +5223,9 @@ int main(void) {
         printf("R062 w64 hash %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, x, 81ull));
         R062 y = w64_echo_R062(1858.25f, -1643.625, 1640.75f, x);
         printf("R062 w64 echo %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, y, 81ull));
+        printf("R062 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R062()(7378.75f, 6963.375f, 2023.125, 5740.25f, y, 81ull));
+        R062 wie = ptr_w64_echo_R062()(1858.25f, -1643.625, 1640.75f, y);
+        printf("R062 w64 ind echo %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, wie, 81ull));
     }
     printf("R063 layout %zu %zu %zu %zu\n", sizeof(R063), _Alignof(R063), offsetof(R063, f0), offsetof(R063, f1));
     {
@@ -5161,6 +5242,9 @@ int main(void) {
         printf("R064 hash %" PRIu64 "\n", hash_R064(37ll, v));
         R064 e = echo_R064(88ll, 14639ull, (EnI64)5000000000ll, 5117.25, v, -7297.25);
         printf("R064 echo %" PRIu64 "\n", hash_R064(37ll, e));
+        printf("R064 ind hash %" PRIu64 "\n", ptr_hash_R064()(37ll, v));
+        R064 ie = ptr_echo_R064()(88ll, 14639ull, (EnI64)5000000000ll, 5117.25, e, -7297.25);
+        printf("R064 ind echo %" PRIu64 "\n", hash_R064(37ll, ie));
     }
     printf("R065 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R065), _Alignof(R065), offsetof(R065, f0), offsetof(R065, f1), offsetof(R065, f2), offsetof(R065, f3));
     {
@@ -5206,6 +5290,9 @@ int main(void) {
         printf("R069 echo %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, e));
         R069 w = make_R069(588);
         printf("R069 pair %" PRIu64 "\n", pair_R069(-3032.875f, 918481312800777974ull, 2199152064076487057ull, v, 1ll, w));
+        printf("R069 ind hash %" PRIu64 "\n", ptr_hash_R069()(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, w));
+        R069 ie = ptr_echo_R069()(-4172.0, -17ll, 2380.125f, e, 0ull);
+        printf("R069 ind echo %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, ie));
     }
     printf("R070 layout %zu %zu %zu %zu %zu\n", sizeof(R070), _Alignof(R070), offsetof(R070, f0), offsetof(R070, f1), offsetof(R070, f2));
     {
@@ -5217,6 +5304,9 @@ int main(void) {
         printf("R070 w64 hash %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, x, 6641.5f, -1466517841ll));
         R070 y = w64_echo_R070(&ffidl_cells[46], x);
         printf("R070 w64 echo %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, y, 6641.5f, -1466517841ll));
+        printf("R070 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R070()(-9223372036854775806ll, -2414.875, y, 6641.5f, -1466517841ll));
+        R070 wie = ptr_w64_echo_R070()(&ffidl_cells[46], y);
+        printf("R070 w64 ind echo %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, wie, 6641.5f, -1466517841ll));
     }
     printf("R071 layout %zu %zu %zu\n", sizeof(R071), _Alignof(R071), offsetof(R071, f0));
     {
@@ -5253,6 +5343,9 @@ int main(void) {
         printf("R074 w64 hash %" PRIu64 "\n", w64_hash_R074(&ffidl_cells[53], -1771.25f, x));
         R074 y = w64_echo_R074(x, -3926.5, 65534ull);
         printf("R074 w64 echo %" PRIu64 "\n", w64_hash_R074(&ffidl_cells[53], -1771.25f, y));
+        printf("R074 ind hash %" PRIu64 "\n", ptr_hash_R074()(127ll, 666148953ll, v));
+        R074 ie = ptr_echo_R074()(1827.625, 11ull, -32767ll, e, 5626.0f, 4566.25f, 2292.75f);
+        printf("R074 ind echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, ie));
     }
     printf("R075 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1), offsetof(R075, f2), offsetof(R075, f3));
     {
@@ -5289,6 +5382,9 @@ int main(void) {
         printf("R078 w64 hash %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, x, -2766003829940966460ll));
         R078 y = w64_echo_R078(x, 4536.625, 2989.875);
         printf("R078 w64 echo %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, y, -2766003829940966460ll));
+        printf("R078 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R078()(254ull, 120130413601622400ull, 219ull, 37ll, y, -2766003829940966460ll));
+        R078 wie = ptr_w64_echo_R078()(y, 4536.625, 2989.875);
+        printf("R078 w64 ind echo %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, wie, -2766003829940966460ll));
     }
     printf("R079 layout %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0));
     {
@@ -5298,6 +5394,9 @@ int main(void) {
         printf("R079 echo %" PRIu64 "\n", hash_R079(28ull, e, -117ll, -49ll));
         R079 w = make_R079(598);
         printf("R079 pair %" PRIu64 "\n", pair_R079(-5384.375, -4572.875, 7559.375f, -5730265798711702093ll, -3051.625f, 1288.125f, v, (EnInt)100000ll, w));
+        printf("R079 ind hash %" PRIu64 "\n", ptr_hash_R079()(28ull, w, -117ll, -49ll));
+        R079 ie = ptr_echo_R079()(-4833.5, e);
+        printf("R079 ind echo %" PRIu64 "\n", hash_R079(28ull, ie, -117ll, -49ll));
     }
     printf("R080 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R080), _Alignof(R080), offsetof(R080, f0), offsetof(R080, f1), offsetof(R080, f2), offsetof(R080, f3));
     {
@@ -5341,6 +5440,9 @@ int main(void) {
         printf("R084 hash %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, v, -1472.25f));
         R084 e = echo_R084(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, v, -3789.125);
         printf("R084 echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, e, -1472.25f));
+        printf("R084 ind hash %" PRIu64 "\n", ptr_hash_R084()((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, v, -1472.25f));
+        R084 ie = ptr_echo_R084()(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, e, -3789.125);
+        printf("R084 ind echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, ie, -1472.25f));
     }
     printf("R085 layout %zu %zu %zu %zu\n", sizeof(R085), _Alignof(R085), offsetof(R085, f0), offsetof(R085, f1));
     {
@@ -5361,6 +5463,9 @@ int main(void) {
         printf("R086 w64 hash %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, x, 57ull, -2321.125f));
         R086 y = w64_echo_R086(-18754ll, x, 17244284326387344563ull, 1518723176076419705ll);
         printf("R086 w64 echo %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, y, 57ull, -2321.125f));
+        printf("R086 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R086()(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, y, 57ull, -2321.125f));
+        R086 wie = ptr_w64_echo_R086()(-18754ll, y, 17244284326387344563ull, 1518723176076419705ll);
+        printf("R086 w64 ind echo %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, wie, 57ull, -2321.125f));
     }
     printf("R087 layout %zu %zu %zu\n", sizeof(R087), _Alignof(R087), offsetof(R087, f0));
     {
@@ -5386,6 +5491,9 @@ int main(void) {
         printf("R089 echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, e));
         R089 w = make_R089(608);
         printf("R089 pair %" PRIu64 "\n", pair_R089(23778ll, &ffidl_cells[40], -32768ll, (EnI16)-652ll, -7ll, 32ull, v, 2810694421341391298ll, w));
+        printf("R089 ind hash %" PRIu64 "\n", ptr_hash_R089()(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, w));
+        R089 ie = ptr_echo_R089()(-930.5, 7422.625f, e, 32767ll, 26ull, 10158254818565325961ull);
+        printf("R089 ind echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, ie));
     }
     printf("R090 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R090), _Alignof(R090), offsetof(R090, f0), offsetof(R090, f1), offsetof(R090, f2), offsetof(R090, f3), offsetof(R090, f4));
     {
@@ -5433,6 +5541,12 @@ int main(void) {
         printf("R094 w64 hash %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, x, 12909ll, -203361023724211146ll));
         R094 y = w64_echo_R094(-3418.375f, -1309.875, x, 7675.5f);
         printf("R094 w64 echo %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, y, 12909ll, -203361023724211146ll));
+        printf("R094 ind hash %" PRIu64 "\n", ptr_hash_R094()(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, v, true, 10771563777957259321ull));
+        R094 ie = ptr_echo_R094()(-3395.25, -6350.125, 7403.625, 1567.75f, 2221.875f, e, -6671.125);
+        printf("R094 ind echo %" PRIu64 "\n", hash_R094(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, ie, true, 10771563777957259321ull));
+        printf("R094 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R094()(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, y, 12909ll, -203361023724211146ll));
+        R094 wie = ptr_w64_echo_R094()(-3418.375f, -1309.875, y, 7675.5f);
+        printf("R094 w64 ind echo %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, wie, 12909ll, -203361023724211146ll));
     }
     printf("R095 layout %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1));
     {
@@ -5478,6 +5592,9 @@ int main(void) {
         printf("R099 echo %" PRIu64 "\n", hash_R099(e, &ffidl_cells[26], 20ull));
         R099 w = make_R099(618);
         printf("R099 pair %" PRIu64 "\n", pair_R099(2222.5, -5251.75f, 696.75f, v, 27ll, w, -6606.875f));
+        printf("R099 ind hash %" PRIu64 "\n", ptr_hash_R099()(w, &ffidl_cells[26], 20ull));
+        R099 ie = ptr_echo_R099()(-4926.5f, -5922.375, -910.625, 5991.25, -5773.375f, -3564.0f, 7220.375, -3921.625, e, 2257.375, &ffidl_cells[36]);
+        printf("R099 ind echo %" PRIu64 "\n", hash_R099(ie, &ffidl_cells[26], 20ull));
     }
     printf("R100 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1), offsetof(R100, f2), offsetof(R100, f3));
     {
@@ -5505,6 +5622,9 @@ int main(void) {
         printf("R102 w64 hash %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, x));
         R102 y = w64_echo_R102(36ull, -127ll, &ffidl_cells[58], -2503.25f, (EnI64)5000000000ll, x);
         printf("R102 w64 echo %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, y));
+        printf("R102 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R102()(44ull, -2644.5, 21927856ll, y));
+        R102 wie = ptr_w64_echo_R102()(36ull, -127ll, &ffidl_cells[58], -2503.25f, (EnI64)5000000000ll, y);
+        printf("R102 w64 ind echo %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, wie));
     }
     printf("R103 layout %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0));
     {
@@ -5521,6 +5641,9 @@ int main(void) {
         printf("R104 hash %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, v, -1888075339524375956ll));
         R104 e = echo_R104(-2960.875f, -335ll, 0ll, 2040928087ull, 254ull, 5498043423284067643ll, 127ll, v);
         printf("R104 echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, e, -1888075339524375956ll));
+        printf("R104 ind hash %" PRIu64 "\n", ptr_hash_R104()(18446744073709551615ull, 17ll, 9815ll, 42ull, v, -1888075339524375956ll));
+        R104 ie = ptr_echo_R104()(-2960.875f, -335ll, 0ll, 2040928087ull, 254ull, 5498043423284067643ll, 127ll, e);
+        printf("R104 ind echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, ie, -1888075339524375956ll));
     }
     printf("R105 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0), offsetof(R105, f1), offsetof(R105, f2), offsetof(R105, f3), offsetof(R105, f4));
     {
@@ -5566,6 +5689,9 @@ int main(void) {
         printf("R109 echo %" PRIu64 "\n", hash_R109(-32ll, 0ll, e));
         R109 w = make_R109(628);
         printf("R109 pair %" PRIu64 "\n", pair_R109(-2807.875f, &ffidl_cells[16], (EnU16)0ull, 4829240611234816145ll, 3976799446782967108ull, 88ll, v, 587.5f, w));
+        printf("R109 ind hash %" PRIu64 "\n", ptr_hash_R109()(-32ll, 0ll, w));
+        R109 ie = ptr_echo_R109()(7ull, e, 6ll, 5283.875, -1929.875f);
+        printf("R109 ind echo %" PRIu64 "\n", hash_R109(-32ll, 0ll, ie));
     }
     printf("R110 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R110), _Alignof(R110), offsetof(R110, f0), offsetof(R110, f1), offsetof(R110, f2), offsetof(R110, f3), offsetof(R110, f4), offsetof(R110, f5), offsetof(R110, f6), offsetof(R110, f7));
     {
@@ -5577,6 +5703,9 @@ int main(void) {
         printf("R110 w64 hash %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, x, 7ull, 18446744073709551615ull));
         R110 y = w64_echo_R110(-3385.5, -3203.0f, -117.875f, x);
         printf("R110 w64 echo %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, y, 7ull, 18446744073709551615ull));
+        printf("R110 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R110()(6367610516393184868ll, 2732037926ull, y, 7ull, 18446744073709551615ull));
+        R110 wie = ptr_w64_echo_R110()(-3385.5, -3203.0f, -117.875f, y);
+        printf("R110 w64 ind echo %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, wie, 7ull, 18446744073709551615ull));
     }
     printf("R111 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R111), _Alignof(R111), offsetof(R111, f0), offsetof(R111, f1), offsetof(R111, f2), offsetof(R111, f3));
     {
@@ -5613,6 +5742,9 @@ int main(void) {
         printf("R114 w64 hash %" PRIu64 "\n", w64_hash_R114(0ull, 3559.25f, 7408326255933882619ull, 17831200398808438617ull, x));
         R114 y = w64_echo_R114(26ull, x);
         printf("R114 w64 echo %" PRIu64 "\n", w64_hash_R114(0ull, 3559.25f, 7408326255933882619ull, 17831200398808438617ull, y));
+        printf("R114 ind hash %" PRIu64 "\n", ptr_hash_R114()(3891014723477885495ll, 1293559456ull, v));
+        R114 ie = ptr_echo_R114()(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, e, (EnU8)200ull);
+        printf("R114 ind echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, ie));
     }
     printf("R115 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0), offsetof(R115, f1), offsetof(R115, f2), offsetof(R115, f3), offsetof(R115, f4), offsetof(R115, f5));
     {
@@ -5649,6 +5781,9 @@ int main(void) {
         printf("R118 w64 hash %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, x, 14752794001356378048ull));
         R118 y = w64_echo_R118(-3840818753721006242ll, 54947ull, 32766ll, x, &ffidl_cells[40]);
         printf("R118 w64 echo %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, y, 14752794001356378048ull));
+        printf("R118 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R118()(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, y, 14752794001356378048ull));
+        R118 wie = ptr_w64_echo_R118()(-3840818753721006242ll, 54947ull, 32766ll, y, &ffidl_cells[40]);
+        printf("R118 w64 ind echo %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, wie, 14752794001356378048ull));
     }
     printf("R119 layout %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0));
     {
@@ -5658,6 +5793,9 @@ int main(void) {
         printf("R119 echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
         R119 w = make_R119(638);
         printf("R119 pair %" PRIu64 "\n", pair_R119(-112ll, -2555.0f, -2772661287103531947ll, &ffidl_cells[7], 124.0, v, 14665007992535826737ull, w, -5057.125f, -44ll));
+        printf("R119 ind hash %" PRIu64 "\n", ptr_hash_R119()(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, w));
+        R119 ie = ptr_echo_R119()(4505.5, 5466.5f, -28ll, -4845.0f, e, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
+        printf("R119 ind echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, ie));
     }
     printf("R120 layout %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1));
     {
@@ -5701,6 +5839,9 @@ int main(void) {
         printf("R124 hash %" PRIu64 "\n", hash_R124((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
         R124 e = echo_R124(90ull, -646.0, 13ll, -6496132008729815917ll, v, 18ull, -12ll, 0ull);
         printf("R124 echo %" PRIu64 "\n", hash_R124((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], e));
+        printf("R124 ind hash %" PRIu64 "\n", ptr_hash_R124()((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
+        R124 ie = ptr_echo_R124()(90ull, -646.0, 13ll, -6496132008729815917ll, e, 18ull, -12ll, 0ull);
+        printf("R124 ind echo %" PRIu64 "\n", hash_R124((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], ie));
     }
     printf("R125 layout %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0));
     {
@@ -5721,6 +5862,9 @@ int main(void) {
         printf("R126 w64 hash %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, x, 18446744073709551615ull));
         R126 y = w64_echo_R126(10ll, 5441.125f, -47ll, 8188364486971826011ull, x);
         printf("R126 w64 echo %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, y, 18446744073709551615ull));
+        printf("R126 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R126()(&ffidl_cells[30], 0ull, 662.125f, -23675ll, y, 18446744073709551615ull));
+        R126 wie = ptr_w64_echo_R126()(10ll, 5441.125f, -47ll, 8188364486971826011ull, y);
+        printf("R126 w64 ind echo %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, wie, 18446744073709551615ull));
     }
     printf("R127 layout %zu %zu %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0), offsetof(R127, f1), offsetof(R127, f2));
     {
@@ -5746,6 +5890,9 @@ int main(void) {
         printf("R129 echo %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
         R129 w = make_R129(648);
         printf("R129 pair %" PRIu64 "\n", pair_R129(46628ull, &ffidl_cells[15], v, 7ll, w, 0ll));
+        printf("R129 ind hash %" PRIu64 "\n", ptr_hash_R129()(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, w, 45ull, 3208.625f));
+        R129 ie = ptr_echo_R129()(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, e, -3ll, 4294967294ull, 7836108329153716857ll);
+        printf("R129 ind echo %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, ie, 45ull, 3208.625f));
     }
     printf("R130 layout %zu %zu %zu\n", sizeof(R130), _Alignof(R130), offsetof(R130, f0));
     {
@@ -5793,6 +5940,12 @@ int main(void) {
         printf("R134 w64 hash %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, x, 3000522127ull));
         R134 y = w64_echo_R134(-3394.25f, x, 3325.375f, -7017.875);
         printf("R134 w64 echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, y, 3000522127ull));
+        printf("R134 ind hash %" PRIu64 "\n", ptr_hash_R134()(127ll, -6675.75f, v));
+        R134 ie = ptr_echo_R134()(-34ll, (EnInt)-5ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, e, true, -6996.0f);
+        printf("R134 ind echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, ie));
+        printf("R134 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R134()(1ull, 34ll, y, 3000522127ull));
+        R134 wie = ptr_w64_echo_R134()(-3394.25f, y, 3325.375f, -7017.875);
+        printf("R134 w64 ind echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, wie, 3000522127ull));
     }
     printf("R135 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1), offsetof(R135, f2), offsetof(R135, f3));
     {
@@ -5838,6 +5991,9 @@ int main(void) {
         printf("R139 echo %" PRIu64 "\n", hash_R139(30833ull, 0ull, e));
         R139 w = make_R139(658);
         printf("R139 pair %" PRIu64 "\n", pair_R139(-4265.0f, v, 126ll, w, &ffidl_cells[19], 0ull));
+        printf("R139 ind hash %" PRIu64 "\n", ptr_hash_R139()(30833ull, 0ull, w));
+        R139 ie = ptr_echo_R139()(-5117.375, 7187.625f, 3484.25f, -4736.375, e, 43952ull);
+        printf("R139 ind echo %" PRIu64 "\n", hash_R139(30833ull, 0ull, ie));
     }
     printf("R140 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2), offsetof(R140, f3), offsetof(R140, f4), offsetof(R140, f5), offsetof(R140, f6), offsetof(R140, f7));
     {
@@ -5865,6 +6021,9 @@ int main(void) {
         printf("R142 w64 hash %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, x, 1ull, 1ull));
         R142 y = w64_echo_R142(31ull, (EnI64)-1ll, -4516.25, 19ll, 56162ull, x);
         printf("R142 w64 echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, y, 1ull, 1ull));
+        printf("R142 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R142()(-7338.75, -634.75, y, 1ull, 1ull));
+        R142 wie = ptr_w64_echo_R142()(31ull, (EnI64)-1ll, -4516.25, 19ll, 56162ull, y);
+        printf("R142 w64 ind echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, wie, 1ull, 1ull));
     }
     printf("R143 layout %zu %zu %zu %zu %zu\n", sizeof(R143), _Alignof(R143), offsetof(R143, f0), offsetof(R143, f1), offsetof(R143, f2));
     {
@@ -5881,6 +6040,9 @@ int main(void) {
         printf("R144 hash %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
         R144 e = echo_R144(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, v, (EnI16)7ll, 0ull);
         printf("R144 echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, e, -17ll, -26848ll));
+        printf("R144 ind hash %" PRIu64 "\n", ptr_hash_R144()(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
+        R144 ie = ptr_echo_R144()(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, e, (EnI16)7ll, 0ull);
+        printf("R144 ind echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, ie, -17ll, -26848ll));
     }
     printf("R145 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1), offsetof(R145, f2), offsetof(R145, f3), offsetof(R145, f4), offsetof(R145, f5), offsetof(R145, f6));
     {
@@ -5926,6 +6088,9 @@ int main(void) {
         printf("R149 echo %" PRIu64 "\n", hash_R149((EnI16)2ll, (EnU8)0ull, 139ull, e, &ffidl_cells[28], -1475003726ll));
         R149 w = make_R149(668);
         printf("R149 pair %" PRIu64 "\n", pair_R149(32ll, -26ll, v, -3284.625, w, &ffidl_cells[11], -20ll));
+        printf("R149 ind hash %" PRIu64 "\n", ptr_hash_R149()((EnI16)2ll, (EnU8)0ull, 139ull, w, &ffidl_cells[28], -1475003726ll));
+        R149 ie = ptr_echo_R149()(86ll, e, (EnInt)1ll);
+        printf("R149 ind echo %" PRIu64 "\n", hash_R149((EnI16)2ll, (EnU8)0ull, 139ull, ie, &ffidl_cells[28], -1475003726ll));
     }
     printf("R150 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1), offsetof(R150, f2), offsetof(R150, f3));
     {
@@ -5937,6 +6102,9 @@ int main(void) {
         printf("R150 w64 hash %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnU8)200ull, 1757.125, x, 0ull));
         R150 y = w64_echo_R150(3571.875f, 4447.5f, x, 35ull);
         printf("R150 w64 echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnU8)200ull, 1757.125, y, 0ull));
+        printf("R150 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R150()(-6542.0, (EnU8)200ull, 1757.125, y, 0ull));
+        R150 wie = ptr_w64_echo_R150()(3571.875f, 4447.5f, y, 35ull);
+        printf("R150 w64 ind echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnU8)200ull, 1757.125, wie, 0ull));
     }
     printf("R151 layout %zu %zu %zu %zu %zu\n", sizeof(R151), _Alignof(R151), offsetof(R151, f0), offsetof(R151, f1), offsetof(R151, f2));
     {
@@ -5973,6 +6141,9 @@ int main(void) {
         printf("R154 w64 hash %" PRIu64 "\n", w64_hash_R154(-6507.875, -5042.625f, -17ll, x));
         R154 y = w64_echo_R154(&ffidl_cells[45], 2599316780479716731ll, 1452361191936755952ll, x);
         printf("R154 w64 echo %" PRIu64 "\n", w64_hash_R154(-6507.875, -5042.625f, -17ll, y));
+        printf("R154 ind hash %" PRIu64 "\n", ptr_hash_R154()(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, v, -9411ll, 11157ull));
+        R154 ie = ptr_echo_R154()(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, e, -814.875f, 1799.625, 18ll);
+        printf("R154 ind echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, ie, -9411ll, 11157ull));
     }
     printf("R155 layout %zu %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1), offsetof(R155, f2));
     {
@@ -6009,6 +6180,9 @@ int main(void) {
         printf("R158 w64 hash %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, x));
         R158 y = w64_echo_R158(-7770.625, 65535ull, -428.625f, x, -1179.75f);
         printf("R158 w64 echo %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, y));
+        printf("R158 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R158()(-1315.625f, 5440.625f, 2257.75, 6000.875f, y));
+        R158 wie = ptr_w64_echo_R158()(-7770.625, 65535ull, -428.625f, y, -1179.75f);
+        printf("R158 w64 ind echo %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, wie));
     }
     printf("R159 layout %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1));
     {
@@ -6018,6 +6192,9 @@ int main(void) {
         printf("R159 echo %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, e, 3320.25));
         R159 w = make_R159(678);
         printf("R159 pair %" PRIu64 "\n", pair_R159(17057550980794394843ull, 0ll, &ffidl_cells[12], 40ull, v, -2088326178ll, w, -5978.125));
+        printf("R159 ind hash %" PRIu64 "\n", ptr_hash_R159()(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, w, 3320.25));
+        R159 ie = ptr_echo_R159()((EnInt)-349ll, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, e, true, -120ll);
+        printf("R159 ind echo %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, ie, 3320.25));
     }
     printf("R160 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R160), _Alignof(R160), offsetof(R160, f0), offsetof(R160, f1), offsetof(R160, f2), offsetof(R160, f3));
     {
@@ -6061,6 +6238,9 @@ int main(void) {
         printf("R164 hash %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, v));
         R164 e = echo_R164(v, -368.125f, -6833.375, -1010.25);
         printf("R164 echo %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, e));
+        printf("R164 ind hash %" PRIu64 "\n", ptr_hash_R164()(1ull, 5870728080562158917ll, 0ll, v));
+        R164 ie = ptr_echo_R164()(e, -368.125f, -6833.375, -1010.25);
+        printf("R164 ind echo %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, ie));
     }
     printf("R165 layout %zu %zu %zu %zu\n", sizeof(R165), _Alignof(R165), offsetof(R165, f0), offsetof(R165, f1));
     {
@@ -6081,6 +6261,9 @@ int main(void) {
         printf("R166 w64 hash %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, x, true, -7397530032953323055ll));
         R166 y = w64_echo_R166(3369.875f, -4384.25, false, &ffidl_cells[13], false, x);
         printf("R166 w64 echo %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, y, true, -7397530032953323055ll));
+        printf("R166 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R166()(-3740.5, -2204.5f, y, true, -7397530032953323055ll));
+        R166 wie = ptr_w64_echo_R166()(3369.875f, -4384.25, false, &ffidl_cells[13], false, y);
+        printf("R166 w64 ind echo %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, wie, true, -7397530032953323055ll));
     }
     printf("R167 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0), offsetof(R167, f1), offsetof(R167, f2), offsetof(R167, f3));
     {
@@ -6106,6 +6289,9 @@ int main(void) {
         printf("R169 echo %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, e));
         R169 w = make_R169(688);
         printf("R169 pair %" PRIu64 "\n", pair_R169(65534ull, v, -11ll, w, 3108.875f, 1632.375));
+        printf("R169 ind hash %" PRIu64 "\n", ptr_hash_R169()(-45ll, 180ull, 11ll, w));
+        R169 ie = ptr_echo_R169()(6270418973943296392ll, -5542.75f, 32767ll, 93ll, 45ll, 34ull, e, -116ll, 0ull, 4456ull);
+        printf("R169 ind echo %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, ie));
     }
     printf("R170 layout %zu %zu %zu %zu %zu\n", sizeof(R170), _Alignof(R170), offsetof(R170, f0), offsetof(R170, f1), offsetof(R170, f2));
     {
@@ -6153,6 +6339,12 @@ int main(void) {
         printf("R174 w64 hash %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, x, 4688666114707269676ll, 9223372036854775807ll));
         R174 y = w64_echo_R174(162ull, 4032.25f, x, 3584.5f, -983.75);
         printf("R174 w64 echo %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, y, 4688666114707269676ll, 9223372036854775807ll));
+        printf("R174 ind hash %" PRIu64 "\n", ptr_hash_R174()(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, v, 28ll, 9223372036854775807ll));
+        R174 ie = ptr_echo_R174()(33747ull, -625.875, 92ll, 0ull, -32767ll, 1112.25f, e);
+        printf("R174 ind echo %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, ie, 28ll, 9223372036854775807ll));
+        printf("R174 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R174()(0ull, 1376.75, y, 4688666114707269676ll, 9223372036854775807ll));
+        R174 wie = ptr_w64_echo_R174()(162ull, 4032.25f, y, 3584.5f, -983.75);
+        printf("R174 w64 ind echo %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, wie, 4688666114707269676ll, 9223372036854775807ll));
     }
     printf("R175 layout %zu %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0), offsetof(R175, f1));
     {
@@ -6198,6 +6390,9 @@ int main(void) {
         printf("R179 echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, e, 5578.875f));
         R179 w = make_R179(698);
         printf("R179 pair %" PRIu64 "\n", pair_R179(36ull, 7393.75, v, 856.875f, w));
+        printf("R179 ind hash %" PRIu64 "\n", ptr_hash_R179()(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, w, 5578.875f));
+        R179 ie = ptr_echo_R179()(2222678133ull, 1649.375, -2115.375f, e, 4208.75);
+        printf("R179 ind echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, ie, 5578.875f));
     }
     printf("R180 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0), offsetof(R180, f1), offsetof(R180, f2), offsetof(R180, f3), offsetof(R180, f4), offsetof(R180, f5));
     {
@@ -6225,6 +6420,9 @@ int main(void) {
         printf("R182 w64 hash %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, x));
         R182 y = w64_echo_R182(-6422.375, x, -2669.875);
         printf("R182 w64 echo %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, y));
+        printf("R182 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R182()(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, y));
+        R182 wie = ptr_w64_echo_R182()(-6422.375, y, -2669.875);
+        printf("R182 w64 ind echo %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, wie));
     }
     printf("R183 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R183), _Alignof(R183), offsetof(R183, f0), offsetof(R183, f1), offsetof(R183, f2), offsetof(R183, f3));
     {
@@ -6241,6 +6439,9 @@ int main(void) {
         printf("R184 hash %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, v, 1988.5));
         R184 e = echo_R184(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, v, (EnInt)100000ll, -23425ll);
         printf("R184 echo %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, e, 1988.5));
+        printf("R184 ind hash %" PRIu64 "\n", ptr_hash_R184()(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, v, 1988.5));
+        R184 ie = ptr_echo_R184()(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, e, (EnInt)100000ll, -23425ll);
+        printf("R184 ind echo %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, ie, 1988.5));
     }
     printf("R185 layout %zu %zu %zu %zu\n", sizeof(R185), _Alignof(R185), offsetof(R185, f0), offsetof(R185, f1));
     {
@@ -6286,6 +6487,9 @@ int main(void) {
         printf("R189 echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], e));
         R189 w = make_R189(708);
         printf("R189 pair %" PRIu64 "\n", pair_R189(0ll, -107ll, v, -49ll, w, -15ll, &ffidl_cells[32]));
+        printf("R189 ind hash %" PRIu64 "\n", ptr_hash_R189()(25ull, &ffidl_cells[19], w));
+        R189 ie = ptr_echo_R189()(2842.375f, 56312ull, 4921.375f, &ffidl_cells[52], -8348096020844442665ll, 34ull, -229.375, e);
+        printf("R189 ind echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], ie));
     }
     printf("R190 layout %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0));
     {
@@ -6297,6 +6501,9 @@ int main(void) {
         printf("R190 w64 hash %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, x, -3395.25, 1175.125f));
         R190 y = w64_echo_R190(x, 17529808714727589828ull, -49ll);
         printf("R190 w64 echo %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, y, -3395.25, 1175.125f));
+        printf("R190 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R190()(6196.375f, 7618.75, y, -3395.25, 1175.125f));
+        R190 wie = ptr_w64_echo_R190()(y, 17529808714727589828ull, -49ll);
+        printf("R190 w64 ind echo %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, wie, -3395.25, 1175.125f));
     }
     printf("R191 layout %zu %zu %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0), offsetof(R191, f1), offsetof(R191, f2));
     {
@@ -6333,6 +6540,9 @@ int main(void) {
         printf("R194 w64 hash %" PRIu64 "\n", w64_hash_R194(-6719.5f, -127ll, -6042.5f, -4022.25, x));
         R194 y = w64_echo_R194(16974207417782898264ull, 91ull, 2725851339827226502ull, -15ll, x, -2468.25);
         printf("R194 w64 echo %" PRIu64 "\n", w64_hash_R194(-6719.5f, -127ll, -6042.5f, -4022.25, y));
+        printf("R194 ind hash %" PRIu64 "\n", ptr_hash_R194()(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, v, 3938746001ull));
+        R194 ie = ptr_echo_R194()(1266.25f, 5809294842659832654ull, e, 5500.375f, (EnI16)-299ll);
+        printf("R194 ind echo %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, ie, 3938746001ull));
     }
     printf("R195 layout %zu %zu %zu\n", sizeof(R195), _Alignof(R195), offsetof(R195, f0));
     {
@@ -6369,6 +6579,9 @@ int main(void) {
         printf("R198 w64 hash %" PRIu64 "\n", w64_hash_R198(-138.625, x, -6233.625, 2147483646ll));
         R198 y = w64_echo_R198(33ull, 4255663779ull, 5852.125, (EnU32)818ull, x, 7655.0f, -6117.375f);
         printf("R198 w64 echo %" PRIu64 "\n", w64_hash_R198(-138.625, y, -6233.625, 2147483646ll));
+        printf("R198 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R198()(-138.625, y, -6233.625, 2147483646ll));
+        R198 wie = ptr_w64_echo_R198()(33ull, 4255663779ull, 5852.125, (EnU32)818ull, y, 7655.0f, -6117.375f);
+        printf("R198 w64 ind echo %" PRIu64 "\n", w64_hash_R198(-138.625, wie, -6233.625, 2147483646ll));
     }
     printf("R199 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0), offsetof(R199, f1), offsetof(R199, f2), offsetof(R199, f3), offsetof(R199, f4), offsetof(R199, f5));
     {
@@ -6378,6 +6591,9 @@ int main(void) {
         printf("R199 echo %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, e));
         R199 w = make_R199(718);
         printf("R199 pair %" PRIu64 "\n", pair_R199(-7967.625f, v, 2801.875f, w, 59784ull));
+        printf("R199 ind hash %" PRIu64 "\n", ptr_hash_R199()(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, w));
+        R199 ie = ptr_echo_R199()(&ffidl_cells[49], 127ll, -127.5, 24994ull, e, 10ll, 147ull);
+        printf("R199 ind echo %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, ie));
     }
     printf("R200 layout %zu %zu %zu %zu\n", sizeof(R200), _Alignof(R200), offsetof(R200, f0), offsetof(R200, f1));
     {
@@ -6421,6 +6637,9 @@ int main(void) {
         printf("R204 hash %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, v, -1449.0f));
         R204 e = echo_R204(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnI16)-299ll, (EnU16)65535ull);
         printf("R204 echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, e, -1449.0f));
+        printf("R204 ind hash %" PRIu64 "\n", ptr_hash_R204()(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, v, -1449.0f));
+        R204 ie = ptr_echo_R204()(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, e, (EnI16)-299ll, (EnU16)65535ull);
+        printf("R204 ind echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, ie, -1449.0f));
     }
     printf("R205 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1), offsetof(R205, f2), offsetof(R205, f3), offsetof(R205, f4));
     {
@@ -6441,6 +6660,9 @@ int main(void) {
         printf("R206 w64 hash %" PRIu64 "\n", w64_hash_R206(-20ll, x, -100ll, (EnI64)5000000000ll));
         R206 y = w64_echo_R206(49ull, 96ll, x);
         printf("R206 w64 echo %" PRIu64 "\n", w64_hash_R206(-20ll, y, -100ll, (EnI64)5000000000ll));
+        printf("R206 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R206()(-20ll, y, -100ll, (EnI64)5000000000ll));
+        R206 wie = ptr_w64_echo_R206()(49ull, 96ll, y);
+        printf("R206 w64 ind echo %" PRIu64 "\n", w64_hash_R206(-20ll, wie, -100ll, (EnI64)5000000000ll));
     }
     printf("R207 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R207), _Alignof(R207), offsetof(R207, f0), offsetof(R207, f1), offsetof(R207, f2), offsetof(R207, f3));
     {
@@ -6466,6 +6688,9 @@ int main(void) {
         printf("R209 echo %" PRIu64 "\n", hash_R209(4ull, 942.75f, e, 3087.625f));
         R209 w = make_R209(728);
         printf("R209 pair %" PRIu64 "\n", pair_R209(-97.625, &ffidl_cells[48], -3559.125, v, -797.125f, w, -1179.0f, 7871.0));
+        printf("R209 ind hash %" PRIu64 "\n", ptr_hash_R209()(4ull, 942.75f, w, 3087.625f));
+        R209 ie = ptr_echo_R209()(true, -7121985171496984720ll, -26061ll, 3752223723870590360ull, 3653275536311314733ll, e, 7391.75, 0ull, 65534ull);
+        printf("R209 ind echo %" PRIu64 "\n", hash_R209(4ull, 942.75f, ie, 3087.625f));
     }
     printf("R210 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0), offsetof(R210, f1), offsetof(R210, f2), offsetof(R210, f3), offsetof(R210, f4));
     {
@@ -6513,6 +6738,12 @@ int main(void) {
         printf("R214 w64 hash %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, x, 318.75f, (EnU32)3ull));
         R214 y = w64_echo_R214(-83ll, -117ll, 0ull, x, -3805766764144404602ll);
         printf("R214 w64 echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU32)3ull));
+        printf("R214 ind hash %" PRIu64 "\n", ptr_hash_R214()(-470.25f, -5519.0, -3344.25f, -5625.125f, v, 10879576423347310241ull));
+        R214 ie = ptr_echo_R214()(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU32)326ull, e);
+        printf("R214 ind echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, ie, 10879576423347310241ull));
+        printf("R214 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R214()(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU32)3ull));
+        R214 wie = ptr_w64_echo_R214()(-83ll, -117ll, 0ull, y, -3805766764144404602ll);
+        printf("R214 w64 ind echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, wie, 318.75f, (EnU32)3ull));
     }
     printf("R215 layout %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0));
     {
@@ -6558,6 +6789,9 @@ int main(void) {
         printf("R219 echo %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, e, 9182312985246140987ull));
         R219 w = make_R219(738);
         printf("R219 pair %" PRIu64 "\n", pair_R219(169745232ull, -589.625, -5277.625f, -3923.75, 1159.0, v, 9ull, w, -5808.75));
+        printf("R219 ind hash %" PRIu64 "\n", ptr_hash_R219()(0ll, 18689ull, 1030.25f, -1420.5, w, 9182312985246140987ull));
+        R219 ie = ptr_echo_R219()(-544.375, -2380.375, &ffidl_cells[23], -2153.375f, &ffidl_cells[23], e, -21599ll, 12965955280737900537ull);
+        printf("R219 ind echo %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, ie, 9182312985246140987ull));
     }
     printf("R220 layout %zu %zu %zu %zu\n", sizeof(R220), _Alignof(R220), offsetof(R220, f0), offsetof(R220, f1));
     {
@@ -6585,6 +6819,9 @@ int main(void) {
         printf("R222 w64 hash %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, x, -23ll));
         R222 y = w64_echo_R222(-4290675936817846139ll, 64ull, 3636.625, x, -7406.5f);
         printf("R222 w64 echo %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, y, -23ll));
+        printf("R222 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R222()(65534ull, 255ull, 65534ull, 50ll, 90ll, y, -23ll));
+        R222 wie = ptr_w64_echo_R222()(-4290675936817846139ll, 64ull, 3636.625, y, -7406.5f);
+        printf("R222 w64 ind echo %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, wie, -23ll));
     }
     printf("R223 layout %zu %zu %zu %zu %zu\n", sizeof(R223), _Alignof(R223), offsetof(R223, f0), offsetof(R223, f1), offsetof(R223, f2));
     {
@@ -6601,6 +6838,9 @@ int main(void) {
         printf("R224 hash %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, v));
         R224 e = echo_R224(v, -2218.375f, 6946.75f);
         printf("R224 echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, e));
+        printf("R224 ind hash %" PRIu64 "\n", ptr_hash_R224()(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, v));
+        R224 ie = ptr_echo_R224()(e, -2218.375f, 6946.75f);
+        printf("R224 ind echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, ie));
     }
     printf("R225 layout %zu %zu %zu\n", sizeof(R225), _Alignof(R225), offsetof(R225, f0));
     {
@@ -6646,6 +6886,9 @@ int main(void) {
         printf("R229 echo %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, e, 1ull));
         R229 w = make_R229(748);
         printf("R229 pair %" PRIu64 "\n", pair_R229(v, 17141ull, w));
+        printf("R229 ind hash %" PRIu64 "\n", ptr_hash_R229()(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, w, 1ull));
+        R229 ie = ptr_echo_R229()(56649ull, (EnI16)-299ll, -49ll, (EnI16)803ll, 4035.5, -6566.875, 5606.75f, -3355.25f, e);
+        printf("R229 ind echo %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, ie, 1ull));
     }
     printf("R230 layout %zu %zu %zu %zu\n", sizeof(R230), _Alignof(R230), offsetof(R230, f0), offsetof(R230, f1));
     {
@@ -6657,6 +6900,9 @@ int main(void) {
         printf("R230 w64 hash %" PRIu64 "\n", w64_hash_R230(x));
         R230 y = w64_echo_R230(2ull, -5192.625f, x, 213ull, (EnI64)5000000000ll);
         printf("R230 w64 echo %" PRIu64 "\n", w64_hash_R230(y));
+        printf("R230 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R230()(y));
+        R230 wie = ptr_w64_echo_R230()(2ull, -5192.625f, y, 213ull, (EnI64)5000000000ll);
+        printf("R230 w64 ind echo %" PRIu64 "\n", w64_hash_R230(wie));
     }
     printf("Empty cbret %" PRIu64 "\n", cbret_Empty(ncb_ret_Empty));
     printf("Empty cbarg %" PRIu64 "\n", cbarg_Empty(ncb_arg_Empty));

@@ -113,6 +113,8 @@ EmptyU __attribute__((ms_abi)) w64_echo_EmptyU(ssize_t a0, double a1, float a2, 
     (void)k;
     return a5;
 }
+W64HashFn_EmptyU ptr_w64_hash_EmptyU(void) { return w64_hash_EmptyU; }
+W64EchoFn_EmptyU ptr_w64_echo_EmptyU(void) { return w64_echo_EmptyU; }
 
 ZeroArrI32 make_ZeroArrI32(int seed) {
     ZeroArrI32 s;
@@ -218,6 +220,8 @@ U8EmptyU8 __attribute__((ms_abi)) w64_echo_U8EmptyU8(float a0, double a1, unsign
     a5.b = (uint8_t)(a5.b + k);
     return a5;
 }
+HashFn_U8EmptyU8 ptr_hash_U8EmptyU8(void) { return hash_U8EmptyU8; }
+EchoFn_U8EmptyU8 ptr_echo_U8EmptyU8(void) { return echo_U8EmptyU8; }
 
 U8ZeroI64 make_U8ZeroI64(int seed) {
     U8ZeroI64 s;
@@ -538,6 +542,8 @@ PackAlign4 __attribute__((ms_abi)) w64_echo_PackAlign4(unsigned char a0, char a1
     a5.v = (uint32_t)(a5.v + k);
     return a5;
 }
+HashFn_PackAlign4 ptr_hash_PackAlign4(void) { return hash_PackAlign4; }
+EchoFn_PackAlign4 ptr_echo_PackAlign4(void) { return echo_PackAlign4; }
 
 PackAlign16F make_PackAlign16F(int seed) {
     PackAlign16F s;
@@ -598,6 +604,8 @@ PackAlign16F __attribute__((ms_abi)) w64_echo_PackAlign16F(unsigned char a0, EnU
     a5.f = (float)(a5.f + k);
     return a5;
 }
+W64HashFn_PackAlign16F ptr_w64_hash_PackAlign16F(void) { return w64_hash_PackAlign16F; }
+W64EchoFn_PackAlign16F ptr_w64_echo_PackAlign16F(void) { return w64_echo_PackAlign16F; }
 
 UF32I32Pad make_UF32I32Pad(int seed) {
     UF32I32Pad s;
@@ -949,6 +957,8 @@ ZigMixed __attribute__((ms_abi)) w64_echo_ZigMixed(double a0, intptr_t a1, ZigMi
     a2.f = (float)(a2.f + k);
     return a2;
 }
+HashFn_ZigMixed ptr_hash_ZigMixed(void) { return hash_ZigMixed; }
+EchoFn_ZigMixed ptr_echo_ZigMixed(void) { return echo_ZigMixed; }
 
 PtrPair make_PtrPair(int seed) {
     PtrPair s;
@@ -1241,6 +1251,8 @@ CharShortLong __attribute__((ms_abi)) w64_echo_CharShortLong(signed char a0, uin
     a4.l = (long)(a4.l + k);
     return a4;
 }
+W64HashFn_CharShortLong ptr_w64_hash_CharShortLong(void) { return w64_hash_CharShortLong; }
+W64EchoFn_CharShortLong ptr_w64_echo_CharShortLong(void) { return w64_echo_CharShortLong; }
 
 EmptyF64 make_EmptyF64(int seed) {
     EmptyF64 s;
@@ -1308,6 +1320,8 @@ EmptyF64 __attribute__((ms_abi)) w64_echo_EmptyF64(int16_t a0, signed char a1, c
     a4.d = (double)(a4.d + k);
     return a4;
 }
+HashFn_EmptyF64 ptr_hash_EmptyF64(void) { return hash_EmptyF64; }
+EchoFn_EmptyF64 ptr_echo_EmptyF64(void) { return echo_EmptyF64; }
 
 R000 make_R000(int seed) {
     R000 s;
@@ -1571,6 +1585,8 @@ R004 echo_R004(R004 a0, ssize_t a1, long a2, short a3) {
     a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
+HashFn_R004 ptr_hash_R004(void) { return hash_R004; }
+EchoFn_R004 ptr_echo_R004(void) { return echo_R004; }
 
 R005 make_R005(int seed) {
     R005 s;
@@ -1745,6 +1761,8 @@ R006 __attribute__((ms_abi)) w64_echo_R006(int a0, R006 a1, long a2) {
     a1.f0[2] = (double)(a1.f0[2] + k);
     return a1;
 }
+W64HashFn_R006 ptr_w64_hash_R006(void) { return w64_hash_R006; }
+W64EchoFn_R006 ptr_w64_echo_R006(void) { return w64_echo_R006; }
 
 R007 make_R007(int seed) {
     R007 s;
@@ -2040,6 +2058,8 @@ uint64_t pair_R009(uint32_t a0, unsigned char a1, R009 a2, float a3, R009 a4) {
     h = mix(h, (uint64_t)(a4.f6.b[8]));
     return h;
 }
+HashFn_R009 ptr_hash_R009(void) { return hash_R009; }
+EchoFn_R009 ptr_echo_R009(void) { return echo_R009; }
 
 R010 make_R010(int seed) {
     R010 s;
@@ -2329,6 +2349,10 @@ R014 __attribute__((ms_abi)) w64_echo_R014(signed char a0, unsigned short a1, in
     a5.f6[0][0] = (intptr_t)(a5.f6[0][0] + k);
     return a5;
 }
+HashFn_R014 ptr_hash_R014(void) { return hash_R014; }
+EchoFn_R014 ptr_echo_R014(void) { return echo_R014; }
+W64HashFn_R014 ptr_w64_hash_R014(void) { return w64_hash_R014; }
+W64EchoFn_R014 ptr_w64_echo_R014(void) { return w64_echo_R014; }
 
 R015 make_R015(int seed) {
     R015 s;
@@ -2652,6 +2676,8 @@ uint64_t pair_R019(unsigned int a0, const int64_t *a1, long long a2, const int64
     h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[1][1]));
     return h;
 }
+HashFn_R019 ptr_hash_R019(void) { return hash_R019; }
+EchoFn_R019 ptr_echo_R019(void) { return echo_R019; }
 
 R020 make_R020(int seed) {
     R020 s;
@@ -2857,6 +2883,8 @@ R022 __attribute__((ms_abi)) w64_echo_R022(const int64_t *a0, double a1, EnU32 a
     a3.f5.f0 = (double)(a3.f5.f0 + k);
     return a3;
 }
+W64HashFn_R022 ptr_w64_hash_R022(void) { return w64_hash_R022; }
+W64EchoFn_R022 ptr_w64_echo_R022(void) { return w64_echo_R022; }
 
 R023 make_R023(int seed) {
     R023 s;
@@ -2966,6 +2994,8 @@ R024 echo_R024(R024 a0) {
     a0.f0.c = (EnInt)(a0.f0.c + k);
     return a0;
 }
+HashFn_R024 ptr_hash_R024(void) { return hash_R024; }
+EchoFn_R024 ptr_echo_R024(void) { return echo_R024; }
 
 R025 make_R025(int seed) {
     R025 s;
@@ -3229,6 +3259,8 @@ uint64_t pair_R029(unsigned char a0, const int64_t *a1, double a2, R029 a3, int1
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
+HashFn_R029 ptr_hash_R029(void) { return hash_R029; }
+EchoFn_R029 ptr_echo_R029(void) { return echo_R029; }
 
 R030 make_R030(int seed) {
     R030 s;
@@ -3336,6 +3368,8 @@ R030 __attribute__((ms_abi)) w64_echo_R030(float a0, double a1, double a2, doubl
     a4.f3 = (float)(a4.f3 + k);
     return a4;
 }
+W64HashFn_R030 ptr_w64_hash_R030(void) { return w64_hash_R030; }
+W64EchoFn_R030 ptr_w64_echo_R030(void) { return w64_echo_R030; }
 
 R031 make_R031(int seed) {
     R031 s;
@@ -3533,6 +3567,8 @@ R034 __attribute__((ms_abi)) w64_echo_R034(float a0, intptr_t a1, float a2, doub
     a5.f1 = (double)(a5.f1 + k);
     return a5;
 }
+HashFn_R034 ptr_hash_R034(void) { return hash_R034; }
+EchoFn_R034 ptr_echo_R034(void) { return echo_R034; }
 
 R035 make_R035(int seed) {
     R035 s;
@@ -3773,6 +3809,8 @@ R038 __attribute__((ms_abi)) w64_echo_R038(float a0, float a1, float a2, float a
     a5.f1 = (uint8_t)(a5.f1 + k);
     return a5;
 }
+W64HashFn_R038 ptr_w64_hash_R038(void) { return w64_hash_R038; }
+W64EchoFn_R038 ptr_w64_echo_R038(void) { return w64_echo_R038; }
 
 R039 make_R039(int seed) {
     R039 s;
@@ -3825,6 +3863,8 @@ uint64_t pair_R039(uint16_t a0, uint8_t a1, float a2, uint8_t a3, const int64_t 
     h = mix(h, bits64(a8.f1));
     return h;
 }
+HashFn_R039 ptr_hash_R039(void) { return hash_R039; }
+EchoFn_R039 ptr_echo_R039(void) { return echo_R039; }
 
 R040 make_R040(int seed) {
     R040 s;
@@ -4078,6 +4118,8 @@ R044 echo_R044(char a0, EnInt a1, R044 a2, ssize_t a3, uint16_t a4, signed char 
     a2.f0 = (float)(a2.f0 + k);
     return a2;
 }
+HashFn_R044 ptr_hash_R044(void) { return hash_R044; }
+EchoFn_R044 ptr_echo_R044(void) { return echo_R044; }
 
 R045 make_R045(int seed) {
     R045 s;
@@ -4182,6 +4224,8 @@ R046 __attribute__((ms_abi)) w64_echo_R046(R046 a0, double a1) {
     a0.f0 = (uintptr_t)(a0.f0 + k);
     return a0;
 }
+W64HashFn_R046 ptr_w64_hash_R046(void) { return w64_hash_R046; }
+W64EchoFn_R046 ptr_w64_echo_R046(void) { return w64_echo_R046; }
 
 R047 make_R047(int seed) {
     R047 s;
@@ -4362,6 +4406,8 @@ uint64_t pair_R049(float a0, float a1, double a2, float a3, float a4, float a5, 
     h = mix(h, (uint64_t)(a9));
     return h;
 }
+HashFn_R049 ptr_hash_R049(void) { return hash_R049; }
+EchoFn_R049 ptr_echo_R049(void) { return echo_R049; }
 
 R050 make_R050(int seed) {
     R050 s;
@@ -4621,6 +4667,10 @@ R054 __attribute__((ms_abi)) w64_echo_R054(R054 a0, unsigned long a1, double a2)
     a0.f0 = (int64_t)(a0.f0 + k);
     return a0;
 }
+HashFn_R054 ptr_hash_R054(void) { return hash_R054; }
+EchoFn_R054 ptr_echo_R054(void) { return echo_R054; }
+W64HashFn_R054 ptr_w64_hash_R054(void) { return w64_hash_R054; }
+W64EchoFn_R054 ptr_w64_echo_R054(void) { return w64_echo_R054; }
 
 R055 make_R055(int seed) {
     R055 s;
@@ -4914,6 +4964,8 @@ uint64_t pair_R059(unsigned char a0, int8_t a1, char a2, double a3, int16_t a4, 
     h = mix(h, bits64(a8));
     return h;
 }
+HashFn_R059 ptr_hash_R059(void) { return hash_R059; }
+EchoFn_R059 ptr_echo_R059(void) { return echo_R059; }
 
 R060 make_R060(int seed) {
     R060 s;
@@ -5129,6 +5181,8 @@ R062 __attribute__((ms_abi)) w64_echo_R062(float a0, double a1, float a2, R062 a
     a3.f7[1] = (float)(a3.f7[1] + k);
     return a3;
 }
+W64HashFn_R062 ptr_w64_hash_R062(void) { return w64_hash_R062; }
+W64EchoFn_R062 ptr_w64_echo_R062(void) { return w64_echo_R062; }
 
 R063 make_R063(int seed) {
     R063 s;
@@ -5220,6 +5274,8 @@ R064 echo_R064(int8_t a0, unsigned short a1, EnI64 a2, double a3, R064 a4, doubl
     a4.f2 = a4.f2 ^ (k & 1);
     return a4;
 }
+HashFn_R064 ptr_hash_R064(void) { return hash_R064; }
+EchoFn_R064 ptr_echo_R064(void) { return echo_R064; }
 
 R065 make_R065(int seed) {
     R065 s;
@@ -5536,6 +5592,8 @@ uint64_t pair_R069(float a0, unsigned long a1, unsigned long a2, R069 a3, int8_t
     h = mix(h, bits64(a5.f4));
     return h;
 }
+HashFn_R069 ptr_hash_R069(void) { return hash_R069; }
+EchoFn_R069 ptr_echo_R069(void) { return echo_R069; }
 
 R070 make_R070(int seed) {
     R070 s;
@@ -5585,6 +5643,8 @@ R070 __attribute__((ms_abi)) w64_echo_R070(const int64_t *a0, R070 a1) {
     a1.f0.f0.f1.v[0] = (double)(a1.f0.f0.f1.v[0] + k);
     return a1;
 }
+W64HashFn_R070 ptr_w64_hash_R070(void) { return w64_hash_R070; }
+W64EchoFn_R070 ptr_w64_echo_R070(void) { return w64_echo_R070; }
 
 R071 make_R071(int seed) {
     R071 s;
@@ -5767,6 +5827,8 @@ R074 __attribute__((ms_abi)) w64_echo_R074(R074 a0, double a1, uint16_t a2) {
     a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
+HashFn_R074 ptr_hash_R074(void) { return hash_R074; }
+EchoFn_R074 ptr_echo_R074(void) { return echo_R074; }
 
 R075 make_R075(int seed) {
     R075 s;
@@ -6033,6 +6095,8 @@ R078 __attribute__((ms_abi)) w64_echo_R078(R078 a0, double a1, double a2) {
     a0.f1[1].f0[1].v[2][0] = (float)(a0.f1[1].f0[1].v[2][0] + k);
     return a0;
 }
+W64HashFn_R078 ptr_w64_hash_R078(void) { return w64_hash_R078; }
+W64EchoFn_R078 ptr_w64_echo_R078(void) { return w64_echo_R078; }
 
 R079 make_R079(int seed) {
     R079 s;
@@ -6074,6 +6138,8 @@ uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float 
     h = mix(h, (uint64_t)*(a8.f0[0].f0[0]));
     return h;
 }
+HashFn_R079 ptr_hash_R079(void) { return hash_R079; }
+EchoFn_R079 ptr_echo_R079(void) { return echo_R079; }
 
 R080 make_R080(int seed) {
     R080 s;
@@ -6335,6 +6401,8 @@ R084 echo_R084(uint16_t a0, unsigned char a1, const int64_t *a2, short a3, float
     a7.f1 = (size_t)(a7.f1 + k);
     return a7;
 }
+HashFn_R084 ptr_hash_R084(void) { return hash_R084; }
+EchoFn_R084 ptr_echo_R084(void) { return echo_R084; }
 
 R085 make_R085(int seed) {
     R085 s;
@@ -6465,6 +6533,8 @@ R086 __attribute__((ms_abi)) w64_echo_R086(int16_t a0, R086 a1, uint64_t a2, lon
     a1.f3 = (unsigned int)(a1.f3 + k);
     return a1;
 }
+W64HashFn_R086 ptr_w64_hash_R086(void) { return w64_hash_R086; }
+W64EchoFn_R086 ptr_w64_echo_R086(void) { return w64_echo_R086; }
 
 R087 make_R087(int seed) {
     R087 s;
@@ -6597,6 +6667,8 @@ uint64_t pair_R089(short a0, const int64_t *a1, int16_t a2, EnI16 a3, int64_t a4
     h = mix(h, (uint64_t)*(a8.f0));
     return h;
 }
+HashFn_R089 ptr_hash_R089(void) { return hash_R089; }
+EchoFn_R089 ptr_echo_R089(void) { return echo_R089; }
 
 R090 make_R090(int seed) {
     R090 s;
@@ -6903,6 +6975,10 @@ R094 __attribute__((ms_abi)) w64_echo_R094(float a0, double a1, R094 a2, float a
     a2.f1[2] = (float)(a2.f1[2] + k);
     return a2;
 }
+HashFn_R094 ptr_hash_R094(void) { return hash_R094; }
+EchoFn_R094 ptr_echo_R094(void) { return echo_R094; }
+W64HashFn_R094 ptr_w64_hash_R094(void) { return w64_hash_R094; }
+W64EchoFn_R094 ptr_w64_echo_R094(void) { return w64_echo_R094; }
 
 R095 make_R095(int seed) {
     R095 s;
@@ -7202,6 +7278,8 @@ uint64_t pair_R099(double a0, float a1, float a2, R099 a3, int64_t a4, R099 a5, 
     h = mix(h, bits32(a6));
     return h;
 }
+HashFn_R099 ptr_hash_R099(void) { return hash_R099; }
+EchoFn_R099 ptr_echo_R099(void) { return echo_R099; }
 
 R100 make_R100(int seed) {
     R100 s;
@@ -7374,6 +7452,8 @@ R102 __attribute__((ms_abi)) w64_echo_R102(unsigned char a0, char a1, const int6
     a5.f2[0] = (unsigned long long)(a5.f2[0] + k);
     return a5;
 }
+W64HashFn_R102 ptr_w64_hash_R102(void) { return w64_hash_R102; }
+W64EchoFn_R102 ptr_w64_echo_R102(void) { return w64_echo_R102; }
 
 R103 make_R103(int seed) {
     R103 s;
@@ -7463,6 +7543,8 @@ R104 echo_R104(float a0, short a1, short a2, unsigned int a3, unsigned char a4, 
     a7.f1 = a7.f1 ^ (k & 1);
     return a7;
 }
+HashFn_R104 ptr_hash_R104(void) { return hash_R104; }
+EchoFn_R104 ptr_echo_R104(void) { return echo_R104; }
 
 R105 make_R105(int seed) {
     R105 s;
@@ -7872,6 +7954,8 @@ uint64_t pair_R109(float a0, const int64_t *a1, EnU16 a2, intptr_t a3, unsigned 
     h = mix(h, (uint64_t)(int64_t)(a8.f0));
     return h;
 }
+HashFn_R109 ptr_hash_R109(void) { return hash_R109; }
+EchoFn_R109 ptr_echo_R109(void) { return echo_R109; }
 
 R110 make_R110(int seed) {
     R110 s;
@@ -7976,6 +8060,8 @@ R110 __attribute__((ms_abi)) w64_echo_R110(double a0, float a1, float a2, R110 a
     a3.f7 = (char)(a3.f7 + k);
     return a3;
 }
+W64HashFn_R110 ptr_w64_hash_R110(void) { return w64_hash_R110; }
+W64EchoFn_R110 ptr_w64_echo_R110(void) { return w64_echo_R110; }
 
 R111 make_R111(int seed) {
     R111 s;
@@ -8292,6 +8378,8 @@ R114 __attribute__((ms_abi)) w64_echo_R114(unsigned int a0, R114 a1) {
     a1.f5.f0[1].v[2][0] = (float)(a1.f5.f0[1].v[2][0] + k);
     return a1;
 }
+HashFn_R114 ptr_hash_R114(void) { return hash_R114; }
+EchoFn_R114 ptr_echo_R114(void) { return echo_R114; }
 
 R115 make_R115(int seed) {
     R115 s;
@@ -8582,6 +8670,8 @@ R118 __attribute__((ms_abi)) w64_echo_R118(intptr_t a0, unsigned short a1, short
     a3.f7[2] = (short)(a3.f7[2] + k);
     return a3;
 }
+W64HashFn_R118 ptr_w64_hash_R118(void) { return w64_hash_R118; }
+W64EchoFn_R118 ptr_w64_echo_R118(void) { return w64_echo_R118; }
 
 R119 make_R119(int seed) {
     R119 s;
@@ -8633,6 +8723,8 @@ uint64_t pair_R119(signed char a0, float a1, long long a2, const int64_t *a3, do
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
+HashFn_R119 ptr_hash_R119(void) { return hash_R119; }
+EchoFn_R119 ptr_echo_R119(void) { return echo_R119; }
 
 R120 make_R120(int seed) {
     R120 s;
@@ -8975,6 +9067,8 @@ R124 echo_R124(unsigned char a0, double a1, int16_t a2, ssize_t a3, R124 a4, uin
     a4.f1 = (double)(a4.f1 + k);
     return a4;
 }
+HashFn_R124 ptr_hash_R124(void) { return hash_R124; }
+EchoFn_R124 ptr_echo_R124(void) { return echo_R124; }
 
 R125 make_R125(int seed) {
     R125 s;
@@ -9094,6 +9188,8 @@ R126 __attribute__((ms_abi)) w64_echo_R126(int8_t a0, float a1, signed char a2, 
     a4.f1[2] = (intptr_t)(a4.f1[2] + k);
     return a4;
 }
+W64HashFn_R126 ptr_w64_hash_R126(void) { return w64_hash_R126; }
+W64EchoFn_R126 ptr_w64_echo_R126(void) { return w64_echo_R126; }
 
 R127 make_R127(int seed) {
     R127 s;
@@ -9256,6 +9352,8 @@ uint64_t pair_R129(uint16_t a0, const int64_t *a1, R129 a2, signed char a3, R129
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
+HashFn_R129 ptr_hash_R129(void) { return hash_R129; }
+EchoFn_R129 ptr_echo_R129(void) { return echo_R129; }
 
 R130 make_R130(int seed) {
     R130 s;
@@ -9542,6 +9640,10 @@ R134 __attribute__((ms_abi)) w64_echo_R134(float a0, R134 a1, float a2, double a
     a1.f1[1] = (int8_t)(a1.f1[1] + k);
     return a1;
 }
+HashFn_R134 ptr_hash_R134(void) { return hash_R134; }
+EchoFn_R134 ptr_echo_R134(void) { return echo_R134; }
+W64HashFn_R134 ptr_w64_hash_R134(void) { return w64_hash_R134; }
+W64EchoFn_R134 ptr_w64_echo_R134(void) { return w64_echo_R134; }
 
 R135 make_R135(int seed) {
     R135 s;
@@ -9778,6 +9880,8 @@ uint64_t pair_R139(float a0, R139 a1, char a2, R139 a3, const int64_t *a4, unsig
     h = mix(h, (uint64_t)(a5));
     return h;
 }
+HashFn_R139 ptr_hash_R139(void) { return hash_R139; }
+EchoFn_R139 ptr_echo_R139(void) { return echo_R139; }
 
 R140 make_R140(int seed) {
     R140 s;
@@ -9964,6 +10068,8 @@ R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI64 a1, double a
     a5.f3.f3 = (double)(a5.f3.f3 + k);
     return a5;
 }
+W64HashFn_R142 ptr_w64_hash_R142(void) { return w64_hash_R142; }
+W64EchoFn_R142 ptr_w64_echo_R142(void) { return w64_echo_R142; }
 
 R143 make_R143(int seed) {
     R143 s;
@@ -10091,6 +10197,8 @@ R144 echo_R144(float a0, float a1, short a2, unsigned char a3, unsigned char a4,
     a5.f7 = (EnU16)(a5.f7 + k);
     return a5;
 }
+HashFn_R144 ptr_hash_R144(void) { return hash_R144; }
+EchoFn_R144 ptr_echo_R144(void) { return echo_R144; }
 
 R145 make_R145(int seed) {
     R145 s;
@@ -10390,6 +10498,8 @@ uint64_t pair_R149(signed char a0, int8_t a1, R149 a2, double a3, R149 a4, const
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
+HashFn_R149 ptr_hash_R149(void) { return hash_R149; }
+EchoFn_R149 ptr_echo_R149(void) { return echo_R149; }
 
 R150 make_R150(int seed) {
     R150 s;
@@ -10455,6 +10565,8 @@ R150 __attribute__((ms_abi)) w64_echo_R150(float a0, float a1, R150 a2, uint64_t
     a2.f3 = (uintptr_t)(a2.f3 + k);
     return a2;
 }
+W64HashFn_R150 ptr_w64_hash_R150(void) { return w64_hash_R150; }
+W64EchoFn_R150 ptr_w64_echo_R150(void) { return w64_echo_R150; }
 
 R151 make_R151(int seed) {
     R151 s;
@@ -10664,6 +10776,8 @@ R154 __attribute__((ms_abi)) w64_echo_R154(const int64_t *a0, ssize_t a1, long l
     a3.f1 = (int64_t)(a3.f1 + k);
     return a3;
 }
+HashFn_R154 ptr_hash_R154(void) { return hash_R154; }
+EchoFn_R154 ptr_echo_R154(void) { return echo_R154; }
 
 R155 make_R155(int seed) {
     R155 s;
@@ -10900,6 +11014,8 @@ R158 __attribute__((ms_abi)) w64_echo_R158(double a0, unsigned short a1, float a
     a3.f1.a = (float)(a3.f1.a + k);
     return a3;
 }
+W64HashFn_R158 ptr_w64_hash_R158(void) { return w64_hash_R158; }
+W64EchoFn_R158 ptr_w64_echo_R158(void) { return w64_echo_R158; }
 
 R159 make_R159(int seed) {
     R159 s;
@@ -10954,6 +11070,8 @@ uint64_t pair_R159(unsigned long a0, int8_t a1, const int64_t *a2, unsigned char
     h = mix(h, bits64(a7));
     return h;
 }
+HashFn_R159 ptr_hash_R159(void) { return hash_R159; }
+EchoFn_R159 ptr_echo_R159(void) { return echo_R159; }
 
 R160 make_R160(int seed) {
     R160 s;
@@ -11209,6 +11327,8 @@ R164 echo_R164(R164 a0, float a1, double a2, double a3) {
     a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
+HashFn_R164 ptr_hash_R164(void) { return hash_R164; }
+EchoFn_R164 ptr_echo_R164(void) { return echo_R164; }
 
 R165 make_R165(int seed) {
     R165 s;
@@ -11323,6 +11443,8 @@ R166 __attribute__((ms_abi)) w64_echo_R166(float a0, double a1, _Bool a2, const 
     a5.f0[2] = (float)(a5.f0[2] + k);
     return a5;
 }
+W64HashFn_R166 ptr_w64_hash_R166(void) { return w64_hash_R166; }
+W64EchoFn_R166 ptr_w64_echo_R166(void) { return w64_echo_R166; }
 
 R167 make_R167(int seed) {
     R167 s;
@@ -11536,6 +11658,8 @@ uint64_t pair_R169(uint16_t a0, R169 a1, long long a2, R169 a3, float a4, double
     h = mix(h, bits64(a5));
     return h;
 }
+HashFn_R169 ptr_hash_R169(void) { return hash_R169; }
+EchoFn_R169 ptr_echo_R169(void) { return echo_R169; }
 
 R170 make_R170(int seed) {
     R170 s;
@@ -11867,6 +11991,10 @@ R174 __attribute__((ms_abi)) w64_echo_R174(unsigned char a0, float a1, R174 a2, 
     a2.f0.f0 = (float)(a2.f0.f0 + k);
     return a2;
 }
+HashFn_R174 ptr_hash_R174(void) { return hash_R174; }
+EchoFn_R174 ptr_echo_R174(void) { return echo_R174; }
+W64HashFn_R174 ptr_w64_hash_R174(void) { return w64_hash_R174; }
+W64EchoFn_R174 ptr_w64_echo_R174(void) { return w64_echo_R174; }
 
 R175 make_R175(int seed) {
     R175 s;
@@ -12201,6 +12329,8 @@ uint64_t pair_R179(uint8_t a0, double a1, R179 a2, float a3, R179 a4) {
     h = mix(h, (uint64_t)(int64_t)(a4.f0.f0[1][1]));
     return h;
 }
+HashFn_R179 ptr_hash_R179(void) { return hash_R179; }
+EchoFn_R179 ptr_echo_R179(void) { return echo_R179; }
 
 R180 make_R180(int seed) {
     R180 s;
@@ -12404,6 +12534,8 @@ R182 __attribute__((ms_abi)) w64_echo_R182(double a0, R182 a1, double a2) {
     a1.f1 = (float)(a1.f1 + k);
     return a1;
 }
+W64HashFn_R182 ptr_w64_hash_R182(void) { return w64_hash_R182; }
+W64EchoFn_R182 ptr_w64_echo_R182(void) { return w64_echo_R182; }
 
 R183 make_R183(int seed) {
     R183 s;
@@ -12587,6 +12719,8 @@ R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184
     a6.f2[2] = (float)(a6.f2[2] + k);
     return a6;
 }
+HashFn_R184 ptr_hash_R184(void) { return hash_R184; }
+EchoFn_R184 ptr_echo_R184(void) { return echo_R184; }
 
 R185 make_R185(int seed) {
     R185 s;
@@ -12880,6 +13014,8 @@ uint64_t pair_R189(int a0, signed char a1, R189 a2, int8_t a3, R189 a4, char a5,
     h = mix(h, (uint64_t)*(a6));
     return h;
 }
+HashFn_R189 ptr_hash_R189(void) { return hash_R189; }
+EchoFn_R189 ptr_echo_R189(void) { return echo_R189; }
 
 R190 make_R190(int seed) {
     R190 s;
@@ -12945,6 +13081,8 @@ R190 __attribute__((ms_abi)) w64_echo_R190(R190 a0, size_t a1, int8_t a2) {
     a0.f0[0].f = (float)(a0.f0[0].f + k);
     return a0;
 }
+W64HashFn_R190 ptr_w64_hash_R190(void) { return w64_hash_R190; }
+W64EchoFn_R190 ptr_w64_echo_R190(void) { return w64_echo_R190; }
 
 R191 make_R191(int seed) {
     R191 s;
@@ -13247,6 +13385,8 @@ R194 __attribute__((ms_abi)) w64_echo_R194(unsigned long long a0, unsigned char 
     a4.f1 = (unsigned short)(a4.f1 + k);
     return a4;
 }
+HashFn_R194 ptr_hash_R194(void) { return hash_R194; }
+EchoFn_R194 ptr_echo_R194(void) { return echo_R194; }
 
 R195 make_R195(int seed) {
     R195 s;
@@ -13475,6 +13615,8 @@ R198 __attribute__((ms_abi)) w64_echo_R198(unsigned int a0, unsigned int a1, dou
     a4.f1 = (double)(a4.f1 + k);
     return a4;
 }
+W64HashFn_R198 ptr_w64_hash_R198(void) { return w64_hash_R198; }
+W64EchoFn_R198 ptr_w64_echo_R198(void) { return w64_echo_R198; }
 
 R199 make_R199(int seed) {
     R199 s;
@@ -13549,6 +13691,8 @@ uint64_t pair_R199(float a0, R199 a1, float a2, R199 a3, uint16_t a4) {
     h = mix(h, (uint64_t)(a4));
     return h;
 }
+HashFn_R199 ptr_hash_R199(void) { return hash_R199; }
+EchoFn_R199 ptr_echo_R199(void) { return echo_R199; }
 
 R200 make_R200(int seed) {
     R200 s;
@@ -13783,6 +13927,8 @@ R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, dou
     a7.f0[1] = (float)(a7.f0[1] + k);
     return a7;
 }
+HashFn_R204 ptr_hash_R204(void) { return hash_R204; }
+EchoFn_R204 ptr_echo_R204(void) { return echo_R204; }
 
 R205 make_R205(int seed) {
     R205 s;
@@ -13917,6 +14063,8 @@ R206 __attribute__((ms_abi)) w64_echo_R206(unsigned int a0, char a1, R206 a2) {
     a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
+W64HashFn_R206 ptr_w64_hash_R206(void) { return w64_hash_R206; }
+W64EchoFn_R206 ptr_w64_echo_R206(void) { return w64_echo_R206; }
 
 R207 make_R207(int seed) {
     R207 s;
@@ -14080,6 +14228,8 @@ uint64_t pair_R209(double a0, const int64_t *a1, double a2, R209 a3, float a4, R
     h = mix(h, bits64(a7));
     return h;
 }
+HashFn_R209 ptr_hash_R209(void) { return hash_R209; }
+EchoFn_R209 ptr_echo_R209(void) { return echo_R209; }
 
 R210 make_R210(int seed) {
     R210 s;
@@ -14397,6 +14547,10 @@ R214 __attribute__((ms_abi)) w64_echo_R214(char a0, signed char a1, unsigned cha
     a3.f1 = a3.f1 + (k & 7);
     return a3;
 }
+HashFn_R214 ptr_hash_R214(void) { return hash_R214; }
+EchoFn_R214 ptr_echo_R214(void) { return echo_R214; }
+W64HashFn_R214 ptr_w64_hash_R214(void) { return w64_hash_R214; }
+W64EchoFn_R214 ptr_w64_echo_R214(void) { return w64_echo_R214; }
 
 R215 make_R215(int seed) {
     R215 s;
@@ -14724,6 +14878,8 @@ uint64_t pair_R219(unsigned int a0, double a1, float a2, double a3, double a4, R
     h = mix(h, bits64(a8));
     return h;
 }
+HashFn_R219 ptr_hash_R219(void) { return hash_R219; }
+EchoFn_R219 ptr_echo_R219(void) { return echo_R219; }
 
 R220 make_R220(int seed) {
     R220 s;
@@ -14916,6 +15072,8 @@ R222 __attribute__((ms_abi)) w64_echo_R222(long a0, uint8_t a1, double a2, R222 
     a3.f2.f1.f0 = (int64_t)(a3.f2.f1.f0 + k);
     return a3;
 }
+W64HashFn_R222 ptr_w64_hash_R222(void) { return w64_hash_R222; }
+W64EchoFn_R222 ptr_w64_echo_R222(void) { return w64_echo_R222; }
 
 R223 make_R223(int seed) {
     R223 s;
@@ -15062,6 +15220,8 @@ R224 echo_R224(R224 a0, float a1, float a2) {
     a0.f5[0].f1.f3 = (double)(a0.f5[0].f1.f3 + k);
     return a0;
 }
+HashFn_R224 ptr_hash_R224(void) { return hash_R224; }
+EchoFn_R224 ptr_echo_R224(void) { return echo_R224; }
 
 R225 make_R225(int seed) {
     R225 s;
@@ -15350,6 +15510,8 @@ uint64_t pair_R229(R229 a0, unsigned short a1, R229 a2) {
     h = mix(h, bits32(a2.f0[0][0]));
     return h;
 }
+HashFn_R229 ptr_hash_R229(void) { return hash_R229; }
+EchoFn_R229 ptr_echo_R229(void) { return echo_R229; }
 
 R230 make_R230(int seed) {
     R230 s;
@@ -15412,6 +15574,8 @@ R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2,
     a2.f1 = (intptr_t)(a2.f1 + k);
     return a2;
 }
+W64HashFn_R230 ptr_w64_hash_R230(void) { return w64_hash_R230; }
+W64EchoFn_R230 ptr_w64_echo_R230(void) { return w64_echo_R230; }
 
 uint64_t cbret_Empty(CbRet_Empty cb) {
     Empty r = cb(-128ll, make_Empty(300));
