@@ -80,7 +80,7 @@ static U8EmptyU8 ncb_ret_U8EmptyU8(double a0, unsigned short a1, U8EmptyU8 a2, d
     a2.b = (uint8_t)(a2.b + k);
     return a2;
 }
-static uint64_t ncb_arg_U8EmptyU8(EnU16 a0, const int64_t *a1, uint16_t a2, int a3, int16_t a4, short a5, long a6, U8EmptyU8 a7, double a8, float a9, float a10, float a11) {
+static uint64_t ncb_arg_U8EmptyU8(EnU64 a0, const int64_t *a1, uint16_t a2, int a3, int16_t a4, short a5, long a6, U8EmptyU8 a7, double a8, float a9, float a10, float a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)*(a1));
@@ -159,12 +159,12 @@ static uint64_t ncb_arg_F32ZeroF64(int8_t a0, int64_t a1, const int64_t *a2, dou
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-static F64Arr1 ncb_ret_F64Arr1(signed char a0, F64Arr1 a1, unsigned long a2, signed char a3, EnU8 a4) {
+static F64Arr1 ncb_ret_F64Arr1(signed char a0, F64Arr1 a1, unsigned long a2, signed char a3, EnInt a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a1.v[0] = (double)(a1.v[0] + k);
@@ -306,12 +306,12 @@ static uint64_t ncb_arg_UF32I32Pad(char a0, int16_t a1, long long a2, uint32_t a
     h = cbmix(h, (uint64_t)(a10));
     return h;
 }
-static UAlign16 ncb_ret_UAlign16(unsigned short a0, EnI16 a1, int32_t a2, EnInt a3, UAlign16 a4, size_t a5, unsigned char a6, int16_t a7) {
+static UAlign16 ncb_ret_UAlign16(unsigned short a0, EnU64 a1, int32_t a2, EnU8 a3, UAlign16 a4, size_t a5, unsigned char a6, int16_t a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a3);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
@@ -393,7 +393,7 @@ static ZigMixed ncb_ret_ZigMixed(float a0, double a1, double a2, double a3, floa
     a7.f = (float)(a7.f + k);
     return a7;
 }
-static uint64_t ncb_arg_ZigMixed(ssize_t a0, float a1, float a2, const int64_t *a3, unsigned long long a4, double a5, const int64_t *a6, double a7, ZigMixed a8, unsigned short a9, EnU16 a10) {
+static uint64_t ncb_arg_ZigMixed(ssize_t a0, float a1, float a2, const int64_t *a3, unsigned long long a4, double a5, const int64_t *a6, double a7, ZigMixed a8, unsigned short a9, EnI16 a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -408,7 +408,7 @@ static uint64_t ncb_arg_ZigMixed(ssize_t a0, float a1, float a2, const int64_t *
     h = cbmix(h, (uint64_t)(a8.b));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f) * 8.0));
     h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
 static ZigMixed __attribute__((ms_abi)) ncb_w64ret_ZigMixed(ZigMixed a0, float a1) {
@@ -500,7 +500,7 @@ static Bool3F32 ncb_ret_Bool3F32(uint8_t a0, double a1, short a2, float a3, EnIn
     a7.f = (float)(a7.f + k);
     return a7;
 }
-static uint64_t ncb_arg_Bool3F32(EnU16 a0, float a1, unsigned long a2, uint8_t a3, uintptr_t a4, float a5, ssize_t a6, short a7, Bool3F32 a8, double a9, uint16_t a10, uint32_t a11, float a12, double a13, double a14) {
+static uint64_t ncb_arg_Bool3F32(EnU32 a0, float a1, unsigned long a2, uint8_t a3, uintptr_t a4, float a5, ssize_t a6, short a7, Bool3F32 a8, double a9, uint16_t a10, uint32_t a11, float a12, double a13, double a14) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -522,11 +522,11 @@ static uint64_t ncb_arg_Bool3F32(EnU16 a0, float a1, unsigned long a2, uint8_t a
     h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
     return h;
 }
-static CharShortLong ncb_ret_CharShortLong(double a0, uintptr_t a1, EnU16 a2, CharShortLong a3, uintptr_t a4, uint16_t a5) {
+static CharShortLong ncb_ret_CharShortLong(double a0, uintptr_t a1, EnI16 a2, CharShortLong a3, uintptr_t a4, uint16_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
@@ -557,7 +557,7 @@ static EmptyF64 ncb_ret_EmptyF64(double a0, int a1, double a2, EmptyF64 a3, floa
     a3.d = (double)(a3.d + k);
     return a3;
 }
-static uint64_t ncb_arg_EmptyF64(unsigned char a0, uint8_t a1, int a2, signed char a3, EmptyF64 a4, uint8_t a5, EnI16 a6, const int64_t *a7, unsigned char a8, char a9, uint8_t a10) {
+static uint64_t ncb_arg_EmptyF64(unsigned char a0, uint8_t a1, int a2, signed char a3, EmptyF64 a4, uint8_t a5, EnU16 a6, const int64_t *a7, unsigned char a8, char a9, uint8_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -565,7 +565,7 @@ static uint64_t ncb_arg_EmptyF64(unsigned char a0, uint8_t a1, int a2, signed ch
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4.d) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)*(a7));
     h = cbmix(h, (uint64_t)(a8));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
@@ -672,38 +672,16 @@ static R007 ncb_ret_R007(uint8_t a0, intptr_t a1, short a2, int16_t a3, ssize_t 
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (unsigned long)(a7.f0 + k);
-    a7.f1.a = a7.f1.a ^ (k & 1);
-    a7.f1.b = a7.f1.b ^ (k & 1);
-    a7.f1.c = a7.f1.c ^ (k & 1);
-    a7.f1.f = (float)(a7.f1.f + k);
-    a7.f2 = (char)(a7.f2 + k);
-    a7.f3[0] = (short)(a7.f3[0] + k);
-    a7.f3[1] = (short)(a7.f3[1] + k);
-    a7.f4 = (float)(a7.f4 + k);
-    a7.f5 = a7.f5 ^ (k & 1);
-    a7.f6[0] = a7.f6[0] + (k & 7);
-    a7.f6[1] = a7.f6[1] + (k & 7);
-    a7.f6[2] = a7.f6[2] + (k & 7);
+    a7.f0 = (double)(a7.f0 + k);
+    a7.f1 = (float)(a7.f1 + k);
     return a7;
 }
-static uint64_t ncb_arg_R007(unsigned short a0, EnU32 a1, R007 a2, float a3, float a4, long a5, double a6) {
+static uint64_t ncb_arg_R007(unsigned short a0, EnI16 a1, R007 a2, float a3, float a4, long a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a2.f1.a));
-    h = cbmix(h, (uint64_t)(a2.f1.b));
-    h = cbmix(h, (uint64_t)(a2.f1.c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1.f) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f5));
-    h = cbmix(h, (uint64_t)*(a2.f6[0]));
-    h = cbmix(h, (uint64_t)*(a2.f6[1]));
-    h = cbmix(h, (uint64_t)*(a2.f6[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
@@ -721,13 +699,33 @@ static R010 ncb_ret_R010(EnU16 a0, double a1, float a2, double a3, R010 a4, floa
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (long long)(a4.f0 + k);
+    a4.f0 = (double)(a4.f0 + k);
+    a4.f1 = (float)(a4.f1 + k);
+    a4.f2.a = (uint8_t)(a4.f2.a + k);
+    a4.f2.d = (double)(a4.f2.d + k);
+    a4.f2.b = (uint16_t)(a4.f2.b + k);
+    a4.f2.f = (float)(a4.f2.f + k);
+    a4.f3 = (double)(a4.f3 + k);
+    a4.f4 = (double)(a4.f4 + k);
+    a4.f5[0] = (int)(a4.f5[0] + k);
+    a4.f6 = (EnInt)(a4.f6 + k);
+    a4.f7 = (uint8_t)(a4.f7 + k);
     return a4;
 }
 static uint64_t ncb_arg_R010(uint8_t a0, R010 a1) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f2.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f2.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f6));
+    h = cbmix(h, (uint64_t)(a1.f7));
     return h;
 }
 static R012 __attribute__((ms_abi)) ncb_w64ret_R012(unsigned char a0, float a1, R012 a2, signed char a3, uint16_t a4) {
@@ -738,30 +736,27 @@ static R012 __attribute__((ms_abi)) ncb_w64ret_R012(unsigned char a0, float a1, 
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1[0].f0 = (unsigned long long)(a2.f1[0].f0 + k);
+    a2.f0 = (short)(a2.f0 + k);
     return a2;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R012(R012 a0, int8_t a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a0.f1[0].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
-static R013 ncb_ret_R013(EnU32 a0, int64_t a1, R013 a2) {
+static R013 ncb_ret_R013(EnU16 a0, int64_t a1, R013 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0].v[0][0] = (float)(a2.f0[0].v[0][0] + k);
-    a2.f0[0].v[1][0] = (float)(a2.f0[0].v[1][0] + k);
-    a2.f0[0].v[2][0] = (float)(a2.f0[0].v[2][0] + k);
-    a2.f0[1].v[0][0] = (float)(a2.f0[1].v[0][0] + k);
-    a2.f0[1].v[1][0] = (float)(a2.f0[1].v[1][0] + k);
-    a2.f0[1].v[2][0] = (float)(a2.f0[1].v[2][0] + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1 = (unsigned int)(a2.f1 + k);
+    a2.f2 = (float)(a2.f2 + k);
+    a2.f3[0].a = (uint8_t)(a2.f3[0].a + k);
+    a2.f3[0].b = (uint8_t)(a2.f3[0].b + k);
     return a2;
 }
 static uint64_t ncb_arg_R013(const int64_t *a0, unsigned long a1, double a2, R013 a3, float a4, double a5, double a6, int a7) {
@@ -769,12 +764,11 @@ static uint64_t ncb_arg_R013(const int64_t *a0, unsigned long a1, double a2, R01
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1].v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1].v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1].v[2][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f3[0].a));
+    h = cbmix(h, (uint64_t)(a3.f3[0].b));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
@@ -789,7 +783,7 @@ static R016 ncb_ret_R016(float a0, float a1, double a2, R016 a3, int a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f3 = (double)(a3.f3 + k);
+    a3.f0[0][0] = (intptr_t)(a3.f0[0][0] + k);
     return a3;
 }
 static uint64_t ncb_arg_R016(double a0, long long a1, uint8_t a2, int32_t a3, int8_t a4, double a5, R016 a6, char a7, float a8, float a9, float a10, double a11, float a12) {
@@ -800,7 +794,7 @@ static uint64_t ncb_arg_R016(double a0, long long a1, uint8_t a2, int32_t a3, in
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0][0]));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
@@ -809,7 +803,7 @@ static uint64_t ncb_arg_R016(double a0, long long a1, uint8_t a2, int32_t a3, in
     h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
     return h;
 }
-static R019 ncb_ret_R019(double a0, EnInt a1, int16_t a2, double a3, long long a4, float a5, R019 a6, float a7) {
+static R019 ncb_ret_R019(double a0, EnI64 a1, int16_t a2, double a3, long long a4, float a5, R019 a6, float a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -820,23 +814,27 @@ static R019 ncb_ret_R019(double a0, EnInt a1, int16_t a2, double a3, long long a
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (unsigned short)(a6.f0 + k);
-    a6.f1 = (uint16_t)(a6.f1 + k);
-    a6.f2.f0[0][0] = (int16_t)(a6.f2.f0[0][0] + k);
-    a6.f2.f0[0][1] = (int16_t)(a6.f2.f0[0][1] + k);
-    a6.f2.f0[1][0] = (int16_t)(a6.f2.f0[1][0] + k);
-    a6.f2.f0[1][1] = (int16_t)(a6.f2.f0[1][1] + k);
+    a6.f0[0] = (int16_t)(a6.f0[0] + k);
+    a6.f0[1] = (int16_t)(a6.f0[1] + k);
+    a6.f0[2] = (int16_t)(a6.f0[2] + k);
+    a6.f0[3] = (int16_t)(a6.f0[3] + k);
+    a6.f0[4] = (int16_t)(a6.f0[4] + k);
+    a6.f0[5] = (int16_t)(a6.f0[5] + k);
+    a6.f0[6] = (int16_t)(a6.f0[6] + k);
+    a6.f0[7] = (int16_t)(a6.f0[7] + k);
     return a6;
 }
 static uint64_t ncb_arg_R019(float a0, R019 a1, double a2, float a3, float a4, double a5, float a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[5]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[6]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[7]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
@@ -845,65 +843,47 @@ static uint64_t ncb_arg_R019(float a0, R019 a1, double a2, float a3, float a4, d
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     return h;
 }
-static R021 __attribute__((ms_abi)) ncb_w64ret_R021(char a0, float a1, R021 a2, EnU16 a3) {
+static R021 __attribute__((ms_abi)) ncb_w64ret_R021(char a0, float a1, R021 a2, EnU32 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (int64_t)(a2.f0[0] + k);
-    a2.f0[1] = (int64_t)(a2.f0[1] + k);
+    a2.f0 = (unsigned short)(a2.f0 + k);
+    a2.f1 = (uint16_t)(a2.f1 + k);
+    a2.f2.v[0] = (double)(a2.f2.v[0] + k);
     return a2;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R021(R021 a0, uint32_t a1, float a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2.v[0]) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
-static R022 ncb_ret_R022(EnU16 a0, const int64_t *a1, int8_t a2, int16_t a3, EnU8 a4, size_t a5, double a6, float a7, R022 a8) {
+static R022 ncb_ret_R022(EnI16 a0, const int64_t *a1, int8_t a2, int16_t a3, EnInt a4, size_t a5, double a6, float a7, R022 a8) {
     uint64_t ks = 0;
-    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0.f0 = (uint16_t)(a8.f0.f0 + k);
-    a8.f0.f1 = (int)(a8.f0.f1 + k);
-    a8.f0.f2 = (char)(a8.f0.f2 + k);
-    a8.f0.f3 = (unsigned short)(a8.f0.f3 + k);
-    a8.f0.f4 = (double)(a8.f0.f4 + k);
-    a8.f0.f6[0][0] = (intptr_t)(a8.f0.f6[0][0] + k);
-    a8.f1 = (uint8_t)(a8.f1 + k);
     a8.f2[0] = (float)(a8.f2[0] + k);
     a8.f2[1] = (float)(a8.f2[1] + k);
-    a8.f3.v[0] = (double)(a8.f3.v[0] + k);
-    a8.f4 = (float)(a8.f4 + k);
-    a8.f5.f0 = (double)(a8.f5.f0 + k);
     return a8;
 }
 static uint64_t ncb_arg_R022(R022 a0, int16_t a1, double a2, double a3, EnU32 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f2));
-    h = cbmix(h, (uint64_t)(a0.f0.f3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f6[0][0]));
-    h = cbmix(h, (uint64_t)(a0.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f3.v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f5.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -922,7 +902,10 @@ static R025 ncb_ret_R025(unsigned long long a0, ssize_t a1, int a2, int8_t a3, i
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (float)(a8.f0 + k);
+    a8.f0 = (signed char)(a8.f0 + k);
+    a8.f1.c = (char)(a8.f1.c + k);
+    a8.f1.s = (short)(a8.f1.s + k);
+    a8.f1.l = (long)(a8.f1.l + k);
     return a8;
 }
 static uint64_t ncb_arg_R025(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R025 a4, int8_t a5) {
@@ -931,7 +914,10 @@ static uint64_t ncb_arg_R025(unsigned int a0, uint16_t a1, unsigned char a2, int
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1.c));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1.s));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1.l));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
@@ -945,9 +931,11 @@ static R028 ncb_ret_R028(double a0, double a1, float a2, float a3, R028 a4, doub
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (unsigned long long)(a4.f0 + k);
-    a4.f1[0].d = (double)(a4.f1[0].d + k);
-    a4.f1[1].d = (double)(a4.f1[1].d + k);
+    a4.f0.a = (uint8_t)(a4.f0.a + k);
+    a4.f0.b = (uint8_t)(a4.f0.b + k);
+    a4.f1 = (double)(a4.f1 + k);
+    a4.f3 = (short)(a4.f3 + k);
+    a4.f4[0] = a4.f4[0] + (k & 7);
     return a4;
 }
 static uint64_t ncb_arg_R028(uint8_t a0, unsigned short a1, signed char a2, float a3, float a4, R028 a5, char a6, unsigned long long a7, double a8, double a9, char a10) {
@@ -957,9 +945,11 @@ static uint64_t ncb_arg_R028(uint8_t a0, unsigned short a1, signed char a2, floa
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[0].d) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[1].d) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f0.a));
+    h = cbmix(h, (uint64_t)(a5.f0.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f3));
+    h = cbmix(h, (uint64_t)*(a5.f4[0]));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
@@ -976,43 +966,28 @@ static R030 __attribute__((ms_abi)) ncb_w64ret_R030(float a0, double a1, float a
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].a = a4.f0[0].a ^ (k & 1);
-    a4.f0[0].b = a4.f0[0].b ^ (k & 1);
-    a4.f0[0].c = a4.f0[0].c ^ (k & 1);
-    a4.f0[0].f = (float)(a4.f0[0].f + k);
-    a4.f1[0] = (EnInt)(a4.f1[0] + k);
-    a4.f1[1] = (EnInt)(a4.f1[1] + k);
-    a4.f1[2] = (EnInt)(a4.f1[2] + k);
-    a4.f2 = (double)(a4.f2 + k);
-    a4.f3 = (float)(a4.f3 + k);
+    a4.f0[0][0] = (float)(a4.f0[0][0] + k);
+    a4.f0[0][1] = (float)(a4.f0[0][1] + k);
     return a4;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R030(double a0, R030 a1) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f0[0].a));
-    h = cbmix(h, (uint64_t)(a1.f0[0].b));
-    h = cbmix(h, (uint64_t)(a1.f0[0].c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[2]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0][1]) * 8.0));
     return h;
 }
-static R031 ncb_ret_R031(short a0, int16_t a1, uintptr_t a2, int a3, R031 a4, int16_t a5, EnInt a6) {
+static R031 ncb_ret_R031(short a0, int16_t a1, uintptr_t a2, int a3, R031 a4, int16_t a5, EnU8 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0.p = a4.f0.p + (k & 7);
-    a4.f0.q = a4.f0.q + (k & 7);
+    a4.f1[0] = (double)(a4.f1[0] + k);
     return a4;
 }
 static uint64_t ncb_arg_R031(double a0, double a1, ssize_t a2, double a3, R031 a4, uint32_t a5) {
@@ -1021,8 +996,7 @@ static uint64_t ncb_arg_R031(double a0, double a1, ssize_t a2, double a3, R031 a
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)*(a4.f0.p));
-    h = cbmix(h, (uint64_t)*(a4.f0.q));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0]) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
@@ -1033,7 +1007,7 @@ static R034 ncb_ret_R034(double a0, double a1, R034 a2, unsigned char a3) {
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f1 = (double)(a2.f1 + k);
+    a2.f0.a = (float)(a2.f0.a + k);
     return a2;
 }
 static uint64_t ncb_arg_R034(uintptr_t a0, unsigned char a1, unsigned short a2, signed char a3, uint16_t a4, intptr_t a5, signed char a6, R034 a7) {
@@ -1045,7 +1019,7 @@ static uint64_t ncb_arg_R034(uintptr_t a0, unsigned char a1, unsigned short a2, 
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0.a) * 8.0));
     return h;
 }
 static R037 ncb_ret_R037(float a0, double a1, double a2, float a3, double a4, R037 a5, double a6, float a7) {
@@ -1059,16 +1033,14 @@ static R037 ncb_ret_R037(float a0, double a1, double a2, float a3, double a4, R0
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0.f0 = (intptr_t)(a5.f0.f0 + k);
-    a5.f0.f1.f0 = (long long)(a5.f0.f1.f0 + k);
+    a5.f2 = (double)(a5.f2 + k);
     return a5;
 }
 static uint64_t ncb_arg_R037(double a0, float a1, R037 a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0.f1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
     return h;
 }
 static R039 __attribute__((ms_abi)) ncb_w64ret_R039(int64_t a0, size_t a1, R039 a2, int16_t a3, int16_t a4) {
@@ -1079,7 +1051,8 @@ static R039 __attribute__((ms_abi)) ncb_w64ret_R039(int64_t a0, size_t a1, R039 
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f1 = (double)(a2.f1 + k);
+    a2.f0 = (unsigned long)(a2.f0 + k);
+    a2.f1 = (unsigned long long)(a2.f1 + k);
     return a2;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R039(int64_t a0, int32_t a1, unsigned long a2, R039 a3, double a4, float a5, uint64_t a6) {
@@ -1087,7 +1060,8 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R039(int64_t a0, int32_t a1, 
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(a3.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
@@ -1100,15 +1074,15 @@ static R040 ncb_ret_R040(float a0, R040 a1, uint32_t a2, float a3) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0] = a1.f0[0] + (k & 7);
+    a1.f2 = (double)(a1.f2 + k);
     return a1;
 }
-static uint64_t ncb_arg_R040(short a0, EnU8 a1, EnI64 a2, R040 a3, uint16_t a4, unsigned long long a5, int16_t a6) {
+static uint64_t ncb_arg_R040(short a0, EnI64 a1, EnInt a2, R040 a3, uint16_t a4, unsigned long long a5, int16_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
@@ -1121,34 +1095,41 @@ static R043 ncb_ret_R043(long long a0, unsigned long a1, R043 a2, char a3) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.a = (float)(a2.f0.a + k);
-    a2.f1[0].f0 = (long long)(a2.f1[0].f0 + k);
-    a2.f1[1].f0 = (long long)(a2.f1[1].f0 + k);
+    a2.f0.f1 = (uint64_t)(a2.f0.f1 + k);
+    a2.f1 = (uint16_t)(a2.f1 + k);
+    a2.f2.a = (uint8_t)(a2.f2.a + k);
+    a2.f2.d = (double)(a2.f2.d + k);
+    a2.f2.b = (uint16_t)(a2.f2.b + k);
+    a2.f2.f = (float)(a2.f2.f + k);
     return a2;
 }
-static uint64_t ncb_arg_R043(_Bool a0, ssize_t a1, R043 a2, uintptr_t a3, intptr_t a4, EnU8 a5, double a6) {
+static uint64_t ncb_arg_R043(_Bool a0, ssize_t a1, R043 a2, uintptr_t a3, intptr_t a4, EnI64 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[0].f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[1].f0));
+    h = cbmix(h, (uint64_t)(a2.f0.f1));
+    h = cbmix(h, (uint64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(a2.f2.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f2.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.f) * 8.0));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     return h;
 }
-static R046 ncb_ret_R046(const int64_t *a0, unsigned long a1, EnU16 a2, R046 a3, EnInt a4, long a5) {
+static R046 ncb_ret_R046(const int64_t *a0, unsigned long a1, EnI16 a2, R046 a3, EnI8 a4, long a5) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (uintptr_t)(a3.f0 + k);
+    a3.f0 = (int)(a3.f0 + k);
+    a3.f1[0].v[0] = (double)(a3.f1[0].v[0] + k);
     return a3;
 }
 static uint64_t ncb_arg_R046(float a0, double a1, float a2, float a3, R046 a4, float a5, short a6, long long a7, int16_t a8) {
@@ -1157,7 +1138,8 @@ static uint64_t ncb_arg_R046(float a0, double a1, float a2, float a3, R046 a4, f
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0].v[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
@@ -1171,28 +1153,34 @@ static R048 __attribute__((ms_abi)) ncb_w64ret_R048(const int64_t *a0, _Bool a1,
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (unsigned char)(a2.f1 + k);
-    a2.f2.f3 = (double)(a2.f2.f3 + k);
+    a2.f0[0].a = (EnU8)(a2.f0[0].a + k);
+    a2.f0[0].b = (EnI16)(a2.f0[0].b + k);
+    a2.f0[0].c = (EnInt)(a2.f0[0].c + k);
+    a2.f0[1].a = (EnU8)(a2.f0[1].a + k);
+    a2.f0[1].b = (EnI16)(a2.f0[1].b + k);
+    a2.f0[1].c = (EnInt)(a2.f0[1].c + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R048(double a0, float a1, R048 a2, uintptr_t a3, EnU8 a4, unsigned int a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R048(double a0, float a1, R048 a2, uintptr_t a3, EnI64 a4, unsigned int a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0[0].a));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0].b));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0].c));
+    h = cbmix(h, (uint64_t)(a2.f0[1].a));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1].b));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1].c));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
-static R049 ncb_ret_R049(uint8_t a0, signed char a1, EnInt a2, double a3, int16_t a4, float a5, R049 a6, float a7, uintptr_t a8, float a9) {
+static R049 ncb_ret_R049(uint8_t a0, signed char a1, EnU8 a2, double a3, int16_t a4, float a5, R049 a6, float a7, uintptr_t a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
@@ -1201,28 +1189,18 @@ static R049 ncb_ret_R049(uint8_t a0, signed char a1, EnInt a2, double a3, int16_
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0] = (unsigned short)(a6.f0[0] + k);
-    a6.f0[1] = (unsigned short)(a6.f0[1] + k);
-    a6.f1[0] = (uint16_t)(a6.f1[0] + k);
-    a6.f1[1] = (uint16_t)(a6.f1[1] + k);
-    a6.f1[2] = (uint16_t)(a6.f1[2] + k);
-    a6.f1[3] = (uint16_t)(a6.f1[3] + k);
-    a6.f1[4] = (uint16_t)(a6.f1[4] + k);
-    a6.f1[5] = (uint16_t)(a6.f1[5] + k);
+    a6.f0 = (uint8_t)(a6.f0 + k);
+    a6.f1 = (int8_t)(a6.f1 + k);
+    a6.f2.f0 = (float)(a6.f2.f0 + k);
     return a6;
 }
 static uint64_t ncb_arg_R049(uint16_t a0, uint16_t a1, R049 a2, double a3, signed char a4, short a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.f0[0]));
-    h = cbmix(h, (uint64_t)(a2.f0[1]));
-    h = cbmix(h, (uint64_t)(a2.f1[0]));
-    h = cbmix(h, (uint64_t)(a2.f1[1]));
-    h = cbmix(h, (uint64_t)(a2.f1[2]));
-    h = cbmix(h, (uint64_t)(a2.f1[3]));
-    h = cbmix(h, (uint64_t)(a2.f1[4]));
-    h = cbmix(h, (uint64_t)(a2.f1[5]));
+    h = cbmix(h, (uint64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
@@ -1237,7 +1215,10 @@ static R052 ncb_ret_R052(long long a0, signed char a1, EnU8 a2, const int64_t *a
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (uint64_t)(a5.f0 + k);
+    a5.f0[0] = (unsigned int)(a5.f0[0] + k);
+    a5.f0[1] = (unsigned int)(a5.f0[1] + k);
+    a5.f0[2] = (unsigned int)(a5.f0[2] + k);
+    a5.f1 = (long)(a5.f1 + k);
     return a5;
 }
 static uint64_t ncb_arg_R052(double a0, double a1, double a2, float a3, float a4, R052 a5, int32_t a6, double a7, double a8, double a9, double a10, float a11) {
@@ -1247,7 +1228,10 @@ static uint64_t ncb_arg_R052(double a0, double a1, double a2, float a3, float a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f0[0]));
+    h = cbmix(h, (uint64_t)(a5.f0[1]));
+    h = cbmix(h, (uint64_t)(a5.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
@@ -1268,13 +1252,13 @@ static R055 ncb_ret_R055(float a0, float a1, float a2, float a3, float a4, doubl
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (double)(a7.f0 + k);
+    a7.f2 = (double)(a7.f2 + k);
     return a7;
 }
 static uint64_t ncb_arg_R055(unsigned char a0, R055 a1, float a2, float a3, float a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
@@ -1288,22 +1272,12 @@ static R057 __attribute__((ms_abi)) ncb_w64ret_R057(const int64_t *a0, uint32_t 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (int32_t)(a2.f0 + k);
-    a2.f1 = (int64_t)(a2.f1 + k);
-    a2.f2[0] = a2.f2[0] ^ (k & 1);
-    a2.f2[1] = a2.f2[1] ^ (k & 1);
-    a2.f2[2] = a2.f2[2] ^ (k & 1);
-    a2.f3 = (uint64_t)(a2.f3 + k);
+    a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R057(R057 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
-    h = cbmix(h, (uint64_t)(a0.f2[0]));
-    h = cbmix(h, (uint64_t)(a0.f2[1]));
-    h = cbmix(h, (uint64_t)(a0.f2[2]));
-    h = cbmix(h, (uint64_t)(a0.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
     return h;
 }
 static R058 ncb_ret_R058(long long a0, signed char a1, unsigned long a2, int64_t a3, signed char a4, const int64_t *a5, int64_t a6, R058 a7, EnU8 a8) {
@@ -1318,14 +1292,16 @@ static R058 ncb_ret_R058(long long a0, signed char a1, unsigned long a2, int64_t
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (float)(a7.f0 + k);
-    a7.f1.v[0] = (double)(a7.f1.v[0] + k);
+    a7.f0.f0[0][0] = (float)(a7.f0.f0[0][0] + k);
+    a7.f0.f0[0][1] = (float)(a7.f0.f0[0][1] + k);
+    a7.f1 = (float)(a7.f1 + k);
     return a7;
 }
 static uint64_t ncb_arg_R058(R058 a0, uint16_t a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0][1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
@@ -1341,19 +1317,17 @@ static R061 ncb_ret_R061(unsigned int a0, uint8_t a1, char a2, float a3, double 
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (long)(a6.f0 + k);
-    a6.f1[0] = a6.f1[0] + (k & 7);
-    a6.f1[1] = a6.f1[1] + (k & 7);
-    a6.f1[2] = a6.f1[2] + (k & 7);
+    a6.f0.a = (EnU8)(a6.f0.a + k);
+    a6.f0.b = (EnI16)(a6.f0.b + k);
+    a6.f0.c = (EnInt)(a6.f0.c + k);
     return a6;
 }
-static uint64_t ncb_arg_R061(EnI16 a0, R061 a1, unsigned long long a2, float a3, const int64_t *a4, const int64_t *a5) {
+static uint64_t ncb_arg_R061(EnU32 a0, R061 a1, unsigned long long a2, float a3, const int64_t *a4, const int64_t *a5) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)*(a1.f1[0]));
-    h = cbmix(h, (uint64_t)*(a1.f1[1]));
-    h = cbmix(h, (uint64_t)*(a1.f1[2]));
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1.f0.a));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.b));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.c));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)*(a4));
@@ -1366,18 +1340,20 @@ static R064 ncb_ret_R064(char a0, uint8_t a1, R064 a2) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (unsigned long)(a2.f0 + k);
-    a2.f1 = a2.f1 + (k & 7);
-    a2.f2 = a2.f2 ^ (k & 1);
+    a2.f0 = (char)(a2.f0 + k);
+    a2.f1.f0 = (uint8_t)(a2.f1.f0 + k);
+    a2.f1.f1 = (int8_t)(a2.f1.f1 + k);
+    a2.f1.f2.f0 = (float)(a2.f1.f2.f0 + k);
     return a2;
 }
 static uint64_t ncb_arg_R064(_Bool a0, unsigned int a1, R064 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)*(a2.f1));
-    h = cbmix(h, (uint64_t)(a2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(a2.f1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1.f2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
@@ -1389,15 +1365,15 @@ static R066 __attribute__((ms_abi)) ncb_w64ret_R066(double a0, double a1, float 
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0 = (float)(a3.f0.f0 + k);
-    a3.f0.f1.v[0] = (double)(a3.f0.f1.v[0] + k);
+    a3.f0 = (float)(a3.f0 + k);
+    a3.f1.f2 = (double)(a3.f1.f2 + k);
     return a3;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R066(char a0, R066 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
@@ -1410,33 +1386,21 @@ static R067 ncb_ret_R067(int8_t a0, int8_t a1, int8_t a2, int32_t a3, uintptr_t 
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (unsigned char)(a5.f0 + k);
-    a5.f1[0] = (char)(a5.f1[0] + k);
-    a5.f1[1] = (char)(a5.f1[1] + k);
-    a5.f1[2] = (char)(a5.f1[2] + k);
-    a5.f2 = a5.f2 ^ (k & 1);
-    a5.f3 = (char)(a5.f3 + k);
-    a5.f4 = (uint16_t)(a5.f4 + k);
-    a5.f5[0] = (uint8_t)(a5.f5[0] + k);
+    a5.f0[0] = (size_t)(a5.f0[0] + k);
+    a5.f0[1] = (size_t)(a5.f0[1] + k);
     return a5;
 }
-static uint64_t ncb_arg_R067(EnI64 a0, int a1, unsigned char a2, float a3, float a4, unsigned int a5, double a6, R067 a7, int64_t a8, short a9, size_t a10, char a11) {
+static uint64_t ncb_arg_R067(EnU8 a0, int a1, unsigned char a2, float a3, float a4, unsigned int a5, double a6, R067 a7, int64_t a8, short a9, size_t a10, char a11) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1[2]));
-    h = cbmix(h, (uint64_t)(a7.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
-    h = cbmix(h, (uint64_t)(a7.f4));
-    h = cbmix(h, (uint64_t)(a7.f5[0]));
+    h = cbmix(h, (uint64_t)(a7.f0[0]));
+    h = cbmix(h, (uint64_t)(a7.f0[1]));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
@@ -1458,15 +1422,13 @@ static R070 ncb_ret_R070(float a0, float a1, float a2, double a3, float a4, floa
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0.f0.f0 = (float)(a8.f0.f0.f0 + k);
-    a8.f0.f0.f1.v[0] = (double)(a8.f0.f0.f1.v[0] + k);
+    a8.f0 = (short)(a8.f0 + k);
     return a8;
 }
 static uint64_t ncb_arg_R070(unsigned short a0, R070 a1, unsigned char a2, short a3, const int64_t *a4, uint64_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)*(a4));
@@ -1481,7 +1443,7 @@ static R073 ncb_ret_R073(uintptr_t a0, const int64_t *a1, int8_t a2, R073 a3, _B
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (double)(a3.f0 + k);
+    a3.f0 = (unsigned long long)(a3.f0 + k);
     return a3;
 }
 static uint64_t ncb_arg_R073(double a0, float a1, double a2, long long a3, float a4, float a5, double a6, R073 a7, long a8, signed char a9, uint64_t a10, unsigned short a11, const int64_t *a12) {
@@ -1493,7 +1455,7 @@ static uint64_t ncb_arg_R073(double a0, float a1, double a2, long long a3, float
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
@@ -1506,13 +1468,15 @@ static R075 __attribute__((ms_abi)) ncb_w64ret_R075(R075 a0, uint32_t a1) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f2 = (unsigned long)(a0.f2 + k);
+    a0.f0 = (unsigned short)(a0.f0 + k);
+    a0.f1[0].f1 = (uint64_t)(a0.f1[0].f1 + k);
     return a0;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R075(double a0, R075 a1, float a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f2));
+    h = cbmix(h, (uint64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1[0].f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
@@ -1525,7 +1489,10 @@ static R076 ncb_ret_R076(uint16_t a0, R076 a1, uint8_t a2, long long a3) {
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f1 = (double)(a1.f1 + k);
+    a1.f2 = (double)(a1.f2 + k);
+    a1.f3 = (double)(a1.f3 + k);
+    a1.f4 = (double)(a1.f4 + k);
     return a1;
 }
 static uint64_t ncb_arg_R076(unsigned short a0, unsigned long a1, R076 a2, float a3, float a4) {
@@ -1534,6 +1501,9 @@ static uint64_t ncb_arg_R076(unsigned short a0, unsigned long a1, R076 a2, float
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     return h;
@@ -1548,7 +1518,8 @@ static R079 ncb_ret_R079(unsigned char a0, float a1, float a2, int32_t a3, R079 
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].f0[0] = a4.f0[0].f0[0] + (k & 7);
+    a4.f0[0] = (float)(a4.f0[0] + k);
+    a4.f0[1] = (float)(a4.f0[1] + k);
     return a4;
 }
 static uint64_t ncb_arg_R079(uint16_t a0, uint16_t a1, unsigned short a2, uint8_t a3, R079 a4, float a5, double a6, float a7, float a8) {
@@ -1557,7 +1528,8 @@ static uint64_t ncb_arg_R079(uint16_t a0, uint16_t a1, unsigned short a2, uint8_
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)*(a4.f0[0].f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
@@ -1572,8 +1544,7 @@ static R082 ncb_ret_R082(const int64_t *a0, unsigned int a1, const int64_t *a2, 
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0] = (float)(a4.f0[0] + k);
-    a4.f0[1] = (float)(a4.f0[1] + k);
+    a4.f1 = (unsigned long)(a4.f1 + k);
     return a4;
 }
 static uint64_t ncb_arg_R082(char a0, signed char a1, int8_t a2, R082 a3) {
@@ -1581,8 +1552,7 @@ static uint64_t ncb_arg_R082(char a0, signed char a1, int8_t a2, R082 a3) {
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1));
     return h;
 }
 static R084 __attribute__((ms_abi)) ncb_w64ret_R084(float a0, float a1, float a2, R084 a3) {
@@ -1592,16 +1562,28 @@ static R084 __attribute__((ms_abi)) ncb_w64ret_R084(float a0, float a1, float a2
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = a3.f0 + (k & 7);
-    a3.f1 = (size_t)(a3.f1 + k);
+    a3.f0 = (unsigned short)(a3.f0 + k);
+    a3.f1[0].a = (float)(a3.f1[0].a + k);
+    a3.f2.a = (uint8_t)(a3.f2.a + k);
+    a3.f2.b = (uint8_t)(a3.f2.b + k);
+    a3.f3 = (uint16_t)(a3.f3 + k);
+    a3.f4 = (int16_t)(a3.f4 + k);
+    a3.f5 = (int8_t)(a3.f5 + k);
+    a3.f6.f2 = (double)(a3.f6.f2 + k);
     return a3;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R084(float a0, double a1, R084 a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)*(a2.f0));
-    h = cbmix(h, (uint64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f2.a));
+    h = cbmix(h, (uint64_t)(a2.f2.b));
+    h = cbmix(h, (uint64_t)(a2.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f6.f2) * 8.0));
     return h;
 }
 static R085 ncb_ret_R085(float a0, double a1, R085 a2, int a3, unsigned int a4, signed char a5) {
@@ -1613,10 +1595,7 @@ static R085 ncb_ret_R085(float a0, double a1, R085 a2, int a3, unsigned int a4, 
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1[0] = (float)(a2.f1[0] + k);
-    a2.f1[1] = (float)(a2.f1[1] + k);
-    a2.f1[2] = (float)(a2.f1[2] + k);
+    a2.f2.f0 = (double)(a2.f2.f0 + k);
     return a2;
 }
 static uint64_t ncb_arg_R085(float a0, float a1, double a2, double a3, double a4, R085 a5) {
@@ -1626,10 +1605,7 @@ static uint64_t ncb_arg_R085(float a0, float a1, double a2, double a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f2.f0) * 8.0));
     return h;
 }
 static R088 ncb_ret_R088(unsigned char a0, R088 a1, float a2, double a3) {
@@ -1639,9 +1615,9 @@ static R088 ncb_ret_R088(unsigned char a0, R088 a1, float a2, double a3) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.a = (EnU8)(a1.f0.a + k);
-    a1.f0.b = (EnI16)(a1.f0.b + k);
-    a1.f0.c = (EnInt)(a1.f0.c + k);
+    a1.f0[0][0] = (ssize_t)(a1.f0[0][0] + k);
+    a1.f0[0][1] = (ssize_t)(a1.f0[0][1] + k);
+    a1.f1[0] = a1.f1[0] ^ (k & 1);
     return a1;
 }
 static uint64_t ncb_arg_R088(double a0, double a1, float a2, R088 a3) {
@@ -1649,9 +1625,9 @@ static uint64_t ncb_arg_R088(double a0, double a1, float a2, R088 a3) {
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f0.a));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.b));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.c));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
+    h = cbmix(h, (uint64_t)(a3.f1[0]));
     return h;
 }
 static R091 ncb_ret_R091(float a0, char a1, float a2, float a3, float a4, double a5, float a6, float a7, R091 a8, _Bool a9) {
@@ -1667,14 +1643,12 @@ static R091 ncb_ret_R091(float a0, char a1, float a2, float a3, float a4, double
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (int16_t)(a8.f0 + k);
-    a8.f1[0] = a8.f1[0] + (k & 7);
+    a8.f1[0] = (size_t)(a8.f1[0] + k);
     return a8;
 }
 static uint64_t ncb_arg_R091(R091 a0, float a1, float a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)*(a0.f1[0]));
+    h = cbmix(h, (uint64_t)(a0.f1[0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
@@ -1684,11 +1658,8 @@ static R093 __attribute__((ms_abi)) ncb_w64ret_R093(R093 a0, double a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (unsigned long long)(a0.f0 + k);
-    a0.f1 = a0.f1 ^ (k & 1);
-    a0.f2[0] = (EnI16)(a0.f2[0] + k);
-    a0.f2[1] = (EnI16)(a0.f2[1] + k);
-    a0.f3 = (int)(a0.f3 + k);
+    a0.f0 = (double)(a0.f0 + k);
+    a0.f1 = (signed char)(a0.f1 + k);
     return a0;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R093(unsigned short a0, const int64_t *a1, intptr_t a2, R093 a3, double a4) {
@@ -1696,15 +1667,12 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R093(unsigned short a0, const
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)*(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f2[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     return h;
 }
-static R094 ncb_ret_R094(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R094 a6, uint8_t a7, EnU32 a8) {
+static R094 ncb_ret_R094(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R094 a6, uint8_t a7, EnI16 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1713,20 +1681,22 @@ static R094 ncb_ret_R094(int a0, int8_t a1, signed char a2, unsigned short a3, u
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(a7);
-    ks += (uint64_t)(a8);
+    ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f1[0] = (float)(a6.f1[0] + k);
-    a6.f1[1] = (float)(a6.f1[1] + k);
-    a6.f1[2] = (float)(a6.f1[2] + k);
+    a6.f0.f0[0] = (float)(a6.f0.f0[0] + k);
+    a6.f0.f0[1] = (float)(a6.f0.f0[1] + k);
+    a6.f1 = (int8_t)(a6.f1 + k);
+    a6.f2 = a6.f2 + (k & 7);
     return a6;
 }
 static uint64_t ncb_arg_R094(signed char a0, R094 a1, double a2, float a3, float a4, intptr_t a5, float a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)*(a1.f2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
@@ -1741,25 +1711,23 @@ static R097 ncb_ret_R097(uint16_t a0, R097 a1, unsigned char a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0] = (signed char)(a1.f0[0] + k);
-    a1.f0[1] = (signed char)(a1.f0[1] + k);
-    a1.f0[2] = (signed char)(a1.f0[2] + k);
-    a1.f0[3] = (signed char)(a1.f0[3] + k);
-    a1.f0[4] = (signed char)(a1.f0[4] + k);
-    a1.f0[5] = (signed char)(a1.f0[5] + k);
-    a1.f0[6] = (signed char)(a1.f0[6] + k);
+    a1.f3[0].f0[0][0] = (signed char)(a1.f3[0].f0[0][0] + k);
+    a1.f3[0].f0[0][1] = (signed char)(a1.f3[0].f0[0][1] + k);
+    a1.f3[0].f0[1][0] = (signed char)(a1.f3[0].f0[1][0] + k);
+    a1.f3[0].f0[1][1] = (signed char)(a1.f3[0].f0[1][1] + k);
+    a1.f3[0].f0[2][0] = (signed char)(a1.f3[0].f0[2][0] + k);
+    a1.f3[0].f0[2][1] = (signed char)(a1.f3[0].f0[2][1] + k);
     return a1;
 }
 static uint64_t ncb_arg_R097(intptr_t a0, R097 a1, float a2, float a3, float a4, float a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[5]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[6]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[2][1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
@@ -1776,9 +1744,7 @@ static R100 ncb_ret_R100(double a0, float a1, float a2, float a3, R100 a4) {
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (double)(a4.f1 + k);
-    a4.f2 = (double)(a4.f2 + k);
-    a4.f3 = (double)(a4.f3 + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
 static uint64_t ncb_arg_R100(long a0, R100 a1) {
@@ -1786,8 +1752,6 @@ static uint64_t ncb_arg_R100(long a0, R100 a1) {
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
     return h;
 }
 static R102 __attribute__((ms_abi)) ncb_w64ret_R102(float a0, R102 a1, uint64_t a2, unsigned long a3) {
@@ -1797,9 +1761,7 @@ static R102 __attribute__((ms_abi)) ncb_w64ret_R102(float a0, R102 a1, uint64_t 
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (double)(a1.f1 + k);
-    a1.f2[0] = (unsigned long long)(a1.f2[0] + k);
+    a1.f1 = (float)(a1.f1 + k);
     return a1;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R102(ssize_t a0, double a1, float a2, double a3, R102 a4, float a5, uint16_t a6) {
@@ -1808,9 +1770,7 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R102(ssize_t a0, double a1, f
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f2[0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
     return h;
@@ -1820,7 +1780,12 @@ static R103 ncb_ret_R103(uint8_t a0, R103 a1) {
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (double)(a1.f0 + k);
+    a1.f0[0] = (unsigned char)(a1.f0[0] + k);
+    a1.f1 = (int8_t)(a1.f1 + k);
+    a1.f2 = (uint16_t)(a1.f2 + k);
+    a1.f3.f0[0] = (float)(a1.f3.f0[0] + k);
+    a1.f3.f0[1] = (float)(a1.f3.f0[1] + k);
+    a1.f4 = (int16_t)(a1.f4 + k);
     return a1;
 }
 static uint64_t ncb_arg_R103(float a0, float a1, unsigned char a2, char a3, float a4, unsigned long long a5, unsigned char a6, float a7, R103 a8, char a9, intptr_t a10, uint32_t a11) {
@@ -1833,7 +1798,12 @@ static uint64_t ncb_arg_R103(float a0, float a1, unsigned char a2, char a3, floa
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f4));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
     h = cbmix(h, (uint64_t)(a11));
@@ -1846,15 +1816,10 @@ static R106 ncb_ret_R106(double a0, int a1, uint8_t a2, R106 a3) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (uint64_t)(a3.f0 + k);
-    a3.f1[0] = (EnI16)(a3.f1[0] + k);
-    a3.f1[1] = (EnI16)(a3.f1[1] + k);
-    a3.f1[2] = (EnI16)(a3.f1[2] + k);
-    a3.f3.f0 = a3.f3.f0 + (k & 7);
-    a3.f3.f1 = (size_t)(a3.f3.f1 + k);
-    a3.f4[0] = (double)(a3.f4[0] + k);
-    a3.f4[1] = (double)(a3.f4[1] + k);
-    a3.f4[2] = (double)(a3.f4[2] + k);
+    a3.f0.f0[0][0] = (int16_t)(a3.f0.f0[0][0] + k);
+    a3.f0.f0[0][1] = (int16_t)(a3.f0.f0[0][1] + k);
+    a3.f0.f0[1][0] = (int16_t)(a3.f0.f0[1][0] + k);
+    a3.f0.f0[1][1] = (int16_t)(a3.f0.f0[1][1] + k);
     return a3;
 }
 static uint64_t ncb_arg_R106(uint64_t a0, int64_t a1, size_t a2, ssize_t a3, int8_t a4, R106 a5, double a6, double a7, double a8, double a9, double a10) {
@@ -1864,15 +1829,10 @@ static uint64_t ncb_arg_R106(uint64_t a0, int64_t a1, size_t a2, ssize_t a3, int
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[2]));
-    h = cbmix(h, (uint64_t)*(a5.f3.f0));
-    h = cbmix(h, (uint64_t)(a5.f3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f4[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f4[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f4[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[1][1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
@@ -1892,12 +1852,14 @@ static R109 ncb_ret_R109(double a0, double a1, double a2, float a3, double a4, f
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (EnI16)(a6.f0 + k);
+    a6.f0 = (EnI8)(a6.f0 + k);
+    a6.f1[0][0] = a6.f1[0][0] + (k & 7);
     return a6;
 }
 static uint64_t ncb_arg_R109(R109 a0, uint8_t a1, unsigned int a2, double a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)*(a0.f1[0][0]));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -1909,14 +1871,7 @@ static R111 __attribute__((ms_abi)) ncb_w64ret_R111(uint32_t a0, R111 a1) {
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0][0] = (char)(a1.f0[0][0] + k);
-    a1.f0[0][1] = (char)(a1.f0[0][1] + k);
-    a1.f1[0] = (long)(a1.f1[0] + k);
-    a1.f2.f1 = (double)(a1.f2.f1 + k);
-    a1.f3.a = (uint8_t)(a1.f3.a + k);
-    a1.f3.d = (double)(a1.f3.d + k);
-    a1.f3.b = (uint16_t)(a1.f3.b + k);
-    a1.f3.f = (float)(a1.f3.f + k);
+    a1.f0 = (int16_t)(a1.f0 + k);
     return a1;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R111(uint16_t a0, short a1, const int64_t *a2, R111 a3, float a4, double a5, float a6) {
@@ -1924,14 +1879,7 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R111(uint16_t a0, short a1, c
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f3.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f3.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
@@ -1943,10 +1891,20 @@ static R112 ncb_ret_R112(short a0, R112 a1, int16_t a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f2 = (unsigned long)(a1.f2 + k);
+    a1.f0[0] = a1.f0[0] ^ (k & 1);
+    a1.f0[1] = a1.f0[1] ^ (k & 1);
+    a1.f1 = (short)(a1.f1 + k);
+    a1.f3 = (char)(a1.f3 + k);
+    a1.f4 = (int8_t)(a1.f4 + k);
+    a1.f5 = (int8_t)(a1.f5 + k);
+    a1.f6 = (short)(a1.f6 + k);
+    a1.f7[0] = (short)(a1.f7[0] + k);
+    a1.f7[1] = (short)(a1.f7[1] + k);
+    a1.f7[2] = (short)(a1.f7[2] + k);
+    a1.f7[3] = (short)(a1.f7[3] + k);
     return a1;
 }
-static uint64_t ncb_arg_R112(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, EnU16 a6, R112 a7, int8_t a8, uint8_t a9, float a10) {
+static uint64_t ncb_arg_R112(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, EnI16 a6, R112 a7, int8_t a8, uint8_t a9, float a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -1954,8 +1912,18 @@ static uint64_t ncb_arg_R112(signed char a0, unsigned char a1, int8_t a2, _Bool 
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7.f0[0]));
+    h = cbmix(h, (uint64_t)(a7.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f5));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[3]));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
@@ -1968,28 +1936,18 @@ static R115 ncb_ret_R115(unsigned char a0, uint16_t a1, R115 a2, uint8_t a3) {
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (uint8_t)(a2.f1 + k);
-    a2.f2 = (int16_t)(a2.f2 + k);
-    a2.f3 = (unsigned short)(a2.f3 + k);
-    a2.f4 = (unsigned char)(a2.f4 + k);
-    a2.f5.f0 = (unsigned long long)(a2.f5.f0 + k);
+    a2.f0 = a2.f0 + (k & 7);
     return a2;
 }
-static uint64_t ncb_arg_R115(double a0, const int64_t *a1, char a2, unsigned long a3, R115 a4, char a5, EnI16 a6, double a7, long a8) {
+static uint64_t ncb_arg_R115(double a0, const int64_t *a1, char a2, unsigned long a3, R115 a4, char a5, EnU16 a6, double a7, long a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)*(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2));
-    h = cbmix(h, (uint64_t)(a4.f3));
-    h = cbmix(h, (uint64_t)(a4.f4));
-    h = cbmix(h, (uint64_t)(a4.f5.f0));
+    h = cbmix(h, (uint64_t)*(a4.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     return h;
@@ -2008,40 +1966,36 @@ static R118 ncb_ret_R118(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0] = (short)(a8.f0[0] + k);
-    a8.f1 = (uint16_t)(a8.f1 + k);
-    a8.f2 = (unsigned short)(a8.f2 + k);
-    a8.f3 = (uint8_t)(a8.f3 + k);
-    a8.f4[0] = (uint16_t)(a8.f4[0] + k);
-    a8.f4[1] = (uint16_t)(a8.f4[1] + k);
-    a8.f4[2] = (uint16_t)(a8.f4[2] + k);
-    a8.f5[0] = (signed char)(a8.f5[0] + k);
-    a8.f5[1] = (signed char)(a8.f5[1] + k);
-    a8.f5[2] = (signed char)(a8.f5[2] + k);
-    a8.f6 = (short)(a8.f6 + k);
-    a8.f7[0] = (short)(a8.f7[0] + k);
-    a8.f7[1] = (short)(a8.f7[1] + k);
-    a8.f7[2] = (short)(a8.f7[2] + k);
+    a8.f0.f0.a = (uint8_t)(a8.f0.f0.a + k);
+    a8.f0.f0.b = (uint8_t)(a8.f0.f0.b + k);
+    a8.f0.f1 = (double)(a8.f0.f1 + k);
+    a8.f0.f3 = (short)(a8.f0.f3 + k);
+    a8.f0.f4[0] = a8.f0.f4[0] + (k & 7);
+    a8.f1[0] = (EnU8)(a8.f1[0] + k);
+    a8.f2[0] = (uint64_t)(a8.f2[0] + k);
+    a8.f2[1] = (uint64_t)(a8.f2[1] + k);
+    a8.f3 = (int8_t)(a8.f3 + k);
+    a8.f4 = (uint8_t)(a8.f4 + k);
+    a8.f5 = (EnU8)(a8.f5 + k);
+    a8.f6 = a8.f6 + (k & 7);
     return a8;
 }
 static uint64_t ncb_arg_R118(float a0, double a1, R118 a2, float a3, uint8_t a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(a2.f2));
-    h = cbmix(h, (uint64_t)(a2.f3));
-    h = cbmix(h, (uint64_t)(a2.f4[0]));
-    h = cbmix(h, (uint64_t)(a2.f4[1]));
-    h = cbmix(h, (uint64_t)(a2.f4[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f5[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f5[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f5[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f6));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f7[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f7[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f7[2]));
+    h = cbmix(h, (uint64_t)(a2.f0.f0.a));
+    h = cbmix(h, (uint64_t)(a2.f0.f0.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0.f3));
+    h = cbmix(h, (uint64_t)*(a2.f0.f4[0]));
+    h = cbmix(h, (uint64_t)(a2.f1[0]));
+    h = cbmix(h, (uint64_t)(a2.f2[0]));
+    h = cbmix(h, (uint64_t)(a2.f2[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f3));
+    h = cbmix(h, (uint64_t)(a2.f4));
+    h = cbmix(h, (uint64_t)(a2.f5));
+    h = cbmix(h, (uint64_t)*(a2.f6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
@@ -2054,7 +2008,16 @@ static R120 __attribute__((ms_abi)) ncb_w64ret_R120(_Bool a0, R120 a1, signed ch
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f1 = (long)(a1.f1 + k);
+    a1.f0 = (long)(a1.f0 + k);
+    a1.f1 = (signed char)(a1.f1 + k);
+    a1.f2[0] = (double)(a1.f2[0] + k);
+    a1.f2[1] = (double)(a1.f2[1] + k);
+    a1.f2[2] = (double)(a1.f2[2] + k);
+    a1.f3.f0 = (double)(a1.f3.f0 + k);
+    a1.f4 = (ssize_t)(a1.f4 + k);
+    a1.f5 = (int)(a1.f5 + k);
+    a1.f6[0] = (float)(a1.f6[0] + k);
+    a1.f6[1] = (float)(a1.f6[1] + k);
     return a1;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R120(float a0, float a1, float a2, R120 a3) {
@@ -2062,27 +2025,40 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R120(float a0, float a1, floa
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f6[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f6[1]) * 8.0));
     return h;
 }
-static R121 ncb_ret_R121(float a0, EnU32 a1, float a2, size_t a3, R121 a4, unsigned long long a5, int a6) {
+static R121 ncb_ret_R121(float a0, EnI16 a1, float a2, size_t a3, R121 a4, unsigned long long a5, int a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0.f0 = (double)(a4.f0.f0 + k);
-    a4.f1[0] = (float)(a4.f1[0] + k);
-    a4.f1[1] = (float)(a4.f1[1] + k);
-    a4.f1[2] = (float)(a4.f1[2] + k);
-    a4.f1[3] = (float)(a4.f1[3] + k);
+    a4.f0 = (int8_t)(a4.f0 + k);
+    a4.f1[0] = (unsigned char)(a4.f1[0] + k);
+    a4.f1[1] = (unsigned char)(a4.f1[1] + k);
+    a4.f1[2] = (unsigned char)(a4.f1[2] + k);
+    a4.f1[3] = (unsigned char)(a4.f1[3] + k);
+    a4.f1[4] = (unsigned char)(a4.f1[4] + k);
+    a4.f1[5] = (unsigned char)(a4.f1[5] + k);
+    a4.f1[6] = (unsigned char)(a4.f1[6] + k);
+    a4.f1[7] = (unsigned char)(a4.f1[7] + k);
     return a4;
 }
-static uint64_t ncb_arg_R121(double a0, float a1, signed char a2, double a3, double a4, float a5, float a6, double a7, R121 a8, float a9, EnInt a10) {
+static uint64_t ncb_arg_R121(double a0, float a1, signed char a2, double a3, double a4, float a5, float a6, double a7, R121 a8, float a9, EnI8 a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -2092,20 +2068,24 @@ static uint64_t ncb_arg_R121(double a0, float a1, signed char a2, double a3, dou
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[3]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(a8.f1[0]));
+    h = cbmix(h, (uint64_t)(a8.f1[1]));
+    h = cbmix(h, (uint64_t)(a8.f1[2]));
+    h = cbmix(h, (uint64_t)(a8.f1[3]));
+    h = cbmix(h, (uint64_t)(a8.f1[4]));
+    h = cbmix(h, (uint64_t)(a8.f1[5]));
+    h = cbmix(h, (uint64_t)(a8.f1[6]));
+    h = cbmix(h, (uint64_t)(a8.f1[7]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-static R124 ncb_ret_R124(uint64_t a0, long a1, EnI64 a2, const int64_t *a3, float a4, double a5, long a6, signed char a7, R124 a8) {
+static R124 ncb_ret_R124(uint64_t a0, long a1, EnU8 a2, const int64_t *a3, float a4, double a5, long a6, signed char a7, R124 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a2);
     ks += (uint64_t)*(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
@@ -2113,12 +2093,12 @@ static R124 ncb_ret_R124(uint64_t a0, long a1, EnI64 a2, const int64_t *a3, floa
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f1 = (double)(a8.f1 + k);
+    a8.f0[0] = (double)(a8.f0[0] + k);
     return a8;
 }
 static uint64_t ncb_arg_R124(R124 a0, int16_t a1) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     return h;
 }
@@ -2127,19 +2107,35 @@ static R127 ncb_ret_R127(R127 a0, unsigned short a1) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f1 = a0.f1 + (k & 7);
-    a0.f2[0][0] = (intptr_t)(a0.f2[0][0] + k);
-    a0.f2[1][0] = (intptr_t)(a0.f2[1][0] + k);
-    a0.f2[2][0] = (intptr_t)(a0.f2[2][0] + k);
+    a0.f0.f0 = (unsigned short)(a0.f0.f0 + k);
+    a0.f0.f1[0].f1 = (uint64_t)(a0.f0.f1[0].f1 + k);
+    a0.f1 = (ssize_t)(a0.f1 + k);
+    a0.f2.f0 = (float)(a0.f2.f0 + k);
+    a0.f3[0] = (uint8_t)(a0.f3[0] + k);
+    a0.f3[1] = (uint8_t)(a0.f3[1] + k);
+    a0.f4.f0 = (signed char)(a0.f4.f0 + k);
+    a0.f4.f1[0] = (short)(a0.f4.f1[0] + k);
+    a0.f4.f2 = (EnI64)(a0.f4.f2 + k);
+    a0.f4.f3.f0 = a0.f4.f3.f0 ^ (k & 1);
+    a0.f4.f3.f1 = (double)(a0.f4.f3.f1 + k);
+    a0.f4.f4[0] = (int64_t)(a0.f4.f4[0] + k);
     return a0;
 }
 static uint64_t ncb_arg_R127(int32_t a0, R127 a1, unsigned char a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)*(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2[2][0]));
+    h = cbmix(h, (uint64_t)(a1.f0.f0));
+    h = cbmix(h, (uint64_t)(a1.f0.f1[0].f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f3[0]));
+    h = cbmix(h, (uint64_t)(a1.f3[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f2));
+    h = cbmix(h, (uint64_t)(a1.f4.f3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4.f3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f4[0]));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)*(a3));
     return h;
@@ -2151,8 +2147,7 @@ static R129 __attribute__((ms_abi)) ncb_w64ret_R129(EnI64 a0, int16_t a1, int32_
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0 = (double)(a3.f0.f0 + k);
-    a3.f1 = (signed char)(a3.f1 + k);
+    a3.f3 = (double)(a3.f3 + k);
     return a3;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R129(double a0, float a1, float a2, R129 a3) {
@@ -2160,8 +2155,7 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R129(double a0, float a1, flo
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3) * 8.0));
     return h;
 }
 static R130 ncb_ret_R130(double a0, R130 a1) {
@@ -2169,7 +2163,7 @@ static R130 ncb_ret_R130(double a0, R130 a1) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0].f0 = (double)(a1.f0[0].f0 + k);
+    a1.f0.f0.a = (float)(a1.f0.f0.a + k);
     return a1;
 }
 static uint64_t ncb_arg_R130(size_t a0, char a1, unsigned char a2, EnU8 a3, R130 a4, double a5, intptr_t a6, double a7) {
@@ -2178,7 +2172,7 @@ static uint64_t ncb_arg_R130(size_t a0, char a1, unsigned char a2, EnU8 a3, R130
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0.f0.a) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
@@ -2197,9 +2191,7 @@ static R133 ncb_ret_R133(float a0, double a1, double a2, double a3, float a4, fl
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (float)(a7.f0 + k);
-    a7.f1 = (float)(a7.f1 + k);
-    a7.f2[0] = (uint64_t)(a7.f2[0] + k);
+    a7.f1 = (long)(a7.f1 + k);
     return a7;
 }
 static uint64_t ncb_arg_R133(float a0, double a1, float a2, float a3, R133 a4, const int64_t *a5, uint32_t a6, float a7) {
@@ -2208,9 +2200,7 @@ static uint64_t ncb_arg_R133(float a0, double a1, float a2, float a3, R133 a4, c
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
     h = cbmix(h, (uint64_t)*(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
@@ -2228,7 +2218,18 @@ static R136 ncb_ret_R136(double a0, double a1, uint16_t a2, const int64_t *a3, d
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (float)(a7.f0 + k);
+    a7.f0 = (int8_t)(a7.f0 + k);
+    a7.f1 = (short)(a7.f1 + k);
+    a7.f2 = (int16_t)(a7.f2 + k);
+    a7.f3[0][0] = (int8_t)(a7.f3[0][0] + k);
+    a7.f3[0][1] = (int8_t)(a7.f3[0][1] + k);
+    a7.f3[1][0] = (int8_t)(a7.f3[1][0] + k);
+    a7.f3[1][1] = (int8_t)(a7.f3[1][1] + k);
+    a7.f4 = (unsigned char)(a7.f4 + k);
+    a7.f5 = (int16_t)(a7.f5 + k);
+    a7.f6[0] = (unsigned char)(a7.f6[0] + k);
+    a7.f6[1] = (unsigned char)(a7.f6[1] + k);
+    a7.f7 = (uint8_t)(a7.f7 + k);
     return a7;
 }
 static uint64_t ncb_arg_R136(double a0, double a1, signed char a2, double a3, float a4, double a5, double a6, R136 a7, unsigned long a8) {
@@ -2240,7 +2241,18 @@ static uint64_t ncb_arg_R136(double a0, double a1, signed char a2, double a3, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[1][1]));
+    h = cbmix(h, (uint64_t)(a7.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f5));
+    h = cbmix(h, (uint64_t)(a7.f6[0]));
+    h = cbmix(h, (uint64_t)(a7.f6[1]));
+    h = cbmix(h, (uint64_t)(a7.f7));
     h = cbmix(h, (uint64_t)(a8));
     return h;
 }
@@ -2253,8 +2265,7 @@ static R138 __attribute__((ms_abi)) ncb_w64ret_R138(float a0, uint16_t a1, float
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (uintptr_t)(a4.f1 + k);
+    a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R138(int32_t a0, unsigned char a1, uintptr_t a2, R138 a3) {
@@ -2263,7 +2274,6 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R138(int32_t a0, unsigned cha
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f1));
     return h;
 }
 static R139 ncb_ret_R139(R139 a0, double a1, float a2) {
@@ -2272,8 +2282,8 @@ static R139 ncb_ret_R139(R139 a0, double a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f1[0] = a0.f1[0] + (k & 7);
-    a0.f1[1] = a0.f1[1] + (k & 7);
+    a0.f0 = (unsigned short)(a0.f0 + k);
+    a0.f1 = (unsigned char)(a0.f1 + k);
     return a0;
 }
 static uint64_t ncb_arg_R139(float a0, double a1, float a2, double a3, float a4, R139 a5, long long a6, unsigned char a7, unsigned char a8, double a9, const int64_t *a10, const int64_t *a11) {
@@ -2283,8 +2293,8 @@ static uint64_t ncb_arg_R139(float a0, double a1, float a2, double a3, float a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)*(a5.f1[0]));
-    h = cbmix(h, (uint64_t)*(a5.f1[1]));
+    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f1));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
     h = cbmix(h, (uint64_t)(a8));
@@ -2293,20 +2303,19 @@ static uint64_t ncb_arg_R139(float a0, double a1, float a2, double a3, float a4,
     h = cbmix(h, (uint64_t)*(a11));
     return h;
 }
-static R142 ncb_ret_R142(signed char a0, EnInt a1, unsigned int a2, int32_t a3, uint32_t a4, R142 a5, unsigned int a6) {
+static R142 ncb_ret_R142(signed char a0, EnU8 a1, unsigned int a2, int32_t a3, uint32_t a4, R142 a5, unsigned int a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = a5.f0 ^ (k & 1);
-    a5.f1 = (int16_t)(a5.f1 + k);
-    a5.f2 = (char)(a5.f2 + k);
-    a5.f3.f3 = (double)(a5.f3.f3 + k);
+    a5.f0.v[0][0] = (float)(a5.f0.v[0][0] + k);
+    a5.f0.v[1][0] = (float)(a5.f0.v[1][0] + k);
+    a5.f0.v[2][0] = (float)(a5.f0.v[2][0] + k);
     return a5;
 }
 static uint64_t ncb_arg_R142(float a0, float a1, double a2, float a3, float a4, float a5, R142 a6, float a7, double a8, float a9, int a10, double a11, double a12) {
@@ -2317,10 +2326,9 @@ static uint64_t ncb_arg_R142(float a0, float a1, double a2, float a3, float a4, 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.v[2][0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
@@ -2342,16 +2350,10 @@ static R145 ncb_ret_R145(uint16_t a0, size_t a1, float a2, uint8_t a3, uint8_t a
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a6.f0 = (double)(a6.f0 + k);
-    a6.f1[0] = (float)(a6.f1[0] + k);
-    a6.f1[1] = (float)(a6.f1[1] + k);
-    a6.f2 = (float)(a6.f2 + k);
-    a6.f3.f0 = (double)(a6.f3.f0 + k);
-    a6.f4 = (unsigned char)(a6.f4 + k);
-    a6.f5 = (intptr_t)(a6.f5 + k);
-    a6.f6[0][0] = (double)(a6.f6[0][0] + k);
+    a6.f1.f0[0] = (double)(a6.f1.f0[0] + k);
     return a6;
 }
-static uint64_t ncb_arg_R145(float a0, float a1, double a2, int8_t a3, EnU32 a4, ssize_t a5, double a6, uintptr_t a7, R145 a8, float a9, unsigned long a10, const int64_t *a11, double a12, float a13) {
+static uint64_t ncb_arg_R145(float a0, float a1, double a2, int8_t a3, EnU64 a4, ssize_t a5, double a6, uintptr_t a7, R145 a8, float a9, unsigned long a10, const int64_t *a11, double a12, float a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -2362,13 +2364,7 @@ static uint64_t ncb_arg_R145(float a0, float a1, double a2, int8_t a3, EnU32 a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f6[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.f0[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)*(a11));
@@ -2382,8 +2378,9 @@ static R147 __attribute__((ms_abi)) ncb_w64ret_R147(R147 a0, unsigned short a1, 
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1[0].f0 = (float)(a0.f1[0].f0 + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1[0] = (int8_t)(a0.f1[0] + k);
+    a0.f1[1] = (int8_t)(a0.f1[1] + k);
     return a0;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R147(double a0, double a1, float a2, double a3, R147 a4, float a5, signed char a6) {
@@ -2393,7 +2390,8 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R147(double a0, double a1, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1[1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     return h;
@@ -2404,18 +2402,18 @@ static R148 ncb_ret_R148(float a0, R148 a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.f0 = (double)(a1.f0.f0 + k);
-    a1.f1 = (intptr_t)(a1.f1 + k);
-    a1.f2 = (int8_t)(a1.f2 + k);
+    a1.f2.f0[0] = (long)(a1.f2.f0[0] + k);
+    a1.f2.f0[1] = (long)(a1.f2.f0[1] + k);
+    a1.f2.f0[2] = (long)(a1.f2.f0[2] + k);
     return a1;
 }
 static uint64_t ncb_arg_R148(int a0, uint8_t a1, R148 a2, int32_t a3, unsigned long a4, uint8_t a5, short a6, short a7, short a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2.f0[2]));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
@@ -2424,26 +2422,26 @@ static uint64_t ncb_arg_R148(int a0, uint8_t a1, R148 a2, int32_t a3, unsigned l
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-static R151 ncb_ret_R151(char a0, uint64_t a1, EnI64 a2, signed char a3, intptr_t a4, R151 a5, ssize_t a6) {
+static R151 ncb_ret_R151(char a0, uint64_t a1, EnU8 a2, signed char a3, intptr_t a4, R151 a5, ssize_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (uint8_t)(a5.f0 + k);
-    a5.f2 = (signed char)(a5.f2 + k);
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (uintptr_t)(a5.f1 + k);
     return a5;
 }
 static uint64_t ncb_arg_R151(double a0, float a1, R151 a2, char a3, unsigned short a4, uint64_t a5, short a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f1));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
@@ -2462,8 +2460,7 @@ static R154 ncb_ret_R154(double a0, uint16_t a1, char a2, int64_t a3, float a4, 
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (int16_t)(a5.f0 + k);
-    a5.f1 = (int64_t)(a5.f1 + k);
+    a5.f1.f0 = (double)(a5.f1.f0 + k);
     return a5;
 }
 static uint64_t ncb_arg_R154(int16_t a0, const int64_t *a1, short a2, short a3, int16_t a4, R154 a5, float a6, unsigned char a7, _Bool a8, long a9, intptr_t a10, int a11) {
@@ -2473,8 +2470,7 @@ static uint64_t ncb_arg_R154(int16_t a0, const int64_t *a1, short a2, short a3, 
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(a7));
     h = cbmix(h, (uint64_t)(a8));
@@ -2489,13 +2485,15 @@ static R156 __attribute__((ms_abi)) ncb_w64ret_R156(R156 a0, float a1, double a2
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f2 = (double)(a0.f2 + k);
+    a0.f1[0] = (size_t)(a0.f1[0] + k);
+    a0.f2.f0 = (short)(a0.f2.f0 + k);
     return a0;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R156(EnI64 a0, R156 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f2.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
@@ -2504,13 +2502,23 @@ static R157 ncb_ret_R157(float a0, R157 a1) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0].f0[0] = (float)(a1.f0[0].f0[0] + k);
-    a1.f0[0].f0[1] = (float)(a1.f0[0].f0[1] + k);
-    a1.f0[1].f0[0] = (float)(a1.f0[1].f0[0] + k);
-    a1.f0[1].f0[1] = (float)(a1.f0[1].f0[1] + k);
-    a1.f0[2].f0[0] = (float)(a1.f0[2].f0[0] + k);
-    a1.f0[2].f0[1] = (float)(a1.f0[2].f0[1] + k);
-    a1.f1[0][0] = (double)(a1.f1[0][0] + k);
+    a1.f0[0].f0[0] = a1.f0[0].f0[0] ^ (k & 1);
+    a1.f0[0].f0[1] = a1.f0[0].f0[1] ^ (k & 1);
+    a1.f0[0].f1 = (short)(a1.f0[0].f1 + k);
+    a1.f0[0].f3 = (char)(a1.f0[0].f3 + k);
+    a1.f0[0].f4 = (int8_t)(a1.f0[0].f4 + k);
+    a1.f0[0].f5 = (int8_t)(a1.f0[0].f5 + k);
+    a1.f0[0].f6 = (short)(a1.f0[0].f6 + k);
+    a1.f0[0].f7[0] = (short)(a1.f0[0].f7[0] + k);
+    a1.f0[0].f7[1] = (short)(a1.f0[0].f7[1] + k);
+    a1.f0[0].f7[2] = (short)(a1.f0[0].f7[2] + k);
+    a1.f0[0].f7[3] = (short)(a1.f0[0].f7[3] + k);
+    a1.f1 = (int8_t)(a1.f1 + k);
+    a1.f2 = (int64_t)(a1.f2 + k);
+    a1.f3 = (EnI64)(a1.f3 + k);
+    a1.f4 = (int32_t)(a1.f4 + k);
+    a1.f5 = (float)(a1.f5 + k);
+    a1.f7 = (EnU64)(a1.f7 + k);
     return a1;
 }
 static uint64_t ncb_arg_R157(int a0, int16_t a1, size_t a2, long a3, uint16_t a4, _Bool a5, char a6, R157 a7, float a8, double a9, float a10, double a11) {
@@ -2522,13 +2530,23 @@ static uint64_t ncb_arg_R157(int a0, int16_t a1, size_t a2, long a3, uint16_t a4
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[1].f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[1].f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[2].f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[2].f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f0[0].f0[0]));
+    h = cbmix(h, (uint64_t)(a7.f0[0].f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f5));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f5) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
@@ -2550,13 +2568,7 @@ static R160 ncb_ret_R160(double a0, float a1, float a2, int16_t a3, float a4, si
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (ssize_t)(a8.f0 + k);
-    a8.f1[0][0] = (unsigned int)(a8.f1[0][0] + k);
-    a8.f1[0][1] = (unsigned int)(a8.f1[0][1] + k);
-    a8.f2 = (EnU16)(a8.f2 + k);
-    a8.f3[0] = (unsigned int)(a8.f3[0] + k);
-    a8.f3[1] = (unsigned int)(a8.f3[1] + k);
-    a8.f3[2] = (unsigned int)(a8.f3[2] + k);
+    a8.f0 = (double)(a8.f0 + k);
     return a8;
 }
 static uint64_t ncb_arg_R160(int64_t a0, uint32_t a1, const int64_t *a2, long long a3, _Bool a4, const int64_t *a5, int8_t a6, unsigned int a7, R160 a8, int8_t a9, intptr_t a10, unsigned long long a11) {
@@ -2569,13 +2581,7 @@ static uint64_t ncb_arg_R160(int64_t a0, uint32_t a1, const int64_t *a2, long lo
     h = cbmix(h, (uint64_t)*(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(a8.f1[0][0]));
-    h = cbmix(h, (uint64_t)(a8.f1[0][1]));
-    h = cbmix(h, (uint64_t)(a8.f2));
-    h = cbmix(h, (uint64_t)(a8.f3[0]));
-    h = cbmix(h, (uint64_t)(a8.f3[1]));
-    h = cbmix(h, (uint64_t)(a8.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
     h = cbmix(h, (uint64_t)(a11));
@@ -2592,16 +2598,22 @@ static R163 ncb_ret_R163(double a0, double a1, double a2, float a3, float a4, do
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0[0].f0 = (float)(a7.f0[0].f0 + k);
-    a7.f0[1].f0 = (float)(a7.f0[1].f0 + k);
-    a7.f0[2].f0 = (float)(a7.f0[2].f0 + k);
+    a7.f0 = (unsigned int)(a7.f0 + k);
+    a7.f1 = (unsigned int)(a7.f1 + k);
+    a7.f2.f0.f0[0][0] = (int16_t)(a7.f2.f0.f0[0][0] + k);
+    a7.f2.f0.f0[0][1] = (int16_t)(a7.f2.f0.f0[0][1] + k);
+    a7.f2.f0.f0[1][0] = (int16_t)(a7.f2.f0.f0[1][0] + k);
+    a7.f2.f0.f0[1][1] = (int16_t)(a7.f2.f0.f0[1][1] + k);
     return a7;
 }
 static uint64_t ncb_arg_R163(R163 a0, uint32_t a1, const int64_t *a2, double a3, unsigned char a4, int8_t a5, float a6) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[1].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[2].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][1]));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)*(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -2616,16 +2628,24 @@ static R165 __attribute__((ms_abi)) ncb_w64ret_R165(R165 a0, float a1, double a2
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (int)(a0.f0 + k);
-    a0.f1 = (uint64_t)(a0.f1 + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
+    a0.f2 = (float)(a0.f2 + k);
+    a0.f3 = (float)(a0.f3 + k);
+    a0.f4.f1.f0 = (double)(a0.f4.f1.f0 + k);
+    a0.f5[0] = (double)(a0.f5[0] + k);
     return a0;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R165(float a0, double a1, R165 a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4.f1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0]) * 8.0));
     return h;
 }
 static R166 ncb_ret_R166(double a0, float a1, double a2, double a3, double a4, float a5, uint64_t a6, R166 a7) {
@@ -2639,17 +2659,17 @@ static R166 ncb_ret_R166(double a0, float a1, double a2, double a3, double a4, f
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0[0] = (float)(a7.f0[0] + k);
-    a7.f0[1] = (float)(a7.f0[1] + k);
-    a7.f0[2] = (float)(a7.f0[2] + k);
+    a7.f0 = a7.f0 + (k & 7);
+    a7.f1[0] = (EnU8)(a7.f1[0] + k);
+    a7.f1[1] = (EnU8)(a7.f1[1] + k);
     return a7;
 }
 static uint64_t ncb_arg_R166(signed char a0, R166 a1, ssize_t a2, int8_t a3, uint8_t a4, unsigned long a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)*(a1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1[0]));
+    h = cbmix(h, (uint64_t)(a1.f1[1]));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
@@ -2661,12 +2681,10 @@ static R169 ncb_ret_R169(unsigned char a0, R169 a1) {
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f1[0].f0[0].f0 = (float)(a1.f1[0].f0[0].f0 + k);
-    a1.f1[0].f0[1].f0 = (float)(a1.f1[0].f0[1].f0 + k);
-    a1.f1[0].f0[2].f0 = (float)(a1.f1[0].f0[2].f0 + k);
-    a1.f1[1].f0[0].f0 = (float)(a1.f1[1].f0[0].f0 + k);
-    a1.f1[1].f0[1].f0 = (float)(a1.f1[1].f0[1].f0 + k);
-    a1.f1[1].f0[2].f0 = (float)(a1.f1[1].f0[2].f0 + k);
+    a1.f0 = (uint32_t)(a1.f0 + k);
+    a1.f1 = (unsigned long long)(a1.f1 + k);
+    a1.f2 = (uint32_t)(a1.f2 + k);
+    a1.f3 = (long)(a1.f3 + k);
     return a1;
 }
 static uint64_t ncb_arg_R169(double a0, double a1, uint16_t a2, const int64_t *a3, unsigned char a4, uint8_t a5, uint16_t a6, int16_t a7, R169 a8) {
@@ -2679,12 +2697,10 @@ static uint64_t ncb_arg_R169(double a0, double a1, uint16_t a2, const int64_t *a
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[0].f0[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[0].f0[1].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[0].f0[2].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[1].f0[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[1].f0[1].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1[1].f0[2].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f3));
     return h;
 }
 static R172 ncb_ret_R172(float a0, float a1, R172 a2) {
@@ -2693,7 +2709,15 @@ static R172 ncb_ret_R172(float a0, float a1, R172 a2) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (double)(a2.f0 + k);
+    a2.f0 = (unsigned long long)(a2.f0 + k);
+    a2.f1 = (short)(a2.f1 + k);
+    a2.f2[0] = (uint8_t)(a2.f2[0] + k);
+    a2.f2[1] = (uint8_t)(a2.f2[1] + k);
+    a2.f2[2] = (uint8_t)(a2.f2[2] + k);
+    a2.f2[3] = (uint8_t)(a2.f2[3] + k);
+    a2.f2[4] = (uint8_t)(a2.f2[4] + k);
+    a2.f2[5] = (uint8_t)(a2.f2[5] + k);
+    a2.f2[6] = (uint8_t)(a2.f2[6] + k);
     return a2;
 }
 static uint64_t ncb_arg_R172(double a0, int16_t a1, float a2, double a3, R172 a4, double a5, long long a6, short a7, const int64_t *a8, uintptr_t a9, EnU16 a10) {
@@ -2702,7 +2726,15 @@ static uint64_t ncb_arg_R172(double a0, int16_t a1, float a2, double a3, R172 a4
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
+    h = cbmix(h, (uint64_t)(a4.f2[0]));
+    h = cbmix(h, (uint64_t)(a4.f2[1]));
+    h = cbmix(h, (uint64_t)(a4.f2[2]));
+    h = cbmix(h, (uint64_t)(a4.f2[3]));
+    h = cbmix(h, (uint64_t)(a4.f2[4]));
+    h = cbmix(h, (uint64_t)(a4.f2[5]));
+    h = cbmix(h, (uint64_t)(a4.f2[6]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
@@ -2719,53 +2751,73 @@ static R174 __attribute__((ms_abi)) ncb_w64ret_R174(uint16_t a0, int64_t a1, R17
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.f0 = (float)(a2.f0.f0 + k);
+    a2.f0[0].f1 = (float)(a2.f0[0].f1 + k);
+    a2.f0[1].f1 = (float)(a2.f0[1].f1 + k);
+    a2.f0[2].f1 = (float)(a2.f0[2].f1 + k);
+    a2.f1 = (signed char)(a2.f1 + k);
+    a2.f2 = (int64_t)(a2.f2 + k);
+    a2.f3 = a2.f3 + (k & 7);
+    a2.f4 = (unsigned int)(a2.f4 + k);
+    a2.f5 = (float)(a2.f5 + k);
+    a2.f6 = (double)(a2.f6 + k);
+    a2.f7 = (int64_t)(a2.f7 + k);
     return a2;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R174(float a0, R174 a1, unsigned long a2, long a3, ssize_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[2].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f2));
+    h = cbmix(h, (uint64_t)*(a1.f3));
+    h = cbmix(h, (uint64_t)(a1.f4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f7));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-static R175 ncb_ret_R175(unsigned char a0, R175 a1, char a2, double a3, EnI16 a4) {
+static R175 ncb_ret_R175(unsigned char a0, R175 a1, char a2, double a3, EnU16 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (uint16_t)(a1.f0 + k);
-    a1.f1.f0 = (short)(a1.f1.f0 + k);
-    a1.f1.f1 = (uint16_t)(a1.f1.f1 + k);
-    a1.f1.f2[0].a = a1.f1.f2[0].a ^ (k & 1);
-    a1.f1.f2[0].b = a1.f1.f2[0].b ^ (k & 1);
-    a1.f1.f2[0].c = a1.f1.f2[0].c ^ (k & 1);
-    a1.f1.f2[0].f = (float)(a1.f1.f2[0].f + k);
-    a1.f1.f2[1].a = a1.f1.f2[1].a ^ (k & 1);
-    a1.f1.f2[1].b = a1.f1.f2[1].b ^ (k & 1);
-    a1.f1.f2[1].c = a1.f1.f2[1].c ^ (k & 1);
-    a1.f1.f2[1].f = (float)(a1.f1.f2[1].f + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1[0] = (unsigned short)(a1.f1[0] + k);
+    a1.f1[1] = (unsigned short)(a1.f1[1] + k);
+    a1.f2 = (EnU64)(a1.f2 + k);
+    a1.f3.f0.f0.a = (float)(a1.f3.f0.f0.a + k);
+    a1.f4 = (double)(a1.f4 + k);
+    a1.f5[0] = (int8_t)(a1.f5[0] + k);
+    a1.f5[1] = (int8_t)(a1.f5[1] + k);
+    a1.f5[2] = (int8_t)(a1.f5[2] + k);
+    a1.f6[0] = (double)(a1.f6[0] + k);
+    a1.f6[1] = (double)(a1.f6[1] + k);
+    a1.f7 = (EnU32)(a1.f7 + k);
     return a1;
 }
 static uint64_t ncb_arg_R175(float a0, R175 a1, float a2, char a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1.f1));
-    h = cbmix(h, (uint64_t)(a1.f1.f2[0].a));
-    h = cbmix(h, (uint64_t)(a1.f1.f2[0].b));
-    h = cbmix(h, (uint64_t)(a1.f1.f2[0].c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f2[0].f) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f1.f2[1].a));
-    h = cbmix(h, (uint64_t)(a1.f1.f2[1].b));
-    h = cbmix(h, (uint64_t)(a1.f1.f2[1].c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f2[1].f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f1[0]));
+    h = cbmix(h, (uint64_t)(a1.f1[1]));
+    h = cbmix(h, (uint64_t)(a1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3.f0.f0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f6[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f6[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     return h;
@@ -2776,13 +2828,10 @@ static R178 ncb_ret_R178(uint64_t a0, signed char a1, R178 a2) {
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (long long)(a2.f0 + k);
-    a2.f1[0] = (int)(a2.f1[0] + k);
-    a2.f1[1] = (int)(a2.f1[1] + k);
-    a2.f1[2] = (int)(a2.f1[2] + k);
+    a2.f0.f0 = (float)(a2.f0.f0 + k);
     return a2;
 }
-static uint64_t ncb_arg_R178(EnU16 a0, float a1, unsigned char a2, unsigned char a3, EnU16 a4, double a5, EnI64 a6, double a7, R178 a8) {
+static uint64_t ncb_arg_R178(EnU32 a0, float a1, unsigned char a2, unsigned char a3, EnU32 a4, double a5, EnInt a6, double a7, R178 a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -2792,13 +2841,10 @@ static uint64_t ncb_arg_R178(EnU16 a0, float a1, unsigned char a2, unsigned char
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0) * 8.0));
     return h;
 }
-static R181 ncb_ret_R181(uint8_t a0, unsigned long a1, float a2, const int64_t *a3, float a4, EnI64 a5, EnI64 a6, R181 a7, int64_t a8) {
+static R181 ncb_ret_R181(uint8_t a0, unsigned long a1, float a2, const int64_t *a3, float a4, EnInt a5, EnInt a6, R181 a7, int64_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2810,28 +2856,38 @@ static R181 ncb_ret_R181(uint8_t a0, unsigned long a1, float a2, const int64_t *
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (double)(a7.f0 + k);
-    a7.f1[0] = (unsigned short)(a7.f1[0] + k);
-    a7.f1[1] = (unsigned short)(a7.f1[1] + k);
-    a7.f2 = (unsigned long)(a7.f2 + k);
-    a7.f3[0] = (intptr_t)(a7.f3[0] + k);
-    a7.f3[1] = (intptr_t)(a7.f3[1] + k);
-    a7.f4[0] = a7.f4[0] + (k & 7);
+    a7.f0 = (unsigned char)(a7.f0 + k);
+    a7.f1[0] = (uint8_t)(a7.f1[0] + k);
+    a7.f1[1] = (uint8_t)(a7.f1[1] + k);
+    a7.f1[2] = (uint8_t)(a7.f1[2] + k);
+    a7.f2 = (uint16_t)(a7.f2 + k);
+    a7.f3 = (char)(a7.f3 + k);
+    a7.f4 = (signed char)(a7.f4 + k);
+    a7.f5 = (signed char)(a7.f5 + k);
+    a7.f6 = (uint16_t)(a7.f6 + k);
+    a7.f7[0] = (short)(a7.f7[0] + k);
+    a7.f7[1] = (short)(a7.f7[1] + k);
+    a7.f7[2] = (short)(a7.f7[2] + k);
     return a7;
 }
-static uint64_t ncb_arg_R181(EnI16 a0, unsigned short a1, size_t a2, _Bool a3, R181 a4, EnU32 a5, double a6, uint8_t a7, float a8) {
+static uint64_t ncb_arg_R181(EnU16 a0, unsigned short a1, size_t a2, _Bool a3, R181 a4, EnU32 a5, double a6, uint8_t a7, float a8) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f0));
     h = cbmix(h, (uint64_t)(a4.f1[0]));
     h = cbmix(h, (uint64_t)(a4.f1[1]));
+    h = cbmix(h, (uint64_t)(a4.f1[2]));
     h = cbmix(h, (uint64_t)(a4.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = cbmix(h, (uint64_t)*(a4.f4[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f5));
+    h = cbmix(h, (uint64_t)(a4.f6));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f7[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f7[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f7[2]));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(a7));
@@ -2847,49 +2903,23 @@ static R183 __attribute__((ms_abi)) ncb_w64ret_R183(unsigned char a0, double a1,
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0] = (float)(a4.f0[0] + k);
-    a4.f0[1] = (float)(a4.f0[1] + k);
-    a4.f0[2] = (float)(a4.f0[2] + k);
-    a4.f0[3] = (float)(a4.f0[3] + k);
-    a4.f0[4] = (float)(a4.f0[4] + k);
-    a4.f1[0] = (float)(a4.f1[0] + k);
-    a4.f1[1] = (float)(a4.f1[1] + k);
-    a4.f1[2] = (float)(a4.f1[2] + k);
-    a4.f1[3] = (float)(a4.f1[3] + k);
-    a4.f1[4] = (float)(a4.f1[4] + k);
-    a4.f1[5] = (float)(a4.f1[5] + k);
-    a4.f2 = (double)(a4.f2 + k);
-    a4.f3[0].f0.f0 = (float)(a4.f3[0].f0.f0 + k);
-    a4.f3[1].f0.f0 = (float)(a4.f3[1].f0.f0 + k);
+    a4.f1 = (double)(a4.f1 + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R183(R183 a0, EnI16 a1, unsigned short a2, const int64_t *a3) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R183(R183 a0, EnU64 a1, unsigned short a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[4]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[4]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[5]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f3[0].f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f3[1].f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)*(a3));
     return h;
 }
-static R184 ncb_ret_R184(signed char a0, int16_t a1, uint16_t a2, EnI64 a3, const int64_t *a4, EnU32 a5, char a6, unsigned char a7, R184 a8, float a9, float a10, float a11) {
+static R184 ncb_ret_R184(signed char a0, int16_t a1, uint16_t a2, EnU8 a3, const int64_t *a4, EnU64 a5, char a6, unsigned char a7, R184 a8, float a9, float a10, float a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a3);
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
@@ -2899,14 +2929,10 @@ static R184 ncb_ret_R184(signed char a0, int16_t a1, uint16_t a2, EnI64 a3, cons
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (float)(a8.f0 + k);
-    a8.f1.f0[0].f0[0] = a8.f1.f0[0].f0[0] + (k & 7);
-    a8.f2[0] = (float)(a8.f2[0] + k);
-    a8.f2[1] = (float)(a8.f2[1] + k);
-    a8.f2[2] = (float)(a8.f2[2] + k);
+    a8.f1[0] = a8.f1[0] + (k & 7);
     return a8;
 }
-static uint64_t ncb_arg_R184(int8_t a0, EnU8 a1, unsigned short a2, size_t a3, long a4, EnU32 a5, int64_t a6, long a7, R184 a8, unsigned char a9, unsigned char a10, unsigned long long a11, unsigned char a12, uint16_t a13) {
+static uint64_t ncb_arg_R184(int8_t a0, EnU8 a1, unsigned short a2, size_t a3, long a4, EnU16 a5, int64_t a6, long a7, R184 a8, unsigned char a9, unsigned char a10, unsigned long long a11, unsigned char a12, uint16_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -2916,11 +2942,7 @@ static uint64_t ncb_arg_R184(int8_t a0, EnU8 a1, unsigned short a2, size_t a3, l
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)*(a8.f1.f0[0].f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[2]) * 8.0));
+    h = cbmix(h, (uint64_t)*(a8.f1[0]));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(a11));
@@ -2937,21 +2959,17 @@ static R187 ncb_ret_R187(EnI64 a0, unsigned long a1, signed char a2, uintptr_t a
     ks += (uint64_t)*(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (ssize_t)(a5.f0 + k);
-    a5.f1.a = (uint8_t)(a5.f1.a + k);
-    a5.f1.d = (double)(a5.f1.d + k);
-    a5.f1.b = (uint16_t)(a5.f1.b + k);
-    a5.f1.f = (float)(a5.f1.f + k);
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1[0] = a5.f1[0] + (k & 7);
+    a5.f1[1] = a5.f1[1] + (k & 7);
     return a5;
 }
 static uint64_t ncb_arg_R187(double a0, R187 a1, double a2, float a3, unsigned long a4, float a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f1.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)*(a1.f1[0]));
+    h = cbmix(h, (uint64_t)*(a1.f1[1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
@@ -2969,10 +2987,13 @@ static R190 ncb_ret_R190(unsigned char a0, const int64_t *a1, char a2, R190 a3, 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0].a = a3.f0[0].a ^ (k & 1);
-    a3.f0[0].b = a3.f0[0].b ^ (k & 1);
-    a3.f0[0].c = a3.f0[0].c ^ (k & 1);
-    a3.f0[0].f = (float)(a3.f0[0].f + k);
+    a3.f0[0] = (double)(a3.f0[0] + k);
+    a3.f0[1] = (double)(a3.f0[1] + k);
+    a3.f0[2] = (double)(a3.f0[2] + k);
+    a3.f0[3] = (double)(a3.f0[3] + k);
+    a3.f0[4] = (double)(a3.f0[4] + k);
+    a3.f0[5] = (double)(a3.f0[5] + k);
+    a3.f1 = (float)(a3.f1 + k);
     return a3;
 }
 static uint64_t ncb_arg_R190(uint8_t a0, int16_t a1, uint8_t a2, const int64_t *a3, float a4, R190 a5, float a6, int16_t a7, double a8) {
@@ -2982,10 +3003,13 @@ static uint64_t ncb_arg_R190(uint8_t a0, int16_t a1, uint8_t a2, const int64_t *
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)*(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0[0].a));
-    h = cbmix(h, (uint64_t)(a5.f0[0].b));
-    h = cbmix(h, (uint64_t)(a5.f0[0].c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[0].f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[3]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[4]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[5]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
@@ -2996,16 +3020,18 @@ static R192 __attribute__((ms_abi)) ncb_w64ret_R192(R192 a0, uint8_t a1) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0.f0[0] = (float)(a0.f0.f0[0] + k);
-    a0.f0.f0[1] = (float)(a0.f0.f0[1] + k);
-    a0.f1 = (float)(a0.f1 + k);
+    a0.f0 = (double)(a0.f0 + k);
+    a0.f1[0].f0 = (float)(a0.f1[0].f0 + k);
+    a0.f1[0].f1.f2 = (double)(a0.f1[0].f1.f2 + k);
+    a0.f2 = (double)(a0.f2 + k);
     return a0;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R192(R192 a0, double a1, unsigned char a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0].f1.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     return h;
@@ -3019,17 +3045,9 @@ static R193 ncb_ret_R193(unsigned char a0, int64_t a1, double a2, signed char a3
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (short)(a4.f0 + k);
-    a4.f1[0] = (signed char)(a4.f1[0] + k);
-    a4.f1[1] = (signed char)(a4.f1[1] + k);
-    a4.f1[2] = (signed char)(a4.f1[2] + k);
-    a4.f2 = (int8_t)(a4.f2 + k);
-    a4.f3 = (int8_t)(a4.f3 + k);
-    a4.f4 = (int16_t)(a4.f4 + k);
-    a4.f5 = (int8_t)(a4.f5 + k);
-    a4.f6[0] = (uint16_t)(a4.f6[0] + k);
-    a4.f6[1] = (uint16_t)(a4.f6[1] + k);
-    a4.f7 = (unsigned char)(a4.f7 + k);
+    a4.f0 = (uint32_t)(a4.f0 + k);
+    a4.f1 = (signed char)(a4.f1 + k);
+    a4.f2 = (long long)(a4.f2 + k);
     return a4;
 }
 static uint64_t ncb_arg_R193(char a0, long a1, int8_t a2, uintptr_t a3, const int64_t *a4, R193 a5, float a6) {
@@ -3039,17 +3057,9 @@ static uint64_t ncb_arg_R193(char a0, long a1, int8_t a2, uintptr_t a3, const in
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[2]));
+    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
     h = cbmix(h, (uint64_t)(int64_t)(a5.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f5));
-    h = cbmix(h, (uint64_t)(a5.f6[0]));
-    h = cbmix(h, (uint64_t)(a5.f6[1]));
-    h = cbmix(h, (uint64_t)(a5.f7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     return h;
 }
@@ -3061,8 +3071,14 @@ static R196 ncb_ret_R196(float a0, int16_t a1, R196 a2, char a3, _Bool a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (EnI16)(a2.f0 + k);
-    a2.f1 = (float)(a2.f1 + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1 = (double)(a2.f1 + k);
+    a2.f2 = (double)(a2.f2 + k);
+    a2.f3 = (float)(a2.f3 + k);
+    a2.f4 = (double)(a2.f4 + k);
+    a2.f5 = (double)(a2.f5 + k);
+    a2.f6 = (double)(a2.f6 + k);
+    a2.f7.f0 = (float)(a2.f7.f0 + k);
     return a2;
 }
 static uint64_t ncb_arg_R196(uint16_t a0, uint8_t a1, unsigned long a2, unsigned int a3, R196 a4, int64_t a5, unsigned char a6, uint64_t a7, int16_t a8, short a9) {
@@ -3071,8 +3087,14 @@ static uint64_t ncb_arg_R196(uint16_t a0, uint8_t a1, unsigned long a2, unsigned
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f7.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
@@ -3091,12 +3113,13 @@ static R199 ncb_ret_R199(float a0, float a1, double a2, double a3, double a4, R1
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (unsigned char)(a5.f0 + k);
-    a5.f1 = (float)(a5.f1 + k);
-    a5.f2[0].f0 = (double)(a5.f2[0].f0 + k);
-    a5.f2[1].f0 = (double)(a5.f2[1].f0 + k);
-    a5.f3 = (unsigned int)(a5.f3 + k);
-    a5.f5 = (unsigned char)(a5.f5 + k);
+    a5.f0[0] = (int8_t)(a5.f0[0] + k);
+    a5.f0[1] = (int8_t)(a5.f0[1] + k);
+    a5.f0[2] = (int8_t)(a5.f0[2] + k);
+    a5.f1 = (unsigned short)(a5.f1 + k);
+    a5.f2[0] = (int8_t)(a5.f2[0] + k);
+    a5.f2[1] = (int8_t)(a5.f2[1] + k);
+    a5.f2[2] = (int8_t)(a5.f2[2] + k);
     return a5;
 }
 static uint64_t ncb_arg_R199(float a0, double a1, float a2, double a3, float a4, float a5, float a6, double a7, R199 a8, intptr_t a9, float a10, int16_t a11, unsigned char a12) {
@@ -3109,12 +3132,13 @@ static uint64_t ncb_arg_R199(float a0, double a1, float a2, double a3, float a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[1].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f3));
-    h = cbmix(h, (uint64_t)(a8.f5));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2]));
+    h = cbmix(h, (uint64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f2[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f2[2]));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
@@ -3128,15 +3152,33 @@ static R201 __attribute__((ms_abi)) ncb_w64ret_R201(float a0, R201 a1, int8_t a2
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (signed char)(a1.f0 + k);
-    a1.f1 = (unsigned short)(a1.f1 + k);
+    a1.f0 = (short)(a1.f0 + k);
+    a1.f1[0] = (signed char)(a1.f1[0] + k);
+    a1.f1[1] = (signed char)(a1.f1[1] + k);
+    a1.f1[2] = (signed char)(a1.f1[2] + k);
+    a1.f2 = (int8_t)(a1.f2 + k);
+    a1.f3 = (int8_t)(a1.f3 + k);
+    a1.f4 = (int16_t)(a1.f4 + k);
+    a1.f5 = (int8_t)(a1.f5 + k);
+    a1.f6[0] = (uint16_t)(a1.f6[0] + k);
+    a1.f6[1] = (uint16_t)(a1.f6[1] + k);
+    a1.f7 = (unsigned char)(a1.f7 + k);
     return a1;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R201(_Bool a0, R201 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f5));
+    h = cbmix(h, (uint64_t)(a1.f6[0]));
+    h = cbmix(h, (uint64_t)(a1.f6[1]));
+    h = cbmix(h, (uint64_t)(a1.f7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
@@ -3155,8 +3197,8 @@ static R202 ncb_ret_R202(EnInt a0, size_t a1, signed char a2, char a3, const int
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (EnU8)(a8.f0 + k);
-    a8.f1[0] = (double)(a8.f1[0] + k);
+    a8.f0 = (double)(a8.f0 + k);
+    a8.f1 = (unsigned short)(a8.f1 + k);
     return a8;
 }
 static uint64_t ncb_arg_R202(int8_t a0, double a1, uint8_t a2, int a3, R202 a4, float a5, double a6, int64_t a7, float a8, float a9, float a10) {
@@ -3165,8 +3207,8 @@ static uint64_t ncb_arg_R202(int8_t a0, double a1, uint8_t a2, int a3, R202 a4, 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
@@ -3180,12 +3222,14 @@ static R205 ncb_ret_R205(R205 a0, float a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (uint8_t)(a0.f0 + k);
-    a0.f1 = (signed char)(a0.f1 + k);
-    a0.f2[0].f0 = (signed char)(a0.f2[0].f0 + k);
-    a0.f2[0].f1 = (unsigned short)(a0.f2[0].f1 + k);
-    a0.f3 = (int8_t)(a0.f3 + k);
-    a0.f4.f0[0].f0[0] = a0.f4.f0[0].f0[0] + (k & 7);
+    a0.f0 = (double)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
+    a0.f2 = (double)(a0.f2 + k);
+    a0.f3[0] = (double)(a0.f3[0] + k);
+    a0.f3[1] = (double)(a0.f3[1] + k);
+    a0.f3[2] = (double)(a0.f3[2] + k);
+    a0.f4 = (double)(a0.f4 + k);
+    a0.f5 = (double)(a0.f5 + k);
     return a0;
 }
 static uint64_t ncb_arg_R205(float a0, long a1, unsigned short a2, float a3, R205 a4, uintptr_t a5, int16_t a6, float a7) {
@@ -3194,12 +3238,14 @@ static uint64_t ncb_arg_R205(float a0, long a1, unsigned short a2, float a3, R20
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2[0].f0));
-    h = cbmix(h, (uint64_t)(a4.f2[0].f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f3));
-    h = cbmix(h, (uint64_t)*(a4.f4.f0[0].f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f5) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
@@ -3213,8 +3259,9 @@ static R208 ncb_ret_R208(float a0, R208 a1, uint16_t a2, uint8_t a3, short a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f1[0][0] = (double)(a1.f1[0][0] + k);
-    a1.f1[1][0] = (double)(a1.f1[1][0] + k);
+    a1.f0 = (float)(a1.f0 + k);
+    a1.f1 = (float)(a1.f1 + k);
+    a1.f2 = (float)(a1.f2 + k);
     return a1;
 }
 static uint64_t ncb_arg_R208(int a0, int16_t a1, float a2, char a3, float a4, unsigned char a5, char a6, R208 a7, int16_t a8, EnU16 a9, short a10, signed char a11, short a12, uint64_t a13) {
@@ -3226,8 +3273,9 @@ static uint64_t ncb_arg_R208(int a0, int16_t a1, float a2, char a3, float a4, un
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
@@ -3243,14 +3291,7 @@ static R210 __attribute__((ms_abi)) ncb_w64ret_R210(unsigned long long a0, R210 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (EnI64)(a1.f0 + k);
-    a1.f1 = (EnI64)(a1.f1 + k);
-    a1.f2[0].f0.f0[0][0] = (int16_t)(a1.f2[0].f0.f0[0][0] + k);
-    a1.f2[0].f0.f0[0][1] = (int16_t)(a1.f2[0].f0.f0[0][1] + k);
-    a1.f2[0].f0.f0[1][0] = (int16_t)(a1.f2[0].f0.f0[1][0] + k);
-    a1.f2[0].f0.f0[1][1] = (int16_t)(a1.f2[0].f0.f0[1][1] + k);
-    a1.f3.f3 = (double)(a1.f3.f3 + k);
-    a1.f4[0].f0 = (long long)(a1.f4[0].f0 + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R210(int64_t a0, double a1, int16_t a2, int a3, R210 a4, int32_t a5, uintptr_t a6) {
@@ -3259,14 +3300,7 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R210(int64_t a0, double a1, i
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2[0].f0.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2[0].f0.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2[0].f0.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2[0].f0.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f4[0].f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     return h;
@@ -3282,13 +3316,17 @@ static R211 ncb_ret_R211(unsigned long long a0, uint16_t a1, int16_t a2, double 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (char)(a7.f0 + k);
-    a7.f1 = (uint16_t)(a7.f1 + k);
-    a7.f2 = (unsigned char)(a7.f2 + k);
-    a7.f3.f0[0][0] = (int16_t)(a7.f3.f0[0][0] + k);
-    a7.f3.f0[0][1] = (int16_t)(a7.f3.f0[0][1] + k);
-    a7.f3.f0[1][0] = (int16_t)(a7.f3.f0[1][0] + k);
-    a7.f3.f0[1][1] = (int16_t)(a7.f3.f0[1][1] + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f1.f0 = (size_t)(a7.f1.f0 + k);
+    a7.f1.f1[0] = (uint16_t)(a7.f1.f1[0] + k);
+    a7.f1.f1[1] = (uint16_t)(a7.f1.f1[1] + k);
+    a7.f1.f1[2] = (uint16_t)(a7.f1.f1[2] + k);
+    a7.f1.f1[3] = (uint16_t)(a7.f1.f1[3] + k);
+    a7.f1.f1[4] = (uint16_t)(a7.f1.f1[4] + k);
+    a7.f1.f2 = (unsigned char)(a7.f1.f2 + k);
+    a7.f1.f3 = (short)(a7.f1.f3 + k);
+    a7.f1.f4 = (float)(a7.f1.f4 + k);
+    a7.f1.f5.f2 = (double)(a7.f1.f5.f2 + k);
     return a7;
 }
 static uint64_t ncb_arg_R211(float a0, double a1, float a2, R211 a3, double a4) {
@@ -3296,13 +3334,17 @@ static uint64_t ncb_arg_R211(float a0, double a1, float a2, R211 a3, double a4) 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(a3.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1.f0));
+    h = cbmix(h, (uint64_t)(a3.f1.f1[0]));
+    h = cbmix(h, (uint64_t)(a3.f1.f1[1]));
+    h = cbmix(h, (uint64_t)(a3.f1.f1[2]));
+    h = cbmix(h, (uint64_t)(a3.f1.f1[3]));
+    h = cbmix(h, (uint64_t)(a3.f1.f1[4]));
+    h = cbmix(h, (uint64_t)(a3.f1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f5.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     return h;
 }
@@ -3315,7 +3357,14 @@ static R214 ncb_ret_R214(long a0, unsigned char a1, unsigned long long a2, doubl
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f1 = a4.f1 + (k & 7);
+    a4.f0.f0[0][0] = (double)(a4.f0.f0[0][0] + k);
+    a4.f1[0][0] = (uint8_t)(a4.f1[0][0] + k);
+    a4.f1[0][1] = (uint8_t)(a4.f1[0][1] + k);
+    a4.f1[1][0] = (uint8_t)(a4.f1[1][0] + k);
+    a4.f1[1][1] = (uint8_t)(a4.f1[1][1] + k);
+    a4.f1[2][0] = (uint8_t)(a4.f1[2][0] + k);
+    a4.f1[2][1] = (uint8_t)(a4.f1[2][1] + k);
+    a4.f2 = (int64_t)(a4.f2 + k);
     return a4;
 }
 static uint64_t ncb_arg_R214(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R214 a7, EnU16 a8) {
@@ -3327,14 +3376,21 @@ static uint64_t ncb_arg_R214(float a0, uintptr_t a1, double a2, double a3, doubl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)*(a7.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0.f0[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f1[0][0]));
+    h = cbmix(h, (uint64_t)(a7.f1[0][1]));
+    h = cbmix(h, (uint64_t)(a7.f1[1][0]));
+    h = cbmix(h, (uint64_t)(a7.f1[1][1]));
+    h = cbmix(h, (uint64_t)(a7.f1[2][0]));
+    h = cbmix(h, (uint64_t)(a7.f1[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
     h = cbmix(h, (uint64_t)(a8));
     return h;
 }
-static R217 ncb_ret_R217(uintptr_t a0, EnI16 a1, ssize_t a2, short a3, int16_t a4, char a5, int64_t a6, R217 a7, unsigned long long a8) {
+static R217 ncb_ret_R217(uintptr_t a0, EnU32 a1, ssize_t a2, short a3, int16_t a4, char a5, int64_t a6, R217 a7, unsigned long long a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
@@ -3361,18 +3417,18 @@ static R219 __attribute__((ms_abi)) ncb_w64ret_R219(const int64_t *a0, ssize_t a
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1.f0 = (float)(a4.f1.f0 + k);
+    a4.f0[0] = (EnU64)(a4.f0[0] + k);
+    a4.f0[1] = (EnU64)(a4.f0[1] + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R219(double a0, float a1, double a2, double a3, R219 a4, EnU16 a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R219(double a0, float a1, double a2, double a3, R219 a4, EnU32 a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f0[0]));
+    h = cbmix(h, (uint64_t)(a4.f0[1]));
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
@@ -3390,16 +3446,16 @@ static R220 ncb_ret_R220(double a0, double a1, float a2, signed char a3, unsigne
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (double)(a8.f0 + k);
-    a8.f1 = (float)(a8.f1 + k);
+    a8.f0[0] = (double)(a8.f0[0] + k);
+    a8.f0[1] = (double)(a8.f0[1] + k);
     return a8;
 }
 static uint64_t ncb_arg_R220(float a0, float a1, R220 a2, size_t a3, float a4, float a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1]) * 8.0));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
@@ -3413,14 +3469,11 @@ static R223 ncb_ret_R223(uint8_t a0, _Bool a1, R223 a2, signed char a3) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0].f0.f0 = (double)(a2.f0[0].f0.f0 + k);
-    a2.f0[0].f1 = (signed char)(a2.f0[0].f1 + k);
-    a2.f1[0] = (int8_t)(a2.f1[0] + k);
-    a2.f1[1] = (int8_t)(a2.f1[1] + k);
-    a2.f2.f2 = (unsigned long)(a2.f2.f2 + k);
+    a2.f0[0].f0 = (float)(a2.f0[0].f0 + k);
+    a2.f0[0].f1 = (double)(a2.f0[0].f1 + k);
     return a2;
 }
-static uint64_t ncb_arg_R223(const int64_t *a0, short a1, double a2, int8_t a3, EnInt a4, float a5, long long a6, R223 a7, intptr_t a8, uint64_t a9, unsigned char a10, int16_t a11, double a12, uintptr_t a13) {
+static uint64_t ncb_arg_R223(const int64_t *a0, short a1, double a2, int8_t a3, EnI64 a4, float a5, long long a6, R223 a7, intptr_t a8, uint64_t a9, unsigned char a10, int16_t a11, double a12, uintptr_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3429,11 +3482,8 @@ static uint64_t ncb_arg_R223(const int64_t *a0, short a1, double a2, int8_t a3, 
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1[1]));
-    h = cbmix(h, (uint64_t)(a7.f2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
@@ -3446,22 +3496,22 @@ static R226 ncb_ret_R226(R226 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (uint16_t)(a0.f0 + k);
-    a0.f1 = (float)(a0.f1 + k);
+    a0.f0.f0 = (uint64_t)(a0.f0.f0 + k);
+    a0.f0.f1 = a0.f0.f1 + (k & 7);
     return a0;
 }
-static uint64_t ncb_arg_R226(const int64_t *a0, short a1, EnInt a2, long long a3, EnI16 a4, const int64_t *a5, uint16_t a6, char a7, R226 a8, unsigned long a9, float a10, double a11, double a12, double a13) {
+static uint64_t ncb_arg_R226(const int64_t *a0, short a1, EnI64 a2, long long a3, EnU64 a4, const int64_t *a5, uint16_t a6, char a7, R226 a8, unsigned long a9, float a10, double a11, double a12, double a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)*(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f0.f0));
+    h = cbmix(h, (uint64_t)*(a8.f0.f1));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
@@ -3477,36 +3527,22 @@ static R228 __attribute__((ms_abi)) ncb_w64ret_R228(double a0, float a1, double 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0] = (long long)(a4.f0[0] + k);
-    a4.f0[1] = (long long)(a4.f0[1] + k);
-    a4.f0[2] = (long long)(a4.f0[2] + k);
-    a4.f1[0] = (signed char)(a4.f1[0] + k);
-    a4.f1[1] = (signed char)(a4.f1[1] + k);
-    a4.f1[2] = (signed char)(a4.f1[2] + k);
-    a4.f1[3] = (signed char)(a4.f1[3] + k);
-    a4.f1[4] = (signed char)(a4.f1[4] + k);
-    a4.f1[5] = (signed char)(a4.f1[5] + k);
-    a4.f1[6] = (signed char)(a4.f1[6] + k);
-    a4.f2[0] = a4.f2[0] + (k & 7);
-    a4.f2[1] = a4.f2[1] + (k & 7);
+    a4.f0 = (float)(a4.f0 + k);
+    a4.f1[0] = (float)(a4.f1[0] + k);
+    a4.f1[1] = (float)(a4.f1[1] + k);
+    a4.f1[2] = (float)(a4.f1[2] + k);
+    a4.f1[3] = (float)(a4.f1[3] + k);
     return a4;
 }
 static uint64_t __attribute__((ms_abi)) ncb_w64arg_R228(int16_t a0, long long a1, R228 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[5]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[6]));
-    h = cbmix(h, (uint64_t)*(a2.f2[0]));
-    h = cbmix(h, (uint64_t)*(a2.f2[1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[3]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
@@ -3523,7 +3559,8 @@ static R229 ncb_ret_R229(short a0, int64_t a1, unsigned long a2, float a3, float
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0][0] = (float)(a8.f0[0][0] + k);
+    a8.f0 = (short)(a8.f0 + k);
+    a8.f1 = a8.f1 + (k & 7);
     return a8;
 }
 static uint64_t ncb_arg_R229(uint16_t a0, const int64_t *a1, ssize_t a2, float a3, double a4, uintptr_t a5, float a6, R229 a7, const int64_t *a8, int32_t a9) {
@@ -3535,7 +3572,8 @@ static uint64_t ncb_arg_R229(uint16_t a0, const int64_t *a1, ssize_t a2, float a
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)*(a7.f1));
     h = cbmix(h, (uint64_t)*(a8));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     return h;
@@ -3555,7 +3593,7 @@ static EnU32 ncb_sig_0(double a0, double a1, double a2, float a3, float a4, doub
     h = cbmix(h, (uint64_t)(a10));
     return (EnU32)(uint32_t)h;
 }
-static char ncb_sig_1(float a0, int a1, long long a2, float a3, float a4, double a5, float a6, float a7, size_t a8, double a9, double a10, float a11, float a12) {
+static uint8_t ncb_sig_1(float a0, int a1, long long a2, float a3, float a4, double a5, float a6, float a7, size_t a8, double a9, double a10, float a11, float a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3570,12 +3608,12 @@ static char ncb_sig_1(float a0, int a1, long long a2, float a3, float a4, double
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    return (char)h;
+    return (uint8_t)h;
 }
-static unsigned short ncb_sig_2(char a0, EnU32 a1, uint16_t a2, unsigned long long a3, uint8_t a4, uint32_t a5, const int64_t *a6, const int64_t *a7, _Bool a8, uint64_t a9, uint8_t a10, uint64_t a11, uint32_t a12, int64_t a13) {
+static unsigned char ncb_sig_2(char a0, EnI16 a1, uint16_t a2, unsigned long long a3, uint8_t a4, uint32_t a5, const int64_t *a6, const int64_t *a7, _Bool a8, uint64_t a9, uint8_t a10, uint64_t a11, uint32_t a12, int64_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
@@ -3588,9 +3626,9 @@ static unsigned short ncb_sig_2(char a0, EnU32 a1, uint16_t a2, unsigned long lo
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(a12));
     h = cbmix(h, (uint64_t)(int64_t)(a13));
-    return (unsigned short)h;
+    return (unsigned char)h;
 }
-static uint16_t __attribute__((ms_abi)) ncb_sig_3(short a0, EnU8 a1, const int64_t *a2, int8_t a3, int64_t a4, const int64_t *a5, EnU32 a6, uint8_t a7, uintptr_t a8, int a9, int a10, size_t a11, char a12, intptr_t a13, const int64_t *a14, const int64_t *a15, int16_t a16) {
+static int __attribute__((ms_abi)) ncb_sig_3(short a0, EnU8 a1, const int64_t *a2, int8_t a3, int64_t a4, const int64_t *a5, EnU64 a6, uint8_t a7, uintptr_t a8, int a9, int a10, size_t a11, char a12, intptr_t a13, const int64_t *a14, const int64_t *a15, int16_t a16) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3609,9 +3647,9 @@ static uint16_t __attribute__((ms_abi)) ncb_sig_3(short a0, EnU8 a1, const int64
     h = cbmix(h, (uint64_t)*(a14));
     h = cbmix(h, (uint64_t)*(a15));
     h = cbmix(h, (uint64_t)(int64_t)(a16));
-    return (uint16_t)h;
+    return (int)h;
 }
-static short ncb_sig_4(uint32_t a0, float a1, double a2, unsigned short a3, long long a4, float a5, const int64_t *a6, ssize_t a7, short a8, uintptr_t a9, float a10, short a11, double a12, signed char a13, float a14, uint32_t a15, long a16, int16_t a17, EnI64 a18, intptr_t a19) {
+static short ncb_sig_4(uint32_t a0, float a1, double a2, unsigned short a3, long long a4, float a5, const int64_t *a6, ssize_t a7, short a8, uintptr_t a9, float a10, short a11, double a12, signed char a13, float a14, uint32_t a15, long a16, int16_t a17, EnI8 a18, intptr_t a19) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3635,7 +3673,7 @@ static short ncb_sig_4(uint32_t a0, float a1, double a2, unsigned short a3, long
     h = cbmix(h, (uint64_t)(int64_t)(a19));
     return (short)h;
 }
-static uint16_t ncb_sig_5(float a0, float a1, float a2, double a3, unsigned short a4, double a5, double a6, double a7, double a8, float a9, double a10, double a11) {
+static char ncb_sig_5(float a0, float a1, float a2, double a3, unsigned short a4, double a5, double a6, double a7, double a8, float a9, double a10, double a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3649,9 +3687,9 @@ static uint16_t ncb_sig_5(float a0, float a1, float a2, double a3, unsigned shor
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    return (uint16_t)h;
+    return (char)h;
 }
-static unsigned int ncb_sig_6(uintptr_t a0, uint32_t a1, EnI64 a2, const int64_t *a3, int a4, uintptr_t a5, int16_t a6, short a7, int a8, int64_t a9, long a10, size_t a11, int16_t a12, long a13) {
+static unsigned short ncb_sig_6(uintptr_t a0, uint32_t a1, EnI64 a2, const int64_t *a3, int a4, uintptr_t a5, int16_t a6, short a7, int a8, int64_t a9, long a10, size_t a11, int16_t a12, long a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3667,9 +3705,9 @@ static unsigned int ncb_sig_6(uintptr_t a0, uint32_t a1, EnI64 a2, const int64_t
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     h = cbmix(h, (uint64_t)(int64_t)(a13));
-    return (unsigned int)h;
+    return (unsigned short)h;
 }
-static size_t __attribute__((ms_abi)) ncb_sig_7(double a0, unsigned short a1, const int64_t *a2, short a3, double a4, const int64_t *a5, double a6, float a7, signed char a8, unsigned long long a9) {
+static uintptr_t __attribute__((ms_abi)) ncb_sig_7(double a0, unsigned short a1, const int64_t *a2, short a3, double a4, const int64_t *a5, double a6, float a7, signed char a8, unsigned long long a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3681,9 +3719,9 @@ static size_t __attribute__((ms_abi)) ncb_sig_7(double a0, unsigned short a1, co
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
-    return (size_t)h;
+    return (uintptr_t)h;
 }
-static int8_t ncb_sig_8(int8_t a0, uint16_t a1, char a2, int a3, uint32_t a4, int16_t a5, char a6, int64_t a7, EnI16 a8, uint8_t a9, uint8_t a10, unsigned char a11, long long a12) {
+static unsigned long ncb_sig_8(int8_t a0, uint16_t a1, char a2, int a3, uint32_t a4, int16_t a5, char a6, int64_t a7, EnU32 a8, uint8_t a9, uint8_t a10, unsigned char a11, long long a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3693,14 +3731,14 @@ static int8_t ncb_sig_8(int8_t a0, uint16_t a1, char a2, int a3, uint32_t a4, in
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
-    return (int8_t)h;
+    return (unsigned long)h;
 }
-static unsigned char ncb_sig_9(double a0, long a1, short a2, EnU16 a3, double a4, EnU8 a5, unsigned int a6, uint8_t a7, int8_t a8, float a9, const int64_t *a10, unsigned long a11, float a12, EnU8 a13, short a14) {
+static unsigned short ncb_sig_9(double a0, long a1, short a2, EnU16 a3, double a4, EnU8 a5, unsigned int a6, uint8_t a7, int8_t a8, float a9, const int64_t *a10, unsigned long a11, float a12, EnI8 a13, short a14) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3715,11 +3753,11 @@ static unsigned char ncb_sig_9(double a0, long a1, short a2, EnU16 a3, double a4
     h = cbmix(h, (uint64_t)*(a10));
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(a13));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
     h = cbmix(h, (uint64_t)(int64_t)(a14));
-    return (unsigned char)h;
+    return (unsigned short)h;
 }
-static unsigned char ncb_sig_10(float a0, double a1, float a2, float a3, float a4, double a5, float a6, float a7, float a8, float a9) {
+static unsigned int ncb_sig_10(float a0, double a1, float a2, float a3, float a4, double a5, float a6, float a7, float a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3731,9 +3769,9 @@ static unsigned char ncb_sig_10(float a0, double a1, float a2, float a3, float a
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    return (unsigned char)h;
+    return (unsigned int)h;
 }
-static size_t __attribute__((ms_abi)) ncb_sig_11(double a0, int a1, float a2, float a3, uint8_t a4, unsigned char a5, float a6, uint32_t a7, const int64_t *a8, uint32_t a9, int8_t a10, double a11, signed char a12, int16_t a13) {
+static signed char __attribute__((ms_abi)) ncb_sig_11(double a0, int a1, float a2, float a3, uint8_t a4, unsigned char a5, float a6, uint32_t a7, const int64_t *a8, uint32_t a9, int8_t a10, double a11, signed char a12, int16_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3749,9 +3787,9 @@ static size_t __attribute__((ms_abi)) ncb_sig_11(double a0, int a1, float a2, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     h = cbmix(h, (uint64_t)(int64_t)(a13));
-    return (size_t)h;
+    return (signed char)h;
 }
-static EnInt ncb_sig_12(uint64_t a0, unsigned short a1, double a2, unsigned long a3, uint16_t a4, float a5, uint16_t a6, uint16_t a7, short a8, int8_t a9, double a10, float a11, uintptr_t a12, long long a13, unsigned long a14, double a15, double a16) {
+static EnU8 ncb_sig_12(uint64_t a0, unsigned short a1, double a2, unsigned long a3, uint16_t a4, float a5, uint16_t a6, uint16_t a7, short a8, int8_t a9, double a10, float a11, uintptr_t a12, long long a13, unsigned long a14, double a15, double a16) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3770,9 +3808,9 @@ static EnInt ncb_sig_12(uint64_t a0, unsigned short a1, double a2, unsigned long
     h = cbmix(h, (uint64_t)(a14));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a15) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
-    return (EnInt)(int)h;
+    return (EnU8)(uint8_t)h;
 }
-static unsigned long long ncb_sig_13(size_t a0, unsigned char a1, intptr_t a2, unsigned short a3, ssize_t a4, char a5, intptr_t a6, uint8_t a7, signed char a8, uint64_t a9, size_t a10, uint16_t a11, ssize_t a12) {
+static unsigned char ncb_sig_13(size_t a0, unsigned char a1, intptr_t a2, unsigned short a3, ssize_t a4, char a5, intptr_t a6, uint8_t a7, signed char a8, uint64_t a9, size_t a10, uint16_t a11, ssize_t a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3787,9 +3825,9 @@ static unsigned long long ncb_sig_13(size_t a0, unsigned char a1, intptr_t a2, u
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
-    return (unsigned long long)h;
+    return (unsigned char)h;
 }
-static EnU16 ncb_sig_14(uint8_t a0, int16_t a1, uint16_t a2, uint16_t a3, unsigned short a4, unsigned char a5, signed char a6, int16_t a7, signed char a8, short a9, EnInt a10, intptr_t a11, uintptr_t a12, EnI16 a13, uint16_t a14, ssize_t a15, int64_t a16, int8_t a17, short a18) {
+static EnU64 ncb_sig_14(uint8_t a0, int16_t a1, uint16_t a2, uint16_t a3, unsigned short a4, unsigned char a5, signed char a6, int16_t a7, signed char a8, short a9, EnI64 a10, intptr_t a11, uintptr_t a12, EnU64 a13, uint16_t a14, ssize_t a15, int64_t a16, int8_t a17, short a18) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3804,17 +3842,17 @@ static EnU16 ncb_sig_14(uint8_t a0, int16_t a1, uint16_t a2, uint16_t a3, unsign
     h = cbmix(h, (uint64_t)(int64_t)(a10));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
     h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
+    h = cbmix(h, (uint64_t)(a13));
     h = cbmix(h, (uint64_t)(a14));
     h = cbmix(h, (uint64_t)(int64_t)(a15));
     h = cbmix(h, (uint64_t)(int64_t)(a16));
     h = cbmix(h, (uint64_t)(int64_t)(a17));
     h = cbmix(h, (uint64_t)(int64_t)(a18));
-    return (EnU16)(uint16_t)h;
+    return (EnU64)(uint64_t)h;
 }
-static unsigned long __attribute__((ms_abi)) ncb_sig_15(EnU16 a0, EnInt a1, unsigned long long a2, int a3, uint64_t a4, const int64_t *a5, long a6, uint8_t a7, unsigned long a8, uint8_t a9, size_t a10, const int64_t *a11, ssize_t a12, char a13, long long a14, int8_t a15, int8_t a16, uint16_t a17) {
+static _Bool __attribute__((ms_abi)) ncb_sig_15(EnI16 a0, EnI8 a1, unsigned long long a2, int a3, uint64_t a4, const int64_t *a5, long a6, uint8_t a7, unsigned long a8, uint8_t a9, size_t a10, const int64_t *a11, ssize_t a12, char a13, long long a14, int8_t a15, int8_t a16, uint16_t a17) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
@@ -3832,14 +3870,14 @@ static unsigned long __attribute__((ms_abi)) ncb_sig_15(EnU16 a0, EnInt a1, unsi
     h = cbmix(h, (uint64_t)(int64_t)(a15));
     h = cbmix(h, (uint64_t)(int64_t)(a16));
     h = cbmix(h, (uint64_t)(a17));
-    return (unsigned long)h;
+    return ((h >> 7) & 1) != 0;
 }
-static unsigned short ncb_sig_16(float a0, const int64_t *a1, double a2, EnI16 a3, int32_t a4, float a5, unsigned char a6, float a7, uint16_t a8, char a9, float a10, unsigned long long a11, int32_t a12, float a13, EnU32 a14, uint64_t a15, char a16, double a17) {
+static unsigned char ncb_sig_16(float a0, const int64_t *a1, double a2, EnU64 a3, int32_t a4, float a5, unsigned char a6, float a7, uint16_t a8, char a9, float a10, unsigned long long a11, int32_t a12, float a13, EnI16 a14, uint64_t a15, char a16, double a17) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)*(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
@@ -3850,16 +3888,16 @@ static unsigned short ncb_sig_16(float a0, const int64_t *a1, double a2, EnI16 a
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
-    h = cbmix(h, (uint64_t)(a14));
+    h = cbmix(h, (uint64_t)(int64_t)(a14));
     h = cbmix(h, (uint64_t)(a15));
     h = cbmix(h, (uint64_t)(int64_t)(a16));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
-    return (unsigned short)h;
+    return (unsigned char)h;
 }
-static uint8_t ncb_sig_17(uint16_t a0, EnU8 a1, long long a2, char a3, uint16_t a4, signed char a5, char a6, uintptr_t a7, unsigned short a8, int a9, size_t a10, uint16_t a11, unsigned short a12, int8_t a13, int64_t a14, signed char a15, int8_t a16) {
+static uint16_t ncb_sig_17(uint16_t a0, EnI64 a1, long long a2, char a3, uint16_t a4, signed char a5, char a6, uintptr_t a7, unsigned short a8, int a9, size_t a10, uint16_t a11, unsigned short a12, int8_t a13, int64_t a14, signed char a15, int8_t a16) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
@@ -3875,9 +3913,9 @@ static uint8_t ncb_sig_17(uint16_t a0, EnU8 a1, long long a2, char a3, uint16_t 
     h = cbmix(h, (uint64_t)(int64_t)(a14));
     h = cbmix(h, (uint64_t)(int64_t)(a15));
     h = cbmix(h, (uint64_t)(int64_t)(a16));
-    return (uint8_t)h;
+    return (uint16_t)h;
 }
-static unsigned char ncb_sig_18(float a0, const int64_t *a1, intptr_t a2, double a3, intptr_t a4, float a5, long a6, uint8_t a7, char a8, unsigned long long a9, float a10, float a11, int a12, uint32_t a13) {
+static int32_t ncb_sig_18(float a0, const int64_t *a1, intptr_t a2, double a3, intptr_t a4, float a5, long a6, uint8_t a7, char a8, unsigned long long a9, float a10, float a11, int a12, uint32_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)*(a1));
@@ -3893,9 +3931,9 @@ static unsigned char ncb_sig_18(float a0, const int64_t *a1, intptr_t a2, double
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     h = cbmix(h, (uint64_t)(a13));
-    return (unsigned char)h;
+    return (int32_t)h;
 }
-static unsigned char __attribute__((ms_abi)) ncb_sig_19(float a0, size_t a1, double a2, float a3, double a4, double a5, float a6, int a7, double a8, double a9, signed char a10) {
+static int8_t __attribute__((ms_abi)) ncb_sig_19(float a0, size_t a1, double a2, float a3, double a4, double a5, float a6, int a7, double a8, double a9, signed char a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
@@ -3908,9 +3946,9 @@ static unsigned char __attribute__((ms_abi)) ncb_sig_19(float a0, size_t a1, dou
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
-    return (unsigned char)h;
+    return (int8_t)h;
 }
-static unsigned short ncb_sig_20(size_t a0, long a1, unsigned int a2, unsigned short a3, uint64_t a4, uint8_t a5, signed char a6, char a7, uint16_t a8, unsigned short a9, unsigned short a10, const int64_t *a11, uint8_t a12, uint64_t a13, EnU8 a14, unsigned int a15, int8_t a16) {
+static int32_t ncb_sig_20(size_t a0, long a1, unsigned int a2, unsigned short a3, uint64_t a4, uint8_t a5, signed char a6, char a7, uint16_t a8, unsigned short a9, unsigned short a10, const int64_t *a11, uint8_t a12, uint64_t a13, EnI64 a14, unsigned int a15, int8_t a16) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3926,12 +3964,12 @@ static unsigned short ncb_sig_20(size_t a0, long a1, unsigned int a2, unsigned s
     h = cbmix(h, (uint64_t)*(a11));
     h = cbmix(h, (uint64_t)(a12));
     h = cbmix(h, (uint64_t)(a13));
-    h = cbmix(h, (uint64_t)(a14));
+    h = cbmix(h, (uint64_t)(int64_t)(a14));
     h = cbmix(h, (uint64_t)(a15));
     h = cbmix(h, (uint64_t)(int64_t)(a16));
-    return (unsigned short)h;
+    return (int32_t)h;
 }
-static char ncb_sig_21(unsigned int a0, int64_t a1, size_t a2, signed char a3, uint16_t a4, unsigned short a5, short a6, int32_t a7, char a8, unsigned long a9, unsigned short a10, int64_t a11) {
+static EnI8 ncb_sig_21(unsigned int a0, int64_t a1, size_t a2, signed char a3, uint16_t a4, unsigned short a5, short a6, int32_t a7, char a8, unsigned long a9, unsigned short a10, int64_t a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3945,9 +3983,9 @@ static char ncb_sig_21(unsigned int a0, int64_t a1, size_t a2, signed char a3, u
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
-    return (char)h;
+    return (EnI8)(int8_t)h;
 }
-static signed char ncb_sig_22(const int64_t *a0, long long a1, int a2, size_t a3, short a4, signed char a5, signed char a6, uint8_t a7, uintptr_t a8, int a9, unsigned char a10, uint8_t a11, int16_t a12, unsigned short a13) {
+static long long ncb_sig_22(const int64_t *a0, long long a1, int a2, size_t a3, short a4, signed char a5, signed char a6, uint8_t a7, uintptr_t a8, int a9, unsigned char a10, uint8_t a11, int16_t a12, unsigned short a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3963,9 +4001,9 @@ static signed char ncb_sig_22(const int64_t *a0, long long a1, int a2, size_t a3
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     h = cbmix(h, (uint64_t)(a13));
-    return (signed char)h;
+    return (long long)h;
 }
-static signed char __attribute__((ms_abi)) ncb_sig_23(uint64_t a0, int8_t a1, const int64_t *a2, float a3, int16_t a4, unsigned char a5, uint8_t a6, uint8_t a7, const int64_t *a8, long long a9, float a10, char a11, signed char a12, EnU8 a13, const int64_t *a14, _Bool a15, float a16, float a17, const int64_t *a18, EnU8 a19) {
+static long __attribute__((ms_abi)) ncb_sig_23(uint64_t a0, int8_t a1, const int64_t *a2, float a3, int16_t a4, unsigned char a5, uint8_t a6, uint8_t a7, const int64_t *a8, long long a9, float a10, char a11, signed char a12, EnI64 a13, const int64_t *a14, _Bool a15, float a16, float a17, const int64_t *a18, EnI8 a19) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3980,30 +4018,30 @@ static signed char __attribute__((ms_abi)) ncb_sig_23(uint64_t a0, int8_t a1, co
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
     h = cbmix(h, (uint64_t)*(a14));
     h = cbmix(h, (uint64_t)(a15));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
     h = cbmix(h, (uint64_t)*(a18));
-    h = cbmix(h, (uint64_t)(a19));
-    return (signed char)h;
+    h = cbmix(h, (uint64_t)(int64_t)(a19));
+    return (long)h;
 }
-static uint64_t ncb_multi_0(int8_t a0, const int64_t *a1, R060 a2, UF32I32Pad a3, const int64_t *a4, EnI16 a5, float a6) {
+static uint64_t ncb_multi_0(int8_t a0, const int64_t *a1, ZigMixed a2, R008 a3, const int64_t *a4, EnI16 a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.i[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.i[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.i[2]));
+    h = cbmix(h, (uint64_t)(a2.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1));
     h = cbmix(h, (uint64_t)*(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     return h;
 }
-static R158 ncb_multi_1(const int64_t *a0, const int64_t *a1, long long a2, intptr_t a3, R158 a4, unsigned long a5, unsigned char a6, uint32_t a7, R054 a8, int16_t a9) {
+static R070 ncb_multi_1(const int64_t *a0, const int64_t *a1, long long a2, intptr_t a3, R070 a4, unsigned long a5, unsigned char a6, uint32_t a7, R054 a8, int16_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)*(a1);
@@ -4015,55 +4053,41 @@ static R158 ncb_multi_1(const int64_t *a0, const int64_t *a1, long long a2, intp
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1.a = (float)(a4.f1.a + k);
+    a4.f0 = (short)(a4.f0 + k);
     return a4;
 }
-static uint64_t ncb_multi_2(const int64_t *a0, R155 a1, R010 a2, R190 a3) {
+static uint64_t ncb_multi_2(const int64_t *a0, R008 a1, R032 a2, R069 a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.f0));
     h = cbmix(h, (uint64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a3.f0[0].a));
-    h = cbmix(h, (uint64_t)(a3.f0[0].b));
-    h = cbmix(h, (uint64_t)(a3.f0[0].c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
     return h;
 }
-static UPackedF64U8 __attribute__((ms_abi)) ncb_multi_3(F64Arr1 a0, R094 a1, R068 a2, UPackedF64U8 a3, R166 a4) {
+static R109 __attribute__((ms_abi)) ncb_multi_3(F64Arr1 a0, R217 a1, R068 a2, R109 a3, R124 a4) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.b[0] = (uint8_t)(a3.b[0] + k);
-    a3.b[1] = (uint8_t)(a3.b[1] + k);
-    a3.b[2] = (uint8_t)(a3.b[2] + k);
-    a3.b[3] = (uint8_t)(a3.b[3] + k);
-    a3.b[4] = (uint8_t)(a3.b[4] + k);
-    a3.b[5] = (uint8_t)(a3.b[5] + k);
-    a3.b[6] = (uint8_t)(a3.b[6] + k);
-    a3.b[7] = (uint8_t)(a3.b[7] + k);
-    a3.b[8] = (uint8_t)(a3.b[8] + k);
+    a3.f0 = (EnI8)(a3.f0 + k);
+    a3.f1[0][0] = a3.f1[0][0] + (k & 7);
     return a3;
 }
-static uint64_t ncb_multi_4(R192 a0, double a1, const int64_t *a2, double a3, R125 a4, double a5, size_t a6, _Bool a7, R050 a8) {
+static uint64_t ncb_multi_4(R091 a0, double a1, const int64_t *a2, double a3, R183 a4, double a5, size_t a6, _Bool a7, R210 a8) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f1[0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)*(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)*(a8.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
     return h;
 }
-static R129 ncb_multi_5(EnI64 a0, R129 a1, float a2, char a3, Empty a4, int16_t a5, float a6, char a7, short a8) {
+static R071 ncb_multi_5(EnI64 a0, R071 a1, float a2, char a3, Empty a4, int16_t a5, float a6, char a7, short a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -4074,8 +4098,9 @@ static R129 ncb_multi_5(EnI64 a0, R129 a1, float a2, char a3, Empty a4, int16_t 
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.f0 = (double)(a1.f0.f0 + k);
-    a1.f1 = (signed char)(a1.f1 + k);
+    a1.f0[0] = (int8_t)(a1.f0[0] + k);
+    a1.f0[1] = (int8_t)(a1.f0[1] + k);
+    a1.f1 = (EnInt)(a1.f1 + k);
     return a1;
 }
 static uint64_t ncb_multi_6(float a0, float a1, float a2, double a3, R146 a4, float a5, R069 a6) {
@@ -4085,15 +4110,13 @@ static uint64_t ncb_multi_6(float a0, float a1, float a2, double a3, R146 a4, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f2[0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[0]) * 8.0));
     return h;
 }
-static R103 __attribute__((ms_abi)) ncb_multi_7(long a0, int32_t a1, EnI16 a2, size_t a3, unsigned int a4, R087 a5, R103 a6, R034 a7, uint32_t a8) {
+static U8ZeroI64 __attribute__((ms_abi)) ncb_multi_7(long a0, int32_t a1, EnI16 a2, size_t a3, unsigned int a4, R173 a5, U8ZeroI64 a6, R034 a7, uint32_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -4103,61 +4126,71 @@ static R103 __attribute__((ms_abi)) ncb_multi_7(long a0, int32_t a1, EnI16 a2, s
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (double)(a6.f0 + k);
+    a6.a = (uint8_t)(a6.a + k);
     return a6;
 }
-static uint64_t ncb_multi_8(double a0, float a1, double a2, double a3, char a4, R086 a5, R070 a6, float a7, R152 a8, double a9, R038 a10) {
+static uint64_t ncb_multi_8(double a0, float a1, double a2, double a3, char a4, R086 a5, R146 a6, float a7, R035 a8, double a9, R133 a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(a5.f1));
-    h = cbmix(h, (uint64_t)(a5.f2));
-    h = cbmix(h, (uint64_t)(a5.f3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f2[0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(a10.f0));
-    h = cbmix(h, (uint64_t)(a10.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a10.f1));
     return h;
 }
-static R157 ncb_multi_9(char a0, unsigned char a1, uint32_t a2, EnU16 a3, EnI64 a4, EnU32 a5, intptr_t a6, uint16_t a7, R157 a8, R040 a9) {
+static R157 ncb_multi_9(char a0, unsigned char a1, uint32_t a2, EnI16 a3, EnU8 a4, EnU16 a5, intptr_t a6, uint16_t a7, R157 a8, R194 a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0].f0[0] = (float)(a8.f0[0].f0[0] + k);
-    a8.f0[0].f0[1] = (float)(a8.f0[0].f0[1] + k);
-    a8.f0[1].f0[0] = (float)(a8.f0[1].f0[0] + k);
-    a8.f0[1].f0[1] = (float)(a8.f0[1].f0[1] + k);
-    a8.f0[2].f0[0] = (float)(a8.f0[2].f0[0] + k);
-    a8.f0[2].f0[1] = (float)(a8.f0[2].f0[1] + k);
-    a8.f1[0][0] = (double)(a8.f1[0][0] + k);
+    a8.f0[0].f0[0] = a8.f0[0].f0[0] ^ (k & 1);
+    a8.f0[0].f0[1] = a8.f0[0].f0[1] ^ (k & 1);
+    a8.f0[0].f1 = (short)(a8.f0[0].f1 + k);
+    a8.f0[0].f3 = (char)(a8.f0[0].f3 + k);
+    a8.f0[0].f4 = (int8_t)(a8.f0[0].f4 + k);
+    a8.f0[0].f5 = (int8_t)(a8.f0[0].f5 + k);
+    a8.f0[0].f6 = (short)(a8.f0[0].f6 + k);
+    a8.f0[0].f7[0] = (short)(a8.f0[0].f7[0] + k);
+    a8.f0[0].f7[1] = (short)(a8.f0[0].f7[1] + k);
+    a8.f0[0].f7[2] = (short)(a8.f0[0].f7[2] + k);
+    a8.f0[0].f7[3] = (short)(a8.f0[0].f7[3] + k);
+    a8.f1 = (int8_t)(a8.f1 + k);
+    a8.f2 = (int64_t)(a8.f2 + k);
+    a8.f3 = (EnI64)(a8.f3 + k);
+    a8.f4 = (int32_t)(a8.f4 + k);
+    a8.f5 = (float)(a8.f5 + k);
+    a8.f7 = (EnU64)(a8.f7 + k);
     return a8;
 }
-static uint64_t ncb_multi_10(R158 a0, R083 a1, double a2) {
+static uint64_t ncb_multi_10(Bool3F32 a0, R142 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1.a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.a));
+    h = cbmix(h, (uint64_t)(a0.b));
+    h = cbmix(h, (uint64_t)(a0.c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.v[2][0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
-static R200 __attribute__((ms_abi)) ncb_multi_11(R222 a0, R121 a1, R141 a2, int64_t a3, long long a4, uint16_t a5, uint16_t a6, EmptyF64 a7, float a8, R200 a9) {
+static R206 __attribute__((ms_abi)) ncb_multi_11(R225 a0, R121 a1, F64Arr1 a2, int64_t a3, long long a4, uint16_t a5, uint16_t a6, R159 a7, float a8, R206 a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
@@ -4166,52 +4199,44 @@ static R200 __attribute__((ms_abi)) ncb_multi_11(R222 a0, R121 a1, R141 a2, int6
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a9.f0 = (int8_t)(a9.f0 + k);
-    a9.f1 = (long)(a9.f1 + k);
+    a9.f0 = (float)(a9.f0 + k);
+    a9.f1 = (double)(a9.f1 + k);
     return a9;
 }
-static uint64_t ncb_multi_12(float a0, float a1, double a2, R226 a3, float a4, R037 a5, double a6, double a7, float a8) {
+static uint64_t ncb_multi_12(float a0, float a1, double a2, R226 a3, float a4, U8ZeroI64 a5, double a6, double a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f0.f0));
+    h = cbmix(h, (uint64_t)*(a3.f0.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f1.f0));
+    h = cbmix(h, (uint64_t)(a5.a));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R090 ncb_multi_13(R072 a0, signed char a1, Empty a2, CharShortLong a3, R090 a4) {
+static R139 ncb_multi_13(R072 a0, signed char a1, R032 a2, R145 a3, R139 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (short)(a4.f0 + k);
-    a4.f1.a = (uint8_t)(a4.f1.a + k);
-    a4.f1.b = (uint8_t)(a4.f1.b + k);
-    a4.f2 = (signed char)(a4.f2 + k);
-    a4.f3 = (EnU8)(a4.f3 + k);
-    a4.f4 = (unsigned long long)(a4.f4 + k);
+    a4.f0 = (unsigned short)(a4.f0 + k);
+    a4.f1 = (unsigned char)(a4.f1 + k);
     return a4;
 }
-static uint64_t ncb_multi_14(int64_t a0, F64Arr1 a1, ZigMixed a2, double a3, float a4, double a5) {
+static uint64_t ncb_multi_14(int64_t a0, R159 a1, R033 a2, double a3, float a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static F32Arr1x3 __attribute__((ms_abi)) ncb_multi_15(int8_t a0, _Bool a1, R159 a2, uint64_t a3, signed char a4, float a5, R215 a6, double a7, R019 a8, F32Arr1x3 a9, R065 a10) {
+static F32Arr1x3 __attribute__((ms_abi)) ncb_multi_15(int8_t a0, _Bool a1, R044 a2, uint64_t a3, signed char a4, float a5, R040 a6, double a7, R081 a8, F32Arr1x3 a9, R100 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -4226,20 +4251,21 @@ static F32Arr1x3 __attribute__((ms_abi)) ncb_multi_15(int8_t a0, _Bool a1, R159 
     a9.v[2][0] = (float)(a9.v[2][0] + k);
     return a9;
 }
-static uint64_t ncb_multi_16(_Bool a0, int8_t a1, char a2, R066 a3, uint8_t a4, _Bool a5, R095 a6, signed char a7) {
+static uint64_t ncb_multi_16(_Bool a0, int8_t a1, char a2, R066 a3, uint8_t a4, _Bool a5, R086 a6, signed char a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f1.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[1]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-static R135 ncb_multi_17(unsigned short a0, R135 a1, R128 a2, R021 a3, char a4, EnInt a5, short a6, int64_t a7, const int64_t *a8, unsigned long a9, short a10) {
+static R106 ncb_multi_17(unsigned short a0, R106 a1, R198 a2, R183 a3, char a4, EnI8 a5, short a6, int64_t a7, const int64_t *a8, unsigned long a9, short a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a4);
@@ -4251,32 +4277,28 @@ static R135 ncb_multi_17(unsigned short a0, R135 a1, R128 a2, R021 a3, char a4, 
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f2.f1[0] = (float)(a1.f2.f1[0] + k);
-    a1.f2.f1[1] = (float)(a1.f2.f1[1] + k);
-    a1.f2.f1[2] = (float)(a1.f2.f1[2] + k);
+    a1.f0.f0[0][0] = (int16_t)(a1.f0.f0[0][0] + k);
+    a1.f0.f0[0][1] = (int16_t)(a1.f0.f0[0][1] + k);
+    a1.f0.f0[1][0] = (int16_t)(a1.f0.f0[1][0] + k);
+    a1.f0.f0[1][1] = (int16_t)(a1.f0.f0[1][1] + k);
     return a1;
 }
-static uint64_t ncb_multi_18(PtrPair a0, R201 a1, R060 a2, R211 a3, R024 a4) {
+static uint64_t ncb_multi_18(R193 a0, R004 a1, R002 a2, R183 a3, R044 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0.p));
-    h = cbmix(h, (uint64_t)*(a0.q));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(a3.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3.f0[1][1]));
-    h = cbmix(h, (uint64_t)(a4.f0.a));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.b));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.c));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f2));
+    h = cbmix(h, (uint64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0]) * 8.0));
     return h;
 }
-static R012 __attribute__((ms_abi)) ncb_multi_19(uint16_t a0, R012 a1, int16_t a2, R115 a3, double a4, ssize_t a5, float a6, R042 a7, float a8, R088 a9, EnInt a10) {
+static R060 __attribute__((ms_abi)) ncb_multi_19(uint16_t a0, R060 a1, int16_t a2, R115 a3, double a4, ssize_t a5, float a6, R071 a7, float a8, R144 a9, EnInt a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
@@ -4287,69 +4309,51 @@ static R012 __attribute__((ms_abi)) ncb_multi_19(uint16_t a0, R012 a1, int16_t a
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1[0].f0 = (unsigned long long)(a1.f1[0].f0 + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
-static uint64_t ncb_multi_20(double a0, float a1, R046 a2, R204 a3, R168 a4, double a5, double a6, R135 a7, float a8, R017 a9) {
+static uint64_t ncb_multi_20(double a0, float a1, R054 a2, R107 a3, U8ZeroI64 a4, double a5, double a6, R133 a7, float a8, R149 a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f0[0]));
-    h = cbmix(h, (uint64_t)(a4.f0[1]));
-    h = cbmix(h, (uint64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)*(a4.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.a));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[5]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[6]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f0[7]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f0) * 8.0));
     return h;
 }
-static R222 ncb_multi_21(R203 a0, R079 a1, R037 a2, R222 a3) {
+static R090 ncb_multi_21(R075 a0, R163 a1, R136 a2, R090 a3) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f2.f0 = (char)(a3.f2.f0 + k);
-    a3.f2.f1.f0 = (int64_t)(a3.f2.f1.f0 + k);
+    a3.f0[0] = a3.f0[0] ^ (k & 1);
+    a3.f0[1] = a3.f0[1] ^ (k & 1);
     return a3;
 }
-static uint64_t ncb_multi_22(R216 a0, R034 a1, R206 a2, double a3) {
+static uint64_t ncb_multi_22(R216 a0, R129 a1, R155 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.d) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
-static R035 __attribute__((ms_abi)) ncb_multi_23(R045 a0, R035 a1, EnumBag a2, R220 a3) {
+static R035 __attribute__((ms_abi)) ncb_multi_23(R224 a0, R035 a1, EnumBag a2, R061 a3) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f1.f1 = (double)(a1.f1.f1 + k);
-    a1.f2 = (uint32_t)(a1.f2 + k);
-    a1.f3 = a1.f3 ^ (k & 1);
-    a1.f4[0].f0 = (unsigned int)(a1.f4[0].f0 + k);
-    a1.f4[0].f1.a = (EnU8)(a1.f4[0].f1.a + k);
-    a1.f4[0].f1.b = (EnI16)(a1.f4[0].f1.b + k);
-    a1.f4[0].f1.c = (EnInt)(a1.f4[0].f1.c + k);
-    a1.f4[0].f2 = (EnI16)(a1.f4[0].f2 + k);
+    a1.f0 = (float)(a1.f0 + k);
     return a1;
 }
-
-int main(void) {
+__attribute__((noinline)) static void shape_Empty(void) {
     printf("Empty layout %zu %zu\n", sizeof(Empty), _Alignof(Empty));
     {
         Empty v = make_Empty(1);
@@ -4357,12 +4361,14 @@ int main(void) {
         Empty e = echo_Empty(11ll, 39ull, -6ll, 1ull, v, 16ll);
         printf("Empty echo %" PRIu64 "\n", hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
         Empty w = make_Empty(500);
-        printf("Empty pair %" PRIu64 "\n", pair_Empty(428.75, 609.75f, 3255.0f, 5377.25f, v, (EnInt)100000ll, w));
+        printf("Empty pair %" PRIu64 "\n", pair_Empty(428.75, 609.75f, 3255.0f, 5377.25f, v, (EnU8)0ull, w));
         Empty x = make_Empty(900);
         printf("Empty w64 hash %" PRIu64 "\n", w64_hash_Empty(x, 1575.125));
         Empty y = w64_echo_Empty(2553302701671343419ll, 0ull, 15ll, 18446744073709551615ull, 32766ll, x);
         printf("Empty w64 echo %" PRIu64 "\n", w64_hash_Empty(y, 1575.125));
     }
+}
+__attribute__((noinline)) static void shape_EmptyU(void) {
     printf("EmptyU layout %zu %zu\n", sizeof(EmptyU), _Alignof(EmptyU));
     {
         EmptyU v = make_EmptyU(2);
@@ -4377,6 +4383,8 @@ int main(void) {
         EmptyU wie = ptr_w64_echo_EmptyU()(2550185410477819838ll, -3840.25, -4400.25f, -7495566282089211026ll, 7340165002703610919ull, y, -1140.125, 5905.5f);
         printf("EmptyU w64 ind echo %" PRIu64 "\n", w64_hash_EmptyU(wie, 219427178201868913ll, 1876248678ull));
     }
+}
+__attribute__((noinline)) static void shape_ZeroArrI32(void) {
     printf("ZeroArrI32 layout %zu %zu %zu\n", sizeof(ZeroArrI32), _Alignof(ZeroArrI32), offsetof(ZeroArrI32, z));
     {
         ZeroArrI32 v = make_ZeroArrI32(3);
@@ -4390,6 +4398,8 @@ int main(void) {
         ZeroArrI32 y = w64_echo_ZeroArrI32(-388.375, x);
         printf("ZeroArrI32 w64 echo %" PRIu64 "\n", w64_hash_ZeroArrI32(1ull, &ffidl_cells[46], y));
     }
+}
+__attribute__((noinline)) static void shape_U8EmptyU8(void) {
     printf("U8EmptyU8 layout %zu %zu %zu %zu %zu\n", sizeof(U8EmptyU8), _Alignof(U8EmptyU8), offsetof(U8EmptyU8, a), offsetof(U8EmptyU8, e), offsetof(U8EmptyU8, b));
     {
         U8EmptyU8 v = make_U8EmptyU8(4);
@@ -4398,12 +4408,14 @@ int main(void) {
         printf("U8EmptyU8 echo %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, e, -4ll));
         U8EmptyU8 x = make_U8EmptyU8(903);
         printf("U8EmptyU8 w64 hash %" PRIu64 "\n", w64_hash_U8EmptyU8(&ffidl_cells[6], x, 0ll, 6364.5f));
-        U8EmptyU8 y = w64_echo_U8EmptyU8(-7078.75f, -5013.75, 255ull, 7643420593138485935ll, (EnI64)814ll, x, 4946.625);
+        U8EmptyU8 y = w64_echo_U8EmptyU8(-7078.75f, -5013.75, 255ull, 7643420593138485935ll, (EnU8)197ull, x, 4946.625);
         printf("U8EmptyU8 w64 echo %" PRIu64 "\n", w64_hash_U8EmptyU8(&ffidl_cells[6], y, 0ll, 6364.5f));
         printf("U8EmptyU8 ind hash %" PRIu64 "\n", ptr_hash_U8EmptyU8()(3642.5, 8611015142122853830ll, 3243.0, 3943.125, v, -4ll));
         U8EmptyU8 ie = ptr_echo_U8EmptyU8()(-9ll, 6608.5, e);
         printf("U8EmptyU8 ind echo %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, ie, -4ll));
     }
+}
+__attribute__((noinline)) static void shape_U8ZeroI64(void) {
     printf("U8ZeroI64 layout %zu %zu %zu %zu\n", sizeof(U8ZeroI64), _Alignof(U8ZeroI64), offsetof(U8ZeroI64, a), offsetof(U8ZeroI64, z));
     {
         U8ZeroI64 v = make_U8ZeroI64(5);
@@ -4417,6 +4429,8 @@ int main(void) {
         U8ZeroI64 y = w64_echo_U8ZeroI64(2291.5, -5891.5f, 6634.375f, -6567.25f, -2138.875, x);
         printf("U8ZeroI64 w64 echo %" PRIu64 "\n", w64_hash_U8ZeroI64(-6974238928060072991ll, 3753624118ull, 1045800984122673729ull, -5ll, y, 6205.25));
     }
+}
+__attribute__((noinline)) static void shape_F32ZeroF64(void) {
     printf("F32ZeroF64 layout %zu %zu %zu %zu\n", sizeof(F32ZeroF64), _Alignof(F32ZeroF64), offsetof(F32ZeroF64, a), offsetof(F32ZeroF64, z));
     {
         F32ZeroF64 v = make_F32ZeroF64(6);
@@ -4425,14 +4439,16 @@ int main(void) {
         printf("F32ZeroF64 echo %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, e));
         F32ZeroF64 x = make_F32ZeroF64(905);
         printf("F32ZeroF64 w64 hash %" PRIu64 "\n", w64_hash_F32ZeroF64(1310649876ll, -22ll, 7627.25, x, 20395ll));
-        F32ZeroF64 y = w64_echo_F32ZeroF64(538.375f, 5361.25, 0ull, 2965.75f, -6883.5f, x, (EnI64)741ll);
+        F32ZeroF64 y = w64_echo_F32ZeroF64(538.375f, 5361.25, 0ull, 2965.75f, -6883.5f, x, (EnInt)741ll);
         printf("F32ZeroF64 w64 echo %" PRIu64 "\n", w64_hash_F32ZeroF64(1310649876ll, -22ll, 7627.25, y, 20395ll));
     }
+}
+__attribute__((noinline)) static void shape_F64Arr1(void) {
     printf("F64Arr1 layout %zu %zu %zu\n", sizeof(F64Arr1), _Alignof(F64Arr1), offsetof(F64Arr1, v));
     {
         F64Arr1 v = make_F64Arr1(7);
         printf("F64Arr1 hash %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, v, -5283.25, 7100.625f));
-        F64Arr1 e = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], v, (EnI16)7ll, -116ll);
+        F64Arr1 e = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], v, (EnU64)9223372036854775808ull, -116ll);
         printf("F64Arr1 echo %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, e, -5283.25, 7100.625f));
         F64Arr1 w = make_F64Arr1(506);
         printf("F64Arr1 pair %" PRIu64 "\n", pair_F64Arr1(v, -113ll, w, 5514.0f));
@@ -4441,17 +4457,21 @@ int main(void) {
         F64Arr1 y = w64_echo_F64Arr1(&ffidl_cells[56], 54ll, 25ull, x, -1742.625f, 0ll);
         printf("F64Arr1 w64 echo %" PRIu64 "\n", w64_hash_F64Arr1(-4092.375, y));
     }
+}
+__attribute__((noinline)) static void shape_F32Arr1x3(void) {
     printf("F32Arr1x3 layout %zu %zu %zu\n", sizeof(F32Arr1x3), _Alignof(F32Arr1x3), offsetof(F32Arr1x3, v));
     {
         F32Arr1x3 v = make_F32Arr1x3(8);
         printf("F32Arr1x3 hash %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], v));
-        F32Arr1x3 e = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, v, (EnU32)173ull, 89ll, 87ll);
+        F32Arr1x3 e = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, v, (EnU16)173ull, 89ll, 87ll);
         printf("F32Arr1x3 echo %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
         F32Arr1x3 x = make_F32Arr1x3(907);
         printf("F32Arr1x3 w64 hash %" PRIu64 "\n", w64_hash_F32Arr1x3(737908618425933024ull, 0ull, x));
         F32Arr1x3 y = w64_echo_F32Arr1x3(-1915.625f, 5473.5f, -3484.875f, x);
         printf("F32Arr1x3 w64 echo %" PRIu64 "\n", w64_hash_F32Arr1x3(737908618425933024ull, 0ull, y));
     }
+}
+__attribute__((noinline)) static void shape_PackAlign4(void) {
     printf("PackAlign4 layout %zu %zu %zu %zu\n", sizeof(PackAlign4), _Alignof(PackAlign4), offsetof(PackAlign4, tag), offsetof(PackAlign4, v));
     {
         PackAlign4 v = make_PackAlign4(9);
@@ -4468,6 +4488,8 @@ int main(void) {
         PackAlign4 ie = ptr_echo_PackAlign4()(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, e);
         printf("PackAlign4 ind echo %" PRIu64 "\n", hash_PackAlign4(ie));
     }
+}
+__attribute__((noinline)) static void shape_PackAlign16F(void) {
     printf("PackAlign16F layout %zu %zu %zu %zu\n", sizeof(PackAlign16F), _Alignof(PackAlign16F), offsetof(PackAlign16F, a), offsetof(PackAlign16F, f));
     {
         PackAlign16F v = make_PackAlign16F(10);
@@ -4476,17 +4498,19 @@ int main(void) {
         printf("PackAlign16F echo %" PRIu64 "\n", hash_PackAlign16F(2147483647ll, e, 7950ull, 35ll));
         PackAlign16F x = make_PackAlign16F(909);
         printf("PackAlign16F w64 hash %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, x, 2443.125, 1122.625f));
-        PackAlign16F y = w64_echo_PackAlign16F(107ull, (EnU16)65535ull, 0ull, -10ll, 18710ull, x, 6685ull, 1301191613ull);
+        PackAlign16F y = w64_echo_PackAlign16F(107ull, (EnU32)3ull, 0ull, -10ll, 18710ull, x, 6685ull, 1301191613ull);
         printf("PackAlign16F w64 echo %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
         printf("PackAlign16F w64 ind hash %" PRIu64 "\n", ptr_w64_hash_PackAlign16F()(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
-        PackAlign16F wie = ptr_w64_echo_PackAlign16F()(107ull, (EnU16)65535ull, 0ull, -10ll, 18710ull, y, 6685ull, 1301191613ull);
+        PackAlign16F wie = ptr_w64_echo_PackAlign16F()(107ull, (EnU32)3ull, 0ull, -10ll, 18710ull, y, 6685ull, 1301191613ull);
         printf("PackAlign16F w64 ind echo %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, wie, 2443.125, 1122.625f));
     }
+}
+__attribute__((noinline)) static void shape_UF32I32Pad(void) {
     printf("UF32I32Pad layout %zu %zu %zu %zu\n", sizeof(UF32I32Pad), _Alignof(UF32I32Pad), offsetof(UF32I32Pad, f), offsetof(UF32I32Pad, i));
     {
         UF32I32Pad v = make_UF32I32Pad(11);
         printf("UF32I32Pad hash %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, v, (EnInt)-5ll));
-        UF32I32Pad e = echo_UF32I32Pad((EnI64)5000000000ll, -8529038918462893942ll, -17815ll, 20ll, &ffidl_cells[1], -17ll, v, 332.25, 5064.0f, 2152827155ull);
+        UF32I32Pad e = echo_UF32I32Pad((EnU8)1ull, -8529038918462893942ll, -17815ll, 20ll, &ffidl_cells[1], -17ll, v, 332.25, 5064.0f, 2152827155ull);
         printf("UF32I32Pad echo %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
         UF32I32Pad w = make_UF32I32Pad(510);
         printf("UF32I32Pad pair %" PRIu64 "\n", pair_UF32I32Pad(-3396376629294012067ll, -34ll, 7980.875f, v, &ffidl_cells[34], w, 4704.375));
@@ -4495,17 +4519,21 @@ int main(void) {
         UF32I32Pad y = w64_echo_UF32I32Pad(48ull, 32766ll, 9223372036854775806ll, -50ll, 126ll, x, -63ll, 21ull);
         printf("UF32I32Pad w64 echo %" PRIu64 "\n", w64_hash_UF32I32Pad(33ll, -32767ll, -19836ll, y));
     }
+}
+__attribute__((noinline)) static void shape_UAlign16(void) {
     printf("UAlign16 layout %zu %zu %zu %zu\n", sizeof(UAlign16), _Alignof(UAlign16), offsetof(UAlign16, f), offsetof(UAlign16, d));
     {
         UAlign16 v = make_UAlign16(12);
-        printf("UAlign16 hash %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, v, -1778573369ll, (EnU8)31ull));
+        printf("UAlign16 hash %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, v, -1778573369ll, (EnInt)-958ll));
         UAlign16 e = echo_UAlign16(2147483647ll, -3797.875f, -6579.625f, v, 32766ll, &ffidl_cells[27], 27ll);
-        printf("UAlign16 echo %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, e, -1778573369ll, (EnU8)31ull));
+        printf("UAlign16 echo %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, e, -1778573369ll, (EnInt)-958ll));
         UAlign16 x = make_UAlign16(911);
         printf("UAlign16 w64 hash %" PRIu64 "\n", w64_hash_UAlign16(6717.0f, 779.125, x, 7820ull));
         UAlign16 y = w64_echo_UAlign16(x, 65534ull, 10050880120381152602ull);
         printf("UAlign16 w64 echo %" PRIu64 "\n", w64_hash_UAlign16(6717.0f, 779.125, y, 7820ull));
     }
+}
+__attribute__((noinline)) static void shape_UPackedF64U8(void) {
     printf("UPackedF64U8 layout %zu %zu %zu %zu\n", sizeof(UPackedF64U8), _Alignof(UPackedF64U8), offsetof(UPackedF64U8, d), offsetof(UPackedF64U8, b));
     {
         UPackedF64U8 v = make_UPackedF64U8(13);
@@ -4513,39 +4541,45 @@ int main(void) {
         UPackedF64U8 e = echo_UPackedF64U8(29ull, -32768ll, -3253.125f, -1743.0f, 1ull, 65534ull, v, 4418ll);
         printf("UPackedF64U8 echo %" PRIu64 "\n", hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, e, true, 5ll));
         UPackedF64U8 w = make_UPackedF64U8(512);
-        printf("UPackedF64U8 pair %" PRIu64 "\n", pair_UPackedF64U8(2683.5f, -1929.5, 6447.5, -5701.875f, -1062.125, 2447.625, v, 15081786743020599775ull, w, (EnU16)0ull));
+        printf("UPackedF64U8 pair %" PRIu64 "\n", pair_UPackedF64U8(2683.5f, -1929.5, 6447.5, -5701.875f, -1062.125, 2447.625, v, 15081786743020599775ull, w, (EnU64)9223372036854775808ull));
         UPackedF64U8 x = make_UPackedF64U8(912);
         printf("UPackedF64U8 w64 hash %" PRIu64 "\n", w64_hash_UPackedF64U8(224ull, x));
-        UPackedF64U8 y = w64_echo_UPackedF64U8(3417688377ull, 4294967294ull, -39ll, 0ull, x, 3635.75, (EnU8)1ull);
+        UPackedF64U8 y = w64_echo_UPackedF64U8(3417688377ull, 4294967294ull, -39ll, 0ull, x, 3635.75, (EnI8)127ll);
         printf("UPackedF64U8 w64 echo %" PRIu64 "\n", w64_hash_UPackedF64U8(224ull, y));
     }
+}
+__attribute__((noinline)) static void shape_ZigMixed(void) {
     printf("ZigMixed layout %zu %zu %zu %zu %zu %zu\n", sizeof(ZigMixed), _Alignof(ZigMixed), offsetof(ZigMixed, a), offsetof(ZigMixed, d), offsetof(ZigMixed, b), offsetof(ZigMixed, f));
     {
         ZigMixed v = make_ZigMixed(14);
         printf("ZigMixed hash %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, v, -2456.875f));
-        ZigMixed e = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU32)4000000000ull, -2241.375f, 10ull, 0ll, v);
+        ZigMixed e = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, v);
         printf("ZigMixed echo %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, e, -2456.875f));
         ZigMixed x = make_ZigMixed(913);
         printf("ZigMixed w64 hash %" PRIu64 "\n", w64_hash_ZigMixed(7792.375f, 5629.5, x, 15ll, 11ll));
         ZigMixed y = w64_echo_ZigMixed(4505.375, 0ll, x, -3565.375f);
         printf("ZigMixed w64 echo %" PRIu64 "\n", w64_hash_ZigMixed(7792.375f, 5629.5, y, 15ll, 11ll));
         printf("ZigMixed ind hash %" PRIu64 "\n", ptr_hash_ZigMixed()(48132ull, 31226ll, v, -2456.875f));
-        ZigMixed ie = ptr_echo_ZigMixed()(48ull, 38.375f, 529.625f, (EnU32)4000000000ull, -2241.375f, 10ull, 0ll, e);
+        ZigMixed ie = ptr_echo_ZigMixed()(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, e);
         printf("ZigMixed ind echo %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, ie, -2456.875f));
     }
+}
+__attribute__((noinline)) static void shape_PtrPair(void) {
     printf("PtrPair layout %zu %zu %zu %zu\n", sizeof(PtrPair), _Alignof(PtrPair), offsetof(PtrPair, p), offsetof(PtrPair, q));
     {
         PtrPair v = make_PtrPair(15);
-        printf("PtrPair hash %" PRIu64 "\n", hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnI16)-623ll, 42ull, v, 5229.75, -1160.5));
+        printf("PtrPair hash %" PRIu64 "\n", hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnU16)455ull, 42ull, v, 5229.75, -1160.5));
         PtrPair e = echo_PtrPair(v, 16ull);
-        printf("PtrPair echo %" PRIu64 "\n", hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnI16)-623ll, 42ull, e, 5229.75, -1160.5));
+        printf("PtrPair echo %" PRIu64 "\n", hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnU16)455ull, 42ull, e, 5229.75, -1160.5));
         PtrPair w = make_PtrPair(514);
         printf("PtrPair pair %" PRIu64 "\n", pair_PtrPair(-44ll, &ffidl_cells[16], v, 36ll, w));
         PtrPair x = make_PtrPair(914);
-        printf("PtrPair w64 hash %" PRIu64 "\n", w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnInt)100000ll, x));
+        printf("PtrPair w64 hash %" PRIu64 "\n", w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnU8)1ull, x));
         PtrPair y = w64_echo_PtrPair(96ll, x);
-        printf("PtrPair w64 echo %" PRIu64 "\n", w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnInt)100000ll, y));
+        printf("PtrPair w64 echo %" PRIu64 "\n", w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnU8)1ull, y));
     }
+}
+__attribute__((noinline)) static void shape_EnumBag(void) {
     printf("EnumBag layout %zu %zu %zu %zu %zu\n", sizeof(EnumBag), _Alignof(EnumBag), offsetof(EnumBag, a), offsetof(EnumBag, b), offsetof(EnumBag, c));
     {
         EnumBag v = make_EnumBag(16);
@@ -4557,19 +4591,23 @@ int main(void) {
         EnumBag y = w64_echo_EnumBag(x);
         printf("EnumBag w64 echo %" PRIu64 "\n", w64_hash_EnumBag(11176ull, y, -5135ll, 6921.25));
     }
+}
+__attribute__((noinline)) static void shape_Bool3F32(void) {
     printf("Bool3F32 layout %zu %zu %zu %zu %zu %zu\n", sizeof(Bool3F32), _Alignof(Bool3F32), offsetof(Bool3F32, a), offsetof(Bool3F32, b), offsetof(Bool3F32, c), offsetof(Bool3F32, f));
     {
         Bool3F32 v = make_Bool3F32(17);
         printf("Bool3F32 hash %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, v, -39ll));
-        Bool3F32 e = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnU8)1ull, -16129ll, -32767ll, 8830985746287498773ll, v, &ffidl_cells[24]);
+        Bool3F32 e = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, v, &ffidl_cells[24]);
         printf("Bool3F32 echo %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, e, -39ll));
         Bool3F32 w = make_Bool3F32(516);
         printf("Bool3F32 pair %" PRIu64 "\n", pair_Bool3F32(-7728.375, -1ll, 6090.25f, -47ll, 127ll, 4410.0f, v, 65534ull, w, 21ll, (EnI64)34ll));
         Bool3F32 x = make_Bool3F32(916);
         printf("Bool3F32 w64 hash %" PRIu64 "\n", w64_hash_Bool3F32(222ull, -128ll, 10ll, 11ull, 13628ll, x));
-        Bool3F32 y = w64_echo_Bool3F32(0ull, 7254607377952087732ull, x, (EnU8)1ull);
+        Bool3F32 y = w64_echo_Bool3F32(0ull, 7254607377952087732ull, x, (EnI8)-128ll);
         printf("Bool3F32 w64 echo %" PRIu64 "\n", w64_hash_Bool3F32(222ull, -128ll, 10ll, 11ull, 13628ll, y));
     }
+}
+__attribute__((noinline)) static void shape_CharShortLong(void) {
     printf("CharShortLong layout %zu %zu %zu %zu %zu\n", sizeof(CharShortLong), _Alignof(CharShortLong), offsetof(CharShortLong, c), offsetof(CharShortLong, s), offsetof(CharShortLong, l));
     {
         CharShortLong v = make_CharShortLong(18);
@@ -4584,6 +4622,8 @@ int main(void) {
         CharShortLong wie = ptr_w64_echo_CharShortLong()(42ll, 10659913147059570643ull, 2519.25, -2924.375, y);
         printf("CharShortLong w64 ind echo %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, wie));
     }
+}
+__attribute__((noinline)) static void shape_EmptyF64(void) {
     printf("EmptyF64 layout %zu %zu %zu %zu %zu\n", sizeof(EmptyF64), _Alignof(EmptyF64), offsetof(EmptyF64, e), offsetof(EmptyF64, d), offsetof(EmptyF64, z));
     {
         EmptyF64 v = make_EmptyF64(19);
@@ -4591,7 +4631,7 @@ int main(void) {
         EmptyF64 e = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, v);
         printf("EmptyF64 echo %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, e, 204.75));
         EmptyF64 w = make_EmptyF64(518);
-        printf("EmptyF64 pair %" PRIu64 "\n", pair_EmptyF64(4122559469ull, (EnI16)247ll, -89ll, -4808.625f, v, 3512.0f, w, 1831744320526455691ll));
+        printf("EmptyF64 pair %" PRIu64 "\n", pair_EmptyF64(4122559469ull, (EnU32)947ull, -89ll, -4808.625f, v, 3512.0f, w, 1831744320526455691ll));
         EmptyF64 x = make_EmptyF64(918);
         printf("EmptyF64 w64 hash %" PRIu64 "\n", w64_hash_EmptyF64(-5994.25f, -4807.625f, 6453.75f, 3256.375, x));
         EmptyF64 y = w64_echo_EmptyF64(-32768ll, -16ll, 6ll, 9207580713039590112ull, x);
@@ -4600,33 +4640,41 @@ int main(void) {
         EmptyF64 ie = ptr_echo_EmptyF64()(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, e);
         printf("EmptyF64 ind echo %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, ie, 204.75));
     }
+}
+__attribute__((noinline)) static void shape_R000(void) {
     printf("R000 layout %zu %zu %zu %zu %zu\n", sizeof(R000), _Alignof(R000), offsetof(R000, f0), offsetof(R000, f1), offsetof(R000, f2));
     {
         R000 v = make_R000(20);
-        printf("R000 hash %" PRIu64 "\n", hash_R000((EnU8)31ull, v, (EnI64)5000000000ll, -3146.0));
+        printf("R000 hash %" PRIu64 "\n", hash_R000((EnI64)-930ll, v, (EnU8)0ull, -3146.0));
         R000 e = echo_R000(32ull, v, -2ll, &ffidl_cells[45]);
-        printf("R000 echo %" PRIu64 "\n", hash_R000((EnU8)31ull, e, (EnI64)5000000000ll, -3146.0));
+        printf("R000 echo %" PRIu64 "\n", hash_R000((EnI64)-930ll, e, (EnU8)0ull, -3146.0));
     }
+}
+__attribute__((noinline)) static void shape_R001(void) {
     printf("R001 layout %zu %zu %zu\n", sizeof(R001), _Alignof(R001), offsetof(R001, f0));
     {
         R001 v = make_R001(21);
         printf("R001 hash %" PRIu64 "\n", hash_R001(18446744073709551614ull, 6806.125f, 3464.25, -7409.375, -622ll, -38ll, v, 47271ull));
-        R001 e = echo_R001(42ll, 12ull, (EnU8)200ull, 254ull, -9223372036854775807ll, v, 186242721ull, -51ll);
+        R001 e = echo_R001(42ll, 12ull, (EnInt)1ll, 254ull, -9223372036854775807ll, v, 186242721ull, -51ll);
         printf("R001 echo %" PRIu64 "\n", hash_R001(18446744073709551614ull, 6806.125f, 3464.25, -7409.375, -622ll, -38ll, e, 47271ull));
         R001 w = make_R001(520);
         printf("R001 pair %" PRIu64 "\n", pair_R001(-9223372036854775806ll, false, -1015.5f, 3979.375f, v, -6422.25, w, 6505.625, -7200.5));
     }
+}
+__attribute__((noinline)) static void shape_R002(void) {
     printf("R002 layout %zu %zu %zu\n", sizeof(R002), _Alignof(R002), offsetof(R002, f0));
     {
         R002 v = make_R002(22);
         printf("R002 hash %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, v, 498.0));
-        R002 e = echo_R002((EnInt)255ll, 0ll, 0ull, -5347.375f, 1272.0, v, 609.0, -4876.125, 0ull);
+        R002 e = echo_R002((EnU8)54ull, 0ll, 0ull, -5347.375f, 1272.0, v, 609.0, -4876.125, 0ull);
         printf("R002 echo %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, e, 498.0));
         R002 x = make_R002(921);
         printf("R002 w64 hash %" PRIu64 "\n", w64_hash_R002(x, -3314.875f));
         R002 y = w64_echo_R002(25ull, 0ll, -9223372036854775806ll, x, (EnU8)180ull);
         printf("R002 w64 echo %" PRIu64 "\n", w64_hash_R002(y, -3314.875f));
     }
+}
+__attribute__((noinline)) static void shape_R003(void) {
     printf("R003 layout %zu %zu %zu\n", sizeof(R003), _Alignof(R003), offsetof(R003, f0));
     {
         R003 v = make_R003(23);
@@ -4634,8 +4682,10 @@ int main(void) {
         R003 e = echo_R003(29224ll, v);
         printf("R003 echo %" PRIu64 "\n", hash_R003(&ffidl_cells[60], e, 25ull));
         R003 w = make_R003(522);
-        printf("R003 pair %" PRIu64 "\n", pair_R003((EnInt)1ll, -144.75f, -5491.125f, -9223372036854775806ll, (EnI64)5000000000ll, v, -6877.25, w));
+        printf("R003 pair %" PRIu64 "\n", pair_R003((EnI8)127ll, -144.75f, -5491.125f, -9223372036854775806ll, (EnI64)5000000000ll, v, -6877.25, w));
     }
+}
+__attribute__((noinline)) static void shape_R004(void) {
     printf("R004 layout %zu %zu %zu %zu\n", sizeof(R004), _Alignof(R004), offsetof(R004, f0), offsetof(R004, f1));
     {
         R004 v = make_R004(24);
@@ -4646,16 +4696,20 @@ int main(void) {
         R004 ie = ptr_echo_R004()(e, 7143513718868349905ll, 37ll, -17492ll);
         printf("R004 ind echo %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, ie));
     }
-    printf("R005 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2), offsetof(R005, f3), offsetof(R005, f4));
+}
+__attribute__((noinline)) static void shape_R005(void) {
+    printf("R005 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2), offsetof(R005, f3));
     {
         R005 v = make_R005(25);
-        printf("R005 hash %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnU8)1ull, 4152316339710384165ull, v, 7920.375f, 1935.25f));
+        printf("R005 hash %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, v, 7920.375f, 1935.25f));
         R005 e = echo_R005(-27ll, 37644ull, v, 6793.25f);
-        printf("R005 echo %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnU8)1ull, 4152316339710384165ull, e, 7920.375f, 1935.25f));
+        printf("R005 echo %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, e, 7920.375f, 1935.25f));
         R005 w = make_R005(524);
         printf("R005 pair %" PRIu64 "\n", pair_R005(-2000062251ll, 3763.625f, 87.875f, -1266.625f, -5043.625, 1ull, v, 6374.125, w));
     }
-    printf("R006 layout %zu %zu %zu %zu\n", sizeof(R006), _Alignof(R006), offsetof(R006, f0), offsetof(R006, f1));
+}
+__attribute__((noinline)) static void shape_R006(void) {
+    printf("R006 layout %zu %zu %zu\n", sizeof(R006), _Alignof(R006), offsetof(R006, f0));
     {
         R006 v = make_R006(26);
         printf("R006 hash %" PRIu64 "\n", hash_R006(48ll, 50ull, v, -6771.625f, 2662.75f));
@@ -4669,7 +4723,9 @@ int main(void) {
         R006 wie = ptr_w64_echo_R006()(1805230091ll, y, 947782859486921119ll);
         printf("R006 w64 ind echo %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, wie, 6860ull));
     }
-    printf("R007 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0), offsetof(R007, f1), offsetof(R007, f2), offsetof(R007, f3), offsetof(R007, f4), offsetof(R007, f5), offsetof(R007, f6));
+}
+__attribute__((noinline)) static void shape_R007(void) {
+    printf("R007 layout %zu %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0), offsetof(R007, f1));
     {
         R007 v = make_R007(27);
         printf("R007 hash %" PRIu64 "\n", hash_R007(403.875f, 785.125f, -7539.0f, -4261.0, 918.125, v, 8346605433794863055ll));
@@ -4678,14 +4734,18 @@ int main(void) {
         R007 w = make_R007(526);
         printf("R007 pair %" PRIu64 "\n", pair_R007(-6885.75, &ffidl_cells[7], 7388.75f, 16015146409395396766ull, -1440864105ll, 39ll, v, &ffidl_cells[59], w, 3595.25f));
     }
-    printf("R008 layout %zu %zu %zu %zu\n", sizeof(R008), _Alignof(R008), offsetof(R008, f0), offsetof(R008, f1));
+}
+__attribute__((noinline)) static void shape_R008(void) {
+    printf("R008 layout %zu %zu %zu %zu %zu\n", sizeof(R008), _Alignof(R008), offsetof(R008, f0), offsetof(R008, f1), offsetof(R008, f2));
     {
         R008 v = make_R008(28);
         printf("R008 hash %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, v, -4403.75, 842.375));
-        R008 e = echo_R008(291498949ull, (EnI16)-300ll, 6ll, 12852343400502796854ull, 13784561279609118217ull, v);
+        R008 e = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, v);
         printf("R008 echo %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, e, -4403.75, 842.375));
     }
-    printf("R009 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R009), _Alignof(R009), offsetof(R009, f0), offsetof(R009, f1), offsetof(R009, f2), offsetof(R009, f3), offsetof(R009, f4), offsetof(R009, f5), offsetof(R009, f6));
+}
+__attribute__((noinline)) static void shape_R009(void) {
+    printf("R009 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R009), _Alignof(R009), offsetof(R009, f0), offsetof(R009, f1), offsetof(R009, f2), offsetof(R009, f3), offsetof(R009, f4), offsetof(R009, f5), offsetof(R009, f6), offsetof(R009, f7));
     {
         R009 v = make_R009(29);
         printf("R009 hash %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, v, 31ll, -9223372036854775806ll));
@@ -4697,34 +4757,42 @@ int main(void) {
         R009 ie = ptr_echo_R009()(e);
         printf("R009 ind echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, ie, 31ll, -9223372036854775806ll));
     }
-    printf("R010 layout %zu %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0), offsetof(R010, f1));
+}
+__attribute__((noinline)) static void shape_R010(void) {
+    printf("R010 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0), offsetof(R010, f1), offsetof(R010, f2), offsetof(R010, f3), offsetof(R010, f4), offsetof(R010, f5), offsetof(R010, f6), offsetof(R010, f7));
     {
         R010 v = make_R010(30);
-        printf("R010 hash %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU32)4000000000ull, false, 7327631325865378272ull, 3304103931ull, 125ll, v));
+        printf("R010 hash %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU64)9223372036854775808ull, false, 7327631325865378272ull, 3304103931ull, 125ll, v));
         R010 e = echo_R010(true, &ffidl_cells[32], 1308139369188684225ll, v, -1373.5f);
-        printf("R010 echo %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU32)4000000000ull, false, 7327631325865378272ull, 3304103931ull, 125ll, e));
+        printf("R010 echo %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU64)9223372036854775808ull, false, 7327631325865378272ull, 3304103931ull, 125ll, e));
         R010 x = make_R010(929);
         printf("R010 w64 hash %" PRIu64 "\n", w64_hash_R010(4739882095977911081ll, x, 43ull));
         R010 y = w64_echo_R010(5686.375, x);
         printf("R010 w64 echo %" PRIu64 "\n", w64_hash_R010(4739882095977911081ll, y, 43ull));
     }
-    printf("R011 layout %zu %zu %zu\n", sizeof(R011), _Alignof(R011), offsetof(R011, f0));
+}
+__attribute__((noinline)) static void shape_R011(void) {
+    printf("R011 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R011), _Alignof(R011), offsetof(R011, f0), offsetof(R011, f1), offsetof(R011, f2), offsetof(R011, f3), offsetof(R011, f4));
     {
         R011 v = make_R011(31);
-        printf("R011 hash %" PRIu64 "\n", hash_R011(v, (EnU8)200ull));
+        printf("R011 hash %" PRIu64 "\n", hash_R011(v, (EnInt)0ll));
         R011 e = echo_R011(&ffidl_cells[2], 4618119726978298823ll, 48ull, -9223372036854775806ll, -7534.5, 17ll, v, 0ull, 147ull, 1ull);
-        printf("R011 echo %" PRIu64 "\n", hash_R011(e, (EnU8)200ull));
+        printf("R011 echo %" PRIu64 "\n", hash_R011(e, (EnInt)0ll));
         R011 w = make_R011(530);
         printf("R011 pair %" PRIu64 "\n", pair_R011(34ll, 188ull, 9107783503321969629ll, 39ull, 1ull, &ffidl_cells[57], v, 3070.25, w, 5004169272454731560ull));
     }
-    printf("R012 layout %zu %zu %zu %zu\n", sizeof(R012), _Alignof(R012), offsetof(R012, f0), offsetof(R012, f1));
+}
+__attribute__((noinline)) static void shape_R012(void) {
+    printf("R012 layout %zu %zu %zu\n", sizeof(R012), _Alignof(R012), offsetof(R012, f0));
     {
         R012 v = make_R012(32);
         printf("R012 hash %" PRIu64 "\n", hash_R012(65534ull, 26ull, 15452ull, -169169768435755738ll, -128ll, -39ll, -32767ll, -3381953684182303226ll, v, 1725852570ll, -4181.625f));
         R012 e = echo_R012(-5715.375f, -2037.375f, 125ull, v, 0ull);
         printf("R012 echo %" PRIu64 "\n", hash_R012(65534ull, 26ull, 15452ull, -169169768435755738ll, -128ll, -39ll, -32767ll, -3381953684182303226ll, e, 1725852570ll, -4181.625f));
     }
-    printf("R013 layout %zu %zu %zu\n", sizeof(R013), _Alignof(R013), offsetof(R013, f0));
+}
+__attribute__((noinline)) static void shape_R013(void) {
+    printf("R013 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R013), _Alignof(R013), offsetof(R013, f0), offsetof(R013, f1), offsetof(R013, f2), offsetof(R013, f3));
     {
         R013 v = make_R013(33);
         printf("R013 hash %" PRIu64 "\n", hash_R013(-6688.875f, -707.0f, v));
@@ -4733,7 +4801,9 @@ int main(void) {
         R013 w = make_R013(532);
         printf("R013 pair %" PRIu64 "\n", pair_R013(-3352.625f, -2011.625f, 1418.375f, &ffidl_cells[48], v, 10117721037779019772ull, w));
     }
-    printf("R014 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R014), _Alignof(R014), offsetof(R014, f0), offsetof(R014, f1), offsetof(R014, f2), offsetof(R014, f3), offsetof(R014, f4), offsetof(R014, f5), offsetof(R014, f6));
+}
+__attribute__((noinline)) static void shape_R014(void) {
+    printf("R014 layout %zu %zu %zu %zu\n", sizeof(R014), _Alignof(R014), offsetof(R014, f0), offsetof(R014, f1));
     {
         R014 v = make_R014(34);
         printf("R014 hash %" PRIu64 "\n", hash_R014(245ull, 45ull, v));
@@ -4750,7 +4820,9 @@ int main(void) {
         R014 wie = ptr_w64_echo_R014()(-127ll, 0ull, -9223372036854775806ll, -127ll, 212ull, y);
         printf("R014 w64 ind echo %" PRIu64 "\n", w64_hash_R014(wie, &ffidl_cells[9]));
     }
-    printf("R015 layout %zu %zu %zu\n", sizeof(R015), _Alignof(R015), offsetof(R015, f0));
+}
+__attribute__((noinline)) static void shape_R015(void) {
+    printf("R015 layout %zu %zu %zu %zu\n", sizeof(R015), _Alignof(R015), offsetof(R015, f0), offsetof(R015, f1));
     {
         R015 v = make_R015(35);
         printf("R015 hash %" PRIu64 "\n", hash_R015(1342.375, false, -2147483647ll, 2744739119ull, -6965.25, -21ll, 105ll, 7676.875, v, 6ull));
@@ -4759,23 +4831,29 @@ int main(void) {
         R015 w = make_R015(534);
         printf("R015 pair %" PRIu64 "\n", pair_R015(-6937.875f, -127ll, -9223372036854775806ll, -6995.625, v, 4294967294ull, w, 1262.875, -7220.375));
     }
-    printf("R016 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R016), _Alignof(R016), offsetof(R016, f0), offsetof(R016, f1), offsetof(R016, f2), offsetof(R016, f3));
+}
+__attribute__((noinline)) static void shape_R016(void) {
+    printf("R016 layout %zu %zu %zu\n", sizeof(R016), _Alignof(R016), offsetof(R016, f0));
     {
         R016 v = make_R016(36);
         printf("R016 hash %" PRIu64 "\n", hash_R016(-50ll, &ffidl_cells[36], -9223372036854775806ll, (EnI16)7ll, 750756340ll, false, v));
         R016 e = echo_R016(-2003.375f, 6544.625f, -5072.375f, -1059.875, -1279.875, v, 825.5f, -4413.375f, 7440.5f);
         printf("R016 echo %" PRIu64 "\n", hash_R016(-50ll, &ffidl_cells[36], -9223372036854775806ll, (EnI16)7ll, 750756340ll, false, e));
     }
+}
+__attribute__((noinline)) static void shape_R017(void) {
     printf("R017 layout %zu %zu %zu\n", sizeof(R017), _Alignof(R017), offsetof(R017, f0));
     {
         R017 v = make_R017(37);
         printf("R017 hash %" PRIu64 "\n", hash_R017(5663.75f, v, 7077.875));
-        R017 e = echo_R017(1355096723926419362ull, -923.125, (EnI64)-1ll, v, -6168.0);
+        R017 e = echo_R017(1355096723926419362ull, -923.125, (EnU8)1ull, v, -6168.0);
         printf("R017 echo %" PRIu64 "\n", hash_R017(5663.75f, e, 7077.875));
         R017 w = make_R017(536);
         printf("R017 pair %" PRIu64 "\n", pair_R017(1855259726500727870ull, -950.625, v, 7882.5f, w));
     }
-    printf("R018 layout %zu %zu %zu %zu\n", sizeof(R018), _Alignof(R018), offsetof(R018, f0), offsetof(R018, f1));
+}
+__attribute__((noinline)) static void shape_R018(void) {
+    printf("R018 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R018), _Alignof(R018), offsetof(R018, f0), offsetof(R018, f1), offsetof(R018, f2), offsetof(R018, f3));
     {
         R018 v = make_R018(38);
         printf("R018 hash %" PRIu64 "\n", hash_R018(7511823293604260185ll, v));
@@ -4783,29 +4861,35 @@ int main(void) {
         printf("R018 echo %" PRIu64 "\n", hash_R018(7511823293604260185ll, e));
         R018 x = make_R018(937);
         printf("R018 w64 hash %" PRIu64 "\n", w64_hash_R018(x, 1ull, 43ull));
-        R018 y = w64_echo_R018((EnI16)7ll, -278619292626644852ll, x, 37ull);
+        R018 y = w64_echo_R018((EnU32)4000000000ull, -278619292626644852ll, x, 37ull);
         printf("R018 w64 echo %" PRIu64 "\n", w64_hash_R018(y, 1ull, 43ull));
     }
-    printf("R019 layout %zu %zu %zu %zu %zu\n", sizeof(R019), _Alignof(R019), offsetof(R019, f0), offsetof(R019, f1), offsetof(R019, f2));
+}
+__attribute__((noinline)) static void shape_R019(void) {
+    printf("R019 layout %zu %zu %zu\n", sizeof(R019), _Alignof(R019), offsetof(R019, f0));
     {
         R019 v = make_R019(39);
         printf("R019 hash %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, v));
         R019 e = echo_R019(&ffidl_cells[52], -1091.0, -2106.75, 88.375f, 56ull, 5662ll, -2067.25, -1185.0, v, 3431.5f, -6157.375f, 2167.125);
         printf("R019 echo %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
         R019 w = make_R019(538);
-        printf("R019 pair %" PRIu64 "\n", pair_R019(1945497598ull, &ffidl_cells[18], -9223372036854775806ll, &ffidl_cells[17], v, (EnI64)253ll, w));
+        printf("R019 pair %" PRIu64 "\n", pair_R019(1945497598ull, &ffidl_cells[18], -9223372036854775806ll, &ffidl_cells[17], v, (EnI8)-118ll, w));
         printf("R019 ind hash %" PRIu64 "\n", ptr_hash_R019()(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, w));
         R019 ie = ptr_echo_R019()(&ffidl_cells[52], -1091.0, -2106.75, 88.375f, 56ull, 5662ll, -2067.25, -1185.0, e, 3431.5f, -6157.375f, 2167.125);
         printf("R019 ind echo %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, ie));
     }
-    printf("R020 layout %zu %zu %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0), offsetof(R020, f1), offsetof(R020, f2));
+}
+__attribute__((noinline)) static void shape_R020(void) {
+    printf("R020 layout %zu %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0), offsetof(R020, f1));
     {
         R020 v = make_R020(40);
         printf("R020 hash %" PRIu64 "\n", hash_R020(true, -7059.125f, v, 34ull));
         R020 e = echo_R020(v);
         printf("R020 echo %" PRIu64 "\n", hash_R020(true, -7059.125f, e, 34ull));
     }
-    printf("R021 layout %zu %zu %zu\n", sizeof(R021), _Alignof(R021), offsetof(R021, f0));
+}
+__attribute__((noinline)) static void shape_R021(void) {
+    printf("R021 layout %zu %zu %zu %zu %zu\n", sizeof(R021), _Alignof(R021), offsetof(R021, f0), offsetof(R021, f1), offsetof(R021, f2));
     {
         R021 v = make_R021(41);
         printf("R021 hash %" PRIu64 "\n", hash_R021(v, -3947.375f, 2637.375));
@@ -4814,30 +4898,36 @@ int main(void) {
         R021 w = make_R021(540);
         printf("R021 pair %" PRIu64 "\n", pair_R021(-5499.75f, -3767.5f, v, -5056.5, w, 4486.625, -5592.375));
     }
-    printf("R022 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R022), _Alignof(R022), offsetof(R022, f0), offsetof(R022, f1), offsetof(R022, f2), offsetof(R022, f3), offsetof(R022, f4), offsetof(R022, f5));
+}
+__attribute__((noinline)) static void shape_R022(void) {
+    printf("R022 layout %zu %zu %zu %zu %zu\n", sizeof(R022), _Alignof(R022), offsetof(R022, f0), offsetof(R022, f1), offsetof(R022, f2));
     {
         R022 v = make_R022(42);
-        printf("R022 hash %" PRIu64 "\n", hash_R022(2683559589710354557ll, 9223372036854775806ll, 9ull, 30ull, -18ll, (EnI64)-1ll, v, 25991ll));
+        printf("R022 hash %" PRIu64 "\n", hash_R022(2683559589710354557ll, 9223372036854775806ll, 9ull, 30ull, -18ll, (EnU8)1ull, v, 25991ll));
         R022 e = echo_R022(-4846.75, 0ll, 552ll, 1804376732ull, &ffidl_cells[17], 9223372036854775806ll, 8775410315615967497ll, 5853.25f, v, 1ull, 6022.125f, -2666.625);
-        printf("R022 echo %" PRIu64 "\n", hash_R022(2683559589710354557ll, 9223372036854775806ll, 9ull, 30ull, -18ll, (EnI64)-1ll, e, 25991ll));
+        printf("R022 echo %" PRIu64 "\n", hash_R022(2683559589710354557ll, 9223372036854775806ll, 9ull, 30ull, -18ll, (EnU8)1ull, e, 25991ll));
         R022 x = make_R022(941);
         printf("R022 w64 hash %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, x, 62667ull));
-        R022 y = w64_echo_R022(&ffidl_cells[20], 7601.0, (EnU32)703ull, x);
+        R022 y = w64_echo_R022(&ffidl_cells[20], 7601.0, (EnI16)216ll, x);
         printf("R022 w64 echo %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, y, 62667ull));
         printf("R022 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R022()(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, y, 62667ull));
-        R022 wie = ptr_w64_echo_R022()(&ffidl_cells[20], 7601.0, (EnU32)703ull, y);
+        R022 wie = ptr_w64_echo_R022()(&ffidl_cells[20], 7601.0, (EnI16)216ll, y);
         printf("R022 w64 ind echo %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, wie, 62667ull));
     }
-    printf("R023 layout %zu %zu %zu %zu %zu\n", sizeof(R023), _Alignof(R023), offsetof(R023, f0), offsetof(R023, f1), offsetof(R023, f2));
+}
+__attribute__((noinline)) static void shape_R023(void) {
+    printf("R023 layout %zu %zu %zu\n", sizeof(R023), _Alignof(R023), offsetof(R023, f0));
     {
         R023 v = make_R023(43);
-        printf("R023 hash %" PRIu64 "\n", hash_R023(1070627433837731235ull, 0ull, (EnU16)620ull, 15ull, 204ull, (EnI16)656ll, v));
+        printf("R023 hash %" PRIu64 "\n", hash_R023(1070627433837731235ull, 0ull, (EnU32)620ull, 15ull, 204ull, (EnI16)656ll, v));
         R023 e = echo_R023(-5660.0, 1341.875, 588.75f, 1337.5f, 7760.0, -4683.75, 4801.375, -7771.5f, v, 65534ull);
-        printf("R023 echo %" PRIu64 "\n", hash_R023(1070627433837731235ull, 0ull, (EnU16)620ull, 15ull, 204ull, (EnI16)656ll, e));
+        printf("R023 echo %" PRIu64 "\n", hash_R023(1070627433837731235ull, 0ull, (EnU32)620ull, 15ull, 204ull, (EnI16)656ll, e));
         R023 w = make_R023(542);
         printf("R023 pair %" PRIu64 "\n", pair_R023(6326ull, 30ull, 22ll, 24ull, v, 7784.0f, w));
     }
-    printf("R024 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R024), _Alignof(R024), offsetof(R024, f0), offsetof(R024, f1), offsetof(R024, f2), offsetof(R024, f3));
+}
+__attribute__((noinline)) static void shape_R024(void) {
+    printf("R024 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R024), _Alignof(R024), offsetof(R024, f0), offsetof(R024, f1), offsetof(R024, f2), offsetof(R024, f3), offsetof(R024, f4), offsetof(R024, f5), offsetof(R024, f6));
     {
         R024 v = make_R024(44);
         printf("R024 hash %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, v, 0ull));
@@ -4847,7 +4937,9 @@ int main(void) {
         R024 ie = ptr_echo_R024()(e);
         printf("R024 ind echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, ie, 0ull));
     }
-    printf("R025 layout %zu %zu %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0), offsetof(R025, f1), offsetof(R025, f2));
+}
+__attribute__((noinline)) static void shape_R025(void) {
+    printf("R025 layout %zu %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0), offsetof(R025, f1));
     {
         R025 v = make_R025(45);
         printf("R025 hash %" PRIu64 "\n", hash_R025(v, 7181.0f, 3999.125f));
@@ -4856,7 +4948,9 @@ int main(void) {
         R025 w = make_R025(544);
         printf("R025 pair %" PRIu64 "\n", pair_R025(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
     }
-    printf("R026 layout %zu %zu %zu %zu\n", sizeof(R026), _Alignof(R026), offsetof(R026, f0), offsetof(R026, f1));
+}
+__attribute__((noinline)) static void shape_R026(void) {
+    printf("R026 layout %zu %zu %zu\n", sizeof(R026), _Alignof(R026), offsetof(R026, f0));
     {
         R026 v = make_R026(46);
         printf("R026 hash %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, v, 5679.625, true));
@@ -4867,6 +4961,8 @@ int main(void) {
         R026 y = w64_echo_R026(x, 6299.75);
         printf("R026 w64 echo %" PRIu64 "\n", w64_hash_R026(y, &ffidl_cells[9], false));
     }
+}
+__attribute__((noinline)) static void shape_R027(void) {
     printf("R027 layout %zu %zu %zu %zu %zu\n", sizeof(R027), _Alignof(R027), offsetof(R027, f0), offsetof(R027, f1), offsetof(R027, f2));
     {
         R027 v = make_R027(47);
@@ -4876,26 +4972,32 @@ int main(void) {
         R027 w = make_R027(546);
         printf("R027 pair %" PRIu64 "\n", pair_R027(3721ll, &ffidl_cells[11], 2928.125, -201.875f, &ffidl_cells[12], v, 6892.75, w));
     }
-    printf("R028 layout %zu %zu %zu %zu\n", sizeof(R028), _Alignof(R028), offsetof(R028, f0), offsetof(R028, f1));
+}
+__attribute__((noinline)) static void shape_R028(void) {
+    printf("R028 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R028), _Alignof(R028), offsetof(R028, f0), offsetof(R028, f1), offsetof(R028, f2), offsetof(R028, f3), offsetof(R028, f4));
     {
         R028 v = make_R028(48);
         printf("R028 hash %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, v));
         R028 e = echo_R028(v, &ffidl_cells[19]);
         printf("R028 echo %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, e));
     }
-    printf("R029 layout %zu %zu %zu %zu\n", sizeof(R029), _Alignof(R029), offsetof(R029, f0), offsetof(R029, f1));
+}
+__attribute__((noinline)) static void shape_R029(void) {
+    printf("R029 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R029), _Alignof(R029), offsetof(R029, f0), offsetof(R029, f1), offsetof(R029, f2), offsetof(R029, f3));
     {
         R029 v = make_R029(49);
-        printf("R029 hash %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, v));
+        printf("R029 hash %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, v));
         R029 e = echo_R029(10708266678610582223ull, 38ull, 158ull, 43ull, -6553801075350520292ll, 127ll, 51331ull, 0ull, v, -2147483648ll, 224ull, -9223372036854775806ll);
-        printf("R029 echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, e));
+        printf("R029 echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, e));
         R029 w = make_R029(548);
         printf("R029 pair %" PRIu64 "\n", pair_R029(23ull, &ffidl_cells[30], 41.875, v, 16338ll, w, 6155.75, 0ll));
-        printf("R029 ind hash %" PRIu64 "\n", ptr_hash_R029()(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, w));
+        printf("R029 ind hash %" PRIu64 "\n", ptr_hash_R029()(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, w));
         R029 ie = ptr_echo_R029()(10708266678610582223ull, 38ull, 158ull, 43ull, -6553801075350520292ll, 127ll, 51331ull, 0ull, e, -2147483648ll, 224ull, -9223372036854775806ll);
-        printf("R029 ind echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnI64)-1ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, ie));
+        printf("R029 ind echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, ie));
     }
-    printf("R030 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R030), _Alignof(R030), offsetof(R030, f0), offsetof(R030, f1), offsetof(R030, f2), offsetof(R030, f3));
+}
+__attribute__((noinline)) static void shape_R030(void) {
+    printf("R030 layout %zu %zu %zu\n", sizeof(R030), _Alignof(R030), offsetof(R030, f0));
     {
         R030 v = make_R030(50);
         printf("R030 hash %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, v, 1089475778709102145ll, &ffidl_cells[32]));
@@ -4909,7 +5011,9 @@ int main(void) {
         R030 wie = ptr_w64_echo_R030()(5743.125f, 7732.75, -6710.125, -7399.75, y);
         printf("R030 w64 ind echo %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, wie));
     }
-    printf("R031 layout %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0));
+}
+__attribute__((noinline)) static void shape_R031(void) {
+    printf("R031 layout %zu %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0), offsetof(R031, f1));
     {
         R031 v = make_R031(51);
         printf("R031 hash %" PRIu64 "\n", hash_R031(11ll, v, 844965819031619904ll, 92ull));
@@ -4918,6 +5022,8 @@ int main(void) {
         R031 w = make_R031(550);
         printf("R031 pair %" PRIu64 "\n", pair_R031(1289.875, -4815.375, 3636.0f, -2458.625, 3423.125f, -6234.625f, v, 4020.375, w));
     }
+}
+__attribute__((noinline)) static void shape_R032(void) {
     printf("R032 layout %zu %zu %zu %zu %zu\n", sizeof(R032), _Alignof(R032), offsetof(R032, f0), offsetof(R032, f1), offsetof(R032, f2));
     {
         R032 v = make_R032(52);
@@ -4925,16 +5031,20 @@ int main(void) {
         R032 e = echo_R032(-3716.125f, 5636.5f, 4662.75f, -2702.25f, -640.5, 126ll, 4592.0, v, 6769.625f, 26ull);
         printf("R032 echo %" PRIu64 "\n", hash_R032(-2390754590584308632ll, e));
     }
-    printf("R033 layout %zu %zu %zu %zu %zu\n", sizeof(R033), _Alignof(R033), offsetof(R033, f0), offsetof(R033, f1), offsetof(R033, f2));
+}
+__attribute__((noinline)) static void shape_R033(void) {
+    printf("R033 layout %zu %zu %zu %zu\n", sizeof(R033), _Alignof(R033), offsetof(R033, f0), offsetof(R033, f1));
     {
         R033 v = make_R033(53);
         printf("R033 hash %" PRIu64 "\n", hash_R033(5450.125, -312.375, 1423.125, 3308.0f, v));
-        R033 e = echo_R033(-2018.625, (EnI16)-300ll, -786.375f, 36ll, 3931.75f, 3948.75, 14445ll, v);
+        R033 e = echo_R033(-2018.625, (EnU32)4000000000ull, -786.375f, 36ll, 3931.75f, 3948.75, 14445ll, v);
         printf("R033 echo %" PRIu64 "\n", hash_R033(5450.125, -312.375, 1423.125, 3308.0f, e));
         R033 w = make_R033(552);
         printf("R033 pair %" PRIu64 "\n", pair_R033(-7683.875f, -2733.125f, 7146.125, 3165.25, v, 6021.5, w, 5939.25f));
     }
-    printf("R034 layout %zu %zu %zu %zu\n", sizeof(R034), _Alignof(R034), offsetof(R034, f0), offsetof(R034, f1));
+}
+__attribute__((noinline)) static void shape_R034(void) {
+    printf("R034 layout %zu %zu %zu\n", sizeof(R034), _Alignof(R034), offsetof(R034, f0));
     {
         R034 v = make_R034(54);
         printf("R034 hash %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, v, 0ll, 17939684732833227276ull));
@@ -4948,7 +5058,9 @@ int main(void) {
         R034 ie = ptr_echo_R034()(&ffidl_cells[52], e, 9223372036854775806ll);
         printf("R034 ind echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, ie, 0ll, 17939684732833227276ull));
     }
-    printf("R035 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0), offsetof(R035, f1), offsetof(R035, f2), offsetof(R035, f3), offsetof(R035, f4));
+}
+__attribute__((noinline)) static void shape_R035(void) {
+    printf("R035 layout %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0));
     {
         R035 v = make_R035(55);
         printf("R035 hash %" PRIu64 "\n", hash_R035(6125.5, -2773.125, v, -1850.125f, 6206.375f));
@@ -4957,14 +5069,18 @@ int main(void) {
         R035 w = make_R035(554);
         printf("R035 pair %" PRIu64 "\n", pair_R035(0ull, 18446744073709551615ull, -117ll, -27ll, 525168017ll, v, 0ull, w, 24ull, 34ull));
     }
-    printf("R036 layout %zu %zu %zu\n", sizeof(R036), _Alignof(R036), offsetof(R036, f0));
+}
+__attribute__((noinline)) static void shape_R036(void) {
+    printf("R036 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R036), _Alignof(R036), offsetof(R036, f0), offsetof(R036, f1), offsetof(R036, f2), offsetof(R036, f3));
     {
         R036 v = make_R036(56);
-        printf("R036 hash %" PRIu64 "\n", hash_R036(v, 65535ull, (EnI64)5000000000ll));
+        printf("R036 hash %" PRIu64 "\n", hash_R036(v, 65535ull, (EnInt)1ll));
         R036 e = echo_R036(&ffidl_cells[28], -8912301275414222745ll, 23ll, v, 843.875, -21943ll, 37ll);
-        printf("R036 echo %" PRIu64 "\n", hash_R036(e, 65535ull, (EnI64)5000000000ll));
+        printf("R036 echo %" PRIu64 "\n", hash_R036(e, 65535ull, (EnInt)1ll));
     }
-    printf("R037 layout %zu %zu %zu\n", sizeof(R037), _Alignof(R037), offsetof(R037, f0));
+}
+__attribute__((noinline)) static void shape_R037(void) {
+    printf("R037 layout %zu %zu %zu %zu %zu\n", sizeof(R037), _Alignof(R037), offsetof(R037, f0), offsetof(R037, f1), offsetof(R037, f2));
     {
         R037 v = make_R037(57);
         printf("R037 hash %" PRIu64 "\n", hash_R037(28631ull, 7496.0, 63ll, -4172.875f, v, 1159.375f));
@@ -4973,7 +5089,9 @@ int main(void) {
         R037 w = make_R037(556);
         printf("R037 pair %" PRIu64 "\n", pair_R037(6969.125f, -7102.875, 5273.625f, v, -5185.25, w, 773462311161663520ull, 35179ull));
     }
-    printf("R038 layout %zu %zu %zu %zu\n", sizeof(R038), _Alignof(R038), offsetof(R038, f0), offsetof(R038, f1));
+}
+__attribute__((noinline)) static void shape_R038(void) {
+    printf("R038 layout %zu %zu %zu\n", sizeof(R038), _Alignof(R038), offsetof(R038, f0));
     {
         R038 v = make_R038(58);
         printf("R038 hash %" PRIu64 "\n", hash_R038(v, 11021609383448752425ull, (EnI64)5000000000ll));
@@ -4987,7 +5105,9 @@ int main(void) {
         R038 wie = ptr_w64_echo_R038()(-3174.25f, -6254.875f, -3446.625f, 1956.5f, -6101.0, y, 49868ull);
         printf("R038 w64 ind echo %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, wie, 820.25f));
     }
-    printf("R039 layout %zu %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1), offsetof(R039, f2));
+}
+__attribute__((noinline)) static void shape_R039(void) {
+    printf("R039 layout %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1));
     {
         R039 v = make_R039(59);
         printf("R039 hash %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, v, 126ll, 18ull));
@@ -4999,14 +5119,18 @@ int main(void) {
         R039 ie = ptr_echo_R039()(697.875, -6410.125, -1880.75f, -1029.0f, -4383.625f, -5064.5, -4513.375f, 1561.375f, e, 3227.375, -3267.125f);
         printf("R039 ind echo %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, ie, 126ll, 18ull));
     }
-    printf("R040 layout %zu %zu %zu\n", sizeof(R040), _Alignof(R040), offsetof(R040, f0));
+}
+__attribute__((noinline)) static void shape_R040(void) {
+    printf("R040 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R040), _Alignof(R040), offsetof(R040, f0), offsetof(R040, f1), offsetof(R040, f2), offsetof(R040, f3));
     {
         R040 v = make_R040(60);
         printf("R040 hash %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, v, 14ull));
         R040 e = echo_R040(-4318.375, 1034.875f, -1885.75, 24ull, -6859.25, 31ll, 1302.125, v, 32ull);
         printf("R040 echo %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, e, 14ull));
     }
-    printf("R041 layout %zu %zu %zu\n", sizeof(R041), _Alignof(R041), offsetof(R041, f0));
+}
+__attribute__((noinline)) static void shape_R041(void) {
+    printf("R041 layout %zu %zu %zu %zu %zu\n", sizeof(R041), _Alignof(R041), offsetof(R041, f0), offsetof(R041, f1), offsetof(R041, f2));
     {
         R041 v = make_R041(61);
         printf("R041 hash %" PRIu64 "\n", hash_R041(v, 32ull, 10ull));
@@ -5015,7 +5139,9 @@ int main(void) {
         R041 w = make_R041(560);
         printf("R041 pair %" PRIu64 "\n", pair_R041(v, 12023069903321527084ull, w, -6858.0f));
     }
-    printf("R042 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R042), _Alignof(R042), offsetof(R042, f0), offsetof(R042, f1), offsetof(R042, f2), offsetof(R042, f3));
+}
+__attribute__((noinline)) static void shape_R042(void) {
+    printf("R042 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R042), _Alignof(R042), offsetof(R042, f0), offsetof(R042, f1), offsetof(R042, f2), offsetof(R042, f3), offsetof(R042, f4), offsetof(R042, f5), offsetof(R042, f6));
     {
         R042 v = make_R042(62);
         printf("R042 hash %" PRIu64 "\n", hash_R042(4902.25, -4030.375, -7543.875f, 7846.375, v, 37ull, 25ull));
@@ -5023,29 +5149,35 @@ int main(void) {
         printf("R042 echo %" PRIu64 "\n", hash_R042(4902.25, -4030.375, -7543.875f, 7846.375, e, 37ull, 25ull));
         R042 x = make_R042(961);
         printf("R042 w64 hash %" PRIu64 "\n", w64_hash_R042(3752.375, 18446744073709551615ull, x));
-        R042 y = w64_echo_R042(52.625, 86ull, (EnI64)5000000000ll, x, 1818.5f);
+        R042 y = w64_echo_R042(52.625, 86ull, (EnU8)0ull, x, 1818.5f);
         printf("R042 w64 echo %" PRIu64 "\n", w64_hash_R042(3752.375, 18446744073709551615ull, y));
     }
-    printf("R043 layout %zu %zu %zu %zu\n", sizeof(R043), _Alignof(R043), offsetof(R043, f0), offsetof(R043, f1));
+}
+__attribute__((noinline)) static void shape_R043(void) {
+    printf("R043 layout %zu %zu %zu %zu %zu\n", sizeof(R043), _Alignof(R043), offsetof(R043, f0), offsetof(R043, f1), offsetof(R043, f2));
     {
         R043 v = make_R043(63);
-        printf("R043 hash %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU16)0ull, v, -4482.375f, 1697.375));
+        printf("R043 hash %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, v, -4482.375f, 1697.375));
         R043 e = echo_R043(v);
-        printf("R043 echo %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU16)0ull, e, -4482.375f, 1697.375));
+        printf("R043 echo %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, e, -4482.375f, 1697.375));
         R043 w = make_R043(562);
         printf("R043 pair %" PRIu64 "\n", pair_R043(-7832.5f, 7294.125f, -715.625f, -2730.875f, v, -91ll, w, 65535ull, 1ull));
     }
+}
+__attribute__((noinline)) static void shape_R044(void) {
     printf("R044 layout %zu %zu %zu\n", sizeof(R044), _Alignof(R044), offsetof(R044, f0));
     {
         R044 v = make_R044(64);
         printf("R044 hash %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, v, 2810.625));
-        R044 e = echo_R044(-127ll, (EnInt)-5ll, v, 8ll, 35ull, 1ll);
+        R044 e = echo_R044(-127ll, (EnU8)1ull, v, 8ll, 35ull, 1ll);
         printf("R044 echo %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, e, 2810.625));
         printf("R044 ind hash %" PRIu64 "\n", ptr_hash_R044()(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, v, 2810.625));
-        R044 ie = ptr_echo_R044()(-127ll, (EnInt)-5ll, e, 8ll, 35ull, 1ll);
+        R044 ie = ptr_echo_R044()(-127ll, (EnU8)1ull, e, 8ll, 35ull, 1ll);
         printf("R044 ind echo %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, ie, 2810.625));
     }
-    printf("R045 layout %zu %zu %zu %zu %zu\n", sizeof(R045), _Alignof(R045), offsetof(R045, f0), offsetof(R045, f1), offsetof(R045, f2));
+}
+__attribute__((noinline)) static void shape_R045(void) {
+    printf("R045 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R045), _Alignof(R045), offsetof(R045, f0), offsetof(R045, f1), offsetof(R045, f2), offsetof(R045, f3), offsetof(R045, f4), offsetof(R045, f5), offsetof(R045, f6), offsetof(R045, f7));
     {
         R045 v = make_R045(65);
         printf("R045 hash %" PRIu64 "\n", hash_R045(163.625f, 2222.0, 8041301567450402155ull, 40ull, -5335.875, 6608.75, 6931.125, v, -2100921510ll));
@@ -5054,11 +5186,13 @@ int main(void) {
         R045 w = make_R045(564);
         printf("R045 pair %" PRIu64 "\n", pair_R045(5355.875f, v, 1ull, w));
     }
-    printf("R046 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R046), _Alignof(R046), offsetof(R046, f0), offsetof(R046, f1), offsetof(R046, f2), offsetof(R046, f3));
+}
+__attribute__((noinline)) static void shape_R046(void) {
+    printf("R046 layout %zu %zu %zu %zu\n", sizeof(R046), _Alignof(R046), offsetof(R046, f0), offsetof(R046, f1));
     {
         R046 v = make_R046(66);
         printf("R046 hash %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, v, -6142.5f));
-        R046 e = echo_R046(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnU8)105ull, v, -1165807762ll, 4991229353421664684ull, -128ll);
+        R046 e = echo_R046(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, v, -1165807762ll, 4991229353421664684ull, -128ll);
         printf("R046 echo %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, e, -6142.5f));
         R046 x = make_R046(965);
         printf("R046 w64 hash %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, x));
@@ -5068,7 +5202,9 @@ int main(void) {
         R046 wie = ptr_w64_echo_R046()(y, 5858.5);
         printf("R046 w64 ind echo %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, wie));
     }
-    printf("R047 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0), offsetof(R047, f1), offsetof(R047, f2), offsetof(R047, f3));
+}
+__attribute__((noinline)) static void shape_R047(void) {
+    printf("R047 layout %zu %zu %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0), offsetof(R047, f1), offsetof(R047, f2));
     {
         R047 v = make_R047(67);
         printf("R047 hash %" PRIu64 "\n", hash_R047(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], v, 40ull, 50ll));
@@ -5077,14 +5213,18 @@ int main(void) {
         R047 w = make_R047(566);
         printf("R047 pair %" PRIu64 "\n", pair_R047(253ull, -37ll, 14ull, 10071386120995034825ull, 30ull, 25ll, v, 2017077482ull, w, 9223372036854775807ll, 85ll));
     }
-    printf("R048 layout %zu %zu %zu %zu %zu\n", sizeof(R048), _Alignof(R048), offsetof(R048, f0), offsetof(R048, f1), offsetof(R048, f2));
+}
+__attribute__((noinline)) static void shape_R048(void) {
+    printf("R048 layout %zu %zu %zu\n", sizeof(R048), _Alignof(R048), offsetof(R048, f0));
     {
         R048 v = make_R048(68);
         printf("R048 hash %" PRIu64 "\n", hash_R048(4909.375f, v));
         R048 e = echo_R048(18446744073709551614ull, 28918ull, 4168464541964447986ll, 85ll, 7822.5f, v);
         printf("R048 echo %" PRIu64 "\n", hash_R048(4909.375f, e));
     }
-    printf("R049 layout %zu %zu %zu %zu\n", sizeof(R049), _Alignof(R049), offsetof(R049, f0), offsetof(R049, f1));
+}
+__attribute__((noinline)) static void shape_R049(void) {
+    printf("R049 layout %zu %zu %zu %zu %zu\n", sizeof(R049), _Alignof(R049), offsetof(R049, f0), offsetof(R049, f1), offsetof(R049, f2));
     {
         R049 v = make_R049(69);
         printf("R049 hash %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, v, 670.25, -4082.125));
@@ -5096,6 +5236,8 @@ int main(void) {
         R049 ie = ptr_echo_R049()(e);
         printf("R049 ind echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, ie, 670.25, -4082.125));
     }
+}
+__attribute__((noinline)) static void shape_R050(void) {
     printf("R050 layout %zu %zu %zu %zu\n", sizeof(R050), _Alignof(R050), offsetof(R050, f0), offsetof(R050, f1));
     {
         R050 v = make_R050(70);
@@ -5103,69 +5245,83 @@ int main(void) {
         R050 e = echo_R050(v);
         printf("R050 echo %" PRIu64 "\n", hash_R050(&ffidl_cells[28], e));
         R050 x = make_R050(969);
-        printf("R050 w64 hash %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnU32)4000000000ull, x, 2108.75f));
+        printf("R050 w64 hash %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, x, 2108.75f));
         R050 y = w64_echo_R050(-127ll, 0ll, x, -4832.375f);
-        printf("R050 w64 echo %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnU32)4000000000ull, y, 2108.75f));
+        printf("R050 w64 echo %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, y, 2108.75f));
     }
-    printf("R051 layout %zu %zu %zu\n", sizeof(R051), _Alignof(R051), offsetof(R051, f0));
+}
+__attribute__((noinline)) static void shape_R051(void) {
+    printf("R051 layout %zu %zu %zu %zu\n", sizeof(R051), _Alignof(R051), offsetof(R051, f0), offsetof(R051, f1));
     {
         R051 v = make_R051(71);
         printf("R051 hash %" PRIu64 "\n", hash_R051(6640.5, v, 1153.0f));
         R051 e = echo_R051(3336.375, 941.375f, -4543.0f, 170ull, 5422.375f, v, 3491.625f, -4936.125f, 7182.875);
         printf("R051 echo %" PRIu64 "\n", hash_R051(6640.5, e, 1153.0f));
         R051 w = make_R051(570);
-        printf("R051 pair %" PRIu64 "\n", pair_R051(v, (EnInt)1ll, w, 1578955082ull));
+        printf("R051 pair %" PRIu64 "\n", pair_R051(v, (EnI64)5000000000ll, w, 1578955082ull));
     }
-    printf("R052 layout %zu %zu %zu\n", sizeof(R052), _Alignof(R052), offsetof(R052, f0));
+}
+__attribute__((noinline)) static void shape_R052(void) {
+    printf("R052 layout %zu %zu %zu %zu\n", sizeof(R052), _Alignof(R052), offsetof(R052, f0), offsetof(R052, f1));
     {
         R052 v = make_R052(72);
-        printf("R052 hash %" PRIu64 "\n", hash_R052(-2431.0f, 5592.875, 3266.0f, -135.625, v, (EnU16)0ull));
+        printf("R052 hash %" PRIu64 "\n", hash_R052(-2431.0f, 5592.875, 3266.0f, -135.625, v, (EnU64)9223372036854775808ull));
         R052 e = echo_R052(4559.875f, 4078.375, -6368.0f, -4781.75, v, 873712096ull, 18446744073709551614ull);
-        printf("R052 echo %" PRIu64 "\n", hash_R052(-2431.0f, 5592.875, 3266.0f, -135.625, e, (EnU16)0ull));
+        printf("R052 echo %" PRIu64 "\n", hash_R052(-2431.0f, 5592.875, 3266.0f, -135.625, e, (EnU64)9223372036854775808ull));
     }
-    printf("R053 layout %zu %zu %zu\n", sizeof(R053), _Alignof(R053), offsetof(R053, f0));
+}
+__attribute__((noinline)) static void shape_R053(void) {
+    printf("R053 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R053), _Alignof(R053), offsetof(R053, f0), offsetof(R053, f1), offsetof(R053, f2), offsetof(R053, f3), offsetof(R053, f4), offsetof(R053, f5), offsetof(R053, f6), offsetof(R053, f7));
     {
         R053 v = make_R053(73);
         printf("R053 hash %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, v));
-        R053 e = echo_R053(12464987588724218562ull, 43ull, 0ull, 15ll, v, true, 8527934463235158469ll, (EnU32)4000000000ull);
+        R053 e = echo_R053(12464987588724218562ull, 43ull, 0ull, 15ll, v, true, 8527934463235158469ll, (EnI16)7ll);
         printf("R053 echo %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, e));
         R053 w = make_R053(572);
         printf("R053 pair %" PRIu64 "\n", pair_R053(-4129.5f, 4194.25f, 757.75, 2685.375, v, -1279.125, w, 49ll));
     }
-    printf("R054 layout %zu %zu %zu\n", sizeof(R054), _Alignof(R054), offsetof(R054, f0));
+}
+__attribute__((noinline)) static void shape_R054(void) {
+    printf("R054 layout %zu %zu %zu %zu\n", sizeof(R054), _Alignof(R054), offsetof(R054, f0), offsetof(R054, f1));
     {
         R054 v = make_R054(74);
-        printf("R054 hash %" PRIu64 "\n", hash_R054((EnI16)7ll, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnI16)-570ll));
+        printf("R054 hash %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnU64)593ull));
         R054 e = echo_R054(v);
-        printf("R054 echo %" PRIu64 "\n", hash_R054((EnI16)7ll, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, e, 4613904448943641802ull, (EnI16)-570ll));
+        printf("R054 echo %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, e, 4613904448943641802ull, (EnU64)593ull));
         R054 x = make_R054(973);
         printf("R054 w64 hash %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, x, -9223372036854775807ll, 108ull));
         R054 y = w64_echo_R054(x, 17589549975212724630ull, 3989.0);
         printf("R054 w64 echo %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, y, -9223372036854775807ll, 108ull));
-        printf("R054 ind hash %" PRIu64 "\n", ptr_hash_R054()((EnI16)7ll, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnI16)-570ll));
+        printf("R054 ind hash %" PRIu64 "\n", ptr_hash_R054()((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnU64)593ull));
         R054 ie = ptr_echo_R054()(e);
-        printf("R054 ind echo %" PRIu64 "\n", hash_R054((EnI16)7ll, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, ie, 4613904448943641802ull, (EnI16)-570ll));
+        printf("R054 ind echo %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, ie, 4613904448943641802ull, (EnU64)593ull));
         printf("R054 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R054()(-2ll, 411919230ll, 1ull, 58ull, y, -9223372036854775807ll, 108ull));
         R054 wie = ptr_w64_echo_R054()(y, 17589549975212724630ull, 3989.0);
         printf("R054 w64 ind echo %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, wie, -9223372036854775807ll, 108ull));
     }
-    printf("R055 layout %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0));
+}
+__attribute__((noinline)) static void shape_R055(void) {
+    printf("R055 layout %zu %zu %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0), offsetof(R055, f1), offsetof(R055, f2));
     {
         R055 v = make_R055(75);
-        printf("R055 hash %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnInt)1ll, 3368ll, -27169ll, v, 1675.125f, -5442.875f));
+        printf("R055 hash %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnI8)127ll, 3368ll, -27169ll, v, 1675.125f, -5442.875f));
         R055 e = echo_R055(6587.75, 7047.875, 6593598082112478149ll, v, 233ull);
-        printf("R055 echo %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnInt)1ll, 3368ll, -27169ll, e, 1675.125f, -5442.875f));
+        printf("R055 echo %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnI8)127ll, 3368ll, -27169ll, e, 1675.125f, -5442.875f));
         R055 w = make_R055(574);
-        printf("R055 pair %" PRIu64 "\n", pair_R055(-1371034655944518308ll, 5501.5, -6358860441905638985ll, (EnInt)0ll, -6642.0f, v, -18ll, w));
+        printf("R055 pair %" PRIu64 "\n", pair_R055(-1371034655944518308ll, 5501.5, -6358860441905638985ll, (EnI8)-128ll, -6642.0f, v, -18ll, w));
     }
-    printf("R056 layout %zu %zu %zu %zu\n", sizeof(R056), _Alignof(R056), offsetof(R056, f0), offsetof(R056, f1));
+}
+__attribute__((noinline)) static void shape_R056(void) {
+    printf("R056 layout %zu %zu %zu %zu %zu\n", sizeof(R056), _Alignof(R056), offsetof(R056, f0), offsetof(R056, f1), offsetof(R056, f2));
     {
         R056 v = make_R056(76);
         printf("R056 hash %" PRIu64 "\n", hash_R056(1895.625, v, 44ull, 0ull));
-        R056 e = echo_R056((EnU16)65535ull, 2759.0, 50ull, 40ull, -128ll, 15806666427547622282ull, 1657743504925618490ll, v, 5852721176544206864ull, false);
+        R056 e = echo_R056((EnU32)3ull, 2759.0, 50ull, 40ull, -128ll, 15806666427547622282ull, 1657743504925618490ll, v, 5852721176544206864ull, false);
         printf("R056 echo %" PRIu64 "\n", hash_R056(1895.625, e, 44ull, 0ull));
     }
-    printf("R057 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R057), _Alignof(R057), offsetof(R057, f0), offsetof(R057, f1), offsetof(R057, f2), offsetof(R057, f3));
+}
+__attribute__((noinline)) static void shape_R057(void) {
+    printf("R057 layout %zu %zu %zu %zu %zu\n", sizeof(R057), _Alignof(R057), offsetof(R057, f0), offsetof(R057, f1), offsetof(R057, f2));
     {
         R057 v = make_R057(77);
         printf("R057 hash %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, v, 4396.0));
@@ -5174,18 +5330,22 @@ int main(void) {
         R057 w = make_R057(576);
         printf("R057 pair %" PRIu64 "\n", pair_R057(6669.875f, -114ll, -1890.625, -3617.875f, -4553.75, -6385.625f, v, false, w));
     }
+}
+__attribute__((noinline)) static void shape_R058(void) {
     printf("R058 layout %zu %zu %zu %zu\n", sizeof(R058), _Alignof(R058), offsetof(R058, f0), offsetof(R058, f1));
     {
         R058 v = make_R058(78);
-        printf("R058 hash %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, v, 26ull, (EnI64)5000000000ll));
+        printf("R058 hash %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, v, 26ull, (EnU8)1ull));
         R058 e = echo_R058(-6159.0f, v, 6164.5);
-        printf("R058 echo %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, e, 26ull, (EnI64)5000000000ll));
+        printf("R058 echo %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, e, 26ull, (EnU8)1ull));
         R058 x = make_R058(977);
         printf("R058 w64 hash %" PRIu64 "\n", w64_hash_R058(-128ll, -2118880133040432024ll, x));
         R058 y = w64_echo_R058(-2790.875f, 2637886555946242761ll, 5827.5, 2412.0f, x, -2151.375, -2803.125f);
         printf("R058 w64 echo %" PRIu64 "\n", w64_hash_R058(-128ll, -2118880133040432024ll, y));
     }
-    printf("R059 layout %zu %zu %zu %zu %zu\n", sizeof(R059), _Alignof(R059), offsetof(R059, f0), offsetof(R059, f1), offsetof(R059, f2));
+}
+__attribute__((noinline)) static void shape_R059(void) {
+    printf("R059 layout %zu %zu %zu\n", sizeof(R059), _Alignof(R059), offsetof(R059, f0));
     {
         R059 v = make_R059(79);
         printf("R059 hash %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, v, 870997600530392353ll));
@@ -5197,23 +5357,29 @@ int main(void) {
         R059 ie = ptr_echo_R059()(5840.5f, -238.0f, -304.0, e, -7334.375);
         printf("R059 ind echo %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, ie, 870997600530392353ll));
     }
-    printf("R060 layout %zu %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0), offsetof(R060, f1));
+}
+__attribute__((noinline)) static void shape_R060(void) {
+    printf("R060 layout %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0));
     {
         R060 v = make_R060(80);
         printf("R060 hash %" PRIu64 "\n", hash_R060(4186.875f, 7467.875f, v, 255ull));
         R060 e = echo_R060(643.25f, v, -4623.875);
         printf("R060 echo %" PRIu64 "\n", hash_R060(4186.875f, 7467.875f, e, 255ull));
     }
-    printf("R061 layout %zu %zu %zu %zu\n", sizeof(R061), _Alignof(R061), offsetof(R061, f0), offsetof(R061, f1));
+}
+__attribute__((noinline)) static void shape_R061(void) {
+    printf("R061 layout %zu %zu %zu\n", sizeof(R061), _Alignof(R061), offsetof(R061, f0));
     {
         R061 v = make_R061(81);
         printf("R061 hash %" PRIu64 "\n", hash_R061(673.25f, v));
         R061 e = echo_R061(174.625f, 228.625f, v, 2328784727ull, 15ll);
         printf("R061 echo %" PRIu64 "\n", hash_R061(673.25f, e));
         R061 w = make_R061(580);
-        printf("R061 pair %" PRIu64 "\n", pair_R061(84ll, -27ll, 1ull, (EnI16)849ll, -891546285201380365ll, v, 7168.25, w, 6356.625f, 9739984000745790861ull));
+        printf("R061 pair %" PRIu64 "\n", pair_R061(84ll, -27ll, 1ull, (EnU64)212ull, -891546285201380365ll, v, 7168.25, w, 6356.625f, 9739984000745790861ull));
     }
-    printf("R062 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R062), _Alignof(R062), offsetof(R062, f0), offsetof(R062, f1), offsetof(R062, f2), offsetof(R062, f3), offsetof(R062, f4), offsetof(R062, f5), offsetof(R062, f6), offsetof(R062, f7));
+}
+__attribute__((noinline)) static void shape_R062(void) {
+    printf("R062 layout %zu %zu %zu %zu %zu\n", sizeof(R062), _Alignof(R062), offsetof(R062, f0), offsetof(R062, f1), offsetof(R062, f2));
     {
         R062 v = make_R062(82);
         printf("R062 hash %" PRIu64 "\n", hash_R062(2584.25, v, -4442301889724780648ll, &ffidl_cells[30]));
@@ -5227,7 +5393,9 @@ int main(void) {
         R062 wie = ptr_w64_echo_R062()(1858.25f, -1643.625, 1640.75f, y);
         printf("R062 w64 ind echo %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, wie, 81ull));
     }
-    printf("R063 layout %zu %zu %zu %zu\n", sizeof(R063), _Alignof(R063), offsetof(R063, f0), offsetof(R063, f1));
+}
+__attribute__((noinline)) static void shape_R063(void) {
+    printf("R063 layout %zu %zu %zu\n", sizeof(R063), _Alignof(R063), offsetof(R063, f0));
     {
         R063 v = make_R063(83);
         printf("R063 hash %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, v, 1332.625));
@@ -5236,16 +5404,20 @@ int main(void) {
         R063 w = make_R063(582);
         printf("R063 pair %" PRIu64 "\n", pair_R063(25545ll, 1932307730692767597ull, -4575048365805337432ll, v, 7738.0, w, -7928791263450395570ll, 3791.875));
     }
-    printf("R064 layout %zu %zu %zu %zu %zu\n", sizeof(R064), _Alignof(R064), offsetof(R064, f0), offsetof(R064, f1), offsetof(R064, f2));
+}
+__attribute__((noinline)) static void shape_R064(void) {
+    printf("R064 layout %zu %zu %zu %zu\n", sizeof(R064), _Alignof(R064), offsetof(R064, f0), offsetof(R064, f1));
     {
         R064 v = make_R064(84);
         printf("R064 hash %" PRIu64 "\n", hash_R064(37ll, v));
-        R064 e = echo_R064(88ll, 14639ull, (EnI64)5000000000ll, 5117.25, v, -7297.25);
+        R064 e = echo_R064(88ll, 14639ull, (EnU8)1ull, 5117.25, v, -7297.25);
         printf("R064 echo %" PRIu64 "\n", hash_R064(37ll, e));
         printf("R064 ind hash %" PRIu64 "\n", ptr_hash_R064()(37ll, v));
-        R064 ie = ptr_echo_R064()(88ll, 14639ull, (EnI64)5000000000ll, 5117.25, e, -7297.25);
+        R064 ie = ptr_echo_R064()(88ll, 14639ull, (EnU8)1ull, 5117.25, e, -7297.25);
         printf("R064 ind echo %" PRIu64 "\n", hash_R064(37ll, ie));
     }
+}
+__attribute__((noinline)) static void shape_R065(void) {
     printf("R065 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R065), _Alignof(R065), offsetof(R065, f0), offsetof(R065, f1), offsetof(R065, f2), offsetof(R065, f3));
     {
         R065 v = make_R065(85);
@@ -5255,18 +5427,22 @@ int main(void) {
         R065 w = make_R065(584);
         printf("R065 pair %" PRIu64 "\n", pair_R065(-5858.25, 101ll, true, v, -7741.5f, w));
     }
-    printf("R066 layout %zu %zu %zu\n", sizeof(R066), _Alignof(R066), offsetof(R066, f0));
+}
+__attribute__((noinline)) static void shape_R066(void) {
+    printf("R066 layout %zu %zu %zu %zu\n", sizeof(R066), _Alignof(R066), offsetof(R066, f0), offsetof(R066, f1));
     {
         R066 v = make_R066(86);
-        printf("R066 hash %" PRIu64 "\n", hash_R066(-3190.375, (EnI16)89ll, 44ull, v, (EnU8)200ull));
+        printf("R066 hash %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, v, (EnI64)5000000000ll));
         R066 e = echo_R066(925.75, 2696.5f, 3010.25f, 1608.5, -148.875, 2597.375f, 5380.25f, v);
-        printf("R066 echo %" PRIu64 "\n", hash_R066(-3190.375, (EnI16)89ll, 44ull, e, (EnU8)200ull));
+        printf("R066 echo %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, e, (EnI64)5000000000ll));
         R066 x = make_R066(985);
         printf("R066 w64 hash %" PRIu64 "\n", w64_hash_R066(x, 2115359726286812904ull, (EnInt)100000ll));
         R066 y = w64_echo_R066(35683ull, 18446744073709551614ull, x, &ffidl_cells[7], 9223372036854775806ll);
         printf("R066 w64 echo %" PRIu64 "\n", w64_hash_R066(y, 2115359726286812904ull, (EnInt)100000ll));
     }
-    printf("R067 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R067), _Alignof(R067), offsetof(R067, f0), offsetof(R067, f1), offsetof(R067, f2), offsetof(R067, f3), offsetof(R067, f4), offsetof(R067, f5));
+}
+__attribute__((noinline)) static void shape_R067(void) {
+    printf("R067 layout %zu %zu %zu\n", sizeof(R067), _Alignof(R067), offsetof(R067, f0));
     {
         R067 v = make_R067(87);
         printf("R067 hash %" PRIu64 "\n", hash_R067(-8061813942597547202ll, 1ull, -933116575ll, &ffidl_cells[14], 0ll, 15330ull, -70ll, 10258686254817671100ull, v));
@@ -5275,14 +5451,18 @@ int main(void) {
         R067 w = make_R067(586);
         printf("R067 pair %" PRIu64 "\n", pair_R067(17983799967521680202ull, 0ull, -7778.25f, 31ull, v, -6115.125, w, -39ll));
     }
-    printf("R068 layout %zu %zu %zu %zu %zu\n", sizeof(R068), _Alignof(R068), offsetof(R068, f0), offsetof(R068, f1), offsetof(R068, f2));
+}
+__attribute__((noinline)) static void shape_R068(void) {
+    printf("R068 layout %zu %zu %zu\n", sizeof(R068), _Alignof(R068), offsetof(R068, f0));
     {
         R068 v = make_R068(88);
-        printf("R068 hash %" PRIu64 "\n", hash_R068(65534ull, (EnU8)1ull, 267.375f, v));
+        printf("R068 hash %" PRIu64 "\n", hash_R068(65534ull, (EnInt)100000ll, 267.375f, v));
         R068 e = echo_R068(1890.875, v, -1683.875, 943.875);
-        printf("R068 echo %" PRIu64 "\n", hash_R068(65534ull, (EnU8)1ull, 267.375f, e));
+        printf("R068 echo %" PRIu64 "\n", hash_R068(65534ull, (EnInt)100000ll, 267.375f, e));
     }
-    printf("R069 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R069), _Alignof(R069), offsetof(R069, f0), offsetof(R069, f1), offsetof(R069, f2), offsetof(R069, f3), offsetof(R069, f4));
+}
+__attribute__((noinline)) static void shape_R069(void) {
+    printf("R069 layout %zu %zu %zu\n", sizeof(R069), _Alignof(R069), offsetof(R069, f0));
     {
         R069 v = make_R069(89);
         printf("R069 hash %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, v));
@@ -5294,6 +5474,8 @@ int main(void) {
         R069 ie = ptr_echo_R069()(-4172.0, -17ll, 2380.125f, e, 0ull);
         printf("R069 ind echo %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, ie));
     }
+}
+__attribute__((noinline)) static void shape_R070(void) {
     printf("R070 layout %zu %zu %zu %zu %zu\n", sizeof(R070), _Alignof(R070), offsetof(R070, f0), offsetof(R070, f1), offsetof(R070, f2));
     {
         R070 v = make_R070(90);
@@ -5308,31 +5490,39 @@ int main(void) {
         R070 wie = ptr_w64_echo_R070()(&ffidl_cells[46], y);
         printf("R070 w64 ind echo %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, wie, 6641.5f, -1466517841ll));
     }
-    printf("R071 layout %zu %zu %zu\n", sizeof(R071), _Alignof(R071), offsetof(R071, f0));
+}
+__attribute__((noinline)) static void shape_R071(void) {
+    printf("R071 layout %zu %zu %zu %zu\n", sizeof(R071), _Alignof(R071), offsetof(R071, f0), offsetof(R071, f1));
     {
         R071 v = make_R071(91);
-        printf("R071 hash %" PRIu64 "\n", hash_R071(45ull, 4625136010145634587ll, 25ull, -109ll, (EnI64)-89ll, 19ull, v));
+        printf("R071 hash %" PRIu64 "\n", hash_R071(45ull, 4625136010145634587ll, 25ull, -109ll, (EnU8)211ull, 19ull, v));
         R071 e = echo_R071(4167.375f, v);
-        printf("R071 echo %" PRIu64 "\n", hash_R071(45ull, 4625136010145634587ll, 25ull, -109ll, (EnI64)-89ll, 19ull, e));
+        printf("R071 echo %" PRIu64 "\n", hash_R071(45ull, 4625136010145634587ll, 25ull, -109ll, (EnU8)211ull, 19ull, e));
         R071 w = make_R071(590);
         printf("R071 pair %" PRIu64 "\n", pair_R071(6944.375f, -7.125, v, 2036468186145225696ll, w, -4268.25));
     }
-    printf("R072 layout %zu %zu %zu %zu %zu\n", sizeof(R072), _Alignof(R072), offsetof(R072, f0), offsetof(R072, f1), offsetof(R072, f2));
+}
+__attribute__((noinline)) static void shape_R072(void) {
+    printf("R072 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R072), _Alignof(R072), offsetof(R072, f0), offsetof(R072, f1), offsetof(R072, f2), offsetof(R072, f3));
     {
         R072 v = make_R072(92);
-        printf("R072 hash %" PRIu64 "\n", hash_R072((EnI16)-300ll, v));
-        R072 e = echo_R072((EnI16)-299ll, -1572.625, -3326.375, 162612457636250311ll, 49ull, 3059.75, v, (EnInt)663ll);
-        printf("R072 echo %" PRIu64 "\n", hash_R072((EnI16)-300ll, e));
+        printf("R072 hash %" PRIu64 "\n", hash_R072((EnU32)3ull, v));
+        R072 e = echo_R072((EnU64)18446744073709551615ull, -1572.625, -3326.375, 162612457636250311ll, 49ull, 3059.75, v, (EnI8)107ll);
+        printf("R072 echo %" PRIu64 "\n", hash_R072((EnU32)3ull, e));
     }
-    printf("R073 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R073), _Alignof(R073), offsetof(R073, f0), offsetof(R073, f1), offsetof(R073, f2), offsetof(R073, f3));
+}
+__attribute__((noinline)) static void shape_R073(void) {
+    printf("R073 layout %zu %zu %zu %zu %zu\n", sizeof(R073), _Alignof(R073), offsetof(R073, f0), offsetof(R073, f1), offsetof(R073, f2));
     {
         R073 v = make_R073(93);
         printf("R073 hash %" PRIu64 "\n", hash_R073(2151460967810838339ull, -689.375, 40ull, -811.875f, 5166.375f, v));
         R073 e = echo_R073(22ull, 5180.625, -30564ll, -6826.125, -6940.5f, 7640.25, -127ll, -3438.875, v);
         printf("R073 echo %" PRIu64 "\n", hash_R073(2151460967810838339ull, -689.375, 40ull, -811.875f, 5166.375f, e));
         R073 w = make_R073(592);
-        printf("R073 pair %" PRIu64 "\n", pair_R073(-4551.125, 1408ll, (EnU16)0ull, &ffidl_cells[11], -4758.0, 108ll, v, false, w, 3ull));
+        printf("R073 pair %" PRIu64 "\n", pair_R073(-4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, 108ll, v, false, w, 3ull));
     }
+}
+__attribute__((noinline)) static void shape_R074(void) {
     printf("R074 layout %zu %zu %zu %zu\n", sizeof(R074), _Alignof(R074), offsetof(R074, f0), offsetof(R074, f1));
     {
         R074 v = make_R074(94);
@@ -5347,7 +5537,9 @@ int main(void) {
         R074 ie = ptr_echo_R074()(1827.625, 11ull, -32767ll, e, 5626.0f, 4566.25f, 2292.75f);
         printf("R074 ind echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, ie));
     }
-    printf("R075 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1), offsetof(R075, f2), offsetof(R075, f3));
+}
+__attribute__((noinline)) static void shape_R075(void) {
+    printf("R075 layout %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1));
     {
         R075 v = make_R075(95);
         printf("R075 hash %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], v, 1587412771ull));
@@ -5356,13 +5548,17 @@ int main(void) {
         R075 w = make_R075(594);
         printf("R075 pair %" PRIu64 "\n", pair_R075(-3910.25, v, -6914.625, w, 6444190907069002682ull, 2135.75));
     }
-    printf("R076 layout %zu %zu %zu %zu\n", sizeof(R076), _Alignof(R076), offsetof(R076, f0), offsetof(R076, f1));
+}
+__attribute__((noinline)) static void shape_R076(void) {
+    printf("R076 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R076), _Alignof(R076), offsetof(R076, f0), offsetof(R076, f1), offsetof(R076, f2), offsetof(R076, f3), offsetof(R076, f4));
     {
         R076 v = make_R076(96);
         printf("R076 hash %" PRIu64 "\n", hash_R076(2396.375, 8550ll, v, -6895.25, -4966.875f));
         R076 e = echo_R076(-67ll, 1ull, v);
         printf("R076 echo %" PRIu64 "\n", hash_R076(2396.375, 8550ll, e, -6895.25, -4966.875f));
     }
+}
+__attribute__((noinline)) static void shape_R077(void) {
     printf("R077 layout %zu %zu %zu %zu %zu\n", sizeof(R077), _Alignof(R077), offsetof(R077, f0), offsetof(R077, f1), offsetof(R077, f2));
     {
         R077 v = make_R077(97);
@@ -5372,11 +5568,13 @@ int main(void) {
         R077 w = make_R077(596);
         printf("R077 pair %" PRIu64 "\n", pair_R077(39054ull, 2478710485588428531ll, -8998019995570654365ll, v, &ffidl_cells[3], w, 65ll, -9223372036854775806ll));
     }
-    printf("R078 layout %zu %zu %zu %zu\n", sizeof(R078), _Alignof(R078), offsetof(R078, f0), offsetof(R078, f1));
+}
+__attribute__((noinline)) static void shape_R078(void) {
+    printf("R078 layout %zu %zu %zu\n", sizeof(R078), _Alignof(R078), offsetof(R078, f0));
     {
         R078 v = make_R078(98);
         printf("R078 hash %" PRIu64 "\n", hash_R078(-58ll, 47ll, -6782.25f, 42613ull, 215853120085609496ull, 53ll, v, 127ll, 0ull));
-        R078 e = echo_R078(-92ll, (EnI16)-300ll, 2384527328197982747ull, v);
+        R078 e = echo_R078(-92ll, (EnU64)18446744073709551615ull, 2384527328197982747ull, v);
         printf("R078 echo %" PRIu64 "\n", hash_R078(-58ll, 47ll, -6782.25f, 42613ull, 215853120085609496ull, 53ll, e, 127ll, 0ull));
         R078 x = make_R078(997);
         printf("R078 w64 hash %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, x, -2766003829940966460ll));
@@ -5386,18 +5584,22 @@ int main(void) {
         R078 wie = ptr_w64_echo_R078()(y, 4536.625, 2989.875);
         printf("R078 w64 ind echo %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, wie, -2766003829940966460ll));
     }
-    printf("R079 layout %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0));
+}
+__attribute__((noinline)) static void shape_R079(void) {
+    printf("R079 layout %zu %zu %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0), offsetof(R079, f1), offsetof(R079, f2));
     {
         R079 v = make_R079(99);
         printf("R079 hash %" PRIu64 "\n", hash_R079(28ull, v, -117ll, -49ll));
         R079 e = echo_R079(-4833.5, v);
         printf("R079 echo %" PRIu64 "\n", hash_R079(28ull, e, -117ll, -49ll));
         R079 w = make_R079(598);
-        printf("R079 pair %" PRIu64 "\n", pair_R079(-5384.375, -4572.875, 7559.375f, -5730265798711702093ll, -3051.625f, 1288.125f, v, (EnInt)100000ll, w));
+        printf("R079 pair %" PRIu64 "\n", pair_R079(-5384.375, -4572.875, 7559.375f, -5730265798711702093ll, -3051.625f, 1288.125f, v, (EnU8)200ull, w));
         printf("R079 ind hash %" PRIu64 "\n", ptr_hash_R079()(28ull, w, -117ll, -49ll));
         R079 ie = ptr_echo_R079()(-4833.5, e);
         printf("R079 ind echo %" PRIu64 "\n", hash_R079(28ull, ie, -117ll, -49ll));
     }
+}
+__attribute__((noinline)) static void shape_R080(void) {
     printf("R080 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R080), _Alignof(R080), offsetof(R080, f0), offsetof(R080, f1), offsetof(R080, f2), offsetof(R080, f3));
     {
         R080 v = make_R080(100);
@@ -5405,7 +5607,9 @@ int main(void) {
         R080 e = echo_R080(&ffidl_cells[42], -10467ll, -41ll, 28701ull, 1410309863ll, 4294967295ull, v);
         printf("R080 echo %" PRIu64 "\n", hash_R080(14ull, 17981465642518114866ull, 25826ull, -128ll, 18446744073709551614ull, e));
     }
-    printf("R081 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R081), _Alignof(R081), offsetof(R081, f0), offsetof(R081, f1), offsetof(R081, f2), offsetof(R081, f3));
+}
+__attribute__((noinline)) static void shape_R081(void) {
+    printf("R081 layout %zu %zu %zu\n", sizeof(R081), _Alignof(R081), offsetof(R081, f0));
     {
         R081 v = make_R081(101);
         printf("R081 hash %" PRIu64 "\n", hash_R081(v));
@@ -5414,17 +5618,21 @@ int main(void) {
         R081 w = make_R081(600);
         printf("R081 pair %" PRIu64 "\n", pair_R081(17ull, v, 7757.75, w));
     }
-    printf("R082 layout %zu %zu %zu\n", sizeof(R082), _Alignof(R082), offsetof(R082, f0));
+}
+__attribute__((noinline)) static void shape_R082(void) {
+    printf("R082 layout %zu %zu %zu %zu\n", sizeof(R082), _Alignof(R082), offsetof(R082, f0), offsetof(R082, f1));
     {
         R082 v = make_R082(102);
         printf("R082 hash %" PRIu64 "\n", hash_R082(-4087728954851742642ll, -154.5f, -4014.375, -921604366ll, 6308.625f, 5610.375, -3810.25f, -174.375f, v, -1773.375));
         R082 e = echo_R082(-1493.625f, 27ull, -737.875, -91ll, 4081.375f, -1678.125, v);
         printf("R082 echo %" PRIu64 "\n", hash_R082(-4087728954851742642ll, -154.5f, -4014.375, -921604366ll, 6308.625f, 5610.375, -3810.25f, -174.375f, e, -1773.375));
         R082 x = make_R082(1001);
-        printf("R082 w64 hash %" PRIu64 "\n", w64_hash_R082(15ull, (EnI16)451ll, 125ull, x, -4ll));
+        printf("R082 w64 hash %" PRIu64 "\n", w64_hash_R082(15ull, (EnU64)316ull, 125ull, x, -4ll));
         R082 y = w64_echo_R082(1ull, 2147483646ll, x);
-        printf("R082 w64 echo %" PRIu64 "\n", w64_hash_R082(15ull, (EnI16)451ll, 125ull, y, -4ll));
+        printf("R082 w64 echo %" PRIu64 "\n", w64_hash_R082(15ull, (EnU64)316ull, 125ull, y, -4ll));
     }
+}
+__attribute__((noinline)) static void shape_R083(void) {
     printf("R083 layout %zu %zu %zu %zu\n", sizeof(R083), _Alignof(R083), offsetof(R083, f0), offsetof(R083, f1));
     {
         R083 v = make_R083(103);
@@ -5434,26 +5642,32 @@ int main(void) {
         R083 w = make_R083(602);
         printf("R083 pair %" PRIu64 "\n", pair_R083(-63ll, -4405497205558336356ll, v, -759.625, w, 32767ll));
     }
-    printf("R084 layout %zu %zu %zu %zu\n", sizeof(R084), _Alignof(R084), offsetof(R084, f0), offsetof(R084, f1));
+}
+__attribute__((noinline)) static void shape_R084(void) {
+    printf("R084 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R084), _Alignof(R084), offsetof(R084, f0), offsetof(R084, f1), offsetof(R084, f2), offsetof(R084, f3), offsetof(R084, f4), offsetof(R084, f5), offsetof(R084, f6));
     {
         R084 v = make_R084(104);
-        printf("R084 hash %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, v, -1472.25f));
+        printf("R084 hash %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f));
         R084 e = echo_R084(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, v, -3789.125);
-        printf("R084 echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, e, -1472.25f));
-        printf("R084 ind hash %" PRIu64 "\n", ptr_hash_R084()((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, v, -1472.25f));
+        printf("R084 echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, e, -1472.25f));
+        printf("R084 ind hash %" PRIu64 "\n", ptr_hash_R084()((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f));
         R084 ie = ptr_echo_R084()(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, e, -3789.125);
-        printf("R084 ind echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnU16)65535ull, 1933.125, ie, -1472.25f));
+        printf("R084 ind echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, ie, -1472.25f));
     }
-    printf("R085 layout %zu %zu %zu %zu\n", sizeof(R085), _Alignof(R085), offsetof(R085, f0), offsetof(R085, f1));
+}
+__attribute__((noinline)) static void shape_R085(void) {
+    printf("R085 layout %zu %zu %zu %zu %zu\n", sizeof(R085), _Alignof(R085), offsetof(R085, f0), offsetof(R085, f1), offsetof(R085, f2));
     {
         R085 v = make_R085(105);
         printf("R085 hash %" PRIu64 "\n", hash_R085(v, 19ull));
         R085 e = echo_R085(4912.25f, -7648.375, 328.0, 7789.75, -9223372036854775807ll, v, -3516.75, 189ull);
         printf("R085 echo %" PRIu64 "\n", hash_R085(e, 19ull));
         R085 w = make_R085(604);
-        printf("R085 pair %" PRIu64 "\n", pair_R085(3921.5, 1ull, -104ll, (EnI16)254ll, 3266.75, v, -7724.5, w));
+        printf("R085 pair %" PRIu64 "\n", pair_R085(3921.5, 1ull, -104ll, (EnU64)188ull, 3266.75, v, -7724.5, w));
     }
-    printf("R086 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R086), _Alignof(R086), offsetof(R086, f0), offsetof(R086, f1), offsetof(R086, f2), offsetof(R086, f3));
+}
+__attribute__((noinline)) static void shape_R086(void) {
+    printf("R086 layout %zu %zu %zu\n", sizeof(R086), _Alignof(R086), offsetof(R086, f0));
     {
         R086 v = make_R086(106);
         printf("R086 hash %" PRIu64 "\n", hash_R086(5195.375f, 4459011712023501001ull, v));
@@ -5467,35 +5681,43 @@ int main(void) {
         R086 wie = ptr_w64_echo_R086()(-18754ll, y, 17244284326387344563ull, 1518723176076419705ll);
         printf("R086 w64 ind echo %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, wie, 57ull, -2321.125f));
     }
-    printf("R087 layout %zu %zu %zu\n", sizeof(R087), _Alignof(R087), offsetof(R087, f0));
+}
+__attribute__((noinline)) static void shape_R087(void) {
+    printf("R087 layout %zu %zu %zu %zu\n", sizeof(R087), _Alignof(R087), offsetof(R087, f0), offsetof(R087, f1));
     {
         R087 v = make_R087(107);
-        printf("R087 hash %" PRIu64 "\n", hash_R087((EnU32)490ull, &ffidl_cells[39], v));
+        printf("R087 hash %" PRIu64 "\n", hash_R087((EnU64)490ull, &ffidl_cells[39], v));
         R087 e = echo_R087(-1763.25f, false, -6637.0f, v, 80.75, -4960.375, -6865.25);
-        printf("R087 echo %" PRIu64 "\n", hash_R087((EnU32)490ull, &ffidl_cells[39], e));
+        printf("R087 echo %" PRIu64 "\n", hash_R087((EnU64)490ull, &ffidl_cells[39], e));
         R087 w = make_R087(606);
         printf("R087 pair %" PRIu64 "\n", pair_R087(-2147483647ll, v, 4539.0, w));
     }
-    printf("R088 layout %zu %zu %zu\n", sizeof(R088), _Alignof(R088), offsetof(R088, f0));
+}
+__attribute__((noinline)) static void shape_R088(void) {
+    printf("R088 layout %zu %zu %zu %zu\n", sizeof(R088), _Alignof(R088), offsetof(R088, f0), offsetof(R088, f1));
     {
         R088 v = make_R088(108);
         printf("R088 hash %" PRIu64 "\n", hash_R088(-5461.0, v));
         R088 e = echo_R088(12325518774731784153ull, 2067.625, 4403.5, -1965.0f, -2074.25, -595.5f, -7478.25, v, 1255.625, -12ll);
         printf("R088 echo %" PRIu64 "\n", hash_R088(-5461.0, e));
     }
-    printf("R089 layout %zu %zu %zu %zu\n", sizeof(R089), _Alignof(R089), offsetof(R089, f0), offsetof(R089, f1));
+}
+__attribute__((noinline)) static void shape_R089(void) {
+    printf("R089 layout %zu %zu %zu\n", sizeof(R089), _Alignof(R089), offsetof(R089, f0));
     {
         R089 v = make_R089(109);
-        printf("R089 hash %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, v));
+        printf("R089 hash %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, v));
         R089 e = echo_R089(-930.5, 7422.625f, v, 32767ll, 26ull, 10158254818565325961ull);
-        printf("R089 echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, e));
+        printf("R089 echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, e));
         R089 w = make_R089(608);
         printf("R089 pair %" PRIu64 "\n", pair_R089(23778ll, &ffidl_cells[40], -32768ll, (EnI16)-652ll, -7ll, 32ull, v, 2810694421341391298ll, w));
-        printf("R089 ind hash %" PRIu64 "\n", ptr_hash_R089()(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, w));
+        printf("R089 ind hash %" PRIu64 "\n", ptr_hash_R089()(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, w));
         R089 ie = ptr_echo_R089()(-930.5, 7422.625f, e, 32767ll, 26ull, 10158254818565325961ull);
-        printf("R089 ind echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnInt)0ll, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, ie));
+        printf("R089 ind echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, ie));
     }
-    printf("R090 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R090), _Alignof(R090), offsetof(R090, f0), offsetof(R090, f1), offsetof(R090, f2), offsetof(R090, f3), offsetof(R090, f4));
+}
+__attribute__((noinline)) static void shape_R090(void) {
+    printf("R090 layout %zu %zu %zu %zu %zu\n", sizeof(R090), _Alignof(R090), offsetof(R090, f0), offsetof(R090, f1), offsetof(R090, f2));
     {
         R090 v = make_R090(110);
         printf("R090 hash %" PRIu64 "\n", hash_R090(730432549940441531ll, -5396.125, v));
@@ -5506,7 +5728,9 @@ int main(void) {
         R090 y = w64_echo_R090(1995875266ll, 0ll, -33ll, 15108075437881420700ull, 29ll, x);
         printf("R090 w64 echo %" PRIu64 "\n", w64_hash_R090(y));
     }
-    printf("R091 layout %zu %zu %zu %zu\n", sizeof(R091), _Alignof(R091), offsetof(R091, f0), offsetof(R091, f1));
+}
+__attribute__((noinline)) static void shape_R091(void) {
+    printf("R091 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R091), _Alignof(R091), offsetof(R091, f0), offsetof(R091, f1), offsetof(R091, f2), offsetof(R091, f3));
     {
         R091 v = make_R091(111);
         printf("R091 hash %" PRIu64 "\n", hash_R091(-1712.0, -93ll, -348.0f, 7538.625f, 1243.375, v, 0ull));
@@ -5515,22 +5739,28 @@ int main(void) {
         R091 w = make_R091(610);
         printf("R091 pair %" PRIu64 "\n", pair_R091(-2343.625, &ffidl_cells[19], v, (EnU32)3ull, w));
     }
-    printf("R092 layout %zu %zu %zu\n", sizeof(R092), _Alignof(R092), offsetof(R092, f0));
+}
+__attribute__((noinline)) static void shape_R092(void) {
+    printf("R092 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R092), _Alignof(R092), offsetof(R092, f0), offsetof(R092, f1), offsetof(R092, f2), offsetof(R092, f3), offsetof(R092, f4));
     {
         R092 v = make_R092(112);
         printf("R092 hash %" PRIu64 "\n", hash_R092(-5074.0, 2883.5, 3260.375f, -1429.375f, v, 3204.375, 1672.625));
         R092 e = echo_R092(5039.5f, -3498.5f, v);
         printf("R092 echo %" PRIu64 "\n", hash_R092(-5074.0, 2883.5, 3260.375f, -1429.375f, e, 3204.375, 1672.625));
     }
-    printf("R093 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R093), _Alignof(R093), offsetof(R093, f0), offsetof(R093, f1), offsetof(R093, f2), offsetof(R093, f3));
+}
+__attribute__((noinline)) static void shape_R093(void) {
+    printf("R093 layout %zu %zu %zu %zu\n", sizeof(R093), _Alignof(R093), offsetof(R093, f0), offsetof(R093, f1));
     {
         R093 v = make_R093(113);
         printf("R093 hash %" PRIu64 "\n", hash_R093(37ll, 30ull, 70ull, 6365.25f, -99ll, v, 30ull));
-        R093 e = echo_R093(&ffidl_cells[14], &ffidl_cells[8], false, -1645.625f, v, (EnU8)0ull, 72ll, &ffidl_cells[29]);
+        R093 e = echo_R093(&ffidl_cells[14], &ffidl_cells[8], false, -1645.625f, v, (EnI64)-1ll, 72ll, &ffidl_cells[29]);
         printf("R093 echo %" PRIu64 "\n", hash_R093(37ll, 30ull, 70ull, 6365.25f, -99ll, e, 30ull));
         R093 w = make_R093(612);
-        printf("R093 pair %" PRIu64 "\n", pair_R093(v, 6630.125f, w, (EnI64)-11ll));
+        printf("R093 pair %" PRIu64 "\n", pair_R093(v, 6630.125f, w, (EnInt)-11ll));
     }
+}
+__attribute__((noinline)) static void shape_R094(void) {
     printf("R094 layout %zu %zu %zu %zu %zu\n", sizeof(R094), _Alignof(R094), offsetof(R094, f0), offsetof(R094, f1), offsetof(R094, f2));
     {
         R094 v = make_R094(114);
@@ -5548,7 +5778,9 @@ int main(void) {
         R094 wie = ptr_w64_echo_R094()(-3418.375f, -1309.875, y, 7675.5f);
         printf("R094 w64 ind echo %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, wie, 12909ll, -203361023724211146ll));
     }
-    printf("R095 layout %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1));
+}
+__attribute__((noinline)) static void shape_R095(void) {
+    printf("R095 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1), offsetof(R095, f2), offsetof(R095, f3));
     {
         R095 v = make_R095(115);
         printf("R095 hash %" PRIu64 "\n", hash_R095(5524.875f, -1509.625, v, -4963.5, 3087.5));
@@ -5557,6 +5789,8 @@ int main(void) {
         R095 w = make_R095(614);
         printf("R095 pair %" PRIu64 "\n", pair_R095(18446744073709551615ull, 35ull, -31189ll, 65534ull, 26ll, v, -121ll, w, 32766ll));
     }
+}
+__attribute__((noinline)) static void shape_R096(void) {
     printf("R096 layout %zu %zu %zu %zu %zu\n", sizeof(R096), _Alignof(R096), offsetof(R096, f0), offsetof(R096, f1), offsetof(R096, f2));
     {
         R096 v = make_R096(116);
@@ -5564,16 +5798,20 @@ int main(void) {
         R096 e = echo_R096(1448.0, 9ull, -1404.625, v, 20ll);
         printf("R096 echo %" PRIu64 "\n", hash_R096(&ffidl_cells[50], 76ull, e));
     }
-    printf("R097 layout %zu %zu %zu\n", sizeof(R097), _Alignof(R097), offsetof(R097, f0));
+}
+__attribute__((noinline)) static void shape_R097(void) {
+    printf("R097 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R097), _Alignof(R097), offsetof(R097, f0), offsetof(R097, f1), offsetof(R097, f2), offsetof(R097, f3));
     {
         R097 v = make_R097(117);
-        printf("R097 hash %" PRIu64 "\n", hash_R097((EnI16)-300ll, 32766ll, -2927.75, -15417ll, v));
+        printf("R097 hash %" PRIu64 "\n", hash_R097((EnU32)4000000000ull, 32766ll, -2927.75, -15417ll, v));
         R097 e = echo_R097(&ffidl_cells[13], 18446744073709551614ull, v, -4411.875f, 1610.5);
-        printf("R097 echo %" PRIu64 "\n", hash_R097((EnI16)-300ll, 32766ll, -2927.75, -15417ll, e));
+        printf("R097 echo %" PRIu64 "\n", hash_R097((EnU32)4000000000ull, 32766ll, -2927.75, -15417ll, e));
         R097 w = make_R097(616);
         printf("R097 pair %" PRIu64 "\n", pair_R097(1366.875f, v, 59850ull, w, &ffidl_cells[37]));
     }
-    printf("R098 layout %zu %zu %zu\n", sizeof(R098), _Alignof(R098), offsetof(R098, f0));
+}
+__attribute__((noinline)) static void shape_R098(void) {
+    printf("R098 layout %zu %zu %zu %zu %zu\n", sizeof(R098), _Alignof(R098), offsetof(R098, f0), offsetof(R098, f1), offsetof(R098, f2));
     {
         R098 v = make_R098(118);
         printf("R098 hash %" PRIu64 "\n", hash_R098(-128ll, true, 46ll, 7972.25f, 3302885193ull, v));
@@ -5584,6 +5822,8 @@ int main(void) {
         R098 y = w64_echo_R098(1743.75, x, true, -10ll);
         printf("R098 w64 echo %" PRIu64 "\n", w64_hash_R098(-5827.625f, -456.625f, 5347.75, 7784.5f, y, 0ull));
     }
+}
+__attribute__((noinline)) static void shape_R099(void) {
     printf("R099 layout %zu %zu %zu %zu\n", sizeof(R099), _Alignof(R099), offsetof(R099, f0), offsetof(R099, f1));
     {
         R099 v = make_R099(119);
@@ -5596,13 +5836,17 @@ int main(void) {
         R099 ie = ptr_echo_R099()(-4926.5f, -5922.375, -910.625, 5991.25, -5773.375f, -3564.0f, 7220.375, -3921.625, e, 2257.375, &ffidl_cells[36]);
         printf("R099 ind echo %" PRIu64 "\n", hash_R099(ie, &ffidl_cells[26], 20ull));
     }
-    printf("R100 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1), offsetof(R100, f2), offsetof(R100, f3));
+}
+__attribute__((noinline)) static void shape_R100(void) {
+    printf("R100 layout %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1));
     {
         R100 v = make_R100(120);
         printf("R100 hash %" PRIu64 "\n", hash_R100(-4512.875, v, -7127.75));
         R100 e = echo_R100(&ffidl_cells[12], v, -5115.25, -1487.75f, 5073.75);
         printf("R100 echo %" PRIu64 "\n", hash_R100(-4512.875, e, -7127.75));
     }
+}
+__attribute__((noinline)) static void shape_R101(void) {
     printf("R101 layout %zu %zu %zu\n", sizeof(R101), _Alignof(R101), offsetof(R101, f0));
     {
         R101 v = make_R101(121);
@@ -5612,6 +5856,8 @@ int main(void) {
         R101 w = make_R101(620);
         printf("R101 pair %" PRIu64 "\n", pair_R101(-1856400859ll, 4334329629448695162ll, 65535ull, 120ull, 1872887107892880766ull, true, v, 34ll, w, -127ll, &ffidl_cells[33]));
     }
+}
+__attribute__((noinline)) static void shape_R102(void) {
     printf("R102 layout %zu %zu %zu %zu %zu\n", sizeof(R102), _Alignof(R102), offsetof(R102, f0), offsetof(R102, f1), offsetof(R102, f2));
     {
         R102 v = make_R102(122);
@@ -5626,7 +5872,9 @@ int main(void) {
         R102 wie = ptr_w64_echo_R102()(36ull, -127ll, &ffidl_cells[58], -2503.25f, (EnI64)5000000000ll, y);
         printf("R102 w64 ind echo %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, wie));
     }
-    printf("R103 layout %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0));
+}
+__attribute__((noinline)) static void shape_R103(void) {
+    printf("R103 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0), offsetof(R103, f1), offsetof(R103, f2), offsetof(R103, f3), offsetof(R103, f4));
     {
         R103 v = make_R103(123);
         printf("R103 hash %" PRIu64 "\n", hash_R103(4294967294ull, -3415.75f, -743.375, 1526.125, &ffidl_cells[26], -4799.5, v));
@@ -5635,7 +5883,9 @@ int main(void) {
         R103 w = make_R103(622);
         printf("R103 pair %" PRIu64 "\n", pair_R103(-21ll, 8216769783983051224ull, 8335ull, -121ll, (EnI16)7ll, 8314146779246759520ll, v, 49ll, w, 5343.375f));
     }
-    printf("R104 layout %zu %zu %zu %zu\n", sizeof(R104), _Alignof(R104), offsetof(R104, f0), offsetof(R104, f1));
+}
+__attribute__((noinline)) static void shape_R104(void) {
+    printf("R104 layout %zu %zu %zu\n", sizeof(R104), _Alignof(R104), offsetof(R104, f0));
     {
         R104 v = make_R104(124);
         printf("R104 hash %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, v, -1888075339524375956ll));
@@ -5645,16 +5895,20 @@ int main(void) {
         R104 ie = ptr_echo_R104()(-2960.875f, -335ll, 0ll, 2040928087ull, 254ull, 5498043423284067643ll, 127ll, e);
         printf("R104 ind echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, ie, -1888075339524375956ll));
     }
-    printf("R105 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0), offsetof(R105, f1), offsetof(R105, f2), offsetof(R105, f3), offsetof(R105, f4));
+}
+__attribute__((noinline)) static void shape_R105(void) {
+    printf("R105 layout %zu %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0), offsetof(R105, f1));
     {
         R105 v = make_R105(125);
         printf("R105 hash %" PRIu64 "\n", hash_R105(5286.25, 3777.25f, -5ll, 46ull, -2864.5f, 4277.0f, v, -1985.625f));
-        R105 e = echo_R105(-4563.0, -24ll, &ffidl_cells[8], 4887.625, (EnU8)1ull, 46.625, v, 18141ll);
+        R105 e = echo_R105(-4563.0, -24ll, &ffidl_cells[8], 4887.625, (EnInt)1ll, 46.625, v, 18141ll);
         printf("R105 echo %" PRIu64 "\n", hash_R105(5286.25, 3777.25f, -5ll, 46ull, -2864.5f, 4277.0f, e, -1985.625f));
         R105 w = make_R105(624);
         printf("R105 pair %" PRIu64 "\n", pair_R105(50ll, -4348.0f, v, -5993ll, w, 7642.875));
     }
-    printf("R106 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R106), _Alignof(R106), offsetof(R106, f0), offsetof(R106, f1), offsetof(R106, f2), offsetof(R106, f3), offsetof(R106, f4));
+}
+__attribute__((noinline)) static void shape_R106(void) {
+    printf("R106 layout %zu %zu %zu\n", sizeof(R106), _Alignof(R106), offsetof(R106, f0));
     {
         R106 v = make_R106(126);
         printf("R106 hash %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, v, -2642.25f, 6306.125f));
@@ -5665,23 +5919,29 @@ int main(void) {
         R106 y = w64_echo_R106(18446744073709551615ull, -6716.625f, -33ll, 1800.75f, x, 2446538929ull, 6558189919316299555ll);
         printf("R106 w64 echo %" PRIu64 "\n", w64_hash_R106(-3501614266844475717ll, y, 16000185945248653270ull));
     }
-    printf("R107 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R107), _Alignof(R107), offsetof(R107, f0), offsetof(R107, f1), offsetof(R107, f2), offsetof(R107, f3), offsetof(R107, f4), offsetof(R107, f5), offsetof(R107, f6), offsetof(R107, f7));
+}
+__attribute__((noinline)) static void shape_R107(void) {
+    printf("R107 layout %zu %zu %zu %zu\n", sizeof(R107), _Alignof(R107), offsetof(R107, f0), offsetof(R107, f1));
     {
         R107 v = make_R107(127);
         printf("R107 hash %" PRIu64 "\n", hash_R107(17321776301395271161ull, 4858.25f, 6076.625f, 47ll, 6880.125f, -3689.125, -3740.5, v));
         R107 e = echo_R107(v);
         printf("R107 echo %" PRIu64 "\n", hash_R107(17321776301395271161ull, 4858.25f, 6076.625f, 47ll, 6880.125f, -3689.125, -3740.5, e));
         R107 w = make_R107(626);
-        printf("R107 pair %" PRIu64 "\n", pair_R107((EnInt)-5ll, 9ull, v, -6474.25, w, -7833919168892511305ll));
+        printf("R107 pair %" PRIu64 "\n", pair_R107((EnI64)-1ll, 9ull, v, -6474.25, w, -7833919168892511305ll));
     }
-    printf("R108 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R108), _Alignof(R108), offsetof(R108, f0), offsetof(R108, f1), offsetof(R108, f2), offsetof(R108, f3));
+}
+__attribute__((noinline)) static void shape_R108(void) {
+    printf("R108 layout %zu %zu %zu %zu\n", sizeof(R108), _Alignof(R108), offsetof(R108, f0), offsetof(R108, f1));
     {
         R108 v = make_R108(128);
         printf("R108 hash %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, v, 3138.0, 7150.875f));
         R108 e = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, v, 206826625ll);
         printf("R108 echo %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, e, 3138.0, 7150.875f));
     }
-    printf("R109 layout %zu %zu %zu\n", sizeof(R109), _Alignof(R109), offsetof(R109, f0));
+}
+__attribute__((noinline)) static void shape_R109(void) {
+    printf("R109 layout %zu %zu %zu %zu\n", sizeof(R109), _Alignof(R109), offsetof(R109, f0), offsetof(R109, f1));
     {
         R109 v = make_R109(129);
         printf("R109 hash %" PRIu64 "\n", hash_R109(-32ll, 0ll, v));
@@ -5693,12 +5953,14 @@ int main(void) {
         R109 ie = ptr_echo_R109()(7ull, e, 6ll, 5283.875, -1929.875f);
         printf("R109 ind echo %" PRIu64 "\n", hash_R109(-32ll, 0ll, ie));
     }
-    printf("R110 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R110), _Alignof(R110), offsetof(R110, f0), offsetof(R110, f1), offsetof(R110, f2), offsetof(R110, f3), offsetof(R110, f4), offsetof(R110, f5), offsetof(R110, f6), offsetof(R110, f7));
+}
+__attribute__((noinline)) static void shape_R110(void) {
+    printf("R110 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R110), _Alignof(R110), offsetof(R110, f0), offsetof(R110, f1), offsetof(R110, f2), offsetof(R110, f3), offsetof(R110, f4), offsetof(R110, f5));
     {
         R110 v = make_R110(130);
-        printf("R110 hash %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, v, (EnI64)-1ll, 0ull));
-        R110 e = echo_R110(-5542ll, 4098.75, 172ull, 6119.625f, 12936ll, (EnI64)-1ll, 157ull, v, -3606.25f, &ffidl_cells[21]);
-        printf("R110 echo %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, e, (EnI64)-1ll, 0ull));
+        printf("R110 hash %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, v, (EnInt)-5ll, 0ull));
+        R110 e = echo_R110(-5542ll, 4098.75, 172ull, 6119.625f, 12936ll, (EnI8)-128ll, 157ull, v, -3606.25f, &ffidl_cells[21]);
+        printf("R110 echo %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, e, (EnInt)-5ll, 0ull));
         R110 x = make_R110(1029);
         printf("R110 w64 hash %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, x, 7ull, 18446744073709551615ull));
         R110 y = w64_echo_R110(-3385.5, -3203.0f, -117.875f, x);
@@ -5707,23 +5969,29 @@ int main(void) {
         R110 wie = ptr_w64_echo_R110()(-3385.5, -3203.0f, -117.875f, y);
         printf("R110 w64 ind echo %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, wie, 7ull, 18446744073709551615ull));
     }
-    printf("R111 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R111), _Alignof(R111), offsetof(R111, f0), offsetof(R111, f1), offsetof(R111, f2), offsetof(R111, f3));
+}
+__attribute__((noinline)) static void shape_R111(void) {
+    printf("R111 layout %zu %zu %zu\n", sizeof(R111), _Alignof(R111), offsetof(R111, f0));
     {
         R111 v = make_R111(131);
-        printf("R111 hash %" PRIu64 "\n", hash_R111(-4871.25, false, v, -6155.625f, (EnU32)530ull));
-        R111 e = echo_R111(1ull, &ffidl_cells[40], 4277428382220403693ll, -127ll, (EnU8)0ull, 12ull, v, (EnI16)-134ll);
-        printf("R111 echo %" PRIu64 "\n", hash_R111(-4871.25, false, e, -6155.625f, (EnU32)530ull));
+        printf("R111 hash %" PRIu64 "\n", hash_R111(-4871.25, false, v, -6155.625f, (EnI16)-299ll));
+        R111 e = echo_R111(1ull, &ffidl_cells[40], 4277428382220403693ll, -127ll, (EnInt)100000ll, 12ull, v, (EnI16)-134ll);
+        printf("R111 echo %" PRIu64 "\n", hash_R111(-4871.25, false, e, -6155.625f, (EnI16)-299ll));
         R111 w = make_R111(630);
         printf("R111 pair %" PRIu64 "\n", pair_R111(-3761.75f, -3120.625, 4619.125, -3819.25, 2859.875f, v, -1671.5f, w, 6ull, 8ull));
     }
-    printf("R112 layout %zu %zu %zu %zu %zu\n", sizeof(R112), _Alignof(R112), offsetof(R112, f0), offsetof(R112, f1), offsetof(R112, f2));
+}
+__attribute__((noinline)) static void shape_R112(void) {
+    printf("R112 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R112), _Alignof(R112), offsetof(R112, f0), offsetof(R112, f1), offsetof(R112, f2), offsetof(R112, f3), offsetof(R112, f4), offsetof(R112, f5), offsetof(R112, f6), offsetof(R112, f7));
     {
         R112 v = make_R112(132);
         printf("R112 hash %" PRIu64 "\n", hash_R112(219.25, 7803.5, 1406.25f, -5493.0f, 3667.5f, v, 6453.625f));
         R112 e = echo_R112(9223372036854775807ll, 76ull, &ffidl_cells[25], 13487933674059415024ull, v, true);
         printf("R112 echo %" PRIu64 "\n", hash_R112(219.25, 7803.5, 1406.25f, -5493.0f, 3667.5f, e, 6453.625f));
     }
-    printf("R113 layout %zu %zu %zu %zu %zu\n", sizeof(R113), _Alignof(R113), offsetof(R113, f0), offsetof(R113, f1), offsetof(R113, f2));
+}
+__attribute__((noinline)) static void shape_R113(void) {
+    printf("R113 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R113), _Alignof(R113), offsetof(R113, f0), offsetof(R113, f1), offsetof(R113, f2), offsetof(R113, f3));
     {
         R113 v = make_R113(133);
         printf("R113 hash %" PRIu64 "\n", hash_R113(v, 3500.375, 6479.625f));
@@ -5732,36 +6000,44 @@ int main(void) {
         R113 w = make_R113(632);
         printf("R113 pair %" PRIu64 "\n", pair_R113(47ll, -6287455120498200134ll, 44ull, -24ll, v, 49ll, w, 6492.625f, 189.5f));
     }
-    printf("R114 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R114), _Alignof(R114), offsetof(R114, f0), offsetof(R114, f1), offsetof(R114, f2), offsetof(R114, f3), offsetof(R114, f4), offsetof(R114, f5));
+}
+__attribute__((noinline)) static void shape_R114(void) {
+    printf("R114 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R114), _Alignof(R114), offsetof(R114, f0), offsetof(R114, f1), offsetof(R114, f2), offsetof(R114, f3), offsetof(R114, f4), offsetof(R114, f5), offsetof(R114, f6), offsetof(R114, f7));
     {
         R114 v = make_R114(134);
         printf("R114 hash %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, v));
-        R114 e = echo_R114(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, v, (EnU8)200ull);
+        R114 e = echo_R114(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, v, (EnI8)-128ll);
         printf("R114 echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, e));
         R114 x = make_R114(1033);
         printf("R114 w64 hash %" PRIu64 "\n", w64_hash_R114(0ull, 3559.25f, 7408326255933882619ull, 17831200398808438617ull, x));
         R114 y = w64_echo_R114(26ull, x);
         printf("R114 w64 echo %" PRIu64 "\n", w64_hash_R114(0ull, 3559.25f, 7408326255933882619ull, 17831200398808438617ull, y));
         printf("R114 ind hash %" PRIu64 "\n", ptr_hash_R114()(3891014723477885495ll, 1293559456ull, v));
-        R114 ie = ptr_echo_R114()(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, e, (EnU8)200ull);
+        R114 ie = ptr_echo_R114()(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, e, (EnI8)-128ll);
         printf("R114 ind echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, ie));
     }
-    printf("R115 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0), offsetof(R115, f1), offsetof(R115, f2), offsetof(R115, f3), offsetof(R115, f4), offsetof(R115, f5));
+}
+__attribute__((noinline)) static void shape_R115(void) {
+    printf("R115 layout %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0));
     {
         R115 v = make_R115(135);
-        printf("R115 hash %" PRIu64 "\n", hash_R115(13ull, (EnInt)100000ll, v));
-        R115 e = echo_R115(v, (EnInt)1ll, 10ull, 0ull);
-        printf("R115 echo %" PRIu64 "\n", hash_R115(13ull, (EnInt)100000ll, e));
+        printf("R115 hash %" PRIu64 "\n", hash_R115(13ull, (EnI8)127ll, v));
+        R115 e = echo_R115(v, (EnI8)127ll, 10ull, 0ull);
+        printf("R115 echo %" PRIu64 "\n", hash_R115(13ull, (EnI8)127ll, e));
         R115 w = make_R115(634);
         printf("R115 pair %" PRIu64 "\n", pair_R115(-3246.875, -5538.0, -7079.875, v, -214.625f, w, 31711ull));
     }
-    printf("R116 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R116), _Alignof(R116), offsetof(R116, f0), offsetof(R116, f1), offsetof(R116, f2), offsetof(R116, f3));
+}
+__attribute__((noinline)) static void shape_R116(void) {
+    printf("R116 layout %zu %zu %zu %zu\n", sizeof(R116), _Alignof(R116), offsetof(R116, f0), offsetof(R116, f1));
     {
         R116 v = make_R116(136);
-        printf("R116 hash %" PRIu64 "\n", hash_R116(32ull, &ffidl_cells[43], (EnI16)7ll, -17ll, 5430220136741779481ll, -1865288247874909061ll, (EnInt)1ll, v, 5290.875f));
+        printf("R116 hash %" PRIu64 "\n", hash_R116(32ull, &ffidl_cells[43], (EnU64)9223372036854775808ull, -17ll, 5430220136741779481ll, -1865288247874909061ll, (EnI8)127ll, v, 5290.875f));
         R116 e = echo_R116(4837.25f, 30ull, -4351.25f, v, -2531832829965064581ll);
-        printf("R116 echo %" PRIu64 "\n", hash_R116(32ull, &ffidl_cells[43], (EnI16)7ll, -17ll, 5430220136741779481ll, -1865288247874909061ll, (EnInt)1ll, e, 5290.875f));
+        printf("R116 echo %" PRIu64 "\n", hash_R116(32ull, &ffidl_cells[43], (EnU64)9223372036854775808ull, -17ll, 5430220136741779481ll, -1865288247874909061ll, (EnI8)127ll, e, 5290.875f));
     }
+}
+__attribute__((noinline)) static void shape_R117(void) {
     printf("R117 layout %zu %zu %zu\n", sizeof(R117), _Alignof(R117), offsetof(R117, f0));
     {
         R117 v = make_R117(137);
@@ -5771,7 +6047,9 @@ int main(void) {
         R117 w = make_R117(636);
         printf("R117 pair %" PRIu64 "\n", pair_R117(-998877949ll, -5704.75, v, 50ull, w));
     }
-    printf("R118 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R118), _Alignof(R118), offsetof(R118, f0), offsetof(R118, f1), offsetof(R118, f2), offsetof(R118, f3), offsetof(R118, f4), offsetof(R118, f5), offsetof(R118, f6), offsetof(R118, f7));
+}
+__attribute__((noinline)) static void shape_R118(void) {
+    printf("R118 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R118), _Alignof(R118), offsetof(R118, f0), offsetof(R118, f1), offsetof(R118, f2), offsetof(R118, f3), offsetof(R118, f4), offsetof(R118, f5), offsetof(R118, f6));
     {
         R118 v = make_R118(138);
         printf("R118 hash %" PRIu64 "\n", hash_R118(-2753.0f, 2705.25, 6690.625f, 7467.125, -1275.625f, 6985.625f, -6836.0f, -114ll, v));
@@ -5785,7 +6063,9 @@ int main(void) {
         R118 wie = ptr_w64_echo_R118()(-3840818753721006242ll, 54947ull, 32766ll, y, &ffidl_cells[40]);
         printf("R118 w64 ind echo %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, wie, 14752794001356378048ull));
     }
-    printf("R119 layout %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0));
+}
+__attribute__((noinline)) static void shape_R119(void) {
+    printf("R119 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0), offsetof(R119, f1), offsetof(R119, f2), offsetof(R119, f3));
     {
         R119 v = make_R119(139);
         printf("R119 hash %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, v));
@@ -5797,13 +6077,17 @@ int main(void) {
         R119 ie = ptr_echo_R119()(4505.5, 5466.5f, -28ll, -4845.0f, e, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
         printf("R119 ind echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, ie));
     }
-    printf("R120 layout %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1));
+}
+__attribute__((noinline)) static void shape_R120(void) {
+    printf("R120 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1), offsetof(R120, f2), offsetof(R120, f3), offsetof(R120, f4), offsetof(R120, f5), offsetof(R120, f6));
     {
         R120 v = make_R120(140);
         printf("R120 hash %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
         R120 e = echo_R120(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
         printf("R120 echo %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
     }
+}
+__attribute__((noinline)) static void shape_R121(void) {
     printf("R121 layout %zu %zu %zu %zu\n", sizeof(R121), _Alignof(R121), offsetof(R121, f0), offsetof(R121, f1));
     {
         R121 v = make_R121(141);
@@ -5811,9 +6095,11 @@ int main(void) {
         R121 e = echo_R121(-45ll, v, 17641529835351381176ull);
         printf("R121 echo %" PRIu64 "\n", hash_R121(4741.125, 6347.0f, e, true, 30.125));
         R121 w = make_R121(640);
-        printf("R121 pair %" PRIu64 "\n", pair_R121(2878.625, (EnI16)-300ll, v, 7455535518401766033ll, w, 7721.75f));
+        printf("R121 pair %" PRIu64 "\n", pair_R121(2878.625, (EnU64)9223372036854775808ull, v, 7455535518401766033ll, w, 7721.75f));
     }
-    printf("R122 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R122), _Alignof(R122), offsetof(R122, f0), offsetof(R122, f1), offsetof(R122, f2), offsetof(R122, f3), offsetof(R122, f4), offsetof(R122, f5), offsetof(R122, f6));
+}
+__attribute__((noinline)) static void shape_R122(void) {
+    printf("R122 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R122), _Alignof(R122), offsetof(R122, f0), offsetof(R122, f1), offsetof(R122, f2), offsetof(R122, f3));
     {
         R122 v = make_R122(142);
         printf("R122 hash %" PRIu64 "\n", hash_R122(-31ll, 685517885ll, 254ull, -47ll, -28ll, v));
@@ -5824,7 +6110,9 @@ int main(void) {
         R122 y = w64_echo_R122(6502008245319399879ll, 3023155134ull, 65534ull, 43019ull, x, 9117816442297514361ull);
         printf("R122 w64 echo %" PRIu64 "\n", w64_hash_R122(6497.5f, -1649.625f, -7168.375, 241ull, 68ull, y, 48ll, -3511.75));
     }
-    printf("R123 layout %zu %zu %zu %zu\n", sizeof(R123), _Alignof(R123), offsetof(R123, f0), offsetof(R123, f1));
+}
+__attribute__((noinline)) static void shape_R123(void) {
+    printf("R123 layout %zu %zu %zu %zu %zu\n", sizeof(R123), _Alignof(R123), offsetof(R123, f0), offsetof(R123, f1), offsetof(R123, f2));
     {
         R123 v = make_R123(143);
         printf("R123 hash %" PRIu64 "\n", hash_R123(6543549902440552917ull, -13ll, 3ll, 32ll, v, -1106832023104944754ll, -1928309152ll));
@@ -5833,17 +6121,21 @@ int main(void) {
         R123 w = make_R123(642);
         printf("R123 pair %" PRIu64 "\n", pair_R123(6489.875, 25ll, -759.0, -1151.375, -4052.75, -7679.5, v, &ffidl_cells[20], w));
     }
-    printf("R124 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R124), _Alignof(R124), offsetof(R124, f0), offsetof(R124, f1), offsetof(R124, f2), offsetof(R124, f3));
+}
+__attribute__((noinline)) static void shape_R124(void) {
+    printf("R124 layout %zu %zu %zu %zu\n", sizeof(R124), _Alignof(R124), offsetof(R124, f0), offsetof(R124, f1));
     {
         R124 v = make_R124(144);
-        printf("R124 hash %" PRIu64 "\n", hash_R124((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
+        printf("R124 hash %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
         R124 e = echo_R124(90ull, -646.0, 13ll, -6496132008729815917ll, v, 18ull, -12ll, 0ull);
-        printf("R124 echo %" PRIu64 "\n", hash_R124((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], e));
-        printf("R124 ind hash %" PRIu64 "\n", ptr_hash_R124()((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
+        printf("R124 echo %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], e));
+        printf("R124 ind hash %" PRIu64 "\n", ptr_hash_R124()((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
         R124 ie = ptr_echo_R124()(90ull, -646.0, 13ll, -6496132008729815917ll, e, 18ull, -12ll, 0ull);
-        printf("R124 ind echo %" PRIu64 "\n", hash_R124((EnU16)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], ie));
+        printf("R124 ind echo %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], ie));
     }
-    printf("R125 layout %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0));
+}
+__attribute__((noinline)) static void shape_R125(void) {
+    printf("R125 layout %zu %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0), offsetof(R125, f1));
     {
         R125 v = make_R125(145);
         printf("R125 hash %" PRIu64 "\n", hash_R125(v));
@@ -5852,7 +6144,9 @@ int main(void) {
         R125 w = make_R125(644);
         printf("R125 pair %" PRIu64 "\n", pair_R125(10005905320615525444ull, 21495ll, 26ull, 5023386772537671528ull, 12ll, (EnU8)200ull, v, 18446744073709551615ull, w, 180.625f));
     }
-    printf("R126 layout %zu %zu %zu %zu\n", sizeof(R126), _Alignof(R126), offsetof(R126, f0), offsetof(R126, f1));
+}
+__attribute__((noinline)) static void shape_R126(void) {
+    printf("R126 layout %zu %zu %zu %zu %zu\n", sizeof(R126), _Alignof(R126), offsetof(R126, f0), offsetof(R126, f1), offsetof(R126, f2));
     {
         R126 v = make_R126(146);
         printf("R126 hash %" PRIu64 "\n", hash_R126(-2223.75, 959.125, -2630.625, 973.5f, 7504.5, v));
@@ -5866,23 +6160,29 @@ int main(void) {
         R126 wie = ptr_w64_echo_R126()(10ll, 5441.125f, -47ll, 8188364486971826011ull, y);
         printf("R126 w64 ind echo %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, wie, 18446744073709551615ull));
     }
-    printf("R127 layout %zu %zu %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0), offsetof(R127, f1), offsetof(R127, f2));
+}
+__attribute__((noinline)) static void shape_R127(void) {
+    printf("R127 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0), offsetof(R127, f1), offsetof(R127, f2), offsetof(R127, f3), offsetof(R127, f4));
     {
         R127 v = make_R127(147);
         printf("R127 hash %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, v, 1015.625f));
-        R127 e = echo_R127(99ll, 21ll, 246ull, 8611579894571628735ull, 1806256196168852606ull, 53404ull, -7ll, v, (EnU8)200ull, 22ull, 3247526466ull);
+        R127 e = echo_R127(99ll, 21ll, 246ull, 8611579894571628735ull, 1806256196168852606ull, 53404ull, -7ll, v, (EnI64)5000000000ll, 22ull, 3247526466ull);
         printf("R127 echo %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, e, 1015.625f));
         R127 w = make_R127(646);
         printf("R127 pair %" PRIu64 "\n", pair_R127(v, 1293.75, w, 6220.25f));
     }
-    printf("R128 layout %zu %zu %zu\n", sizeof(R128), _Alignof(R128), offsetof(R128, f0));
+}
+__attribute__((noinline)) static void shape_R128(void) {
+    printf("R128 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R128), _Alignof(R128), offsetof(R128, f0), offsetof(R128, f1), offsetof(R128, f2), offsetof(R128, f3), offsetof(R128, f4));
     {
         R128 v = make_R128(148);
         printf("R128 hash %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, v, 2832601216ull, 40ull));
         R128 e = echo_R128(-5075.625f, v, 0ull, 230ull);
         printf("R128 echo %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, e, 2832601216ull, 40ull));
     }
-    printf("R129 layout %zu %zu %zu %zu\n", sizeof(R129), _Alignof(R129), offsetof(R129, f0), offsetof(R129, f1));
+}
+__attribute__((noinline)) static void shape_R129(void) {
+    printf("R129 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R129), _Alignof(R129), offsetof(R129, f0), offsetof(R129, f1), offsetof(R129, f2), offsetof(R129, f3));
     {
         R129 v = make_R129(149);
         printf("R129 hash %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, v, 45ull, 3208.625f));
@@ -5894,6 +6194,8 @@ int main(void) {
         R129 ie = ptr_echo_R129()(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, e, -3ll, 4294967294ull, 7836108329153716857ll);
         printf("R129 ind echo %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, ie, 45ull, 3208.625f));
     }
+}
+__attribute__((noinline)) static void shape_R130(void) {
     printf("R130 layout %zu %zu %zu\n", sizeof(R130), _Alignof(R130), offsetof(R130, f0));
     {
         R130 v = make_R130(150);
@@ -5902,10 +6204,12 @@ int main(void) {
         printf("R130 echo %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, e, -7701035506636521197ll, 2593.375f));
         R130 x = make_R130(1049);
         printf("R130 w64 hash %" PRIu64 "\n", w64_hash_R130(-1339.0, x));
-        R130 y = w64_echo_R130(&ffidl_cells[47], &ffidl_cells[60], -6091.625, (EnInt)100000ll, x);
+        R130 y = w64_echo_R130(&ffidl_cells[47], &ffidl_cells[60], -6091.625, (EnU8)200ull, x);
         printf("R130 w64 echo %" PRIu64 "\n", w64_hash_R130(-1339.0, y));
     }
-    printf("R131 layout %zu %zu %zu\n", sizeof(R131), _Alignof(R131), offsetof(R131, f0));
+}
+__attribute__((noinline)) static void shape_R131(void) {
+    printf("R131 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R131), _Alignof(R131), offsetof(R131, f0), offsetof(R131, f1), offsetof(R131, f2), offsetof(R131, f3), offsetof(R131, f4), offsetof(R131, f5), offsetof(R131, f6), offsetof(R131, f7));
     {
         R131 v = make_R131(151);
         printf("R131 hash %" PRIu64 "\n", hash_R131(-12771ll, 117ll, 30ll, false, 1ull, v, 321.125));
@@ -5914,14 +6218,18 @@ int main(void) {
         R131 w = make_R131(650);
         printf("R131 pair %" PRIu64 "\n", pair_R131(0ull, 39213ull, -1ll, -115ll, v, 7385.75, w, 3639943479ull));
     }
-    printf("R132 layout %zu %zu %zu %zu\n", sizeof(R132), _Alignof(R132), offsetof(R132, f0), offsetof(R132, f1));
+}
+__attribute__((noinline)) static void shape_R132(void) {
+    printf("R132 layout %zu %zu %zu\n", sizeof(R132), _Alignof(R132), offsetof(R132, f0));
     {
         R132 v = make_R132(152);
         printf("R132 hash %" PRIu64 "\n", hash_R132(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, v, 9ll));
-        R132 e = echo_R132(7365.875f, 0ull, -6135.75, 40ull, -114ll, -4304.125, (EnInt)0ll, v, -17ll);
+        R132 e = echo_R132(7365.875f, 0ull, -6135.75, 40ull, -114ll, -4304.125, (EnI64)-1ll, v, -17ll);
         printf("R132 echo %" PRIu64 "\n", hash_R132(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, e, 9ll));
     }
-    printf("R133 layout %zu %zu %zu %zu %zu\n", sizeof(R133), _Alignof(R133), offsetof(R133, f0), offsetof(R133, f1), offsetof(R133, f2));
+}
+__attribute__((noinline)) static void shape_R133(void) {
+    printf("R133 layout %zu %zu %zu %zu\n", sizeof(R133), _Alignof(R133), offsetof(R133, f0), offsetof(R133, f1));
     {
         R133 v = make_R133(153);
         printf("R133 hash %" PRIu64 "\n", hash_R133(v, 113ll));
@@ -5930,24 +6238,28 @@ int main(void) {
         R133 w = make_R133(652);
         printf("R133 pair %" PRIu64 "\n", pair_R133(-9223372036854775806ll, 2391.875, -1942.0f, &ffidl_cells[9], 24ull, v, -127ll, w));
     }
-    printf("R134 layout %zu %zu %zu %zu\n", sizeof(R134), _Alignof(R134), offsetof(R134, f0), offsetof(R134, f1));
+}
+__attribute__((noinline)) static void shape_R134(void) {
+    printf("R134 layout %zu %zu %zu\n", sizeof(R134), _Alignof(R134), offsetof(R134, f0));
     {
         R134 v = make_R134(154);
         printf("R134 hash %" PRIu64 "\n", hash_R134(127ll, -6675.75f, v));
-        R134 e = echo_R134(-34ll, (EnInt)-5ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, v, true, -6996.0f);
+        R134 e = echo_R134(-34ll, (EnI8)-128ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, v, true, -6996.0f);
         printf("R134 echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, e));
         R134 x = make_R134(1053);
         printf("R134 w64 hash %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, x, 3000522127ull));
         R134 y = w64_echo_R134(-3394.25f, x, 3325.375f, -7017.875);
         printf("R134 w64 echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, y, 3000522127ull));
         printf("R134 ind hash %" PRIu64 "\n", ptr_hash_R134()(127ll, -6675.75f, v));
-        R134 ie = ptr_echo_R134()(-34ll, (EnInt)-5ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, e, true, -6996.0f);
+        R134 ie = ptr_echo_R134()(-34ll, (EnI8)-128ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, e, true, -6996.0f);
         printf("R134 ind echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, ie));
         printf("R134 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R134()(1ull, 34ll, y, 3000522127ull));
         R134 wie = ptr_w64_echo_R134()(-3394.25f, y, 3325.375f, -7017.875);
         printf("R134 w64 ind echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, wie, 3000522127ull));
     }
-    printf("R135 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1), offsetof(R135, f2), offsetof(R135, f3));
+}
+__attribute__((noinline)) static void shape_R135(void) {
+    printf("R135 layout %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1));
     {
         R135 v = make_R135(155);
         printf("R135 hash %" PRIu64 "\n", hash_R135(-6678.0, -128ll, v));
@@ -5956,14 +6268,18 @@ int main(void) {
         R135 w = make_R135(654);
         printf("R135 pair %" PRIu64 "\n", pair_R135(v, 2954363344986596407ll, w));
     }
-    printf("R136 layout %zu %zu %zu\n", sizeof(R136), _Alignof(R136), offsetof(R136, f0));
+}
+__attribute__((noinline)) static void shape_R136(void) {
+    printf("R136 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R136), _Alignof(R136), offsetof(R136, f0), offsetof(R136, f1), offsetof(R136, f2), offsetof(R136, f3), offsetof(R136, f4), offsetof(R136, f5), offsetof(R136, f6), offsetof(R136, f7));
     {
         R136 v = make_R136(156);
         printf("R136 hash %" PRIu64 "\n", hash_R136(3577.875f, -6257.5f, -4057.75f, -7141.875f, -4313.125, v));
         R136 e = echo_R136(21ll, 9223372036854775806ll, 142ull, v, 3236479399ull);
         printf("R136 echo %" PRIu64 "\n", hash_R136(3577.875f, -6257.5f, -4057.75f, -7141.875f, -4313.125, e));
     }
-    printf("R137 layout %zu %zu %zu %zu\n", sizeof(R137), _Alignof(R137), offsetof(R137, f0), offsetof(R137, f1));
+}
+__attribute__((noinline)) static void shape_R137(void) {
+    printf("R137 layout %zu %zu %zu\n", sizeof(R137), _Alignof(R137), offsetof(R137, f0));
     {
         R137 v = make_R137(157);
         printf("R137 hash %" PRIu64 "\n", hash_R137(-2483.75, 4320.0, v));
@@ -5972,7 +6288,9 @@ int main(void) {
         R137 w = make_R137(656);
         printf("R137 pair %" PRIu64 "\n", pair_R137(-6562998998187859031ll, 81ull, -34ll, -5730.375, 75.0f, v, 6860.125f, w, -2361.375f));
     }
-    printf("R138 layout %zu %zu %zu %zu\n", sizeof(R138), _Alignof(R138), offsetof(R138, f0), offsetof(R138, f1));
+}
+__attribute__((noinline)) static void shape_R138(void) {
+    printf("R138 layout %zu %zu %zu\n", sizeof(R138), _Alignof(R138), offsetof(R138, f0));
     {
         R138 v = make_R138(158);
         printf("R138 hash %" PRIu64 "\n", hash_R138(5140724218447119788ll, -48ll, -127ll, 1ull, 3ull, -2373.625f, 9ull, v, -275.0));
@@ -5980,9 +6298,11 @@ int main(void) {
         printf("R138 echo %" PRIu64 "\n", hash_R138(5140724218447119788ll, -48ll, -127ll, 1ull, 3ull, -2373.625f, 9ull, e, -275.0));
         R138 x = make_R138(1057);
         printf("R138 w64 hash %" PRIu64 "\n", w64_hash_R138(15120109646679124491ull, x));
-        R138 y = w64_echo_R138(-2920.875, 3575.125f, 4854.375f, -204.875f, x, (EnU32)4000000000ull);
+        R138 y = w64_echo_R138(-2920.875, 3575.125f, 4854.375f, -204.875f, x, (EnU16)0ull);
         printf("R138 w64 echo %" PRIu64 "\n", w64_hash_R138(15120109646679124491ull, y));
     }
+}
+__attribute__((noinline)) static void shape_R139(void) {
     printf("R139 layout %zu %zu %zu %zu\n", sizeof(R139), _Alignof(R139), offsetof(R139, f0), offsetof(R139, f1));
     {
         R139 v = make_R139(159);
@@ -5995,23 +6315,29 @@ int main(void) {
         R139 ie = ptr_echo_R139()(-5117.375, 7187.625f, 3484.25f, -4736.375, e, 43952ull);
         printf("R139 ind echo %" PRIu64 "\n", hash_R139(30833ull, 0ull, ie));
     }
-    printf("R140 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2), offsetof(R140, f3), offsetof(R140, f4), offsetof(R140, f5), offsetof(R140, f6), offsetof(R140, f7));
+}
+__attribute__((noinline)) static void shape_R140(void) {
+    printf("R140 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2), offsetof(R140, f3));
     {
         R140 v = make_R140(160);
         printf("R140 hash %" PRIu64 "\n", hash_R140(4586.25f, -6498.125f, 2151.0, -5625.375f, -4996.0, v, &ffidl_cells[5], 3999.875));
         R140 e = echo_R140(126ll, false, v);
         printf("R140 echo %" PRIu64 "\n", hash_R140(4586.25f, -6498.125f, 2151.0, -5625.375f, -4996.0, e, &ffidl_cells[5], 3999.875));
     }
-    printf("R141 layout %zu %zu %zu %zu\n", sizeof(R141), _Alignof(R141), offsetof(R141, f0), offsetof(R141, f1));
+}
+__attribute__((noinline)) static void shape_R141(void) {
+    printf("R141 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R141), _Alignof(R141), offsetof(R141, f0), offsetof(R141, f1), offsetof(R141, f2), offsetof(R141, f3));
     {
         R141 v = make_R141(161);
         printf("R141 hash %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, v, -1549.625));
         R141 e = echo_R141(32782ull, -417ll, 9223372036854775807ll, v, -9223372036854775807ll, 0ll);
         printf("R141 echo %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, e, -1549.625));
         R141 w = make_R141(660);
-        printf("R141 pair %" PRIu64 "\n", pair_R141(5898.0, 4966.75f, 7622.5, -7302.0, v, 4769.625, w, (EnI64)-1ll));
+        printf("R141 pair %" PRIu64 "\n", pair_R141(5898.0, 4966.75f, 7622.5, -7302.0, v, 4769.625, w, (EnI8)-128ll));
     }
-    printf("R142 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R142), _Alignof(R142), offsetof(R142, f0), offsetof(R142, f1), offsetof(R142, f2), offsetof(R142, f3));
+}
+__attribute__((noinline)) static void shape_R142(void) {
+    printf("R142 layout %zu %zu %zu\n", sizeof(R142), _Alignof(R142), offsetof(R142, f0));
     {
         R142 v = make_R142(162);
         printf("R142 hash %" PRIu64 "\n", hash_R142(50ll, -45ll, 65535ull, 29ull, &ffidl_cells[46], v, 5ull, -26ll));
@@ -6019,12 +6345,14 @@ int main(void) {
         printf("R142 echo %" PRIu64 "\n", hash_R142(50ll, -45ll, 65535ull, 29ull, &ffidl_cells[46], e, 5ull, -26ll));
         R142 x = make_R142(1061);
         printf("R142 w64 hash %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, x, 1ull, 1ull));
-        R142 y = w64_echo_R142(31ull, (EnI64)-1ll, -4516.25, 19ll, 56162ull, x);
+        R142 y = w64_echo_R142(31ull, (EnI8)-128ll, -4516.25, 19ll, 56162ull, x);
         printf("R142 w64 echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, y, 1ull, 1ull));
         printf("R142 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R142()(-7338.75, -634.75, y, 1ull, 1ull));
-        R142 wie = ptr_w64_echo_R142()(31ull, (EnI64)-1ll, -4516.25, 19ll, 56162ull, y);
+        R142 wie = ptr_w64_echo_R142()(31ull, (EnI8)-128ll, -4516.25, 19ll, 56162ull, y);
         printf("R142 w64 ind echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, wie, 1ull, 1ull));
     }
+}
+__attribute__((noinline)) static void shape_R143(void) {
     printf("R143 layout %zu %zu %zu %zu %zu\n", sizeof(R143), _Alignof(R143), offsetof(R143, f0), offsetof(R143, f1), offsetof(R143, f2));
     {
         R143 v = make_R143(163);
@@ -6034,26 +6362,32 @@ int main(void) {
         R143 w = make_R143(662);
         printf("R143 pair %" PRIu64 "\n", pair_R143(&ffidl_cells[12], -75ll, 6131.625, 1ull, 3528.75f, 5402.25f, v, 20ll, w, -3651.875, 149ull));
     }
-    printf("R144 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R144), _Alignof(R144), offsetof(R144, f0), offsetof(R144, f1), offsetof(R144, f2), offsetof(R144, f3), offsetof(R144, f4), offsetof(R144, f5), offsetof(R144, f6), offsetof(R144, f7));
+}
+__attribute__((noinline)) static void shape_R144(void) {
+    printf("R144 layout %zu %zu %zu\n", sizeof(R144), _Alignof(R144), offsetof(R144, f0));
     {
         R144 v = make_R144(164);
         printf("R144 hash %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
-        R144 e = echo_R144(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, v, (EnI16)7ll, 0ull);
+        R144 e = echo_R144(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, v, (EnU64)18446744073709551615ull, 0ull);
         printf("R144 echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, e, -17ll, -26848ll));
         printf("R144 ind hash %" PRIu64 "\n", ptr_hash_R144()(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
-        R144 ie = ptr_echo_R144()(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, e, (EnI16)7ll, 0ull);
+        R144 ie = ptr_echo_R144()(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, e, (EnU64)18446744073709551615ull, 0ull);
         printf("R144 ind echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, ie, -17ll, -26848ll));
     }
-    printf("R145 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1), offsetof(R145, f2), offsetof(R145, f3), offsetof(R145, f4), offsetof(R145, f5), offsetof(R145, f6));
+}
+__attribute__((noinline)) static void shape_R145(void) {
+    printf("R145 layout %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1));
     {
         R145 v = make_R145(165);
-        printf("R145 hash %" PRIu64 "\n", hash_R145(v, (EnInt)455ll, -7791.625f));
+        printf("R145 hash %" PRIu64 "\n", hash_R145(v, (EnI8)60ll, -7791.625f));
         R145 e = echo_R145(38ll, -1825.875, -7667.0f, 1326.25f, -9223372036854775806ll, 1602.125f, v, 39627ull, 2147483647ll);
-        printf("R145 echo %" PRIu64 "\n", hash_R145(e, (EnInt)455ll, -7791.625f));
+        printf("R145 echo %" PRIu64 "\n", hash_R145(e, (EnI8)60ll, -7791.625f));
         R145 w = make_R145(664);
         printf("R145 pair %" PRIu64 "\n", pair_R145(-7395.375f, &ffidl_cells[55], -6837.875f, 6085ull, 230ull, v, &ffidl_cells[0], w, false));
     }
-    printf("R146 layout %zu %zu %zu\n", sizeof(R146), _Alignof(R146), offsetof(R146, f0));
+}
+__attribute__((noinline)) static void shape_R146(void) {
+    printf("R146 layout %zu %zu %zu %zu %zu\n", sizeof(R146), _Alignof(R146), offsetof(R146, f0), offsetof(R146, f1), offsetof(R146, f2));
     {
         R146 v = make_R146(166);
         printf("R146 hash %" PRIu64 "\n", hash_R146(3541.0, -1297.75, -1184.875f, v, &ffidl_cells[3], -10ll));
@@ -6064,49 +6398,59 @@ int main(void) {
         R146 y = w64_echo_R146(-29.875f, -7533.625f, 0ull, -21ll, &ffidl_cells[10], x);
         printf("R146 w64 echo %" PRIu64 "\n", w64_hash_R146(1974.0f, y));
     }
+}
+__attribute__((noinline)) static void shape_R147(void) {
     printf("R147 layout %zu %zu %zu %zu\n", sizeof(R147), _Alignof(R147), offsetof(R147, f0), offsetof(R147, f1));
     {
         R147 v = make_R147(167);
         printf("R147 hash %" PRIu64 "\n", hash_R147(1010.25f, -6352.625f, -7938.375f, 7774.25, 7739.625f, v));
-        R147 e = echo_R147(&ffidl_cells[22], (EnU16)65535ull, &ffidl_cells[1], -1812109967ll, &ffidl_cells[59], 180ull, v);
+        R147 e = echo_R147(&ffidl_cells[22], (EnI16)-299ll, &ffidl_cells[1], -1812109967ll, &ffidl_cells[59], 180ull, v);
         printf("R147 echo %" PRIu64 "\n", hash_R147(1010.25f, -6352.625f, -7938.375f, 7774.25, 7739.625f, e));
         R147 w = make_R147(666);
         printf("R147 pair %" PRIu64 "\n", pair_R147(4884.375f, 1773.0, v, 40ull, w, -552.125, -7896.75));
     }
-    printf("R148 layout %zu %zu %zu %zu %zu\n", sizeof(R148), _Alignof(R148), offsetof(R148, f0), offsetof(R148, f1), offsetof(R148, f2));
+}
+__attribute__((noinline)) static void shape_R148(void) {
+    printf("R148 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R148), _Alignof(R148), offsetof(R148, f0), offsetof(R148, f1), offsetof(R148, f2), offsetof(R148, f3));
     {
         R148 v = make_R148(168);
         printf("R148 hash %" PRIu64 "\n", hash_R148(&ffidl_cells[22], -1425357517ll, 65534ull, v));
         R148 e = echo_R148(-7044613003472689401ll, -32767ll, 4294967295ull, 50ull, 7894035135152968987ll, v, 1ull, -27ll, 1193984481ull);
         printf("R148 echo %" PRIu64 "\n", hash_R148(&ffidl_cells[22], -1425357517ll, 65534ull, e));
     }
-    printf("R149 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R149), _Alignof(R149), offsetof(R149, f0), offsetof(R149, f1), offsetof(R149, f2), offsetof(R149, f3));
+}
+__attribute__((noinline)) static void shape_R149(void) {
+    printf("R149 layout %zu %zu %zu\n", sizeof(R149), _Alignof(R149), offsetof(R149, f0));
     {
         R149 v = make_R149(169);
-        printf("R149 hash %" PRIu64 "\n", hash_R149((EnI16)2ll, (EnU8)0ull, 139ull, v, &ffidl_cells[28], -1475003726ll));
+        printf("R149 hash %" PRIu64 "\n", hash_R149((EnU16)990ull, (EnInt)100000ll, 139ull, v, &ffidl_cells[28], -1475003726ll));
         R149 e = echo_R149(86ll, v, (EnInt)1ll);
-        printf("R149 echo %" PRIu64 "\n", hash_R149((EnI16)2ll, (EnU8)0ull, 139ull, e, &ffidl_cells[28], -1475003726ll));
+        printf("R149 echo %" PRIu64 "\n", hash_R149((EnU16)990ull, (EnInt)100000ll, 139ull, e, &ffidl_cells[28], -1475003726ll));
         R149 w = make_R149(668);
         printf("R149 pair %" PRIu64 "\n", pair_R149(32ll, -26ll, v, -3284.625, w, &ffidl_cells[11], -20ll));
-        printf("R149 ind hash %" PRIu64 "\n", ptr_hash_R149()((EnI16)2ll, (EnU8)0ull, 139ull, w, &ffidl_cells[28], -1475003726ll));
+        printf("R149 ind hash %" PRIu64 "\n", ptr_hash_R149()((EnU16)990ull, (EnInt)100000ll, 139ull, w, &ffidl_cells[28], -1475003726ll));
         R149 ie = ptr_echo_R149()(86ll, e, (EnInt)1ll);
-        printf("R149 ind echo %" PRIu64 "\n", hash_R149((EnI16)2ll, (EnU8)0ull, 139ull, ie, &ffidl_cells[28], -1475003726ll));
+        printf("R149 ind echo %" PRIu64 "\n", hash_R149((EnU16)990ull, (EnInt)100000ll, 139ull, ie, &ffidl_cells[28], -1475003726ll));
     }
-    printf("R150 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1), offsetof(R150, f2), offsetof(R150, f3));
+}
+__attribute__((noinline)) static void shape_R150(void) {
+    printf("R150 layout %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1));
     {
         R150 v = make_R150(170);
         printf("R150 hash %" PRIu64 "\n", hash_R150(9ull, v, -7323.25, -1150.0));
         R150 e = echo_R150(v, 6804.75);
         printf("R150 echo %" PRIu64 "\n", hash_R150(9ull, e, -7323.25, -1150.0));
         R150 x = make_R150(1069);
-        printf("R150 w64 hash %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnU8)200ull, 1757.125, x, 0ull));
+        printf("R150 w64 hash %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnI8)127ll, 1757.125, x, 0ull));
         R150 y = w64_echo_R150(3571.875f, 4447.5f, x, 35ull);
-        printf("R150 w64 echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnU8)200ull, 1757.125, y, 0ull));
-        printf("R150 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R150()(-6542.0, (EnU8)200ull, 1757.125, y, 0ull));
+        printf("R150 w64 echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnI8)127ll, 1757.125, y, 0ull));
+        printf("R150 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R150()(-6542.0, (EnI8)127ll, 1757.125, y, 0ull));
         R150 wie = ptr_w64_echo_R150()(3571.875f, 4447.5f, y, 35ull);
-        printf("R150 w64 ind echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnU8)200ull, 1757.125, wie, 0ull));
+        printf("R150 w64 ind echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnI8)127ll, 1757.125, wie, 0ull));
     }
-    printf("R151 layout %zu %zu %zu %zu %zu\n", sizeof(R151), _Alignof(R151), offsetof(R151, f0), offsetof(R151, f1), offsetof(R151, f2));
+}
+__attribute__((noinline)) static void shape_R151(void) {
+    printf("R151 layout %zu %zu %zu %zu\n", sizeof(R151), _Alignof(R151), offsetof(R151, f0), offsetof(R151, f1));
     {
         R151 v = make_R151(171);
         printf("R151 hash %" PRIu64 "\n", hash_R151(-5126.625, 6512.25, -6846.5f, 870.375f, v, 284631291ull));
@@ -6115,22 +6459,28 @@ int main(void) {
         R151 w = make_R151(670);
         printf("R151 pair %" PRIu64 "\n", pair_R151(179ull, v, 31464ull, w, &ffidl_cells[0], -32767ll));
     }
-    printf("R152 layout %zu %zu %zu\n", sizeof(R152), _Alignof(R152), offsetof(R152, f0));
+}
+__attribute__((noinline)) static void shape_R152(void) {
+    printf("R152 layout %zu %zu %zu %zu\n", sizeof(R152), _Alignof(R152), offsetof(R152, f0), offsetof(R152, f1));
     {
         R152 v = make_R152(172);
-        printf("R152 hash %" PRIu64 "\n", hash_R152((EnInt)0ll, &ffidl_cells[57], 39ull, 4350.875, 1805.875f, 40ull, 7775258967697713360ull, v, 2236.75));
+        printf("R152 hash %" PRIu64 "\n", hash_R152((EnI8)-128ll, &ffidl_cells[57], 39ull, 4350.875, 1805.875f, 40ull, 7775258967697713360ull, v, 2236.75));
         R152 e = echo_R152(62105ull, 3305.25f, 6171.25, -6875.5f, -7507.625f, 9223372036854775806ll, 6368.875f, -2227.625, v, 0ll, 122ll, 3669301689ull);
-        printf("R152 echo %" PRIu64 "\n", hash_R152((EnInt)0ll, &ffidl_cells[57], 39ull, 4350.875, 1805.875f, 40ull, 7775258967697713360ull, e, 2236.75));
+        printf("R152 echo %" PRIu64 "\n", hash_R152((EnI8)-128ll, &ffidl_cells[57], 39ull, 4350.875, 1805.875f, 40ull, 7775258967697713360ull, e, 2236.75));
     }
-    printf("R153 layout %zu %zu %zu %zu\n", sizeof(R153), _Alignof(R153), offsetof(R153, f0), offsetof(R153, f1));
+}
+__attribute__((noinline)) static void shape_R153(void) {
+    printf("R153 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R153), _Alignof(R153), offsetof(R153, f0), offsetof(R153, f1), offsetof(R153, f2), offsetof(R153, f3), offsetof(R153, f4), offsetof(R153, f5), offsetof(R153, f6), offsetof(R153, f7));
     {
         R153 v = make_R153(173);
         printf("R153 hash %" PRIu64 "\n", hash_R153(14ull, v));
-        R153 e = echo_R153(-60ll, (EnInt)1ll, v, -1ll, -1266057802ll, -13347ll);
+        R153 e = echo_R153(-60ll, (EnU8)0ull, v, -1ll, -1266057802ll, -13347ll);
         printf("R153 echo %" PRIu64 "\n", hash_R153(14ull, e));
         R153 w = make_R153(672);
         printf("R153 pair %" PRIu64 "\n", pair_R153(&ffidl_cells[34], v, -4733.875, w));
     }
+}
+__attribute__((noinline)) static void shape_R154(void) {
     printf("R154 layout %zu %zu %zu %zu\n", sizeof(R154), _Alignof(R154), offsetof(R154, f0), offsetof(R154, f1));
     {
         R154 v = make_R154(174);
@@ -6145,36 +6495,44 @@ int main(void) {
         R154 ie = ptr_echo_R154()(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, e, -814.875f, 1799.625, 18ll);
         printf("R154 ind echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, ie, -9411ll, 11157ull));
     }
-    printf("R155 layout %zu %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1), offsetof(R155, f2));
+}
+__attribute__((noinline)) static void shape_R155(void) {
+    printf("R155 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1), offsetof(R155, f2), offsetof(R155, f3));
     {
         R155 v = make_R155(175);
-        printf("R155 hash %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnInt)0ll, -9223372036854775807ll, v));
+        printf("R155 hash %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, v));
         R155 e = echo_R155(0ull, 51785ull, 6508281058784610169ull, -34ll, v);
-        printf("R155 echo %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnInt)0ll, -9223372036854775807ll, e));
+        printf("R155 echo %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, e));
         R155 w = make_R155(674);
         printf("R155 pair %" PRIu64 "\n", pair_R155(47384ull, 15339087377539825213ull, 4893ull, 20ull, &ffidl_cells[43], 0ull, v, 2815.375, w, 3768062049246761680ll));
     }
+}
+__attribute__((noinline)) static void shape_R156(void) {
     printf("R156 layout %zu %zu %zu %zu %zu\n", sizeof(R156), _Alignof(R156), offsetof(R156, f0), offsetof(R156, f1), offsetof(R156, f2));
     {
         R156 v = make_R156(176);
         printf("R156 hash %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, v, 24ll));
-        R156 e = echo_R156(1945.875f, -6663.125, &ffidl_cells[52], (EnU32)3ull, v);
+        R156 e = echo_R156(1945.875f, -6663.125, &ffidl_cells[52], (EnU16)65535ull, v);
         printf("R156 echo %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, e, 24ll));
     }
-    printf("R157 layout %zu %zu %zu %zu\n", sizeof(R157), _Alignof(R157), offsetof(R157, f0), offsetof(R157, f1));
+}
+__attribute__((noinline)) static void shape_R157(void) {
+    printf("R157 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R157), _Alignof(R157), offsetof(R157, f0), offsetof(R157, f1), offsetof(R157, f2), offsetof(R157, f3), offsetof(R157, f4), offsetof(R157, f5), offsetof(R157, f6), offsetof(R157, f7));
     {
         R157 v = make_R157(177);
         printf("R157 hash %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, v, 3027458009267008599ull, 5195.75));
         R157 e = echo_R157(v, 7ull, 32767ll, -9068906670059944012ll);
         printf("R157 echo %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, e, 3027458009267008599ull, 5195.75));
         R157 w = make_R157(676);
-        printf("R157 pair %" PRIu64 "\n", pair_R157((EnI16)-584ll, (EnU16)65535ull, -13ll, &ffidl_cells[26], v, 141ull, w, -729.375));
+        printf("R157 pair %" PRIu64 "\n", pair_R157((EnU16)281ull, (EnU32)3ull, -13ll, &ffidl_cells[26], v, 141ull, w, -729.375));
     }
-    printf("R158 layout %zu %zu %zu %zu\n", sizeof(R158), _Alignof(R158), offsetof(R158, f0), offsetof(R158, f1));
+}
+__attribute__((noinline)) static void shape_R158(void) {
+    printf("R158 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R158), _Alignof(R158), offsetof(R158, f0), offsetof(R158, f1), offsetof(R158, f2), offsetof(R158, f3), offsetof(R158, f4), offsetof(R158, f5));
     {
         R158 v = make_R158(178);
         printf("R158 hash %" PRIu64 "\n", hash_R158(38.625, -7913.75, -5119.0, v));
-        R158 e = echo_R158(33ull, 7856.375, -2590.875f, (EnInt)-5ll, 28ll, v, false, 2712626721079392904ull);
+        R158 e = echo_R158(33ull, 7856.375, -2590.875f, (EnI64)-1ll, 28ll, v, false, 2712626721079392904ull);
         printf("R158 echo %" PRIu64 "\n", hash_R158(38.625, -7913.75, -5119.0, e));
         R158 x = make_R158(1077);
         printf("R158 w64 hash %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, x));
@@ -6184,26 +6542,32 @@ int main(void) {
         R158 wie = ptr_w64_echo_R158()(-7770.625, 65535ull, -428.625f, y, -1179.75f);
         printf("R158 w64 ind echo %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, wie));
     }
-    printf("R159 layout %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1));
+}
+__attribute__((noinline)) static void shape_R159(void) {
+    printf("R159 layout %zu %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1), offsetof(R159, f2));
     {
         R159 v = make_R159(179);
         printf("R159 hash %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, v, 3320.25));
-        R159 e = echo_R159((EnInt)-349ll, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, v, true, -120ll);
+        R159 e = echo_R159((EnU8)0ull, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, v, true, -120ll);
         printf("R159 echo %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, e, 3320.25));
         R159 w = make_R159(678);
         printf("R159 pair %" PRIu64 "\n", pair_R159(17057550980794394843ull, 0ll, &ffidl_cells[12], 40ull, v, -2088326178ll, w, -5978.125));
         printf("R159 ind hash %" PRIu64 "\n", ptr_hash_R159()(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, w, 3320.25));
-        R159 ie = ptr_echo_R159()((EnInt)-349ll, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, e, true, -120ll);
+        R159 ie = ptr_echo_R159()((EnU8)0ull, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, e, true, -120ll);
         printf("R159 ind echo %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, ie, 3320.25));
     }
-    printf("R160 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R160), _Alignof(R160), offsetof(R160, f0), offsetof(R160, f1), offsetof(R160, f2), offsetof(R160, f3));
+}
+__attribute__((noinline)) static void shape_R160(void) {
+    printf("R160 layout %zu %zu %zu %zu %zu\n", sizeof(R160), _Alignof(R160), offsetof(R160, f0), offsetof(R160, f1), offsetof(R160, f2));
     {
         R160 v = make_R160(180);
         printf("R160 hash %" PRIu64 "\n", hash_R160(v, 43ull, &ffidl_cells[11]));
-        R160 e = echo_R160(254ull, 5807ull, (EnU16)65535ull, 1632753431698452827ull, 18446744073709551614ull, 1437373811ll, 2705372784ull, v, -1636.75f, 1401.5f, 3807.75f);
+        R160 e = echo_R160(254ull, 5807ull, (EnU64)18446744073709551615ull, 1632753431698452827ull, 18446744073709551614ull, 1437373811ll, 2705372784ull, v, -1636.75f, 1401.5f, 3807.75f);
         printf("R160 echo %" PRIu64 "\n", hash_R160(e, 43ull, &ffidl_cells[11]));
     }
-    printf("R161 layout %zu %zu %zu %zu\n", sizeof(R161), _Alignof(R161), offsetof(R161, f0), offsetof(R161, f1));
+}
+__attribute__((noinline)) static void shape_R161(void) {
+    printf("R161 layout %zu %zu %zu\n", sizeof(R161), _Alignof(R161), offsetof(R161, f0));
     {
         R161 v = make_R161(181);
         printf("R161 hash %" PRIu64 "\n", hash_R161(37ll, -2172.75, 5ull, 2999.5f, v, -7410958278865547637ll, 3290110237563507236ull));
@@ -6212,18 +6576,22 @@ int main(void) {
         R161 w = make_R161(680);
         printf("R161 pair %" PRIu64 "\n", pair_R161(&ffidl_cells[22], 174ull, 32766ll, 157134506ull, 10ull, v, 49ll, w));
     }
+}
+__attribute__((noinline)) static void shape_R162(void) {
     printf("R162 layout %zu %zu %zu %zu\n", sizeof(R162), _Alignof(R162), offsetof(R162, f0), offsetof(R162, f1));
     {
         R162 v = make_R162(182);
-        printf("R162 hash %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnInt)0ll, 7547ll, &ffidl_cells[0], v));
+        printf("R162 hash %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnU8)0ull, 7547ll, &ffidl_cells[0], v));
         R162 e = echo_R162(2783.625f, 4813.125, 6311.5, -5531.0, v, -5304.25f);
-        printf("R162 echo %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnInt)0ll, 7547ll, &ffidl_cells[0], e));
+        printf("R162 echo %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnU8)0ull, 7547ll, &ffidl_cells[0], e));
         R162 x = make_R162(1081);
-        printf("R162 w64 hash %" PRIu64 "\n", w64_hash_R162(127ll, 16176757396138683882ull, 8051ll, 1416931999ll, 23ull, x, (EnI64)5000000000ll));
+        printf("R162 w64 hash %" PRIu64 "\n", w64_hash_R162(127ll, 16176757396138683882ull, 8051ll, 1416931999ll, 23ull, x, (EnU8)200ull));
         R162 y = w64_echo_R162(36ll, x, 20ull, 45072ull);
-        printf("R162 w64 echo %" PRIu64 "\n", w64_hash_R162(127ll, 16176757396138683882ull, 8051ll, 1416931999ll, 23ull, y, (EnI64)5000000000ll));
+        printf("R162 w64 echo %" PRIu64 "\n", w64_hash_R162(127ll, 16176757396138683882ull, 8051ll, 1416931999ll, 23ull, y, (EnU8)200ull));
     }
-    printf("R163 layout %zu %zu %zu\n", sizeof(R163), _Alignof(R163), offsetof(R163, f0));
+}
+__attribute__((noinline)) static void shape_R163(void) {
+    printf("R163 layout %zu %zu %zu %zu %zu\n", sizeof(R163), _Alignof(R163), offsetof(R163, f0), offsetof(R163, f1), offsetof(R163, f2));
     {
         R163 v = make_R163(183);
         printf("R163 hash %" PRIu64 "\n", hash_R163(&ffidl_cells[32], 16ll, 3ll, v, 12377ll));
@@ -6232,7 +6600,9 @@ int main(void) {
         R163 w = make_R163(682);
         printf("R163 pair %" PRIu64 "\n", pair_R163(v, -3501.875f, w, -792.125, -6667.875));
     }
-    printf("R164 layout %zu %zu %zu\n", sizeof(R164), _Alignof(R164), offsetof(R164, f0));
+}
+__attribute__((noinline)) static void shape_R164(void) {
+    printf("R164 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R164), _Alignof(R164), offsetof(R164, f0), offsetof(R164, f1), offsetof(R164, f2), offsetof(R164, f3));
     {
         R164 v = make_R164(184);
         printf("R164 hash %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, v));
@@ -6242,7 +6612,9 @@ int main(void) {
         R164 ie = ptr_echo_R164()(e, -368.125f, -6833.375, -1010.25);
         printf("R164 ind echo %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, ie));
     }
-    printf("R165 layout %zu %zu %zu %zu\n", sizeof(R165), _Alignof(R165), offsetof(R165, f0), offsetof(R165, f1));
+}
+__attribute__((noinline)) static void shape_R165(void) {
+    printf("R165 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R165), _Alignof(R165), offsetof(R165, f0), offsetof(R165, f1), offsetof(R165, f2), offsetof(R165, f3), offsetof(R165, f4), offsetof(R165, f5));
     {
         R165 v = make_R165(185);
         printf("R165 hash %" PRIu64 "\n", hash_R165(&ffidl_cells[2], 239ull, v, 12756448309204799515ull, 19ull));
@@ -6251,7 +6623,9 @@ int main(void) {
         R165 w = make_R165(684);
         printf("R165 pair %" PRIu64 "\n", pair_R165(1327098310ll, 3400666263733331897ull, 11ull, v, 912943510ull, w, -3896.875, -4346.0f));
     }
-    printf("R166 layout %zu %zu %zu\n", sizeof(R166), _Alignof(R166), offsetof(R166, f0));
+}
+__attribute__((noinline)) static void shape_R166(void) {
+    printf("R166 layout %zu %zu %zu %zu\n", sizeof(R166), _Alignof(R166), offsetof(R166, f0), offsetof(R166, f1));
     {
         R166 v = make_R166(186);
         printf("R166 hash %" PRIu64 "\n", hash_R166(-7411.125f, 18ull, -1769.875, v, 2006983389ull, 85ll));
@@ -6265,23 +6639,29 @@ int main(void) {
         R166 wie = ptr_w64_echo_R166()(3369.875f, -4384.25, false, &ffidl_cells[13], false, y);
         printf("R166 w64 ind echo %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, wie, true, -7397530032953323055ll));
     }
-    printf("R167 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0), offsetof(R167, f1), offsetof(R167, f2), offsetof(R167, f3));
+}
+__attribute__((noinline)) static void shape_R167(void) {
+    printf("R167 layout %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0));
     {
         R167 v = make_R167(187);
-        printf("R167 hash %" PRIu64 "\n", hash_R167(true, 8ull, (EnU16)0ull, -21888ll, 591493079043329284ll, 4234622847671900922ll, &ffidl_cells[61], v));
+        printf("R167 hash %" PRIu64 "\n", hash_R167(true, 8ull, (EnU32)4000000000ull, -21888ll, 591493079043329284ll, 4234622847671900922ll, &ffidl_cells[61], v));
         R167 e = echo_R167(0ll, (EnInt)0ll, -34ll, 8ull, v, -5210.375f, -5007.5f, 48346ull);
-        printf("R167 echo %" PRIu64 "\n", hash_R167(true, 8ull, (EnU16)0ull, -21888ll, 591493079043329284ll, 4234622847671900922ll, &ffidl_cells[61], e));
+        printf("R167 echo %" PRIu64 "\n", hash_R167(true, 8ull, (EnU32)4000000000ull, -21888ll, 591493079043329284ll, 4234622847671900922ll, &ffidl_cells[61], e));
         R167 w = make_R167(686);
         printf("R167 pair %" PRIu64 "\n", pair_R167(3317.625f, -3574.875, -2147483648ll, v, 7353.5, w, 35ull, 42ull));
     }
-    printf("R168 layout %zu %zu %zu %zu %zu\n", sizeof(R168), _Alignof(R168), offsetof(R168, f0), offsetof(R168, f1), offsetof(R168, f2));
+}
+__attribute__((noinline)) static void shape_R168(void) {
+    printf("R168 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R168), _Alignof(R168), offsetof(R168, f0), offsetof(R168, f1), offsetof(R168, f2), offsetof(R168, f3));
     {
         R168 v = make_R168(188);
-        printf("R168 hash %" PRIu64 "\n", hash_R168((EnU32)4000000000ull, 2395.25f, 619.625f, 30584ull, v));
-        R168 e = echo_R168(-2038637841300899500ll, 48ll, v, 2ll, (EnI64)5000000000ll, (EnI16)7ll);
-        printf("R168 echo %" PRIu64 "\n", hash_R168((EnU32)4000000000ull, 2395.25f, 619.625f, 30584ull, e));
+        printf("R168 hash %" PRIu64 "\n", hash_R168((EnU16)0ull, 2395.25f, 619.625f, 30584ull, v));
+        R168 e = echo_R168(-2038637841300899500ll, 48ll, v, 2ll, (EnInt)1ll, (EnU32)4000000000ull);
+        printf("R168 echo %" PRIu64 "\n", hash_R168((EnU16)0ull, 2395.25f, 619.625f, 30584ull, e));
     }
-    printf("R169 layout %zu %zu %zu %zu %zu\n", sizeof(R169), _Alignof(R169), offsetof(R169, f0), offsetof(R169, f1), offsetof(R169, f2));
+}
+__attribute__((noinline)) static void shape_R169(void) {
+    printf("R169 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R169), _Alignof(R169), offsetof(R169, f0), offsetof(R169, f1), offsetof(R169, f2), offsetof(R169, f3));
     {
         R169 v = make_R169(189);
         printf("R169 hash %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, v));
@@ -6293,7 +6673,9 @@ int main(void) {
         R169 ie = ptr_echo_R169()(6270418973943296392ll, -5542.75f, 32767ll, 93ll, 45ll, 34ull, e, -116ll, 0ull, 4456ull);
         printf("R169 ind echo %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, ie));
     }
-    printf("R170 layout %zu %zu %zu %zu %zu\n", sizeof(R170), _Alignof(R170), offsetof(R170, f0), offsetof(R170, f1), offsetof(R170, f2));
+}
+__attribute__((noinline)) static void shape_R170(void) {
+    printf("R170 layout %zu %zu %zu %zu\n", sizeof(R170), _Alignof(R170), offsetof(R170, f0), offsetof(R170, f1));
     {
         R170 v = make_R170(190);
         printf("R170 hash %" PRIu64 "\n", hash_R170(40ll, 38ll, 107ull, 37ull, v, 9223372036854775807ll, 2336527203170632340ll));
@@ -6304,7 +6686,9 @@ int main(void) {
         R170 y = w64_echo_R170(-3852.25f, -3501.25f, -45ll, 4955.0, x);
         printf("R170 w64 echo %" PRIu64 "\n", w64_hash_R170(y, &ffidl_cells[57], 5402.625f));
     }
-    printf("R171 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R171), _Alignof(R171), offsetof(R171, f0), offsetof(R171, f1), offsetof(R171, f2), offsetof(R171, f3), offsetof(R171, f4), offsetof(R171, f5), offsetof(R171, f6), offsetof(R171, f7));
+}
+__attribute__((noinline)) static void shape_R171(void) {
+    printf("R171 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R171), _Alignof(R171), offsetof(R171, f0), offsetof(R171, f1), offsetof(R171, f2), offsetof(R171, f3), offsetof(R171, f4));
     {
         R171 v = make_R171(191);
         printf("R171 hash %" PRIu64 "\n", hash_R171(-3027.625, 4414.125f, v));
@@ -6313,14 +6697,18 @@ int main(void) {
         R171 w = make_R171(690);
         printf("R171 pair %" PRIu64 "\n", pair_R171(v, -1846.0f, w, &ffidl_cells[47]));
     }
-    printf("R172 layout %zu %zu %zu\n", sizeof(R172), _Alignof(R172), offsetof(R172, f0));
+}
+__attribute__((noinline)) static void shape_R172(void) {
+    printf("R172 layout %zu %zu %zu %zu %zu\n", sizeof(R172), _Alignof(R172), offsetof(R172, f0), offsetof(R172, f1), offsetof(R172, f2));
     {
         R172 v = make_R172(192);
         printf("R172 hash %" PRIu64 "\n", hash_R172(v));
         R172 e = echo_R172(&ffidl_cells[58], 0ull, 793737082013262764ll, -4852.125, 23.625f, 34ll, -196.25f, -3395035262262004636ll, v, 43ull);
         printf("R172 echo %" PRIu64 "\n", hash_R172(e));
     }
-    printf("R173 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R173), _Alignof(R173), offsetof(R173, f0), offsetof(R173, f1), offsetof(R173, f2), offsetof(R173, f3));
+}
+__attribute__((noinline)) static void shape_R173(void) {
+    printf("R173 layout %zu %zu %zu %zu\n", sizeof(R173), _Alignof(R173), offsetof(R173, f0), offsetof(R173, f1));
     {
         R173 v = make_R173(193);
         printf("R173 hash %" PRIu64 "\n", hash_R173(-4818.625f, 73ll, v, 1257797159ull, -35ll));
@@ -6329,7 +6717,9 @@ int main(void) {
         R173 w = make_R173(692);
         printf("R173 pair %" PRIu64 "\n", pair_R173(5587724948928100146ll, 40ll, v, -177.75f, w));
     }
-    printf("R174 layout %zu %zu %zu\n", sizeof(R174), _Alignof(R174), offsetof(R174, f0));
+}
+__attribute__((noinline)) static void shape_R174(void) {
+    printf("R174 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R174), _Alignof(R174), offsetof(R174, f0), offsetof(R174, f1), offsetof(R174, f2), offsetof(R174, f3), offsetof(R174, f4), offsetof(R174, f5), offsetof(R174, f6), offsetof(R174, f7));
     {
         R174 v = make_R174(194);
         printf("R174 hash %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, v, 28ll, 9223372036854775807ll));
@@ -6346,7 +6736,9 @@ int main(void) {
         R174 wie = ptr_w64_echo_R174()(162ull, 4032.25f, y, 3584.5f, -983.75);
         printf("R174 w64 ind echo %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, wie, 4688666114707269676ll, 9223372036854775807ll));
     }
-    printf("R175 layout %zu %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0), offsetof(R175, f1));
+}
+__attribute__((noinline)) static void shape_R175(void) {
+    printf("R175 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0), offsetof(R175, f1), offsetof(R175, f2), offsetof(R175, f3), offsetof(R175, f4), offsetof(R175, f5), offsetof(R175, f6), offsetof(R175, f7));
     {
         R175 v = make_R175(195);
         printf("R175 hash %" PRIu64 "\n", hash_R175(7419.375f, 126.875, 7908.0, 4806.625, -23ll, 9223372036854775807ll, 18ull, -7547.25f, v));
@@ -6355,14 +6747,18 @@ int main(void) {
         R175 w = make_R175(694);
         printf("R175 pair %" PRIu64 "\n", pair_R175(2436917462213452206ull, -1202.625, -1278766752ll, -5262.5, -2506.75f, v, 4605.125f, w, -3662807279613111889ll));
     }
-    printf("R176 layout %zu %zu %zu %zu %zu\n", sizeof(R176), _Alignof(R176), offsetof(R176, f0), offsetof(R176, f1), offsetof(R176, f2));
+}
+__attribute__((noinline)) static void shape_R176(void) {
+    printf("R176 layout %zu %zu %zu\n", sizeof(R176), _Alignof(R176), offsetof(R176, f0));
     {
         R176 v = make_R176(196);
         printf("R176 hash %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, v, -3333.5f));
         R176 e = echo_R176(true, 65535ull, -14185ll, -127ll, 122ll, 638960953977605800ll, v);
         printf("R176 echo %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, e, -3333.5f));
     }
-    printf("R177 layout %zu %zu %zu %zu %zu\n", sizeof(R177), _Alignof(R177), offsetof(R177, f0), offsetof(R177, f1), offsetof(R177, f2));
+}
+__attribute__((noinline)) static void shape_R177(void) {
+    printf("R177 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R177), _Alignof(R177), offsetof(R177, f0), offsetof(R177, f1), offsetof(R177, f2), offsetof(R177, f3));
     {
         R177 v = make_R177(197);
         printf("R177 hash %" PRIu64 "\n", hash_R177(2182.5, 2022.375, -6668.0f, -2340.0f, 3672.25f, -4321.125, 2382.625f, 6902.625, v, 5258.25f));
@@ -6371,7 +6767,9 @@ int main(void) {
         R177 w = make_R177(696);
         printf("R177 pair %" PRIu64 "\n", pair_R177(v, 1ull, w, 718.75));
     }
-    printf("R178 layout %zu %zu %zu %zu\n", sizeof(R178), _Alignof(R178), offsetof(R178, f0), offsetof(R178, f1));
+}
+__attribute__((noinline)) static void shape_R178(void) {
+    printf("R178 layout %zu %zu %zu\n", sizeof(R178), _Alignof(R178), offsetof(R178, f0));
     {
         R178 v = make_R178(198);
         printf("R178 hash %" PRIu64 "\n", hash_R178(false, 6457.375, v, -4908918538948053944ll));
@@ -6382,7 +6780,9 @@ int main(void) {
         R178 y = w64_echo_R178(x, -7222.25);
         printf("R178 w64 echo %" PRIu64 "\n", w64_hash_R178(55ull, -6157.5f, 3016.25, y));
     }
-    printf("R179 layout %zu %zu %zu %zu\n", sizeof(R179), _Alignof(R179), offsetof(R179, f0), offsetof(R179, f1));
+}
+__attribute__((noinline)) static void shape_R179(void) {
+    printf("R179 layout %zu %zu %zu %zu %zu\n", sizeof(R179), _Alignof(R179), offsetof(R179, f0), offsetof(R179, f1), offsetof(R179, f2));
     {
         R179 v = make_R179(199);
         printf("R179 hash %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, v, 5578.875f));
@@ -6394,23 +6794,29 @@ int main(void) {
         R179 ie = ptr_echo_R179()(2222678133ull, 1649.375, -2115.375f, e, 4208.75);
         printf("R179 ind echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, ie, 5578.875f));
     }
-    printf("R180 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0), offsetof(R180, f1), offsetof(R180, f2), offsetof(R180, f3), offsetof(R180, f4), offsetof(R180, f5));
+}
+__attribute__((noinline)) static void shape_R180(void) {
+    printf("R180 layout %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0));
     {
         R180 v = make_R180(200);
-        printf("R180 hash %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnU8)198ull, -108.75, v));
+        printf("R180 hash %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, v));
         R180 e = echo_R180(-9223372036854775807ll, -36ll, v);
-        printf("R180 echo %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnU8)198ull, -108.75, e));
+        printf("R180 echo %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, e));
     }
-    printf("R181 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R181), _Alignof(R181), offsetof(R181, f0), offsetof(R181, f1), offsetof(R181, f2), offsetof(R181, f3), offsetof(R181, f4));
+}
+__attribute__((noinline)) static void shape_R181(void) {
+    printf("R181 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R181), _Alignof(R181), offsetof(R181, f0), offsetof(R181, f1), offsetof(R181, f2), offsetof(R181, f3), offsetof(R181, f4), offsetof(R181, f5), offsetof(R181, f6), offsetof(R181, f7));
     {
         R181 v = make_R181(201);
-        printf("R181 hash %" PRIu64 "\n", hash_R181(9223372036854775806ll, 46ull, (EnI16)7ll, 3ll, -1ll, 2690776542908414563ll, 28ull, v, 6811975781905897541ll));
+        printf("R181 hash %" PRIu64 "\n", hash_R181(9223372036854775806ll, 46ull, (EnU32)3ull, 3ll, -1ll, 2690776542908414563ll, 28ull, v, 6811975781905897541ll));
         R181 e = echo_R181(v, 9223372036854775806ll, 13ull);
-        printf("R181 echo %" PRIu64 "\n", hash_R181(9223372036854775806ll, 46ull, (EnI16)7ll, 3ll, -1ll, 2690776542908414563ll, 28ull, e, 6811975781905897541ll));
+        printf("R181 echo %" PRIu64 "\n", hash_R181(9223372036854775806ll, 46ull, (EnU32)3ull, 3ll, -1ll, 2690776542908414563ll, 28ull, e, 6811975781905897541ll));
         R181 w = make_R181(700);
-        printf("R181 pair %" PRIu64 "\n", pair_R181((EnI16)-426ll, 1ull, v, &ffidl_cells[52], w, 2284.75));
+        printf("R181 pair %" PRIu64 "\n", pair_R181((EnU64)899ull, 1ull, v, &ffidl_cells[52], w, 2284.75));
     }
-    printf("R182 layout %zu %zu %zu %zu\n", sizeof(R182), _Alignof(R182), offsetof(R182, f0), offsetof(R182, f1));
+}
+__attribute__((noinline)) static void shape_R182(void) {
+    printf("R182 layout %zu %zu %zu %zu %zu\n", sizeof(R182), _Alignof(R182), offsetof(R182, f0), offsetof(R182, f1), offsetof(R182, f2));
     {
         R182 v = make_R182(202);
         printf("R182 hash %" PRIu64 "\n", hash_R182(13638748582246546593ull, -1576.5f, v, 5461.875f, 1ull));
@@ -6424,25 +6830,31 @@ int main(void) {
         R182 wie = ptr_w64_echo_R182()(-6422.375, y, -2669.875);
         printf("R182 w64 ind echo %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, wie));
     }
-    printf("R183 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R183), _Alignof(R183), offsetof(R183, f0), offsetof(R183, f1), offsetof(R183, f2), offsetof(R183, f3));
+}
+__attribute__((noinline)) static void shape_R183(void) {
+    printf("R183 layout %zu %zu %zu %zu\n", sizeof(R183), _Alignof(R183), offsetof(R183, f0), offsetof(R183, f1));
     {
         R183 v = make_R183(203);
-        printf("R183 hash %" PRIu64 "\n", hash_R183(9223372036854775806ll, false, 4161842132664591792ull, v, 1639.0, (EnInt)1ll));
+        printf("R183 hash %" PRIu64 "\n", hash_R183(9223372036854775806ll, false, 4161842132664591792ull, v, 1639.0, (EnU8)200ull));
         R183 e = echo_R183(546.125, 92ll, -1529.625f, 1339.0, -32768ll, 4976.0f, 6382.125f, 2080.75, v, 25ull, 4294967295ull, 23ll);
-        printf("R183 echo %" PRIu64 "\n", hash_R183(9223372036854775806ll, false, 4161842132664591792ull, e, 1639.0, (EnInt)1ll));
+        printf("R183 echo %" PRIu64 "\n", hash_R183(9223372036854775806ll, false, 4161842132664591792ull, e, 1639.0, (EnU8)200ull));
         R183 w = make_R183(702);
         printf("R183 pair %" PRIu64 "\n", pair_R183(v, 7692.0f, w, 38ll, -4265.75));
     }
-    printf("R184 layout %zu %zu %zu %zu %zu\n", sizeof(R184), _Alignof(R184), offsetof(R184, f0), offsetof(R184, f1), offsetof(R184, f2));
+}
+__attribute__((noinline)) static void shape_R184(void) {
+    printf("R184 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R184), _Alignof(R184), offsetof(R184, f0), offsetof(R184, f1), offsetof(R184, f2), offsetof(R184, f3));
     {
         R184 v = make_R184(204);
         printf("R184 hash %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, v, 1988.5));
-        R184 e = echo_R184(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, v, (EnInt)100000ll, -23425ll);
+        R184 e = echo_R184(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, v, (EnU8)1ull, -23425ll);
         printf("R184 echo %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, e, 1988.5));
         printf("R184 ind hash %" PRIu64 "\n", ptr_hash_R184()(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, v, 1988.5));
-        R184 ie = ptr_echo_R184()(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, e, (EnInt)100000ll, -23425ll);
+        R184 ie = ptr_echo_R184()(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, e, (EnU8)1ull, -23425ll);
         printf("R184 ind echo %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, ie, 1988.5));
     }
+}
+__attribute__((noinline)) static void shape_R185(void) {
     printf("R185 layout %zu %zu %zu %zu\n", sizeof(R185), _Alignof(R185), offsetof(R185, f0), offsetof(R185, f1));
     {
         R185 v = make_R185(205);
@@ -6450,36 +6862,44 @@ int main(void) {
         R185 e = echo_R185(-32768ll, 189ull, v, 15558ll);
         printf("R185 echo %" PRIu64 "\n", hash_R185(2553.625f, 4527.625, -1253.125, 6870.75, -4230.5, -540.125, e));
         R185 w = make_R185(704);
-        printf("R185 pair %" PRIu64 "\n", pair_R185(16137ull, (EnI16)-300ll, 0ll, v, 83ll, w, 23ll, 5ll));
+        printf("R185 pair %" PRIu64 "\n", pair_R185(16137ull, (EnU64)18446744073709551615ull, 0ll, v, 83ll, w, 23ll, 5ll));
     }
-    printf("R186 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R186), _Alignof(R186), offsetof(R186, f0), offsetof(R186, f1), offsetof(R186, f2), offsetof(R186, f3));
+}
+__attribute__((noinline)) static void shape_R186(void) {
+    printf("R186 layout %zu %zu %zu\n", sizeof(R186), _Alignof(R186), offsetof(R186, f0));
     {
         R186 v = make_R186(206);
         printf("R186 hash %" PRIu64 "\n", hash_R186(&ffidl_cells[40], 3428.125, -8958ll, v, 4847.375, -99ll));
         R186 e = echo_R186(5432.0, 6203.875, v, &ffidl_cells[61], 32767ll, 14605897544549139293ull);
         printf("R186 echo %" PRIu64 "\n", hash_R186(&ffidl_cells[40], 3428.125, -8958ll, e, 4847.375, -99ll));
         R186 x = make_R186(1105);
-        printf("R186 w64 hash %" PRIu64 "\n", w64_hash_R186((EnU16)65535ull, (EnU32)3ull, 4858.875f, -20488ll, -11485ll, x, 6046685415506785979ll, 1ull));
+        printf("R186 w64 hash %" PRIu64 "\n", w64_hash_R186((EnI16)7ll, (EnU64)18446744073709551615ull, 4858.875f, -20488ll, -11485ll, x, 6046685415506785979ll, 1ull));
         R186 y = w64_echo_R186(x, -1330142889ll, 28ull);
-        printf("R186 w64 echo %" PRIu64 "\n", w64_hash_R186((EnU16)65535ull, (EnU32)3ull, 4858.875f, -20488ll, -11485ll, y, 6046685415506785979ll, 1ull));
+        printf("R186 w64 echo %" PRIu64 "\n", w64_hash_R186((EnI16)7ll, (EnU64)18446744073709551615ull, 4858.875f, -20488ll, -11485ll, y, 6046685415506785979ll, 1ull));
     }
+}
+__attribute__((noinline)) static void shape_R187(void) {
     printf("R187 layout %zu %zu %zu %zu\n", sizeof(R187), _Alignof(R187), offsetof(R187, f0), offsetof(R187, f1));
     {
         R187 v = make_R187(207);
-        printf("R187 hash %" PRIu64 "\n", hash_R187((EnU16)0ull, 19ll, (EnInt)1ll, 0ll, 28536ll, 7962430168396667408ll, 21ll, v));
+        printf("R187 hash %" PRIu64 "\n", hash_R187((EnU64)9223372036854775808ull, 19ll, (EnI8)127ll, 0ll, 28536ll, 7962430168396667408ll, 21ll, v));
         R187 e = echo_R187(947936308ll, v, 4622.125f);
-        printf("R187 echo %" PRIu64 "\n", hash_R187((EnU16)0ull, 19ll, (EnInt)1ll, 0ll, 28536ll, 7962430168396667408ll, 21ll, e));
+        printf("R187 echo %" PRIu64 "\n", hash_R187((EnU64)9223372036854775808ull, 19ll, (EnI8)127ll, 0ll, 28536ll, 7962430168396667408ll, 21ll, e));
         R187 w = make_R187(706);
         printf("R187 pair %" PRIu64 "\n", pair_R187(176.375, v, 65534ull, w, -6798.875f));
     }
-    printf("R188 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R188), _Alignof(R188), offsetof(R188, f0), offsetof(R188, f1), offsetof(R188, f2), offsetof(R188, f3));
+}
+__attribute__((noinline)) static void shape_R188(void) {
+    printf("R188 layout %zu %zu %zu %zu %zu\n", sizeof(R188), _Alignof(R188), offsetof(R188, f0), offsetof(R188, f1), offsetof(R188, f2));
     {
         R188 v = make_R188(208);
         printf("R188 hash %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, v, -5139.375f));
         R188 e = echo_R188(-7254538366983325502ll, 680254487846465565ll, -735.375, 97ull, v, &ffidl_cells[58], 255ull, 2828999048084481784ull);
         printf("R188 echo %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, e, -5139.375f));
     }
-    printf("R189 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R189), _Alignof(R189), offsetof(R189, f0), offsetof(R189, f1), offsetof(R189, f2), offsetof(R189, f3), offsetof(R189, f4));
+}
+__attribute__((noinline)) static void shape_R189(void) {
+    printf("R189 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R189), _Alignof(R189), offsetof(R189, f0), offsetof(R189, f1), offsetof(R189, f2), offsetof(R189, f3));
     {
         R189 v = make_R189(209);
         printf("R189 hash %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], v));
@@ -6491,7 +6911,9 @@ int main(void) {
         R189 ie = ptr_echo_R189()(2842.375f, 56312ull, 4921.375f, &ffidl_cells[52], -8348096020844442665ll, 34ull, -229.375, e);
         printf("R189 ind echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], ie));
     }
-    printf("R190 layout %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0));
+}
+__attribute__((noinline)) static void shape_R190(void) {
+    printf("R190 layout %zu %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0), offsetof(R190, f1));
     {
         R190 v = make_R190(210);
         printf("R190 hash %" PRIu64 "\n", hash_R190(37ull, v, 18446744073709551615ull));
@@ -6505,7 +6927,9 @@ int main(void) {
         R190 wie = ptr_w64_echo_R190()(y, 17529808714727589828ull, -49ll);
         printf("R190 w64 ind echo %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, wie, -3395.25, 1175.125f));
     }
-    printf("R191 layout %zu %zu %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0), offsetof(R191, f1), offsetof(R191, f2));
+}
+__attribute__((noinline)) static void shape_R191(void) {
+    printf("R191 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0), offsetof(R191, f1), offsetof(R191, f2), offsetof(R191, f3), offsetof(R191, f4), offsetof(R191, f5), offsetof(R191, f6));
     {
         R191 v = make_R191(211);
         printf("R191 hash %" PRIu64 "\n", hash_R191(v, -1030926854778750274ll, 4821287ll));
@@ -6514,14 +6938,18 @@ int main(void) {
         R191 w = make_R191(710);
         printf("R191 pair %" PRIu64 "\n", pair_R191(-3189.5, -9095977308092062263ll, -4508.125, 3128.375f, 5614384411162590457ll, v, 27ull, w));
     }
-    printf("R192 layout %zu %zu %zu %zu\n", sizeof(R192), _Alignof(R192), offsetof(R192, f0), offsetof(R192, f1));
+}
+__attribute__((noinline)) static void shape_R192(void) {
+    printf("R192 layout %zu %zu %zu %zu %zu\n", sizeof(R192), _Alignof(R192), offsetof(R192, f0), offsetof(R192, f1), offsetof(R192, f2));
     {
         R192 v = make_R192(212);
         printf("R192 hash %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, v));
-        R192 e = echo_R192((EnU32)3ull, (EnU32)4000000000ull, (EnU32)3ull, 13515ll, -43.5f, (EnI16)-299ll, v, 5676.875f, (EnInt)1ll, &ffidl_cells[52]);
+        R192 e = echo_R192((EnU32)3ull, (EnU16)0ull, (EnU16)65535ull, 13515ll, -43.5f, (EnU16)65535ull, v, 5676.875f, (EnI8)127ll, &ffidl_cells[52]);
         printf("R192 echo %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, e));
     }
-    printf("R193 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R193), _Alignof(R193), offsetof(R193, f0), offsetof(R193, f1), offsetof(R193, f2), offsetof(R193, f3), offsetof(R193, f4), offsetof(R193, f5), offsetof(R193, f6), offsetof(R193, f7));
+}
+__attribute__((noinline)) static void shape_R193(void) {
+    printf("R193 layout %zu %zu %zu %zu %zu\n", sizeof(R193), _Alignof(R193), offsetof(R193, f0), offsetof(R193, f1), offsetof(R193, f2));
     {
         R193 v = make_R193(213);
         printf("R193 hash %" PRIu64 "\n", hash_R193(25ll, 8142059164209958101ll, 52243536ull, &ffidl_cells[41], v, -7885.875f));
@@ -6530,21 +6958,25 @@ int main(void) {
         R193 w = make_R193(712);
         printf("R193 pair %" PRIu64 "\n", pair_R193(9ull, 0ull, 32141ull, v, 6534607237863818646ll, w, -782.875f, 127ll));
     }
+}
+__attribute__((noinline)) static void shape_R194(void) {
     printf("R194 layout %zu %zu %zu %zu\n", sizeof(R194), _Alignof(R194), offsetof(R194, f0), offsetof(R194, f1));
     {
         R194 v = make_R194(214);
         printf("R194 hash %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, v, 3938746001ull));
-        R194 e = echo_R194(1266.25f, 5809294842659832654ull, v, 5500.375f, (EnI16)-299ll);
+        R194 e = echo_R194(1266.25f, 5809294842659832654ull, v, 5500.375f, (EnU64)18446744073709551615ull);
         printf("R194 echo %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, e, 3938746001ull));
         R194 x = make_R194(1113);
         printf("R194 w64 hash %" PRIu64 "\n", w64_hash_R194(-6719.5f, -127ll, -6042.5f, -4022.25, x));
         R194 y = w64_echo_R194(16974207417782898264ull, 91ull, 2725851339827226502ull, -15ll, x, -2468.25);
         printf("R194 w64 echo %" PRIu64 "\n", w64_hash_R194(-6719.5f, -127ll, -6042.5f, -4022.25, y));
         printf("R194 ind hash %" PRIu64 "\n", ptr_hash_R194()(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, v, 3938746001ull));
-        R194 ie = ptr_echo_R194()(1266.25f, 5809294842659832654ull, e, 5500.375f, (EnI16)-299ll);
+        R194 ie = ptr_echo_R194()(1266.25f, 5809294842659832654ull, e, 5500.375f, (EnU64)18446744073709551615ull);
         printf("R194 ind echo %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, ie, 3938746001ull));
     }
-    printf("R195 layout %zu %zu %zu\n", sizeof(R195), _Alignof(R195), offsetof(R195, f0));
+}
+__attribute__((noinline)) static void shape_R195(void) {
+    printf("R195 layout %zu %zu %zu %zu %zu\n", sizeof(R195), _Alignof(R195), offsetof(R195, f0), offsetof(R195, f1), offsetof(R195, f2));
     {
         R195 v = make_R195(215);
         printf("R195 hash %" PRIu64 "\n", hash_R195(-4138.75f, 1016.0, -128ll, v, -829.625));
@@ -6553,14 +6985,18 @@ int main(void) {
         R195 w = make_R195(714);
         printf("R195 pair %" PRIu64 "\n", pair_R195(-1367.625f, 1250.0f, -5961.375, 523.0f, v, 24ull, w));
     }
-    printf("R196 layout %zu %zu %zu %zu\n", sizeof(R196), _Alignof(R196), offsetof(R196, f0), offsetof(R196, f1));
+}
+__attribute__((noinline)) static void shape_R196(void) {
+    printf("R196 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R196), _Alignof(R196), offsetof(R196, f0), offsetof(R196, f1), offsetof(R196, f2), offsetof(R196, f3), offsetof(R196, f4), offsetof(R196, f5), offsetof(R196, f6), offsetof(R196, f7));
     {
         R196 v = make_R196(216);
         printf("R196 hash %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, v));
         R196 e = echo_R196(-9049171873408859170ll, v, 935.375, -2963.75f, 1237.0);
         printf("R196 echo %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, e));
     }
-    printf("R197 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R197), _Alignof(R197), offsetof(R197, f0), offsetof(R197, f1), offsetof(R197, f2), offsetof(R197, f3), offsetof(R197, f4), offsetof(R197, f5));
+}
+__attribute__((noinline)) static void shape_R197(void) {
+    printf("R197 layout %zu %zu %zu %zu\n", sizeof(R197), _Alignof(R197), offsetof(R197, f0), offsetof(R197, f1));
     {
         R197 v = make_R197(217);
         printf("R197 hash %" PRIu64 "\n", hash_R197(1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, v, 82ll));
@@ -6569,7 +7005,9 @@ int main(void) {
         R197 w = make_R197(716);
         printf("R197 pair %" PRIu64 "\n", pair_R197(-2476678937819420701ll, 12415001835590745805ull, 18111272188393644025ull, 8338ull, 513.375f, &ffidl_cells[1], v, 166ull, w));
     }
-    printf("R198 layout %zu %zu %zu %zu\n", sizeof(R198), _Alignof(R198), offsetof(R198, f0), offsetof(R198, f1));
+}
+__attribute__((noinline)) static void shape_R198(void) {
+    printf("R198 layout %zu %zu %zu\n", sizeof(R198), _Alignof(R198), offsetof(R198, f0));
     {
         R198 v = make_R198(218);
         printf("R198 hash %" PRIu64 "\n", hash_R198(-5926.875, v, 285076345ll, 19ll));
@@ -6577,13 +7015,15 @@ int main(void) {
         printf("R198 echo %" PRIu64 "\n", hash_R198(-5926.875, e, 285076345ll, 19ll));
         R198 x = make_R198(1117);
         printf("R198 w64 hash %" PRIu64 "\n", w64_hash_R198(-138.625, x, -6233.625, 2147483646ll));
-        R198 y = w64_echo_R198(33ull, 4255663779ull, 5852.125, (EnU32)818ull, x, 7655.0f, -6117.375f);
+        R198 y = w64_echo_R198(33ull, 4255663779ull, 5852.125, (EnI16)578ll, x, 7655.0f, -6117.375f);
         printf("R198 w64 echo %" PRIu64 "\n", w64_hash_R198(-138.625, y, -6233.625, 2147483646ll));
         printf("R198 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R198()(-138.625, y, -6233.625, 2147483646ll));
-        R198 wie = ptr_w64_echo_R198()(33ull, 4255663779ull, 5852.125, (EnU32)818ull, y, 7655.0f, -6117.375f);
+        R198 wie = ptr_w64_echo_R198()(33ull, 4255663779ull, 5852.125, (EnI16)578ll, y, 7655.0f, -6117.375f);
         printf("R198 w64 ind echo %" PRIu64 "\n", w64_hash_R198(-138.625, wie, -6233.625, 2147483646ll));
     }
-    printf("R199 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0), offsetof(R199, f1), offsetof(R199, f2), offsetof(R199, f3), offsetof(R199, f4), offsetof(R199, f5));
+}
+__attribute__((noinline)) static void shape_R199(void) {
+    printf("R199 layout %zu %zu %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0), offsetof(R199, f1), offsetof(R199, f2));
     {
         R199 v = make_R199(219);
         printf("R199 hash %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, v));
@@ -6595,6 +7035,8 @@ int main(void) {
         R199 ie = ptr_echo_R199()(&ffidl_cells[49], 127ll, -127.5, 24994ull, e, 10ll, 147ull);
         printf("R199 ind echo %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, ie));
     }
+}
+__attribute__((noinline)) static void shape_R200(void) {
     printf("R200 layout %zu %zu %zu %zu\n", sizeof(R200), _Alignof(R200), offsetof(R200, f0), offsetof(R200, f1));
     {
         R200 v = make_R200(220);
@@ -6602,7 +7044,9 @@ int main(void) {
         R200 e = echo_R200(&ffidl_cells[50], 7052.375f, 6608.625, -14ll, 16674654318568206404ull, 3520.5f, 2504.625f, 4280674443ull, v);
         printf("R200 echo %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, e));
     }
-    printf("R201 layout %zu %zu %zu %zu\n", sizeof(R201), _Alignof(R201), offsetof(R201, f0), offsetof(R201, f1));
+}
+__attribute__((noinline)) static void shape_R201(void) {
+    printf("R201 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R201), _Alignof(R201), offsetof(R201, f0), offsetof(R201, f1), offsetof(R201, f2), offsetof(R201, f3), offsetof(R201, f4), offsetof(R201, f5), offsetof(R201, f6), offsetof(R201, f7));
     {
         R201 v = make_R201(221);
         printf("R201 hash %" PRIu64 "\n", hash_R201(v));
@@ -6611,6 +7055,8 @@ int main(void) {
         R201 w = make_R201(720);
         printf("R201 pair %" PRIu64 "\n", pair_R201(-429.125, 3914.625f, v, 1962.25f, w, 14350ull));
     }
+}
+__attribute__((noinline)) static void shape_R202(void) {
     printf("R202 layout %zu %zu %zu %zu\n", sizeof(R202), _Alignof(R202), offsetof(R202, f0), offsetof(R202, f1));
     {
         R202 v = make_R202(222);
@@ -6622,7 +7068,9 @@ int main(void) {
         R202 y = w64_echo_R202(0ll, 0ull, 65534ull, 65534ull, x, -2025.0, -699.125f);
         printf("R202 w64 echo %" PRIu64 "\n", w64_hash_R202(y, 7768.625f, -1245.75));
     }
-    printf("R203 layout %zu %zu %zu %zu %zu\n", sizeof(R203), _Alignof(R203), offsetof(R203, f0), offsetof(R203, f1), offsetof(R203, f2));
+}
+__attribute__((noinline)) static void shape_R203(void) {
+    printf("R203 layout %zu %zu %zu\n", sizeof(R203), _Alignof(R203), offsetof(R203, f0));
     {
         R203 v = make_R203(223);
         printf("R203 hash %" PRIu64 "\n", hash_R203(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, v));
@@ -6631,55 +7079,67 @@ int main(void) {
         R203 w = make_R203(722);
         printf("R203 pair %" PRIu64 "\n", pair_R203(78ull, v, -7866.375, w));
     }
-    printf("R204 layout %zu %zu %zu\n", sizeof(R204), _Alignof(R204), offsetof(R204, f0));
+}
+__attribute__((noinline)) static void shape_R204(void) {
+    printf("R204 layout %zu %zu %zu %zu\n", sizeof(R204), _Alignof(R204), offsetof(R204, f0), offsetof(R204, f1));
     {
         R204 v = make_R204(224);
-        printf("R204 hash %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, v, -1449.0f));
-        R204 e = echo_R204(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnI16)-299ll, (EnU16)65535ull);
-        printf("R204 echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, e, -1449.0f));
-        printf("R204 ind hash %" PRIu64 "\n", ptr_hash_R204()(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, v, -1449.0f));
-        R204 ie = ptr_echo_R204()(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, e, (EnI16)-299ll, (EnU16)65535ull);
-        printf("R204 ind echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnInt)-5ll, 47ull, -5006.5, 22ll, ie, -1449.0f));
+        printf("R204 hash %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
+        R204 e = echo_R204(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnU64)9223372036854775808ull, (EnI16)-300ll);
+        printf("R204 echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
+        printf("R204 ind hash %" PRIu64 "\n", ptr_hash_R204()(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
+        R204 ie = ptr_echo_R204()(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, e, (EnU64)9223372036854775808ull, (EnI16)-300ll);
+        printf("R204 ind echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, ie, -1449.0f));
     }
-    printf("R205 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1), offsetof(R205, f2), offsetof(R205, f3), offsetof(R205, f4));
+}
+__attribute__((noinline)) static void shape_R205(void) {
+    printf("R205 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1), offsetof(R205, f2), offsetof(R205, f3), offsetof(R205, f4), offsetof(R205, f5));
     {
         R205 v = make_R205(225);
-        printf("R205 hash %" PRIu64 "\n", hash_R205((EnInt)777ll, 28609ull, -42ll, v));
+        printf("R205 hash %" PRIu64 "\n", hash_R205((EnI64)777ll, 28609ull, -42ll, v));
         R205 e = echo_R205(5028.0f, 6321.875f, 254ull, &ffidl_cells[58], 0ull, &ffidl_cells[9], 208ull, 254ull, v, 9223372036854775807ll);
-        printf("R205 echo %" PRIu64 "\n", hash_R205((EnInt)777ll, 28609ull, -42ll, e));
+        printf("R205 echo %" PRIu64 "\n", hash_R205((EnI64)777ll, 28609ull, -42ll, e));
         R205 w = make_R205(724);
         printf("R205 pair %" PRIu64 "\n", pair_R205(-4251.0, 2032.0f, 6704.875f, v, 2121.0f, w, -1669.625f));
     }
+}
+__attribute__((noinline)) static void shape_R206(void) {
     printf("R206 layout %zu %zu %zu %zu\n", sizeof(R206), _Alignof(R206), offsetof(R206, f0), offsetof(R206, f1));
     {
         R206 v = make_R206(226);
-        printf("R206 hash %" PRIu64 "\n", hash_R206(28ll, (EnI16)-579ll, (EnI16)7ll, 6041632069104401816ll, 1388980676497717385ll, 0ll, v, 18446744073709551614ull, 1953713580ll));
+        printf("R206 hash %" PRIu64 "\n", hash_R206(28ll, (EnU16)591ull, (EnU64)9223372036854775808ull, 6041632069104401816ll, 1388980676497717385ll, 0ll, v, 18446744073709551614ull, 1953713580ll));
         R206 e = echo_R206(0ll, 9223372036854775807ll, -3696.5f, -10ll, -84ll, 1305.25f, v, -777.875, 6403.0f);
-        printf("R206 echo %" PRIu64 "\n", hash_R206(28ll, (EnI16)-579ll, (EnI16)7ll, 6041632069104401816ll, 1388980676497717385ll, 0ll, e, 18446744073709551614ull, 1953713580ll));
+        printf("R206 echo %" PRIu64 "\n", hash_R206(28ll, (EnU16)591ull, (EnU64)9223372036854775808ull, 6041632069104401816ll, 1388980676497717385ll, 0ll, e, 18446744073709551614ull, 1953713580ll));
         R206 x = make_R206(1125);
-        printf("R206 w64 hash %" PRIu64 "\n", w64_hash_R206(-20ll, x, -100ll, (EnI64)5000000000ll));
+        printf("R206 w64 hash %" PRIu64 "\n", w64_hash_R206(-20ll, x, -100ll, (EnInt)1ll));
         R206 y = w64_echo_R206(49ull, 96ll, x);
-        printf("R206 w64 echo %" PRIu64 "\n", w64_hash_R206(-20ll, y, -100ll, (EnI64)5000000000ll));
-        printf("R206 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R206()(-20ll, y, -100ll, (EnI64)5000000000ll));
+        printf("R206 w64 echo %" PRIu64 "\n", w64_hash_R206(-20ll, y, -100ll, (EnInt)1ll));
+        printf("R206 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R206()(-20ll, y, -100ll, (EnInt)1ll));
         R206 wie = ptr_w64_echo_R206()(49ull, 96ll, y);
-        printf("R206 w64 ind echo %" PRIu64 "\n", w64_hash_R206(-20ll, wie, -100ll, (EnI64)5000000000ll));
+        printf("R206 w64 ind echo %" PRIu64 "\n", w64_hash_R206(-20ll, wie, -100ll, (EnInt)1ll));
     }
-    printf("R207 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R207), _Alignof(R207), offsetof(R207, f0), offsetof(R207, f1), offsetof(R207, f2), offsetof(R207, f3));
+}
+__attribute__((noinline)) static void shape_R207(void) {
+    printf("R207 layout %zu %zu %zu %zu %zu\n", sizeof(R207), _Alignof(R207), offsetof(R207, f0), offsetof(R207, f1), offsetof(R207, f2));
     {
         R207 v = make_R207(227);
         printf("R207 hash %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, v, 0ull));
-        R207 e = echo_R207(2110190499ull, 126ll, 28ull, -5886.0f, &ffidl_cells[26], (EnI64)5000000000ll, 72ll, -2250.625f, v, 2239.125);
+        R207 e = echo_R207(2110190499ull, 126ll, 28ull, -5886.0f, &ffidl_cells[26], (EnU8)200ull, 72ll, -2250.625f, v, 2239.125);
         printf("R207 echo %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, e, 0ull));
         R207 w = make_R207(726);
         printf("R207 pair %" PRIu64 "\n", pair_R207(1161.875, -7966.875, 3317.0, -6192.75, v, 32766ll, w));
     }
+}
+__attribute__((noinline)) static void shape_R208(void) {
     printf("R208 layout %zu %zu %zu %zu %zu\n", sizeof(R208), _Alignof(R208), offsetof(R208, f0), offsetof(R208, f1), offsetof(R208, f2));
     {
         R208 v = make_R208(228);
         printf("R208 hash %" PRIu64 "\n", hash_R208(23ull, v, -300.5));
-        R208 e = echo_R208((EnInt)0ll, 1091ull, -120ll, -2147483648ll, -9223372036854775806ll, 0ull, v);
+        R208 e = echo_R208((EnU8)0ull, 1091ull, -120ll, -2147483648ll, -9223372036854775806ll, 0ull, v);
         printf("R208 echo %" PRIu64 "\n", hash_R208(23ull, e, -300.5));
     }
+}
+__attribute__((noinline)) static void shape_R209(void) {
     printf("R209 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R209), _Alignof(R209), offsetof(R209, f0), offsetof(R209, f1), offsetof(R209, f2), offsetof(R209, f3));
     {
         R209 v = make_R209(229);
@@ -6692,18 +7152,22 @@ int main(void) {
         R209 ie = ptr_echo_R209()(true, -7121985171496984720ll, -26061ll, 3752223723870590360ull, 3653275536311314733ll, e, 7391.75, 0ull, 65534ull);
         printf("R209 ind echo %" PRIu64 "\n", hash_R209(4ull, 942.75f, ie, 3087.625f));
     }
-    printf("R210 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0), offsetof(R210, f1), offsetof(R210, f2), offsetof(R210, f3), offsetof(R210, f4));
+}
+__attribute__((noinline)) static void shape_R210(void) {
+    printf("R210 layout %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0));
     {
         R210 v = make_R210(230);
-        printf("R210 hash %" PRIu64 "\n", hash_R210(-5778.75f, 48ull, 7644.25f, -1965.25f, (EnI64)5000000000ll, v, 4395.875f));
+        printf("R210 hash %" PRIu64 "\n", hash_R210(-5778.75f, 48ull, 7644.25f, -1965.25f, (EnI8)127ll, v, 4395.875f));
         R210 e = echo_R210(1ull, 54ll, 1230.25, 2683.0f, v, -7720.125f, -1123.25);
-        printf("R210 echo %" PRIu64 "\n", hash_R210(-5778.75f, 48ull, 7644.25f, -1965.25f, (EnI64)5000000000ll, e, 4395.875f));
+        printf("R210 echo %" PRIu64 "\n", hash_R210(-5778.75f, 48ull, 7644.25f, -1965.25f, (EnI8)127ll, e, 4395.875f));
         R210 x = make_R210(1129);
         printf("R210 w64 hash %" PRIu64 "\n", w64_hash_R210(x, 2331.75f));
-        R210 y = w64_echo_R210((EnU8)0ull, x, -2811.875f);
+        R210 y = w64_echo_R210((EnI8)127ll, x, -2811.875f);
         printf("R210 w64 echo %" PRIu64 "\n", w64_hash_R210(y, 2331.75f));
     }
-    printf("R211 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R211), _Alignof(R211), offsetof(R211, f0), offsetof(R211, f1), offsetof(R211, f2), offsetof(R211, f3));
+}
+__attribute__((noinline)) static void shape_R211(void) {
+    printf("R211 layout %zu %zu %zu %zu\n", sizeof(R211), _Alignof(R211), offsetof(R211, f0), offsetof(R211, f1));
     {
         R211 v = make_R211(231);
         printf("R211 hash %" PRIu64 "\n", hash_R211(7674.75f, -7490.5f, -127ll, -7650.5f, 77.875f, v));
@@ -6712,6 +7176,8 @@ int main(void) {
         R211 w = make_R211(730);
         printf("R211 pair %" PRIu64 "\n", pair_R211(39ull, v, -2968.75f, w));
     }
+}
+__attribute__((noinline)) static void shape_R212(void) {
     printf("R212 layout %zu %zu %zu\n", sizeof(R212), _Alignof(R212), offsetof(R212, f0));
     {
         R212 v = make_R212(232);
@@ -6719,7 +7185,9 @@ int main(void) {
         R212 e = echo_R212(26ull, 0ull, 16ull, 44ull, v, -32768ll, 6015378765391951871ull, 127ll);
         printf("R212 echo %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, e, &ffidl_cells[1]));
     }
-    printf("R213 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R213), _Alignof(R213), offsetof(R213, f0), offsetof(R213, f1), offsetof(R213, f2), offsetof(R213, f3));
+}
+__attribute__((noinline)) static void shape_R213(void) {
+    printf("R213 layout %zu %zu %zu %zu %zu\n", sizeof(R213), _Alignof(R213), offsetof(R213, f0), offsetof(R213, f1), offsetof(R213, f2));
     {
         R213 v = make_R213(233);
         printf("R213 hash %" PRIu64 "\n", hash_R213(-7327.625, -128ll, &ffidl_cells[0], -4281ll, 0ll, v, 2377ll, 18446744073709551615ull));
@@ -6728,24 +7196,28 @@ int main(void) {
         R213 w = make_R213(732);
         printf("R213 pair %" PRIu64 "\n", pair_R213(v, 2666.625f, w));
     }
+}
+__attribute__((noinline)) static void shape_R214(void) {
     printf("R214 layout %zu %zu %zu %zu %zu\n", sizeof(R214), _Alignof(R214), offsetof(R214, f0), offsetof(R214, f1), offsetof(R214, f2));
     {
         R214 v = make_R214(234);
         printf("R214 hash %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, v, 10879576423347310241ull));
-        R214 e = echo_R214(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU32)326ull, v);
+        R214 e = echo_R214(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU16)326ull, v);
         printf("R214 echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, e, 10879576423347310241ull));
         R214 x = make_R214(1133);
-        printf("R214 w64 hash %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, x, 318.75f, (EnU32)3ull));
+        printf("R214 w64 hash %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, x, 318.75f, (EnU64)18446744073709551615ull));
         R214 y = w64_echo_R214(-83ll, -117ll, 0ull, x, -3805766764144404602ll);
-        printf("R214 w64 echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU32)3ull));
+        printf("R214 w64 echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU64)18446744073709551615ull));
         printf("R214 ind hash %" PRIu64 "\n", ptr_hash_R214()(-470.25f, -5519.0, -3344.25f, -5625.125f, v, 10879576423347310241ull));
-        R214 ie = ptr_echo_R214()(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU32)326ull, e);
+        R214 ie = ptr_echo_R214()(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU16)326ull, e);
         printf("R214 ind echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, ie, 10879576423347310241ull));
-        printf("R214 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R214()(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU32)3ull));
+        printf("R214 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R214()(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU64)18446744073709551615ull));
         R214 wie = ptr_w64_echo_R214()(-83ll, -117ll, 0ull, y, -3805766764144404602ll);
-        printf("R214 w64 ind echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, wie, 318.75f, (EnU32)3ull));
+        printf("R214 w64 ind echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, wie, 318.75f, (EnU64)18446744073709551615ull));
     }
-    printf("R215 layout %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0));
+}
+__attribute__((noinline)) static void shape_R215(void) {
+    printf("R215 layout %zu %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0), offsetof(R215, f1));
     {
         R215 v = make_R215(235);
         printf("R215 hash %" PRIu64 "\n", hash_R215(4996.125f, 5ull, true, false, 18446744073709551614ull, -24ll, 1336.625, v, 11222421539447309473ull, -849.125));
@@ -6754,23 +7226,29 @@ int main(void) {
         R215 w = make_R215(734);
         printf("R215 pair %" PRIu64 "\n", pair_R215(v, 5958.625f, w, 11ll));
     }
-    printf("R216 layout %zu %zu %zu\n", sizeof(R216), _Alignof(R216), offsetof(R216, f0));
+}
+__attribute__((noinline)) static void shape_R216(void) {
+    printf("R216 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R216), _Alignof(R216), offsetof(R216, f0), offsetof(R216, f1), offsetof(R216, f2), offsetof(R216, f3));
     {
         R216 v = make_R216(236);
         printf("R216 hash %" PRIu64 "\n", hash_R216(-163.625f, 1615.5, v));
         R216 e = echo_R216(46ull, -108ll, 7264988664031555321ull, 65535ull, -14ll, v);
         printf("R216 echo %" PRIu64 "\n", hash_R216(-163.625f, 1615.5, e));
     }
+}
+__attribute__((noinline)) static void shape_R217(void) {
     printf("R217 layout %zu %zu %zu\n", sizeof(R217), _Alignof(R217), offsetof(R217, f0));
     {
         R217 v = make_R217(237);
         printf("R217 hash %" PRIu64 "\n", hash_R217(308491176ull, 18446744073709551615ull, v, 18446744073709551615ull));
-        R217 e = echo_R217(20ll, (EnU8)200ull, -4869.0, -2550ll, -1975128705ll, 10ll, -16858ll, 126ll, v, 2755104030649015954ll, 9223372036854775807ll);
+        R217 e = echo_R217(20ll, (EnI8)127ll, -4869.0, -2550ll, -1975128705ll, 10ll, -16858ll, 126ll, v, 2755104030649015954ll, 9223372036854775807ll);
         printf("R217 echo %" PRIu64 "\n", hash_R217(308491176ull, 18446744073709551615ull, e, 18446744073709551615ull));
         R217 w = make_R217(736);
         printf("R217 pair %" PRIu64 "\n", pair_R217(v, 0ull, w));
     }
-    printf("R218 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R218), _Alignof(R218), offsetof(R218, f0), offsetof(R218, f1), offsetof(R218, f2), offsetof(R218, f3), offsetof(R218, f4), offsetof(R218, f5), offsetof(R218, f6));
+}
+__attribute__((noinline)) static void shape_R218(void) {
+    printf("R218 layout %zu %zu %zu %zu\n", sizeof(R218), _Alignof(R218), offsetof(R218, f0), offsetof(R218, f1));
     {
         R218 v = make_R218(238);
         printf("R218 hash %" PRIu64 "\n", hash_R218(30ull, 9070519220589499419ll, 115ll, -6597.125, 19794ull, 6975.375, 6629.875, v));
@@ -6781,7 +7259,9 @@ int main(void) {
         R218 y = w64_echo_R218(-4487.0f, -6629.0, x);
         printf("R218 w64 echo %" PRIu64 "\n", w64_hash_R218(28ull, 84ll, 8769038762245192864ull, -127ll, (EnU16)0ull, y, 15015316508415771640ull, 126ll));
     }
-    printf("R219 layout %zu %zu %zu %zu\n", sizeof(R219), _Alignof(R219), offsetof(R219, f0), offsetof(R219, f1));
+}
+__attribute__((noinline)) static void shape_R219(void) {
+    printf("R219 layout %zu %zu %zu %zu %zu\n", sizeof(R219), _Alignof(R219), offsetof(R219, f0), offsetof(R219, f1), offsetof(R219, f2));
     {
         R219 v = make_R219(239);
         printf("R219 hash %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, v, 9182312985246140987ull));
@@ -6793,23 +7273,29 @@ int main(void) {
         R219 ie = ptr_echo_R219()(-544.375, -2380.375, &ffidl_cells[23], -2153.375f, &ffidl_cells[23], e, -21599ll, 12965955280737900537ull);
         printf("R219 ind echo %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, ie, 9182312985246140987ull));
     }
-    printf("R220 layout %zu %zu %zu %zu\n", sizeof(R220), _Alignof(R220), offsetof(R220, f0), offsetof(R220, f1));
+}
+__attribute__((noinline)) static void shape_R220(void) {
+    printf("R220 layout %zu %zu %zu\n", sizeof(R220), _Alignof(R220), offsetof(R220, f0));
     {
         R220 v = make_R220(240);
         printf("R220 hash %" PRIu64 "\n", hash_R220(v));
         R220 e = echo_R220(7ll, v, 227.0f, 6683.75f);
         printf("R220 echo %" PRIu64 "\n", hash_R220(e));
     }
+}
+__attribute__((noinline)) static void shape_R221(void) {
     printf("R221 layout %zu %zu %zu %zu %zu\n", sizeof(R221), _Alignof(R221), offsetof(R221, f0), offsetof(R221, f1), offsetof(R221, f2));
     {
         R221 v = make_R221(241);
-        printf("R221 hash %" PRIu64 "\n", hash_R221(4294967295ull, (EnU16)65535ull, -480479218ll, 4286ull, true, 254ull, 11ull, v, -5927.375, -118.625));
+        printf("R221 hash %" PRIu64 "\n", hash_R221(4294967295ull, (EnI16)-299ll, -480479218ll, 4286ull, true, 254ull, 11ull, v, -5927.375, -118.625));
         R221 e = echo_R221(21ull, v);
-        printf("R221 echo %" PRIu64 "\n", hash_R221(4294967295ull, (EnU16)65535ull, -480479218ll, 4286ull, true, 254ull, 11ull, e, -5927.375, -118.625));
+        printf("R221 echo %" PRIu64 "\n", hash_R221(4294967295ull, (EnI16)-299ll, -480479218ll, 4286ull, true, 254ull, 11ull, e, -5927.375, -118.625));
         R221 w = make_R221(740);
-        printf("R221 pair %" PRIu64 "\n", pair_R221(8ll, 254ull, -7209.25, -537.125, (EnI64)581ll, (EnU8)0ull, v, 9640ll, w, -5636.875));
+        printf("R221 pair %" PRIu64 "\n", pair_R221(8ll, 254ull, -7209.25, -537.125, (EnI8)117ll, (EnI8)127ll, v, 9640ll, w, -5636.875));
     }
-    printf("R222 layout %zu %zu %zu %zu %zu\n", sizeof(R222), _Alignof(R222), offsetof(R222, f0), offsetof(R222, f1), offsetof(R222, f2));
+}
+__attribute__((noinline)) static void shape_R222(void) {
+    printf("R222 layout %zu %zu %zu %zu\n", sizeof(R222), _Alignof(R222), offsetof(R222, f0), offsetof(R222, f1));
     {
         R222 v = make_R222(242);
         printf("R222 hash %" PRIu64 "\n", hash_R222(-435711477ll, -8ll, 26ull, v, 155ull));
@@ -6823,26 +7309,32 @@ int main(void) {
         R222 wie = ptr_w64_echo_R222()(-4290675936817846139ll, 64ull, 3636.625, y, -7406.5f);
         printf("R222 w64 ind echo %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, wie, -23ll));
     }
-    printf("R223 layout %zu %zu %zu %zu %zu\n", sizeof(R223), _Alignof(R223), offsetof(R223, f0), offsetof(R223, f1), offsetof(R223, f2));
+}
+__attribute__((noinline)) static void shape_R223(void) {
+    printf("R223 layout %zu %zu %zu\n", sizeof(R223), _Alignof(R223), offsetof(R223, f0));
     {
         R223 v = make_R223(243);
         printf("R223 hash %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, v, 4719.625f, 1833.25));
         R223 e = echo_R223((EnI64)5000000000ll, v, -551824630ll);
         printf("R223 echo %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, e, 4719.625f, 1833.25));
         R223 w = make_R223(742);
-        printf("R223 pair %" PRIu64 "\n", pair_R223((EnU32)503ull, v, -2147483647ll, w, (EnI64)92ll, 0ll));
+        printf("R223 pair %" PRIu64 "\n", pair_R223((EnU32)503ull, v, -2147483647ll, w, (EnInt)92ll, 0ll));
     }
-    printf("R224 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R224), _Alignof(R224), offsetof(R224, f0), offsetof(R224, f1), offsetof(R224, f2), offsetof(R224, f3), offsetof(R224, f4), offsetof(R224, f5));
+}
+__attribute__((noinline)) static void shape_R224(void) {
+    printf("R224 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R224), _Alignof(R224), offsetof(R224, f0), offsetof(R224, f1), offsetof(R224, f2), offsetof(R224, f3));
     {
         R224 v = make_R224(244);
-        printf("R224 hash %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, v));
+        printf("R224 hash %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI8)127ll, v));
         R224 e = echo_R224(v, -2218.375f, 6946.75f);
-        printf("R224 echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, e));
-        printf("R224 ind hash %" PRIu64 "\n", ptr_hash_R224()(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, v));
+        printf("R224 echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI8)127ll, e));
+        printf("R224 ind hash %" PRIu64 "\n", ptr_hash_R224()(30284ll, &ffidl_cells[43], (EnI8)127ll, v));
         R224 ie = ptr_echo_R224()(e, -2218.375f, 6946.75f);
-        printf("R224 ind echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI64)5000000000ll, ie));
+        printf("R224 ind echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI8)127ll, ie));
     }
-    printf("R225 layout %zu %zu %zu\n", sizeof(R225), _Alignof(R225), offsetof(R225, f0));
+}
+__attribute__((noinline)) static void shape_R225(void) {
+    printf("R225 layout %zu %zu %zu %zu %zu\n", sizeof(R225), _Alignof(R225), offsetof(R225, f0), offsetof(R225, f1), offsetof(R225, f2));
     {
         R225 v = make_R225(245);
         printf("R225 hash %" PRIu64 "\n", hash_R225(v, 50ll, 0ull));
@@ -6851,7 +7343,9 @@ int main(void) {
         R225 w = make_R225(744);
         printf("R225 pair %" PRIu64 "\n", pair_R225(65535ull, 255ull, -8736573296934207691ll, -7657.875, 2068.5, v, 992210611ll, w));
     }
-    printf("R226 layout %zu %zu %zu %zu\n", sizeof(R226), _Alignof(R226), offsetof(R226, f0), offsetof(R226, f1));
+}
+__attribute__((noinline)) static void shape_R226(void) {
+    printf("R226 layout %zu %zu %zu\n", sizeof(R226), _Alignof(R226), offsetof(R226, f0));
     {
         R226 v = make_R226(246);
         printf("R226 hash %" PRIu64 "\n", hash_R226(9ull, 23497ull, false, 41344ull, -596.25, v, 1555ull));
@@ -6862,7 +7356,9 @@ int main(void) {
         R226 y = w64_echo_R226(1825.875f, 3559660208ull, 4131404126490048091ull, x, 255ull);
         printf("R226 w64 echo %" PRIu64 "\n", w64_hash_R226(2816.625, -4227.5f, y, -5239.0));
     }
-    printf("R227 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R227), _Alignof(R227), offsetof(R227, f0), offsetof(R227, f1), offsetof(R227, f2), offsetof(R227, f3));
+}
+__attribute__((noinline)) static void shape_R227(void) {
+    printf("R227 layout %zu %zu %zu %zu\n", sizeof(R227), _Alignof(R227), offsetof(R227, f0), offsetof(R227, f1));
     {
         R227 v = make_R227(247);
         printf("R227 hash %" PRIu64 "\n", hash_R227(46ll, 63ull, 2310929029205773933ull, 1ull, -3671.625, v, 48ull, -2648.0));
@@ -6871,685 +7367,2264 @@ int main(void) {
         R227 w = make_R227(746);
         printf("R227 pair %" PRIu64 "\n", pair_R227(v, 38ull, w));
     }
-    printf("R228 layout %zu %zu %zu %zu %zu\n", sizeof(R228), _Alignof(R228), offsetof(R228, f0), offsetof(R228, f1), offsetof(R228, f2));
+}
+__attribute__((noinline)) static void shape_R228(void) {
+    printf("R228 layout %zu %zu %zu %zu\n", sizeof(R228), _Alignof(R228), offsetof(R228, f0), offsetof(R228, f1));
     {
         R228 v = make_R228(248);
         printf("R228 hash %" PRIu64 "\n", hash_R228(&ffidl_cells[24], 184ull, v, 3476.25f));
         R228 e = echo_R228(1427.375f, &ffidl_cells[8], &ffidl_cells[4], v, 45ll, 6930.25f);
         printf("R228 echo %" PRIu64 "\n", hash_R228(&ffidl_cells[24], 184ull, e, 3476.25f));
     }
-    printf("R229 layout %zu %zu %zu\n", sizeof(R229), _Alignof(R229), offsetof(R229, f0));
+}
+__attribute__((noinline)) static void shape_R229(void) {
+    printf("R229 layout %zu %zu %zu %zu\n", sizeof(R229), _Alignof(R229), offsetof(R229, f0), offsetof(R229, f1));
     {
         R229 v = make_R229(249);
         printf("R229 hash %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, v, 1ull));
-        R229 e = echo_R229(56649ull, (EnI16)-299ll, -49ll, (EnI16)803ll, 4035.5, -6566.875, 5606.75f, -3355.25f, v);
+        R229 e = echo_R229(56649ull, (EnU16)65535ull, -49ll, (EnU64)940ull, 4035.5, -6566.875, 5606.75f, -3355.25f, v);
         printf("R229 echo %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, e, 1ull));
         R229 w = make_R229(748);
         printf("R229 pair %" PRIu64 "\n", pair_R229(v, 17141ull, w));
         printf("R229 ind hash %" PRIu64 "\n", ptr_hash_R229()(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, w, 1ull));
-        R229 ie = ptr_echo_R229()(56649ull, (EnI16)-299ll, -49ll, (EnI16)803ll, 4035.5, -6566.875, 5606.75f, -3355.25f, e);
+        R229 ie = ptr_echo_R229()(56649ull, (EnU16)65535ull, -49ll, (EnU64)940ull, 4035.5, -6566.875, 5606.75f, -3355.25f, e);
         printf("R229 ind echo %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, ie, 1ull));
     }
+}
+__attribute__((noinline)) static void shape_R230(void) {
     printf("R230 layout %zu %zu %zu %zu\n", sizeof(R230), _Alignof(R230), offsetof(R230, f0), offsetof(R230, f1));
     {
         R230 v = make_R230(250);
         printf("R230 hash %" PRIu64 "\n", hash_R230(v, -254.25f, 9223372036854775807ll));
-        R230 e = echo_R230(2018328396004575533ull, -30ll, (EnU16)963ull, 13455964574354344619ull, 19ull, 27ull, -128ll, v, 2746.75f);
+        R230 e = echo_R230(2018328396004575533ull, -30ll, (EnI16)-482ll, 13455964574354344619ull, 19ull, 27ull, -128ll, v, 2746.75f);
         printf("R230 echo %" PRIu64 "\n", hash_R230(e, -254.25f, 9223372036854775807ll));
         R230 x = make_R230(1149);
         printf("R230 w64 hash %" PRIu64 "\n", w64_hash_R230(x));
-        R230 y = w64_echo_R230(2ull, -5192.625f, x, 213ull, (EnI64)5000000000ll);
+        R230 y = w64_echo_R230(2ull, -5192.625f, x, 213ull, (EnInt)100000ll);
         printf("R230 w64 echo %" PRIu64 "\n", w64_hash_R230(y));
         printf("R230 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R230()(y));
-        R230 wie = ptr_w64_echo_R230()(2ull, -5192.625f, y, 213ull, (EnI64)5000000000ll);
+        R230 wie = ptr_w64_echo_R230()(2ull, -5192.625f, y, 213ull, (EnInt)100000ll);
         printf("R230 w64 ind echo %" PRIu64 "\n", w64_hash_R230(wie));
     }
+}
+__attribute__((noinline)) static void call_0(void) {
     printf("Empty cbret %" PRIu64 "\n", cbret_Empty(ncb_ret_Empty));
+}
+__attribute__((noinline)) static void call_1(void) {
     printf("Empty cbarg %" PRIu64 "\n", cbarg_Empty(ncb_arg_Empty));
+}
+__attribute__((noinline)) static void call_2(void) {
     printf("EmptyU cbret %" PRIu64 "\n", cbret_EmptyU(ncb_ret_EmptyU));
+}
+__attribute__((noinline)) static void call_3(void) {
     printf("EmptyU cbarg %" PRIu64 "\n", cbarg_EmptyU(ncb_arg_EmptyU));
+}
+__attribute__((noinline)) static void call_4(void) {
     printf("ZeroArrI32 cbret %" PRIu64 "\n", cbret_ZeroArrI32(ncb_ret_ZeroArrI32));
+}
+__attribute__((noinline)) static void call_5(void) {
     printf("ZeroArrI32 cbarg %" PRIu64 "\n", cbarg_ZeroArrI32(ncb_arg_ZeroArrI32));
+}
+__attribute__((noinline)) static void call_6(void) {
     printf("U8EmptyU8 cbret %" PRIu64 "\n", cbret_U8EmptyU8(ncb_ret_U8EmptyU8));
+}
+__attribute__((noinline)) static void call_7(void) {
     printf("U8EmptyU8 cbarg %" PRIu64 "\n", cbarg_U8EmptyU8(ncb_arg_U8EmptyU8));
+}
+__attribute__((noinline)) static void call_8(void) {
     printf("U8ZeroI64 cbret %" PRIu64 "\n", cbret_U8ZeroI64(ncb_ret_U8ZeroI64));
+}
+__attribute__((noinline)) static void call_9(void) {
     printf("U8ZeroI64 cbarg %" PRIu64 "\n", cbarg_U8ZeroI64(ncb_arg_U8ZeroI64));
+}
+__attribute__((noinline)) static void call_10(void) {
     printf("U8ZeroI64 w64 cbret %" PRIu64 "\n", w64cbret_U8ZeroI64(ncb_w64ret_U8ZeroI64));
+}
+__attribute__((noinline)) static void call_11(void) {
     printf("U8ZeroI64 w64 cbarg %" PRIu64 "\n", w64cbarg_U8ZeroI64(ncb_w64arg_U8ZeroI64));
+}
+__attribute__((noinline)) static void call_12(void) {
     printf("F32ZeroF64 cbret %" PRIu64 "\n", cbret_F32ZeroF64(ncb_ret_F32ZeroF64));
+}
+__attribute__((noinline)) static void call_13(void) {
     printf("F32ZeroF64 cbarg %" PRIu64 "\n", cbarg_F32ZeroF64(ncb_arg_F32ZeroF64));
+}
+__attribute__((noinline)) static void call_14(void) {
     printf("F64Arr1 cbret %" PRIu64 "\n", cbret_F64Arr1(ncb_ret_F64Arr1));
+}
+__attribute__((noinline)) static void call_15(void) {
     printf("F64Arr1 cbarg %" PRIu64 "\n", cbarg_F64Arr1(ncb_arg_F64Arr1));
+}
+__attribute__((noinline)) static void call_16(void) {
     printf("F32Arr1x3 cbret %" PRIu64 "\n", cbret_F32Arr1x3(ncb_ret_F32Arr1x3));
+}
+__attribute__((noinline)) static void call_17(void) {
     printf("F32Arr1x3 cbarg %" PRIu64 "\n", cbarg_F32Arr1x3(ncb_arg_F32Arr1x3));
+}
+__attribute__((noinline)) static void call_18(void) {
     printf("PackAlign4 cbret %" PRIu64 "\n", cbret_PackAlign4(ncb_ret_PackAlign4));
+}
+__attribute__((noinline)) static void call_19(void) {
     printf("PackAlign4 cbarg %" PRIu64 "\n", cbarg_PackAlign4(ncb_arg_PackAlign4));
+}
+__attribute__((noinline)) static void call_20(void) {
     printf("PackAlign16F cbret %" PRIu64 "\n", cbret_PackAlign16F(ncb_ret_PackAlign16F));
+}
+__attribute__((noinline)) static void call_21(void) {
     printf("PackAlign16F cbarg %" PRIu64 "\n", cbarg_PackAlign16F(ncb_arg_PackAlign16F));
+}
+__attribute__((noinline)) static void call_22(void) {
     printf("UF32I32Pad cbret %" PRIu64 "\n", cbret_UF32I32Pad(ncb_ret_UF32I32Pad));
+}
+__attribute__((noinline)) static void call_23(void) {
     printf("UF32I32Pad cbarg %" PRIu64 "\n", cbarg_UF32I32Pad(ncb_arg_UF32I32Pad));
+}
+__attribute__((noinline)) static void call_24(void) {
     printf("UAlign16 cbret %" PRIu64 "\n", cbret_UAlign16(ncb_ret_UAlign16));
+}
+__attribute__((noinline)) static void call_25(void) {
     printf("UAlign16 cbarg %" PRIu64 "\n", cbarg_UAlign16(ncb_arg_UAlign16));
+}
+__attribute__((noinline)) static void call_26(void) {
     printf("UPackedF64U8 cbret %" PRIu64 "\n", cbret_UPackedF64U8(ncb_ret_UPackedF64U8));
+}
+__attribute__((noinline)) static void call_27(void) {
     printf("UPackedF64U8 cbarg %" PRIu64 "\n", cbarg_UPackedF64U8(ncb_arg_UPackedF64U8));
+}
+__attribute__((noinline)) static void call_28(void) {
     printf("ZigMixed cbret %" PRIu64 "\n", cbret_ZigMixed(ncb_ret_ZigMixed));
+}
+__attribute__((noinline)) static void call_29(void) {
     printf("ZigMixed cbarg %" PRIu64 "\n", cbarg_ZigMixed(ncb_arg_ZigMixed));
+}
+__attribute__((noinline)) static void call_30(void) {
     printf("ZigMixed w64 cbret %" PRIu64 "\n", w64cbret_ZigMixed(ncb_w64ret_ZigMixed));
+}
+__attribute__((noinline)) static void call_31(void) {
     printf("ZigMixed w64 cbarg %" PRIu64 "\n", w64cbarg_ZigMixed(ncb_w64arg_ZigMixed));
+}
+__attribute__((noinline)) static void call_32(void) {
     printf("PtrPair cbret %" PRIu64 "\n", cbret_PtrPair(ncb_ret_PtrPair));
+}
+__attribute__((noinline)) static void call_33(void) {
     printf("PtrPair cbarg %" PRIu64 "\n", cbarg_PtrPair(ncb_arg_PtrPair));
+}
+__attribute__((noinline)) static void call_34(void) {
     printf("EnumBag cbret %" PRIu64 "\n", cbret_EnumBag(ncb_ret_EnumBag));
+}
+__attribute__((noinline)) static void call_35(void) {
     printf("EnumBag cbarg %" PRIu64 "\n", cbarg_EnumBag(ncb_arg_EnumBag));
+}
+__attribute__((noinline)) static void call_36(void) {
     printf("Bool3F32 cbret %" PRIu64 "\n", cbret_Bool3F32(ncb_ret_Bool3F32));
+}
+__attribute__((noinline)) static void call_37(void) {
     printf("Bool3F32 cbarg %" PRIu64 "\n", cbarg_Bool3F32(ncb_arg_Bool3F32));
+}
+__attribute__((noinline)) static void call_38(void) {
     printf("CharShortLong cbret %" PRIu64 "\n", cbret_CharShortLong(ncb_ret_CharShortLong));
+}
+__attribute__((noinline)) static void call_39(void) {
     printf("CharShortLong cbarg %" PRIu64 "\n", cbarg_CharShortLong(ncb_arg_CharShortLong));
+}
+__attribute__((noinline)) static void call_40(void) {
     printf("EmptyF64 cbret %" PRIu64 "\n", cbret_EmptyF64(ncb_ret_EmptyF64));
+}
+__attribute__((noinline)) static void call_41(void) {
     printf("EmptyF64 cbarg %" PRIu64 "\n", cbarg_EmptyF64(ncb_arg_EmptyF64));
+}
+__attribute__((noinline)) static void call_42(void) {
     printf("R001 cbret %" PRIu64 "\n", cbret_R001(ncb_ret_R001));
+}
+__attribute__((noinline)) static void call_43(void) {
     printf("R001 cbarg %" PRIu64 "\n", cbarg_R001(ncb_arg_R001));
+}
+__attribute__((noinline)) static void call_44(void) {
     printf("R003 w64 cbret %" PRIu64 "\n", w64cbret_R003(ncb_w64ret_R003));
+}
+__attribute__((noinline)) static void call_45(void) {
     printf("R003 w64 cbarg %" PRIu64 "\n", w64cbarg_R003(ncb_w64arg_R003));
+}
+__attribute__((noinline)) static void call_46(void) {
     printf("R004 cbret %" PRIu64 "\n", cbret_R004(ncb_ret_R004));
+}
+__attribute__((noinline)) static void call_47(void) {
     printf("R004 cbarg %" PRIu64 "\n", cbarg_R004(ncb_arg_R004));
+}
+__attribute__((noinline)) static void call_48(void) {
     printf("R007 cbret %" PRIu64 "\n", cbret_R007(ncb_ret_R007));
+}
+__attribute__((noinline)) static void call_49(void) {
     printf("R007 cbarg %" PRIu64 "\n", cbarg_R007(ncb_arg_R007));
+}
+__attribute__((noinline)) static void call_50(void) {
     printf("R010 cbret %" PRIu64 "\n", cbret_R010(ncb_ret_R010));
+}
+__attribute__((noinline)) static void call_51(void) {
     printf("R010 cbarg %" PRIu64 "\n", cbarg_R010(ncb_arg_R010));
+}
+__attribute__((noinline)) static void call_52(void) {
     printf("R012 w64 cbret %" PRIu64 "\n", w64cbret_R012(ncb_w64ret_R012));
+}
+__attribute__((noinline)) static void call_53(void) {
     printf("R012 w64 cbarg %" PRIu64 "\n", w64cbarg_R012(ncb_w64arg_R012));
+}
+__attribute__((noinline)) static void call_54(void) {
     printf("R013 cbret %" PRIu64 "\n", cbret_R013(ncb_ret_R013));
+}
+__attribute__((noinline)) static void call_55(void) {
     printf("R013 cbarg %" PRIu64 "\n", cbarg_R013(ncb_arg_R013));
+}
+__attribute__((noinline)) static void call_56(void) {
     printf("R016 cbret %" PRIu64 "\n", cbret_R016(ncb_ret_R016));
+}
+__attribute__((noinline)) static void call_57(void) {
     printf("R016 cbarg %" PRIu64 "\n", cbarg_R016(ncb_arg_R016));
+}
+__attribute__((noinline)) static void call_58(void) {
     printf("R019 cbret %" PRIu64 "\n", cbret_R019(ncb_ret_R019));
+}
+__attribute__((noinline)) static void call_59(void) {
     printf("R019 cbarg %" PRIu64 "\n", cbarg_R019(ncb_arg_R019));
+}
+__attribute__((noinline)) static void call_60(void) {
     printf("R021 w64 cbret %" PRIu64 "\n", w64cbret_R021(ncb_w64ret_R021));
+}
+__attribute__((noinline)) static void call_61(void) {
     printf("R021 w64 cbarg %" PRIu64 "\n", w64cbarg_R021(ncb_w64arg_R021));
+}
+__attribute__((noinline)) static void call_62(void) {
     printf("R022 cbret %" PRIu64 "\n", cbret_R022(ncb_ret_R022));
+}
+__attribute__((noinline)) static void call_63(void) {
     printf("R022 cbarg %" PRIu64 "\n", cbarg_R022(ncb_arg_R022));
+}
+__attribute__((noinline)) static void call_64(void) {
     printf("R025 cbret %" PRIu64 "\n", cbret_R025(ncb_ret_R025));
+}
+__attribute__((noinline)) static void call_65(void) {
     printf("R025 cbarg %" PRIu64 "\n", cbarg_R025(ncb_arg_R025));
+}
+__attribute__((noinline)) static void call_66(void) {
     printf("R028 cbret %" PRIu64 "\n", cbret_R028(ncb_ret_R028));
+}
+__attribute__((noinline)) static void call_67(void) {
     printf("R028 cbarg %" PRIu64 "\n", cbarg_R028(ncb_arg_R028));
+}
+__attribute__((noinline)) static void call_68(void) {
     printf("R030 w64 cbret %" PRIu64 "\n", w64cbret_R030(ncb_w64ret_R030));
+}
+__attribute__((noinline)) static void call_69(void) {
     printf("R030 w64 cbarg %" PRIu64 "\n", w64cbarg_R030(ncb_w64arg_R030));
+}
+__attribute__((noinline)) static void call_70(void) {
     printf("R031 cbret %" PRIu64 "\n", cbret_R031(ncb_ret_R031));
+}
+__attribute__((noinline)) static void call_71(void) {
     printf("R031 cbarg %" PRIu64 "\n", cbarg_R031(ncb_arg_R031));
+}
+__attribute__((noinline)) static void call_72(void) {
     printf("R034 cbret %" PRIu64 "\n", cbret_R034(ncb_ret_R034));
+}
+__attribute__((noinline)) static void call_73(void) {
     printf("R034 cbarg %" PRIu64 "\n", cbarg_R034(ncb_arg_R034));
+}
+__attribute__((noinline)) static void call_74(void) {
     printf("R037 cbret %" PRIu64 "\n", cbret_R037(ncb_ret_R037));
+}
+__attribute__((noinline)) static void call_75(void) {
     printf("R037 cbarg %" PRIu64 "\n", cbarg_R037(ncb_arg_R037));
+}
+__attribute__((noinline)) static void call_76(void) {
     printf("R039 w64 cbret %" PRIu64 "\n", w64cbret_R039(ncb_w64ret_R039));
+}
+__attribute__((noinline)) static void call_77(void) {
     printf("R039 w64 cbarg %" PRIu64 "\n", w64cbarg_R039(ncb_w64arg_R039));
+}
+__attribute__((noinline)) static void call_78(void) {
     printf("R040 cbret %" PRIu64 "\n", cbret_R040(ncb_ret_R040));
+}
+__attribute__((noinline)) static void call_79(void) {
     printf("R040 cbarg %" PRIu64 "\n", cbarg_R040(ncb_arg_R040));
+}
+__attribute__((noinline)) static void call_80(void) {
     printf("R043 cbret %" PRIu64 "\n", cbret_R043(ncb_ret_R043));
+}
+__attribute__((noinline)) static void call_81(void) {
     printf("R043 cbarg %" PRIu64 "\n", cbarg_R043(ncb_arg_R043));
+}
+__attribute__((noinline)) static void call_82(void) {
     printf("R046 cbret %" PRIu64 "\n", cbret_R046(ncb_ret_R046));
+}
+__attribute__((noinline)) static void call_83(void) {
     printf("R046 cbarg %" PRIu64 "\n", cbarg_R046(ncb_arg_R046));
+}
+__attribute__((noinline)) static void call_84(void) {
     printf("R048 w64 cbret %" PRIu64 "\n", w64cbret_R048(ncb_w64ret_R048));
+}
+__attribute__((noinline)) static void call_85(void) {
     printf("R048 w64 cbarg %" PRIu64 "\n", w64cbarg_R048(ncb_w64arg_R048));
+}
+__attribute__((noinline)) static void call_86(void) {
     printf("R049 cbret %" PRIu64 "\n", cbret_R049(ncb_ret_R049));
+}
+__attribute__((noinline)) static void call_87(void) {
     printf("R049 cbarg %" PRIu64 "\n", cbarg_R049(ncb_arg_R049));
+}
+__attribute__((noinline)) static void call_88(void) {
     printf("R052 cbret %" PRIu64 "\n", cbret_R052(ncb_ret_R052));
+}
+__attribute__((noinline)) static void call_89(void) {
     printf("R052 cbarg %" PRIu64 "\n", cbarg_R052(ncb_arg_R052));
+}
+__attribute__((noinline)) static void call_90(void) {
     printf("R055 cbret %" PRIu64 "\n", cbret_R055(ncb_ret_R055));
+}
+__attribute__((noinline)) static void call_91(void) {
     printf("R055 cbarg %" PRIu64 "\n", cbarg_R055(ncb_arg_R055));
+}
+__attribute__((noinline)) static void call_92(void) {
     printf("R057 w64 cbret %" PRIu64 "\n", w64cbret_R057(ncb_w64ret_R057));
+}
+__attribute__((noinline)) static void call_93(void) {
     printf("R057 w64 cbarg %" PRIu64 "\n", w64cbarg_R057(ncb_w64arg_R057));
+}
+__attribute__((noinline)) static void call_94(void) {
     printf("R058 cbret %" PRIu64 "\n", cbret_R058(ncb_ret_R058));
+}
+__attribute__((noinline)) static void call_95(void) {
     printf("R058 cbarg %" PRIu64 "\n", cbarg_R058(ncb_arg_R058));
+}
+__attribute__((noinline)) static void call_96(void) {
     printf("R061 cbret %" PRIu64 "\n", cbret_R061(ncb_ret_R061));
+}
+__attribute__((noinline)) static void call_97(void) {
     printf("R061 cbarg %" PRIu64 "\n", cbarg_R061(ncb_arg_R061));
+}
+__attribute__((noinline)) static void call_98(void) {
     printf("R064 cbret %" PRIu64 "\n", cbret_R064(ncb_ret_R064));
+}
+__attribute__((noinline)) static void call_99(void) {
     printf("R064 cbarg %" PRIu64 "\n", cbarg_R064(ncb_arg_R064));
+}
+__attribute__((noinline)) static void call_100(void) {
     printf("R066 w64 cbret %" PRIu64 "\n", w64cbret_R066(ncb_w64ret_R066));
+}
+__attribute__((noinline)) static void call_101(void) {
     printf("R066 w64 cbarg %" PRIu64 "\n", w64cbarg_R066(ncb_w64arg_R066));
+}
+__attribute__((noinline)) static void call_102(void) {
     printf("R067 cbret %" PRIu64 "\n", cbret_R067(ncb_ret_R067));
+}
+__attribute__((noinline)) static void call_103(void) {
     printf("R067 cbarg %" PRIu64 "\n", cbarg_R067(ncb_arg_R067));
+}
+__attribute__((noinline)) static void call_104(void) {
     printf("R070 cbret %" PRIu64 "\n", cbret_R070(ncb_ret_R070));
+}
+__attribute__((noinline)) static void call_105(void) {
     printf("R070 cbarg %" PRIu64 "\n", cbarg_R070(ncb_arg_R070));
+}
+__attribute__((noinline)) static void call_106(void) {
     printf("R073 cbret %" PRIu64 "\n", cbret_R073(ncb_ret_R073));
+}
+__attribute__((noinline)) static void call_107(void) {
     printf("R073 cbarg %" PRIu64 "\n", cbarg_R073(ncb_arg_R073));
+}
+__attribute__((noinline)) static void call_108(void) {
     printf("R075 w64 cbret %" PRIu64 "\n", w64cbret_R075(ncb_w64ret_R075));
+}
+__attribute__((noinline)) static void call_109(void) {
     printf("R075 w64 cbarg %" PRIu64 "\n", w64cbarg_R075(ncb_w64arg_R075));
+}
+__attribute__((noinline)) static void call_110(void) {
     printf("R076 cbret %" PRIu64 "\n", cbret_R076(ncb_ret_R076));
+}
+__attribute__((noinline)) static void call_111(void) {
     printf("R076 cbarg %" PRIu64 "\n", cbarg_R076(ncb_arg_R076));
+}
+__attribute__((noinline)) static void call_112(void) {
     printf("R079 cbret %" PRIu64 "\n", cbret_R079(ncb_ret_R079));
+}
+__attribute__((noinline)) static void call_113(void) {
     printf("R079 cbarg %" PRIu64 "\n", cbarg_R079(ncb_arg_R079));
+}
+__attribute__((noinline)) static void call_114(void) {
     printf("R082 cbret %" PRIu64 "\n", cbret_R082(ncb_ret_R082));
+}
+__attribute__((noinline)) static void call_115(void) {
     printf("R082 cbarg %" PRIu64 "\n", cbarg_R082(ncb_arg_R082));
+}
+__attribute__((noinline)) static void call_116(void) {
     printf("R084 w64 cbret %" PRIu64 "\n", w64cbret_R084(ncb_w64ret_R084));
+}
+__attribute__((noinline)) static void call_117(void) {
     printf("R084 w64 cbarg %" PRIu64 "\n", w64cbarg_R084(ncb_w64arg_R084));
+}
+__attribute__((noinline)) static void call_118(void) {
     printf("R085 cbret %" PRIu64 "\n", cbret_R085(ncb_ret_R085));
+}
+__attribute__((noinline)) static void call_119(void) {
     printf("R085 cbarg %" PRIu64 "\n", cbarg_R085(ncb_arg_R085));
+}
+__attribute__((noinline)) static void call_120(void) {
     printf("R088 cbret %" PRIu64 "\n", cbret_R088(ncb_ret_R088));
+}
+__attribute__((noinline)) static void call_121(void) {
     printf("R088 cbarg %" PRIu64 "\n", cbarg_R088(ncb_arg_R088));
+}
+__attribute__((noinline)) static void call_122(void) {
     printf("R091 cbret %" PRIu64 "\n", cbret_R091(ncb_ret_R091));
+}
+__attribute__((noinline)) static void call_123(void) {
     printf("R091 cbarg %" PRIu64 "\n", cbarg_R091(ncb_arg_R091));
+}
+__attribute__((noinline)) static void call_124(void) {
     printf("R093 w64 cbret %" PRIu64 "\n", w64cbret_R093(ncb_w64ret_R093));
+}
+__attribute__((noinline)) static void call_125(void) {
     printf("R093 w64 cbarg %" PRIu64 "\n", w64cbarg_R093(ncb_w64arg_R093));
+}
+__attribute__((noinline)) static void call_126(void) {
     printf("R094 cbret %" PRIu64 "\n", cbret_R094(ncb_ret_R094));
+}
+__attribute__((noinline)) static void call_127(void) {
     printf("R094 cbarg %" PRIu64 "\n", cbarg_R094(ncb_arg_R094));
+}
+__attribute__((noinline)) static void call_128(void) {
     printf("R097 cbret %" PRIu64 "\n", cbret_R097(ncb_ret_R097));
+}
+__attribute__((noinline)) static void call_129(void) {
     printf("R097 cbarg %" PRIu64 "\n", cbarg_R097(ncb_arg_R097));
+}
+__attribute__((noinline)) static void call_130(void) {
     printf("R100 cbret %" PRIu64 "\n", cbret_R100(ncb_ret_R100));
+}
+__attribute__((noinline)) static void call_131(void) {
     printf("R100 cbarg %" PRIu64 "\n", cbarg_R100(ncb_arg_R100));
+}
+__attribute__((noinline)) static void call_132(void) {
     printf("R102 w64 cbret %" PRIu64 "\n", w64cbret_R102(ncb_w64ret_R102));
+}
+__attribute__((noinline)) static void call_133(void) {
     printf("R102 w64 cbarg %" PRIu64 "\n", w64cbarg_R102(ncb_w64arg_R102));
+}
+__attribute__((noinline)) static void call_134(void) {
     printf("R103 cbret %" PRIu64 "\n", cbret_R103(ncb_ret_R103));
+}
+__attribute__((noinline)) static void call_135(void) {
     printf("R103 cbarg %" PRIu64 "\n", cbarg_R103(ncb_arg_R103));
+}
+__attribute__((noinline)) static void call_136(void) {
     printf("R106 cbret %" PRIu64 "\n", cbret_R106(ncb_ret_R106));
+}
+__attribute__((noinline)) static void call_137(void) {
     printf("R106 cbarg %" PRIu64 "\n", cbarg_R106(ncb_arg_R106));
+}
+__attribute__((noinline)) static void call_138(void) {
     printf("R109 cbret %" PRIu64 "\n", cbret_R109(ncb_ret_R109));
+}
+__attribute__((noinline)) static void call_139(void) {
     printf("R109 cbarg %" PRIu64 "\n", cbarg_R109(ncb_arg_R109));
+}
+__attribute__((noinline)) static void call_140(void) {
     printf("R111 w64 cbret %" PRIu64 "\n", w64cbret_R111(ncb_w64ret_R111));
+}
+__attribute__((noinline)) static void call_141(void) {
     printf("R111 w64 cbarg %" PRIu64 "\n", w64cbarg_R111(ncb_w64arg_R111));
+}
+__attribute__((noinline)) static void call_142(void) {
     printf("R112 cbret %" PRIu64 "\n", cbret_R112(ncb_ret_R112));
+}
+__attribute__((noinline)) static void call_143(void) {
     printf("R112 cbarg %" PRIu64 "\n", cbarg_R112(ncb_arg_R112));
+}
+__attribute__((noinline)) static void call_144(void) {
     printf("R115 cbret %" PRIu64 "\n", cbret_R115(ncb_ret_R115));
+}
+__attribute__((noinline)) static void call_145(void) {
     printf("R115 cbarg %" PRIu64 "\n", cbarg_R115(ncb_arg_R115));
+}
+__attribute__((noinline)) static void call_146(void) {
     printf("R118 cbret %" PRIu64 "\n", cbret_R118(ncb_ret_R118));
+}
+__attribute__((noinline)) static void call_147(void) {
     printf("R118 cbarg %" PRIu64 "\n", cbarg_R118(ncb_arg_R118));
+}
+__attribute__((noinline)) static void call_148(void) {
     printf("R120 w64 cbret %" PRIu64 "\n", w64cbret_R120(ncb_w64ret_R120));
+}
+__attribute__((noinline)) static void call_149(void) {
     printf("R120 w64 cbarg %" PRIu64 "\n", w64cbarg_R120(ncb_w64arg_R120));
+}
+__attribute__((noinline)) static void call_150(void) {
     printf("R121 cbret %" PRIu64 "\n", cbret_R121(ncb_ret_R121));
+}
+__attribute__((noinline)) static void call_151(void) {
     printf("R121 cbarg %" PRIu64 "\n", cbarg_R121(ncb_arg_R121));
+}
+__attribute__((noinline)) static void call_152(void) {
     printf("R124 cbret %" PRIu64 "\n", cbret_R124(ncb_ret_R124));
+}
+__attribute__((noinline)) static void call_153(void) {
     printf("R124 cbarg %" PRIu64 "\n", cbarg_R124(ncb_arg_R124));
+}
+__attribute__((noinline)) static void call_154(void) {
     printf("R127 cbret %" PRIu64 "\n", cbret_R127(ncb_ret_R127));
+}
+__attribute__((noinline)) static void call_155(void) {
     printf("R127 cbarg %" PRIu64 "\n", cbarg_R127(ncb_arg_R127));
+}
+__attribute__((noinline)) static void call_156(void) {
     printf("R129 w64 cbret %" PRIu64 "\n", w64cbret_R129(ncb_w64ret_R129));
+}
+__attribute__((noinline)) static void call_157(void) {
     printf("R129 w64 cbarg %" PRIu64 "\n", w64cbarg_R129(ncb_w64arg_R129));
+}
+__attribute__((noinline)) static void call_158(void) {
     printf("R130 cbret %" PRIu64 "\n", cbret_R130(ncb_ret_R130));
+}
+__attribute__((noinline)) static void call_159(void) {
     printf("R130 cbarg %" PRIu64 "\n", cbarg_R130(ncb_arg_R130));
+}
+__attribute__((noinline)) static void call_160(void) {
     printf("R133 cbret %" PRIu64 "\n", cbret_R133(ncb_ret_R133));
+}
+__attribute__((noinline)) static void call_161(void) {
     printf("R133 cbarg %" PRIu64 "\n", cbarg_R133(ncb_arg_R133));
+}
+__attribute__((noinline)) static void call_162(void) {
     printf("R136 cbret %" PRIu64 "\n", cbret_R136(ncb_ret_R136));
+}
+__attribute__((noinline)) static void call_163(void) {
     printf("R136 cbarg %" PRIu64 "\n", cbarg_R136(ncb_arg_R136));
+}
+__attribute__((noinline)) static void call_164(void) {
     printf("R138 w64 cbret %" PRIu64 "\n", w64cbret_R138(ncb_w64ret_R138));
+}
+__attribute__((noinline)) static void call_165(void) {
     printf("R138 w64 cbarg %" PRIu64 "\n", w64cbarg_R138(ncb_w64arg_R138));
+}
+__attribute__((noinline)) static void call_166(void) {
     printf("R139 cbret %" PRIu64 "\n", cbret_R139(ncb_ret_R139));
+}
+__attribute__((noinline)) static void call_167(void) {
     printf("R139 cbarg %" PRIu64 "\n", cbarg_R139(ncb_arg_R139));
+}
+__attribute__((noinline)) static void call_168(void) {
     printf("R142 cbret %" PRIu64 "\n", cbret_R142(ncb_ret_R142));
+}
+__attribute__((noinline)) static void call_169(void) {
     printf("R142 cbarg %" PRIu64 "\n", cbarg_R142(ncb_arg_R142));
+}
+__attribute__((noinline)) static void call_170(void) {
     printf("R145 cbret %" PRIu64 "\n", cbret_R145(ncb_ret_R145));
+}
+__attribute__((noinline)) static void call_171(void) {
     printf("R145 cbarg %" PRIu64 "\n", cbarg_R145(ncb_arg_R145));
+}
+__attribute__((noinline)) static void call_172(void) {
     printf("R147 w64 cbret %" PRIu64 "\n", w64cbret_R147(ncb_w64ret_R147));
+}
+__attribute__((noinline)) static void call_173(void) {
     printf("R147 w64 cbarg %" PRIu64 "\n", w64cbarg_R147(ncb_w64arg_R147));
+}
+__attribute__((noinline)) static void call_174(void) {
     printf("R148 cbret %" PRIu64 "\n", cbret_R148(ncb_ret_R148));
+}
+__attribute__((noinline)) static void call_175(void) {
     printf("R148 cbarg %" PRIu64 "\n", cbarg_R148(ncb_arg_R148));
+}
+__attribute__((noinline)) static void call_176(void) {
     printf("R151 cbret %" PRIu64 "\n", cbret_R151(ncb_ret_R151));
+}
+__attribute__((noinline)) static void call_177(void) {
     printf("R151 cbarg %" PRIu64 "\n", cbarg_R151(ncb_arg_R151));
+}
+__attribute__((noinline)) static void call_178(void) {
     printf("R154 cbret %" PRIu64 "\n", cbret_R154(ncb_ret_R154));
+}
+__attribute__((noinline)) static void call_179(void) {
     printf("R154 cbarg %" PRIu64 "\n", cbarg_R154(ncb_arg_R154));
+}
+__attribute__((noinline)) static void call_180(void) {
     printf("R156 w64 cbret %" PRIu64 "\n", w64cbret_R156(ncb_w64ret_R156));
+}
+__attribute__((noinline)) static void call_181(void) {
     printf("R156 w64 cbarg %" PRIu64 "\n", w64cbarg_R156(ncb_w64arg_R156));
+}
+__attribute__((noinline)) static void call_182(void) {
     printf("R157 cbret %" PRIu64 "\n", cbret_R157(ncb_ret_R157));
+}
+__attribute__((noinline)) static void call_183(void) {
     printf("R157 cbarg %" PRIu64 "\n", cbarg_R157(ncb_arg_R157));
+}
+__attribute__((noinline)) static void call_184(void) {
     printf("R160 cbret %" PRIu64 "\n", cbret_R160(ncb_ret_R160));
+}
+__attribute__((noinline)) static void call_185(void) {
     printf("R160 cbarg %" PRIu64 "\n", cbarg_R160(ncb_arg_R160));
+}
+__attribute__((noinline)) static void call_186(void) {
     printf("R163 cbret %" PRIu64 "\n", cbret_R163(ncb_ret_R163));
+}
+__attribute__((noinline)) static void call_187(void) {
     printf("R163 cbarg %" PRIu64 "\n", cbarg_R163(ncb_arg_R163));
+}
+__attribute__((noinline)) static void call_188(void) {
     printf("R165 w64 cbret %" PRIu64 "\n", w64cbret_R165(ncb_w64ret_R165));
+}
+__attribute__((noinline)) static void call_189(void) {
     printf("R165 w64 cbarg %" PRIu64 "\n", w64cbarg_R165(ncb_w64arg_R165));
+}
+__attribute__((noinline)) static void call_190(void) {
     printf("R166 cbret %" PRIu64 "\n", cbret_R166(ncb_ret_R166));
+}
+__attribute__((noinline)) static void call_191(void) {
     printf("R166 cbarg %" PRIu64 "\n", cbarg_R166(ncb_arg_R166));
+}
+__attribute__((noinline)) static void call_192(void) {
     printf("R169 cbret %" PRIu64 "\n", cbret_R169(ncb_ret_R169));
+}
+__attribute__((noinline)) static void call_193(void) {
     printf("R169 cbarg %" PRIu64 "\n", cbarg_R169(ncb_arg_R169));
+}
+__attribute__((noinline)) static void call_194(void) {
     printf("R172 cbret %" PRIu64 "\n", cbret_R172(ncb_ret_R172));
+}
+__attribute__((noinline)) static void call_195(void) {
     printf("R172 cbarg %" PRIu64 "\n", cbarg_R172(ncb_arg_R172));
+}
+__attribute__((noinline)) static void call_196(void) {
     printf("R174 w64 cbret %" PRIu64 "\n", w64cbret_R174(ncb_w64ret_R174));
+}
+__attribute__((noinline)) static void call_197(void) {
     printf("R174 w64 cbarg %" PRIu64 "\n", w64cbarg_R174(ncb_w64arg_R174));
+}
+__attribute__((noinline)) static void call_198(void) {
     printf("R175 cbret %" PRIu64 "\n", cbret_R175(ncb_ret_R175));
+}
+__attribute__((noinline)) static void call_199(void) {
     printf("R175 cbarg %" PRIu64 "\n", cbarg_R175(ncb_arg_R175));
+}
+__attribute__((noinline)) static void call_200(void) {
     printf("R178 cbret %" PRIu64 "\n", cbret_R178(ncb_ret_R178));
+}
+__attribute__((noinline)) static void call_201(void) {
     printf("R178 cbarg %" PRIu64 "\n", cbarg_R178(ncb_arg_R178));
+}
+__attribute__((noinline)) static void call_202(void) {
     printf("R181 cbret %" PRIu64 "\n", cbret_R181(ncb_ret_R181));
+}
+__attribute__((noinline)) static void call_203(void) {
     printf("R181 cbarg %" PRIu64 "\n", cbarg_R181(ncb_arg_R181));
+}
+__attribute__((noinline)) static void call_204(void) {
     printf("R183 w64 cbret %" PRIu64 "\n", w64cbret_R183(ncb_w64ret_R183));
+}
+__attribute__((noinline)) static void call_205(void) {
     printf("R183 w64 cbarg %" PRIu64 "\n", w64cbarg_R183(ncb_w64arg_R183));
+}
+__attribute__((noinline)) static void call_206(void) {
     printf("R184 cbret %" PRIu64 "\n", cbret_R184(ncb_ret_R184));
+}
+__attribute__((noinline)) static void call_207(void) {
     printf("R184 cbarg %" PRIu64 "\n", cbarg_R184(ncb_arg_R184));
+}
+__attribute__((noinline)) static void call_208(void) {
     printf("R187 cbret %" PRIu64 "\n", cbret_R187(ncb_ret_R187));
+}
+__attribute__((noinline)) static void call_209(void) {
     printf("R187 cbarg %" PRIu64 "\n", cbarg_R187(ncb_arg_R187));
+}
+__attribute__((noinline)) static void call_210(void) {
     printf("R190 cbret %" PRIu64 "\n", cbret_R190(ncb_ret_R190));
+}
+__attribute__((noinline)) static void call_211(void) {
     printf("R190 cbarg %" PRIu64 "\n", cbarg_R190(ncb_arg_R190));
+}
+__attribute__((noinline)) static void call_212(void) {
     printf("R192 w64 cbret %" PRIu64 "\n", w64cbret_R192(ncb_w64ret_R192));
+}
+__attribute__((noinline)) static void call_213(void) {
     printf("R192 w64 cbarg %" PRIu64 "\n", w64cbarg_R192(ncb_w64arg_R192));
+}
+__attribute__((noinline)) static void call_214(void) {
     printf("R193 cbret %" PRIu64 "\n", cbret_R193(ncb_ret_R193));
+}
+__attribute__((noinline)) static void call_215(void) {
     printf("R193 cbarg %" PRIu64 "\n", cbarg_R193(ncb_arg_R193));
+}
+__attribute__((noinline)) static void call_216(void) {
     printf("R196 cbret %" PRIu64 "\n", cbret_R196(ncb_ret_R196));
+}
+__attribute__((noinline)) static void call_217(void) {
     printf("R196 cbarg %" PRIu64 "\n", cbarg_R196(ncb_arg_R196));
+}
+__attribute__((noinline)) static void call_218(void) {
     printf("R199 cbret %" PRIu64 "\n", cbret_R199(ncb_ret_R199));
+}
+__attribute__((noinline)) static void call_219(void) {
     printf("R199 cbarg %" PRIu64 "\n", cbarg_R199(ncb_arg_R199));
+}
+__attribute__((noinline)) static void call_220(void) {
     printf("R201 w64 cbret %" PRIu64 "\n", w64cbret_R201(ncb_w64ret_R201));
+}
+__attribute__((noinline)) static void call_221(void) {
     printf("R201 w64 cbarg %" PRIu64 "\n", w64cbarg_R201(ncb_w64arg_R201));
+}
+__attribute__((noinline)) static void call_222(void) {
     printf("R202 cbret %" PRIu64 "\n", cbret_R202(ncb_ret_R202));
+}
+__attribute__((noinline)) static void call_223(void) {
     printf("R202 cbarg %" PRIu64 "\n", cbarg_R202(ncb_arg_R202));
+}
+__attribute__((noinline)) static void call_224(void) {
     printf("R205 cbret %" PRIu64 "\n", cbret_R205(ncb_ret_R205));
+}
+__attribute__((noinline)) static void call_225(void) {
     printf("R205 cbarg %" PRIu64 "\n", cbarg_R205(ncb_arg_R205));
+}
+__attribute__((noinline)) static void call_226(void) {
     printf("R208 cbret %" PRIu64 "\n", cbret_R208(ncb_ret_R208));
+}
+__attribute__((noinline)) static void call_227(void) {
     printf("R208 cbarg %" PRIu64 "\n", cbarg_R208(ncb_arg_R208));
+}
+__attribute__((noinline)) static void call_228(void) {
     printf("R210 w64 cbret %" PRIu64 "\n", w64cbret_R210(ncb_w64ret_R210));
+}
+__attribute__((noinline)) static void call_229(void) {
     printf("R210 w64 cbarg %" PRIu64 "\n", w64cbarg_R210(ncb_w64arg_R210));
+}
+__attribute__((noinline)) static void call_230(void) {
     printf("R211 cbret %" PRIu64 "\n", cbret_R211(ncb_ret_R211));
+}
+__attribute__((noinline)) static void call_231(void) {
     printf("R211 cbarg %" PRIu64 "\n", cbarg_R211(ncb_arg_R211));
+}
+__attribute__((noinline)) static void call_232(void) {
     printf("R214 cbret %" PRIu64 "\n", cbret_R214(ncb_ret_R214));
+}
+__attribute__((noinline)) static void call_233(void) {
     printf("R214 cbarg %" PRIu64 "\n", cbarg_R214(ncb_arg_R214));
+}
+__attribute__((noinline)) static void call_234(void) {
     printf("R217 cbret %" PRIu64 "\n", cbret_R217(ncb_ret_R217));
+}
+__attribute__((noinline)) static void call_235(void) {
     printf("R217 cbarg %" PRIu64 "\n", cbarg_R217(ncb_arg_R217));
+}
+__attribute__((noinline)) static void call_236(void) {
     printf("R219 w64 cbret %" PRIu64 "\n", w64cbret_R219(ncb_w64ret_R219));
+}
+__attribute__((noinline)) static void call_237(void) {
     printf("R219 w64 cbarg %" PRIu64 "\n", w64cbarg_R219(ncb_w64arg_R219));
+}
+__attribute__((noinline)) static void call_238(void) {
     printf("R220 cbret %" PRIu64 "\n", cbret_R220(ncb_ret_R220));
+}
+__attribute__((noinline)) static void call_239(void) {
     printf("R220 cbarg %" PRIu64 "\n", cbarg_R220(ncb_arg_R220));
+}
+__attribute__((noinline)) static void call_240(void) {
     printf("R223 cbret %" PRIu64 "\n", cbret_R223(ncb_ret_R223));
+}
+__attribute__((noinline)) static void call_241(void) {
     printf("R223 cbarg %" PRIu64 "\n", cbarg_R223(ncb_arg_R223));
+}
+__attribute__((noinline)) static void call_242(void) {
     printf("R226 cbret %" PRIu64 "\n", cbret_R226(ncb_ret_R226));
+}
+__attribute__((noinline)) static void call_243(void) {
     printf("R226 cbarg %" PRIu64 "\n", cbarg_R226(ncb_arg_R226));
+}
+__attribute__((noinline)) static void call_244(void) {
     printf("R228 w64 cbret %" PRIu64 "\n", w64cbret_R228(ncb_w64ret_R228));
+}
+__attribute__((noinline)) static void call_245(void) {
     printf("R228 w64 cbarg %" PRIu64 "\n", w64cbarg_R228(ncb_w64arg_R228));
+}
+__attribute__((noinline)) static void call_246(void) {
     printf("R229 cbret %" PRIu64 "\n", cbret_R229(ncb_ret_R229));
+}
+__attribute__((noinline)) static void call_247(void) {
     printf("R229 cbarg %" PRIu64 "\n", cbarg_R229(ncb_arg_R229));
+}
+__attribute__((noinline)) static void call_248(void) {
     {
-        unsigned short r = sig_0(-4609.875f, -1453.0f, -1778.375f, -3912.25, 4586.375f, -1878.875, -3006.125f, -4833.5, 1666.125f, 34ll, 1356.375f, -412.125, 7860.125f);
+        EnU64 r = sig_0(-4609.875f, -1453.0f, -1778.375f, -3912.25, 4586.375f, -1878.875, -3006.125f, -4833.5, 1666.125f, 34ll, 1356.375f, -412.125, 7860.125f);
         printf("sig_0 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_249(void) {
     {
-        signed char r = sig_1(5982.75f, -4051.625f, 18446744073709551615ull, 4572.375, 3986.625f, 4777.625f, 5089.0, 2428.25, -5806.875, 5378.625f, 2994.5f, 11608932765886694652ull, -4185.875f, -4683.0, 5051.625, 2063.875, -2779.25f, 6552.25f, 4556.75f);
+        EnI64 r = sig_1(5982.75f, -4051.625f, 18446744073709551615ull, 4572.375, 3986.625f, 4777.625f, 5089.0, 2428.25, -5806.875, 5378.625f, 2994.5f, 11608932765886694652ull, -4185.875f, -4683.0, 5051.625, 2063.875, -2779.25f, 6552.25f, 4556.75f);
         printf("sig_1 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_250(void) {
     {
-        uintptr_t r = sig_2(5298.125f, 40ll, 24ll, -5905.25, -43ll, -6447.25f, -4325.875f, 48279ull, 21ll, -5519.125f, 11ll, 25ull, -1975.0, 3169.125f, 4568.0f, 0ull, (EnI64)-1ll, -4725.625f);
+        uint64_t r = sig_2(5298.125f, 40ll, 24ll, -5905.25, -43ll, -6447.25f, -4325.875f, 48279ull, 21ll, -5519.125f, 11ll, 25ull, -1975.0, 3169.125f, 4568.0f, 0ull, (EnI64)-1ll, -4725.625f);
         printf("sig_2 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_251(void) {
     {
-        EnU8 r = sig_3(111ull, 118ull, -2836.625f, 9223372036854775806ll, true, 0ull, 0ull, 4473.75, 5ull, -1579002723ll, 0ull, 1122.0, 13ull, 1ull, 13859ll, -5737.0, 33ull, true);
+        uint64_t r = sig_3(111ull, 118ull, -2836.625f, 9223372036854775806ll, true, 0ull, 0ull, 4473.75, 5ull, -1579002723ll, 0ull, 1122.0, 13ull, 1ull, 13859ll, -5737.0, 33ull, true);
         printf("sig_3 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_252(void) {
     {
-        ssize_t r = sig_4(236ull, -1168895230ll, (EnI16)-300ll, 15403ull, &ffidl_cells[62], 817165329ll, -108ll, 28ull, (EnI16)-299ll, (EnU32)3ull, &ffidl_cells[36], 50ull, 6016ull, 1ull, 24ull, (EnU32)765ull);
+        int16_t r = sig_4(236ull, -1168895230ll, (EnI16)-300ll, 15403ull, &ffidl_cells[62], 817165329ll, -108ll, 28ull, (EnU64)9223372036854775808ull, (EnU32)3ull, &ffidl_cells[36], 50ull, 6016ull, 1ull, 24ull, (EnU64)765ull);
         printf("sig_4 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_253(void) {
     {
-        EnI16 r = sig_5(&ffidl_cells[62], 38ull, 53303ull, 6618537826906411630ll, 5094.125f, 90ull, &ffidl_cells[15], 0ull, 0ull, -3054.5, -3802.0, -29053ll, true, -26513ll, 16ll);
-        printf("sig_5 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned long r = sig_5(&ffidl_cells[62], 38ull, 53303ull, 6618537826906411630ll, 5094.125f, 90ull, &ffidl_cells[15], 0ull, 0ull, -3054.5, -3802.0, -29053ll, true, -26513ll, 16ll);
+        printf("sig_5 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_254(void) {
     {
-        float r = sig_6(-6304.875f, 6465.625f, 26717ull, -6909.875, 2728.125f, 4696.75f, -7561.875f, -6496.25, 4223.125, -7978.0f, 4774.25f, 5704.625, -5357.0f);
-        printf("sig_6 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
+        signed char r = sig_6(-6304.875f, 6465.625f, 26717ull, -6909.875, 2728.125f, 4696.75f, -7561.875f, -6496.25, 4223.125, -7978.0f, 4774.25f, 5704.625, -5357.0f);
+        printf("sig_6 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_255(void) {
     {
-        ssize_t r = sig_7(6297.625, 357043402ll, 5965.375, -5265.625f, 1711.625f, -6382.625, -2552.625f, -5039.5, -5348.25f, -2250.875f, -2652.875f, 3725.0f, -682.0f, 1078.875f);
-        printf("sig_7 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned char r = sig_7(6297.625, 357043402ll, 5965.375, -5265.625f, 1711.625f, -6382.625, -2552.625f, -5039.5, -5348.25f, -2250.875f, -2652.875f, 3725.0f, -682.0f, 1078.875f);
+        printf("sig_7 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_256(void) {
     {
-        char r = sig_8(9ull, -4930.75f, 5550.25f, 5747.875f, 33ll, 6022.0, -5236.75, -1611.375, -6548.25f, 2100.125f, -1489.125f, 5882.125, 657.875f, 7770710476982322204ull, 5554.375, 4645411278173150870ll);
-        printf("sig_8 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        float r = sig_8(9ull, -4930.75f, 5550.25f, 5747.875f, 33ll, 6022.0, -5236.75, -1611.375, -6548.25f, 2100.125f, -1489.125f, 5882.125, 657.875f, 7770710476982322204ull, 5554.375, 4645411278173150870ll);
+        printf("sig_8 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
     }
+}
+__attribute__((noinline)) static void call_257(void) {
     {
-        int8_t r = sig_9(-4ll, 40ll, 1ull, 31ull, 3705233654140064070ull, 113ll, 0ull, 21ll, (EnU32)4000000000ull, 1600672544ull, 6304ull, &ffidl_cells[26], &ffidl_cells[49], &ffidl_cells[63], 28ll, 1649946353ull, (EnU8)0ull, -128ll);
-        printf("sig_9 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned char r = sig_9(-4ll, 40ll, 1ull, 31ull, 3705233654140064070ull, 113ll, 0ull, 21ll, (EnU64)9223372036854775808ull, 1600672544ull, 6304ull, &ffidl_cells[26], &ffidl_cells[49], &ffidl_cells[63], 28ll, 1649946353ull, (EnInt)100000ll, -128ll);
+        printf("sig_9 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_258(void) {
     {
-        signed char r = sig_10(-5818.875, -1674.25, -1050.625, -9223372036854775806ll, 4771ll, -4138.0f, 3098.875, -2147483647ll, -3885.375, -5627.375f, 1ull, -6759.375f, 2089852126811212353ll, 3885.625, 12ull, 192ull, -3809.0, 3ull, &ffidl_cells[60], -2229.0);
+        EnI64 r = sig_10(-5818.875, -1674.25, -1050.625, -9223372036854775806ll, 4771ll, -4138.0f, 3098.875, -2147483647ll, -3885.375, -5627.375f, 1ull, -6759.375f, 2089852126811212353ll, 3885.625, 12ull, 192ull, -3809.0, 3ull, &ffidl_cells[60], -2229.0);
         printf("sig_10 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_259(void) {
     {
-        signed char r = sig_11(7ll, -19ll, -6313354659519231571ll, -32767ll, -1258.0f, 5947.0, 0ull, 1316.0, -60.125, 1112126382ll, -6ll, 33ull, 0ll, &ffidl_cells[49], &ffidl_cells[31], 455ull, -31424ll, 34ull, 171ull);
+        long r = sig_11(7ll, -19ll, -6313354659519231571ll, -32767ll, -1258.0f, 5947.0, 0ull, 1316.0, -60.125, 1112126382ll, -6ll, 33ull, 0ll, &ffidl_cells[49], &ffidl_cells[31], 455ull, -31424ll, 34ull, 171ull);
         printf("sig_11 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_260(void) {
     {
-        signed char r = sig_12(49621ull, 3178434241ull, 2824993430ull, 31ll, -40ll, 0ull, 4294967294ull, 1074956971156526147ull, -7051990209960309891ll, -8670332436793599235ll, 4144573076ull, 21ull, -1184391632145279233ll, -591584227ll, 5ull, 26781ull);
-        printf("sig_12 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        uint8_t r = sig_12(49621ull, 3178434241ull, 2824993430ull, 31ll, -40ll, 0ull, 4294967294ull, 1074956971156526147ull, -7051990209960309891ll, -8670332436793599235ll, 4144573076ull, 21ull, -1184391632145279233ll, -591584227ll, 5ull, 26781ull);
+        printf("sig_12 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_261(void) {
     {
-        signed char r = sig_13(44311ull, -4013.0, -24ll, 45873ull, &ffidl_cells[5], 44ll, -545664622ll, 2988.375, -7815.625f, -7521.0);
+        short r = sig_13(44311ull, -4013.0, -24ll, 45873ull, &ffidl_cells[5], 44ll, -545664622ll, 2988.375, -7815.625f, -7521.0);
         printf("sig_13 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_262(void) {
     {
-        EnU8 r = sig_14(-149.125f, -5745.75f, 0ll, 2147483647ll, -5752.875f, -5447.0, -2147483647ll, 5366.5f, -1376.5, -5528.125f, 99.875f, 191ull);
-        printf("sig_14 %" PRIu64 "\n", (uint64_t)(r));
+        signed char r = sig_14(-149.125f, -5745.75f, 0ll, 2147483647ll, -5752.875f, -5447.0, -2147483647ll, 5366.5f, -1376.5, -5528.125f, 99.875f, 191ull);
+        printf("sig_14 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_263(void) {
     {
-        EnU16 r = sig_15(652.125, 127ll, -2663.75, &ffidl_cells[18], -2442.625f, 255ull, 6883.5f, 998.75, 31ull, 329.125, 179ull, (EnI16)344ll, 155ull, 4951.75, -30018ll, -5129.25, 38925ull);
+        unsigned long long r = sig_15(652.125, 127ll, -2663.75, &ffidl_cells[18], -2442.625f, 255ull, 6883.5f, 998.75, 31ull, 329.125, 179ull, (EnU64)843ull, 155ull, 4951.75, -30018ll, -5129.25, 38925ull);
         printf("sig_15 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_264(void) {
     {
-        signed char r = sig_16(6637.125, -29108ll, -9223372036854775806ll, 37ll, -9ll, -1293.0f, (EnInt)100000ll, -2297.5f, -6369.625f, 668.625, 54415970826236022ll, 33405ull, -110ll, -6094.375, 41ll, 2915.875f, -4915.875, -39ll, -53ll);
-        printf("sig_16 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        uint16_t r = sig_16(6637.125, -29108ll, -9223372036854775806ll, 37ll, -9ll, -1293.0f, (EnI8)127ll, -2297.5f, -6369.625f, 668.625, 54415970826236022ll, 33405ull, -110ll, -6094.375, 41ll, 2915.875f, -4915.875, -39ll, -53ll);
+        printf("sig_16 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_265(void) {
     {
-        char r = sig_17(&ffidl_cells[41], 30ull, 3ll, 4934ull, 3091ll, 44ull, 25788ll, -44ll, 17736764396634581195ull, &ffidl_cells[48], &ffidl_cells[16], &ffidl_cells[54], 4294967294ull, 1ull, -50ll, -901522804504096534ll, -16ll, 14656ull);
-        printf("sig_17 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        _Bool r = sig_17(&ffidl_cells[41], 30ull, 3ll, 4934ull, 3091ll, 44ull, 25788ll, -44ll, 17736764396634581195ull, &ffidl_cells[48], &ffidl_cells[16], &ffidl_cells[54], 4294967294ull, 1ull, -50ll, -901522804504096534ll, -16ll, 14656ull);
+        printf("sig_17 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_266(void) {
     {
-        char r = sig_18(-6909.875f, (EnI64)-1ll, (EnInt)0ll, -18ll, -5541.25f, 9ll, 56187ull, 381.5, 6ull, -1956.25f, (EnU8)0ull, 2812.5, -36ll, (EnI16)-806ll, 14933405951408906508ull);
-        printf("sig_18 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned int r = sig_18(-6909.875f, (EnI8)-128ll, (EnI8)-128ll, -18ll, -5541.25f, 9ll, 56187ull, 381.5, 6ull, -1956.25f, (EnU8)0ull, 2812.5, -36ll, (EnI16)-806ll, 14933405951408906508ull);
+        printf("sig_18 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_267(void) {
     {
-        int16_t r = sig_19(14806657382400294648ull, -60ll, -3167.25f, 19ull, -3768.0, 0ull, 1318371654ull, 7130915444878266902ull, 3203673060259792992ll, -128ll, 0ull, -32768ll, &ffidl_cells[32], -4010.625, -56ll);
-        printf("sig_19 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        _Bool r = sig_19(14806657382400294648ull, -60ll, -3167.25f, 19ull, -3768.0, 0ull, 1318371654ull, 7130915444878266902ull, 3203673060259792992ll, -128ll, 0ull, -32768ll, &ffidl_cells[32], -4010.625, -56ll);
+        printf("sig_19 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_268(void) {
     {
-        signed char r = sig_20(-1549.625, -128ll, 4701.875, 5424329537325886555ull, -8351ll, (EnU16)65535ull, &ffidl_cells[60], &ffidl_cells[58], 5ull, -6660.25f, 30815ll, (EnInt)-5ll, 4269ull, &ffidl_cells[54], 47934ull, -24ll, -32767ll, 16082962067979327744ull, false);
-        printf("sig_20 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        EnU8 r = sig_20(-1549.625, -128ll, 4701.875, 5424329537325886555ull, -8351ll, (EnU64)18446744073709551615ull, &ffidl_cells[60], &ffidl_cells[58], 5ull, -6660.25f, 30815ll, (EnU8)200ull, 4269ull, &ffidl_cells[54], 47934ull, -24ll, -32767ll, 16082962067979327744ull, false);
+        printf("sig_20 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_269(void) {
     {
-        int16_t r = sig_21(6840749204713027698ll, &ffidl_cells[36], 1733.75, 4611.5f, 1755.625, 3467603829550503027ull, 4145ull, 6048.125, 2623029835558066687ll, -7893.75, 2267.125, -4384.75, -2ll, 0ull);
+        int32_t r = sig_21(6840749204713027698ll, &ffidl_cells[36], 1733.75, 4611.5f, 1755.625, 3467603829550503027ull, 4145ull, 6048.125, 2623029835558066687ll, -7893.75, 2267.125, -4384.75, -2ll, 0ull);
         printf("sig_21 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_270(void) {
     {
-        unsigned long r = sig_22(8967150647308845060ll, 0ull, -4ll, (EnU8)67ull, 1831114619ll, 139ull, 25ull, -5ll, 48ll, 24ull, -7574789971850146759ll);
-        printf("sig_22 %" PRIu64 "\n", (uint64_t)(r));
+        EnI16 r = sig_22(8967150647308845060ll, 0ull, -4ll, (EnInt)-619ll, 1831114619ll, 139ull, 25ull, -5ll, 48ll, 24ull, -7574789971850146759ll);
+        printf("sig_22 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_271(void) {
     {
-        int16_t r = sig_23(-7789.375, 7652.375f, 90ll, 4783.5, -1120.5, 6423.75, -3482.625f, -2147483648ll, -5040.125, -4667.625, 7270.0f, 7394.125f, -5845.5f, -1309.25, -47ll, 6054.0f, -843.875f, 7070.5);
-        printf("sig_23 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        _Bool r = sig_23(-7789.375, 7652.375f, 90ll, 4783.5, -1120.5, 6423.75, -3482.625f, -2147483648ll, -5040.125, -4667.625, 7270.0f, 7394.125f, -5845.5f, -1309.25, -47ll, 6054.0f, -843.875f, 7070.5);
+        printf("sig_23 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_272(void) {
     {
-        uintptr_t r = sig_24(-5321.875, 24523ull, -5516.375, 4684941985444588453ull, 6554.875f, 4518.25f, 2386579438989561753ull, -7825.125, &ffidl_cells[46], 9223372036854775806ll);
+        uint64_t r = sig_24(-5321.875, 24523ull, -5516.375, 4684941985444588453ull, 6554.875f, 4518.25f, 2386579438989561753ull, -7825.125, &ffidl_cells[46], 9223372036854775806ll);
         printf("sig_24 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_273(void) {
     {
-        int16_t r = sig_25(7744.75f, -6503.5, 4792.5, 65534ull, 330.25f, 50ull, &ffidl_cells[45], (EnInt)-172ll, &ffidl_cells[1], 49ull, 5806.25, -291.625, 2147483647ll, 2612.75, 127ll, -16ll, 6139395118691393654ll);
+        int8_t r = sig_25(7744.75f, -6503.5, 4792.5, 65534ull, 330.25f, 50ull, &ffidl_cells[45], (EnInt)-172ll, &ffidl_cells[1], 49ull, 5806.25, -291.625, 2147483647ll, 2612.75, 127ll, -16ll, 6139395118691393654ll);
         printf("sig_25 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_274(void) {
     {
-        int64_t r = sig_26(-982.625, 193.5f, &ffidl_cells[46], -19917ll, 30ull, -5204ll, -1345.875f, (EnI64)-1ll, (EnU8)173ull, (EnU32)4000000000ull, 216.5, 9223372036854775807ll, 169.0f, &ffidl_cells[26], 31ull, 12ull, (EnInt)100000ll, -3790.75);
+        int16_t r = sig_26(-982.625, 193.5f, &ffidl_cells[46], -19917ll, 30ull, -5204ll, -1345.875f, (EnU8)200ull, (EnU8)173ull, (EnI16)-300ll, 216.5, 9223372036854775807ll, 169.0f, &ffidl_cells[26], 31ull, 12ull, (EnI8)127ll, -3790.75);
         printf("sig_26 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_275(void) {
     {
         int16_t r = sig_27(-1487.0f, 1949.5, -4933.375f, -2862.0, -6890.625, -2612.625f, -7104.375, -6336.5, -3202.75, 3943.25f, -7867.375);
         printf("sig_27 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_276(void) {
     {
-        char r = sig_28(-3607.875f, -2058.625, -4804.125, -1657621689ll, -121ll, -5721.375, -4921.375f, 2466.25, 83ll, -7119.875, 3390.25, 7138.375, -4376.875f, 0ull, 6016.5f, -1345.0, 5490.5, -2847.5f);
+        int8_t r = sig_28(-3607.875f, -2058.625, -4804.125, -1657621689ll, -121ll, -5721.375, -4921.375f, 2466.25, 83ll, -7119.875, 3390.25, 7138.375, -4376.875f, 0ull, 6016.5f, -1345.0, 5490.5, -2847.5f);
         printf("sig_28 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_277(void) {
     {
-        EnU16 r = sig_29(-3936.875, -4132.125f, (EnI64)5000000000ll, -4499.5, 24727ll, -3414.75, 9804718017160647930ull, &ffidl_cells[62], -32768ll, 53276ull, 0ll, (EnI16)291ll, 0ull, -1648.25f, 87ull, 26ll);
-        printf("sig_29 %" PRIu64 "\n", (uint64_t)(r));
+        int64_t r = sig_29(-3936.875, -4132.125f, (EnInt)100000ll, -4499.5, 24727ll, -3414.75, 9804718017160647930ull, &ffidl_cells[62], -32768ll, 53276ull, 0ll, (EnI16)291ll, 0ull, -1648.25f, 87ull, 26ll);
+        printf("sig_29 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_278(void) {
     {
-        signed char r = sig_30(17156389353277312941ull, -5674.375, -6000.5f, (EnU8)0ull, true, 1700.75, -5129.5f, 613499124267167591ll, 40407ull, &ffidl_cells[25], -3151315638175100133ll, 5137175449037422712ll, 33ll, -4172.375f, -6770.875f, &ffidl_cells[23]);
-        printf("sig_30 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        uint16_t r = sig_30(17156389353277312941ull, -5674.375, -6000.5f, (EnU8)0ull, true, 1700.75, -5129.5f, 613499124267167591ll, 40407ull, &ffidl_cells[25], -3151315638175100133ll, 5137175449037422712ll, 33ll, -4172.375f, -6770.875f, &ffidl_cells[23]);
+        printf("sig_30 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_279(void) {
     {
-        unsigned int r = sig_31(254ull, 1700.125, 6948.625, -2983ll, 65534ull, 56797ull, -992140103674973215ll, -33ll, (EnU8)0ull, -47ll, false, 24708ll, 144ull, 20ull, (EnInt)-5ll, 7124.375);
-        printf("sig_31 %" PRIu64 "\n", (uint64_t)(r));
+        ssize_t r = sig_31(254ull, 1700.125, 6948.625, -2983ll, 65534ull, 56797ull, -992140103674973215ll, -33ll, (EnI8)127ll, -47ll, false, 24708ll, 144ull, 20ull, (EnInt)-5ll, 7124.375);
+        printf("sig_31 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_280(void) {
     {
-        int16_t r = sig_32(&ffidl_cells[62], &ffidl_cells[1], -189750441ll, 2147483646ll, 8225630480453812529ll, -25ll, -18278ll, 186078298057201651ull, 5094048140340124828ull, &ffidl_cells[46], 0ll, 61637ull);
+        int8_t r = sig_32(&ffidl_cells[62], &ffidl_cells[1], -189750441ll, 2147483646ll, 8225630480453812529ll, -25ll, -18278ll, 186078298057201651ull, 5094048140340124828ull, &ffidl_cells[46], 0ll, 61637ull);
         printf("sig_32 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_281(void) {
     {
-        short r = sig_33(186ull, &ffidl_cells[9], (EnU16)0ull, 9223372036854775807ll, &ffidl_cells[20], &ffidl_cells[43], 19ull, 29ull, 34ull, (EnU8)1ull, (EnU16)65535ull, 154ull, -10ll, -32ll, 0ll);
+        signed char r = sig_33(186ull, &ffidl_cells[9], (EnU32)4000000000ull, 9223372036854775807ll, &ffidl_cells[20], &ffidl_cells[43], 19ull, 29ull, 34ull, (EnI64)5000000000ll, (EnU16)65535ull, 154ull, -10ll, -32ll, 0ll);
         printf("sig_33 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_282(void) {
     {
-        float r = sig_34(-4555.875f, 1332.625f, -1700.375, 5735.0, -2230.375, 2139.0, 1566.875, -4102.625f, -7171.25f, 1ull, -2507.5f, 4932.0f, -6553.0, 1319536617317872052ull, 7303.625f);
-        printf("sig_34 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
+        EnInt r = sig_34(-4555.875f, 1332.625f, -1700.375, 5735.0, -2230.375, 2139.0, 1566.875, -4102.625f, -7171.25f, 1ull, -2507.5f, 4932.0f, -6553.0, 1319536617317872052ull, 7303.625f);
+        printf("sig_34 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_283(void) {
     {
         uint16_t r = sig_35(4587.75f, 13ull, 3929.0, 5022.5, -1720.625f, 5267.125, 6580.0, 6617.25, -1606.125f, -5700.0, 2363.25, -461.375, 5314.5, -784.25, 5015.25, -7066.25);
         printf("sig_35 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_284(void) {
     {
-        int64_t r = sig_36(-6781.125f, -6493493245154143788ll, -30ll, -32ll, 1ll, (EnU16)871ull, &ffidl_cells[44], 16600ll, 7566.625f, 3388.875, -1005.75, -6676.625f, 49ll);
-        printf("sig_36 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        double r = sig_36(-6781.125f, -6493493245154143788ll, -30ll, -32ll, 1ll, (EnU16)871ull, &ffidl_cells[44], 16600ll, 7566.625f, 3388.875, -1005.75, -6676.625f, 49ll);
+        printf("sig_36 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
     }
+}
+__attribute__((noinline)) static void call_285(void) {
     {
-        uint16_t r = sig_37(-2601.875, -3555.375f, 7356.0, -291.625f, 1ull, -6839.875, 5630.875f, -4824.75, 7603.625, -2583.375f, 2632.625f, -4809.0f, -1182.375f, 4485.5f, 4182.125, 17ll);
+        uint8_t r = sig_37(-2601.875, -3555.375f, 7356.0, -291.625f, 1ull, -6839.875, 5630.875f, -4824.75, 7603.625, -2583.375f, 2632.625f, -4809.0f, -1182.375f, 4485.5f, 4182.125, 17ll);
         printf("sig_37 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_286(void) {
     {
         int8_t r = sig_38(-7932.125, 1329.5, 3525.125, 2758.5, 2127.875f, -5055.375, -5558.75f, 4277.75f, -2730.125, -5812.125f, 1799.5f, -7773.125, 4109861618ull);
         printf("sig_38 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_287(void) {
     {
-        uint16_t r = sig_39(-4782247895591484527ll, 18446744073709551614ull, 5ull, 6910.25, 109ll, 32766ll, -321075322ll, 10ull, -1726411143805513022ll, 33ull, 1ull, 2147483646ll, 5647.5f, (EnU8)197ull, -4069.125f, 95ll, 6219.125, 4821.375f, 14ull);
-        printf("sig_39 %" PRIu64 "\n", (uint64_t)(r));
+        char r = sig_39(-4782247895591484527ll, 18446744073709551614ull, 5ull, 6910.25, 109ll, 32766ll, -321075322ll, 10ull, -1726411143805513022ll, 33ull, 1ull, 2147483646ll, 5647.5f, (EnI64)658ll, -4069.125f, 95ll, 6219.125, 4821.375f, 14ull);
+        printf("sig_39 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_288(void) {
     {
-        _Bool r = sig_40(35ll, -48ll, false, -7393.5f, 2172.5, &ffidl_cells[10], -54ll, 0ull, -6956.375, 6296.875f, 8ll, -73ll, 0ull, false, 4192127212ull, -4076.25f, 4120.875f);
-        printf("sig_40 %" PRIu64 "\n", (uint64_t)(r));
+        EnI16 r = sig_40(35ll, -48ll, false, -7393.5f, 2172.5, &ffidl_cells[10], -54ll, 0ull, -6956.375, 6296.875f, 8ll, -73ll, 0ull, false, 4192127212ull, -4076.25f, 4120.875f);
+        printf("sig_40 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_289(void) {
     {
-        int16_t r = sig_41(18ull, 2913ll, -8ll, 36ull, 38ull, -46ll, 9223372036854775806ll, (EnU16)65535ull, 21539ull, 30ull, 2587949641233331692ull, 0ll);
-        printf("sig_41 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        _Bool r = sig_41(18ull, 2913ll, -8ll, 36ull, 38ull, -46ll, 9223372036854775806ll, (EnU16)65535ull, 21539ull, 30ull, 2587949641233331692ull, 0ll);
+        printf("sig_41 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_290(void) {
     {
-        unsigned short r = sig_42(-2860.375f, -2348.75f, -3ll, &ffidl_cells[7], -3892.875, -6000.25f, 5028.375f, -4438.625, -32768ll, (EnU16)0ull, 255ull);
+        unsigned char r = sig_42(-2860.375f, -2348.75f, -3ll, &ffidl_cells[7], -3892.875, -6000.25f, 5028.375f, -4438.625, -32768ll, (EnU64)9223372036854775808ull, 255ull);
         printf("sig_42 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_291(void) {
     {
-        EnU8 r = sig_43(6142.75, -4980.0, 54601ull, 44ll, 8058322463317127004ull, -39ll, 18446744073709551614ull, 48ull, 14387402202156665437ull, 182.375, -127ll, (EnInt)100000ll);
+        uint8_t r = sig_43(6142.75, -4980.0, 54601ull, 44ll, 8058322463317127004ull, -39ll, 18446744073709551614ull, 48ull, 14387402202156665437ull, 182.375, -127ll, (EnI8)127ll);
         printf("sig_43 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_292(void) {
     {
-        int16_t r = sig_44(5304586702269036724ull, 1162043309ll, -7856ll, 36ull, 2137870128ull, -9223372036854775806ll, -39ll, 43ull, &ffidl_cells[50], 9223372036854775806ll, 2147483647ll);
-        printf("sig_44 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned int r = sig_44(5304586702269036724ull, 1162043309ll, -7856ll, 36ull, 2137870128ull, -9223372036854775806ll, -39ll, 43ull, &ffidl_cells[50], 9223372036854775806ll, 2147483647ll);
+        printf("sig_44 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_293(void) {
     {
-        uint8_t r = sig_45(2208016407743506618ull, 253ull, -6406026101280464479ll, 4263.625f, (EnU16)65535ull, 5725.625f, 11443ull, 0ll, 95ull, -6191.375f, 4161558219238886348ull, 3625.0f, 7406.125f, 7.75f, -136228217ll, (EnI64)-1ll);
-        printf("sig_45 %" PRIu64 "\n", (uint64_t)(r));
+        EnI8 r = sig_45(2208016407743506618ull, 253ull, -6406026101280464479ll, 4263.625f, (EnI16)7ll, 5725.625f, 11443ull, 0ll, 95ull, -6191.375f, 4161558219238886348ull, 3625.0f, 7406.125f, 7.75f, -136228217ll, (EnI64)-1ll);
+        printf("sig_45 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_294(void) {
     {
-        ssize_t r = sig_46(-6297.0, -4661.625, 7727.625, 1506.375f, 0ull, 49ull, -7099.0, 2017.25f, 1880.25f, 5447.75, -4607.875, 230.25f);
+        int64_t r = sig_46(-6297.0, -4661.625, 7727.625, 1506.375f, 0ull, 49ull, -7099.0, 2017.25f, 1880.25f, 5447.75, -4607.875, 230.25f);
         printf("sig_46 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_295(void) {
     {
-        intptr_t r = sig_47(147ull, 2511905796ull, 0ull, 1ull, -25ll, -14118ll, -9223372036854775807ll, 1560886083ull, -4967878531349823508ll, 5ull, 33ull, -45ll, 48526ull, 18ull, true, -85ll);
-        printf("sig_47 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        _Bool r = sig_47(147ull, 2511905796ull, 0ull, 1ull, -25ll, -14118ll, -9223372036854775807ll, 1560886083ull, -4967878531349823508ll, 5ull, 33ull, -45ll, 48526ull, 18ull, true, -85ll);
+        printf("sig_47 %" PRIu64 "\n", (uint64_t)(r));
     }
+}
+__attribute__((noinline)) static void call_296(void) {
     printf("cbsig_0 %" PRIu64 "\n", cbsig_0(ncb_sig_0));
+}
+__attribute__((noinline)) static void call_297(void) {
     printf("cbsig_1 %" PRIu64 "\n", cbsig_1(ncb_sig_1));
+}
+__attribute__((noinline)) static void call_298(void) {
     printf("cbsig_2 %" PRIu64 "\n", cbsig_2(ncb_sig_2));
+}
+__attribute__((noinline)) static void call_299(void) {
     printf("cbsig_3 %" PRIu64 "\n", cbsig_3(ncb_sig_3));
+}
+__attribute__((noinline)) static void call_300(void) {
     printf("cbsig_4 %" PRIu64 "\n", cbsig_4(ncb_sig_4));
+}
+__attribute__((noinline)) static void call_301(void) {
     printf("cbsig_5 %" PRIu64 "\n", cbsig_5(ncb_sig_5));
+}
+__attribute__((noinline)) static void call_302(void) {
     printf("cbsig_6 %" PRIu64 "\n", cbsig_6(ncb_sig_6));
+}
+__attribute__((noinline)) static void call_303(void) {
     printf("cbsig_7 %" PRIu64 "\n", cbsig_7(ncb_sig_7));
+}
+__attribute__((noinline)) static void call_304(void) {
     printf("cbsig_8 %" PRIu64 "\n", cbsig_8(ncb_sig_8));
+}
+__attribute__((noinline)) static void call_305(void) {
     printf("cbsig_9 %" PRIu64 "\n", cbsig_9(ncb_sig_9));
+}
+__attribute__((noinline)) static void call_306(void) {
     printf("cbsig_10 %" PRIu64 "\n", cbsig_10(ncb_sig_10));
+}
+__attribute__((noinline)) static void call_307(void) {
     printf("cbsig_11 %" PRIu64 "\n", cbsig_11(ncb_sig_11));
+}
+__attribute__((noinline)) static void call_308(void) {
     printf("cbsig_12 %" PRIu64 "\n", cbsig_12(ncb_sig_12));
+}
+__attribute__((noinline)) static void call_309(void) {
     printf("cbsig_13 %" PRIu64 "\n", cbsig_13(ncb_sig_13));
+}
+__attribute__((noinline)) static void call_310(void) {
     printf("cbsig_14 %" PRIu64 "\n", cbsig_14(ncb_sig_14));
+}
+__attribute__((noinline)) static void call_311(void) {
     printf("cbsig_15 %" PRIu64 "\n", cbsig_15(ncb_sig_15));
+}
+__attribute__((noinline)) static void call_312(void) {
     printf("cbsig_16 %" PRIu64 "\n", cbsig_16(ncb_sig_16));
+}
+__attribute__((noinline)) static void call_313(void) {
     printf("cbsig_17 %" PRIu64 "\n", cbsig_17(ncb_sig_17));
+}
+__attribute__((noinline)) static void call_314(void) {
     printf("cbsig_18 %" PRIu64 "\n", cbsig_18(ncb_sig_18));
+}
+__attribute__((noinline)) static void call_315(void) {
     printf("cbsig_19 %" PRIu64 "\n", cbsig_19(ncb_sig_19));
+}
+__attribute__((noinline)) static void call_316(void) {
     printf("cbsig_20 %" PRIu64 "\n", cbsig_20(ncb_sig_20));
+}
+__attribute__((noinline)) static void call_317(void) {
     printf("cbsig_21 %" PRIu64 "\n", cbsig_21(ncb_sig_21));
+}
+__attribute__((noinline)) static void call_318(void) {
     printf("cbsig_22 %" PRIu64 "\n", cbsig_22(ncb_sig_22));
+}
+__attribute__((noinline)) static void call_319(void) {
     printf("cbsig_23 %" PRIu64 "\n", cbsig_23(ncb_sig_23));
-    printf("multi_0 %" PRIu64 "\n", multi_0(make_R048(2000), -994859840ll, -1840225412928181140ll, make_R001(2001), make_R011(2002), make_R060(2003)));
+}
+__attribute__((noinline)) static void call_320(void) {
+    printf("multi_0 %" PRIu64 "\n", multi_0(make_EmptyF64(2000), -994859840ll, -1840225412928181140ll, make_R041(2001), make_R186(2002), make_R060(2003)));
+}
+__attribute__((noinline)) static void call_321(void) {
     {
-        R209 e = multi_1(make_R209(2016), 5425.0, 5837.875f, -316.75, make_R216(2017));
-        printf("multi_1 %" PRIu64 "\n", hash_R209(4ull, 942.75f, e, 3087.625f));
+        R077 e = multi_1(make_R077(2016), 5425.0, 5837.875f, -316.75, make_R063(2017));
+        printf("multi_1 %" PRIu64 "\n", hash_R077(121.125, -2160.25, 3194.25f, 7908.375f, 6730.5, -6236.125, -2796.875f, e, 136.25f, 5294.875));
     }
-    printf("multi_2 %" PRIu64 "\n", multi_2(make_R104(2032), (EnU16)65535ull, -106ll, make_EmptyU(2033), make_R037(2034), 4158313928ull, -32182ll, make_R103(2035)));
-    printf("multi_3 %" PRIu64 "\n", multi_3(-6010.375f, -4839.75f, make_R172(2048), -3469.875, -6565.0f, make_R021(2049), 3893182331ull, make_R125(2050)));
+}
+__attribute__((noinline)) static void call_322(void) {
+    printf("multi_2 %" PRIu64 "\n", multi_2(make_R007(2032), (EnU32)3ull, -106ll, make_R085(2033), make_PackAlign4(2034), 4158313928ull, -32182ll, make_R015(2035)));
+}
+__attribute__((noinline)) static void call_323(void) {
+    printf("multi_3 %" PRIu64 "\n", multi_3(-6010.375f, -4839.75f, make_R126(2048), -3469.875, -6565.0f, make_R154(2049), 3893182331ull, make_R035(2050)));
+}
+__attribute__((noinline)) static void call_324(void) {
     {
-        R213 e = multi_4(make_R213(2064), make_R082(2065));
-        printf("multi_4 %" PRIu64 "\n", hash_R213(-7327.625, -128ll, &ffidl_cells[0], -4281ll, 0ll, e, 2377ll, 18446744073709551615ull));
+        R222 e = multi_4(make_R222(2064), make_F64Arr1(2065));
+        printf("multi_4 %" PRIu64 "\n", hash_R222(-435711477ll, -8ll, 26ull, e, 155ull));
     }
-    printf("multi_5 %" PRIu64 "\n", multi_5(make_R167(2080), make_R168(2081), make_R209(2082), -34ll, make_R182(2083), make_R224(2084)));
-    printf("multi_6 %" PRIu64 "\n", multi_6(make_R025(2096), (EnI16)-230ll, make_R194(2097), make_R134(2098), 61239ull, 40196ull, make_R012(2099)));
+}
+__attribute__((noinline)) static void call_325(void) {
+    printf("multi_5 %" PRIu64 "\n", multi_5(make_R167(2080), make_R168(2081), make_EmptyF64(2082), -34ll, make_R194(2083), make_R224(2084)));
+}
+__attribute__((noinline)) static void call_326(void) {
+    printf("multi_6 %" PRIu64 "\n", multi_6(make_R134(2096), (EnI16)-230ll, make_R194(2097), make_R079(2098), 61239ull, 40196ull, make_R050(2099)));
+}
+__attribute__((noinline)) static void call_327(void) {
     {
-        R046 e = multi_7(-5525.875f, make_R046(2112), -4185.875, make_R209(2113), make_PackAlign16F(2114));
-        printf("multi_7 %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, e, -6142.5f));
+        R054 e = multi_7(-5525.875f, make_R054(2112), -4185.875, make_UF32I32Pad(2113), make_R085(2114));
+        printf("multi_7 %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, e, 4613904448943641802ull, (EnU64)593ull));
     }
-    printf("multi_8 %" PRIu64 "\n", multi_8(make_R227(2128), -5982.0, -28ll, make_R128(2129), -1432.25, make_R120(2130), make_R018(2131)));
-    printf("multi_9 %" PRIu64 "\n", multi_9(make_R137(2144), make_R164(2145), make_R040(2146), make_Empty(2147), make_R046(2148)));
+}
+__attribute__((noinline)) static void call_328(void) {
+    printf("multi_8 %" PRIu64 "\n", multi_8(make_R107(2128), -5982.0, -28ll, make_R184(2129), -1432.25, make_R120(2130), make_R018(2131)));
+}
+__attribute__((noinline)) static void call_329(void) {
+    printf("multi_9 %" PRIu64 "\n", multi_9(make_R142(2144), make_R199(2145), make_R040(2146), make_PackAlign4(2147), make_R109(2148)));
+}
+__attribute__((noinline)) static void call_330(void) {
     {
-        R119 e = multi_10(make_R119(2160), make_UF32I32Pad(2161), 223ull, 16374492273352699868ull);
-        printf("multi_10 %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
+        R070 e = multi_10(make_R070(2160), make_R200(2161), 223ull, 16374492273352699868ull);
+        printf("multi_10 %" PRIu64 "\n", hash_R070(0ull, e));
     }
-    printf("multi_11 %" PRIu64 "\n", multi_11(make_R137(2176), make_R155(2177), 334.75, 74ull, make_R226(2178), make_R117(2179)));
-    printf("multi_12 %" PRIu64 "\n", multi_12(make_R164(2192), make_R112(2193), make_R065(2194), 3596.75, 0ll, make_R113(2195)));
+}
+__attribute__((noinline)) static void call_331(void) {
+    printf("multi_11 %" PRIu64 "\n", multi_11(make_R137(2176), make_R193(2177), 334.75, 74ull, make_R091(2178), make_R031(2179)));
+}
+__attribute__((noinline)) static void call_332(void) {
+    printf("multi_12 %" PRIu64 "\n", multi_12(make_R071(2192), make_R041(2193), make_R194(2194), 3596.75, 0ll, make_R126(2195)));
+}
+__attribute__((noinline)) static void call_333(void) {
     {
-        R067 e = multi_13(1ull, 0ull, make_R206(2208), 5047389274941810406ll, (EnU8)0ull, 32ull, make_R067(2209));
-        printf("multi_13 %" PRIu64 "\n", hash_R067(-8061813942597547202ll, 1ull, -933116575ll, &ffidl_cells[14], 0ll, 15330ull, -70ll, 10258686254817671100ull, e));
+        R102 e = multi_13(1ull, 0ull, make_R032(2208), 5047389274941810406ll, (EnU8)0ull, 32ull, make_R102(2209));
+        printf("multi_13 %" PRIu64 "\n", hash_R102(0ll, 32767ll, 20ull, e));
     }
-    printf("multi_14 %" PRIu64 "\n", multi_14(4294967295ull, -905.375, make_R179(2224), make_R040(2225), make_R173(2226), make_F32Arr1x3(2227), make_R137(2228)));
-    printf("multi_15 %" PRIu64 "\n", multi_15((EnI64)5000000000ll, make_R088(2240), make_R166(2241), make_CharShortLong(2242), make_R220(2243), make_R063(2244), -39ll, 26ull, 1707773760ll));
+}
+__attribute__((noinline)) static void call_334(void) {
+    printf("multi_14 %" PRIu64 "\n", multi_14(4294967295ull, -905.375, make_R050(2224), make_R100(2225), make_R066(2226), make_R161(2227), make_UAlign16(2228)));
+}
+__attribute__((noinline)) static void call_335(void) {
+    printf("multi_15 %" PRIu64 "\n", multi_15((EnU8)0ull, make_R088(2240), make_R166(2241), make_R133(2242), make_R220(2243), make_R086(2244), -39ll, 26ull, 1707773760ll));
+}
+__attribute__((noinline)) static void call_336(void) {
     {
-        R134 e = multi_16(make_R134(2256), make_R024(2257), make_PackAlign4(2258), &ffidl_cells[20]);
-        printf("multi_16 %" PRIu64 "\n", hash_R134(127ll, -6675.75f, e));
+        R090 e = multi_16(make_R090(2256), make_R117(2257), make_R167(2258), &ffidl_cells[20]);
+        printf("multi_16 %" PRIu64 "\n", hash_R090(730432549940441531ll, -5396.125, e));
     }
-    printf("multi_17 %" PRIu64 "\n", multi_17(make_R151(2272), -7ll, make_R097(2273), make_R034(2274), make_R204(2275), make_R141(2276)));
-    printf("multi_18 %" PRIu64 "\n", multi_18(make_R143(2288), make_R083(2289), -2659131579240017299ll, 5415.5, (EnInt)0ll, -3930.0, make_R141(2290)));
+}
+__attribute__((noinline)) static void call_337(void) {
+    printf("multi_17 %" PRIu64 "\n", multi_17(make_R178(2272), -7ll, make_R000(2273), make_R098(2274), make_R093(2275), make_EmptyF64(2276)));
+}
+__attribute__((noinline)) static void call_338(void) {
+    printf("multi_18 %" PRIu64 "\n", multi_18(make_R143(2288), make_R073(2289), -2659131579240017299ll, 5415.5, (EnI8)-128ll, -3930.0, make_R141(2290)));
+}
+__attribute__((noinline)) static void call_339(void) {
     {
-        R057 e = multi_19(6717610954620251662ull, make_R085(2304), make_R202(2305), 0ull, make_R057(2306), -127ll, make_Bool3F32(2307), 10ll, 30993ll, 0ull, &ffidl_cells[47], -34ll);
+        R057 e = multi_19(6717610954620251662ull, make_R085(2304), make_R054(2305), 0ull, make_R057(2306), -127ll, make_Bool3F32(2307), 10ll, 30993ll, 0ull, &ffidl_cells[47], -34ll);
         printf("multi_19 %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, e, 4396.0));
     }
-    printf("multi_20 %" PRIu64 "\n", multi_20(make_R159(2320), make_R135(2321), make_R176(2322)));
-    printf("multi_21 %" PRIu64 "\n", multi_21(-6770.375f, -3502.75f, make_R163(2336), make_R088(2337), 6764.375f, -1510.875, make_EmptyU(2338), &ffidl_cells[54], 11ull, (EnU32)3ull));
+}
+__attribute__((noinline)) static void call_340(void) {
+    printf("multi_20 %" PRIu64 "\n", multi_20(make_R049(2320), make_R044(2321), make_R109(2322)));
+}
+__attribute__((noinline)) static void call_341(void) {
+    printf("multi_21 %" PRIu64 "\n", multi_21(-6770.375f, -3502.75f, make_R225(2336), make_R144(2337), 6764.375f, -1510.875, make_R156(2338), &ffidl_cells[54], 11ull, (EnI16)-300ll));
+}
+__attribute__((noinline)) static void call_342(void) {
     {
-        R061 e = multi_22(make_R061(2352), (EnU32)402ull, 29ll, 150.125, 2147483646ll, make_R085(2353), 0ll);
+        R061 e = multi_22(make_R061(2352), (EnU16)402ull, 29ll, 150.125, 2147483646ll, make_R217(2353), 0ll);
         printf("multi_22 %" PRIu64 "\n", hash_R061(673.25f, e));
     }
-    printf("multi_23 %" PRIu64 "\n", multi_23(make_R009(2368), 48ll, 64ll, -7754.25, 65535ull, make_U8EmptyU8(2369), 254ull, 29552ull, (EnU16)0ull, -4810.0));
-    printf("multi_24 %" PRIu64 "\n", multi_24(-5177.25f, make_R085(2384), 2406.625f, 12ll, -1557.875f, make_R185(2385), -3499.0, -91.75));
+}
+__attribute__((noinline)) static void call_343(void) {
+    printf("multi_23 %" PRIu64 "\n", multi_23(make_R009(2368), 48ll, 64ll, -7754.25, 65535ull, make_R089(2369), 254ull, 29552ull, (EnU64)9223372036854775808ull, -4810.0));
+}
+__attribute__((noinline)) static void call_344(void) {
+    printf("multi_24 %" PRIu64 "\n", multi_24(-5177.25f, make_R186(2384), 2406.625f, 12ll, -1557.875f, make_R001(2385), -3499.0, -91.75));
+}
+__attribute__((noinline)) static void call_345(void) {
     {
-        R220 e = multi_25(21ull, make_R220(2400), -2ll, make_R130(2401), make_UPackedF64U8(2402), make_R135(2403), make_UAlign16(2404));
-        printf("multi_25 %" PRIu64 "\n", hash_R220(e));
+        R115 e = multi_25(21ull, make_R115(2400), -2ll, make_R130(2401), make_R079(2402), make_R064(2403), make_R142(2404));
+        printf("multi_25 %" PRIu64 "\n", hash_R115(13ull, (EnI8)127ll, e));
     }
-    printf("multi_26 %" PRIu64 "\n", multi_26(8499542824315352853ull, make_R162(2416), 10ll, make_R095(2417), make_R119(2418), (EnI64)5000000000ll, 15443ull, 49ull));
-    printf("multi_27 %" PRIu64 "\n", multi_27(&ffidl_cells[57], &ffidl_cells[19], make_R146(2432), make_R054(2433), make_R190(2434), make_R108(2435)));
+}
+__attribute__((noinline)) static void call_346(void) {
+    printf("multi_26 %" PRIu64 "\n", multi_26(8499542824315352853ull, make_R000(2416), 10ll, make_R193(2417), make_R006(2418), (EnInt)1ll, 15443ull, 49ull));
+}
+__attribute__((noinline)) static void call_347(void) {
+    printf("multi_27 %" PRIu64 "\n", multi_27(&ffidl_cells[57], &ffidl_cells[19], make_R054(2432), make_R066(2433), make_R190(2434), make_R086(2435)));
+}
+__attribute__((noinline)) static void call_348(void) {
     {
-        R216 e = multi_28(&ffidl_cells[58], &ffidl_cells[17], -41.625f, make_R216(2448), make_R134(2449), 4370.75f, &ffidl_cells[51], 25ull, make_R002(2450));
-        printf("multi_28 %" PRIu64 "\n", hash_R216(-163.625f, 1615.5, e));
+        R032 e = multi_28(&ffidl_cells[58], &ffidl_cells[17], -41.625f, make_R032(2448), make_R048(2449), 4370.75f, &ffidl_cells[51], 25ull, make_R002(2450));
+        printf("multi_28 %" PRIu64 "\n", hash_R032(-2390754590584308632ll, e));
     }
-    printf("multi_29 %" PRIu64 "\n", multi_29(make_R229(2464), -899.0, make_R122(2465), -6041.625, -625.125f, make_R012(2466), make_R047(2467), -17ll));
-    printf("multi_30 %" PRIu64 "\n", multi_30(make_R152(2480), make_EmptyF64(2481), make_R222(2482), make_R205(2483), make_R183(2484)));
+}
+__attribute__((noinline)) static void call_349(void) {
+    printf("multi_29 %" PRIu64 "\n", multi_29(make_R229(2464), -899.0, make_R122(2465), -6041.625, -625.125f, make_R103(2466), make_R047(2467), -17ll));
+}
+__attribute__((noinline)) static void call_350(void) {
+    printf("multi_30 %" PRIu64 "\n", multi_30(make_R073(2480), make_ZeroArrI32(2481), make_R032(2482), make_R205(2483), make_R183(2484)));
+}
+__attribute__((noinline)) static void call_351(void) {
     {
-        R026 e = multi_31(make_R026(2496), make_R122(2497), (EnU16)65535ull, 332.75f, make_R039(2498), 16ull, (EnInt)100000ll);
-        printf("multi_31 %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, e, 5679.625, true));
+        R154 e = multi_31(make_R154(2496), make_R122(2497), (EnU64)18446744073709551615ull, 332.75f, make_R086(2498), 16ull, (EnI8)127ll);
+        printf("multi_31 %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, e, -9411ll, 11157ull));
     }
-    printf("multi_32 %" PRIu64 "\n", multi_32(0ll, make_R079(2512), 47ll, make_R088(2513), -15347ll, 5067118610130694147ull, -12ll, 11ll, 39ll, 48ll));
-    printf("multi_33 %" PRIu64 "\n", multi_33(8ll, 30ull, make_R053(2528), 918747779385746032ull, (EnU8)200ull, &ffidl_cells[51], -6716.75, make_PackAlign4(2529), 50ll));
+}
+__attribute__((noinline)) static void call_352(void) {
+    printf("multi_32 %" PRIu64 "\n", multi_32(0ll, make_EmptyU(2512), 47ll, make_R088(2513), -15347ll, 5067118610130694147ull, -12ll, 11ll, 39ll, 48ll));
+}
+__attribute__((noinline)) static void call_353(void) {
+    printf("multi_33 %" PRIu64 "\n", multi_33(8ll, 30ull, make_R064(2528), 918747779385746032ull, (EnI8)127ll, &ffidl_cells[51], -6716.75, make_PackAlign4(2529), 50ll));
+}
+__attribute__((noinline)) static void call_354(void) {
     {
-        R104 e = multi_34(make_R071(2544), (EnInt)100000ll, make_R046(2545), make_R082(2546), make_R104(2547));
-        printf("multi_34 %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, e, -1888075339524375956ll));
+        EmptyU e = multi_34(make_R108(2544), (EnInt)100000ll, make_U8ZeroI64(2545), make_R082(2546), make_EmptyU(2547));
+        printf("multi_34 %" PRIu64 "\n", hash_EmptyU(-3ll, -7309268815170858679ll, 112ll, -9223372036854775806ll, 126ll, true, e));
     }
-    printf("multi_35 %" PRIu64 "\n", multi_35(29279ll, 32767ll, make_R179(2560), (EnU16)0ull, make_Bool3F32(2561)));
-    printf("multi_36 %" PRIu64 "\n", multi_36(make_R198(2576), make_R124(2577), make_R206(2578), make_R010(2579), make_R070(2580)));
+}
+__attribute__((noinline)) static void call_355(void) {
+    printf("multi_35 %" PRIu64 "\n", multi_35(29279ll, 32767ll, make_R129(2560), (EnU16)0ull, make_R090(2561)));
+}
+__attribute__((noinline)) static void call_356(void) {
+    printf("multi_36 %" PRIu64 "\n", multi_36(make_R204(2576), make_R046(2577), make_R020(2578), make_R116(2579), make_R056(2580)));
+}
+__attribute__((noinline)) static void call_357(void) {
     {
-        R139 e = multi_37((EnU16)65535ull, make_R119(2592), -5388.625f, 54512ull, make_R049(2593), 2403.125, make_R156(2594), make_R139(2595), -5248100082580143083ll, 45ull, 4400635855149387290ull);
-        printf("multi_37 %" PRIu64 "\n", hash_R139(30833ull, 0ull, e));
+        R080 e = multi_37((EnU16)65535ull, make_R020(2592), -5388.625f, 54512ull, make_UAlign16(2593), 2403.125, make_R124(2594), make_R080(2595), -5248100082580143083ll, 45ull, 4400635855149387290ull);
+        printf("multi_37 %" PRIu64 "\n", hash_R080(14ull, 17981465642518114866ull, 25826ull, -128ll, 18446744073709551614ull, e));
     }
-    printf("multi_38 %" PRIu64 "\n", multi_38(58ll, 1222802912458618409ll, make_R021(2608), make_R086(2609), -1216972181707225052ll, &ffidl_cells[15]));
-    printf("multi_39 %" PRIu64 "\n", multi_39(make_R177(2624), -3908.5, 4054648727417681413ull, make_R129(2625), make_R018(2626), 2876.75f, 6451.875, 7198.875, make_R109(2627), 17934696429791904629ull, -932.375, 2846.375f, make_R087(2628)));
+}
+__attribute__((noinline)) static void call_358(void) {
+    printf("multi_38 %" PRIu64 "\n", multi_38(58ll, 1222802912458618409ll, make_R051(2608), make_R086(2609), -1216972181707225052ll, &ffidl_cells[15]));
+}
+__attribute__((noinline)) static void call_359(void) {
+    printf("multi_39 %" PRIu64 "\n", multi_39(make_R102(2624), -3908.5, 4054648727417681413ull, make_R129(2625), make_R071(2626), 2876.75f, 6451.875, 7198.875, make_R051(2627), 17934696429791904629ull, -932.375, 2846.375f, make_R229(2628)));
+}
+__attribute__((noinline)) static void call_360(void) {
     {
-        R036 e = multi_40(make_R104(2640), make_R177(2641), make_ZigMixed(2642), -25277ll, make_R153(2643), &ffidl_cells[57], make_R036(2644));
-        printf("multi_40 %" PRIu64 "\n", hash_R036(e, 65535ull, (EnI64)5000000000ll));
+        R019 e = multi_40(make_PackAlign16F(2640), make_R055(2641), make_R059(2642), -25277ll, make_UPackedF64U8(2643), &ffidl_cells[57], make_R019(2644));
+        printf("multi_40 %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
     }
-    printf("multi_41 %" PRIu64 "\n", multi_41(1594.75, -7033.0, -2996.375f, make_R034(2656), 7350.75, make_R223(2657), 7458.0, -7393.5f));
-    printf("multi_42 %" PRIu64 "\n", multi_42(make_CharShortLong(2672), make_R113(2673), make_R164(2674), 1503.875f, make_R044(2675), -4058.25));
+}
+__attribute__((noinline)) static void call_361(void) {
+    printf("multi_41 %" PRIu64 "\n", multi_41(1594.75, -7033.0, -2996.375f, make_R219(2656), 7350.75, make_R223(2657), 7458.0, -7393.5f));
+}
+__attribute__((noinline)) static void call_362(void) {
+    printf("multi_42 %" PRIu64 "\n", multi_42(make_R150(2672), make_R091(2673), make_R007(2674), 1503.875f, make_R046(2675), -4058.25));
+}
+__attribute__((noinline)) static void call_363(void) {
     {
-        R040 e = multi_43((EnU16)0ull, make_R185(2688), make_R040(2689), 1247253962ll, make_R178(2690), make_R074(2691));
+        R040 e = multi_43((EnU32)4000000000ull, make_R155(2688), make_R040(2689), 1247253962ll, make_R178(2690), make_R064(2691));
         printf("multi_43 %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, e, 14ull));
     }
-    printf("multi_44 %" PRIu64 "\n", multi_44(1ull, make_R158(2704), 21185ll, 9223372036854775807ll, make_R046(2705), 14116186881594223935ull, 2147483647ll, -15ll, make_R132(2706)));
-    printf("multi_45 %" PRIu64 "\n", multi_45(make_PackAlign16F(2720), make_R077(2721), make_R166(2722), &ffidl_cells[3]));
+}
+__attribute__((noinline)) static void call_364(void) {
+    printf("multi_44 %" PRIu64 "\n", multi_44(1ull, make_R132(2704), 21185ll, 9223372036854775807ll, make_R063(2705), 14116186881594223935ull, 2147483647ll, -15ll, make_R132(2706)));
+}
+__attribute__((noinline)) static void call_365(void) {
+    printf("multi_45 %" PRIu64 "\n", multi_45(make_R059(2720), make_R077(2721), make_R073(2722), &ffidl_cells[3]));
+}
+__attribute__((noinline)) static void call_366(void) {
     {
-        R206 e = multi_46(246ull, &ffidl_cells[0], 1449896476ull, 25356ll, 52ll, &ffidl_cells[18], make_R089(2736), -2822769670444829853ll, make_R054(2737), -11ll, make_R049(2738), make_R147(2739), make_R206(2740));
-        printf("multi_46 %" PRIu64 "\n", hash_R206(28ll, (EnI16)-579ll, (EnI16)7ll, 6041632069104401816ll, 1388980676497717385ll, 0ll, e, 18446744073709551614ull, 1953713580ll));
+        R162 e = multi_46(246ull, &ffidl_cells[0], 1449896476ull, 25356ll, 52ll, &ffidl_cells[18], make_R204(2736), -2822769670444829853ll, make_R151(2737), -11ll, make_R215(2738), make_R186(2739), make_R162(2740));
+        printf("multi_46 %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnU8)0ull, 7547ll, &ffidl_cells[0], e));
     }
-    printf("multi_47 %" PRIu64 "\n", multi_47(make_R091(2752), 0ull, make_R092(2753), make_R101(2754), (EnU8)140ull, make_R000(2755), make_F32Arr1x3(2756), -32768ll));
-    printf("multi_48 %" PRIu64 "\n", multi_48(-34ll, -858708320718798734ll, 365087253ll, make_R139(2768), make_R168(2769)));
+}
+__attribute__((noinline)) static void call_367(void) {
+    printf("multi_47 %" PRIu64 "\n", multi_47(make_R091(2752), 0ull, make_R090(2753), make_R101(2754), (EnInt)920ll, make_R115(2755), make_F32Arr1x3(2756), -32768ll));
+}
+__attribute__((noinline)) static void call_368(void) {
+    printf("multi_48 %" PRIu64 "\n", multi_48(-34ll, -858708320718798734ll, 365087253ll, make_R085(2768), make_R168(2769)));
+}
+__attribute__((noinline)) static void call_369(void) {
     {
-        F32Arr1x3 e = multi_49(make_F32Arr1x3(2784), make_R178(2785), make_R116(2786), -128ll, make_R097(2787));
+        F32Arr1x3 e = multi_49(make_F32Arr1x3(2784), make_R178(2785), make_R008(2786), -128ll, make_R220(2787));
         printf("multi_49 %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
     }
-    printf("multi_50 %" PRIu64 "\n", multi_50(make_R152(2800), make_R104(2801), 18446744073709551614ull, 18614ull, make_PackAlign16F(2802), 8ull, 27472ull, 4471.375f));
-    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, -1730626034ll, &ffidl_cells[31], make_R087(2816), make_R164(2817), make_ZigMixed(2818), 9581ll, -3ll, 3238357673513382388ll, make_R083(2819), 65535ull));
+}
+__attribute__((noinline)) static void call_370(void) {
+    printf("multi_50 %" PRIu64 "\n", multi_50(make_R166(2800), make_R104(2801), 18446744073709551614ull, 18614ull, make_R145(2802), 8ull, 27472ull, 4471.375f));
+}
+__attribute__((noinline)) static void call_371(void) {
+    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, -1730626034ll, &ffidl_cells[31], make_R031(2816), make_R164(2817), make_ZigMixed(2818), 9581ll, -3ll, 3238357673513382388ll, make_R183(2819), 65535ull));
+}
+__attribute__((noinline)) static void call_372(void) {
     {
-        R176 e = multi_52(make_R176(2832), make_R109(2833), make_R196(2834));
-        printf("multi_52 %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, e, -3333.5f));
+        R079 e = multi_52(make_R079(2832), make_R104(2833), make_R070(2834));
+        printf("multi_52 %" PRIu64 "\n", hash_R079(28ull, e, -117ll, -49ll));
     }
-    printf("multi_53 %" PRIu64 "\n", multi_53(make_R046(2848), make_F32Arr1x3(2849), make_R129(2850), make_R220(2851), -11ll, make_R177(2852), -6364.25));
-    printf("multi_54 %" PRIu64 "\n", multi_54(0ll, make_R138(2864), -2147483648ll, -1744.0f, make_R138(2865)));
+}
+__attribute__((noinline)) static void call_373(void) {
+    printf("multi_53 %" PRIu64 "\n", multi_53(make_R046(2848), make_F32Arr1x3(2849), make_R033(2850), make_R104(2851), -11ll, make_R177(2852), -6364.25));
+}
+__attribute__((noinline)) static void call_374(void) {
+    printf("multi_54 %" PRIu64 "\n", multi_54(0ll, make_U8ZeroI64(2864), -2147483648ll, -1744.0f, make_R144(2865)));
+}
+__attribute__((noinline)) static void call_375(void) {
     {
-        R019 e = multi_55(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R031(2880), make_R069(2881), 26ll, make_F32Arr1x3(2882), make_R019(2883), make_R176(2884));
-        printf("multi_55 %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
+        R056 e = multi_55(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R083(2880), make_R069(2881), 26ll, make_F32Arr1x3(2882), make_R056(2883), make_R083(2884));
+        printf("multi_55 %" PRIu64 "\n", hash_R056(1895.625, e, 44ull, 0ull));
     }
-    printf("multi_56 %" PRIu64 "\n", multi_56(make_R053(2896), make_R040(2897)));
-    printf("multi_57 %" PRIu64 "\n", multi_57(make_R146(2912), (EnU32)126ull, make_R137(2913), make_R137(2914), make_PackAlign4(2915), make_ZigMixed(2916), &ffidl_cells[26]));
+}
+__attribute__((noinline)) static void call_376(void) {
+    printf("multi_56 %" PRIu64 "\n", multi_56(make_R217(2896), make_R040(2897)));
+}
+__attribute__((noinline)) static void call_377(void) {
+    printf("multi_57 %" PRIu64 "\n", multi_57(make_R225(2912), (EnU64)126ull, make_R061(2913), make_R202(2914), make_R155(2915), make_ZigMixed(2916), &ffidl_cells[26]));
+}
+__attribute__((noinline)) static void call_378(void) {
     {
-        R205 e = multi_58(make_R152(2928), -4191.875, make_CharShortLong(2929), make_PackAlign4(2930), make_R205(2931), make_R090(2932));
-        printf("multi_58 %" PRIu64 "\n", hash_R205((EnInt)777ll, 28609ull, -42ll, e));
+        F32Arr1x3 e = multi_58(make_R215(2928), -4191.875, make_R217(2929), make_PackAlign4(2930), make_F32Arr1x3(2931), make_R090(2932));
+        printf("multi_58 %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
     }
-    printf("multi_59 %" PRIu64 "\n", multi_59(23209ll, make_R168(2944), 38ull, -25361ll, make_F64Arr1(2945), make_R065(2946), make_R155(2947), 24ull));
-    printf("multi_60 %" PRIu64 "\n", multi_60(0ll, make_EnumBag(2960), -211.125, make_R018(2961), 36ll, make_Bool3F32(2962), -6622.0));
+}
+__attribute__((noinline)) static void call_379(void) {
+    printf("multi_59 %" PRIu64 "\n", multi_59(23209ll, make_R006(2944), 38ull, -25361ll, make_R022(2945), make_R229(2946), make_EmptyF64(2947), 24ull));
+}
+__attribute__((noinline)) static void call_380(void) {
+    printf("multi_60 %" PRIu64 "\n", multi_60(0ll, make_R035(2960), -211.125, make_R177(2961), 36ll, make_R184(2962), -6622.0));
+}
+__attribute__((noinline)) static void call_381(void) {
     {
-        R044 e = multi_61(3891.625f, make_R086(2976), 20417ull, 2802.875f, (EnI16)7ll, make_R113(2977), make_R215(2978), make_R044(2979), -5979.625, make_R179(2980), -3621619340319483312ll);
-        printf("multi_61 %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, e, 2810.625));
+        R093 e = multi_61(3891.625f, make_R113(2976), 20417ull, 2802.875f, (EnU16)65535ull, make_R033(2977), make_R000(2978), make_R093(2979), -5979.625, make_PtrPair(2980), -3621619340319483312ll);
+        printf("multi_61 %" PRIu64 "\n", hash_R093(37ll, 30ull, 70ull, 6365.25f, -99ll, e, 30ull));
     }
-    printf("multi_62 %" PRIu64 "\n", multi_62(make_R211(2992), -45ll, make_R010(2993), 32371ull));
-    printf("multi_63 %" PRIu64 "\n", multi_63(-1182701843786938240ll, 9223372036854775806ll, (EnU16)0ull, make_R188(3008), (EnI64)-358ll, make_R000(3009)));
+}
+__attribute__((noinline)) static void call_382(void) {
+    printf("multi_62 %" PRIu64 "\n", multi_62(make_R161(2992), -45ll, make_R101(2993), 32371ull));
+}
+__attribute__((noinline)) static void call_383(void) {
+    printf("multi_63 %" PRIu64 "\n", multi_63(-1182701843786938240ll, 9223372036854775806ll, (EnU64)9223372036854775808ull, make_R159(3008), (EnI8)94ll, make_R000(3009)));
+}
+__attribute__((noinline)) static void call_384(void) {
     printf("cbmulti_0 %" PRIu64 "\n", cbmulti_0(ncb_multi_0));
+}
+__attribute__((noinline)) static void call_385(void) {
     printf("cbmulti_1 %" PRIu64 "\n", cbmulti_1(ncb_multi_1));
+}
+__attribute__((noinline)) static void call_386(void) {
     printf("cbmulti_2 %" PRIu64 "\n", cbmulti_2(ncb_multi_2));
+}
+__attribute__((noinline)) static void call_387(void) {
     printf("cbmulti_3 %" PRIu64 "\n", cbmulti_3(ncb_multi_3));
+}
+__attribute__((noinline)) static void call_388(void) {
     printf("cbmulti_4 %" PRIu64 "\n", cbmulti_4(ncb_multi_4));
+}
+__attribute__((noinline)) static void call_389(void) {
     printf("cbmulti_5 %" PRIu64 "\n", cbmulti_5(ncb_multi_5));
+}
+__attribute__((noinline)) static void call_390(void) {
     printf("cbmulti_6 %" PRIu64 "\n", cbmulti_6(ncb_multi_6));
+}
+__attribute__((noinline)) static void call_391(void) {
     printf("cbmulti_7 %" PRIu64 "\n", cbmulti_7(ncb_multi_7));
+}
+__attribute__((noinline)) static void call_392(void) {
     printf("cbmulti_8 %" PRIu64 "\n", cbmulti_8(ncb_multi_8));
+}
+__attribute__((noinline)) static void call_393(void) {
     printf("cbmulti_9 %" PRIu64 "\n", cbmulti_9(ncb_multi_9));
+}
+__attribute__((noinline)) static void call_394(void) {
     printf("cbmulti_10 %" PRIu64 "\n", cbmulti_10(ncb_multi_10));
+}
+__attribute__((noinline)) static void call_395(void) {
     printf("cbmulti_11 %" PRIu64 "\n", cbmulti_11(ncb_multi_11));
+}
+__attribute__((noinline)) static void call_396(void) {
     printf("cbmulti_12 %" PRIu64 "\n", cbmulti_12(ncb_multi_12));
+}
+__attribute__((noinline)) static void call_397(void) {
     printf("cbmulti_13 %" PRIu64 "\n", cbmulti_13(ncb_multi_13));
+}
+__attribute__((noinline)) static void call_398(void) {
     printf("cbmulti_14 %" PRIu64 "\n", cbmulti_14(ncb_multi_14));
+}
+__attribute__((noinline)) static void call_399(void) {
     printf("cbmulti_15 %" PRIu64 "\n", cbmulti_15(ncb_multi_15));
+}
+__attribute__((noinline)) static void call_400(void) {
     printf("cbmulti_16 %" PRIu64 "\n", cbmulti_16(ncb_multi_16));
+}
+__attribute__((noinline)) static void call_401(void) {
     printf("cbmulti_17 %" PRIu64 "\n", cbmulti_17(ncb_multi_17));
+}
+__attribute__((noinline)) static void call_402(void) {
     printf("cbmulti_18 %" PRIu64 "\n", cbmulti_18(ncb_multi_18));
+}
+__attribute__((noinline)) static void call_403(void) {
     printf("cbmulti_19 %" PRIu64 "\n", cbmulti_19(ncb_multi_19));
+}
+__attribute__((noinline)) static void call_404(void) {
     printf("cbmulti_20 %" PRIu64 "\n", cbmulti_20(ncb_multi_20));
+}
+__attribute__((noinline)) static void call_405(void) {
     printf("cbmulti_21 %" PRIu64 "\n", cbmulti_21(ncb_multi_21));
+}
+__attribute__((noinline)) static void call_406(void) {
     printf("cbmulti_22 %" PRIu64 "\n", cbmulti_22(ncb_multi_22));
+}
+__attribute__((noinline)) static void call_407(void) {
     printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
+}
+__attribute__((noinline)) static void call_408(void) {
     printf("va_0 %" PRIu64 "\n", va_0(35179ull, false, -3271.25f, -6152.75, (int16_t)(-850ll), (unsigned int)(0ull), 7082.75f, (char)(0ll), (intptr_t)(-8245276628418062314ll), (uint16_t)(25880ull), -5608.25));
+}
+__attribute__((noinline)) static void call_409(void) {
     printf("va_1 %" PRIu64 "\n", va_1(822.875, -7732.375, 1986.625f, 2481.875, -6030.625f, -2691.625f, 2531.125, -6368.375f, 2937.5, (unsigned char)(139ull), -4239.875));
+}
+__attribute__((noinline)) static void call_410(void) {
     printf("va_2 %" PRIu64 "\n", va_2(128.75f, 6280.625f, -7012.5f, (uintptr_t)(22ull), (ssize_t)(6ll), (int32_t)(-2147483648ll), (int8_t)(23ll), (unsigned char)(46ull), (long)(33ll), (unsigned long)(16236339555513230976ull), (char)(127ll), (char)(-107ll), (unsigned long)(47ull), (long)(-9223372036854775807ll), (long long)(-9223372036854775806ll), (int)(2147483646ll), (short)(25279ll), &ffidl_cells[58]));
+}
+__attribute__((noinline)) static void call_411(void) {
     printf("va_3 %" PRIu64 "\n", va_3(17628340905692348162ull, -5551486748070077560ll, -4342.0, &ffidl_cells[48], (long long)(9223372036854775807ll), (int16_t)(-14ll), (uint16_t)(11ull), (int8_t)(0ll), (unsigned long)(33ull), (unsigned char)(1ull), (uint64_t)(1ull), (int8_t)(4ll)));
+}
+__attribute__((noinline)) static void call_412(void) {
     printf("va_4 %" PRIu64 "\n", va_4(-126ll, 21ull));
+}
+__attribute__((noinline)) static void call_413(void) {
     printf("va_5 %" PRIu64 "\n", va_5(1012.25f, 1028.25));
+}
+__attribute__((noinline)) static void call_414(void) {
     printf("va_6 %" PRIu64 "\n", va_6(19ll, -688.25, -22365ll, (intptr_t)(9223372036854775806ll), (int8_t)(-124ll), (unsigned long long)(33ull), (int)(935364862ll), (int16_t)(27133ll), (int64_t)(4050546297081009458ll), (uint64_t)(1ull), (char)(-75ll), (short)(-18196ll), (int8_t)(45ll), (unsigned long)(0ull), (char)(-48ll), (uint8_t)(117ull)));
+}
+__attribute__((noinline)) static void call_415(void) {
     printf("va_7 %" PRIu64 "\n", va_7(2605.0f, -32767ll, 3456.0, 41ull, 4075.125f, 182.875, -100.5, -7758.75, -2421.5f, 7395.125f, (uint8_t)(21ull), -4788.0f, 7986.75, 1486.875, -1946.375, -2531.125, -3060.625, 5906.125, -1976.625, 162.375));
+}
+__attribute__((noinline)) static void call_416(void) {
     printf("va_8 %" PRIu64 "\n", va_8(7808.0f, (unsigned short)(65535ull), (ssize_t)(-36ll)));
+}
+__attribute__((noinline)) static void call_417(void) {
     printf("va_9 %" PRIu64 "\n", va_9(2201769267934754138ull, (intptr_t)(6639354547376115862ll), (char)(102ll), (ssize_t)(-6938112940065810252ll), (int32_t)(-398310371ll), (int64_t)(36ll), (uint16_t)(22206ull), (uint8_t)(47ull), (unsigned int)(1352739821ull), (int32_t)(-2147483648ll), (int32_t)(-739305808ll), (int16_t)(26ll), (unsigned int)(676073015ull), (int8_t)(-112ll), (uint16_t)(53873ull), (ssize_t)(0ll)));
+}
+__attribute__((noinline)) static void call_418(void) {
     printf("va_10 %" PRIu64 "\n", va_10(101ll, -2653878711999790642ll, (int)(-48ll), (intptr_t)(-8420645990736102343ll), (int8_t)(70ll), (long long)(6ll)));
+}
+__attribute__((noinline)) static void call_419(void) {
     printf("va_11 %" PRIu64 "\n", va_11(-451.75, 3011.875, -5184.0, 6240.125f, 96.125f, 5084.875f));
+}
+__attribute__((noinline)) static void call_420(void) {
     printf("va_12 %" PRIu64 "\n", va_12(61708ull, 44ll, 49ll, &ffidl_cells[57], -6270.875, 1797.625f, -5774.75, 6668.875, -5090.5f));
+}
+__attribute__((noinline)) static void call_421(void) {
     printf("va_13 %" PRIu64 "\n", va_13(-5271.875f, (signed char)(38ll), -4883.5f, -6356.125, (uint16_t)(22438ull)));
+}
+__attribute__((noinline)) static void call_422(void) {
     printf("va_14 %" PRIu64 "\n", va_14(126ll, (unsigned int)(0ull), (int)(-2147483647ll), (int64_t)(-48ll), (unsigned long long)(3125685425769784707ull), (uint8_t)(18ull), (uintptr_t)(6ull), (int8_t)(-126ll), (int16_t)(23653ll)));
+}
+__attribute__((noinline)) static void call_423(void) {
     printf("va_15 %" PRIu64 "\n", va_15(50ull, (int)(49ll)));
+}
+__attribute__((noinline)) static void call_424(void) {
     printf("va_16 %" PRIu64 "\n", va_16(-1898132160ll, 56492ull, 8019699684311202812ull, 0ll, 3614.625f, -2861.875, 4219.75f, -4212.125f));
+}
+__attribute__((noinline)) static void call_425(void) {
     printf("va_17 %" PRIu64 "\n", va_17(21ull, -128ll, 1174.375, -6433103390907527913ll, (_Bool)(true), -2575.375, (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull)));
+}
+__attribute__((noinline)) static void call_426(void) {
     printf("va_18 %" PRIu64 "\n", va_18(-128ll, 3018411248549904785ll, 26ll, (uintptr_t)(0ull), (signed char)(-127ll), (intptr_t)(-15ll), (int32_t)(0ll), (char)(-23ll), (int16_t)(-1718ll), (uint8_t)(150ull), &ffidl_cells[58], (uint8_t)(153ull), (int8_t)(-7ll), &ffidl_cells[55], (size_t)(13841825248173583338ull), (long long)(9223372036854775807ll), (uint64_t)(12465356856958519300ull), &ffidl_cells[2]));
+}
+__attribute__((noinline)) static void call_427(void) {
     printf("va_19 %" PRIu64 "\n", va_19(10371499124493499506ull, 107ull, (uint16_t)(1ull), (unsigned int)(691363273ull), (int)(2147483647ll)));
+}
+__attribute__((noinline)) static void call_428(void) {
     printf("va_20 %" PRIu64 "\n", va_20(5072.75f, 27350ll, -1504.125, 4134.5f, (ssize_t)(16ll), -3561.625f, 7835.625f, 6976.0f, -5512.125, -5819.75f, (uint32_t)(224403339ull), -2799.75f, -5752.375, (int8_t)(-127ll)));
+}
+__attribute__((noinline)) static void call_429(void) {
     printf("va_21 %" PRIu64 "\n", va_21(-2222.875, (intptr_t)(6840151540493064457ll), (int)(-2147483647ll), (size_t)(0ull)));
+}
+__attribute__((noinline)) static void call_430(void) {
     printf("va_22 %" PRIu64 "\n", va_22(42ull, 5292760670412706232ull, 4329.75, (unsigned short)(54436ull), -4367.125, -2611.125f, -6509.75f));
+}
+__attribute__((noinline)) static void call_431(void) {
     printf("va_23 %" PRIu64 "\n", va_23(1590.375f, 2671.875, 676.0f, -1818.25, -5852.25, 3508.875f, 5129.75f, -1276.25, 7064.0, (unsigned char)(254ull)));
+}
+__attribute__((noinline)) static void call_432(void) {
     printf("va_24 %" PRIu64 "\n", va_24(8773053322159959419ull, 33ll, 126ll, (uint8_t)(39ull), -4644.5, 5648.125f, (int8_t)(-127ll), 7710.125, (int64_t)(901758218893188915ll), (_Bool)(true), (uint64_t)(0ull), -1868.625f, -3817.875f, (unsigned char)(184ull), &ffidl_cells[17]));
+}
+__attribute__((noinline)) static void call_433(void) {
     printf("va_25 %" PRIu64 "\n", va_25(-5310.625, -7689.25f, 2284.0, -7705.125, (int64_t)(-9223372036854775807ll), (uintptr_t)(18446744073709551615ull), (short)(-20558ll), (int)(-25ll), (long long)(-4341562412735044888ll), (uint16_t)(65535ull)));
+}
+__attribute__((noinline)) static void call_434(void) {
     printf("va_26 %" PRIu64 "\n", va_26(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
+}
+__attribute__((noinline)) static void call_435(void) {
     printf("va_27 %" PRIu64 "\n", va_27(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
+}
+__attribute__((noinline)) static void call_436(void) {
     printf("va_28 %" PRIu64 "\n", va_28(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
+}
+__attribute__((noinline)) static void call_437(void) {
     printf("va_29 %" PRIu64 "\n", va_29(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
+}
+__attribute__((noinline)) static void call_438(void) {
     printf("va_30 %" PRIu64 "\n", va_30(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
+}
+__attribute__((noinline)) static void call_439(void) {
     printf("va_31 %" PRIu64 "\n", va_31(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
+}
+
+int main(void) {
+    shape_Empty();
+    shape_EmptyU();
+    shape_ZeroArrI32();
+    shape_U8EmptyU8();
+    shape_U8ZeroI64();
+    shape_F32ZeroF64();
+    shape_F64Arr1();
+    shape_F32Arr1x3();
+    shape_PackAlign4();
+    shape_PackAlign16F();
+    shape_UF32I32Pad();
+    shape_UAlign16();
+    shape_UPackedF64U8();
+    shape_ZigMixed();
+    shape_PtrPair();
+    shape_EnumBag();
+    shape_Bool3F32();
+    shape_CharShortLong();
+    shape_EmptyF64();
+    shape_R000();
+    shape_R001();
+    shape_R002();
+    shape_R003();
+    shape_R004();
+    shape_R005();
+    shape_R006();
+    shape_R007();
+    shape_R008();
+    shape_R009();
+    shape_R010();
+    shape_R011();
+    shape_R012();
+    shape_R013();
+    shape_R014();
+    shape_R015();
+    shape_R016();
+    shape_R017();
+    shape_R018();
+    shape_R019();
+    shape_R020();
+    shape_R021();
+    shape_R022();
+    shape_R023();
+    shape_R024();
+    shape_R025();
+    shape_R026();
+    shape_R027();
+    shape_R028();
+    shape_R029();
+    shape_R030();
+    shape_R031();
+    shape_R032();
+    shape_R033();
+    shape_R034();
+    shape_R035();
+    shape_R036();
+    shape_R037();
+    shape_R038();
+    shape_R039();
+    shape_R040();
+    shape_R041();
+    shape_R042();
+    shape_R043();
+    shape_R044();
+    shape_R045();
+    shape_R046();
+    shape_R047();
+    shape_R048();
+    shape_R049();
+    shape_R050();
+    shape_R051();
+    shape_R052();
+    shape_R053();
+    shape_R054();
+    shape_R055();
+    shape_R056();
+    shape_R057();
+    shape_R058();
+    shape_R059();
+    shape_R060();
+    shape_R061();
+    shape_R062();
+    shape_R063();
+    shape_R064();
+    shape_R065();
+    shape_R066();
+    shape_R067();
+    shape_R068();
+    shape_R069();
+    shape_R070();
+    shape_R071();
+    shape_R072();
+    shape_R073();
+    shape_R074();
+    shape_R075();
+    shape_R076();
+    shape_R077();
+    shape_R078();
+    shape_R079();
+    shape_R080();
+    shape_R081();
+    shape_R082();
+    shape_R083();
+    shape_R084();
+    shape_R085();
+    shape_R086();
+    shape_R087();
+    shape_R088();
+    shape_R089();
+    shape_R090();
+    shape_R091();
+    shape_R092();
+    shape_R093();
+    shape_R094();
+    shape_R095();
+    shape_R096();
+    shape_R097();
+    shape_R098();
+    shape_R099();
+    shape_R100();
+    shape_R101();
+    shape_R102();
+    shape_R103();
+    shape_R104();
+    shape_R105();
+    shape_R106();
+    shape_R107();
+    shape_R108();
+    shape_R109();
+    shape_R110();
+    shape_R111();
+    shape_R112();
+    shape_R113();
+    shape_R114();
+    shape_R115();
+    shape_R116();
+    shape_R117();
+    shape_R118();
+    shape_R119();
+    shape_R120();
+    shape_R121();
+    shape_R122();
+    shape_R123();
+    shape_R124();
+    shape_R125();
+    shape_R126();
+    shape_R127();
+    shape_R128();
+    shape_R129();
+    shape_R130();
+    shape_R131();
+    shape_R132();
+    shape_R133();
+    shape_R134();
+    shape_R135();
+    shape_R136();
+    shape_R137();
+    shape_R138();
+    shape_R139();
+    shape_R140();
+    shape_R141();
+    shape_R142();
+    shape_R143();
+    shape_R144();
+    shape_R145();
+    shape_R146();
+    shape_R147();
+    shape_R148();
+    shape_R149();
+    shape_R150();
+    shape_R151();
+    shape_R152();
+    shape_R153();
+    shape_R154();
+    shape_R155();
+    shape_R156();
+    shape_R157();
+    shape_R158();
+    shape_R159();
+    shape_R160();
+    shape_R161();
+    shape_R162();
+    shape_R163();
+    shape_R164();
+    shape_R165();
+    shape_R166();
+    shape_R167();
+    shape_R168();
+    shape_R169();
+    shape_R170();
+    shape_R171();
+    shape_R172();
+    shape_R173();
+    shape_R174();
+    shape_R175();
+    shape_R176();
+    shape_R177();
+    shape_R178();
+    shape_R179();
+    shape_R180();
+    shape_R181();
+    shape_R182();
+    shape_R183();
+    shape_R184();
+    shape_R185();
+    shape_R186();
+    shape_R187();
+    shape_R188();
+    shape_R189();
+    shape_R190();
+    shape_R191();
+    shape_R192();
+    shape_R193();
+    shape_R194();
+    shape_R195();
+    shape_R196();
+    shape_R197();
+    shape_R198();
+    shape_R199();
+    shape_R200();
+    shape_R201();
+    shape_R202();
+    shape_R203();
+    shape_R204();
+    shape_R205();
+    shape_R206();
+    shape_R207();
+    shape_R208();
+    shape_R209();
+    shape_R210();
+    shape_R211();
+    shape_R212();
+    shape_R213();
+    shape_R214();
+    shape_R215();
+    shape_R216();
+    shape_R217();
+    shape_R218();
+    shape_R219();
+    shape_R220();
+    shape_R221();
+    shape_R222();
+    shape_R223();
+    shape_R224();
+    shape_R225();
+    shape_R226();
+    shape_R227();
+    shape_R228();
+    shape_R229();
+    shape_R230();
+    call_0();
+    call_1();
+    call_2();
+    call_3();
+    call_4();
+    call_5();
+    call_6();
+    call_7();
+    call_8();
+    call_9();
+    call_10();
+    call_11();
+    call_12();
+    call_13();
+    call_14();
+    call_15();
+    call_16();
+    call_17();
+    call_18();
+    call_19();
+    call_20();
+    call_21();
+    call_22();
+    call_23();
+    call_24();
+    call_25();
+    call_26();
+    call_27();
+    call_28();
+    call_29();
+    call_30();
+    call_31();
+    call_32();
+    call_33();
+    call_34();
+    call_35();
+    call_36();
+    call_37();
+    call_38();
+    call_39();
+    call_40();
+    call_41();
+    call_42();
+    call_43();
+    call_44();
+    call_45();
+    call_46();
+    call_47();
+    call_48();
+    call_49();
+    call_50();
+    call_51();
+    call_52();
+    call_53();
+    call_54();
+    call_55();
+    call_56();
+    call_57();
+    call_58();
+    call_59();
+    call_60();
+    call_61();
+    call_62();
+    call_63();
+    call_64();
+    call_65();
+    call_66();
+    call_67();
+    call_68();
+    call_69();
+    call_70();
+    call_71();
+    call_72();
+    call_73();
+    call_74();
+    call_75();
+    call_76();
+    call_77();
+    call_78();
+    call_79();
+    call_80();
+    call_81();
+    call_82();
+    call_83();
+    call_84();
+    call_85();
+    call_86();
+    call_87();
+    call_88();
+    call_89();
+    call_90();
+    call_91();
+    call_92();
+    call_93();
+    call_94();
+    call_95();
+    call_96();
+    call_97();
+    call_98();
+    call_99();
+    call_100();
+    call_101();
+    call_102();
+    call_103();
+    call_104();
+    call_105();
+    call_106();
+    call_107();
+    call_108();
+    call_109();
+    call_110();
+    call_111();
+    call_112();
+    call_113();
+    call_114();
+    call_115();
+    call_116();
+    call_117();
+    call_118();
+    call_119();
+    call_120();
+    call_121();
+    call_122();
+    call_123();
+    call_124();
+    call_125();
+    call_126();
+    call_127();
+    call_128();
+    call_129();
+    call_130();
+    call_131();
+    call_132();
+    call_133();
+    call_134();
+    call_135();
+    call_136();
+    call_137();
+    call_138();
+    call_139();
+    call_140();
+    call_141();
+    call_142();
+    call_143();
+    call_144();
+    call_145();
+    call_146();
+    call_147();
+    call_148();
+    call_149();
+    call_150();
+    call_151();
+    call_152();
+    call_153();
+    call_154();
+    call_155();
+    call_156();
+    call_157();
+    call_158();
+    call_159();
+    call_160();
+    call_161();
+    call_162();
+    call_163();
+    call_164();
+    call_165();
+    call_166();
+    call_167();
+    call_168();
+    call_169();
+    call_170();
+    call_171();
+    call_172();
+    call_173();
+    call_174();
+    call_175();
+    call_176();
+    call_177();
+    call_178();
+    call_179();
+    call_180();
+    call_181();
+    call_182();
+    call_183();
+    call_184();
+    call_185();
+    call_186();
+    call_187();
+    call_188();
+    call_189();
+    call_190();
+    call_191();
+    call_192();
+    call_193();
+    call_194();
+    call_195();
+    call_196();
+    call_197();
+    call_198();
+    call_199();
+    call_200();
+    call_201();
+    call_202();
+    call_203();
+    call_204();
+    call_205();
+    call_206();
+    call_207();
+    call_208();
+    call_209();
+    call_210();
+    call_211();
+    call_212();
+    call_213();
+    call_214();
+    call_215();
+    call_216();
+    call_217();
+    call_218();
+    call_219();
+    call_220();
+    call_221();
+    call_222();
+    call_223();
+    call_224();
+    call_225();
+    call_226();
+    call_227();
+    call_228();
+    call_229();
+    call_230();
+    call_231();
+    call_232();
+    call_233();
+    call_234();
+    call_235();
+    call_236();
+    call_237();
+    call_238();
+    call_239();
+    call_240();
+    call_241();
+    call_242();
+    call_243();
+    call_244();
+    call_245();
+    call_246();
+    call_247();
+    call_248();
+    call_249();
+    call_250();
+    call_251();
+    call_252();
+    call_253();
+    call_254();
+    call_255();
+    call_256();
+    call_257();
+    call_258();
+    call_259();
+    call_260();
+    call_261();
+    call_262();
+    call_263();
+    call_264();
+    call_265();
+    call_266();
+    call_267();
+    call_268();
+    call_269();
+    call_270();
+    call_271();
+    call_272();
+    call_273();
+    call_274();
+    call_275();
+    call_276();
+    call_277();
+    call_278();
+    call_279();
+    call_280();
+    call_281();
+    call_282();
+    call_283();
+    call_284();
+    call_285();
+    call_286();
+    call_287();
+    call_288();
+    call_289();
+    call_290();
+    call_291();
+    call_292();
+    call_293();
+    call_294();
+    call_295();
+    call_296();
+    call_297();
+    call_298();
+    call_299();
+    call_300();
+    call_301();
+    call_302();
+    call_303();
+    call_304();
+    call_305();
+    call_306();
+    call_307();
+    call_308();
+    call_309();
+    call_310();
+    call_311();
+    call_312();
+    call_313();
+    call_314();
+    call_315();
+    call_316();
+    call_317();
+    call_318();
+    call_319();
+    call_320();
+    call_321();
+    call_322();
+    call_323();
+    call_324();
+    call_325();
+    call_326();
+    call_327();
+    call_328();
+    call_329();
+    call_330();
+    call_331();
+    call_332();
+    call_333();
+    call_334();
+    call_335();
+    call_336();
+    call_337();
+    call_338();
+    call_339();
+    call_340();
+    call_341();
+    call_342();
+    call_343();
+    call_344();
+    call_345();
+    call_346();
+    call_347();
+    call_348();
+    call_349();
+    call_350();
+    call_351();
+    call_352();
+    call_353();
+    call_354();
+    call_355();
+    call_356();
+    call_357();
+    call_358();
+    call_359();
+    call_360();
+    call_361();
+    call_362();
+    call_363();
+    call_364();
+    call_365();
+    call_366();
+    call_367();
+    call_368();
+    call_369();
+    call_370();
+    call_371();
+    call_372();
+    call_373();
+    call_374();
+    call_375();
+    call_376();
+    call_377();
+    call_378();
+    call_379();
+    call_380();
+    call_381();
+    call_382();
+    call_383();
+    call_384();
+    call_385();
+    call_386();
+    call_387();
+    call_388();
+    call_389();
+    call_390();
+    call_391();
+    call_392();
+    call_393();
+    call_394();
+    call_395();
+    call_396();
+    call_397();
+    call_398();
+    call_399();
+    call_400();
+    call_401();
+    call_402();
+    call_403();
+    call_404();
+    call_405();
+    call_406();
+    call_407();
+    call_408();
+    call_409();
+    call_410();
+    call_411();
+    call_412();
+    call_413();
+    call_414();
+    call_415();
+    call_416();
+    call_417();
+    call_418();
+    call_419();
+    call_420();
+    call_421();
+    call_422();
+    call_423();
+    call_424();
+    call_425();
+    call_426();
+    call_427();
+    call_428();
+    call_429();
+    call_430();
+    call_431();
+    call_432();
+    call_433();
+    call_434();
+    call_435();
+    call_436();
+    call_437();
+    call_438();
+    call_439();
     return 0;
 }

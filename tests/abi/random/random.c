@@ -40,13 +40,13 @@ Empty echo_Empty(int8_t a0, uint64_t a1, int8_t a2, uint64_t a3, Empty a4, int64
     (void)k;
     return a4;
 }
-uint64_t pair_Empty(double a0, float a1, float a2, float a3, Empty a4, EnInt a5, Empty a6) {
+uint64_t pair_Empty(double a0, float a1, float a2, float a3, Empty a4, EnU8 a5, Empty a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a5));
+    h = mix(h, (uint64_t)(a5));
     return h;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_Empty(Empty a0, double a1) {
@@ -206,13 +206,13 @@ uint64_t __attribute__((ms_abi)) w64_hash_U8EmptyU8(const int64_t *a0, U8EmptyU8
     h = mix(h, bits32(a3));
     return h;
 }
-U8EmptyU8 __attribute__((ms_abi)) w64_echo_U8EmptyU8(float a0, double a1, unsigned char a2, intptr_t a3, EnI64 a4, U8EmptyU8 a5, double a6) {
+U8EmptyU8 __attribute__((ms_abi)) w64_echo_U8EmptyU8(float a0, double a1, unsigned char a2, intptr_t a3, EnU8 a4, U8EmptyU8 a5, double a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
@@ -338,7 +338,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_F32ZeroF64(int a0, char a1, double a2,
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-F32ZeroF64 __attribute__((ms_abi)) w64_echo_F32ZeroF64(float a0, double a1, unsigned char a2, float a3, float a4, F32ZeroF64 a5, EnI64 a6) {
+F32ZeroF64 __attribute__((ms_abi)) w64_echo_F32ZeroF64(float a0, double a1, unsigned char a2, float a3, float a4, F32ZeroF64 a5, EnInt a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -374,14 +374,14 @@ uint64_t hash_F64Arr1(double a0, float a1, char a2, float a3, F64Arr1 a4, double
     h = mix(h, bits32(a6));
     return h;
 }
-F64Arr1 echo_F64Arr1(uint16_t a0, long long a1, uint16_t a2, double a3, const int64_t *a4, F64Arr1 a5, EnI16 a6, signed char a7) {
+F64Arr1 echo_F64Arr1(uint16_t a0, long long a1, uint16_t a2, double a3, const int64_t *a4, F64Arr1 a5, EnU64 a6, signed char a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)*(a4);
-    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
@@ -439,7 +439,7 @@ uint64_t hash_F32Arr1x3(uint32_t a0, const int64_t *a1, F32Arr1x3 a2) {
     h = mix(h, bits32(a2.v[2][0]));
     return h;
 }
-F32Arr1x3 echo_F32Arr1x3(unsigned int a0, double a1, float a2, float a3, double a4, float a5, F32Arr1x3 a6, EnU32 a7, int8_t a8, signed char a9) {
+F32Arr1x3 echo_F32Arr1x3(unsigned int a0, double a1, float a2, float a3, double a4, float a5, F32Arr1x3 a6, EnU16 a7, int8_t a8, signed char a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -589,7 +589,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_PackAlign16F(double a0, double a1, dou
     h = mix(h, bits32(a5));
     return h;
 }
-PackAlign16F __attribute__((ms_abi)) w64_echo_PackAlign16F(unsigned char a0, EnU16 a1, unsigned char a2, int8_t a3, unsigned short a4, PackAlign16F a5, uint16_t a6, uint32_t a7) {
+PackAlign16F __attribute__((ms_abi)) w64_echo_PackAlign16F(unsigned char a0, EnU32 a1, unsigned char a2, int8_t a3, unsigned short a4, PackAlign16F a5, uint16_t a6, uint32_t a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -635,9 +635,9 @@ uint64_t hash_UF32I32Pad(double a0, int64_t a1, signed char a2, float a3, double
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-UF32I32Pad echo_UF32I32Pad(EnI64 a0, ssize_t a1, int16_t a2, signed char a3, const int64_t *a4, int8_t a5, UF32I32Pad a6, double a7, float a8, uint32_t a9) {
+UF32I32Pad echo_UF32I32Pad(EnU8 a0, ssize_t a1, int16_t a2, signed char a3, const int64_t *a4, int8_t a5, UF32I32Pad a6, double a7, float a8, uint32_t a9) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
@@ -706,7 +706,7 @@ __attribute__((unused)) static uint64_t leafhash_UAlign16(UAlign16 a0) {
     h = mix(h, bits64(a0.d));
     return h;
 }
-uint64_t hash_UAlign16(float a0, int64_t a1, double a2, unsigned short a3, double a4, uint16_t a5, float a6, unsigned long long a7, UAlign16 a8, int32_t a9, EnU8 a10) {
+uint64_t hash_UAlign16(float a0, int64_t a1, double a2, unsigned short a3, double a4, uint16_t a5, float a6, unsigned long long a7, UAlign16 a8, int32_t a9, EnInt a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -718,7 +718,7 @@ uint64_t hash_UAlign16(float a0, int64_t a1, double a2, unsigned short a3, doubl
     h = mix(h, (uint64_t)(a7));
     h = mix(h, bits64(a8.d));
     h = mix(h, (uint64_t)(int64_t)(a9));
-    h = mix(h, (uint64_t)(a10));
+    h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
 UAlign16 echo_UAlign16(int a0, float a1, float a2, UAlign16 a3, short a4, const int64_t *a5, char a6) {
@@ -821,7 +821,7 @@ UPackedF64U8 echo_UPackedF64U8(unsigned char a0, int16_t a1, float a2, float a3,
     a6.b[8] = (uint8_t)(a6.b[8] + k);
     return a6;
 }
-uint64_t pair_UPackedF64U8(float a0, double a1, double a2, float a3, double a4, double a5, UPackedF64U8 a6, unsigned long a7, UPackedF64U8 a8, EnU16 a9) {
+uint64_t pair_UPackedF64U8(float a0, double a1, double a2, float a3, double a4, double a5, UPackedF64U8 a6, unsigned long a7, UPackedF64U8 a8, EnU64 a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -865,14 +865,14 @@ uint64_t __attribute__((ms_abi)) w64_hash_UPackedF64U8(unsigned char a0, UPacked
     h = mix(h, (uint64_t)(a1.b[8]));
     return h;
 }
-UPackedF64U8 __attribute__((ms_abi)) w64_echo_UPackedF64U8(unsigned int a0, unsigned int a1, int8_t a2, unsigned long a3, UPackedF64U8 a4, double a5, EnU8 a6) {
+UPackedF64U8 __attribute__((ms_abi)) w64_echo_UPackedF64U8(unsigned int a0, unsigned int a1, int8_t a2, unsigned long a3, UPackedF64U8 a4, double a5, EnI8 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(a6);
+    ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a4.b[0] = (uint8_t)(a4.b[0] + k);
@@ -915,7 +915,7 @@ uint64_t hash_ZigMixed(uint16_t a0, int16_t a1, ZigMixed a2, float a3) {
     h = mix(h, bits32(a3));
     return h;
 }
-ZigMixed echo_ZigMixed(uint64_t a0, float a1, float a2, EnU32 a3, float a4, unsigned short a5, long a6, ZigMixed a7) {
+ZigMixed echo_ZigMixed(uint64_t a0, float a1, float a2, EnU64 a3, float a4, unsigned short a5, long a6, ZigMixed a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -973,7 +973,7 @@ __attribute__((unused)) static uint64_t leafhash_PtrPair(PtrPair a0) {
     h = mix(h, (uint64_t)*(a0.q));
     return h;
 }
-uint64_t hash_PtrPair(float a0, uint8_t a1, double a2, int8_t a3, unsigned long long a4, int a5, EnI16 a6, unsigned char a7, PtrPair a8, double a9, double a10) {
+uint64_t hash_PtrPair(float a0, uint8_t a1, double a2, int8_t a3, unsigned long long a4, int a5, EnU16 a6, unsigned char a7, PtrPair a8, double a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
@@ -981,7 +981,7 @@ uint64_t hash_PtrPair(float a0, uint8_t a1, double a2, int8_t a3, unsigned long 
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)*(a8.p));
     h = mix(h, (uint64_t)*(a8.q));
@@ -1009,12 +1009,12 @@ uint64_t pair_PtrPair(int8_t a0, const int64_t *a1, PtrPair a2, long long a3, Pt
     h = mix(h, (uint64_t)*(a4.q));
     return h;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_PtrPair(const int64_t *a0, float a1, float a2, EnInt a3, PtrPair a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_PtrPair(const int64_t *a0, float a1, float a2, EnU8 a3, PtrPair a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4.p));
     h = mix(h, (uint64_t)*(a4.q));
     return h;
@@ -1117,11 +1117,11 @@ uint64_t hash_Bool3F32(uint16_t a0, const int64_t *a1, signed char a2, int64_t a
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-Bool3F32 echo_Bool3F32(ssize_t a0, unsigned long a1, EnU8 a2, int16_t a3, int16_t a4, long a5, Bool3F32 a6, const int64_t *a7) {
+Bool3F32 echo_Bool3F32(ssize_t a0, unsigned long a1, EnI64 a2, int16_t a3, int16_t a4, long a5, Bool3F32 a6, const int64_t *a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
@@ -1168,11 +1168,11 @@ uint64_t __attribute__((ms_abi)) w64_hash_Bool3F32(unsigned char a0, int8_t a1, 
     h = mix(h, bits32(a5.f));
     return h;
 }
-Bool3F32 __attribute__((ms_abi)) w64_echo_Bool3F32(uint8_t a0, unsigned long long a1, Bool3F32 a2, EnU8 a3) {
+Bool3F32 __attribute__((ms_abi)) w64_echo_Bool3F32(uint8_t a0, unsigned long long a1, Bool3F32 a2, EnI8 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a2.a = a2.a ^ (k & 1);
@@ -1288,10 +1288,10 @@ EmptyF64 echo_EmptyF64(unsigned long long a0, int16_t a1, _Bool a2, unsigned sho
     a6.d = (double)(a6.d + k);
     return a6;
 }
-uint64_t pair_EmptyF64(unsigned int a0, EnI16 a1, signed char a2, float a3, EmptyF64 a4, float a5, EmptyF64 a6, long long a7) {
+uint64_t pair_EmptyF64(unsigned int a0, EnU32 a1, signed char a2, float a3, EmptyF64 a4, float a5, EmptyF64 a6, long long a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4.d));
@@ -1334,11 +1334,11 @@ __attribute__((unused)) static uint64_t leafhash_R000(R000 a0) {
     h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R000(EnU8 a0, R000 a1, EnI64 a2, double a3) {
+uint64_t hash_R000(EnI64 a0, R000 a1, EnU8 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a2));
     h = mix(h, bits64(a3));
     return h;
 }
@@ -1391,11 +1391,11 @@ uint64_t hash_R001(unsigned long long a0, float a1, double a2, double a3, short 
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-R001 echo_R001(signed char a0, uint32_t a1, EnU8 a2, uint8_t a3, ssize_t a4, R001 a5, unsigned int a6, signed char a7) {
+R001 echo_R001(signed char a0, uint32_t a1, EnInt a2, uint8_t a3, ssize_t a4, R001 a5, unsigned int a6, signed char a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a6);
@@ -1466,9 +1466,9 @@ uint64_t hash_R002(double a0, short a1, double a2, long a3, double a4, int64_t a
     h = mix(h, bits64(a7));
     return h;
 }
-R002 echo_R002(EnInt a0, int a1, unsigned long a2, float a3, double a4, R002 a5, double a6, double a7, unsigned int a8) {
+R002 echo_R002(EnU8 a0, int a1, unsigned long a2, float a3, double a4, R002 a5, double a6, double a7, unsigned int a8) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -1534,7 +1534,7 @@ R003 echo_R003(short a0, R003 a1) {
     a1.f0 = (unsigned long long)(a1.f0 + k);
     return a1;
 }
-uint64_t pair_R003(EnInt a0, float a1, float a2, ssize_t a3, EnI64 a4, R003 a5, double a6, R003 a7) {
+uint64_t pair_R003(EnI8 a0, float a1, float a2, ssize_t a3, EnI64 a4, R003 a5, double a6, R003 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
@@ -1601,8 +1601,6 @@ R005 make_R005(int seed) {
     s.f2[2].a = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
     s.f2[2].b = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
     s.f3 = (long)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    s.f4.a = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f4.f = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R005(R005 a0) {
@@ -1617,18 +1615,16 @@ __attribute__((unused)) static uint64_t leafhash_R005(R005 a0) {
     h = mix(h, (uint64_t)(a0.f2[2].a));
     h = mix(h, (uint64_t)(a0.f2[2].b));
     h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4.a));
-    h = mix(h, bits32(a0.f4.f));
     return h;
 }
-uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char a4, EnU8 a5, uintptr_t a6, R005 a7, float a8, float a9) {
+uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char a4, EnInt a5, uintptr_t a6, R005 a7, float a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7.f0.f0));
     h = mix(h, bits32(a7.f1[0][0]));
@@ -1640,8 +1636,6 @@ uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char
     h = mix(h, (uint64_t)(a7.f2[2].a));
     h = mix(h, (uint64_t)(a7.f2[2].b));
     h = mix(h, (uint64_t)(int64_t)(a7.f3));
-    h = mix(h, (uint64_t)(a7.f4.a));
-    h = mix(h, bits32(a7.f4.f));
     h = mix(h, bits32(a8));
     h = mix(h, bits32(a9));
     return h;
@@ -1663,8 +1657,6 @@ R005 echo_R005(signed char a0, unsigned short a1, R005 a2, float a3) {
     a2.f2[2].a = (uint8_t)(a2.f2[2].a + k);
     a2.f2[2].b = (uint8_t)(a2.f2[2].b + k);
     a2.f3 = (long)(a2.f3 + k);
-    a2.f4.a = (uint8_t)(a2.f4.a + k);
-    a2.f4.f = (float)(a2.f4.f + k);
     return a2;
 }
 uint64_t pair_R005(int32_t a0, float a1, float a2, float a3, double a4, uint32_t a5, R005 a6, double a7, R005 a8) {
@@ -1685,8 +1677,6 @@ uint64_t pair_R005(int32_t a0, float a1, float a2, float a3, double a4, uint32_t
     h = mix(h, (uint64_t)(a6.f2[2].a));
     h = mix(h, (uint64_t)(a6.f2[2].b));
     h = mix(h, (uint64_t)(int64_t)(a6.f3));
-    h = mix(h, (uint64_t)(a6.f4.a));
-    h = mix(h, bits32(a6.f4.f));
     h = mix(h, bits64(a7));
     h = mix(h, (uint64_t)(a8.f0.f0));
     h = mix(h, bits32(a8.f1[0][0]));
@@ -1698,33 +1688,28 @@ uint64_t pair_R005(int32_t a0, float a1, float a2, float a3, double a4, uint32_t
     h = mix(h, (uint64_t)(a8.f2[2].a));
     h = mix(h, (uint64_t)(a8.f2[2].b));
     h = mix(h, (uint64_t)(int64_t)(a8.f3));
-    h = mix(h, (uint64_t)(a8.f4.a));
-    h = mix(h, bits32(a8.f4.f));
     return h;
 }
 
 R006 make_R006(int seed) {
     R006 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R006(R006 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
-    h = mix(h, bits64(a0.f0[1]));
-    h = mix(h, bits64(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 uint64_t hash_R006(int a0, uint8_t a1, R006 a2, float a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2.f0[0]));
-    h = mix(h, bits64(a2.f0[1]));
-    h = mix(h, bits64(a2.f0[2]));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f0[1]));
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
     return h;
@@ -1735,18 +1720,16 @@ R006 echo_R006(float a0, float a1, R006 a2) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (double)(a2.f0[0] + k);
-    a2.f0[1] = (double)(a2.f0[1] + k);
-    a2.f0[2] = (double)(a2.f0[2] + k);
+    a2.f0[0] = (unsigned short)(a2.f0[0] + k);
+    a2.f0[1] = (unsigned short)(a2.f0[1] + k);
     return a2;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R006(float a0, int8_t a1, R006 a2, unsigned short a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits64(a2.f0[0]));
-    h = mix(h, bits64(a2.f0[1]));
-    h = mix(h, bits64(a2.f0[2]));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f0[1]));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -1756,9 +1739,8 @@ R006 __attribute__((ms_abi)) w64_echo_R006(int a0, R006 a1, long a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0] = (double)(a1.f0[0] + k);
-    a1.f0[1] = (double)(a1.f0[1] + k);
-    a1.f0[2] = (double)(a1.f0[2] + k);
+    a1.f0[0] = (unsigned short)(a1.f0[0] + k);
+    a1.f0[1] = (unsigned short)(a1.f0[1] + k);
     return a1;
 }
 W64HashFn_R006 ptr_w64_hash_R006(void) { return w64_hash_R006; }
@@ -1767,36 +1749,14 @@ W64EchoFn_R006 ptr_w64_echo_R006(void) { return w64_echo_R006; }
 R007 make_R007(int seed) {
     R007 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.a = ((seed + 1) & 1) != 0;
-    s.f1.b = ((seed + 2) & 1) != 0;
-    s.f1.c = ((seed + 3) & 1) != 0;
-    s.f1.f = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2 = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f3[0] = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f3[1] = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f4 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f5 = ((seed + 9) & 1) != 0;
-    s.f6[0] = &ffidl_cells[(seed * 3 + 10) % 48];
-    s.f6[1] = &ffidl_cells[(seed * 3 + 11) % 48];
-    s.f6[2] = &ffidl_cells[(seed * 3 + 12) % 48];
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R007(R007 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, (uint64_t)(a0.f1.b));
-    h = mix(h, (uint64_t)(a0.f1.c));
-    h = mix(h, bits32(a0.f1.f));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, bits32(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)*(a0.f6[0]));
-    h = mix(h, (uint64_t)*(a0.f6[1]));
-    h = mix(h, (uint64_t)*(a0.f6[2]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, R007 a5, int64_t a6) {
@@ -1806,19 +1766,8 @@ uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, R007 a5, 
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1.a));
-    h = mix(h, (uint64_t)(a5.f1.b));
-    h = mix(h, (uint64_t)(a5.f1.c));
-    h = mix(h, bits32(a5.f1.f));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[1]));
-    h = mix(h, bits32(a5.f4));
-    h = mix(h, (uint64_t)(a5.f5));
-    h = mix(h, (uint64_t)*(a5.f6[0]));
-    h = mix(h, (uint64_t)*(a5.f6[1]));
-    h = mix(h, (uint64_t)*(a5.f6[2]));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits32(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
@@ -1835,19 +1784,8 @@ R007 echo_R007(uint8_t a0, _Bool a1, long a2, uint8_t a3, const int64_t *a4, uns
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (unsigned long)(a8.f0 + k);
-    a8.f1.a = a8.f1.a ^ (k & 1);
-    a8.f1.b = a8.f1.b ^ (k & 1);
-    a8.f1.c = a8.f1.c ^ (k & 1);
-    a8.f1.f = (float)(a8.f1.f + k);
-    a8.f2 = (char)(a8.f2 + k);
-    a8.f3[0] = (short)(a8.f3[0] + k);
-    a8.f3[1] = (short)(a8.f3[1] + k);
-    a8.f4 = (float)(a8.f4 + k);
-    a8.f5 = a8.f5 ^ (k & 1);
-    a8.f6[0] = a8.f6[0] + (k & 7);
-    a8.f6[1] = a8.f6[1] + (k & 7);
-    a8.f6[2] = a8.f6[2] + (k & 7);
+    a8.f0 = (double)(a8.f0 + k);
+    a8.f1 = (float)(a8.f1 + k);
     return a8;
 }
 uint64_t pair_R007(double a0, const int64_t *a1, float a2, unsigned long a3, int a4, int8_t a5, R007 a6, const int64_t *a7, R007 a8, float a9) {
@@ -1858,33 +1796,11 @@ uint64_t pair_R007(double a0, const int64_t *a1, float a2, unsigned long a3, int
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1.a));
-    h = mix(h, (uint64_t)(a6.f1.b));
-    h = mix(h, (uint64_t)(a6.f1.c));
-    h = mix(h, bits32(a6.f1.f));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3[1]));
-    h = mix(h, bits32(a6.f4));
-    h = mix(h, (uint64_t)(a6.f5));
-    h = mix(h, (uint64_t)*(a6.f6[0]));
-    h = mix(h, (uint64_t)*(a6.f6[1]));
-    h = mix(h, (uint64_t)*(a6.f6[2]));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits32(a6.f1));
     h = mix(h, (uint64_t)*(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(a8.f1.a));
-    h = mix(h, (uint64_t)(a8.f1.b));
-    h = mix(h, (uint64_t)(a8.f1.c));
-    h = mix(h, bits32(a8.f1.f));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2));
-    h = mix(h, (uint64_t)(int64_t)(a8.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f3[1]));
-    h = mix(h, bits32(a8.f4));
-    h = mix(h, (uint64_t)(a8.f5));
-    h = mix(h, (uint64_t)*(a8.f6[0]));
-    h = mix(h, (uint64_t)*(a8.f6[1]));
-    h = mix(h, (uint64_t)*(a8.f6[2]));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, bits32(a8.f1));
     h = mix(h, bits32(a9));
     return h;
 }
@@ -1892,16 +1808,12 @@ uint64_t pair_R007(double a0, const int64_t *a1, float a2, unsigned long a3, int
 R008 make_R008(int seed) {
     R008 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[0].f = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R008(R008 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].a));
-    h = mix(h, bits32(a0.f1[0].f));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R008(float a0, int8_t a1, double a2, R008 a3, double a4, double a5) {
@@ -1909,67 +1821,73 @@ uint64_t hash_R008(float a0, int8_t a1, double a2, R008 a3, double a4, double a5
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1[0].a));
-    h = mix(h, bits32(a3.f1[0].f));
+    h = mix(h, (uint64_t)(a3.f1));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     return h;
 }
-R008 echo_R008(unsigned int a0, EnI16 a1, signed char a2, uint64_t a3, size_t a4, R008 a5) {
+R008 echo_R008(unsigned int a0, EnU64 a1, signed char a2, uint64_t a3, size_t a4, R008 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (int64_t)(a5.f0 + k);
-    a5.f1[0].a = (uint8_t)(a5.f1[0].a + k);
-    a5.f1[0].f = (float)(a5.f1[0].f + k);
+    a5.f1 = (uint64_t)(a5.f1 + k);
     return a5;
 }
 
 R009 make_R009(int seed) {
     R009 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[1].a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3 = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f4.d = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f5[0].d = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f6.b[0] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f6.b[1] = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f6.b[2] = (uint8_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f6.b[3] = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f6.b[4] = (uint8_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
-    s.f6.b[5] = (uint8_t)(uint64_t)(seed * 37 + 12 * 11 + 3);
-    s.f6.b[6] = (uint8_t)(uint64_t)(seed * 37 + 13 * 11 + 3);
-    s.f6.b[7] = (uint8_t)(uint64_t)(seed * 37 + 14 * 11 + 3);
-    s.f6.b[8] = (uint8_t)(uint64_t)(seed * 37 + 15 * 11 + 3);
+    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1.b = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2[0] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f2[1] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f2[2] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f3.v[0][0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f3.v[1][0] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f3.v[2][0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f4 = (uint32_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f5.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f5.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 13 * 11 + 3);
+    s.f6.a = (EnU8)(uint64_t)(seed * 37 + 14 * 11 + 3);
+    s.f6.b = (EnI16)(-(int64_t)(seed * 37 + 15 * 11 + 3));
+    s.f6.c = (EnInt)((int64_t)(seed * 37 + 16 * 11 + 3));
+    s.f7.f0[0][0] = (int16_t)(-(int64_t)(seed * 37 + 17 * 11 + 3));
+    s.f7.f0[0][1] = (int16_t)((int64_t)(seed * 37 + 18 * 11 + 3));
+    s.f7.f0[1][0] = (int16_t)(-(int64_t)(seed * 37 + 19 * 11 + 3));
+    s.f7.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 20 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R009(R009 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].a));
-    h = mix(h, (uint64_t)(a0.f1[1].a));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, bits64(a0.f4.d));
-    h = mix(h, bits64(a0.f5[0].d));
-    h = mix(h, (uint64_t)(a0.f6.b[0]));
-    h = mix(h, (uint64_t)(a0.f6.b[1]));
-    h = mix(h, (uint64_t)(a0.f6.b[2]));
-    h = mix(h, (uint64_t)(a0.f6.b[3]));
-    h = mix(h, (uint64_t)(a0.f6.b[4]));
-    h = mix(h, (uint64_t)(a0.f6.b[5]));
-    h = mix(h, (uint64_t)(a0.f6.b[6]));
-    h = mix(h, (uint64_t)(a0.f6.b[7]));
-    h = mix(h, (uint64_t)(a0.f6.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, (uint64_t)(a0.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, bits32(a0.f3.v[0][0]));
+    h = mix(h, bits32(a0.f3.v[1][0]));
+    h = mix(h, bits32(a0.f3.v[2][0]));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5.f0[0]));
+    h = mix(h, (uint64_t)(a0.f5.f0[1]));
+    h = mix(h, (uint64_t)(a0.f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[1][1]));
     return h;
 }
 uint64_t hash_R009(float a0, double a1, float a2, R009 a3, signed char a4, long a5) {
@@ -1977,22 +1895,27 @@ uint64_t hash_R009(float a0, double a1, float a2, R009 a3, signed char a4, long 
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1[0].a));
-    h = mix(h, (uint64_t)(a3.f1[1].a));
-    h = mix(h, bits32(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3));
-    h = mix(h, bits64(a3.f4.d));
-    h = mix(h, bits64(a3.f5[0].d));
-    h = mix(h, (uint64_t)(a3.f6.b[0]));
-    h = mix(h, (uint64_t)(a3.f6.b[1]));
-    h = mix(h, (uint64_t)(a3.f6.b[2]));
-    h = mix(h, (uint64_t)(a3.f6.b[3]));
-    h = mix(h, (uint64_t)(a3.f6.b[4]));
-    h = mix(h, (uint64_t)(a3.f6.b[5]));
-    h = mix(h, (uint64_t)(a3.f6.b[6]));
-    h = mix(h, (uint64_t)(a3.f6.b[7]));
-    h = mix(h, (uint64_t)(a3.f6.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
+    h = mix(h, (uint64_t)(a3.f1.a));
+    h = mix(h, (uint64_t)(a3.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[2]));
+    h = mix(h, bits32(a3.f3.v[0][0]));
+    h = mix(h, bits32(a3.f3.v[1][0]));
+    h = mix(h, bits32(a3.f3.v[2][0]));
+    h = mix(h, (uint64_t)(a3.f4));
+    h = mix(h, (uint64_t)(a3.f5.f0[0]));
+    h = mix(h, (uint64_t)(a3.f5.f0[1]));
+    h = mix(h, (uint64_t)(a3.f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a3.f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a3.f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a3.f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f7.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -2001,61 +1924,76 @@ R009 echo_R009(R009 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (EnI16)(a0.f0 + k);
-    a0.f1[0].a = (uint8_t)(a0.f1[0].a + k);
-    a0.f1[1].a = (uint8_t)(a0.f1[1].a + k);
-    a0.f2 = (float)(a0.f2 + k);
-    a0.f3 = (uint8_t)(a0.f3 + k);
-    a0.f4.d = (double)(a0.f4.d + k);
-    a0.f5[0].d = (double)(a0.f5[0].d + k);
-    a0.f6.b[0] = (uint8_t)(a0.f6.b[0] + k);
-    a0.f6.b[1] = (uint8_t)(a0.f6.b[1] + k);
-    a0.f6.b[2] = (uint8_t)(a0.f6.b[2] + k);
-    a0.f6.b[3] = (uint8_t)(a0.f6.b[3] + k);
-    a0.f6.b[4] = (uint8_t)(a0.f6.b[4] + k);
-    a0.f6.b[5] = (uint8_t)(a0.f6.b[5] + k);
-    a0.f6.b[6] = (uint8_t)(a0.f6.b[6] + k);
-    a0.f6.b[7] = (uint8_t)(a0.f6.b[7] + k);
-    a0.f6.b[8] = (uint8_t)(a0.f6.b[8] + k);
+    a0.f0[0] = (int16_t)(a0.f0[0] + k);
+    a0.f0[1] = (int16_t)(a0.f0[1] + k);
+    a0.f0[2] = (int16_t)(a0.f0[2] + k);
+    a0.f1.a = (uint8_t)(a0.f1.a + k);
+    a0.f1.b = (uint8_t)(a0.f1.b + k);
+    a0.f2[0] = (signed char)(a0.f2[0] + k);
+    a0.f2[1] = (signed char)(a0.f2[1] + k);
+    a0.f2[2] = (signed char)(a0.f2[2] + k);
+    a0.f3.v[0][0] = (float)(a0.f3.v[0][0] + k);
+    a0.f3.v[1][0] = (float)(a0.f3.v[1][0] + k);
+    a0.f3.v[2][0] = (float)(a0.f3.v[2][0] + k);
+    a0.f4 = (uint32_t)(a0.f4 + k);
+    a0.f5.f0[0] = (unsigned short)(a0.f5.f0[0] + k);
+    a0.f5.f0[1] = (unsigned short)(a0.f5.f0[1] + k);
+    a0.f6.a = (EnU8)(a0.f6.a + k);
+    a0.f6.b = (EnI16)(a0.f6.b + k);
+    a0.f6.c = (EnInt)(a0.f6.c + k);
+    a0.f7.f0[0][0] = (int16_t)(a0.f7.f0[0][0] + k);
+    a0.f7.f0[0][1] = (int16_t)(a0.f7.f0[0][1] + k);
+    a0.f7.f0[1][0] = (int16_t)(a0.f7.f0[1][0] + k);
+    a0.f7.f0[1][1] = (int16_t)(a0.f7.f0[1][1] + k);
     return a0;
 }
 uint64_t pair_R009(uint32_t a0, unsigned char a1, R009 a2, float a3, R009 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1[0].a));
-    h = mix(h, (uint64_t)(a2.f1[1].a));
-    h = mix(h, bits32(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, bits64(a2.f4.d));
-    h = mix(h, bits64(a2.f5[0].d));
-    h = mix(h, (uint64_t)(a2.f6.b[0]));
-    h = mix(h, (uint64_t)(a2.f6.b[1]));
-    h = mix(h, (uint64_t)(a2.f6.b[2]));
-    h = mix(h, (uint64_t)(a2.f6.b[3]));
-    h = mix(h, (uint64_t)(a2.f6.b[4]));
-    h = mix(h, (uint64_t)(a2.f6.b[5]));
-    h = mix(h, (uint64_t)(a2.f6.b[6]));
-    h = mix(h, (uint64_t)(a2.f6.b[7]));
-    h = mix(h, (uint64_t)(a2.f6.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
+    h = mix(h, (uint64_t)(a2.f1.a));
+    h = mix(h, (uint64_t)(a2.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[2]));
+    h = mix(h, bits32(a2.f3.v[0][0]));
+    h = mix(h, bits32(a2.f3.v[1][0]));
+    h = mix(h, bits32(a2.f3.v[2][0]));
+    h = mix(h, (uint64_t)(a2.f4));
+    h = mix(h, (uint64_t)(a2.f5.f0[0]));
+    h = mix(h, (uint64_t)(a2.f5.f0[1]));
+    h = mix(h, (uint64_t)(a2.f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a2.f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a2.f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7.f0[1][1]));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1[0].a));
-    h = mix(h, (uint64_t)(a4.f1[1].a));
-    h = mix(h, bits32(a4.f2));
-    h = mix(h, (uint64_t)(a4.f3));
-    h = mix(h, bits64(a4.f4.d));
-    h = mix(h, bits64(a4.f5[0].d));
-    h = mix(h, (uint64_t)(a4.f6.b[0]));
-    h = mix(h, (uint64_t)(a4.f6.b[1]));
-    h = mix(h, (uint64_t)(a4.f6.b[2]));
-    h = mix(h, (uint64_t)(a4.f6.b[3]));
-    h = mix(h, (uint64_t)(a4.f6.b[4]));
-    h = mix(h, (uint64_t)(a4.f6.b[5]));
-    h = mix(h, (uint64_t)(a4.f6.b[6]));
-    h = mix(h, (uint64_t)(a4.f6.b[7]));
-    h = mix(h, (uint64_t)(a4.f6.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(a4.f1.a));
+    h = mix(h, (uint64_t)(a4.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[2]));
+    h = mix(h, bits32(a4.f3.v[0][0]));
+    h = mix(h, bits32(a4.f3.v[1][0]));
+    h = mix(h, bits32(a4.f3.v[2][0]));
+    h = mix(h, (uint64_t)(a4.f4));
+    h = mix(h, (uint64_t)(a4.f5.f0[0]));
+    h = mix(h, (uint64_t)(a4.f5.f0[1]));
+    h = mix(h, (uint64_t)(a4.f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a4.f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7.f0[1][1]));
     return h;
 }
 HashFn_R009 ptr_hash_R009(void) { return hash_R009; }
@@ -2064,15 +2002,35 @@ EchoFn_R009 ptr_echo_R009(void) { return echo_R009; }
 R010 make_R010(int seed) {
     R010 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (long long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2.d = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2.b = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2.f = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f3 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f4 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f5[0] = (int)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f6 = (EnInt)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f7 = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R010(R010 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2.a));
+    h = mix(h, bits64(a0.f2.d));
+    h = mix(h, (uint64_t)(a0.f2.b));
+    h = mix(h, bits32(a0.f2.f));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
-uint64_t hash_R010(unsigned short a0, short a1, ssize_t a2, EnU32 a3, _Bool a4, unsigned long a5, uint32_t a6, signed char a7, R010 a8) {
+uint64_t hash_R010(unsigned short a0, short a1, ssize_t a2, EnU64 a3, _Bool a4, unsigned long a5, uint32_t a6, signed char a7, R010 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -2082,7 +2040,17 @@ uint64_t hash_R010(unsigned short a0, short a1, ssize_t a2, EnU32 a3, _Bool a4, 
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, bits32(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2.a));
+    h = mix(h, bits64(a8.f2.d));
+    h = mix(h, (uint64_t)(a8.f2.b));
+    h = mix(h, bits32(a8.f2.f));
+    h = mix(h, bits64(a8.f3));
+    h = mix(h, bits64(a8.f4));
+    h = mix(h, (uint64_t)(int64_t)(a8.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f6));
+    h = mix(h, (uint64_t)(a8.f7));
     return h;
 }
 R010 echo_R010(_Bool a0, const int64_t *a1, ssize_t a2, R010 a3, float a4) {
@@ -2093,13 +2061,33 @@ R010 echo_R010(_Bool a0, const int64_t *a1, ssize_t a2, R010 a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (long long)(a3.f0 + k);
+    a3.f0 = (double)(a3.f0 + k);
+    a3.f1 = (float)(a3.f1 + k);
+    a3.f2.a = (uint8_t)(a3.f2.a + k);
+    a3.f2.d = (double)(a3.f2.d + k);
+    a3.f2.b = (uint16_t)(a3.f2.b + k);
+    a3.f2.f = (float)(a3.f2.f + k);
+    a3.f3 = (double)(a3.f3 + k);
+    a3.f4 = (double)(a3.f4 + k);
+    a3.f5[0] = (int)(a3.f5[0] + k);
+    a3.f6 = (EnInt)(a3.f6 + k);
+    a3.f7 = (uint8_t)(a3.f7 + k);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R010(long a0, R010 a1, unsigned short a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits64(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, (uint64_t)(a1.f2.a));
+    h = mix(h, bits64(a1.f2.d));
+    h = mix(h, (uint64_t)(a1.f2.b));
+    h = mix(h, bits32(a1.f2.f));
+    h = mix(h, bits64(a1.f3));
+    h = mix(h, bits64(a1.f4));
+    h = mix(h, (uint64_t)(int64_t)(a1.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f6));
+    h = mix(h, (uint64_t)(a1.f7));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
@@ -2108,25 +2096,50 @@ R010 __attribute__((ms_abi)) w64_echo_R010(double a0, R010 a1) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (long long)(a1.f0 + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1 = (float)(a1.f1 + k);
+    a1.f2.a = (uint8_t)(a1.f2.a + k);
+    a1.f2.d = (double)(a1.f2.d + k);
+    a1.f2.b = (uint16_t)(a1.f2.b + k);
+    a1.f2.f = (float)(a1.f2.f + k);
+    a1.f3 = (double)(a1.f3 + k);
+    a1.f4 = (double)(a1.f4 + k);
+    a1.f5[0] = (int)(a1.f5[0] + k);
+    a1.f6 = (EnInt)(a1.f6 + k);
+    a1.f7 = (uint8_t)(a1.f7 + k);
     return a1;
 }
 
 R011 make_R011(int seed) {
     R011 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (EnI64)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3.f0 = ((seed + 3) & 1) != 0;
+    s.f3.f1 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4[0] = (int64_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R011(R011 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.f0));
+    h = mix(h, bits64(a0.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
     return h;
 }
-uint64_t hash_R011(R011 a0, EnU8 a1) {
+uint64_t hash_R011(R011 a0, EnInt a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.f0));
+    h = mix(h, bits64(a0.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     return h;
 }
 R011 echo_R011(const int64_t *a0, intptr_t a1, uint8_t a2, long long a3, double a4, char a5, R011 a6, uint16_t a7, uint8_t a8, uint8_t a9) {
@@ -2142,7 +2155,12 @@ R011 echo_R011(const int64_t *a0, intptr_t a1, uint8_t a2, long long a3, double 
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (double)(a6.f0 + k);
+    a6.f0 = (signed char)(a6.f0 + k);
+    a6.f1[0] = (short)(a6.f1[0] + k);
+    a6.f2 = (EnI64)(a6.f2 + k);
+    a6.f3.f0 = a6.f3.f0 ^ (k & 1);
+    a6.f3.f1 = (double)(a6.f3.f1 + k);
+    a6.f4[0] = (int64_t)(a6.f4[0] + k);
     return a6;
 }
 uint64_t pair_R011(int8_t a0, uint8_t a1, long long a2, uint8_t a3, uint8_t a4, const int64_t *a5, R011 a6, double a7, R011 a8, unsigned long a9) {
@@ -2153,9 +2171,19 @@ uint64_t pair_R011(int8_t a0, uint8_t a1, long long a2, uint8_t a3, uint8_t a4, 
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2));
+    h = mix(h, (uint64_t)(a6.f3.f0));
+    h = mix(h, bits64(a6.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f4[0]));
     h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, (uint64_t)(a8.f3.f0));
+    h = mix(h, bits64(a8.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4[0]));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
@@ -2163,14 +2191,12 @@ uint64_t pair_R011(int8_t a0, uint8_t a1, long long a2, uint8_t a3, uint8_t a4, 
 R012 make_R012(int seed) {
     R012 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].f0 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R012(R012 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
 uint64_t hash_R012(uint16_t a0, uint32_t a1, uint16_t a2, intptr_t a3, signed char a4, short a5, short a6, long a7, R012 a8, int32_t a9, float a10) {
@@ -2183,8 +2209,7 @@ uint64_t hash_R012(uint16_t a0, uint32_t a1, uint16_t a2, intptr_t a3, signed ch
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, (uint64_t)(a8.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, bits32(a10));
     return h;
@@ -2197,42 +2222,38 @@ R012 echo_R012(float a0, float a1, uint8_t a2, R012 a3, uint16_t a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1[0].f0 = (unsigned long long)(a3.f1[0].f0 + k);
+    a3.f0 = (short)(a3.f0 + k);
     return a3;
 }
 
 R013 make_R013(int seed) {
     R013 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].v[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].v[1][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[0].v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[1].v[0][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[1].v[1][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0[1].v[2][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3[0].a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3[0].b = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R013(R013 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f0[1].v[2][0]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0].a));
+    h = mix(h, (uint64_t)(a0.f3[0].b));
     return h;
 }
 uint64_t hash_R013(float a0, float a1, R013 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0].v[0][0]));
-    h = mix(h, bits32(a2.f0[0].v[1][0]));
-    h = mix(h, bits32(a2.f0[0].v[2][0]));
-    h = mix(h, bits32(a2.f0[1].v[0][0]));
-    h = mix(h, bits32(a2.f0[1].v[1][0]));
-    h = mix(h, bits32(a2.f0[1].v[2][0]));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits32(a2.f2));
+    h = mix(h, (uint64_t)(a2.f3[0].a));
+    h = mix(h, (uint64_t)(a2.f3[0].b));
     return h;
 }
 R013 echo_R013(float a0, float a1, unsigned int a2, R013 a3) {
@@ -2242,12 +2263,11 @@ R013 echo_R013(float a0, float a1, unsigned int a2, R013 a3) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0].v[0][0] = (float)(a3.f0[0].v[0][0] + k);
-    a3.f0[0].v[1][0] = (float)(a3.f0[0].v[1][0] + k);
-    a3.f0[0].v[2][0] = (float)(a3.f0[0].v[2][0] + k);
-    a3.f0[1].v[0][0] = (float)(a3.f0[1].v[0][0] + k);
-    a3.f0[1].v[1][0] = (float)(a3.f0[1].v[1][0] + k);
-    a3.f0[1].v[2][0] = (float)(a3.f0[1].v[2][0] + k);
+    a3.f0 = (double)(a3.f0 + k);
+    a3.f1 = (unsigned int)(a3.f1 + k);
+    a3.f2 = (float)(a3.f2 + k);
+    a3.f3[0].a = (uint8_t)(a3.f3[0].a + k);
+    a3.f3[0].b = (uint8_t)(a3.f3[0].b + k);
     return a3;
 }
 uint64_t pair_R013(float a0, float a1, float a2, const int64_t *a3, R013 a4, size_t a5, R013 a6) {
@@ -2256,41 +2276,31 @@ uint64_t pair_R013(float a0, float a1, float a2, const int64_t *a3, R013 a4, siz
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, bits32(a4.f0[0].v[0][0]));
-    h = mix(h, bits32(a4.f0[0].v[1][0]));
-    h = mix(h, bits32(a4.f0[0].v[2][0]));
-    h = mix(h, bits32(a4.f0[1].v[0][0]));
-    h = mix(h, bits32(a4.f0[1].v[1][0]));
-    h = mix(h, bits32(a4.f0[1].v[2][0]));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, bits32(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3[0].a));
+    h = mix(h, (uint64_t)(a4.f3[0].b));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits32(a6.f0[0].v[0][0]));
-    h = mix(h, bits32(a6.f0[0].v[1][0]));
-    h = mix(h, bits32(a6.f0[0].v[2][0]));
-    h = mix(h, bits32(a6.f0[1].v[0][0]));
-    h = mix(h, bits32(a6.f0[1].v[1][0]));
-    h = mix(h, bits32(a6.f0[1].v[2][0]));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, bits32(a6.f2));
+    h = mix(h, (uint64_t)(a6.f3[0].a));
+    h = mix(h, (uint64_t)(a6.f3[0].b));
     return h;
 }
 
 R014 make_R014(int seed) {
     R014 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f6[0][0] = (intptr_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R014(R014 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, bits64(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[0][0]));
+    h = mix(h, (uint64_t)*(a0.f1));
     return h;
 }
 uint64_t hash_R014(unsigned char a0, size_t a1, R014 a2) {
@@ -2298,11 +2308,7 @@ uint64_t hash_R014(unsigned char a0, size_t a1, R014 a2) {
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, bits64(a2.f4));
-    h = mix(h, (uint64_t)(int64_t)(a2.f6[0][0]));
+    h = mix(h, (uint64_t)*(a2.f1));
     return h;
 }
 R014 echo_R014(float a0, R014 a1, unsigned long a2, ssize_t a3, unsigned char a4) {
@@ -2313,22 +2319,14 @@ R014 echo_R014(float a0, R014 a1, unsigned long a2, ssize_t a3, unsigned char a4
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (uint16_t)(a1.f0 + k);
-    a1.f1 = (int)(a1.f1 + k);
-    a1.f2 = (char)(a1.f2 + k);
-    a1.f3 = (unsigned short)(a1.f3 + k);
-    a1.f4 = (double)(a1.f4 + k);
-    a1.f6[0][0] = (intptr_t)(a1.f6[0][0] + k);
+    a1.f0 = (uint64_t)(a1.f0 + k);
+    a1.f1 = a1.f1 + (k & 7);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R014(R014 a0, const int64_t *a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, bits64(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[0][0]));
+    h = mix(h, (uint64_t)*(a0.f1));
     h = mix(h, (uint64_t)*(a1));
     return h;
 }
@@ -2341,12 +2339,8 @@ R014 __attribute__((ms_abi)) w64_echo_R014(signed char a0, unsigned short a1, in
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (uint16_t)(a5.f0 + k);
-    a5.f1 = (int)(a5.f1 + k);
-    a5.f2 = (char)(a5.f2 + k);
-    a5.f3 = (unsigned short)(a5.f3 + k);
-    a5.f4 = (double)(a5.f4 + k);
-    a5.f6[0][0] = (intptr_t)(a5.f6[0][0] + k);
+    a5.f0 = (uint64_t)(a5.f0 + k);
+    a5.f1 = a5.f1 + (k & 7);
     return a5;
 }
 HashFn_R014 ptr_hash_R014(void) { return hash_R014; }
@@ -2357,16 +2351,14 @@ W64EchoFn_R014 ptr_w64_echo_R014(void) { return w64_echo_R014; }
 R015 make_R015(int seed) {
     R015 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R015(R015 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
 uint64_t hash_R015(double a0, _Bool a1, int32_t a2, uint32_t a3, double a4, signed char a5, signed char a6, double a7, R015 a8, unsigned int a9) {
@@ -2379,9 +2371,8 @@ uint64_t hash_R015(double a0, _Bool a1, int32_t a2, uint32_t a3, double a4, sign
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[2]));
+    h = mix(h, bits32(a8.f0));
+    h = mix(h, bits64(a8.f1));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
@@ -2394,9 +2385,8 @@ R015 echo_R015(double a0, float a1, long a2, double a3, R015 a4, float a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0] = (long)(a4.f0[0] + k);
-    a4.f0[1] = (long)(a4.f0[1] + k);
-    a4.f0[2] = (long)(a4.f0[2] + k);
+    a4.f0 = (float)(a4.f0 + k);
+    a4.f1 = (double)(a4.f1 + k);
     return a4;
 }
 uint64_t pair_R015(float a0, int8_t a1, ssize_t a2, double a3, R015 a4, unsigned int a5, R015 a6, double a7, double a8) {
@@ -2405,13 +2395,11 @@ uint64_t pair_R015(float a0, int8_t a1, ssize_t a2, double a3, R015 a4, unsigned
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f1));
     h = mix(h, bits64(a7));
     h = mix(h, bits64(a8));
     return h;
@@ -2420,12 +2408,12 @@ uint64_t pair_R015(float a0, int8_t a1, ssize_t a2, double a3, R015 a4, unsigned
 R016 make_R016(int seed) {
     R016 s;
     memset(&s, 0, sizeof s);
-    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0][0] = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R016(R016 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
     return h;
 }
 uint64_t hash_R016(short a0, const int64_t *a1, long long a2, EnI16 a3, int a4, _Bool a5, R016 a6) {
@@ -2436,7 +2424,7 @@ uint64_t hash_R016(short a0, const int64_t *a1, long long a2, EnI16 a3, int a4, 
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits64(a6.f3));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0][0]));
     return h;
 }
 R016 echo_R016(float a0, float a1, float a2, double a3, double a4, R016 a5, float a6, float a7, float a8) {
@@ -2451,21 +2439,16 @@ R016 echo_R016(float a0, float a1, float a2, double a3, double a4, R016 a5, floa
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f3 = (double)(a5.f3 + k);
+    a5.f0[0][0] = (intptr_t)(a5.f0[0][0] + k);
     return a5;
 }
 
 R017 make_R017(int seed) {
     R017 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[5] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[6] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0[7] = (int16_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0[0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R017(R017 a0) {
@@ -2473,11 +2456,6 @@ __attribute__((unused)) static uint64_t leafhash_R017(R017 a0) {
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[7]));
     return h;
 }
 uint64_t hash_R017(float a0, R017 a1, double a2) {
@@ -2486,30 +2464,20 @@ uint64_t hash_R017(float a0, R017 a1, double a2) {
     h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[7]));
     h = mix(h, bits64(a2));
     return h;
 }
-R017 echo_R017(uint64_t a0, double a1, EnI64 a2, R017 a3, double a4) {
+R017 echo_R017(uint64_t a0, double a1, EnU8 a2, R017 a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (int16_t)(a3.f0[0] + k);
-    a3.f0[1] = (int16_t)(a3.f0[1] + k);
-    a3.f0[2] = (int16_t)(a3.f0[2] + k);
-    a3.f0[3] = (int16_t)(a3.f0[3] + k);
-    a3.f0[4] = (int16_t)(a3.f0[4] + k);
-    a3.f0[5] = (int16_t)(a3.f0[5] + k);
-    a3.f0[6] = (int16_t)(a3.f0[6] + k);
-    a3.f0[7] = (int16_t)(a3.f0[7] + k);
+    a3.f0[0] = (long)(a3.f0[0] + k);
+    a3.f0[1] = (long)(a3.f0[1] + k);
+    a3.f0[2] = (long)(a3.f0[2] + k);
     return a3;
 }
 uint64_t pair_R017(uintptr_t a0, double a1, R017 a2, float a3, R017 a4) {
@@ -2519,41 +2487,28 @@ uint64_t pair_R017(uintptr_t a0, double a1, R017 a2, float a3, R017 a4) {
     h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[7]));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[7]));
     return h;
 }
 
 R018 make_R018(int seed) {
     R018 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R018(R018 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f3));
     return h;
 }
 uint64_t hash_R018(long long a0, R018 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1));
+    h = mix(h, bits64(a1.f3));
     return h;
 }
 R018 echo_R018(uintptr_t a0, uint64_t a1, int32_t a2, unsigned long a3, intptr_t a4, short a5, R018 a6, short a7, float a8, double a9) {
@@ -2569,49 +2524,50 @@ R018 echo_R018(uintptr_t a0, uint64_t a1, int32_t a2, unsigned long a3, intptr_t
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (float)(a6.f0 + k);
-    a6.f1 = (double)(a6.f1 + k);
+    a6.f3 = (double)(a6.f3 + k);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R018(R018 a0, uint64_t a1, uint32_t a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f3));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-R018 __attribute__((ms_abi)) w64_echo_R018(EnI16 a0, int64_t a1, R018 a2, uint8_t a3) {
+R018 __attribute__((ms_abi)) w64_echo_R018(EnU32 a0, int64_t a1, R018 a2, uint8_t a3) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (double)(a2.f1 + k);
+    a2.f3 = (double)(a2.f3 + k);
     return a2;
 }
 
 R019 make_R019(int seed) {
     R019 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f2.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[5] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0[6] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0[7] = (int16_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R019(R019 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[7]));
     return h;
 }
 uint64_t hash_R019(uint8_t a0, float a1, char a2, float a3, short a4, int8_t a5, double a6, double a7, R019 a8) {
@@ -2624,12 +2580,14 @@ uint64_t hash_R019(uint8_t a0, float a1, char a2, float a3, short a4, int8_t a5,
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(a8.f1));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[7]));
     return h;
 }
 R019 echo_R019(const int64_t *a0, double a1, double a2, float a3, uint8_t a4, int16_t a5, double a6, double a7, R019 a8, float a9, float a10, double a11) {
@@ -2647,33 +2605,39 @@ R019 echo_R019(const int64_t *a0, double a1, double a2, float a3, uint8_t a4, in
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (unsigned short)(a8.f0 + k);
-    a8.f1 = (uint16_t)(a8.f1 + k);
-    a8.f2.f0[0][0] = (int16_t)(a8.f2.f0[0][0] + k);
-    a8.f2.f0[0][1] = (int16_t)(a8.f2.f0[0][1] + k);
-    a8.f2.f0[1][0] = (int16_t)(a8.f2.f0[1][0] + k);
-    a8.f2.f0[1][1] = (int16_t)(a8.f2.f0[1][1] + k);
+    a8.f0[0] = (int16_t)(a8.f0[0] + k);
+    a8.f0[1] = (int16_t)(a8.f0[1] + k);
+    a8.f0[2] = (int16_t)(a8.f0[2] + k);
+    a8.f0[3] = (int16_t)(a8.f0[3] + k);
+    a8.f0[4] = (int16_t)(a8.f0[4] + k);
+    a8.f0[5] = (int16_t)(a8.f0[5] + k);
+    a8.f0[6] = (int16_t)(a8.f0[6] + k);
+    a8.f0[7] = (int16_t)(a8.f0[7] + k);
     return a8;
 }
-uint64_t pair_R019(unsigned int a0, const int64_t *a1, long long a2, const int64_t *a3, R019 a4, EnI64 a5, R019 a6) {
+uint64_t pair_R019(unsigned int a0, const int64_t *a1, long long a2, const int64_t *a3, R019 a4, EnI8 a5, R019 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[7]));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[7]));
     return h;
 }
 HashFn_R019 ptr_hash_R019(void) { return hash_R019; }
@@ -2682,22 +2646,22 @@ EchoFn_R019 ptr_echo_R019(void) { return echo_R019; }
 R020 make_R020(int seed) {
     R020 s;
     memset(&s, 0, sizeof s);
-    s.f2[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R020(R020 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
 uint64_t hash_R020(_Bool a0, float a1, R020 a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f2[0]));
-    h = mix(h, bits32(a2.f2[1]));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -2705,28 +2669,31 @@ R020 echo_R020(R020 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f2[0] = (float)(a0.f2[0] + k);
-    a0.f2[1] = (float)(a0.f2[1] + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
 
 R021 make_R021(int seed) {
     R021 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2.v[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R021(R021 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.f2.v[0]));
     return h;
 }
 uint64_t hash_R021(R021 a0, float a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.f2.v[0]));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     return h;
@@ -2737,19 +2704,22 @@ R021 echo_R021(int32_t a0, int8_t a1, R021 a2) {
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (int64_t)(a2.f0[0] + k);
-    a2.f0[1] = (int64_t)(a2.f0[1] + k);
+    a2.f0 = (unsigned short)(a2.f0 + k);
+    a2.f1 = (uint16_t)(a2.f1 + k);
+    a2.f2.v[0] = (double)(a2.f2.v[0] + k);
     return a2;
 }
 uint64_t pair_R021(float a0, float a1, R021 a2, double a3, R021 a4, double a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits64(a2.f2.v[0]));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, bits64(a4.f2.v[0]));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     return h;
@@ -2758,56 +2728,26 @@ uint64_t pair_R021(float a0, float a1, R021 a2, double a3, R021 a4, double a5, d
 R022 make_R022(int seed) {
     R022 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.f1 = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0.f3 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f0.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0.f6[0][0] = (intptr_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f2[0] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f2[1] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f3.v[0] = (double)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f4 = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f5.f0 = (double)(-(seed * 1.5 + 11 * 0.25 + 0.125));
+    s.f2[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R022(R022 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2));
-    h = mix(h, (uint64_t)(a0.f0.f3));
-    h = mix(h, bits64(a0.f0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f6[0][0]));
-    h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, bits32(a0.f2[0]));
     h = mix(h, bits32(a0.f2[1]));
-    h = mix(h, bits64(a0.f3.v[0]));
-    h = mix(h, bits32(a0.f4));
-    h = mix(h, bits64(a0.f5.f0));
     return h;
 }
-uint64_t hash_R022(intptr_t a0, long long a1, unsigned short a2, uint8_t a3, int16_t a4, EnI64 a5, R022 a6, short a7) {
+uint64_t hash_R022(intptr_t a0, long long a1, unsigned short a2, uint8_t a3, int16_t a4, EnU8 a5, R022 a6, short a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0.f2));
-    h = mix(h, (uint64_t)(a6.f0.f3));
-    h = mix(h, bits64(a6.f0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0.f6[0][0]));
-    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a5));
     h = mix(h, bits32(a6.f2[0]));
     h = mix(h, bits32(a6.f2[1]));
-    h = mix(h, bits64(a6.f3.v[0]));
-    h = mix(h, bits32(a6.f4));
-    h = mix(h, bits64(a6.f5.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
@@ -2826,18 +2766,8 @@ R022 echo_R022(double a0, int64_t a1, short a2, unsigned int a3, const int64_t *
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0.f0 = (uint16_t)(a8.f0.f0 + k);
-    a8.f0.f1 = (int)(a8.f0.f1 + k);
-    a8.f0.f2 = (char)(a8.f0.f2 + k);
-    a8.f0.f3 = (unsigned short)(a8.f0.f3 + k);
-    a8.f0.f4 = (double)(a8.f0.f4 + k);
-    a8.f0.f6[0][0] = (intptr_t)(a8.f0.f6[0][0] + k);
-    a8.f1 = (uint8_t)(a8.f1 + k);
     a8.f2[0] = (float)(a8.f2[0] + k);
     a8.f2[1] = (float)(a8.f2[1] + k);
-    a8.f3.v[0] = (double)(a8.f3.v[0] + k);
-    a8.f4 = (float)(a8.f4 + k);
-    a8.f5.f0 = (double)(a8.f5.f0 + k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R022(char a0, intptr_t a1, long a2, int64_t a3, uint16_t a4, R022 a5, unsigned short a6) {
@@ -2847,40 +2777,20 @@ uint64_t __attribute__((ms_abi)) w64_hash_R022(char a0, intptr_t a1, long a2, in
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f2));
-    h = mix(h, (uint64_t)(a5.f0.f3));
-    h = mix(h, bits64(a5.f0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f6[0][0]));
-    h = mix(h, (uint64_t)(a5.f1));
     h = mix(h, bits32(a5.f2[0]));
     h = mix(h, bits32(a5.f2[1]));
-    h = mix(h, bits64(a5.f3.v[0]));
-    h = mix(h, bits32(a5.f4));
-    h = mix(h, bits64(a5.f5.f0));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R022 __attribute__((ms_abi)) w64_echo_R022(const int64_t *a0, double a1, EnU32 a2, R022 a3) {
+R022 __attribute__((ms_abi)) w64_echo_R022(const int64_t *a0, double a1, EnI16 a2, R022 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0 = (uint16_t)(a3.f0.f0 + k);
-    a3.f0.f1 = (int)(a3.f0.f1 + k);
-    a3.f0.f2 = (char)(a3.f0.f2 + k);
-    a3.f0.f3 = (unsigned short)(a3.f0.f3 + k);
-    a3.f0.f4 = (double)(a3.f0.f4 + k);
-    a3.f0.f6[0][0] = (intptr_t)(a3.f0.f6[0][0] + k);
-    a3.f1 = (uint8_t)(a3.f1 + k);
     a3.f2[0] = (float)(a3.f2[0] + k);
     a3.f2[1] = (float)(a3.f2[1] + k);
-    a3.f3.v[0] = (double)(a3.f3.v[0] + k);
-    a3.f4 = (float)(a3.f4 + k);
-    a3.f5.f0 = (double)(a3.f5.f0 + k);
     return a3;
 }
 W64HashFn_R022 ptr_w64_hash_R022(void) { return w64_hash_R022; }
@@ -2889,23 +2799,17 @@ W64EchoFn_R022 ptr_w64_echo_R022(void) { return w64_echo_R022; }
 R023 make_R023(int seed) {
     R023 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned int)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.a = (EnU8)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1.b = (EnI16)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1.c = (EnInt)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2 = (EnI16)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R023(R023 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
     return h;
 }
-uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU16 a2, unsigned char a3, uint8_t a4, EnI16 a5, R023 a6) {
+uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU32 a2, unsigned char a3, uint8_t a4, EnI16 a5, R023 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -2913,11 +2817,8 @@ uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU16 a2, unsigned char a3, uint8_
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
     return h;
 }
 R023 echo_R023(double a0, double a1, float a2, float a3, double a4, double a5, double a6, float a7, R023 a8, unsigned short a9) {
@@ -2933,11 +2834,8 @@ R023 echo_R023(double a0, double a1, float a2, float a3, double a4, double a5, d
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (unsigned int)(a8.f0 + k);
-    a8.f1.a = (EnU8)(a8.f1.a + k);
-    a8.f1.b = (EnI16)(a8.f1.b + k);
-    a8.f1.c = (EnInt)(a8.f1.c + k);
-    a8.f2 = (EnI16)(a8.f2 + k);
+    a8.f0[0] = (int64_t)(a8.f0[0] + k);
+    a8.f0[1] = (int64_t)(a8.f0[1] + k);
     return a8;
 }
 uint64_t pair_R023(uint16_t a0, unsigned long a1, signed char a2, unsigned long a3, R023 a4, float a5, R023 a6) {
@@ -2946,42 +2844,51 @@ uint64_t pair_R023(uint16_t a0, unsigned long a1, signed char a2, unsigned long 
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
     return h;
 }
 
 R024 make_R024(int seed) {
     R024 s;
     memset(&s, 0, sizeof s);
-    s.f0.a = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.b = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2[0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2[1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f3.a = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f4 = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f5.d = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R024(R024 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.c));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f0.f1));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2[0]));
+    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f3.a));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, bits64(a0.f5.d));
     return h;
 }
 uint64_t hash_R024(float a0, double a1, R024 a2, unsigned long a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.c));
+    h = mix(h, bits32(a2.f0.f0));
+    h = mix(h, bits64(a2.f0.f1));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits32(a2.f2[0]));
+    h = mix(h, bits32(a2.f2[1]));
+    h = mix(h, (uint64_t)(a2.f3.a));
+    h = mix(h, bits32(a2.f4));
+    h = mix(h, bits64(a2.f5.d));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -2989,9 +2896,14 @@ R024 echo_R024(R024 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0.a = (EnU8)(a0.f0.a + k);
-    a0.f0.b = (EnI16)(a0.f0.b + k);
-    a0.f0.c = (EnInt)(a0.f0.c + k);
+    a0.f0.f0 = (float)(a0.f0.f0 + k);
+    a0.f0.f1 = (double)(a0.f0.f1 + k);
+    a0.f1 = (uint8_t)(a0.f1 + k);
+    a0.f2[0] = (float)(a0.f2[0] + k);
+    a0.f2[1] = (float)(a0.f2[1] + k);
+    a0.f3.a = (uint8_t)(a0.f3.a + k);
+    a0.f4 = (float)(a0.f4 + k);
+    a0.f5.d = (double)(a0.f5.d + k);
     return a0;
 }
 HashFn_R024 ptr_hash_R024(void) { return hash_R024; }
@@ -3000,17 +2912,26 @@ EchoFn_R024 ptr_echo_R024(void) { return echo_R024; }
 R025 make_R025(int seed) {
     R025 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.c = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1.s = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.l = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R025(R025 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.s));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.l));
     return h;
 }
 uint64_t hash_R025(R025 a0, float a1, float a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.s));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.l));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     return h;
@@ -3030,7 +2951,10 @@ R025 echo_R025(short a0, unsigned char a1, const int64_t *a2, uint64_t a3, unsig
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (float)(a8.f0 + k);
+    a8.f0 = (signed char)(a8.f0 + k);
+    a8.f1.c = (char)(a8.f1.c + k);
+    a8.f1.s = (short)(a8.f1.s + k);
+    a8.f1.l = (long)(a8.f1.l + k);
     return a8;
 }
 uint64_t pair_R025(uint64_t a0, uintptr_t a1, double a2, double a3, R025 a4, const int64_t *a5, R025 a6, float a7, char a8) {
@@ -3039,9 +2963,15 @@ uint64_t pair_R025(uint64_t a0, uintptr_t a1, double a2, double a3, R025 a4, con
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1.c));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1.s));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1.l));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1.c));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1.s));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1.l));
     h = mix(h, bits32(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
@@ -3050,14 +2980,12 @@ uint64_t pair_R025(uint64_t a0, uintptr_t a1, double a2, double a3, R025 a4, con
 R026 make_R026(int seed) {
     R026 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f1 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R026(R026 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f0.f1));
     return h;
 }
 uint64_t hash_R026(double a0, float a1, double a2, double a3, double a4, double a5, R026 a6, double a7, _Bool a8) {
@@ -3068,8 +2996,7 @@ uint64_t hash_R026(double a0, float a1, double a2, double a3, double a4, double 
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0));
+    h = mix(h, (uint64_t)(a6.f0.f1));
     h = mix(h, bits64(a7));
     h = mix(h, (uint64_t)(a8));
     return h;
@@ -3080,14 +3007,12 @@ R026 echo_R026(R026 a0, ssize_t a1, uint16_t a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (intptr_t)(a0.f0 + k);
-    a0.f1.f0 = (long long)(a0.f1.f0 + k);
+    a0.f0.f1 = (uint64_t)(a0.f0.f1 + k);
     return a0;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R026(R026 a0, const int64_t *a1, _Bool a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f0.f1));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(a2));
     return h;
@@ -3097,24 +3022,25 @@ R026 __attribute__((ms_abi)) w64_echo_R026(R026 a0, double a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (intptr_t)(a0.f0 + k);
-    a0.f1.f0 = (long long)(a0.f1.f0 + k);
+    a0.f0.f1 = (uint64_t)(a0.f0.f1 + k);
     return a0;
 }
 
 R027 make_R027(int seed) {
     R027 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (unsigned long)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.d = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1.b = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1.f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R027(R027 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, bits64(a0.f1.d));
+    h = mix(h, (uint64_t)(a0.f1.b));
+    h = mix(h, bits32(a0.f1.f));
     return h;
 }
 uint64_t hash_R027(char a0, char a1, int a2, R027 a3) {
@@ -3122,9 +3048,10 @@ uint64_t hash_R027(char a0, char a1, int a2, R027 a3) {
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, (uint64_t)(a3.f1.a));
+    h = mix(h, bits64(a3.f1.d));
+    h = mix(h, (uint64_t)(a3.f1.b));
+    h = mix(h, bits32(a3.f1.f));
     return h;
 }
 R027 echo_R027(unsigned char a0, long long a1, R027 a2, double a3, double a4) {
@@ -3135,9 +3062,10 @@ R027 echo_R027(unsigned char a0, long long a1, R027 a2, double a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.f0 = (unsigned long long)(a2.f0.f0 + k);
-    a2.f1 = (unsigned long)(a2.f1 + k);
-    a2.f2 = (long)(a2.f2 + k);
+    a2.f1.a = (uint8_t)(a2.f1.a + k);
+    a2.f1.d = (double)(a2.f1.d + k);
+    a2.f1.b = (uint16_t)(a2.f1.b + k);
+    a2.f1.f = (float)(a2.f1.f + k);
     return a2;
 }
 uint64_t pair_R027(short a0, const int64_t *a1, double a2, float a3, const int64_t *a4, R027 a5, double a6, R027 a7) {
@@ -3147,29 +3075,35 @@ uint64_t pair_R027(short a0, const int64_t *a1, double a2, float a3, const int64
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, (uint64_t)(a5.f0.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
+    h = mix(h, (uint64_t)(a5.f1.a));
+    h = mix(h, bits64(a5.f1.d));
+    h = mix(h, (uint64_t)(a5.f1.b));
+    h = mix(h, bits32(a5.f1.f));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f0.f0));
-    h = mix(h, (uint64_t)(a7.f1));
-    h = mix(h, (uint64_t)(int64_t)(a7.f2));
+    h = mix(h, (uint64_t)(a7.f1.a));
+    h = mix(h, bits64(a7.f1.d));
+    h = mix(h, (uint64_t)(a7.f1.b));
+    h = mix(h, bits32(a7.f1.f));
     return h;
 }
 
 R028 make_R028(int seed) {
     R028 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0].d = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1].d = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.b = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f4[0] = &ffidl_cells[(seed * 3 + 4) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R028(R028 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1[0].d));
-    h = mix(h, bits64(a0.f1[1].d));
+    h = mix(h, (uint64_t)(a0.f0.a));
+    h = mix(h, (uint64_t)(a0.f0.b));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)*(a0.f4[0]));
     return h;
 }
 uint64_t hash_R028(float a0, double a1, double a2, R028 a3) {
@@ -3177,9 +3111,11 @@ uint64_t hash_R028(float a0, double a1, double a2, R028 a3) {
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, bits64(a3.f1[0].d));
-    h = mix(h, bits64(a3.f1[1].d));
+    h = mix(h, (uint64_t)(a3.f0.a));
+    h = mix(h, (uint64_t)(a3.f0.b));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
+    h = mix(h, (uint64_t)*(a3.f4[0]));
     return h;
 }
 R028 echo_R028(R028 a0, const int64_t *a1) {
@@ -3187,28 +3123,38 @@ R028 echo_R028(R028 a0, const int64_t *a1) {
     ks += (uint64_t)*(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (unsigned long long)(a0.f0 + k);
-    a0.f1[0].d = (double)(a0.f1[0].d + k);
-    a0.f1[1].d = (double)(a0.f1[1].d + k);
+    a0.f0.a = (uint8_t)(a0.f0.a + k);
+    a0.f0.b = (uint8_t)(a0.f0.b + k);
+    a0.f1 = (double)(a0.f1 + k);
+    a0.f3 = (short)(a0.f3 + k);
+    a0.f4[0] = a0.f4[0] + (k & 7);
     return a0;
 }
 
 R029 make_R029(int seed) {
     R029 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[1] = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[2] = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3.f0[0][0] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3.f0[0][1] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3.f0[1][0] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f3.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R029(R029 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][1]));
     return h;
 }
-uint64_t hash_R029(uint8_t a0, signed char a1, EnI64 a2, int16_t a3, uintptr_t a4, unsigned char a5, unsigned short a6, short a7, R029 a8) {
+uint64_t hash_R029(uint8_t a0, signed char a1, EnInt a2, int16_t a3, uintptr_t a4, unsigned char a5, unsigned short a6, short a7, R029 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -3218,9 +3164,13 @@ uint64_t hash_R029(uint8_t a0, signed char a1, EnI64 a2, int16_t a3, uintptr_t a
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[2]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(a8.f2));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3.f0[1][1]));
     return h;
 }
 R029 echo_R029(uintptr_t a0, unsigned short a1, unsigned char a2, unsigned long a3, ssize_t a4, signed char a5, unsigned short a6, unsigned long a7, R029 a8, int32_t a9, uint8_t a10, int64_t a11) {
@@ -3238,9 +3188,13 @@ R029 echo_R029(uintptr_t a0, unsigned short a1, unsigned char a2, unsigned long 
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f1[0] = (intptr_t)(a8.f1[0] + k);
-    a8.f1[1] = (intptr_t)(a8.f1[1] + k);
-    a8.f1[2] = (intptr_t)(a8.f1[2] + k);
+    a8.f0 = (uint16_t)(a8.f0 + k);
+    a8.f1[0] = (uint32_t)(a8.f1[0] + k);
+    a8.f2 = (uint8_t)(a8.f2 + k);
+    a8.f3.f0[0][0] = (int16_t)(a8.f3.f0[0][0] + k);
+    a8.f3.f0[0][1] = (int16_t)(a8.f3.f0[0][1] + k);
+    a8.f3.f0[1][0] = (int16_t)(a8.f3.f0[1][0] + k);
+    a8.f3.f0[1][1] = (int16_t)(a8.f3.f0[1][1] + k);
     return a8;
 }
 uint64_t pair_R029(unsigned char a0, const int64_t *a1, double a2, R029 a3, int16_t a4, R029 a5, double a6, signed char a7) {
@@ -3248,13 +3202,21 @@ uint64_t pair_R029(unsigned char a0, const int64_t *a1, double a2, R029 a3, int1
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[2]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[1][1]));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -3265,28 +3227,14 @@ EchoFn_R029 ptr_echo_R029(void) { return echo_R029; }
 R030 make_R030(int seed) {
     R030 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].a = ((seed + 0) & 1) != 0;
-    s.f0[0].b = ((seed + 1) & 1) != 0;
-    s.f0[0].c = ((seed + 2) & 1) != 0;
-    s.f0[0].f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[0] = (EnInt)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f1[1] = (EnInt)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f1[2] = (EnInt)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f2 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f3 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f0[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0][1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R030(R030 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0].a));
-    h = mix(h, (uint64_t)(a0.f0[0].b));
-    h = mix(h, (uint64_t)(a0.f0[0].c));
-    h = mix(h, bits32(a0.f0[0].f));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits32(a0.f3));
+    h = mix(h, bits32(a0.f0[0][0]));
+    h = mix(h, bits32(a0.f0[0][1]));
     return h;
 }
 uint64_t hash_R030(float a0, uint32_t a1, double a2, double a3, float a4, R030 a5, long a6, const int64_t *a7) {
@@ -3296,15 +3244,8 @@ uint64_t hash_R030(float a0, uint32_t a1, double a2, double a3, float a4, R030 a
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5.f0[0].a));
-    h = mix(h, (uint64_t)(a5.f0[0].b));
-    h = mix(h, (uint64_t)(a5.f0[0].c));
-    h = mix(h, bits32(a5.f0[0].f));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
-    h = mix(h, bits64(a5.f2));
-    h = mix(h, bits32(a5.f3));
+    h = mix(h, bits32(a5.f0[0][0]));
+    h = mix(h, bits32(a5.f0[0][1]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)*(a7));
     return h;
@@ -3320,15 +3261,8 @@ R030 echo_R030(float a0, float a1, intptr_t a2, int16_t a3, R030 a4, const int64
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].a = a4.f0[0].a ^ (k & 1);
-    a4.f0[0].b = a4.f0[0].b ^ (k & 1);
-    a4.f0[0].c = a4.f0[0].c ^ (k & 1);
-    a4.f0[0].f = (float)(a4.f0[0].f + k);
-    a4.f1[0] = (EnInt)(a4.f1[0] + k);
-    a4.f1[1] = (EnInt)(a4.f1[1] + k);
-    a4.f1[2] = (EnInt)(a4.f1[2] + k);
-    a4.f2 = (double)(a4.f2 + k);
-    a4.f3 = (float)(a4.f3 + k);
+    a4.f0[0][0] = (float)(a4.f0[0][0] + k);
+    a4.f0[0][1] = (float)(a4.f0[0][1] + k);
     return a4;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R030(double a0, float a1, float a2, double a3, double a4, R030 a5) {
@@ -3338,15 +3272,8 @@ uint64_t __attribute__((ms_abi)) w64_hash_R030(double a0, float a1, float a2, do
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0[0].a));
-    h = mix(h, (uint64_t)(a5.f0[0].b));
-    h = mix(h, (uint64_t)(a5.f0[0].c));
-    h = mix(h, bits32(a5.f0[0].f));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
-    h = mix(h, bits64(a5.f2));
-    h = mix(h, bits32(a5.f3));
+    h = mix(h, bits32(a5.f0[0][0]));
+    h = mix(h, bits32(a5.f0[0][1]));
     return h;
 }
 R030 __attribute__((ms_abi)) w64_echo_R030(float a0, double a1, double a2, double a3, R030 a4) {
@@ -3357,15 +3284,8 @@ R030 __attribute__((ms_abi)) w64_echo_R030(float a0, double a1, double a2, doubl
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].a = a4.f0[0].a ^ (k & 1);
-    a4.f0[0].b = a4.f0[0].b ^ (k & 1);
-    a4.f0[0].c = a4.f0[0].c ^ (k & 1);
-    a4.f0[0].f = (float)(a4.f0[0].f + k);
-    a4.f1[0] = (EnInt)(a4.f1[0] + k);
-    a4.f1[1] = (EnInt)(a4.f1[1] + k);
-    a4.f1[2] = (EnInt)(a4.f1[2] + k);
-    a4.f2 = (double)(a4.f2 + k);
-    a4.f3 = (float)(a4.f3 + k);
+    a4.f0[0][0] = (float)(a4.f0[0][0] + k);
+    a4.f0[0][1] = (float)(a4.f0[0][1] + k);
     return a4;
 }
 W64HashFn_R030 ptr_w64_hash_R030(void) { return w64_hash_R030; }
@@ -3374,21 +3294,18 @@ W64EchoFn_R030 ptr_w64_echo_R030(void) { return w64_echo_R030; }
 R031 make_R031(int seed) {
     R031 s;
     memset(&s, 0, sizeof s);
-    s.f0.p = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f0.q = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f1[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R031(R031 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0.p));
-    h = mix(h, (uint64_t)*(a0.f0.q));
+    h = mix(h, bits64(a0.f1[0]));
     return h;
 }
 uint64_t hash_R031(signed char a0, R031 a1, long long a2, unsigned char a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)*(a1.f0.p));
-    h = mix(h, (uint64_t)*(a1.f0.q));
+    h = mix(h, bits64(a1.f1[0]));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     return h;
@@ -3398,8 +3315,7 @@ R031 echo_R031(R031 a0, double a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0.p = a0.f0.p + (k & 7);
-    a0.f0.q = a0.f0.q + (k & 7);
+    a0.f1[0] = (double)(a0.f1[0] + k);
     return a0;
 }
 uint64_t pair_R031(double a0, double a1, float a2, double a3, float a4, float a5, R031 a6, double a7, R031 a8) {
@@ -3410,41 +3326,33 @@ uint64_t pair_R031(double a0, double a1, float a2, double a3, float a4, float a5
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)*(a6.f0.p));
-    h = mix(h, (uint64_t)*(a6.f0.q));
+    h = mix(h, bits64(a6.f1[0]));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)*(a8.f0.p));
-    h = mix(h, (uint64_t)*(a8.f0.q));
+    h = mix(h, bits64(a8.f1[0]));
     return h;
 }
 
 R032 make_R032(int seed) {
     R032 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[1] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2[2] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R032(R032 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits64(a0.f2[0]));
-    h = mix(h, bits64(a0.f2[1]));
-    h = mix(h, bits64(a0.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
 uint64_t hash_R032(int64_t a0, R032 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, bits64(a1.f1));
-    h = mix(h, bits64(a1.f2[0]));
-    h = mix(h, bits64(a1.f2[1]));
-    h = mix(h, bits64(a1.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
     return h;
 }
 R032 echo_R032(float a0, float a1, float a2, float a3, double a4, signed char a5, double a6, R032 a7, float a8, uint8_t a9) {
@@ -3460,23 +3368,21 @@ R032 echo_R032(float a0, float a1, float a2, float a3, double a4, signed char a5
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (double)(a7.f0 + k);
-    a7.f1 = (double)(a7.f1 + k);
-    a7.f2[0] = (double)(a7.f2[0] + k);
-    a7.f2[1] = (double)(a7.f2[1] + k);
-    a7.f2[2] = (double)(a7.f2[2] + k);
+    a7.f0 = (int8_t)(a7.f0 + k);
+    a7.f1 = (uint8_t)(a7.f1 + k);
+    a7.f2 = (intptr_t)(a7.f2 + k);
     return a7;
 }
 
 R033 make_R033(int seed) {
     R033 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R033(R033 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 uint64_t hash_R033(double a0, double a1, double a2, float a3, R033 a4) {
@@ -3485,13 +3391,13 @@ uint64_t hash_R033(double a0, double a1, double a2, float a3, R033 a4) {
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f0));
     return h;
 }
-R033 echo_R033(double a0, EnI16 a1, float a2, char a3, float a4, double a5, short a6, R033 a7) {
+R033 echo_R033(double a0, EnU32 a1, float a2, char a3, float a4, double a5, short a6, R033 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
@@ -3499,7 +3405,7 @@ R033 echo_R033(double a0, EnI16 a1, float a2, char a3, float a4, double a5, shor
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (uintptr_t)(a7.f0 + k);
+    a7.f0 = (float)(a7.f0 + k);
     return a7;
 }
 uint64_t pair_R033(float a0, float a1, double a2, double a3, R033 a4, double a5, R033 a6, float a7) {
@@ -3508,9 +3414,9 @@ uint64_t pair_R033(float a0, float a1, double a2, double a3, R033 a4, double a5,
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f0));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, bits32(a6.f0));
     h = mix(h, bits32(a7));
     return h;
 }
@@ -3518,19 +3424,19 @@ uint64_t pair_R033(float a0, float a1, double a2, double a3, R033 a4, double a5,
 R034 make_R034(int seed) {
     R034 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R034(R034 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits32(a0.f0.a));
     return h;
 }
 uint64_t hash_R034(unsigned int a0, int16_t a1, R034 a2, ssize_t a3, uintptr_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits32(a2.f0.a));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
@@ -3541,7 +3447,7 @@ R034 echo_R034(const int64_t *a0, R034 a1, ssize_t a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f1 = (double)(a1.f1 + k);
+    a1.f0.a = (float)(a1.f0.a + k);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R034(unsigned char a0, unsigned int a1, double a2, float a3, R034 a4, uint64_t a5) {
@@ -3550,7 +3456,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R034(unsigned char a0, unsigned int a1
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits32(a4.f0.a));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -3564,7 +3470,7 @@ R034 __attribute__((ms_abi)) w64_echo_R034(float a0, intptr_t a1, float a2, doub
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f1 = (double)(a5.f1 + k);
+    a5.f0.a = (float)(a5.f0.a + k);
     return a5;
 }
 HashFn_R034 ptr_hash_R034(void) { return hash_R034; }
@@ -3573,40 +3479,19 @@ EchoFn_R034 ptr_echo_R034(void) { return echo_R034; }
 R035 make_R035(int seed) {
     R035 s;
     memset(&s, 0, sizeof s);
-    s.f1.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f3 = ((seed + 2) & 1) != 0;
-    s.f4[0].f0 = (unsigned int)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f4[0].f1.a = (EnU8)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f4[0].f1.b = (EnI16)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4[0].f1.c = (EnInt)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f4[0].f2 = (EnI16)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R035(R035 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0].f0));
-    h = mix(h, (uint64_t)(a0.f4[0].f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f2));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 uint64_t hash_R035(double a0, double a1, R035 a2, float a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f1.f1));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, (uint64_t)(a2.f4[0].f0));
-    h = mix(h, (uint64_t)(a2.f4[0].f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4[0].f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4[0].f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4[0].f2));
+    h = mix(h, bits32(a2.f0));
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
     return h;
@@ -3621,14 +3506,7 @@ R035 echo_R035(uint32_t a0, int16_t a1, unsigned short a2, int8_t a3, R035 a4, f
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f1.f1 = (double)(a4.f1.f1 + k);
-    a4.f2 = (uint32_t)(a4.f2 + k);
-    a4.f3 = a4.f3 ^ (k & 1);
-    a4.f4[0].f0 = (unsigned int)(a4.f4[0].f0 + k);
-    a4.f4[0].f1.a = (EnU8)(a4.f4[0].f1.a + k);
-    a4.f4[0].f1.b = (EnI16)(a4.f4[0].f1.b + k);
-    a4.f4[0].f1.c = (EnInt)(a4.f4[0].f1.c + k);
-    a4.f4[0].f2 = (EnI16)(a4.f4[0].f2 + k);
+    a4.f0 = (float)(a4.f0 + k);
     return a4;
 }
 uint64_t pair_R035(uint8_t a0, unsigned long a1, int8_t a2, int a3, int a4, R035 a5, uintptr_t a6, R035 a7, unsigned short a8, unsigned char a9) {
@@ -3638,23 +3516,9 @@ uint64_t pair_R035(uint8_t a0, unsigned long a1, int8_t a2, int a3, int a4, R035
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f1.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4[0].f0));
-    h = mix(h, (uint64_t)(a5.f4[0].f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4[0].f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4[0].f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4[0].f2));
+    h = mix(h, bits32(a5.f0));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits64(a7.f1.f1));
-    h = mix(h, (uint64_t)(a7.f2));
-    h = mix(h, (uint64_t)(a7.f3));
-    h = mix(h, (uint64_t)(a7.f4[0].f0));
-    h = mix(h, (uint64_t)(a7.f4[0].f1.a));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4[0].f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4[0].f1.c));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4[0].f2));
+    h = mix(h, bits32(a7.f0));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     return h;
@@ -3663,20 +3527,17 @@ uint64_t pair_R035(uint8_t a0, unsigned long a1, int8_t a2, int a3, int a4, R035
 R036 make_R036(int seed) {
     R036 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R036(R036 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R036(R036 a0, unsigned short a1, EnI64 a2) {
+uint64_t hash_R036(R036 a0, unsigned short a1, EnInt a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
+    h = mix(h, bits64(a0.f0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
@@ -3691,22 +3552,19 @@ R036 echo_R036(const int64_t *a0, intptr_t a1, char a2, R036 a3, double a4, int1
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0[0] = (int64_t)(a3.f0.f0[0] + k);
-    a3.f0.f0[1] = (int64_t)(a3.f0.f0[1] + k);
+    a3.f0 = (double)(a3.f0 + k);
     return a3;
 }
 
 R037 make_R037(int seed) {
     R037 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0.f1.f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R037(R037 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1.f0));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
 uint64_t hash_R037(uint16_t a0, double a1, int8_t a2, float a3, R037 a4, float a5) {
@@ -3715,8 +3573,7 @@ uint64_t hash_R037(uint16_t a0, double a1, int8_t a2, float a3, R037 a4, float a
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1.f0));
+    h = mix(h, bits64(a4.f2));
     h = mix(h, bits32(a5));
     return h;
 }
@@ -3731,8 +3588,7 @@ R037 echo_R037(int32_t a0, char a1, long long a2, int a3, const int64_t *a4, flo
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0.f0 = (intptr_t)(a6.f0.f0 + k);
-    a6.f0.f1.f0 = (long long)(a6.f0.f1.f0 + k);
+    a6.f2 = (double)(a6.f2 + k);
     return a6;
 }
 uint64_t pair_R037(float a0, double a1, float a2, R037 a3, double a4, R037 a5, unsigned long long a6, unsigned short a7) {
@@ -3740,11 +3596,9 @@ uint64_t pair_R037(float a0, double a1, float a2, R037 a3, double a4, R037 a5, u
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.f1.f0));
+    h = mix(h, bits64(a3.f2));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f1.f0));
+    h = mix(h, bits64(a5.f2));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
@@ -3753,20 +3607,23 @@ uint64_t pair_R037(float a0, double a1, float a2, R037 a3, double a4, R037 a5, u
 R038 make_R038(int seed) {
     R038 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[0] = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (ssize_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (ssize_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R038(R038 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
     return h;
 }
 uint64_t hash_R038(R038 a0, unsigned long long a1, EnI64 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
@@ -3779,8 +3636,9 @@ R038 echo_R038(double a0, signed char a1, long long a2, unsigned char a3, R038 a
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (unsigned long long)(a4.f0 + k);
-    a4.f1 = (uint8_t)(a4.f1 + k);
+    a4.f0[0] = (ssize_t)(a4.f0[0] + k);
+    a4.f0[1] = (ssize_t)(a4.f0[1] + k);
+    a4.f0[2] = (ssize_t)(a4.f0[2] + k);
     return a4;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R038(float a0, double a1, float a2, float a3, uint8_t a4, R038 a5, float a6) {
@@ -3790,8 +3648,9 @@ uint64_t __attribute__((ms_abi)) w64_hash_R038(float a0, double a1, float a2, fl
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -3805,8 +3664,9 @@ R038 __attribute__((ms_abi)) w64_echo_R038(float a0, float a1, float a2, float a
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (unsigned long long)(a5.f0 + k);
-    a5.f1 = (uint8_t)(a5.f1 + k);
+    a5.f0[0] = (ssize_t)(a5.f0[0] + k);
+    a5.f0[1] = (ssize_t)(a5.f0[1] + k);
+    a5.f0[2] = (ssize_t)(a5.f0[2] + k);
     return a5;
 }
 W64HashFn_R038 ptr_w64_hash_R038(void) { return w64_hash_R038; }
@@ -3815,12 +3675,14 @@ W64EchoFn_R038 ptr_w64_echo_R038(void) { return w64_echo_R038; }
 R039 make_R039(int seed) {
     R039 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R039(R039 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R039(uint32_t a0, signed char a1, EnI64 a2, R039 a3, int8_t a4, uint8_t a5) {
@@ -3828,7 +3690,8 @@ uint64_t hash_R039(uint32_t a0, signed char a1, EnI64 a2, R039 a3, int8_t a4, ui
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
@@ -3847,7 +3710,8 @@ R039 echo_R039(double a0, double a1, float a2, float a3, float a4, double a5, fl
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f1 = (double)(a8.f1 + k);
+    a8.f0 = (unsigned long)(a8.f0 + k);
+    a8.f1 = (unsigned long long)(a8.f1 + k);
     return a8;
 }
 uint64_t pair_R039(uint16_t a0, uint8_t a1, float a2, uint8_t a3, const int64_t *a4, char a5, R039 a6, double a7, R039 a8) {
@@ -3858,9 +3722,11 @@ uint64_t pair_R039(uint16_t a0, uint8_t a1, float a2, uint8_t a3, const int64_t 
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f1));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1));
     h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f1));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a8.f1));
     return h;
 }
 HashFn_R039 ptr_hash_R039(void) { return hash_R039; }
@@ -3869,12 +3735,12 @@ EchoFn_R039 ptr_echo_R039(void) { return echo_R039; }
 R040 make_R040(int seed) {
     R040 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R040(R040 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0[0]));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
 uint64_t hash_R040(float a0, double a1, double a2, R040 a3, uintptr_t a4) {
@@ -3882,7 +3748,7 @@ uint64_t hash_R040(float a0, double a1, double a2, R040 a3, uintptr_t a4) {
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)*(a3.f0[0]));
+    h = mix(h, bits64(a3.f2));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
@@ -3898,30 +3764,24 @@ R040 echo_R040(double a0, float a1, double a2, unsigned int a3, double a4, long 
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0[0] = a7.f0[0] + (k & 7);
+    a7.f2 = (double)(a7.f2 + k);
     return a7;
 }
 
 R041 make_R041(int seed) {
     R041 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1.f1[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R041(R041 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits64(a0.f1.f1[0]));
     return h;
 }
 uint64_t hash_R041(R041 a0, uintptr_t a1, unsigned char a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits64(a0.f1.f1[0]));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     return h;
@@ -3937,20 +3797,14 @@ R041 echo_R041(double a0, double a1, int8_t a2, double a3, R041 a4, float a5, fl
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0] = (float)(a4.f0[0] + k);
-    a4.f0[1] = (float)(a4.f0[1] + k);
-    a4.f0[2] = (float)(a4.f0[2] + k);
+    a4.f1.f1[0] = (double)(a4.f1.f1[0] + k);
     return a4;
 }
 uint64_t pair_R041(R041 a0, unsigned long long a1, R041 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits64(a0.f1.f1[0]));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
+    h = mix(h, bits64(a2.f1.f1[0]));
     h = mix(h, bits32(a3));
     return h;
 }
@@ -3958,18 +3812,24 @@ uint64_t pair_R041(R041 a0, unsigned long long a1, R041 a2, float a3) {
 R042 make_R042(int seed) {
     R042 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3[0] = (intptr_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f4 = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f5 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f6[0].tag = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f6[0].v = (uint32_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R042(R042 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f0.f2));
     h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6[0].tag));
+    h = mix(h, (uint64_t)(a0.f6[0].v));
     return h;
 }
 uint64_t hash_R042(double a0, double a1, float a2, double a3, R042 a4, unsigned short a5, uint16_t a6) {
@@ -3978,10 +3838,13 @@ uint64_t hash_R042(double a0, double a1, float a2, double a3, R042 a4, unsigned 
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f0.f2));
     h = mix(h, (uint64_t)(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
+    h = mix(h, (uint64_t)(a4.f6[0].tag));
+    h = mix(h, (uint64_t)(a4.f6[0].v));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
@@ -3991,53 +3854,68 @@ R042 echo_R042(R042 a0, uint32_t a1) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1 = (unsigned short)(a0.f1 + k);
-    a0.f2 = (signed char)(a0.f2 + k);
-    a0.f3[0] = (intptr_t)(a0.f3[0] + k);
+    a0.f0.f2 = (double)(a0.f0.f2 + k);
+    a0.f1 = (uint16_t)(a0.f1 + k);
+    a0.f2 = (int16_t)(a0.f2 + k);
+    a0.f4 = (signed char)(a0.f4 + k);
+    a0.f5 = (int8_t)(a0.f5 + k);
+    a0.f6[0].tag = (uint8_t)(a0.f6[0].tag + k);
+    a0.f6[0].v = (uint32_t)(a0.f6[0].v + k);
     return a0;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R042(double a0, unsigned long long a1, R042 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f0.f2));
     h = mix(h, (uint64_t)(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5));
+    h = mix(h, (uint64_t)(a2.f6[0].tag));
+    h = mix(h, (uint64_t)(a2.f6[0].v));
     return h;
 }
-R042 __attribute__((ms_abi)) w64_echo_R042(double a0, uint8_t a1, EnI64 a2, R042 a3, float a4) {
+R042 __attribute__((ms_abi)) w64_echo_R042(double a0, uint8_t a1, EnU8 a2, R042 a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (unsigned short)(a3.f1 + k);
-    a3.f2 = (signed char)(a3.f2 + k);
-    a3.f3[0] = (intptr_t)(a3.f3[0] + k);
+    a3.f0.f2 = (double)(a3.f0.f2 + k);
+    a3.f1 = (uint16_t)(a3.f1 + k);
+    a3.f2 = (int16_t)(a3.f2 + k);
+    a3.f4 = (signed char)(a3.f4 + k);
+    a3.f5 = (int8_t)(a3.f5 + k);
+    a3.f6[0].tag = (uint8_t)(a3.f6[0].tag + k);
+    a3.f6[0].v = (uint32_t)(a3.f6[0].v + k);
     return a3;
 }
 
 R043 make_R043(int seed) {
     R043 s;
     memset(&s, 0, sizeof s);
-    s.f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1].f0 = (long long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f1 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2.d = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2.b = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2.f = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R043(R043 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1].f0));
+    h = mix(h, (uint64_t)(a0.f0.f1));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2.a));
+    h = mix(h, bits64(a0.f2.d));
+    h = mix(h, (uint64_t)(a0.f2.b));
+    h = mix(h, bits32(a0.f2.f));
     return h;
 }
-uint64_t hash_R043(uint8_t a0, short a1, char a2, double a3, uint8_t a4, const int64_t *a5, unsigned char a6, EnU16 a7, R043 a8, float a9, double a10) {
+uint64_t hash_R043(uint8_t a0, short a1, char a2, double a3, uint8_t a4, const int64_t *a5, unsigned char a6, EnU64 a7, R043 a8, float a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -4047,9 +3925,12 @@ uint64_t hash_R043(uint8_t a0, short a1, char a2, double a3, uint8_t a4, const i
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[1].f0));
+    h = mix(h, (uint64_t)(a8.f0.f1));
+    h = mix(h, (uint64_t)(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2.a));
+    h = mix(h, bits64(a8.f2.d));
+    h = mix(h, (uint64_t)(a8.f2.b));
+    h = mix(h, bits32(a8.f2.f));
     h = mix(h, bits32(a9));
     h = mix(h, bits64(a10));
     return h;
@@ -4058,9 +3939,12 @@ R043 echo_R043(R043 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0.a = (float)(a0.f0.a + k);
-    a0.f1[0].f0 = (long long)(a0.f1[0].f0 + k);
-    a0.f1[1].f0 = (long long)(a0.f1[1].f0 + k);
+    a0.f0.f1 = (uint64_t)(a0.f0.f1 + k);
+    a0.f1 = (uint16_t)(a0.f1 + k);
+    a0.f2.a = (uint8_t)(a0.f2.a + k);
+    a0.f2.d = (double)(a0.f2.d + k);
+    a0.f2.b = (uint16_t)(a0.f2.b + k);
+    a0.f2.f = (float)(a0.f2.f + k);
     return a0;
 }
 uint64_t pair_R043(float a0, float a1, float a2, float a3, R043 a4, signed char a5, R043 a6, uint16_t a7, uint16_t a8) {
@@ -4069,13 +3953,19 @@ uint64_t pair_R043(float a0, float a1, float a2, float a3, R043 a4, signed char 
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[1].f0));
+    h = mix(h, (uint64_t)(a4.f0.f1));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2.a));
+    h = mix(h, bits64(a4.f2.d));
+    h = mix(h, (uint64_t)(a4.f2.b));
+    h = mix(h, bits32(a4.f2.f));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[1].f0));
+    h = mix(h, (uint64_t)(a6.f0.f1));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2.a));
+    h = mix(h, bits64(a6.f2.d));
+    h = mix(h, (uint64_t)(a6.f2.b));
+    h = mix(h, bits32(a6.f2.f));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(a8));
     return h;
@@ -4084,12 +3974,12 @@ uint64_t pair_R043(float a0, float a1, float a2, float a3, R043 a4, signed char 
 R044 make_R044(int seed) {
     R044 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R044(R044 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
 uint64_t hash_R044(double a0, float a1, double a2, float a3, float a4, double a5, int32_t a6, float a7, R044 a8, double a9) {
@@ -4102,20 +3992,20 @@ uint64_t hash_R044(double a0, float a1, double a2, float a3, float a4, double a5
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, bits32(a8.f0));
+    h = mix(h, bits64(a8.f0[0]));
     h = mix(h, bits64(a9));
     return h;
 }
-R044 echo_R044(char a0, EnInt a1, R044 a2, ssize_t a3, uint16_t a4, signed char a5) {
+R044 echo_R044(char a0, EnU8 a1, R044 a2, ssize_t a3, uint16_t a4, signed char a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
+    a2.f0[0] = (double)(a2.f0[0] + k);
     return a2;
 }
 HashFn_R044 ptr_hash_R044(void) { return hash_R044; }
@@ -4124,12 +4014,30 @@ EchoFn_R044 ptr_echo_R044(void) { return echo_R044; }
 R045 make_R045(int seed) {
     R045 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3 = ((seed + 3) & 1) != 0;
+    s.f4 = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f5[0] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f6[0] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f6[1] = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f6[2] = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f7.d = (double)(-(seed * 1.5 + 9 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R045(R045 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f2));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(a0.f6[1]));
+    h = mix(h, (uint64_t)(a0.f6[2]));
+    h = mix(h, bits64(a0.f7.d));
     return h;
 }
 uint64_t hash_R045(float a0, double a1, unsigned long a2, uint8_t a3, double a4, double a5, double a6, R045 a7, int32_t a8) {
@@ -4141,7 +4049,16 @@ uint64_t hash_R045(float a0, double a1, unsigned long a2, uint8_t a3, double a4,
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, bits64(a7.f2));
+    h = mix(h, (uint64_t)(a7.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f2));
+    h = mix(h, (uint64_t)(a7.f3));
+    h = mix(h, (uint64_t)(int64_t)(a7.f4));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[0]));
+    h = mix(h, (uint64_t)(a7.f6[0]));
+    h = mix(h, (uint64_t)(a7.f6[1]));
+    h = mix(h, (uint64_t)(a7.f6[2]));
+    h = mix(h, bits64(a7.f7.d));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
@@ -4159,27 +4076,56 @@ R045 echo_R045(uint8_t a0, double a1, char a2, double a3, char a4, float a5, dou
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f2 = (double)(a7.f2 + k);
+    a7.f0[0] = (unsigned char)(a7.f0[0] + k);
+    a7.f1 = (char)(a7.f1 + k);
+    a7.f2 = (uint16_t)(a7.f2 + k);
+    a7.f3 = a7.f3 ^ (k & 1);
+    a7.f4 = (short)(a7.f4 + k);
+    a7.f5[0] = (signed char)(a7.f5[0] + k);
+    a7.f6[0] = (uint16_t)(a7.f6[0] + k);
+    a7.f6[1] = (uint16_t)(a7.f6[1] + k);
+    a7.f6[2] = (uint16_t)(a7.f6[2] + k);
+    a7.f7.d = (double)(a7.f7.d + k);
     return a7;
 }
 uint64_t pair_R045(float a0, R045 a1, uint64_t a2, R045 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1.f2));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, (uint64_t)(a1.f3));
+    h = mix(h, (uint64_t)(int64_t)(a1.f4));
+    h = mix(h, (uint64_t)(int64_t)(a1.f5[0]));
+    h = mix(h, (uint64_t)(a1.f6[0]));
+    h = mix(h, (uint64_t)(a1.f6[1]));
+    h = mix(h, (uint64_t)(a1.f6[2]));
+    h = mix(h, bits64(a1.f7.d));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f2));
+    h = mix(h, (uint64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[0]));
+    h = mix(h, (uint64_t)(a3.f6[0]));
+    h = mix(h, (uint64_t)(a3.f6[1]));
+    h = mix(h, (uint64_t)(a3.f6[2]));
+    h = mix(h, bits64(a3.f7.d));
     return h;
 }
 
 R046 make_R046(int seed) {
     R046 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (int)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R046(R046 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1[0].v[0]));
     return h;
 }
 uint64_t hash_R046(const int64_t *a0, float a1, signed char a2, const int64_t *a3, int8_t a4, R046 a5, float a6) {
@@ -4189,31 +4135,34 @@ uint64_t hash_R046(const int64_t *a0, float a1, signed char a2, const int64_t *a
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, bits64(a5.f1[0].v[0]));
     h = mix(h, bits32(a6));
     return h;
 }
-R046 echo_R046(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnU8 a5, R046 a6, int32_t a7, uintptr_t a8, char a9) {
+R046 echo_R046(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R046 a6, int32_t a7, uintptr_t a8, char a9) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
-    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (uintptr_t)(a6.f0 + k);
+    a6.f0 = (int)(a6.f0 + k);
+    a6.f1[0].v[0] = (double)(a6.f1[0].v[0] + k);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R046(int16_t a0, double a1, R046 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, bits64(a2.f1[0].v[0]));
     return h;
 }
 R046 __attribute__((ms_abi)) w64_echo_R046(R046 a0, double a1) {
@@ -4221,7 +4170,8 @@ R046 __attribute__((ms_abi)) w64_echo_R046(R046 a0, double a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (uintptr_t)(a0.f0 + k);
+    a0.f0 = (int)(a0.f0 + k);
+    a0.f1[0].v[0] = (double)(a0.f1[0].v[0] + k);
     return a0;
 }
 W64HashFn_R046 ptr_w64_hash_R046(void) { return w64_hash_R046; }
@@ -4230,12 +4180,16 @@ W64EchoFn_R046 ptr_w64_echo_R046(void) { return w64_echo_R046; }
 R047 make_R047(int seed) {
     R047 s;
     memset(&s, 0, sizeof s);
-    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2[0].f0[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2[0].f0[0][1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R047(R047 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f2[0].f0[0][0]));
+    h = mix(h, bits32(a0.f2[0].f0[0][1]));
     return h;
 }
 uint64_t hash_R047(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R047 a7, uint8_t a8, int a9) {
@@ -4247,7 +4201,9 @@ uint64_t hash_R047(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned sh
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)*(a6));
-    h = mix(h, bits64(a7.f3));
+    h = mix(h, bits32(a7.f0));
+    h = mix(h, bits32(a7.f2[0].f0[0][0]));
+    h = mix(h, bits32(a7.f2[0].f0[0][1]));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
@@ -4265,7 +4221,9 @@ R047 echo_R047(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, int
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f3 = (double)(a7.f3 + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f2[0].f0[0][0] = (float)(a7.f2[0].f0[0][0] + k);
+    a7.f2[0].f0[0][1] = (float)(a7.f2[0].f0[0][1] + k);
     return a7;
 }
 uint64_t pair_R047(unsigned char a0, long a1, uint16_t a2, uintptr_t a3, unsigned long long a4, int32_t a5, R047 a6, uint32_t a7, R047 a8, long long a9, signed char a10) {
@@ -4276,9 +4234,13 @@ uint64_t pair_R047(unsigned char a0, long a1, uint16_t a2, uintptr_t a3, unsigne
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f3));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits32(a6.f2[0].f0[0][0]));
+    h = mix(h, bits32(a6.f2[0].f0[0][1]));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits64(a8.f3));
+    h = mix(h, bits32(a8.f0));
+    h = mix(h, bits32(a8.f2[0].f0[0][0]));
+    h = mix(h, bits32(a8.f2[0].f0[0][1]));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
@@ -4287,24 +4249,33 @@ uint64_t pair_R047(unsigned char a0, long a1, uint16_t a2, uintptr_t a3, unsigne
 R048 make_R048(int seed) {
     R048 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.f3 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0].a = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0].b = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[0].c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[1].a = (EnU8)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[1].b = (EnI16)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[1].c = (EnInt)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R048(R048 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, bits64(a0.f2.f3));
+    h = mix(h, (uint64_t)(a0.f0[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].c));
+    h = mix(h, (uint64_t)(a0.f0[1].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].c));
     return h;
 }
 uint64_t hash_R048(float a0, R048 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, bits64(a1.f2.f3));
+    h = mix(h, (uint64_t)(a1.f0[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].c));
+    h = mix(h, (uint64_t)(a1.f0[1].a));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1].b));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1].c));
     return h;
 }
 R048 echo_R048(uintptr_t a0, uint16_t a1, intptr_t a2, signed char a3, float a4, R048 a5) {
@@ -4316,35 +4287,28 @@ R048 echo_R048(uintptr_t a0, uint16_t a1, intptr_t a2, signed char a3, float a4,
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1 = (unsigned char)(a5.f1 + k);
-    a5.f2.f3 = (double)(a5.f2.f3 + k);
+    a5.f0[0].a = (EnU8)(a5.f0[0].a + k);
+    a5.f0[0].b = (EnI16)(a5.f0[0].b + k);
+    a5.f0[0].c = (EnInt)(a5.f0[0].c + k);
+    a5.f0[1].a = (EnU8)(a5.f0[1].a + k);
+    a5.f0[1].b = (EnI16)(a5.f0[1].b + k);
+    a5.f0[1].c = (EnInt)(a5.f0[1].c + k);
     return a5;
 }
 
 R049 make_R049(int seed) {
     R049 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[0] = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[1] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f1[2] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f1[3] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f1[4] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f1[5] = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R049(R049 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(a0.f1[2]));
-    h = mix(h, (uint64_t)(a0.f1[3]));
-    h = mix(h, (uint64_t)(a0.f1[4]));
-    h = mix(h, (uint64_t)(a0.f1[5]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.f0));
     return h;
 }
 uint64_t hash_R049(float a0, double a1, double a2, R049 a3, double a4, double a5) {
@@ -4352,14 +4316,9 @@ uint64_t hash_R049(float a0, double a1, double a2, R049 a3, double a4, double a5
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(a3.f0[1]));
-    h = mix(h, (uint64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(a3.f1[2]));
-    h = mix(h, (uint64_t)(a3.f1[3]));
-    h = mix(h, (uint64_t)(a3.f1[4]));
-    h = mix(h, (uint64_t)(a3.f1[5]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, bits32(a3.f2.f0));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     return h;
@@ -4368,14 +4327,9 @@ R049 echo_R049(R049 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0[0] = (unsigned short)(a0.f0[0] + k);
-    a0.f0[1] = (unsigned short)(a0.f0[1] + k);
-    a0.f1[0] = (uint16_t)(a0.f1[0] + k);
-    a0.f1[1] = (uint16_t)(a0.f1[1] + k);
-    a0.f1[2] = (uint16_t)(a0.f1[2] + k);
-    a0.f1[3] = (uint16_t)(a0.f1[3] + k);
-    a0.f1[4] = (uint16_t)(a0.f1[4] + k);
-    a0.f1[5] = (uint16_t)(a0.f1[5] + k);
+    a0.f0 = (uint8_t)(a0.f0 + k);
+    a0.f1 = (int8_t)(a0.f1 + k);
+    a0.f2.f0 = (float)(a0.f2.f0 + k);
     return a0;
 }
 uint64_t pair_R049(float a0, float a1, double a2, float a3, float a4, float a5, R049 a6, ssize_t a7, R049 a8, size_t a9) {
@@ -4386,23 +4340,13 @@ uint64_t pair_R049(float a0, float a1, double a2, float a3, float a4, float a5, 
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(a6.f1[0]));
-    h = mix(h, (uint64_t)(a6.f1[1]));
-    h = mix(h, (uint64_t)(a6.f1[2]));
-    h = mix(h, (uint64_t)(a6.f1[3]));
-    h = mix(h, (uint64_t)(a6.f1[4]));
-    h = mix(h, (uint64_t)(a6.f1[5]));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, bits32(a6.f2.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(a8.f1[0]));
-    h = mix(h, (uint64_t)(a8.f1[1]));
-    h = mix(h, (uint64_t)(a8.f1[2]));
-    h = mix(h, (uint64_t)(a8.f1[3]));
-    h = mix(h, (uint64_t)(a8.f1[4]));
-    h = mix(h, (uint64_t)(a8.f1[5]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, bits32(a8.f2.f0));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
@@ -4412,40 +4356,40 @@ EchoFn_R049 ptr_echo_R049(void) { return echo_R049; }
 R050 make_R050(int seed) {
     R050 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R050(R050 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1.f0[0]));
     return h;
 }
 uint64_t hash_R050(const int64_t *a0, R050 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)*(a1.f1));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits64(a1.f1.f0[0]));
     return h;
 }
 R050 echo_R050(R050 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (uint16_t)(a0.f0 + k);
-    a0.f1 = a0.f1 + (k & 7);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1.f0[0] = (double)(a0.f1.f0[0] + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R050(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnU32 a4, R050 a5, float a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R050(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, R050 a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)*(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, bits64(a5.f1.f0[0]));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -4456,41 +4400,41 @@ R050 __attribute__((ms_abi)) w64_echo_R050(int8_t a0, signed char a1, R050 a2, f
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (uint16_t)(a2.f0 + k);
-    a2.f1 = a2.f1 + (k & 7);
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1.f0[0] = (double)(a2.f1.f0[0] + k);
     return a2;
 }
 
 R051 make_R051(int seed) {
     R051 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].v[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].v[1][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[0].v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[1].v[0][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[1].v[1][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0[1].v[2][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f1.f0[0][0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1.f0[1][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f1.f0[2][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f1.f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R051(R051 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[2][1]));
     return h;
 }
 uint64_t hash_R051(double a0, R051 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1.f0[0].v[0][0]));
-    h = mix(h, bits32(a1.f0[0].v[1][0]));
-    h = mix(h, bits32(a1.f0[0].v[2][0]));
-    h = mix(h, bits32(a1.f0[1].v[0][0]));
-    h = mix(h, bits32(a1.f0[1].v[1][0]));
-    h = mix(h, bits32(a1.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[2][1]));
     h = mix(h, bits32(a2));
     return h;
 }
@@ -4506,29 +4450,29 @@ R051 echo_R051(double a0, float a1, float a2, unsigned char a3, float a4, R051 a
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0].v[0][0] = (float)(a5.f0[0].v[0][0] + k);
-    a5.f0[0].v[1][0] = (float)(a5.f0[0].v[1][0] + k);
-    a5.f0[0].v[2][0] = (float)(a5.f0[0].v[2][0] + k);
-    a5.f0[1].v[0][0] = (float)(a5.f0[1].v[0][0] + k);
-    a5.f0[1].v[1][0] = (float)(a5.f0[1].v[1][0] + k);
-    a5.f0[1].v[2][0] = (float)(a5.f0[1].v[2][0] + k);
+    a5.f1.f0[0][0] = (signed char)(a5.f1.f0[0][0] + k);
+    a5.f1.f0[0][1] = (signed char)(a5.f1.f0[0][1] + k);
+    a5.f1.f0[1][0] = (signed char)(a5.f1.f0[1][0] + k);
+    a5.f1.f0[1][1] = (signed char)(a5.f1.f0[1][1] + k);
+    a5.f1.f0[2][0] = (signed char)(a5.f1.f0[2][0] + k);
+    a5.f1.f0[2][1] = (signed char)(a5.f1.f0[2][1] + k);
     return a5;
 }
-uint64_t pair_R051(R051 a0, EnInt a1, R051 a2, uint32_t a3) {
+uint64_t pair_R051(R051 a0, EnI64 a1, R051 a2, uint32_t a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[2][1]));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0[0].v[0][0]));
-    h = mix(h, bits32(a2.f0[0].v[1][0]));
-    h = mix(h, bits32(a2.f0[0].v[2][0]));
-    h = mix(h, bits32(a2.f0[1].v[0][0]));
-    h = mix(h, bits32(a2.f0[1].v[1][0]));
-    h = mix(h, bits32(a2.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[2][1]));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -4536,21 +4480,30 @@ uint64_t pair_R051(R051 a0, EnInt a1, R051 a2, uint32_t a3) {
 R052 make_R052(int seed) {
     R052 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0] = (unsigned int)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[2] = (unsigned int)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1 = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R052(R052 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R052(float a0, double a1, float a2, double a3, R052 a4, EnU16 a5) {
+uint64_t hash_R052(float a0, double a1, float a2, double a3, R052 a4, EnU64 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -4564,19 +4517,40 @@ R052 echo_R052(float a0, double a1, float a2, double a3, R052 a4, uint32_t a5, u
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (uint64_t)(a4.f0 + k);
+    a4.f0[0] = (unsigned int)(a4.f0[0] + k);
+    a4.f0[1] = (unsigned int)(a4.f0[1] + k);
+    a4.f0[2] = (unsigned int)(a4.f0[2] + k);
+    a4.f1 = (long)(a4.f1 + k);
     return a4;
 }
 
 R053 make_R053(int seed) {
     R053 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[2] = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4.f1[0] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f5 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f6 = (size_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f7 = &ffidl_cells[(seed * 3 + 9) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R053(R053 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, bits32(a0.f3));
+    h = mix(h, bits64(a0.f4.f1[0]));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)*(a0.f7));
     return h;
 }
 uint64_t hash_R053(uint32_t a0, float a1, unsigned short a2, int64_t a3, double a4, double a5, R053 a6) {
@@ -4587,10 +4561,19 @@ uint64_t hash_R053(uint32_t a0, float a1, unsigned short a2, int64_t a3, double 
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(a6.f1[1]));
+    h = mix(h, (uint64_t)(a6.f1[2]));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, bits32(a6.f3));
+    h = mix(h, bits64(a6.f4.f1[0]));
+    h = mix(h, bits32(a6.f5));
+    h = mix(h, (uint64_t)(a6.f6));
+    h = mix(h, (uint64_t)*(a6.f7));
     return h;
 }
-R053 echo_R053(uintptr_t a0, uint8_t a1, unsigned char a2, signed char a3, R053 a4, _Bool a5, ssize_t a6, EnU32 a7) {
+R053 echo_R053(uintptr_t a0, uint8_t a1, unsigned char a2, signed char a3, R053 a4, _Bool a5, ssize_t a6, EnI16 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -4598,10 +4581,19 @@ R053 echo_R053(uintptr_t a0, uint8_t a1, unsigned char a2, signed char a3, R053 
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
+    a4.f0 = (float)(a4.f0 + k);
+    a4.f1[0] = (unsigned short)(a4.f1[0] + k);
+    a4.f1[1] = (unsigned short)(a4.f1[1] + k);
+    a4.f1[2] = (unsigned short)(a4.f1[2] + k);
+    a4.f2 = (uint32_t)(a4.f2 + k);
+    a4.f3 = (float)(a4.f3 + k);
+    a4.f4.f1[0] = (double)(a4.f4.f1[0] + k);
+    a4.f5 = (float)(a4.f5 + k);
+    a4.f6 = (size_t)(a4.f6 + k);
+    a4.f7 = a4.f7 + (k & 7);
     return a4;
 }
 uint64_t pair_R053(float a0, float a1, double a2, double a3, R053 a4, double a5, R053 a6, char a7) {
@@ -4610,9 +4602,27 @@ uint64_t pair_R053(float a0, float a1, double a2, double a3, R053 a4, double a5,
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(a4.f1[2]));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, bits32(a4.f3));
+    h = mix(h, bits64(a4.f4.f1[0]));
+    h = mix(h, bits32(a4.f5));
+    h = mix(h, (uint64_t)(a4.f6));
+    h = mix(h, (uint64_t)*(a4.f7));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(a6.f1[1]));
+    h = mix(h, (uint64_t)(a6.f1[2]));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, bits32(a6.f3));
+    h = mix(h, bits64(a6.f4.f1[0]));
+    h = mix(h, bits32(a6.f5));
+    h = mix(h, (uint64_t)(a6.f6));
+    h = mix(h, (uint64_t)*(a6.f7));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
@@ -4620,31 +4630,31 @@ uint64_t pair_R053(float a0, float a1, double a2, double a3, R053 a4, double a5,
 R054 make_R054(int seed) {
     R054 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R054(R054 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f0.f0));
     return h;
 }
-uint64_t hash_R054(EnI16 a0, uint8_t a1, unsigned long a2, const int64_t *a3, int a4, R054 a5, uintptr_t a6, EnI16 a7) {
+uint64_t hash_R054(EnU32 a0, uint8_t a1, unsigned long a2, const int64_t *a3, int a4, R054 a5, uintptr_t a6, EnU64 a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, bits32(a5.f0.f0));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, (uint64_t)(a7));
     return h;
 }
 R054 echo_R054(R054 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (int64_t)(a0.f0 + k);
+    a0.f0.f0 = (float)(a0.f0.f0 + k);
     return a0;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R054(char a0, int a1, uint8_t a2, uint8_t a3, R054 a4, long long a5, uint8_t a6) {
@@ -4653,7 +4663,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R054(char a0, int a1, uint8_t a2, uint
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits32(a4.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
@@ -4664,7 +4674,7 @@ R054 __attribute__((ms_abi)) w64_echo_R054(R054 a0, unsigned long a1, double a2)
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (int64_t)(a0.f0 + k);
+    a0.f0.f0 = (float)(a0.f0.f0 + k);
     return a0;
 }
 HashFn_R054 ptr_hash_R054(void) { return hash_R054; }
@@ -4675,22 +4685,22 @@ W64EchoFn_R054 ptr_w64_echo_R054(void) { return w64_echo_R054; }
 R055 make_R055(int seed) {
     R055 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R055(R055 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R055(const int64_t *a0, int16_t a1, EnInt a2, short a3, short a4, R055 a5, float a6, float a7) {
+uint64_t hash_R055(const int64_t *a0, int16_t a1, EnI8 a2, short a3, short a4, R055 a5, float a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits64(a5.f2));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
     return h;
@@ -4703,45 +4713,42 @@ R055 echo_R055(double a0, double a1, long long a2, R055 a3, unsigned char a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (double)(a3.f0 + k);
+    a3.f2 = (double)(a3.f2 + k);
     return a3;
 }
-uint64_t pair_R055(ssize_t a0, double a1, ssize_t a2, EnInt a3, float a4, R055 a5, signed char a6, R055 a7) {
+uint64_t pair_R055(ssize_t a0, double a1, ssize_t a2, EnI8 a3, float a4, R055 a5, signed char a6, R055 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits64(a5.f2));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, bits64(a7.f2));
     return h;
 }
 
 R056 make_R056(int seed) {
     R056 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.f0 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R056(R056 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
 uint64_t hash_R056(double a0, R056 a1, uint64_t a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0));
+    h = mix(h, bits64(a1.f2));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-R056 echo_R056(EnU16 a0, double a1, unsigned char a2, unsigned short a3, char a4, size_t a5, intptr_t a6, R056 a7, size_t a8, _Bool a9) {
+R056 echo_R056(EnU32 a0, double a1, unsigned char a2, unsigned short a3, char a4, size_t a5, intptr_t a6, R056 a7, size_t a8, _Bool a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4754,30 +4761,19 @@ R056 echo_R056(EnU16 a0, double a1, unsigned char a2, unsigned short a3, char a4
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (char)(a7.f0 + k);
-    a7.f1.f0 = (int64_t)(a7.f1.f0 + k);
+    a7.f2 = (double)(a7.f2 + k);
     return a7;
 }
 
 R057 make_R057(int seed) {
     R057 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int32_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0] = ((seed + 2) & 1) != 0;
-    s.f2[1] = ((seed + 3) & 1) != 0;
-    s.f2[2] = ((seed + 4) & 1) != 0;
-    s.f3 = (uint64_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R057(R057 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R057(float a0, double a1, float a2, R057 a3, double a4) {
@@ -4785,12 +4781,7 @@ uint64_t hash_R057(float a0, double a1, float a2, R057 a3, double a4) {
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2[0]));
-    h = mix(h, (uint64_t)(a3.f2[1]));
-    h = mix(h, (uint64_t)(a3.f2[2]));
-    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, bits64(a3.f0));
     h = mix(h, bits64(a4));
     return h;
 }
@@ -4805,12 +4796,7 @@ R057 echo_R057(double a0, double a1, float a2, double a3, signed char a4, R057 a
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (int32_t)(a5.f0 + k);
-    a5.f1 = (int64_t)(a5.f1 + k);
-    a5.f2[0] = a5.f2[0] ^ (k & 1);
-    a5.f2[1] = a5.f2[1] ^ (k & 1);
-    a5.f2[2] = a5.f2[2] ^ (k & 1);
-    a5.f3 = (uint64_t)(a5.f3 + k);
+    a5.f0 = (double)(a5.f0 + k);
     return a5;
 }
 uint64_t pair_R057(float a0, int8_t a1, double a2, float a3, double a4, float a5, R057 a6, _Bool a7, R057 a8) {
@@ -4821,36 +4807,28 @@ uint64_t pair_R057(float a0, int8_t a1, double a2, float a3, double a4, float a5
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(a6.f2[1]));
-    h = mix(h, (uint64_t)(a6.f2[2]));
-    h = mix(h, (uint64_t)(a6.f3));
+    h = mix(h, bits64(a6.f0));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2[0]));
-    h = mix(h, (uint64_t)(a8.f2[1]));
-    h = mix(h, (uint64_t)(a8.f2[2]));
-    h = mix(h, (uint64_t)(a8.f3));
+    h = mix(h, bits64(a8.f0));
     return h;
 }
 
 R058 make_R058(int seed) {
     R058 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[0][1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R058(R058 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1.v[0]));
+    h = mix(h, bits32(a0.f0.f0[0][0]));
+    h = mix(h, bits32(a0.f0.f0[0][1]));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R058(float a0, uint16_t a1, double a2, double a3, double a4, float a5, float a6, float a7, R058 a8, unsigned short a9, EnI64 a10) {
+uint64_t hash_R058(float a0, uint16_t a1, double a2, double a3, double a4, float a5, float a6, float a7, R058 a8, unsigned short a9, EnU8 a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
@@ -4860,10 +4838,11 @@ uint64_t hash_R058(float a0, uint16_t a1, double a2, double a3, double a4, float
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, bits64(a8.f1.v[0]));
+    h = mix(h, bits32(a8.f0.f0[0][0]));
+    h = mix(h, bits32(a8.f0.f0[0][1]));
+    h = mix(h, bits32(a8.f1));
     h = mix(h, (uint64_t)(a9));
-    h = mix(h, (uint64_t)(int64_t)(a10));
+    h = mix(h, (uint64_t)(a10));
     return h;
 }
 R058 echo_R058(float a0, R058 a1, double a2) {
@@ -4872,16 +4851,18 @@ R058 echo_R058(float a0, R058 a1, double a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1.v[0] = (double)(a1.f1.v[0] + k);
+    a1.f0.f0[0][0] = (float)(a1.f0.f0[0][0] + k);
+    a1.f0.f0[0][1] = (float)(a1.f0.f0[0][1] + k);
+    a1.f1 = (float)(a1.f1 + k);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R058(char a0, ssize_t a1, R058 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits64(a2.f1.v[0]));
+    h = mix(h, bits32(a2.f0.f0[0][0]));
+    h = mix(h, bits32(a2.f0.f0[0][1]));
+    h = mix(h, bits32(a2.f1));
     return h;
 }
 R058 __attribute__((ms_abi)) w64_echo_R058(float a0, ssize_t a1, double a2, float a3, R058 a4, double a5, float a6) {
@@ -4894,26 +4875,23 @@ R058 __attribute__((ms_abi)) w64_echo_R058(float a0, ssize_t a1, double a2, floa
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1.v[0] = (double)(a4.f1.v[0] + k);
+    a4.f0.f0[0][0] = (float)(a4.f0.f0[0][0] + k);
+    a4.f0.f0[0][1] = (float)(a4.f0.f0[0][1] + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
 
 R059 make_R059(int seed) {
     R059 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1 = (int64_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2 = (unsigned long long)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R059(R059 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
     return h;
 }
 uint64_t hash_R059(int a0, int16_t a1, ssize_t a2, short a3, int8_t a4, int32_t a5, R059 a6, long long a7) {
@@ -4924,10 +4902,8 @@ uint64_t hash_R059(int a0, int16_t a1, ssize_t a2, short a3, int8_t a4, int32_t 
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, bits32(a6.f0[0]));
+    h = mix(h, bits32(a6.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
@@ -4939,10 +4915,8 @@ R059 echo_R059(float a0, float a1, double a2, R059 a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (size_t)(a3.f0[0] + k);
-    a3.f0[1] = (size_t)(a3.f0[1] + k);
-    a3.f1 = (int64_t)(a3.f1 + k);
-    a3.f2 = (unsigned long long)(a3.f2 + k);
+    a3.f0[0] = (float)(a3.f0[0] + k);
+    a3.f0[1] = (float)(a3.f0[1] + k);
     return a3;
 }
 uint64_t pair_R059(unsigned char a0, int8_t a1, char a2, double a3, int16_t a4, R059 a5, double a6, R059 a7, double a8) {
@@ -4952,15 +4926,11 @@ uint64_t pair_R059(unsigned char a0, int8_t a1, char a2, double a3, int16_t a4, 
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, bits32(a5.f0[1]));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2));
+    h = mix(h, bits32(a7.f0[0]));
+    h = mix(h, bits32(a7.f0[1]));
     h = mix(h, bits64(a8));
     return h;
 }
@@ -4970,22 +4940,19 @@ EchoFn_R059 ptr_echo_R059(void) { return echo_R059; }
 R060 make_R060(int seed) {
     R060 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (EnI64)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R060(R060 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R060(float a0, float a1, R060 a2, unsigned char a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, bits64(a2.f0));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -4995,35 +4962,31 @@ R060 echo_R060(float a0, R060 a1, double a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (int16_t)(a1.f0 + k);
-    a1.f1 = (EnI64)(a1.f1 + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
 
 R061 make_R061(int seed) {
     R061 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0] = &ffidl_cells[(seed * 3 + 1) % 48];
-    s.f1[1] = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f1[2] = &ffidl_cells[(seed * 3 + 3) % 48];
+    s.f0.a = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.b = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R061(R061 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1[0]));
-    h = mix(h, (uint64_t)*(a0.f1[1]));
-    h = mix(h, (uint64_t)*(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.c));
     return h;
 }
 uint64_t hash_R061(float a0, R061 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)*(a1.f1[0]));
-    h = mix(h, (uint64_t)*(a1.f1[1]));
-    h = mix(h, (uint64_t)*(a1.f1[2]));
+    h = mix(h, (uint64_t)(a1.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.c));
     return h;
 }
 R061 echo_R061(float a0, float a1, R061 a2, uint32_t a3, intptr_t a4) {
@@ -5034,28 +4997,25 @@ R061 echo_R061(float a0, float a1, R061 a2, uint32_t a3, intptr_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (long)(a2.f0 + k);
-    a2.f1[0] = a2.f1[0] + (k & 7);
-    a2.f1[1] = a2.f1[1] + (k & 7);
-    a2.f1[2] = a2.f1[2] + (k & 7);
+    a2.f0.a = (EnU8)(a2.f0.a + k);
+    a2.f0.b = (EnI16)(a2.f0.b + k);
+    a2.f0.c = (EnInt)(a2.f0.c + k);
     return a2;
 }
-uint64_t pair_R061(signed char a0, char a1, uint8_t a2, EnI16 a3, long a4, R061 a5, double a6, R061 a7, float a8, unsigned long a9) {
+uint64_t pair_R061(signed char a0, char a1, uint8_t a2, EnU64 a3, long a4, R061 a5, double a6, R061 a7, float a8, unsigned long a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)*(a5.f1[0]));
-    h = mix(h, (uint64_t)*(a5.f1[1]));
-    h = mix(h, (uint64_t)*(a5.f1[2]));
+    h = mix(h, (uint64_t)(a5.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.c));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)*(a7.f1[0]));
-    h = mix(h, (uint64_t)*(a7.f1[1]));
-    h = mix(h, (uint64_t)*(a7.f1[2]));
+    h = mix(h, (uint64_t)(a7.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0.c));
     h = mix(h, bits32(a8));
     h = mix(h, (uint64_t)(a9));
     return h;
@@ -5064,51 +5024,78 @@ uint64_t pair_R061(signed char a0, char a1, uint8_t a2, EnI16 a3, long a4, R061 
 R062 make_R062(int seed) {
     R062 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2[0] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2[1] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f3 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f5 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f6 = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f7[0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f7[1] = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
+    s.f1[0].f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[0].f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[0].f1.a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1[0].f1.b = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f1[0].f2[0] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f1[0].f2[1] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f1[0].f2[2] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f1[0].f3.v[0][0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f1[0].f3.v[1][0] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f1[0].f3.v[2][0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f1[0].f4 = (uint32_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f1[0].f5.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f1[0].f5.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 13 * 11 + 3);
+    s.f1[0].f6.a = (EnU8)(uint64_t)(seed * 37 + 14 * 11 + 3);
+    s.f1[0].f6.b = (EnI16)(-(int64_t)(seed * 37 + 15 * 11 + 3));
+    s.f1[0].f6.c = (EnInt)((int64_t)(seed * 37 + 16 * 11 + 3));
+    s.f1[0].f7.f0[0][0] = (int16_t)(-(int64_t)(seed * 37 + 17 * 11 + 3));
+    s.f1[0].f7.f0[0][1] = (int16_t)((int64_t)(seed * 37 + 18 * 11 + 3));
+    s.f1[0].f7.f0[1][0] = (int16_t)(-(int64_t)(seed * 37 + 19 * 11 + 3));
+    s.f1[0].f7.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 20 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R062(R062 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
-    h = mix(h, bits64(a0.f2[0]));
-    h = mix(h, bits64(a0.f2[1]));
-    h = mix(h, bits64(a0.f3));
-    h = mix(h, bits32(a0.f4));
-    h = mix(h, bits64(a0.f5));
-    h = mix(h, bits32(a0.f6));
-    h = mix(h, bits32(a0.f7[0]));
-    h = mix(h, bits32(a0.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2]));
+    h = mix(h, (uint64_t)(a0.f1[0].f1.a));
+    h = mix(h, (uint64_t)(a0.f1[0].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f2[2]));
+    h = mix(h, bits32(a0.f1[0].f3.v[0][0]));
+    h = mix(h, bits32(a0.f1[0].f3.v[1][0]));
+    h = mix(h, bits32(a0.f1[0].f3.v[2][0]));
+    h = mix(h, (uint64_t)(a0.f1[0].f4));
+    h = mix(h, (uint64_t)(a0.f1[0].f5.f0[0]));
+    h = mix(h, (uint64_t)(a0.f1[0].f5.f0[1]));
+    h = mix(h, (uint64_t)(a0.f1[0].f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f7.f0[1][1]));
     return h;
 }
 uint64_t hash_R062(double a0, R062 a1, int64_t a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits32(a1.f1[0]));
-    h = mix(h, bits32(a1.f1[1]));
-    h = mix(h, bits32(a1.f1[2]));
-    h = mix(h, bits64(a1.f2[0]));
-    h = mix(h, bits64(a1.f2[1]));
-    h = mix(h, bits64(a1.f3));
-    h = mix(h, bits32(a1.f4));
-    h = mix(h, bits64(a1.f5));
-    h = mix(h, bits32(a1.f6));
-    h = mix(h, bits32(a1.f7[0]));
-    h = mix(h, bits32(a1.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f0[2]));
+    h = mix(h, (uint64_t)(a1.f1[0].f1.a));
+    h = mix(h, (uint64_t)(a1.f1[0].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f2[2]));
+    h = mix(h, bits32(a1.f1[0].f3.v[0][0]));
+    h = mix(h, bits32(a1.f1[0].f3.v[1][0]));
+    h = mix(h, bits32(a1.f1[0].f3.v[2][0]));
+    h = mix(h, (uint64_t)(a1.f1[0].f4));
+    h = mix(h, (uint64_t)(a1.f1[0].f5.f0[0]));
+    h = mix(h, (uint64_t)(a1.f1[0].f5.f0[1]));
+    h = mix(h, (uint64_t)(a1.f1[0].f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f7.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     return h;
@@ -5125,18 +5112,27 @@ R062 echo_R062(double a0, float a1, double a2, double a3, double a4, R062 a5, un
     ks += (uint64_t)*(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1[0] = (float)(a5.f1[0] + k);
-    a5.f1[1] = (float)(a5.f1[1] + k);
-    a5.f1[2] = (float)(a5.f1[2] + k);
-    a5.f2[0] = (double)(a5.f2[0] + k);
-    a5.f2[1] = (double)(a5.f2[1] + k);
-    a5.f3 = (double)(a5.f3 + k);
-    a5.f4 = (float)(a5.f4 + k);
-    a5.f5 = (double)(a5.f5 + k);
-    a5.f6 = (float)(a5.f6 + k);
-    a5.f7[0] = (float)(a5.f7[0] + k);
-    a5.f7[1] = (float)(a5.f7[1] + k);
+    a5.f1[0].f0[0] = (int16_t)(a5.f1[0].f0[0] + k);
+    a5.f1[0].f0[1] = (int16_t)(a5.f1[0].f0[1] + k);
+    a5.f1[0].f0[2] = (int16_t)(a5.f1[0].f0[2] + k);
+    a5.f1[0].f1.a = (uint8_t)(a5.f1[0].f1.a + k);
+    a5.f1[0].f1.b = (uint8_t)(a5.f1[0].f1.b + k);
+    a5.f1[0].f2[0] = (signed char)(a5.f1[0].f2[0] + k);
+    a5.f1[0].f2[1] = (signed char)(a5.f1[0].f2[1] + k);
+    a5.f1[0].f2[2] = (signed char)(a5.f1[0].f2[2] + k);
+    a5.f1[0].f3.v[0][0] = (float)(a5.f1[0].f3.v[0][0] + k);
+    a5.f1[0].f3.v[1][0] = (float)(a5.f1[0].f3.v[1][0] + k);
+    a5.f1[0].f3.v[2][0] = (float)(a5.f1[0].f3.v[2][0] + k);
+    a5.f1[0].f4 = (uint32_t)(a5.f1[0].f4 + k);
+    a5.f1[0].f5.f0[0] = (unsigned short)(a5.f1[0].f5.f0[0] + k);
+    a5.f1[0].f5.f0[1] = (unsigned short)(a5.f1[0].f5.f0[1] + k);
+    a5.f1[0].f6.a = (EnU8)(a5.f1[0].f6.a + k);
+    a5.f1[0].f6.b = (EnI16)(a5.f1[0].f6.b + k);
+    a5.f1[0].f6.c = (EnInt)(a5.f1[0].f6.c + k);
+    a5.f1[0].f7.f0[0][0] = (int16_t)(a5.f1[0].f7.f0[0][0] + k);
+    a5.f1[0].f7.f0[0][1] = (int16_t)(a5.f1[0].f7.f0[0][1] + k);
+    a5.f1[0].f7.f0[1][0] = (int16_t)(a5.f1[0].f7.f0[1][0] + k);
+    a5.f1[0].f7.f0[1][1] = (int16_t)(a5.f1[0].f7.f0[1][1] + k);
     return a5;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R062(float a0, float a1, double a2, float a3, R062 a4, unsigned char a5) {
@@ -5145,18 +5141,27 @@ uint64_t __attribute__((ms_abi)) w64_hash_R062(float a0, float a1, double a2, fl
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1[0]));
-    h = mix(h, bits32(a4.f1[1]));
-    h = mix(h, bits32(a4.f1[2]));
-    h = mix(h, bits64(a4.f2[0]));
-    h = mix(h, bits64(a4.f2[1]));
-    h = mix(h, bits64(a4.f3));
-    h = mix(h, bits32(a4.f4));
-    h = mix(h, bits64(a4.f5));
-    h = mix(h, bits32(a4.f6));
-    h = mix(h, bits32(a4.f7[0]));
-    h = mix(h, bits32(a4.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0[2]));
+    h = mix(h, (uint64_t)(a4.f1[0].f1.a));
+    h = mix(h, (uint64_t)(a4.f1[0].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f2[2]));
+    h = mix(h, bits32(a4.f1[0].f3.v[0][0]));
+    h = mix(h, bits32(a4.f1[0].f3.v[1][0]));
+    h = mix(h, bits32(a4.f1[0].f3.v[2][0]));
+    h = mix(h, (uint64_t)(a4.f1[0].f4));
+    h = mix(h, (uint64_t)(a4.f1[0].f5.f0[0]));
+    h = mix(h, (uint64_t)(a4.f1[0].f5.f0[1]));
+    h = mix(h, (uint64_t)(a4.f1[0].f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f7.f0[1][1]));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -5167,18 +5172,27 @@ R062 __attribute__((ms_abi)) w64_echo_R062(float a0, double a1, float a2, R062 a
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1[0] = (float)(a3.f1[0] + k);
-    a3.f1[1] = (float)(a3.f1[1] + k);
-    a3.f1[2] = (float)(a3.f1[2] + k);
-    a3.f2[0] = (double)(a3.f2[0] + k);
-    a3.f2[1] = (double)(a3.f2[1] + k);
-    a3.f3 = (double)(a3.f3 + k);
-    a3.f4 = (float)(a3.f4 + k);
-    a3.f5 = (double)(a3.f5 + k);
-    a3.f6 = (float)(a3.f6 + k);
-    a3.f7[0] = (float)(a3.f7[0] + k);
-    a3.f7[1] = (float)(a3.f7[1] + k);
+    a3.f1[0].f0[0] = (int16_t)(a3.f1[0].f0[0] + k);
+    a3.f1[0].f0[1] = (int16_t)(a3.f1[0].f0[1] + k);
+    a3.f1[0].f0[2] = (int16_t)(a3.f1[0].f0[2] + k);
+    a3.f1[0].f1.a = (uint8_t)(a3.f1[0].f1.a + k);
+    a3.f1[0].f1.b = (uint8_t)(a3.f1[0].f1.b + k);
+    a3.f1[0].f2[0] = (signed char)(a3.f1[0].f2[0] + k);
+    a3.f1[0].f2[1] = (signed char)(a3.f1[0].f2[1] + k);
+    a3.f1[0].f2[2] = (signed char)(a3.f1[0].f2[2] + k);
+    a3.f1[0].f3.v[0][0] = (float)(a3.f1[0].f3.v[0][0] + k);
+    a3.f1[0].f3.v[1][0] = (float)(a3.f1[0].f3.v[1][0] + k);
+    a3.f1[0].f3.v[2][0] = (float)(a3.f1[0].f3.v[2][0] + k);
+    a3.f1[0].f4 = (uint32_t)(a3.f1[0].f4 + k);
+    a3.f1[0].f5.f0[0] = (unsigned short)(a3.f1[0].f5.f0[0] + k);
+    a3.f1[0].f5.f0[1] = (unsigned short)(a3.f1[0].f5.f0[1] + k);
+    a3.f1[0].f6.a = (EnU8)(a3.f1[0].f6.a + k);
+    a3.f1[0].f6.b = (EnI16)(a3.f1[0].f6.b + k);
+    a3.f1[0].f6.c = (EnInt)(a3.f1[0].f6.c + k);
+    a3.f1[0].f7.f0[0][0] = (int16_t)(a3.f1[0].f7.f0[0][0] + k);
+    a3.f1[0].f7.f0[0][1] = (int16_t)(a3.f1[0].f7.f0[0][1] + k);
+    a3.f1[0].f7.f0[1][0] = (int16_t)(a3.f1[0].f7.f0[1][0] + k);
+    a3.f1[0].f7.f0[1][1] = (int16_t)(a3.f1[0].f7.f0[1][1] + k);
     return a3;
 }
 W64HashFn_R062 ptr_w64_hash_R062(void) { return w64_hash_R062; }
@@ -5187,22 +5201,19 @@ W64EchoFn_R062 ptr_w64_echo_R062(void) { return w64_echo_R062; }
 R063 make_R063(int seed) {
     R063 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f1[0].f0 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R063(R063 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0));
-    h = mix(h, (uint64_t)(a0.f0[0].f1[0].f0));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R063(float a0, float a1, R063 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0].f0));
-    h = mix(h, (uint64_t)(a2.f0[0].f1[0].f0));
+    h = mix(h, bits64(a2.f0));
     h = mix(h, bits64(a3));
     return h;
 }
@@ -5218,8 +5229,7 @@ R063 echo_R063(int8_t a0, signed char a1, double a2, signed char a3, int16_t a4,
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0].f0 = (float)(a6.f0[0].f0 + k);
-    a6.f0[0].f1[0].f0 = (unsigned long long)(a6.f0[0].f1[0].f0 + k);
+    a6.f0 = (double)(a6.f0 + k);
     return a6;
 }
 uint64_t pair_R063(short a0, size_t a1, intptr_t a2, R063 a3, double a4, R063 a5, intptr_t a6, double a7) {
@@ -5227,11 +5237,9 @@ uint64_t pair_R063(short a0, size_t a1, intptr_t a2, R063 a3, double a4, R063 a5
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f0[0].f0));
-    h = mix(h, (uint64_t)(a3.f0[0].f1[0].f0));
+    h = mix(h, bits64(a3.f0));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0[0].f0));
-    h = mix(h, (uint64_t)(a5.f0[0].f1[0].f0));
+    h = mix(h, bits64(a5.f0));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits64(a7));
     return h;
@@ -5240,38 +5248,42 @@ uint64_t pair_R063(short a0, size_t a1, intptr_t a2, R063 a3, double a4, R063 a5
 R064 make_R064(int seed) {
     R064 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
-    s.f2 = ((seed + 2) & 1) != 0;
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.f0 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1.f1 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.f2.f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R064(R064 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f1));
+    h = mix(h, bits32(a0.f1.f2.f0));
     return h;
 }
 uint64_t hash_R064(signed char a0, R064 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)*(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f1));
+    h = mix(h, bits32(a1.f1.f2.f0));
     return h;
 }
-R064 echo_R064(int8_t a0, unsigned short a1, EnI64 a2, double a3, R064 a4, double a5) {
+R064 echo_R064(int8_t a0, unsigned short a1, EnU8 a2, double a3, R064 a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (unsigned long)(a4.f0 + k);
-    a4.f1 = a4.f1 + (k & 7);
-    a4.f2 = a4.f2 ^ (k & 1);
+    a4.f0 = (char)(a4.f0 + k);
+    a4.f1.f0 = (uint8_t)(a4.f1.f0 + k);
+    a4.f1.f1 = (int8_t)(a4.f1.f1 + k);
+    a4.f1.f2.f0 = (float)(a4.f1.f2.f0 + k);
     return a4;
 }
 HashFn_R064 ptr_hash_R064(void) { return hash_R064; }
@@ -5280,16 +5292,22 @@ EchoFn_R064 ptr_echo_R064(void) { return echo_R064; }
 R065 make_R065(int seed) {
     R065 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (int32_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0] = ((seed + 2) & 1) != 0;
+    s.f2[1] = ((seed + 3) & 1) != 0;
+    s.f2[2] = ((seed + 4) & 1) != 0;
+    s.f3 = (uint64_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R065(R065 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f3));
     return h;
 }
 uint64_t hash_R065(int64_t a0, short a1, int32_t a2, R065 a3, double a4) {
@@ -5297,9 +5315,12 @@ uint64_t hash_R065(int64_t a0, short a1, int32_t a2, R065 a3, double a4) {
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f1[0]));
-    h = mix(h, bits32(a3.f1[1]));
-    h = mix(h, bits32(a3.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(a3.f2[2]));
+    h = mix(h, (uint64_t)(a3.f3));
     h = mix(h, bits64(a4));
     return h;
 }
@@ -5314,9 +5335,12 @@ R065 echo_R065(short a0, const int64_t *a1, uint16_t a2, unsigned long long a3, 
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f1[0] = (float)(a6.f1[0] + k);
-    a6.f1[1] = (float)(a6.f1[1] + k);
-    a6.f1[2] = (float)(a6.f1[2] + k);
+    a6.f0 = (int32_t)(a6.f0 + k);
+    a6.f1 = (int64_t)(a6.f1 + k);
+    a6.f2[0] = a6.f2[0] ^ (k & 1);
+    a6.f2[1] = a6.f2[1] ^ (k & 1);
+    a6.f2[2] = a6.f2[2] ^ (k & 1);
+    a6.f3 = (uint64_t)(a6.f3 + k);
     return a6;
 }
 uint64_t pair_R065(double a0, char a1, _Bool a2, R065 a3, float a4, R065 a5) {
@@ -5324,37 +5348,43 @@ uint64_t pair_R065(double a0, char a1, _Bool a2, R065 a3, float a4, R065 a5) {
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits32(a3.f1[0]));
-    h = mix(h, bits32(a3.f1[1]));
-    h = mix(h, bits32(a3.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(a3.f2[2]));
+    h = mix(h, (uint64_t)(a3.f3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits32(a5.f1[0]));
-    h = mix(h, bits32(a5.f1[1]));
-    h = mix(h, bits32(a5.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(a5.f2[1]));
+    h = mix(h, (uint64_t)(a5.f2[2]));
+    h = mix(h, (uint64_t)(a5.f3));
     return h;
 }
 
 R066 make_R066(int seed) {
     R066 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f1.v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R066(R066 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0));
-    h = mix(h, bits64(a0.f0.f1.v[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1.f2));
     return h;
 }
-uint64_t hash_R066(double a0, EnI16 a1, uint16_t a2, R066 a3, EnU8 a4) {
+uint64_t hash_R066(double a0, EnU64 a1, uint16_t a2, R066 a3, EnI64 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits32(a3.f0.f0));
-    h = mix(h, bits64(a3.f0.f1.v[0]));
-    h = mix(h, (uint64_t)(a4));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, bits64(a3.f1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
 R066 echo_R066(double a0, float a1, float a2, double a3, double a4, float a5, float a6, R066 a7) {
@@ -5368,14 +5398,14 @@ R066 echo_R066(double a0, float a1, float a2, double a3, double a4, float a5, fl
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0.f0 = (float)(a7.f0.f0 + k);
-    a7.f0.f1.v[0] = (double)(a7.f0.f1.v[0] + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f1.f2 = (double)(a7.f1.f2 + k);
     return a7;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R066(R066 a0, unsigned long long a1, EnInt a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0));
-    h = mix(h, bits64(a0.f0.f1.v[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1.f2));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
@@ -5388,34 +5418,22 @@ R066 __attribute__((ms_abi)) w64_echo_R066(uint16_t a0, size_t a1, R066 a2, cons
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.f0 = (float)(a2.f0.f0 + k);
-    a2.f0.f1.v[0] = (double)(a2.f0.f1.v[0] + k);
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1.f2 = (double)(a2.f1.f2 + k);
     return a2;
 }
 
 R067 make_R067(int seed) {
     R067 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0] = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[2] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2 = ((seed + 4) & 1) != 0;
-    s.f3 = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4 = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f5[0] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f0[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R067(R067 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 uint64_t hash_R067(intptr_t a0, uint64_t a1, int a2, const int64_t *a3, int32_t a4, unsigned short a5, signed char a6, size_t a7, R067 a8) {
@@ -5428,14 +5446,8 @@ uint64_t hash_R067(intptr_t a0, uint64_t a1, int a2, const int64_t *a3, int32_t 
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[2]));
-    h = mix(h, (uint64_t)(a8.f2));
-    h = mix(h, (uint64_t)(int64_t)(a8.f3));
-    h = mix(h, (uint64_t)(a8.f4));
-    h = mix(h, (uint64_t)(a8.f5[0]));
+    h = mix(h, (uint64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(a8.f0[1]));
     return h;
 }
 R067 echo_R067(unsigned char a0, uintptr_t a1, R067 a2, int8_t a3, signed char a4) {
@@ -5446,14 +5458,8 @@ R067 echo_R067(unsigned char a0, uintptr_t a1, R067 a2, int8_t a3, signed char a
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (unsigned char)(a2.f0 + k);
-    a2.f1[0] = (char)(a2.f1[0] + k);
-    a2.f1[1] = (char)(a2.f1[1] + k);
-    a2.f1[2] = (char)(a2.f1[2] + k);
-    a2.f2 = a2.f2 ^ (k & 1);
-    a2.f3 = (char)(a2.f3 + k);
-    a2.f4 = (uint16_t)(a2.f4 + k);
-    a2.f5[0] = (uint8_t)(a2.f5[0] + k);
+    a2.f0[0] = (size_t)(a2.f0[0] + k);
+    a2.f0[1] = (size_t)(a2.f0[1] + k);
     return a2;
 }
 uint64_t pair_R067(uint64_t a0, unsigned short a1, float a2, unsigned short a3, R067 a4, double a5, R067 a6, long a7) {
@@ -5462,23 +5468,11 @@ uint64_t pair_R067(uint64_t a0, unsigned short a1, float a2, unsigned short a3, 
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[2]));
-    h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3));
-    h = mix(h, (uint64_t)(a4.f4));
-    h = mix(h, (uint64_t)(a4.f5[0]));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[2]));
-    h = mix(h, (uint64_t)(a6.f2));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3));
-    h = mix(h, (uint64_t)(a6.f4));
-    h = mix(h, (uint64_t)(a6.f5[0]));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
@@ -5486,29 +5480,26 @@ uint64_t pair_R067(uint64_t a0, unsigned short a1, float a2, unsigned short a3, 
 R068 make_R068(int seed) {
     R068 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2[0].f0.p = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f2[0].f0.q = &ffidl_cells[(seed * 3 + 3) % 48];
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R068(R068 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)*(a0.f2[0].f0.p));
-    h = mix(h, (uint64_t)*(a0.f2[0].f0.q));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
+    h = mix(h, bits64(a0.f0[2]));
     return h;
 }
-uint64_t hash_R068(uint16_t a0, EnU8 a1, float a2, R068 a3) {
+uint64_t hash_R068(uint16_t a0, EnInt a1, float a2, R068 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)*(a3.f2[0].f0.p));
-    h = mix(h, (uint64_t)*(a3.f2[0].f0.q));
+    h = mix(h, bits64(a3.f0[0]));
+    h = mix(h, bits64(a3.f0[1]));
+    h = mix(h, bits64(a3.f0[2]));
     return h;
 }
 R068 echo_R068(double a0, R068 a1, double a2, double a3) {
@@ -5518,30 +5509,21 @@ R068 echo_R068(double a0, R068 a1, double a2, double a3) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (char)(a1.f0 + k);
-    a1.f1 = (unsigned short)(a1.f1 + k);
-    a1.f2[0].f0.p = a1.f2[0].f0.p + (k & 7);
-    a1.f2[0].f0.q = a1.f2[0].f0.q + (k & 7);
+    a1.f0[0] = (double)(a1.f0[0] + k);
+    a1.f0[1] = (double)(a1.f0[1] + k);
+    a1.f0[2] = (double)(a1.f0[2] + k);
     return a1;
 }
 
 R069 make_R069(int seed) {
     R069 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R069(R069 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits64(a0.f3));
-    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
 uint64_t hash_R069(float a0, signed char a1, const int64_t *a2, long a3, int16_t a4, long a5, R069 a6) {
@@ -5552,11 +5534,7 @@ uint64_t hash_R069(float a0, signed char a1, const int64_t *a2, long a3, int16_t
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits64(a6.f1));
-    h = mix(h, bits64(a6.f2));
-    h = mix(h, bits64(a6.f3));
-    h = mix(h, bits64(a6.f4));
+    h = mix(h, bits64(a6.f0[0]));
     return h;
 }
 R069 echo_R069(double a0, int a1, float a2, R069 a3, unsigned char a4) {
@@ -5567,11 +5545,7 @@ R069 echo_R069(double a0, int a1, float a2, R069 a3, unsigned char a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (double)(a3.f0 + k);
-    a3.f1 = (double)(a3.f1 + k);
-    a3.f2 = (double)(a3.f2 + k);
-    a3.f3 = (double)(a3.f3 + k);
-    a3.f4 = (double)(a3.f4 + k);
+    a3.f0[0] = (double)(a3.f0[0] + k);
     return a3;
 }
 uint64_t pair_R069(float a0, unsigned long a1, unsigned long a2, R069 a3, int8_t a4, R069 a5) {
@@ -5579,17 +5553,9 @@ uint64_t pair_R069(float a0, unsigned long a1, unsigned long a2, R069 a3, int8_t
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits64(a3.f1));
-    h = mix(h, bits64(a3.f2));
-    h = mix(h, bits64(a3.f3));
-    h = mix(h, bits64(a3.f4));
+    h = mix(h, bits64(a3.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, bits64(a5.f1));
-    h = mix(h, bits64(a5.f2));
-    h = mix(h, bits64(a5.f3));
-    h = mix(h, bits64(a5.f4));
+    h = mix(h, bits64(a5.f0[0]));
     return h;
 }
 HashFn_R069 ptr_hash_R069(void) { return hash_R069; }
@@ -5598,21 +5564,18 @@ EchoFn_R069 ptr_echo_R069(void) { return echo_R069; }
 R070 make_R070(int seed) {
     R070 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f0.f1.v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R070(R070 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0.f0));
-    h = mix(h, bits64(a0.f0.f0.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
 uint64_t hash_R070(uint64_t a0, R070 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0.f0.f0));
-    h = mix(h, bits64(a1.f0.f0.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
     return h;
 }
 R070 echo_R070(double a0, R070 a1) {
@@ -5620,16 +5583,14 @@ R070 echo_R070(double a0, R070 a1) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.f0.f0 = (float)(a1.f0.f0.f0 + k);
-    a1.f0.f0.f1.v[0] = (double)(a1.f0.f0.f1.v[0] + k);
+    a1.f0 = (short)(a1.f0 + k);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R070(ssize_t a0, double a1, R070 a2, float a3, int a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2.f0.f0.f0));
-    h = mix(h, bits64(a2.f0.f0.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
@@ -5639,8 +5600,7 @@ R070 __attribute__((ms_abi)) w64_echo_R070(const int64_t *a0, R070 a1) {
     ks += (uint64_t)*(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.f0.f0 = (float)(a1.f0.f0.f0 + k);
-    a1.f0.f0.f1.v[0] = (double)(a1.f0.f0.f1.v[0] + k);
+    a1.f0 = (short)(a1.f0 + k);
     return a1;
 }
 W64HashFn_R070 ptr_w64_hash_R070(void) { return w64_hash_R070; }
@@ -5649,23 +5609,29 @@ W64EchoFn_R070 ptr_w64_echo_R070(void) { return w64_echo_R070; }
 R071 make_R071(int seed) {
     R071 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1 = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R071(R071 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R071(uint32_t a0, long a1, unsigned int a2, signed char a3, EnI64 a4, size_t a5, R071 a6) {
+uint64_t hash_R071(uint32_t a0, long a1, unsigned int a2, signed char a3, EnU8 a4, size_t a5, R071 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
     return h;
 }
 R071 echo_R071(float a0, R071 a1) {
@@ -5673,16 +5639,22 @@ R071 echo_R071(float a0, R071 a1) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (float)(a1.f0 + k);
+    a1.f0[0] = (int8_t)(a1.f0[0] + k);
+    a1.f0[1] = (int8_t)(a1.f0[1] + k);
+    a1.f1 = (EnInt)(a1.f1 + k);
     return a1;
 }
 uint64_t pair_R071(float a0, double a1, R071 a2, int64_t a3, R071 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, bits64(a5));
     return h;
 }
@@ -5690,26 +5662,23 @@ uint64_t pair_R071(float a0, double a1, R071 a2, int64_t a3, R071 a4, double a5)
 R072 make_R072(int seed) {
     R072 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R072(R072 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
-uint64_t hash_R072(EnI16 a0, R072 a1) {
+uint64_t hash_R072(EnU32 a0, R072 a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0[0]));
-    h = mix(h, bits32(a1.f0[1]));
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
     return h;
 }
-R072 echo_R072(EnI16 a0, double a1, double a2, long long a3, unsigned short a4, double a5, R072 a6, EnInt a7) {
+R072 echo_R072(EnU64 a0, double a1, double a2, long long a3, unsigned short a4, double a5, R072 a6, EnI8 a7) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
@@ -5718,20 +5687,19 @@ R072 echo_R072(EnI16 a0, double a1, double a2, long long a3, unsigned short a4, 
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0] = (float)(a6.f0[0] + k);
-    a6.f0[1] = (float)(a6.f0[1] + k);
+    a6.f2 = (long)(a6.f2 + k);
     return a6;
 }
 
 R073 make_R073(int seed) {
     R073 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R073(R073 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
 uint64_t hash_R073(uint64_t a0, double a1, unsigned char a2, float a3, float a4, R073 a5) {
@@ -5741,7 +5709,7 @@ uint64_t hash_R073(uint64_t a0, double a1, unsigned char a2, float a3, float a4,
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f0));
     return h;
 }
 R073 echo_R073(uintptr_t a0, double a1, int16_t a2, double a3, float a4, double a5, signed char a6, double a7, R073 a8) {
@@ -5756,10 +5724,10 @@ R073 echo_R073(uintptr_t a0, double a1, int16_t a2, double a3, float a4, double 
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (double)(a8.f0 + k);
+    a8.f0 = (unsigned long long)(a8.f0 + k);
     return a8;
 }
-uint64_t pair_R073(double a0, short a1, EnU16 a2, const int64_t *a3, double a4, char a5, R073 a6, _Bool a7, R073 a8, uint8_t a9) {
+uint64_t pair_R073(double a0, short a1, EnU64 a2, const int64_t *a3, double a4, char a5, R073 a6, _Bool a7, R073 a8, uint8_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -5767,9 +5735,9 @@ uint64_t pair_R073(double a0, short a1, EnU16 a2, const int64_t *a3, double a4, 
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(a6.f0));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits64(a8.f0));
+    h = mix(h, (uint64_t)(a8.f0));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
@@ -5777,22 +5745,22 @@ uint64_t pair_R073(double a0, short a1, EnU16 a2, const int64_t *a3, double a4, 
 R074 make_R074(int seed) {
     R074 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.f2 = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R074(R074 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f2));
     return h;
 }
 uint64_t hash_R074(int8_t a0, int a1, R074 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, (uint64_t)(a2.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f2));
     return h;
 }
 R074 echo_R074(double a0, unsigned short a1, int16_t a2, R074 a3, float a4, float a5, float a6) {
@@ -5805,16 +5773,16 @@ R074 echo_R074(double a0, unsigned short a1, int16_t a2, R074 a3, float a4, floa
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (double)(a3.f1 + k);
+    a3.f0.a = (uint8_t)(a3.f0.a + k);
+    a3.f1.f2 = (long)(a3.f1.f2 + k);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R074(const int64_t *a0, float a1, R074 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, (uint64_t)(a2.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f2));
     return h;
 }
 R074 __attribute__((ms_abi)) w64_echo_R074(R074 a0, double a1, uint16_t a2) {
@@ -5823,8 +5791,8 @@ R074 __attribute__((ms_abi)) w64_echo_R074(R074 a0, double a1, uint16_t a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1 = (double)(a0.f1 + k);
+    a0.f0.a = (uint8_t)(a0.f0.a + k);
+    a0.f1.f2 = (long)(a0.f1.f2 + k);
     return a0;
 }
 HashFn_R074 ptr_hash_R074(void) { return hash_R074; }
@@ -5833,19 +5801,22 @@ EchoFn_R074 ptr_echo_R074(void) { return echo_R074; }
 R075 make_R075(int seed) {
     R075 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0].f1 = (uint64_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R075(R075 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0].f1));
     return h;
 }
 uint64_t hash_R075(intptr_t a0, const int64_t *a1, R075 a2, unsigned int a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(a2.f2));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1[0].f1));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -5862,15 +5833,18 @@ R075 echo_R075(double a0, double a1, float a2, long long a3, double a4, double a
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f2 = (unsigned long)(a8.f2 + k);
+    a8.f0 = (unsigned short)(a8.f0 + k);
+    a8.f1[0].f1 = (uint64_t)(a8.f1[0].f1 + k);
     return a8;
 }
 uint64_t pair_R075(double a0, R075 a1, double a2, R075 a3, uintptr_t a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1[0].f1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1[0].f1));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
     return h;
@@ -5880,13 +5854,19 @@ R076 make_R076(int seed) {
     R076 s;
     memset(&s, 0, sizeof s);
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R076(R076 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits64(a0.f4));
     return h;
 }
 uint64_t hash_R076(double a0, short a1, R076 a2, double a3, float a4) {
@@ -5894,7 +5874,10 @@ uint64_t hash_R076(double a0, short a1, R076 a2, double a3, float a4) {
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2.f0));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits64(a2.f2));
+    h = mix(h, bits64(a2.f3));
+    h = mix(h, bits64(a2.f4));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     return h;
@@ -5906,19 +5889,28 @@ R076 echo_R076(char a0, unsigned short a1, R076 a2) {
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a2.f0 = (double)(a2.f0 + k);
-    a2.f1 = (float)(a2.f1 + k);
+    a2.f1 = (double)(a2.f1 + k);
+    a2.f2 = (double)(a2.f2 + k);
+    a2.f3 = (double)(a2.f3 + k);
+    a2.f4 = (double)(a2.f4 + k);
     return a2;
 }
 
 R077 make_R077(int seed) {
     R077 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.d = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1.b = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1.f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R077(R077 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, bits64(a0.f1.d));
+    h = mix(h, (uint64_t)(a0.f1.b));
+    h = mix(h, bits32(a0.f1.f));
     return h;
 }
 uint64_t hash_R077(double a0, double a1, float a2, float a3, double a4, double a5, float a6, R077 a7, float a8, double a9) {
@@ -5930,7 +5922,10 @@ uint64_t hash_R077(double a0, double a1, float a2, float a3, double a4, double a
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1.a));
+    h = mix(h, bits64(a7.f1.d));
+    h = mix(h, (uint64_t)(a7.f1.b));
+    h = mix(h, bits32(a7.f1.f));
     h = mix(h, bits32(a8));
     h = mix(h, bits64(a9));
     return h;
@@ -5948,7 +5943,10 @@ R077 echo_R077(float a0, double a1, short a2, double a3, double a4, double a5, R
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (long)(a6.f0 + k);
+    a6.f1.a = (uint8_t)(a6.f1.a + k);
+    a6.f1.d = (double)(a6.f1.d + k);
+    a6.f1.b = (uint16_t)(a6.f1.b + k);
+    a6.f1.f = (float)(a6.f1.f + k);
     return a6;
 }
 uint64_t pair_R077(uint16_t a0, intptr_t a1, intptr_t a2, R077 a3, const int64_t *a4, R077 a5, int8_t a6, intptr_t a7) {
@@ -5956,9 +5954,15 @@ uint64_t pair_R077(uint16_t a0, intptr_t a1, intptr_t a2, R077 a3, const int64_t
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1.a));
+    h = mix(h, bits64(a3.f1.d));
+    h = mix(h, (uint64_t)(a3.f1.b));
+    h = mix(h, bits32(a3.f1.f));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1.a));
+    h = mix(h, bits64(a5.f1.d));
+    h = mix(h, (uint64_t)(a5.f1.b));
+    h = mix(h, bits32(a5.f1.f));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -5967,38 +5971,12 @@ uint64_t pair_R077(uint16_t a0, intptr_t a1, intptr_t a2, R077 a3, const int64_t
 R078 make_R078(int seed) {
     R078 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0.p = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f0.f0.q = &ffidl_cells[(seed * 3 + 1) % 48];
-    s.f1[0].f0[0].v[0][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[0].f0[0].v[1][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[0].f0[0].v[2][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f1[0].f0[1].v[0][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f1[0].f0[1].v[1][0] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f1[0].f0[1].v[2][0] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f1[1].f0[0].v[0][0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f1[1].f0[0].v[1][0] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f1[1].f0[0].v[2][0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f1[1].f0[1].v[0][0] = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
-    s.f1[1].f0[1].v[1][0] = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
-    s.f1[1].f0[1].v[2][0] = (float)(-(seed * 1.5 + 13 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R078(R078 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0.f0.p));
-    h = mix(h, (uint64_t)*(a0.f0.f0.q));
-    h = mix(h, bits32(a0.f1[0].f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f1[0].f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f1[0].f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f1[0].f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f1[0].f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f1[0].f0[1].v[2][0]));
-    h = mix(h, bits32(a0.f1[1].f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f1[1].f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f1[1].f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f1[1].f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f1[1].f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f1[1].f0[1].v[2][0]));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 uint64_t hash_R078(int8_t a0, long long a1, float a2, uint16_t a3, unsigned long long a4, char a5, R078 a6, char a7, unsigned char a8) {
@@ -6009,45 +5987,19 @@ uint64_t hash_R078(int8_t a0, long long a1, float a2, uint16_t a3, unsigned long
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)*(a6.f0.f0.p));
-    h = mix(h, (uint64_t)*(a6.f0.f0.q));
-    h = mix(h, bits32(a6.f1[0].f0[0].v[0][0]));
-    h = mix(h, bits32(a6.f1[0].f0[0].v[1][0]));
-    h = mix(h, bits32(a6.f1[0].f0[0].v[2][0]));
-    h = mix(h, bits32(a6.f1[0].f0[1].v[0][0]));
-    h = mix(h, bits32(a6.f1[0].f0[1].v[1][0]));
-    h = mix(h, bits32(a6.f1[0].f0[1].v[2][0]));
-    h = mix(h, bits32(a6.f1[1].f0[0].v[0][0]));
-    h = mix(h, bits32(a6.f1[1].f0[0].v[1][0]));
-    h = mix(h, bits32(a6.f1[1].f0[0].v[2][0]));
-    h = mix(h, bits32(a6.f1[1].f0[1].v[0][0]));
-    h = mix(h, bits32(a6.f1[1].f0[1].v[1][0]));
-    h = mix(h, bits32(a6.f1[1].f0[1].v[2][0]));
+    h = mix(h, bits32(a6.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R078 echo_R078(int8_t a0, EnI16 a1, uintptr_t a2, R078 a3) {
+R078 echo_R078(int8_t a0, EnU64 a1, uintptr_t a2, R078 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0.p = a3.f0.f0.p + (k & 7);
-    a3.f0.f0.q = a3.f0.f0.q + (k & 7);
-    a3.f1[0].f0[0].v[0][0] = (float)(a3.f1[0].f0[0].v[0][0] + k);
-    a3.f1[0].f0[0].v[1][0] = (float)(a3.f1[0].f0[0].v[1][0] + k);
-    a3.f1[0].f0[0].v[2][0] = (float)(a3.f1[0].f0[0].v[2][0] + k);
-    a3.f1[0].f0[1].v[0][0] = (float)(a3.f1[0].f0[1].v[0][0] + k);
-    a3.f1[0].f0[1].v[1][0] = (float)(a3.f1[0].f0[1].v[1][0] + k);
-    a3.f1[0].f0[1].v[2][0] = (float)(a3.f1[0].f0[1].v[2][0] + k);
-    a3.f1[1].f0[0].v[0][0] = (float)(a3.f1[1].f0[0].v[0][0] + k);
-    a3.f1[1].f0[0].v[1][0] = (float)(a3.f1[1].f0[0].v[1][0] + k);
-    a3.f1[1].f0[0].v[2][0] = (float)(a3.f1[1].f0[0].v[2][0] + k);
-    a3.f1[1].f0[1].v[0][0] = (float)(a3.f1[1].f0[1].v[0][0] + k);
-    a3.f1[1].f0[1].v[1][0] = (float)(a3.f1[1].f0[1].v[1][0] + k);
-    a3.f1[1].f0[1].v[2][0] = (float)(a3.f1[1].f0[1].v[2][0] + k);
+    a3.f0 = (float)(a3.f0 + k);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R078(uint8_t a0, uintptr_t a1, uint8_t a2, int64_t a3, R078 a4, intptr_t a5) {
@@ -6056,20 +6008,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R078(uint8_t a0, uintptr_t a1, uint8_t
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)*(a4.f0.f0.p));
-    h = mix(h, (uint64_t)*(a4.f0.f0.q));
-    h = mix(h, bits32(a4.f1[0].f0[0].v[0][0]));
-    h = mix(h, bits32(a4.f1[0].f0[0].v[1][0]));
-    h = mix(h, bits32(a4.f1[0].f0[0].v[2][0]));
-    h = mix(h, bits32(a4.f1[0].f0[1].v[0][0]));
-    h = mix(h, bits32(a4.f1[0].f0[1].v[1][0]));
-    h = mix(h, bits32(a4.f1[0].f0[1].v[2][0]));
-    h = mix(h, bits32(a4.f1[1].f0[0].v[0][0]));
-    h = mix(h, bits32(a4.f1[1].f0[0].v[1][0]));
-    h = mix(h, bits32(a4.f1[1].f0[0].v[2][0]));
-    h = mix(h, bits32(a4.f1[1].f0[1].v[0][0]));
-    h = mix(h, bits32(a4.f1[1].f0[1].v[1][0]));
-    h = mix(h, bits32(a4.f1[1].f0[1].v[2][0]));
+    h = mix(h, bits32(a4.f0));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
@@ -6079,20 +6018,7 @@ R078 __attribute__((ms_abi)) w64_echo_R078(R078 a0, double a1, double a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0.f0.p = a0.f0.f0.p + (k & 7);
-    a0.f0.f0.q = a0.f0.f0.q + (k & 7);
-    a0.f1[0].f0[0].v[0][0] = (float)(a0.f1[0].f0[0].v[0][0] + k);
-    a0.f1[0].f0[0].v[1][0] = (float)(a0.f1[0].f0[0].v[1][0] + k);
-    a0.f1[0].f0[0].v[2][0] = (float)(a0.f1[0].f0[0].v[2][0] + k);
-    a0.f1[0].f0[1].v[0][0] = (float)(a0.f1[0].f0[1].v[0][0] + k);
-    a0.f1[0].f0[1].v[1][0] = (float)(a0.f1[0].f0[1].v[1][0] + k);
-    a0.f1[0].f0[1].v[2][0] = (float)(a0.f1[0].f0[1].v[2][0] + k);
-    a0.f1[1].f0[0].v[0][0] = (float)(a0.f1[1].f0[0].v[0][0] + k);
-    a0.f1[1].f0[0].v[1][0] = (float)(a0.f1[1].f0[0].v[1][0] + k);
-    a0.f1[1].f0[0].v[2][0] = (float)(a0.f1[1].f0[0].v[2][0] + k);
-    a0.f1[1].f0[1].v[0][0] = (float)(a0.f1[1].f0[1].v[0][0] + k);
-    a0.f1[1].f0[1].v[1][0] = (float)(a0.f1[1].f0[1].v[1][0] + k);
-    a0.f1[1].f0[1].v[2][0] = (float)(a0.f1[1].f0[1].v[2][0] + k);
+    a0.f0 = (float)(a0.f0 + k);
     return a0;
 }
 W64HashFn_R078 ptr_w64_hash_R078(void) { return w64_hash_R078; }
@@ -6101,18 +6027,21 @@ W64EchoFn_R078 ptr_w64_echo_R078(void) { return w64_echo_R078; }
 R079 make_R079(int seed) {
     R079 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R079(R079 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0[0].f0[0]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
     return h;
 }
 uint64_t hash_R079(uint8_t a0, R079 a1, char a2, int8_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)*(a1.f0[0].f0[0]));
+    h = mix(h, bits32(a1.f0[0]));
+    h = mix(h, bits32(a1.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
@@ -6122,10 +6051,11 @@ R079 echo_R079(double a0, R079 a1) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0].f0[0] = a1.f0[0].f0[0] + (k & 7);
+    a1.f0[0] = (float)(a1.f0[0] + k);
+    a1.f0[1] = (float)(a1.f0[1] + k);
     return a1;
 }
-uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float a5, R079 a6, EnInt a7, R079 a8) {
+uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float a5, R079 a6, EnU8 a7, R079 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -6133,9 +6063,11 @@ uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float 
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)*(a6.f0[0].f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)*(a8.f0[0].f0[0]));
+    h = mix(h, bits32(a6.f0[0]));
+    h = mix(h, bits32(a6.f0[1]));
+    h = mix(h, (uint64_t)(a7));
+    h = mix(h, bits32(a8.f0[0]));
+    h = mix(h, bits32(a8.f0[1]));
     return h;
 }
 HashFn_R079 ptr_hash_R079(void) { return hash_R079; }
@@ -6144,20 +6076,12 @@ EchoFn_R079 ptr_echo_R079(void) { return echo_R079; }
 R080 make_R080(int seed) {
     R080 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2.f0.p = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f2.f0.q = &ffidl_cells[(seed * 3 + 3) % 48];
-    s.f3 = &ffidl_cells[(seed * 3 + 4) % 48];
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R080(R080 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
-    h = mix(h, (uint64_t)*(a0.f2.f0.p));
-    h = mix(h, (uint64_t)*(a0.f2.f0.q));
-    h = mix(h, (uint64_t)*(a0.f3));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R080(uint8_t a0, unsigned long long a1, uint16_t a2, char a3, unsigned long a4, R080 a5) {
@@ -6167,11 +6091,7 @@ uint64_t hash_R080(uint8_t a0, unsigned long long a1, uint16_t a2, char a3, unsi
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0));
-    h = mix(h, (uint64_t)*(a5.f2.f0.p));
-    h = mix(h, (uint64_t)*(a5.f2.f0.q));
-    h = mix(h, (uint64_t)*(a5.f3));
+    h = mix(h, bits64(a5.f0));
     return h;
 }
 R080 echo_R080(const int64_t *a0, int16_t a1, int8_t a2, unsigned short a3, int a4, uint32_t a5, R080 a6) {
@@ -6184,37 +6104,24 @@ R080 echo_R080(const int64_t *a0, int16_t a1, int8_t a2, unsigned short a3, int 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0.f0 = (double)(a6.f0.f0 + k);
-    a6.f1.f0 = (long long)(a6.f1.f0 + k);
-    a6.f2.f0.p = a6.f2.f0.p + (k & 7);
-    a6.f2.f0.q = a6.f2.f0.q + (k & 7);
-    a6.f3 = a6.f3 + (k & 7);
+    a6.f0 = (double)(a6.f0 + k);
     return a6;
 }
 
 R081 make_R081(int seed) {
     R081 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R081(R081 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 uint64_t hash_R081(R081 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 R081 echo_R081(R081 a0, float a1, signed char a2) {
@@ -6223,38 +6130,27 @@ R081 echo_R081(R081 a0, float a1, signed char a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0[0] = (float)(a0.f0[0] + k);
-    a0.f0[1] = (float)(a0.f0[1] + k);
-    a0.f0[2] = (float)(a0.f0[2] + k);
-    a0.f0[3] = (float)(a0.f0[3] + k);
+    a0.f0 = (float)(a0.f0 + k);
     return a0;
 }
 uint64_t pair_R081(uint64_t a0, R081 a1, double a2, R081 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0[0]));
-    h = mix(h, bits32(a1.f0[1]));
-    h = mix(h, bits32(a1.f0[2]));
-    h = mix(h, bits32(a1.f0[3]));
+    h = mix(h, bits32(a1.f0));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0[0]));
-    h = mix(h, bits32(a3.f0[1]));
-    h = mix(h, bits32(a3.f0[2]));
-    h = mix(h, bits32(a3.f0[3]));
+    h = mix(h, bits32(a3.f0));
     return h;
 }
 
 R082 make_R082(int seed) {
     R082 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R082(R082 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R082(long long a0, float a1, double a2, int32_t a3, float a4, double a5, float a6, float a7, R082 a8, double a9) {
@@ -6267,8 +6163,7 @@ uint64_t hash_R082(long long a0, float a1, double a2, int32_t a3, float a4, doub
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, bits32(a8.f0[0]));
-    h = mix(h, bits32(a8.f0[1]));
+    h = mix(h, (uint64_t)(a8.f1));
     h = mix(h, bits64(a9));
     return h;
 }
@@ -6282,17 +6177,15 @@ R082 echo_R082(float a0, size_t a1, double a2, char a3, float a4, double a5, R08
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0] = (float)(a6.f0[0] + k);
-    a6.f0[1] = (float)(a6.f0[1] + k);
+    a6.f1 = (unsigned long)(a6.f1 + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R082(uint32_t a0, EnI16 a1, unsigned char a2, R082 a3, int8_t a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R082(uint32_t a0, EnU64 a1, unsigned char a2, R082 a3, int8_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits32(a3.f0[0]));
-    h = mix(h, bits32(a3.f0[1]));
+    h = mix(h, (uint64_t)(a3.f1));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
@@ -6302,22 +6195,19 @@ R082 __attribute__((ms_abi)) w64_echo_R082(unsigned int a0, int32_t a1, R082 a2)
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (float)(a2.f0[0] + k);
-    a2.f0[1] = (float)(a2.f0[1] + k);
+    a2.f1 = (unsigned long)(a2.f1 + k);
     return a2;
 }
 
 R083 make_R083(int seed) {
     R083 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R083(R083 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f1));
     return h;
 }
 uint64_t hash_R083(float a0, float a1, double a2, unsigned char a3, unsigned long long a4, R083 a5, EnU8 a6) {
@@ -6327,8 +6217,7 @@ uint64_t hash_R083(float a0, float a1, double a2, unsigned char a3, unsigned lon
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)*(a5.f1));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
@@ -6344,19 +6233,16 @@ R083 echo_R083(_Bool a0, double a1, signed char a2, const int64_t *a3, intptr_t 
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (short)(a6.f0 + k);
-    a6.f1 = (double)(a6.f1 + k);
+    a6.f1 = a6.f1 + (k & 7);
     return a6;
 }
 uint64_t pair_R083(int8_t a0, intptr_t a1, R083 a2, double a3, R083 a4, short a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, (uint64_t)*(a2.f1));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, (uint64_t)*(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
@@ -6364,24 +6250,42 @@ uint64_t pair_R083(int8_t a0, intptr_t a1, R083 a2, double a3, R083 a4, short a5
 R084 make_R084(int seed) {
     R084 s;
     memset(&s, 0, sizeof s);
-    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f1 = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2.b = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3 = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f4 = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f5 = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f6.f2 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R084(R084 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1[0].a));
+    h = mix(h, (uint64_t)(a0.f2.a));
+    h = mix(h, (uint64_t)(a0.f2.b));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, bits64(a0.f6.f2));
     return h;
 }
-uint64_t hash_R084(EnInt a0, int16_t a1, EnU16 a2, double a3, R084 a4, float a5) {
+uint64_t hash_R084(EnInt a0, int16_t a1, EnI16 a2, double a3, R084 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)*(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f1[0].a));
+    h = mix(h, (uint64_t)(a4.f2.a));
+    h = mix(h, (uint64_t)(a4.f2.b));
+    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
+    h = mix(h, bits64(a4.f6.f2));
     h = mix(h, bits32(a5));
     return h;
 }
@@ -6397,8 +6301,14 @@ R084 echo_R084(uint16_t a0, unsigned char a1, const int64_t *a2, short a3, float
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = a7.f0 + (k & 7);
-    a7.f1 = (size_t)(a7.f1 + k);
+    a7.f0 = (unsigned short)(a7.f0 + k);
+    a7.f1[0].a = (float)(a7.f1[0].a + k);
+    a7.f2.a = (uint8_t)(a7.f2.a + k);
+    a7.f2.b = (uint8_t)(a7.f2.b + k);
+    a7.f3 = (uint16_t)(a7.f3 + k);
+    a7.f4 = (int16_t)(a7.f4 + k);
+    a7.f5 = (int8_t)(a7.f5 + k);
+    a7.f6.f2 = (double)(a7.f6.f2 + k);
     return a7;
 }
 HashFn_R084 ptr_hash_R084(void) { return hash_R084; }
@@ -6407,26 +6317,17 @@ EchoFn_R084 ptr_echo_R084(void) { return echo_R084; }
 R085 make_R085(int seed) {
     R085 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R085(R085 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
+    h = mix(h, bits64(a0.f2.f0));
     return h;
 }
 uint64_t hash_R085(R085 a0, unsigned char a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
+    h = mix(h, bits64(a0.f2.f0));
     h = mix(h, (uint64_t)(a1));
     return h;
 }
@@ -6441,56 +6342,41 @@ R085 echo_R085(float a0, double a1, double a2, double a3, int64_t a4, R085 a5, d
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1[0] = (float)(a5.f1[0] + k);
-    a5.f1[1] = (float)(a5.f1[1] + k);
-    a5.f1[2] = (float)(a5.f1[2] + k);
+    a5.f2.f0 = (double)(a5.f2.f0 + k);
     return a5;
 }
-uint64_t pair_R085(double a0, uint16_t a1, int8_t a2, EnI16 a3, double a4, R085 a5, double a6, R085 a7) {
+uint64_t pair_R085(double a0, uint16_t a1, int8_t a2, EnU64 a3, double a4, R085 a5, double a6, R085 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, bits32(a5.f1[0]));
-    h = mix(h, bits32(a5.f1[1]));
-    h = mix(h, bits32(a5.f1[2]));
+    h = mix(h, bits64(a5.f2.f0));
     h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, bits32(a7.f1[0]));
-    h = mix(h, bits32(a7.f1[1]));
-    h = mix(h, bits32(a7.f1[2]));
+    h = mix(h, bits64(a7.f2.f0));
     return h;
 }
 
 R086 make_R086(int seed) {
     R086 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = ((seed + 2) & 1) != 0;
-    s.f3 = (unsigned int)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R086(R086 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
     return h;
 }
 uint64_t hash_R086(float a0, uintptr_t a1, R086 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
+    h = mix(h, bits32(a2.f0[0]));
+    h = mix(h, bits32(a2.f0[1]));
     return h;
 }
 R086 echo_R086(R086 a0, long a1, int16_t a2) {
@@ -6499,10 +6385,8 @@ R086 echo_R086(R086 a0, long a1, int16_t a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (short)(a0.f0 + k);
-    a0.f1 = (unsigned int)(a0.f1 + k);
-    a0.f2 = a0.f2 ^ (k & 1);
-    a0.f3 = (unsigned int)(a0.f3 + k);
+    a0.f0[0] = (float)(a0.f0[0] + k);
+    a0.f0[1] = (float)(a0.f0[1] + k);
     return a0;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R086(uint32_t a0, float a1, uint8_t a2, int8_t a3, long long a4, R086 a5, unsigned char a6, float a7) {
@@ -6512,10 +6396,8 @@ uint64_t __attribute__((ms_abi)) w64_hash_R086(uint32_t a0, float a1, uint8_t a2
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, bits32(a5.f0[1]));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, bits32(a7));
     return h;
@@ -6527,10 +6409,8 @@ R086 __attribute__((ms_abi)) w64_echo_R086(int16_t a0, R086 a1, uint64_t a2, lon
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (short)(a1.f0 + k);
-    a1.f1 = (unsigned int)(a1.f1 + k);
-    a1.f2 = a1.f2 ^ (k & 1);
-    a1.f3 = (unsigned int)(a1.f3 + k);
+    a1.f0[0] = (float)(a1.f0[0] + k);
+    a1.f0[1] = (float)(a1.f0[1] + k);
     return a1;
 }
 W64HashFn_R086 ptr_w64_hash_R086(void) { return w64_hash_R086; }
@@ -6539,19 +6419,28 @@ W64EchoFn_R086 ptr_w64_echo_R086(void) { return w64_echo_R086; }
 R087 make_R087(int seed) {
     R087 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].tag = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0].v = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1].tag = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[1].v = (uint32_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R087(R087 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f1[0].tag));
+    h = mix(h, (uint64_t)(a0.f1[0].v));
+    h = mix(h, (uint64_t)(a0.f1[1].tag));
+    h = mix(h, (uint64_t)(a0.f1[1].v));
     return h;
 }
-uint64_t hash_R087(EnU32 a0, const int64_t *a1, R087 a2) {
+uint64_t hash_R087(EnU64 a0, const int64_t *a1, R087 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f1[0].tag));
+    h = mix(h, (uint64_t)(a2.f1[0].v));
+    h = mix(h, (uint64_t)(a2.f1[1].tag));
+    h = mix(h, (uint64_t)(a2.f1[1].v));
     return h;
 }
 R087 echo_R087(float a0, _Bool a1, float a2, R087 a3, double a4, double a5, double a6) {
@@ -6564,39 +6453,48 @@ R087 echo_R087(float a0, _Bool a1, float a2, R087 a3, double a4, double a5, doub
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (ssize_t)(a3.f0[0] + k);
+    a3.f1[0].tag = (uint8_t)(a3.f1[0].tag + k);
+    a3.f1[0].v = (uint32_t)(a3.f1[0].v + k);
+    a3.f1[1].tag = (uint8_t)(a3.f1[1].tag + k);
+    a3.f1[1].v = (uint32_t)(a3.f1[1].v + k);
     return a3;
 }
 uint64_t pair_R087(int a0, R087 a1, double a2, R087 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f1[0].tag));
+    h = mix(h, (uint64_t)(a1.f1[0].v));
+    h = mix(h, (uint64_t)(a1.f1[1].tag));
+    h = mix(h, (uint64_t)(a1.f1[1].v));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(a3.f1[0].tag));
+    h = mix(h, (uint64_t)(a3.f1[0].v));
+    h = mix(h, (uint64_t)(a3.f1[1].tag));
+    h = mix(h, (uint64_t)(a3.f1[1].v));
     return h;
 }
 
 R088 make_R088(int seed) {
     R088 s;
     memset(&s, 0, sizeof s);
-    s.f0.a = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.b = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[0][0] = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0][1] = (ssize_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[0] = ((seed + 2) & 1) != 0;
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R088(R088 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
     return h;
 }
 uint64_t hash_R088(double a0, R088 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.c));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][1]));
+    h = mix(h, (uint64_t)(a1.f1[0]));
     return h;
 }
 R088 echo_R088(uint64_t a0, double a1, double a2, float a3, double a4, float a5, double a6, R088 a7, double a8, intptr_t a9) {
@@ -6612,34 +6510,34 @@ R088 echo_R088(uint64_t a0, double a1, double a2, float a3, double a4, float a5,
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0.a = (EnU8)(a7.f0.a + k);
-    a7.f0.b = (EnI16)(a7.f0.b + k);
-    a7.f0.c = (EnInt)(a7.f0.c + k);
+    a7.f0[0][0] = (ssize_t)(a7.f0[0][0] + k);
+    a7.f0[0][1] = (ssize_t)(a7.f0[0][1] + k);
+    a7.f1[0] = a7.f1[0] ^ (k & 1);
     return a7;
 }
 
 R089 make_R089(int seed) {
     R089 s;
     memset(&s, 0, sizeof s);
-    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R089(R089 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R089(const int64_t *a0, EnInt a1, double a2, const int64_t *a3, uint64_t a4, short a5, size_t a6, signed char a7, R089 a8) {
+uint64_t hash_R089(const int64_t *a0, EnU8 a1, double a2, const int64_t *a3, uint64_t a4, short a5, size_t a6, signed char a7, R089 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)*(a8.f0));
+    h = mix(h, bits32(a8.f0));
     return h;
 }
 R089 echo_R089(double a0, float a1, R089 a2, int16_t a3, uint64_t a4, size_t a5) {
@@ -6651,7 +6549,7 @@ R089 echo_R089(double a0, float a1, R089 a2, int16_t a3, uint64_t a4, size_t a5)
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = a2.f0 + (k & 7);
+    a2.f0 = (float)(a2.f0 + k);
     return a2;
 }
 uint64_t pair_R089(short a0, const int64_t *a1, int16_t a2, EnI16 a3, int64_t a4, unsigned int a5, R089 a6, intptr_t a7, R089 a8) {
@@ -6662,9 +6560,9 @@ uint64_t pair_R089(short a0, const int64_t *a1, int16_t a2, EnI16 a3, int64_t a4
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)*(a6.f0));
+    h = mix(h, bits32(a6.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)*(a8.f0));
+    h = mix(h, bits32(a8.f0));
     return h;
 }
 HashFn_R089 ptr_hash_R089(void) { return hash_R089; }
@@ -6673,34 +6571,22 @@ EchoFn_R089 ptr_echo_R089(void) { return echo_R089; }
 R090 make_R090(int seed) {
     R090 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1.b = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2 = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3 = (EnU8)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f4 = (unsigned long long)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0[0] = ((seed + 0) & 1) != 0;
+    s.f0[1] = ((seed + 1) & 1) != 0;
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R090(R090 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, (uint64_t)(a0.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 uint64_t hash_R090(ssize_t a0, double a1, R090 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1.a));
-    h = mix(h, (uint64_t)(a2.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, (uint64_t)(a2.f4));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f0[1]));
     return h;
 }
 R090 echo_R090(int8_t a0, R090 a1) {
@@ -6708,22 +6594,14 @@ R090 echo_R090(int8_t a0, R090 a1) {
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (short)(a1.f0 + k);
-    a1.f1.a = (uint8_t)(a1.f1.a + k);
-    a1.f1.b = (uint8_t)(a1.f1.b + k);
-    a1.f2 = (signed char)(a1.f2 + k);
-    a1.f3 = (EnU8)(a1.f3 + k);
-    a1.f4 = (unsigned long long)(a1.f4 + k);
+    a1.f0[0] = a1.f0[0] ^ (k & 1);
+    a1.f0[1] = a1.f0[1] ^ (k & 1);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R090(R090 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, (uint64_t)(a0.f1.b));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 R090 __attribute__((ms_abi)) w64_echo_R090(int32_t a0, int8_t a1, int8_t a2, unsigned long long a3, int16_t a4, R090 a5) {
@@ -6735,26 +6613,20 @@ R090 __attribute__((ms_abi)) w64_echo_R090(int32_t a0, int8_t a1, int8_t a2, uns
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (short)(a5.f0 + k);
-    a5.f1.a = (uint8_t)(a5.f1.a + k);
-    a5.f1.b = (uint8_t)(a5.f1.b + k);
-    a5.f2 = (signed char)(a5.f2 + k);
-    a5.f3 = (EnU8)(a5.f3 + k);
-    a5.f4 = (unsigned long long)(a5.f4 + k);
+    a5.f0[0] = a5.f0[0] ^ (k & 1);
+    a5.f0[1] = a5.f0[1] ^ (k & 1);
     return a5;
 }
 
 R091 make_R091(int seed) {
     R091 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0] = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f1[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R091(R091 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
     return h;
 }
 uint64_t hash_R091(double a0, char a1, float a2, float a3, double a4, R091 a5, unsigned int a6) {
@@ -6764,8 +6636,7 @@ uint64_t hash_R091(double a0, char a1, float a2, float a3, double a4, R091 a5, u
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)*(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[0]));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
@@ -6782,33 +6653,44 @@ R091 echo_R091(uint64_t a0, double a1, int64_t a2, int8_t a3, long long a4, floa
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (int16_t)(a7.f0 + k);
-    a7.f1[0] = a7.f1[0] + (k & 7);
+    a7.f1[0] = (size_t)(a7.f1[0] + k);
     return a7;
 }
 uint64_t pair_R091(double a0, const int64_t *a1, R091 a2, EnU32 a3, R091 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)*(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[0]));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)*(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f1[0]));
     return h;
 }
 
 R092 make_R092(int seed) {
     R092 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f0[1] = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2 = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f3 = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f4[0][0] = (uint64_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f4[1][0] = (uint64_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R092(R092 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0[0]));
-    h = mix(h, (uint64_t)*(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits32(a0.f0[3]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0][0]));
+    h = mix(h, (uint64_t)(a0.f4[1][0]));
     return h;
 }
 uint64_t hash_R092(double a0, double a1, float a2, float a3, R092 a4, double a5, double a6) {
@@ -6817,8 +6699,15 @@ uint64_t hash_R092(double a0, double a1, float a2, float a3, R092 a4, double a5,
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)*(a4.f0[0]));
-    h = mix(h, (uint64_t)*(a4.f0[1]));
+    h = mix(h, bits32(a4.f0[0]));
+    h = mix(h, bits32(a4.f0[1]));
+    h = mix(h, bits32(a4.f0[2]));
+    h = mix(h, bits32(a4.f0[3]));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
+    h = mix(h, (uint64_t)(a4.f4[0][0]));
+    h = mix(h, (uint64_t)(a4.f4[1][0]));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     return h;
@@ -6829,28 +6718,29 @@ R092 echo_R092(float a0, float a1, R092 a2) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = a2.f0[0] + (k & 7);
-    a2.f0[1] = a2.f0[1] + (k & 7);
+    a2.f0[0] = (float)(a2.f0[0] + k);
+    a2.f0[1] = (float)(a2.f0[1] + k);
+    a2.f0[2] = (float)(a2.f0[2] + k);
+    a2.f0[3] = (float)(a2.f0[3] + k);
+    a2.f1 = (unsigned char)(a2.f1 + k);
+    a2.f2 = (uint8_t)(a2.f2 + k);
+    a2.f3 = (int16_t)(a2.f3 + k);
+    a2.f4[0][0] = (uint64_t)(a2.f4[0][0] + k);
+    a2.f4[1][0] = (uint64_t)(a2.f4[1][0] + k);
     return a2;
 }
 
 R093 make_R093(int seed) {
     R093 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = ((seed + 1) & 1) != 0;
-    s.f2[0] = (EnI16)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[1] = (EnI16)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3 = (int)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R093(R093 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R093(long a0, uint64_t a1, unsigned char a2, float a3, signed char a4, R093 a5, uint8_t a6) {
@@ -6860,45 +6750,33 @@ uint64_t hash_R093(long a0, uint64_t a1, unsigned char a2, float a3, signed char
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R093 echo_R093(const int64_t *a0, const int64_t *a1, _Bool a2, float a3, R093 a4, EnU8 a5, signed char a6, const int64_t *a7) {
+R093 echo_R093(const int64_t *a0, const int64_t *a1, _Bool a2, float a3, R093 a4, EnI64 a5, signed char a6, const int64_t *a7) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)*(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (unsigned long long)(a4.f0 + k);
-    a4.f1 = a4.f1 ^ (k & 1);
-    a4.f2[0] = (EnI16)(a4.f2[0] + k);
-    a4.f2[1] = (EnI16)(a4.f2[1] + k);
-    a4.f3 = (int)(a4.f3 + k);
+    a4.f0 = (double)(a4.f0 + k);
+    a4.f1 = (signed char)(a4.f1 + k);
     return a4;
 }
-uint64_t pair_R093(R093 a0, float a1, R093 a2, EnI64 a3) {
+uint64_t pair_R093(R093 a0, float a1, R093 a2, EnInt a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
@@ -6906,16 +6784,18 @@ uint64_t pair_R093(R093 a0, float a1, R093 a2, EnI64 a3) {
 R094 make_R094(int seed) {
     R094 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2 = &ffidl_cells[(seed * 3 + 3) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R094(R094 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
+    h = mix(h, bits32(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f2));
     return h;
 }
 uint64_t hash_R094(double a0, double a1, intptr_t a2, double a3, float a4, unsigned int a5, double a6, R094 a7, _Bool a8, size_t a9) {
@@ -6927,9 +6807,10 @@ uint64_t hash_R094(double a0, double a1, intptr_t a2, double a3, float a4, unsig
     h = mix(h, bits32(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7.f1[0]));
-    h = mix(h, bits32(a7.f1[1]));
-    h = mix(h, bits32(a7.f1[2]));
+    h = mix(h, bits32(a7.f0.f0[0]));
+    h = mix(h, bits32(a7.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)*(a7.f2));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     return h;
@@ -6944,9 +6825,10 @@ R094 echo_R094(double a0, double a1, double a2, float a3, float a4, R094 a5, dou
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f1[0] = (float)(a5.f1[0] + k);
-    a5.f1[1] = (float)(a5.f1[1] + k);
-    a5.f1[2] = (float)(a5.f1[2] + k);
+    a5.f0.f0[0] = (float)(a5.f0.f0[0] + k);
+    a5.f0.f0[1] = (float)(a5.f0.f0[1] + k);
+    a5.f1 = (int8_t)(a5.f1 + k);
+    a5.f2 = a5.f2 + (k & 7);
     return a5;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R094(int32_t a0, float a1, uint8_t a2, unsigned short a3, int a4, R094 a5, short a6, intptr_t a7) {
@@ -6956,9 +6838,10 @@ uint64_t __attribute__((ms_abi)) w64_hash_R094(int32_t a0, float a1, uint8_t a2,
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits32(a5.f1[0]));
-    h = mix(h, bits32(a5.f1[1]));
-    h = mix(h, bits32(a5.f1[2]));
+    h = mix(h, bits32(a5.f0.f0[0]));
+    h = mix(h, bits32(a5.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)*(a5.f2));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -6970,9 +6853,10 @@ R094 __attribute__((ms_abi)) w64_echo_R094(float a0, double a1, R094 a2, float a
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f1[0] = (float)(a2.f1[0] + k);
-    a2.f1[1] = (float)(a2.f1[1] + k);
-    a2.f1[2] = (float)(a2.f1[2] + k);
+    a2.f0.f0[0] = (float)(a2.f0.f0[0] + k);
+    a2.f0.f0[1] = (float)(a2.f0.f0[1] + k);
+    a2.f1 = (int8_t)(a2.f1 + k);
+    a2.f2 = a2.f2 + (k & 7);
     return a2;
 }
 HashFn_R094 ptr_hash_R094(void) { return hash_R094; }
@@ -6983,19 +6867,19 @@ W64EchoFn_R094 ptr_w64_echo_R094(void) { return w64_echo_R094; }
 R095 make_R095(int seed) {
     R095 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R095(R095 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R095(float a0, double a1, R095 a2, double a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     return h;
@@ -7005,7 +6889,7 @@ R095 echo_R095(R095 a0, float a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (double)(a0.f0 + k);
+    a0.f1 = (uintptr_t)(a0.f1 + k);
     return a0;
 }
 uint64_t pair_R095(uintptr_t a0, unsigned char a1, short a2, unsigned short a3, long long a4, R095 a5, char a6, R095 a7, int16_t a8) {
@@ -7015,9 +6899,9 @@ uint64_t pair_R095(uintptr_t a0, unsigned char a1, short a2, unsigned short a3, 
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
@@ -7025,46 +6909,19 @@ uint64_t pair_R095(uintptr_t a0, unsigned char a1, short a2, unsigned short a3, 
 R096 make_R096(int seed) {
     R096 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2[0].a = ((seed + 2) & 1) != 0;
-    s.f2[0].b = ((seed + 3) & 1) != 0;
-    s.f2[0].c = ((seed + 4) & 1) != 0;
-    s.f2[0].f = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f2[1].a = ((seed + 6) & 1) != 0;
-    s.f2[1].b = ((seed + 7) & 1) != 0;
-    s.f2[1].c = ((seed + 8) & 1) != 0;
-    s.f2[1].f = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R096(R096 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0].a));
-    h = mix(h, (uint64_t)(a0.f2[0].b));
-    h = mix(h, (uint64_t)(a0.f2[0].c));
-    h = mix(h, bits32(a0.f2[0].f));
-    h = mix(h, (uint64_t)(a0.f2[1].a));
-    h = mix(h, (uint64_t)(a0.f2[1].b));
-    h = mix(h, (uint64_t)(a0.f2[1].c));
-    h = mix(h, bits32(a0.f2[1].f));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R096(const int64_t *a0, uint8_t a1, R096 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2[0].a));
-    h = mix(h, (uint64_t)(a2.f2[0].b));
-    h = mix(h, (uint64_t)(a2.f2[0].c));
-    h = mix(h, bits32(a2.f2[0].f));
-    h = mix(h, (uint64_t)(a2.f2[1].a));
-    h = mix(h, (uint64_t)(a2.f2[1].b));
-    h = mix(h, (uint64_t)(a2.f2[1].c));
-    h = mix(h, bits32(a2.f2[1].f));
+    h = mix(h, bits64(a2.f0));
     return h;
 }
 R096 echo_R096(double a0, unsigned char a1, double a2, R096 a3, int8_t a4) {
@@ -7075,55 +6932,43 @@ R096 echo_R096(double a0, unsigned char a1, double a2, R096 a3, int8_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (short)(a3.f0 + k);
-    a3.f1 = (uint16_t)(a3.f1 + k);
-    a3.f2[0].a = a3.f2[0].a ^ (k & 1);
-    a3.f2[0].b = a3.f2[0].b ^ (k & 1);
-    a3.f2[0].c = a3.f2[0].c ^ (k & 1);
-    a3.f2[0].f = (float)(a3.f2[0].f + k);
-    a3.f2[1].a = a3.f2[1].a ^ (k & 1);
-    a3.f2[1].b = a3.f2[1].b ^ (k & 1);
-    a3.f2[1].c = a3.f2[1].c ^ (k & 1);
-    a3.f2[1].f = (float)(a3.f2[1].f + k);
+    a3.f0 = (double)(a3.f0 + k);
     return a3;
 }
 
 R097 make_R097(int seed) {
     R097 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[3] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[4] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[5] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[6] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f3[0].f0[0][0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f3[0].f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f3[0].f0[1][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3[0].f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3[0].f0[2][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3[0].f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R097(R097 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0].f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0].f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0].f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0].f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0].f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0].f0[2][1]));
     return h;
 }
-uint64_t hash_R097(EnI16 a0, short a1, double a2, short a3, R097 a4) {
+uint64_t hash_R097(EnU32 a0, short a1, double a2, short a3, R097 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3[0].f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3[0].f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3[0].f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3[0].f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3[0].f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3[0].f0[2][1]));
     return h;
 }
 R097 echo_R097(const int64_t *a0, size_t a1, R097 a2, float a3, double a4) {
@@ -7134,33 +6979,30 @@ R097 echo_R097(const int64_t *a0, size_t a1, R097 a2, float a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (signed char)(a2.f0[0] + k);
-    a2.f0[1] = (signed char)(a2.f0[1] + k);
-    a2.f0[2] = (signed char)(a2.f0[2] + k);
-    a2.f0[3] = (signed char)(a2.f0[3] + k);
-    a2.f0[4] = (signed char)(a2.f0[4] + k);
-    a2.f0[5] = (signed char)(a2.f0[5] + k);
-    a2.f0[6] = (signed char)(a2.f0[6] + k);
+    a2.f3[0].f0[0][0] = (signed char)(a2.f3[0].f0[0][0] + k);
+    a2.f3[0].f0[0][1] = (signed char)(a2.f3[0].f0[0][1] + k);
+    a2.f3[0].f0[1][0] = (signed char)(a2.f3[0].f0[1][0] + k);
+    a2.f3[0].f0[1][1] = (signed char)(a2.f3[0].f0[1][1] + k);
+    a2.f3[0].f0[2][0] = (signed char)(a2.f3[0].f0[2][0] + k);
+    a2.f3[0].f0[2][1] = (signed char)(a2.f3[0].f0[2][1] + k);
     return a2;
 }
 uint64_t pair_R097(float a0, R097 a1, unsigned short a2, R097 a3, const int64_t *a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0].f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0].f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0].f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0].f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0].f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0].f0[2][1]));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0].f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0].f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0].f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0].f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0].f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0].f0[2][1]));
     h = mix(h, (uint64_t)*(a4));
     return h;
 }
@@ -7168,12 +7010,14 @@ uint64_t pair_R097(float a0, R097 a1, unsigned short a2, R097 a3, const int64_t 
 R098 make_R098(int seed) {
     R098 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R098(R098 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f2));
     return h;
 }
 uint64_t hash_R098(signed char a0, _Bool a1, char a2, float a3, unsigned int a4, R098 a5) {
@@ -7183,7 +7027,8 @@ uint64_t hash_R098(signed char a0, _Bool a1, char a2, float a3, unsigned int a4,
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f2));
     return h;
 }
 R098 echo_R098(float a0, long a1, const int64_t *a2, float a3, R098 a4, unsigned char a5, unsigned char a6) {
@@ -7196,7 +7041,8 @@ R098 echo_R098(float a0, long a1, const int64_t *a2, float a3, R098 a4, unsigned
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (int16_t)(a4.f0 + k);
+    a4.f0 = (double)(a4.f0 + k);
+    a4.f2 = (unsigned char)(a4.f2 + k);
     return a4;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R098(float a0, float a1, double a2, float a3, R098 a4, uintptr_t a5) {
@@ -7205,7 +7051,8 @@ uint64_t __attribute__((ms_abi)) w64_hash_R098(float a0, float a1, double a2, fl
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f2));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -7216,30 +7063,43 @@ R098 __attribute__((ms_abi)) w64_echo_R098(double a0, R098 a1, _Bool a2, signed 
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (int16_t)(a1.f0 + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f2 = (unsigned char)(a1.f2 + k);
     return a1;
 }
 
 R099 make_R099(int seed) {
     R099 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int64_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[3] = (int64_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[4] = (int64_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[5] = (int64_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f1 = (intptr_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R099(R099 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1[0]));
-    h = mix(h, bits64(a0.f1[1]));
-    h = mix(h, bits64(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R099(R099 a0, const int64_t *a1, uint64_t a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1[0]));
-    h = mix(h, bits64(a0.f1[1]));
-    h = mix(h, bits64(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(a2));
     return h;
@@ -7258,9 +7118,13 @@ R099 echo_R099(float a0, double a1, double a2, double a3, float a4, float a5, do
     ks += (uint64_t)*(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f1[0] = (double)(a8.f1[0] + k);
-    a8.f1[1] = (double)(a8.f1[1] + k);
-    a8.f1[2] = (double)(a8.f1[2] + k);
+    a8.f0[0] = (int64_t)(a8.f0[0] + k);
+    a8.f0[1] = (int64_t)(a8.f0[1] + k);
+    a8.f0[2] = (int64_t)(a8.f0[2] + k);
+    a8.f0[3] = (int64_t)(a8.f0[3] + k);
+    a8.f0[4] = (int64_t)(a8.f0[4] + k);
+    a8.f0[5] = (int64_t)(a8.f0[5] + k);
+    a8.f1 = (intptr_t)(a8.f1 + k);
     return a8;
 }
 uint64_t pair_R099(double a0, float a1, float a2, R099 a3, int64_t a4, R099 a5, float a6) {
@@ -7268,13 +7132,21 @@ uint64_t pair_R099(double a0, float a1, float a2, R099 a3, int64_t a4, R099 a5, 
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3.f1[0]));
-    h = mix(h, bits64(a3.f1[1]));
-    h = mix(h, bits64(a3.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f1[0]));
-    h = mix(h, bits64(a5.f1[1]));
-    h = mix(h, bits64(a5.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -7285,26 +7157,20 @@ R100 make_R100(int seed) {
     R100 s;
     memset(&s, 0, sizeof s);
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R100(R100 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R100(double a0, R100 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1));
-    h = mix(h, bits64(a1.f2));
-    h = mix(h, bits64(a1.f3));
+    h = mix(h, bits32(a1.f1));
     h = mix(h, bits64(a2));
     return h;
 }
@@ -7317,25 +7183,19 @@ R100 echo_R100(const int64_t *a0, R100 a1, double a2, float a3, double a4) {
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a1.f0 = (float)(a1.f0 + k);
-    a1.f1 = (double)(a1.f1 + k);
-    a1.f2 = (double)(a1.f2 + k);
-    a1.f3 = (double)(a1.f3 + k);
+    a1.f1 = (float)(a1.f1 + k);
     return a1;
 }
 
 R101 make_R101(int seed) {
     R101 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R101(R101 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
-    h = mix(h, bits64(a0.f0[1]));
-    h = mix(h, bits64(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
 uint64_t hash_R101(float a0, double a1, float a2, double a3, double a4, double a5, float a6, short a7, R101 a8, double a9, short a10) {
@@ -7348,9 +7208,7 @@ uint64_t hash_R101(float a0, double a1, float a2, double a3, double a4, double a
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits64(a8.f0[0]));
-    h = mix(h, bits64(a8.f0[1]));
-    h = mix(h, bits64(a8.f0[2]));
+    h = mix(h, (uint64_t)(a8.f0));
     h = mix(h, bits64(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
@@ -7365,9 +7223,7 @@ R101 echo_R101(uint64_t a0, int16_t a1, int8_t a2, float a3, long long a4, const
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0] = (double)(a6.f0[0] + k);
-    a6.f0[1] = (double)(a6.f0[1] + k);
-    a6.f0[2] = (double)(a6.f0[2] + k);
+    a6.f0 = (uint16_t)(a6.f0 + k);
     return a6;
 }
 uint64_t pair_R101(int32_t a0, long long a1, uint16_t a2, unsigned char a3, unsigned long a4, _Bool a5, R101 a6, signed char a7, R101 a8, signed char a9, const int64_t *a10) {
@@ -7378,13 +7234,9 @@ uint64_t pair_R101(int32_t a0, long long a1, uint16_t a2, unsigned char a3, unsi
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits64(a6.f0[0]));
-    h = mix(h, bits64(a6.f0[1]));
-    h = mix(h, bits64(a6.f0[2]));
+    h = mix(h, (uint64_t)(a6.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits64(a8.f0[0]));
-    h = mix(h, bits64(a8.f0[1]));
-    h = mix(h, bits64(a8.f0[2]));
+    h = mix(h, (uint64_t)(a8.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)*(a10));
     return h;
@@ -7393,16 +7245,12 @@ uint64_t pair_R101(int32_t a0, long long a1, uint16_t a2, unsigned char a3, unsi
 R102 make_R102(int seed) {
     R102 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0] = (unsigned long long)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R102(R102 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R102(int a0, int16_t a1, uint8_t a2, R102 a3) {
@@ -7410,9 +7258,7 @@ uint64_t hash_R102(int a0, int16_t a1, uint8_t a2, R102 a3) {
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits64(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2[0]));
+    h = mix(h, bits32(a3.f1));
     return h;
 }
 R102 echo_R102(double a0, signed char a1, double a2, int16_t a3, R102 a4) {
@@ -7423,9 +7269,7 @@ R102 echo_R102(double a0, signed char a1, double a2, int16_t a3, R102 a4) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1 = (double)(a4.f1 + k);
-    a4.f2[0] = (unsigned long long)(a4.f2[0] + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R102(unsigned short a0, double a1, int a2, R102 a3) {
@@ -7433,9 +7277,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R102(unsigned short a0, double a1, int
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits64(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2[0]));
+    h = mix(h, bits32(a3.f1));
     return h;
 }
 R102 __attribute__((ms_abi)) w64_echo_R102(unsigned char a0, char a1, const int64_t *a2, float a3, EnI64 a4, R102 a5) {
@@ -7447,9 +7289,7 @@ R102 __attribute__((ms_abi)) w64_echo_R102(unsigned char a0, char a1, const int6
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (double)(a5.f0 + k);
-    a5.f1 = (double)(a5.f1 + k);
-    a5.f2[0] = (unsigned long long)(a5.f2[0] + k);
+    a5.f1 = (float)(a5.f1 + k);
     return a5;
 }
 W64HashFn_R102 ptr_w64_hash_R102(void) { return w64_hash_R102; }
@@ -7458,12 +7298,22 @@ W64EchoFn_R102 ptr_w64_echo_R102(void) { return w64_echo_R102; }
 R103 make_R103(int seed) {
     R103 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3.f0[0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3.f0[1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4 = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R103(R103 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, bits32(a0.f3.f0[0]));
+    h = mix(h, bits32(a0.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
     return h;
 }
 uint64_t hash_R103(uint32_t a0, float a1, double a2, double a3, const int64_t *a4, double a5, R103 a6) {
@@ -7474,7 +7324,12 @@ uint64_t hash_R103(uint32_t a0, float a1, double a2, double a3, const int64_t *a
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, bits32(a6.f3.f0[0]));
+    h = mix(h, bits32(a6.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f4));
     return h;
 }
 R103 echo_R103(char a0, short a1, unsigned int a2, short a3, R103 a4, double a5) {
@@ -7486,7 +7341,12 @@ R103 echo_R103(char a0, short a1, unsigned int a2, short a3, R103 a4, double a5)
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
+    a4.f0[0] = (unsigned char)(a4.f0[0] + k);
+    a4.f1 = (int8_t)(a4.f1 + k);
+    a4.f2 = (uint16_t)(a4.f2 + k);
+    a4.f3.f0[0] = (float)(a4.f3.f0[0] + k);
+    a4.f3.f0[1] = (float)(a4.f3.f0[1] + k);
+    a4.f4 = (int16_t)(a4.f4 + k);
     return a4;
 }
 uint64_t pair_R103(short a0, unsigned long a1, uint16_t a2, int8_t a3, EnI16 a4, long a5, R103 a6, signed char a7, R103 a8, float a9) {
@@ -7497,9 +7357,19 @@ uint64_t pair_R103(short a0, unsigned long a1, uint16_t a2, int8_t a3, EnI16 a4,
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, bits32(a6.f3.f0[0]));
+    h = mix(h, bits32(a6.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f4));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits64(a8.f0));
+    h = mix(h, (uint64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2));
+    h = mix(h, bits32(a8.f3.f0[0]));
+    h = mix(h, bits32(a8.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4));
     h = mix(h, bits32(a9));
     return h;
 }
@@ -7508,13 +7378,11 @@ R104 make_R104(int seed) {
     R104 s;
     memset(&s, 0, sizeof s);
     s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = ((seed + 1) & 1) != 0;
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R104(R104 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R104(unsigned long a0, intptr_t a1, int16_t a2, unsigned short a3, R104 a4, long long a5) {
@@ -7524,7 +7392,6 @@ uint64_t hash_R104(unsigned long a0, intptr_t a1, int16_t a2, unsigned short a3,
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4.f0.f0));
-    h = mix(h, (uint64_t)(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
@@ -7540,7 +7407,6 @@ R104 echo_R104(float a0, short a1, short a2, unsigned int a3, unsigned char a4, 
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a7.f0.f0 = (double)(a7.f0.f0 + k);
-    a7.f1 = a7.f1 ^ (k & 1);
     return a7;
 }
 HashFn_R104 ptr_hash_R104(void) { return hash_R104; }
@@ -7549,26 +7415,14 @@ EchoFn_R104 ptr_echo_R104(void) { return echo_R104; }
 R105 make_R105(int seed) {
     R105 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0] = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = ((seed + 2) & 1) != 0;
-    s.f3[0][0] = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3[1][0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3[2][0] = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f4[0] = &ffidl_cells[(seed * 3 + 6) % 48];
-    s.f4[1] = &ffidl_cells[(seed * 3 + 7) % 48];
+    s.f0 = ((seed + 0) & 1) != 0;
+    s.f1 = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R105(R105 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3[0][0]));
-    h = mix(h, (uint64_t)(a0.f3[1][0]));
-    h = mix(h, (uint64_t)(a0.f3[2][0]));
-    h = mix(h, (uint64_t)*(a0.f4[0]));
-    h = mix(h, (uint64_t)*(a0.f4[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R105(double a0, float a1, int16_t a2, uint8_t a3, float a4, float a5, R105 a6, float a7) {
@@ -7579,59 +7433,35 @@ uint64_t hash_R105(double a0, float a1, int16_t a2, uint8_t a3, float a4, float 
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1[0]));
-    h = mix(h, (uint64_t)(a6.f2));
-    h = mix(h, (uint64_t)(a6.f3[0][0]));
-    h = mix(h, (uint64_t)(a6.f3[1][0]));
-    h = mix(h, (uint64_t)(a6.f3[2][0]));
-    h = mix(h, (uint64_t)*(a6.f4[0]));
-    h = mix(h, (uint64_t)*(a6.f4[1]));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
     h = mix(h, bits32(a7));
     return h;
 }
-R105 echo_R105(double a0, char a1, const int64_t *a2, double a3, EnU8 a4, double a5, R105 a6, short a7) {
+R105 echo_R105(double a0, char a1, const int64_t *a2, double a3, EnInt a4, double a5, R105 a6, short a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)*(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (short)(a6.f0 + k);
-    a6.f1[0] = (unsigned int)(a6.f1[0] + k);
-    a6.f2 = a6.f2 ^ (k & 1);
-    a6.f3[0][0] = (unsigned short)(a6.f3[0][0] + k);
-    a6.f3[1][0] = (unsigned short)(a6.f3[1][0] + k);
-    a6.f3[2][0] = (unsigned short)(a6.f3[2][0] + k);
-    a6.f4[0] = a6.f4[0] + (k & 7);
-    a6.f4[1] = a6.f4[1] + (k & 7);
+    a6.f0 = a6.f0 ^ (k & 1);
+    a6.f1 = (intptr_t)(a6.f1 + k);
     return a6;
 }
 uint64_t pair_R105(char a0, float a1, R105 a2, short a3, R105 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1[0]));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3[0][0]));
-    h = mix(h, (uint64_t)(a2.f3[1][0]));
-    h = mix(h, (uint64_t)(a2.f3[2][0]));
-    h = mix(h, (uint64_t)*(a2.f4[0]));
-    h = mix(h, (uint64_t)*(a2.f4[1]));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1[0]));
-    h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(a4.f3[0][0]));
-    h = mix(h, (uint64_t)(a4.f3[1][0]));
-    h = mix(h, (uint64_t)(a4.f3[2][0]));
-    h = mix(h, (uint64_t)*(a4.f4[0]));
-    h = mix(h, (uint64_t)*(a4.f4[1]));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, bits64(a5));
     return h;
 }
@@ -7639,28 +7469,18 @@ uint64_t pair_R105(char a0, float a1, R105 a2, short a3, R105 a4, double a5) {
 R106 make_R106(int seed) {
     R106 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0] = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (EnI16)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[2] = (EnI16)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3.f0 = &ffidl_cells[(seed * 3 + 4) % 48];
-    s.f3.f1 = (size_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f4[0] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4[1] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f4[2] = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R106(R106 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
-    h = mix(h, (uint64_t)*(a0.f3.f0));
-    h = mix(h, (uint64_t)(a0.f3.f1));
-    h = mix(h, bits64(a0.f4[0]));
-    h = mix(h, bits64(a0.f4[1]));
-    h = mix(h, bits64(a0.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][1]));
     return h;
 }
 uint64_t hash_R106(signed char a0, int16_t a1, char a2, R106 a3, float a4, float a5) {
@@ -7668,15 +7488,10 @@ uint64_t hash_R106(signed char a0, int16_t a1, char a2, R106 a3, float a4, float
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[2]));
-    h = mix(h, (uint64_t)*(a3.f3.f0));
-    h = mix(h, (uint64_t)(a3.f3.f1));
-    h = mix(h, bits64(a3.f4[0]));
-    h = mix(h, bits64(a3.f4[1]));
-    h = mix(h, bits64(a3.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][1]));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
     return h;
@@ -7695,29 +7510,19 @@ R106 echo_R106(float a0, int64_t a1, double a2, float a3, double a4, float a5, d
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (uint64_t)(a8.f0 + k);
-    a8.f1[0] = (EnI16)(a8.f1[0] + k);
-    a8.f1[1] = (EnI16)(a8.f1[1] + k);
-    a8.f1[2] = (EnI16)(a8.f1[2] + k);
-    a8.f3.f0 = a8.f3.f0 + (k & 7);
-    a8.f3.f1 = (size_t)(a8.f3.f1 + k);
-    a8.f4[0] = (double)(a8.f4[0] + k);
-    a8.f4[1] = (double)(a8.f4[1] + k);
-    a8.f4[2] = (double)(a8.f4[2] + k);
+    a8.f0.f0[0][0] = (int16_t)(a8.f0.f0[0][0] + k);
+    a8.f0.f0[0][1] = (int16_t)(a8.f0.f0[0][1] + k);
+    a8.f0.f0[1][0] = (int16_t)(a8.f0.f0[1][0] + k);
+    a8.f0.f0[1][1] = (int16_t)(a8.f0.f0[1][1] + k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R106(intptr_t a0, R106 a1, size_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[2]));
-    h = mix(h, (uint64_t)*(a1.f3.f0));
-    h = mix(h, (uint64_t)(a1.f3.f1));
-    h = mix(h, bits64(a1.f4[0]));
-    h = mix(h, bits64(a1.f4[1]));
-    h = mix(h, bits64(a1.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1][1]));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
@@ -7731,57 +7536,24 @@ R106 __attribute__((ms_abi)) w64_echo_R106(unsigned long a0, float a1, char a2, 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (uint64_t)(a4.f0 + k);
-    a4.f1[0] = (EnI16)(a4.f1[0] + k);
-    a4.f1[1] = (EnI16)(a4.f1[1] + k);
-    a4.f1[2] = (EnI16)(a4.f1[2] + k);
-    a4.f3.f0 = a4.f3.f0 + (k & 7);
-    a4.f3.f1 = (size_t)(a4.f3.f1 + k);
-    a4.f4[0] = (double)(a4.f4[0] + k);
-    a4.f4[1] = (double)(a4.f4[1] + k);
-    a4.f4[2] = (double)(a4.f4[2] + k);
+    a4.f0.f0[0][0] = (int16_t)(a4.f0.f0[0][0] + k);
+    a4.f0.f0[0][1] = (int16_t)(a4.f0.f0[0][1] + k);
+    a4.f0.f0[1][0] = (int16_t)(a4.f0.f0[1][0] + k);
+    a4.f0.f0[1][1] = (int16_t)(a4.f0.f0[1][1] + k);
     return a4;
 }
 
 R107 make_R107(int seed) {
     R107 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1 = (uint64_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2[0] = (uint64_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f4 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f5 = (char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f6.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f6.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f6.f1[0] = (uint16_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f6.f1[1] = (uint16_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f6.f1[2] = (uint16_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
-    s.f6.f1[3] = (uint16_t)(uint64_t)(seed * 37 + 12 * 11 + 3);
-    s.f6.f1[4] = (uint16_t)(uint64_t)(seed * 37 + 13 * 11 + 3);
-    s.f6.f1[5] = (uint16_t)(uint64_t)(seed * 37 + 14 * 11 + 3);
-    s.f7 = &ffidl_cells[(seed * 3 + 15) % 48];
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R107(R107 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, bits64(a0.f3));
-    h = mix(h, bits32(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6.f0[0]));
-    h = mix(h, (uint64_t)(a0.f6.f0[1]));
-    h = mix(h, (uint64_t)(a0.f6.f1[0]));
-    h = mix(h, (uint64_t)(a0.f6.f1[1]));
-    h = mix(h, (uint64_t)(a0.f6.f1[2]));
-    h = mix(h, (uint64_t)(a0.f6.f1[3]));
-    h = mix(h, (uint64_t)(a0.f6.f1[4]));
-    h = mix(h, (uint64_t)(a0.f6.f1[5]));
-    h = mix(h, (uint64_t)*(a0.f7));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
 uint64_t hash_R107(unsigned long long a0, float a1, float a2, ssize_t a3, float a4, double a5, double a6, R107 a7) {
@@ -7793,83 +7565,27 @@ uint64_t hash_R107(unsigned long long a0, float a1, float a2, ssize_t a3, float 
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2[0]));
-    h = mix(h, bits64(a7.f3));
-    h = mix(h, bits32(a7.f4));
-    h = mix(h, (uint64_t)(int64_t)(a7.f5));
-    h = mix(h, (uint64_t)(a7.f6.f0[0]));
-    h = mix(h, (uint64_t)(a7.f6.f0[1]));
-    h = mix(h, (uint64_t)(a7.f6.f1[0]));
-    h = mix(h, (uint64_t)(a7.f6.f1[1]));
-    h = mix(h, (uint64_t)(a7.f6.f1[2]));
-    h = mix(h, (uint64_t)(a7.f6.f1[3]));
-    h = mix(h, (uint64_t)(a7.f6.f1[4]));
-    h = mix(h, (uint64_t)(a7.f6.f1[5]));
-    h = mix(h, (uint64_t)*(a7.f7));
+    h = mix(h, bits32(a7.f0));
+    h = mix(h, bits64(a7.f1));
     return h;
 }
 R107 echo_R107(R107 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0[0] = (uint16_t)(a0.f0[0] + k);
-    a0.f0[1] = (uint16_t)(a0.f0[1] + k);
-    a0.f1 = (uint64_t)(a0.f1 + k);
-    a0.f2[0] = (uint64_t)(a0.f2[0] + k);
-    a0.f3 = (double)(a0.f3 + k);
-    a0.f4 = (float)(a0.f4 + k);
-    a0.f5 = (char)(a0.f5 + k);
-    a0.f6.f0[0] = (unsigned short)(a0.f6.f0[0] + k);
-    a0.f6.f0[1] = (unsigned short)(a0.f6.f0[1] + k);
-    a0.f6.f1[0] = (uint16_t)(a0.f6.f1[0] + k);
-    a0.f6.f1[1] = (uint16_t)(a0.f6.f1[1] + k);
-    a0.f6.f1[2] = (uint16_t)(a0.f6.f1[2] + k);
-    a0.f6.f1[3] = (uint16_t)(a0.f6.f1[3] + k);
-    a0.f6.f1[4] = (uint16_t)(a0.f6.f1[4] + k);
-    a0.f6.f1[5] = (uint16_t)(a0.f6.f1[5] + k);
-    a0.f7 = a0.f7 + (k & 7);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
-uint64_t pair_R107(EnInt a0, unsigned int a1, R107 a2, double a3, R107 a4, int64_t a5) {
+uint64_t pair_R107(EnI64 a0, unsigned int a1, R107 a2, double a3, R107 a4, int64_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2[0]));
-    h = mix(h, bits64(a2.f3));
-    h = mix(h, bits32(a2.f4));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5));
-    h = mix(h, (uint64_t)(a2.f6.f0[0]));
-    h = mix(h, (uint64_t)(a2.f6.f0[1]));
-    h = mix(h, (uint64_t)(a2.f6.f1[0]));
-    h = mix(h, (uint64_t)(a2.f6.f1[1]));
-    h = mix(h, (uint64_t)(a2.f6.f1[2]));
-    h = mix(h, (uint64_t)(a2.f6.f1[3]));
-    h = mix(h, (uint64_t)(a2.f6.f1[4]));
-    h = mix(h, (uint64_t)(a2.f6.f1[5]));
-    h = mix(h, (uint64_t)*(a2.f7));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)(a4.f2[0]));
-    h = mix(h, bits64(a4.f3));
-    h = mix(h, bits32(a4.f4));
-    h = mix(h, (uint64_t)(int64_t)(a4.f5));
-    h = mix(h, (uint64_t)(a4.f6.f0[0]));
-    h = mix(h, (uint64_t)(a4.f6.f0[1]));
-    h = mix(h, (uint64_t)(a4.f6.f1[0]));
-    h = mix(h, (uint64_t)(a4.f6.f1[1]));
-    h = mix(h, (uint64_t)(a4.f6.f1[2]));
-    h = mix(h, (uint64_t)(a4.f6.f1[3]));
-    h = mix(h, (uint64_t)(a4.f6.f1[4]));
-    h = mix(h, (uint64_t)(a4.f6.f1[5]));
-    h = mix(h, (uint64_t)*(a4.f7));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
@@ -7877,12 +7593,14 @@ uint64_t pair_R107(EnInt a0, unsigned int a1, R107 a2, double a3, R107 a4, int64
 R108 make_R108(int seed) {
     R108 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.b = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R108(R108 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, (uint64_t)(a0.f1.b));
     return h;
 }
 uint64_t hash_R108(signed char a0, unsigned char a1, signed char a2, const int64_t *a3, int a4, R108 a5, double a6, float a7) {
@@ -7892,7 +7610,8 @@ uint64_t hash_R108(signed char a0, unsigned char a1, signed char a2, const int64
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)*(a5.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a5.f1.a));
+    h = mix(h, (uint64_t)(a5.f1.b));
     h = mix(h, bits64(a6));
     h = mix(h, bits32(a7));
     return h;
@@ -7908,19 +7627,22 @@ R108 echo_R108(double a0, short a1, double a2, double a3, double a4, float a5, R
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0].f0[0].f0[0] = a6.f0[0].f0[0].f0[0] + (k & 7);
+    a6.f1.a = (uint8_t)(a6.f1.a + k);
+    a6.f1.b = (uint8_t)(a6.f1.b + k);
     return a6;
 }
 
 R109 make_R109(int seed) {
     R109 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (EnI8)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0][0] = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R109(R109 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1[0][0]));
     return h;
 }
 uint64_t hash_R109(char a0, intptr_t a1, R109 a2) {
@@ -7928,6 +7650,7 @@ uint64_t hash_R109(char a0, intptr_t a1, R109 a2) {
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)*(a2.f1[0][0]));
     return h;
 }
 R109 echo_R109(unsigned long a0, R109 a1, char a2, double a3, float a4) {
@@ -7938,7 +7661,8 @@ R109 echo_R109(unsigned long a0, R109 a1, char a2, double a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (EnI16)(a1.f0 + k);
+    a1.f0 = (EnI8)(a1.f0 + k);
+    a1.f1[0][0] = a1.f1[0][0] + (k & 7);
     return a1;
 }
 uint64_t pair_R109(float a0, const int64_t *a1, EnU16 a2, intptr_t a3, unsigned long a4, signed char a5, R109 a6, float a7, R109 a8) {
@@ -7950,8 +7674,10 @@ uint64_t pair_R109(float a0, const int64_t *a1, EnU16 a2, intptr_t a3, unsigned 
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)*(a6.f1[0][0]));
     h = mix(h, bits32(a7));
     h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)*(a8.f1[0][0]));
     return h;
 }
 HashFn_R109 ptr_hash_R109(void) { return hash_R109; }
@@ -7960,29 +7686,33 @@ EchoFn_R109 ptr_echo_R109(void) { return echo_R109; }
 R110 make_R110(int seed) {
     R110 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.f0 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1.f1[0] = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f3 = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f5 = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f6 = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f7 = (char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[2] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1[3] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f1[4] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f3 = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f4 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f5.f2 = (double)(-(seed * 1.5 + 9 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R110(R110 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
-    h = mix(h, (uint64_t)*(a0.f1.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f1[3]));
+    h = mix(h, (uint64_t)(a0.f1[4]));
+    h = mix(h, (uint64_t)(a0.f2));
     h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6));
-    h = mix(h, (uint64_t)(int64_t)(a0.f7));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, bits64(a0.f5.f2));
     return h;
 }
-uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, _Bool a5, const int64_t *a6, float a7, R110 a8, EnI64 a9, unsigned int a10) {
+uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, _Bool a5, const int64_t *a6, float a7, R110 a8, EnInt a9, unsigned int a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
@@ -7993,18 +7723,20 @@ uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short 
     h = mix(h, (uint64_t)*(a6));
     h = mix(h, bits32(a7));
     h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0));
-    h = mix(h, (uint64_t)*(a8.f1.f1[0]));
+    h = mix(h, (uint64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(a8.f1[1]));
+    h = mix(h, (uint64_t)(a8.f1[2]));
+    h = mix(h, (uint64_t)(a8.f1[3]));
+    h = mix(h, (uint64_t)(a8.f1[4]));
+    h = mix(h, (uint64_t)(a8.f2));
     h = mix(h, (uint64_t)(int64_t)(a8.f3));
-    h = mix(h, (uint64_t)(a8.f4));
-    h = mix(h, (uint64_t)(int64_t)(a8.f5));
-    h = mix(h, (uint64_t)(a8.f6));
-    h = mix(h, (uint64_t)(int64_t)(a8.f7));
+    h = mix(h, bits32(a8.f4));
+    h = mix(h, bits64(a8.f5.f2));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(a10));
     return h;
 }
-R110 echo_R110(int16_t a0, double a1, uint8_t a2, float a3, short a4, EnI64 a5, unsigned char a6, R110 a7, float a8, const int64_t *a9) {
+R110 echo_R110(int16_t a0, double a1, uint8_t a2, float a3, short a4, EnI8 a5, unsigned char a6, R110 a7, float a8, const int64_t *a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8017,14 +7749,16 @@ R110 echo_R110(int16_t a0, double a1, uint8_t a2, float a3, short a4, EnI64 a5, 
     ks += (uint64_t)*(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (unsigned short)(a7.f0 + k);
-    a7.f1.f0 = (int16_t)(a7.f1.f0 + k);
-    a7.f1.f1[0] = a7.f1.f1[0] + (k & 7);
-    a7.f3 = (int16_t)(a7.f3 + k);
-    a7.f4 = (unsigned char)(a7.f4 + k);
-    a7.f5 = (signed char)(a7.f5 + k);
-    a7.f6 = (unsigned char)(a7.f6 + k);
-    a7.f7 = (char)(a7.f7 + k);
+    a7.f0 = (size_t)(a7.f0 + k);
+    a7.f1[0] = (uint16_t)(a7.f1[0] + k);
+    a7.f1[1] = (uint16_t)(a7.f1[1] + k);
+    a7.f1[2] = (uint16_t)(a7.f1[2] + k);
+    a7.f1[3] = (uint16_t)(a7.f1[3] + k);
+    a7.f1[4] = (uint16_t)(a7.f1[4] + k);
+    a7.f2 = (unsigned char)(a7.f2 + k);
+    a7.f3 = (short)(a7.f3 + k);
+    a7.f4 = (float)(a7.f4 + k);
+    a7.f5.f2 = (double)(a7.f5.f2 + k);
     return a7;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R110(ssize_t a0, unsigned int a1, R110 a2, uint32_t a3, size_t a4) {
@@ -8032,13 +7766,15 @@ uint64_t __attribute__((ms_abi)) w64_hash_R110(ssize_t a0, unsigned int a1, R110
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0));
-    h = mix(h, (uint64_t)*(a2.f1.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[2]));
+    h = mix(h, (uint64_t)(a2.f1[3]));
+    h = mix(h, (uint64_t)(a2.f1[4]));
+    h = mix(h, (uint64_t)(a2.f2));
     h = mix(h, (uint64_t)(int64_t)(a2.f3));
-    h = mix(h, (uint64_t)(a2.f4));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5));
-    h = mix(h, (uint64_t)(a2.f6));
-    h = mix(h, (uint64_t)(int64_t)(a2.f7));
+    h = mix(h, bits32(a2.f4));
+    h = mix(h, bits64(a2.f5.f2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
@@ -8050,14 +7786,16 @@ R110 __attribute__((ms_abi)) w64_echo_R110(double a0, float a1, float a2, R110 a
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (unsigned short)(a3.f0 + k);
-    a3.f1.f0 = (int16_t)(a3.f1.f0 + k);
-    a3.f1.f1[0] = a3.f1.f1[0] + (k & 7);
-    a3.f3 = (int16_t)(a3.f3 + k);
-    a3.f4 = (unsigned char)(a3.f4 + k);
-    a3.f5 = (signed char)(a3.f5 + k);
-    a3.f6 = (unsigned char)(a3.f6 + k);
-    a3.f7 = (char)(a3.f7 + k);
+    a3.f0 = (size_t)(a3.f0 + k);
+    a3.f1[0] = (uint16_t)(a3.f1[0] + k);
+    a3.f1[1] = (uint16_t)(a3.f1[1] + k);
+    a3.f1[2] = (uint16_t)(a3.f1[2] + k);
+    a3.f1[3] = (uint16_t)(a3.f1[3] + k);
+    a3.f1[4] = (uint16_t)(a3.f1[4] + k);
+    a3.f2 = (unsigned char)(a3.f2 + k);
+    a3.f3 = (short)(a3.f3 + k);
+    a3.f4 = (float)(a3.f4 + k);
+    a3.f5.f2 = (double)(a3.f5.f2 + k);
     return a3;
 }
 W64HashFn_R110 ptr_w64_hash_R110(void) { return w64_hash_R110; }
@@ -8066,63 +7804,35 @@ W64EchoFn_R110 ptr_w64_echo_R110(void) { return w64_echo_R110; }
 R111 make_R111(int seed) {
     R111 s;
     memset(&s, 0, sizeof s);
-    s.f0[0][0] = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[0][1] = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[0] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2.f1 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3.a = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3.d = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f3.b = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f3.f = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R111(R111 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, bits64(a0.f2.f1));
-    h = mix(h, (uint64_t)(a0.f3.a));
-    h = mix(h, bits64(a0.f3.d));
-    h = mix(h, (uint64_t)(a0.f3.b));
-    h = mix(h, bits32(a0.f3.f));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R111(double a0, _Bool a1, R111 a2, float a3, EnU32 a4) {
+uint64_t hash_R111(double a0, _Bool a1, R111 a2, float a3, EnI16 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = mix(h, bits64(a2.f2.f1));
-    h = mix(h, (uint64_t)(a2.f3.a));
-    h = mix(h, bits64(a2.f3.d));
-    h = mix(h, (uint64_t)(a2.f3.b));
-    h = mix(h, bits32(a2.f3.f));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R111 echo_R111(unsigned short a0, const int64_t *a1, long a2, char a3, EnU8 a4, unsigned int a5, R111 a6, EnI16 a7) {
+R111 echo_R111(unsigned short a0, const int64_t *a1, long a2, char a3, EnInt a4, unsigned int a5, R111 a6, EnI16 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0][0] = (char)(a6.f0[0][0] + k);
-    a6.f0[0][1] = (char)(a6.f0[0][1] + k);
-    a6.f1[0] = (long)(a6.f1[0] + k);
-    a6.f2.f1 = (double)(a6.f2.f1 + k);
-    a6.f3.a = (uint8_t)(a6.f3.a + k);
-    a6.f3.d = (double)(a6.f3.d + k);
-    a6.f3.b = (uint16_t)(a6.f3.b + k);
-    a6.f3.f = (float)(a6.f3.f + k);
+    a6.f0 = (int16_t)(a6.f0 + k);
     return a6;
 }
 uint64_t pair_R111(float a0, double a1, double a2, double a3, float a4, R111 a5, float a6, R111 a7, uint8_t a8, unsigned short a9) {
@@ -8132,23 +7842,9 @@ uint64_t pair_R111(float a0, double a1, double a2, double a3, float a4, R111 a5,
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, bits64(a5.f2.f1));
-    h = mix(h, (uint64_t)(a5.f3.a));
-    h = mix(h, bits64(a5.f3.d));
-    h = mix(h, (uint64_t)(a5.f3.b));
-    h = mix(h, bits32(a5.f3.f));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1[0]));
-    h = mix(h, bits64(a7.f2.f1));
-    h = mix(h, (uint64_t)(a7.f3.a));
-    h = mix(h, bits64(a7.f3.d));
-    h = mix(h, (uint64_t)(a7.f3.b));
-    h = mix(h, bits32(a7.f3.f));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     return h;
@@ -8157,12 +7853,32 @@ uint64_t pair_R111(float a0, double a1, double a2, double a3, float a4, R111 a5,
 R112 make_R112(int seed) {
     R112 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0] = ((seed + 0) & 1) != 0;
+    s.f0[1] = ((seed + 1) & 1) != 0;
+    s.f1 = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3 = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f4 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f5 = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f6 = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f7[0] = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f7[1] = (short)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f7[2] = (short)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f7[3] = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R112(R112 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[3]));
     return h;
 }
 uint64_t hash_R112(double a0, double a1, float a2, float a3, float a4, R112 a5, float a6) {
@@ -8172,7 +7888,17 @@ uint64_t hash_R112(double a0, double a1, float a2, float a3, float a4, R112 a5, 
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3));
+    h = mix(h, (uint64_t)(int64_t)(a5.f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f6));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[3]));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -8185,36 +7911,34 @@ R112 echo_R112(intptr_t a0, unsigned char a1, const int64_t *a2, uint64_t a3, R1
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f2 = (unsigned long)(a4.f2 + k);
+    a4.f0[0] = a4.f0[0] ^ (k & 1);
+    a4.f0[1] = a4.f0[1] ^ (k & 1);
+    a4.f1 = (short)(a4.f1 + k);
+    a4.f3 = (char)(a4.f3 + k);
+    a4.f4 = (int8_t)(a4.f4 + k);
+    a4.f5 = (int8_t)(a4.f5 + k);
+    a4.f6 = (short)(a4.f6 + k);
+    a4.f7[0] = (short)(a4.f7[0] + k);
+    a4.f7[1] = (short)(a4.f7[1] + k);
+    a4.f7[2] = (short)(a4.f7[2] + k);
+    a4.f7[3] = (short)(a4.f7[3] + k);
     return a4;
 }
 
 R113 make_R113(int seed) {
     R113 s;
     memset(&s, 0, sizeof s);
-    s.f2[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f2[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R113(R113 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
 uint64_t hash_R113(R113 a0, double a1, float a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     return h;
@@ -8228,11 +7952,7 @@ R113 echo_R113(signed char a0, float a1, intptr_t a2, signed char a3, R113 a4, f
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f2[0] = (int16_t)(a4.f2[0] + k);
-    a4.f2[1] = (int16_t)(a4.f2[1] + k);
-    a4.f2[2] = (int16_t)(a4.f2[2] + k);
-    a4.f2[3] = (int16_t)(a4.f2[3] + k);
-    a4.f2[4] = (int16_t)(a4.f2[4] + k);
+    a4.f2 = (ssize_t)(a4.f2 + k);
     return a4;
 }
 uint64_t pair_R113(signed char a0, long a1, uint16_t a2, signed char a3, R113 a4, short a5, R113 a6, float a7, float a8) {
@@ -8241,17 +7961,9 @@ uint64_t pair_R113(signed char a0, long a1, uint16_t a2, signed char a3, R113 a4
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[4]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[4]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2));
     h = mix(h, bits32(a7));
     h = mix(h, bits32(a8));
     return h;
@@ -8260,58 +7972,49 @@ uint64_t pair_R113(signed char a0, long a1, uint16_t a2, signed char a3, R113 a4
 R114 make_R114(int seed) {
     R114 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
     s.f1 = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0] = ((seed + 2) & 1) != 0;
-    s.f3[0] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3[1] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3[2] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4 = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f5.f0[0].v[0][0] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f5.f0[0].v[1][0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f5.f0[0].v[2][0] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f5.f0[1].v[0][0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f5.f0[1].v[1][0] = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
-    s.f5.f0[1].v[2][0] = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
+    s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3.f1.a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3.f1.b = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f5[0].f0[0] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f6[0].f1 = (uintptr_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f7[0] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f7[1] = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f7[2] = (uint8_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R114(R114 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, bits32(a0.f5.f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f5.f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f5.f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f5.f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f5.f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f5.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.f1.a));
+    h = mix(h, (uint64_t)(a0.f3.f1.b));
+    h = mix(h, bits64(a0.f5[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f6[0].f1));
+    h = mix(h, (uint64_t)(a0.f7[0]));
+    h = mix(h, (uint64_t)(a0.f7[1]));
+    h = mix(h, (uint64_t)(a0.f7[2]));
     return h;
 }
 uint64_t hash_R114(ssize_t a0, unsigned int a1, R114 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
     h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4));
-    h = mix(h, bits32(a2.f5.f0[0].v[0][0]));
-    h = mix(h, bits32(a2.f5.f0[0].v[1][0]));
-    h = mix(h, bits32(a2.f5.f0[0].v[2][0]));
-    h = mix(h, bits32(a2.f5.f0[1].v[0][0]));
-    h = mix(h, bits32(a2.f5.f0[1].v[1][0]));
-    h = mix(h, bits32(a2.f5.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2));
+    h = mix(h, (uint64_t)(a2.f3.f1.a));
+    h = mix(h, (uint64_t)(a2.f3.f1.b));
+    h = mix(h, bits64(a2.f5[0].f0[0]));
+    h = mix(h, (uint64_t)(a2.f6[0].f1));
+    h = mix(h, (uint64_t)(a2.f7[0]));
+    h = mix(h, (uint64_t)(a2.f7[1]));
+    h = mix(h, (uint64_t)(a2.f7[2]));
     return h;
 }
-R114 echo_R114(float a0, float a1, double a2, float a3, double a4, float a5, R114 a6, EnU8 a7) {
+R114 echo_R114(float a0, float a1, double a2, float a3, double a4, float a5, R114 a6, EnI8 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8319,22 +8022,19 @@ R114 echo_R114(float a0, float a1, double a2, float a3, double a4, float a5, R11
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (unsigned short)(a6.f0 + k);
+    a6.f0 = (signed char)(a6.f0 + k);
     a6.f1 = (char)(a6.f1 + k);
-    a6.f2[0] = a6.f2[0] ^ (k & 1);
-    a6.f3[0] = (int8_t)(a6.f3[0] + k);
-    a6.f3[1] = (int8_t)(a6.f3[1] + k);
-    a6.f3[2] = (int8_t)(a6.f3[2] + k);
-    a6.f4 = (int8_t)(a6.f4 + k);
-    a6.f5.f0[0].v[0][0] = (float)(a6.f5.f0[0].v[0][0] + k);
-    a6.f5.f0[0].v[1][0] = (float)(a6.f5.f0[0].v[1][0] + k);
-    a6.f5.f0[0].v[2][0] = (float)(a6.f5.f0[0].v[2][0] + k);
-    a6.f5.f0[1].v[0][0] = (float)(a6.f5.f0[1].v[0][0] + k);
-    a6.f5.f0[1].v[1][0] = (float)(a6.f5.f0[1].v[1][0] + k);
-    a6.f5.f0[1].v[2][0] = (float)(a6.f5.f0[1].v[2][0] + k);
+    a6.f2 = (int8_t)(a6.f2 + k);
+    a6.f3.f1.a = (uint8_t)(a6.f3.f1.a + k);
+    a6.f3.f1.b = (uint8_t)(a6.f3.f1.b + k);
+    a6.f5[0].f0[0] = (double)(a6.f5[0].f0[0] + k);
+    a6.f6[0].f1 = (uintptr_t)(a6.f6[0].f1 + k);
+    a6.f7[0] = (uint8_t)(a6.f7[0] + k);
+    a6.f7[1] = (uint8_t)(a6.f7[1] + k);
+    a6.f7[2] = (uint8_t)(a6.f7[2] + k);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R114(uint16_t a0, float a1, size_t a2, unsigned long a3, R114 a4) {
@@ -8343,19 +8043,16 @@ uint64_t __attribute__((ms_abi)) w64_hash_R114(uint16_t a0, float a1, size_t a2,
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
     h = mix(h, (uint64_t)(int64_t)(a4.f1));
-    h = mix(h, (uint64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f4));
-    h = mix(h, bits32(a4.f5.f0[0].v[0][0]));
-    h = mix(h, bits32(a4.f5.f0[0].v[1][0]));
-    h = mix(h, bits32(a4.f5.f0[0].v[2][0]));
-    h = mix(h, bits32(a4.f5.f0[1].v[0][0]));
-    h = mix(h, bits32(a4.f5.f0[1].v[1][0]));
-    h = mix(h, bits32(a4.f5.f0[1].v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3.f1.a));
+    h = mix(h, (uint64_t)(a4.f3.f1.b));
+    h = mix(h, bits64(a4.f5[0].f0[0]));
+    h = mix(h, (uint64_t)(a4.f6[0].f1));
+    h = mix(h, (uint64_t)(a4.f7[0]));
+    h = mix(h, (uint64_t)(a4.f7[1]));
+    h = mix(h, (uint64_t)(a4.f7[2]));
     return h;
 }
 R114 __attribute__((ms_abi)) w64_echo_R114(unsigned int a0, R114 a1) {
@@ -8363,19 +8060,16 @@ R114 __attribute__((ms_abi)) w64_echo_R114(unsigned int a0, R114 a1) {
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (unsigned short)(a1.f0 + k);
+    a1.f0 = (signed char)(a1.f0 + k);
     a1.f1 = (char)(a1.f1 + k);
-    a1.f2[0] = a1.f2[0] ^ (k & 1);
-    a1.f3[0] = (int8_t)(a1.f3[0] + k);
-    a1.f3[1] = (int8_t)(a1.f3[1] + k);
-    a1.f3[2] = (int8_t)(a1.f3[2] + k);
-    a1.f4 = (int8_t)(a1.f4 + k);
-    a1.f5.f0[0].v[0][0] = (float)(a1.f5.f0[0].v[0][0] + k);
-    a1.f5.f0[0].v[1][0] = (float)(a1.f5.f0[0].v[1][0] + k);
-    a1.f5.f0[0].v[2][0] = (float)(a1.f5.f0[0].v[2][0] + k);
-    a1.f5.f0[1].v[0][0] = (float)(a1.f5.f0[1].v[0][0] + k);
-    a1.f5.f0[1].v[1][0] = (float)(a1.f5.f0[1].v[1][0] + k);
-    a1.f5.f0[1].v[2][0] = (float)(a1.f5.f0[1].v[2][0] + k);
+    a1.f2 = (int8_t)(a1.f2 + k);
+    a1.f3.f1.a = (uint8_t)(a1.f3.f1.a + k);
+    a1.f3.f1.b = (uint8_t)(a1.f3.f1.b + k);
+    a1.f5[0].f0[0] = (double)(a1.f5[0].f0[0] + k);
+    a1.f6[0].f1 = (uintptr_t)(a1.f6[0].f1 + k);
+    a1.f7[0] = (uint8_t)(a1.f7[0] + k);
+    a1.f7[1] = (uint8_t)(a1.f7[1] + k);
+    a1.f7[2] = (uint8_t)(a1.f7[2] + k);
     return a1;
 }
 HashFn_R114 ptr_hash_R114(void) { return hash_R114; }
@@ -8384,49 +8078,29 @@ EchoFn_R114 ptr_echo_R114(void) { return echo_R114; }
 R115 make_R115(int seed) {
     R115 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f5.f0 = (unsigned long long)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R115(R115 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5.f0));
+    h = mix(h, (uint64_t)*(a0.f0));
     return h;
 }
-uint64_t hash_R115(uint16_t a0, EnInt a1, R115 a2) {
+uint64_t hash_R115(uint16_t a0, EnI8 a1, R115 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, (uint64_t)(a2.f4));
-    h = mix(h, (uint64_t)(a2.f5.f0));
+    h = mix(h, (uint64_t)*(a2.f0));
     return h;
 }
-R115 echo_R115(R115 a0, EnInt a1, unsigned char a2, uintptr_t a3) {
+R115 echo_R115(R115 a0, EnI8 a1, unsigned char a2, uintptr_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1 = (uint8_t)(a0.f1 + k);
-    a0.f2 = (int16_t)(a0.f2 + k);
-    a0.f3 = (unsigned short)(a0.f3 + k);
-    a0.f4 = (unsigned char)(a0.f4 + k);
-    a0.f5.f0 = (unsigned long long)(a0.f5.f0 + k);
+    a0.f0 = a0.f0 + (k & 7);
     return a0;
 }
 uint64_t pair_R115(double a0, double a1, double a2, R115 a3, float a4, R115 a5, unsigned short a6) {
@@ -8434,19 +8108,9 @@ uint64_t pair_R115(double a0, double a1, double a2, R115 a3, float a4, R115 a5, 
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3));
-    h = mix(h, (uint64_t)(a3.f4));
-    h = mix(h, (uint64_t)(a3.f5.f0));
+    h = mix(h, (uint64_t)*(a3.f0));
     h = mix(h, bits32(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4));
-    h = mix(h, (uint64_t)(a5.f5.f0));
+    h = mix(h, (uint64_t)*(a5.f0));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
@@ -8454,24 +8118,24 @@ uint64_t pair_R115(double a0, double a1, double a2, R115 a3, float a4, R115 a5, 
 R116 make_R116(int seed) {
     R116 s;
     memset(&s, 0, sizeof s);
-    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R116(R116 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits64(a0.f1.f0));
     return h;
 }
-uint64_t hash_R116(unsigned char a0, const int64_t *a1, EnI16 a2, short a3, int64_t a4, int64_t a5, EnInt a6, R116 a7, float a8) {
+uint64_t hash_R116(unsigned char a0, const int64_t *a1, EnU64 a2, short a3, int64_t a4, int64_t a5, EnI8 a6, R116 a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits64(a7.f3));
+    h = mix(h, bits64(a7.f1.f0));
     h = mix(h, bits32(a8));
     return h;
 }
@@ -8483,29 +8147,26 @@ R116 echo_R116(float a0, uint16_t a1, float a2, R116 a3, ssize_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f3 = (double)(a3.f3 + k);
+    a3.f1.f0 = (double)(a3.f1.f0 + k);
     return a3;
 }
 
 R117 make_R117(int seed) {
     R117 s;
     memset(&s, 0, sizeof s);
-    s.f0.tag = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.v = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R117(R117 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.tag));
-    h = mix(h, (uint64_t)(a0.f0.v));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 uint64_t hash_R117(double a0, int8_t a1, R117 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0.tag));
-    h = mix(h, (uint64_t)(a2.f0.v));
+    h = mix(h, bits32(a2.f0));
     return h;
 }
 R117 echo_R117(double a0, double a1, double a2, EnI64 a3, float a4, R117 a5, ssize_t a6) {
@@ -8518,57 +8179,50 @@ R117 echo_R117(double a0, double a1, double a2, EnI64 a3, float a4, R117 a5, ssi
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0.tag = (uint8_t)(a5.f0.tag + k);
-    a5.f0.v = (uint32_t)(a5.f0.v + k);
+    a5.f0 = (float)(a5.f0 + k);
     return a5;
 }
 uint64_t pair_R117(int a0, double a1, R117 a2, unsigned long long a3, R117 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0.tag));
-    h = mix(h, (uint64_t)(a2.f0.v));
+    h = mix(h, bits32(a2.f0));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0.tag));
-    h = mix(h, (uint64_t)(a4.f0.v));
+    h = mix(h, bits32(a4.f0));
     return h;
 }
 
 R118 make_R118(int seed) {
     R118 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3 = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f4[0] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f4[1] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f4[2] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f5[0] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f5[1] = (signed char)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f5[2] = (signed char)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    s.f6 = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
-    s.f7[0] = (short)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f7[1] = (short)((int64_t)(seed * 37 + 12 * 11 + 3));
-    s.f7[2] = (short)(-(int64_t)(seed * 37 + 13 * 11 + 3));
+    s.f0.f0.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f0.b = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0.f3 = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0.f4[0] = &ffidl_cells[(seed * 3 + 4) % 48];
+    s.f1[0] = (EnU8)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f2[0] = (uint64_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f2[1] = (uint64_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f3 = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f4 = (uint8_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f5 = (EnU8)(uint64_t)(seed * 37 + 10 * 11 + 3);
+    s.f6 = &ffidl_cells[(seed * 3 + 11) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R118(R118 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0]));
-    h = mix(h, (uint64_t)(a0.f4[1]));
-    h = mix(h, (uint64_t)(a0.f4[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6));
-    h = mix(h, (uint64_t)(int64_t)(a0.f7[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f7[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f7[2]));
+    h = mix(h, (uint64_t)(a0.f0.f0.a));
+    h = mix(h, (uint64_t)(a0.f0.f0.b));
+    h = mix(h, bits64(a0.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f3));
+    h = mix(h, (uint64_t)*(a0.f0.f4[0]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5));
+    h = mix(h, (uint64_t)*(a0.f6));
     return h;
 }
 uint64_t hash_R118(float a0, double a1, float a2, double a3, float a4, float a5, float a6, signed char a7, R118 a8) {
@@ -8581,20 +8235,18 @@ uint64_t hash_R118(float a0, double a1, float a2, double a3, float a4, float a5,
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2));
-    h = mix(h, (uint64_t)(a8.f3));
-    h = mix(h, (uint64_t)(a8.f4[0]));
-    h = mix(h, (uint64_t)(a8.f4[1]));
-    h = mix(h, (uint64_t)(a8.f4[2]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f5[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f5[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f5[2]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f6));
-    h = mix(h, (uint64_t)(int64_t)(a8.f7[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f7[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f7[2]));
+    h = mix(h, (uint64_t)(a8.f0.f0.a));
+    h = mix(h, (uint64_t)(a8.f0.f0.b));
+    h = mix(h, bits64(a8.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0.f3));
+    h = mix(h, (uint64_t)*(a8.f0.f4[0]));
+    h = mix(h, (uint64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(a8.f2[0]));
+    h = mix(h, (uint64_t)(a8.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3));
+    h = mix(h, (uint64_t)(a8.f4));
+    h = mix(h, (uint64_t)(a8.f5));
+    h = mix(h, (uint64_t)*(a8.f6));
     return h;
 }
 R118 echo_R118(float a0, float a1, float a2, R118 a3, ssize_t a4, double a5) {
@@ -8606,20 +8258,18 @@ R118 echo_R118(float a0, float a1, float a2, R118 a3, ssize_t a4, double a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (short)(a3.f0[0] + k);
-    a3.f1 = (uint16_t)(a3.f1 + k);
-    a3.f2 = (unsigned short)(a3.f2 + k);
-    a3.f3 = (uint8_t)(a3.f3 + k);
-    a3.f4[0] = (uint16_t)(a3.f4[0] + k);
-    a3.f4[1] = (uint16_t)(a3.f4[1] + k);
-    a3.f4[2] = (uint16_t)(a3.f4[2] + k);
-    a3.f5[0] = (signed char)(a3.f5[0] + k);
-    a3.f5[1] = (signed char)(a3.f5[1] + k);
-    a3.f5[2] = (signed char)(a3.f5[2] + k);
-    a3.f6 = (short)(a3.f6 + k);
-    a3.f7[0] = (short)(a3.f7[0] + k);
-    a3.f7[1] = (short)(a3.f7[1] + k);
-    a3.f7[2] = (short)(a3.f7[2] + k);
+    a3.f0.f0.a = (uint8_t)(a3.f0.f0.a + k);
+    a3.f0.f0.b = (uint8_t)(a3.f0.f0.b + k);
+    a3.f0.f1 = (double)(a3.f0.f1 + k);
+    a3.f0.f3 = (short)(a3.f0.f3 + k);
+    a3.f0.f4[0] = a3.f0.f4[0] + (k & 7);
+    a3.f1[0] = (EnU8)(a3.f1[0] + k);
+    a3.f2[0] = (uint64_t)(a3.f2[0] + k);
+    a3.f2[1] = (uint64_t)(a3.f2[1] + k);
+    a3.f3 = (int8_t)(a3.f3 + k);
+    a3.f4 = (uint8_t)(a3.f4 + k);
+    a3.f5 = (EnU8)(a3.f5 + k);
+    a3.f6 = a3.f6 + (k & 7);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R118(float a0, double a1, float a2, double a3, double a4, R118 a5, size_t a6) {
@@ -8629,20 +8279,18 @@ uint64_t __attribute__((ms_abi)) w64_hash_R118(float a0, double a1, float a2, do
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4[0]));
-    h = mix(h, (uint64_t)(a5.f4[1]));
-    h = mix(h, (uint64_t)(a5.f4[2]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5[2]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6));
-    h = mix(h, (uint64_t)(int64_t)(a5.f7[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f7[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f7[2]));
+    h = mix(h, (uint64_t)(a5.f0.f0.a));
+    h = mix(h, (uint64_t)(a5.f0.f0.b));
+    h = mix(h, bits64(a5.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.f3));
+    h = mix(h, (uint64_t)*(a5.f0.f4[0]));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(a5.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3));
+    h = mix(h, (uint64_t)(a5.f4));
+    h = mix(h, (uint64_t)(a5.f5));
+    h = mix(h, (uint64_t)*(a5.f6));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
@@ -8654,20 +8302,18 @@ R118 __attribute__((ms_abi)) w64_echo_R118(intptr_t a0, unsigned short a1, short
     ks += (uint64_t)*(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (short)(a3.f0[0] + k);
-    a3.f1 = (uint16_t)(a3.f1 + k);
-    a3.f2 = (unsigned short)(a3.f2 + k);
-    a3.f3 = (uint8_t)(a3.f3 + k);
-    a3.f4[0] = (uint16_t)(a3.f4[0] + k);
-    a3.f4[1] = (uint16_t)(a3.f4[1] + k);
-    a3.f4[2] = (uint16_t)(a3.f4[2] + k);
-    a3.f5[0] = (signed char)(a3.f5[0] + k);
-    a3.f5[1] = (signed char)(a3.f5[1] + k);
-    a3.f5[2] = (signed char)(a3.f5[2] + k);
-    a3.f6 = (short)(a3.f6 + k);
-    a3.f7[0] = (short)(a3.f7[0] + k);
-    a3.f7[1] = (short)(a3.f7[1] + k);
-    a3.f7[2] = (short)(a3.f7[2] + k);
+    a3.f0.f0.a = (uint8_t)(a3.f0.f0.a + k);
+    a3.f0.f0.b = (uint8_t)(a3.f0.f0.b + k);
+    a3.f0.f1 = (double)(a3.f0.f1 + k);
+    a3.f0.f3 = (short)(a3.f0.f3 + k);
+    a3.f0.f4[0] = a3.f0.f4[0] + (k & 7);
+    a3.f1[0] = (EnU8)(a3.f1[0] + k);
+    a3.f2[0] = (uint64_t)(a3.f2[0] + k);
+    a3.f2[1] = (uint64_t)(a3.f2[1] + k);
+    a3.f3 = (int8_t)(a3.f3 + k);
+    a3.f4 = (uint8_t)(a3.f4 + k);
+    a3.f5 = (EnU8)(a3.f5 + k);
+    a3.f6 = a3.f6 + (k & 7);
     return a3;
 }
 W64HashFn_R118 ptr_w64_hash_R118(void) { return w64_hash_R118; }
@@ -8676,12 +8322,22 @@ W64EchoFn_R118 ptr_w64_echo_R118(void) { return w64_echo_R118; }
 R119 make_R119(int seed) {
     R119 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f1 = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3.c = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3.s = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3.l = (long)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R119(R119 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.s));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.l));
     return h;
 }
 uint64_t hash_R119(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R119 a6) {
@@ -8692,7 +8348,12 @@ uint64_t hash_R119(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)*(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.c));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.s));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.l));
     return h;
 }
 R119 echo_R119(double a0, float a1, int16_t a2, float a3, R119 a4, const int64_t *a5, unsigned long a6, float a7) {
@@ -8706,7 +8367,12 @@ R119 echo_R119(double a0, float a1, int16_t a2, float a3, R119 a4, const int64_t
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
+    a4.f0 = a4.f0 + (k & 7);
+    a4.f1 = (unsigned int)(a4.f1 + k);
+    a4.f2 = (unsigned char)(a4.f2 + k);
+    a4.f3.c = (char)(a4.f3.c + k);
+    a4.f3.s = (short)(a4.f3.s + k);
+    a4.f3.l = (long)(a4.f3.l + k);
     return a4;
 }
 uint64_t pair_R119(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R119 a5, unsigned long a6, R119 a7, float a8, int32_t a9) {
@@ -8716,9 +8382,19 @@ uint64_t pair_R119(signed char a0, float a1, long long a2, const int64_t *a3, do
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0));
+    h = mix(h, (uint64_t)*(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.c));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.s));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.l));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0));
+    h = mix(h, (uint64_t)*(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f2));
+    h = mix(h, (uint64_t)(int64_t)(a7.f3.c));
+    h = mix(h, (uint64_t)(int64_t)(a7.f3.s));
+    h = mix(h, (uint64_t)(int64_t)(a7.f3.l));
     h = mix(h, bits32(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
@@ -8729,12 +8405,30 @@ EchoFn_R119 ptr_echo_R119(void) { return echo_R119; }
 R120 make_R120(int seed) {
     R120 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2[1] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2[2] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f3.f0 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4 = (ssize_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f5 = (int)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f6[0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f6[1] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R120(R120 a0) {
     uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f2[0]));
+    h = mix(h, bits64(a0.f2[1]));
+    h = mix(h, bits64(a0.f2[2]));
+    h = mix(h, bits64(a0.f3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, bits32(a0.f6[0]));
+    h = mix(h, bits32(a0.f6[1]));
     return h;
 }
 uint64_t hash_R120(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R120 a7) {
@@ -8746,7 +8440,16 @@ uint64_t hash_R120(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0));
     h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, bits64(a7.f2[0]));
+    h = mix(h, bits64(a7.f2[1]));
+    h = mix(h, bits64(a7.f2[2]));
+    h = mix(h, bits64(a7.f3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f4));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5));
+    h = mix(h, bits32(a7.f6[0]));
+    h = mix(h, bits32(a7.f6[1]));
     return h;
 }
 R120 echo_R120(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R120 a7, int64_t a8) {
@@ -8761,38 +8464,59 @@ R120 echo_R120(float a0, double a1, float a2, float a3, float a4, double a5, dou
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f1 = (long)(a7.f1 + k);
+    a7.f0 = (long)(a7.f0 + k);
+    a7.f1 = (signed char)(a7.f1 + k);
+    a7.f2[0] = (double)(a7.f2[0] + k);
+    a7.f2[1] = (double)(a7.f2[1] + k);
+    a7.f2[2] = (double)(a7.f2[2] + k);
+    a7.f3.f0 = (double)(a7.f3.f0 + k);
+    a7.f4 = (ssize_t)(a7.f4 + k);
+    a7.f5 = (int)(a7.f5 + k);
+    a7.f6[0] = (float)(a7.f6[0] + k);
+    a7.f6[1] = (float)(a7.f6[1] + k);
     return a7;
 }
 
 R121 make_R121(int seed) {
     R121 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[3] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0] = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[2] = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1[3] = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f1[4] = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f1[5] = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f1[6] = (unsigned char)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f1[7] = (unsigned char)(uint64_t)(seed * 37 + 8 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R121(R121 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
-    h = mix(h, bits32(a0.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f1[3]));
+    h = mix(h, (uint64_t)(a0.f1[4]));
+    h = mix(h, (uint64_t)(a0.f1[5]));
+    h = mix(h, (uint64_t)(a0.f1[6]));
+    h = mix(h, (uint64_t)(a0.f1[7]));
     return h;
 }
 uint64_t hash_R121(double a0, float a1, R121 a2, _Bool a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2.f0.f0));
-    h = mix(h, bits32(a2.f1[0]));
-    h = mix(h, bits32(a2.f1[1]));
-    h = mix(h, bits32(a2.f1[2]));
-    h = mix(h, bits32(a2.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[2]));
+    h = mix(h, (uint64_t)(a2.f1[3]));
+    h = mix(h, (uint64_t)(a2.f1[4]));
+    h = mix(h, (uint64_t)(a2.f1[5]));
+    h = mix(h, (uint64_t)(a2.f1[6]));
+    h = mix(h, (uint64_t)(a2.f1[7]));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
     return h;
@@ -8803,28 +8527,40 @@ R121 echo_R121(signed char a0, R121 a1, uint64_t a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.f0 = (double)(a1.f0.f0 + k);
-    a1.f1[0] = (float)(a1.f1[0] + k);
-    a1.f1[1] = (float)(a1.f1[1] + k);
-    a1.f1[2] = (float)(a1.f1[2] + k);
-    a1.f1[3] = (float)(a1.f1[3] + k);
+    a1.f0 = (int8_t)(a1.f0 + k);
+    a1.f1[0] = (unsigned char)(a1.f1[0] + k);
+    a1.f1[1] = (unsigned char)(a1.f1[1] + k);
+    a1.f1[2] = (unsigned char)(a1.f1[2] + k);
+    a1.f1[3] = (unsigned char)(a1.f1[3] + k);
+    a1.f1[4] = (unsigned char)(a1.f1[4] + k);
+    a1.f1[5] = (unsigned char)(a1.f1[5] + k);
+    a1.f1[6] = (unsigned char)(a1.f1[6] + k);
+    a1.f1[7] = (unsigned char)(a1.f1[7] + k);
     return a1;
 }
-uint64_t pair_R121(double a0, EnI16 a1, R121 a2, long long a3, R121 a4, float a5) {
+uint64_t pair_R121(double a0, EnU64 a1, R121 a2, long long a3, R121 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits64(a2.f0.f0));
-    h = mix(h, bits32(a2.f1[0]));
-    h = mix(h, bits32(a2.f1[1]));
-    h = mix(h, bits32(a2.f1[2]));
-    h = mix(h, bits32(a2.f1[3]));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[2]));
+    h = mix(h, (uint64_t)(a2.f1[3]));
+    h = mix(h, (uint64_t)(a2.f1[4]));
+    h = mix(h, (uint64_t)(a2.f1[5]));
+    h = mix(h, (uint64_t)(a2.f1[6]));
+    h = mix(h, (uint64_t)(a2.f1[7]));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f0.f0));
-    h = mix(h, bits32(a4.f1[0]));
-    h = mix(h, bits32(a4.f1[1]));
-    h = mix(h, bits32(a4.f1[2]));
-    h = mix(h, bits32(a4.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(a4.f1[2]));
+    h = mix(h, (uint64_t)(a4.f1[3]));
+    h = mix(h, (uint64_t)(a4.f1[4]));
+    h = mix(h, (uint64_t)(a4.f1[5]));
+    h = mix(h, (uint64_t)(a4.f1[6]));
+    h = mix(h, (uint64_t)(a4.f1[7]));
     h = mix(h, bits32(a5));
     return h;
 }
@@ -8832,34 +8568,18 @@ uint64_t pair_R121(double a0, EnI16 a1, R121 a2, long long a3, R121 a4, float a5
 R122 make_R122(int seed) {
     R122 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.f0[0].v[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1.f0[0].v[1][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1.f0[0].v[2][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1.f0[1].v[0][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f1.f0[1].v[1][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f1.f0[1].v[2][0] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f2.f0 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f3 = (signed char)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f4[0] = (int16_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    s.f5 = (size_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f6[0][0] = (uintptr_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f3[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3[1] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R122(R122 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits32(a0.f1.f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f1.f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f1.f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f1.f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f1.f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f1.f0[1].v[2][0]));
-    h = mix(h, bits64(a0.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, bits64(a0.f3[0]));
+    h = mix(h, bits64(a0.f3[1]));
     return h;
 }
 uint64_t hash_R122(int8_t a0, int32_t a1, uint8_t a2, int16_t a3, int8_t a4, R122 a5) {
@@ -8869,18 +8589,10 @@ uint64_t hash_R122(int8_t a0, int32_t a1, uint8_t a2, int16_t a3, int8_t a4, R12
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits32(a5.f1.f0[0].v[0][0]));
-    h = mix(h, bits32(a5.f1.f0[0].v[1][0]));
-    h = mix(h, bits32(a5.f1.f0[0].v[2][0]));
-    h = mix(h, bits32(a5.f1.f0[1].v[0][0]));
-    h = mix(h, bits32(a5.f1.f0[1].v[1][0]));
-    h = mix(h, bits32(a5.f1.f0[1].v[2][0]));
-    h = mix(h, bits64(a5.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4[0]));
-    h = mix(h, (uint64_t)(a5.f5));
-    h = mix(h, (uint64_t)(a5.f6[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, bits64(a5.f3[0]));
+    h = mix(h, bits64(a5.f3[1]));
     return h;
 }
 R122 echo_R122(float a0, int16_t a1, unsigned char a2, int8_t a3, uint8_t a4, float a5, double a6, long a7, R122 a8, float a9) {
@@ -8896,18 +8608,10 @@ R122 echo_R122(float a0, int16_t a1, unsigned char a2, int8_t a3, uint8_t a4, fl
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (unsigned long long)(a8.f0 + k);
-    a8.f1.f0[0].v[0][0] = (float)(a8.f1.f0[0].v[0][0] + k);
-    a8.f1.f0[0].v[1][0] = (float)(a8.f1.f0[0].v[1][0] + k);
-    a8.f1.f0[0].v[2][0] = (float)(a8.f1.f0[0].v[2][0] + k);
-    a8.f1.f0[1].v[0][0] = (float)(a8.f1.f0[1].v[0][0] + k);
-    a8.f1.f0[1].v[1][0] = (float)(a8.f1.f0[1].v[1][0] + k);
-    a8.f1.f0[1].v[2][0] = (float)(a8.f1.f0[1].v[2][0] + k);
-    a8.f2.f0 = (double)(a8.f2.f0 + k);
-    a8.f3 = (signed char)(a8.f3 + k);
-    a8.f4[0] = (int16_t)(a8.f4[0] + k);
-    a8.f5 = (size_t)(a8.f5 + k);
-    a8.f6[0][0] = (uintptr_t)(a8.f6[0][0] + k);
+    a8.f0 = (char)(a8.f0 + k);
+    a8.f1[0] = (int16_t)(a8.f1[0] + k);
+    a8.f3[0] = (double)(a8.f3[0] + k);
+    a8.f3[1] = (double)(a8.f3[1] + k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R122(float a0, float a1, double a2, uint8_t a3, unsigned char a4, R122 a5, signed char a6, double a7) {
@@ -8917,18 +8621,10 @@ uint64_t __attribute__((ms_abi)) w64_hash_R122(float a0, float a1, double a2, ui
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits32(a5.f1.f0[0].v[0][0]));
-    h = mix(h, bits32(a5.f1.f0[0].v[1][0]));
-    h = mix(h, bits32(a5.f1.f0[0].v[2][0]));
-    h = mix(h, bits32(a5.f1.f0[1].v[0][0]));
-    h = mix(h, bits32(a5.f1.f0[1].v[1][0]));
-    h = mix(h, bits32(a5.f1.f0[1].v[2][0]));
-    h = mix(h, bits64(a5.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4[0]));
-    h = mix(h, (uint64_t)(a5.f5));
-    h = mix(h, (uint64_t)(a5.f6[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, bits64(a5.f3[0]));
+    h = mix(h, bits64(a5.f3[1]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits64(a7));
     return h;
@@ -8942,38 +8638,26 @@ R122 __attribute__((ms_abi)) w64_echo_R122(ssize_t a0, unsigned int a1, unsigned
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (unsigned long long)(a4.f0 + k);
-    a4.f1.f0[0].v[0][0] = (float)(a4.f1.f0[0].v[0][0] + k);
-    a4.f1.f0[0].v[1][0] = (float)(a4.f1.f0[0].v[1][0] + k);
-    a4.f1.f0[0].v[2][0] = (float)(a4.f1.f0[0].v[2][0] + k);
-    a4.f1.f0[1].v[0][0] = (float)(a4.f1.f0[1].v[0][0] + k);
-    a4.f1.f0[1].v[1][0] = (float)(a4.f1.f0[1].v[1][0] + k);
-    a4.f1.f0[1].v[2][0] = (float)(a4.f1.f0[1].v[2][0] + k);
-    a4.f2.f0 = (double)(a4.f2.f0 + k);
-    a4.f3 = (signed char)(a4.f3 + k);
-    a4.f4[0] = (int16_t)(a4.f4[0] + k);
-    a4.f5 = (size_t)(a4.f5 + k);
-    a4.f6[0][0] = (uintptr_t)(a4.f6[0][0] + k);
+    a4.f0 = (char)(a4.f0 + k);
+    a4.f1[0] = (int16_t)(a4.f1[0] + k);
+    a4.f3[0] = (double)(a4.f3[0] + k);
+    a4.f3[1] = (double)(a4.f3[1] + k);
     return a4;
 }
 
 R123 make_R123(int seed) {
     R123 s;
     memset(&s, 0, sizeof s);
-    s.f0[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0][1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[1][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[1][1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1.f0 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (EnI8)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R123(R123 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0][0]));
-    h = mix(h, bits32(a0.f0[0][1]));
-    h = mix(h, bits32(a0.f0[1][0]));
-    h = mix(h, bits32(a0.f0[1][1]));
-    h = mix(h, bits64(a0.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1[0].f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
 uint64_t hash_R123(size_t a0, short a1, int8_t a2, int16_t a3, R123 a4, int64_t a5, int a6) {
@@ -8982,11 +8666,9 @@ uint64_t hash_R123(size_t a0, short a1, int8_t a2, int16_t a3, R123 a4, int64_t 
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0[0][0]));
-    h = mix(h, bits32(a4.f0[0][1]));
-    h = mix(h, bits32(a4.f0[1][0]));
-    h = mix(h, bits32(a4.f0[1][1]));
-    h = mix(h, bits64(a4.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f1[0].f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
@@ -9000,11 +8682,9 @@ R123 echo_R123(signed char a0, char a1, uintptr_t a2, double a3, R123 a4, long l
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0][0] = (float)(a4.f0[0][0] + k);
-    a4.f0[0][1] = (float)(a4.f0[0][1] + k);
-    a4.f0[1][0] = (float)(a4.f0[1][0] + k);
-    a4.f0[1][1] = (float)(a4.f0[1][1] + k);
-    a4.f1.f0 = (double)(a4.f1.f0 + k);
+    a4.f0 = (int8_t)(a4.f0 + k);
+    a4.f1[0].f2 = (double)(a4.f1[0].f2 + k);
+    a4.f2 = (EnI8)(a4.f2 + k);
     return a4;
 }
 uint64_t pair_R123(double a0, char a1, double a2, double a3, double a4, double a5, R123 a6, const int64_t *a7, R123 a8) {
@@ -9015,32 +8695,28 @@ uint64_t pair_R123(double a0, char a1, double a2, double a3, double a4, double a
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits32(a6.f0[0][0]));
-    h = mix(h, bits32(a6.f0[0][1]));
-    h = mix(h, bits32(a6.f0[1][0]));
-    h = mix(h, bits32(a6.f0[1][1]));
-    h = mix(h, bits64(a6.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, bits64(a6.f1[0].f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2));
     h = mix(h, (uint64_t)*(a7));
-    h = mix(h, bits32(a8.f0[0][0]));
-    h = mix(h, bits32(a8.f0[0][1]));
-    h = mix(h, bits32(a8.f0[1][0]));
-    h = mix(h, bits32(a8.f0[1][1]));
-    h = mix(h, bits64(a8.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, bits64(a8.f1[0].f2));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2));
     return h;
 }
 
 R124 make_R124(int seed) {
     R124 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R124(R124 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
-uint64_t hash_R124(EnU16 a0, short a1, const int64_t *a2, unsigned char a3, unsigned char a4, unsigned long a5, intptr_t a6, const int64_t *a7, R124 a8) {
+uint64_t hash_R124(EnU32 a0, short a1, const int64_t *a2, unsigned char a3, unsigned char a4, unsigned long a5, intptr_t a6, const int64_t *a7, R124 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -9050,7 +8726,7 @@ uint64_t hash_R124(EnU16 a0, short a1, const int64_t *a2, unsigned char a3, unsi
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)*(a7));
-    h = mix(h, bits64(a8.f1));
+    h = mix(h, bits64(a8.f0[0]));
     return h;
 }
 R124 echo_R124(unsigned char a0, double a1, int16_t a2, ssize_t a3, R124 a4, uintptr_t a5, char a6, size_t a7) {
@@ -9064,7 +8740,7 @@ R124 echo_R124(unsigned char a0, double a1, int16_t a2, ssize_t a3, R124 a4, uin
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f1 = (double)(a4.f1 + k);
+    a4.f0[0] = (double)(a4.f0[0] + k);
     return a4;
 }
 HashFn_R124 ptr_hash_R124(void) { return hash_R124; }
@@ -9073,17 +8749,20 @@ EchoFn_R124 ptr_echo_R124(void) { return echo_R124; }
 R125 make_R125(int seed) {
     R125 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R125(R125 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 uint64_t hash_R125(R125 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 R125 echo_R125(long long a0, int a1, double a2, const int64_t *a3, R125 a4) {
@@ -9094,7 +8773,8 @@ R125 echo_R125(long long a0, int a1, double a2, const int64_t *a3, R125 a4) {
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
+    a4.f0[0] = (unsigned long)(a4.f0[0] + k);
+    a4.f0[1] = (unsigned long)(a4.f0[1] + k);
     return a4;
 }
 uint64_t pair_R125(uintptr_t a0, short a1, uint8_t a2, size_t a3, intptr_t a4, EnU8 a5, R125 a6, uintptr_t a7, R125 a8, float a9) {
@@ -9105,9 +8785,11 @@ uint64_t pair_R125(uintptr_t a0, short a1, uint8_t a2, size_t a3, intptr_t a4, E
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[1]));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits64(a8.f0));
+    h = mix(h, (uint64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(a8.f0[1]));
     h = mix(h, bits32(a9));
     return h;
 }
@@ -9115,18 +8797,12 @@ uint64_t pair_R125(uintptr_t a0, short a1, uint8_t a2, size_t a3, intptr_t a4, E
 R126 make_R126(int seed) {
     R126 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0] = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[2] = (intptr_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R126(R126 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f2));
     return h;
 }
 uint64_t hash_R126(double a0, double a1, double a2, float a3, double a4, R126 a5) {
@@ -9136,10 +8812,7 @@ uint64_t hash_R126(double a0, double a1, double a2, float a3, double a4, R126 a5
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
+    h = mix(h, (uint64_t)(a5.f2));
     return h;
 }
 R126 echo_R126(float a0, char a1, double a2, float a3, float a4, double a5, R126 a6, long long a7, float a8, double a9) {
@@ -9155,10 +8828,7 @@ R126 echo_R126(float a0, char a1, double a2, float a3, float a4, double a5, R126
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (size_t)(a6.f0 + k);
-    a6.f1[0] = (intptr_t)(a6.f1[0] + k);
-    a6.f1[1] = (intptr_t)(a6.f1[1] + k);
-    a6.f1[2] = (intptr_t)(a6.f1[2] + k);
+    a6.f2 = (unsigned long)(a6.f2 + k);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R126(const int64_t *a0, uint8_t a1, float a2, short a3, R126 a4, uint64_t a5) {
@@ -9167,10 +8837,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R126(const int64_t *a0, uint8_t a1, fl
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[2]));
+    h = mix(h, (uint64_t)(a4.f2));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -9182,10 +8849,7 @@ R126 __attribute__((ms_abi)) w64_echo_R126(int8_t a0, float a1, signed char a2, 
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (size_t)(a4.f0 + k);
-    a4.f1[0] = (intptr_t)(a4.f1[0] + k);
-    a4.f1[1] = (intptr_t)(a4.f1[1] + k);
-    a4.f1[2] = (intptr_t)(a4.f1[2] + k);
+    a4.f2 = (unsigned long)(a4.f2 + k);
     return a4;
 }
 W64HashFn_R126 ptr_w64_hash_R126(void) { return w64_hash_R126; }
@@ -9194,18 +8858,34 @@ W64EchoFn_R126 ptr_w64_echo_R126(void) { return w64_echo_R126; }
 R127 make_R127(int seed) {
     R127 s;
     memset(&s, 0, sizeof s);
-    s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f2[0][0] = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[1][0] = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[2][0] = (intptr_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f1[0].f1 = (uint64_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1 = (ssize_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3[0] = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3[1] = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f4.f0 = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f4.f1[0] = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f4.f2 = (EnI64)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f4.f3.f0 = ((seed + 9) & 1) != 0;
+    s.f4.f3.f1 = (double)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f4.f4[0] = (int64_t)(-(int64_t)(seed * 37 + 11 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R127(R127 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2][0]));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(a0.f0.f1[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f2));
+    h = mix(h, (uint64_t)(a0.f4.f3.f0));
+    h = mix(h, bits64(a0.f4.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f4[0]));
     return h;
 }
 uint64_t hash_R127(float a0, double a1, uint16_t a2, float a3, double a4, double a5, unsigned long a6, float a7, R127 a8, float a9) {
@@ -9218,14 +8898,22 @@ uint64_t hash_R127(float a0, double a1, uint16_t a2, float a3, double a4, double
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)*(a8.f1));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2[2][0]));
+    h = mix(h, (uint64_t)(a8.f0.f0));
+    h = mix(h, (uint64_t)(a8.f0.f1[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, bits32(a8.f2.f0));
+    h = mix(h, (uint64_t)(a8.f3[0]));
+    h = mix(h, (uint64_t)(a8.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4.f2));
+    h = mix(h, (uint64_t)(a8.f4.f3.f0));
+    h = mix(h, bits64(a8.f4.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4.f4[0]));
     h = mix(h, bits32(a9));
     return h;
 }
-R127 echo_R127(int8_t a0, long long a1, unsigned char a2, unsigned long a3, unsigned long long a4, uint16_t a5, char a6, R127 a7, EnU8 a8, size_t a9, unsigned int a10) {
+R127 echo_R127(int8_t a0, long long a1, unsigned char a2, unsigned long a3, unsigned long long a4, uint16_t a5, char a6, R127 a7, EnI64 a8, size_t a9, unsigned int a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9234,28 +8922,52 @@ R127 echo_R127(int8_t a0, long long a1, unsigned char a2, unsigned long a3, unsi
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a8);
+    ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(a9);
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f1 = a7.f1 + (k & 7);
-    a7.f2[0][0] = (intptr_t)(a7.f2[0][0] + k);
-    a7.f2[1][0] = (intptr_t)(a7.f2[1][0] + k);
-    a7.f2[2][0] = (intptr_t)(a7.f2[2][0] + k);
+    a7.f0.f0 = (unsigned short)(a7.f0.f0 + k);
+    a7.f0.f1[0].f1 = (uint64_t)(a7.f0.f1[0].f1 + k);
+    a7.f1 = (ssize_t)(a7.f1 + k);
+    a7.f2.f0 = (float)(a7.f2.f0 + k);
+    a7.f3[0] = (uint8_t)(a7.f3[0] + k);
+    a7.f3[1] = (uint8_t)(a7.f3[1] + k);
+    a7.f4.f0 = (signed char)(a7.f4.f0 + k);
+    a7.f4.f1[0] = (short)(a7.f4.f1[0] + k);
+    a7.f4.f2 = (EnI64)(a7.f4.f2 + k);
+    a7.f4.f3.f0 = a7.f4.f3.f0 ^ (k & 1);
+    a7.f4.f3.f1 = (double)(a7.f4.f3.f1 + k);
+    a7.f4.f4[0] = (int64_t)(a7.f4.f4[0] + k);
     return a7;
 }
 uint64_t pair_R127(R127 a0, double a1, R127 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2][0]));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(a0.f0.f1[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f2));
+    h = mix(h, (uint64_t)(a0.f4.f3.f0));
+    h = mix(h, bits64(a0.f4.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4.f4[0]));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)*(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2[2][0]));
+    h = mix(h, (uint64_t)(a2.f0.f0));
+    h = mix(h, (uint64_t)(a2.f0.f1[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, bits32(a2.f2.f0));
+    h = mix(h, (uint64_t)(a2.f3[0]));
+    h = mix(h, (uint64_t)(a2.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4.f2));
+    h = mix(h, (uint64_t)(a2.f4.f3.f0));
+    h = mix(h, bits64(a2.f4.f3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4.f4[0]));
     h = mix(h, bits32(a3));
     return h;
 }
@@ -9263,12 +8975,22 @@ uint64_t pair_R127(R127 a0, double a1, R127 a2, float a3) {
 R128 make_R128(int seed) {
     R128 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f1 = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3 = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f4.f0[0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4.f0[1] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R128(R128 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits32(a0.f4.f0[0]));
+    h = mix(h, bits32(a0.f4.f0[1]));
     return h;
 }
 uint64_t hash_R128(float a0, unsigned long long a1, double a2, double a3, double a4, R128 a5, unsigned int a6, uint8_t a7) {
@@ -9278,7 +9000,12 @@ uint64_t hash_R128(float a0, unsigned long long a1, double a2, double a3, double
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)*(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(a5.f3));
+    h = mix(h, bits32(a5.f4.f0[0]));
+    h = mix(h, bits32(a5.f4.f0[1]));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
@@ -9290,21 +9017,24 @@ R128 echo_R128(float a0, R128 a1, size_t a2, uint8_t a3) {
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (ssize_t)(a1.f0 + k);
+    a1.f0 = a1.f0 + (k & 7);
+    a1.f1 = (uint32_t)(a1.f1 + k);
+    a1.f2 = (uint32_t)(a1.f2 + k);
+    a1.f3 = (unsigned char)(a1.f3 + k);
+    a1.f4.f0[0] = (float)(a1.f4.f0[0] + k);
+    a1.f4.f0[1] = (float)(a1.f4.f0[1] + k);
     return a1;
 }
 
 R129 make_R129(int seed) {
     R129 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R129(R129 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f3));
     return h;
 }
 uint64_t hash_R129(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R129 a7, unsigned int a8, float a9) {
@@ -9316,8 +9046,7 @@ uint64_t hash_R129(double a0, float a1, double a2, float a3, double a4, double a
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, bits64(a7.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, bits64(a7.f3));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, bits32(a9));
     return h;
@@ -9336,19 +9065,16 @@ R129 echo_R129(float a0, const int64_t *a1, double a2, int64_t a3, float a4, flo
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0.f0 = (double)(a7.f0.f0 + k);
-    a7.f1 = (signed char)(a7.f1 + k);
+    a7.f3 = (double)(a7.f3 + k);
     return a7;
 }
 uint64_t pair_R129(uint16_t a0, const int64_t *a1, R129 a2, signed char a3, R129 a4, char a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, bits64(a2.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, bits64(a2.f3));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, bits64(a4.f3));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
@@ -9358,12 +9084,12 @@ EchoFn_R129 ptr_echo_R129(void) { return echo_R129; }
 R130 make_R130(int seed) {
     R130 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R130(R130 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0));
+    h = mix(h, bits32(a0.f0.f0.a));
     return h;
 }
 uint64_t hash_R130(double a0, signed char a1, double a2, double a3, float a4, double a5, int64_t a6, double a7, R130 a8, long long a9, float a10) {
@@ -9376,7 +9102,7 @@ uint64_t hash_R130(double a0, signed char a1, double a2, double a3, float a4, do
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f0[0].f0));
+    h = mix(h, bits32(a8.f0.f0.a));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, bits32(a10));
     return h;
@@ -9393,40 +9119,62 @@ R130 echo_R130(unsigned long long a0, uint8_t a1, signed char a2, int32_t a3, in
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0].f0 = (double)(a5.f0[0].f0 + k);
+    a5.f0.f0.a = (float)(a5.f0.f0.a + k);
     return a5;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R130(double a0, R130 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1.f0[0].f0));
+    h = mix(h, bits32(a1.f0.f0.a));
     return h;
 }
-R130 __attribute__((ms_abi)) w64_echo_R130(const int64_t *a0, const int64_t *a1, double a2, EnInt a3, R130 a4) {
+R130 __attribute__((ms_abi)) w64_echo_R130(const int64_t *a0, const int64_t *a1, double a2, EnU8 a3, R130 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].f0 = (double)(a4.f0[0].f0 + k);
+    a4.f0.f0.a = (float)(a4.f0.f0.a + k);
     return a4;
 }
 
 R131 make_R131(int seed) {
     R131 s;
     memset(&s, 0, sizeof s);
-    s.f0.v[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.v[1][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0.v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0] = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3 = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f4[0] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f4[1] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f4[2] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f5[0] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f5[1] = (signed char)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f5[2] = (signed char)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f6 = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f7[0] = (short)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f7[1] = (short)((int64_t)(seed * 37 + 12 * 11 + 3));
+    s.f7[2] = (short)(-(int64_t)(seed * 37 + 13 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R131(R131 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.v[0][0]));
-    h = mix(h, bits32(a0.f0.v[1][0]));
-    h = mix(h, bits32(a0.f0.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, (uint64_t)(a0.f4[1]));
+    h = mix(h, (uint64_t)(a0.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[2]));
     return h;
 }
 uint64_t hash_R131(short a0, int8_t a1, int64_t a2, _Bool a3, unsigned int a4, R131 a5, double a6) {
@@ -9436,9 +9184,20 @@ uint64_t hash_R131(short a0, int8_t a1, int64_t a2, _Bool a3, unsigned int a4, R
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5.f0.v[0][0]));
-    h = mix(h, bits32(a5.f0.v[1][0]));
-    h = mix(h, bits32(a5.f0.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(a5.f3));
+    h = mix(h, (uint64_t)(a5.f4[0]));
+    h = mix(h, (uint64_t)(a5.f4[1]));
+    h = mix(h, (uint64_t)(a5.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f6));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7[2]));
     h = mix(h, bits64(a6));
     return h;
 }
@@ -9453,9 +9212,20 @@ R131 echo_R131(double a0, float a1, double a2, double a3, float a4, R131 a5, con
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0.v[0][0] = (float)(a5.f0.v[0][0] + k);
-    a5.f0.v[1][0] = (float)(a5.f0.v[1][0] + k);
-    a5.f0.v[2][0] = (float)(a5.f0.v[2][0] + k);
+    a5.f0[0] = (short)(a5.f0[0] + k);
+    a5.f1 = (uint16_t)(a5.f1 + k);
+    a5.f2 = (unsigned short)(a5.f2 + k);
+    a5.f3 = (uint8_t)(a5.f3 + k);
+    a5.f4[0] = (uint16_t)(a5.f4[0] + k);
+    a5.f4[1] = (uint16_t)(a5.f4[1] + k);
+    a5.f4[2] = (uint16_t)(a5.f4[2] + k);
+    a5.f5[0] = (signed char)(a5.f5[0] + k);
+    a5.f5[1] = (signed char)(a5.f5[1] + k);
+    a5.f5[2] = (signed char)(a5.f5[2] + k);
+    a5.f6 = (short)(a5.f6 + k);
+    a5.f7[0] = (short)(a5.f7[0] + k);
+    a5.f7[1] = (short)(a5.f7[1] + k);
+    a5.f7[2] = (short)(a5.f7[2] + k);
     return a5;
 }
 uint64_t pair_R131(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R131 a4, double a5, R131 a6, unsigned int a7) {
@@ -9464,13 +9234,35 @@ uint64_t pair_R131(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R131
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0.v[0][0]));
-    h = mix(h, bits32(a4.f0.v[1][0]));
-    h = mix(h, bits32(a4.f0.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, (uint64_t)(a4.f4[0]));
+    h = mix(h, (uint64_t)(a4.f4[1]));
+    h = mix(h, (uint64_t)(a4.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f6));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7[2]));
     h = mix(h, bits64(a5));
-    h = mix(h, bits32(a6.f0.v[0][0]));
-    h = mix(h, bits32(a6.f0.v[1][0]));
-    h = mix(h, bits32(a6.f0.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, (uint64_t)(a6.f3));
+    h = mix(h, (uint64_t)(a6.f4[0]));
+    h = mix(h, (uint64_t)(a6.f4[1]));
+    h = mix(h, (uint64_t)(a6.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f5[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f6));
+    h = mix(h, (uint64_t)(int64_t)(a6.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f7[2]));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
@@ -9478,14 +9270,12 @@ uint64_t pair_R131(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R131
 R132 make_R132(int seed) {
     R132 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R132(R132 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1.f0));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
 uint64_t hash_R132(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R132 a8, long long a9) {
@@ -9498,12 +9288,11 @@ uint64_t hash_R132(float a0, float a1, float a2, double a3, unsigned int a4, flo
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, bits64(a8.f0));
-    h = mix(h, bits64(a8.f1.f0));
+    h = mix(h, bits32(a8.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-R132 echo_R132(float a0, uint32_t a1, double a2, unsigned int a3, int8_t a4, double a5, EnInt a6, R132 a7, intptr_t a8) {
+R132 echo_R132(float a0, uint32_t a1, double a2, unsigned int a3, int8_t a4, double a5, EnI64 a6, R132 a7, intptr_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -9515,31 +9304,24 @@ R132 echo_R132(float a0, uint32_t a1, double a2, unsigned int a3, int8_t a4, dou
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (double)(a7.f0 + k);
-    a7.f1.f0 = (double)(a7.f1.f0 + k);
+    a7.f0 = (float)(a7.f0 + k);
     return a7;
 }
 
 R133 make_R133(int seed) {
     R133 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0] = (uint64_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R133(R133 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R133(R133 a0, signed char a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a1));
     return h;
 }
@@ -9553,9 +9335,7 @@ R133 echo_R133(double a0, uint16_t a1, unsigned short a2, R133 a3, uint32_t a4, 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (float)(a3.f1 + k);
-    a3.f2[0] = (uint64_t)(a3.f2[0] + k);
+    a3.f1 = (long)(a3.f1 + k);
     return a3;
 }
 uint64_t pair_R133(int64_t a0, double a1, float a2, const int64_t *a3, uint64_t a4, R133 a5, int8_t a6, R133 a7) {
@@ -9565,41 +9345,34 @@ uint64_t pair_R133(int64_t a0, double a1, float a2, const int64_t *a3, uint64_t 
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, bits32(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, bits32(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
     return h;
 }
 
 R134 make_R134(int seed) {
     R134 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R134(R134 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f0.f1));
     return h;
 }
 uint64_t hash_R134(signed char a0, float a1, R134 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = mix(h, bits32(a2.f0.f0));
+    h = mix(h, bits64(a2.f0.f1));
     return h;
 }
-R134 echo_R134(int64_t a0, EnInt a1, uint64_t a2, intptr_t a3, unsigned short a4, uintptr_t a5, const int64_t *a6, ssize_t a7, R134 a8, _Bool a9, float a10) {
+R134 echo_R134(int64_t a0, EnI8 a1, uint64_t a2, intptr_t a3, unsigned short a4, uintptr_t a5, const int64_t *a6, ssize_t a7, R134 a8, _Bool a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9613,18 +9386,16 @@ R134 echo_R134(int64_t a0, EnInt a1, uint64_t a2, intptr_t a3, unsigned short a4
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (float)(a8.f0 + k);
-    a8.f1[0] = (int8_t)(a8.f1[0] + k);
-    a8.f1[1] = (int8_t)(a8.f1[1] + k);
+    a8.f0.f0 = (float)(a8.f0.f0 + k);
+    a8.f0.f1 = (double)(a8.f0.f1 + k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R134(unsigned char a0, signed char a1, R134 a2, uint32_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = mix(h, bits32(a2.f0.f0));
+    h = mix(h, bits64(a2.f0.f1));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
@@ -9635,9 +9406,8 @@ R134 __attribute__((ms_abi)) w64_echo_R134(float a0, R134 a1, float a2, double a
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1[0] = (int8_t)(a1.f1[0] + k);
-    a1.f1[1] = (int8_t)(a1.f1[1] + k);
+    a1.f0.f0 = (float)(a1.f0.f0 + k);
+    a1.f0.f1 = (double)(a1.f0.f1 + k);
     return a1;
 }
 HashFn_R134 ptr_hash_R134(void) { return hash_R134; }
@@ -9648,25 +9418,22 @@ W64EchoFn_R134 ptr_w64_echo_R134(void) { return w64_echo_R134; }
 R135 make_R135(int seed) {
     R135 s;
     memset(&s, 0, sizeof s);
-    s.f2.f1[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2.f1[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0] = (uint32_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R135(R135 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f2.f1[0]));
-    h = mix(h, bits32(a0.f2.f1[1]));
-    h = mix(h, bits32(a0.f2.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R135(double a0, signed char a1, R135 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f2.f1[0]));
-    h = mix(h, bits32(a2.f2.f1[1]));
-    h = mix(h, bits32(a2.f2.f1[2]));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f1));
     return h;
 }
 R135 echo_R135(float a0, float a1, double a2, double a3, R135 a4, double a5) {
@@ -9678,32 +9445,51 @@ R135 echo_R135(float a0, float a1, double a2, double a3, R135 a4, double a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f2.f1[0] = (float)(a4.f2.f1[0] + k);
-    a4.f2.f1[1] = (float)(a4.f2.f1[1] + k);
-    a4.f2.f1[2] = (float)(a4.f2.f1[2] + k);
+    a4.f0[0] = (uint32_t)(a4.f0[0] + k);
+    a4.f1 = (uint16_t)(a4.f1 + k);
     return a4;
 }
 uint64_t pair_R135(R135 a0, ssize_t a1, R135 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f2.f1[0]));
-    h = mix(h, bits32(a0.f2.f1[1]));
-    h = mix(h, bits32(a0.f2.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f2.f1[0]));
-    h = mix(h, bits32(a2.f2.f1[1]));
-    h = mix(h, bits32(a2.f2.f1[2]));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f1));
     return h;
 }
 
 R136 make_R136(int seed) {
     R136 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3[0][0] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3[0][1] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3[1][0] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f3[1][1] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f5 = (int16_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f6[0] = (unsigned char)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f6[1] = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
+    s.f7 = (uint8_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R136(R136 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1][1]));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(a0.f6[1]));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
 uint64_t hash_R136(float a0, float a1, float a2, float a3, double a4, R136 a5) {
@@ -9713,7 +9499,18 @@ uint64_t hash_R136(float a0, float a1, float a2, float a3, double a4, R136 a5) {
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[1][1]));
+    h = mix(h, (uint64_t)(a5.f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5));
+    h = mix(h, (uint64_t)(a5.f6[0]));
+    h = mix(h, (uint64_t)(a5.f6[1]));
+    h = mix(h, (uint64_t)(a5.f7));
     return h;
 }
 R136 echo_R136(int16_t a0, int64_t a1, uint8_t a2, R136 a3, uint32_t a4) {
@@ -9724,14 +9521,25 @@ R136 echo_R136(int16_t a0, int64_t a1, uint8_t a2, R136 a3, uint32_t a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
+    a3.f0 = (int8_t)(a3.f0 + k);
+    a3.f1 = (short)(a3.f1 + k);
+    a3.f2 = (int16_t)(a3.f2 + k);
+    a3.f3[0][0] = (int8_t)(a3.f3[0][0] + k);
+    a3.f3[0][1] = (int8_t)(a3.f3[0][1] + k);
+    a3.f3[1][0] = (int8_t)(a3.f3[1][0] + k);
+    a3.f3[1][1] = (int8_t)(a3.f3[1][1] + k);
+    a3.f4 = (unsigned char)(a3.f4 + k);
+    a3.f5 = (int16_t)(a3.f5 + k);
+    a3.f6[0] = (unsigned char)(a3.f6[0] + k);
+    a3.f6[1] = (unsigned char)(a3.f6[1] + k);
+    a3.f7 = (uint8_t)(a3.f7 + k);
     return a3;
 }
 
 R137 make_R137(int seed) {
     R137 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI64)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R137(R137 a0) {
@@ -9752,7 +9560,7 @@ R137 echo_R137(unsigned int a0, int32_t a1, R137 a2) {
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (EnI64)(a2.f0 + k);
+    a2.f0 = (short)(a2.f0 + k);
     return a2;
 }
 uint64_t pair_R137(intptr_t a0, unsigned char a1, ssize_t a2, double a3, float a4, R137 a5, float a6, R137 a7, float a8) {
@@ -9772,14 +9580,12 @@ uint64_t pair_R137(intptr_t a0, unsigned char a1, ssize_t a2, double a3, float a
 R138 make_R138(int seed) {
     R138 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (uintptr_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R138(R138 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R138(int64_t a0, int8_t a1, int8_t a2, uint16_t a3, unsigned short a4, float a5, uint8_t a6, R138 a7, double a8) {
@@ -9791,8 +9597,7 @@ uint64_t hash_R138(int64_t a0, int8_t a1, int8_t a2, uint16_t a3, unsigned short
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits32(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1));
+    h = mix(h, bits64(a7.f0));
     h = mix(h, bits64(a8));
     return h;
 }
@@ -9809,18 +9614,16 @@ R138 echo_R138(unsigned int a0, uint64_t a1, int32_t a2, long a3, unsigned int a
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (float)(a8.f0 + k);
-    a8.f1 = (uintptr_t)(a8.f1 + k);
+    a8.f0 = (double)(a8.f0 + k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R138(uintptr_t a0, R138 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, bits64(a1.f0));
     return h;
 }
-R138 __attribute__((ms_abi)) w64_echo_R138(double a0, float a1, float a2, float a3, R138 a4, EnU32 a5) {
+R138 __attribute__((ms_abi)) w64_echo_R138(double a0, float a1, float a2, float a3, R138 a4, EnU16 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -9829,30 +9632,29 @@ R138 __attribute__((ms_abi)) w64_echo_R138(double a0, float a1, float a2, float 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (uintptr_t)(a4.f1 + k);
+    a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
 
 R139 make_R139(int seed) {
     R139 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R139(R139 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f1[0]));
-    h = mix(h, (uint64_t)*(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R139(uint16_t a0, uint8_t a1, R139 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)*(a2.f1[0]));
-    h = mix(h, (uint64_t)*(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
     return h;
 }
 R139 echo_R139(double a0, float a1, float a2, double a3, R139 a4, uint16_t a5) {
@@ -9864,18 +9666,18 @@ R139 echo_R139(double a0, float a1, float a2, double a3, R139 a4, uint16_t a5) {
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f1[0] = a4.f1[0] + (k & 7);
-    a4.f1[1] = a4.f1[1] + (k & 7);
+    a4.f0 = (unsigned short)(a4.f0 + k);
+    a4.f1 = (unsigned char)(a4.f1 + k);
     return a4;
 }
 uint64_t pair_R139(float a0, R139 a1, char a2, R139 a3, const int64_t *a4, unsigned short a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)*(a1.f1[0]));
-    h = mix(h, (uint64_t)*(a1.f1[1]));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)*(a3.f1[0]));
-    h = mix(h, (uint64_t)*(a3.f1[1]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
@@ -9886,28 +9688,22 @@ EchoFn_R139 ptr_echo_R139(void) { return echo_R139; }
 R140 make_R140(int seed) {
     R140 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3 = &ffidl_cells[(seed * 3 + 3) % 48];
-    s.f4[0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f5 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f6.f0 = (unsigned long long)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f6.f1 = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f7 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = &ffidl_cells[(seed * 3 + 2) % 48];
+    s.f3[0] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3[1] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3[2] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R140(R140 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)*(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0]));
-    h = mix(h, bits32(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6.f0));
-    h = mix(h, (uint64_t)(a0.f6.f1));
-    h = mix(h, bits64(a0.f7));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(a0.f3[2]));
     return h;
 }
 uint64_t hash_R140(float a0, float a1, double a2, float a3, double a4, R140 a5, const int64_t *a6, double a7) {
@@ -9917,15 +9713,12 @@ uint64_t hash_R140(float a0, float a1, double a2, float a3, double a4, R140 a5, 
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits64(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)*(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4[0]));
-    h = mix(h, bits32(a5.f5));
-    h = mix(h, (uint64_t)(a5.f6.f0));
-    h = mix(h, (uint64_t)(a5.f6.f1));
-    h = mix(h, bits64(a5.f7));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, bits32(a5.f1));
+    h = mix(h, (uint64_t)*(a5.f2));
+    h = mix(h, (uint64_t)(a5.f3[0]));
+    h = mix(h, (uint64_t)(a5.f3[1]));
+    h = mix(h, (uint64_t)(a5.f3[2]));
     h = mix(h, (uint64_t)*(a6));
     h = mix(h, bits64(a7));
     return h;
@@ -9936,27 +9729,42 @@ R140 echo_R140(int8_t a0, _Bool a1, R140 a2) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (size_t)(a2.f0 + k);
-    a2.f1 = (double)(a2.f1 + k);
-    a2.f2 = (int8_t)(a2.f2 + k);
-    a2.f3 = a2.f3 + (k & 7);
-    a2.f4[0] = (unsigned short)(a2.f4[0] + k);
-    a2.f5 = (float)(a2.f5 + k);
-    a2.f6.f0 = (unsigned long long)(a2.f6.f0 + k);
-    a2.f6.f1 = (uint8_t)(a2.f6.f1 + k);
-    a2.f7 = (double)(a2.f7 + k);
+    a2.f0 = (char)(a2.f0 + k);
+    a2.f1 = (float)(a2.f1 + k);
+    a2.f2 = a2.f2 + (k & 7);
+    a2.f3[0] = (uint16_t)(a2.f3[0] + k);
+    a2.f3[1] = (uint16_t)(a2.f3[1] + k);
+    a2.f3[2] = (uint16_t)(a2.f3[2] + k);
     return a2;
 }
 
 R141 make_R141(int seed) {
     R141 s;
     memset(&s, 0, sizeof s);
-    s.f1.v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1 = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2[0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2[1] = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f2[2] = (unsigned short)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f3.f0[0] = (ssize_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f3.f0[1] = (ssize_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f3.f0[2] = (ssize_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R141(R141 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[2]));
     return h;
 }
 uint64_t hash_R141(unsigned int a0, intptr_t a1, int8_t a2, uint8_t a3, int16_t a4, R141 a5, double a6) {
@@ -9966,7 +9774,16 @@ uint64_t hash_R141(unsigned int a0, intptr_t a1, int8_t a2, uint8_t a3, int16_t 
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(a5.f2[1]));
+    h = mix(h, (uint64_t)(a5.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[2]));
     h = mix(h, bits64(a6));
     return h;
 }
@@ -9979,18 +9796,45 @@ R141 echo_R141(unsigned short a0, int16_t a1, long a2, R141 a3, long a4, int a5)
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f1.v[0] = (double)(a3.f1.v[0] + k);
+    a3.f0[0] = (char)(a3.f0[0] + k);
+    a3.f0[1] = (char)(a3.f0[1] + k);
+    a3.f0[2] = (char)(a3.f0[2] + k);
+    a3.f1 = (char)(a3.f1 + k);
+    a3.f2[0] = (unsigned short)(a3.f2[0] + k);
+    a3.f2[1] = (unsigned short)(a3.f2[1] + k);
+    a3.f2[2] = (unsigned short)(a3.f2[2] + k);
+    a3.f3.f0[0] = (ssize_t)(a3.f3.f0[0] + k);
+    a3.f3.f0[1] = (ssize_t)(a3.f3.f0[1] + k);
+    a3.f3.f0[2] = (ssize_t)(a3.f3.f0[2] + k);
     return a3;
 }
-uint64_t pair_R141(double a0, float a1, double a2, double a3, R141 a4, double a5, R141 a6, EnI64 a7) {
+uint64_t pair_R141(double a0, float a1, double a2, double a3, R141 a4, double a5, R141 a6, EnI8 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2[0]));
+    h = mix(h, (uint64_t)(a4.f2[1]));
+    h = mix(h, (uint64_t)(a4.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.f0[2]));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0]));
+    h = mix(h, (uint64_t)(a6.f2[1]));
+    h = mix(h, (uint64_t)(a6.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[2]));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
@@ -9998,18 +9842,16 @@ uint64_t pair_R141(double a0, float a1, double a2, double a3, R141 a4, double a5
 R142 make_R142(int seed) {
     R142 s;
     memset(&s, 0, sizeof s);
-    s.f0 = ((seed + 0) & 1) != 0;
-    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.v[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.v[1][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R142(R142 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, bits64(a0.f3.f3));
+    h = mix(h, bits32(a0.f0.v[0][0]));
+    h = mix(h, bits32(a0.f0.v[1][0]));
+    h = mix(h, bits32(a0.f0.v[2][0]));
     return h;
 }
 uint64_t hash_R142(intptr_t a0, int16_t a1, unsigned short a2, unsigned long long a3, const int64_t *a4, R142 a5, uint64_t a6, ssize_t a7) {
@@ -10019,10 +9861,9 @@ uint64_t hash_R142(intptr_t a0, int16_t a1, unsigned short a2, unsigned long lon
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, bits64(a5.f3.f3));
+    h = mix(h, bits32(a5.f0.v[0][0]));
+    h = mix(h, bits32(a5.f0.v[1][0]));
+    h = mix(h, bits32(a5.f0.v[2][0]));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -10035,25 +9876,23 @@ R142 echo_R142(float a0, float a1, short a2, short a3, R142 a4) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = a4.f0 ^ (k & 1);
-    a4.f1 = (int16_t)(a4.f1 + k);
-    a4.f2 = (char)(a4.f2 + k);
-    a4.f3.f3 = (double)(a4.f3.f3 + k);
+    a4.f0.v[0][0] = (float)(a4.f0.v[0][0] + k);
+    a4.f0.v[1][0] = (float)(a4.f0.v[1][0] + k);
+    a4.f0.v[2][0] = (float)(a4.f0.v[2][0] + k);
     return a4;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R142(double a0, double a1, R142 a2, uintptr_t a3, unsigned long long a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, bits64(a2.f3.f3));
+    h = mix(h, bits32(a2.f0.v[0][0]));
+    h = mix(h, bits32(a2.f0.v[1][0]));
+    h = mix(h, bits32(a2.f0.v[2][0]));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI64 a1, double a2, char a3, unsigned short a4, R142 a5) {
+R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI8 a1, double a2, char a3, unsigned short a4, R142 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -10062,10 +9901,9 @@ R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI64 a1, double a
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = a5.f0 ^ (k & 1);
-    a5.f1 = (int16_t)(a5.f1 + k);
-    a5.f2 = (char)(a5.f2 + k);
-    a5.f3.f3 = (double)(a5.f3.f3 + k);
+    a5.f0.v[0][0] = (float)(a5.f0.v[0][0] + k);
+    a5.f0.v[1][0] = (float)(a5.f0.v[1][0] + k);
+    a5.f0.v[2][0] = (float)(a5.f0.v[2][0] + k);
     return a5;
 }
 W64HashFn_R142 ptr_w64_hash_R142(void) { return w64_hash_R142; }
@@ -10074,24 +9912,45 @@ W64EchoFn_R142 ptr_w64_echo_R142(void) { return w64_echo_R142; }
 R143 make_R143(int seed) {
     R143 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f2.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2.f1[0].f0 = (unsigned long long)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0[0] = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (EnU8)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[2] = (EnU8)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0[3] = (EnU8)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[4] = (EnU8)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f0[5] = (EnU8)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0[6] = (EnU8)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f1[0] = (unsigned char)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f1[1] = (unsigned char)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f2[0] = (intptr_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R143(R143 a0) {
     uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(a0.f0[6]));
     h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, bits32(a0.f2.f0));
-    h = mix(h, (uint64_t)(a0.f2.f1[0].f0));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
     return h;
 }
 uint64_t hash_R143(const int64_t *a0, R143 a1, int a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(a1.f0[2]));
+    h = mix(h, (uint64_t)(a1.f0[3]));
+    h = mix(h, (uint64_t)(a1.f0[4]));
+    h = mix(h, (uint64_t)(a1.f0[5]));
+    h = mix(h, (uint64_t)(a1.f0[6]));
     h = mix(h, (uint64_t)(a1.f1[0]));
-    h = mix(h, bits32(a1.f2.f0));
-    h = mix(h, (uint64_t)(a1.f2.f1[0].f0));
+    h = mix(h, (uint64_t)(a1.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
@@ -10105,9 +9964,16 @@ R143 echo_R143(char a0, const int64_t *a1, int16_t a2, unsigned short a3, signed
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f1[0] = (size_t)(a5.f1[0] + k);
-    a5.f2.f0 = (float)(a5.f2.f0 + k);
-    a5.f2.f1[0].f0 = (unsigned long long)(a5.f2.f1[0].f0 + k);
+    a5.f0[0] = (EnU8)(a5.f0[0] + k);
+    a5.f0[1] = (EnU8)(a5.f0[1] + k);
+    a5.f0[2] = (EnU8)(a5.f0[2] + k);
+    a5.f0[3] = (EnU8)(a5.f0[3] + k);
+    a5.f0[4] = (EnU8)(a5.f0[4] + k);
+    a5.f0[5] = (EnU8)(a5.f0[5] + k);
+    a5.f0[6] = (EnU8)(a5.f0[6] + k);
+    a5.f1[0] = (unsigned char)(a5.f1[0] + k);
+    a5.f1[1] = (unsigned char)(a5.f1[1] + k);
+    a5.f2[0] = (intptr_t)(a5.f2[0] + k);
     return a5;
 }
 uint64_t pair_R143(const int64_t *a0, signed char a1, double a2, unsigned short a3, float a4, float a5, R143 a6, signed char a7, R143 a8, double a9, unsigned char a10) {
@@ -10118,13 +9984,27 @@ uint64_t pair_R143(const int64_t *a0, signed char a1, double a2, unsigned short 
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(a6.f0[3]));
+    h = mix(h, (uint64_t)(a6.f0[4]));
+    h = mix(h, (uint64_t)(a6.f0[5]));
+    h = mix(h, (uint64_t)(a6.f0[6]));
     h = mix(h, (uint64_t)(a6.f1[0]));
-    h = mix(h, bits32(a6.f2.f0));
-    h = mix(h, (uint64_t)(a6.f2.f1[0].f0));
+    h = mix(h, (uint64_t)(a6.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[0]));
     h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, (uint64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(a8.f0[1]));
+    h = mix(h, (uint64_t)(a8.f0[2]));
+    h = mix(h, (uint64_t)(a8.f0[3]));
+    h = mix(h, (uint64_t)(a8.f0[4]));
+    h = mix(h, (uint64_t)(a8.f0[5]));
+    h = mix(h, (uint64_t)(a8.f0[6]));
     h = mix(h, (uint64_t)(a8.f1[0]));
-    h = mix(h, bits32(a8.f2.f0));
-    h = mix(h, (uint64_t)(a8.f2.f1[0].f0));
+    h = mix(h, (uint64_t)(a8.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2[0]));
     h = mix(h, bits64(a9));
     h = mix(h, (uint64_t)(a10));
     return h;
@@ -10133,26 +10013,12 @@ uint64_t pair_R143(const int64_t *a0, signed char a1, double a2, unsigned short 
 R144 make_R144(int seed) {
     R144 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0.f0 = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[0].f0.f1.f0 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2 = (int64_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3 = (EnI64)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f4 = (int32_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f5 = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f7 = (EnU16)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f0.f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R144(R144 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0.f1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, bits32(a0.f5));
-    h = mix(h, (uint64_t)(a0.f7));
+    h = mix(h, bits32(a0.f0.f0.a));
     return h;
 }
 uint64_t hash_R144(char a0, double a1, float a2, size_t a3, uint8_t a4, double a5, int64_t a6, R144 a7, intptr_t a8, int16_t a9) {
@@ -10164,37 +10030,23 @@ uint64_t hash_R144(char a0, double a1, float a2, size_t a3, uint8_t a4, double a
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0].f0.f1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
-    h = mix(h, (uint64_t)(int64_t)(a7.f2));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4));
-    h = mix(h, bits32(a7.f5));
-    h = mix(h, (uint64_t)(a7.f7));
+    h = mix(h, bits32(a7.f0.f0.a));
     h = mix(h, (uint64_t)(int64_t)(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-R144 echo_R144(float a0, float a1, short a2, unsigned char a3, unsigned char a4, R144 a5, EnI16 a6, unsigned long long a7) {
+R144 echo_R144(float a0, float a1, short a2, unsigned char a3, unsigned char a4, R144 a5, EnU64 a6, unsigned long long a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
-    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0].f0.f0 = (intptr_t)(a5.f0[0].f0.f0 + k);
-    a5.f0[0].f0.f1.f0 = (long long)(a5.f0[0].f0.f1.f0 + k);
-    a5.f1 = (int8_t)(a5.f1 + k);
-    a5.f2 = (int64_t)(a5.f2 + k);
-    a5.f3 = (EnI64)(a5.f3 + k);
-    a5.f4 = (int32_t)(a5.f4 + k);
-    a5.f5 = (float)(a5.f5 + k);
-    a5.f7 = (EnU16)(a5.f7 + k);
+    a5.f0.f0.a = (float)(a5.f0.f0.a + k);
     return a5;
 }
 HashFn_R144 ptr_hash_R144(void) { return hash_R144; }
@@ -10204,37 +10056,19 @@ R145 make_R145(int seed) {
     R145 s;
     memset(&s, 0, sizeof s);
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3.f0 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f5 = (intptr_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f6[0][0] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f1.f0[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R145(R145 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, bits64(a0.f3.f0));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5));
-    h = mix(h, bits64(a0.f6[0][0]));
+    h = mix(h, bits64(a0.f1.f0[0]));
     return h;
 }
-uint64_t hash_R145(R145 a0, EnInt a1, float a2) {
+uint64_t hash_R145(R145 a0, EnI8 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, bits64(a0.f3.f0));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5));
-    h = mix(h, bits64(a0.f6[0][0]));
+    h = mix(h, bits64(a0.f1.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits32(a2));
     return h;
@@ -10252,13 +10086,7 @@ R145 echo_R145(signed char a0, double a1, float a2, float a3, int64_t a4, float 
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a6.f0 = (double)(a6.f0 + k);
-    a6.f1[0] = (float)(a6.f1[0] + k);
-    a6.f1[1] = (float)(a6.f1[1] + k);
-    a6.f2 = (float)(a6.f2 + k);
-    a6.f3.f0 = (double)(a6.f3.f0 + k);
-    a6.f4 = (unsigned char)(a6.f4 + k);
-    a6.f5 = (intptr_t)(a6.f5 + k);
-    a6.f6[0][0] = (double)(a6.f6[0][0] + k);
+    a6.f1.f0[0] = (double)(a6.f1.f0[0] + k);
     return a6;
 }
 uint64_t pair_R145(float a0, const int64_t *a1, float a2, uint16_t a3, uint8_t a4, R145 a5, const int64_t *a6, R145 a7, _Bool a8) {
@@ -10269,22 +10097,10 @@ uint64_t pair_R145(float a0, const int64_t *a1, float a2, uint16_t a3, uint8_t a
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5.f0));
-    h = mix(h, bits32(a5.f1[0]));
-    h = mix(h, bits32(a5.f1[1]));
-    h = mix(h, bits32(a5.f2));
-    h = mix(h, bits64(a5.f3.f0));
-    h = mix(h, (uint64_t)(a5.f4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5));
-    h = mix(h, bits64(a5.f6[0][0]));
+    h = mix(h, bits64(a5.f1.f0[0]));
     h = mix(h, (uint64_t)*(a6));
     h = mix(h, bits64(a7.f0));
-    h = mix(h, bits32(a7.f1[0]));
-    h = mix(h, bits32(a7.f1[1]));
-    h = mix(h, bits32(a7.f2));
-    h = mix(h, bits64(a7.f3.f0));
-    h = mix(h, (uint64_t)(a7.f4));
-    h = mix(h, (uint64_t)(int64_t)(a7.f5));
-    h = mix(h, bits64(a7.f6[0][0]));
+    h = mix(h, bits64(a7.f1.f0[0]));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
@@ -10293,11 +10109,15 @@ R146 make_R146(int seed) {
     R146 s;
     memset(&s, 0, sizeof s);
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2[0] = (uint64_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R146(R146 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
     return h;
 }
 uint64_t hash_R146(double a0, double a1, float a2, R146 a3, const int64_t *a4, signed char a5) {
@@ -10306,6 +10126,8 @@ uint64_t hash_R146(double a0, double a1, float a2, R146 a3, const int64_t *a4, s
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3.f0));
+    h = mix(h, bits32(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2[0]));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -10317,12 +10139,16 @@ R146 echo_R146(R146 a0, signed char a1, char a2) {
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (float)(a0.f1 + k);
+    a0.f2[0] = (uint64_t)(a0.f2[0] + k);
     return a0;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R146(float a0, R146 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, (uint64_t)(a1.f2[0]));
     return h;
 }
 R146 __attribute__((ms_abi)) w64_echo_R146(float a0, float a1, unsigned short a2, int16_t a3, const int64_t *a4, R146 a5) {
@@ -10335,20 +10161,24 @@ R146 __attribute__((ms_abi)) w64_echo_R146(float a0, float a1, unsigned short a2
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (float)(a5.f1 + k);
+    a5.f2[0] = (uint64_t)(a5.f2[0] + k);
     return a5;
 }
 
 R147 make_R147(int seed) {
     R147 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[1] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R147(R147 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1[0].f0));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
     return h;
 }
 uint64_t hash_R147(float a0, float a1, float a2, double a3, float a4, R147 a5) {
@@ -10358,33 +10188,37 @@ uint64_t hash_R147(float a0, float a1, float a2, double a3, float a4, R147 a5) {
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, bits32(a5.f1[0].f0));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
     return h;
 }
-R147 echo_R147(const int64_t *a0, EnU16 a1, const int64_t *a2, int32_t a3, const int64_t *a4, uint8_t a5, R147 a6) {
+R147 echo_R147(const int64_t *a0, EnI16 a1, const int64_t *a2, int32_t a3, const int64_t *a4, uint8_t a5, R147 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
-    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)*(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (double)(a6.f0 + k);
-    a6.f1[0].f0 = (float)(a6.f1[0].f0 + k);
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1[0] = (int8_t)(a6.f1[0] + k);
+    a6.f1[1] = (int8_t)(a6.f1[1] + k);
     return a6;
 }
 uint64_t pair_R147(float a0, double a1, R147 a2, uint8_t a3, R147 a4, double a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, bits32(a2.f1[0].f0));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f0));
-    h = mix(h, bits32(a4.f1[0].f0));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     return h;
@@ -10393,16 +10227,16 @@ uint64_t pair_R147(float a0, double a1, R147 a2, uint8_t a3, R147 a4, double a5,
 R148 make_R148(int seed) {
     R148 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f0[0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f2.f0[1] = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.f0[2] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R148(R148 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[2]));
     return h;
 }
 uint64_t hash_R148(const int64_t *a0, int a1, unsigned short a2, R148 a3) {
@@ -10410,9 +10244,9 @@ uint64_t hash_R148(const int64_t *a0, int a1, unsigned short a2, R148 a3) {
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0[2]));
     return h;
 }
 R148 echo_R148(long long a0, int16_t a1, uint32_t a2, unsigned int a3, long long a4, R148 a5, uint32_t a6, int32_t a7, uint32_t a8) {
@@ -10427,41 +10261,29 @@ R148 echo_R148(long long a0, int16_t a1, uint32_t a2, unsigned int a3, long long
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0.f0 = (double)(a5.f0.f0 + k);
-    a5.f1 = (intptr_t)(a5.f1 + k);
-    a5.f2 = (int8_t)(a5.f2 + k);
+    a5.f2.f0[0] = (long)(a5.f2.f0[0] + k);
+    a5.f2.f0[1] = (long)(a5.f2.f0[1] + k);
+    a5.f2.f0[2] = (long)(a5.f2.f0[2] + k);
     return a5;
 }
 
 R149 make_R149(int seed) {
     R149 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2.f0[0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2.f0[1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3 = ((seed + 4) & 1) != 0;
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R149(R149 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits32(a0.f1[0].f0));
-    h = mix(h, bits32(a0.f2.f0[0]));
-    h = mix(h, bits32(a0.f2.f0[1]));
-    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R149(EnI16 a0, EnU8 a1, uint8_t a2, R149 a3, const int64_t *a4, int32_t a5) {
+uint64_t hash_R149(EnU16 a0, EnInt a1, uint8_t a2, R149 a3, const int64_t *a4, int32_t a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, bits32(a3.f1[0].f0));
-    h = mix(h, bits32(a3.f2.f0[0]));
-    h = mix(h, bits32(a3.f2.f0[1]));
-    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, bits32(a3.f0));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -10472,28 +10294,16 @@ R149 echo_R149(signed char a0, R149 a1, EnInt a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (int16_t)(a1.f0 + k);
-    a1.f1[0].f0 = (float)(a1.f1[0].f0 + k);
-    a1.f2.f0[0] = (float)(a1.f2.f0[0] + k);
-    a1.f2.f0[1] = (float)(a1.f2.f0[1] + k);
-    a1.f3 = a1.f3 ^ (k & 1);
+    a1.f0 = (float)(a1.f0 + k);
     return a1;
 }
 uint64_t pair_R149(signed char a0, int8_t a1, R149 a2, double a3, R149 a4, const int64_t *a5, short a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, bits32(a2.f1[0].f0));
-    h = mix(h, bits32(a2.f2.f0[0]));
-    h = mix(h, bits32(a2.f2.f0[1]));
-    h = mix(h, (uint64_t)(a2.f3));
+    h = mix(h, bits32(a2.f0));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, bits32(a4.f1[0].f0));
-    h = mix(h, bits32(a4.f2.f0[0]));
-    h = mix(h, bits32(a4.f2.f0[1]));
-    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, bits32(a4.f0));
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
@@ -10504,27 +10314,18 @@ EchoFn_R149 ptr_echo_R149(void) { return echo_R149; }
 R150 make_R150(int seed) {
     R150 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (EnInt)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (int64_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3 = (uintptr_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0 = (EnInt)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R150(R150 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
 uint64_t hash_R150(unsigned char a0, R150 a1, double a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2));
-    h = mix(h, (uint64_t)(a1.f3));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     return h;
@@ -10534,21 +10335,15 @@ R150 echo_R150(R150 a0, double a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (uint16_t)(a0.f0 + k);
-    a0.f1 = (EnInt)(a0.f1 + k);
-    a0.f2 = (int64_t)(a0.f2 + k);
-    a0.f3 = (uintptr_t)(a0.f3 + k);
+    a0.f0 = (EnInt)(a0.f0 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R150(double a0, EnU8 a1, double a2, R150 a3, uint16_t a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R150(double a0, EnI8 a1, double a2, R150 a3, uint16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
@@ -10559,10 +10354,7 @@ R150 __attribute__((ms_abi)) w64_echo_R150(float a0, float a1, R150 a2, uint64_t
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (uint16_t)(a2.f0 + k);
-    a2.f1 = (EnInt)(a2.f1 + k);
-    a2.f2 = (int64_t)(a2.f2 + k);
-    a2.f3 = (uintptr_t)(a2.f3 + k);
+    a2.f0 = (EnInt)(a2.f0 + k);
     return a2;
 }
 W64HashFn_R150 ptr_w64_hash_R150(void) { return w64_hash_R150; }
@@ -10571,14 +10363,14 @@ W64EchoFn_R150 ptr_w64_echo_R150(void) { return w64_echo_R150; }
 R151 make_R151(int seed) {
     R151 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f2 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (uintptr_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R151(R151 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R151(double a0, double a1, float a2, float a3, R151 a4, unsigned int a5) {
@@ -10587,8 +10379,8 @@ uint64_t hash_R151(double a0, double a1, float a2, float a3, R151 a4, unsigned i
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -10602,18 +10394,18 @@ R151 echo_R151(long long a0, long long a1, uint32_t a2, unsigned char a3, EnI16 
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (uint8_t)(a6.f0 + k);
-    a6.f2 = (signed char)(a6.f2 + k);
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1 = (uintptr_t)(a6.f1 + k);
     return a6;
 }
 uint64_t pair_R151(unsigned char a0, R151 a1, uint16_t a2, R151 a3, const int64_t *a4, short a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -10622,17 +10414,17 @@ uint64_t pair_R151(unsigned char a0, R151 a1, uint16_t a2, R151 a3, const int64_
 R152 make_R152(int seed) {
     R152 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R152(R152 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)*(a0.f1[1]));
     return h;
 }
-uint64_t hash_R152(EnInt a0, const int64_t *a1, unsigned short a2, double a3, float a4, uint16_t a5, uint64_t a6, R152 a7, double a8) {
+uint64_t hash_R152(EnI8 a0, const int64_t *a1, unsigned short a2, double a3, float a4, uint16_t a5, uint64_t a6, R152 a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -10641,8 +10433,8 @@ uint64_t hash_R152(EnInt a0, const int64_t *a1, unsigned short a2, double a3, fl
     h = mix(h, bits32(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0[0]));
-    h = mix(h, bits32(a7.f0[1]));
+    h = mix(h, (uint64_t)*(a7.f1[0]));
+    h = mix(h, (uint64_t)*(a7.f1[1]));
     h = mix(h, bits64(a8));
     return h;
 }
@@ -10661,66 +10453,106 @@ R152 echo_R152(uint16_t a0, float a1, double a2, float a3, float a4, ssize_t a5,
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0] = (float)(a8.f0[0] + k);
-    a8.f0[1] = (float)(a8.f0[1] + k);
+    a8.f1[0] = a8.f1[0] + (k & 7);
+    a8.f1[1] = a8.f1[1] + (k & 7);
     return a8;
 }
 
 R153 make_R153(int seed) {
     R153 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3 = &ffidl_cells[(seed * 3 + 3) % 48];
+    s.f4[0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f5 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f6.f1.a = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f6.f1.b = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f7 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R153(R153 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6.f1.a));
+    h = mix(h, (uint64_t)(a0.f6.f1.b));
+    h = mix(h, bits64(a0.f7));
     return h;
 }
 uint64_t hash_R153(size_t a0, R153 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1[0]));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, (uint64_t)*(a1.f3));
+    h = mix(h, (uint64_t)(a1.f4[0]));
+    h = mix(h, bits32(a1.f5));
+    h = mix(h, (uint64_t)(a1.f6.f1.a));
+    h = mix(h, (uint64_t)(a1.f6.f1.b));
+    h = mix(h, bits64(a1.f7));
     return h;
 }
-R153 echo_R153(int8_t a0, EnInt a1, R153 a2, int64_t a3, int a4, int16_t a5) {
+R153 echo_R153(int8_t a0, EnU8 a1, R153 a2, int64_t a3, int a4, int16_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1[0] = (double)(a2.f1[0] + k);
+    a2.f0 = (size_t)(a2.f0 + k);
+    a2.f1 = (double)(a2.f1 + k);
+    a2.f2 = (int8_t)(a2.f2 + k);
+    a2.f3 = a2.f3 + (k & 7);
+    a2.f4[0] = (unsigned short)(a2.f4[0] + k);
+    a2.f5 = (float)(a2.f5 + k);
+    a2.f6.f1.a = (uint8_t)(a2.f6.f1.a + k);
+    a2.f6.f1.b = (uint8_t)(a2.f6.f1.b + k);
+    a2.f7 = (double)(a2.f7 + k);
     return a2;
 }
 uint64_t pair_R153(const int64_t *a0, R153 a1, double a2, R153 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1[0]));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, (uint64_t)*(a1.f3));
+    h = mix(h, (uint64_t)(a1.f4[0]));
+    h = mix(h, bits32(a1.f5));
+    h = mix(h, (uint64_t)(a1.f6.f1.a));
+    h = mix(h, (uint64_t)(a1.f6.f1.b));
+    h = mix(h, bits64(a1.f7));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, bits64(a3.f1[0]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, (uint64_t)*(a3.f3));
+    h = mix(h, (uint64_t)(a3.f4[0]));
+    h = mix(h, bits32(a3.f5));
+    h = mix(h, (uint64_t)(a3.f6.f1.a));
+    h = mix(h, (uint64_t)(a3.f6.f1.b));
+    h = mix(h, bits64(a3.f7));
     return h;
 }
 
 R154 make_R154(int seed) {
     R154 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R154(R154 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f1.f0));
     return h;
 }
 uint64_t hash_R154(int a0, size_t a1, double a2, float a3, int64_t a4, size_t a5, short a6, char a7, R154 a8, short a9, unsigned short a10) {
@@ -10733,8 +10565,7 @@ uint64_t hash_R154(int a0, size_t a1, double a2, float a3, int64_t a4, size_t a5
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, bits64(a8.f1.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(a10));
     return h;
@@ -10752,8 +10583,7 @@ R154 echo_R154(unsigned char a0, unsigned long a1, EnU8 a2, float a3, float a4, 
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (int16_t)(a6.f0 + k);
-    a6.f1 = (int64_t)(a6.f1 + k);
+    a6.f1.f0 = (double)(a6.f1.f0 + k);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R154(double a0, float a1, short a2, R154 a3) {
@@ -10761,8 +10591,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R154(double a0, float a1, short a2, R1
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, bits64(a3.f1.f0));
     return h;
 }
 R154 __attribute__((ms_abi)) w64_echo_R154(const int64_t *a0, ssize_t a1, long long a2, R154 a3) {
@@ -10772,8 +10601,7 @@ R154 __attribute__((ms_abi)) w64_echo_R154(const int64_t *a0, ssize_t a1, long l
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (int16_t)(a3.f0 + k);
-    a3.f1 = (int64_t)(a3.f1 + k);
+    a3.f1.f0 = (double)(a3.f1.f0 + k);
     return a3;
 }
 HashFn_R154 ptr_hash_R154(void) { return hash_R154; }
@@ -10782,30 +10610,33 @@ EchoFn_R154 ptr_echo_R154(void) { return echo_R154; }
 R155 make_R155(int seed) {
     R155 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (EnU8)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = ((seed + 0) & 1) != 0;
+    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3.d = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R155(R155 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, bits64(a0.f3.d));
     return h;
 }
-uint64_t hash_R155(EnU16 a0, int a1, uint16_t a2, unsigned long a3, uint8_t a4, EnInt a5, long long a6, R155 a7) {
+uint64_t hash_R155(EnU16 a0, int a1, uint16_t a2, unsigned long a3, uint8_t a4, EnU8 a5, long long a6, R155 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5));
+    h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0.f0));
-    h = mix(h, (uint64_t)(a7.f1));
-    h = mix(h, bits32(a7.f2.f0));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(int64_t)(a7.f2));
+    h = mix(h, bits64(a7.f3.d));
     return h;
 }
 R155 echo_R155(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R155 a4) {
@@ -10816,9 +10647,10 @@ R155 echo_R155(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R155 a4) 
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0.f0 = (EnI16)(a4.f0.f0 + k);
-    a4.f1 = (EnU8)(a4.f1 + k);
-    a4.f2.f0 = (float)(a4.f2.f0 + k);
+    a4.f0 = a4.f0 ^ (k & 1);
+    a4.f1 = (int16_t)(a4.f1 + k);
+    a4.f2 = (char)(a4.f2 + k);
+    a4.f3.d = (double)(a4.f3.d + k);
     return a4;
 }
 uint64_t pair_R155(unsigned short a0, size_t a1, uint16_t a2, unsigned char a3, const int64_t *a4, uint8_t a5, R155 a6, double a7, R155 a8, int64_t a9) {
@@ -10829,13 +10661,15 @@ uint64_t pair_R155(unsigned short a0, size_t a1, uint16_t a2, unsigned char a3, 
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, bits32(a6.f2.f0));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2));
+    h = mix(h, bits64(a6.f3.d));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0));
-    h = mix(h, (uint64_t)(a8.f1));
-    h = mix(h, bits32(a8.f2.f0));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, bits64(a8.f3.d));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
@@ -10843,12 +10677,14 @@ uint64_t pair_R155(unsigned short a0, size_t a1, uint16_t a2, unsigned char a3, 
 R156 make_R156(int seed) {
     R156 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f2.f0 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R156(R156 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f2));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0));
     return h;
 }
 uint64_t hash_R156(unsigned char a0, intptr_t a1, uint8_t a2, int a3, double a4, R156 a5, char a6) {
@@ -10858,11 +10694,12 @@ uint64_t hash_R156(unsigned char a0, intptr_t a1, uint8_t a2, int a3, double a4,
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5.f2));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2.f0));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R156 echo_R156(float a0, double a1, const int64_t *a2, EnU32 a3, R156 a4) {
+R156 echo_R156(float a0, double a1, const int64_t *a2, EnU16 a3, R156 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -10870,31 +10707,52 @@ R156 echo_R156(float a0, double a1, const int64_t *a2, EnU32 a3, R156 a4) {
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f2 = (double)(a4.f2 + k);
+    a4.f1[0] = (size_t)(a4.f1[0] + k);
+    a4.f2.f0 = (short)(a4.f2.f0 + k);
     return a4;
 }
 
 R157 make_R157(int seed) {
     R157 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[1].f0[0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[1].f0[1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[2].f0[0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0[2].f0[1] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f1[0][0] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0[0].f0[0] = ((seed + 0) & 1) != 0;
+    s.f0[0].f0[1] = ((seed + 1) & 1) != 0;
+    s.f0[0].f1 = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[0].f3 = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[0].f4 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[0].f5 = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0[0].f6 = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0[0].f7[0] = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0[0].f7[1] = (short)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f0[0].f7[2] = (short)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f0[0].f7[3] = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f2 = (int64_t)((int64_t)(seed * 37 + 12 * 11 + 3));
+    s.f3 = (EnI64)(-(int64_t)(seed * 37 + 13 * 11 + 3));
+    s.f4 = (int32_t)((int64_t)(seed * 37 + 14 * 11 + 3));
+    s.f5 = (float)(-(seed * 1.5 + 15 * 0.25 + 0.125));
+    s.f7 = (EnU64)(uint64_t)(seed * 37 + 16 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R157(R157 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0[0]));
-    h = mix(h, bits32(a0.f0[0].f0[1]));
-    h = mix(h, bits32(a0.f0[1].f0[0]));
-    h = mix(h, bits32(a0.f0[1].f0[1]));
-    h = mix(h, bits32(a0.f0[2].f0[0]));
-    h = mix(h, bits32(a0.f0[2].f0[1]));
-    h = mix(h, bits64(a0.f1[0][0]));
+    h = mix(h, (uint64_t)(a0.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
 uint64_t hash_R157(uint8_t a0, unsigned char a1, int a2, short a3, R157 a4, uint64_t a5, double a6) {
@@ -10903,13 +10761,23 @@ uint64_t hash_R157(uint8_t a0, unsigned char a1, int a2, short a3, R157 a4, uint
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0[0].f0[0]));
-    h = mix(h, bits32(a4.f0[0].f0[1]));
-    h = mix(h, bits32(a4.f0[1].f0[0]));
-    h = mix(h, bits32(a4.f0[1].f0[1]));
-    h = mix(h, bits32(a4.f0[2].f0[0]));
-    h = mix(h, bits32(a4.f0[2].f0[1]));
-    h = mix(h, bits64(a4.f1[0][0]));
+    h = mix(h, (uint64_t)(a4.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, bits32(a4.f5));
+    h = mix(h, (uint64_t)(a4.f7));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, bits64(a6));
     return h;
@@ -10921,36 +10789,66 @@ R157 echo_R157(R157 a0, unsigned short a1, int16_t a2, ssize_t a3) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0[0].f0[0] = (float)(a0.f0[0].f0[0] + k);
-    a0.f0[0].f0[1] = (float)(a0.f0[0].f0[1] + k);
-    a0.f0[1].f0[0] = (float)(a0.f0[1].f0[0] + k);
-    a0.f0[1].f0[1] = (float)(a0.f0[1].f0[1] + k);
-    a0.f0[2].f0[0] = (float)(a0.f0[2].f0[0] + k);
-    a0.f0[2].f0[1] = (float)(a0.f0[2].f0[1] + k);
-    a0.f1[0][0] = (double)(a0.f1[0][0] + k);
+    a0.f0[0].f0[0] = a0.f0[0].f0[0] ^ (k & 1);
+    a0.f0[0].f0[1] = a0.f0[0].f0[1] ^ (k & 1);
+    a0.f0[0].f1 = (short)(a0.f0[0].f1 + k);
+    a0.f0[0].f3 = (char)(a0.f0[0].f3 + k);
+    a0.f0[0].f4 = (int8_t)(a0.f0[0].f4 + k);
+    a0.f0[0].f5 = (int8_t)(a0.f0[0].f5 + k);
+    a0.f0[0].f6 = (short)(a0.f0[0].f6 + k);
+    a0.f0[0].f7[0] = (short)(a0.f0[0].f7[0] + k);
+    a0.f0[0].f7[1] = (short)(a0.f0[0].f7[1] + k);
+    a0.f0[0].f7[2] = (short)(a0.f0[0].f7[2] + k);
+    a0.f0[0].f7[3] = (short)(a0.f0[0].f7[3] + k);
+    a0.f1 = (int8_t)(a0.f1 + k);
+    a0.f2 = (int64_t)(a0.f2 + k);
+    a0.f3 = (EnI64)(a0.f3 + k);
+    a0.f4 = (int32_t)(a0.f4 + k);
+    a0.f5 = (float)(a0.f5 + k);
+    a0.f7 = (EnU64)(a0.f7 + k);
     return a0;
 }
-uint64_t pair_R157(EnI16 a0, EnU16 a1, short a2, const int64_t *a3, R157 a4, unsigned char a5, R157 a6, double a7) {
+uint64_t pair_R157(EnU16 a0, EnU32 a1, short a2, const int64_t *a3, R157 a4, unsigned char a5, R157 a6, double a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, bits32(a4.f0[0].f0[0]));
-    h = mix(h, bits32(a4.f0[0].f0[1]));
-    h = mix(h, bits32(a4.f0[1].f0[0]));
-    h = mix(h, bits32(a4.f0[1].f0[1]));
-    h = mix(h, bits32(a4.f0[2].f0[0]));
-    h = mix(h, bits32(a4.f0[2].f0[1]));
-    h = mix(h, bits64(a4.f1[0][0]));
+    h = mix(h, (uint64_t)(a4.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, bits32(a4.f5));
+    h = mix(h, (uint64_t)(a4.f7));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits32(a6.f0[0].f0[0]));
-    h = mix(h, bits32(a6.f0[0].f0[1]));
-    h = mix(h, bits32(a6.f0[1].f0[0]));
-    h = mix(h, bits32(a6.f0[1].f0[1]));
-    h = mix(h, bits32(a6.f0[2].f0[0]));
-    h = mix(h, bits32(a6.f0[2].f0[1]));
-    h = mix(h, bits64(a6.f1[0][0]));
+    h = mix(h, (uint64_t)(a6.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3));
+    h = mix(h, (uint64_t)(int64_t)(a6.f4));
+    h = mix(h, bits32(a6.f5));
+    h = mix(h, (uint64_t)(a6.f7));
     h = mix(h, bits64(a7));
     return h;
 }
@@ -10958,14 +10856,26 @@ uint64_t pair_R157(EnI16 a0, EnU16 a1, short a2, const int64_t *a3, R157 a4, uns
 R158 make_R158(int seed) {
     R158 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3.f0.a = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3.f1.f2 = (long)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f5 = (intptr_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R158(R158 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1.a));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f1.f2));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
     return h;
 }
 uint64_t hash_R158(double a0, double a1, double a2, R158 a3) {
@@ -10973,11 +10883,17 @@ uint64_t hash_R158(double a0, double a1, double a2, R158 a3) {
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, bits32(a3.f1.a));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits32(a3.f1[0]));
+    h = mix(h, bits32(a3.f1[1]));
+    h = mix(h, bits32(a3.f2));
+    h = mix(h, (uint64_t)(a3.f3.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f1.f2));
+    h = mix(h, (uint64_t)(a3.f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5));
     return h;
 }
-R158 echo_R158(uint64_t a0, double a1, float a2, EnInt a3, int8_t a4, R158 a5, _Bool a6, size_t a7) {
+R158 echo_R158(uint64_t a0, double a1, float a2, EnI64 a3, int8_t a4, R158 a5, _Bool a6, size_t a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -10988,8 +10904,14 @@ R158 echo_R158(uint64_t a0, double a1, float a2, EnInt a3, int8_t a4, R158 a5, _
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1.a = (float)(a5.f1.a + k);
+    a5.f0 = (double)(a5.f0 + k);
+    a5.f1[0] = (float)(a5.f1[0] + k);
+    a5.f1[1] = (float)(a5.f1[1] + k);
+    a5.f2 = (float)(a5.f2 + k);
+    a5.f3.f0.a = (uint8_t)(a5.f3.f0.a + k);
+    a5.f3.f1.f2 = (long)(a5.f3.f1.f2 + k);
+    a5.f4 = (unsigned char)(a5.f4 + k);
+    a5.f5 = (intptr_t)(a5.f5 + k);
     return a5;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R158(float a0, float a1, double a2, float a3, R158 a4) {
@@ -10998,8 +10920,14 @@ uint64_t __attribute__((ms_abi)) w64_hash_R158(float a0, float a1, double a2, fl
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1.a));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.f1.f2));
+    h = mix(h, (uint64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
     return h;
 }
 R158 __attribute__((ms_abi)) w64_echo_R158(double a0, unsigned short a1, float a2, R158 a3, float a4) {
@@ -11010,8 +10938,14 @@ R158 __attribute__((ms_abi)) w64_echo_R158(double a0, unsigned short a1, float a
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1.a = (float)(a3.f1.a + k);
+    a3.f0 = (double)(a3.f0 + k);
+    a3.f1[0] = (float)(a3.f1[0] + k);
+    a3.f1[1] = (float)(a3.f1[1] + k);
+    a3.f2 = (float)(a3.f2 + k);
+    a3.f3.f0.a = (uint8_t)(a3.f3.f0.a + k);
+    a3.f3.f1.f2 = (long)(a3.f3.f1.f2 + k);
+    a3.f4 = (unsigned char)(a3.f4 + k);
+    a3.f5 = (intptr_t)(a3.f5 + k);
     return a3;
 }
 W64HashFn_R158 ptr_w64_hash_R158(void) { return w64_hash_R158; }
@@ -11020,12 +10954,12 @@ W64EchoFn_R158 ptr_w64_echo_R158(void) { return w64_echo_R158; }
 R159 make_R159(int seed) {
     R159 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0][0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R159(R159 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f0[0][0]));
     return h;
 }
 uint64_t hash_R159(float a0, float a1, const int64_t *a2, float a3, float a4, float a5, int64_t a6, unsigned long long a7, R159 a8, double a9) {
@@ -11038,13 +10972,13 @@ uint64_t hash_R159(float a0, float a1, const int64_t *a2, float a3, float a4, fl
     h = mix(h, bits32(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f1));
+    h = mix(h, bits64(a8.f0[0][0]));
     h = mix(h, bits64(a9));
     return h;
 }
-R159 echo_R159(EnInt a0, float a1, uint64_t a2, double a3, short a4, char a5, int16_t a6, R159 a7, _Bool a8, int8_t a9) {
+R159 echo_R159(EnU8 a0, float a1, uint64_t a2, double a3, short a4, char a5, int16_t a6, R159 a7, _Bool a8, int8_t a9) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -11055,7 +10989,7 @@ R159 echo_R159(EnInt a0, float a1, uint64_t a2, double a3, short a4, char a5, in
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f1 = (float)(a7.f1 + k);
+    a7.f0[0][0] = (double)(a7.f0[0][0] + k);
     return a7;
 }
 uint64_t pair_R159(unsigned long a0, int8_t a1, const int64_t *a2, unsigned char a3, R159 a4, int32_t a5, R159 a6, double a7) {
@@ -11064,9 +10998,9 @@ uint64_t pair_R159(unsigned long a0, int8_t a1, const int64_t *a2, unsigned char
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits64(a4.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f1));
+    h = mix(h, bits64(a6.f0[0][0]));
     h = mix(h, bits64(a7));
     return h;
 }
@@ -11076,40 +11010,22 @@ EchoFn_R159 ptr_echo_R159(void) { return echo_R159; }
 R160 make_R160(int seed) {
     R160 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0][0] = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[0][1] = (unsigned int)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2 = (EnU16)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3[0] = (unsigned int)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3[1] = (unsigned int)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f3[2] = (unsigned int)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R160(R160 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f1[0][1]));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(a0.f3[2]));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R160(R160 a0, uint16_t a1, const int64_t *a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f1[0][1]));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(a0.f3[2]));
+    h = mix(h, bits64(a0.f0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     return h;
 }
-R160 echo_R160(uint8_t a0, uint16_t a1, EnU16 a2, uintptr_t a3, uintptr_t a4, int a5, unsigned int a6, R160 a7, float a8, float a9, float a10) {
+R160 echo_R160(uint8_t a0, uint16_t a1, EnU64 a2, uintptr_t a3, uintptr_t a4, int a5, unsigned int a6, R160 a7, float a8, float a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -11123,27 +11039,21 @@ R160 echo_R160(uint8_t a0, uint16_t a1, EnU16 a2, uintptr_t a3, uintptr_t a4, in
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (ssize_t)(a7.f0 + k);
-    a7.f1[0][0] = (unsigned int)(a7.f1[0][0] + k);
-    a7.f1[0][1] = (unsigned int)(a7.f1[0][1] + k);
-    a7.f2 = (EnU16)(a7.f2 + k);
-    a7.f3[0] = (unsigned int)(a7.f3[0] + k);
-    a7.f3[1] = (unsigned int)(a7.f3[1] + k);
-    a7.f3[2] = (unsigned int)(a7.f3[2] + k);
+    a7.f0 = (double)(a7.f0 + k);
     return a7;
 }
 
 R161 make_R161(int seed) {
     R161 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R161(R161 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1[0].f2));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
     return h;
 }
 uint64_t hash_R161(int32_t a0, double a1, uint16_t a2, float a3, R161 a4, ssize_t a5, uintptr_t a6) {
@@ -11152,8 +11062,8 @@ uint64_t hash_R161(int32_t a0, double a1, uint16_t a2, float a3, R161 a4, ssize_
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, bits64(a4.f1[0].f2));
+    h = mix(h, bits64(a4.f0[0]));
+    h = mix(h, bits64(a4.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
@@ -11168,8 +11078,8 @@ R161 echo_R161(long a0, uint64_t a1, uint8_t a2, const int64_t *a3, unsigned lon
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (signed char)(a6.f0 + k);
-    a6.f1[0].f2 = (double)(a6.f1[0].f2 + k);
+    a6.f0[0] = (double)(a6.f0[0] + k);
+    a6.f0[1] = (double)(a6.f0[1] + k);
     return a6;
 }
 uint64_t pair_R161(const int64_t *a0, uint8_t a1, short a2, uint32_t a3, unsigned long long a4, R161 a5, signed char a6, R161 a7) {
@@ -11179,36 +11089,36 @@ uint64_t pair_R161(const int64_t *a0, uint8_t a1, short a2, uint32_t a3, unsigne
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, bits64(a5.f1[0].f2));
+    h = mix(h, bits64(a5.f0[0]));
+    h = mix(h, bits64(a5.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, bits64(a7.f1[0].f2));
+    h = mix(h, bits64(a7.f0[0]));
+    h = mix(h, bits64(a7.f0[1]));
     return h;
 }
 
 R162 make_R162(int seed) {
     R162 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R162(R162 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R162(uint16_t a0, long long a1, EnInt a2, short a3, const int64_t *a4, R162 a5) {
+uint64_t hash_R162(uint16_t a0, long long a1, EnU8 a2, short a3, const int64_t *a4, R162 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, bits64(a5.f1));
     return h;
 }
 R162 echo_R162(float a0, double a1, double a2, double a3, R162 a4, float a5) {
@@ -11220,20 +11130,20 @@ R162 echo_R162(float a0, double a1, double a2, double a3, R162 a4, float a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1 = (EnI16)(a4.f1 + k);
+    a4.f0 = (unsigned short)(a4.f0 + k);
+    a4.f1 = (double)(a4.f1 + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R162(signed char a0, size_t a1, int16_t a2, int32_t a3, unsigned char a4, R162 a5, EnI64 a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R162(signed char a0, size_t a1, int16_t a2, int32_t a3, unsigned char a4, R162 a5, EnU8 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a6));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)(a6));
     return h;
 }
 R162 __attribute__((ms_abi)) w64_echo_R162(int32_t a0, R162 a1, unsigned long a2, uint16_t a3) {
@@ -11243,24 +11153,30 @@ R162 __attribute__((ms_abi)) w64_echo_R162(int32_t a0, R162 a1, unsigned long a2
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (EnI16)(a1.f1 + k);
+    a1.f0 = (unsigned short)(a1.f0 + k);
+    a1.f1 = (double)(a1.f1 + k);
     return a1;
 }
 
 R163 make_R163(int seed) {
     R163 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2].f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (unsigned int)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2.f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2.f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R163(R163 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0));
-    h = mix(h, bits32(a0.f0[1].f0));
-    h = mix(h, bits32(a0.f0[2].f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][1]));
     return h;
 }
 uint64_t hash_R163(const int64_t *a0, char a1, int8_t a2, R163 a3, int16_t a4) {
@@ -11268,9 +11184,12 @@ uint64_t hash_R163(const int64_t *a0, char a1, int8_t a2, R163 a3, int16_t a4) {
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f0[0].f0));
-    h = mix(h, bits32(a3.f0[1].f0));
-    h = mix(h, bits32(a3.f0[2].f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
@@ -11279,20 +11198,29 @@ R163 echo_R163(uint32_t a0, R163 a1) {
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0].f0 = (float)(a1.f0[0].f0 + k);
-    a1.f0[1].f0 = (float)(a1.f0[1].f0 + k);
-    a1.f0[2].f0 = (float)(a1.f0[2].f0 + k);
+    a1.f0 = (unsigned int)(a1.f0 + k);
+    a1.f1 = (unsigned int)(a1.f1 + k);
+    a1.f2.f0.f0[0][0] = (int16_t)(a1.f2.f0.f0[0][0] + k);
+    a1.f2.f0.f0[0][1] = (int16_t)(a1.f2.f0.f0[0][1] + k);
+    a1.f2.f0.f0[1][0] = (int16_t)(a1.f2.f0.f0[1][0] + k);
+    a1.f2.f0.f0[1][1] = (int16_t)(a1.f2.f0.f0[1][1] + k);
     return a1;
 }
 uint64_t pair_R163(R163 a0, float a1, R163 a2, double a3, double a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0));
-    h = mix(h, bits32(a0.f0[1].f0));
-    h = mix(h, bits32(a0.f0[2].f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][1]));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0].f0));
-    h = mix(h, bits32(a2.f0[1].f0));
-    h = mix(h, bits32(a2.f0[2].f0));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0.f0[1][1]));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     return h;
@@ -11301,12 +11229,16 @@ uint64_t pair_R163(R163 a0, float a1, R163 a2, double a3, double a4) {
 R164 make_R164(int seed) {
     R164 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R164(R164 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
     return h;
 }
 uint64_t hash_R164(unsigned short a0, ssize_t a1, char a2, R164 a3) {
@@ -11314,7 +11246,9 @@ uint64_t hash_R164(unsigned short a0, ssize_t a1, char a2, R164 a3) {
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits32(a3.f1[0]));
+    h = mix(h, bits32(a3.f1[1]));
+    h = mix(h, bits32(a3.f1[2]));
     return h;
 }
 R164 echo_R164(R164 a0, float a1, double a2, double a3) {
@@ -11324,7 +11258,9 @@ R164 echo_R164(R164 a0, float a1, double a2, double a3) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (double)(a0.f0 + k);
+    a0.f1[0] = (float)(a0.f1[0] + k);
+    a0.f1[1] = (float)(a0.f1[1] + k);
+    a0.f1[2] = (float)(a0.f1[2] + k);
     return a0;
 }
 HashFn_R164 ptr_hash_R164(void) { return hash_R164; }
@@ -11333,22 +11269,34 @@ EchoFn_R164 ptr_echo_R164(void) { return echo_R164; }
 R165 make_R165(int seed) {
     R165 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uint64_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4.f1.f0 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f5[0] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R165(R165 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits32(a0.f3));
+    h = mix(h, bits64(a0.f4.f1.f0));
+    h = mix(h, bits64(a0.f5[0]));
     return h;
 }
 uint64_t hash_R165(const int64_t *a0, unsigned char a1, R165 a2, uint64_t a3, uint64_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits32(a2.f2));
+    h = mix(h, bits32(a2.f3));
+    h = mix(h, bits64(a2.f4.f1.f0));
+    h = mix(h, bits64(a2.f5[0]));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
@@ -11360,8 +11308,12 @@ R165 echo_R165(double a0, double a1, double a2, R165 a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (int)(a3.f0 + k);
-    a3.f1 = (uint64_t)(a3.f1 + k);
+    a3.f0 = (float)(a3.f0 + k);
+    a3.f1 = (double)(a3.f1 + k);
+    a3.f2 = (float)(a3.f2 + k);
+    a3.f3 = (float)(a3.f3 + k);
+    a3.f4.f1.f0 = (double)(a3.f4.f1.f0 + k);
+    a3.f5[0] = (double)(a3.f5[0] + k);
     return a3;
 }
 uint64_t pair_R165(int32_t a0, size_t a1, uintptr_t a2, R165 a3, uint32_t a4, R165 a5, double a6, float a7) {
@@ -11369,11 +11321,19 @@ uint64_t pair_R165(int32_t a0, size_t a1, uintptr_t a2, R165 a3, uint32_t a4, R1
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits32(a3.f2));
+    h = mix(h, bits32(a3.f3));
+    h = mix(h, bits64(a3.f4.f1.f0));
+    h = mix(h, bits64(a3.f5[0]));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, bits64(a5.f1));
+    h = mix(h, bits32(a5.f2));
+    h = mix(h, bits32(a5.f3));
+    h = mix(h, bits64(a5.f4.f1.f0));
+    h = mix(h, bits64(a5.f5[0]));
     h = mix(h, bits64(a6));
     h = mix(h, bits32(a7));
     return h;
@@ -11382,16 +11342,16 @@ uint64_t pair_R165(int32_t a0, size_t a1, uintptr_t a2, R165 a3, uint32_t a4, R1
 R166 make_R166(int seed) {
     R166 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f1[0] = (EnU8)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (EnU8)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R166(R166 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
     return h;
 }
 uint64_t hash_R166(float a0, unsigned char a1, double a2, R166 a3, unsigned int a4, int8_t a5) {
@@ -11399,9 +11359,9 @@ uint64_t hash_R166(float a0, unsigned char a1, double a2, R166 a3, unsigned int 
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0[0]));
-    h = mix(h, bits32(a3.f0[1]));
-    h = mix(h, bits32(a3.f0[2]));
+    h = mix(h, (uint64_t)*(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(a3.f1[1]));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -11413,18 +11373,18 @@ R166 echo_R166(ssize_t a0, unsigned short a1, char a2, R166 a3) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (float)(a3.f0[0] + k);
-    a3.f0[1] = (float)(a3.f0[1] + k);
-    a3.f0[2] = (float)(a3.f0[2] + k);
+    a3.f0 = a3.f0 + (k & 7);
+    a3.f1[0] = (EnU8)(a3.f1[0] + k);
+    a3.f1[1] = (EnU8)(a3.f1[1] + k);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R166(double a0, float a1, R166 a2, _Bool a3, intptr_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
+    h = mix(h, (uint64_t)*(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
@@ -11438,9 +11398,9 @@ R166 __attribute__((ms_abi)) w64_echo_R166(float a0, double a1, _Bool a2, const 
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0] = (float)(a5.f0[0] + k);
-    a5.f0[1] = (float)(a5.f0[1] + k);
-    a5.f0[2] = (float)(a5.f0[2] + k);
+    a5.f0 = a5.f0 + (k & 7);
+    a5.f1[0] = (EnU8)(a5.f1[0] + k);
+    a5.f1[1] = (EnU8)(a5.f1[1] + k);
     return a5;
 }
 W64HashFn_R166 ptr_w64_hash_R166(void) { return w64_hash_R166; }
@@ -11449,29 +11409,15 @@ W64EchoFn_R166 ptr_w64_echo_R166(void) { return w64_echo_R166; }
 R167 make_R167(int seed) {
     R167 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0] = ((seed + 2) & 1) != 0;
-    s.f2[1] = ((seed + 3) & 1) != 0;
-    s.f2[2] = ((seed + 4) & 1) != 0;
-    s.f3.f1[0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f3.f1[1] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f3.f1[2] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R167(R167 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, bits32(a0.f3.f1[0]));
-    h = mix(h, bits32(a0.f3.f1[1]));
-    h = mix(h, bits32(a0.f3.f1[2]));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
-uint64_t hash_R167(_Bool a0, unsigned char a1, EnU16 a2, short a3, long long a4, intptr_t a5, const int64_t *a6, R167 a7) {
+uint64_t hash_R167(_Bool a0, unsigned char a1, EnU32 a2, short a3, long long a4, intptr_t a5, const int64_t *a6, R167 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -11480,14 +11426,7 @@ uint64_t hash_R167(_Bool a0, unsigned char a1, EnU16 a2, short a3, long long a4,
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)*(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2[0]));
-    h = mix(h, (uint64_t)(a7.f2[1]));
-    h = mix(h, (uint64_t)(a7.f2[2]));
-    h = mix(h, bits32(a7.f3.f1[0]));
-    h = mix(h, bits32(a7.f3.f1[1]));
-    h = mix(h, bits32(a7.f3.f1[2]));
+    h = mix(h, bits64(a7.f0[0]));
     return h;
 }
 R167 echo_R167(ssize_t a0, EnInt a1, int8_t a2, unsigned short a3, R167 a4, float a5, float a6, unsigned short a7) {
@@ -11501,14 +11440,7 @@ R167 echo_R167(ssize_t a0, EnInt a1, int8_t a2, unsigned short a3, R167 a4, floa
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (char)(a4.f0 + k);
-    a4.f1 = (char)(a4.f1 + k);
-    a4.f2[0] = a4.f2[0] ^ (k & 1);
-    a4.f2[1] = a4.f2[1] ^ (k & 1);
-    a4.f2[2] = a4.f2[2] ^ (k & 1);
-    a4.f3.f1[0] = (float)(a4.f3.f1[0] + k);
-    a4.f3.f1[1] = (float)(a4.f3.f1[1] + k);
-    a4.f3.f1[2] = (float)(a4.f3.f1[2] + k);
+    a4.f0[0] = (double)(a4.f0[0] + k);
     return a4;
 }
 uint64_t pair_R167(float a0, double a1, int a2, R167 a3, double a4, R167 a5, unsigned short a6, uint8_t a7) {
@@ -11516,23 +11448,9 @@ uint64_t pair_R167(float a0, double a1, int a2, R167 a3, double a4, R167 a5, uns
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2[0]));
-    h = mix(h, (uint64_t)(a3.f2[1]));
-    h = mix(h, (uint64_t)(a3.f2[2]));
-    h = mix(h, bits32(a3.f3.f1[0]));
-    h = mix(h, bits32(a3.f3.f1[1]));
-    h = mix(h, bits32(a3.f3.f1[2]));
+    h = mix(h, bits64(a3.f0[0]));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(a5.f2[1]));
-    h = mix(h, (uint64_t)(a5.f2[2]));
-    h = mix(h, bits32(a5.f3.f1[0]));
-    h = mix(h, bits32(a5.f3.f1[1]));
-    h = mix(h, bits32(a5.f3.f1[2]));
+    h = mix(h, bits64(a5.f0[0]));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
@@ -11541,67 +11459,51 @@ uint64_t pair_R167(float a0, double a1, int a2, R167 a3, double a4, R167 a5, uns
 R168 make_R168(int seed) {
     R168 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1 = (EnU32)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2 = &ffidl_cells[(seed * 3 + 3) % 48];
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R168(R168 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R168(EnU32 a0, float a1, float a2, uint16_t a3, R168 a4) {
+uint64_t hash_R168(EnU16 a0, float a1, float a2, uint16_t a3, R168 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)*(a4.f2));
+    h = mix(h, bits64(a4.f2));
     return h;
 }
-R168 echo_R168(int64_t a0, short a1, R168 a2, long long a3, EnI64 a4, EnI16 a5) {
+R168 echo_R168(int64_t a0, short a1, R168 a2, long long a3, EnInt a4, EnU32 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (uint16_t)(a2.f0[0] + k);
-    a2.f0[1] = (uint16_t)(a2.f0[1] + k);
-    a2.f1 = (EnU32)(a2.f1 + k);
-    a2.f2 = a2.f2 + (k & 7);
+    a2.f2 = (double)(a2.f2 + k);
     return a2;
 }
 
 R169 make_R169(int seed) {
     R169 s;
     memset(&s, 0, sizeof s);
-    s.f1[0].f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].f0[1].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[0].f0[2].f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[1].f0[0].f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[1].f0[1].f0 = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f1[1].f0[2].f0 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f0 = (uint32_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3 = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R169(R169 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1[0].f0[0].f0));
-    h = mix(h, bits32(a0.f1[0].f0[1].f0));
-    h = mix(h, bits32(a0.f1[0].f0[2].f0));
-    h = mix(h, bits32(a0.f1[1].f0[0].f0));
-    h = mix(h, bits32(a0.f1[1].f0[1].f0));
-    h = mix(h, bits32(a0.f1[1].f0[2].f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
     return h;
 }
 uint64_t hash_R169(ssize_t a0, unsigned char a1, int32_t a2, R169 a3) {
@@ -11609,12 +11511,10 @@ uint64_t hash_R169(ssize_t a0, unsigned char a1, int32_t a2, R169 a3) {
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f1[0].f0[0].f0));
-    h = mix(h, bits32(a3.f1[0].f0[1].f0));
-    h = mix(h, bits32(a3.f1[0].f0[2].f0));
-    h = mix(h, bits32(a3.f1[1].f0[0].f0));
-    h = mix(h, bits32(a3.f1[1].f0[1].f0));
-    h = mix(h, bits32(a3.f1[1].f0[2].f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
     return h;
 }
 R169 echo_R169(int64_t a0, float a1, int16_t a2, char a3, long long a4, size_t a5, R169 a6, int8_t a7, unsigned int a8, uint16_t a9) {
@@ -11630,30 +11530,24 @@ R169 echo_R169(int64_t a0, float a1, int16_t a2, char a3, long long a4, size_t a
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f1[0].f0[0].f0 = (float)(a6.f1[0].f0[0].f0 + k);
-    a6.f1[0].f0[1].f0 = (float)(a6.f1[0].f0[1].f0 + k);
-    a6.f1[0].f0[2].f0 = (float)(a6.f1[0].f0[2].f0 + k);
-    a6.f1[1].f0[0].f0 = (float)(a6.f1[1].f0[0].f0 + k);
-    a6.f1[1].f0[1].f0 = (float)(a6.f1[1].f0[1].f0 + k);
-    a6.f1[1].f0[2].f0 = (float)(a6.f1[1].f0[2].f0 + k);
+    a6.f0 = (uint32_t)(a6.f0 + k);
+    a6.f1 = (unsigned long long)(a6.f1 + k);
+    a6.f2 = (uint32_t)(a6.f2 + k);
+    a6.f3 = (long)(a6.f3 + k);
     return a6;
 }
 uint64_t pair_R169(uint16_t a0, R169 a1, long long a2, R169 a3, float a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f1[0].f0[0].f0));
-    h = mix(h, bits32(a1.f1[0].f0[1].f0));
-    h = mix(h, bits32(a1.f1[0].f0[2].f0));
-    h = mix(h, bits32(a1.f1[1].f0[0].f0));
-    h = mix(h, bits32(a1.f1[1].f0[1].f0));
-    h = mix(h, bits32(a1.f1[1].f0[2].f0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f1[0].f0[0].f0));
-    h = mix(h, bits32(a3.f1[0].f0[1].f0));
-    h = mix(h, bits32(a3.f1[0].f0[2].f0));
-    h = mix(h, bits32(a3.f1[1].f0[0].f0));
-    h = mix(h, bits32(a3.f1[1].f0[1].f0));
-    h = mix(h, bits32(a3.f1[1].f0[2].f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
     return h;
@@ -11664,18 +11558,16 @@ EchoFn_R169 ptr_echo_R169(void) { return echo_R169; }
 R170 make_R170(int seed) {
     R170 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1.f1[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R170(R170 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1.f0));
-    h = mix(h, bits64(a0.f1.f1[0]));
-    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits32(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R170(signed char a0, ssize_t a1, unsigned char a2, uint32_t a3, R170 a4, intptr_t a5, long a6) {
@@ -11684,10 +11576,9 @@ uint64_t hash_R170(signed char a0, ssize_t a1, unsigned char a2, uint32_t a3, R1
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f0));
-    h = mix(h, bits32(a4.f1.f0));
-    h = mix(h, bits64(a4.f1.f1[0]));
-    h = mix(h, bits32(a4.f2));
+    h = mix(h, bits32(a4.f0.f0[0]));
+    h = mix(h, bits32(a4.f0.f0[1]));
+    h = mix(h, bits32(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
@@ -11703,18 +11594,16 @@ R170 echo_R170(double a0, float a1, float a2, float a3, double a4, R170 a5, int8
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (double)(a5.f0 + k);
-    a5.f1.f0 = (float)(a5.f1.f0 + k);
-    a5.f1.f1[0] = (double)(a5.f1.f1[0] + k);
-    a5.f2 = (float)(a5.f2 + k);
+    a5.f0.f0[0] = (float)(a5.f0.f0[0] + k);
+    a5.f0.f0[1] = (float)(a5.f0.f0[1] + k);
+    a5.f1 = (float)(a5.f1 + k);
     return a5;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R170(R170 a0, const int64_t *a1, float a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1.f0));
-    h = mix(h, bits64(a0.f1.f1[0]));
-    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits32(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, bits32(a0.f1));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, bits32(a2));
     return h;
@@ -11727,74 +11616,46 @@ R170 __attribute__((ms_abi)) w64_echo_R170(float a0, float a1, signed char a2, d
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1.f0 = (float)(a4.f1.f0 + k);
-    a4.f1.f1[0] = (double)(a4.f1.f1[0] + k);
-    a4.f2 = (float)(a4.f2 + k);
+    a4.f0.f0[0] = (float)(a4.f0.f0[0] + k);
+    a4.f0.f0[1] = (float)(a4.f0.f0[1] + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
 
 R171 make_R171(int seed) {
     R171 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3[0] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3[1] = (char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3[2] = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4 = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f5 = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f6 = ((seed + 8) & 1) != 0;
-    s.f7[0] = (unsigned char)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f7[1] = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f7[2] = (unsigned char)(uint64_t)(seed * 37 + 11 * 11 + 3);
-    s.f7[3] = (unsigned char)(uint64_t)(seed * 37 + 12 * 11 + 3);
-    s.f7[4] = (unsigned char)(uint64_t)(seed * 37 + 13 * 11 + 3);
-    s.f7[5] = (unsigned char)(uint64_t)(seed * 37 + 14 * 11 + 3);
-    s.f7[6] = (unsigned char)(uint64_t)(seed * 37 + 15 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3[0].f0 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3[1].f0 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f3[2].f0 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R171(R171 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6));
-    h = mix(h, (uint64_t)(a0.f7[0]));
-    h = mix(h, (uint64_t)(a0.f7[1]));
-    h = mix(h, (uint64_t)(a0.f7[2]));
-    h = mix(h, (uint64_t)(a0.f7[3]));
-    h = mix(h, (uint64_t)(a0.f7[4]));
-    h = mix(h, (uint64_t)(a0.f7[5]));
-    h = mix(h, (uint64_t)(a0.f7[6]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits64(a0.f3[0].f0));
+    h = mix(h, bits64(a0.f3[1].f0));
+    h = mix(h, bits64(a0.f3[2].f0));
+    h = mix(h, bits64(a0.f4));
     return h;
 }
 uint64_t hash_R171(double a0, float a1, R171 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4));
-    h = mix(h, (uint64_t)(a2.f5));
-    h = mix(h, (uint64_t)(a2.f6));
-    h = mix(h, (uint64_t)(a2.f7[0]));
-    h = mix(h, (uint64_t)(a2.f7[1]));
-    h = mix(h, (uint64_t)(a2.f7[2]));
-    h = mix(h, (uint64_t)(a2.f7[3]));
-    h = mix(h, (uint64_t)(a2.f7[4]));
-    h = mix(h, (uint64_t)(a2.f7[5]));
-    h = mix(h, (uint64_t)(a2.f7[6]));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits32(a2.f2));
+    h = mix(h, bits64(a2.f3[0].f0));
+    h = mix(h, bits64(a2.f3[1].f0));
+    h = mix(h, bits64(a2.f3[2].f0));
+    h = mix(h, bits64(a2.f4));
     return h;
 }
 R171 echo_R171(short a0, double a1, unsigned char a2, double a3, double a4, R171 a5, int a6) {
@@ -11807,59 +11668,32 @@ R171 echo_R171(short a0, double a1, unsigned char a2, double a3, double a4, R171
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (int8_t)(a5.f0 + k);
-    a5.f1 = (uint16_t)(a5.f1 + k);
-    a5.f2 = (int16_t)(a5.f2 + k);
-    a5.f3[0] = (char)(a5.f3[0] + k);
-    a5.f3[1] = (char)(a5.f3[1] + k);
-    a5.f3[2] = (char)(a5.f3[2] + k);
-    a5.f4 = (int8_t)(a5.f4 + k);
-    a5.f5 = (uint8_t)(a5.f5 + k);
-    a5.f6 = a5.f6 ^ (k & 1);
-    a5.f7[0] = (unsigned char)(a5.f7[0] + k);
-    a5.f7[1] = (unsigned char)(a5.f7[1] + k);
-    a5.f7[2] = (unsigned char)(a5.f7[2] + k);
-    a5.f7[3] = (unsigned char)(a5.f7[3] + k);
-    a5.f7[4] = (unsigned char)(a5.f7[4] + k);
-    a5.f7[5] = (unsigned char)(a5.f7[5] + k);
-    a5.f7[6] = (unsigned char)(a5.f7[6] + k);
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (float)(a5.f1 + k);
+    a5.f2 = (float)(a5.f2 + k);
+    a5.f3[0].f0 = (double)(a5.f3[0].f0 + k);
+    a5.f3[1].f0 = (double)(a5.f3[1].f0 + k);
+    a5.f3[2].f0 = (double)(a5.f3[2].f0 + k);
+    a5.f4 = (double)(a5.f4 + k);
     return a5;
 }
 uint64_t pair_R171(R171 a0, float a1, R171 a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6));
-    h = mix(h, (uint64_t)(a0.f7[0]));
-    h = mix(h, (uint64_t)(a0.f7[1]));
-    h = mix(h, (uint64_t)(a0.f7[2]));
-    h = mix(h, (uint64_t)(a0.f7[3]));
-    h = mix(h, (uint64_t)(a0.f7[4]));
-    h = mix(h, (uint64_t)(a0.f7[5]));
-    h = mix(h, (uint64_t)(a0.f7[6]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits64(a0.f3[0].f0));
+    h = mix(h, bits64(a0.f3[1].f0));
+    h = mix(h, bits64(a0.f3[2].f0));
+    h = mix(h, bits64(a0.f4));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4));
-    h = mix(h, (uint64_t)(a2.f5));
-    h = mix(h, (uint64_t)(a2.f6));
-    h = mix(h, (uint64_t)(a2.f7[0]));
-    h = mix(h, (uint64_t)(a2.f7[1]));
-    h = mix(h, (uint64_t)(a2.f7[2]));
-    h = mix(h, (uint64_t)(a2.f7[3]));
-    h = mix(h, (uint64_t)(a2.f7[4]));
-    h = mix(h, (uint64_t)(a2.f7[5]));
-    h = mix(h, (uint64_t)(a2.f7[6]));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits32(a2.f2));
+    h = mix(h, bits64(a2.f3[0].f0));
+    h = mix(h, bits64(a2.f3[1].f0));
+    h = mix(h, bits64(a2.f3[2].f0));
+    h = mix(h, bits64(a2.f4));
     h = mix(h, (uint64_t)*(a3));
     return h;
 }
@@ -11867,17 +11701,41 @@ uint64_t pair_R171(R171 a0, float a1, R171 a2, const int64_t *a3) {
 R172 make_R172(int seed) {
     R172 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0] = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2[1] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2[2] = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2[3] = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f2[4] = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f2[5] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f2[6] = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R172(R172 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f2[3]));
+    h = mix(h, (uint64_t)(a0.f2[4]));
+    h = mix(h, (uint64_t)(a0.f2[5]));
+    h = mix(h, (uint64_t)(a0.f2[6]));
     return h;
 }
 uint64_t hash_R172(R172 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f2[3]));
+    h = mix(h, (uint64_t)(a0.f2[4]));
+    h = mix(h, (uint64_t)(a0.f2[5]));
+    h = mix(h, (uint64_t)(a0.f2[6]));
     return h;
 }
 R172 echo_R172(const int64_t *a0, unsigned short a1, long a2, double a3, float a4, int16_t a5, float a6, long a7, R172 a8, unsigned char a9) {
@@ -11893,26 +11751,37 @@ R172 echo_R172(const int64_t *a0, unsigned short a1, long a2, double a3, float a
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (double)(a8.f0 + k);
+    a8.f0 = (unsigned long long)(a8.f0 + k);
+    a8.f1 = (short)(a8.f1 + k);
+    a8.f2[0] = (uint8_t)(a8.f2[0] + k);
+    a8.f2[1] = (uint8_t)(a8.f2[1] + k);
+    a8.f2[2] = (uint8_t)(a8.f2[2] + k);
+    a8.f2[3] = (uint8_t)(a8.f2[3] + k);
+    a8.f2[4] = (uint8_t)(a8.f2[4] + k);
+    a8.f2[5] = (uint8_t)(a8.f2[5] + k);
+    a8.f2[6] = (uint8_t)(a8.f2[6] + k);
     return a8;
 }
 
 R173 make_R173(int seed) {
     R173 s;
     memset(&s, 0, sizeof s);
-    s.f3[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R173(R173 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f3[0].f0));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R173(float a0, char a1, R173 a2, unsigned int a3, int16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f3[0].f0));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
@@ -11922,28 +11791,49 @@ R173 echo_R173(R173 a0, short a1) {
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f3[0].f0 = (float)(a0.f3[0].f0 + k);
+    a0.f0 = (double)(a0.f0 + k);
+    a0.f1 = (float)(a0.f1 + k);
     return a0;
 }
 uint64_t pair_R173(intptr_t a0, int64_t a1, R173 a2, float a3, R173 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f3[0].f0));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f3[0].f0));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1));
     return h;
 }
 
 R174 make_R174(int seed) {
     R174 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1].f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2].f1 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1 = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2 = (int64_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3 = &ffidl_cells[(seed * 3 + 5) % 48];
+    s.f4 = (unsigned int)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f5 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f6 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f7 = (int64_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R174(R174 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits32(a0.f0[0].f1));
+    h = mix(h, bits32(a0.f0[1].f1));
+    h = mix(h, bits32(a0.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, bits64(a0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7));
     return h;
 }
 uint64_t hash_R174(uint16_t a0, char a1, const int64_t *a2, unsigned long long a3, uint32_t a4, R174 a5, char a6, long long a7) {
@@ -11953,7 +11843,16 @@ uint64_t hash_R174(uint16_t a0, char a1, const int64_t *a2, unsigned long long a
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5.f0.f0));
+    h = mix(h, bits32(a5.f0[0].f1));
+    h = mix(h, bits32(a5.f0[1].f1));
+    h = mix(h, bits32(a5.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
+    h = mix(h, (uint64_t)*(a5.f3));
+    h = mix(h, (uint64_t)(a5.f4));
+    h = mix(h, bits32(a5.f5));
+    h = mix(h, bits64(a5.f6));
+    h = mix(h, (uint64_t)(int64_t)(a5.f7));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -11968,14 +11867,32 @@ R174 echo_R174(uint16_t a0, double a1, signed char a2, uintptr_t a3, int16_t a4,
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0.f0 = (float)(a6.f0.f0 + k);
+    a6.f0[0].f1 = (float)(a6.f0[0].f1 + k);
+    a6.f0[1].f1 = (float)(a6.f0[1].f1 + k);
+    a6.f0[2].f1 = (float)(a6.f0[2].f1 + k);
+    a6.f1 = (signed char)(a6.f1 + k);
+    a6.f2 = (int64_t)(a6.f2 + k);
+    a6.f3 = a6.f3 + (k & 7);
+    a6.f4 = (unsigned int)(a6.f4 + k);
+    a6.f5 = (float)(a6.f5 + k);
+    a6.f6 = (double)(a6.f6 + k);
+    a6.f7 = (int64_t)(a6.f7 + k);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R174(unsigned char a0, double a1, R174 a2, int64_t a3, long long a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2.f0.f0));
+    h = mix(h, bits32(a2.f0[0].f1));
+    h = mix(h, bits32(a2.f0[1].f1));
+    h = mix(h, bits32(a2.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2));
+    h = mix(h, (uint64_t)*(a2.f3));
+    h = mix(h, (uint64_t)(a2.f4));
+    h = mix(h, bits32(a2.f5));
+    h = mix(h, bits64(a2.f6));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
@@ -11988,7 +11905,16 @@ R174 __attribute__((ms_abi)) w64_echo_R174(unsigned char a0, float a1, R174 a2, 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.f0 = (float)(a2.f0.f0 + k);
+    a2.f0[0].f1 = (float)(a2.f0[0].f1 + k);
+    a2.f0[1].f1 = (float)(a2.f0[1].f1 + k);
+    a2.f0[2].f1 = (float)(a2.f0[2].f1 + k);
+    a2.f1 = (signed char)(a2.f1 + k);
+    a2.f2 = (int64_t)(a2.f2 + k);
+    a2.f3 = a2.f3 + (k & 7);
+    a2.f4 = (unsigned int)(a2.f4 + k);
+    a2.f5 = (float)(a2.f5 + k);
+    a2.f6 = (double)(a2.f6 + k);
+    a2.f7 = (int64_t)(a2.f7 + k);
     return a2;
 }
 HashFn_R174 ptr_hash_R174(void) { return hash_R174; }
@@ -11999,32 +11925,34 @@ W64EchoFn_R174 ptr_w64_echo_R174(void) { return w64_echo_R174; }
 R175 make_R175(int seed) {
     R175 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.f0 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1.f1 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1.f2[0].a = ((seed + 3) & 1) != 0;
-    s.f1.f2[0].b = ((seed + 4) & 1) != 0;
-    s.f1.f2[0].c = ((seed + 5) & 1) != 0;
-    s.f1.f2[0].f = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f1.f2[1].a = ((seed + 7) & 1) != 0;
-    s.f1.f2[1].b = ((seed + 8) & 1) != 0;
-    s.f1.f2[1].c = ((seed + 9) & 1) != 0;
-    s.f1.f2[1].f = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2 = (EnU64)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3.f0.f0.a = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f5[0] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f5[1] = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f5[2] = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f6[0] = (double)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f6[1] = (double)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f7 = (EnU32)(uint64_t)(seed * 37 + 11 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R175(R175 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
-    h = mix(h, (uint64_t)(a0.f1.f1));
-    h = mix(h, (uint64_t)(a0.f1.f2[0].a));
-    h = mix(h, (uint64_t)(a0.f1.f2[0].b));
-    h = mix(h, (uint64_t)(a0.f1.f2[0].c));
-    h = mix(h, bits32(a0.f1.f2[0].f));
-    h = mix(h, (uint64_t)(a0.f1.f2[1].a));
-    h = mix(h, (uint64_t)(a0.f1.f2[1].b));
-    h = mix(h, (uint64_t)(a0.f1.f2[1].c));
-    h = mix(h, bits32(a0.f1.f2[1].f));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, bits32(a0.f3.f0.f0.a));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[2]));
+    h = mix(h, bits64(a0.f6[0]));
+    h = mix(h, bits64(a0.f6[1]));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
 uint64_t hash_R175(float a0, double a1, double a2, double a3, long long a4, int64_t a5, uint16_t a6, float a7, R175 a8) {
@@ -12037,17 +11965,18 @@ uint64_t hash_R175(float a0, double a1, double a2, double a3, long long a4, int6
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0));
-    h = mix(h, (uint64_t)(a8.f1.f1));
-    h = mix(h, (uint64_t)(a8.f1.f2[0].a));
-    h = mix(h, (uint64_t)(a8.f1.f2[0].b));
-    h = mix(h, (uint64_t)(a8.f1.f2[0].c));
-    h = mix(h, bits32(a8.f1.f2[0].f));
-    h = mix(h, (uint64_t)(a8.f1.f2[1].a));
-    h = mix(h, (uint64_t)(a8.f1.f2[1].b));
-    h = mix(h, (uint64_t)(a8.f1.f2[1].c));
-    h = mix(h, bits32(a8.f1.f2[1].f));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, (uint64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(a8.f1[1]));
+    h = mix(h, (uint64_t)(a8.f2));
+    h = mix(h, bits32(a8.f3.f0.f0.a));
+    h = mix(h, bits64(a8.f4));
+    h = mix(h, (uint64_t)(int64_t)(a8.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f5[2]));
+    h = mix(h, bits64(a8.f6[0]));
+    h = mix(h, bits64(a8.f6[1]));
+    h = mix(h, (uint64_t)(a8.f7));
     return h;
 }
 R175 echo_R175(long long a0, int8_t a1, int32_t a2, uint16_t a3, uint8_t a4, R175 a5, double a6) {
@@ -12060,17 +11989,18 @@ R175 echo_R175(long long a0, int8_t a1, int32_t a2, uint16_t a3, uint8_t a4, R17
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (uint16_t)(a5.f0 + k);
-    a5.f1.f0 = (short)(a5.f1.f0 + k);
-    a5.f1.f1 = (uint16_t)(a5.f1.f1 + k);
-    a5.f1.f2[0].a = a5.f1.f2[0].a ^ (k & 1);
-    a5.f1.f2[0].b = a5.f1.f2[0].b ^ (k & 1);
-    a5.f1.f2[0].c = a5.f1.f2[0].c ^ (k & 1);
-    a5.f1.f2[0].f = (float)(a5.f1.f2[0].f + k);
-    a5.f1.f2[1].a = a5.f1.f2[1].a ^ (k & 1);
-    a5.f1.f2[1].b = a5.f1.f2[1].b ^ (k & 1);
-    a5.f1.f2[1].c = a5.f1.f2[1].c ^ (k & 1);
-    a5.f1.f2[1].f = (float)(a5.f1.f2[1].f + k);
+    a5.f0 = (double)(a5.f0 + k);
+    a5.f1[0] = (unsigned short)(a5.f1[0] + k);
+    a5.f1[1] = (unsigned short)(a5.f1[1] + k);
+    a5.f2 = (EnU64)(a5.f2 + k);
+    a5.f3.f0.f0.a = (float)(a5.f3.f0.f0.a + k);
+    a5.f4 = (double)(a5.f4 + k);
+    a5.f5[0] = (int8_t)(a5.f5[0] + k);
+    a5.f5[1] = (int8_t)(a5.f5[1] + k);
+    a5.f5[2] = (int8_t)(a5.f5[2] + k);
+    a5.f6[0] = (double)(a5.f6[0] + k);
+    a5.f6[1] = (double)(a5.f6[1] + k);
+    a5.f7 = (EnU32)(a5.f7 + k);
     return a5;
 }
 uint64_t pair_R175(unsigned long long a0, double a1, int a2, double a3, float a4, R175 a5, float a6, R175 a7, long a8) {
@@ -12080,29 +12010,31 @@ uint64_t pair_R175(unsigned long long a0, double a1, int a2, double a3, float a4
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0));
-    h = mix(h, (uint64_t)(a5.f1.f1));
-    h = mix(h, (uint64_t)(a5.f1.f2[0].a));
-    h = mix(h, (uint64_t)(a5.f1.f2[0].b));
-    h = mix(h, (uint64_t)(a5.f1.f2[0].c));
-    h = mix(h, bits32(a5.f1.f2[0].f));
-    h = mix(h, (uint64_t)(a5.f1.f2[1].a));
-    h = mix(h, (uint64_t)(a5.f1.f2[1].b));
-    h = mix(h, (uint64_t)(a5.f1.f2[1].c));
-    h = mix(h, bits32(a5.f1.f2[1].f));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, bits32(a5.f3.f0.f0.a));
+    h = mix(h, bits64(a5.f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[2]));
+    h = mix(h, bits64(a5.f6[0]));
+    h = mix(h, bits64(a5.f6[1]));
+    h = mix(h, (uint64_t)(a5.f7));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(a7.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1.f0));
-    h = mix(h, (uint64_t)(a7.f1.f1));
-    h = mix(h, (uint64_t)(a7.f1.f2[0].a));
-    h = mix(h, (uint64_t)(a7.f1.f2[0].b));
-    h = mix(h, (uint64_t)(a7.f1.f2[0].c));
-    h = mix(h, bits32(a7.f1.f2[0].f));
-    h = mix(h, (uint64_t)(a7.f1.f2[1].a));
-    h = mix(h, (uint64_t)(a7.f1.f2[1].b));
-    h = mix(h, (uint64_t)(a7.f1.f2[1].c));
-    h = mix(h, bits32(a7.f1.f2[1].f));
+    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1[0]));
+    h = mix(h, (uint64_t)(a7.f1[1]));
+    h = mix(h, (uint64_t)(a7.f2));
+    h = mix(h, bits32(a7.f3.f0.f0.a));
+    h = mix(h, bits64(a7.f4));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[2]));
+    h = mix(h, bits64(a7.f6[0]));
+    h = mix(h, bits64(a7.f6[1]));
+    h = mix(h, (uint64_t)(a7.f7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
@@ -12110,16 +12042,12 @@ uint64_t pair_R175(unsigned long long a0, double a1, int a2, double a3, float a4
 R176 make_R176(int seed) {
     R176 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = ((seed + 1) & 1) != 0;
-    s.f2.f0 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R176(R176 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, bits64(a0.f2.f0));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R176(uintptr_t a0, float a1, float a2, float a3, double a4, R176 a5, float a6) {
@@ -12129,9 +12057,7 @@ uint64_t hash_R176(uintptr_t a0, float a1, float a2, float a3, double a4, R176 a
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, bits64(a5.f2.f0));
+    h = mix(h, bits64(a5.f0));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -12145,23 +12071,19 @@ R176 echo_R176(_Bool a0, unsigned short a1, int16_t a2, int8_t a3, int8_t a4, lo
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (int16_t)(a6.f0 + k);
-    a6.f1 = a6.f1 ^ (k & 1);
-    a6.f2.f0 = (double)(a6.f2.f0 + k);
+    a6.f0 = (double)(a6.f0 + k);
     return a6;
 }
 
 R177 make_R177(int seed) {
     R177 s;
     memset(&s, 0, sizeof s);
-    s.f2.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f2.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f1.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R177(R177 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2.f0));
-    h = mix(h, (uint64_t)*(a0.f2.f1));
+    h = mix(h, bits32(a0.f1.f0));
     return h;
 }
 uint64_t hash_R177(double a0, double a1, float a2, float a3, float a4, double a5, float a6, double a7, R177 a8, float a9) {
@@ -12174,8 +12096,7 @@ uint64_t hash_R177(double a0, double a1, float a2, float a3, float a4, double a5
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(a8.f2.f0));
-    h = mix(h, (uint64_t)*(a8.f2.f1));
+    h = mix(h, bits32(a8.f1.f0));
     h = mix(h, bits32(a9));
     return h;
 }
@@ -12187,17 +12108,14 @@ R177 echo_R177(float a0, unsigned char a1, float a2, R177 a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f2.f0 = (uint16_t)(a3.f2.f0 + k);
-    a3.f2.f1 = a3.f2.f1 + (k & 7);
+    a3.f1.f0 = (float)(a3.f1.f0 + k);
     return a3;
 }
 uint64_t pair_R177(R177 a0, unsigned short a1, R177 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2.f0));
-    h = mix(h, (uint64_t)*(a0.f2.f1));
+    h = mix(h, bits32(a0.f1.f0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f2.f0));
-    h = mix(h, (uint64_t)*(a2.f2.f1));
+    h = mix(h, bits32(a2.f1.f0));
     h = mix(h, bits64(a3));
     return h;
 }
@@ -12205,28 +12123,19 @@ uint64_t pair_R177(R177 a0, unsigned short a1, R177 a2, double a3) {
 R178 make_R178(int seed) {
     R178 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (long long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0] = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (int)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[2] = (int)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R178(R178 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, bits32(a0.f0.f0));
     return h;
 }
 uint64_t hash_R178(_Bool a0, double a1, R178 a2, intptr_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[2]));
+    h = mix(h, bits32(a2.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
@@ -12240,10 +12149,7 @@ R178 echo_R178(int32_t a0, uint16_t a1, const int64_t *a2, R178 a3, uintptr_t a4
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (long long)(a3.f0 + k);
-    a3.f1[0] = (int)(a3.f1[0] + k);
-    a3.f1[1] = (int)(a3.f1[1] + k);
-    a3.f1[2] = (int)(a3.f1[2] + k);
+    a3.f0.f0 = (float)(a3.f0.f0 + k);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R178(uint8_t a0, float a1, double a2, R178 a3) {
@@ -12251,10 +12157,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R178(uint8_t a0, float a1, double a2, 
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[2]));
+    h = mix(h, bits32(a3.f0.f0));
     return h;
 }
 R178 __attribute__((ms_abi)) w64_echo_R178(R178 a0, double a1) {
@@ -12262,28 +12165,25 @@ R178 __attribute__((ms_abi)) w64_echo_R178(R178 a0, double a1) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (long long)(a0.f0 + k);
-    a0.f1[0] = (int)(a0.f1[0] + k);
-    a0.f1[1] = (int)(a0.f1[1] + k);
-    a0.f1[2] = (int)(a0.f1[2] + k);
+    a0.f0.f0 = (float)(a0.f0.f0 + k);
     return a0;
 }
 
 R179 make_R179(int seed) {
     R179 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f2[0] = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2[1] = (EnInt)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R179(R179 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
     return h;
 }
 uint64_t hash_R179(double a0, double a1, float a2, double a3, double a4, R179 a5, float a6) {
@@ -12293,10 +12193,10 @@ uint64_t hash_R179(double a0, double a1, float a2, double a3, double a4, R179 a5
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)*(a5.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -12308,25 +12208,25 @@ R179 echo_R179(uint32_t a0, double a1, float a2, R179 a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0[0][0] = (int16_t)(a3.f0.f0[0][0] + k);
-    a3.f0.f0[0][1] = (int16_t)(a3.f0.f0[0][1] + k);
-    a3.f0.f0[1][0] = (int16_t)(a3.f0.f0[1][0] + k);
-    a3.f0.f0[1][1] = (int16_t)(a3.f0.f0[1][1] + k);
+    a3.f0 = (uint16_t)(a3.f0 + k);
+    a3.f1.f1 = a3.f1.f1 + (k & 7);
+    a3.f2[0] = (EnInt)(a3.f2[0] + k);
+    a3.f2[1] = (EnInt)(a3.f2[1] + k);
     return a3;
 }
 uint64_t pair_R179(uint8_t a0, double a1, R179 a2, float a3, R179 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)*(a2.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[1]));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)*(a4.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[1]));
     return h;
 }
 HashFn_R179 ptr_hash_R179(void) { return hash_R179; }
@@ -12335,25 +12235,15 @@ EchoFn_R179 ptr_echo_R179(void) { return echo_R179; }
 R180 make_R180(int seed) {
     R180 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f4[0] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f5 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R180(R180 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits32(a0.f3));
-    h = mix(h, bits64(a0.f4[0]));
-    h = mix(h, bits64(a0.f5));
+    h = mix(h, bits64(a0.f0.f0));
     return h;
 }
-uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4, unsigned short a5, EnU8 a6, double a7, R180 a8) {
+uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4, unsigned short a5, EnInt a6, double a7, R180 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -12361,14 +12251,9 @@ uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4,
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6));
+    h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, bits32(a8.f1));
-    h = mix(h, bits64(a8.f2));
-    h = mix(h, bits32(a8.f3));
-    h = mix(h, bits64(a8.f4[0]));
-    h = mix(h, bits64(a8.f5));
+    h = mix(h, bits64(a8.f0.f0));
     return h;
 }
 R180 echo_R180(long a0, signed char a1, R180 a2) {
@@ -12377,54 +12262,64 @@ R180 echo_R180(long a0, signed char a1, R180 a2) {
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (float)(a2.f1 + k);
-    a2.f2 = (double)(a2.f2 + k);
-    a2.f3 = (float)(a2.f3 + k);
-    a2.f4[0] = (double)(a2.f4[0] + k);
-    a2.f5 = (double)(a2.f5 + k);
+    a2.f0.f0 = (double)(a2.f0.f0 + k);
     return a2;
 }
 
 R181 make_R181(int seed) {
     R181 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[1] = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3[0] = (intptr_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3[1] = (intptr_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4[0] = &ffidl_cells[(seed * 3 + 6) % 48];
+    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[2] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3 = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f4 = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f5 = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f6 = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f7[0] = (short)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f7[1] = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f7[2] = (short)(-(int64_t)(seed * 37 + 11 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R181(R181 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1[0]));
     h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
     h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)*(a0.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7[2]));
     return h;
 }
-uint64_t hash_R181(ssize_t a0, unsigned int a1, EnI16 a2, int16_t a3, long long a4, ssize_t a5, uintptr_t a6, R181 a7, int64_t a8) {
+uint64_t hash_R181(ssize_t a0, unsigned int a1, EnU32 a2, int16_t a3, long long a4, ssize_t a5, uintptr_t a6, R181 a7, int64_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(a7.f0));
     h = mix(h, (uint64_t)(a7.f1[0]));
     h = mix(h, (uint64_t)(a7.f1[1]));
+    h = mix(h, (uint64_t)(a7.f1[2]));
     h = mix(h, (uint64_t)(a7.f2));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[1]));
-    h = mix(h, (uint64_t)*(a7.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f3));
+    h = mix(h, (uint64_t)(int64_t)(a7.f4));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5));
+    h = mix(h, (uint64_t)(a7.f6));
+    h = mix(h, (uint64_t)(int64_t)(a7.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f7[2]));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
@@ -12434,34 +12329,49 @@ R181 echo_R181(R181 a0, int64_t a1, uint64_t a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1[0] = (unsigned short)(a0.f1[0] + k);
-    a0.f1[1] = (unsigned short)(a0.f1[1] + k);
-    a0.f2 = (unsigned long)(a0.f2 + k);
-    a0.f3[0] = (intptr_t)(a0.f3[0] + k);
-    a0.f3[1] = (intptr_t)(a0.f3[1] + k);
-    a0.f4[0] = a0.f4[0] + (k & 7);
+    a0.f0 = (unsigned char)(a0.f0 + k);
+    a0.f1[0] = (uint8_t)(a0.f1[0] + k);
+    a0.f1[1] = (uint8_t)(a0.f1[1] + k);
+    a0.f1[2] = (uint8_t)(a0.f1[2] + k);
+    a0.f2 = (uint16_t)(a0.f2 + k);
+    a0.f3 = (char)(a0.f3 + k);
+    a0.f4 = (signed char)(a0.f4 + k);
+    a0.f5 = (signed char)(a0.f5 + k);
+    a0.f6 = (uint16_t)(a0.f6 + k);
+    a0.f7[0] = (short)(a0.f7[0] + k);
+    a0.f7[1] = (short)(a0.f7[1] + k);
+    a0.f7[2] = (short)(a0.f7[2] + k);
     return a0;
 }
-uint64_t pair_R181(EnI16 a0, uintptr_t a1, R181 a2, const int64_t *a3, R181 a4, double a5) {
+uint64_t pair_R181(EnU64 a0, uintptr_t a1, R181 a2, const int64_t *a3, R181 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0));
     h = mix(h, (uint64_t)(a2.f1[0]));
     h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[2]));
     h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)*(a2.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5));
+    h = mix(h, (uint64_t)(a2.f6));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7[2]));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0));
     h = mix(h, (uint64_t)(a4.f1[0]));
     h = mix(h, (uint64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(a4.f1[2]));
     h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)*(a4.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
+    h = mix(h, (uint64_t)(a4.f6));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7[2]));
     h = mix(h, bits64(a5));
     return h;
 }
@@ -12469,28 +12379,55 @@ uint64_t pair_R181(EnI16 a0, uintptr_t a1, R181 a2, const int64_t *a3, R181 a4, 
 R182 make_R182(int seed) {
     R182 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.f1 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f0.f2 = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0.f3 = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0.f4[0][0] = (uint64_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f0.f4[1][0] = (uint64_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f2.c = (char)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f2.s = (short)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f2.l = (long)((int64_t)(seed * 37 + 12 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R182(R182 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, bits32(a0.f0.f0[2]));
+    h = mix(h, bits32(a0.f0.f0[3]));
+    h = mix(h, (uint64_t)(a0.f0.f1));
+    h = mix(h, (uint64_t)(a0.f0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f3));
+    h = mix(h, (uint64_t)(a0.f0.f4[0][0]));
+    h = mix(h, (uint64_t)(a0.f0.f4[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.s));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.l));
     return h;
 }
 uint64_t hash_R182(unsigned long a0, float a1, R182 a2, float a3, unsigned long a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits32(a2.f0.f0[0]));
+    h = mix(h, bits32(a2.f0.f0[1]));
+    h = mix(h, bits32(a2.f0.f0[2]));
+    h = mix(h, bits32(a2.f0.f0[3]));
+    h = mix(h, (uint64_t)(a2.f0.f1));
+    h = mix(h, (uint64_t)(a2.f0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f3));
+    h = mix(h, (uint64_t)(a2.f0.f4[0][0]));
+    h = mix(h, (uint64_t)(a2.f0.f4[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.c));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.s));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.l));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
@@ -12503,10 +12440,19 @@ R182 echo_R182(uint64_t a0, R182 a1, unsigned char a2, int8_t a3, intptr_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0] = (float)(a1.f0[0] + k);
-    a1.f0[1] = (float)(a1.f0[1] + k);
-    a1.f0[2] = (float)(a1.f0[2] + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f0.f0[0] = (float)(a1.f0.f0[0] + k);
+    a1.f0.f0[1] = (float)(a1.f0.f0[1] + k);
+    a1.f0.f0[2] = (float)(a1.f0.f0[2] + k);
+    a1.f0.f0[3] = (float)(a1.f0.f0[3] + k);
+    a1.f0.f1 = (unsigned char)(a1.f0.f1 + k);
+    a1.f0.f2 = (uint8_t)(a1.f0.f2 + k);
+    a1.f0.f3 = (int16_t)(a1.f0.f3 + k);
+    a1.f0.f4[0][0] = (uint64_t)(a1.f0.f4[0][0] + k);
+    a1.f0.f4[1][0] = (uint64_t)(a1.f0.f4[1][0] + k);
+    a1.f1 = (int8_t)(a1.f1 + k);
+    a1.f2.c = (char)(a1.f2.c + k);
+    a1.f2.s = (short)(a1.f2.s + k);
+    a1.f2.l = (long)(a1.f2.l + k);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R182(double a0, double a1, double a2, double a3, float a4, R182 a5) {
@@ -12516,10 +12462,19 @@ uint64_t __attribute__((ms_abi)) w64_hash_R182(double a0, double a1, double a2, 
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits32(a5.f0[0]));
-    h = mix(h, bits32(a5.f0[1]));
-    h = mix(h, bits32(a5.f0[2]));
-    h = mix(h, bits32(a5.f1));
+    h = mix(h, bits32(a5.f0.f0[0]));
+    h = mix(h, bits32(a5.f0.f0[1]));
+    h = mix(h, bits32(a5.f0.f0[2]));
+    h = mix(h, bits32(a5.f0.f0[3]));
+    h = mix(h, (uint64_t)(a5.f0.f1));
+    h = mix(h, (uint64_t)(a5.f0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.f3));
+    h = mix(h, (uint64_t)(a5.f0.f4[0][0]));
+    h = mix(h, (uint64_t)(a5.f0.f4[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2.c));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2.s));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2.l));
     return h;
 }
 R182 __attribute__((ms_abi)) w64_echo_R182(double a0, R182 a1, double a2) {
@@ -12528,10 +12483,19 @@ R182 __attribute__((ms_abi)) w64_echo_R182(double a0, R182 a1, double a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0] = (float)(a1.f0[0] + k);
-    a1.f0[1] = (float)(a1.f0[1] + k);
-    a1.f0[2] = (float)(a1.f0[2] + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f0.f0[0] = (float)(a1.f0.f0[0] + k);
+    a1.f0.f0[1] = (float)(a1.f0.f0[1] + k);
+    a1.f0.f0[2] = (float)(a1.f0.f0[2] + k);
+    a1.f0.f0[3] = (float)(a1.f0.f0[3] + k);
+    a1.f0.f1 = (unsigned char)(a1.f0.f1 + k);
+    a1.f0.f2 = (uint8_t)(a1.f0.f2 + k);
+    a1.f0.f3 = (int16_t)(a1.f0.f3 + k);
+    a1.f0.f4[0][0] = (uint64_t)(a1.f0.f4[0][0] + k);
+    a1.f0.f4[1][0] = (uint64_t)(a1.f0.f4[1][0] + k);
+    a1.f1 = (int8_t)(a1.f1 + k);
+    a1.f2.c = (char)(a1.f2.c + k);
+    a1.f2.s = (short)(a1.f2.s + k);
+    a1.f2.l = (long)(a1.f2.l + k);
     return a1;
 }
 W64HashFn_R182 ptr_w64_hash_R182(void) { return w64_hash_R182; }
@@ -12540,61 +12504,22 @@ W64EchoFn_R182 ptr_w64_echo_R182(void) { return w64_echo_R182; }
 R183 make_R183(int seed) {
     R183 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[4] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f1[0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f1[1] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f1[2] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f1[3] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f1[4] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f1[5] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f2 = (double)(-(seed * 1.5 + 11 * 0.25 + 0.125));
-    s.f3[0].f0.f0 = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
-    s.f3[1].f0.f0 = (float)(-(seed * 1.5 + 13 * 0.25 + 0.125));
+    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R183(R183 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
-    h = mix(h, bits32(a0.f0[4]));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
-    h = mix(h, bits32(a0.f1[3]));
-    h = mix(h, bits32(a0.f1[4]));
-    h = mix(h, bits32(a0.f1[5]));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits32(a0.f3[0].f0.f0));
-    h = mix(h, bits32(a0.f3[1].f0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R183(long long a0, _Bool a1, size_t a2, R183 a3, double a4, EnInt a5) {
+uint64_t hash_R183(long long a0, _Bool a1, size_t a2, R183 a3, double a4, EnU8 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits32(a3.f0[0]));
-    h = mix(h, bits32(a3.f0[1]));
-    h = mix(h, bits32(a3.f0[2]));
-    h = mix(h, bits32(a3.f0[3]));
-    h = mix(h, bits32(a3.f0[4]));
-    h = mix(h, bits32(a3.f1[0]));
-    h = mix(h, bits32(a3.f1[1]));
-    h = mix(h, bits32(a3.f1[2]));
-    h = mix(h, bits32(a3.f1[3]));
-    h = mix(h, bits32(a3.f1[4]));
-    h = mix(h, bits32(a3.f1[5]));
-    h = mix(h, bits64(a3.f2));
-    h = mix(h, bits32(a3.f3[0].f0.f0));
-    h = mix(h, bits32(a3.f3[1].f0.f0));
+    h = mix(h, bits64(a3.f1));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5));
+    h = mix(h, (uint64_t)(a5));
     return h;
 }
 R183 echo_R183(double a0, int8_t a1, float a2, double a3, int16_t a4, float a5, float a6, double a7, R183 a8, unsigned short a9, unsigned int a10, int16_t a11) {
@@ -12612,53 +12537,14 @@ R183 echo_R183(double a0, int8_t a1, float a2, double a3, int16_t a4, float a5, 
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0] = (float)(a8.f0[0] + k);
-    a8.f0[1] = (float)(a8.f0[1] + k);
-    a8.f0[2] = (float)(a8.f0[2] + k);
-    a8.f0[3] = (float)(a8.f0[3] + k);
-    a8.f0[4] = (float)(a8.f0[4] + k);
-    a8.f1[0] = (float)(a8.f1[0] + k);
-    a8.f1[1] = (float)(a8.f1[1] + k);
-    a8.f1[2] = (float)(a8.f1[2] + k);
-    a8.f1[3] = (float)(a8.f1[3] + k);
-    a8.f1[4] = (float)(a8.f1[4] + k);
-    a8.f1[5] = (float)(a8.f1[5] + k);
-    a8.f2 = (double)(a8.f2 + k);
-    a8.f3[0].f0.f0 = (float)(a8.f3[0].f0.f0 + k);
-    a8.f3[1].f0.f0 = (float)(a8.f3[1].f0.f0 + k);
+    a8.f1 = (double)(a8.f1 + k);
     return a8;
 }
 uint64_t pair_R183(R183 a0, float a1, R183 a2, int8_t a3, double a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
-    h = mix(h, bits32(a0.f0[4]));
-    h = mix(h, bits32(a0.f1[0]));
-    h = mix(h, bits32(a0.f1[1]));
-    h = mix(h, bits32(a0.f1[2]));
-    h = mix(h, bits32(a0.f1[3]));
-    h = mix(h, bits32(a0.f1[4]));
-    h = mix(h, bits32(a0.f1[5]));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits32(a0.f3[0].f0.f0));
-    h = mix(h, bits32(a0.f3[1].f0.f0));
+    h = mix(h, bits64(a0.f1));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
-    h = mix(h, bits32(a2.f0[3]));
-    h = mix(h, bits32(a2.f0[4]));
-    h = mix(h, bits32(a2.f1[0]));
-    h = mix(h, bits32(a2.f1[1]));
-    h = mix(h, bits32(a2.f1[2]));
-    h = mix(h, bits32(a2.f1[3]));
-    h = mix(h, bits32(a2.f1[4]));
-    h = mix(h, bits32(a2.f1[5]));
-    h = mix(h, bits64(a2.f2));
-    h = mix(h, bits32(a2.f3[0].f0.f0));
-    h = mix(h, bits32(a2.f3[1].f0.f0));
+    h = mix(h, bits64(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
     return h;
@@ -12667,20 +12553,12 @@ uint64_t pair_R183(R183 a0, float a1, R183 a2, int8_t a3, double a4) {
 R184 make_R184(int seed) {
     R184 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f0[0].f0[0] = &ffidl_cells[(seed * 3 + 1) % 48];
-    s.f2[0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2[2] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R184(R184 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1.f0[0].f0[0]));
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
-    h = mix(h, bits32(a0.f2[2]));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
     return h;
 }
 uint64_t hash_R184(float a0, unsigned short a1, float a2, double a3, double a4, double a5, unsigned long long a6, R184 a7, double a8) {
@@ -12692,15 +12570,11 @@ uint64_t hash_R184(float a0, unsigned short a1, float a2, double a3, double a4, 
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, (uint64_t)*(a7.f1.f0[0].f0[0]));
-    h = mix(h, bits32(a7.f2[0]));
-    h = mix(h, bits32(a7.f2[1]));
-    h = mix(h, bits32(a7.f2[2]));
+    h = mix(h, (uint64_t)*(a7.f1[0]));
     h = mix(h, bits64(a8));
     return h;
 }
-R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184 a6, EnInt a7, int16_t a8) {
+R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184 a6, EnU8 a7, int16_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -12708,15 +12582,11 @@ R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(a7);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (float)(a6.f0 + k);
-    a6.f1.f0[0].f0[0] = a6.f1.f0[0].f0[0] + (k & 7);
-    a6.f2[0] = (float)(a6.f2[0] + k);
-    a6.f2[1] = (float)(a6.f2[1] + k);
-    a6.f2[2] = (float)(a6.f2[2] + k);
+    a6.f1[0] = a6.f1[0] + (k & 7);
     return a6;
 }
 HashFn_R184 ptr_hash_R184(void) { return hash_R184; }
@@ -12725,14 +12595,76 @@ EchoFn_R184 ptr_echo_R184(void) { return echo_R184; }
 R185 make_R185(int seed) {
     R185 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f0[0] = ((seed + 0) & 1) != 0;
+    s.f0[0].f0[1] = ((seed + 1) & 1) != 0;
+    s.f0[0].f1 = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[0].f3 = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[0].f4 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[0].f5 = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0[0].f6 = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0[0].f7[0] = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0[0].f7[1] = (short)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f0[0].f7[2] = (short)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f0[0].f7[3] = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f0[1].f0[0] = ((seed + 11) & 1) != 0;
+    s.f0[1].f0[1] = ((seed + 12) & 1) != 0;
+    s.f0[1].f1 = (short)(-(int64_t)(seed * 37 + 13 * 11 + 3));
+    s.f0[1].f3 = (char)((int64_t)(seed * 37 + 14 * 11 + 3));
+    s.f0[1].f4 = (int8_t)(-(int64_t)(seed * 37 + 15 * 11 + 3));
+    s.f0[1].f5 = (int8_t)((int64_t)(seed * 37 + 16 * 11 + 3));
+    s.f0[1].f6 = (short)(-(int64_t)(seed * 37 + 17 * 11 + 3));
+    s.f0[1].f7[0] = (short)((int64_t)(seed * 37 + 18 * 11 + 3));
+    s.f0[1].f7[1] = (short)(-(int64_t)(seed * 37 + 19 * 11 + 3));
+    s.f0[1].f7[2] = (short)((int64_t)(seed * 37 + 20 * 11 + 3));
+    s.f0[1].f7[3] = (short)(-(int64_t)(seed * 37 + 21 * 11 + 3));
+    s.f0[2].f0[0] = ((seed + 22) & 1) != 0;
+    s.f0[2].f0[1] = ((seed + 23) & 1) != 0;
+    s.f0[2].f1 = (short)((int64_t)(seed * 37 + 24 * 11 + 3));
+    s.f0[2].f3 = (char)(-(int64_t)(seed * 37 + 25 * 11 + 3));
+    s.f0[2].f4 = (int8_t)((int64_t)(seed * 37 + 26 * 11 + 3));
+    s.f0[2].f5 = (int8_t)(-(int64_t)(seed * 37 + 27 * 11 + 3));
+    s.f0[2].f6 = (short)((int64_t)(seed * 37 + 28 * 11 + 3));
+    s.f0[2].f7[0] = (short)(-(int64_t)(seed * 37 + 29 * 11 + 3));
+    s.f0[2].f7[1] = (short)((int64_t)(seed * 37 + 30 * 11 + 3));
+    s.f0[2].f7[2] = (short)(-(int64_t)(seed * 37 + 31 * 11 + 3));
+    s.f0[2].f7[3] = (short)((int64_t)(seed * 37 + 32 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R185(R185 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(a0.f0[1].f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f7[3]));
+    h = mix(h, (uint64_t)(a0.f0[2].f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[2].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2].f7[3]));
     return h;
 }
 uint64_t hash_R185(float a0, double a1, double a2, double a3, double a4, double a5, R185 a6) {
@@ -12743,8 +12675,39 @@ uint64_t hash_R185(float a0, double a1, double a2, double a3, double a4, double 
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits32(a6.f0.f0));
-    h = mix(h, bits64(a6.f1));
+    h = mix(h, (uint64_t)(a6.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(a6.f0[1].f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[1].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f3));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f4));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f6));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f7[3]));
+    h = mix(h, (uint64_t)(a6.f0[2].f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[2].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f3));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f4));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f6));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2].f7[3]));
     return h;
 }
 R185 echo_R185(int16_t a0, unsigned char a1, R185 a2, short a3) {
@@ -12754,20 +12717,113 @@ R185 echo_R185(int16_t a0, unsigned char a1, R185 a2, short a3) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.f0 = (float)(a2.f0.f0 + k);
-    a2.f1 = (double)(a2.f1 + k);
+    a2.f0[0].f0[0] = a2.f0[0].f0[0] ^ (k & 1);
+    a2.f0[0].f0[1] = a2.f0[0].f0[1] ^ (k & 1);
+    a2.f0[0].f1 = (short)(a2.f0[0].f1 + k);
+    a2.f0[0].f3 = (char)(a2.f0[0].f3 + k);
+    a2.f0[0].f4 = (int8_t)(a2.f0[0].f4 + k);
+    a2.f0[0].f5 = (int8_t)(a2.f0[0].f5 + k);
+    a2.f0[0].f6 = (short)(a2.f0[0].f6 + k);
+    a2.f0[0].f7[0] = (short)(a2.f0[0].f7[0] + k);
+    a2.f0[0].f7[1] = (short)(a2.f0[0].f7[1] + k);
+    a2.f0[0].f7[2] = (short)(a2.f0[0].f7[2] + k);
+    a2.f0[0].f7[3] = (short)(a2.f0[0].f7[3] + k);
+    a2.f0[1].f0[0] = a2.f0[1].f0[0] ^ (k & 1);
+    a2.f0[1].f0[1] = a2.f0[1].f0[1] ^ (k & 1);
+    a2.f0[1].f1 = (short)(a2.f0[1].f1 + k);
+    a2.f0[1].f3 = (char)(a2.f0[1].f3 + k);
+    a2.f0[1].f4 = (int8_t)(a2.f0[1].f4 + k);
+    a2.f0[1].f5 = (int8_t)(a2.f0[1].f5 + k);
+    a2.f0[1].f6 = (short)(a2.f0[1].f6 + k);
+    a2.f0[1].f7[0] = (short)(a2.f0[1].f7[0] + k);
+    a2.f0[1].f7[1] = (short)(a2.f0[1].f7[1] + k);
+    a2.f0[1].f7[2] = (short)(a2.f0[1].f7[2] + k);
+    a2.f0[1].f7[3] = (short)(a2.f0[1].f7[3] + k);
+    a2.f0[2].f0[0] = a2.f0[2].f0[0] ^ (k & 1);
+    a2.f0[2].f0[1] = a2.f0[2].f0[1] ^ (k & 1);
+    a2.f0[2].f1 = (short)(a2.f0[2].f1 + k);
+    a2.f0[2].f3 = (char)(a2.f0[2].f3 + k);
+    a2.f0[2].f4 = (int8_t)(a2.f0[2].f4 + k);
+    a2.f0[2].f5 = (int8_t)(a2.f0[2].f5 + k);
+    a2.f0[2].f6 = (short)(a2.f0[2].f6 + k);
+    a2.f0[2].f7[0] = (short)(a2.f0[2].f7[0] + k);
+    a2.f0[2].f7[1] = (short)(a2.f0[2].f7[1] + k);
+    a2.f0[2].f7[2] = (short)(a2.f0[2].f7[2] + k);
+    a2.f0[2].f7[3] = (short)(a2.f0[2].f7[3] + k);
     return a2;
 }
-uint64_t pair_R185(unsigned short a0, EnI16 a1, intptr_t a2, R185 a3, signed char a4, R185 a5, char a6, int16_t a7) {
+uint64_t pair_R185(unsigned short a0, EnU64 a1, intptr_t a2, R185 a3, signed char a4, R185 a5, char a6, int16_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f0.f0));
-    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(a3.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a3.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(a3.f0[1].f0[0]));
+    h = mix(h, (uint64_t)(a3.f0[1].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f5));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f6));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f7[3]));
+    h = mix(h, (uint64_t)(a3.f0[2].f0[0]));
+    h = mix(h, (uint64_t)(a3.f0[2].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f5));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f6));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2].f7[3]));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits32(a5.f0.f0));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f3));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f6));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f7[3]));
+    h = mix(h, (uint64_t)(a5.f0[1].f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[1].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f3));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f6));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1].f7[3]));
+    h = mix(h, (uint64_t)(a5.f0[2].f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[2].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f3));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f6));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f7[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f7[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f7[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2].f7[3]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -12776,12 +12832,12 @@ uint64_t pair_R185(unsigned short a0, EnI16 a1, intptr_t a2, R185 a3, signed cha
 R186 make_R186(int seed) {
     R186 s;
     memset(&s, 0, sizeof s);
-    s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R186(R186 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f1));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
 uint64_t hash_R186(const int64_t *a0, double a1, short a2, R186 a3, double a4, int8_t a5) {
@@ -12789,7 +12845,7 @@ uint64_t hash_R186(const int64_t *a0, double a1, short a2, R186 a3, double a4, i
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)*(a3.f1));
+    h = mix(h, bits64(a3.f0));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -12803,17 +12859,17 @@ R186 echo_R186(double a0, double a1, R186 a2, const int64_t *a3, short a4, unsig
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f1 = a2.f1 + (k & 7);
+    a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R186(EnU16 a0, EnU32 a1, float a2, int16_t a3, int16_t a4, R186 a5, long long a6, unsigned int a7) {
+uint64_t __attribute__((ms_abi)) w64_hash_R186(EnI16 a0, EnU64 a1, float a2, int16_t a3, int16_t a4, R186 a5, long long a6, unsigned int a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)*(a5.f1));
+    h = mix(h, bits64(a5.f0));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
@@ -12824,30 +12880,26 @@ R186 __attribute__((ms_abi)) w64_echo_R186(R186 a0, int a1, uint16_t a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f1 = a0.f1 + (k & 7);
+    a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
 
 R187 make_R187(int seed) {
     R187 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1.d = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1.b = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f1.f = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f1[1] = &ffidl_cells[(seed * 3 + 2) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R187(R187 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, bits64(a0.f1.d));
-    h = mix(h, (uint64_t)(a0.f1.b));
-    h = mix(h, bits32(a0.f1.f));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)*(a0.f1[1]));
     return h;
 }
-uint64_t hash_R187(EnU16 a0, int8_t a1, EnInt a2, short a3, int16_t a4, int64_t a5, signed char a6, R187 a7) {
+uint64_t hash_R187(EnU64 a0, int8_t a1, EnI8 a2, short a3, int16_t a4, int64_t a5, signed char a6, R187 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -12856,11 +12908,9 @@ uint64_t hash_R187(EnU16 a0, int8_t a1, EnInt a2, short a3, int16_t a4, int64_t 
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1.a));
-    h = mix(h, bits64(a7.f1.d));
-    h = mix(h, (uint64_t)(a7.f1.b));
-    h = mix(h, bits32(a7.f1.f));
+    h = mix(h, bits32(a7.f0));
+    h = mix(h, (uint64_t)*(a7.f1[0]));
+    h = mix(h, (uint64_t)*(a7.f1[1]));
     return h;
 }
 R187 echo_R187(int a0, R187 a1, float a2) {
@@ -12869,27 +12919,21 @@ R187 echo_R187(int a0, R187 a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (ssize_t)(a1.f0 + k);
-    a1.f1.a = (uint8_t)(a1.f1.a + k);
-    a1.f1.d = (double)(a1.f1.d + k);
-    a1.f1.b = (uint16_t)(a1.f1.b + k);
-    a1.f1.f = (float)(a1.f1.f + k);
+    a1.f0 = (float)(a1.f0 + k);
+    a1.f1[0] = a1.f1[0] + (k & 7);
+    a1.f1[1] = a1.f1[1] + (k & 7);
     return a1;
 }
 uint64_t pair_R187(double a0, R187 a1, unsigned short a2, R187 a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1.a));
-    h = mix(h, bits64(a1.f1.d));
-    h = mix(h, (uint64_t)(a1.f1.b));
-    h = mix(h, bits32(a1.f1.f));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, (uint64_t)*(a1.f1[0]));
+    h = mix(h, (uint64_t)*(a1.f1[1]));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1.a));
-    h = mix(h, bits64(a3.f1.d));
-    h = mix(h, (uint64_t)(a3.f1.b));
-    h = mix(h, bits32(a3.f1.f));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, (uint64_t)*(a3.f1[0]));
+    h = mix(h, (uint64_t)*(a3.f1[1]));
     h = mix(h, bits32(a4));
     return h;
 }
@@ -12897,12 +12941,38 @@ uint64_t pair_R187(double a0, R187 a1, unsigned short a2, R187 a3, float a4) {
 R188 make_R188(int seed) {
     R188 s;
     memset(&s, 0, sizeof s);
-    s.f1.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.f0 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f1 = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2.f2 = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2.f3[0][0] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f2.f3[0][1] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f2.f3[1][0] = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f2.f3[1][1] = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f2.f4 = (unsigned char)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f2.f5 = (int16_t)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f2.f6[0] = (unsigned char)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f2.f6[1] = (unsigned char)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f2.f7 = (uint8_t)(uint64_t)(seed * 37 + 13 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R188(R188 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1.f3));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f3[1][1]));
+    h = mix(h, (uint64_t)(a0.f2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f5));
+    h = mix(h, (uint64_t)(a0.f2.f6[0]));
+    h = mix(h, (uint64_t)(a0.f2.f6[1]));
+    h = mix(h, (uint64_t)(a0.f2.f7));
     return h;
 }
 uint64_t hash_R188(const int64_t *a0, unsigned char a1, intptr_t a2, R188 a3, float a4) {
@@ -12910,7 +12980,20 @@ uint64_t hash_R188(const int64_t *a0, unsigned char a1, intptr_t a2, R188 a3, fl
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f1.f3));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f3[1][1]));
+    h = mix(h, (uint64_t)(a3.f2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f5));
+    h = mix(h, (uint64_t)(a3.f2.f6[0]));
+    h = mix(h, (uint64_t)(a3.f2.f6[1]));
+    h = mix(h, (uint64_t)(a3.f2.f7));
     h = mix(h, bits32(a4));
     return h;
 }
@@ -12925,47 +13008,57 @@ R188 echo_R188(long a0, ssize_t a1, double a2, unsigned char a3, R188 a4, const 
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f1.f3 = (double)(a4.f1.f3 + k);
+    a4.f0 = (unsigned char)(a4.f0 + k);
+    a4.f1 = (int16_t)(a4.f1 + k);
+    a4.f2.f0 = (int8_t)(a4.f2.f0 + k);
+    a4.f2.f1 = (short)(a4.f2.f1 + k);
+    a4.f2.f2 = (int16_t)(a4.f2.f2 + k);
+    a4.f2.f3[0][0] = (int8_t)(a4.f2.f3[0][0] + k);
+    a4.f2.f3[0][1] = (int8_t)(a4.f2.f3[0][1] + k);
+    a4.f2.f3[1][0] = (int8_t)(a4.f2.f3[1][0] + k);
+    a4.f2.f3[1][1] = (int8_t)(a4.f2.f3[1][1] + k);
+    a4.f2.f4 = (unsigned char)(a4.f2.f4 + k);
+    a4.f2.f5 = (int16_t)(a4.f2.f5 + k);
+    a4.f2.f6[0] = (unsigned char)(a4.f2.f6[0] + k);
+    a4.f2.f6[1] = (unsigned char)(a4.f2.f6[1] + k);
+    a4.f2.f7 = (uint8_t)(a4.f2.f7 + k);
     return a4;
 }
 
 R189 make_R189(int seed) {
     R189 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (EnI16)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3[0] = (ssize_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3[1] = (ssize_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3[2] = (ssize_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4.f0[0] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4.f0[1] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0[0].f1.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0].f1.d = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f1.b = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0[0].f1.f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1 = (uintptr_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f3 = (int64_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R189(R189 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
-    h = mix(h, bits32(a0.f4.f0[0]));
-    h = mix(h, bits32(a0.f4.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0[0].f1.a));
+    h = mix(h, bits64(a0.f0[0].f1.d));
+    h = mix(h, (uint64_t)(a0.f0[0].f1.b));
+    h = mix(h, bits32(a0.f0[0].f1.f));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
     return h;
 }
 uint64_t hash_R189(unsigned long a0, const int64_t *a1, R189 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, bits64(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = mix(h, bits32(a2.f4.f0[0]));
-    h = mix(h, bits32(a2.f4.f0[1]));
+    h = mix(h, (uint64_t)(a2.f0[0].f1.a));
+    h = mix(h, bits64(a2.f0[0].f1.d));
+    h = mix(h, (uint64_t)(a2.f0[0].f1.b));
+    h = mix(h, bits32(a2.f0[0].f1.f));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(a2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
     return h;
 }
 R189 echo_R189(float a0, unsigned short a1, float a2, const int64_t *a3, ssize_t a4, uint8_t a5, double a6, R189 a7) {
@@ -12979,37 +13072,34 @@ R189 echo_R189(float a0, unsigned short a1, float a2, const int64_t *a3, ssize_t
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (short)(a7.f0 + k);
-    a7.f1 = (double)(a7.f1 + k);
-    a7.f2 = (EnI16)(a7.f2 + k);
-    a7.f3[0] = (ssize_t)(a7.f3[0] + k);
-    a7.f3[1] = (ssize_t)(a7.f3[1] + k);
-    a7.f3[2] = (ssize_t)(a7.f3[2] + k);
-    a7.f4.f0[0] = (float)(a7.f4.f0[0] + k);
-    a7.f4.f0[1] = (float)(a7.f4.f0[1] + k);
+    a7.f0[0].f1.a = (uint8_t)(a7.f0[0].f1.a + k);
+    a7.f0[0].f1.d = (double)(a7.f0[0].f1.d + k);
+    a7.f0[0].f1.b = (uint16_t)(a7.f0[0].f1.b + k);
+    a7.f0[0].f1.f = (float)(a7.f0[0].f1.f + k);
+    a7.f1 = (uintptr_t)(a7.f1 + k);
+    a7.f2 = (uint32_t)(a7.f2 + k);
+    a7.f3 = (int64_t)(a7.f3 + k);
     return a7;
 }
 uint64_t pair_R189(int a0, signed char a1, R189 a2, int8_t a3, R189 a4, char a5, const int64_t *a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, bits64(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = mix(h, bits32(a2.f4.f0[0]));
-    h = mix(h, bits32(a2.f4.f0[1]));
+    h = mix(h, (uint64_t)(a2.f0[0].f1.a));
+    h = mix(h, bits64(a2.f0[0].f1.d));
+    h = mix(h, (uint64_t)(a2.f0[0].f1.b));
+    h = mix(h, bits32(a2.f0[0].f1.f));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(a2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, bits64(a4.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[2]));
-    h = mix(h, bits32(a4.f4.f0[0]));
-    h = mix(h, bits32(a4.f4.f0[1]));
+    h = mix(h, (uint64_t)(a4.f0[0].f1.a));
+    h = mix(h, bits64(a4.f0[0].f1.d));
+    h = mix(h, (uint64_t)(a4.f0[0].f1.b));
+    h = mix(h, bits32(a4.f0[0].f1.f));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)*(a6));
     return h;
@@ -13020,27 +13110,36 @@ EchoFn_R189 ptr_echo_R189(void) { return echo_R189; }
 R190 make_R190(int seed) {
     R190 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].a = ((seed + 0) & 1) != 0;
-    s.f0[0].b = ((seed + 1) & 1) != 0;
-    s.f0[0].c = ((seed + 2) & 1) != 0;
-    s.f0[0].f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[3] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0[4] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0[5] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f1 = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R190(R190 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0].a));
-    h = mix(h, (uint64_t)(a0.f0[0].b));
-    h = mix(h, (uint64_t)(a0.f0[0].c));
-    h = mix(h, bits32(a0.f0[0].f));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
+    h = mix(h, bits64(a0.f0[2]));
+    h = mix(h, bits64(a0.f0[3]));
+    h = mix(h, bits64(a0.f0[4]));
+    h = mix(h, bits64(a0.f0[5]));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R190(uint8_t a0, R190 a1, size_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0[0].a));
-    h = mix(h, (uint64_t)(a1.f0[0].b));
-    h = mix(h, (uint64_t)(a1.f0[0].c));
-    h = mix(h, bits32(a1.f0[0].f));
+    h = mix(h, bits64(a1.f0[0]));
+    h = mix(h, bits64(a1.f0[1]));
+    h = mix(h, bits64(a1.f0[2]));
+    h = mix(h, bits64(a1.f0[3]));
+    h = mix(h, bits64(a1.f0[4]));
+    h = mix(h, bits64(a1.f0[5]));
+    h = mix(h, bits32(a1.f1));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
@@ -13051,20 +13150,26 @@ R190 echo_R190(float a0, int16_t a1, double a2, R190 a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0].a = a3.f0[0].a ^ (k & 1);
-    a3.f0[0].b = a3.f0[0].b ^ (k & 1);
-    a3.f0[0].c = a3.f0[0].c ^ (k & 1);
-    a3.f0[0].f = (float)(a3.f0[0].f + k);
+    a3.f0[0] = (double)(a3.f0[0] + k);
+    a3.f0[1] = (double)(a3.f0[1] + k);
+    a3.f0[2] = (double)(a3.f0[2] + k);
+    a3.f0[3] = (double)(a3.f0[3] + k);
+    a3.f0[4] = (double)(a3.f0[4] + k);
+    a3.f0[5] = (double)(a3.f0[5] + k);
+    a3.f1 = (float)(a3.f1 + k);
     return a3;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R190(float a0, double a1, R190 a2, double a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0[0].a));
-    h = mix(h, (uint64_t)(a2.f0[0].b));
-    h = mix(h, (uint64_t)(a2.f0[0].c));
-    h = mix(h, bits32(a2.f0[0].f));
+    h = mix(h, bits64(a2.f0[0]));
+    h = mix(h, bits64(a2.f0[1]));
+    h = mix(h, bits64(a2.f0[2]));
+    h = mix(h, bits64(a2.f0[3]));
+    h = mix(h, bits64(a2.f0[4]));
+    h = mix(h, bits64(a2.f0[5]));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     return h;
@@ -13075,10 +13180,13 @@ R190 __attribute__((ms_abi)) w64_echo_R190(R190 a0, size_t a1, int8_t a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0[0].a = a0.f0[0].a ^ (k & 1);
-    a0.f0[0].b = a0.f0[0].b ^ (k & 1);
-    a0.f0[0].c = a0.f0[0].c ^ (k & 1);
-    a0.f0[0].f = (float)(a0.f0[0].f + k);
+    a0.f0[0] = (double)(a0.f0[0] + k);
+    a0.f0[1] = (double)(a0.f0[1] + k);
+    a0.f0[2] = (double)(a0.f0[2] + k);
+    a0.f0[3] = (double)(a0.f0[3] + k);
+    a0.f0[4] = (double)(a0.f0[4] + k);
+    a0.f0[5] = (double)(a0.f0[5] + k);
+    a0.f1 = (float)(a0.f1 + k);
     return a0;
 }
 W64HashFn_R190 ptr_w64_hash_R190(void) { return w64_hash_R190; }
@@ -13087,35 +13195,47 @@ W64EchoFn_R190 ptr_w64_echo_R190(void) { return w64_echo_R190; }
 R191 make_R191(int seed) {
     R191 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f2[0] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f2[1] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f2[2] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0 = (unsigned int)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f2 = (EnI8)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3[0][0] = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3[1][0] = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f4 = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f5[0].f0 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f5[0].f1 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f5[1].f0 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f5[1].f1 = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f6 = (size_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R191(R191 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0][0]));
+    h = mix(h, (uint64_t)(a0.f3[1][0]));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, bits64(a0.f5[0].f0));
+    h = mix(h, bits32(a0.f5[0].f1));
+    h = mix(h, bits64(a0.f5[1].f0));
+    h = mix(h, bits32(a0.f5[1].f1));
+    h = mix(h, (uint64_t)(a0.f6));
     return h;
 }
 uint64_t hash_R191(R191 a0, intptr_t a1, int32_t a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0][0]));
+    h = mix(h, (uint64_t)(a0.f3[1][0]));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, bits64(a0.f5[0].f0));
+    h = mix(h, bits32(a0.f5[0].f1));
+    h = mix(h, bits64(a0.f5[1].f0));
+    h = mix(h, bits32(a0.f5[1].f1));
+    h = mix(h, (uint64_t)(a0.f6));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
@@ -13134,13 +13254,17 @@ R191 echo_R191(int32_t a0, size_t a1, unsigned long a2, ssize_t a3, short a4, un
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0[0] = (int8_t)(a7.f0[0] + k);
-    a7.f0[1] = (int8_t)(a7.f0[1] + k);
-    a7.f0[2] = (int8_t)(a7.f0[2] + k);
-    a7.f1 = (unsigned short)(a7.f1 + k);
-    a7.f2[0] = (int8_t)(a7.f2[0] + k);
-    a7.f2[1] = (int8_t)(a7.f2[1] + k);
-    a7.f2[2] = (int8_t)(a7.f2[2] + k);
+    a7.f0 = (unsigned int)(a7.f0 + k);
+    a7.f1 = a7.f1 + (k & 7);
+    a7.f2 = (EnI8)(a7.f2 + k);
+    a7.f3[0][0] = (unsigned char)(a7.f3[0][0] + k);
+    a7.f3[1][0] = (unsigned char)(a7.f3[1][0] + k);
+    a7.f4 = (uint8_t)(a7.f4 + k);
+    a7.f5[0].f0 = (double)(a7.f5[0].f0 + k);
+    a7.f5[0].f1 = (float)(a7.f5[0].f1 + k);
+    a7.f5[1].f0 = (double)(a7.f5[1].f0 + k);
+    a7.f5[1].f1 = (float)(a7.f5[1].f1 + k);
+    a7.f6 = (size_t)(a7.f6 + k);
     return a7;
 }
 uint64_t pair_R191(double a0, long a1, double a2, float a3, ssize_t a4, R191 a5, size_t a6, R191 a7) {
@@ -13150,37 +13274,47 @@ uint64_t pair_R191(double a0, long a1, double a2, float a3, ssize_t a4, R191 a5,
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[2]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)*(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
+    h = mix(h, (uint64_t)(a5.f3[0][0]));
+    h = mix(h, (uint64_t)(a5.f3[1][0]));
+    h = mix(h, (uint64_t)(a5.f4));
+    h = mix(h, bits64(a5.f5[0].f0));
+    h = mix(h, bits32(a5.f5[0].f1));
+    h = mix(h, bits64(a5.f5[1].f0));
+    h = mix(h, bits32(a5.f5[1].f1));
+    h = mix(h, (uint64_t)(a5.f6));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[2]));
-    h = mix(h, (uint64_t)(a7.f1));
-    h = mix(h, (uint64_t)(int64_t)(a7.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f2[2]));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, (uint64_t)*(a7.f1));
+    h = mix(h, (uint64_t)(int64_t)(a7.f2));
+    h = mix(h, (uint64_t)(a7.f3[0][0]));
+    h = mix(h, (uint64_t)(a7.f3[1][0]));
+    h = mix(h, (uint64_t)(a7.f4));
+    h = mix(h, bits64(a7.f5[0].f0));
+    h = mix(h, bits32(a7.f5[0].f1));
+    h = mix(h, bits64(a7.f5[1].f0));
+    h = mix(h, bits32(a7.f5[1].f1));
+    h = mix(h, (uint64_t)(a7.f6));
     return h;
 }
 
 R192 make_R192(int seed) {
     R192 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[0].f1.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R192(R192 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0[0]));
-    h = mix(h, bits32(a0.f0.f0[1]));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0].f0));
+    h = mix(h, bits64(a0.f1[0].f1.f2));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
 uint64_t hash_R192(char a0, unsigned short a1, float a2, float a3, R192 a4) {
@@ -13189,59 +13323,45 @@ uint64_t hash_R192(char a0, unsigned short a1, float a2, float a3, R192 a4) {
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0.f0[0]));
-    h = mix(h, bits32(a4.f0.f0[1]));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0].f0));
+    h = mix(h, bits64(a4.f1[0].f1.f2));
+    h = mix(h, bits64(a4.f2));
     return h;
 }
-R192 echo_R192(EnU32 a0, EnU32 a1, EnU32 a2, int16_t a3, float a4, EnI16 a5, R192 a6, float a7, EnInt a8, const int64_t *a9) {
+R192 echo_R192(EnU32 a0, EnU16 a1, EnU16 a2, int16_t a3, float a4, EnU16 a5, R192 a6, float a7, EnI8 a8, const int64_t *a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)*(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0.f0[0] = (float)(a6.f0.f0[0] + k);
-    a6.f0.f0[1] = (float)(a6.f0.f0[1] + k);
-    a6.f1 = (float)(a6.f1 + k);
+    a6.f0 = (double)(a6.f0 + k);
+    a6.f1[0].f0 = (float)(a6.f1[0].f0 + k);
+    a6.f1[0].f1.f2 = (double)(a6.f1[0].f1.f2 + k);
+    a6.f2 = (double)(a6.f2 + k);
     return a6;
 }
 
 R193 make_R193(int seed) {
     R193 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[2] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3 = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4 = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f5 = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f6[0] = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f6[1] = (uint16_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f7 = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
+    s.f0 = (uint32_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (long long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R193(R193 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6[0]));
-    h = mix(h, (uint64_t)(a0.f6[1]));
-    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
 uint64_t hash_R193(signed char a0, int64_t a1, unsigned int a2, const int64_t *a3, R193 a4, float a5) {
@@ -13250,17 +13370,9 @@ uint64_t hash_R193(signed char a0, int64_t a1, unsigned int a2, const int64_t *a
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[2]));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f4));
-    h = mix(h, (uint64_t)(int64_t)(a4.f5));
-    h = mix(h, (uint64_t)(a4.f6[0]));
-    h = mix(h, (uint64_t)(a4.f6[1]));
-    h = mix(h, (uint64_t)(a4.f7));
     h = mix(h, bits32(a5));
     return h;
 }
@@ -13277,17 +13389,9 @@ R193 echo_R193(char a0, long long a1, float a2, int16_t a3, uint32_t a4, double 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (short)(a8.f0 + k);
-    a8.f1[0] = (signed char)(a8.f1[0] + k);
-    a8.f1[1] = (signed char)(a8.f1[1] + k);
-    a8.f1[2] = (signed char)(a8.f1[2] + k);
-    a8.f2 = (int8_t)(a8.f2 + k);
-    a8.f3 = (int8_t)(a8.f3 + k);
-    a8.f4 = (int16_t)(a8.f4 + k);
-    a8.f5 = (int8_t)(a8.f5 + k);
-    a8.f6[0] = (uint16_t)(a8.f6[0] + k);
-    a8.f6[1] = (uint16_t)(a8.f6[1] + k);
-    a8.f7 = (unsigned char)(a8.f7 + k);
+    a8.f0 = (uint32_t)(a8.f0 + k);
+    a8.f1 = (signed char)(a8.f1 + k);
+    a8.f2 = (long long)(a8.f2 + k);
     return a8;
 }
 uint64_t pair_R193(uint16_t a0, uint16_t a1, uint16_t a2, R193 a3, int64_t a4, R193 a5, float a6, signed char a7) {
@@ -13295,29 +13399,13 @@ uint64_t pair_R193(uint16_t a0, uint16_t a1, uint16_t a2, R193 a3, int64_t a4, R
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[2]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
     h = mix(h, (uint64_t)(int64_t)(a3.f2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a3.f5));
-    h = mix(h, (uint64_t)(a3.f6[0]));
-    h = mix(h, (uint64_t)(a3.f6[1]));
-    h = mix(h, (uint64_t)(a3.f7));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5));
-    h = mix(h, (uint64_t)(a5.f6[0]));
-    h = mix(h, (uint64_t)(a5.f6[1]));
-    h = mix(h, (uint64_t)(a5.f7));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -13326,14 +13414,16 @@ uint64_t pair_R193(uint16_t a0, uint16_t a1, uint16_t a2, R193 a3, int64_t a4, R
 R194 make_R194(int seed) {
     R194 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[0] = ((seed + 0) & 1) != 0;
+    s.f1[1] = ((seed + 1) & 1) != 0;
+    s.f1[2] = ((seed + 2) & 1) != 0;
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R194(R194 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
     return h;
 }
 uint64_t hash_R194(long long a0, char a1, unsigned char a2, long long a3, double a4, float a5, double a6, R194 a7, uint32_t a8) {
@@ -13345,21 +13435,23 @@ uint64_t hash_R194(long long a0, char a1, unsigned char a2, long long a3, double
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, bits64(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f1[0]));
+    h = mix(h, (uint64_t)(a7.f1[1]));
+    h = mix(h, (uint64_t)(a7.f1[2]));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R194 echo_R194(float a0, uint64_t a1, R194 a2, float a3, EnI16 a4) {
+R194 echo_R194(float a0, uint64_t a1, R194 a2, float a3, EnU64 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1 = (unsigned short)(a2.f1 + k);
+    a2.f1[0] = a2.f1[0] ^ (k & 1);
+    a2.f1[1] = a2.f1[1] ^ (k & 1);
+    a2.f1[2] = a2.f1[2] ^ (k & 1);
     return a2;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R194(float a0, char a1, float a2, double a3, R194 a4) {
@@ -13368,8 +13460,9 @@ uint64_t __attribute__((ms_abi)) w64_hash_R194(float a0, char a1, float a2, doub
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(a4.f1[2]));
     return h;
 }
 R194 __attribute__((ms_abi)) w64_echo_R194(unsigned long long a0, unsigned char a1, uint64_t a2, intptr_t a3, R194 a4, double a5) {
@@ -13381,8 +13474,9 @@ R194 __attribute__((ms_abi)) w64_echo_R194(unsigned long long a0, unsigned char 
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1 = (unsigned short)(a4.f1 + k);
+    a4.f1[0] = a4.f1[0] ^ (k & 1);
+    a4.f1[1] = a4.f1[1] ^ (k & 1);
+    a4.f1[2] = a4.f1[2] ^ (k & 1);
     return a4;
 }
 HashFn_R194 ptr_hash_R194(void) { return hash_R194; }
@@ -13391,12 +13485,20 @@ EchoFn_R194 ptr_echo_R194(void) { return echo_R194; }
 R195 make_R195(int seed) {
     R195 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].f0[0] = (ssize_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[0].f0[1] = (ssize_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[0].f0[2] = (ssize_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2 = &ffidl_cells[(seed * 3 + 4) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R195(R195 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2]));
+    h = mix(h, (uint64_t)*(a0.f2));
     return h;
 }
 uint64_t hash_R195(float a0, double a1, signed char a2, R195 a3, double a4) {
@@ -13404,7 +13506,11 @@ uint64_t hash_R195(float a0, double a1, signed char a2, R195 a3, double a4) {
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f0[0].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[2]));
+    h = mix(h, (uint64_t)*(a3.f2));
     h = mix(h, bits64(a4));
     return h;
 }
@@ -13418,7 +13524,11 @@ R195 echo_R195(double a0, uint32_t a1, int8_t a2, R195 a3, uint64_t a4, uint32_t
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0].v[0] = (double)(a3.f0[0].v[0] + k);
+    a3.f0 = (EnI16)(a3.f0 + k);
+    a3.f1[0].f0[0] = (ssize_t)(a3.f1[0].f0[0] + k);
+    a3.f1[0].f0[1] = (ssize_t)(a3.f1[0].f0[1] + k);
+    a3.f1[0].f0[2] = (ssize_t)(a3.f1[0].f0[2] + k);
+    a3.f2 = a3.f2 + (k & 7);
     return a3;
 }
 uint64_t pair_R195(float a0, float a1, double a2, float a3, R195 a4, unsigned long a5, R195 a6) {
@@ -13427,31 +13537,57 @@ uint64_t pair_R195(float a0, float a1, double a2, float a3, R195 a4, unsigned lo
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f0[0].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0[2]));
+    h = mix(h, (uint64_t)*(a4.f2));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits64(a6.f0[0].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f0[2]));
+    h = mix(h, (uint64_t)*(a6.f2));
     return h;
 }
 
 R196 make_R196(int seed) {
     R196 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f5 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f6 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f7.f0 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R196(R196 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits32(a0.f3));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits64(a0.f5));
+    h = mix(h, bits64(a0.f6));
+    h = mix(h, bits32(a0.f7.f0));
     return h;
 }
 uint64_t hash_R196(double a0, uint64_t a1, R196 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits64(a2.f2));
+    h = mix(h, bits32(a2.f3));
+    h = mix(h, bits64(a2.f4));
+    h = mix(h, bits64(a2.f5));
+    h = mix(h, bits64(a2.f6));
+    h = mix(h, bits32(a2.f7.f0));
     return h;
 }
 R196 echo_R196(ssize_t a0, R196 a1, double a2, float a3, double a4) {
@@ -13462,34 +13598,30 @@ R196 echo_R196(ssize_t a0, R196 a1, double a2, float a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (EnI16)(a1.f0 + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1 = (double)(a1.f1 + k);
+    a1.f2 = (double)(a1.f2 + k);
+    a1.f3 = (float)(a1.f3 + k);
+    a1.f4 = (double)(a1.f4 + k);
+    a1.f5 = (double)(a1.f5 + k);
+    a1.f6 = (double)(a1.f6 + k);
+    a1.f7.f0 = (float)(a1.f7.f0 + k);
     return a1;
 }
 
 R197 make_R197(int seed) {
     R197 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3[0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3[1] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f3[2] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f4 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f5 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0 = (EnI8)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1.f2 = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R197(R197 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits64(a0.f3[0]));
-    h = mix(h, bits64(a0.f3[1]));
-    h = mix(h, bits64(a0.f3[2]));
-    h = mix(h, bits64(a0.f4));
-    h = mix(h, bits64(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f1.f2));
     return h;
 }
 uint64_t hash_R197(double a0, intptr_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, int16_t a5, R197 a6, signed char a7) {
@@ -13500,14 +13632,9 @@ uint64_t hash_R197(double a0, intptr_t a1, unsigned short a2, const int64_t *a3,
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits64(a6.f1));
-    h = mix(h, bits64(a6.f2));
-    h = mix(h, bits64(a6.f3[0]));
-    h = mix(h, bits64(a6.f3[1]));
-    h = mix(h, bits64(a6.f3[2]));
-    h = mix(h, bits64(a6.f4));
-    h = mix(h, bits64(a6.f5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, bits64(a6.f1.f0));
+    h = mix(h, (uint64_t)(a6.f1.f2));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
@@ -13520,14 +13647,9 @@ R197 echo_R197(float a0, float a1, float a2, float a3, double a4, R197 a5) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (double)(a5.f0 + k);
-    a5.f1 = (double)(a5.f1 + k);
-    a5.f2 = (double)(a5.f2 + k);
-    a5.f3[0] = (double)(a5.f3[0] + k);
-    a5.f3[1] = (double)(a5.f3[1] + k);
-    a5.f3[2] = (double)(a5.f3[2] + k);
-    a5.f4 = (double)(a5.f4 + k);
-    a5.f5 = (double)(a5.f5 + k);
+    a5.f0 = (EnI8)(a5.f0 + k);
+    a5.f1.f0 = (double)(a5.f1.f0 + k);
+    a5.f1.f2 = (unsigned char)(a5.f1.f2 + k);
     return a5;
 }
 uint64_t pair_R197(long long a0, unsigned long long a1, uintptr_t a2, uint16_t a3, float a4, const int64_t *a5, R197 a6, unsigned char a7, R197 a8) {
@@ -13538,44 +13660,31 @@ uint64_t pair_R197(long long a0, unsigned long long a1, uintptr_t a2, uint16_t a
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits32(a4));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits64(a6.f1));
-    h = mix(h, bits64(a6.f2));
-    h = mix(h, bits64(a6.f3[0]));
-    h = mix(h, bits64(a6.f3[1]));
-    h = mix(h, bits64(a6.f3[2]));
-    h = mix(h, bits64(a6.f4));
-    h = mix(h, bits64(a6.f5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, bits64(a6.f1.f0));
+    h = mix(h, (uint64_t)(a6.f1.f2));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits64(a8.f0));
-    h = mix(h, bits64(a8.f1));
-    h = mix(h, bits64(a8.f2));
-    h = mix(h, bits64(a8.f3[0]));
-    h = mix(h, bits64(a8.f3[1]));
-    h = mix(h, bits64(a8.f3[2]));
-    h = mix(h, bits64(a8.f4));
-    h = mix(h, bits64(a8.f5));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, bits64(a8.f1.f0));
+    h = mix(h, (uint64_t)(a8.f1.f2));
     return h;
 }
 
 R198 make_R198(int seed) {
     R198 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f2 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R198(R198 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2));
     return h;
 }
 uint64_t hash_R198(double a0, R198 a1, int a2, intptr_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f2));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
@@ -13588,31 +13697,28 @@ R198 echo_R198(signed char a0, float a1, R198 a2, unsigned char a3, int64_t a4) 
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (double)(a2.f1 + k);
+    a2.f0[0].f2 = (long)(a2.f0[0].f2 + k);
     return a2;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R198(double a0, R198 a1, double a2, int a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f2));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
-R198 __attribute__((ms_abi)) w64_echo_R198(unsigned int a0, unsigned int a1, double a2, EnU32 a3, R198 a4, float a5, float a6) {
+R198 __attribute__((ms_abi)) w64_echo_R198(unsigned int a0, unsigned int a1, double a2, EnI16 a3, R198 a4, float a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (double)(a4.f1 + k);
+    a4.f0[0].f2 = (long)(a4.f0[0].f2 + k);
     return a4;
 }
 W64HashFn_R198 ptr_w64_hash_R198(void) { return w64_hash_R198; }
@@ -13621,22 +13727,24 @@ W64EchoFn_R198 ptr_w64_echo_R198(void) { return w64_echo_R198; }
 R199 make_R199(int seed) {
     R199 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0].f0 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[1].f0 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3 = (unsigned int)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f5 = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2[0] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2[1] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f2[2] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R199(R199 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits64(a0.f2[0].f0));
-    h = mix(h, bits64(a0.f2[1].f0));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
     return h;
 }
 uint64_t hash_R199(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R199 a5) {
@@ -13646,12 +13754,13 @@ uint64_t hash_R199(uintptr_t a0, unsigned short a1, float a2, unsigned short a3,
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits32(a5.f1));
-    h = mix(h, bits64(a5.f2[0].f0));
-    h = mix(h, bits64(a5.f2[1].f0));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[2]));
     return h;
 }
 R199 echo_R199(const int64_t *a0, int8_t a1, double a2, uint16_t a3, R199 a4, ssize_t a5, uint8_t a6) {
@@ -13664,30 +13773,33 @@ R199 echo_R199(const int64_t *a0, int8_t a1, double a2, uint16_t a3, R199 a4, ss
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (unsigned char)(a4.f0 + k);
-    a4.f1 = (float)(a4.f1 + k);
-    a4.f2[0].f0 = (double)(a4.f2[0].f0 + k);
-    a4.f2[1].f0 = (double)(a4.f2[1].f0 + k);
-    a4.f3 = (unsigned int)(a4.f3 + k);
-    a4.f5 = (unsigned char)(a4.f5 + k);
+    a4.f0[0] = (int8_t)(a4.f0[0] + k);
+    a4.f0[1] = (int8_t)(a4.f0[1] + k);
+    a4.f0[2] = (int8_t)(a4.f0[2] + k);
+    a4.f1 = (unsigned short)(a4.f1 + k);
+    a4.f2[0] = (int8_t)(a4.f2[0] + k);
+    a4.f2[1] = (int8_t)(a4.f2[1] + k);
+    a4.f2[2] = (int8_t)(a4.f2[2] + k);
     return a4;
 }
 uint64_t pair_R199(float a0, R199 a1, float a2, R199 a3, uint16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, bits32(a1.f1));
-    h = mix(h, bits64(a1.f2[0].f0));
-    h = mix(h, bits64(a1.f2[1].f0));
-    h = mix(h, (uint64_t)(a1.f3));
-    h = mix(h, (uint64_t)(a1.f5));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[2]));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, bits32(a3.f1));
-    h = mix(h, bits64(a3.f2[0].f0));
-    h = mix(h, bits64(a3.f2[1].f0));
-    h = mix(h, (uint64_t)(a3.f3));
-    h = mix(h, (uint64_t)(a3.f5));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[2]));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
@@ -13697,14 +13809,14 @@ EchoFn_R199 ptr_echo_R199(void) { return echo_R199; }
 R200 make_R200(int seed) {
     R200 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R200(R200 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f0.f0));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
 uint64_t hash_R200(int8_t a0, uint32_t a1, long a2, int a3, unsigned short a4, unsigned int a5, R200 a6) {
@@ -13715,8 +13827,8 @@ uint64_t hash_R200(int8_t a0, uint32_t a1, long a2, int a3, unsigned short a4, u
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, bits64(a6.f0.f0));
+    h = mix(h, bits32(a6.f1));
     return h;
 }
 R200 echo_R200(const int64_t *a0, float a1, double a2, intptr_t a3, uintptr_t a4, float a5, float a6, unsigned int a7, R200 a8) {
@@ -13731,36 +13843,72 @@ R200 echo_R200(const int64_t *a0, float a1, double a2, intptr_t a3, uintptr_t a4
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (int8_t)(a8.f0 + k);
-    a8.f1 = (long)(a8.f1 + k);
+    a8.f0.f0 = (double)(a8.f0.f0 + k);
+    a8.f1 = (float)(a8.f1 + k);
     return a8;
 }
 
 R201 make_R201(int seed) {
     R201 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[1] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[2] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3 = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f4 = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f5 = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f6[0] = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f6[1] = (uint16_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f7 = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R201(R201 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(a0.f6[1]));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
 uint64_t hash_R201(R201 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(a0.f6[1]));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
 R201 echo_R201(R201 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (signed char)(a0.f0 + k);
-    a0.f1 = (unsigned short)(a0.f1 + k);
+    a0.f0 = (short)(a0.f0 + k);
+    a0.f1[0] = (signed char)(a0.f1[0] + k);
+    a0.f1[1] = (signed char)(a0.f1[1] + k);
+    a0.f1[2] = (signed char)(a0.f1[2] + k);
+    a0.f2 = (int8_t)(a0.f2 + k);
+    a0.f3 = (int8_t)(a0.f3 + k);
+    a0.f4 = (int16_t)(a0.f4 + k);
+    a0.f5 = (int8_t)(a0.f5 + k);
+    a0.f6[0] = (uint16_t)(a0.f6[0] + k);
+    a0.f6[1] = (uint16_t)(a0.f6[1] + k);
+    a0.f7 = (unsigned char)(a0.f7 + k);
     return a0;
 }
 uint64_t pair_R201(double a0, float a1, R201 a2, float a3, R201 a4, uint16_t a5) {
@@ -13768,10 +13916,28 @@ uint64_t pair_R201(double a0, float a1, R201 a2, float a3, R201 a4, uint16_t a5)
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5));
+    h = mix(h, (uint64_t)(a2.f6[0]));
+    h = mix(h, (uint64_t)(a2.f6[1]));
+    h = mix(h, (uint64_t)(a2.f7));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
+    h = mix(h, (uint64_t)(a4.f6[0]));
+    h = mix(h, (uint64_t)(a4.f6[1]));
+    h = mix(h, (uint64_t)(a4.f7));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -13779,14 +13945,14 @@ uint64_t pair_R201(double a0, float a1, R201 a2, float a3, R201 a4, uint16_t a5)
 R202 make_R202(int seed) {
     R202 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R202(R202 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R202(float a0, float a1, double a2, double a3, float a4, long a5, double a6, R202 a7) {
@@ -13798,8 +13964,8 @@ uint64_t hash_R202(float a0, float a1, double a2, double a3, float a4, long a5, 
     h = mix(h, bits32(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f0));
-    h = mix(h, bits64(a7.f1[0]));
+    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1));
     return h;
 }
 R202 echo_R202(short a0, unsigned int a1, R202 a2) {
@@ -13808,14 +13974,14 @@ R202 echo_R202(short a0, unsigned int a1, R202 a2) {
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (EnU8)(a2.f0 + k);
-    a2.f1[0] = (double)(a2.f1[0] + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1 = (unsigned short)(a2.f1 + k);
     return a2;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R202(R202 a0, float a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     return h;
@@ -13830,20 +13996,20 @@ R202 __attribute__((ms_abi)) w64_echo_R202(int a0, unsigned short a1, uint16_t a
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (EnU8)(a4.f0 + k);
-    a4.f1[0] = (double)(a4.f1[0] + k);
+    a4.f0 = (double)(a4.f0 + k);
+    a4.f1 = (unsigned short)(a4.f1 + k);
     return a4;
 }
 
 R203 make_R203(int seed) {
     R203 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0].f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R203(R203 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, bits32(a0.f0[0].f0.a));
     return h;
 }
 uint64_t hash_R203(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R203 a8) {
@@ -13856,7 +14022,7 @@ uint64_t hash_R203(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(a8.f2));
+    h = mix(h, bits32(a8.f0[0].f0.a));
     return h;
 }
 R203 echo_R203(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R203 a7, char a8, int8_t a9) {
@@ -13872,45 +14038,45 @@ R203 echo_R203(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f2 = (size_t)(a7.f2 + k);
+    a7.f0[0].f0.a = (float)(a7.f0[0].f0.a + k);
     return a7;
 }
 uint64_t pair_R203(uint8_t a0, R203 a1, double a2, R203 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, bits32(a1.f0[0].f0.a));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, bits32(a3.f0[0].f0.a));
     return h;
 }
 
 R204 make_R204(int seed) {
     R204 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R204(R204 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R204(uint64_t a0, double a1, EnInt a2, unsigned short a3, double a4, intptr_t a5, R204 a6, float a7) {
+uint64_t hash_R204(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R204 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0[0]));
-    h = mix(h, bits32(a6.f0[1]));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, bits32(a6.f1));
     h = mix(h, bits32(a7));
     return h;
 }
-R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R204 a7, EnI16 a8, EnU16 a9) {
+R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R204 a7, EnU64 a8, EnI16 a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -13919,12 +14085,12 @@ R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, dou
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)(a8);
-    ks += (uint64_t)(a9);
+    ks += (uint64_t)(a8);
+    ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0[0] = (float)(a7.f0[0] + k);
-    a7.f0[1] = (float)(a7.f0[1] + k);
+    a7.f0 = (EnU32)(a7.f0 + k);
+    a7.f1 = (float)(a7.f1 + k);
     return a7;
 }
 HashFn_R204 ptr_hash_R204(void) { return hash_R204; }
@@ -13933,35 +14099,41 @@ EchoFn_R204 ptr_echo_R204(void) { return echo_R204; }
 R205 make_R205(int seed) {
     R205 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0].f0 = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[0].f1 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3 = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f4.f0[0].f0[0] = &ffidl_cells[(seed * 3 + 5) % 48];
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3[0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3[1] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f3[2] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f5 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R205(R205 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0));
-    h = mix(h, (uint64_t)(a0.f2[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)*(a0.f4.f0[0].f0[0]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3[0]));
+    h = mix(h, bits64(a0.f3[1]));
+    h = mix(h, bits64(a0.f3[2]));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits64(a0.f5));
     return h;
 }
-uint64_t hash_R205(EnInt a0, uint16_t a1, short a2, R205 a3) {
+uint64_t hash_R205(EnI64 a0, uint16_t a1, short a2, R205 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2[0].f0));
-    h = mix(h, (uint64_t)(a3.f2[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)*(a3.f4.f0[0].f0[0]));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits64(a3.f2));
+    h = mix(h, bits64(a3.f3[0]));
+    h = mix(h, bits64(a3.f3[1]));
+    h = mix(h, bits64(a3.f3[2]));
+    h = mix(h, bits64(a3.f4));
+    h = mix(h, bits64(a3.f5));
     return h;
 }
 R205 echo_R205(float a0, float a1, unsigned char a2, const int64_t *a3, uint16_t a4, const int64_t *a5, unsigned char a6, uint8_t a7, R205 a8, int64_t a9) {
@@ -13977,12 +14149,14 @@ R205 echo_R205(float a0, float a1, unsigned char a2, const int64_t *a3, uint16_t
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (uint8_t)(a8.f0 + k);
-    a8.f1 = (signed char)(a8.f1 + k);
-    a8.f2[0].f0 = (signed char)(a8.f2[0].f0 + k);
-    a8.f2[0].f1 = (unsigned short)(a8.f2[0].f1 + k);
-    a8.f3 = (int8_t)(a8.f3 + k);
-    a8.f4.f0[0].f0[0] = a8.f4.f0[0].f0[0] + (k & 7);
+    a8.f0 = (double)(a8.f0 + k);
+    a8.f1 = (double)(a8.f1 + k);
+    a8.f2 = (double)(a8.f2 + k);
+    a8.f3[0] = (double)(a8.f3[0] + k);
+    a8.f3[1] = (double)(a8.f3[1] + k);
+    a8.f3[2] = (double)(a8.f3[2] + k);
+    a8.f4 = (double)(a8.f4 + k);
+    a8.f5 = (double)(a8.f5 + k);
     return a8;
 }
 uint64_t pair_R205(double a0, float a1, float a2, R205 a3, float a4, R205 a5, float a6) {
@@ -13990,19 +14164,23 @@ uint64_t pair_R205(double a0, float a1, float a2, R205 a3, float a4, R205 a5, fl
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2[0].f0));
-    h = mix(h, (uint64_t)(a3.f2[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)*(a3.f4.f0[0].f0[0]));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits64(a3.f2));
+    h = mix(h, bits64(a3.f3[0]));
+    h = mix(h, bits64(a3.f3[1]));
+    h = mix(h, bits64(a3.f3[2]));
+    h = mix(h, bits64(a3.f4));
+    h = mix(h, bits64(a3.f5));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0].f0));
-    h = mix(h, (uint64_t)(a5.f2[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)*(a5.f4.f0[0].f0[0]));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits64(a5.f1));
+    h = mix(h, bits64(a5.f2));
+    h = mix(h, bits64(a5.f3[0]));
+    h = mix(h, bits64(a5.f3[1]));
+    h = mix(h, bits64(a5.f3[2]));
+    h = mix(h, bits64(a5.f4));
+    h = mix(h, bits64(a5.f5));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -14010,23 +14188,26 @@ uint64_t pair_R205(double a0, float a1, float a2, R205 a3, float a4, R205 a5, fl
 R206 make_R206(int seed) {
     R206 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R206(R206 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R206(int32_t a0, EnI16 a1, EnI16 a2, int64_t a3, ssize_t a4, char a5, R206 a6, size_t a7, int a8) {
+uint64_t hash_R206(int32_t a0, EnU16 a1, EnU64 a2, int64_t a3, ssize_t a4, char a5, R206 a6, size_t a7, int a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f1));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
@@ -14043,13 +14224,15 @@ R206 echo_R206(signed char a0, long long a1, float a2, ssize_t a3, char a4, floa
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (double)(a6.f0 + k);
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1 = (double)(a6.f1 + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R206(char a0, R206 a1, int8_t a2, EnI64 a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R206(char a0, R206 a1, int8_t a2, EnInt a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits64(a1.f1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
@@ -14060,7 +14243,8 @@ R206 __attribute__((ms_abi)) w64_echo_R206(unsigned int a0, char a1, R206 a2) {
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (double)(a2.f0 + k);
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1 = (double)(a2.f1 + k);
     return a2;
 }
 W64HashFn_R206 ptr_w64_hash_R206(void) { return w64_hash_R206; }
@@ -14070,21 +14254,21 @@ R207 make_R207(int seed) {
     R207 s;
     memset(&s, 0, sizeof s);
     s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3[0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3[1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f3[2] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2[0].f0.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2[0].f1.f2 = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2[1].f0.a = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2[1].f1.f2 = (long)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R207(R207 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, bits32(a0.f3[0]));
-    h = mix(h, bits32(a0.f3[1]));
-    h = mix(h, bits32(a0.f3[2]));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f1.f2));
+    h = mix(h, (uint64_t)(a0.f2[1].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1].f1.f2));
     return h;
 }
 uint64_t hash_R207(double a0, float a1, float a2, double a3, double a4, R207 a5, unsigned char a6) {
@@ -14095,33 +14279,33 @@ uint64_t hash_R207(double a0, float a1, float a2, double a3, double a4, R207 a5,
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits64(a5.f1));
-    h = mix(h, bits32(a5.f2));
-    h = mix(h, bits32(a5.f3[0]));
-    h = mix(h, bits32(a5.f3[1]));
-    h = mix(h, bits32(a5.f3[2]));
+    h = mix(h, bits32(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[0].f1.f2));
+    h = mix(h, (uint64_t)(a5.f2[1].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[1].f1.f2));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R207 echo_R207(unsigned int a0, int8_t a1, unsigned short a2, float a3, const int64_t *a4, EnI64 a5, int8_t a6, float a7, R207 a8, double a9) {
+R207 echo_R207(unsigned int a0, int8_t a1, unsigned short a2, float a3, const int64_t *a4, EnU8 a5, int8_t a6, float a7, R207 a8, double a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)*(a4);
-    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a8.f0 = (unsigned char)(a8.f0 + k);
-    a8.f1 = (double)(a8.f1 + k);
-    a8.f2 = (float)(a8.f2 + k);
-    a8.f3[0] = (float)(a8.f3[0] + k);
-    a8.f3[1] = (float)(a8.f3[1] + k);
-    a8.f3[2] = (float)(a8.f3[2] + k);
+    a8.f1 = (float)(a8.f1 + k);
+    a8.f2[0].f0.a = (uint8_t)(a8.f2[0].f0.a + k);
+    a8.f2[0].f1.f2 = (long)(a8.f2[0].f1.f2 + k);
+    a8.f2[1].f0.a = (uint8_t)(a8.f2[1].f0.a + k);
+    a8.f2[1].f1.f2 = (long)(a8.f2[1].f1.f2 + k);
     return a8;
 }
 uint64_t pair_R207(double a0, double a1, double a2, double a3, R207 a4, short a5, R207 a6) {
@@ -14131,45 +14315,48 @@ uint64_t pair_R207(double a0, double a1, double a2, double a3, R207 a4, short a5
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, bits64(a4.f1));
-    h = mix(h, bits32(a4.f2));
-    h = mix(h, bits32(a4.f3[0]));
-    h = mix(h, bits32(a4.f3[1]));
-    h = mix(h, bits32(a4.f3[2]));
+    h = mix(h, bits32(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0].f1.f2));
+    h = mix(h, (uint64_t)(a4.f2[1].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[1].f1.f2));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, bits64(a6.f1));
-    h = mix(h, bits32(a6.f2));
-    h = mix(h, bits32(a6.f3[0]));
-    h = mix(h, bits32(a6.f3[1]));
-    h = mix(h, bits32(a6.f3[2]));
+    h = mix(h, bits32(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[0].f1.f2));
+    h = mix(h, (uint64_t)(a6.f2[1].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[1].f1.f2));
     return h;
 }
 
 R208 make_R208(int seed) {
     R208 s;
     memset(&s, 0, sizeof s);
-    s.f1[0][0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[1][0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R208(R208 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1[0][0]));
-    h = mix(h, bits64(a0.f1[1][0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a0.f2));
     return h;
 }
 uint64_t hash_R208(unsigned short a0, R208 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1.f1[0][0]));
-    h = mix(h, bits64(a1.f1[1][0]));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, bits32(a1.f2));
     h = mix(h, bits64(a2));
     return h;
 }
-R208 echo_R208(EnInt a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R208 a6) {
+R208 echo_R208(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R208 a6) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
@@ -14177,27 +14364,46 @@ R208 echo_R208(EnInt a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsign
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f1[0][0] = (double)(a6.f1[0][0] + k);
-    a6.f1[1][0] = (double)(a6.f1[1][0] + k);
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1 = (float)(a6.f1 + k);
+    a6.f2 = (float)(a6.f2 + k);
     return a6;
 }
 
 R209 make_R209(int seed) {
     R209 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].f0[0] = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f0[0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[0] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1[1] = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f3 = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R209(R209 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
     return h;
 }
 uint64_t hash_R209(uint8_t a0, float a1, R209 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)*(a2.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
     h = mix(h, bits32(a3));
     return h;
 }
@@ -14213,7 +14419,13 @@ R209 echo_R209(_Bool a0, intptr_t a1, int16_t a2, unsigned long a3, ssize_t a4, 
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0].f0[0].f0[0] = a5.f0[0].f0[0].f0[0] + (k & 7);
+    a5.f0[0] = (signed char)(a5.f0[0] + k);
+    a5.f0[1] = (signed char)(a5.f0[1] + k);
+    a5.f0[2] = (signed char)(a5.f0[2] + k);
+    a5.f1[0] = (uint8_t)(a5.f1[0] + k);
+    a5.f1[1] = (uint8_t)(a5.f1[1] + k);
+    a5.f2 = (unsigned long)(a5.f2 + k);
+    a5.f3 = (short)(a5.f3 + k);
     return a5;
 }
 uint64_t pair_R209(double a0, const int64_t *a1, double a2, R209 a3, float a4, R209 a5, float a6, double a7) {
@@ -14221,9 +14433,21 @@ uint64_t pair_R209(double a0, const int64_t *a1, double a2, R209 a3, float a4, R
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)*(a3.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
+    h = mix(h, (uint64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)*(a5.f0[0].f0[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3));
     h = mix(h, bits32(a6));
     h = mix(h, bits64(a7));
     return h;
@@ -14234,43 +14458,22 @@ EchoFn_R209 ptr_echo_R209(void) { return echo_R209; }
 R210 make_R210(int seed) {
     R210 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI64)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (EnI64)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0].f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[0].f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2[0].f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f2[0].f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f3.f3 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4[0].f0 = (long long)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R210(R210 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[1][1]));
-    h = mix(h, bits64(a0.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f0));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R210(float a0, unsigned char a1, float a2, float a3, EnI64 a4, R210 a5, float a6) {
+uint64_t hash_R210(float a0, unsigned char a1, float a2, float a3, EnI8 a4, R210 a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0].f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0].f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0].f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0].f0.f0[1][1]));
-    h = mix(h, bits64(a5.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4[0].f0));
+    h = mix(h, bits64(a5.f0));
     h = mix(h, bits32(a6));
     return h;
 }
@@ -14284,67 +14487,54 @@ R210 echo_R210(unsigned long a0, signed char a1, double a2, float a3, R210 a4, f
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (EnI64)(a4.f0 + k);
-    a4.f1 = (EnI64)(a4.f1 + k);
-    a4.f2[0].f0.f0[0][0] = (int16_t)(a4.f2[0].f0.f0[0][0] + k);
-    a4.f2[0].f0.f0[0][1] = (int16_t)(a4.f2[0].f0.f0[0][1] + k);
-    a4.f2[0].f0.f0[1][0] = (int16_t)(a4.f2[0].f0.f0[1][0] + k);
-    a4.f2[0].f0.f0[1][1] = (int16_t)(a4.f2[0].f0.f0[1][1] + k);
-    a4.f3.f3 = (double)(a4.f3.f3 + k);
-    a4.f4[0].f0 = (long long)(a4.f4[0].f0 + k);
+    a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R210(R210 a0, float a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f0.f0[1][1]));
-    h = mix(h, bits64(a0.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0].f0));
+    h = mix(h, bits64(a0.f0));
     h = mix(h, bits32(a1));
     return h;
 }
-R210 __attribute__((ms_abi)) w64_echo_R210(EnU8 a0, R210 a1, float a2) {
+R210 __attribute__((ms_abi)) w64_echo_R210(EnI8 a0, R210 a1, float a2) {
     uint64_t ks = 0;
-    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (EnI64)(a1.f0 + k);
-    a1.f1 = (EnI64)(a1.f1 + k);
-    a1.f2[0].f0.f0[0][0] = (int16_t)(a1.f2[0].f0.f0[0][0] + k);
-    a1.f2[0].f0.f0[0][1] = (int16_t)(a1.f2[0].f0.f0[0][1] + k);
-    a1.f2[0].f0.f0[1][0] = (int16_t)(a1.f2[0].f0.f0[1][0] + k);
-    a1.f2[0].f0.f0[1][1] = (int16_t)(a1.f2[0].f0.f0[1][1] + k);
-    a1.f3.f3 = (double)(a1.f3.f3 + k);
-    a1.f4[0].f0 = (long long)(a1.f4[0].f0 + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
 
 R211 make_R211(int seed) {
     R211 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3.f0[0][0] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3.f0[0][1] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3.f0[1][0] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f3.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0 = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1.f1[0] = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1.f1[1] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1.f1[2] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f1.f1[3] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f1.f1[4] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f1.f2 = (unsigned char)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f1.f3 = (short)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f1.f4 = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f1.f5.f2 = (double)((seed * 1.5 + 10 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R211(R211 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][1]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f1.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1.f1[2]));
+    h = mix(h, (uint64_t)(a0.f1.f1[3]));
+    h = mix(h, (uint64_t)(a0.f1.f1[4]));
+    h = mix(h, (uint64_t)(a0.f1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f3));
+    h = mix(h, bits32(a0.f1.f4));
+    h = mix(h, bits64(a0.f1.f5.f2));
     return h;
 }
 uint64_t hash_R211(float a0, float a1, signed char a2, float a3, float a4, R211 a5) {
@@ -14354,13 +14544,17 @@ uint64_t hash_R211(float a0, float a1, signed char a2, float a3, float a4, R211 
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[1][1]));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1.f0));
+    h = mix(h, (uint64_t)(a5.f1.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1.f1[1]));
+    h = mix(h, (uint64_t)(a5.f1.f1[2]));
+    h = mix(h, (uint64_t)(a5.f1.f1[3]));
+    h = mix(h, (uint64_t)(a5.f1.f1[4]));
+    h = mix(h, (uint64_t)(a5.f1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1.f3));
+    h = mix(h, bits32(a5.f1.f4));
+    h = mix(h, bits64(a5.f1.f5.f2));
     return h;
 }
 R211 echo_R211(int a0, int64_t a1, char a2, short a3, uint8_t a4, intptr_t a5, char a6, R211 a7, double a8) {
@@ -14375,47 +14569,57 @@ R211 echo_R211(int a0, int64_t a1, char a2, short a3, uint8_t a4, intptr_t a5, c
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (char)(a7.f0 + k);
-    a7.f1 = (uint16_t)(a7.f1 + k);
-    a7.f2 = (unsigned char)(a7.f2 + k);
-    a7.f3.f0[0][0] = (int16_t)(a7.f3.f0[0][0] + k);
-    a7.f3.f0[0][1] = (int16_t)(a7.f3.f0[0][1] + k);
-    a7.f3.f0[1][0] = (int16_t)(a7.f3.f0[1][0] + k);
-    a7.f3.f0[1][1] = (int16_t)(a7.f3.f0[1][1] + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f1.f0 = (size_t)(a7.f1.f0 + k);
+    a7.f1.f1[0] = (uint16_t)(a7.f1.f1[0] + k);
+    a7.f1.f1[1] = (uint16_t)(a7.f1.f1[1] + k);
+    a7.f1.f1[2] = (uint16_t)(a7.f1.f1[2] + k);
+    a7.f1.f1[3] = (uint16_t)(a7.f1.f1[3] + k);
+    a7.f1.f1[4] = (uint16_t)(a7.f1.f1[4] + k);
+    a7.f1.f2 = (unsigned char)(a7.f1.f2 + k);
+    a7.f1.f3 = (short)(a7.f1.f3 + k);
+    a7.f1.f4 = (float)(a7.f1.f4 + k);
+    a7.f1.f5.f2 = (double)(a7.f1.f5.f2 + k);
     return a7;
 }
 uint64_t pair_R211(unsigned long long a0, R211 a1, float a2, R211 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[1][1]));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1.f0));
+    h = mix(h, (uint64_t)(a1.f1.f1[0]));
+    h = mix(h, (uint64_t)(a1.f1.f1[1]));
+    h = mix(h, (uint64_t)(a1.f1.f1[2]));
+    h = mix(h, (uint64_t)(a1.f1.f1[3]));
+    h = mix(h, (uint64_t)(a1.f1.f1[4]));
+    h = mix(h, (uint64_t)(a1.f1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f3));
+    h = mix(h, bits32(a1.f1.f4));
+    h = mix(h, bits64(a1.f1.f5.f2));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[1][1]));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1.f0));
+    h = mix(h, (uint64_t)(a3.f1.f1[0]));
+    h = mix(h, (uint64_t)(a3.f1.f1[1]));
+    h = mix(h, (uint64_t)(a3.f1.f1[2]));
+    h = mix(h, (uint64_t)(a3.f1.f1[3]));
+    h = mix(h, (uint64_t)(a3.f1.f1[4]));
+    h = mix(h, (uint64_t)(a3.f1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1.f3));
+    h = mix(h, bits32(a3.f1.f4));
+    h = mix(h, bits64(a3.f1.f5.f2));
     return h;
 }
 
 R212 make_R212(int seed) {
     R212 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R212(R212 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0));
-    h = mix(h, bits64(a0.f0[1].f0));
+    h = mix(h, bits64(a0.f0.f3));
     return h;
 }
 uint64_t hash_R212(double a0, double a1, float a2, double a3, float a4, double a5, R212 a6, const int64_t *a7) {
@@ -14426,8 +14630,7 @@ uint64_t hash_R212(double a0, double a1, float a2, double a3, float a4, double a
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f0[0].f0));
-    h = mix(h, bits64(a6.f0[1].f0));
+    h = mix(h, bits64(a6.f0.f3));
     h = mix(h, (uint64_t)*(a7));
     return h;
 }
@@ -14442,20 +14645,19 @@ R212 echo_R212(unsigned char a0, uintptr_t a1, unsigned long long a2, uint8_t a3
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].f0 = (double)(a4.f0[0].f0 + k);
-    a4.f0[1].f0 = (double)(a4.f0[1].f0 + k);
+    a4.f0.f3 = (double)(a4.f0.f3 + k);
     return a4;
 }
 
 R213 make_R213(int seed) {
     R213 s;
     memset(&s, 0, sizeof s);
-    s.f2 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f2.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R213(R213 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f2.f1[0]));
     return h;
 }
 uint64_t hash_R213(double a0, char a1, const int64_t *a2, int16_t a3, signed char a4, R213 a5, short a6, size_t a7) {
@@ -14465,7 +14667,7 @@ uint64_t hash_R213(double a0, char a1, const int64_t *a2, int16_t a3, signed cha
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)*(a5.f2));
+    h = mix(h, (uint64_t)*(a5.f2.f1[0]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
@@ -14478,26 +14680,40 @@ R213 echo_R213(int8_t a0, R213 a1, const int64_t *a2, float a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f2 = a1.f2 + (k & 7);
+    a1.f2.f1[0] = a1.f2.f1[0] + (k & 7);
     return a1;
 }
 uint64_t pair_R213(R213 a0, float a1, R213 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f2.f1[0]));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)*(a2.f2));
+    h = mix(h, (uint64_t)*(a2.f2.f1[0]));
     return h;
 }
 
 R214 make_R214(int seed) {
     R214 s;
     memset(&s, 0, sizeof s);
-    s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f0.f0[0][0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0][0] = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[0][1] = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[1][0] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1[1][1] = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f1[2][0] = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f1[2][1] = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f2 = (int64_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R214(R214 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f1));
+    h = mix(h, bits64(a0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(a0.f1[0][0]));
+    h = mix(h, (uint64_t)(a0.f1[0][1]));
+    h = mix(h, (uint64_t)(a0.f1[1][0]));
+    h = mix(h, (uint64_t)(a0.f1[1][1]));
+    h = mix(h, (uint64_t)(a0.f1[2][0]));
+    h = mix(h, (uint64_t)(a0.f1[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
 uint64_t hash_R214(float a0, double a1, float a2, float a3, R214 a4, uintptr_t a5) {
@@ -14506,11 +14722,18 @@ uint64_t hash_R214(float a0, double a1, float a2, float a3, R214 a4, uintptr_t a
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)*(a4.f1));
+    h = mix(h, bits64(a4.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(a4.f1[0][0]));
+    h = mix(h, (uint64_t)(a4.f1[0][1]));
+    h = mix(h, (uint64_t)(a4.f1[1][0]));
+    h = mix(h, (uint64_t)(a4.f1[1][1]));
+    h = mix(h, (uint64_t)(a4.f1[2][0]));
+    h = mix(h, (uint64_t)(a4.f1[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
-R214 echo_R214(uint32_t a0, unsigned int a1, unsigned char a2, unsigned long a3, size_t a4, short a5, EnU32 a6, R214 a7) {
+R214 echo_R214(uint32_t a0, unsigned int a1, unsigned char a2, unsigned long a3, size_t a4, short a5, EnU16 a6, R214 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -14521,17 +14744,31 @@ R214 echo_R214(uint32_t a0, unsigned int a1, unsigned char a2, unsigned long a3,
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f1 = a7.f1 + (k & 7);
+    a7.f0.f0[0][0] = (double)(a7.f0.f0[0][0] + k);
+    a7.f1[0][0] = (uint8_t)(a7.f1[0][0] + k);
+    a7.f1[0][1] = (uint8_t)(a7.f1[0][1] + k);
+    a7.f1[1][0] = (uint8_t)(a7.f1[1][0] + k);
+    a7.f1[1][1] = (uint8_t)(a7.f1[1][1] + k);
+    a7.f1[2][0] = (uint8_t)(a7.f1[2][0] + k);
+    a7.f1[2][1] = (uint8_t)(a7.f1[2][1] + k);
+    a7.f2 = (int64_t)(a7.f2 + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R214(unsigned long a0, int16_t a1, double a2, int64_t a3, uint8_t a4, R214 a5, float a6, EnU32 a7) {
+uint64_t __attribute__((ms_abi)) w64_hash_R214(unsigned long a0, int16_t a1, double a2, int64_t a3, uint8_t a4, R214 a5, float a6, EnU64 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)*(a5.f1));
+    h = mix(h, bits64(a5.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(a5.f1[0][0]));
+    h = mix(h, (uint64_t)(a5.f1[0][1]));
+    h = mix(h, (uint64_t)(a5.f1[1][0]));
+    h = mix(h, (uint64_t)(a5.f1[1][1]));
+    h = mix(h, (uint64_t)(a5.f1[2][0]));
+    h = mix(h, (uint64_t)(a5.f1[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
@@ -14544,7 +14781,14 @@ R214 __attribute__((ms_abi)) w64_echo_R214(char a0, signed char a1, unsigned cha
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f1 = a3.f1 + (k & 7);
+    a3.f0.f0[0][0] = (double)(a3.f0.f0[0][0] + k);
+    a3.f1[0][0] = (uint8_t)(a3.f1[0][0] + k);
+    a3.f1[0][1] = (uint8_t)(a3.f1[0][1] + k);
+    a3.f1[1][0] = (uint8_t)(a3.f1[1][0] + k);
+    a3.f1[1][1] = (uint8_t)(a3.f1[1][1] + k);
+    a3.f1[2][0] = (uint8_t)(a3.f1[2][0] + k);
+    a3.f1[2][1] = (uint8_t)(a3.f1[2][1] + k);
+    a3.f2 = (int64_t)(a3.f2 + k);
     return a3;
 }
 HashFn_R214 ptr_hash_R214(void) { return hash_R214; }
@@ -14555,26 +14799,20 @@ W64EchoFn_R214 ptr_w64_echo_R214(void) { return w64_echo_R214; }
 R215 make_R215(int seed) {
     R215 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.f1[0] = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.f1[1] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0.f1[2] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0.f2 = ((seed + 4) & 1) != 0;
-    s.f0.f3 = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0.f4 = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f0.f5[0] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f1[0] = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[1] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[2] = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[3] = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f1[4] = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R215(R215 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[2]));
-    h = mix(h, (uint64_t)(a0.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f3));
-    h = mix(h, (uint64_t)(a0.f0.f4));
-    h = mix(h, (uint64_t)(a0.f0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[4]));
     return h;
 }
 uint64_t hash_R215(float a0, uint16_t a1, _Bool a2, _Bool a3, uint64_t a4, int a5, double a6, R215 a7, size_t a8, double a9) {
@@ -14586,14 +14824,11 @@ uint64_t hash_R215(float a0, uint16_t a1, _Bool a2, _Bool a3, uint64_t a4, int a
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0.f1[2]));
-    h = mix(h, (uint64_t)(a7.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0.f3));
-    h = mix(h, (uint64_t)(a7.f0.f4));
-    h = mix(h, (uint64_t)(a7.f0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1[4]));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, bits64(a9));
     return h;
@@ -14611,35 +14846,26 @@ R215 echo_R215(float a0, double a1, float a2, double a3, float a4, double a5, R2
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0.f0 = (unsigned char)(a6.f0.f0 + k);
-    a6.f0.f1[0] = (char)(a6.f0.f1[0] + k);
-    a6.f0.f1[1] = (char)(a6.f0.f1[1] + k);
-    a6.f0.f1[2] = (char)(a6.f0.f1[2] + k);
-    a6.f0.f2 = a6.f0.f2 ^ (k & 1);
-    a6.f0.f3 = (char)(a6.f0.f3 + k);
-    a6.f0.f4 = (uint16_t)(a6.f0.f4 + k);
-    a6.f0.f5[0] = (uint8_t)(a6.f0.f5[0] + k);
+    a6.f1[0] = (short)(a6.f1[0] + k);
+    a6.f1[1] = (short)(a6.f1[1] + k);
+    a6.f1[2] = (short)(a6.f1[2] + k);
+    a6.f1[3] = (short)(a6.f1[3] + k);
+    a6.f1[4] = (short)(a6.f1[4] + k);
     return a6;
 }
 uint64_t pair_R215(R215 a0, float a1, R215 a2, signed char a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[2]));
-    h = mix(h, (uint64_t)(a0.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f3));
-    h = mix(h, (uint64_t)(a0.f0.f4));
-    h = mix(h, (uint64_t)(a0.f0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[4]));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(a2.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f1[2]));
-    h = mix(h, (uint64_t)(a2.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f3));
-    h = mix(h, (uint64_t)(a2.f0.f4));
-    h = mix(h, (uint64_t)(a2.f0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[4]));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
@@ -14647,19 +14873,19 @@ uint64_t pair_R215(R215 a0, float a1, R215 a2, signed char a3) {
 R216 make_R216(int seed) {
     R216 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R216(R216 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0));
+    h = mix(h, bits64(a0.f3));
     return h;
 }
 uint64_t hash_R216(float a0, double a1, R216 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0[0].f0));
+    h = mix(h, bits64(a2.f3));
     return h;
 }
 R216 echo_R216(uint16_t a0, signed char a1, uintptr_t a2, uint16_t a3, int32_t a4, R216 a5) {
@@ -14671,7 +14897,7 @@ R216 echo_R216(uint16_t a0, signed char a1, uintptr_t a2, uint16_t a3, int32_t a
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0].f0 = (double)(a5.f0[0].f0 + k);
+    a5.f3 = (double)(a5.f3 + k);
     return a5;
 }
 
@@ -14694,10 +14920,10 @@ uint64_t hash_R217(unsigned int a0, uint64_t a1, R217 a2, unsigned long a3) {
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-R217 echo_R217(int a0, EnU8 a1, double a2, short a3, int32_t a4, int8_t a5, short a6, char a7, R217 a8, long a9, int64_t a10) {
+R217 echo_R217(int a0, EnI8 a1, double a2, short a3, int32_t a4, int8_t a5, short a6, char a7, R217 a8, long a9, int64_t a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
@@ -14722,26 +14948,18 @@ uint64_t pair_R217(R217 a0, uint16_t a1, R217 a2) {
 R218 make_R218(int seed) {
     R218 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1 = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f2 = (EnInt)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3 = (int32_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f4 = (ssize_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f5.f0 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f6 = (int32_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R218(R218 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)*(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, bits64(a0.f5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
     return h;
 }
 uint64_t hash_R218(unsigned short a0, ssize_t a1, int8_t a2, double a3, unsigned short a4, double a5, double a6, R218 a7) {
@@ -14753,14 +14971,10 @@ uint64_t hash_R218(unsigned short a0, ssize_t a1, int8_t a2, double a3, unsigned
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)*(a7.f1));
-    h = mix(h, (uint64_t)(int64_t)(a7.f2));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4));
-    h = mix(h, bits64(a7.f5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f6));
+    h = mix(h, bits64(a7.f0));
+    h = mix(h, bits32(a7.f1[0]));
+    h = mix(h, bits32(a7.f1[1]));
+    h = mix(h, bits32(a7.f1[2]));
     return h;
 }
 R218 echo_R218(double a0, double a1, unsigned long a2, int8_t a3, float a4, short a5, signed char a6, double a7, R218 a8, char a9, uint32_t a10, short a11) {
@@ -14778,14 +14992,10 @@ R218 echo_R218(double a0, double a1, unsigned long a2, int8_t a3, float a4, shor
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0] = (uint16_t)(a8.f0[0] + k);
-    a8.f0[1] = (uint16_t)(a8.f0[1] + k);
-    a8.f1 = a8.f1 + (k & 7);
-    a8.f2 = (EnInt)(a8.f2 + k);
-    a8.f3 = (int32_t)(a8.f3 + k);
-    a8.f4 = (ssize_t)(a8.f4 + k);
-    a8.f5.f0 = (double)(a8.f5.f0 + k);
-    a8.f6 = (int32_t)(a8.f6 + k);
+    a8.f0 = (double)(a8.f0 + k);
+    a8.f1[0] = (float)(a8.f1[0] + k);
+    a8.f1[1] = (float)(a8.f1[1] + k);
+    a8.f1[2] = (float)(a8.f1[2] + k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R218(unsigned short a0, signed char a1, size_t a2, int8_t a3, EnU16 a4, R218 a5, size_t a6, char a7) {
@@ -14795,14 +15005,10 @@ uint64_t __attribute__((ms_abi)) w64_hash_R218(unsigned short a0, signed char a1
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)*(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4));
-    h = mix(h, bits64(a5.f5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits32(a5.f1[0]));
+    h = mix(h, bits32(a5.f1[1]));
+    h = mix(h, bits32(a5.f1[2]));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
@@ -14813,28 +15019,24 @@ R218 __attribute__((ms_abi)) w64_echo_R218(float a0, double a1, R218 a2) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = (uint16_t)(a2.f0[0] + k);
-    a2.f0[1] = (uint16_t)(a2.f0[1] + k);
-    a2.f1 = a2.f1 + (k & 7);
-    a2.f2 = (EnInt)(a2.f2 + k);
-    a2.f3 = (int32_t)(a2.f3 + k);
-    a2.f4 = (ssize_t)(a2.f4 + k);
-    a2.f5.f0 = (double)(a2.f5.f0 + k);
-    a2.f6 = (int32_t)(a2.f6 + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1[0] = (float)(a2.f1[0] + k);
+    a2.f1[1] = (float)(a2.f1[1] + k);
+    a2.f1[2] = (float)(a2.f1[2] + k);
     return a2;
 }
 
 R219 make_R219(int seed) {
     R219 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (EnU64)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (EnU64)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R219(R219 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
 uint64_t hash_R219(int8_t a0, uint16_t a1, float a2, double a3, R219 a4, size_t a5) {
@@ -14843,8 +15045,8 @@ uint64_t hash_R219(int8_t a0, uint16_t a1, float a2, double a3, R219 a4, size_t 
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1.f0));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
@@ -14859,8 +15061,8 @@ R219 echo_R219(double a0, double a1, const int64_t *a2, float a3, const int64_t 
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1.f0 = (float)(a5.f1.f0 + k);
+    a5.f0[0] = (EnU64)(a5.f0[0] + k);
+    a5.f0[1] = (EnU64)(a5.f0[1] + k);
     return a5;
 }
 uint64_t pair_R219(unsigned int a0, double a1, float a2, double a3, double a4, R219 a5, unsigned char a6, R219 a7, double a8) {
@@ -14870,11 +15072,11 @@ uint64_t pair_R219(unsigned int a0, double a1, float a2, double a3, double a4, R
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, bits32(a5.f1.f0));
+    h = mix(h, (uint64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[1]));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, bits32(a7.f1.f0));
+    h = mix(h, (uint64_t)(a7.f0[0]));
+    h = mix(h, (uint64_t)(a7.f0[1]));
     h = mix(h, bits64(a8));
     return h;
 }
@@ -14884,20 +15086,20 @@ EchoFn_R219 ptr_echo_R219(void) { return echo_R219; }
 R220 make_R220(int seed) {
     R220 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R220(R220 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
     return h;
 }
 uint64_t hash_R220(R220 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
     return h;
 }
 R220 echo_R220(int16_t a0, R220 a1, float a2, float a3) {
@@ -14907,56 +15109,32 @@ R220 echo_R220(int16_t a0, R220 a1, float a2, float a3) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f0[0] = (double)(a1.f0[0] + k);
+    a1.f0[1] = (double)(a1.f0[1] + k);
     return a1;
 }
 
 R221 make_R221(int seed) {
     R221 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1 = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2.f0 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f2.f1.f0 = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f2.f1.f1[0] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f2.f2 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f0.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R221(R221 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0));
-    h = mix(h, bits32(a0.f0.f1[0]));
-    h = mix(h, bits32(a0.f0.f1[1]));
-    h = mix(h, bits32(a0.f0.f1[2]));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits64(a0.f2.f0));
-    h = mix(h, bits32(a0.f2.f1.f0));
-    h = mix(h, bits64(a0.f2.f1.f1[0]));
-    h = mix(h, bits32(a0.f2.f2));
+    h = mix(h, bits64(a0.f0.f2));
     return h;
 }
-uint64_t hash_R221(uint32_t a0, EnU16 a1, int a2, uint16_t a3, _Bool a4, uint8_t a5, uint16_t a6, R221 a7, double a8, double a9) {
+uint64_t hash_R221(uint32_t a0, EnI16 a1, int a2, uint16_t a3, _Bool a4, uint8_t a5, uint16_t a6, R221 a7, double a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0.f0));
-    h = mix(h, bits32(a7.f0.f1[0]));
-    h = mix(h, bits32(a7.f0.f1[1]));
-    h = mix(h, bits32(a7.f0.f1[2]));
-    h = mix(h, bits32(a7.f1));
-    h = mix(h, bits64(a7.f2.f0));
-    h = mix(h, bits32(a7.f2.f1.f0));
-    h = mix(h, bits64(a7.f2.f1.f1[0]));
-    h = mix(h, bits32(a7.f2.f2));
+    h = mix(h, bits64(a7.f0.f2));
     h = mix(h, bits64(a8));
     h = mix(h, bits64(a9));
     return h;
@@ -14966,44 +15144,20 @@ R221 echo_R221(unsigned char a0, R221 a1) {
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0.f0 = (float)(a1.f0.f0 + k);
-    a1.f0.f1[0] = (float)(a1.f0.f1[0] + k);
-    a1.f0.f1[1] = (float)(a1.f0.f1[1] + k);
-    a1.f0.f1[2] = (float)(a1.f0.f1[2] + k);
-    a1.f1 = (float)(a1.f1 + k);
-    a1.f2.f0 = (double)(a1.f2.f0 + k);
-    a1.f2.f1.f0 = (float)(a1.f2.f1.f0 + k);
-    a1.f2.f1.f1[0] = (double)(a1.f2.f1.f1[0] + k);
-    a1.f2.f2 = (float)(a1.f2.f2 + k);
+    a1.f0.f2 = (double)(a1.f0.f2 + k);
     return a1;
 }
-uint64_t pair_R221(char a0, uint8_t a1, double a2, double a3, EnI64 a4, EnU8 a5, R221 a6, int16_t a7, R221 a8, double a9) {
+uint64_t pair_R221(char a0, uint8_t a1, double a2, double a3, EnI8 a4, EnI8 a5, R221 a6, int16_t a7, R221 a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits32(a6.f0.f0));
-    h = mix(h, bits32(a6.f0.f1[0]));
-    h = mix(h, bits32(a6.f0.f1[1]));
-    h = mix(h, bits32(a6.f0.f1[2]));
-    h = mix(h, bits32(a6.f1));
-    h = mix(h, bits64(a6.f2.f0));
-    h = mix(h, bits32(a6.f2.f1.f0));
-    h = mix(h, bits64(a6.f2.f1.f1[0]));
-    h = mix(h, bits32(a6.f2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5));
+    h = mix(h, bits64(a6.f0.f2));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits32(a8.f0.f0));
-    h = mix(h, bits32(a8.f0.f1[0]));
-    h = mix(h, bits32(a8.f0.f1[1]));
-    h = mix(h, bits32(a8.f0.f1[2]));
-    h = mix(h, bits32(a8.f1));
-    h = mix(h, bits64(a8.f2.f0));
-    h = mix(h, bits32(a8.f2.f1.f0));
-    h = mix(h, bits64(a8.f2.f1.f1[0]));
-    h = mix(h, bits32(a8.f2.f2));
+    h = mix(h, bits64(a8.f0.f2));
     h = mix(h, bits64(a9));
     return h;
 }
@@ -15011,14 +15165,12 @@ uint64_t pair_R221(char a0, uint8_t a1, double a2, double a3, EnI64 a4, EnU8 a5,
 R222 make_R222(int seed) {
     R222 s;
     memset(&s, 0, sizeof s);
-    s.f2.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f2.f1.f0 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R222(R222 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1.f0));
+    h = mix(h, (uint64_t)*(a0.f0));
     return h;
 }
 uint64_t hash_R222(int32_t a0, intptr_t a1, uint8_t a2, R222 a3, uint8_t a4) {
@@ -15026,8 +15178,7 @@ uint64_t hash_R222(int32_t a0, intptr_t a1, uint8_t a2, R222 a3, uint8_t a4) {
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2.f1.f0));
+    h = mix(h, (uint64_t)*(a3.f0));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
@@ -15044,8 +15195,7 @@ R222 echo_R222(float a0, double a1, float a2, double a3, double a4, int16_t a5, 
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f2.f0 = (char)(a6.f2.f0 + k);
-    a6.f2.f1.f0 = (int64_t)(a6.f2.f1.f0 + k);
+    a6.f0 = a6.f0 + (k & 7);
     return a6;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R222(uint16_t a0, unsigned char a1, uint16_t a2, int8_t a3, char a4, R222 a5, signed char a6) {
@@ -15055,8 +15205,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R222(uint16_t a0, unsigned char a1, ui
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2.f1.f0));
+    h = mix(h, (uint64_t)*(a5.f0));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
@@ -15068,8 +15217,7 @@ R222 __attribute__((ms_abi)) w64_echo_R222(long a0, uint8_t a1, double a2, R222 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f2.f0 = (char)(a3.f2.f0 + k);
-    a3.f2.f1.f0 = (int64_t)(a3.f2.f1.f0 + k);
+    a3.f0 = a3.f0 + (k & 7);
     return a3;
 }
 W64HashFn_R222 ptr_w64_hash_R222(void) { return w64_hash_R222; }
@@ -15078,20 +15226,14 @@ W64EchoFn_R222 ptr_w64_echo_R222(void) { return w64_echo_R222; }
 R223 make_R223(int seed) {
     R223 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[0] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[1] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2.f2 = (unsigned long)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R223(R223 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(a0.f2.f2));
+    h = mix(h, bits32(a0.f0[0].f0));
+    h = mix(h, bits64(a0.f0[0].f1));
     return h;
 }
 uint64_t hash_R223(float a0, double a1, double a2, R223 a3, float a4, double a5) {
@@ -15099,11 +15241,8 @@ uint64_t hash_R223(float a0, double a1, double a2, R223 a3, float a4, double a5)
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, bits64(a3.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(a3.f2.f2));
+    h = mix(h, bits32(a3.f0[0].f0));
+    h = mix(h, bits64(a3.f0[0].f1));
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
     return h;
@@ -15114,27 +15253,18 @@ R223 echo_R223(EnI64 a0, R223 a1, int a2) {
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0[0].f0.f0 = (double)(a1.f0[0].f0.f0 + k);
-    a1.f0[0].f1 = (signed char)(a1.f0[0].f1 + k);
-    a1.f1[0] = (int8_t)(a1.f1[0] + k);
-    a1.f1[1] = (int8_t)(a1.f1[1] + k);
-    a1.f2.f2 = (unsigned long)(a1.f2.f2 + k);
+    a1.f0[0].f0 = (float)(a1.f0[0].f0 + k);
+    a1.f0[0].f1 = (double)(a1.f0[0].f1 + k);
     return a1;
 }
-uint64_t pair_R223(EnU32 a0, R223 a1, int a2, R223 a3, EnI64 a4, signed char a5) {
+uint64_t pair_R223(EnU32 a0, R223 a1, int a2, R223 a3, EnInt a4, signed char a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[1]));
-    h = mix(h, (uint64_t)(a1.f2.f2));
+    h = mix(h, bits32(a1.f0[0].f0));
+    h = mix(h, bits64(a1.f0[0].f1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(a3.f2.f2));
+    h = mix(h, bits32(a3.f0[0].f0));
+    h = mix(h, bits64(a3.f0[0].f1));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
@@ -15143,59 +15273,20 @@ uint64_t pair_R223(EnU32 a0, R223 a1, int a2, R223 a3, EnI64 a4, signed char a5)
 R224 make_R224(int seed) {
     R224 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.f0 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1.f1[0] = (unsigned int)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1.f2 = ((seed + 3) & 1) != 0;
-    s.f1.f3[0][0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f1.f3[1][0] = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f1.f3[2][0] = (unsigned short)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f1.f4[0] = &ffidl_cells[(seed * 3 + 7) % 48];
-    s.f1.f4[1] = &ffidl_cells[(seed * 3 + 8) % 48];
-    s.f2.f0 = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f2.f1.f0 = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f3 = (unsigned char)(uint64_t)(seed * 37 + 11 * 11 + 3);
-    s.f4 = (int8_t)((int64_t)(seed * 37 + 12 * 11 + 3));
-    s.f5[0].f1.f3 = (double)(-(seed * 1.5 + 13 * 0.25 + 0.125));
+    s.f2 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R224(R224 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
-    h = mix(h, (uint64_t)(a0.f1.f1[0]));
-    h = mix(h, (uint64_t)(a0.f1.f2));
-    h = mix(h, (uint64_t)(a0.f1.f3[0][0]));
-    h = mix(h, (uint64_t)(a0.f1.f3[1][0]));
-    h = mix(h, (uint64_t)(a0.f1.f3[2][0]));
-    h = mix(h, (uint64_t)*(a0.f1.f4[0]));
-    h = mix(h, (uint64_t)*(a0.f1.f4[1]));
-    h = mix(h, bits32(a0.f2.f0));
-    h = mix(h, bits32(a0.f2.f1.f0));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, bits64(a0.f5[0].f1.f3));
+    h = mix(h, (uint64_t)*(a0.f2));
     return h;
 }
-uint64_t hash_R224(short a0, const int64_t *a1, EnI64 a2, R224 a3) {
+uint64_t hash_R224(short a0, const int64_t *a1, EnI8 a2, R224 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f0));
-    h = mix(h, (uint64_t)(a3.f1.f1[0]));
-    h = mix(h, (uint64_t)(a3.f1.f2));
-    h = mix(h, (uint64_t)(a3.f1.f3[0][0]));
-    h = mix(h, (uint64_t)(a3.f1.f3[1][0]));
-    h = mix(h, (uint64_t)(a3.f1.f3[2][0]));
-    h = mix(h, (uint64_t)*(a3.f1.f4[0]));
-    h = mix(h, (uint64_t)*(a3.f1.f4[1]));
-    h = mix(h, bits32(a3.f2.f0));
-    h = mix(h, bits32(a3.f2.f1.f0));
-    h = mix(h, (uint64_t)(a3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a3.f4));
-    h = mix(h, bits64(a3.f5[0].f1.f3));
+    h = mix(h, (uint64_t)*(a3.f2));
     return h;
 }
 R224 echo_R224(R224 a0, float a1, float a2) {
@@ -15204,20 +15295,7 @@ R224 echo_R224(R224 a0, float a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (uint8_t)(a0.f0 + k);
-    a0.f1.f0 = (short)(a0.f1.f0 + k);
-    a0.f1.f1[0] = (unsigned int)(a0.f1.f1[0] + k);
-    a0.f1.f2 = a0.f1.f2 ^ (k & 1);
-    a0.f1.f3[0][0] = (unsigned short)(a0.f1.f3[0][0] + k);
-    a0.f1.f3[1][0] = (unsigned short)(a0.f1.f3[1][0] + k);
-    a0.f1.f3[2][0] = (unsigned short)(a0.f1.f3[2][0] + k);
-    a0.f1.f4[0] = a0.f1.f4[0] + (k & 7);
-    a0.f1.f4[1] = a0.f1.f4[1] + (k & 7);
-    a0.f2.f0 = (float)(a0.f2.f0 + k);
-    a0.f2.f1.f0 = (float)(a0.f2.f1.f0 + k);
-    a0.f3 = (unsigned char)(a0.f3 + k);
-    a0.f4 = (int8_t)(a0.f4 + k);
-    a0.f5[0].f1.f3 = (double)(a0.f5[0].f1.f3 + k);
+    a0.f2 = a0.f2 + (k & 7);
     return a0;
 }
 HashFn_R224 ptr_hash_R224(void) { return hash_R224; }
@@ -15226,26 +15304,17 @@ EchoFn_R224 ptr_echo_R224(void) { return echo_R224; }
 R225 make_R225(int seed) {
     R225 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[0].f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[0].f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R225(R225 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0));
-    h = mix(h, bits64(a0.f0[0].f1));
-    h = mix(h, bits64(a0.f0[0].f2));
-    h = mix(h, bits64(a0.f0[0].f3));
+    h = mix(h, (uint64_t)*(a0.f1));
     return h;
 }
 uint64_t hash_R225(R225 a0, char a1, unsigned char a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0));
-    h = mix(h, bits64(a0.f0[0].f1));
-    h = mix(h, bits64(a0.f0[0].f2));
-    h = mix(h, bits64(a0.f0[0].f3));
+    h = mix(h, (uint64_t)*(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     return h;
@@ -15259,10 +15328,7 @@ R225 echo_R225(float a0, double a1, int8_t a2, float a3, R225 a4, double a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0[0].f0 = (float)(a4.f0[0].f0 + k);
-    a4.f0[0].f1 = (double)(a4.f0[0].f1 + k);
-    a4.f0[0].f2 = (double)(a4.f0[0].f2 + k);
-    a4.f0[0].f3 = (double)(a4.f0[0].f3 + k);
+    a4.f1 = a4.f1 + (k & 7);
     return a4;
 }
 uint64_t pair_R225(uint16_t a0, uint8_t a1, ssize_t a2, double a3, double a4, R225 a5, int a6, R225 a7) {
@@ -15272,29 +15338,23 @@ uint64_t pair_R225(uint16_t a0, uint8_t a1, ssize_t a2, double a3, double a4, R2
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0[0].f0));
-    h = mix(h, bits64(a5.f0[0].f1));
-    h = mix(h, bits64(a5.f0[0].f2));
-    h = mix(h, bits64(a5.f0[0].f3));
+    h = mix(h, (uint64_t)*(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits32(a7.f0[0].f0));
-    h = mix(h, bits64(a7.f0[0].f1));
-    h = mix(h, bits64(a7.f0[0].f2));
-    h = mix(h, bits64(a7.f0[0].f3));
+    h = mix(h, (uint64_t)*(a7.f1));
     return h;
 }
 
 R226 make_R226(int seed) {
     R226 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R226(R226 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)*(a0.f0.f1));
     return h;
 }
 uint64_t hash_R226(uint8_t a0, unsigned short a1, _Bool a2, unsigned short a3, double a4, R226 a5, uint16_t a6) {
@@ -15304,8 +15364,8 @@ uint64_t hash_R226(uint8_t a0, unsigned short a1, _Bool a2, unsigned short a3, d
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits32(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0.f0));
+    h = mix(h, (uint64_t)*(a5.f0.f1));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
@@ -15321,16 +15381,16 @@ R226 echo_R226(long a0, double a1, int16_t a2, float a3, char a4, R226 a5, int16
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0 = (uint16_t)(a5.f0 + k);
-    a5.f1 = (float)(a5.f1 + k);
+    a5.f0.f0 = (uint64_t)(a5.f0.f0 + k);
+    a5.f0.f1 = a5.f0.f1 + (k & 7);
     return a5;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R226(double a0, float a1, R226 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, (uint64_t)(a2.f0.f0));
+    h = mix(h, (uint64_t)*(a2.f0.f1));
     h = mix(h, bits64(a3));
     return h;
 }
@@ -15342,20 +15402,32 @@ R226 __attribute__((ms_abi)) w64_echo_R226(float a0, uint32_t a1, uintptr_t a2, 
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (uint16_t)(a3.f0 + k);
-    a3.f1 = (float)(a3.f1 + k);
+    a3.f0.f0 = (uint64_t)(a3.f0.f0 + k);
+    a3.f0.f1 = a3.f0.f1 + (k & 7);
     return a3;
 }
 
 R227 make_R227(int seed) {
     R227 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f1.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0].f1.b = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[1].f1.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0[1].f1.b = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[2].f1.a = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f0[2].f1.b = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f1 = (char)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R227(R227 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0].f1.a));
+    h = mix(h, (uint64_t)(a0.f0[0].f1.b));
+    h = mix(h, (uint64_t)(a0.f0[1].f1.a));
+    h = mix(h, (uint64_t)(a0.f0[1].f1.b));
+    h = mix(h, (uint64_t)(a0.f0[2].f1.a));
+    h = mix(h, (uint64_t)(a0.f0[2].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
 uint64_t hash_R227(char a0, uint8_t a1, uintptr_t a2, uint8_t a3, double a4, R227 a5, uint16_t a6, double a7) {
@@ -15365,7 +15437,13 @@ uint64_t hash_R227(char a0, uint8_t a1, uintptr_t a2, uint8_t a3, double a4, R22
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0[0].f1.a));
+    h = mix(h, (uint64_t)(a5.f0[0].f1.b));
+    h = mix(h, (uint64_t)(a5.f0[1].f1.a));
+    h = mix(h, (uint64_t)(a5.f0[1].f1.b));
+    h = mix(h, (uint64_t)(a5.f0[2].f1.a));
+    h = mix(h, (uint64_t)(a5.f0[2].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, bits64(a7));
     return h;
@@ -15376,66 +15454,63 @@ R227 echo_R227(double a0, R227 a1, uint8_t a2) {
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f1 = (double)(a1.f1 + k);
+    a1.f0[0].f1.a = (uint8_t)(a1.f0[0].f1.a + k);
+    a1.f0[0].f1.b = (uint8_t)(a1.f0[0].f1.b + k);
+    a1.f0[1].f1.a = (uint8_t)(a1.f0[1].f1.a + k);
+    a1.f0[1].f1.b = (uint8_t)(a1.f0[1].f1.b + k);
+    a1.f0[2].f1.a = (uint8_t)(a1.f0[2].f1.a + k);
+    a1.f0[2].f1.b = (uint8_t)(a1.f0[2].f1.b + k);
+    a1.f1 = (char)(a1.f1 + k);
     return a1;
 }
 uint64_t pair_R227(R227 a0, uint8_t a1, R227 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0].f1.a));
+    h = mix(h, (uint64_t)(a0.f0[0].f1.b));
+    h = mix(h, (uint64_t)(a0.f0[1].f1.a));
+    h = mix(h, (uint64_t)(a0.f0[1].f1.b));
+    h = mix(h, (uint64_t)(a0.f0[2].f1.a));
+    h = mix(h, (uint64_t)(a0.f0[2].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, (uint64_t)(a2.f0[0].f1.a));
+    h = mix(h, (uint64_t)(a2.f0[0].f1.b));
+    h = mix(h, (uint64_t)(a2.f0[1].f1.a));
+    h = mix(h, (uint64_t)(a2.f0[1].f1.b));
+    h = mix(h, (uint64_t)(a2.f0[2].f1.a));
+    h = mix(h, (uint64_t)(a2.f0[2].f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     return h;
 }
 
 R228 make_R228(int seed) {
     R228 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (long long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (long long)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[0] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f1[1] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f1[2] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f1[3] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f1[4] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f1[5] = (signed char)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f1[6] = (signed char)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    s.f2[0] = &ffidl_cells[(seed * 3 + 10) % 48];
-    s.f2[1] = &ffidl_cells[(seed * 3 + 11) % 48];
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1[3] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R228(R228 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[5]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[6]));
-    h = mix(h, (uint64_t)*(a0.f2[0]));
-    h = mix(h, (uint64_t)*(a0.f2[1]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
+    h = mix(h, bits32(a0.f1[3]));
     return h;
 }
 uint64_t hash_R228(const int64_t *a0, unsigned char a1, R228 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[3]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[4]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[5]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[6]));
-    h = mix(h, (uint64_t)*(a2.f2[0]));
-    h = mix(h, (uint64_t)*(a2.f2[1]));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits32(a2.f1[0]));
+    h = mix(h, bits32(a2.f1[1]));
+    h = mix(h, bits32(a2.f1[2]));
+    h = mix(h, bits32(a2.f1[3]));
     h = mix(h, bits32(a3));
     return h;
 }
@@ -15448,30 +15523,25 @@ R228 echo_R228(float a0, const int64_t *a1, const int64_t *a2, R228 a3, signed c
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0] = (long long)(a3.f0[0] + k);
-    a3.f0[1] = (long long)(a3.f0[1] + k);
-    a3.f0[2] = (long long)(a3.f0[2] + k);
-    a3.f1[0] = (signed char)(a3.f1[0] + k);
-    a3.f1[1] = (signed char)(a3.f1[1] + k);
-    a3.f1[2] = (signed char)(a3.f1[2] + k);
-    a3.f1[3] = (signed char)(a3.f1[3] + k);
-    a3.f1[4] = (signed char)(a3.f1[4] + k);
-    a3.f1[5] = (signed char)(a3.f1[5] + k);
-    a3.f1[6] = (signed char)(a3.f1[6] + k);
-    a3.f2[0] = a3.f2[0] + (k & 7);
-    a3.f2[1] = a3.f2[1] + (k & 7);
+    a3.f0 = (float)(a3.f0 + k);
+    a3.f1[0] = (float)(a3.f1[0] + k);
+    a3.f1[1] = (float)(a3.f1[1] + k);
+    a3.f1[2] = (float)(a3.f1[2] + k);
+    a3.f1[3] = (float)(a3.f1[3] + k);
     return a3;
 }
 
 R229 make_R229(int seed) {
     R229 s;
     memset(&s, 0, sizeof s);
-    s.f0[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R229(R229 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
     return h;
 }
 uint64_t hash_R229(unsigned long long a0, signed char a1, int32_t a2, const int64_t *a3, const int64_t *a4, uint8_t a5, unsigned long a6, uint16_t a7, R229 a8, unsigned char a9) {
@@ -15484,30 +15554,34 @@ uint64_t hash_R229(unsigned long long a0, signed char a1, int32_t a2, const int6
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)*(a8.f1));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
-R229 echo_R229(uint16_t a0, EnI16 a1, ssize_t a2, EnI16 a3, double a4, double a5, float a6, float a7, R229 a8) {
+R229 echo_R229(uint16_t a0, EnU16 a1, ssize_t a2, EnU64 a3, double a4, double a5, float a6, float a7, R229 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0[0][0] = (float)(a8.f0[0][0] + k);
+    a8.f0 = (short)(a8.f0 + k);
+    a8.f1 = a8.f1 + (k & 7);
     return a8;
 }
 uint64_t pair_R229(R229 a0, unsigned short a1, R229 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)*(a2.f1));
     return h;
 }
 HashFn_R229 ptr_hash_R229(void) { return hash_R229; }
@@ -15516,32 +15590,32 @@ EchoFn_R229 ptr_echo_R229(void) { return echo_R229; }
 R230 make_R230(int seed) {
     R230 s;
     memset(&s, 0, sizeof s);
-    s.f0.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f0.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
-    s.f1 = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R230(R230 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0.f1[0]));
-    h = mix(h, (uint64_t)*(a0.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f1[1]));
     return h;
 }
 uint64_t hash_R230(R230 a0, float a1, long a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0.f1[0]));
-    h = mix(h, (uint64_t)*(a0.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f1[1]));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
-R230 echo_R230(size_t a0, int32_t a1, EnU16 a2, uintptr_t a3, uint64_t a4, uintptr_t a5, int8_t a6, R230 a7, float a8) {
+R230 echo_R230(size_t a0, int32_t a1, EnI16 a2, uintptr_t a3, uint64_t a4, uintptr_t a5, int8_t a6, R230 a7, float a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
@@ -15549,19 +15623,19 @@ R230 echo_R230(size_t a0, int32_t a1, EnU16 a2, uintptr_t a3, uint64_t a4, uintp
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0.f1[0] = a7.f0.f1[0] + (k & 7);
-    a7.f0.f1[1] = a7.f0.f1[1] + (k & 7);
-    a7.f1 = (intptr_t)(a7.f1 + k);
+    a7.f0.f0 = (float)(a7.f0.f0 + k);
+    a7.f1[0] = (double)(a7.f1[0] + k);
+    a7.f1[1] = (double)(a7.f1[1] + k);
     return a7;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_R230(R230 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0.f1[0]));
-    h = mix(h, (uint64_t)*(a0.f0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f1[1]));
     return h;
 }
-R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2, unsigned char a3, EnI64 a4) {
+R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2, unsigned char a3, EnInt a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -15569,9 +15643,9 @@ R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2,
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0.f1[0] = a2.f0.f1[0] + (k & 7);
-    a2.f0.f1[1] = a2.f0.f1[1] + (k & 7);
-    a2.f1 = (intptr_t)(a2.f1 + k);
+    a2.f0.f0 = (float)(a2.f0.f0 + k);
+    a2.f1[0] = (double)(a2.f1[0] + k);
+    a2.f1[1] = (double)(a2.f1[1] + k);
     return a2;
 }
 W64HashFn_R230 ptr_w64_hash_R230(void) { return w64_hash_R230; }
@@ -15603,7 +15677,7 @@ uint64_t cbret_U8EmptyU8(CbRet_U8EmptyU8 cb) {
     return leafhash_U8EmptyU8(r);
 }
 uint64_t cbarg_U8EmptyU8(CbArg_U8EmptyU8 cb) {
-    return cb((EnU16)256ull, &ffidl_cells[33], 1ull, 1858124241ll, -13ll, 32766ll, -8875107119478166540ll, make_U8EmptyU8(603), -510.75, -740.375f, -745.375f, -7470.0f);
+    return cb((EnU64)256ull, &ffidl_cells[33], 1ull, 1858124241ll, -13ll, 32766ll, -8875107119478166540ll, make_U8EmptyU8(603), -510.75, -740.375f, -745.375f, -7470.0f);
 }
 uint64_t cbret_U8ZeroI64(CbRet_U8ZeroI64 cb) {
     U8ZeroI64 r = cb(6ll, 7969.875f, -4958.625, -7848.25, 7968.375f, make_U8ZeroI64(304));
@@ -15627,7 +15701,7 @@ uint64_t cbarg_F32ZeroF64(CbArg_F32ZeroF64 cb) {
     return cb(-128ll, 587019975021924965ll, &ffidl_cells[21], -6383.75, -1207.75f, make_F32ZeroF64(605), 8627062905611752449ll);
 }
 uint64_t cbret_F64Arr1(CbRet_F64Arr1 cb) {
-    F64Arr1 r = cb(35ll, make_F64Arr1(306), 0ull, 55ll, (EnU8)15ull);
+    F64Arr1 r = cb(35ll, make_F64Arr1(306), 0ull, 55ll, (EnInt)-390ll);
     return leafhash_F64Arr1(r);
 }
 uint64_t cbarg_F64Arr1(CbArg_F64Arr1 cb) {
@@ -15662,7 +15736,7 @@ uint64_t cbarg_UF32I32Pad(CbArg_UF32I32Pad cb) {
     return cb(-127ll, 34ll, 9223372036854775807ll, 1028790135ull, 6ull, 11169147192144559520ull, 13350179969311236085ull, make_UF32I32Pad(610), -2991.375f, -35ll, 135ull);
 }
 uint64_t cbret_UAlign16(CbRet_UAlign16 cb) {
-    UAlign16 r = cb(8633ull, (EnI16)-299ll, 2085049435ll, (EnInt)-5ll, make_UAlign16(311), 7355785518175708037ull, 126ull, 0ll);
+    UAlign16 r = cb(8633ull, (EnU64)9223372036854775808ull, 2085049435ll, (EnU8)0ull, make_UAlign16(311), 7355785518175708037ull, 126ull, 0ll);
     return leafhash_UAlign16(r);
 }
 uint64_t cbarg_UAlign16(CbArg_UAlign16 cb) {
@@ -15680,7 +15754,7 @@ uint64_t cbret_ZigMixed(CbRet_ZigMixed cb) {
     return leafhash_ZigMixed(r);
 }
 uint64_t cbarg_ZigMixed(CbArg_ZigMixed cb) {
-    return cb(9223372036854775806ll, 7062.25f, -3016.125f, &ffidl_cells[54], 4688234069309775471ull, 669.125, &ffidl_cells[45], 1881.5, make_ZigMixed(613), 65534ull, (EnU16)0ull);
+    return cb(9223372036854775806ll, 7062.25f, -3016.125f, &ffidl_cells[54], 4688234069309775471ull, 669.125, &ffidl_cells[45], 1881.5, make_ZigMixed(613), 65534ull, (EnI16)7ll);
 }
 uint64_t w64cbret_ZigMixed(W64CbRet_ZigMixed cb) {
     ZigMixed r = cb(make_ZigMixed(313), -3021.125f);
@@ -15708,10 +15782,10 @@ uint64_t cbret_Bool3F32(CbRet_Bool3F32 cb) {
     return leafhash_Bool3F32(r);
 }
 uint64_t cbarg_Bool3F32(CbArg_Bool3F32 cb) {
-    return cb((EnU16)507ull, 5488.375f, 37ull, 198ull, 47ull, 6210.5f, 36ll, -32768ll, make_Bool3F32(616), -6800.0, 38697ull, 23ull, -7869.625f, 7946.5, 2571.75);
+    return cb((EnU32)507ull, 5488.375f, 37ull, 198ull, 47ull, 6210.5f, 36ll, -32768ll, make_Bool3F32(616), -6800.0, 38697ull, 23ull, -7869.625f, 7946.5, 2571.75);
 }
 uint64_t cbret_CharShortLong(CbRet_CharShortLong cb) {
-    CharShortLong r = cb(7055.125, 6089732074162417954ull, (EnU16)117ull, make_CharShortLong(317), 19ull, 65535ull);
+    CharShortLong r = cb(7055.125, 6089732074162417954ull, (EnI16)306ll, make_CharShortLong(317), 19ull, 65535ull);
     return leafhash_CharShortLong(r);
 }
 uint64_t cbarg_CharShortLong(CbArg_CharShortLong cb) {
@@ -15722,7 +15796,7 @@ uint64_t cbret_EmptyF64(CbRet_EmptyF64 cb) {
     return leafhash_EmptyF64(r);
 }
 uint64_t cbarg_EmptyF64(CbArg_EmptyF64 cb) {
-    return cb(35ull, 76ull, -104460222ll, 127ll, make_EmptyF64(618), 54ull, (EnI16)278ll, &ffidl_cells[28], 5ull, 0ll, 239ull);
+    return cb(35ull, 76ull, -104460222ll, 127ll, make_EmptyF64(618), 54ull, (EnU16)666ull, &ffidl_cells[28], 5ull, 0ll, 239ull);
 }
 uint64_t cbret_R001(CbRet_R001 cb) {
     R001 r = cb(13ull, make_R001(320), -7961.375);
@@ -15750,7 +15824,7 @@ uint64_t cbret_R007(CbRet_R007 cb) {
     return leafhash_R007(r);
 }
 uint64_t cbarg_R007(CbArg_R007 cb) {
-    return cb(7038ull, (EnU32)987ull, make_R007(626), -1563.75f, -2171.875f, -7943244997805500511ll, 5045.0);
+    return cb(7038ull, (EnI16)108ll, make_R007(626), -1563.75f, -2171.875f, -7943244997805500511ll, 5045.0);
 }
 uint64_t cbret_R010(CbRet_R010 cb) {
     R010 r = cb((EnU16)65535ull, -5603.375, -5585.875f, 6614.25, make_R010(329), 2893.875f, -46ll, -821.875f);
@@ -15767,7 +15841,7 @@ uint64_t w64cbarg_R012(W64CbArg_R012 cb) {
     return cb(make_R012(631), -36ll, -4231.75);
 }
 uint64_t cbret_R013(CbRet_R013 cb) {
-    R013 r = cb((EnU32)997ull, 215053034418701788ll, make_R013(332));
+    R013 r = cb((EnU16)997ull, 215053034418701788ll, make_R013(332));
     return leafhash_R013(r);
 }
 uint64_t cbarg_R013(CbArg_R013 cb) {
@@ -15781,21 +15855,21 @@ uint64_t cbarg_R016(CbArg_R016 cb) {
     return cb(-6365.0, 7204103527229634643ll, 159ull, 11ll, 83ll, 1564.875, make_R016(635), 7ll, 478.375f, -4547.75f, -2706.125f, -6480.125, 1591.75f);
 }
 uint64_t cbret_R019(CbRet_R019 cb) {
-    R019 r = cb(4177.75, (EnInt)100000ll, -47ll, 5095.125, -42ll, -6640.0f, make_R019(338), -7420.0f);
+    R019 r = cb(4177.75, (EnI64)5000000000ll, -47ll, 5095.125, -42ll, -6640.0f, make_R019(338), -7420.0f);
     return leafhash_R019(r);
 }
 uint64_t cbarg_R019(CbArg_R019 cb) {
     return cb(7294.125f, make_R019(638), -1591.25, 2639.75f, -7582.5f, -8.375, -6700.125f, 1557.5);
 }
 uint64_t w64cbret_R021(W64CbRet_R021 cb) {
-    R021 r = cb(-83ll, 4192.75f, make_R021(340), (EnU16)65535ull);
+    R021 r = cb(-83ll, 4192.75f, make_R021(340), (EnU32)3ull);
     return leafhash_R021(r);
 }
 uint64_t w64cbarg_R021(W64CbArg_R021 cb) {
     return cb(make_R021(640), 1411218402ull, 5367.75f);
 }
 uint64_t cbret_R022(CbRet_R022 cb) {
-    R022 r = cb((EnU16)0ull, &ffidl_cells[32], -39ll, 32767ll, (EnU8)200ull, 18446744073709551614ull, -2368.25, 3649.125f, make_R022(341));
+    R022 r = cb((EnI16)-300ll, &ffidl_cells[32], -39ll, 32767ll, (EnInt)-5ll, 18446744073709551614ull, -2368.25, 3649.125f, make_R022(341));
     return leafhash_R022(r);
 }
 uint64_t cbarg_R022(CbArg_R022 cb) {
@@ -15823,7 +15897,7 @@ uint64_t w64cbarg_R030(W64CbArg_R030 cb) {
     return cb(5748.75, make_R030(649));
 }
 uint64_t cbret_R031(CbRet_R031 cb) {
-    R031 r = cb(0ll, -22942ll, 46ull, 1312543709ll, make_R031(350), -32768ll, (EnInt)-755ll);
+    R031 r = cb(0ll, -22942ll, 46ull, 1312543709ll, make_R031(350), -32768ll, (EnU8)100ull);
     return leafhash_R031(r);
 }
 uint64_t cbarg_R031(CbArg_R031 cb) {
@@ -15855,17 +15929,17 @@ uint64_t cbret_R040(CbRet_R040 cb) {
     return leafhash_R040(r);
 }
 uint64_t cbarg_R040(CbArg_R040 cb) {
-    return cb(-14559ll, (EnU8)0ull, (EnI64)5000000000ll, make_R040(659), 65534ull, 11502242408061520689ull, -30075ll);
+    return cb(-14559ll, (EnI64)5000000000ll, (EnInt)100000ll, make_R040(659), 65534ull, 11502242408061520689ull, -30075ll);
 }
 uint64_t cbret_R043(CbRet_R043 cb) {
     R043 r = cb(43ll, 2ull, make_R043(362), -127ll);
     return leafhash_R043(r);
 }
 uint64_t cbarg_R043(CbArg_R043 cb) {
-    return cb(false, -9223372036854775806ll, make_R043(662), 1037281650034943040ull, 3817099358990216779ll, (EnU8)1ull, -6162.25);
+    return cb(false, -9223372036854775806ll, make_R043(662), 1037281650034943040ull, 3817099358990216779ll, (EnI64)5000000000ll, -6162.25);
 }
 uint64_t cbret_R046(CbRet_R046 cb) {
-    R046 r = cb(&ffidl_cells[9], 18446744073709551614ull, (EnU16)0ull, make_R046(365), (EnInt)1ll, -2729825666707362870ll);
+    R046 r = cb(&ffidl_cells[9], 18446744073709551614ull, (EnI16)-300ll, make_R046(365), (EnI8)127ll, -2729825666707362870ll);
     return leafhash_R046(r);
 }
 uint64_t cbarg_R046(CbArg_R046 cb) {
@@ -15876,10 +15950,10 @@ uint64_t w64cbret_R048(W64CbRet_R048 cb) {
     return leafhash_R048(r);
 }
 uint64_t w64cbarg_R048(W64CbArg_R048 cb) {
-    return cb(-6065.125, 7598.875f, make_R048(667), 7072666784854443734ull, (EnU8)231ull, 1435073409ull);
+    return cb(-6065.125, 7598.875f, make_R048(667), 7072666784854443734ull, (EnI64)825ll, 1435073409ull);
 }
 uint64_t cbret_R049(CbRet_R049 cb) {
-    R049 r = cb(21ull, 127ll, (EnInt)-5ll, 2832.75, -23413ll, -1662.125f, make_R049(368), -7286.5f, 17550962584809157605ull, 3243.0f);
+    R049 r = cb(21ull, 127ll, (EnU8)200ull, 2832.75, -23413ll, -1662.125f, make_R049(368), -7286.5f, 17550962584809157605ull, 3243.0f);
     return leafhash_R049(r);
 }
 uint64_t cbarg_R049(CbArg_R049 cb) {
@@ -15918,7 +15992,7 @@ uint64_t cbret_R061(CbRet_R061 cb) {
     return leafhash_R061(r);
 }
 uint64_t cbarg_R061(CbArg_R061 cb) {
-    return cb((EnI16)7ll, make_R061(680), 1266786884625600725ull, 3953.75f, &ffidl_cells[53], &ffidl_cells[51]);
+    return cb((EnU32)3ull, make_R061(680), 1266786884625600725ull, 3953.75f, &ffidl_cells[53], &ffidl_cells[51]);
 }
 uint64_t cbret_R064(CbRet_R064 cb) {
     R064 r = cb(-87ll, 69ull, make_R064(383));
@@ -15939,7 +16013,7 @@ uint64_t cbret_R067(CbRet_R067 cb) {
     return leafhash_R067(r);
 }
 uint64_t cbarg_R067(CbArg_R067 cb) {
-    return cb((EnI64)573ll, 314234788ll, 153ull, 4298.5f, 6315.25f, 3161618350ull, -4151.125, make_R067(686), -1908595157140425404ll, -21333ll, 38ull, -128ll);
+    return cb((EnU8)126ull, 314234788ll, 153ull, 4298.5f, 6315.25f, 3161618350ull, -4151.125, make_R067(686), -1908595157140425404ll, -21333ll, 38ull, -128ll);
 }
 uint64_t cbret_R070(CbRet_R070 cb) {
     R070 r = cb(-3231.375f, 1960.375f, -7932.75f, 6818.875, 6156.5f, -5242.25f, -4124.75f, 7997.875f, make_R070(389), 0ull, -947011938ll, 22ll);
@@ -16019,7 +16093,7 @@ uint64_t w64cbarg_R093(W64CbArg_R093 cb) {
     return cb(38ull, &ffidl_cells[37], 32ll, make_R093(712), 1265.75);
 }
 uint64_t cbret_R094(CbRet_R094 cb) {
-    R094 r = cb(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, make_R094(413), 255ull, (EnU32)3ull);
+    R094 r = cb(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, make_R094(413), 255ull, (EnI16)-299ll);
     return leafhash_R094(r);
 }
 uint64_t cbarg_R094(CbArg_R094 cb) {
@@ -16079,14 +16153,14 @@ uint64_t cbret_R112(CbRet_R112 cb) {
     return leafhash_R112(r);
 }
 uint64_t cbarg_R112(CbArg_R112 cb) {
-    return cb(-127ll, 244ull, -85ll, false, 53522ull, -8525495332599133705ll, (EnU16)753ull, make_R112(731), -32ll, 1ull, -4454.0f);
+    return cb(-127ll, 244ull, -85ll, false, 53522ull, -8525495332599133705ll, (EnI16)181ll, make_R112(731), -32ll, 1ull, -4454.0f);
 }
 uint64_t cbret_R115(CbRet_R115 cb) {
     R115 r = cb(207ull, 44817ull, make_R115(434), 52ull);
     return leafhash_R115(r);
 }
 uint64_t cbarg_R115(CbArg_R115 cb) {
-    return cb(-5937.25, &ffidl_cells[31], 127ll, 6137007285190561652ull, make_R115(734), -39ll, (EnI16)-299ll, -6452.0, -9223372036854775807ll);
+    return cb(-5937.25, &ffidl_cells[31], 127ll, 6137007285190561652ull, make_R115(734), -39ll, (EnU16)65535ull, -6452.0, -9223372036854775807ll);
 }
 uint64_t cbret_R118(CbRet_R118 cb) {
     R118 r = cb(-981.125, 0ull, 32ull, 6ll, 0ull, 24ll, 0ll, 5236.25, make_R118(437), -362.875, 2754.375);
@@ -16103,14 +16177,14 @@ uint64_t w64cbarg_R120(W64CbArg_R120 cb) {
     return cb(-1561.125f, 6206.875f, 745.75f, make_R120(739));
 }
 uint64_t cbret_R121(CbRet_R121 cb) {
-    R121 r = cb(2517.75f, (EnU32)4000000000ull, 6622.5f, 23ull, make_R121(440), 15616807919084025390ull, 2147483646ll);
+    R121 r = cb(2517.75f, (EnI16)-299ll, 6622.5f, 23ull, make_R121(440), 15616807919084025390ull, 2147483646ll);
     return leafhash_R121(r);
 }
 uint64_t cbarg_R121(CbArg_R121 cb) {
-    return cb(3077.25, 3893.125f, -111ll, -542.875, -1889.75, -19.375f, -4504.375f, -6814.5, make_R121(740), 6343.25f, (EnInt)-17ll);
+    return cb(3077.25, 3893.125f, -111ll, -542.875, -1889.75, -19.375f, -4504.375f, -6814.5, make_R121(740), 6343.25f, (EnI8)-114ll);
 }
 uint64_t cbret_R124(CbRet_R124 cb) {
-    R124 r = cb(9852627162624719656ull, -6362735502006862162ll, (EnI64)-91ll, &ffidl_cells[48], 3152.375f, 3241.75, -6481780813330821676ll, 84ll, make_R124(443));
+    R124 r = cb(9852627162624719656ull, -6362735502006862162ll, (EnU8)52ull, &ffidl_cells[48], 3152.375f, 3241.75, -6481780813330821676ll, 84ll, make_R124(443));
     return leafhash_R124(r);
 }
 uint64_t cbarg_R124(CbArg_R124 cb) {
@@ -16166,7 +16240,7 @@ uint64_t cbarg_R139(CbArg_R139 cb) {
     return cb(-7541.125f, 4752.25, 4567.875f, -2054.625, -1031.375f, make_R139(758), -3471812329459865274ll, 90ull, 226ull, 5158.625, &ffidl_cells[63], &ffidl_cells[40]);
 }
 uint64_t cbret_R142(CbRet_R142 cb) {
-    R142 r = cb(94ll, (EnInt)0ll, 2736022853ull, 2147483646ll, 38ull, make_R142(461), 4059849111ull);
+    R142 r = cb(94ll, (EnU8)1ull, 2736022853ull, 2147483646ll, 38ull, make_R142(461), 4059849111ull);
     return leafhash_R142(r);
 }
 uint64_t cbarg_R142(CbArg_R142 cb) {
@@ -16177,7 +16251,7 @@ uint64_t cbret_R145(CbRet_R145 cb) {
     return leafhash_R145(r);
 }
 uint64_t cbarg_R145(CbArg_R145 cb) {
-    return cb(-6212.125f, 2843.625f, 591.25, -81ll, (EnU32)4000000000ull, 0ll, 6217.5, 17874573470567914272ull, make_R145(764), -4862.375f, 0ull, &ffidl_cells[52], -4587.5, -7018.25f);
+    return cb(-6212.125f, 2843.625f, 591.25, -81ll, (EnU64)9223372036854775808ull, 0ll, 6217.5, 17874573470567914272ull, make_R145(764), -4862.375f, 0ull, &ffidl_cells[52], -4587.5, -7018.25f);
 }
 uint64_t w64cbret_R147(W64CbRet_R147 cb) {
     R147 r = cb(make_R147(466), 48426ull, -5502.875f);
@@ -16194,7 +16268,7 @@ uint64_t cbarg_R148(CbArg_R148 cb) {
     return cb(34043996ll, 254ull, make_R148(767), -39ll, 18338082899969952967ull, 0ull, -32767ll, 7380ll, -12ll);
 }
 uint64_t cbret_R151(CbRet_R151 cb) {
-    R151 r = cb(104ll, 18446744073709551614ull, (EnI64)-1ll, -128ll, 7323395842735453706ll, make_R151(470), 33ll);
+    R151 r = cb(104ll, 18446744073709551614ull, (EnU8)1ull, -128ll, 7323395842735453706ll, make_R151(470), 33ll);
     return leafhash_R151(r);
 }
 uint64_t cbarg_R151(CbArg_R151 cb) {
@@ -16271,7 +16345,7 @@ uint64_t w64cbarg_R174(W64CbArg_R174 cb) {
     return cb(3557.375f, make_R174(793), 1095329221544229639ull, -31ll, -18ll);
 }
 uint64_t cbret_R175(CbRet_R175 cb) {
-    R175 r = cb(80ull, make_R175(494), 21ll, 5689.0, (EnI16)7ll);
+    R175 r = cb(80ull, make_R175(494), 21ll, 5689.0, (EnU16)0ull);
     return leafhash_R175(r);
 }
 uint64_t cbarg_R175(CbArg_R175 cb) {
@@ -16282,28 +16356,28 @@ uint64_t cbret_R178(CbRet_R178 cb) {
     return leafhash_R178(r);
 }
 uint64_t cbarg_R178(CbArg_R178 cb) {
-    return cb((EnU16)65535ull, 5494.125f, 82ull, 0ull, (EnU16)0ull, -7389.375, (EnI64)-1ll, 3767.125, make_R178(797));
+    return cb((EnU32)3ull, 5494.125f, 82ull, 0ull, (EnU32)4000000000ull, -7389.375, (EnInt)-5ll, 3767.125, make_R178(797));
 }
 uint64_t cbret_R181(CbRet_R181 cb) {
-    R181 r = cb(38ull, 0ull, -5158.375f, &ffidl_cells[21], 4047.25f, (EnI64)5000000000ll, (EnI64)-907ll, make_R181(500), 1327921891386735277ll);
+    R181 r = cb(38ull, 0ull, -5158.375f, &ffidl_cells[21], 4047.25f, (EnInt)1ll, (EnInt)-907ll, make_R181(500), 1327921891386735277ll);
     return leafhash_R181(r);
 }
 uint64_t cbarg_R181(CbArg_R181 cb) {
-    return cb((EnI16)7ll, 12ull, 1ull, false, make_R181(800), (EnU32)692ull, -3618.75, 30ull, -5214.875f);
+    return cb((EnU16)65535ull, 12ull, 1ull, false, make_R181(800), (EnU32)692ull, -3618.75, 30ull, -5214.875f);
 }
 uint64_t w64cbret_R183(W64CbRet_R183 cb) {
     R183 r = cb(79ull, 1696.25, 5670.125, 26ull, make_R183(502), -3672.375f);
     return leafhash_R183(r);
 }
 uint64_t w64cbarg_R183(W64CbArg_R183 cb) {
-    return cb(make_R183(802), (EnI16)449ll, 1ull, &ffidl_cells[49]);
+    return cb(make_R183(802), (EnU64)183ull, 1ull, &ffidl_cells[49]);
 }
 uint64_t cbret_R184(CbRet_R184 cb) {
-    R184 r = cb(107ll, 27ll, 34ull, (EnI64)5000000000ll, &ffidl_cells[8], (EnU32)3ull, 126ll, 93ull, make_R184(503), 229.875f, 5180.875f, 2822.75f);
+    R184 r = cb(107ll, 27ll, 34ull, (EnU8)0ull, &ffidl_cells[8], (EnU64)18446744073709551615ull, 126ll, 93ull, make_R184(503), 229.875f, 5180.875f, 2822.75f);
     return leafhash_R184(r);
 }
 uint64_t cbarg_R184(CbArg_R184 cb) {
-    return cb(10ll, (EnU8)0ull, 31422ull, 10338179972899533930ull, -1195187393130963554ll, (EnU32)671ull, -8036064423477664505ll, 1888387470908126255ll, make_R184(803), 29ull, 255ull, 6102236177815123385ull, 140ull, 17484ull);
+    return cb(10ll, (EnU8)0ull, 31422ull, 10338179972899533930ull, -1195187393130963554ll, (EnU16)671ull, -8036064423477664505ll, 1888387470908126255ll, make_R184(803), 29ull, 255ull, 6102236177815123385ull, 140ull, 17484ull);
 }
 uint64_t cbret_R187(CbRet_R187 cb) {
     R187 r = cb((EnI64)-1ll, 7634643985976346603ull, -52ll, 17495546959505284264ull, &ffidl_cells[15], make_R187(506));
@@ -16397,7 +16471,7 @@ uint64_t cbarg_R214(CbArg_R214 cb) {
     return cb(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, make_R214(833), (EnU16)23ull);
 }
 uint64_t cbret_R217(CbRet_R217 cb) {
-    R217 r = cb(8728046964962194151ull, (EnI16)258ll, 4830623379866760332ll, -32767ll, 23540ll, -75ll, -2664985692047863945ll, make_R217(536), 8806080648565223187ull);
+    R217 r = cb(8728046964962194151ull, (EnU32)828ull, 4830623379866760332ll, -32767ll, 23540ll, -75ll, -2664985692047863945ll, make_R217(536), 8806080648565223187ull);
     return leafhash_R217(r);
 }
 uint64_t cbarg_R217(CbArg_R217 cb) {
@@ -16408,7 +16482,7 @@ uint64_t w64cbret_R219(W64CbRet_R219 cb) {
     return leafhash_R219(r);
 }
 uint64_t w64cbarg_R219(W64CbArg_R219 cb) {
-    return cb(-1914.25, -7594.125f, -4698.875, 3638.125, make_R219(838), (EnU16)85ull);
+    return cb(-1914.25, -7594.125f, -4698.875, 3638.125, make_R219(838), (EnU32)85ull);
 }
 uint64_t cbret_R220(CbRet_R220 cb) {
     R220 r = cb(6325.0, 2468.875, 4696.5f, -127ll, 0ull, 2848.0f, -32767ll, 27ull, make_R220(539), &ffidl_cells[40], 7173.875f);
@@ -16422,14 +16496,14 @@ uint64_t cbret_R223(CbRet_R223 cb) {
     return leafhash_R223(r);
 }
 uint64_t cbarg_R223(CbArg_R223 cb) {
-    return cb(&ffidl_cells[17], -32767ll, 3556.0, -26ll, (EnInt)0ll, 5126.625f, 8259529721749082556ll, make_R223(842), -2596403145010058946ll, 1ull, 217ull, 0ll, -3647.5, 1999556824565425274ull);
+    return cb(&ffidl_cells[17], -32767ll, 3556.0, -26ll, (EnI64)-1ll, 5126.625f, 8259529721749082556ll, make_R223(842), -2596403145010058946ll, 1ull, 217ull, 0ll, -3647.5, 1999556824565425274ull);
 }
 uint64_t cbret_R226(CbRet_R226 cb) {
     R226 r = cb(make_R226(545));
     return leafhash_R226(r);
 }
 uint64_t cbarg_R226(CbArg_R226 cb) {
-    return cb(&ffidl_cells[20], -15236ll, (EnInt)1ll, 2458492256570051777ll, (EnI16)848ll, &ffidl_cells[48], 65534ull, 11ll, make_R226(845), 3278779170088791290ull, 1418.375f, 4183.875, -4291.875, 2104.25);
+    return cb(&ffidl_cells[20], -15236ll, (EnI64)5000000000ll, 2458492256570051777ll, (EnU64)701ull, &ffidl_cells[48], 65534ull, 11ll, make_R226(845), 3278779170088791290ull, 1418.375f, 4183.875, -4291.875, 2104.25);
 }
 uint64_t w64cbret_R228(W64CbRet_R228 cb) {
     R228 r = cb(-938.375, 4243.875f, 6392.375, 3357.375f, make_R228(547));
@@ -16446,7 +16520,7 @@ uint64_t cbarg_R229(CbArg_R229 cb) {
     return cb(58322ull, &ffidl_cells[44], 7386676998810373896ll, -1594.625f, 66.875, 8ull, -6541.375f, make_R229(848), &ffidl_cells[51], -19ll);
 }
 
-unsigned short sig_0(float a0, float a1, float a2, double a3, float a4, double a5, float a6, double a7, float a8, char a9, float a10, double a11, float a12) {
+EnU64 sig_0(float a0, float a1, float a2, double a3, float a4, double a5, float a6, double a7, float a8, char a9, float a10, double a11, float a12) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -16461,9 +16535,9 @@ unsigned short sig_0(float a0, float a1, float a2, double a3, float a4, double a
     h = mix(h, bits32(a10));
     h = mix(h, bits64(a11));
     h = mix(h, bits32(a12));
-    return (unsigned short)h;
+    return (EnU64)(uint64_t)h;
 }
-signed char sig_1(float a0, float a1, uintptr_t a2, double a3, float a4, float a5, double a6, double a7, double a8, float a9, float a10, unsigned long a11, float a12, double a13, double a14, double a15, float a16, float a17, float a18) {
+EnI64 sig_1(float a0, float a1, uintptr_t a2, double a3, float a4, float a5, double a6, double a7, double a8, float a9, float a10, unsigned long a11, float a12, double a13, double a14, double a15, float a16, float a17, float a18) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -16484,9 +16558,9 @@ signed char sig_1(float a0, float a1, uintptr_t a2, double a3, float a4, float a
     h = mix(h, bits32(a16));
     h = mix(h, bits32(a17));
     h = mix(h, bits32(a18));
-    return (signed char)h;
+    return (EnI64)(int64_t)h;
 }
-uintptr_t sig_2(float a0, short a1, ssize_t a2, double a3, char a4, float a5, float a6, unsigned short a7, char a8, float a9, int8_t a10, unsigned long a11, double a12, float a13, float a14, unsigned short a15, EnI64 a16, float a17) {
+uint64_t sig_2(float a0, short a1, ssize_t a2, double a3, char a4, float a5, float a6, unsigned short a7, char a8, float a9, int8_t a10, unsigned long a11, double a12, float a13, float a14, unsigned short a15, EnI64 a16, float a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16506,9 +16580,9 @@ uintptr_t sig_2(float a0, short a1, ssize_t a2, double a3, char a4, float a5, fl
     h = mix(h, (uint64_t)(a15));
     h = mix(h, (uint64_t)(int64_t)(a16));
     h = mix(h, bits32(a17));
-    return (uintptr_t)h;
+    return (uint64_t)h;
 }
-EnU8 __attribute__((ms_abi)) sig_3(uint8_t a0, uint8_t a1, float a2, int64_t a3, _Bool a4, size_t a5, uint16_t a6, double a7, unsigned char a8, int a9, unsigned char a10, double a11, uint8_t a12, uint32_t a13, short a14, double a15, uint64_t a16, _Bool a17) {
+uint64_t __attribute__((ms_abi)) sig_3(uint8_t a0, uint8_t a1, float a2, int64_t a3, _Bool a4, size_t a5, uint16_t a6, double a7, unsigned char a8, int a9, unsigned char a10, double a11, uint8_t a12, uint32_t a13, short a14, double a15, uint64_t a16, _Bool a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -16528,9 +16602,9 @@ EnU8 __attribute__((ms_abi)) sig_3(uint8_t a0, uint8_t a1, float a2, int64_t a3,
     h = mix(h, bits64(a15));
     h = mix(h, (uint64_t)(a16));
     h = mix(h, (uint64_t)(a17));
-    return (EnU8)(uint8_t)h;
+    return (uint64_t)h;
 }
-ssize_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64_t *a4, int a5, int8_t a6, unsigned int a7, EnI16 a8, EnU32 a9, const int64_t *a10, uint8_t a11, uint16_t a12, unsigned long a13, uint64_t a14, EnU32 a15) {
+int16_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64_t *a4, int a5, int8_t a6, unsigned int a7, EnU64 a8, EnU32 a9, const int64_t *a10, uint8_t a11, uint16_t a12, unsigned long a13, uint64_t a14, EnU64 a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16540,7 +16614,7 @@ ssize_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8));
+    h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)*(a10));
     h = mix(h, (uint64_t)(a11));
@@ -16548,9 +16622,9 @@ ssize_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64
     h = mix(h, (uint64_t)(a13));
     h = mix(h, (uint64_t)(a14));
     h = mix(h, (uint64_t)(a15));
-    return (ssize_t)h;
+    return (int16_t)h;
 }
-EnI16 sig_5(const int64_t *a0, unsigned short a1, uint16_t a2, intptr_t a3, float a4, uint8_t a5, const int64_t *a6, unsigned short a7, unsigned long a8, double a9, double a10, int16_t a11, _Bool a12, short a13, short a14) {
+unsigned long sig_5(const int64_t *a0, unsigned short a1, uint16_t a2, intptr_t a3, float a4, uint8_t a5, const int64_t *a6, unsigned short a7, unsigned long a8, double a9, double a10, int16_t a11, _Bool a12, short a13, short a14) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
@@ -16567,9 +16641,9 @@ EnI16 sig_5(const int64_t *a0, unsigned short a1, uint16_t a2, intptr_t a3, floa
     h = mix(h, (uint64_t)(a12));
     h = mix(h, (uint64_t)(int64_t)(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
-    return (EnI16)(int16_t)h;
+    return (unsigned long)h;
 }
-float sig_6(float a0, float a1, unsigned short a2, double a3, float a4, float a5, float a6, double a7, double a8, float a9, float a10, double a11, float a12) {
+signed char sig_6(float a0, float a1, unsigned short a2, double a3, float a4, float a5, float a6, double a7, double a8, float a9, float a10, double a11, float a12) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -16584,9 +16658,9 @@ float sig_6(float a0, float a1, unsigned short a2, double a3, float a4, float a5
     h = mix(h, bits32(a10));
     h = mix(h, bits64(a11));
     h = mix(h, bits32(a12));
-    return (float)(int64_t)(h & 0xFFFF) * 0.125f - 4000.0f;
+    return (signed char)h;
 }
-ssize_t __attribute__((ms_abi)) sig_7(double a0, int32_t a1, double a2, float a3, float a4, double a5, float a6, double a7, float a8, float a9, float a10, float a11, float a12, float a13) {
+unsigned char __attribute__((ms_abi)) sig_7(double a0, int32_t a1, double a2, float a3, float a4, double a5, float a6, double a7, float a8, float a9, float a10, float a11, float a12, float a13) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16602,9 +16676,9 @@ ssize_t __attribute__((ms_abi)) sig_7(double a0, int32_t a1, double a2, float a3
     h = mix(h, bits32(a11));
     h = mix(h, bits32(a12));
     h = mix(h, bits32(a13));
-    return (ssize_t)h;
+    return (unsigned char)h;
 }
-char sig_8(unsigned char a0, float a1, float a2, float a3, char a4, double a5, double a6, double a7, float a8, float a9, float a10, double a11, float a12, uintptr_t a13, double a14, long long a15) {
+float sig_8(unsigned char a0, float a1, float a2, float a3, char a4, double a5, double a6, double a7, float a8, float a9, float a10, double a11, float a12, uintptr_t a13, double a14, long long a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
@@ -16622,9 +16696,9 @@ char sig_8(unsigned char a0, float a1, float a2, float a3, char a4, double a5, d
     h = mix(h, (uint64_t)(a13));
     h = mix(h, bits64(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
-    return (char)h;
+    return (float)(int64_t)(h & 0xFFFF) * 0.125f - 4000.0f;
 }
-int8_t sig_9(int32_t a0, short a1, uint16_t a2, unsigned short a3, unsigned long long a4, int8_t a5, unsigned int a6, int8_t a7, EnU32 a8, uint32_t a9, uint16_t a10, const int64_t *a11, const int64_t *a12, const int64_t *a13, int8_t a14, unsigned int a15, EnU8 a16, char a17) {
+unsigned char sig_9(int32_t a0, short a1, uint16_t a2, unsigned short a3, unsigned long long a4, int8_t a5, unsigned int a6, int8_t a7, EnU64 a8, uint32_t a9, uint16_t a10, const int64_t *a11, const int64_t *a12, const int64_t *a13, int8_t a14, unsigned int a15, EnInt a16, char a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16642,11 +16716,11 @@ int8_t sig_9(int32_t a0, short a1, uint16_t a2, unsigned short a3, unsigned long
     h = mix(h, (uint64_t)*(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
     h = mix(h, (uint64_t)(a15));
-    h = mix(h, (uint64_t)(a16));
+    h = mix(h, (uint64_t)(int64_t)(a16));
     h = mix(h, (uint64_t)(int64_t)(a17));
-    return (int8_t)h;
+    return (unsigned char)h;
 }
-signed char sig_10(double a0, double a1, double a2, int64_t a3, int16_t a4, float a5, double a6, int a7, double a8, float a9, unsigned short a10, float a11, intptr_t a12, double a13, unsigned char a14, unsigned char a15, double a16, uint8_t a17, const int64_t *a18, double a19) {
+EnI64 sig_10(double a0, double a1, double a2, int64_t a3, int16_t a4, float a5, double a6, int a7, double a8, float a9, unsigned short a10, float a11, intptr_t a12, double a13, unsigned char a14, unsigned char a15, double a16, uint8_t a17, const int64_t *a18, double a19) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -16668,9 +16742,9 @@ signed char sig_10(double a0, double a1, double a2, int64_t a3, int16_t a4, floa
     h = mix(h, (uint64_t)(a17));
     h = mix(h, (uint64_t)*(a18));
     h = mix(h, bits64(a19));
-    return (signed char)h;
+    return (EnI64)(int64_t)h;
 }
-signed char __attribute__((ms_abi)) sig_11(int a0, int64_t a1, ssize_t a2, int16_t a3, float a4, double a5, unsigned short a6, double a7, double a8, int32_t a9, char a10, unsigned char a11, signed char a12, const int64_t *a13, const int64_t *a14, uint16_t a15, int16_t a16, uint64_t a17, uint8_t a18) {
+long __attribute__((ms_abi)) sig_11(int a0, int64_t a1, ssize_t a2, int16_t a3, float a4, double a5, unsigned short a6, double a7, double a8, int32_t a9, char a10, unsigned char a11, signed char a12, const int64_t *a13, const int64_t *a14, uint16_t a15, int16_t a16, uint64_t a17, uint8_t a18) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16691,9 +16765,9 @@ signed char __attribute__((ms_abi)) sig_11(int a0, int64_t a1, ssize_t a2, int16
     h = mix(h, (uint64_t)(int64_t)(a16));
     h = mix(h, (uint64_t)(a17));
     h = mix(h, (uint64_t)(a18));
-    return (signed char)h;
+    return (long)h;
 }
-signed char sig_12(unsigned short a0, unsigned int a1, unsigned int a2, char a3, long long a4, uint8_t a5, uint32_t a6, size_t a7, long a8, intptr_t a9, unsigned int a10, unsigned short a11, ssize_t a12, int a13, uint8_t a14, uint16_t a15) {
+uint8_t sig_12(unsigned short a0, unsigned int a1, unsigned int a2, char a3, long long a4, uint8_t a5, uint32_t a6, size_t a7, long a8, intptr_t a9, unsigned int a10, unsigned short a11, ssize_t a12, int a13, uint8_t a14, uint16_t a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -16711,9 +16785,9 @@ signed char sig_12(unsigned short a0, unsigned int a1, unsigned int a2, char a3,
     h = mix(h, (uint64_t)(int64_t)(a13));
     h = mix(h, (uint64_t)(a14));
     h = mix(h, (uint64_t)(a15));
-    return (signed char)h;
+    return (uint8_t)h;
 }
-signed char sig_13(uint16_t a0, double a1, int16_t a2, uint16_t a3, const int64_t *a4, int8_t a5, int32_t a6, double a7, float a8, double a9) {
+short sig_13(uint16_t a0, double a1, int16_t a2, uint16_t a3, const int64_t *a4, int8_t a5, int32_t a6, double a7, float a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -16725,9 +16799,9 @@ signed char sig_13(uint16_t a0, double a1, int16_t a2, uint16_t a3, const int64_
     h = mix(h, bits64(a7));
     h = mix(h, bits32(a8));
     h = mix(h, bits64(a9));
-    return (signed char)h;
+    return (short)h;
 }
-EnU8 sig_14(float a0, float a1, signed char a2, int32_t a3, float a4, double a5, int a6, float a7, double a8, float a9, float a10, uint8_t a11) {
+signed char sig_14(float a0, float a1, signed char a2, int32_t a3, float a4, double a5, int a6, float a7, double a8, float a9, float a10, uint8_t a11) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -16741,9 +16815,9 @@ EnU8 sig_14(float a0, float a1, signed char a2, int32_t a3, float a4, double a5,
     h = mix(h, bits32(a9));
     h = mix(h, bits32(a10));
     h = mix(h, (uint64_t)(a11));
-    return (EnU8)(uint8_t)h;
+    return (signed char)h;
 }
-EnU16 __attribute__((ms_abi)) sig_15(double a0, char a1, double a2, const int64_t *a3, float a4, uint8_t a5, float a6, double a7, unsigned char a8, double a9, unsigned char a10, EnI16 a11, uint8_t a12, double a13, short a14, double a15, uint16_t a16) {
+unsigned long long __attribute__((ms_abi)) sig_15(double a0, char a1, double a2, const int64_t *a3, float a4, uint8_t a5, float a6, double a7, unsigned char a8, double a9, unsigned char a10, EnU64 a11, uint8_t a12, double a13, short a14, double a15, uint16_t a16) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16756,15 +16830,15 @@ EnU16 __attribute__((ms_abi)) sig_15(double a0, char a1, double a2, const int64_
     h = mix(h, (uint64_t)(a8));
     h = mix(h, bits64(a9));
     h = mix(h, (uint64_t)(a10));
-    h = mix(h, (uint64_t)(int64_t)(a11));
+    h = mix(h, (uint64_t)(a11));
     h = mix(h, (uint64_t)(a12));
     h = mix(h, bits64(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
     h = mix(h, bits64(a15));
     h = mix(h, (uint64_t)(a16));
-    return (EnU16)(uint16_t)h;
+    return (unsigned long long)h;
 }
-signed char sig_16(double a0, int16_t a1, ssize_t a2, long long a3, char a4, float a5, EnInt a6, float a7, float a8, double a9, long a10, unsigned short a11, char a12, double a13, int8_t a14, float a15, double a16, int8_t a17, signed char a18) {
+uint16_t sig_16(double a0, int16_t a1, ssize_t a2, long long a3, char a4, float a5, EnI8 a6, float a7, float a8, double a9, long a10, unsigned short a11, char a12, double a13, int8_t a14, float a15, double a16, int8_t a17, signed char a18) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16785,9 +16859,9 @@ signed char sig_16(double a0, int16_t a1, ssize_t a2, long long a3, char a4, flo
     h = mix(h, bits64(a16));
     h = mix(h, (uint64_t)(int64_t)(a17));
     h = mix(h, (uint64_t)(int64_t)(a18));
-    return (signed char)h;
+    return (uint16_t)h;
 }
-char sig_17(const int64_t *a0, unsigned long a1, char a2, uint16_t a3, int16_t a4, unsigned long long a5, int16_t a6, short a7, unsigned long long a8, const int64_t *a9, const int64_t *a10, const int64_t *a11, uint32_t a12, unsigned char a13, int8_t a14, long long a15, signed char a16, unsigned short a17) {
+_Bool sig_17(const int64_t *a0, unsigned long a1, char a2, uint16_t a3, int16_t a4, unsigned long long a5, int16_t a6, short a7, unsigned long long a8, const int64_t *a9, const int64_t *a10, const int64_t *a11, uint32_t a12, unsigned char a13, int8_t a14, long long a15, signed char a16, unsigned short a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
@@ -16807,9 +16881,9 @@ char sig_17(const int64_t *a0, unsigned long a1, char a2, uint16_t a3, int16_t a
     h = mix(h, (uint64_t)(int64_t)(a15));
     h = mix(h, (uint64_t)(int64_t)(a16));
     h = mix(h, (uint64_t)(a17));
-    return (char)h;
+    return ((h >> 7) & 1) != 0;
 }
-char sig_18(float a0, EnI64 a1, EnInt a2, long long a3, float a4, signed char a5, uint16_t a6, double a7, unsigned long a8, float a9, EnU8 a10, double a11, int8_t a12, EnI16 a13, uintptr_t a14) {
+unsigned int sig_18(float a0, EnI8 a1, EnI8 a2, long long a3, float a4, signed char a5, uint16_t a6, double a7, unsigned long a8, float a9, EnU8 a10, double a11, int8_t a12, EnI16 a13, uintptr_t a14) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16826,9 +16900,9 @@ char sig_18(float a0, EnI64 a1, EnInt a2, long long a3, float a4, signed char a5
     h = mix(h, (uint64_t)(int64_t)(a12));
     h = mix(h, (uint64_t)(int64_t)(a13));
     h = mix(h, (uint64_t)(a14));
-    return (char)h;
+    return (unsigned int)h;
 }
-int16_t __attribute__((ms_abi)) sig_19(uint64_t a0, char a1, float a2, uint16_t a3, double a4, unsigned short a5, uint32_t a6, unsigned long a7, intptr_t a8, signed char a9, size_t a10, int16_t a11, const int64_t *a12, double a13, char a14) {
+_Bool __attribute__((ms_abi)) sig_19(uint64_t a0, char a1, float a2, uint16_t a3, double a4, unsigned short a5, uint32_t a6, unsigned long a7, intptr_t a8, signed char a9, size_t a10, int16_t a11, const int64_t *a12, double a13, char a14) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16845,9 +16919,9 @@ int16_t __attribute__((ms_abi)) sig_19(uint64_t a0, char a1, float a2, uint16_t 
     h = mix(h, (uint64_t)*(a12));
     h = mix(h, bits64(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
-    return (int16_t)h;
+    return ((h >> 7) & 1) != 0;
 }
-signed char sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU16 a5, const int64_t *a6, const int64_t *a7, uint16_t a8, float a9, short a10, EnInt a11, uint16_t a12, const int64_t *a13, uint16_t a14, int64_t a15, int16_t a16, uintptr_t a17, _Bool a18) {
+EnU8 sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU64 a5, const int64_t *a6, const int64_t *a7, uint16_t a8, float a9, short a10, EnU8 a11, uint16_t a12, const int64_t *a13, uint16_t a14, int64_t a15, int16_t a16, uintptr_t a17, _Bool a18) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -16860,7 +16934,7 @@ signed char sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU
     h = mix(h, (uint64_t)(a8));
     h = mix(h, bits32(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
-    h = mix(h, (uint64_t)(int64_t)(a11));
+    h = mix(h, (uint64_t)(a11));
     h = mix(h, (uint64_t)(a12));
     h = mix(h, (uint64_t)*(a13));
     h = mix(h, (uint64_t)(a14));
@@ -16868,9 +16942,9 @@ signed char sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU
     h = mix(h, (uint64_t)(int64_t)(a16));
     h = mix(h, (uint64_t)(a17));
     h = mix(h, (uint64_t)(a18));
-    return (signed char)h;
+    return (EnU8)(uint8_t)h;
 }
-int16_t sig_21(long long a0, const int64_t *a1, double a2, float a3, double a4, uintptr_t a5, uint16_t a6, double a7, long a8, double a9, double a10, double a11, signed char a12, uint8_t a13) {
+int32_t sig_21(long long a0, const int64_t *a1, double a2, float a3, double a4, uintptr_t a5, uint16_t a6, double a7, long a8, double a9, double a10, double a11, signed char a12, uint8_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -16886,14 +16960,14 @@ int16_t sig_21(long long a0, const int64_t *a1, double a2, float a3, double a4, 
     h = mix(h, bits64(a11));
     h = mix(h, (uint64_t)(int64_t)(a12));
     h = mix(h, (uint64_t)(a13));
-    return (int16_t)h;
+    return (int32_t)h;
 }
-unsigned long sig_22(long long a0, unsigned char a1, short a2, EnU8 a3, int32_t a4, uint8_t a5, uint16_t a6, char a7, long a8, unsigned char a9, ssize_t a10) {
+EnI16 sig_22(long long a0, unsigned char a1, short a2, EnInt a3, int32_t a4, uint8_t a5, uint16_t a6, char a7, long a8, unsigned char a9, ssize_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
@@ -16901,9 +16975,9 @@ unsigned long sig_22(long long a0, unsigned char a1, short a2, EnU8 a3, int32_t 
     h = mix(h, (uint64_t)(int64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
-    return (unsigned long)h;
+    return (EnI16)(int16_t)h;
 }
-int16_t __attribute__((ms_abi)) sig_23(double a0, float a1, char a2, double a3, double a4, double a5, float a6, int32_t a7, double a8, double a9, float a10, float a11, float a12, double a13, char a14, float a15, float a16, double a17) {
+_Bool __attribute__((ms_abi)) sig_23(double a0, float a1, char a2, double a3, double a4, double a5, float a6, int32_t a7, double a8, double a9, float a10, float a11, float a12, double a13, char a14, float a15, float a16, double a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -16923,9 +16997,9 @@ int16_t __attribute__((ms_abi)) sig_23(double a0, float a1, char a2, double a3, 
     h = mix(h, bits32(a15));
     h = mix(h, bits32(a16));
     h = mix(h, bits64(a17));
-    return (int16_t)h;
+    return ((h >> 7) & 1) != 0;
 }
-uintptr_t sig_24(double a0, uint16_t a1, double a2, unsigned long long a3, float a4, float a5, uintptr_t a6, double a7, const int64_t *a8, int64_t a9) {
+uint64_t sig_24(double a0, uint16_t a1, double a2, unsigned long long a3, float a4, float a5, uintptr_t a6, double a7, const int64_t *a8, int64_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
@@ -16937,9 +17011,9 @@ uintptr_t sig_24(double a0, uint16_t a1, double a2, unsigned long long a3, float
     h = mix(h, bits64(a7));
     h = mix(h, (uint64_t)*(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
-    return (uintptr_t)h;
+    return (uint64_t)h;
 }
-int16_t sig_25(float a0, double a1, double a2, unsigned short a3, float a4, uint8_t a5, const int64_t *a6, EnInt a7, const int64_t *a8, unsigned char a9, double a10, double a11, int a12, double a13, signed char a14, char a15, long long a16) {
+int8_t sig_25(float a0, double a1, double a2, unsigned short a3, float a4, uint8_t a5, const int64_t *a6, EnInt a7, const int64_t *a8, unsigned char a9, double a10, double a11, int a12, double a13, signed char a14, char a15, long long a16) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -16958,9 +17032,9 @@ int16_t sig_25(float a0, double a1, double a2, unsigned short a3, float a4, uint
     h = mix(h, (uint64_t)(int64_t)(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
     h = mix(h, (uint64_t)(int64_t)(a16));
-    return (int16_t)h;
+    return (int8_t)h;
 }
-int64_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, int16_t a5, float a6, EnI64 a7, EnU8 a8, EnU32 a9, double a10, long long a11, float a12, const int64_t *a13, uint64_t a14, size_t a15, EnInt a16, double a17) {
+int16_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, int16_t a5, float a6, EnU8 a7, EnU8 a8, EnI16 a9, double a10, long long a11, float a12, const int64_t *a13, uint64_t a14, size_t a15, EnI8 a16, double a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -16969,9 +17043,9 @@ int64_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, in
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(a8));
-    h = mix(h, (uint64_t)(a9));
+    h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, bits64(a10));
     h = mix(h, (uint64_t)(int64_t)(a11));
     h = mix(h, bits32(a12));
@@ -16980,7 +17054,7 @@ int64_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, in
     h = mix(h, (uint64_t)(a15));
     h = mix(h, (uint64_t)(int64_t)(a16));
     h = mix(h, bits64(a17));
-    return (int64_t)h;
+    return (int16_t)h;
 }
 int16_t __attribute__((ms_abi)) sig_27(float a0, double a1, float a2, double a3, double a4, float a5, double a6, double a7, double a8, float a9, double a10) {
     uint64_t h = 1469598103934665603ull;
@@ -16997,7 +17071,7 @@ int16_t __attribute__((ms_abi)) sig_27(float a0, double a1, float a2, double a3,
     h = mix(h, bits64(a10));
     return (int16_t)h;
 }
-char sig_28(float a0, double a1, double a2, int32_t a3, char a4, double a5, float a6, double a7, int8_t a8, double a9, double a10, double a11, float a12, size_t a13, float a14, double a15, double a16, float a17) {
+int8_t sig_28(float a0, double a1, double a2, int32_t a3, char a4, double a5, float a6, double a7, int8_t a8, double a9, double a10, double a11, float a12, size_t a13, float a14, double a15, double a16, float a17) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -17017,9 +17091,9 @@ char sig_28(float a0, double a1, double a2, int32_t a3, char a4, double a5, floa
     h = mix(h, bits64(a15));
     h = mix(h, bits64(a16));
     h = mix(h, bits32(a17));
-    return (char)h;
+    return (int8_t)h;
 }
-EnU16 sig_29(double a0, float a1, EnI64 a2, double a3, int16_t a4, double a5, size_t a6, const int64_t *a7, short a8, uint16_t a9, short a10, EnI16 a11, unsigned char a12, float a13, unsigned char a14, intptr_t a15) {
+int64_t sig_29(double a0, float a1, EnInt a2, double a3, int16_t a4, double a5, size_t a6, const int64_t *a7, short a8, uint16_t a9, short a10, EnI16 a11, unsigned char a12, float a13, unsigned char a14, intptr_t a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -17037,9 +17111,9 @@ EnU16 sig_29(double a0, float a1, EnI64 a2, double a3, int16_t a4, double a5, si
     h = mix(h, bits32(a13));
     h = mix(h, (uint64_t)(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
-    return (EnU16)(uint16_t)h;
+    return (int64_t)h;
 }
-signed char sig_30(unsigned long a0, double a1, float a2, EnU8 a3, _Bool a4, double a5, float a6, long a7, unsigned short a8, const int64_t *a9, int64_t a10, long long a11, signed char a12, float a13, float a14, const int64_t *a15) {
+uint16_t sig_30(unsigned long a0, double a1, float a2, EnU8 a3, _Bool a4, double a5, float a6, long a7, unsigned short a8, const int64_t *a9, int64_t a10, long long a11, signed char a12, float a13, float a14, const int64_t *a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -17057,9 +17131,9 @@ signed char sig_30(unsigned long a0, double a1, float a2, EnU8 a3, _Bool a4, dou
     h = mix(h, bits32(a13));
     h = mix(h, bits32(a14));
     h = mix(h, (uint64_t)*(a15));
-    return (signed char)h;
+    return (uint16_t)h;
 }
-unsigned int __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, int16_t a3, unsigned short a4, unsigned short a5, ssize_t a6, int8_t a7, EnU8 a8, int8_t a9, _Bool a10, short a11, uint8_t a12, uint64_t a13, EnInt a14, double a15) {
+ssize_t __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, int16_t a3, unsigned short a4, unsigned short a5, ssize_t a6, int8_t a7, EnI8 a8, int8_t a9, _Bool a10, short a11, uint8_t a12, uint64_t a13, EnInt a14, double a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -17069,7 +17143,7 @@ unsigned int __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, in
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(a8));
+    h = mix(h, (uint64_t)(int64_t)(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(a10));
     h = mix(h, (uint64_t)(int64_t)(a11));
@@ -17077,9 +17151,9 @@ unsigned int __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, in
     h = mix(h, (uint64_t)(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
     h = mix(h, bits64(a15));
-    return (unsigned int)h;
+    return (ssize_t)h;
 }
-int16_t sig_32(const int64_t *a0, const int64_t *a1, int a2, int32_t a3, ssize_t a4, char a5, int16_t a6, unsigned long long a7, uint64_t a8, const int64_t *a9, long long a10, uint16_t a11) {
+int8_t sig_32(const int64_t *a0, const int64_t *a1, int a2, int32_t a3, ssize_t a4, char a5, int16_t a6, unsigned long long a7, uint64_t a8, const int64_t *a9, long long a10, uint16_t a11) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -17093,9 +17167,9 @@ int16_t sig_32(const int64_t *a0, const int64_t *a1, int a2, int32_t a3, ssize_t
     h = mix(h, (uint64_t)*(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     h = mix(h, (uint64_t)(a11));
-    return (int16_t)h;
+    return (int8_t)h;
 }
-short sig_33(unsigned char a0, const int64_t *a1, EnU16 a2, intptr_t a3, const int64_t *a4, const int64_t *a5, uint64_t a6, unsigned long a7, unsigned long long a8, EnU8 a9, EnU16 a10, unsigned char a11, char a12, intptr_t a13, int64_t a14) {
+signed char sig_33(unsigned char a0, const int64_t *a1, EnU32 a2, intptr_t a3, const int64_t *a4, const int64_t *a5, uint64_t a6, unsigned long a7, unsigned long long a8, EnI64 a9, EnU16 a10, unsigned char a11, char a12, intptr_t a13, int64_t a14) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -17106,15 +17180,15 @@ short sig_33(unsigned char a0, const int64_t *a1, EnU16 a2, intptr_t a3, const i
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(a8));
-    h = mix(h, (uint64_t)(a9));
+    h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(a10));
     h = mix(h, (uint64_t)(a11));
     h = mix(h, (uint64_t)(int64_t)(a12));
     h = mix(h, (uint64_t)(int64_t)(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
-    return (short)h;
+    return (signed char)h;
 }
-float sig_34(float a0, float a1, double a2, double a3, double a4, double a5, double a6, float a7, float a8, unsigned char a9, float a10, float a11, double a12, uint64_t a13, float a14) {
+EnInt sig_34(float a0, float a1, double a2, double a3, double a4, double a5, double a6, float a7, float a8, unsigned char a9, float a10, float a11, double a12, uint64_t a13, float a14) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -17131,7 +17205,7 @@ float sig_34(float a0, float a1, double a2, double a3, double a4, double a5, dou
     h = mix(h, bits64(a12));
     h = mix(h, (uint64_t)(a13));
     h = mix(h, bits32(a14));
-    return (float)(int64_t)(h & 0xFFFF) * 0.125f - 4000.0f;
+    return (EnInt)(int)h;
 }
 uint16_t __attribute__((ms_abi)) sig_35(float a0, unsigned short a1, double a2, double a3, float a4, double a5, double a6, double a7, float a8, double a9, double a10, double a11, double a12, double a13, double a14, double a15) {
     uint64_t h = 1469598103934665603ull;
@@ -17153,7 +17227,7 @@ uint16_t __attribute__((ms_abi)) sig_35(float a0, unsigned short a1, double a2, 
     h = mix(h, bits64(a15));
     return (uint16_t)h;
 }
-int64_t sig_36(float a0, ssize_t a1, int a2, short a3, long a4, EnU16 a5, const int64_t *a6, short a7, float a8, double a9, double a10, float a11, int8_t a12) {
+double sig_36(float a0, ssize_t a1, int a2, short a3, long a4, EnU16 a5, const int64_t *a6, short a7, float a8, double a9, double a10, float a11, int8_t a12) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -17168,9 +17242,9 @@ int64_t sig_36(float a0, ssize_t a1, int a2, short a3, long a4, EnU16 a5, const 
     h = mix(h, bits64(a10));
     h = mix(h, bits32(a11));
     h = mix(h, (uint64_t)(int64_t)(a12));
-    return (int64_t)h;
+    return (double)(int64_t)(h & 0xFFFFFF) * 0.125 - 1000000.0;
 }
-uint16_t sig_37(double a0, float a1, double a2, float a3, unsigned short a4, double a5, float a6, double a7, double a8, float a9, float a10, float a11, float a12, float a13, double a14, char a15) {
+uint8_t sig_37(double a0, float a1, double a2, float a3, unsigned short a4, double a5, float a6, double a7, double a8, float a9, float a10, float a11, float a12, float a13, double a14, char a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -17188,7 +17262,7 @@ uint16_t sig_37(double a0, float a1, double a2, float a3, unsigned short a4, dou
     h = mix(h, bits32(a13));
     h = mix(h, bits64(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
-    return (uint16_t)h;
+    return (uint8_t)h;
 }
 int8_t sig_38(double a0, double a1, double a2, double a3, float a4, double a5, float a6, float a7, double a8, float a9, float a10, double a11, unsigned int a12) {
     uint64_t h = 1469598103934665603ull;
@@ -17207,7 +17281,7 @@ int8_t sig_38(double a0, double a1, double a2, double a3, float a4, double a5, f
     h = mix(h, (uint64_t)(a12));
     return (int8_t)h;
 }
-uint16_t __attribute__((ms_abi)) sig_39(intptr_t a0, unsigned long long a1, uint64_t a2, double a3, char a4, int16_t a5, int32_t a6, uint8_t a7, intptr_t a8, uintptr_t a9, unsigned short a10, int32_t a11, float a12, EnU8 a13, float a14, int8_t a15, double a16, float a17, uint8_t a18) {
+char __attribute__((ms_abi)) sig_39(intptr_t a0, unsigned long long a1, uint64_t a2, double a3, char a4, int16_t a5, int32_t a6, uint8_t a7, intptr_t a8, uintptr_t a9, unsigned short a10, int32_t a11, float a12, EnI64 a13, float a14, int8_t a15, double a16, float a17, uint8_t a18) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -17222,15 +17296,15 @@ uint16_t __attribute__((ms_abi)) sig_39(intptr_t a0, unsigned long long a1, uint
     h = mix(h, (uint64_t)(a10));
     h = mix(h, (uint64_t)(int64_t)(a11));
     h = mix(h, bits32(a12));
-    h = mix(h, (uint64_t)(a13));
+    h = mix(h, (uint64_t)(int64_t)(a13));
     h = mix(h, bits32(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
     h = mix(h, bits64(a16));
     h = mix(h, bits32(a17));
     h = mix(h, (uint64_t)(a18));
-    return (uint16_t)h;
+    return (char)h;
 }
-_Bool sig_40(char a0, int a1, _Bool a2, float a3, double a4, const int64_t *a5, char a6, uint8_t a7, double a8, float a9, int16_t a10, int8_t a11, uint64_t a12, _Bool a13, uint32_t a14, float a15, float a16) {
+EnI16 sig_40(char a0, int a1, _Bool a2, float a3, double a4, const int64_t *a5, char a6, uint8_t a7, double a8, float a9, int16_t a10, int8_t a11, uint64_t a12, _Bool a13, uint32_t a14, float a15, float a16) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -17249,9 +17323,9 @@ _Bool sig_40(char a0, int a1, _Bool a2, float a3, double a4, const int64_t *a5, 
     h = mix(h, (uint64_t)(a14));
     h = mix(h, bits32(a15));
     h = mix(h, bits32(a16));
-    return ((h >> 7) & 1) != 0;
+    return (EnI16)(int16_t)h;
 }
-int16_t sig_41(unsigned long long a0, short a1, int64_t a2, unsigned char a3, unsigned char a4, int16_t a5, long long a6, EnU16 a7, uint16_t a8, unsigned char a9, uint64_t a10, int8_t a11) {
+_Bool sig_41(unsigned long long a0, short a1, int64_t a2, unsigned char a3, unsigned char a4, int16_t a5, long long a6, EnU16 a7, uint16_t a8, unsigned char a9, uint64_t a10, int8_t a11) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -17265,9 +17339,9 @@ int16_t sig_41(unsigned long long a0, short a1, int64_t a2, unsigned char a3, un
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(a10));
     h = mix(h, (uint64_t)(int64_t)(a11));
-    return (int16_t)h;
+    return ((h >> 7) & 1) != 0;
 }
-unsigned short sig_42(float a0, float a1, int8_t a2, const int64_t *a3, double a4, float a5, float a6, double a7, int16_t a8, EnU16 a9, unsigned char a10) {
+unsigned char sig_42(float a0, float a1, int8_t a2, const int64_t *a3, double a4, float a5, float a6, double a7, int16_t a8, EnU64 a9, unsigned char a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -17280,9 +17354,9 @@ unsigned short sig_42(float a0, float a1, int8_t a2, const int64_t *a3, double a
     h = mix(h, (uint64_t)(int64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(a10));
-    return (unsigned short)h;
+    return (unsigned char)h;
 }
-EnU8 __attribute__((ms_abi)) sig_43(double a0, double a1, unsigned short a2, int8_t a3, uint64_t a4, signed char a5, unsigned long long a6, unsigned char a7, uint64_t a8, double a9, signed char a10, EnInt a11) {
+uint8_t __attribute__((ms_abi)) sig_43(double a0, double a1, unsigned short a2, int8_t a3, uint64_t a4, signed char a5, unsigned long long a6, unsigned char a7, uint64_t a8, double a9, signed char a10, EnI8 a11) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -17296,9 +17370,9 @@ EnU8 __attribute__((ms_abi)) sig_43(double a0, double a1, unsigned short a2, int
     h = mix(h, bits64(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     h = mix(h, (uint64_t)(int64_t)(a11));
-    return (EnU8)(uint8_t)h;
+    return (uint8_t)h;
 }
-int16_t sig_44(size_t a0, int32_t a1, int16_t a2, unsigned char a3, unsigned int a4, long a5, int8_t a6, size_t a7, const int64_t *a8, ssize_t a9, int32_t a10) {
+unsigned int sig_44(size_t a0, int32_t a1, int16_t a2, unsigned char a3, unsigned int a4, long a5, int8_t a6, size_t a7, const int64_t *a8, ssize_t a9, int32_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -17311,15 +17385,15 @@ int16_t sig_44(size_t a0, int32_t a1, int16_t a2, unsigned char a3, unsigned int
     h = mix(h, (uint64_t)*(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
-    return (int16_t)h;
+    return (unsigned int)h;
 }
-uint8_t sig_45(size_t a0, unsigned char a1, long a2, float a3, EnU16 a4, float a5, unsigned short a6, int16_t a7, unsigned char a8, float a9, size_t a10, float a11, float a12, float a13, int32_t a14, EnI64 a15) {
+EnI8 sig_45(size_t a0, unsigned char a1, long a2, float a3, EnI16 a4, float a5, unsigned short a6, int16_t a7, unsigned char a8, float a9, size_t a10, float a11, float a12, float a13, int32_t a14, EnI64 a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits32(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
@@ -17331,9 +17405,9 @@ uint8_t sig_45(size_t a0, unsigned char a1, long a2, float a3, EnU16 a4, float a
     h = mix(h, bits32(a13));
     h = mix(h, (uint64_t)(int64_t)(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
-    return (uint8_t)h;
+    return (EnI8)(int8_t)h;
 }
-ssize_t sig_46(double a0, double a1, double a2, float a3, uint8_t a4, uint64_t a5, double a6, float a7, float a8, double a9, double a10, float a11) {
+int64_t sig_46(double a0, double a1, double a2, float a3, uint8_t a4, uint64_t a5, double a6, float a7, float a8, double a9, double a10, float a11) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -17347,9 +17421,9 @@ ssize_t sig_46(double a0, double a1, double a2, float a3, uint8_t a4, uint64_t a
     h = mix(h, bits64(a9));
     h = mix(h, bits64(a10));
     h = mix(h, bits32(a11));
-    return (ssize_t)h;
+    return (int64_t)h;
 }
-intptr_t __attribute__((ms_abi)) sig_47(unsigned char a0, unsigned int a1, unsigned long long a2, uint16_t a3, int32_t a4, int16_t a5, long long a6, unsigned int a7, int64_t a8, unsigned char a9, uint64_t a10, char a11, unsigned short a12, uint8_t a13, _Bool a14, char a15) {
+_Bool __attribute__((ms_abi)) sig_47(unsigned char a0, unsigned int a1, unsigned long long a2, uint16_t a3, int32_t a4, int16_t a5, long long a6, unsigned int a7, int64_t a8, unsigned char a9, uint64_t a10, char a11, unsigned short a12, uint8_t a13, _Bool a14, char a15) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -17367,286 +17441,275 @@ intptr_t __attribute__((ms_abi)) sig_47(unsigned char a0, unsigned int a1, unsig
     h = mix(h, (uint64_t)(a13));
     h = mix(h, (uint64_t)(a14));
     h = mix(h, (uint64_t)(int64_t)(a15));
-    return (intptr_t)h;
+    return ((h >> 7) & 1) != 0;
 }
 uint64_t cbsig_0(CbSig_0 cb) {
     EnU32 r = cb(-5186.0, -7800.5, 5749.375, -2765.0f, 7671.375f, -4986.875, 4891.0f, -879.75f, 7509.0, -6086.375, 28573ull);
     return (uint64_t)(r);
 }
 uint64_t cbsig_1(CbSig_1 cb) {
-    char r = cb(5475.625f, 1943093873ll, -29ll, 6709.625f, 703.5f, -6894.875, 3706.25f, 3808.125f, 14196498862155914417ull, -833.125, 692.0, -1899.25f, -2345.5f);
-    return (uint64_t)(int64_t)(r);
+    uint8_t r = cb(5475.625f, 1943093873ll, -29ll, 6709.625f, 703.5f, -6894.875, 3706.25f, 3808.125f, 14196498862155914417ull, -833.125, 692.0, -1899.25f, -2345.5f);
+    return (uint64_t)(r);
 }
 uint64_t cbsig_2(CbSig_2 cb) {
-    unsigned short r = cb(14ll, (EnU32)3ull, 5463ull, 5ull, 24ull, 1ull, &ffidl_cells[9], &ffidl_cells[43], true, 11903593997908473382ull, 198ull, 0ull, 36ull, 9223372036854775806ll);
+    unsigned char r = cb(14ll, (EnI16)-300ll, 5463ull, 5ull, 24ull, 1ull, &ffidl_cells[9], &ffidl_cells[43], true, 11903593997908473382ull, 198ull, 0ull, 36ull, 9223372036854775806ll);
     return (uint64_t)(r);
 }
 uint64_t cbsig_3(CbSig_3 cb) {
-    uint16_t r = cb(-1186ll, (EnU8)255ull, &ffidl_cells[32], -26ll, -9223372036854775807ll, &ffidl_cells[53], (EnU32)3ull, 55ull, 5752751399386413927ull, 1392245998ll, 400713630ll, 16488821490171663360ull, 5ll, -9223372036854775806ll, &ffidl_cells[0], &ffidl_cells[16], -32768ll);
-    return (uint64_t)(r);
+    int r = cb(-1186ll, (EnU8)255ull, &ffidl_cells[32], -26ll, -9223372036854775807ll, &ffidl_cells[53], (EnU64)18446744073709551615ull, 55ull, 5752751399386413927ull, 1392245998ll, 400713630ll, 16488821490171663360ull, 5ll, -9223372036854775806ll, &ffidl_cells[0], &ffidl_cells[16], -32768ll);
+    return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_4(CbSig_4 cb) {
-    short r = cb(3309829999ull, 6243.5f, 2544.625, 18522ull, -28ll, -3157.625f, &ffidl_cells[4], -25ll, 28683ll, 26ull, 4235.0f, 26475ll, 3234.125, 5ll, -6173.625f, 4294967294ull, -25ll, 11ll, (EnI64)5000000000ll, -422605766628876659ll);
+    short r = cb(3309829999ull, 6243.5f, 2544.625, 18522ull, -28ll, -3157.625f, &ffidl_cells[4], -25ll, 28683ll, 26ull, 4235.0f, 26475ll, 3234.125, 5ll, -6173.625f, 4294967294ull, -25ll, 11ll, (EnI8)127ll, -422605766628876659ll);
     return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_5(CbSig_5 cb) {
-    uint16_t r = cb(3748.125f, -7177.875f, -5715.25f, -2923.625, 65535ull, -2672.875, 625.75, -3704.625, -3222.75, -2170.125f, 2066.875, -5070.125);
-    return (uint64_t)(r);
+    char r = cb(3748.125f, -7177.875f, -5715.25f, -2923.625, 65535ull, -2672.875, 625.75, -3704.625, -3222.75, -2170.125f, 2066.875, -5070.125);
+    return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_6(CbSig_6 cb) {
-    unsigned int r = cb(3257803689534535669ull, 246661409ull, (EnI64)-1ll, &ffidl_cells[13], 42ll, 12374283503655645666ull, 10939ll, 32767ll, -1919596460ll, -9223372036854775807ll, 14ll, 39ull, 0ll, 3048866183242800223ll);
+    unsigned short r = cb(3257803689534535669ull, 246661409ull, (EnI64)-1ll, &ffidl_cells[13], 42ll, 12374283503655645666ull, 10939ll, 32767ll, -1919596460ll, -9223372036854775807ll, 14ll, 39ull, 0ll, 3048866183242800223ll);
     return (uint64_t)(r);
 }
 uint64_t cbsig_7(CbSig_7 cb) {
-    size_t r = cb(-2873.5, 16ull, &ffidl_cells[23], 16ll, -3866.625, &ffidl_cells[33], 6677.875, -215.125f, 0ll, 4783641235530047938ull);
+    uintptr_t r = cb(-2873.5, 16ull, &ffidl_cells[23], 16ll, -3866.625, &ffidl_cells[33], 6677.875, -215.125f, 0ll, 4783641235530047938ull);
     return (uint64_t)(r);
 }
 uint64_t cbsig_8(CbSig_8 cb) {
-    int8_t r = cb(107ll, 55131ull, 69ll, 861825905ll, 3699516894ull, -6046ll, 0ll, 8587012074438281515ll, (EnI16)-366ll, 221ull, 255ull, 254ull, -8964273641181675476ll);
-    return (uint64_t)(int64_t)(r);
+    unsigned long r = cb(107ll, 55131ull, 69ll, 861825905ll, 3699516894ull, -6046ll, 0ll, 8587012074438281515ll, (EnU32)361ull, 221ull, 255ull, 254ull, -8964273641181675476ll);
+    return (uint64_t)(r);
 }
 uint64_t cbsig_9(CbSig_9 cb) {
-    unsigned char r = cb(6296.0, 1796779949338155604ll, 32766ll, (EnU16)0ull, -3657.875, (EnU8)200ull, 4294967295ull, 4ull, 20ll, -5166.125f, &ffidl_cells[26], 9692487834598955219ull, 3488.625f, (EnU8)0ull, 12ll);
+    unsigned short r = cb(6296.0, 1796779949338155604ll, 32766ll, (EnU16)0ull, -3657.875, (EnU8)200ull, 4294967295ull, 4ull, 20ll, -5166.125f, &ffidl_cells[26], 9692487834598955219ull, 3488.625f, (EnI8)-128ll, 12ll);
     return (uint64_t)(r);
 }
 uint64_t cbsig_10(CbSig_10 cb) {
-    unsigned char r = cb(-2994.25f, 6398.0, 6816.25f, 6362.0f, 1826.125f, -4606.0, -4442.625f, -5146.75f, 7643.25f, 2244.125f);
+    unsigned int r = cb(-2994.25f, 6398.0, 6816.25f, 6362.0f, 1826.125f, -4606.0, -4442.625f, -5146.75f, 7643.25f, 2244.125f);
     return (uint64_t)(r);
 }
 uint64_t cbsig_11(CbSig_11 cb) {
-    size_t r = cb(-3238.5, 2147483647ll, 5020.125f, 7286.125f, 254ull, 171ull, 5400.875f, 24ull, &ffidl_cells[44], 1411610538ull, 42ll, 4977.5, 56ll, 13928ll);
-    return (uint64_t)(r);
-}
-uint64_t cbsig_12(CbSig_12 cb) {
-    EnInt r = cb(8961350948617600174ull, 53888ull, 2233.125, 12084280308989137166ull, 64203ull, -7339.25f, 65534ull, 48472ull, 25793ll, -22ll, -3605.25, -7307.625f, 8437577655692307724ull, 7784152995235278600ll, 18446744073709551615ull, -5283.5, -1471.5);
+    signed char r = cb(-3238.5, 2147483647ll, 5020.125f, 7286.125f, 254ull, 171ull, 5400.875f, 24ull, &ffidl_cells[44], 1411610538ull, 42ll, 4977.5, 56ll, 13928ll);
     return (uint64_t)(int64_t)(r);
 }
+uint64_t cbsig_12(CbSig_12 cb) {
+    EnU8 r = cb(8961350948617600174ull, 53888ull, 2233.125, 12084280308989137166ull, 64203ull, -7339.25f, 65534ull, 48472ull, 25793ll, -22ll, -3605.25, -7307.625f, 8437577655692307724ull, 7784152995235278600ll, 18446744073709551615ull, -5283.5, -1471.5);
+    return (uint64_t)(r);
+}
 uint64_t cbsig_13(CbSig_13 cb) {
-    unsigned long long r = cb(13ull, 0ull, 9223372036854775806ll, 37ull, 0ll, 122ll, -5399229078857229229ll, 11ull, 127ll, 0ull, 0ull, 65535ull, 37ll);
+    unsigned char r = cb(13ull, 0ull, 9223372036854775806ll, 37ull, 0ll, 122ll, -5399229078857229229ll, 11ull, 127ll, 0ull, 0ull, 65535ull, 37ll);
     return (uint64_t)(r);
 }
 uint64_t cbsig_14(CbSig_14 cb) {
-    EnU16 r = cb(105ull, 43ll, 55116ull, 24286ull, 17257ull, 243ull, 41ll, -32767ll, -30ll, 13526ll, (EnInt)-5ll, 3299964304400814096ll, 12185996980674986348ull, (EnI16)7ll, 0ull, 5994664597253495046ll, 8ll, 22ll, -1110ll);
+    EnU64 r = cb(105ull, 43ll, 55116ull, 24286ull, 17257ull, 243ull, 41ll, -32767ll, -30ll, 13526ll, (EnI64)-1ll, 3299964304400814096ll, 12185996980674986348ull, (EnU64)18446744073709551615ull, 0ull, 5994664597253495046ll, 8ll, 22ll, -1110ll);
     return (uint64_t)(r);
 }
 uint64_t cbsig_15(CbSig_15 cb) {
-    unsigned long r = cb((EnU16)770ull, (EnInt)-954ll, 3ull, 199270195ll, 13ull, &ffidl_cells[62], -9223372036854775807ll, 35ull, 8848818226385558450ull, 207ull, 18446744073709551615ull, &ffidl_cells[31], -9223372036854775806ll, 126ll, -1038255446677449414ll, -128ll, 103ll, 43ull);
+    _Bool r = cb((EnI16)-664ll, (EnI8)69ll, 3ull, 199270195ll, 13ull, &ffidl_cells[62], -9223372036854775807ll, 35ull, 8848818226385558450ull, 207ull, 18446744073709551615ull, &ffidl_cells[31], -9223372036854775806ll, 126ll, -1038255446677449414ll, -128ll, 103ll, 43ull);
     return (uint64_t)(r);
 }
 uint64_t cbsig_16(CbSig_16 cb) {
-    unsigned short r = cb(3766.5f, &ffidl_cells[57], -2642.0, (EnI16)-810ll, -1715959236ll, 7282.875f, 205ull, 2736.75f, 65535ull, 0ll, 4254.375f, 16179242992050913638ull, -2147483647ll, 7641.75f, (EnU32)432ull, 1ull, 0ll, -3704.25);
+    unsigned char r = cb(3766.5f, &ffidl_cells[57], -2642.0, (EnU64)212ull, -1715959236ll, 7282.875f, 205ull, 2736.75f, 65535ull, 0ll, 4254.375f, 16179242992050913638ull, -2147483647ll, 7641.75f, (EnI16)589ll, 1ull, 0ll, -3704.25);
     return (uint64_t)(r);
 }
 uint64_t cbsig_17(CbSig_17 cb) {
-    uint8_t r = cb(36458ull, (EnU8)0ull, -7373053631529262166ll, 127ll, 3ull, -127ll, 33ll, 5115734869486617114ull, 21ull, 49ll, 4982518403004604040ull, 14043ull, 5183ull, -84ll, -49ll, 0ll, 16ll);
+    uint16_t r = cb(36458ull, (EnI64)5000000000ll, -7373053631529262166ll, 127ll, 3ull, -127ll, 33ll, 5115734869486617114ull, 21ull, 49ll, 4982518403004604040ull, 14043ull, 5183ull, -84ll, -49ll, 0ll, 16ll);
     return (uint64_t)(r);
 }
 uint64_t cbsig_18(CbSig_18 cb) {
-    unsigned char r = cb(2266.5f, &ffidl_cells[59], 3083752033677180694ll, 3507.5, -6266547639609686183ll, 7368.25f, 2784314559095048507ll, 48ull, 127ll, 18287602662075338854ull, 5024.875f, -7645.625f, 1080972879ll, 2ull);
-    return (uint64_t)(r);
+    int32_t r = cb(2266.5f, &ffidl_cells[59], 3083752033677180694ll, 3507.5, -6266547639609686183ll, 7368.25f, 2784314559095048507ll, 48ull, 127ll, 18287602662075338854ull, 5024.875f, -7645.625f, 1080972879ll, 2ull);
+    return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_19(CbSig_19 cb) {
-    unsigned char r = cb(5231.625f, 0ull, 732.5, -6188.625f, -3146.125, 1868.5, -3056.625f, 454033149ll, 171.5, 7396.625, 99ll);
-    return (uint64_t)(r);
+    int8_t r = cb(5231.625f, 0ull, 732.5, -6188.625f, -3146.125, 1868.5, -3056.625f, 454033149ll, 171.5, 7396.625, 99ll);
+    return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_20(CbSig_20 cb) {
-    unsigned short r = cb(15ull, 9223372036854775807ll, 4215689274ull, 60956ull, 15044081734399978924ull, 5ull, 17ll, 33ll, 8454ull, 39420ull, 65535ull, &ffidl_cells[57], 56ull, 0ull, (EnU8)200ull, 29ull, -69ll);
-    return (uint64_t)(r);
+    int32_t r = cb(15ull, 9223372036854775807ll, 4215689274ull, 60956ull, 15044081734399978924ull, 5ull, 17ll, 33ll, 8454ull, 39420ull, 65535ull, &ffidl_cells[57], 56ull, 0ull, (EnI64)5000000000ll, 29ull, -69ll);
+    return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_21(CbSig_21 cb) {
-    char r = cb(2772587971ull, 9223372036854775807ll, 18446744073709551614ull, 112ll, 31808ull, 40ull, -352ll, -2147483648ll, 16ll, 20ull, 27414ull, 4982532569724110144ll);
+    EnI8 r = cb(2772587971ull, 9223372036854775807ll, 18446744073709551614ull, 112ll, 31808ull, 40ull, -352ll, -2147483648ll, 16ll, 20ull, 27414ull, 4982532569724110144ll);
     return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_22(CbSig_22 cb) {
-    signed char r = cb(&ffidl_cells[62], 4258652268671155441ll, 1923321529ll, 0ull, -5613ll, -40ll, -128ll, 59ull, 0ull, 25ll, 0ull, 15ull, -30678ll, 49218ull);
+    long long r = cb(&ffidl_cells[62], 4258652268671155441ll, 1923321529ll, 0ull, -5613ll, -40ll, -128ll, 59ull, 0ull, 25ll, 0ull, 15ull, -30678ll, 49218ull);
     return (uint64_t)(int64_t)(r);
 }
 uint64_t cbsig_23(CbSig_23 cb) {
-    signed char r = cb(3279155051784952647ull, 44ll, &ffidl_cells[28], 6355.875f, -48ll, 170ull, 34ull, 83ull, &ffidl_cells[15], -5951935080008005220ll, -417.875f, -44ll, -80ll, (EnU8)1ull, &ffidl_cells[32], false, -6963.375f, -1033.375f, &ffidl_cells[44], (EnU8)100ull);
+    long r = cb(3279155051784952647ull, 44ll, &ffidl_cells[28], 6355.875f, -48ll, 170ull, 34ull, 83ull, &ffidl_cells[15], -5951935080008005220ll, -417.875f, -44ll, -80ll, (EnI64)5000000000ll, &ffidl_cells[32], false, -6963.375f, -1033.375f, &ffidl_cells[44], (EnI8)-28ll);
     return (uint64_t)(int64_t)(r);
 }
 
-uint64_t multi_0(R048 a0, int32_t a1, int64_t a2, R001 a3, R011 a4, R060 a5) {
+uint64_t multi_0(EmptyF64 a0, int32_t a1, int64_t a2, R041 a3, R186 a4, R060 a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, bits64(a0.f2.f3));
+    h = mix(h, bits64(a0.d));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][1]));
+    h = mix(h, bits64(a3.f1.f1[0]));
     h = mix(h, bits64(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, bits64(a5.f0));
     return h;
 }
-R209 multi_1(R209 a0, double a1, float a2, double a3, R216 a4) {
+R077 multi_1(R077 a0, double a1, float a2, double a3, R063 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0[0].f0[0].f0[0] = a0.f0[0].f0[0].f0[0] + (k & 7);
+    a0.f1.a = (uint8_t)(a0.f1.a + k);
+    a0.f1.d = (double)(a0.f1.d + k);
+    a0.f1.b = (uint16_t)(a0.f1.b + k);
+    a0.f1.f = (float)(a0.f1.f + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) multi_2(R104 a0, EnU16 a1, char a2, EmptyU a3, R037 a4, uint32_t a5, short a6, R103 a7) {
+uint64_t __attribute__((ms_abi)) multi_2(R007 a0, EnU32 a1, char a2, R085 a3, PackAlign4 a4, uint32_t a5, short a6, R015 a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1.f0));
+    h = mix(h, bits64(a3.f2.f0));
+    h = mix(h, (uint64_t)(a4.tag));
+    h = mix(h, (uint64_t)(a4.v));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, bits32(a7.f0));
+    h = mix(h, bits64(a7.f1));
     return h;
 }
-uint64_t multi_3(float a0, float a1, R172 a2, double a3, float a4, R021 a5, unsigned int a6, R125 a7) {
+uint64_t multi_3(float a0, float a1, R126 a2, double a3, float a4, R154 a5, unsigned int a6, R035 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, bits64(a5.f1.f0));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, bits32(a7.f0));
     return h;
 }
-R213 multi_4(R213 a0, R082 a1) {
+R222 multi_4(R222 a0, F64Arr1 a1) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f2 = a0.f2 + (k & 7);
+    a0.f0 = a0.f0 + (k & 7);
     return a0;
 }
-uint64_t multi_5(R167 a0, R168 a1, R209 a2, int8_t a3, R182 a4, R224 a5) {
+uint64_t multi_5(R167 a0, R168 a1, EmptyF64 a2, int8_t a3, R194 a4, R224 a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, bits32(a0.f3.f1[0]));
-    h = mix(h, bits32(a0.f3.f1[1]));
-    h = mix(h, bits32(a0.f3.f1[2]));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, (uint64_t)*(a1.f2));
-    h = mix(h, (uint64_t)*(a2.f0[0].f0[0].f0[0]));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a1.f2));
+    h = mix(h, bits64(a2.d));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0[0]));
-    h = mix(h, bits32(a4.f0[1]));
-    h = mix(h, bits32(a4.f0[2]));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0));
-    h = mix(h, (uint64_t)(a5.f1.f1[0]));
-    h = mix(h, (uint64_t)(a5.f1.f2));
-    h = mix(h, (uint64_t)(a5.f1.f3[0][0]));
-    h = mix(h, (uint64_t)(a5.f1.f3[1][0]));
-    h = mix(h, (uint64_t)(a5.f1.f3[2][0]));
-    h = mix(h, (uint64_t)*(a5.f1.f4[0]));
-    h = mix(h, (uint64_t)*(a5.f1.f4[1]));
-    h = mix(h, bits32(a5.f2.f0));
-    h = mix(h, bits32(a5.f2.f1.f0));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4));
-    h = mix(h, bits64(a5.f5[0].f1.f3));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(a4.f1[2]));
+    h = mix(h, (uint64_t)*(a5.f2));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_6(R025 a0, EnI16 a1, R194 a2, R134 a3, unsigned short a4, uint16_t a5, R012 a6) {
+uint64_t __attribute__((ms_abi)) multi_6(R134 a0, EnI16 a1, R194 a2, R079 a3, unsigned short a4, uint16_t a5, R050 a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f0.f1));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[2]));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, bits32(a3.f0[1]));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, bits32(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1[0].f0));
+    h = mix(h, bits64(a6.f1.f0[0]));
     return h;
 }
-R046 multi_7(float a0, R046 a1, double a2, R209 a3, PackAlign16F a4) {
+R054 multi_7(float a0, R054 a1, double a2, UF32I32Pad a3, R085 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (uintptr_t)(a1.f0 + k);
+    a1.f0.f0 = (float)(a1.f0.f0 + k);
     return a1;
 }
-uint64_t multi_8(R227 a0, double a1, int8_t a2, R128 a3, double a4, R120 a5, R018 a6) {
+uint64_t multi_8(R107 a0, double a1, int8_t a2, R184 a3, double a4, R120 a5, R018 a6) {
     uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
     h = mix(h, bits64(a0.f1));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)*(a3.f1[0]));
     h = mix(h, bits64(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
     h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, bits32(a6.f0));
-    h = mix(h, bits64(a6.f1));
+    h = mix(h, bits64(a5.f2[0]));
+    h = mix(h, bits64(a5.f2[1]));
+    h = mix(h, bits64(a5.f2[2]));
+    h = mix(h, bits64(a5.f3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5));
+    h = mix(h, bits32(a5.f6[0]));
+    h = mix(h, bits32(a5.f6[1]));
+    h = mix(h, bits64(a6.f3));
     return h;
 }
-uint64_t multi_9(R137 a0, R164 a1, R040 a2, Empty a3, R046 a4) {
+uint64_t multi_9(R142 a0, R199 a1, R040 a2, PackAlign4 a3, R109 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, (uint64_t)*(a2.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a0.f0.v[0][0]));
+    h = mix(h, bits32(a0.f0.v[1][0]));
+    h = mix(h, bits32(a0.f0.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[2]));
+    h = mix(h, bits64(a2.f2));
+    h = mix(h, (uint64_t)(a3.tag));
+    h = mix(h, (uint64_t)(a3.v));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)*(a4.f1[0][0]));
     return h;
 }
-R119 __attribute__((ms_abi)) multi_10(R119 a0, UF32I32Pad a1, uint8_t a2, uintptr_t a3) {
+R070 __attribute__((ms_abi)) multi_10(R070 a0, R200 a1, uint8_t a2, uintptr_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (float)(a0.f0 + k);
+    a0.f0 = (short)(a0.f0 + k);
     return a0;
 }
-uint64_t multi_11(R137 a0, R155 a1, double a2, unsigned char a3, R226 a4, R117 a5) {
+uint64_t multi_11(R137 a0, R193 a1, double a2, unsigned char a3, R091 a4, R031 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, bits32(a1.f2.f0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, (uint64_t)(a5.f0.tag));
-    h = mix(h, (uint64_t)(a5.f0.v));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, bits64(a5.f1[0]));
     return h;
 }
-uint64_t multi_12(R164 a0, R112 a1, R065 a2, double a3, long a4, R113 a5) {
+uint64_t multi_12(R071 a0, R041 a1, R194 a2, double a3, long a4, R126 a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)(a1.f2));
-    h = mix(h, bits32(a2.f1[0]));
-    h = mix(h, bits32(a2.f1[1]));
-    h = mix(h, bits32(a2.f1[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a1.f1.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(a2.f1[2]));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2[4]));
+    h = mix(h, (uint64_t)(a5.f2));
     return h;
 }
-R067 multi_13(uint64_t a0, uint16_t a1, R206 a2, int64_t a3, EnU8 a4, size_t a5, R067 a6) {
+R102 multi_13(uint64_t a0, uint16_t a1, R032 a2, int64_t a3, EnU8 a4, size_t a5, R102 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -17655,96 +17718,94 @@ R067 multi_13(uint64_t a0, uint16_t a1, R206 a2, int64_t a3, EnU8 a4, size_t a5,
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (unsigned char)(a6.f0 + k);
-    a6.f1[0] = (char)(a6.f1[0] + k);
-    a6.f1[1] = (char)(a6.f1[1] + k);
-    a6.f1[2] = (char)(a6.f1[2] + k);
-    a6.f2 = a6.f2 ^ (k & 1);
-    a6.f3 = (char)(a6.f3 + k);
-    a6.f4 = (uint16_t)(a6.f4 + k);
-    a6.f5[0] = (uint8_t)(a6.f5[0] + k);
+    a6.f1 = (float)(a6.f1 + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) multi_14(uint32_t a0, double a1, R179 a2, R040 a3, R173 a4, F32Arr1x3 a5, R137 a6) {
+uint64_t __attribute__((ms_abi)) multi_14(uint32_t a0, double a1, R050 a2, R100 a3, R066 a4, R161 a5, UAlign16 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][1]));
-    h = mix(h, (uint64_t)*(a3.f0[0]));
-    h = mix(h, bits32(a4.f3[0].f0));
-    h = mix(h, bits32(a5.v[0][0]));
-    h = mix(h, bits32(a5.v[1][0]));
-    h = mix(h, bits32(a5.v[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1.f0[0]));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, bits32(a3.f1));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1.f2));
+    h = mix(h, bits64(a5.f0[0]));
+    h = mix(h, bits64(a5.f0[1]));
+    h = mix(h, bits64(a6.d));
     return h;
 }
-uint64_t multi_15(EnI64 a0, R088 a1, R166 a2, CharShortLong a3, R220 a4, R063 a5, short a6, unsigned short a7, int32_t a8) {
+uint64_t multi_15(EnU8 a0, R088 a1, R166 a2, R133 a3, R220 a4, R086 a5, short a6, unsigned short a7, int32_t a8) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.c));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.c));
-    h = mix(h, (uint64_t)(int64_t)(a3.s));
-    h = mix(h, (uint64_t)(int64_t)(a3.l));
-    h = mix(h, bits64(a4.f0));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, bits32(a5.f0[0].f0));
-    h = mix(h, (uint64_t)(a5.f0[0].f1[0].f0));
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][1]));
+    h = mix(h, (uint64_t)(a1.f1[0]));
+    h = mix(h, (uint64_t)*(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, bits64(a4.f0[0]));
+    h = mix(h, bits64(a4.f0[1]));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, bits32(a5.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-R134 multi_16(R134 a0, R024 a1, PackAlign4 a2, const int64_t *a3) {
+R090 multi_16(R090 a0, R117 a1, R167 a2, const int64_t *a3) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1[0] = (int8_t)(a0.f1[0] + k);
-    a0.f1[1] = (int8_t)(a0.f1[1] + k);
+    a0.f0[0] = a0.f0[0] ^ (k & 1);
+    a0.f0[1] = a0.f0[1] ^ (k & 1);
     return a0;
 }
-uint64_t multi_17(R151 a0, int16_t a1, R097 a2, R034 a3, R204 a4, R141 a5) {
+uint64_t multi_17(R178 a0, int16_t a1, R000 a2, R098 a3, R093 a4, EmptyF64 a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, bits32(a0.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[6]));
-    h = mix(h, bits64(a3.f1));
-    h = mix(h, bits32(a4.f0[0]));
-    h = mix(h, bits32(a4.f0[1]));
-    h = mix(h, bits64(a5.f1.v[0]));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, bits64(a5.d));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_18(R143 a0, R083 a1, intptr_t a2, double a3, EnInt a4, double a5, R141 a6) {
+uint64_t __attribute__((ms_abi)) multi_18(R143 a0, R073 a1, intptr_t a2, double a3, EnI8 a4, double a5, R141 a6) {
     uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(a0.f0[6]));
     h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, bits32(a0.f2.f0));
-    h = mix(h, (uint64_t)(a0.f2.f1[0].f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a1.f0));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0]));
+    h = mix(h, (uint64_t)(a6.f2[1]));
+    h = mix(h, (uint64_t)(a6.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[2]));
     return h;
 }
-R057 multi_19(uint64_t a0, R085 a1, R202 a2, unsigned long long a3, R057 a4, char a5, Bool3F32 a6, ssize_t a7, short a8, uint8_t a9, const int64_t *a10, long a11) {
+R057 multi_19(uint64_t a0, R085 a1, R054 a2, unsigned long long a3, R057 a4, char a5, Bool3F32 a6, ssize_t a7, short a8, uint8_t a9, const int64_t *a10, long a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a3);
@@ -17756,43 +17817,35 @@ R057 multi_19(uint64_t a0, R085 a1, R202 a2, unsigned long long a3, R057 a4, cha
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (int32_t)(a4.f0 + k);
-    a4.f1 = (int64_t)(a4.f1 + k);
-    a4.f2[0] = a4.f2[0] ^ (k & 1);
-    a4.f2[1] = a4.f2[1] ^ (k & 1);
-    a4.f2[2] = a4.f2[2] ^ (k & 1);
-    a4.f3 = (uint64_t)(a4.f3 + k);
+    a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
-uint64_t multi_20(R159 a0, R135 a1, R176 a2) {
+uint64_t multi_20(R049 a0, R044 a1, R109 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits32(a1.f2.f1[0]));
-    h = mix(h, bits32(a1.f2.f1[1]));
-    h = mix(h, bits32(a1.f2.f1[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, bits64(a1.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, bits64(a2.f2.f0));
+    h = mix(h, (uint64_t)*(a2.f1[0][0]));
     return h;
 }
-uint64_t multi_21(float a0, float a1, R163 a2, R088 a3, float a4, double a5, EmptyU a6, const int64_t *a7, uint8_t a8, EnU32 a9) {
+uint64_t multi_21(float a0, float a1, R225 a2, R144 a3, float a4, double a5, R156 a6, const int64_t *a7, uint8_t a8, EnI16 a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0].f0));
-    h = mix(h, bits32(a2.f0[1].f0));
-    h = mix(h, bits32(a2.f0[2].f0));
-    h = mix(h, (uint64_t)(a3.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.c));
+    h = mix(h, (uint64_t)*(a2.f1));
+    h = mix(h, bits32(a3.f0.f0.a));
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
+    h = mix(h, (uint64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0));
     h = mix(h, (uint64_t)*(a7));
     h = mix(h, (uint64_t)(a8));
-    h = mix(h, (uint64_t)(a9));
+    h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU32 a1, int16_t a2, double a3, int a4, R085 a5, int16_t a6) {
+R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU16 a1, int16_t a2, double a3, int a4, R217 a5, int16_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
@@ -17801,95 +17854,105 @@ R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU32 a1, int16_t a2, double a3, 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (long)(a0.f0 + k);
-    a0.f1[0] = a0.f1[0] + (k & 7);
-    a0.f1[1] = a0.f1[1] + (k & 7);
-    a0.f1[2] = a0.f1[2] + (k & 7);
+    a0.f0.a = (EnU8)(a0.f0.a + k);
+    a0.f0.b = (EnI16)(a0.f0.b + k);
+    a0.f0.c = (EnInt)(a0.f0.c + k);
     return a0;
 }
-uint64_t multi_23(R009 a0, intptr_t a1, char a2, double a3, unsigned short a4, U8EmptyU8 a5, uint8_t a6, unsigned short a7, EnU16 a8, double a9) {
+uint64_t multi_23(R009 a0, intptr_t a1, char a2, double a3, unsigned short a4, R089 a5, uint8_t a6, unsigned short a7, EnU64 a8, double a9) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].a));
-    h = mix(h, (uint64_t)(a0.f1[1].a));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, bits64(a0.f4.d));
-    h = mix(h, bits64(a0.f5[0].d));
-    h = mix(h, (uint64_t)(a0.f6.b[0]));
-    h = mix(h, (uint64_t)(a0.f6.b[1]));
-    h = mix(h, (uint64_t)(a0.f6.b[2]));
-    h = mix(h, (uint64_t)(a0.f6.b[3]));
-    h = mix(h, (uint64_t)(a0.f6.b[4]));
-    h = mix(h, (uint64_t)(a0.f6.b[5]));
-    h = mix(h, (uint64_t)(a0.f6.b[6]));
-    h = mix(h, (uint64_t)(a0.f6.b[7]));
-    h = mix(h, (uint64_t)(a0.f6.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, (uint64_t)(a0.f1.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, bits32(a0.f3.v[0][0]));
+    h = mix(h, bits32(a0.f3.v[1][0]));
+    h = mix(h, bits32(a0.f3.v[2][0]));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5.f0[0]));
+    h = mix(h, (uint64_t)(a0.f5.f0[1]));
+    h = mix(h, (uint64_t)(a0.f6.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.a));
-    h = mix(h, (uint64_t)(a5.b));
+    h = mix(h, bits32(a5.f0));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, bits64(a9));
     return h;
 }
-uint64_t multi_24(float a0, R085 a1, float a2, short a3, float a4, R185 a5, double a6, double a7) {
+uint64_t multi_24(float a0, R186 a1, float a2, short a3, float a4, R001 a5, double a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits32(a1.f1[0]));
-    h = mix(h, bits32(a1.f1[1]));
-    h = mix(h, bits32(a1.f1[2]));
+    h = mix(h, bits64(a1.f0));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits32(a5.f0.f0));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2][1]));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
     return h;
 }
-R220 multi_25(uintptr_t a0, R220 a1, signed char a2, R130 a3, UPackedF64U8 a4, R135 a5, UAlign16 a6) {
+R115 multi_25(uintptr_t a0, R115 a1, signed char a2, R130 a3, R079 a4, R064 a5, R142 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f0 = a1.f0 + (k & 7);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) multi_26(size_t a0, R162 a1, int16_t a2, R095 a3, R119 a4, EnI64 a5, uint16_t a6, unsigned short a7) {
+uint64_t __attribute__((ms_abi)) multi_26(size_t a0, R000 a1, int16_t a2, R193 a3, R006 a4, EnInt a5, uint16_t a6, unsigned short a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-uint64_t multi_27(const int64_t *a0, const int64_t *a1, R146 a2, R054 a3, R190 a4, R108 a5) {
+uint64_t multi_27(const int64_t *a0, const int64_t *a1, R054 a2, R066 a3, R190 a4, R086 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a4.f0[0].a));
-    h = mix(h, (uint64_t)(a4.f0[0].b));
-    h = mix(h, (uint64_t)(a4.f0[0].c));
-    h = mix(h, bits32(a4.f0[0].f));
-    h = mix(h, (uint64_t)*(a5.f0[0].f0[0].f0[0]));
+    h = mix(h, bits32(a2.f0.f0));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, bits64(a3.f1.f2));
+    h = mix(h, bits64(a4.f0[0]));
+    h = mix(h, bits64(a4.f0[1]));
+    h = mix(h, bits64(a4.f0[2]));
+    h = mix(h, bits64(a4.f0[3]));
+    h = mix(h, bits64(a4.f0[4]));
+    h = mix(h, bits64(a4.f0[5]));
+    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, bits32(a5.f0[1]));
     return h;
 }
-R216 multi_28(const int64_t *a0, const int64_t *a1, float a2, R216 a3, R134 a4, float a5, const int64_t *a6, uint8_t a7, R002 a8) {
+R032 multi_28(const int64_t *a0, const int64_t *a1, float a2, R032 a3, R048 a4, float a5, const int64_t *a6, uint8_t a7, R002 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)*(a1);
@@ -17899,63 +17962,52 @@ R216 multi_28(const int64_t *a0, const int64_t *a1, float a2, R216 a3, R134 a4, 
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0[0].f0 = (double)(a3.f0[0].f0 + k);
+    a3.f0 = (int8_t)(a3.f0 + k);
+    a3.f1 = (uint8_t)(a3.f1 + k);
+    a3.f2 = (intptr_t)(a3.f2 + k);
     return a3;
 }
-uint64_t multi_29(R229 a0, double a1, R122 a2, double a3, float a4, R012 a5, R047 a6, short a7) {
+uint64_t multi_29(R229 a0, double a1, R122 a2, double a3, float a4, R103 a5, R047 a6, short a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, bits32(a2.f1.f0[0].v[0][0]));
-    h = mix(h, bits32(a2.f1.f0[0].v[1][0]));
-    h = mix(h, bits32(a2.f1.f0[0].v[2][0]));
-    h = mix(h, bits32(a2.f1.f0[1].v[0][0]));
-    h = mix(h, bits32(a2.f1.f0[1].v[1][0]));
-    h = mix(h, bits32(a2.f1.f0[1].v[2][0]));
-    h = mix(h, bits64(a2.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4[0]));
-    h = mix(h, (uint64_t)(a2.f5));
-    h = mix(h, (uint64_t)(a2.f6[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = mix(h, bits64(a2.f3[0]));
+    h = mix(h, bits64(a2.f3[1]));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1[0].f0));
-    h = mix(h, bits64(a6.f3));
+    h = mix(h, (uint64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, bits32(a5.f3.f0[0]));
+    h = mix(h, bits32(a5.f3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f4));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits32(a6.f2[0].f0[0][0]));
+    h = mix(h, bits32(a6.f2[0].f0[0][1]));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_30(R152 a0, EmptyF64 a1, R222 a2, R205 a3, R183 a4) {
+uint64_t __attribute__((ms_abi)) multi_30(R073 a0, ZeroArrI32 a1, R032 a2, R205 a3, R183 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits64(a1.d));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f1.f0));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2[0].f0));
-    h = mix(h, (uint64_t)(a3.f2[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)*(a3.f4.f0[0].f0[0]));
-    h = mix(h, bits32(a4.f0[0]));
-    h = mix(h, bits32(a4.f0[1]));
-    h = mix(h, bits32(a4.f0[2]));
-    h = mix(h, bits32(a4.f0[3]));
-    h = mix(h, bits32(a4.f0[4]));
-    h = mix(h, bits32(a4.f1[0]));
-    h = mix(h, bits32(a4.f1[1]));
-    h = mix(h, bits32(a4.f1[2]));
-    h = mix(h, bits32(a4.f1[3]));
-    h = mix(h, bits32(a4.f1[4]));
-    h = mix(h, bits32(a4.f1[5]));
-    h = mix(h, bits64(a4.f2));
-    h = mix(h, bits32(a4.f3[0].f0.f0));
-    h = mix(h, bits32(a4.f3[1].f0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits64(a3.f2));
+    h = mix(h, bits64(a3.f3[0]));
+    h = mix(h, bits64(a3.f3[1]));
+    h = mix(h, bits64(a3.f3[2]));
+    h = mix(h, bits64(a3.f4));
+    h = mix(h, bits64(a3.f5));
+    h = mix(h, bits64(a4.f1));
     return h;
 }
-R026 multi_31(R026 a0, R122 a1, EnU16 a2, float a3, R039 a4, unsigned short a5, EnInt a6) {
+R154 multi_31(R154 a0, R122 a1, EnU64 a2, float a3, R086 a4, unsigned short a5, EnI8 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -17963,18 +18015,16 @@ R026 multi_31(R026 a0, R122 a1, EnU16 a2, float a3, R039 a4, unsigned short a5, 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (intptr_t)(a0.f0 + k);
-    a0.f1.f0 = (long long)(a0.f1.f0 + k);
+    a0.f1.f0 = (double)(a0.f1.f0 + k);
     return a0;
 }
-uint64_t multi_32(char a0, R079 a1, int32_t a2, R088 a3, int16_t a4, unsigned long long a5, signed char a6, int64_t a7, int64_t a8, char a9) {
+uint64_t multi_32(char a0, EmptyU a1, int32_t a2, R088 a3, int16_t a4, unsigned long long a5, signed char a6, int64_t a7, int64_t a8, char a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)*(a1.f0[0].f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.b));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.c));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
+    h = mix(h, (uint64_t)(a3.f1[0]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
@@ -17983,13 +18033,16 @@ uint64_t multi_32(char a0, R079 a1, int32_t a2, R088 a3, int16_t a4, unsigned lo
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-uint64_t multi_33(int32_t a0, size_t a1, R053 a2, unsigned long a3, EnU8 a4, const int64_t *a5, double a6, PackAlign4 a7, int8_t a8) {
+uint64_t multi_33(int32_t a0, size_t a1, R064 a2, unsigned long a3, EnI8 a4, const int64_t *a5, double a6, PackAlign4 a7, int8_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f1));
+    h = mix(h, bits32(a2.f1.f2.f0));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(a7.tag));
@@ -17997,42 +18050,36 @@ uint64_t multi_33(int32_t a0, size_t a1, R053 a2, unsigned long a3, EnU8 a4, con
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-R104 __attribute__((ms_abi)) multi_34(R071 a0, EnInt a1, R046 a2, R082 a3, R104 a4) {
+EmptyU __attribute__((ms_abi)) multi_34(R108 a0, EnInt a1, U8ZeroI64 a2, R082 a3, EmptyU a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0.f0 = (double)(a4.f0.f0 + k);
-    a4.f1 = a4.f1 ^ (k & 1);
     return a4;
 }
-uint64_t multi_35(short a0, int16_t a1, R179 a2, EnU16 a3, Bool3F32 a4) {
+uint64_t multi_35(short a0, int16_t a1, R129 a2, EnU16 a3, R090 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1][1]));
+    h = mix(h, bits64(a2.f3));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.a));
-    h = mix(h, (uint64_t)(a4.b));
-    h = mix(h, (uint64_t)(a4.c));
-    h = mix(h, bits32(a4.f));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
     return h;
 }
-uint64_t multi_36(R198 a0, R124 a1, R206 a2, R010 a3, R070 a4) {
+uint64_t multi_36(R204 a0, R046 a1, R020 a2, R116 a3, R056 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits64(a1.f1));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, bits32(a4.f0.f0.f0));
-    h = mix(h, bits64(a4.f0.f0.f1.v[0]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1[0].v[0]));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits64(a3.f1.f0));
+    h = mix(h, bits64(a4.f2));
     return h;
 }
-R139 multi_37(EnU16 a0, R119 a1, float a2, uint16_t a3, R049 a4, double a5, R156 a6, R139 a7, long a8, unsigned short a9, unsigned long a10) {
+R080 multi_37(EnU16 a0, R020 a1, float a2, uint16_t a3, UAlign16 a4, double a5, R124 a6, R080 a7, long a8, unsigned short a9, unsigned long a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -18043,122 +18090,127 @@ R139 multi_37(EnU16 a0, R119 a1, float a2, uint16_t a3, R049 a4, double a5, R156
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f1[0] = a7.f1[0] + (k & 7);
-    a7.f1[1] = a7.f1[1] + (k & 7);
+    a7.f0 = (double)(a7.f0 + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) multi_38(char a0, int64_t a1, R021 a2, R086 a3, int64_t a4, const int64_t *a5) {
+uint64_t __attribute__((ms_abi)) multi_38(char a0, int64_t a1, R051 a2, R086 a3, int64_t a4, const int64_t *a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1.f0[2][1]));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, bits32(a3.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
     return h;
 }
-uint64_t multi_39(R177 a0, double a1, size_t a2, R129 a3, R018 a4, float a5, double a6, double a7, R109 a8, unsigned long a9, double a10, float a11, R087 a12) {
+uint64_t multi_39(R102 a0, double a1, size_t a2, R129 a3, R071 a4, float a5, double a6, double a7, R051 a8, unsigned long a9, double a10, float a11, R229 a12) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2.f0));
-    h = mix(h, (uint64_t)*(a0.f2.f1));
+    h = mix(h, bits32(a0.f1));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits64(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[2][1]));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, bits64(a10));
     h = mix(h, bits32(a11));
-    h = mix(h, (uint64_t)(int64_t)(a12.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a12.f0));
+    h = mix(h, (uint64_t)*(a12.f1));
     return h;
 }
-R036 multi_40(R104 a0, R177 a1, ZigMixed a2, int16_t a3, R153 a4, const int64_t *a5, R036 a6) {
+R019 multi_40(PackAlign16F a0, R055 a1, R059 a2, int16_t a3, UPackedF64U8 a4, const int64_t *a5, R019 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0.f0[0] = (int64_t)(a6.f0.f0[0] + k);
-    a6.f0.f0[1] = (int64_t)(a6.f0.f0[1] + k);
+    a6.f0[0] = (int16_t)(a6.f0[0] + k);
+    a6.f0[1] = (int16_t)(a6.f0[1] + k);
+    a6.f0[2] = (int16_t)(a6.f0[2] + k);
+    a6.f0[3] = (int16_t)(a6.f0[3] + k);
+    a6.f0[4] = (int16_t)(a6.f0[4] + k);
+    a6.f0[5] = (int16_t)(a6.f0[5] + k);
+    a6.f0[6] = (int16_t)(a6.f0[6] + k);
+    a6.f0[7] = (int16_t)(a6.f0[7] + k);
     return a6;
 }
-uint64_t multi_41(double a0, double a1, float a2, R034 a3, double a4, R223 a5, double a6, float a7) {
+uint64_t multi_41(double a0, double a1, float a2, R219 a3, double a4, R223 a5, double a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(a3.f0[1]));
     h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5.f0[0].f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(a5.f2.f2));
+    h = mix(h, bits32(a5.f0[0].f0));
+    h = mix(h, bits64(a5.f0[0].f1));
     h = mix(h, bits64(a6));
     h = mix(h, bits32(a7));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_42(CharShortLong a0, R113 a1, R164 a2, float a3, R044 a4, double a5) {
+uint64_t __attribute__((ms_abi)) multi_42(R150 a0, R091 a1, R007 a2, float a3, R046 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.c));
-    h = mix(h, (uint64_t)(int64_t)(a0.s));
-    h = mix(h, (uint64_t)(int64_t)(a0.l));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a1.f1[0]));
     h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f1[0].v[0]));
     h = mix(h, bits64(a5));
     return h;
 }
-R040 multi_43(EnU16 a0, R185 a1, R040 a2, int32_t a3, R178 a4, R074 a5) {
+R040 multi_43(EnU32 a0, R155 a1, R040 a2, int32_t a3, R178 a4, R064 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0[0] = a2.f0[0] + (k & 7);
+    a2.f2 = (double)(a2.f2 + k);
     return a2;
 }
-uint64_t multi_44(unsigned long long a0, R158 a1, short a2, long a3, R046 a4, unsigned long long a5, int32_t a6, signed char a7, R132 a8) {
+uint64_t multi_44(unsigned long long a0, R132 a1, short a2, long a3, R063 a4, unsigned long long a5, int32_t a6, signed char a7, R132 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1.f0));
-    h = mix(h, bits32(a1.f1.a));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits64(a4.f0));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits64(a8.f0));
-    h = mix(h, bits64(a8.f1.f0));
+    h = mix(h, bits32(a8.f0));
     return h;
 }
-uint64_t multi_45(PackAlign16F a0, R077 a1, R166 a2, const int64_t *a3) {
+uint64_t multi_45(R059 a0, R077 a1, R073 a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.a));
-    h = mix(h, bits32(a0.f));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)(a1.f1.a));
+    h = mix(h, bits64(a1.f1.d));
+    h = mix(h, (uint64_t)(a1.f1.b));
+    h = mix(h, bits32(a1.f1.f));
+    h = mix(h, (uint64_t)(a2.f0));
     h = mix(h, (uint64_t)*(a3));
     return h;
 }
-R206 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned int a2, short a3, char a4, const int64_t *a5, R089 a6, intptr_t a7, R054 a8, int16_t a9, R049 a10, R147 a11, R206 a12) {
+R162 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned int a2, short a3, char a4, const int64_t *a5, R204 a6, intptr_t a7, R151 a8, int16_t a9, R215 a10, R186 a11, R162 a12) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -18170,41 +18222,35 @@ R206 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned in
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a12.f0 = (double)(a12.f0 + k);
+    a12.f0 = (unsigned short)(a12.f0 + k);
+    a12.f1 = (double)(a12.f1 + k);
     return a12;
 }
-uint64_t multi_47(R091 a0, uint32_t a1, R092 a2, R101 a3, EnU8 a4, R000 a5, F32Arr1x3 a6, short a7) {
+uint64_t multi_47(R091 a0, uint32_t a1, R090 a2, R101 a3, EnInt a4, R115 a5, F32Arr1x3 a6, short a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)*(a2.f0[0]));
-    h = mix(h, (uint64_t)*(a2.f0[1]));
-    h = mix(h, bits64(a3.f0[0]));
-    h = mix(h, bits64(a3.f0[1]));
-    h = mix(h, bits64(a3.f0[2]));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)*(a5.f0));
     h = mix(h, bits32(a6.v[0][0]));
     h = mix(h, bits32(a6.v[1][0]));
     h = mix(h, bits32(a6.v[2][0]));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-uint64_t multi_48(int8_t a0, long a1, int a2, R139 a3, R168 a4) {
+uint64_t multi_48(int8_t a0, long a1, int a2, R085 a3, R168 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)*(a3.f1[0]));
-    h = mix(h, (uint64_t)*(a3.f1[1]));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)*(a4.f2));
+    h = mix(h, bits64(a3.f2.f0));
+    h = mix(h, bits64(a4.f2));
     return h;
 }
-F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R116 a2, signed char a3, R097 a4) {
+F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R008 a2, signed char a3, R220 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
@@ -18214,28 +18260,30 @@ F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R116 a2, signed char a3, R097 a4) {
     a0.v[2][0] = (float)(a0.v[2][0] + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) multi_50(R152 a0, R104 a1, uintptr_t a2, uint16_t a3, PackAlign16F a4, uint8_t a5, unsigned short a6, float a7) {
+uint64_t __attribute__((ms_abi)) multi_50(R166 a0, R104 a1, uintptr_t a2, uint16_t a3, R145 a4, uint8_t a5, unsigned short a6, float a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
     h = mix(h, bits64(a1.f0.f0));
-    h = mix(h, (uint64_t)(a1.f1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.a));
-    h = mix(h, bits32(a4.f));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits64(a4.f1.f0[0]));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, bits32(a7));
     return h;
 }
-uint64_t multi_51(short a0, int a1, const int64_t *a2, R087 a3, R164 a4, ZigMixed a5, short a6, long a7, intptr_t a8, R083 a9, uint16_t a10) {
+uint64_t multi_51(short a0, int a1, const int64_t *a2, R031 a3, R164 a4, ZigMixed a5, short a6, long a7, intptr_t a8, R183 a9, uint16_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits64(a3.f1[0]));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f1[2]));
     h = mix(h, (uint64_t)(a5.a));
     h = mix(h, bits64(a5.d));
     h = mix(h, (uint64_t)(a5.b));
@@ -18243,48 +18291,42 @@ uint64_t multi_51(short a0, int a1, const int64_t *a2, R087 a3, R164 a4, ZigMixe
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0));
     h = mix(h, bits64(a9.f1));
     h = mix(h, (uint64_t)(a10));
     return h;
 }
-R176 multi_52(R176 a0, R109 a1, R196 a2) {
+R079 multi_52(R079 a0, R104 a1, R070 a2) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (int16_t)(a0.f0 + k);
-    a0.f1 = a0.f1 ^ (k & 1);
-    a0.f2.f0 = (double)(a0.f2.f0 + k);
+    a0.f0[0] = (float)(a0.f0[0] + k);
+    a0.f0[1] = (float)(a0.f0[1] + k);
     return a0;
 }
-uint64_t multi_53(R046 a0, F32Arr1x3 a1, R129 a2, R220 a3, char a4, R177 a5, double a6) {
+uint64_t multi_53(R046 a0, F32Arr1x3 a1, R033 a2, R104 a3, char a4, R177 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1[0].v[0]));
     h = mix(h, bits32(a1.v[0][0]));
     h = mix(h, bits32(a1.v[1][0]));
     h = mix(h, bits32(a1.v[2][0]));
-    h = mix(h, bits64(a2.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits32(a3.f1));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a3.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f2.f0));
-    h = mix(h, (uint64_t)*(a5.f2.f1));
+    h = mix(h, bits32(a5.f1.f0));
     h = mix(h, bits64(a6));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_54(long a0, R138 a1, int a2, float a3, R138 a4) {
+uint64_t __attribute__((ms_abi)) multi_54(long a0, U8ZeroI64 a1, int a2, float a3, R144 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.a));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, bits32(a4.f0.f0.a));
     return h;
 }
-R019 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R031 a6, R069 a7, int16_t a8, F32Arr1x3 a9, R019 a10, R176 a11) {
+R056 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R083 a6, R069 a7, int16_t a8, F32Arr1x3 a9, R056 a10, R083 a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -18295,28 +18337,28 @@ R019 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const in
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a10.f0 = (unsigned short)(a10.f0 + k);
-    a10.f1 = (uint16_t)(a10.f1 + k);
-    a10.f2.f0[0][0] = (int16_t)(a10.f2.f0[0][0] + k);
-    a10.f2.f0[0][1] = (int16_t)(a10.f2.f0[0][1] + k);
-    a10.f2.f0[1][0] = (int16_t)(a10.f2.f0[1][0] + k);
-    a10.f2.f0[1][1] = (int16_t)(a10.f2.f0[1][1] + k);
+    a10.f2 = (double)(a10.f2 + k);
     return a10;
 }
-uint64_t multi_56(R053 a0, R040 a1) {
+uint64_t multi_56(R217 a0, R040 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)*(a1.f0[0]));
+    h = mix(h, bits64(a1.f2));
     return h;
 }
-uint64_t multi_57(R146 a0, EnU32 a1, R137 a2, R137 a3, PackAlign4 a4, ZigMixed a5, const int64_t *a6) {
+uint64_t multi_57(R225 a0, EnU64 a1, R061 a2, R202 a3, R155 a4, ZigMixed a5, const int64_t *a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a4.tag));
-    h = mix(h, (uint64_t)(a4.v));
+    h = mix(h, (uint64_t)(a2.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.c));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, bits64(a4.f3.d));
     h = mix(h, (uint64_t)(a5.a));
     h = mix(h, bits64(a5.d));
     h = mix(h, (uint64_t)(a5.b));
@@ -18324,174 +18366,157 @@ uint64_t multi_57(R146 a0, EnU32 a1, R137 a2, R137 a3, PackAlign4 a4, ZigMixed a
     h = mix(h, (uint64_t)*(a6));
     return h;
 }
-R205 __attribute__((ms_abi)) multi_58(R152 a0, double a1, CharShortLong a2, PackAlign4 a3, R205 a4, R090 a5) {
+F32Arr1x3 __attribute__((ms_abi)) multi_58(R215 a0, double a1, R217 a2, PackAlign4 a3, F32Arr1x3 a4, R090 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f0 = (uint8_t)(a4.f0 + k);
-    a4.f1 = (signed char)(a4.f1 + k);
-    a4.f2[0].f0 = (signed char)(a4.f2[0].f0 + k);
-    a4.f2[0].f1 = (unsigned short)(a4.f2[0].f1 + k);
-    a4.f3 = (int8_t)(a4.f3 + k);
-    a4.f4.f0[0].f0[0] = a4.f4.f0[0].f0[0] + (k & 7);
+    a4.v[0][0] = (float)(a4.v[0][0] + k);
+    a4.v[1][0] = (float)(a4.v[1][0] + k);
+    a4.v[2][0] = (float)(a4.v[2][0] + k);
     return a4;
 }
-uint64_t multi_59(int16_t a0, R168 a1, uint16_t a2, short a3, F64Arr1 a4, R065 a5, R155 a6, uint32_t a7) {
+uint64_t multi_59(int16_t a0, R006 a1, uint16_t a2, short a3, R022 a4, R229 a5, EmptyF64 a6, uint32_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1.f0[0]));
     h = mix(h, (uint64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, (uint64_t)*(a1.f2));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.v[0]));
-    h = mix(h, bits32(a5.f1[0]));
-    h = mix(h, bits32(a5.f1[1]));
-    h = mix(h, bits32(a5.f1[2]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, bits32(a6.f2.f0));
+    h = mix(h, bits32(a4.f2[0]));
+    h = mix(h, bits32(a4.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)*(a5.f1));
+    h = mix(h, bits64(a6.d));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-uint64_t multi_60(long long a0, EnumBag a1, double a2, R018 a3, char a4, Bool3F32 a5, double a6) {
+uint64_t multi_60(long long a0, R035 a1, double a2, R177 a3, char a4, R184 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.a));
-    h = mix(h, (uint64_t)(int64_t)(a1.b));
-    h = mix(h, (uint64_t)(int64_t)(a1.c));
+    h = mix(h, bits32(a1.f0));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits32(a3.f1.f0));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.a));
-    h = mix(h, (uint64_t)(a5.b));
-    h = mix(h, (uint64_t)(a5.c));
-    h = mix(h, bits32(a5.f));
+    h = mix(h, (uint64_t)*(a5.f1[0]));
     h = mix(h, bits64(a6));
     return h;
 }
-R044 multi_61(float a0, R086 a1, unsigned short a2, float a3, EnI16 a4, R113 a5, R215 a6, R044 a7, double a8, R179 a9, ssize_t a10) {
+R093 multi_61(float a0, R113 a1, unsigned short a2, float a3, EnU16 a4, R033 a5, R000 a6, R093 a7, double a8, PtrPair a9, ssize_t a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (float)(a7.f0 + k);
+    a7.f0 = (double)(a7.f0 + k);
+    a7.f1 = (signed char)(a7.f1 + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) multi_62(R211 a0, char a1, R010 a2, uint16_t a3) {
+uint64_t __attribute__((ms_abi)) multi_62(R161 a0, char a1, R101 a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][1]));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-uint64_t multi_63(int64_t a0, intptr_t a1, EnU16 a2, R188 a3, EnI64 a4, R000 a5) {
+uint64_t multi_63(int64_t a0, intptr_t a1, EnU64 a2, R159 a3, EnI8 a4, R000 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f1.f3));
+    h = mix(h, bits64(a3.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits64(a5.f0));
     return h;
 }
 uint64_t cbmulti_0(CbMulti_0 cb) {
-    return cb(91ll, &ffidl_cells[8], make_R060(3000), make_UF32I32Pad(3001), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
+    return cb(91ll, &ffidl_cells[8], make_ZigMixed(3000), make_R008(3001), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
 }
 uint64_t cbmulti_1(CbMulti_1 cb) {
-    R158 r = cb(&ffidl_cells[49], &ffidl_cells[56], 23ll, 31ll, make_R158(3016), 16810689155870445949ull, 135ull, 0ull, make_R054(3017), 1727ll);
-    return leafhash_R158(r);
+    R070 r = cb(&ffidl_cells[49], &ffidl_cells[56], 23ll, 31ll, make_R070(3016), 16810689155870445949ull, 135ull, 0ull, make_R054(3017), 1727ll);
+    return leafhash_R070(r);
 }
 uint64_t cbmulti_2(CbMulti_2 cb) {
-    return cb(&ffidl_cells[9], make_R155(3032), make_R010(3033), make_R190(3034));
+    return cb(&ffidl_cells[9], make_R008(3032), make_R032(3033), make_R069(3034));
 }
 uint64_t cbmulti_3(CbMulti_3 cb) {
-    UPackedF64U8 r = cb(make_F64Arr1(3048), make_R094(3049), make_R068(3050), make_UPackedF64U8(3051), make_R166(3052));
-    return leafhash_UPackedF64U8(r);
+    R109 r = cb(make_F64Arr1(3048), make_R217(3049), make_R068(3050), make_R109(3051), make_R124(3052));
+    return leafhash_R109(r);
 }
 uint64_t cbmulti_4(CbMulti_4 cb) {
-    return cb(make_R192(3064), -5664.125, &ffidl_cells[50], 6319.625, make_R125(3065), -675.75, 18446744073709551615ull, true, make_R050(3066));
+    return cb(make_R091(3064), -5664.125, &ffidl_cells[50], 6319.625, make_R183(3065), -675.75, 18446744073709551615ull, true, make_R210(3066));
 }
 uint64_t cbmulti_5(CbMulti_5 cb) {
-    R129 r = cb((EnI64)5000000000ll, make_R129(3080), -3588.75f, -88ll, make_Empty(3081), -32767ll, -1763.625f, 127ll, 0ll);
-    return leafhash_R129(r);
+    R071 r = cb((EnI64)5000000000ll, make_R071(3080), -3588.75f, -88ll, make_Empty(3081), -32767ll, -1763.625f, 127ll, 0ll);
+    return leafhash_R071(r);
 }
 uint64_t cbmulti_6(CbMulti_6 cb) {
     return cb(1314.125f, -254.125f, -5182.375f, -1468.625, make_R146(3096), 7648.5f, make_R069(3097));
 }
 uint64_t cbmulti_7(CbMulti_7 cb) {
-    R103 r = cb(744102312998647035ll, 575402889ll, (EnI16)-299ll, 18446744073709551615ull, 2081882572ull, make_R087(3112), make_R103(3113), make_R034(3114), 4294967294ull);
-    return leafhash_R103(r);
+    U8ZeroI64 r = cb(744102312998647035ll, 575402889ll, (EnI16)-299ll, 18446744073709551615ull, 2081882572ull, make_R173(3112), make_U8ZeroI64(3113), make_R034(3114), 4294967294ull);
+    return leafhash_U8ZeroI64(r);
 }
 uint64_t cbmulti_8(CbMulti_8 cb) {
-    return cb(-1210.25, -4367.125f, -2195.875, -7114.125, 14ll, make_R086(3128), make_R070(3129), 7855.875f, make_R152(3130), -2851.375, make_R038(3131));
+    return cb(-1210.25, -4367.125f, -2195.875, -7114.125, 14ll, make_R086(3128), make_R146(3129), 7855.875f, make_R035(3130), -2851.375, make_R133(3131));
 }
 uint64_t cbmulti_9(CbMulti_9 cb) {
-    R157 r = cb(-15ll, 35ull, 23ull, (EnU16)65535ull, (EnI64)-1ll, (EnU32)4000000000ull, -4534427299383412839ll, 47424ull, make_R157(3144), make_R040(3145));
+    R157 r = cb(-15ll, 35ull, 23ull, (EnI16)-300ll, (EnU8)0ull, (EnU16)0ull, -4534427299383412839ll, 47424ull, make_R157(3144), make_R194(3145));
     return leafhash_R157(r);
 }
 uint64_t cbmulti_10(CbMulti_10 cb) {
-    return cb(make_R158(3160), make_R083(3161), -3656.75);
+    return cb(make_Bool3F32(3160), make_R142(3161), -3656.75);
 }
 uint64_t cbmulti_11(CbMulti_11 cb) {
-    R200 r = cb(make_R222(3176), make_R121(3177), make_R141(3178), -7896734286424573214ll, -9153466098448376924ll, 34273ull, 29676ull, make_EmptyF64(3179), -2975.75f, make_R200(3180));
-    return leafhash_R200(r);
+    R206 r = cb(make_R225(3176), make_R121(3177), make_F64Arr1(3178), -7896734286424573214ll, -9153466098448376924ll, 34273ull, 29676ull, make_R159(3179), -2975.75f, make_R206(3180));
+    return leafhash_R206(r);
 }
 uint64_t cbmulti_12(CbMulti_12 cb) {
-    return cb(-803.25f, -2126.375f, 6385.125, make_R226(3192), 6232.625f, make_R037(3193), -6790.875, -3036.75, 3835.5f);
+    return cb(-803.25f, -2126.375f, 6385.125, make_R226(3192), 6232.625f, make_U8ZeroI64(3193), -6790.875, -3036.75, 3835.5f);
 }
 uint64_t cbmulti_13(CbMulti_13 cb) {
-    R090 r = cb(make_R072(3208), -115ll, make_Empty(3209), make_CharShortLong(3210), make_R090(3211));
-    return leafhash_R090(r);
+    R139 r = cb(make_R072(3208), -115ll, make_R032(3209), make_R145(3210), make_R139(3211));
+    return leafhash_R139(r);
 }
 uint64_t cbmulti_14(CbMulti_14 cb) {
-    return cb(9223372036854775807ll, make_F64Arr1(3224), make_ZigMixed(3225), 4262.0, 5731.25f, 7958.375);
+    return cb(9223372036854775807ll, make_R159(3224), make_R033(3225), 4262.0, 5731.25f, 7958.375);
 }
 uint64_t cbmulti_15(CbMulti_15 cb) {
-    F32Arr1x3 r = cb(126ll, false, make_R159(3240), 15602875616397520208ull, -12ll, 1369.0f, make_R215(3241), -1828.5, make_R019(3242), make_F32Arr1x3(3243), make_R065(3244));
+    F32Arr1x3 r = cb(126ll, false, make_R044(3240), 15602875616397520208ull, -12ll, 1369.0f, make_R040(3241), -1828.5, make_R081(3242), make_F32Arr1x3(3243), make_R100(3244));
     return leafhash_F32Arr1x3(r);
 }
 uint64_t cbmulti_16(CbMulti_16 cb) {
-    return cb(true, -104ll, -117ll, make_R066(3256), 45ull, false, make_R095(3257), 21ll);
+    return cb(true, -104ll, -117ll, make_R066(3256), 45ull, false, make_R086(3257), 21ll);
 }
 uint64_t cbmulti_17(CbMulti_17 cb) {
-    R135 r = cb(27ull, make_R135(3272), make_R128(3273), make_R021(3274), 25ll, (EnInt)-5ll, 21ll, -7685006887099406435ll, &ffidl_cells[3], 4022650308810172566ull, -32768ll);
-    return leafhash_R135(r);
+    R106 r = cb(27ull, make_R106(3272), make_R198(3273), make_R183(3274), 25ll, (EnI8)-128ll, 21ll, -7685006887099406435ll, &ffidl_cells[3], 4022650308810172566ull, -32768ll);
+    return leafhash_R106(r);
 }
 uint64_t cbmulti_18(CbMulti_18 cb) {
-    return cb(make_PtrPair(3288), make_R201(3289), make_R060(3290), make_R211(3291), make_R024(3292));
+    return cb(make_R193(3288), make_R004(3289), make_R002(3290), make_R183(3291), make_R044(3292));
 }
 uint64_t cbmulti_19(CbMulti_19 cb) {
-    R012 r = cb(7ull, make_R012(3304), -32767ll, make_R115(3305), 2929.0, -1523653065791544798ll, 2800.875f, make_R042(3306), -3566.75f, make_R088(3307), (EnInt)100000ll);
-    return leafhash_R012(r);
+    R060 r = cb(7ull, make_R060(3304), -32767ll, make_R115(3305), 2929.0, -1523653065791544798ll, 2800.875f, make_R071(3306), -3566.75f, make_R144(3307), (EnInt)100000ll);
+    return leafhash_R060(r);
 }
 uint64_t cbmulti_20(CbMulti_20 cb) {
-    return cb(1652.375, -5204.125f, make_R046(3320), make_R204(3321), make_R168(3322), -7621.375, -1250.625, make_R135(3323), -2615.75f, make_R017(3324));
+    return cb(1652.375, -5204.125f, make_R054(3320), make_R107(3321), make_U8ZeroI64(3322), -7621.375, -1250.625, make_R133(3323), -2615.75f, make_R149(3324));
 }
 uint64_t cbmulti_21(CbMulti_21 cb) {
-    R222 r = cb(make_R203(3336), make_R079(3337), make_R037(3338), make_R222(3339));
-    return leafhash_R222(r);
+    R090 r = cb(make_R075(3336), make_R163(3337), make_R136(3338), make_R090(3339));
+    return leafhash_R090(r);
 }
 uint64_t cbmulti_22(CbMulti_22 cb) {
-    return cb(make_R216(3352), make_R034(3353), make_R206(3354), 176.75);
+    return cb(make_R216(3352), make_R129(3353), make_R155(3354), 176.75);
 }
 uint64_t cbmulti_23(CbMulti_23 cb) {
-    R035 r = cb(make_R045(3368), make_R035(3369), make_EnumBag(3370), make_R220(3371));
+    R035 r = cb(make_R224(3368), make_R035(3369), make_EnumBag(3370), make_R061(3371));
     return leafhash_R035(r);
 }
 

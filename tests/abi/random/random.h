@@ -16,6 +16,8 @@ typedef enum EnInt_ { EnInt_A = 0, EnInt_B = 1, EnInt_C = -5, EnInt_D = 100000 }
 typedef uint32_t EnU32;  /* enum EnU32: u32 */
 typedef int64_t EnI64;  /* enum EnI64: i64 */
 typedef uint16_t EnU16;  /* enum EnU16: u16 */
+typedef int8_t EnI8;  /* enum EnI8: i8 */
+typedef uint64_t EnU64;  /* enum EnU64: u64 */
 
 typedef struct Empty {  } Empty;  /* size 0, align 1; size 0 */
 typedef union EmptyU {  } EmptyU;  /* size 0, align 1; empty union, size 0 */
@@ -36,237 +38,237 @@ typedef struct EnumBag { EnU8 a; EnI16 b; EnInt c; } EnumBag;  /* size 8, align 
 typedef struct Bool3F32 { _Bool a; _Bool b; _Bool c; float f; } Bool3F32;  /* size 8, align 4 */
 typedef struct CharShortLong { char c; short s; long l; } CharShortLong;  /* size 16, align 8 */
 typedef struct EmptyF64 { Empty e; double d; ZeroArrI32 z; } EmptyF64;  /* size 8, align 8 */
-typedef union R000 { double f0; double f1; U8EmptyU8 f2; } R000;  /* size 8, align 8 */
+typedef union __attribute__((aligned(16))) R000 { double f0; double f1; U8EmptyU8 f2; } R000;  /* size 16, align 16 */
 typedef struct R001 { signed char f0[3][2]; } R001;  /* size 6, align 1 */
 typedef struct R002 { int16_t f0[2][2]; } R002;  /* size 8, align 2 */
-typedef struct __attribute__((aligned(2))) R003 { unsigned long long f0; } R003;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(16))) R003 { unsigned long long f0; } R003;  /* size 16, align 16 */
 typedef struct R004 { _Bool f0; double f1; } R004;  /* size 16, align 8 */
-typedef struct R005 { R003 f0; float f1[1][2]; U8EmptyU8 f2[3]; long f3; PackAlign16F f4; } R005;  /* size 48, align 16 */
-typedef union __attribute__((packed)) R006 { double f0[3]; signed char f1; } R006;  /* size 24, align 1 */
-typedef struct __attribute__((aligned(8))) R007 { unsigned long f0; Bool3F32 f1; char f2; short f3[2]; float f4; _Bool f5; const int64_t *f6[3]; } R007;  /* size 56, align 8 */
-typedef struct R008 { int64_t f0; PackAlign16F f1[1]; } R008;  /* size 32, align 16 */
-typedef struct R009 { EnI16 f0; U8ZeroI64 f1[2]; float f2; uint8_t f3; EmptyF64 f4; EmptyF64 f5[1]; UPackedF64U8 f6; } R009;  /* size 64, align 8 */
-typedef union R010 { long long f0; float f1; } R010;  /* size 8, align 8 */
-typedef struct R011 { double f0; } R011;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct R012 { float f0; R003 f1[1]; } R012;  /* size 16, align 8 */
-typedef struct R013 { F32Arr1x3 f0[2]; } R013;  /* size 24, align 4 */
-typedef struct R014 { uint16_t f0; int f1; char f2; unsigned short f3; double f4; int16_t f5[0]; intptr_t f6[1][1]; } R014;  /* size 32, align 8 */
-typedef struct R015 { long f0[3]; } R015;  /* size 24, align 8 */
-typedef union R016 { signed char f0; float f1[1]; float f2; double f3; } R016;  /* size 8, align 8 */
-typedef struct R017 { int16_t f0[8]; } R017;  /* size 16, align 2 */
-typedef struct R018 { float f0; double f1; } R018;  /* size 16, align 8 */
-typedef struct R019 { unsigned short f0; uint16_t f1; R002 f2; } R019;  /* size 12, align 2 */
-typedef union __attribute__((aligned(32))) R020 { short f0[1][2]; int16_t f1; float f2[2]; } R020;  /* size 32, align 32 */
-typedef struct R021 { int64_t f0[2]; } R021;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(8))) R022 { R014 f0; uint8_t f1; float f2[2]; F64Arr1 f3; float f4; R000 f5; } R022;  /* size 72, align 8 */
-typedef struct R023 { unsigned int f0; EnumBag f1; EnI16 f2; } R023;  /* size 16, align 4 */
-typedef union R024 { EnumBag f0; int8_t f1; float f2; long long f3; } R024;  /* size 8, align 8 */
-typedef union R025 { float f0; int64_t f1[0]; unsigned short f2; } R025;  /* size 8, align 8 */
-typedef struct R026 { intptr_t f0; R010 f1; } R026;  /* size 16, align 8 */
-typedef struct R027 { R003 f0; unsigned long f1; long f2; } R027;  /* size 24, align 8 */
-typedef struct R028 { unsigned long long f0; EmptyF64 f1[2]; } R028;  /* size 24, align 8 */
-typedef union R029 { EnI64 f0; intptr_t f1[3]; } R029;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(16))) R030 { Bool3F32 f0[1]; EnInt f1[3]; double f2; float f3; } R030;  /* size 48, align 16 */
-typedef struct R031 { PtrPair f0; } R031;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(16))) R032 { double f0; double f1; double f2[3]; } R032;  /* size 48, align 16 (@layout(zig) order) */
-typedef union R033 { uintptr_t f0; R011 f1[1]; int f2; } R033;  /* size 8, align 8 */
-typedef union R034 { int8_t f0; double f1; } R034;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(8))) R035 { const int64_t *f0[0]; R034 f1; uint32_t f2; _Bool f3; R023 f4[1]; } R035;  /* size 32, align 8 */
-typedef struct R036 { R021 f0; } R036;  /* size 16, align 8 */
-typedef struct R037 { R026 f0; } R037;  /* size 16, align 8 */
-typedef struct R038 { unsigned long long f0; uint8_t f1; } R038;  /* size 16, align 8 */
-typedef union R039 { unsigned short f0; double f1; double f2; } R039;  /* size 8, align 8 */
-typedef struct R040 { const int64_t *f0[1]; } R040;  /* size 8, align 8 */
-typedef struct R041 { float f0[3]; } R041;  /* size 12, align 4 */
-typedef struct R042 { float f0; unsigned short f1; signed char f2; intptr_t f3[1]; } R042;  /* size 16, align 8 */
-typedef struct R043 { F32ZeroF64 f0; R010 f1[2]; } R043;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(16))) R044 { float f0; } R044;  /* size 16, align 16 */
-typedef union __attribute__((aligned(4))) R045 { unsigned char f0[0]; uint16_t f1; double f2; } R045;  /* size 8, align 8 */
-typedef union __attribute__((aligned(4))) R046 { uintptr_t f0; float f1; uint32_t f2; float f3; } R046;  /* size 8, align 8 */
-typedef union R047 { signed char f0; unsigned char f1; short f2[2]; double f3; } R047;  /* size 8, align 8 */
-typedef struct R048 { float f0; unsigned char f1; R047 f2; } R048;  /* size 16, align 8 */
-typedef struct R049 { unsigned short f0[2]; uint16_t f1[6]; } R049;  /* size 16, align 2 (@layout(zig) order) */
-typedef struct R050 { uint16_t f0; const int64_t *f1; } R050;  /* size 16, align 8 */
-typedef struct R051 { F32Arr1x3 f0[2]; } R051;  /* size 24, align 4 */
-typedef struct __attribute__((aligned(32))) R052 { uint64_t f0; } R052;  /* size 32, align 32 */
-typedef struct R053 { double f0; } R053;  /* size 8, align 8 */
-typedef struct R054 { int64_t f0; } R054;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct __attribute__((packed, aligned(32))) R055 { double f0; } R055;  /* size 32, align 32 */
-typedef struct __attribute__((packed)) R056 { char f0; R054 f1; } R056;  /* size 9, align 1 */
-typedef struct R057 { int32_t f0; int64_t f1; _Bool f2[3]; uint64_t f3; } R057;  /* size 32, align 8 */
-typedef struct R058 { float f0; F64Arr1 f1; } R058;  /* size 16, align 8 */
-typedef struct R059 { size_t f0[2]; int64_t f1; unsigned long long f2; } R059;  /* size 32, align 8 */
-typedef struct R060 { int16_t f0; EnI64 f1; } R060;  /* size 16, align 8 */
-typedef struct R061 { long f0; const int64_t *f1[3]; } R061;  /* size 32, align 8 */
-typedef struct R062 { double f2[2]; double f3; double f5; float f0; float f1[3]; float f4; float f6; float f7[2]; } R062;  /* size 64, align 8 (@layout(zig) order) */
-typedef union R063 { R012 f0[1]; uint32_t f1; } R063;  /* size 16, align 8 */
-typedef struct R064 { unsigned long f0; const int64_t *f1; _Bool f2; } R064;  /* size 24, align 8 */
-typedef union R065 { R016 f0; float f1[3]; uint64_t f2; uint64_t f3; } R065;  /* size 16, align 8 */
-typedef struct R066 { R058 f0; } R066;  /* size 16, align 8 */
-typedef struct R067 { unsigned char f0; char f1[3]; _Bool f2; char f3; uint16_t f4; uint8_t f5[1]; } R067;  /* size 10, align 2 */
-typedef struct R068 { char f0; unsigned short f1; R031 f2[1]; } R068;  /* size 24, align 8 */
-typedef struct R069 { double f0; double f1; double f2; double f3; double f4; } R069;  /* size 40, align 8 */
-typedef union R070 { R066 f0; R046 f1; R050 f2[1]; } R070;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(8))) R071 { float f0; } R071;  /* size 8, align 8 */
-typedef union R072 { float f0[2]; float f1[2]; int16_t f2; } R072;  /* size 8, align 4 */
-typedef union __attribute__((aligned(32))) R073 { double f0; float f1; double f2; R071 f3; } R073;  /* size 32, align 32 */
-typedef struct R074 { float f0; double f1; } R074;  /* size 16, align 8 */
-typedef union R075 { unsigned char f0[4]; float f1; unsigned long f2; R072 f3; } R075;  /* size 8, align 8 */
-typedef struct R076 { double f0; float f1; } R076;  /* size 16, align 8 */
-typedef union R077 { long f0; int f1; float f2[2][1]; } R077;  /* size 8, align 8 */
-typedef struct R078 { R031 f0; R013 f1[2]; } R078;  /* size 64, align 8 */
-typedef struct __attribute__((packed)) R079 { R040 f0[1]; } R079;  /* size 8, align 1 */
-typedef struct __attribute__((packed)) R080 { R073 f0; R010 f1; R031 f2; const int64_t *f3; } R080;  /* size 64, align 1 */
-typedef union __attribute__((aligned(32))) R081 { float f0[4]; float f1; uint32_t f2; uintptr_t f3; } R081;  /* size 32, align 32 */
-typedef struct R082 { float f0[2]; } R082;  /* size 8, align 4 */
-typedef struct R083 { short f0; double f1; } R083;  /* size 16, align 8 */
-typedef struct R084 { const int64_t *f0; size_t f1; } R084;  /* size 16, align 8 */
-typedef struct R085 { float f0; float f1[3]; } R085;  /* size 16, align 4 */
-typedef struct R086 { short f0; unsigned int f1; _Bool f2; unsigned int f3; } R086;  /* size 16, align 4 */
-typedef struct R087 { ssize_t f0[1]; } R087;  /* size 8, align 8 */
-typedef struct R088 { EnumBag f0; } R088;  /* size 8, align 4 */
-typedef union R089 { const int64_t *f0; double f1[1]; } R089;  /* size 8, align 8 */
-typedef struct R090 { short f0; U8EmptyU8 f1; signed char f2; EnU8 f3; unsigned long long f4; } R090;  /* size 16, align 8 */
-typedef struct R091 { int16_t f0; const int64_t *f1[1]; } R091;  /* size 16, align 8 */
-typedef struct R092 { const int64_t *f0[2]; } R092;  /* size 16, align 8 */
-typedef struct R093 { unsigned long long f0; _Bool f1; EnI16 f2[2]; int f3; } R093;  /* size 24, align 8 */
-typedef union __attribute__((aligned(8))) R094 { EnI64 f0; float f1[3]; double f2; } R094;  /* size 16, align 8 */
-typedef union R095 { double f0; signed char f1; } R095;  /* size 8, align 8 */
-typedef struct R096 { short f0; uint16_t f1; Bool3F32 f2[2]; } R096;  /* size 20, align 4 */
-typedef struct R097 { signed char f0[7]; } R097;  /* size 7, align 1 */
-typedef struct __attribute__((aligned(32))) R098 { int16_t f0; } R098;  /* size 32, align 32 */
-typedef union __attribute__((packed)) R099 { uint16_t f0[6]; double f1[3]; } R099;  /* size 24, align 1 */
-typedef struct R100 { float f0; double f1; double f2; double f3; } R100;  /* size 32, align 8 */
-typedef struct R101 { double f0[3]; } R101;  /* size 24, align 8 */
-typedef struct R102 { double f0; double f1; unsigned long long f2[1]; } R102;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(4))) R103 { double f0; } R103;  /* size 8, align 8 */
-typedef struct R104 { R103 f0; _Bool f1; } R104;  /* size 16, align 8 */
-typedef struct __attribute__((packed)) R105 { short f0; unsigned int f1[1]; _Bool f2; unsigned short f3[3][1]; const int64_t *f4[2]; } R105;  /* size 29, align 1 */
-typedef struct R106 { uint64_t f0; EnI16 f1[3]; int64_t f2[0]; R084 f3; double f4[3]; } R106;  /* size 56, align 8 */
-typedef struct R107 { uint16_t f0[2]; uint64_t f1; uint64_t f2[1]; double f3; float f4; char f5; R049 f6; const int64_t *f7; } R107;  /* size 64, align 8 */
-typedef union R108 { R079 f0[1]; _Bool f1; short f2; int f3[2]; } R108;  /* size 8, align 4 */
-typedef struct R109 { EnI16 f0; } R109;  /* size 2, align 2 */
-typedef struct R110 { unsigned short f0; R091 f1; uint16_t f2[0]; int16_t f3; unsigned char f4; signed char f5; unsigned char f6; char f7; } R110;  /* size 32, align 8 */
-typedef struct __attribute__((aligned(16))) R111 { long f1[1]; R034 f2; ZigMixed f3; char f0[1][2]; } R111;  /* size 48, align 16 (@layout(zig) order) */
-typedef union R112 { U8EmptyU8 f0; float f1[1]; unsigned long f2; } R112;  /* size 8, align 8 */
-typedef union R113 { R025 f0; uint8_t f1[2][1]; int16_t f2[5]; } R113;  /* size 16, align 8 */
-typedef struct R114 { unsigned short f0; char f1; _Bool f2[1]; int8_t f3[3]; int8_t f4; R013 f5; } R114;  /* size 32, align 4 */
-typedef struct R115 { float f0; uint8_t f1; int16_t f2; unsigned short f3; unsigned char f4; R003 f5; } R115;  /* size 24, align 8 */
-typedef union R116 { float f0[0]; int8_t f1; uint8_t f2; double f3; } R116;  /* size 8, align 8 */
-typedef struct R117 { PackAlign4 f0; } R117;  /* size 8, align 4 */
-typedef struct R118 { short f0[1]; uint16_t f1; unsigned short f2; uint8_t f3; uint16_t f4[3]; signed char f5[3]; short f6; short f7[3]; } R118;  /* size 26, align 2 */
-typedef struct __attribute__((aligned(4))) R119 { float f0; } R119;  /* size 4, align 4 */
-typedef union R120 { int8_t f0; long f1; } R120;  /* size 8, align 8 */
-typedef struct R121 { R103 f0; float f1[4]; } R121;  /* size 24, align 8 */
-typedef struct R122 { unsigned long long f0; R013 f1; R011 f2; signed char f3; int16_t f4[1]; size_t f5; uintptr_t f6[1][1]; } R122;  /* size 64, align 8 */
-typedef struct R123 { float f0[2][2]; R103 f1; } R123;  /* size 24, align 8 */
-typedef union R124 { float f0; double f1; signed char f2; int16_t f3; } R124;  /* size 8, align 8 */
-typedef struct R125 { double f0; } R125;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(4))) R126 { size_t f0; intptr_t f1[3]; } R126;  /* size 32, align 8 */
-typedef struct R127 { double f0[0]; const int64_t *f1; intptr_t f2[3][1]; } R127;  /* size 32, align 8 */
-typedef struct R128 { ssize_t f0; } R128;  /* size 8, align 8 */
-typedef struct __attribute__((packed, aligned(4))) R129 { R125 f0; signed char f1; } R129;  /* size 12, align 4 */
-typedef struct R130 { R055 f0[1]; } R130;  /* size 32, align 32 */
-typedef struct __attribute__((packed, aligned(32))) R131 { F32Arr1x3 f0; } R131;  /* size 32, align 32 */
-typedef struct __attribute__((packed)) R132 { double f0; R103 f1; } R132;  /* size 16, align 1 */
-typedef struct R133 { float f0; float f1; uint64_t f2[1]; } R133;  /* size 16, align 8 */
-typedef struct __attribute__((packed)) R134 { float f0; int8_t f1[2]; } R134;  /* size 6, align 1 */
-typedef union R135 { EnI64 f0; double f1; R065 f2; R072 f3; } R135;  /* size 16, align 8 */
-typedef struct R136 { float f0; } R136;  /* size 4, align 4 (@layout(zig) order) */
-typedef union R137 { EnI64 f0; float f1; } R137;  /* size 8, align 8 */
-typedef struct R138 { float f0; uintptr_t f1; } R138;  /* size 16, align 8 */
-typedef union R139 { double f0; const int64_t *f1[2]; } R139;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(16))) R140 { size_t f0; double f1; int8_t f2; const int64_t *f3; unsigned short f4[1]; float f5; R038 f6; double f7; } R140;  /* size 64, align 16 */
-typedef struct R141 { double f0[0]; F64Arr1 f1; } R141;  /* size 8, align 8 */
-typedef struct R142 { _Bool f0; int16_t f1; char f2; R116 f3; } R142;  /* size 16, align 8 */
-typedef struct R143 { size_t f1[1]; R012 f2; float f0[0]; } R143;  /* size 24, align 8 (@layout(zig) order) */
-typedef struct R144 { R037 f0[1]; int8_t f1; int64_t f2; EnI64 f3; int32_t f4; float f5; EnI16 f6[0]; EnU16 f7; } R144;  /* size 56, align 8 */
-typedef struct R145 { double f0; R103 f3; intptr_t f5; double f6[1][1]; float f1[2]; float f2; unsigned char f4; } R145;  /* size 48, align 8 (@layout(zig) order) */
-typedef struct R146 { float f0; } R146;  /* size 4, align 4 */
-typedef struct R147 { double f0; R071 f1[1]; } R147;  /* size 16, align 8 */
-typedef struct R148 { R125 f0; intptr_t f1; int8_t f2; } R148;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(16))) R149 { int16_t f0; R119 f1[1]; R072 f2; _Bool f3; } R149;  /* size 32, align 16 */
-typedef struct R150 { uint16_t f0; EnInt f1; int64_t f2; uintptr_t f3; } R150;  /* size 24, align 8 */
-typedef struct R151 { uint8_t f0; long long f1[0]; signed char f2; } R151;  /* size 16, align 8 */
-typedef struct R152 { float f0[2]; } R152;  /* size 8, align 4 */
-typedef struct R153 { float f0; double f1[1]; } R153;  /* size 16, align 8 */
-typedef struct R154 { int16_t f0; int64_t f1; } R154;  /* size 16, align 8 */
-typedef struct R155 { R071 f2; R109 f0; EnU8 f1; } R155;  /* size 16, align 8 (@layout(zig) order) */
-typedef union __attribute__((aligned(4))) R156 { R119 f0; float f1; double f2; } R156;  /* size 8, align 8 */
-typedef struct R157 { R082 f0[3]; double f1[1][1]; } R157;  /* size 32, align 8 */
-typedef struct R158 { float f0; F32ZeroF64 f1; } R158;  /* size 16, align 8 */
-typedef union R159 { unsigned char f0; float f1; } R159;  /* size 4, align 4 */
-typedef struct R160 { ssize_t f0; unsigned int f1[1][2]; EnU16 f2; unsigned int f3[3]; } R160;  /* size 32, align 8 */
-typedef struct R161 { signed char f0; R045 f1[1]; } R161;  /* size 16, align 8 */
-typedef struct R162 { double f0; EnI16 f1; } R162;  /* size 16, align 8 */
-typedef struct R163 { R119 f0[3]; } R163;  /* size 12, align 4 */
-typedef struct R164 { double f0; } R164;  /* size 8, align 8 */
-typedef struct R165 { int f0; uint64_t f1; } R165;  /* size 16, align 8 */
-typedef struct R166 { float f0[3]; } R166;  /* size 12, align 4 */
-typedef struct R167 { char f0; char f1; _Bool f2[3]; R065 f3; } R167;  /* size 24, align 8 */
-typedef struct R168 { uint16_t f0[2]; EnU32 f1; const int64_t *f2; } R168;  /* size 16, align 8 */
-typedef union R169 { float f0; R163 f1[2]; double f2; } R169;  /* size 24, align 8 */
-typedef struct R170 { double f0; R153 f1; float f2; } R170;  /* size 32, align 8 */
-typedef struct R171 { int8_t f0; uint16_t f1; int16_t f2; char f3[3]; int8_t f4; uint8_t f5; _Bool f6; unsigned char f7[7]; } R171;  /* size 20, align 2 */
-typedef struct R172 { double f0; } R172;  /* size 8, align 8 */
-typedef union R173 { uint16_t f0; R109 f1; signed char f2; R136 f3[1]; } R173;  /* size 4, align 4 */
-typedef struct R174 { R071 f0; } R174;  /* size 8, align 8 */
-typedef struct R175 { uint16_t f0; R096 f1; } R175;  /* size 24, align 4 */
-typedef struct R176 { int16_t f0; _Bool f1; R103 f2; } R176;  /* size 16, align 8 */
-typedef union R177 { int32_t f0; double f1; R050 f2; } R177;  /* size 16, align 8 */
-typedef struct R178 { long long f0; int f1[3]; } R178;  /* size 24, align 8 */
-typedef union __attribute__((packed)) R179 { R002 f0; double f1; } R179;  /* size 8, align 1 */
-typedef struct R180 { float f0; float f1; double f2; float f3; double f4[1]; double f5; } R180;  /* size 40, align 8 */
-typedef struct __attribute__((aligned(8))) R181 { double f0; unsigned short f1[2]; unsigned long f2; intptr_t f3[2]; const int64_t *f4[1]; } R181;  /* size 48, align 8 */
-typedef struct R182 { float f0[3]; float f1; } R182;  /* size 16, align 4 */
-typedef struct R183 { float f0[5]; float f1[6]; double f2; R174 f3[2]; } R183;  /* size 72, align 8 */
-typedef struct R184 { float f0; R079 f1; float f2[3]; } R184;  /* size 24, align 4 */
-typedef struct R185 { R119 f0; double f1; } R185;  /* size 16, align 8 */
-typedef union __attribute__((packed)) R186 { float f0; const int64_t *f1; unsigned short f2; double f3; } R186;  /* size 8, align 1 */
-typedef struct R187 { ssize_t f0; ZigMixed f1; } R187;  /* size 24, align 8 */
-typedef union __attribute__((packed)) R188 { int32_t f0; R016 f1; double f2[1]; ssize_t f3; } R188;  /* size 8, align 1 */
-typedef struct __attribute__((aligned(16))) R189 { short f0; double f1; EnI16 f2; ssize_t f3[3]; R152 f4; } R189;  /* size 64, align 16 */
-typedef struct R190 { Bool3F32 f0[1]; } R190;  /* size 8, align 4 */
-typedef struct R191 { int8_t f0[3]; unsigned short f1; int8_t f2[3]; } R191;  /* size 10, align 2 */
-typedef struct R192 { R082 f0; float f1; } R192;  /* size 12, align 4 */
-typedef struct R193 { short f0; signed char f1[3]; int8_t f2; int8_t f3; int16_t f4; int8_t f5; uint16_t f6[2]; unsigned char f7; } R193;  /* size 18, align 2 */
-typedef struct R194 { double f0; unsigned short f1; } R194;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(4))) R195 { F64Arr1 f0[1]; } R195;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct R196 { EnI16 f0; float f1; } R196;  /* size 8, align 4 */
-typedef struct R197 { double f0; double f1; double f2; double f3[3]; double f4; double f5; } R197;  /* size 64, align 8 (@layout(zig) order) */
-typedef struct R198 { float f0; double f1; } R198;  /* size 16, align 8 */
-typedef struct R199 { unsigned char f0; float f1; R103 f2[2]; unsigned int f3; unsigned long f4[0]; unsigned char f5; } R199;  /* size 40, align 8 */
-typedef struct R200 { int8_t f0; long f1; } R200;  /* size 16, align 8 */
-typedef struct R201 { signed char f0; unsigned short f1; } R201;  /* size 4, align 2 */
-typedef struct R202 { double f1[1]; EnU8 f0; } R202;  /* size 16, align 8 (@layout(zig) order) */
-typedef union R203 { unsigned short f0[0]; R159 f1; size_t f2; } R203;  /* size 8, align 8 */
-typedef struct R204 { float f0[2]; } R204;  /* size 8, align 4 */
-typedef struct __attribute__((aligned(8))) R205 { uint8_t f0; signed char f1; R201 f2[1]; int8_t f3; R079 f4; } R205;  /* size 16, align 8 */
-typedef union __attribute__((packed)) R206 { double f0; EnI64 f1; } R206;  /* size 8, align 1 */
-typedef struct R207 { unsigned char f0; double f1; float f2; float f3[3]; } R207;  /* size 32, align 8 */
-typedef union R208 { R128 f0; double f1[2][1]; short f2[1][2]; } R208;  /* size 16, align 8 */
-typedef union R209 { R079 f0[1]; signed char f1; unsigned char f2; uint8_t f3; } R209;  /* size 8, align 1 */
-typedef struct __attribute__((packed)) R210 { EnI64 f0; EnI64 f1; R179 f2[1]; R047 f3; R010 f4[1]; } R210;  /* size 40, align 1 */
-typedef struct __attribute__((packed)) R211 { char f0; uint16_t f1; unsigned char f2; R002 f3; } R211;  /* size 12, align 1 */
-typedef struct R212 { R053 f0[2]; } R212;  /* size 16, align 8 */
-typedef union R213 { int16_t f0; float f1[1]; const int64_t *f2; int16_t f3[2]; } R213;  /* size 8, align 8 */
-typedef union __attribute__((aligned(2))) R214 { float f0; const int64_t *f1; float f2; } R214;  /* size 8, align 8 */
-typedef struct R215 { R067 f0; } R215;  /* size 10, align 2 */
-typedef struct __attribute__((packed, aligned(8))) R216 { R053 f0[1]; } R216;  /* size 8, align 8 */
-typedef struct R217 { double f0; } R217;  /* size 8, align 8 */
-typedef struct R218 { uint16_t f0[2]; const int64_t *f1; EnInt f2; int32_t f3; ssize_t f4; R206 f5; int32_t f6; } R218;  /* size 48, align 8 */
-typedef struct R219 { float f0; R071 f1; } R219;  /* size 16, align 8 */
-typedef struct R220 { double f0; float f1; } R220;  /* size 16, align 8 */
-typedef struct R221 { R085 f0; float f1; R170 f2; } R221;  /* size 56, align 8 */
-typedef union R222 { double f0; EnU16 f1; R056 f2; } R222;  /* size 16, align 8 */
-typedef struct R223 { R129 f0[1]; int8_t f1[2]; R075 f2; } R223;  /* size 24, align 8 */
-typedef struct R224 { uint8_t f0; R105 f1; R219 f2; unsigned char f3; int8_t f4; R188 f5[1]; } R224;  /* size 64, align 8 */
-typedef struct R225 { R100 f0[1]; } R225;  /* size 32, align 8 */
-typedef struct R226 { uint16_t f0; float f1; } R226;  /* size 8, align 4 */
-typedef union R227 { int16_t f0; double f1; R173 f2; float f3[1]; } R227;  /* size 8, align 8 */
-typedef struct R228 { long long f0[3]; signed char f1[7]; const int64_t *f2[2]; } R228;  /* size 48, align 8 */
-typedef struct __attribute__((packed, aligned(2))) R229 { float f0[1][1]; } R229;  /* size 4, align 2 */
-typedef struct R230 { R139 f0; intptr_t f1; } R230;  /* size 24, align 8 */
+typedef struct R005 { R003 f0; float f1[1][2]; U8EmptyU8 f2[3]; long f3; } R005;  /* size 48, align 16 */
+typedef struct __attribute__((aligned(16))) R006 { unsigned short f0[2]; } R006;  /* size 16, align 16 (@layout(zig) order) */
+typedef struct R007 { double f0; float f1; } R007;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R008 { unsigned short f0; uint64_t f1; double f2; } R008;  /* size 8, align 1 */
+typedef struct R009 { int16_t f0[3]; U8EmptyU8 f1; signed char f2[3]; F32Arr1x3 f3; uint32_t f4; R006 f5; EnumBag f6; R002 f7; } R009;  /* size 64, align 16 */
+typedef struct R010 { double f0; float f1; ZigMixed f2; double f3; double f4; int f5[1]; EnInt f6; uint8_t f7; } R010;  /* size 64, align 8 */
+typedef struct R011 { signed char f0; short f1[1]; EnI64 f2; R004 f3; int64_t f4[1]; } R011;  /* size 40, align 8 */
+typedef struct __attribute__((aligned(32))) R012 { short f0; } R012;  /* size 32, align 32 */
+typedef struct R013 { double f0; unsigned int f1; float f2; U8EmptyU8 f3[1]; } R013;  /* size 24, align 8 */
+typedef struct R014 { uint64_t f0; const int64_t *f1; } R014;  /* size 16, align 8 */
+typedef struct R015 { float f0; double f1; } R015;  /* size 16, align 8 */
+typedef struct R016 { intptr_t f0[1][1]; } R016;  /* size 8, align 8 */
+typedef struct R017 { long f0[3]; } R017;  /* size 24, align 8 */
+typedef union R018 { signed char f0; float f1[1]; float f2; double f3; } R018;  /* size 8, align 8 */
+typedef struct R019 { int16_t f0[8]; } R019;  /* size 16, align 2 */
+typedef struct R020 { float f0; double f1; } R020;  /* size 16, align 8 */
+typedef struct R021 { unsigned short f0; uint16_t f1; F64Arr1 f2; } R021;  /* size 16, align 8 */
+typedef union R022 { short f0[1][2]; int16_t f1; float f2[2]; } R022;  /* size 8, align 4 */
+typedef struct R023 { int64_t f0[2]; } R023;  /* size 16, align 8 */
+typedef struct R024 { R020 f0; uint8_t f1; float f2[2]; U8ZeroI64 f3; float f4; UAlign16 f5; uint8_t f6[0]; } R024;  /* size 64, align 16 */
+typedef struct R025 { signed char f0; CharShortLong f1; } R025;  /* size 24, align 8 */
+typedef struct __attribute__((packed, aligned(16))) R026 { R008 f0; } R026;  /* size 16, align 16 */
+typedef union R027 { unsigned short f0; ZigMixed f1; F32ZeroF64 f2[2]; } R027;  /* size 16, align 8 */
+typedef struct R028 { double f1; const int64_t *f2[0]; const int64_t *f4[1]; short f3; U8EmptyU8 f0; } R028;  /* size 24, align 8 (@layout(zig) order) */
+typedef struct R029 { uint16_t f0; uint32_t f1[1]; uint8_t f2; R002 f3; } R029;  /* size 20, align 4 */
+typedef struct __attribute__((packed)) R030 { float f0[1][2]; } R030;  /* size 8, align 1 */
+typedef union R031 { unsigned char f0; double f1[1]; } R031;  /* size 8, align 8 */
+typedef struct R032 { int8_t f0; uint8_t f1; intptr_t f2; } R032;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R033 { float f0; float f1; } R033;  /* size 4, align 1 */
+typedef struct R034 { F32ZeroF64 f0; } R034;  /* size 8, align 8 */
+typedef struct R035 { float f0; } R035;  /* size 4, align 4 */
+typedef union __attribute__((packed)) R036 { double f0; char f1[0]; int f2; const int64_t *f3; } R036;  /* size 8, align 1 */
+typedef union R037 { R033 f0; float f1; double f2; } R037;  /* size 8, align 8 */
+typedef struct R038 { ssize_t f0[3]; } R038;  /* size 24, align 8 */
+typedef struct R039 { unsigned long f0; unsigned long long f1; } R039;  /* size 16, align 8 */
+typedef union R040 { int f0[0]; uint8_t f1[3]; double f2; double f3[1]; } R040;  /* size 8, align 8 */
+typedef union R041 { float f0; R031 f1; int f2[2]; } R041;  /* size 8, align 8 */
+typedef struct R042 { R040 f0; PackAlign4 f6[1]; uint16_t f1; int16_t f2; uint16_t f3[0]; signed char f4; int8_t f5; } R042;  /* size 24, align 8 (@layout(zig) order) */
+typedef struct __attribute__((aligned(16))) R043 { R008 f0; uint16_t f1; ZigMixed f2; } R043;  /* size 32, align 16 */
+typedef struct R044 { double f0[1]; } R044;  /* size 8, align 8 */
+typedef struct R045 { unsigned char f0[1]; char f1; uint16_t f2; _Bool f3; short f4; signed char f5[1]; uint16_t f6[3]; UAlign16 f7; } R045;  /* size 32, align 16 */
+typedef struct R046 { int f0; F64Arr1 f1[1]; } R046;  /* size 16, align 8 */
+typedef struct R047 { float f0; double f1[0]; R030 f2[1]; } R047;  /* size 16, align 8 */
+typedef struct R048 { EnumBag f0[2]; } R048;  /* size 16, align 4 */
+typedef struct R049 { uint8_t f0; int8_t f1; R035 f2; } R049;  /* size 8, align 4 */
+typedef struct R050 { float f0; R044 f1; } R050;  /* size 16, align 8 */
+typedef union R051 { R035 f0; R001 f1; } R051;  /* size 8, align 4 */
+typedef struct R052 { unsigned int f0[3]; long f1; } R052;  /* size 24, align 8 */
+typedef struct R053 { float f0; unsigned short f1[3]; uint32_t f2; float f3; R031 f4; float f5; size_t f6; const int64_t *f7; } R053;  /* size 56, align 8 */
+typedef union R054 { R033 f0; int16_t f1; } R054;  /* size 4, align 2 */
+typedef union R055 { EnInt f0; unsigned short f1; double f2; } R055;  /* size 8, align 8 */
+typedef union __attribute__((aligned(16))) R056 { unsigned short f0; float f1; double f2; } R056;  /* size 16, align 16 */
+typedef union __attribute__((packed)) R057 { double f0; double f1[1]; double f2; } R057;  /* size 8, align 1 */
+typedef struct R058 { R030 f0; float f1; } R058;  /* size 12, align 4 */
+typedef struct R059 { float f0[2]; } R059;  /* size 8, align 4 */
+typedef struct __attribute__((aligned(4))) R060 { double f0; } R060;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R061 { EnumBag f0; } R061;  /* size 8, align 4 */
+typedef union R062 { const int64_t *f0; R009 f1[1]; int64_t f2; } R062;  /* size 64, align 16 */
+typedef struct __attribute__((packed)) R063 { double f0; } R063;  /* size 8, align 1 */
+typedef struct __attribute__((packed, aligned(4))) R064 { char f0; R049 f1; } R064;  /* size 12, align 4 */
+typedef struct R065 { int32_t f0; int64_t f1; _Bool f2[3]; uint64_t f3; } R065;  /* size 32, align 8 */
+typedef struct R066 { float f0; R037 f1; } R066;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(32))) R067 { size_t f0[2]; } R067;  /* size 32, align 32 */
+typedef struct R068 { double f0[3]; } R068;  /* size 24, align 8 */
+typedef struct R069 { double f0[1]; } R069;  /* size 8, align 8 */
+typedef union R070 { short f0; short f1; _Bool f2; } R070;  /* size 2, align 2 */
+typedef struct __attribute__((packed)) R071 { int8_t f0[2]; EnInt f1; } R071;  /* size 6, align 1 */
+typedef union R072 { R070 f0; float f1; long f2; U8EmptyU8 f3; } R072;  /* size 8, align 8 */
+typedef union R073 { unsigned long long f0; float f1; EnU64 f2; } R073;  /* size 8, align 8 */
+typedef struct R074 { U8ZeroI64 f0; R072 f1; } R074;  /* size 16, align 8 */
+typedef struct R075 { unsigned short f0; R008 f1[1]; } R075;  /* size 10, align 2 */
+typedef struct R076 { double f0; double f1; double f2; double f3; double f4; } R076;  /* size 40, align 8 */
+typedef union R077 { R051 f0; ZigMixed f1; PackAlign16F f2[1]; } R077;  /* size 16, align 16 */
+typedef struct R078 { float f0; } R078;  /* size 4, align 4 */
+typedef union R079 { float f0[2]; float f1[2]; int16_t f2; } R079;  /* size 8, align 4 */
+typedef union R080 { double f0; float f1; double f2; R037 f3; } R080;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(8))) R081 { float f0; } R081;  /* size 8, align 8 */
+typedef union R082 { float f0; unsigned long f1; } R082;  /* size 8, align 8 */
+typedef struct R083 { uint32_t f0[0]; const int64_t *f1; } R083;  /* size 8, align 8 */
+typedef struct R084 { unsigned short f0; F32ZeroF64 f1[1]; U8EmptyU8 f2; uint16_t f3; int16_t f4; int8_t f5; R056 f6; } R084;  /* size 48, align 16 */
+typedef union __attribute__((packed)) R085 { R035 f0; float f1; R080 f2; } R085;  /* size 8, align 1 */
+typedef struct __attribute__((aligned(16))) R086 { float f0[2]; } R086;  /* size 16, align 16 */
+typedef union __attribute__((packed, aligned(64))) R087 { double f0; PackAlign4 f1[2]; } R087;  /* size 64, align 64 */
+typedef struct R088 { ssize_t f0[1][2]; _Bool f1[1]; } R088;  /* size 24, align 8 */
+typedef struct __attribute__((packed, aligned(16))) R089 { float f0; } R089;  /* size 16, align 16 */
+typedef union R090 { _Bool f0[2]; char f1; short f2; } R090;  /* size 2, align 2 */
+typedef union R091 { float f0; size_t f1[1]; EnI8 f2; double f3[1]; } R091;  /* size 8, align 8 */
+typedef struct R092 { float f0[4]; unsigned char f1; uint8_t f2; int16_t f3; uint64_t f4[2][1]; } R092;  /* size 40, align 8 */
+typedef struct R093 { double f0; signed char f1; } R093;  /* size 16, align 8 */
+typedef struct R094 { R059 f0; int8_t f1; const int64_t *f2; } R094;  /* size 24, align 8 */
+typedef union __attribute__((aligned(8))) R095 { signed char f0; uintptr_t f1; short f2; R080 f3; } R095;  /* size 8, align 8 */
+typedef union __attribute__((packed)) R096 { double f0; float f1; float f2; } R096;  /* size 8, align 1 */
+typedef union R097 { unsigned char f0; unsigned short f1[2]; short f2; R001 f3[1]; } R097;  /* size 6, align 2 */
+typedef struct R098 { double f0; ssize_t f1[0]; unsigned char f2; } R098;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R099 { int64_t f0[6]; intptr_t f1; } R099;  /* size 56, align 1 */
+typedef struct R100 { float f0; float f1; } R100;  /* size 8, align 4 */
+typedef struct __attribute__((aligned(8))) R101 { uint16_t f0; } R101;  /* size 8, align 8 */
+typedef union R102 { signed char f0; float f1; int8_t f2[2]; } R102;  /* size 4, align 4 */
+typedef struct R103 { unsigned char f0[1]; int8_t f1; uint16_t f2; R079 f3; int16_t f4; } R103;  /* size 16, align 4 */
+typedef struct R104 { R057 f0; } R104;  /* size 8, align 1 */
+typedef struct R105 { _Bool f0; intptr_t f1; } R105;  /* size 16, align 8 */
+typedef struct R106 { R002 f0; } R106;  /* size 8, align 2 */
+typedef struct __attribute__((packed)) R107 { float f0; double f1; } R107;  /* size 12, align 1 */
+typedef union R108 { uint8_t f0; U8EmptyU8 f1; } R108;  /* size 2, align 1 */
+typedef struct R109 { EnI8 f0; const int64_t *f1[1][1]; } R109;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(16))) R110 { size_t f0; uint16_t f1[5]; unsigned char f2; short f3; float f4; R055 f5; } R110;  /* size 48, align 16 */
+typedef struct R111 { int16_t f0; } R111;  /* size 2, align 2 */
+typedef struct R112 { _Bool f0[2]; short f1; int8_t f2[0]; char f3; int8_t f4; int8_t f5; short f6; short f7[4]; } R112;  /* size 18, align 2 */
+typedef union R113 { EnI16 f0; R035 f1; ssize_t f2; R033 f3; } R113;  /* size 8, align 8 */
+typedef struct R114 { signed char f0; char f1; int8_t f2; R108 f3; short f4[0]; R044 f5[1]; R095 f6[1]; uint8_t f7[3]; } R114;  /* size 32, align 8 */
+typedef struct R115 { const int64_t *f0; } R115;  /* size 8, align 8 */
+typedef union __attribute__((packed, aligned(16))) R116 { char f0; R057 f1; } R116;  /* size 16, align 16 */
+typedef struct R117 { float f0; } R117;  /* size 4, align 4 */
+typedef struct R118 { R028 f0; EnU8 f1[1]; uint64_t f2[2]; int8_t f3; uint8_t f4; EnU8 f5; const int64_t *f6; } R118;  /* size 64, align 8 */
+typedef struct R119 { const int64_t *f0; unsigned int f1; unsigned char f2; CharShortLong f3; } R119;  /* size 32, align 8 */
+typedef struct R120 { long f0; signed char f1; double f2[3]; R063 f3; ssize_t f4; int f5; float f6[2]; } R120;  /* size 72, align 8 */
+typedef struct __attribute__((packed)) R121 { int8_t f0; unsigned char f1[8]; } R121;  /* size 9, align 1 */
+typedef struct __attribute__((aligned(8))) R122 { char f0; int16_t f1[1]; int16_t f2[0]; double f3[2]; } R122;  /* size 24, align 8 */
+typedef struct R123 { int8_t f0; R040 f1[1]; EnI8 f2; } R123;  /* size 24, align 8 */
+typedef union R124 { double f0[1]; R081 f1[1]; } R124;  /* size 8, align 8 */
+typedef union R125 { unsigned long f0[2]; float f1; } R125;  /* size 16, align 8 */
+typedef union R126 { _Bool f0; unsigned short f1; unsigned long f2; } R126;  /* size 8, align 8 */
+typedef struct R127 { R075 f0; ssize_t f1; R078 f2; uint8_t f3[2]; R011 f4; } R127;  /* size 72, align 8 */
+typedef struct R128 { const int64_t *f0; uint32_t f1; uint32_t f2; unsigned char f3; R059 f4; } R128;  /* size 32, align 8 */
+typedef union R129 { float f0[0]; int8_t f1; uint8_t f2; double f3; } R129;  /* size 8, align 8 */
+typedef struct R130 { R034 f0; } R130;  /* size 8, align 8 */
+typedef struct R131 { short f0[1]; uint16_t f1; unsigned short f2; uint8_t f3; uint16_t f4[3]; signed char f5[3]; short f6; short f7[3]; } R131;  /* size 26, align 2 */
+typedef struct __attribute__((aligned(2))) R132 { float f0; } R132;  /* size 4, align 4 */
+typedef union R133 { int8_t f0; long f1; } R133;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(16))) R134 { R020 f0; } R134;  /* size 16, align 16 */
+typedef struct __attribute__((packed)) R135 { uint32_t f0[1]; uint16_t f1; } R135;  /* size 6, align 1 */
+typedef struct __attribute__((packed)) R136 { int8_t f0; short f1; int16_t f2; int8_t f3[2][2]; unsigned char f4; int16_t f5; unsigned char f6[2]; uint8_t f7; } R136;  /* size 15, align 1 */
+typedef struct __attribute__((aligned(64))) R137 { short f0; } R137;  /* size 64, align 64 */
+typedef struct __attribute__((aligned(8))) R138 { double f0; } R138;  /* size 8, align 8 */
+typedef struct R139 { unsigned short f0; unsigned char f1; } R139;  /* size 4, align 2 */
+typedef struct R140 { char f0; float f1; const int64_t *f2; uint16_t f3[3]; } R140;  /* size 24, align 8 */
+typedef struct R141 { char f0[3]; char f1; unsigned short f2[3]; R038 f3; } R141;  /* size 40, align 8 */
+typedef struct __attribute__((aligned(8))) R142 { F32Arr1x3 f0; } R142;  /* size 16, align 8 */
+typedef struct R143 { EnU8 f0[7]; unsigned char f1[2]; intptr_t f2[1]; } R143;  /* size 24, align 8 */
+typedef struct __attribute__((packed)) R144 { R034 f0; } R144;  /* size 8, align 1 */
+typedef struct __attribute__((packed)) R145 { double f0; R124 f1; } R145;  /* size 16, align 1 */
+typedef struct R146 { float f0; float f1; uint64_t f2[1]; } R146;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R147 { float f0; int8_t f1[2]; } R147;  /* size 6, align 1 */
+typedef union __attribute__((aligned(16))) R148 { EnU8 f0; double f1; R017 f2; R074 f3; } R148;  /* size 32, align 16 */
+typedef struct R149 { float f0; } R149;  /* size 4, align 4 (@layout(zig) order) */
+typedef union R150 { EnInt f0; float f1; } R150;  /* size 4, align 4 */
+typedef struct R151 { float f0; uintptr_t f1; } R151;  /* size 16, align 8 */
+typedef union __attribute__((aligned(32))) R152 { double f0; const int64_t *f1[2]; } R152;  /* size 32, align 32 */
+typedef struct R153 { size_t f0; double f1; int8_t f2; const int64_t *f3; unsigned short f4[1]; float f5; R108 f6; double f7; } R153;  /* size 56, align 8 */
+typedef struct R154 { double f0[0]; R063 f1; } R154;  /* size 8, align 8 */
+typedef struct R155 { _Bool f0; int16_t f1; char f2; EmptyF64 f3; } R155;  /* size 16, align 8 */
+typedef struct R156 { size_t f1[1]; float f0[0]; R070 f2; } R156;  /* size 16, align 8 (@layout(zig) order) */
+typedef struct R157 { R112 f0[1]; int8_t f1; int64_t f2; EnI64 f3; int32_t f4; float f5; EnU64 f6[0]; EnU64 f7; } R157;  /* size 56, align 8 */
+typedef struct __attribute__((aligned(2))) R158 { double f0; R074 f3; intptr_t f5; float f1[2]; float f2; unsigned char f4; } R158;  /* size 48, align 8 (@layout(zig) order) */
+typedef union R159 { double f0[1][1]; unsigned long f1; long f2; } R159;  /* size 8, align 8 */
+typedef union __attribute__((packed, aligned(64))) R160 { double f0; double f1[1]; R130 f2; } R160;  /* size 64, align 64 */
+typedef struct R161 { double f0[2]; } R161;  /* size 16, align 8 (@layout(zig) order) */
+typedef struct R162 { unsigned short f0; double f1; } R162;  /* size 16, align 8 */
+typedef struct R163 { unsigned int f0; unsigned int f1; R106 f2; } R163;  /* size 16, align 4 */
+typedef union __attribute__((aligned(16))) R164 { float f0; float f1[3]; float f2; float f3[3]; } R164;  /* size 16, align 16 */
+typedef struct R165 { float f0; double f1; float f2; float f3; R154 f4; double f5[1]; } R165;  /* size 40, align 8 */
+typedef struct R166 { const int64_t *f0; EnU8 f1[2]; } R166;  /* size 16, align 8 */
+typedef struct R167 { double f0[1]; } R167;  /* size 8, align 8 */
+typedef union R168 { _Bool f0; unsigned short f1; double f2; uint32_t f3; } R168;  /* size 8, align 8 */
+typedef struct R169 { uint32_t f0; unsigned long long f1; uint32_t f2; long f3; } R169;  /* size 32, align 8 */
+typedef struct R170 { R059 f0; float f1; } R170;  /* size 12, align 4 */
+typedef struct R171 { double f4; float f0; float f1; float f2; R063 f3[3]; } R171;  /* size 48, align 8 (@layout(zig) order) */
+typedef struct R172 { unsigned long long f0; short f1; uint8_t f2[7]; } R172;  /* size 24, align 8 */
+typedef struct R173 { double f0; float f1; } R173;  /* size 16, align 8 (@layout(zig) order) */
+typedef struct __attribute__((packed)) R174 { R102 f0[3]; signed char f1; int64_t f2; const int64_t *f3; unsigned int f4; float f5; double f6; int64_t f7; } R174;  /* size 53, align 1 */
+typedef struct R175 { double f0; unsigned short f1[2]; EnU64 f2; R130 f3; double f4; int8_t f5[3]; double f6[2]; EnU32 f7; } R175;  /* size 72, align 8 */
+typedef struct R176 { double f0; } R176;  /* size 8, align 8 */
+typedef union R177 { uint16_t f0; R117 f1; signed char f2; R090 f3[1]; } R177;  /* size 4, align 4 */
+typedef struct R178 { R132 f0; } R178;  /* size 4, align 4 */
+typedef struct R179 { uint16_t f0; R083 f1; EnInt f2[2]; } R179;  /* size 24, align 8 */
+typedef struct __attribute__((packed, aligned(64))) R180 { R176 f0; } R180;  /* size 64, align 64 (@layout(zig) order) */
+typedef struct R181 { unsigned char f0; uint8_t f1[3]; uint16_t f2; char f3; signed char f4; signed char f5; uint16_t f6; short f7[3]; } R181;  /* size 18, align 2 */
+typedef struct R182 { R092 f0; CharShortLong f2; int8_t f1; } R182;  /* size 64, align 8 (@layout(zig) order) */
+typedef union R183 { uint32_t f0; double f1; } R183;  /* size 8, align 8 */
+typedef union R184 { uint16_t f0; const int64_t *f1[1]; R159 f2[1]; uint8_t f3; } R184;  /* size 8, align 8 */
+typedef union R185 { R112 f0[3]; char f1[1]; } R185;  /* size 54, align 2 */
+typedef struct __attribute__((aligned(16))) R186 { double f0; } R186;  /* size 16, align 16 */
+typedef struct __attribute__((packed)) R187 { float f0; const int64_t *f1[2]; } R187;  /* size 20, align 1 */
+typedef struct R188 { unsigned char f0; int16_t f1; R136 f2; } R188;  /* size 20, align 2 */
+typedef struct __attribute__((aligned(16))) R189 { R027 f0[1]; uintptr_t f1; uint32_t f2; int64_t f3; } R189;  /* size 48, align 16 */
+typedef struct R190 { double f0[6]; float f1; } R190;  /* size 56, align 8 */
+typedef struct R191 { unsigned int f0; const int64_t *f1; EnI8 f2; unsigned char f3[2][1]; uint8_t f4; R007 f5[2]; size_t f6; } R191;  /* size 64, align 8 */
+typedef struct R192 { double f0; R066 f1[1]; double f2; } R192;  /* size 32, align 8 */
+typedef struct R193 { uint32_t f0; signed char f1; long long f2; } R193;  /* size 16, align 8 */
+typedef struct R194 { size_t f0[0]; _Bool f1[3]; } R194;  /* size 8, align 8 */
+typedef struct R195 { EnI16 f0; R038 f1[1]; const int64_t *f2; } R195;  /* size 40, align 8 */
+typedef struct R196 { double f0; double f1; double f2; float f3; double f4; double f5; double f6; R081 f7; } R196;  /* size 64, align 8 */
+typedef struct __attribute__((packed)) R197 { EnI8 f0; R098 f1; } R197;  /* size 17, align 1 */
+typedef struct R198 { R072 f0[1]; } R198;  /* size 8, align 8 */
+typedef struct R199 { int8_t f0[3]; unsigned short f1; int8_t f2[3]; } R199;  /* size 10, align 2 */
+typedef struct R200 { R063 f0; float f1; } R200;  /* size 12, align 4 */
+typedef struct R201 { short f0; signed char f1[3]; int8_t f2; int8_t f3; int16_t f4; int8_t f5; uint16_t f6[2]; unsigned char f7; } R201;  /* size 18, align 2 */
+typedef struct R202 { double f0; unsigned short f1; } R202;  /* size 16, align 8 */
+typedef struct R203 { R034 f0[1]; } R203;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R204 { EnU32 f0; float f1; } R204;  /* size 8, align 4 */
+typedef struct R205 { double f0; double f1; double f2; double f3[3]; double f4; double f5; } R205;  /* size 64, align 8 (@layout(zig) order) */
+typedef struct R206 { float f0; double f1; } R206;  /* size 16, align 8 */
+typedef struct R207 { unsigned char f0; float f1; R074 f2[2]; } R207;  /* size 40, align 8 */
+typedef struct R208 { float f0; float f1; float f2; } R208;  /* size 12, align 4 */
+typedef struct R209 { signed char f0[3]; uint8_t f1[2]; unsigned long f2; short f3; } R209;  /* size 24, align 8 */
+typedef struct R210 { double f0; } R210;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R211 { float f0; R110 f1; } R211;  /* size 64, align 16 */
+typedef struct R212 { R129 f0; } R212;  /* size 8, align 8 */
+typedef union R213 { char f0; float f1; R184 f2; } R213;  /* size 8, align 8 */
+typedef struct R214 { R159 f0; uint8_t f1[3][2]; int64_t f2; } R214;  /* size 24, align 8 */
+typedef union R215 { int16_t f0; short f1[5]; } R215;  /* size 10, align 2 */
+typedef union __attribute__((packed)) R216 { float f0; short f1; unsigned char f2; double f3; } R216;  /* size 8, align 1 */
+typedef struct __attribute__((aligned(16))) R217 { double f0; } R217;  /* size 16, align 16 */
+typedef struct R218 { double f0; float f1[3]; } R218;  /* size 24, align 8 */
+typedef union __attribute__((aligned(2))) R219 { EnU64 f0[2]; unsigned char f1; double f2; } R219;  /* size 16, align 8 */
+typedef struct R220 { double f0[2]; } R220;  /* size 16, align 8 */
+typedef union R221 { R040 f0; R083 f1[1]; R117 f2; } R221;  /* size 8, align 8 */
+typedef union R222 { const int64_t *f0; double f1; } R222;  /* size 8, align 8 */
+typedef struct R223 { R020 f0[1]; } R223;  /* size 16, align 8 */
+typedef union R224 { int16_t f0; float f1[1]; const int64_t *f2; int16_t f3[2]; } R224;  /* size 8, align 8 */
+typedef union R225 { float f0; const int64_t *f1; float f2; } R225;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(2))) R226 { R014 f0; } R226;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R227 { R108 f0[3]; char f1; } R227;  /* size 7, align 1 */
+typedef struct R228 { float f0; float f1[4]; } R228;  /* size 20, align 4 */
+typedef struct R229 { short f0; const int64_t *f1; } R229;  /* size 16, align 8 */
+typedef struct R230 { R035 f0; double f1[2]; } R230;  /* size 24, align 8 */
 
 typedef Empty (*CbRet_Empty)(char, Empty);
 typedef uint64_t (*CbArg_Empty)(uint8_t, float, double, Empty, double);
@@ -275,12 +277,12 @@ typedef uint64_t (*CbArg_EmptyU)(int, double, const int64_t *, double, float, un
 typedef ZeroArrI32 (*CbRet_ZeroArrI32)(float, double, ZeroArrI32, uint16_t, uint64_t, _Bool);
 typedef uint64_t (*CbArg_ZeroArrI32)(unsigned int, ZeroArrI32);
 typedef U8EmptyU8 (*CbRet_U8EmptyU8)(double, unsigned short, U8EmptyU8, double, signed char);
-typedef uint64_t (*CbArg_U8EmptyU8)(EnU16, const int64_t *, uint16_t, int, int16_t, short, long, U8EmptyU8, double, float, float, float);
+typedef uint64_t (*CbArg_U8EmptyU8)(EnU64, const int64_t *, uint16_t, int, int16_t, short, long, U8EmptyU8, double, float, float, float);
 typedef U8ZeroI64 (*CbRet_U8ZeroI64)(int8_t, float, double, double, float, U8ZeroI64);
 typedef uint64_t (*CbArg_U8ZeroI64)(double, U8ZeroI64, double);
 typedef F32ZeroF64 (*CbRet_F32ZeroF64)(const int64_t *, F32ZeroF64, double, double, float);
 typedef uint64_t (*CbArg_F32ZeroF64)(int8_t, int64_t, const int64_t *, double, float, F32ZeroF64, long long);
-typedef F64Arr1 (*CbRet_F64Arr1)(signed char, F64Arr1, unsigned long, signed char, EnU8);
+typedef F64Arr1 (*CbRet_F64Arr1)(signed char, F64Arr1, unsigned long, signed char, EnInt);
 typedef uint64_t (*CbArg_F64Arr1)(unsigned long long, int8_t, unsigned short, _Bool, F64Arr1, float, float, double, int8_t, uint16_t);
 typedef F32Arr1x3 (*CbRet_F32Arr1x3)(int32_t, int16_t, unsigned char, uintptr_t, F32Arr1x3);
 typedef uint64_t (*CbArg_F32Arr1x3)(unsigned int, uint8_t, const int64_t *, unsigned int, unsigned long, F32Arr1x3, long, double, double, double, double, double);
@@ -290,55 +292,55 @@ typedef PackAlign16F (*CbRet_PackAlign16F)(float, int64_t, double, double, float
 typedef uint64_t (*CbArg_PackAlign16F)(double, double, unsigned long, float, float, double, short, PackAlign16F, uint32_t);
 typedef UF32I32Pad (*CbRet_UF32I32Pad)(float, unsigned long long, int8_t, double, uint16_t, uintptr_t, char, UF32I32Pad, double);
 typedef uint64_t (*CbArg_UF32I32Pad)(char, int16_t, long long, uint32_t, unsigned long, unsigned long long, unsigned long, UF32I32Pad, float, int8_t, uint8_t);
-typedef UAlign16 (*CbRet_UAlign16)(unsigned short, EnI16, int32_t, EnInt, UAlign16, size_t, unsigned char, int16_t);
+typedef UAlign16 (*CbRet_UAlign16)(unsigned short, EnU64, int32_t, EnU8, UAlign16, size_t, unsigned char, int16_t);
 typedef uint64_t (*CbArg_UAlign16)(double, double, float, double, double, UAlign16, float, unsigned long long);
 typedef UPackedF64U8 (*CbRet_UPackedF64U8)(double, unsigned int, double, double, float, float, float, UPackedF64U8, int64_t, uint16_t);
 typedef uint64_t (*CbArg_UPackedF64U8)(UPackedF64U8, unsigned long long, unsigned char, signed char, unsigned char, const int64_t *);
 typedef ZigMixed (*CbRet_ZigMixed)(float, double, double, double, float, double, float, ZigMixed, const int64_t *, ssize_t);
-typedef uint64_t (*CbArg_ZigMixed)(ssize_t, float, float, const int64_t *, unsigned long long, double, const int64_t *, double, ZigMixed, unsigned short, EnU16);
+typedef uint64_t (*CbArg_ZigMixed)(ssize_t, float, float, const int64_t *, unsigned long long, double, const int64_t *, double, ZigMixed, unsigned short, EnI16);
 typedef PtrPair (*CbRet_PtrPair)(PtrPair, uint8_t, unsigned short);
 typedef uint64_t (*CbArg_PtrPair)(unsigned int, uint16_t, uint16_t, int, short, int32_t, PtrPair, _Bool, double);
 typedef EnumBag (*CbRet_EnumBag)(EnumBag, float, unsigned long, float);
 typedef uint64_t (*CbArg_EnumBag)(intptr_t, int64_t, uint16_t, EnumBag, float, double, double, uint8_t);
 typedef Bool3F32 (*CbRet_Bool3F32)(uint8_t, double, short, float, EnInt, uint8_t, unsigned char, Bool3F32, double);
-typedef uint64_t (*CbArg_Bool3F32)(EnU16, float, unsigned long, uint8_t, uintptr_t, float, ssize_t, short, Bool3F32, double, uint16_t, uint32_t, float, double, double);
-typedef CharShortLong (*CbRet_CharShortLong)(double, uintptr_t, EnU16, CharShortLong, uintptr_t, uint16_t);
+typedef uint64_t (*CbArg_Bool3F32)(EnU32, float, unsigned long, uint8_t, uintptr_t, float, ssize_t, short, Bool3F32, double, uint16_t, uint32_t, float, double, double);
+typedef CharShortLong (*CbRet_CharShortLong)(double, uintptr_t, EnI16, CharShortLong, uintptr_t, uint16_t);
 typedef uint64_t (*CbArg_CharShortLong)(unsigned char, CharShortLong);
 typedef EmptyF64 (*CbRet_EmptyF64)(double, int, double, EmptyF64, float, signed char, signed char);
-typedef uint64_t (*CbArg_EmptyF64)(unsigned char, uint8_t, int, signed char, EmptyF64, uint8_t, EnI16, const int64_t *, unsigned char, char, uint8_t);
+typedef uint64_t (*CbArg_EmptyF64)(unsigned char, uint8_t, int, signed char, EmptyF64, uint8_t, EnU16, const int64_t *, unsigned char, char, uint8_t);
 typedef R001 (*CbRet_R001)(unsigned char, R001, double);
 typedef uint64_t (*CbArg_R001)(unsigned long long, unsigned long, int8_t, uint8_t, R001, signed char);
 typedef R004 (*CbRet_R004)(float, unsigned long, double, float, double, float, float, R004, int64_t, uintptr_t, uint64_t);
 typedef uint64_t (*CbArg_R004)(float, double, float, double, double, double, R004, float, signed char, float, uint32_t, const int64_t *, long);
 typedef R007 (*CbRet_R007)(uint8_t, intptr_t, short, int16_t, ssize_t, uint8_t, int8_t, R007, float, int16_t, unsigned long);
-typedef uint64_t (*CbArg_R007)(unsigned short, EnU32, R007, float, float, long, double);
+typedef uint64_t (*CbArg_R007)(unsigned short, EnI16, R007, float, float, long, double);
 typedef R010 (*CbRet_R010)(EnU16, double, float, double, R010, float, char, float);
 typedef uint64_t (*CbArg_R010)(uint8_t, R010);
-typedef R013 (*CbRet_R013)(EnU32, int64_t, R013);
+typedef R013 (*CbRet_R013)(EnU16, int64_t, R013);
 typedef uint64_t (*CbArg_R013)(const int64_t *, unsigned long, double, R013, float, double, double, int);
 typedef R016 (*CbRet_R016)(float, float, double, R016, int);
 typedef uint64_t (*CbArg_R016)(double, long long, uint8_t, int32_t, int8_t, double, R016, char, float, float, float, double, float);
-typedef R019 (*CbRet_R019)(double, EnInt, int16_t, double, long long, float, R019, float);
+typedef R019 (*CbRet_R019)(double, EnI64, int16_t, double, long long, float, R019, float);
 typedef uint64_t (*CbArg_R019)(float, R019, double, float, float, double, float, double);
-typedef R022 (*CbRet_R022)(EnU16, const int64_t *, int8_t, int16_t, EnU8, size_t, double, float, R022);
+typedef R022 (*CbRet_R022)(EnI16, const int64_t *, int8_t, int16_t, EnInt, size_t, double, float, R022);
 typedef uint64_t (*CbArg_R022)(R022, int16_t, double, double, EnU32);
 typedef R025 (*CbRet_R025)(unsigned long long, ssize_t, int, int8_t, int8_t, _Bool, int8_t, unsigned short, R025);
 typedef uint64_t (*CbArg_R025)(unsigned int, uint16_t, unsigned char, int32_t, R025, int8_t);
 typedef R028 (*CbRet_R028)(double, double, float, float, R028, double, float);
 typedef uint64_t (*CbArg_R028)(uint8_t, unsigned short, signed char, float, float, R028, char, unsigned long long, double, double, char);
-typedef R031 (*CbRet_R031)(short, int16_t, uintptr_t, int, R031, int16_t, EnInt);
+typedef R031 (*CbRet_R031)(short, int16_t, uintptr_t, int, R031, int16_t, EnU8);
 typedef uint64_t (*CbArg_R031)(double, double, ssize_t, double, R031, uint32_t);
 typedef R034 (*CbRet_R034)(double, double, R034, unsigned char);
 typedef uint64_t (*CbArg_R034)(uintptr_t, unsigned char, unsigned short, signed char, uint16_t, intptr_t, signed char, R034);
 typedef R037 (*CbRet_R037)(float, double, double, float, double, R037, double, float);
 typedef uint64_t (*CbArg_R037)(double, float, R037);
 typedef R040 (*CbRet_R040)(float, R040, uint32_t, float);
-typedef uint64_t (*CbArg_R040)(short, EnU8, EnI64, R040, uint16_t, unsigned long long, int16_t);
+typedef uint64_t (*CbArg_R040)(short, EnI64, EnInt, R040, uint16_t, unsigned long long, int16_t);
 typedef R043 (*CbRet_R043)(long long, unsigned long, R043, char);
-typedef uint64_t (*CbArg_R043)(_Bool, ssize_t, R043, uintptr_t, intptr_t, EnU8, double);
-typedef R046 (*CbRet_R046)(const int64_t *, unsigned long, EnU16, R046, EnInt, long);
+typedef uint64_t (*CbArg_R043)(_Bool, ssize_t, R043, uintptr_t, intptr_t, EnI64, double);
+typedef R046 (*CbRet_R046)(const int64_t *, unsigned long, EnI16, R046, EnI8, long);
 typedef uint64_t (*CbArg_R046)(float, double, float, float, R046, float, short, long long, int16_t);
-typedef R049 (*CbRet_R049)(uint8_t, signed char, EnInt, double, int16_t, float, R049, float, uintptr_t, float);
+typedef R049 (*CbRet_R049)(uint8_t, signed char, EnU8, double, int16_t, float, R049, float, uintptr_t, float);
 typedef uint64_t (*CbArg_R049)(uint16_t, uint16_t, R049, double, signed char, short);
 typedef R052 (*CbRet_R052)(long long, signed char, EnU8, const int64_t *, long long, R052);
 typedef uint64_t (*CbArg_R052)(double, double, double, float, float, R052, int32_t, double, double, double, double, float);
@@ -347,11 +349,11 @@ typedef uint64_t (*CbArg_R055)(unsigned char, R055, float, float, float, double)
 typedef R058 (*CbRet_R058)(long long, signed char, unsigned long, int64_t, signed char, const int64_t *, int64_t, R058, EnU8);
 typedef uint64_t (*CbArg_R058)(R058, uint16_t, double);
 typedef R061 (*CbRet_R061)(unsigned int, uint8_t, char, float, double, float, R061, int32_t);
-typedef uint64_t (*CbArg_R061)(EnI16, R061, unsigned long long, float, const int64_t *, const int64_t *);
+typedef uint64_t (*CbArg_R061)(EnU32, R061, unsigned long long, float, const int64_t *, const int64_t *);
 typedef R064 (*CbRet_R064)(char, uint8_t, R064);
 typedef uint64_t (*CbArg_R064)(_Bool, unsigned int, R064, double);
 typedef R067 (*CbRet_R067)(int8_t, int8_t, int8_t, int32_t, uintptr_t, R067);
-typedef uint64_t (*CbArg_R067)(EnI64, int, unsigned char, float, float, unsigned int, double, R067, int64_t, short, size_t, char);
+typedef uint64_t (*CbArg_R067)(EnU8, int, unsigned char, float, float, unsigned int, double, R067, int64_t, short, size_t, char);
 typedef R070 (*CbRet_R070)(float, float, float, double, float, float, float, float, R070, unsigned char, int32_t, signed char);
 typedef uint64_t (*CbArg_R070)(unsigned short, R070, unsigned char, short, const int64_t *, uint64_t);
 typedef R073 (*CbRet_R073)(uintptr_t, const int64_t *, int8_t, R073, _Bool);
@@ -368,7 +370,7 @@ typedef R088 (*CbRet_R088)(unsigned char, R088, float, double);
 typedef uint64_t (*CbArg_R088)(double, double, float, R088);
 typedef R091 (*CbRet_R091)(float, char, float, float, float, double, float, float, R091, _Bool);
 typedef uint64_t (*CbArg_R091)(R091, float, float);
-typedef R094 (*CbRet_R094)(int, int8_t, signed char, unsigned short, unsigned long long, size_t, R094, uint8_t, EnU32);
+typedef R094 (*CbRet_R094)(int, int8_t, signed char, unsigned short, unsigned long long, size_t, R094, uint8_t, EnI16);
 typedef uint64_t (*CbArg_R094)(signed char, R094, double, float, float, intptr_t, float, double);
 typedef R097 (*CbRet_R097)(uint16_t, R097, unsigned char);
 typedef uint64_t (*CbArg_R097)(intptr_t, R097, float, float, float, float, float);
@@ -381,14 +383,14 @@ typedef uint64_t (*CbArg_R106)(uint64_t, int64_t, size_t, ssize_t, int8_t, R106,
 typedef R109 (*CbRet_R109)(double, double, double, float, double, float, R109, int8_t, double);
 typedef uint64_t (*CbArg_R109)(R109, uint8_t, unsigned int, double, float);
 typedef R112 (*CbRet_R112)(short, R112, int16_t);
-typedef uint64_t (*CbArg_R112)(signed char, unsigned char, int8_t, _Bool, unsigned short, ssize_t, EnU16, R112, int8_t, uint8_t, float);
+typedef uint64_t (*CbArg_R112)(signed char, unsigned char, int8_t, _Bool, unsigned short, ssize_t, EnI16, R112, int8_t, uint8_t, float);
 typedef R115 (*CbRet_R115)(unsigned char, uint16_t, R115, uint8_t);
-typedef uint64_t (*CbArg_R115)(double, const int64_t *, char, unsigned long, R115, char, EnI16, double, long);
+typedef uint64_t (*CbArg_R115)(double, const int64_t *, char, unsigned long, R115, char, EnU16, double, long);
 typedef R118 (*CbRet_R118)(double, size_t, uintptr_t, int8_t, unsigned short, char, char, double, R118, double, double);
 typedef uint64_t (*CbArg_R118)(float, double, R118, float, uint8_t, double);
-typedef R121 (*CbRet_R121)(float, EnU32, float, size_t, R121, unsigned long long, int);
-typedef uint64_t (*CbArg_R121)(double, float, signed char, double, double, float, float, double, R121, float, EnInt);
-typedef R124 (*CbRet_R124)(uint64_t, long, EnI64, const int64_t *, float, double, long, signed char, R124);
+typedef R121 (*CbRet_R121)(float, EnI16, float, size_t, R121, unsigned long long, int);
+typedef uint64_t (*CbArg_R121)(double, float, signed char, double, double, float, float, double, R121, float, EnI8);
+typedef R124 (*CbRet_R124)(uint64_t, long, EnU8, const int64_t *, float, double, long, signed char, R124);
 typedef uint64_t (*CbArg_R124)(R124, int16_t);
 typedef R127 (*CbRet_R127)(R127, unsigned short);
 typedef uint64_t (*CbArg_R127)(int32_t, R127, unsigned char, const int64_t *);
@@ -400,13 +402,13 @@ typedef R136 (*CbRet_R136)(double, double, uint16_t, const int64_t *, double, si
 typedef uint64_t (*CbArg_R136)(double, double, signed char, double, float, double, double, R136, unsigned long);
 typedef R139 (*CbRet_R139)(R139, double, float);
 typedef uint64_t (*CbArg_R139)(float, double, float, double, float, R139, long long, unsigned char, unsigned char, double, const int64_t *, const int64_t *);
-typedef R142 (*CbRet_R142)(signed char, EnInt, unsigned int, int32_t, uint32_t, R142, unsigned int);
+typedef R142 (*CbRet_R142)(signed char, EnU8, unsigned int, int32_t, uint32_t, R142, unsigned int);
 typedef uint64_t (*CbArg_R142)(float, float, double, float, float, float, R142, float, double, float, int, double, double);
 typedef R145 (*CbRet_R145)(uint16_t, size_t, float, uint8_t, uint8_t, uint8_t, R145, double, double);
-typedef uint64_t (*CbArg_R145)(float, float, double, int8_t, EnU32, ssize_t, double, uintptr_t, R145, float, unsigned long, const int64_t *, double, float);
+typedef uint64_t (*CbArg_R145)(float, float, double, int8_t, EnU64, ssize_t, double, uintptr_t, R145, float, unsigned long, const int64_t *, double, float);
 typedef R148 (*CbRet_R148)(float, R148, float);
 typedef uint64_t (*CbArg_R148)(int, uint8_t, R148, int32_t, unsigned long, uint8_t, short, short, short);
-typedef R151 (*CbRet_R151)(char, uint64_t, EnI64, signed char, intptr_t, R151, ssize_t);
+typedef R151 (*CbRet_R151)(char, uint64_t, EnU8, signed char, intptr_t, R151, ssize_t);
 typedef uint64_t (*CbArg_R151)(double, float, R151, char, unsigned short, uint64_t, short);
 typedef R154 (*CbRet_R154)(double, uint16_t, char, int64_t, float, R154, size_t, short, int16_t);
 typedef uint64_t (*CbArg_R154)(int16_t, const int64_t *, short, short, int16_t, R154, float, unsigned char, _Bool, long, intptr_t, int);
@@ -422,14 +424,14 @@ typedef R169 (*CbRet_R169)(unsigned char, R169);
 typedef uint64_t (*CbArg_R169)(double, double, uint16_t, const int64_t *, unsigned char, uint8_t, uint16_t, int16_t, R169);
 typedef R172 (*CbRet_R172)(float, float, R172);
 typedef uint64_t (*CbArg_R172)(double, int16_t, float, double, R172, double, long long, short, const int64_t *, uintptr_t, EnU16);
-typedef R175 (*CbRet_R175)(unsigned char, R175, char, double, EnI16);
+typedef R175 (*CbRet_R175)(unsigned char, R175, char, double, EnU16);
 typedef uint64_t (*CbArg_R175)(float, R175, float, char);
 typedef R178 (*CbRet_R178)(uint64_t, signed char, R178);
-typedef uint64_t (*CbArg_R178)(EnU16, float, unsigned char, unsigned char, EnU16, double, EnI64, double, R178);
-typedef R181 (*CbRet_R181)(uint8_t, unsigned long, float, const int64_t *, float, EnI64, EnI64, R181, int64_t);
-typedef uint64_t (*CbArg_R181)(EnI16, unsigned short, size_t, _Bool, R181, EnU32, double, uint8_t, float);
-typedef R184 (*CbRet_R184)(signed char, int16_t, uint16_t, EnI64, const int64_t *, EnU32, char, unsigned char, R184, float, float, float);
-typedef uint64_t (*CbArg_R184)(int8_t, EnU8, unsigned short, size_t, long, EnU32, int64_t, long, R184, unsigned char, unsigned char, unsigned long long, unsigned char, uint16_t);
+typedef uint64_t (*CbArg_R178)(EnU32, float, unsigned char, unsigned char, EnU32, double, EnInt, double, R178);
+typedef R181 (*CbRet_R181)(uint8_t, unsigned long, float, const int64_t *, float, EnInt, EnInt, R181, int64_t);
+typedef uint64_t (*CbArg_R181)(EnU16, unsigned short, size_t, _Bool, R181, EnU32, double, uint8_t, float);
+typedef R184 (*CbRet_R184)(signed char, int16_t, uint16_t, EnU8, const int64_t *, EnU64, char, unsigned char, R184, float, float, float);
+typedef uint64_t (*CbArg_R184)(int8_t, EnU8, unsigned short, size_t, long, EnU16, int64_t, long, R184, unsigned char, unsigned char, unsigned long long, unsigned char, uint16_t);
 typedef R187 (*CbRet_R187)(EnI64, unsigned long, signed char, uintptr_t, const int64_t *, R187);
 typedef uint64_t (*CbArg_R187)(double, R187, double, float, unsigned long, float, double);
 typedef R190 (*CbRet_R190)(unsigned char, const int64_t *, char, R190, float, double, double);
@@ -450,14 +452,14 @@ typedef R211 (*CbRet_R211)(unsigned long long, uint16_t, int16_t, double, float,
 typedef uint64_t (*CbArg_R211)(float, double, float, R211, double);
 typedef R214 (*CbRet_R214)(long, unsigned char, unsigned long long, double, R214, float);
 typedef uint64_t (*CbArg_R214)(float, uintptr_t, double, double, double, double, double, R214, EnU16);
-typedef R217 (*CbRet_R217)(uintptr_t, EnI16, ssize_t, short, int16_t, char, int64_t, R217, unsigned long long);
+typedef R217 (*CbRet_R217)(uintptr_t, EnU32, ssize_t, short, int16_t, char, int64_t, R217, unsigned long long);
 typedef uint64_t (*CbArg_R217)(float, R217);
 typedef R220 (*CbRet_R220)(double, double, float, signed char, unsigned char, float, int16_t, uint8_t, R220, const int64_t *, float);
 typedef uint64_t (*CbArg_R220)(float, float, R220, size_t, float, float, float);
 typedef R223 (*CbRet_R223)(uint8_t, _Bool, R223, signed char);
-typedef uint64_t (*CbArg_R223)(const int64_t *, short, double, int8_t, EnInt, float, long long, R223, intptr_t, uint64_t, unsigned char, int16_t, double, uintptr_t);
+typedef uint64_t (*CbArg_R223)(const int64_t *, short, double, int8_t, EnI64, float, long long, R223, intptr_t, uint64_t, unsigned char, int16_t, double, uintptr_t);
 typedef R226 (*CbRet_R226)(R226);
-typedef uint64_t (*CbArg_R226)(const int64_t *, short, EnInt, long long, EnI16, const int64_t *, uint16_t, char, R226, unsigned long, float, double, double, double);
+typedef uint64_t (*CbArg_R226)(const int64_t *, short, EnI64, long long, EnU64, const int64_t *, uint16_t, char, R226, unsigned long, float, double, double, double);
 typedef R229 (*CbRet_R229)(short, int64_t, unsigned long, float, float, int8_t, double, float, R229, double);
 typedef uint64_t (*CbArg_R229)(uint16_t, const int64_t *, ssize_t, float, double, uintptr_t, float, R229, const int64_t *, int32_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_EmptyU)(EmptyU, long, unsigned int);
@@ -467,9 +469,9 @@ typedef U8EmptyU8 (*EchoFn_U8EmptyU8)(intptr_t, double, U8EmptyU8);
 typedef uint64_t (*HashFn_PackAlign4)(PackAlign4);
 typedef PackAlign4 (*EchoFn_PackAlign4)(uint64_t, double, int16_t, float, unsigned short, float, PackAlign4);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_PackAlign16F)(double, double, double, PackAlign16F, double, float);
-typedef PackAlign16F (__attribute__((ms_abi)) *W64EchoFn_PackAlign16F)(unsigned char, EnU16, unsigned char, int8_t, unsigned short, PackAlign16F, uint16_t, uint32_t);
+typedef PackAlign16F (__attribute__((ms_abi)) *W64EchoFn_PackAlign16F)(unsigned char, EnU32, unsigned char, int8_t, unsigned short, PackAlign16F, uint16_t, uint32_t);
 typedef uint64_t (*HashFn_ZigMixed)(uint16_t, int16_t, ZigMixed, float);
-typedef ZigMixed (*EchoFn_ZigMixed)(uint64_t, float, float, EnU32, float, unsigned short, long, ZigMixed);
+typedef ZigMixed (*EchoFn_ZigMixed)(uint64_t, float, float, EnU64, float, unsigned short, long, ZigMixed);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_CharShortLong)(float, double, double, double, float, CharShortLong);
 typedef CharShortLong (__attribute__((ms_abi)) *W64EchoFn_CharShortLong)(signed char, uint64_t, double, double, CharShortLong);
 typedef uint64_t (*HashFn_EmptyF64)(int8_t, uint8_t, double, signed char, EmptyF64, double);
@@ -487,10 +489,10 @@ typedef R014 (__attribute__((ms_abi)) *W64EchoFn_R014)(signed char, unsigned sho
 typedef uint64_t (*HashFn_R019)(uint8_t, float, char, float, short, int8_t, double, double, R019);
 typedef R019 (*EchoFn_R019)(const int64_t *, double, double, float, uint8_t, int16_t, double, double, R019, float, float, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R022)(char, intptr_t, long, int64_t, uint16_t, R022, unsigned short);
-typedef R022 (__attribute__((ms_abi)) *W64EchoFn_R022)(const int64_t *, double, EnU32, R022);
+typedef R022 (__attribute__((ms_abi)) *W64EchoFn_R022)(const int64_t *, double, EnI16, R022);
 typedef uint64_t (*HashFn_R024)(float, double, R024, unsigned long);
 typedef R024 (*EchoFn_R024)(R024);
-typedef uint64_t (*HashFn_R029)(uint8_t, signed char, EnI64, int16_t, uintptr_t, unsigned char, unsigned short, short, R029);
+typedef uint64_t (*HashFn_R029)(uint8_t, signed char, EnInt, int16_t, uintptr_t, unsigned char, unsigned short, short, R029);
 typedef R029 (*EchoFn_R029)(uintptr_t, unsigned short, unsigned char, unsigned long, ssize_t, signed char, unsigned short, unsigned long, R029, int32_t, uint8_t, int64_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R030)(double, float, float, double, double, R030);
 typedef R030 (__attribute__((ms_abi)) *W64EchoFn_R030)(float, double, double, double, R030);
@@ -501,12 +503,12 @@ typedef R038 (__attribute__((ms_abi)) *W64EchoFn_R038)(float, float, float, floa
 typedef uint64_t (*HashFn_R039)(uint32_t, signed char, EnI64, R039, int8_t, uint8_t);
 typedef R039 (*EchoFn_R039)(double, double, float, float, float, double, float, float, R039, double, float);
 typedef uint64_t (*HashFn_R044)(double, float, double, float, float, double, int32_t, float, R044, double);
-typedef R044 (*EchoFn_R044)(char, EnInt, R044, ssize_t, uint16_t, signed char);
+typedef R044 (*EchoFn_R044)(char, EnU8, R044, ssize_t, uint16_t, signed char);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R046)(int16_t, double, R046);
 typedef R046 (__attribute__((ms_abi)) *W64EchoFn_R046)(R046, double);
 typedef uint64_t (*HashFn_R049)(float, double, double, R049, double, double);
 typedef R049 (*EchoFn_R049)(R049);
-typedef uint64_t (*HashFn_R054)(EnI16, uint8_t, unsigned long, const int64_t *, int, R054, uintptr_t, EnI16);
+typedef uint64_t (*HashFn_R054)(EnU32, uint8_t, unsigned long, const int64_t *, int, R054, uintptr_t, EnU64);
 typedef R054 (*EchoFn_R054)(R054);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R054)(char, int, uint8_t, uint8_t, R054, long long, uint8_t);
 typedef R054 (__attribute__((ms_abi)) *W64EchoFn_R054)(R054, unsigned long, double);
@@ -515,7 +517,7 @@ typedef R059 (*EchoFn_R059)(float, float, double, R059, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R062)(float, float, double, float, R062, unsigned char);
 typedef R062 (__attribute__((ms_abi)) *W64EchoFn_R062)(float, double, float, R062);
 typedef uint64_t (*HashFn_R064)(signed char, R064);
-typedef R064 (*EchoFn_R064)(int8_t, unsigned short, EnI64, double, R064, double);
+typedef R064 (*EchoFn_R064)(int8_t, unsigned short, EnU8, double, R064, double);
 typedef uint64_t (*HashFn_R069)(float, signed char, const int64_t *, long, int16_t, long, R069);
 typedef R069 (*EchoFn_R069)(double, int, float, R069, unsigned char);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R070)(ssize_t, double, R070, float, int);
@@ -526,11 +528,11 @@ typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R078)(uint8_t, uintptr_t, u
 typedef R078 (__attribute__((ms_abi)) *W64EchoFn_R078)(R078, double, double);
 typedef uint64_t (*HashFn_R079)(uint8_t, R079, char, int8_t);
 typedef R079 (*EchoFn_R079)(double, R079);
-typedef uint64_t (*HashFn_R084)(EnInt, int16_t, EnU16, double, R084, float);
+typedef uint64_t (*HashFn_R084)(EnInt, int16_t, EnI16, double, R084, float);
 typedef R084 (*EchoFn_R084)(uint16_t, unsigned char, const int64_t *, short, float, float, double, R084, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R086)(uint32_t, float, uint8_t, int8_t, long long, R086, unsigned char, float);
 typedef R086 (__attribute__((ms_abi)) *W64EchoFn_R086)(int16_t, R086, uint64_t, long);
-typedef uint64_t (*HashFn_R089)(const int64_t *, EnInt, double, const int64_t *, uint64_t, short, size_t, signed char, R089);
+typedef uint64_t (*HashFn_R089)(const int64_t *, EnU8, double, const int64_t *, uint64_t, short, size_t, signed char, R089);
 typedef R089 (*EchoFn_R089)(double, float, R089, int16_t, uint64_t, size_t);
 typedef uint64_t (*HashFn_R094)(double, double, intptr_t, double, float, unsigned int, double, R094, _Bool, size_t);
 typedef R094 (*EchoFn_R094)(double, double, double, float, float, R094, double);
@@ -547,37 +549,37 @@ typedef R109 (*EchoFn_R109)(unsigned long, R109, char, double, float);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R110)(ssize_t, unsigned int, R110, uint32_t, size_t);
 typedef R110 (__attribute__((ms_abi)) *W64EchoFn_R110)(double, float, float, R110);
 typedef uint64_t (*HashFn_R114)(ssize_t, unsigned int, R114);
-typedef R114 (*EchoFn_R114)(float, float, double, float, double, float, R114, EnU8);
+typedef R114 (*EchoFn_R114)(float, float, double, float, double, float, R114, EnI8);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R118)(float, double, float, double, double, R118, size_t);
 typedef R118 (__attribute__((ms_abi)) *W64EchoFn_R118)(intptr_t, unsigned short, short, R118, const int64_t *);
 typedef uint64_t (*HashFn_R119)(uint8_t, uintptr_t, int8_t, int8_t, signed char, int16_t, R119);
 typedef R119 (*EchoFn_R119)(double, float, int16_t, float, R119, const int64_t *, unsigned long, float);
-typedef uint64_t (*HashFn_R124)(EnU16, short, const int64_t *, unsigned char, unsigned char, unsigned long, intptr_t, const int64_t *, R124);
+typedef uint64_t (*HashFn_R124)(EnU32, short, const int64_t *, unsigned char, unsigned char, unsigned long, intptr_t, const int64_t *, R124);
 typedef R124 (*EchoFn_R124)(unsigned char, double, int16_t, ssize_t, R124, uintptr_t, char, size_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R126)(const int64_t *, uint8_t, float, short, R126, uint64_t);
 typedef R126 (__attribute__((ms_abi)) *W64EchoFn_R126)(int8_t, float, signed char, uint64_t, R126);
 typedef uint64_t (*HashFn_R129)(double, float, double, float, double, double, float, R129, unsigned int, float);
 typedef R129 (*EchoFn_R129)(float, const int64_t *, double, int64_t, float, float, unsigned char, R129, char, uint32_t, int64_t);
 typedef uint64_t (*HashFn_R134)(signed char, float, R134);
-typedef R134 (*EchoFn_R134)(int64_t, EnInt, uint64_t, intptr_t, unsigned short, uintptr_t, const int64_t *, ssize_t, R134, _Bool, float);
+typedef R134 (*EchoFn_R134)(int64_t, EnI8, uint64_t, intptr_t, unsigned short, uintptr_t, const int64_t *, ssize_t, R134, _Bool, float);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R134)(unsigned char, signed char, R134, uint32_t);
 typedef R134 (__attribute__((ms_abi)) *W64EchoFn_R134)(float, R134, float, double);
 typedef uint64_t (*HashFn_R139)(uint16_t, uint8_t, R139);
 typedef R139 (*EchoFn_R139)(double, float, float, double, R139, uint16_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R142)(double, double, R142, uintptr_t, unsigned long long);
-typedef R142 (__attribute__((ms_abi)) *W64EchoFn_R142)(unsigned short, EnI64, double, char, unsigned short, R142);
+typedef R142 (__attribute__((ms_abi)) *W64EchoFn_R142)(unsigned short, EnI8, double, char, unsigned short, R142);
 typedef uint64_t (*HashFn_R144)(char, double, float, size_t, uint8_t, double, int64_t, R144, intptr_t, int16_t);
-typedef R144 (*EchoFn_R144)(float, float, short, unsigned char, unsigned char, R144, EnI16, unsigned long long);
-typedef uint64_t (*HashFn_R149)(EnI16, EnU8, uint8_t, R149, const int64_t *, int32_t);
+typedef R144 (*EchoFn_R144)(float, float, short, unsigned char, unsigned char, R144, EnU64, unsigned long long);
+typedef uint64_t (*HashFn_R149)(EnU16, EnInt, uint8_t, R149, const int64_t *, int32_t);
 typedef R149 (*EchoFn_R149)(signed char, R149, EnInt);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R150)(double, EnU8, double, R150, uint16_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R150)(double, EnI8, double, R150, uint16_t);
 typedef R150 (__attribute__((ms_abi)) *W64EchoFn_R150)(float, float, R150, uint64_t);
 typedef uint64_t (*HashFn_R154)(int, size_t, double, float, int64_t, size_t, short, char, R154, short, unsigned short);
 typedef R154 (*EchoFn_R154)(unsigned char, unsigned long, EnU8, float, float, int32_t, R154, float, double, long);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R158)(float, float, double, float, R158);
 typedef R158 (__attribute__((ms_abi)) *W64EchoFn_R158)(double, unsigned short, float, R158, float);
 typedef uint64_t (*HashFn_R159)(float, float, const int64_t *, float, float, float, int64_t, unsigned long long, R159, double);
-typedef R159 (*EchoFn_R159)(EnInt, float, uint64_t, double, short, char, int16_t, R159, _Bool, int8_t);
+typedef R159 (*EchoFn_R159)(EnU8, float, uint64_t, double, short, char, int16_t, R159, _Bool, int8_t);
 typedef uint64_t (*HashFn_R164)(unsigned short, ssize_t, char, R164);
 typedef R164 (*EchoFn_R164)(R164, float, double, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R166)(double, float, R166, _Bool, intptr_t);
@@ -593,37 +595,37 @@ typedef R179 (*EchoFn_R179)(uint32_t, double, float, R179, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R182)(double, double, double, double, float, R182);
 typedef R182 (__attribute__((ms_abi)) *W64EchoFn_R182)(double, R182, double);
 typedef uint64_t (*HashFn_R184)(float, unsigned short, float, double, double, double, unsigned long long, R184, double);
-typedef R184 (*EchoFn_R184)(_Bool, float, float, double, EnI64, float, R184, EnInt, int16_t);
+typedef R184 (*EchoFn_R184)(_Bool, float, float, double, EnI64, float, R184, EnU8, int16_t);
 typedef uint64_t (*HashFn_R189)(unsigned long, const int64_t *, R189);
 typedef R189 (*EchoFn_R189)(float, unsigned short, float, const int64_t *, ssize_t, uint8_t, double, R189);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R190)(float, double, R190, double, float);
 typedef R190 (__attribute__((ms_abi)) *W64EchoFn_R190)(R190, size_t, int8_t);
 typedef uint64_t (*HashFn_R194)(long long, char, unsigned char, long long, double, float, double, R194, uint32_t);
-typedef R194 (*EchoFn_R194)(float, uint64_t, R194, float, EnI16);
+typedef R194 (*EchoFn_R194)(float, uint64_t, R194, float, EnU64);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R198)(double, R198, double, int);
-typedef R198 (__attribute__((ms_abi)) *W64EchoFn_R198)(unsigned int, unsigned int, double, EnU32, R198, float, float);
+typedef R198 (__attribute__((ms_abi)) *W64EchoFn_R198)(unsigned int, unsigned int, double, EnI16, R198, float, float);
 typedef uint64_t (*HashFn_R199)(uintptr_t, unsigned short, float, unsigned short, int16_t, R199);
 typedef R199 (*EchoFn_R199)(const int64_t *, int8_t, double, uint16_t, R199, ssize_t, uint8_t);
-typedef uint64_t (*HashFn_R204)(uint64_t, double, EnInt, unsigned short, double, intptr_t, R204, float);
-typedef R204 (*EchoFn_R204)(float, float, float, double, float, double, double, R204, EnI16, EnU16);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R206)(char, R206, int8_t, EnI64);
+typedef uint64_t (*HashFn_R204)(uint64_t, double, EnU8, unsigned short, double, intptr_t, R204, float);
+typedef R204 (*EchoFn_R204)(float, float, float, double, float, double, double, R204, EnU64, EnI16);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R206)(char, R206, int8_t, EnInt);
 typedef R206 (__attribute__((ms_abi)) *W64EchoFn_R206)(unsigned int, char, R206);
 typedef uint64_t (*HashFn_R209)(uint8_t, float, R209, float);
 typedef R209 (*EchoFn_R209)(_Bool, intptr_t, int16_t, unsigned long, ssize_t, R209, double, unsigned char, uint16_t);
 typedef uint64_t (*HashFn_R214)(float, double, float, float, R214, uintptr_t);
-typedef R214 (*EchoFn_R214)(uint32_t, unsigned int, unsigned char, unsigned long, size_t, short, EnU32, R214);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R214)(unsigned long, int16_t, double, int64_t, uint8_t, R214, float, EnU32);
+typedef R214 (*EchoFn_R214)(uint32_t, unsigned int, unsigned char, unsigned long, size_t, short, EnU16, R214);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R214)(unsigned long, int16_t, double, int64_t, uint8_t, R214, float, EnU64);
 typedef R214 (__attribute__((ms_abi)) *W64EchoFn_R214)(char, signed char, unsigned char, R214, intptr_t);
 typedef uint64_t (*HashFn_R219)(int8_t, uint16_t, float, double, R219, size_t);
 typedef R219 (*EchoFn_R219)(double, double, const int64_t *, float, const int64_t *, R219, short, uint64_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R222)(uint16_t, unsigned char, uint16_t, int8_t, char, R222, signed char);
 typedef R222 (__attribute__((ms_abi)) *W64EchoFn_R222)(long, uint8_t, double, R222, float);
-typedef uint64_t (*HashFn_R224)(short, const int64_t *, EnI64, R224);
+typedef uint64_t (*HashFn_R224)(short, const int64_t *, EnI8, R224);
 typedef R224 (*EchoFn_R224)(R224, float, float);
 typedef uint64_t (*HashFn_R229)(unsigned long long, signed char, int32_t, const int64_t *, const int64_t *, uint8_t, unsigned long, uint16_t, R229, unsigned char);
-typedef R229 (*EchoFn_R229)(uint16_t, EnI16, ssize_t, EnI16, double, double, float, float, R229);
+typedef R229 (*EchoFn_R229)(uint16_t, EnU16, ssize_t, EnU64, double, double, float, float, R229);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R230)(R230);
-typedef R230 (__attribute__((ms_abi)) *W64EchoFn_R230)(unsigned short, float, R230, unsigned char, EnI64);
+typedef R230 (__attribute__((ms_abi)) *W64EchoFn_R230)(unsigned short, float, R230, unsigned char, EnInt);
 typedef U8ZeroI64 (__attribute__((ms_abi)) *W64CbRet_U8ZeroI64)(float, uint32_t, double, ssize_t, U8ZeroI64, const int64_t *, ssize_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_U8ZeroI64)(U8ZeroI64, size_t, double, float);
 typedef ZigMixed (__attribute__((ms_abi)) *W64CbRet_ZigMixed)(ZigMixed, float);
@@ -632,14 +634,14 @@ typedef R003 (__attribute__((ms_abi)) *W64CbRet_R003)(char, const int64_t *, uin
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R003)(float, float, R003, uint16_t, const int64_t *, double);
 typedef R012 (__attribute__((ms_abi)) *W64CbRet_R012)(unsigned char, float, R012, signed char, uint16_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R012)(R012, int8_t, double);
-typedef R021 (__attribute__((ms_abi)) *W64CbRet_R021)(char, float, R021, EnU16);
+typedef R021 (__attribute__((ms_abi)) *W64CbRet_R021)(char, float, R021, EnU32);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R021)(R021, uint32_t, float);
 typedef R030 (__attribute__((ms_abi)) *W64CbRet_R030)(float, double, float, float, R030, intptr_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R030)(double, R030);
 typedef R039 (__attribute__((ms_abi)) *W64CbRet_R039)(int64_t, size_t, R039, int16_t, int16_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R039)(int64_t, int32_t, unsigned long, R039, double, float, uint64_t);
 typedef R048 (__attribute__((ms_abi)) *W64CbRet_R048)(const int64_t *, _Bool, R048, unsigned long);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R048)(double, float, R048, uintptr_t, EnU8, unsigned int);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R048)(double, float, R048, uintptr_t, EnI64, unsigned int);
 typedef R057 (__attribute__((ms_abi)) *W64CbRet_R057)(const int64_t *, uint32_t, R057, float);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R057)(R057);
 typedef R066 (__attribute__((ms_abi)) *W64CbRet_R066)(double, double, float, R066, uint64_t);
@@ -669,7 +671,7 @@ typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R165)(float, double, R165);
 typedef R174 (__attribute__((ms_abi)) *W64CbRet_R174)(uint16_t, int64_t, R174, float, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R174)(float, R174, unsigned long, long, ssize_t);
 typedef R183 (__attribute__((ms_abi)) *W64CbRet_R183)(unsigned char, double, double, uint16_t, R183, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R183)(R183, EnI16, unsigned short, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R183)(R183, EnU64, unsigned short, const int64_t *);
 typedef R192 (__attribute__((ms_abi)) *W64CbRet_R192)(R192, uint8_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R192)(R192, double, unsigned char);
 typedef R201 (__attribute__((ms_abi)) *W64CbRet_R201)(float, R201, int8_t, short);
@@ -677,62 +679,62 @@ typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R201)(_Bool, R201, float);
 typedef R210 (__attribute__((ms_abi)) *W64CbRet_R210)(unsigned long long, R210, float, float);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R210)(int64_t, double, int16_t, int, R210, int32_t, uintptr_t);
 typedef R219 (__attribute__((ms_abi)) *W64CbRet_R219)(const int64_t *, ssize_t, float, long, R219, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R219)(double, float, double, double, R219, EnU16);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R219)(double, float, double, double, R219, EnU32);
 typedef R228 (__attribute__((ms_abi)) *W64CbRet_R228)(double, float, double, float, R228);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R228)(int16_t, long long, R228, float);
 typedef EnU32 (*CbSig_0)(double, double, double, float, float, double, float, float, double, double, uint16_t);
-typedef char (*CbSig_1)(float, int, long long, float, float, double, float, float, size_t, double, double, float, float);
-typedef unsigned short (*CbSig_2)(char, EnU32, uint16_t, unsigned long long, uint8_t, uint32_t, const int64_t *, const int64_t *, _Bool, uint64_t, uint8_t, uint64_t, uint32_t, int64_t);
-typedef uint16_t (__attribute__((ms_abi)) *CbSig_3)(short, EnU8, const int64_t *, int8_t, int64_t, const int64_t *, EnU32, uint8_t, uintptr_t, int, int, size_t, char, intptr_t, const int64_t *, const int64_t *, int16_t);
-typedef short (*CbSig_4)(uint32_t, float, double, unsigned short, long long, float, const int64_t *, ssize_t, short, uintptr_t, float, short, double, signed char, float, uint32_t, long, int16_t, EnI64, intptr_t);
-typedef uint16_t (*CbSig_5)(float, float, float, double, unsigned short, double, double, double, double, float, double, double);
-typedef unsigned int (*CbSig_6)(uintptr_t, uint32_t, EnI64, const int64_t *, int, uintptr_t, int16_t, short, int, int64_t, long, size_t, int16_t, long);
-typedef size_t (__attribute__((ms_abi)) *CbSig_7)(double, unsigned short, const int64_t *, short, double, const int64_t *, double, float, signed char, unsigned long long);
-typedef int8_t (*CbSig_8)(int8_t, uint16_t, char, int, uint32_t, int16_t, char, int64_t, EnI16, uint8_t, uint8_t, unsigned char, long long);
-typedef unsigned char (*CbSig_9)(double, long, short, EnU16, double, EnU8, unsigned int, uint8_t, int8_t, float, const int64_t *, unsigned long, float, EnU8, short);
-typedef unsigned char (*CbSig_10)(float, double, float, float, float, double, float, float, float, float);
-typedef size_t (__attribute__((ms_abi)) *CbSig_11)(double, int, float, float, uint8_t, unsigned char, float, uint32_t, const int64_t *, uint32_t, int8_t, double, signed char, int16_t);
-typedef EnInt (*CbSig_12)(uint64_t, unsigned short, double, unsigned long, uint16_t, float, uint16_t, uint16_t, short, int8_t, double, float, uintptr_t, long long, unsigned long, double, double);
-typedef unsigned long long (*CbSig_13)(size_t, unsigned char, intptr_t, unsigned short, ssize_t, char, intptr_t, uint8_t, signed char, uint64_t, size_t, uint16_t, ssize_t);
-typedef EnU16 (*CbSig_14)(uint8_t, int16_t, uint16_t, uint16_t, unsigned short, unsigned char, signed char, int16_t, signed char, short, EnInt, intptr_t, uintptr_t, EnI16, uint16_t, ssize_t, int64_t, int8_t, short);
-typedef unsigned long (__attribute__((ms_abi)) *CbSig_15)(EnU16, EnInt, unsigned long long, int, uint64_t, const int64_t *, long, uint8_t, unsigned long, uint8_t, size_t, const int64_t *, ssize_t, char, long long, int8_t, int8_t, uint16_t);
-typedef unsigned short (*CbSig_16)(float, const int64_t *, double, EnI16, int32_t, float, unsigned char, float, uint16_t, char, float, unsigned long long, int32_t, float, EnU32, uint64_t, char, double);
-typedef uint8_t (*CbSig_17)(uint16_t, EnU8, long long, char, uint16_t, signed char, char, uintptr_t, unsigned short, int, size_t, uint16_t, unsigned short, int8_t, int64_t, signed char, int8_t);
-typedef unsigned char (*CbSig_18)(float, const int64_t *, intptr_t, double, intptr_t, float, long, uint8_t, char, unsigned long long, float, float, int, uint32_t);
-typedef unsigned char (__attribute__((ms_abi)) *CbSig_19)(float, size_t, double, float, double, double, float, int, double, double, signed char);
-typedef unsigned short (*CbSig_20)(size_t, long, unsigned int, unsigned short, uint64_t, uint8_t, signed char, char, uint16_t, unsigned short, unsigned short, const int64_t *, uint8_t, uint64_t, EnU8, unsigned int, int8_t);
-typedef char (*CbSig_21)(unsigned int, int64_t, size_t, signed char, uint16_t, unsigned short, short, int32_t, char, unsigned long, unsigned short, int64_t);
-typedef signed char (*CbSig_22)(const int64_t *, long long, int, size_t, short, signed char, signed char, uint8_t, uintptr_t, int, unsigned char, uint8_t, int16_t, unsigned short);
-typedef signed char (__attribute__((ms_abi)) *CbSig_23)(uint64_t, int8_t, const int64_t *, float, int16_t, unsigned char, uint8_t, uint8_t, const int64_t *, long long, float, char, signed char, EnU8, const int64_t *, _Bool, float, float, const int64_t *, EnU8);
-typedef uint64_t (*CbMulti_0)(int8_t, const int64_t *, R060, UF32I32Pad, const int64_t *, EnI16, float);
-typedef R158 (*CbMulti_1)(const int64_t *, const int64_t *, long long, intptr_t, R158, unsigned long, unsigned char, uint32_t, R054, int16_t);
-typedef uint64_t (*CbMulti_2)(const int64_t *, R155, R010, R190);
-typedef UPackedF64U8 (__attribute__((ms_abi)) *CbMulti_3)(F64Arr1, R094, R068, UPackedF64U8, R166);
-typedef uint64_t (*CbMulti_4)(R192, double, const int64_t *, double, R125, double, size_t, _Bool, R050);
-typedef R129 (*CbMulti_5)(EnI64, R129, float, char, Empty, int16_t, float, char, short);
+typedef uint8_t (*CbSig_1)(float, int, long long, float, float, double, float, float, size_t, double, double, float, float);
+typedef unsigned char (*CbSig_2)(char, EnI16, uint16_t, unsigned long long, uint8_t, uint32_t, const int64_t *, const int64_t *, _Bool, uint64_t, uint8_t, uint64_t, uint32_t, int64_t);
+typedef int (__attribute__((ms_abi)) *CbSig_3)(short, EnU8, const int64_t *, int8_t, int64_t, const int64_t *, EnU64, uint8_t, uintptr_t, int, int, size_t, char, intptr_t, const int64_t *, const int64_t *, int16_t);
+typedef short (*CbSig_4)(uint32_t, float, double, unsigned short, long long, float, const int64_t *, ssize_t, short, uintptr_t, float, short, double, signed char, float, uint32_t, long, int16_t, EnI8, intptr_t);
+typedef char (*CbSig_5)(float, float, float, double, unsigned short, double, double, double, double, float, double, double);
+typedef unsigned short (*CbSig_6)(uintptr_t, uint32_t, EnI64, const int64_t *, int, uintptr_t, int16_t, short, int, int64_t, long, size_t, int16_t, long);
+typedef uintptr_t (__attribute__((ms_abi)) *CbSig_7)(double, unsigned short, const int64_t *, short, double, const int64_t *, double, float, signed char, unsigned long long);
+typedef unsigned long (*CbSig_8)(int8_t, uint16_t, char, int, uint32_t, int16_t, char, int64_t, EnU32, uint8_t, uint8_t, unsigned char, long long);
+typedef unsigned short (*CbSig_9)(double, long, short, EnU16, double, EnU8, unsigned int, uint8_t, int8_t, float, const int64_t *, unsigned long, float, EnI8, short);
+typedef unsigned int (*CbSig_10)(float, double, float, float, float, double, float, float, float, float);
+typedef signed char (__attribute__((ms_abi)) *CbSig_11)(double, int, float, float, uint8_t, unsigned char, float, uint32_t, const int64_t *, uint32_t, int8_t, double, signed char, int16_t);
+typedef EnU8 (*CbSig_12)(uint64_t, unsigned short, double, unsigned long, uint16_t, float, uint16_t, uint16_t, short, int8_t, double, float, uintptr_t, long long, unsigned long, double, double);
+typedef unsigned char (*CbSig_13)(size_t, unsigned char, intptr_t, unsigned short, ssize_t, char, intptr_t, uint8_t, signed char, uint64_t, size_t, uint16_t, ssize_t);
+typedef EnU64 (*CbSig_14)(uint8_t, int16_t, uint16_t, uint16_t, unsigned short, unsigned char, signed char, int16_t, signed char, short, EnI64, intptr_t, uintptr_t, EnU64, uint16_t, ssize_t, int64_t, int8_t, short);
+typedef _Bool (__attribute__((ms_abi)) *CbSig_15)(EnI16, EnI8, unsigned long long, int, uint64_t, const int64_t *, long, uint8_t, unsigned long, uint8_t, size_t, const int64_t *, ssize_t, char, long long, int8_t, int8_t, uint16_t);
+typedef unsigned char (*CbSig_16)(float, const int64_t *, double, EnU64, int32_t, float, unsigned char, float, uint16_t, char, float, unsigned long long, int32_t, float, EnI16, uint64_t, char, double);
+typedef uint16_t (*CbSig_17)(uint16_t, EnI64, long long, char, uint16_t, signed char, char, uintptr_t, unsigned short, int, size_t, uint16_t, unsigned short, int8_t, int64_t, signed char, int8_t);
+typedef int32_t (*CbSig_18)(float, const int64_t *, intptr_t, double, intptr_t, float, long, uint8_t, char, unsigned long long, float, float, int, uint32_t);
+typedef int8_t (__attribute__((ms_abi)) *CbSig_19)(float, size_t, double, float, double, double, float, int, double, double, signed char);
+typedef int32_t (*CbSig_20)(size_t, long, unsigned int, unsigned short, uint64_t, uint8_t, signed char, char, uint16_t, unsigned short, unsigned short, const int64_t *, uint8_t, uint64_t, EnI64, unsigned int, int8_t);
+typedef EnI8 (*CbSig_21)(unsigned int, int64_t, size_t, signed char, uint16_t, unsigned short, short, int32_t, char, unsigned long, unsigned short, int64_t);
+typedef long long (*CbSig_22)(const int64_t *, long long, int, size_t, short, signed char, signed char, uint8_t, uintptr_t, int, unsigned char, uint8_t, int16_t, unsigned short);
+typedef long (__attribute__((ms_abi)) *CbSig_23)(uint64_t, int8_t, const int64_t *, float, int16_t, unsigned char, uint8_t, uint8_t, const int64_t *, long long, float, char, signed char, EnI64, const int64_t *, _Bool, float, float, const int64_t *, EnI8);
+typedef uint64_t (*CbMulti_0)(int8_t, const int64_t *, ZigMixed, R008, const int64_t *, EnI16, float);
+typedef R070 (*CbMulti_1)(const int64_t *, const int64_t *, long long, intptr_t, R070, unsigned long, unsigned char, uint32_t, R054, int16_t);
+typedef uint64_t (*CbMulti_2)(const int64_t *, R008, R032, R069);
+typedef R109 (__attribute__((ms_abi)) *CbMulti_3)(F64Arr1, R217, R068, R109, R124);
+typedef uint64_t (*CbMulti_4)(R091, double, const int64_t *, double, R183, double, size_t, _Bool, R210);
+typedef R071 (*CbMulti_5)(EnI64, R071, float, char, Empty, int16_t, float, char, short);
 typedef uint64_t (*CbMulti_6)(float, float, float, double, R146, float, R069);
-typedef R103 (__attribute__((ms_abi)) *CbMulti_7)(long, int32_t, EnI16, size_t, unsigned int, R087, R103, R034, uint32_t);
-typedef uint64_t (*CbMulti_8)(double, float, double, double, char, R086, R070, float, R152, double, R038);
-typedef R157 (*CbMulti_9)(char, unsigned char, uint32_t, EnU16, EnI64, EnU32, intptr_t, uint16_t, R157, R040);
-typedef uint64_t (*CbMulti_10)(R158, R083, double);
-typedef R200 (__attribute__((ms_abi)) *CbMulti_11)(R222, R121, R141, int64_t, long long, uint16_t, uint16_t, EmptyF64, float, R200);
-typedef uint64_t (*CbMulti_12)(float, float, double, R226, float, R037, double, double, float);
-typedef R090 (*CbMulti_13)(R072, signed char, Empty, CharShortLong, R090);
-typedef uint64_t (*CbMulti_14)(int64_t, F64Arr1, ZigMixed, double, float, double);
-typedef F32Arr1x3 (__attribute__((ms_abi)) *CbMulti_15)(int8_t, _Bool, R159, uint64_t, signed char, float, R215, double, R019, F32Arr1x3, R065);
-typedef uint64_t (*CbMulti_16)(_Bool, int8_t, char, R066, uint8_t, _Bool, R095, signed char);
-typedef R135 (*CbMulti_17)(unsigned short, R135, R128, R021, char, EnInt, short, int64_t, const int64_t *, unsigned long, short);
-typedef uint64_t (*CbMulti_18)(PtrPair, R201, R060, R211, R024);
-typedef R012 (__attribute__((ms_abi)) *CbMulti_19)(uint16_t, R012, int16_t, R115, double, ssize_t, float, R042, float, R088, EnInt);
-typedef uint64_t (*CbMulti_20)(double, float, R046, R204, R168, double, double, R135, float, R017);
-typedef R222 (*CbMulti_21)(R203, R079, R037, R222);
-typedef uint64_t (*CbMulti_22)(R216, R034, R206, double);
-typedef R035 (__attribute__((ms_abi)) *CbMulti_23)(R045, R035, EnumBag, R220);
+typedef U8ZeroI64 (__attribute__((ms_abi)) *CbMulti_7)(long, int32_t, EnI16, size_t, unsigned int, R173, U8ZeroI64, R034, uint32_t);
+typedef uint64_t (*CbMulti_8)(double, float, double, double, char, R086, R146, float, R035, double, R133);
+typedef R157 (*CbMulti_9)(char, unsigned char, uint32_t, EnI16, EnU8, EnU16, intptr_t, uint16_t, R157, R194);
+typedef uint64_t (*CbMulti_10)(Bool3F32, R142, double);
+typedef R206 (__attribute__((ms_abi)) *CbMulti_11)(R225, R121, F64Arr1, int64_t, long long, uint16_t, uint16_t, R159, float, R206);
+typedef uint64_t (*CbMulti_12)(float, float, double, R226, float, U8ZeroI64, double, double, float);
+typedef R139 (*CbMulti_13)(R072, signed char, R032, R145, R139);
+typedef uint64_t (*CbMulti_14)(int64_t, R159, R033, double, float, double);
+typedef F32Arr1x3 (__attribute__((ms_abi)) *CbMulti_15)(int8_t, _Bool, R044, uint64_t, signed char, float, R040, double, R081, F32Arr1x3, R100);
+typedef uint64_t (*CbMulti_16)(_Bool, int8_t, char, R066, uint8_t, _Bool, R086, signed char);
+typedef R106 (*CbMulti_17)(unsigned short, R106, R198, R183, char, EnI8, short, int64_t, const int64_t *, unsigned long, short);
+typedef uint64_t (*CbMulti_18)(R193, R004, R002, R183, R044);
+typedef R060 (__attribute__((ms_abi)) *CbMulti_19)(uint16_t, R060, int16_t, R115, double, ssize_t, float, R071, float, R144, EnInt);
+typedef uint64_t (*CbMulti_20)(double, float, R054, R107, U8ZeroI64, double, double, R133, float, R149);
+typedef R090 (*CbMulti_21)(R075, R163, R136, R090);
+typedef uint64_t (*CbMulti_22)(R216, R129, R155, double);
+typedef R035 (__attribute__((ms_abi)) *CbMulti_23)(R224, R035, EnumBag, R061);
 
 Empty make_Empty(int seed);
 uint64_t hash_Empty(int32_t a0, char a1, int32_t a2, int8_t a3, int16_t a4, Empty a5);
 Empty echo_Empty(int8_t a0, uint64_t a1, int8_t a2, uint64_t a3, Empty a4, int64_t a5);
-uint64_t pair_Empty(double a0, float a1, float a2, float a3, Empty a4, EnInt a5, Empty a6);
+uint64_t pair_Empty(double a0, float a1, float a2, float a3, Empty a4, EnU8 a5, Empty a6);
 uint64_t __attribute__((ms_abi)) w64_hash_Empty(Empty a0, double a1);
 Empty __attribute__((ms_abi)) w64_echo_Empty(intptr_t a0, uint32_t a1, short a2, unsigned long a3, short a4, Empty a5);
 EmptyU make_EmptyU(int seed);
@@ -750,7 +752,7 @@ U8EmptyU8 make_U8EmptyU8(int seed);
 uint64_t hash_U8EmptyU8(double a0, long long a1, double a2, double a3, U8EmptyU8 a4, int32_t a5);
 U8EmptyU8 echo_U8EmptyU8(intptr_t a0, double a1, U8EmptyU8 a2);
 uint64_t __attribute__((ms_abi)) w64_hash_U8EmptyU8(const int64_t *a0, U8EmptyU8 a1, int64_t a2, float a3);
-U8EmptyU8 __attribute__((ms_abi)) w64_echo_U8EmptyU8(float a0, double a1, unsigned char a2, intptr_t a3, EnI64 a4, U8EmptyU8 a5, double a6);
+U8EmptyU8 __attribute__((ms_abi)) w64_echo_U8EmptyU8(float a0, double a1, unsigned char a2, intptr_t a3, EnU8 a4, U8EmptyU8 a5, double a6);
 U8ZeroI64 make_U8ZeroI64(int seed);
 uint64_t hash_U8ZeroI64(const int64_t *a0, double a1, int8_t a2, unsigned long a3, double a4, int8_t a5, int8_t a6, U8ZeroI64 a7, double a8);
 U8ZeroI64 echo_U8ZeroI64(uint32_t a0, double a1, float a2, short a3, const int64_t *a4, short a5, U8ZeroI64 a6);
@@ -761,16 +763,16 @@ F32ZeroF64 make_F32ZeroF64(int seed);
 uint64_t hash_F32ZeroF64(const int64_t *a0, long long a1, short a2, unsigned short a3, unsigned char a4, signed char a5, int16_t a6, F32ZeroF64 a7);
 F32ZeroF64 echo_F32ZeroF64(int16_t a0, double a1, double a2, long a3, double a4, double a5, double a6, int16_t a7, F32ZeroF64 a8);
 uint64_t __attribute__((ms_abi)) w64_hash_F32ZeroF64(int a0, char a1, double a2, F32ZeroF64 a3, int16_t a4);
-F32ZeroF64 __attribute__((ms_abi)) w64_echo_F32ZeroF64(float a0, double a1, unsigned char a2, float a3, float a4, F32ZeroF64 a5, EnI64 a6);
+F32ZeroF64 __attribute__((ms_abi)) w64_echo_F32ZeroF64(float a0, double a1, unsigned char a2, float a3, float a4, F32ZeroF64 a5, EnInt a6);
 F64Arr1 make_F64Arr1(int seed);
 uint64_t hash_F64Arr1(double a0, float a1, char a2, float a3, F64Arr1 a4, double a5, float a6);
-F64Arr1 echo_F64Arr1(uint16_t a0, long long a1, uint16_t a2, double a3, const int64_t *a4, F64Arr1 a5, EnI16 a6, signed char a7);
+F64Arr1 echo_F64Arr1(uint16_t a0, long long a1, uint16_t a2, double a3, const int64_t *a4, F64Arr1 a5, EnU64 a6, signed char a7);
 uint64_t pair_F64Arr1(F64Arr1 a0, char a1, F64Arr1 a2, float a3);
 uint64_t __attribute__((ms_abi)) w64_hash_F64Arr1(double a0, F64Arr1 a1);
 F64Arr1 __attribute__((ms_abi)) w64_echo_F64Arr1(const int64_t *a0, signed char a1, unsigned long a2, F64Arr1 a3, float a4, int16_t a5);
 F32Arr1x3 make_F32Arr1x3(int seed);
 uint64_t hash_F32Arr1x3(uint32_t a0, const int64_t *a1, F32Arr1x3 a2);
-F32Arr1x3 echo_F32Arr1x3(unsigned int a0, double a1, float a2, float a3, double a4, float a5, F32Arr1x3 a6, EnU32 a7, int8_t a8, signed char a9);
+F32Arr1x3 echo_F32Arr1x3(unsigned int a0, double a1, float a2, float a3, double a4, float a5, F32Arr1x3 a6, EnU16 a7, int8_t a8, signed char a9);
 uint64_t __attribute__((ms_abi)) w64_hash_F32Arr1x3(uintptr_t a0, unsigned short a1, F32Arr1x3 a2);
 F32Arr1x3 __attribute__((ms_abi)) w64_echo_F32Arr1x3(float a0, float a1, float a2, F32Arr1x3 a3);
 PackAlign4 make_PackAlign4(int seed);
@@ -783,34 +785,34 @@ PackAlign16F make_PackAlign16F(int seed);
 uint64_t hash_PackAlign16F(int32_t a0, PackAlign16F a1, unsigned short a2, int16_t a3);
 PackAlign16F echo_PackAlign16F(float a0, PackAlign16F a1, unsigned long long a2, int16_t a3);
 uint64_t __attribute__((ms_abi)) w64_hash_PackAlign16F(double a0, double a1, double a2, PackAlign16F a3, double a4, float a5);
-PackAlign16F __attribute__((ms_abi)) w64_echo_PackAlign16F(unsigned char a0, EnU16 a1, unsigned char a2, int8_t a3, unsigned short a4, PackAlign16F a5, uint16_t a6, uint32_t a7);
+PackAlign16F __attribute__((ms_abi)) w64_echo_PackAlign16F(unsigned char a0, EnU32 a1, unsigned char a2, int8_t a3, unsigned short a4, PackAlign16F a5, uint16_t a6, uint32_t a7);
 UF32I32Pad make_UF32I32Pad(int seed);
 uint64_t hash_UF32I32Pad(double a0, int64_t a1, signed char a2, float a3, double a4, UF32I32Pad a5, EnInt a6);
-UF32I32Pad echo_UF32I32Pad(EnI64 a0, ssize_t a1, int16_t a2, signed char a3, const int64_t *a4, int8_t a5, UF32I32Pad a6, double a7, float a8, uint32_t a9);
+UF32I32Pad echo_UF32I32Pad(EnU8 a0, ssize_t a1, int16_t a2, signed char a3, const int64_t *a4, int8_t a5, UF32I32Pad a6, double a7, float a8, uint32_t a9);
 uint64_t pair_UF32I32Pad(int64_t a0, ssize_t a1, float a2, UF32I32Pad a3, const int64_t *a4, UF32I32Pad a5, double a6);
 uint64_t __attribute__((ms_abi)) w64_hash_UF32I32Pad(int32_t a0, int16_t a1, int16_t a2, UF32I32Pad a3);
 UF32I32Pad __attribute__((ms_abi)) w64_echo_UF32I32Pad(unsigned short a0, short a1, long a2, long long a3, char a4, UF32I32Pad a5, signed char a6, unsigned char a7);
 UAlign16 make_UAlign16(int seed);
-uint64_t hash_UAlign16(float a0, int64_t a1, double a2, unsigned short a3, double a4, uint16_t a5, float a6, unsigned long long a7, UAlign16 a8, int32_t a9, EnU8 a10);
+uint64_t hash_UAlign16(float a0, int64_t a1, double a2, unsigned short a3, double a4, uint16_t a5, float a6, unsigned long long a7, UAlign16 a8, int32_t a9, EnInt a10);
 UAlign16 echo_UAlign16(int a0, float a1, float a2, UAlign16 a3, short a4, const int64_t *a5, char a6);
 uint64_t __attribute__((ms_abi)) w64_hash_UAlign16(float a0, double a1, UAlign16 a2, unsigned short a3);
 UAlign16 __attribute__((ms_abi)) w64_echo_UAlign16(UAlign16 a0, unsigned short a1, uintptr_t a2);
 UPackedF64U8 make_UPackedF64U8(int seed);
 uint64_t hash_UPackedF64U8(double a0, uint16_t a1, _Bool a2, char a3, int16_t a4, UPackedF64U8 a5, _Bool a6, int8_t a7);
 UPackedF64U8 echo_UPackedF64U8(unsigned char a0, int16_t a1, float a2, float a3, uint8_t a4, unsigned short a5, UPackedF64U8 a6, int16_t a7);
-uint64_t pair_UPackedF64U8(float a0, double a1, double a2, float a3, double a4, double a5, UPackedF64U8 a6, unsigned long a7, UPackedF64U8 a8, EnU16 a9);
+uint64_t pair_UPackedF64U8(float a0, double a1, double a2, float a3, double a4, double a5, UPackedF64U8 a6, unsigned long a7, UPackedF64U8 a8, EnU64 a9);
 uint64_t __attribute__((ms_abi)) w64_hash_UPackedF64U8(unsigned char a0, UPackedF64U8 a1);
-UPackedF64U8 __attribute__((ms_abi)) w64_echo_UPackedF64U8(unsigned int a0, unsigned int a1, int8_t a2, unsigned long a3, UPackedF64U8 a4, double a5, EnU8 a6);
+UPackedF64U8 __attribute__((ms_abi)) w64_echo_UPackedF64U8(unsigned int a0, unsigned int a1, int8_t a2, unsigned long a3, UPackedF64U8 a4, double a5, EnI8 a6);
 ZigMixed make_ZigMixed(int seed);
 uint64_t hash_ZigMixed(uint16_t a0, int16_t a1, ZigMixed a2, float a3);
-ZigMixed echo_ZigMixed(uint64_t a0, float a1, float a2, EnU32 a3, float a4, unsigned short a5, long a6, ZigMixed a7);
+ZigMixed echo_ZigMixed(uint64_t a0, float a1, float a2, EnU64 a3, float a4, unsigned short a5, long a6, ZigMixed a7);
 uint64_t __attribute__((ms_abi)) w64_hash_ZigMixed(float a0, double a1, ZigMixed a2, char a3, int16_t a4);
 ZigMixed __attribute__((ms_abi)) w64_echo_ZigMixed(double a0, intptr_t a1, ZigMixed a2, float a3);
 PtrPair make_PtrPair(int seed);
-uint64_t hash_PtrPair(float a0, uint8_t a1, double a2, int8_t a3, unsigned long long a4, int a5, EnI16 a6, unsigned char a7, PtrPair a8, double a9, double a10);
+uint64_t hash_PtrPair(float a0, uint8_t a1, double a2, int8_t a3, unsigned long long a4, int a5, EnU16 a6, unsigned char a7, PtrPair a8, double a9, double a10);
 PtrPair echo_PtrPair(PtrPair a0, uint8_t a1);
 uint64_t pair_PtrPair(int8_t a0, const int64_t *a1, PtrPair a2, long long a3, PtrPair a4);
-uint64_t __attribute__((ms_abi)) w64_hash_PtrPair(const int64_t *a0, float a1, float a2, EnInt a3, PtrPair a4);
+uint64_t __attribute__((ms_abi)) w64_hash_PtrPair(const int64_t *a0, float a1, float a2, EnU8 a3, PtrPair a4);
 PtrPair __attribute__((ms_abi)) w64_echo_PtrPair(signed char a0, PtrPair a1);
 EnumBag make_EnumBag(int seed);
 uint64_t hash_EnumBag(int8_t a0, EnumBag a1, unsigned long long a2, signed char a3);
@@ -819,10 +821,10 @@ uint64_t __attribute__((ms_abi)) w64_hash_EnumBag(unsigned short a0, EnumBag a1,
 EnumBag __attribute__((ms_abi)) w64_echo_EnumBag(EnumBag a0);
 Bool3F32 make_Bool3F32(int seed);
 uint64_t hash_Bool3F32(uint16_t a0, const int64_t *a1, signed char a2, int64_t a3, int16_t a4, unsigned long a5, Bool3F32 a6, short a7);
-Bool3F32 echo_Bool3F32(ssize_t a0, unsigned long a1, EnU8 a2, int16_t a3, int16_t a4, long a5, Bool3F32 a6, const int64_t *a7);
+Bool3F32 echo_Bool3F32(ssize_t a0, unsigned long a1, EnI64 a2, int16_t a3, int16_t a4, long a5, Bool3F32 a6, const int64_t *a7);
 uint64_t pair_Bool3F32(double a0, int8_t a1, float a2, long long a3, char a4, float a5, Bool3F32 a6, unsigned short a7, Bool3F32 a8, int16_t a9, EnI64 a10);
 uint64_t __attribute__((ms_abi)) w64_hash_Bool3F32(unsigned char a0, int8_t a1, long a2, unsigned short a3, int16_t a4, Bool3F32 a5);
-Bool3F32 __attribute__((ms_abi)) w64_echo_Bool3F32(uint8_t a0, unsigned long long a1, Bool3F32 a2, EnU8 a3);
+Bool3F32 __attribute__((ms_abi)) w64_echo_Bool3F32(uint8_t a0, unsigned long long a1, Bool3F32 a2, EnI8 a3);
 CharShortLong make_CharShortLong(int seed);
 uint64_t hash_CharShortLong(uintptr_t a0, double a1, CharShortLong a2, double a3, float a4);
 CharShortLong echo_CharShortLong(double a0, uintptr_t a1, EnU8 a2, int a3, double a4, float a5, int16_t a6, unsigned char a7, CharShortLong a8, float a9);
@@ -831,30 +833,30 @@ CharShortLong __attribute__((ms_abi)) w64_echo_CharShortLong(signed char a0, uin
 EmptyF64 make_EmptyF64(int seed);
 uint64_t hash_EmptyF64(int8_t a0, uint8_t a1, double a2, signed char a3, EmptyF64 a4, double a5);
 EmptyF64 echo_EmptyF64(unsigned long long a0, int16_t a1, _Bool a2, unsigned short a3, const int64_t *a4, signed char a5, EmptyF64 a6);
-uint64_t pair_EmptyF64(unsigned int a0, EnI16 a1, signed char a2, float a3, EmptyF64 a4, float a5, EmptyF64 a6, long long a7);
+uint64_t pair_EmptyF64(unsigned int a0, EnU32 a1, signed char a2, float a3, EmptyF64 a4, float a5, EmptyF64 a6, long long a7);
 uint64_t __attribute__((ms_abi)) w64_hash_EmptyF64(float a0, float a1, float a2, double a3, EmptyF64 a4);
 EmptyF64 __attribute__((ms_abi)) w64_echo_EmptyF64(int16_t a0, signed char a1, char a2, size_t a3, EmptyF64 a4);
 R000 make_R000(int seed);
-uint64_t hash_R000(EnU8 a0, R000 a1, EnI64 a2, double a3);
+uint64_t hash_R000(EnI64 a0, R000 a1, EnU8 a2, double a3);
 R000 echo_R000(unsigned int a0, R000 a1, int64_t a2, const int64_t *a3);
 R001 make_R001(int seed);
 uint64_t hash_R001(unsigned long long a0, float a1, double a2, double a3, short a4, int8_t a5, R001 a6, unsigned short a7);
-R001 echo_R001(signed char a0, uint32_t a1, EnU8 a2, uint8_t a3, ssize_t a4, R001 a5, unsigned int a6, signed char a7);
+R001 echo_R001(signed char a0, uint32_t a1, EnInt a2, uint8_t a3, ssize_t a4, R001 a5, unsigned int a6, signed char a7);
 uint64_t pair_R001(int64_t a0, _Bool a1, float a2, float a3, R001 a4, double a5, R001 a6, double a7, double a8);
 R002 make_R002(int seed);
 uint64_t hash_R002(double a0, short a1, double a2, long a3, double a4, int64_t a5, R002 a6, double a7);
-R002 echo_R002(EnInt a0, int a1, unsigned long a2, float a3, double a4, R002 a5, double a6, double a7, unsigned int a8);
+R002 echo_R002(EnU8 a0, int a1, unsigned long a2, float a3, double a4, R002 a5, double a6, double a7, unsigned int a8);
 uint64_t __attribute__((ms_abi)) w64_hash_R002(R002 a0, float a1);
 R002 __attribute__((ms_abi)) w64_echo_R002(uint8_t a0, short a1, int64_t a2, R002 a3, EnU8 a4);
 R003 make_R003(int seed);
 uint64_t hash_R003(const int64_t *a0, R003 a1, size_t a2);
 R003 echo_R003(short a0, R003 a1);
-uint64_t pair_R003(EnInt a0, float a1, float a2, ssize_t a3, EnI64 a4, R003 a5, double a6, R003 a7);
+uint64_t pair_R003(EnI8 a0, float a1, float a2, ssize_t a3, EnI64 a4, R003 a5, double a6, R003 a7);
 R004 make_R004(int seed);
 uint64_t hash_R004(int16_t a0, int16_t a1, uint64_t a2, const int64_t *a3, int32_t a4, unsigned long a5, uint8_t a6, int8_t a7, R004 a8);
 R004 echo_R004(R004 a0, ssize_t a1, long a2, short a3);
 R005 make_R005(int seed);
-uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char a4, EnU8 a5, uintptr_t a6, R005 a7, float a8, float a9);
+uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char a4, EnInt a5, uintptr_t a6, R005 a7, float a8, float a9);
 R005 echo_R005(signed char a0, unsigned short a1, R005 a2, float a3);
 uint64_t pair_R005(int32_t a0, float a1, float a2, float a3, double a4, uint32_t a5, R005 a6, double a7, R005 a8);
 R006 make_R006(int seed);
@@ -868,18 +870,18 @@ R007 echo_R007(uint8_t a0, _Bool a1, long a2, uint8_t a3, const int64_t *a4, uns
 uint64_t pair_R007(double a0, const int64_t *a1, float a2, unsigned long a3, int a4, int8_t a5, R007 a6, const int64_t *a7, R007 a8, float a9);
 R008 make_R008(int seed);
 uint64_t hash_R008(float a0, int8_t a1, double a2, R008 a3, double a4, double a5);
-R008 echo_R008(unsigned int a0, EnI16 a1, signed char a2, uint64_t a3, size_t a4, R008 a5);
+R008 echo_R008(unsigned int a0, EnU64 a1, signed char a2, uint64_t a3, size_t a4, R008 a5);
 R009 make_R009(int seed);
 uint64_t hash_R009(float a0, double a1, float a2, R009 a3, signed char a4, long a5);
 R009 echo_R009(R009 a0);
 uint64_t pair_R009(uint32_t a0, unsigned char a1, R009 a2, float a3, R009 a4);
 R010 make_R010(int seed);
-uint64_t hash_R010(unsigned short a0, short a1, ssize_t a2, EnU32 a3, _Bool a4, unsigned long a5, uint32_t a6, signed char a7, R010 a8);
+uint64_t hash_R010(unsigned short a0, short a1, ssize_t a2, EnU64 a3, _Bool a4, unsigned long a5, uint32_t a6, signed char a7, R010 a8);
 R010 echo_R010(_Bool a0, const int64_t *a1, ssize_t a2, R010 a3, float a4);
 uint64_t __attribute__((ms_abi)) w64_hash_R010(long a0, R010 a1, unsigned short a2);
 R010 __attribute__((ms_abi)) w64_echo_R010(double a0, R010 a1);
 R011 make_R011(int seed);
-uint64_t hash_R011(R011 a0, EnU8 a1);
+uint64_t hash_R011(R011 a0, EnInt a1);
 R011 echo_R011(const int64_t *a0, intptr_t a1, uint8_t a2, long long a3, double a4, char a5, R011 a6, uint16_t a7, uint8_t a8, uint8_t a9);
 uint64_t pair_R011(int8_t a0, uint8_t a1, long long a2, uint8_t a3, uint8_t a4, const int64_t *a5, R011 a6, double a7, R011 a8, unsigned long a9);
 R012 make_R012(int seed);
@@ -903,17 +905,17 @@ uint64_t hash_R016(short a0, const int64_t *a1, long long a2, EnI16 a3, int a4, 
 R016 echo_R016(float a0, float a1, float a2, double a3, double a4, R016 a5, float a6, float a7, float a8);
 R017 make_R017(int seed);
 uint64_t hash_R017(float a0, R017 a1, double a2);
-R017 echo_R017(uint64_t a0, double a1, EnI64 a2, R017 a3, double a4);
+R017 echo_R017(uint64_t a0, double a1, EnU8 a2, R017 a3, double a4);
 uint64_t pair_R017(uintptr_t a0, double a1, R017 a2, float a3, R017 a4);
 R018 make_R018(int seed);
 uint64_t hash_R018(long long a0, R018 a1);
 R018 echo_R018(uintptr_t a0, uint64_t a1, int32_t a2, unsigned long a3, intptr_t a4, short a5, R018 a6, short a7, float a8, double a9);
 uint64_t __attribute__((ms_abi)) w64_hash_R018(R018 a0, uint64_t a1, uint32_t a2);
-R018 __attribute__((ms_abi)) w64_echo_R018(EnI16 a0, int64_t a1, R018 a2, uint8_t a3);
+R018 __attribute__((ms_abi)) w64_echo_R018(EnU32 a0, int64_t a1, R018 a2, uint8_t a3);
 R019 make_R019(int seed);
 uint64_t hash_R019(uint8_t a0, float a1, char a2, float a3, short a4, int8_t a5, double a6, double a7, R019 a8);
 R019 echo_R019(const int64_t *a0, double a1, double a2, float a3, uint8_t a4, int16_t a5, double a6, double a7, R019 a8, float a9, float a10, double a11);
-uint64_t pair_R019(unsigned int a0, const int64_t *a1, long long a2, const int64_t *a3, R019 a4, EnI64 a5, R019 a6);
+uint64_t pair_R019(unsigned int a0, const int64_t *a1, long long a2, const int64_t *a3, R019 a4, EnI8 a5, R019 a6);
 R020 make_R020(int seed);
 uint64_t hash_R020(_Bool a0, float a1, R020 a2, uint16_t a3);
 R020 echo_R020(R020 a0);
@@ -922,12 +924,12 @@ uint64_t hash_R021(R021 a0, float a1, double a2);
 R021 echo_R021(int32_t a0, int8_t a1, R021 a2);
 uint64_t pair_R021(float a0, float a1, R021 a2, double a3, R021 a4, double a5, double a6);
 R022 make_R022(int seed);
-uint64_t hash_R022(intptr_t a0, long long a1, unsigned short a2, uint8_t a3, int16_t a4, EnI64 a5, R022 a6, short a7);
+uint64_t hash_R022(intptr_t a0, long long a1, unsigned short a2, uint8_t a3, int16_t a4, EnU8 a5, R022 a6, short a7);
 R022 echo_R022(double a0, int64_t a1, short a2, unsigned int a3, const int64_t *a4, intptr_t a5, long long a6, float a7, R022 a8, uint16_t a9, float a10, double a11);
 uint64_t __attribute__((ms_abi)) w64_hash_R022(char a0, intptr_t a1, long a2, int64_t a3, uint16_t a4, R022 a5, unsigned short a6);
-R022 __attribute__((ms_abi)) w64_echo_R022(const int64_t *a0, double a1, EnU32 a2, R022 a3);
+R022 __attribute__((ms_abi)) w64_echo_R022(const int64_t *a0, double a1, EnI16 a2, R022 a3);
 R023 make_R023(int seed);
-uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU16 a2, unsigned char a3, uint8_t a4, EnI16 a5, R023 a6);
+uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU32 a2, unsigned char a3, uint8_t a4, EnI16 a5, R023 a6);
 R023 echo_R023(double a0, double a1, float a2, float a3, double a4, double a5, double a6, float a7, R023 a8, unsigned short a9);
 uint64_t pair_R023(uint16_t a0, unsigned long a1, signed char a2, unsigned long a3, R023 a4, float a5, R023 a6);
 R024 make_R024(int seed);
@@ -950,7 +952,7 @@ R028 make_R028(int seed);
 uint64_t hash_R028(float a0, double a1, double a2, R028 a3);
 R028 echo_R028(R028 a0, const int64_t *a1);
 R029 make_R029(int seed);
-uint64_t hash_R029(uint8_t a0, signed char a1, EnI64 a2, int16_t a3, uintptr_t a4, unsigned char a5, unsigned short a6, short a7, R029 a8);
+uint64_t hash_R029(uint8_t a0, signed char a1, EnInt a2, int16_t a3, uintptr_t a4, unsigned char a5, unsigned short a6, short a7, R029 a8);
 R029 echo_R029(uintptr_t a0, unsigned short a1, unsigned char a2, unsigned long a3, ssize_t a4, signed char a5, unsigned short a6, unsigned long a7, R029 a8, int32_t a9, uint8_t a10, int64_t a11);
 uint64_t pair_R029(unsigned char a0, const int64_t *a1, double a2, R029 a3, int16_t a4, R029 a5, double a6, signed char a7);
 R030 make_R030(int seed);
@@ -967,7 +969,7 @@ uint64_t hash_R032(int64_t a0, R032 a1);
 R032 echo_R032(float a0, float a1, float a2, float a3, double a4, signed char a5, double a6, R032 a7, float a8, uint8_t a9);
 R033 make_R033(int seed);
 uint64_t hash_R033(double a0, double a1, double a2, float a3, R033 a4);
-R033 echo_R033(double a0, EnI16 a1, float a2, char a3, float a4, double a5, short a6, R033 a7);
+R033 echo_R033(double a0, EnU32 a1, float a2, char a3, float a4, double a5, short a6, R033 a7);
 uint64_t pair_R033(float a0, float a1, double a2, double a3, R033 a4, double a5, R033 a6, float a7);
 R034 make_R034(int seed);
 uint64_t hash_R034(unsigned int a0, int16_t a1, R034 a2, ssize_t a3, uintptr_t a4);
@@ -979,7 +981,7 @@ uint64_t hash_R035(double a0, double a1, R035 a2, float a3, float a4);
 R035 echo_R035(uint32_t a0, int16_t a1, unsigned short a2, int8_t a3, R035 a4, float a5, float a6);
 uint64_t pair_R035(uint8_t a0, unsigned long a1, int8_t a2, int a3, int a4, R035 a5, uintptr_t a6, R035 a7, unsigned short a8, unsigned char a9);
 R036 make_R036(int seed);
-uint64_t hash_R036(R036 a0, unsigned short a1, EnI64 a2);
+uint64_t hash_R036(R036 a0, unsigned short a1, EnInt a2);
 R036 echo_R036(const int64_t *a0, intptr_t a1, char a2, R036 a3, double a4, int16_t a5, signed char a6);
 R037 make_R037(int seed);
 uint64_t hash_R037(uint16_t a0, double a1, int8_t a2, float a3, R037 a4, float a5);
@@ -1005,21 +1007,21 @@ R042 make_R042(int seed);
 uint64_t hash_R042(double a0, double a1, float a2, double a3, R042 a4, unsigned short a5, uint16_t a6);
 R042 echo_R042(R042 a0, uint32_t a1);
 uint64_t __attribute__((ms_abi)) w64_hash_R042(double a0, unsigned long long a1, R042 a2);
-R042 __attribute__((ms_abi)) w64_echo_R042(double a0, uint8_t a1, EnI64 a2, R042 a3, float a4);
+R042 __attribute__((ms_abi)) w64_echo_R042(double a0, uint8_t a1, EnU8 a2, R042 a3, float a4);
 R043 make_R043(int seed);
-uint64_t hash_R043(uint8_t a0, short a1, char a2, double a3, uint8_t a4, const int64_t *a5, unsigned char a6, EnU16 a7, R043 a8, float a9, double a10);
+uint64_t hash_R043(uint8_t a0, short a1, char a2, double a3, uint8_t a4, const int64_t *a5, unsigned char a6, EnU64 a7, R043 a8, float a9, double a10);
 R043 echo_R043(R043 a0);
 uint64_t pair_R043(float a0, float a1, float a2, float a3, R043 a4, signed char a5, R043 a6, uint16_t a7, uint16_t a8);
 R044 make_R044(int seed);
 uint64_t hash_R044(double a0, float a1, double a2, float a3, float a4, double a5, int32_t a6, float a7, R044 a8, double a9);
-R044 echo_R044(char a0, EnInt a1, R044 a2, ssize_t a3, uint16_t a4, signed char a5);
+R044 echo_R044(char a0, EnU8 a1, R044 a2, ssize_t a3, uint16_t a4, signed char a5);
 R045 make_R045(int seed);
 uint64_t hash_R045(float a0, double a1, unsigned long a2, uint8_t a3, double a4, double a5, double a6, R045 a7, int32_t a8);
 R045 echo_R045(uint8_t a0, double a1, char a2, double a3, char a4, float a5, double a6, R045 a7, float a8, float a9, double a10);
 uint64_t pair_R045(float a0, R045 a1, uint64_t a2, R045 a3);
 R046 make_R046(int seed);
 uint64_t hash_R046(const int64_t *a0, float a1, signed char a2, const int64_t *a3, int8_t a4, R046 a5, float a6);
-R046 echo_R046(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnU8 a5, R046 a6, int32_t a7, uintptr_t a8, char a9);
+R046 echo_R046(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R046 a6, int32_t a7, uintptr_t a8, char a9);
 uint64_t __attribute__((ms_abi)) w64_hash_R046(int16_t a0, double a1, R046 a2);
 R046 __attribute__((ms_abi)) w64_echo_R046(R046 a0, double a1);
 R047 make_R047(int seed);
@@ -1036,37 +1038,37 @@ uint64_t pair_R049(float a0, float a1, double a2, float a3, float a4, float a5, 
 R050 make_R050(int seed);
 uint64_t hash_R050(const int64_t *a0, R050 a1);
 R050 echo_R050(R050 a0);
-uint64_t __attribute__((ms_abi)) w64_hash_R050(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnU32 a4, R050 a5, float a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R050(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, R050 a5, float a6);
 R050 __attribute__((ms_abi)) w64_echo_R050(int8_t a0, signed char a1, R050 a2, float a3);
 R051 make_R051(int seed);
 uint64_t hash_R051(double a0, R051 a1, float a2);
 R051 echo_R051(double a0, float a1, float a2, unsigned char a3, float a4, R051 a5, float a6, float a7, double a8);
-uint64_t pair_R051(R051 a0, EnInt a1, R051 a2, uint32_t a3);
+uint64_t pair_R051(R051 a0, EnI64 a1, R051 a2, uint32_t a3);
 R052 make_R052(int seed);
-uint64_t hash_R052(float a0, double a1, float a2, double a3, R052 a4, EnU16 a5);
+uint64_t hash_R052(float a0, double a1, float a2, double a3, R052 a4, EnU64 a5);
 R052 echo_R052(float a0, double a1, float a2, double a3, R052 a4, uint32_t a5, uint64_t a6);
 R053 make_R053(int seed);
 uint64_t hash_R053(uint32_t a0, float a1, unsigned short a2, int64_t a3, double a4, double a5, R053 a6);
-R053 echo_R053(uintptr_t a0, uint8_t a1, unsigned char a2, signed char a3, R053 a4, _Bool a5, ssize_t a6, EnU32 a7);
+R053 echo_R053(uintptr_t a0, uint8_t a1, unsigned char a2, signed char a3, R053 a4, _Bool a5, ssize_t a6, EnI16 a7);
 uint64_t pair_R053(float a0, float a1, double a2, double a3, R053 a4, double a5, R053 a6, char a7);
 R054 make_R054(int seed);
-uint64_t hash_R054(EnI16 a0, uint8_t a1, unsigned long a2, const int64_t *a3, int a4, R054 a5, uintptr_t a6, EnI16 a7);
+uint64_t hash_R054(EnU32 a0, uint8_t a1, unsigned long a2, const int64_t *a3, int a4, R054 a5, uintptr_t a6, EnU64 a7);
 R054 echo_R054(R054 a0);
 uint64_t __attribute__((ms_abi)) w64_hash_R054(char a0, int a1, uint8_t a2, uint8_t a3, R054 a4, long long a5, uint8_t a6);
 R054 __attribute__((ms_abi)) w64_echo_R054(R054 a0, unsigned long a1, double a2);
 R055 make_R055(int seed);
-uint64_t hash_R055(const int64_t *a0, int16_t a1, EnInt a2, short a3, short a4, R055 a5, float a6, float a7);
+uint64_t hash_R055(const int64_t *a0, int16_t a1, EnI8 a2, short a3, short a4, R055 a5, float a6, float a7);
 R055 echo_R055(double a0, double a1, long long a2, R055 a3, unsigned char a4);
-uint64_t pair_R055(ssize_t a0, double a1, ssize_t a2, EnInt a3, float a4, R055 a5, signed char a6, R055 a7);
+uint64_t pair_R055(ssize_t a0, double a1, ssize_t a2, EnI8 a3, float a4, R055 a5, signed char a6, R055 a7);
 R056 make_R056(int seed);
 uint64_t hash_R056(double a0, R056 a1, uint64_t a2, uint16_t a3);
-R056 echo_R056(EnU16 a0, double a1, unsigned char a2, unsigned short a3, char a4, size_t a5, intptr_t a6, R056 a7, size_t a8, _Bool a9);
+R056 echo_R056(EnU32 a0, double a1, unsigned char a2, unsigned short a3, char a4, size_t a5, intptr_t a6, R056 a7, size_t a8, _Bool a9);
 R057 make_R057(int seed);
 uint64_t hash_R057(float a0, double a1, float a2, R057 a3, double a4);
 R057 echo_R057(double a0, double a1, float a2, double a3, signed char a4, R057 a5, int32_t a6, signed char a7);
 uint64_t pair_R057(float a0, int8_t a1, double a2, float a3, double a4, float a5, R057 a6, _Bool a7, R057 a8);
 R058 make_R058(int seed);
-uint64_t hash_R058(float a0, uint16_t a1, double a2, double a3, double a4, float a5, float a6, float a7, R058 a8, unsigned short a9, EnI64 a10);
+uint64_t hash_R058(float a0, uint16_t a1, double a2, double a3, double a4, float a5, float a6, float a7, R058 a8, unsigned short a9, EnU8 a10);
 R058 echo_R058(float a0, R058 a1, double a2);
 uint64_t __attribute__((ms_abi)) w64_hash_R058(char a0, ssize_t a1, R058 a2);
 R058 __attribute__((ms_abi)) w64_echo_R058(float a0, ssize_t a1, double a2, float a3, R058 a4, double a5, float a6);
@@ -1080,7 +1082,7 @@ R060 echo_R060(float a0, R060 a1, double a2);
 R061 make_R061(int seed);
 uint64_t hash_R061(float a0, R061 a1);
 R061 echo_R061(float a0, float a1, R061 a2, uint32_t a3, intptr_t a4);
-uint64_t pair_R061(signed char a0, char a1, uint8_t a2, EnI16 a3, long a4, R061 a5, double a6, R061 a7, float a8, unsigned long a9);
+uint64_t pair_R061(signed char a0, char a1, uint8_t a2, EnU64 a3, long a4, R061 a5, double a6, R061 a7, float a8, unsigned long a9);
 R062 make_R062(int seed);
 uint64_t hash_R062(double a0, R062 a1, int64_t a2, const int64_t *a3);
 R062 echo_R062(double a0, float a1, double a2, double a3, double a4, R062 a5, unsigned int a6, const int64_t *a7, const int64_t *a8);
@@ -1092,13 +1094,13 @@ R063 echo_R063(int8_t a0, signed char a1, double a2, signed char a3, int16_t a4,
 uint64_t pair_R063(short a0, size_t a1, intptr_t a2, R063 a3, double a4, R063 a5, intptr_t a6, double a7);
 R064 make_R064(int seed);
 uint64_t hash_R064(signed char a0, R064 a1);
-R064 echo_R064(int8_t a0, unsigned short a1, EnI64 a2, double a3, R064 a4, double a5);
+R064 echo_R064(int8_t a0, unsigned short a1, EnU8 a2, double a3, R064 a4, double a5);
 R065 make_R065(int seed);
 uint64_t hash_R065(int64_t a0, short a1, int32_t a2, R065 a3, double a4);
 R065 echo_R065(short a0, const int64_t *a1, uint16_t a2, unsigned long long a3, unsigned char a4, int32_t a5, R065 a6, double a7);
 uint64_t pair_R065(double a0, char a1, _Bool a2, R065 a3, float a4, R065 a5);
 R066 make_R066(int seed);
-uint64_t hash_R066(double a0, EnI16 a1, uint16_t a2, R066 a3, EnU8 a4);
+uint64_t hash_R066(double a0, EnU64 a1, uint16_t a2, R066 a3, EnI64 a4);
 R066 echo_R066(double a0, float a1, float a2, double a3, double a4, float a5, float a6, R066 a7);
 uint64_t __attribute__((ms_abi)) w64_hash_R066(R066 a0, unsigned long long a1, EnInt a2);
 R066 __attribute__((ms_abi)) w64_echo_R066(uint16_t a0, size_t a1, R066 a2, const int64_t *a3, intptr_t a4);
@@ -1107,7 +1109,7 @@ uint64_t hash_R067(intptr_t a0, uint64_t a1, int a2, const int64_t *a3, int32_t 
 R067 echo_R067(unsigned char a0, uintptr_t a1, R067 a2, int8_t a3, signed char a4);
 uint64_t pair_R067(uint64_t a0, unsigned short a1, float a2, unsigned short a3, R067 a4, double a5, R067 a6, long a7);
 R068 make_R068(int seed);
-uint64_t hash_R068(uint16_t a0, EnU8 a1, float a2, R068 a3);
+uint64_t hash_R068(uint16_t a0, EnInt a1, float a2, R068 a3);
 R068 echo_R068(double a0, R068 a1, double a2, double a3);
 R069 make_R069(int seed);
 uint64_t hash_R069(float a0, signed char a1, const int64_t *a2, long a3, int16_t a4, long a5, R069 a6);
@@ -1119,16 +1121,16 @@ R070 echo_R070(double a0, R070 a1);
 uint64_t __attribute__((ms_abi)) w64_hash_R070(ssize_t a0, double a1, R070 a2, float a3, int a4);
 R070 __attribute__((ms_abi)) w64_echo_R070(const int64_t *a0, R070 a1);
 R071 make_R071(int seed);
-uint64_t hash_R071(uint32_t a0, long a1, unsigned int a2, signed char a3, EnI64 a4, size_t a5, R071 a6);
+uint64_t hash_R071(uint32_t a0, long a1, unsigned int a2, signed char a3, EnU8 a4, size_t a5, R071 a6);
 R071 echo_R071(float a0, R071 a1);
 uint64_t pair_R071(float a0, double a1, R071 a2, int64_t a3, R071 a4, double a5);
 R072 make_R072(int seed);
-uint64_t hash_R072(EnI16 a0, R072 a1);
-R072 echo_R072(EnI16 a0, double a1, double a2, long long a3, unsigned short a4, double a5, R072 a6, EnInt a7);
+uint64_t hash_R072(EnU32 a0, R072 a1);
+R072 echo_R072(EnU64 a0, double a1, double a2, long long a3, unsigned short a4, double a5, R072 a6, EnI8 a7);
 R073 make_R073(int seed);
 uint64_t hash_R073(uint64_t a0, double a1, unsigned char a2, float a3, float a4, R073 a5);
 R073 echo_R073(uintptr_t a0, double a1, int16_t a2, double a3, float a4, double a5, signed char a6, double a7, R073 a8);
-uint64_t pair_R073(double a0, short a1, EnU16 a2, const int64_t *a3, double a4, char a5, R073 a6, _Bool a7, R073 a8, uint8_t a9);
+uint64_t pair_R073(double a0, short a1, EnU64 a2, const int64_t *a3, double a4, char a5, R073 a6, _Bool a7, R073 a8, uint8_t a9);
 R074 make_R074(int seed);
 uint64_t hash_R074(int8_t a0, int a1, R074 a2);
 R074 echo_R074(double a0, unsigned short a1, int16_t a2, R074 a3, float a4, float a5, float a6);
@@ -1147,13 +1149,13 @@ R077 echo_R077(float a0, double a1, short a2, double a3, double a4, double a5, R
 uint64_t pair_R077(uint16_t a0, intptr_t a1, intptr_t a2, R077 a3, const int64_t *a4, R077 a5, int8_t a6, intptr_t a7);
 R078 make_R078(int seed);
 uint64_t hash_R078(int8_t a0, long long a1, float a2, uint16_t a3, unsigned long long a4, char a5, R078 a6, char a7, unsigned char a8);
-R078 echo_R078(int8_t a0, EnI16 a1, uintptr_t a2, R078 a3);
+R078 echo_R078(int8_t a0, EnU64 a1, uintptr_t a2, R078 a3);
 uint64_t __attribute__((ms_abi)) w64_hash_R078(uint8_t a0, uintptr_t a1, uint8_t a2, int64_t a3, R078 a4, intptr_t a5);
 R078 __attribute__((ms_abi)) w64_echo_R078(R078 a0, double a1, double a2);
 R079 make_R079(int seed);
 uint64_t hash_R079(uint8_t a0, R079 a1, char a2, int8_t a3);
 R079 echo_R079(double a0, R079 a1);
-uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float a5, R079 a6, EnInt a7, R079 a8);
+uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float a5, R079 a6, EnU8 a7, R079 a8);
 R080 make_R080(int seed);
 uint64_t hash_R080(uint8_t a0, unsigned long long a1, uint16_t a2, char a3, unsigned long a4, R080 a5);
 R080 echo_R080(const int64_t *a0, int16_t a1, int8_t a2, unsigned short a3, int a4, uint32_t a5, R080 a6);
@@ -1164,33 +1166,33 @@ uint64_t pair_R081(uint64_t a0, R081 a1, double a2, R081 a3);
 R082 make_R082(int seed);
 uint64_t hash_R082(long long a0, float a1, double a2, int32_t a3, float a4, double a5, float a6, float a7, R082 a8, double a9);
 R082 echo_R082(float a0, size_t a1, double a2, char a3, float a4, double a5, R082 a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R082(uint32_t a0, EnI16 a1, unsigned char a2, R082 a3, int8_t a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R082(uint32_t a0, EnU64 a1, unsigned char a2, R082 a3, int8_t a4);
 R082 __attribute__((ms_abi)) w64_echo_R082(unsigned int a0, int32_t a1, R082 a2);
 R083 make_R083(int seed);
 uint64_t hash_R083(float a0, float a1, double a2, unsigned char a3, unsigned long long a4, R083 a5, EnU8 a6);
 R083 echo_R083(_Bool a0, double a1, signed char a2, const int64_t *a3, intptr_t a4, const int64_t *a5, R083 a6, float a7, double a8);
 uint64_t pair_R083(int8_t a0, intptr_t a1, R083 a2, double a3, R083 a4, short a5);
 R084 make_R084(int seed);
-uint64_t hash_R084(EnInt a0, int16_t a1, EnU16 a2, double a3, R084 a4, float a5);
+uint64_t hash_R084(EnInt a0, int16_t a1, EnI16 a2, double a3, R084 a4, float a5);
 R084 echo_R084(uint16_t a0, unsigned char a1, const int64_t *a2, short a3, float a4, float a5, double a6, R084 a7, double a8);
 R085 make_R085(int seed);
 uint64_t hash_R085(R085 a0, unsigned char a1);
 R085 echo_R085(float a0, double a1, double a2, double a3, int64_t a4, R085 a5, double a6, unsigned char a7);
-uint64_t pair_R085(double a0, uint16_t a1, int8_t a2, EnI16 a3, double a4, R085 a5, double a6, R085 a7);
+uint64_t pair_R085(double a0, uint16_t a1, int8_t a2, EnU64 a3, double a4, R085 a5, double a6, R085 a7);
 R086 make_R086(int seed);
 uint64_t hash_R086(float a0, uintptr_t a1, R086 a2);
 R086 echo_R086(R086 a0, long a1, int16_t a2);
 uint64_t __attribute__((ms_abi)) w64_hash_R086(uint32_t a0, float a1, uint8_t a2, int8_t a3, long long a4, R086 a5, unsigned char a6, float a7);
 R086 __attribute__((ms_abi)) w64_echo_R086(int16_t a0, R086 a1, uint64_t a2, long a3);
 R087 make_R087(int seed);
-uint64_t hash_R087(EnU32 a0, const int64_t *a1, R087 a2);
+uint64_t hash_R087(EnU64 a0, const int64_t *a1, R087 a2);
 R087 echo_R087(float a0, _Bool a1, float a2, R087 a3, double a4, double a5, double a6);
 uint64_t pair_R087(int a0, R087 a1, double a2, R087 a3);
 R088 make_R088(int seed);
 uint64_t hash_R088(double a0, R088 a1);
 R088 echo_R088(uint64_t a0, double a1, double a2, float a3, double a4, float a5, double a6, R088 a7, double a8, intptr_t a9);
 R089 make_R089(int seed);
-uint64_t hash_R089(const int64_t *a0, EnInt a1, double a2, const int64_t *a3, uint64_t a4, short a5, size_t a6, signed char a7, R089 a8);
+uint64_t hash_R089(const int64_t *a0, EnU8 a1, double a2, const int64_t *a3, uint64_t a4, short a5, size_t a6, signed char a7, R089 a8);
 R089 echo_R089(double a0, float a1, R089 a2, int16_t a3, uint64_t a4, size_t a5);
 uint64_t pair_R089(short a0, const int64_t *a1, int16_t a2, EnI16 a3, int64_t a4, unsigned int a5, R089 a6, intptr_t a7, R089 a8);
 R090 make_R090(int seed);
@@ -1207,8 +1209,8 @@ uint64_t hash_R092(double a0, double a1, float a2, float a3, R092 a4, double a5,
 R092 echo_R092(float a0, float a1, R092 a2);
 R093 make_R093(int seed);
 uint64_t hash_R093(long a0, uint64_t a1, unsigned char a2, float a3, signed char a4, R093 a5, uint8_t a6);
-R093 echo_R093(const int64_t *a0, const int64_t *a1, _Bool a2, float a3, R093 a4, EnU8 a5, signed char a6, const int64_t *a7);
-uint64_t pair_R093(R093 a0, float a1, R093 a2, EnI64 a3);
+R093 echo_R093(const int64_t *a0, const int64_t *a1, _Bool a2, float a3, R093 a4, EnI64 a5, signed char a6, const int64_t *a7);
+uint64_t pair_R093(R093 a0, float a1, R093 a2, EnInt a3);
 R094 make_R094(int seed);
 uint64_t hash_R094(double a0, double a1, intptr_t a2, double a3, float a4, unsigned int a5, double a6, R094 a7, _Bool a8, size_t a9);
 R094 echo_R094(double a0, double a1, double a2, float a3, float a4, R094 a5, double a6);
@@ -1222,7 +1224,7 @@ R096 make_R096(int seed);
 uint64_t hash_R096(const int64_t *a0, uint8_t a1, R096 a2);
 R096 echo_R096(double a0, unsigned char a1, double a2, R096 a3, int8_t a4);
 R097 make_R097(int seed);
-uint64_t hash_R097(EnI16 a0, short a1, double a2, short a3, R097 a4);
+uint64_t hash_R097(EnU32 a0, short a1, double a2, short a3, R097 a4);
 R097 echo_R097(const int64_t *a0, size_t a1, R097 a2, float a3, double a4);
 uint64_t pair_R097(float a0, R097 a1, unsigned short a2, R097 a3, const int64_t *a4);
 R098 make_R098(int seed);
@@ -1255,7 +1257,7 @@ uint64_t hash_R104(unsigned long a0, intptr_t a1, int16_t a2, unsigned short a3,
 R104 echo_R104(float a0, short a1, short a2, unsigned int a3, unsigned char a4, long a5, signed char a6, R104 a7);
 R105 make_R105(int seed);
 uint64_t hash_R105(double a0, float a1, int16_t a2, uint8_t a3, float a4, float a5, R105 a6, float a7);
-R105 echo_R105(double a0, char a1, const int64_t *a2, double a3, EnU8 a4, double a5, R105 a6, short a7);
+R105 echo_R105(double a0, char a1, const int64_t *a2, double a3, EnInt a4, double a5, R105 a6, short a7);
 uint64_t pair_R105(char a0, float a1, R105 a2, short a3, R105 a4, double a5);
 R106 make_R106(int seed);
 uint64_t hash_R106(signed char a0, int16_t a1, char a2, R106 a3, float a4, float a5);
@@ -1265,7 +1267,7 @@ R106 __attribute__((ms_abi)) w64_echo_R106(unsigned long a0, float a1, char a2, 
 R107 make_R107(int seed);
 uint64_t hash_R107(unsigned long long a0, float a1, float a2, ssize_t a3, float a4, double a5, double a6, R107 a7);
 R107 echo_R107(R107 a0);
-uint64_t pair_R107(EnInt a0, unsigned int a1, R107 a2, double a3, R107 a4, int64_t a5);
+uint64_t pair_R107(EnI64 a0, unsigned int a1, R107 a2, double a3, R107 a4, int64_t a5);
 R108 make_R108(int seed);
 uint64_t hash_R108(signed char a0, unsigned char a1, signed char a2, const int64_t *a3, int a4, R108 a5, double a6, float a7);
 R108 echo_R108(double a0, short a1, double a2, double a3, double a4, float a5, R108 a6, int32_t a7);
@@ -1274,13 +1276,13 @@ uint64_t hash_R109(char a0, intptr_t a1, R109 a2);
 R109 echo_R109(unsigned long a0, R109 a1, char a2, double a3, float a4);
 uint64_t pair_R109(float a0, const int64_t *a1, EnU16 a2, intptr_t a3, unsigned long a4, signed char a5, R109 a6, float a7, R109 a8);
 R110 make_R110(int seed);
-uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, _Bool a5, const int64_t *a6, float a7, R110 a8, EnI64 a9, unsigned int a10);
-R110 echo_R110(int16_t a0, double a1, uint8_t a2, float a3, short a4, EnI64 a5, unsigned char a6, R110 a7, float a8, const int64_t *a9);
+uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, _Bool a5, const int64_t *a6, float a7, R110 a8, EnInt a9, unsigned int a10);
+R110 echo_R110(int16_t a0, double a1, uint8_t a2, float a3, short a4, EnI8 a5, unsigned char a6, R110 a7, float a8, const int64_t *a9);
 uint64_t __attribute__((ms_abi)) w64_hash_R110(ssize_t a0, unsigned int a1, R110 a2, uint32_t a3, size_t a4);
 R110 __attribute__((ms_abi)) w64_echo_R110(double a0, float a1, float a2, R110 a3);
 R111 make_R111(int seed);
-uint64_t hash_R111(double a0, _Bool a1, R111 a2, float a3, EnU32 a4);
-R111 echo_R111(unsigned short a0, const int64_t *a1, long a2, char a3, EnU8 a4, unsigned int a5, R111 a6, EnI16 a7);
+uint64_t hash_R111(double a0, _Bool a1, R111 a2, float a3, EnI16 a4);
+R111 echo_R111(unsigned short a0, const int64_t *a1, long a2, char a3, EnInt a4, unsigned int a5, R111 a6, EnI16 a7);
 uint64_t pair_R111(float a0, double a1, double a2, double a3, float a4, R111 a5, float a6, R111 a7, uint8_t a8, unsigned short a9);
 R112 make_R112(int seed);
 uint64_t hash_R112(double a0, double a1, float a2, float a3, float a4, R112 a5, float a6);
@@ -1291,15 +1293,15 @@ R113 echo_R113(signed char a0, float a1, intptr_t a2, signed char a3, R113 a4, f
 uint64_t pair_R113(signed char a0, long a1, uint16_t a2, signed char a3, R113 a4, short a5, R113 a6, float a7, float a8);
 R114 make_R114(int seed);
 uint64_t hash_R114(ssize_t a0, unsigned int a1, R114 a2);
-R114 echo_R114(float a0, float a1, double a2, float a3, double a4, float a5, R114 a6, EnU8 a7);
+R114 echo_R114(float a0, float a1, double a2, float a3, double a4, float a5, R114 a6, EnI8 a7);
 uint64_t __attribute__((ms_abi)) w64_hash_R114(uint16_t a0, float a1, size_t a2, unsigned long a3, R114 a4);
 R114 __attribute__((ms_abi)) w64_echo_R114(unsigned int a0, R114 a1);
 R115 make_R115(int seed);
-uint64_t hash_R115(uint16_t a0, EnInt a1, R115 a2);
-R115 echo_R115(R115 a0, EnInt a1, unsigned char a2, uintptr_t a3);
+uint64_t hash_R115(uint16_t a0, EnI8 a1, R115 a2);
+R115 echo_R115(R115 a0, EnI8 a1, unsigned char a2, uintptr_t a3);
 uint64_t pair_R115(double a0, double a1, double a2, R115 a3, float a4, R115 a5, unsigned short a6);
 R116 make_R116(int seed);
-uint64_t hash_R116(unsigned char a0, const int64_t *a1, EnI16 a2, short a3, int64_t a4, int64_t a5, EnInt a6, R116 a7, float a8);
+uint64_t hash_R116(unsigned char a0, const int64_t *a1, EnU64 a2, short a3, int64_t a4, int64_t a5, EnI8 a6, R116 a7, float a8);
 R116 echo_R116(float a0, uint16_t a1, float a2, R116 a3, ssize_t a4);
 R117 make_R117(int seed);
 uint64_t hash_R117(double a0, int8_t a1, R117 a2);
@@ -1320,7 +1322,7 @@ R120 echo_R120(float a0, double a1, float a2, float a3, float a4, double a5, dou
 R121 make_R121(int seed);
 uint64_t hash_R121(double a0, float a1, R121 a2, _Bool a3, double a4);
 R121 echo_R121(signed char a0, R121 a1, uint64_t a2);
-uint64_t pair_R121(double a0, EnI16 a1, R121 a2, long long a3, R121 a4, float a5);
+uint64_t pair_R121(double a0, EnU64 a1, R121 a2, long long a3, R121 a4, float a5);
 R122 make_R122(int seed);
 uint64_t hash_R122(int8_t a0, int32_t a1, uint8_t a2, int16_t a3, int8_t a4, R122 a5);
 R122 echo_R122(float a0, int16_t a1, unsigned char a2, int8_t a3, uint8_t a4, float a5, double a6, long a7, R122 a8, float a9);
@@ -1331,7 +1333,7 @@ uint64_t hash_R123(size_t a0, short a1, int8_t a2, int16_t a3, R123 a4, int64_t 
 R123 echo_R123(signed char a0, char a1, uintptr_t a2, double a3, R123 a4, long long a5);
 uint64_t pair_R123(double a0, char a1, double a2, double a3, double a4, double a5, R123 a6, const int64_t *a7, R123 a8);
 R124 make_R124(int seed);
-uint64_t hash_R124(EnU16 a0, short a1, const int64_t *a2, unsigned char a3, unsigned char a4, unsigned long a5, intptr_t a6, const int64_t *a7, R124 a8);
+uint64_t hash_R124(EnU32 a0, short a1, const int64_t *a2, unsigned char a3, unsigned char a4, unsigned long a5, intptr_t a6, const int64_t *a7, R124 a8);
 R124 echo_R124(unsigned char a0, double a1, int16_t a2, ssize_t a3, R124 a4, uintptr_t a5, char a6, size_t a7);
 R125 make_R125(int seed);
 uint64_t hash_R125(R125 a0);
@@ -1344,7 +1346,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_R126(const int64_t *a0, uint8_t a1, fl
 R126 __attribute__((ms_abi)) w64_echo_R126(int8_t a0, float a1, signed char a2, uint64_t a3, R126 a4);
 R127 make_R127(int seed);
 uint64_t hash_R127(float a0, double a1, uint16_t a2, float a3, double a4, double a5, unsigned long a6, float a7, R127 a8, float a9);
-R127 echo_R127(int8_t a0, long long a1, unsigned char a2, unsigned long a3, unsigned long long a4, uint16_t a5, char a6, R127 a7, EnU8 a8, size_t a9, unsigned int a10);
+R127 echo_R127(int8_t a0, long long a1, unsigned char a2, unsigned long a3, unsigned long long a4, uint16_t a5, char a6, R127 a7, EnI64 a8, size_t a9, unsigned int a10);
 uint64_t pair_R127(R127 a0, double a1, R127 a2, float a3);
 R128 make_R128(int seed);
 uint64_t hash_R128(float a0, unsigned long long a1, double a2, double a3, double a4, R128 a5, unsigned int a6, uint8_t a7);
@@ -1357,21 +1359,21 @@ R130 make_R130(int seed);
 uint64_t hash_R130(double a0, signed char a1, double a2, double a3, float a4, double a5, int64_t a6, double a7, R130 a8, long long a9, float a10);
 R130 echo_R130(unsigned long long a0, uint8_t a1, signed char a2, int32_t a3, int a4, R130 a5, ssize_t a6, short a7, size_t a8);
 uint64_t __attribute__((ms_abi)) w64_hash_R130(double a0, R130 a1);
-R130 __attribute__((ms_abi)) w64_echo_R130(const int64_t *a0, const int64_t *a1, double a2, EnInt a3, R130 a4);
+R130 __attribute__((ms_abi)) w64_echo_R130(const int64_t *a0, const int64_t *a1, double a2, EnU8 a3, R130 a4);
 R131 make_R131(int seed);
 uint64_t hash_R131(short a0, int8_t a1, int64_t a2, _Bool a3, unsigned int a4, R131 a5, double a6);
 R131 echo_R131(double a0, float a1, double a2, double a3, float a4, R131 a5, const int64_t *a6, uint32_t a7);
 uint64_t pair_R131(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R131 a4, double a5, R131 a6, unsigned int a7);
 R132 make_R132(int seed);
 uint64_t hash_R132(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R132 a8, long long a9);
-R132 echo_R132(float a0, uint32_t a1, double a2, unsigned int a3, int8_t a4, double a5, EnInt a6, R132 a7, intptr_t a8);
+R132 echo_R132(float a0, uint32_t a1, double a2, unsigned int a3, int8_t a4, double a5, EnI64 a6, R132 a7, intptr_t a8);
 R133 make_R133(int seed);
 uint64_t hash_R133(R133 a0, signed char a1);
 R133 echo_R133(double a0, uint16_t a1, unsigned short a2, R133 a3, uint32_t a4, char a5, signed char a6);
 uint64_t pair_R133(int64_t a0, double a1, float a2, const int64_t *a3, uint64_t a4, R133 a5, int8_t a6, R133 a7);
 R134 make_R134(int seed);
 uint64_t hash_R134(signed char a0, float a1, R134 a2);
-R134 echo_R134(int64_t a0, EnInt a1, uint64_t a2, intptr_t a3, unsigned short a4, uintptr_t a5, const int64_t *a6, ssize_t a7, R134 a8, _Bool a9, float a10);
+R134 echo_R134(int64_t a0, EnI8 a1, uint64_t a2, intptr_t a3, unsigned short a4, uintptr_t a5, const int64_t *a6, ssize_t a7, R134 a8, _Bool a9, float a10);
 uint64_t __attribute__((ms_abi)) w64_hash_R134(unsigned char a0, signed char a1, R134 a2, uint32_t a3);
 R134 __attribute__((ms_abi)) w64_echo_R134(float a0, R134 a1, float a2, double a3);
 R135 make_R135(int seed);
@@ -1389,7 +1391,7 @@ R138 make_R138(int seed);
 uint64_t hash_R138(int64_t a0, int8_t a1, int8_t a2, uint16_t a3, unsigned short a4, float a5, uint8_t a6, R138 a7, double a8);
 R138 echo_R138(unsigned int a0, uint64_t a1, int32_t a2, long a3, unsigned int a4, signed char a5, uintptr_t a6, long a7, R138 a8, uint32_t a9);
 uint64_t __attribute__((ms_abi)) w64_hash_R138(uintptr_t a0, R138 a1);
-R138 __attribute__((ms_abi)) w64_echo_R138(double a0, float a1, float a2, float a3, R138 a4, EnU32 a5);
+R138 __attribute__((ms_abi)) w64_echo_R138(double a0, float a1, float a2, float a3, R138 a4, EnU16 a5);
 R139 make_R139(int seed);
 uint64_t hash_R139(uint16_t a0, uint8_t a1, R139 a2);
 R139 echo_R139(double a0, float a1, float a2, double a3, R139 a4, uint16_t a5);
@@ -1400,21 +1402,21 @@ R140 echo_R140(int8_t a0, _Bool a1, R140 a2);
 R141 make_R141(int seed);
 uint64_t hash_R141(unsigned int a0, intptr_t a1, int8_t a2, uint8_t a3, int16_t a4, R141 a5, double a6);
 R141 echo_R141(unsigned short a0, int16_t a1, long a2, R141 a3, long a4, int a5);
-uint64_t pair_R141(double a0, float a1, double a2, double a3, R141 a4, double a5, R141 a6, EnI64 a7);
+uint64_t pair_R141(double a0, float a1, double a2, double a3, R141 a4, double a5, R141 a6, EnI8 a7);
 R142 make_R142(int seed);
 uint64_t hash_R142(intptr_t a0, int16_t a1, unsigned short a2, unsigned long long a3, const int64_t *a4, R142 a5, uint64_t a6, ssize_t a7);
 R142 echo_R142(float a0, float a1, short a2, short a3, R142 a4);
 uint64_t __attribute__((ms_abi)) w64_hash_R142(double a0, double a1, R142 a2, uintptr_t a3, unsigned long long a4);
-R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI64 a1, double a2, char a3, unsigned short a4, R142 a5);
+R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI8 a1, double a2, char a3, unsigned short a4, R142 a5);
 R143 make_R143(int seed);
 uint64_t hash_R143(const int64_t *a0, R143 a1, int a2);
 R143 echo_R143(char a0, const int64_t *a1, int16_t a2, unsigned short a3, signed char a4, R143 a5, uint16_t a6);
 uint64_t pair_R143(const int64_t *a0, signed char a1, double a2, unsigned short a3, float a4, float a5, R143 a6, signed char a7, R143 a8, double a9, unsigned char a10);
 R144 make_R144(int seed);
 uint64_t hash_R144(char a0, double a1, float a2, size_t a3, uint8_t a4, double a5, int64_t a6, R144 a7, intptr_t a8, int16_t a9);
-R144 echo_R144(float a0, float a1, short a2, unsigned char a3, unsigned char a4, R144 a5, EnI16 a6, unsigned long long a7);
+R144 echo_R144(float a0, float a1, short a2, unsigned char a3, unsigned char a4, R144 a5, EnU64 a6, unsigned long long a7);
 R145 make_R145(int seed);
-uint64_t hash_R145(R145 a0, EnInt a1, float a2);
+uint64_t hash_R145(R145 a0, EnI8 a1, float a2);
 R145 echo_R145(signed char a0, double a1, float a2, float a3, int64_t a4, float a5, R145 a6, unsigned short a7, int32_t a8);
 uint64_t pair_R145(float a0, const int64_t *a1, float a2, uint16_t a3, uint8_t a4, R145 a5, const int64_t *a6, R145 a7, _Bool a8);
 R146 make_R146(int seed);
@@ -1424,30 +1426,30 @@ uint64_t __attribute__((ms_abi)) w64_hash_R146(float a0, R146 a1);
 R146 __attribute__((ms_abi)) w64_echo_R146(float a0, float a1, unsigned short a2, int16_t a3, const int64_t *a4, R146 a5);
 R147 make_R147(int seed);
 uint64_t hash_R147(float a0, float a1, float a2, double a3, float a4, R147 a5);
-R147 echo_R147(const int64_t *a0, EnU16 a1, const int64_t *a2, int32_t a3, const int64_t *a4, uint8_t a5, R147 a6);
+R147 echo_R147(const int64_t *a0, EnI16 a1, const int64_t *a2, int32_t a3, const int64_t *a4, uint8_t a5, R147 a6);
 uint64_t pair_R147(float a0, double a1, R147 a2, uint8_t a3, R147 a4, double a5, double a6);
 R148 make_R148(int seed);
 uint64_t hash_R148(const int64_t *a0, int a1, unsigned short a2, R148 a3);
 R148 echo_R148(long long a0, int16_t a1, uint32_t a2, unsigned int a3, long long a4, R148 a5, uint32_t a6, int32_t a7, uint32_t a8);
 R149 make_R149(int seed);
-uint64_t hash_R149(EnI16 a0, EnU8 a1, uint8_t a2, R149 a3, const int64_t *a4, int32_t a5);
+uint64_t hash_R149(EnU16 a0, EnInt a1, uint8_t a2, R149 a3, const int64_t *a4, int32_t a5);
 R149 echo_R149(signed char a0, R149 a1, EnInt a2);
 uint64_t pair_R149(signed char a0, int8_t a1, R149 a2, double a3, R149 a4, const int64_t *a5, short a6);
 R150 make_R150(int seed);
 uint64_t hash_R150(unsigned char a0, R150 a1, double a2, double a3);
 R150 echo_R150(R150 a0, double a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R150(double a0, EnU8 a1, double a2, R150 a3, uint16_t a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R150(double a0, EnI8 a1, double a2, R150 a3, uint16_t a4);
 R150 __attribute__((ms_abi)) w64_echo_R150(float a0, float a1, R150 a2, uint64_t a3);
 R151 make_R151(int seed);
 uint64_t hash_R151(double a0, double a1, float a2, float a3, R151 a4, unsigned int a5);
 R151 echo_R151(long long a0, long long a1, uint32_t a2, unsigned char a3, EnI16 a4, ssize_t a5, R151 a6);
 uint64_t pair_R151(unsigned char a0, R151 a1, uint16_t a2, R151 a3, const int64_t *a4, short a5);
 R152 make_R152(int seed);
-uint64_t hash_R152(EnInt a0, const int64_t *a1, unsigned short a2, double a3, float a4, uint16_t a5, uint64_t a6, R152 a7, double a8);
+uint64_t hash_R152(EnI8 a0, const int64_t *a1, unsigned short a2, double a3, float a4, uint16_t a5, uint64_t a6, R152 a7, double a8);
 R152 echo_R152(uint16_t a0, float a1, double a2, float a3, float a4, ssize_t a5, float a6, double a7, R152 a8, ssize_t a9, signed char a10, uint32_t a11);
 R153 make_R153(int seed);
 uint64_t hash_R153(size_t a0, R153 a1);
-R153 echo_R153(int8_t a0, EnInt a1, R153 a2, int64_t a3, int a4, int16_t a5);
+R153 echo_R153(int8_t a0, EnU8 a1, R153 a2, int64_t a3, int a4, int16_t a5);
 uint64_t pair_R153(const int64_t *a0, R153 a1, double a2, R153 a3);
 R154 make_R154(int seed);
 uint64_t hash_R154(int a0, size_t a1, double a2, float a3, int64_t a4, size_t a5, short a6, char a7, R154 a8, short a9, unsigned short a10);
@@ -1455,36 +1457,36 @@ R154 echo_R154(unsigned char a0, unsigned long a1, EnU8 a2, float a3, float a4, 
 uint64_t __attribute__((ms_abi)) w64_hash_R154(double a0, float a1, short a2, R154 a3);
 R154 __attribute__((ms_abi)) w64_echo_R154(const int64_t *a0, ssize_t a1, long long a2, R154 a3);
 R155 make_R155(int seed);
-uint64_t hash_R155(EnU16 a0, int a1, uint16_t a2, unsigned long a3, uint8_t a4, EnInt a5, long long a6, R155 a7);
+uint64_t hash_R155(EnU16 a0, int a1, uint16_t a2, unsigned long a3, uint8_t a4, EnU8 a5, long long a6, R155 a7);
 R155 echo_R155(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R155 a4);
 uint64_t pair_R155(unsigned short a0, size_t a1, uint16_t a2, unsigned char a3, const int64_t *a4, uint8_t a5, R155 a6, double a7, R155 a8, int64_t a9);
 R156 make_R156(int seed);
 uint64_t hash_R156(unsigned char a0, intptr_t a1, uint8_t a2, int a3, double a4, R156 a5, char a6);
-R156 echo_R156(float a0, double a1, const int64_t *a2, EnU32 a3, R156 a4);
+R156 echo_R156(float a0, double a1, const int64_t *a2, EnU16 a3, R156 a4);
 R157 make_R157(int seed);
 uint64_t hash_R157(uint8_t a0, unsigned char a1, int a2, short a3, R157 a4, uint64_t a5, double a6);
 R157 echo_R157(R157 a0, unsigned short a1, int16_t a2, ssize_t a3);
-uint64_t pair_R157(EnI16 a0, EnU16 a1, short a2, const int64_t *a3, R157 a4, unsigned char a5, R157 a6, double a7);
+uint64_t pair_R157(EnU16 a0, EnU32 a1, short a2, const int64_t *a3, R157 a4, unsigned char a5, R157 a6, double a7);
 R158 make_R158(int seed);
 uint64_t hash_R158(double a0, double a1, double a2, R158 a3);
-R158 echo_R158(uint64_t a0, double a1, float a2, EnInt a3, int8_t a4, R158 a5, _Bool a6, size_t a7);
+R158 echo_R158(uint64_t a0, double a1, float a2, EnI64 a3, int8_t a4, R158 a5, _Bool a6, size_t a7);
 uint64_t __attribute__((ms_abi)) w64_hash_R158(float a0, float a1, double a2, float a3, R158 a4);
 R158 __attribute__((ms_abi)) w64_echo_R158(double a0, unsigned short a1, float a2, R158 a3, float a4);
 R159 make_R159(int seed);
 uint64_t hash_R159(float a0, float a1, const int64_t *a2, float a3, float a4, float a5, int64_t a6, unsigned long long a7, R159 a8, double a9);
-R159 echo_R159(EnInt a0, float a1, uint64_t a2, double a3, short a4, char a5, int16_t a6, R159 a7, _Bool a8, int8_t a9);
+R159 echo_R159(EnU8 a0, float a1, uint64_t a2, double a3, short a4, char a5, int16_t a6, R159 a7, _Bool a8, int8_t a9);
 uint64_t pair_R159(unsigned long a0, int8_t a1, const int64_t *a2, unsigned char a3, R159 a4, int32_t a5, R159 a6, double a7);
 R160 make_R160(int seed);
 uint64_t hash_R160(R160 a0, uint16_t a1, const int64_t *a2);
-R160 echo_R160(uint8_t a0, uint16_t a1, EnU16 a2, uintptr_t a3, uintptr_t a4, int a5, unsigned int a6, R160 a7, float a8, float a9, float a10);
+R160 echo_R160(uint8_t a0, uint16_t a1, EnU64 a2, uintptr_t a3, uintptr_t a4, int a5, unsigned int a6, R160 a7, float a8, float a9, float a10);
 R161 make_R161(int seed);
 uint64_t hash_R161(int32_t a0, double a1, uint16_t a2, float a3, R161 a4, ssize_t a5, uintptr_t a6);
 R161 echo_R161(long a0, uint64_t a1, uint8_t a2, const int64_t *a3, unsigned long a4, long long a5, R161 a6);
 uint64_t pair_R161(const int64_t *a0, uint8_t a1, short a2, uint32_t a3, unsigned long long a4, R161 a5, signed char a6, R161 a7);
 R162 make_R162(int seed);
-uint64_t hash_R162(uint16_t a0, long long a1, EnInt a2, short a3, const int64_t *a4, R162 a5);
+uint64_t hash_R162(uint16_t a0, long long a1, EnU8 a2, short a3, const int64_t *a4, R162 a5);
 R162 echo_R162(float a0, double a1, double a2, double a3, R162 a4, float a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R162(signed char a0, size_t a1, int16_t a2, int32_t a3, unsigned char a4, R162 a5, EnI64 a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R162(signed char a0, size_t a1, int16_t a2, int32_t a3, unsigned char a4, R162 a5, EnU8 a6);
 R162 __attribute__((ms_abi)) w64_echo_R162(int32_t a0, R162 a1, unsigned long a2, uint16_t a3);
 R163 make_R163(int seed);
 uint64_t hash_R163(const int64_t *a0, char a1, int8_t a2, R163 a3, int16_t a4);
@@ -1503,12 +1505,12 @@ R166 echo_R166(ssize_t a0, unsigned short a1, char a2, R166 a3);
 uint64_t __attribute__((ms_abi)) w64_hash_R166(double a0, float a1, R166 a2, _Bool a3, intptr_t a4);
 R166 __attribute__((ms_abi)) w64_echo_R166(float a0, double a1, _Bool a2, const int64_t *a3, _Bool a4, R166 a5);
 R167 make_R167(int seed);
-uint64_t hash_R167(_Bool a0, unsigned char a1, EnU16 a2, short a3, long long a4, intptr_t a5, const int64_t *a6, R167 a7);
+uint64_t hash_R167(_Bool a0, unsigned char a1, EnU32 a2, short a3, long long a4, intptr_t a5, const int64_t *a6, R167 a7);
 R167 echo_R167(ssize_t a0, EnInt a1, int8_t a2, unsigned short a3, R167 a4, float a5, float a6, unsigned short a7);
 uint64_t pair_R167(float a0, double a1, int a2, R167 a3, double a4, R167 a5, unsigned short a6, uint8_t a7);
 R168 make_R168(int seed);
-uint64_t hash_R168(EnU32 a0, float a1, float a2, uint16_t a3, R168 a4);
-R168 echo_R168(int64_t a0, short a1, R168 a2, long long a3, EnI64 a4, EnI16 a5);
+uint64_t hash_R168(EnU16 a0, float a1, float a2, uint16_t a3, R168 a4);
+R168 echo_R168(int64_t a0, short a1, R168 a2, long long a3, EnInt a4, EnU32 a5);
 R169 make_R169(int seed);
 uint64_t hash_R169(ssize_t a0, unsigned char a1, int32_t a2, R169 a3);
 R169 echo_R169(int64_t a0, float a1, int16_t a2, char a3, long long a4, size_t a5, R169 a6, int8_t a7, unsigned int a8, uint16_t a9);
@@ -1555,35 +1557,35 @@ uint64_t hash_R179(double a0, double a1, float a2, double a3, double a4, R179 a5
 R179 echo_R179(uint32_t a0, double a1, float a2, R179 a3, double a4);
 uint64_t pair_R179(uint8_t a0, double a1, R179 a2, float a3, R179 a4);
 R180 make_R180(int seed);
-uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4, unsigned short a5, EnU8 a6, double a7, R180 a8);
+uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4, unsigned short a5, EnInt a6, double a7, R180 a8);
 R180 echo_R180(long a0, signed char a1, R180 a2);
 R181 make_R181(int seed);
-uint64_t hash_R181(ssize_t a0, unsigned int a1, EnI16 a2, int16_t a3, long long a4, ssize_t a5, uintptr_t a6, R181 a7, int64_t a8);
+uint64_t hash_R181(ssize_t a0, unsigned int a1, EnU32 a2, int16_t a3, long long a4, ssize_t a5, uintptr_t a6, R181 a7, int64_t a8);
 R181 echo_R181(R181 a0, int64_t a1, uint64_t a2);
-uint64_t pair_R181(EnI16 a0, uintptr_t a1, R181 a2, const int64_t *a3, R181 a4, double a5);
+uint64_t pair_R181(EnU64 a0, uintptr_t a1, R181 a2, const int64_t *a3, R181 a4, double a5);
 R182 make_R182(int seed);
 uint64_t hash_R182(unsigned long a0, float a1, R182 a2, float a3, unsigned long a4);
 R182 echo_R182(uint64_t a0, R182 a1, unsigned char a2, int8_t a3, intptr_t a4);
 uint64_t __attribute__((ms_abi)) w64_hash_R182(double a0, double a1, double a2, double a3, float a4, R182 a5);
 R182 __attribute__((ms_abi)) w64_echo_R182(double a0, R182 a1, double a2);
 R183 make_R183(int seed);
-uint64_t hash_R183(long long a0, _Bool a1, size_t a2, R183 a3, double a4, EnInt a5);
+uint64_t hash_R183(long long a0, _Bool a1, size_t a2, R183 a3, double a4, EnU8 a5);
 R183 echo_R183(double a0, int8_t a1, float a2, double a3, int16_t a4, float a5, float a6, double a7, R183 a8, unsigned short a9, unsigned int a10, int16_t a11);
 uint64_t pair_R183(R183 a0, float a1, R183 a2, int8_t a3, double a4);
 R184 make_R184(int seed);
 uint64_t hash_R184(float a0, unsigned short a1, float a2, double a3, double a4, double a5, unsigned long long a6, R184 a7, double a8);
-R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184 a6, EnInt a7, int16_t a8);
+R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184 a6, EnU8 a7, int16_t a8);
 R185 make_R185(int seed);
 uint64_t hash_R185(float a0, double a1, double a2, double a3, double a4, double a5, R185 a6);
 R185 echo_R185(int16_t a0, unsigned char a1, R185 a2, short a3);
-uint64_t pair_R185(unsigned short a0, EnI16 a1, intptr_t a2, R185 a3, signed char a4, R185 a5, char a6, int16_t a7);
+uint64_t pair_R185(unsigned short a0, EnU64 a1, intptr_t a2, R185 a3, signed char a4, R185 a5, char a6, int16_t a7);
 R186 make_R186(int seed);
 uint64_t hash_R186(const int64_t *a0, double a1, short a2, R186 a3, double a4, int8_t a5);
 R186 echo_R186(double a0, double a1, R186 a2, const int64_t *a3, short a4, unsigned long long a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R186(EnU16 a0, EnU32 a1, float a2, int16_t a3, int16_t a4, R186 a5, long long a6, unsigned int a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R186(EnI16 a0, EnU64 a1, float a2, int16_t a3, int16_t a4, R186 a5, long long a6, unsigned int a7);
 R186 __attribute__((ms_abi)) w64_echo_R186(R186 a0, int a1, uint16_t a2);
 R187 make_R187(int seed);
-uint64_t hash_R187(EnU16 a0, int8_t a1, EnInt a2, short a3, int16_t a4, int64_t a5, signed char a6, R187 a7);
+uint64_t hash_R187(EnU64 a0, int8_t a1, EnI8 a2, short a3, int16_t a4, int64_t a5, signed char a6, R187 a7);
 R187 echo_R187(int a0, R187 a1, float a2);
 uint64_t pair_R187(double a0, R187 a1, unsigned short a2, R187 a3, float a4);
 R188 make_R188(int seed);
@@ -1604,14 +1606,14 @@ R191 echo_R191(int32_t a0, size_t a1, unsigned long a2, ssize_t a3, short a4, un
 uint64_t pair_R191(double a0, long a1, double a2, float a3, ssize_t a4, R191 a5, size_t a6, R191 a7);
 R192 make_R192(int seed);
 uint64_t hash_R192(char a0, unsigned short a1, float a2, float a3, R192 a4);
-R192 echo_R192(EnU32 a0, EnU32 a1, EnU32 a2, int16_t a3, float a4, EnI16 a5, R192 a6, float a7, EnInt a8, const int64_t *a9);
+R192 echo_R192(EnU32 a0, EnU16 a1, EnU16 a2, int16_t a3, float a4, EnU16 a5, R192 a6, float a7, EnI8 a8, const int64_t *a9);
 R193 make_R193(int seed);
 uint64_t hash_R193(signed char a0, int64_t a1, unsigned int a2, const int64_t *a3, R193 a4, float a5);
 R193 echo_R193(char a0, long long a1, float a2, int16_t a3, uint32_t a4, double a5, int16_t a6, unsigned long a7, R193 a8, double a9);
 uint64_t pair_R193(uint16_t a0, uint16_t a1, uint16_t a2, R193 a3, int64_t a4, R193 a5, float a6, signed char a7);
 R194 make_R194(int seed);
 uint64_t hash_R194(long long a0, char a1, unsigned char a2, long long a3, double a4, float a5, double a6, R194 a7, uint32_t a8);
-R194 echo_R194(float a0, uint64_t a1, R194 a2, float a3, EnI16 a4);
+R194 echo_R194(float a0, uint64_t a1, R194 a2, float a3, EnU64 a4);
 uint64_t __attribute__((ms_abi)) w64_hash_R194(float a0, char a1, float a2, double a3, R194 a4);
 R194 __attribute__((ms_abi)) w64_echo_R194(unsigned long long a0, unsigned char a1, uint64_t a2, intptr_t a3, R194 a4, double a5);
 R195 make_R195(int seed);
@@ -1629,7 +1631,7 @@ R198 make_R198(int seed);
 uint64_t hash_R198(double a0, R198 a1, int a2, intptr_t a3);
 R198 echo_R198(signed char a0, float a1, R198 a2, unsigned char a3, int64_t a4);
 uint64_t __attribute__((ms_abi)) w64_hash_R198(double a0, R198 a1, double a2, int a3);
-R198 __attribute__((ms_abi)) w64_echo_R198(unsigned int a0, unsigned int a1, double a2, EnU32 a3, R198 a4, float a5, float a6);
+R198 __attribute__((ms_abi)) w64_echo_R198(unsigned int a0, unsigned int a1, double a2, EnI16 a3, R198 a4, float a5, float a6);
 R199 make_R199(int seed);
 uint64_t hash_R199(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R199 a5);
 R199 echo_R199(const int64_t *a0, int8_t a1, double a2, uint16_t a3, R199 a4, ssize_t a5, uint8_t a6);
@@ -1651,33 +1653,33 @@ uint64_t hash_R203(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4
 R203 echo_R203(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R203 a7, char a8, int8_t a9);
 uint64_t pair_R203(uint8_t a0, R203 a1, double a2, R203 a3);
 R204 make_R204(int seed);
-uint64_t hash_R204(uint64_t a0, double a1, EnInt a2, unsigned short a3, double a4, intptr_t a5, R204 a6, float a7);
-R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R204 a7, EnI16 a8, EnU16 a9);
+uint64_t hash_R204(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R204 a6, float a7);
+R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R204 a7, EnU64 a8, EnI16 a9);
 R205 make_R205(int seed);
-uint64_t hash_R205(EnInt a0, uint16_t a1, short a2, R205 a3);
+uint64_t hash_R205(EnI64 a0, uint16_t a1, short a2, R205 a3);
 R205 echo_R205(float a0, float a1, unsigned char a2, const int64_t *a3, uint16_t a4, const int64_t *a5, unsigned char a6, uint8_t a7, R205 a8, int64_t a9);
 uint64_t pair_R205(double a0, float a1, float a2, R205 a3, float a4, R205 a5, float a6);
 R206 make_R206(int seed);
-uint64_t hash_R206(int32_t a0, EnI16 a1, EnI16 a2, int64_t a3, ssize_t a4, char a5, R206 a6, size_t a7, int a8);
+uint64_t hash_R206(int32_t a0, EnU16 a1, EnU64 a2, int64_t a3, ssize_t a4, char a5, R206 a6, size_t a7, int a8);
 R206 echo_R206(signed char a0, long long a1, float a2, ssize_t a3, char a4, float a5, R206 a6, double a7, float a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R206(char a0, R206 a1, int8_t a2, EnI64 a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R206(char a0, R206 a1, int8_t a2, EnInt a3);
 R206 __attribute__((ms_abi)) w64_echo_R206(unsigned int a0, char a1, R206 a2);
 R207 make_R207(int seed);
 uint64_t hash_R207(double a0, float a1, float a2, double a3, double a4, R207 a5, unsigned char a6);
-R207 echo_R207(unsigned int a0, int8_t a1, unsigned short a2, float a3, const int64_t *a4, EnI64 a5, int8_t a6, float a7, R207 a8, double a9);
+R207 echo_R207(unsigned int a0, int8_t a1, unsigned short a2, float a3, const int64_t *a4, EnU8 a5, int8_t a6, float a7, R207 a8, double a9);
 uint64_t pair_R207(double a0, double a1, double a2, double a3, R207 a4, short a5, R207 a6);
 R208 make_R208(int seed);
 uint64_t hash_R208(unsigned short a0, R208 a1, double a2);
-R208 echo_R208(EnInt a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R208 a6);
+R208 echo_R208(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R208 a6);
 R209 make_R209(int seed);
 uint64_t hash_R209(uint8_t a0, float a1, R209 a2, float a3);
 R209 echo_R209(_Bool a0, intptr_t a1, int16_t a2, unsigned long a3, ssize_t a4, R209 a5, double a6, unsigned char a7, uint16_t a8);
 uint64_t pair_R209(double a0, const int64_t *a1, double a2, R209 a3, float a4, R209 a5, float a6, double a7);
 R210 make_R210(int seed);
-uint64_t hash_R210(float a0, unsigned char a1, float a2, float a3, EnI64 a4, R210 a5, float a6);
+uint64_t hash_R210(float a0, unsigned char a1, float a2, float a3, EnI8 a4, R210 a5, float a6);
 R210 echo_R210(unsigned long a0, signed char a1, double a2, float a3, R210 a4, float a5, double a6);
 uint64_t __attribute__((ms_abi)) w64_hash_R210(R210 a0, float a1);
-R210 __attribute__((ms_abi)) w64_echo_R210(EnU8 a0, R210 a1, float a2);
+R210 __attribute__((ms_abi)) w64_echo_R210(EnI8 a0, R210 a1, float a2);
 R211 make_R211(int seed);
 uint64_t hash_R211(float a0, float a1, signed char a2, float a3, float a4, R211 a5);
 R211 echo_R211(int a0, int64_t a1, char a2, short a3, uint8_t a4, intptr_t a5, char a6, R211 a7, double a8);
@@ -1691,8 +1693,8 @@ R213 echo_R213(int8_t a0, R213 a1, const int64_t *a2, float a3, float a4);
 uint64_t pair_R213(R213 a0, float a1, R213 a2);
 R214 make_R214(int seed);
 uint64_t hash_R214(float a0, double a1, float a2, float a3, R214 a4, uintptr_t a5);
-R214 echo_R214(uint32_t a0, unsigned int a1, unsigned char a2, unsigned long a3, size_t a4, short a5, EnU32 a6, R214 a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R214(unsigned long a0, int16_t a1, double a2, int64_t a3, uint8_t a4, R214 a5, float a6, EnU32 a7);
+R214 echo_R214(uint32_t a0, unsigned int a1, unsigned char a2, unsigned long a3, size_t a4, short a5, EnU16 a6, R214 a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R214(unsigned long a0, int16_t a1, double a2, int64_t a3, uint8_t a4, R214 a5, float a6, EnU64 a7);
 R214 __attribute__((ms_abi)) w64_echo_R214(char a0, signed char a1, unsigned char a2, R214 a3, intptr_t a4);
 R215 make_R215(int seed);
 uint64_t hash_R215(float a0, uint16_t a1, _Bool a2, _Bool a3, uint64_t a4, int a5, double a6, R215 a7, size_t a8, double a9);
@@ -1703,7 +1705,7 @@ uint64_t hash_R216(float a0, double a1, R216 a2);
 R216 echo_R216(uint16_t a0, signed char a1, uintptr_t a2, uint16_t a3, int32_t a4, R216 a5);
 R217 make_R217(int seed);
 uint64_t hash_R217(unsigned int a0, uint64_t a1, R217 a2, unsigned long a3);
-R217 echo_R217(int a0, EnU8 a1, double a2, short a3, int32_t a4, int8_t a5, short a6, char a7, R217 a8, long a9, int64_t a10);
+R217 echo_R217(int a0, EnI8 a1, double a2, short a3, int32_t a4, int8_t a5, short a6, char a7, R217 a8, long a9, int64_t a10);
 uint64_t pair_R217(R217 a0, uint16_t a1, R217 a2);
 R218 make_R218(int seed);
 uint64_t hash_R218(unsigned short a0, ssize_t a1, int8_t a2, double a3, unsigned short a4, double a5, double a6, R218 a7);
@@ -1718,9 +1720,9 @@ R220 make_R220(int seed);
 uint64_t hash_R220(R220 a0);
 R220 echo_R220(int16_t a0, R220 a1, float a2, float a3);
 R221 make_R221(int seed);
-uint64_t hash_R221(uint32_t a0, EnU16 a1, int a2, uint16_t a3, _Bool a4, uint8_t a5, uint16_t a6, R221 a7, double a8, double a9);
+uint64_t hash_R221(uint32_t a0, EnI16 a1, int a2, uint16_t a3, _Bool a4, uint8_t a5, uint16_t a6, R221 a7, double a8, double a9);
 R221 echo_R221(unsigned char a0, R221 a1);
-uint64_t pair_R221(char a0, uint8_t a1, double a2, double a3, EnI64 a4, EnU8 a5, R221 a6, int16_t a7, R221 a8, double a9);
+uint64_t pair_R221(char a0, uint8_t a1, double a2, double a3, EnI8 a4, EnI8 a5, R221 a6, int16_t a7, R221 a8, double a9);
 R222 make_R222(int seed);
 uint64_t hash_R222(int32_t a0, intptr_t a1, uint8_t a2, R222 a3, uint8_t a4);
 R222 echo_R222(float a0, double a1, float a2, double a3, double a4, int16_t a5, R222 a6, signed char a7, const int64_t *a8, _Bool a9);
@@ -1729,9 +1731,9 @@ R222 __attribute__((ms_abi)) w64_echo_R222(long a0, uint8_t a1, double a2, R222 
 R223 make_R223(int seed);
 uint64_t hash_R223(float a0, double a1, double a2, R223 a3, float a4, double a5);
 R223 echo_R223(EnI64 a0, R223 a1, int a2);
-uint64_t pair_R223(EnU32 a0, R223 a1, int a2, R223 a3, EnI64 a4, signed char a5);
+uint64_t pair_R223(EnU32 a0, R223 a1, int a2, R223 a3, EnInt a4, signed char a5);
 R224 make_R224(int seed);
-uint64_t hash_R224(short a0, const int64_t *a1, EnI64 a2, R224 a3);
+uint64_t hash_R224(short a0, const int64_t *a1, EnI8 a2, R224 a3);
 R224 echo_R224(R224 a0, float a1, float a2);
 R225 make_R225(int seed);
 uint64_t hash_R225(R225 a0, char a1, unsigned char a2);
@@ -1751,13 +1753,13 @@ uint64_t hash_R228(const int64_t *a0, unsigned char a1, R228 a2, float a3);
 R228 echo_R228(float a0, const int64_t *a1, const int64_t *a2, R228 a3, signed char a4, float a5);
 R229 make_R229(int seed);
 uint64_t hash_R229(unsigned long long a0, signed char a1, int32_t a2, const int64_t *a3, const int64_t *a4, uint8_t a5, unsigned long a6, uint16_t a7, R229 a8, unsigned char a9);
-R229 echo_R229(uint16_t a0, EnI16 a1, ssize_t a2, EnI16 a3, double a4, double a5, float a6, float a7, R229 a8);
+R229 echo_R229(uint16_t a0, EnU16 a1, ssize_t a2, EnU64 a3, double a4, double a5, float a6, float a7, R229 a8);
 uint64_t pair_R229(R229 a0, unsigned short a1, R229 a2);
 R230 make_R230(int seed);
 uint64_t hash_R230(R230 a0, float a1, long a2);
-R230 echo_R230(size_t a0, int32_t a1, EnU16 a2, uintptr_t a3, uint64_t a4, uintptr_t a5, int8_t a6, R230 a7, float a8);
+R230 echo_R230(size_t a0, int32_t a1, EnI16 a2, uintptr_t a3, uint64_t a4, uintptr_t a5, int8_t a6, R230 a7, float a8);
 uint64_t __attribute__((ms_abi)) w64_hash_R230(R230 a0);
-R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2, unsigned char a3, EnI64 a4);
+R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2, unsigned char a3, EnInt a4);
 uint64_t cbret_Empty(CbRet_Empty cb);
 uint64_t cbarg_Empty(CbArg_Empty cb);
 uint64_t cbret_EmptyU(CbRet_EmptyU cb);
@@ -2170,54 +2172,54 @@ uint64_t w64cbret_R219(W64CbRet_R219 cb);
 uint64_t w64cbarg_R219(W64CbArg_R219 cb);
 uint64_t w64cbret_R228(W64CbRet_R228 cb);
 uint64_t w64cbarg_R228(W64CbArg_R228 cb);
-unsigned short sig_0(float a0, float a1, float a2, double a3, float a4, double a5, float a6, double a7, float a8, char a9, float a10, double a11, float a12);
-signed char sig_1(float a0, float a1, uintptr_t a2, double a3, float a4, float a5, double a6, double a7, double a8, float a9, float a10, unsigned long a11, float a12, double a13, double a14, double a15, float a16, float a17, float a18);
-uintptr_t sig_2(float a0, short a1, ssize_t a2, double a3, char a4, float a5, float a6, unsigned short a7, char a8, float a9, int8_t a10, unsigned long a11, double a12, float a13, float a14, unsigned short a15, EnI64 a16, float a17);
-EnU8 __attribute__((ms_abi)) sig_3(uint8_t a0, uint8_t a1, float a2, int64_t a3, _Bool a4, size_t a5, uint16_t a6, double a7, unsigned char a8, int a9, unsigned char a10, double a11, uint8_t a12, uint32_t a13, short a14, double a15, uint64_t a16, _Bool a17);
-ssize_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64_t *a4, int a5, int8_t a6, unsigned int a7, EnI16 a8, EnU32 a9, const int64_t *a10, uint8_t a11, uint16_t a12, unsigned long a13, uint64_t a14, EnU32 a15);
-EnI16 sig_5(const int64_t *a0, unsigned short a1, uint16_t a2, intptr_t a3, float a4, uint8_t a5, const int64_t *a6, unsigned short a7, unsigned long a8, double a9, double a10, int16_t a11, _Bool a12, short a13, short a14);
-float sig_6(float a0, float a1, unsigned short a2, double a3, float a4, float a5, float a6, double a7, double a8, float a9, float a10, double a11, float a12);
-ssize_t __attribute__((ms_abi)) sig_7(double a0, int32_t a1, double a2, float a3, float a4, double a5, float a6, double a7, float a8, float a9, float a10, float a11, float a12, float a13);
-char sig_8(unsigned char a0, float a1, float a2, float a3, char a4, double a5, double a6, double a7, float a8, float a9, float a10, double a11, float a12, uintptr_t a13, double a14, long long a15);
-int8_t sig_9(int32_t a0, short a1, uint16_t a2, unsigned short a3, unsigned long long a4, int8_t a5, unsigned int a6, int8_t a7, EnU32 a8, uint32_t a9, uint16_t a10, const int64_t *a11, const int64_t *a12, const int64_t *a13, int8_t a14, unsigned int a15, EnU8 a16, char a17);
-signed char sig_10(double a0, double a1, double a2, int64_t a3, int16_t a4, float a5, double a6, int a7, double a8, float a9, unsigned short a10, float a11, intptr_t a12, double a13, unsigned char a14, unsigned char a15, double a16, uint8_t a17, const int64_t *a18, double a19);
-signed char __attribute__((ms_abi)) sig_11(int a0, int64_t a1, ssize_t a2, int16_t a3, float a4, double a5, unsigned short a6, double a7, double a8, int32_t a9, char a10, unsigned char a11, signed char a12, const int64_t *a13, const int64_t *a14, uint16_t a15, int16_t a16, uint64_t a17, uint8_t a18);
-signed char sig_12(unsigned short a0, unsigned int a1, unsigned int a2, char a3, long long a4, uint8_t a5, uint32_t a6, size_t a7, long a8, intptr_t a9, unsigned int a10, unsigned short a11, ssize_t a12, int a13, uint8_t a14, uint16_t a15);
-signed char sig_13(uint16_t a0, double a1, int16_t a2, uint16_t a3, const int64_t *a4, int8_t a5, int32_t a6, double a7, float a8, double a9);
-EnU8 sig_14(float a0, float a1, signed char a2, int32_t a3, float a4, double a5, int a6, float a7, double a8, float a9, float a10, uint8_t a11);
-EnU16 __attribute__((ms_abi)) sig_15(double a0, char a1, double a2, const int64_t *a3, float a4, uint8_t a5, float a6, double a7, unsigned char a8, double a9, unsigned char a10, EnI16 a11, uint8_t a12, double a13, short a14, double a15, uint16_t a16);
-signed char sig_16(double a0, int16_t a1, ssize_t a2, long long a3, char a4, float a5, EnInt a6, float a7, float a8, double a9, long a10, unsigned short a11, char a12, double a13, int8_t a14, float a15, double a16, int8_t a17, signed char a18);
-char sig_17(const int64_t *a0, unsigned long a1, char a2, uint16_t a3, int16_t a4, unsigned long long a5, int16_t a6, short a7, unsigned long long a8, const int64_t *a9, const int64_t *a10, const int64_t *a11, uint32_t a12, unsigned char a13, int8_t a14, long long a15, signed char a16, unsigned short a17);
-char sig_18(float a0, EnI64 a1, EnInt a2, long long a3, float a4, signed char a5, uint16_t a6, double a7, unsigned long a8, float a9, EnU8 a10, double a11, int8_t a12, EnI16 a13, uintptr_t a14);
-int16_t __attribute__((ms_abi)) sig_19(uint64_t a0, char a1, float a2, uint16_t a3, double a4, unsigned short a5, uint32_t a6, unsigned long a7, intptr_t a8, signed char a9, size_t a10, int16_t a11, const int64_t *a12, double a13, char a14);
-signed char sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU16 a5, const int64_t *a6, const int64_t *a7, uint16_t a8, float a9, short a10, EnInt a11, uint16_t a12, const int64_t *a13, uint16_t a14, int64_t a15, int16_t a16, uintptr_t a17, _Bool a18);
-int16_t sig_21(long long a0, const int64_t *a1, double a2, float a3, double a4, uintptr_t a5, uint16_t a6, double a7, long a8, double a9, double a10, double a11, signed char a12, uint8_t a13);
-unsigned long sig_22(long long a0, unsigned char a1, short a2, EnU8 a3, int32_t a4, uint8_t a5, uint16_t a6, char a7, long a8, unsigned char a9, ssize_t a10);
-int16_t __attribute__((ms_abi)) sig_23(double a0, float a1, char a2, double a3, double a4, double a5, float a6, int32_t a7, double a8, double a9, float a10, float a11, float a12, double a13, char a14, float a15, float a16, double a17);
-uintptr_t sig_24(double a0, uint16_t a1, double a2, unsigned long long a3, float a4, float a5, uintptr_t a6, double a7, const int64_t *a8, int64_t a9);
-int16_t sig_25(float a0, double a1, double a2, unsigned short a3, float a4, uint8_t a5, const int64_t *a6, EnInt a7, const int64_t *a8, unsigned char a9, double a10, double a11, int a12, double a13, signed char a14, char a15, long long a16);
-int64_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, int16_t a5, float a6, EnI64 a7, EnU8 a8, EnU32 a9, double a10, long long a11, float a12, const int64_t *a13, uint64_t a14, size_t a15, EnInt a16, double a17);
+EnU64 sig_0(float a0, float a1, float a2, double a3, float a4, double a5, float a6, double a7, float a8, char a9, float a10, double a11, float a12);
+EnI64 sig_1(float a0, float a1, uintptr_t a2, double a3, float a4, float a5, double a6, double a7, double a8, float a9, float a10, unsigned long a11, float a12, double a13, double a14, double a15, float a16, float a17, float a18);
+uint64_t sig_2(float a0, short a1, ssize_t a2, double a3, char a4, float a5, float a6, unsigned short a7, char a8, float a9, int8_t a10, unsigned long a11, double a12, float a13, float a14, unsigned short a15, EnI64 a16, float a17);
+uint64_t __attribute__((ms_abi)) sig_3(uint8_t a0, uint8_t a1, float a2, int64_t a3, _Bool a4, size_t a5, uint16_t a6, double a7, unsigned char a8, int a9, unsigned char a10, double a11, uint8_t a12, uint32_t a13, short a14, double a15, uint64_t a16, _Bool a17);
+int16_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64_t *a4, int a5, int8_t a6, unsigned int a7, EnU64 a8, EnU32 a9, const int64_t *a10, uint8_t a11, uint16_t a12, unsigned long a13, uint64_t a14, EnU64 a15);
+unsigned long sig_5(const int64_t *a0, unsigned short a1, uint16_t a2, intptr_t a3, float a4, uint8_t a5, const int64_t *a6, unsigned short a7, unsigned long a8, double a9, double a10, int16_t a11, _Bool a12, short a13, short a14);
+signed char sig_6(float a0, float a1, unsigned short a2, double a3, float a4, float a5, float a6, double a7, double a8, float a9, float a10, double a11, float a12);
+unsigned char __attribute__((ms_abi)) sig_7(double a0, int32_t a1, double a2, float a3, float a4, double a5, float a6, double a7, float a8, float a9, float a10, float a11, float a12, float a13);
+float sig_8(unsigned char a0, float a1, float a2, float a3, char a4, double a5, double a6, double a7, float a8, float a9, float a10, double a11, float a12, uintptr_t a13, double a14, long long a15);
+unsigned char sig_9(int32_t a0, short a1, uint16_t a2, unsigned short a3, unsigned long long a4, int8_t a5, unsigned int a6, int8_t a7, EnU64 a8, uint32_t a9, uint16_t a10, const int64_t *a11, const int64_t *a12, const int64_t *a13, int8_t a14, unsigned int a15, EnInt a16, char a17);
+EnI64 sig_10(double a0, double a1, double a2, int64_t a3, int16_t a4, float a5, double a6, int a7, double a8, float a9, unsigned short a10, float a11, intptr_t a12, double a13, unsigned char a14, unsigned char a15, double a16, uint8_t a17, const int64_t *a18, double a19);
+long __attribute__((ms_abi)) sig_11(int a0, int64_t a1, ssize_t a2, int16_t a3, float a4, double a5, unsigned short a6, double a7, double a8, int32_t a9, char a10, unsigned char a11, signed char a12, const int64_t *a13, const int64_t *a14, uint16_t a15, int16_t a16, uint64_t a17, uint8_t a18);
+uint8_t sig_12(unsigned short a0, unsigned int a1, unsigned int a2, char a3, long long a4, uint8_t a5, uint32_t a6, size_t a7, long a8, intptr_t a9, unsigned int a10, unsigned short a11, ssize_t a12, int a13, uint8_t a14, uint16_t a15);
+short sig_13(uint16_t a0, double a1, int16_t a2, uint16_t a3, const int64_t *a4, int8_t a5, int32_t a6, double a7, float a8, double a9);
+signed char sig_14(float a0, float a1, signed char a2, int32_t a3, float a4, double a5, int a6, float a7, double a8, float a9, float a10, uint8_t a11);
+unsigned long long __attribute__((ms_abi)) sig_15(double a0, char a1, double a2, const int64_t *a3, float a4, uint8_t a5, float a6, double a7, unsigned char a8, double a9, unsigned char a10, EnU64 a11, uint8_t a12, double a13, short a14, double a15, uint16_t a16);
+uint16_t sig_16(double a0, int16_t a1, ssize_t a2, long long a3, char a4, float a5, EnI8 a6, float a7, float a8, double a9, long a10, unsigned short a11, char a12, double a13, int8_t a14, float a15, double a16, int8_t a17, signed char a18);
+_Bool sig_17(const int64_t *a0, unsigned long a1, char a2, uint16_t a3, int16_t a4, unsigned long long a5, int16_t a6, short a7, unsigned long long a8, const int64_t *a9, const int64_t *a10, const int64_t *a11, uint32_t a12, unsigned char a13, int8_t a14, long long a15, signed char a16, unsigned short a17);
+unsigned int sig_18(float a0, EnI8 a1, EnI8 a2, long long a3, float a4, signed char a5, uint16_t a6, double a7, unsigned long a8, float a9, EnU8 a10, double a11, int8_t a12, EnI16 a13, uintptr_t a14);
+_Bool __attribute__((ms_abi)) sig_19(uint64_t a0, char a1, float a2, uint16_t a3, double a4, unsigned short a5, uint32_t a6, unsigned long a7, intptr_t a8, signed char a9, size_t a10, int16_t a11, const int64_t *a12, double a13, char a14);
+EnU8 sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU64 a5, const int64_t *a6, const int64_t *a7, uint16_t a8, float a9, short a10, EnU8 a11, uint16_t a12, const int64_t *a13, uint16_t a14, int64_t a15, int16_t a16, uintptr_t a17, _Bool a18);
+int32_t sig_21(long long a0, const int64_t *a1, double a2, float a3, double a4, uintptr_t a5, uint16_t a6, double a7, long a8, double a9, double a10, double a11, signed char a12, uint8_t a13);
+EnI16 sig_22(long long a0, unsigned char a1, short a2, EnInt a3, int32_t a4, uint8_t a5, uint16_t a6, char a7, long a8, unsigned char a9, ssize_t a10);
+_Bool __attribute__((ms_abi)) sig_23(double a0, float a1, char a2, double a3, double a4, double a5, float a6, int32_t a7, double a8, double a9, float a10, float a11, float a12, double a13, char a14, float a15, float a16, double a17);
+uint64_t sig_24(double a0, uint16_t a1, double a2, unsigned long long a3, float a4, float a5, uintptr_t a6, double a7, const int64_t *a8, int64_t a9);
+int8_t sig_25(float a0, double a1, double a2, unsigned short a3, float a4, uint8_t a5, const int64_t *a6, EnInt a7, const int64_t *a8, unsigned char a9, double a10, double a11, int a12, double a13, signed char a14, char a15, long long a16);
+int16_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, int16_t a5, float a6, EnU8 a7, EnU8 a8, EnI16 a9, double a10, long long a11, float a12, const int64_t *a13, uint64_t a14, size_t a15, EnI8 a16, double a17);
 int16_t __attribute__((ms_abi)) sig_27(float a0, double a1, float a2, double a3, double a4, float a5, double a6, double a7, double a8, float a9, double a10);
-char sig_28(float a0, double a1, double a2, int32_t a3, char a4, double a5, float a6, double a7, int8_t a8, double a9, double a10, double a11, float a12, size_t a13, float a14, double a15, double a16, float a17);
-EnU16 sig_29(double a0, float a1, EnI64 a2, double a3, int16_t a4, double a5, size_t a6, const int64_t *a7, short a8, uint16_t a9, short a10, EnI16 a11, unsigned char a12, float a13, unsigned char a14, intptr_t a15);
-signed char sig_30(unsigned long a0, double a1, float a2, EnU8 a3, _Bool a4, double a5, float a6, long a7, unsigned short a8, const int64_t *a9, int64_t a10, long long a11, signed char a12, float a13, float a14, const int64_t *a15);
-unsigned int __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, int16_t a3, unsigned short a4, unsigned short a5, ssize_t a6, int8_t a7, EnU8 a8, int8_t a9, _Bool a10, short a11, uint8_t a12, uint64_t a13, EnInt a14, double a15);
-int16_t sig_32(const int64_t *a0, const int64_t *a1, int a2, int32_t a3, ssize_t a4, char a5, int16_t a6, unsigned long long a7, uint64_t a8, const int64_t *a9, long long a10, uint16_t a11);
-short sig_33(unsigned char a0, const int64_t *a1, EnU16 a2, intptr_t a3, const int64_t *a4, const int64_t *a5, uint64_t a6, unsigned long a7, unsigned long long a8, EnU8 a9, EnU16 a10, unsigned char a11, char a12, intptr_t a13, int64_t a14);
-float sig_34(float a0, float a1, double a2, double a3, double a4, double a5, double a6, float a7, float a8, unsigned char a9, float a10, float a11, double a12, uint64_t a13, float a14);
+int8_t sig_28(float a0, double a1, double a2, int32_t a3, char a4, double a5, float a6, double a7, int8_t a8, double a9, double a10, double a11, float a12, size_t a13, float a14, double a15, double a16, float a17);
+int64_t sig_29(double a0, float a1, EnInt a2, double a3, int16_t a4, double a5, size_t a6, const int64_t *a7, short a8, uint16_t a9, short a10, EnI16 a11, unsigned char a12, float a13, unsigned char a14, intptr_t a15);
+uint16_t sig_30(unsigned long a0, double a1, float a2, EnU8 a3, _Bool a4, double a5, float a6, long a7, unsigned short a8, const int64_t *a9, int64_t a10, long long a11, signed char a12, float a13, float a14, const int64_t *a15);
+ssize_t __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, int16_t a3, unsigned short a4, unsigned short a5, ssize_t a6, int8_t a7, EnI8 a8, int8_t a9, _Bool a10, short a11, uint8_t a12, uint64_t a13, EnInt a14, double a15);
+int8_t sig_32(const int64_t *a0, const int64_t *a1, int a2, int32_t a3, ssize_t a4, char a5, int16_t a6, unsigned long long a7, uint64_t a8, const int64_t *a9, long long a10, uint16_t a11);
+signed char sig_33(unsigned char a0, const int64_t *a1, EnU32 a2, intptr_t a3, const int64_t *a4, const int64_t *a5, uint64_t a6, unsigned long a7, unsigned long long a8, EnI64 a9, EnU16 a10, unsigned char a11, char a12, intptr_t a13, int64_t a14);
+EnInt sig_34(float a0, float a1, double a2, double a3, double a4, double a5, double a6, float a7, float a8, unsigned char a9, float a10, float a11, double a12, uint64_t a13, float a14);
 uint16_t __attribute__((ms_abi)) sig_35(float a0, unsigned short a1, double a2, double a3, float a4, double a5, double a6, double a7, float a8, double a9, double a10, double a11, double a12, double a13, double a14, double a15);
-int64_t sig_36(float a0, ssize_t a1, int a2, short a3, long a4, EnU16 a5, const int64_t *a6, short a7, float a8, double a9, double a10, float a11, int8_t a12);
-uint16_t sig_37(double a0, float a1, double a2, float a3, unsigned short a4, double a5, float a6, double a7, double a8, float a9, float a10, float a11, float a12, float a13, double a14, char a15);
+double sig_36(float a0, ssize_t a1, int a2, short a3, long a4, EnU16 a5, const int64_t *a6, short a7, float a8, double a9, double a10, float a11, int8_t a12);
+uint8_t sig_37(double a0, float a1, double a2, float a3, unsigned short a4, double a5, float a6, double a7, double a8, float a9, float a10, float a11, float a12, float a13, double a14, char a15);
 int8_t sig_38(double a0, double a1, double a2, double a3, float a4, double a5, float a6, float a7, double a8, float a9, float a10, double a11, unsigned int a12);
-uint16_t __attribute__((ms_abi)) sig_39(intptr_t a0, unsigned long long a1, uint64_t a2, double a3, char a4, int16_t a5, int32_t a6, uint8_t a7, intptr_t a8, uintptr_t a9, unsigned short a10, int32_t a11, float a12, EnU8 a13, float a14, int8_t a15, double a16, float a17, uint8_t a18);
-_Bool sig_40(char a0, int a1, _Bool a2, float a3, double a4, const int64_t *a5, char a6, uint8_t a7, double a8, float a9, int16_t a10, int8_t a11, uint64_t a12, _Bool a13, uint32_t a14, float a15, float a16);
-int16_t sig_41(unsigned long long a0, short a1, int64_t a2, unsigned char a3, unsigned char a4, int16_t a5, long long a6, EnU16 a7, uint16_t a8, unsigned char a9, uint64_t a10, int8_t a11);
-unsigned short sig_42(float a0, float a1, int8_t a2, const int64_t *a3, double a4, float a5, float a6, double a7, int16_t a8, EnU16 a9, unsigned char a10);
-EnU8 __attribute__((ms_abi)) sig_43(double a0, double a1, unsigned short a2, int8_t a3, uint64_t a4, signed char a5, unsigned long long a6, unsigned char a7, uint64_t a8, double a9, signed char a10, EnInt a11);
-int16_t sig_44(size_t a0, int32_t a1, int16_t a2, unsigned char a3, unsigned int a4, long a5, int8_t a6, size_t a7, const int64_t *a8, ssize_t a9, int32_t a10);
-uint8_t sig_45(size_t a0, unsigned char a1, long a2, float a3, EnU16 a4, float a5, unsigned short a6, int16_t a7, unsigned char a8, float a9, size_t a10, float a11, float a12, float a13, int32_t a14, EnI64 a15);
-ssize_t sig_46(double a0, double a1, double a2, float a3, uint8_t a4, uint64_t a5, double a6, float a7, float a8, double a9, double a10, float a11);
-intptr_t __attribute__((ms_abi)) sig_47(unsigned char a0, unsigned int a1, unsigned long long a2, uint16_t a3, int32_t a4, int16_t a5, long long a6, unsigned int a7, int64_t a8, unsigned char a9, uint64_t a10, char a11, unsigned short a12, uint8_t a13, _Bool a14, char a15);
+char __attribute__((ms_abi)) sig_39(intptr_t a0, unsigned long long a1, uint64_t a2, double a3, char a4, int16_t a5, int32_t a6, uint8_t a7, intptr_t a8, uintptr_t a9, unsigned short a10, int32_t a11, float a12, EnI64 a13, float a14, int8_t a15, double a16, float a17, uint8_t a18);
+EnI16 sig_40(char a0, int a1, _Bool a2, float a3, double a4, const int64_t *a5, char a6, uint8_t a7, double a8, float a9, int16_t a10, int8_t a11, uint64_t a12, _Bool a13, uint32_t a14, float a15, float a16);
+_Bool sig_41(unsigned long long a0, short a1, int64_t a2, unsigned char a3, unsigned char a4, int16_t a5, long long a6, EnU16 a7, uint16_t a8, unsigned char a9, uint64_t a10, int8_t a11);
+unsigned char sig_42(float a0, float a1, int8_t a2, const int64_t *a3, double a4, float a5, float a6, double a7, int16_t a8, EnU64 a9, unsigned char a10);
+uint8_t __attribute__((ms_abi)) sig_43(double a0, double a1, unsigned short a2, int8_t a3, uint64_t a4, signed char a5, unsigned long long a6, unsigned char a7, uint64_t a8, double a9, signed char a10, EnI8 a11);
+unsigned int sig_44(size_t a0, int32_t a1, int16_t a2, unsigned char a3, unsigned int a4, long a5, int8_t a6, size_t a7, const int64_t *a8, ssize_t a9, int32_t a10);
+EnI8 sig_45(size_t a0, unsigned char a1, long a2, float a3, EnI16 a4, float a5, unsigned short a6, int16_t a7, unsigned char a8, float a9, size_t a10, float a11, float a12, float a13, int32_t a14, EnI64 a15);
+int64_t sig_46(double a0, double a1, double a2, float a3, uint8_t a4, uint64_t a5, double a6, float a7, float a8, double a9, double a10, float a11);
+_Bool __attribute__((ms_abi)) sig_47(unsigned char a0, unsigned int a1, unsigned long long a2, uint16_t a3, int32_t a4, int16_t a5, long long a6, unsigned int a7, int64_t a8, unsigned char a9, uint64_t a10, char a11, unsigned short a12, uint8_t a13, _Bool a14, char a15);
 uint64_t cbsig_0(CbSig_0 cb);
 uint64_t cbsig_1(CbSig_1 cb);
 uint64_t cbsig_2(CbSig_2 cb);
@@ -2242,70 +2244,70 @@ uint64_t cbsig_20(CbSig_20 cb);
 uint64_t cbsig_21(CbSig_21 cb);
 uint64_t cbsig_22(CbSig_22 cb);
 uint64_t cbsig_23(CbSig_23 cb);
-uint64_t multi_0(R048 a0, int32_t a1, int64_t a2, R001 a3, R011 a4, R060 a5);
-R209 multi_1(R209 a0, double a1, float a2, double a3, R216 a4);
-uint64_t __attribute__((ms_abi)) multi_2(R104 a0, EnU16 a1, char a2, EmptyU a3, R037 a4, uint32_t a5, short a6, R103 a7);
-uint64_t multi_3(float a0, float a1, R172 a2, double a3, float a4, R021 a5, unsigned int a6, R125 a7);
-R213 multi_4(R213 a0, R082 a1);
-uint64_t multi_5(R167 a0, R168 a1, R209 a2, int8_t a3, R182 a4, R224 a5);
-uint64_t __attribute__((ms_abi)) multi_6(R025 a0, EnI16 a1, R194 a2, R134 a3, unsigned short a4, uint16_t a5, R012 a6);
-R046 multi_7(float a0, R046 a1, double a2, R209 a3, PackAlign16F a4);
-uint64_t multi_8(R227 a0, double a1, int8_t a2, R128 a3, double a4, R120 a5, R018 a6);
-uint64_t multi_9(R137 a0, R164 a1, R040 a2, Empty a3, R046 a4);
-R119 __attribute__((ms_abi)) multi_10(R119 a0, UF32I32Pad a1, uint8_t a2, uintptr_t a3);
-uint64_t multi_11(R137 a0, R155 a1, double a2, unsigned char a3, R226 a4, R117 a5);
-uint64_t multi_12(R164 a0, R112 a1, R065 a2, double a3, long a4, R113 a5);
-R067 multi_13(uint64_t a0, uint16_t a1, R206 a2, int64_t a3, EnU8 a4, size_t a5, R067 a6);
-uint64_t __attribute__((ms_abi)) multi_14(uint32_t a0, double a1, R179 a2, R040 a3, R173 a4, F32Arr1x3 a5, R137 a6);
-uint64_t multi_15(EnI64 a0, R088 a1, R166 a2, CharShortLong a3, R220 a4, R063 a5, short a6, unsigned short a7, int32_t a8);
-R134 multi_16(R134 a0, R024 a1, PackAlign4 a2, const int64_t *a3);
-uint64_t multi_17(R151 a0, int16_t a1, R097 a2, R034 a3, R204 a4, R141 a5);
-uint64_t __attribute__((ms_abi)) multi_18(R143 a0, R083 a1, intptr_t a2, double a3, EnInt a4, double a5, R141 a6);
-R057 multi_19(uint64_t a0, R085 a1, R202 a2, unsigned long long a3, R057 a4, char a5, Bool3F32 a6, ssize_t a7, short a8, uint8_t a9, const int64_t *a10, long a11);
-uint64_t multi_20(R159 a0, R135 a1, R176 a2);
-uint64_t multi_21(float a0, float a1, R163 a2, R088 a3, float a4, double a5, EmptyU a6, const int64_t *a7, uint8_t a8, EnU32 a9);
-R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU32 a1, int16_t a2, double a3, int a4, R085 a5, int16_t a6);
-uint64_t multi_23(R009 a0, intptr_t a1, char a2, double a3, unsigned short a4, U8EmptyU8 a5, uint8_t a6, unsigned short a7, EnU16 a8, double a9);
-uint64_t multi_24(float a0, R085 a1, float a2, short a3, float a4, R185 a5, double a6, double a7);
-R220 multi_25(uintptr_t a0, R220 a1, signed char a2, R130 a3, UPackedF64U8 a4, R135 a5, UAlign16 a6);
-uint64_t __attribute__((ms_abi)) multi_26(size_t a0, R162 a1, int16_t a2, R095 a3, R119 a4, EnI64 a5, uint16_t a6, unsigned short a7);
-uint64_t multi_27(const int64_t *a0, const int64_t *a1, R146 a2, R054 a3, R190 a4, R108 a5);
-R216 multi_28(const int64_t *a0, const int64_t *a1, float a2, R216 a3, R134 a4, float a5, const int64_t *a6, uint8_t a7, R002 a8);
-uint64_t multi_29(R229 a0, double a1, R122 a2, double a3, float a4, R012 a5, R047 a6, short a7);
-uint64_t __attribute__((ms_abi)) multi_30(R152 a0, EmptyF64 a1, R222 a2, R205 a3, R183 a4);
-R026 multi_31(R026 a0, R122 a1, EnU16 a2, float a3, R039 a4, unsigned short a5, EnInt a6);
-uint64_t multi_32(char a0, R079 a1, int32_t a2, R088 a3, int16_t a4, unsigned long long a5, signed char a6, int64_t a7, int64_t a8, char a9);
-uint64_t multi_33(int32_t a0, size_t a1, R053 a2, unsigned long a3, EnU8 a4, const int64_t *a5, double a6, PackAlign4 a7, int8_t a8);
-R104 __attribute__((ms_abi)) multi_34(R071 a0, EnInt a1, R046 a2, R082 a3, R104 a4);
-uint64_t multi_35(short a0, int16_t a1, R179 a2, EnU16 a3, Bool3F32 a4);
-uint64_t multi_36(R198 a0, R124 a1, R206 a2, R010 a3, R070 a4);
-R139 multi_37(EnU16 a0, R119 a1, float a2, uint16_t a3, R049 a4, double a5, R156 a6, R139 a7, long a8, unsigned short a9, unsigned long a10);
-uint64_t __attribute__((ms_abi)) multi_38(char a0, int64_t a1, R021 a2, R086 a3, int64_t a4, const int64_t *a5);
-uint64_t multi_39(R177 a0, double a1, size_t a2, R129 a3, R018 a4, float a5, double a6, double a7, R109 a8, unsigned long a9, double a10, float a11, R087 a12);
-R036 multi_40(R104 a0, R177 a1, ZigMixed a2, int16_t a3, R153 a4, const int64_t *a5, R036 a6);
-uint64_t multi_41(double a0, double a1, float a2, R034 a3, double a4, R223 a5, double a6, float a7);
-uint64_t __attribute__((ms_abi)) multi_42(CharShortLong a0, R113 a1, R164 a2, float a3, R044 a4, double a5);
-R040 multi_43(EnU16 a0, R185 a1, R040 a2, int32_t a3, R178 a4, R074 a5);
-uint64_t multi_44(unsigned long long a0, R158 a1, short a2, long a3, R046 a4, unsigned long long a5, int32_t a6, signed char a7, R132 a8);
-uint64_t multi_45(PackAlign16F a0, R077 a1, R166 a2, const int64_t *a3);
-R206 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned int a2, short a3, char a4, const int64_t *a5, R089 a6, intptr_t a7, R054 a8, int16_t a9, R049 a10, R147 a11, R206 a12);
-uint64_t multi_47(R091 a0, uint32_t a1, R092 a2, R101 a3, EnU8 a4, R000 a5, F32Arr1x3 a6, short a7);
-uint64_t multi_48(int8_t a0, long a1, int a2, R139 a3, R168 a4);
-F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R116 a2, signed char a3, R097 a4);
-uint64_t __attribute__((ms_abi)) multi_50(R152 a0, R104 a1, uintptr_t a2, uint16_t a3, PackAlign16F a4, uint8_t a5, unsigned short a6, float a7);
-uint64_t multi_51(short a0, int a1, const int64_t *a2, R087 a3, R164 a4, ZigMixed a5, short a6, long a7, intptr_t a8, R083 a9, uint16_t a10);
-R176 multi_52(R176 a0, R109 a1, R196 a2);
-uint64_t multi_53(R046 a0, F32Arr1x3 a1, R129 a2, R220 a3, char a4, R177 a5, double a6);
-uint64_t __attribute__((ms_abi)) multi_54(long a0, R138 a1, int a2, float a3, R138 a4);
-R019 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R031 a6, R069 a7, int16_t a8, F32Arr1x3 a9, R019 a10, R176 a11);
-uint64_t multi_56(R053 a0, R040 a1);
-uint64_t multi_57(R146 a0, EnU32 a1, R137 a2, R137 a3, PackAlign4 a4, ZigMixed a5, const int64_t *a6);
-R205 __attribute__((ms_abi)) multi_58(R152 a0, double a1, CharShortLong a2, PackAlign4 a3, R205 a4, R090 a5);
-uint64_t multi_59(int16_t a0, R168 a1, uint16_t a2, short a3, F64Arr1 a4, R065 a5, R155 a6, uint32_t a7);
-uint64_t multi_60(long long a0, EnumBag a1, double a2, R018 a3, char a4, Bool3F32 a5, double a6);
-R044 multi_61(float a0, R086 a1, unsigned short a2, float a3, EnI16 a4, R113 a5, R215 a6, R044 a7, double a8, R179 a9, ssize_t a10);
-uint64_t __attribute__((ms_abi)) multi_62(R211 a0, char a1, R010 a2, uint16_t a3);
-uint64_t multi_63(int64_t a0, intptr_t a1, EnU16 a2, R188 a3, EnI64 a4, R000 a5);
+uint64_t multi_0(EmptyF64 a0, int32_t a1, int64_t a2, R041 a3, R186 a4, R060 a5);
+R077 multi_1(R077 a0, double a1, float a2, double a3, R063 a4);
+uint64_t __attribute__((ms_abi)) multi_2(R007 a0, EnU32 a1, char a2, R085 a3, PackAlign4 a4, uint32_t a5, short a6, R015 a7);
+uint64_t multi_3(float a0, float a1, R126 a2, double a3, float a4, R154 a5, unsigned int a6, R035 a7);
+R222 multi_4(R222 a0, F64Arr1 a1);
+uint64_t multi_5(R167 a0, R168 a1, EmptyF64 a2, int8_t a3, R194 a4, R224 a5);
+uint64_t __attribute__((ms_abi)) multi_6(R134 a0, EnI16 a1, R194 a2, R079 a3, unsigned short a4, uint16_t a5, R050 a6);
+R054 multi_7(float a0, R054 a1, double a2, UF32I32Pad a3, R085 a4);
+uint64_t multi_8(R107 a0, double a1, int8_t a2, R184 a3, double a4, R120 a5, R018 a6);
+uint64_t multi_9(R142 a0, R199 a1, R040 a2, PackAlign4 a3, R109 a4);
+R070 __attribute__((ms_abi)) multi_10(R070 a0, R200 a1, uint8_t a2, uintptr_t a3);
+uint64_t multi_11(R137 a0, R193 a1, double a2, unsigned char a3, R091 a4, R031 a5);
+uint64_t multi_12(R071 a0, R041 a1, R194 a2, double a3, long a4, R126 a5);
+R102 multi_13(uint64_t a0, uint16_t a1, R032 a2, int64_t a3, EnU8 a4, size_t a5, R102 a6);
+uint64_t __attribute__((ms_abi)) multi_14(uint32_t a0, double a1, R050 a2, R100 a3, R066 a4, R161 a5, UAlign16 a6);
+uint64_t multi_15(EnU8 a0, R088 a1, R166 a2, R133 a3, R220 a4, R086 a5, short a6, unsigned short a7, int32_t a8);
+R090 multi_16(R090 a0, R117 a1, R167 a2, const int64_t *a3);
+uint64_t multi_17(R178 a0, int16_t a1, R000 a2, R098 a3, R093 a4, EmptyF64 a5);
+uint64_t __attribute__((ms_abi)) multi_18(R143 a0, R073 a1, intptr_t a2, double a3, EnI8 a4, double a5, R141 a6);
+R057 multi_19(uint64_t a0, R085 a1, R054 a2, unsigned long long a3, R057 a4, char a5, Bool3F32 a6, ssize_t a7, short a8, uint8_t a9, const int64_t *a10, long a11);
+uint64_t multi_20(R049 a0, R044 a1, R109 a2);
+uint64_t multi_21(float a0, float a1, R225 a2, R144 a3, float a4, double a5, R156 a6, const int64_t *a7, uint8_t a8, EnI16 a9);
+R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU16 a1, int16_t a2, double a3, int a4, R217 a5, int16_t a6);
+uint64_t multi_23(R009 a0, intptr_t a1, char a2, double a3, unsigned short a4, R089 a5, uint8_t a6, unsigned short a7, EnU64 a8, double a9);
+uint64_t multi_24(float a0, R186 a1, float a2, short a3, float a4, R001 a5, double a6, double a7);
+R115 multi_25(uintptr_t a0, R115 a1, signed char a2, R130 a3, R079 a4, R064 a5, R142 a6);
+uint64_t __attribute__((ms_abi)) multi_26(size_t a0, R000 a1, int16_t a2, R193 a3, R006 a4, EnInt a5, uint16_t a6, unsigned short a7);
+uint64_t multi_27(const int64_t *a0, const int64_t *a1, R054 a2, R066 a3, R190 a4, R086 a5);
+R032 multi_28(const int64_t *a0, const int64_t *a1, float a2, R032 a3, R048 a4, float a5, const int64_t *a6, uint8_t a7, R002 a8);
+uint64_t multi_29(R229 a0, double a1, R122 a2, double a3, float a4, R103 a5, R047 a6, short a7);
+uint64_t __attribute__((ms_abi)) multi_30(R073 a0, ZeroArrI32 a1, R032 a2, R205 a3, R183 a4);
+R154 multi_31(R154 a0, R122 a1, EnU64 a2, float a3, R086 a4, unsigned short a5, EnI8 a6);
+uint64_t multi_32(char a0, EmptyU a1, int32_t a2, R088 a3, int16_t a4, unsigned long long a5, signed char a6, int64_t a7, int64_t a8, char a9);
+uint64_t multi_33(int32_t a0, size_t a1, R064 a2, unsigned long a3, EnI8 a4, const int64_t *a5, double a6, PackAlign4 a7, int8_t a8);
+EmptyU __attribute__((ms_abi)) multi_34(R108 a0, EnInt a1, U8ZeroI64 a2, R082 a3, EmptyU a4);
+uint64_t multi_35(short a0, int16_t a1, R129 a2, EnU16 a3, R090 a4);
+uint64_t multi_36(R204 a0, R046 a1, R020 a2, R116 a3, R056 a4);
+R080 multi_37(EnU16 a0, R020 a1, float a2, uint16_t a3, UAlign16 a4, double a5, R124 a6, R080 a7, long a8, unsigned short a9, unsigned long a10);
+uint64_t __attribute__((ms_abi)) multi_38(char a0, int64_t a1, R051 a2, R086 a3, int64_t a4, const int64_t *a5);
+uint64_t multi_39(R102 a0, double a1, size_t a2, R129 a3, R071 a4, float a5, double a6, double a7, R051 a8, unsigned long a9, double a10, float a11, R229 a12);
+R019 multi_40(PackAlign16F a0, R055 a1, R059 a2, int16_t a3, UPackedF64U8 a4, const int64_t *a5, R019 a6);
+uint64_t multi_41(double a0, double a1, float a2, R219 a3, double a4, R223 a5, double a6, float a7);
+uint64_t __attribute__((ms_abi)) multi_42(R150 a0, R091 a1, R007 a2, float a3, R046 a4, double a5);
+R040 multi_43(EnU32 a0, R155 a1, R040 a2, int32_t a3, R178 a4, R064 a5);
+uint64_t multi_44(unsigned long long a0, R132 a1, short a2, long a3, R063 a4, unsigned long long a5, int32_t a6, signed char a7, R132 a8);
+uint64_t multi_45(R059 a0, R077 a1, R073 a2, const int64_t *a3);
+R162 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned int a2, short a3, char a4, const int64_t *a5, R204 a6, intptr_t a7, R151 a8, int16_t a9, R215 a10, R186 a11, R162 a12);
+uint64_t multi_47(R091 a0, uint32_t a1, R090 a2, R101 a3, EnInt a4, R115 a5, F32Arr1x3 a6, short a7);
+uint64_t multi_48(int8_t a0, long a1, int a2, R085 a3, R168 a4);
+F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R008 a2, signed char a3, R220 a4);
+uint64_t __attribute__((ms_abi)) multi_50(R166 a0, R104 a1, uintptr_t a2, uint16_t a3, R145 a4, uint8_t a5, unsigned short a6, float a7);
+uint64_t multi_51(short a0, int a1, const int64_t *a2, R031 a3, R164 a4, ZigMixed a5, short a6, long a7, intptr_t a8, R183 a9, uint16_t a10);
+R079 multi_52(R079 a0, R104 a1, R070 a2);
+uint64_t multi_53(R046 a0, F32Arr1x3 a1, R033 a2, R104 a3, char a4, R177 a5, double a6);
+uint64_t __attribute__((ms_abi)) multi_54(long a0, U8ZeroI64 a1, int a2, float a3, R144 a4);
+R056 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R083 a6, R069 a7, int16_t a8, F32Arr1x3 a9, R056 a10, R083 a11);
+uint64_t multi_56(R217 a0, R040 a1);
+uint64_t multi_57(R225 a0, EnU64 a1, R061 a2, R202 a3, R155 a4, ZigMixed a5, const int64_t *a6);
+F32Arr1x3 __attribute__((ms_abi)) multi_58(R215 a0, double a1, R217 a2, PackAlign4 a3, F32Arr1x3 a4, R090 a5);
+uint64_t multi_59(int16_t a0, R006 a1, uint16_t a2, short a3, R022 a4, R229 a5, EmptyF64 a6, uint32_t a7);
+uint64_t multi_60(long long a0, R035 a1, double a2, R177 a3, char a4, R184 a5, double a6);
+R093 multi_61(float a0, R113 a1, unsigned short a2, float a3, EnU16 a4, R033 a5, R000 a6, R093 a7, double a8, PtrPair a9, ssize_t a10);
+uint64_t __attribute__((ms_abi)) multi_62(R161 a0, char a1, R101 a2, uint16_t a3);
+uint64_t multi_63(int64_t a0, intptr_t a1, EnU64 a2, R159 a3, EnI8 a4, R000 a5);
 uint64_t cbmulti_0(CbMulti_0 cb);
 uint64_t cbmulti_1(CbMulti_1 cb);
 uint64_t cbmulti_2(CbMulti_2 cb);
