@@ -738,6 +738,7 @@ class Plan:
         self.cb = {}
         self.w64cb = {}
         self.ind = set()  # hash_S and echo_S also called through C function pointers
+        self.field = {}  # S -> (path, T): a nested T inside S, passed and assigned in place
         self.w64ind = set()  # the same for w64_hash_S and w64_echo_S
         for i, s in enumerate(self.shapes):
             n = s.name
@@ -753,6 +754,17 @@ class Plan:
             if i % 3 == 2 or i < 19:
                 self.cb[n] = (random_scalars(rng, 0, 8) + [(n, None)] + random_scalars(rng, 0, 3),
                               random_scalars(rng, 0, 8) + [(n, None)] + random_scalars(rng, 0, 6))
+            for fname, ft in [] if s.union else s.fields:
+                inner = ft[1] if is_arr(ft) else ft
+                if is_arr(inner) or is_scalar(inner) or not leaves(inner, ""):
+                    continue
+                if not is_arr(ft):
+                    self.field[n] = (".%s" % fname, inner)
+                elif ft[2] > 0:
+                    self.field[n] = (".%s[%d]" % (fname, ft[2] - 1), inner)
+                else:
+                    continue
+                break
             if i % 5 == 3:
                 self.ind.add(n)
             if n in self.w64 and i % 8 == 1:
@@ -1187,6 +1199,14 @@ def write_native_main(plan):
             out.append("        %s wie = ptr_w64_echo_%s()(%s);" % (n, n, c_call_args(e, ["y"])))
             out.append('        printf("%s w64 ind echo %%" PRIu64 "\\n", w64_hash_%s(%s));'
                        % (n, n, c_call_args(h, ["wie"])))
+        if n in plan.field:
+            path, t = plan.field[n]
+            out.append("        %s f = make_%s(%d);" % (n, n, i + 1200))
+            out.append('        printf("%s field %%" PRIu64 "\\n", hash_%s(%s));'
+                       % (n, t, c_call_args(plan.hash[t], ["f" + path])))
+            out.append("        f%s = echo_%s(%s);" % (path, t, c_call_args(plan.echo[t], ["f" + path])))
+            out.append('        printf("%s field echo %%" PRIu64 "\\n", hash_%s(%s));'
+                       % (n, n, c_call_args(plan.hash[n], ["f"])))
         out.append("    }")
         out.append("}")
     main_start = len(out)
@@ -1426,6 +1446,14 @@ def write_ffidl(plan):
             out.append("    let wie = wfe(%s);" % ffidl_call_args(e, ["y"]))
             out.append('    print("%s w64 ind echo", w64_hash_%s(%s));'
                        % (n, n, ffidl_call_args(h, ["wie"])))
+        if n in plan.field:
+            path, t = plan.field[n]
+            out.append("    let f = make_%s(%d);" % (n, i + 1200))
+            out.append('    print("%s field", hash_%s(%s));'
+                       % (n, t, ffidl_call_args(plan.hash[t], ["f" + path])))
+            out.append("    f%s = echo_%s(%s);" % (path, t, ffidl_call_args(plan.echo[t], ["f" + path])))
+            out.append('    print("%s field echo", hash_%s(%s));'
+                       % (n, n, ffidl_call_args(plan.hash[n], ["f"])))
         out.append("}")
     for s in plan.shapes:
         n = s.name

@@ -4706,6 +4706,10 @@ __attribute__((noinline)) static void shape_R005(void) {
         printf("R005 echo %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, e, 7920.375f, 1935.25f));
         R005 w = make_R005(524);
         printf("R005 pair %" PRIu64 "\n", pair_R005(-2000062251ll, 3763.625f, 87.875f, -1266.625f, -5043.625, 1ull, v, 6374.125, w));
+        R005 f = make_R005(1224);
+        printf("R005 field %" PRIu64 "\n", hash_R003(&ffidl_cells[60], f.f0, 25ull));
+        f.f0 = echo_R003(29224ll, f.f0);
+        printf("R005 field echo %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, f, 7920.375f, 1935.25f));
     }
 }
 __attribute__((noinline)) static void shape_R006(void) {
@@ -4756,6 +4760,10 @@ __attribute__((noinline)) static void shape_R009(void) {
         printf("R009 ind hash %" PRIu64 "\n", ptr_hash_R009()(4607.75f, -4292.75, -3044.5f, w, 31ll, -9223372036854775806ll));
         R009 ie = ptr_echo_R009()(e);
         printf("R009 ind echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, ie, 31ll, -9223372036854775806ll));
+        R009 f = make_R009(1228);
+        printf("R009 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f1, -4ll));
+        f.f1 = echo_U8EmptyU8(-9ll, 6608.5, f.f1);
+        printf("R009 field echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, f, 31ll, -9223372036854775806ll));
     }
 }
 __attribute__((noinline)) static void shape_R010(void) {
@@ -4769,6 +4777,10 @@ __attribute__((noinline)) static void shape_R010(void) {
         printf("R010 w64 hash %" PRIu64 "\n", w64_hash_R010(4739882095977911081ll, x, 43ull));
         R010 y = w64_echo_R010(5686.375, x);
         printf("R010 w64 echo %" PRIu64 "\n", w64_hash_R010(4739882095977911081ll, y, 43ull));
+        R010 f = make_R010(1229);
+        printf("R010 field %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, f.f2, -2456.875f));
+        f.f2 = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, f.f2);
+        printf("R010 field echo %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU64)9223372036854775808ull, false, 7327631325865378272ull, 3304103931ull, 125ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R011(void) {
@@ -4780,6 +4792,10 @@ __attribute__((noinline)) static void shape_R011(void) {
         printf("R011 echo %" PRIu64 "\n", hash_R011(e, (EnInt)0ll));
         R011 w = make_R011(530);
         printf("R011 pair %" PRIu64 "\n", pair_R011(34ll, 188ull, 9107783503321969629ll, 39ull, 1ull, &ffidl_cells[57], v, 3070.25, w, 5004169272454731560ull));
+        R011 f = make_R011(1230);
+        printf("R011 field %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, f.f3));
+        f.f3 = echo_R004(f.f3, 7143513718868349905ll, 37ll, -17492ll);
+        printf("R011 field echo %" PRIu64 "\n", hash_R011(f, (EnInt)0ll));
     }
 }
 __attribute__((noinline)) static void shape_R012(void) {
@@ -4800,6 +4816,10 @@ __attribute__((noinline)) static void shape_R013(void) {
         printf("R013 echo %" PRIu64 "\n", hash_R013(-6688.875f, -707.0f, e));
         R013 w = make_R013(532);
         printf("R013 pair %" PRIu64 "\n", pair_R013(-3352.625f, -2011.625f, 1418.375f, &ffidl_cells[48], v, 10117721037779019772ull, w));
+        R013 f = make_R013(1232);
+        printf("R013 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f3[0], -4ll));
+        f.f3[0] = echo_U8EmptyU8(-9ll, 6608.5, f.f3[0]);
+        printf("R013 field echo %" PRIu64 "\n", hash_R013(-6688.875f, -707.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R014(void) {
@@ -4897,6 +4917,10 @@ __attribute__((noinline)) static void shape_R021(void) {
         printf("R021 echo %" PRIu64 "\n", hash_R021(e, -3947.375f, 2637.375));
         R021 w = make_R021(540);
         printf("R021 pair %" PRIu64 "\n", pair_R021(-5499.75f, -3767.5f, v, -5056.5, w, 4486.625, -5592.375));
+        R021 f = make_R021(1240);
+        printf("R021 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f2, -5283.25, 7100.625f));
+        f.f2 = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f2, (EnU64)9223372036854775808ull, -116ll);
+        printf("R021 field echo %" PRIu64 "\n", hash_R021(f, -3947.375f, 2637.375));
     }
 }
 __attribute__((noinline)) static void shape_R022(void) {
@@ -4936,6 +4960,10 @@ __attribute__((noinline)) static void shape_R024(void) {
         printf("R024 ind hash %" PRIu64 "\n", ptr_hash_R024()(-705.75f, -5505.25, v, 0ull));
         R024 ie = ptr_echo_R024()(e);
         printf("R024 ind echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, ie, 0ull));
+        R024 f = make_R024(1243);
+        printf("R024 field %" PRIu64 "\n", hash_R020(true, -7059.125f, f.f0, 34ull));
+        f.f0 = echo_R020(f.f0);
+        printf("R024 field echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, f, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R025(void) {
@@ -4947,6 +4975,10 @@ __attribute__((noinline)) static void shape_R025(void) {
         printf("R025 echo %" PRIu64 "\n", hash_R025(e, 7181.0f, 3999.125f));
         R025 w = make_R025(544);
         printf("R025 pair %" PRIu64 "\n", pair_R025(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
+        R025 f = make_R025(1244);
+        printf("R025 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f1, -1415.375, 3287.75f));
+        f.f1 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f1, -547.375f);
+        printf("R025 field echo %" PRIu64 "\n", hash_R025(f, 7181.0f, 3999.125f));
     }
 }
 __attribute__((noinline)) static void shape_R026(void) {
@@ -4960,6 +4992,10 @@ __attribute__((noinline)) static void shape_R026(void) {
         printf("R026 w64 hash %" PRIu64 "\n", w64_hash_R026(x, &ffidl_cells[9], false));
         R026 y = w64_echo_R026(x, 6299.75);
         printf("R026 w64 echo %" PRIu64 "\n", w64_hash_R026(y, &ffidl_cells[9], false));
+        R026 f = make_R026(1245);
+        printf("R026 field %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, f.f0, -4403.75, 842.375));
+        f.f0 = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, f.f0);
+        printf("R026 field echo %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, f, 5679.625, true));
     }
 }
 __attribute__((noinline)) static void shape_R027(void) {
@@ -4980,6 +5016,10 @@ __attribute__((noinline)) static void shape_R028(void) {
         printf("R028 hash %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, v));
         R028 e = echo_R028(v, &ffidl_cells[19]);
         printf("R028 echo %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, e));
+        R028 f = make_R028(1247);
+        printf("R028 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f0, -4ll));
+        f.f0 = echo_U8EmptyU8(-9ll, 6608.5, f.f0);
+        printf("R028 field echo %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, f));
     }
 }
 __attribute__((noinline)) static void shape_R029(void) {
@@ -4994,6 +5034,10 @@ __attribute__((noinline)) static void shape_R029(void) {
         printf("R029 ind hash %" PRIu64 "\n", ptr_hash_R029()(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, w));
         R029 ie = ptr_echo_R029()(10708266678610582223ull, 38ull, 158ull, 43ull, -6553801075350520292ll, 127ll, 51331ull, 0ull, e, -2147483648ll, 224ull, -9223372036854775806ll);
         printf("R029 ind echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, ie));
+        R029 f = make_R029(1248);
+        printf("R029 field %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, f.f3, 498.0));
+        f.f3 = echo_R002((EnU8)54ull, 0ll, 0ull, -5347.375f, 1272.0, f.f3, 609.0, -4876.125, 0ull);
+        printf("R029 field echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R030(void) {
@@ -5057,6 +5101,10 @@ __attribute__((noinline)) static void shape_R034(void) {
         printf("R034 ind hash %" PRIu64 "\n", ptr_hash_R034()(2091480393ull, -32767ll, v, 0ll, 17939684732833227276ull));
         R034 ie = ptr_echo_R034()(&ffidl_cells[52], e, 9223372036854775806ll);
         printf("R034 ind echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, ie, 0ll, 17939684732833227276ull));
+        R034 f = make_R034(1253);
+        printf("R034 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0));
+        f.f0 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0);
+        printf("R034 field echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f, 0ll, 17939684732833227276ull));
     }
 }
 __attribute__((noinline)) static void shape_R035(void) {
@@ -5151,6 +5199,10 @@ __attribute__((noinline)) static void shape_R042(void) {
         printf("R042 w64 hash %" PRIu64 "\n", w64_hash_R042(3752.375, 18446744073709551615ull, x));
         R042 y = w64_echo_R042(52.625, 86ull, (EnU8)0ull, x, 1818.5f);
         printf("R042 w64 echo %" PRIu64 "\n", w64_hash_R042(3752.375, 18446744073709551615ull, y));
+        R042 f = make_R042(1261);
+        printf("R042 field %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, f.f0, 14ull));
+        f.f0 = echo_R040(-4318.375, 1034.875f, -1885.75, 24ull, -6859.25, 31ll, 1302.125, f.f0, 32ull);
+        printf("R042 field echo %" PRIu64 "\n", hash_R042(4902.25, -4030.375, -7543.875f, 7846.375, f, 37ull, 25ull));
     }
 }
 __attribute__((noinline)) static void shape_R043(void) {
@@ -5162,6 +5214,10 @@ __attribute__((noinline)) static void shape_R043(void) {
         printf("R043 echo %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, e, -4482.375f, 1697.375));
         R043 w = make_R043(562);
         printf("R043 pair %" PRIu64 "\n", pair_R043(-7832.5f, 7294.125f, -715.625f, -2730.875f, v, -91ll, w, 65535ull, 1ull));
+        R043 f = make_R043(1262);
+        printf("R043 field %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, f.f0, -4403.75, 842.375));
+        f.f0 = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, f.f0);
+        printf("R043 field echo %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, f, -4482.375f, 1697.375));
     }
 }
 __attribute__((noinline)) static void shape_R044(void) {
@@ -5185,6 +5241,10 @@ __attribute__((noinline)) static void shape_R045(void) {
         printf("R045 echo %" PRIu64 "\n", hash_R045(163.625f, 2222.0, 8041301567450402155ull, 40ull, -5335.875, 6608.75, 6931.125, e, -2100921510ll));
         R045 w = make_R045(564);
         printf("R045 pair %" PRIu64 "\n", pair_R045(5355.875f, v, 1ull, w));
+        R045 f = make_R045(1264);
+        printf("R045 field %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, f.f7, -1778573369ll, (EnInt)-958ll));
+        f.f7 = echo_UAlign16(2147483647ll, -3797.875f, -6579.625f, f.f7, 32766ll, &ffidl_cells[27], 27ll);
+        printf("R045 field echo %" PRIu64 "\n", hash_R045(163.625f, 2222.0, 8041301567450402155ull, 40ull, -5335.875, 6608.75, 6931.125, f, -2100921510ll));
     }
 }
 __attribute__((noinline)) static void shape_R046(void) {
@@ -5201,6 +5261,10 @@ __attribute__((noinline)) static void shape_R046(void) {
         printf("R046 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R046()(23ll, -7674.25, y));
         R046 wie = ptr_w64_echo_R046()(y, 5858.5);
         printf("R046 w64 ind echo %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, wie));
+        R046 f = make_R046(1265);
+        printf("R046 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f1[0], -5283.25, 7100.625f));
+        f.f1[0] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f1[0], (EnU64)9223372036854775808ull, -116ll);
+        printf("R046 field echo %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, f, -6142.5f));
     }
 }
 __attribute__((noinline)) static void shape_R047(void) {
@@ -5212,6 +5276,10 @@ __attribute__((noinline)) static void shape_R047(void) {
         printf("R047 echo %" PRIu64 "\n", hash_R047(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
         R047 w = make_R047(566);
         printf("R047 pair %" PRIu64 "\n", pair_R047(253ull, -37ll, 14ull, 10071386120995034825ull, 30ull, 25ll, v, 2017077482ull, w, 9223372036854775807ll, 85ll));
+        R047 f = make_R047(1266);
+        printf("R047 field %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, f.f2[0], 1089475778709102145ll, &ffidl_cells[32]));
+        f.f2[0] = echo_R030(6296.75f, 4948.5f, 2315075904555790313ll, -28055ll, f.f2[0], &ffidl_cells[3], 777437006ll, 0ull);
+        printf("R047 field echo %" PRIu64 "\n", hash_R047(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], f, 40ull, 50ll));
     }
 }
 __attribute__((noinline)) static void shape_R048(void) {
@@ -5221,6 +5289,10 @@ __attribute__((noinline)) static void shape_R048(void) {
         printf("R048 hash %" PRIu64 "\n", hash_R048(4909.375f, v));
         R048 e = echo_R048(18446744073709551614ull, 28918ull, 4168464541964447986ll, 85ll, 7822.5f, v);
         printf("R048 echo %" PRIu64 "\n", hash_R048(4909.375f, e));
+        R048 f = make_R048(1267);
+        printf("R048 field %" PRIu64 "\n", hash_EnumBag(-4ll, f.f0[1], 11736231843449683144ull, -56ll));
+        f.f0[1] = echo_EnumBag(18164077320399922754ull, -488.0f, f.f0[1]);
+        printf("R048 field echo %" PRIu64 "\n", hash_R048(4909.375f, f));
     }
 }
 __attribute__((noinline)) static void shape_R049(void) {
@@ -5235,6 +5307,10 @@ __attribute__((noinline)) static void shape_R049(void) {
         printf("R049 ind hash %" PRIu64 "\n", ptr_hash_R049()(3923.375f, 1028.625, -5903.25, w, 670.25, -4082.125));
         R049 ie = ptr_echo_R049()(e);
         printf("R049 ind echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, ie, 670.25, -4082.125));
+        R049 f = make_R049(1268);
+        printf("R049 field %" PRIu64 "\n", hash_R035(6125.5, -2773.125, f.f2, -1850.125f, 6206.375f));
+        f.f2 = echo_R035(0ull, -29365ll, 12ull, 40ll, f.f2, 706.875f, 7138.625f);
+        printf("R049 field echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, f, 670.25, -4082.125));
     }
 }
 __attribute__((noinline)) static void shape_R050(void) {
@@ -5248,6 +5324,10 @@ __attribute__((noinline)) static void shape_R050(void) {
         printf("R050 w64 hash %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, x, 2108.75f));
         R050 y = w64_echo_R050(-127ll, 0ll, x, -4832.375f);
         printf("R050 w64 echo %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, y, 2108.75f));
+        R050 f = make_R050(1269);
+        printf("R050 field %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, f.f1, 2810.625));
+        f.f1 = echo_R044(-127ll, (EnU8)1ull, f.f1, 8ll, 35ull, 1ll);
+        printf("R050 field echo %" PRIu64 "\n", hash_R050(&ffidl_cells[28], f));
     }
 }
 __attribute__((noinline)) static void shape_R051(void) {
@@ -5279,6 +5359,10 @@ __attribute__((noinline)) static void shape_R053(void) {
         printf("R053 echo %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, e));
         R053 w = make_R053(572);
         printf("R053 pair %" PRIu64 "\n", pair_R053(-4129.5f, 4194.25f, 757.75, 2685.375, v, -1279.125, w, 49ll));
+        R053 f = make_R053(1272);
+        printf("R053 field %" PRIu64 "\n", hash_R031(11ll, f.f4, 844965819031619904ll, 92ull));
+        f.f4 = echo_R031(f.f4, -647.625);
+        printf("R053 field echo %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, f));
     }
 }
 __attribute__((noinline)) static void shape_R054(void) {
@@ -5342,6 +5426,10 @@ __attribute__((noinline)) static void shape_R058(void) {
         printf("R058 w64 hash %" PRIu64 "\n", w64_hash_R058(-128ll, -2118880133040432024ll, x));
         R058 y = w64_echo_R058(-2790.875f, 2637886555946242761ll, 5827.5, 2412.0f, x, -2151.375, -2803.125f);
         printf("R058 w64 echo %" PRIu64 "\n", w64_hash_R058(-128ll, -2118880133040432024ll, y));
+        R058 f = make_R058(1277);
+        printf("R058 field %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, f.f0, 1089475778709102145ll, &ffidl_cells[32]));
+        f.f0 = echo_R030(6296.75f, 4948.5f, 2315075904555790313ll, -28055ll, f.f0, &ffidl_cells[3], 777437006ll, 0ull);
+        printf("R058 field echo %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, f, 26ull, (EnU8)1ull));
     }
 }
 __attribute__((noinline)) static void shape_R059(void) {
@@ -5376,6 +5464,10 @@ __attribute__((noinline)) static void shape_R061(void) {
         printf("R061 echo %" PRIu64 "\n", hash_R061(673.25f, e));
         R061 w = make_R061(580);
         printf("R061 pair %" PRIu64 "\n", pair_R061(84ll, -27ll, 1ull, (EnU64)212ull, -891546285201380365ll, v, 7168.25, w, 6356.625f, 9739984000745790861ull));
+        R061 f = make_R061(1280);
+        printf("R061 field %" PRIu64 "\n", hash_EnumBag(-4ll, f.f0, 11736231843449683144ull, -56ll));
+        f.f0 = echo_EnumBag(18164077320399922754ull, -488.0f, f.f0);
+        printf("R061 field echo %" PRIu64 "\n", hash_R061(673.25f, f));
     }
 }
 __attribute__((noinline)) static void shape_R062(void) {
@@ -5415,6 +5507,10 @@ __attribute__((noinline)) static void shape_R064(void) {
         printf("R064 ind hash %" PRIu64 "\n", ptr_hash_R064()(37ll, v));
         R064 ie = ptr_echo_R064()(88ll, 14639ull, (EnU8)1ull, 5117.25, e, -7297.25);
         printf("R064 ind echo %" PRIu64 "\n", hash_R064(37ll, ie));
+        R064 f = make_R064(1283);
+        printf("R064 field %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, f.f1, 670.25, -4082.125));
+        f.f1 = echo_R049(f.f1);
+        printf("R064 field echo %" PRIu64 "\n", hash_R064(37ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R065(void) {
@@ -5439,6 +5535,10 @@ __attribute__((noinline)) static void shape_R066(void) {
         printf("R066 w64 hash %" PRIu64 "\n", w64_hash_R066(x, 2115359726286812904ull, (EnInt)100000ll));
         R066 y = w64_echo_R066(35683ull, 18446744073709551614ull, x, &ffidl_cells[7], 9223372036854775806ll);
         printf("R066 w64 echo %" PRIu64 "\n", w64_hash_R066(y, 2115359726286812904ull, (EnInt)100000ll));
+        R066 f = make_R066(1285);
+        printf("R066 field %" PRIu64 "\n", hash_R037(28631ull, 7496.0, 63ll, -4172.875f, f.f1, 1159.375f));
+        f.f1 = echo_R037(203462878ll, 0ll, -9223372036854775807ll, 32ll, &ffidl_cells[50], -3982.125f, f.f1, true);
+        printf("R066 field echo %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, f, (EnI64)5000000000ll));
     }
 }
 __attribute__((noinline)) static void shape_R067(void) {
@@ -5536,6 +5636,10 @@ __attribute__((noinline)) static void shape_R074(void) {
         printf("R074 ind hash %" PRIu64 "\n", ptr_hash_R074()(127ll, 666148953ll, v));
         R074 ie = ptr_echo_R074()(1827.625, 11ull, -32767ll, e, 5626.0f, 4566.25f, 2292.75f);
         printf("R074 ind echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, ie));
+        R074 f = make_R074(1293);
+        printf("R074 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f0, -7730.0));
+        f.f0 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f0);
+        printf("R074 field echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R075(void) {
@@ -5547,6 +5651,10 @@ __attribute__((noinline)) static void shape_R075(void) {
         printf("R075 echo %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], e, 1587412771ull));
         R075 w = make_R075(594);
         printf("R075 pair %" PRIu64 "\n", pair_R075(-3910.25, v, -6914.625, w, 6444190907069002682ull, 2135.75));
+        R075 f = make_R075(1294);
+        printf("R075 field %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, f.f1[0], -4403.75, 842.375));
+        f.f1[0] = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, f.f1[0]);
+        printf("R075 field echo %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], f, 1587412771ull));
     }
 }
 __attribute__((noinline)) static void shape_R076(void) {
@@ -5653,6 +5761,10 @@ __attribute__((noinline)) static void shape_R084(void) {
         printf("R084 ind hash %" PRIu64 "\n", ptr_hash_R084()((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f));
         R084 ie = ptr_echo_R084()(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, e, -3789.125);
         printf("R084 ind echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, ie, -1472.25f));
+        R084 f = make_R084(1303);
+        printf("R084 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f1[0]));
+        f.f1[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f1[0]);
+        printf("R084 field echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, f, -1472.25f));
     }
 }
 __attribute__((noinline)) static void shape_R085(void) {
@@ -5777,6 +5889,10 @@ __attribute__((noinline)) static void shape_R094(void) {
         printf("R094 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R094()(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, y, 12909ll, -203361023724211146ll));
         R094 wie = ptr_w64_echo_R094()(-3418.375f, -1309.875, y, 7675.5f);
         printf("R094 w64 ind echo %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, wie, 12909ll, -203361023724211146ll));
+        R094 f = make_R094(1313);
+        printf("R094 field %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, f.f0, 870997600530392353ll));
+        f.f0 = echo_R059(5840.5f, -238.0f, -304.0, f.f0, -7334.375);
+        printf("R094 field echo %" PRIu64 "\n", hash_R094(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, f, true, 10771563777957259321ull));
     }
 }
 __attribute__((noinline)) static void shape_R095(void) {
@@ -5882,6 +5998,10 @@ __attribute__((noinline)) static void shape_R103(void) {
         printf("R103 echo %" PRIu64 "\n", hash_R103(4294967294ull, -3415.75f, -743.375, 1526.125, &ffidl_cells[26], -4799.5, e));
         R103 w = make_R103(622);
         printf("R103 pair %" PRIu64 "\n", pair_R103(-21ll, 8216769783983051224ull, 8335ull, -121ll, (EnI16)7ll, 8314146779246759520ll, v, 49ll, w, 5343.375f));
+        R103 f = make_R103(1322);
+        printf("R103 field %" PRIu64 "\n", hash_R079(28ull, f.f3, -117ll, -49ll));
+        f.f3 = echo_R079(-4833.5, f.f3);
+        printf("R103 field echo %" PRIu64 "\n", hash_R103(4294967294ull, -3415.75f, -743.375, 1526.125, &ffidl_cells[26], -4799.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R104(void) {
@@ -5894,6 +6014,10 @@ __attribute__((noinline)) static void shape_R104(void) {
         printf("R104 ind hash %" PRIu64 "\n", ptr_hash_R104()(18446744073709551615ull, 17ll, 9815ll, 42ull, v, -1888075339524375956ll));
         R104 ie = ptr_echo_R104()(-2960.875f, -335ll, 0ll, 2040928087ull, 254ull, 5498043423284067643ll, 127ll, e);
         printf("R104 ind echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, ie, -1888075339524375956ll));
+        R104 f = make_R104(1323);
+        printf("R104 field %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, f.f0, 4396.0));
+        f.f0 = echo_R057(388.75, 5775.25, -3090.0f, -7733.75, -49ll, f.f0, 2147483647ll, 7ll);
+        printf("R104 field echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, f, -1888075339524375956ll));
     }
 }
 __attribute__((noinline)) static void shape_R105(void) {
@@ -5918,6 +6042,10 @@ __attribute__((noinline)) static void shape_R106(void) {
         printf("R106 w64 hash %" PRIu64 "\n", w64_hash_R106(-3501614266844475717ll, x, 16000185945248653270ull));
         R106 y = w64_echo_R106(18446744073709551615ull, -6716.625f, -33ll, 1800.75f, x, 2446538929ull, 6558189919316299555ll);
         printf("R106 w64 echo %" PRIu64 "\n", w64_hash_R106(-3501614266844475717ll, y, 16000185945248653270ull));
+        R106 f = make_R106(1325);
+        printf("R106 field %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, f.f0, 498.0));
+        f.f0 = echo_R002((EnU8)54ull, 0ll, 0ull, -5347.375f, 1272.0, f.f0, 609.0, -4876.125, 0ull);
+        printf("R106 field echo %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, f, -2642.25f, 6306.125f));
     }
 }
 __attribute__((noinline)) static void shape_R107(void) {
@@ -5968,6 +6096,10 @@ __attribute__((noinline)) static void shape_R110(void) {
         printf("R110 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R110()(6367610516393184868ll, 2732037926ull, y, 7ull, 18446744073709551615ull));
         R110 wie = ptr_w64_echo_R110()(-3385.5, -3203.0f, -117.875f, y);
         printf("R110 w64 ind echo %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, wie, 7ull, 18446744073709551615ull));
+        R110 f = make_R110(1329);
+        printf("R110 field %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnI8)127ll, 3368ll, -27169ll, f.f5, 1675.125f, -5442.875f));
+        f.f5 = echo_R055(6587.75, 7047.875, 6593598082112478149ll, f.f5, 233ull);
+        printf("R110 field echo %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, f, (EnInt)-5ll, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R111(void) {
@@ -6015,6 +6147,10 @@ __attribute__((noinline)) static void shape_R114(void) {
         printf("R114 ind hash %" PRIu64 "\n", ptr_hash_R114()(3891014723477885495ll, 1293559456ull, v));
         R114 ie = ptr_echo_R114()(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, e, (EnI8)-128ll);
         printf("R114 ind echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, ie));
+        R114 f = make_R114(1333);
+        printf("R114 field %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, f.f3, 3138.0, 7150.875f));
+        f.f3 = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, f.f3, 206826625ll);
+        printf("R114 field echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R115(void) {
@@ -6062,6 +6198,10 @@ __attribute__((noinline)) static void shape_R118(void) {
         printf("R118 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R118()(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, y, 14752794001356378048ull));
         R118 wie = ptr_w64_echo_R118()(-3840818753721006242ll, 54947ull, 32766ll, y, &ffidl_cells[40]);
         printf("R118 w64 ind echo %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, wie, 14752794001356378048ull));
+        R118 f = make_R118(1337);
+        printf("R118 field %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, f.f0));
+        f.f0 = echo_R028(f.f0, &ffidl_cells[19]);
+        printf("R118 field echo %" PRIu64 "\n", hash_R118(-2753.0f, 2705.25, 6690.625f, 7467.125, -1275.625f, 6985.625f, -6836.0f, -114ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R119(void) {
@@ -6076,6 +6216,10 @@ __attribute__((noinline)) static void shape_R119(void) {
         printf("R119 ind hash %" PRIu64 "\n", ptr_hash_R119()(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, w));
         R119 ie = ptr_echo_R119()(4505.5, 5466.5f, -28ll, -4845.0f, e, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
         printf("R119 ind echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, ie));
+        R119 f = make_R119(1338);
+        printf("R119 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f3, -1415.375, 3287.75f));
+        f.f3 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f3, -547.375f);
+        printf("R119 field echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R120(void) {
@@ -6085,6 +6229,10 @@ __attribute__((noinline)) static void shape_R120(void) {
         printf("R120 hash %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
         R120 e = echo_R120(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
         printf("R120 echo %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
+        R120 f = make_R120(1339);
+        printf("R120 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f3, 1332.625));
+        f.f3 = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f3, -5319.875, -3418.0f);
+        printf("R120 field echo %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R121(void) {
@@ -6120,6 +6268,10 @@ __attribute__((noinline)) static void shape_R123(void) {
         printf("R123 echo %" PRIu64 "\n", hash_R123(6543549902440552917ull, -13ll, 3ll, 32ll, e, -1106832023104944754ll, -1928309152ll));
         R123 w = make_R123(642);
         printf("R123 pair %" PRIu64 "\n", pair_R123(6489.875, 25ll, -759.0, -1151.375, -4052.75, -7679.5, v, &ffidl_cells[20], w));
+        R123 f = make_R123(1342);
+        printf("R123 field %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, f.f1[0], 14ull));
+        f.f1[0] = echo_R040(-4318.375, 1034.875f, -1885.75, 24ull, -6859.25, 31ll, 1302.125, f.f1[0], 32ull);
+        printf("R123 field echo %" PRIu64 "\n", hash_R123(6543549902440552917ull, -13ll, 3ll, 32ll, f, -1106832023104944754ll, -1928309152ll));
     }
 }
 __attribute__((noinline)) static void shape_R124(void) {
@@ -6170,6 +6322,10 @@ __attribute__((noinline)) static void shape_R127(void) {
         printf("R127 echo %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, e, 1015.625f));
         R127 w = make_R127(646);
         printf("R127 pair %" PRIu64 "\n", pair_R127(v, 1293.75, w, 6220.25f));
+        R127 f = make_R127(1346);
+        printf("R127 field %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], f.f0, 1587412771ull));
+        f.f0 = echo_R075(1186.5, -3822.875, -5995.5f, 3669474169754968600ll, -3351.0, -5670.75, 1428.875f, 5900.625, f.f0, 24ull);
+        printf("R127 field echo %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, f, 1015.625f));
     }
 }
 __attribute__((noinline)) static void shape_R128(void) {
@@ -6179,6 +6335,10 @@ __attribute__((noinline)) static void shape_R128(void) {
         printf("R128 hash %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, v, 2832601216ull, 40ull));
         R128 e = echo_R128(-5075.625f, v, 0ull, 230ull);
         printf("R128 echo %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, e, 2832601216ull, 40ull));
+        R128 f = make_R128(1347);
+        printf("R128 field %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, f.f4, 870997600530392353ll));
+        f.f4 = echo_R059(5840.5f, -238.0f, -304.0, f.f4, -7334.375);
+        printf("R128 field echo %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, f, 2832601216ull, 40ull));
     }
 }
 __attribute__((noinline)) static void shape_R129(void) {
@@ -6206,6 +6366,10 @@ __attribute__((noinline)) static void shape_R130(void) {
         printf("R130 w64 hash %" PRIu64 "\n", w64_hash_R130(-1339.0, x));
         R130 y = w64_echo_R130(&ffidl_cells[47], &ffidl_cells[60], -6091.625, (EnU8)200ull, x);
         printf("R130 w64 echo %" PRIu64 "\n", w64_hash_R130(-1339.0, y));
+        R130 f = make_R130(1349);
+        printf("R130 field %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f.f0, 0ll, 17939684732833227276ull));
+        f.f0 = echo_R034(&ffidl_cells[52], f.f0, 9223372036854775806ll);
+        printf("R130 field echo %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, f, -7701035506636521197ll, 2593.375f));
     }
 }
 __attribute__((noinline)) static void shape_R131(void) {
@@ -6256,6 +6420,10 @@ __attribute__((noinline)) static void shape_R134(void) {
         printf("R134 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R134()(1ull, 34ll, y, 3000522127ull));
         R134 wie = ptr_w64_echo_R134()(-3394.25f, y, 3325.375f, -7017.875);
         printf("R134 w64 ind echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, wie, 3000522127ull));
+        R134 f = make_R134(1353);
+        printf("R134 field %" PRIu64 "\n", hash_R020(true, -7059.125f, f.f0, 34ull));
+        f.f0 = echo_R020(f.f0);
+        printf("R134 field echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, f));
     }
 }
 __attribute__((noinline)) static void shape_R135(void) {
@@ -6334,6 +6502,10 @@ __attribute__((noinline)) static void shape_R141(void) {
         printf("R141 echo %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, e, -1549.625));
         R141 w = make_R141(660);
         printf("R141 pair %" PRIu64 "\n", pair_R141(5898.0, 4966.75f, 7622.5, -7302.0, v, 4769.625, w, (EnI8)-128ll));
+        R141 f = make_R141(1360);
+        printf("R141 field %" PRIu64 "\n", hash_R038(f.f3, 11021609383448752425ull, (EnI64)5000000000ll));
+        f.f3 = echo_R038(-6858.875, 76ll, 7307312807056225791ll, 34ull, f.f3);
+        printf("R141 field echo %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, f, -1549.625));
     }
 }
 __attribute__((noinline)) static void shape_R142(void) {
@@ -6350,6 +6522,10 @@ __attribute__((noinline)) static void shape_R142(void) {
         printf("R142 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R142()(-7338.75, -634.75, y, 1ull, 1ull));
         R142 wie = ptr_w64_echo_R142()(31ull, (EnI8)-128ll, -4516.25, 19ll, 56162ull, y);
         printf("R142 w64 ind echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, wie, 1ull, 1ull));
+        R142 f = make_R142(1361);
+        printf("R142 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f0));
+        f.f0 = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f0, (EnU16)173ull, 89ll, 87ll);
+        printf("R142 field echo %" PRIu64 "\n", hash_R142(50ll, -45ll, 65535ull, 29ull, &ffidl_cells[46], f, 5ull, -26ll));
     }
 }
 __attribute__((noinline)) static void shape_R143(void) {
@@ -6373,6 +6549,10 @@ __attribute__((noinline)) static void shape_R144(void) {
         printf("R144 ind hash %" PRIu64 "\n", ptr_hash_R144()(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
         R144 ie = ptr_echo_R144()(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, e, (EnU64)18446744073709551615ull, 0ull);
         printf("R144 ind echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, ie, -17ll, -26848ll));
+        R144 f = make_R144(1363);
+        printf("R144 field %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f.f0, 0ll, 17939684732833227276ull));
+        f.f0 = echo_R034(&ffidl_cells[52], f.f0, 9223372036854775806ll);
+        printf("R144 field echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, f, -17ll, -26848ll));
     }
 }
 __attribute__((noinline)) static void shape_R145(void) {
@@ -6384,6 +6564,10 @@ __attribute__((noinline)) static void shape_R145(void) {
         printf("R145 echo %" PRIu64 "\n", hash_R145(e, (EnI8)60ll, -7791.625f));
         R145 w = make_R145(664);
         printf("R145 pair %" PRIu64 "\n", pair_R145(-7395.375f, &ffidl_cells[55], -6837.875f, 6085ull, 230ull, v, &ffidl_cells[0], w, false));
+        R145 f = make_R145(1364);
+        printf("R145 field %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], f.f1));
+        f.f1 = echo_R124(90ull, -646.0, 13ll, -6496132008729815917ll, f.f1, 18ull, -12ll, 0ull);
+        printf("R145 field echo %" PRIu64 "\n", hash_R145(f, (EnI8)60ll, -7791.625f));
     }
 }
 __attribute__((noinline)) static void shape_R146(void) {
@@ -6478,6 +6662,10 @@ __attribute__((noinline)) static void shape_R153(void) {
         printf("R153 echo %" PRIu64 "\n", hash_R153(14ull, e));
         R153 w = make_R153(672);
         printf("R153 pair %" PRIu64 "\n", pair_R153(&ffidl_cells[34], v, -4733.875, w));
+        R153 f = make_R153(1372);
+        printf("R153 field %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, f.f6, 3138.0, 7150.875f));
+        f.f6 = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, f.f6, 206826625ll);
+        printf("R153 field echo %" PRIu64 "\n", hash_R153(14ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R154(void) {
@@ -6494,6 +6682,10 @@ __attribute__((noinline)) static void shape_R154(void) {
         printf("R154 ind hash %" PRIu64 "\n", ptr_hash_R154()(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, v, -9411ll, 11157ull));
         R154 ie = ptr_echo_R154()(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, e, -814.875f, 1799.625, 18ll);
         printf("R154 ind echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, ie, -9411ll, 11157ull));
+        R154 f = make_R154(1373);
+        printf("R154 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f1, 1332.625));
+        f.f1 = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f1, -5319.875, -3418.0f);
+        printf("R154 field echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, f, -9411ll, 11157ull));
     }
 }
 __attribute__((noinline)) static void shape_R155(void) {
@@ -6505,6 +6697,10 @@ __attribute__((noinline)) static void shape_R155(void) {
         printf("R155 echo %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, e));
         R155 w = make_R155(674);
         printf("R155 pair %" PRIu64 "\n", pair_R155(47384ull, 15339087377539825213ull, 4893ull, 20ull, &ffidl_cells[43], 0ull, v, 2815.375, w, 3768062049246761680ll));
+        R155 f = make_R155(1374);
+        printf("R155 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f3, 204.75));
+        f.f3 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f3);
+        printf("R155 field echo %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R156(void) {
@@ -6514,6 +6710,10 @@ __attribute__((noinline)) static void shape_R156(void) {
         printf("R156 hash %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, v, 24ll));
         R156 e = echo_R156(1945.875f, -6663.125, &ffidl_cells[52], (EnU16)65535ull, v);
         printf("R156 echo %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, e, 24ll));
+        R156 f = make_R156(1375);
+        printf("R156 field %" PRIu64 "\n", hash_R070(0ull, f.f2));
+        f.f2 = echo_R070(-2401.875, f.f2);
+        printf("R156 field echo %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, f, 24ll));
     }
 }
 __attribute__((noinline)) static void shape_R157(void) {
@@ -6525,6 +6725,10 @@ __attribute__((noinline)) static void shape_R157(void) {
         printf("R157 echo %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, e, 3027458009267008599ull, 5195.75));
         R157 w = make_R157(676);
         printf("R157 pair %" PRIu64 "\n", pair_R157((EnU16)281ull, (EnU32)3ull, -13ll, &ffidl_cells[26], v, 141ull, w, -729.375));
+        R157 f = make_R157(1376);
+        printf("R157 field %" PRIu64 "\n", hash_R112(219.25, 7803.5, 1406.25f, -5493.0f, 3667.5f, f.f0[0], 6453.625f));
+        f.f0[0] = echo_R112(9223372036854775807ll, 76ull, &ffidl_cells[25], 13487933674059415024ull, f.f0[0], true);
+        printf("R157 field echo %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, f, 3027458009267008599ull, 5195.75));
     }
 }
 __attribute__((noinline)) static void shape_R158(void) {
@@ -6541,6 +6745,10 @@ __attribute__((noinline)) static void shape_R158(void) {
         printf("R158 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R158()(-1315.625f, 5440.625f, 2257.75, 6000.875f, y));
         R158 wie = ptr_w64_echo_R158()(-7770.625, 65535ull, -428.625f, y, -1179.75f);
         printf("R158 w64 ind echo %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, wie));
+        R158 f = make_R158(1377);
+        printf("R158 field %" PRIu64 "\n", hash_R074(127ll, 666148953ll, f.f3));
+        f.f3 = echo_R074(1827.625, 11ull, -32767ll, f.f3, 5626.0f, 4566.25f, 2292.75f);
+        printf("R158 field echo %" PRIu64 "\n", hash_R158(38.625, -7913.75, -5119.0, f));
     }
 }
 __attribute__((noinline)) static void shape_R159(void) {
@@ -6599,6 +6807,10 @@ __attribute__((noinline)) static void shape_R163(void) {
         printf("R163 echo %" PRIu64 "\n", hash_R163(&ffidl_cells[32], 16ll, 3ll, e, 12377ll));
         R163 w = make_R163(682);
         printf("R163 pair %" PRIu64 "\n", pair_R163(v, -3501.875f, w, -792.125, -6667.875));
+        R163 f = make_R163(1382);
+        printf("R163 field %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, f.f2, -2642.25f, 6306.125f));
+        f.f2 = echo_R106(-5903.75f, 13ll, -1322.875, -6275.75f, -974.625, -5699.375f, -7678.0, 2612.125, f.f2, 27149ull, -1648234992ll);
+        printf("R163 field echo %" PRIu64 "\n", hash_R163(&ffidl_cells[32], 16ll, 3ll, f, 12377ll));
     }
 }
 __attribute__((noinline)) static void shape_R164(void) {
@@ -6622,6 +6834,10 @@ __attribute__((noinline)) static void shape_R165(void) {
         printf("R165 echo %" PRIu64 "\n", hash_R165(&ffidl_cells[2], 239ull, e, 12756448309204799515ull, 19ull));
         R165 w = make_R165(684);
         printf("R165 pair %" PRIu64 "\n", pair_R165(1327098310ll, 3400666263733331897ull, 11ull, v, 912943510ull, w, -3896.875, -4346.0f));
+        R165 f = make_R165(1384);
+        printf("R165 field %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, f.f4, -9411ll, 11157ull));
+        f.f4 = echo_R154(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, f.f4, -814.875f, 1799.625, 18ll);
+        printf("R165 field echo %" PRIu64 "\n", hash_R165(&ffidl_cells[2], 239ull, f, 12756448309204799515ull, 19ull));
     }
 }
 __attribute__((noinline)) static void shape_R166(void) {
@@ -6685,6 +6901,10 @@ __attribute__((noinline)) static void shape_R170(void) {
         printf("R170 w64 hash %" PRIu64 "\n", w64_hash_R170(x, &ffidl_cells[57], 5402.625f));
         R170 y = w64_echo_R170(-3852.25f, -3501.25f, -45ll, 4955.0, x);
         printf("R170 w64 echo %" PRIu64 "\n", w64_hash_R170(y, &ffidl_cells[57], 5402.625f));
+        R170 f = make_R170(1389);
+        printf("R170 field %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, f.f0, 870997600530392353ll));
+        f.f0 = echo_R059(5840.5f, -238.0f, -304.0, f.f0, -7334.375);
+        printf("R170 field echo %" PRIu64 "\n", hash_R170(40ll, 38ll, 107ull, 37ull, f, 9223372036854775807ll, 2336527203170632340ll));
     }
 }
 __attribute__((noinline)) static void shape_R171(void) {
@@ -6696,6 +6916,10 @@ __attribute__((noinline)) static void shape_R171(void) {
         printf("R171 echo %" PRIu64 "\n", hash_R171(-3027.625, 4414.125f, e));
         R171 w = make_R171(690);
         printf("R171 pair %" PRIu64 "\n", pair_R171(v, -1846.0f, w, &ffidl_cells[47]));
+        R171 f = make_R171(1390);
+        printf("R171 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f3[2], 1332.625));
+        f.f3[2] = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f3[2], -5319.875, -3418.0f);
+        printf("R171 field echo %" PRIu64 "\n", hash_R171(-3027.625, 4414.125f, f));
     }
 }
 __attribute__((noinline)) static void shape_R172(void) {
@@ -6735,6 +6959,10 @@ __attribute__((noinline)) static void shape_R174(void) {
         printf("R174 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R174()(0ull, 1376.75, y, 4688666114707269676ll, 9223372036854775807ll));
         R174 wie = ptr_w64_echo_R174()(162ull, 4032.25f, y, 3584.5f, -983.75);
         printf("R174 w64 ind echo %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, wie, 4688666114707269676ll, 9223372036854775807ll));
+        R174 f = make_R174(1393);
+        printf("R174 field %" PRIu64 "\n", hash_R102(0ll, 32767ll, 20ull, f.f0[2]));
+        f.f0[2] = echo_R102(-667.625, 115ll, 2187.75, -32768ll, f.f0[2]);
+        printf("R174 field echo %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, f, 28ll, 9223372036854775807ll));
     }
 }
 __attribute__((noinline)) static void shape_R175(void) {
@@ -6746,6 +6974,10 @@ __attribute__((noinline)) static void shape_R175(void) {
         printf("R175 echo %" PRIu64 "\n", hash_R175(7419.375f, 126.875, 7908.0, 4806.625, -23ll, 9223372036854775807ll, 18ull, -7547.25f, e));
         R175 w = make_R175(694);
         printf("R175 pair %" PRIu64 "\n", pair_R175(2436917462213452206ull, -1202.625, -1278766752ll, -5262.5, -2506.75f, v, 4605.125f, w, -3662807279613111889ll));
+        R175 f = make_R175(1394);
+        printf("R175 field %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, f.f3, -7701035506636521197ll, 2593.375f));
+        f.f3 = echo_R130(5096658266031948657ull, 0ull, 13ll, -2147483647ll, -1370161733ll, f.f3, 1439976780623009681ll, 32767ll, 8866089855969620253ull);
+        printf("R175 field echo %" PRIu64 "\n", hash_R175(7419.375f, 126.875, 7908.0, 4806.625, -23ll, 9223372036854775807ll, 18ull, -7547.25f, f));
     }
 }
 __attribute__((noinline)) static void shape_R176(void) {
@@ -6779,6 +7011,10 @@ __attribute__((noinline)) static void shape_R178(void) {
         printf("R178 w64 hash %" PRIu64 "\n", w64_hash_R178(55ull, -6157.5f, 3016.25, x));
         R178 y = w64_echo_R178(x, -7222.25);
         printf("R178 w64 echo %" PRIu64 "\n", w64_hash_R178(55ull, -6157.5f, 3016.25, y));
+        R178 f = make_R178(1397);
+        printf("R178 field %" PRIu64 "\n", hash_R132(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, f.f0, 9ll));
+        f.f0 = echo_R132(7365.875f, 0ull, -6135.75, 40ull, -114ll, -4304.125, (EnI64)-1ll, f.f0, -17ll);
+        printf("R178 field echo %" PRIu64 "\n", hash_R178(false, 6457.375, f, -4908918538948053944ll));
     }
 }
 __attribute__((noinline)) static void shape_R179(void) {
@@ -6793,6 +7029,10 @@ __attribute__((noinline)) static void shape_R179(void) {
         printf("R179 ind hash %" PRIu64 "\n", ptr_hash_R179()(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, w, 5578.875f));
         R179 ie = ptr_echo_R179()(2222678133ull, 1649.375, -2115.375f, e, 4208.75);
         printf("R179 ind echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, ie, 5578.875f));
+        R179 f = make_R179(1398);
+        printf("R179 field %" PRIu64 "\n", hash_R083(-7237.125f, 5485.875f, -2311.0, 255ull, 39ull, f.f1, (EnU8)200ull));
+        f.f1 = echo_R083(false, -6568.625, 126ll, &ffidl_cells[26], -23ll, &ffidl_cells[16], f.f1, -6310.125f, -2264.875);
+        printf("R179 field echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, f, 5578.875f));
     }
 }
 __attribute__((noinline)) static void shape_R180(void) {
@@ -6802,6 +7042,10 @@ __attribute__((noinline)) static void shape_R180(void) {
         printf("R180 hash %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, v));
         R180 e = echo_R180(-9223372036854775807ll, -36ll, v);
         printf("R180 echo %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, e));
+        R180 f = make_R180(1399);
+        printf("R180 field %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, f.f0, -3333.5f));
+        f.f0 = echo_R176(true, 65535ull, -14185ll, -127ll, 122ll, 638960953977605800ll, f.f0);
+        printf("R180 field echo %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, f));
     }
 }
 __attribute__((noinline)) static void shape_R181(void) {
@@ -6829,6 +7073,10 @@ __attribute__((noinline)) static void shape_R182(void) {
         printf("R182 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R182()(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, y));
         R182 wie = ptr_w64_echo_R182()(-6422.375, y, -2669.875);
         printf("R182 w64 ind echo %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, wie));
+        R182 f = make_R182(1401);
+        printf("R182 field %" PRIu64 "\n", hash_R092(-5074.0, 2883.5, 3260.375f, -1429.375f, f.f0, 3204.375, 1672.625));
+        f.f0 = echo_R092(5039.5f, -3498.5f, f.f0);
+        printf("R182 field echo %" PRIu64 "\n", hash_R182(13638748582246546593ull, -1576.5f, f, 5461.875f, 1ull));
     }
 }
 __attribute__((noinline)) static void shape_R183(void) {
@@ -6896,6 +7144,10 @@ __attribute__((noinline)) static void shape_R188(void) {
         printf("R188 hash %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, v, -5139.375f));
         R188 e = echo_R188(-7254538366983325502ll, 680254487846465565ll, -735.375, 97ull, v, &ffidl_cells[58], 255ull, 2828999048084481784ull);
         printf("R188 echo %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, e, -5139.375f));
+        R188 f = make_R188(1407);
+        printf("R188 field %" PRIu64 "\n", hash_R136(3577.875f, -6257.5f, -4057.75f, -7141.875f, -4313.125, f.f2));
+        f.f2 = echo_R136(21ll, 9223372036854775806ll, 142ull, f.f2, 3236479399ull);
+        printf("R188 field echo %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, f, -5139.375f));
     }
 }
 __attribute__((noinline)) static void shape_R189(void) {
@@ -6910,6 +7162,10 @@ __attribute__((noinline)) static void shape_R189(void) {
         printf("R189 ind hash %" PRIu64 "\n", ptr_hash_R189()(25ull, &ffidl_cells[19], w));
         R189 ie = ptr_echo_R189()(2842.375f, 56312ull, 4921.375f, &ffidl_cells[52], -8348096020844442665ll, 34ull, -229.375, e);
         printf("R189 ind echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], ie));
+        R189 f = make_R189(1408);
+        printf("R189 field %" PRIu64 "\n", hash_R027(-35ll, 112ll, -118403658ll, f.f0[0]));
+        f.f0[0] = echo_R027(1ull, 9178630202331183696ll, f.f0[0], 1083.125, 7264.5);
+        printf("R189 field echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], f));
     }
 }
 __attribute__((noinline)) static void shape_R190(void) {
@@ -6937,6 +7193,10 @@ __attribute__((noinline)) static void shape_R191(void) {
         printf("R191 echo %" PRIu64 "\n", hash_R191(e, -1030926854778750274ll, 4821287ll));
         R191 w = make_R191(710);
         printf("R191 pair %" PRIu64 "\n", pair_R191(-3189.5, -9095977308092062263ll, -4508.125, 3128.375f, 5614384411162590457ll, v, 27ull, w));
+        R191 f = make_R191(1410);
+        printf("R191 field %" PRIu64 "\n", hash_R007(403.875f, 785.125f, -7539.0f, -4261.0, 918.125, f.f5[1], 8346605433794863055ll));
+        f.f5[1] = echo_R007(253ull, false, 0ll, 225ull, &ffidl_cells[31], 21ull, (EnI64)-1ll, 8ull, f.f5[1], 7ull);
+        printf("R191 field echo %" PRIu64 "\n", hash_R191(f, -1030926854778750274ll, 4821287ll));
     }
 }
 __attribute__((noinline)) static void shape_R192(void) {
@@ -6946,6 +7206,10 @@ __attribute__((noinline)) static void shape_R192(void) {
         printf("R192 hash %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, v));
         R192 e = echo_R192((EnU32)3ull, (EnU16)0ull, (EnU16)65535ull, 13515ll, -43.5f, (EnU16)65535ull, v, 5676.875f, (EnI8)127ll, &ffidl_cells[52]);
         printf("R192 echo %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, e));
+        R192 f = make_R192(1411);
+        printf("R192 field %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, f.f1[0], (EnI64)5000000000ll));
+        f.f1[0] = echo_R066(925.75, 2696.5f, 3010.25f, 1608.5, -148.875, 2597.375f, 5380.25f, f.f1[0]);
+        printf("R192 field echo %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, f));
     }
 }
 __attribute__((noinline)) static void shape_R193(void) {
@@ -6984,6 +7248,10 @@ __attribute__((noinline)) static void shape_R195(void) {
         printf("R195 echo %" PRIu64 "\n", hash_R195(-4138.75f, 1016.0, -128ll, e, -829.625));
         R195 w = make_R195(714);
         printf("R195 pair %" PRIu64 "\n", pair_R195(-1367.625f, 1250.0f, -5961.375, 523.0f, v, 24ull, w));
+        R195 f = make_R195(1414);
+        printf("R195 field %" PRIu64 "\n", hash_R038(f.f1[0], 11021609383448752425ull, (EnI64)5000000000ll));
+        f.f1[0] = echo_R038(-6858.875, 76ll, 7307312807056225791ll, 34ull, f.f1[0]);
+        printf("R195 field echo %" PRIu64 "\n", hash_R195(-4138.75f, 1016.0, -128ll, f, -829.625));
     }
 }
 __attribute__((noinline)) static void shape_R196(void) {
@@ -6993,6 +7261,10 @@ __attribute__((noinline)) static void shape_R196(void) {
         printf("R196 hash %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, v));
         R196 e = echo_R196(-9049171873408859170ll, v, 935.375, -2963.75f, 1237.0);
         printf("R196 echo %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, e));
+        R196 f = make_R196(1415);
+        printf("R196 field %" PRIu64 "\n", hash_R081(f.f7));
+        f.f7 = echo_R081(f.f7, -1394.625f, -128ll);
+        printf("R196 field echo %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R197(void) {
@@ -7004,6 +7276,10 @@ __attribute__((noinline)) static void shape_R197(void) {
         printf("R197 echo %" PRIu64 "\n", hash_R197(1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, e, 82ll));
         R197 w = make_R197(716);
         printf("R197 pair %" PRIu64 "\n", pair_R197(-2476678937819420701ll, 12415001835590745805ull, 18111272188393644025ull, 8338ull, 513.375f, &ffidl_cells[1], v, 166ull, w));
+        R197 f = make_R197(1416);
+        printf("R197 field %" PRIu64 "\n", hash_R098(-128ll, true, 46ll, 7972.25f, 3302885193ull, f.f1));
+        f.f1 = echo_R098(-7263.875f, 8261799245184934526ll, &ffidl_cells[12], -7843.625f, f.f1, 254ull, 2ull);
+        printf("R197 field echo %" PRIu64 "\n", hash_R197(1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, f, 82ll));
     }
 }
 __attribute__((noinline)) static void shape_R198(void) {
@@ -7020,6 +7296,10 @@ __attribute__((noinline)) static void shape_R198(void) {
         printf("R198 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R198()(-138.625, y, -6233.625, 2147483646ll));
         R198 wie = ptr_w64_echo_R198()(33ull, 4255663779ull, 5852.125, (EnI16)578ll, y, 7655.0f, -6117.375f);
         printf("R198 w64 ind echo %" PRIu64 "\n", w64_hash_R198(-138.625, wie, -6233.625, 2147483646ll));
+        R198 f = make_R198(1417);
+        printf("R198 field %" PRIu64 "\n", hash_R072((EnU32)3ull, f.f0[0]));
+        f.f0[0] = echo_R072((EnU64)18446744073709551615ull, -1572.625, -3326.375, 162612457636250311ll, 49ull, 3059.75, f.f0[0], (EnI8)107ll);
+        printf("R198 field echo %" PRIu64 "\n", hash_R198(-5926.875, f, 285076345ll, 19ll));
     }
 }
 __attribute__((noinline)) static void shape_R199(void) {
@@ -7043,6 +7323,10 @@ __attribute__((noinline)) static void shape_R200(void) {
         printf("R200 hash %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, v));
         R200 e = echo_R200(&ffidl_cells[50], 7052.375f, 6608.625, -14ll, 16674654318568206404ull, 3520.5f, 2504.625f, 4280674443ull, v);
         printf("R200 echo %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, e));
+        R200 f = make_R200(1419);
+        printf("R200 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f0, 1332.625));
+        f.f0 = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f0, -5319.875, -3418.0f);
+        printf("R200 field echo %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R201(void) {
@@ -7078,6 +7362,10 @@ __attribute__((noinline)) static void shape_R203(void) {
         printf("R203 echo %" PRIu64 "\n", hash_R203(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
         R203 w = make_R203(722);
         printf("R203 pair %" PRIu64 "\n", pair_R203(78ull, v, -7866.375, w));
+        R203 f = make_R203(1422);
+        printf("R203 field %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f.f0[0], 0ll, 17939684732833227276ull));
+        f.f0[0] = echo_R034(&ffidl_cells[52], f.f0[0], 9223372036854775806ll);
+        printf("R203 field echo %" PRIu64 "\n", hash_R203(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R204(void) {
@@ -7128,6 +7416,10 @@ __attribute__((noinline)) static void shape_R207(void) {
         printf("R207 echo %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, e, 0ull));
         R207 w = make_R207(726);
         printf("R207 pair %" PRIu64 "\n", pair_R207(1161.875, -7966.875, 3317.0, -6192.75, v, 32766ll, w));
+        R207 f = make_R207(1426);
+        printf("R207 field %" PRIu64 "\n", hash_R074(127ll, 666148953ll, f.f2[1]));
+        f.f2[1] = echo_R074(1827.625, 11ull, -32767ll, f.f2[1], 5626.0f, 4566.25f, 2292.75f);
+        printf("R207 field echo %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, f, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R208(void) {
@@ -7175,6 +7467,10 @@ __attribute__((noinline)) static void shape_R211(void) {
         printf("R211 echo %" PRIu64 "\n", hash_R211(7674.75f, -7490.5f, -127ll, -7650.5f, 77.875f, e));
         R211 w = make_R211(730);
         printf("R211 pair %" PRIu64 "\n", pair_R211(39ull, v, -2968.75f, w));
+        R211 f = make_R211(1430);
+        printf("R211 field %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, f.f1, (EnInt)-5ll, 0ull));
+        f.f1 = echo_R110(-5542ll, 4098.75, 172ull, 6119.625f, 12936ll, (EnI8)-128ll, 157ull, f.f1, -3606.25f, &ffidl_cells[21]);
+        printf("R211 field echo %" PRIu64 "\n", hash_R211(7674.75f, -7490.5f, -127ll, -7650.5f, 77.875f, f));
     }
 }
 __attribute__((noinline)) static void shape_R212(void) {
@@ -7184,6 +7480,10 @@ __attribute__((noinline)) static void shape_R212(void) {
         printf("R212 hash %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, v, &ffidl_cells[1]));
         R212 e = echo_R212(26ull, 0ull, 16ull, 44ull, v, -32768ll, 6015378765391951871ull, 127ll);
         printf("R212 echo %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, e, &ffidl_cells[1]));
+        R212 f = make_R212(1431);
+        printf("R212 field %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, f.f0, 45ull, 3208.625f));
+        f.f0 = echo_R129(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, f.f0, -3ll, 4294967294ull, 7836108329153716857ll);
+        printf("R212 field echo %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, f, &ffidl_cells[1]));
     }
 }
 __attribute__((noinline)) static void shape_R213(void) {
@@ -7214,6 +7514,10 @@ __attribute__((noinline)) static void shape_R214(void) {
         printf("R214 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R214()(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU64)18446744073709551615ull));
         R214 wie = ptr_w64_echo_R214()(-83ll, -117ll, 0ull, y, -3805766764144404602ll);
         printf("R214 w64 ind echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, wie, 318.75f, (EnU64)18446744073709551615ull));
+        R214 f = make_R214(1433);
+        printf("R214 field %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, f.f0, 3320.25));
+        f.f0 = echo_R159((EnU8)0ull, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, f.f0, true, -120ll);
+        printf("R214 field echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, f, 10879576423347310241ull));
     }
 }
 __attribute__((noinline)) static void shape_R215(void) {
@@ -7319,6 +7623,10 @@ __attribute__((noinline)) static void shape_R223(void) {
         printf("R223 echo %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, e, 4719.625f, 1833.25));
         R223 w = make_R223(742);
         printf("R223 pair %" PRIu64 "\n", pair_R223((EnU32)503ull, v, -2147483647ll, w, (EnInt)92ll, 0ll));
+        R223 f = make_R223(1442);
+        printf("R223 field %" PRIu64 "\n", hash_R020(true, -7059.125f, f.f0[0], 34ull));
+        f.f0[0] = echo_R020(f.f0[0]);
+        printf("R223 field echo %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, f, 4719.625f, 1833.25));
     }
 }
 __attribute__((noinline)) static void shape_R224(void) {
@@ -7355,6 +7663,10 @@ __attribute__((noinline)) static void shape_R226(void) {
         printf("R226 w64 hash %" PRIu64 "\n", w64_hash_R226(2816.625, -4227.5f, x, -5239.0));
         R226 y = w64_echo_R226(1825.875f, 3559660208ull, 4131404126490048091ull, x, 255ull);
         printf("R226 w64 echo %" PRIu64 "\n", w64_hash_R226(2816.625, -4227.5f, y, -5239.0));
+        R226 f = make_R226(1445);
+        printf("R226 field %" PRIu64 "\n", hash_R014(245ull, 45ull, f.f0));
+        f.f0 = echo_R014(4131.75f, f.f0, 5386301083857580852ull, 0ll, 22ull);
+        printf("R226 field echo %" PRIu64 "\n", hash_R226(9ull, 23497ull, false, 41344ull, -596.25, f, 1555ull));
     }
 }
 __attribute__((noinline)) static void shape_R227(void) {
@@ -7366,6 +7678,10 @@ __attribute__((noinline)) static void shape_R227(void) {
         printf("R227 echo %" PRIu64 "\n", hash_R227(46ll, 63ull, 2310929029205773933ull, 1ull, -3671.625, e, 48ull, -2648.0));
         R227 w = make_R227(746);
         printf("R227 pair %" PRIu64 "\n", pair_R227(v, 38ull, w));
+        R227 f = make_R227(1446);
+        printf("R227 field %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, f.f0[2], 3138.0, 7150.875f));
+        f.f0[2] = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, f.f0[2], 206826625ll);
+        printf("R227 field echo %" PRIu64 "\n", hash_R227(46ll, 63ull, 2310929029205773933ull, 1ull, -3671.625, f, 48ull, -2648.0));
     }
 }
 __attribute__((noinline)) static void shape_R228(void) {
@@ -7405,6 +7721,10 @@ __attribute__((noinline)) static void shape_R230(void) {
         printf("R230 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R230()(y));
         R230 wie = ptr_w64_echo_R230()(2ull, -5192.625f, y, 213ull, (EnInt)100000ll);
         printf("R230 w64 ind echo %" PRIu64 "\n", w64_hash_R230(wie));
+        R230 f = make_R230(1449);
+        printf("R230 field %" PRIu64 "\n", hash_R035(6125.5, -2773.125, f.f0, -1850.125f, 6206.375f));
+        f.f0 = echo_R035(0ull, -29365ll, 12ull, 40ll, f.f0, 706.875f, 7138.625f);
+        printf("R230 field echo %" PRIu64 "\n", hash_R230(f, -254.25f, 9223372036854775807ll));
     }
 }
 __attribute__((noinline)) static void call_0(void) {
