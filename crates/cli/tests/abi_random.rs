@@ -29,11 +29,19 @@ fn random_dir() -> PathBuf {
 /// Builds `librandom.so` into `<tmp>/abi-random/build/` next to a copy of `random.ffidl`
 /// (whose `library` path is `./build/librandom.so`); returns the copy's path. The library
 /// goes through a temporary name and an atomic rename, so a concurrent run never loads a
-/// half-written file.
+/// half-written file. A library built from the same `random.c` (kept beside it as
+/// `random.c.built`) is reused, so the second backend's run skips gcc.
 fn build(source: &Path) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("abi-random");
     let build = dir.join("build");
     std::fs::create_dir_all(&build).expect("create the build directory");
+    let program = dir.join("random.ffidl");
+    std::fs::copy(source.join("random.ffidl"), &program).expect("copy random.ffidl");
+    let c_source = std::fs::read(source.join("random.c")).expect("read random.c");
+    let built = build.join("random.c.built");
+    if build.join("librandom.so").exists() && std::fs::read(&built).ok() == Some(c_source.clone()) {
+        return program;
+    }
     let temporary = build.join(format!("librandom.so.{}.tmp", std::process::id()));
     let compile = Command::new("gcc")
         .args([
@@ -56,8 +64,9 @@ fn build(source: &Path) -> PathBuf {
         String::from_utf8_lossy(&compile.stderr)
     );
     std::fs::rename(&temporary, build.join("librandom.so")).expect("move librandom.so");
-    let program = dir.join("random.ffidl");
-    std::fs::copy(source.join("random.ffidl"), &program).expect("copy random.ffidl");
+    let stamp = build.join(format!("random.c.built.{}.tmp", std::process::id()));
+    std::fs::write(&stamp, &c_source).expect("write random.c.built");
+    std::fs::rename(&stamp, &built).expect("move random.c.built");
     program
 }
 
