@@ -139,3 +139,20 @@ fn random_shapes_and_signatures_match_gcc() {
         wanted.len()
     );
 }
+
+/// The committed files under `tests/abi/random/` are what `random_gen.py` writes today.
+#[test]
+fn generated_files_are_up_to_date() {
+    let generator = random_dir().join("../random_gen.py");
+    let output = Command::new("python3")
+        .arg(&generator)
+        .arg("--check")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (needed to check tests/abi/random): {e}"));
+    assert!(
+        output.status.success(),
+        "tests/abi/random is stale: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
