@@ -4,10 +4,13 @@
 //! ([`ffidl_jit::AbiType`]): integers and enums as their integer, `bool` as C `_Bool`,
 //! `cstr`/pointers/callbacks as pointers, structs, unions and arrays as one aggregate
 //! whose scalar leaves are flattened with their byte offsets (nested aggregates, array
-//! elements and union members included; union members give overlapping leaves).
+//! elements and union members included; union members give overlapping leaves). Each
+//! leaf also says whether it lies in an array element after the first, and a zero-length
+//! array `[T; 0]` contributes its element's leaves marked as taking no storage: the
+//! classifiers decide what those facts mean.
 //! Does not decide where anything goes: that is `ffidl_jit::classify`.
 
-use ffidl_jit::{Abi as JitAbi, AbiType, AggLayout, LeafKind, Signature as JitSignature};
+use ffidl_jit::{Abi as JitAbi, AbiType, AggLayout, Leaf, LeafKind, Signature as JitSignature};
 use ffidl_lang::tir::{self, FloatTy, Program, TypeId, TypeKind};
 
 /// The calling convention a declaration's `@abi` names, for this host.
@@ -41,11 +44,15 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
         }
         TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. } => {
             let mut leaves = Vec::new();
-            flatten(program, ty, 0, &mut leaves)?;
+            flatten(program, ty, Position::default(), &mut leaves)?;
             let size = u32::try_from(def.size).map_err(|_| {
                 format!("`{}` is too large to pass by value", program.type_name(ty))
             })?;
-            AbiType::Aggregate(AggLayout::new(size, def.align as u32, leaves))
+            AbiType::Aggregate(AggLayout {
+                size,
+                align: def.align as u32,
+                leaves,
+            })
         }
         TypeKind::Opaque { .. } | TypeKind::Error => {
             return Err(format!(
@@ -59,16 +66,32 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
 /// Most scalar leaves an aggregate passed by value may have (guards huge arrays).
 const MAX_LEAVES: usize = 1 << 16;
 
+/// Where a value being flattened sits inside the aggregate.
+#[derive(Clone, Copy, Default)]
+struct Position {
+    /// Byte offset from the start of the aggregate.
+    base: u64,
+    /// Inside an array element after the first.
+    repeated: bool,
+    /// Inside the element of a zero-length array starting at this offset.
+    zero_length_at: Option<u32>,
+}
+
 fn flatten(
     program: &Program,
     ty: TypeId,
-    base: u64,
-    leaves: &mut Vec<(u32, LeafKind)>,
+    at: Position,
+    leaves: &mut Vec<Leaf>,
 ) -> Result<(), String> {
     if leaves.len() > MAX_LEAVES {
         return Err("aggregate has too many fields to pass by value".into());
     }
-    let leaf = |kind| (base as u32, kind);
+    let leaf = |kind| Leaf {
+        offset: at.base as u32,
+        kind,
+        repeated: at.repeated,
+        zero_length_at: at.zero_length_at,
+    };
     match &program.ty(ty).kind {
         TypeKind::Bool => leaves.push(leaf(LeafKind::Int(1))),
         TypeKind::Int(i) => leaves.push(leaf(LeafKind::Int(i.size() as u8))),
@@ -80,13 +103,29 @@ fn flatten(
         }
         TypeKind::Struct(a) | TypeKind::Union(a) => {
             for f in &a.fields {
-                flatten(program, f.ty, base + f.offset, leaves)?;
+                let field = Position {
+                    base: at.base + f.offset,
+                    ..at
+                };
+                flatten(program, f.ty, field, leaves)?;
             }
+        }
+        TypeKind::Array { elem, len: 0 } => {
+            let element = Position {
+                zero_length_at: at.zero_length_at.or(Some(at.base as u32)),
+                ..at
+            };
+            flatten(program, *elem, element, leaves)?;
         }
         TypeKind::Array { elem, len } => {
             let size = program.ty(*elem).size;
             for k in 0..*len {
-                flatten(program, *elem, base + k * size, leaves)?;
+                let element = Position {
+                    base: at.base + k * size,
+                    repeated: at.repeated || k > 0,
+                    zero_length_at: at.zero_length_at,
+                };
+                flatten(program, *elem, element, leaves)?;
             }
         }
         TypeKind::Void | TypeKind::Opaque { .. } | TypeKind::Error => {
@@ -168,6 +207,38 @@ mod tests {
                 (24, LeafKind::F64),
             ]
         );
+    }
+
+    #[test]
+    fn later_array_elements_and_zero_length_arrays_are_marked() {
+        let p = program(
+            "struct Two { a: [u16; 2], z: [f64; 0], b: u8 }
+             struct Grid { rows: [[u8; 2]; 2] }",
+        );
+        let ty = p.type_id("Two").unwrap();
+        let AbiType::Aggregate(two) = abi_type(&p, ty).unwrap().unwrap() else {
+            panic!("Two is an aggregate");
+        };
+        let marks: Vec<_> = two
+            .leaves
+            .iter()
+            .map(|l| (l.offset, l.kind, l.repeated, l.zero_length_at))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![
+                (0, LeafKind::Int(2), false, None),
+                (2, LeafKind::Int(2), true, None),
+                (8, LeafKind::F64, false, Some(8)),
+                (8, LeafKind::Int(1), false, None),
+            ]
+        );
+        let ty = p.type_id("Grid").unwrap();
+        let AbiType::Aggregate(grid) = abi_type(&p, ty).unwrap().unwrap() else {
+            panic!("Grid is an aggregate");
+        };
+        let repeated: Vec<_> = grid.leaves.iter().map(|l| l.repeated).collect();
+        assert_eq!(repeated, vec![false, true, true, true]);
     }
 
     #[test]

@@ -572,10 +572,357 @@ static uint64_t ncb_arg_EmptyF64(unsigned char a0, uint8_t a1, int a2, signed ch
     h = cbmix(h, (uint64_t)(a10));
     return h;
 }
-static R001 ncb_ret_R001(unsigned char a0, R001 a1, double a2) {
+static PackU2 ncb_ret_PackU2(_Bool a0, double a1, short a2, int16_t a3, int64_t a4, float a5, PackU2 a6, double a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.b[0] = a6.b[0] ^ (k & 1);
+    a6.b[1] = a6.b[1] ^ (k & 1);
+    return a6;
+}
+static uint64_t ncb_arg_PackU2(int a0, double a1, int16_t a2, const int64_t *a3, double a4, unsigned long a5, float a6, double a7, PackU2 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)*(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.b[0]));
+    h = cbmix(h, (uint64_t)(a8.b[1]));
+    return h;
+}
+static PackP7 ncb_ret_PackP7(const int64_t *a0, size_t a1, uintptr_t a2, float a3, uint8_t a4, int16_t a5, float a6, const int64_t *a7, PackP7 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)*(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.u.b[0] = a8.u.b[0] ^ (k & 1);
+    a8.u.b[1] = a8.u.b[1] ^ (k & 1);
+    a8.f[0] = a8.f[0] ^ (k & 1);
+    a8.f[1] = a8.f[1] ^ (k & 1);
+    a8.f[2] = a8.f[2] ^ (k & 1);
+    a8.f[3] = a8.f[3] ^ (k & 1);
+    a8.f[4] = a8.f[4] ^ (k & 1);
+    return a8;
+}
+static uint64_t ncb_arg_PackP7(double a0, PackP7 a1, short a2, uint8_t a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.u.b[0]));
+    h = cbmix(h, (uint64_t)(a1.u.b[1]));
+    h = cbmix(h, (uint64_t)(a1.f[0]));
+    h = cbmix(h, (uint64_t)(a1.f[1]));
+    h = cbmix(h, (uint64_t)(a1.f[2]));
+    h = cbmix(h, (uint64_t)(a1.f[3]));
+    h = cbmix(h, (uint64_t)(a1.f[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    return h;
+}
+static P7Arr2 ncb_ret_P7Arr2(P7Arr2 a0, float a1, float a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.a[0].u.b[0] = a0.a[0].u.b[0] ^ (k & 1);
+    a0.a[0].u.b[1] = a0.a[0].u.b[1] ^ (k & 1);
+    a0.a[0].f[0] = a0.a[0].f[0] ^ (k & 1);
+    a0.a[0].f[1] = a0.a[0].f[1] ^ (k & 1);
+    a0.a[0].f[2] = a0.a[0].f[2] ^ (k & 1);
+    a0.a[0].f[3] = a0.a[0].f[3] ^ (k & 1);
+    a0.a[0].f[4] = a0.a[0].f[4] ^ (k & 1);
+    a0.a[1].u.b[0] = a0.a[1].u.b[0] ^ (k & 1);
+    a0.a[1].u.b[1] = a0.a[1].u.b[1] ^ (k & 1);
+    a0.a[1].f[0] = a0.a[1].f[0] ^ (k & 1);
+    a0.a[1].f[1] = a0.a[1].f[1] ^ (k & 1);
+    a0.a[1].f[2] = a0.a[1].f[2] ^ (k & 1);
+    a0.a[1].f[3] = a0.a[1].f[3] ^ (k & 1);
+    a0.a[1].f[4] = a0.a[1].f[4] ^ (k & 1);
+    return a0;
+}
+static uint64_t ncb_arg_P7Arr2(float a0, const int64_t *a1, int64_t a2, unsigned char a3, EnI8 a4, float a5, double a6, P7Arr2 a7, int8_t a8, double a9, uint16_t a10, EnU64 a11, double a12, const int64_t *a13) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.a[0].u.b[0]));
+    h = cbmix(h, (uint64_t)(a7.a[0].u.b[1]));
+    h = cbmix(h, (uint64_t)(a7.a[0].f[0]));
+    h = cbmix(h, (uint64_t)(a7.a[0].f[1]));
+    h = cbmix(h, (uint64_t)(a7.a[0].f[2]));
+    h = cbmix(h, (uint64_t)(a7.a[0].f[3]));
+    h = cbmix(h, (uint64_t)(a7.a[0].f[4]));
+    h = cbmix(h, (uint64_t)(a7.a[1].u.b[0]));
+    h = cbmix(h, (uint64_t)(a7.a[1].u.b[1]));
+    h = cbmix(h, (uint64_t)(a7.a[1].f[0]));
+    h = cbmix(h, (uint64_t)(a7.a[1].f[1]));
+    h = cbmix(h, (uint64_t)(a7.a[1].f[2]));
+    h = cbmix(h, (uint64_t)(a7.a[1].f[3]));
+    h = cbmix(h, (uint64_t)(a7.a[1].f[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)*(a13));
+    return h;
+}
+static P7Pair ncb_ret_P7Pair(uint8_t a0, int16_t a1, EnI64 a2, float a3, double a4, short a5, P7Pair a6, uint32_t a7, unsigned long long a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.a.u.b[0] = a6.a.u.b[0] ^ (k & 1);
+    a6.a.u.b[1] = a6.a.u.b[1] ^ (k & 1);
+    a6.a.f[0] = a6.a.f[0] ^ (k & 1);
+    a6.a.f[1] = a6.a.f[1] ^ (k & 1);
+    a6.a.f[2] = a6.a.f[2] ^ (k & 1);
+    a6.a.f[3] = a6.a.f[3] ^ (k & 1);
+    a6.a.f[4] = a6.a.f[4] ^ (k & 1);
+    a6.b.u.b[0] = a6.b.u.b[0] ^ (k & 1);
+    a6.b.u.b[1] = a6.b.u.b[1] ^ (k & 1);
+    a6.b.f[0] = a6.b.f[0] ^ (k & 1);
+    a6.b.f[1] = a6.b.f[1] ^ (k & 1);
+    a6.b.f[2] = a6.b.f[2] ^ (k & 1);
+    a6.b.f[3] = a6.b.f[3] ^ (k & 1);
+    a6.b.f[4] = a6.b.f[4] ^ (k & 1);
+    return a6;
+}
+static uint64_t ncb_arg_P7Pair(float a0, double a1, float a2, double a3, P7Pair a4, const int64_t *a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.a.u.b[0]));
+    h = cbmix(h, (uint64_t)(a4.a.u.b[1]));
+    h = cbmix(h, (uint64_t)(a4.a.f[0]));
+    h = cbmix(h, (uint64_t)(a4.a.f[1]));
+    h = cbmix(h, (uint64_t)(a4.a.f[2]));
+    h = cbmix(h, (uint64_t)(a4.a.f[3]));
+    h = cbmix(h, (uint64_t)(a4.a.f[4]));
+    h = cbmix(h, (uint64_t)(a4.b.u.b[0]));
+    h = cbmix(h, (uint64_t)(a4.b.u.b[1]));
+    h = cbmix(h, (uint64_t)(a4.b.f[0]));
+    h = cbmix(h, (uint64_t)(a4.b.f[1]));
+    h = cbmix(h, (uint64_t)(a4.b.f[2]));
+    h = cbmix(h, (uint64_t)(a4.b.f[3]));
+    h = cbmix(h, (uint64_t)(a4.b.f[4]));
+    h = cbmix(h, (uint64_t)*(a5));
+    return h;
+}
+static P7Pair __attribute__((ms_abi)) ncb_w64ret_P7Pair(double a0, char a1, P7Pair a2, double a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.a.u.b[0] = a2.a.u.b[0] ^ (k & 1);
+    a2.a.u.b[1] = a2.a.u.b[1] ^ (k & 1);
+    a2.a.f[0] = a2.a.f[0] ^ (k & 1);
+    a2.a.f[1] = a2.a.f[1] ^ (k & 1);
+    a2.a.f[2] = a2.a.f[2] ^ (k & 1);
+    a2.a.f[3] = a2.a.f[3] ^ (k & 1);
+    a2.a.f[4] = a2.a.f[4] ^ (k & 1);
+    a2.b.u.b[0] = a2.b.u.b[0] ^ (k & 1);
+    a2.b.u.b[1] = a2.b.u.b[1] ^ (k & 1);
+    a2.b.f[0] = a2.b.f[0] ^ (k & 1);
+    a2.b.f[1] = a2.b.f[1] ^ (k & 1);
+    a2.b.f[2] = a2.b.f[2] ^ (k & 1);
+    a2.b.f[3] = a2.b.f[3] ^ (k & 1);
+    a2.b.f[4] = a2.b.f[4] ^ (k & 1);
+    return a2;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_P7Pair(float a0, int8_t a1, P7Pair a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2.a.u.b[0]));
+    h = cbmix(h, (uint64_t)(a2.a.u.b[1]));
+    h = cbmix(h, (uint64_t)(a2.a.f[0]));
+    h = cbmix(h, (uint64_t)(a2.a.f[1]));
+    h = cbmix(h, (uint64_t)(a2.a.f[2]));
+    h = cbmix(h, (uint64_t)(a2.a.f[3]));
+    h = cbmix(h, (uint64_t)(a2.a.f[4]));
+    h = cbmix(h, (uint64_t)(a2.b.u.b[0]));
+    h = cbmix(h, (uint64_t)(a2.b.u.b[1]));
+    h = cbmix(h, (uint64_t)(a2.b.f[0]));
+    h = cbmix(h, (uint64_t)(a2.b.f[1]));
+    h = cbmix(h, (uint64_t)(a2.b.f[2]));
+    h = cbmix(h, (uint64_t)(a2.b.f[3]));
+    h = cbmix(h, (uint64_t)(a2.b.f[4]));
+    return h;
+}
+static F32ZeroI32 ncb_ret_F32ZeroI32(double a0, ssize_t a1, uint8_t a2, const int64_t *a3, const int64_t *a4, F32ZeroI32 a5, uint32_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)*(a3);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.a = (float)(a5.a + k);
+    return a5;
+}
+static uint64_t ncb_arg_F32ZeroI32(const int64_t *a0, F32ZeroI32 a1, double a2, const int64_t *a3, float a4, unsigned long a5, int a6, int8_t a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)*(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    return h;
+}
+static F64F32ZeroI32 ncb_ret_F64F32ZeroI32(float a0, float a1, float a2, float a3, F64F32ZeroI32 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.d = (double)(a4.d + k);
+    a4.x = (float)(a4.x + k);
+    return a4;
+}
+static uint64_t ncb_arg_F64F32ZeroI32(unsigned short a0, F64F32ZeroI32 a1, uint16_t a2, unsigned short a3, signed char a4, uint16_t a5, long long a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.d) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.x) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    return h;
+}
+static F32F32ZeroI32 ncb_ret_F32F32ZeroI32(int32_t a0, _Bool a1, EnI16 a2, ssize_t a3, double a4, long long a5, intptr_t a6, uint8_t a7, F32F32ZeroI32 a8, double a9, uint16_t a10, const int64_t *a11) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    ks += (uint64_t)(a10);
+    ks += (uint64_t)*(a11);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.a = (float)(a8.a + k);
+    a8.b = (float)(a8.b + k);
+    return a8;
+}
+static uint64_t ncb_arg_F32F32ZeroI32(int16_t a0, F32F32ZeroI32 a1, int8_t a2, EnI64 a3, uint16_t a4, uint16_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.b) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    return h;
+}
+static PackU8ZeroI64 ncb_ret_PackU8ZeroI64(float a0, double a1, float a2, double a3, float a4, PackU8ZeroI64 a5, EnI8 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.a = (uint8_t)(a5.a + k);
+    return a5;
+}
+static uint64_t ncb_arg_PackU8ZeroI64(int8_t a0, uint8_t a1, float a2, short a3, float a4, const int64_t *a5, unsigned long a6, double a7, PackU8ZeroI64 a8, size_t a9, int16_t a10, EnU32 a11, int16_t a12, unsigned char a13, unsigned short a14) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)*(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.a));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(a13));
+    h = cbmix(h, (uint64_t)(a14));
+    return h;
+}
+static UF32ZeroI32 ncb_ret_UF32ZeroI32(double a0, float a1, double a2, intptr_t a3, double a4, UF32ZeroI32 a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f = (float)(a5.f + k);
+    return a5;
+}
+static uint64_t ncb_arg_UF32ZeroI32(UF32ZeroI32 a0, short a1, unsigned char a2, signed char a3, signed char a4, long a5, uint16_t a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    return h;
+}
+static R001 ncb_ret_R001(double a0, R001 a1, uint32_t a2, ssize_t a3, EnInt a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a1.f0[0][0] = (signed char)(a1.f0[0][0] + k);
@@ -586,540 +933,369 @@ static R001 ncb_ret_R001(unsigned char a0, R001 a1, double a2) {
     a1.f0[2][1] = (signed char)(a1.f0[2][1] + k);
     return a1;
 }
-static uint64_t ncb_arg_R001(unsigned long long a0, unsigned long a1, int8_t a2, uint8_t a3, R001 a4, signed char a5) {
+static uint64_t ncb_arg_R001(unsigned short a0, _Bool a1, int8_t a2, _Bool a3, ssize_t a4, uint64_t a5, const int64_t *a6, int16_t a7, R001 a8, float a9, float a10, float a11, float a12, double a13, float a14) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[2][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    return h;
-}
-static R003 __attribute__((ms_abi)) ncb_w64ret_R003(char a0, const int64_t *a1, uint16_t a2, R003 a3, unsigned char a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0 = (unsigned long long)(a3.f0 + k);
-    return a3;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R003(float a0, float a1, R003 a2, uint16_t a3, const int64_t *a4, double a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    return h;
-}
-static R004 ncb_ret_R004(float a0, unsigned long a1, double a2, float a3, double a4, float a5, float a6, R004 a7, int64_t a8, uintptr_t a9, uint64_t a10) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)(a8);
-    ks += (uint64_t)(a9);
-    ks += (uint64_t)(a10);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = a7.f0 ^ (k & 1);
-    a7.f1 = (double)(a7.f1 + k);
-    return a7;
-}
-static uint64_t ncb_arg_R004(float a0, double a1, float a2, double a3, double a4, double a5, R004 a6, float a7, signed char a8, float a9, uint32_t a10, const int64_t *a11, long a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)*(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    return h;
-}
-static R007 ncb_ret_R007(uint8_t a0, intptr_t a1, short a2, int16_t a3, ssize_t a4, uint8_t a5, int8_t a6, R007 a7, float a8, int16_t a9, unsigned long a10) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
-    ks += (uint64_t)(int64_t)(a9);
-    ks += (uint64_t)(a10);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = (double)(a7.f0 + k);
-    a7.f1 = (float)(a7.f1 + k);
-    return a7;
-}
-static uint64_t ncb_arg_R007(unsigned short a0, EnI16 a1, R007 a2, float a3, float a4, long a5, double a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R010 ncb_ret_R010(EnU16 a0, double a1, float a2, double a3, R010 a4, float a5, char a6, float a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1 = (float)(a4.f1 + k);
-    a4.f2.a = (uint8_t)(a4.f2.a + k);
-    a4.f2.d = (double)(a4.f2.d + k);
-    a4.f2.b = (uint16_t)(a4.f2.b + k);
-    a4.f2.f = (float)(a4.f2.f + k);
-    a4.f3 = (double)(a4.f3 + k);
-    a4.f4 = (double)(a4.f4 + k);
-    a4.f5[0] = (int)(a4.f5[0] + k);
-    a4.f6 = (EnInt)(a4.f6 + k);
-    a4.f7 = (uint8_t)(a4.f7 + k);
-    return a4;
-}
-static uint64_t ncb_arg_R010(uint8_t a0, R010 a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f2.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f2.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f6));
-    h = cbmix(h, (uint64_t)(a1.f7));
-    return h;
-}
-static R012 __attribute__((ms_abi)) ncb_w64ret_R012(unsigned char a0, float a1, R012 a2, signed char a3, uint16_t a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (short)(a2.f0 + k);
-    return a2;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R012(R012 a0, int8_t a1, double a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R013 ncb_ret_R013(EnU16 a0, int64_t a1, R013 a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1 = (unsigned int)(a2.f1 + k);
-    a2.f2 = (float)(a2.f2 + k);
-    a2.f3[0].a = (uint8_t)(a2.f3[0].a + k);
-    a2.f3[0].b = (uint8_t)(a2.f3[0].b + k);
-    return a2;
-}
-static uint64_t ncb_arg_R013(const int64_t *a0, unsigned long a1, double a2, R013 a3, float a4, double a5, double a6, int a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f3[0].a));
-    h = cbmix(h, (uint64_t)(a3.f3[0].b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    return h;
-}
-static R016 ncb_ret_R016(float a0, float a1, double a2, R016 a3, int a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0[0][0] = (intptr_t)(a3.f0[0][0] + k);
-    return a3;
-}
-static uint64_t ncb_arg_R016(double a0, long long a1, uint8_t a2, int32_t a3, int8_t a4, double a5, R016 a6, char a7, float a8, float a9, float a10, double a11, float a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0][0]));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)*(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2][1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
     return h;
 }
-static R019 ncb_ret_R019(double a0, EnI64 a1, int16_t a2, double a3, long long a4, float a5, R019 a6, float a7) {
+static R003 __attribute__((ms_abi)) ncb_w64ret_R003(float a0, float a1, R003 a2, uintptr_t a3, ssize_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0[0] = (int16_t)(a6.f0[0] + k);
-    a6.f0[1] = (int16_t)(a6.f0[1] + k);
-    a6.f0[2] = (int16_t)(a6.f0[2] + k);
-    a6.f0[3] = (int16_t)(a6.f0[3] + k);
-    a6.f0[4] = (int16_t)(a6.f0[4] + k);
-    a6.f0[5] = (int16_t)(a6.f0[5] + k);
-    a6.f0[6] = (int16_t)(a6.f0[6] + k);
-    a6.f0[7] = (int16_t)(a6.f0[7] + k);
-    return a6;
+    a2.f0 = (unsigned long long)(a2.f0 + k);
+    return a2;
 }
-static uint64_t ncb_arg_R019(float a0, R019 a1, double a2, float a3, float a4, double a5, float a6, double a7) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R003(double a0, R003 a1, float a2, double a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[5]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[6]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[7]));
+    h = cbmix(h, (uint64_t)(a1.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     return h;
 }
-static R021 __attribute__((ms_abi)) ncb_w64ret_R021(char a0, float a1, R021 a2, EnU32 a3) {
+static R004 ncb_ret_R004(float a0, double a1, double a2, R004 a3, double a4, float a5) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = (unsigned short)(a2.f0 + k);
-    a2.f1 = (uint16_t)(a2.f1 + k);
-    a2.f2.v[0] = (double)(a2.f2.v[0] + k);
-    return a2;
+    a3.f0 = a3.f0 ^ (k & 1);
+    a3.f1 = (double)(a3.f1 + k);
+    return a3;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R021(R021 a0, uint32_t a1, float a2) {
+static uint64_t ncb_arg_R004(const int64_t *a0, unsigned int a1, EnI64 a2, const int64_t *a3, uint16_t a4, EnI64 a5, const int64_t *a6, EnI64 a7, R004 a8, EnI64 a9, float a10, double a11, uint16_t a12, double a13, _Bool a14) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2.v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R022 ncb_ret_R022(EnI16 a0, const int64_t *a1, int8_t a2, int16_t a3, EnInt a4, size_t a5, double a6, float a7, R022 a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f2[0] = (float)(a8.f2[0] + k);
-    a8.f2[1] = (float)(a8.f2[1] + k);
-    return a8;
-}
-static uint64_t ncb_arg_R022(R022 a0, int16_t a1, double a2, double a3, EnU32 a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)*(a3));
     h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)*(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(a12));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    h = cbmix(h, (uint64_t)(a14));
     return h;
 }
-static R025 ncb_ret_R025(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t a4, _Bool a5, int8_t a6, unsigned short a7, R025 a8) {
+static R007 ncb_ret_R007(EnU8 a0, unsigned char a1, _Bool a2, R007 a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a7);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f0 = (signed char)(a8.f0 + k);
-    a8.f1.c = (char)(a8.f1.c + k);
-    a8.f1.s = (short)(a8.f1.s + k);
-    a8.f1.l = (long)(a8.f1.l + k);
-    return a8;
-}
-static uint64_t ncb_arg_R025(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R025 a4, int8_t a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1.c));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1.s));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1.l));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    return h;
-}
-static R028 ncb_ret_R028(double a0, double a1, float a2, float a3, R028 a4, double a5, float a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0.a = (uint8_t)(a4.f0.a + k);
-    a4.f0.b = (uint8_t)(a4.f0.b + k);
-    a4.f1 = (double)(a4.f1 + k);
-    a4.f3 = (short)(a4.f3 + k);
-    a4.f4[0] = a4.f4[0] + (k & 7);
-    return a4;
-}
-static uint64_t ncb_arg_R028(uint8_t a0, unsigned short a1, signed char a2, float a3, float a4, R028 a5, char a6, unsigned long long a7, double a8, double a9, char a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0.a));
-    h = cbmix(h, (uint64_t)(a5.f0.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f3));
-    h = cbmix(h, (uint64_t)*(a5.f4[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    return h;
-}
-static R030 __attribute__((ms_abi)) ncb_w64ret_R030(float a0, double a1, float a2, float a3, R030 a4, intptr_t a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0[0][0] = (float)(a4.f0[0][0] + k);
-    a4.f0[0][1] = (float)(a4.f0[0][1] + k);
-    return a4;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R030(double a0, R030 a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0][1]) * 8.0));
-    return h;
-}
-static R031 ncb_ret_R031(short a0, int16_t a1, uintptr_t a2, int a3, R031 a4, int16_t a5, EnU8 a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f1[0] = (double)(a4.f1[0] + k);
-    return a4;
-}
-static uint64_t ncb_arg_R031(double a0, double a1, ssize_t a2, double a3, R031 a4, uint32_t a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    return h;
-}
-static R034 ncb_ret_R034(double a0, double a1, R034 a2, unsigned char a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0.a = (float)(a2.f0.a + k);
-    return a2;
-}
-static uint64_t ncb_arg_R034(uintptr_t a0, unsigned char a1, unsigned short a2, signed char a3, uint16_t a4, intptr_t a5, signed char a6, R034 a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0.a) * 8.0));
-    return h;
-}
-static R037 ncb_ret_R037(float a0, double a1, double a2, float a3, double a4, R037 a5, double a6, float a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f2 = (double)(a5.f2 + k);
-    return a5;
+    a3.f0[0] = (uintptr_t)(a3.f0[0] + k);
+    return a3;
 }
-static uint64_t ncb_arg_R037(double a0, float a1, R037 a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
-    return h;
-}
-static R039 __attribute__((ms_abi)) ncb_w64ret_R039(int64_t a0, size_t a1, R039 a2, int16_t a3, int16_t a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (unsigned long)(a2.f0 + k);
-    a2.f1 = (unsigned long long)(a2.f1 + k);
-    return a2;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R039(int64_t a0, int32_t a1, unsigned long a2, R039 a3, double a4, float a5, uint64_t a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6));
-    return h;
-}
-static R040 ncb_ret_R040(float a0, R040 a1, uint32_t a2, float a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f2 = (double)(a1.f2 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R040(short a0, EnI64 a1, EnInt a2, R040 a3, uint16_t a4, unsigned long long a5, int16_t a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    return h;
-}
-static R043 ncb_ret_R043(long long a0, unsigned long a1, R043 a2, char a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0.f1 = (uint64_t)(a2.f0.f1 + k);
-    a2.f1 = (uint16_t)(a2.f1 + k);
-    a2.f2.a = (uint8_t)(a2.f2.a + k);
-    a2.f2.d = (double)(a2.f2.d + k);
-    a2.f2.b = (uint16_t)(a2.f2.b + k);
-    a2.f2.f = (float)(a2.f2.f + k);
-    return a2;
-}
-static uint64_t ncb_arg_R043(_Bool a0, ssize_t a1, R043 a2, uintptr_t a3, intptr_t a4, EnI64 a5, double a6) {
+static uint64_t ncb_arg_R007(unsigned char a0, signed char a1, unsigned short a2, float a3, unsigned short a4, R007 a5, float a6, double a7, float a8, const int64_t *a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.f0.f1));
-    h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(a2.f2.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f2.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.f) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)*(a9));
+    return h;
+}
+static R010 ncb_ret_R010(const int64_t *a0, unsigned long a1, signed char a2, unsigned char a3, double a4, uint32_t a5, R010 a6, int16_t a7, int8_t a8, double a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f1 = (float)(a6.f1 + k);
+    return a6;
+}
+static uint64_t ncb_arg_R010(double a0, float a1, R010 a2, const int64_t *a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)*(a3));
+    return h;
+}
+static R012 __attribute__((ms_abi)) ncb_w64ret_R012(uintptr_t a0, unsigned short a1, R012 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0].f1 = (float)(a2.f0[0].f1 + k);
+    a2.f1 = (int32_t)(a2.f1 + k);
+    a2.f2 = (double)(a2.f2 + k);
+    a2.f3 = (EnInt)(a2.f3 + k);
+    a2.f4 = (uint8_t)(a2.f4 + k);
+    a2.f5 = (unsigned short)(a2.f5 + k);
+    a2.f6 = (double)(a2.f6 + k);
+    return a2;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R012(unsigned long long a0, short a1, signed char a2, const int64_t *a3, R012 a4, uintptr_t a5, uint32_t a6, EnU8 a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)*(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3));
+    h = cbmix(h, (uint64_t)(a4.f4));
+    h = cbmix(h, (uint64_t)(a4.f5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    return h;
+}
+static R013 ncb_ret_R013(double a0, ssize_t a1, float a2, uint16_t a3, int32_t a4, intptr_t a5, EnI8 a6, R013 a7, double a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f0[0] = (uint16_t)(a7.f0[0] + k);
+    a7.f0[1] = (uint16_t)(a7.f0[1] + k);
+    a7.f0[2] = (uint16_t)(a7.f0[2] + k);
+    a7.f0[3] = (uint16_t)(a7.f0[3] + k);
+    a7.f0[4] = (uint16_t)(a7.f0[4] + k);
+    a7.f0[5] = (uint16_t)(a7.f0[5] + k);
+    a7.f0[6] = (uint16_t)(a7.f0[6] + k);
+    a7.f0[7] = (uint16_t)(a7.f0[7] + k);
+    a7.f0[8] = (uint16_t)(a7.f0[8] + k);
+    return a7;
+}
+static uint64_t ncb_arg_R013(short a0, R013 a1, uint16_t a2, _Bool a3, char a4, short a5, EnU64 a6, unsigned short a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1.f0[0]));
+    h = cbmix(h, (uint64_t)(a1.f0[1]));
+    h = cbmix(h, (uint64_t)(a1.f0[2]));
+    h = cbmix(h, (uint64_t)(a1.f0[3]));
+    h = cbmix(h, (uint64_t)(a1.f0[4]));
+    h = cbmix(h, (uint64_t)(a1.f0[5]));
+    h = cbmix(h, (uint64_t)(a1.f0[6]));
+    h = cbmix(h, (uint64_t)(a1.f0[7]));
+    h = cbmix(h, (uint64_t)(a1.f0[8]));
+    h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
     return h;
 }
-static R046 ncb_ret_R046(const int64_t *a0, unsigned long a1, EnI16 a2, R046 a3, EnI8 a4, long a5) {
+static R016 ncb_ret_R016(double a0, const int64_t *a1, uint16_t a2, int16_t a3, const int64_t *a4, double a5, float a6, unsigned char a7, R016 a8, uint16_t a9, const int64_t *a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(a9);
+    ks += (uint64_t)*(a10);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0[0].v[0] = (double)(a8.f0[0].v[0] + k);
+    a8.f0[1].v[0] = (double)(a8.f0[1].v[0] + k);
+    a8.f0[2].v[0] = (double)(a8.f0[2].v[0] + k);
+    return a8;
+}
+static uint64_t ncb_arg_R016(uint32_t a0, uint32_t a1, R016 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2].v[0]) * 8.0));
+    return h;
+}
+static R019 ncb_ret_R019(R019 a0, float a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f3 = (double)(a0.f3 + k);
+    return a0;
+}
+static uint64_t ncb_arg_R019(short a0, double a1, double a2, float a3, unsigned long long a4, unsigned short a5, R019 a6, float a7, double a8, double a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    return h;
+}
+static R021 __attribute__((ms_abi)) ncb_w64ret_R021(intptr_t a0, unsigned long a1, uint8_t a2, R021 a3, int64_t a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0 = (float)(a3.f0 + k);
+    a3.f1 = (double)(a3.f1 + k);
+    return a3;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R021(double a0, float a1, float a2, float a3, R021 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
+    return h;
+}
+static R022 ncb_ret_R022(int16_t a0, R022 a1, uintptr_t a2, EnI16 a3, char a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (unsigned short)(a1.f0 + k);
+    a1.f1 = (uint16_t)(a1.f1 + k);
+    a1.f2.f0[0][0] = (signed char)(a1.f2.f0[0][0] + k);
+    a1.f2.f0[0][1] = (signed char)(a1.f2.f0[0][1] + k);
+    a1.f2.f0[1][0] = (signed char)(a1.f2.f0[1][0] + k);
+    a1.f2.f0[1][1] = (signed char)(a1.f2.f0[1][1] + k);
+    a1.f2.f0[2][0] = (signed char)(a1.f2.f0[2][0] + k);
+    a1.f2.f0[2][1] = (signed char)(a1.f2.f0[2][1] + k);
+    return a1;
+}
+static uint64_t ncb_arg_R022(unsigned int a0, char a1, uint64_t a2, EnI16 a3, const int64_t *a4, R022 a5, unsigned char a6, int8_t a7, uint32_t a8, float a9, float a10, double a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)*(a4));
+    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[2][1]));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    return h;
+}
+static R025 ncb_ret_R025(char a0, char a1, signed char a2, float a3, _Bool a4, ssize_t a5, uint16_t a6, unsigned short a7, R025 a8, float a9, float a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0.f0 = (float)(a8.f0.f0 + k);
+    a8.f0.f1 = (double)(a8.f0.f1 + k);
+    a8.f1 = (uint8_t)(a8.f1 + k);
+    a8.f2[0] = (float)(a8.f2[0] + k);
+    a8.f2[1] = (float)(a8.f2[1] + k);
+    a8.f3.f0 = (float)(a8.f3.f0 + k);
+    a8.f3.f1 = (double)(a8.f3.f1 + k);
+    a8.f4 = (float)(a8.f4 + k);
+    a8.f5.v[0][0] = (float)(a8.f5.v[0][0] + k);
+    a8.f5.v[1][0] = (float)(a8.f5.v[1][0] + k);
+    a8.f5.v[2][0] = (float)(a8.f5.v[2][0] + k);
+    a8.f6[0] = (int)(a8.f6[0] + k);
+    return a8;
+}
+static uint64_t ncb_arg_R025(char a0, float a1, R025 a2, float a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.v[2][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f6[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    return h;
+}
+static R028 ncb_ret_R028(const int64_t *a0, unsigned long a1, EnI16 a2, R028 a3, EnI8 a4, long a5) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
@@ -1128,111 +1304,237 @@ static R046 ncb_ret_R046(const int64_t *a0, unsigned long a1, EnI16 a2, R046 a3,
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0 = (int)(a3.f0 + k);
-    a3.f1[0].v[0] = (double)(a3.f1[0].v[0] + k);
+    a3.f0 = (float)(a3.f0 + k);
     return a3;
 }
-static uint64_t ncb_arg_R046(float a0, double a1, float a2, float a3, R046 a4, float a5, short a6, long long a7, int16_t a8) {
+static uint64_t ncb_arg_R028(float a0, double a1, float a2, float a3, R028 a4, float a5, short a6, long long a7, int16_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-static R048 __attribute__((ms_abi)) ncb_w64ret_R048(const int64_t *a0, _Bool a1, R048 a2, unsigned long a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0[0].a = (EnU8)(a2.f0[0].a + k);
-    a2.f0[0].b = (EnI16)(a2.f0[0].b + k);
-    a2.f0[0].c = (EnInt)(a2.f0[0].c + k);
-    a2.f0[1].a = (EnU8)(a2.f0[1].a + k);
-    a2.f0[1].b = (EnI16)(a2.f0[1].b + k);
-    a2.f0[1].c = (EnInt)(a2.f0[1].c + k);
-    return a2;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R048(double a0, float a1, R048 a2, uintptr_t a3, EnI64 a4, unsigned int a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0[0].a));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0].b));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0].c));
-    h = cbmix(h, (uint64_t)(a2.f0[1].a));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1].b));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1].c));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    return h;
-}
-static R049 ncb_ret_R049(uint8_t a0, signed char a1, EnU8 a2, double a3, int16_t a4, float a5, R049 a6, float a7, uintptr_t a8, float a9) {
+static R030 __attribute__((ms_abi)) ncb_w64ret_R030(unsigned long a0, intptr_t a1, const int64_t *a2, int8_t a3, R030 a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(a8);
-    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (uint8_t)(a6.f0 + k);
-    a6.f1 = (int8_t)(a6.f1 + k);
-    a6.f2.f0 = (float)(a6.f2.f0 + k);
-    return a6;
+    a4.f0 = (char)(a4.f0 + k);
+    return a4;
 }
-static uint64_t ncb_arg_R049(uint16_t a0, uint16_t a1, R049 a2, double a3, signed char a4, short a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R030(double a0, double a1, R030 a2, ssize_t a3, const int64_t *a4, char a5) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)*(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-static R052 ncb_ret_R052(long long a0, signed char a1, EnU8 a2, const int64_t *a3, long long a4, R052 a5) {
+static R031 ncb_ret_R031(double a0, double a1, float a2, double a3, R031 a4, ssize_t a5, EnInt a6, float a7) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)*(a3);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a5.f0[0] = (unsigned int)(a5.f0[0] + k);
-    a5.f0[1] = (unsigned int)(a5.f0[1] + k);
-    a5.f0[2] = (unsigned int)(a5.f0[2] + k);
-    a5.f1 = (long)(a5.f1 + k);
-    return a5;
+    a4.f1[0] = (short)(a4.f1[0] + k);
+    a4.f1[1] = (short)(a4.f1[1] + k);
+    return a4;
 }
-static uint64_t ncb_arg_R052(double a0, double a1, double a2, float a3, float a4, R052 a5, int32_t a6, double a7, double a8, double a9, double a10, float a11) {
+static uint64_t ncb_arg_R031(uint16_t a0, char a1, R031 a2, signed char a3, short a4, long a5, unsigned short a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    return h;
+}
+static R034 ncb_ret_R034(const int64_t *a0, short a1, int16_t a2, short a3, R034 a4, char a5, EnU64 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0.d = (double)(a4.f0.d + k);
+    return a4;
+}
+static uint64_t ncb_arg_R034(double a0, float a1, double a2, double a3, double a4, R034 a5, double a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0[0]));
-    h = cbmix(h, (uint64_t)(a5.f0[1]));
-    h = cbmix(h, (uint64_t)(a5.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.d) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    return h;
+}
+static R037 ncb_ret_R037(float a0, float a1, float a2, float a3, float a4, R037 a5, unsigned int a6, uint32_t a7, unsigned long long a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (unsigned char)(a5.f0 + k);
+    a5.f2 = (unsigned char)(a5.f2 + k);
+    a5.f3[0] = (char)(a5.f3[0] + k);
+    a5.f3[1] = (char)(a5.f3[1] + k);
+    a5.f3[2] = (char)(a5.f3[2] + k);
+    a5.f4 = (int8_t)(a5.f4 + k);
+    a5.f5[0].a = (float)(a5.f5[0].a + k);
+    a5.f5[0].b = (float)(a5.f5[0].b + k);
+    return a5;
+}
+static uint64_t ncb_arg_R037(unsigned int a0, int8_t a1, unsigned long long a2, R037 a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f5[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f5[0].b) * 8.0));
+    return h;
+}
+static R039 __attribute__((ms_abi)) ncb_w64ret_R039(double a0, double a1, double a2, float a3, R039 a4, float a5, ssize_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0[0] = (float)(a4.f0[0] + k);
+    a4.f0[1] = (float)(a4.f0[1] + k);
+    a4.f0[2] = (float)(a4.f0[2] + k);
+    a4.f3[0].v[0] = (double)(a4.f3[0].v[0] + k);
+    a4.f3[1].v[0] = (double)(a4.f3[1].v[0] + k);
+    a4.f4[0] = (float)(a4.f4[0] + k);
+    a4.f4[1] = (float)(a4.f4[1] + k);
+    a4.f4[2] = (float)(a4.f4[2] + k);
+    a4.f5[0] = (float)(a4.f5[0] + k);
+    a4.f5[1] = (float)(a4.f5[1] + k);
+    return a4;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R039(char a0, float a1, R039 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3[1].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[1]) * 8.0));
+    return h;
+}
+static R040 ncb_ret_R040(ssize_t a0, int32_t a1, int a2, char a3, R040 a4, int a5, int16_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (short)(a4.f0 + k);
+    a4.f1 = a4.f1 ^ (k & 1);
+    a4.f2.a = (uint8_t)(a4.f2.a + k);
+    a4.f2.b = (uint8_t)(a4.f2.b + k);
+    a4.f3[0] = (uint16_t)(a4.f3[0] + k);
+    a4.f3[1] = (uint16_t)(a4.f3[1] + k);
+    a4.f3[2] = (uint16_t)(a4.f3[2] + k);
+    return a4;
+}
+static uint64_t ncb_arg_R040(EnU64 a0, char a1, uintptr_t a2, R040 a3, ssize_t a4, short a5, uint64_t a6, unsigned short a7, int8_t a8, long long a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2.a));
+    h = cbmix(h, (uint64_t)(a3.f2.b));
+    h = cbmix(h, (uint64_t)(a3.f3[0]));
+    h = cbmix(h, (uint64_t)(a3.f3[1]));
+    h = cbmix(h, (uint64_t)(a3.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    return h;
+}
+static R043 ncb_ret_R043(float a0, R043 a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (float)(a1.f0 + k);
+    a1.f1[0] = (double)(a1.f1[0] + k);
+    a1.f1[1] = (double)(a1.f1[1] + k);
+    a1.f1[2] = (double)(a1.f1[2] + k);
+    a1.f1[3] = (double)(a1.f1[3] + k);
+    a1.f2.f0[0] = (uintptr_t)(a1.f2.f0[0] + k);
+    return a1;
+}
+static uint64_t ncb_arg_R043(signed char a0, int16_t a1, size_t a2, int8_t a3, double a4, R043 a5, float a6, double a7, float a8, float a9, float a10, float a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[3]) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f2.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
@@ -1240,502 +1542,211 @@ static uint64_t ncb_arg_R052(double a0, double a1, double a2, float a3, float a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     return h;
 }
-static R055 ncb_ret_R055(float a0, float a1, float a2, float a3, float a4, double a5, float a6, R055 a7, char a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f2 = (double)(a7.f2 + k);
-    return a7;
-}
-static uint64_t ncb_arg_R055(unsigned char a0, R055 a1, float a2, float a3, float a4, double a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    return h;
-}
-static R057 __attribute__((ms_abi)) ncb_w64ret_R057(const int64_t *a0, uint32_t a1, R057 a2, float a3) {
+static R046 ncb_ret_R046(const int64_t *a0, uint8_t a1, unsigned char a2, _Bool a3, long a4, const int64_t *a5, R046 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (double)(a2.f0 + k);
-    return a2;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R057(R057 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
-    return h;
-}
-static R058 ncb_ret_R058(long long a0, signed char a1, unsigned long a2, int64_t a3, signed char a4, const int64_t *a5, int64_t a6, R058 a7, EnU8 a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)*(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0.f0[0][0] = (float)(a7.f0.f0[0][0] + k);
-    a7.f0.f0[0][1] = (float)(a7.f0.f0[0][1] + k);
-    a7.f1 = (float)(a7.f1 + k);
-    return a7;
-}
-static uint64_t ncb_arg_R058(R058 a0, uint16_t a1, double a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0.f0[0][1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R061 ncb_ret_R061(unsigned int a0, uint8_t a1, char a2, float a3, double a4, float a5, R061 a6, int32_t a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)(a7);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a6.f0.a = (EnU8)(a6.f0.a + k);
-    a6.f0.b = (EnI16)(a6.f0.b + k);
-    a6.f0.c = (EnInt)(a6.f0.c + k);
+    a6.f0[0].v[0] = (double)(a6.f0[0].v[0] + k);
     return a6;
 }
-static uint64_t ncb_arg_R061(EnU32 a0, R061 a1, unsigned long long a2, float a3, const int64_t *a4, const int64_t *a5) {
+static uint64_t ncb_arg_R046(unsigned long a0, R046 a1, float a2, double a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1.f0.a));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.b));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.c));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)*(a5));
-    return h;
-}
-static R064 ncb_ret_R064(char a0, uint8_t a1, R064 a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (char)(a2.f0 + k);
-    a2.f1.f0 = (uint8_t)(a2.f1.f0 + k);
-    a2.f1.f1 = (int8_t)(a2.f1.f1 + k);
-    a2.f1.f2.f0 = (float)(a2.f1.f2.f0 + k);
-    return a2;
-}
-static uint64_t ncb_arg_R064(_Bool a0, unsigned int a1, R064 a2, double a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a2.f1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1.f2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    return h;
-}
-static R066 __attribute__((ms_abi)) ncb_w64ret_R066(double a0, double a1, float a2, R066 a3, uint64_t a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1.f2 = (double)(a3.f1.f2 + k);
-    return a3;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R066(char a0, R066 a1, double a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].v[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R067 ncb_ret_R067(int8_t a0, int8_t a1, int8_t a2, int32_t a3, uintptr_t a4, R067 a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a5.f0[0] = (size_t)(a5.f0[0] + k);
-    a5.f0[1] = (size_t)(a5.f0[1] + k);
-    return a5;
-}
-static uint64_t ncb_arg_R067(EnU8 a0, int a1, unsigned char a2, float a3, float a4, unsigned int a5, double a6, R067 a7, int64_t a8, short a9, size_t a10, char a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f0[0]));
-    h = cbmix(h, (uint64_t)(a7.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
     return h;
 }
-static R070 ncb_ret_R070(float a0, float a1, float a2, double a3, float a4, float a5, float a6, float a7, R070 a8, unsigned char a9, int32_t a10, signed char a11) {
+static R048 __attribute__((ms_abi)) ncb_w64ret_R048(double a0, uint8_t a1, R048 a2, double a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(a9);
-    ks += (uint64_t)(int64_t)(a10);
-    ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0 = (short)(a8.f0 + k);
-    return a8;
+    a2.f0[0].f0 = (unsigned short)(a2.f0[0].f0 + k);
+    a2.f0[0].f1 = (uint16_t)(a2.f0[0].f1 + k);
+    a2.f0[0].f2.f0[0][0] = (signed char)(a2.f0[0].f2.f0[0][0] + k);
+    a2.f0[0].f2.f0[0][1] = (signed char)(a2.f0[0].f2.f0[0][1] + k);
+    a2.f0[0].f2.f0[1][0] = (signed char)(a2.f0[0].f2.f0[1][0] + k);
+    a2.f0[0].f2.f0[1][1] = (signed char)(a2.f0[0].f2.f0[1][1] + k);
+    a2.f0[0].f2.f0[2][0] = (signed char)(a2.f0[0].f2.f0[2][0] + k);
+    a2.f0[0].f2.f0[2][1] = (signed char)(a2.f0[0].f2.f0[2][1] + k);
+    return a2;
 }
-static uint64_t ncb_arg_R070(unsigned short a0, R070 a1, unsigned char a2, short a3, const int64_t *a4, uint64_t a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R048(R048 a0, float a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    return h;
-}
-static R073 ncb_ret_R073(uintptr_t a0, const int64_t *a1, int8_t a2, R073 a3, _Bool a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0 = (unsigned long long)(a3.f0 + k);
-    return a3;
-}
-static uint64_t ncb_arg_R073(double a0, float a1, double a2, long long a3, float a4, float a5, double a6, R073 a7, long a8, signed char a9, uint64_t a10, unsigned short a11, const int64_t *a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f0[0].f0));
+    h = cbmix(h, (uint64_t)(a0.f0[0].f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)*(a12));
     return h;
 }
-static R075 __attribute__((ms_abi)) ncb_w64ret_R075(R075 a0, uint32_t a1) {
+static R049 ncb_ret_R049(R049 a0) {
     uint64_t ks = 0;
-    ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a0.f0 = (unsigned short)(a0.f0 + k);
-    a0.f1[0].f1 = (uint64_t)(a0.f1[0].f1 + k);
+    a0.f0 = (uint8_t)(a0.f0 + k);
     return a0;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R075(double a0, R075 a1, float a2, float a3) {
+static uint64_t ncb_arg_R049(float a0, R049 a1, double a2, double a3, double a4, double a5, double a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1[0].f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    return h;
-}
-static R076 ncb_ret_R076(uint16_t a0, R076 a1, uint8_t a2, long long a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (double)(a1.f1 + k);
-    a1.f2 = (double)(a1.f2 + k);
-    a1.f3 = (double)(a1.f3 + k);
-    a1.f4 = (double)(a1.f4 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R076(unsigned short a0, unsigned long a1, R076 a2, float a3, float a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    return h;
-}
-static R079 ncb_ret_R079(unsigned char a0, float a1, float a2, int32_t a3, R079 a4, long a5, unsigned long long a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0[0] = (float)(a4.f0[0] + k);
-    a4.f0[1] = (float)(a4.f0[1] + k);
-    return a4;
-}
-static uint64_t ncb_arg_R079(uint16_t a0, uint16_t a1, unsigned short a2, uint8_t a3, R079 a4, float a5, double a6, float a7, float a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R082 ncb_ret_R082(const int64_t *a0, unsigned int a1, const int64_t *a2, const int64_t *a3, R082 a4) {
+static R052 ncb_ret_R052(R052 a0, int16_t a1) {
     uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)*(a2);
-    ks += (uint64_t)*(a3);
+    ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a4.f1 = (unsigned long)(a4.f1 + k);
-    return a4;
+    a0.f0[0].f0[0] = (uintptr_t)(a0.f0[0].f0[0] + k);
+    a0.f0[1].f0[0] = (uintptr_t)(a0.f0[1].f0[0] + k);
+    a0.f0[2].f0[0] = (uintptr_t)(a0.f0[2].f0[0] + k);
+    return a0;
 }
-static uint64_t ncb_arg_R082(char a0, signed char a1, int8_t a2, R082 a3) {
+static uint64_t ncb_arg_R052(int64_t a0, double a1, uint16_t a2, EnU8 a3, unsigned char a4, int a5, R052 a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6.f0[0].f0[0]));
+    h = cbmix(h, (uint64_t)(a6.f0[1].f0[0]));
+    h = cbmix(h, (uint64_t)(a6.f0[2].f0[0]));
     return h;
 }
-static R084 __attribute__((ms_abi)) ncb_w64ret_R084(float a0, float a1, float a2, R084 a3) {
+static R055 ncb_ret_R055(float a0, float a1, double a2, double a3, double a4, float a5, float a6, double a7, R055 a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0 = (unsigned short)(a3.f0 + k);
-    a3.f1[0].a = (float)(a3.f1[0].a + k);
-    a3.f2.a = (uint8_t)(a3.f2.a + k);
-    a3.f2.b = (uint8_t)(a3.f2.b + k);
-    a3.f3 = (uint16_t)(a3.f3 + k);
-    a3.f4 = (int16_t)(a3.f4 + k);
-    a3.f5 = (int8_t)(a3.f5 + k);
-    a3.f6.f2 = (double)(a3.f6.f2 + k);
-    return a3;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R084(float a0, double a1, R084 a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0].a) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f2.a));
-    h = cbmix(h, (uint64_t)(a2.f2.b));
-    h = cbmix(h, (uint64_t)(a2.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f6.f2) * 8.0));
-    return h;
-}
-static R085 ncb_ret_R085(float a0, double a1, R085 a2, int a3, unsigned int a4, signed char a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f2.f0 = (double)(a2.f2.f0 + k);
-    return a2;
-}
-static uint64_t ncb_arg_R085(float a0, float a1, double a2, double a3, double a4, R085 a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f2.f0) * 8.0));
-    return h;
-}
-static R088 ncb_ret_R088(unsigned char a0, R088 a1, float a2, double a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0[0][0] = (ssize_t)(a1.f0[0][0] + k);
-    a1.f0[0][1] = (ssize_t)(a1.f0[0][1] + k);
-    a1.f1[0] = a1.f1[0] ^ (k & 1);
-    return a1;
-}
-static uint64_t ncb_arg_R088(double a0, double a1, float a2, R088 a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
-    h = cbmix(h, (uint64_t)(a3.f1[0]));
-    return h;
-}
-static R091 ncb_ret_R091(float a0, char a1, float a2, float a3, float a4, double a5, float a6, float a7, R091 a8, _Bool a9) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(a9);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f1[0] = (size_t)(a8.f1[0] + k);
+    a8.f0[0] = (double)(a8.f0[0] + k);
     return a8;
 }
-static uint64_t ncb_arg_R091(R091 a0, float a1, float a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R093 __attribute__((ms_abi)) ncb_w64ret_R093(R093 a0, double a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1 = (signed char)(a0.f1 + k);
-    return a0;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R093(unsigned short a0, const int64_t *a1, intptr_t a2, R093 a3, double a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    return h;
-}
-static R094 ncb_ret_R094(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R094 a6, uint8_t a7, EnI16 a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(a7);
-    ks += (uint64_t)(int64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a6.f0.f0[0] = (float)(a6.f0.f0[0] + k);
-    a6.f0.f0[1] = (float)(a6.f0.f0[1] + k);
-    a6.f1 = (int8_t)(a6.f1 + k);
-    a6.f2 = a6.f2 + (k & 7);
-    return a6;
-}
-static uint64_t ncb_arg_R094(signed char a0, R094 a1, double a2, float a3, float a4, intptr_t a5, float a6, double a7) {
+static uint64_t ncb_arg_R055(long a0, EnU16 a1, char a2, R055 a3, ssize_t a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)*(a1.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R097 ncb_ret_R097(uint16_t a0, R097 a1, unsigned char a2) {
+static R057 __attribute__((ms_abi)) ncb_w64ret_R057(double a0, R057 a1, EnI8 a2) {
     uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f3[0].f0[0][0] = (signed char)(a1.f3[0].f0[0][0] + k);
-    a1.f3[0].f0[0][1] = (signed char)(a1.f3[0].f0[0][1] + k);
-    a1.f3[0].f0[1][0] = (signed char)(a1.f3[0].f0[1][0] + k);
-    a1.f3[0].f0[1][1] = (signed char)(a1.f3[0].f0[1][1] + k);
-    a1.f3[0].f0[2][0] = (signed char)(a1.f3[0].f0[2][0] + k);
-    a1.f3[0].f0[2][1] = (signed char)(a1.f3[0].f0[2][1] + k);
+    a1.f0 = (int)(a1.f0 + k);
+    a1.f1[0].f0.a = (uint8_t)(a1.f1[0].f0.a + k);
+    a1.f1[0].f0.b = (uint8_t)(a1.f1[0].f0.b + k);
+    a1.f1[0].f1[0][0] = (unsigned int)(a1.f1[0].f1[0][0] + k);
+    a1.f1[0].f1[1][0] = (unsigned int)(a1.f1[0].f1[1][0] + k);
     return a1;
 }
-static uint64_t ncb_arg_R097(intptr_t a0, R097 a1, float a2, float a3, float a4, float a5, float a6) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R057(R057 a0, EnI16 a1, int8_t a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3[0].f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1[0].f0.a));
+    h = cbmix(h, (uint64_t)(a0.f1[0].f0.b));
+    h = cbmix(h, (uint64_t)(a0.f1[0].f1[0][0]));
+    h = cbmix(h, (uint64_t)(a0.f1[0].f1[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    return h;
+}
+static R058 ncb_ret_R058(double a0, uint8_t a1, float a2, intptr_t a3, uint16_t a4, R058 a5, signed char a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f2[0].f0 = (double)(a5.f2[0].f0 + k);
+    return a5;
+}
+static uint64_t ncb_arg_R058(double a0, float a1, float a2, double a3, double a4, double a5, R058 a6, const int64_t *a7, float a8, double a9, unsigned char a10, intptr_t a11, _Bool a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)*(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)(a12));
     return h;
 }
-static R100 ncb_ret_R100(double a0, float a1, float a2, float a3, R100 a4) {
+static R061 ncb_ret_R061(R061 a0) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1.v[0][0] = (float)(a0.f1.v[0][0] + k);
+    a0.f1.v[1][0] = (float)(a0.f1.v[1][0] + k);
+    a0.f1.v[2][0] = (float)(a0.f1.v[2][0] + k);
+    return a0;
+}
+static uint64_t ncb_arg_R061(uint8_t a0, float a1, float a2, unsigned int a3, float a4, double a5, double a6, float a7, R061 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.v[2][0]) * 8.0));
+    return h;
+}
+static R064 ncb_ret_R064(float a0, double a1, double a2, double a3, R064 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1744,103 +1755,352 @@ static R100 ncb_ret_R100(double a0, float a1, float a2, float a3, R100 a4) {
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (float)(a4.f1 + k);
+    a4.f1[0] = (unsigned short)(a4.f1[0] + k);
+    a4.f1[1] = (unsigned short)(a4.f1[1] + k);
+    a4.f1[2] = (unsigned short)(a4.f1[2] + k);
+    a4.f2 = (uint32_t)(a4.f2 + k);
+    a4.f3 = (float)(a4.f3 + k);
+    a4.f4.c = (char)(a4.f4.c + k);
+    a4.f4.s = (short)(a4.f4.s + k);
+    a4.f4.l = (long)(a4.f4.l + k);
+    a4.f5 = (float)(a4.f5 + k);
+    a4.f6.f1[0] = (short)(a4.f6.f1[0] + k);
+    a4.f6.f1[1] = (short)(a4.f6.f1[1] + k);
+    a4.f7 = (size_t)(a4.f7 + k);
     return a4;
 }
-static uint64_t ncb_arg_R100(long a0, R100 a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
-    return h;
-}
-static R102 __attribute__((ms_abi)) ncb_w64ret_R102(float a0, R102 a1, uint64_t a2, unsigned long a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f1 = (float)(a1.f1 + k);
-    return a1;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R102(ssize_t a0, double a1, float a2, double a3, R102 a4, float a5, uint16_t a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6));
-    return h;
-}
-static R103 ncb_ret_R103(uint8_t a0, R103 a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0[0] = (unsigned char)(a1.f0[0] + k);
-    a1.f1 = (int8_t)(a1.f1 + k);
-    a1.f2 = (uint16_t)(a1.f2 + k);
-    a1.f3.f0[0] = (float)(a1.f3.f0[0] + k);
-    a1.f3.f0[1] = (float)(a1.f3.f0[1] + k);
-    a1.f4 = (int16_t)(a1.f4 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R103(float a0, float a1, unsigned char a2, char a3, float a4, unsigned long long a5, unsigned char a6, float a7, R103 a8, char a9, intptr_t a10, uint32_t a11) {
+static uint64_t ncb_arg_R064(double a0, float a1, double a2, float a3, float a4, double a5, float a6, float a7, R064 a8, EnU64 a9, uintptr_t a10, signed char a11, const int64_t *a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f1[0]));
+    h = cbmix(h, (uint64_t)(a8.f1[1]));
+    h = cbmix(h, (uint64_t)(a8.f1[2]));
     h = cbmix(h, (uint64_t)(a8.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f4.c));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f4.s));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f4.l));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f6.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f6.f1[1]));
+    h = cbmix(h, (uint64_t)(a8.f7));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)*(a12));
     return h;
 }
-static R106 ncb_ret_R106(double a0, int a1, uint8_t a2, R106 a3) {
+static R066 __attribute__((ms_abi)) ncb_w64ret_R066(R066 a0) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a3.f0.f0[0][0] = (int16_t)(a3.f0.f0[0][0] + k);
-    a3.f0.f0[0][1] = (int16_t)(a3.f0.f0[0][1] + k);
-    a3.f0.f0[1][0] = (int16_t)(a3.f0.f0[1][0] + k);
-    a3.f0.f0[1][1] = (int16_t)(a3.f0.f0[1][1] + k);
-    return a3;
+    a0.f0 = (int8_t)(a0.f0 + k);
+    a0.f1.a = a0.f1.a ^ (k & 1);
+    a0.f1.b = a0.f1.b ^ (k & 1);
+    a0.f1.c = a0.f1.c ^ (k & 1);
+    a0.f1.f = (float)(a0.f1.f + k);
+    a0.f2[0] = (unsigned int)(a0.f2[0] + k);
+    a0.f3.f0[0] = (unsigned char)(a0.f3.f0[0] + k);
+    a0.f3.f1 = (char)(a0.f3.f1 + k);
+    a0.f3.f2 = (uint16_t)(a0.f3.f2 + k);
+    a0.f3.f3 = a0.f3.f3 ^ (k & 1);
+    a0.f3.f4 = (short)(a0.f3.f4 + k);
+    a0.f3.f5[0] = (signed char)(a0.f3.f5[0] + k);
+    a0.f3.f6[0] = (uint16_t)(a0.f3.f6[0] + k);
+    a0.f3.f6[1] = (uint16_t)(a0.f3.f6[1] + k);
+    a0.f3.f6[2] = (uint16_t)(a0.f3.f6[2] + k);
+    a0.f3.f7.f0.a = (uint8_t)(a0.f3.f7.f0.a + k);
+    a0.f3.f7.f0.b = (uint8_t)(a0.f3.f7.f0.b + k);
+    a0.f3.f7.f1[0][0] = (unsigned int)(a0.f3.f7.f1[0][0] + k);
+    a0.f3.f7.f1[1][0] = (unsigned int)(a0.f3.f7.f1[1][0] + k);
+    a0.f4 = (double)(a0.f4 + k);
+    a0.f5[0].f2[0] = (float)(a0.f5[0].f2[0] + k);
+    a0.f5[0].f2[1] = (float)(a0.f5[0].f2[1] + k);
+    return a0;
 }
-static uint64_t ncb_arg_R106(uint64_t a0, int64_t a1, size_t a2, ssize_t a3, int8_t a4, R106 a5, double a6, double a7, double a8, double a9, double a10) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R066(R066 a0, short a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1.a));
+    h = cbmix(h, (uint64_t)(a0.f1.b));
+    h = cbmix(h, (uint64_t)(a0.f1.c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1.f) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f2[0]));
+    h = cbmix(h, (uint64_t)(a0.f3.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3.f1));
+    h = cbmix(h, (uint64_t)(a0.f3.f2));
+    h = cbmix(h, (uint64_t)(a0.f3.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3.f5[0]));
+    h = cbmix(h, (uint64_t)(a0.f3.f6[0]));
+    h = cbmix(h, (uint64_t)(a0.f3.f6[1]));
+    h = cbmix(h, (uint64_t)(a0.f3.f6[2]));
+    h = cbmix(h, (uint64_t)(a0.f3.f7.f0.a));
+    h = cbmix(h, (uint64_t)(a0.f3.f7.f0.b));
+    h = cbmix(h, (uint64_t)(a0.f3.f7.f1[0][0]));
+    h = cbmix(h, (uint64_t)(a0.f3.f7.f1[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f5[0].f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f5[0].f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    return h;
+}
+static R067 ncb_ret_R067(signed char a0, long a1, R067 a2, short a3, char a4, double a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0 = (uint32_t)(a2.f0 + k);
+    a2.f1 = (long)(a2.f1 + k);
+    return a2;
+}
+static uint64_t ncb_arg_R067(uint32_t a0, float a1, EnInt a2, R067 a3, double a4, unsigned short a5, intptr_t a6, short a7, double a8, double a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    return h;
+}
+static R070 ncb_ret_R070(float a0, double a1, R070 a2, unsigned long a3, unsigned short a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0 = (uint64_t)(a2.f0 + k);
+    return a2;
+}
+static uint64_t ncb_arg_R070(R070 a0, float a1, float a2, double a3, double a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R073 ncb_ret_R073(EnU8 a0, uintptr_t a1, uint8_t a2, uintptr_t a3, R073 a4, const int64_t *a5, signed char a6, double a7) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)*(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (double)(a4.f0 + k);
+    return a4;
+}
+static uint64_t ncb_arg_R073(unsigned char a0, ssize_t a1, double a2, int8_t a3, double a4, R073 a5, float a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    return h;
+}
+static R075 __attribute__((ms_abi)) ncb_w64ret_R075(const int64_t *a0, _Bool a1, R075 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f3[0] = (double)(a2.f3[0] + k);
+    a2.f3[1] = (double)(a2.f3[1] + k);
+    a2.f3[2] = (double)(a2.f3[2] + k);
+    return a2;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R075(int16_t a0, R075 a1, double a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    return h;
+}
+static R076 ncb_ret_R076(intptr_t a0, uint32_t a1, R076 a2, size_t a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = (double)(a2.f0[0] + k);
+    return a2;
+}
+static uint64_t ncb_arg_R076(float a0, double a1, double a2, float a3, double a4, float a5, float a6, double a7, R076 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0]) * 8.0));
+    return h;
+}
+static R079 ncb_ret_R079(const int64_t *a0, R079 a1, double a2, float a3, double a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f2 = (long)(a1.f2 + k);
+    return a1;
+}
+static uint64_t ncb_arg_R079(double a0, float a1, float a2, float a3, R079 a4, ssize_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    return h;
+}
+static R082 ncb_ret_R082(int8_t a0, uint32_t a1, EnU16 a2, signed char a3, unsigned int a4, uint8_t a5, const int64_t *a6, uint16_t a7, R082 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)*(a6);
+    ks += (uint64_t)(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0[0].v[0][0] = (float)(a8.f0[0].v[0][0] + k);
+    a8.f0[0].v[1][0] = (float)(a8.f0[0].v[1][0] + k);
+    a8.f0[0].v[2][0] = (float)(a8.f0[0].v[2][0] + k);
+    a8.f0[1].v[0][0] = (float)(a8.f0[1].v[0][0] + k);
+    a8.f0[1].v[1][0] = (float)(a8.f0[1].v[1][0] + k);
+    a8.f0[1].v[2][0] = (float)(a8.f0[1].v[2][0] + k);
+    a8.f0[2].v[0][0] = (float)(a8.f0[2].v[0][0] + k);
+    a8.f0[2].v[1][0] = (float)(a8.f0[2].v[1][0] + k);
+    a8.f0[2].v[2][0] = (float)(a8.f0[2].v[2][0] + k);
+    a8.f1 = (uint16_t)(a8.f1 + k);
+    a8.f2.f0 = (float)(a8.f2.f0 + k);
+    a8.f3.f0 = (double)(a8.f3.f0 + k);
+    return a8;
+}
+static uint64_t ncb_arg_R082(uintptr_t a0, char a1, unsigned long a2, char a3, uint16_t a4, int16_t a5, uint32_t a6, unsigned int a7, R082 a8, char a9, double a10, long a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0].v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0].v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0].v[2][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1].v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1].v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1].v[2][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2].v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2].v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2].v[2][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
     return h;
 }
-static R109 ncb_ret_R109(double a0, double a1, double a2, float a3, double a4, float a5, R109 a6, int8_t a7, double a8) {
+static R084 __attribute__((ms_abi)) ncb_w64ret_R084(R084 a0, float a1, double a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0.f0[0] = (int8_t)(a0.f0.f0[0] + k);
+    a0.f0.f0[1] = (int8_t)(a0.f0.f0[1] + k);
+    a0.f0.f1 = (EnInt)(a0.f0.f1 + k);
+    a0.f1 = (uint16_t)(a0.f1 + k);
+    a0.f2 = (uint64_t)(a0.f2 + k);
+    a0.f3 = (unsigned short)(a0.f3 + k);
+    return a0;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R084(long long a0, signed char a1, size_t a2, R084 a3, float a4, float a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.f1));
+    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(a3.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R085 ncb_ret_R085(R085 a0, int16_t a1, float a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f1[0] = (double)(a0.f1[0] + k);
+    a0.f1[1] = (double)(a0.f1[1] + k);
+    a0.f1[2] = (double)(a0.f1[2] + k);
+    a0.f1[3] = (double)(a0.f1[3] + k);
+    return a0;
+}
+static uint64_t ncb_arg_R085(short a0, uint64_t a1, const int64_t *a2, R085 a3, const int64_t *a4, unsigned int a5, int8_t a6, uint64_t a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[3]) * 8.0));
+    h = cbmix(h, (uint64_t)*(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    return h;
+}
+static R088 ncb_ret_R088(double a0, double a1, double a2, float a3, float a4, double a5, double a6, R088 a7, unsigned char a8, float a9, EnI16 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1848,111 +2108,90 @@ static R109 ncb_ret_R109(double a0, double a1, double a2, float a3, double a4, f
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)(a7);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(a8);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a6.f0 = (EnI8)(a6.f0 + k);
-    a6.f1[0][0] = a6.f1[0][0] + (k & 7);
-    return a6;
+    a7.f2.f1 = (float)(a7.f2.f1 + k);
+    return a7;
 }
-static uint64_t ncb_arg_R109(R109 a0, uint8_t a1, unsigned int a2, double a3, float a4) {
+static uint64_t ncb_arg_R088(float a0, int16_t a1, char a2, intptr_t a3, float a4, signed char a5, R088 a6, uint8_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)*(a0.f1[0][0]));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    return h;
-}
-static R111 __attribute__((ms_abi)) ncb_w64ret_R111(uint32_t a0, R111 a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (int16_t)(a1.f0 + k);
-    return a1;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R111(uint16_t a0, short a1, const int64_t *a2, R111 a3, float a4, double a5, float a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R112 ncb_ret_R112(short a0, R112 a1, int16_t a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a2);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0[0] = a1.f0[0] ^ (k & 1);
-    a1.f0[1] = a1.f0[1] ^ (k & 1);
-    a1.f1 = (short)(a1.f1 + k);
-    a1.f3 = (char)(a1.f3 + k);
-    a1.f4 = (int8_t)(a1.f4 + k);
-    a1.f5 = (int8_t)(a1.f5 + k);
-    a1.f6 = (short)(a1.f6 + k);
-    a1.f7[0] = (short)(a1.f7[0] + k);
-    a1.f7[1] = (short)(a1.f7[1] + k);
-    a1.f7[2] = (short)(a1.f7[2] + k);
-    a1.f7[3] = (short)(a1.f7[3] + k);
-    return a1;
-}
-static uint64_t ncb_arg_R112(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, EnI16 a6, R112 a7, int8_t a8, uint8_t a9, float a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7.f0[0]));
-    h = cbmix(h, (uint64_t)(a7.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f5));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f7[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R115 ncb_ret_R115(unsigned char a0, uint16_t a1, R115 a2, uint8_t a3) {
+static R091 ncb_ret_R091(uint8_t a0, unsigned char a1, int16_t a2, EnInt a3, uint8_t a4, unsigned short a5, R091 a6, uint32_t a7, int64_t a8, int8_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
-    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a2.f0 = a2.f0 + (k & 7);
-    return a2;
+    a6.f0[0] = (double)(a6.f0[0] + k);
+    return a6;
 }
-static uint64_t ncb_arg_R115(double a0, const int64_t *a1, char a2, unsigned long a3, R115 a4, char a5, EnU16 a6, double a7, long a8) {
+static uint64_t ncb_arg_R091(R091 a0, unsigned long a1) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)*(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
     return h;
 }
-static R118 ncb_ret_R118(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned short a4, char a5, char a6, double a7, R118 a8, double a9, double a10) {
+static R093 __attribute__((ms_abi)) ncb_w64ret_R093(int16_t a0, EnI64 a1, R093 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0.f0[0] = (double)(a2.f0.f0[0] + k);
+    return a2;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R093(double a0, float a1, R093 a2, double a3, int16_t a4, char a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    return h;
+}
+static R094 ncb_ret_R094(unsigned long a0, double a1, R094 a2, double a3, double a4, double a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = (unsigned long)(a2.f0[0] + k);
+    return a2;
+}
+static uint64_t ncb_arg_R094(R094 a0, int8_t a1, unsigned char a2, short a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    return h;
+}
+static R097 ncb_ret_R097(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned short a4, char a5, char a6, double a7, R097 a8, double a9, double a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -1966,81 +2205,473 @@ static R118 ncb_ret_R118(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a8.f0.f0.a = (uint8_t)(a8.f0.f0.a + k);
-    a8.f0.f0.b = (uint8_t)(a8.f0.f0.b + k);
-    a8.f0.f1 = (double)(a8.f0.f1 + k);
-    a8.f0.f3 = (short)(a8.f0.f3 + k);
-    a8.f0.f4[0] = a8.f0.f4[0] + (k & 7);
-    a8.f1[0] = (EnU8)(a8.f1[0] + k);
-    a8.f2[0] = (uint64_t)(a8.f2[0] + k);
-    a8.f2[1] = (uint64_t)(a8.f2[1] + k);
-    a8.f3 = (int8_t)(a8.f3 + k);
-    a8.f4 = (uint8_t)(a8.f4 + k);
-    a8.f5 = (EnU8)(a8.f5 + k);
-    a8.f6 = a8.f6 + (k & 7);
+    a8.f0[0] = (float)(a8.f0[0] + k);
+    a8.f0[1] = (float)(a8.f0[1] + k);
+    a8.f0[2] = (float)(a8.f0[2] + k);
+    a8.f0[3] = (float)(a8.f0[3] + k);
+    a8.f0[4] = (float)(a8.f0[4] + k);
+    a8.f0[5] = (float)(a8.f0[5] + k);
+    a8.f0[6] = (float)(a8.f0[6] + k);
+    a8.f0[7] = (float)(a8.f0[7] + k);
     return a8;
 }
-static uint64_t ncb_arg_R118(float a0, double a1, R118 a2, float a3, uint8_t a4, double a5) {
+static uint64_t ncb_arg_R097(float a0, double a1, R097 a2, float a3, uint8_t a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0.f0.a));
-    h = cbmix(h, (uint64_t)(a2.f0.f0.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0.f3));
-    h = cbmix(h, (uint64_t)*(a2.f0.f4[0]));
-    h = cbmix(h, (uint64_t)(a2.f1[0]));
-    h = cbmix(h, (uint64_t)(a2.f2[0]));
-    h = cbmix(h, (uint64_t)(a2.f2[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f3));
-    h = cbmix(h, (uint64_t)(a2.f4));
-    h = cbmix(h, (uint64_t)(a2.f5));
-    h = cbmix(h, (uint64_t)*(a2.f6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[3]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[4]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[5]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[6]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[7]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R120 __attribute__((ms_abi)) ncb_w64ret_R120(_Bool a0, R120 a1, signed char a2, unsigned short a3) {
+static R100 ncb_ret_R100(uint8_t a0, float a1, size_t a2, R100 a3, EnU8 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a1.f0 = (long)(a1.f0 + k);
-    a1.f1 = (signed char)(a1.f1 + k);
-    a1.f2[0] = (double)(a1.f2[0] + k);
-    a1.f2[1] = (double)(a1.f2[1] + k);
-    a1.f2[2] = (double)(a1.f2[2] + k);
-    a1.f3.f0 = (double)(a1.f3.f0 + k);
-    a1.f4 = (ssize_t)(a1.f4 + k);
-    a1.f5 = (int)(a1.f5 + k);
-    a1.f6[0] = (float)(a1.f6[0] + k);
-    a1.f6[1] = (float)(a1.f6[1] + k);
-    return a1;
+    a3.f0.f0[0].f1 = (float)(a3.f0.f0[0].f1 + k);
+    a3.f0.f1 = (int32_t)(a3.f0.f1 + k);
+    a3.f0.f2 = (double)(a3.f0.f2 + k);
+    a3.f0.f3 = (EnInt)(a3.f0.f3 + k);
+    a3.f0.f4 = (uint8_t)(a3.f0.f4 + k);
+    a3.f0.f5 = (unsigned short)(a3.f0.f5 + k);
+    a3.f0.f6 = (double)(a3.f0.f6 + k);
+    return a3;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R120(float a0, float a1, float a2, R120 a3) {
+static uint64_t ncb_arg_R100(float a0, float a1, float a2, float a3, float a4, R100 a5, double a6, float a7, unsigned char a8, unsigned short a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f6[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f6[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[0].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f3));
+    h = cbmix(h, (uint64_t)(a5.f0.f4));
+    h = cbmix(h, (uint64_t)(a5.f0.f5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
     return h;
 }
-static R121 ncb_ret_R121(float a0, EnI16 a1, float a2, size_t a3, R121 a4, unsigned long long a5, int a6) {
+static R102 __attribute__((ms_abi)) ncb_w64ret_R102(int64_t a0, int a1, float a2, unsigned short a3, R102 a4, double a5, float a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (int32_t)(a4.f0 + k);
+    return a4;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R102(R102 a0, float a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    return h;
+}
+static R103 ncb_ret_R103(const int64_t *a0, uintptr_t a1, int a2, double a3, R103 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (double)(a4.f0 + k);
+    a4.f1.f0[0].v[0] = (double)(a4.f1.f0[0].v[0] + k);
+    return a4;
+}
+static uint64_t ncb_arg_R103(float a0, double a1, double a2, double a3, R103 a4, float a5, float a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    return h;
+}
+static R106 ncb_ret_R106(unsigned int a0, uint16_t a1, int16_t a2, const int64_t *a3, R106 a4, double a5, double a6, double a7) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)*(a3);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f2 = (intptr_t)(a4.f2 + k);
+    return a4;
+}
+static uint64_t ncb_arg_R106(uint8_t a0, const int64_t *a1, const int64_t *a2, uint64_t a3, EnI16 a4, intptr_t a5, int32_t a6, R106 a7, float a8, float a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    return h;
+}
+static R109 ncb_ret_R109(const int64_t *a0, float a1, R109 a2, uint16_t a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = (unsigned char)(a2.f0[0] + k);
+    a2.f1 = (int8_t)(a2.f1 + k);
+    a2.f2 = (uint16_t)(a2.f2 + k);
+    a2.f3.a = (uint8_t)(a2.f3.a + k);
+    a2.f3.d = (double)(a2.f3.d + k);
+    a2.f3.b = (uint16_t)(a2.f3.b + k);
+    a2.f3.f = (float)(a2.f3.f + k);
+    return a2;
+}
+static uint64_t ncb_arg_R109(int a0, uint16_t a1, unsigned long a2, EnU8 a3, int64_t a4, int a5, R109 a6, ssize_t a7, unsigned char a8, double a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f1));
+    h = cbmix(h, (uint64_t)(a6.f2));
+    h = cbmix(h, (uint64_t)(a6.f3.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f3.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    return h;
+}
+static R111 __attribute__((ms_abi)) ncb_w64ret_R111(const int64_t *a0, R111 a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (char)(a1.f0 + k);
+    a1.f1 = (unsigned char)(a1.f1 + k);
+    a1.f2[0] = (char)(a1.f2[0] + k);
+    a1.f2[1] = (char)(a1.f2[1] + k);
+    a1.f3 = (unsigned char)(a1.f3 + k);
+    a1.f4.f0[0].v[0] = (double)(a1.f4.f0[0].v[0] + k);
+    return a1;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R111(float a0, short a1, const int64_t *a2, R111 a3, signed char a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f2[1]));
+    h = cbmix(h, (uint64_t)(a3.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R112 ncb_ret_R112(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R112 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0 = (EnU8)(a8.f0 + k);
+    a8.f1 = (EnU16)(a8.f1 + k);
+    a8.f2.f0 = a8.f2.f0 ^ (k & 1);
+    a8.f2.f1 = (double)(a8.f2.f1 + k);
+    return a8;
+}
+static uint64_t ncb_arg_R112(short a0, float a1, double a2, double a3, double a4, float a5, R112 a6, size_t a7, float a8, double a9, EnI64 a10, double a11, signed char a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f0));
+    h = cbmix(h, (uint64_t)(a6.f1));
+    h = cbmix(h, (uint64_t)(a6.f2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    return h;
+}
+static R115 ncb_ret_R115(double a0, float a1, R115 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0.f0 = (unsigned short)(a2.f0.f0 + k);
+    a2.f0.f1 = (uint16_t)(a2.f0.f1 + k);
+    a2.f0.f2.f0[0][0] = (signed char)(a2.f0.f2.f0[0][0] + k);
+    a2.f0.f2.f0[0][1] = (signed char)(a2.f0.f2.f0[0][1] + k);
+    a2.f0.f2.f0[1][0] = (signed char)(a2.f0.f2.f0[1][0] + k);
+    a2.f0.f2.f0[1][1] = (signed char)(a2.f0.f2.f0[1][1] + k);
+    a2.f0.f2.f0[2][0] = (signed char)(a2.f0.f2.f0[2][0] + k);
+    a2.f0.f2.f0[2][1] = (signed char)(a2.f0.f2.f0[2][1] + k);
+    a2.f1 = (float)(a2.f1 + k);
+    a2.f2 = (EnU16)(a2.f2 + k);
+    a2.f3 = (size_t)(a2.f3 + k);
+    return a2;
+}
+static uint64_t ncb_arg_R115(float a0, EnU8 a1, short a2, float a3, short a4, unsigned char a5, R115 a6, int64_t a7, _Bool a8, unsigned long a9, unsigned short a10, unsigned int a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6.f0.f0));
+    h = cbmix(h, (uint64_t)(a6.f0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f2));
+    h = cbmix(h, (uint64_t)(a6.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    return h;
+}
+static R118 ncb_ret_R118(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R118 a8, unsigned short a9, float a10, double a11) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    ks += (uint64_t)(a9);
+    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0.f0[0] = (float)(a8.f0.f0[0] + k);
+    a8.f0.f0[1] = (float)(a8.f0.f0[1] + k);
+    return a8;
+}
+static uint64_t ncb_arg_R118(uint16_t a0, unsigned int a1, ssize_t a2, EnI8 a3, char a4, short a5, unsigned long long a6, ssize_t a7, R118 a8, const int64_t *a9, uint64_t a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)*(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    return h;
+}
+static R120 __attribute__((ms_abi)) ncb_w64ret_R120(int8_t a0, _Bool a1, R120 a2, short a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0.f1 = (float)(a2.f0.f1 + k);
+    return a2;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R120(EnI16 a0, R120 a1, float a2, double a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    return h;
+}
+static R121 ncb_ret_R121(double a0, float a1, double a2, uint8_t a3, R121 a4, short a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0[0] = (EnU32)(a4.f0[0] + k);
+    a4.f0[1] = (EnU32)(a4.f0[1] + k);
+    a4.f0[2] = (EnU32)(a4.f0[2] + k);
+    return a4;
+}
+static uint64_t ncb_arg_R121(float a0, int16_t a1, EnU16 a2, const int64_t *a3, float a4, R121 a5, long a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)*(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f0[0]));
+    h = cbmix(h, (uint64_t)(a5.f0[1]));
+    h = cbmix(h, (uint64_t)(a5.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    return h;
+}
+static R124 ncb_ret_R124(double a0, double a1, unsigned long a2, float a3, float a4, double a5, float a6, R124 a7, double a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f0 = (uint16_t)(a7.f0 + k);
+    return a7;
+}
+static uint64_t ncb_arg_R124(R124 a0, unsigned short a1, _Bool a2, double a3, float a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R127 ncb_ret_R127(int64_t a0, unsigned char a1, double a2, signed char a3, double a4, R127 a5, float a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (long)(a5.f0 + k);
+    return a5;
+}
+static uint64_t ncb_arg_R127(int8_t a0, intptr_t a1, signed char a2, short a3, double a4, double a5, double a6, R127 a7, EnInt a8, uint64_t a9, _Bool a10, int a11, const int64_t *a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)*(a12));
+    return h;
+}
+static R129 __attribute__((ms_abi)) ncb_w64ret_R129(EnU8 a0, R129 a1, long long a2, long long a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (uint16_t)(a1.f0 + k);
+    a1.f1 = (unsigned long)(a1.f1 + k);
+    return a1;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R129(R129 a0, short a1, char a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    return h;
+}
+static R130 ncb_ret_R130(float a0, double a1, float a2, float a3, R130 a4, uint16_t a5, int64_t a6, float a7) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0 = (long)(a4.f0 + k);
+    a4.f1 = (ssize_t)(a4.f1 + k);
+    return a4;
+}
+static uint64_t ncb_arg_R130(R130 a0, double a1, double a2, double a3, float a4, float a5, unsigned int a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    return h;
+}
+static R133 ncb_ret_R133(float a0, size_t a1, float a2, _Bool a3, R133 a4, EnU64 a5, int16_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a5);
@@ -2048,137 +2679,291 @@ static R121 ncb_ret_R121(float a0, EnI16 a1, float a2, size_t a3, R121 a4, unsig
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a4.f0 = (int8_t)(a4.f0 + k);
-    a4.f1[0] = (unsigned char)(a4.f1[0] + k);
-    a4.f1[1] = (unsigned char)(a4.f1[1] + k);
-    a4.f1[2] = (unsigned char)(a4.f1[2] + k);
-    a4.f1[3] = (unsigned char)(a4.f1[3] + k);
-    a4.f1[4] = (unsigned char)(a4.f1[4] + k);
-    a4.f1[5] = (unsigned char)(a4.f1[5] + k);
-    a4.f1[6] = (unsigned char)(a4.f1[6] + k);
-    a4.f1[7] = (unsigned char)(a4.f1[7] + k);
+    a4.f1[0].f0.u.b[0] = a4.f1[0].f0.u.b[0] ^ (k & 1);
+    a4.f1[0].f0.u.b[1] = a4.f1[0].f0.u.b[1] ^ (k & 1);
+    a4.f1[0].f0.f[0] = a4.f1[0].f0.f[0] ^ (k & 1);
+    a4.f1[0].f0.f[1] = a4.f1[0].f0.f[1] ^ (k & 1);
+    a4.f1[0].f0.f[2] = a4.f1[0].f0.f[2] ^ (k & 1);
+    a4.f1[0].f0.f[3] = a4.f1[0].f0.f[3] ^ (k & 1);
+    a4.f1[0].f0.f[4] = a4.f1[0].f0.f[4] ^ (k & 1);
+    a4.f1[0].f1 = (short)(a4.f1[0].f1 + k);
+    a4.f2 = (EnI8)(a4.f2 + k);
+    a4.f3 = (char)(a4.f3 + k);
+    a4.f4 = (intptr_t)(a4.f4 + k);
     return a4;
 }
-static uint64_t ncb_arg_R121(double a0, float a1, signed char a2, double a3, double a4, float a5, float a6, double a7, R121 a8, float a9, EnI8 a10) {
+static uint64_t ncb_arg_R133(int16_t a0, char a1, char a2, unsigned long a3, unsigned char a4, R133 a5, signed char a6, signed char a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.u.b[0]));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.u.b[1]));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[0]));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[1]));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[2]));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[3]));
+    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[0].f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    return h;
+}
+static R136 ncb_ret_R136(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R136 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0[0] = (long)(a4.f0[0] + k);
+    return a4;
+}
+static uint64_t ncb_arg_R136(double a0, EnU32 a1, unsigned short a2, double a3, float a4, double a5, signed char a6, int64_t a7, R136 a8, unsigned char a9, intptr_t a10, uint8_t a11, int a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    return h;
+}
+static R138 __attribute__((ms_abi)) ncb_w64ret_R138(EnInt a0, float a1, double a2, const int64_t *a3, R138 a4, float a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)*(a3);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0.f0[0].v[0] = (double)(a4.f0.f0[0].v[0] + k);
+    a4.f1 = (double)(a4.f1 + k);
+    a4.f2[0] = (float)(a4.f2[0] + k);
+    a4.f2[1] = (float)(a4.f2[1] + k);
+    a4.f3 = (double)(a4.f3 + k);
+    a4.f4[0] = (float)(a4.f4[0] + k);
+    a4.f4[1] = (float)(a4.f4[1] + k);
+    return a4;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R138(double a0, float a1, int a2, R138 a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[1]) * 8.0));
+    return h;
+}
+static R139 ncb_ret_R139(int64_t a0, int a1, int8_t a2, int64_t a3, R139 a4, double a5, int8_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0[0].f0.a = (float)(a4.f0[0].f0.a + k);
+    return a4;
+}
+static uint64_t ncb_arg_R139(double a0, double a1, double a2, R139 a3, double a4, char a5, long a6, unsigned short a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    return h;
+}
+static R142 ncb_ret_R142(char a0, const int64_t *a1, const int64_t *a2, float a3, EnI8 a4, ssize_t a5, unsigned short a6, R142 a7, double a8, ssize_t a9, float a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)(a9);
+    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f0 = (EnI16)(a7.f0 + k);
+    a7.f1[0].f0 = (short)(a7.f1[0].f0 + k);
+    a7.f1[0].f1.f0 = (uint8_t)(a7.f1[0].f1.f0 + k);
+    a7.f1[0].f2[0] = (unsigned char)(a7.f1[0].f2[0] + k);
+    a7.f1[0].f3[0] = (int16_t)(a7.f1[0].f3[0] + k);
+    a7.f1[0].f3[1] = (int16_t)(a7.f1[0].f3[1] + k);
+    a7.f1[0].f3[2] = (int16_t)(a7.f1[0].f3[2] + k);
+    return a7;
+}
+static uint64_t ncb_arg_R142(uint16_t a0, unsigned short a1, const int64_t *a2, R142 a3, unsigned long a4, int a5, uint8_t a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f0));
+    h = cbmix(h, (uint64_t)(a3.f1[0].f1.f0));
+    h = cbmix(h, (uint64_t)(a3.f1[0].f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f3[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f3[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f3[2]));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    return h;
+}
+static R145 ncb_ret_R145(int32_t a0, R145 a1, double a2, float a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (unsigned long long)(a1.f0 + k);
+    a1.f1.f0 = (float)(a1.f1.f0 + k);
+    a1.f1.f1[0].a = a1.f1.f1[0].a ^ (k & 1);
+    a1.f1.f1[0].b = a1.f1.f1[0].b ^ (k & 1);
+    a1.f1.f1[0].c = a1.f1.f1[0].c ^ (k & 1);
+    a1.f1.f1[0].f = (float)(a1.f1.f1[0].f + k);
+    a1.f2.f0.u.b[0] = a1.f2.f0.u.b[0] ^ (k & 1);
+    a1.f2.f0.u.b[1] = a1.f2.f0.u.b[1] ^ (k & 1);
+    a1.f2.f0.f[0] = a1.f2.f0.f[0] ^ (k & 1);
+    a1.f2.f0.f[1] = a1.f2.f0.f[1] ^ (k & 1);
+    a1.f2.f0.f[2] = a1.f2.f0.f[2] ^ (k & 1);
+    a1.f2.f0.f[3] = a1.f2.f0.f[3] ^ (k & 1);
+    a1.f2.f0.f[4] = a1.f2.f0.f[4] ^ (k & 1);
+    a1.f2.f1 = (short)(a1.f2.f1 + k);
+    a1.f3 = (signed char)(a1.f3 + k);
+    a1.f4[0] = (int16_t)(a1.f4[0] + k);
+    a1.f5 = (size_t)(a1.f5 + k);
+    a1.f6[0][0] = (uintptr_t)(a1.f6[0][0] + k);
+    a1.f7 = (unsigned int)(a1.f7 + k);
+    return a1;
+}
+static uint64_t ncb_arg_R145(EnI16 a0, char a1, float a2, double a3, EnI64 a4, double a5, unsigned char a6, R145 a7, float a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f1.f1[0].a));
+    h = cbmix(h, (uint64_t)(a7.f1.f1[0].b));
+    h = cbmix(h, (uint64_t)(a7.f1.f1[0].c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1.f1[0].f) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.u.b[0]));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.u.b[1]));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.f[0]));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.f[1]));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.f[2]));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.f[3]));
+    h = cbmix(h, (uint64_t)(a7.f2.f0.f[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f4[0]));
+    h = cbmix(h, (uint64_t)(a7.f5));
+    h = cbmix(h, (uint64_t)(a7.f6[0][0]));
+    h = cbmix(h, (uint64_t)(a7.f7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    return h;
+}
+static R147 __attribute__((ms_abi)) ncb_w64ret_R147(int32_t a0, unsigned char a1, unsigned long long a2, R147 a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0 = a3.f0 + (k & 7);
+    a3.f1 = (uint8_t)(a3.f1 + k);
+    return a3;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R147(R147 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1));
+    return h;
+}
+static R148 ncb_ret_R148(long a0, float a1, R148 a2, uint8_t a3, unsigned long long a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0].f2[0] = (int8_t)(a2.f0[0].f2[0] + k);
+    a2.f0[0].f2[1] = (int8_t)(a2.f0[0].f2[1] + k);
+    a2.f0[0].f2[2] = (int8_t)(a2.f0[0].f2[2] + k);
+    a2.f0[0].f2[3] = (int8_t)(a2.f0[0].f2[3] + k);
+    a2.f0[0].f2[4] = (int8_t)(a2.f0[0].f2[4] + k);
+    a2.f0[1].f2[0] = (int8_t)(a2.f0[1].f2[0] + k);
+    a2.f0[1].f2[1] = (int8_t)(a2.f0[1].f2[1] + k);
+    a2.f0[1].f2[2] = (int8_t)(a2.f0[1].f2[2] + k);
+    a2.f0[1].f2[3] = (int8_t)(a2.f0[1].f2[3] + k);
+    a2.f0[1].f2[4] = (int8_t)(a2.f0[1].f2[4] + k);
+    return a2;
+}
+static uint64_t ncb_arg_R148(float a0, ssize_t a1, float a2, float a3, float a4, float a5, float a6, float a7, R148 a8, int8_t a9, unsigned long long a10, float a11, unsigned short a12, int64_t a13) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(a8.f1[0]));
-    h = cbmix(h, (uint64_t)(a8.f1[1]));
-    h = cbmix(h, (uint64_t)(a8.f1[2]));
-    h = cbmix(h, (uint64_t)(a8.f1[3]));
-    h = cbmix(h, (uint64_t)(a8.f1[4]));
-    h = cbmix(h, (uint64_t)(a8.f1[5]));
-    h = cbmix(h, (uint64_t)(a8.f1[6]));
-    h = cbmix(h, (uint64_t)(a8.f1[7]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(a12));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
     return h;
 }
-static R124 ncb_ret_R124(uint64_t a0, long a1, EnU8 a2, const int64_t *a3, float a4, double a5, long a6, signed char a7, R124 a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)*(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)(a7);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f0[0] = (double)(a8.f0[0] + k);
-    return a8;
-}
-static uint64_t ncb_arg_R124(R124 a0, int16_t a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    return h;
-}
-static R127 ncb_ret_R127(R127 a0, unsigned short a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0.f0 = (unsigned short)(a0.f0.f0 + k);
-    a0.f0.f1[0].f1 = (uint64_t)(a0.f0.f1[0].f1 + k);
-    a0.f1 = (ssize_t)(a0.f1 + k);
-    a0.f2.f0 = (float)(a0.f2.f0 + k);
-    a0.f3[0] = (uint8_t)(a0.f3[0] + k);
-    a0.f3[1] = (uint8_t)(a0.f3[1] + k);
-    a0.f4.f0 = (signed char)(a0.f4.f0 + k);
-    a0.f4.f1[0] = (short)(a0.f4.f1[0] + k);
-    a0.f4.f2 = (EnI64)(a0.f4.f2 + k);
-    a0.f4.f3.f0 = a0.f4.f3.f0 ^ (k & 1);
-    a0.f4.f3.f1 = (double)(a0.f4.f3.f1 + k);
-    a0.f4.f4[0] = (int64_t)(a0.f4.f4[0] + k);
-    return a0;
-}
-static uint64_t ncb_arg_R127(int32_t a0, R127 a1, unsigned char a2, const int64_t *a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1.f0.f0));
-    h = cbmix(h, (uint64_t)(a1.f0.f1[0].f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f3[0]));
-    h = cbmix(h, (uint64_t)(a1.f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f2));
-    h = cbmix(h, (uint64_t)(a1.f4.f3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4.f3.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f4.f4[0]));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3));
-    return h;
-}
-static R129 __attribute__((ms_abi)) ncb_w64ret_R129(EnI64 a0, int16_t a1, int32_t a2, R129 a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f3 = (double)(a3.f3 + k);
-    return a3;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R129(double a0, float a1, float a2, R129 a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3) * 8.0));
-    return h;
-}
-static R130 ncb_ret_R130(double a0, R130 a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0.f0.a = (float)(a1.f0.f0.a + k);
-    return a1;
-}
-static uint64_t ncb_arg_R130(size_t a0, char a1, unsigned char a2, EnU8 a3, R130 a4, double a5, intptr_t a6, double a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0.f0.a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    return h;
-}
-static R133 ncb_ret_R133(float a0, double a1, double a2, double a3, float a4, float a5, float a6, R133 a7, double a8, float a9) {
+static R151 ncb_ret_R151(double a0, float a1, double a2, double a3, double a4, float a5, double a6, R151 a7, int16_t a8, float a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2187,52 +2972,1331 @@ static R133 ncb_ret_R133(float a0, double a1, double a2, double a3, float a4, fl
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f1 = (long)(a7.f1 + k);
+    a7.f0.f0 = (EnU32)(a7.f0.f0 + k);
+    a7.f0.f1[0] = (signed char)(a7.f0.f1[0] + k);
+    a7.f1 = (signed char)(a7.f1 + k);
     return a7;
 }
-static uint64_t ncb_arg_R133(float a0, double a1, float a2, float a3, R133 a4, const int64_t *a5, uint32_t a6, float a7) {
+static uint64_t ncb_arg_R151(_Bool a0, R151 a1, float a2, int8_t a3, short a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1.f0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    return h;
+}
+static R154 ncb_ret_R154(uint16_t a0, char a1, const int64_t *a2, unsigned long long a3, uint32_t a4, R154 a5, char a6, long long a7, EnInt a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (float)(a5.f1 + k);
+    a5.f2 = (double)(a5.f2 + k);
+    a5.f3.f0 = (double)(a5.f3.f0 + k);
+    a5.f4 = (float)(a5.f4 + k);
+    a5.f5.f0 = (double)(a5.f5.f0 + k);
+    a5.f6 = (float)(a5.f6 + k);
+    a5.f7 = (float)(a5.f7 + k);
+    return a5;
+}
+static uint64_t ncb_arg_R154(double a0, unsigned short a1, R154 a2, float a3, float a4, float a5, float a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    return h;
+}
+static R156 __attribute__((ms_abi)) ncb_w64ret_R156(uint64_t a0, R156 a1, float a2, unsigned short a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f3 = (double)(a1.f3 + k);
+    return a1;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R156(signed char a0, const int64_t *a1, ssize_t a2, R156 a3, uint16_t a4, size_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    return h;
+}
+static R157 ncb_ret_R157(int16_t a0, R157 a1, int64_t a2, int8_t a3, uintptr_t a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0[0] = (int8_t)(a1.f0[0] + k);
+    a1.f0[1] = (int8_t)(a1.f0[1] + k);
+    a1.f0[2] = (int8_t)(a1.f0[2] + k);
+    a1.f0[3] = (int8_t)(a1.f0[3] + k);
+    a1.f0[4] = (int8_t)(a1.f0[4] + k);
+    a1.f0[5] = (int8_t)(a1.f0[5] + k);
+    a1.f0[6] = (int8_t)(a1.f0[6] + k);
+    a1.f0[7] = (int8_t)(a1.f0[7] + k);
+    a1.f1 = (int16_t)(a1.f1 + k);
+    a1.f2 = (unsigned short)(a1.f2 + k);
+    a1.f3 = (unsigned char)(a1.f3 + k);
+    a1.f4 = (char)(a1.f4 + k);
+    a1.f5[0] = a1.f5[0] ^ (k & 1);
+    a1.f6 = (uint8_t)(a1.f6 + k);
+    a1.f7 = (unsigned char)(a1.f7 + k);
+    return a1;
+}
+static uint64_t ncb_arg_R157(float a0, float a1, float a2, float a3, float a4, float a5, R157 a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)*(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[5]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[6]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[7]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f1));
+    h = cbmix(h, (uint64_t)(a6.f2));
+    h = cbmix(h, (uint64_t)(a6.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f4));
+    h = cbmix(h, (uint64_t)(a6.f5[0]));
+    h = cbmix(h, (uint64_t)(a6.f6));
+    h = cbmix(h, (uint64_t)(a6.f7));
     return h;
 }
-static R136 ncb_ret_R136(double a0, double a1, uint16_t a2, const int64_t *a3, double a4, size_t a5, double a6, R136 a7, signed char a8) {
+static R160 ncb_ret_R160(double a0, float a1, float a2, double a3, double a4, R160 a5, EnI8 a6, unsigned short a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f1[0] = a5.f1[0] + (k & 7);
+    a5.f1[1] = a5.f1[1] + (k & 7);
+    return a5;
+}
+static uint64_t ncb_arg_R160(double a0, R160 a1, unsigned int a2, unsigned long a3, double a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)*(a1.f1[0]));
+    h = cbmix(h, (uint64_t)*(a1.f1[1]));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    return h;
+}
+static R163 ncb_ret_R163(R163 a0, EnU8 a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = a0.f0 ^ (k & 1);
+    a0.f1 = (int16_t)(a0.f1 + k);
+    a0.f2 = (char)(a0.f2 + k);
+    a0.f3.f0[0][0] = (int8_t)(a0.f3.f0[0][0] + k);
+    a0.f3.f0[1][0] = (int8_t)(a0.f3.f0[1][0] + k);
+    a0.f4 = (uint8_t)(a0.f4 + k);
+    a0.f5.f0 = (signed char)(a0.f5.f0 + k);
+    a0.f6 = (signed char)(a0.f6 + k);
+    a0.f7 = (uint16_t)(a0.f7 + k);
+    return a0;
+}
+static uint64_t ncb_arg_R163(int8_t a0, R163 a1, int64_t a2, float a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3.f0[1][0]));
+    h = cbmix(h, (uint64_t)(a1.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f5.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f6));
+    h = cbmix(h, (uint64_t)(a1.f7));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    return h;
+}
+static R165 __attribute__((ms_abi)) ncb_w64ret_R165(EnU64 a0, unsigned short a1, const int64_t *a2, R165 a3, float a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0.f0[0] = (double)(a3.f0.f0[0] + k);
+    a3.f0.f0[1] = (double)(a3.f0.f0[1] + k);
+    a3.f1 = (double)(a3.f1 + k);
+    a3.f2.f0.a = (float)(a3.f2.f0.a + k);
+    return a3;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R165(double a0, float a1, float a2, uint8_t a3, R165 a4, _Bool a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2.f0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(a5));
+    return h;
+}
+static R166 ncb_ret_R166(double a0, double a1, float a2, float a3, float a4, R166 a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (double)(a5.f0 + k);
+    a5.f1 = (float)(a5.f1 + k);
+    return a5;
+}
+static uint64_t ncb_arg_R166(unsigned long a0, R166 a1, unsigned char a2, const int64_t *a3, uint16_t a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)*(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    return h;
+}
+static R169 ncb_ret_R169(double a0, R169 a1, signed char a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f1 = (float)(a1.f1 + k);
+    return a1;
+}
+static uint64_t ncb_arg_R169(float a0, double a1, double a2, double a3, double a4, double a5, double a6, float a7, R169 a8, signed char a9, ssize_t a10, signed char a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    return h;
+}
+static R172 ncb_ret_R172(char a0, unsigned short a1, EnU16 a2, _Bool a3, const int64_t *a4, int64_t a5, unsigned short a6, R172 a7, int64_t a8, int64_t a9, float a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(int64_t)(a9);
+    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f0 = (unsigned long)(a7.f0 + k);
+    a7.f1[0].a = (uint8_t)(a7.f1[0].a + k);
+    return a7;
+}
+static uint64_t ncb_arg_R172(R172 a0, double a1, float a2, double a3, double a4, float a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1[0].a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R174 __attribute__((ms_abi)) ncb_w64ret_R174(float a0, double a1, float a2, double a3, R174 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f3 = (double)(a4.f3 + k);
+    return a4;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R174(const int64_t *a0, _Bool a1, EnInt a2, short a3, R174 a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R175 ncb_ret_R175(double a0, float a1, double a2, R175 a3, const int64_t *a4, const int64_t *a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)*(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0 = (EnI64)(a3.f0 + k);
+    return a3;
+}
+static uint64_t ncb_arg_R175(float a0, R175 a1, uintptr_t a2, short a3, signed char a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    return h;
+}
+static R178 ncb_ret_R178(unsigned char a0, int64_t a1, uint8_t a2, char a3, uint8_t a4, char a5, _Bool a6, R178 a7) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a7.f0[0].f0[0].v[0] = (double)(a7.f0[0].f0[0].v[0] + k);
+    a7.f0[1].f0[0].v[0] = (double)(a7.f0[1].f0[0].v[0] + k);
+    a7.f0[2].f0[0].v[0] = (double)(a7.f0[2].f0[0].v[0] + k);
+    a7.f1[0][0] = (double)(a7.f1[0][0] + k);
+    return a7;
+}
+static uint64_t ncb_arg_R178(uint64_t a0, float a1, R178 a2, float a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1].f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2].f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    return h;
+}
+static R181 ncb_ret_R181(double a0, int a1, R181 a2, double a3, double a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = (int8_t)(a2.f0[0] + k);
+    a2.f0[1] = (int8_t)(a2.f0[1] + k);
+    a2.f0[2] = (int8_t)(a2.f0[2] + k);
+    a2.f1 = (double)(a2.f1 + k);
+    a2.f2 = (uint32_t)(a2.f2 + k);
+    a2.f3 = (size_t)(a2.f3 + k);
+    return a2;
+}
+static uint64_t ncb_arg_R181(int32_t a0, ssize_t a1, double a2, intptr_t a3, unsigned short a4, const int64_t *a5, const int64_t *a6, int16_t a7, R181 a8, signed char a9, unsigned int a10, short a11, signed char a12, int64_t a13, char a14) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)*(a5));
+    h = cbmix(h, (uint64_t)*(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(a8.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
+    h = cbmix(h, (uint64_t)(int64_t)(a14));
+    return h;
+}
+static R183 __attribute__((ms_abi)) ncb_w64ret_R183(float a0, unsigned long long a1, R183 a2, const int64_t *a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a1);
     ks += (uint64_t)*(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1[0].f0.f0[0] = (float)(a2.f1[0].f0.f0[0] + k);
+    a2.f1[0].f0.f0[1] = (float)(a2.f1[0].f0.f0[1] + k);
+    return a2;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R183(const int64_t *a0, _Bool a1, uint8_t a2, R183 a3, float a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    return h;
+}
+static R184 ncb_ret_R184(double a0, int8_t a1, ssize_t a2, double a3, R184 a4, uint8_t a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0[0].f0[0] = (double)(a4.f0[0].f0[0] + k);
+    return a4;
+}
+static uint64_t ncb_arg_R184(double a0, double a1, float a2, double a3, double a4, double a5, R184 a6, float a7, double a8, float a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[0].f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    return h;
+}
+static R187 ncb_ret_R187(float a0, double a1, R187 a2, float a3, double a4, double a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = (float)(a2.f0[0] + k);
+    a2.f0[1] = (float)(a2.f0[1] + k);
+    a2.f0[2] = (float)(a2.f0[2] + k);
+    return a2;
+}
+static uint64_t ncb_arg_R187(int8_t a0, double a1, uint8_t a2, int a3, R187 a4, float a5, double a6, int64_t a7, float a8, float a9, float a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    return h;
+}
+static R190 ncb_ret_R190(float a0, int32_t a1, _Bool a2, uintptr_t a3, long a4, unsigned short a5, R190 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0[0] = (float)(a6.f0[0] + k);
+    a6.f0[1] = (float)(a6.f0[1] + k);
+    a6.f0[2] = (float)(a6.f0[2] + k);
+    return a6;
+}
+static uint64_t ncb_arg_R190(R190 a0, size_t a1, int16_t a2, double a3, unsigned char a4, int32_t a5, const int64_t *a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)*(a6));
+    return h;
+}
+static R192 __attribute__((ms_abi)) ncb_w64ret_R192(unsigned short a0, R192 a1, EnU64 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f1.f2[0] = (int8_t)(a1.f1.f2[0] + k);
+    a1.f1.f2[1] = (int8_t)(a1.f1.f2[1] + k);
+    a1.f1.f2[2] = (int8_t)(a1.f1.f2[2] + k);
+    a1.f1.f2[3] = (int8_t)(a1.f1.f2[3] + k);
+    a1.f1.f2[4] = (int8_t)(a1.f1.f2[4] + k);
+    a1.f2 = a1.f2 + (k & 7);
+    return a1;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R192(double a0, intptr_t a1, double a2, R192 a3, signed char a4, unsigned short a5, float a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[4]));
+    h = cbmix(h, (uint64_t)*(a3.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    return h;
+}
+static R193 ncb_ret_R193(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R193 a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1 = (float)(a6.f1 + k);
+    a6.f2.f0 = (float)(a6.f2.f0 + k);
+    a6.f2.f1 = (float)(a6.f2.f1 + k);
+    return a6;
+}
+static uint64_t ncb_arg_R193(float a0, R193 a1, uint16_t a2, uint8_t a3, short a4, int8_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    return h;
+}
+static R196 ncb_ret_R196(double a0, unsigned char a1, char a2, unsigned long a3, double a4, _Bool a5, double a6, R196 a7, double a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
-    a7.f0 = (int8_t)(a7.f0 + k);
-    a7.f1 = (short)(a7.f1 + k);
-    a7.f2 = (int16_t)(a7.f2 + k);
-    a7.f3[0][0] = (int8_t)(a7.f3[0][0] + k);
-    a7.f3[0][1] = (int8_t)(a7.f3[0][1] + k);
-    a7.f3[1][0] = (int8_t)(a7.f3[1][0] + k);
-    a7.f3[1][1] = (int8_t)(a7.f3[1][1] + k);
-    a7.f4 = (unsigned char)(a7.f4 + k);
-    a7.f5 = (int16_t)(a7.f5 + k);
-    a7.f6[0] = (unsigned char)(a7.f6[0] + k);
-    a7.f6[1] = (unsigned char)(a7.f6[1] + k);
-    a7.f7 = (uint8_t)(a7.f7 + k);
+    a7.f0 = (signed char)(a7.f0 + k);
+    a7.f1.f0 = (double)(a7.f1.f0 + k);
     return a7;
 }
-static uint64_t ncb_arg_R136(double a0, double a1, signed char a2, double a3, float a4, double a5, double a6, R136 a7, unsigned long a8) {
+static uint64_t ncb_arg_R196(ssize_t a0, uintptr_t a1, R196 a2, double a3, double a4, char a5, float a6, double a7, float a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    return h;
+}
+static R199 ncb_ret_R199(int16_t a0, float a1, uint16_t a2, double a3, uint32_t a4, double a5, R199 a6, double a7, double a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0.f0[0] = (unsigned long)(a6.f0.f0[0] + k);
+    a6.f1[0].f0 = (int64_t)(a6.f1[0].f0 + k);
+    return a6;
+}
+static uint64_t ncb_arg_R199(char a0, signed char a1, EnU32 a2, long a3, R199 a4, unsigned int a5, const int64_t *a6, intptr_t a7, double a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4.f0.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1[0].f0));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)*(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    return h;
+}
+static R201 __attribute__((ms_abi)) ncb_w64ret_R201(int a0, R201 a1, uint32_t a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (double)(a1.f0 + k);
+    return a1;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R201(double a0, double a1, uintptr_t a2, R201 a3, const int64_t *a4, int64_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)*(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    return h;
+}
+static R202 ncb_ret_R202(unsigned int a0, unsigned short a1, R202 a2, long long a3, double a4, unsigned short a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1[0] = (double)(a2.f1[0] + k);
+    return a2;
+}
+static uint64_t ncb_arg_R202(R202 a0, uint8_t a1, short a2, unsigned short a3, unsigned int a4, unsigned char a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    return h;
+}
+static R205 ncb_ret_R205(unsigned char a0, char a1, EnI16 a2, double a3, double a4, double a5, double a6, uint64_t a7, R205 a8, double a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0 = (float)(a8.f0 + k);
+    a8.f1 = (float)(a8.f1 + k);
+    a8.f2[0] = (float)(a8.f2[0] + k);
+    a8.f2[1] = (float)(a8.f2[1] + k);
+    return a8;
+}
+static uint64_t ncb_arg_R205(float a0, const int64_t *a1, R205 a2, float a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    return h;
+}
+static R208 ncb_ret_R208(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R208 a8, const int64_t *a9, float a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    ks += (uint64_t)*(a9);
+    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f0.f0[0] = (float)(a8.f0.f0[0] + k);
+    a8.f0.f0[1] = (float)(a8.f0.f0[1] + k);
+    a8.f0.f0[2] = (float)(a8.f0.f0[2] + k);
+    a8.f0.f0[3] = (float)(a8.f0.f0[3] + k);
+    a8.f0.f0[4] = (float)(a8.f0.f0[4] + k);
+    a8.f0.f0[5] = (float)(a8.f0.f0[5] + k);
+    a8.f0.f0[6] = (float)(a8.f0.f0[6] + k);
+    a8.f0.f0[7] = (float)(a8.f0.f0[7] + k);
+    return a8;
+}
+static uint64_t ncb_arg_R208(double a0, int16_t a1, double a2, double a3, float a4, R208 a5, int a6, double a7, uint16_t a8, const int64_t *a9, double a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[3]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[4]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[5]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[6]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[7]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)*(a9));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    return h;
+}
+static R210 __attribute__((ms_abi)) ncb_w64ret_R210(float a0, R210 a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f0 = (short)(a1.f0 + k);
+    a1.f1 = (unsigned int)(a1.f1 + k);
+    a1.f2 = a1.f2 + (k & 7);
+    a1.f3 = (EnI8)(a1.f3 + k);
+    a1.f4[0][0] = (unsigned char)(a1.f4[0][0] + k);
+    a1.f4[1][0] = (unsigned char)(a1.f4[1][0] + k);
+    a1.f5 = (uint8_t)(a1.f5 + k);
+    a1.f6[0].f2 = (intptr_t)(a1.f6[0].f2 + k);
+    a1.f6[1].f2 = (intptr_t)(a1.f6[1].f2 + k);
+    a1.f6[2].f2 = (intptr_t)(a1.f6[2].f2 + k);
+    return a1;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R210(unsigned short a0, R210 a1, float a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)*(a1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f3));
+    h = cbmix(h, (uint64_t)(a1.f4[0][0]));
+    h = cbmix(h, (uint64_t)(a1.f4[1][0]));
+    h = cbmix(h, (uint64_t)(a1.f5));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f6[0].f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f6[1].f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f6[2].f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    return h;
+}
+static R211 ncb_ret_R211(float a0, R211 a1, EnI8 a2, signed char a3, unsigned short a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a1.f1[0].f0[0][0] = (signed char)(a1.f1[0].f0[0][0] + k);
+    a1.f1[0].f0[0][1] = (signed char)(a1.f1[0].f0[0][1] + k);
+    a1.f1[0].f0[1][0] = (signed char)(a1.f1[0].f0[1][0] + k);
+    a1.f1[0].f0[1][1] = (signed char)(a1.f1[0].f0[1][1] + k);
+    a1.f1[0].f0[2][0] = (signed char)(a1.f1[0].f0[2][0] + k);
+    a1.f1[0].f0[2][1] = (signed char)(a1.f1[0].f0[2][1] + k);
+    return a1;
+}
+static uint64_t ncb_arg_R211(R211 a0, short a1, unsigned short a2, uint16_t a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    return h;
+}
+static R214 ncb_ret_R214(long long a0, int64_t a1, size_t a2, int16_t a3, float a4, const int64_t *a5, unsigned long a6, char a7, R214 a8, char a9, uint8_t a10) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)*(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a9);
+    ks += (uint64_t)(a10);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.f1 = (unsigned char)(a8.f1 + k);
+    a8.f2[0] = (uint8_t)(a8.f2[0] + k);
+    a8.f2[1] = (uint8_t)(a8.f2[1] + k);
+    a8.f2[2] = (uint8_t)(a8.f2[2] + k);
+    a8.f3 = a8.f3 ^ (k & 1);
+    a8.f4[0].f2.f0 = a8.f4[0].f2.f0 ^ (k & 1);
+    a8.f4[1].f2.f0 = a8.f4[1].f2.f0 ^ (k & 1);
+    a8.f4[2].f2.f0 = a8.f4[2].f2.f0 ^ (k & 1);
+    return a8;
+}
+static uint64_t ncb_arg_R214(const int64_t *a0, short a1, R214 a2, uintptr_t a3, uint8_t a4, int64_t a5, uintptr_t a6, int16_t a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2.f1));
+    h = cbmix(h, (uint64_t)(a2.f2[0]));
+    h = cbmix(h, (uint64_t)(a2.f2[1]));
+    h = cbmix(h, (uint64_t)(a2.f2[2]));
+    h = cbmix(h, (uint64_t)(a2.f3));
+    h = cbmix(h, (uint64_t)(a2.f4[0].f2.f0));
+    h = cbmix(h, (uint64_t)(a2.f4[1].f2.f0));
+    h = cbmix(h, (uint64_t)(a2.f4[2].f2.f0));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    return h;
+}
+static R217 ncb_ret_R217(char a0, intptr_t a1, R217 a2, double a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0[0] = (float)(a2.f0[0] + k);
+    a2.f0[1] = (float)(a2.f0[1] + k);
+    a2.f1 = (double)(a2.f1 + k);
+    return a2;
+}
+static uint64_t ncb_arg_R217(float a0, R217 a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    return h;
+}
+static R219 __attribute__((ms_abi)) ncb_w64ret_R219(int16_t a0, double a1, float a2, double a3, R219 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a4.f0[0].f0 = (double)(a4.f0[0].f0 + k);
+    a4.f0[0].f1 = (float)(a4.f0[0].f1 + k);
+    return a4;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R219(short a0, const int64_t *a1, R219 a2, float a3, double a4, float a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R220 ncb_ret_R220(unsigned short a0, double a1, int64_t a2, EnI8 a3, unsigned short a4, int8_t a5, R220 a6, unsigned long long a7, int8_t a8, int8_t a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(int64_t)(a9);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0 = (double)(a6.f0 + k);
+    a6.f1 = (unsigned short)(a6.f1 + k);
+    return a6;
+}
+static uint64_t ncb_arg_R220(float a0, float a1, double a2, double a3, double a4, double a5, float a6, float a7, R220 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f1));
+    return h;
+}
+static uint8_t ncb_sig_0(double a0, float a1, double a2, float a3, double a4, double a5, unsigned long long a6, unsigned long long a7, double a8, double a9, double a10, float a11, double a12, double a13, double a14, float a15, double a16, double a17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a15) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
+    return (uint8_t)h;
+}
+static int16_t ncb_sig_1(uint16_t a0, int16_t a1, EnInt a2, float a3, char a4, EnU64 a5, int16_t a6, EnInt a7, unsigned char a8, float a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    return (int16_t)h;
+}
+static unsigned short ncb_sig_2(double a0, signed char a1, double a2, double a3, double a4, double a5, float a6, double a7, long a8, short a9, EnU16 a10, double a11, EnU8 a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(a12));
+    return (unsigned short)h;
+}
+static ssize_t __attribute__((ms_abi)) ncb_sig_3(ssize_t a0, int32_t a1, size_t a2, signed char a3, double a4, const int64_t *a5, long a6, short a7, uint32_t a8, double a9, float a10, unsigned char a11, ssize_t a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)*(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    return (ssize_t)h;
+}
+static _Bool ncb_sig_4(const int64_t *a0, float a1, EnU64 a2, int a3, float a4, float a5, uint8_t a6, unsigned char a7, float a8, uint32_t a9, const int64_t *a10, uint32_t a11, int8_t a12, double a13, signed char a14, int16_t a15, short a16) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)*(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a14));
+    h = cbmix(h, (uint64_t)(int64_t)(a15));
+    h = cbmix(h, (uint64_t)(int64_t)(a16));
+    return ((h >> 7) & 1) != 0;
+}
+static EnI8 ncb_sig_5(double a0, float a1, float a2, float a3, double a4, double a5, unsigned char a6, double a7, double a8, double a9, float a10, float a11, float a12, double a13) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    return (EnI8)(int8_t)h;
+}
+static unsigned long long ncb_sig_6(unsigned long long a0, long a1, ssize_t a2, unsigned char a3, const int64_t *a4, int8_t a5, long a6, size_t a7, uint16_t a8, const int64_t *a9, int8_t a10, int8_t a11, int32_t a12, _Bool a13, int a14, char a15) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)*(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)*(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(a13));
+    h = cbmix(h, (uint64_t)(int64_t)(a14));
+    h = cbmix(h, (uint64_t)(int64_t)(a15));
+    return (unsigned long long)h;
+}
+static ssize_t __attribute__((ms_abi)) ncb_sig_7(double a0, unsigned char a1, double a2, double a3, unsigned short a4, EnU64 a5, double a6, uint16_t a7, double a8, intptr_t a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    return (ssize_t)h;
+}
+static const int64_t * ncb_sig_8(float a0, double a1, float a2, unsigned long a3, int64_t a4, double a5, EnU32 a6, unsigned long long a7, EnInt a8, uint16_t a9, unsigned int a10, double a11, signed char a12, _Bool a13) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(a13));
+    return &ffidl_cells[h & 63];
+}
+static unsigned long long ncb_sig_9(float a0, double a1, double a2, double a3, double a4, float a5, float a6, float a7, float a8, float a9, float a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    return (unsigned long long)h;
+}
+static int32_t ncb_sig_10(uint16_t a0, double a1, uint8_t a2, double a3, long long a4, float a5, double a6, long a7, ssize_t a8, int16_t a9, int8_t a10, signed char a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    return (int32_t)h;
+}
+static uint16_t __attribute__((ms_abi)) ncb_sig_11(float a0, float a1, long a2, char a3, double a4, double a5, uint64_t a6, double a7, float a8, float a9, double a10, float a11, double a12, float a13, double a14, double a15, float a16, double a17) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a15) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
+    return (uint16_t)h;
+}
+static int16_t ncb_sig_12(long a0, unsigned short a1, const int64_t *a2, int64_t a3, unsigned short a4, unsigned long long a5, uint16_t a6, int64_t a7, unsigned char a8, unsigned long long a9, intptr_t a10, int64_t a11, EnU8 a12, int a13, unsigned int a14, unsigned long a15, int32_t a16, uint8_t a17, EnU32 a18) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)(a12));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
+    h = cbmix(h, (uint64_t)(a14));
+    h = cbmix(h, (uint64_t)(a15));
+    h = cbmix(h, (uint64_t)(int64_t)(a16));
+    h = cbmix(h, (uint64_t)(a17));
+    h = cbmix(h, (uint64_t)(a18));
+    return (int16_t)h;
+}
+static int ncb_sig_13(uint32_t a0, unsigned short a1, float a2, double a3, EnI8 a4, long a5, int16_t a6, ssize_t a7, float a8, float a9, int a10, long a11, float a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(int64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    return (int)h;
+}
+static int64_t ncb_sig_14(uint8_t a0, uint8_t a1, uint16_t a2, uintptr_t a3, unsigned short a4, unsigned int a5, long long a6, const int64_t *a7, EnI16 a8, unsigned long a9, int64_t a10, unsigned long long a11, int16_t a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)*(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    return (int64_t)h;
+}
+static int16_t __attribute__((ms_abi)) ncb_sig_15(double a0, float a1, float a2, int a3, float a4, float a5, double a6, float a7, double a8, float a9, double a10, double a11, double a12, intptr_t a13, double a14) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
+    return (int16_t)h;
+}
+static unsigned short ncb_sig_16(int16_t a0, uint32_t a1, int a2, uintptr_t a3, unsigned char a4, unsigned short a5, EnU16 a6, int16_t a7, signed char a8, unsigned int a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    return (unsigned short)h;
+}
+static double ncb_sig_17(int64_t a0, short a1, const int64_t *a2, int8_t a3, unsigned char a4, unsigned long a5, _Bool a6, intptr_t a7, double a8, signed char a9, uint8_t a10, EnU8 a11, short a12, const int64_t *a13, const int64_t *a14, const int64_t *a15, unsigned short a16, size_t a17, unsigned short a18) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)*(a13));
+    h = cbmix(h, (uint64_t)*(a14));
+    h = cbmix(h, (uint64_t)*(a15));
+    h = cbmix(h, (uint64_t)(a16));
+    h = cbmix(h, (uint64_t)(a17));
+    h = cbmix(h, (uint64_t)(a18));
+    return (double)(int64_t)(h & 0xFFFFFF) * 0.125 - 1000000.0;
+}
+static uint16_t ncb_sig_18(double a0, uint8_t a1, unsigned long long a2, unsigned char a3, signed char a4, intptr_t a5, char a6, EnU8 a7, char a8, signed char a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6));
+    h = cbmix(h, (uint64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    return (uint16_t)h;
+}
+static unsigned short __attribute__((ms_abi)) ncb_sig_19(int16_t a0, const int64_t *a1, float a2, double a3, float a4, int16_t a5, double a6, double a7, _Bool a8, float a9, long long a10, uint8_t a11, int64_t a12, EnI64 a13, signed char a14) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)*(a1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(int64_t)(a13));
+    h = cbmix(h, (uint64_t)(int64_t)(a14));
+    return (unsigned short)h;
+}
+static char ncb_sig_20(double a0, double a1, uint64_t a2, EnI16 a3, signed char a4, unsigned char a5, uintptr_t a6, int32_t a7, float a8, char a9, double a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    return (char)h;
+}
+static unsigned short ncb_sig_21(unsigned int a0, short a1, const int64_t *a2, uint32_t a3, EnI16 a4, unsigned short a5, uint16_t a6, signed char a7, uint8_t a8, const int64_t *a9, int8_t a10, unsigned long long a11, int32_t a12, unsigned long a13, unsigned short a14, short a15, int16_t a16) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)*(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)(a12));
+    h = cbmix(h, (uint64_t)(a13));
+    h = cbmix(h, (uint64_t)(a14));
+    h = cbmix(h, (uint64_t)(int64_t)(a15));
+    h = cbmix(h, (uint64_t)(int64_t)(a16));
+    return (unsigned short)h;
+}
+static signed char ncb_sig_22(double a0, double a1, ssize_t a2, float a3, double a4, float a5, float a6, double a7, float a8, float a9, float a10, float a11, double a12, float a13, double a14, uint32_t a15, double a16, double a17, float a18, double a19) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -2241,2117 +4305,398 @@ static uint64_t ncb_arg_R136(double a0, double a1, signed char a2, double a3, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3[1][1]));
-    h = cbmix(h, (uint64_t)(a7.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f5));
-    h = cbmix(h, (uint64_t)(a7.f6[0]));
-    h = cbmix(h, (uint64_t)(a7.f6[1]));
-    h = cbmix(h, (uint64_t)(a7.f7));
-    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
+    h = cbmix(h, (uint64_t)(a15));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a18) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a19) * 8.0));
+    return (signed char)h;
+}
+static EnU16 __attribute__((ms_abi)) ncb_sig_23(float a0, double a1, double a2, double a3, double a4, double a5, double a6, long a7, double a8, float a9, float a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
+    return (EnU16)(uint16_t)h;
+}
+static uint64_t ncb_multi_0(float a0, R118 a1, double a2, double a3, R201 a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R138 __attribute__((ms_abi)) ncb_w64ret_R138(float a0, uint16_t a1, float a2, const int64_t *a3, R138 a4, long long a5) {
+static R001 ncb_multi_1(float a0, double a1, double a2, R001 a3, PackAlign4 a4, R024 a5, float a6, double a7, int32_t a8, signed char a9, R064 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)*(a3);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    ks += (uint64_t)(int64_t)(a8);
+    ks += (uint64_t)(int64_t)(a9);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0[0][0] = (signed char)(a3.f0[0][0] + k);
+    a3.f0[0][1] = (signed char)(a3.f0[0][1] + k);
+    a3.f0[1][0] = (signed char)(a3.f0[1][0] + k);
+    a3.f0[1][1] = (signed char)(a3.f0[1][1] + k);
+    a3.f0[2][0] = (signed char)(a3.f0[2][0] + k);
+    a3.f0[2][1] = (signed char)(a3.f0[2][1] + k);
+    return a3;
+}
+static uint64_t ncb_multi_2(unsigned char a0, unsigned int a1, Bool3F32 a2, R130 a3, unsigned char a4, unsigned short a5, R143 a6, ssize_t a7, uint16_t a8, float a9, uint16_t a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2.a));
+    h = cbmix(h, (uint64_t)(a2.b));
+    h = cbmix(h, (uint64_t)(a2.c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
+    h = cbmix(h, (uint64_t)(a10));
+    return h;
+}
+static R080 __attribute__((ms_abi)) ncb_multi_3(R147 a0, R074 a1, R170 a2, long a3, uint8_t a4, R080 a5, R171 a6, int a7, int16_t a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)(a7);
+    ks += (uint64_t)(int64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (unsigned long long)(a5.f0 + k);
+    return a5;
+}
+static uint64_t ncb_multi_4(const int64_t *a0, R171 a1, R037 a2, R198 a3, uint64_t a4, short a5, EnU16 a6, R190 a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(a2.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0].b) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[2]) * 8.0));
+    return h;
+}
+static PackP7 ncb_multi_5(int64_t a0, R026 a1, PackP7 a2, double a3, float a4, double a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.u.b[0] = a2.u.b[0] ^ (k & 1);
+    a2.u.b[1] = a2.u.b[1] ^ (k & 1);
+    a2.f[0] = a2.f[0] ^ (k & 1);
+    a2.f[1] = a2.f[1] ^ (k & 1);
+    a2.f[2] = a2.f[2] ^ (k & 1);
+    a2.f[3] = a2.f[3] ^ (k & 1);
+    a2.f[4] = a2.f[4] ^ (k & 1);
+    return a2;
+}
+static uint64_t ncb_multi_6(float a0, _Bool a1, uint64_t a2, R128 a3, signed char a4, float a5, double a6, R003 a7, unsigned long a8, R106 a9, R174 a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3));
+    h = cbmix(h, (uint64_t)(a3.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(a8));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f3) * 8.0));
+    return h;
+}
+static R009 __attribute__((ms_abi)) ncb_multi_7(short a0, R198 a1, R009 a2, R129 a3, R034 a4, float a5, double a6, double a7, size_t a8, float a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    ks += (uint64_t)(a8);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1[0] = (double)(a2.f1[0] + k);
+    return a2;
+}
+static uint64_t ncb_multi_8(R164 a0, R014 a1, uint16_t a2, UF32ZeroI32 a3, long long a4, long long a5, uint8_t a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    return h;
+}
+static F32Arr1x3 ncb_multi_9(EnU32 a0, const int64_t *a1, uint8_t a2, R002 a3, float a4, double a5, ssize_t a6, R090 a7, F32Arr1x3 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a8.v[0][0] = (float)(a8.v[0][0] + k);
+    a8.v[1][0] = (float)(a8.v[1][0] + k);
+    a8.v[2][0] = (float)(a8.v[2][0] + k);
+    return a8;
+}
+static uint64_t ncb_multi_10(uint8_t a0, uint64_t a1, uint8_t a2, R170 a3, size_t a4, R185 a5, uint16_t a6, EnInt a7, long a8, R037 a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)(int64_t)(a8));
+    h = cbmix(h, (uint64_t)(a9.f0));
+    h = cbmix(h, (uint64_t)(a9.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f3[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f3[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a9.f4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f5[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f5[0].b) * 8.0));
+    return h;
+}
+static R218 __attribute__((ms_abi)) ncb_multi_11(R040 a0, R006 a1, R120 a2, R218 a3, R129 a4) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a3.f0[0] = (EnU32)(a3.f0[0] + k);
+    a3.f0[1] = (EnU32)(a3.f0[1] + k);
+    return a3;
+}
+static uint64_t ncb_multi_12(double a0, R107 a1, R158 a2, R130 a3, float a4, uintptr_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(a5));
+    return h;
+}
+static R118 ncb_multi_13(intptr_t a0, R145 a1, int8_t a2, CharShortLong a3, int64_t a4, long long a5, R118 a6, uint32_t a7, size_t a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a6.f0.f0[0] = (float)(a6.f0.f0[0] + k);
+    a6.f0.f0[1] = (float)(a6.f0.f0[1] + k);
+    return a6;
+}
+static uint64_t ncb_multi_14(R088 a0, R121 a1, EnU8 a2, char a3, R067 a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f0[0]));
+    h = cbmix(h, (uint64_t)(a1.f0[1]));
+    h = cbmix(h, (uint64_t)(a1.f0[2]));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
+    return h;
+}
+static R014 __attribute__((ms_abi)) ncb_multi_15(R211 a0, uint16_t a1, R003 a2, double a3, unsigned short a4, R060 a5, R019 a6, unsigned short a7, double a8, char a9, R014 a10, int64_t a11, float a12) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(a7);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)(a9);
+    ks += (uint64_t)(int64_t)(a11);
+    ks += (uint64_t)(int64_t)((double)(a12) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a10.f0 = (double)(a10.f0 + k);
+    return a10;
+}
+static uint64_t ncb_multi_16(R122 a0, float a1, R200 a2, int8_t a3, R106 a4, uint16_t a5, uint8_t a6, float a7, double a8, int8_t a9, PackU2 a10, R036 a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1.f0));
+    h = cbmix(h, (uint64_t)(a0.f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f2));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(a10.b[0]));
+    h = cbmix(h, (uint64_t)(a10.b[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a11.f0[0]));
+    return h;
+}
+static R186 ncb_multi_17(R186 a0, float a1, float a2, float a3, R104 a4, R206 a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a0.f0 = (int)(a0.f0 + k);
+    a0.f1 = (uint64_t)(a0.f1 + k);
+    return a0;
+}
+static uint64_t ncb_multi_18(R151 a0, intptr_t a1, int16_t a2, R191 a3, uint16_t a4, uint8_t a5, R027 a6, int16_t a7, const int64_t *a8, unsigned char a9, R002 a10, R053 a11) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0.f0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a4));
+    h = cbmix(h, (uint64_t)(a5));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7));
+    h = cbmix(h, (uint64_t)*(a8));
+    h = cbmix(h, (uint64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a11.f0));
+    return h;
+}
+static R130 __attribute__((ms_abi)) ncb_multi_19(uint8_t a0, R179 a1, R153 a2, R172 a3, R199 a4, R130 a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    (void)k;
+    a5.f0 = (long)(a5.f0 + k);
+    a5.f1 = (ssize_t)(a5.f1 + k);
+    return a5;
+}
+static uint64_t ncb_multi_20(const int64_t *a0, char a1, unsigned char a2, uint8_t a3, const int64_t *a4, EnI16 a5, PackAlign16F a6, R200 a7, R079 a8, int64_t a9, R103 a10, uint8_t a11, R139 a12) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)*(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(a3));
+    h = cbmix(h, (uint64_t)*(a4));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    h = cbmix(h, (uint64_t)(a6.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a9));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f1.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a11));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a12.f0[0].f0.a) * 8.0));
+    return h;
+}
+static R000 ncb_multi_21(long long a0, R149 a1, R060 a2, uint16_t a3, R000 a4, unsigned char a5, R111 a6, U8ZeroI64 a7) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R138(int32_t a0, unsigned char a1, uintptr_t a2, R138 a3) {
+static uint64_t ncb_multi_22(CharShortLong a0, EnI64 a1, int8_t a2, R128 a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.c));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.s));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.l));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(int64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3));
+    h = cbmix(h, (uint64_t)(a3.f4));
     return h;
 }
-static R139 ncb_ret_R139(R139 a0, double a1, float a2) {
+static R077 __attribute__((ms_abi)) ncb_multi_23(double a0, P7Pair a1, float a2, R153 a3, double a4, _Bool a5, R074 a6, double a7, R077 a8, long a9, R019 a10, int8_t a11) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0 = (unsigned short)(a0.f0 + k);
-    a0.f1 = (unsigned char)(a0.f1 + k);
-    return a0;
-}
-static uint64_t ncb_arg_R139(float a0, double a1, float a2, double a3, float a4, R139 a5, long long a6, unsigned char a7, unsigned char a8, double a9, const int64_t *a10, const int64_t *a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(a5.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)*(a10));
-    h = cbmix(h, (uint64_t)*(a11));
-    return h;
-}
-static R142 ncb_ret_R142(signed char a0, EnU8 a1, unsigned int a2, int32_t a3, uint32_t a4, R142 a5, unsigned int a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a5.f0.v[0][0] = (float)(a5.f0.v[0][0] + k);
-    a5.f0.v[1][0] = (float)(a5.f0.v[1][0] + k);
-    a5.f0.v[2][0] = (float)(a5.f0.v[2][0] + k);
-    return a5;
-}
-static uint64_t ncb_arg_R142(float a0, float a1, double a2, float a3, float a4, float a5, R142 a6, float a7, double a8, float a9, int a10, double a11, double a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    return h;
-}
-static R145 ncb_ret_R145(uint16_t a0, size_t a1, float a2, uint8_t a3, uint8_t a4, uint8_t a5, R145 a6, double a7, double a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a6.f0 = (double)(a6.f0 + k);
-    a6.f1.f0[0] = (double)(a6.f1.f0[0] + k);
-    return a6;
-}
-static uint64_t ncb_arg_R145(float a0, float a1, double a2, int8_t a3, EnU64 a4, ssize_t a5, double a6, uintptr_t a7, R145 a8, float a9, unsigned long a10, const int64_t *a11, double a12, float a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)*(a11));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
-    return h;
-}
-static R147 __attribute__((ms_abi)) ncb_w64ret_R147(R147 a0, unsigned short a1, float a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1[0] = (int8_t)(a0.f1[0] + k);
-    a0.f1[1] = (int8_t)(a0.f1[1] + k);
-    return a0;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R147(double a0, double a1, float a2, double a3, R147 a4, float a5, signed char a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    return h;
-}
-static R148 ncb_ret_R148(float a0, R148 a1, float a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f2.f0[0] = (long)(a1.f2.f0[0] + k);
-    a1.f2.f0[1] = (long)(a1.f2.f0[1] + k);
-    a1.f2.f0[2] = (long)(a1.f2.f0[2] + k);
-    return a1;
-}
-static uint64_t ncb_arg_R148(int a0, uint8_t a1, R148 a2, int32_t a3, unsigned long a4, uint8_t a5, short a6, short a7, short a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    return h;
-}
-static R151 ncb_ret_R151(char a0, uint64_t a1, EnU8 a2, signed char a3, intptr_t a4, R151 a5, ssize_t a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1 = (uintptr_t)(a5.f1 + k);
-    return a5;
-}
-static uint64_t ncb_arg_R151(double a0, float a1, R151 a2, char a3, unsigned short a4, uint64_t a5, short a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    return h;
-}
-static R154 ncb_ret_R154(double a0, uint16_t a1, char a2, int64_t a3, float a4, R154 a5, size_t a6, short a7, int16_t a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(a6);
-    ks += (uint64_t)(int64_t)(a7);
-    ks += (uint64_t)(int64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a5.f1.f0 = (double)(a5.f1.f0 + k);
-    return a5;
-}
-static uint64_t ncb_arg_R154(int16_t a0, const int64_t *a1, short a2, short a3, int16_t a4, R154 a5, float a6, unsigned char a7, _Bool a8, long a9, intptr_t a10, int a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    return h;
-}
-static R156 __attribute__((ms_abi)) ncb_w64ret_R156(R156 a0, float a1, double a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f1[0] = (size_t)(a0.f1[0] + k);
-    a0.f2.f0 = (short)(a0.f2.f0 + k);
-    return a0;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R156(EnI64 a0, R156 a1, double a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R157 ncb_ret_R157(float a0, R157 a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0[0].f0[0] = a1.f0[0].f0[0] ^ (k & 1);
-    a1.f0[0].f0[1] = a1.f0[0].f0[1] ^ (k & 1);
-    a1.f0[0].f1 = (short)(a1.f0[0].f1 + k);
-    a1.f0[0].f3 = (char)(a1.f0[0].f3 + k);
-    a1.f0[0].f4 = (int8_t)(a1.f0[0].f4 + k);
-    a1.f0[0].f5 = (int8_t)(a1.f0[0].f5 + k);
-    a1.f0[0].f6 = (short)(a1.f0[0].f6 + k);
-    a1.f0[0].f7[0] = (short)(a1.f0[0].f7[0] + k);
-    a1.f0[0].f7[1] = (short)(a1.f0[0].f7[1] + k);
-    a1.f0[0].f7[2] = (short)(a1.f0[0].f7[2] + k);
-    a1.f0[0].f7[3] = (short)(a1.f0[0].f7[3] + k);
-    a1.f1 = (int8_t)(a1.f1 + k);
-    a1.f2 = (int64_t)(a1.f2 + k);
-    a1.f3 = (EnI64)(a1.f3 + k);
-    a1.f4 = (int32_t)(a1.f4 + k);
-    a1.f5 = (float)(a1.f5 + k);
-    a1.f7 = (EnU64)(a1.f7 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R157(int a0, int16_t a1, size_t a2, long a3, uint16_t a4, _Bool a5, char a6, R157 a7, float a8, double a9, float a10, double a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7.f0[0].f0[0]));
-    h = cbmix(h, (uint64_t)(a7.f0[0].f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f5));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0].f7[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f5) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    return h;
-}
-static R160 ncb_ret_R160(double a0, float a1, float a2, int16_t a3, float a4, size_t a5, uint16_t a6, char a7, R160 a8, float a9, double a10, double a11) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(a6);
-    ks += (uint64_t)(int64_t)(a7);
-    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f0 = (double)(a8.f0 + k);
-    return a8;
-}
-static uint64_t ncb_arg_R160(int64_t a0, uint32_t a1, const int64_t *a2, long long a3, _Bool a4, const int64_t *a5, int8_t a6, unsigned int a7, R160 a8, int8_t a9, intptr_t a10, unsigned long long a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)*(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    return h;
-}
-static R163 ncb_ret_R163(double a0, double a1, double a2, float a3, float a4, double a5, float a6, R163 a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = (unsigned int)(a7.f0 + k);
-    a7.f1 = (unsigned int)(a7.f1 + k);
-    a7.f2.f0.f0[0][0] = (int16_t)(a7.f2.f0.f0[0][0] + k);
-    a7.f2.f0.f0[0][1] = (int16_t)(a7.f2.f0.f0[0][1] + k);
-    a7.f2.f0.f0[1][0] = (int16_t)(a7.f2.f0.f0[1][0] + k);
-    a7.f2.f0.f0[1][1] = (int16_t)(a7.f2.f0.f0[1][1] + k);
-    return a7;
-}
-static uint64_t ncb_arg_R163(R163 a0, uint32_t a1, const int64_t *a2, double a3, unsigned char a4, int8_t a5, float a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f2.f0.f0[1][1]));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R165 __attribute__((ms_abi)) ncb_w64ret_R165(R165 a0, float a1, double a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1 = (double)(a0.f1 + k);
-    a0.f2 = (float)(a0.f2 + k);
-    a0.f3 = (float)(a0.f3 + k);
-    a0.f4.f1.f0 = (double)(a0.f4.f1.f0 + k);
-    a0.f5[0] = (double)(a0.f5[0] + k);
-    return a0;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R165(float a0, double a1, R165 a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4.f1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0]) * 8.0));
-    return h;
-}
-static R166 ncb_ret_R166(double a0, float a1, double a2, double a3, double a4, float a5, uint64_t a6, R166 a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = a7.f0 + (k & 7);
-    a7.f1[0] = (EnU8)(a7.f1[0] + k);
-    a7.f1[1] = (EnU8)(a7.f1[1] + k);
-    return a7;
-}
-static uint64_t ncb_arg_R166(signed char a0, R166 a1, ssize_t a2, int8_t a3, uint8_t a4, unsigned long a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)*(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1[0]));
-    h = cbmix(h, (uint64_t)(a1.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    return h;
-}
-static R169 ncb_ret_R169(unsigned char a0, R169 a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (uint32_t)(a1.f0 + k);
-    a1.f1 = (unsigned long long)(a1.f1 + k);
-    a1.f2 = (uint32_t)(a1.f2 + k);
-    a1.f3 = (long)(a1.f3 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R169(double a0, double a1, uint16_t a2, const int64_t *a3, unsigned char a4, uint8_t a5, uint16_t a6, int16_t a7, R169 a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(a8.f1));
-    h = cbmix(h, (uint64_t)(a8.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f3));
-    return h;
-}
-static R172 ncb_ret_R172(float a0, float a1, R172 a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (unsigned long long)(a2.f0 + k);
-    a2.f1 = (short)(a2.f1 + k);
-    a2.f2[0] = (uint8_t)(a2.f2[0] + k);
-    a2.f2[1] = (uint8_t)(a2.f2[1] + k);
-    a2.f2[2] = (uint8_t)(a2.f2[2] + k);
-    a2.f2[3] = (uint8_t)(a2.f2[3] + k);
-    a2.f2[4] = (uint8_t)(a2.f2[4] + k);
-    a2.f2[5] = (uint8_t)(a2.f2[5] + k);
-    a2.f2[6] = (uint8_t)(a2.f2[6] + k);
-    return a2;
-}
-static uint64_t ncb_arg_R172(double a0, int16_t a1, float a2, double a3, R172 a4, double a5, long long a6, short a7, const int64_t *a8, uintptr_t a9, EnU16 a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)(a4.f2[0]));
-    h = cbmix(h, (uint64_t)(a4.f2[1]));
-    h = cbmix(h, (uint64_t)(a4.f2[2]));
-    h = cbmix(h, (uint64_t)(a4.f2[3]));
-    h = cbmix(h, (uint64_t)(a4.f2[4]));
-    h = cbmix(h, (uint64_t)(a4.f2[5]));
-    h = cbmix(h, (uint64_t)(a4.f2[6]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)*(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    return h;
-}
-static R174 __attribute__((ms_abi)) ncb_w64ret_R174(uint16_t a0, int64_t a1, R174 a2, float a3, double a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0[0].f1 = (float)(a2.f0[0].f1 + k);
-    a2.f0[1].f1 = (float)(a2.f0[1].f1 + k);
-    a2.f0[2].f1 = (float)(a2.f0[2].f1 + k);
-    a2.f1 = (signed char)(a2.f1 + k);
-    a2.f2 = (int64_t)(a2.f2 + k);
-    a2.f3 = a2.f3 + (k & 7);
-    a2.f4 = (unsigned int)(a2.f4 + k);
-    a2.f5 = (float)(a2.f5 + k);
-    a2.f6 = (double)(a2.f6 + k);
-    a2.f7 = (int64_t)(a2.f7 + k);
-    return a2;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R174(float a0, R174 a1, unsigned long a2, long a3, ssize_t a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[2].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2));
-    h = cbmix(h, (uint64_t)*(a1.f3));
-    h = cbmix(h, (uint64_t)(a1.f4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f7));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    return h;
-}
-static R175 ncb_ret_R175(unsigned char a0, R175 a1, char a2, double a3, EnU16 a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1[0] = (unsigned short)(a1.f1[0] + k);
-    a1.f1[1] = (unsigned short)(a1.f1[1] + k);
-    a1.f2 = (EnU64)(a1.f2 + k);
-    a1.f3.f0.f0.a = (float)(a1.f3.f0.f0.a + k);
-    a1.f4 = (double)(a1.f4 + k);
-    a1.f5[0] = (int8_t)(a1.f5[0] + k);
-    a1.f5[1] = (int8_t)(a1.f5[1] + k);
-    a1.f5[2] = (int8_t)(a1.f5[2] + k);
-    a1.f6[0] = (double)(a1.f6[0] + k);
-    a1.f6[1] = (double)(a1.f6[1] + k);
-    a1.f7 = (EnU32)(a1.f7 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R175(float a0, R175 a1, float a2, char a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f1[0]));
-    h = cbmix(h, (uint64_t)(a1.f1[1]));
-    h = cbmix(h, (uint64_t)(a1.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3.f0.f0.a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f5[2]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f6[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f6[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    return h;
-}
-static R178 ncb_ret_R178(uint64_t a0, signed char a1, R178 a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0.f0 = (float)(a2.f0.f0 + k);
-    return a2;
-}
-static uint64_t ncb_arg_R178(EnU32 a0, float a1, unsigned char a2, unsigned char a3, EnU32 a4, double a5, EnInt a6, double a7, R178 a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0) * 8.0));
-    return h;
-}
-static R181 ncb_ret_R181(uint8_t a0, unsigned long a1, float a2, const int64_t *a3, float a4, EnInt a5, EnInt a6, R181 a7, int64_t a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)*(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = (unsigned char)(a7.f0 + k);
-    a7.f1[0] = (uint8_t)(a7.f1[0] + k);
-    a7.f1[1] = (uint8_t)(a7.f1[1] + k);
-    a7.f1[2] = (uint8_t)(a7.f1[2] + k);
-    a7.f2 = (uint16_t)(a7.f2 + k);
-    a7.f3 = (char)(a7.f3 + k);
-    a7.f4 = (signed char)(a7.f4 + k);
-    a7.f5 = (signed char)(a7.f5 + k);
-    a7.f6 = (uint16_t)(a7.f6 + k);
-    a7.f7[0] = (short)(a7.f7[0] + k);
-    a7.f7[1] = (short)(a7.f7[1] + k);
-    a7.f7[2] = (short)(a7.f7[2] + k);
-    return a7;
-}
-static uint64_t ncb_arg_R181(EnU16 a0, unsigned short a1, size_t a2, _Bool a3, R181 a4, EnU32 a5, double a6, uint8_t a7, float a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(a4.f1[0]));
-    h = cbmix(h, (uint64_t)(a4.f1[1]));
-    h = cbmix(h, (uint64_t)(a4.f1[2]));
-    h = cbmix(h, (uint64_t)(a4.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f5));
-    h = cbmix(h, (uint64_t)(a4.f6));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f7[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f7[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f7[2]));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    return h;
-}
-static R183 __attribute__((ms_abi)) ncb_w64ret_R183(unsigned char a0, double a1, double a2, uint16_t a3, R183 a4, float a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f1 = (double)(a4.f1 + k);
-    return a4;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R183(R183 a0, EnU64 a1, unsigned short a2, const int64_t *a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3));
-    return h;
-}
-static R184 ncb_ret_R184(signed char a0, int16_t a1, uint16_t a2, EnU8 a3, const int64_t *a4, EnU64 a5, char a6, unsigned char a7, R184 a8, float a9, float a10, float a11) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)*(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a7);
-    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f1[0] = a8.f1[0] + (k & 7);
-    return a8;
-}
-static uint64_t ncb_arg_R184(int8_t a0, EnU8 a1, unsigned short a2, size_t a3, long a4, EnU16 a5, int64_t a6, long a7, R184 a8, unsigned char a9, unsigned char a10, unsigned long long a11, unsigned char a12, uint16_t a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)*(a8.f1[0]));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
-    return h;
-}
-static R187 ncb_ret_R187(EnI64 a0, unsigned long a1, signed char a2, uintptr_t a3, const int64_t *a4, R187 a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)*(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1[0] = a5.f1[0] + (k & 7);
-    a5.f1[1] = a5.f1[1] + (k & 7);
-    return a5;
-}
-static uint64_t ncb_arg_R187(double a0, R187 a1, double a2, float a3, unsigned long a4, float a5, double a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)*(a1.f1[0]));
-    h = cbmix(h, (uint64_t)*(a1.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R190 ncb_ret_R190(unsigned char a0, const int64_t *a1, char a2, R190 a3, float a4, double a5, double a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0[0] = (double)(a3.f0[0] + k);
-    a3.f0[1] = (double)(a3.f0[1] + k);
-    a3.f0[2] = (double)(a3.f0[2] + k);
-    a3.f0[3] = (double)(a3.f0[3] + k);
-    a3.f0[4] = (double)(a3.f0[4] + k);
-    a3.f0[5] = (double)(a3.f0[5] + k);
-    a3.f1 = (float)(a3.f1 + k);
-    return a3;
-}
-static uint64_t ncb_arg_R190(uint8_t a0, int16_t a1, uint8_t a2, const int64_t *a3, float a4, R190 a5, float a6, int16_t a7, double a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[4]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[5]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    return h;
-}
-static R192 __attribute__((ms_abi)) ncb_w64ret_R192(R192 a0, uint8_t a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1[0].f0 = (float)(a0.f1[0].f0 + k);
-    a0.f1[0].f1.f2 = (double)(a0.f1[0].f1.f2 + k);
-    a0.f2 = (double)(a0.f2 + k);
-    return a0;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R192(R192 a0, double a1, unsigned char a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0].f1.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2));
-    return h;
-}
-static R193 ncb_ret_R193(unsigned char a0, int64_t a1, double a2, signed char a3, R193 a4, long a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a5);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0 = (uint32_t)(a4.f0 + k);
-    a4.f1 = (signed char)(a4.f1 + k);
-    a4.f2 = (long long)(a4.f2 + k);
-    return a4;
-}
-static uint64_t ncb_arg_R193(char a0, long a1, int8_t a2, uintptr_t a3, const int64_t *a4, R193 a5, float a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R196 ncb_ret_R196(float a0, int16_t a1, R196 a2, char a3, _Bool a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1 = (double)(a2.f1 + k);
-    a2.f2 = (double)(a2.f2 + k);
-    a2.f3 = (float)(a2.f3 + k);
-    a2.f4 = (double)(a2.f4 + k);
-    a2.f5 = (double)(a2.f5 + k);
-    a2.f6 = (double)(a2.f6 + k);
-    a2.f7.f0 = (float)(a2.f7.f0 + k);
-    return a2;
-}
-static uint64_t ncb_arg_R196(uint16_t a0, uint8_t a1, unsigned long a2, unsigned int a3, R196 a4, int64_t a5, unsigned char a6, uint64_t a7, int16_t a8, short a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f7.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    return h;
-}
-static R199 ncb_ret_R199(float a0, float a1, double a2, double a3, double a4, R199 a5, double a6, float a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a5.f0[0] = (int8_t)(a5.f0[0] + k);
-    a5.f0[1] = (int8_t)(a5.f0[1] + k);
-    a5.f0[2] = (int8_t)(a5.f0[2] + k);
-    a5.f1 = (unsigned short)(a5.f1 + k);
-    a5.f2[0] = (int8_t)(a5.f2[0] + k);
-    a5.f2[1] = (int8_t)(a5.f2[1] + k);
-    a5.f2[2] = (int8_t)(a5.f2[2] + k);
-    return a5;
-}
-static uint64_t ncb_arg_R199(float a0, double a1, float a2, double a3, float a4, float a5, float a6, double a7, R199 a8, intptr_t a9, float a10, int16_t a11, unsigned char a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2]));
-    h = cbmix(h, (uint64_t)(a8.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f2[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f2[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    h = cbmix(h, (uint64_t)(a12));
-    return h;
-}
-static R201 __attribute__((ms_abi)) ncb_w64ret_R201(float a0, R201 a1, int8_t a2, short a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (short)(a1.f0 + k);
-    a1.f1[0] = (signed char)(a1.f1[0] + k);
-    a1.f1[1] = (signed char)(a1.f1[1] + k);
-    a1.f1[2] = (signed char)(a1.f1[2] + k);
-    a1.f2 = (int8_t)(a1.f2 + k);
-    a1.f3 = (int8_t)(a1.f3 + k);
-    a1.f4 = (int16_t)(a1.f4 + k);
-    a1.f5 = (int8_t)(a1.f5 + k);
-    a1.f6[0] = (uint16_t)(a1.f6[0] + k);
-    a1.f6[1] = (uint16_t)(a1.f6[1] + k);
-    a1.f7 = (unsigned char)(a1.f7 + k);
-    return a1;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R201(_Bool a0, R201 a1, float a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f5));
-    h = cbmix(h, (uint64_t)(a1.f6[0]));
-    h = cbmix(h, (uint64_t)(a1.f6[1]));
-    h = cbmix(h, (uint64_t)(a1.f7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R202 ncb_ret_R202(EnInt a0, size_t a1, signed char a2, char a3, const int64_t *a4, int16_t a5, short a6, double a7, R202 a8, float a9, double a10, double a11) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)*(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f0 = (double)(a8.f0 + k);
-    a8.f1 = (unsigned short)(a8.f1 + k);
-    return a8;
-}
-static uint64_t ncb_arg_R202(int8_t a0, double a1, uint8_t a2, int a3, R202 a4, float a5, double a6, int64_t a7, float a8, float a9, float a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    return h;
-}
-static R205 ncb_ret_R205(R205 a0, float a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1 = (double)(a0.f1 + k);
-    a0.f2 = (double)(a0.f2 + k);
-    a0.f3[0] = (double)(a0.f3[0] + k);
-    a0.f3[1] = (double)(a0.f3[1] + k);
-    a0.f3[2] = (double)(a0.f3[2] + k);
-    a0.f4 = (double)(a0.f4 + k);
-    a0.f5 = (double)(a0.f5 + k);
-    return a0;
-}
-static uint64_t ncb_arg_R205(float a0, long a1, unsigned short a2, float a3, R205 a4, uintptr_t a5, int16_t a6, float a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f5) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    return h;
-}
-static R208 ncb_ret_R208(float a0, R208 a1, uint16_t a2, uint8_t a3, short a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1 = (float)(a1.f1 + k);
-    a1.f2 = (float)(a1.f2 + k);
-    return a1;
-}
-static uint64_t ncb_arg_R208(int a0, int16_t a1, float a2, char a3, float a4, unsigned char a5, char a6, R208 a7, int16_t a8, EnU16 a9, short a10, signed char a11, short a12, uint64_t a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
-    return h;
-}
-static R210 __attribute__((ms_abi)) ncb_w64ret_R210(unsigned long long a0, R210 a1, float a2, float a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    return a1;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R210(int64_t a0, double a1, int16_t a2, int a3, R210 a4, int32_t a5, uintptr_t a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    return h;
-}
-static R211 ncb_ret_R211(unsigned long long a0, uint16_t a1, int16_t a2, double a3, float a4, long long a5, float a6, R211 a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = (float)(a7.f0 + k);
-    a7.f1.f0 = (size_t)(a7.f1.f0 + k);
-    a7.f1.f1[0] = (uint16_t)(a7.f1.f1[0] + k);
-    a7.f1.f1[1] = (uint16_t)(a7.f1.f1[1] + k);
-    a7.f1.f1[2] = (uint16_t)(a7.f1.f1[2] + k);
-    a7.f1.f1[3] = (uint16_t)(a7.f1.f1[3] + k);
-    a7.f1.f1[4] = (uint16_t)(a7.f1.f1[4] + k);
-    a7.f1.f2 = (unsigned char)(a7.f1.f2 + k);
-    a7.f1.f3 = (short)(a7.f1.f3 + k);
-    a7.f1.f4 = (float)(a7.f1.f4 + k);
-    a7.f1.f5.f2 = (double)(a7.f1.f5.f2 + k);
-    return a7;
-}
-static uint64_t ncb_arg_R211(float a0, double a1, float a2, R211 a3, double a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f1.f0));
-    h = cbmix(h, (uint64_t)(a3.f1.f1[0]));
-    h = cbmix(h, (uint64_t)(a3.f1.f1[1]));
-    h = cbmix(h, (uint64_t)(a3.f1.f1[2]));
-    h = cbmix(h, (uint64_t)(a3.f1.f1[3]));
-    h = cbmix(h, (uint64_t)(a3.f1.f1[4]));
-    h = cbmix(h, (uint64_t)(a3.f1.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f5.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    return h;
-}
-static R214 ncb_ret_R214(long a0, unsigned char a1, unsigned long long a2, double a3, R214 a4, float a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0.f0[0][0] = (double)(a4.f0.f0[0][0] + k);
-    a4.f1[0][0] = (uint8_t)(a4.f1[0][0] + k);
-    a4.f1[0][1] = (uint8_t)(a4.f1[0][1] + k);
-    a4.f1[1][0] = (uint8_t)(a4.f1[1][0] + k);
-    a4.f1[1][1] = (uint8_t)(a4.f1[1][1] + k);
-    a4.f1[2][0] = (uint8_t)(a4.f1[2][0] + k);
-    a4.f1[2][1] = (uint8_t)(a4.f1[2][1] + k);
-    a4.f2 = (int64_t)(a4.f2 + k);
-    return a4;
-}
-static uint64_t ncb_arg_R214(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R214 a7, EnU16 a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0.f0[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f1[0][0]));
-    h = cbmix(h, (uint64_t)(a7.f1[0][1]));
-    h = cbmix(h, (uint64_t)(a7.f1[1][0]));
-    h = cbmix(h, (uint64_t)(a7.f1[1][1]));
-    h = cbmix(h, (uint64_t)(a7.f1[2][0]));
-    h = cbmix(h, (uint64_t)(a7.f1[2][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
-    h = cbmix(h, (uint64_t)(a8));
-    return h;
-}
-static R217 ncb_ret_R217(uintptr_t a0, EnU32 a1, ssize_t a2, short a3, int16_t a4, char a5, int64_t a6, R217 a7, unsigned long long a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a7.f0 = (double)(a7.f0 + k);
-    return a7;
-}
-static uint64_t ncb_arg_R217(float a0, R217 a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    return h;
-}
-static R219 __attribute__((ms_abi)) ncb_w64ret_R219(const int64_t *a0, ssize_t a1, float a2, long a3, R219 a4, float a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0[0] = (EnU64)(a4.f0[0] + k);
-    a4.f0[1] = (EnU64)(a4.f0[1] + k);
-    return a4;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R219(double a0, float a1, double a2, double a3, R219 a4, EnU32 a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f0[0]));
-    h = cbmix(h, (uint64_t)(a4.f0[1]));
-    h = cbmix(h, (uint64_t)(a5));
-    return h;
-}
-static R220 ncb_ret_R220(double a0, double a1, float a2, signed char a3, unsigned char a4, float a5, int16_t a6, uint8_t a7, R220 a8, const int64_t *a9, float a10) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a7);
-    ks += (uint64_t)*(a9);
-    ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f0[0] = (double)(a8.f0[0] + k);
-    a8.f0[1] = (double)(a8.f0[1] + k);
-    return a8;
-}
-static uint64_t ncb_arg_R220(float a0, float a1, R220 a2, size_t a3, float a4, float a5, float a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R223 ncb_ret_R223(uint8_t a0, _Bool a1, R223 a2, signed char a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a2.f0[0].f0 = (float)(a2.f0[0].f0 + k);
-    a2.f0[0].f1 = (double)(a2.f0[0].f1 + k);
-    return a2;
-}
-static uint64_t ncb_arg_R223(const int64_t *a0, short a1, double a2, int8_t a3, EnI64 a4, float a5, long long a6, R223 a7, intptr_t a8, uint64_t a9, unsigned char a10, int16_t a11, double a12, uintptr_t a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(a13));
-    return h;
-}
-static R226 ncb_ret_R226(R226 a0) {
-    uint64_t ks = 0;
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a0.f0.f0 = (uint64_t)(a0.f0.f0 + k);
-    a0.f0.f1 = a0.f0.f1 + (k & 7);
-    return a0;
-}
-static uint64_t ncb_arg_R226(const int64_t *a0, short a1, EnI64 a2, long long a3, EnU64 a4, const int64_t *a5, uint16_t a6, char a7, R226 a8, unsigned long a9, float a10, double a11, double a12, double a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)*(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8.f0.f0));
-    h = cbmix(h, (uint64_t)*(a8.f0.f1));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
-    return h;
-}
-static R228 __attribute__((ms_abi)) ncb_w64ret_R228(double a0, float a1, double a2, float a3, R228 a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1[0] = (float)(a4.f1[0] + k);
-    a4.f1[1] = (float)(a4.f1[1] + k);
-    a4.f1[2] = (float)(a4.f1[2] + k);
-    a4.f1[3] = (float)(a4.f1[3] + k);
-    return a4;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R228(int16_t a0, long long a1, R228 a2, float a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    return h;
-}
-static R229 ncb_ret_R229(short a0, int64_t a1, unsigned long a2, float a3, float a4, int8_t a5, double a6, float a7, R229 a8, double a9) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    ks += (uint64_t)(int64_t)(a9);
+    ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     (void)k;
     a8.f0 = (short)(a8.f0 + k);
-    a8.f1 = a8.f1 + (k & 7);
     return a8;
-}
-static uint64_t ncb_arg_R229(uint16_t a0, const int64_t *a1, ssize_t a2, float a3, double a4, uintptr_t a5, float a6, R229 a7, const int64_t *a8, int32_t a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
-    h = cbmix(h, (uint64_t)*(a7.f1));
-    h = cbmix(h, (uint64_t)*(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    return h;
-}
-static EnU32 ncb_sig_0(double a0, double a1, double a2, float a3, float a4, double a5, float a6, float a7, double a8, double a9, uint16_t a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(a10));
-    return (EnU32)(uint32_t)h;
-}
-static uint8_t ncb_sig_1(float a0, int a1, long long a2, float a3, float a4, double a5, float a6, float a7, size_t a8, double a9, double a10, float a11, float a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    return (uint8_t)h;
-}
-static unsigned char ncb_sig_2(char a0, EnI16 a1, uint16_t a2, unsigned long long a3, uint8_t a4, uint32_t a5, const int64_t *a6, const int64_t *a7, _Bool a8, uint64_t a9, uint8_t a10, uint64_t a11, uint32_t a12, int64_t a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)*(a6));
-    h = cbmix(h, (uint64_t)*(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    return (unsigned char)h;
-}
-static int __attribute__((ms_abi)) ncb_sig_3(short a0, EnU8 a1, const int64_t *a2, int8_t a3, int64_t a4, const int64_t *a5, EnU64 a6, uint8_t a7, uintptr_t a8, int a9, int a10, size_t a11, char a12, intptr_t a13, const int64_t *a14, const int64_t *a15, int16_t a16) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)*(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)*(a14));
-    h = cbmix(h, (uint64_t)*(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    return (int)h;
-}
-static short ncb_sig_4(uint32_t a0, float a1, double a2, unsigned short a3, long long a4, float a5, const int64_t *a6, ssize_t a7, short a8, uintptr_t a9, float a10, short a11, double a12, signed char a13, float a14, uint32_t a15, long a16, int16_t a17, EnI8 a18, intptr_t a19) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)*(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
-    h = cbmix(h, (uint64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    h = cbmix(h, (uint64_t)(int64_t)(a17));
-    h = cbmix(h, (uint64_t)(int64_t)(a18));
-    h = cbmix(h, (uint64_t)(int64_t)(a19));
-    return (short)h;
-}
-static char ncb_sig_5(float a0, float a1, float a2, double a3, unsigned short a4, double a5, double a6, double a7, double a8, float a9, double a10, double a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    return (char)h;
-}
-static unsigned short ncb_sig_6(uintptr_t a0, uint32_t a1, EnI64 a2, const int64_t *a3, int a4, uintptr_t a5, int16_t a6, short a7, int a8, int64_t a9, long a10, size_t a11, int16_t a12, long a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    return (unsigned short)h;
-}
-static uintptr_t __attribute__((ms_abi)) ncb_sig_7(double a0, unsigned short a1, const int64_t *a2, short a3, double a4, const int64_t *a5, double a6, float a7, signed char a8, unsigned long long a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)*(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    return (uintptr_t)h;
-}
-static unsigned long ncb_sig_8(int8_t a0, uint16_t a1, char a2, int a3, uint32_t a4, int16_t a5, char a6, int64_t a7, EnU32 a8, uint8_t a9, uint8_t a10, unsigned char a11, long long a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    return (unsigned long)h;
-}
-static unsigned short ncb_sig_9(double a0, long a1, short a2, EnU16 a3, double a4, EnU8 a5, unsigned int a6, uint8_t a7, int8_t a8, float a9, const int64_t *a10, unsigned long a11, float a12, EnI8 a13, short a14) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)*(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)(int64_t)(a14));
-    return (unsigned short)h;
-}
-static unsigned int ncb_sig_10(float a0, double a1, float a2, float a3, float a4, double a5, float a6, float a7, float a8, float a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    return (unsigned int)h;
-}
-static signed char __attribute__((ms_abi)) ncb_sig_11(double a0, int a1, float a2, float a3, uint8_t a4, unsigned char a5, float a6, uint32_t a7, const int64_t *a8, uint32_t a9, int8_t a10, double a11, signed char a12, int16_t a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)*(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    return (signed char)h;
-}
-static EnU8 ncb_sig_12(uint64_t a0, unsigned short a1, double a2, unsigned long a3, uint16_t a4, float a5, uint16_t a6, uint16_t a7, short a8, int8_t a9, double a10, float a11, uintptr_t a12, long long a13, unsigned long a14, double a15, double a16) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)(a14));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a15) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
-    return (EnU8)(uint8_t)h;
-}
-static unsigned char ncb_sig_13(size_t a0, unsigned char a1, intptr_t a2, unsigned short a3, ssize_t a4, char a5, intptr_t a6, uint8_t a7, signed char a8, uint64_t a9, size_t a10, uint16_t a11, ssize_t a12) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    return (unsigned char)h;
-}
-static EnU64 ncb_sig_14(uint8_t a0, int16_t a1, uint16_t a2, uint16_t a3, unsigned short a4, unsigned char a5, signed char a6, int16_t a7, signed char a8, short a9, EnI64 a10, intptr_t a11, uintptr_t a12, EnU64 a13, uint16_t a14, ssize_t a15, int64_t a16, int8_t a17, short a18) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
-    h = cbmix(h, (uint64_t)(a14));
-    h = cbmix(h, (uint64_t)(int64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    h = cbmix(h, (uint64_t)(int64_t)(a17));
-    h = cbmix(h, (uint64_t)(int64_t)(a18));
-    return (EnU64)(uint64_t)h;
-}
-static _Bool __attribute__((ms_abi)) ncb_sig_15(EnI16 a0, EnI8 a1, unsigned long long a2, int a3, uint64_t a4, const int64_t *a5, long a6, uint8_t a7, unsigned long a8, uint8_t a9, size_t a10, const int64_t *a11, ssize_t a12, char a13, long long a14, int8_t a15, int8_t a16, uint16_t a17) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)*(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)*(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)(int64_t)(a14));
-    h = cbmix(h, (uint64_t)(int64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    h = cbmix(h, (uint64_t)(a17));
-    return ((h >> 7) & 1) != 0;
-}
-static unsigned char ncb_sig_16(float a0, const int64_t *a1, double a2, EnU64 a3, int32_t a4, float a5, unsigned char a6, float a7, uint16_t a8, char a9, float a10, unsigned long long a11, int32_t a12, float a13, EnI16 a14, uint64_t a15, char a16, double a17) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a14));
-    h = cbmix(h, (uint64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
-    return (unsigned char)h;
-}
-static uint16_t ncb_sig_17(uint16_t a0, EnI64 a1, long long a2, char a3, uint16_t a4, signed char a5, char a6, uintptr_t a7, unsigned short a8, int a9, size_t a10, uint16_t a11, unsigned short a12, int8_t a13, int64_t a14, signed char a15, int8_t a16) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)(int64_t)(a14));
-    h = cbmix(h, (uint64_t)(int64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    return (uint16_t)h;
-}
-static int32_t ncb_sig_18(float a0, const int64_t *a1, intptr_t a2, double a3, intptr_t a4, float a5, long a6, uint8_t a7, char a8, unsigned long long a9, float a10, float a11, int a12, uint32_t a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
-    return (int32_t)h;
-}
-static int8_t __attribute__((ms_abi)) ncb_sig_19(float a0, size_t a1, double a2, float a3, double a4, double a5, float a6, int a7, double a8, double a9, signed char a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a10));
-    return (int8_t)h;
-}
-static int32_t ncb_sig_20(size_t a0, long a1, unsigned int a2, unsigned short a3, uint64_t a4, uint8_t a5, signed char a6, char a7, uint16_t a8, unsigned short a9, unsigned short a10, const int64_t *a11, uint8_t a12, uint64_t a13, EnI64 a14, unsigned int a15, int8_t a16) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)*(a11));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
-    h = cbmix(h, (uint64_t)(int64_t)(a14));
-    h = cbmix(h, (uint64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)(a16));
-    return (int32_t)h;
-}
-static EnI8 ncb_sig_21(unsigned int a0, int64_t a1, size_t a2, signed char a3, uint16_t a4, unsigned short a5, short a6, int32_t a7, char a8, unsigned long a9, unsigned short a10, int64_t a11) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    return (EnI8)(int8_t)h;
-}
-static long long ncb_sig_22(const int64_t *a0, long long a1, int a2, size_t a3, short a4, signed char a5, signed char a6, uint8_t a7, uintptr_t a8, int a9, unsigned char a10, uint8_t a11, int16_t a12, unsigned short a13) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10));
-    h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(a13));
-    return (long long)h;
-}
-static long __attribute__((ms_abi)) ncb_sig_23(uint64_t a0, int8_t a1, const int64_t *a2, float a3, int16_t a4, unsigned char a5, uint8_t a6, uint8_t a7, const int64_t *a8, long long a9, float a10, char a11, signed char a12, EnI64 a13, const int64_t *a14, _Bool a15, float a16, float a17, const int64_t *a18, EnI8 a19) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)*(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)(a13));
-    h = cbmix(h, (uint64_t)*(a14));
-    h = cbmix(h, (uint64_t)(a15));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a16) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a17) * 8.0));
-    h = cbmix(h, (uint64_t)*(a18));
-    h = cbmix(h, (uint64_t)(int64_t)(a19));
-    return (long)h;
-}
-static uint64_t ncb_multi_0(int8_t a0, const int64_t *a1, ZigMixed a2, R008 a3, const int64_t *a4, EnI16 a5, float a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(a2.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    return h;
-}
-static R070 ncb_multi_1(const int64_t *a0, const int64_t *a1, long long a2, intptr_t a3, R070 a4, unsigned long a5, unsigned char a6, uint32_t a7, R054 a8, int16_t a9) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(a6);
-    ks += (uint64_t)(a7);
-    ks += (uint64_t)(int64_t)(a9);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0 = (short)(a4.f0 + k);
-    return a4;
-}
-static uint64_t ncb_multi_2(const int64_t *a0, R008 a1, R032 a2, R069 a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
-    return h;
-}
-static R109 __attribute__((ms_abi)) ncb_multi_3(F64Arr1 a0, R217 a1, R068 a2, R109 a3, R124 a4) {
-    uint64_t ks = 0;
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0 = (EnI8)(a3.f0 + k);
-    a3.f1[0][0] = a3.f1[0][0] + (k & 7);
-    return a3;
-}
-static uint64_t ncb_multi_4(R091 a0, double a1, const int64_t *a2, double a3, R183 a4, double a5, size_t a6, _Bool a7, R210 a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    return h;
-}
-static R071 ncb_multi_5(EnI64 a0, R071 a1, float a2, char a3, Empty a4, int16_t a5, float a6, char a7, short a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)(a7);
-    ks += (uint64_t)(int64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0[0] = (int8_t)(a1.f0[0] + k);
-    a1.f0[1] = (int8_t)(a1.f0[1] + k);
-    a1.f1 = (EnInt)(a1.f1 + k);
-    return a1;
-}
-static uint64_t ncb_multi_6(float a0, float a1, float a2, double a3, R146 a4, float a5, R069 a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[0]) * 8.0));
-    return h;
-}
-static U8ZeroI64 __attribute__((ms_abi)) ncb_multi_7(long a0, int32_t a1, EnI16 a2, size_t a3, unsigned int a4, R173 a5, U8ZeroI64 a6, R034 a7, uint32_t a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a6.a = (uint8_t)(a6.a + k);
-    return a6;
-}
-static uint64_t ncb_multi_8(double a0, float a1, double a2, double a3, char a4, R086 a5, R146 a6, float a7, R035 a8, double a9, R133 a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a6.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a10.f1));
-    return h;
-}
-static R157 ncb_multi_9(char a0, unsigned char a1, uint32_t a2, EnI16 a3, EnU8 a4, EnU16 a5, intptr_t a6, uint16_t a7, R157 a8, R194 a9) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(a7);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a8.f0[0].f0[0] = a8.f0[0].f0[0] ^ (k & 1);
-    a8.f0[0].f0[1] = a8.f0[0].f0[1] ^ (k & 1);
-    a8.f0[0].f1 = (short)(a8.f0[0].f1 + k);
-    a8.f0[0].f3 = (char)(a8.f0[0].f3 + k);
-    a8.f0[0].f4 = (int8_t)(a8.f0[0].f4 + k);
-    a8.f0[0].f5 = (int8_t)(a8.f0[0].f5 + k);
-    a8.f0[0].f6 = (short)(a8.f0[0].f6 + k);
-    a8.f0[0].f7[0] = (short)(a8.f0[0].f7[0] + k);
-    a8.f0[0].f7[1] = (short)(a8.f0[0].f7[1] + k);
-    a8.f0[0].f7[2] = (short)(a8.f0[0].f7[2] + k);
-    a8.f0[0].f7[3] = (short)(a8.f0[0].f7[3] + k);
-    a8.f1 = (int8_t)(a8.f1 + k);
-    a8.f2 = (int64_t)(a8.f2 + k);
-    a8.f3 = (EnI64)(a8.f3 + k);
-    a8.f4 = (int32_t)(a8.f4 + k);
-    a8.f5 = (float)(a8.f5 + k);
-    a8.f7 = (EnU64)(a8.f7 + k);
-    return a8;
-}
-static uint64_t ncb_multi_10(Bool3F32 a0, R142 a1, double a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.a));
-    h = cbmix(h, (uint64_t)(a0.b));
-    h = cbmix(h, (uint64_t)(a0.c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    return h;
-}
-static R206 __attribute__((ms_abi)) ncb_multi_11(R225 a0, R121 a1, F64Arr1 a2, int64_t a3, long long a4, uint16_t a5, uint16_t a6, R159 a7, float a8, R206 a9) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(a6);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a9.f0 = (float)(a9.f0 + k);
-    a9.f1 = (double)(a9.f1 + k);
-    return a9;
-}
-static uint64_t ncb_multi_12(float a0, float a1, double a2, R226 a3, float a4, U8ZeroI64 a5, double a6, double a7, float a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(a3.f0.f0));
-    h = cbmix(h, (uint64_t)*(a3.f0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    return h;
-}
-static R139 ncb_multi_13(R072 a0, signed char a1, R032 a2, R145 a3, R139 a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a4.f0 = (unsigned short)(a4.f0 + k);
-    a4.f1 = (unsigned char)(a4.f1 + k);
-    return a4;
-}
-static uint64_t ncb_multi_14(int64_t a0, R159 a1, R033 a2, double a3, float a4, double a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    return h;
-}
-static F32Arr1x3 __attribute__((ms_abi)) ncb_multi_15(int8_t a0, _Bool a1, R044 a2, uint64_t a3, signed char a4, float a5, R040 a6, double a7, R081 a8, F32Arr1x3 a9, R100 a10) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a9.v[0][0] = (float)(a9.v[0][0] + k);
-    a9.v[1][0] = (float)(a9.v[1][0] + k);
-    a9.v[2][0] = (float)(a9.v[2][0] + k);
-    return a9;
-}
-static uint64_t ncb_multi_16(_Bool a0, int8_t a1, char a2, R066 a3, uint8_t a4, _Bool a5, R086 a6, signed char a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    return h;
-}
-static R106 ncb_multi_17(unsigned short a0, R106 a1, R198 a2, R183 a3, char a4, EnI8 a5, short a6, int64_t a7, const int64_t *a8, unsigned long a9, short a10) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)(a7);
-    ks += (uint64_t)*(a8);
-    ks += (uint64_t)(a9);
-    ks += (uint64_t)(int64_t)(a10);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0.f0[0][0] = (int16_t)(a1.f0.f0[0][0] + k);
-    a1.f0.f0[0][1] = (int16_t)(a1.f0.f0[0][1] + k);
-    a1.f0.f0[1][0] = (int16_t)(a1.f0.f0[1][0] + k);
-    a1.f0.f0[1][1] = (int16_t)(a1.f0.f0[1][1] + k);
-    return a1;
-}
-static uint64_t ncb_multi_18(R193 a0, R004 a1, R002 a2, R183 a3, R044 a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f2));
-    h = cbmix(h, (uint64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0]) * 8.0));
-    return h;
-}
-static R060 __attribute__((ms_abi)) ncb_multi_19(uint16_t a0, R060 a1, int16_t a2, R115 a3, double a4, ssize_t a5, float a6, R071 a7, float a8, R144 a9, EnInt a10) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
-    ks += (uint64_t)(int64_t)(a10);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (double)(a1.f0 + k);
-    return a1;
-}
-static uint64_t ncb_multi_20(double a0, float a1, R054 a2, R107 a3, U8ZeroI64 a4, double a5, double a6, R133 a7, float a8, R149 a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a4.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f0) * 8.0));
-    return h;
-}
-static R090 ncb_multi_21(R075 a0, R163 a1, R136 a2, R090 a3) {
-    uint64_t ks = 0;
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a3.f0[0] = a3.f0[0] ^ (k & 1);
-    a3.f0[1] = a3.f0[1] ^ (k & 1);
-    return a3;
-}
-static uint64_t ncb_multi_22(R216 a0, R129 a1, R155 a2, double a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.d) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    return h;
-}
-static R035 __attribute__((ms_abi)) ncb_multi_23(R224 a0, R035 a1, EnumBag a2, R061 a3) {
-    uint64_t ks = 0;
-    int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
-    a1.f0 = (float)(a1.f0 + k);
-    return a1;
 }
 __attribute__((noinline)) static void shape_Empty(void) {
     printf("Empty layout %zu %zu\n", sizeof(Empty), _Alignof(Empty));
@@ -4641,3090 +4986,3186 @@ __attribute__((noinline)) static void shape_EmptyF64(void) {
         printf("EmptyF64 ind echo %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, ie, 204.75));
     }
 }
+__attribute__((noinline)) static void shape_PackU2(void) {
+    printf("PackU2 layout %zu %zu %zu %zu\n", sizeof(PackU2), _Alignof(PackU2), offsetof(PackU2, b), offsetof(PackU2, s));
+    {
+        PackU2 v = make_PackU2(20);
+        printf("PackU2 hash %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, v, (EnU8)0ull, -3146.0));
+        PackU2 e = echo_PackU2(32ull, v, -2ll, &ffidl_cells[45]);
+        printf("PackU2 echo %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, e, (EnU8)0ull, -3146.0));
+        PackU2 x = make_PackU2(919);
+        printf("PackU2 w64 hash %" PRIu64 "\n", w64_hash_PackU2(18446744073709551614ull, 6806.125f, 3464.25, x, (EnU64)9223372036854775808ull));
+        PackU2 y = w64_echo_PackU2(x, 173.375, 3336.0f);
+        printf("PackU2 w64 echo %" PRIu64 "\n", w64_hash_PackU2(18446744073709551614ull, 6806.125f, 3464.25, y, (EnU64)9223372036854775808ull));
+    }
+}
+__attribute__((noinline)) static void shape_PackP7(void) {
+    printf("PackP7 layout %zu %zu %zu %zu\n", sizeof(PackP7), _Alignof(PackP7), offsetof(PackP7, u), offsetof(PackP7, f));
+    {
+        PackP7 v = make_PackP7(21);
+        printf("PackP7 hash %" PRIu64 "\n", hash_PackP7(14ll, 0ll, v, 96ull));
+        PackP7 e = echo_PackP7(-5124.375, 1625.625f, v, 755511254ull, 16ll);
+        printf("PackP7 echo %" PRIu64 "\n", hash_PackP7(14ll, 0ll, e, 96ull));
+        PackP7 w = make_PackP7(520);
+        printf("PackP7 pair %" PRIu64 "\n", pair_PackP7(true, 0ll, 17ull, (EnU16)881ull, v, 2024.375f, w));
+        PackP7 x = make_PackP7(920);
+        printf("PackP7 w64 hash %" PRIu64 "\n", w64_hash_PackP7(7234.875f, 6277ull, x));
+        PackP7 y = w64_echo_PackP7(6038.375, 255ull, 18ll, 56ll, x, 1272.0, 4860479706024348813ull);
+        printf("PackP7 w64 echo %" PRIu64 "\n", w64_hash_PackP7(7234.875f, 6277ull, y));
+        PackP7 f = make_PackP7(1220);
+        printf("PackP7 field %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, f.u, (EnU8)0ull, -3146.0));
+        f.u = echo_PackU2(32ull, f.u, -2ll, &ffidl_cells[45]);
+        printf("PackP7 field echo %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f, 96ull));
+    }
+}
+__attribute__((noinline)) static void shape_P7Arr2(void) {
+    printf("P7Arr2 layout %zu %zu %zu\n", sizeof(P7Arr2), _Alignof(P7Arr2), offsetof(P7Arr2, a));
+    {
+        P7Arr2 v = make_P7Arr2(22);
+        printf("P7Arr2 hash %" PRIu64 "\n", hash_P7Arr2(v, (EnI8)127ll));
+        P7Arr2 e = echo_P7Arr2(1323154685ll, &ffidl_cells[24], -9223372036854775806ll, 16ull, -1022693241970697567ll, -28ll, 3271173634093448132ll, -9223372036854775806ll, v, 65110ull, -32768ll);
+        printf("P7Arr2 echo %" PRIu64 "\n", hash_P7Arr2(e, (EnI8)127ll));
+        P7Arr2 x = make_P7Arr2(921);
+        printf("P7Arr2 w64 hash %" PRIu64 "\n", w64_hash_P7Arr2(7986135795064723113ull, -20ll, -2047.25f, x, -6442.5f));
+        P7Arr2 y = w64_echo_P7Arr2((EnU8)0ull, 3540642415266944774ull, x);
+        printf("P7Arr2 w64 echo %" PRIu64 "\n", w64_hash_P7Arr2(7986135795064723113ull, -20ll, -2047.25f, y, -6442.5f));
+        P7Arr2 f = make_P7Arr2(1221);
+        printf("P7Arr2 field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.a[1], 96ull));
+        f.a[1] = echo_PackP7(-5124.375, 1625.625f, f.a[1], 755511254ull, 16ll);
+        printf("P7Arr2 field echo %" PRIu64 "\n", hash_P7Arr2(f, (EnI8)127ll));
+    }
+}
+__attribute__((noinline)) static void shape_P7Pair(void) {
+    printf("P7Pair layout %zu %zu %zu %zu\n", sizeof(P7Pair), _Alignof(P7Pair), offsetof(P7Pair, a), offsetof(P7Pair, b));
+    {
+        P7Pair v = make_P7Pair(23);
+        printf("P7Pair hash %" PRIu64 "\n", hash_P7Pair(1ull, &ffidl_cells[63], v, 2855.5f));
+        P7Pair e = echo_P7Pair((EnU64)9223372036854775808ull, 1ull, v, 39ll, 7ll, 18446744073709551614ull);
+        printf("P7Pair echo %" PRIu64 "\n", hash_P7Pair(1ull, &ffidl_cells[63], e, 2855.5f));
+        P7Pair w = make_P7Pair(522);
+        printf("P7Pair pair %" PRIu64 "\n", pair_P7Pair(1836.5f, -2682.75, 550.75f, -3375.75, 1081550564ull, v, -22ll, w));
+        P7Pair x = make_P7Pair(922);
+        printf("P7Pair w64 hash %" PRIu64 "\n", w64_hash_P7Pair(x, 4341.0));
+        P7Pair y = w64_echo_P7Pair(x);
+        printf("P7Pair w64 echo %" PRIu64 "\n", w64_hash_P7Pair(y, 4341.0));
+        P7Pair f = make_P7Pair(1222);
+        printf("P7Pair field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.a, 96ull));
+        f.a = echo_PackP7(-5124.375, 1625.625f, f.a, 755511254ull, 16ll);
+        printf("P7Pair field echo %" PRIu64 "\n", hash_P7Pair(1ull, &ffidl_cells[63], f, 2855.5f));
+    }
+}
+__attribute__((noinline)) static void shape_F32ZeroI32(void) {
+    printf("F32ZeroI32 layout %zu %zu %zu %zu\n", sizeof(F32ZeroI32), _Alignof(F32ZeroI32), offsetof(F32ZeroI32, a), offsetof(F32ZeroI32, z));
+    {
+        F32ZeroI32 v = make_F32ZeroI32(24);
+        printf("F32ZeroI32 hash %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, v));
+        F32ZeroI32 e = echo_F32ZeroI32((EnI64)-680ll, 29038ll, (EnU32)4000000000ull, &ffidl_cells[30], 52ll, 32767ll, 29927ll, -545028871ll, v);
+        printf("F32ZeroI32 echo %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, e));
+        F32ZeroI32 x = make_F32ZeroI32(923);
+        printf("F32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F32ZeroI32(1136.625f, -4747.5f, 1119.25, x, -5920829759449423934ll));
+        F32ZeroI32 y = w64_echo_F32ZeroI32(x);
+        printf("F32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_F32ZeroI32(1136.625f, -4747.5f, 1119.25, y, -5920829759449423934ll));
+        printf("F32ZeroI32 ind hash %" PRIu64 "\n", ptr_hash_F32ZeroI32()(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, v));
+        F32ZeroI32 ie = ptr_echo_F32ZeroI32()((EnI64)-680ll, 29038ll, (EnU32)4000000000ull, &ffidl_cells[30], 52ll, 32767ll, 29927ll, -545028871ll, e);
+        printf("F32ZeroI32 ind echo %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, ie));
+    }
+}
+__attribute__((noinline)) static void shape_F64F32ZeroI32(void) {
+    printf("F64F32ZeroI32 layout %zu %zu %zu %zu %zu\n", sizeof(F64F32ZeroI32), _Alignof(F64F32ZeroI32), offsetof(F64F32ZeroI32, d), offsetof(F64F32ZeroI32, x), offsetof(F64F32ZeroI32, z));
+    {
+        F64F32ZeroI32 v = make_F64F32ZeroI32(25);
+        printf("F64F32ZeroI32 hash %" PRIu64 "\n", hash_F64F32ZeroI32(3595.25f, -5066.625, -5369.625, 7ull, v));
+        F64F32ZeroI32 e = echo_F64F32ZeroI32(-79ll, -38ll, (EnI64)5000000000ll, v, 172ull, -789556000ll);
+        printf("F64F32ZeroI32 echo %" PRIu64 "\n", hash_F64F32ZeroI32(3595.25f, -5066.625, -5369.625, 7ull, e));
+        F64F32ZeroI32 w = make_F64F32ZeroI32(524);
+        printf("F64F32ZeroI32 pair %" PRIu64 "\n", pair_F64F32ZeroI32(54ll, 26ull, 127ll, 106714405ull, 0ull, -17324ll, v, 4177883630ull, w, -128ll, 1718.875));
+        F64F32ZeroI32 x = make_F64F32ZeroI32(924);
+        printf("F64F32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F64F32ZeroI32(4294967295ull, 5590ull, (EnU16)0ull, -10ll, &ffidl_cells[16], x, 11ull));
+        F64F32ZeroI32 y = w64_echo_F64F32ZeroI32(-2974.125f, -1255.5f, 4375.25, 3607.25, x, -5072027664549905254ll, -32767ll);
+        printf("F64F32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_F64F32ZeroI32(4294967295ull, 5590ull, (EnU16)0ull, -10ll, &ffidl_cells[16], y, 11ull));
+    }
+}
+__attribute__((noinline)) static void shape_F32F32ZeroI32(void) {
+    printf("F32F32ZeroI32 layout %zu %zu %zu %zu %zu\n", sizeof(F32F32ZeroI32), _Alignof(F32F32ZeroI32), offsetof(F32F32ZeroI32, a), offsetof(F32F32ZeroI32, b), offsetof(F32F32ZeroI32, z));
+    {
+        F32F32ZeroI32 v = make_F32F32ZeroI32(26);
+        printf("F32F32ZeroI32 hash %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], v, 48ull));
+        F32F32ZeroI32 e = echo_F32F32ZeroI32(-15ll, 122ull, v, -16ll);
+        printf("F32F32ZeroI32 echo %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], e, 48ull));
+        F32F32ZeroI32 x = make_F32F32ZeroI32(925);
+        printf("F32F32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F32F32ZeroI32(x));
+        F32F32ZeroI32 y = w64_echo_F32F32ZeroI32((EnU16)65535ull, -5603.375, -5585.875f, 6614.25, x, 2893.875f);
+        printf("F32F32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_F32F32ZeroI32(y));
+        printf("F32F32ZeroI32 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_F32F32ZeroI32()(y));
+        F32F32ZeroI32 wie = ptr_w64_echo_F32F32ZeroI32()((EnU16)65535ull, -5603.375, -5585.875f, 6614.25, y, 2893.875f);
+        printf("F32F32ZeroI32 w64 ind echo %" PRIu64 "\n", w64_hash_F32F32ZeroI32(wie));
+    }
+}
+__attribute__((noinline)) static void shape_PackU8ZeroI64(void) {
+    printf("PackU8ZeroI64 layout %zu %zu %zu %zu\n", sizeof(PackU8ZeroI64), _Alignof(PackU8ZeroI64), offsetof(PackU8ZeroI64, a), offsetof(PackU8ZeroI64, z));
+    {
+        PackU8ZeroI64 v = make_PackU8ZeroI64(27);
+        printf("PackU8ZeroI64 hash %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, v));
+        PackU8ZeroI64 e = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, v, 0ull, 24130ull);
+        printf("PackU8ZeroI64 echo %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, e));
+        PackU8ZeroI64 w = make_PackU8ZeroI64(526);
+        printf("PackU8ZeroI64 pair %" PRIu64 "\n", pair_PackU8ZeroI64(-4181.625, 2688.5f, v, 7238.5f, w, -1650.375, -2037.375f));
+        PackU8ZeroI64 x = make_PackU8ZeroI64(926);
+        printf("PackU8ZeroI64 w64 hash %" PRIu64 "\n", w64_hash_PackU8ZeroI64(4681.5, 0ll, 0ull, x));
+        PackU8ZeroI64 y = w64_echo_PackU8ZeroI64((EnU8)200ull, 18446744073709551614ull, (EnU8)200ull, -74ll, x, -2527.125, 2721.75);
+        printf("PackU8ZeroI64 w64 echo %" PRIu64 "\n", w64_hash_PackU8ZeroI64(4681.5, 0ll, 0ull, y));
+    }
+}
+__attribute__((noinline)) static void shape_UF32ZeroI32(void) {
+    printf("UF32ZeroI32 layout %zu %zu %zu %zu\n", sizeof(UF32ZeroI32), _Alignof(UF32ZeroI32), offsetof(UF32ZeroI32, f), offsetof(UF32ZeroI32, z));
+    {
+        UF32ZeroI32 v = make_UF32ZeroI32(28);
+        printf("UF32ZeroI32 hash %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, v));
+        UF32ZeroI32 e = echo_UF32ZeroI32(13823157557692309565ull, v, 22ull, &ffidl_cells[37]);
+        printf("UF32ZeroI32 echo %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, e));
+        UF32ZeroI32 x = make_UF32ZeroI32(927);
+        printf("UF32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_UF32ZeroI32((EnI16)-300ll, -38ll, -21ll, 5804664253087308637ull, x, -3801.375f, 4158.125));
+        UF32ZeroI32 y = w64_echo_UF32ZeroI32(x, 1342.375, false);
+        printf("UF32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_UF32ZeroI32((EnI16)-300ll, -38ll, -21ll, 5804664253087308637ull, y, -3801.375f, 4158.125));
+    }
+}
 __attribute__((noinline)) static void shape_R000(void) {
     printf("R000 layout %zu %zu %zu %zu %zu\n", sizeof(R000), _Alignof(R000), offsetof(R000, f0), offsetof(R000, f1), offsetof(R000, f2));
     {
-        R000 v = make_R000(20);
-        printf("R000 hash %" PRIu64 "\n", hash_R000((EnI64)-930ll, v, (EnU8)0ull, -3146.0));
-        R000 e = echo_R000(32ull, v, -2ll, &ffidl_cells[45]);
-        printf("R000 echo %" PRIu64 "\n", hash_R000((EnI64)-930ll, e, (EnU8)0ull, -3146.0));
+        R000 v = make_R000(29);
+        printf("R000 hash %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, v, 0ull));
+        R000 e = echo_R000(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], v, 6235.625, 7255.0f);
+        printf("R000 echo %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, e, 0ull));
+        R000 w = make_R000(528);
+        printf("R000 pair %" PRIu64 "\n", pair_R000(v, -6652.375, w));
+        printf("R000 ind hash %" PRIu64 "\n", ptr_hash_R000()(2115.875, -3859.625, -1293.875f, w, 0ull));
+        R000 ie = ptr_echo_R000()(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], e, 6235.625, 7255.0f);
+        printf("R000 ind echo %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, ie, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R001(void) {
     printf("R001 layout %zu %zu %zu\n", sizeof(R001), _Alignof(R001), offsetof(R001, f0));
     {
-        R001 v = make_R001(21);
-        printf("R001 hash %" PRIu64 "\n", hash_R001(18446744073709551614ull, 6806.125f, 3464.25, -7409.375, -622ll, -38ll, v, 47271ull));
-        R001 e = echo_R001(42ll, 12ull, (EnInt)1ll, 254ull, -9223372036854775807ll, v, 186242721ull, -51ll);
-        printf("R001 echo %" PRIu64 "\n", hash_R001(18446744073709551614ull, 6806.125f, 3464.25, -7409.375, -622ll, -38ll, e, 47271ull));
-        R001 w = make_R001(520);
-        printf("R001 pair %" PRIu64 "\n", pair_R001(-9223372036854775806ll, false, -1015.5f, 3979.375f, v, -6422.25, w, 6505.625, -7200.5));
+        R001 v = make_R001(30);
+        printf("R001 hash %" PRIu64 "\n", hash_R001(v, 1796.875f));
+        R001 e = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, v);
+        printf("R001 echo %" PRIu64 "\n", hash_R001(e, 1796.875f));
+        R001 x = make_R001(929);
+        printf("R001 w64 hash %" PRIu64 "\n", w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, x, 8604234785952388637ll));
+        R001 y = w64_echo_R001((EnU32)3ull, 1ull, 11ll, 10961539418179266099ull, 30ll, x);
+        printf("R001 w64 echo %" PRIu64 "\n", w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, y, 8604234785952388637ll));
     }
 }
 __attribute__((noinline)) static void shape_R002(void) {
     printf("R002 layout %zu %zu %zu\n", sizeof(R002), _Alignof(R002), offsetof(R002, f0));
     {
-        R002 v = make_R002(22);
-        printf("R002 hash %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, v, 498.0));
-        R002 e = echo_R002((EnU8)54ull, 0ll, 0ull, -5347.375f, 1272.0, v, 609.0, -4876.125, 0ull);
-        printf("R002 echo %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, e, 498.0));
-        R002 x = make_R002(921);
-        printf("R002 w64 hash %" PRIu64 "\n", w64_hash_R002(x, -3314.875f));
-        R002 y = w64_echo_R002(25ull, 0ll, -9223372036854775806ll, x, (EnU8)180ull);
-        printf("R002 w64 echo %" PRIu64 "\n", w64_hash_R002(y, -3314.875f));
+        R002 v = make_R002(31);
+        printf("R002 hash %" PRIu64 "\n", hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, v, &ffidl_cells[13], &ffidl_cells[40]));
+        R002 e = echo_R002(-5679897941422141394ll, -4116.5, v, 7729.75, -5805.75, -3561.0f);
+        printf("R002 echo %" PRIu64 "\n", hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, e, &ffidl_cells[13], &ffidl_cells[40]));
+        R002 w = make_R002(530);
+        printf("R002 pair %" PRIu64 "\n", pair_R002(v, -127ll, w, 0ull, 36ull));
     }
 }
 __attribute__((noinline)) static void shape_R003(void) {
     printf("R003 layout %zu %zu %zu\n", sizeof(R003), _Alignof(R003), offsetof(R003, f0));
     {
-        R003 v = make_R003(23);
-        printf("R003 hash %" PRIu64 "\n", hash_R003(&ffidl_cells[60], v, 25ull));
-        R003 e = echo_R003(29224ll, v);
-        printf("R003 echo %" PRIu64 "\n", hash_R003(&ffidl_cells[60], e, 25ull));
-        R003 w = make_R003(522);
-        printf("R003 pair %" PRIu64 "\n", pair_R003((EnI8)127ll, -144.75f, -5491.125f, -9223372036854775806ll, (EnI64)5000000000ll, v, -6877.25, w));
+        R003 v = make_R003(32);
+        printf("R003 hash %" PRIu64 "\n", hash_R003(7614.0f, -6309.375, 3872.625f, v, 127ll, -127ll));
+        R003 e = echo_R003(49ll, -1091.0, -2106.75, v, 1358589618893150651ull);
+        printf("R003 echo %" PRIu64 "\n", hash_R003(7614.0f, -6309.375, 3872.625f, e, 127ll, -127ll));
     }
 }
 __attribute__((noinline)) static void shape_R004(void) {
     printf("R004 layout %zu %zu %zu %zu\n", sizeof(R004), _Alignof(R004), offsetof(R004, f0), offsetof(R004, f1));
     {
-        R004 v = make_R004(24);
-        printf("R004 hash %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, v));
-        R004 e = echo_R004(v, 7143513718868349905ll, 37ll, -17492ll);
-        printf("R004 echo %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, e));
-        printf("R004 ind hash %" PRIu64 "\n", ptr_hash_R004()(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, v));
-        R004 ie = ptr_echo_R004()(e, 7143513718868349905ll, 37ll, -17492ll);
-        printf("R004 ind echo %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, ie));
+        R004 v = make_R004(33);
+        printf("R004 hash %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, v, -4ll));
+        R004 e = echo_R004(465192065ll, 2473.125, v);
+        printf("R004 echo %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, e, -4ll));
+        R004 w = make_R004(532);
+        printf("R004 pair %" PRIu64 "\n", pair_R004(1099.75, -127ll, v, 1372.5, w, 5399.625f, -6700.125f));
     }
 }
 __attribute__((noinline)) static void shape_R005(void) {
-    printf("R005 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2), offsetof(R005, f3));
+    printf("R005 layout %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2));
     {
-        R005 v = make_R005(25);
-        printf("R005 hash %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, v, 7920.375f, 1935.25f));
-        R005 e = echo_R005(-27ll, 37644ull, v, 6793.25f);
-        printf("R005 echo %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, e, 7920.375f, 1935.25f));
-        R005 w = make_R005(524);
-        printf("R005 pair %" PRIu64 "\n", pair_R005(-2000062251ll, 3763.625f, 87.875f, -1266.625f, -5043.625, 1ull, v, 6374.125, w));
-        R005 f = make_R005(1224);
-        printf("R005 field %" PRIu64 "\n", hash_R003(&ffidl_cells[60], f.f0, 25ull));
-        f.f0 = echo_R003(29224ll, f.f0);
-        printf("R005 field echo %" PRIu64 "\n", hash_R005(109ll, -2147483648ll, 39ull, 0ll, 235ull, (EnInt)0ll, 4152316339710384165ull, f, 7920.375f, 1935.25f));
+        R005 v = make_R005(34);
+        printf("R005 hash %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, v, 6186.0f));
+        R005 e = echo_R005(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, -904946339328080095ll, 9223372036854775806ll, 3500.25f, v, -3ll, 0ull, 5456178148685169373ull);
+        printf("R005 echo %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, e, 6186.0f));
+        R005 x = make_R005(933);
+        printf("R005 w64 hash %" PRIu64 "\n", w64_hash_R005(1690234584ull, x, -6171.875f));
+        R005 y = w64_echo_R005(x, (EnU64)18446744073709551615ull);
+        printf("R005 w64 echo %" PRIu64 "\n", w64_hash_R005(1690234584ull, y, -6171.875f));
+        printf("R005 ind hash %" PRIu64 "\n", ptr_hash_R005()(-2147483648ll, 1739540553ull, v, 6186.0f));
+        R005 ie = ptr_echo_R005()(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, -904946339328080095ll, 9223372036854775806ll, 3500.25f, e, -3ll, 0ull, 5456178148685169373ull);
+        printf("R005 ind echo %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, ie, 6186.0f));
+        printf("R005 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R005()(1690234584ull, y, -6171.875f));
+        R005 wie = ptr_w64_echo_R005()(y, (EnU64)18446744073709551615ull);
+        printf("R005 w64 ind echo %" PRIu64 "\n", w64_hash_R005(1690234584ull, wie, -6171.875f));
+        R005 f = make_R005(1233);
+        printf("R005 field %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, f.f0, (EnInt)-5ll));
+        f.f0 = echo_UF32I32Pad((EnU8)1ull, -8529038918462893942ll, -17815ll, 20ll, &ffidl_cells[1], -17ll, f.f0, 332.25, 5064.0f, 2152827155ull);
+        printf("R005 field echo %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, f, 6186.0f));
     }
 }
 __attribute__((noinline)) static void shape_R006(void) {
     printf("R006 layout %zu %zu %zu\n", sizeof(R006), _Alignof(R006), offsetof(R006, f0));
     {
-        R006 v = make_R006(26);
-        printf("R006 hash %" PRIu64 "\n", hash_R006(48ll, 50ull, v, -6771.625f, 2662.75f));
-        R006 e = echo_R006(285.875f, -4109.875f, v);
-        printf("R006 echo %" PRIu64 "\n", hash_R006(48ll, 50ull, e, -6771.625f, 2662.75f));
-        R006 x = make_R006(925);
-        printf("R006 w64 hash %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, x, 6860ull));
-        R006 y = w64_echo_R006(1805230091ll, x, 947782859486921119ll);
-        printf("R006 w64 echo %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, y, 6860ull));
-        printf("R006 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R006()(-167.25f, -81ll, y, 6860ull));
-        R006 wie = ptr_w64_echo_R006()(1805230091ll, y, 947782859486921119ll);
-        printf("R006 w64 ind echo %" PRIu64 "\n", w64_hash_R006(-167.25f, -81ll, wie, 6860ull));
+        R006 v = make_R006(35);
+        printf("R006 hash %" PRIu64 "\n", hash_R006(247ull, v, 2ull));
+        R006 e = echo_R006(4730359991088925032ll, 8916025354250812083ll, -3393.875f, true, 29777ull, 2241808468630260885ll, 7601.0, v, -32767ll, -2ll, -12ll);
+        printf("R006 echo %" PRIu64 "\n", hash_R006(247ull, e, 2ull));
+        R006 w = make_R006(534);
+        printf("R006 pair %" PRIu64 "\n", pair_R006(-9223372036854775806ll, v, -4086.625, w));
     }
 }
 __attribute__((noinline)) static void shape_R007(void) {
-    printf("R007 layout %zu %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0), offsetof(R007, f1));
+    printf("R007 layout %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0));
     {
-        R007 v = make_R007(27);
-        printf("R007 hash %" PRIu64 "\n", hash_R007(403.875f, 785.125f, -7539.0f, -4261.0, 918.125, v, 8346605433794863055ll));
-        R007 e = echo_R007(253ull, false, 0ll, 225ull, &ffidl_cells[31], 21ull, (EnI64)-1ll, 8ull, v, 7ull);
-        printf("R007 echo %" PRIu64 "\n", hash_R007(403.875f, 785.125f, -7539.0f, -4261.0, 918.125, e, 8346605433794863055ll));
-        R007 w = make_R007(526);
-        printf("R007 pair %" PRIu64 "\n", pair_R007(-6885.75, &ffidl_cells[7], 7388.75f, 16015146409395396766ull, -1440864105ll, 39ll, v, &ffidl_cells[59], w, 3595.25f));
+        R007 v = make_R007(36);
+        printf("R007 hash %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, v, 4294967294ull, 7514.5));
+        R007 e = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, v);
+        printf("R007 echo %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, e, 4294967294ull, 7514.5));
     }
 }
 __attribute__((noinline)) static void shape_R008(void) {
-    printf("R008 layout %zu %zu %zu %zu %zu\n", sizeof(R008), _Alignof(R008), offsetof(R008, f0), offsetof(R008, f1), offsetof(R008, f2));
+    printf("R008 layout %zu %zu %zu %zu\n", sizeof(R008), _Alignof(R008), offsetof(R008, f0), offsetof(R008, f1));
     {
-        R008 v = make_R008(28);
-        printf("R008 hash %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, v, -4403.75, 842.375));
-        R008 e = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, v);
-        printf("R008 echo %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, e, -4403.75, 842.375));
+        R008 v = make_R008(37);
+        printf("R008 hash %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, v));
+        R008 e = echo_R008(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, v, 13ull, false, 5460256187155313717ull);
+        printf("R008 echo %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, e));
+        R008 w = make_R008(536);
+        printf("R008 pair %" PRIu64 "\n", pair_R008(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
+        R008 f = make_R008(1236);
+        printf("R008 field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.f0, 96ull));
+        f.f0 = echo_PackP7(-5124.375, 1625.625f, f.f0, 755511254ull, 16ll);
+        printf("R008 field echo %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R009(void) {
-    printf("R009 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R009), _Alignof(R009), offsetof(R009, f0), offsetof(R009, f1), offsetof(R009, f2), offsetof(R009, f3), offsetof(R009, f4), offsetof(R009, f5), offsetof(R009, f6), offsetof(R009, f7));
+    printf("R009 layout %zu %zu %zu %zu\n", sizeof(R009), _Alignof(R009), offsetof(R009, f0), offsetof(R009, f1));
     {
-        R009 v = make_R009(29);
-        printf("R009 hash %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, v, 31ll, -9223372036854775806ll));
-        R009 e = echo_R009(v);
-        printf("R009 echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, e, 31ll, -9223372036854775806ll));
-        R009 w = make_R009(528);
-        printf("R009 pair %" PRIu64 "\n", pair_R009(284460272ull, 0ull, v, -7916.25f, w));
-        printf("R009 ind hash %" PRIu64 "\n", ptr_hash_R009()(4607.75f, -4292.75, -3044.5f, w, 31ll, -9223372036854775806ll));
-        R009 ie = ptr_echo_R009()(e);
-        printf("R009 ind echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, ie, 31ll, -9223372036854775806ll));
-        R009 f = make_R009(1228);
-        printf("R009 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f1, -4ll));
-        f.f1 = echo_U8EmptyU8(-9ll, 6608.5, f.f1);
-        printf("R009 field echo %" PRIu64 "\n", hash_R009(4607.75f, -4292.75, -3044.5f, f, 31ll, -9223372036854775806ll));
+        R009 v = make_R009(38);
+        printf("R009 hash %" PRIu64 "\n", hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, v));
+        R009 e = echo_R009(2908104510ull, 8ull, 157ull, -1735854540ll, v, 87ll, -23ll, 25ull);
+        printf("R009 echo %" PRIu64 "\n", hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, e));
+        R009 x = make_R009(937);
+        printf("R009 w64 hash %" PRIu64 "\n", w64_hash_R009(533.375, -5345.375, 2671.875, x, 5679.625, true));
+        R009 y = w64_echo_R009(x, 19ll);
+        printf("R009 w64 echo %" PRIu64 "\n", w64_hash_R009(533.375, -5345.375, 2671.875, y, 5679.625, true));
     }
 }
 __attribute__((noinline)) static void shape_R010(void) {
-    printf("R010 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0), offsetof(R010, f1), offsetof(R010, f2), offsetof(R010, f3), offsetof(R010, f4), offsetof(R010, f5), offsetof(R010, f6), offsetof(R010, f7));
+    printf("R010 layout %zu %zu %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0), offsetof(R010, f1), offsetof(R010, f2));
     {
-        R010 v = make_R010(30);
-        printf("R010 hash %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU64)9223372036854775808ull, false, 7327631325865378272ull, 3304103931ull, 125ll, v));
-        R010 e = echo_R010(true, &ffidl_cells[32], 1308139369188684225ll, v, -1373.5f);
-        printf("R010 echo %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU64)9223372036854775808ull, false, 7327631325865378272ull, 3304103931ull, 125ll, e));
-        R010 x = make_R010(929);
-        printf("R010 w64 hash %" PRIu64 "\n", w64_hash_R010(4739882095977911081ll, x, 43ull));
-        R010 y = w64_echo_R010(5686.375, x);
-        printf("R010 w64 echo %" PRIu64 "\n", w64_hash_R010(4739882095977911081ll, y, 43ull));
-        R010 f = make_R010(1229);
-        printf("R010 field %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, f.f2, -2456.875f));
-        f.f2 = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, f.f2);
-        printf("R010 field echo %" PRIu64 "\n", hash_R010(21ull, -32767ll, 41ll, (EnU64)9223372036854775808ull, false, 7327631325865378272ull, 3304103931ull, 125ll, f));
+        R010 v = make_R010(39);
+        printf("R010 hash %" PRIu64 "\n", hash_R010(v, 156ull));
+        R010 e = echo_R010(-3992ll, 255ull, -9223372036854775806ll, v, 2ull, 47ull, -9223372036854775806ll);
+        printf("R010 echo %" PRIu64 "\n", hash_R010(e, 156ull));
+        R010 w = make_R010(538);
+        printf("R010 pair %" PRIu64 "\n", pair_R010(v, 3913.0f, w));
+        printf("R010 ind hash %" PRIu64 "\n", ptr_hash_R010()(w, 156ull));
+        R010 ie = ptr_echo_R010()(-3992ll, 255ull, -9223372036854775806ll, e, 2ull, 47ull, -9223372036854775806ll);
+        printf("R010 ind echo %" PRIu64 "\n", hash_R010(ie, 156ull));
     }
 }
 __attribute__((noinline)) static void shape_R011(void) {
-    printf("R011 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R011), _Alignof(R011), offsetof(R011, f0), offsetof(R011, f1), offsetof(R011, f2), offsetof(R011, f3), offsetof(R011, f4));
+    printf("R011 layout %zu %zu %zu\n", sizeof(R011), _Alignof(R011), offsetof(R011, f0));
     {
-        R011 v = make_R011(31);
-        printf("R011 hash %" PRIu64 "\n", hash_R011(v, (EnInt)0ll));
-        R011 e = echo_R011(&ffidl_cells[2], 4618119726978298823ll, 48ull, -9223372036854775806ll, -7534.5, 17ll, v, 0ull, 147ull, 1ull);
-        printf("R011 echo %" PRIu64 "\n", hash_R011(e, (EnInt)0ll));
-        R011 w = make_R011(530);
-        printf("R011 pair %" PRIu64 "\n", pair_R011(34ll, 188ull, 9107783503321969629ll, 39ull, 1ull, &ffidl_cells[57], v, 3070.25, w, 5004169272454731560ull));
-        R011 f = make_R011(1230);
-        printf("R011 field %" PRIu64 "\n", hash_R004(19072ll, 6184ll, 19ull, &ffidl_cells[36], -849836521ll, 16289568460988599021ull, 1ull, 49ll, f.f3));
-        f.f3 = echo_R004(f.f3, 7143513718868349905ll, 37ll, -17492ll);
-        printf("R011 field echo %" PRIu64 "\n", hash_R011(f, (EnInt)0ll));
+        R011 v = make_R011(40);
+        printf("R011 hash %" PRIu64 "\n", hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, v, -3903.375));
+        R011 e = echo_R011(27ull, 1284.375, 7453934113134942058ll, &ffidl_cells[60], &ffidl_cells[42], v, (EnI64)-1ll);
+        printf("R011 echo %" PRIu64 "\n", hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, e, -3903.375));
     }
 }
 __attribute__((noinline)) static void shape_R012(void) {
-    printf("R012 layout %zu %zu %zu\n", sizeof(R012), _Alignof(R012), offsetof(R012, f0));
+    printf("R012 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R012), _Alignof(R012), offsetof(R012, f0), offsetof(R012, f1), offsetof(R012, f2), offsetof(R012, f3), offsetof(R012, f4), offsetof(R012, f5), offsetof(R012, f6));
     {
-        R012 v = make_R012(32);
-        printf("R012 hash %" PRIu64 "\n", hash_R012(65534ull, 26ull, 15452ull, -169169768435755738ll, -128ll, -39ll, -32767ll, -3381953684182303226ll, v, 1725852570ll, -4181.625f));
-        R012 e = echo_R012(-5715.375f, -2037.375f, 125ull, v, 0ull);
-        printf("R012 echo %" PRIu64 "\n", hash_R012(65534ull, 26ull, 15452ull, -169169768435755738ll, -128ll, -39ll, -32767ll, -3381953684182303226ll, e, 1725852570ll, -4181.625f));
+        R012 v = make_R012(41);
+        printf("R012 hash %" PRIu64 "\n", hash_R012(-25219ll, v));
+        R012 e = echo_R012(-7610.75, -5316.0, 32ll, -743.5f, -31ll, (EnInt)-5ll, v, 4459.125, 1326165272ll);
+        printf("R012 echo %" PRIu64 "\n", hash_R012(-25219ll, e));
+        R012 w = make_R012(540);
+        printf("R012 pair %" PRIu64 "\n", pair_R012(5026.375f, v, 75ull, w));
+        R012 f = make_R012(1240);
+        printf("R012 field %" PRIu64 "\n", hash_R010(f.f0[0], 156ull));
+        f.f0[0] = echo_R010(-3992ll, 255ull, -9223372036854775806ll, f.f0[0], 2ull, 47ull, -9223372036854775806ll);
+        printf("R012 field echo %" PRIu64 "\n", hash_R012(-25219ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R013(void) {
-    printf("R013 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R013), _Alignof(R013), offsetof(R013, f0), offsetof(R013, f1), offsetof(R013, f2), offsetof(R013, f3));
+    printf("R013 layout %zu %zu %zu %zu\n", sizeof(R013), _Alignof(R013), offsetof(R013, f0), offsetof(R013, f1));
     {
-        R013 v = make_R013(33);
-        printf("R013 hash %" PRIu64 "\n", hash_R013(-6688.875f, -707.0f, v));
-        R013 e = echo_R013(-4050.75f, 3058.625f, 13ull, v);
-        printf("R013 echo %" PRIu64 "\n", hash_R013(-6688.875f, -707.0f, e));
-        R013 w = make_R013(532);
-        printf("R013 pair %" PRIu64 "\n", pair_R013(-3352.625f, -2011.625f, 1418.375f, &ffidl_cells[48], v, 10117721037779019772ull, w));
-        R013 f = make_R013(1232);
-        printf("R013 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f3[0], -4ll));
-        f.f3[0] = echo_U8EmptyU8(-9ll, 6608.5, f.f3[0]);
-        printf("R013 field echo %" PRIu64 "\n", hash_R013(-6688.875f, -707.0f, f));
+        R013 v = make_R013(42);
+        printf("R013 hash %" PRIu64 "\n", hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, v, -5421.0f));
+        R013 e = echo_R013(-9223372036854775807ll, 0ll, 6ll, 6842305263196167108ll, -30ll, &ffidl_cells[10], 4688850369966658316ull, v, -645.75f, 2147483646ll);
+        printf("R013 echo %" PRIu64 "\n", hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, e, -5421.0f));
+        R013 x = make_R013(941);
+        printf("R013 w64 hash %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, x, -7492.0f, 2133.25));
+        R013 y = w64_echo_R013(6486.375, x, (EnU16)65535ull, 6514666510629629878ull);
+        printf("R013 w64 echo %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
+        printf("R013 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R013()((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
+        R013 wie = ptr_w64_echo_R013()(6486.375, y, (EnU16)65535ull, 6514666510629629878ull);
+        printf("R013 w64 ind echo %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, wie, -7492.0f, 2133.25));
     }
 }
 __attribute__((noinline)) static void shape_R014(void) {
-    printf("R014 layout %zu %zu %zu %zu\n", sizeof(R014), _Alignof(R014), offsetof(R014, f0), offsetof(R014, f1));
+    printf("R014 layout %zu %zu %zu\n", sizeof(R014), _Alignof(R014), offsetof(R014, f0));
     {
-        R014 v = make_R014(34);
-        printf("R014 hash %" PRIu64 "\n", hash_R014(245ull, 45ull, v));
-        R014 e = echo_R014(4131.75f, v, 5386301083857580852ull, 0ll, 22ull);
-        printf("R014 echo %" PRIu64 "\n", hash_R014(245ull, 45ull, e));
-        R014 x = make_R014(933);
-        printf("R014 w64 hash %" PRIu64 "\n", w64_hash_R014(x, &ffidl_cells[9]));
-        R014 y = w64_echo_R014(-127ll, 0ull, -9223372036854775806ll, -127ll, 212ull, x);
-        printf("R014 w64 echo %" PRIu64 "\n", w64_hash_R014(y, &ffidl_cells[9]));
-        printf("R014 ind hash %" PRIu64 "\n", ptr_hash_R014()(245ull, 45ull, v));
-        R014 ie = ptr_echo_R014()(4131.75f, e, 5386301083857580852ull, 0ll, 22ull);
-        printf("R014 ind echo %" PRIu64 "\n", hash_R014(245ull, 45ull, ie));
-        printf("R014 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R014()(y, &ffidl_cells[9]));
-        R014 wie = ptr_w64_echo_R014()(-127ll, 0ull, -9223372036854775806ll, -127ll, 212ull, y);
-        printf("R014 w64 ind echo %" PRIu64 "\n", w64_hash_R014(wie, &ffidl_cells[9]));
+        R014 v = make_R014(43);
+        printf("R014 hash %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, v));
+        R014 e = echo_R014(-23ll, 8ll, v, 29743ull);
+        printf("R014 echo %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, e));
+        R014 w = make_R014(542);
+        printf("R014 pair %" PRIu64 "\n", pair_R014(-443.5, -5549.125f, 4437.125f, 4978.875f, v, 4294967294ull, w, &ffidl_cells[51]));
     }
 }
 __attribute__((noinline)) static void shape_R015(void) {
     printf("R015 layout %zu %zu %zu %zu\n", sizeof(R015), _Alignof(R015), offsetof(R015, f0), offsetof(R015, f1));
     {
-        R015 v = make_R015(35);
-        printf("R015 hash %" PRIu64 "\n", hash_R015(1342.375, false, -2147483647ll, 2744739119ull, -6965.25, -21ll, 105ll, 7676.875, v, 6ull));
-        R015 e = echo_R015(4084.5, 5485.5f, 9223372036854775806ll, 2905.0, v, 1585.0f);
-        printf("R015 echo %" PRIu64 "\n", hash_R015(1342.375, false, -2147483647ll, 2744739119ull, -6965.25, -21ll, 105ll, 7676.875, e, 6ull));
-        R015 w = make_R015(534);
-        printf("R015 pair %" PRIu64 "\n", pair_R015(-6937.875f, -127ll, -9223372036854775806ll, -6995.625, v, 4294967294ull, w, 1262.875, -7220.375));
+        R015 v = make_R015(44);
+        printf("R015 hash %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
+        R015 e = echo_R015(851.875f, v, 80ll);
+        printf("R015 echo %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, e));
+        printf("R015 ind hash %" PRIu64 "\n", ptr_hash_R015()(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
+        R015 ie = ptr_echo_R015()(851.875f, e, 80ll);
+        printf("R015 ind echo %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, ie));
+        R015 f = make_R015(1243);
+        printf("R015 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f1[0], -39ll));
+        f.f1[0] = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f1[0], &ffidl_cells[24]);
+        printf("R015 field echo %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f));
     }
 }
 __attribute__((noinline)) static void shape_R016(void) {
     printf("R016 layout %zu %zu %zu\n", sizeof(R016), _Alignof(R016), offsetof(R016, f0));
     {
-        R016 v = make_R016(36);
-        printf("R016 hash %" PRIu64 "\n", hash_R016(-50ll, &ffidl_cells[36], -9223372036854775806ll, (EnI16)7ll, 750756340ll, false, v));
-        R016 e = echo_R016(-2003.375f, 6544.625f, -5072.375f, -1059.875, -1279.875, v, 825.5f, -4413.375f, 7440.5f);
-        printf("R016 echo %" PRIu64 "\n", hash_R016(-50ll, &ffidl_cells[36], -9223372036854775806ll, (EnI16)7ll, 750756340ll, false, e));
+        R016 v = make_R016(45);
+        printf("R016 hash %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, v));
+        R016 e = echo_R016(7188.625, -294.5, v, (EnU8)40ull, 13ll);
+        printf("R016 echo %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, e));
+        R016 w = make_R016(544);
+        printf("R016 pair %" PRIu64 "\n", pair_R016(65534ull, 2095.875, -1496.125, -10ll, &ffidl_cells[52], 9223372036854775807ll, v, (EnI16)7ll, w, (EnI64)-168ll));
+        R016 f = make_R016(1244);
+        printf("R016 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f0[2], -5283.25, 7100.625f));
+        f.f0[2] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f0[2], (EnU64)9223372036854775808ull, -116ll);
+        printf("R016 field echo %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R017(void) {
-    printf("R017 layout %zu %zu %zu\n", sizeof(R017), _Alignof(R017), offsetof(R017, f0));
+    printf("R017 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R017), _Alignof(R017), offsetof(R017, f0), offsetof(R017, f1), offsetof(R017, f2), offsetof(R017, f3), offsetof(R017, f4), offsetof(R017, f5), offsetof(R017, f6));
     {
-        R017 v = make_R017(37);
-        printf("R017 hash %" PRIu64 "\n", hash_R017(5663.75f, v, 7077.875));
-        R017 e = echo_R017(1355096723926419362ull, -923.125, (EnU8)1ull, v, -6168.0);
-        printf("R017 echo %" PRIu64 "\n", hash_R017(5663.75f, e, 7077.875));
-        R017 w = make_R017(536);
-        printf("R017 pair %" PRIu64 "\n", pair_R017(1855259726500727870ull, -950.625, v, 7882.5f, w));
+        R017 v = make_R017(46);
+        printf("R017 hash %" PRIu64 "\n", hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, v));
+        R017 e = echo_R017(37ll, &ffidl_cells[40], v);
+        printf("R017 echo %" PRIu64 "\n", hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, e));
+        R017 x = make_R017(945);
+        printf("R017 w64 hash %" PRIu64 "\n", w64_hash_R017(403.875, x));
+        R017 y = w64_echo_R017(12ull, 45ll, -47ll, -6372992122175830894ll, 50ll, x, 148ull);
+        printf("R017 w64 echo %" PRIu64 "\n", w64_hash_R017(403.875, y));
     }
 }
 __attribute__((noinline)) static void shape_R018(void) {
-    printf("R018 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R018), _Alignof(R018), offsetof(R018, f0), offsetof(R018, f1), offsetof(R018, f2), offsetof(R018, f3));
+    printf("R018 layout %zu %zu %zu\n", sizeof(R018), _Alignof(R018), offsetof(R018, f0));
     {
-        R018 v = make_R018(38);
-        printf("R018 hash %" PRIu64 "\n", hash_R018(7511823293604260185ll, v));
-        R018 e = echo_R018(1ull, 17694695665920176904ull, 431719861ll, 18446744073709551614ull, 9223372036854775807ll, 17921ll, v, -8822ll, -5660.625f, 1245.375);
-        printf("R018 echo %" PRIu64 "\n", hash_R018(7511823293604260185ll, e));
-        R018 x = make_R018(937);
-        printf("R018 w64 hash %" PRIu64 "\n", w64_hash_R018(x, 1ull, 43ull));
-        R018 y = w64_echo_R018((EnU32)4000000000ull, -278619292626644852ll, x, 37ull);
-        printf("R018 w64 echo %" PRIu64 "\n", w64_hash_R018(y, 1ull, 43ull));
+        R018 v = make_R018(47);
+        printf("R018 hash %" PRIu64 "\n", hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, v, &ffidl_cells[59]));
+        R018 e = echo_R018(v, 65535ull, (EnInt)1ll);
+        printf("R018 echo %" PRIu64 "\n", hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, e, &ffidl_cells[59]));
+        R018 w = make_R018(546);
+        printf("R018 pair %" PRIu64 "\n", pair_R018(-6073.5f, 4091.375f, -4491.375, 4618.625, v, &ffidl_cells[28], w, &ffidl_cells[50], 1767826579ll));
     }
 }
 __attribute__((noinline)) static void shape_R019(void) {
-    printf("R019 layout %zu %zu %zu\n", sizeof(R019), _Alignof(R019), offsetof(R019, f0));
+    printf("R019 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R019), _Alignof(R019), offsetof(R019, f0), offsetof(R019, f1), offsetof(R019, f2), offsetof(R019, f3));
     {
-        R019 v = make_R019(39);
-        printf("R019 hash %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, v));
-        R019 e = echo_R019(&ffidl_cells[52], -1091.0, -2106.75, 88.375f, 56ull, 5662ll, -2067.25, -1185.0, v, 3431.5f, -6157.375f, 2167.125);
-        printf("R019 echo %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
-        R019 w = make_R019(538);
-        printf("R019 pair %" PRIu64 "\n", pair_R019(1945497598ull, &ffidl_cells[18], -9223372036854775806ll, &ffidl_cells[17], v, (EnI8)-118ll, w));
-        printf("R019 ind hash %" PRIu64 "\n", ptr_hash_R019()(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, w));
-        R019 ie = ptr_echo_R019()(&ffidl_cells[52], -1091.0, -2106.75, 88.375f, 56ull, 5662ll, -2067.25, -1185.0, e, 3431.5f, -6157.375f, 2167.125);
-        printf("R019 ind echo %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, ie));
+        R019 v = make_R019(48);
+        printf("R019 hash %" PRIu64 "\n", hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, v));
+        R019 e = echo_R019(v, &ffidl_cells[21], 21ll, 0ull);
+        printf("R019 echo %" PRIu64 "\n", hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R020(void) {
-    printf("R020 layout %zu %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0), offsetof(R020, f1));
+    printf("R020 layout %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0));
     {
-        R020 v = make_R020(40);
-        printf("R020 hash %" PRIu64 "\n", hash_R020(true, -7059.125f, v, 34ull));
-        R020 e = echo_R020(v);
-        printf("R020 echo %" PRIu64 "\n", hash_R020(true, -7059.125f, e, 34ull));
+        R020 v = make_R020(49);
+        printf("R020 hash %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, v));
+        R020 e = echo_R020(5611.625, 7804.0f, 2111943678ll, v);
+        printf("R020 echo %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, e));
+        R020 w = make_R020(548);
+        printf("R020 pair %" PRIu64 "\n", pair_R020(&ffidl_cells[9], -34ll, v, false, w, -5159.0f));
+        printf("R020 ind hash %" PRIu64 "\n", ptr_hash_R020()(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, w));
+        R020 ie = ptr_echo_R020()(5611.625, 7804.0f, 2111943678ll, e);
+        printf("R020 ind echo %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, ie));
     }
 }
 __attribute__((noinline)) static void shape_R021(void) {
-    printf("R021 layout %zu %zu %zu %zu %zu\n", sizeof(R021), _Alignof(R021), offsetof(R021, f0), offsetof(R021, f1), offsetof(R021, f2));
+    printf("R021 layout %zu %zu %zu %zu\n", sizeof(R021), _Alignof(R021), offsetof(R021, f0), offsetof(R021, f1));
     {
-        R021 v = make_R021(41);
-        printf("R021 hash %" PRIu64 "\n", hash_R021(v, -3947.375f, 2637.375));
-        R021 e = echo_R021(-1870941799ll, 126ll, v);
-        printf("R021 echo %" PRIu64 "\n", hash_R021(e, -3947.375f, 2637.375));
-        R021 w = make_R021(540);
-        printf("R021 pair %" PRIu64 "\n", pair_R021(-5499.75f, -3767.5f, v, -5056.5, w, 4486.625, -5592.375));
-        R021 f = make_R021(1240);
-        printf("R021 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f2, -5283.25, 7100.625f));
-        f.f2 = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f2, (EnU64)9223372036854775808ull, -116ll);
-        printf("R021 field echo %" PRIu64 "\n", hash_R021(f, -3947.375f, 2637.375));
+        R021 v = make_R021(50);
+        printf("R021 hash %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, v, 254ull));
+        R021 e = echo_R021(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, v, 6490.375f, -7531.0f);
+        printf("R021 echo %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
+        R021 x = make_R021(949);
+        printf("R021 w64 hash %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, x));
+        R021 y = w64_echo_R021(-1419ll, 122ll, &ffidl_cells[5], x);
+        printf("R021 w64 echo %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, y));
+        printf("R021 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R021()(-8ll, 701.625f, 5145.75f, 2811.125, y));
+        R021 wie = ptr_w64_echo_R021()(-1419ll, 122ll, &ffidl_cells[5], y);
+        printf("R021 w64 ind echo %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, wie));
     }
 }
 __attribute__((noinline)) static void shape_R022(void) {
     printf("R022 layout %zu %zu %zu %zu %zu\n", sizeof(R022), _Alignof(R022), offsetof(R022, f0), offsetof(R022, f1), offsetof(R022, f2));
     {
-        R022 v = make_R022(42);
-        printf("R022 hash %" PRIu64 "\n", hash_R022(2683559589710354557ll, 9223372036854775806ll, 9ull, 30ull, -18ll, (EnU8)1ull, v, 25991ll));
-        R022 e = echo_R022(-4846.75, 0ll, 552ll, 1804376732ull, &ffidl_cells[17], 9223372036854775806ll, 8775410315615967497ll, 5853.25f, v, 1ull, 6022.125f, -2666.625);
-        printf("R022 echo %" PRIu64 "\n", hash_R022(2683559589710354557ll, 9223372036854775806ll, 9ull, 30ull, -18ll, (EnU8)1ull, e, 25991ll));
-        R022 x = make_R022(941);
-        printf("R022 w64 hash %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, x, 62667ull));
-        R022 y = w64_echo_R022(&ffidl_cells[20], 7601.0, (EnI16)216ll, x);
-        printf("R022 w64 echo %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, y, 62667ull));
-        printf("R022 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R022()(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, y, 62667ull));
-        R022 wie = ptr_w64_echo_R022()(&ffidl_cells[20], 7601.0, (EnI16)216ll, y);
-        printf("R022 w64 ind echo %" PRIu64 "\n", w64_hash_R022(108ll, 1664037652921580463ll, 6ll, 5611342423870663914ll, 40686ull, wie, 62667ull));
+        R022 v = make_R022(51);
+        printf("R022 hash %" PRIu64 "\n", hash_R022(v, 183ull));
+        R022 e = echo_R022(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, v, -72ll, 70ull, &ffidl_cells[35]);
+        printf("R022 echo %" PRIu64 "\n", hash_R022(e, 183ull));
+        R022 w = make_R022(550);
+        printf("R022 pair %" PRIu64 "\n", pair_R022(false, 26576ull, v, 6447950921538951276ull, w));
+        R022 f = make_R022(1250);
+        printf("R022 field %" PRIu64 "\n", hash_R001(f.f2, 1796.875f));
+        f.f2 = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f2);
+        printf("R022 field echo %" PRIu64 "\n", hash_R022(f, 183ull));
     }
 }
 __attribute__((noinline)) static void shape_R023(void) {
-    printf("R023 layout %zu %zu %zu\n", sizeof(R023), _Alignof(R023), offsetof(R023, f0));
+    printf("R023 layout %zu %zu %zu %zu %zu\n", sizeof(R023), _Alignof(R023), offsetof(R023, f0), offsetof(R023, f1), offsetof(R023, f2));
     {
-        R023 v = make_R023(43);
-        printf("R023 hash %" PRIu64 "\n", hash_R023(1070627433837731235ull, 0ull, (EnU32)620ull, 15ull, 204ull, (EnI16)656ll, v));
-        R023 e = echo_R023(-5660.0, 1341.875, 588.75f, 1337.5f, 7760.0, -4683.75, 4801.375, -7771.5f, v, 65534ull);
-        printf("R023 echo %" PRIu64 "\n", hash_R023(1070627433837731235ull, 0ull, (EnU32)620ull, 15ull, 204ull, (EnI16)656ll, e));
-        R023 w = make_R023(542);
-        printf("R023 pair %" PRIu64 "\n", pair_R023(6326ull, 30ull, 22ll, 24ull, v, 7784.0f, w));
+        R023 v = make_R023(52);
+        printf("R023 hash %" PRIu64 "\n", hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, v, -2518.625, 6519.25f));
+        R023 e = echo_R023(2703094988ull, 1ull, v, -1763306195684429260ll, -4460.625f);
+        printf("R023 echo %" PRIu64 "\n", hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, e, -2518.625, 6519.25f));
     }
 }
 __attribute__((noinline)) static void shape_R024(void) {
-    printf("R024 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R024), _Alignof(R024), offsetof(R024, f0), offsetof(R024, f1), offsetof(R024, f2), offsetof(R024, f3), offsetof(R024, f4), offsetof(R024, f5), offsetof(R024, f6));
+    printf("R024 layout %zu %zu %zu\n", sizeof(R024), _Alignof(R024), offsetof(R024, f0));
     {
-        R024 v = make_R024(44);
-        printf("R024 hash %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, v, 0ull));
-        R024 e = echo_R024(v);
-        printf("R024 echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, e, 0ull));
-        printf("R024 ind hash %" PRIu64 "\n", ptr_hash_R024()(-705.75f, -5505.25, v, 0ull));
-        R024 ie = ptr_echo_R024()(e);
-        printf("R024 ind echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, ie, 0ull));
-        R024 f = make_R024(1243);
-        printf("R024 field %" PRIu64 "\n", hash_R020(true, -7059.125f, f.f0, 34ull));
-        f.f0 = echo_R020(f.f0);
-        printf("R024 field echo %" PRIu64 "\n", hash_R024(-705.75f, -5505.25, f, 0ull));
+        R024 v = make_R024(53);
+        printf("R024 hash %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, v));
+        R024 e = echo_R024(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, v, &ffidl_cells[63], 18446744073709551614ull, 233ull);
+        printf("R024 echo %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
+        R024 w = make_R024(552);
+        printf("R024 pair %" PRIu64 "\n", pair_R024(-51ll, 109ll, -5863842414038241572ll, (EnU8)1ull, v, -18.75f, w));
     }
 }
 __attribute__((noinline)) static void shape_R025(void) {
-    printf("R025 layout %zu %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0), offsetof(R025, f1));
+    printf("R025 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0), offsetof(R025, f1), offsetof(R025, f2), offsetof(R025, f3), offsetof(R025, f4), offsetof(R025, f5), offsetof(R025, f6));
     {
-        R025 v = make_R025(45);
-        printf("R025 hash %" PRIu64 "\n", hash_R025(v, 7181.0f, 3999.125f));
-        R025 e = echo_R025(-34ll, 16ull, &ffidl_cells[35], 18446744073709551615ull, 3895880933345287106ull, &ffidl_cells[50], 7774177246046187943ll, -7364980520235796460ll, v, 13ull, false, 5460256187155313717ull);
-        printf("R025 echo %" PRIu64 "\n", hash_R025(e, 7181.0f, 3999.125f));
-        R025 w = make_R025(544);
-        printf("R025 pair %" PRIu64 "\n", pair_R025(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
-        R025 f = make_R025(1244);
-        printf("R025 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f1, -1415.375, 3287.75f));
-        f.f1 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f1, -547.375f);
-        printf("R025 field echo %" PRIu64 "\n", hash_R025(f, 7181.0f, 3999.125f));
+        R025 v = make_R025(54);
+        printf("R025 hash %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
+        R025 e = echo_R025(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, v, 11226416154748311821ull);
+        printf("R025 echo %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, e, 4326.875));
+        R025 x = make_R025(953);
+        printf("R025 w64 hash %" PRIu64 "\n", w64_hash_R025(-2478.125, 6333.125f, 4069.25, x));
+        R025 y = w64_echo_R025((EnInt)0ll, 27ull, x);
+        printf("R025 w64 echo %" PRIu64 "\n", w64_hash_R025(-2478.125, 6333.125f, 4069.25, y));
+        printf("R025 ind hash %" PRIu64 "\n", ptr_hash_R025()(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
+        R025 ie = ptr_echo_R025()(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, e, 11226416154748311821ull);
+        printf("R025 ind echo %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, ie, 4326.875));
+        R025 f = make_R025(1253);
+        printf("R025 field %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, f.f0, 254ull));
+        f.f0 = echo_R021(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, f.f0, 6490.375f, -7531.0f);
+        printf("R025 field echo %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, f, 4326.875));
     }
 }
 __attribute__((noinline)) static void shape_R026(void) {
-    printf("R026 layout %zu %zu %zu\n", sizeof(R026), _Alignof(R026), offsetof(R026, f0));
+    printf("R026 layout %zu %zu %zu %zu\n", sizeof(R026), _Alignof(R026), offsetof(R026, f0), offsetof(R026, f1));
     {
-        R026 v = make_R026(46);
-        printf("R026 hash %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, v, 5679.625, true));
-        R026 e = echo_R026(v, 19ll, 0ull);
-        printf("R026 echo %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, e, 5679.625, true));
-        R026 x = make_R026(945);
-        printf("R026 w64 hash %" PRIu64 "\n", w64_hash_R026(x, &ffidl_cells[9], false));
-        R026 y = w64_echo_R026(x, 6299.75);
-        printf("R026 w64 echo %" PRIu64 "\n", w64_hash_R026(y, &ffidl_cells[9], false));
-        R026 f = make_R026(1245);
-        printf("R026 field %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, f.f0, -4403.75, 842.375));
-        f.f0 = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, f.f0);
-        printf("R026 field echo %" PRIu64 "\n", hash_R026(-6722.75, -4263.75f, 7599.625, 533.375, -5345.375, 2671.875, f, 5679.625, true));
+        R026 v = make_R026(55);
+        printf("R026 hash %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, v, 2772159867ull));
+        R026 e = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], v, &ffidl_cells[25]);
+        printf("R026 echo %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, e, 2772159867ull));
+        R026 w = make_R026(554);
+        printf("R026 pair %" PRIu64 "\n", pair_R026(11ull, -2319.625, -38ll, v, -5732.125, w, 2649.25, -6015.0));
+        R026 f = make_R026(1254);
+        printf("R026 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f0, -4ll));
+        f.f0 = echo_U8EmptyU8(-9ll, 6608.5, f.f0);
+        printf("R026 field echo %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f, 2772159867ull));
     }
 }
 __attribute__((noinline)) static void shape_R027(void) {
-    printf("R027 layout %zu %zu %zu %zu %zu\n", sizeof(R027), _Alignof(R027), offsetof(R027, f0), offsetof(R027, f1), offsetof(R027, f2));
+    printf("R027 layout %zu %zu %zu\n", sizeof(R027), _Alignof(R027), offsetof(R027, f0));
     {
-        R027 v = make_R027(47);
-        printf("R027 hash %" PRIu64 "\n", hash_R027(-35ll, 112ll, -118403658ll, v));
-        R027 e = echo_R027(1ull, 9178630202331183696ll, v, 1083.125, 7264.5);
-        printf("R027 echo %" PRIu64 "\n", hash_R027(-35ll, 112ll, -118403658ll, e));
-        R027 w = make_R027(546);
-        printf("R027 pair %" PRIu64 "\n", pair_R027(3721ll, &ffidl_cells[11], 2928.125, -201.875f, &ffidl_cells[12], v, 6892.75, w));
+        R027 v = make_R027(56);
+        printf("R027 hash %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, v));
+        R027 e = echo_R027(0ull, 594024953ll, 18446744073709551614ull, 8702950756118995010ll, -32ll, 0ll, -37ll, &ffidl_cells[30], v, -6142.5f);
+        printf("R027 echo %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R028(void) {
-    printf("R028 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R028), _Alignof(R028), offsetof(R028, f0), offsetof(R028, f1), offsetof(R028, f2), offsetof(R028, f3), offsetof(R028, f4));
+    printf("R028 layout %zu %zu %zu\n", sizeof(R028), _Alignof(R028), offsetof(R028, f0));
     {
-        R028 v = make_R028(48);
-        printf("R028 hash %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, v));
-        R028 e = echo_R028(v, &ffidl_cells[19]);
-        printf("R028 echo %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, e));
-        R028 f = make_R028(1247);
-        printf("R028 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f0, -4ll));
-        f.f0 = echo_U8EmptyU8(-9ll, 6608.5, f.f0);
-        printf("R028 field echo %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, f));
+        R028 v = make_R028(57);
+        printf("R028 hash %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, v, -1165807762ll));
+        R028 e = echo_R028(-3604.875f, -7427.125f, 614727625ll, 3038.375f, v, -7674.25);
+        printf("R028 echo %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, e, -1165807762ll));
+        R028 w = make_R028(556);
+        printf("R028 pair %" PRIu64 "\n", pair_R028(v, 7594.375f, w));
     }
 }
 __attribute__((noinline)) static void shape_R029(void) {
-    printf("R029 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R029), _Alignof(R029), offsetof(R029, f0), offsetof(R029, f1), offsetof(R029, f2), offsetof(R029, f3));
+    printf("R029 layout %zu %zu %zu\n", sizeof(R029), _Alignof(R029), offsetof(R029, f0));
     {
-        R029 v = make_R029(49);
-        printf("R029 hash %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, v));
-        R029 e = echo_R029(10708266678610582223ull, 38ull, 158ull, 43ull, -6553801075350520292ll, 127ll, 51331ull, 0ull, v, -2147483648ll, 224ull, -9223372036854775806ll);
-        printf("R029 echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, e));
-        R029 w = make_R029(548);
-        printf("R029 pair %" PRIu64 "\n", pair_R029(23ull, &ffidl_cells[30], 41.875, v, 16338ll, w, 6155.75, 0ll));
-        printf("R029 ind hash %" PRIu64 "\n", ptr_hash_R029()(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, w));
-        R029 ie = ptr_echo_R029()(10708266678610582223ull, 38ull, 158ull, 43ull, -6553801075350520292ll, 127ll, 51331ull, 0ull, e, -2147483648ll, 224ull, -9223372036854775806ll);
-        printf("R029 ind echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, ie));
-        R029 f = make_R029(1248);
-        printf("R029 field %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, f.f3, 498.0));
-        f.f3 = echo_R002((EnU8)54ull, 0ll, 0ull, -5347.375f, 1272.0, f.f3, 609.0, -4876.125, 0ull);
-        printf("R029 field echo %" PRIu64 "\n", hash_R029(254ull, 21ll, (EnInt)-5ll, 12390ll, 17997786163181185197ull, 37ull, 17483ull, 6790ll, f));
+        R029 v = make_R029(58);
+        printf("R029 hash %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], v, 40ull, 50ll));
+        R029 e = echo_R029(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, v, -10718ll, 0ull);
+        printf("R029 echo %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
+        R029 x = make_R029(957);
+        printf("R029 w64 hash %" PRIu64 "\n", w64_hash_R029(2017077482ull, x, 253ull, -37ll));
+        R029 y = w64_echo_R029(x, 7527695585847279836ll);
+        printf("R029 w64 echo %" PRIu64 "\n", w64_hash_R029(2017077482ull, y, 253ull, -37ll));
+        printf("R029 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R029()(2017077482ull, y, 253ull, -37ll));
+        R029 wie = ptr_w64_echo_R029()(y, 7527695585847279836ll);
+        printf("R029 w64 ind echo %" PRIu64 "\n", w64_hash_R029(2017077482ull, wie, 253ull, -37ll));
     }
 }
 __attribute__((noinline)) static void shape_R030(void) {
     printf("R030 layout %zu %zu %zu\n", sizeof(R030), _Alignof(R030), offsetof(R030, f0));
     {
-        R030 v = make_R030(50);
-        printf("R030 hash %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, v, 1089475778709102145ll, &ffidl_cells[32]));
-        R030 e = echo_R030(6296.75f, 4948.5f, 2315075904555790313ll, -28055ll, v, &ffidl_cells[3], 777437006ll, 0ull);
-        printf("R030 echo %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, e, 1089475778709102145ll, &ffidl_cells[32]));
-        R030 x = make_R030(949);
-        printf("R030 w64 hash %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, x));
-        R030 y = w64_echo_R030(5743.125f, 7732.75, -6710.125, -7399.75, x);
-        printf("R030 w64 echo %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, y));
-        printf("R030 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R030()(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, y));
-        R030 wie = ptr_w64_echo_R030()(5743.125f, 7732.75, -6710.125, -7399.75, y);
-        printf("R030 w64 ind echo %" PRIu64 "\n", w64_hash_R030(2133.25, 4294.875f, -7684.0f, -7102.75, 2816.5, wie));
+        R030 v = make_R030(59);
+        printf("R030 hash %" PRIu64 "\n", hash_R030(30ull, 25ll, v, 9223372036854775807ll, 85ll));
+        R030 e = echo_R030(4909.375f, v, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
+        printf("R030 echo %" PRIu64 "\n", hash_R030(30ull, 25ll, e, 9223372036854775807ll, 85ll));
+        R030 w = make_R030(558);
+        printf("R030 pair %" PRIu64 "\n", pair_R030(7822.5f, 126ll, &ffidl_cells[20], -6964.625f, 939.625, -20ll, v, 6101.625, w));
+        printf("R030 ind hash %" PRIu64 "\n", ptr_hash_R030()(30ull, 25ll, w, 9223372036854775807ll, 85ll));
+        R030 ie = ptr_echo_R030()(4909.375f, e, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
+        printf("R030 ind echo %" PRIu64 "\n", hash_R030(30ull, 25ll, ie, 9223372036854775807ll, 85ll));
     }
 }
 __attribute__((noinline)) static void shape_R031(void) {
-    printf("R031 layout %zu %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0), offsetof(R031, f1));
+    printf("R031 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0), offsetof(R031, f1), offsetof(R031, f2), offsetof(R031, f3));
     {
-        R031 v = make_R031(51);
-        printf("R031 hash %" PRIu64 "\n", hash_R031(11ll, v, 844965819031619904ll, 92ull));
-        R031 e = echo_R031(v, -647.625);
-        printf("R031 echo %" PRIu64 "\n", hash_R031(11ll, e, 844965819031619904ll, 92ull));
-        R031 w = make_R031(550);
-        printf("R031 pair %" PRIu64 "\n", pair_R031(1289.875, -4815.375, 3636.0f, -2458.625, 3423.125f, -6234.625f, v, 4020.375, w));
+        R031 v = make_R031(60);
+        printf("R031 hash %" PRIu64 "\n", hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, v));
+        R031 e = echo_R031(4075968068991867437ull, v, 21ull, 127ll, (EnU8)200ull);
+        printf("R031 echo %" PRIu64 "\n", hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, e));
     }
 }
 __attribute__((noinline)) static void shape_R032(void) {
-    printf("R032 layout %zu %zu %zu %zu %zu\n", sizeof(R032), _Alignof(R032), offsetof(R032, f0), offsetof(R032, f1), offsetof(R032, f2));
+    printf("R032 layout %zu %zu %zu %zu\n", sizeof(R032), _Alignof(R032), offsetof(R032, f0), offsetof(R032, f1));
     {
-        R032 v = make_R032(52);
-        printf("R032 hash %" PRIu64 "\n", hash_R032(-2390754590584308632ll, v));
-        R032 e = echo_R032(-3716.125f, 5636.5f, 4662.75f, -2702.25f, -640.5, 126ll, 4592.0, v, 6769.625f, 26ull);
-        printf("R032 echo %" PRIu64 "\n", hash_R032(-2390754590584308632ll, e));
+        R032 v = make_R032(61);
+        printf("R032 hash %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, v));
+        R032 e = echo_R032(-127ll, -4832.375, v);
+        printf("R032 echo %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, e));
+        R032 w = make_R032(560);
+        printf("R032 pair %" PRIu64 "\n", pair_R032(-4296.375, 5664.75f, 2487ull, 2833ll, 556699866406135660ll, -3053.625f, v, 0ull, w, 3654.375f));
+        R032 f = make_R032(1260);
+        printf("R032 field %" PRIu64 "\n", hash_R001(f.f1, 1796.875f));
+        f.f1 = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f1);
+        printf("R032 field echo %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, f));
     }
 }
 __attribute__((noinline)) static void shape_R033(void) {
-    printf("R033 layout %zu %zu %zu %zu\n", sizeof(R033), _Alignof(R033), offsetof(R033, f0), offsetof(R033, f1));
+    printf("R033 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R033), _Alignof(R033), offsetof(R033, f0), offsetof(R033, f1), offsetof(R033, f2), offsetof(R033, f3), offsetof(R033, f4), offsetof(R033, f5), offsetof(R033, f6));
     {
-        R033 v = make_R033(53);
-        printf("R033 hash %" PRIu64 "\n", hash_R033(5450.125, -312.375, 1423.125, 3308.0f, v));
-        R033 e = echo_R033(-2018.625, (EnU32)4000000000ull, -786.375f, 36ll, 3931.75f, 3948.75, 14445ll, v);
-        printf("R033 echo %" PRIu64 "\n", hash_R033(5450.125, -312.375, 1423.125, 3308.0f, e));
-        R033 w = make_R033(552);
-        printf("R033 pair %" PRIu64 "\n", pair_R033(-7683.875f, -2733.125f, 7146.125, 3165.25, v, 6021.5, w, 5939.25f));
+        R033 v = make_R033(62);
+        printf("R033 hash %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, v, 2103.625));
+        R033 e = echo_R033(-18ll, v);
+        printf("R033 echo %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
+        R033 x = make_R033(961);
+        printf("R033 w64 hash %" PRIu64 "\n", w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, x, -1936.875f, 65535ull));
+        R033 y = w64_echo_R033(3267341868ull, x, -1349115941ll);
+        printf("R033 w64 echo %" PRIu64 "\n", w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, y, -1936.875f, 65535ull));
+        R033 f = make_R033(1261);
+        printf("R033 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f6[0]));
+        f.f6[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f6[0]);
+        printf("R033 field echo %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, f, 2103.625));
     }
 }
 __attribute__((noinline)) static void shape_R034(void) {
     printf("R034 layout %zu %zu %zu\n", sizeof(R034), _Alignof(R034), offsetof(R034, f0));
     {
-        R034 v = make_R034(54);
-        printf("R034 hash %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, v, 0ll, 17939684732833227276ull));
-        R034 e = echo_R034(&ffidl_cells[52], v, 9223372036854775806ll);
-        printf("R034 echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, e, 0ll, 17939684732833227276ull));
-        R034 x = make_R034(953);
-        printf("R034 w64 hash %" PRIu64 "\n", w64_hash_R034(203ull, 4294967295ull, -2687.875, 468.375f, x, 0ull));
-        R034 y = w64_echo_R034(-1031.0f, -4606370590857870388ll, 5425.625f, -5248.5, 13592864679512834814ull, x, 11ll);
-        printf("R034 w64 echo %" PRIu64 "\n", w64_hash_R034(203ull, 4294967295ull, -2687.875, 468.375f, y, 0ull));
-        printf("R034 ind hash %" PRIu64 "\n", ptr_hash_R034()(2091480393ull, -32767ll, v, 0ll, 17939684732833227276ull));
-        R034 ie = ptr_echo_R034()(&ffidl_cells[52], e, 9223372036854775806ll);
-        printf("R034 ind echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, ie, 0ll, 17939684732833227276ull));
-        R034 f = make_R034(1253);
-        printf("R034 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0));
-        f.f0 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0);
-        printf("R034 field echo %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f, 0ll, 17939684732833227276ull));
+        R034 v = make_R034(63);
+        printf("R034 hash %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, v, 3593.875f));
+        R034 e = echo_R034(5248.25, v, 72ll, 259497669ull, -3347.625f);
+        printf("R034 echo %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, e, 3593.875f));
+        R034 w = make_R034(562);
+        printf("R034 pair %" PRIu64 "\n", pair_R034(38ll, 111ll, v, &ffidl_cells[2], w));
+        R034 f = make_R034(1262);
+        printf("R034 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f0, 204.75));
+        f.f0 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f0);
+        printf("R034 field echo %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, f, 3593.875f));
     }
 }
 __attribute__((noinline)) static void shape_R035(void) {
-    printf("R035 layout %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0));
+    printf("R035 layout %zu %zu %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0), offsetof(R035, f1), offsetof(R035, f2));
     {
-        R035 v = make_R035(55);
-        printf("R035 hash %" PRIu64 "\n", hash_R035(6125.5, -2773.125, v, -1850.125f, 6206.375f));
-        R035 e = echo_R035(0ull, -29365ll, 12ull, 40ll, v, 706.875f, 7138.625f);
-        printf("R035 echo %" PRIu64 "\n", hash_R035(6125.5, -2773.125, e, -1850.125f, 6206.375f));
-        R035 w = make_R035(554);
-        printf("R035 pair %" PRIu64 "\n", pair_R035(0ull, 18446744073709551615ull, -117ll, -27ll, 525168017ll, v, 0ull, w, 24ull, 34ull));
+        R035 v = make_R035(64);
+        printf("R035 hash %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
+        R035 e = echo_R035(-16ll, v, -4968.125);
+        printf("R035 echo %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, e, -95ll));
+        printf("R035 ind hash %" PRIu64 "\n", ptr_hash_R035()(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
+        R035 ie = ptr_echo_R035()(-16ll, e, -4968.125);
+        printf("R035 ind echo %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, ie, -95ll));
     }
 }
 __attribute__((noinline)) static void shape_R036(void) {
-    printf("R036 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R036), _Alignof(R036), offsetof(R036, f0), offsetof(R036, f1), offsetof(R036, f2), offsetof(R036, f3));
+    printf("R036 layout %zu %zu %zu %zu\n", sizeof(R036), _Alignof(R036), offsetof(R036, f0), offsetof(R036, f1));
     {
-        R036 v = make_R036(56);
-        printf("R036 hash %" PRIu64 "\n", hash_R036(v, 65535ull, (EnInt)1ll));
-        R036 e = echo_R036(&ffidl_cells[28], -8912301275414222745ll, 23ll, v, 843.875, -21943ll, 37ll);
-        printf("R036 echo %" PRIu64 "\n", hash_R036(e, 65535ull, (EnInt)1ll));
+        R036 v = make_R036(65);
+        printf("R036 hash %" PRIu64 "\n", hash_R036(23133149ull, v, 23925ll, &ffidl_cells[7]));
+        R036 e = echo_R036(-7087.125f, 5331.25, -3488.375, -2862.0f, 3787.5, 7259.5f, 1453.875f, v);
+        printf("R036 echo %" PRIu64 "\n", hash_R036(23133149ull, e, 23925ll, &ffidl_cells[7]));
+        R036 w = make_R036(564);
+        printf("R036 pair %" PRIu64 "\n", pair_R036((EnI64)-1ll, 456.25f, 1867.25f, 14ull, (EnInt)-5ll, v, -32767ll, w, (EnU8)200ull, &ffidl_cells[11]));
     }
 }
 __attribute__((noinline)) static void shape_R037(void) {
-    printf("R037 layout %zu %zu %zu %zu %zu\n", sizeof(R037), _Alignof(R037), offsetof(R037, f0), offsetof(R037, f1), offsetof(R037, f2));
+    printf("R037 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R037), _Alignof(R037), offsetof(R037, f0), offsetof(R037, f1), offsetof(R037, f2), offsetof(R037, f3), offsetof(R037, f4), offsetof(R037, f5));
     {
-        R037 v = make_R037(57);
-        printf("R037 hash %" PRIu64 "\n", hash_R037(28631ull, 7496.0, 63ll, -4172.875f, v, 1159.375f));
-        R037 e = echo_R037(203462878ll, 0ll, -9223372036854775807ll, 32ll, &ffidl_cells[50], -3982.125f, v, true);
-        printf("R037 echo %" PRIu64 "\n", hash_R037(28631ull, 7496.0, 63ll, -4172.875f, e, 1159.375f));
-        R037 w = make_R037(556);
-        printf("R037 pair %" PRIu64 "\n", pair_R037(6969.125f, -7102.875, 5273.625f, v, -5185.25, w, 773462311161663520ull, 35179ull));
+        R037 v = make_R037(66);
+        printf("R037 hash %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, v, 7047.875f));
+        R037 e = echo_R037(-4837.0f, -3629.75f, -2.25, v, 6561.0f);
+        printf("R037 echo %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
+        R037 x = make_R037(965);
+        printf("R037 w64 hash %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, x, -7820.5f));
+        R037 y = w64_echo_R037(7109.5, 7974.625, -3204.625f, -3529.125f, x, 1292.75f, 7085.125f);
+        printf("R037 w64 echo %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
+        printf("R037 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R037()(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
+        R037 wie = ptr_w64_echo_R037()(7109.5, 7974.625, -3204.625f, -3529.125f, y, 1292.75f, 7085.125f);
+        printf("R037 w64 ind echo %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, wie, -7820.5f));
+        R037 f = make_R037(1265);
+        printf("R037 field %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], f.f5[0], 48ull));
+        f.f5[0] = echo_F32F32ZeroI32(-15ll, 122ull, f.f5[0], -16ll);
+        printf("R037 field echo %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, f, 7047.875f));
     }
 }
 __attribute__((noinline)) static void shape_R038(void) {
-    printf("R038 layout %zu %zu %zu\n", sizeof(R038), _Alignof(R038), offsetof(R038, f0));
+    printf("R038 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R038), _Alignof(R038), offsetof(R038, f0), offsetof(R038, f1), offsetof(R038, f2), offsetof(R038, f3));
     {
-        R038 v = make_R038(58);
-        printf("R038 hash %" PRIu64 "\n", hash_R038(v, 11021609383448752425ull, (EnI64)5000000000ll));
-        R038 e = echo_R038(-6858.875, 76ll, 7307312807056225791ll, 34ull, v);
-        printf("R038 echo %" PRIu64 "\n", hash_R038(e, 11021609383448752425ull, (EnI64)5000000000ll));
-        R038 x = make_R038(957);
-        printf("R038 w64 hash %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, x, 820.25f));
-        R038 y = w64_echo_R038(-3174.25f, -6254.875f, -3446.625f, 1956.5f, -6101.0, x, 49868ull);
-        printf("R038 w64 echo %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, y, 820.25f));
-        printf("R038 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R038()(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, y, 820.25f));
-        R038 wie = ptr_w64_echo_R038()(-3174.25f, -6254.875f, -3446.625f, 1956.5f, -6101.0, y, 49868ull);
-        printf("R038 w64 ind echo %" PRIu64 "\n", w64_hash_R038(-1136.625f, 2826.0, -2068.25f, -7218.375f, 71ull, wie, 820.25f));
+        R038 v = make_R038(67);
+        printf("R038 hash %" PRIu64 "\n", hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, v));
+        R038 e = echo_R038(41ull, -5880099742996044539ll, 6992243029746838250ull, 0ll, 254ull, 6ull, 9044112193756479912ll, v, 6252900665257666679ull, -12ll, 6635.875);
+        printf("R038 echo %" PRIu64 "\n", hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, e));
+        R038 w = make_R038(566);
+        printf("R038 pair %" PRIu64 "\n", pair_R038(236ull, 24ull, v, 7418.0, w, false, 32ull));
     }
 }
 __attribute__((noinline)) static void shape_R039(void) {
-    printf("R039 layout %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1));
+    printf("R039 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1), offsetof(R039, f2), offsetof(R039, f3), offsetof(R039, f4), offsetof(R039, f5));
     {
-        R039 v = make_R039(59);
-        printf("R039 hash %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, v, 126ll, 18ull));
-        R039 e = echo_R039(697.875, -6410.125, -1880.75f, -1029.0f, -4383.625f, -5064.5, -4513.375f, 1561.375f, v, 3227.375, -3267.125f);
-        printf("R039 echo %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, e, 126ll, 18ull));
-        R039 w = make_R039(558);
-        printf("R039 pair %" PRIu64 "\n", pair_R039(4ull, 21ull, 2506.875f, 183ull, &ffidl_cells[3], 103ll, v, 1713.375, w));
-        printf("R039 ind hash %" PRIu64 "\n", ptr_hash_R039()(1402215616ull, -88ll, (EnI64)-1ll, w, 126ll, 18ull));
-        R039 ie = ptr_echo_R039()(697.875, -6410.125, -1880.75f, -1029.0f, -4383.625f, -5064.5, -4513.375f, 1561.375f, e, 3227.375, -3267.125f);
-        printf("R039 ind echo %" PRIu64 "\n", hash_R039(1402215616ull, -88ll, (EnI64)-1ll, ie, 126ll, 18ull));
+        R039 v = make_R039(68);
+        printf("R039 hash %" PRIu64 "\n", hash_R039(-2759.5, v));
+        R039 e = echo_R039(-4436.125f, -7701.5, 32ll, -5996.375f, 2964.5f, 6487.375f, -3826.625, -2712.25, v, 122ll, -12ll);
+        printf("R039 echo %" PRIu64 "\n", hash_R039(-2759.5, e));
+        R039 f = make_R039(1267);
+        printf("R039 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f3[1], -5283.25, 7100.625f));
+        f.f3[1] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f3[1], (EnU64)9223372036854775808ull, -116ll);
+        printf("R039 field echo %" PRIu64 "\n", hash_R039(-2759.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R040(void) {
     printf("R040 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R040), _Alignof(R040), offsetof(R040, f0), offsetof(R040, f1), offsetof(R040, f2), offsetof(R040, f3));
     {
-        R040 v = make_R040(60);
-        printf("R040 hash %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, v, 14ull));
-        R040 e = echo_R040(-4318.375, 1034.875f, -1885.75, 24ull, -6859.25, 31ll, 1302.125, v, 32ull);
-        printf("R040 echo %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, e, 14ull));
+        R040 v = make_R040(69);
+        printf("R040 hash %" PRIu64 "\n", hash_R040(6164.5, -5112.625, v));
+        R040 e = echo_R040(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, v, -6370.75f, 10985ll);
+        printf("R040 echo %" PRIu64 "\n", hash_R040(6164.5, -5112.625, e));
+        R040 w = make_R040(568);
+        printf("R040 pair %" PRIu64 "\n", pair_R040(3754.5, -1347.5, 2227.75, -23.625f, 7194125984938736436ll, 2545.875f, v, 2450.75f, w));
+        printf("R040 ind hash %" PRIu64 "\n", ptr_hash_R040()(6164.5, -5112.625, w));
+        R040 ie = ptr_echo_R040()(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, e, -6370.75f, 10985ll);
+        printf("R040 ind echo %" PRIu64 "\n", hash_R040(6164.5, -5112.625, ie));
+        R040 f = make_R040(1268);
+        printf("R040 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f2, -4ll));
+        f.f2 = echo_U8EmptyU8(-9ll, 6608.5, f.f2);
+        printf("R040 field echo %" PRIu64 "\n", hash_R040(6164.5, -5112.625, f));
     }
 }
 __attribute__((noinline)) static void shape_R041(void) {
     printf("R041 layout %zu %zu %zu %zu %zu\n", sizeof(R041), _Alignof(R041), offsetof(R041, f0), offsetof(R041, f1), offsetof(R041, f2));
     {
-        R041 v = make_R041(61);
-        printf("R041 hash %" PRIu64 "\n", hash_R041(v, 32ull, 10ull));
-        R041 e = echo_R041(3333.625, 7131.75, -106ll, 6451.375, v, -1281.0f, -7058.25f, -6737.0f);
-        printf("R041 echo %" PRIu64 "\n", hash_R041(e, 32ull, 10ull));
-        R041 w = make_R041(560);
-        printf("R041 pair %" PRIu64 "\n", pair_R041(v, 12023069903321527084ull, w, -6858.0f));
+        R041 v = make_R041(70);
+        printf("R041 hash %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, v, 126ll, 1747ll));
+        R041 e = echo_R041(v);
+        printf("R041 echo %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, e, 126ll, 1747ll));
+        R041 x = make_R041(969);
+        printf("R041 w64 hash %" PRIu64 "\n", w64_hash_R041(x));
+        R041 y = w64_echo_R041(945224510ull, x, 6011.5, 6084.0f);
+        printf("R041 w64 echo %" PRIu64 "\n", w64_hash_R041(y));
     }
 }
 __attribute__((noinline)) static void shape_R042(void) {
-    printf("R042 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R042), _Alignof(R042), offsetof(R042, f0), offsetof(R042, f1), offsetof(R042, f2), offsetof(R042, f3), offsetof(R042, f4), offsetof(R042, f5), offsetof(R042, f6));
+    printf("R042 layout %zu %zu %zu\n", sizeof(R042), _Alignof(R042), offsetof(R042, f0));
     {
-        R042 v = make_R042(62);
-        printf("R042 hash %" PRIu64 "\n", hash_R042(4902.25, -4030.375, -7543.875f, 7846.375, v, 37ull, 25ull));
-        R042 e = echo_R042(v, 0ull);
-        printf("R042 echo %" PRIu64 "\n", hash_R042(4902.25, -4030.375, -7543.875f, 7846.375, e, 37ull, 25ull));
-        R042 x = make_R042(961);
-        printf("R042 w64 hash %" PRIu64 "\n", w64_hash_R042(3752.375, 18446744073709551615ull, x));
-        R042 y = w64_echo_R042(52.625, 86ull, (EnU8)0ull, x, 1818.5f);
-        printf("R042 w64 echo %" PRIu64 "\n", w64_hash_R042(3752.375, 18446744073709551615ull, y));
-        R042 f = make_R042(1261);
-        printf("R042 field %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, f.f0, 14ull));
-        f.f0 = echo_R040(-4318.375, 1034.875f, -1885.75, 24ull, -6859.25, 31ll, 1302.125, f.f0, 32ull);
-        printf("R042 field echo %" PRIu64 "\n", hash_R042(4902.25, -4030.375, -7543.875f, 7846.375, f, 37ull, 25ull));
+        R042 v = make_R042(71);
+        printf("R042 hash %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, v, (EnU16)0ull, 127ll));
+        R042 e = echo_R042(4660.0, -1922.625f, -1489.0f, 23ull, -13.125, 402.875, v, 38ll, (EnI16)-299ll);
+        printf("R042 echo %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, e, (EnU16)0ull, 127ll));
+        R042 w = make_R042(570);
+        printf("R042 pair %" PRIu64 "\n", pair_R042(21ull, v, -2610.0, w, 8901750422012861277ull));
+        R042 f = make_R042(1270);
+        printf("R042 field %" PRIu64 "\n", hash_R010(f.f0, 156ull));
+        f.f0 = echo_R010(-3992ll, 255ull, -9223372036854775806ll, f.f0, 2ull, 47ull, -9223372036854775806ll);
+        printf("R042 field echo %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, f, (EnU16)0ull, 127ll));
     }
 }
 __attribute__((noinline)) static void shape_R043(void) {
     printf("R043 layout %zu %zu %zu %zu %zu\n", sizeof(R043), _Alignof(R043), offsetof(R043, f0), offsetof(R043, f1), offsetof(R043, f2));
     {
-        R043 v = make_R043(63);
-        printf("R043 hash %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, v, -4482.375f, 1697.375));
-        R043 e = echo_R043(v);
-        printf("R043 echo %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, e, -4482.375f, 1697.375));
-        R043 w = make_R043(562);
-        printf("R043 pair %" PRIu64 "\n", pair_R043(-7832.5f, 7294.125f, -715.625f, -2730.875f, v, -91ll, w, 65535ull, 1ull));
-        R043 f = make_R043(1262);
-        printf("R043 field %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, f.f0, -4403.75, 842.375));
-        f.f0 = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, f.f0);
-        printf("R043 field echo %" PRIu64 "\n", hash_R043(1ull, 0ll, 125ll, -7589.75, 112ull, &ffidl_cells[18], 37ull, (EnU64)9223372036854775808ull, f, -4482.375f, 1697.375));
+        R043 v = make_R043(72);
+        printf("R043 hash %" PRIu64 "\n", hash_R043(0ull, v, -3612.125));
+        R043 e = echo_R043(42ull, 15492ll, -19506ll, &ffidl_cells[25], -9223372036854775807ll, 5ull, 248ull, v, -2ll, -1722.0);
+        printf("R043 echo %" PRIu64 "\n", hash_R043(0ull, e, -3612.125));
+        R043 f = make_R043(1271);
+        printf("R043 field %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f2, 4294967294ull, 7514.5));
+        f.f2 = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f2);
+        printf("R043 field echo %" PRIu64 "\n", hash_R043(0ull, f, -3612.125));
     }
 }
 __attribute__((noinline)) static void shape_R044(void) {
-    printf("R044 layout %zu %zu %zu\n", sizeof(R044), _Alignof(R044), offsetof(R044, f0));
+    printf("R044 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R044), _Alignof(R044), offsetof(R044, f0), offsetof(R044, f1), offsetof(R044, f2), offsetof(R044, f3));
     {
-        R044 v = make_R044(64);
-        printf("R044 hash %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, v, 2810.625));
-        R044 e = echo_R044(-127ll, (EnU8)1ull, v, 8ll, 35ull, 1ll);
-        printf("R044 echo %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, e, 2810.625));
-        printf("R044 ind hash %" PRIu64 "\n", ptr_hash_R044()(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, v, 2810.625));
-        R044 ie = ptr_echo_R044()(-127ll, (EnU8)1ull, e, 8ll, 35ull, 1ll);
-        printf("R044 ind echo %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, ie, 2810.625));
+        R044 v = make_R044(73);
+        printf("R044 hash %" PRIu64 "\n", hash_R044(1332.625, v));
+        R044 e = echo_R044(14ll, (EnU16)65535ull, v, 2112.0f, 127ll);
+        printf("R044 echo %" PRIu64 "\n", hash_R044(1332.625, e));
+        R044 w = make_R044(572);
+        printf("R044 pair %" PRIu64 "\n", pair_R044(-2821.875f, -4485.625f, -4690.5f, v, -20060ll, w, -3861718229995738639ll, 36ull));
     }
 }
 __attribute__((noinline)) static void shape_R045(void) {
-    printf("R045 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R045), _Alignof(R045), offsetof(R045, f0), offsetof(R045, f1), offsetof(R045, f2), offsetof(R045, f3), offsetof(R045, f4), offsetof(R045, f5), offsetof(R045, f6), offsetof(R045, f7));
+    printf("R045 layout %zu %zu %zu %zu\n", sizeof(R045), _Alignof(R045), offsetof(R045, f0), offsetof(R045, f1));
     {
-        R045 v = make_R045(65);
-        printf("R045 hash %" PRIu64 "\n", hash_R045(163.625f, 2222.0, 8041301567450402155ull, 40ull, -5335.875, 6608.75, 6931.125, v, -2100921510ll));
-        R045 e = echo_R045(11ull, -2319.625, -38ll, 2649.25, 39ll, -4251.0f, -903.125, v, -7203.125f, -2699.75f, 7811.0);
-        printf("R045 echo %" PRIu64 "\n", hash_R045(163.625f, 2222.0, 8041301567450402155ull, 40ull, -5335.875, 6608.75, 6931.125, e, -2100921510ll));
-        R045 w = make_R045(564);
-        printf("R045 pair %" PRIu64 "\n", pair_R045(5355.875f, v, 1ull, w));
-        R045 f = make_R045(1264);
-        printf("R045 field %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, f.f7, -1778573369ll, (EnInt)-958ll));
-        f.f7 = echo_UAlign16(2147483647ll, -3797.875f, -6579.625f, f.f7, 32766ll, &ffidl_cells[27], 27ll);
-        printf("R045 field echo %" PRIu64 "\n", hash_R045(163.625f, 2222.0, 8041301567450402155ull, 40ull, -5335.875, 6608.75, 6931.125, f, -2100921510ll));
+        R045 v = make_R045(74);
+        printf("R045 hash %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
+        R045 e = echo_R045(0ull, v, 1ull, -4310467352082204470ll, -128ll);
+        printf("R045 echo %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, e, &ffidl_cells[46]));
+        R045 x = make_R045(973);
+        printf("R045 w64 hash %" PRIu64 "\n", w64_hash_R045(69ull, x, -5669.75));
+        R045 y = w64_echo_R045(-7251.5f, 2ull, 19759ull, x, 2813.625f);
+        printf("R045 w64 echo %" PRIu64 "\n", w64_hash_R045(69ull, y, -5669.75));
+        printf("R045 ind hash %" PRIu64 "\n", ptr_hash_R045()(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
+        R045 ie = ptr_echo_R045()(0ull, e, 1ull, -4310467352082204470ll, -128ll);
+        printf("R045 ind echo %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, ie, &ffidl_cells[46]));
+        printf("R045 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R045()(69ull, y, -5669.75));
+        R045 wie = ptr_w64_echo_R045()(-7251.5f, 2ull, 19759ull, y, 2813.625f);
+        printf("R045 w64 ind echo %" PRIu64 "\n", w64_hash_R045(69ull, wie, -5669.75));
     }
 }
 __attribute__((noinline)) static void shape_R046(void) {
-    printf("R046 layout %zu %zu %zu %zu\n", sizeof(R046), _Alignof(R046), offsetof(R046, f0), offsetof(R046, f1));
+    printf("R046 layout %zu %zu %zu\n", sizeof(R046), _Alignof(R046), offsetof(R046, f0));
     {
-        R046 v = make_R046(66);
-        printf("R046 hash %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, v, -6142.5f));
-        R046 e = echo_R046(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, v, -1165807762ll, 4991229353421664684ull, -128ll);
-        printf("R046 echo %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, e, -6142.5f));
-        R046 x = make_R046(965);
-        printf("R046 w64 hash %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, x));
-        R046 y = w64_echo_R046(x, 5858.5);
-        printf("R046 w64 echo %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, y));
-        printf("R046 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R046()(23ll, -7674.25, y));
-        R046 wie = ptr_w64_echo_R046()(y, 5858.5);
-        printf("R046 w64 ind echo %" PRIu64 "\n", w64_hash_R046(23ll, -7674.25, wie));
-        R046 f = make_R046(1265);
-        printf("R046 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f1[0], -5283.25, 7100.625f));
-        f.f1[0] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f1[0], (EnU64)9223372036854775808ull, -116ll);
-        printf("R046 field echo %" PRIu64 "\n", hash_R046(&ffidl_cells[38], -4958.75f, -127ll, &ffidl_cells[19], 30ll, f, -6142.5f));
+        R046 v = make_R046(75);
+        printf("R046 hash %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, v, 53742ull));
+        R046 e = echo_R046(-127ll, false, 20399ull, -2147483648ll, v);
+        printf("R046 echo %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, e, 53742ull));
+        R046 w = make_R046(574);
+        printf("R046 pair %" PRIu64 "\n", pair_R046(-8520447256278524990ll, 15013ull, 0ull, 0ull, 9223372036854775806ll, 0ull, v, &ffidl_cells[59], w, -18455ll));
+        R046 f = make_R046(1274);
+        printf("R046 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f0[0], -5283.25, 7100.625f));
+        f.f0[0] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f0[0], (EnU64)9223372036854775808ull, -116ll);
+        printf("R046 field echo %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f, 53742ull));
     }
 }
 __attribute__((noinline)) static void shape_R047(void) {
-    printf("R047 layout %zu %zu %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0), offsetof(R047, f1), offsetof(R047, f2));
+    printf("R047 layout %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0));
     {
-        R047 v = make_R047(67);
-        printf("R047 hash %" PRIu64 "\n", hash_R047(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], v, 40ull, 50ll));
-        R047 e = echo_R047(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, v, -10718ll, 0ull);
-        printf("R047 echo %" PRIu64 "\n", hash_R047(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
-        R047 w = make_R047(566);
-        printf("R047 pair %" PRIu64 "\n", pair_R047(253ull, -37ll, 14ull, 10071386120995034825ull, 30ull, 25ll, v, 2017077482ull, w, 9223372036854775807ll, 85ll));
-        R047 f = make_R047(1266);
-        printf("R047 field %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, f.f2[0], 1089475778709102145ll, &ffidl_cells[32]));
-        f.f2[0] = echo_R030(6296.75f, 4948.5f, 2315075904555790313ll, -28055ll, f.f2[0], &ffidl_cells[3], 777437006ll, 0ull);
-        printf("R047 field echo %" PRIu64 "\n", hash_R047(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], f, 40ull, 50ll));
+        R047 v = make_R047(76);
+        printf("R047 hash %" PRIu64 "\n", hash_R047(7677.0f, v));
+        R047 e = echo_R047(-4713.75, -7756.625f, -7958.0f, -5234.375f, 407.625, 5221.375, -2363.875f, -1559.125, v, &ffidl_cells[6], &ffidl_cells[39]);
+        printf("R047 echo %" PRIu64 "\n", hash_R047(7677.0f, e));
     }
 }
 __attribute__((noinline)) static void shape_R048(void) {
-    printf("R048 layout %zu %zu %zu\n", sizeof(R048), _Alignof(R048), offsetof(R048, f0));
+    printf("R048 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R048), _Alignof(R048), offsetof(R048, f0), offsetof(R048, f1), offsetof(R048, f2), offsetof(R048, f3));
     {
-        R048 v = make_R048(68);
-        printf("R048 hash %" PRIu64 "\n", hash_R048(4909.375f, v));
-        R048 e = echo_R048(18446744073709551614ull, 28918ull, 4168464541964447986ll, 85ll, 7822.5f, v);
-        printf("R048 echo %" PRIu64 "\n", hash_R048(4909.375f, e));
-        R048 f = make_R048(1267);
-        printf("R048 field %" PRIu64 "\n", hash_EnumBag(-4ll, f.f0[1], 11736231843449683144ull, -56ll));
-        f.f0[1] = echo_EnumBag(18164077320399922754ull, -488.0f, f.f0[1]);
-        printf("R048 field echo %" PRIu64 "\n", hash_R048(4909.375f, f));
+        R048 v = make_R048(77);
+        printf("R048 hash %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, v));
+        R048 e = echo_R048((EnI8)-29ll, 0ll, -2375.75, 5672.25f, v);
+        printf("R048 echo %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, e));
+        R048 w = make_R048(576);
+        printf("R048 pair %" PRIu64 "\n", pair_R048(3828333270592217211ull, 6ull, 16ull, v, 32766ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R049(void) {
-    printf("R049 layout %zu %zu %zu %zu %zu\n", sizeof(R049), _Alignof(R049), offsetof(R049, f0), offsetof(R049, f1), offsetof(R049, f2));
+    printf("R049 layout %zu %zu %zu %zu\n", sizeof(R049), _Alignof(R049), offsetof(R049, f0), offsetof(R049, f1));
     {
-        R049 v = make_R049(69);
-        printf("R049 hash %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, v, 670.25, -4082.125));
-        R049 e = echo_R049(v);
-        printf("R049 echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, e, 670.25, -4082.125));
-        R049 w = make_R049(568);
-        printf("R049 pair %" PRIu64 "\n", pair_R049(5554.125f, -2465.125f, -1318.75, -945.375f, -1987.0f, 4623.625f, v, -5196655568677554738ll, w, 4075968068991867437ull));
-        printf("R049 ind hash %" PRIu64 "\n", ptr_hash_R049()(3923.375f, 1028.625, -5903.25, w, 670.25, -4082.125));
-        R049 ie = ptr_echo_R049()(e);
-        printf("R049 ind echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, ie, 670.25, -4082.125));
-        R049 f = make_R049(1268);
-        printf("R049 field %" PRIu64 "\n", hash_R035(6125.5, -2773.125, f.f2, -1850.125f, 6206.375f));
-        f.f2 = echo_R035(0ull, -29365ll, 12ull, 40ll, f.f2, 706.875f, 7138.625f);
-        printf("R049 field echo %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, f, 670.25, -4082.125));
+        R049 v = make_R049(78);
+        printf("R049 hash %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], v, 15276ull));
+        R049 e = echo_R049(9ull, 25256ll, -43ll, v, 65444ull);
+        printf("R049 echo %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], e, 15276ull));
+        R049 x = make_R049(977);
+        printf("R049 w64 hash %" PRIu64 "\n", w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], x, -7577.875, 1719.75));
+        R049 y = w64_echo_R049(-3920.0f, -7507.375f, x, 75ll, 971958247ll);
+        printf("R049 w64 echo %" PRIu64 "\n", w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], y, -7577.875, 1719.75));
     }
 }
 __attribute__((noinline)) static void shape_R050(void) {
-    printf("R050 layout %zu %zu %zu %zu\n", sizeof(R050), _Alignof(R050), offsetof(R050, f0), offsetof(R050, f1));
+    printf("R050 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R050), _Alignof(R050), offsetof(R050, f0), offsetof(R050, f1), offsetof(R050, f2), offsetof(R050, f3), offsetof(R050, f4), offsetof(R050, f5));
     {
-        R050 v = make_R050(70);
-        printf("R050 hash %" PRIu64 "\n", hash_R050(&ffidl_cells[28], v));
-        R050 e = echo_R050(v);
-        printf("R050 echo %" PRIu64 "\n", hash_R050(&ffidl_cells[28], e));
-        R050 x = make_R050(969);
-        printf("R050 w64 hash %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, x, 2108.75f));
-        R050 y = w64_echo_R050(-127ll, 0ll, x, -4832.375f);
-        printf("R050 w64 echo %" PRIu64 "\n", w64_hash_R050(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, y, 2108.75f));
-        R050 f = make_R050(1269);
-        printf("R050 field %" PRIu64 "\n", hash_R044(-2679.5, 3095.375f, 6673.875, 3054.75f, 3857.25f, -194.875, 33ll, 4073.625f, f.f1, 2810.625));
-        f.f1 = echo_R044(-127ll, (EnU8)1ull, f.f1, 8ll, 35ull, 1ll);
-        printf("R050 field echo %" PRIu64 "\n", hash_R050(&ffidl_cells[28], f));
+        R050 v = make_R050(79);
+        printf("R050 hash %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, v, 255ull));
+        R050 e = echo_R050(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, v, 46ull);
+        printf("R050 echo %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, e, 255ull));
+        R050 w = make_R050(578);
+        printf("R050 pair %" PRIu64 "\n", pair_R050(2468.5f, 7513.0, 7102.25f, v, 0ull, w, -24ll));
+        printf("R050 ind hash %" PRIu64 "\n", ptr_hash_R050()((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, w, 255ull));
+        R050 ie = ptr_echo_R050()(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, e, 46ull);
+        printf("R050 ind echo %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, ie, 255ull));
+        R050 f = make_R050(1278);
+        printf("R050 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f3, -7730.0));
+        f.f3 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f3);
+        printf("R050 field echo %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, f, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R051(void) {
-    printf("R051 layout %zu %zu %zu %zu\n", sizeof(R051), _Alignof(R051), offsetof(R051, f0), offsetof(R051, f1));
+    printf("R051 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R051), _Alignof(R051), offsetof(R051, f0), offsetof(R051, f1), offsetof(R051, f2), offsetof(R051, f3), offsetof(R051, f4), offsetof(R051, f5), offsetof(R051, f6));
     {
-        R051 v = make_R051(71);
-        printf("R051 hash %" PRIu64 "\n", hash_R051(6640.5, v, 1153.0f));
-        R051 e = echo_R051(3336.375, 941.375f, -4543.0f, 170ull, 5422.375f, v, 3491.625f, -4936.125f, 7182.875);
-        printf("R051 echo %" PRIu64 "\n", hash_R051(6640.5, e, 1153.0f));
-        R051 w = make_R051(570);
-        printf("R051 pair %" PRIu64 "\n", pair_R051(v, (EnI64)5000000000ll, w, 1578955082ull));
+        R051 v = make_R051(80);
+        printf("R051 hash %" PRIu64 "\n", hash_R051((EnI8)127ll, v, &ffidl_cells[46]));
+        R051 e = echo_R051(v, -3231.375f);
+        printf("R051 echo %" PRIu64 "\n", hash_R051((EnI8)127ll, e, &ffidl_cells[46]));
+        R051 f = make_R051(1279);
+        printf("R051 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1[2]));
+        f.f1[2] = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1[2], 0ull, 24130ull);
+        printf("R051 field echo %" PRIu64 "\n", hash_R051((EnI8)127ll, f, &ffidl_cells[46]));
     }
 }
 __attribute__((noinline)) static void shape_R052(void) {
-    printf("R052 layout %zu %zu %zu %zu\n", sizeof(R052), _Alignof(R052), offsetof(R052, f0), offsetof(R052, f1));
+    printf("R052 layout %zu %zu %zu\n", sizeof(R052), _Alignof(R052), offsetof(R052, f0));
     {
-        R052 v = make_R052(72);
-        printf("R052 hash %" PRIu64 "\n", hash_R052(-2431.0f, 5592.875, 3266.0f, -135.625, v, (EnU64)9223372036854775808ull));
-        R052 e = echo_R052(4559.875f, 4078.375, -6368.0f, -4781.75, v, 873712096ull, 18446744073709551614ull);
-        printf("R052 echo %" PRIu64 "\n", hash_R052(-2431.0f, 5592.875, 3266.0f, -135.625, e, (EnU64)9223372036854775808ull));
+        R052 v = make_R052(81);
+        printf("R052 hash %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, v));
+        R052 e = echo_R052(v, (EnI64)-1ll, 11669ll, 903.125f);
+        printf("R052 echo %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, e));
+        R052 w = make_R052(580);
+        printf("R052 pair %" PRIu64 "\n", pair_R052(7633.375f, -1140.375f, -5963.125f, -7520.875f, v, 4920.875, w, -4169.25, 102ll));
+        R052 f = make_R052(1280);
+        printf("R052 field %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f0[2], 4294967294ull, 7514.5));
+        f.f0[2] = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f0[2]);
+        printf("R052 field echo %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R053(void) {
-    printf("R053 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R053), _Alignof(R053), offsetof(R053, f0), offsetof(R053, f1), offsetof(R053, f2), offsetof(R053, f3), offsetof(R053, f4), offsetof(R053, f5), offsetof(R053, f6), offsetof(R053, f7));
+    printf("R053 layout %zu %zu %zu\n", sizeof(R053), _Alignof(R053), offsetof(R053, f0));
     {
-        R053 v = make_R053(73);
-        printf("R053 hash %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, v));
-        R053 e = echo_R053(12464987588724218562ull, 43ull, 0ull, 15ll, v, true, 8527934463235158469ll, (EnI16)7ll);
-        printf("R053 echo %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, e));
-        R053 w = make_R053(572);
-        printf("R053 pair %" PRIu64 "\n", pair_R053(-4129.5f, 4194.25f, 757.75, 2685.375, v, -1279.125, w, 49ll));
-        R053 f = make_R053(1272);
-        printf("R053 field %" PRIu64 "\n", hash_R031(11ll, f.f4, 844965819031619904ll, 92ull));
-        f.f4 = echo_R031(f.f4, -647.625);
-        printf("R053 field echo %" PRIu64 "\n", hash_R053(148208261ull, 1602.0f, 55062ull, 0ll, 196.5, -1889.875, f));
+        R053 v = make_R053(82);
+        printf("R053 hash %" PRIu64 "\n", hash_R053(-38ll, v, 1038014837ull));
+        R053 e = echo_R053(1ull, (EnU16)500ull, 16548842769186031902ull, (EnI16)800ll, 0ull, v);
+        printf("R053 echo %" PRIu64 "\n", hash_R053(-38ll, e, 1038014837ull));
+        R053 x = make_R053(981);
+        printf("R053 w64 hash %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, x));
+        R053 y = w64_echo_R053(-689.375, 6682.125, x, 7279111852090528269ll);
+        printf("R053 w64 echo %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
+        printf("R053 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R053()(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
+        R053 wie = ptr_w64_echo_R053()(-689.375, 6682.125, y, 7279111852090528269ll);
+        printf("R053 w64 ind echo %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, wie));
     }
 }
 __attribute__((noinline)) static void shape_R054(void) {
-    printf("R054 layout %zu %zu %zu %zu\n", sizeof(R054), _Alignof(R054), offsetof(R054, f0), offsetof(R054, f1));
+    printf("R054 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R054), _Alignof(R054), offsetof(R054, f0), offsetof(R054, f1), offsetof(R054, f2), offsetof(R054, f3), offsetof(R054, f4));
     {
-        R054 v = make_R054(74);
-        printf("R054 hash %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnU64)593ull));
-        R054 e = echo_R054(v);
-        printf("R054 echo %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, e, 4613904448943641802ull, (EnU64)593ull));
-        R054 x = make_R054(973);
-        printf("R054 w64 hash %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, x, -9223372036854775807ll, 108ull));
-        R054 y = w64_echo_R054(x, 17589549975212724630ull, 3989.0);
-        printf("R054 w64 echo %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, y, -9223372036854775807ll, 108ull));
-        printf("R054 ind hash %" PRIu64 "\n", ptr_hash_R054()((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, v, 4613904448943641802ull, (EnU64)593ull));
-        R054 ie = ptr_echo_R054()(e);
-        printf("R054 ind echo %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, ie, 4613904448943641802ull, (EnU64)593ull));
-        printf("R054 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R054()(-2ll, 411919230ll, 1ull, 58ull, y, -9223372036854775807ll, 108ull));
-        R054 wie = ptr_w64_echo_R054()(y, 17589549975212724630ull, 3989.0);
-        printf("R054 w64 ind echo %" PRIu64 "\n", w64_hash_R054(-2ll, 411919230ll, 1ull, 58ull, wie, -9223372036854775807ll, 108ull));
+        R054 v = make_R054(83);
+        printf("R054 hash %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, v));
+        R054 e = echo_R054(-127ll, (EnU8)172ull, 32766ll, -4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, v, 18446744073709551614ull, (EnU8)200ull, -35ll);
+        printf("R054 echo %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, e));
+        R054 w = make_R054(582);
+        printf("R054 pair %" PRIu64 "\n", pair_R054(v, -19626ll, w, 65534ull, (EnU8)1ull));
+        R054 f = make_R054(1282);
+        printf("R054 field %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f.f1));
+        f.f1 = echo_R016(7188.625, -294.5, f.f1, (EnU8)40ull, 13ll);
+        printf("R054 field echo %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R055(void) {
-    printf("R055 layout %zu %zu %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0), offsetof(R055, f1), offsetof(R055, f2));
+    printf("R055 layout %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0));
     {
-        R055 v = make_R055(75);
-        printf("R055 hash %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnI8)127ll, 3368ll, -27169ll, v, 1675.125f, -5442.875f));
-        R055 e = echo_R055(6587.75, 7047.875, 6593598082112478149ll, v, 233ull);
-        printf("R055 echo %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnI8)127ll, 3368ll, -27169ll, e, 1675.125f, -5442.875f));
-        R055 w = make_R055(574);
-        printf("R055 pair %" PRIu64 "\n", pair_R055(-1371034655944518308ll, 5501.5, -6358860441905638985ll, (EnI8)-128ll, -6642.0f, v, -18ll, w));
+        R055 v = make_R055(84);
+        printf("R055 hash %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
+        R055 e = echo_R055(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, v, -5760.375, 1827.625);
+        printf("R055 echo %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], e));
+        printf("R055 ind hash %" PRIu64 "\n", ptr_hash_R055()(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
+        R055 ie = ptr_echo_R055()(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, e, -5760.375, 1827.625);
+        printf("R055 ind echo %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], ie));
     }
 }
 __attribute__((noinline)) static void shape_R056(void) {
-    printf("R056 layout %zu %zu %zu %zu %zu\n", sizeof(R056), _Alignof(R056), offsetof(R056, f0), offsetof(R056, f1), offsetof(R056, f2));
+    printf("R056 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R056), _Alignof(R056), offsetof(R056, f0), offsetof(R056, f1), offsetof(R056, f2), offsetof(R056, f3), offsetof(R056, f4), offsetof(R056, f5), offsetof(R056, f6), offsetof(R056, f7));
     {
-        R056 v = make_R056(76);
-        printf("R056 hash %" PRIu64 "\n", hash_R056(1895.625, v, 44ull, 0ull));
-        R056 e = echo_R056((EnU32)3ull, 2759.0, 50ull, 40ull, -128ll, 15806666427547622282ull, 1657743504925618490ll, v, 5852721176544206864ull, false);
-        printf("R056 echo %" PRIu64 "\n", hash_R056(1895.625, e, 44ull, 0ull));
+        R056 v = make_R056(85);
+        printf("R056 hash %" PRIu64 "\n", hash_R056(38ull, v, 32766ll, 1ull));
+        R056 e = echo_R056(770.875, v);
+        printf("R056 echo %" PRIu64 "\n", hash_R056(38ull, e, 32766ll, 1ull));
+        R056 w = make_R056(584);
+        printf("R056 pair %" PRIu64 "\n", pair_R056(37ll, 24ull, &ffidl_cells[29], v, -8226ll, w));
+        R056 f = make_R056(1284);
+        printf("R056 field %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f.f7, 2772159867ull));
+        f.f7 = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], f.f7, &ffidl_cells[25]);
+        printf("R056 field echo %" PRIu64 "\n", hash_R056(38ull, f, 32766ll, 1ull));
     }
 }
 __attribute__((noinline)) static void shape_R057(void) {
-    printf("R057 layout %zu %zu %zu %zu %zu\n", sizeof(R057), _Alignof(R057), offsetof(R057, f0), offsetof(R057, f1), offsetof(R057, f2));
+    printf("R057 layout %zu %zu %zu %zu\n", sizeof(R057), _Alignof(R057), offsetof(R057, f0), offsetof(R057, f1));
     {
-        R057 v = make_R057(77);
-        printf("R057 hash %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, v, 4396.0));
-        R057 e = echo_R057(388.75, 5775.25, -3090.0f, -7733.75, -49ll, v, 2147483647ll, 7ll);
-        printf("R057 echo %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, e, 4396.0));
-        R057 w = make_R057(576);
-        printf("R057 pair %" PRIu64 "\n", pair_R057(6669.875f, -114ll, -1890.625, -3617.875f, -4553.75, -6385.625f, v, false, w));
+        R057 v = make_R057(86);
+        printf("R057 hash %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, v, -24ll, (EnInt)0ll));
+        R057 e = echo_R057(149.375f, 6147.125, 2396.375f, 18ll, 9223372036854775807ll, v, -67ll, -939587080732437057ll, -26ll);
+        printf("R057 echo %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, e, -24ll, (EnInt)0ll));
+        R057 x = make_R057(985);
+        printf("R057 w64 hash %" PRIu64 "\n", w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, x, 30ull, 3323434595747123591ll));
+        R057 y = w64_echo_R057(&ffidl_cells[34], false, -10ll, 48ull, x);
+        printf("R057 w64 echo %" PRIu64 "\n", w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, y, 30ull, 3323434595747123591ll));
+        R057 f = make_R057(1285);
+        printf("R057 field %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f.f1[0], 2772159867ull));
+        f.f1[0] = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], f.f1[0], &ffidl_cells[25]);
+        printf("R057 field echo %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, f, -24ll, (EnInt)0ll));
     }
 }
 __attribute__((noinline)) static void shape_R058(void) {
-    printf("R058 layout %zu %zu %zu %zu\n", sizeof(R058), _Alignof(R058), offsetof(R058, f0), offsetof(R058, f1));
+    printf("R058 layout %zu %zu %zu %zu %zu\n", sizeof(R058), _Alignof(R058), offsetof(R058, f0), offsetof(R058, f1), offsetof(R058, f2));
     {
-        R058 v = make_R058(78);
-        printf("R058 hash %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, v, 26ull, (EnU8)1ull));
-        R058 e = echo_R058(-6159.0f, v, 6164.5);
-        printf("R058 echo %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, e, 26ull, (EnU8)1ull));
-        R058 x = make_R058(977);
-        printf("R058 w64 hash %" PRIu64 "\n", w64_hash_R058(-128ll, -2118880133040432024ll, x));
-        R058 y = w64_echo_R058(-2790.875f, 2637886555946242761ll, 5827.5, 2412.0f, x, -2151.375, -2803.125f);
-        printf("R058 w64 echo %" PRIu64 "\n", w64_hash_R058(-128ll, -2118880133040432024ll, y));
-        R058 f = make_R058(1277);
-        printf("R058 field %" PRIu64 "\n", hash_R030(-1359.0f, 11ull, 1459.875, 2022.625, -3576.5f, f.f0, 1089475778709102145ll, &ffidl_cells[32]));
-        f.f0 = echo_R030(6296.75f, 4948.5f, 2315075904555790313ll, -28055ll, f.f0, &ffidl_cells[3], 777437006ll, 0ull);
-        printf("R058 field echo %" PRIu64 "\n", hash_R058(-3350.0f, 49ull, 448.0, -2258.125, 2255.375, -7073.875f, -2197.375f, -7958.25f, f, 26ull, (EnU8)1ull));
+        R058 v = make_R058(87);
+        printf("R058 hash %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, v, &ffidl_cells[13]));
+        R058 e = echo_R058(16163426601246732055ull, -1835873800482856124ll, 65535ull, v, 1030061078ull, &ffidl_cells[58]);
+        printf("R058 echo %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, e, &ffidl_cells[13]));
+        R058 w = make_R058(586);
+        printf("R058 pair %" PRIu64 "\n", pair_R058(0ll, v, 7381.5f, w, 10180763469214638610ull, 2ull));
+        R058 f = make_R058(1286);
+        printf("R058 field %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f2[0]));
+        f.f2[0] = echo_R014(-23ll, 8ll, f.f2[0], 29743ull);
+        printf("R058 field echo %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, f, &ffidl_cells[13]));
     }
 }
 __attribute__((noinline)) static void shape_R059(void) {
     printf("R059 layout %zu %zu %zu\n", sizeof(R059), _Alignof(R059), offsetof(R059, f0));
     {
-        R059 v = make_R059(79);
-        printf("R059 hash %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, v, 870997600530392353ll));
-        R059 e = echo_R059(5840.5f, -238.0f, -304.0, v, -7334.375);
-        printf("R059 echo %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, e, 870997600530392353ll));
-        R059 w = make_R059(578);
-        printf("R059 pair %" PRIu64 "\n", pair_R059(1ull, -128ll, -123ll, -5596.5, 47ll, v, -5250.125, w, -1118.875));
-        printf("R059 ind hash %" PRIu64 "\n", ptr_hash_R059()(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, w, 870997600530392353ll));
-        R059 ie = ptr_echo_R059()(5840.5f, -238.0f, -304.0, e, -7334.375);
-        printf("R059 ind echo %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, ie, 870997600530392353ll));
+        R059 v = make_R059(88);
+        printf("R059 hash %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, v, -49ll, 65534ull));
+        R059 e = echo_R059(43ll, v, -3867.25f, -30ll);
+        printf("R059 echo %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, e, -49ll, 65534ull));
+        R059 f = make_R059(1287);
+        printf("R059 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f0[0], -1415.375, 3287.75f));
+        f.f0[0] = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f0[0], -547.375f);
+        printf("R059 field echo %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, f, -49ll, 65534ull));
     }
 }
 __attribute__((noinline)) static void shape_R060(void) {
-    printf("R060 layout %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0));
+    printf("R060 layout %zu %zu %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0), offsetof(R060, f1), offsetof(R060, f2));
     {
-        R060 v = make_R060(80);
-        printf("R060 hash %" PRIu64 "\n", hash_R060(4186.875f, 7467.875f, v, 255ull));
-        R060 e = echo_R060(643.25f, v, -4623.875);
-        printf("R060 echo %" PRIu64 "\n", hash_R060(4186.875f, 7467.875f, e, 255ull));
+        R060 v = make_R060(89);
+        printf("R060 hash %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, v));
+        R060 e = echo_R060(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, v);
+        printf("R060 echo %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, e));
+        R060 w = make_R060(588);
+        printf("R060 pair %" PRIu64 "\n", pair_R060(-2403.125, -1537.25, 7368.0, v, 631250924176187346ll, w, -7159.625, 170ull));
+        printf("R060 ind hash %" PRIu64 "\n", ptr_hash_R060()(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, w));
+        R060 ie = ptr_echo_R060()(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, e);
+        printf("R060 ind echo %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, ie));
+        R060 f = make_R060(1288);
+        printf("R060 field %" PRIu64 "\n", hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, f.f2, true, 5ll));
+        f.f2 = echo_UPackedF64U8(29ull, -32768ll, -3253.125f, -1743.0f, 1ull, 65534ull, f.f2, 4418ll);
+        printf("R060 field echo %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R061(void) {
-    printf("R061 layout %zu %zu %zu\n", sizeof(R061), _Alignof(R061), offsetof(R061, f0));
+    printf("R061 layout %zu %zu %zu %zu\n", sizeof(R061), _Alignof(R061), offsetof(R061, f0), offsetof(R061, f1));
     {
-        R061 v = make_R061(81);
-        printf("R061 hash %" PRIu64 "\n", hash_R061(673.25f, v));
-        R061 e = echo_R061(174.625f, 228.625f, v, 2328784727ull, 15ll);
-        printf("R061 echo %" PRIu64 "\n", hash_R061(673.25f, e));
-        R061 w = make_R061(580);
-        printf("R061 pair %" PRIu64 "\n", pair_R061(84ll, -27ll, 1ull, (EnU64)212ull, -891546285201380365ll, v, 7168.25, w, 6356.625f, 9739984000745790861ull));
-        R061 f = make_R061(1280);
-        printf("R061 field %" PRIu64 "\n", hash_EnumBag(-4ll, f.f0, 11736231843449683144ull, -56ll));
-        f.f0 = echo_EnumBag(18164077320399922754ull, -488.0f, f.f0);
-        printf("R061 field echo %" PRIu64 "\n", hash_R061(673.25f, f));
+        R061 v = make_R061(90);
+        printf("R061 hash %" PRIu64 "\n", hash_R061(v, -3314.625f));
+        R061 e = echo_R061(4995.25, -7849.375, -4370.375f, v, 0ull, -4719.375f, 3301358074ull);
+        printf("R061 echo %" PRIu64 "\n", hash_R061(e, -3314.625f));
+        R061 x = make_R061(989);
+        printf("R061 w64 hash %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, x, 2590.375f, 1418.25f));
+        R061 y = w64_echo_R061(x, -34ll);
+        printf("R061 w64 echo %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
+        printf("R061 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R061()(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
+        R061 wie = ptr_w64_echo_R061()(y, -34ll);
+        printf("R061 w64 ind echo %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, wie, 2590.375f, 1418.25f));
+        R061 f = make_R061(1289);
+        printf("R061 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f1));
+        f.f1 = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f1, (EnU16)173ull, 89ll, 87ll);
+        printf("R061 field echo %" PRIu64 "\n", hash_R061(f, -3314.625f));
     }
 }
 __attribute__((noinline)) static void shape_R062(void) {
-    printf("R062 layout %zu %zu %zu %zu %zu\n", sizeof(R062), _Alignof(R062), offsetof(R062, f0), offsetof(R062, f1), offsetof(R062, f2));
+    printf("R062 layout %zu %zu %zu %zu\n", sizeof(R062), _Alignof(R062), offsetof(R062, f0), offsetof(R062, f1));
     {
-        R062 v = make_R062(82);
-        printf("R062 hash %" PRIu64 "\n", hash_R062(2584.25, v, -4442301889724780648ll, &ffidl_cells[30]));
-        R062 e = echo_R062(-5605.375, -4102.375f, 2706.5, -535.125, 971.625, v, 2887072528ull, &ffidl_cells[38], &ffidl_cells[42]);
-        printf("R062 echo %" PRIu64 "\n", hash_R062(2584.25, e, -4442301889724780648ll, &ffidl_cells[30]));
-        R062 x = make_R062(981);
-        printf("R062 w64 hash %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, x, 81ull));
-        R062 y = w64_echo_R062(1858.25f, -1643.625, 1640.75f, x);
-        printf("R062 w64 echo %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, y, 81ull));
-        printf("R062 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R062()(7378.75f, 6963.375f, 2023.125, 5740.25f, y, 81ull));
-        R062 wie = ptr_w64_echo_R062()(1858.25f, -1643.625, 1640.75f, y);
-        printf("R062 w64 ind echo %" PRIu64 "\n", w64_hash_R062(7378.75f, 6963.375f, 2023.125, 5740.25f, wie, 81ull));
+        R062 v = make_R062(91);
+        printf("R062 hash %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, v, 125ull, 122ull));
+        R062 e = echo_R062(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, v, 28ull, 0ull, 1ull);
+        printf("R062 echo %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, e, 125ull, 122ull));
+        R062 w = make_R062(590);
+        printf("R062 pair %" PRIu64 "\n", pair_R062(42ull, v, 12775ull, w, -5532.25, 2261.625));
     }
 }
 __attribute__((noinline)) static void shape_R063(void) {
-    printf("R063 layout %zu %zu %zu\n", sizeof(R063), _Alignof(R063), offsetof(R063, f0));
+    printf("R063 layout %zu %zu %zu %zu\n", sizeof(R063), _Alignof(R063), offsetof(R063, f0), offsetof(R063, f1));
     {
-        R063 v = make_R063(83);
-        printf("R063 hash %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, v, 1332.625));
-        R063 e = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, v, -5319.875, -3418.0f);
-        printf("R063 echo %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, e, 1332.625));
-        R063 w = make_R063(582);
-        printf("R063 pair %" PRIu64 "\n", pair_R063(25545ll, 1932307730692767597ull, -4575048365805337432ll, v, 7738.0, w, -7928791263450395570ll, 3791.875));
+        R063 v = make_R063(92);
+        printf("R063 hash %" PRIu64 "\n", hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, v, -6568.625, 126ll));
+        R063 e = echo_R063(-4034.5, 3211.25, -7807.75f, -4981.5, v, 2223830763206868642ll);
+        printf("R063 echo %" PRIu64 "\n", hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, e, -6568.625, 126ll));
     }
 }
 __attribute__((noinline)) static void shape_R064(void) {
-    printf("R064 layout %zu %zu %zu %zu\n", sizeof(R064), _Alignof(R064), offsetof(R064, f0), offsetof(R064, f1));
+    printf("R064 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R064), _Alignof(R064), offsetof(R064, f0), offsetof(R064, f1), offsetof(R064, f2), offsetof(R064, f3), offsetof(R064, f4), offsetof(R064, f5), offsetof(R064, f6), offsetof(R064, f7));
     {
-        R064 v = make_R064(84);
-        printf("R064 hash %" PRIu64 "\n", hash_R064(37ll, v));
-        R064 e = echo_R064(88ll, 14639ull, (EnU8)1ull, 5117.25, v, -7297.25);
-        printf("R064 echo %" PRIu64 "\n", hash_R064(37ll, e));
-        printf("R064 ind hash %" PRIu64 "\n", ptr_hash_R064()(37ll, v));
-        R064 ie = ptr_echo_R064()(88ll, 14639ull, (EnU8)1ull, 5117.25, e, -7297.25);
-        printf("R064 ind echo %" PRIu64 "\n", hash_R064(37ll, ie));
-        R064 f = make_R064(1283);
-        printf("R064 field %" PRIu64 "\n", hash_R049(3923.375f, 1028.625, -5903.25, f.f1, 670.25, -4082.125));
-        f.f1 = echo_R049(f.f1);
-        printf("R064 field echo %" PRIu64 "\n", hash_R064(37ll, f));
+        R064 v = make_R064(93);
+        printf("R064 hash %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, v, 32767ll));
+        R064 e = echo_R064((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f);
+        printf("R064 echo %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, e, 32767ll));
+        R064 w = make_R064(592);
+        printf("R064 pair %" PRIu64 "\n", pair_R064(v, 39026ull, w, 32766ll, -128ll));
+        R064 f = make_R064(1292);
+        printf("R064 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f4, -1415.375, 3287.75f));
+        f.f4 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f4, -547.375f);
+        printf("R064 field echo %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, f, 32767ll));
     }
 }
 __attribute__((noinline)) static void shape_R065(void) {
     printf("R065 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R065), _Alignof(R065), offsetof(R065, f0), offsetof(R065, f1), offsetof(R065, f2), offsetof(R065, f3));
     {
-        R065 v = make_R065(85);
-        printf("R065 hash %" PRIu64 "\n", hash_R065(-5988723755435549951ll, -12408ll, -1662119415ll, v, 6431.125));
-        R065 e = echo_R065(41ll, &ffidl_cells[27], 53742ull, 13575038652634236948ull, 228ull, 1690833517ll, v, -809.25);
-        printf("R065 echo %" PRIu64 "\n", hash_R065(-5988723755435549951ll, -12408ll, -1662119415ll, e, 6431.125));
-        R065 w = make_R065(584);
-        printf("R065 pair %" PRIu64 "\n", pair_R065(-5858.25, 101ll, true, v, -7741.5f, w));
+        R065 v = make_R065(94);
+        printf("R065 hash %" PRIu64 "\n", hash_R065(v));
+        R065 e = echo_R065(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, v, 3921.5);
+        printf("R065 echo %" PRIu64 "\n", hash_R065(e));
+        R065 x = make_R065(993);
+        printf("R065 w64 hash %" PRIu64 "\n", w64_hash_R065(x, 30042ull));
+        R065 y = w64_echo_R065(3667.875f, 244ull, x);
+        printf("R065 w64 echo %" PRIu64 "\n", w64_hash_R065(y, 30042ull));
+        printf("R065 ind hash %" PRIu64 "\n", ptr_hash_R065()(v));
+        R065 ie = ptr_echo_R065()(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, e, 3921.5);
+        printf("R065 ind echo %" PRIu64 "\n", hash_R065(ie));
     }
 }
 __attribute__((noinline)) static void shape_R066(void) {
-    printf("R066 layout %zu %zu %zu %zu\n", sizeof(R066), _Alignof(R066), offsetof(R066, f0), offsetof(R066, f1));
+    printf("R066 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R066), _Alignof(R066), offsetof(R066, f0), offsetof(R066, f1), offsetof(R066, f2), offsetof(R066, f3), offsetof(R066, f4), offsetof(R066, f5));
     {
-        R066 v = make_R066(86);
-        printf("R066 hash %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, v, (EnI64)5000000000ll));
-        R066 e = echo_R066(925.75, 2696.5f, 3010.25f, 1608.5, -148.875, 2597.375f, 5380.25f, v);
-        printf("R066 echo %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, e, (EnI64)5000000000ll));
-        R066 x = make_R066(985);
-        printf("R066 w64 hash %" PRIu64 "\n", w64_hash_R066(x, 2115359726286812904ull, (EnInt)100000ll));
-        R066 y = w64_echo_R066(35683ull, 18446744073709551614ull, x, &ffidl_cells[7], 9223372036854775806ll);
-        printf("R066 w64 echo %" PRIu64 "\n", w64_hash_R066(y, 2115359726286812904ull, (EnInt)100000ll));
-        R066 f = make_R066(1285);
-        printf("R066 field %" PRIu64 "\n", hash_R037(28631ull, 7496.0, 63ll, -4172.875f, f.f1, 1159.375f));
-        f.f1 = echo_R037(203462878ll, 0ll, -9223372036854775807ll, 32ll, &ffidl_cells[50], -3982.125f, f.f1, true);
-        printf("R066 field echo %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, f, (EnI64)5000000000ll));
+        R066 v = make_R066(95);
+        printf("R066 hash %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], v, 4295.25f));
+        R066 e = echo_R066(110ll, 308ll, v, 6594.0f, -7268.875, -1401.125);
+        printf("R066 echo %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], e, 4295.25f));
+        R066 w = make_R066(594);
+        printf("R066 pair %" PRIu64 "\n", pair_R066(3868.875, -531.125, 3910ull, -8598487655030825555ll, v, 127ll, w));
+        R066 f = make_R066(1294);
+        printf("R066 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f1, -39ll));
+        f.f1 = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f1, &ffidl_cells[24]);
+        printf("R066 field echo %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], f, 4295.25f));
     }
 }
 __attribute__((noinline)) static void shape_R067(void) {
-    printf("R067 layout %zu %zu %zu\n", sizeof(R067), _Alignof(R067), offsetof(R067, f0));
+    printf("R067 layout %zu %zu %zu %zu\n", sizeof(R067), _Alignof(R067), offsetof(R067, f0), offsetof(R067, f1));
     {
-        R067 v = make_R067(87);
-        printf("R067 hash %" PRIu64 "\n", hash_R067(-8061813942597547202ll, 1ull, -933116575ll, &ffidl_cells[14], 0ll, 15330ull, -70ll, 10258686254817671100ull, v));
-        R067 e = echo_R067(40ull, 3828333270592217211ull, v, 82ll, -127ll);
-        printf("R067 echo %" PRIu64 "\n", hash_R067(-8061813942597547202ll, 1ull, -933116575ll, &ffidl_cells[14], 0ll, 15330ull, -70ll, 10258686254817671100ull, e));
-        R067 w = make_R067(586);
-        printf("R067 pair %" PRIu64 "\n", pair_R067(17983799967521680202ull, 0ull, -7778.25f, 31ull, v, -6115.125, w, -39ll));
+        R067 v = make_R067(96);
+        printf("R067 hash %" PRIu64 "\n", hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, v));
+        R067 e = echo_R067(-3364.625f, (EnInt)1ll, v, -24ll, -6637.0f, 2635225530953682949ull);
+        printf("R067 echo %" PRIu64 "\n", hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, e));
     }
 }
 __attribute__((noinline)) static void shape_R068(void) {
     printf("R068 layout %zu %zu %zu\n", sizeof(R068), _Alignof(R068), offsetof(R068, f0));
     {
-        R068 v = make_R068(88);
-        printf("R068 hash %" PRIu64 "\n", hash_R068(65534ull, (EnInt)100000ll, 267.375f, v));
-        R068 e = echo_R068(1890.875, v, -1683.875, 943.875);
-        printf("R068 echo %" PRIu64 "\n", hash_R068(65534ull, (EnInt)100000ll, 267.375f, e));
+        R068 v = make_R068(97);
+        printf("R068 hash %" PRIu64 "\n", hash_R068(5978.375, v));
+        R068 e = echo_R068(23952ll, 6980.875f, v, 1509.625, 3841.25);
+        printf("R068 echo %" PRIu64 "\n", hash_R068(5978.375, e));
+        R068 w = make_R068(596);
+        printf("R068 pair %" PRIu64 "\n", pair_R068(6342.375f, v, -104ll, w, (EnI64)-1ll));
+        R068 f = make_R068(1296);
+        printf("R068 field %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, f.f0));
+        f.f0 = echo_R024(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, f.f0, &ffidl_cells[63], 18446744073709551614ull, 233ull);
+        printf("R068 field echo %" PRIu64 "\n", hash_R068(5978.375, f));
     }
 }
 __attribute__((noinline)) static void shape_R069(void) {
-    printf("R069 layout %zu %zu %zu\n", sizeof(R069), _Alignof(R069), offsetof(R069, f0));
+    printf("R069 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R069), _Alignof(R069), offsetof(R069, f0), offsetof(R069, f1), offsetof(R069, f2), offsetof(R069, f3), offsetof(R069, f4), offsetof(R069, f5), offsetof(R069, f6));
     {
-        R069 v = make_R069(89);
-        printf("R069 hash %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, v));
-        R069 e = echo_R069(-4172.0, -17ll, 2380.125f, v, 0ull);
-        printf("R069 echo %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, e));
-        R069 w = make_R069(588);
-        printf("R069 pair %" PRIu64 "\n", pair_R069(-3032.875f, 918481312800777974ull, 2199152064076487057ull, v, 1ll, w));
-        printf("R069 ind hash %" PRIu64 "\n", ptr_hash_R069()(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, w));
-        R069 ie = ptr_echo_R069()(-4172.0, -17ll, 2380.125f, e, 0ull);
-        printf("R069 ind echo %" PRIu64 "\n", hash_R069(3850.5f, 91ll, &ffidl_cells[36], -5895994992684649090ll, 46ll, 3667280946911204898ll, ie));
+        R069 v = make_R069(98);
+        printf("R069 hash %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, v));
+        R069 e = echo_R069(v, 1188192226ull, -127ll);
+        printf("R069 echo %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, e));
+        R069 x = make_R069(997);
+        printf("R069 w64 hash %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, x, 10339657494298790721ull));
+        R069 y = w64_echo_R069(-1608.875f, &ffidl_cells[27], 7853ll, x);
+        printf("R069 w64 echo %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
+        printf("R069 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R069()(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
+        R069 wie = ptr_w64_echo_R069()(-1608.875f, &ffidl_cells[27], 7853ll, y);
+        printf("R069 w64 ind echo %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, wie, 10339657494298790721ull));
+        R069 f = make_R069(1297);
+        printf("R069 field %" PRIu64 "\n", hash_PackAlign4(f.f6[1]));
+        f.f6[1] = echo_PackAlign4(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, f.f6[1]);
+        printf("R069 field echo %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R070(void) {
-    printf("R070 layout %zu %zu %zu %zu %zu\n", sizeof(R070), _Alignof(R070), offsetof(R070, f0), offsetof(R070, f1), offsetof(R070, f2));
+    printf("R070 layout %zu %zu %zu\n", sizeof(R070), _Alignof(R070), offsetof(R070, f0));
     {
-        R070 v = make_R070(90);
-        printf("R070 hash %" PRIu64 "\n", hash_R070(0ull, v));
-        R070 e = echo_R070(-2401.875, v);
-        printf("R070 echo %" PRIu64 "\n", hash_R070(0ull, e));
-        R070 x = make_R070(989);
-        printf("R070 w64 hash %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, x, 6641.5f, -1466517841ll));
-        R070 y = w64_echo_R070(&ffidl_cells[46], x);
-        printf("R070 w64 echo %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, y, 6641.5f, -1466517841ll));
-        printf("R070 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R070()(-9223372036854775806ll, -2414.875, y, 6641.5f, -1466517841ll));
-        R070 wie = ptr_w64_echo_R070()(&ffidl_cells[46], y);
-        printf("R070 w64 ind echo %" PRIu64 "\n", w64_hash_R070(-9223372036854775806ll, -2414.875, wie, 6641.5f, -1466517841ll));
+        R070 v = make_R070(99);
+        printf("R070 hash %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, v, -5874.25f, -6339.75f));
+        R070 e = echo_R070(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, v, 0ull);
+        printf("R070 echo %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, e, -5874.25f, -6339.75f));
+        R070 w = make_R070(598);
+        printf("R070 pair %" PRIu64 "\n", pair_R070(2934.125f, -6388.5, 1967369800ull, -1668.625f, v, 17ull, w, -7296.125f));
+        printf("R070 ind hash %" PRIu64 "\n", ptr_hash_R070()(26ll, 6357.25f, 2769.125f, -4517.125f, w, -5874.25f, -6339.75f));
+        R070 ie = ptr_echo_R070()(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, e, 0ull);
+        printf("R070 ind echo %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, ie, -5874.25f, -6339.75f));
     }
 }
 __attribute__((noinline)) static void shape_R071(void) {
-    printf("R071 layout %zu %zu %zu %zu\n", sizeof(R071), _Alignof(R071), offsetof(R071, f0), offsetof(R071, f1));
+    printf("R071 layout %zu %zu %zu\n", sizeof(R071), _Alignof(R071), offsetof(R071, f0));
     {
-        R071 v = make_R071(91);
-        printf("R071 hash %" PRIu64 "\n", hash_R071(45ull, 4625136010145634587ll, 25ull, -109ll, (EnU8)211ull, 19ull, v));
-        R071 e = echo_R071(4167.375f, v);
-        printf("R071 echo %" PRIu64 "\n", hash_R071(45ull, 4625136010145634587ll, 25ull, -109ll, (EnU8)211ull, 19ull, e));
-        R071 w = make_R071(590);
-        printf("R071 pair %" PRIu64 "\n", pair_R071(6944.375f, -7.125, v, 2036468186145225696ll, w, -4268.25));
+        R071 v = make_R071(100);
+        printf("R071 hash %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, v, 2081.75));
+        R071 e = echo_R071(-5283.0f, v, -48ll, 1ull, 53364ull);
+        printf("R071 echo %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
     }
 }
 __attribute__((noinline)) static void shape_R072(void) {
-    printf("R072 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R072), _Alignof(R072), offsetof(R072, f0), offsetof(R072, f1), offsetof(R072, f2), offsetof(R072, f3));
+    printf("R072 layout %zu %zu %zu\n", sizeof(R072), _Alignof(R072), offsetof(R072, f0));
     {
-        R072 v = make_R072(92);
-        printf("R072 hash %" PRIu64 "\n", hash_R072((EnU32)3ull, v));
-        R072 e = echo_R072((EnU64)18446744073709551615ull, -1572.625, -3326.375, 162612457636250311ll, 49ull, 3059.75, v, (EnI8)107ll);
-        printf("R072 echo %" PRIu64 "\n", hash_R072((EnU32)3ull, e));
+        R072 v = make_R072(101);
+        printf("R072 hash %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, v));
+        R072 e = echo_R072(34871ull, 70ull, v, 18ull, 4ull);
+        printf("R072 echo %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, e));
+        R072 w = make_R072(600);
+        printf("R072 pair %" PRIu64 "\n", pair_R072(-1512.5, 1395.75, v, -7798.75f, w, 7095.375f, 1337.125f));
     }
 }
 __attribute__((noinline)) static void shape_R073(void) {
-    printf("R073 layout %zu %zu %zu %zu %zu\n", sizeof(R073), _Alignof(R073), offsetof(R073, f0), offsetof(R073, f1), offsetof(R073, f2));
+    printf("R073 layout %zu %zu %zu\n", sizeof(R073), _Alignof(R073), offsetof(R073, f0));
     {
-        R073 v = make_R073(93);
-        printf("R073 hash %" PRIu64 "\n", hash_R073(2151460967810838339ull, -689.375, 40ull, -811.875f, 5166.375f, v));
-        R073 e = echo_R073(22ull, 5180.625, -30564ll, -6826.125, -6940.5f, 7640.25, -127ll, -3438.875, v);
-        printf("R073 echo %" PRIu64 "\n", hash_R073(2151460967810838339ull, -689.375, 40ull, -811.875f, 5166.375f, e));
-        R073 w = make_R073(592);
-        printf("R073 pair %" PRIu64 "\n", pair_R073(-4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, 108ll, v, false, w, 3ull));
+        R073 v = make_R073(102);
+        printf("R073 hash %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, v, -3327.5f));
+        R073 e = echo_R073(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, v);
+        printf("R073 echo %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, e, -3327.5f));
+        R073 x = make_R073(1001);
+        printf("R073 w64 hash %" PRIu64 "\n", w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, x, -7036.375f, -3848.875));
+        R073 y = w64_echo_R073(x, -32767ll, (EnU8)0ull);
+        printf("R073 w64 echo %" PRIu64 "\n", w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, y, -7036.375f, -3848.875));
     }
 }
 __attribute__((noinline)) static void shape_R074(void) {
-    printf("R074 layout %zu %zu %zu %zu\n", sizeof(R074), _Alignof(R074), offsetof(R074, f0), offsetof(R074, f1));
+    printf("R074 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R074), _Alignof(R074), offsetof(R074, f0), offsetof(R074, f1), offsetof(R074, f2), offsetof(R074, f3));
     {
-        R074 v = make_R074(94);
-        printf("R074 hash %" PRIu64 "\n", hash_R074(127ll, 666148953ll, v));
-        R074 e = echo_R074(1827.625, 11ull, -32767ll, v, 5626.0f, 4566.25f, 2292.75f);
-        printf("R074 echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, e));
-        R074 x = make_R074(993);
-        printf("R074 w64 hash %" PRIu64 "\n", w64_hash_R074(&ffidl_cells[53], -1771.25f, x));
-        R074 y = w64_echo_R074(x, -3926.5, 65534ull);
-        printf("R074 w64 echo %" PRIu64 "\n", w64_hash_R074(&ffidl_cells[53], -1771.25f, y));
-        printf("R074 ind hash %" PRIu64 "\n", ptr_hash_R074()(127ll, 666148953ll, v));
-        R074 ie = ptr_echo_R074()(1827.625, 11ull, -32767ll, e, 5626.0f, 4566.25f, 2292.75f);
-        printf("R074 ind echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, ie));
-        R074 f = make_R074(1293);
-        printf("R074 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f0, -7730.0));
-        f.f0 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f0);
-        printf("R074 field echo %" PRIu64 "\n", hash_R074(127ll, 666148953ll, f));
+        R074 v = make_R074(103);
+        printf("R074 hash %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, v, 255ull));
+        R074 e = echo_R074(-4997ll, v, -13970ll);
+        printf("R074 echo %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
+        R074 w = make_R074(602);
+        printf("R074 pair %" PRIu64 "\n", pair_R074(-5150.0, v, -2147483647ll, w, (EnI64)5000000000ll, 17106935857652795245ull));
+        R074 f = make_R074(1302);
+        printf("R074 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1));
+        f.f1 = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1, 0ull, 24130ull);
+        printf("R074 field echo %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, f, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R075(void) {
-    printf("R075 layout %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1));
+    printf("R075 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1), offsetof(R075, f2), offsetof(R075, f3));
     {
-        R075 v = make_R075(95);
-        printf("R075 hash %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], v, 1587412771ull));
-        R075 e = echo_R075(1186.5, -3822.875, -5995.5f, 3669474169754968600ll, -3351.0, -5670.75, 1428.875f, 5900.625, v, 24ull);
-        printf("R075 echo %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], e, 1587412771ull));
-        R075 w = make_R075(594);
-        printf("R075 pair %" PRIu64 "\n", pair_R075(-3910.25, v, -6914.625, w, 6444190907069002682ull, 2135.75));
-        R075 f = make_R075(1294);
-        printf("R075 field %" PRIu64 "\n", hash_R008(3573.0f, 92ll, 6192.375, f.f1[0], -4403.75, 842.375));
-        f.f1[0] = echo_R008(291498949ull, (EnU64)18446744073709551615ull, 6ll, 12852343400502796854ull, 13784561279609118217ull, f.f1[0]);
-        printf("R075 field echo %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], f, 1587412771ull));
+        R075 v = make_R075(104);
+        printf("R075 hash %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
+        R075 e = echo_R075(v);
+        printf("R075 echo %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, e));
+        printf("R075 ind hash %" PRIu64 "\n", ptr_hash_R075()((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
+        R075 ie = ptr_echo_R075()(e);
+        printf("R075 ind echo %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, ie));
     }
 }
 __attribute__((noinline)) static void shape_R076(void) {
-    printf("R076 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R076), _Alignof(R076), offsetof(R076, f0), offsetof(R076, f1), offsetof(R076, f2), offsetof(R076, f3), offsetof(R076, f4));
+    printf("R076 layout %zu %zu %zu\n", sizeof(R076), _Alignof(R076), offsetof(R076, f0));
     {
-        R076 v = make_R076(96);
-        printf("R076 hash %" PRIu64 "\n", hash_R076(2396.375, 8550ll, v, -6895.25, -4966.875f));
-        R076 e = echo_R076(-67ll, 1ull, v);
-        printf("R076 echo %" PRIu64 "\n", hash_R076(2396.375, 8550ll, e, -6895.25, -4966.875f));
+        R076 v = make_R076(105);
+        printf("R076 hash %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, v));
+        R076 e = echo_R076(1448.0, 9ull, -1404.625, v, 20ll);
+        printf("R076 echo %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, e));
+        R076 w = make_R076(604);
+        printf("R076 pair %" PRIu64 "\n", pair_R076(7191.75, 5259.25f, v, (EnU32)4000000000ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R077(void) {
     printf("R077 layout %zu %zu %zu %zu %zu\n", sizeof(R077), _Alignof(R077), offsetof(R077, f0), offsetof(R077, f1), offsetof(R077, f2));
     {
-        R077 v = make_R077(97);
-        printf("R077 hash %" PRIu64 "\n", hash_R077(121.125, -2160.25, 3194.25f, 7908.375f, 6730.5, -6236.125, -2796.875f, v, 136.25f, 5294.875));
-        R077 e = echo_R077(-5619.25f, 359.75, 2914ll, -2039.25, -1955.375, 5989.875, v, -386.25, 6331.25, 2869.375f);
-        printf("R077 echo %" PRIu64 "\n", hash_R077(121.125, -2160.25, 3194.25f, 7908.375f, 6730.5, -6236.125, -2796.875f, e, 136.25f, 5294.875));
-        R077 w = make_R077(596);
-        printf("R077 pair %" PRIu64 "\n", pair_R077(39054ull, 2478710485588428531ll, -8998019995570654365ll, v, &ffidl_cells[3], w, 65ll, -9223372036854775806ll));
+        R077 v = make_R077(106);
+        printf("R077 hash %" PRIu64 "\n", hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, v, -5580ll));
+        R077 e = echo_R077(3314.0, 6936.5, 3930.25f, -5483.875f, v);
+        printf("R077 echo %" PRIu64 "\n", hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, e, -5580ll));
+        R077 x = make_R077(1005);
+        printf("R077 w64 hash %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, x, -1332.625f));
+        R077 y = w64_echo_R077(116ull, &ffidl_cells[12], x, -5617ll);
+        printf("R077 w64 echo %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, y, -1332.625f));
+        printf("R077 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R077()(32ull, 3ull, y, -1332.625f));
+        R077 wie = ptr_w64_echo_R077()(116ull, &ffidl_cells[12], y, -5617ll);
+        printf("R077 w64 ind echo %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, wie, -1332.625f));
     }
 }
 __attribute__((noinline)) static void shape_R078(void) {
-    printf("R078 layout %zu %zu %zu\n", sizeof(R078), _Alignof(R078), offsetof(R078, f0));
+    printf("R078 layout %zu %zu %zu %zu\n", sizeof(R078), _Alignof(R078), offsetof(R078, f0), offsetof(R078, f1));
     {
-        R078 v = make_R078(98);
-        printf("R078 hash %" PRIu64 "\n", hash_R078(-58ll, 47ll, -6782.25f, 42613ull, 215853120085609496ull, 53ll, v, 127ll, 0ull));
-        R078 e = echo_R078(-92ll, (EnU64)18446744073709551615ull, 2384527328197982747ull, v);
-        printf("R078 echo %" PRIu64 "\n", hash_R078(-58ll, 47ll, -6782.25f, 42613ull, 215853120085609496ull, 53ll, e, 127ll, 0ull));
-        R078 x = make_R078(997);
-        printf("R078 w64 hash %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, x, -2766003829940966460ll));
-        R078 y = w64_echo_R078(x, 4536.625, 2989.875);
-        printf("R078 w64 echo %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, y, -2766003829940966460ll));
-        printf("R078 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R078()(254ull, 120130413601622400ull, 219ull, 37ll, y, -2766003829940966460ll));
-        R078 wie = ptr_w64_echo_R078()(y, 4536.625, 2989.875);
-        printf("R078 w64 ind echo %" PRIu64 "\n", w64_hash_R078(254ull, 120130413601622400ull, 219ull, 37ll, wie, -2766003829940966460ll));
+        R078 v = make_R078(107);
+        printf("R078 hash %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, v, 22ll, 22ull));
+        R078 e = echo_R078(-1331.5, 5616.5, v, true);
+        printf("R078 echo %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, e, 22ll, 22ull));
+        R078 w = make_R078(606);
+        printf("R078 pair %" PRIu64 "\n", pair_R078(72946978323039979ull, -2147483648ll, 30ll, -43ll, 10ull, v, 36ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R079(void) {
-    printf("R079 layout %zu %zu %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0), offsetof(R079, f1), offsetof(R079, f2));
+    printf("R079 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0), offsetof(R079, f1), offsetof(R079, f2), offsetof(R079, f3));
     {
-        R079 v = make_R079(99);
-        printf("R079 hash %" PRIu64 "\n", hash_R079(28ull, v, -117ll, -49ll));
-        R079 e = echo_R079(-4833.5, v);
-        printf("R079 echo %" PRIu64 "\n", hash_R079(28ull, e, -117ll, -49ll));
-        R079 w = make_R079(598);
-        printf("R079 pair %" PRIu64 "\n", pair_R079(-5384.375, -4572.875, 7559.375f, -5730265798711702093ll, -3051.625f, 1288.125f, v, (EnU8)200ull, w));
-        printf("R079 ind hash %" PRIu64 "\n", ptr_hash_R079()(28ull, w, -117ll, -49ll));
-        R079 ie = ptr_echo_R079()(-4833.5, e);
-        printf("R079 ind echo %" PRIu64 "\n", hash_R079(28ull, ie, -117ll, -49ll));
+        R079 v = make_R079(108);
+        printf("R079 hash %" PRIu64 "\n", hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, v, -6606.875f));
+        R079 e = echo_R079(-4512.875, v, -7127.75);
+        printf("R079 echo %" PRIu64 "\n", hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, e, -6606.875f));
     }
 }
 __attribute__((noinline)) static void shape_R080(void) {
-    printf("R080 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R080), _Alignof(R080), offsetof(R080, f0), offsetof(R080, f1), offsetof(R080, f2), offsetof(R080, f3));
+    printf("R080 layout %zu %zu %zu %zu %zu\n", sizeof(R080), _Alignof(R080), offsetof(R080, f0), offsetof(R080, f1), offsetof(R080, f2));
     {
-        R080 v = make_R080(100);
-        printf("R080 hash %" PRIu64 "\n", hash_R080(14ull, 17981465642518114866ull, 25826ull, -128ll, 18446744073709551614ull, v));
-        R080 e = echo_R080(&ffidl_cells[42], -10467ll, -41ll, 28701ull, 1410309863ll, 4294967295ull, v);
-        printf("R080 echo %" PRIu64 "\n", hash_R080(14ull, 17981465642518114866ull, 25826ull, -128ll, 18446744073709551614ull, e));
+        R080 v = make_R080(109);
+        printf("R080 hash %" PRIu64 "\n", hash_R080(23667ull, v, 7989.75));
+        R080 e = echo_R080(-6458.0f, 1946.625, -228.375, v, (EnU16)605ull);
+        printf("R080 echo %" PRIu64 "\n", hash_R080(23667ull, e, 7989.75));
+        R080 w = make_R080(608);
+        printf("R080 pair %" PRIu64 "\n", pair_R080(-3852.5, 1ull, 12ll, -50ll, -1030.75f, 4ll, v, -30ll, w));
+        printf("R080 ind hash %" PRIu64 "\n", ptr_hash_R080()(23667ull, w, 7989.75));
+        R080 ie = ptr_echo_R080()(-6458.0f, 1946.625, -228.375, e, (EnU16)605ull);
+        printf("R080 ind echo %" PRIu64 "\n", hash_R080(23667ull, ie, 7989.75));
     }
 }
 __attribute__((noinline)) static void shape_R081(void) {
-    printf("R081 layout %zu %zu %zu\n", sizeof(R081), _Alignof(R081), offsetof(R081, f0));
+    printf("R081 layout %zu %zu %zu %zu %zu\n", sizeof(R081), _Alignof(R081), offsetof(R081, f0), offsetof(R081, f1), offsetof(R081, f2));
     {
-        R081 v = make_R081(101);
-        printf("R081 hash %" PRIu64 "\n", hash_R081(v));
-        R081 e = echo_R081(v, -1394.625f, -128ll);
-        printf("R081 echo %" PRIu64 "\n", hash_R081(e));
-        R081 w = make_R081(600);
-        printf("R081 pair %" PRIu64 "\n", pair_R081(17ull, v, 7757.75, w));
+        R081 v = make_R081(110);
+        printf("R081 hash %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, v, -1856400859ll, 4334329629448695162ll));
+        R081 e = echo_R081(4497.5f, -7361.0, v);
+        printf("R081 echo %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, e, -1856400859ll, 4334329629448695162ll));
+        R081 x = make_R081(1009);
+        printf("R081 w64 hash %" PRIu64 "\n", w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, x));
+        R081 y = w64_echo_R081(3460.25, x);
+        printf("R081 w64 echo %" PRIu64 "\n", w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, y));
+        R081 f = make_R081(1309);
+        printf("R081 field %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, f.f0));
+        f.f0 = echo_UF32ZeroI32(13823157557692309565ull, f.f0, 22ull, &ffidl_cells[37]);
+        printf("R081 field echo %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, f, -1856400859ll, 4334329629448695162ll));
     }
 }
 __attribute__((noinline)) static void shape_R082(void) {
-    printf("R082 layout %zu %zu %zu %zu\n", sizeof(R082), _Alignof(R082), offsetof(R082, f0), offsetof(R082, f1));
+    printf("R082 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R082), _Alignof(R082), offsetof(R082, f0), offsetof(R082, f1), offsetof(R082, f2), offsetof(R082, f3));
     {
-        R082 v = make_R082(102);
-        printf("R082 hash %" PRIu64 "\n", hash_R082(-4087728954851742642ll, -154.5f, -4014.375, -921604366ll, 6308.625f, 5610.375, -3810.25f, -174.375f, v, -1773.375));
-        R082 e = echo_R082(-1493.625f, 27ull, -737.875, -91ll, 4081.375f, -1678.125, v);
-        printf("R082 echo %" PRIu64 "\n", hash_R082(-4087728954851742642ll, -154.5f, -4014.375, -921604366ll, 6308.625f, 5610.375, -3810.25f, -174.375f, e, -1773.375));
-        R082 x = make_R082(1001);
-        printf("R082 w64 hash %" PRIu64 "\n", w64_hash_R082(15ull, (EnU64)316ull, 125ull, x, -4ll));
-        R082 y = w64_echo_R082(1ull, 2147483646ll, x);
-        printf("R082 w64 echo %" PRIu64 "\n", w64_hash_R082(15ull, (EnU64)316ull, 125ull, y, -4ll));
+        R082 v = make_R082(111);
+        printf("R082 hash %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, v, -2147483648ll, -5459.625));
+        R082 e = echo_R082(-969.25, v);
+        printf("R082 echo %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, e, -2147483648ll, -5459.625));
+        R082 w = make_R082(610);
+        printf("R082 pair %" PRIu64 "\n", pair_R082(-17ll, v, -7810.5f, w));
+        R082 f = make_R082(1310);
+        printf("R082 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f0[2]));
+        f.f0[2] = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f0[2], (EnU16)173ull, 89ll, 87ll);
+        printf("R082 field echo %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, f, -2147483648ll, -5459.625));
     }
 }
 __attribute__((noinline)) static void shape_R083(void) {
-    printf("R083 layout %zu %zu %zu %zu\n", sizeof(R083), _Alignof(R083), offsetof(R083, f0), offsetof(R083, f1));
+    printf("R083 layout %zu %zu %zu\n", sizeof(R083), _Alignof(R083), offsetof(R083, f0));
     {
-        R083 v = make_R083(103);
-        printf("R083 hash %" PRIu64 "\n", hash_R083(-7237.125f, 5485.875f, -2311.0, 255ull, 39ull, v, (EnU8)200ull));
-        R083 e = echo_R083(false, -6568.625, 126ll, &ffidl_cells[26], -23ll, &ffidl_cells[16], v, -6310.125f, -2264.875);
-        printf("R083 echo %" PRIu64 "\n", hash_R083(-7237.125f, 5485.875f, -2311.0, 255ull, 39ull, e, (EnU8)200ull));
-        R083 w = make_R083(602);
-        printf("R083 pair %" PRIu64 "\n", pair_R083(-63ll, -4405497205558336356ll, v, -759.625, w, 32767ll));
+        R083 v = make_R083(112);
+        printf("R083 hash %" PRIu64 "\n", hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, v, -44ll, 9223372036854775806ll));
+        R083 e = echo_R083(-6282.0f, -10516ll, -5021.625, 4976.625, 5876.875, 5034.125f, 3723095027ull, -1831.625f, v);
+        printf("R083 echo %" PRIu64 "\n", hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, e, -44ll, 9223372036854775806ll));
     }
 }
 __attribute__((noinline)) static void shape_R084(void) {
-    printf("R084 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R084), _Alignof(R084), offsetof(R084, f0), offsetof(R084, f1), offsetof(R084, f2), offsetof(R084, f3), offsetof(R084, f4), offsetof(R084, f5), offsetof(R084, f6));
+    printf("R084 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R084), _Alignof(R084), offsetof(R084, f0), offsetof(R084, f1), offsetof(R084, f2), offsetof(R084, f3));
     {
-        R084 v = make_R084(104);
-        printf("R084 hash %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f));
-        R084 e = echo_R084(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, v, -3789.125);
-        printf("R084 echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, e, -1472.25f));
-        printf("R084 ind hash %" PRIu64 "\n", ptr_hash_R084()((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f));
-        R084 ie = ptr_echo_R084()(39026ull, 39ull, &ffidl_cells[60], 32767ll, -3436.75f, -7475.625f, -2721.0, e, -3789.125);
-        printf("R084 ind echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, ie, -1472.25f));
-        R084 f = make_R084(1303);
-        printf("R084 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f1[0]));
-        f.f1[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f1[0]);
-        printf("R084 field echo %" PRIu64 "\n", hash_R084((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, f, -1472.25f));
+        R084 v = make_R084(113);
+        printf("R084 hash %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, v, 1263.75f, 4068.25));
+        R084 e = echo_R084(&ffidl_cells[56], &ffidl_cells[16], 212ull, 26ll, 30ull, v, 4914.75f, 3101.875f, -6509.75);
+        printf("R084 echo %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, e, 1263.75f, 4068.25));
+        R084 w = make_R084(612);
+        printf("R084 pair %" PRIu64 "\n", pair_R084(v, 0ll, w, 126ll, -1888075339524375956ll));
+        R084 f = make_R084(1312);
+        printf("R084 field %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, f.f0, 22ll, 22ull));
+        f.f0 = echo_R078(-1331.5, 5616.5, f.f0, true);
+        printf("R084 field echo %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, f, 1263.75f, 4068.25));
     }
 }
 __attribute__((noinline)) static void shape_R085(void) {
     printf("R085 layout %zu %zu %zu %zu %zu\n", sizeof(R085), _Alignof(R085), offsetof(R085, f0), offsetof(R085, f1), offsetof(R085, f2));
     {
-        R085 v = make_R085(105);
-        printf("R085 hash %" PRIu64 "\n", hash_R085(v, 19ull));
-        R085 e = echo_R085(4912.25f, -7648.375, 328.0, 7789.75, -9223372036854775807ll, v, -3516.75, 189ull);
-        printf("R085 echo %" PRIu64 "\n", hash_R085(e, 19ull));
-        R085 w = make_R085(604);
-        printf("R085 pair %" PRIu64 "\n", pair_R085(3921.5, 1ull, -104ll, (EnU64)188ull, 3266.75, v, -7724.5, w));
+        R085 v = make_R085(114);
+        printf("R085 hash %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, v));
+        R085 e = echo_R085(27193ull, (EnI64)672ll, v, (EnI64)5000000000ll, 171ull);
+        printf("R085 echo %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, e));
+        R085 x = make_R085(1013);
+        printf("R085 w64 hash %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], x, true));
+        R085 y = w64_echo_R085(559.125, -6287.875f, 0ull, x, -28ll);
+        printf("R085 w64 echo %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], y, true));
+        printf("R085 ind hash %" PRIu64 "\n", ptr_hash_R085()(5494.125f, 7685.0f, v));
+        R085 ie = ptr_echo_R085()(27193ull, (EnI64)672ll, e, (EnI64)5000000000ll, 171ull);
+        printf("R085 ind echo %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, ie));
+        printf("R085 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R085()(&ffidl_cells[61], y, true));
+        R085 wie = ptr_w64_echo_R085()(559.125, -6287.875f, 0ull, y, -28ll);
+        printf("R085 w64 ind echo %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], wie, true));
     }
 }
 __attribute__((noinline)) static void shape_R086(void) {
-    printf("R086 layout %zu %zu %zu\n", sizeof(R086), _Alignof(R086), offsetof(R086, f0));
+    printf("R086 layout %zu %zu %zu %zu\n", sizeof(R086), _Alignof(R086), offsetof(R086, f0), offsetof(R086, f1));
     {
-        R086 v = make_R086(106);
-        printf("R086 hash %" PRIu64 "\n", hash_R086(5195.375f, 4459011712023501001ull, v));
-        R086 e = echo_R086(v, -8548972968535903614ll, -21483ll);
-        printf("R086 echo %" PRIu64 "\n", hash_R086(5195.375f, 4459011712023501001ull, e));
-        R086 x = make_R086(1005);
-        printf("R086 w64 hash %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, x, 57ull, -2321.125f));
-        R086 y = w64_echo_R086(-18754ll, x, 17244284326387344563ull, 1518723176076419705ll);
-        printf("R086 w64 echo %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, y, 57ull, -2321.125f));
-        printf("R086 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R086()(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, y, 57ull, -2321.125f));
-        R086 wie = ptr_w64_echo_R086()(-18754ll, y, 17244284326387344563ull, 1518723176076419705ll);
-        printf("R086 w64 ind echo %" PRIu64 "\n", w64_hash_R086(428560117ull, -2779.125f, 0ull, -128ll, 1912094857731833714ll, wie, 57ull, -2321.125f));
+        R086 v = make_R086(115);
+        printf("R086 hash %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, v));
+        R086 e = echo_R086(67ull, 14ull, -7300164745470763912ll, -116ll, 255ull, v, -3558.0f);
+        printf("R086 echo %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, e));
+        R086 w = make_R086(614);
+        printf("R086 pair %" PRIu64 "\n", pair_R086(18446744073709551615ull, -6716.625f, -33ll, v, 16000185945248653270ull, w));
+        R086 f = make_R086(1314);
+        printf("R086 field %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, f.f1[0]));
+        f.f1[0] = echo_R072(34871ull, 70ull, f.f1[0], 18ull, 4ull);
+        printf("R086 field echo %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, f));
     }
 }
 __attribute__((noinline)) static void shape_R087(void) {
     printf("R087 layout %zu %zu %zu %zu\n", sizeof(R087), _Alignof(R087), offsetof(R087, f0), offsetof(R087, f1));
     {
-        R087 v = make_R087(107);
-        printf("R087 hash %" PRIu64 "\n", hash_R087((EnU64)490ull, &ffidl_cells[39], v));
-        R087 e = echo_R087(-1763.25f, false, -6637.0f, v, 80.75, -4960.375, -6865.25);
-        printf("R087 echo %" PRIu64 "\n", hash_R087((EnU64)490ull, &ffidl_cells[39], e));
-        R087 w = make_R087(606);
-        printf("R087 pair %" PRIu64 "\n", pair_R087(-2147483647ll, v, 4539.0, w));
+        R087 v = make_R087(116);
+        printf("R087 hash %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, v, -2634.0f, -35ll));
+        R087 e = echo_R087(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, v, 35ll);
+        printf("R087 echo %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, e, -2634.0f, -35ll));
     }
 }
 __attribute__((noinline)) static void shape_R088(void) {
-    printf("R088 layout %zu %zu %zu %zu\n", sizeof(R088), _Alignof(R088), offsetof(R088, f0), offsetof(R088, f1));
+    printf("R088 layout %zu %zu %zu %zu %zu\n", sizeof(R088), _Alignof(R088), offsetof(R088, f0), offsetof(R088, f1), offsetof(R088, f2));
     {
-        R088 v = make_R088(108);
-        printf("R088 hash %" PRIu64 "\n", hash_R088(-5461.0, v));
-        R088 e = echo_R088(12325518774731784153ull, 2067.625, 4403.5, -1965.0f, -2074.25, -595.5f, -7478.25, v, 1255.625, -12ll);
-        printf("R088 echo %" PRIu64 "\n", hash_R088(-5461.0, e));
+        R088 v = make_R088(117);
+        printf("R088 hash %" PRIu64 "\n", hash_R088(9223372036854775807ll, -1712.5f, v, 4858.25f));
+        R088 e = echo_R088(-5088.625, -33ll, 6653792329329110514ll, 30ull, -6474.25, 3566.0, v, 3214.5, -3201.0);
+        printf("R088 echo %" PRIu64 "\n", hash_R088(9223372036854775807ll, -1712.5f, e, 4858.25f));
+        R088 w = make_R088(616);
+        printf("R088 pair %" PRIu64 "\n", pair_R088(-127ll, v, 5294.75, w, &ffidl_cells[57]));
     }
 }
 __attribute__((noinline)) static void shape_R089(void) {
-    printf("R089 layout %zu %zu %zu\n", sizeof(R089), _Alignof(R089), offsetof(R089, f0));
+    printf("R089 layout %zu %zu %zu %zu\n", sizeof(R089), _Alignof(R089), offsetof(R089, f0), offsetof(R089, f1));
     {
-        R089 v = make_R089(109);
-        printf("R089 hash %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, v));
-        R089 e = echo_R089(-930.5, 7422.625f, v, 32767ll, 26ull, 10158254818565325961ull);
-        printf("R089 echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, e));
-        R089 w = make_R089(608);
-        printf("R089 pair %" PRIu64 "\n", pair_R089(23778ll, &ffidl_cells[40], -32768ll, (EnI16)-652ll, -7ll, 32ull, v, 2810694421341391298ll, w));
-        printf("R089 ind hash %" PRIu64 "\n", ptr_hash_R089()(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, w));
-        R089 ie = ptr_echo_R089()(-930.5, 7422.625f, e, 32767ll, 26ull, 10158254818565325961ull);
-        printf("R089 ind echo %" PRIu64 "\n", hash_R089(&ffidl_cells[23], (EnU8)0ull, -3946.75, &ffidl_cells[0], 12ull, 22164ll, 17035729026068396952ull, -103ll, ie));
+        R089 v = make_R089(118);
+        printf("R089 hash %" PRIu64 "\n", hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, v, 2049191911ll, -5202.0f));
+        R089 e = echo_R089(v, 4966ull, 215ull, true);
+        printf("R089 echo %" PRIu64 "\n", hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, e, 2049191911ll, -5202.0f));
+        R089 x = make_R089(1017);
+        printf("R089 w64 hash %" PRIu64 "\n", w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, x, -9332ll, 13ull));
+        R089 y = w64_echo_R089(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, x, (EnU8)200ull, 0ull);
+        printf("R089 w64 echo %" PRIu64 "\n", w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, y, -9332ll, 13ull));
     }
 }
 __attribute__((noinline)) static void shape_R090(void) {
-    printf("R090 layout %zu %zu %zu %zu %zu\n", sizeof(R090), _Alignof(R090), offsetof(R090, f0), offsetof(R090, f1), offsetof(R090, f2));
+    printf("R090 layout %zu %zu %zu\n", sizeof(R090), _Alignof(R090), offsetof(R090, f0));
     {
-        R090 v = make_R090(110);
-        printf("R090 hash %" PRIu64 "\n", hash_R090(730432549940441531ll, -5396.125, v));
-        R090 e = echo_R090(62ll, v);
-        printf("R090 echo %" PRIu64 "\n", hash_R090(730432549940441531ll, -5396.125, e));
-        R090 x = make_R090(1009);
-        printf("R090 w64 hash %" PRIu64 "\n", w64_hash_R090(x));
-        R090 y = w64_echo_R090(1995875266ll, 0ll, -33ll, 15108075437881420700ull, 29ll, x);
-        printf("R090 w64 echo %" PRIu64 "\n", w64_hash_R090(y));
+        R090 v = make_R090(119);
+        printf("R090 hash %" PRIu64 "\n", hash_R090(v));
+        R090 e = echo_R090((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, v, 4747.5f);
+        printf("R090 echo %" PRIu64 "\n", hash_R090(e));
+        R090 w = make_R090(618);
+        printf("R090 pair %" PRIu64 "\n", pair_R090(7170.0f, 6941.875f, 3730.0f, v, -3031.375f, w));
+        printf("R090 ind hash %" PRIu64 "\n", ptr_hash_R090()(w));
+        R090 ie = ptr_echo_R090()((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, e, 4747.5f);
+        printf("R090 ind echo %" PRIu64 "\n", hash_R090(ie));
     }
 }
 __attribute__((noinline)) static void shape_R091(void) {
     printf("R091 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R091), _Alignof(R091), offsetof(R091, f0), offsetof(R091, f1), offsetof(R091, f2), offsetof(R091, f3));
     {
-        R091 v = make_R091(111);
-        printf("R091 hash %" PRIu64 "\n", hash_R091(-1712.0, -93ll, -348.0f, 7538.625f, 1243.375, v, 0ull));
-        R091 e = echo_R091(17ull, 2934.125, -5196892769945962998ll, -127ll, 39ll, 6729.5f, -7099.25, v, 18446744073709551615ull, 38544ull);
-        printf("R091 echo %" PRIu64 "\n", hash_R091(-1712.0, -93ll, -348.0f, 7538.625f, 1243.375, e, 0ull));
-        R091 w = make_R091(610);
-        printf("R091 pair %" PRIu64 "\n", pair_R091(-2343.625, &ffidl_cells[19], v, (EnU32)3ull, w));
+        R091 v = make_R091(120);
+        printf("R091 hash %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, v, 254ull, &ffidl_cells[45]));
+        R091 e = echo_R091(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, v);
+        printf("R091 echo %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, e, 254ull, &ffidl_cells[45]));
     }
 }
 __attribute__((noinline)) static void shape_R092(void) {
-    printf("R092 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R092), _Alignof(R092), offsetof(R092, f0), offsetof(R092, f1), offsetof(R092, f2), offsetof(R092, f3), offsetof(R092, f4));
+    printf("R092 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R092), _Alignof(R092), offsetof(R092, f0), offsetof(R092, f1), offsetof(R092, f2), offsetof(R092, f3));
     {
-        R092 v = make_R092(112);
-        printf("R092 hash %" PRIu64 "\n", hash_R092(-5074.0, 2883.5, 3260.375f, -1429.375f, v, 3204.375, 1672.625));
-        R092 e = echo_R092(5039.5f, -3498.5f, v);
-        printf("R092 echo %" PRIu64 "\n", hash_R092(-5074.0, 2883.5, 3260.375f, -1429.375f, e, 3204.375, 1672.625));
+        R092 v = make_R092(121);
+        printf("R092 hash %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, v, 4486.75f, 4859.625));
+        R092 e = echo_R092(-7111734519276189160ll, -10ll, 9223372036854775806ll, v, -45.625f, 3256.875f);
+        printf("R092 echo %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, e, 4486.75f, 4859.625));
+        R092 w = make_R092(620);
+        printf("R092 pair %" PRIu64 "\n", pair_R092(-127ll, 244ull, -85ll, false, 53522ull, -8525495332599133705ll, v, -14.0f, w, -50ll));
+        R092 f = make_R092(1320);
+        printf("R092 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f3, 204.75));
+        f.f3 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f3);
+        printf("R092 field echo %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, f, 4486.75f, 4859.625));
     }
 }
 __attribute__((noinline)) static void shape_R093(void) {
-    printf("R093 layout %zu %zu %zu %zu\n", sizeof(R093), _Alignof(R093), offsetof(R093, f0), offsetof(R093, f1));
+    printf("R093 layout %zu %zu %zu\n", sizeof(R093), _Alignof(R093), offsetof(R093, f0));
     {
-        R093 v = make_R093(113);
-        printf("R093 hash %" PRIu64 "\n", hash_R093(37ll, 30ull, 70ull, 6365.25f, -99ll, v, 30ull));
-        R093 e = echo_R093(&ffidl_cells[14], &ffidl_cells[8], false, -1645.625f, v, (EnI64)-1ll, 72ll, &ffidl_cells[29]);
-        printf("R093 echo %" PRIu64 "\n", hash_R093(37ll, 30ull, 70ull, 6365.25f, -99ll, e, 30ull));
-        R093 w = make_R093(612);
-        printf("R093 pair %" PRIu64 "\n", pair_R093(v, 6630.125f, w, (EnInt)-11ll));
+        R093 v = make_R093(122);
+        printf("R093 hash %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, v, 1941.75, 1216.75f));
+        R093 e = echo_R093(-49ll, 50ll, 3183.75, -5444.875, 4209130804423159218ull, &ffidl_cells[42], (EnU64)9223372036854775808ull, 1679.0f, v, (EnU64)9223372036854775808ull, 0ll, 792669835569375410ull);
+        printf("R093 echo %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, e, 1941.75, 1216.75f));
+        R093 x = make_R093(1021);
+        printf("R093 w64 hash %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, x));
+        R093 y = w64_echo_R093((EnI8)-128ll, x, 0ull);
+        printf("R093 w64 echo %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, y));
+        printf("R093 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R093()(-65ll, -7463.625f, 46224ull, 4609.375, y));
+        R093 wie = ptr_w64_echo_R093()((EnI8)-128ll, y, 0ull);
+        printf("R093 w64 ind echo %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, wie));
+        R093 f = make_R093(1321);
+        printf("R093 field %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, f.f0, 254ull, &ffidl_cells[45]));
+        f.f0 = echo_R091(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, f.f0);
+        printf("R093 field echo %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, f, 1941.75, 1216.75f));
     }
 }
 __attribute__((noinline)) static void shape_R094(void) {
-    printf("R094 layout %zu %zu %zu %zu %zu\n", sizeof(R094), _Alignof(R094), offsetof(R094, f0), offsetof(R094, f1), offsetof(R094, f2));
+    printf("R094 layout %zu %zu %zu\n", sizeof(R094), _Alignof(R094), offsetof(R094, f0));
     {
-        R094 v = make_R094(114);
-        printf("R094 hash %" PRIu64 "\n", hash_R094(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, v, true, 10771563777957259321ull));
-        R094 e = echo_R094(-3395.25, -6350.125, 7403.625, 1567.75f, 2221.875f, v, -6671.125);
-        printf("R094 echo %" PRIu64 "\n", hash_R094(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, e, true, 10771563777957259321ull));
-        R094 x = make_R094(1013);
-        printf("R094 w64 hash %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, x, 12909ll, -203361023724211146ll));
-        R094 y = w64_echo_R094(-3418.375f, -1309.875, x, 7675.5f);
-        printf("R094 w64 echo %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, y, 12909ll, -203361023724211146ll));
-        printf("R094 ind hash %" PRIu64 "\n", ptr_hash_R094()(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, v, true, 10771563777957259321ull));
-        R094 ie = ptr_echo_R094()(-3395.25, -6350.125, 7403.625, 1567.75f, 2221.875f, e, -6671.125);
-        printf("R094 ind echo %" PRIu64 "\n", hash_R094(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, ie, true, 10771563777957259321ull));
-        printf("R094 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R094()(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, y, 12909ll, -203361023724211146ll));
-        R094 wie = ptr_w64_echo_R094()(-3418.375f, -1309.875, y, 7675.5f);
-        printf("R094 w64 ind echo %" PRIu64 "\n", w64_hash_R094(-38332414ll, -6629.375f, 255ull, 33ull, 1325816152ll, wie, 12909ll, -203361023724211146ll));
-        R094 f = make_R094(1313);
-        printf("R094 field %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, f.f0, 870997600530392353ll));
-        f.f0 = echo_R059(5840.5f, -238.0f, -304.0, f.f0, -7334.375);
-        printf("R094 field echo %" PRIu64 "\n", hash_R094(3008.0, -3583.25, -21ll, -4473.625, -2654.375f, 1754502014ull, -2162.75, f, true, 10771563777957259321ull));
+        R094 v = make_R094(123);
+        printf("R094 hash %" PRIu64 "\n", hash_R094(v, (EnI8)127ll, 10ull));
+        R094 e = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], v);
+        printf("R094 echo %" PRIu64 "\n", hash_R094(e, (EnI8)127ll, 10ull));
+        R094 w = make_R094(622);
+        printf("R094 pair %" PRIu64 "\n", pair_R094(0ll, -1471164611ll, -71ll, -73ll, 22ull, 3ull, v, -32767ll, w, -15ll));
     }
 }
 __attribute__((noinline)) static void shape_R095(void) {
-    printf("R095 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1), offsetof(R095, f2), offsetof(R095, f3));
+    printf("R095 layout %zu %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1), offsetof(R095, f2));
     {
-        R095 v = make_R095(115);
-        printf("R095 hash %" PRIu64 "\n", hash_R095(5524.875f, -1509.625, v, -4963.5, 3087.5));
-        R095 e = echo_R095(v, -885.625f);
-        printf("R095 echo %" PRIu64 "\n", hash_R095(5524.875f, -1509.625, e, -4963.5, 3087.5));
-        R095 w = make_R095(614);
-        printf("R095 pair %" PRIu64 "\n", pair_R095(18446744073709551615ull, 35ull, -31189ll, 65534ull, 26ll, v, -121ll, w, 32766ll));
+        R095 v = make_R095(124);
+        printf("R095 hash %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
+        R095 e = echo_R095(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, v, 63ll);
+        printf("R095 echo %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, e, 14594ll, 4294967294ull));
+        printf("R095 ind hash %" PRIu64 "\n", ptr_hash_R095()(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
+        R095 ie = ptr_echo_R095()(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, e, 63ll);
+        printf("R095 ind echo %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, ie, 14594ll, 4294967294ull));
     }
 }
 __attribute__((noinline)) static void shape_R096(void) {
-    printf("R096 layout %zu %zu %zu %zu %zu\n", sizeof(R096), _Alignof(R096), offsetof(R096, f0), offsetof(R096, f1), offsetof(R096, f2));
+    printf("R096 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R096), _Alignof(R096), offsetof(R096, f0), offsetof(R096, f1), offsetof(R096, f2), offsetof(R096, f3));
     {
-        R096 v = make_R096(116);
-        printf("R096 hash %" PRIu64 "\n", hash_R096(&ffidl_cells[50], 76ull, v));
-        R096 e = echo_R096(1448.0, 9ull, -1404.625, v, 20ll);
-        printf("R096 echo %" PRIu64 "\n", hash_R096(&ffidl_cells[50], 76ull, e));
+        R096 v = make_R096(125);
+        printf("R096 hash %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, v, 4514.0));
+        R096 e = echo_R096(false, 7ll, 112ll, 7666206658951610341ll, 10ull, v);
+        printf("R096 echo %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, e, 4514.0));
+        R096 w = make_R096(624);
+        printf("R096 pair %" PRIu64 "\n", pair_R096(23229ull, (EnI8)127ll, &ffidl_cells[0], v, 7143.5f, w));
+        R096 f = make_R096(1324);
+        printf("R096 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f3[0]));
+        f.f3[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f3[0]);
+        printf("R096 field echo %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, f, 4514.0));
     }
 }
 __attribute__((noinline)) static void shape_R097(void) {
-    printf("R097 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R097), _Alignof(R097), offsetof(R097, f0), offsetof(R097, f1), offsetof(R097, f2), offsetof(R097, f3));
+    printf("R097 layout %zu %zu %zu\n", sizeof(R097), _Alignof(R097), offsetof(R097, f0));
     {
-        R097 v = make_R097(117);
-        printf("R097 hash %" PRIu64 "\n", hash_R097((EnU32)4000000000ull, 32766ll, -2927.75, -15417ll, v));
-        R097 e = echo_R097(&ffidl_cells[13], 18446744073709551614ull, v, -4411.875f, 1610.5);
-        printf("R097 echo %" PRIu64 "\n", hash_R097((EnU32)4000000000ull, 32766ll, -2927.75, -15417ll, e));
-        R097 w = make_R097(616);
-        printf("R097 pair %" PRIu64 "\n", pair_R097(1366.875f, v, 59850ull, w, &ffidl_cells[37]));
+        R097 v = make_R097(126);
+        printf("R097 hash %" PRIu64 "\n", hash_R097(102ll, 2023.5f, v));
+        R097 e = echo_R097(-48ll, 49ll, 65534ull, &ffidl_cells[15], &ffidl_cells[10], v, -4508.375, -4290.0, -6509.875f);
+        printf("R097 echo %" PRIu64 "\n", hash_R097(102ll, 2023.5f, e));
+        R097 x = make_R097(1025);
+        printf("R097 w64 hash %" PRIu64 "\n", w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, x));
+        R097 y = w64_echo_R097(true, 65535ull, (EnI64)5000000000ll, 5801.875f, x, &ffidl_cells[40]);
+        printf("R097 w64 echo %" PRIu64 "\n", w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, y));
     }
 }
 __attribute__((noinline)) static void shape_R098(void) {
-    printf("R098 layout %zu %zu %zu %zu %zu\n", sizeof(R098), _Alignof(R098), offsetof(R098, f0), offsetof(R098, f1), offsetof(R098, f2));
+    printf("R098 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R098), _Alignof(R098), offsetof(R098, f0), offsetof(R098, f1), offsetof(R098, f2), offsetof(R098, f3));
     {
-        R098 v = make_R098(118);
-        printf("R098 hash %" PRIu64 "\n", hash_R098(-128ll, true, 46ll, 7972.25f, 3302885193ull, v));
-        R098 e = echo_R098(-7263.875f, 8261799245184934526ll, &ffidl_cells[12], -7843.625f, v, 254ull, 2ull);
-        printf("R098 echo %" PRIu64 "\n", hash_R098(-128ll, true, 46ll, 7972.25f, 3302885193ull, e));
-        R098 x = make_R098(1017);
-        printf("R098 w64 hash %" PRIu64 "\n", w64_hash_R098(-5827.625f, -456.625f, 5347.75, 7784.5f, x, 0ull));
-        R098 y = w64_echo_R098(1743.75, x, true, -10ll);
-        printf("R098 w64 echo %" PRIu64 "\n", w64_hash_R098(-5827.625f, -456.625f, 5347.75, 7784.5f, y, 0ull));
+        R098 v = make_R098(127);
+        printf("R098 hash %" PRIu64 "\n", hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, v));
+        R098 e = echo_R098(4505.5, 5466.5f, -28ll, -4845.0f, v, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
+        printf("R098 echo %" PRIu64 "\n", hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
+        R098 w = make_R098(626);
+        printf("R098 pair %" PRIu64 "\n", pair_R098(-112ll, -2555.0f, -2772661287103531947ll, &ffidl_cells[7], 124.0, v, 14665007992535826737ull, w, -5057.125f, -44ll));
     }
 }
 __attribute__((noinline)) static void shape_R099(void) {
-    printf("R099 layout %zu %zu %zu %zu\n", sizeof(R099), _Alignof(R099), offsetof(R099, f0), offsetof(R099, f1));
+    printf("R099 layout %zu %zu %zu\n", sizeof(R099), _Alignof(R099), offsetof(R099, f0));
     {
-        R099 v = make_R099(119);
-        printf("R099 hash %" PRIu64 "\n", hash_R099(v, &ffidl_cells[26], 20ull));
-        R099 e = echo_R099(-4926.5f, -5922.375, -910.625, 5991.25, -5773.375f, -3564.0f, 7220.375, -3921.625, v, 2257.375, &ffidl_cells[36]);
-        printf("R099 echo %" PRIu64 "\n", hash_R099(e, &ffidl_cells[26], 20ull));
-        R099 w = make_R099(618);
-        printf("R099 pair %" PRIu64 "\n", pair_R099(2222.5, -5251.75f, 696.75f, v, 27ll, w, -6606.875f));
-        printf("R099 ind hash %" PRIu64 "\n", ptr_hash_R099()(w, &ffidl_cells[26], 20ull));
-        R099 ie = ptr_echo_R099()(-4926.5f, -5922.375, -910.625, 5991.25, -5773.375f, -3564.0f, 7220.375, -3921.625, e, 2257.375, &ffidl_cells[36]);
-        printf("R099 ind echo %" PRIu64 "\n", hash_R099(ie, &ffidl_cells[26], 20ull));
+        R099 v = make_R099(128);
+        printf("R099 hash %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
+        R099 e = echo_R099(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
+        printf("R099 echo %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
+        R099 f = make_R099(1327);
+        printf("R099 field %" PRIu64 "\n", hash_R061(f.f0[0], -3314.625f));
+        f.f0[0] = echo_R061(4995.25, -7849.375, -4370.375f, f.f0[0], 0ull, -4719.375f, 3301358074ull);
+        printf("R099 field echo %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R100(void) {
-    printf("R100 layout %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1));
+    printf("R100 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1), offsetof(R100, f2), offsetof(R100, f3));
     {
-        R100 v = make_R100(120);
-        printf("R100 hash %" PRIu64 "\n", hash_R100(-4512.875, v, -7127.75));
-        R100 e = echo_R100(&ffidl_cells[12], v, -5115.25, -1487.75f, 5073.75);
-        printf("R100 echo %" PRIu64 "\n", hash_R100(-4512.875, e, -7127.75));
+        R100 v = make_R100(129);
+        printf("R100 hash %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, v, 3ll, 7913.0));
+        R100 e = echo_R100(44ull, (EnU8)200ull, v, 379852988045177376ull, (EnI64)-1ll);
+        printf("R100 echo %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, e, 3ll, 7913.0));
+        R100 w = make_R100(628);
+        printf("R100 pair %" PRIu64 "\n", pair_R100(-9578ll, 8ll, v, 48ll, w));
+        printf("R100 ind hash %" PRIu64 "\n", ptr_hash_R100()(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, w, 3ll, 7913.0));
+        R100 ie = ptr_echo_R100()(44ull, (EnU8)200ull, e, 379852988045177376ull, (EnI64)-1ll);
+        printf("R100 ind echo %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, ie, 3ll, 7913.0));
     }
 }
 __attribute__((noinline)) static void shape_R101(void) {
     printf("R101 layout %zu %zu %zu\n", sizeof(R101), _Alignof(R101), offsetof(R101, f0));
     {
-        R101 v = make_R101(121);
-        printf("R101 hash %" PRIu64 "\n", hash_R101(3853.5f, 7989.75, 1408.5f, 5451.0, 6375.625, 1123.5, 5012.375f, -32768ll, v, -6096.125, -17844ll));
-        R101 e = echo_R101(1ull, 12ll, -50ll, -1030.75f, 4ll, &ffidl_cells[50], v);
-        printf("R101 echo %" PRIu64 "\n", hash_R101(3853.5f, 7989.75, 1408.5f, 5451.0, 6375.625, 1123.5, 5012.375f, -32768ll, e, -6096.125, -17844ll));
-        R101 w = make_R101(620);
-        printf("R101 pair %" PRIu64 "\n", pair_R101(-1856400859ll, 4334329629448695162ll, 65535ull, 120ull, 1872887107892880766ull, true, v, 34ll, w, -127ll, &ffidl_cells[33]));
+        R101 v = make_R101(130);
+        printf("R101 hash %" PRIu64 "\n", hash_R101(2682.25f, v, -1882.375f, 4118.0));
+        R101 e = echo_R101(12ull, -1351.125, -5001.25, 12863090999106842334ull, v, 6314.375f, -3507ll, 255ull);
+        printf("R101 echo %" PRIu64 "\n", hash_R101(2682.25f, e, -1882.375f, 4118.0));
+        R101 x = make_R101(1029);
+        printf("R101 w64 hash %" PRIu64 "\n", w64_hash_R101(-4902.625, x));
+        R101 y = w64_echo_R101(2515551964121058957ull, -24548ll, x, 1335354376065655710ll);
+        printf("R101 w64 echo %" PRIu64 "\n", w64_hash_R101(-4902.625, y));
+        printf("R101 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R101()(-4902.625, y));
+        R101 wie = ptr_w64_echo_R101()(2515551964121058957ull, -24548ll, y, 1335354376065655710ll);
+        printf("R101 w64 ind echo %" PRIu64 "\n", w64_hash_R101(-4902.625, wie));
     }
 }
 __attribute__((noinline)) static void shape_R102(void) {
-    printf("R102 layout %zu %zu %zu %zu %zu\n", sizeof(R102), _Alignof(R102), offsetof(R102, f0), offsetof(R102, f1), offsetof(R102, f2));
+    printf("R102 layout %zu %zu %zu\n", sizeof(R102), _Alignof(R102), offsetof(R102, f0));
     {
-        R102 v = make_R102(122);
-        printf("R102 hash %" PRIu64 "\n", hash_R102(0ll, 32767ll, 20ull, v));
-        R102 e = echo_R102(-667.625, 115ll, 2187.75, -32768ll, v);
-        printf("R102 echo %" PRIu64 "\n", hash_R102(0ll, 32767ll, 20ull, e));
-        R102 x = make_R102(1021);
-        printf("R102 w64 hash %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, x));
-        R102 y = w64_echo_R102(36ull, -127ll, &ffidl_cells[58], -2503.25f, (EnI64)5000000000ll, x);
-        printf("R102 w64 echo %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, y));
-        printf("R102 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R102()(44ull, -2644.5, 21927856ll, y));
-        R102 wie = ptr_w64_echo_R102()(36ull, -127ll, &ffidl_cells[58], -2503.25f, (EnI64)5000000000ll, y);
-        printf("R102 w64 ind echo %" PRIu64 "\n", w64_hash_R102(44ull, -2644.5, 21927856ll, wie));
+        R102 v = make_R102(131);
+        printf("R102 hash %" PRIu64 "\n", hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], v, 9223372036854775807ll));
+        R102 e = echo_R102(56982ull, 6502008245319399879ll, -6855.5, (EnI8)-128ll, v, -28ll, 49ll);
+        printf("R102 echo %" PRIu64 "\n", hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], e, 9223372036854775807ll));
+        R102 w = make_R102(630);
+        printf("R102 pair %" PRIu64 "\n", pair_R102(3945.75, 6599.125, 170.375, v, -57ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R103(void) {
-    printf("R103 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0), offsetof(R103, f1), offsetof(R103, f2), offsetof(R103, f3), offsetof(R103, f4));
+    printf("R103 layout %zu %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0), offsetof(R103, f1));
     {
-        R103 v = make_R103(123);
-        printf("R103 hash %" PRIu64 "\n", hash_R103(4294967294ull, -3415.75f, -743.375, 1526.125, &ffidl_cells[26], -4799.5, v));
-        R103 e = echo_R103(36ll, 37ll, 4294967294ull, 2253ll, v, 3750.75);
-        printf("R103 echo %" PRIu64 "\n", hash_R103(4294967294ull, -3415.75f, -743.375, 1526.125, &ffidl_cells[26], -4799.5, e));
-        R103 w = make_R103(622);
-        printf("R103 pair %" PRIu64 "\n", pair_R103(-21ll, 8216769783983051224ull, 8335ull, -121ll, (EnI16)7ll, 8314146779246759520ll, v, 49ll, w, 5343.375f));
-        R103 f = make_R103(1322);
-        printf("R103 field %" PRIu64 "\n", hash_R079(28ull, f.f3, -117ll, -49ll));
-        f.f3 = echo_R079(-4833.5, f.f3);
-        printf("R103 field echo %" PRIu64 "\n", hash_R103(4294967294ull, -3415.75f, -743.375, 1526.125, &ffidl_cells[26], -4799.5, f));
+        R103 v = make_R103(132);
+        printf("R103 hash %" PRIu64 "\n", hash_R103(-33ll, v, 4097.375f));
+        R103 e = echo_R103(v, -13ll);
+        printf("R103 echo %" PRIu64 "\n", hash_R103(-33ll, e, 4097.375f));
+        R103 f = make_R103(1331);
+        printf("R103 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f1, 53742ull));
+        f.f1 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f1);
+        printf("R103 field echo %" PRIu64 "\n", hash_R103(-33ll, f, 4097.375f));
     }
 }
 __attribute__((noinline)) static void shape_R104(void) {
-    printf("R104 layout %zu %zu %zu\n", sizeof(R104), _Alignof(R104), offsetof(R104, f0));
+    printf("R104 layout %zu %zu %zu %zu\n", sizeof(R104), _Alignof(R104), offsetof(R104, f0), offsetof(R104, f1));
     {
-        R104 v = make_R104(124);
-        printf("R104 hash %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, v, -1888075339524375956ll));
-        R104 e = echo_R104(-2960.875f, -335ll, 0ll, 2040928087ull, 254ull, 5498043423284067643ll, 127ll, v);
-        printf("R104 echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, e, -1888075339524375956ll));
-        printf("R104 ind hash %" PRIu64 "\n", ptr_hash_R104()(18446744073709551615ull, 17ll, 9815ll, 42ull, v, -1888075339524375956ll));
-        R104 ie = ptr_echo_R104()(-2960.875f, -335ll, 0ll, 2040928087ull, 254ull, 5498043423284067643ll, 127ll, e);
-        printf("R104 ind echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, ie, -1888075339524375956ll));
-        R104 f = make_R104(1323);
-        printf("R104 field %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, f.f0, 4396.0));
-        f.f0 = echo_R057(388.75, 5775.25, -3090.0f, -7733.75, -49ll, f.f0, 2147483647ll, 7ll);
-        printf("R104 field echo %" PRIu64 "\n", hash_R104(18446744073709551615ull, 17ll, 9815ll, 42ull, f, -1888075339524375956ll));
+        R104 v = make_R104(133);
+        printf("R104 hash %" PRIu64 "\n", hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, v, -1658087066370739730ll, 18446744073709551614ull));
+        R104 e = echo_R104(-2358.75f, false, -2551.125, v, 2393.875, 255ull);
+        printf("R104 echo %" PRIu64 "\n", hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, e, -1658087066370739730ll, 18446744073709551614ull));
+        R104 w = make_R104(632);
+        printf("R104 pair %" PRIu64 "\n", pair_R104(40ull, v, 9223372036854775806ll, w, -12845ll));
     }
 }
 __attribute__((noinline)) static void shape_R105(void) {
-    printf("R105 layout %zu %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0), offsetof(R105, f1));
+    printf("R105 layout %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0));
     {
-        R105 v = make_R105(125);
-        printf("R105 hash %" PRIu64 "\n", hash_R105(5286.25, 3777.25f, -5ll, 46ull, -2864.5f, 4277.0f, v, -1985.625f));
-        R105 e = echo_R105(-4563.0, -24ll, &ffidl_cells[8], 4887.625, (EnInt)1ll, 46.625, v, 18141ll);
-        printf("R105 echo %" PRIu64 "\n", hash_R105(5286.25, 3777.25f, -5ll, 46ull, -2864.5f, 4277.0f, e, -1985.625f));
-        R105 w = make_R105(624);
-        printf("R105 pair %" PRIu64 "\n", pair_R105(50ll, -4348.0f, v, -5993ll, w, 7642.875));
+        R105 v = make_R105(134);
+        printf("R105 hash %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
+        R105 e = echo_R105(4090063306524475793ull, (EnI16)7ll, v, 1332.625);
+        printf("R105 echo %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
+        R105 x = make_R105(1033);
+        printf("R105 w64 hash %" PRIu64 "\n", w64_hash_R105(4129.625f, x));
+        R105 y = w64_echo_R105(-5094.0f, 7ull, x);
+        printf("R105 w64 echo %" PRIu64 "\n", w64_hash_R105(4129.625f, y));
+        printf("R105 ind hash %" PRIu64 "\n", ptr_hash_R105()(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
+        R105 ie = ptr_echo_R105()(4090063306524475793ull, (EnI16)7ll, e, 1332.625);
+        printf("R105 ind echo %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], ie));
     }
 }
 __attribute__((noinline)) static void shape_R106(void) {
-    printf("R106 layout %zu %zu %zu\n", sizeof(R106), _Alignof(R106), offsetof(R106, f0));
+    printf("R106 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R106), _Alignof(R106), offsetof(R106, f0), offsetof(R106, f1), offsetof(R106, f2), offsetof(R106, f3));
     {
-        R106 v = make_R106(126);
-        printf("R106 hash %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, v, -2642.25f, 6306.125f));
-        R106 e = echo_R106(-5903.75f, 13ll, -1322.875, -6275.75f, -974.625, -5699.375f, -7678.0, 2612.125, v, 27149ull, -1648234992ll);
-        printf("R106 echo %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, e, -2642.25f, 6306.125f));
-        R106 x = make_R106(1025);
-        printf("R106 w64 hash %" PRIu64 "\n", w64_hash_R106(-3501614266844475717ll, x, 16000185945248653270ull));
-        R106 y = w64_echo_R106(18446744073709551615ull, -6716.625f, -33ll, 1800.75f, x, 2446538929ull, 6558189919316299555ll);
-        printf("R106 w64 echo %" PRIu64 "\n", w64_hash_R106(-3501614266844475717ll, y, 16000185945248653270ull));
-        R106 f = make_R106(1325);
-        printf("R106 field %" PRIu64 "\n", hash_R002(-380.375, -26054ll, 4712.625, -5ll, 7550.75, -6507378615047444248ll, f.f0, 498.0));
-        f.f0 = echo_R002((EnU8)54ull, 0ll, 0ull, -5347.375f, 1272.0, f.f0, 609.0, -4876.125, 0ull);
-        printf("R106 field echo %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, f, -2642.25f, 6306.125f));
+        R106 v = make_R106(135);
+        printf("R106 hash %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, v, 3776721743ull, 3642072706072785008ll));
+        R106 e = echo_R106(2909.125, 1099.25f, v, 1383.25f, 4495.375);
+        printf("R106 echo %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, e, 3776721743ull, 3642072706072785008ll));
+        R106 w = make_R106(634);
+        printf("R106 pair %" PRIu64 "\n", pair_R106(182ull, 0ll, v, 4446.125, w, 662.125));
     }
 }
 __attribute__((noinline)) static void shape_R107(void) {
-    printf("R107 layout %zu %zu %zu %zu\n", sizeof(R107), _Alignof(R107), offsetof(R107, f0), offsetof(R107, f1));
+    printf("R107 layout %zu %zu %zu\n", sizeof(R107), _Alignof(R107), offsetof(R107, f0));
     {
-        R107 v = make_R107(127);
-        printf("R107 hash %" PRIu64 "\n", hash_R107(17321776301395271161ull, 4858.25f, 6076.625f, 47ll, 6880.125f, -3689.125, -3740.5, v));
-        R107 e = echo_R107(v);
-        printf("R107 echo %" PRIu64 "\n", hash_R107(17321776301395271161ull, 4858.25f, 6076.625f, 47ll, 6880.125f, -3689.125, -3740.5, e));
-        R107 w = make_R107(626);
-        printf("R107 pair %" PRIu64 "\n", pair_R107((EnI64)-1ll, 9ull, v, -6474.25, w, -7833919168892511305ll));
+        R107 v = make_R107(136);
+        printf("R107 hash %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, v, 1572.375));
+        R107 e = echo_R107(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, v);
+        printf("R107 echo %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, e, 1572.375));
     }
 }
 __attribute__((noinline)) static void shape_R108(void) {
-    printf("R108 layout %zu %zu %zu %zu\n", sizeof(R108), _Alignof(R108), offsetof(R108, f0), offsetof(R108, f1));
+    printf("R108 layout %zu %zu %zu %zu %zu\n", sizeof(R108), _Alignof(R108), offsetof(R108, f0), offsetof(R108, f1), offsetof(R108, f2));
     {
-        R108 v = make_R108(128);
-        printf("R108 hash %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, v, 3138.0, 7150.875f));
-        R108 e = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, v, 206826625ll);
-        printf("R108 echo %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, e, 3138.0, 7150.875f));
+        R108 v = make_R108(137);
+        printf("R108 hash %" PRIu64 "\n", hash_R108(v, -7090.5));
+        R108 e = echo_R108(v, 126ll);
+        printf("R108 echo %" PRIu64 "\n", hash_R108(e, -7090.5));
+        R108 w = make_R108(636);
+        printf("R108 pair %" PRIu64 "\n", pair_R108(2832601216ull, 40ull, (EnI64)5000000000ll, 19ll, v, (EnU16)65535ull, w, 7978.75f, 70.875));
     }
 }
 __attribute__((noinline)) static void shape_R109(void) {
-    printf("R109 layout %zu %zu %zu %zu\n", sizeof(R109), _Alignof(R109), offsetof(R109, f0), offsetof(R109, f1));
+    printf("R109 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R109), _Alignof(R109), offsetof(R109, f0), offsetof(R109, f1), offsetof(R109, f2), offsetof(R109, f3));
     {
-        R109 v = make_R109(129);
-        printf("R109 hash %" PRIu64 "\n", hash_R109(-32ll, 0ll, v));
-        R109 e = echo_R109(7ull, v, 6ll, 5283.875, -1929.875f);
-        printf("R109 echo %" PRIu64 "\n", hash_R109(-32ll, 0ll, e));
-        R109 w = make_R109(628);
-        printf("R109 pair %" PRIu64 "\n", pair_R109(-2807.875f, &ffidl_cells[16], (EnU16)0ull, 4829240611234816145ll, 3976799446782967108ull, 88ll, v, 587.5f, w));
-        printf("R109 ind hash %" PRIu64 "\n", ptr_hash_R109()(-32ll, 0ll, w));
-        R109 ie = ptr_echo_R109()(7ull, e, 6ll, 5283.875, -1929.875f);
-        printf("R109 ind echo %" PRIu64 "\n", hash_R109(-32ll, 0ll, ie));
+        R109 v = make_R109(138);
+        printf("R109 hash %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, v, 45ull, 3208.625f));
+        R109 e = echo_R109(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, v, -3ll, 4294967294ull, 7836108329153716857ll);
+        printf("R109 echo %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
+        R109 x = make_R109(1037);
+        printf("R109 w64 hash %" PRIu64 "\n", w64_hash_R109(7ll, x, 46628ull));
+        R109 y = w64_echo_R109(2078.625, 44ll, -3698.5f, x, 32767ll, -25ll);
+        printf("R109 w64 echo %" PRIu64 "\n", w64_hash_R109(7ll, y, 46628ull));
+        printf("R109 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R109()(7ll, y, 46628ull));
+        R109 wie = ptr_w64_echo_R109()(2078.625, 44ll, -3698.5f, y, 32767ll, -25ll);
+        printf("R109 w64 ind echo %" PRIu64 "\n", w64_hash_R109(7ll, wie, 46628ull));
+        R109 f = make_R109(1337);
+        printf("R109 field %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, f.f3, -2456.875f));
+        f.f3 = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, f.f3);
+        printf("R109 field echo %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, f, 45ull, 3208.625f));
     }
 }
 __attribute__((noinline)) static void shape_R110(void) {
-    printf("R110 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R110), _Alignof(R110), offsetof(R110, f0), offsetof(R110, f1), offsetof(R110, f2), offsetof(R110, f3), offsetof(R110, f4), offsetof(R110, f5));
+    printf("R110 layout %zu %zu %zu\n", sizeof(R110), _Alignof(R110), offsetof(R110, f0));
     {
-        R110 v = make_R110(130);
-        printf("R110 hash %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, v, (EnInt)-5ll, 0ull));
-        R110 e = echo_R110(-5542ll, 4098.75, 172ull, 6119.625f, 12936ll, (EnI8)-128ll, 157ull, v, -3606.25f, &ffidl_cells[21]);
-        printf("R110 echo %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, e, (EnInt)-5ll, 0ull));
-        R110 x = make_R110(1029);
-        printf("R110 w64 hash %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, x, 7ull, 18446744073709551615ull));
-        R110 y = w64_echo_R110(-3385.5, -3203.0f, -117.875f, x);
-        printf("R110 w64 echo %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, y, 7ull, 18446744073709551615ull));
-        printf("R110 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R110()(6367610516393184868ll, 2732037926ull, y, 7ull, 18446744073709551615ull));
-        R110 wie = ptr_w64_echo_R110()(-3385.5, -3203.0f, -117.875f, y);
-        printf("R110 w64 ind echo %" PRIu64 "\n", w64_hash_R110(6367610516393184868ll, 2732037926ull, wie, 7ull, 18446744073709551615ull));
-        R110 f = make_R110(1329);
-        printf("R110 field %" PRIu64 "\n", hash_R055(&ffidl_cells[46], 32766ll, (EnI8)127ll, 3368ll, -27169ll, f.f5, 1675.125f, -5442.875f));
-        f.f5 = echo_R055(6587.75, 7047.875, 6593598082112478149ll, f.f5, 233ull);
-        printf("R110 field echo %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, f, (EnInt)-5ll, 0ull));
+        R110 v = make_R110(139);
+        printf("R110 hash %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, v, -2494.75f));
+        R110 e = echo_R110(v, -3034.0, 1877.5f, 5688.875f);
+        printf("R110 echo %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, e, -2494.75f));
+        R110 w = make_R110(638);
+        printf("R110 pair %" PRIu64 "\n", pair_R110(v, -2768.625, w, -1339.0));
+        printf("R110 ind hash %" PRIu64 "\n", ptr_hash_R110()(-9223372036854775806ll, 7493.875f, w, -2494.75f));
+        R110 ie = ptr_echo_R110()(e, -3034.0, 1877.5f, 5688.875f);
+        printf("R110 ind echo %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, ie, -2494.75f));
+        R110 f = make_R110(1338);
+        printf("R110 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0));
+        f.f0 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0);
+        printf("R110 field echo %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, f, -2494.75f));
     }
 }
 __attribute__((noinline)) static void shape_R111(void) {
-    printf("R111 layout %zu %zu %zu\n", sizeof(R111), _Alignof(R111), offsetof(R111, f0));
+    printf("R111 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R111), _Alignof(R111), offsetof(R111, f0), offsetof(R111, f1), offsetof(R111, f2), offsetof(R111, f3), offsetof(R111, f4));
     {
-        R111 v = make_R111(131);
-        printf("R111 hash %" PRIu64 "\n", hash_R111(-4871.25, false, v, -6155.625f, (EnI16)-299ll));
-        R111 e = echo_R111(1ull, &ffidl_cells[40], 4277428382220403693ll, -127ll, (EnInt)100000ll, 12ull, v, (EnI16)-134ll);
-        printf("R111 echo %" PRIu64 "\n", hash_R111(-4871.25, false, e, -6155.625f, (EnI16)-299ll));
-        R111 w = make_R111(630);
-        printf("R111 pair %" PRIu64 "\n", pair_R111(-3761.75f, -3120.625, 4619.125, -3819.25, 2859.875f, v, -1671.5f, w, 6ull, 8ull));
+        R111 v = make_R111(140);
+        printf("R111 hash %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, v, 33ull, 3563.125));
+        R111 e = echo_R111(42489ull, 9223372036854775807ll, 0ll, 475219380456647489ull, v, 14837882839057372500ull, 12ll);
+        printf("R111 echo %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, e, 33ull, 3563.125));
+        R111 f = make_R111(1339);
+        printf("R111 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f4, 53742ull));
+        f.f4 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f4);
+        printf("R111 field echo %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, f, 33ull, 3563.125));
     }
 }
 __attribute__((noinline)) static void shape_R112(void) {
-    printf("R112 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R112), _Alignof(R112), offsetof(R112, f0), offsetof(R112, f1), offsetof(R112, f2), offsetof(R112, f3), offsetof(R112, f4), offsetof(R112, f5), offsetof(R112, f6), offsetof(R112, f7));
+    printf("R112 layout %zu %zu %zu %zu %zu\n", sizeof(R112), _Alignof(R112), offsetof(R112, f0), offsetof(R112, f1), offsetof(R112, f2));
     {
-        R112 v = make_R112(132);
-        printf("R112 hash %" PRIu64 "\n", hash_R112(219.25, 7803.5, 1406.25f, -5493.0f, 3667.5f, v, 6453.625f));
-        R112 e = echo_R112(9223372036854775807ll, 76ull, &ffidl_cells[25], 13487933674059415024ull, v, true);
-        printf("R112 echo %" PRIu64 "\n", hash_R112(219.25, 7803.5, 1406.25f, -5493.0f, 3667.5f, e, 6453.625f));
+        R112 v = make_R112(141);
+        printf("R112 hash %" PRIu64 "\n", hash_R112(1445.5, v));
+        R112 e = echo_R112(1ull, v, &ffidl_cells[53], 10ull);
+        printf("R112 echo %" PRIu64 "\n", hash_R112(1445.5, e));
+        R112 w = make_R112(640);
+        printf("R112 pair %" PRIu64 "\n", pair_R112(0ull, 39213ull, -1ll, -115ll, v, 7385.75, w, 3639943479ull));
+        R112 f = make_R112(1340);
+        printf("R112 field %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, f.f2, -4ll));
+        f.f2 = echo_R004(465192065ll, 2473.125, f.f2);
+        printf("R112 field echo %" PRIu64 "\n", hash_R112(1445.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R113(void) {
-    printf("R113 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R113), _Alignof(R113), offsetof(R113, f0), offsetof(R113, f1), offsetof(R113, f2), offsetof(R113, f3));
+    printf("R113 layout %zu %zu %zu %zu %zu\n", sizeof(R113), _Alignof(R113), offsetof(R113, f0), offsetof(R113, f1), offsetof(R113, f2));
     {
-        R113 v = make_R113(133);
-        printf("R113 hash %" PRIu64 "\n", hash_R113(v, 3500.375, 6479.625f));
-        R113 e = echo_R113(91ll, 2684.25f, 0ll, -49ll, v, -5191.75f);
-        printf("R113 echo %" PRIu64 "\n", hash_R113(e, 3500.375, 6479.625f));
-        R113 w = make_R113(632);
-        printf("R113 pair %" PRIu64 "\n", pair_R113(47ll, -6287455120498200134ll, 44ull, -24ll, v, 49ll, w, 6492.625f, 189.5f));
+        R113 v = make_R113(142);
+        printf("R113 hash %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, v, -5021.125f));
+        R113 e = echo_R113(v, -4724.125, 4246360692ull, -3384.0f);
+        printf("R113 echo %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, e, -5021.125f));
+        R113 x = make_R113(1041);
+        printf("R113 w64 hash %" PRIu64 "\n", w64_hash_R113(true, 9223372036854775807ll, x, 31ll, 0ull));
+        R113 y = w64_echo_R113(127ll, 32767ll, 31ull, -9ll, x);
+        printf("R113 w64 echo %" PRIu64 "\n", w64_hash_R113(true, 9223372036854775807ll, y, 31ll, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R114(void) {
-    printf("R114 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R114), _Alignof(R114), offsetof(R114, f0), offsetof(R114, f1), offsetof(R114, f2), offsetof(R114, f3), offsetof(R114, f4), offsetof(R114, f5), offsetof(R114, f6), offsetof(R114, f7));
+    printf("R114 layout %zu %zu %zu\n", sizeof(R114), _Alignof(R114), offsetof(R114, f0));
     {
-        R114 v = make_R114(134);
-        printf("R114 hash %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, v));
-        R114 e = echo_R114(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, v, (EnI8)-128ll);
-        printf("R114 echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, e));
-        R114 x = make_R114(1033);
-        printf("R114 w64 hash %" PRIu64 "\n", w64_hash_R114(0ull, 3559.25f, 7408326255933882619ull, 17831200398808438617ull, x));
-        R114 y = w64_echo_R114(26ull, x);
-        printf("R114 w64 echo %" PRIu64 "\n", w64_hash_R114(0ull, 3559.25f, 7408326255933882619ull, 17831200398808438617ull, y));
-        printf("R114 ind hash %" PRIu64 "\n", ptr_hash_R114()(3891014723477885495ll, 1293559456ull, v));
-        R114 ie = ptr_echo_R114()(7746.0f, -6439.875f, -1695.625, 1754.5f, 6723.625, 5713.75f, e, (EnI8)-128ll);
-        printf("R114 ind echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, ie));
-        R114 f = make_R114(1333);
-        printf("R114 field %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, f.f3, 3138.0, 7150.875f));
-        f.f3 = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, f.f3, 206826625ll);
-        printf("R114 field echo %" PRIu64 "\n", hash_R114(3891014723477885495ll, 1293559456ull, f));
+        R114 v = make_R114(143);
+        printf("R114 hash %" PRIu64 "\n", hash_R114(3611.25f, 880.25f, 2523.0f, v));
+        R114 e = echo_R114(-8802605595981496851ll, v, 1779.5f);
+        printf("R114 echo %" PRIu64 "\n", hash_R114(3611.25f, 880.25f, 2523.0f, e));
+        R114 w = make_R114(642);
+        printf("R114 pair %" PRIu64 "\n", pair_R114(7991.75f, -7419.0, 7268.0f, 938.375, 2124.625, -7822.5, v, 858.875, w, -4665.0f));
     }
 }
 __attribute__((noinline)) static void shape_R115(void) {
-    printf("R115 layout %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0));
+    printf("R115 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0), offsetof(R115, f1), offsetof(R115, f2), offsetof(R115, f3));
     {
-        R115 v = make_R115(135);
-        printf("R115 hash %" PRIu64 "\n", hash_R115(13ull, (EnI8)127ll, v));
-        R115 e = echo_R115(v, (EnI8)127ll, 10ull, 0ull);
-        printf("R115 echo %" PRIu64 "\n", hash_R115(13ull, (EnI8)127ll, e));
-        R115 w = make_R115(634);
-        printf("R115 pair %" PRIu64 "\n", pair_R115(-3246.875, -5538.0, -7079.875, v, -214.625f, w, 31711ull));
+        R115 v = make_R115(144);
+        printf("R115 hash %" PRIu64 "\n", hash_R115(v));
+        R115 e = echo_R115(7984.0f, (EnU32)834ull, (EnI8)-128ll, v);
+        printf("R115 echo %" PRIu64 "\n", hash_R115(e));
+        printf("R115 ind hash %" PRIu64 "\n", ptr_hash_R115()(v));
+        R115 ie = ptr_echo_R115()(7984.0f, (EnU32)834ull, (EnI8)-128ll, e);
+        printf("R115 ind echo %" PRIu64 "\n", hash_R115(ie));
+        R115 f = make_R115(1343);
+        printf("R115 field %" PRIu64 "\n", hash_R022(f.f0, 183ull));
+        f.f0 = echo_R022(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, f.f0, -72ll, 70ull, &ffidl_cells[35]);
+        printf("R115 field echo %" PRIu64 "\n", hash_R115(f));
     }
 }
 __attribute__((noinline)) static void shape_R116(void) {
-    printf("R116 layout %zu %zu %zu %zu\n", sizeof(R116), _Alignof(R116), offsetof(R116, f0), offsetof(R116, f1));
+    printf("R116 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R116), _Alignof(R116), offsetof(R116, f0), offsetof(R116, f1), offsetof(R116, f2), offsetof(R116, f3));
     {
-        R116 v = make_R116(136);
-        printf("R116 hash %" PRIu64 "\n", hash_R116(32ull, &ffidl_cells[43], (EnU64)9223372036854775808ull, -17ll, 5430220136741779481ll, -1865288247874909061ll, (EnI8)127ll, v, 5290.875f));
-        R116 e = echo_R116(4837.25f, 30ull, -4351.25f, v, -2531832829965064581ll);
-        printf("R116 echo %" PRIu64 "\n", hash_R116(32ull, &ffidl_cells[43], (EnU64)9223372036854775808ull, -17ll, 5430220136741779481ll, -1865288247874909061ll, (EnI8)127ll, e, 5290.875f));
+        R116 v = make_R116(145);
+        printf("R116 hash %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, v, &ffidl_cells[20], false));
+        R116 e = echo_R116(8515203947827205553ll, 65535ull, 138ull, 26ll, (EnI16)-299ll, 126ll, (EnU32)157ull, 1790550298708952495ull, v, 4780.0f, -4900.625, -1740.0f);
+        printf("R116 echo %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, e, &ffidl_cells[20], false));
+        R116 w = make_R116(644);
+        printf("R116 pair %" PRIu64 "\n", pair_R116(3236479399ull, -1676.625f, 13420ll, 1ull, &ffidl_cells[59], &ffidl_cells[63], v, -740.0, w, 0ull));
+        R116 f = make_R116(1344);
+        printf("R116 field %" PRIu64 "\n", hash_R094(f.f3[0], (EnI8)127ll, 10ull));
+        f.f3[0] = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f3[0]);
+        printf("R116 field echo %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, f, &ffidl_cells[20], false));
     }
 }
 __attribute__((noinline)) static void shape_R117(void) {
     printf("R117 layout %zu %zu %zu\n", sizeof(R117), _Alignof(R117), offsetof(R117, f0));
     {
-        R117 v = make_R117(137);
-        printf("R117 hash %" PRIu64 "\n", hash_R117(843.375, 63ll, v));
-        R117 e = echo_R117(-3442.125, 3221.625, 4514.0, (EnI64)-1ll, 5777.875f, v, -9223372036854775807ll);
-        printf("R117 echo %" PRIu64 "\n", hash_R117(843.375, 63ll, e));
-        R117 w = make_R117(636);
-        printf("R117 pair %" PRIu64 "\n", pair_R117(-998877949ll, -5704.75, v, 50ull, w));
+        R117 v = make_R117(146);
+        printf("R117 hash %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, v, 0ull, 44ull));
+        R117 e = echo_R117(-8ll, 18ll, 8395860490036473445ull, 106ull, 19ull, v, -7276.75);
+        printf("R117 echo %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, e, 0ull, 44ull));
+        R117 x = make_R117(1045);
+        printf("R117 w64 hash %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, x, -1397889374ll, 46009ull));
+        R117 y = w64_echo_R117(-7462639019664629583ll, x);
+        printf("R117 w64 echo %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
+        printf("R117 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R117()(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
+        R117 wie = ptr_w64_echo_R117()(-7462639019664629583ll, y);
+        printf("R117 w64 ind echo %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, wie, -1397889374ll, 46009ull));
+        R117 f = make_R117(1345);
+        printf("R117 field %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f.f0[0]));
+        f.f0[0] = echo_R052(f.f0[0], (EnI64)-1ll, 11669ll, 903.125f);
+        printf("R117 field echo %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, f, 0ull, 44ull));
     }
 }
 __attribute__((noinline)) static void shape_R118(void) {
-    printf("R118 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R118), _Alignof(R118), offsetof(R118, f0), offsetof(R118, f1), offsetof(R118, f2), offsetof(R118, f3), offsetof(R118, f4), offsetof(R118, f5), offsetof(R118, f6));
+    printf("R118 layout %zu %zu %zu\n", sizeof(R118), _Alignof(R118), offsetof(R118, f0));
     {
-        R118 v = make_R118(138);
-        printf("R118 hash %" PRIu64 "\n", hash_R118(-2753.0f, 2705.25, 6690.625f, 7467.125, -1275.625f, 6985.625f, -6836.0f, -114ll, v));
-        R118 e = echo_R118(-6158.25f, -607.375f, 1478.75f, v, 6034091928368270009ll, -5429.375);
-        printf("R118 echo %" PRIu64 "\n", hash_R118(-2753.0f, 2705.25, 6690.625f, 7467.125, -1275.625f, 6985.625f, -6836.0f, -114ll, e));
-        R118 x = make_R118(1037);
-        printf("R118 w64 hash %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, x, 14752794001356378048ull));
-        R118 y = w64_echo_R118(-3840818753721006242ll, 54947ull, 32766ll, x, &ffidl_cells[40]);
-        printf("R118 w64 echo %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, y, 14752794001356378048ull));
-        printf("R118 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R118()(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, y, 14752794001356378048ull));
-        R118 wie = ptr_w64_echo_R118()(-3840818753721006242ll, 54947ull, 32766ll, y, &ffidl_cells[40]);
-        printf("R118 w64 ind echo %" PRIu64 "\n", w64_hash_R118(-3723.875f, 3455.0, 6244.25f, 7229.125, -3771.0, wie, 14752794001356378048ull));
-        R118 f = make_R118(1337);
-        printf("R118 field %" PRIu64 "\n", hash_R028(-3683.5f, -7133.875, 2223.625, f.f0));
-        f.f0 = echo_R028(f.f0, &ffidl_cells[19]);
-        printf("R118 field echo %" PRIu64 "\n", hash_R118(-2753.0f, 2705.25, 6690.625f, 7467.125, -1275.625f, 6985.625f, -6836.0f, -114ll, f));
+        R118 v = make_R118(147);
+        printf("R118 hash %" PRIu64 "\n", hash_R118(v, -2007.375));
+        R118 e = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, v);
+        printf("R118 echo %" PRIu64 "\n", hash_R118(e, -2007.375));
+        R118 w = make_R118(646);
+        printf("R118 pair %" PRIu64 "\n", pair_R118(6748.125, v, &ffidl_cells[11], w, 126ll, 15838054970004524657ull));
+        R118 f = make_R118(1346);
+        printf("R118 field %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, f.f0, 1572.375));
+        f.f0 = echo_R107(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, f.f0);
+        printf("R118 field echo %" PRIu64 "\n", hash_R118(f, -2007.375));
     }
 }
 __attribute__((noinline)) static void shape_R119(void) {
-    printf("R119 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0), offsetof(R119, f1), offsetof(R119, f2), offsetof(R119, f3));
+    printf("R119 layout %zu %zu %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0), offsetof(R119, f1), offsetof(R119, f2));
     {
-        R119 v = make_R119(139);
-        printf("R119 hash %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, v));
-        R119 e = echo_R119(4505.5, 5466.5f, -28ll, -4845.0f, v, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
-        printf("R119 echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
-        R119 w = make_R119(638);
-        printf("R119 pair %" PRIu64 "\n", pair_R119(-112ll, -2555.0f, -2772661287103531947ll, &ffidl_cells[7], 124.0, v, 14665007992535826737ull, w, -5057.125f, -44ll));
-        printf("R119 ind hash %" PRIu64 "\n", ptr_hash_R119()(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, w));
-        R119 ie = ptr_echo_R119()(4505.5, 5466.5f, -28ll, -4845.0f, e, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
-        printf("R119 ind echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, ie));
-        R119 f = make_R119(1338);
-        printf("R119 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f3, -1415.375, 3287.75f));
-        f.f3 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f3, -547.375f);
-        printf("R119 field echo %" PRIu64 "\n", hash_R119(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, f));
+        R119 v = make_R119(148);
+        printf("R119 hash %" PRIu64 "\n", hash_R119(-6531.125f, v, 1388.125));
+        R119 e = echo_R119(-30ll, -95ll, -9485ll, true, 3305052420443848001ull, 30833ull, 0ull, v, 7635446328982813576ull);
+        printf("R119 echo %" PRIu64 "\n", hash_R119(-6531.125f, e, 1388.125));
+        R119 f = make_R119(1347);
+        printf("R119 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f2, -1415.375, 3287.75f));
+        f.f2 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f2, -547.375f);
+        printf("R119 field echo %" PRIu64 "\n", hash_R119(-6531.125f, f, 1388.125));
     }
 }
 __attribute__((noinline)) static void shape_R120(void) {
-    printf("R120 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1), offsetof(R120, f2), offsetof(R120, f3), offsetof(R120, f4), offsetof(R120, f5), offsetof(R120, f6));
+    printf("R120 layout %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1));
     {
-        R120 v = make_R120(140);
-        printf("R120 hash %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
-        R120 e = echo_R120(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
-        printf("R120 echo %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
-        R120 f = make_R120(1339);
-        printf("R120 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f3, 1332.625));
-        f.f3 = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f3, -5319.875, -3418.0f);
-        printf("R120 field echo %" PRIu64 "\n", hash_R120(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, f));
+        R120 v = make_R120(149);
+        printf("R120 hash %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, v, 5751800847714345207ull));
+        R120 e = echo_R120(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, v, 10ull, 4308192156440199558ull);
+        printf("R120 echo %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, e, 5751800847714345207ull));
+        R120 w = make_R120(648);
+        printf("R120 pair %" PRIu64 "\n", pair_R120(18ll, 34886ull, &ffidl_cells[0], -3616.125f, v, &ffidl_cells[37], w, (EnI64)5000000000ll, 3999.875));
+        printf("R120 ind hash %" PRIu64 "\n", ptr_hash_R120()(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, w, 5751800847714345207ull));
+        R120 ie = ptr_echo_R120()(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, e, 10ull, 4308192156440199558ull);
+        printf("R120 ind echo %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, ie, 5751800847714345207ull));
     }
 }
 __attribute__((noinline)) static void shape_R121(void) {
     printf("R121 layout %zu %zu %zu %zu\n", sizeof(R121), _Alignof(R121), offsetof(R121, f0), offsetof(R121, f1));
     {
-        R121 v = make_R121(141);
-        printf("R121 hash %" PRIu64 "\n", hash_R121(4741.125, 6347.0f, v, true, 30.125));
-        R121 e = echo_R121(-45ll, v, 17641529835351381176ull);
-        printf("R121 echo %" PRIu64 "\n", hash_R121(4741.125, 6347.0f, e, true, 30.125));
-        R121 w = make_R121(640);
-        printf("R121 pair %" PRIu64 "\n", pair_R121(2878.625, (EnU64)9223372036854775808ull, v, 7455535518401766033ll, w, 7721.75f));
+        R121 v = make_R121(150);
+        printf("R121 hash %" PRIu64 "\n", hash_R121(0ull, -1549.625, 22263ll, 95ull, v, 48ll));
+        R121 e = echo_R121(23618ll, -7610.875, &ffidl_cells[31], v);
+        printf("R121 echo %" PRIu64 "\n", hash_R121(0ull, -1549.625, 22263ll, 95ull, e, 48ll));
+        R121 x = make_R121(1049);
+        printf("R121 w64 hash %" PRIu64 "\n", w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, x, 2182.625));
+        R121 y = w64_echo_R121(&ffidl_cells[62], -38ll, 92ull, x, &ffidl_cells[24]);
+        printf("R121 w64 echo %" PRIu64 "\n", w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, y, 2182.625));
     }
 }
 __attribute__((noinline)) static void shape_R122(void) {
     printf("R122 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R122), _Alignof(R122), offsetof(R122, f0), offsetof(R122, f1), offsetof(R122, f2), offsetof(R122, f3));
     {
-        R122 v = make_R122(142);
-        printf("R122 hash %" PRIu64 "\n", hash_R122(-31ll, 685517885ll, 254ull, -47ll, -28ll, v));
-        R122 e = echo_R122(6314.375f, -3507ll, 255ull, -127ll, 1ull, 2101.75f, -6607.125, 9223372036854775806ll, v, 6799.125f);
-        printf("R122 echo %" PRIu64 "\n", hash_R122(-31ll, 685517885ll, 254ull, -47ll, -28ll, e));
-        R122 x = make_R122(1041);
-        printf("R122 w64 hash %" PRIu64 "\n", w64_hash_R122(6497.5f, -1649.625f, -7168.375, 241ull, 68ull, x, 48ll, -3511.75));
-        R122 y = w64_echo_R122(6502008245319399879ll, 3023155134ull, 65534ull, 43019ull, x, 9117816442297514361ull);
-        printf("R122 w64 echo %" PRIu64 "\n", w64_hash_R122(6497.5f, -1649.625f, -7168.375, 241ull, 68ull, y, 48ll, -3511.75));
+        R122 v = make_R122(151);
+        printf("R122 hash %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, v, 3315702617ull));
+        R122 e = echo_R122(-366265927ll, 2169.875f, v, &ffidl_cells[33], (EnU16)65535ull);
+        printf("R122 echo %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, e, 3315702617ull));
+        R122 w = make_R122(650);
+        printf("R122 pair %" PRIu64 "\n", pair_R122(-35ll, -5327.25f, -44ll, -6446.5f, -6703.125, v, 32767ll, w, -1932417423ll, 6416.0));
+        R122 f = make_R122(1350);
+        printf("R122 field %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], f.f1, 15276ull));
+        f.f1 = echo_R049(9ull, 25256ll, -43ll, f.f1, 65444ull);
+        printf("R122 field echo %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f, 3315702617ull));
     }
 }
 __attribute__((noinline)) static void shape_R123(void) {
-    printf("R123 layout %zu %zu %zu %zu %zu\n", sizeof(R123), _Alignof(R123), offsetof(R123, f0), offsetof(R123, f1), offsetof(R123, f2));
+    printf("R123 layout %zu %zu %zu %zu\n", sizeof(R123), _Alignof(R123), offsetof(R123, f0), offsetof(R123, f1));
     {
-        R123 v = make_R123(143);
-        printf("R123 hash %" PRIu64 "\n", hash_R123(6543549902440552917ull, -13ll, 3ll, 32ll, v, -1106832023104944754ll, -1928309152ll));
-        R123 e = echo_R123(2ll, -51ll, 243163230667854956ull, 1201.625, v, -8440962070432604085ll);
-        printf("R123 echo %" PRIu64 "\n", hash_R123(6543549902440552917ull, -13ll, 3ll, 32ll, e, -1106832023104944754ll, -1928309152ll));
-        R123 w = make_R123(642);
-        printf("R123 pair %" PRIu64 "\n", pair_R123(6489.875, 25ll, -759.0, -1151.375, -4052.75, -7679.5, v, &ffidl_cells[20], w));
-        R123 f = make_R123(1342);
-        printf("R123 field %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, f.f1[0], 14ull));
-        f.f1[0] = echo_R040(-4318.375, 1034.875f, -1885.75, 24ull, -6859.25, 31ll, 1302.125, f.f1[0], 32ull);
-        printf("R123 field echo %" PRIu64 "\n", hash_R123(6543549902440552917ull, -13ll, 3ll, 32ll, f, -1106832023104944754ll, -1928309152ll));
+        R123 v = make_R123(152);
+        printf("R123 hash %" PRIu64 "\n", hash_R123(v));
+        R123 e = echo_R123(&ffidl_cells[43], v, -1295791065ll, 7798806631847295757ll);
+        printf("R123 echo %" PRIu64 "\n", hash_R123(e));
     }
 }
 __attribute__((noinline)) static void shape_R124(void) {
-    printf("R124 layout %zu %zu %zu %zu\n", sizeof(R124), _Alignof(R124), offsetof(R124, f0), offsetof(R124, f1));
+    printf("R124 layout %zu %zu %zu\n", sizeof(R124), _Alignof(R124), offsetof(R124, f0));
     {
-        R124 v = make_R124(144);
-        printf("R124 hash %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
-        R124 e = echo_R124(90ull, -646.0, 13ll, -6496132008729815917ll, v, 18ull, -12ll, 0ull);
-        printf("R124 echo %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], e));
-        printf("R124 ind hash %" PRIu64 "\n", ptr_hash_R124()((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], v));
-        R124 ie = ptr_echo_R124()(90ull, -646.0, 13ll, -6496132008729815917ll, e, 18ull, -12ll, 0ull);
-        printf("R124 ind echo %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], ie));
+        R124 v = make_R124(153);
+        printf("R124 hash %" PRIu64 "\n", hash_R124(1490.0f, 48ll, v));
+        R124 e = echo_R124(4083.75f, 2018.75, 5430.0, 4ull, 0ull, 3037.5, -959.75f, v);
+        printf("R124 echo %" PRIu64 "\n", hash_R124(1490.0f, 48ll, e));
+        R124 w = make_R124(652);
+        printf("R124 pair %" PRIu64 "\n", pair_R124(&ffidl_cells[35], 1ull, 1ull, 6100638799638776742ull, 0ll, v, 3ll, w, 3727.5f));
     }
 }
 __attribute__((noinline)) static void shape_R125(void) {
-    printf("R125 layout %zu %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0), offsetof(R125, f1));
+    printf("R125 layout %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0));
     {
-        R125 v = make_R125(145);
-        printf("R125 hash %" PRIu64 "\n", hash_R125(v));
-        R125 e = echo_R125(12ll, -167900186ll, -7115.5, &ffidl_cells[7], v);
-        printf("R125 echo %" PRIu64 "\n", hash_R125(e));
-        R125 w = make_R125(644);
-        printf("R125 pair %" PRIu64 "\n", pair_R125(10005905320615525444ull, 21495ll, 26ull, 5023386772537671528ull, 12ll, (EnU8)200ull, v, 18446744073709551615ull, w, 180.625f));
+        R125 v = make_R125(154);
+        printf("R125 hash %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, v, -117ll, -2147483647ll));
+        R125 e = echo_R125(4294967294ull, -12ll, 123ull, v, 15697600630196290509ull, 126ll);
+        printf("R125 echo %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, e, -117ll, -2147483647ll));
+        R125 x = make_R125(1053);
+        printf("R125 w64 hash %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, x, (EnU32)3ull));
+        R125 y = w64_echo_R125(-1589.5f, -8521ll, x);
+        printf("R125 w64 echo %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
+        printf("R125 ind hash %" PRIu64 "\n", ptr_hash_R125()(4885.25f, 5104.0, v, -117ll, -2147483647ll));
+        R125 ie = ptr_echo_R125()(4294967294ull, -12ll, 123ull, e, 15697600630196290509ull, 126ll);
+        printf("R125 ind echo %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, ie, -117ll, -2147483647ll));
+        printf("R125 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R125()(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
+        R125 wie = ptr_w64_echo_R125()(-1589.5f, -8521ll, y);
+        printf("R125 w64 ind echo %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, wie, (EnU32)3ull));
     }
 }
 __attribute__((noinline)) static void shape_R126(void) {
-    printf("R126 layout %zu %zu %zu %zu %zu\n", sizeof(R126), _Alignof(R126), offsetof(R126, f0), offsetof(R126, f1), offsetof(R126, f2));
+    printf("R126 layout %zu %zu %zu\n", sizeof(R126), _Alignof(R126), offsetof(R126, f0));
     {
-        R126 v = make_R126(146);
-        printf("R126 hash %" PRIu64 "\n", hash_R126(-2223.75, 959.125, -2630.625, 973.5f, 7504.5, v));
-        R126 e = echo_R126(7233.5f, 126ll, -5876.375, 2195.375f, 2104.375f, 2681.25, v, 16ll, 7861.875f, 2981.625);
-        printf("R126 echo %" PRIu64 "\n", hash_R126(-2223.75, 959.125, -2630.625, 973.5f, 7504.5, e));
-        R126 x = make_R126(1045);
-        printf("R126 w64 hash %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, x, 18446744073709551615ull));
-        R126 y = w64_echo_R126(10ll, 5441.125f, -47ll, 8188364486971826011ull, x);
-        printf("R126 w64 echo %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, y, 18446744073709551615ull));
-        printf("R126 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R126()(&ffidl_cells[30], 0ull, 662.125f, -23675ll, y, 18446744073709551615ull));
-        R126 wie = ptr_w64_echo_R126()(10ll, 5441.125f, -47ll, 8188364486971826011ull, y);
-        printf("R126 w64 ind echo %" PRIu64 "\n", w64_hash_R126(&ffidl_cells[30], 0ull, 662.125f, -23675ll, wie, 18446744073709551615ull));
+        R126 v = make_R126(155);
+        printf("R126 hash %" PRIu64 "\n", hash_R126(&ffidl_cells[27], 29ull, v, -3224.25f));
+        R126 e = echo_R126(-8825664452836940105ll, v, 7795.5f, 1503.125f, 2168.75f);
+        printf("R126 echo %" PRIu64 "\n", hash_R126(&ffidl_cells[27], 29ull, e, -3224.25f));
+        R126 w = make_R126(654);
+        printf("R126 pair %" PRIu64 "\n", pair_R126((EnU16)0ull, -2328.875f, v, 4007ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R127(void) {
-    printf("R127 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0), offsetof(R127, f1), offsetof(R127, f2), offsetof(R127, f3), offsetof(R127, f4));
+    printf("R127 layout %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0));
     {
-        R127 v = make_R127(147);
-        printf("R127 hash %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, v, 1015.625f));
-        R127 e = echo_R127(99ll, 21ll, 246ull, 8611579894571628735ull, 1806256196168852606ull, 53404ull, -7ll, v, (EnI64)5000000000ll, 22ull, 3247526466ull);
-        printf("R127 echo %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, e, 1015.625f));
-        R127 w = make_R127(646);
-        printf("R127 pair %" PRIu64 "\n", pair_R127(v, 1293.75, w, 6220.25f));
-        R127 f = make_R127(1346);
-        printf("R127 field %" PRIu64 "\n", hash_R075(0ll, &ffidl_cells[11], f.f0, 1587412771ull));
-        f.f0 = echo_R075(1186.5, -3822.875, -5995.5f, 3669474169754968600ll, -3351.0, -5670.75, 1428.875f, 5900.625, f.f0, 24ull);
-        printf("R127 field echo %" PRIu64 "\n", hash_R127(743.625f, 4401.5, 16516ull, 5021.125f, -7692.375, -5405.5, 16185187047791183698ull, -2765.875f, f, 1015.625f));
+        R127 v = make_R127(156);
+        printf("R127 hash %" PRIu64 "\n", hash_R127(0ull, &ffidl_cells[13], v, 726.125f, 92ll));
+        R127 e = echo_R127(0ll, 3629869506643198152ll, 0ull, 4069.625, -80ll, 6217.5, v, 25ull, -4862.375f);
+        printf("R127 echo %" PRIu64 "\n", hash_R127(0ull, &ffidl_cells[13], e, 726.125f, 92ll));
     }
 }
 __attribute__((noinline)) static void shape_R128(void) {
     printf("R128 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R128), _Alignof(R128), offsetof(R128, f0), offsetof(R128, f1), offsetof(R128, f2), offsetof(R128, f3), offsetof(R128, f4));
     {
-        R128 v = make_R128(148);
-        printf("R128 hash %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, v, 2832601216ull, 40ull));
-        R128 e = echo_R128(-5075.625f, v, 0ull, 230ull);
-        printf("R128 echo %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, e, 2832601216ull, 40ull));
-        R128 f = make_R128(1347);
-        printf("R128 field %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, f.f4, 870997600530392353ll));
-        f.f4 = echo_R059(5840.5f, -238.0f, -304.0, f.f4, -7334.375);
-        printf("R128 field echo %" PRIu64 "\n", hash_R128(7140.875f, 11813458844507786824ull, -6353.875, 655.125, -7692.125, f, 2832601216ull, 40ull));
+        R128 v = make_R128(157);
+        printf("R128 hash %" PRIu64 "\n", hash_R128(-3898.375f, v, 7739.625f, 4640.875f));
+        R128 e = echo_R128(-8ll, 7096.125f, v, &ffidl_cells[49]);
+        printf("R128 echo %" PRIu64 "\n", hash_R128(-3898.375f, e, 7739.625f, 4640.875f));
+        R128 w = make_R128(656);
+        printf("R128 pair %" PRIu64 "\n", pair_R128(5935388846343430015ll, 9223372036854775806ll, -3727ll, 32766ll, 17ll, v, (EnU32)3ull, w, -6338.0f, &ffidl_cells[25]));
     }
 }
 __attribute__((noinline)) static void shape_R129(void) {
-    printf("R129 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R129), _Alignof(R129), offsetof(R129, f0), offsetof(R129, f1), offsetof(R129, f2), offsetof(R129, f3));
+    printf("R129 layout %zu %zu %zu %zu\n", sizeof(R129), _Alignof(R129), offsetof(R129, f0), offsetof(R129, f1));
     {
-        R129 v = make_R129(149);
-        printf("R129 hash %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, v, 45ull, 3208.625f));
-        R129 e = echo_R129(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, v, -3ll, 4294967294ull, 7836108329153716857ll);
-        printf("R129 echo %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
-        R129 w = make_R129(648);
-        printf("R129 pair %" PRIu64 "\n", pair_R129(46628ull, &ffidl_cells[15], v, 7ll, w, 0ll));
-        printf("R129 ind hash %" PRIu64 "\n", ptr_hash_R129()(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, w, 45ull, 3208.625f));
-        R129 ie = ptr_echo_R129()(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, e, -3ll, 4294967294ull, 7836108329153716857ll);
-        printf("R129 ind echo %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, ie, 45ull, 3208.625f));
+        R129 v = make_R129(158);
+        printf("R129 hash %" PRIu64 "\n", hash_R129(1ull, v, 76ll));
+        R129 e = echo_R129(0ll, &ffidl_cells[22], 1116546782ull, 2061865430ull, -1425357517ll, 65534ull, (EnU16)0ull, &ffidl_cells[20], v, (EnI8)-128ll, (EnU16)0ull);
+        printf("R129 echo %" PRIu64 "\n", hash_R129(1ull, e, 76ll));
+        R129 x = make_R129(1057);
+        printf("R129 w64 hash %" PRIu64 "\n", w64_hash_R129(13667ll, &ffidl_cells[57], x, -27ll, 1193984481ull));
+        R129 y = w64_echo_R129(-711.75f, x);
+        printf("R129 w64 echo %" PRIu64 "\n", w64_hash_R129(13667ll, &ffidl_cells[57], y, -27ll, 1193984481ull));
     }
 }
 __attribute__((noinline)) static void shape_R130(void) {
-    printf("R130 layout %zu %zu %zu\n", sizeof(R130), _Alignof(R130), offsetof(R130, f0));
+    printf("R130 layout %zu %zu %zu %zu\n", sizeof(R130), _Alignof(R130), offsetof(R130, f0), offsetof(R130, f1));
     {
-        R130 v = make_R130(150);
-        printf("R130 hash %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, v, -7701035506636521197ll, 2593.375f));
-        R130 e = echo_R130(5096658266031948657ull, 0ull, 13ll, -2147483647ll, -1370161733ll, v, 1439976780623009681ll, 32767ll, 8866089855969620253ull);
-        printf("R130 echo %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, e, -7701035506636521197ll, 2593.375f));
-        R130 x = make_R130(1049);
-        printf("R130 w64 hash %" PRIu64 "\n", w64_hash_R130(-1339.0, x));
-        R130 y = w64_echo_R130(&ffidl_cells[47], &ffidl_cells[60], -6091.625, (EnU8)200ull, x);
-        printf("R130 w64 echo %" PRIu64 "\n", w64_hash_R130(-1339.0, y));
-        R130 f = make_R130(1349);
-        printf("R130 field %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f.f0, 0ll, 17939684732833227276ull));
-        f.f0 = echo_R034(&ffidl_cells[52], f.f0, 9223372036854775806ll);
-        printf("R130 field echo %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, f, -7701035506636521197ll, 2593.375f));
+        R130 v = make_R130(159);
+        printf("R130 hash %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], v, -6162.75, -3557.625f));
+        R130 e = echo_R130(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, v);
+        printf("R130 echo %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], e, -6162.75, -3557.625f));
+        R130 w = make_R130(658);
+        printf("R130 pair %" PRIu64 "\n", pair_R130(25ll, 1790.0f, -3570.875f, -4414.5, 265.125f, v, -6295.625, w, 40ll, 11ull));
+        printf("R130 ind hash %" PRIu64 "\n", ptr_hash_R130()((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], w, -6162.75, -3557.625f));
+        R130 ie = ptr_echo_R130()(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, e);
+        printf("R130 ind echo %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], ie, -6162.75, -3557.625f));
     }
 }
 __attribute__((noinline)) static void shape_R131(void) {
     printf("R131 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R131), _Alignof(R131), offsetof(R131, f0), offsetof(R131, f1), offsetof(R131, f2), offsetof(R131, f3), offsetof(R131, f4), offsetof(R131, f5), offsetof(R131, f6), offsetof(R131, f7));
     {
-        R131 v = make_R131(151);
-        printf("R131 hash %" PRIu64 "\n", hash_R131(-12771ll, 117ll, 30ll, false, 1ull, v, 321.125));
-        R131 e = echo_R131(628.25, 3016.75f, -2166.75, 5326.875, 641.0f, v, &ffidl_cells[53], 10ull);
-        printf("R131 echo %" PRIu64 "\n", hash_R131(-12771ll, 117ll, 30ll, false, 1ull, e, 321.125));
-        R131 w = make_R131(650);
-        printf("R131 pair %" PRIu64 "\n", pair_R131(0ull, 39213ull, -1ll, -115ll, v, 7385.75, w, 3639943479ull));
+        R131 v = make_R131(160);
+        printf("R131 hash %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, v, -7521.875f));
+        R131 e = echo_R131(1043654011ull, -7039.25, 2537744793281458963ull, 4185315650808468526ull, 1035.25, -4303.625, v, -2873.125f);
+        printf("R131 echo %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, e, -7521.875f));
+        R131 f = make_R131(1359);
+        printf("R131 field %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f.f3[2]));
+        f.f3[2] = echo_R015(851.875f, f.f3[2], 80ll);
+        printf("R131 field echo %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, f, -7521.875f));
     }
 }
 __attribute__((noinline)) static void shape_R132(void) {
-    printf("R132 layout %zu %zu %zu\n", sizeof(R132), _Alignof(R132), offsetof(R132, f0));
+    printf("R132 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R132), _Alignof(R132), offsetof(R132, f0), offsetof(R132, f1), offsetof(R132, f2), offsetof(R132, f3));
     {
-        R132 v = make_R132(152);
-        printf("R132 hash %" PRIu64 "\n", hash_R132(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, v, 9ll));
-        R132 e = echo_R132(7365.875f, 0ull, -6135.75, 40ull, -114ll, -4304.125, (EnI64)-1ll, v, -17ll);
-        printf("R132 echo %" PRIu64 "\n", hash_R132(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, e, 9ll));
+        R132 v = make_R132(161);
+        printf("R132 hash %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, v, &ffidl_cells[44], 105ull));
+        R132 e = echo_R132((EnU64)469ull, 5802520895979582189ull, 27ull, -96ll, 4796701723577706105ull, -103ll, 66ll, v, 2618.375f, (EnI64)-1ll);
+        printf("R132 echo %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
+        R132 w = make_R132(660);
+        printf("R132 pair %" PRIu64 "\n", pair_R132(134ull, v, 32ull, w, 3273.125, -5451.5f));
     }
 }
 __attribute__((noinline)) static void shape_R133(void) {
-    printf("R133 layout %zu %zu %zu %zu\n", sizeof(R133), _Alignof(R133), offsetof(R133, f0), offsetof(R133, f1));
+    printf("R133 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R133), _Alignof(R133), offsetof(R133, f0), offsetof(R133, f1), offsetof(R133, f2), offsetof(R133, f3), offsetof(R133, f4));
     {
-        R133 v = make_R133(153);
-        printf("R133 hash %" PRIu64 "\n", hash_R133(v, 113ll));
-        R133 e = echo_R133(5155.5, 53196ull, 33504ull, v, 3773837731ull, 65ll, 85ll);
-        printf("R133 echo %" PRIu64 "\n", hash_R133(e, 113ll));
-        R133 w = make_R133(652);
-        printf("R133 pair %" PRIu64 "\n", pair_R133(-9223372036854775806ll, 2391.875, -1942.0f, &ffidl_cells[9], 24ull, v, -127ll, w));
+        R133 v = make_R133(162);
+        printf("R133 hash %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, v, 42ll));
+        R133 e = echo_R133(5283.625, v, -1461086281ll, -4207.375);
+        printf("R133 echo %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, e, 42ll));
+        R133 x = make_R133(1061);
+        printf("R133 w64 hash %" PRIu64 "\n", w64_hash_R133(x, -3108.5f));
+        R133 y = w64_echo_R133(28ull, 828.75f, x);
+        printf("R133 w64 echo %" PRIu64 "\n", w64_hash_R133(y, -3108.5f));
+        printf("R133 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R133()(y, -3108.5f));
+        R133 wie = ptr_w64_echo_R133()(28ull, 828.75f, y);
+        printf("R133 w64 ind echo %" PRIu64 "\n", w64_hash_R133(wie, -3108.5f));
+        R133 f = make_R133(1361);
+        printf("R133 field %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f.f1[0]));
+        f.f1[0] = echo_R008(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, f.f1[0], 13ull, false, 5460256187155313717ull);
+        printf("R133 field echo %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, f, 42ll));
     }
 }
 __attribute__((noinline)) static void shape_R134(void) {
-    printf("R134 layout %zu %zu %zu\n", sizeof(R134), _Alignof(R134), offsetof(R134, f0));
+    printf("R134 layout %zu %zu %zu %zu\n", sizeof(R134), _Alignof(R134), offsetof(R134, f0), offsetof(R134, f1));
     {
-        R134 v = make_R134(154);
-        printf("R134 hash %" PRIu64 "\n", hash_R134(127ll, -6675.75f, v));
-        R134 e = echo_R134(-34ll, (EnI8)-128ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, v, true, -6996.0f);
-        printf("R134 echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, e));
-        R134 x = make_R134(1053);
-        printf("R134 w64 hash %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, x, 3000522127ull));
-        R134 y = w64_echo_R134(-3394.25f, x, 3325.375f, -7017.875);
-        printf("R134 w64 echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, y, 3000522127ull));
-        printf("R134 ind hash %" PRIu64 "\n", ptr_hash_R134()(127ll, -6675.75f, v));
-        R134 ie = ptr_echo_R134()(-34ll, (EnI8)-128ll, 11587137351553033822ull, -45ll, 19904ull, 4ull, &ffidl_cells[25], -5955500292025591328ll, e, true, -6996.0f);
-        printf("R134 ind echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, ie));
-        printf("R134 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R134()(1ull, 34ll, y, 3000522127ull));
-        R134 wie = ptr_w64_echo_R134()(-3394.25f, y, 3325.375f, -7017.875);
-        printf("R134 w64 ind echo %" PRIu64 "\n", w64_hash_R134(1ull, 34ll, wie, 3000522127ull));
-        R134 f = make_R134(1353);
-        printf("R134 field %" PRIu64 "\n", hash_R020(true, -7059.125f, f.f0, 34ull));
-        f.f0 = echo_R020(f.f0);
-        printf("R134 field echo %" PRIu64 "\n", hash_R134(127ll, -6675.75f, f));
+        R134 v = make_R134(163);
+        printf("R134 hash %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, v));
+        R134 e = echo_R134((EnI16)-300ll, 11023176327885128231ull, 4ll, 10646918726765210972ull, 38ll, 127ll, 46ull, 1977097554970518814ll, v);
+        printf("R134 echo %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, e));
+        R134 w = make_R134(662);
+        printf("R134 pair %" PRIu64 "\n", pair_R134(6641.875f, -418.25, 4188.25f, v, 45ull, w, 1794.375, 62368ull));
+        R134 f = make_R134(1362);
+        printf("R134 field %" PRIu64 "\n", hash_R112(1445.5, f.f0));
+        f.f0 = echo_R112(1ull, f.f0, &ffidl_cells[53], 10ull);
+        printf("R134 field echo %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, f));
     }
 }
 __attribute__((noinline)) static void shape_R135(void) {
-    printf("R135 layout %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1));
+    printf("R135 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1), offsetof(R135, f2), offsetof(R135, f3), offsetof(R135, f4));
     {
-        R135 v = make_R135(155);
-        printf("R135 hash %" PRIu64 "\n", hash_R135(-6678.0, -128ll, v));
-        R135 e = echo_R135(4243.875f, -7032.0f, -7004.5, 541.25, v, -6386.75);
-        printf("R135 echo %" PRIu64 "\n", hash_R135(-6678.0, -128ll, e));
-        R135 w = make_R135(654);
-        printf("R135 pair %" PRIu64 "\n", pair_R135(v, 2954363344986596407ll, w));
+        R135 v = make_R135(164);
+        printf("R135 hash %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
+        R135 e = echo_R135(-3882.875f, -21561ll, v, -1046.5f);
+        printf("R135 echo %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, e, 3397.375, -6302.875));
+        printf("R135 ind hash %" PRIu64 "\n", ptr_hash_R135()(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
+        R135 ie = ptr_echo_R135()(-3882.875f, -21561ll, e, -1046.5f);
+        printf("R135 ind echo %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, ie, 3397.375, -6302.875));
     }
 }
 __attribute__((noinline)) static void shape_R136(void) {
-    printf("R136 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R136), _Alignof(R136), offsetof(R136, f0), offsetof(R136, f1), offsetof(R136, f2), offsetof(R136, f3), offsetof(R136, f4), offsetof(R136, f5), offsetof(R136, f6), offsetof(R136, f7));
+    printf("R136 layout %zu %zu %zu\n", sizeof(R136), _Alignof(R136), offsetof(R136, f0));
     {
-        R136 v = make_R136(156);
-        printf("R136 hash %" PRIu64 "\n", hash_R136(3577.875f, -6257.5f, -4057.75f, -7141.875f, -4313.125, v));
-        R136 e = echo_R136(21ll, 9223372036854775806ll, 142ull, v, 3236479399ull);
-        printf("R136 echo %" PRIu64 "\n", hash_R136(3577.875f, -6257.5f, -4057.75f, -7141.875f, -4313.125, e));
+        R136 v = make_R136(165);
+        printf("R136 hash %" PRIu64 "\n", hash_R136(-7111.875, 276.0, v, (EnU8)200ull, 32ull));
+        R136 e = echo_R136((EnU8)200ull, 655.875, 918089460965655663ull, -2574.5f, v, 47883ull);
+        printf("R136 echo %" PRIu64 "\n", hash_R136(-7111.875, 276.0, e, (EnU8)200ull, 32ull));
+        R136 w = make_R136(664);
+        printf("R136 pair %" PRIu64 "\n", pair_R136(-5097.625f, 4574.75f, 5026.375, v, 43234ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R137(void) {
-    printf("R137 layout %zu %zu %zu\n", sizeof(R137), _Alignof(R137), offsetof(R137, f0));
+    printf("R137 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R137), _Alignof(R137), offsetof(R137, f0), offsetof(R137, f1), offsetof(R137, f2), offsetof(R137, f3));
     {
-        R137 v = make_R137(157);
-        printf("R137 hash %" PRIu64 "\n", hash_R137(-2483.75, 4320.0, v));
-        R137 e = echo_R137(1171276683ull, 191962392ll, v);
-        printf("R137 echo %" PRIu64 "\n", hash_R137(-2483.75, 4320.0, e));
-        R137 w = make_R137(656);
-        printf("R137 pair %" PRIu64 "\n", pair_R137(-6562998998187859031ll, 81ull, -34ll, -5730.375, 75.0f, v, 6860.125f, w, -2361.375f));
+        R137 v = make_R137(166);
+        printf("R137 hash %" PRIu64 "\n", hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, v));
+        R137 e = echo_R137(-32768ll, -35ll, 24ull, -30ll, 1ull, v, -45ll, 9088ull, 89ull);
+        printf("R137 echo %" PRIu64 "\n", hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, e));
+        R137 x = make_R137(1065);
+        printf("R137 w64 hash %" PRIu64 "\n", w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, x));
+        R137 y = w64_echo_R137(-7467.875f, x);
+        printf("R137 w64 echo %" PRIu64 "\n", w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, y));
     }
 }
 __attribute__((noinline)) static void shape_R138(void) {
-    printf("R138 layout %zu %zu %zu\n", sizeof(R138), _Alignof(R138), offsetof(R138, f0));
+    printf("R138 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R138), _Alignof(R138), offsetof(R138, f0), offsetof(R138, f1), offsetof(R138, f2), offsetof(R138, f3), offsetof(R138, f4));
     {
-        R138 v = make_R138(158);
-        printf("R138 hash %" PRIu64 "\n", hash_R138(5140724218447119788ll, -48ll, -127ll, 1ull, 3ull, -2373.625f, 9ull, v, -275.0));
-        R138 e = echo_R138(975573739ull, 0ull, 0ll, -2106061688240203918ll, 4294967294ull, -27ll, 17154524344998617451ull, 9223372036854775806ll, v, 48ull);
-        printf("R138 echo %" PRIu64 "\n", hash_R138(5140724218447119788ll, -48ll, -127ll, 1ull, 3ull, -2373.625f, 9ull, e, -275.0));
-        R138 x = make_R138(1057);
-        printf("R138 w64 hash %" PRIu64 "\n", w64_hash_R138(15120109646679124491ull, x));
-        R138 y = w64_echo_R138(-2920.875, 3575.125f, 4854.375f, -204.875f, x, (EnU16)0ull);
-        printf("R138 w64 echo %" PRIu64 "\n", w64_hash_R138(15120109646679124491ull, y));
+        R138 v = make_R138(167);
+        printf("R138 hash %" PRIu64 "\n", hash_R138(5927.375f, v, -7902.875f, -3291.75));
+        R138 e = echo_R138(5857.625, v, 2303.125, 51334530ll, 0ull);
+        printf("R138 echo %" PRIu64 "\n", hash_R138(5927.375f, e, -7902.875f, -3291.75));
+        R138 w = make_R138(666);
+        printf("R138 pair %" PRIu64 "\n", pair_R138(2822.625f, v, 4257.125, w));
+        R138 f = make_R138(1366);
+        printf("R138 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0, 53742ull));
+        f.f0 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0);
+        printf("R138 field echo %" PRIu64 "\n", hash_R138(5927.375f, f, -7902.875f, -3291.75));
     }
 }
 __attribute__((noinline)) static void shape_R139(void) {
-    printf("R139 layout %zu %zu %zu %zu\n", sizeof(R139), _Alignof(R139), offsetof(R139, f0), offsetof(R139, f1));
+    printf("R139 layout %zu %zu %zu\n", sizeof(R139), _Alignof(R139), offsetof(R139, f0));
     {
-        R139 v = make_R139(159);
-        printf("R139 hash %" PRIu64 "\n", hash_R139(30833ull, 0ull, v));
-        R139 e = echo_R139(-5117.375, 7187.625f, 3484.25f, -4736.375, v, 43952ull);
-        printf("R139 echo %" PRIu64 "\n", hash_R139(30833ull, 0ull, e));
-        R139 w = make_R139(658);
-        printf("R139 pair %" PRIu64 "\n", pair_R139(-4265.0f, v, 126ll, w, &ffidl_cells[19], 0ull));
-        printf("R139 ind hash %" PRIu64 "\n", ptr_hash_R139()(30833ull, 0ull, w));
-        R139 ie = ptr_echo_R139()(-5117.375, 7187.625f, 3484.25f, -4736.375, e, 43952ull);
-        printf("R139 ind echo %" PRIu64 "\n", hash_R139(30833ull, 0ull, ie));
+        R139 v = make_R139(168);
+        printf("R139 hash %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, v, 33ull, 8253207231812354092ll));
+        R139 e = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, v);
+        printf("R139 echo %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, e, 33ull, 8253207231812354092ll));
+        R139 f = make_R139(1367);
+        printf("R139 field %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, f.f0[0], -2494.75f));
+        f.f0[0] = echo_R110(f.f0[0], -3034.0, 1877.5f, 5688.875f);
+        printf("R139 field echo %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f, 33ull, 8253207231812354092ll));
     }
 }
 __attribute__((noinline)) static void shape_R140(void) {
-    printf("R140 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2), offsetof(R140, f3));
+    printf("R140 layout %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2));
     {
-        R140 v = make_R140(160);
-        printf("R140 hash %" PRIu64 "\n", hash_R140(4586.25f, -6498.125f, 2151.0, -5625.375f, -4996.0, v, &ffidl_cells[5], 3999.875));
-        R140 e = echo_R140(126ll, false, v);
-        printf("R140 echo %" PRIu64 "\n", hash_R140(4586.25f, -6498.125f, 2151.0, -5625.375f, -4996.0, e, &ffidl_cells[5], 3999.875));
+        R140 v = make_R140(169);
+        printf("R140 hash %" PRIu64 "\n", hash_R140(v));
+        R140 e = echo_R140(-5503.625f, -5398.0, v, 5532747527154899233ll, 24385ll);
+        printf("R140 echo %" PRIu64 "\n", hash_R140(e));
+        R140 w = make_R140(668);
+        printf("R140 pair %" PRIu64 "\n", pair_R140(-2000.375, -13ll, 126ll, -16649ll, -9223372036854775806ll, -846074073ll, v, &ffidl_cells[57], w));
+        printf("R140 ind hash %" PRIu64 "\n", ptr_hash_R140()(w));
+        R140 ie = ptr_echo_R140()(-5503.625f, -5398.0, e, 5532747527154899233ll, 24385ll);
+        printf("R140 ind echo %" PRIu64 "\n", hash_R140(ie));
+        R140 f = make_R140(1368);
+        printf("R140 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f1[1], -5283.25, 7100.625f));
+        f.f1[1] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f1[1], (EnU64)9223372036854775808ull, -116ll);
+        printf("R140 field echo %" PRIu64 "\n", hash_R140(f));
     }
 }
 __attribute__((noinline)) static void shape_R141(void) {
-    printf("R141 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R141), _Alignof(R141), offsetof(R141, f0), offsetof(R141, f1), offsetof(R141, f2), offsetof(R141, f3));
+    printf("R141 layout %zu %zu %zu %zu\n", sizeof(R141), _Alignof(R141), offsetof(R141, f0), offsetof(R141, f1));
     {
-        R141 v = make_R141(161);
-        printf("R141 hash %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, v, -1549.625));
-        R141 e = echo_R141(32782ull, -417ll, 9223372036854775807ll, v, -9223372036854775807ll, 0ll);
-        printf("R141 echo %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, e, -1549.625));
-        R141 w = make_R141(660);
-        printf("R141 pair %" PRIu64 "\n", pair_R141(5898.0, 4966.75f, 7622.5, -7302.0, v, 4769.625, w, (EnI8)-128ll));
-        R141 f = make_R141(1360);
-        printf("R141 field %" PRIu64 "\n", hash_R038(f.f3, 11021609383448752425ull, (EnI64)5000000000ll));
-        f.f3 = echo_R038(-6858.875, 76ll, 7307312807056225791ll, 34ull, f.f3);
-        printf("R141 field echo %" PRIu64 "\n", hash_R141(0ull, 3319769775857598213ll, 18ll, 1ull, -18063ll, f, -1549.625));
+        R141 v = make_R141(170);
+        printf("R141 hash %" PRIu64 "\n", hash_R141(&ffidl_cells[30], (EnI8)127ll, v));
+        R141 e = echo_R141(4674.5f, &ffidl_cells[20], -6200.25, 5ull, 4294967295ull, false, 40ull, v);
+        printf("R141 echo %" PRIu64 "\n", hash_R141(&ffidl_cells[30], (EnI8)127ll, e));
+        R141 x = make_R141(1069);
+        printf("R141 w64 hash %" PRIu64 "\n", w64_hash_R141(-6647.5f, x, &ffidl_cells[44]));
+        R141 y = w64_echo_R141(11008300644223998018ull, x, 862.375f);
+        printf("R141 w64 echo %" PRIu64 "\n", w64_hash_R141(-6647.5f, y, &ffidl_cells[44]));
+        printf("R141 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R141()(-6647.5f, y, &ffidl_cells[44]));
+        R141 wie = ptr_w64_echo_R141()(11008300644223998018ull, y, 862.375f);
+        printf("R141 w64 ind echo %" PRIu64 "\n", w64_hash_R141(-6647.5f, wie, &ffidl_cells[44]));
     }
 }
 __attribute__((noinline)) static void shape_R142(void) {
-    printf("R142 layout %zu %zu %zu\n", sizeof(R142), _Alignof(R142), offsetof(R142, f0));
+    printf("R142 layout %zu %zu %zu %zu\n", sizeof(R142), _Alignof(R142), offsetof(R142, f0), offsetof(R142, f1));
     {
-        R142 v = make_R142(162);
-        printf("R142 hash %" PRIu64 "\n", hash_R142(50ll, -45ll, 65535ull, 29ull, &ffidl_cells[46], v, 5ull, -26ll));
-        R142 e = echo_R142(-4064.875f, -6239.75f, 4092ll, -1436ll, v);
-        printf("R142 echo %" PRIu64 "\n", hash_R142(50ll, -45ll, 65535ull, 29ull, &ffidl_cells[46], e, 5ull, -26ll));
-        R142 x = make_R142(1061);
-        printf("R142 w64 hash %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, x, 1ull, 1ull));
-        R142 y = w64_echo_R142(31ull, (EnI8)-128ll, -4516.25, 19ll, 56162ull, x);
-        printf("R142 w64 echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, y, 1ull, 1ull));
-        printf("R142 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R142()(-7338.75, -634.75, y, 1ull, 1ull));
-        R142 wie = ptr_w64_echo_R142()(31ull, (EnI8)-128ll, -4516.25, 19ll, 56162ull, y);
-        printf("R142 w64 ind echo %" PRIu64 "\n", w64_hash_R142(-7338.75, -634.75, wie, 1ull, 1ull));
-        R142 f = make_R142(1361);
-        printf("R142 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f0));
-        f.f0 = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f0, (EnU16)173ull, 89ll, 87ll);
-        printf("R142 field echo %" PRIu64 "\n", hash_R142(50ll, -45ll, 65535ull, 29ull, &ffidl_cells[46], f, 5ull, -26ll));
+        R142 v = make_R142(171);
+        printf("R142 hash %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, v));
+        R142 e = echo_R142(-5777.5f, 4802.25f, 825.375f, 6680.0f, 1ull, -2159.75, 50ll, 7188.25, v);
+        printf("R142 echo %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, e));
+        R142 w = make_R142(670);
+        printf("R142 pair %" PRIu64 "\n", pair_R142(-111ll, &ffidl_cells[26], (EnU16)0ull, -128ll, 10ull, (EnI8)127ll, v, -2170.875f, w, 2758.0f));
+        R142 f = make_R142(1370);
+        printf("R142 field %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f.f1[0], 3315702617ull));
+        f.f1[0] = echo_R122(-366265927ll, 2169.875f, f.f1[0], &ffidl_cells[33], (EnU16)65535ull);
+        printf("R142 field echo %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R143(void) {
-    printf("R143 layout %zu %zu %zu %zu %zu\n", sizeof(R143), _Alignof(R143), offsetof(R143, f0), offsetof(R143, f1), offsetof(R143, f2));
+    printf("R143 layout %zu %zu %zu %zu\n", sizeof(R143), _Alignof(R143), offsetof(R143, f0), offsetof(R143, f1));
     {
-        R143 v = make_R143(163);
-        printf("R143 hash %" PRIu64 "\n", hash_R143(&ffidl_cells[43], v, -1295791065ll));
-        R143 e = echo_R143(-72ll, &ffidl_cells[59], -6ll, 9106ull, 12ll, v, 0ull);
-        printf("R143 echo %" PRIu64 "\n", hash_R143(&ffidl_cells[43], e, -1295791065ll));
-        R143 w = make_R143(662);
-        printf("R143 pair %" PRIu64 "\n", pair_R143(&ffidl_cells[12], -75ll, 6131.625, 1ull, 3528.75f, 5402.25f, v, 20ll, w, -3651.875, 149ull));
+        R143 v = make_R143(172);
+        printf("R143 hash %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, v, 3769771570191162751ll));
+        R143 e = echo_R143(7169.125, -9223372036854775807ll, 18ll, v);
+        printf("R143 echo %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, e, 3769771570191162751ll));
     }
 }
 __attribute__((noinline)) static void shape_R144(void) {
-    printf("R144 layout %zu %zu %zu\n", sizeof(R144), _Alignof(R144), offsetof(R144, f0));
+    printf("R144 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R144), _Alignof(R144), offsetof(R144, f0), offsetof(R144, f1), offsetof(R144, f2), offsetof(R144, f3), offsetof(R144, f4));
     {
-        R144 v = make_R144(164);
-        printf("R144 hash %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
-        R144 e = echo_R144(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, v, (EnU64)18446744073709551615ull, 0ull);
-        printf("R144 echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, e, -17ll, -26848ll));
-        printf("R144 ind hash %" PRIu64 "\n", ptr_hash_R144()(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, v, -17ll, -26848ll));
-        R144 ie = ptr_echo_R144()(-5115.625f, -7597.75f, 19967ll, 0ull, 80ull, e, (EnU64)18446744073709551615ull, 0ull);
-        printf("R144 ind echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, ie, -17ll, -26848ll));
-        R144 f = make_R144(1363);
-        printf("R144 field %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f.f0, 0ll, 17939684732833227276ull));
-        f.f0 = echo_R034(&ffidl_cells[52], f.f0, 9223372036854775806ll);
-        printf("R144 field echo %" PRIu64 "\n", hash_R144(81ll, -1630.25, -6844.125f, 11956500728703538683ull, 39ull, 5754.125, 9223372036854775806ll, f, -17ll, -26848ll));
+        R144 v = make_R144(173);
+        printf("R144 hash %" PRIu64 "\n", hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, v, -2980023079193278843ll));
+        R144 e = echo_R144((EnU16)30ull, 40ull, 26233ull, 1ull, v, 158.5, -6123.25f, 359.875);
+        printf("R144 echo %" PRIu64 "\n", hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, e, -2980023079193278843ll));
+        R144 w = make_R144(672);
+        printf("R144 pair %" PRIu64 "\n", pair_R144(13617539825885420242ull, -5630.25f, v, -7652.0f, w, 3392.75));
     }
 }
 __attribute__((noinline)) static void shape_R145(void) {
-    printf("R145 layout %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1));
+    printf("R145 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1), offsetof(R145, f2), offsetof(R145, f3), offsetof(R145, f4), offsetof(R145, f5), offsetof(R145, f6), offsetof(R145, f7));
     {
-        R145 v = make_R145(165);
-        printf("R145 hash %" PRIu64 "\n", hash_R145(v, (EnI8)60ll, -7791.625f));
-        R145 e = echo_R145(38ll, -1825.875, -7667.0f, 1326.25f, -9223372036854775806ll, 1602.125f, v, 39627ull, 2147483647ll);
-        printf("R145 echo %" PRIu64 "\n", hash_R145(e, (EnI8)60ll, -7791.625f));
-        R145 w = make_R145(664);
-        printf("R145 pair %" PRIu64 "\n", pair_R145(-7395.375f, &ffidl_cells[55], -6837.875f, 6085ull, 230ull, v, &ffidl_cells[0], w, false));
-        R145 f = make_R145(1364);
-        printf("R145 field %" PRIu64 "\n", hash_R124((EnU32)829ull, 32767ll, &ffidl_cells[24], 169ull, 143ull, 39ull, 6317702184729353846ll, &ffidl_cells[45], f.f1));
-        f.f1 = echo_R124(90ull, -646.0, 13ll, -6496132008729815917ll, f.f1, 18ull, -12ll, 0ull);
-        printf("R145 field echo %" PRIu64 "\n", hash_R145(f, (EnI8)60ll, -7791.625f));
+        R145 v = make_R145(174);
+        printf("R145 hash %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
+        R145 e = echo_R145(2067.5, -28ll, 12377ll, v, 2964832504ull, 238ull);
+        printf("R145 echo %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, e, 1845.25f));
+        R145 x = make_R145(1073);
+        printf("R145 w64 hash %" PRIu64 "\n", w64_hash_R145(0ull, x));
+        R145 y = w64_echo_R145(x, -12ll);
+        printf("R145 w64 echo %" PRIu64 "\n", w64_hash_R145(0ull, y));
+        printf("R145 ind hash %" PRIu64 "\n", ptr_hash_R145()(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
+        R145 ie = ptr_echo_R145()(2067.5, -28ll, 12377ll, e, 2964832504ull, 238ull);
+        printf("R145 ind echo %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, ie, 1845.25f));
+        R145 f = make_R145(1373);
+        printf("R145 field %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f.f1));
+        f.f1 = echo_R015(851.875f, f.f1, 80ll);
+        printf("R145 field echo %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, f, 1845.25f));
     }
 }
 __attribute__((noinline)) static void shape_R146(void) {
     printf("R146 layout %zu %zu %zu %zu %zu\n", sizeof(R146), _Alignof(R146), offsetof(R146, f0), offsetof(R146, f1), offsetof(R146, f2));
     {
-        R146 v = make_R146(166);
-        printf("R146 hash %" PRIu64 "\n", hash_R146(3541.0, -1297.75, -1184.875f, v, &ffidl_cells[3], -10ll));
-        R146 e = echo_R146(v, -32ll, -127ll);
-        printf("R146 echo %" PRIu64 "\n", hash_R146(3541.0, -1297.75, -1184.875f, e, &ffidl_cells[3], -10ll));
-        R146 x = make_R146(1065);
-        printf("R146 w64 hash %" PRIu64 "\n", w64_hash_R146(1974.0f, x));
-        R146 y = w64_echo_R146(-29.875f, -7533.625f, 0ull, -21ll, &ffidl_cells[10], x);
-        printf("R146 w64 echo %" PRIu64 "\n", w64_hash_R146(1974.0f, y));
+        R146 v = make_R146(175);
+        printf("R146 hash %" PRIu64 "\n", hash_R146(5847.75f, -7129.25f, v));
+        R146 e = echo_R146(-5849.75f, v, 0ull, -1ll, 2283556564ull);
+        printf("R146 echo %" PRIu64 "\n", hash_R146(5847.75f, -7129.25f, e));
+        R146 w = make_R146(674);
+        printf("R146 pair %" PRIu64 "\n", pair_R146((EnI16)7ll, -4613.875, 127ll, -48ll, 18446744073709551614ull, v, -1550.875, w, (EnI64)-1ll));
     }
 }
 __attribute__((noinline)) static void shape_R147(void) {
     printf("R147 layout %zu %zu %zu %zu\n", sizeof(R147), _Alignof(R147), offsetof(R147, f0), offsetof(R147, f1));
     {
-        R147 v = make_R147(167);
-        printf("R147 hash %" PRIu64 "\n", hash_R147(1010.25f, -6352.625f, -7938.375f, 7774.25, 7739.625f, v));
-        R147 e = echo_R147(&ffidl_cells[22], (EnI16)-299ll, &ffidl_cells[1], -1812109967ll, &ffidl_cells[59], 180ull, v);
-        printf("R147 echo %" PRIu64 "\n", hash_R147(1010.25f, -6352.625f, -7938.375f, 7774.25, 7739.625f, e));
-        R147 w = make_R147(666);
-        printf("R147 pair %" PRIu64 "\n", pair_R147(4884.375f, 1773.0, v, 40ull, w, -552.125, -7896.75));
+        R147 v = make_R147(176);
+        printf("R147 hash %" PRIu64 "\n", hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, v));
+        R147 e = echo_R147(-112ll, -9223372036854775806ll, -3807ll, 19ll, 18446744073709551614ull, v, 4276059251932042403ll);
+        printf("R147 echo %" PRIu64 "\n", hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, e));
     }
 }
 __attribute__((noinline)) static void shape_R148(void) {
-    printf("R148 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R148), _Alignof(R148), offsetof(R148, f0), offsetof(R148, f1), offsetof(R148, f2), offsetof(R148, f3));
+    printf("R148 layout %zu %zu %zu %zu %zu\n", sizeof(R148), _Alignof(R148), offsetof(R148, f0), offsetof(R148, f1), offsetof(R148, f2));
     {
-        R148 v = make_R148(168);
-        printf("R148 hash %" PRIu64 "\n", hash_R148(&ffidl_cells[22], -1425357517ll, 65534ull, v));
-        R148 e = echo_R148(-7044613003472689401ll, -32767ll, 4294967295ull, 50ull, 7894035135152968987ll, v, 1ull, -27ll, 1193984481ull);
-        printf("R148 echo %" PRIu64 "\n", hash_R148(&ffidl_cells[22], -1425357517ll, 65534ull, e));
+        R148 v = make_R148(177);
+        printf("R148 hash %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, v));
+        R148 e = echo_R148(14ull, 10700ull, -34ll, -5499.25, v, 68ll);
+        printf("R148 echo %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, e));
+        R148 w = make_R148(676);
+        printf("R148 pair %" PRIu64 "\n", pair_R148(2386.125f, -6686.875, &ffidl_cells[5], 9223372036854775807ll, 2ull, -3049.0, v, 1378.25f, w, 44114ull));
     }
 }
 __attribute__((noinline)) static void shape_R149(void) {
-    printf("R149 layout %zu %zu %zu\n", sizeof(R149), _Alignof(R149), offsetof(R149, f0));
+    printf("R149 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R149), _Alignof(R149), offsetof(R149, f0), offsetof(R149, f1), offsetof(R149, f2), offsetof(R149, f3));
     {
-        R149 v = make_R149(169);
-        printf("R149 hash %" PRIu64 "\n", hash_R149((EnU16)990ull, (EnInt)100000ll, 139ull, v, &ffidl_cells[28], -1475003726ll));
-        R149 e = echo_R149(86ll, v, (EnInt)1ll);
-        printf("R149 echo %" PRIu64 "\n", hash_R149((EnU16)990ull, (EnInt)100000ll, 139ull, e, &ffidl_cells[28], -1475003726ll));
-        R149 w = make_R149(668);
-        printf("R149 pair %" PRIu64 "\n", pair_R149(32ll, -26ll, v, -3284.625, w, &ffidl_cells[11], -20ll));
-        printf("R149 ind hash %" PRIu64 "\n", ptr_hash_R149()((EnU16)990ull, (EnInt)100000ll, 139ull, w, &ffidl_cells[28], -1475003726ll));
-        R149 ie = ptr_echo_R149()(86ll, e, (EnInt)1ll);
-        printf("R149 ind echo %" PRIu64 "\n", hash_R149((EnU16)990ull, (EnInt)100000ll, 139ull, ie, &ffidl_cells[28], -1475003726ll));
+        R149 v = make_R149(178);
+        printf("R149 hash %" PRIu64 "\n", hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, v));
+        R149 e = echo_R149(v, (EnU16)0ull, 2395.25f, 619.625f);
+        printf("R149 echo %" PRIu64 "\n", hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, e));
+        R149 x = make_R149(1077);
+        printf("R149 w64 hash %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, x, &ffidl_cells[59]));
+        R149 y = w64_echo_R149(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, x);
+        printf("R149 w64 echo %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
+        printf("R149 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R149()(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
+        R149 wie = ptr_w64_echo_R149()(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, y);
+        printf("R149 w64 ind echo %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, wie, &ffidl_cells[59]));
     }
 }
 __attribute__((noinline)) static void shape_R150(void) {
-    printf("R150 layout %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1));
+    printf("R150 layout %zu %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1), offsetof(R150, f2));
     {
-        R150 v = make_R150(170);
-        printf("R150 hash %" PRIu64 "\n", hash_R150(9ull, v, -7323.25, -1150.0));
-        R150 e = echo_R150(v, 6804.75);
-        printf("R150 echo %" PRIu64 "\n", hash_R150(9ull, e, -7323.25, -1150.0));
-        R150 x = make_R150(1069);
-        printf("R150 w64 hash %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnI8)127ll, 1757.125, x, 0ull));
-        R150 y = w64_echo_R150(3571.875f, 4447.5f, x, 35ull);
-        printf("R150 w64 echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnI8)127ll, 1757.125, y, 0ull));
-        printf("R150 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R150()(-6542.0, (EnI8)127ll, 1757.125, y, 0ull));
-        R150 wie = ptr_w64_echo_R150()(3571.875f, 4447.5f, y, 35ull);
-        printf("R150 w64 ind echo %" PRIu64 "\n", w64_hash_R150(-6542.0, (EnI8)127ll, 1757.125, wie, 0ull));
+        R150 v = make_R150(179);
+        printf("R150 hash %" PRIu64 "\n", hash_R150(v, 8ull));
+        R150 e = echo_R150(11541482605534864817ull, 48ull, v, -7363893131446019734ll, -6523.625f);
+        printf("R150 echo %" PRIu64 "\n", hash_R150(e, 8ull));
+        R150 w = make_R150(678);
+        printf("R150 pair %" PRIu64 "\n", pair_R150(6854.875, -7176.125f, v, 9223372036854775806ll, w));
+        printf("R150 ind hash %" PRIu64 "\n", ptr_hash_R150()(w, 8ull));
+        R150 ie = ptr_echo_R150()(11541482605534864817ull, 48ull, e, -7363893131446019734ll, -6523.625f);
+        printf("R150 ind echo %" PRIu64 "\n", hash_R150(ie, 8ull));
     }
 }
 __attribute__((noinline)) static void shape_R151(void) {
     printf("R151 layout %zu %zu %zu %zu\n", sizeof(R151), _Alignof(R151), offsetof(R151, f0), offsetof(R151, f1));
     {
-        R151 v = make_R151(171);
-        printf("R151 hash %" PRIu64 "\n", hash_R151(-5126.625, 6512.25, -6846.5f, 870.375f, v, 284631291ull));
-        R151 e = echo_R151(27ll, -9223372036854775807ll, 4294967294ull, 82ull, (EnI16)-299ll, -37ll, v);
-        printf("R151 echo %" PRIu64 "\n", hash_R151(-5126.625, 6512.25, -6846.5f, 870.375f, e, 284631291ull));
-        R151 w = make_R151(670);
-        printf("R151 pair %" PRIu64 "\n", pair_R151(179ull, v, 31464ull, w, &ffidl_cells[0], -32767ll));
+        R151 v = make_R151(180);
+        printf("R151 hash %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, v, 60ll));
+        R151 e = echo_R151(4896.875f, 0ull, 9223372036854775807ll, (EnU16)24ull, 493.75, 2516.625f, 10ull, -5152.0, v, 2610.125);
+        printf("R151 echo %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, e, 60ll));
+        R151 f = make_R151(1379);
+        printf("R151 field %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, f.f0, -2634.0f, -35ll));
+        f.f0 = echo_R087(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, f.f0, 35ll);
+        printf("R151 field echo %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, f, 60ll));
     }
 }
 __attribute__((noinline)) static void shape_R152(void) {
     printf("R152 layout %zu %zu %zu %zu\n", sizeof(R152), _Alignof(R152), offsetof(R152, f0), offsetof(R152, f1));
     {
-        R152 v = make_R152(172);
-        printf("R152 hash %" PRIu64 "\n", hash_R152((EnI8)-128ll, &ffidl_cells[57], 39ull, 4350.875, 1805.875f, 40ull, 7775258967697713360ull, v, 2236.75));
-        R152 e = echo_R152(62105ull, 3305.25f, 6171.25, -6875.5f, -7507.625f, 9223372036854775806ll, 6368.875f, -2227.625, v, 0ll, 122ll, 3669301689ull);
-        printf("R152 echo %" PRIu64 "\n", hash_R152((EnI8)-128ll, &ffidl_cells[57], 39ull, 4350.875, 1805.875f, 40ull, 7775258967697713360ull, e, 2236.75));
+        R152 v = make_R152(181);
+        printf("R152 hash %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, v, 55ll, 19ll));
+        R152 e = echo_R152(1061235908ull, -7ll, (EnU64)18446744073709551615ull, &ffidl_cells[35], 36499ull, 28ull, 60ull, 4680561530114047556ll, v, 5470.0f, 6048.625f, -2874.75);
+        printf("R152 echo %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, e, 55ll, 19ll));
+        R152 w = make_R152(680);
+        printf("R152 pair %" PRIu64 "\n", pair_R152(793737082013262764ll, -4852.125, v, 13962613917326348215ull, w));
+        R152 f = make_R152(1380);
+        printf("R152 field %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, f.f0[0], -5021.125f));
+        f.f0[0] = echo_R113(f.f0[0], -4724.125, 4246360692ull, -3384.0f);
+        printf("R152 field echo %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, f, 55ll, 19ll));
     }
 }
 __attribute__((noinline)) static void shape_R153(void) {
-    printf("R153 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R153), _Alignof(R153), offsetof(R153, f0), offsetof(R153, f1), offsetof(R153, f2), offsetof(R153, f3), offsetof(R153, f4), offsetof(R153, f5), offsetof(R153, f6), offsetof(R153, f7));
+    printf("R153 layout %zu %zu %zu\n", sizeof(R153), _Alignof(R153), offsetof(R153, f0));
     {
-        R153 v = make_R153(173);
-        printf("R153 hash %" PRIu64 "\n", hash_R153(14ull, v));
-        R153 e = echo_R153(-60ll, (EnU8)0ull, v, -1ll, -1266057802ll, -13347ll);
-        printf("R153 echo %" PRIu64 "\n", hash_R153(14ull, e));
-        R153 w = make_R153(672);
-        printf("R153 pair %" PRIu64 "\n", pair_R153(&ffidl_cells[34], v, -4733.875, w));
-        R153 f = make_R153(1372);
-        printf("R153 field %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, f.f6, 3138.0, 7150.875f));
-        f.f6 = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, f.f6, 206826625ll);
-        printf("R153 field echo %" PRIu64 "\n", hash_R153(14ull, f));
+        R153 v = make_R153(182);
+        printf("R153 hash %" PRIu64 "\n", hash_R153(6221.5, v, -4031.375f));
+        R153 e = echo_R153(35ll, -127ll, 43ull, 65534ull, 270503865439708172ull, v, 2496.875, -14497ll);
+        printf("R153 echo %" PRIu64 "\n", hash_R153(6221.5, e, -4031.375f));
+        R153 x = make_R153(1081);
+        printf("R153 w64 hash %" PRIu64 "\n", w64_hash_R153(x, (EnU64)9223372036854775808ull, -6428.875));
+        R153 y = w64_echo_R153(1ull, 7869.0f, 126ll, 2210ll, (EnI8)102ll, x);
+        printf("R153 w64 echo %" PRIu64 "\n", w64_hash_R153(y, (EnU64)9223372036854775808ull, -6428.875));
     }
 }
 __attribute__((noinline)) static void shape_R154(void) {
-    printf("R154 layout %zu %zu %zu %zu\n", sizeof(R154), _Alignof(R154), offsetof(R154, f0), offsetof(R154, f1));
+    printf("R154 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R154), _Alignof(R154), offsetof(R154, f0), offsetof(R154, f1), offsetof(R154, f2), offsetof(R154, f3), offsetof(R154, f4), offsetof(R154, f5), offsetof(R154, f6), offsetof(R154, f7));
     {
-        R154 v = make_R154(174);
-        printf("R154 hash %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, v, -9411ll, 11157ull));
-        R154 e = echo_R154(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, v, -814.875f, 1799.625, 18ll);
-        printf("R154 echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, e, -9411ll, 11157ull));
-        R154 x = make_R154(1073);
-        printf("R154 w64 hash %" PRIu64 "\n", w64_hash_R154(-6507.875, -5042.625f, -17ll, x));
-        R154 y = w64_echo_R154(&ffidl_cells[45], 2599316780479716731ll, 1452361191936755952ll, x);
-        printf("R154 w64 echo %" PRIu64 "\n", w64_hash_R154(-6507.875, -5042.625f, -17ll, y));
-        printf("R154 ind hash %" PRIu64 "\n", ptr_hash_R154()(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, v, -9411ll, 11157ull));
-        R154 ie = ptr_echo_R154()(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, e, -814.875f, 1799.625, 18ll);
-        printf("R154 ind echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, ie, -9411ll, 11157ull));
-        R154 f = make_R154(1373);
-        printf("R154 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f1, 1332.625));
-        f.f1 = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f1, -5319.875, -3418.0f);
-        printf("R154 field echo %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, f, -9411ll, 11157ull));
+        R154 v = make_R154(183);
+        printf("R154 hash %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, v, 1257797159ull, -35ll));
+        R154 e = echo_R154(v, -32767ll);
+        printf("R154 echo %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, e, 1257797159ull, -35ll));
+        R154 w = make_R154(682);
+        printf("R154 pair %" PRIu64 "\n", pair_R154(5587724948928100146ll, 40ll, v, -177.75f, w));
+        R154 f = make_R154(1382);
+        printf("R154 field %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f3));
+        f.f3 = echo_R014(-23ll, 8ll, f.f3, 29743ull);
+        printf("R154 field echo %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, f, 1257797159ull, -35ll));
     }
 }
 __attribute__((noinline)) static void shape_R155(void) {
-    printf("R155 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1), offsetof(R155, f2), offsetof(R155, f3));
+    printf("R155 layout %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1));
     {
-        R155 v = make_R155(175);
-        printf("R155 hash %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, v));
-        R155 e = echo_R155(0ull, 51785ull, 6508281058784610169ull, -34ll, v);
-        printf("R155 echo %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, e));
-        R155 w = make_R155(674);
-        printf("R155 pair %" PRIu64 "\n", pair_R155(47384ull, 15339087377539825213ull, 4893ull, 20ull, &ffidl_cells[43], 0ull, v, 2815.375, w, 3768062049246761680ll));
-        R155 f = make_R155(1374);
-        printf("R155 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f3, 204.75));
-        f.f3 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f3);
-        printf("R155 field echo %" PRIu64 "\n", hash_R155((EnU16)65535ull, 24ll, 24ull, 5161459952563173928ull, 60ull, (EnU8)0ull, -9223372036854775807ll, f));
+        R155 v = make_R155(184);
+        printf("R155 hash %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, v, 0ull));
+        R155 e = echo_R155(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, v, 41ull, true);
+        printf("R155 echo %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, e, 0ull));
+        printf("R155 ind hash %" PRIu64 "\n", ptr_hash_R155()(-6525.875f, -7862.75f, 6329.125, v, 0ull));
+        R155 ie = ptr_echo_R155()(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, e, 41ull, true);
+        printf("R155 ind echo %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, ie, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R156(void) {
-    printf("R156 layout %zu %zu %zu %zu %zu\n", sizeof(R156), _Alignof(R156), offsetof(R156, f0), offsetof(R156, f1), offsetof(R156, f2));
+    printf("R156 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R156), _Alignof(R156), offsetof(R156, f0), offsetof(R156, f1), offsetof(R156, f2), offsetof(R156, f3));
     {
-        R156 v = make_R156(176);
-        printf("R156 hash %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, v, 24ll));
-        R156 e = echo_R156(1945.875f, -6663.125, &ffidl_cells[52], (EnU16)65535ull, v);
-        printf("R156 echo %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, e, 24ll));
-        R156 f = make_R156(1375);
-        printf("R156 field %" PRIu64 "\n", hash_R070(0ull, f.f2));
-        f.f2 = echo_R070(-2401.875, f.f2);
-        printf("R156 field echo %" PRIu64 "\n", hash_R156(183ull, -2859872736334815084ll, 41ull, 1257816796ll, 4374.5, f, 24ll));
+        R156 v = make_R156(185);
+        printf("R156 hash %" PRIu64 "\n", hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, v));
+        R156 e = echo_R156(v, 0ull, -4467.75f, 302.875);
+        printf("R156 echo %" PRIu64 "\n", hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, e));
+        R156 w = make_R156(684);
+        printf("R156 pair %" PRIu64 "\n", pair_R156(-6783.75, -1571.25f, -7613.0f, 1209.75, -1480.5f, -4515.25f, v, -5739.375, w, -959.375f, 6439.5));
     }
 }
 __attribute__((noinline)) static void shape_R157(void) {
     printf("R157 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R157), _Alignof(R157), offsetof(R157, f0), offsetof(R157, f1), offsetof(R157, f2), offsetof(R157, f3), offsetof(R157, f4), offsetof(R157, f5), offsetof(R157, f6), offsetof(R157, f7));
     {
-        R157 v = make_R157(177);
-        printf("R157 hash %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, v, 3027458009267008599ull, 5195.75));
-        R157 e = echo_R157(v, 7ull, 32767ll, -9068906670059944012ll);
-        printf("R157 echo %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, e, 3027458009267008599ull, 5195.75));
-        R157 w = make_R157(676);
-        printf("R157 pair %" PRIu64 "\n", pair_R157((EnU16)281ull, (EnU32)3ull, -13ll, &ffidl_cells[26], v, 141ull, w, -729.375));
-        R157 f = make_R157(1376);
-        printf("R157 field %" PRIu64 "\n", hash_R112(219.25, 7803.5, 1406.25f, -5493.0f, 3667.5f, f.f0[0], 6453.625f));
-        f.f0[0] = echo_R112(9223372036854775807ll, 76ull, &ffidl_cells[25], 13487933674059415024ull, f.f0[0], true);
-        printf("R157 field echo %" PRIu64 "\n", hash_R157(167ull, 0ull, 0ll, 32767ll, f, 3027458009267008599ull, 5195.75));
+        R157 v = make_R157(186);
+        printf("R157 hash %" PRIu64 "\n", hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, v));
+        R157 e = echo_R157(v, -922.0);
+        printf("R157 echo %" PRIu64 "\n", hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, e));
+        R157 x = make_R157(1085);
+        printf("R157 w64 hash %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, x, &ffidl_cells[0], 126ll));
+        R157 y = w64_echo_R157(-6806.75f, -6823.375f, -2831.625, -4688.0f, x, -47ll);
+        printf("R157 w64 echo %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
+        printf("R157 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R157()(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
+        R157 wie = ptr_w64_echo_R157()(-6806.75f, -6823.375f, -2831.625, -4688.0f, y, -47ll);
+        printf("R157 w64 ind echo %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, wie, &ffidl_cells[0], 126ll));
     }
 }
 __attribute__((noinline)) static void shape_R158(void) {
-    printf("R158 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R158), _Alignof(R158), offsetof(R158, f0), offsetof(R158, f1), offsetof(R158, f2), offsetof(R158, f3), offsetof(R158, f4), offsetof(R158, f5));
+    printf("R158 layout %zu %zu %zu\n", sizeof(R158), _Alignof(R158), offsetof(R158, f0));
     {
-        R158 v = make_R158(178);
-        printf("R158 hash %" PRIu64 "\n", hash_R158(38.625, -7913.75, -5119.0, v));
-        R158 e = echo_R158(33ull, 7856.375, -2590.875f, (EnI64)-1ll, 28ll, v, false, 2712626721079392904ull);
-        printf("R158 echo %" PRIu64 "\n", hash_R158(38.625, -7913.75, -5119.0, e));
-        R158 x = make_R158(1077);
-        printf("R158 w64 hash %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, x));
-        R158 y = w64_echo_R158(-7770.625, 65535ull, -428.625f, x, -1179.75f);
-        printf("R158 w64 echo %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, y));
-        printf("R158 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R158()(-1315.625f, 5440.625f, 2257.75, 6000.875f, y));
-        R158 wie = ptr_w64_echo_R158()(-7770.625, 65535ull, -428.625f, y, -1179.75f);
-        printf("R158 w64 ind echo %" PRIu64 "\n", w64_hash_R158(-1315.625f, 5440.625f, 2257.75, 6000.875f, wie));
-        R158 f = make_R158(1377);
-        printf("R158 field %" PRIu64 "\n", hash_R074(127ll, 666148953ll, f.f3));
-        f.f3 = echo_R074(1827.625, 11ull, -32767ll, f.f3, 5626.0f, 4566.25f, 2292.75f);
-        printf("R158 field echo %" PRIu64 "\n", hash_R158(38.625, -7913.75, -5119.0, f));
+        R158 v = make_R158(187);
+        printf("R158 hash %" PRIu64 "\n", hash_R158(-172.25, v, 18446744073709551614ull));
+        R158 e = echo_R158(69ull, -6ll, -1090.5, (EnU16)0ull, -10ll, v);
+        printf("R158 echo %" PRIu64 "\n", hash_R158(-172.25, e, 18446744073709551614ull));
+        R158 w = make_R158(686);
+        printf("R158 pair %" PRIu64 "\n", pair_R158(1ull, -5279.0f, 15ull, -18018ll, v, -4672.5, w));
     }
 }
 __attribute__((noinline)) static void shape_R159(void) {
-    printf("R159 layout %zu %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1), offsetof(R159, f2));
+    printf("R159 layout %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1));
     {
-        R159 v = make_R159(179);
-        printf("R159 hash %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, v, 3320.25));
-        R159 e = echo_R159((EnU8)0ull, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, v, true, -120ll);
-        printf("R159 echo %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, e, 3320.25));
-        R159 w = make_R159(678);
-        printf("R159 pair %" PRIu64 "\n", pair_R159(17057550980794394843ull, 0ll, &ffidl_cells[12], 40ull, v, -2088326178ll, w, -5978.125));
-        printf("R159 ind hash %" PRIu64 "\n", ptr_hash_R159()(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, w, 3320.25));
-        R159 ie = ptr_echo_R159()((EnU8)0ull, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, e, true, -120ll);
-        printf("R159 ind echo %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, ie, 3320.25));
+        R159 v = make_R159(188);
+        printf("R159 hash %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, v, 4767.375));
+        R159 e = echo_R159(-124ll, 0ull, v);
+        printf("R159 echo %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, e, 4767.375));
+        R159 f = make_R159(1387);
+        printf("R159 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f1, -7730.0));
+        f.f1 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f1);
+        printf("R159 field echo %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, f, 4767.375));
     }
 }
 __attribute__((noinline)) static void shape_R160(void) {
-    printf("R160 layout %zu %zu %zu %zu %zu\n", sizeof(R160), _Alignof(R160), offsetof(R160, f0), offsetof(R160, f1), offsetof(R160, f2));
+    printf("R160 layout %zu %zu %zu %zu\n", sizeof(R160), _Alignof(R160), offsetof(R160, f0), offsetof(R160, f1));
     {
-        R160 v = make_R160(180);
-        printf("R160 hash %" PRIu64 "\n", hash_R160(v, 43ull, &ffidl_cells[11]));
-        R160 e = echo_R160(254ull, 5807ull, (EnU64)18446744073709551615ull, 1632753431698452827ull, 18446744073709551614ull, 1437373811ll, 2705372784ull, v, -1636.75f, 1401.5f, 3807.75f);
-        printf("R160 echo %" PRIu64 "\n", hash_R160(e, 43ull, &ffidl_cells[11]));
+        R160 v = make_R160(189);
+        printf("R160 hash %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, v));
+        R160 e = echo_R160(&ffidl_cells[56], 0ll, v);
+        printf("R160 echo %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, e));
+        R160 w = make_R160(688);
+        printf("R160 pair %" PRIu64 "\n", pair_R160(82ull, 0ull, (EnU32)4000000000ull, -7389.375, v, 92ull, w, &ffidl_cells[19]));
+        printf("R160 ind hash %" PRIu64 "\n", ptr_hash_R160()(3016.25, 4543.375, -6716.75, 2802.5f, w));
+        R160 ie = ptr_echo_R160()(&ffidl_cells[56], 0ll, e);
+        printf("R160 ind echo %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, ie));
     }
 }
 __attribute__((noinline)) static void shape_R161(void) {
-    printf("R161 layout %zu %zu %zu\n", sizeof(R161), _Alignof(R161), offsetof(R161, f0));
+    printf("R161 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R161), _Alignof(R161), offsetof(R161, f0), offsetof(R161, f1), offsetof(R161, f2), offsetof(R161, f3), offsetof(R161, f4), offsetof(R161, f5), offsetof(R161, f6), offsetof(R161, f7));
     {
-        R161 v = make_R161(181);
-        printf("R161 hash %" PRIu64 "\n", hash_R161(37ll, -2172.75, 5ull, 2999.5f, v, -7410958278865547637ll, 3290110237563507236ull));
-        R161 e = echo_R161(-1723477922046315482ll, 30ull, 81ull, &ffidl_cells[9], 17223093516387648551ull, -7917988112748450726ll, v);
-        printf("R161 echo %" PRIu64 "\n", hash_R161(37ll, -2172.75, 5ull, 2999.5f, e, -7410958278865547637ll, 3290110237563507236ull));
-        R161 w = make_R161(680);
-        printf("R161 pair %" PRIu64 "\n", pair_R161(&ffidl_cells[22], 174ull, 32766ll, 157134506ull, 10ull, v, 49ll, w));
+        R161 v = make_R161(190);
+        printf("R161 hash %" PRIu64 "\n", hash_R161(v));
+        R161 e = echo_R161(11963ull, 8ull, 0ll, 17ull, -14406ll, 7353.5, v, 6742.375);
+        printf("R161 echo %" PRIu64 "\n", hash_R161(e));
+        R161 x = make_R161(1089);
+        printf("R161 w64 hash %" PRIu64 "\n", w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, x, 2147483647ll));
+        R161 y = w64_echo_R161(-3464.0f, -1ll, 5401.25f, 8376659227201201783ull, x, 1128.875);
+        printf("R161 w64 echo %" PRIu64 "\n", w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, y, 2147483647ll));
+        R161 f = make_R161(1389);
+        printf("R161 field %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, f.f6, -3327.5f));
+        f.f6 = echo_R073(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, f.f6);
+        printf("R161 field echo %" PRIu64 "\n", hash_R161(f));
     }
 }
 __attribute__((noinline)) static void shape_R162(void) {
     printf("R162 layout %zu %zu %zu %zu\n", sizeof(R162), _Alignof(R162), offsetof(R162, f0), offsetof(R162, f1));
     {
-        R162 v = make_R162(182);
-        printf("R162 hash %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnU8)0ull, 7547ll, &ffidl_cells[0], v));
-        R162 e = echo_R162(2783.625f, 4813.125, 6311.5, -5531.0, v, -5304.25f);
-        printf("R162 echo %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnU8)0ull, 7547ll, &ffidl_cells[0], e));
-        R162 x = make_R162(1081);
-        printf("R162 w64 hash %" PRIu64 "\n", w64_hash_R162(127ll, 16176757396138683882ull, 8051ll, 1416931999ll, 23ull, x, (EnU8)200ull));
-        R162 y = w64_echo_R162(36ll, x, 20ull, 45072ull);
-        printf("R162 w64 echo %" PRIu64 "\n", w64_hash_R162(127ll, 16176757396138683882ull, 8051ll, 1416931999ll, 23ull, y, (EnU8)200ull));
+        R162 v = make_R162(191);
+        printf("R162 hash %" PRIu64 "\n", hash_R162(v));
+        R162 e = echo_R162(9223372036854775806ll, 13ull, -27502ll, 2ull, -18ll, v, 907.5f);
+        printf("R162 echo %" PRIu64 "\n", hash_R162(e));
+        R162 w = make_R162(690);
+        printf("R162 pair %" PRIu64 "\n", pair_R162(12ull, v, 18018ll, w, 0ull));
+        R162 f = make_R162(1390);
+        printf("R162 field %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f.f1, 33ull, 8253207231812354092ll));
+        f.f1 = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, f.f1);
+        printf("R162 field echo %" PRIu64 "\n", hash_R162(f));
     }
 }
 __attribute__((noinline)) static void shape_R163(void) {
-    printf("R163 layout %zu %zu %zu %zu %zu\n", sizeof(R163), _Alignof(R163), offsetof(R163, f0), offsetof(R163, f1), offsetof(R163, f2));
+    printf("R163 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R163), _Alignof(R163), offsetof(R163, f0), offsetof(R163, f1), offsetof(R163, f2), offsetof(R163, f3), offsetof(R163, f4), offsetof(R163, f5), offsetof(R163, f6), offsetof(R163, f7));
     {
-        R163 v = make_R163(183);
-        printf("R163 hash %" PRIu64 "\n", hash_R163(&ffidl_cells[32], 16ll, 3ll, v, 12377ll));
-        R163 e = echo_R163(2964832504ull, v);
-        printf("R163 echo %" PRIu64 "\n", hash_R163(&ffidl_cells[32], 16ll, 3ll, e, 12377ll));
-        R163 w = make_R163(682);
-        printf("R163 pair %" PRIu64 "\n", pair_R163(v, -3501.875f, w, -792.125, -6667.875));
-        R163 f = make_R163(1382);
-        printf("R163 field %" PRIu64 "\n", hash_R106(-127ll, 0ll, 126ll, f.f2, -2642.25f, 6306.125f));
-        f.f2 = echo_R106(-5903.75f, 13ll, -1322.875, -6275.75f, -974.625, -5699.375f, -7678.0, 2612.125, f.f2, 27149ull, -1648234992ll);
-        printf("R163 field echo %" PRIu64 "\n", hash_R163(&ffidl_cells[32], 16ll, 3ll, f, 12377ll));
+        R163 v = make_R163(192);
+        printf("R163 hash %" PRIu64 "\n", hash_R163(3573.75, v, (EnI16)525ll));
+        R163 e = echo_R163(63ll, v, -29ll, (EnU32)469ull);
+        printf("R163 echo %" PRIu64 "\n", hash_R163(3573.75, e, (EnI16)525ll));
+        R163 f = make_R163(1391);
+        printf("R163 field %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f.f3));
+        f.f3 = echo_R105(4090063306524475793ull, (EnI16)7ll, f.f3, 1332.625);
+        printf("R163 field echo %" PRIu64 "\n", hash_R163(3573.75, f, (EnI16)525ll));
     }
 }
 __attribute__((noinline)) static void shape_R164(void) {
-    printf("R164 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R164), _Alignof(R164), offsetof(R164, f0), offsetof(R164, f1), offsetof(R164, f2), offsetof(R164, f3));
+    printf("R164 layout %zu %zu %zu %zu\n", sizeof(R164), _Alignof(R164), offsetof(R164, f0), offsetof(R164, f1));
     {
-        R164 v = make_R164(184);
-        printf("R164 hash %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, v));
-        R164 e = echo_R164(v, -368.125f, -6833.375, -1010.25);
-        printf("R164 echo %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, e));
-        printf("R164 ind hash %" PRIu64 "\n", ptr_hash_R164()(1ull, 5870728080562158917ll, 0ll, v));
-        R164 ie = ptr_echo_R164()(e, -368.125f, -6833.375, -1010.25);
-        printf("R164 ind echo %" PRIu64 "\n", hash_R164(1ull, 5870728080562158917ll, 0ll, ie));
+        R164 v = make_R164(193);
+        printf("R164 hash %" PRIu64 "\n", hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, v, 18333698468771133424ull, 0ll));
+        R164 e = echo_R164(4416.25, -5483.375f, -4805.0f, -4030.875, -5266.125, -1246.875, v, 6819414116009900985ll, -2566.75, 665561233ull);
+        printf("R164 echo %" PRIu64 "\n", hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, e, 18333698468771133424ull, 0ll));
+        R164 w = make_R164(692);
+        printf("R164 pair %" PRIu64 "\n", pair_R164(2902.625, -929.125f, 229.375, -5602.875, v, 3543.875f, w, (EnU8)1ull, -3625ll));
     }
 }
 __attribute__((noinline)) static void shape_R165(void) {
-    printf("R165 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R165), _Alignof(R165), offsetof(R165, f0), offsetof(R165, f1), offsetof(R165, f2), offsetof(R165, f3), offsetof(R165, f4), offsetof(R165, f5));
+    printf("R165 layout %zu %zu %zu %zu %zu\n", sizeof(R165), _Alignof(R165), offsetof(R165, f0), offsetof(R165, f1), offsetof(R165, f2));
     {
-        R165 v = make_R165(185);
-        printf("R165 hash %" PRIu64 "\n", hash_R165(&ffidl_cells[2], 239ull, v, 12756448309204799515ull, 19ull));
-        R165 e = echo_R165(1798.375, 1250.375, -5906.5, v);
-        printf("R165 echo %" PRIu64 "\n", hash_R165(&ffidl_cells[2], 239ull, e, 12756448309204799515ull, 19ull));
-        R165 w = make_R165(684);
-        printf("R165 pair %" PRIu64 "\n", pair_R165(1327098310ll, 3400666263733331897ull, 11ull, v, 912943510ull, w, -3896.875, -4346.0f));
-        R165 f = make_R165(1384);
-        printf("R165 field %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, f.f4, -9411ll, 11157ull));
-        f.f4 = echo_R154(1ull, 4514969148160915735ull, (EnU8)200ull, 4236.375f, -4833.625f, 1834361700ll, f.f4, -814.875f, 1799.625, 18ll);
-        printf("R165 field echo %" PRIu64 "\n", hash_R165(&ffidl_cells[2], 239ull, f, 12756448309204799515ull, 19ull));
+        R165 v = make_R165(194);
+        printf("R165 hash %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
+        R165 e = echo_R165(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, v);
+        printf("R165 echo %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, e));
+        R165 x = make_R165(1093);
+        printf("R165 w64 hash %" PRIu64 "\n", w64_hash_R165(6940ll, x, 5670.125, 26ull));
+        R165 y = w64_echo_R165(-3672.375f, x);
+        printf("R165 w64 echo %" PRIu64 "\n", w64_hash_R165(6940ll, y, 5670.125, 26ull));
+        printf("R165 ind hash %" PRIu64 "\n", ptr_hash_R165()(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
+        R165 ie = ptr_echo_R165()(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, e);
+        printf("R165 ind echo %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, ie));
+        printf("R165 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R165()(6940ll, y, 5670.125, 26ull));
+        R165 wie = ptr_w64_echo_R165()(-3672.375f, y);
+        printf("R165 w64 ind echo %" PRIu64 "\n", w64_hash_R165(6940ll, wie, 5670.125, 26ull));
+        R165 f = make_R165(1393);
+        printf("R165 field %" PRIu64 "\n", hash_R101(2682.25f, f.f0, -1882.375f, 4118.0));
+        f.f0 = echo_R101(12ull, -1351.125, -5001.25, 12863090999106842334ull, f.f0, 6314.375f, -3507ll, 255ull);
+        printf("R165 field echo %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R166(void) {
     printf("R166 layout %zu %zu %zu %zu\n", sizeof(R166), _Alignof(R166), offsetof(R166, f0), offsetof(R166, f1));
     {
-        R166 v = make_R166(186);
-        printf("R166 hash %" PRIu64 "\n", hash_R166(-7411.125f, 18ull, -1769.875, v, 2006983389ull, 85ll));
-        R166 e = echo_R166(-9223372036854775806ll, 32ull, -110ll, v);
-        printf("R166 echo %" PRIu64 "\n", hash_R166(-7411.125f, 18ull, -1769.875, e, 2006983389ull, 85ll));
-        R166 x = make_R166(1085);
-        printf("R166 w64 hash %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, x, true, -7397530032953323055ll));
-        R166 y = w64_echo_R166(3369.875f, -4384.25, false, &ffidl_cells[13], false, x);
-        printf("R166 w64 echo %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, y, true, -7397530032953323055ll));
-        printf("R166 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R166()(-3740.5, -2204.5f, y, true, -7397530032953323055ll));
-        R166 wie = ptr_w64_echo_R166()(3369.875f, -4384.25, false, &ffidl_cells[13], false, y);
-        printf("R166 w64 ind echo %" PRIu64 "\n", w64_hash_R166(-3740.5, -2204.5f, wie, true, -7397530032953323055ll));
+        R166 v = make_R166(195);
+        printf("R166 hash %" PRIu64 "\n", hash_R166(1988.5, v));
+        R166 e = echo_R166(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, v);
+        printf("R166 echo %" PRIu64 "\n", hash_R166(1988.5, e));
+        R166 w = make_R166(694);
+        printf("R166 pair %" PRIu64 "\n", pair_R166(0ull, 360.875, v, 671.5f, w, 2890.125));
     }
 }
 __attribute__((noinline)) static void shape_R167(void) {
-    printf("R167 layout %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0));
+    printf("R167 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0), offsetof(R167, f1), offsetof(R167, f2), offsetof(R167, f3), offsetof(R167, f4), offsetof(R167, f5), offsetof(R167, f6), offsetof(R167, f7));
     {
-        R167 v = make_R167(187);
-        printf("R167 hash %" PRIu64 "\n", hash_R167(true, 8ull, (EnU32)4000000000ull, -21888ll, 591493079043329284ll, 4234622847671900922ll, &ffidl_cells[61], v));
-        R167 e = echo_R167(0ll, (EnInt)0ll, -34ll, 8ull, v, -5210.375f, -5007.5f, 48346ull);
-        printf("R167 echo %" PRIu64 "\n", hash_R167(true, 8ull, (EnU32)4000000000ull, -21888ll, 591493079043329284ll, 4234622847671900922ll, &ffidl_cells[61], e));
-        R167 w = make_R167(686);
-        printf("R167 pair %" PRIu64 "\n", pair_R167(3317.625f, -3574.875, -2147483648ll, v, 7353.5, w, 35ull, 42ull));
+        R167 v = make_R167(196);
+        printf("R167 hash %" PRIu64 "\n", hash_R167(0ull, 126ll, v, 58667ull, 137375296062729562ull));
+        R167 e = echo_R167(5510.0, -3895.375, -4363.0f, -3445.625f, -5908.375f, 988.75, v, 10ull, 2124.875f);
+        printf("R167 echo %" PRIu64 "\n", hash_R167(0ull, 126ll, e, 58667ull, 137375296062729562ull));
+        R167 f = make_R167(1395);
+        printf("R167 field %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, f.f5));
+        f.f5 = echo_R048((EnI8)-29ll, 0ll, -2375.75, 5672.25f, f.f5);
+        printf("R167 field echo %" PRIu64 "\n", hash_R167(0ull, 126ll, f, 58667ull, 137375296062729562ull));
     }
 }
 __attribute__((noinline)) static void shape_R168(void) {
-    printf("R168 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R168), _Alignof(R168), offsetof(R168, f0), offsetof(R168, f1), offsetof(R168, f2), offsetof(R168, f3));
+    printf("R168 layout %zu %zu %zu\n", sizeof(R168), _Alignof(R168), offsetof(R168, f0));
     {
-        R168 v = make_R168(188);
-        printf("R168 hash %" PRIu64 "\n", hash_R168((EnU16)0ull, 2395.25f, 619.625f, 30584ull, v));
-        R168 e = echo_R168(-2038637841300899500ll, 48ll, v, 2ll, (EnInt)1ll, (EnU32)4000000000ull);
-        printf("R168 echo %" PRIu64 "\n", hash_R168((EnU16)0ull, 2395.25f, 619.625f, 30584ull, e));
+        R168 v = make_R168(197);
+        printf("R168 hash %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, v, 1836.625f));
+        R168 e = echo_R168(v, 38ll);
+        printf("R168 echo %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, e, 1836.625f));
+        R168 w = make_R168(696);
+        printf("R168 pair %" PRIu64 "\n", pair_R168(v, -7377.875, w, -27745ll));
+        R168 f = make_R168(1396);
+        printf("R168 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0[1], 53742ull));
+        f.f0[1] = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0[1]);
+        printf("R168 field echo %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, f, 1836.625f));
     }
 }
 __attribute__((noinline)) static void shape_R169(void) {
-    printf("R169 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R169), _Alignof(R169), offsetof(R169, f0), offsetof(R169, f1), offsetof(R169, f2), offsetof(R169, f3));
+    printf("R169 layout %zu %zu %zu %zu\n", sizeof(R169), _Alignof(R169), offsetof(R169, f0), offsetof(R169, f1));
     {
-        R169 v = make_R169(189);
-        printf("R169 hash %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, v));
-        R169 e = echo_R169(6270418973943296392ll, -5542.75f, 32767ll, 93ll, 45ll, 34ull, v, -116ll, 0ull, 4456ull);
-        printf("R169 echo %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, e));
-        R169 w = make_R169(688);
-        printf("R169 pair %" PRIu64 "\n", pair_R169(65534ull, v, -11ll, w, 3108.875f, 1632.375));
-        printf("R169 ind hash %" PRIu64 "\n", ptr_hash_R169()(-45ll, 180ull, 11ll, w));
-        R169 ie = ptr_echo_R169()(6270418973943296392ll, -5542.75f, 32767ll, 93ll, 45ll, 34ull, e, -116ll, 0ull, 4456ull);
-        printf("R169 ind echo %" PRIu64 "\n", hash_R169(-45ll, 180ull, 11ll, ie));
+        R169 v = make_R169(198);
+        printf("R169 hash %" PRIu64 "\n", hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, v));
+        R169 e = echo_R169(55ll, (EnU16)65535ull, 0ull, v, 48ull, -1645.25f, 39ull);
+        printf("R169 echo %" PRIu64 "\n", hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, e));
+        R169 x = make_R169(1097);
+        printf("R169 w64 hash %" PRIu64 "\n", w64_hash_R169(0ull, x, 57ll, 46ull));
+        R169 y = w64_echo_R169(865905284ull, 7468.625, x, 11ll);
+        printf("R169 w64 echo %" PRIu64 "\n", w64_hash_R169(0ull, y, 57ll, 46ull));
     }
 }
 __attribute__((noinline)) static void shape_R170(void) {
     printf("R170 layout %zu %zu %zu %zu\n", sizeof(R170), _Alignof(R170), offsetof(R170, f0), offsetof(R170, f1));
     {
-        R170 v = make_R170(190);
-        printf("R170 hash %" PRIu64 "\n", hash_R170(40ll, 38ll, 107ull, 37ull, v, 9223372036854775807ll, 2336527203170632340ll));
-        R170 e = echo_R170(1024.0, -3046.375f, -6890.375f, -6376.125f, 1485.125, v, 60ll, -7ll);
-        printf("R170 echo %" PRIu64 "\n", hash_R170(40ll, 38ll, 107ull, 37ull, e, 9223372036854775807ll, 2336527203170632340ll));
-        R170 x = make_R170(1089);
-        printf("R170 w64 hash %" PRIu64 "\n", w64_hash_R170(x, &ffidl_cells[57], 5402.625f));
-        R170 y = w64_echo_R170(-3852.25f, -3501.25f, -45ll, 4955.0, x);
-        printf("R170 w64 echo %" PRIu64 "\n", w64_hash_R170(y, &ffidl_cells[57], 5402.625f));
-        R170 f = make_R170(1389);
-        printf("R170 field %" PRIu64 "\n", hash_R059(-2147483647ll, -8077ll, -3738920331352737272ll, -32768ll, -17ll, 0ll, f.f0, 870997600530392353ll));
-        f.f0 = echo_R059(5840.5f, -238.0f, -304.0, f.f0, -7334.375);
-        printf("R170 field echo %" PRIu64 "\n", hash_R170(40ll, 38ll, 107ull, 37ull, f, 9223372036854775807ll, 2336527203170632340ll));
+        R170 v = make_R170(199);
+        printf("R170 hash %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, v, -4573.0f));
+        R170 e = echo_R170(v, &ffidl_cells[5]);
+        printf("R170 echo %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, e, -4573.0f));
+        R170 w = make_R170(698);
+        printf("R170 pair %" PRIu64 "\n", pair_R170(119ll, v, -5450.25, w, -7469.0, 6655502216354001555ll));
+        printf("R170 ind hash %" PRIu64 "\n", ptr_hash_R170()(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, w, -4573.0f));
+        R170 ie = ptr_echo_R170()(e, &ffidl_cells[5]);
+        printf("R170 ind echo %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, ie, -4573.0f));
+        R170 f = make_R170(1398);
+        printf("R170 field %" PRIu64 "\n", hash_R123(f.f1));
+        f.f1 = echo_R123(&ffidl_cells[43], f.f1, -1295791065ll, 7798806631847295757ll);
+        printf("R170 field echo %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, f, -4573.0f));
     }
 }
 __attribute__((noinline)) static void shape_R171(void) {
-    printf("R171 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R171), _Alignof(R171), offsetof(R171, f0), offsetof(R171, f1), offsetof(R171, f2), offsetof(R171, f3), offsetof(R171, f4));
+    printf("R171 layout %zu %zu %zu\n", sizeof(R171), _Alignof(R171), offsetof(R171, f0));
     {
-        R171 v = make_R171(191);
-        printf("R171 hash %" PRIu64 "\n", hash_R171(-3027.625, 4414.125f, v));
-        R171 e = echo_R171(32766ll, 1562.25, 1ull, 4044.375, 6420.5, v, -1459000221ll);
-        printf("R171 echo %" PRIu64 "\n", hash_R171(-3027.625, 4414.125f, e));
-        R171 w = make_R171(690);
-        printf("R171 pair %" PRIu64 "\n", pair_R171(v, -1846.0f, w, &ffidl_cells[47]));
-        R171 f = make_R171(1390);
-        printf("R171 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f3[2], 1332.625));
-        f.f3[2] = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f3[2], -5319.875, -3418.0f);
-        printf("R171 field echo %" PRIu64 "\n", hash_R171(-3027.625, 4414.125f, f));
+        R171 v = make_R171(200);
+        printf("R171 hash %" PRIu64 "\n", hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, v));
+        R171 e = echo_R171(1123.625f, 1306.5, v);
+        printf("R171 echo %" PRIu64 "\n", hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, e));
     }
 }
 __attribute__((noinline)) static void shape_R172(void) {
-    printf("R172 layout %zu %zu %zu %zu %zu\n", sizeof(R172), _Alignof(R172), offsetof(R172, f0), offsetof(R172, f1), offsetof(R172, f2));
+    printf("R172 layout %zu %zu %zu %zu\n", sizeof(R172), _Alignof(R172), offsetof(R172, f0), offsetof(R172, f1));
     {
-        R172 v = make_R172(192);
-        printf("R172 hash %" PRIu64 "\n", hash_R172(v));
-        R172 e = echo_R172(&ffidl_cells[58], 0ull, 793737082013262764ll, -4852.125, 23.625f, 34ll, -196.25f, -3395035262262004636ll, v, 43ull);
-        printf("R172 echo %" PRIu64 "\n", hash_R172(e));
+        R172 v = make_R172(201);
+        printf("R172 hash %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, v));
+        R172 e = echo_R172(-5139.375f, &ffidl_cells[30], -40ll, -3255.25, 5102.875, 2528.25, &ffidl_cells[58], v, 774.25f, 289595199ull, 1155.875);
+        printf("R172 echo %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, e));
+        R172 w = make_R172(700);
+        printf("R172 pair %" PRIu64 "\n", pair_R172(4656768218874851715ll, v, 18446744073709551615ull, w, 31700ll));
+        R172 f = make_R172(1400);
+        printf("R172 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1[0]));
+        f.f1[0] = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1[0], 0ull, 24130ull);
+        printf("R172 field echo %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R173(void) {
     printf("R173 layout %zu %zu %zu %zu\n", sizeof(R173), _Alignof(R173), offsetof(R173, f0), offsetof(R173, f1));
     {
-        R173 v = make_R173(193);
-        printf("R173 hash %" PRIu64 "\n", hash_R173(-4818.625f, 73ll, v, 1257797159ull, -35ll));
-        R173 e = echo_R173(v, -32767ll);
-        printf("R173 echo %" PRIu64 "\n", hash_R173(-4818.625f, 73ll, e, 1257797159ull, -35ll));
-        R173 w = make_R173(692);
-        printf("R173 pair %" PRIu64 "\n", pair_R173(5587724948928100146ll, 40ll, v, -177.75f, w));
+        R173 v = make_R173(202);
+        printf("R173 hash %" PRIu64 "\n", hash_R173(v));
+        R173 e = echo_R173(4975.25f, 17ll, 6196.375, 1004.375, v);
+        printf("R173 echo %" PRIu64 "\n", hash_R173(e));
+        R173 x = make_R173(1101);
+        printf("R173 w64 hash %" PRIu64 "\n", w64_hash_R173(7043.5f, x, 17529808714727589828ull, -49ll));
+        R173 y = w64_echo_R173(18ull, &ffidl_cells[4], -54ll, x, 3622.75f);
+        printf("R173 w64 echo %" PRIu64 "\n", w64_hash_R173(7043.5f, y, 17529808714727589828ull, -49ll));
+        printf("R173 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R173()(7043.5f, y, 17529808714727589828ull, -49ll));
+        R173 wie = ptr_w64_echo_R173()(18ull, &ffidl_cells[4], -54ll, y, 3622.75f);
+        printf("R173 w64 ind echo %" PRIu64 "\n", w64_hash_R173(7043.5f, wie, 17529808714727589828ull, -49ll));
+        R173 f = make_R173(1401);
+        printf("R173 field %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f.f1[1]));
+        f.f1[1] = echo_R105(4090063306524475793ull, (EnI16)7ll, f.f1[1], 1332.625);
+        printf("R173 field echo %" PRIu64 "\n", hash_R173(f));
     }
 }
 __attribute__((noinline)) static void shape_R174(void) {
-    printf("R174 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R174), _Alignof(R174), offsetof(R174, f0), offsetof(R174, f1), offsetof(R174, f2), offsetof(R174, f3), offsetof(R174, f4), offsetof(R174, f5), offsetof(R174, f6), offsetof(R174, f7));
+    printf("R174 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R174), _Alignof(R174), offsetof(R174, f0), offsetof(R174, f1), offsetof(R174, f2), offsetof(R174, f3));
     {
-        R174 v = make_R174(194);
-        printf("R174 hash %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, v, 28ll, 9223372036854775807ll));
-        R174 e = echo_R174(33747ull, -625.875, 92ll, 0ull, -32767ll, 1112.25f, v);
-        printf("R174 echo %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, e, 28ll, 9223372036854775807ll));
-        R174 x = make_R174(1093);
-        printf("R174 w64 hash %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, x, 4688666114707269676ll, 9223372036854775807ll));
-        R174 y = w64_echo_R174(162ull, 4032.25f, x, 3584.5f, -983.75);
-        printf("R174 w64 echo %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, y, 4688666114707269676ll, 9223372036854775807ll));
-        printf("R174 ind hash %" PRIu64 "\n", ptr_hash_R174()(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, v, 28ll, 9223372036854775807ll));
-        R174 ie = ptr_echo_R174()(33747ull, -625.875, 92ll, 0ull, -32767ll, 1112.25f, e);
-        printf("R174 ind echo %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, ie, 28ll, 9223372036854775807ll));
-        printf("R174 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R174()(0ull, 1376.75, y, 4688666114707269676ll, 9223372036854775807ll));
-        R174 wie = ptr_w64_echo_R174()(162ull, 4032.25f, y, 3584.5f, -983.75);
-        printf("R174 w64 ind echo %" PRIu64 "\n", w64_hash_R174(0ull, 1376.75, wie, 4688666114707269676ll, 9223372036854775807ll));
-        R174 f = make_R174(1393);
-        printf("R174 field %" PRIu64 "\n", hash_R102(0ll, 32767ll, 20ull, f.f0[2]));
-        f.f0[2] = echo_R102(-667.625, 115ll, 2187.75, -32768ll, f.f0[2]);
-        printf("R174 field echo %" PRIu64 "\n", hash_R174(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, f, 28ll, 9223372036854775807ll));
+        R174 v = make_R174(203);
+        printf("R174 hash %" PRIu64 "\n", hash_R174(65243ull, -19ll, -1255084257ll, v, -1277.25f));
+        R174 e = echo_R174(-7685.25f, -4495.5f, -68ll, 1438.0f, -636.5, 498.875f, 5898.5f, -1393.0f, v, -3822274002033596590ll, -114ll, 37159ull);
+        printf("R174 echo %" PRIu64 "\n", hash_R174(65243ull, -19ll, -1255084257ll, e, -1277.25f));
+        R174 w = make_R174(702);
+        printf("R174 pair %" PRIu64 "\n", pair_R174(-6ll, v, 14ll, w, 37ull, 1632181846ull));
     }
 }
 __attribute__((noinline)) static void shape_R175(void) {
-    printf("R175 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0), offsetof(R175, f1), offsetof(R175, f2), offsetof(R175, f3), offsetof(R175, f4), offsetof(R175, f5), offsetof(R175, f6), offsetof(R175, f7));
+    printf("R175 layout %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0));
     {
-        R175 v = make_R175(195);
-        printf("R175 hash %" PRIu64 "\n", hash_R175(7419.375f, 126.875, 7908.0, 4806.625, -23ll, 9223372036854775807ll, 18ull, -7547.25f, v));
-        R175 e = echo_R175(-7693942561950576854ll, 118ll, 12ll, 65535ull, 34ull, v, 2483.5);
-        printf("R175 echo %" PRIu64 "\n", hash_R175(7419.375f, 126.875, 7908.0, 4806.625, -23ll, 9223372036854775807ll, 18ull, -7547.25f, e));
-        R175 w = make_R175(694);
-        printf("R175 pair %" PRIu64 "\n", pair_R175(2436917462213452206ull, -1202.625, -1278766752ll, -5262.5, -2506.75f, v, 4605.125f, w, -3662807279613111889ll));
-        R175 f = make_R175(1394);
-        printf("R175 field %" PRIu64 "\n", hash_R130(-4251.5, 24ll, -4045.5, 2458.0, 1188.125f, 1210.0, 1277127439057844862ll, -1560.25, f.f3, -7701035506636521197ll, 2593.375f));
-        f.f3 = echo_R130(5096658266031948657ull, 0ull, 13ll, -2147483647ll, -1370161733ll, f.f3, 1439976780623009681ll, 32767ll, 8866089855969620253ull);
-        printf("R175 field echo %" PRIu64 "\n", hash_R175(7419.375f, 126.875, 7908.0, 4806.625, -23ll, 9223372036854775807ll, 18ull, -7547.25f, f));
+        R175 v = make_R175(204);
+        printf("R175 hash %" PRIu64 "\n", hash_R175(v, -6387.5f, 1729.625));
+        R175 e = echo_R175(-1308464597ll, -13ll, (EnU8)200ull, v, 6713.75, -44ll, 1504ll);
+        printf("R175 echo %" PRIu64 "\n", hash_R175(e, -6387.5f, 1729.625));
+        printf("R175 ind hash %" PRIu64 "\n", ptr_hash_R175()(v, -6387.5f, 1729.625));
+        R175 ie = ptr_echo_R175()(-1308464597ll, -13ll, (EnU8)200ull, e, 6713.75, -44ll, 1504ll);
+        printf("R175 ind echo %" PRIu64 "\n", hash_R175(ie, -6387.5f, 1729.625));
     }
 }
 __attribute__((noinline)) static void shape_R176(void) {
-    printf("R176 layout %zu %zu %zu\n", sizeof(R176), _Alignof(R176), offsetof(R176, f0));
+    printf("R176 layout %zu %zu %zu %zu\n", sizeof(R176), _Alignof(R176), offsetof(R176, f0), offsetof(R176, f1));
     {
-        R176 v = make_R176(196);
-        printf("R176 hash %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, v, -3333.5f));
-        R176 e = echo_R176(true, 65535ull, -14185ll, -127ll, 122ll, 638960953977605800ll, v);
-        printf("R176 echo %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, e, -3333.5f));
+        R176 v = make_R176(205);
+        printf("R176 hash %" PRIu64 "\n", hash_R176(&ffidl_cells[28], false, 0ll, v, 673.5));
+        R176 e = echo_R176(-2147483648ll, 20ll, 1ull, v, -1370.75);
+        printf("R176 echo %" PRIu64 "\n", hash_R176(&ffidl_cells[28], false, 0ll, e, 673.5));
+        R176 w = make_R176(704);
+        printf("R176 pair %" PRIu64 "\n", pair_R176(-2882.5, 7ull, 11983462329553934947ull, -2183.75f, v, -83ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R177(void) {
-    printf("R177 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R177), _Alignof(R177), offsetof(R177, f0), offsetof(R177, f1), offsetof(R177, f2), offsetof(R177, f3));
+    printf("R177 layout %zu %zu %zu %zu %zu\n", sizeof(R177), _Alignof(R177), offsetof(R177, f0), offsetof(R177, f1), offsetof(R177, f2));
     {
-        R177 v = make_R177(197);
-        printf("R177 hash %" PRIu64 "\n", hash_R177(2182.5, 2022.375, -6668.0f, -2340.0f, 3672.25f, -4321.125, 2382.625f, 6902.625, v, 5258.25f));
-        R177 e = echo_R177(1489.625f, 78ull, 1736.625f, v, 2823.5);
-        printf("R177 echo %" PRIu64 "\n", hash_R177(2182.5, 2022.375, -6668.0f, -2340.0f, 3672.25f, -4321.125, 2382.625f, 6902.625, e, 5258.25f));
-        R177 w = make_R177(696);
-        printf("R177 pair %" PRIu64 "\n", pair_R177(v, 1ull, w, 718.75));
+        R177 v = make_R177(206);
+        printf("R177 hash %" PRIu64 "\n", hash_R177(-2568.5, 2648.625f, v, -40ll, 155ull));
+        R177 e = echo_R177(7260.25f, v, (EnI16)7ll, 2840.5, (EnU8)160ull);
+        printf("R177 echo %" PRIu64 "\n", hash_R177(-2568.5, 2648.625f, e, -40ll, 155ull));
+        R177 x = make_R177(1105);
+        printf("R177 w64 hash %" PRIu64 "\n", w64_hash_R177((EnInt)100000ll, x, -4129836684646776131ll));
+        R177 y = w64_echo_R177(2326036630312854672ull, 21ull, 29ull, x);
+        printf("R177 w64 echo %" PRIu64 "\n", w64_hash_R177((EnInt)100000ll, y, -4129836684646776131ll));
     }
 }
 __attribute__((noinline)) static void shape_R178(void) {
-    printf("R178 layout %zu %zu %zu\n", sizeof(R178), _Alignof(R178), offsetof(R178, f0));
+    printf("R178 layout %zu %zu %zu %zu\n", sizeof(R178), _Alignof(R178), offsetof(R178, f0), offsetof(R178, f1));
     {
-        R178 v = make_R178(198);
-        printf("R178 hash %" PRIu64 "\n", hash_R178(false, 6457.375, v, -4908918538948053944ll));
-        R178 e = echo_R178(1570156243ll, 11ull, &ffidl_cells[31], v, 4113243517625666454ull, 3428.25, 4240.875f);
-        printf("R178 echo %" PRIu64 "\n", hash_R178(false, 6457.375, e, -4908918538948053944ll));
-        R178 x = make_R178(1097);
-        printf("R178 w64 hash %" PRIu64 "\n", w64_hash_R178(55ull, -6157.5f, 3016.25, x));
-        R178 y = w64_echo_R178(x, -7222.25);
-        printf("R178 w64 echo %" PRIu64 "\n", w64_hash_R178(55ull, -6157.5f, 3016.25, y));
-        R178 f = make_R178(1397);
-        printf("R178 field %" PRIu64 "\n", hash_R132(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, f.f0, 9ll));
-        f.f0 = echo_R132(7365.875f, 0ull, -6135.75, 40ull, -114ll, -4304.125, (EnI64)-1ll, f.f0, -17ll);
-        printf("R178 field echo %" PRIu64 "\n", hash_R178(false, 6457.375, f, -4908918538948053944ll));
+        R178 v = make_R178(207);
+        printf("R178 hash %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], v, 0ull));
+        R178 e = echo_R178(15ll, 23ull, &ffidl_cells[20], v, 7474.375f, -7986.75f);
+        printf("R178 echo %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], e, 0ull));
+        R178 w = make_R178(706);
+        printf("R178 pair %" PRIu64 "\n", pair_R178(v, &ffidl_cells[43], w));
+        R178 f = make_R178(1406);
+        printf("R178 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0[2], 53742ull));
+        f.f0[2] = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0[2]);
+        printf("R178 field echo %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], f, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R179(void) {
-    printf("R179 layout %zu %zu %zu %zu %zu\n", sizeof(R179), _Alignof(R179), offsetof(R179, f0), offsetof(R179, f1), offsetof(R179, f2));
+    printf("R179 layout %zu %zu %zu %zu\n", sizeof(R179), _Alignof(R179), offsetof(R179, f0), offsetof(R179, f1));
     {
-        R179 v = make_R179(199);
-        printf("R179 hash %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, v, 5578.875f));
-        R179 e = echo_R179(2222678133ull, 1649.375, -2115.375f, v, 4208.75);
-        printf("R179 echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, e, 5578.875f));
-        R179 w = make_R179(698);
-        printf("R179 pair %" PRIu64 "\n", pair_R179(36ull, 7393.75, v, 856.875f, w));
-        printf("R179 ind hash %" PRIu64 "\n", ptr_hash_R179()(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, w, 5578.875f));
-        R179 ie = ptr_echo_R179()(2222678133ull, 1649.375, -2115.375f, e, 4208.75);
-        printf("R179 ind echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, ie, 5578.875f));
-        R179 f = make_R179(1398);
-        printf("R179 field %" PRIu64 "\n", hash_R083(-7237.125f, 5485.875f, -2311.0, 255ull, 39ull, f.f1, (EnU8)200ull));
-        f.f1 = echo_R083(false, -6568.625, 126ll, &ffidl_cells[26], -23ll, &ffidl_cells[16], f.f1, -6310.125f, -2264.875);
-        printf("R179 field echo %" PRIu64 "\n", hash_R179(1182.5, -2034.5, 2030.0f, 3711.25, 7303.75, f, 5578.875f));
+        R179 v = make_R179(208);
+        printf("R179 hash %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, v));
+        R179 e = echo_R179(42ull, v);
+        printf("R179 echo %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, e));
+        R179 f = make_R179(1407);
+        printf("R179 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f1));
+        f.f1 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f1);
+        printf("R179 field echo %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R180(void) {
-    printf("R180 layout %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0));
+    printf("R180 layout %zu %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0), offsetof(R180, f1));
     {
-        R180 v = make_R180(200);
-        printf("R180 hash %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, v));
-        R180 e = echo_R180(-9223372036854775807ll, -36ll, v);
-        printf("R180 echo %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, e));
-        R180 f = make_R180(1399);
-        printf("R180 field %" PRIu64 "\n", hash_R176(0ull, 1254.125f, -2062.25f, 591.875f, -1267.5, f.f0, -3333.5f));
-        f.f0 = echo_R176(true, 65535ull, -14185ll, -127ll, 122ll, 638960953977605800ll, f.f0);
-        printf("R180 field echo %" PRIu64 "\n", hash_R180(0ull, -2587.125, false, -4193.125f, 15580ll, 23ull, (EnInt)-355ll, -108.75, f));
+        R180 v = make_R180(209);
+        printf("R180 hash %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, v, -9223372036854775807ll, 127ll));
+        R180 e = echo_R180(-1368.75, 2147483646ll, v, -4809.125, 25139ll, 1ull);
+        printf("R180 echo %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, e, -9223372036854775807ll, 127ll));
+        R180 w = make_R180(708);
+        printf("R180 pair %" PRIu64 "\n", pair_R180(-3582.0, -3859.375f, 155ull, -37ll, v, -4403.125, w, -7030.625f));
+        printf("R180 ind hash %" PRIu64 "\n", ptr_hash_R180()(18446744073709551615ull, 2936.375, w, -9223372036854775807ll, 127ll));
+        R180 ie = ptr_echo_R180()(-1368.75, 2147483646ll, e, -4809.125, 25139ll, 1ull);
+        printf("R180 ind echo %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, ie, -9223372036854775807ll, 127ll));
     }
 }
 __attribute__((noinline)) static void shape_R181(void) {
-    printf("R181 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R181), _Alignof(R181), offsetof(R181, f0), offsetof(R181, f1), offsetof(R181, f2), offsetof(R181, f3), offsetof(R181, f4), offsetof(R181, f5), offsetof(R181, f6), offsetof(R181, f7));
+    printf("R181 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R181), _Alignof(R181), offsetof(R181, f0), offsetof(R181, f1), offsetof(R181, f2), offsetof(R181, f3));
     {
-        R181 v = make_R181(201);
-        printf("R181 hash %" PRIu64 "\n", hash_R181(9223372036854775806ll, 46ull, (EnU32)3ull, 3ll, -1ll, 2690776542908414563ll, 28ull, v, 6811975781905897541ll));
-        R181 e = echo_R181(v, 9223372036854775806ll, 13ull);
-        printf("R181 echo %" PRIu64 "\n", hash_R181(9223372036854775806ll, 46ull, (EnU32)3ull, 3ll, -1ll, 2690776542908414563ll, 28ull, e, 6811975781905897541ll));
-        R181 w = make_R181(700);
-        printf("R181 pair %" PRIu64 "\n", pair_R181((EnU64)899ull, 1ull, v, &ffidl_cells[52], w, 2284.75));
+        R181 v = make_R181(210);
+        printf("R181 hash %" PRIu64 "\n", hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, v, 3761.75, 11531251480302169732ull));
+        R181 e = echo_R181(v, -9049171873408859170ll, -38ll);
+        printf("R181 echo %" PRIu64 "\n", hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, e, 3761.75, 11531251480302169732ull));
+        R181 x = make_R181(1109);
+        printf("R181 w64 hash %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, x));
+        R181 y = w64_echo_R181(-6796.875f, x, 27893ll, 36ull);
+        printf("R181 w64 echo %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
+        printf("R181 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R181()(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
+        R181 wie = ptr_w64_echo_R181()(-6796.875f, y, 27893ll, 36ull);
+        printf("R181 w64 ind echo %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, wie));
     }
 }
 __attribute__((noinline)) static void shape_R182(void) {
     printf("R182 layout %zu %zu %zu %zu %zu\n", sizeof(R182), _Alignof(R182), offsetof(R182, f0), offsetof(R182, f1), offsetof(R182, f2));
     {
-        R182 v = make_R182(202);
-        printf("R182 hash %" PRIu64 "\n", hash_R182(13638748582246546593ull, -1576.5f, v, 5461.875f, 1ull));
-        R182 e = echo_R182(38ull, v, 36ull, -117ll, -9223372036854775806ll);
-        printf("R182 echo %" PRIu64 "\n", hash_R182(13638748582246546593ull, -1576.5f, e, 5461.875f, 1ull));
-        R182 x = make_R182(1101);
-        printf("R182 w64 hash %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, x));
-        R182 y = w64_echo_R182(-6422.375, x, -2669.875);
-        printf("R182 w64 echo %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, y));
-        printf("R182 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R182()(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, y));
-        R182 wie = ptr_w64_echo_R182()(-6422.375, y, -2669.875);
-        printf("R182 w64 ind echo %" PRIu64 "\n", w64_hash_R182(6813.5, 5220.875, -19.125, -3265.75, -4079.75f, wie));
-        R182 f = make_R182(1401);
-        printf("R182 field %" PRIu64 "\n", hash_R092(-5074.0, 2883.5, 3260.375f, -1429.375f, f.f0, 3204.375, 1672.625));
-        f.f0 = echo_R092(5039.5f, -3498.5f, f.f0);
-        printf("R182 field echo %" PRIu64 "\n", hash_R182(13638748582246546593ull, -1576.5f, f, 5461.875f, 1ull));
+        R182 v = make_R182(211);
+        printf("R182 hash %" PRIu64 "\n", hash_R182(-109.75f, v));
+        R182 e = echo_R182(-1139.125f, 3087233890960565903ull, 4973.125, 2799.125f, 1ull, (EnU32)8ull, v, -5723.375f, 21892ull);
+        printf("R182 echo %" PRIu64 "\n", hash_R182(-109.75f, e));
+        R182 w = make_R182(710);
+        printf("R182 pair %" PRIu64 "\n", pair_R182(7304.625f, 7593.5f, v, 5244.25f, w, true, 9223372036854775807ll));
     }
 }
 __attribute__((noinline)) static void shape_R183(void) {
     printf("R183 layout %zu %zu %zu %zu\n", sizeof(R183), _Alignof(R183), offsetof(R183, f0), offsetof(R183, f1));
     {
-        R183 v = make_R183(203);
-        printf("R183 hash %" PRIu64 "\n", hash_R183(9223372036854775806ll, false, 4161842132664591792ull, v, 1639.0, (EnU8)200ull));
-        R183 e = echo_R183(546.125, 92ll, -1529.625f, 1339.0, -32768ll, 4976.0f, 6382.125f, 2080.75, v, 25ull, 4294967295ull, 23ll);
-        printf("R183 echo %" PRIu64 "\n", hash_R183(9223372036854775806ll, false, 4161842132664591792ull, e, 1639.0, (EnU8)200ull));
-        R183 w = make_R183(702);
-        printf("R183 pair %" PRIu64 "\n", pair_R183(v, 7692.0f, w, 38ll, -4265.75));
+        R183 v = make_R183(212);
+        printf("R183 hash %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, v, 7655.0f, -6117.375f));
+        R183 e = echo_R183(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, v, 33287ull);
+        printf("R183 echo %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, e, 7655.0f, -6117.375f));
+        R183 f = make_R183(1411);
+        printf("R183 field %" PRIu64 "\n", hash_R118(f.f1[0], -2007.375));
+        f.f1[0] = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, f.f1[0]);
+        printf("R183 field echo %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, f, 7655.0f, -6117.375f));
     }
 }
 __attribute__((noinline)) static void shape_R184(void) {
-    printf("R184 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R184), _Alignof(R184), offsetof(R184, f0), offsetof(R184, f1), offsetof(R184, f2), offsetof(R184, f3));
+    printf("R184 layout %zu %zu %zu\n", sizeof(R184), _Alignof(R184), offsetof(R184, f0));
     {
-        R184 v = make_R184(204);
-        printf("R184 hash %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, v, 1988.5));
-        R184 e = echo_R184(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, v, (EnU8)1ull, -23425ll);
-        printf("R184 echo %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, e, 1988.5));
-        printf("R184 ind hash %" PRIu64 "\n", ptr_hash_R184()(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, v, 1988.5));
-        R184 ie = ptr_echo_R184()(true, -513.75f, -1146.875f, -1525.375, (EnI64)-1ll, -3785.125f, e, (EnU8)1ull, -23425ll);
-        printf("R184 ind echo %" PRIu64 "\n", hash_R184(5843.25f, 26753ull, 5506.625f, 84.875, 6193.875, 1589.125, 1ull, ie, 1988.5));
+        R184 v = make_R184(213);
+        printf("R184 hash %" PRIu64 "\n", hash_R184(-7967.625f, v, 59784ull));
+        R184 e = echo_R184(-1350.5f, 652.25f, -4600.625, -721.5, -1187.0, v, -2949.625, -5519.75f);
+        printf("R184 echo %" PRIu64 "\n", hash_R184(-7967.625f, e, 59784ull));
+        R184 w = make_R184(712);
+        printf("R184 pair %" PRIu64 "\n", pair_R184(-1267.0, -4188.375f, -4127.625f, -391.25, 1269.0f, v, -768.375f, w));
+        R184 f = make_R184(1412);
+        printf("R184 field %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, f.f0[0]));
+        f.f0[0] = echo_R076(1448.0, 9ull, -1404.625, f.f0[0], 20ll);
+        printf("R184 field echo %" PRIu64 "\n", hash_R184(-7967.625f, f, 59784ull));
     }
 }
 __attribute__((noinline)) static void shape_R185(void) {
-    printf("R185 layout %zu %zu %zu %zu\n", sizeof(R185), _Alignof(R185), offsetof(R185, f0), offsetof(R185, f1));
+    printf("R185 layout %zu %zu %zu\n", sizeof(R185), _Alignof(R185), offsetof(R185, f0));
     {
-        R185 v = make_R185(205);
-        printf("R185 hash %" PRIu64 "\n", hash_R185(2553.625f, 4527.625, -1253.125, 6870.75, -4230.5, -540.125, v));
-        R185 e = echo_R185(-32768ll, 189ull, v, 15558ll);
-        printf("R185 echo %" PRIu64 "\n", hash_R185(2553.625f, 4527.625, -1253.125, 6870.75, -4230.5, -540.125, e));
-        R185 w = make_R185(704);
-        printf("R185 pair %" PRIu64 "\n", pair_R185(16137ull, (EnU64)18446744073709551615ull, 0ll, v, 83ll, w, 23ll, 5ll));
+        R185 v = make_R185(214);
+        printf("R185 hash %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
+        R185 e = echo_R185(2552.75f, v, -44ll, 3213.75, &ffidl_cells[39]);
+        printf("R185 echo %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, e, 2976515651ull, -549310167ll));
+        R185 x = make_R185(1113);
+        printf("R185 w64 hash %" PRIu64 "\n", w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], x, 4868.0f));
+        R185 y = w64_echo_R185(-21ll, -23572ll, 69ll, -126ll, 0ull, x);
+        printf("R185 w64 echo %" PRIu64 "\n", w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], y, 4868.0f));
+        printf("R185 ind hash %" PRIu64 "\n", ptr_hash_R185()(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
+        R185 ie = ptr_echo_R185()(2552.75f, e, -44ll, 3213.75, &ffidl_cells[39]);
+        printf("R185 ind echo %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, ie, 2976515651ull, -549310167ll));
     }
 }
 __attribute__((noinline)) static void shape_R186(void) {
-    printf("R186 layout %zu %zu %zu\n", sizeof(R186), _Alignof(R186), offsetof(R186, f0));
+    printf("R186 layout %zu %zu %zu %zu\n", sizeof(R186), _Alignof(R186), offsetof(R186, f0), offsetof(R186, f1));
     {
-        R186 v = make_R186(206);
-        printf("R186 hash %" PRIu64 "\n", hash_R186(&ffidl_cells[40], 3428.125, -8958ll, v, 4847.375, -99ll));
-        R186 e = echo_R186(5432.0, 6203.875, v, &ffidl_cells[61], 32767ll, 14605897544549139293ull);
-        printf("R186 echo %" PRIu64 "\n", hash_R186(&ffidl_cells[40], 3428.125, -8958ll, e, 4847.375, -99ll));
-        R186 x = make_R186(1105);
-        printf("R186 w64 hash %" PRIu64 "\n", w64_hash_R186((EnI16)7ll, (EnU64)18446744073709551615ull, 4858.875f, -20488ll, -11485ll, x, 6046685415506785979ll, 1ull));
-        R186 y = w64_echo_R186(x, -1330142889ll, 28ull);
-        printf("R186 w64 echo %" PRIu64 "\n", w64_hash_R186((EnI16)7ll, (EnU64)18446744073709551615ull, 4858.875f, -20488ll, -11485ll, y, 6046685415506785979ll, 1ull));
+        R186 v = make_R186(215);
+        printf("R186 hash %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, v, -1480.25));
+        R186 e = echo_R186(v, 14ull);
+        printf("R186 echo %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
+        R186 w = make_R186(714);
+        printf("R186 pair %" PRIu64 "\n", pair_R186(-3ll, -7761.125, &ffidl_cells[46], 18446744073709551614ull, v, -1384.5f, w, 22752ull));
     }
 }
 __attribute__((noinline)) static void shape_R187(void) {
-    printf("R187 layout %zu %zu %zu %zu\n", sizeof(R187), _Alignof(R187), offsetof(R187, f0), offsetof(R187, f1));
+    printf("R187 layout %zu %zu %zu\n", sizeof(R187), _Alignof(R187), offsetof(R187, f0));
     {
-        R187 v = make_R187(207);
-        printf("R187 hash %" PRIu64 "\n", hash_R187((EnU64)9223372036854775808ull, 19ll, (EnI8)127ll, 0ll, 28536ll, 7962430168396667408ll, 21ll, v));
-        R187 e = echo_R187(947936308ll, v, 4622.125f);
-        printf("R187 echo %" PRIu64 "\n", hash_R187((EnU64)9223372036854775808ull, 19ll, (EnI8)127ll, 0ll, 28536ll, 7962430168396667408ll, 21ll, e));
-        R187 w = make_R187(706);
-        printf("R187 pair %" PRIu64 "\n", pair_R187(176.375, v, 65534ull, w, -6798.875f));
+        R187 v = make_R187(216);
+        printf("R187 hash %" PRIu64 "\n", hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, v));
+        R187 e = echo_R187(v, (EnI8)127ll, 12800ull, 5747.375f);
+        printf("R187 echo %" PRIu64 "\n", hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, e));
     }
 }
 __attribute__((noinline)) static void shape_R188(void) {
-    printf("R188 layout %zu %zu %zu %zu %zu\n", sizeof(R188), _Alignof(R188), offsetof(R188, f0), offsetof(R188, f1), offsetof(R188, f2));
+    printf("R188 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R188), _Alignof(R188), offsetof(R188, f0), offsetof(R188, f1), offsetof(R188, f2), offsetof(R188, f3), offsetof(R188, f4));
     {
-        R188 v = make_R188(208);
-        printf("R188 hash %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, v, -5139.375f));
-        R188 e = echo_R188(-7254538366983325502ll, 680254487846465565ll, -735.375, 97ull, v, &ffidl_cells[58], 255ull, 2828999048084481784ull);
-        printf("R188 echo %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, e, -5139.375f));
-        R188 f = make_R188(1407);
-        printf("R188 field %" PRIu64 "\n", hash_R136(3577.875f, -6257.5f, -4057.75f, -7141.875f, -4313.125, f.f2));
-        f.f2 = echo_R136(21ll, 9223372036854775806ll, 142ull, f.f2, 3236479399ull);
-        printf("R188 field echo %" PRIu64 "\n", hash_R188(&ffidl_cells[34], 13ull, 14ll, f, -5139.375f));
+        R188 v = make_R188(217);
+        printf("R188 hash %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, v));
+        R188 e = echo_R188(0ull, 19ll, 8293554050869908672ll, 16ull, 35ll, -32768ll, 57403ull, v, 112ll, -20ll);
+        printf("R188 echo %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
+        R188 w = make_R188(716);
+        printf("R188 pair %" PRIu64 "\n", pair_R188(78ull, v, -7866.375, w));
+        R188 f = make_R188(1416);
+        printf("R188 field %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, f.f3, -1165807762ll));
+        f.f3 = echo_R028(-3604.875f, -7427.125f, 614727625ll, 3038.375f, f.f3, -7674.25);
+        printf("R188 field echo %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R189(void) {
-    printf("R189 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R189), _Alignof(R189), offsetof(R189, f0), offsetof(R189, f1), offsetof(R189, f2), offsetof(R189, f3));
+    printf("R189 layout %zu %zu %zu\n", sizeof(R189), _Alignof(R189), offsetof(R189, f0));
     {
-        R189 v = make_R189(209);
-        printf("R189 hash %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], v));
-        R189 e = echo_R189(2842.375f, 56312ull, 4921.375f, &ffidl_cells[52], -8348096020844442665ll, 34ull, -229.375, v);
-        printf("R189 echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], e));
-        R189 w = make_R189(708);
-        printf("R189 pair %" PRIu64 "\n", pair_R189(0ll, -107ll, v, -49ll, w, -15ll, &ffidl_cells[32]));
-        printf("R189 ind hash %" PRIu64 "\n", ptr_hash_R189()(25ull, &ffidl_cells[19], w));
-        R189 ie = ptr_echo_R189()(2842.375f, 56312ull, 4921.375f, &ffidl_cells[52], -8348096020844442665ll, 34ull, -229.375, e);
-        printf("R189 ind echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], ie));
-        R189 f = make_R189(1408);
-        printf("R189 field %" PRIu64 "\n", hash_R027(-35ll, 112ll, -118403658ll, f.f0[0]));
-        f.f0[0] = echo_R027(1ull, 9178630202331183696ll, f.f0[0], 1083.125, 7264.5);
-        printf("R189 field echo %" PRIu64 "\n", hash_R189(25ull, &ffidl_cells[19], f));
+        R189 v = make_R189(218);
+        printf("R189 hash %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
+        R189 e = echo_R189(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnU64)9223372036854775808ull, (EnI16)-300ll);
+        printf("R189 echo %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
+        R189 x = make_R189(1117);
+        printf("R189 w64 hash %" PRIu64 "\n", w64_hash_R189(x, 0ll));
+        R189 y = w64_echo_R189(x, (EnU64)9223372036854775808ull);
+        printf("R189 w64 echo %" PRIu64 "\n", w64_hash_R189(y, 0ll));
+        printf("R189 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R189()(y, 0ll));
+        R189 wie = ptr_w64_echo_R189()(y, (EnU64)9223372036854775808ull);
+        printf("R189 w64 ind echo %" PRIu64 "\n", w64_hash_R189(wie, 0ll));
+        R189 f = make_R189(1417);
+        printf("R189 field %" PRIu64 "\n", hash_R094(f.f0, (EnI8)127ll, 10ull));
+        f.f0 = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f0);
+        printf("R189 field echo %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, f, -1449.0f));
     }
 }
 __attribute__((noinline)) static void shape_R190(void) {
-    printf("R190 layout %zu %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0), offsetof(R190, f1));
+    printf("R190 layout %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0));
     {
-        R190 v = make_R190(210);
-        printf("R190 hash %" PRIu64 "\n", hash_R190(37ull, v, 18446744073709551615ull));
-        R190 e = echo_R190(-3668.125f, -16033ll, -4259.0, v);
-        printf("R190 echo %" PRIu64 "\n", hash_R190(37ull, e, 18446744073709551615ull));
-        R190 x = make_R190(1109);
-        printf("R190 w64 hash %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, x, -3395.25, 1175.125f));
-        R190 y = w64_echo_R190(x, 17529808714727589828ull, -49ll);
-        printf("R190 w64 echo %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, y, -3395.25, 1175.125f));
-        printf("R190 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R190()(6196.375f, 7618.75, y, -3395.25, 1175.125f));
-        R190 wie = ptr_w64_echo_R190()(y, 17529808714727589828ull, -49ll);
-        printf("R190 w64 ind echo %" PRIu64 "\n", w64_hash_R190(6196.375f, 7618.75, wie, -3395.25, 1175.125f));
+        R190 v = make_R190(219);
+        printf("R190 hash %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], v, -14528ll));
+        R190 e = echo_R190(110ll, v);
+        printf("R190 echo %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], e, -14528ll));
+        R190 w = make_R190(718);
+        printf("R190 pair %" PRIu64 "\n", pair_R190(4500498240991831773ll, 2147483647ll, -1074187339556729903ll, v, 5352673841705201961ull, w));
+        printf("R190 ind hash %" PRIu64 "\n", ptr_hash_R190()(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], w, -14528ll));
+        R190 ie = ptr_echo_R190()(110ll, e);
+        printf("R190 ind echo %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], ie, -14528ll));
     }
 }
 __attribute__((noinline)) static void shape_R191(void) {
-    printf("R191 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0), offsetof(R191, f1), offsetof(R191, f2), offsetof(R191, f3), offsetof(R191, f4), offsetof(R191, f5), offsetof(R191, f6));
+    printf("R191 layout %zu %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0), offsetof(R191, f1));
     {
-        R191 v = make_R191(211);
-        printf("R191 hash %" PRIu64 "\n", hash_R191(v, -1030926854778750274ll, 4821287ll));
-        R191 e = echo_R191(14ll, 24ull, 3680035197281453842ull, 0ll, -21118ll, 0ull, -4642.125, v, 4365.125, 429.0, 1277.625f);
-        printf("R191 echo %" PRIu64 "\n", hash_R191(e, -1030926854778750274ll, 4821287ll));
-        R191 w = make_R191(710);
-        printf("R191 pair %" PRIu64 "\n", pair_R191(-3189.5, -9095977308092062263ll, -4508.125, 3128.375f, 5614384411162590457ll, v, 27ull, w));
-        R191 f = make_R191(1410);
-        printf("R191 field %" PRIu64 "\n", hash_R007(403.875f, 785.125f, -7539.0f, -4261.0, 918.125, f.f5[1], 8346605433794863055ll));
-        f.f5[1] = echo_R007(253ull, false, 0ll, 225ull, &ffidl_cells[31], 21ull, (EnI64)-1ll, 8ull, f.f5[1], 7ull);
-        printf("R191 field echo %" PRIu64 "\n", hash_R191(f, -1030926854778750274ll, 4821287ll));
+        R191 v = make_R191(220);
+        printf("R191 hash %" PRIu64 "\n", hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, v, 7886949307319854461ull));
+        R191 e = echo_R191(v);
+        printf("R191 echo %" PRIu64 "\n", hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, e, 7886949307319854461ull));
     }
 }
 __attribute__((noinline)) static void shape_R192(void) {
     printf("R192 layout %zu %zu %zu %zu %zu\n", sizeof(R192), _Alignof(R192), offsetof(R192, f0), offsetof(R192, f1), offsetof(R192, f2));
     {
-        R192 v = make_R192(212);
-        printf("R192 hash %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, v));
-        R192 e = echo_R192((EnU32)3ull, (EnU16)0ull, (EnU16)65535ull, 13515ll, -43.5f, (EnU16)65535ull, v, 5676.875f, (EnI8)127ll, &ffidl_cells[52]);
-        printf("R192 echo %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, e));
-        R192 f = make_R192(1411);
-        printf("R192 field %" PRIu64 "\n", hash_R066(-3190.375, (EnU64)149ull, 44ull, f.f1[0], (EnI64)5000000000ll));
-        f.f1[0] = echo_R066(925.75, 2696.5f, 3010.25f, 1608.5, -148.875, 2597.375f, 5380.25f, f.f1[0]);
-        printf("R192 field echo %" PRIu64 "\n", hash_R192(-22ll, 0ull, 211.0f, -6858.75f, f));
+        R192 v = make_R192(221);
+        printf("R192 hash %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, v, -6842.25f, 3596.75f));
+        R192 e = echo_R192(44ll, -1410266984ll, 7440.5, -3962.625, 1860.375f, v);
+        printf("R192 echo %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, e, -6842.25f, 3596.75f));
+        R192 w = make_R192(720);
+        printf("R192 pair %" PRIu64 "\n", pair_R192(false, v, 30720ull, w));
+        R192 f = make_R192(1420);
+        printf("R192 field %" PRIu64 "\n", hash_R108(f.f1, -7090.5));
+        f.f1 = echo_R108(f.f1, 126ll);
+        printf("R192 field echo %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, f, -6842.25f, 3596.75f));
     }
 }
 __attribute__((noinline)) static void shape_R193(void) {
     printf("R193 layout %zu %zu %zu %zu %zu\n", sizeof(R193), _Alignof(R193), offsetof(R193, f0), offsetof(R193, f1), offsetof(R193, f2));
     {
-        R193 v = make_R193(213);
-        printf("R193 hash %" PRIu64 "\n", hash_R193(25ll, 8142059164209958101ll, 52243536ull, &ffidl_cells[41], v, -7885.875f));
-        R193 e = echo_R193(-93ll, -9223372036854775807ll, 2944.75f, 30610ll, 3411758814ull, -2568.5, -12448ll, 4ull, v, 3065.0);
-        printf("R193 echo %" PRIu64 "\n", hash_R193(25ll, 8142059164209958101ll, 52243536ull, &ffidl_cells[41], e, -7885.875f));
-        R193 w = make_R193(712);
-        printf("R193 pair %" PRIu64 "\n", pair_R193(9ull, 0ull, 32141ull, v, 6534607237863818646ll, w, -782.875f, 127ll));
+        R193 v = make_R193(222);
+        printf("R193 hash %" PRIu64 "\n", hash_R193(3ull, v));
+        R193 e = echo_R193(26552ull, 210ull, v);
+        printf("R193 echo %" PRIu64 "\n", hash_R193(3ull, e));
+        R193 x = make_R193(1121);
+        printf("R193 w64 hash %" PRIu64 "\n", w64_hash_R193(x, (EnU32)3ull, -133.625));
+        R193 y = w64_echo_R193(&ffidl_cells[50], x);
+        printf("R193 w64 echo %" PRIu64 "\n", w64_hash_R193(y, (EnU32)3ull, -133.625));
+        R193 f = make_R193(1421);
+        printf("R193 field %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, f.f2, 3769771570191162751ll));
+        f.f2 = echo_R143(7169.125, -9223372036854775807ll, 18ll, f.f2);
+        printf("R193 field echo %" PRIu64 "\n", hash_R193(3ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R194(void) {
     printf("R194 layout %zu %zu %zu %zu\n", sizeof(R194), _Alignof(R194), offsetof(R194, f0), offsetof(R194, f1));
     {
-        R194 v = make_R194(214);
-        printf("R194 hash %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, v, 3938746001ull));
-        R194 e = echo_R194(1266.25f, 5809294842659832654ull, v, 5500.375f, (EnU64)18446744073709551615ull);
-        printf("R194 echo %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, e, 3938746001ull));
-        R194 x = make_R194(1113);
-        printf("R194 w64 hash %" PRIu64 "\n", w64_hash_R194(-6719.5f, -127ll, -6042.5f, -4022.25, x));
-        R194 y = w64_echo_R194(16974207417782898264ull, 91ull, 2725851339827226502ull, -15ll, x, -2468.25);
-        printf("R194 w64 echo %" PRIu64 "\n", w64_hash_R194(-6719.5f, -127ll, -6042.5f, -4022.25, y));
-        printf("R194 ind hash %" PRIu64 "\n", ptr_hash_R194()(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, v, 3938746001ull));
-        R194 ie = ptr_echo_R194()(1266.25f, 5809294842659832654ull, e, 5500.375f, (EnU64)18446744073709551615ull);
-        printf("R194 ind echo %" PRIu64 "\n", hash_R194(8735602046011597903ll, 126ll, 180ull, -17ll, 2210.125, 5025.25f, 3892.625, ie, 3938746001ull));
+        R194 v = make_R194(223);
+        printf("R194 hash %" PRIu64 "\n", hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, v, &ffidl_cells[42]));
+        R194 e = echo_R194(88ull, 4928.375f, -4149.375f, -6175.0f, 4541.625, 3092.375f, v, 1815399084ll, 168ull);
+        printf("R194 echo %" PRIu64 "\n", hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, e, &ffidl_cells[42]));
+        R194 w = make_R194(722);
+        printf("R194 pair %" PRIu64 "\n", pair_R194(0ll, -7474345013981944841ll, v, 3353.75, w, (EnU8)200ull, false));
     }
 }
 __attribute__((noinline)) static void shape_R195(void) {
     printf("R195 layout %zu %zu %zu %zu %zu\n", sizeof(R195), _Alignof(R195), offsetof(R195, f0), offsetof(R195, f1), offsetof(R195, f2));
     {
-        R195 v = make_R195(215);
-        printf("R195 hash %" PRIu64 "\n", hash_R195(-4138.75f, 1016.0, -128ll, v, -829.625));
-        R195 e = echo_R195(-484.5, 9ull, 88ll, v, 1909951033449553956ull, 3869242259ull, 242ull);
-        printf("R195 echo %" PRIu64 "\n", hash_R195(-4138.75f, 1016.0, -128ll, e, -829.625));
-        R195 w = make_R195(714);
-        printf("R195 pair %" PRIu64 "\n", pair_R195(-1367.625f, 1250.0f, -5961.375, 523.0f, v, 24ull, w));
-        R195 f = make_R195(1414);
-        printf("R195 field %" PRIu64 "\n", hash_R038(f.f1[0], 11021609383448752425ull, (EnI64)5000000000ll));
-        f.f1[0] = echo_R038(-6858.875, 76ll, 7307312807056225791ll, 34ull, f.f1[0]);
-        printf("R195 field echo %" PRIu64 "\n", hash_R195(-4138.75f, 1016.0, -128ll, f, -829.625));
+        R195 v = make_R195(224);
+        printf("R195 hash %" PRIu64 "\n", hash_R195(v));
+        R195 e = echo_R195(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, v);
+        printf("R195 echo %" PRIu64 "\n", hash_R195(e));
+        printf("R195 ind hash %" PRIu64 "\n", ptr_hash_R195()(v));
+        R195 ie = ptr_echo_R195()(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, e);
+        printf("R195 ind echo %" PRIu64 "\n", hash_R195(ie));
+        R195 f = make_R195(1423);
+        printf("R195 field %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, f.f1, 125ull, 122ull));
+        f.f1 = echo_R062(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, f.f1, 28ull, 0ull, 1ull);
+        printf("R195 field echo %" PRIu64 "\n", hash_R195(f));
     }
 }
 __attribute__((noinline)) static void shape_R196(void) {
-    printf("R196 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R196), _Alignof(R196), offsetof(R196, f0), offsetof(R196, f1), offsetof(R196, f2), offsetof(R196, f3), offsetof(R196, f4), offsetof(R196, f5), offsetof(R196, f6), offsetof(R196, f7));
+    printf("R196 layout %zu %zu %zu %zu\n", sizeof(R196), _Alignof(R196), offsetof(R196, f0), offsetof(R196, f1));
     {
-        R196 v = make_R196(216);
-        printf("R196 hash %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, v));
-        R196 e = echo_R196(-9049171873408859170ll, v, 935.375, -2963.75f, 1237.0);
-        printf("R196 echo %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, e));
-        R196 f = make_R196(1415);
-        printf("R196 field %" PRIu64 "\n", hash_R081(f.f7));
-        f.f7 = echo_R081(f.f7, -1394.625f, -128ll);
-        printf("R196 field echo %" PRIu64 "\n", hash_R196(3761.75, 11531251480302169732ull, f));
+        R196 v = make_R196(225);
+        printf("R196 hash %" PRIu64 "\n", hash_R196(v, 21386ll));
+        R196 e = echo_R196(17ull, 907280083994404786ull, -223030865478426219ll, -73ll, 20ll, 4205486197ull, 105ll, 3482221955133381448ll, v, 5601.875f, 1ull);
+        printf("R196 echo %" PRIu64 "\n", hash_R196(e, 21386ll));
+        R196 w = make_R196(724);
+        printf("R196 pair %" PRIu64 "\n", pair_R196(126ll, 71761891038164607ll, 127ll, 0ull, -32ll, &ffidl_cells[54], v, 32766ll, w));
+        R196 f = make_R196(1424);
+        printf("R196 field %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f1, 126ll, 1747ll));
+        f.f1 = echo_R041(f.f1);
+        printf("R196 field echo %" PRIu64 "\n", hash_R196(f, 21386ll));
     }
 }
 __attribute__((noinline)) static void shape_R197(void) {
-    printf("R197 layout %zu %zu %zu %zu\n", sizeof(R197), _Alignof(R197), offsetof(R197, f0), offsetof(R197, f1));
+    printf("R197 layout %zu %zu %zu %zu %zu\n", sizeof(R197), _Alignof(R197), offsetof(R197, f0), offsetof(R197, f1), offsetof(R197, f2));
     {
-        R197 v = make_R197(217);
-        printf("R197 hash %" PRIu64 "\n", hash_R197(1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, v, 82ll));
-        R197 e = echo_R197(5608.5f, -3449.375f, 4897.75f, 2519.0f, 4845.75, v);
-        printf("R197 echo %" PRIu64 "\n", hash_R197(1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, e, 82ll));
-        R197 w = make_R197(716);
-        printf("R197 pair %" PRIu64 "\n", pair_R197(-2476678937819420701ll, 12415001835590745805ull, 18111272188393644025ull, 8338ull, 513.375f, &ffidl_cells[1], v, 166ull, w));
-        R197 f = make_R197(1416);
-        printf("R197 field %" PRIu64 "\n", hash_R098(-128ll, true, 46ll, 7972.25f, 3302885193ull, f.f1));
-        f.f1 = echo_R098(-7263.875f, 8261799245184934526ll, &ffidl_cells[12], -7843.625f, f.f1, 254ull, 2ull);
-        printf("R197 field echo %" PRIu64 "\n", hash_R197(1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, f, 82ll));
+        R197 v = make_R197(226);
+        printf("R197 hash %" PRIu64 "\n", hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, v, -3901.125f, -5648.25));
+        R197 e = echo_R197(&ffidl_cells[21], 48ull, 362631268419105030ll, v, (EnI64)-727ll, 39ull, -2147483647ll);
+        printf("R197 echo %" PRIu64 "\n", hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, e, -3901.125f, -5648.25));
+        R197 x = make_R197(1125);
+        printf("R197 w64 hash %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, x, -336.875, 3284.875f));
+        R197 y = w64_echo_R197(2905.5f, 5125.75f, x, 803.875f, -1347.75f);
+        printf("R197 w64 echo %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
+        printf("R197 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R197()(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
+        R197 wie = ptr_w64_echo_R197()(2905.5f, 5125.75f, y, 803.875f, -1347.75f);
+        printf("R197 w64 ind echo %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, wie, -336.875, 3284.875f));
     }
 }
 __attribute__((noinline)) static void shape_R198(void) {
-    printf("R198 layout %zu %zu %zu\n", sizeof(R198), _Alignof(R198), offsetof(R198, f0));
+    printf("R198 layout %zu %zu %zu %zu %zu\n", sizeof(R198), _Alignof(R198), offsetof(R198, f0), offsetof(R198, f1), offsetof(R198, f2));
     {
-        R198 v = make_R198(218);
-        printf("R198 hash %" PRIu64 "\n", hash_R198(-5926.875, v, 285076345ll, 19ll));
-        R198 e = echo_R198(-124ll, -7951.75f, v, 192ull, 9223372036854775807ll);
-        printf("R198 echo %" PRIu64 "\n", hash_R198(-5926.875, e, 285076345ll, 19ll));
-        R198 x = make_R198(1117);
-        printf("R198 w64 hash %" PRIu64 "\n", w64_hash_R198(-138.625, x, -6233.625, 2147483646ll));
-        R198 y = w64_echo_R198(33ull, 4255663779ull, 5852.125, (EnI16)578ll, x, 7655.0f, -6117.375f);
-        printf("R198 w64 echo %" PRIu64 "\n", w64_hash_R198(-138.625, y, -6233.625, 2147483646ll));
-        printf("R198 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R198()(-138.625, y, -6233.625, 2147483646ll));
-        R198 wie = ptr_w64_echo_R198()(33ull, 4255663779ull, 5852.125, (EnI16)578ll, y, 7655.0f, -6117.375f);
-        printf("R198 w64 ind echo %" PRIu64 "\n", w64_hash_R198(-138.625, wie, -6233.625, 2147483646ll));
-        R198 f = make_R198(1417);
-        printf("R198 field %" PRIu64 "\n", hash_R072((EnU32)3ull, f.f0[0]));
-        f.f0[0] = echo_R072((EnU64)18446744073709551615ull, -1572.625, -3326.375, 162612457636250311ll, 49ull, 3059.75, f.f0[0], (EnI8)107ll);
-        printf("R198 field echo %" PRIu64 "\n", hash_R198(-5926.875, f, 285076345ll, 19ll));
+        R198 v = make_R198(227);
+        printf("R198 hash %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, v, 151ull));
+        R198 e = echo_R198(&ffidl_cells[1], -2ll, 4ll, 30719ull, -128ll, 126ll, -128ll, &ffidl_cells[0], v);
+        printf("R198 echo %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
+        R198 w = make_R198(726);
+        printf("R198 pair %" PRIu64 "\n", pair_R198(v, 0ll, w, 6346.875, -4099.125));
     }
 }
 __attribute__((noinline)) static void shape_R199(void) {
-    printf("R199 layout %zu %zu %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0), offsetof(R199, f1), offsetof(R199, f2));
+    printf("R199 layout %zu %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0), offsetof(R199, f1));
     {
-        R199 v = make_R199(219);
-        printf("R199 hash %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, v));
-        R199 e = echo_R199(&ffidl_cells[49], 127ll, -127.5, 24994ull, v, 10ll, 147ull);
-        printf("R199 echo %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, e));
-        R199 w = make_R199(718);
-        printf("R199 pair %" PRIu64 "\n", pair_R199(-7967.625f, v, 2801.875f, w, 59784ull));
-        printf("R199 ind hash %" PRIu64 "\n", ptr_hash_R199()(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, w));
-        R199 ie = ptr_echo_R199()(&ffidl_cells[49], 127ll, -127.5, 24994ull, e, 10ll, 147ull);
-        printf("R199 ind echo %" PRIu64 "\n", hash_R199(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, ie));
+        R199 v = make_R199(228);
+        printf("R199 hash %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, v, -2868.25f));
+        R199 e = echo_R199(3285.75f, 2666.625f, 27274ull, &ffidl_cells[11], 3404.25f, 1903001772ll, 175ull, v, 7375ull, -698.5f);
+        printf("R199 echo %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
+        R199 f = make_R199(1427);
+        printf("R199 field %" PRIu64 "\n", hash_R094(f.f0, (EnI8)127ll, 10ull));
+        f.f0 = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f0);
+        printf("R199 field echo %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, f, -2868.25f));
     }
 }
 __attribute__((noinline)) static void shape_R200(void) {
     printf("R200 layout %zu %zu %zu %zu\n", sizeof(R200), _Alignof(R200), offsetof(R200, f0), offsetof(R200, f1));
     {
-        R200 v = make_R200(220);
-        printf("R200 hash %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, v));
-        R200 e = echo_R200(&ffidl_cells[50], 7052.375f, 6608.625, -14ll, 16674654318568206404ull, 3520.5f, 2504.625f, 4280674443ull, v);
-        printf("R200 echo %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, e));
-        R200 f = make_R200(1419);
-        printf("R200 field %" PRIu64 "\n", hash_R063(414.5f, -2080.375f, f.f0, 1332.625));
-        f.f0 = echo_R063(-37ll, -12ll, 2112.0, -40ll, -20060ll, -2821.875, f.f0, -5319.875, -3418.0f);
-        printf("R200 field echo %" PRIu64 "\n", hash_R200(-77ll, 1822801046ull, 14ll, -2147483648ll, 48ull, 2650496957ull, f));
+        R200 v = make_R200(229);
+        printf("R200 hash %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, v, true));
+        R200 e = echo_R200(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, v, (EnU16)23ull);
+        printf("R200 echo %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, e, true));
+        R200 w = make_R200(728);
+        printf("R200 pair %" PRIu64 "\n", pair_R200((EnI16)-370ll, 0ll, 14492824035254219810ull, 973.5, 104ull, v, 4996.125f, w));
+        printf("R200 ind hash %" PRIu64 "\n", ptr_hash_R200()((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, w, true));
+        R200 ie = ptr_echo_R200()(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, e, (EnU16)23ull);
+        printf("R200 ind echo %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, ie, true));
     }
 }
 __attribute__((noinline)) static void shape_R201(void) {
-    printf("R201 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R201), _Alignof(R201), offsetof(R201, f0), offsetof(R201, f1), offsetof(R201, f2), offsetof(R201, f3), offsetof(R201, f4), offsetof(R201, f5), offsetof(R201, f6), offsetof(R201, f7));
+    printf("R201 layout %zu %zu %zu %zu %zu\n", sizeof(R201), _Alignof(R201), offsetof(R201, f0), offsetof(R201, f1), offsetof(R201, f2));
     {
-        R201 v = make_R201(221);
-        printf("R201 hash %" PRIu64 "\n", hash_R201(v));
-        R201 e = echo_R201(v);
-        printf("R201 echo %" PRIu64 "\n", hash_R201(e));
-        R201 w = make_R201(720);
-        printf("R201 pair %" PRIu64 "\n", pair_R201(-429.125, 3914.625f, v, 1962.25f, w, 14350ull));
+        R201 v = make_R201(230);
+        printf("R201 hash %" PRIu64 "\n", hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, v, &ffidl_cells[47]));
+        R201 e = echo_R201(5958.625f, -4042.125, -32768ll, (EnU16)0ull, 1990.0, v, -4954403258955755888ll);
+        printf("R201 echo %" PRIu64 "\n", hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, e, &ffidl_cells[47]));
+        R201 x = make_R201(1129);
+        printf("R201 w64 hash %" PRIu64 "\n", w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, x, 7598.75, -1068.125f));
+        R201 y = w64_echo_R201(x, 12879665841310500533ull, 18446744073709551615ull);
+        printf("R201 w64 echo %" PRIu64 "\n", w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, y, 7598.75, -1068.125f));
     }
 }
 __attribute__((noinline)) static void shape_R202(void) {
     printf("R202 layout %zu %zu %zu %zu\n", sizeof(R202), _Alignof(R202), offsetof(R202, f0), offsetof(R202, f1));
     {
-        R202 v = make_R202(222);
-        printf("R202 hash %" PRIu64 "\n", hash_R202(-7391.25f, 6402.375f, 1766.25, -5897.125, -7251.125f, 3169240020182102766ll, -4835.875, v));
-        R202 e = echo_R202(0ll, 7ull, v);
-        printf("R202 echo %" PRIu64 "\n", hash_R202(-7391.25f, 6402.375f, 1766.25, -5897.125, -7251.125f, 3169240020182102766ll, -4835.875, e));
-        R202 x = make_R202(1121);
-        printf("R202 w64 hash %" PRIu64 "\n", w64_hash_R202(x, 7768.625f, -1245.75));
-        R202 y = w64_echo_R202(0ll, 0ull, 65534ull, 65534ull, x, -2025.0, -699.125f);
-        printf("R202 w64 echo %" PRIu64 "\n", w64_hash_R202(y, 7768.625f, -1245.75));
+        R202 v = make_R202(231);
+        printf("R202 hash %" PRIu64 "\n", hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, v, 6631.625, -5675.875f));
+        R202 e = echo_R202(-5043.375f, -2844.0, 8727995089340080173ull, (EnI8)127ll, v, 16ull, 16556ll, 20ll);
+        printf("R202 echo %" PRIu64 "\n", hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, e, 6631.625, -5675.875f));
+        R202 w = make_R202(730);
+        printf("R202 pair %" PRIu64 "\n", pair_R202(-5909.25f, 2311.75f, -1263.625f, 944.125f, -2220.5f, v, 6048.5f, w));
     }
 }
 __attribute__((noinline)) static void shape_R203(void) {
-    printf("R203 layout %zu %zu %zu\n", sizeof(R203), _Alignof(R203), offsetof(R203, f0));
+    printf("R203 layout %zu %zu %zu %zu %zu\n", sizeof(R203), _Alignof(R203), offsetof(R203, f0), offsetof(R203, f1), offsetof(R203, f2));
     {
-        R203 v = make_R203(223);
-        printf("R203 hash %" PRIu64 "\n", hash_R203(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, v));
-        R203 e = echo_R203(0ull, 19ll, 8293554050869908672ll, 16ull, 35ll, -32768ll, 57403ull, v, 112ll, -20ll);
-        printf("R203 echo %" PRIu64 "\n", hash_R203(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
-        R203 w = make_R203(722);
-        printf("R203 pair %" PRIu64 "\n", pair_R203(78ull, v, -7866.375, w));
-        R203 f = make_R203(1422);
-        printf("R203 field %" PRIu64 "\n", hash_R034(2091480393ull, -32767ll, f.f0[0], 0ll, 17939684732833227276ull));
-        f.f0[0] = echo_R034(&ffidl_cells[52], f.f0[0], 9223372036854775806ll);
-        printf("R203 field echo %" PRIu64 "\n", hash_R203(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, f));
+        R203 v = make_R203(232);
+        printf("R203 hash %" PRIu64 "\n", hash_R203(v, 3019591387ull, &ffidl_cells[49]));
+        R203 e = echo_R203((EnU64)9223372036854775808ull, 6293698654930619070ull, v);
+        printf("R203 echo %" PRIu64 "\n", hash_R203(e, 3019591387ull, &ffidl_cells[49]));
+        R203 f = make_R203(1431);
+        printf("R203 field %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, f.f0, (EnU8)0ull, -3146.0));
+        f.f0 = echo_PackU2(32ull, f.f0, -2ll, &ffidl_cells[45]);
+        printf("R203 field echo %" PRIu64 "\n", hash_R203(f, 3019591387ull, &ffidl_cells[49]));
     }
 }
 __attribute__((noinline)) static void shape_R204(void) {
-    printf("R204 layout %zu %zu %zu %zu\n", sizeof(R204), _Alignof(R204), offsetof(R204, f0), offsetof(R204, f1));
+    printf("R204 layout %zu %zu %zu\n", sizeof(R204), _Alignof(R204), offsetof(R204, f0));
     {
-        R204 v = make_R204(224);
-        printf("R204 hash %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
-        R204 e = echo_R204(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnU64)9223372036854775808ull, (EnI16)-300ll);
-        printf("R204 echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
-        printf("R204 ind hash %" PRIu64 "\n", ptr_hash_R204()(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
-        R204 ie = ptr_echo_R204()(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, e, (EnU64)9223372036854775808ull, (EnI16)-300ll);
-        printf("R204 ind echo %" PRIu64 "\n", hash_R204(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, ie, -1449.0f));
+        R204 v = make_R204(233);
+        printf("R204 hash %" PRIu64 "\n", hash_R204(4479.875f, v, -60ll));
+        R204 e = echo_R204(8769038762245192864ull, -127ll, v, 2147483646ll);
+        printf("R204 echo %" PRIu64 "\n", hash_R204(4479.875f, e, -60ll));
+        R204 w = make_R204(732);
+        printf("R204 pair %" PRIu64 "\n", pair_R204(-128ll, 50ull, -14ll, 7ll, v, 15015316508415771640ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R205(void) {
-    printf("R205 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1), offsetof(R205, f2), offsetof(R205, f3), offsetof(R205, f4), offsetof(R205, f5));
+    printf("R205 layout %zu %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1), offsetof(R205, f2));
     {
-        R205 v = make_R205(225);
-        printf("R205 hash %" PRIu64 "\n", hash_R205((EnI64)777ll, 28609ull, -42ll, v));
-        R205 e = echo_R205(5028.0f, 6321.875f, 254ull, &ffidl_cells[58], 0ull, &ffidl_cells[9], 208ull, 254ull, v, 9223372036854775807ll);
-        printf("R205 echo %" PRIu64 "\n", hash_R205((EnI64)777ll, 28609ull, -42ll, e));
-        R205 w = make_R205(724);
-        printf("R205 pair %" PRIu64 "\n", pair_R205(-4251.0, 2032.0f, 6704.875f, v, 2121.0f, w, -1669.625f));
+        R205 v = make_R205(234);
+        printf("R205 hash %" PRIu64 "\n", hash_R205(v, 2582.125));
+        R205 e = echo_R205(&ffidl_cells[20], 35ull, v, -9223372036854775807ll);
+        printf("R205 echo %" PRIu64 "\n", hash_R205(e, 2582.125));
+        R205 x = make_R205(1133);
+        printf("R205 w64 hash %" PRIu64 "\n", w64_hash_R205(1792781978ll, x, 1974422493ll));
+        R205 y = w64_echo_R205(10633077116141325271ull, 148ull, 1703485499ull, x);
+        printf("R205 w64 echo %" PRIu64 "\n", w64_hash_R205(1792781978ll, y, 1974422493ll));
+        printf("R205 ind hash %" PRIu64 "\n", ptr_hash_R205()(v, 2582.125));
+        R205 ie = ptr_echo_R205()(&ffidl_cells[20], 35ull, e, -9223372036854775807ll);
+        printf("R205 ind echo %" PRIu64 "\n", hash_R205(ie, 2582.125));
+        printf("R205 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R205()(1792781978ll, y, 1974422493ll));
+        R205 wie = ptr_w64_echo_R205()(10633077116141325271ull, 148ull, 1703485499ull, y);
+        printf("R205 w64 ind echo %" PRIu64 "\n", w64_hash_R205(1792781978ll, wie, 1974422493ll));
     }
 }
 __attribute__((noinline)) static void shape_R206(void) {
-    printf("R206 layout %zu %zu %zu %zu\n", sizeof(R206), _Alignof(R206), offsetof(R206, f0), offsetof(R206, f1));
+    printf("R206 layout %zu %zu %zu\n", sizeof(R206), _Alignof(R206), offsetof(R206, f0));
     {
-        R206 v = make_R206(226);
-        printf("R206 hash %" PRIu64 "\n", hash_R206(28ll, (EnU16)591ull, (EnU64)9223372036854775808ull, 6041632069104401816ll, 1388980676497717385ll, 0ll, v, 18446744073709551614ull, 1953713580ll));
-        R206 e = echo_R206(0ll, 9223372036854775807ll, -3696.5f, -10ll, -84ll, 1305.25f, v, -777.875, 6403.0f);
-        printf("R206 echo %" PRIu64 "\n", hash_R206(28ll, (EnU16)591ull, (EnU64)9223372036854775808ull, 6041632069104401816ll, 1388980676497717385ll, 0ll, e, 18446744073709551614ull, 1953713580ll));
-        R206 x = make_R206(1125);
-        printf("R206 w64 hash %" PRIu64 "\n", w64_hash_R206(-20ll, x, -100ll, (EnInt)1ll));
-        R206 y = w64_echo_R206(49ull, 96ll, x);
-        printf("R206 w64 echo %" PRIu64 "\n", w64_hash_R206(-20ll, y, -100ll, (EnInt)1ll));
-        printf("R206 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R206()(-20ll, y, -100ll, (EnInt)1ll));
-        R206 wie = ptr_w64_echo_R206()(49ull, 96ll, y);
-        printf("R206 w64 ind echo %" PRIu64 "\n", w64_hash_R206(-20ll, wie, -100ll, (EnInt)1ll));
+        R206 v = make_R206(235);
+        printf("R206 hash %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, v, -18ll, -32ll));
+        R206 e = echo_R206(-6115.5, 200.5, &ffidl_cells[12], 156ull, 6890.75, 46ull, -769322992754295399ll, v, 1958.875);
+        printf("R206 echo %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
+        R206 w = make_R206(734);
+        printf("R206 pair %" PRIu64 "\n", pair_R206(v, -116ll, w));
+        R206 f = make_R206(1434);
+        printf("R206 field %" PRIu64 "\n", hash_R118(f.f0, -2007.375));
+        f.f0 = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, f.f0);
+        printf("R206 field echo %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, f, -18ll, -32ll));
     }
 }
 __attribute__((noinline)) static void shape_R207(void) {
     printf("R207 layout %zu %zu %zu %zu %zu\n", sizeof(R207), _Alignof(R207), offsetof(R207, f0), offsetof(R207, f1), offsetof(R207, f2));
     {
-        R207 v = make_R207(227);
-        printf("R207 hash %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, v, 0ull));
-        R207 e = echo_R207(2110190499ull, 126ll, 28ull, -5886.0f, &ffidl_cells[26], (EnU8)200ull, 72ll, -2250.625f, v, 2239.125);
-        printf("R207 echo %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, e, 0ull));
-        R207 w = make_R207(726);
-        printf("R207 pair %" PRIu64 "\n", pair_R207(1161.875, -7966.875, 3317.0, -6192.75, v, 32766ll, w));
-        R207 f = make_R207(1426);
-        printf("R207 field %" PRIu64 "\n", hash_R074(127ll, 666148953ll, f.f2[1]));
-        f.f2[1] = echo_R074(1827.625, 11ull, -32767ll, f.f2[1], 5626.0f, 4566.25f, 2292.75f);
-        printf("R207 field echo %" PRIu64 "\n", hash_R207(-3962.625, 1860.375f, 7907.75f, -2975.0, 5213.625, f, 0ull));
+        R207 v = make_R207(236);
+        printf("R207 hash %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, v, 1539891343ull));
+        R207 e = echo_R207(23981ll, 0ll, &ffidl_cells[9], 30471ull, &ffidl_cells[24], v, -1316.125f);
+        printf("R207 echo %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, e, 1539891343ull));
+        R207 f = make_R207(1435);
+        printf("R207 field %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, f.f0[2], 2081.75));
+        f.f0[2] = echo_R071(-5283.0f, f.f0[2], -48ll, 1ull, 53364ull);
+        printf("R207 field echo %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, f, 1539891343ull));
     }
 }
 __attribute__((noinline)) static void shape_R208(void) {
-    printf("R208 layout %zu %zu %zu %zu %zu\n", sizeof(R208), _Alignof(R208), offsetof(R208, f0), offsetof(R208, f1), offsetof(R208, f2));
+    printf("R208 layout %zu %zu %zu\n", sizeof(R208), _Alignof(R208), offsetof(R208, f0));
     {
-        R208 v = make_R208(228);
-        printf("R208 hash %" PRIu64 "\n", hash_R208(23ull, v, -300.5));
-        R208 e = echo_R208((EnU8)0ull, 1091ull, -120ll, -2147483648ll, -9223372036854775806ll, 0ull, v);
-        printf("R208 echo %" PRIu64 "\n", hash_R208(23ull, e, -300.5));
+        R208 v = make_R208(237);
+        printf("R208 hash %" PRIu64 "\n", hash_R208(-4810.375, 88ull, v));
+        R208 e = echo_R208(-711.5, v, 448.375f);
+        printf("R208 echo %" PRIu64 "\n", hash_R208(-4810.375, 88ull, e));
+        R208 w = make_R208(736);
+        printf("R208 pair %" PRIu64 "\n", pair_R208(16ll, 7336.125, 1140542027ull, 0ull, 0ll, 6435.0f, v, 74ull, w));
+        R208 f = make_R208(1436);
+        printf("R208 field %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], f.f0, 40ull, 50ll));
+        f.f0 = echo_R029(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, f.f0, -10718ll, 0ull);
+        printf("R208 field echo %" PRIu64 "\n", hash_R208(-4810.375, 88ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R209(void) {
-    printf("R209 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R209), _Alignof(R209), offsetof(R209, f0), offsetof(R209, f1), offsetof(R209, f2), offsetof(R209, f3));
+    printf("R209 layout %zu %zu %zu\n", sizeof(R209), _Alignof(R209), offsetof(R209, f0));
     {
-        R209 v = make_R209(229);
-        printf("R209 hash %" PRIu64 "\n", hash_R209(4ull, 942.75f, v, 3087.625f));
-        R209 e = echo_R209(true, -7121985171496984720ll, -26061ll, 3752223723870590360ull, 3653275536311314733ll, v, 7391.75, 0ull, 65534ull);
-        printf("R209 echo %" PRIu64 "\n", hash_R209(4ull, 942.75f, e, 3087.625f));
-        R209 w = make_R209(728);
-        printf("R209 pair %" PRIu64 "\n", pair_R209(-97.625, &ffidl_cells[48], -3559.125, v, -797.125f, w, -1179.0f, 7871.0));
-        printf("R209 ind hash %" PRIu64 "\n", ptr_hash_R209()(4ull, 942.75f, w, 3087.625f));
-        R209 ie = ptr_echo_R209()(true, -7121985171496984720ll, -26061ll, 3752223723870590360ull, 3653275536311314733ll, e, 7391.75, 0ull, 65534ull);
-        printf("R209 ind echo %" PRIu64 "\n", hash_R209(4ull, 942.75f, ie, 3087.625f));
+        R209 v = make_R209(238);
+        printf("R209 hash %" PRIu64 "\n", hash_R209(false, v, -5313.75, -2147483648ll));
+        R209 e = echo_R209(v);
+        printf("R209 echo %" PRIu64 "\n", hash_R209(false, e, -5313.75, -2147483648ll));
+        R209 x = make_R209(1137);
+        printf("R209 w64 hash %" PRIu64 "\n", w64_hash_R209(5688338243312213501ull, x, -2210.625));
+        R209 y = w64_echo_R209(658654308ll, 16084ull, 16ull, -7822020716827681854ll, x, 58356ull);
+        printf("R209 w64 echo %" PRIu64 "\n", w64_hash_R209(5688338243312213501ull, y, -2210.625));
+        R209 f = make_R209(1437);
+        printf("R209 field %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, f.f0[0]));
+        f.f0[0] = echo_R148(14ull, 10700ull, -34ll, -5499.25, f.f0[0], 68ll);
+        printf("R209 field echo %" PRIu64 "\n", hash_R209(false, f, -5313.75, -2147483648ll));
     }
 }
 __attribute__((noinline)) static void shape_R210(void) {
-    printf("R210 layout %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0));
+    printf("R210 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0), offsetof(R210, f1), offsetof(R210, f2), offsetof(R210, f3), offsetof(R210, f4), offsetof(R210, f5), offsetof(R210, f6));
     {
-        R210 v = make_R210(230);
-        printf("R210 hash %" PRIu64 "\n", hash_R210(-5778.75f, 48ull, 7644.25f, -1965.25f, (EnI8)127ll, v, 4395.875f));
-        R210 e = echo_R210(1ull, 54ll, 1230.25, 2683.0f, v, -7720.125f, -1123.25);
-        printf("R210 echo %" PRIu64 "\n", hash_R210(-5778.75f, 48ull, 7644.25f, -1965.25f, (EnI8)127ll, e, 4395.875f));
-        R210 x = make_R210(1129);
-        printf("R210 w64 hash %" PRIu64 "\n", w64_hash_R210(x, 2331.75f));
-        R210 y = w64_echo_R210((EnI8)127ll, x, -2811.875f);
-        printf("R210 w64 echo %" PRIu64 "\n", w64_hash_R210(y, 2331.75f));
+        R210 v = make_R210(239);
+        printf("R210 hash %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, v));
+        R210 e = echo_R210(3393.75, 5410.25, true, 18ull, v, -1643.625);
+        printf("R210 echo %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, e));
+        R210 w = make_R210(738);
+        printf("R210 pair %" PRIu64 "\n", pair_R210(-29ll, 20ull, 4078.75, v, 7959.125, w, 0ull));
+        printf("R210 ind hash %" PRIu64 "\n", ptr_hash_R210()(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, w));
+        R210 ie = ptr_echo_R210()(3393.75, 5410.25, true, 18ull, e, -1643.625);
+        printf("R210 ind echo %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, ie));
+        R210 f = make_R210(1438);
+        printf("R210 field %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, f.f6[2], 3776721743ull, 3642072706072785008ll));
+        f.f6[2] = echo_R106(2909.125, 1099.25f, f.f6[2], 1383.25f, 4495.375);
+        printf("R210 field echo %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R211(void) {
     printf("R211 layout %zu %zu %zu %zu\n", sizeof(R211), _Alignof(R211), offsetof(R211, f0), offsetof(R211, f1));
     {
-        R211 v = make_R211(231);
-        printf("R211 hash %" PRIu64 "\n", hash_R211(7674.75f, -7490.5f, -127ll, -7650.5f, 77.875f, v));
-        R211 e = echo_R211(-503558046ll, -8909366822378902081ll, 0ll, -13ll, 143ull, 11ll, -37ll, v, 640.5);
-        printf("R211 echo %" PRIu64 "\n", hash_R211(7674.75f, -7490.5f, -127ll, -7650.5f, 77.875f, e));
-        R211 w = make_R211(730);
-        printf("R211 pair %" PRIu64 "\n", pair_R211(39ull, v, -2968.75f, w));
-        R211 f = make_R211(1430);
-        printf("R211 field %" PRIu64 "\n", hash_R110(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, false, &ffidl_cells[2], 7778.125f, f.f1, (EnInt)-5ll, 0ull));
-        f.f1 = echo_R110(-5542ll, 4098.75, 172ull, 6119.625f, 12936ll, (EnI8)-128ll, 157ull, f.f1, -3606.25f, &ffidl_cells[21]);
-        printf("R211 field echo %" PRIu64 "\n", hash_R211(7674.75f, -7490.5f, -127ll, -7650.5f, 77.875f, f));
+        R211 v = make_R211(240);
+        printf("R211 hash %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, v));
+        R211 e = echo_R211(v, &ffidl_cells[53], (EnI64)5000000000ll, 36ull);
+        printf("R211 echo %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, e));
+        R211 f = make_R211(1439);
+        printf("R211 field %" PRIu64 "\n", hash_R001(f.f1[0], 1796.875f));
+        f.f1[0] = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f1[0]);
+        printf("R211 field echo %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, f));
     }
 }
 __attribute__((noinline)) static void shape_R212(void) {
     printf("R212 layout %zu %zu %zu\n", sizeof(R212), _Alignof(R212), offsetof(R212, f0));
     {
-        R212 v = make_R212(232);
-        printf("R212 hash %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, v, &ffidl_cells[1]));
-        R212 e = echo_R212(26ull, 0ull, 16ull, 44ull, v, -32768ll, 6015378765391951871ull, 127ll);
-        printf("R212 echo %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, e, &ffidl_cells[1]));
-        R212 f = make_R212(1431);
-        printf("R212 field %" PRIu64 "\n", hash_R129(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, f.f0, 45ull, 3208.625f));
-        f.f0 = echo_R129(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, f.f0, -3ll, 4294967294ull, 7836108329153716857ll);
-        printf("R212 field echo %" PRIu64 "\n", hash_R212(-5325.375, -7835.75, -3655.75f, -7471.25, -2907.125f, 6739.5, f, &ffidl_cells[1]));
+        R212 v = make_R212(241);
+        printf("R212 hash %" PRIu64 "\n", hash_R212(-404.5, v));
+        R212 e = echo_R212(-81ll, -1094583323051985633ll, v, 2401680223ull, 4098.625f);
+        printf("R212 echo %" PRIu64 "\n", hash_R212(-404.5, e));
+        R212 w = make_R212(740);
+        printf("R212 pair %" PRIu64 "\n", pair_R212(&ffidl_cells[37], -3937.625, 938889034542074794ull, 6583.5, 50ull, -5654.75f, v, -4840.75f, w));
     }
 }
 __attribute__((noinline)) static void shape_R213(void) {
-    printf("R213 layout %zu %zu %zu %zu %zu\n", sizeof(R213), _Alignof(R213), offsetof(R213, f0), offsetof(R213, f1), offsetof(R213, f2));
+    printf("R213 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R213), _Alignof(R213), offsetof(R213, f0), offsetof(R213, f1), offsetof(R213, f2), offsetof(R213, f3), offsetof(R213, f4), offsetof(R213, f5));
     {
-        R213 v = make_R213(233);
-        printf("R213 hash %" PRIu64 "\n", hash_R213(-7327.625, -128ll, &ffidl_cells[0], -4281ll, 0ll, v, 2377ll, 18446744073709551615ull));
-        R213 e = echo_R213(-97ll, v, &ffidl_cells[52], -2868.25f, 2655.75f);
-        printf("R213 echo %" PRIu64 "\n", hash_R213(-7327.625, -128ll, &ffidl_cells[0], -4281ll, 0ll, e, 2377ll, 18446744073709551615ull));
-        R213 w = make_R213(732);
-        printf("R213 pair %" PRIu64 "\n", pair_R213(v, 2666.625f, w));
+        R213 v = make_R213(242);
+        printf("R213 hash %" PRIu64 "\n", hash_R213(v, 82.0f, -7076.25f));
+        R213 e = echo_R213(1ull, v, -6310.5, -684.875);
+        printf("R213 echo %" PRIu64 "\n", hash_R213(e, 82.0f, -7076.25f));
+        R213 x = make_R213(1141);
+        printf("R213 w64 hash %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, x, -2147483648ll, 9ull));
+        R213 y = w64_echo_R213(-41ll, -55.875f, x);
+        printf("R213 w64 echo %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
+        printf("R213 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R213()((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
+        R213 wie = ptr_w64_echo_R213()(-41ll, -55.875f, y);
+        printf("R213 w64 ind echo %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, wie, -2147483648ll, 9ull));
     }
 }
 __attribute__((noinline)) static void shape_R214(void) {
-    printf("R214 layout %zu %zu %zu %zu %zu\n", sizeof(R214), _Alignof(R214), offsetof(R214, f0), offsetof(R214, f1), offsetof(R214, f2));
+    printf("R214 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R214), _Alignof(R214), offsetof(R214, f0), offsetof(R214, f1), offsetof(R214, f2), offsetof(R214, f3), offsetof(R214, f4));
     {
-        R214 v = make_R214(234);
-        printf("R214 hash %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, v, 10879576423347310241ull));
-        R214 e = echo_R214(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU16)326ull, v);
-        printf("R214 echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, e, 10879576423347310241ull));
-        R214 x = make_R214(1133);
-        printf("R214 w64 hash %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, x, 318.75f, (EnU64)18446744073709551615ull));
-        R214 y = w64_echo_R214(-83ll, -117ll, 0ull, x, -3805766764144404602ll);
-        printf("R214 w64 echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU64)18446744073709551615ull));
-        printf("R214 ind hash %" PRIu64 "\n", ptr_hash_R214()(-470.25f, -5519.0, -3344.25f, -5625.125f, v, 10879576423347310241ull));
-        R214 ie = ptr_echo_R214()(0ull, 3805871158ull, 0ull, 66967823964564175ull, 18ull, 32740ll, (EnU16)326ull, e);
-        printf("R214 ind echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, ie, 10879576423347310241ull));
-        printf("R214 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R214()(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, y, 318.75f, (EnU64)18446744073709551615ull));
-        R214 wie = ptr_w64_echo_R214()(-83ll, -117ll, 0ull, y, -3805766764144404602ll);
-        printf("R214 w64 ind echo %" PRIu64 "\n", w64_hash_R214(13906118245574089555ull, 32766ll, 2342.375, -7087939094776316637ll, 182ull, wie, 318.75f, (EnU64)18446744073709551615ull));
-        R214 f = make_R214(1433);
-        printf("R214 field %" PRIu64 "\n", hash_R159(-4405.75f, -5435.0f, &ffidl_cells[61], 1801.5f, 5734.625f, 4764.75f, -5746491723930485714ll, 1713095346619193208ull, f.f0, 3320.25));
-        f.f0 = echo_R159((EnU8)0ull, 1277.5f, 44ull, -2000.375, -13ll, 126ll, -16649ll, f.f0, true, -120ll);
-        printf("R214 field echo %" PRIu64 "\n", hash_R214(-470.25f, -5519.0, -3344.25f, -5625.125f, f, 10879576423347310241ull));
+        R214 v = make_R214(243);
+        printf("R214 hash %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, v, 255ull));
+        R214 e = echo_R214(v);
+        printf("R214 echo %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, e, 255ull));
+        R214 w = make_R214(742);
+        printf("R214 pair %" PRIu64 "\n", pair_R214(v, &ffidl_cells[20], w, 7266.0f));
+        R214 f = make_R214(1442);
+        printf("R214 field %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, f.f4[2], -95ll));
+        f.f4[2] = echo_R035(-16ll, f.f4[2], -4968.125);
+        printf("R214 field echo %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, f, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R215(void) {
-    printf("R215 layout %zu %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0), offsetof(R215, f1));
+    printf("R215 layout %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0));
     {
-        R215 v = make_R215(235);
-        printf("R215 hash %" PRIu64 "\n", hash_R215(4996.125f, 5ull, true, false, 18446744073709551614ull, -24ll, 1336.625, v, 11222421539447309473ull, -849.125));
-        R215 e = echo_R215(3921.625f, -2434.25, 404.625f, -7930.125, -5687.75f, 4013.75, v, 37380ull, false, 1033485231ll);
-        printf("R215 echo %" PRIu64 "\n", hash_R215(4996.125f, 5ull, true, false, 18446744073709551614ull, -24ll, 1336.625, e, 11222421539447309473ull, -849.125));
-        R215 w = make_R215(734);
-        printf("R215 pair %" PRIu64 "\n", pair_R215(v, 5958.625f, w, 11ll));
+        R215 v = make_R215(244);
+        printf("R215 hash %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
+        R215 e = echo_R215((EnU16)65535ull, 48ll, v);
+        printf("R215 echo %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, e, 0ull, 1ll));
+        printf("R215 ind hash %" PRIu64 "\n", ptr_hash_R215()(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
+        R215 ie = ptr_echo_R215()((EnU16)65535ull, 48ll, e);
+        printf("R215 ind echo %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, ie, 0ull, 1ll));
+        R215 f = make_R215(1443);
+        printf("R215 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0[0]));
+        f.f0[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0[0]);
+        printf("R215 field echo %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, f, 0ull, 1ll));
     }
 }
 __attribute__((noinline)) static void shape_R216(void) {
     printf("R216 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R216), _Alignof(R216), offsetof(R216, f0), offsetof(R216, f1), offsetof(R216, f2), offsetof(R216, f3));
     {
-        R216 v = make_R216(236);
-        printf("R216 hash %" PRIu64 "\n", hash_R216(-163.625f, 1615.5, v));
-        R216 e = echo_R216(46ull, -108ll, 7264988664031555321ull, 65535ull, -14ll, v);
-        printf("R216 echo %" PRIu64 "\n", hash_R216(-163.625f, 1615.5, e));
+        R216 v = make_R216(245);
+        printf("R216 hash %" PRIu64 "\n", hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, v, -2305.375, -5325.125));
+        R216 e = echo_R216(-34ll, 6425157134000920361ull, 2135934850ll, v, true);
+        printf("R216 echo %" PRIu64 "\n", hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, e, -2305.375, -5325.125));
+        R216 w = make_R216(744);
+        printf("R216 pair %" PRIu64 "\n", pair_R216((EnU64)940ull, 4035.5, -6566.875, 5606.75f, v, 45ull, w, -3355.25));
     }
 }
 __attribute__((noinline)) static void shape_R217(void) {
-    printf("R217 layout %zu %zu %zu\n", sizeof(R217), _Alignof(R217), offsetof(R217, f0));
+    printf("R217 layout %zu %zu %zu %zu\n", sizeof(R217), _Alignof(R217), offsetof(R217, f0), offsetof(R217, f1));
     {
-        R217 v = make_R217(237);
-        printf("R217 hash %" PRIu64 "\n", hash_R217(308491176ull, 18446744073709551615ull, v, 18446744073709551615ull));
-        R217 e = echo_R217(20ll, (EnI8)127ll, -4869.0, -2550ll, -1975128705ll, 10ll, -16858ll, 126ll, v, 2755104030649015954ll, 9223372036854775807ll);
-        printf("R217 echo %" PRIu64 "\n", hash_R217(308491176ull, 18446744073709551615ull, e, 18446744073709551615ull));
-        R217 w = make_R217(736);
-        printf("R217 pair %" PRIu64 "\n", pair_R217(v, 0ull, w));
+        R217 v = make_R217(246);
+        printf("R217 hash %" PRIu64 "\n", hash_R217(117ll, 4368826931089457457ull, 1ull, false, v));
+        R217 e = echo_R217(-7955.25f, -3243.5f, 2324.125, -1906.875f, 7407.25f, -6191.375, v, -35ll);
+        printf("R217 echo %" PRIu64 "\n", hash_R217(117ll, 4368826931089457457ull, 1ull, false, e));
+        R217 x = make_R217(1145);
+        printf("R217 w64 hash %" PRIu64 "\n", w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, x, -3961.5f, 23ll));
+        R217 y = w64_echo_R217(7588.875, x, 4052.625f, -1959.5f);
+        printf("R217 w64 echo %" PRIu64 "\n", w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, y, -3961.5f, 23ll));
     }
 }
 __attribute__((noinline)) static void shape_R218(void) {
-    printf("R218 layout %zu %zu %zu %zu\n", sizeof(R218), _Alignof(R218), offsetof(R218, f0), offsetof(R218, f1));
+    printf("R218 layout %zu %zu %zu\n", sizeof(R218), _Alignof(R218), offsetof(R218, f0));
     {
-        R218 v = make_R218(238);
-        printf("R218 hash %" PRIu64 "\n", hash_R218(30ull, 9070519220589499419ll, 115ll, -6597.125, 19794ull, 6975.375, 6629.875, v));
-        R218 e = echo_R218(-1733.25, -6473.25, 14ull, 0ll, 5414.75f, 45ll, -128ll, 7568.25, v, -68ll, 2213695524ull, -18778ll);
-        printf("R218 echo %" PRIu64 "\n", hash_R218(30ull, 9070519220589499419ll, 115ll, -6597.125, 19794ull, 6975.375, 6629.875, e));
-        R218 x = make_R218(1137);
-        printf("R218 w64 hash %" PRIu64 "\n", w64_hash_R218(28ull, 84ll, 8769038762245192864ull, -127ll, (EnU16)0ull, x, 15015316508415771640ull, 126ll));
-        R218 y = w64_echo_R218(-4487.0f, -6629.0, x);
-        printf("R218 w64 echo %" PRIu64 "\n", w64_hash_R218(28ull, 84ll, 8769038762245192864ull, -127ll, (EnU16)0ull, y, 15015316508415771640ull, 126ll));
+        R218 v = make_R218(247);
+        printf("R218 hash %" PRIu64 "\n", hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, v));
+        R218 e = echo_R218(25194ll, 127ll, -72ll, 7028ll, &ffidl_cells[26], (EnU32)4000000000ull, v, 5007134313189053893ll);
+        printf("R218 echo %" PRIu64 "\n", hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, e));
+        R218 w = make_R218(746);
+        printf("R218 pair %" PRIu64 "\n", pair_R218(7746.375, -39ll, 1666.125f, 2206.375f, v, -1966422277ll, w, 2147483647ll));
     }
 }
 __attribute__((noinline)) static void shape_R219(void) {
-    printf("R219 layout %zu %zu %zu %zu %zu\n", sizeof(R219), _Alignof(R219), offsetof(R219, f0), offsetof(R219, f1), offsetof(R219, f2));
+    printf("R219 layout %zu %zu %zu\n", sizeof(R219), _Alignof(R219), offsetof(R219, f0));
     {
-        R219 v = make_R219(239);
-        printf("R219 hash %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, v, 9182312985246140987ull));
-        R219 e = echo_R219(-544.375, -2380.375, &ffidl_cells[23], -2153.375f, &ffidl_cells[23], v, -21599ll, 12965955280737900537ull);
-        printf("R219 echo %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, e, 9182312985246140987ull));
-        R219 w = make_R219(738);
-        printf("R219 pair %" PRIu64 "\n", pair_R219(169745232ull, -589.625, -5277.625f, -3923.75, 1159.0, v, 9ull, w, -5808.75));
-        printf("R219 ind hash %" PRIu64 "\n", ptr_hash_R219()(0ll, 18689ull, 1030.25f, -1420.5, w, 9182312985246140987ull));
-        R219 ie = ptr_echo_R219()(-544.375, -2380.375, &ffidl_cells[23], -2153.375f, &ffidl_cells[23], e, -21599ll, 12965955280737900537ull);
-        printf("R219 ind echo %" PRIu64 "\n", hash_R219(0ll, 18689ull, 1030.25f, -1420.5, ie, 9182312985246140987ull));
+        R219 v = make_R219(248);
+        printf("R219 hash %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, v, -1004286576ll, 1842111985001038627ll));
+        R219 e = echo_R219(-9223372036854775807ll, 1ull, 1595991339ull, -22ll, 0ull, 221931291ll, -9223372036854775807ll, 3511480190872209824ull, v);
+        printf("R219 echo %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, e, -1004286576ll, 1842111985001038627ll));
+        R219 f = make_R219(1447);
+        printf("R219 field %" PRIu64 "\n", hash_R166(1988.5, f.f0[0]));
+        f.f0[0] = echo_R166(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, f.f0[0]);
+        printf("R219 field echo %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, f, -1004286576ll, 1842111985001038627ll));
     }
 }
 __attribute__((noinline)) static void shape_R220(void) {
-    printf("R220 layout %zu %zu %zu\n", sizeof(R220), _Alignof(R220), offsetof(R220, f0));
+    printf("R220 layout %zu %zu %zu %zu\n", sizeof(R220), _Alignof(R220), offsetof(R220, f0), offsetof(R220, f1));
     {
-        R220 v = make_R220(240);
-        printf("R220 hash %" PRIu64 "\n", hash_R220(v));
-        R220 e = echo_R220(7ll, v, 227.0f, 6683.75f);
-        printf("R220 echo %" PRIu64 "\n", hash_R220(e));
+        R220 v = make_R220(249);
+        printf("R220 hash %" PRIu64 "\n", hash_R220(-69615322ll, v, 2995818612ull));
+        R220 e = echo_R220(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, v, 0ull, 47ull, 156ull);
+        printf("R220 echo %" PRIu64 "\n", hash_R220(-69615322ll, e, 2995818612ull));
+        R220 w = make_R220(748);
+        printf("R220 pair %" PRIu64 "\n", pair_R220(609.375, 42ull, -6027.25f, (EnInt)1ll, v, -1161.0f, w, 95ll, 77ull));
+        printf("R220 ind hash %" PRIu64 "\n", ptr_hash_R220()(-69615322ll, w, 2995818612ull));
+        R220 ie = ptr_echo_R220()(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, e, 0ull, 47ull, 156ull);
+        printf("R220 ind echo %" PRIu64 "\n", hash_R220(-69615322ll, ie, 2995818612ull));
     }
 }
 __attribute__((noinline)) static void shape_R221(void) {
-    printf("R221 layout %zu %zu %zu %zu %zu\n", sizeof(R221), _Alignof(R221), offsetof(R221, f0), offsetof(R221, f1), offsetof(R221, f2));
+    printf("R221 layout %zu %zu %zu\n", sizeof(R221), _Alignof(R221), offsetof(R221, f0));
     {
-        R221 v = make_R221(241);
-        printf("R221 hash %" PRIu64 "\n", hash_R221(4294967295ull, (EnI16)-299ll, -480479218ll, 4286ull, true, 254ull, 11ull, v, -5927.375, -118.625));
-        R221 e = echo_R221(21ull, v);
-        printf("R221 echo %" PRIu64 "\n", hash_R221(4294967295ull, (EnI16)-299ll, -480479218ll, 4286ull, true, 254ull, 11ull, e, -5927.375, -118.625));
-        R221 w = make_R221(740);
-        printf("R221 pair %" PRIu64 "\n", pair_R221(8ll, 254ull, -7209.25, -537.125, (EnI8)117ll, (EnI8)127ll, v, 9640ll, w, -5636.875));
-    }
-}
-__attribute__((noinline)) static void shape_R222(void) {
-    printf("R222 layout %zu %zu %zu %zu\n", sizeof(R222), _Alignof(R222), offsetof(R222, f0), offsetof(R222, f1));
-    {
-        R222 v = make_R222(242);
-        printf("R222 hash %" PRIu64 "\n", hash_R222(-435711477ll, -8ll, 26ull, v, 155ull));
-        R222 e = echo_R222(-3024.25f, -7054.125, 2289.75f, -1363.0, 1391.125, 5780ll, v, 112ll, &ffidl_cells[37], false);
-        printf("R222 echo %" PRIu64 "\n", hash_R222(-435711477ll, -8ll, 26ull, e, 155ull));
-        R222 x = make_R222(1141);
-        printf("R222 w64 hash %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, x, -23ll));
-        R222 y = w64_echo_R222(-4290675936817846139ll, 64ull, 3636.625, x, -7406.5f);
-        printf("R222 w64 echo %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, y, -23ll));
-        printf("R222 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R222()(65534ull, 255ull, 65534ull, 50ll, 90ll, y, -23ll));
-        R222 wie = ptr_w64_echo_R222()(-4290675936817846139ll, 64ull, 3636.625, y, -7406.5f);
-        printf("R222 w64 ind echo %" PRIu64 "\n", w64_hash_R222(65534ull, 255ull, 65534ull, 50ll, 90ll, wie, -23ll));
-    }
-}
-__attribute__((noinline)) static void shape_R223(void) {
-    printf("R223 layout %zu %zu %zu\n", sizeof(R223), _Alignof(R223), offsetof(R223, f0));
-    {
-        R223 v = make_R223(243);
-        printf("R223 hash %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, v, 4719.625f, 1833.25));
-        R223 e = echo_R223((EnI64)5000000000ll, v, -551824630ll);
-        printf("R223 echo %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, e, 4719.625f, 1833.25));
-        R223 w = make_R223(742);
-        printf("R223 pair %" PRIu64 "\n", pair_R223((EnU32)503ull, v, -2147483647ll, w, (EnInt)92ll, 0ll));
-        R223 f = make_R223(1442);
-        printf("R223 field %" PRIu64 "\n", hash_R020(true, -7059.125f, f.f0[0], 34ull));
-        f.f0[0] = echo_R020(f.f0[0]);
-        printf("R223 field echo %" PRIu64 "\n", hash_R223(-2522.0f, 755.25, -1401.375, f, 4719.625f, 1833.25));
-    }
-}
-__attribute__((noinline)) static void shape_R224(void) {
-    printf("R224 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R224), _Alignof(R224), offsetof(R224, f0), offsetof(R224, f1), offsetof(R224, f2), offsetof(R224, f3));
-    {
-        R224 v = make_R224(244);
-        printf("R224 hash %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI8)127ll, v));
-        R224 e = echo_R224(v, -2218.375f, 6946.75f);
-        printf("R224 echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI8)127ll, e));
-        printf("R224 ind hash %" PRIu64 "\n", ptr_hash_R224()(30284ll, &ffidl_cells[43], (EnI8)127ll, v));
-        R224 ie = ptr_echo_R224()(e, -2218.375f, 6946.75f);
-        printf("R224 ind echo %" PRIu64 "\n", hash_R224(30284ll, &ffidl_cells[43], (EnI8)127ll, ie));
-    }
-}
-__attribute__((noinline)) static void shape_R225(void) {
-    printf("R225 layout %zu %zu %zu %zu %zu\n", sizeof(R225), _Alignof(R225), offsetof(R225, f0), offsetof(R225, f1), offsetof(R225, f2));
-    {
-        R225 v = make_R225(245);
-        printf("R225 hash %" PRIu64 "\n", hash_R225(v, 50ll, 0ull));
-        R225 e = echo_R225(-3289.625f, -6179.875, -128ll, -787.0f, v, -2801.875);
-        printf("R225 echo %" PRIu64 "\n", hash_R225(e, 50ll, 0ull));
-        R225 w = make_R225(744);
-        printf("R225 pair %" PRIu64 "\n", pair_R225(65535ull, 255ull, -8736573296934207691ll, -7657.875, 2068.5, v, 992210611ll, w));
-    }
-}
-__attribute__((noinline)) static void shape_R226(void) {
-    printf("R226 layout %zu %zu %zu\n", sizeof(R226), _Alignof(R226), offsetof(R226, f0));
-    {
-        R226 v = make_R226(246);
-        printf("R226 hash %" PRIu64 "\n", hash_R226(9ull, 23497ull, false, 41344ull, -596.25, v, 1555ull));
-        R226 e = echo_R226(-9223372036854775806ll, -5137.0, -19117ll, -6648.125f, 35ll, v, 4713ll, 255ull, -6059.375f);
-        printf("R226 echo %" PRIu64 "\n", hash_R226(9ull, 23497ull, false, 41344ull, -596.25, e, 1555ull));
-        R226 x = make_R226(1145);
-        printf("R226 w64 hash %" PRIu64 "\n", w64_hash_R226(2816.625, -4227.5f, x, -5239.0));
-        R226 y = w64_echo_R226(1825.875f, 3559660208ull, 4131404126490048091ull, x, 255ull);
-        printf("R226 w64 echo %" PRIu64 "\n", w64_hash_R226(2816.625, -4227.5f, y, -5239.0));
-        R226 f = make_R226(1445);
-        printf("R226 field %" PRIu64 "\n", hash_R014(245ull, 45ull, f.f0));
-        f.f0 = echo_R014(4131.75f, f.f0, 5386301083857580852ull, 0ll, 22ull);
-        printf("R226 field echo %" PRIu64 "\n", hash_R226(9ull, 23497ull, false, 41344ull, -596.25, f, 1555ull));
-    }
-}
-__attribute__((noinline)) static void shape_R227(void) {
-    printf("R227 layout %zu %zu %zu %zu\n", sizeof(R227), _Alignof(R227), offsetof(R227, f0), offsetof(R227, f1));
-    {
-        R227 v = make_R227(247);
-        printf("R227 hash %" PRIu64 "\n", hash_R227(46ll, 63ull, 2310929029205773933ull, 1ull, -3671.625, v, 48ull, -2648.0));
-        R227 e = echo_R227(1084.375, v, 55ull);
-        printf("R227 echo %" PRIu64 "\n", hash_R227(46ll, 63ull, 2310929029205773933ull, 1ull, -3671.625, e, 48ull, -2648.0));
-        R227 w = make_R227(746);
-        printf("R227 pair %" PRIu64 "\n", pair_R227(v, 38ull, w));
-        R227 f = make_R227(1446);
-        printf("R227 field %" PRIu64 "\n", hash_R108(-127ll, 207ull, 127ll, &ffidl_cells[5], -2147483647ll, f.f0[2], 3138.0, 7150.875f));
-        f.f0[2] = echo_R108(-2874.625, -19286ll, -5029.875, -7082.0, -1870.375, 1947.375f, f.f0[2], 206826625ll);
-        printf("R227 field echo %" PRIu64 "\n", hash_R227(46ll, 63ull, 2310929029205773933ull, 1ull, -3671.625, f, 48ull, -2648.0));
-    }
-}
-__attribute__((noinline)) static void shape_R228(void) {
-    printf("R228 layout %zu %zu %zu %zu\n", sizeof(R228), _Alignof(R228), offsetof(R228, f0), offsetof(R228, f1));
-    {
-        R228 v = make_R228(248);
-        printf("R228 hash %" PRIu64 "\n", hash_R228(&ffidl_cells[24], 184ull, v, 3476.25f));
-        R228 e = echo_R228(1427.375f, &ffidl_cells[8], &ffidl_cells[4], v, 45ll, 6930.25f);
-        printf("R228 echo %" PRIu64 "\n", hash_R228(&ffidl_cells[24], 184ull, e, 3476.25f));
-    }
-}
-__attribute__((noinline)) static void shape_R229(void) {
-    printf("R229 layout %zu %zu %zu %zu\n", sizeof(R229), _Alignof(R229), offsetof(R229, f0), offsetof(R229, f1));
-    {
-        R229 v = make_R229(249);
-        printf("R229 hash %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, v, 1ull));
-        R229 e = echo_R229(56649ull, (EnU16)65535ull, -49ll, (EnU64)940ull, 4035.5, -6566.875, 5606.75f, -3355.25f, v);
-        printf("R229 echo %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, e, 1ull));
-        R229 w = make_R229(748);
-        printf("R229 pair %" PRIu64 "\n", pair_R229(v, 17141ull, w));
-        printf("R229 ind hash %" PRIu64 "\n", ptr_hash_R229()(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, w, 1ull));
-        R229 ie = ptr_echo_R229()(56649ull, (EnU16)65535ull, -49ll, (EnU64)940ull, 4035.5, -6566.875, 5606.75f, -3355.25f, e);
-        printf("R229 ind echo %" PRIu64 "\n", hash_R229(0ull, 7ll, -1216507253ll, &ffidl_cells[37], &ffidl_cells[60], 7ull, 1ull, 9ull, ie, 1ull));
-    }
-}
-__attribute__((noinline)) static void shape_R230(void) {
-    printf("R230 layout %zu %zu %zu %zu\n", sizeof(R230), _Alignof(R230), offsetof(R230, f0), offsetof(R230, f1));
-    {
-        R230 v = make_R230(250);
-        printf("R230 hash %" PRIu64 "\n", hash_R230(v, -254.25f, 9223372036854775807ll));
-        R230 e = echo_R230(2018328396004575533ull, -30ll, (EnI16)-482ll, 13455964574354344619ull, 19ull, 27ull, -128ll, v, 2746.75f);
-        printf("R230 echo %" PRIu64 "\n", hash_R230(e, -254.25f, 9223372036854775807ll));
-        R230 x = make_R230(1149);
-        printf("R230 w64 hash %" PRIu64 "\n", w64_hash_R230(x));
-        R230 y = w64_echo_R230(2ull, -5192.625f, x, 213ull, (EnInt)100000ll);
-        printf("R230 w64 echo %" PRIu64 "\n", w64_hash_R230(y));
-        printf("R230 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R230()(y));
-        R230 wie = ptr_w64_echo_R230()(2ull, -5192.625f, y, 213ull, (EnInt)100000ll);
-        printf("R230 w64 ind echo %" PRIu64 "\n", w64_hash_R230(wie));
-        R230 f = make_R230(1449);
-        printf("R230 field %" PRIu64 "\n", hash_R035(6125.5, -2773.125, f.f0, -1850.125f, 6206.375f));
-        f.f0 = echo_R035(0ull, -29365ll, 12ull, 40ll, f.f0, 706.875f, 7138.625f);
-        printf("R230 field echo %" PRIu64 "\n", hash_R230(f, -254.25f, 9223372036854775807ll));
+        R221 v = make_R221(250);
+        printf("R221 hash %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, v));
+        R221 e = echo_R221((EnU64)765ull, -86ll, 6174260167435335361ll, v, 61554ull);
+        printf("R221 echo %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, e));
+        R221 x = make_R221(1149);
+        printf("R221 w64 hash %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, x));
+        R221 y = w64_echo_R221(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, x, 3146646880446706581ll);
+        printf("R221 w64 echo %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, y));
+        printf("R221 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R221()(3259.5, 13ll, -7652.5f, 447.375f, y));
+        R221 wie = ptr_w64_echo_R221()(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, y, 3146646880446706581ll);
+        printf("R221 w64 ind echo %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, wie));
+        R221 f = make_R221(1449);
+        printf("R221 field %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f.f0[0], 33ull, 8253207231812354092ll));
+        f.f0[0] = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, f.f0[0]);
+        printf("R221 field echo %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, f));
     }
 }
 __attribute__((noinline)) static void call_0(void) {
@@ -7854,1405 +8295,1441 @@ __attribute__((noinline)) static void call_41(void) {
     printf("EmptyF64 cbarg %" PRIu64 "\n", cbarg_EmptyF64(ncb_arg_EmptyF64));
 }
 __attribute__((noinline)) static void call_42(void) {
-    printf("R001 cbret %" PRIu64 "\n", cbret_R001(ncb_ret_R001));
+    printf("PackU2 cbret %" PRIu64 "\n", cbret_PackU2(ncb_ret_PackU2));
 }
 __attribute__((noinline)) static void call_43(void) {
-    printf("R001 cbarg %" PRIu64 "\n", cbarg_R001(ncb_arg_R001));
+    printf("PackU2 cbarg %" PRIu64 "\n", cbarg_PackU2(ncb_arg_PackU2));
 }
 __attribute__((noinline)) static void call_44(void) {
-    printf("R003 w64 cbret %" PRIu64 "\n", w64cbret_R003(ncb_w64ret_R003));
+    printf("PackP7 cbret %" PRIu64 "\n", cbret_PackP7(ncb_ret_PackP7));
 }
 __attribute__((noinline)) static void call_45(void) {
-    printf("R003 w64 cbarg %" PRIu64 "\n", w64cbarg_R003(ncb_w64arg_R003));
+    printf("PackP7 cbarg %" PRIu64 "\n", cbarg_PackP7(ncb_arg_PackP7));
 }
 __attribute__((noinline)) static void call_46(void) {
-    printf("R004 cbret %" PRIu64 "\n", cbret_R004(ncb_ret_R004));
+    printf("P7Arr2 cbret %" PRIu64 "\n", cbret_P7Arr2(ncb_ret_P7Arr2));
 }
 __attribute__((noinline)) static void call_47(void) {
-    printf("R004 cbarg %" PRIu64 "\n", cbarg_R004(ncb_arg_R004));
+    printf("P7Arr2 cbarg %" PRIu64 "\n", cbarg_P7Arr2(ncb_arg_P7Arr2));
 }
 __attribute__((noinline)) static void call_48(void) {
-    printf("R007 cbret %" PRIu64 "\n", cbret_R007(ncb_ret_R007));
+    printf("P7Pair cbret %" PRIu64 "\n", cbret_P7Pair(ncb_ret_P7Pair));
 }
 __attribute__((noinline)) static void call_49(void) {
-    printf("R007 cbarg %" PRIu64 "\n", cbarg_R007(ncb_arg_R007));
+    printf("P7Pair cbarg %" PRIu64 "\n", cbarg_P7Pair(ncb_arg_P7Pair));
 }
 __attribute__((noinline)) static void call_50(void) {
-    printf("R010 cbret %" PRIu64 "\n", cbret_R010(ncb_ret_R010));
+    printf("P7Pair w64 cbret %" PRIu64 "\n", w64cbret_P7Pair(ncb_w64ret_P7Pair));
 }
 __attribute__((noinline)) static void call_51(void) {
-    printf("R010 cbarg %" PRIu64 "\n", cbarg_R010(ncb_arg_R010));
+    printf("P7Pair w64 cbarg %" PRIu64 "\n", w64cbarg_P7Pair(ncb_w64arg_P7Pair));
 }
 __attribute__((noinline)) static void call_52(void) {
-    printf("R012 w64 cbret %" PRIu64 "\n", w64cbret_R012(ncb_w64ret_R012));
+    printf("F32ZeroI32 cbret %" PRIu64 "\n", cbret_F32ZeroI32(ncb_ret_F32ZeroI32));
 }
 __attribute__((noinline)) static void call_53(void) {
-    printf("R012 w64 cbarg %" PRIu64 "\n", w64cbarg_R012(ncb_w64arg_R012));
+    printf("F32ZeroI32 cbarg %" PRIu64 "\n", cbarg_F32ZeroI32(ncb_arg_F32ZeroI32));
 }
 __attribute__((noinline)) static void call_54(void) {
-    printf("R013 cbret %" PRIu64 "\n", cbret_R013(ncb_ret_R013));
+    printf("F64F32ZeroI32 cbret %" PRIu64 "\n", cbret_F64F32ZeroI32(ncb_ret_F64F32ZeroI32));
 }
 __attribute__((noinline)) static void call_55(void) {
-    printf("R013 cbarg %" PRIu64 "\n", cbarg_R013(ncb_arg_R013));
+    printf("F64F32ZeroI32 cbarg %" PRIu64 "\n", cbarg_F64F32ZeroI32(ncb_arg_F64F32ZeroI32));
 }
 __attribute__((noinline)) static void call_56(void) {
-    printf("R016 cbret %" PRIu64 "\n", cbret_R016(ncb_ret_R016));
+    printf("F32F32ZeroI32 cbret %" PRIu64 "\n", cbret_F32F32ZeroI32(ncb_ret_F32F32ZeroI32));
 }
 __attribute__((noinline)) static void call_57(void) {
-    printf("R016 cbarg %" PRIu64 "\n", cbarg_R016(ncb_arg_R016));
+    printf("F32F32ZeroI32 cbarg %" PRIu64 "\n", cbarg_F32F32ZeroI32(ncb_arg_F32F32ZeroI32));
 }
 __attribute__((noinline)) static void call_58(void) {
-    printf("R019 cbret %" PRIu64 "\n", cbret_R019(ncb_ret_R019));
+    printf("PackU8ZeroI64 cbret %" PRIu64 "\n", cbret_PackU8ZeroI64(ncb_ret_PackU8ZeroI64));
 }
 __attribute__((noinline)) static void call_59(void) {
-    printf("R019 cbarg %" PRIu64 "\n", cbarg_R019(ncb_arg_R019));
+    printf("PackU8ZeroI64 cbarg %" PRIu64 "\n", cbarg_PackU8ZeroI64(ncb_arg_PackU8ZeroI64));
 }
 __attribute__((noinline)) static void call_60(void) {
-    printf("R021 w64 cbret %" PRIu64 "\n", w64cbret_R021(ncb_w64ret_R021));
+    printf("UF32ZeroI32 cbret %" PRIu64 "\n", cbret_UF32ZeroI32(ncb_ret_UF32ZeroI32));
 }
 __attribute__((noinline)) static void call_61(void) {
-    printf("R021 w64 cbarg %" PRIu64 "\n", w64cbarg_R021(ncb_w64arg_R021));
+    printf("UF32ZeroI32 cbarg %" PRIu64 "\n", cbarg_UF32ZeroI32(ncb_arg_UF32ZeroI32));
 }
 __attribute__((noinline)) static void call_62(void) {
-    printf("R022 cbret %" PRIu64 "\n", cbret_R022(ncb_ret_R022));
+    printf("R001 cbret %" PRIu64 "\n", cbret_R001(ncb_ret_R001));
 }
 __attribute__((noinline)) static void call_63(void) {
-    printf("R022 cbarg %" PRIu64 "\n", cbarg_R022(ncb_arg_R022));
+    printf("R001 cbarg %" PRIu64 "\n", cbarg_R001(ncb_arg_R001));
 }
 __attribute__((noinline)) static void call_64(void) {
-    printf("R025 cbret %" PRIu64 "\n", cbret_R025(ncb_ret_R025));
+    printf("R003 w64 cbret %" PRIu64 "\n", w64cbret_R003(ncb_w64ret_R003));
 }
 __attribute__((noinline)) static void call_65(void) {
-    printf("R025 cbarg %" PRIu64 "\n", cbarg_R025(ncb_arg_R025));
+    printf("R003 w64 cbarg %" PRIu64 "\n", w64cbarg_R003(ncb_w64arg_R003));
 }
 __attribute__((noinline)) static void call_66(void) {
-    printf("R028 cbret %" PRIu64 "\n", cbret_R028(ncb_ret_R028));
+    printf("R004 cbret %" PRIu64 "\n", cbret_R004(ncb_ret_R004));
 }
 __attribute__((noinline)) static void call_67(void) {
-    printf("R028 cbarg %" PRIu64 "\n", cbarg_R028(ncb_arg_R028));
+    printf("R004 cbarg %" PRIu64 "\n", cbarg_R004(ncb_arg_R004));
 }
 __attribute__((noinline)) static void call_68(void) {
-    printf("R030 w64 cbret %" PRIu64 "\n", w64cbret_R030(ncb_w64ret_R030));
+    printf("R007 cbret %" PRIu64 "\n", cbret_R007(ncb_ret_R007));
 }
 __attribute__((noinline)) static void call_69(void) {
-    printf("R030 w64 cbarg %" PRIu64 "\n", w64cbarg_R030(ncb_w64arg_R030));
+    printf("R007 cbarg %" PRIu64 "\n", cbarg_R007(ncb_arg_R007));
 }
 __attribute__((noinline)) static void call_70(void) {
-    printf("R031 cbret %" PRIu64 "\n", cbret_R031(ncb_ret_R031));
+    printf("R010 cbret %" PRIu64 "\n", cbret_R010(ncb_ret_R010));
 }
 __attribute__((noinline)) static void call_71(void) {
-    printf("R031 cbarg %" PRIu64 "\n", cbarg_R031(ncb_arg_R031));
+    printf("R010 cbarg %" PRIu64 "\n", cbarg_R010(ncb_arg_R010));
 }
 __attribute__((noinline)) static void call_72(void) {
-    printf("R034 cbret %" PRIu64 "\n", cbret_R034(ncb_ret_R034));
+    printf("R012 w64 cbret %" PRIu64 "\n", w64cbret_R012(ncb_w64ret_R012));
 }
 __attribute__((noinline)) static void call_73(void) {
-    printf("R034 cbarg %" PRIu64 "\n", cbarg_R034(ncb_arg_R034));
+    printf("R012 w64 cbarg %" PRIu64 "\n", w64cbarg_R012(ncb_w64arg_R012));
 }
 __attribute__((noinline)) static void call_74(void) {
-    printf("R037 cbret %" PRIu64 "\n", cbret_R037(ncb_ret_R037));
+    printf("R013 cbret %" PRIu64 "\n", cbret_R013(ncb_ret_R013));
 }
 __attribute__((noinline)) static void call_75(void) {
-    printf("R037 cbarg %" PRIu64 "\n", cbarg_R037(ncb_arg_R037));
+    printf("R013 cbarg %" PRIu64 "\n", cbarg_R013(ncb_arg_R013));
 }
 __attribute__((noinline)) static void call_76(void) {
-    printf("R039 w64 cbret %" PRIu64 "\n", w64cbret_R039(ncb_w64ret_R039));
+    printf("R016 cbret %" PRIu64 "\n", cbret_R016(ncb_ret_R016));
 }
 __attribute__((noinline)) static void call_77(void) {
-    printf("R039 w64 cbarg %" PRIu64 "\n", w64cbarg_R039(ncb_w64arg_R039));
+    printf("R016 cbarg %" PRIu64 "\n", cbarg_R016(ncb_arg_R016));
 }
 __attribute__((noinline)) static void call_78(void) {
-    printf("R040 cbret %" PRIu64 "\n", cbret_R040(ncb_ret_R040));
+    printf("R019 cbret %" PRIu64 "\n", cbret_R019(ncb_ret_R019));
 }
 __attribute__((noinline)) static void call_79(void) {
-    printf("R040 cbarg %" PRIu64 "\n", cbarg_R040(ncb_arg_R040));
+    printf("R019 cbarg %" PRIu64 "\n", cbarg_R019(ncb_arg_R019));
 }
 __attribute__((noinline)) static void call_80(void) {
-    printf("R043 cbret %" PRIu64 "\n", cbret_R043(ncb_ret_R043));
+    printf("R021 w64 cbret %" PRIu64 "\n", w64cbret_R021(ncb_w64ret_R021));
 }
 __attribute__((noinline)) static void call_81(void) {
-    printf("R043 cbarg %" PRIu64 "\n", cbarg_R043(ncb_arg_R043));
+    printf("R021 w64 cbarg %" PRIu64 "\n", w64cbarg_R021(ncb_w64arg_R021));
 }
 __attribute__((noinline)) static void call_82(void) {
-    printf("R046 cbret %" PRIu64 "\n", cbret_R046(ncb_ret_R046));
+    printf("R022 cbret %" PRIu64 "\n", cbret_R022(ncb_ret_R022));
 }
 __attribute__((noinline)) static void call_83(void) {
-    printf("R046 cbarg %" PRIu64 "\n", cbarg_R046(ncb_arg_R046));
+    printf("R022 cbarg %" PRIu64 "\n", cbarg_R022(ncb_arg_R022));
 }
 __attribute__((noinline)) static void call_84(void) {
-    printf("R048 w64 cbret %" PRIu64 "\n", w64cbret_R048(ncb_w64ret_R048));
+    printf("R025 cbret %" PRIu64 "\n", cbret_R025(ncb_ret_R025));
 }
 __attribute__((noinline)) static void call_85(void) {
-    printf("R048 w64 cbarg %" PRIu64 "\n", w64cbarg_R048(ncb_w64arg_R048));
+    printf("R025 cbarg %" PRIu64 "\n", cbarg_R025(ncb_arg_R025));
 }
 __attribute__((noinline)) static void call_86(void) {
-    printf("R049 cbret %" PRIu64 "\n", cbret_R049(ncb_ret_R049));
+    printf("R028 cbret %" PRIu64 "\n", cbret_R028(ncb_ret_R028));
 }
 __attribute__((noinline)) static void call_87(void) {
-    printf("R049 cbarg %" PRIu64 "\n", cbarg_R049(ncb_arg_R049));
+    printf("R028 cbarg %" PRIu64 "\n", cbarg_R028(ncb_arg_R028));
 }
 __attribute__((noinline)) static void call_88(void) {
-    printf("R052 cbret %" PRIu64 "\n", cbret_R052(ncb_ret_R052));
+    printf("R030 w64 cbret %" PRIu64 "\n", w64cbret_R030(ncb_w64ret_R030));
 }
 __attribute__((noinline)) static void call_89(void) {
-    printf("R052 cbarg %" PRIu64 "\n", cbarg_R052(ncb_arg_R052));
+    printf("R030 w64 cbarg %" PRIu64 "\n", w64cbarg_R030(ncb_w64arg_R030));
 }
 __attribute__((noinline)) static void call_90(void) {
-    printf("R055 cbret %" PRIu64 "\n", cbret_R055(ncb_ret_R055));
+    printf("R031 cbret %" PRIu64 "\n", cbret_R031(ncb_ret_R031));
 }
 __attribute__((noinline)) static void call_91(void) {
-    printf("R055 cbarg %" PRIu64 "\n", cbarg_R055(ncb_arg_R055));
+    printf("R031 cbarg %" PRIu64 "\n", cbarg_R031(ncb_arg_R031));
 }
 __attribute__((noinline)) static void call_92(void) {
-    printf("R057 w64 cbret %" PRIu64 "\n", w64cbret_R057(ncb_w64ret_R057));
+    printf("R034 cbret %" PRIu64 "\n", cbret_R034(ncb_ret_R034));
 }
 __attribute__((noinline)) static void call_93(void) {
-    printf("R057 w64 cbarg %" PRIu64 "\n", w64cbarg_R057(ncb_w64arg_R057));
+    printf("R034 cbarg %" PRIu64 "\n", cbarg_R034(ncb_arg_R034));
 }
 __attribute__((noinline)) static void call_94(void) {
-    printf("R058 cbret %" PRIu64 "\n", cbret_R058(ncb_ret_R058));
+    printf("R037 cbret %" PRIu64 "\n", cbret_R037(ncb_ret_R037));
 }
 __attribute__((noinline)) static void call_95(void) {
-    printf("R058 cbarg %" PRIu64 "\n", cbarg_R058(ncb_arg_R058));
+    printf("R037 cbarg %" PRIu64 "\n", cbarg_R037(ncb_arg_R037));
 }
 __attribute__((noinline)) static void call_96(void) {
-    printf("R061 cbret %" PRIu64 "\n", cbret_R061(ncb_ret_R061));
+    printf("R039 w64 cbret %" PRIu64 "\n", w64cbret_R039(ncb_w64ret_R039));
 }
 __attribute__((noinline)) static void call_97(void) {
-    printf("R061 cbarg %" PRIu64 "\n", cbarg_R061(ncb_arg_R061));
+    printf("R039 w64 cbarg %" PRIu64 "\n", w64cbarg_R039(ncb_w64arg_R039));
 }
 __attribute__((noinline)) static void call_98(void) {
-    printf("R064 cbret %" PRIu64 "\n", cbret_R064(ncb_ret_R064));
+    printf("R040 cbret %" PRIu64 "\n", cbret_R040(ncb_ret_R040));
 }
 __attribute__((noinline)) static void call_99(void) {
-    printf("R064 cbarg %" PRIu64 "\n", cbarg_R064(ncb_arg_R064));
+    printf("R040 cbarg %" PRIu64 "\n", cbarg_R040(ncb_arg_R040));
 }
 __attribute__((noinline)) static void call_100(void) {
-    printf("R066 w64 cbret %" PRIu64 "\n", w64cbret_R066(ncb_w64ret_R066));
+    printf("R043 cbret %" PRIu64 "\n", cbret_R043(ncb_ret_R043));
 }
 __attribute__((noinline)) static void call_101(void) {
-    printf("R066 w64 cbarg %" PRIu64 "\n", w64cbarg_R066(ncb_w64arg_R066));
+    printf("R043 cbarg %" PRIu64 "\n", cbarg_R043(ncb_arg_R043));
 }
 __attribute__((noinline)) static void call_102(void) {
-    printf("R067 cbret %" PRIu64 "\n", cbret_R067(ncb_ret_R067));
+    printf("R046 cbret %" PRIu64 "\n", cbret_R046(ncb_ret_R046));
 }
 __attribute__((noinline)) static void call_103(void) {
-    printf("R067 cbarg %" PRIu64 "\n", cbarg_R067(ncb_arg_R067));
+    printf("R046 cbarg %" PRIu64 "\n", cbarg_R046(ncb_arg_R046));
 }
 __attribute__((noinline)) static void call_104(void) {
-    printf("R070 cbret %" PRIu64 "\n", cbret_R070(ncb_ret_R070));
+    printf("R048 w64 cbret %" PRIu64 "\n", w64cbret_R048(ncb_w64ret_R048));
 }
 __attribute__((noinline)) static void call_105(void) {
-    printf("R070 cbarg %" PRIu64 "\n", cbarg_R070(ncb_arg_R070));
+    printf("R048 w64 cbarg %" PRIu64 "\n", w64cbarg_R048(ncb_w64arg_R048));
 }
 __attribute__((noinline)) static void call_106(void) {
-    printf("R073 cbret %" PRIu64 "\n", cbret_R073(ncb_ret_R073));
+    printf("R049 cbret %" PRIu64 "\n", cbret_R049(ncb_ret_R049));
 }
 __attribute__((noinline)) static void call_107(void) {
-    printf("R073 cbarg %" PRIu64 "\n", cbarg_R073(ncb_arg_R073));
+    printf("R049 cbarg %" PRIu64 "\n", cbarg_R049(ncb_arg_R049));
 }
 __attribute__((noinline)) static void call_108(void) {
-    printf("R075 w64 cbret %" PRIu64 "\n", w64cbret_R075(ncb_w64ret_R075));
+    printf("R052 cbret %" PRIu64 "\n", cbret_R052(ncb_ret_R052));
 }
 __attribute__((noinline)) static void call_109(void) {
-    printf("R075 w64 cbarg %" PRIu64 "\n", w64cbarg_R075(ncb_w64arg_R075));
+    printf("R052 cbarg %" PRIu64 "\n", cbarg_R052(ncb_arg_R052));
 }
 __attribute__((noinline)) static void call_110(void) {
-    printf("R076 cbret %" PRIu64 "\n", cbret_R076(ncb_ret_R076));
+    printf("R055 cbret %" PRIu64 "\n", cbret_R055(ncb_ret_R055));
 }
 __attribute__((noinline)) static void call_111(void) {
-    printf("R076 cbarg %" PRIu64 "\n", cbarg_R076(ncb_arg_R076));
+    printf("R055 cbarg %" PRIu64 "\n", cbarg_R055(ncb_arg_R055));
 }
 __attribute__((noinline)) static void call_112(void) {
-    printf("R079 cbret %" PRIu64 "\n", cbret_R079(ncb_ret_R079));
+    printf("R057 w64 cbret %" PRIu64 "\n", w64cbret_R057(ncb_w64ret_R057));
 }
 __attribute__((noinline)) static void call_113(void) {
-    printf("R079 cbarg %" PRIu64 "\n", cbarg_R079(ncb_arg_R079));
+    printf("R057 w64 cbarg %" PRIu64 "\n", w64cbarg_R057(ncb_w64arg_R057));
 }
 __attribute__((noinline)) static void call_114(void) {
-    printf("R082 cbret %" PRIu64 "\n", cbret_R082(ncb_ret_R082));
+    printf("R058 cbret %" PRIu64 "\n", cbret_R058(ncb_ret_R058));
 }
 __attribute__((noinline)) static void call_115(void) {
-    printf("R082 cbarg %" PRIu64 "\n", cbarg_R082(ncb_arg_R082));
+    printf("R058 cbarg %" PRIu64 "\n", cbarg_R058(ncb_arg_R058));
 }
 __attribute__((noinline)) static void call_116(void) {
-    printf("R084 w64 cbret %" PRIu64 "\n", w64cbret_R084(ncb_w64ret_R084));
+    printf("R061 cbret %" PRIu64 "\n", cbret_R061(ncb_ret_R061));
 }
 __attribute__((noinline)) static void call_117(void) {
-    printf("R084 w64 cbarg %" PRIu64 "\n", w64cbarg_R084(ncb_w64arg_R084));
+    printf("R061 cbarg %" PRIu64 "\n", cbarg_R061(ncb_arg_R061));
 }
 __attribute__((noinline)) static void call_118(void) {
-    printf("R085 cbret %" PRIu64 "\n", cbret_R085(ncb_ret_R085));
+    printf("R064 cbret %" PRIu64 "\n", cbret_R064(ncb_ret_R064));
 }
 __attribute__((noinline)) static void call_119(void) {
-    printf("R085 cbarg %" PRIu64 "\n", cbarg_R085(ncb_arg_R085));
+    printf("R064 cbarg %" PRIu64 "\n", cbarg_R064(ncb_arg_R064));
 }
 __attribute__((noinline)) static void call_120(void) {
-    printf("R088 cbret %" PRIu64 "\n", cbret_R088(ncb_ret_R088));
+    printf("R066 w64 cbret %" PRIu64 "\n", w64cbret_R066(ncb_w64ret_R066));
 }
 __attribute__((noinline)) static void call_121(void) {
-    printf("R088 cbarg %" PRIu64 "\n", cbarg_R088(ncb_arg_R088));
+    printf("R066 w64 cbarg %" PRIu64 "\n", w64cbarg_R066(ncb_w64arg_R066));
 }
 __attribute__((noinline)) static void call_122(void) {
-    printf("R091 cbret %" PRIu64 "\n", cbret_R091(ncb_ret_R091));
+    printf("R067 cbret %" PRIu64 "\n", cbret_R067(ncb_ret_R067));
 }
 __attribute__((noinline)) static void call_123(void) {
-    printf("R091 cbarg %" PRIu64 "\n", cbarg_R091(ncb_arg_R091));
+    printf("R067 cbarg %" PRIu64 "\n", cbarg_R067(ncb_arg_R067));
 }
 __attribute__((noinline)) static void call_124(void) {
-    printf("R093 w64 cbret %" PRIu64 "\n", w64cbret_R093(ncb_w64ret_R093));
+    printf("R070 cbret %" PRIu64 "\n", cbret_R070(ncb_ret_R070));
 }
 __attribute__((noinline)) static void call_125(void) {
-    printf("R093 w64 cbarg %" PRIu64 "\n", w64cbarg_R093(ncb_w64arg_R093));
+    printf("R070 cbarg %" PRIu64 "\n", cbarg_R070(ncb_arg_R070));
 }
 __attribute__((noinline)) static void call_126(void) {
-    printf("R094 cbret %" PRIu64 "\n", cbret_R094(ncb_ret_R094));
+    printf("R073 cbret %" PRIu64 "\n", cbret_R073(ncb_ret_R073));
 }
 __attribute__((noinline)) static void call_127(void) {
-    printf("R094 cbarg %" PRIu64 "\n", cbarg_R094(ncb_arg_R094));
+    printf("R073 cbarg %" PRIu64 "\n", cbarg_R073(ncb_arg_R073));
 }
 __attribute__((noinline)) static void call_128(void) {
-    printf("R097 cbret %" PRIu64 "\n", cbret_R097(ncb_ret_R097));
+    printf("R075 w64 cbret %" PRIu64 "\n", w64cbret_R075(ncb_w64ret_R075));
 }
 __attribute__((noinline)) static void call_129(void) {
-    printf("R097 cbarg %" PRIu64 "\n", cbarg_R097(ncb_arg_R097));
+    printf("R075 w64 cbarg %" PRIu64 "\n", w64cbarg_R075(ncb_w64arg_R075));
 }
 __attribute__((noinline)) static void call_130(void) {
-    printf("R100 cbret %" PRIu64 "\n", cbret_R100(ncb_ret_R100));
+    printf("R076 cbret %" PRIu64 "\n", cbret_R076(ncb_ret_R076));
 }
 __attribute__((noinline)) static void call_131(void) {
-    printf("R100 cbarg %" PRIu64 "\n", cbarg_R100(ncb_arg_R100));
+    printf("R076 cbarg %" PRIu64 "\n", cbarg_R076(ncb_arg_R076));
 }
 __attribute__((noinline)) static void call_132(void) {
-    printf("R102 w64 cbret %" PRIu64 "\n", w64cbret_R102(ncb_w64ret_R102));
+    printf("R079 cbret %" PRIu64 "\n", cbret_R079(ncb_ret_R079));
 }
 __attribute__((noinline)) static void call_133(void) {
-    printf("R102 w64 cbarg %" PRIu64 "\n", w64cbarg_R102(ncb_w64arg_R102));
+    printf("R079 cbarg %" PRIu64 "\n", cbarg_R079(ncb_arg_R079));
 }
 __attribute__((noinline)) static void call_134(void) {
-    printf("R103 cbret %" PRIu64 "\n", cbret_R103(ncb_ret_R103));
+    printf("R082 cbret %" PRIu64 "\n", cbret_R082(ncb_ret_R082));
 }
 __attribute__((noinline)) static void call_135(void) {
-    printf("R103 cbarg %" PRIu64 "\n", cbarg_R103(ncb_arg_R103));
+    printf("R082 cbarg %" PRIu64 "\n", cbarg_R082(ncb_arg_R082));
 }
 __attribute__((noinline)) static void call_136(void) {
-    printf("R106 cbret %" PRIu64 "\n", cbret_R106(ncb_ret_R106));
+    printf("R084 w64 cbret %" PRIu64 "\n", w64cbret_R084(ncb_w64ret_R084));
 }
 __attribute__((noinline)) static void call_137(void) {
-    printf("R106 cbarg %" PRIu64 "\n", cbarg_R106(ncb_arg_R106));
+    printf("R084 w64 cbarg %" PRIu64 "\n", w64cbarg_R084(ncb_w64arg_R084));
 }
 __attribute__((noinline)) static void call_138(void) {
-    printf("R109 cbret %" PRIu64 "\n", cbret_R109(ncb_ret_R109));
+    printf("R085 cbret %" PRIu64 "\n", cbret_R085(ncb_ret_R085));
 }
 __attribute__((noinline)) static void call_139(void) {
-    printf("R109 cbarg %" PRIu64 "\n", cbarg_R109(ncb_arg_R109));
+    printf("R085 cbarg %" PRIu64 "\n", cbarg_R085(ncb_arg_R085));
 }
 __attribute__((noinline)) static void call_140(void) {
-    printf("R111 w64 cbret %" PRIu64 "\n", w64cbret_R111(ncb_w64ret_R111));
+    printf("R088 cbret %" PRIu64 "\n", cbret_R088(ncb_ret_R088));
 }
 __attribute__((noinline)) static void call_141(void) {
-    printf("R111 w64 cbarg %" PRIu64 "\n", w64cbarg_R111(ncb_w64arg_R111));
+    printf("R088 cbarg %" PRIu64 "\n", cbarg_R088(ncb_arg_R088));
 }
 __attribute__((noinline)) static void call_142(void) {
-    printf("R112 cbret %" PRIu64 "\n", cbret_R112(ncb_ret_R112));
+    printf("R091 cbret %" PRIu64 "\n", cbret_R091(ncb_ret_R091));
 }
 __attribute__((noinline)) static void call_143(void) {
-    printf("R112 cbarg %" PRIu64 "\n", cbarg_R112(ncb_arg_R112));
+    printf("R091 cbarg %" PRIu64 "\n", cbarg_R091(ncb_arg_R091));
 }
 __attribute__((noinline)) static void call_144(void) {
-    printf("R115 cbret %" PRIu64 "\n", cbret_R115(ncb_ret_R115));
+    printf("R093 w64 cbret %" PRIu64 "\n", w64cbret_R093(ncb_w64ret_R093));
 }
 __attribute__((noinline)) static void call_145(void) {
-    printf("R115 cbarg %" PRIu64 "\n", cbarg_R115(ncb_arg_R115));
+    printf("R093 w64 cbarg %" PRIu64 "\n", w64cbarg_R093(ncb_w64arg_R093));
 }
 __attribute__((noinline)) static void call_146(void) {
-    printf("R118 cbret %" PRIu64 "\n", cbret_R118(ncb_ret_R118));
+    printf("R094 cbret %" PRIu64 "\n", cbret_R094(ncb_ret_R094));
 }
 __attribute__((noinline)) static void call_147(void) {
-    printf("R118 cbarg %" PRIu64 "\n", cbarg_R118(ncb_arg_R118));
+    printf("R094 cbarg %" PRIu64 "\n", cbarg_R094(ncb_arg_R094));
 }
 __attribute__((noinline)) static void call_148(void) {
-    printf("R120 w64 cbret %" PRIu64 "\n", w64cbret_R120(ncb_w64ret_R120));
+    printf("R097 cbret %" PRIu64 "\n", cbret_R097(ncb_ret_R097));
 }
 __attribute__((noinline)) static void call_149(void) {
-    printf("R120 w64 cbarg %" PRIu64 "\n", w64cbarg_R120(ncb_w64arg_R120));
+    printf("R097 cbarg %" PRIu64 "\n", cbarg_R097(ncb_arg_R097));
 }
 __attribute__((noinline)) static void call_150(void) {
-    printf("R121 cbret %" PRIu64 "\n", cbret_R121(ncb_ret_R121));
+    printf("R100 cbret %" PRIu64 "\n", cbret_R100(ncb_ret_R100));
 }
 __attribute__((noinline)) static void call_151(void) {
-    printf("R121 cbarg %" PRIu64 "\n", cbarg_R121(ncb_arg_R121));
+    printf("R100 cbarg %" PRIu64 "\n", cbarg_R100(ncb_arg_R100));
 }
 __attribute__((noinline)) static void call_152(void) {
-    printf("R124 cbret %" PRIu64 "\n", cbret_R124(ncb_ret_R124));
+    printf("R102 w64 cbret %" PRIu64 "\n", w64cbret_R102(ncb_w64ret_R102));
 }
 __attribute__((noinline)) static void call_153(void) {
-    printf("R124 cbarg %" PRIu64 "\n", cbarg_R124(ncb_arg_R124));
+    printf("R102 w64 cbarg %" PRIu64 "\n", w64cbarg_R102(ncb_w64arg_R102));
 }
 __attribute__((noinline)) static void call_154(void) {
-    printf("R127 cbret %" PRIu64 "\n", cbret_R127(ncb_ret_R127));
+    printf("R103 cbret %" PRIu64 "\n", cbret_R103(ncb_ret_R103));
 }
 __attribute__((noinline)) static void call_155(void) {
-    printf("R127 cbarg %" PRIu64 "\n", cbarg_R127(ncb_arg_R127));
+    printf("R103 cbarg %" PRIu64 "\n", cbarg_R103(ncb_arg_R103));
 }
 __attribute__((noinline)) static void call_156(void) {
-    printf("R129 w64 cbret %" PRIu64 "\n", w64cbret_R129(ncb_w64ret_R129));
+    printf("R106 cbret %" PRIu64 "\n", cbret_R106(ncb_ret_R106));
 }
 __attribute__((noinline)) static void call_157(void) {
-    printf("R129 w64 cbarg %" PRIu64 "\n", w64cbarg_R129(ncb_w64arg_R129));
+    printf("R106 cbarg %" PRIu64 "\n", cbarg_R106(ncb_arg_R106));
 }
 __attribute__((noinline)) static void call_158(void) {
-    printf("R130 cbret %" PRIu64 "\n", cbret_R130(ncb_ret_R130));
+    printf("R109 cbret %" PRIu64 "\n", cbret_R109(ncb_ret_R109));
 }
 __attribute__((noinline)) static void call_159(void) {
-    printf("R130 cbarg %" PRIu64 "\n", cbarg_R130(ncb_arg_R130));
+    printf("R109 cbarg %" PRIu64 "\n", cbarg_R109(ncb_arg_R109));
 }
 __attribute__((noinline)) static void call_160(void) {
-    printf("R133 cbret %" PRIu64 "\n", cbret_R133(ncb_ret_R133));
+    printf("R111 w64 cbret %" PRIu64 "\n", w64cbret_R111(ncb_w64ret_R111));
 }
 __attribute__((noinline)) static void call_161(void) {
-    printf("R133 cbarg %" PRIu64 "\n", cbarg_R133(ncb_arg_R133));
+    printf("R111 w64 cbarg %" PRIu64 "\n", w64cbarg_R111(ncb_w64arg_R111));
 }
 __attribute__((noinline)) static void call_162(void) {
-    printf("R136 cbret %" PRIu64 "\n", cbret_R136(ncb_ret_R136));
+    printf("R112 cbret %" PRIu64 "\n", cbret_R112(ncb_ret_R112));
 }
 __attribute__((noinline)) static void call_163(void) {
-    printf("R136 cbarg %" PRIu64 "\n", cbarg_R136(ncb_arg_R136));
+    printf("R112 cbarg %" PRIu64 "\n", cbarg_R112(ncb_arg_R112));
 }
 __attribute__((noinline)) static void call_164(void) {
-    printf("R138 w64 cbret %" PRIu64 "\n", w64cbret_R138(ncb_w64ret_R138));
+    printf("R115 cbret %" PRIu64 "\n", cbret_R115(ncb_ret_R115));
 }
 __attribute__((noinline)) static void call_165(void) {
-    printf("R138 w64 cbarg %" PRIu64 "\n", w64cbarg_R138(ncb_w64arg_R138));
+    printf("R115 cbarg %" PRIu64 "\n", cbarg_R115(ncb_arg_R115));
 }
 __attribute__((noinline)) static void call_166(void) {
-    printf("R139 cbret %" PRIu64 "\n", cbret_R139(ncb_ret_R139));
+    printf("R118 cbret %" PRIu64 "\n", cbret_R118(ncb_ret_R118));
 }
 __attribute__((noinline)) static void call_167(void) {
-    printf("R139 cbarg %" PRIu64 "\n", cbarg_R139(ncb_arg_R139));
+    printf("R118 cbarg %" PRIu64 "\n", cbarg_R118(ncb_arg_R118));
 }
 __attribute__((noinline)) static void call_168(void) {
-    printf("R142 cbret %" PRIu64 "\n", cbret_R142(ncb_ret_R142));
+    printf("R120 w64 cbret %" PRIu64 "\n", w64cbret_R120(ncb_w64ret_R120));
 }
 __attribute__((noinline)) static void call_169(void) {
-    printf("R142 cbarg %" PRIu64 "\n", cbarg_R142(ncb_arg_R142));
+    printf("R120 w64 cbarg %" PRIu64 "\n", w64cbarg_R120(ncb_w64arg_R120));
 }
 __attribute__((noinline)) static void call_170(void) {
-    printf("R145 cbret %" PRIu64 "\n", cbret_R145(ncb_ret_R145));
+    printf("R121 cbret %" PRIu64 "\n", cbret_R121(ncb_ret_R121));
 }
 __attribute__((noinline)) static void call_171(void) {
-    printf("R145 cbarg %" PRIu64 "\n", cbarg_R145(ncb_arg_R145));
+    printf("R121 cbarg %" PRIu64 "\n", cbarg_R121(ncb_arg_R121));
 }
 __attribute__((noinline)) static void call_172(void) {
-    printf("R147 w64 cbret %" PRIu64 "\n", w64cbret_R147(ncb_w64ret_R147));
+    printf("R124 cbret %" PRIu64 "\n", cbret_R124(ncb_ret_R124));
 }
 __attribute__((noinline)) static void call_173(void) {
-    printf("R147 w64 cbarg %" PRIu64 "\n", w64cbarg_R147(ncb_w64arg_R147));
+    printf("R124 cbarg %" PRIu64 "\n", cbarg_R124(ncb_arg_R124));
 }
 __attribute__((noinline)) static void call_174(void) {
-    printf("R148 cbret %" PRIu64 "\n", cbret_R148(ncb_ret_R148));
+    printf("R127 cbret %" PRIu64 "\n", cbret_R127(ncb_ret_R127));
 }
 __attribute__((noinline)) static void call_175(void) {
-    printf("R148 cbarg %" PRIu64 "\n", cbarg_R148(ncb_arg_R148));
+    printf("R127 cbarg %" PRIu64 "\n", cbarg_R127(ncb_arg_R127));
 }
 __attribute__((noinline)) static void call_176(void) {
-    printf("R151 cbret %" PRIu64 "\n", cbret_R151(ncb_ret_R151));
+    printf("R129 w64 cbret %" PRIu64 "\n", w64cbret_R129(ncb_w64ret_R129));
 }
 __attribute__((noinline)) static void call_177(void) {
-    printf("R151 cbarg %" PRIu64 "\n", cbarg_R151(ncb_arg_R151));
+    printf("R129 w64 cbarg %" PRIu64 "\n", w64cbarg_R129(ncb_w64arg_R129));
 }
 __attribute__((noinline)) static void call_178(void) {
-    printf("R154 cbret %" PRIu64 "\n", cbret_R154(ncb_ret_R154));
+    printf("R130 cbret %" PRIu64 "\n", cbret_R130(ncb_ret_R130));
 }
 __attribute__((noinline)) static void call_179(void) {
-    printf("R154 cbarg %" PRIu64 "\n", cbarg_R154(ncb_arg_R154));
+    printf("R130 cbarg %" PRIu64 "\n", cbarg_R130(ncb_arg_R130));
 }
 __attribute__((noinline)) static void call_180(void) {
-    printf("R156 w64 cbret %" PRIu64 "\n", w64cbret_R156(ncb_w64ret_R156));
+    printf("R133 cbret %" PRIu64 "\n", cbret_R133(ncb_ret_R133));
 }
 __attribute__((noinline)) static void call_181(void) {
-    printf("R156 w64 cbarg %" PRIu64 "\n", w64cbarg_R156(ncb_w64arg_R156));
+    printf("R133 cbarg %" PRIu64 "\n", cbarg_R133(ncb_arg_R133));
 }
 __attribute__((noinline)) static void call_182(void) {
-    printf("R157 cbret %" PRIu64 "\n", cbret_R157(ncb_ret_R157));
+    printf("R136 cbret %" PRIu64 "\n", cbret_R136(ncb_ret_R136));
 }
 __attribute__((noinline)) static void call_183(void) {
-    printf("R157 cbarg %" PRIu64 "\n", cbarg_R157(ncb_arg_R157));
+    printf("R136 cbarg %" PRIu64 "\n", cbarg_R136(ncb_arg_R136));
 }
 __attribute__((noinline)) static void call_184(void) {
-    printf("R160 cbret %" PRIu64 "\n", cbret_R160(ncb_ret_R160));
+    printf("R138 w64 cbret %" PRIu64 "\n", w64cbret_R138(ncb_w64ret_R138));
 }
 __attribute__((noinline)) static void call_185(void) {
-    printf("R160 cbarg %" PRIu64 "\n", cbarg_R160(ncb_arg_R160));
+    printf("R138 w64 cbarg %" PRIu64 "\n", w64cbarg_R138(ncb_w64arg_R138));
 }
 __attribute__((noinline)) static void call_186(void) {
-    printf("R163 cbret %" PRIu64 "\n", cbret_R163(ncb_ret_R163));
+    printf("R139 cbret %" PRIu64 "\n", cbret_R139(ncb_ret_R139));
 }
 __attribute__((noinline)) static void call_187(void) {
-    printf("R163 cbarg %" PRIu64 "\n", cbarg_R163(ncb_arg_R163));
+    printf("R139 cbarg %" PRIu64 "\n", cbarg_R139(ncb_arg_R139));
 }
 __attribute__((noinline)) static void call_188(void) {
-    printf("R165 w64 cbret %" PRIu64 "\n", w64cbret_R165(ncb_w64ret_R165));
+    printf("R142 cbret %" PRIu64 "\n", cbret_R142(ncb_ret_R142));
 }
 __attribute__((noinline)) static void call_189(void) {
-    printf("R165 w64 cbarg %" PRIu64 "\n", w64cbarg_R165(ncb_w64arg_R165));
+    printf("R142 cbarg %" PRIu64 "\n", cbarg_R142(ncb_arg_R142));
 }
 __attribute__((noinline)) static void call_190(void) {
-    printf("R166 cbret %" PRIu64 "\n", cbret_R166(ncb_ret_R166));
+    printf("R145 cbret %" PRIu64 "\n", cbret_R145(ncb_ret_R145));
 }
 __attribute__((noinline)) static void call_191(void) {
-    printf("R166 cbarg %" PRIu64 "\n", cbarg_R166(ncb_arg_R166));
+    printf("R145 cbarg %" PRIu64 "\n", cbarg_R145(ncb_arg_R145));
 }
 __attribute__((noinline)) static void call_192(void) {
-    printf("R169 cbret %" PRIu64 "\n", cbret_R169(ncb_ret_R169));
+    printf("R147 w64 cbret %" PRIu64 "\n", w64cbret_R147(ncb_w64ret_R147));
 }
 __attribute__((noinline)) static void call_193(void) {
-    printf("R169 cbarg %" PRIu64 "\n", cbarg_R169(ncb_arg_R169));
+    printf("R147 w64 cbarg %" PRIu64 "\n", w64cbarg_R147(ncb_w64arg_R147));
 }
 __attribute__((noinline)) static void call_194(void) {
-    printf("R172 cbret %" PRIu64 "\n", cbret_R172(ncb_ret_R172));
+    printf("R148 cbret %" PRIu64 "\n", cbret_R148(ncb_ret_R148));
 }
 __attribute__((noinline)) static void call_195(void) {
-    printf("R172 cbarg %" PRIu64 "\n", cbarg_R172(ncb_arg_R172));
+    printf("R148 cbarg %" PRIu64 "\n", cbarg_R148(ncb_arg_R148));
 }
 __attribute__((noinline)) static void call_196(void) {
-    printf("R174 w64 cbret %" PRIu64 "\n", w64cbret_R174(ncb_w64ret_R174));
+    printf("R151 cbret %" PRIu64 "\n", cbret_R151(ncb_ret_R151));
 }
 __attribute__((noinline)) static void call_197(void) {
-    printf("R174 w64 cbarg %" PRIu64 "\n", w64cbarg_R174(ncb_w64arg_R174));
+    printf("R151 cbarg %" PRIu64 "\n", cbarg_R151(ncb_arg_R151));
 }
 __attribute__((noinline)) static void call_198(void) {
-    printf("R175 cbret %" PRIu64 "\n", cbret_R175(ncb_ret_R175));
+    printf("R154 cbret %" PRIu64 "\n", cbret_R154(ncb_ret_R154));
 }
 __attribute__((noinline)) static void call_199(void) {
-    printf("R175 cbarg %" PRIu64 "\n", cbarg_R175(ncb_arg_R175));
+    printf("R154 cbarg %" PRIu64 "\n", cbarg_R154(ncb_arg_R154));
 }
 __attribute__((noinline)) static void call_200(void) {
-    printf("R178 cbret %" PRIu64 "\n", cbret_R178(ncb_ret_R178));
+    printf("R156 w64 cbret %" PRIu64 "\n", w64cbret_R156(ncb_w64ret_R156));
 }
 __attribute__((noinline)) static void call_201(void) {
-    printf("R178 cbarg %" PRIu64 "\n", cbarg_R178(ncb_arg_R178));
+    printf("R156 w64 cbarg %" PRIu64 "\n", w64cbarg_R156(ncb_w64arg_R156));
 }
 __attribute__((noinline)) static void call_202(void) {
-    printf("R181 cbret %" PRIu64 "\n", cbret_R181(ncb_ret_R181));
+    printf("R157 cbret %" PRIu64 "\n", cbret_R157(ncb_ret_R157));
 }
 __attribute__((noinline)) static void call_203(void) {
-    printf("R181 cbarg %" PRIu64 "\n", cbarg_R181(ncb_arg_R181));
+    printf("R157 cbarg %" PRIu64 "\n", cbarg_R157(ncb_arg_R157));
 }
 __attribute__((noinline)) static void call_204(void) {
-    printf("R183 w64 cbret %" PRIu64 "\n", w64cbret_R183(ncb_w64ret_R183));
+    printf("R160 cbret %" PRIu64 "\n", cbret_R160(ncb_ret_R160));
 }
 __attribute__((noinline)) static void call_205(void) {
-    printf("R183 w64 cbarg %" PRIu64 "\n", w64cbarg_R183(ncb_w64arg_R183));
+    printf("R160 cbarg %" PRIu64 "\n", cbarg_R160(ncb_arg_R160));
 }
 __attribute__((noinline)) static void call_206(void) {
-    printf("R184 cbret %" PRIu64 "\n", cbret_R184(ncb_ret_R184));
+    printf("R163 cbret %" PRIu64 "\n", cbret_R163(ncb_ret_R163));
 }
 __attribute__((noinline)) static void call_207(void) {
-    printf("R184 cbarg %" PRIu64 "\n", cbarg_R184(ncb_arg_R184));
+    printf("R163 cbarg %" PRIu64 "\n", cbarg_R163(ncb_arg_R163));
 }
 __attribute__((noinline)) static void call_208(void) {
-    printf("R187 cbret %" PRIu64 "\n", cbret_R187(ncb_ret_R187));
+    printf("R165 w64 cbret %" PRIu64 "\n", w64cbret_R165(ncb_w64ret_R165));
 }
 __attribute__((noinline)) static void call_209(void) {
-    printf("R187 cbarg %" PRIu64 "\n", cbarg_R187(ncb_arg_R187));
+    printf("R165 w64 cbarg %" PRIu64 "\n", w64cbarg_R165(ncb_w64arg_R165));
 }
 __attribute__((noinline)) static void call_210(void) {
-    printf("R190 cbret %" PRIu64 "\n", cbret_R190(ncb_ret_R190));
+    printf("R166 cbret %" PRIu64 "\n", cbret_R166(ncb_ret_R166));
 }
 __attribute__((noinline)) static void call_211(void) {
-    printf("R190 cbarg %" PRIu64 "\n", cbarg_R190(ncb_arg_R190));
+    printf("R166 cbarg %" PRIu64 "\n", cbarg_R166(ncb_arg_R166));
 }
 __attribute__((noinline)) static void call_212(void) {
-    printf("R192 w64 cbret %" PRIu64 "\n", w64cbret_R192(ncb_w64ret_R192));
+    printf("R169 cbret %" PRIu64 "\n", cbret_R169(ncb_ret_R169));
 }
 __attribute__((noinline)) static void call_213(void) {
-    printf("R192 w64 cbarg %" PRIu64 "\n", w64cbarg_R192(ncb_w64arg_R192));
+    printf("R169 cbarg %" PRIu64 "\n", cbarg_R169(ncb_arg_R169));
 }
 __attribute__((noinline)) static void call_214(void) {
-    printf("R193 cbret %" PRIu64 "\n", cbret_R193(ncb_ret_R193));
+    printf("R172 cbret %" PRIu64 "\n", cbret_R172(ncb_ret_R172));
 }
 __attribute__((noinline)) static void call_215(void) {
-    printf("R193 cbarg %" PRIu64 "\n", cbarg_R193(ncb_arg_R193));
+    printf("R172 cbarg %" PRIu64 "\n", cbarg_R172(ncb_arg_R172));
 }
 __attribute__((noinline)) static void call_216(void) {
-    printf("R196 cbret %" PRIu64 "\n", cbret_R196(ncb_ret_R196));
+    printf("R174 w64 cbret %" PRIu64 "\n", w64cbret_R174(ncb_w64ret_R174));
 }
 __attribute__((noinline)) static void call_217(void) {
-    printf("R196 cbarg %" PRIu64 "\n", cbarg_R196(ncb_arg_R196));
+    printf("R174 w64 cbarg %" PRIu64 "\n", w64cbarg_R174(ncb_w64arg_R174));
 }
 __attribute__((noinline)) static void call_218(void) {
-    printf("R199 cbret %" PRIu64 "\n", cbret_R199(ncb_ret_R199));
+    printf("R175 cbret %" PRIu64 "\n", cbret_R175(ncb_ret_R175));
 }
 __attribute__((noinline)) static void call_219(void) {
-    printf("R199 cbarg %" PRIu64 "\n", cbarg_R199(ncb_arg_R199));
+    printf("R175 cbarg %" PRIu64 "\n", cbarg_R175(ncb_arg_R175));
 }
 __attribute__((noinline)) static void call_220(void) {
-    printf("R201 w64 cbret %" PRIu64 "\n", w64cbret_R201(ncb_w64ret_R201));
+    printf("R178 cbret %" PRIu64 "\n", cbret_R178(ncb_ret_R178));
 }
 __attribute__((noinline)) static void call_221(void) {
-    printf("R201 w64 cbarg %" PRIu64 "\n", w64cbarg_R201(ncb_w64arg_R201));
+    printf("R178 cbarg %" PRIu64 "\n", cbarg_R178(ncb_arg_R178));
 }
 __attribute__((noinline)) static void call_222(void) {
-    printf("R202 cbret %" PRIu64 "\n", cbret_R202(ncb_ret_R202));
+    printf("R181 cbret %" PRIu64 "\n", cbret_R181(ncb_ret_R181));
 }
 __attribute__((noinline)) static void call_223(void) {
-    printf("R202 cbarg %" PRIu64 "\n", cbarg_R202(ncb_arg_R202));
+    printf("R181 cbarg %" PRIu64 "\n", cbarg_R181(ncb_arg_R181));
 }
 __attribute__((noinline)) static void call_224(void) {
-    printf("R205 cbret %" PRIu64 "\n", cbret_R205(ncb_ret_R205));
+    printf("R183 w64 cbret %" PRIu64 "\n", w64cbret_R183(ncb_w64ret_R183));
 }
 __attribute__((noinline)) static void call_225(void) {
-    printf("R205 cbarg %" PRIu64 "\n", cbarg_R205(ncb_arg_R205));
+    printf("R183 w64 cbarg %" PRIu64 "\n", w64cbarg_R183(ncb_w64arg_R183));
 }
 __attribute__((noinline)) static void call_226(void) {
-    printf("R208 cbret %" PRIu64 "\n", cbret_R208(ncb_ret_R208));
+    printf("R184 cbret %" PRIu64 "\n", cbret_R184(ncb_ret_R184));
 }
 __attribute__((noinline)) static void call_227(void) {
-    printf("R208 cbarg %" PRIu64 "\n", cbarg_R208(ncb_arg_R208));
+    printf("R184 cbarg %" PRIu64 "\n", cbarg_R184(ncb_arg_R184));
 }
 __attribute__((noinline)) static void call_228(void) {
-    printf("R210 w64 cbret %" PRIu64 "\n", w64cbret_R210(ncb_w64ret_R210));
+    printf("R187 cbret %" PRIu64 "\n", cbret_R187(ncb_ret_R187));
 }
 __attribute__((noinline)) static void call_229(void) {
-    printf("R210 w64 cbarg %" PRIu64 "\n", w64cbarg_R210(ncb_w64arg_R210));
+    printf("R187 cbarg %" PRIu64 "\n", cbarg_R187(ncb_arg_R187));
 }
 __attribute__((noinline)) static void call_230(void) {
-    printf("R211 cbret %" PRIu64 "\n", cbret_R211(ncb_ret_R211));
+    printf("R190 cbret %" PRIu64 "\n", cbret_R190(ncb_ret_R190));
 }
 __attribute__((noinline)) static void call_231(void) {
-    printf("R211 cbarg %" PRIu64 "\n", cbarg_R211(ncb_arg_R211));
+    printf("R190 cbarg %" PRIu64 "\n", cbarg_R190(ncb_arg_R190));
 }
 __attribute__((noinline)) static void call_232(void) {
-    printf("R214 cbret %" PRIu64 "\n", cbret_R214(ncb_ret_R214));
+    printf("R192 w64 cbret %" PRIu64 "\n", w64cbret_R192(ncb_w64ret_R192));
 }
 __attribute__((noinline)) static void call_233(void) {
-    printf("R214 cbarg %" PRIu64 "\n", cbarg_R214(ncb_arg_R214));
+    printf("R192 w64 cbarg %" PRIu64 "\n", w64cbarg_R192(ncb_w64arg_R192));
 }
 __attribute__((noinline)) static void call_234(void) {
-    printf("R217 cbret %" PRIu64 "\n", cbret_R217(ncb_ret_R217));
+    printf("R193 cbret %" PRIu64 "\n", cbret_R193(ncb_ret_R193));
 }
 __attribute__((noinline)) static void call_235(void) {
-    printf("R217 cbarg %" PRIu64 "\n", cbarg_R217(ncb_arg_R217));
+    printf("R193 cbarg %" PRIu64 "\n", cbarg_R193(ncb_arg_R193));
 }
 __attribute__((noinline)) static void call_236(void) {
-    printf("R219 w64 cbret %" PRIu64 "\n", w64cbret_R219(ncb_w64ret_R219));
+    printf("R196 cbret %" PRIu64 "\n", cbret_R196(ncb_ret_R196));
 }
 __attribute__((noinline)) static void call_237(void) {
-    printf("R219 w64 cbarg %" PRIu64 "\n", w64cbarg_R219(ncb_w64arg_R219));
+    printf("R196 cbarg %" PRIu64 "\n", cbarg_R196(ncb_arg_R196));
 }
 __attribute__((noinline)) static void call_238(void) {
-    printf("R220 cbret %" PRIu64 "\n", cbret_R220(ncb_ret_R220));
+    printf("R199 cbret %" PRIu64 "\n", cbret_R199(ncb_ret_R199));
 }
 __attribute__((noinline)) static void call_239(void) {
-    printf("R220 cbarg %" PRIu64 "\n", cbarg_R220(ncb_arg_R220));
+    printf("R199 cbarg %" PRIu64 "\n", cbarg_R199(ncb_arg_R199));
 }
 __attribute__((noinline)) static void call_240(void) {
-    printf("R223 cbret %" PRIu64 "\n", cbret_R223(ncb_ret_R223));
+    printf("R201 w64 cbret %" PRIu64 "\n", w64cbret_R201(ncb_w64ret_R201));
 }
 __attribute__((noinline)) static void call_241(void) {
-    printf("R223 cbarg %" PRIu64 "\n", cbarg_R223(ncb_arg_R223));
+    printf("R201 w64 cbarg %" PRIu64 "\n", w64cbarg_R201(ncb_w64arg_R201));
 }
 __attribute__((noinline)) static void call_242(void) {
-    printf("R226 cbret %" PRIu64 "\n", cbret_R226(ncb_ret_R226));
+    printf("R202 cbret %" PRIu64 "\n", cbret_R202(ncb_ret_R202));
 }
 __attribute__((noinline)) static void call_243(void) {
-    printf("R226 cbarg %" PRIu64 "\n", cbarg_R226(ncb_arg_R226));
+    printf("R202 cbarg %" PRIu64 "\n", cbarg_R202(ncb_arg_R202));
 }
 __attribute__((noinline)) static void call_244(void) {
-    printf("R228 w64 cbret %" PRIu64 "\n", w64cbret_R228(ncb_w64ret_R228));
+    printf("R205 cbret %" PRIu64 "\n", cbret_R205(ncb_ret_R205));
 }
 __attribute__((noinline)) static void call_245(void) {
-    printf("R228 w64 cbarg %" PRIu64 "\n", w64cbarg_R228(ncb_w64arg_R228));
+    printf("R205 cbarg %" PRIu64 "\n", cbarg_R205(ncb_arg_R205));
 }
 __attribute__((noinline)) static void call_246(void) {
-    printf("R229 cbret %" PRIu64 "\n", cbret_R229(ncb_ret_R229));
+    printf("R208 cbret %" PRIu64 "\n", cbret_R208(ncb_ret_R208));
 }
 __attribute__((noinline)) static void call_247(void) {
-    printf("R229 cbarg %" PRIu64 "\n", cbarg_R229(ncb_arg_R229));
+    printf("R208 cbarg %" PRIu64 "\n", cbarg_R208(ncb_arg_R208));
 }
 __attribute__((noinline)) static void call_248(void) {
-    {
-        EnU64 r = sig_0(-4609.875f, -1453.0f, -1778.375f, -3912.25, 4586.375f, -1878.875, -3006.125f, -4833.5, 1666.125f, 34ll, 1356.375f, -412.125, 7860.125f);
-        printf("sig_0 %" PRIu64 "\n", (uint64_t)(r));
-    }
+    printf("R210 w64 cbret %" PRIu64 "\n", w64cbret_R210(ncb_w64ret_R210));
 }
 __attribute__((noinline)) static void call_249(void) {
-    {
-        EnI64 r = sig_1(5982.75f, -4051.625f, 18446744073709551615ull, 4572.375, 3986.625f, 4777.625f, 5089.0, 2428.25, -5806.875, 5378.625f, 2994.5f, 11608932765886694652ull, -4185.875f, -4683.0, 5051.625, 2063.875, -2779.25f, 6552.25f, 4556.75f);
-        printf("sig_1 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
-    }
+    printf("R210 w64 cbarg %" PRIu64 "\n", w64cbarg_R210(ncb_w64arg_R210));
 }
 __attribute__((noinline)) static void call_250(void) {
-    {
-        uint64_t r = sig_2(5298.125f, 40ll, 24ll, -5905.25, -43ll, -6447.25f, -4325.875f, 48279ull, 21ll, -5519.125f, 11ll, 25ull, -1975.0, 3169.125f, 4568.0f, 0ull, (EnI64)-1ll, -4725.625f);
-        printf("sig_2 %" PRIu64 "\n", (uint64_t)(r));
-    }
+    printf("R211 cbret %" PRIu64 "\n", cbret_R211(ncb_ret_R211));
 }
 __attribute__((noinline)) static void call_251(void) {
-    {
-        uint64_t r = sig_3(111ull, 118ull, -2836.625f, 9223372036854775806ll, true, 0ull, 0ull, 4473.75, 5ull, -1579002723ll, 0ull, 1122.0, 13ull, 1ull, 13859ll, -5737.0, 33ull, true);
-        printf("sig_3 %" PRIu64 "\n", (uint64_t)(r));
-    }
+    printf("R211 cbarg %" PRIu64 "\n", cbarg_R211(ncb_arg_R211));
 }
 __attribute__((noinline)) static void call_252(void) {
-    {
-        int16_t r = sig_4(236ull, -1168895230ll, (EnI16)-300ll, 15403ull, &ffidl_cells[62], 817165329ll, -108ll, 28ull, (EnU64)9223372036854775808ull, (EnU32)3ull, &ffidl_cells[36], 50ull, 6016ull, 1ull, 24ull, (EnU64)765ull);
-        printf("sig_4 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
-    }
+    printf("R214 cbret %" PRIu64 "\n", cbret_R214(ncb_ret_R214));
 }
 __attribute__((noinline)) static void call_253(void) {
-    {
-        unsigned long r = sig_5(&ffidl_cells[62], 38ull, 53303ull, 6618537826906411630ll, 5094.125f, 90ull, &ffidl_cells[15], 0ull, 0ull, -3054.5, -3802.0, -29053ll, true, -26513ll, 16ll);
-        printf("sig_5 %" PRIu64 "\n", (uint64_t)(r));
-    }
+    printf("R214 cbarg %" PRIu64 "\n", cbarg_R214(ncb_arg_R214));
 }
 __attribute__((noinline)) static void call_254(void) {
-    {
-        signed char r = sig_6(-6304.875f, 6465.625f, 26717ull, -6909.875, 2728.125f, 4696.75f, -7561.875f, -6496.25, 4223.125, -7978.0f, 4774.25f, 5704.625, -5357.0f);
-        printf("sig_6 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
-    }
+    printf("R217 cbret %" PRIu64 "\n", cbret_R217(ncb_ret_R217));
 }
 __attribute__((noinline)) static void call_255(void) {
-    {
-        unsigned char r = sig_7(6297.625, 357043402ll, 5965.375, -5265.625f, 1711.625f, -6382.625, -2552.625f, -5039.5, -5348.25f, -2250.875f, -2652.875f, 3725.0f, -682.0f, 1078.875f);
-        printf("sig_7 %" PRIu64 "\n", (uint64_t)(r));
-    }
+    printf("R217 cbarg %" PRIu64 "\n", cbarg_R217(ncb_arg_R217));
 }
 __attribute__((noinline)) static void call_256(void) {
-    {
-        float r = sig_8(9ull, -4930.75f, 5550.25f, 5747.875f, 33ll, 6022.0, -5236.75, -1611.375, -6548.25f, 2100.125f, -1489.125f, 5882.125, 657.875f, 7770710476982322204ull, 5554.375, 4645411278173150870ll);
-        printf("sig_8 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
-    }
+    printf("R219 w64 cbret %" PRIu64 "\n", w64cbret_R219(ncb_w64ret_R219));
 }
 __attribute__((noinline)) static void call_257(void) {
-    {
-        unsigned char r = sig_9(-4ll, 40ll, 1ull, 31ull, 3705233654140064070ull, 113ll, 0ull, 21ll, (EnU64)9223372036854775808ull, 1600672544ull, 6304ull, &ffidl_cells[26], &ffidl_cells[49], &ffidl_cells[63], 28ll, 1649946353ull, (EnInt)100000ll, -128ll);
-        printf("sig_9 %" PRIu64 "\n", (uint64_t)(r));
-    }
+    printf("R219 w64 cbarg %" PRIu64 "\n", w64cbarg_R219(ncb_w64arg_R219));
 }
 __attribute__((noinline)) static void call_258(void) {
-    {
-        EnI64 r = sig_10(-5818.875, -1674.25, -1050.625, -9223372036854775806ll, 4771ll, -4138.0f, 3098.875, -2147483647ll, -3885.375, -5627.375f, 1ull, -6759.375f, 2089852126811212353ll, 3885.625, 12ull, 192ull, -3809.0, 3ull, &ffidl_cells[60], -2229.0);
-        printf("sig_10 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
-    }
+    printf("R220 cbret %" PRIu64 "\n", cbret_R220(ncb_ret_R220));
 }
 __attribute__((noinline)) static void call_259(void) {
-    {
-        long r = sig_11(7ll, -19ll, -6313354659519231571ll, -32767ll, -1258.0f, 5947.0, 0ull, 1316.0, -60.125, 1112126382ll, -6ll, 33ull, 0ll, &ffidl_cells[49], &ffidl_cells[31], 455ull, -31424ll, 34ull, 171ull);
-        printf("sig_11 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
-    }
+    printf("R220 cbarg %" PRIu64 "\n", cbarg_R220(ncb_arg_R220));
 }
 __attribute__((noinline)) static void call_260(void) {
     {
-        uint8_t r = sig_12(49621ull, 3178434241ull, 2824993430ull, 31ll, -40ll, 0ull, 4294967294ull, 1074956971156526147ull, -7051990209960309891ll, -8670332436793599235ll, 4144573076ull, 21ull, -1184391632145279233ll, -591584227ll, 5ull, 26781ull);
-        printf("sig_12 %" PRIu64 "\n", (uint64_t)(r));
+        unsigned short r = sig_0(5196.625f, -806.375, 54.875, 7874.75, 5308.75f, -5264.75f, 4904.5, -5111.0f, -6909.875, 2728.125f, 4696.75f, -7561.875f, -6496.25, 4223.125, -7978.0f, 4774.25f, 5704.625, -5357.0f, -5602.125, 5572.125f);
+        printf("sig_0 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_261(void) {
     {
-        short r = sig_13(44311ull, -4013.0, -24ll, 45873ull, &ffidl_cells[5], 44ll, -545664622ll, 2988.375, -7815.625f, -7521.0);
-        printf("sig_13 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        int16_t r = sig_1(32766ll, &ffidl_cells[13], 5673194232000741419ll, 48ull, &ffidl_cells[54], 27ull, 2244993287649579088ll, 7911446064891315909ll, 745948242432375223ll, -1615561511106421851ll, -2147483647ll, (EnInt)1ll);
+        printf("sig_1 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_262(void) {
     {
-        signed char r = sig_14(-149.125f, -5745.75f, 0ll, 2147483647ll, -5752.875f, -5447.0, -2147483647ll, 5366.5f, -1376.5, -5528.125f, 99.875f, 191ull);
-        printf("sig_14 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        int16_t r = sig_2(-1309.375, 247ull, 6919.25f, 0ll, 255ull, 10377963042107454844ull, 4645411278173150870ll, 1ull, 1186.5, (EnI8)-128ll, 31ull, -7893.875f, -38ll, -4233.75f, 4013104977ull, &ffidl_cells[3], 47ull, 46742ull);
+        printf("sig_2 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_263(void) {
     {
-        unsigned long long r = sig_15(652.125, 127ll, -2663.75, &ffidl_cells[18], -2442.625f, 255ull, 6883.5f, 998.75, 31ull, 329.125, 179ull, (EnU64)843ull, 155ull, 4951.75, -30018ll, -5129.25, 38925ull);
-        printf("sig_15 %" PRIu64 "\n", (uint64_t)(r));
+        char r = sig_3((EnI16)-300ll, &ffidl_cells[6], 8939812379300789336ull, 9ull, 49ull, 18446744073709551614ull, &ffidl_cells[55], 4990567156361689998ull, (EnU64)9223372036854775808ull, 14ull, (EnU8)69ull, &ffidl_cells[15], 7ull, -12202ll, -4045273974245547608ll, 0ll, &ffidl_cells[7]);
+        printf("sig_3 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_264(void) {
     {
-        uint16_t r = sig_16(6637.125, -29108ll, -9223372036854775806ll, 37ll, -9ll, -1293.0f, (EnI8)127ll, -2297.5f, -6369.625f, 668.625, 54415970826236022ll, 33405ull, -110ll, -6094.375, 41ll, 2915.875f, -4915.875, -39ll, -53ll);
-        printf("sig_16 %" PRIu64 "\n", (uint64_t)(r));
+        EnU8 r = sig_4(-5455.75, 2102.75f, 48ull, 3294ll, 33ull, (EnU8)98ull, -2715.625f, 0ull, 49ll, 3689.375, 247.625f, -19ll, -6313354659519231571ll, -32767ll, -1258.0f, 5947.0, 0ull);
+        printf("sig_4 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_265(void) {
     {
-        _Bool r = sig_17(&ffidl_cells[41], 30ull, 3ll, 4934ull, 3091ll, 44ull, 25788ll, -44ll, 17736764396634581195ull, &ffidl_cells[48], &ffidl_cells[16], &ffidl_cells[54], 4294967294ull, 1ull, -50ll, -901522804504096534ll, -16ll, 14656ull);
-        printf("sig_17 %" PRIu64 "\n", (uint64_t)(r));
+        _Bool r = sig_5(2104.375f, &ffidl_cells[45], (EnI8)-128ll, 17ull, 1297532488080077283ll, -6873.875f, 65535ull, -7481.875, 3761.75, -1665.875);
+        printf("sig_5 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_266(void) {
     {
-        unsigned int r = sig_18(-6909.875f, (EnI8)-128ll, (EnI8)-128ll, -18ll, -5541.25f, 9ll, 56187ull, 381.5, 6ull, -1956.25f, (EnU8)0ull, 2812.5, -36ll, (EnI16)-806ll, 14933405951408906508ull);
-        printf("sig_18 %" PRIu64 "\n", (uint64_t)(r));
+        unsigned long r = sig_6(20ll, &ffidl_cells[10], -41ll, -1759.625f, -5871.0f, 100ull, 1958993543453480646ull, 4127892987277789404ull, 3635.625f, 0ull, -2167.125f, -7871.5f, -1117.0f);
+        printf("sig_6 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_267(void) {
     {
-        _Bool r = sig_19(14806657382400294648ull, -60ll, -3167.25f, 19ull, -3768.0, 0ull, 1318371654ull, 7130915444878266902ull, 3203673060259792992ll, -128ll, 0ull, -32768ll, &ffidl_cells[32], -4010.625, -56ll);
-        printf("sig_19 %" PRIu64 "\n", (uint64_t)(r));
+        EnI64 r = sig_7(-32691ll, -2503.75f, &ffidl_cells[36], 17ull, 31ll, 127ll, -4699.625f, 28ull, 8652025028098137358ull, 102ll, 2141.625, 3238.625, 34ull, -7991.875, 9223372036854775806ll, (EnU8)188ull);
+        printf("sig_7 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_268(void) {
     {
-        EnU8 r = sig_20(-1549.625, -128ll, 4701.875, 5424329537325886555ull, -8351ll, (EnU64)18446744073709551615ull, &ffidl_cells[60], &ffidl_cells[58], 5ull, -6660.25f, 30815ll, (EnU8)200ull, 4269ull, &ffidl_cells[54], 47934ull, -24ll, -32767ll, 16082962067979327744ull, false);
-        printf("sig_20 %" PRIu64 "\n", (uint64_t)(r));
+        uint64_t r = sig_8(13333053462663536392ull, 4294967295ull, -127ll, 9ll, &ffidl_cells[15], 3ll, 54625ull, -120ll, -91ll, 1ull, -15026ll, 4294967294ull, 18446744073709551615ull, 0ll, 13821371882722370756ull, 50ull);
+        printf("sig_8 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_269(void) {
     {
-        int32_t r = sig_21(6840749204713027698ll, &ffidl_cells[36], 1733.75, 4611.5f, 1755.625, 3467603829550503027ull, 4145ull, 6048.125, 2623029835558066687ll, -7893.75, 2267.125, -4384.75, -2ll, 0ull);
-        printf("sig_21 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        _Bool r = sig_9(13ull, 27178ll, -9223372036854775806ll, -17325ll, 41ll, 2987725832104734815ull, 1883ull, 17666646417666099394ull, 32335ull, &ffidl_cells[26], 12395439391035985820ull, 735029228151736936ll, 8684304949216872199ull, 15ll, &ffidl_cells[55]);
+        printf("sig_9 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_270(void) {
     {
-        EnI16 r = sig_22(8967150647308845060ll, 0ull, -4ll, (EnInt)-619ll, 1831114619ll, 139ull, 25ull, -5ll, 48ll, 24ull, -7574789971850146759ll);
-        printf("sig_22 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        EnU8 r = sig_10(41ull, 1ull, (EnInt)100000ll, 1ull, 54415970826236022ll, 33405ull, -110ll, -6094.375, 41ll, 2915.875f, -4915.875, -39ll, -53ll, 7663.625, 127ll);
+        printf("sig_10 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_271(void) {
     {
-        _Bool r = sig_23(-7789.375, 7652.375f, 90ll, 4783.5, -1120.5, 6423.75, -3482.625f, -2147483648ll, -5040.125, -4667.625, 7270.0f, 7394.125f, -5845.5f, -1309.25, -47ll, 6054.0f, -843.875f, 7070.5);
-        printf("sig_23 %" PRIu64 "\n", (uint64_t)(r));
+        const int64_t *r = sig_11(&ffidl_cells[10], 439865342121862491ull, -2109344778329113758ll, -20ll, 24ull, &ffidl_cells[11], 6014.75, -2361031297134312544ll, 55052ull, 1ull);
+        printf("sig_11 %" PRIu64 "\n", (uint64_t)*(r));
     }
 }
 __attribute__((noinline)) static void call_272(void) {
     {
-        uint64_t r = sig_24(-5321.875, 24523ull, -5516.375, 4684941985444588453ull, 6554.875f, 4518.25f, 2386579438989561753ull, -7825.125, &ffidl_cells[46], 9223372036854775806ll);
-        printf("sig_24 %" PRIu64 "\n", (uint64_t)(r));
+        short r = sig_12(1ull, 0ull, 127ll, 27ll, 8432ll, &ffidl_cells[54], 23734ll, -18ll, 2290008885ull, 56452ull, (EnI16)413ll, (EnU64)376ull, -26261ll, 21ull, 65535ull, 0ull, 53847ull, 9ll, 176543679ull);
+        printf("sig_12 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_273(void) {
     {
-        int8_t r = sig_25(7744.75f, -6503.5, 4792.5, 65534ull, 330.25f, 50ull, &ffidl_cells[45], (EnInt)-172ll, &ffidl_cells[1], 49ull, 5806.25, -291.625, 2147483647ll, 2612.75, 127ll, -16ll, 6139395118691393654ll);
-        printf("sig_25 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        short r = sig_13(-3646.0, 4ll, -456.0f, &ffidl_cells[4], -3167.25f, 19ull, -3768.0, 0ull, 1318371654ull, 7130915444878266902ull, 3203673060259792992ll);
+        printf("sig_13 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_274(void) {
     {
-        int16_t r = sig_26(-982.625, 193.5f, &ffidl_cells[46], -19917ll, 30ull, -5204ll, -1345.875f, (EnU8)200ull, (EnU8)173ull, (EnI16)-300ll, 216.5, 9223372036854775807ll, 169.0f, &ffidl_cells[26], 31ull, 12ull, (EnI8)127ll, -3790.75);
-        printf("sig_26 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        int16_t r = sig_14(5571.125, 6019.0, -7794.625f, 2780.75f, -3320.0f, -6545.25, 7290.0, -4591.75, -4325.25, 6106.125f, 1318245292ll, 5579.75f, -5667.625f, -7229.75, 1736.25, -6164.0f, 732.5);
+        printf("sig_14 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_275(void) {
     {
-        int16_t r = sig_27(-1487.0f, 1949.5, -4933.375f, -2862.0, -6890.625, -2612.625f, -7104.375, -6336.5, -3202.75, 3943.25f, -7867.375);
-        printf("sig_27 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        short r = sig_15(6364.375, 477.125, 11631746578246388668ull, 1038.875f, -2580.875f, 7250.5f, -4010.0, -6660.25, 2501.0, 206.375f, -3311.875, -856.375, -1120.5, -4362.5, -6430.5f, -6832.375, 4312.625f);
+        printf("sig_15 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_276(void) {
     {
-        int8_t r = sig_28(-3607.875f, -2058.625, -4804.125, -1657621689ll, -121ll, -5721.375, -4921.375f, 2466.25, 83ll, -7119.875, 3390.25, 7138.375, -4376.875f, 0ull, 6016.5f, -1345.0, 5490.5, -2847.5f);
-        printf("sig_28 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned short r = sig_16(-2147483647ll, (EnI16)81ll, 4294967294ull, true, 4102034246814178450ull, 28982ll, (EnI64)5000000000ll, 18446744073709551615ull, -38ll, 240ull, 40ll, &ffidl_cells[49], 127ll, 65534ull, 18446744073709551615ull, -1029375893ll);
+        printf("sig_16 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_277(void) {
     {
-        int64_t r = sig_29(-3936.875, -4132.125f, (EnInt)100000ll, -4499.5, 24727ll, -3414.75, 9804718017160647930ull, &ffidl_cells[62], -32768ll, 53276ull, 0ll, (EnI16)291ll, 0ull, -1648.25f, 87ull, 26ll);
-        printf("sig_29 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        int16_t r = sig_17((EnU32)3ull, 18446744073709551614ull, 0ull, 58658ull, 21ull, (EnU32)502ull, 127ll, &ffidl_cells[18], (EnU64)692ull, -1264130509ll, 18446744073709551615ull, 32ull, 60500ull);
+        printf("sig_17 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_278(void) {
     {
-        uint16_t r = sig_30(17156389353277312941ull, -5674.375, -6000.5f, (EnU8)0ull, true, 1700.75, -5129.5f, 613499124267167591ll, 40407ull, &ffidl_cells[25], -3151315638175100133ll, 5137175449037422712ll, 33ll, -4172.375f, -6770.875f, &ffidl_cells[23]);
-        printf("sig_30 %" PRIu64 "\n", (uint64_t)(r));
+        ssize_t r = sig_18(15ll, 26ull, -464474882091401480ll, 42875ull, 9223372036854775807ll, -35ll, 0ll, (EnI16)-300ll, 64228ull, 469196474ull, 21ull, &ffidl_cells[19], 49ll, 6365322590370525088ll, 2650776178460154402ll, -1925364677ll);
+        printf("sig_18 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_279(void) {
     {
-        ssize_t r = sig_31(254ull, 1700.125, 6948.625, -2983ll, 65534ull, 56797ull, -992140103674973215ll, -33ll, (EnI8)127ll, -47ll, false, 24708ll, 144ull, 20ull, (EnInt)-5ll, 7124.375);
-        printf("sig_31 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        EnI16 r = sig_19(9223372036854775807ll, -2254.875f, -1463.5, 658529746ull, 4925.5, 26ll, -4725.0, 3152.375f, 24ll, 17ull, 6331.625f, -5ll, false, -5871.125f, 27ull, 3273.0, -7197.625f);
+        printf("sig_19 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_280(void) {
     {
-        int8_t r = sig_32(&ffidl_cells[62], &ffidl_cells[1], -189750441ll, 2147483646ll, 8225630480453812529ll, -25ll, -18278ll, 186078298057201651ull, 5094048140340124828ull, &ffidl_cells[46], 0ll, 61637ull);
-        printf("sig_32 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        signed char r = sig_20(47965ull, 20ll, 35ull, 5742837246475695607ll, 9957ull, 11593257455283403719ull, 36ll, -16ll, 43ll, -58ll, 0ll, -128ll, 3ll, 39ll, 30ull, 7ull, (EnI8)-128ll, 0ll, 31ll);
+        printf("sig_20 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_281(void) {
     {
-        signed char r = sig_33(186ull, &ffidl_cells[9], (EnU32)4000000000ull, 9223372036854775807ll, &ffidl_cells[20], &ffidl_cells[43], 19ull, 29ull, 34ull, (EnI64)5000000000ll, (EnU16)65535ull, 154ull, -10ll, -32ll, 0ll);
-        printf("sig_33 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        signed char r = sig_21(36258ull, -32768ll, (EnU32)314ull, 21ull, 2147483646ll, (EnInt)100000ll, 2857ull, 9ll, 3024773876685775925ull, 0ull, (EnU8)0ull);
+        printf("sig_21 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_282(void) {
     {
-        EnInt r = sig_34(-4555.875f, 1332.625f, -1700.375, 5735.0, -2230.375, 2139.0, 1566.875, -4102.625f, -7171.25f, 1ull, -2507.5f, 4932.0f, -6553.0, 1319536617317872052ull, 7303.625f);
-        printf("sig_34 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        uint8_t r = sig_22(-9223372036854775807ll, -2862.0, -6890.625, -2612.625f, -7104.375, -6336.5, -3202.75, 3943.25f, -7867.375, -7197.625f);
+        printf("sig_22 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_283(void) {
     {
-        uint16_t r = sig_35(4587.75f, 13ull, 3929.0, 5022.5, -1720.625f, 5267.125, 6580.0, 6617.25, -1606.125f, -5700.0, 2363.25, -461.375, 5314.5, -784.25, 5015.25, -7066.25);
-        printf("sig_35 %" PRIu64 "\n", (uint64_t)(r));
+        unsigned int r = sig_23(-2573.75, 1704.375f, -7731.0, 9223372036854775807ll, 190.25f, 181ull, 3278.875, -45ll, 1ull, -1345.0f, &ffidl_cells[38], -32ll, -3205.0, -7814ll, 7976.625f, -3744.375f, &ffidl_cells[33]);
+        printf("sig_23 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_284(void) {
     {
-        double r = sig_36(-6781.125f, -6493493245154143788ll, -30ll, -32ll, 1ll, (EnU16)871ull, &ffidl_cells[44], 16600ll, 7566.625f, 3388.875, -1005.75, -6676.625f, 49ll);
-        printf("sig_36 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
+        unsigned char r = sig_24(-1966.25, -7823.125, 1068.875f, -599.375f, -7076.5, -2910.125f, 1873.0, -6425.125f, -361517736ll, -3595.75, -6560.75, 7376.25f, 7031.625f);
+        printf("sig_24 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_285(void) {
     {
-        uint8_t r = sig_37(-2601.875, -3555.375f, 7356.0, -291.625f, 1ull, -6839.875, 5630.875f, -4824.75, 7603.625, -2583.375f, 2632.625f, -4809.0f, -1182.375f, 4485.5f, 4182.125, 17ll);
-        printf("sig_37 %" PRIu64 "\n", (uint64_t)(r));
+        EnI16 r = sig_25(49ull, false, -9223372036854775806ll, -160842102ll, (EnU8)0ull, 32767ll, 0ll, -2147483647ll, -37ll, 1ull, -110ll, 254ull);
+        printf("sig_25 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_286(void) {
     {
-        int8_t r = sig_38(-7932.125, 1329.5, 3525.125, 2758.5, 2127.875f, -5055.375, -5558.75f, 4277.75f, -2730.125, -5812.125f, 1799.5f, -7773.125, 4109861618ull);
-        printf("sig_38 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        long r = sig_26(-32ll, -3151315638175100133ll, 5137175449037422712ll, 33ll, -4172.375f, -6770.875f, &ffidl_cells[23], -47ll, 0ull, -3918.375f, 16332ll);
+        printf("sig_26 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_287(void) {
     {
-        char r = sig_39(-4782247895591484527ll, 18446744073709551614ull, 5ull, 6910.25, 109ll, 32766ll, -321075322ll, 10ull, -1726411143805513022ll, 33ull, 1ull, 2147483646ll, 5647.5f, (EnI64)658ll, -4069.125f, 95ll, 6219.125, 4821.375f, 14ull);
-        printf("sig_39 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        char r = sig_27(65534ull, 126ll, -99ll, 9831665910391586077ull, 46803ull, 92ll, (EnU8)200ull, (EnI16)-971ll, 24708ll, 79ll, -7ll);
+        printf("sig_27 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_288(void) {
     {
-        EnI16 r = sig_40(35ll, -48ll, false, -7393.5f, 2172.5, &ffidl_cells[10], -54ll, 0ull, -6956.375, 6296.875f, 8ll, -73ll, 0ull, false, 4192127212ull, -4076.25f, 4120.875f);
-        printf("sig_40 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        EnU32 r = sig_28(-7099.75f, 1347116642ll, 5587.875, -5330.5f, 602.375, -5903.75, 1895.0, 821.0, 7300.125f, -3540.875f, 1471.5, -7999.5, -6155.25, 3628.0f, 1913.625f, 4736.25f);
+        printf("sig_28 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_289(void) {
     {
-        _Bool r = sig_41(18ull, 2913ll, -8ll, 36ull, 38ull, -46ll, 9223372036854775806ll, (EnU16)65535ull, 21539ull, 30ull, 2587949641233331692ull, 0ll);
-        printf("sig_41 %" PRIu64 "\n", (uint64_t)(r));
+        unsigned char r = sig_29(-636695353721162420ll, 14ll, -128ll, -48ll, 8167576772342307082ll, (EnU32)4000000000ull, 9223372036854775807ll, &ffidl_cells[20], &ffidl_cells[43], 19ull, 29ull, 34ull);
+        printf("sig_29 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_290(void) {
     {
-        unsigned char r = sig_42(-2860.375f, -2348.75f, -3ll, &ffidl_cells[7], -3892.875, -6000.25f, 5028.375f, -4438.625, -32768ll, (EnU64)9223372036854775808ull, 255ull);
-        printf("sig_42 %" PRIu64 "\n", (uint64_t)(r));
+        EnI8 r = sig_30(1ull, 56ull, (EnInt)0ll, -123581603ll, -41ll, -128ll, -128ll, 51296ull, -126ll, -6066891419123419452ll);
+        printf("sig_30 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_291(void) {
     {
-        uint8_t r = sig_43(6142.75, -4980.0, 54601ull, 44ll, 8058322463317127004ull, -39ll, 18446744073709551614ull, 48ull, 14387402202156665437ull, 182.375, -127ll, (EnI8)127ll);
-        printf("sig_43 %" PRIu64 "\n", (uint64_t)(r));
+        uint8_t r = sig_31(3ull, -7171.25f, 1ull, -2507.5f, 4932.0f, -6553.0, 1319536617317872052ull, 7303.625f, 4026.5, -4210.75f, 3903.75, 3929.0, 5022.5, -1720.625f, 5267.125, 6580.0, 6617.25, -1606.125f);
+        printf("sig_31 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_292(void) {
     {
-        unsigned int r = sig_44(5304586702269036724ull, 1162043309ll, -7856ll, 36ull, 2137870128ull, -9223372036854775806ll, -39ll, 43ull, &ffidl_cells[50], 9223372036854775806ll, 2147483647ll);
-        printf("sig_44 %" PRIu64 "\n", (uint64_t)(r));
+        signed char r = sig_32(&ffidl_cells[45], 25ull, 45427ull, 1085.375f, &ffidl_cells[62], 8405449303066816222ull, 11ull, 230ull, 967.75, true, -5915.125, 2424.0, -32767ll, -2460.875f, -14ll, 1964.0);
+        printf("sig_32 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_293(void) {
     {
-        EnI8 r = sig_45(2208016407743506618ull, 253ull, -6406026101280464479ll, 4263.625f, (EnI16)7ll, 5725.625f, 11443ull, 0ll, 95ull, -6191.375f, 4161558219238886348ull, 3625.0f, 7406.125f, 7.75f, -136228217ll, (EnI64)-1ll);
-        printf("sig_45 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        unsigned long r = sig_33(13ll, false, 0ull, 10843603530043775864ull, 4178281727ull, 11ll, 190ull, 22ull, &ffidl_cells[34], -7537ll, 32767ll, 0ull, 4ull, 23ull, 2799ull, true);
+        printf("sig_33 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_294(void) {
     {
-        int64_t r = sig_46(-6297.0, -4661.625, 7727.625, 1506.375f, 0ull, 49ull, -7099.0, 2017.25f, 1880.25f, 5447.75, -4607.875, 230.25f);
-        printf("sig_46 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+        int16_t r = sig_34(-3341.75, 248ull, -2730.125f, &ffidl_cells[41], 202131729897752544ll, 6ll, -4782247895591484527ll, 18446744073709551614ull, 5ull, 6910.25, 109ll, 32766ll);
+        printf("sig_34 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_295(void) {
     {
-        _Bool r = sig_47(147ull, 2511905796ull, 0ull, 1ull, -25ll, -14118ll, -9223372036854775807ll, 1560886083ull, -4967878531349823508ll, 5ull, 33ull, -45ll, 48526ull, 18ull, true, -85ll);
-        printf("sig_47 %" PRIu64 "\n", (uint64_t)(r));
+        short r = sig_35(4329.75f, -3877.0, 1427.25, 4127.5, 1415.125f, 2439.5f, -2835.0f, -7677.375f, 1310.875f, -1361.125, 1134.25f, -1608.625, 2658.125f, -3877.75f, -253.75f, 4278.5f, -3246.25, -7928.25f);
+        printf("sig_35 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
 __attribute__((noinline)) static void call_296(void) {
-    printf("cbsig_0 %" PRIu64 "\n", cbsig_0(ncb_sig_0));
+    {
+        float r = sig_36(7717555406155439232ull, 9223372036854775806ll, -8539716960422956646ll, 8820ll, 0ll, -1322909506ll, -1534253430ll, -2147483647ll, 3718951331ull, -40ll, 20ll, -1ll, 39ull, 2147483646ll, -73ll, (EnI16)-300ll, -560081728185262631ll, 83ll, 25ll);
+        printf("sig_36 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
+    }
 }
 __attribute__((noinline)) static void call_297(void) {
-    printf("cbsig_1 %" PRIu64 "\n", cbsig_1(ncb_sig_1));
+    {
+        uint8_t r = sig_37(0ll, (EnU64)18446744073709551615ull, -44ll, 65535ull, 8ll, -972.625f, 2798.25f, 14ull, -2577.375, (EnI8)127ll, 7585.125f, -2572.125f, &ffidl_cells[50], 94ll, true, 59ull, 5947.125, -37ll, -111ll);
+        printf("sig_37 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_298(void) {
-    printf("cbsig_2 %" PRIu64 "\n", cbsig_2(ncb_sig_2));
+    {
+        unsigned short r = sig_38(-3551.625, 5ull, -7ll, -3438.75f, 7178.75, 3248.25, -638.125, -6280.375, -90ll, -6382.25f, (EnI16)7ll, 32766ll, 78ll, 9ull, 13215148932040810789ull, -614.375, true);
+        printf("sig_38 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_299(void) {
-    printf("cbsig_3 %" PRIu64 "\n", cbsig_3(ncb_sig_3));
+    {
+        uint8_t r = sig_39(1829.0f, (EnU64)18446744073709551615ull, 91ll, -7651.75, &ffidl_cells[7], 6230.375, 14ull, 28594ll, -640.125, 6220ull, 3441.5, &ffidl_cells[10], 38ull, 86ll);
+        printf("sig_39 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_300(void) {
-    printf("cbsig_4 %" PRIu64 "\n", cbsig_4(ncb_sig_4));
+    {
+        uint16_t r = sig_40((EnI16)7ll, 5725.625f, 11443ull, 0ll, 95ull, -6191.375f, 4161558219238886348ull, 3625.0f, 7406.125f, 7.75f, -136228217ll);
+        printf("sig_40 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_301(void) {
-    printf("cbsig_5 %" PRIu64 "\n", cbsig_5(ncb_sig_5));
+    {
+        int8_t r = sig_41(3721.0f, &ffidl_cells[45], 7881.75f, -3376.0, 2250.5, -5738.875, (EnU32)4000000000ull, 5447.75f, -6761.875, -5005.875);
+        printf("sig_41 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_302(void) {
-    printf("cbsig_6 %" PRIu64 "\n", cbsig_6(ncb_sig_6));
+    {
+        uint16_t r = sig_42(4930834928455102152ll, 125ll, 126ll, 43755ull, 2147483647ll, 4000004276ull, 17ll, 2628533032849748725ull, 18528ll, 0ll, -21ll, 45ull, false, &ffidl_cells[14], -23ll, 126ll);
+        printf("sig_42 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_303(void) {
-    printf("cbsig_7 %" PRIu64 "\n", cbsig_7(ncb_sig_7));
+    {
+        uint16_t r = sig_43(5496.0, 6944.75f, 3692.5f, -3146.125, &ffidl_cells[61], 42ll, -5016.875, -7113260842175259972ll, 49ull, 17022ull, (EnU32)4000000000ull, 0ll, 4ull, 8087ll, -13ll, 1ull, 6632.5f, &ffidl_cells[55]);
+        printf("sig_43 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_304(void) {
-    printf("cbsig_8 %" PRIu64 "\n", cbsig_8(ncb_sig_8));
+    {
+        uint32_t r = sig_44(1301204241675902708ll, -30000ll, -2361.375, 18330ull, (EnU16)0ull, 48ll, (EnI8)-6ll, (EnI8)127ll, 10ull, -47ll, 127ll, 3793057760ull, 455819060ull, 4790.25f, -127ll, 42ull);
+        printf("sig_44 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_305(void) {
-    printf("cbsig_9 %" PRIu64 "\n", cbsig_9(ncb_sig_9));
+    {
+        uint64_t r = sig_45(-33ll, -25ll, 6381.75f, -25ll, -1488.125, &ffidl_cells[14], 0ll, -23ll, -1043227638ll, 17ull, 2544.625, 18522ull, -28ll, -3157.625f);
+        printf("sig_45 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_306(void) {
-    printf("cbsig_10 %" PRIu64 "\n", cbsig_10(ncb_sig_10));
+    {
+        unsigned long r = sig_46(7954ull, (EnI16)-299ll, (EnI64)5000000000ll, -44ll, 0ll, 0ull, &ffidl_cells[54], 49156ull, 29346ull, (EnU64)18446744073709551615ull, 6984805831760226884ll, 99ull, 11ll, &ffidl_cells[8]);
+        printf("sig_46 %" PRIu64 "\n", (uint64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_307(void) {
-    printf("cbsig_11 %" PRIu64 "\n", cbsig_11(ncb_sig_11));
+    {
+        int r = sig_47(-422605766628876659ll, 2147483647ll, 0ll, -44ll, 4294967295ull, -41ll, -18ll, 18446744073709551615ull, -1579390801688979484ll, 35ull, (EnI64)5000000000ll, &ffidl_cells[19], 126ll, 255ull, 0ull, -2147483647ll, 44ll);
+        printf("sig_47 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
+    }
 }
 __attribute__((noinline)) static void call_308(void) {
-    printf("cbsig_12 %" PRIu64 "\n", cbsig_12(ncb_sig_12));
+    printf("cbsig_0 %" PRIu64 "\n", cbsig_0(ncb_sig_0));
 }
 __attribute__((noinline)) static void call_309(void) {
-    printf("cbsig_13 %" PRIu64 "\n", cbsig_13(ncb_sig_13));
+    printf("cbsig_1 %" PRIu64 "\n", cbsig_1(ncb_sig_1));
 }
 __attribute__((noinline)) static void call_310(void) {
-    printf("cbsig_14 %" PRIu64 "\n", cbsig_14(ncb_sig_14));
+    printf("cbsig_2 %" PRIu64 "\n", cbsig_2(ncb_sig_2));
 }
 __attribute__((noinline)) static void call_311(void) {
-    printf("cbsig_15 %" PRIu64 "\n", cbsig_15(ncb_sig_15));
+    printf("cbsig_3 %" PRIu64 "\n", cbsig_3(ncb_sig_3));
 }
 __attribute__((noinline)) static void call_312(void) {
-    printf("cbsig_16 %" PRIu64 "\n", cbsig_16(ncb_sig_16));
+    printf("cbsig_4 %" PRIu64 "\n", cbsig_4(ncb_sig_4));
 }
 __attribute__((noinline)) static void call_313(void) {
-    printf("cbsig_17 %" PRIu64 "\n", cbsig_17(ncb_sig_17));
+    printf("cbsig_5 %" PRIu64 "\n", cbsig_5(ncb_sig_5));
 }
 __attribute__((noinline)) static void call_314(void) {
-    printf("cbsig_18 %" PRIu64 "\n", cbsig_18(ncb_sig_18));
+    printf("cbsig_6 %" PRIu64 "\n", cbsig_6(ncb_sig_6));
 }
 __attribute__((noinline)) static void call_315(void) {
-    printf("cbsig_19 %" PRIu64 "\n", cbsig_19(ncb_sig_19));
+    printf("cbsig_7 %" PRIu64 "\n", cbsig_7(ncb_sig_7));
 }
 __attribute__((noinline)) static void call_316(void) {
-    printf("cbsig_20 %" PRIu64 "\n", cbsig_20(ncb_sig_20));
+    printf("cbsig_8 %" PRIu64 "\n", cbsig_8(ncb_sig_8));
 }
 __attribute__((noinline)) static void call_317(void) {
-    printf("cbsig_21 %" PRIu64 "\n", cbsig_21(ncb_sig_21));
+    printf("cbsig_9 %" PRIu64 "\n", cbsig_9(ncb_sig_9));
 }
 __attribute__((noinline)) static void call_318(void) {
-    printf("cbsig_22 %" PRIu64 "\n", cbsig_22(ncb_sig_22));
+    printf("cbsig_10 %" PRIu64 "\n", cbsig_10(ncb_sig_10));
 }
 __attribute__((noinline)) static void call_319(void) {
-    printf("cbsig_23 %" PRIu64 "\n", cbsig_23(ncb_sig_23));
+    printf("cbsig_11 %" PRIu64 "\n", cbsig_11(ncb_sig_11));
 }
 __attribute__((noinline)) static void call_320(void) {
-    printf("multi_0 %" PRIu64 "\n", multi_0(make_EmptyF64(2000), -994859840ll, -1840225412928181140ll, make_R041(2001), make_R186(2002), make_R060(2003)));
+    printf("cbsig_12 %" PRIu64 "\n", cbsig_12(ncb_sig_12));
 }
 __attribute__((noinline)) static void call_321(void) {
-    {
-        R077 e = multi_1(make_R077(2016), 5425.0, 5837.875f, -316.75, make_R063(2017));
-        printf("multi_1 %" PRIu64 "\n", hash_R077(121.125, -2160.25, 3194.25f, 7908.375f, 6730.5, -6236.125, -2796.875f, e, 136.25f, 5294.875));
-    }
+    printf("cbsig_13 %" PRIu64 "\n", cbsig_13(ncb_sig_13));
 }
 __attribute__((noinline)) static void call_322(void) {
-    printf("multi_2 %" PRIu64 "\n", multi_2(make_R007(2032), (EnU32)3ull, -106ll, make_R085(2033), make_PackAlign4(2034), 4158313928ull, -32182ll, make_R015(2035)));
+    printf("cbsig_14 %" PRIu64 "\n", cbsig_14(ncb_sig_14));
 }
 __attribute__((noinline)) static void call_323(void) {
-    printf("multi_3 %" PRIu64 "\n", multi_3(-6010.375f, -4839.75f, make_R126(2048), -3469.875, -6565.0f, make_R154(2049), 3893182331ull, make_R035(2050)));
+    printf("cbsig_15 %" PRIu64 "\n", cbsig_15(ncb_sig_15));
 }
 __attribute__((noinline)) static void call_324(void) {
-    {
-        R222 e = multi_4(make_R222(2064), make_F64Arr1(2065));
-        printf("multi_4 %" PRIu64 "\n", hash_R222(-435711477ll, -8ll, 26ull, e, 155ull));
-    }
+    printf("cbsig_16 %" PRIu64 "\n", cbsig_16(ncb_sig_16));
 }
 __attribute__((noinline)) static void call_325(void) {
-    printf("multi_5 %" PRIu64 "\n", multi_5(make_R167(2080), make_R168(2081), make_EmptyF64(2082), -34ll, make_R194(2083), make_R224(2084)));
+    printf("cbsig_17 %" PRIu64 "\n", cbsig_17(ncb_sig_17));
 }
 __attribute__((noinline)) static void call_326(void) {
-    printf("multi_6 %" PRIu64 "\n", multi_6(make_R134(2096), (EnI16)-230ll, make_R194(2097), make_R079(2098), 61239ull, 40196ull, make_R050(2099)));
+    printf("cbsig_18 %" PRIu64 "\n", cbsig_18(ncb_sig_18));
 }
 __attribute__((noinline)) static void call_327(void) {
-    {
-        R054 e = multi_7(-5525.875f, make_R054(2112), -4185.875, make_UF32I32Pad(2113), make_R085(2114));
-        printf("multi_7 %" PRIu64 "\n", hash_R054((EnU32)3ull, 12ull, 11246670839956020462ull, &ffidl_cells[16], -28ll, e, 4613904448943641802ull, (EnU64)593ull));
-    }
+    printf("cbsig_19 %" PRIu64 "\n", cbsig_19(ncb_sig_19));
 }
 __attribute__((noinline)) static void call_328(void) {
-    printf("multi_8 %" PRIu64 "\n", multi_8(make_R107(2128), -5982.0, -28ll, make_R184(2129), -1432.25, make_R120(2130), make_R018(2131)));
+    printf("cbsig_20 %" PRIu64 "\n", cbsig_20(ncb_sig_20));
 }
 __attribute__((noinline)) static void call_329(void) {
-    printf("multi_9 %" PRIu64 "\n", multi_9(make_R142(2144), make_R199(2145), make_R040(2146), make_PackAlign4(2147), make_R109(2148)));
+    printf("cbsig_21 %" PRIu64 "\n", cbsig_21(ncb_sig_21));
 }
 __attribute__((noinline)) static void call_330(void) {
-    {
-        R070 e = multi_10(make_R070(2160), make_R200(2161), 223ull, 16374492273352699868ull);
-        printf("multi_10 %" PRIu64 "\n", hash_R070(0ull, e));
-    }
+    printf("cbsig_22 %" PRIu64 "\n", cbsig_22(ncb_sig_22));
 }
 __attribute__((noinline)) static void call_331(void) {
-    printf("multi_11 %" PRIu64 "\n", multi_11(make_R137(2176), make_R193(2177), 334.75, 74ull, make_R091(2178), make_R031(2179)));
+    printf("cbsig_23 %" PRIu64 "\n", cbsig_23(ncb_sig_23));
 }
 __attribute__((noinline)) static void call_332(void) {
-    printf("multi_12 %" PRIu64 "\n", multi_12(make_R071(2192), make_R041(2193), make_R194(2194), 3596.75, 0ll, make_R126(2195)));
+    printf("multi_0 %" PRIu64 "\n", multi_0(make_R068(2000), make_R023(2001), make_R046(2002), make_R206(2003), make_R159(2004)));
 }
 __attribute__((noinline)) static void call_333(void) {
     {
-        R102 e = multi_13(1ull, 0ull, make_R032(2208), 5047389274941810406ll, (EnU8)0ull, 32ull, make_R102(2209));
-        printf("multi_13 %" PRIu64 "\n", hash_R102(0ll, 32767ll, 20ull, e));
+        R074 e = multi_1(make_R212(2016), make_ZigMixed(2017), 7349955690251946967ll, make_UF32ZeroI32(2018), -4954.875, 22ull, make_R074(2019));
+        printf("multi_1 %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
     }
 }
 __attribute__((noinline)) static void call_334(void) {
-    printf("multi_14 %" PRIu64 "\n", multi_14(4294967295ull, -905.375, make_R050(2224), make_R100(2225), make_R066(2226), make_R161(2227), make_UAlign16(2228)));
+    printf("multi_2 %" PRIu64 "\n", multi_2(make_R059(2032), make_R049(2033), make_R219(2034), -5365.125f, 2612.0, make_R170(2035)));
 }
 __attribute__((noinline)) static void call_335(void) {
-    printf("multi_15 %" PRIu64 "\n", multi_15((EnU8)0ull, make_R088(2240), make_R166(2241), make_R133(2242), make_R220(2243), make_R086(2244), -39ll, 26ull, 1707773760ll));
+    printf("multi_3 %" PRIu64 "\n", multi_3(make_R002(2048), make_R009(2049), &ffidl_cells[19], 9223372036854775807ll, -666.5, make_R209(2050), 2870.25f, make_UAlign16(2051), make_PtrPair(2052), -7ll));
 }
 __attribute__((noinline)) static void call_336(void) {
     {
-        R090 e = multi_16(make_R090(2256), make_R117(2257), make_R167(2258), &ffidl_cells[20]);
-        printf("multi_16 %" PRIu64 "\n", hash_R090(730432549940441531ll, -5396.125, e));
+        R132 e = multi_4(make_R134(2064), make_F32ZeroF64(2065), -2659131579240017299ll, 5415.5, (EnI8)-128ll, -3930.0, make_R132(2066));
+        printf("multi_4 %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
     }
 }
 __attribute__((noinline)) static void call_337(void) {
-    printf("multi_17 %" PRIu64 "\n", multi_17(make_R178(2272), -7ll, make_R000(2273), make_R098(2274), make_R093(2275), make_EmptyF64(2276)));
+    printf("multi_5 %" PRIu64 "\n", multi_5(make_R023(2080), 730.75, -971.875f, make_R148(2081), make_R099(2082), make_R017(2083), make_R009(2084), -798.625));
 }
 __attribute__((noinline)) static void call_338(void) {
-    printf("multi_18 %" PRIu64 "\n", multi_18(make_R143(2288), make_R073(2289), -2659131579240017299ll, 5415.5, (EnI8)-128ll, -3930.0, make_R141(2290)));
+    printf("multi_6 %" PRIu64 "\n", multi_6(make_R048(2096), make_R219(2097), make_R076(2098), make_Bool3F32(2099), make_R000(2100), 0ll, -2848.25));
 }
 __attribute__((noinline)) static void call_339(void) {
     {
-        R057 e = multi_19(6717610954620251662ull, make_R085(2304), make_R054(2305), 0ull, make_R057(2306), -127ll, make_Bool3F32(2307), 10ll, 30993ll, 0ull, &ffidl_cells[47], -34ll);
-        printf("multi_19 %" PRIu64 "\n", hash_R057(6267.625f, 5912.0, 6721.625f, e, 4396.0));
+        R105 e = multi_7(make_R105(2112), make_R014(2113), &ffidl_cells[44], 1880ll, -6770.375f, -3502.75f);
+        printf("multi_7 %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
     }
 }
 __attribute__((noinline)) static void call_340(void) {
-    printf("multi_20 %" PRIu64 "\n", multi_20(make_R049(2320), make_R044(2321), make_R109(2322)));
+    printf("multi_8 %" PRIu64 "\n", multi_8(0ull, make_R053(2128), make_R047(2129), 16002990417419712550ull, make_R185(2130)));
 }
 __attribute__((noinline)) static void call_341(void) {
-    printf("multi_21 %" PRIu64 "\n", multi_21(-6770.375f, -3502.75f, make_R225(2336), make_R144(2337), 6764.375f, -1510.875, make_R156(2338), &ffidl_cells[54], 11ull, (EnI16)-300ll));
+    printf("multi_9 %" PRIu64 "\n", multi_9(-2324.0f, -2614.625, make_R063(2144), make_PtrPair(2145)));
 }
 __attribute__((noinline)) static void call_342(void) {
     {
-        R061 e = multi_22(make_R061(2352), (EnU16)402ull, 29ll, 150.125, 2147483646ll, make_R217(2353), 0ll);
-        printf("multi_22 %" PRIu64 "\n", hash_R061(673.25f, e));
+        R212 e = multi_10(make_R099(2160), make_R109(2161), 6ll, make_R212(2162));
+        printf("multi_10 %" PRIu64 "\n", hash_R212(-404.5, e));
     }
 }
 __attribute__((noinline)) static void call_343(void) {
-    printf("multi_23 %" PRIu64 "\n", multi_23(make_R009(2368), 48ll, 64ll, -7754.25, 65535ull, make_R089(2369), 254ull, 29552ull, (EnU64)9223372036854775808ull, -4810.0));
+    printf("multi_11 %" PRIu64 "\n", multi_11(make_R174(2176), make_R099(2177), 1ull));
 }
 __attribute__((noinline)) static void call_344(void) {
-    printf("multi_24 %" PRIu64 "\n", multi_24(-5177.25f, make_R186(2384), 2406.625f, 12ll, -1557.875f, make_R001(2385), -3499.0, -91.75));
+    printf("multi_12 %" PRIu64 "\n", multi_12(make_R200(2192), make_R068(2193), make_F64Arr1(2194), 2147483646ll, make_R079(2195)));
 }
 __attribute__((noinline)) static void call_345(void) {
     {
-        R115 e = multi_25(21ull, make_R115(2400), -2ll, make_R130(2401), make_R079(2402), make_R064(2403), make_R142(2404));
-        printf("multi_25 %" PRIu64 "\n", hash_R115(13ull, (EnI8)127ll, e));
+        R186 e = multi_13(make_R135(2208), make_R186(2209), -5860.625f);
+        printf("multi_13 %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
     }
 }
 __attribute__((noinline)) static void call_346(void) {
-    printf("multi_26 %" PRIu64 "\n", multi_26(8499542824315352853ull, make_R000(2416), 10ll, make_R193(2417), make_R006(2418), (EnInt)1ll, 15443ull, 49ull));
+    printf("multi_14 %" PRIu64 "\n", multi_14(make_R146(2224), (EnI64)-1ll, (EnU8)200ull, -8576031608992157360ll, make_R122(2225), 255ull));
 }
 __attribute__((noinline)) static void call_347(void) {
-    printf("multi_27 %" PRIu64 "\n", multi_27(&ffidl_cells[57], &ffidl_cells[19], make_R054(2432), make_R066(2433), make_R190(2434), make_R086(2435)));
+    printf("multi_15 %" PRIu64 "\n", multi_15(-3866.375, make_PackAlign16F(2240), make_R011(2241), 923.5f, 6863.375, 67.75f));
 }
 __attribute__((noinline)) static void call_348(void) {
     {
-        R032 e = multi_28(&ffidl_cells[58], &ffidl_cells[17], -41.625f, make_R032(2448), make_R048(2449), 4370.75f, &ffidl_cells[51], 25ull, make_R002(2450));
-        printf("multi_28 %" PRIu64 "\n", hash_R032(-2390754590584308632ll, e));
+        R220 e = multi_16(-1531.625, make_R220(2256), -7109.0, 1ull, make_R137(2257));
+        printf("multi_16 %" PRIu64 "\n", hash_R220(-69615322ll, e, 2995818612ull));
     }
 }
 __attribute__((noinline)) static void call_349(void) {
-    printf("multi_29 %" PRIu64 "\n", multi_29(make_R229(2464), -899.0, make_R122(2465), -6041.625, -625.125f, make_R103(2466), make_R047(2467), -17ll));
+    printf("multi_17 %" PRIu64 "\n", multi_17(make_R014(2272), make_F64Arr1(2273), 495.75, -2919.0f, make_R193(2274), -1795.0f, 5303.0));
 }
 __attribute__((noinline)) static void call_350(void) {
-    printf("multi_30 %" PRIu64 "\n", multi_30(make_R073(2480), make_ZeroArrI32(2481), make_R032(2482), make_R205(2483), make_R183(2484)));
+    printf("multi_18 %" PRIu64 "\n", multi_18(make_R037(2288), 56850ull, make_R078(2289)));
 }
 __attribute__((noinline)) static void call_351(void) {
     {
-        R154 e = multi_31(make_R154(2496), make_R122(2497), (EnU64)18446744073709551615ull, 332.75f, make_R086(2498), 16ull, (EnI8)127ll);
-        printf("multi_31 %" PRIu64 "\n", hash_R154(-769538505ll, 1ull, 41.625, -4598.375f, 12ll, 0ull, -14ll, 126ll, e, -9411ll, 11157ull));
+        R188 e = multi_19(-761.375, make_R004(2304), make_R188(2305), -1320.375, make_CharShortLong(2306), make_R164(2307));
+        printf("multi_19 %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
     }
 }
 __attribute__((noinline)) static void call_352(void) {
-    printf("multi_32 %" PRIu64 "\n", multi_32(0ll, make_EmptyU(2512), 47ll, make_R088(2513), -15347ll, 5067118610130694147ull, -12ll, 11ll, 39ll, 48ll));
+    printf("multi_20 %" PRIu64 "\n", multi_20(&ffidl_cells[37], make_R121(2320), make_R127(2321), 2667448939497379454ull, 0ull, 1212.0, &ffidl_cells[42], 1ull, true, 18446744073709551615ull, make_R068(2322)));
 }
 __attribute__((noinline)) static void call_353(void) {
-    printf("multi_33 %" PRIu64 "\n", multi_33(8ll, 30ull, make_R064(2528), 918747779385746032ull, (EnI8)127ll, &ffidl_cells[51], -6716.75, make_PackAlign4(2529), 50ll));
+    printf("multi_21 %" PRIu64 "\n", multi_21(make_R104(2336), make_R024(2337), 7513.875f, 1588.375, -2944.75, 122ll, 6845.75, (EnInt)659ll));
 }
 __attribute__((noinline)) static void call_354(void) {
     {
-        EmptyU e = multi_34(make_R108(2544), (EnInt)100000ll, make_U8ZeroI64(2545), make_R082(2546), make_EmptyU(2547));
-        printf("multi_34 %" PRIu64 "\n", hash_EmptyU(-3ll, -7309268815170858679ll, 112ll, -9223372036854775806ll, 126ll, true, e));
+        R199 e = multi_22(make_ZigMixed(2352), make_R199(2353), -3053.875f, 1774.875f, 965.375);
+        printf("multi_22 %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
     }
 }
 __attribute__((noinline)) static void call_355(void) {
-    printf("multi_35 %" PRIu64 "\n", multi_35(29279ll, 32767ll, make_R129(2560), (EnU16)0ull, make_R090(2561)));
+    printf("multi_23 %" PRIu64 "\n", multi_23(make_R036(2368), make_R194(2369), -4223.625f, make_R113(2370), (EnI8)127ll));
 }
 __attribute__((noinline)) static void call_356(void) {
-    printf("multi_36 %" PRIu64 "\n", multi_36(make_R204(2576), make_R046(2577), make_R020(2578), make_R116(2579), make_R056(2580)));
+    printf("multi_24 %" PRIu64 "\n", multi_24(0ull, make_R212(2384), make_R079(2385), make_R220(2386), 0ull, 102ll, make_R118(2387), 7573.375f, make_R188(2388)));
 }
 __attribute__((noinline)) static void call_357(void) {
     {
-        R080 e = multi_37((EnU16)65535ull, make_R020(2592), -5388.625f, 54512ull, make_UAlign16(2593), 2403.125, make_R124(2594), make_R080(2595), -5248100082580143083ll, 45ull, 4400635855149387290ull);
-        printf("multi_37 %" PRIu64 "\n", hash_R080(14ull, 17981465642518114866ull, 25826ull, -128ll, 18446744073709551614ull, e));
+        R027 e = multi_25(make_R174(2400), make_R027(2401), make_R098(2402), make_R108(2403), 0ull, 37ll);
+        printf("multi_25 %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
     }
 }
 __attribute__((noinline)) static void call_358(void) {
-    printf("multi_38 %" PRIu64 "\n", multi_38(58ll, 1222802912458618409ll, make_R051(2608), make_R086(2609), -1216972181707225052ll, &ffidl_cells[15]));
+    printf("multi_26 %" PRIu64 "\n", multi_26(3556.625, -86.5f, 255ull, make_R201(2416), -3048.375, 1459.875, make_R057(2417), -6716.75f, make_R180(2418)));
 }
 __attribute__((noinline)) static void call_359(void) {
-    printf("multi_39 %" PRIu64 "\n", multi_39(make_R102(2624), -3908.5, 4054648727417681413ull, make_R129(2625), make_R071(2626), 2876.75f, 6451.875, 7198.875, make_R051(2627), 17934696429791904629ull, -932.375, 2846.375f, make_R229(2628)));
+    printf("multi_27 %" PRIu64 "\n", multi_27(0ull, make_R001(2432), make_R021(2433), 18446744073709551615ull));
 }
 __attribute__((noinline)) static void call_360(void) {
     {
-        R019 e = multi_40(make_PackAlign16F(2640), make_R055(2641), make_R059(2642), -25277ll, make_UPackedF64U8(2643), &ffidl_cells[57], make_R019(2644));
-        printf("multi_40 %" PRIu64 "\n", hash_R019(29ull, 297.125f, -84ll, 5708.125f, 18ll, -59ll, -5211.25, -5318.625, e));
+        U8ZeroI64 e = multi_28(make_R073(2448), make_R026(2449), make_R047(2450), 21ull, -17355ll, 1ll, make_PackAlign4(2451), 19ll, 1698ull, make_U8ZeroI64(2452));
+        printf("multi_28 %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, e, -7730.0));
     }
 }
 __attribute__((noinline)) static void call_361(void) {
-    printf("multi_41 %" PRIu64 "\n", multi_41(1594.75, -7033.0, -2996.375f, make_R219(2656), 7350.75, make_R223(2657), 7458.0, -7393.5f));
+    printf("multi_29 %" PRIu64 "\n", multi_29(-41ll, -7819.75f, 15ull, -10ll, make_R104(2464), &ffidl_cells[25], make_R201(2465), make_ZeroArrI32(2466), 3249.75f, 3177.625, -56ll));
 }
 __attribute__((noinline)) static void call_362(void) {
-    printf("multi_42 %" PRIu64 "\n", multi_42(make_R150(2672), make_R091(2673), make_R007(2674), 1503.875f, make_R046(2675), -4058.25));
+    printf("multi_30 %" PRIu64 "\n", multi_30(make_R049(2480), make_PackU8ZeroI64(2481), make_F32ZeroI32(2482), make_U8ZeroI64(2483), make_R169(2484)));
 }
 __attribute__((noinline)) static void call_363(void) {
     {
-        R040 e = multi_43((EnU32)4000000000ull, make_R155(2688), make_R040(2689), 1247253962ll, make_R178(2690), make_R064(2691));
-        printf("multi_43 %" PRIu64 "\n", hash_R040(6895.0f, 7902.125, 4026.25, e, 14ull));
+        R173 e = multi_31(&ffidl_cells[15], -9041022245214238295ll, 19297ull, -2194.375f, make_R049(2496), make_R173(2497), &ffidl_cells[33], true, 7979.75);
+        printf("multi_31 %" PRIu64 "\n", hash_R173(e));
     }
 }
 __attribute__((noinline)) static void call_364(void) {
-    printf("multi_44 %" PRIu64 "\n", multi_44(1ull, make_R132(2704), 21185ll, 9223372036854775807ll, make_R063(2705), 14116186881594223935ull, 2147483647ll, -15ll, make_R132(2706)));
+    printf("multi_32 %" PRIu64 "\n", multi_32(make_R184(2512), make_R076(2513), make_R040(2514), make_R066(2515)));
 }
 __attribute__((noinline)) static void call_365(void) {
-    printf("multi_45 %" PRIu64 "\n", multi_45(make_R059(2720), make_R077(2721), make_R073(2722), &ffidl_cells[3]));
+    printf("multi_33 %" PRIu64 "\n", multi_33(-2496.125f, make_R060(2528), -4313640952726742288ll, make_R111(2529)));
 }
 __attribute__((noinline)) static void call_366(void) {
     {
-        R162 e = multi_46(246ull, &ffidl_cells[0], 1449896476ull, 25356ll, 52ll, &ffidl_cells[18], make_R204(2736), -2822769670444829853ll, make_R151(2737), -11ll, make_R215(2738), make_R186(2739), make_R162(2740));
-        printf("multi_46 %" PRIu64 "\n", hash_R162(22ull, 9223372036854775807ll, (EnU8)0ull, 7547ll, &ffidl_cells[0], e));
+        R037 e = multi_34(make_R081(2544), make_R195(2545), -7814966841995852729ll, make_R037(2546), 1537.875, 29ull, make_R129(2547), 1ull, make_R142(2548), 2953.125, 8ull);
+        printf("multi_34 %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
     }
 }
 __attribute__((noinline)) static void call_367(void) {
-    printf("multi_47 %" PRIu64 "\n", multi_47(make_R091(2752), 0ull, make_R090(2753), make_R101(2754), (EnInt)920ll, make_R115(2755), make_F32Arr1x3(2756), -32768ll));
+    printf("multi_35 %" PRIu64 "\n", multi_35((EnU64)502ull, 253ull, 0ull, make_R169(2560), make_R150(2561), 5814.5));
 }
 __attribute__((noinline)) static void call_368(void) {
-    printf("multi_48 %" PRIu64 "\n", multi_48(-34ll, -858708320718798734ll, 365087253ll, make_R085(2768), make_R168(2769)));
+    printf("multi_36 %" PRIu64 "\n", multi_36(-32ll, make_R041(2576), make_R183(2577), 18446744073709551614ull, make_R142(2578), make_R168(2579)));
 }
 __attribute__((noinline)) static void call_369(void) {
     {
-        F32Arr1x3 e = multi_49(make_F32Arr1x3(2784), make_R178(2785), make_R008(2786), -128ll, make_R220(2787));
-        printf("multi_49 %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
+        Empty e = multi_37(3957.75f, make_P7Arr2(2592), -8708207557460912737ll, -2386.625, 1565.125, -250.125f, make_R173(2593), make_R183(2594), make_Empty(2595), 5453.25f);
+        printf("multi_37 %" PRIu64 "\n", hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
     }
 }
 __attribute__((noinline)) static void call_370(void) {
-    printf("multi_50 %" PRIu64 "\n", multi_50(make_R166(2800), make_R104(2801), 18446744073709551614ull, 18614ull, make_R145(2802), 8ull, 27472ull, 4471.375f));
+    printf("multi_38 %" PRIu64 "\n", multi_38(19ll, make_EnumBag(2608), (EnU8)200ull, 1449896476ull, make_R174(2609), 25356ll));
 }
 __attribute__((noinline)) static void call_371(void) {
-    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, -1730626034ll, &ffidl_cells[31], make_R031(2816), make_R164(2817), make_ZigMixed(2818), 9581ll, -3ll, 3238357673513382388ll, make_R183(2819), 65535ull));
+    printf("multi_39 %" PRIu64 "\n", multi_39(30ull, false, (EnI8)-128ll, make_R173(2624), make_Empty(2625), make_R092(2626), 0ull, &ffidl_cells[32], &ffidl_cells[57]));
 }
 __attribute__((noinline)) static void call_372(void) {
     {
-        R079 e = multi_52(make_R079(2832), make_R104(2833), make_R070(2834));
-        printf("multi_52 %" PRIu64 "\n", hash_R079(28ull, e, -117ll, -49ll));
+        EnumBag e = multi_40(5120.375, make_EnumBag(2640), -4139.375, -3995.875, 156ull, -855.625f, make_R220(2641), 6877.5f, 2005.75f, 4633.875);
+        printf("multi_40 %" PRIu64 "\n", hash_EnumBag(-4ll, e, 11736231843449683144ull, -56ll));
     }
 }
 __attribute__((noinline)) static void call_373(void) {
-    printf("multi_53 %" PRIu64 "\n", multi_53(make_R046(2848), make_F32Arr1x3(2849), make_R033(2850), make_R104(2851), -11ll, make_R177(2852), -6364.25));
+    printf("multi_41 %" PRIu64 "\n", multi_41(4907821208491643716ull, -1065.5, 1787.375, make_R024(2656), make_R091(2657), make_R184(2658), 102ll, make_R147(2659), -509.5, 124ull, -30ll));
 }
 __attribute__((noinline)) static void call_374(void) {
-    printf("multi_54 %" PRIu64 "\n", multi_54(0ll, make_U8ZeroI64(2864), -2147483648ll, -1744.0f, make_R144(2865)));
+    printf("multi_42 %" PRIu64 "\n", multi_42(-574320255ll, 18446744073709551614ull, -44ll, 0ll, make_R097(2672), make_R163(2673), -1730626034ll));
 }
 __attribute__((noinline)) static void call_375(void) {
     {
-        R056 e = multi_55(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R083(2880), make_R069(2881), 26ll, make_F32Arr1x3(2882), make_R056(2883), make_R083(2884));
-        printf("multi_55 %" PRIu64 "\n", hash_R056(1895.625, e, 44ull, 0ull));
+        R021 e = multi_43(-5ll, make_R021(2688), 18446744073709551614ull, 12142839885325151276ull, (EnInt)100000ll, (EnU32)3ull, make_UF32I32Pad(2689), 0ull, -127ll, 6764247480359770294ll, make_R032(2690));
+        printf("multi_43 %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
     }
 }
 __attribute__((noinline)) static void call_376(void) {
-    printf("multi_56 %" PRIu64 "\n", multi_56(make_R217(2896), make_R040(2897)));
+    printf("multi_44 %" PRIu64 "\n", multi_44(make_PackAlign4(2704), make_F32Arr1x3(2705), make_R002(2706), make_R168(2707), make_R037(2708)));
 }
 __attribute__((noinline)) static void call_377(void) {
-    printf("multi_57 %" PRIu64 "\n", multi_57(make_R225(2912), (EnU64)126ull, make_R061(2913), make_R202(2914), make_R155(2915), make_ZigMixed(2916), &ffidl_cells[26]));
+    printf("multi_45 %" PRIu64 "\n", multi_45(0ll, make_PtrPair(2720), -2147483648ll, -1744.0f, make_R105(2721)));
 }
 __attribute__((noinline)) static void call_378(void) {
     {
-        F32Arr1x3 e = multi_58(make_R215(2928), -4191.875, make_R217(2929), make_PackAlign4(2930), make_F32Arr1x3(2931), make_R090(2932));
-        printf("multi_58 %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
+        R071 e = multi_46(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R201(2736), make_R060(2737), 26ll, make_F32Arr1x3(2738), make_R071(2739), make_R123(2740));
+        printf("multi_46 %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
     }
 }
 __attribute__((noinline)) static void call_379(void) {
-    printf("multi_59 %" PRIu64 "\n", multi_59(23209ll, make_R006(2944), 38ull, -25361ll, make_R022(2945), make_R229(2946), make_EmptyF64(2947), 24ull));
+    printf("multi_47 %" PRIu64 "\n", multi_47(make_F64Arr1(2752), make_R031(2753)));
 }
 __attribute__((noinline)) static void call_380(void) {
-    printf("multi_60 %" PRIu64 "\n", multi_60(0ll, make_R035(2960), -211.125, make_R177(2961), 36ll, make_R184(2962), -6622.0));
+    printf("multi_48 %" PRIu64 "\n", multi_48(make_R091(2768), (EnU64)126ull, make_R059(2769), make_R094(2770), make_R202(2771), make_U8EmptyU8(2772), &ffidl_cells[26]));
 }
 __attribute__((noinline)) static void call_381(void) {
     {
-        R093 e = multi_61(3891.625f, make_R113(2976), 20417ull, 2802.875f, (EnU16)65535ull, make_R033(2977), make_R000(2978), make_R093(2979), -5979.625, make_PtrPair(2980), -3621619340319483312ll);
-        printf("multi_61 %" PRIu64 "\n", hash_R093(37ll, 30ull, 70ull, 6365.25f, -99ll, e, 30ull));
+        R206 e = multi_49(make_R045(2784), -4191.875, make_R001(2785), make_PackAlign4(2786), make_R206(2787), make_R081(2788));
+        printf("multi_49 %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
     }
 }
 __attribute__((noinline)) static void call_382(void) {
-    printf("multi_62 %" PRIu64 "\n", multi_62(make_R161(2992), -45ll, make_R101(2993), 32371ull));
+    printf("multi_50 %" PRIu64 "\n", multi_50(23209ll, make_R031(2800), 38ull, -25361ll, make_R045(2801), make_R055(2802), make_R162(2803), 24ull));
 }
 __attribute__((noinline)) static void call_383(void) {
-    printf("multi_63 %" PRIu64 "\n", multi_63(-1182701843786938240ll, 9223372036854775806ll, (EnU64)9223372036854775808ull, make_R159(3008), (EnI8)94ll, make_R000(3009)));
+    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, make_R201(2816), -211.125, make_R220(2817), 36ll, make_R187(2818), -6622.0));
 }
 __attribute__((noinline)) static void call_384(void) {
-    printf("cbmulti_0 %" PRIu64 "\n", cbmulti_0(ncb_multi_0));
+    {
+        R162 e = multi_52(3891.625f, make_R197(2832), 20417ull, 2802.875f, (EnU16)65535ull, make_UPackedF64U8(2833), make_R003(2834), make_R162(2835), -5979.625, make_R198(2836), -3621619340319483312ll);
+        printf("multi_52 %" PRIu64 "\n", hash_R162(e));
+    }
 }
 __attribute__((noinline)) static void call_385(void) {
-    printf("cbmulti_1 %" PRIu64 "\n", cbmulti_1(ncb_multi_1));
+    printf("multi_53 %" PRIu64 "\n", multi_53(make_R174(2848), -45ll, make_R057(2849), 32371ull));
 }
 __attribute__((noinline)) static void call_386(void) {
-    printf("cbmulti_2 %" PRIu64 "\n", cbmulti_2(ncb_multi_2));
+    printf("multi_54 %" PRIu64 "\n", multi_54(-1182701843786938240ll, 9223372036854775806ll, (EnU64)9223372036854775808ull, make_R049(2864), (EnI8)94ll, make_R122(2865)));
 }
 __attribute__((noinline)) static void call_387(void) {
-    printf("cbmulti_3 %" PRIu64 "\n", cbmulti_3(ncb_multi_3));
+    {
+        UF32I32Pad e = multi_55(91ll, &ffidl_cells[8], make_R125(2880), make_UF32I32Pad(2881), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
+        printf("multi_55 %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
+    }
 }
 __attribute__((noinline)) static void call_388(void) {
-    printf("cbmulti_4 %" PRIu64 "\n", cbmulti_4(ncb_multi_4));
+    printf("multi_56 %" PRIu64 "\n", multi_56(make_R067(2896), 34ull, -5980.625f, make_R045(2897), 3914.375, make_R212(2898), -7129.625, 46ull, make_R218(2899), make_R045(2900), 0ull));
 }
 __attribute__((noinline)) static void call_389(void) {
-    printf("cbmulti_5 %" PRIu64 "\n", cbmulti_5(ncb_multi_5));
+    printf("multi_57 %" PRIu64 "\n", multi_57(-12ll, make_R168(2912), make_R041(2913), make_Bool3F32(2914), make_R162(2915), -687.0, &ffidl_cells[28], 34ull, 6685.5));
 }
 __attribute__((noinline)) static void call_390(void) {
-    printf("cbmulti_6 %" PRIu64 "\n", cbmulti_6(ncb_multi_6));
+    {
+        R024 e = multi_58(make_R042(2928), make_R024(2929), 6319.625, -675.75, make_R147(2930), make_R154(2931));
+        printf("multi_58 %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
+    }
 }
 __attribute__((noinline)) static void call_391(void) {
-    printf("cbmulti_7 %" PRIu64 "\n", cbmulti_7(ncb_multi_7));
+    printf("multi_59 %" PRIu64 "\n", multi_59(make_R092(2944), 37ull, 255ull, make_R076(2945)));
 }
 __attribute__((noinline)) static void call_392(void) {
-    printf("cbmulti_8 %" PRIu64 "\n", cbmulti_8(ncb_multi_8));
+    printf("multi_60 %" PRIu64 "\n", multi_60(make_UPackedF64U8(2960), make_F32Arr1x3(2961), 1909.625, 3707.125, 610.75f, make_EnumBag(2962), make_PackU2(2963)));
 }
 __attribute__((noinline)) static void call_393(void) {
-    printf("cbmulti_9 %" PRIu64 "\n", cbmulti_9(ncb_multi_9));
+    {
+        R198 e = multi_61(make_R198(2976), make_R129(2977), make_U8EmptyU8(2978), make_R210(2979), 37ull);
+        printf("multi_61 %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
+    }
 }
 __attribute__((noinline)) static void call_394(void) {
-    printf("cbmulti_10 %" PRIu64 "\n", cbmulti_10(ncb_multi_10));
+    printf("multi_62 %" PRIu64 "\n", multi_62(-2206.5, make_R184(2992), 5404.75f, -1242.75, 1987.75, -5534.625f, 3556.375, 956.75, make_F32Arr1x3(2993), make_R048(2994), -1885.375f, make_R059(2995), make_R118(2996)));
 }
 __attribute__((noinline)) static void call_395(void) {
-    printf("cbmulti_11 %" PRIu64 "\n", cbmulti_11(ncb_multi_11));
+    printf("multi_63 %" PRIu64 "\n", multi_63(make_U8EmptyU8(3008), 20ull, 18ll, make_R143(3009), make_Bool3F32(3010), make_R028(3011), make_R092(3012)));
 }
 __attribute__((noinline)) static void call_396(void) {
-    printf("cbmulti_12 %" PRIu64 "\n", cbmulti_12(ncb_multi_12));
+    printf("cbmulti_0 %" PRIu64 "\n", cbmulti_0(ncb_multi_0));
 }
 __attribute__((noinline)) static void call_397(void) {
-    printf("cbmulti_13 %" PRIu64 "\n", cbmulti_13(ncb_multi_13));
+    printf("cbmulti_1 %" PRIu64 "\n", cbmulti_1(ncb_multi_1));
 }
 __attribute__((noinline)) static void call_398(void) {
-    printf("cbmulti_14 %" PRIu64 "\n", cbmulti_14(ncb_multi_14));
+    printf("cbmulti_2 %" PRIu64 "\n", cbmulti_2(ncb_multi_2));
 }
 __attribute__((noinline)) static void call_399(void) {
-    printf("cbmulti_15 %" PRIu64 "\n", cbmulti_15(ncb_multi_15));
+    printf("cbmulti_3 %" PRIu64 "\n", cbmulti_3(ncb_multi_3));
 }
 __attribute__((noinline)) static void call_400(void) {
-    printf("cbmulti_16 %" PRIu64 "\n", cbmulti_16(ncb_multi_16));
+    printf("cbmulti_4 %" PRIu64 "\n", cbmulti_4(ncb_multi_4));
 }
 __attribute__((noinline)) static void call_401(void) {
-    printf("cbmulti_17 %" PRIu64 "\n", cbmulti_17(ncb_multi_17));
+    printf("cbmulti_5 %" PRIu64 "\n", cbmulti_5(ncb_multi_5));
 }
 __attribute__((noinline)) static void call_402(void) {
-    printf("cbmulti_18 %" PRIu64 "\n", cbmulti_18(ncb_multi_18));
+    printf("cbmulti_6 %" PRIu64 "\n", cbmulti_6(ncb_multi_6));
 }
 __attribute__((noinline)) static void call_403(void) {
-    printf("cbmulti_19 %" PRIu64 "\n", cbmulti_19(ncb_multi_19));
+    printf("cbmulti_7 %" PRIu64 "\n", cbmulti_7(ncb_multi_7));
 }
 __attribute__((noinline)) static void call_404(void) {
-    printf("cbmulti_20 %" PRIu64 "\n", cbmulti_20(ncb_multi_20));
+    printf("cbmulti_8 %" PRIu64 "\n", cbmulti_8(ncb_multi_8));
 }
 __attribute__((noinline)) static void call_405(void) {
-    printf("cbmulti_21 %" PRIu64 "\n", cbmulti_21(ncb_multi_21));
+    printf("cbmulti_9 %" PRIu64 "\n", cbmulti_9(ncb_multi_9));
 }
 __attribute__((noinline)) static void call_406(void) {
-    printf("cbmulti_22 %" PRIu64 "\n", cbmulti_22(ncb_multi_22));
+    printf("cbmulti_10 %" PRIu64 "\n", cbmulti_10(ncb_multi_10));
 }
 __attribute__((noinline)) static void call_407(void) {
-    printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
+    printf("cbmulti_11 %" PRIu64 "\n", cbmulti_11(ncb_multi_11));
 }
 __attribute__((noinline)) static void call_408(void) {
-    printf("va_0 %" PRIu64 "\n", va_0(35179ull, false, -3271.25f, -6152.75, (int16_t)(-850ll), (unsigned int)(0ull), 7082.75f, (char)(0ll), (intptr_t)(-8245276628418062314ll), (uint16_t)(25880ull), -5608.25));
+    printf("cbmulti_12 %" PRIu64 "\n", cbmulti_12(ncb_multi_12));
 }
 __attribute__((noinline)) static void call_409(void) {
-    printf("va_1 %" PRIu64 "\n", va_1(822.875, -7732.375, 1986.625f, 2481.875, -6030.625f, -2691.625f, 2531.125, -6368.375f, 2937.5, (unsigned char)(139ull), -4239.875));
+    printf("cbmulti_13 %" PRIu64 "\n", cbmulti_13(ncb_multi_13));
 }
 __attribute__((noinline)) static void call_410(void) {
-    printf("va_2 %" PRIu64 "\n", va_2(128.75f, 6280.625f, -7012.5f, (uintptr_t)(22ull), (ssize_t)(6ll), (int32_t)(-2147483648ll), (int8_t)(23ll), (unsigned char)(46ull), (long)(33ll), (unsigned long)(16236339555513230976ull), (char)(127ll), (char)(-107ll), (unsigned long)(47ull), (long)(-9223372036854775807ll), (long long)(-9223372036854775806ll), (int)(2147483646ll), (short)(25279ll), &ffidl_cells[58]));
+    printf("cbmulti_14 %" PRIu64 "\n", cbmulti_14(ncb_multi_14));
 }
 __attribute__((noinline)) static void call_411(void) {
-    printf("va_3 %" PRIu64 "\n", va_3(17628340905692348162ull, -5551486748070077560ll, -4342.0, &ffidl_cells[48], (long long)(9223372036854775807ll), (int16_t)(-14ll), (uint16_t)(11ull), (int8_t)(0ll), (unsigned long)(33ull), (unsigned char)(1ull), (uint64_t)(1ull), (int8_t)(4ll)));
+    printf("cbmulti_15 %" PRIu64 "\n", cbmulti_15(ncb_multi_15));
 }
 __attribute__((noinline)) static void call_412(void) {
-    printf("va_4 %" PRIu64 "\n", va_4(-126ll, 21ull));
+    printf("cbmulti_16 %" PRIu64 "\n", cbmulti_16(ncb_multi_16));
 }
 __attribute__((noinline)) static void call_413(void) {
-    printf("va_5 %" PRIu64 "\n", va_5(1012.25f, 1028.25));
+    printf("cbmulti_17 %" PRIu64 "\n", cbmulti_17(ncb_multi_17));
 }
 __attribute__((noinline)) static void call_414(void) {
-    printf("va_6 %" PRIu64 "\n", va_6(19ll, -688.25, -22365ll, (intptr_t)(9223372036854775806ll), (int8_t)(-124ll), (unsigned long long)(33ull), (int)(935364862ll), (int16_t)(27133ll), (int64_t)(4050546297081009458ll), (uint64_t)(1ull), (char)(-75ll), (short)(-18196ll), (int8_t)(45ll), (unsigned long)(0ull), (char)(-48ll), (uint8_t)(117ull)));
+    printf("cbmulti_18 %" PRIu64 "\n", cbmulti_18(ncb_multi_18));
 }
 __attribute__((noinline)) static void call_415(void) {
-    printf("va_7 %" PRIu64 "\n", va_7(2605.0f, -32767ll, 3456.0, 41ull, 4075.125f, 182.875, -100.5, -7758.75, -2421.5f, 7395.125f, (uint8_t)(21ull), -4788.0f, 7986.75, 1486.875, -1946.375, -2531.125, -3060.625, 5906.125, -1976.625, 162.375));
+    printf("cbmulti_19 %" PRIu64 "\n", cbmulti_19(ncb_multi_19));
 }
 __attribute__((noinline)) static void call_416(void) {
-    printf("va_8 %" PRIu64 "\n", va_8(7808.0f, (unsigned short)(65535ull), (ssize_t)(-36ll)));
+    printf("cbmulti_20 %" PRIu64 "\n", cbmulti_20(ncb_multi_20));
 }
 __attribute__((noinline)) static void call_417(void) {
-    printf("va_9 %" PRIu64 "\n", va_9(2201769267934754138ull, (intptr_t)(6639354547376115862ll), (char)(102ll), (ssize_t)(-6938112940065810252ll), (int32_t)(-398310371ll), (int64_t)(36ll), (uint16_t)(22206ull), (uint8_t)(47ull), (unsigned int)(1352739821ull), (int32_t)(-2147483648ll), (int32_t)(-739305808ll), (int16_t)(26ll), (unsigned int)(676073015ull), (int8_t)(-112ll), (uint16_t)(53873ull), (ssize_t)(0ll)));
+    printf("cbmulti_21 %" PRIu64 "\n", cbmulti_21(ncb_multi_21));
 }
 __attribute__((noinline)) static void call_418(void) {
-    printf("va_10 %" PRIu64 "\n", va_10(101ll, -2653878711999790642ll, (int)(-48ll), (intptr_t)(-8420645990736102343ll), (int8_t)(70ll), (long long)(6ll)));
+    printf("cbmulti_22 %" PRIu64 "\n", cbmulti_22(ncb_multi_22));
 }
 __attribute__((noinline)) static void call_419(void) {
-    printf("va_11 %" PRIu64 "\n", va_11(-451.75, 3011.875, -5184.0, 6240.125f, 96.125f, 5084.875f));
+    printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
 }
 __attribute__((noinline)) static void call_420(void) {
-    printf("va_12 %" PRIu64 "\n", va_12(61708ull, 44ll, 49ll, &ffidl_cells[57], -6270.875, 1797.625f, -5774.75, 6668.875, -5090.5f));
+    printf("va_0 %" PRIu64 "\n", va_0(&ffidl_cells[8], 1368005641759249359ll, 8086774937295900801ull, &ffidl_cells[3], (int)(-11ll), (unsigned long long)(1ull), (char)(126ll), (int16_t)(44ll), (uint32_t)(500388493ull), (uint32_t)(1463238611ull), (int)(213979684ll), (unsigned short)(34912ull), (long long)(2879636874168340736ll), (uint8_t)(255ull), (int)(-2147483647ll), (uint8_t)(16ull)));
 }
 __attribute__((noinline)) static void call_421(void) {
-    printf("va_13 %" PRIu64 "\n", va_13(-5271.875f, (signed char)(38ll), -4883.5f, -6356.125, (uint16_t)(22438ull)));
+    printf("va_1 %" PRIu64 "\n", va_1(2307.0f, -1106.375f, -32768ll, -3675734333230724329ll, (char)(50ll), -7154.0, -1422.0, (char)(-117ll), -1261.25, (int)(-944086395ll), -7763.875, -6102.5f, (signed char)(43ll), 912.625, (short)(-26ll), (uint8_t)(0ull), (char)(-29ll)));
 }
 __attribute__((noinline)) static void call_422(void) {
-    printf("va_14 %" PRIu64 "\n", va_14(126ll, (unsigned int)(0ull), (int)(-2147483647ll), (int64_t)(-48ll), (unsigned long long)(3125685425769784707ull), (uint8_t)(18ull), (uintptr_t)(6ull), (int8_t)(-126ll), (int16_t)(23653ll)));
+    printf("va_2 %" PRIu64 "\n", va_2(32ull, 29ull, 130ull, 6240.125, 5084.875, (char)(-44ll), &ffidl_cells[41], (int32_t)(2147483646ll), (unsigned long long)(1ull), (char)(127ll)));
 }
 __attribute__((noinline)) static void call_423(void) {
-    printf("va_15 %" PRIu64 "\n", va_15(50ull, (int)(49ll)));
+    printf("va_3 %" PRIu64 "\n", va_3(-104ll, 1216.625, 7703.75f));
 }
 __attribute__((noinline)) static void call_424(void) {
-    printf("va_16 %" PRIu64 "\n", va_16(-1898132160ll, 56492ull, 8019699684311202812ull, 0ll, 3614.625f, -2861.875, 4219.75f, -4212.125f));
+    printf("va_4 %" PRIu64 "\n", va_4(1292.0, 6127.125f, -1801.875f, 4538.375, -7686.125f, -2974.25f, 4944.375f, -2432.0, 4828.375, 314.75f, 5375.125, 6308.875f, 3681.75f));
 }
 __attribute__((noinline)) static void call_425(void) {
-    printf("va_17 %" PRIu64 "\n", va_17(21ull, -128ll, 1174.375, -6433103390907527913ll, (_Bool)(true), -2575.375, (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull)));
+    printf("va_5 %" PRIu64 "\n", va_5(15ull, 41ull, 9223372036854775806ll, 1967.5f, -4270.75, (uint16_t)(50ull), (uint8_t)(254ull), &ffidl_cells[35], (unsigned char)(84ull), (int16_t)(-26797ll), -6173.625f, -2861.875f, (uint16_t)(1ull), &ffidl_cells[42]));
 }
 __attribute__((noinline)) static void call_426(void) {
-    printf("va_18 %" PRIu64 "\n", va_18(-128ll, 3018411248549904785ll, 26ll, (uintptr_t)(0ull), (signed char)(-127ll), (intptr_t)(-15ll), (int32_t)(0ll), (char)(-23ll), (int16_t)(-1718ll), (uint8_t)(150ull), &ffidl_cells[58], (uint8_t)(153ull), (int8_t)(-7ll), &ffidl_cells[55], (size_t)(13841825248173583338ull), (long long)(9223372036854775807ll), (uint64_t)(12465356856958519300ull), &ffidl_cells[2]));
+    printf("va_6 %" PRIu64 "\n", va_6(-1591.75, -3854.625f, -8989534758023916004ll, (int64_t)(-6433103390907527913ll), (long)(-15ll), (long)(0ll), (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull), (short)(-32768ll), 5855.625f, (int16_t)(26ll), (signed char)(-127ll)));
 }
 __attribute__((noinline)) static void call_427(void) {
-    printf("va_19 %" PRIu64 "\n", va_19(10371499124493499506ull, 107ull, (uint16_t)(1ull), (unsigned int)(691363273ull), (int)(2147483647ll)));
+    printf("va_7 %" PRIu64 "\n", va_7(-9223372036854775807ll, -25387ll, &ffidl_cells[38], 60161ull));
 }
 __attribute__((noinline)) static void call_428(void) {
-    printf("va_20 %" PRIu64 "\n", va_20(5072.75f, 27350ll, -1504.125, 4134.5f, (ssize_t)(16ll), -3561.625f, 7835.625f, 6976.0f, -5512.125, -5819.75f, (uint32_t)(224403339ull), -2799.75f, -5752.375, (int8_t)(-127ll)));
+    printf("va_8 %" PRIu64 "\n", va_8(11ull, 4814.375f, -5894.625f, (uint64_t)(4486494239363985557ull), (unsigned long)(0ull), 1101.0, (int)(737130898ll), (char)(62ll), -3433.25, (long)(0ll), (unsigned short)(13030ull), (uint16_t)(24ull), (int8_t)(0ll), (uint8_t)(214ull), (uint64_t)(14230287609172979934ull), -6235.625, (int)(2147483647ll)));
 }
 __attribute__((noinline)) static void call_429(void) {
-    printf("va_21 %" PRIu64 "\n", va_21(-2222.875, (intptr_t)(6840151540493064457ll), (int)(-2147483647ll), (size_t)(0ull)));
+    printf("va_9 %" PRIu64 "\n", va_9(-5512.125, -5819.75f, 224403339ull, (char)(127ll), (int8_t)(-92ll), &ffidl_cells[17], (uint8_t)(66ull), (long long)(-28ll), (signed char)(95ll), (size_t)(6ull), (uint8_t)(115ull), (_Bool)(false)));
 }
 __attribute__((noinline)) static void call_430(void) {
-    printf("va_22 %" PRIu64 "\n", va_22(42ull, 5292760670412706232ull, 4329.75, (unsigned short)(54436ull), -4367.125, -2611.125f, -6509.75f));
+    printf("va_10 %" PRIu64 "\n", va_10(&ffidl_cells[56], 25ll, -31ll, -1977580406092972581ll, (char)(0ll), (int64_t)(-6501781107462416705ll), (uint64_t)(3081364338274252446ull), (char)(103ll), (uint64_t)(13082790534977021381ull), (unsigned char)(6ull), (long)(3856692463019909516ll), &ffidl_cells[63], (intptr_t)(9223372036854775806ll)));
 }
 __attribute__((noinline)) static void call_431(void) {
-    printf("va_23 %" PRIu64 "\n", va_23(1590.375f, 2671.875, 676.0f, -1818.25, -5852.25, 3508.875f, 5129.75f, -1276.25, 7064.0, (unsigned char)(254ull)));
+    printf("va_11 %" PRIu64 "\n", va_11(39ull, -4644.5, 5648.125, -5033.875, -2270.125, 3999.625f));
 }
 __attribute__((noinline)) static void call_432(void) {
-    printf("va_24 %" PRIu64 "\n", va_24(8773053322159959419ull, 33ll, 126ll, (uint8_t)(39ull), -4644.5, 5648.125f, (int8_t)(-127ll), 7710.125, (int64_t)(901758218893188915ll), (_Bool)(true), (uint64_t)(0ull), -1868.625f, -3817.875f, (unsigned char)(184ull), &ffidl_cells[17]));
+    printf("va_12 %" PRIu64 "\n", va_12(-7107.625f, -6524.125f, (uint64_t)(26ull), (unsigned char)(39ull), (char)(-18ll)));
 }
 __attribute__((noinline)) static void call_433(void) {
-    printf("va_25 %" PRIu64 "\n", va_25(-5310.625, -7689.25f, 2284.0, -7705.125, (int64_t)(-9223372036854775807ll), (uintptr_t)(18446744073709551615ull), (short)(-20558ll), (int)(-25ll), (long long)(-4341562412735044888ll), (uint16_t)(65535ull)));
+    printf("va_13 %" PRIu64 "\n", va_13(55256ull, -1284.75, -49ll, 224.375f, -7716.875, -1939.75, 2336.625f, 3200.25, 6542.875, -2278.875f, -3972.375f));
 }
 __attribute__((noinline)) static void call_434(void) {
-    printf("va_26 %" PRIu64 "\n", va_26(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
+    printf("va_14 %" PRIu64 "\n", va_14(-7728.875f, -4251.125f));
 }
 __attribute__((noinline)) static void call_435(void) {
-    printf("va_27 %" PRIu64 "\n", va_27(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
+    printf("va_15 %" PRIu64 "\n", va_15(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
 }
 __attribute__((noinline)) static void call_436(void) {
-    printf("va_28 %" PRIu64 "\n", va_28(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
+    printf("va_16 %" PRIu64 "\n", va_16(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
 }
 __attribute__((noinline)) static void call_437(void) {
-    printf("va_29 %" PRIu64 "\n", va_29(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
+    printf("va_17 %" PRIu64 "\n", va_17(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
 }
 __attribute__((noinline)) static void call_438(void) {
-    printf("va_30 %" PRIu64 "\n", va_30(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
+    printf("va_18 %" PRIu64 "\n", va_18(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
 }
 __attribute__((noinline)) static void call_439(void) {
-    printf("va_31 %" PRIu64 "\n", va_31(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
+    printf("va_19 %" PRIu64 "\n", va_19(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
+}
+__attribute__((noinline)) static void call_440(void) {
+    printf("va_20 %" PRIu64 "\n", va_20(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
+}
+__attribute__((noinline)) static void call_441(void) {
+    printf("va_21 %" PRIu64 "\n", va_21(3597ull, 27527ull, -149.25f, -6699.5f, -4211.625, (uint64_t)(5917461828181037387ull), 1454.625f, -5573.625, 7728.875, 6928.75f, 7945.5f, 4439.875f, -3260.875f, (unsigned int)(991774476ull), -7902.25f, -3968.25, 4516.25));
+}
+__attribute__((noinline)) static void call_442(void) {
+    printf("va_22 %" PRIu64 "\n", va_22(65535ull, -334.0f, (char)(127ll), -5857.875f, (int64_t)(-4209484299345453050ll), 432.5f, (unsigned int)(2330010853ull), &ffidl_cells[26], (short)(31457ll), (uint8_t)(18ull), (uint16_t)(26110ull)));
+}
+__attribute__((noinline)) static void call_443(void) {
+    printf("va_23 %" PRIu64 "\n", va_23(3919.5, 975.625f, (signed char)(27ll), (int16_t)(-32ll), &ffidl_cells[36], &ffidl_cells[26], -5066.0));
+}
+__attribute__((noinline)) static void call_444(void) {
+    printf("va_24 %" PRIu64 "\n", va_24(-947ll, -5779.875, -51ll, 1782.0f, -1286.375f));
+}
+__attribute__((noinline)) static void call_445(void) {
+    printf("va_25 %" PRIu64 "\n", va_25(9977210582436495000ull, -2258012179677705568ll, 10473ll, -4423.875));
+}
+__attribute__((noinline)) static void call_446(void) {
+    printf("va_26 %" PRIu64 "\n", va_26(5821.0, -7503.875f, 7337.0, -3159.0, 6349.25f, 4901.125, 1360.375f, (unsigned short)(0ull), 1172.0f, 6524.0f, -1758.375f, -6844.25, -7269.125f, 674.25));
+}
+__attribute__((noinline)) static void call_447(void) {
+    printf("va_27 %" PRIu64 "\n", va_27(18446744073709551614ull, 15ll, 60774ull, 3840780899652774957ull, (unsigned long)(14596991765251321263ull), (signed char)(-127ll), &ffidl_cells[40], (int16_t)(-3462ll), (int)(-2147483647ll), (signed char)(37ll), (short)(7477ll), &ffidl_cells[50], (unsigned int)(39ull)));
+}
+__attribute__((noinline)) static void call_448(void) {
+    printf("va_28 %" PRIu64 "\n", va_28(-1759.25, 3325.25f, -117ll, 2859.125f, 3118.875f, (uint64_t)(12392669664158517352ull), 634.75, (short)(-22811ll), -5585.25, -4401.5f, -7215.25, (uint32_t)(4294967295ull), -7279.0, 7616.375, -7209.875));
+}
+__attribute__((noinline)) static void call_449(void) {
+    printf("va_29 %" PRIu64 "\n", va_29(127ll, 3380.875f, -4656.0, -31ll, 574.0, 7340.375, (short)(-32768ll), 2243.75f, (_Bool)(false)));
+}
+__attribute__((noinline)) static void call_450(void) {
+    printf("va_30 %" PRIu64 "\n", va_30(12258929625150308434ull, 596.125, (int)(-1011686093ll), (uint64_t)(12238778827652084958ull), (long long)(7574102545900987695ll), (uint8_t)(50ull), (uint32_t)(2849604725ull), (int16_t)(-11ll), (unsigned int)(0ull), (long long)(9223372036854775806ll), (unsigned int)(2906463103ull), (short)(-2061ll), (unsigned long long)(7794838919021976453ull), (long long)(-454247888925565088ll), (uint64_t)(0ull), (int8_t)(-127ll)));
+}
+__attribute__((noinline)) static void call_451(void) {
+    printf("va_31 %" PRIu64 "\n", va_31(1955265647ull, -4386.125, -550.875, 24568ll, -2816.75f, -2756.625f, 1485.875f, 691.625f, 3798.875));
 }
 
 int main(void) {
@@ -9275,6 +9752,15 @@ int main(void) {
     shape_Bool3F32();
     shape_CharShortLong();
     shape_EmptyF64();
+    shape_PackU2();
+    shape_PackP7();
+    shape_P7Arr2();
+    shape_P7Pair();
+    shape_F32ZeroI32();
+    shape_F64F32ZeroI32();
+    shape_F32F32ZeroI32();
+    shape_PackU8ZeroI64();
+    shape_UF32ZeroI32();
     shape_R000();
     shape_R001();
     shape_R002();
@@ -9497,15 +9983,6 @@ int main(void) {
     shape_R219();
     shape_R220();
     shape_R221();
-    shape_R222();
-    shape_R223();
-    shape_R224();
-    shape_R225();
-    shape_R226();
-    shape_R227();
-    shape_R228();
-    shape_R229();
-    shape_R230();
     call_0();
     call_1();
     call_2();
@@ -9946,5 +10423,17 @@ int main(void) {
     call_437();
     call_438();
     call_439();
+    call_440();
+    call_441();
+    call_442();
+    call_443();
+    call_444();
+    call_445();
+    call_446();
+    call_447();
+    call_448();
+    call_449();
+    call_450();
+    call_451();
     return 0;
 }

@@ -38,237 +38,237 @@ typedef struct EnumBag { EnU8 a; EnI16 b; EnInt c; } EnumBag;  /* size 8, align 
 typedef struct Bool3F32 { _Bool a; _Bool b; _Bool c; float f; } Bool3F32;  /* size 8, align 4 */
 typedef struct CharShortLong { char c; short s; long l; } CharShortLong;  /* size 16, align 8 */
 typedef struct EmptyF64 { Empty e; double d; ZeroArrI32 z; } EmptyF64;  /* size 8, align 8 */
-typedef union __attribute__((aligned(16))) R000 { double f0; double f1; U8EmptyU8 f2; } R000;  /* size 16, align 16 */
+typedef union __attribute__((packed)) PackU2 { _Bool b[2]; int16_t s[1][1]; } PackU2;  /* size 2, align 1 */
+typedef struct __attribute__((packed)) PackP7 { PackU2 u; _Bool f[5]; } PackP7;  /* size 7, align 1 */
+typedef struct P7Arr2 { PackP7 a[2]; } P7Arr2;  /* size 14, align 1; registers: only a[0] is checked */
+typedef struct P7Pair { PackP7 a; PackP7 b; } P7Pair;  /* size 14, align 1; MEMORY: b.u.s unaligned */
+typedef struct F32ZeroI32 { float a; int32_t z[0]; } F32ZeroI32;  /* size 4, align 4; INTEGER */
+typedef struct F64F32ZeroI32 { double d; float x; int32_t z[0]; } F64F32ZeroI32;  /* size 16, align 8; SSE, INTEGER */
+typedef struct F32F32ZeroI32 { float a; float b; int32_t z[0]; } F32F32ZeroI32;  /* size 8, align 4; SSE: the zero-length array starts an eightbyte */
+typedef struct __attribute__((packed)) PackU8ZeroI64 { uint8_t a; int64_t z[0]; } PackU8ZeroI64;  /* size 1, align 1; MEMORY: the zero-length array's element is unaligned */
+typedef union UF32ZeroI32 { float f; F32ZeroI32 z; } UF32ZeroI32;  /* size 4, align 4 */
+typedef union __attribute__((aligned(16))) R000 { double f0; double f1; PackU2 f2; } R000;  /* size 16, align 16 */
 typedef struct R001 { signed char f0[3][2]; } R001;  /* size 6, align 1 */
 typedef struct R002 { int16_t f0[2][2]; } R002;  /* size 8, align 2 */
 typedef struct __attribute__((aligned(16))) R003 { unsigned long long f0; } R003;  /* size 16, align 16 */
 typedef struct R004 { _Bool f0; double f1; } R004;  /* size 16, align 8 */
-typedef struct R005 { R003 f0; float f1[1][2]; U8EmptyU8 f2[3]; long f3; } R005;  /* size 48, align 16 */
-typedef struct __attribute__((aligned(16))) R006 { unsigned short f0[2]; } R006;  /* size 16, align 16 (@layout(zig) order) */
-typedef struct R007 { double f0; float f1; } R007;  /* size 16, align 8 */
-typedef union __attribute__((packed)) R008 { unsigned short f0; uint64_t f1; double f2; } R008;  /* size 8, align 1 */
-typedef struct R009 { int16_t f0[3]; U8EmptyU8 f1; signed char f2[3]; F32Arr1x3 f3; uint32_t f4; R006 f5; EnumBag f6; R002 f7; } R009;  /* size 64, align 16 */
-typedef struct R010 { double f0; float f1; ZigMixed f2; double f3; double f4; int f5[1]; EnInt f6; uint8_t f7; } R010;  /* size 64, align 8 */
-typedef struct R011 { signed char f0; short f1[1]; EnI64 f2; R004 f3; int64_t f4[1]; } R011;  /* size 40, align 8 */
-typedef struct __attribute__((aligned(32))) R012 { short f0; } R012;  /* size 32, align 32 */
-typedef struct R013 { double f0; unsigned int f1; float f2; U8EmptyU8 f3[1]; } R013;  /* size 24, align 8 */
-typedef struct R014 { uint64_t f0; const int64_t *f1; } R014;  /* size 16, align 8 */
-typedef struct R015 { float f0; double f1; } R015;  /* size 16, align 8 */
-typedef struct R016 { intptr_t f0[1][1]; } R016;  /* size 8, align 8 */
-typedef struct R017 { long f0[3]; } R017;  /* size 24, align 8 */
-typedef union R018 { signed char f0; float f1[1]; float f2; double f3; } R018;  /* size 8, align 8 */
-typedef struct R019 { int16_t f0[8]; } R019;  /* size 16, align 2 */
-typedef struct R020 { float f0; double f1; } R020;  /* size 16, align 8 */
-typedef struct R021 { unsigned short f0; uint16_t f1; F64Arr1 f2; } R021;  /* size 16, align 8 */
-typedef union R022 { short f0[1][2]; int16_t f1; float f2[2]; } R022;  /* size 8, align 4 */
-typedef struct R023 { int64_t f0[2]; } R023;  /* size 16, align 8 */
-typedef struct R024 { R020 f0; uint8_t f1; float f2[2]; U8ZeroI64 f3; float f4; UAlign16 f5; uint8_t f6[0]; } R024;  /* size 64, align 16 */
-typedef struct R025 { signed char f0; CharShortLong f1; } R025;  /* size 24, align 8 */
-typedef struct __attribute__((packed, aligned(16))) R026 { R008 f0; } R026;  /* size 16, align 16 */
-typedef union R027 { unsigned short f0; ZigMixed f1; F32ZeroF64 f2[2]; } R027;  /* size 16, align 8 */
-typedef struct R028 { double f1; const int64_t *f2[0]; const int64_t *f4[1]; short f3; U8EmptyU8 f0; } R028;  /* size 24, align 8 (@layout(zig) order) */
-typedef struct R029 { uint16_t f0; uint32_t f1[1]; uint8_t f2; R002 f3; } R029;  /* size 20, align 4 */
-typedef struct __attribute__((packed)) R030 { float f0[1][2]; } R030;  /* size 8, align 1 */
-typedef union R031 { unsigned char f0; double f1[1]; } R031;  /* size 8, align 8 */
-typedef struct R032 { int8_t f0; uint8_t f1; intptr_t f2; } R032;  /* size 16, align 8 */
-typedef union __attribute__((packed)) R033 { float f0; float f1; } R033;  /* size 4, align 1 */
-typedef struct R034 { F32ZeroF64 f0; } R034;  /* size 8, align 8 */
-typedef struct R035 { float f0; } R035;  /* size 4, align 4 */
-typedef union __attribute__((packed)) R036 { double f0; char f1[0]; int f2; const int64_t *f3; } R036;  /* size 8, align 1 */
-typedef union R037 { R033 f0; float f1; double f2; } R037;  /* size 8, align 8 */
-typedef struct R038 { ssize_t f0[3]; } R038;  /* size 24, align 8 */
-typedef struct R039 { unsigned long f0; unsigned long long f1; } R039;  /* size 16, align 8 */
-typedef union R040 { int f0[0]; uint8_t f1[3]; double f2; double f3[1]; } R040;  /* size 8, align 8 */
-typedef union R041 { float f0; R031 f1; int f2[2]; } R041;  /* size 8, align 8 */
-typedef struct R042 { R040 f0; PackAlign4 f6[1]; uint16_t f1; int16_t f2; uint16_t f3[0]; signed char f4; int8_t f5; } R042;  /* size 24, align 8 (@layout(zig) order) */
-typedef struct __attribute__((aligned(16))) R043 { R008 f0; uint16_t f1; ZigMixed f2; } R043;  /* size 32, align 16 */
-typedef struct R044 { double f0[1]; } R044;  /* size 8, align 8 */
-typedef struct R045 { unsigned char f0[1]; char f1; uint16_t f2; _Bool f3; short f4; signed char f5[1]; uint16_t f6[3]; UAlign16 f7; } R045;  /* size 32, align 16 */
-typedef struct R046 { int f0; F64Arr1 f1[1]; } R046;  /* size 16, align 8 */
-typedef struct R047 { float f0; double f1[0]; R030 f2[1]; } R047;  /* size 16, align 8 */
-typedef struct R048 { EnumBag f0[2]; } R048;  /* size 16, align 4 */
-typedef struct R049 { uint8_t f0; int8_t f1; R035 f2; } R049;  /* size 8, align 4 */
-typedef struct R050 { float f0; R044 f1; } R050;  /* size 16, align 8 */
-typedef union R051 { R035 f0; R001 f1; } R051;  /* size 8, align 4 */
-typedef struct R052 { unsigned int f0[3]; long f1; } R052;  /* size 24, align 8 */
-typedef struct R053 { float f0; unsigned short f1[3]; uint32_t f2; float f3; R031 f4; float f5; size_t f6; const int64_t *f7; } R053;  /* size 56, align 8 */
-typedef union R054 { R033 f0; int16_t f1; } R054;  /* size 4, align 2 */
-typedef union R055 { EnInt f0; unsigned short f1; double f2; } R055;  /* size 8, align 8 */
-typedef union __attribute__((aligned(16))) R056 { unsigned short f0; float f1; double f2; } R056;  /* size 16, align 16 */
-typedef union __attribute__((packed)) R057 { double f0; double f1[1]; double f2; } R057;  /* size 8, align 1 */
-typedef struct R058 { R030 f0; float f1; } R058;  /* size 12, align 4 */
-typedef struct R059 { float f0[2]; } R059;  /* size 8, align 4 */
-typedef struct __attribute__((aligned(4))) R060 { double f0; } R060;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct R061 { EnumBag f0; } R061;  /* size 8, align 4 */
-typedef union R062 { const int64_t *f0; R009 f1[1]; int64_t f2; } R062;  /* size 64, align 16 */
-typedef struct __attribute__((packed)) R063 { double f0; } R063;  /* size 8, align 1 */
-typedef struct __attribute__((packed, aligned(4))) R064 { char f0; R049 f1; } R064;  /* size 12, align 4 */
-typedef struct R065 { int32_t f0; int64_t f1; _Bool f2[3]; uint64_t f3; } R065;  /* size 32, align 8 */
-typedef struct R066 { float f0; R037 f1; } R066;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(32))) R067 { size_t f0[2]; } R067;  /* size 32, align 32 */
-typedef struct R068 { double f0[3]; } R068;  /* size 24, align 8 */
-typedef struct R069 { double f0[1]; } R069;  /* size 8, align 8 */
-typedef union R070 { short f0; short f1; _Bool f2; } R070;  /* size 2, align 2 */
-typedef struct __attribute__((packed)) R071 { int8_t f0[2]; EnInt f1; } R071;  /* size 6, align 1 */
-typedef union R072 { R070 f0; float f1; long f2; U8EmptyU8 f3; } R072;  /* size 8, align 8 */
-typedef union R073 { unsigned long long f0; float f1; EnU64 f2; } R073;  /* size 8, align 8 */
-typedef struct R074 { U8ZeroI64 f0; R072 f1; } R074;  /* size 16, align 8 */
-typedef struct R075 { unsigned short f0; R008 f1[1]; } R075;  /* size 10, align 2 */
-typedef struct R076 { double f0; double f1; double f2; double f3; double f4; } R076;  /* size 40, align 8 */
-typedef union R077 { R051 f0; ZigMixed f1; PackAlign16F f2[1]; } R077;  /* size 16, align 16 */
-typedef struct R078 { float f0; } R078;  /* size 4, align 4 */
-typedef union R079 { float f0[2]; float f1[2]; int16_t f2; } R079;  /* size 8, align 4 */
-typedef union R080 { double f0; float f1; double f2; R037 f3; } R080;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(8))) R081 { float f0; } R081;  /* size 8, align 8 */
-typedef union R082 { float f0; unsigned long f1; } R082;  /* size 8, align 8 */
-typedef struct R083 { uint32_t f0[0]; const int64_t *f1; } R083;  /* size 8, align 8 */
-typedef struct R084 { unsigned short f0; F32ZeroF64 f1[1]; U8EmptyU8 f2; uint16_t f3; int16_t f4; int8_t f5; R056 f6; } R084;  /* size 48, align 16 */
-typedef union __attribute__((packed)) R085 { R035 f0; float f1; R080 f2; } R085;  /* size 8, align 1 */
-typedef struct __attribute__((aligned(16))) R086 { float f0[2]; } R086;  /* size 16, align 16 */
-typedef union __attribute__((packed, aligned(64))) R087 { double f0; PackAlign4 f1[2]; } R087;  /* size 64, align 64 */
-typedef struct R088 { ssize_t f0[1][2]; _Bool f1[1]; } R088;  /* size 24, align 8 */
-typedef struct __attribute__((packed, aligned(16))) R089 { float f0; } R089;  /* size 16, align 16 */
-typedef union R090 { _Bool f0[2]; char f1; short f2; } R090;  /* size 2, align 2 */
-typedef union R091 { float f0; size_t f1[1]; EnI8 f2; double f3[1]; } R091;  /* size 8, align 8 */
-typedef struct R092 { float f0[4]; unsigned char f1; uint8_t f2; int16_t f3; uint64_t f4[2][1]; } R092;  /* size 40, align 8 */
-typedef struct R093 { double f0; signed char f1; } R093;  /* size 16, align 8 */
-typedef struct R094 { R059 f0; int8_t f1; const int64_t *f2; } R094;  /* size 24, align 8 */
-typedef union __attribute__((aligned(8))) R095 { signed char f0; uintptr_t f1; short f2; R080 f3; } R095;  /* size 8, align 8 */
-typedef union __attribute__((packed)) R096 { double f0; float f1; float f2; } R096;  /* size 8, align 1 */
-typedef union R097 { unsigned char f0; unsigned short f1[2]; short f2; R001 f3[1]; } R097;  /* size 6, align 2 */
-typedef struct R098 { double f0; ssize_t f1[0]; unsigned char f2; } R098;  /* size 16, align 8 */
-typedef struct __attribute__((packed)) R099 { int64_t f0[6]; intptr_t f1; } R099;  /* size 56, align 1 */
-typedef struct R100 { float f0; float f1; } R100;  /* size 8, align 4 */
-typedef struct __attribute__((aligned(8))) R101 { uint16_t f0; } R101;  /* size 8, align 8 */
-typedef union R102 { signed char f0; float f1; int8_t f2[2]; } R102;  /* size 4, align 4 */
-typedef struct R103 { unsigned char f0[1]; int8_t f1; uint16_t f2; R079 f3; int16_t f4; } R103;  /* size 16, align 4 */
-typedef struct R104 { R057 f0; } R104;  /* size 8, align 1 */
-typedef struct R105 { _Bool f0; intptr_t f1; } R105;  /* size 16, align 8 */
-typedef struct R106 { R002 f0; } R106;  /* size 8, align 2 */
-typedef struct __attribute__((packed)) R107 { float f0; double f1; } R107;  /* size 12, align 1 */
-typedef union R108 { uint8_t f0; U8EmptyU8 f1; } R108;  /* size 2, align 1 */
-typedef struct R109 { EnI8 f0; const int64_t *f1[1][1]; } R109;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(16))) R110 { size_t f0; uint16_t f1[5]; unsigned char f2; short f3; float f4; R055 f5; } R110;  /* size 48, align 16 */
-typedef struct R111 { int16_t f0; } R111;  /* size 2, align 2 */
-typedef struct R112 { _Bool f0[2]; short f1; int8_t f2[0]; char f3; int8_t f4; int8_t f5; short f6; short f7[4]; } R112;  /* size 18, align 2 */
-typedef union R113 { EnI16 f0; R035 f1; ssize_t f2; R033 f3; } R113;  /* size 8, align 8 */
-typedef struct R114 { signed char f0; char f1; int8_t f2; R108 f3; short f4[0]; R044 f5[1]; R095 f6[1]; uint8_t f7[3]; } R114;  /* size 32, align 8 */
-typedef struct R115 { const int64_t *f0; } R115;  /* size 8, align 8 */
-typedef union __attribute__((packed, aligned(16))) R116 { char f0; R057 f1; } R116;  /* size 16, align 16 */
-typedef struct R117 { float f0; } R117;  /* size 4, align 4 */
-typedef struct R118 { R028 f0; EnU8 f1[1]; uint64_t f2[2]; int8_t f3; uint8_t f4; EnU8 f5; const int64_t *f6; } R118;  /* size 64, align 8 */
-typedef struct R119 { const int64_t *f0; unsigned int f1; unsigned char f2; CharShortLong f3; } R119;  /* size 32, align 8 */
-typedef struct R120 { long f0; signed char f1; double f2[3]; R063 f3; ssize_t f4; int f5; float f6[2]; } R120;  /* size 72, align 8 */
-typedef struct __attribute__((packed)) R121 { int8_t f0; unsigned char f1[8]; } R121;  /* size 9, align 1 */
-typedef struct __attribute__((aligned(8))) R122 { char f0; int16_t f1[1]; int16_t f2[0]; double f3[2]; } R122;  /* size 24, align 8 */
-typedef struct R123 { int8_t f0; R040 f1[1]; EnI8 f2; } R123;  /* size 24, align 8 */
-typedef union R124 { double f0[1]; R081 f1[1]; } R124;  /* size 8, align 8 */
-typedef union R125 { unsigned long f0[2]; float f1; } R125;  /* size 16, align 8 */
-typedef union R126 { _Bool f0; unsigned short f1; unsigned long f2; } R126;  /* size 8, align 8 */
-typedef struct R127 { R075 f0; ssize_t f1; R078 f2; uint8_t f3[2]; R011 f4; } R127;  /* size 72, align 8 */
-typedef struct R128 { const int64_t *f0; uint32_t f1; uint32_t f2; unsigned char f3; R059 f4; } R128;  /* size 32, align 8 */
-typedef union R129 { float f0[0]; int8_t f1; uint8_t f2; double f3; } R129;  /* size 8, align 8 */
-typedef struct R130 { R034 f0; } R130;  /* size 8, align 8 */
-typedef struct R131 { short f0[1]; uint16_t f1; unsigned short f2; uint8_t f3; uint16_t f4[3]; signed char f5[3]; short f6; short f7[3]; } R131;  /* size 26, align 2 */
-typedef struct __attribute__((aligned(2))) R132 { float f0; } R132;  /* size 4, align 4 */
-typedef union R133 { int8_t f0; long f1; } R133;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(16))) R134 { R020 f0; } R134;  /* size 16, align 16 */
-typedef struct __attribute__((packed)) R135 { uint32_t f0[1]; uint16_t f1; } R135;  /* size 6, align 1 */
-typedef struct __attribute__((packed)) R136 { int8_t f0; short f1; int16_t f2; int8_t f3[2][2]; unsigned char f4; int16_t f5; unsigned char f6[2]; uint8_t f7; } R136;  /* size 15, align 1 */
-typedef struct __attribute__((aligned(64))) R137 { short f0; } R137;  /* size 64, align 64 */
-typedef struct __attribute__((aligned(8))) R138 { double f0; } R138;  /* size 8, align 8 */
-typedef struct R139 { unsigned short f0; unsigned char f1; } R139;  /* size 4, align 2 */
-typedef struct R140 { char f0; float f1; const int64_t *f2; uint16_t f3[3]; } R140;  /* size 24, align 8 */
-typedef struct R141 { char f0[3]; char f1; unsigned short f2[3]; R038 f3; } R141;  /* size 40, align 8 */
-typedef struct __attribute__((aligned(8))) R142 { F32Arr1x3 f0; } R142;  /* size 16, align 8 */
-typedef struct R143 { EnU8 f0[7]; unsigned char f1[2]; intptr_t f2[1]; } R143;  /* size 24, align 8 */
-typedef struct __attribute__((packed)) R144 { R034 f0; } R144;  /* size 8, align 1 */
-typedef struct __attribute__((packed)) R145 { double f0; R124 f1; } R145;  /* size 16, align 1 */
-typedef struct R146 { float f0; float f1; uint64_t f2[1]; } R146;  /* size 16, align 8 */
-typedef struct __attribute__((packed)) R147 { float f0; int8_t f1[2]; } R147;  /* size 6, align 1 */
-typedef union __attribute__((aligned(16))) R148 { EnU8 f0; double f1; R017 f2; R074 f3; } R148;  /* size 32, align 16 */
-typedef struct R149 { float f0; } R149;  /* size 4, align 4 (@layout(zig) order) */
-typedef union R150 { EnInt f0; float f1; } R150;  /* size 4, align 4 */
-typedef struct R151 { float f0; uintptr_t f1; } R151;  /* size 16, align 8 */
-typedef union __attribute__((aligned(32))) R152 { double f0; const int64_t *f1[2]; } R152;  /* size 32, align 32 */
-typedef struct R153 { size_t f0; double f1; int8_t f2; const int64_t *f3; unsigned short f4[1]; float f5; R108 f6; double f7; } R153;  /* size 56, align 8 */
-typedef struct R154 { double f0[0]; R063 f1; } R154;  /* size 8, align 8 */
-typedef struct R155 { _Bool f0; int16_t f1; char f2; EmptyF64 f3; } R155;  /* size 16, align 8 */
-typedef struct R156 { size_t f1[1]; float f0[0]; R070 f2; } R156;  /* size 16, align 8 (@layout(zig) order) */
-typedef struct R157 { R112 f0[1]; int8_t f1; int64_t f2; EnI64 f3; int32_t f4; float f5; EnU64 f6[0]; EnU64 f7; } R157;  /* size 56, align 8 */
-typedef struct __attribute__((aligned(2))) R158 { double f0; R074 f3; intptr_t f5; float f1[2]; float f2; unsigned char f4; } R158;  /* size 48, align 8 (@layout(zig) order) */
-typedef union R159 { double f0[1][1]; unsigned long f1; long f2; } R159;  /* size 8, align 8 */
-typedef union __attribute__((packed, aligned(64))) R160 { double f0; double f1[1]; R130 f2; } R160;  /* size 64, align 64 */
-typedef struct R161 { double f0[2]; } R161;  /* size 16, align 8 (@layout(zig) order) */
-typedef struct R162 { unsigned short f0; double f1; } R162;  /* size 16, align 8 */
-typedef struct R163 { unsigned int f0; unsigned int f1; R106 f2; } R163;  /* size 16, align 4 */
-typedef union __attribute__((aligned(16))) R164 { float f0; float f1[3]; float f2; float f3[3]; } R164;  /* size 16, align 16 */
-typedef struct R165 { float f0; double f1; float f2; float f3; R154 f4; double f5[1]; } R165;  /* size 40, align 8 */
-typedef struct R166 { const int64_t *f0; EnU8 f1[2]; } R166;  /* size 16, align 8 */
-typedef struct R167 { double f0[1]; } R167;  /* size 8, align 8 */
-typedef union R168 { _Bool f0; unsigned short f1; double f2; uint32_t f3; } R168;  /* size 8, align 8 */
-typedef struct R169 { uint32_t f0; unsigned long long f1; uint32_t f2; long f3; } R169;  /* size 32, align 8 */
-typedef struct R170 { R059 f0; float f1; } R170;  /* size 12, align 4 */
-typedef struct R171 { double f4; float f0; float f1; float f2; R063 f3[3]; } R171;  /* size 48, align 8 (@layout(zig) order) */
-typedef struct R172 { unsigned long long f0; short f1; uint8_t f2[7]; } R172;  /* size 24, align 8 */
-typedef struct R173 { double f0; float f1; } R173;  /* size 16, align 8 (@layout(zig) order) */
-typedef struct __attribute__((packed)) R174 { R102 f0[3]; signed char f1; int64_t f2; const int64_t *f3; unsigned int f4; float f5; double f6; int64_t f7; } R174;  /* size 53, align 1 */
-typedef struct R175 { double f0; unsigned short f1[2]; EnU64 f2; R130 f3; double f4; int8_t f5[3]; double f6[2]; EnU32 f7; } R175;  /* size 72, align 8 */
-typedef struct R176 { double f0; } R176;  /* size 8, align 8 */
-typedef union R177 { uint16_t f0; R117 f1; signed char f2; R090 f3[1]; } R177;  /* size 4, align 4 */
-typedef struct R178 { R132 f0; } R178;  /* size 4, align 4 */
-typedef struct R179 { uint16_t f0; R083 f1; EnInt f2[2]; } R179;  /* size 24, align 8 */
-typedef struct __attribute__((packed, aligned(64))) R180 { R176 f0; } R180;  /* size 64, align 64 (@layout(zig) order) */
-typedef struct R181 { unsigned char f0; uint8_t f1[3]; uint16_t f2; char f3; signed char f4; signed char f5; uint16_t f6; short f7[3]; } R181;  /* size 18, align 2 */
-typedef struct R182 { R092 f0; CharShortLong f2; int8_t f1; } R182;  /* size 64, align 8 (@layout(zig) order) */
-typedef union R183 { uint32_t f0; double f1; } R183;  /* size 8, align 8 */
-typedef union R184 { uint16_t f0; const int64_t *f1[1]; R159 f2[1]; uint8_t f3; } R184;  /* size 8, align 8 */
-typedef union R185 { R112 f0[3]; char f1[1]; } R185;  /* size 54, align 2 */
-typedef struct __attribute__((aligned(16))) R186 { double f0; } R186;  /* size 16, align 16 */
-typedef struct __attribute__((packed)) R187 { float f0; const int64_t *f1[2]; } R187;  /* size 20, align 1 */
-typedef struct R188 { unsigned char f0; int16_t f1; R136 f2; } R188;  /* size 20, align 2 */
-typedef struct __attribute__((aligned(16))) R189 { R027 f0[1]; uintptr_t f1; uint32_t f2; int64_t f3; } R189;  /* size 48, align 16 */
-typedef struct R190 { double f0[6]; float f1; } R190;  /* size 56, align 8 */
-typedef struct R191 { unsigned int f0; const int64_t *f1; EnI8 f2; unsigned char f3[2][1]; uint8_t f4; R007 f5[2]; size_t f6; } R191;  /* size 64, align 8 */
-typedef struct R192 { double f0; R066 f1[1]; double f2; } R192;  /* size 32, align 8 */
-typedef struct R193 { uint32_t f0; signed char f1; long long f2; } R193;  /* size 16, align 8 */
-typedef struct R194 { size_t f0[0]; _Bool f1[3]; } R194;  /* size 8, align 8 */
-typedef struct R195 { EnI16 f0; R038 f1[1]; const int64_t *f2; } R195;  /* size 40, align 8 */
-typedef struct R196 { double f0; double f1; double f2; float f3; double f4; double f5; double f6; R081 f7; } R196;  /* size 64, align 8 */
-typedef struct __attribute__((packed)) R197 { EnI8 f0; R098 f1; } R197;  /* size 17, align 1 */
-typedef struct R198 { R072 f0[1]; } R198;  /* size 8, align 8 */
-typedef struct R199 { int8_t f0[3]; unsigned short f1; int8_t f2[3]; } R199;  /* size 10, align 2 */
-typedef struct R200 { R063 f0; float f1; } R200;  /* size 12, align 4 */
-typedef struct R201 { short f0; signed char f1[3]; int8_t f2; int8_t f3; int16_t f4; int8_t f5; uint16_t f6[2]; unsigned char f7; } R201;  /* size 18, align 2 */
-typedef struct R202 { double f0; unsigned short f1; } R202;  /* size 16, align 8 */
-typedef struct R203 { R034 f0[1]; } R203;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct R204 { EnU32 f0; float f1; } R204;  /* size 8, align 4 */
-typedef struct R205 { double f0; double f1; double f2; double f3[3]; double f4; double f5; } R205;  /* size 64, align 8 (@layout(zig) order) */
-typedef struct R206 { float f0; double f1; } R206;  /* size 16, align 8 */
-typedef struct R207 { unsigned char f0; float f1; R074 f2[2]; } R207;  /* size 40, align 8 */
-typedef struct R208 { float f0; float f1; float f2; } R208;  /* size 12, align 4 */
-typedef struct R209 { signed char f0[3]; uint8_t f1[2]; unsigned long f2; short f3; } R209;  /* size 24, align 8 */
-typedef struct R210 { double f0; } R210;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct R211 { float f0; R110 f1; } R211;  /* size 64, align 16 */
-typedef struct R212 { R129 f0; } R212;  /* size 8, align 8 */
-typedef union R213 { char f0; float f1; R184 f2; } R213;  /* size 8, align 8 */
-typedef struct R214 { R159 f0; uint8_t f1[3][2]; int64_t f2; } R214;  /* size 24, align 8 */
-typedef union R215 { int16_t f0; short f1[5]; } R215;  /* size 10, align 2 */
-typedef union __attribute__((packed)) R216 { float f0; short f1; unsigned char f2; double f3; } R216;  /* size 8, align 1 */
-typedef struct __attribute__((aligned(16))) R217 { double f0; } R217;  /* size 16, align 16 */
-typedef struct R218 { double f0; float f1[3]; } R218;  /* size 24, align 8 */
-typedef union __attribute__((aligned(2))) R219 { EnU64 f0[2]; unsigned char f1; double f2; } R219;  /* size 16, align 8 */
-typedef struct R220 { double f0[2]; } R220;  /* size 16, align 8 */
-typedef union R221 { R040 f0; R083 f1[1]; R117 f2; } R221;  /* size 8, align 8 */
-typedef union R222 { const int64_t *f0; double f1; } R222;  /* size 8, align 8 */
-typedef struct R223 { R020 f0[1]; } R223;  /* size 16, align 8 */
-typedef union R224 { int16_t f0; float f1[1]; const int64_t *f2; int16_t f3[2]; } R224;  /* size 8, align 8 */
-typedef union R225 { float f0; const int64_t *f1; float f2; } R225;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(2))) R226 { R014 f0; } R226;  /* size 16, align 8 */
-typedef struct __attribute__((packed)) R227 { R108 f0[3]; char f1; } R227;  /* size 7, align 1 */
-typedef struct R228 { float f0; float f1[4]; } R228;  /* size 20, align 4 */
-typedef struct R229 { short f0; const int64_t *f1; } R229;  /* size 16, align 8 */
-typedef struct R230 { R035 f0; double f1[2]; } R230;  /* size 24, align 8 */
+typedef struct R005 { UF32I32Pad f0; float f1[1][2]; P7Arr2 f2[2]; } R005;  /* size 48, align 4 */
+typedef struct __attribute__((packed)) R006 { long long f0; } R006;  /* size 8, align 1 */
+typedef struct R007 { uintptr_t f0[1]; } R007;  /* size 8, align 8 */
+typedef struct R008 { PackP7 f0; short f1; } R008;  /* size 10, align 2 */
+typedef struct R009 { double f0; double f1[1]; } R009;  /* size 16, align 8 */
+typedef union R010 { int8_t f0; float f1; _Bool f2; } R010;  /* size 4, align 4 */
+typedef struct __attribute__((aligned(16))) R011 { _Bool f0; } R011;  /* size 16, align 16 */
+typedef struct R012 { R010 f0[1]; int32_t f1; double f2; EnInt f3; uint8_t f4; unsigned short f5; double f6; } R012;  /* size 32, align 8 */
+typedef union __attribute__((aligned(32))) R013 { uint16_t f0[9]; float f1; } R013;  /* size 32, align 32 */
+typedef struct R014 { double f0; } R014;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R015 { float f0; Bool3F32 f1[1]; } R015;  /* size 12, align 4 */
+typedef struct R016 { F64Arr1 f0[3]; } R016;  /* size 24, align 8 */
+typedef struct R017 { uint16_t f0; int f1; char f2; unsigned short f3; double f4; int16_t f5[0]; intptr_t f6[1][1]; } R017;  /* size 32, align 8 */
+typedef struct R018 { long f0[3]; } R018;  /* size 24, align 8 */
+typedef union R019 { signed char f0; float f1[1]; float f2; double f3; } R019;  /* size 8, align 8 */
+typedef struct R020 { int16_t f0[8]; } R020;  /* size 16, align 2 */
+typedef struct R021 { float f0; double f1; } R021;  /* size 16, align 8 */
+typedef struct R022 { unsigned short f0; uint16_t f1; R001 f2; } R022;  /* size 10, align 2 */
+typedef union R023 { short f0[1][2]; int16_t f1; float f2[2]; } R023;  /* size 8, align 4 */
+typedef struct R024 { int64_t f0[2]; } R024;  /* size 16, align 8 */
+typedef struct R025 { R021 f0; uint8_t f1; float f2[2]; R021 f3; float f4; F32Arr1x3 f5; int f6[1]; } R025;  /* size 72, align 8 */
+typedef struct __attribute__((packed)) R026 { U8EmptyU8 f0; unsigned int f1[2][1]; } R026;  /* size 10, align 1 */
+typedef struct __attribute__((packed)) R027 { int16_t f0[3]; } R027;  /* size 6, align 1 */
+typedef struct R028 { float f0; } R028;  /* size 4, align 4 */
+typedef struct R029 { float f0[8]; } R029;  /* size 32, align 4 */
+typedef struct __attribute__((aligned(64))) R030 { char f0; } R030;  /* size 64, align 64 (@layout(zig) order) */
+typedef union R031 { int16_t f0; short f1[2]; unsigned short f2; int8_t f3; } R031;  /* size 4, align 2 */
+typedef struct R032 { EnU32 f0[7]; R001 f1; } R032;  /* size 36, align 4 */
+typedef struct R033 { unsigned short f0[2]; int16_t f1; int8_t f2[1]; char f3; uint8_t f4; uint16_t f5; F32ZeroF64 f6[1]; } R033;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(32))) R034 { EmptyF64 f0; } R034;  /* size 32, align 32 */
+typedef union R035 { signed char f0; float f1; R011 f2; } R035;  /* size 16, align 16 */
+typedef union R036 { int16_t f0[1]; int16_t f1; } R036;  /* size 2, align 2 */
+typedef struct R037 { unsigned char f0; uint16_t f1[0]; unsigned char f2; char f3[3]; int8_t f4; F32F32ZeroI32 f5[1]; } R037;  /* size 16, align 4 */
+typedef union R038 { unsigned char f0[2][1]; EmptyF64 f1; uint16_t f2[2]; R031 f3; } R038;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(16))) R039 { float f0[3]; double f1[0]; double f2[0]; F64Arr1 f3[2]; float f4[3]; float f5[2]; } R039;  /* size 64, align 16 */
+typedef struct R040 { short f0; _Bool f1; U8EmptyU8 f2; uint16_t f3[3]; } R040;  /* size 12, align 2 */
+typedef union R041 { double f0; int8_t f1; uint8_t f2; } R041;  /* size 8, align 8 */
+typedef struct R042 { R010 f0; } R042;  /* size 4, align 4 */
+typedef struct __attribute__((packed)) R043 { float f0; double f1[4]; R007 f2; } R043;  /* size 44, align 1 */
+typedef union R044 { PackAlign4 f0[1]; R038 f1[2]; double f2[3]; unsigned long long f3; } R044;  /* size 24, align 8 */
+typedef struct R045 { short f0[3][1]; float f1; } R045;  /* size 12, align 4 */
+typedef struct R046 { F64Arr1 f0[1]; } R046;  /* size 8, align 8 */
+typedef struct R047 { ssize_t f0; } R047;  /* size 8, align 8 */
+typedef union R048 { R022 f0[1]; size_t f1[0]; unsigned char f2; uintptr_t f3[1]; } R048;  /* size 16, align 8 */
+typedef union R049 { uint8_t f0; char f1; } R049;  /* size 1, align 1 */
+typedef struct R050 { EnI64 f0; const int64_t *f1; uint16_t f2; U8ZeroI64 f3; int16_t f4[0]; short f5; } R050;  /* size 40, align 8 */
+typedef struct R051 { unsigned char f0; PackU8ZeroI64 f1[3]; uint8_t f2; EnI8 f3[1]; _Bool f4[4]; EnI16 f5[3][1]; EmptyF64 f6[1]; } R051;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(8))) R052 { R007 f0[3]; } R052;  /* size 24, align 8 */
+typedef struct R053 { signed char f0; } R053;  /* size 1, align 1 */
+typedef struct R054 { float f0[8]; R016 f1; float f2; float f3; float f4[2]; } R054;  /* size 72, align 8 */
+typedef struct R055 { double f0[1]; } R055;  /* size 8, align 8 */
+typedef struct R056 { unsigned char f0[1]; char f1; uint16_t f2; _Bool f3; short f4; signed char f5[1]; uint16_t f6[3]; R026 f7; } R056;  /* size 26, align 2 */
+typedef struct R057 { int f0; R026 f1[1]; } R057;  /* size 16, align 4 */
+typedef struct R058 { float f0; double f1[0]; R014 f2[1]; } R058;  /* size 16, align 8 */
+typedef struct R059 { CharShortLong f0[1]; } R059;  /* size 16, align 8 */
+typedef struct R060 { uint8_t f0; int8_t f1; UPackedF64U8 f2; } R060;  /* size 11, align 1 */
+typedef struct R061 { float f0; F32Arr1x3 f1; } R061;  /* size 16, align 4 */
+typedef union R062 { R049 f0; R049 f1; } R062;  /* size 1, align 1 */
+typedef struct R063 { unsigned int f0[3]; long f1; } R063;  /* size 24, align 8 */
+typedef struct R064 { float f0; unsigned short f1[3]; uint32_t f2; float f3; CharShortLong f4; float f5; R031 f6; size_t f7; } R064;  /* size 56, align 8 */
+typedef struct __attribute__((aligned(8))) R065 { unsigned long long f0; EnU8 f1; const int64_t *f2[2][2]; double f3; } R065;  /* size 56, align 8 */
+typedef struct R066 { double f4; Bool3F32 f1; unsigned int f2[1]; R023 f5[1]; R056 f3; int8_t f0; } R066;  /* size 56, align 8 (@layout(zig) order) */
+typedef struct R067 { uint32_t f0; long f1; } R067;  /* size 16, align 8 */
+typedef struct R068 { R024 f0; } R068;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(8))) R069 { unsigned short f0; int16_t f1; int16_t f2; unsigned char f3[3]; unsigned char f4; _Bool f5; PackAlign4 f6[2]; } R069;  /* size 32, align 8 */
+typedef struct __attribute__((aligned(32))) R070 { uint64_t f0; } R070;  /* size 32, align 32 */
+typedef struct R071 { double f0; } R071;  /* size 8, align 8 */
+typedef struct R072 { int64_t f0; } R072;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct __attribute__((packed)) R073 { double f0; } R073;  /* size 8, align 1 */
+typedef struct __attribute__((packed, aligned(4))) R074 { char f0; PackU8ZeroI64 f1; PackU8ZeroI64 f2; R001 f3; } R074;  /* size 12, align 4 */
+typedef union R075 { char f0[9]; F32F32ZeroI32 f1[1]; EnU16 f2; double f3[3]; } R075;  /* size 24, align 8 */
+typedef struct R076 { double f0[1]; } R076;  /* size 8, align 8 */
+typedef union R077 { short f0; short f1; _Bool f2; } R077;  /* size 2, align 2 */
+typedef struct __attribute__((packed)) R078 { int8_t f0[2]; EnInt f1; } R078;  /* size 6, align 1 */
+typedef union R079 { R036 f0; float f1; long f2; U8EmptyU8 f3; } R079;  /* size 8, align 8 */
+typedef union R080 { unsigned long long f0; float f1; EnU64 f2; } R080;  /* size 8, align 8 */
+typedef struct R081 { UF32ZeroI32 f0; R031 f1; Bool3F32 f2; } R081;  /* size 16, align 4 */
+typedef struct R082 { F32Arr1x3 f0[3]; uint16_t f1; R028 f2; R014 f3; } R082;  /* size 56, align 8 */
+typedef struct __attribute__((aligned(64))) R083 { double f0; } R083;  /* size 64, align 64 */
+typedef struct R084 { R078 f0; uint16_t f1; uint64_t f2; unsigned short f3; } R084;  /* size 24, align 8 */
+typedef union R085 { R073 f0; double f1[4]; R028 f2; } R085;  /* size 32, align 8 */
+typedef struct R086 { EnI64 f0[3][2]; R072 f1[1]; } R086;  /* size 56, align 8 */
+typedef struct R087 { EnU32 f0; signed char f1[1]; } R087;  /* size 8, align 4 */
+typedef union __attribute__((packed)) R088 { R062 f0[1]; uint8_t f1; R010 f2; } R088;  /* size 4, align 1 */
+typedef struct R089 { unsigned long long f0; long long f1[3]; } R089;  /* size 32, align 8 */
+typedef struct R090 { double f0; } R090;  /* size 8, align 8 (@layout(zig) order) */
+typedef union R091 { double f0[1]; ssize_t f1; EnU32 f2[2]; float f3; } R091;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R092 { unsigned short f0; signed char f1; unsigned char f2; EmptyF64 f3; } R092;  /* size 12, align 1 */
+typedef struct __attribute__((packed, aligned(64))) R093 { R091 f0; } R093;  /* size 64, align 64 */
+typedef struct R094 { unsigned long f0[1]; } R094;  /* size 8, align 8 */
+typedef struct R095 { unsigned char f0; unsigned char f1; unsigned long long f2[2]; } R095;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(2))) R096 { uint16_t f0[1][2]; int16_t f1; EnI64 f2; F32ZeroF64 f3[1]; } R096;  /* size 24, align 8 */
+typedef struct __attribute__((packed)) R097 { float f0[8]; } R097;  /* size 32, align 1 */
+typedef union __attribute__((packed)) R098 { const int64_t *f0; double f1; float f2[1]; R078 f3; } R098;  /* size 8, align 1 */
+typedef struct __attribute__((packed)) R099 { R061 f0[1]; } R099;  /* size 16, align 1 */
+typedef union R100 { R012 f0; double f1[3]; double f2; double f3; } R100;  /* size 32, align 8 */
+typedef struct R101 { double f0[2]; } R101;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(32))) R102 { int32_t f0; } R102;  /* size 32, align 32 */
+typedef struct __attribute__((aligned(8))) R103 { double f0; R046 f1; } R103;  /* size 16, align 8 */
+typedef union R104 { uint8_t f0; double f1; } R104;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R105 { int8_t f0[2][1]; } R105;  /* size 2, align 1 */
+typedef union R106 { unsigned char f0; R042 f1; intptr_t f2; float f3; } R106;  /* size 8, align 8 */
+typedef struct R107 { float f0[2]; } R107;  /* size 8, align 4 */
+typedef union R108 { signed char f0; float f1; int8_t f2[5]; } R108;  /* size 8, align 4 */
+typedef struct R109 { unsigned char f0[1]; int8_t f1; uint16_t f2; ZigMixed f3; } R109;  /* size 24, align 8 */
+typedef struct R110 { F32ZeroF64 f0; } R110;  /* size 8, align 8 */
+typedef struct R111 { char f0; unsigned char f1; char f2[2]; unsigned char f3; R046 f4; } R111;  /* size 16, align 8 */
+typedef struct R112 { EnU8 f0; EnU16 f1; R004 f2; } R112;  /* size 24, align 8 */
+typedef struct R113 { double f0; float f1; double f2; } R113;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(32))) R114 { signed char f0; } R114;  /* size 32, align 32 */
+typedef struct R115 { R022 f0; float f1; EnU16 f2; size_t f3; } R115;  /* size 32, align 8 */
+typedef struct R116 { unsigned short f0; int32_t f1; EnU32 f2; R094 f3[1]; } R116;  /* size 24, align 8 */
+typedef struct R117 { R052 f0[1]; } R117;  /* size 24, align 8 */
+typedef struct R118 { R107 f0; } R118;  /* size 8, align 4 */
+typedef struct R119 { int16_t f0[0]; float f1; CharShortLong f2; } R119;  /* size 24, align 8 */
+typedef union R120 { R010 f0; PackU8ZeroI64 f1; } R120;  /* size 4, align 4 */
+typedef struct R121 { EnU32 f0[3]; int64_t f1[0]; } R121;  /* size 16, align 8 */
+typedef struct R122 { short f0; R049 f1; unsigned char f2[1]; int16_t f3[3]; } R122;  /* size 10, align 2 */
+typedef union R123 { R053 f0; double f1; } R123;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(32))) R124 { uint16_t f0; } R124;  /* size 32, align 32 */
+typedef struct __attribute__((aligned(16))) R125 { double f0; } R125;  /* size 16, align 16 */
+typedef struct R126 { double f0; } R126;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R127 { long f0; } R127;  /* size 8, align 1 */
+typedef struct R128 { uint16_t f0[0]; int16_t f1; unsigned char f2; signed char f3; unsigned char f4; } R128;  /* size 6, align 2 */
+typedef struct R129 { uint16_t f0; unsigned long f1; } R129;  /* size 16, align 8 */
+typedef struct R130 { long f0; ssize_t f1; } R130;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(4))) R131 { signed char f0; signed char f1; char f2[6]; R015 f3[3]; unsigned short f4; R110 f5; int8_t f6; unsigned char f7[8]; } R131;  /* size 72, align 8 */
+typedef struct __attribute__((aligned(8))) R132 { char f0; int16_t f1[1]; int16_t f2[0]; double f3[2]; } R132;  /* size 24, align 8 */
+typedef struct R133 { int8_t f0; R008 f1[1]; EnI8 f2; char f3; intptr_t f4; } R133;  /* size 24, align 8 */
+typedef struct R134 { R112 f0; unsigned long f1[3]; } R134;  /* size 48, align 8 */
+typedef struct R135 { double f0; float f1; float f2[2][2]; double f3; double f4; } R135;  /* size 48, align 8 */
+typedef struct R136 { long f0[1]; } R136;  /* size 8, align 8 */
+typedef union R137 { float f0; uint8_t f1; int16_t f2; unsigned short f3; } R137;  /* size 4, align 4 */
+typedef struct R138 { R046 f0; double f1; float f2[2]; double f3; float f4[2]; } R138;  /* size 40, align 8 */
+typedef struct R139 { R110 f0[1]; } R139;  /* size 8, align 8 */
+typedef struct R140 { float f0; F64Arr1 f1[2]; double f2; } R140;  /* size 32, align 8 */
+typedef struct R141 { uintptr_t f1; signed char f0; } R141;  /* size 16, align 8 (@layout(zig) order) */
+typedef struct R142 { EnI16 f0; R122 f1[1]; } R142;  /* size 12, align 2 */
+typedef struct __attribute__((packed)) R143 { float f0; float f1; } R143;  /* size 8, align 1 */
+typedef struct R144 { float f0; float f1; double f2[2]; float f3[3]; float f4[5]; } R144;  /* size 56, align 8 */
+typedef struct R145 { unsigned long long f0; R015 f1; R008 f2; signed char f3; int16_t f4[1]; size_t f5; uintptr_t f6[1][1]; unsigned int f7; } R145;  /* size 64, align 8 */
+typedef union __attribute__((packed)) R146 { R128 f0; signed char f1[0]; _Bool f2[9]; } R146;  /* size 9, align 1 */
+typedef struct R147 { const int64_t *f0; uint8_t f1; } R147;  /* size 16, align 8 */
+typedef union R148 { R108 f0[2]; R004 f1; size_t f2; } R148;  /* size 16, align 8 */
+typedef union R149 { const int64_t *f0; R072 f1[1]; R120 f2; int16_t f3; } R149;  /* size 8, align 8 */
+typedef union __attribute__((aligned(16))) R150 { unsigned long f0[3]; float f1; uintptr_t f2; } R150;  /* size 32, align 16 */
+typedef struct __attribute__((packed, aligned(8))) R151 { R087 f0; signed char f1; } R151;  /* size 16, align 8 */
+typedef struct R152 { R113 f0[1]; float f1; } R152;  /* size 32, align 8 */
+typedef struct R153 { int64_t f0; } R153;  /* size 8, align 8 */
+typedef struct R154 { float f0; float f1; double f2; R014 f3; float f4; R071 f5; float f6; float f7; } R154;  /* size 48, align 8 */
+typedef union __attribute__((packed)) R155 { unsigned long f0; double f1; } R155;  /* size 8, align 1 */
+typedef union R156 { int16_t f0; float f1; _Bool f2[1]; double f3; } R156;  /* size 8, align 8 */
+typedef struct R157 { int8_t f0[8]; int16_t f1; unsigned short f2; unsigned char f3; char f4; _Bool f5[1]; uint8_t f6; unsigned char f7; } R157;  /* size 18, align 2 */
+typedef struct R158 { ssize_t f0; } R158;  /* size 8, align 8 */
+typedef struct R159 { uint16_t f0; U8ZeroI64 f1; } R159;  /* size 16, align 8 */
+typedef union __attribute__((aligned(32))) R160 { double f0; const int64_t *f1[2]; } R160;  /* size 32, align 32 */
+typedef struct R161 { size_t f0; double f1; int8_t f2; const int64_t *f3; unsigned short f4[1]; float f5; R073 f6; double f7; } R161;  /* size 56, align 8 */
+typedef struct R162 { double f0[0]; R139 f1; } R162;  /* size 8, align 8 */
+typedef struct R163 { _Bool f0; int16_t f1; char f2; R105 f3; uint8_t f4; R053 f5; signed char f6; uint16_t f7; } R163;  /* size 12, align 2 */
+typedef union R164 { ssize_t f0[1]; float f1[2]; } R164;  /* size 8, align 8 */
+typedef struct R165 { R101 f0; double f1; R110 f2; } R165;  /* size 32, align 8 */
+typedef struct R166 { double f0; float f1; } R166;  /* size 16, align 8 */
+typedef struct R167 { EnU32 f0; unsigned char f1[2][2]; char f2; _Bool f3[3]; uintptr_t f4[0]; R048 f5; uint16_t f6; ssize_t f7; } R167;  /* size 48, align 8 */
+typedef struct R168 { R046 f0[2]; } R168;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R169 { uint8_t f0; float f1; } R169;  /* size 4, align 1 */
+typedef struct R170 { double f0; R123 f1; } R170;  /* size 16, align 8 */
+typedef struct __attribute__((packed, aligned(16))) R171 { short f0; } R171;  /* size 16, align 16 */
+typedef struct R172 { unsigned long f0; PackU8ZeroI64 f1[1]; } R172;  /* size 16, align 8 */
+typedef struct R173 { unsigned short f0[3]; R105 f1[2]; } R173;  /* size 10, align 2 */
+typedef union R174 { float f0[1]; float f1; float f2[1]; double f3; } R174;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(64))) R175 { EnI64 f0; } R175;  /* size 64, align 64 (@layout(zig) order) */
+typedef union R176 { double f0[3]; R077 f1[3]; } R176;  /* size 24, align 8 */
+typedef union R177 { R028 f0; float f1; double f2; } R177;  /* size 8, align 8 */
+typedef struct R178 { R046 f0[3]; double f1[1][1]; } R178;  /* size 32, align 8 */
+typedef struct R179 { float f0; F32ZeroF64 f1; } R179;  /* size 16, align 8 */
+typedef union R180 { char f0; R123 f1; } R180;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R181 { int8_t f0[3]; double f1; uint32_t f2; size_t f3; } R181;  /* size 23, align 1 */
+typedef union R182 { EnU32 f0; double f1; int16_t f2; } R182;  /* size 8, align 8 */
+typedef struct R183 { double f0; R118 f1[1]; } R183;  /* size 16, align 8 */
+typedef struct R184 { R076 f0[1]; } R184;  /* size 8, align 8 */
+typedef struct R185 { double f0; } R185;  /* size 8, align 8 */
+typedef struct R186 { int f0; uint64_t f1; } R186;  /* size 16, align 8 */
+typedef struct R187 { float f0[3]; } R187;  /* size 12, align 4 */
+typedef struct R188 { char f0; char f1; _Bool f2[3]; R028 f3; int8_t f4[1]; } R188;  /* size 16, align 4 */
+typedef struct R189 { R094 f0; } R189;  /* size 8, align 8 */
+typedef struct R190 { float f0[3]; } R190;  /* size 12, align 4 */
+typedef struct R191 { float f0; double f1[1]; } R191;  /* size 16, align 8 */
+typedef struct R192 { const int64_t *f0[0]; R108 f1; const int64_t *f2; } R192;  /* size 16, align 8 */
+typedef struct R193 { float f0; float f1; R143 f2; } R193;  /* size 16, align 4 */
+typedef struct R194 { float f0; float f1; } R194;  /* size 8, align 4 */
+typedef struct R195 { int8_t f0[1]; R062 f1; R137 f2; } R195;  /* size 8, align 4 */
+typedef struct R196 { signed char f0; R041 f1; } R196;  /* size 16, align 8 */
+typedef struct __attribute__((packed, aligned(4))) R197 { double f0; int f1[1]; EnU16 f2; } R197;  /* size 16, align 4 */
+typedef union R198 { R010 f0[2]; unsigned char f1[2]; double f2; } R198;  /* size 8, align 8 */
+typedef struct R199 { R094 f0; R072 f1[1]; } R199;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R200 { EnU8 f0; float f1; } R200;  /* size 4, align 1 */
+typedef union R201 { double f0; double f1; EnI64 f2; } R201;  /* size 8, align 8 */
+typedef struct R202 { float f0; double f1[1]; } R202;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(16))) R203 { PackU2 f0; double f1; unsigned short f2[2]; } R203;  /* size 32, align 16 */
+typedef struct R204 { int f0[3]; } R204;  /* size 12, align 4 */
+typedef struct R205 { float f0; float f1; float f2[2]; } R205;  /* size 16, align 4 */
+typedef struct R206 { R118 f0; } R206;  /* size 8, align 4 */
+typedef struct R207 { R071 f0[3]; float f1; double f2[3]; } R207;  /* size 56, align 8 */
+typedef struct R208 { R029 f0; } R208;  /* size 32, align 4 */
+typedef struct R209 { R148 f0[1]; } R209;  /* size 16, align 8 */
+typedef struct R210 { short f0; unsigned int f1; const int64_t *f2; EnI8 f3; unsigned char f4[2][1]; uint8_t f5; R106 f6[3]; } R210;  /* size 48, align 8 */
+typedef struct R211 { short f0[0]; R001 f1[1]; } R211;  /* size 6, align 2 */
+typedef struct R212 { EnU32 f0[3]; } R212;  /* size 12, align 4 */
+typedef struct __attribute__((packed)) R213 { uint16_t f0; unsigned short f1; const int64_t *f2[0]; signed char f3[6]; int64_t f4[1]; EnI64 f5[2]; } R213;  /* size 34, align 1 */
+typedef struct R214 { _Bool f0[0]; unsigned char f1; uint8_t f2[3]; _Bool f3; R035 f4[3]; } R214;  /* size 64, align 16 */
+typedef struct R215 { F32ZeroF64 f0[1]; } R215;  /* size 8, align 8 */
+typedef union R216 { double f0[1]; double f1; double f2; P7Pair f3; } R216;  /* size 16, align 8 */
+typedef struct R217 { float f0[2]; double f1; } R217;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R218 { EnU32 f0[2]; } R218;  /* size 8, align 1 */
+typedef struct R219 { R166 f0[1]; } R219;  /* size 16, align 8 */
+typedef struct R220 { double f0; unsigned short f1; } R220;  /* size 16, align 8 */
+typedef struct R221 { R139 f0[1]; } R221;  /* size 8, align 8 (@layout(zig) order) */
 
 typedef Empty (*CbRet_Empty)(char, Empty);
 typedef uint64_t (*CbArg_Empty)(uint8_t, float, double, Empty, double);
@@ -308,160 +308,172 @@ typedef CharShortLong (*CbRet_CharShortLong)(double, uintptr_t, EnI16, CharShort
 typedef uint64_t (*CbArg_CharShortLong)(unsigned char, CharShortLong);
 typedef EmptyF64 (*CbRet_EmptyF64)(double, int, double, EmptyF64, float, signed char, signed char);
 typedef uint64_t (*CbArg_EmptyF64)(unsigned char, uint8_t, int, signed char, EmptyF64, uint8_t, EnU16, const int64_t *, unsigned char, char, uint8_t);
-typedef R001 (*CbRet_R001)(unsigned char, R001, double);
-typedef uint64_t (*CbArg_R001)(unsigned long long, unsigned long, int8_t, uint8_t, R001, signed char);
-typedef R004 (*CbRet_R004)(float, unsigned long, double, float, double, float, float, R004, int64_t, uintptr_t, uint64_t);
-typedef uint64_t (*CbArg_R004)(float, double, float, double, double, double, R004, float, signed char, float, uint32_t, const int64_t *, long);
-typedef R007 (*CbRet_R007)(uint8_t, intptr_t, short, int16_t, ssize_t, uint8_t, int8_t, R007, float, int16_t, unsigned long);
-typedef uint64_t (*CbArg_R007)(unsigned short, EnI16, R007, float, float, long, double);
-typedef R010 (*CbRet_R010)(EnU16, double, float, double, R010, float, char, float);
-typedef uint64_t (*CbArg_R010)(uint8_t, R010);
-typedef R013 (*CbRet_R013)(EnU16, int64_t, R013);
-typedef uint64_t (*CbArg_R013)(const int64_t *, unsigned long, double, R013, float, double, double, int);
-typedef R016 (*CbRet_R016)(float, float, double, R016, int);
-typedef uint64_t (*CbArg_R016)(double, long long, uint8_t, int32_t, int8_t, double, R016, char, float, float, float, double, float);
-typedef R019 (*CbRet_R019)(double, EnI64, int16_t, double, long long, float, R019, float);
-typedef uint64_t (*CbArg_R019)(float, R019, double, float, float, double, float, double);
-typedef R022 (*CbRet_R022)(EnI16, const int64_t *, int8_t, int16_t, EnInt, size_t, double, float, R022);
-typedef uint64_t (*CbArg_R022)(R022, int16_t, double, double, EnU32);
-typedef R025 (*CbRet_R025)(unsigned long long, ssize_t, int, int8_t, int8_t, _Bool, int8_t, unsigned short, R025);
-typedef uint64_t (*CbArg_R025)(unsigned int, uint16_t, unsigned char, int32_t, R025, int8_t);
-typedef R028 (*CbRet_R028)(double, double, float, float, R028, double, float);
-typedef uint64_t (*CbArg_R028)(uint8_t, unsigned short, signed char, float, float, R028, char, unsigned long long, double, double, char);
-typedef R031 (*CbRet_R031)(short, int16_t, uintptr_t, int, R031, int16_t, EnU8);
-typedef uint64_t (*CbArg_R031)(double, double, ssize_t, double, R031, uint32_t);
-typedef R034 (*CbRet_R034)(double, double, R034, unsigned char);
-typedef uint64_t (*CbArg_R034)(uintptr_t, unsigned char, unsigned short, signed char, uint16_t, intptr_t, signed char, R034);
-typedef R037 (*CbRet_R037)(float, double, double, float, double, R037, double, float);
-typedef uint64_t (*CbArg_R037)(double, float, R037);
-typedef R040 (*CbRet_R040)(float, R040, uint32_t, float);
-typedef uint64_t (*CbArg_R040)(short, EnI64, EnInt, R040, uint16_t, unsigned long long, int16_t);
-typedef R043 (*CbRet_R043)(long long, unsigned long, R043, char);
-typedef uint64_t (*CbArg_R043)(_Bool, ssize_t, R043, uintptr_t, intptr_t, EnI64, double);
-typedef R046 (*CbRet_R046)(const int64_t *, unsigned long, EnI16, R046, EnI8, long);
-typedef uint64_t (*CbArg_R046)(float, double, float, float, R046, float, short, long long, int16_t);
-typedef R049 (*CbRet_R049)(uint8_t, signed char, EnU8, double, int16_t, float, R049, float, uintptr_t, float);
-typedef uint64_t (*CbArg_R049)(uint16_t, uint16_t, R049, double, signed char, short);
-typedef R052 (*CbRet_R052)(long long, signed char, EnU8, const int64_t *, long long, R052);
-typedef uint64_t (*CbArg_R052)(double, double, double, float, float, R052, int32_t, double, double, double, double, float);
-typedef R055 (*CbRet_R055)(float, float, float, float, float, double, float, R055, char);
-typedef uint64_t (*CbArg_R055)(unsigned char, R055, float, float, float, double);
-typedef R058 (*CbRet_R058)(long long, signed char, unsigned long, int64_t, signed char, const int64_t *, int64_t, R058, EnU8);
-typedef uint64_t (*CbArg_R058)(R058, uint16_t, double);
-typedef R061 (*CbRet_R061)(unsigned int, uint8_t, char, float, double, float, R061, int32_t);
-typedef uint64_t (*CbArg_R061)(EnU32, R061, unsigned long long, float, const int64_t *, const int64_t *);
-typedef R064 (*CbRet_R064)(char, uint8_t, R064);
-typedef uint64_t (*CbArg_R064)(_Bool, unsigned int, R064, double);
-typedef R067 (*CbRet_R067)(int8_t, int8_t, int8_t, int32_t, uintptr_t, R067);
-typedef uint64_t (*CbArg_R067)(EnU8, int, unsigned char, float, float, unsigned int, double, R067, int64_t, short, size_t, char);
-typedef R070 (*CbRet_R070)(float, float, float, double, float, float, float, float, R070, unsigned char, int32_t, signed char);
-typedef uint64_t (*CbArg_R070)(unsigned short, R070, unsigned char, short, const int64_t *, uint64_t);
-typedef R073 (*CbRet_R073)(uintptr_t, const int64_t *, int8_t, R073, _Bool);
-typedef uint64_t (*CbArg_R073)(double, float, double, long long, float, float, double, R073, long, signed char, uint64_t, unsigned short, const int64_t *);
-typedef R076 (*CbRet_R076)(uint16_t, R076, uint8_t, long long);
-typedef uint64_t (*CbArg_R076)(unsigned short, unsigned long, R076, float, float);
-typedef R079 (*CbRet_R079)(unsigned char, float, float, int32_t, R079, long, unsigned long long);
-typedef uint64_t (*CbArg_R079)(uint16_t, uint16_t, unsigned short, uint8_t, R079, float, double, float, float);
-typedef R082 (*CbRet_R082)(const int64_t *, unsigned int, const int64_t *, const int64_t *, R082);
-typedef uint64_t (*CbArg_R082)(char, signed char, int8_t, R082);
-typedef R085 (*CbRet_R085)(float, double, R085, int, unsigned int, signed char);
-typedef uint64_t (*CbArg_R085)(float, float, double, double, double, R085);
-typedef R088 (*CbRet_R088)(unsigned char, R088, float, double);
-typedef uint64_t (*CbArg_R088)(double, double, float, R088);
-typedef R091 (*CbRet_R091)(float, char, float, float, float, double, float, float, R091, _Bool);
-typedef uint64_t (*CbArg_R091)(R091, float, float);
-typedef R094 (*CbRet_R094)(int, int8_t, signed char, unsigned short, unsigned long long, size_t, R094, uint8_t, EnI16);
-typedef uint64_t (*CbArg_R094)(signed char, R094, double, float, float, intptr_t, float, double);
-typedef R097 (*CbRet_R097)(uint16_t, R097, unsigned char);
-typedef uint64_t (*CbArg_R097)(intptr_t, R097, float, float, float, float, float);
-typedef R100 (*CbRet_R100)(double, float, float, float, R100);
-typedef uint64_t (*CbArg_R100)(long, R100);
-typedef R103 (*CbRet_R103)(uint8_t, R103);
-typedef uint64_t (*CbArg_R103)(float, float, unsigned char, char, float, unsigned long long, unsigned char, float, R103, char, intptr_t, uint32_t);
-typedef R106 (*CbRet_R106)(double, int, uint8_t, R106);
-typedef uint64_t (*CbArg_R106)(uint64_t, int64_t, size_t, ssize_t, int8_t, R106, double, double, double, double, double);
-typedef R109 (*CbRet_R109)(double, double, double, float, double, float, R109, int8_t, double);
-typedef uint64_t (*CbArg_R109)(R109, uint8_t, unsigned int, double, float);
-typedef R112 (*CbRet_R112)(short, R112, int16_t);
-typedef uint64_t (*CbArg_R112)(signed char, unsigned char, int8_t, _Bool, unsigned short, ssize_t, EnI16, R112, int8_t, uint8_t, float);
-typedef R115 (*CbRet_R115)(unsigned char, uint16_t, R115, uint8_t);
-typedef uint64_t (*CbArg_R115)(double, const int64_t *, char, unsigned long, R115, char, EnU16, double, long);
-typedef R118 (*CbRet_R118)(double, size_t, uintptr_t, int8_t, unsigned short, char, char, double, R118, double, double);
-typedef uint64_t (*CbArg_R118)(float, double, R118, float, uint8_t, double);
-typedef R121 (*CbRet_R121)(float, EnI16, float, size_t, R121, unsigned long long, int);
-typedef uint64_t (*CbArg_R121)(double, float, signed char, double, double, float, float, double, R121, float, EnI8);
-typedef R124 (*CbRet_R124)(uint64_t, long, EnU8, const int64_t *, float, double, long, signed char, R124);
-typedef uint64_t (*CbArg_R124)(R124, int16_t);
-typedef R127 (*CbRet_R127)(R127, unsigned short);
-typedef uint64_t (*CbArg_R127)(int32_t, R127, unsigned char, const int64_t *);
-typedef R130 (*CbRet_R130)(double, R130);
-typedef uint64_t (*CbArg_R130)(size_t, char, unsigned char, EnU8, R130, double, intptr_t, double);
-typedef R133 (*CbRet_R133)(float, double, double, double, float, float, float, R133, double, float);
-typedef uint64_t (*CbArg_R133)(float, double, float, float, R133, const int64_t *, uint32_t, float);
-typedef R136 (*CbRet_R136)(double, double, uint16_t, const int64_t *, double, size_t, double, R136, signed char);
-typedef uint64_t (*CbArg_R136)(double, double, signed char, double, float, double, double, R136, unsigned long);
-typedef R139 (*CbRet_R139)(R139, double, float);
-typedef uint64_t (*CbArg_R139)(float, double, float, double, float, R139, long long, unsigned char, unsigned char, double, const int64_t *, const int64_t *);
-typedef R142 (*CbRet_R142)(signed char, EnU8, unsigned int, int32_t, uint32_t, R142, unsigned int);
-typedef uint64_t (*CbArg_R142)(float, float, double, float, float, float, R142, float, double, float, int, double, double);
-typedef R145 (*CbRet_R145)(uint16_t, size_t, float, uint8_t, uint8_t, uint8_t, R145, double, double);
-typedef uint64_t (*CbArg_R145)(float, float, double, int8_t, EnU64, ssize_t, double, uintptr_t, R145, float, unsigned long, const int64_t *, double, float);
-typedef R148 (*CbRet_R148)(float, R148, float);
-typedef uint64_t (*CbArg_R148)(int, uint8_t, R148, int32_t, unsigned long, uint8_t, short, short, short);
-typedef R151 (*CbRet_R151)(char, uint64_t, EnU8, signed char, intptr_t, R151, ssize_t);
-typedef uint64_t (*CbArg_R151)(double, float, R151, char, unsigned short, uint64_t, short);
-typedef R154 (*CbRet_R154)(double, uint16_t, char, int64_t, float, R154, size_t, short, int16_t);
-typedef uint64_t (*CbArg_R154)(int16_t, const int64_t *, short, short, int16_t, R154, float, unsigned char, _Bool, long, intptr_t, int);
-typedef R157 (*CbRet_R157)(float, R157);
-typedef uint64_t (*CbArg_R157)(int, int16_t, size_t, long, uint16_t, _Bool, char, R157, float, double, float, double);
-typedef R160 (*CbRet_R160)(double, float, float, int16_t, float, size_t, uint16_t, char, R160, float, double, double);
-typedef uint64_t (*CbArg_R160)(int64_t, uint32_t, const int64_t *, long long, _Bool, const int64_t *, int8_t, unsigned int, R160, int8_t, intptr_t, unsigned long long);
-typedef R163 (*CbRet_R163)(double, double, double, float, float, double, float, R163);
-typedef uint64_t (*CbArg_R163)(R163, uint32_t, const int64_t *, double, unsigned char, int8_t, float);
-typedef R166 (*CbRet_R166)(double, float, double, double, double, float, uint64_t, R166);
-typedef uint64_t (*CbArg_R166)(signed char, R166, ssize_t, int8_t, uint8_t, unsigned long);
-typedef R169 (*CbRet_R169)(unsigned char, R169);
-typedef uint64_t (*CbArg_R169)(double, double, uint16_t, const int64_t *, unsigned char, uint8_t, uint16_t, int16_t, R169);
-typedef R172 (*CbRet_R172)(float, float, R172);
-typedef uint64_t (*CbArg_R172)(double, int16_t, float, double, R172, double, long long, short, const int64_t *, uintptr_t, EnU16);
-typedef R175 (*CbRet_R175)(unsigned char, R175, char, double, EnU16);
-typedef uint64_t (*CbArg_R175)(float, R175, float, char);
-typedef R178 (*CbRet_R178)(uint64_t, signed char, R178);
-typedef uint64_t (*CbArg_R178)(EnU32, float, unsigned char, unsigned char, EnU32, double, EnInt, double, R178);
-typedef R181 (*CbRet_R181)(uint8_t, unsigned long, float, const int64_t *, float, EnInt, EnInt, R181, int64_t);
-typedef uint64_t (*CbArg_R181)(EnU16, unsigned short, size_t, _Bool, R181, EnU32, double, uint8_t, float);
-typedef R184 (*CbRet_R184)(signed char, int16_t, uint16_t, EnU8, const int64_t *, EnU64, char, unsigned char, R184, float, float, float);
-typedef uint64_t (*CbArg_R184)(int8_t, EnU8, unsigned short, size_t, long, EnU16, int64_t, long, R184, unsigned char, unsigned char, unsigned long long, unsigned char, uint16_t);
-typedef R187 (*CbRet_R187)(EnI64, unsigned long, signed char, uintptr_t, const int64_t *, R187);
-typedef uint64_t (*CbArg_R187)(double, R187, double, float, unsigned long, float, double);
-typedef R190 (*CbRet_R190)(unsigned char, const int64_t *, char, R190, float, double, double);
-typedef uint64_t (*CbArg_R190)(uint8_t, int16_t, uint8_t, const int64_t *, float, R190, float, int16_t, double);
-typedef R193 (*CbRet_R193)(unsigned char, int64_t, double, signed char, R193, long);
-typedef uint64_t (*CbArg_R193)(char, long, int8_t, uintptr_t, const int64_t *, R193, float);
-typedef R196 (*CbRet_R196)(float, int16_t, R196, char, _Bool);
-typedef uint64_t (*CbArg_R196)(uint16_t, uint8_t, unsigned long, unsigned int, R196, int64_t, unsigned char, uint64_t, int16_t, short);
-typedef R199 (*CbRet_R199)(float, float, double, double, double, R199, double, float);
-typedef uint64_t (*CbArg_R199)(float, double, float, double, float, float, float, double, R199, intptr_t, float, int16_t, unsigned char);
-typedef R202 (*CbRet_R202)(EnInt, size_t, signed char, char, const int64_t *, int16_t, short, double, R202, float, double, double);
-typedef uint64_t (*CbArg_R202)(int8_t, double, uint8_t, int, R202, float, double, int64_t, float, float, float);
-typedef R205 (*CbRet_R205)(R205, float);
-typedef uint64_t (*CbArg_R205)(float, long, unsigned short, float, R205, uintptr_t, int16_t, float);
-typedef R208 (*CbRet_R208)(float, R208, uint16_t, uint8_t, short);
-typedef uint64_t (*CbArg_R208)(int, int16_t, float, char, float, unsigned char, char, R208, int16_t, EnU16, short, signed char, short, uint64_t);
-typedef R211 (*CbRet_R211)(unsigned long long, uint16_t, int16_t, double, float, long long, float, R211);
-typedef uint64_t (*CbArg_R211)(float, double, float, R211, double);
-typedef R214 (*CbRet_R214)(long, unsigned char, unsigned long long, double, R214, float);
-typedef uint64_t (*CbArg_R214)(float, uintptr_t, double, double, double, double, double, R214, EnU16);
-typedef R217 (*CbRet_R217)(uintptr_t, EnU32, ssize_t, short, int16_t, char, int64_t, R217, unsigned long long);
+typedef PackU2 (*CbRet_PackU2)(_Bool, double, short, int16_t, int64_t, float, PackU2, double);
+typedef uint64_t (*CbArg_PackU2)(int, double, int16_t, const int64_t *, double, unsigned long, float, double, PackU2);
+typedef PackP7 (*CbRet_PackP7)(const int64_t *, size_t, uintptr_t, float, uint8_t, int16_t, float, const int64_t *, PackP7);
+typedef uint64_t (*CbArg_PackP7)(double, PackP7, short, uint8_t);
+typedef P7Arr2 (*CbRet_P7Arr2)(P7Arr2, float, float);
+typedef uint64_t (*CbArg_P7Arr2)(float, const int64_t *, int64_t, unsigned char, EnI8, float, double, P7Arr2, int8_t, double, uint16_t, EnU64, double, const int64_t *);
+typedef P7Pair (*CbRet_P7Pair)(uint8_t, int16_t, EnI64, float, double, short, P7Pair, uint32_t, unsigned long long);
+typedef uint64_t (*CbArg_P7Pair)(float, double, float, double, P7Pair, const int64_t *);
+typedef F32ZeroI32 (*CbRet_F32ZeroI32)(double, ssize_t, uint8_t, const int64_t *, const int64_t *, F32ZeroI32, uint32_t);
+typedef uint64_t (*CbArg_F32ZeroI32)(const int64_t *, F32ZeroI32, double, const int64_t *, float, unsigned long, int, int8_t);
+typedef F64F32ZeroI32 (*CbRet_F64F32ZeroI32)(float, float, float, float, F64F32ZeroI32);
+typedef uint64_t (*CbArg_F64F32ZeroI32)(unsigned short, F64F32ZeroI32, uint16_t, unsigned short, signed char, uint16_t, long long);
+typedef F32F32ZeroI32 (*CbRet_F32F32ZeroI32)(int32_t, _Bool, EnI16, ssize_t, double, long long, intptr_t, uint8_t, F32F32ZeroI32, double, uint16_t, const int64_t *);
+typedef uint64_t (*CbArg_F32F32ZeroI32)(int16_t, F32F32ZeroI32, int8_t, EnI64, uint16_t, uint16_t);
+typedef PackU8ZeroI64 (*CbRet_PackU8ZeroI64)(float, double, float, double, float, PackU8ZeroI64, EnI8);
+typedef uint64_t (*CbArg_PackU8ZeroI64)(int8_t, uint8_t, float, short, float, const int64_t *, unsigned long, double, PackU8ZeroI64, size_t, int16_t, EnU32, int16_t, unsigned char, unsigned short);
+typedef UF32ZeroI32 (*CbRet_UF32ZeroI32)(double, float, double, intptr_t, double, UF32ZeroI32);
+typedef uint64_t (*CbArg_UF32ZeroI32)(UF32ZeroI32, short, unsigned char, signed char, signed char, long, uint16_t);
+typedef R001 (*CbRet_R001)(double, R001, uint32_t, ssize_t, EnInt);
+typedef uint64_t (*CbArg_R001)(unsigned short, _Bool, int8_t, _Bool, ssize_t, uint64_t, const int64_t *, int16_t, R001, float, float, float, float, double, float);
+typedef R004 (*CbRet_R004)(float, double, double, R004, double, float);
+typedef uint64_t (*CbArg_R004)(const int64_t *, unsigned int, EnI64, const int64_t *, uint16_t, EnI64, const int64_t *, EnI64, R004, EnI64, float, double, uint16_t, double, _Bool);
+typedef R007 (*CbRet_R007)(EnU8, unsigned char, _Bool, R007, double);
+typedef uint64_t (*CbArg_R007)(unsigned char, signed char, unsigned short, float, unsigned short, R007, float, double, float, const int64_t *);
+typedef R010 (*CbRet_R010)(const int64_t *, unsigned long, signed char, unsigned char, double, uint32_t, R010, int16_t, int8_t, double);
+typedef uint64_t (*CbArg_R010)(double, float, R010, const int64_t *);
+typedef R013 (*CbRet_R013)(double, ssize_t, float, uint16_t, int32_t, intptr_t, EnI8, R013, double);
+typedef uint64_t (*CbArg_R013)(short, R013, uint16_t, _Bool, char, short, EnU64, unsigned short);
+typedef R016 (*CbRet_R016)(double, const int64_t *, uint16_t, int16_t, const int64_t *, double, float, unsigned char, R016, uint16_t, const int64_t *);
+typedef uint64_t (*CbArg_R016)(uint32_t, uint32_t, R016);
+typedef R019 (*CbRet_R019)(R019, float);
+typedef uint64_t (*CbArg_R019)(short, double, double, float, unsigned long long, unsigned short, R019, float, double, double);
+typedef R022 (*CbRet_R022)(int16_t, R022, uintptr_t, EnI16, char);
+typedef uint64_t (*CbArg_R022)(unsigned int, char, uint64_t, EnI16, const int64_t *, R022, unsigned char, int8_t, uint32_t, float, float, double);
+typedef R025 (*CbRet_R025)(char, char, signed char, float, _Bool, ssize_t, uint16_t, unsigned short, R025, float, float);
+typedef uint64_t (*CbArg_R025)(char, float, R025, float);
+typedef R028 (*CbRet_R028)(const int64_t *, unsigned long, EnI16, R028, EnI8, long);
+typedef uint64_t (*CbArg_R028)(float, double, float, float, R028, float, short, long long, int16_t);
+typedef R031 (*CbRet_R031)(double, double, float, double, R031, ssize_t, EnInt, float);
+typedef uint64_t (*CbArg_R031)(uint16_t, char, R031, signed char, short, long, unsigned short);
+typedef R034 (*CbRet_R034)(const int64_t *, short, int16_t, short, R034, char, EnU64);
+typedef uint64_t (*CbArg_R034)(double, float, double, double, double, R034, double, float);
+typedef R037 (*CbRet_R037)(float, float, float, float, float, R037, unsigned int, uint32_t, unsigned long long);
+typedef uint64_t (*CbArg_R037)(unsigned int, int8_t, unsigned long long, R037);
+typedef R040 (*CbRet_R040)(ssize_t, int32_t, int, char, R040, int, int16_t);
+typedef uint64_t (*CbArg_R040)(EnU64, char, uintptr_t, R040, ssize_t, short, uint64_t, unsigned short, int8_t, long long);
+typedef R043 (*CbRet_R043)(float, R043);
+typedef uint64_t (*CbArg_R043)(signed char, int16_t, size_t, int8_t, double, R043, float, double, float, float, float, float);
+typedef R046 (*CbRet_R046)(const int64_t *, uint8_t, unsigned char, _Bool, long, const int64_t *, R046);
+typedef uint64_t (*CbArg_R046)(unsigned long, R046, float, double, double);
+typedef R049 (*CbRet_R049)(R049);
+typedef uint64_t (*CbArg_R049)(float, R049, double, double, double, double, double, double);
+typedef R052 (*CbRet_R052)(R052, int16_t);
+typedef uint64_t (*CbArg_R052)(int64_t, double, uint16_t, EnU8, unsigned char, int, R052);
+typedef R055 (*CbRet_R055)(float, float, double, double, double, float, float, double, R055, float);
+typedef uint64_t (*CbArg_R055)(long, EnU16, char, R055, ssize_t, float);
+typedef R058 (*CbRet_R058)(double, uint8_t, float, intptr_t, uint16_t, R058, signed char);
+typedef uint64_t (*CbArg_R058)(double, float, float, double, double, double, R058, const int64_t *, float, double, unsigned char, intptr_t, _Bool);
+typedef R061 (*CbRet_R061)(R061);
+typedef uint64_t (*CbArg_R061)(uint8_t, float, float, unsigned int, float, double, double, float, R061);
+typedef R064 (*CbRet_R064)(float, double, double, double, R064);
+typedef uint64_t (*CbArg_R064)(double, float, double, float, float, double, float, float, R064, EnU64, uintptr_t, signed char, const int64_t *);
+typedef R067 (*CbRet_R067)(signed char, long, R067, short, char, double);
+typedef uint64_t (*CbArg_R067)(uint32_t, float, EnInt, R067, double, unsigned short, intptr_t, short, double, double);
+typedef R070 (*CbRet_R070)(float, double, R070, unsigned long, unsigned short);
+typedef uint64_t (*CbArg_R070)(R070, float, float, double, double, double);
+typedef R073 (*CbRet_R073)(EnU8, uintptr_t, uint8_t, uintptr_t, R073, const int64_t *, signed char, double);
+typedef uint64_t (*CbArg_R073)(unsigned char, ssize_t, double, int8_t, double, R073, float);
+typedef R076 (*CbRet_R076)(intptr_t, uint32_t, R076, size_t);
+typedef uint64_t (*CbArg_R076)(float, double, double, float, double, float, float, double, R076);
+typedef R079 (*CbRet_R079)(const int64_t *, R079, double, float, double);
+typedef uint64_t (*CbArg_R079)(double, float, float, float, R079, ssize_t);
+typedef R082 (*CbRet_R082)(int8_t, uint32_t, EnU16, signed char, unsigned int, uint8_t, const int64_t *, uint16_t, R082);
+typedef uint64_t (*CbArg_R082)(uintptr_t, char, unsigned long, char, uint16_t, int16_t, uint32_t, unsigned int, R082, char, double, long);
+typedef R085 (*CbRet_R085)(R085, int16_t, float);
+typedef uint64_t (*CbArg_R085)(short, uint64_t, const int64_t *, R085, const int64_t *, unsigned int, int8_t, uint64_t);
+typedef R088 (*CbRet_R088)(double, double, double, float, float, double, double, R088, unsigned char, float, EnI16);
+typedef uint64_t (*CbArg_R088)(float, int16_t, char, intptr_t, float, signed char, R088, uint8_t, double);
+typedef R091 (*CbRet_R091)(uint8_t, unsigned char, int16_t, EnInt, uint8_t, unsigned short, R091, uint32_t, int64_t, int8_t);
+typedef uint64_t (*CbArg_R091)(R091, unsigned long);
+typedef R094 (*CbRet_R094)(unsigned long, double, R094, double, double, double);
+typedef uint64_t (*CbArg_R094)(R094, int8_t, unsigned char, short);
+typedef R097 (*CbRet_R097)(double, size_t, uintptr_t, int8_t, unsigned short, char, char, double, R097, double, double);
+typedef uint64_t (*CbArg_R097)(float, double, R097, float, uint8_t, double);
+typedef R100 (*CbRet_R100)(uint8_t, float, size_t, R100, EnU8);
+typedef uint64_t (*CbArg_R100)(float, float, float, float, float, R100, double, float, unsigned char, unsigned short);
+typedef R103 (*CbRet_R103)(const int64_t *, uintptr_t, int, double, R103);
+typedef uint64_t (*CbArg_R103)(float, double, double, double, R103, float, float);
+typedef R106 (*CbRet_R106)(unsigned int, uint16_t, int16_t, const int64_t *, R106, double, double, double);
+typedef uint64_t (*CbArg_R106)(uint8_t, const int64_t *, const int64_t *, uint64_t, EnI16, intptr_t, int32_t, R106, float, float);
+typedef R109 (*CbRet_R109)(const int64_t *, float, R109, uint16_t);
+typedef uint64_t (*CbArg_R109)(int, uint16_t, unsigned long, EnU8, int64_t, int, R109, ssize_t, unsigned char, double);
+typedef R112 (*CbRet_R112)(float, float, float, double, unsigned int, float, float, float, R112);
+typedef uint64_t (*CbArg_R112)(short, float, double, double, double, float, R112, size_t, float, double, EnI64, double, signed char);
+typedef R115 (*CbRet_R115)(double, float, R115);
+typedef uint64_t (*CbArg_R115)(float, EnU8, short, float, short, unsigned char, R115, int64_t, _Bool, unsigned long, unsigned short, unsigned int);
+typedef R118 (*CbRet_R118)(double, float, double, double, float, float, float, double, R118, unsigned short, float, double);
+typedef uint64_t (*CbArg_R118)(uint16_t, unsigned int, ssize_t, EnI8, char, short, unsigned long long, ssize_t, R118, const int64_t *, uint64_t);
+typedef R121 (*CbRet_R121)(double, float, double, uint8_t, R121, short);
+typedef uint64_t (*CbArg_R121)(float, int16_t, EnU16, const int64_t *, float, R121, long);
+typedef R124 (*CbRet_R124)(double, double, unsigned long, float, float, double, float, R124, double);
+typedef uint64_t (*CbArg_R124)(R124, unsigned short, _Bool, double, float, double);
+typedef R127 (*CbRet_R127)(int64_t, unsigned char, double, signed char, double, R127, float);
+typedef uint64_t (*CbArg_R127)(int8_t, intptr_t, signed char, short, double, double, double, R127, EnInt, uint64_t, _Bool, int, const int64_t *);
+typedef R130 (*CbRet_R130)(float, double, float, float, R130, uint16_t, int64_t, float);
+typedef uint64_t (*CbArg_R130)(R130, double, double, double, float, float, unsigned int);
+typedef R133 (*CbRet_R133)(float, size_t, float, _Bool, R133, EnU64, int16_t);
+typedef uint64_t (*CbArg_R133)(int16_t, char, char, unsigned long, unsigned char, R133, signed char, signed char);
+typedef R136 (*CbRet_R136)(uint32_t, unsigned short, size_t, intptr_t, R136);
+typedef uint64_t (*CbArg_R136)(double, EnU32, unsigned short, double, float, double, signed char, int64_t, R136, unsigned char, intptr_t, uint8_t, int);
+typedef R139 (*CbRet_R139)(int64_t, int, int8_t, int64_t, R139, double, int8_t);
+typedef uint64_t (*CbArg_R139)(double, double, double, R139, double, char, long, unsigned short);
+typedef R142 (*CbRet_R142)(char, const int64_t *, const int64_t *, float, EnI8, ssize_t, unsigned short, R142, double, ssize_t, float);
+typedef uint64_t (*CbArg_R142)(uint16_t, unsigned short, const int64_t *, R142, unsigned long, int, uint8_t);
+typedef R145 (*CbRet_R145)(int32_t, R145, double, float);
+typedef uint64_t (*CbArg_R145)(EnI16, char, float, double, EnI64, double, unsigned char, R145, float);
+typedef R148 (*CbRet_R148)(long, float, R148, uint8_t, unsigned long long);
+typedef uint64_t (*CbArg_R148)(float, ssize_t, float, float, float, float, float, float, R148, int8_t, unsigned long long, float, unsigned short, int64_t);
+typedef R151 (*CbRet_R151)(double, float, double, double, double, float, double, R151, int16_t, float, float);
+typedef uint64_t (*CbArg_R151)(_Bool, R151, float, int8_t, short);
+typedef R154 (*CbRet_R154)(uint16_t, char, const int64_t *, unsigned long long, uint32_t, R154, char, long long, EnInt);
+typedef uint64_t (*CbArg_R154)(double, unsigned short, R154, float, float, float, float, float);
+typedef R157 (*CbRet_R157)(int16_t, R157, int64_t, int8_t, uintptr_t);
+typedef uint64_t (*CbArg_R157)(float, float, float, float, float, float, R157);
+typedef R160 (*CbRet_R160)(double, float, float, double, double, R160, EnI8, unsigned short);
+typedef uint64_t (*CbArg_R160)(double, R160, unsigned int, unsigned long, double);
+typedef R163 (*CbRet_R163)(R163, EnU8);
+typedef uint64_t (*CbArg_R163)(int8_t, R163, int64_t, float);
+typedef R166 (*CbRet_R166)(double, double, float, float, float, R166);
+typedef uint64_t (*CbArg_R166)(unsigned long, R166, unsigned char, const int64_t *, uint16_t);
+typedef R169 (*CbRet_R169)(double, R169, signed char);
+typedef uint64_t (*CbArg_R169)(float, double, double, double, double, double, double, float, R169, signed char, ssize_t, signed char);
+typedef R172 (*CbRet_R172)(char, unsigned short, EnU16, _Bool, const int64_t *, int64_t, unsigned short, R172, int64_t, int64_t, float);
+typedef uint64_t (*CbArg_R172)(R172, double, float, double, double, float);
+typedef R175 (*CbRet_R175)(double, float, double, R175, const int64_t *, const int64_t *);
+typedef uint64_t (*CbArg_R175)(float, R175, uintptr_t, short, signed char);
+typedef R178 (*CbRet_R178)(unsigned char, int64_t, uint8_t, char, uint8_t, char, _Bool, R178);
+typedef uint64_t (*CbArg_R178)(uint64_t, float, R178, float);
+typedef R181 (*CbRet_R181)(double, int, R181, double, double);
+typedef uint64_t (*CbArg_R181)(int32_t, ssize_t, double, intptr_t, unsigned short, const int64_t *, const int64_t *, int16_t, R181, signed char, unsigned int, short, signed char, int64_t, char);
+typedef R184 (*CbRet_R184)(double, int8_t, ssize_t, double, R184, uint8_t);
+typedef uint64_t (*CbArg_R184)(double, double, float, double, double, double, R184, float, double, float);
+typedef R187 (*CbRet_R187)(float, double, R187, float, double, double);
+typedef uint64_t (*CbArg_R187)(int8_t, double, uint8_t, int, R187, float, double, int64_t, float, float, float);
+typedef R190 (*CbRet_R190)(float, int32_t, _Bool, uintptr_t, long, unsigned short, R190);
+typedef uint64_t (*CbArg_R190)(R190, size_t, int16_t, double, unsigned char, int32_t, const int64_t *);
+typedef R193 (*CbRet_R193)(EnU8, uint16_t, signed char, int, int64_t, unsigned short, R193);
+typedef uint64_t (*CbArg_R193)(float, R193, uint16_t, uint8_t, short, int8_t);
+typedef R196 (*CbRet_R196)(double, unsigned char, char, unsigned long, double, _Bool, double, R196, double);
+typedef uint64_t (*CbArg_R196)(ssize_t, uintptr_t, R196, double, double, char, float, double, float);
+typedef R199 (*CbRet_R199)(int16_t, float, uint16_t, double, uint32_t, double, R199, double, double);
+typedef uint64_t (*CbArg_R199)(char, signed char, EnU32, long, R199, unsigned int, const int64_t *, intptr_t, double);
+typedef R202 (*CbRet_R202)(unsigned int, unsigned short, R202, long long, double, unsigned short);
+typedef uint64_t (*CbArg_R202)(R202, uint8_t, short, unsigned short, unsigned int, unsigned char);
+typedef R205 (*CbRet_R205)(unsigned char, char, EnI16, double, double, double, double, uint64_t, R205, double);
+typedef uint64_t (*CbArg_R205)(float, const int64_t *, R205, float);
+typedef R208 (*CbRet_R208)(float, float, double, float, double, double, double, double, R208, const int64_t *, float);
+typedef uint64_t (*CbArg_R208)(double, int16_t, double, double, float, R208, int, double, uint16_t, const int64_t *, double);
+typedef R211 (*CbRet_R211)(float, R211, EnI8, signed char, unsigned short);
+typedef uint64_t (*CbArg_R211)(R211, short, unsigned short, uint16_t);
+typedef R214 (*CbRet_R214)(long long, int64_t, size_t, int16_t, float, const int64_t *, unsigned long, char, R214, char, uint8_t);
+typedef uint64_t (*CbArg_R214)(const int64_t *, short, R214, uintptr_t, uint8_t, int64_t, uintptr_t, int16_t);
+typedef R217 (*CbRet_R217)(char, intptr_t, R217, double);
 typedef uint64_t (*CbArg_R217)(float, R217);
-typedef R220 (*CbRet_R220)(double, double, float, signed char, unsigned char, float, int16_t, uint8_t, R220, const int64_t *, float);
-typedef uint64_t (*CbArg_R220)(float, float, R220, size_t, float, float, float);
-typedef R223 (*CbRet_R223)(uint8_t, _Bool, R223, signed char);
-typedef uint64_t (*CbArg_R223)(const int64_t *, short, double, int8_t, EnI64, float, long long, R223, intptr_t, uint64_t, unsigned char, int16_t, double, uintptr_t);
-typedef R226 (*CbRet_R226)(R226);
-typedef uint64_t (*CbArg_R226)(const int64_t *, short, EnI64, long long, EnU64, const int64_t *, uint16_t, char, R226, unsigned long, float, double, double, double);
-typedef R229 (*CbRet_R229)(short, int64_t, unsigned long, float, float, int8_t, double, float, R229, double);
-typedef uint64_t (*CbArg_R229)(uint16_t, const int64_t *, ssize_t, float, double, uintptr_t, float, R229, const int64_t *, int32_t);
+typedef R220 (*CbRet_R220)(unsigned short, double, int64_t, EnI8, unsigned short, int8_t, R220, unsigned long long, int8_t, int8_t);
+typedef uint64_t (*CbArg_R220)(float, float, double, double, double, double, float, float, R220);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_EmptyU)(EmptyU, long, unsigned int);
 typedef EmptyU (__attribute__((ms_abi)) *W64EchoFn_EmptyU)(ssize_t, double, float, ssize_t, uint64_t, EmptyU, double, float);
 typedef uint64_t (*HashFn_U8EmptyU8)(double, long long, double, double, U8EmptyU8, int32_t);
@@ -476,260 +488,260 @@ typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_CharShortLong)(float, doubl
 typedef CharShortLong (__attribute__((ms_abi)) *W64EchoFn_CharShortLong)(signed char, uint64_t, double, double, CharShortLong);
 typedef uint64_t (*HashFn_EmptyF64)(int8_t, uint8_t, double, signed char, EmptyF64, double);
 typedef EmptyF64 (*EchoFn_EmptyF64)(unsigned long long, int16_t, _Bool, unsigned short, const int64_t *, signed char, EmptyF64);
-typedef uint64_t (*HashFn_R004)(int16_t, int16_t, uint64_t, const int64_t *, int32_t, unsigned long, uint8_t, int8_t, R004);
-typedef R004 (*EchoFn_R004)(R004, ssize_t, long, short);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R006)(float, int8_t, R006, unsigned short);
-typedef R006 (__attribute__((ms_abi)) *W64EchoFn_R006)(int, R006, long);
-typedef uint64_t (*HashFn_R009)(float, double, float, R009, signed char, long);
-typedef R009 (*EchoFn_R009)(R009);
-typedef uint64_t (*HashFn_R014)(unsigned char, size_t, R014);
-typedef R014 (*EchoFn_R014)(float, R014, unsigned long, ssize_t, unsigned char);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R014)(R014, const int64_t *);
-typedef R014 (__attribute__((ms_abi)) *W64EchoFn_R014)(signed char, unsigned short, int64_t, char, unsigned char, R014);
-typedef uint64_t (*HashFn_R019)(uint8_t, float, char, float, short, int8_t, double, double, R019);
-typedef R019 (*EchoFn_R019)(const int64_t *, double, double, float, uint8_t, int16_t, double, double, R019, float, float, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R022)(char, intptr_t, long, int64_t, uint16_t, R022, unsigned short);
-typedef R022 (__attribute__((ms_abi)) *W64EchoFn_R022)(const int64_t *, double, EnI16, R022);
-typedef uint64_t (*HashFn_R024)(float, double, R024, unsigned long);
-typedef R024 (*EchoFn_R024)(R024);
-typedef uint64_t (*HashFn_R029)(uint8_t, signed char, EnInt, int16_t, uintptr_t, unsigned char, unsigned short, short, R029);
-typedef R029 (*EchoFn_R029)(uintptr_t, unsigned short, unsigned char, unsigned long, ssize_t, signed char, unsigned short, unsigned long, R029, int32_t, uint8_t, int64_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R030)(double, float, float, double, double, R030);
-typedef R030 (__attribute__((ms_abi)) *W64EchoFn_R030)(float, double, double, double, R030);
-typedef uint64_t (*HashFn_R034)(unsigned int, int16_t, R034, ssize_t, uintptr_t);
-typedef R034 (*EchoFn_R034)(const int64_t *, R034, ssize_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R038)(float, double, float, float, uint8_t, R038, float);
-typedef R038 (__attribute__((ms_abi)) *W64EchoFn_R038)(float, float, float, float, double, R038, unsigned short);
-typedef uint64_t (*HashFn_R039)(uint32_t, signed char, EnI64, R039, int8_t, uint8_t);
-typedef R039 (*EchoFn_R039)(double, double, float, float, float, double, float, float, R039, double, float);
-typedef uint64_t (*HashFn_R044)(double, float, double, float, float, double, int32_t, float, R044, double);
-typedef R044 (*EchoFn_R044)(char, EnU8, R044, ssize_t, uint16_t, signed char);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R046)(int16_t, double, R046);
-typedef R046 (__attribute__((ms_abi)) *W64EchoFn_R046)(R046, double);
-typedef uint64_t (*HashFn_R049)(float, double, double, R049, double, double);
-typedef R049 (*EchoFn_R049)(R049);
-typedef uint64_t (*HashFn_R054)(EnU32, uint8_t, unsigned long, const int64_t *, int, R054, uintptr_t, EnU64);
-typedef R054 (*EchoFn_R054)(R054);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R054)(char, int, uint8_t, uint8_t, R054, long long, uint8_t);
-typedef R054 (__attribute__((ms_abi)) *W64EchoFn_R054)(R054, unsigned long, double);
-typedef uint64_t (*HashFn_R059)(int, int16_t, ssize_t, short, int8_t, int32_t, R059, long long);
-typedef R059 (*EchoFn_R059)(float, float, double, R059, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R062)(float, float, double, float, R062, unsigned char);
-typedef R062 (__attribute__((ms_abi)) *W64EchoFn_R062)(float, double, float, R062);
-typedef uint64_t (*HashFn_R064)(signed char, R064);
-typedef R064 (*EchoFn_R064)(int8_t, unsigned short, EnU8, double, R064, double);
-typedef uint64_t (*HashFn_R069)(float, signed char, const int64_t *, long, int16_t, long, R069);
-typedef R069 (*EchoFn_R069)(double, int, float, R069, unsigned char);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R070)(ssize_t, double, R070, float, int);
-typedef R070 (__attribute__((ms_abi)) *W64EchoFn_R070)(const int64_t *, R070);
-typedef uint64_t (*HashFn_R074)(int8_t, int, R074);
-typedef R074 (*EchoFn_R074)(double, unsigned short, int16_t, R074, float, float, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R078)(uint8_t, uintptr_t, uint8_t, int64_t, R078, intptr_t);
-typedef R078 (__attribute__((ms_abi)) *W64EchoFn_R078)(R078, double, double);
-typedef uint64_t (*HashFn_R079)(uint8_t, R079, char, int8_t);
-typedef R079 (*EchoFn_R079)(double, R079);
-typedef uint64_t (*HashFn_R084)(EnInt, int16_t, EnI16, double, R084, float);
-typedef R084 (*EchoFn_R084)(uint16_t, unsigned char, const int64_t *, short, float, float, double, R084, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R086)(uint32_t, float, uint8_t, int8_t, long long, R086, unsigned char, float);
-typedef R086 (__attribute__((ms_abi)) *W64EchoFn_R086)(int16_t, R086, uint64_t, long);
-typedef uint64_t (*HashFn_R089)(const int64_t *, EnU8, double, const int64_t *, uint64_t, short, size_t, signed char, R089);
-typedef R089 (*EchoFn_R089)(double, float, R089, int16_t, uint64_t, size_t);
-typedef uint64_t (*HashFn_R094)(double, double, intptr_t, double, float, unsigned int, double, R094, _Bool, size_t);
-typedef R094 (*EchoFn_R094)(double, double, double, float, float, R094, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R094)(int32_t, float, uint8_t, unsigned short, int, R094, short, intptr_t);
-typedef R094 (__attribute__((ms_abi)) *W64EchoFn_R094)(float, double, R094, float);
-typedef uint64_t (*HashFn_R099)(R099, const int64_t *, uint64_t);
-typedef R099 (*EchoFn_R099)(float, double, double, double, float, float, double, double, R099, double, const int64_t *);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R102)(unsigned short, double, int, R102);
-typedef R102 (__attribute__((ms_abi)) *W64EchoFn_R102)(unsigned char, char, const int64_t *, float, EnI64, R102);
-typedef uint64_t (*HashFn_R104)(unsigned long, intptr_t, int16_t, unsigned short, R104, long long);
-typedef R104 (*EchoFn_R104)(float, short, short, unsigned int, unsigned char, long, signed char, R104);
-typedef uint64_t (*HashFn_R109)(char, intptr_t, R109);
-typedef R109 (*EchoFn_R109)(unsigned long, R109, char, double, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R110)(ssize_t, unsigned int, R110, uint32_t, size_t);
-typedef R110 (__attribute__((ms_abi)) *W64EchoFn_R110)(double, float, float, R110);
-typedef uint64_t (*HashFn_R114)(ssize_t, unsigned int, R114);
-typedef R114 (*EchoFn_R114)(float, float, double, float, double, float, R114, EnI8);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R118)(float, double, float, double, double, R118, size_t);
-typedef R118 (__attribute__((ms_abi)) *W64EchoFn_R118)(intptr_t, unsigned short, short, R118, const int64_t *);
-typedef uint64_t (*HashFn_R119)(uint8_t, uintptr_t, int8_t, int8_t, signed char, int16_t, R119);
-typedef R119 (*EchoFn_R119)(double, float, int16_t, float, R119, const int64_t *, unsigned long, float);
-typedef uint64_t (*HashFn_R124)(EnU32, short, const int64_t *, unsigned char, unsigned char, unsigned long, intptr_t, const int64_t *, R124);
-typedef R124 (*EchoFn_R124)(unsigned char, double, int16_t, ssize_t, R124, uintptr_t, char, size_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R126)(const int64_t *, uint8_t, float, short, R126, uint64_t);
-typedef R126 (__attribute__((ms_abi)) *W64EchoFn_R126)(int8_t, float, signed char, uint64_t, R126);
-typedef uint64_t (*HashFn_R129)(double, float, double, float, double, double, float, R129, unsigned int, float);
-typedef R129 (*EchoFn_R129)(float, const int64_t *, double, int64_t, float, float, unsigned char, R129, char, uint32_t, int64_t);
-typedef uint64_t (*HashFn_R134)(signed char, float, R134);
-typedef R134 (*EchoFn_R134)(int64_t, EnI8, uint64_t, intptr_t, unsigned short, uintptr_t, const int64_t *, ssize_t, R134, _Bool, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R134)(unsigned char, signed char, R134, uint32_t);
-typedef R134 (__attribute__((ms_abi)) *W64EchoFn_R134)(float, R134, float, double);
-typedef uint64_t (*HashFn_R139)(uint16_t, uint8_t, R139);
-typedef R139 (*EchoFn_R139)(double, float, float, double, R139, uint16_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R142)(double, double, R142, uintptr_t, unsigned long long);
-typedef R142 (__attribute__((ms_abi)) *W64EchoFn_R142)(unsigned short, EnI8, double, char, unsigned short, R142);
-typedef uint64_t (*HashFn_R144)(char, double, float, size_t, uint8_t, double, int64_t, R144, intptr_t, int16_t);
-typedef R144 (*EchoFn_R144)(float, float, short, unsigned char, unsigned char, R144, EnU64, unsigned long long);
-typedef uint64_t (*HashFn_R149)(EnU16, EnInt, uint8_t, R149, const int64_t *, int32_t);
-typedef R149 (*EchoFn_R149)(signed char, R149, EnInt);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R150)(double, EnI8, double, R150, uint16_t);
-typedef R150 (__attribute__((ms_abi)) *W64EchoFn_R150)(float, float, R150, uint64_t);
-typedef uint64_t (*HashFn_R154)(int, size_t, double, float, int64_t, size_t, short, char, R154, short, unsigned short);
-typedef R154 (*EchoFn_R154)(unsigned char, unsigned long, EnU8, float, float, int32_t, R154, float, double, long);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R158)(float, float, double, float, R158);
-typedef R158 (__attribute__((ms_abi)) *W64EchoFn_R158)(double, unsigned short, float, R158, float);
-typedef uint64_t (*HashFn_R159)(float, float, const int64_t *, float, float, float, int64_t, unsigned long long, R159, double);
-typedef R159 (*EchoFn_R159)(EnU8, float, uint64_t, double, short, char, int16_t, R159, _Bool, int8_t);
-typedef uint64_t (*HashFn_R164)(unsigned short, ssize_t, char, R164);
-typedef R164 (*EchoFn_R164)(R164, float, double, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R166)(double, float, R166, _Bool, intptr_t);
-typedef R166 (__attribute__((ms_abi)) *W64EchoFn_R166)(float, double, _Bool, const int64_t *, _Bool, R166);
-typedef uint64_t (*HashFn_R169)(ssize_t, unsigned char, int32_t, R169);
-typedef R169 (*EchoFn_R169)(int64_t, float, int16_t, char, long long, size_t, R169, int8_t, unsigned int, uint16_t);
-typedef uint64_t (*HashFn_R174)(uint16_t, char, const int64_t *, unsigned long long, uint32_t, R174, char, long long);
-typedef R174 (*EchoFn_R174)(uint16_t, double, signed char, uintptr_t, int16_t, float, R174);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R174)(unsigned char, double, R174, int64_t, long long);
-typedef R174 (__attribute__((ms_abi)) *W64EchoFn_R174)(unsigned char, float, R174, float, double);
-typedef uint64_t (*HashFn_R179)(double, double, float, double, double, R179, float);
-typedef R179 (*EchoFn_R179)(uint32_t, double, float, R179, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R182)(double, double, double, double, float, R182);
-typedef R182 (__attribute__((ms_abi)) *W64EchoFn_R182)(double, R182, double);
-typedef uint64_t (*HashFn_R184)(float, unsigned short, float, double, double, double, unsigned long long, R184, double);
-typedef R184 (*EchoFn_R184)(_Bool, float, float, double, EnI64, float, R184, EnU8, int16_t);
-typedef uint64_t (*HashFn_R189)(unsigned long, const int64_t *, R189);
-typedef R189 (*EchoFn_R189)(float, unsigned short, float, const int64_t *, ssize_t, uint8_t, double, R189);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R190)(float, double, R190, double, float);
-typedef R190 (__attribute__((ms_abi)) *W64EchoFn_R190)(R190, size_t, int8_t);
-typedef uint64_t (*HashFn_R194)(long long, char, unsigned char, long long, double, float, double, R194, uint32_t);
-typedef R194 (*EchoFn_R194)(float, uint64_t, R194, float, EnU64);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R198)(double, R198, double, int);
-typedef R198 (__attribute__((ms_abi)) *W64EchoFn_R198)(unsigned int, unsigned int, double, EnI16, R198, float, float);
-typedef uint64_t (*HashFn_R199)(uintptr_t, unsigned short, float, unsigned short, int16_t, R199);
-typedef R199 (*EchoFn_R199)(const int64_t *, int8_t, double, uint16_t, R199, ssize_t, uint8_t);
-typedef uint64_t (*HashFn_R204)(uint64_t, double, EnU8, unsigned short, double, intptr_t, R204, float);
-typedef R204 (*EchoFn_R204)(float, float, float, double, float, double, double, R204, EnU64, EnI16);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R206)(char, R206, int8_t, EnInt);
-typedef R206 (__attribute__((ms_abi)) *W64EchoFn_R206)(unsigned int, char, R206);
-typedef uint64_t (*HashFn_R209)(uint8_t, float, R209, float);
-typedef R209 (*EchoFn_R209)(_Bool, intptr_t, int16_t, unsigned long, ssize_t, R209, double, unsigned char, uint16_t);
-typedef uint64_t (*HashFn_R214)(float, double, float, float, R214, uintptr_t);
-typedef R214 (*EchoFn_R214)(uint32_t, unsigned int, unsigned char, unsigned long, size_t, short, EnU16, R214);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R214)(unsigned long, int16_t, double, int64_t, uint8_t, R214, float, EnU64);
-typedef R214 (__attribute__((ms_abi)) *W64EchoFn_R214)(char, signed char, unsigned char, R214, intptr_t);
-typedef uint64_t (*HashFn_R219)(int8_t, uint16_t, float, double, R219, size_t);
-typedef R219 (*EchoFn_R219)(double, double, const int64_t *, float, const int64_t *, R219, short, uint64_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R222)(uint16_t, unsigned char, uint16_t, int8_t, char, R222, signed char);
-typedef R222 (__attribute__((ms_abi)) *W64EchoFn_R222)(long, uint8_t, double, R222, float);
-typedef uint64_t (*HashFn_R224)(short, const int64_t *, EnI8, R224);
-typedef R224 (*EchoFn_R224)(R224, float, float);
-typedef uint64_t (*HashFn_R229)(unsigned long long, signed char, int32_t, const int64_t *, const int64_t *, uint8_t, unsigned long, uint16_t, R229, unsigned char);
-typedef R229 (*EchoFn_R229)(uint16_t, EnU16, ssize_t, EnU64, double, double, float, float, R229);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R230)(R230);
-typedef R230 (__attribute__((ms_abi)) *W64EchoFn_R230)(unsigned short, float, R230, unsigned char, EnInt);
+typedef uint64_t (*HashFn_F32ZeroI32)(uint8_t, uint64_t, int8_t, ssize_t, EnInt, F32ZeroI32);
+typedef F32ZeroI32 (*EchoFn_F32ZeroI32)(EnI64, short, EnU32, const int64_t *, signed char, short, short, int, F32ZeroI32);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_F32F32ZeroI32)(F32F32ZeroI32);
+typedef F32F32ZeroI32 (__attribute__((ms_abi)) *W64EchoFn_F32F32ZeroI32)(EnU16, double, float, double, F32F32ZeroI32, float);
+typedef uint64_t (*HashFn_R000)(double, double, float, R000, unsigned int);
+typedef R000 (*EchoFn_R000)(_Bool, float, float, uint64_t, short, float, const int64_t *, R000, double, float);
+typedef uint64_t (*HashFn_R005)(int32_t, unsigned int, R005, float);
+typedef R005 (*EchoFn_R005)(float, float, double, intptr_t, signed char, long, intptr_t, float, R005, signed char, uint64_t, uintptr_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R005)(unsigned int, R005, float);
+typedef R005 (__attribute__((ms_abi)) *W64EchoFn_R005)(R005, EnU64);
+typedef uint64_t (*HashFn_R010)(R010, uint8_t);
+typedef R010 (*EchoFn_R010)(int16_t, unsigned char, ssize_t, R010, unsigned long, unsigned int, long long);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R013)(EnI16, uint8_t, long, unsigned char, signed char, R013, float, double);
+typedef R013 (__attribute__((ms_abi)) *W64EchoFn_R013)(double, R013, EnU16, unsigned long);
+typedef uint64_t (*HashFn_R015)(size_t, short, int8_t, double, float, uint8_t, uint16_t, double, R015);
+typedef R015 (*EchoFn_R015)(float, R015, char);
+typedef uint64_t (*HashFn_R020)(int, float, unsigned int, EnI8, uint64_t, uint32_t, float, R020);
+typedef R020 (*EchoFn_R020)(double, float, int32_t, R020);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R021)(signed char, float, float, double, R021);
+typedef R021 (__attribute__((ms_abi)) *W64EchoFn_R021)(short, signed char, const int64_t *, R021);
+typedef uint64_t (*HashFn_R025)(unsigned long, double, int16_t, float, double, R025, double);
+typedef R025 (*EchoFn_R025)(float, float, float, double, double, R025, uint64_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R029)(uint32_t, R029, unsigned char, long);
+typedef R029 (__attribute__((ms_abi)) *W64EchoFn_R029)(R029, long);
+typedef uint64_t (*HashFn_R030)(unsigned long long, int32_t, R030, long long, signed char);
+typedef R030 (*EchoFn_R030)(float, R030, const int64_t *, EnU64, int16_t);
+typedef uint64_t (*HashFn_R035)(float, double, double, float, R035, char);
+typedef R035 (*EchoFn_R035)(int8_t, R035, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R037)(double, EnInt, const int64_t *, float, R037, float);
+typedef R037 (__attribute__((ms_abi)) *W64EchoFn_R037)(double, double, float, float, R037, float, float);
+typedef uint64_t (*HashFn_R040)(double, double, R040);
+typedef R040 (*EchoFn_R040)(int32_t, const int64_t *, double, const int64_t *, int32_t, R040, float, short);
+typedef uint64_t (*HashFn_R045)(int8_t, unsigned long, signed char, intptr_t, int8_t, EnInt, ssize_t, R045, const int64_t *);
+typedef R045 (*EchoFn_R045)(unsigned char, R045, uint8_t, long, int8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R045)(uint8_t, R045, double);
+typedef R045 (__attribute__((ms_abi)) *W64EchoFn_R045)(float, unsigned short, uint16_t, R045, float);
+typedef uint64_t (*HashFn_R050)(EnI64, unsigned char, long, int, int8_t, R050, unsigned char);
+typedef R050 (*EchoFn_R050)(int, unsigned short, int16_t, signed char, long long, unsigned long long, short, R050, unsigned int);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R053)(float, double, EnI8, EnI64, R053);
+typedef R053 (__attribute__((ms_abi)) *W64EchoFn_R053)(double, double, R053, intptr_t);
+typedef uint64_t (*HashFn_R055)(uint16_t, unsigned long, unsigned short, uintptr_t, const int64_t *, R055);
+typedef R055 (*EchoFn_R055)(const int64_t *, EnI64, float, const int64_t *, int8_t, intptr_t, uint8_t, uint8_t, R055, double, double);
+typedef uint64_t (*HashFn_R060)(unsigned int, const int64_t *, long, unsigned long, char, const int64_t *, unsigned char, size_t, R060);
+typedef R060 (*EchoFn_R060)(unsigned long long, EnI8, float, double, float, unsigned short, double, char, R060);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R061)(size_t, float, double, double, R061, float, float);
+typedef R061 (__attribute__((ms_abi)) *W64EchoFn_R061)(R061, signed char);
+typedef uint64_t (*HashFn_R065)(R065);
+typedef R065 (*EchoFn_R065)(double, float, float, double, float, double, R065, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R069)(double, double, float, R069, uintptr_t);
+typedef R069 (__attribute__((ms_abi)) *W64EchoFn_R069)(float, const int64_t *, int16_t, R069);
+typedef uint64_t (*HashFn_R070)(signed char, float, float, float, R070, float, float);
+typedef R070 (*EchoFn_R070)(_Bool, long long, signed char, int16_t, double, EnI8, const int64_t *, float, R070, unsigned int);
+typedef uint64_t (*HashFn_R075)(EnU32, long, uint8_t, uintptr_t, _Bool, R075);
+typedef R075 (*EchoFn_R075)(R075);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R077)(uint8_t, unsigned long, R077, float);
+typedef R077 (__attribute__((ms_abi)) *W64EchoFn_R077)(uint8_t, const int64_t *, R077, int16_t);
+typedef uint64_t (*HashFn_R080)(unsigned short, R080, double);
+typedef R080 (*EchoFn_R080)(float, double, double, R080, EnU16);
+typedef uint64_t (*HashFn_R085)(float, float, R085);
+typedef R085 (*EchoFn_R085)(uint16_t, EnI64, R085, EnI64, unsigned char);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R085)(const int64_t *, R085, _Bool);
+typedef R085 (__attribute__((ms_abi)) *W64EchoFn_R085)(double, float, unsigned long long, R085, int32_t);
+typedef uint64_t (*HashFn_R090)(R090);
+typedef R090 (*EchoFn_R090)(EnInt, unsigned int, float, unsigned char, int16_t, float, _Bool, int16_t, R090, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R093)(int8_t, float, uint16_t, double, R093);
+typedef R093 (__attribute__((ms_abi)) *W64EchoFn_R093)(EnI8, R093, uint16_t);
+typedef uint64_t (*HashFn_R095)(unsigned long long, uint64_t, long long, uint32_t, R095, short, uint32_t);
+typedef R095 (*EchoFn_R095)(long long, unsigned long long, unsigned char, const int64_t *, EnI16, R095, int8_t);
+typedef uint64_t (*HashFn_R100)(_Bool, int8_t, unsigned short, double, float, int16_t, const int64_t *, _Bool, R100, signed char, double);
+typedef R100 (*EchoFn_R100)(uint8_t, EnU8, R100, size_t, EnI64);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R101)(double, R101);
+typedef R101 (__attribute__((ms_abi)) *W64EchoFn_R101)(unsigned long long, int16_t, R101, long);
+typedef uint64_t (*HashFn_R105)(double, uint64_t, unsigned char, int8_t, int8_t, int8_t, const int64_t *, R105);
+typedef R105 (*EchoFn_R105)(size_t, EnI16, R105, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R109)(signed char, R109, uint16_t);
+typedef R109 (__attribute__((ms_abi)) *W64EchoFn_R109)(double, char, float, R109, short, signed char);
+typedef uint64_t (*HashFn_R110)(int64_t, float, R110, float);
+typedef R110 (*EchoFn_R110)(R110, double, float, float);
+typedef uint64_t (*HashFn_R115)(R115);
+typedef R115 (*EchoFn_R115)(float, EnU32, EnI8, R115);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R117)(float, uint8_t, R117, int32_t, uint16_t);
+typedef R117 (__attribute__((ms_abi)) *W64EchoFn_R117)(ssize_t, R117);
+typedef uint64_t (*HashFn_R120)(unsigned long long, int32_t, uint16_t, short, EnU8, const int64_t *, short, R120, uint64_t);
+typedef R120 (*EchoFn_R120)(double, unsigned short, float, unsigned short, short, long, R120, unsigned char, size_t);
+typedef uint64_t (*HashFn_R125)(float, double, R125, char, int32_t);
+typedef R125 (*EchoFn_R125)(unsigned int, int, unsigned char, R125, uint64_t, int8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R125)(const int64_t *, char, int64_t, EnI8, uint16_t, R125, EnU32);
+typedef R125 (__attribute__((ms_abi)) *W64EchoFn_R125)(float, int16_t, R125);
+typedef uint64_t (*HashFn_R130)(EnU64, double, int16_t, short, EnI8, double, uint16_t, const int64_t *, R130, double, float);
+typedef R130 (*EchoFn_R130)(signed char, short, float, float, float, R130);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R133)(R133, float);
+typedef R133 (__attribute__((ms_abi)) *W64EchoFn_R133)(unsigned int, float, R133);
+typedef uint64_t (*HashFn_R135)(int8_t, float, unsigned long long, _Bool, int16_t, double, R135, double, double);
+typedef R135 (*EchoFn_R135)(float, int16_t, R135, float);
+typedef uint64_t (*HashFn_R140)(R140);
+typedef R140 (*EchoFn_R140)(float, double, R140, intptr_t, int16_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R141)(float, R141, const int64_t *);
+typedef R141 (__attribute__((ms_abi)) *W64EchoFn_R141)(uint64_t, R141, float);
+typedef uint64_t (*HashFn_R145)(int32_t, char, uint32_t, signed char, R145, float);
+typedef R145 (*EchoFn_R145)(double, int64_t, int16_t, R145, uint32_t, uint8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R149)(double, float, long, float, double, R149, const int64_t *);
+typedef R149 (__attribute__((ms_abi)) *W64EchoFn_R149)(float, int8_t, EnU16, int16_t, uintptr_t, R149);
+typedef uint64_t (*HashFn_R150)(R150, uint8_t);
+typedef R150 (*EchoFn_R150)(unsigned long, unsigned char, R150, long, float);
+typedef uint64_t (*HashFn_R155)(float, float, double, R155, uint16_t);
+typedef R155 (*EchoFn_R155)(const int64_t *, const int64_t *, double, float, double, const int64_t *, size_t, R155, unsigned char, _Bool);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R157)(unsigned long, float, R157, const int64_t *, int8_t);
+typedef R157 (__attribute__((ms_abi)) *W64EchoFn_R157)(float, float, double, float, R157, int16_t);
+typedef uint64_t (*HashFn_R160)(double, double, double, float, R160);
+typedef R160 (*EchoFn_R160)(const int64_t *, short, R160);
+typedef uint64_t (*HashFn_R165)(int64_t, int8_t, size_t, const int64_t *, signed char, EnInt, uint8_t, R165);
+typedef R165 (*EchoFn_R165)(uint16_t, float, EnInt, float, short, int, char, char, R165);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R165)(int16_t, R165, double, uint16_t);
+typedef R165 (__attribute__((ms_abi)) *W64EchoFn_R165)(float, R165);
+typedef uint64_t (*HashFn_R170)(float, double, double, double, float, double, R170, float);
+typedef R170 (*EchoFn_R170)(R170, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R173)(float, R173, size_t, int8_t);
+typedef R173 (__attribute__((ms_abi)) *W64EchoFn_R173)(unsigned char, const int64_t *, char, R173, float);
+typedef uint64_t (*HashFn_R175)(R175, float, double);
+typedef R175 (*EchoFn_R175)(int32_t, ssize_t, EnU8, R175, double, int8_t, short);
+typedef uint64_t (*HashFn_R180)(uintptr_t, double, R180, long long, char);
+typedef R180 (*EchoFn_R180)(double, int32_t, R180, double, int16_t, uint8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R181)(double, float, int8_t, float, uint64_t, R181);
+typedef R181 (__attribute__((ms_abi)) *W64EchoFn_R181)(float, R181, short, uint64_t);
+typedef uint64_t (*HashFn_R185)(float, double, double, double, float, R185, uint32_t, int);
+typedef R185 (*EchoFn_R185)(float, R185, long, double, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R189)(R189, int64_t);
+typedef R189 (__attribute__((ms_abi)) *W64EchoFn_R189)(R189, EnU64);
+typedef uint64_t (*HashFn_R190)(int32_t, signed char, EnInt, EnU8, const int64_t *, R190, int16_t);
+typedef R190 (*EchoFn_R190)(signed char, R190);
+typedef uint64_t (*HashFn_R195)(R195);
+typedef R195 (*EchoFn_R195)(double, float, signed char, int8_t, float, R195);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R197)(float, double, float, float, double, R197, double, float);
+typedef R197 (__attribute__((ms_abi)) *W64EchoFn_R197)(float, float, R197, float, float);
+typedef uint64_t (*HashFn_R200)(EnI64, double, double, uintptr_t, R200, _Bool);
+typedef R200 (*EchoFn_R200)(float, uintptr_t, double, double, double, double, double, R200, EnU16);
+typedef uint64_t (*HashFn_R205)(R205, double);
+typedef R205 (*EchoFn_R205)(const int64_t *, unsigned char, R205, long long);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R205)(int, R205, int32_t);
+typedef R205 (__attribute__((ms_abi)) *W64EchoFn_R205)(uintptr_t, uint8_t, unsigned int, R205);
+typedef uint64_t (*HashFn_R210)(uint8_t, size_t, unsigned long long, long, size_t, R210);
+typedef R210 (*EchoFn_R210)(double, double, _Bool, uint8_t, R210, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R213)(EnI8, int16_t, R213, int32_t, uint64_t);
+typedef R213 (__attribute__((ms_abi)) *W64EchoFn_R213)(int8_t, float, R213);
+typedef uint64_t (*HashFn_R215)(float, unsigned char, unsigned short, double, unsigned char, float, double, uintptr_t, R215, uint32_t, ssize_t);
+typedef R215 (*EchoFn_R215)(EnU16, int8_t, R215);
+typedef uint64_t (*HashFn_R220)(int, R220, uint32_t);
+typedef R220 (*EchoFn_R220)(double, double, unsigned short, float, int32_t, ssize_t, int32_t, uint8_t, R220, uintptr_t, uintptr_t, unsigned char);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R221)(double, int16_t, float, float, R221);
+typedef R221 (__attribute__((ms_abi)) *W64EchoFn_R221)(uint64_t, EnU8, uint16_t, int8_t, R221, int64_t);
 typedef U8ZeroI64 (__attribute__((ms_abi)) *W64CbRet_U8ZeroI64)(float, uint32_t, double, ssize_t, U8ZeroI64, const int64_t *, ssize_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_U8ZeroI64)(U8ZeroI64, size_t, double, float);
 typedef ZigMixed (__attribute__((ms_abi)) *W64CbRet_ZigMixed)(ZigMixed, float);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_ZigMixed)(ZigMixed, float, double);
-typedef R003 (__attribute__((ms_abi)) *W64CbRet_R003)(char, const int64_t *, uint16_t, R003, unsigned char);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R003)(float, float, R003, uint16_t, const int64_t *, double);
-typedef R012 (__attribute__((ms_abi)) *W64CbRet_R012)(unsigned char, float, R012, signed char, uint16_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R012)(R012, int8_t, double);
-typedef R021 (__attribute__((ms_abi)) *W64CbRet_R021)(char, float, R021, EnU32);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R021)(R021, uint32_t, float);
-typedef R030 (__attribute__((ms_abi)) *W64CbRet_R030)(float, double, float, float, R030, intptr_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R030)(double, R030);
-typedef R039 (__attribute__((ms_abi)) *W64CbRet_R039)(int64_t, size_t, R039, int16_t, int16_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R039)(int64_t, int32_t, unsigned long, R039, double, float, uint64_t);
-typedef R048 (__attribute__((ms_abi)) *W64CbRet_R048)(const int64_t *, _Bool, R048, unsigned long);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R048)(double, float, R048, uintptr_t, EnI64, unsigned int);
-typedef R057 (__attribute__((ms_abi)) *W64CbRet_R057)(const int64_t *, uint32_t, R057, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R057)(R057);
-typedef R066 (__attribute__((ms_abi)) *W64CbRet_R066)(double, double, float, R066, uint64_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R066)(char, R066, double);
-typedef R075 (__attribute__((ms_abi)) *W64CbRet_R075)(R075, uint32_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R075)(double, R075, float, float);
-typedef R084 (__attribute__((ms_abi)) *W64CbRet_R084)(float, float, float, R084);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R084)(float, double, R084);
-typedef R093 (__attribute__((ms_abi)) *W64CbRet_R093)(R093, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R093)(unsigned short, const int64_t *, intptr_t, R093, double);
-typedef R102 (__attribute__((ms_abi)) *W64CbRet_R102)(float, R102, uint64_t, unsigned long);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R102)(ssize_t, double, float, double, R102, float, uint16_t);
-typedef R111 (__attribute__((ms_abi)) *W64CbRet_R111)(uint32_t, R111);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R111)(uint16_t, short, const int64_t *, R111, float, double, float);
-typedef R120 (__attribute__((ms_abi)) *W64CbRet_R120)(_Bool, R120, signed char, unsigned short);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R120)(float, float, float, R120);
-typedef R129 (__attribute__((ms_abi)) *W64CbRet_R129)(EnI64, int16_t, int32_t, R129);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R129)(double, float, float, R129);
-typedef R138 (__attribute__((ms_abi)) *W64CbRet_R138)(float, uint16_t, float, const int64_t *, R138, long long);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R138)(int32_t, unsigned char, uintptr_t, R138);
-typedef R147 (__attribute__((ms_abi)) *W64CbRet_R147)(R147, unsigned short, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R147)(double, double, float, double, R147, float, signed char);
-typedef R156 (__attribute__((ms_abi)) *W64CbRet_R156)(R156, float, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R156)(EnI64, R156, double);
-typedef R165 (__attribute__((ms_abi)) *W64CbRet_R165)(R165, float, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R165)(float, double, R165);
-typedef R174 (__attribute__((ms_abi)) *W64CbRet_R174)(uint16_t, int64_t, R174, float, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R174)(float, R174, unsigned long, long, ssize_t);
-typedef R183 (__attribute__((ms_abi)) *W64CbRet_R183)(unsigned char, double, double, uint16_t, R183, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R183)(R183, EnU64, unsigned short, const int64_t *);
-typedef R192 (__attribute__((ms_abi)) *W64CbRet_R192)(R192, uint8_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R192)(R192, double, unsigned char);
-typedef R201 (__attribute__((ms_abi)) *W64CbRet_R201)(float, R201, int8_t, short);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R201)(_Bool, R201, float);
-typedef R210 (__attribute__((ms_abi)) *W64CbRet_R210)(unsigned long long, R210, float, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R210)(int64_t, double, int16_t, int, R210, int32_t, uintptr_t);
-typedef R219 (__attribute__((ms_abi)) *W64CbRet_R219)(const int64_t *, ssize_t, float, long, R219, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R219)(double, float, double, double, R219, EnU32);
-typedef R228 (__attribute__((ms_abi)) *W64CbRet_R228)(double, float, double, float, R228);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R228)(int16_t, long long, R228, float);
-typedef EnU32 (*CbSig_0)(double, double, double, float, float, double, float, float, double, double, uint16_t);
-typedef uint8_t (*CbSig_1)(float, int, long long, float, float, double, float, float, size_t, double, double, float, float);
-typedef unsigned char (*CbSig_2)(char, EnI16, uint16_t, unsigned long long, uint8_t, uint32_t, const int64_t *, const int64_t *, _Bool, uint64_t, uint8_t, uint64_t, uint32_t, int64_t);
-typedef int (__attribute__((ms_abi)) *CbSig_3)(short, EnU8, const int64_t *, int8_t, int64_t, const int64_t *, EnU64, uint8_t, uintptr_t, int, int, size_t, char, intptr_t, const int64_t *, const int64_t *, int16_t);
-typedef short (*CbSig_4)(uint32_t, float, double, unsigned short, long long, float, const int64_t *, ssize_t, short, uintptr_t, float, short, double, signed char, float, uint32_t, long, int16_t, EnI8, intptr_t);
-typedef char (*CbSig_5)(float, float, float, double, unsigned short, double, double, double, double, float, double, double);
-typedef unsigned short (*CbSig_6)(uintptr_t, uint32_t, EnI64, const int64_t *, int, uintptr_t, int16_t, short, int, int64_t, long, size_t, int16_t, long);
-typedef uintptr_t (__attribute__((ms_abi)) *CbSig_7)(double, unsigned short, const int64_t *, short, double, const int64_t *, double, float, signed char, unsigned long long);
-typedef unsigned long (*CbSig_8)(int8_t, uint16_t, char, int, uint32_t, int16_t, char, int64_t, EnU32, uint8_t, uint8_t, unsigned char, long long);
-typedef unsigned short (*CbSig_9)(double, long, short, EnU16, double, EnU8, unsigned int, uint8_t, int8_t, float, const int64_t *, unsigned long, float, EnI8, short);
-typedef unsigned int (*CbSig_10)(float, double, float, float, float, double, float, float, float, float);
-typedef signed char (__attribute__((ms_abi)) *CbSig_11)(double, int, float, float, uint8_t, unsigned char, float, uint32_t, const int64_t *, uint32_t, int8_t, double, signed char, int16_t);
-typedef EnU8 (*CbSig_12)(uint64_t, unsigned short, double, unsigned long, uint16_t, float, uint16_t, uint16_t, short, int8_t, double, float, uintptr_t, long long, unsigned long, double, double);
-typedef unsigned char (*CbSig_13)(size_t, unsigned char, intptr_t, unsigned short, ssize_t, char, intptr_t, uint8_t, signed char, uint64_t, size_t, uint16_t, ssize_t);
-typedef EnU64 (*CbSig_14)(uint8_t, int16_t, uint16_t, uint16_t, unsigned short, unsigned char, signed char, int16_t, signed char, short, EnI64, intptr_t, uintptr_t, EnU64, uint16_t, ssize_t, int64_t, int8_t, short);
-typedef _Bool (__attribute__((ms_abi)) *CbSig_15)(EnI16, EnI8, unsigned long long, int, uint64_t, const int64_t *, long, uint8_t, unsigned long, uint8_t, size_t, const int64_t *, ssize_t, char, long long, int8_t, int8_t, uint16_t);
-typedef unsigned char (*CbSig_16)(float, const int64_t *, double, EnU64, int32_t, float, unsigned char, float, uint16_t, char, float, unsigned long long, int32_t, float, EnI16, uint64_t, char, double);
-typedef uint16_t (*CbSig_17)(uint16_t, EnI64, long long, char, uint16_t, signed char, char, uintptr_t, unsigned short, int, size_t, uint16_t, unsigned short, int8_t, int64_t, signed char, int8_t);
-typedef int32_t (*CbSig_18)(float, const int64_t *, intptr_t, double, intptr_t, float, long, uint8_t, char, unsigned long long, float, float, int, uint32_t);
-typedef int8_t (__attribute__((ms_abi)) *CbSig_19)(float, size_t, double, float, double, double, float, int, double, double, signed char);
-typedef int32_t (*CbSig_20)(size_t, long, unsigned int, unsigned short, uint64_t, uint8_t, signed char, char, uint16_t, unsigned short, unsigned short, const int64_t *, uint8_t, uint64_t, EnI64, unsigned int, int8_t);
-typedef EnI8 (*CbSig_21)(unsigned int, int64_t, size_t, signed char, uint16_t, unsigned short, short, int32_t, char, unsigned long, unsigned short, int64_t);
-typedef long long (*CbSig_22)(const int64_t *, long long, int, size_t, short, signed char, signed char, uint8_t, uintptr_t, int, unsigned char, uint8_t, int16_t, unsigned short);
-typedef long (__attribute__((ms_abi)) *CbSig_23)(uint64_t, int8_t, const int64_t *, float, int16_t, unsigned char, uint8_t, uint8_t, const int64_t *, long long, float, char, signed char, EnI64, const int64_t *, _Bool, float, float, const int64_t *, EnI8);
-typedef uint64_t (*CbMulti_0)(int8_t, const int64_t *, ZigMixed, R008, const int64_t *, EnI16, float);
-typedef R070 (*CbMulti_1)(const int64_t *, const int64_t *, long long, intptr_t, R070, unsigned long, unsigned char, uint32_t, R054, int16_t);
-typedef uint64_t (*CbMulti_2)(const int64_t *, R008, R032, R069);
-typedef R109 (__attribute__((ms_abi)) *CbMulti_3)(F64Arr1, R217, R068, R109, R124);
-typedef uint64_t (*CbMulti_4)(R091, double, const int64_t *, double, R183, double, size_t, _Bool, R210);
-typedef R071 (*CbMulti_5)(EnI64, R071, float, char, Empty, int16_t, float, char, short);
-typedef uint64_t (*CbMulti_6)(float, float, float, double, R146, float, R069);
-typedef U8ZeroI64 (__attribute__((ms_abi)) *CbMulti_7)(long, int32_t, EnI16, size_t, unsigned int, R173, U8ZeroI64, R034, uint32_t);
-typedef uint64_t (*CbMulti_8)(double, float, double, double, char, R086, R146, float, R035, double, R133);
-typedef R157 (*CbMulti_9)(char, unsigned char, uint32_t, EnI16, EnU8, EnU16, intptr_t, uint16_t, R157, R194);
-typedef uint64_t (*CbMulti_10)(Bool3F32, R142, double);
-typedef R206 (__attribute__((ms_abi)) *CbMulti_11)(R225, R121, F64Arr1, int64_t, long long, uint16_t, uint16_t, R159, float, R206);
-typedef uint64_t (*CbMulti_12)(float, float, double, R226, float, U8ZeroI64, double, double, float);
-typedef R139 (*CbMulti_13)(R072, signed char, R032, R145, R139);
-typedef uint64_t (*CbMulti_14)(int64_t, R159, R033, double, float, double);
-typedef F32Arr1x3 (__attribute__((ms_abi)) *CbMulti_15)(int8_t, _Bool, R044, uint64_t, signed char, float, R040, double, R081, F32Arr1x3, R100);
-typedef uint64_t (*CbMulti_16)(_Bool, int8_t, char, R066, uint8_t, _Bool, R086, signed char);
-typedef R106 (*CbMulti_17)(unsigned short, R106, R198, R183, char, EnI8, short, int64_t, const int64_t *, unsigned long, short);
-typedef uint64_t (*CbMulti_18)(R193, R004, R002, R183, R044);
-typedef R060 (__attribute__((ms_abi)) *CbMulti_19)(uint16_t, R060, int16_t, R115, double, ssize_t, float, R071, float, R144, EnInt);
-typedef uint64_t (*CbMulti_20)(double, float, R054, R107, U8ZeroI64, double, double, R133, float, R149);
-typedef R090 (*CbMulti_21)(R075, R163, R136, R090);
-typedef uint64_t (*CbMulti_22)(R216, R129, R155, double);
-typedef R035 (__attribute__((ms_abi)) *CbMulti_23)(R224, R035, EnumBag, R061);
+typedef P7Pair (__attribute__((ms_abi)) *W64CbRet_P7Pair)(double, char, P7Pair, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_P7Pair)(float, int8_t, P7Pair);
+typedef R003 (__attribute__((ms_abi)) *W64CbRet_R003)(float, float, R003, uintptr_t, ssize_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R003)(double, R003, float, double, float);
+typedef R012 (__attribute__((ms_abi)) *W64CbRet_R012)(uintptr_t, unsigned short, R012);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R012)(unsigned long long, short, signed char, const int64_t *, R012, uintptr_t, uint32_t, EnU8);
+typedef R021 (__attribute__((ms_abi)) *W64CbRet_R021)(intptr_t, unsigned long, uint8_t, R021, int64_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R021)(double, float, float, float, R021);
+typedef R030 (__attribute__((ms_abi)) *W64CbRet_R030)(unsigned long, intptr_t, const int64_t *, int8_t, R030, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R030)(double, double, R030, ssize_t, const int64_t *, char);
+typedef R039 (__attribute__((ms_abi)) *W64CbRet_R039)(double, double, double, float, R039, float, ssize_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R039)(char, float, R039);
+typedef R048 (__attribute__((ms_abi)) *W64CbRet_R048)(double, uint8_t, R048, double, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R048)(R048, float, double);
+typedef R057 (__attribute__((ms_abi)) *W64CbRet_R057)(double, R057, EnI8);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R057)(R057, EnI16, int8_t);
+typedef R066 (__attribute__((ms_abi)) *W64CbRet_R066)(R066);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R066)(R066, short);
+typedef R075 (__attribute__((ms_abi)) *W64CbRet_R075)(const int64_t *, _Bool, R075);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R075)(int16_t, R075, double);
+typedef R084 (__attribute__((ms_abi)) *W64CbRet_R084)(R084, float, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R084)(long long, signed char, size_t, R084, float, float);
+typedef R093 (__attribute__((ms_abi)) *W64CbRet_R093)(int16_t, EnI64, R093);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R093)(double, float, R093, double, int16_t, char);
+typedef R102 (__attribute__((ms_abi)) *W64CbRet_R102)(int64_t, int, float, unsigned short, R102, double, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R102)(R102, float);
+typedef R111 (__attribute__((ms_abi)) *W64CbRet_R111)(const int64_t *, R111);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R111)(float, short, const int64_t *, R111, signed char, double);
+typedef R120 (__attribute__((ms_abi)) *W64CbRet_R120)(int8_t, _Bool, R120, short);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R120)(EnI16, R120, float, double);
+typedef R129 (__attribute__((ms_abi)) *W64CbRet_R129)(EnU8, R129, long long, long long);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R129)(R129, short, char);
+typedef R138 (__attribute__((ms_abi)) *W64CbRet_R138)(EnInt, float, double, const int64_t *, R138, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R138)(double, float, int, R138);
+typedef R147 (__attribute__((ms_abi)) *W64CbRet_R147)(int32_t, unsigned char, unsigned long long, R147);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R147)(R147);
+typedef R156 (__attribute__((ms_abi)) *W64CbRet_R156)(uint64_t, R156, float, unsigned short);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R156)(signed char, const int64_t *, ssize_t, R156, uint16_t, size_t);
+typedef R165 (__attribute__((ms_abi)) *W64CbRet_R165)(EnU64, unsigned short, const int64_t *, R165, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R165)(double, float, float, uint8_t, R165, _Bool);
+typedef R174 (__attribute__((ms_abi)) *W64CbRet_R174)(float, double, float, double, R174);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R174)(const int64_t *, _Bool, EnInt, short, R174, double);
+typedef R183 (__attribute__((ms_abi)) *W64CbRet_R183)(float, unsigned long long, R183, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R183)(const int64_t *, _Bool, uint8_t, R183, float);
+typedef R192 (__attribute__((ms_abi)) *W64CbRet_R192)(unsigned short, R192, EnU64);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R192)(double, intptr_t, double, R192, signed char, unsigned short, float);
+typedef R201 (__attribute__((ms_abi)) *W64CbRet_R201)(int, R201, uint32_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R201)(double, double, uintptr_t, R201, const int64_t *, int64_t);
+typedef R210 (__attribute__((ms_abi)) *W64CbRet_R210)(float, R210);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R210)(unsigned short, R210, float);
+typedef R219 (__attribute__((ms_abi)) *W64CbRet_R219)(int16_t, double, float, double, R219);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R219)(short, const int64_t *, R219, float, double, float);
+typedef uint8_t (*CbSig_0)(double, float, double, float, double, double, unsigned long long, unsigned long long, double, double, double, float, double, double, double, float, double, double);
+typedef int16_t (*CbSig_1)(uint16_t, int16_t, EnInt, float, char, EnU64, int16_t, EnInt, unsigned char, float);
+typedef unsigned short (*CbSig_2)(double, signed char, double, double, double, double, float, double, long, short, EnU16, double, EnU8);
+typedef ssize_t (__attribute__((ms_abi)) *CbSig_3)(ssize_t, int32_t, size_t, signed char, double, const int64_t *, long, short, uint32_t, double, float, unsigned char, ssize_t);
+typedef _Bool (*CbSig_4)(const int64_t *, float, EnU64, int, float, float, uint8_t, unsigned char, float, uint32_t, const int64_t *, uint32_t, int8_t, double, signed char, int16_t, short);
+typedef EnI8 (*CbSig_5)(double, float, float, float, double, double, unsigned char, double, double, double, float, float, float, double);
+typedef unsigned long long (*CbSig_6)(unsigned long long, long, ssize_t, unsigned char, const int64_t *, int8_t, long, size_t, uint16_t, const int64_t *, int8_t, int8_t, int32_t, _Bool, int, char);
+typedef ssize_t (__attribute__((ms_abi)) *CbSig_7)(double, unsigned char, double, double, unsigned short, EnU64, double, uint16_t, double, intptr_t);
+typedef const int64_t * (*CbSig_8)(float, double, float, unsigned long, int64_t, double, EnU32, unsigned long long, EnInt, uint16_t, unsigned int, double, signed char, _Bool);
+typedef unsigned long long (*CbSig_9)(float, double, double, double, double, float, float, float, float, float, float);
+typedef int32_t (*CbSig_10)(uint16_t, double, uint8_t, double, long long, float, double, long, ssize_t, int16_t, int8_t, signed char);
+typedef uint16_t (__attribute__((ms_abi)) *CbSig_11)(float, float, long, char, double, double, uint64_t, double, float, float, double, float, double, float, double, double, float, double);
+typedef int16_t (*CbSig_12)(long, unsigned short, const int64_t *, int64_t, unsigned short, unsigned long long, uint16_t, int64_t, unsigned char, unsigned long long, intptr_t, int64_t, EnU8, int, unsigned int, unsigned long, int32_t, uint8_t, EnU32);
+typedef int (*CbSig_13)(uint32_t, unsigned short, float, double, EnI8, long, int16_t, ssize_t, float, float, int, long, float);
+typedef int64_t (*CbSig_14)(uint8_t, uint8_t, uint16_t, uintptr_t, unsigned short, unsigned int, long long, const int64_t *, EnI16, unsigned long, int64_t, unsigned long long, int16_t);
+typedef int16_t (__attribute__((ms_abi)) *CbSig_15)(double, float, float, int, float, float, double, float, double, float, double, double, double, intptr_t, double);
+typedef unsigned short (*CbSig_16)(int16_t, uint32_t, int, uintptr_t, unsigned char, unsigned short, EnU16, int16_t, signed char, unsigned int);
+typedef double (*CbSig_17)(int64_t, short, const int64_t *, int8_t, unsigned char, unsigned long, _Bool, intptr_t, double, signed char, uint8_t, EnU8, short, const int64_t *, const int64_t *, const int64_t *, unsigned short, size_t, unsigned short);
+typedef uint16_t (*CbSig_18)(double, uint8_t, unsigned long long, unsigned char, signed char, intptr_t, char, EnU8, char, signed char);
+typedef unsigned short (__attribute__((ms_abi)) *CbSig_19)(int16_t, const int64_t *, float, double, float, int16_t, double, double, _Bool, float, long long, uint8_t, int64_t, EnI64, signed char);
+typedef char (*CbSig_20)(double, double, uint64_t, EnI16, signed char, unsigned char, uintptr_t, int32_t, float, char, double);
+typedef unsigned short (*CbSig_21)(unsigned int, short, const int64_t *, uint32_t, EnI16, unsigned short, uint16_t, signed char, uint8_t, const int64_t *, int8_t, unsigned long long, int32_t, unsigned long, unsigned short, short, int16_t);
+typedef signed char (*CbSig_22)(double, double, ssize_t, float, double, float, float, double, float, float, float, float, double, float, double, uint32_t, double, double, float, double);
+typedef EnU16 (__attribute__((ms_abi)) *CbSig_23)(float, double, double, double, double, double, double, long, double, float, float);
+typedef uint64_t (*CbMulti_0)(float, R118, double, double, R201, double);
+typedef R001 (*CbMulti_1)(float, double, double, R001, PackAlign4, R024, float, double, int32_t, signed char, R064);
+typedef uint64_t (*CbMulti_2)(unsigned char, unsigned int, Bool3F32, R130, unsigned char, unsigned short, R143, ssize_t, uint16_t, float, uint16_t);
+typedef R080 (__attribute__((ms_abi)) *CbMulti_3)(R147, R074, R170, long, uint8_t, R080, R171, int, int16_t);
+typedef uint64_t (*CbMulti_4)(const int64_t *, R171, R037, R198, uint64_t, short, EnU16, R190);
+typedef PackP7 (*CbMulti_5)(int64_t, R026, PackP7, double, float, double);
+typedef uint64_t (*CbMulti_6)(float, _Bool, uint64_t, R128, signed char, float, double, R003, unsigned long, R106, R174);
+typedef R009 (__attribute__((ms_abi)) *CbMulti_7)(short, R198, R009, R129, R034, float, double, double, size_t, float);
+typedef uint64_t (*CbMulti_8)(R164, R014, uint16_t, UF32ZeroI32, long long, long long, uint8_t);
+typedef F32Arr1x3 (*CbMulti_9)(EnU32, const int64_t *, uint8_t, R002, float, double, ssize_t, R090, F32Arr1x3);
+typedef uint64_t (*CbMulti_10)(uint8_t, uint64_t, uint8_t, R170, size_t, R185, uint16_t, EnInt, long, R037);
+typedef R218 (__attribute__((ms_abi)) *CbMulti_11)(R040, R006, R120, R218, R129);
+typedef uint64_t (*CbMulti_12)(double, R107, R158, R130, float, uintptr_t);
+typedef R118 (*CbMulti_13)(intptr_t, R145, int8_t, CharShortLong, int64_t, long long, R118, uint32_t, size_t);
+typedef uint64_t (*CbMulti_14)(R088, R121, EnU8, char, R067);
+typedef R014 (__attribute__((ms_abi)) *CbMulti_15)(R211, uint16_t, R003, double, unsigned short, R060, R019, unsigned short, double, char, R014, int64_t, float);
+typedef uint64_t (*CbMulti_16)(R122, float, R200, int8_t, R106, uint16_t, uint8_t, float, double, int8_t, PackU2, R036);
+typedef R186 (*CbMulti_17)(R186, float, float, float, R104, R206);
+typedef uint64_t (*CbMulti_18)(R151, intptr_t, int16_t, R191, uint16_t, uint8_t, R027, int16_t, const int64_t *, unsigned char, R002, R053);
+typedef R130 (__attribute__((ms_abi)) *CbMulti_19)(uint8_t, R179, R153, R172, R199, R130);
+typedef uint64_t (*CbMulti_20)(const int64_t *, char, unsigned char, uint8_t, const int64_t *, EnI16, PackAlign16F, R200, R079, int64_t, R103, uint8_t, R139);
+typedef R000 (*CbMulti_21)(long long, R149, R060, uint16_t, R000, unsigned char, R111, U8ZeroI64);
+typedef uint64_t (*CbMulti_22)(CharShortLong, EnI64, int8_t, R128);
+typedef R077 (__attribute__((ms_abi)) *CbMulti_23)(double, P7Pair, float, R153, double, _Bool, R074, double, R077, long, R019, int8_t);
 
 Empty make_Empty(int seed);
 uint64_t hash_Empty(int32_t a0, char a1, int32_t a2, int8_t a3, int16_t a4, Empty a5);
@@ -836,930 +848,944 @@ EmptyF64 echo_EmptyF64(unsigned long long a0, int16_t a1, _Bool a2, unsigned sho
 uint64_t pair_EmptyF64(unsigned int a0, EnU32 a1, signed char a2, float a3, EmptyF64 a4, float a5, EmptyF64 a6, long long a7);
 uint64_t __attribute__((ms_abi)) w64_hash_EmptyF64(float a0, float a1, float a2, double a3, EmptyF64 a4);
 EmptyF64 __attribute__((ms_abi)) w64_echo_EmptyF64(int16_t a0, signed char a1, char a2, size_t a3, EmptyF64 a4);
+PackU2 make_PackU2(int seed);
+uint64_t hash_PackU2(EnI64 a0, PackU2 a1, EnU8 a2, double a3);
+PackU2 echo_PackU2(unsigned int a0, PackU2 a1, int64_t a2, const int64_t *a3);
+uint64_t __attribute__((ms_abi)) w64_hash_PackU2(unsigned long long a0, float a1, double a2, PackU2 a3, EnU64 a4);
+PackU2 __attribute__((ms_abi)) w64_echo_PackU2(PackU2 a0, double a1, float a2);
+PackP7 make_PackP7(int seed);
+uint64_t hash_PackP7(short a0, intptr_t a1, PackP7 a2, unsigned char a3);
+PackP7 echo_PackP7(double a0, float a1, PackP7 a2, unsigned int a3, char a4);
+uint64_t pair_PackP7(_Bool a0, long a1, unsigned short a2, EnU16 a3, PackP7 a4, float a5, PackP7 a6);
+uint64_t __attribute__((ms_abi)) w64_hash_PackP7(float a0, unsigned short a1, PackP7 a2);
+PackP7 __attribute__((ms_abi)) w64_echo_PackP7(double a0, unsigned char a1, signed char a2, char a3, PackP7 a4, double a5, size_t a6);
+P7Arr2 make_P7Arr2(int seed);
+uint64_t hash_P7Arr2(P7Arr2 a0, EnI8 a1);
+P7Arr2 echo_P7Arr2(int a0, const int64_t *a1, ssize_t a2, uintptr_t a3, long long a4, char a5, int64_t a6, intptr_t a7, P7Arr2 a8, uint16_t a9, short a10);
+uint64_t __attribute__((ms_abi)) w64_hash_P7Arr2(unsigned long long a0, int32_t a1, float a2, P7Arr2 a3, float a4);
+P7Arr2 __attribute__((ms_abi)) w64_echo_P7Arr2(EnU8 a0, size_t a1, P7Arr2 a2);
+P7Pair make_P7Pair(int seed);
+uint64_t hash_P7Pair(unsigned short a0, const int64_t *a1, P7Pair a2, float a3);
+P7Pair echo_P7Pair(EnU64 a0, unsigned long a1, P7Pair a2, short a3, char a4, uint64_t a5);
+uint64_t pair_P7Pair(float a0, double a1, float a2, double a3, uint32_t a4, P7Pair a5, int a6, P7Pair a7);
+uint64_t __attribute__((ms_abi)) w64_hash_P7Pair(P7Pair a0, double a1);
+P7Pair __attribute__((ms_abi)) w64_echo_P7Pair(P7Pair a0);
+F32ZeroI32 make_F32ZeroI32(int seed);
+uint64_t hash_F32ZeroI32(uint8_t a0, uint64_t a1, int8_t a2, ssize_t a3, EnInt a4, F32ZeroI32 a5);
+F32ZeroI32 echo_F32ZeroI32(EnI64 a0, short a1, EnU32 a2, const int64_t *a3, signed char a4, short a5, short a6, int a7, F32ZeroI32 a8);
+uint64_t __attribute__((ms_abi)) w64_hash_F32ZeroI32(float a0, float a1, double a2, F32ZeroI32 a3, long a4);
+F32ZeroI32 __attribute__((ms_abi)) w64_echo_F32ZeroI32(F32ZeroI32 a0);
+F64F32ZeroI32 make_F64F32ZeroI32(int seed);
+uint64_t hash_F64F32ZeroI32(float a0, double a1, double a2, unsigned long a3, F64F32ZeroI32 a4);
+F64F32ZeroI32 echo_F64F32ZeroI32(char a0, int16_t a1, EnI64 a2, F64F32ZeroI32 a3, uint8_t a4, int32_t a5);
+uint64_t pair_F64F32ZeroI32(signed char a0, unsigned short a1, char a2, uint32_t a3, unsigned short a4, int16_t a5, F64F32ZeroI32 a6, uint32_t a7, F64F32ZeroI32 a8, signed char a9, double a10);
+uint64_t __attribute__((ms_abi)) w64_hash_F64F32ZeroI32(unsigned int a0, uint16_t a1, EnU16 a2, int8_t a3, const int64_t *a4, F64F32ZeroI32 a5, uintptr_t a6);
+F64F32ZeroI32 __attribute__((ms_abi)) w64_echo_F64F32ZeroI32(float a0, float a1, double a2, double a3, F64F32ZeroI32 a4, int64_t a5, short a6);
+F32F32ZeroI32 make_F32F32ZeroI32(int seed);
+uint64_t hash_F32F32ZeroI32(intptr_t a0, double a1, size_t a2, float a3, const int64_t *a4, F32F32ZeroI32 a5, size_t a6);
+F32F32ZeroI32 echo_F32F32ZeroI32(intptr_t a0, unsigned char a1, F32F32ZeroI32 a2, short a3);
+uint64_t __attribute__((ms_abi)) w64_hash_F32F32ZeroI32(F32F32ZeroI32 a0);
+F32F32ZeroI32 __attribute__((ms_abi)) w64_echo_F32F32ZeroI32(EnU16 a0, double a1, float a2, double a3, F32F32ZeroI32 a4, float a5);
+PackU8ZeroI64 make_PackU8ZeroI64(int seed);
+uint64_t hash_PackU8ZeroI64(unsigned char a0, float a1, float a2, char a3, PackU8ZeroI64 a4);
+PackU8ZeroI64 echo_PackU8ZeroI64(unsigned long long a0, ssize_t a1, int64_t a2, uint8_t a3, _Bool a4, long a5, short a6, PackU8ZeroI64 a7, unsigned long a8, unsigned short a9);
+uint64_t pair_PackU8ZeroI64(double a0, float a1, PackU8ZeroI64 a2, float a3, PackU8ZeroI64 a4, double a5, float a6);
+uint64_t __attribute__((ms_abi)) w64_hash_PackU8ZeroI64(double a0, signed char a1, uintptr_t a2, PackU8ZeroI64 a3);
+PackU8ZeroI64 __attribute__((ms_abi)) w64_echo_PackU8ZeroI64(EnU8 a0, uintptr_t a1, EnU8 a2, signed char a3, PackU8ZeroI64 a4, double a5, double a6);
+UF32ZeroI32 make_UF32ZeroI32(int seed);
+uint64_t hash_UF32ZeroI32(unsigned short a0, unsigned long a1, unsigned long long a2, EnInt a3, int16_t a4, UF32ZeroI32 a5);
+UF32ZeroI32 echo_UF32ZeroI32(size_t a0, UF32ZeroI32 a1, unsigned char a2, const int64_t *a3);
+uint64_t __attribute__((ms_abi)) w64_hash_UF32ZeroI32(EnI16 a0, short a1, long long a2, size_t a3, UF32ZeroI32 a4, float a5, double a6);
+UF32ZeroI32 __attribute__((ms_abi)) w64_echo_UF32ZeroI32(UF32ZeroI32 a0, double a1, _Bool a2);
 R000 make_R000(int seed);
-uint64_t hash_R000(EnI64 a0, R000 a1, EnU8 a2, double a3);
-R000 echo_R000(unsigned int a0, R000 a1, int64_t a2, const int64_t *a3);
+uint64_t hash_R000(double a0, double a1, float a2, R000 a3, unsigned int a4);
+R000 echo_R000(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, const int64_t *a6, R000 a7, double a8, float a9);
+uint64_t pair_R000(R000 a0, double a1, R000 a2);
 R001 make_R001(int seed);
-uint64_t hash_R001(unsigned long long a0, float a1, double a2, double a3, short a4, int8_t a5, R001 a6, unsigned short a7);
-R001 echo_R001(signed char a0, uint32_t a1, EnInt a2, uint8_t a3, ssize_t a4, R001 a5, unsigned int a6, signed char a7);
-uint64_t pair_R001(int64_t a0, _Bool a1, float a2, float a3, R001 a4, double a5, R001 a6, double a7, double a8);
+uint64_t hash_R001(R001 a0, float a1);
+R001 echo_R001(EnU32 a0, const int64_t *a1, float a2, float a3, unsigned short a4, long long a5, float a6, R001 a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R001(double a0, long long a1, uint8_t a2, R001 a3, int64_t a4);
+R001 __attribute__((ms_abi)) w64_echo_R001(EnU32 a0, unsigned short a1, char a2, size_t a3, signed char a4, R001 a5);
 R002 make_R002(int seed);
-uint64_t hash_R002(double a0, short a1, double a2, long a3, double a4, int64_t a5, R002 a6, double a7);
-R002 echo_R002(EnU8 a0, int a1, unsigned long a2, float a3, double a4, R002 a5, double a6, double a7, unsigned int a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R002(R002 a0, float a1);
-R002 __attribute__((ms_abi)) w64_echo_R002(uint8_t a0, short a1, int64_t a2, R002 a3, EnU8 a4);
+uint64_t hash_R002(char a0, _Bool a1, int16_t a2, EnInt a3, short a4, uint32_t a5, R002 a6, const int64_t *a7, const int64_t *a8);
+R002 echo_R002(long long a0, double a1, R002 a2, double a3, double a4, float a5);
+uint64_t pair_R002(R002 a0, char a1, R002 a2, uintptr_t a3, unsigned char a4);
 R003 make_R003(int seed);
-uint64_t hash_R003(const int64_t *a0, R003 a1, size_t a2);
-R003 echo_R003(short a0, R003 a1);
-uint64_t pair_R003(EnI8 a0, float a1, float a2, ssize_t a3, EnI64 a4, R003 a5, double a6, R003 a7);
+uint64_t hash_R003(float a0, double a1, float a2, R003 a3, signed char a4, int8_t a5);
+R003 echo_R003(char a0, double a1, double a2, R003 a3, uintptr_t a4);
 R004 make_R004(int seed);
-uint64_t hash_R004(int16_t a0, int16_t a1, uint64_t a2, const int64_t *a3, int32_t a4, unsigned long a5, uint8_t a6, int8_t a7, R004 a8);
-R004 echo_R004(R004 a0, ssize_t a1, long a2, short a3);
+uint64_t hash_R004(float a0, uint64_t a1, signed char a2, int32_t a3, _Bool a4, R004 a5, int32_t a6);
+R004 echo_R004(int32_t a0, double a1, R004 a2);
+uint64_t pair_R004(double a0, signed char a1, R004 a2, double a3, R004 a4, float a5, float a6);
 R005 make_R005(int seed);
-uint64_t hash_R005(signed char a0, int a1, uint8_t a2, int16_t a3, unsigned char a4, EnInt a5, uintptr_t a6, R005 a7, float a8, float a9);
-R005 echo_R005(signed char a0, unsigned short a1, R005 a2, float a3);
-uint64_t pair_R005(int32_t a0, float a1, float a2, float a3, double a4, uint32_t a5, R005 a6, double a7, R005 a8);
+uint64_t hash_R005(int32_t a0, unsigned int a1, R005 a2, float a3);
+R005 echo_R005(float a0, float a1, double a2, intptr_t a3, signed char a4, long a5, intptr_t a6, float a7, R005 a8, signed char a9, uint64_t a10, uintptr_t a11);
+uint64_t __attribute__((ms_abi)) w64_hash_R005(unsigned int a0, R005 a1, float a2);
+R005 __attribute__((ms_abi)) w64_echo_R005(R005 a0, EnU64 a1);
 R006 make_R006(int seed);
-uint64_t hash_R006(int a0, uint8_t a1, R006 a2, float a3, float a4);
-R006 echo_R006(float a0, float a1, R006 a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R006(float a0, int8_t a1, R006 a2, unsigned short a3);
-R006 __attribute__((ms_abi)) w64_echo_R006(int a0, R006 a1, long a2);
+uint64_t hash_R006(unsigned char a0, R006 a1, uint8_t a2);
+R006 echo_R006(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, intptr_t a5, double a6, R006 a7, short a8, intptr_t a9, short a10);
+uint64_t pair_R006(ssize_t a0, R006 a1, double a2, R006 a3);
 R007 make_R007(int seed);
-uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, R007 a5, int64_t a6);
-R007 echo_R007(uint8_t a0, _Bool a1, long a2, uint8_t a3, const int64_t *a4, unsigned char a5, EnI64 a6, size_t a7, R007 a8, uint32_t a9);
-uint64_t pair_R007(double a0, const int64_t *a1, float a2, unsigned long a3, int a4, int8_t a5, R007 a6, const int64_t *a7, R007 a8, float a9);
+uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, float a5, R007 a6, uint32_t a7, double a8);
+R007 echo_R007(unsigned char a0, signed char a1, long long a2, uint64_t a3, uintptr_t a4, EnU32 a5, R007 a6);
 R008 make_R008(int seed);
-uint64_t hash_R008(float a0, int8_t a1, double a2, R008 a3, double a4, double a5);
-R008 echo_R008(unsigned int a0, EnU64 a1, signed char a2, uint64_t a3, size_t a4, R008 a5);
+uint64_t hash_R008(float a0, const int64_t *a1, double a2, float a3, double a4, signed char a5, R008 a6);
+R008 echo_R008(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, uint64_t a5, ssize_t a6, int64_t a7, R008 a8, uint8_t a9, _Bool a10, unsigned long long a11);
+uint64_t pair_R008(uint64_t a0, uintptr_t a1, double a2, double a3, R008 a4, const int64_t *a5, R008 a6, float a7, char a8);
 R009 make_R009(int seed);
-uint64_t hash_R009(float a0, double a1, float a2, R009 a3, signed char a4, long a5);
-R009 echo_R009(R009 a0);
-uint64_t pair_R009(uint32_t a0, unsigned char a1, R009 a2, float a3, R009 a4);
+uint64_t hash_R009(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t a4, _Bool a5, int8_t a6, unsigned short a7, R009 a8);
+R009 echo_R009(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R009 a4, int8_t a5, char a6, unsigned char a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R009(double a0, double a1, double a2, R009 a3, double a4, _Bool a5);
+R009 __attribute__((ms_abi)) w64_echo_R009(R009 a0, ssize_t a1);
 R010 make_R010(int seed);
-uint64_t hash_R010(unsigned short a0, short a1, ssize_t a2, EnU64 a3, _Bool a4, unsigned long a5, uint32_t a6, signed char a7, R010 a8);
-R010 echo_R010(_Bool a0, const int64_t *a1, ssize_t a2, R010 a3, float a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R010(long a0, R010 a1, unsigned short a2);
-R010 __attribute__((ms_abi)) w64_echo_R010(double a0, R010 a1);
+uint64_t hash_R010(R010 a0, uint8_t a1);
+R010 echo_R010(int16_t a0, unsigned char a1, ssize_t a2, R010 a3, unsigned long a4, unsigned int a5, long long a6);
+uint64_t pair_R010(R010 a0, float a1, R010 a2);
 R011 make_R011(int seed);
-uint64_t hash_R011(R011 a0, EnInt a1);
-R011 echo_R011(const int64_t *a0, intptr_t a1, uint8_t a2, long long a3, double a4, char a5, R011 a6, uint16_t a7, uint8_t a8, uint8_t a9);
-uint64_t pair_R011(int8_t a0, uint8_t a1, long long a2, uint8_t a3, uint8_t a4, const int64_t *a5, R011 a6, double a7, R011 a8, unsigned long a9);
+uint64_t hash_R011(double a0, double a1, float a2, float a3, R011 a4, double a5);
+R011 echo_R011(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, const int64_t *a4, R011 a5, EnI64 a6);
 R012 make_R012(int seed);
-uint64_t hash_R012(uint16_t a0, uint32_t a1, uint16_t a2, intptr_t a3, signed char a4, short a5, short a6, long a7, R012 a8, int32_t a9, float a10);
-R012 echo_R012(float a0, float a1, uint8_t a2, R012 a3, uint16_t a4);
+uint64_t hash_R012(short a0, R012 a1);
+R012 echo_R012(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R012 a6, double a7, int32_t a8);
+uint64_t pair_R012(float a0, R012 a1, uint8_t a2, R012 a3);
 R013 make_R013(int seed);
-uint64_t hash_R013(float a0, float a1, R013 a2);
-R013 echo_R013(float a0, float a1, unsigned int a2, R013 a3);
-uint64_t pair_R013(float a0, float a1, float a2, const int64_t *a3, R013 a4, size_t a5, R013 a6);
+uint64_t hash_R013(double a0, double a1, float a2, float a3, float a4, float a5, R013 a6, float a7);
+R013 echo_R013(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_t *a5, size_t a6, R013 a7, float a8, int32_t a9);
+uint64_t __attribute__((ms_abi)) w64_hash_R013(EnI16 a0, uint8_t a1, long a2, unsigned char a3, signed char a4, R013 a5, float a6, double a7);
+R013 __attribute__((ms_abi)) w64_echo_R013(double a0, R013 a1, EnU16 a2, unsigned long a3);
 R014 make_R014(int seed);
-uint64_t hash_R014(unsigned char a0, size_t a1, R014 a2);
-R014 echo_R014(float a0, R014 a1, unsigned long a2, ssize_t a3, unsigned char a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R014(R014 a0, const int64_t *a1);
-R014 __attribute__((ms_abi)) w64_echo_R014(signed char a0, unsigned short a1, int64_t a2, char a3, unsigned char a4, R014 a5);
+uint64_t hash_R014(const int64_t *a0, unsigned short a1, short a2, int16_t a3, uintptr_t a4, int a5, unsigned char a6, R014 a7);
+R014 echo_R014(char a0, long a1, R014 a2, uint16_t a3);
+uint64_t pair_R014(double a0, float a1, float a2, float a3, R014 a4, unsigned int a5, R014 a6, const int64_t *a7);
 R015 make_R015(int seed);
-uint64_t hash_R015(double a0, _Bool a1, int32_t a2, uint32_t a3, double a4, signed char a5, signed char a6, double a7, R015 a8, unsigned int a9);
-R015 echo_R015(double a0, float a1, long a2, double a3, R015 a4, float a5);
-uint64_t pair_R015(float a0, int8_t a1, ssize_t a2, double a3, R015 a4, unsigned int a5, R015 a6, double a7, double a8);
+uint64_t hash_R015(size_t a0, short a1, int8_t a2, double a3, float a4, uint8_t a5, uint16_t a6, double a7, R015 a8);
+R015 echo_R015(float a0, R015 a1, char a2);
 R016 make_R016(int seed);
-uint64_t hash_R016(short a0, const int64_t *a1, long long a2, EnI16 a3, int a4, _Bool a5, R016 a6);
-R016 echo_R016(float a0, float a1, float a2, double a3, double a4, R016 a5, float a6, float a7, float a8);
+uint64_t hash_R016(float a0, double a1, float a2, float a3, double a4, float a5, float a6, signed char a7, R016 a8);
+R016 echo_R016(double a0, double a1, R016 a2, EnU8 a3, int32_t a4);
+uint64_t pair_R016(uint16_t a0, double a1, double a2, char a3, const int64_t *a4, ssize_t a5, R016 a6, EnI16 a7, R016 a8, EnI64 a9);
 R017 make_R017(int seed);
-uint64_t hash_R017(float a0, R017 a1, double a2);
-R017 echo_R017(uint64_t a0, double a1, EnU8 a2, R017 a3, double a4);
-uint64_t pair_R017(uintptr_t a0, double a1, R017 a2, float a3, R017 a4);
+uint64_t hash_R017(float a0, EnU16 a1, unsigned int a2, ssize_t a3, R017 a4);
+R017 echo_R017(int8_t a0, const int64_t *a1, R017 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R017(double a0, R017 a1);
+R017 __attribute__((ms_abi)) w64_echo_R017(uintptr_t a0, ssize_t a1, int16_t a2, long a3, int8_t a4, R017 a5, unsigned char a6);
 R018 make_R018(int seed);
-uint64_t hash_R018(long long a0, R018 a1);
-R018 echo_R018(uintptr_t a0, uint64_t a1, int32_t a2, unsigned long a3, intptr_t a4, short a5, R018 a6, short a7, float a8, double a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R018(R018 a0, uint64_t a1, uint32_t a2);
-R018 __attribute__((ms_abi)) w64_echo_R018(EnU32 a0, int64_t a1, R018 a2, uint8_t a3);
+uint64_t hash_R018(EnI16 a0, uintptr_t a1, int16_t a2, unsigned long a3, int64_t a4, float a5, const int64_t *a6, short a7, R018 a8, const int64_t *a9);
+R018 echo_R018(R018 a0, unsigned short a1, EnInt a2);
+uint64_t pair_R018(float a0, float a1, double a2, double a3, R018 a4, const int64_t *a5, R018 a6, const int64_t *a7, int a8);
 R019 make_R019(int seed);
-uint64_t hash_R019(uint8_t a0, float a1, char a2, float a3, short a4, int8_t a5, double a6, double a7, R019 a8);
-R019 echo_R019(const int64_t *a0, double a1, double a2, float a3, uint8_t a4, int16_t a5, double a6, double a7, R019 a8, float a9, float a10, double a11);
-uint64_t pair_R019(unsigned int a0, const int64_t *a1, long long a2, const int64_t *a3, R019 a4, EnI8 a5, R019 a6);
+uint64_t hash_R019(unsigned long a0, double a1, double a2, double a3, R019 a4);
+R019 echo_R019(R019 a0, const int64_t *a1, signed char a2, uint16_t a3);
 R020 make_R020(int seed);
-uint64_t hash_R020(_Bool a0, float a1, R020 a2, uint16_t a3);
-R020 echo_R020(R020 a0);
+uint64_t hash_R020(int a0, float a1, unsigned int a2, EnI8 a3, uint64_t a4, uint32_t a5, float a6, R020 a7);
+R020 echo_R020(double a0, float a1, int32_t a2, R020 a3);
+uint64_t pair_R020(const int64_t *a0, int8_t a1, R020 a2, _Bool a3, R020 a4, float a5);
 R021 make_R021(int seed);
-uint64_t hash_R021(R021 a0, float a1, double a2);
-R021 echo_R021(int32_t a0, int8_t a1, R021 a2);
-uint64_t pair_R021(float a0, float a1, R021 a2, double a3, R021 a4, double a5, double a6);
+uint64_t hash_R021(long long a0, char a1, char a2, const int64_t *a3, uint16_t a4, unsigned long a5, unsigned long a6, long long a7, R021 a8, uint8_t a9);
+R021 echo_R021(double a0, double a1, uintptr_t a2, uintptr_t a3, R021 a4, float a5, float a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R021(signed char a0, float a1, float a2, double a3, R021 a4);
+R021 __attribute__((ms_abi)) w64_echo_R021(short a0, signed char a1, const int64_t *a2, R021 a3);
 R022 make_R022(int seed);
-uint64_t hash_R022(intptr_t a0, long long a1, unsigned short a2, uint8_t a3, int16_t a4, EnU8 a5, R022 a6, short a7);
-R022 echo_R022(double a0, int64_t a1, short a2, unsigned int a3, const int64_t *a4, intptr_t a5, long long a6, float a7, R022 a8, uint16_t a9, float a10, double a11);
-uint64_t __attribute__((ms_abi)) w64_hash_R022(char a0, intptr_t a1, long a2, int64_t a3, uint16_t a4, R022 a5, unsigned short a6);
-R022 __attribute__((ms_abi)) w64_echo_R022(const int64_t *a0, double a1, EnI16 a2, R022 a3);
+uint64_t hash_R022(R022 a0, unsigned char a1);
+R022 echo_R022(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64_t a4, int16_t a5, R022 a6, char a7, unsigned char a8, const int64_t *a9);
+uint64_t pair_R022(_Bool a0, uint16_t a1, R022 a2, unsigned long long a3, R022 a4);
 R023 make_R023(int seed);
-uint64_t hash_R023(uint64_t a0, uintptr_t a1, EnU32 a2, unsigned char a3, uint8_t a4, EnI16 a5, R023 a6);
-R023 echo_R023(double a0, double a1, float a2, float a3, double a4, double a5, double a6, float a7, R023 a8, unsigned short a9);
-uint64_t pair_R023(uint16_t a0, unsigned long a1, signed char a2, unsigned long a3, R023 a4, float a5, R023 a6);
+uint64_t hash_R023(signed char a0, uint16_t a1, unsigned short a2, unsigned long a3, double a4, R023 a5, double a6, float a7);
+R023 echo_R023(unsigned int a0, unsigned long a1, R023 a2, long a3, float a4);
 R024 make_R024(int seed);
-uint64_t hash_R024(float a0, double a1, R024 a2, unsigned long a3);
-R024 echo_R024(R024 a0);
+uint64_t hash_R024(double a0, char a1, uint64_t a2, uint8_t a3, R024 a4);
+R024 echo_R024(double a0, double a1, float a2, double a3, double a4, float a5, R024 a6, const int64_t *a7, uintptr_t a8, uint8_t a9);
+uint64_t pair_R024(signed char a0, signed char a1, long long a2, EnU8 a3, R024 a4, float a5, R024 a6);
 R025 make_R025(int seed);
-uint64_t hash_R025(R025 a0, float a1, float a2);
-R025 echo_R025(short a0, unsigned char a1, const int64_t *a2, uint64_t a3, unsigned long long a4, const int64_t *a5, ssize_t a6, int64_t a7, R025 a8, uint8_t a9, _Bool a10, unsigned long long a11);
-uint64_t pair_R025(uint64_t a0, uintptr_t a1, double a2, double a3, R025 a4, const int64_t *a5, R025 a6, float a7, char a8);
+uint64_t hash_R025(unsigned long a0, double a1, int16_t a2, float a3, double a4, R025 a5, double a6);
+R025 echo_R025(float a0, float a1, float a2, double a3, double a4, R025 a5, uint64_t a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R025(double a0, float a1, double a2, R025 a3);
+R025 __attribute__((ms_abi)) w64_echo_R025(EnInt a0, unsigned long long a1, R025 a2);
 R026 make_R026(int seed);
-uint64_t hash_R026(double a0, float a1, double a2, double a3, double a4, double a5, R026 a6, double a7, _Bool a8);
-R026 echo_R026(R026 a0, ssize_t a1, uint16_t a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R026(R026 a0, const int64_t *a1, _Bool a2);
-R026 __attribute__((ms_abi)) w64_echo_R026(R026 a0, double a1);
+uint64_t hash_R026(char a0, short a1, ssize_t a2, float a3, char a4, EnU8 a5, char a6, R026 a7, uint32_t a8);
+R026 echo_R026(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R026 a4, const int64_t *a5);
+uint64_t pair_R026(uint8_t a0, double a1, char a2, R026 a3, double a4, R026 a5, double a6, double a7);
 R027 make_R027(int seed);
-uint64_t hash_R027(char a0, char a1, int a2, R027 a3);
-R027 echo_R027(unsigned char a0, long long a1, R027 a2, double a3, double a4);
-uint64_t pair_R027(short a0, const int64_t *a1, double a2, float a3, const int64_t *a4, R027 a5, double a6, R027 a7);
+uint64_t hash_R027(float a0, float a1, double a2, double a3, double a4, double a5, double a6, R027 a7);
+R027 echo_R027(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, int a5, int8_t a6, const int64_t *a7, R027 a8, float a9);
 R028 make_R028(int seed);
-uint64_t hash_R028(float a0, double a1, double a2, R028 a3);
-R028 echo_R028(R028 a0, const int64_t *a1);
+uint64_t hash_R028(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R028 a6, int32_t a7);
+R028 echo_R028(float a0, float a1, int32_t a2, float a3, R028 a4, double a5);
+uint64_t pair_R028(R028 a0, float a1, R028 a2);
 R029 make_R029(int seed);
-uint64_t hash_R029(uint8_t a0, signed char a1, EnInt a2, int16_t a3, uintptr_t a4, unsigned char a5, unsigned short a6, short a7, R029 a8);
-R029 echo_R029(uintptr_t a0, unsigned short a1, unsigned char a2, unsigned long a3, ssize_t a4, signed char a5, unsigned short a6, unsigned long a7, R029 a8, int32_t a9, uint8_t a10, int64_t a11);
-uint64_t pair_R029(unsigned char a0, const int64_t *a1, double a2, R029 a3, int16_t a4, R029 a5, double a6, signed char a7);
+uint64_t hash_R029(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R029 a7, uint8_t a8, int a9);
+R029 echo_R029(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, intptr_t a5, uint16_t a6, R029 a7, short a8, unsigned int a9);
+uint64_t __attribute__((ms_abi)) w64_hash_R029(uint32_t a0, R029 a1, unsigned char a2, long a3);
+R029 __attribute__((ms_abi)) w64_echo_R029(R029 a0, long a1);
 R030 make_R030(int seed);
-uint64_t hash_R030(float a0, uint32_t a1, double a2, double a3, float a4, R030 a5, long a6, const int64_t *a7);
-R030 echo_R030(float a0, float a1, intptr_t a2, int16_t a3, R030 a4, const int64_t *a5, int32_t a6, uint16_t a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R030(double a0, float a1, float a2, double a3, double a4, R030 a5);
-R030 __attribute__((ms_abi)) w64_echo_R030(float a0, double a1, double a2, double a3, R030 a4);
+uint64_t hash_R030(unsigned long long a0, int32_t a1, R030 a2, long long a3, signed char a4);
+R030 echo_R030(float a0, R030 a1, const int64_t *a2, EnU64 a3, int16_t a4);
+uint64_t pair_R030(float a0, signed char a1, const int64_t *a2, float a3, double a4, int16_t a5, R030 a6, double a7, R030 a8);
 R031 make_R031(int seed);
-uint64_t hash_R031(signed char a0, R031 a1, long long a2, unsigned char a3);
-R031 echo_R031(R031 a0, double a1);
-uint64_t pair_R031(double a0, double a1, float a2, double a3, float a4, float a5, R031 a6, double a7, R031 a8);
+uint64_t hash_R031(float a0, float a1, double a2, float a3, R031 a4);
+R031 echo_R031(size_t a0, R031 a1, uint8_t a2, signed char a3, EnU8 a4);
 R032 make_R032(int seed);
-uint64_t hash_R032(int64_t a0, R032 a1);
-R032 echo_R032(float a0, float a1, float a2, float a3, double a4, signed char a5, double a6, R032 a7, float a8, uint8_t a9);
+uint64_t hash_R032(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, int a5, uintptr_t a6, _Bool a7, R032 a8);
+R032 echo_R032(char a0, double a1, R032 a2);
+uint64_t pair_R032(double a0, float a1, unsigned short a2, int16_t a3, ssize_t a4, float a5, R032 a6, uint64_t a7, R032 a8, float a9);
 R033 make_R033(int seed);
-uint64_t hash_R033(double a0, double a1, double a2, float a3, R033 a4);
-R033 echo_R033(double a0, EnU32 a1, float a2, char a3, float a4, double a5, short a6, R033 a7);
-uint64_t pair_R033(float a0, float a1, double a2, double a3, R033 a4, double a5, R033 a6, float a7);
+uint64_t hash_R033(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R033 a8, double a9);
+R033 echo_R033(int8_t a0, R033 a1);
+uint64_t __attribute__((ms_abi)) w64_hash_R033(unsigned long long a0, _Bool a1, long a2, R033 a3, float a4, unsigned short a5);
+R033 __attribute__((ms_abi)) w64_echo_R033(unsigned int a0, R033 a1, int a2);
 R034 make_R034(int seed);
-uint64_t hash_R034(unsigned int a0, int16_t a1, R034 a2, ssize_t a3, uintptr_t a4);
-R034 echo_R034(const int64_t *a0, R034 a1, ssize_t a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R034(unsigned char a0, unsigned int a1, double a2, float a3, R034 a4, uint64_t a5);
-R034 __attribute__((ms_abi)) w64_echo_R034(float a0, intptr_t a1, float a2, double a3, uintptr_t a4, R034 a5, char a6);
+uint64_t hash_R034(float a0, uintptr_t a1, const int64_t *a2, int16_t a3, R034 a4, float a5);
+R034 echo_R034(double a0, R034 a1, signed char a2, uint32_t a3, float a4);
+uint64_t pair_R034(int8_t a0, int8_t a1, R034 a2, const int64_t *a3, R034 a4);
 R035 make_R035(int seed);
-uint64_t hash_R035(double a0, double a1, R035 a2, float a3, float a4);
-R035 echo_R035(uint32_t a0, int16_t a1, unsigned short a2, int8_t a3, R035 a4, float a5, float a6);
-uint64_t pair_R035(uint8_t a0, unsigned long a1, int8_t a2, int a3, int a4, R035 a5, uintptr_t a6, R035 a7, unsigned short a8, unsigned char a9);
+uint64_t hash_R035(float a0, double a1, double a2, float a3, R035 a4, char a5);
+R035 echo_R035(int8_t a0, R035 a1, double a2);
 R036 make_R036(int seed);
-uint64_t hash_R036(R036 a0, unsigned short a1, EnInt a2);
-R036 echo_R036(const int64_t *a0, intptr_t a1, char a2, R036 a3, double a4, int16_t a5, signed char a6);
+uint64_t hash_R036(unsigned int a0, R036 a1, short a2, const int64_t *a3);
+R036 echo_R036(float a0, double a1, double a2, float a3, double a4, float a5, float a6, R036 a7);
+uint64_t pair_R036(EnI64 a0, float a1, float a2, unsigned short a3, EnInt a4, R036 a5, int16_t a6, R036 a7, EnU8 a8, const int64_t *a9);
 R037 make_R037(int seed);
-uint64_t hash_R037(uint16_t a0, double a1, int8_t a2, float a3, R037 a4, float a5);
-R037 echo_R037(int32_t a0, char a1, long long a2, int a3, const int64_t *a4, float a5, R037 a6, _Bool a7);
-uint64_t pair_R037(float a0, double a1, float a2, R037 a3, double a4, R037 a5, unsigned long long a6, unsigned short a7);
+uint64_t hash_R037(EnU32 a0, double a1, float a2, double a3, R037 a4, float a5);
+R037 echo_R037(float a0, float a1, double a2, R037 a3, float a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R037(double a0, EnInt a1, const int64_t *a2, float a3, R037 a4, float a5);
+R037 __attribute__((ms_abi)) w64_echo_R037(double a0, double a1, float a2, float a3, R037 a4, float a5, float a6);
 R038 make_R038(int seed);
-uint64_t hash_R038(R038 a0, unsigned long long a1, EnI64 a2);
-R038 echo_R038(double a0, signed char a1, long long a2, unsigned char a3, R038 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R038(float a0, double a1, float a2, float a3, uint8_t a4, R038 a5, float a6);
-R038 __attribute__((ms_abi)) w64_echo_R038(float a0, float a1, float a2, float a3, double a4, R038 a5, unsigned short a6);
+uint64_t hash_R038(uint16_t a0, const int64_t *a1, int16_t a2, unsigned long long a3, unsigned int a4, R038 a5);
+R038 echo_R038(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, uint64_t a5, intptr_t a6, R038 a7, uint64_t a8, int16_t a9, double a10);
+uint64_t pair_R038(uint8_t a0, uint8_t a1, R038 a2, double a3, R038 a4, _Bool a5, uint32_t a6);
 R039 make_R039(int seed);
-uint64_t hash_R039(uint32_t a0, signed char a1, EnI64 a2, R039 a3, int8_t a4, uint8_t a5);
-R039 echo_R039(double a0, double a1, float a2, float a3, float a4, double a5, float a6, float a7, R039 a8, double a9, float a10);
-uint64_t pair_R039(uint16_t a0, uint8_t a1, float a2, uint8_t a3, const int64_t *a4, char a5, R039 a6, double a7, R039 a8);
+uint64_t hash_R039(double a0, R039 a1);
+R039 echo_R039(float a0, double a1, int64_t a2, float a3, float a4, float a5, double a6, double a7, R039 a8, char a9, char a10);
 R040 make_R040(int seed);
-uint64_t hash_R040(float a0, double a1, double a2, R040 a3, uintptr_t a4);
-R040 echo_R040(double a0, float a1, double a2, unsigned int a3, double a4, long a5, double a6, R040 a7, unsigned long a8);
+uint64_t hash_R040(double a0, double a1, R040 a2);
+R040 echo_R040(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int32_t a4, R040 a5, float a6, short a7);
+uint64_t pair_R040(double a0, double a1, double a2, float a3, int64_t a4, float a5, R040 a6, float a7, R040 a8);
 R041 make_R041(int seed);
-uint64_t hash_R041(R041 a0, uintptr_t a1, unsigned char a2);
-R041 echo_R041(double a0, double a1, int8_t a2, double a3, R041 a4, float a5, float a6, float a7);
-uint64_t pair_R041(R041 a0, unsigned long long a1, R041 a2, float a3);
+uint64_t hash_R041(unsigned char a0, unsigned long a1, intptr_t a2, uint8_t a3, int a4, R041 a5, char a6, int16_t a7);
+R041 echo_R041(R041 a0);
+uint64_t __attribute__((ms_abi)) w64_hash_R041(R041 a0);
+R041 __attribute__((ms_abi)) w64_echo_R041(uint32_t a0, R041 a1, double a2, float a3);
 R042 make_R042(int seed);
-uint64_t hash_R042(double a0, double a1, float a2, double a3, R042 a4, unsigned short a5, uint16_t a6);
-R042 echo_R042(R042 a0, uint32_t a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R042(double a0, unsigned long long a1, R042 a2);
-R042 __attribute__((ms_abi)) w64_echo_R042(double a0, uint8_t a1, EnU8 a2, R042 a3, float a4);
+uint64_t hash_R042(uint32_t a0, long a1, double a2, uint32_t a3, uint16_t a4, int16_t a5, short a6, unsigned char a7, R042 a8, EnU16 a9, signed char a10);
+R042 echo_R042(double a0, float a1, float a2, unsigned short a3, double a4, double a5, R042 a6, int16_t a7, EnI16 a8);
+uint64_t pair_R042(unsigned short a0, R042 a1, double a2, R042 a3, uint64_t a4);
 R043 make_R043(int seed);
-uint64_t hash_R043(uint8_t a0, short a1, char a2, double a3, uint8_t a4, const int64_t *a5, unsigned char a6, EnU64 a7, R043 a8, float a9, double a10);
-R043 echo_R043(R043 a0);
-uint64_t pair_R043(float a0, float a1, float a2, float a3, R043 a4, signed char a5, R043 a6, uint16_t a7, uint16_t a8);
+uint64_t hash_R043(unsigned long a0, R043 a1, double a2);
+R043 echo_R043(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uint64_t a5, unsigned char a6, R043 a7, int8_t a8, double a9);
 R044 make_R044(int seed);
-uint64_t hash_R044(double a0, float a1, double a2, float a3, float a4, double a5, int32_t a6, float a7, R044 a8, double a9);
-R044 echo_R044(char a0, EnU8 a1, R044 a2, ssize_t a3, uint16_t a4, signed char a5);
+uint64_t hash_R044(double a0, R044 a1);
+R044 echo_R044(int a0, EnU16 a1, R044 a2, float a3, signed char a4);
+uint64_t pair_R044(float a0, float a1, float a2, R044 a3, int16_t a4, R044 a5, ssize_t a6, uint8_t a7);
 R045 make_R045(int seed);
-uint64_t hash_R045(float a0, double a1, unsigned long a2, uint8_t a3, double a4, double a5, double a6, R045 a7, int32_t a8);
-R045 echo_R045(uint8_t a0, double a1, char a2, double a3, char a4, float a5, double a6, R045 a7, float a8, float a9, double a10);
-uint64_t pair_R045(float a0, R045 a1, uint64_t a2, R045 a3);
+uint64_t hash_R045(int8_t a0, unsigned long a1, signed char a2, intptr_t a3, int8_t a4, EnInt a5, ssize_t a6, R045 a7, const int64_t *a8);
+R045 echo_R045(unsigned char a0, R045 a1, uint8_t a2, long a3, int8_t a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R045(uint8_t a0, R045 a1, double a2);
+R045 __attribute__((ms_abi)) w64_echo_R045(float a0, unsigned short a1, uint16_t a2, R045 a3, float a4);
 R046 make_R046(int seed);
-uint64_t hash_R046(const int64_t *a0, float a1, signed char a2, const int64_t *a3, int8_t a4, R046 a5, float a6);
-R046 echo_R046(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R046 a6, int32_t a7, uintptr_t a8, char a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R046(int16_t a0, double a1, R046 a2);
-R046 __attribute__((ms_abi)) w64_echo_R046(R046 a0, double a1);
+uint64_t hash_R046(int8_t a0, unsigned char a1, unsigned long a2, R046 a3, uint16_t a4);
+R046 echo_R046(signed char a0, _Bool a1, uint16_t a2, int a3, R046 a4);
+uint64_t pair_R046(long a0, unsigned short a1, unsigned char a2, unsigned char a3, long a4, unsigned short a5, R046 a6, const int64_t *a7, R046 a8, short a9);
 R047 make_R047(int seed);
-uint64_t hash_R047(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R047 a7, uint8_t a8, int a9);
-R047 echo_R047(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, intptr_t a5, uint16_t a6, R047 a7, short a8, unsigned int a9);
-uint64_t pair_R047(unsigned char a0, long a1, uint16_t a2, uintptr_t a3, unsigned long long a4, int32_t a5, R047 a6, uint32_t a7, R047 a8, long long a9, signed char a10);
+uint64_t hash_R047(float a0, R047 a1);
+R047 echo_R047(double a0, float a1, float a2, float a3, double a4, double a5, float a6, double a7, R047 a8, const int64_t *a9, const int64_t *a10);
 R048 make_R048(int seed);
-uint64_t hash_R048(float a0, R048 a1);
-R048 echo_R048(uintptr_t a0, uint16_t a1, intptr_t a2, signed char a3, float a4, R048 a5);
+uint64_t hash_R048(const int64_t *a0, EnI8 a1, R048 a2);
+R048 echo_R048(EnI8 a0, signed char a1, double a2, float a3, R048 a4);
+uint64_t pair_R048(uintptr_t a0, unsigned short a1, unsigned char a2, R048 a3, short a4, R048 a5);
 R049 make_R049(int seed);
-uint64_t hash_R049(float a0, double a1, double a2, R049 a3, double a4, double a5);
-R049 echo_R049(R049 a0);
-uint64_t pair_R049(float a0, float a1, double a2, float a3, float a4, float a5, R049 a6, ssize_t a7, R049 a8, size_t a9);
+uint64_t hash_R049(long a0, int a1, intptr_t a2, const int64_t *a3, R049 a4, uint16_t a5);
+R049 echo_R049(uint8_t a0, short a1, int64_t a2, R049 a3, unsigned short a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R049(long a0, float a1, unsigned int a2, double a3, const int64_t *a4, R049 a5, double a6, double a7);
+R049 __attribute__((ms_abi)) w64_echo_R049(float a0, float a1, R049 a2, int8_t a3, int32_t a4);
 R050 make_R050(int seed);
-uint64_t hash_R050(const int64_t *a0, R050 a1);
-R050 echo_R050(R050 a0);
-uint64_t __attribute__((ms_abi)) w64_hash_R050(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, R050 a5, float a6);
-R050 __attribute__((ms_abi)) w64_echo_R050(int8_t a0, signed char a1, R050 a2, float a3);
+uint64_t hash_R050(EnI64 a0, unsigned char a1, long a2, int a3, int8_t a4, R050 a5, unsigned char a6);
+R050 echo_R050(int a0, unsigned short a1, int16_t a2, signed char a3, long long a4, unsigned long long a5, short a6, R050 a7, unsigned int a8);
+uint64_t pair_R050(float a0, double a1, float a2, R050 a3, uint8_t a4, R050 a5, int64_t a6);
 R051 make_R051(int seed);
-uint64_t hash_R051(double a0, R051 a1, float a2);
-R051 echo_R051(double a0, float a1, float a2, unsigned char a3, float a4, R051 a5, float a6, float a7, double a8);
-uint64_t pair_R051(R051 a0, EnI64 a1, R051 a2, uint32_t a3);
+uint64_t hash_R051(EnI8 a0, R051 a1, const int64_t *a2);
+R051 echo_R051(R051 a0, float a1);
 R052 make_R052(int seed);
-uint64_t hash_R052(float a0, double a1, float a2, double a3, R052 a4, EnU64 a5);
-R052 echo_R052(float a0, double a1, float a2, double a3, R052 a4, uint32_t a5, uint64_t a6);
+uint64_t hash_R052(double a0, double a1, double a2, double a3, double a4, float a5, R052 a6);
+R052 echo_R052(R052 a0, EnI64 a1, int16_t a2, float a3);
+uint64_t pair_R052(float a0, float a1, float a2, float a3, R052 a4, double a5, R052 a6, double a7, char a8);
 R053 make_R053(int seed);
-uint64_t hash_R053(uint32_t a0, float a1, unsigned short a2, int64_t a3, double a4, double a5, R053 a6);
-R053 echo_R053(uintptr_t a0, uint8_t a1, unsigned char a2, signed char a3, R053 a4, _Bool a5, ssize_t a6, EnI16 a7);
-uint64_t pair_R053(float a0, float a1, double a2, double a3, R053 a4, double a5, R053 a6, char a7);
+uint64_t hash_R053(int16_t a0, R053 a1, unsigned int a2);
+R053 echo_R053(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R053 a5);
+uint64_t __attribute__((ms_abi)) w64_hash_R053(float a0, double a1, EnI8 a2, EnI64 a3, R053 a4);
+R053 __attribute__((ms_abi)) w64_echo_R053(double a0, double a1, R053 a2, intptr_t a3);
 R054 make_R054(int seed);
-uint64_t hash_R054(EnU32 a0, uint8_t a1, unsigned long a2, const int64_t *a3, int a4, R054 a5, uintptr_t a6, EnU64 a7);
-R054 echo_R054(R054 a0);
-uint64_t __attribute__((ms_abi)) w64_hash_R054(char a0, int a1, uint8_t a2, uint8_t a3, R054 a4, long long a5, uint8_t a6);
-R054 __attribute__((ms_abi)) w64_echo_R054(R054 a0, unsigned long a1, double a2);
+uint64_t hash_R054(EnInt a0, unsigned char a1, float a2, uint16_t a3, short a4, float a5, double a6, R054 a7);
+R054 echo_R054(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, const int64_t *a6, double a7, R054 a8, size_t a9, EnU8 a10, signed char a11);
+uint64_t pair_R054(R054 a0, short a1, R054 a2, unsigned short a3, EnU8 a4);
 R055 make_R055(int seed);
-uint64_t hash_R055(const int64_t *a0, int16_t a1, EnI8 a2, short a3, short a4, R055 a5, float a6, float a7);
-R055 echo_R055(double a0, double a1, long long a2, R055 a3, unsigned char a4);
-uint64_t pair_R055(ssize_t a0, double a1, ssize_t a2, EnI8 a3, float a4, R055 a5, signed char a6, R055 a7);
+uint64_t hash_R055(uint16_t a0, unsigned long a1, unsigned short a2, uintptr_t a3, const int64_t *a4, R055 a5);
+R055 echo_R055(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t a4, intptr_t a5, uint8_t a6, uint8_t a7, R055 a8, double a9, double a10);
 R056 make_R056(int seed);
-uint64_t hash_R056(double a0, R056 a1, uint64_t a2, uint16_t a3);
-R056 echo_R056(EnU32 a0, double a1, unsigned char a2, unsigned short a3, char a4, size_t a5, intptr_t a6, R056 a7, size_t a8, _Bool a9);
+uint64_t hash_R056(unsigned short a0, R056 a1, int16_t a2, uint8_t a3);
+R056 echo_R056(double a0, R056 a1);
+uint64_t pair_R056(int32_t a0, uint8_t a1, const int64_t *a2, R056 a3, short a4, R056 a5);
 R057 make_R057(int seed);
-uint64_t hash_R057(float a0, double a1, float a2, R057 a3, double a4);
-R057 echo_R057(double a0, double a1, float a2, double a3, signed char a4, R057 a5, int32_t a6, signed char a7);
-uint64_t pair_R057(float a0, int8_t a1, double a2, float a3, double a4, float a5, R057 a6, _Bool a7, R057 a8);
+uint64_t hash_R057(float a0, double a1, double a2, R057 a3, ssize_t a4, EnInt a5);
+R057 echo_R057(float a0, double a1, float a2, short a3, long a4, R057 a5, int8_t a6, long long a7, signed char a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R057(EnInt a0, EnI64 a1, unsigned short a2, R057 a3, unsigned int a4, long a5);
+R057 __attribute__((ms_abi)) w64_echo_R057(const int64_t *a0, _Bool a1, long a2, unsigned char a3, R057 a4);
 R058 make_R058(int seed);
-uint64_t hash_R058(float a0, uint16_t a1, double a2, double a3, double a4, float a5, float a6, float a7, R058 a8, unsigned short a9, EnU8 a10);
-R058 echo_R058(float a0, R058 a1, double a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R058(char a0, ssize_t a1, R058 a2);
-R058 __attribute__((ms_abi)) w64_echo_R058(float a0, ssize_t a1, double a2, float a3, R058 a4, double a5, float a6);
+uint64_t hash_R058(size_t a0, int8_t a1, R058 a2, const int64_t *a3);
+R058 echo_R058(uintptr_t a0, long long a1, uint16_t a2, R058 a3, uint32_t a4, const int64_t *a5);
+uint64_t pair_R058(ssize_t a0, R058 a1, float a2, R058 a3, unsigned long a4, uint32_t a5);
 R059 make_R059(int seed);
-uint64_t hash_R059(int a0, int16_t a1, ssize_t a2, short a3, int8_t a4, int32_t a5, R059 a6, long long a7);
-R059 echo_R059(float a0, float a1, double a2, R059 a3, double a4);
-uint64_t pair_R059(unsigned char a0, int8_t a1, char a2, double a3, int16_t a4, R059 a5, double a6, R059 a7, double a8);
+uint64_t hash_R059(double a0, int8_t a1, float a2, R059 a3, int8_t a4, uint16_t a5);
+R059 echo_R059(int8_t a0, R059 a1, float a2, int16_t a3);
 R060 make_R060(int seed);
-uint64_t hash_R060(float a0, float a1, R060 a2, unsigned char a3);
-R060 echo_R060(float a0, R060 a1, double a2);
+uint64_t hash_R060(unsigned int a0, const int64_t *a1, long a2, unsigned long a3, char a4, const int64_t *a5, unsigned char a6, size_t a7, R060 a8);
+R060 echo_R060(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, unsigned short a5, double a6, char a7, R060 a8);
+uint64_t pair_R060(double a0, double a1, double a2, R060 a3, long a4, R060 a5, double a6, unsigned char a7);
 R061 make_R061(int seed);
-uint64_t hash_R061(float a0, R061 a1);
-R061 echo_R061(float a0, float a1, R061 a2, uint32_t a3, intptr_t a4);
-uint64_t pair_R061(signed char a0, char a1, uint8_t a2, EnU64 a3, long a4, R061 a5, double a6, R061 a7, float a8, unsigned long a9);
+uint64_t hash_R061(R061 a0, float a1);
+R061 echo_R061(double a0, double a1, float a2, R061 a3, unsigned short a4, float a5, uint32_t a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R061(size_t a0, float a1, double a2, double a3, R061 a4, float a5, float a6);
+R061 __attribute__((ms_abi)) w64_echo_R061(R061 a0, signed char a1);
 R062 make_R062(int seed);
-uint64_t hash_R062(double a0, R062 a1, int64_t a2, const int64_t *a3);
-R062 echo_R062(double a0, float a1, double a2, double a3, double a4, R062 a5, unsigned int a6, const int64_t *a7, const int64_t *a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R062(float a0, float a1, double a2, float a3, R062 a4, unsigned char a5);
-R062 __attribute__((ms_abi)) w64_echo_R062(float a0, double a1, float a2, R062 a3);
+uint64_t hash_R062(unsigned long long a0, unsigned long a1, unsigned char a2, long a3, unsigned short a4, R062 a5, unsigned char a6, uint8_t a7);
+R062 echo_R062(float a0, long long a1, uint8_t a2, double a3, float a4, double a5, R062 a6, unsigned char a7, size_t a8, uint16_t a9);
+uint64_t pair_R062(unsigned short a0, R062 a1, unsigned short a2, R062 a3, double a4, double a5);
 R063 make_R063(int seed);
-uint64_t hash_R063(float a0, float a1, R063 a2, double a3);
-R063 echo_R063(int8_t a0, signed char a1, double a2, signed char a3, int16_t a4, double a5, R063 a6, double a7, float a8);
-uint64_t pair_R063(short a0, size_t a1, intptr_t a2, R063 a3, double a4, R063 a5, intptr_t a6, double a7);
+uint64_t hash_R063(float a0, float a1, uintptr_t a2, long a3, float a4, double a5, R063 a6, double a7, signed char a8);
+R063 echo_R063(double a0, double a1, float a2, double a3, R063 a4, intptr_t a5);
 R064 make_R064(int seed);
-uint64_t hash_R064(signed char a0, R064 a1);
-R064 echo_R064(int8_t a0, unsigned short a1, EnU8 a2, double a3, R064 a4, double a5);
+uint64_t hash_R064(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R064 a7, short a8);
+R064 echo_R064(EnInt a0, int16_t a1, EnI16 a2, double a3, R064 a4, float a5);
+uint64_t pair_R064(R064 a0, uint16_t a1, R064 a2, short a3, signed char a4);
 R065 make_R065(int seed);
-uint64_t hash_R065(int64_t a0, short a1, int32_t a2, R065 a3, double a4);
-R065 echo_R065(short a0, const int64_t *a1, uint16_t a2, unsigned long long a3, unsigned char a4, int32_t a5, R065 a6, double a7);
-uint64_t pair_R065(double a0, char a1, _Bool a2, R065 a3, float a4, R065 a5);
+uint64_t hash_R065(R065 a0);
+R065 echo_R065(double a0, float a1, float a2, double a3, float a4, double a5, R065 a6, double a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R065(R065 a0, uint16_t a1);
+R065 __attribute__((ms_abi)) w64_echo_R065(float a0, unsigned char a1, R065 a2);
 R066 make_R066(int seed);
-uint64_t hash_R066(double a0, EnU64 a1, uint16_t a2, R066 a3, EnI64 a4);
-R066 echo_R066(double a0, float a1, float a2, double a3, double a4, float a5, float a6, R066 a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R066(R066 a0, unsigned long long a1, EnInt a2);
-R066 __attribute__((ms_abi)) w64_echo_R066(uint16_t a0, size_t a1, R066 a2, const int64_t *a3, intptr_t a4);
+uint64_t hash_R066(size_t a0, int a1, EnU16 a2, int16_t a3, size_t a4, const int64_t *a5, R066 a6, float a7);
+R066 echo_R066(signed char a0, short a1, R066 a2, float a3, double a4, double a5);
+uint64_t pair_R066(double a0, double a1, uint16_t a2, intptr_t a3, R066 a4, char a5, R066 a6);
 R067 make_R067(int seed);
-uint64_t hash_R067(intptr_t a0, uint64_t a1, int a2, const int64_t *a3, int32_t a4, unsigned short a5, signed char a6, size_t a7, R067 a8);
-R067 echo_R067(unsigned char a0, uintptr_t a1, R067 a2, int8_t a3, signed char a4);
-uint64_t pair_R067(uint64_t a0, unsigned short a1, float a2, unsigned short a3, R067 a4, double a5, R067 a6, long a7);
+uint64_t hash_R067(double a0, float a1, char a2, _Bool a3, signed char a4, short a5, R067 a6);
+R067 echo_R067(float a0, EnInt a1, R067 a2, ssize_t a3, float a4, unsigned long long a5);
 R068 make_R068(int seed);
-uint64_t hash_R068(uint16_t a0, EnInt a1, float a2, R068 a3);
-R068 echo_R068(double a0, R068 a1, double a2, double a3);
+uint64_t hash_R068(double a0, R068 a1);
+R068 echo_R068(int16_t a0, float a1, R068 a2, double a3, double a4);
+uint64_t pair_R068(float a0, R068 a1, int8_t a2, R068 a3, EnI64 a4);
 R069 make_R069(int seed);
-uint64_t hash_R069(float a0, signed char a1, const int64_t *a2, long a3, int16_t a4, long a5, R069 a6);
-R069 echo_R069(double a0, int a1, float a2, R069 a3, unsigned char a4);
-uint64_t pair_R069(float a0, unsigned long a1, unsigned long a2, R069 a3, int8_t a4, R069 a5);
+uint64_t hash_R069(signed char a0, uint64_t a1, EnI16 a2, int8_t a3, R069 a4);
+R069 echo_R069(R069 a0, uint32_t a1, int8_t a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R069(double a0, double a1, float a2, R069 a3, uintptr_t a4);
+R069 __attribute__((ms_abi)) w64_echo_R069(float a0, const int64_t *a1, int16_t a2, R069 a3);
 R070 make_R070(int seed);
-uint64_t hash_R070(uint64_t a0, R070 a1);
-R070 echo_R070(double a0, R070 a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R070(ssize_t a0, double a1, R070 a2, float a3, int a4);
-R070 __attribute__((ms_abi)) w64_echo_R070(const int64_t *a0, R070 a1);
+uint64_t hash_R070(signed char a0, float a1, float a2, float a3, R070 a4, float a5, float a6);
+R070 echo_R070(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, EnI8 a5, const int64_t *a6, float a7, R070 a8, unsigned int a9);
+uint64_t pair_R070(float a0, double a1, uint32_t a2, float a3, R070 a4, uint64_t a5, R070 a6, float a7);
 R071 make_R071(int seed);
-uint64_t hash_R071(uint32_t a0, long a1, unsigned int a2, signed char a3, EnU8 a4, size_t a5, R071 a6);
-R071 echo_R071(float a0, R071 a1);
-uint64_t pair_R071(float a0, double a1, R071 a2, int64_t a3, R071 a4, double a5);
+uint64_t hash_R071(unsigned long long a0, EnI16 a1, const int64_t *a2, uintptr_t a3, size_t a4, const int64_t *a5, signed char a6, R071 a7, double a8);
+R071 echo_R071(float a0, R071 a1, ssize_t a2, unsigned short a3, uint16_t a4);
 R072 make_R072(int seed);
-uint64_t hash_R072(EnU32 a0, R072 a1);
-R072 echo_R072(EnU64 a0, double a1, double a2, long long a3, unsigned short a4, double a5, R072 a6, EnI8 a7);
+uint64_t hash_R072(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7, R072 a8);
+R072 echo_R072(uint16_t a0, unsigned char a1, R072 a2, unsigned int a3, unsigned long a4);
+uint64_t pair_R072(double a0, double a1, R072 a2, float a3, R072 a4, float a5, float a6);
 R073 make_R073(int seed);
-uint64_t hash_R073(uint64_t a0, double a1, unsigned char a2, float a3, float a4, R073 a5);
-R073 echo_R073(uintptr_t a0, double a1, int16_t a2, double a3, float a4, double a5, signed char a6, double a7, R073 a8);
-uint64_t pair_R073(double a0, short a1, EnU64 a2, const int64_t *a3, double a4, char a5, R073 a6, _Bool a7, R073 a8, uint8_t a9);
+uint64_t hash_R073(size_t a0, double a1, R073 a2, float a3);
+R073 echo_R073(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short a5, R073 a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R073(double a0, float a1, double a2, double a3, unsigned short a4, R073 a5, float a6, double a7);
+R073 __attribute__((ms_abi)) w64_echo_R073(R073 a0, int16_t a1, EnU8 a2);
 R074 make_R074(int seed);
-uint64_t hash_R074(int8_t a0, int a1, R074 a2);
-R074 echo_R074(double a0, unsigned short a1, int16_t a2, R074 a3, float a4, float a5, float a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R074(const int64_t *a0, float a1, R074 a2);
-R074 __attribute__((ms_abi)) w64_echo_R074(R074 a0, double a1, uint16_t a2);
+uint64_t hash_R074(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R074 a6, uint8_t a7);
+R074 echo_R074(short a0, R074 a1, short a2);
+uint64_t pair_R074(double a0, R074 a1, int32_t a2, R074 a3, EnI64 a4, unsigned long long a5);
 R075 make_R075(int seed);
-uint64_t hash_R075(intptr_t a0, const int64_t *a1, R075 a2, unsigned int a3);
-R075 echo_R075(double a0, double a1, float a2, long long a3, double a4, double a5, float a6, double a7, R075 a8, uint8_t a9);
-uint64_t pair_R075(double a0, R075 a1, double a2, R075 a3, uintptr_t a4, double a5);
+uint64_t hash_R075(EnU32 a0, long a1, uint8_t a2, uintptr_t a3, _Bool a4, R075 a5);
+R075 echo_R075(R075 a0);
 R076 make_R076(int seed);
-uint64_t hash_R076(double a0, short a1, R076 a2, double a3, float a4);
-R076 echo_R076(char a0, unsigned short a1, R076 a2);
+uint64_t hash_R076(uint8_t a0, int a1, uint8_t a2, R076 a3);
+R076 echo_R076(double a0, unsigned char a1, double a2, R076 a3, int8_t a4);
+uint64_t pair_R076(double a0, float a1, R076 a2, EnU32 a3, R076 a4);
 R077 make_R077(int seed);
-uint64_t hash_R077(double a0, double a1, float a2, float a3, double a4, double a5, float a6, R077 a7, float a8, double a9);
-R077 echo_R077(float a0, double a1, short a2, double a3, double a4, double a5, R077 a6, double a7, double a8, float a9);
-uint64_t pair_R077(uint16_t a0, intptr_t a1, intptr_t a2, R077 a3, const int64_t *a4, R077 a5, int8_t a6, intptr_t a7);
+uint64_t hash_R077(size_t a0, uint8_t a1, unsigned char a2, int a3, R077 a4, int16_t a5);
+R077 echo_R077(double a0, double a1, float a2, float a3, R077 a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R077(uint8_t a0, unsigned long a1, R077 a2, float a3);
+R077 __attribute__((ms_abi)) w64_echo_R077(uint8_t a0, const int64_t *a1, R077 a2, int16_t a3);
 R078 make_R078(int seed);
-uint64_t hash_R078(int8_t a0, long long a1, float a2, uint16_t a3, unsigned long long a4, char a5, R078 a6, char a7, unsigned char a8);
-R078 echo_R078(int8_t a0, EnU64 a1, uintptr_t a2, R078 a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R078(uint8_t a0, uintptr_t a1, uint8_t a2, int64_t a3, R078 a4, intptr_t a5);
-R078 __attribute__((ms_abi)) w64_echo_R078(R078 a0, double a1, double a2);
+uint64_t hash_R078(unsigned short a0, uintptr_t a1, char a2, R078 a3, long long a4, uint8_t a5);
+R078 echo_R078(double a0, double a1, R078 a2, _Bool a3);
+uint64_t pair_R078(size_t a0, int a1, char a2, int16_t a3, uint8_t a4, R078 a5, unsigned int a6, R078 a7);
 R079 make_R079(int seed);
-uint64_t hash_R079(uint8_t a0, R079 a1, char a2, int8_t a3);
-R079 echo_R079(double a0, R079 a1);
-uint64_t pair_R079(double a0, double a1, float a2, intptr_t a3, float a4, float a5, R079 a6, EnU8 a7, R079 a8);
+uint64_t hash_R079(double a0, uint32_t a1, uint32_t a2, intptr_t a3, EnInt a4, double a5, double a6, long a7, R079 a8, float a9);
+R079 echo_R079(double a0, R079 a1, double a2);
 R080 make_R080(int seed);
-uint64_t hash_R080(uint8_t a0, unsigned long long a1, uint16_t a2, char a3, unsigned long a4, R080 a5);
-R080 echo_R080(const int64_t *a0, int16_t a1, int8_t a2, unsigned short a3, int a4, uint32_t a5, R080 a6);
+uint64_t hash_R080(unsigned short a0, R080 a1, double a2);
+R080 echo_R080(float a0, double a1, double a2, R080 a3, EnU16 a4);
+uint64_t pair_R080(double a0, uint64_t a1, int16_t a2, int8_t a3, float a4, long long a5, R080 a6, long long a7, R080 a8);
 R081 make_R081(int seed);
-uint64_t hash_R081(R081 a0);
-R081 echo_R081(R081 a0, float a1, signed char a2);
-uint64_t pair_R081(uint64_t a0, R081 a1, double a2, R081 a3);
+uint64_t hash_R081(float a0, float a1, double a2, R081 a3, int32_t a4, long long a5);
+R081 echo_R081(float a0, double a1, R081 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R081(double a0, EnI64 a1, double a2, long a3, R081 a4);
+R081 __attribute__((ms_abi)) w64_echo_R081(double a0, R081 a1);
 R082 make_R082(int seed);
-uint64_t hash_R082(long long a0, float a1, double a2, int32_t a3, float a4, double a5, float a6, float a7, R082 a8, double a9);
-R082 echo_R082(float a0, size_t a1, double a2, char a3, float a4, double a5, R082 a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R082(uint32_t a0, EnU64 a1, unsigned char a2, R082 a3, int8_t a4);
-R082 __attribute__((ms_abi)) w64_echo_R082(unsigned int a0, int32_t a1, R082 a2);
+uint64_t hash_R082(uint16_t a0, const int64_t *a1, const int64_t *a2, const int64_t *a3, EnI16 a4, char a5, R082 a6, int32_t a7, double a8);
+R082 echo_R082(double a0, R082 a1);
+uint64_t pair_R082(long long a0, R082 a1, float a2, R082 a3);
 R083 make_R083(int seed);
-uint64_t hash_R083(float a0, float a1, double a2, unsigned char a3, unsigned long long a4, R083 a5, EnU8 a6);
-R083 echo_R083(_Bool a0, double a1, signed char a2, const int64_t *a3, intptr_t a4, const int64_t *a5, R083 a6, float a7, double a8);
-uint64_t pair_R083(int8_t a0, intptr_t a1, R083 a2, double a3, R083 a4, short a5);
+uint64_t hash_R083(double a0, char a1, double a2, unsigned int a3, R083 a4, intptr_t a5, long long a6);
+R083 echo_R083(float a0, short a1, double a2, double a3, double a4, float a5, unsigned int a6, float a7, R083 a8);
 R084 make_R084(int seed);
-uint64_t hash_R084(EnInt a0, int16_t a1, EnI16 a2, double a3, R084 a4, float a5);
-R084 echo_R084(uint16_t a0, unsigned char a1, const int64_t *a2, short a3, float a4, float a5, double a6, R084 a7, double a8);
+uint64_t hash_R084(int8_t a0, size_t a1, intptr_t a2, EnU8 a3, unsigned long a4, const int64_t *a5, long long a6, int16_t a7, R084 a8, float a9, double a10);
+R084 echo_R084(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint64_t a4, R084 a5, float a6, float a7, double a8);
+uint64_t pair_R084(R084 a0, int16_t a1, R084 a2, char a3, long long a4);
 R085 make_R085(int seed);
-uint64_t hash_R085(R085 a0, unsigned char a1);
-R085 echo_R085(float a0, double a1, double a2, double a3, int64_t a4, R085 a5, double a6, unsigned char a7);
-uint64_t pair_R085(double a0, uint16_t a1, int8_t a2, EnU64 a3, double a4, R085 a5, double a6, R085 a7);
+uint64_t hash_R085(float a0, float a1, R085 a2);
+R085 echo_R085(uint16_t a0, EnI64 a1, R085 a2, EnI64 a3, unsigned char a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R085(const int64_t *a0, R085 a1, _Bool a2);
+R085 __attribute__((ms_abi)) w64_echo_R085(double a0, float a1, unsigned long long a2, R085 a3, int32_t a4);
 R086 make_R086(int seed);
-uint64_t hash_R086(float a0, uintptr_t a1, R086 a2);
-R086 echo_R086(R086 a0, long a1, int16_t a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R086(uint32_t a0, float a1, uint8_t a2, int8_t a3, long long a4, R086 a5, unsigned char a6, float a7);
-R086 __attribute__((ms_abi)) w64_echo_R086(int16_t a0, R086 a1, uint64_t a2, long a3);
+uint64_t hash_R086(double a0, const int64_t *a1, EnI64 a2, const int64_t *a3, double a4, R086 a5);
+R086 echo_R086(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, uint8_t a4, R086 a5, float a6);
+uint64_t pair_R086(unsigned long a0, float a1, char a2, R086 a3, size_t a4, R086 a5);
 R087 make_R087(int seed);
-uint64_t hash_R087(EnU64 a0, const int64_t *a1, R087 a2);
-R087 echo_R087(float a0, _Bool a1, float a2, R087 a3, double a4, double a5, double a6);
-uint64_t pair_R087(int a0, R087 a1, double a2, R087 a3);
+uint64_t hash_R087(EnInt a0, signed char a1, intptr_t a2, uintptr_t a3, unsigned long a4, R087 a5, float a6, short a7);
+R087 echo_R087(double a0, double a1, float a2, double a3, float a4, float a5, double a6, R087 a7, char a8);
 R088 make_R088(int seed);
-uint64_t hash_R088(double a0, R088 a1);
-R088 echo_R088(uint64_t a0, double a1, double a2, float a3, double a4, float a5, double a6, R088 a7, double a8, intptr_t a9);
+uint64_t hash_R088(int64_t a0, float a1, R088 a2, float a3);
+R088 echo_R088(double a0, int8_t a1, long a2, unsigned char a3, double a4, double a5, R088 a6, double a7, double a8);
+uint64_t pair_R088(signed char a0, R088 a1, double a2, R088 a3, const int64_t *a4);
 R089 make_R089(int seed);
-uint64_t hash_R089(const int64_t *a0, EnU8 a1, double a2, const int64_t *a3, uint64_t a4, short a5, size_t a6, signed char a7, R089 a8);
-R089 echo_R089(double a0, float a1, R089 a2, int16_t a3, uint64_t a4, size_t a5);
-uint64_t pair_R089(short a0, const int64_t *a1, int16_t a2, EnI16 a3, int64_t a4, unsigned int a5, R089 a6, intptr_t a7, R089 a8);
+uint64_t hash_R089(double a0, float a1, float a2, float a3, double a4, float a5, float a6, uint16_t a7, R089 a8, int32_t a9, float a10);
+R089 echo_R089(R089 a0, uint16_t a1, uint8_t a2, _Bool a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R089(double a0, double a1, EnU16 a2, int8_t a3, R089 a4, int16_t a5, uint8_t a6);
+R089 __attribute__((ms_abi)) w64_echo_R089(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, R089 a5, EnU8 a6, uint32_t a7);
 R090 make_R090(int seed);
-uint64_t hash_R090(ssize_t a0, double a1, R090 a2);
-R090 echo_R090(int8_t a0, R090 a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R090(R090 a0);
-R090 __attribute__((ms_abi)) w64_echo_R090(int32_t a0, int8_t a1, int8_t a2, unsigned long long a3, int16_t a4, R090 a5);
+uint64_t hash_R090(R090 a0);
+R090 echo_R090(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4, float a5, _Bool a6, int16_t a7, R090 a8, float a9);
+uint64_t pair_R090(float a0, float a1, float a2, R090 a3, float a4, R090 a5);
 R091 make_R091(int seed);
-uint64_t hash_R091(double a0, char a1, float a2, float a3, double a4, R091 a5, unsigned int a6);
-R091 echo_R091(uint64_t a0, double a1, int64_t a2, int8_t a3, long long a4, float a5, double a6, R091 a7, unsigned long a8, unsigned short a9);
-uint64_t pair_R091(double a0, const int64_t *a1, R091 a2, EnU32 a3, R091 a4);
+uint64_t hash_R091(uint64_t a0, const int64_t *a1, int8_t a2, double a3, float a4, unsigned int a5, int a6, double a7, R091 a8, unsigned char a9, const int64_t *a10);
+R091 echo_R091(const int64_t *a0, double a1, double a2, unsigned long a3, float a4, float a5, unsigned short a6, unsigned int a7, R091 a8);
 R092 make_R092(int seed);
-uint64_t hash_R092(double a0, double a1, float a2, float a3, R092 a4, double a5, double a6);
-R092 echo_R092(float a0, float a1, R092 a2);
+uint64_t hash_R092(float a0, float a1, double a2, double a3, uint16_t a4, double a5, int8_t a6, R092 a7, float a8, double a9);
+R092 echo_R092(ssize_t a0, intptr_t a1, intptr_t a2, R092 a3, float a4, float a5);
+uint64_t pair_R092(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, R092 a6, float a7, R092 a8, ssize_t a9);
 R093 make_R093(int seed);
-uint64_t hash_R093(long a0, uint64_t a1, unsigned char a2, float a3, signed char a4, R093 a5, uint8_t a6);
-R093 echo_R093(const int64_t *a0, const int64_t *a1, _Bool a2, float a3, R093 a4, EnI64 a5, signed char a6, const int64_t *a7);
-uint64_t pair_R093(R093 a0, float a1, R093 a2, EnInt a3);
+uint64_t hash_R093(uint16_t a0, unsigned short a1, uint8_t a2, uint8_t a3, const int64_t *a4, long a5, R093 a6, double a7, float a8);
+R093 echo_R093(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, const int64_t *a5, EnU64 a6, float a7, R093 a8, EnU64 a9, int8_t a10, unsigned long a11);
+uint64_t __attribute__((ms_abi)) w64_hash_R093(int8_t a0, float a1, uint16_t a2, double a3, R093 a4);
+R093 __attribute__((ms_abi)) w64_echo_R093(EnI8 a0, R093 a1, uint16_t a2);
 R094 make_R094(int seed);
-uint64_t hash_R094(double a0, double a1, intptr_t a2, double a3, float a4, unsigned int a5, double a6, R094 a7, _Bool a8, size_t a9);
-R094 echo_R094(double a0, double a1, double a2, float a3, float a4, R094 a5, double a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R094(int32_t a0, float a1, uint8_t a2, unsigned short a3, int a4, R094 a5, short a6, intptr_t a7);
-R094 __attribute__((ms_abi)) w64_echo_R094(float a0, double a1, R094 a2, float a3);
+uint64_t hash_R094(R094 a0, EnI8 a1, unsigned char a2);
+R094 echo_R094(uint16_t a0, unsigned short a1, int a2, const int64_t *a3, R094 a4);
+uint64_t pair_R094(int8_t a0, int a1, char a2, int8_t a3, unsigned long long a4, size_t a5, R094 a6, int16_t a7, R094 a8, short a9);
 R095 make_R095(int seed);
-uint64_t hash_R095(float a0, double a1, R095 a2, double a3, double a4);
-R095 echo_R095(R095 a0, float a1);
-uint64_t pair_R095(uintptr_t a0, unsigned char a1, short a2, unsigned short a3, long long a4, R095 a5, char a6, R095 a7, int16_t a8);
+uint64_t hash_R095(unsigned long long a0, uint64_t a1, long long a2, uint32_t a3, R095 a4, short a5, uint32_t a6);
+R095 echo_R095(long long a0, unsigned long long a1, unsigned char a2, const int64_t *a3, EnI16 a4, R095 a5, int8_t a6);
 R096 make_R096(int seed);
-uint64_t hash_R096(const int64_t *a0, uint8_t a1, R096 a2);
-R096 echo_R096(double a0, unsigned char a1, double a2, R096 a3, int8_t a4);
+uint64_t hash_R096(double a0, double a1, double a2, R096 a3, double a4);
+R096 echo_R096(_Bool a0, int a1, char a2, intptr_t a3, uint8_t a4, R096 a5);
+uint64_t pair_R096(unsigned short a0, EnI8 a1, const int64_t *a2, R096 a3, float a4, R096 a5);
 R097 make_R097(int seed);
-uint64_t hash_R097(EnU32 a0, short a1, double a2, short a3, R097 a4);
-R097 echo_R097(const int64_t *a0, size_t a1, R097 a2, float a3, double a4);
-uint64_t pair_R097(float a0, R097 a1, unsigned short a2, R097 a3, const int64_t *a4);
+uint64_t hash_R097(int8_t a0, float a1, R097 a2);
+R097 echo_R097(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, R097 a5, double a6, double a7, float a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R097(const int64_t *a0, unsigned long long a1, int32_t a2, R097 a3);
+R097 __attribute__((ms_abi)) w64_echo_R097(_Bool a0, uint16_t a1, EnI64 a2, float a3, R097 a4, const int64_t *a5);
 R098 make_R098(int seed);
-uint64_t hash_R098(signed char a0, _Bool a1, char a2, float a3, unsigned int a4, R098 a5);
-R098 echo_R098(float a0, long a1, const int64_t *a2, float a3, R098 a4, unsigned char a5, unsigned char a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R098(float a0, float a1, double a2, float a3, R098 a4, uintptr_t a5);
-R098 __attribute__((ms_abi)) w64_echo_R098(double a0, R098 a1, _Bool a2, signed char a3);
+uint64_t hash_R098(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R098 a6);
+R098 echo_R098(double a0, float a1, int16_t a2, float a3, R098 a4, const int64_t *a5, unsigned long a6, float a7);
+uint64_t pair_R098(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R098 a5, unsigned long a6, R098 a7, float a8, int32_t a9);
 R099 make_R099(int seed);
-uint64_t hash_R099(R099 a0, const int64_t *a1, uint64_t a2);
-R099 echo_R099(float a0, double a1, double a2, double a3, float a4, float a5, double a6, double a7, R099 a8, double a9, const int64_t *a10);
-uint64_t pair_R099(double a0, float a1, float a2, R099 a3, int64_t a4, R099 a5, float a6);
+uint64_t hash_R099(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R099 a7);
+R099 echo_R099(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R099 a7, int64_t a8);
 R100 make_R100(int seed);
-uint64_t hash_R100(double a0, R100 a1, double a2);
-R100 echo_R100(const int64_t *a0, R100 a1, double a2, float a3, double a4);
+uint64_t hash_R100(_Bool a0, int8_t a1, unsigned short a2, double a3, float a4, int16_t a5, const int64_t *a6, _Bool a7, R100 a8, signed char a9, double a10);
+R100 echo_R100(uint8_t a0, EnU8 a1, R100 a2, size_t a3, EnI64 a4);
+uint64_t pair_R100(short a0, signed char a1, R100 a2, signed char a3, R100 a4);
 R101 make_R101(int seed);
-uint64_t hash_R101(float a0, double a1, float a2, double a3, double a4, double a5, float a6, short a7, R101 a8, double a9, short a10);
-R101 echo_R101(uint64_t a0, int16_t a1, int8_t a2, float a3, long long a4, const int64_t *a5, R101 a6);
-uint64_t pair_R101(int32_t a0, long long a1, uint16_t a2, unsigned char a3, unsigned long a4, _Bool a5, R101 a6, signed char a7, R101 a8, signed char a9, const int64_t *a10);
+uint64_t hash_R101(float a0, R101 a1, float a2, double a3);
+R101 echo_R101(uint8_t a0, double a1, double a2, unsigned long long a3, R101 a4, float a5, int16_t a6, unsigned char a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R101(double a0, R101 a1);
+R101 __attribute__((ms_abi)) w64_echo_R101(unsigned long long a0, int16_t a1, R101 a2, long a3);
 R102 make_R102(int seed);
-uint64_t hash_R102(int a0, int16_t a1, uint8_t a2, R102 a3);
-R102 echo_R102(double a0, signed char a1, double a2, int16_t a3, R102 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R102(unsigned short a0, double a1, int a2, R102 a3);
-R102 __attribute__((ms_abi)) w64_echo_R102(unsigned char a0, char a1, const int64_t *a2, float a3, EnI64 a4, R102 a5);
+uint64_t hash_R102(EnI8 a0, double a1, double a2, const int64_t *a3, R102 a4, int64_t a5);
+R102 echo_R102(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R102 a4, signed char a5, signed char a6);
+uint64_t pair_R102(double a0, double a1, double a2, R102 a3, signed char a4, R102 a5);
 R103 make_R103(int seed);
-uint64_t hash_R103(uint32_t a0, float a1, double a2, double a3, const int64_t *a4, double a5, R103 a6);
-R103 echo_R103(char a0, short a1, unsigned int a2, short a3, R103 a4, double a5);
-uint64_t pair_R103(short a0, unsigned long a1, uint16_t a2, int8_t a3, EnI16 a4, long a5, R103 a6, signed char a7, R103 a8, float a9);
+uint64_t hash_R103(int16_t a0, R103 a1, float a2);
+R103 echo_R103(R103 a0, signed char a1);
 R104 make_R104(int seed);
-uint64_t hash_R104(unsigned long a0, intptr_t a1, int16_t a2, unsigned short a3, R104 a4, long long a5);
-R104 echo_R104(float a0, short a1, short a2, unsigned int a3, unsigned char a4, long a5, signed char a6, R104 a7);
+uint64_t hash_R104(uint8_t a0, uint16_t a1, EnInt a2, uint8_t a3, long long a4, R104 a5, long a6, unsigned long a7);
+R104 echo_R104(float a0, _Bool a1, double a2, R104 a3, double a4, unsigned char a5);
+uint64_t pair_R104(uint8_t a0, R104 a1, ssize_t a2, R104 a3, short a4);
 R105 make_R105(int seed);
-uint64_t hash_R105(double a0, float a1, int16_t a2, uint8_t a3, float a4, float a5, R105 a6, float a7);
-R105 echo_R105(double a0, char a1, const int64_t *a2, double a3, EnInt a4, double a5, R105 a6, short a7);
-uint64_t pair_R105(char a0, float a1, R105 a2, short a3, R105 a4, double a5);
+uint64_t hash_R105(double a0, uint64_t a1, unsigned char a2, int8_t a3, int8_t a4, int8_t a5, const int64_t *a6, R105 a7);
+R105 echo_R105(size_t a0, EnI16 a1, R105 a2, double a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R105(float a0, R105 a1);
+R105 __attribute__((ms_abi)) w64_echo_R105(float a0, unsigned long a1, R105 a2);
 R106 make_R106(int seed);
-uint64_t hash_R106(signed char a0, int16_t a1, char a2, R106 a3, float a4, float a5);
-R106 echo_R106(float a0, int64_t a1, double a2, float a3, double a4, float a5, double a6, double a7, R106 a8, unsigned short a9, int32_t a10);
-uint64_t __attribute__((ms_abi)) w64_hash_R106(intptr_t a0, R106 a1, size_t a2);
-R106 __attribute__((ms_abi)) w64_echo_R106(unsigned long a0, float a1, char a2, float a3, R106 a4, unsigned int a5, ssize_t a6);
+uint64_t hash_R106(float a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R106 a8, unsigned int a9, intptr_t a10);
+R106 echo_R106(double a0, float a1, R106 a2, float a3, double a4);
+uint64_t pair_R106(uint8_t a0, int32_t a1, R106 a2, double a3, R106 a4, double a5);
 R107 make_R107(int seed);
-uint64_t hash_R107(unsigned long long a0, float a1, float a2, ssize_t a3, float a4, double a5, double a6, R107 a7);
-R107 echo_R107(R107 a0);
-uint64_t pair_R107(EnI64 a0, unsigned int a1, R107 a2, double a3, R107 a4, int64_t a5);
+uint64_t hash_R107(unsigned int a0, signed char a1, signed char a2, _Bool a3, double a4, unsigned char a5, int a6, R107 a7, double a8);
+R107 echo_R107(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_t a5, uint8_t a6, R107 a7);
 R108 make_R108(int seed);
-uint64_t hash_R108(signed char a0, unsigned char a1, signed char a2, const int64_t *a3, int a4, R108 a5, double a6, float a7);
-R108 echo_R108(double a0, short a1, double a2, double a3, double a4, float a5, R108 a6, int32_t a7);
+uint64_t hash_R108(R108 a0, double a1);
+R108 echo_R108(R108 a0, char a1);
+uint64_t pair_R108(unsigned int a0, uint8_t a1, EnI64 a2, long long a3, R108 a4, EnU16 a5, R108 a6, float a7, double a8);
 R109 make_R109(int seed);
-uint64_t hash_R109(char a0, intptr_t a1, R109 a2);
-R109 echo_R109(unsigned long a0, R109 a1, char a2, double a3, float a4);
-uint64_t pair_R109(float a0, const int64_t *a1, EnU16 a2, intptr_t a3, unsigned long a4, signed char a5, R109 a6, float a7, R109 a8);
+uint64_t hash_R109(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R109 a7, unsigned int a8, float a9);
+R109 echo_R109(float a0, const int64_t *a1, double a2, int64_t a3, float a4, float a5, unsigned char a6, R109 a7, char a8, uint32_t a9, int64_t a10);
+uint64_t __attribute__((ms_abi)) w64_hash_R109(signed char a0, R109 a1, uint16_t a2);
+R109 __attribute__((ms_abi)) w64_echo_R109(double a0, char a1, float a2, R109 a3, short a4, signed char a5);
 R110 make_R110(int seed);
-uint64_t hash_R110(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, _Bool a5, const int64_t *a6, float a7, R110 a8, EnInt a9, unsigned int a10);
-R110 echo_R110(int16_t a0, double a1, uint8_t a2, float a3, short a4, EnI8 a5, unsigned char a6, R110 a7, float a8, const int64_t *a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R110(ssize_t a0, unsigned int a1, R110 a2, uint32_t a3, size_t a4);
-R110 __attribute__((ms_abi)) w64_echo_R110(double a0, float a1, float a2, R110 a3);
+uint64_t hash_R110(int64_t a0, float a1, R110 a2, float a3);
+R110 echo_R110(R110 a0, double a1, float a2, float a3);
+uint64_t pair_R110(R110 a0, double a1, R110 a2, double a3);
 R111 make_R111(int seed);
-uint64_t hash_R111(double a0, _Bool a1, R111 a2, float a3, EnI16 a4);
-R111 echo_R111(unsigned short a0, const int64_t *a1, long a2, char a3, EnInt a4, unsigned int a5, R111 a6, EnI16 a7);
-uint64_t pair_R111(float a0, double a1, double a2, double a3, float a4, R111 a5, float a6, R111 a7, uint8_t a8, unsigned short a9);
+uint64_t hash_R111(float a0, float a1, float a2, float a3, unsigned int a4, double a5, R111 a6, uint64_t a7, double a8);
+R111 echo_R111(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R111 a4, uintptr_t a5, long a6);
 R112 make_R112(int seed);
-uint64_t hash_R112(double a0, double a1, float a2, float a3, float a4, R112 a5, float a6);
-R112 echo_R112(intptr_t a0, unsigned char a1, const int64_t *a2, uint64_t a3, R112 a4, _Bool a5);
+uint64_t hash_R112(double a0, R112 a1);
+R112 echo_R112(unsigned long long a0, R112 a1, const int64_t *a2, uint32_t a3);
+uint64_t pair_R112(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R112 a4, double a5, R112 a6, unsigned int a7);
 R113 make_R113(int seed);
-uint64_t hash_R113(R113 a0, double a1, float a2);
-R113 echo_R113(signed char a0, float a1, intptr_t a2, signed char a3, R113 a4, float a5);
-uint64_t pair_R113(signed char a0, long a1, uint16_t a2, signed char a3, R113 a4, short a5, R113 a6, float a7, float a8);
+uint64_t hash_R113(double a0, double a1, double a2, double a3, double a4, float a5, R113 a6, float a7);
+R113 echo_R113(R113 a0, double a1, uint32_t a2, float a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R113(_Bool a0, long a1, R113 a2, int8_t a3, unsigned int a4);
+R113 __attribute__((ms_abi)) w64_echo_R113(signed char a0, short a1, unsigned int a2, int16_t a3, R113 a4);
 R114 make_R114(int seed);
-uint64_t hash_R114(ssize_t a0, unsigned int a1, R114 a2);
-R114 echo_R114(float a0, float a1, double a2, float a3, double a4, float a5, R114 a6, EnI8 a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R114(uint16_t a0, float a1, size_t a2, unsigned long a3, R114 a4);
-R114 __attribute__((ms_abi)) w64_echo_R114(unsigned int a0, R114 a1);
+uint64_t hash_R114(float a0, float a1, float a2, R114 a3);
+R114 echo_R114(int64_t a0, R114 a1, float a2);
+uint64_t pair_R114(float a0, double a1, float a2, double a3, double a4, double a5, R114 a6, double a7, R114 a8, float a9);
 R115 make_R115(int seed);
-uint64_t hash_R115(uint16_t a0, EnI8 a1, R115 a2);
-R115 echo_R115(R115 a0, EnI8 a1, unsigned char a2, uintptr_t a3);
-uint64_t pair_R115(double a0, double a1, double a2, R115 a3, float a4, R115 a5, unsigned short a6);
+uint64_t hash_R115(R115 a0);
+R115 echo_R115(float a0, EnU32 a1, EnI8 a2, R115 a3);
 R116 make_R116(int seed);
-uint64_t hash_R116(unsigned char a0, const int64_t *a1, EnU64 a2, short a3, int64_t a4, int64_t a5, EnI8 a6, R116 a7, float a8);
-R116 echo_R116(float a0, uint16_t a1, float a2, R116 a3, ssize_t a4);
+uint64_t hash_R116(float a0, short a1, R116 a2, const int64_t *a3, _Bool a4);
+R116 echo_R116(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI16 a4, signed char a5, EnU32 a6, unsigned long long a7, R116 a8, float a9, double a10, float a11);
+uint64_t pair_R116(uint32_t a0, float a1, short a2, uint16_t a3, const int64_t *a4, const int64_t *a5, R116 a6, double a7, R116 a8, uintptr_t a9);
 R117 make_R117(int seed);
-uint64_t hash_R117(double a0, int8_t a1, R117 a2);
-R117 echo_R117(double a0, double a1, double a2, EnI64 a3, float a4, R117 a5, ssize_t a6);
-uint64_t pair_R117(int a0, double a1, R117 a2, unsigned long long a3, R117 a4);
+uint64_t hash_R117(float a0, long a1, float a2, double a3, float a4, float a5, R117 a6, unsigned long a7, uint16_t a8);
+R117 echo_R117(short a0, long a1, unsigned long long a2, unsigned char a3, uint8_t a4, R117 a5, double a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R117(float a0, uint8_t a1, R117 a2, int32_t a3, uint16_t a4);
+R117 __attribute__((ms_abi)) w64_echo_R117(ssize_t a0, R117 a1);
 R118 make_R118(int seed);
-uint64_t hash_R118(float a0, double a1, float a2, double a3, float a4, float a5, float a6, signed char a7, R118 a8);
-R118 echo_R118(float a0, float a1, float a2, R118 a3, ssize_t a4, double a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R118(float a0, double a1, float a2, double a3, double a4, R118 a5, size_t a6);
-R118 __attribute__((ms_abi)) w64_echo_R118(intptr_t a0, unsigned short a1, short a2, R118 a3, const int64_t *a4);
+uint64_t hash_R118(R118 a0, double a1);
+R118 echo_R118(float a0, float a1, float a2, float a3, R118 a4);
+uint64_t pair_R118(double a0, R118 a1, const int64_t *a2, R118 a3, signed char a4, unsigned long long a5);
 R119 make_R119(int seed);
-uint64_t hash_R119(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R119 a6);
-R119 echo_R119(double a0, float a1, int16_t a2, float a3, R119 a4, const int64_t *a5, unsigned long a6, float a7);
-uint64_t pair_R119(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R119 a5, unsigned long a6, R119 a7, float a8, int32_t a9);
+uint64_t hash_R119(float a0, R119 a1, double a2);
+R119 echo_R119(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a4, uint16_t a5, uint8_t a6, R119 a7, unsigned long a8);
 R120 make_R120(int seed);
-uint64_t hash_R120(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R120 a7);
-R120 echo_R120(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R120 a7, int64_t a8);
+uint64_t hash_R120(unsigned long long a0, int32_t a1, uint16_t a2, short a3, EnU8 a4, const int64_t *a5, short a6, R120 a7, uint64_t a8);
+R120 echo_R120(double a0, unsigned short a1, float a2, unsigned short a3, short a4, long a5, R120 a6, unsigned char a7, size_t a8);
+uint64_t pair_R120(char a0, unsigned short a1, const int64_t *a2, float a3, R120 a4, const int64_t *a5, R120 a6, EnI64 a7, double a8);
 R121 make_R121(int seed);
-uint64_t hash_R121(double a0, float a1, R121 a2, _Bool a3, double a4);
-R121 echo_R121(signed char a0, R121 a1, uint64_t a2);
-uint64_t pair_R121(double a0, EnU64 a1, R121 a2, long long a3, R121 a4, float a5);
+uint64_t hash_R121(uint64_t a0, double a1, int16_t a2, uint8_t a3, R121 a4, short a5);
+R121 echo_R121(int16_t a0, double a1, const int64_t *a2, R121 a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R121(int16_t a0, EnU32 a1, unsigned short a2, signed char a3, R121 a4, double a5);
+R121 __attribute__((ms_abi)) w64_echo_R121(const int64_t *a0, long a1, unsigned char a2, R121 a3, const int64_t *a4);
 R122 make_R122(int seed);
-uint64_t hash_R122(int8_t a0, int32_t a1, uint8_t a2, int16_t a3, int8_t a4, R122 a5);
-R122 echo_R122(float a0, int16_t a1, unsigned char a2, int8_t a3, uint8_t a4, float a5, double a6, long a7, R122 a8, float a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R122(float a0, float a1, double a2, uint8_t a3, unsigned char a4, R122 a5, signed char a6, double a7);
-R122 __attribute__((ms_abi)) w64_echo_R122(ssize_t a0, unsigned int a1, unsigned short a2, unsigned short a3, R122 a4, unsigned long a5);
+uint64_t hash_R122(float a0, float a1, double a2, float a3, double a4, float a5, float a6, R122 a7, unsigned int a8);
+R122 echo_R122(int32_t a0, float a1, R122 a2, const int64_t *a3, EnU16 a4);
+uint64_t pair_R122(intptr_t a0, float a1, char a2, float a3, double a4, R122 a5, short a6, R122 a7, int a8, double a9);
 R123 make_R123(int seed);
-uint64_t hash_R123(size_t a0, short a1, int8_t a2, int16_t a3, R123 a4, int64_t a5, int a6);
-R123 echo_R123(signed char a0, char a1, uintptr_t a2, double a3, R123 a4, long long a5);
-uint64_t pair_R123(double a0, char a1, double a2, double a3, double a4, double a5, R123 a6, const int64_t *a7, R123 a8);
+uint64_t hash_R123(R123 a0);
+R123 echo_R123(const int64_t *a0, R123 a1, int a2, long long a3);
 R124 make_R124(int seed);
-uint64_t hash_R124(EnU32 a0, short a1, const int64_t *a2, unsigned char a3, unsigned char a4, unsigned long a5, intptr_t a6, const int64_t *a7, R124 a8);
-R124 echo_R124(unsigned char a0, double a1, int16_t a2, ssize_t a3, R124 a4, uintptr_t a5, char a6, size_t a7);
+uint64_t hash_R124(float a0, signed char a1, R124 a2);
+R124 echo_R124(float a0, double a1, double a2, unsigned short a3, unsigned int a4, double a5, float a6, R124 a7);
+uint64_t pair_R124(const int64_t *a0, uint8_t a1, unsigned int a2, unsigned long long a3, ssize_t a4, R124 a5, intptr_t a6, R124 a7, float a8);
 R125 make_R125(int seed);
-uint64_t hash_R125(R125 a0);
-R125 echo_R125(long long a0, int a1, double a2, const int64_t *a3, R125 a4);
-uint64_t pair_R125(uintptr_t a0, short a1, uint8_t a2, size_t a3, intptr_t a4, EnU8 a5, R125 a6, uintptr_t a7, R125 a8, float a9);
+uint64_t hash_R125(float a0, double a1, R125 a2, char a3, int32_t a4);
+R125 echo_R125(unsigned int a0, int a1, unsigned char a2, R125 a3, uint64_t a4, int8_t a5);
+uint64_t __attribute__((ms_abi)) w64_hash_R125(const int64_t *a0, char a1, int64_t a2, EnI8 a3, uint16_t a4, R125 a5, EnU32 a6);
+R125 __attribute__((ms_abi)) w64_echo_R125(float a0, int16_t a1, R125 a2);
 R126 make_R126(int seed);
-uint64_t hash_R126(double a0, double a1, double a2, float a3, double a4, R126 a5);
-R126 echo_R126(float a0, char a1, double a2, float a3, float a4, double a5, R126 a6, long long a7, float a8, double a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R126(const int64_t *a0, uint8_t a1, float a2, short a3, R126 a4, uint64_t a5);
-R126 __attribute__((ms_abi)) w64_echo_R126(int8_t a0, float a1, signed char a2, uint64_t a3, R126 a4);
+uint64_t hash_R126(const int64_t *a0, uint8_t a1, R126 a2, float a3);
+R126 echo_R126(long a0, R126 a1, float a2, float a3, float a4);
+uint64_t pair_R126(EnU16 a0, float a1, R126 a2, int16_t a3, R126 a4);
 R127 make_R127(int seed);
-uint64_t hash_R127(float a0, double a1, uint16_t a2, float a3, double a4, double a5, unsigned long a6, float a7, R127 a8, float a9);
-R127 echo_R127(int8_t a0, long long a1, unsigned char a2, unsigned long a3, unsigned long long a4, uint16_t a5, char a6, R127 a7, EnI64 a8, size_t a9, unsigned int a10);
-uint64_t pair_R127(R127 a0, double a1, R127 a2, float a3);
+uint64_t hash_R127(uint16_t a0, const int64_t *a1, R127 a2, float a3, int8_t a4);
+R127 echo_R127(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R127 a6, unsigned short a7, float a8);
 R128 make_R128(int seed);
-uint64_t hash_R128(float a0, unsigned long long a1, double a2, double a3, double a4, R128 a5, unsigned int a6, uint8_t a7);
-R128 echo_R128(float a0, R128 a1, size_t a2, uint8_t a3);
+uint64_t hash_R128(float a0, R128 a1, float a2, float a3);
+R128 echo_R128(signed char a0, float a1, R128 a2, const int64_t *a3);
+uint64_t pair_R128(intptr_t a0, ssize_t a1, int16_t a2, short a3, intptr_t a4, R128 a5, EnU32 a6, R128 a7, float a8, const int64_t *a9);
 R129 make_R129(int seed);
-uint64_t hash_R129(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R129 a7, unsigned int a8, float a9);
-R129 echo_R129(float a0, const int64_t *a1, double a2, int64_t a3, float a4, float a5, unsigned char a6, R129 a7, char a8, uint32_t a9, int64_t a10);
-uint64_t pair_R129(uint16_t a0, const int64_t *a1, R129 a2, signed char a3, R129 a4, char a5);
+uint64_t hash_R129(unsigned short a0, R129 a1, int8_t a2);
+R129 echo_R129(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, unsigned short a5, EnU16 a6, const int64_t *a7, R129 a8, EnI8 a9, EnU16 a10);
+uint64_t __attribute__((ms_abi)) w64_hash_R129(int16_t a0, const int64_t *a1, R129 a2, int32_t a3, uint32_t a4);
+R129 __attribute__((ms_abi)) w64_echo_R129(float a0, R129 a1);
 R130 make_R130(int seed);
-uint64_t hash_R130(double a0, signed char a1, double a2, double a3, float a4, double a5, int64_t a6, double a7, R130 a8, long long a9, float a10);
-R130 echo_R130(unsigned long long a0, uint8_t a1, signed char a2, int32_t a3, int a4, R130 a5, ssize_t a6, short a7, size_t a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R130(double a0, R130 a1);
-R130 __attribute__((ms_abi)) w64_echo_R130(const int64_t *a0, const int64_t *a1, double a2, EnU8 a3, R130 a4);
+uint64_t hash_R130(EnU64 a0, double a1, int16_t a2, short a3, EnI8 a4, double a5, uint16_t a6, const int64_t *a7, R130 a8, double a9, float a10);
+R130 echo_R130(signed char a0, short a1, float a2, float a3, float a4, R130 a5);
+uint64_t pair_R130(int64_t a0, float a1, float a2, double a3, float a4, R130 a5, double a6, R130 a7, int32_t a8, uint32_t a9);
 R131 make_R131(int seed);
-uint64_t hash_R131(short a0, int8_t a1, int64_t a2, _Bool a3, unsigned int a4, R131 a5, double a6);
-R131 echo_R131(double a0, float a1, double a2, double a3, float a4, R131 a5, const int64_t *a6, uint32_t a7);
-uint64_t pair_R131(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R131 a4, double a5, R131 a6, unsigned int a7);
+uint64_t hash_R131(double a0, double a1, float a2, float a3, R131 a4, float a5);
+R131 echo_R131(unsigned int a0, double a1, size_t a2, size_t a3, double a4, double a5, R131 a6, float a7);
 R132 make_R132(int seed);
-uint64_t hash_R132(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R132 a8, long long a9);
-R132 echo_R132(float a0, uint32_t a1, double a2, unsigned int a3, int8_t a4, double a5, EnI64 a6, R132 a7, intptr_t a8);
+uint64_t hash_R132(unsigned long long a0, double a1, int8_t a2, float a3, EnU16 a4, double a5, double a6, R132 a7, const int64_t *a8, unsigned char a9);
+R132 echo_R132(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_t a4, char a5, signed char a6, R132 a7, float a8, EnI64 a9);
+uint64_t pair_R132(uint8_t a0, R132 a1, uint16_t a2, R132 a3, double a4, float a5);
 R133 make_R133(int seed);
-uint64_t hash_R133(R133 a0, signed char a1);
-R133 echo_R133(double a0, uint16_t a1, unsigned short a2, R133 a3, uint32_t a4, char a5, signed char a6);
-uint64_t pair_R133(int64_t a0, double a1, float a2, const int64_t *a3, uint64_t a4, R133 a5, int8_t a6, R133 a7);
+uint64_t hash_R133(float a0, float a1, float a2, float a3, double a4, float a5, R133 a6, char a7);
+R133 echo_R133(double a0, R133 a1, int32_t a2, double a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R133(R133 a0, float a1);
+R133 __attribute__((ms_abi)) w64_echo_R133(unsigned int a0, float a1, R133 a2);
 R134 make_R134(int seed);
-uint64_t hash_R134(signed char a0, float a1, R134 a2);
-R134 echo_R134(int64_t a0, EnI8 a1, uint64_t a2, intptr_t a3, unsigned short a4, uintptr_t a5, const int64_t *a6, ssize_t a7, R134 a8, _Bool a9, float a10);
-uint64_t __attribute__((ms_abi)) w64_hash_R134(unsigned char a0, signed char a1, R134 a2, uint32_t a3);
-R134 __attribute__((ms_abi)) w64_echo_R134(float a0, R134 a1, float a2, double a3);
+uint64_t hash_R134(double a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R134 a8);
+R134 echo_R134(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, signed char a5, size_t a6, long a7, R134 a8);
+uint64_t pair_R134(float a0, double a1, float a2, R134 a3, unsigned char a4, R134 a5, double a6, uint16_t a7);
 R135 make_R135(int seed);
-uint64_t hash_R135(double a0, signed char a1, R135 a2);
-R135 echo_R135(float a0, float a1, double a2, double a3, R135 a4, double a5);
-uint64_t pair_R135(R135 a0, ssize_t a1, R135 a2);
+uint64_t hash_R135(int8_t a0, float a1, unsigned long long a2, _Bool a3, int16_t a4, double a5, R135 a6, double a7, double a8);
+R135 echo_R135(float a0, int16_t a1, R135 a2, float a3);
 R136 make_R136(int seed);
-uint64_t hash_R136(float a0, float a1, float a2, float a3, double a4, R136 a5);
-R136 echo_R136(int16_t a0, int64_t a1, uint8_t a2, R136 a3, uint32_t a4);
+uint64_t hash_R136(double a0, double a1, R136 a2, EnU8 a3, uint32_t a4);
+R136 echo_R136(EnU8 a0, double a1, unsigned long long a2, float a3, R136 a4, unsigned short a5);
+uint64_t pair_R136(float a0, float a1, double a2, R136 a3, unsigned short a4, R136 a5);
 R137 make_R137(int seed);
-uint64_t hash_R137(double a0, double a1, R137 a2);
-R137 echo_R137(unsigned int a0, int32_t a1, R137 a2);
-uint64_t pair_R137(intptr_t a0, unsigned char a1, ssize_t a2, double a3, float a4, R137 a5, float a6, R137 a7, float a8);
+uint64_t hash_R137(size_t a0, double a1, double a2, int32_t a3, const int64_t *a4, EnU16 a5, R137 a6);
+R137 echo_R137(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4, R137 a5, short a6, unsigned short a7, unsigned char a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R137(float a0, unsigned long long a1, float a2, float a3, R137 a4);
+R137 __attribute__((ms_abi)) w64_echo_R137(float a0, R137 a1);
 R138 make_R138(int seed);
-uint64_t hash_R138(int64_t a0, int8_t a1, int8_t a2, uint16_t a3, unsigned short a4, float a5, uint8_t a6, R138 a7, double a8);
-R138 echo_R138(unsigned int a0, uint64_t a1, int32_t a2, long a3, unsigned int a4, signed char a5, uintptr_t a6, long a7, R138 a8, uint32_t a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R138(uintptr_t a0, R138 a1);
-R138 __attribute__((ms_abi)) w64_echo_R138(double a0, float a1, float a2, float a3, R138 a4, EnU16 a5);
+uint64_t hash_R138(float a0, R138 a1, float a2, double a3);
+R138 echo_R138(double a0, R138 a1, double a2, int32_t a3, unsigned int a4);
+uint64_t pair_R138(float a0, R138 a1, double a2, R138 a3);
 R139 make_R139(int seed);
-uint64_t hash_R139(uint16_t a0, uint8_t a1, R139 a2);
-R139 echo_R139(double a0, float a1, float a2, double a3, R139 a4, uint16_t a5);
-uint64_t pair_R139(float a0, R139 a1, char a2, R139 a3, const int64_t *a4, unsigned short a5);
+uint64_t hash_R139(double a0, float a1, float a2, double a3, R139 a4, uint64_t a5, intptr_t a6);
+R139 echo_R139(long a0, float a1, char a2, _Bool a3, R139 a4);
 R140 make_R140(int seed);
-uint64_t hash_R140(float a0, float a1, double a2, float a3, double a4, R140 a5, const int64_t *a6, double a7);
-R140 echo_R140(int8_t a0, _Bool a1, R140 a2);
+uint64_t hash_R140(R140 a0);
+R140 echo_R140(float a0, double a1, R140 a2, intptr_t a3, int16_t a4);
+uint64_t pair_R140(double a0, short a1, char a2, int16_t a3, ssize_t a4, int a5, R140 a6, const int64_t *a7, R140 a8);
 R141 make_R141(int seed);
-uint64_t hash_R141(unsigned int a0, intptr_t a1, int8_t a2, uint8_t a3, int16_t a4, R141 a5, double a6);
-R141 echo_R141(unsigned short a0, int16_t a1, long a2, R141 a3, long a4, int a5);
-uint64_t pair_R141(double a0, float a1, double a2, double a3, R141 a4, double a5, R141 a6, EnI8 a7);
+uint64_t hash_R141(const int64_t *a0, EnI8 a1, R141 a2);
+R141 echo_R141(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, _Bool a5, unsigned long long a6, R141 a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R141(float a0, R141 a1, const int64_t *a2);
+R141 __attribute__((ms_abi)) w64_echo_R141(uint64_t a0, R141 a1, float a2);
 R142 make_R142(int seed);
-uint64_t hash_R142(intptr_t a0, int16_t a1, unsigned short a2, unsigned long long a3, const int64_t *a4, R142 a5, uint64_t a6, ssize_t a7);
-R142 echo_R142(float a0, float a1, short a2, short a3, R142 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R142(double a0, double a1, R142 a2, uintptr_t a3, unsigned long long a4);
-R142 __attribute__((ms_abi)) w64_echo_R142(unsigned short a0, EnI8 a1, double a2, char a3, unsigned short a4, R142 a5);
+uint64_t hash_R142(double a0, double a1, R142 a2);
+R142 echo_R142(float a0, float a1, float a2, float a3, uint32_t a4, double a5, signed char a6, double a7, R142 a8);
+uint64_t pair_R142(char a0, const int64_t *a1, EnU16 a2, char a3, unsigned long long a4, EnI8 a5, R142 a6, float a7, R142 a8, float a9);
 R143 make_R143(int seed);
-uint64_t hash_R143(const int64_t *a0, R143 a1, int a2);
-R143 echo_R143(char a0, const int64_t *a1, int16_t a2, unsigned short a3, signed char a4, R143 a5, uint16_t a6);
-uint64_t pair_R143(const int64_t *a0, signed char a1, double a2, unsigned short a3, float a4, float a5, R143 a6, signed char a7, R143 a8, double a9, unsigned char a10);
+uint64_t hash_R143(double a0, double a1, double a2, float a3, double a4, double a5, R143 a6, long a7);
+R143 echo_R143(double a0, long long a1, signed char a2, R143 a3);
 R144 make_R144(int seed);
-uint64_t hash_R144(char a0, double a1, float a2, size_t a3, uint8_t a4, double a5, int64_t a6, R144 a7, intptr_t a8, int16_t a9);
-R144 echo_R144(float a0, float a1, short a2, unsigned char a3, unsigned char a4, R144 a5, EnU64 a6, unsigned long long a7);
+uint64_t hash_R144(unsigned char a0, double a1, long a2, const int64_t *a3, const int64_t *a4, short a5, double a6, R144 a7, intptr_t a8);
+R144 echo_R144(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R144 a4, double a5, float a6, double a7);
+uint64_t pair_R144(uint64_t a0, float a1, R144 a2, float a3, R144 a4, double a5);
 R145 make_R145(int seed);
-uint64_t hash_R145(R145 a0, EnI8 a1, float a2);
-R145 echo_R145(signed char a0, double a1, float a2, float a3, int64_t a4, float a5, R145 a6, unsigned short a7, int32_t a8);
-uint64_t pair_R145(float a0, const int64_t *a1, float a2, uint16_t a3, uint8_t a4, R145 a5, const int64_t *a6, R145 a7, _Bool a8);
+uint64_t hash_R145(int32_t a0, char a1, uint32_t a2, signed char a3, R145 a4, float a5);
+R145 echo_R145(double a0, int64_t a1, int16_t a2, R145 a3, uint32_t a4, uint8_t a5);
+uint64_t __attribute__((ms_abi)) w64_hash_R145(unsigned char a0, R145 a1);
+R145 __attribute__((ms_abi)) w64_echo_R145(R145 a0, int16_t a1);
 R146 make_R146(int seed);
-uint64_t hash_R146(double a0, double a1, float a2, R146 a3, const int64_t *a4, signed char a5);
-R146 echo_R146(R146 a0, signed char a1, char a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R146(float a0, R146 a1);
-R146 __attribute__((ms_abi)) w64_echo_R146(float a0, float a1, unsigned short a2, int16_t a3, const int64_t *a4, R146 a5);
+uint64_t hash_R146(float a0, float a1, R146 a2);
+R146 echo_R146(float a0, R146 a1, uint8_t a2, int a3, unsigned int a4);
+uint64_t pair_R146(EnI16 a0, double a1, signed char a2, int8_t a3, uint64_t a4, R146 a5, double a6, R146 a7, EnI64 a8);
 R147 make_R147(int seed);
-uint64_t hash_R147(float a0, float a1, float a2, double a3, float a4, R147 a5);
-R147 echo_R147(const int64_t *a0, EnI16 a1, const int64_t *a2, int32_t a3, const int64_t *a4, uint8_t a5, R147 a6);
-uint64_t pair_R147(float a0, double a1, R147 a2, uint8_t a3, R147 a4, double a5, double a6);
+uint64_t hash_R147(float a0, double a1, int8_t a2, const int64_t *a3, uint8_t a4, R147 a5);
+R147 echo_R147(char a0, long a1, int16_t a2, short a3, size_t a4, R147 a5, ssize_t a6);
 R148 make_R148(int seed);
-uint64_t hash_R148(const int64_t *a0, int a1, unsigned short a2, R148 a3);
-R148 echo_R148(long long a0, int16_t a1, uint32_t a2, unsigned int a3, long long a4, R148 a5, uint32_t a6, int32_t a7, uint32_t a8);
+uint64_t hash_R148(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R148 a8);
+R148 echo_R148(unsigned long long a0, unsigned short a1, long long a2, double a3, R148 a4, int8_t a5);
+uint64_t pair_R148(float a0, double a1, const int64_t *a2, ssize_t a3, unsigned long long a4, double a5, R148 a6, float a7, R148 a8, uint16_t a9);
 R149 make_R149(int seed);
-uint64_t hash_R149(EnU16 a0, EnInt a1, uint8_t a2, R149 a3, const int64_t *a4, int32_t a5);
-R149 echo_R149(signed char a0, R149 a1, EnInt a2);
-uint64_t pair_R149(signed char a0, int8_t a1, R149 a2, double a3, R149 a4, const int64_t *a5, short a6);
+uint64_t hash_R149(float a0, float a1, float a2, float a3, float a4, float a5, R149 a6);
+R149 echo_R149(R149 a0, EnU16 a1, float a2, float a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R149(double a0, float a1, long a2, float a3, double a4, R149 a5, const int64_t *a6);
+R149 __attribute__((ms_abi)) w64_echo_R149(float a0, int8_t a1, EnU16 a2, int16_t a3, uintptr_t a4, R149 a5);
 R150 make_R150(int seed);
-uint64_t hash_R150(unsigned char a0, R150 a1, double a2, double a3);
-R150 echo_R150(R150 a0, double a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R150(double a0, EnI8 a1, double a2, R150 a3, uint16_t a4);
-R150 __attribute__((ms_abi)) w64_echo_R150(float a0, float a1, R150 a2, uint64_t a3);
+uint64_t hash_R150(R150 a0, uint8_t a1);
+R150 echo_R150(unsigned long a0, unsigned char a1, R150 a2, long a3, float a4);
+uint64_t pair_R150(double a0, float a1, R150 a2, intptr_t a3, R150 a4);
 R151 make_R151(int seed);
-uint64_t hash_R151(double a0, double a1, float a2, float a3, R151 a4, unsigned int a5);
-R151 echo_R151(long long a0, long long a1, uint32_t a2, unsigned char a3, EnI16 a4, ssize_t a5, R151 a6);
-uint64_t pair_R151(unsigned char a0, R151 a1, uint16_t a2, R151 a3, const int64_t *a4, short a5);
+uint64_t hash_R151(char a0, ssize_t a1, unsigned short a2, unsigned char a3, uint8_t a4, unsigned short a5, R151 a6, signed char a7);
+R151 echo_R151(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, float a5, uint64_t a6, double a7, R151 a8, double a9);
 R152 make_R152(int seed);
-uint64_t hash_R152(EnI8 a0, const int64_t *a1, unsigned short a2, double a3, float a4, uint16_t a5, uint64_t a6, R152 a7, double a8);
-R152 echo_R152(uint16_t a0, float a1, double a2, float a3, float a4, ssize_t a5, float a6, double a7, R152 a8, ssize_t a9, signed char a10, uint32_t a11);
+uint64_t hash_R152(double a0, double a1, float a2, float a3, R152 a4, int8_t a5, int16_t a6);
+R152 echo_R152(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4, uint8_t a5, unsigned char a6, int64_t a7, R152 a8, float a9, float a10, double a11);
+uint64_t pair_R152(long a0, double a1, R152 a2, uint64_t a3, R152 a4);
 R153 make_R153(int seed);
-uint64_t hash_R153(size_t a0, R153 a1);
-R153 echo_R153(int8_t a0, EnU8 a1, R153 a2, int64_t a3, int a4, int16_t a5);
-uint64_t pair_R153(const int64_t *a0, R153 a1, double a2, R153 a3);
+uint64_t hash_R153(double a0, R153 a1, float a2);
+R153 echo_R153(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned long a4, R153 a5, double a6, int16_t a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R153(R153 a0, EnU64 a1, double a2);
+R153 __attribute__((ms_abi)) w64_echo_R153(uintptr_t a0, float a1, signed char a2, short a3, EnI8 a4, R153 a5);
 R154 make_R154(int seed);
-uint64_t hash_R154(int a0, size_t a1, double a2, float a3, int64_t a4, size_t a5, short a6, char a7, R154 a8, short a9, unsigned short a10);
-R154 echo_R154(unsigned char a0, unsigned long a1, EnU8 a2, float a3, float a4, int32_t a5, R154 a6, float a7, double a8, long a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R154(double a0, float a1, short a2, R154 a3);
-R154 __attribute__((ms_abi)) w64_echo_R154(const int64_t *a0, ssize_t a1, long long a2, R154 a3);
+uint64_t hash_R154(double a0, float a1, R154 a2, unsigned int a3, int16_t a4);
+R154 echo_R154(R154 a0, short a1);
+uint64_t pair_R154(intptr_t a0, int64_t a1, R154 a2, float a3, R154 a4);
 R155 make_R155(int seed);
-uint64_t hash_R155(EnU16 a0, int a1, uint16_t a2, unsigned long a3, uint8_t a4, EnU8 a5, long long a6, R155 a7);
-R155 echo_R155(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R155 a4);
-uint64_t pair_R155(unsigned short a0, size_t a1, uint16_t a2, unsigned char a3, const int64_t *a4, uint8_t a5, R155 a6, double a7, R155 a8, int64_t a9);
+uint64_t hash_R155(float a0, float a1, double a2, R155 a3, uint16_t a4);
+R155 echo_R155(const int64_t *a0, const int64_t *a1, double a2, float a3, double a4, const int64_t *a5, size_t a6, R155 a7, unsigned char a8, _Bool a9);
 R156 make_R156(int seed);
-uint64_t hash_R156(unsigned char a0, intptr_t a1, uint8_t a2, int a3, double a4, R156 a5, char a6);
-R156 echo_R156(float a0, double a1, const int64_t *a2, EnU16 a3, R156 a4);
+uint64_t hash_R156(uint64_t a0, short a1, unsigned int a2, int8_t a3, int a4, R156 a5);
+R156 echo_R156(R156 a0, uint8_t a1, float a2, double a3);
+uint64_t pair_R156(double a0, float a1, float a2, double a3, float a4, float a5, R156 a6, double a7, R156 a8, float a9, double a10);
 R157 make_R157(int seed);
-uint64_t hash_R157(uint8_t a0, unsigned char a1, int a2, short a3, R157 a4, uint64_t a5, double a6);
-R157 echo_R157(R157 a0, unsigned short a1, int16_t a2, ssize_t a3);
-uint64_t pair_R157(EnU16 a0, EnU32 a1, short a2, const int64_t *a3, R157 a4, unsigned char a5, R157 a6, double a7);
+uint64_t hash_R157(float a0, double a1, float a2, double a3, R157 a4);
+R157 echo_R157(R157 a0, double a1);
+uint64_t __attribute__((ms_abi)) w64_hash_R157(unsigned long a0, float a1, R157 a2, const int64_t *a3, int8_t a4);
+R157 __attribute__((ms_abi)) w64_echo_R157(float a0, float a1, double a2, float a3, R157 a4, int16_t a5);
 R158 make_R158(int seed);
-uint64_t hash_R158(double a0, double a1, double a2, R158 a3);
-R158 echo_R158(uint64_t a0, double a1, float a2, EnI64 a3, int8_t a4, R158 a5, _Bool a6, size_t a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R158(float a0, float a1, double a2, float a3, R158 a4);
-R158 __attribute__((ms_abi)) w64_echo_R158(double a0, unsigned short a1, float a2, R158 a3, float a4);
+uint64_t hash_R158(double a0, R158 a1, uint64_t a2);
+R158 echo_R158(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R158 a5);
+uint64_t pair_R158(unsigned int a0, float a1, uint64_t a2, int16_t a3, R158 a4, double a5, R158 a6);
 R159 make_R159(int seed);
-uint64_t hash_R159(float a0, float a1, const int64_t *a2, float a3, float a4, float a5, int64_t a6, unsigned long long a7, R159 a8, double a9);
-R159 echo_R159(EnU8 a0, float a1, uint64_t a2, double a3, short a4, char a5, int16_t a6, R159 a7, _Bool a8, int8_t a9);
-uint64_t pair_R159(unsigned long a0, int8_t a1, const int64_t *a2, unsigned char a3, R159 a4, int32_t a5, R159 a6, double a7);
+uint64_t hash_R159(int8_t a0, int8_t a1, const int64_t *a2, EnU32 a3, long long a4, R159 a5, double a6);
+R159 echo_R159(char a0, unsigned char a1, R159 a2);
 R160 make_R160(int seed);
-uint64_t hash_R160(R160 a0, uint16_t a1, const int64_t *a2);
-R160 echo_R160(uint8_t a0, uint16_t a1, EnU64 a2, uintptr_t a3, uintptr_t a4, int a5, unsigned int a6, R160 a7, float a8, float a9, float a10);
+uint64_t hash_R160(double a0, double a1, double a2, float a3, R160 a4);
+R160 echo_R160(const int64_t *a0, short a1, R160 a2);
+uint64_t pair_R160(unsigned char a0, unsigned char a1, EnU32 a2, double a3, R160 a4, unsigned char a5, R160 a6, const int64_t *a7);
 R161 make_R161(int seed);
-uint64_t hash_R161(int32_t a0, double a1, uint16_t a2, float a3, R161 a4, ssize_t a5, uintptr_t a6);
-R161 echo_R161(long a0, uint64_t a1, uint8_t a2, const int64_t *a3, unsigned long a4, long long a5, R161 a6);
-uint64_t pair_R161(const int64_t *a0, uint8_t a1, short a2, uint32_t a3, unsigned long long a4, R161 a5, signed char a6, R161 a7);
+uint64_t hash_R161(R161 a0);
+R161 echo_R161(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int16_t a4, double a5, R161 a6, double a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R161(uint8_t a0, _Bool a1, unsigned long long a2, char a3, EnI64 a4, R161 a5, int32_t a6);
+R161 __attribute__((ms_abi)) w64_echo_R161(float a0, long long a1, float a2, unsigned long long a3, R161 a4, double a5);
 R162 make_R162(int seed);
-uint64_t hash_R162(uint16_t a0, long long a1, EnU8 a2, short a3, const int64_t *a4, R162 a5);
-R162 echo_R162(float a0, double a1, double a2, double a3, R162 a4, float a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R162(signed char a0, size_t a1, int16_t a2, int32_t a3, unsigned char a4, R162 a5, EnU8 a6);
-R162 __attribute__((ms_abi)) w64_echo_R162(int32_t a0, R162 a1, unsigned long a2, uint16_t a3);
+uint64_t hash_R162(R162 a0);
+R162 echo_R162(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, R162 a5, float a6);
+uint64_t pair_R162(size_t a0, R162 a1, int16_t a2, R162 a3, unsigned short a4);
 R163 make_R163(int seed);
-uint64_t hash_R163(const int64_t *a0, char a1, int8_t a2, R163 a3, int16_t a4);
-R163 echo_R163(uint32_t a0, R163 a1);
-uint64_t pair_R163(R163 a0, float a1, R163 a2, double a3, double a4);
+uint64_t hash_R163(double a0, R163 a1, EnI16 a2);
+R163 echo_R163(signed char a0, R163 a1, int64_t a2, EnU32 a3);
 R164 make_R164(int seed);
-uint64_t hash_R164(unsigned short a0, ssize_t a1, char a2, R164 a3);
-R164 echo_R164(R164 a0, float a1, double a2, double a3);
+uint64_t hash_R164(uint32_t a0, uint8_t a1, float a2, intptr_t a3, long a4, double a5, R164 a6, unsigned long a7, intptr_t a8);
+R164 echo_R164(double a0, float a1, float a2, double a3, double a4, double a5, R164 a6, intptr_t a7, double a8, uint32_t a9);
+uint64_t pair_R164(double a0, float a1, double a2, double a3, R164 a4, float a5, R164 a6, EnU8 a7, short a8);
 R165 make_R165(int seed);
-uint64_t hash_R165(const int64_t *a0, unsigned char a1, R165 a2, uint64_t a3, uint64_t a4);
-R165 echo_R165(double a0, double a1, double a2, R165 a3);
-uint64_t pair_R165(int32_t a0, size_t a1, uintptr_t a2, R165 a3, uint32_t a4, R165 a5, double a6, float a7);
+uint64_t hash_R165(int64_t a0, int8_t a1, size_t a2, const int64_t *a3, signed char a4, EnInt a5, uint8_t a6, R165 a7);
+R165 echo_R165(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char a6, char a7, R165 a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R165(int16_t a0, R165 a1, double a2, uint16_t a3);
+R165 __attribute__((ms_abi)) w64_echo_R165(float a0, R165 a1);
 R166 make_R166(int seed);
-uint64_t hash_R166(float a0, unsigned char a1, double a2, R166 a3, unsigned int a4, int8_t a5);
-R166 echo_R166(ssize_t a0, unsigned short a1, char a2, R166 a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R166(double a0, float a1, R166 a2, _Bool a3, intptr_t a4);
-R166 __attribute__((ms_abi)) w64_echo_R166(float a0, double a1, _Bool a2, const int64_t *a3, _Bool a4, R166 a5);
+uint64_t hash_R166(double a0, R166 a1);
+R166 echo_R166(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R166 a5);
+uint64_t pair_R166(unsigned short a0, double a1, R166 a2, float a3, R166 a4, double a5);
 R167 make_R167(int seed);
-uint64_t hash_R167(_Bool a0, unsigned char a1, EnU32 a2, short a3, long long a4, intptr_t a5, const int64_t *a6, R167 a7);
-R167 echo_R167(ssize_t a0, EnInt a1, int8_t a2, unsigned short a3, R167 a4, float a5, float a6, unsigned short a7);
-uint64_t pair_R167(float a0, double a1, int a2, R167 a3, double a4, R167 a5, unsigned short a6, uint8_t a7);
+uint64_t hash_R167(uint32_t a0, int8_t a1, R167 a2, unsigned short a3, unsigned long a4);
+R167 echo_R167(double a0, double a1, float a2, float a3, float a4, double a5, R167 a6, unsigned char a7, float a8);
 R168 make_R168(int seed);
-uint64_t hash_R168(EnU16 a0, float a1, float a2, uint16_t a3, R168 a4);
-R168 echo_R168(int64_t a0, short a1, R168 a2, long long a3, EnInt a4, EnU32 a5);
+uint64_t hash_R168(ssize_t a0, double a1, int a2, int8_t a3, double a4, char a5, R168 a6, float a7);
+R168 echo_R168(R168 a0, int8_t a1);
+uint64_t pair_R168(R168 a0, double a1, R168 a2, short a3);
 R169 make_R169(int seed);
-uint64_t hash_R169(ssize_t a0, unsigned char a1, int32_t a2, R169 a3);
-R169 echo_R169(int64_t a0, float a1, int16_t a2, char a3, long long a4, size_t a5, R169 a6, int8_t a7, unsigned int a8, uint16_t a9);
-uint64_t pair_R169(uint16_t a0, R169 a1, long long a2, R169 a3, float a4, double a5);
+uint64_t hash_R169(const int64_t *a0, EnI16 a1, long a2, float a3, uint8_t a4, double a5, uintptr_t a6, R169 a7);
+R169 echo_R169(int8_t a0, EnU16 a1, uint16_t a2, R169 a3, uint64_t a4, float a5, unsigned char a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R169(unsigned char a0, R169 a1, char a2, uint8_t a3);
+R169 __attribute__((ms_abi)) w64_echo_R169(uint32_t a0, double a1, R169 a2, char a3);
 R170 make_R170(int seed);
-uint64_t hash_R170(signed char a0, ssize_t a1, unsigned char a2, uint32_t a3, R170 a4, intptr_t a5, long a6);
-R170 echo_R170(double a0, float a1, float a2, float a3, double a4, R170 a5, int8_t a6, int8_t a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R170(R170 a0, const int64_t *a1, float a2);
-R170 __attribute__((ms_abi)) w64_echo_R170(float a0, float a1, signed char a2, double a3, R170 a4);
+uint64_t hash_R170(float a0, double a1, double a2, double a3, float a4, double a5, R170 a6, float a7);
+R170 echo_R170(R170 a0, const int64_t *a1);
+uint64_t pair_R170(int8_t a0, R170 a1, double a2, R170 a3, double a4, long long a5);
 R171 make_R171(int seed);
-uint64_t hash_R171(double a0, float a1, R171 a2);
-R171 echo_R171(short a0, double a1, unsigned char a2, double a3, double a4, R171 a5, int a6);
-uint64_t pair_R171(R171 a0, float a1, R171 a2, const int64_t *a3);
+uint64_t hash_R171(const int64_t *a0, const int64_t *a1, int16_t a2, intptr_t a3, R171 a4);
+R171 echo_R171(float a0, double a1, R171 a2);
 R172 make_R172(int seed);
-uint64_t hash_R172(R172 a0);
-R172 echo_R172(const int64_t *a0, unsigned short a1, long a2, double a3, float a4, int16_t a5, float a6, long a7, R172 a8, unsigned char a9);
+uint64_t hash_R172(float a0, uintptr_t a1, unsigned int a2, R172 a3);
+R172 echo_R172(float a0, const int64_t *a1, char a2, double a3, double a4, double a5, const int64_t *a6, R172 a7, float a8, unsigned int a9, double a10);
+uint64_t pair_R172(long a0, R172 a1, unsigned long a2, R172 a3, int16_t a4);
 R173 make_R173(int seed);
-uint64_t hash_R173(float a0, char a1, R173 a2, unsigned int a3, int16_t a4);
-R173 echo_R173(R173 a0, short a1);
-uint64_t pair_R173(intptr_t a0, int64_t a1, R173 a2, float a3, R173 a4);
+uint64_t hash_R173(R173 a0);
+R173 echo_R173(float a0, intptr_t a1, double a2, double a3, R173 a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R173(float a0, R173 a1, size_t a2, int8_t a3);
+R173 __attribute__((ms_abi)) w64_echo_R173(unsigned char a0, const int64_t *a1, char a2, R173 a3, float a4);
 R174 make_R174(int seed);
-uint64_t hash_R174(uint16_t a0, char a1, const int64_t *a2, unsigned long long a3, uint32_t a4, R174 a5, char a6, long long a7);
-R174 echo_R174(uint16_t a0, double a1, signed char a2, uintptr_t a3, int16_t a4, float a5, R174 a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R174(unsigned char a0, double a1, R174 a2, int64_t a3, long long a4);
-R174 __attribute__((ms_abi)) w64_echo_R174(unsigned char a0, float a1, R174 a2, float a3, double a4);
+uint64_t hash_R174(unsigned short a0, intptr_t a1, int a2, R174 a3, float a4);
+R174 echo_R174(float a0, float a1, signed char a2, float a3, double a4, float a5, float a6, float a7, R174 a8, long a9, signed char a10, uint16_t a11);
+uint64_t pair_R174(signed char a0, R174 a1, int32_t a2, R174 a3, uint64_t a4, unsigned int a5);
 R175 make_R175(int seed);
-uint64_t hash_R175(float a0, double a1, double a2, double a3, long long a4, int64_t a5, uint16_t a6, float a7, R175 a8);
-R175 echo_R175(long long a0, int8_t a1, int32_t a2, uint16_t a3, uint8_t a4, R175 a5, double a6);
-uint64_t pair_R175(unsigned long long a0, double a1, int a2, double a3, float a4, R175 a5, float a6, R175 a7, long a8);
+uint64_t hash_R175(R175 a0, float a1, double a2);
+R175 echo_R175(int32_t a0, ssize_t a1, EnU8 a2, R175 a3, double a4, int8_t a5, short a6);
 R176 make_R176(int seed);
-uint64_t hash_R176(uintptr_t a0, float a1, float a2, float a3, double a4, R176 a5, float a6);
-R176 echo_R176(_Bool a0, unsigned short a1, int16_t a2, int8_t a3, int8_t a4, long a5, R176 a6);
+uint64_t hash_R176(const int64_t *a0, _Bool a1, int8_t a2, R176 a3, double a4);
+R176 echo_R176(int32_t a0, int64_t a1, unsigned char a2, R176 a3, double a4);
+uint64_t pair_R176(double a0, unsigned char a1, uintptr_t a2, float a3, R176 a4, char a5, R176 a6);
 R177 make_R177(int seed);
-uint64_t hash_R177(double a0, double a1, float a2, float a3, float a4, double a5, float a6, double a7, R177 a8, float a9);
-R177 echo_R177(float a0, unsigned char a1, float a2, R177 a3, double a4);
-uint64_t pair_R177(R177 a0, unsigned short a1, R177 a2, double a3);
+uint64_t hash_R177(double a0, float a1, R177 a2, int a3, uint8_t a4);
+R177 echo_R177(float a0, R177 a1, EnI16 a2, double a3, EnU8 a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R177(EnInt a0, R177 a1, long a2);
+R177 __attribute__((ms_abi)) w64_echo_R177(uint64_t a0, uint16_t a1, uint8_t a2, R177 a3);
 R178 make_R178(int seed);
-uint64_t hash_R178(_Bool a0, double a1, R178 a2, intptr_t a3);
-R178 echo_R178(int32_t a0, uint16_t a1, const int64_t *a2, R178 a3, uintptr_t a4, double a5, float a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R178(uint8_t a0, float a1, double a2, R178 a3);
-R178 __attribute__((ms_abi)) w64_echo_R178(R178 a0, double a1);
+uint64_t hash_R178(signed char a0, double a1, const int64_t *a2, R178 a3, unsigned char a4);
+R178 echo_R178(int8_t a0, uintptr_t a1, const int64_t *a2, R178 a3, float a4, float a5);
+uint64_t pair_R178(R178 a0, const int64_t *a1, R178 a2);
 R179 make_R179(int seed);
-uint64_t hash_R179(double a0, double a1, float a2, double a3, double a4, R179 a5, float a6);
-R179 echo_R179(uint32_t a0, double a1, float a2, R179 a3, double a4);
-uint64_t pair_R179(uint8_t a0, double a1, R179 a2, float a3, R179 a4);
+uint64_t hash_R179(long long a0, short a1, R179 a2);
+R179 echo_R179(unsigned char a0, R179 a1);
 R180 make_R180(int seed);
-uint64_t hash_R180(unsigned short a0, double a1, _Bool a2, float a3, int16_t a4, unsigned short a5, EnInt a6, double a7, R180 a8);
-R180 echo_R180(long a0, signed char a1, R180 a2);
+uint64_t hash_R180(uintptr_t a0, double a1, R180 a2, long long a3, char a4);
+R180 echo_R180(double a0, int32_t a1, R180 a2, double a3, int16_t a4, uint8_t a5);
+uint64_t pair_R180(double a0, float a1, uint8_t a2, signed char a3, R180 a4, double a5, R180 a6, float a7);
 R181 make_R181(int seed);
-uint64_t hash_R181(ssize_t a0, unsigned int a1, EnU32 a2, int16_t a3, long long a4, ssize_t a5, uintptr_t a6, R181 a7, int64_t a8);
-R181 echo_R181(R181 a0, int64_t a1, uint64_t a2);
-uint64_t pair_R181(EnU64 a0, uintptr_t a1, R181 a2, const int64_t *a3, R181 a4, double a5);
+uint64_t hash_R181(double a0, float a1, float a2, double a3, float a4, float a5, R181 a6, double a7, uint64_t a8);
+R181 echo_R181(R181 a0, ssize_t a1, char a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R181(double a0, float a1, int8_t a2, float a3, uint64_t a4, R181 a5);
+R181 __attribute__((ms_abi)) w64_echo_R181(float a0, R181 a1, short a2, uint64_t a3);
 R182 make_R182(int seed);
-uint64_t hash_R182(unsigned long a0, float a1, R182 a2, float a3, unsigned long a4);
-R182 echo_R182(uint64_t a0, R182 a1, unsigned char a2, int8_t a3, intptr_t a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R182(double a0, double a1, double a2, double a3, float a4, R182 a5);
-R182 __attribute__((ms_abi)) w64_echo_R182(double a0, R182 a1, double a2);
+uint64_t hash_R182(float a0, R182 a1);
+R182 echo_R182(float a0, unsigned long a1, double a2, float a3, unsigned short a4, EnU32 a5, R182 a6, float a7, uint16_t a8);
+uint64_t pair_R182(float a0, float a1, R182 a2, float a3, R182 a4, _Bool a5, int64_t a6);
 R183 make_R183(int seed);
-uint64_t hash_R183(long long a0, _Bool a1, size_t a2, R183 a3, double a4, EnU8 a5);
-R183 echo_R183(double a0, int8_t a1, float a2, double a3, int16_t a4, float a5, float a6, double a7, R183 a8, unsigned short a9, unsigned int a10, int16_t a11);
-uint64_t pair_R183(R183 a0, float a1, R183 a2, int8_t a3, double a4);
+uint64_t hash_R183(double a0, double a1, const int64_t *a2, uint64_t a3, int16_t a4, uint16_t a5, EnI16 a6, R183 a7, float a8, float a9);
+R183 echo_R183(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R183 a5, unsigned short a6);
 R184 make_R184(int seed);
-uint64_t hash_R184(float a0, unsigned short a1, float a2, double a3, double a4, double a5, unsigned long long a6, R184 a7, double a8);
-R184 echo_R184(_Bool a0, float a1, float a2, double a3, EnI64 a4, float a5, R184 a6, EnU8 a7, int16_t a8);
+uint64_t hash_R184(float a0, R184 a1, uint16_t a2);
+R184 echo_R184(float a0, float a1, double a2, double a3, double a4, R184 a5, double a6, float a7);
+uint64_t pair_R184(double a0, float a1, float a2, double a3, float a4, R184 a5, float a6, R184 a7);
 R185 make_R185(int seed);
-uint64_t hash_R185(float a0, double a1, double a2, double a3, double a4, double a5, R185 a6);
-R185 echo_R185(int16_t a0, unsigned char a1, R185 a2, short a3);
-uint64_t pair_R185(unsigned short a0, EnU64 a1, intptr_t a2, R185 a3, signed char a4, R185 a5, char a6, int16_t a7);
+uint64_t hash_R185(float a0, double a1, double a2, double a3, float a4, R185 a5, uint32_t a6, int a7);
+R185 echo_R185(float a0, R185 a1, long a2, double a3, const int64_t *a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R185(float a0, EnU32 a1, const int64_t *a2, R185 a3, float a4);
+R185 __attribute__((ms_abi)) w64_echo_R185(int a0, int16_t a1, int8_t a2, int8_t a3, size_t a4, R185 a5);
 R186 make_R186(int seed);
-uint64_t hash_R186(const int64_t *a0, double a1, short a2, R186 a3, double a4, int8_t a5);
-R186 echo_R186(double a0, double a1, R186 a2, const int64_t *a3, short a4, unsigned long long a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R186(EnI16 a0, EnU64 a1, float a2, int16_t a3, int16_t a4, R186 a5, long long a6, unsigned int a7);
-R186 __attribute__((ms_abi)) w64_echo_R186(R186 a0, int a1, uint16_t a2);
+uint64_t hash_R186(float a0, float a1, float a2, int64_t a3, double a4, R186 a5, double a6);
+R186 echo_R186(R186 a0, unsigned char a1);
+uint64_t pair_R186(char a0, double a1, const int64_t *a2, uintptr_t a3, R186 a4, float a5, R186 a6, uint16_t a7);
 R187 make_R187(int seed);
-uint64_t hash_R187(EnU64 a0, int8_t a1, EnI8 a2, short a3, int16_t a4, int64_t a5, signed char a6, R187 a7);
-R187 echo_R187(int a0, R187 a1, float a2);
-uint64_t pair_R187(double a0, R187 a1, unsigned short a2, R187 a3, float a4);
+uint64_t hash_R187(uint32_t a0, intptr_t a1, unsigned long a2, int64_t a3, uint16_t a4, R187 a5);
+R187 echo_R187(R187 a0, EnI8 a1, unsigned short a2, float a3);
 R188 make_R188(int seed);
-uint64_t hash_R188(const int64_t *a0, unsigned char a1, intptr_t a2, R188 a3, float a4);
-R188 echo_R188(long a0, ssize_t a1, double a2, unsigned char a3, R188 a4, const int64_t *a5, unsigned char a6, uint64_t a7);
+uint64_t hash_R188(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R188 a8);
+R188 echo_R188(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R188 a7, char a8, int8_t a9);
+uint64_t pair_R188(uint8_t a0, R188 a1, double a2, R188 a3);
 R189 make_R189(int seed);
-uint64_t hash_R189(unsigned long a0, const int64_t *a1, R189 a2);
-R189 echo_R189(float a0, unsigned short a1, float a2, const int64_t *a3, ssize_t a4, uint8_t a5, double a6, R189 a7);
-uint64_t pair_R189(int a0, signed char a1, R189 a2, int8_t a3, R189 a4, char a5, const int64_t *a6);
+uint64_t hash_R189(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R189 a6, float a7);
+R189 echo_R189(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R189 a7, EnU64 a8, EnI16 a9);
+uint64_t __attribute__((ms_abi)) w64_hash_R189(R189 a0, int64_t a1);
+R189 __attribute__((ms_abi)) w64_echo_R189(R189 a0, EnU64 a1);
 R190 make_R190(int seed);
-uint64_t hash_R190(uint8_t a0, R190 a1, size_t a2);
-R190 echo_R190(float a0, int16_t a1, double a2, R190 a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R190(float a0, double a1, R190 a2, double a3, float a4);
-R190 __attribute__((ms_abi)) w64_echo_R190(R190 a0, size_t a1, int8_t a2);
+uint64_t hash_R190(int32_t a0, signed char a1, EnInt a2, EnU8 a3, const int64_t *a4, R190 a5, int16_t a6);
+R190 echo_R190(signed char a0, R190 a1);
+uint64_t pair_R190(intptr_t a0, int32_t a1, long long a2, R190 a3, uintptr_t a4, R190 a5);
 R191 make_R191(int seed);
-uint64_t hash_R191(R191 a0, intptr_t a1, int32_t a2);
-R191 echo_R191(int32_t a0, size_t a1, unsigned long a2, ssize_t a3, short a4, unsigned long long a5, double a6, R191 a7, double a8, double a9, float a10);
-uint64_t pair_R191(double a0, long a1, double a2, float a3, ssize_t a4, R191 a5, size_t a6, R191 a7);
+uint64_t hash_R191(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4, float a5, double a6, int16_t a7, R191 a8, unsigned long long a9);
+R191 echo_R191(R191 a0);
 R192 make_R192(int seed);
-uint64_t hash_R192(char a0, unsigned short a1, float a2, float a3, R192 a4);
-R192 echo_R192(EnU32 a0, EnU16 a1, EnU16 a2, int16_t a3, float a4, EnU16 a5, R192 a6, float a7, EnI8 a8, const int64_t *a9);
+uint64_t hash_R192(uintptr_t a0, uint8_t a1, uint64_t a2, long a3, int64_t a4, R192 a5, float a6, float a7);
+R192 echo_R192(int8_t a0, int a1, double a2, double a3, float a4, R192 a5);
+uint64_t pair_R192(_Bool a0, R192 a1, uint16_t a2, R192 a3);
 R193 make_R193(int seed);
-uint64_t hash_R193(signed char a0, int64_t a1, unsigned int a2, const int64_t *a3, R193 a4, float a5);
-R193 echo_R193(char a0, long long a1, float a2, int16_t a3, uint32_t a4, double a5, int16_t a6, unsigned long a7, R193 a8, double a9);
-uint64_t pair_R193(uint16_t a0, uint16_t a1, uint16_t a2, R193 a3, int64_t a4, R193 a5, float a6, signed char a7);
+uint64_t hash_R193(unsigned long a0, R193 a1);
+R193 echo_R193(unsigned short a0, uint8_t a1, R193 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R193(R193 a0, EnU32 a1, double a2);
+R193 __attribute__((ms_abi)) w64_echo_R193(const int64_t *a0, R193 a1);
 R194 make_R194(int seed);
-uint64_t hash_R194(long long a0, char a1, unsigned char a2, long long a3, double a4, float a5, double a6, R194 a7, uint32_t a8);
-R194 echo_R194(float a0, uint64_t a1, R194 a2, float a3, EnU64 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R194(float a0, char a1, float a2, double a3, R194 a4);
-R194 __attribute__((ms_abi)) w64_echo_R194(unsigned long long a0, unsigned char a1, uint64_t a2, intptr_t a3, R194 a4, double a5);
+uint64_t hash_R194(float a0, float a1, intptr_t a2, char a3, double a4, float a5, R194 a6, const int64_t *a7);
+R194 echo_R194(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R194 a6, int a7, uint8_t a8);
+uint64_t pair_R194(long long a0, int64_t a1, R194 a2, double a3, R194 a4, EnU8 a5, _Bool a6);
 R195 make_R195(int seed);
-uint64_t hash_R195(float a0, double a1, signed char a2, R195 a3, double a4);
-R195 echo_R195(double a0, uint32_t a1, int8_t a2, R195 a3, uint64_t a4, uint32_t a5, uint8_t a6);
-uint64_t pair_R195(float a0, float a1, double a2, float a3, R195 a4, unsigned long a5, R195 a6);
+uint64_t hash_R195(R195 a0);
+R195 echo_R195(double a0, float a1, signed char a2, int8_t a3, float a4, R195 a5);
 R196 make_R196(int seed);
-uint64_t hash_R196(double a0, uint64_t a1, R196 a2);
-R196 echo_R196(ssize_t a0, R196 a1, double a2, float a3, double a4);
+uint64_t hash_R196(R196 a0, short a1);
+R196 echo_R196(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, uint32_t a5, char a6, long a7, R196 a8, float a9, uint16_t a10);
+uint64_t pair_R196(signed char a0, ssize_t a1, int8_t a2, uint8_t a3, signed char a4, const int64_t *a5, R196 a6, short a7, R196 a8);
 R197 make_R197(int seed);
-uint64_t hash_R197(double a0, intptr_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, int16_t a5, R197 a6, signed char a7);
-R197 echo_R197(float a0, float a1, float a2, float a3, double a4, R197 a5);
-uint64_t pair_R197(long long a0, unsigned long long a1, uintptr_t a2, uint16_t a3, float a4, const int64_t *a5, R197 a6, unsigned char a7, R197 a8);
+uint64_t hash_R197(int8_t a0, float a1, double a2, unsigned char a3, uint32_t a4, R197 a5, float a6, double a7);
+R197 echo_R197(const int64_t *a0, uint8_t a1, intptr_t a2, R197 a3, EnI64 a4, unsigned long long a5, int a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R197(float a0, double a1, float a2, float a3, double a4, R197 a5, double a6, float a7);
+R197 __attribute__((ms_abi)) w64_echo_R197(float a0, float a1, R197 a2, float a3, float a4);
 R198 make_R198(int seed);
-uint64_t hash_R198(double a0, R198 a1, int a2, intptr_t a3);
-R198 echo_R198(signed char a0, float a1, R198 a2, unsigned char a3, int64_t a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R198(double a0, R198 a1, double a2, int a3);
-R198 __attribute__((ms_abi)) w64_echo_R198(unsigned int a0, unsigned int a1, double a2, EnI16 a3, R198 a4, float a5, float a6);
+uint64_t hash_R198(long a0, unsigned char a1, int16_t a2, size_t a3, float a4, unsigned long long a5, unsigned short a6, R198 a7, uint8_t a8);
+R198 echo_R198(const int64_t *a0, int8_t a1, long a2, unsigned short a3, int8_t a4, int8_t a5, char a6, const int64_t *a7, R198 a8);
+uint64_t pair_R198(R198 a0, int8_t a1, R198 a2, double a3, double a4);
 R199 make_R199(int seed);
-uint64_t hash_R199(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R199 a5);
-R199 echo_R199(const int64_t *a0, int8_t a1, double a2, uint16_t a3, R199 a4, ssize_t a5, uint8_t a6);
-uint64_t pair_R199(float a0, R199 a1, float a2, R199 a3, uint16_t a4);
+uint64_t hash_R199(ssize_t a0, int8_t a1, uint16_t a2, R199 a3, float a4);
+R199 echo_R199(float a0, float a1, uint16_t a2, const int64_t *a3, float a4, int a5, uint8_t a6, R199 a7, unsigned short a8, float a9);
 R200 make_R200(int seed);
-uint64_t hash_R200(int8_t a0, uint32_t a1, long a2, int a3, unsigned short a4, unsigned int a5, R200 a6);
-R200 echo_R200(const int64_t *a0, float a1, double a2, intptr_t a3, uintptr_t a4, float a5, float a6, unsigned int a7, R200 a8);
+uint64_t hash_R200(EnI64 a0, double a1, double a2, uintptr_t a3, R200 a4, _Bool a5);
+R200 echo_R200(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R200 a7, EnU16 a8);
+uint64_t pair_R200(EnI16 a0, int64_t a1, unsigned long a2, double a3, unsigned char a4, R200 a5, float a6, R200 a7);
 R201 make_R201(int seed);
-uint64_t hash_R201(R201 a0);
-R201 echo_R201(R201 a0);
-uint64_t pair_R201(double a0, float a1, R201 a2, float a3, R201 a4, uint16_t a5);
+uint64_t hash_R201(float a0, short a1, int16_t a2, unsigned short a3, unsigned long a4, unsigned short a5, unsigned long a6, uint16_t a7, R201 a8, const int64_t *a9);
+R201 echo_R201(float a0, double a1, int16_t a2, EnU16 a3, double a4, R201 a5, intptr_t a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R201(float a0, float a1, double a2, float a3, float a4, R201 a5, double a6, float a7);
+R201 __attribute__((ms_abi)) w64_echo_R201(R201 a0, size_t a1, unsigned long a2);
 R202 make_R202(int seed);
-uint64_t hash_R202(float a0, float a1, double a2, double a3, float a4, long a5, double a6, R202 a7);
-R202 echo_R202(short a0, unsigned int a1, R202 a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R202(R202 a0, float a1, double a2);
-R202 __attribute__((ms_abi)) w64_echo_R202(int a0, unsigned short a1, uint16_t a2, uint16_t a3, R202 a4, double a5, float a6);
+uint64_t hash_R202(float a0, const int64_t *a1, double a2, int64_t a3, double a4, R202 a5, double a6, float a7);
+R202 echo_R202(float a0, double a1, unsigned long long a2, EnI8 a3, R202 a4, unsigned char a5, int16_t a6, int8_t a7);
+uint64_t pair_R202(float a0, float a1, float a2, float a3, float a4, R202 a5, float a6, R202 a7);
 R203 make_R203(int seed);
-uint64_t hash_R203(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R203 a8);
-R203 echo_R203(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R203 a7, char a8, int8_t a9);
-uint64_t pair_R203(uint8_t a0, R203 a1, double a2, R203 a3);
+uint64_t hash_R203(R203 a0, uint32_t a1, const int64_t *a2);
+R203 echo_R203(EnU64 a0, size_t a1, R203 a2);
 R204 make_R204(int seed);
-uint64_t hash_R204(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R204 a6, float a7);
-R204 echo_R204(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R204 a7, EnU64 a8, EnI16 a9);
+uint64_t hash_R204(float a0, R204 a1, signed char a2);
+R204 echo_R204(size_t a0, int8_t a1, R204 a2, int32_t a3);
+uint64_t pair_R204(char a0, unsigned short a1, int16_t a2, int8_t a3, R204 a4, size_t a5, R204 a6);
 R205 make_R205(int seed);
-uint64_t hash_R205(EnI64 a0, uint16_t a1, short a2, R205 a3);
-R205 echo_R205(float a0, float a1, unsigned char a2, const int64_t *a3, uint16_t a4, const int64_t *a5, unsigned char a6, uint8_t a7, R205 a8, int64_t a9);
-uint64_t pair_R205(double a0, float a1, float a2, R205 a3, float a4, R205 a5, float a6);
+uint64_t hash_R205(R205 a0, double a1);
+R205 echo_R205(const int64_t *a0, unsigned char a1, R205 a2, long long a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R205(int a0, R205 a1, int32_t a2);
+R205 __attribute__((ms_abi)) w64_echo_R205(uintptr_t a0, uint8_t a1, unsigned int a2, R205 a3);
 R206 make_R206(int seed);
-uint64_t hash_R206(int32_t a0, EnU16 a1, EnU64 a2, int64_t a3, ssize_t a4, char a5, R206 a6, size_t a7, int a8);
-R206 echo_R206(signed char a0, long long a1, float a2, ssize_t a3, char a4, float a5, R206 a6, double a7, float a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R206(char a0, R206 a1, int8_t a2, EnInt a3);
-R206 __attribute__((ms_abi)) w64_echo_R206(unsigned int a0, char a1, R206 a2);
+uint64_t hash_R206(unsigned long long a0, float a1, float a2, double a3, double a4, double a5, float a6, intptr_t a7, R206 a8, char a9, int8_t a10);
+R206 echo_R206(double a0, double a1, const int64_t *a2, unsigned char a3, double a4, unsigned long a5, long long a6, R206 a7, double a8);
+uint64_t pair_R206(R206 a0, int8_t a1, R206 a2);
 R207 make_R207(int seed);
-uint64_t hash_R207(double a0, float a1, float a2, double a3, double a4, R207 a5, unsigned char a6);
-R207 echo_R207(unsigned int a0, int8_t a1, unsigned short a2, float a3, const int64_t *a4, EnU8 a5, int8_t a6, float a7, R207 a8, double a9);
-uint64_t pair_R207(double a0, double a1, double a2, double a3, R207 a4, short a5, R207 a6);
+uint64_t hash_R207(double a0, double a1, float a2, double a3, float a4, double a5, float a6, double a7, R207 a8, uint32_t a9);
+R207 echo_R207(int16_t a0, int64_t a1, const int64_t *a2, uint16_t a3, const int64_t *a4, R207 a5, float a6);
 R208 make_R208(int seed);
-uint64_t hash_R208(unsigned short a0, R208 a1, double a2);
-R208 echo_R208(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R208 a6);
+uint64_t hash_R208(double a0, uint8_t a1, R208 a2);
+R208 echo_R208(double a0, R208 a1, float a2);
+uint64_t pair_R208(signed char a0, double a1, uint32_t a2, uint8_t a3, int32_t a4, float a5, R208 a6, unsigned char a7, R208 a8);
 R209 make_R209(int seed);
-uint64_t hash_R209(uint8_t a0, float a1, R209 a2, float a3);
-R209 echo_R209(_Bool a0, intptr_t a1, int16_t a2, unsigned long a3, ssize_t a4, R209 a5, double a6, unsigned char a7, uint16_t a8);
-uint64_t pair_R209(double a0, const int64_t *a1, double a2, R209 a3, float a4, R209 a5, float a6, double a7);
+uint64_t hash_R209(_Bool a0, R209 a1, double a2, int32_t a3);
+R209 echo_R209(R209 a0);
+uint64_t __attribute__((ms_abi)) w64_hash_R209(uintptr_t a0, R209 a1, double a2);
+R209 __attribute__((ms_abi)) w64_echo_R209(int a0, uint16_t a1, uint8_t a2, long a3, R209 a4, unsigned short a5);
 R210 make_R210(int seed);
-uint64_t hash_R210(float a0, unsigned char a1, float a2, float a3, EnI8 a4, R210 a5, float a6);
-R210 echo_R210(unsigned long a0, signed char a1, double a2, float a3, R210 a4, float a5, double a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R210(R210 a0, float a1);
-R210 __attribute__((ms_abi)) w64_echo_R210(EnI8 a0, R210 a1, float a2);
+uint64_t hash_R210(uint8_t a0, size_t a1, unsigned long long a2, long a3, size_t a4, R210 a5);
+R210 echo_R210(double a0, double a1, _Bool a2, uint8_t a3, R210 a4, double a5);
+uint64_t pair_R210(char a0, uint32_t a1, double a2, R210 a3, double a4, R210 a5, unsigned long long a6);
 R211 make_R211(int seed);
-uint64_t hash_R211(float a0, float a1, signed char a2, float a3, float a4, R211 a5);
-R211 echo_R211(int a0, int64_t a1, char a2, short a3, uint8_t a4, intptr_t a5, char a6, R211 a7, double a8);
-uint64_t pair_R211(unsigned long long a0, R211 a1, float a2, R211 a3);
+uint64_t hash_R211(float a0, float a1, float a2, R211 a3);
+R211 echo_R211(R211 a0, const int64_t *a1, EnI64 a2, size_t a3);
 R212 make_R212(int seed);
-uint64_t hash_R212(double a0, double a1, float a2, double a3, float a4, double a5, R212 a6, const int64_t *a7);
-R212 echo_R212(unsigned char a0, uintptr_t a1, unsigned long long a2, uint8_t a3, R212 a4, int16_t a5, unsigned long long a6, int8_t a7);
+uint64_t hash_R212(double a0, R212 a1);
+R212 echo_R212(signed char a0, ssize_t a1, R212 a2, unsigned int a3, float a4);
+uint64_t pair_R212(const int64_t *a0, double a1, size_t a2, double a3, unsigned long a4, float a5, R212 a6, float a7, R212 a8);
 R213 make_R213(int seed);
-uint64_t hash_R213(double a0, char a1, const int64_t *a2, int16_t a3, signed char a4, R213 a5, short a6, size_t a7);
-R213 echo_R213(int8_t a0, R213 a1, const int64_t *a2, float a3, float a4);
-uint64_t pair_R213(R213 a0, float a1, R213 a2);
+uint64_t hash_R213(R213 a0, float a1, float a2);
+R213 echo_R213(unsigned long a0, R213 a1, double a2, double a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R213(EnI8 a0, int16_t a1, R213 a2, int32_t a3, uint64_t a4);
+R213 __attribute__((ms_abi)) w64_echo_R213(int8_t a0, float a1, R213 a2);
 R214 make_R214(int seed);
-uint64_t hash_R214(float a0, double a1, float a2, float a3, R214 a4, uintptr_t a5);
-R214 echo_R214(uint32_t a0, unsigned int a1, unsigned char a2, unsigned long a3, size_t a4, short a5, EnU16 a6, R214 a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R214(unsigned long a0, int16_t a1, double a2, int64_t a3, uint8_t a4, R214 a5, float a6, EnU64 a7);
-R214 __attribute__((ms_abi)) w64_echo_R214(char a0, signed char a1, unsigned char a2, R214 a3, intptr_t a4);
+uint64_t hash_R214(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uintptr_t a5, R214 a6, uint8_t a7);
+R214 echo_R214(R214 a0);
+uint64_t pair_R214(R214 a0, const int64_t *a1, R214 a2, float a3);
 R215 make_R215(int seed);
-uint64_t hash_R215(float a0, uint16_t a1, _Bool a2, _Bool a3, uint64_t a4, int a5, double a6, R215 a7, size_t a8, double a9);
-R215 echo_R215(float a0, double a1, float a2, double a3, float a4, double a5, R215 a6, uint16_t a7, _Bool a8, int32_t a9);
-uint64_t pair_R215(R215 a0, float a1, R215 a2, signed char a3);
+uint64_t hash_R215(float a0, unsigned char a1, unsigned short a2, double a3, unsigned char a4, float a5, double a6, uintptr_t a7, R215 a8, uint32_t a9, ssize_t a10);
+R215 echo_R215(EnU16 a0, int8_t a1, R215 a2);
 R216 make_R216(int seed);
-uint64_t hash_R216(float a0, double a1, R216 a2);
-R216 echo_R216(uint16_t a0, signed char a1, uintptr_t a2, uint16_t a3, int32_t a4, R216 a5);
+uint64_t hash_R216(unsigned char a0, int16_t a1, long long a2, _Bool a3, uint32_t a4, EnI64 a5, unsigned char a6, int8_t a7, R216 a8, double a9, double a10);
+R216 echo_R216(int16_t a0, uint64_t a1, int a2, R216 a3, _Bool a4);
+uint64_t pair_R216(EnU64 a0, double a1, double a2, float a3, R216 a4, uintptr_t a5, R216 a6, double a7);
 R217 make_R217(int seed);
-uint64_t hash_R217(unsigned int a0, uint64_t a1, R217 a2, unsigned long a3);
-R217 echo_R217(int a0, EnI8 a1, double a2, short a3, int32_t a4, int8_t a5, short a6, char a7, R217 a8, long a9, int64_t a10);
-uint64_t pair_R217(R217 a0, uint16_t a1, R217 a2);
+uint64_t hash_R217(char a0, uint64_t a1, unsigned long a2, _Bool a3, R217 a4);
+R217 echo_R217(float a0, float a1, double a2, float a3, float a4, double a5, R217 a6, long a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R217(const int64_t *a0, char a1, size_t a2, double a3, R217 a4, float a5, int32_t a6);
+R217 __attribute__((ms_abi)) w64_echo_R217(double a0, R217 a1, float a2, float a3);
 R218 make_R218(int seed);
-uint64_t hash_R218(unsigned short a0, ssize_t a1, int8_t a2, double a3, unsigned short a4, double a5, double a6, R218 a7);
-R218 echo_R218(double a0, double a1, unsigned long a2, int8_t a3, float a4, short a5, signed char a6, double a7, R218 a8, char a9, uint32_t a10, short a11);
-uint64_t __attribute__((ms_abi)) w64_hash_R218(unsigned short a0, signed char a1, size_t a2, int8_t a3, EnU16 a4, R218 a5, size_t a6, char a7);
-R218 __attribute__((ms_abi)) w64_echo_R218(float a0, double a1, R218 a2);
+uint64_t hash_R218(signed char a0, unsigned long a1, const int64_t *a2, double a3, uint8_t a4, uint64_t a5, R218 a6);
+R218 echo_R218(int16_t a0, signed char a1, signed char a2, int16_t a3, const int64_t *a4, EnU32 a5, R218 a6, long long a7);
+uint64_t pair_R218(double a0, int a1, float a2, float a3, R218 a4, int32_t a5, R218 a6, int32_t a7);
 R219 make_R219(int seed);
-uint64_t hash_R219(int8_t a0, uint16_t a1, float a2, double a3, R219 a4, size_t a5);
-R219 echo_R219(double a0, double a1, const int64_t *a2, float a3, const int64_t *a4, R219 a5, short a6, uint64_t a7);
-uint64_t pair_R219(unsigned int a0, double a1, float a2, double a3, double a4, R219 a5, unsigned char a6, R219 a7, double a8);
+uint64_t hash_R219(float a0, double a1, intptr_t a2, double a3, unsigned long a4, double a5, double a6, double a7, R219 a8, int a9, long long a10);
+R219 echo_R219(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_t a4, int32_t a5, int64_t a6, unsigned long a7, R219 a8);
 R220 make_R220(int seed);
-uint64_t hash_R220(R220 a0);
-R220 echo_R220(int16_t a0, R220 a1, float a2, float a3);
+uint64_t hash_R220(int a0, R220 a1, uint32_t a2);
+R220 echo_R220(double a0, double a1, unsigned short a2, float a3, int32_t a4, ssize_t a5, int32_t a6, uint8_t a7, R220 a8, uintptr_t a9, uintptr_t a10, unsigned char a11);
+uint64_t pair_R220(double a0, unsigned char a1, float a2, EnInt a3, R220 a4, float a5, R220 a6, int8_t a7, uint8_t a8);
 R221 make_R221(int seed);
-uint64_t hash_R221(uint32_t a0, EnI16 a1, int a2, uint16_t a3, _Bool a4, uint8_t a5, uint16_t a6, R221 a7, double a8, double a9);
-R221 echo_R221(unsigned char a0, R221 a1);
-uint64_t pair_R221(char a0, uint8_t a1, double a2, double a3, EnI8 a4, EnI8 a5, R221 a6, int16_t a7, R221 a8, double a9);
-R222 make_R222(int seed);
-uint64_t hash_R222(int32_t a0, intptr_t a1, uint8_t a2, R222 a3, uint8_t a4);
-R222 echo_R222(float a0, double a1, float a2, double a3, double a4, int16_t a5, R222 a6, signed char a7, const int64_t *a8, _Bool a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R222(uint16_t a0, unsigned char a1, uint16_t a2, int8_t a3, char a4, R222 a5, signed char a6);
-R222 __attribute__((ms_abi)) w64_echo_R222(long a0, uint8_t a1, double a2, R222 a3, float a4);
-R223 make_R223(int seed);
-uint64_t hash_R223(float a0, double a1, double a2, R223 a3, float a4, double a5);
-R223 echo_R223(EnI64 a0, R223 a1, int a2);
-uint64_t pair_R223(EnU32 a0, R223 a1, int a2, R223 a3, EnInt a4, signed char a5);
-R224 make_R224(int seed);
-uint64_t hash_R224(short a0, const int64_t *a1, EnI8 a2, R224 a3);
-R224 echo_R224(R224 a0, float a1, float a2);
-R225 make_R225(int seed);
-uint64_t hash_R225(R225 a0, char a1, unsigned char a2);
-R225 echo_R225(float a0, double a1, int8_t a2, float a3, R225 a4, double a5);
-uint64_t pair_R225(uint16_t a0, uint8_t a1, ssize_t a2, double a3, double a4, R225 a5, int a6, R225 a7);
-R226 make_R226(int seed);
-uint64_t hash_R226(uint8_t a0, unsigned short a1, _Bool a2, unsigned short a3, double a4, R226 a5, uint16_t a6);
-R226 echo_R226(long a0, double a1, int16_t a2, float a3, char a4, R226 a5, int16_t a6, unsigned char a7, float a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R226(double a0, float a1, R226 a2, double a3);
-R226 __attribute__((ms_abi)) w64_echo_R226(float a0, uint32_t a1, uintptr_t a2, R226 a3, uint8_t a4);
-R227 make_R227(int seed);
-uint64_t hash_R227(char a0, uint8_t a1, uintptr_t a2, uint8_t a3, double a4, R227 a5, uint16_t a6, double a7);
-R227 echo_R227(double a0, R227 a1, uint8_t a2);
-uint64_t pair_R227(R227 a0, uint8_t a1, R227 a2);
-R228 make_R228(int seed);
-uint64_t hash_R228(const int64_t *a0, unsigned char a1, R228 a2, float a3);
-R228 echo_R228(float a0, const int64_t *a1, const int64_t *a2, R228 a3, signed char a4, float a5);
-R229 make_R229(int seed);
-uint64_t hash_R229(unsigned long long a0, signed char a1, int32_t a2, const int64_t *a3, const int64_t *a4, uint8_t a5, unsigned long a6, uint16_t a7, R229 a8, unsigned char a9);
-R229 echo_R229(uint16_t a0, EnU16 a1, ssize_t a2, EnU64 a3, double a4, double a5, float a6, float a7, R229 a8);
-uint64_t pair_R229(R229 a0, unsigned short a1, R229 a2);
-R230 make_R230(int seed);
-uint64_t hash_R230(R230 a0, float a1, long a2);
-R230 echo_R230(size_t a0, int32_t a1, EnI16 a2, uintptr_t a3, uint64_t a4, uintptr_t a5, int8_t a6, R230 a7, float a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R230(R230 a0);
-R230 __attribute__((ms_abi)) w64_echo_R230(unsigned short a0, float a1, R230 a2, unsigned char a3, EnInt a4);
+uint64_t hash_R221(uint32_t a0, unsigned char a1, R221 a2);
+R221 echo_R221(EnU64 a0, int8_t a1, long long a2, R221 a3, unsigned short a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R221(double a0, int16_t a1, float a2, float a3, R221 a4);
+R221 __attribute__((ms_abi)) w64_echo_R221(uint64_t a0, EnU8 a1, uint16_t a2, int8_t a3, R221 a4, int64_t a5);
 uint64_t cbret_Empty(CbRet_Empty cb);
 uint64_t cbarg_Empty(CbArg_Empty cb);
 uint64_t cbret_EmptyU(CbRet_EmptyU cb);
@@ -1798,6 +1824,24 @@ uint64_t cbret_CharShortLong(CbRet_CharShortLong cb);
 uint64_t cbarg_CharShortLong(CbArg_CharShortLong cb);
 uint64_t cbret_EmptyF64(CbRet_EmptyF64 cb);
 uint64_t cbarg_EmptyF64(CbArg_EmptyF64 cb);
+uint64_t cbret_PackU2(CbRet_PackU2 cb);
+uint64_t cbarg_PackU2(CbArg_PackU2 cb);
+uint64_t cbret_PackP7(CbRet_PackP7 cb);
+uint64_t cbarg_PackP7(CbArg_PackP7 cb);
+uint64_t cbret_P7Arr2(CbRet_P7Arr2 cb);
+uint64_t cbarg_P7Arr2(CbArg_P7Arr2 cb);
+uint64_t cbret_P7Pair(CbRet_P7Pair cb);
+uint64_t cbarg_P7Pair(CbArg_P7Pair cb);
+uint64_t cbret_F32ZeroI32(CbRet_F32ZeroI32 cb);
+uint64_t cbarg_F32ZeroI32(CbArg_F32ZeroI32 cb);
+uint64_t cbret_F64F32ZeroI32(CbRet_F64F32ZeroI32 cb);
+uint64_t cbarg_F64F32ZeroI32(CbArg_F64F32ZeroI32 cb);
+uint64_t cbret_F32F32ZeroI32(CbRet_F32F32ZeroI32 cb);
+uint64_t cbarg_F32F32ZeroI32(CbArg_F32F32ZeroI32 cb);
+uint64_t cbret_PackU8ZeroI64(CbRet_PackU8ZeroI64 cb);
+uint64_t cbarg_PackU8ZeroI64(CbArg_PackU8ZeroI64 cb);
+uint64_t cbret_UF32ZeroI32(CbRet_UF32ZeroI32 cb);
+uint64_t cbarg_UF32ZeroI32(CbArg_UF32ZeroI32 cb);
 uint64_t cbret_R001(CbRet_R001 cb);
 uint64_t cbarg_R001(CbArg_R001 cb);
 uint64_t cbret_R004(CbRet_R004 cb);
@@ -1946,12 +1990,6 @@ uint64_t cbret_R217(CbRet_R217 cb);
 uint64_t cbarg_R217(CbArg_R217 cb);
 uint64_t cbret_R220(CbRet_R220 cb);
 uint64_t cbarg_R220(CbArg_R220 cb);
-uint64_t cbret_R223(CbRet_R223 cb);
-uint64_t cbarg_R223(CbArg_R223 cb);
-uint64_t cbret_R226(CbRet_R226 cb);
-uint64_t cbarg_R226(CbArg_R226 cb);
-uint64_t cbret_R229(CbRet_R229 cb);
-uint64_t cbarg_R229(CbArg_R229 cb);
 W64HashFn_EmptyU ptr_w64_hash_EmptyU(void);
 W64EchoFn_EmptyU ptr_w64_echo_EmptyU(void);
 HashFn_U8EmptyU8 ptr_hash_U8EmptyU8(void);
@@ -1966,160 +2004,162 @@ W64HashFn_CharShortLong ptr_w64_hash_CharShortLong(void);
 W64EchoFn_CharShortLong ptr_w64_echo_CharShortLong(void);
 HashFn_EmptyF64 ptr_hash_EmptyF64(void);
 EchoFn_EmptyF64 ptr_echo_EmptyF64(void);
-HashFn_R004 ptr_hash_R004(void);
-EchoFn_R004 ptr_echo_R004(void);
-W64HashFn_R006 ptr_w64_hash_R006(void);
-W64EchoFn_R006 ptr_w64_echo_R006(void);
-HashFn_R009 ptr_hash_R009(void);
-EchoFn_R009 ptr_echo_R009(void);
-HashFn_R014 ptr_hash_R014(void);
-EchoFn_R014 ptr_echo_R014(void);
-W64HashFn_R014 ptr_w64_hash_R014(void);
-W64EchoFn_R014 ptr_w64_echo_R014(void);
-HashFn_R019 ptr_hash_R019(void);
-EchoFn_R019 ptr_echo_R019(void);
-W64HashFn_R022 ptr_w64_hash_R022(void);
-W64EchoFn_R022 ptr_w64_echo_R022(void);
-HashFn_R024 ptr_hash_R024(void);
-EchoFn_R024 ptr_echo_R024(void);
-HashFn_R029 ptr_hash_R029(void);
-EchoFn_R029 ptr_echo_R029(void);
-W64HashFn_R030 ptr_w64_hash_R030(void);
-W64EchoFn_R030 ptr_w64_echo_R030(void);
-HashFn_R034 ptr_hash_R034(void);
-EchoFn_R034 ptr_echo_R034(void);
-W64HashFn_R038 ptr_w64_hash_R038(void);
-W64EchoFn_R038 ptr_w64_echo_R038(void);
-HashFn_R039 ptr_hash_R039(void);
-EchoFn_R039 ptr_echo_R039(void);
-HashFn_R044 ptr_hash_R044(void);
-EchoFn_R044 ptr_echo_R044(void);
-W64HashFn_R046 ptr_w64_hash_R046(void);
-W64EchoFn_R046 ptr_w64_echo_R046(void);
-HashFn_R049 ptr_hash_R049(void);
-EchoFn_R049 ptr_echo_R049(void);
-HashFn_R054 ptr_hash_R054(void);
-EchoFn_R054 ptr_echo_R054(void);
-W64HashFn_R054 ptr_w64_hash_R054(void);
-W64EchoFn_R054 ptr_w64_echo_R054(void);
-HashFn_R059 ptr_hash_R059(void);
-EchoFn_R059 ptr_echo_R059(void);
-W64HashFn_R062 ptr_w64_hash_R062(void);
-W64EchoFn_R062 ptr_w64_echo_R062(void);
-HashFn_R064 ptr_hash_R064(void);
-EchoFn_R064 ptr_echo_R064(void);
-HashFn_R069 ptr_hash_R069(void);
-EchoFn_R069 ptr_echo_R069(void);
-W64HashFn_R070 ptr_w64_hash_R070(void);
-W64EchoFn_R070 ptr_w64_echo_R070(void);
-HashFn_R074 ptr_hash_R074(void);
-EchoFn_R074 ptr_echo_R074(void);
-W64HashFn_R078 ptr_w64_hash_R078(void);
-W64EchoFn_R078 ptr_w64_echo_R078(void);
-HashFn_R079 ptr_hash_R079(void);
-EchoFn_R079 ptr_echo_R079(void);
-HashFn_R084 ptr_hash_R084(void);
-EchoFn_R084 ptr_echo_R084(void);
-W64HashFn_R086 ptr_w64_hash_R086(void);
-W64EchoFn_R086 ptr_w64_echo_R086(void);
-HashFn_R089 ptr_hash_R089(void);
-EchoFn_R089 ptr_echo_R089(void);
-HashFn_R094 ptr_hash_R094(void);
-EchoFn_R094 ptr_echo_R094(void);
-W64HashFn_R094 ptr_w64_hash_R094(void);
-W64EchoFn_R094 ptr_w64_echo_R094(void);
-HashFn_R099 ptr_hash_R099(void);
-EchoFn_R099 ptr_echo_R099(void);
-W64HashFn_R102 ptr_w64_hash_R102(void);
-W64EchoFn_R102 ptr_w64_echo_R102(void);
-HashFn_R104 ptr_hash_R104(void);
-EchoFn_R104 ptr_echo_R104(void);
-HashFn_R109 ptr_hash_R109(void);
-EchoFn_R109 ptr_echo_R109(void);
-W64HashFn_R110 ptr_w64_hash_R110(void);
-W64EchoFn_R110 ptr_w64_echo_R110(void);
-HashFn_R114 ptr_hash_R114(void);
-EchoFn_R114 ptr_echo_R114(void);
-W64HashFn_R118 ptr_w64_hash_R118(void);
-W64EchoFn_R118 ptr_w64_echo_R118(void);
-HashFn_R119 ptr_hash_R119(void);
-EchoFn_R119 ptr_echo_R119(void);
-HashFn_R124 ptr_hash_R124(void);
-EchoFn_R124 ptr_echo_R124(void);
-W64HashFn_R126 ptr_w64_hash_R126(void);
-W64EchoFn_R126 ptr_w64_echo_R126(void);
-HashFn_R129 ptr_hash_R129(void);
-EchoFn_R129 ptr_echo_R129(void);
-HashFn_R134 ptr_hash_R134(void);
-EchoFn_R134 ptr_echo_R134(void);
-W64HashFn_R134 ptr_w64_hash_R134(void);
-W64EchoFn_R134 ptr_w64_echo_R134(void);
-HashFn_R139 ptr_hash_R139(void);
-EchoFn_R139 ptr_echo_R139(void);
-W64HashFn_R142 ptr_w64_hash_R142(void);
-W64EchoFn_R142 ptr_w64_echo_R142(void);
-HashFn_R144 ptr_hash_R144(void);
-EchoFn_R144 ptr_echo_R144(void);
-HashFn_R149 ptr_hash_R149(void);
-EchoFn_R149 ptr_echo_R149(void);
-W64HashFn_R150 ptr_w64_hash_R150(void);
-W64EchoFn_R150 ptr_w64_echo_R150(void);
-HashFn_R154 ptr_hash_R154(void);
-EchoFn_R154 ptr_echo_R154(void);
-W64HashFn_R158 ptr_w64_hash_R158(void);
-W64EchoFn_R158 ptr_w64_echo_R158(void);
-HashFn_R159 ptr_hash_R159(void);
-EchoFn_R159 ptr_echo_R159(void);
-HashFn_R164 ptr_hash_R164(void);
-EchoFn_R164 ptr_echo_R164(void);
-W64HashFn_R166 ptr_w64_hash_R166(void);
-W64EchoFn_R166 ptr_w64_echo_R166(void);
-HashFn_R169 ptr_hash_R169(void);
-EchoFn_R169 ptr_echo_R169(void);
-HashFn_R174 ptr_hash_R174(void);
-EchoFn_R174 ptr_echo_R174(void);
-W64HashFn_R174 ptr_w64_hash_R174(void);
-W64EchoFn_R174 ptr_w64_echo_R174(void);
-HashFn_R179 ptr_hash_R179(void);
-EchoFn_R179 ptr_echo_R179(void);
-W64HashFn_R182 ptr_w64_hash_R182(void);
-W64EchoFn_R182 ptr_w64_echo_R182(void);
-HashFn_R184 ptr_hash_R184(void);
-EchoFn_R184 ptr_echo_R184(void);
-HashFn_R189 ptr_hash_R189(void);
-EchoFn_R189 ptr_echo_R189(void);
-W64HashFn_R190 ptr_w64_hash_R190(void);
-W64EchoFn_R190 ptr_w64_echo_R190(void);
-HashFn_R194 ptr_hash_R194(void);
-EchoFn_R194 ptr_echo_R194(void);
-W64HashFn_R198 ptr_w64_hash_R198(void);
-W64EchoFn_R198 ptr_w64_echo_R198(void);
-HashFn_R199 ptr_hash_R199(void);
-EchoFn_R199 ptr_echo_R199(void);
-HashFn_R204 ptr_hash_R204(void);
-EchoFn_R204 ptr_echo_R204(void);
-W64HashFn_R206 ptr_w64_hash_R206(void);
-W64EchoFn_R206 ptr_w64_echo_R206(void);
-HashFn_R209 ptr_hash_R209(void);
-EchoFn_R209 ptr_echo_R209(void);
-HashFn_R214 ptr_hash_R214(void);
-EchoFn_R214 ptr_echo_R214(void);
-W64HashFn_R214 ptr_w64_hash_R214(void);
-W64EchoFn_R214 ptr_w64_echo_R214(void);
-HashFn_R219 ptr_hash_R219(void);
-EchoFn_R219 ptr_echo_R219(void);
-W64HashFn_R222 ptr_w64_hash_R222(void);
-W64EchoFn_R222 ptr_w64_echo_R222(void);
-HashFn_R224 ptr_hash_R224(void);
-EchoFn_R224 ptr_echo_R224(void);
-HashFn_R229 ptr_hash_R229(void);
-EchoFn_R229 ptr_echo_R229(void);
-W64HashFn_R230 ptr_w64_hash_R230(void);
-W64EchoFn_R230 ptr_w64_echo_R230(void);
+HashFn_F32ZeroI32 ptr_hash_F32ZeroI32(void);
+EchoFn_F32ZeroI32 ptr_echo_F32ZeroI32(void);
+W64HashFn_F32F32ZeroI32 ptr_w64_hash_F32F32ZeroI32(void);
+W64EchoFn_F32F32ZeroI32 ptr_w64_echo_F32F32ZeroI32(void);
+HashFn_R000 ptr_hash_R000(void);
+EchoFn_R000 ptr_echo_R000(void);
+HashFn_R005 ptr_hash_R005(void);
+EchoFn_R005 ptr_echo_R005(void);
+W64HashFn_R005 ptr_w64_hash_R005(void);
+W64EchoFn_R005 ptr_w64_echo_R005(void);
+HashFn_R010 ptr_hash_R010(void);
+EchoFn_R010 ptr_echo_R010(void);
+W64HashFn_R013 ptr_w64_hash_R013(void);
+W64EchoFn_R013 ptr_w64_echo_R013(void);
+HashFn_R015 ptr_hash_R015(void);
+EchoFn_R015 ptr_echo_R015(void);
+HashFn_R020 ptr_hash_R020(void);
+EchoFn_R020 ptr_echo_R020(void);
+W64HashFn_R021 ptr_w64_hash_R021(void);
+W64EchoFn_R021 ptr_w64_echo_R021(void);
+HashFn_R025 ptr_hash_R025(void);
+EchoFn_R025 ptr_echo_R025(void);
+W64HashFn_R029 ptr_w64_hash_R029(void);
+W64EchoFn_R029 ptr_w64_echo_R029(void);
+HashFn_R030 ptr_hash_R030(void);
+EchoFn_R030 ptr_echo_R030(void);
+HashFn_R035 ptr_hash_R035(void);
+EchoFn_R035 ptr_echo_R035(void);
+W64HashFn_R037 ptr_w64_hash_R037(void);
+W64EchoFn_R037 ptr_w64_echo_R037(void);
+HashFn_R040 ptr_hash_R040(void);
+EchoFn_R040 ptr_echo_R040(void);
+HashFn_R045 ptr_hash_R045(void);
+EchoFn_R045 ptr_echo_R045(void);
+W64HashFn_R045 ptr_w64_hash_R045(void);
+W64EchoFn_R045 ptr_w64_echo_R045(void);
+HashFn_R050 ptr_hash_R050(void);
+EchoFn_R050 ptr_echo_R050(void);
+W64HashFn_R053 ptr_w64_hash_R053(void);
+W64EchoFn_R053 ptr_w64_echo_R053(void);
+HashFn_R055 ptr_hash_R055(void);
+EchoFn_R055 ptr_echo_R055(void);
+HashFn_R060 ptr_hash_R060(void);
+EchoFn_R060 ptr_echo_R060(void);
+W64HashFn_R061 ptr_w64_hash_R061(void);
+W64EchoFn_R061 ptr_w64_echo_R061(void);
+HashFn_R065 ptr_hash_R065(void);
+EchoFn_R065 ptr_echo_R065(void);
+W64HashFn_R069 ptr_w64_hash_R069(void);
+W64EchoFn_R069 ptr_w64_echo_R069(void);
+HashFn_R070 ptr_hash_R070(void);
+EchoFn_R070 ptr_echo_R070(void);
+HashFn_R075 ptr_hash_R075(void);
+EchoFn_R075 ptr_echo_R075(void);
+W64HashFn_R077 ptr_w64_hash_R077(void);
+W64EchoFn_R077 ptr_w64_echo_R077(void);
+HashFn_R080 ptr_hash_R080(void);
+EchoFn_R080 ptr_echo_R080(void);
+HashFn_R085 ptr_hash_R085(void);
+EchoFn_R085 ptr_echo_R085(void);
+W64HashFn_R085 ptr_w64_hash_R085(void);
+W64EchoFn_R085 ptr_w64_echo_R085(void);
+HashFn_R090 ptr_hash_R090(void);
+EchoFn_R090 ptr_echo_R090(void);
+W64HashFn_R093 ptr_w64_hash_R093(void);
+W64EchoFn_R093 ptr_w64_echo_R093(void);
+HashFn_R095 ptr_hash_R095(void);
+EchoFn_R095 ptr_echo_R095(void);
+HashFn_R100 ptr_hash_R100(void);
+EchoFn_R100 ptr_echo_R100(void);
+W64HashFn_R101 ptr_w64_hash_R101(void);
+W64EchoFn_R101 ptr_w64_echo_R101(void);
+HashFn_R105 ptr_hash_R105(void);
+EchoFn_R105 ptr_echo_R105(void);
+W64HashFn_R109 ptr_w64_hash_R109(void);
+W64EchoFn_R109 ptr_w64_echo_R109(void);
+HashFn_R110 ptr_hash_R110(void);
+EchoFn_R110 ptr_echo_R110(void);
+HashFn_R115 ptr_hash_R115(void);
+EchoFn_R115 ptr_echo_R115(void);
+W64HashFn_R117 ptr_w64_hash_R117(void);
+W64EchoFn_R117 ptr_w64_echo_R117(void);
+HashFn_R120 ptr_hash_R120(void);
+EchoFn_R120 ptr_echo_R120(void);
+HashFn_R125 ptr_hash_R125(void);
+EchoFn_R125 ptr_echo_R125(void);
+W64HashFn_R125 ptr_w64_hash_R125(void);
+W64EchoFn_R125 ptr_w64_echo_R125(void);
+HashFn_R130 ptr_hash_R130(void);
+EchoFn_R130 ptr_echo_R130(void);
+W64HashFn_R133 ptr_w64_hash_R133(void);
+W64EchoFn_R133 ptr_w64_echo_R133(void);
+HashFn_R135 ptr_hash_R135(void);
+EchoFn_R135 ptr_echo_R135(void);
+HashFn_R140 ptr_hash_R140(void);
+EchoFn_R140 ptr_echo_R140(void);
+W64HashFn_R141 ptr_w64_hash_R141(void);
+W64EchoFn_R141 ptr_w64_echo_R141(void);
+HashFn_R145 ptr_hash_R145(void);
+EchoFn_R145 ptr_echo_R145(void);
+W64HashFn_R149 ptr_w64_hash_R149(void);
+W64EchoFn_R149 ptr_w64_echo_R149(void);
+HashFn_R150 ptr_hash_R150(void);
+EchoFn_R150 ptr_echo_R150(void);
+HashFn_R155 ptr_hash_R155(void);
+EchoFn_R155 ptr_echo_R155(void);
+W64HashFn_R157 ptr_w64_hash_R157(void);
+W64EchoFn_R157 ptr_w64_echo_R157(void);
+HashFn_R160 ptr_hash_R160(void);
+EchoFn_R160 ptr_echo_R160(void);
+HashFn_R165 ptr_hash_R165(void);
+EchoFn_R165 ptr_echo_R165(void);
+W64HashFn_R165 ptr_w64_hash_R165(void);
+W64EchoFn_R165 ptr_w64_echo_R165(void);
+HashFn_R170 ptr_hash_R170(void);
+EchoFn_R170 ptr_echo_R170(void);
+W64HashFn_R173 ptr_w64_hash_R173(void);
+W64EchoFn_R173 ptr_w64_echo_R173(void);
+HashFn_R175 ptr_hash_R175(void);
+EchoFn_R175 ptr_echo_R175(void);
+HashFn_R180 ptr_hash_R180(void);
+EchoFn_R180 ptr_echo_R180(void);
+W64HashFn_R181 ptr_w64_hash_R181(void);
+W64EchoFn_R181 ptr_w64_echo_R181(void);
+HashFn_R185 ptr_hash_R185(void);
+EchoFn_R185 ptr_echo_R185(void);
+W64HashFn_R189 ptr_w64_hash_R189(void);
+W64EchoFn_R189 ptr_w64_echo_R189(void);
+HashFn_R190 ptr_hash_R190(void);
+EchoFn_R190 ptr_echo_R190(void);
+HashFn_R195 ptr_hash_R195(void);
+EchoFn_R195 ptr_echo_R195(void);
+W64HashFn_R197 ptr_w64_hash_R197(void);
+W64EchoFn_R197 ptr_w64_echo_R197(void);
+HashFn_R200 ptr_hash_R200(void);
+EchoFn_R200 ptr_echo_R200(void);
+HashFn_R205 ptr_hash_R205(void);
+EchoFn_R205 ptr_echo_R205(void);
+W64HashFn_R205 ptr_w64_hash_R205(void);
+W64EchoFn_R205 ptr_w64_echo_R205(void);
+HashFn_R210 ptr_hash_R210(void);
+EchoFn_R210 ptr_echo_R210(void);
+W64HashFn_R213 ptr_w64_hash_R213(void);
+W64EchoFn_R213 ptr_w64_echo_R213(void);
+HashFn_R215 ptr_hash_R215(void);
+EchoFn_R215 ptr_echo_R215(void);
+HashFn_R220 ptr_hash_R220(void);
+EchoFn_R220 ptr_echo_R220(void);
+W64HashFn_R221 ptr_w64_hash_R221(void);
+W64EchoFn_R221 ptr_w64_echo_R221(void);
 uint64_t w64cbret_U8ZeroI64(W64CbRet_U8ZeroI64 cb);
 uint64_t w64cbarg_U8ZeroI64(W64CbArg_U8ZeroI64 cb);
 uint64_t w64cbret_ZigMixed(W64CbRet_ZigMixed cb);
 uint64_t w64cbarg_ZigMixed(W64CbArg_ZigMixed cb);
+uint64_t w64cbret_P7Pair(W64CbRet_P7Pair cb);
+uint64_t w64cbarg_P7Pair(W64CbArg_P7Pair cb);
 uint64_t w64cbret_R003(W64CbRet_R003 cb);
 uint64_t w64cbarg_R003(W64CbArg_R003 cb);
 uint64_t w64cbret_R012(W64CbRet_R012 cb);
@@ -2170,56 +2210,54 @@ uint64_t w64cbret_R210(W64CbRet_R210 cb);
 uint64_t w64cbarg_R210(W64CbArg_R210 cb);
 uint64_t w64cbret_R219(W64CbRet_R219 cb);
 uint64_t w64cbarg_R219(W64CbArg_R219 cb);
-uint64_t w64cbret_R228(W64CbRet_R228 cb);
-uint64_t w64cbarg_R228(W64CbArg_R228 cb);
-EnU64 sig_0(float a0, float a1, float a2, double a3, float a4, double a5, float a6, double a7, float a8, char a9, float a10, double a11, float a12);
-EnI64 sig_1(float a0, float a1, uintptr_t a2, double a3, float a4, float a5, double a6, double a7, double a8, float a9, float a10, unsigned long a11, float a12, double a13, double a14, double a15, float a16, float a17, float a18);
-uint64_t sig_2(float a0, short a1, ssize_t a2, double a3, char a4, float a5, float a6, unsigned short a7, char a8, float a9, int8_t a10, unsigned long a11, double a12, float a13, float a14, unsigned short a15, EnI64 a16, float a17);
-uint64_t __attribute__((ms_abi)) sig_3(uint8_t a0, uint8_t a1, float a2, int64_t a3, _Bool a4, size_t a5, uint16_t a6, double a7, unsigned char a8, int a9, unsigned char a10, double a11, uint8_t a12, uint32_t a13, short a14, double a15, uint64_t a16, _Bool a17);
-int16_t sig_4(unsigned char a0, int a1, EnI16 a2, unsigned short a3, const int64_t *a4, int a5, int8_t a6, unsigned int a7, EnU64 a8, EnU32 a9, const int64_t *a10, uint8_t a11, uint16_t a12, unsigned long a13, uint64_t a14, EnU64 a15);
-unsigned long sig_5(const int64_t *a0, unsigned short a1, uint16_t a2, intptr_t a3, float a4, uint8_t a5, const int64_t *a6, unsigned short a7, unsigned long a8, double a9, double a10, int16_t a11, _Bool a12, short a13, short a14);
-signed char sig_6(float a0, float a1, unsigned short a2, double a3, float a4, float a5, float a6, double a7, double a8, float a9, float a10, double a11, float a12);
-unsigned char __attribute__((ms_abi)) sig_7(double a0, int32_t a1, double a2, float a3, float a4, double a5, float a6, double a7, float a8, float a9, float a10, float a11, float a12, float a13);
-float sig_8(unsigned char a0, float a1, float a2, float a3, char a4, double a5, double a6, double a7, float a8, float a9, float a10, double a11, float a12, uintptr_t a13, double a14, long long a15);
-unsigned char sig_9(int32_t a0, short a1, uint16_t a2, unsigned short a3, unsigned long long a4, int8_t a5, unsigned int a6, int8_t a7, EnU64 a8, uint32_t a9, uint16_t a10, const int64_t *a11, const int64_t *a12, const int64_t *a13, int8_t a14, unsigned int a15, EnInt a16, char a17);
-EnI64 sig_10(double a0, double a1, double a2, int64_t a3, int16_t a4, float a5, double a6, int a7, double a8, float a9, unsigned short a10, float a11, intptr_t a12, double a13, unsigned char a14, unsigned char a15, double a16, uint8_t a17, const int64_t *a18, double a19);
-long __attribute__((ms_abi)) sig_11(int a0, int64_t a1, ssize_t a2, int16_t a3, float a4, double a5, unsigned short a6, double a7, double a8, int32_t a9, char a10, unsigned char a11, signed char a12, const int64_t *a13, const int64_t *a14, uint16_t a15, int16_t a16, uint64_t a17, uint8_t a18);
-uint8_t sig_12(unsigned short a0, unsigned int a1, unsigned int a2, char a3, long long a4, uint8_t a5, uint32_t a6, size_t a7, long a8, intptr_t a9, unsigned int a10, unsigned short a11, ssize_t a12, int a13, uint8_t a14, uint16_t a15);
-short sig_13(uint16_t a0, double a1, int16_t a2, uint16_t a3, const int64_t *a4, int8_t a5, int32_t a6, double a7, float a8, double a9);
-signed char sig_14(float a0, float a1, signed char a2, int32_t a3, float a4, double a5, int a6, float a7, double a8, float a9, float a10, uint8_t a11);
-unsigned long long __attribute__((ms_abi)) sig_15(double a0, char a1, double a2, const int64_t *a3, float a4, uint8_t a5, float a6, double a7, unsigned char a8, double a9, unsigned char a10, EnU64 a11, uint8_t a12, double a13, short a14, double a15, uint16_t a16);
-uint16_t sig_16(double a0, int16_t a1, ssize_t a2, long long a3, char a4, float a5, EnI8 a6, float a7, float a8, double a9, long a10, unsigned short a11, char a12, double a13, int8_t a14, float a15, double a16, int8_t a17, signed char a18);
-_Bool sig_17(const int64_t *a0, unsigned long a1, char a2, uint16_t a3, int16_t a4, unsigned long long a5, int16_t a6, short a7, unsigned long long a8, const int64_t *a9, const int64_t *a10, const int64_t *a11, uint32_t a12, unsigned char a13, int8_t a14, long long a15, signed char a16, unsigned short a17);
-unsigned int sig_18(float a0, EnI8 a1, EnI8 a2, long long a3, float a4, signed char a5, uint16_t a6, double a7, unsigned long a8, float a9, EnU8 a10, double a11, int8_t a12, EnI16 a13, uintptr_t a14);
-_Bool __attribute__((ms_abi)) sig_19(uint64_t a0, char a1, float a2, uint16_t a3, double a4, unsigned short a5, uint32_t a6, unsigned long a7, intptr_t a8, signed char a9, size_t a10, int16_t a11, const int64_t *a12, double a13, char a14);
-EnU8 sig_20(double a0, int8_t a1, double a2, uint64_t a3, int16_t a4, EnU64 a5, const int64_t *a6, const int64_t *a7, uint16_t a8, float a9, short a10, EnU8 a11, uint16_t a12, const int64_t *a13, uint16_t a14, int64_t a15, int16_t a16, uintptr_t a17, _Bool a18);
-int32_t sig_21(long long a0, const int64_t *a1, double a2, float a3, double a4, uintptr_t a5, uint16_t a6, double a7, long a8, double a9, double a10, double a11, signed char a12, uint8_t a13);
-EnI16 sig_22(long long a0, unsigned char a1, short a2, EnInt a3, int32_t a4, uint8_t a5, uint16_t a6, char a7, long a8, unsigned char a9, ssize_t a10);
-_Bool __attribute__((ms_abi)) sig_23(double a0, float a1, char a2, double a3, double a4, double a5, float a6, int32_t a7, double a8, double a9, float a10, float a11, float a12, double a13, char a14, float a15, float a16, double a17);
-uint64_t sig_24(double a0, uint16_t a1, double a2, unsigned long long a3, float a4, float a5, uintptr_t a6, double a7, const int64_t *a8, int64_t a9);
-int8_t sig_25(float a0, double a1, double a2, unsigned short a3, float a4, uint8_t a5, const int64_t *a6, EnInt a7, const int64_t *a8, unsigned char a9, double a10, double a11, int a12, double a13, signed char a14, char a15, long long a16);
-int16_t sig_26(double a0, float a1, const int64_t *a2, short a3, uint64_t a4, int16_t a5, float a6, EnU8 a7, EnU8 a8, EnI16 a9, double a10, long long a11, float a12, const int64_t *a13, uint64_t a14, size_t a15, EnI8 a16, double a17);
-int16_t __attribute__((ms_abi)) sig_27(float a0, double a1, float a2, double a3, double a4, float a5, double a6, double a7, double a8, float a9, double a10);
-int8_t sig_28(float a0, double a1, double a2, int32_t a3, char a4, double a5, float a6, double a7, int8_t a8, double a9, double a10, double a11, float a12, size_t a13, float a14, double a15, double a16, float a17);
-int64_t sig_29(double a0, float a1, EnInt a2, double a3, int16_t a4, double a5, size_t a6, const int64_t *a7, short a8, uint16_t a9, short a10, EnI16 a11, unsigned char a12, float a13, unsigned char a14, intptr_t a15);
-uint16_t sig_30(unsigned long a0, double a1, float a2, EnU8 a3, _Bool a4, double a5, float a6, long a7, unsigned short a8, const int64_t *a9, int64_t a10, long long a11, signed char a12, float a13, float a14, const int64_t *a15);
-ssize_t __attribute__((ms_abi)) sig_31(uint8_t a0, double a1, double a2, int16_t a3, unsigned short a4, unsigned short a5, ssize_t a6, int8_t a7, EnI8 a8, int8_t a9, _Bool a10, short a11, uint8_t a12, uint64_t a13, EnInt a14, double a15);
-int8_t sig_32(const int64_t *a0, const int64_t *a1, int a2, int32_t a3, ssize_t a4, char a5, int16_t a6, unsigned long long a7, uint64_t a8, const int64_t *a9, long long a10, uint16_t a11);
-signed char sig_33(unsigned char a0, const int64_t *a1, EnU32 a2, intptr_t a3, const int64_t *a4, const int64_t *a5, uint64_t a6, unsigned long a7, unsigned long long a8, EnI64 a9, EnU16 a10, unsigned char a11, char a12, intptr_t a13, int64_t a14);
-EnInt sig_34(float a0, float a1, double a2, double a3, double a4, double a5, double a6, float a7, float a8, unsigned char a9, float a10, float a11, double a12, uint64_t a13, float a14);
-uint16_t __attribute__((ms_abi)) sig_35(float a0, unsigned short a1, double a2, double a3, float a4, double a5, double a6, double a7, float a8, double a9, double a10, double a11, double a12, double a13, double a14, double a15);
-double sig_36(float a0, ssize_t a1, int a2, short a3, long a4, EnU16 a5, const int64_t *a6, short a7, float a8, double a9, double a10, float a11, int8_t a12);
-uint8_t sig_37(double a0, float a1, double a2, float a3, unsigned short a4, double a5, float a6, double a7, double a8, float a9, float a10, float a11, float a12, float a13, double a14, char a15);
-int8_t sig_38(double a0, double a1, double a2, double a3, float a4, double a5, float a6, float a7, double a8, float a9, float a10, double a11, unsigned int a12);
-char __attribute__((ms_abi)) sig_39(intptr_t a0, unsigned long long a1, uint64_t a2, double a3, char a4, int16_t a5, int32_t a6, uint8_t a7, intptr_t a8, uintptr_t a9, unsigned short a10, int32_t a11, float a12, EnI64 a13, float a14, int8_t a15, double a16, float a17, uint8_t a18);
-EnI16 sig_40(char a0, int a1, _Bool a2, float a3, double a4, const int64_t *a5, char a6, uint8_t a7, double a8, float a9, int16_t a10, int8_t a11, uint64_t a12, _Bool a13, uint32_t a14, float a15, float a16);
-_Bool sig_41(unsigned long long a0, short a1, int64_t a2, unsigned char a3, unsigned char a4, int16_t a5, long long a6, EnU16 a7, uint16_t a8, unsigned char a9, uint64_t a10, int8_t a11);
-unsigned char sig_42(float a0, float a1, int8_t a2, const int64_t *a3, double a4, float a5, float a6, double a7, int16_t a8, EnU64 a9, unsigned char a10);
-uint8_t __attribute__((ms_abi)) sig_43(double a0, double a1, unsigned short a2, int8_t a3, uint64_t a4, signed char a5, unsigned long long a6, unsigned char a7, uint64_t a8, double a9, signed char a10, EnI8 a11);
-unsigned int sig_44(size_t a0, int32_t a1, int16_t a2, unsigned char a3, unsigned int a4, long a5, int8_t a6, size_t a7, const int64_t *a8, ssize_t a9, int32_t a10);
-EnI8 sig_45(size_t a0, unsigned char a1, long a2, float a3, EnI16 a4, float a5, unsigned short a6, int16_t a7, unsigned char a8, float a9, size_t a10, float a11, float a12, float a13, int32_t a14, EnI64 a15);
-int64_t sig_46(double a0, double a1, double a2, float a3, uint8_t a4, uint64_t a5, double a6, float a7, float a8, double a9, double a10, float a11);
-_Bool __attribute__((ms_abi)) sig_47(unsigned char a0, unsigned int a1, unsigned long long a2, uint16_t a3, int32_t a4, int16_t a5, long long a6, unsigned int a7, int64_t a8, unsigned char a9, uint64_t a10, char a11, unsigned short a12, uint8_t a13, _Bool a14, char a15);
+unsigned short sig_0(float a0, double a1, double a2, double a3, float a4, float a5, double a6, float a7, double a8, float a9, float a10, float a11, double a12, double a13, float a14, float a15, double a16, float a17, double a18, float a19);
+int16_t sig_1(short a0, const int64_t *a1, long long a2, size_t a3, const int64_t *a4, uintptr_t a5, int64_t a6, intptr_t a7, ssize_t a8, ssize_t a9, int a10, EnInt a11);
+int16_t sig_2(double a0, unsigned char a1, float a2, int8_t a3, unsigned char a4, uintptr_t a5, intptr_t a6, size_t a7, double a8, EnI8 a9, unsigned short a10, float a11, signed char a12, float a13, unsigned int a14, const int64_t *a15, unsigned int a16, unsigned short a17);
+char __attribute__((ms_abi)) sig_3(EnI16 a0, const int64_t *a1, unsigned long long a2, unsigned long long a3, unsigned int a4, uintptr_t a5, const int64_t *a6, uintptr_t a7, EnU64 a8, uint8_t a9, EnU8 a10, const int64_t *a11, uint32_t a12, int16_t a13, int64_t a14, ssize_t a15, const int64_t *a16);
+EnU8 sig_4(double a0, float a1, uint8_t a2, short a3, size_t a4, EnU8 a5, float a6, uint16_t a7, int8_t a8, double a9, float a10, int64_t a11, ssize_t a12, int16_t a13, float a14, double a15, unsigned short a16);
+_Bool sig_5(float a0, const int64_t *a1, EnI8 a2, uint8_t a3, intptr_t a4, float a5, unsigned short a6, double a7, double a8, double a9);
+unsigned long sig_6(signed char a0, const int64_t *a1, long a2, float a3, float a4, unsigned char a5, unsigned long a6, unsigned long a7, float a8, unsigned short a9, float a10, float a11, float a12);
+EnI64 __attribute__((ms_abi)) sig_7(int16_t a0, float a1, const int64_t *a2, size_t a3, char a4, int8_t a5, float a6, unsigned short a7, uint64_t a8, char a9, double a10, double a11, unsigned char a12, double a13, int64_t a14, EnU8 a15);
+uint64_t sig_8(uint64_t a0, uint32_t a1, char a2, signed char a3, const int64_t *a4, signed char a5, unsigned short a6, signed char a7, char a8, unsigned int a9, int16_t a10, uint32_t a11, unsigned long a12, signed char a13, uintptr_t a14, unsigned long a15);
+_Bool sig_9(unsigned char a0, short a1, ssize_t a2, int16_t a3, int8_t a4, size_t a5, uint16_t a6, unsigned long long a7, uint16_t a8, const int64_t *a9, unsigned long a10, ssize_t a11, size_t a12, intptr_t a13, const int64_t *a14);
+EnU8 sig_10(unsigned short a0, uint64_t a1, EnInt a2, unsigned char a3, long a4, unsigned short a5, char a6, double a7, int8_t a8, float a9, double a10, int8_t a11, signed char a12, double a13, char a14);
+const int64_t * __attribute__((ms_abi)) sig_11(const int64_t *a0, size_t a1, ssize_t a2, int16_t a3, uint32_t a4, const int64_t *a5, double a6, intptr_t a7, uint16_t a8, unsigned char a9);
+short sig_12(uint16_t a0, uint64_t a1, signed char a2, char a3, short a4, const int64_t *a5, short a6, int64_t a7, uint32_t a8, uint16_t a9, EnI16 a10, EnU64 a11, int16_t a12, unsigned char a13, uint16_t a14, uint16_t a15, unsigned short a16, short a17, uint32_t a18);
+short sig_13(double a0, int8_t a1, float a2, const int64_t *a3, float a4, uint16_t a5, double a6, unsigned short a7, uint32_t a8, unsigned long a9, intptr_t a10);
+int16_t sig_14(double a0, double a1, float a2, float a3, float a4, double a5, double a6, double a7, double a8, float a9, int a10, float a11, float a12, double a13, double a14, float a15, double a16);
+short __attribute__((ms_abi)) sig_15(double a0, double a1, size_t a2, float a3, float a4, float a5, double a6, double a7, double a8, float a9, double a10, double a11, double a12, double a13, float a14, double a15, float a16);
+unsigned short sig_16(int a0, EnI16 a1, unsigned int a2, _Bool a3, size_t a4, short a5, EnI64 a6, size_t a7, int a8, uint8_t a9, signed char a10, const int64_t *a11, char a12, uint16_t a13, unsigned long a14, int a15);
+int16_t sig_17(EnU32 a0, size_t a1, uint8_t a2, unsigned short a3, uint32_t a4, EnU32 a5, signed char a6, const int64_t *a7, EnU64 a8, int a9, unsigned long a10, unsigned short a11, uint16_t a12);
+ssize_t sig_18(intptr_t a0, unsigned int a1, long long a2, unsigned short a3, ssize_t a4, long long a5, ssize_t a6, EnI16 a7, unsigned short a8, uint32_t a9, uint32_t a10, const int64_t *a11, char a12, int64_t a13, long a14, int32_t a15);
+EnI16 __attribute__((ms_abi)) sig_19(int64_t a0, float a1, double a2, unsigned int a3, double a4, ssize_t a5, double a6, float a7, char a8, uint8_t a9, float a10, int16_t a11, _Bool a12, float a13, unsigned char a14, double a15, float a16);
+signed char sig_20(uint16_t a0, signed char a1, size_t a2, int64_t a3, uint16_t a4, unsigned long a5, signed char a6, short a7, char a8, int8_t a9, short a10, char a11, int8_t a12, char a13, uint64_t a14, unsigned int a15, EnI8 a16, intptr_t a17, int32_t a18);
+signed char sig_21(unsigned short a0, int16_t a1, EnU32 a2, unsigned int a3, int32_t a4, EnInt a5, uint16_t a6, long long a7, uintptr_t a8, unsigned short a9, EnU8 a10);
+uint8_t sig_22(long long a0, double a1, double a2, float a3, double a4, double a5, double a6, float a7, double a8, float a9);
+unsigned int __attribute__((ms_abi)) sig_23(double a0, float a1, double a2, long a3, float a4, unsigned char a5, double a6, ssize_t a7, size_t a8, float a9, const int64_t *a10, int8_t a11, double a12, short a13, float a14, float a15, const int64_t *a16);
+unsigned char sig_24(double a0, double a1, float a2, float a3, double a4, float a5, double a6, float a7, int32_t a8, double a9, double a10, float a11, float a12);
+EnI16 sig_25(uint8_t a0, _Bool a1, intptr_t a2, int32_t a3, EnU8 a4, int16_t a5, signed char a6, int a7, int16_t a8, unsigned short a9, char a10, unsigned char a11);
+long sig_26(long long a0, int64_t a1, long long a2, signed char a3, float a4, float a5, const int64_t *a6, char a7, unsigned short a8, float a9, short a10);
+char __attribute__((ms_abi)) sig_27(unsigned short a0, char a1, signed char a2, unsigned long a3, uint16_t a4, char a5, EnU8 a6, EnI16 a7, short a8, int8_t a9, int64_t a10);
+EnU32 sig_28(float a0, int32_t a1, double a2, float a3, double a4, double a5, double a6, double a7, float a8, float a9, double a10, double a11, double a12, float a13, float a14, float a15);
+unsigned char sig_29(long long a0, int8_t a1, char a2, long a3, long long a4, EnU32 a5, intptr_t a6, const int64_t *a7, const int64_t *a8, uint64_t a9, unsigned long a10, unsigned long long a11);
+EnI8 sig_30(unsigned short a0, unsigned char a1, EnInt a2, int32_t a3, signed char a4, signed char a5, char a6, uint16_t a7, int8_t a8, int64_t a9);
+uint8_t __attribute__((ms_abi)) sig_31(unsigned long long a0, float a1, unsigned char a2, float a3, float a4, double a5, uint64_t a6, float a7, double a8, float a9, double a10, double a11, double a12, float a13, double a14, double a15, double a16, float a17);
+signed char sig_32(const int64_t *a0, unsigned char a1, uint16_t a2, float a3, const int64_t *a4, uintptr_t a5, unsigned short a6, uint8_t a7, double a8, _Bool a9, double a10, double a11, int16_t a12, float a13, char a14, double a15);
+unsigned long sig_33(intptr_t a0, _Bool a1, unsigned char a2, unsigned long long a3, unsigned int a4, long a5, uint8_t a6, unsigned char a7, const int64_t *a8, short a9, short a10, uint8_t a11, unsigned char a12, uintptr_t a13, unsigned short a14, _Bool a15);
+int16_t sig_34(double a0, unsigned char a1, float a2, const int64_t *a3, ssize_t a4, char a5, intptr_t a6, unsigned long long a7, uint64_t a8, double a9, char a10, int16_t a11);
+short __attribute__((ms_abi)) sig_35(float a0, double a1, double a2, double a3, float a4, float a5, float a6, float a7, float a8, double a9, float a10, double a11, float a12, float a13, float a14, float a15, double a16, float a17);
+float sig_36(uint64_t a0, ssize_t a1, long a2, short a3, int a4, int32_t a5, int a6, int32_t a7, unsigned int a8, int a9, intptr_t a10, char a11, unsigned char a12, int a13, int8_t a14, EnI16 a15, long long a16, int8_t a17, int16_t a18);
+uint8_t sig_37(short a0, EnU64 a1, signed char a2, uint16_t a3, char a4, float a5, float a6, uint16_t a7, double a8, EnI8 a9, float a10, float a11, const int64_t *a12, signed char a13, _Bool a14, unsigned char a15, double a16, int8_t a17, int8_t a18);
+unsigned short sig_38(double a0, unsigned char a1, signed char a2, float a3, double a4, double a5, double a6, double a7, char a8, float a9, EnI16 a10, short a11, signed char a12, uint8_t a13, unsigned long a14, double a15, _Bool a16);
+uint8_t __attribute__((ms_abi)) sig_39(float a0, EnU64 a1, char a2, double a3, const int64_t *a4, double a5, unsigned long a6, short a7, double a8, unsigned short a9, double a10, const int64_t *a11, unsigned long long a12, int8_t a13);
+uint16_t sig_40(EnI16 a0, float a1, unsigned short a2, int16_t a3, unsigned char a4, float a5, size_t a6, float a7, float a8, float a9, int32_t a10);
+int8_t sig_41(float a0, const int64_t *a1, float a2, double a3, double a4, double a5, EnU32 a6, float a7, double a8, double a9);
+uint16_t sig_42(ssize_t a0, char a1, char a2, uint16_t a3, int a4, unsigned int a5, int8_t a6, uintptr_t a7, int16_t a8, signed char a9, char a10, uint32_t a11, _Bool a12, const int64_t *a13, int16_t a14, char a15);
+uint16_t __attribute__((ms_abi)) sig_43(double a0, float a1, float a2, double a3, const int64_t *a4, int64_t a5, double a6, long long a7, unsigned char a8, unsigned short a9, EnU32 a10, short a11, uint16_t a12, short a13, ssize_t a14, unsigned long long a15, float a16, const int64_t *a17);
+uint32_t sig_44(long a0, int16_t a1, double a2, uint16_t a3, EnU16 a4, int a5, EnI8 a6, EnI8 a7, unsigned char a8, signed char a9, signed char a10, unsigned int a11, unsigned int a12, float a13, int8_t a14, unsigned short a15);
+uint64_t sig_45(signed char a0, short a1, float a2, int8_t a3, double a4, const int64_t *a5, int16_t a6, int16_t a7, int a8, uint64_t a9, double a10, unsigned short a11, long long a12, float a13);
+unsigned long sig_46(unsigned short a0, EnI16 a1, EnI64 a2, char a3, int64_t a4, uintptr_t a5, const int64_t *a6, uint16_t a7, unsigned short a8, EnU64 a9, int64_t a10, unsigned char a11, int16_t a12, const int64_t *a13);
+int __attribute__((ms_abi)) sig_47(intptr_t a0, int a1, char a2, signed char a3, uint32_t a4, short a5, char a6, unsigned long long a7, long long a8, unsigned char a9, EnI64 a10, const int64_t *a11, signed char a12, uint8_t a13, unsigned long long a14, int32_t a15, int a16);
 uint64_t cbsig_0(CbSig_0 cb);
 uint64_t cbsig_1(CbSig_1 cb);
 uint64_t cbsig_2(CbSig_2 cb);
@@ -2244,70 +2282,70 @@ uint64_t cbsig_20(CbSig_20 cb);
 uint64_t cbsig_21(CbSig_21 cb);
 uint64_t cbsig_22(CbSig_22 cb);
 uint64_t cbsig_23(CbSig_23 cb);
-uint64_t multi_0(EmptyF64 a0, int32_t a1, int64_t a2, R041 a3, R186 a4, R060 a5);
-R077 multi_1(R077 a0, double a1, float a2, double a3, R063 a4);
-uint64_t __attribute__((ms_abi)) multi_2(R007 a0, EnU32 a1, char a2, R085 a3, PackAlign4 a4, uint32_t a5, short a6, R015 a7);
-uint64_t multi_3(float a0, float a1, R126 a2, double a3, float a4, R154 a5, unsigned int a6, R035 a7);
-R222 multi_4(R222 a0, F64Arr1 a1);
-uint64_t multi_5(R167 a0, R168 a1, EmptyF64 a2, int8_t a3, R194 a4, R224 a5);
-uint64_t __attribute__((ms_abi)) multi_6(R134 a0, EnI16 a1, R194 a2, R079 a3, unsigned short a4, uint16_t a5, R050 a6);
-R054 multi_7(float a0, R054 a1, double a2, UF32I32Pad a3, R085 a4);
-uint64_t multi_8(R107 a0, double a1, int8_t a2, R184 a3, double a4, R120 a5, R018 a6);
-uint64_t multi_9(R142 a0, R199 a1, R040 a2, PackAlign4 a3, R109 a4);
-R070 __attribute__((ms_abi)) multi_10(R070 a0, R200 a1, uint8_t a2, uintptr_t a3);
-uint64_t multi_11(R137 a0, R193 a1, double a2, unsigned char a3, R091 a4, R031 a5);
-uint64_t multi_12(R071 a0, R041 a1, R194 a2, double a3, long a4, R126 a5);
-R102 multi_13(uint64_t a0, uint16_t a1, R032 a2, int64_t a3, EnU8 a4, size_t a5, R102 a6);
-uint64_t __attribute__((ms_abi)) multi_14(uint32_t a0, double a1, R050 a2, R100 a3, R066 a4, R161 a5, UAlign16 a6);
-uint64_t multi_15(EnU8 a0, R088 a1, R166 a2, R133 a3, R220 a4, R086 a5, short a6, unsigned short a7, int32_t a8);
-R090 multi_16(R090 a0, R117 a1, R167 a2, const int64_t *a3);
-uint64_t multi_17(R178 a0, int16_t a1, R000 a2, R098 a3, R093 a4, EmptyF64 a5);
-uint64_t __attribute__((ms_abi)) multi_18(R143 a0, R073 a1, intptr_t a2, double a3, EnI8 a4, double a5, R141 a6);
-R057 multi_19(uint64_t a0, R085 a1, R054 a2, unsigned long long a3, R057 a4, char a5, Bool3F32 a6, ssize_t a7, short a8, uint8_t a9, const int64_t *a10, long a11);
-uint64_t multi_20(R049 a0, R044 a1, R109 a2);
-uint64_t multi_21(float a0, float a1, R225 a2, R144 a3, float a4, double a5, R156 a6, const int64_t *a7, uint8_t a8, EnI16 a9);
-R061 __attribute__((ms_abi)) multi_22(R061 a0, EnU16 a1, int16_t a2, double a3, int a4, R217 a5, int16_t a6);
-uint64_t multi_23(R009 a0, intptr_t a1, char a2, double a3, unsigned short a4, R089 a5, uint8_t a6, unsigned short a7, EnU64 a8, double a9);
-uint64_t multi_24(float a0, R186 a1, float a2, short a3, float a4, R001 a5, double a6, double a7);
-R115 multi_25(uintptr_t a0, R115 a1, signed char a2, R130 a3, R079 a4, R064 a5, R142 a6);
-uint64_t __attribute__((ms_abi)) multi_26(size_t a0, R000 a1, int16_t a2, R193 a3, R006 a4, EnInt a5, uint16_t a6, unsigned short a7);
-uint64_t multi_27(const int64_t *a0, const int64_t *a1, R054 a2, R066 a3, R190 a4, R086 a5);
-R032 multi_28(const int64_t *a0, const int64_t *a1, float a2, R032 a3, R048 a4, float a5, const int64_t *a6, uint8_t a7, R002 a8);
-uint64_t multi_29(R229 a0, double a1, R122 a2, double a3, float a4, R103 a5, R047 a6, short a7);
-uint64_t __attribute__((ms_abi)) multi_30(R073 a0, ZeroArrI32 a1, R032 a2, R205 a3, R183 a4);
-R154 multi_31(R154 a0, R122 a1, EnU64 a2, float a3, R086 a4, unsigned short a5, EnI8 a6);
-uint64_t multi_32(char a0, EmptyU a1, int32_t a2, R088 a3, int16_t a4, unsigned long long a5, signed char a6, int64_t a7, int64_t a8, char a9);
-uint64_t multi_33(int32_t a0, size_t a1, R064 a2, unsigned long a3, EnI8 a4, const int64_t *a5, double a6, PackAlign4 a7, int8_t a8);
-EmptyU __attribute__((ms_abi)) multi_34(R108 a0, EnInt a1, U8ZeroI64 a2, R082 a3, EmptyU a4);
-uint64_t multi_35(short a0, int16_t a1, R129 a2, EnU16 a3, R090 a4);
-uint64_t multi_36(R204 a0, R046 a1, R020 a2, R116 a3, R056 a4);
-R080 multi_37(EnU16 a0, R020 a1, float a2, uint16_t a3, UAlign16 a4, double a5, R124 a6, R080 a7, long a8, unsigned short a9, unsigned long a10);
-uint64_t __attribute__((ms_abi)) multi_38(char a0, int64_t a1, R051 a2, R086 a3, int64_t a4, const int64_t *a5);
-uint64_t multi_39(R102 a0, double a1, size_t a2, R129 a3, R071 a4, float a5, double a6, double a7, R051 a8, unsigned long a9, double a10, float a11, R229 a12);
-R019 multi_40(PackAlign16F a0, R055 a1, R059 a2, int16_t a3, UPackedF64U8 a4, const int64_t *a5, R019 a6);
-uint64_t multi_41(double a0, double a1, float a2, R219 a3, double a4, R223 a5, double a6, float a7);
-uint64_t __attribute__((ms_abi)) multi_42(R150 a0, R091 a1, R007 a2, float a3, R046 a4, double a5);
-R040 multi_43(EnU32 a0, R155 a1, R040 a2, int32_t a3, R178 a4, R064 a5);
-uint64_t multi_44(unsigned long long a0, R132 a1, short a2, long a3, R063 a4, unsigned long long a5, int32_t a6, signed char a7, R132 a8);
-uint64_t multi_45(R059 a0, R077 a1, R073 a2, const int64_t *a3);
-R162 __attribute__((ms_abi)) multi_46(uint8_t a0, const int64_t *a1, unsigned int a2, short a3, char a4, const int64_t *a5, R204 a6, intptr_t a7, R151 a8, int16_t a9, R215 a10, R186 a11, R162 a12);
-uint64_t multi_47(R091 a0, uint32_t a1, R090 a2, R101 a3, EnInt a4, R115 a5, F32Arr1x3 a6, short a7);
-uint64_t multi_48(int8_t a0, long a1, int a2, R085 a3, R168 a4);
-F32Arr1x3 multi_49(F32Arr1x3 a0, R178 a1, R008 a2, signed char a3, R220 a4);
-uint64_t __attribute__((ms_abi)) multi_50(R166 a0, R104 a1, uintptr_t a2, uint16_t a3, R145 a4, uint8_t a5, unsigned short a6, float a7);
-uint64_t multi_51(short a0, int a1, const int64_t *a2, R031 a3, R164 a4, ZigMixed a5, short a6, long a7, intptr_t a8, R183 a9, uint16_t a10);
-R079 multi_52(R079 a0, R104 a1, R070 a2);
-uint64_t multi_53(R046 a0, F32Arr1x3 a1, R033 a2, R104 a3, char a4, R177 a5, double a6);
-uint64_t __attribute__((ms_abi)) multi_54(long a0, U8ZeroI64 a1, int a2, float a3, R144 a4);
-R056 multi_55(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R083 a6, R069 a7, int16_t a8, F32Arr1x3 a9, R056 a10, R083 a11);
-uint64_t multi_56(R217 a0, R040 a1);
-uint64_t multi_57(R225 a0, EnU64 a1, R061 a2, R202 a3, R155 a4, ZigMixed a5, const int64_t *a6);
-F32Arr1x3 __attribute__((ms_abi)) multi_58(R215 a0, double a1, R217 a2, PackAlign4 a3, F32Arr1x3 a4, R090 a5);
-uint64_t multi_59(int16_t a0, R006 a1, uint16_t a2, short a3, R022 a4, R229 a5, EmptyF64 a6, uint32_t a7);
-uint64_t multi_60(long long a0, R035 a1, double a2, R177 a3, char a4, R184 a5, double a6);
-R093 multi_61(float a0, R113 a1, unsigned short a2, float a3, EnU16 a4, R033 a5, R000 a6, R093 a7, double a8, PtrPair a9, ssize_t a10);
-uint64_t __attribute__((ms_abi)) multi_62(R161 a0, char a1, R101 a2, uint16_t a3);
-uint64_t multi_63(int64_t a0, intptr_t a1, EnU64 a2, R159 a3, EnI8 a4, R000 a5);
+uint64_t multi_0(R068 a0, R023 a1, R046 a2, R206 a3, R159 a4);
+R074 multi_1(R212 a0, ZigMixed a1, long long a2, UF32ZeroI32 a3, double a4, uint16_t a5, R074 a6);
+uint64_t __attribute__((ms_abi)) multi_2(R059 a0, R049 a1, R219 a2, float a3, double a4, R170 a5);
+uint64_t multi_3(R002 a0, R009 a1, const int64_t *a2, ssize_t a3, double a4, R209 a5, float a6, UAlign16 a7, PtrPair a8, int16_t a9);
+R132 multi_4(R134 a0, F32ZeroF64 a1, intptr_t a2, double a3, EnI8 a4, double a5, R132 a6);
+uint64_t multi_5(R023 a0, double a1, float a2, R148 a3, R099 a4, R017 a5, R009 a6, double a7);
+uint64_t __attribute__((ms_abi)) multi_6(R048 a0, R219 a1, R076 a2, Bool3F32 a3, R000 a4, signed char a5, double a6);
+R105 multi_7(R105 a0, R014 a1, const int64_t *a2, short a3, float a4, float a5);
+uint64_t multi_8(size_t a0, R053 a1, R047 a2, unsigned long a3, R185 a4);
+uint64_t multi_9(float a0, double a1, R063 a2, PtrPair a3);
+R212 __attribute__((ms_abi)) multi_10(R099 a0, R109 a1, int16_t a2, R212 a3);
+uint64_t multi_11(R174 a0, R099 a1, size_t a2);
+uint64_t multi_12(R200 a0, R068 a1, F64Arr1 a2, int a3, R079 a4);
+R186 multi_13(R135 a0, R186 a1, float a2);
+uint64_t __attribute__((ms_abi)) multi_14(R146 a0, EnI64 a1, EnU8 a2, int64_t a3, R122 a4, uint8_t a5);
+uint64_t multi_15(double a0, PackAlign16F a1, R011 a2, float a3, double a4, float a5);
+R220 multi_16(double a0, R220 a1, double a2, unsigned char a3, R137 a4);
+uint64_t multi_17(R014 a0, F64Arr1 a1, double a2, float a3, R193 a4, float a5, double a6);
+uint64_t __attribute__((ms_abi)) multi_18(R037 a0, uint16_t a1, R078 a2);
+R188 multi_19(double a0, R004 a1, R188 a2, double a3, CharShortLong a4, R164 a5);
+uint64_t multi_20(const int64_t *a0, R121 a1, R127 a2, uint64_t a3, unsigned char a4, double a5, const int64_t *a6, uint16_t a7, _Bool a8, unsigned long long a9, R068 a10);
+uint64_t multi_21(R104 a0, R024 a1, float a2, double a3, double a4, char a5, double a6, EnInt a7);
+R199 __attribute__((ms_abi)) multi_22(ZigMixed a0, R199 a1, float a2, float a3, double a4);
+uint64_t multi_23(R036 a0, R194 a1, float a2, R113 a3, EnI8 a4);
+uint64_t multi_24(unsigned char a0, R212 a1, R079 a2, R220 a3, uint8_t a4, int8_t a5, R118 a6, float a7, R188 a8);
+R027 multi_25(R174 a0, R027 a1, R098 a2, R108 a3, uint16_t a4, int a5);
+uint64_t __attribute__((ms_abi)) multi_26(double a0, float a1, uint8_t a2, R201 a3, double a4, double a5, R057 a6, float a7, R180 a8);
+uint64_t multi_27(uint16_t a0, R001 a1, R021 a2, size_t a3);
+U8ZeroI64 multi_28(R073 a0, R026 a1, R047 a2, unsigned long a3, int16_t a4, char a5, PackAlign4 a6, int16_t a7, uint16_t a8, U8ZeroI64 a9);
+uint64_t multi_29(int32_t a0, float a1, uint8_t a2, char a3, R104 a4, const int64_t *a5, R201 a6, ZeroArrI32 a7, float a8, double a9, char a10);
+uint64_t __attribute__((ms_abi)) multi_30(R049 a0, PackU8ZeroI64 a1, F32ZeroI32 a2, U8ZeroI64 a3, R169 a4);
+R173 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, R049 a4, R173 a5, const int64_t *a6, _Bool a7, double a8);
+uint64_t multi_32(R184 a0, R076 a1, R040 a2, R066 a3);
+uint64_t multi_33(float a0, R060 a1, long long a2, R111 a3);
+R037 __attribute__((ms_abi)) multi_34(R081 a0, R195 a1, ssize_t a2, R037 a3, double a4, uint32_t a5, R129 a6, unsigned short a7, R142 a8, double a9, unsigned char a10);
+uint64_t multi_35(EnU64 a0, uint8_t a1, uint16_t a2, R169 a3, R150 a4, double a5);
+uint64_t multi_36(int8_t a0, R041 a1, R183 a2, unsigned long long a3, R142 a4, R168 a5);
+Empty multi_37(float a0, P7Arr2 a1, ssize_t a2, double a3, double a4, float a5, R173 a6, R183 a7, Empty a8, float a9);
+uint64_t __attribute__((ms_abi)) multi_38(intptr_t a0, EnumBag a1, EnU8 a2, unsigned int a3, R174 a4, short a5);
+uint64_t multi_39(unsigned short a0, _Bool a1, EnI8 a2, R173 a3, Empty a4, R092 a5, unsigned int a6, const int64_t *a7, const int64_t *a8);
+EnumBag multi_40(double a0, EnumBag a1, double a2, double a3, unsigned char a4, float a5, R220 a6, float a7, float a8, double a9);
+uint64_t multi_41(unsigned long a0, double a1, double a2, R024 a3, R091 a4, R184 a5, char a6, R147 a7, double a8, unsigned char a9, signed char a10);
+uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R097 a4, R163 a5, int a6);
+R021 multi_43(signed char a0, R021 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5, UF32I32Pad a6, unsigned long a7, char a8, long long a9, R032 a10);
+uint64_t multi_44(PackAlign4 a0, F32Arr1x3 a1, R002 a2, R168 a3, R037 a4);
+uint64_t multi_45(long a0, PtrPair a1, int a2, float a3, R105 a4);
+R071 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R201 a6, R060 a7, int16_t a8, F32Arr1x3 a9, R071 a10, R123 a11);
+uint64_t multi_47(F64Arr1 a0, R031 a1);
+uint64_t multi_48(R091 a0, EnU64 a1, R059 a2, R094 a3, R202 a4, U8EmptyU8 a5, const int64_t *a6);
+R206 multi_49(R045 a0, double a1, R001 a2, PackAlign4 a3, R206 a4, R081 a5);
+uint64_t __attribute__((ms_abi)) multi_50(int16_t a0, R031 a1, uint16_t a2, short a3, R045 a4, R055 a5, R162 a6, uint32_t a7);
+uint64_t multi_51(long long a0, R201 a1, double a2, R220 a3, char a4, R187 a5, double a6);
+R162 multi_52(float a0, R197 a1, unsigned short a2, float a3, EnU16 a4, UPackedF64U8 a5, R003 a6, R162 a7, double a8, R198 a9, ssize_t a10);
+uint64_t multi_53(R174 a0, char a1, R057 a2, uint16_t a3);
+uint64_t __attribute__((ms_abi)) multi_54(int64_t a0, intptr_t a1, EnU64 a2, R049 a3, EnI8 a4, R122 a5);
+UF32I32Pad multi_55(int8_t a0, const int64_t *a1, R125 a2, UF32I32Pad a3, const int64_t *a4, EnI16 a5, float a6);
+uint64_t multi_56(R067 a0, unsigned long long a1, float a2, R045 a3, double a4, R212 a5, double a6, unsigned short a7, R218 a8, R045 a9, uint32_t a10);
+uint64_t multi_57(int8_t a0, R168 a1, R041 a2, Bool3F32 a3, R162 a4, double a5, const int64_t *a6, unsigned char a7, double a8);
+R024 __attribute__((ms_abi)) multi_58(R042 a0, R024 a1, double a2, double a3, R147 a4, R154 a5);
+uint64_t multi_59(R092 a0, unsigned int a1, unsigned char a2, R076 a3);
+uint64_t multi_60(UPackedF64U8 a0, F32Arr1x3 a1, double a2, double a3, float a4, EnumBag a5, PackU2 a6);
+R198 multi_61(R198 a0, R129 a1, U8EmptyU8 a2, R210 a3, unsigned long a4);
+uint64_t __attribute__((ms_abi)) multi_62(double a0, R184 a1, float a2, double a3, double a4, float a5, double a6, double a7, F32Arr1x3 a8, R048 a9, float a10, R059 a11, R118 a12);
+uint64_t multi_63(U8EmptyU8 a0, uint32_t a1, long a2, R143 a3, Bool3F32 a4, R028 a5, R092 a6);
 uint64_t cbmulti_0(CbMulti_0 cb);
 uint64_t cbmulti_1(CbMulti_1 cb);
 uint64_t cbmulti_2(CbMulti_2 cb);
@@ -2332,37 +2370,37 @@ uint64_t cbmulti_20(CbMulti_20 cb);
 uint64_t cbmulti_21(CbMulti_21 cb);
 uint64_t cbmulti_22(CbMulti_22 cb);
 uint64_t cbmulti_23(CbMulti_23 cb);
-uint64_t va_0(unsigned short a0, _Bool a1, float a2, ...);
-uint64_t __attribute__((ms_abi)) va_1(double a0, double a1, float a2, double a3, ...);
-uint64_t va_2(float a0, float a1, float a2, ...);
-uint64_t va_3(uintptr_t a0, int64_t a1, double a2, const int64_t *a3, ...);
-uint64_t va_4(char a0, uint16_t a1, ...);
-uint64_t __attribute__((ms_abi)) va_5(float a0, ...);
-uint64_t va_6(long long a0, double a1, short a2, ...);
-uint64_t va_7(float a0, int16_t a1, double a2, unsigned char a3, ...);
-uint64_t va_8(float a0, ...);
-uint64_t __attribute__((ms_abi)) va_9(uint64_t a0, ...);
-uint64_t va_10(int8_t a0, int64_t a1, ...);
-uint64_t va_11(double a0, double a1, ...);
-uint64_t va_12(uint16_t a0, intptr_t a1, int8_t a2, const int64_t *a3, ...);
-uint64_t __attribute__((ms_abi)) va_13(float a0, ...);
-uint64_t va_14(signed char a0, ...);
-uint64_t va_15(unsigned long a0, ...);
-uint64_t va_16(int a0, uint16_t a1, unsigned long a2, int8_t a3, ...);
-uint64_t __attribute__((ms_abi)) va_17(unsigned int a0, char a1, double a2, int64_t a3, ...);
-uint64_t va_18(int8_t a0, int64_t a1, int16_t a2, ...);
-uint64_t va_19(size_t a0, uint8_t a1, ...);
-uint64_t va_20(float a0, int16_t a1, double a2, ...);
-uint64_t __attribute__((ms_abi)) va_21(double a0, ...);
-uint64_t va_22(uint64_t a0, uintptr_t a1, ...);
-uint64_t va_23(float a0, double a1, ...);
-uint64_t va_24(unsigned long long a0, ssize_t a1, signed char a2, ...);
-uint64_t __attribute__((ms_abi)) va_25(double a0, float a1, double a2, double a3, ...);
-uint64_t va_26(double a0, double a1, ...);
-uint64_t va_27(double a0, ...);
-uint64_t va_28(char a0, const int64_t *a1, float a2, _Bool a3, ...);
-uint64_t __attribute__((ms_abi)) va_29(uint8_t a0, uint16_t a1, double a2, ...);
-uint64_t va_30(double a0, float a1, int a2, double a3, ...);
-uint64_t va_31(unsigned short a0, unsigned char a1, const int64_t *a2, unsigned short a3, ...);
+uint64_t va_0(const int64_t *a0, intptr_t a1, unsigned long a2, ...);
+uint64_t __attribute__((ms_abi)) va_1(float a0, float a1, int16_t a2, long long a3, ...);
+uint64_t va_2(uint16_t a0, uint8_t a1, unsigned char a2, double a3, ...);
+uint64_t va_3(int8_t a0, ...);
+uint64_t va_4(double a0, ...);
+uint64_t __attribute__((ms_abi)) va_5(uint8_t a0, uintptr_t a1, ssize_t a2, ...);
+uint64_t va_6(double a0, float a1, long long a2, ...);
+uint64_t va_7(long a0, int16_t a1, const int64_t *a2, uint16_t a3, ...);
+uint64_t va_8(unsigned short a0, float a1, float a2, ...);
+uint64_t __attribute__((ms_abi)) va_9(double a0, float a1, uint32_t a2, ...);
+uint64_t va_10(const int64_t *a0, char a1, ssize_t a2, intptr_t a3, ...);
+uint64_t va_11(uint8_t a0, double a1, ...);
+uint64_t va_12(float a0, float a1, ...);
+uint64_t __attribute__((ms_abi)) va_13(uint16_t a0, double a1, int8_t a2, ...);
+uint64_t va_14(float a0, ...);
+uint64_t va_15(double a0, double a1, ...);
+uint64_t va_16(double a0, ...);
+uint64_t __attribute__((ms_abi)) va_17(char a0, const int64_t *a1, float a2, _Bool a3, ...);
+uint64_t va_18(uint8_t a0, uint16_t a1, double a2, ...);
+uint64_t va_19(double a0, float a1, int a2, double a3, ...);
+uint64_t va_20(unsigned short a0, unsigned char a1, const int64_t *a2, unsigned short a3, ...);
+uint64_t __attribute__((ms_abi)) va_21(unsigned short a0, unsigned short a1, float a2, ...);
+uint64_t va_22(unsigned short a0, float a1, ...);
+uint64_t va_23(double a0, float a1, ...);
+uint64_t va_24(int16_t a0, double a1, int8_t a2, ...);
+uint64_t __attribute__((ms_abi)) va_25(unsigned long long a0, long a1, int16_t a2, ...);
+uint64_t va_26(double a0, ...);
+uint64_t va_27(unsigned long long a0, char a1, uint16_t a2, uint64_t a3, ...);
+uint64_t va_28(double a0, float a1, int8_t a2, ...);
+uint64_t __attribute__((ms_abi)) va_29(signed char a0, float a1, double a2, signed char a3, ...);
+uint64_t va_30(uint64_t a0, double a1, ...);
+uint64_t va_31(uint32_t a0, double a1, double a2, int16_t a3, ...);
 
 #endif

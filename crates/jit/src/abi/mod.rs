@@ -175,7 +175,10 @@ impl AbiType {
 /// Memory layout of an aggregate: size, alignment and every scalar it contains.
 ///
 /// Nested structs and arrays are flattened by the caller; union members simply give
-/// overlapping leaves. Padding has no leaves.
+/// overlapping leaves. Padding has no leaves. Two facts about a leaf's position matter to
+/// classification and are kept on it: whether it lies in an array element after the
+/// first ([`Leaf::repeated`]), and whether it is the element of a zero-length array
+/// ([`Leaf::zero_length_at`]), which occupies no bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AggLayout {
     pub size: u32,
@@ -191,7 +194,7 @@ impl AggLayout {
             align,
             leaves: leaves
                 .into_iter()
-                .map(|(offset, kind)| Leaf { offset, kind })
+                .map(|(offset, kind)| Leaf::plain(offset, kind))
                 .collect(),
         }
     }
@@ -206,7 +209,7 @@ impl AggLayout {
         for &kind in fields {
             let size = kind.size();
             offset = offset.next_multiple_of(size);
-            leaves.push(Leaf { offset, kind });
+            leaves.push(Leaf::plain(offset, kind));
             offset += size;
             align = align.max(size);
         }
@@ -223,7 +226,7 @@ impl AggLayout {
         let mut offset = 0u32;
         let mut leaves = Vec::with_capacity(fields.len());
         for &kind in fields {
-            leaves.push(Leaf { offset, kind });
+            leaves.push(Leaf::plain(offset, kind));
             offset += kind.size();
         }
         AggLayout {
@@ -240,6 +243,27 @@ pub struct Leaf {
     /// Byte offset from the start of the aggregate.
     pub offset: u32,
     pub kind: LeafKind,
+    /// The leaf lies in an element after the first of some array around it. (gcc
+    /// classifies an array by its first element only, so SysV never checks such a leaf's
+    /// alignment.)
+    pub repeated: bool,
+    /// `Some(start)`: the leaf belongs to the element of a zero-length array `[T; 0]`
+    /// whose (empty) storage starts at byte `start`. It occupies no bytes, so nothing is
+    /// ever copied from it; only classification rules look at it (gcc classifies a
+    /// zero-length array that starts inside an eightbyte by its element).
+    pub zero_length_at: Option<u32>,
+}
+
+impl Leaf {
+    /// An ordinary leaf: in the first element of every array around it, with storage.
+    pub fn plain(offset: u32, kind: LeafKind) -> Self {
+        Leaf {
+            offset,
+            kind,
+            repeated: false,
+            zero_length_at: None,
+        }
+    }
 }
 
 /// What the ABI needs to know of a scalar inside an aggregate.
@@ -491,10 +515,12 @@ fn validate(ty: &AbiType) -> Result<(), AbiError> {
                         return Err(AbiError::BadIntSize(size));
                     }
                 }
-                if leaf
-                    .offset
-                    .checked_add(leaf.kind.size())
-                    .is_none_or(|end| end > layout.size)
+                // A zero-length array's element has no storage: it may lie past the end.
+                if leaf.zero_length_at.is_none()
+                    && leaf
+                        .offset
+                        .checked_add(leaf.kind.size())
+                        .is_none_or(|end| end > layout.size)
                 {
                     return Err(AbiError::BadLayout(format!(
                         "a field at offset {} runs past the end of a {}-byte aggregate",

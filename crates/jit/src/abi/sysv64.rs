@@ -5,6 +5,13 @@
 //! leaf is NO_CLASS). Larger aggregates and aggregates with unaligned leaves are
 //! MEMORY. An argument whose eightbytes do not all fit in the remaining registers goes
 //! entirely onto the stack, and later arguments may still use registers.
+//!
+//! Two rules follow gcc where the flat psABI text is silent. gcc classifies an array by
+//! its first element and repeats that class, so only the first element's leaves can make
+//! an aggregate MEMORY by being unaligned (a packed 7-byte struct in `[S; 2]` has its
+//! second element's fields unaligned, and the array still travels in registers). And a
+//! zero-length array `[T; 0]` that starts inside an eightbyte is classified by its
+//! element there: `{ f32, [i32; 0] }` is INTEGER, and a misaligned one is MEMORY.
 
 use super::{AbiType, ArgPass, CallPlan, Loc, Piece, PieceKind, RetPass, Signature};
 
@@ -54,11 +61,28 @@ fn classify_value(ty: &AbiType) -> ValueClass {
             let mut classes = vec![Class::Empty; count];
             for leaf in &layout.leaves {
                 let size = leaf.kind.size();
-                // An unaligned field makes the whole aggregate MEMORY.
-                if leaf.offset % size != 0 {
+                if let Some(start) = leaf.zero_length_at {
+                    // Only a zero-length array starting inside an eightbyte counts.
+                    if start % 8 == 0 {
+                        continue;
+                    }
+                }
+                // An unaligned field of the first element makes the whole value MEMORY.
+                if !leaf.repeated && leaf.offset % size != 0 {
                     return ValueClass::Memory;
                 }
+                if leaf
+                    .zero_length_at
+                    .is_some_and(|start| start / 8 != leaf.offset / 8)
+                {
+                    // The zero-length array spans one eightbyte: its element's class
+                    // counts there only.
+                    continue;
+                }
                 let index = (leaf.offset / 8) as usize;
+                if index >= count {
+                    continue;
+                }
                 let class = if leaf.kind.is_float() {
                     Class::Sse
                 } else {

@@ -25,6 +25,23 @@ fn agg(size: u32, align: u32, leaves: &[(u32, LeafKind)]) -> AbiType {
     AbiType::Aggregate(AggLayout::new(size, align, leaves.iter().copied()))
 }
 
+/// An aggregate from full leaves: `(offset, kind, repeated, zero_length_at)`.
+fn agg_marked(size: u32, align: u32, leaves: &[(u32, LeafKind, bool, Option<u32>)]) -> AbiType {
+    AbiType::Aggregate(AggLayout {
+        size,
+        align,
+        leaves: leaves
+            .iter()
+            .map(|&(offset, kind, repeated, zero_length_at)| Leaf {
+                offset,
+                kind,
+                repeated,
+                zero_length_at,
+            })
+            .collect(),
+    })
+}
+
 fn many(ty: AbiType, n: usize) -> Vec<AbiType> {
     vec![ty; n]
 }
@@ -110,6 +127,47 @@ fn cases() -> Vec<Case> {
             vec![agg(16, 16, &[(0, F8)]), T::F64, T::I64],
             Some(agg(16, 16, &[(0, F8)])),
             "a0 xmm0:f8@0; a1 xmm1:f8@0; a2 rdi:i8@0; ret xmm0:f8@0; stack 0",
+        ),
+        // ---- SysV: gcc's array and zero-length-array rules (checked against gcc 12)
+        // `@packed struct P7 { u: @packed union { b: [bool; 2], s: i16 }, f: [bool; 5] }`
+        // in `[P7; 2]`: the second element's i16 sits at 7, but gcc classifies the array by
+        // its first element, so the value travels in registers.
+        sysv(
+            "[packed 7-byte struct; 2]: a later element's unaligned i16 does not make MEMORY",
+            vec![agg_marked(14, 1, &[(0, I1, false, None), (1, I1, false, None), (0, I2, false, None), (2, I1, false, None), (7, I1, true, None), (8, I1, true, None), (7, I2, true, None), (9, I1, true, None)])],
+            None,
+            "a0 rdi:i8@0 rsi:i6@8; ret void; stack 0",
+        ),
+        // The same bytes as two fields: the second field's i16 is checked, MEMORY.
+        sysv(
+            "two packed 7-byte fields: the second's unaligned i16 makes MEMORY",
+            vec![agg_marked(14, 1, &[(0, I1, false, None), (0, I2, false, None), (7, I1, false, None), (7, I2, false, None)])],
+            None,
+            "a0 copy14->[sp+0]; ret void; stack 16",
+        ),
+        sysv(
+            "{f32, [i32; 0]}: the zero-length array makes the eightbyte INTEGER",
+            vec![agg_marked(4, 4, &[(0, F4, false, None), (4, I4, false, Some(4))])],
+            Some(agg_marked(4, 4, &[(0, F4, false, None), (4, I4, false, Some(4))])),
+            "a0 rdi:i4@0; ret rax:i4@0; stack 0",
+        ),
+        sysv(
+            "{f32, f32, [i32; 0]}: a zero-length array on an eightbyte boundary is ignored",
+            vec![agg_marked(8, 4, &[(0, F4, false, None), (4, F4, false, None), (8, I4, false, Some(8))])],
+            None,
+            "a0 xmm0:f8@0; ret void; stack 0",
+        ),
+        sysv(
+            "{f64, f32, [i32; 0]}: SSE, INTEGER",
+            vec![agg_marked(16, 8, &[(0, F8, false, None), (8, F4, false, None), (12, I4, false, Some(12))])],
+            None,
+            "a0 xmm0:f8@0 rdi:i8@8; ret void; stack 0",
+        ),
+        sysv(
+            "packed {u8, [i64; 0]}: the zero-length array's element is unaligned, MEMORY",
+            vec![agg_marked(1, 1, &[(0, I1, false, None), (1, I8, false, Some(1))])],
+            None,
+            "a0 copy1->[sp+0]; ret void; stack 8",
         ),
         // ---- SysV MEMORY class
         sysv("{i64,i64,i8} arg", vec![st(&[I8, I8, I1]), T::I32], None, "a0 copy24->[sp+0]; a1 rdi:i4@0 sext; ret void; stack 24"),
