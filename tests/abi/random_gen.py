@@ -665,7 +665,7 @@ def c_k(params, out):
         if is_scalar(t):
             out.append("    ks += %s;" % c_value(t, "a%d" % j))
     out.append("    int64_t k = (int64_t)(ks & 127) - 50;")
-    out.append("    (void)k;")
+    out.append("    ffidl_note_k(k);")
 
 
 def ffidl_k(params, out):
@@ -674,6 +674,7 @@ def ffidl_k(params, out):
         if is_scalar(t):
             out.append("    ks = ks + %s;" % ffidl_value(t, "a%d" % j))
     out.append("    let k: i64 = ((ks & 127) as i64) - 50;")
+    out.append("    ffidl_note_k(k);")
 
 
 def c_bump(path, t):
@@ -932,7 +933,10 @@ def write_header(plan):
            "#include <stdbool.h>", "#include <stddef.h>", "#include <stdint.h>",
            "#include <sys/types.h>", "",
            "/* Pointer fields and arguments point into these cells: cell j holds 1000 + 7j. */",
-           "extern const int64_t ffidl_cells[%d];" % CELLS, ""]
+           "extern const int64_t ffidl_cells[%d];" % CELLS,
+           "/* Every echo (fixture or callback) notes its bump k here; the printers take it, so",
+           "   arguments are observed even when the echoed shape has no fields. */",
+           "void ffidl_note_k(int64_t k);", "int64_t ffidl_take_k(void);", ""]
     for name, (repr_t, variants) in ENUMS.items():
         if repr_t == "c_int":
             body = ", ".join("%s_%s = %d" % (name, v, x) for v, x in variants)
@@ -1022,6 +1026,9 @@ def write_source(plan):
            "#include <string.h>", '#include "random.h"', "",
            "const int64_t ffidl_cells[%d] = {%s};" % (
                CELLS, ", ".join(str(1000 + 7 * j) for j in range(CELLS))),
+           "static int64_t noted_k;",
+           "void ffidl_note_k(int64_t k) { noted_k = k; }",
+           "int64_t ffidl_take_k(void) { int64_t k = noted_k; noted_k = 0; return k; }",
            "static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * %sull; }" % FNV_PRIME,
            "static uint64_t bits32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }",
            "static uint64_t bits64(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }",
@@ -1076,7 +1083,7 @@ def write_source(plan):
             tname = "W64Cb" if prefix else "Cb"
             out.append("uint64_t %scbret_%s(%sRet_%s cb) {" % (prefix, n, tname, n))
             out.append("    %s r = cb(%s);" % (n, c_call_args(ret, ["make_%s(%d)" % (n, 300 + i)])))
-            out.append("    return leafhash_%s(r);" % n)
+            out.append("    return leafhash_%s(r) ^ ((uint64_t)ffidl_take_k() << 32);" % n)
             out.append("}")
             out.append("uint64_t %scbarg_%s(%sArg_%s cb) {" % (prefix, n, tname, n))
             out.append("    return cb(%s);" % c_call_args(arg, ["make_%s(%d)" % (n, 600 + i)]))
@@ -1110,7 +1117,7 @@ def write_source(plan):
         else:
             ret = multi_ret(params, back)
             out.append("    %s r = cb(%s);" % (ret, args))
-            out.append("    return leafhash_%s(r);" % ret)
+            out.append("    return leafhash_%s(r) ^ ((uint64_t)ffidl_take_k() << 32);" % ret)
         out.append("}")
     out.append("")
     for k, (fixed, rest, ms) in enumerate(plan.varargs):
@@ -1190,7 +1197,7 @@ def write_native_main(plan):
         out.append('        printf("%s hash %%" PRIu64 "\\n", hash_%s(%s));'
                    % (n, n, c_call_args(plan.hash[n], ["v"])))
         out.append("        %s e = echo_%s(%s);" % (n, n, c_call_args(plan.echo[n], ["v"])))
-        out.append('        printf("%s echo %%" PRIu64 "\\n", hash_%s(%s));'
+        out.append('        printf("%s echo %%" PRId64 " %%" PRIu64 "\\n", ffidl_take_k(), hash_%s(%s));'
                    % (n, n, c_call_args(plan.hash[n], ["e"])))
         if n in plan.pair:
             out.append("        %s w = make_%s(%d);" % (n, n, i + 500))
@@ -1202,21 +1209,21 @@ def write_native_main(plan):
             out.append('        printf("%s w64 hash %%" PRIu64 "\\n", w64_hash_%s(%s));'
                        % (n, n, c_call_args(h, ["x"])))
             out.append("        %s y = w64_echo_%s(%s);" % (n, n, c_call_args(e, ["x"])))
-            out.append('        printf("%s w64 echo %%" PRIu64 "\\n", w64_hash_%s(%s));'
+            out.append('        printf("%s w64 echo %%" PRId64 " %%" PRIu64 "\\n", ffidl_take_k(), w64_hash_%s(%s));'
                        % (n, n, c_call_args(h, ["y"])))
         if n in plan.ind:
             out.append('        printf("%s ind hash %%" PRIu64 "\\n", ptr_hash_%s()(%s));'
                        % (n, n, c_call_args(plan.hash[n], ["w" if n in plan.pair else "v"])))
             out.append("        %s ie = ptr_echo_%s()(%s);"
                        % (n, n, c_call_args(plan.echo[n], ["e"])))
-            out.append('        printf("%s ind echo %%" PRIu64 "\\n", hash_%s(%s));'
+            out.append('        printf("%s ind echo %%" PRId64 " %%" PRIu64 "\\n", ffidl_take_k(), hash_%s(%s));'
                        % (n, n, c_call_args(plan.hash[n], ["ie"])))
         if n in plan.w64ind:
             h, e = plan.w64[n]
             out.append('        printf("%s w64 ind hash %%" PRIu64 "\\n", ptr_w64_hash_%s()(%s));'
                        % (n, n, c_call_args(h, ["y"])))
             out.append("        %s wie = ptr_w64_echo_%s()(%s);" % (n, n, c_call_args(e, ["y"])))
-            out.append('        printf("%s w64 ind echo %%" PRIu64 "\\n", w64_hash_%s(%s));'
+            out.append('        printf("%s w64 ind echo %%" PRId64 " %%" PRIu64 "\\n", ffidl_take_k(), w64_hash_%s(%s));'
                        % (n, n, c_call_args(h, ["wie"])))
         if n in plan.field:
             path, t = plan.field[n]
@@ -1224,7 +1231,7 @@ def write_native_main(plan):
             out.append('        printf("%s field %%" PRIu64 "\\n", hash_%s(%s));'
                        % (n, t, c_call_args(plan.hash[t], ["f" + path])))
             out.append("        f%s = echo_%s(%s);" % (path, t, c_call_args(plan.echo[t], ["f" + path])))
-            out.append('        printf("%s field echo %%" PRIu64 "\\n", hash_%s(%s));'
+            out.append('        printf("%s field echo %%" PRId64 " %%" PRIu64 "\\n", ffidl_take_k(), hash_%s(%s));'
                        % (n, n, c_call_args(plan.hash[n], ["f"])))
         out.append("    }")
         out.append("}")
@@ -1253,7 +1260,7 @@ def write_native_main(plan):
             ret = multi_ret(params, back)
             out.append("    {")
             out.append("        %s e = multi_%d(%s);" % (ret, k, args))
-            out.append('        printf("multi_%d %%" PRIu64 "\\n", hash_%s(%s));'
+            out.append('        printf("multi_%d %%" PRId64 " %%" PRIu64 "\\n", ffidl_take_k(), hash_%s(%s));'
                        % (k, ret, c_call_args(plan.hash[ret], ["e"])))
             out.append("    }")
     for k, _ in enumerate(plan.cbmultis):
@@ -1329,6 +1336,8 @@ def write_ffidl(plan):
         out.append(ffidl_type_def(s))
     out.append("")
     out.append("extern fx {")
+    out.append("    fn ffidl_note_k(k: i64);")
+    out.append("    fn ffidl_take_k() -> i64;")
     for s in plan.shapes:
         n = s.name
         out.append("    fn make_%s(seed: c_int) -> %s;" % (n, n))
@@ -1435,7 +1444,7 @@ def write_ffidl(plan):
         out.append('    print("%s hash", hash_%s(%s));'
                    % (n, n, ffidl_call_args(plan.hash[n], ["v"])))
         out.append("    let e = echo_%s(%s);" % (n, ffidl_call_args(plan.echo[n], ["v"])))
-        out.append('    print("%s echo", hash_%s(%s));'
+        out.append('    print("%s echo", ffidl_take_k(), hash_%s(%s));'
                    % (n, n, ffidl_call_args(plan.hash[n], ["e"])))
         if n in plan.pair:
             out.append("    let w = make_%s(%d);" % (n, i + 500))
@@ -1447,7 +1456,7 @@ def write_ffidl(plan):
             out.append('    print("%s w64 hash", w64_hash_%s(%s));'
                        % (n, n, ffidl_call_args(h, ["x"])))
             out.append("    let y = w64_echo_%s(%s);" % (n, ffidl_call_args(e, ["x"])))
-            out.append('    print("%s w64 echo", w64_hash_%s(%s));'
+            out.append('    print("%s w64 echo", ffidl_take_k(), w64_hash_%s(%s));'
                        % (n, n, ffidl_call_args(h, ["y"])))
         if n in plan.ind:
             out.append("    let fh = ptr_hash_%s();" % n)
@@ -1455,7 +1464,7 @@ def write_ffidl(plan):
                        % (n, ffidl_call_args(plan.hash[n], ["w" if n in plan.pair else "v"])))
             out.append("    let fe = ptr_echo_%s();" % n)
             out.append("    let ie = fe(%s);" % ffidl_call_args(plan.echo[n], ["e"]))
-            out.append('    print("%s ind echo", hash_%s(%s));'
+            out.append('    print("%s ind echo", ffidl_take_k(), hash_%s(%s));'
                        % (n, n, ffidl_call_args(plan.hash[n], ["ie"])))
         if n in plan.w64ind:
             h, e = plan.w64[n]
@@ -1463,7 +1472,7 @@ def write_ffidl(plan):
             out.append('    print("%s w64 ind hash", wfh(%s));' % (n, ffidl_call_args(h, ["y"])))
             out.append("    let wfe = ptr_w64_echo_%s();" % n)
             out.append("    let wie = wfe(%s);" % ffidl_call_args(e, ["y"]))
-            out.append('    print("%s w64 ind echo", w64_hash_%s(%s));'
+            out.append('    print("%s w64 ind echo", ffidl_take_k(), w64_hash_%s(%s));'
                        % (n, n, ffidl_call_args(h, ["wie"])))
         if n in plan.field:
             path, t = plan.field[n]
@@ -1471,7 +1480,7 @@ def write_ffidl(plan):
             out.append('    print("%s field", hash_%s(%s));'
                        % (n, t, ffidl_call_args(plan.hash[t], ["f" + path])))
             out.append("    f%s = echo_%s(%s);" % (path, t, ffidl_call_args(plan.echo[t], ["f" + path])))
-            out.append('    print("%s field echo", hash_%s(%s));'
+            out.append('    print("%s field echo", ffidl_take_k(), hash_%s(%s));'
                        % (n, n, ffidl_call_args(plan.hash[n], ["f"])))
         out.append("}")
     for s in plan.shapes:
@@ -1498,7 +1507,7 @@ def write_ffidl(plan):
             ret = multi_ret(params, back)
             out.append("{")
             out.append("    let e = multi_%d(%s);" % (k, args))
-            out.append('    print("multi_%d", hash_%s(%s));'
+            out.append('    print("multi_%d", ffidl_take_k(), hash_%s(%s));'
                        % (k, ret, ffidl_call_args(plan.hash[ret], ["e"])))
             out.append("}")
     for k, _ in enumerate(plan.cbmultis):

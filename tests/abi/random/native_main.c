@@ -10,7 +10,7 @@ static Empty ncb_ret_Empty(char a0, Empty a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a1;
 }
 static uint64_t ncb_arg_Empty(uint8_t a0, float a1, double a2, Empty a3, double a4) {
@@ -31,7 +31,7 @@ static EmptyU ncb_ret_EmptyU(ssize_t a0, uint16_t a1, float a2, double a3, short
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a7;
 }
 static uint64_t ncb_arg_EmptyU(int a0, double a1, const int64_t *a2, double a3, float a4, unsigned char a5, char a6, float a7, EmptyU a8, float a9, double a10, double a11, float a12, float a13, unsigned long long a14) {
@@ -60,7 +60,7 @@ static ZeroArrI32 ncb_ret_ZeroArrI32(float a0, double a1, ZeroArrI32 a2, uint16_
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a2;
 }
 static uint64_t ncb_arg_ZeroArrI32(unsigned int a0, ZeroArrI32 a1) {
@@ -75,7 +75,7 @@ static U8EmptyU8 ncb_ret_U8EmptyU8(double a0, unsigned short a1, U8EmptyU8 a2, d
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a = (uint8_t)(a2.a + k);
     a2.b = (uint8_t)(a2.b + k);
     return a2;
@@ -105,7 +105,7 @@ static U8ZeroI64 ncb_ret_U8ZeroI64(int8_t a0, float a1, double a2, double a3, fl
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (uint8_t)(a5.a + k);
     return a5;
 }
@@ -125,7 +125,7 @@ static U8ZeroI64 __attribute__((ms_abi)) ncb_w64ret_U8ZeroI64(float a0, uint32_t
     ks += (uint64_t)*(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.a = (uint8_t)(a4.a + k);
     return a4;
 }
@@ -144,7 +144,7 @@ static F32ZeroF64 ncb_ret_F32ZeroF64(const int64_t *a0, F32ZeroF64 a1, double a2
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.a = (float)(a1.a + k);
     return a1;
 }
@@ -166,7 +166,7 @@ static F64Arr1 ncb_ret_F64Arr1(signed char a0, F64Arr1 a1, unsigned long a2, sig
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.v[0] = (double)(a1.v[0] + k);
     return a1;
 }
@@ -191,7 +191,7 @@ static F32Arr1x3 ncb_ret_F32Arr1x3(int32_t a0, int16_t a1, unsigned char a2, uin
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.v[0][0] = (float)(a4.v[0][0] + k);
     a4.v[1][0] = (float)(a4.v[1][0] + k);
     a4.v[2][0] = (float)(a4.v[2][0] + k);
@@ -219,7 +219,7 @@ static PackAlign4 ncb_ret_PackAlign4(double a0, PackAlign4 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.tag = (uint8_t)(a1.tag + k);
     a1.v = (uint32_t)(a1.v + k);
     return a1;
@@ -253,7 +253,7 @@ static PackAlign16F ncb_ret_PackAlign16F(float a0, int64_t a1, double a2, double
     ks += (uint64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (uint8_t)(a5.a + k);
     a5.f = (float)(a5.f + k);
     return a5;
@@ -283,7 +283,7 @@ static UF32I32Pad ncb_ret_UF32I32Pad(float a0, unsigned long long a1, int8_t a2,
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.i[0] = (int32_t)(a7.i[0] + k);
     a7.i[1] = (int32_t)(a7.i[1] + k);
     a7.i[2] = (int32_t)(a7.i[2] + k);
@@ -316,7 +316,7 @@ static UAlign16 ncb_ret_UAlign16(unsigned short a0, EnU64 a1, int32_t a2, EnU8 a
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.d = (double)(a4.d + k);
     return a4;
 }
@@ -344,7 +344,7 @@ static UPackedF64U8 ncb_ret_UPackedF64U8(double a0, unsigned int a1, double a2, 
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.b[0] = (uint8_t)(a7.b[0] + k);
     a7.b[1] = (uint8_t)(a7.b[1] + k);
     a7.b[2] = (uint8_t)(a7.b[2] + k);
@@ -386,7 +386,7 @@ static ZigMixed ncb_ret_ZigMixed(float a0, double a1, double a2, double a3, floa
     ks += (uint64_t)*(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.a = (uint8_t)(a7.a + k);
     a7.d = (double)(a7.d + k);
     a7.b = (uint16_t)(a7.b + k);
@@ -415,7 +415,7 @@ static ZigMixed __attribute__((ms_abi)) ncb_w64ret_ZigMixed(ZigMixed a0, float a
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.a = (uint8_t)(a0.a + k);
     a0.d = (double)(a0.d + k);
     a0.b = (uint16_t)(a0.b + k);
@@ -437,7 +437,7 @@ static PtrPair ncb_ret_PtrPair(PtrPair a0, uint8_t a1, unsigned short a2) {
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.p = a0.p + (k & 7);
     a0.q = a0.q + (k & 7);
     return a0;
@@ -462,7 +462,7 @@ static EnumBag ncb_ret_EnumBag(EnumBag a0, float a1, unsigned long a2, float a3)
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.a = (EnU8)(a0.a + k);
     a0.b = (EnI16)(a0.b + k);
     a0.c = (EnInt)(a0.c + k);
@@ -493,7 +493,7 @@ static Bool3F32 ncb_ret_Bool3F32(uint8_t a0, double a1, short a2, float a3, EnIn
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.a = a7.a ^ (k & 1);
     a7.b = a7.b ^ (k & 1);
     a7.c = a7.c ^ (k & 1);
@@ -530,7 +530,7 @@ static CharShortLong ncb_ret_CharShortLong(double a0, uintptr_t a1, EnI16 a2, Ch
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.c = (char)(a3.c + k);
     a3.s = (short)(a3.s + k);
     a3.l = (long)(a3.l + k);
@@ -553,7 +553,7 @@ static EmptyF64 ncb_ret_EmptyF64(double a0, int a1, double a2, EmptyF64 a3, floa
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.d = (double)(a3.d + k);
     return a3;
 }
@@ -582,7 +582,7 @@ static PackU2 ncb_ret_PackU2(_Bool a0, double a1, short a2, int16_t a3, int64_t 
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.b[0] = a6.b[0] ^ (k & 1);
     a6.b[1] = a6.b[1] ^ (k & 1);
     return a6;
@@ -612,7 +612,7 @@ static PackP7 ncb_ret_PackP7(const int64_t *a0, size_t a1, uintptr_t a2, float a
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)*(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.u.b[0] = a8.u.b[0] ^ (k & 1);
     a8.u.b[1] = a8.u.b[1] ^ (k & 1);
     a8.f[0] = a8.f[0] ^ (k & 1);
@@ -641,7 +641,7 @@ static P7Arr2 ncb_ret_P7Arr2(P7Arr2 a0, float a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.a[0].u.b[0] = a0.a[0].u.b[0] ^ (k & 1);
     a0.a[0].u.b[1] = a0.a[0].u.b[1] ^ (k & 1);
     a0.a[0].f[0] = a0.a[0].f[0] ^ (k & 1);
@@ -700,7 +700,7 @@ static P7Pair ncb_ret_P7Pair(uint8_t a0, int16_t a1, EnI64 a2, float a3, double 
     ks += (uint64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.a.u.b[0] = a6.a.u.b[0] ^ (k & 1);
     a6.a.u.b[1] = a6.a.u.b[1] ^ (k & 1);
     a6.a.f[0] = a6.a.f[0] ^ (k & 1);
@@ -746,7 +746,7 @@ static P7Pair __attribute__((ms_abi)) ncb_w64ret_P7Pair(double a0, char a1, P7Pa
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a.u.b[0] = a2.a.u.b[0] ^ (k & 1);
     a2.a.u.b[1] = a2.a.u.b[1] ^ (k & 1);
     a2.a.f[0] = a2.a.f[0] ^ (k & 1);
@@ -792,7 +792,7 @@ static F32ZeroI32 ncb_ret_F32ZeroI32(double a0, ssize_t a1, uint8_t a2, const in
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (float)(a5.a + k);
     return a5;
 }
@@ -815,7 +815,7 @@ static F64F32ZeroI32 ncb_ret_F64F32ZeroI32(float a0, float a1, float a2, float a
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.d = (double)(a4.d + k);
     a4.x = (float)(a4.x + k);
     return a4;
@@ -846,7 +846,7 @@ static F32F32ZeroI32 ncb_ret_F32F32ZeroI32(int32_t a0, _Bool a1, EnI16 a2, ssize
     ks += (uint64_t)(a10);
     ks += (uint64_t)*(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.a = (float)(a8.a + k);
     a8.b = (float)(a8.b + k);
     return a8;
@@ -871,7 +871,7 @@ static PackU8ZeroI64 ncb_ret_PackU8ZeroI64(float a0, double a1, float a2, double
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (uint8_t)(a5.a + k);
     return a5;
 }
@@ -902,7 +902,7 @@ static UF32ZeroI32 ncb_ret_UF32ZeroI32(double a0, float a1, double a2, intptr_t 
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f = (float)(a5.f + k);
     return a5;
 }
@@ -924,7 +924,7 @@ static R001 ncb_ret_R001(double a0, R001 a1, uint32_t a2, ssize_t a3, EnInt a4) 
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0][0] = (signed char)(a1.f0[0][0] + k);
     a1.f0[0][1] = (signed char)(a1.f0[0][1] + k);
     a1.f0[1][0] = (signed char)(a1.f0[1][0] + k);
@@ -964,7 +964,7 @@ static R003 __attribute__((ms_abi)) ncb_w64ret_R003(float a0, float a1, R003 a2,
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (unsigned long long)(a2.f0 + k);
     return a2;
 }
@@ -985,7 +985,7 @@ static R004 ncb_ret_R004(float a0, double a1, double a2, R004 a3, double a4, flo
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = a3.f0 ^ (k & 1);
     a3.f1 = (double)(a3.f1 + k);
     return a3;
@@ -1017,7 +1017,7 @@ static R007 ncb_ret_R007(EnU8 a0, unsigned char a1, _Bool a2, R007 a3, double a4
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (uintptr_t)(a3.f0[0] + k);
     return a3;
 }
@@ -1047,7 +1047,7 @@ static R010 ncb_ret_R010(const int64_t *a0, unsigned long a1, signed char a2, un
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f1 = (float)(a6.f1 + k);
     return a6;
 }
@@ -1064,7 +1064,7 @@ static R012 __attribute__((ms_abi)) ncb_w64ret_R012(uintptr_t a0, unsigned short
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0].f1 = (float)(a2.f0[0].f1 + k);
     a2.f1 = (int32_t)(a2.f1 + k);
     a2.f2 = (double)(a2.f2 + k);
@@ -1103,7 +1103,7 @@ static R013 ncb_ret_R013(double a0, ssize_t a1, float a2, uint16_t a3, int32_t a
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0] = (uint16_t)(a7.f0[0] + k);
     a7.f0[1] = (uint16_t)(a7.f0[1] + k);
     a7.f0[2] = (uint16_t)(a7.f0[2] + k);
@@ -1148,7 +1148,7 @@ static R016 ncb_ret_R016(double a0, const int64_t *a1, uint16_t a2, int16_t a3, 
     ks += (uint64_t)(a9);
     ks += (uint64_t)*(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0].v[0] = (double)(a8.f0[0].v[0] + k);
     a8.f0[1].v[0] = (double)(a8.f0[1].v[0] + k);
     a8.f0[2].v[0] = (double)(a8.f0[2].v[0] + k);
@@ -1167,7 +1167,7 @@ static R019 ncb_ret_R019(R019 a0, float a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f3 = (double)(a0.f3 + k);
     return a0;
 }
@@ -1192,7 +1192,7 @@ static R021 __attribute__((ms_abi)) ncb_w64ret_R021(intptr_t a0, unsigned long a
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     a3.f1 = (double)(a3.f1 + k);
     return a3;
@@ -1214,7 +1214,7 @@ static R022 ncb_ret_R022(int16_t a0, R022 a1, uintptr_t a2, EnI16 a3, char a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (unsigned short)(a1.f0 + k);
     a1.f1 = (uint16_t)(a1.f1 + k);
     a1.f2.f0[0][0] = (signed char)(a1.f2.f0[0][0] + k);
@@ -1261,7 +1261,7 @@ static R025 ncb_ret_R025(char a0, char a1, signed char a2, float a3, _Bool a4, s
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0 = (float)(a8.f0.f0 + k);
     a8.f0.f1 = (double)(a8.f0.f1 + k);
     a8.f1 = (uint8_t)(a8.f1 + k);
@@ -1303,7 +1303,7 @@ static R028 ncb_ret_R028(const int64_t *a0, unsigned long a1, EnI16 a2, R028 a3,
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     return a3;
 }
@@ -1328,7 +1328,7 @@ static R030 __attribute__((ms_abi)) ncb_w64ret_R030(unsigned long a0, intptr_t a
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (char)(a4.f0 + k);
     return a4;
 }
@@ -1352,7 +1352,7 @@ static R031 ncb_ret_R031(double a0, double a1, float a2, double a3, R031 a4, ssi
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f1[0] = (short)(a4.f1[0] + k);
     a4.f1[1] = (short)(a4.f1[1] + k);
     return a4;
@@ -1378,7 +1378,7 @@ static R034 ncb_ret_R034(const int64_t *a0, short a1, int16_t a2, short a3, R034
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0.d = (double)(a4.f0.d + k);
     return a4;
 }
@@ -1405,7 +1405,7 @@ static R037 ncb_ret_R037(float a0, float a1, float a2, float a3, float a4, R037 
     ks += (uint64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (unsigned char)(a5.f0 + k);
     a5.f2 = (unsigned char)(a5.f2 + k);
     a5.f3[0] = (char)(a5.f3[0] + k);
@@ -1440,7 +1440,7 @@ static R039 __attribute__((ms_abi)) ncb_w64ret_R039(double a0, double a1, double
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (float)(a4.f0[0] + k);
     a4.f0[1] = (float)(a4.f0[1] + k);
     a4.f0[2] = (float)(a4.f0[2] + k);
@@ -1478,7 +1478,7 @@ static R040 ncb_ret_R040(ssize_t a0, int32_t a1, int a2, char a3, R040 a4, int a
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (short)(a4.f0 + k);
     a4.f1 = a4.f1 ^ (k & 1);
     a4.f2.a = (uint8_t)(a4.f2.a + k);
@@ -1512,7 +1512,7 @@ static R043 ncb_ret_R043(float a0, R043 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
     a1.f1[0] = (double)(a1.f1[0] + k);
     a1.f1[1] = (double)(a1.f1[1] + k);
@@ -1551,7 +1551,7 @@ static R046 ncb_ret_R046(const int64_t *a0, uint8_t a1, unsigned char a2, _Bool 
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0].v[0] = (double)(a6.f0[0].v[0] + k);
     return a6;
 }
@@ -1571,7 +1571,7 @@ static R048 __attribute__((ms_abi)) ncb_w64ret_R048(double a0, uint8_t a1, R048 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0].f0 = (unsigned short)(a2.f0[0].f0 + k);
     a2.f0[0].f1 = (uint16_t)(a2.f0[0].f1 + k);
     a2.f0[0].f2.f0[0][0] = (signed char)(a2.f0[0].f2.f0[0][0] + k);
@@ -1599,7 +1599,7 @@ static uint64_t __attribute__((ms_abi)) ncb_w64arg_R048(R048 a0, float a1, doubl
 static R049 ncb_ret_R049(R049 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (uint8_t)(a0.f0 + k);
     return a0;
 }
@@ -1619,7 +1619,7 @@ static R052 ncb_ret_R052(R052 a0, int16_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0].f0[0] = (uintptr_t)(a0.f0[0].f0[0] + k);
     a0.f0[1].f0[0] = (uintptr_t)(a0.f0[1].f0[0] + k);
     a0.f0[2].f0[0] = (uintptr_t)(a0.f0[2].f0[0] + k);
@@ -1650,7 +1650,7 @@ static R055 ncb_ret_R055(float a0, float a1, double a2, double a3, double a4, fl
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (double)(a8.f0[0] + k);
     return a8;
 }
@@ -1669,7 +1669,7 @@ static R057 __attribute__((ms_abi)) ncb_w64ret_R057(double a0, R057 a1, EnI8 a2)
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (int)(a1.f0 + k);
     a1.f1[0].f0.a = (uint8_t)(a1.f1[0].f0.a + k);
     a1.f1[0].f0.b = (uint8_t)(a1.f1[0].f0.b + k);
@@ -1697,7 +1697,7 @@ static R058 ncb_ret_R058(double a0, uint8_t a1, float a2, intptr_t a3, uint16_t 
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (float)(a5.f0 + k);
     a5.f2[0].f0 = (double)(a5.f2[0].f0 + k);
     return a5;
@@ -1723,7 +1723,7 @@ static uint64_t ncb_arg_R058(double a0, float a1, float a2, double a3, double a4
 static R061 ncb_ret_R061(R061 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (float)(a0.f0 + k);
     a0.f1.v[0][0] = (float)(a0.f1.v[0][0] + k);
     a0.f1.v[1][0] = (float)(a0.f1.v[1][0] + k);
@@ -1753,7 +1753,7 @@ static R064 ncb_ret_R064(float a0, double a1, double a2, double a3, R064 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (float)(a4.f0 + k);
     a4.f1[0] = (unsigned short)(a4.f1[0] + k);
     a4.f1[1] = (unsigned short)(a4.f1[1] + k);
@@ -1801,7 +1801,7 @@ static uint64_t ncb_arg_R064(double a0, float a1, double a2, float a3, float a4,
 static R066 __attribute__((ms_abi)) ncb_w64ret_R066(R066 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (int8_t)(a0.f0 + k);
     a0.f1.a = a0.f1.a ^ (k & 1);
     a0.f1.b = a0.f1.b ^ (k & 1);
@@ -1861,7 +1861,7 @@ static R067 ncb_ret_R067(signed char a0, long a1, R067 a2, short a3, char a4, do
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint32_t)(a2.f0 + k);
     a2.f1 = (long)(a2.f1 + k);
     return a2;
@@ -1888,7 +1888,7 @@ static R070 ncb_ret_R070(float a0, double a1, R070 a2, unsigned long a3, unsigne
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint64_t)(a2.f0 + k);
     return a2;
 }
@@ -1912,7 +1912,7 @@ static R073 ncb_ret_R073(EnU8 a0, uintptr_t a1, uint8_t a2, uintptr_t a3, R073 a
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
@@ -1932,7 +1932,7 @@ static R075 __attribute__((ms_abi)) ncb_w64ret_R075(const int64_t *a0, _Bool a1,
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f3[0] = (double)(a2.f3[0] + k);
     a2.f3[1] = (double)(a2.f3[1] + k);
     a2.f3[2] = (double)(a2.f3[2] + k);
@@ -1953,7 +1953,7 @@ static R076 ncb_ret_R076(intptr_t a0, uint32_t a1, R076 a2, size_t a3) {
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (double)(a2.f0[0] + k);
     return a2;
 }
@@ -1977,7 +1977,7 @@ static R079 ncb_ret_R079(const int64_t *a0, R079 a1, double a2, float a3, double
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f2 = (long)(a1.f2 + k);
     return a1;
 }
@@ -2002,7 +2002,7 @@ static R082 ncb_ret_R082(int8_t a0, uint32_t a1, EnU16 a2, signed char a3, unsig
     ks += (uint64_t)*(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0].v[0][0] = (float)(a8.f0[0].v[0][0] + k);
     a8.f0[0].v[1][0] = (float)(a8.f0[0].v[1][0] + k);
     a8.f0[0].v[2][0] = (float)(a8.f0[0].v[2][0] + k);
@@ -2049,7 +2049,7 @@ static R084 __attribute__((ms_abi)) ncb_w64ret_R084(R084 a0, float a1, double a2
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0.f0[0] = (int8_t)(a0.f0.f0[0] + k);
     a0.f0.f0[1] = (int8_t)(a0.f0.f0[1] + k);
     a0.f0.f1 = (EnInt)(a0.f0.f1 + k);
@@ -2078,7 +2078,7 @@ static R085 ncb_ret_R085(R085 a0, int16_t a1, float a2) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f1[0] = (double)(a0.f1[0] + k);
     a0.f1[1] = (double)(a0.f1[1] + k);
     a0.f1[2] = (double)(a0.f1[2] + k);
@@ -2113,7 +2113,7 @@ static R088 ncb_ret_R088(double a0, double a1, double a2, float a3, float a4, do
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f2.f1 = (float)(a7.f2.f1 + k);
     return a7;
 }
@@ -2142,7 +2142,7 @@ static R091 ncb_ret_R091(uint8_t a0, unsigned char a1, int16_t a2, EnInt a3, uin
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (double)(a6.f0[0] + k);
     return a6;
 }
@@ -2157,7 +2157,7 @@ static R093 __attribute__((ms_abi)) ncb_w64ret_R093(int16_t a0, EnI64 a1, R093 a
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f0[0] = (double)(a2.f0.f0[0] + k);
     return a2;
 }
@@ -2179,7 +2179,7 @@ static R094 ncb_ret_R094(unsigned long a0, double a1, R094 a2, double a3, double
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (unsigned long)(a2.f0[0] + k);
     return a2;
 }
@@ -2204,7 +2204,7 @@ static R097 ncb_ret_R097(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (float)(a8.f0[0] + k);
     a8.f0[1] = (float)(a8.f0[1] + k);
     a8.f0[2] = (float)(a8.f0[2] + k);
@@ -2239,7 +2239,7 @@ static R100 ncb_ret_R100(uint8_t a0, float a1, size_t a2, R100 a3, EnU8 a4) {
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0.f0[0].f1 = (float)(a3.f0.f0[0].f1 + k);
     a3.f0.f1 = (int32_t)(a3.f0.f1 + k);
     a3.f0.f2 = (double)(a3.f0.f2 + k);
@@ -2278,7 +2278,7 @@ static R102 __attribute__((ms_abi)) ncb_w64ret_R102(int64_t a0, int a1, float a2
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (int32_t)(a4.f0 + k);
     return a4;
 }
@@ -2295,7 +2295,7 @@ static R103 ncb_ret_R103(const int64_t *a0, uintptr_t a1, int a2, double a3, R10
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (double)(a4.f0 + k);
     a4.f1.f0[0].v[0] = (double)(a4.f1.f0[0].v[0] + k);
     return a4;
@@ -2322,7 +2322,7 @@ static R106 ncb_ret_R106(unsigned int a0, uint16_t a1, int16_t a2, const int64_t
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f2 = (intptr_t)(a4.f2 + k);
     return a4;
 }
@@ -2346,7 +2346,7 @@ static R109 ncb_ret_R109(const int64_t *a0, float a1, R109 a2, uint16_t a3) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (unsigned char)(a2.f0[0] + k);
     a2.f1 = (int8_t)(a2.f1 + k);
     a2.f2 = (uint16_t)(a2.f2 + k);
@@ -2380,7 +2380,7 @@ static R111 __attribute__((ms_abi)) ncb_w64ret_R111(const int64_t *a0, R111 a1) 
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (char)(a1.f0 + k);
     a1.f1 = (unsigned char)(a1.f1 + k);
     a1.f2[0] = (char)(a1.f2[0] + k);
@@ -2415,7 +2415,7 @@ static R112 ncb_ret_R112(float a0, float a1, float a2, double a3, unsigned int a
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (EnU8)(a8.f0 + k);
     a8.f1 = (EnU16)(a8.f1 + k);
     a8.f2.f0 = a8.f2.f0 ^ (k & 1);
@@ -2447,7 +2447,7 @@ static R115 ncb_ret_R115(double a0, float a1, R115 a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f0 = (unsigned short)(a2.f0.f0 + k);
     a2.f0.f1 = (uint16_t)(a2.f0.f1 + k);
     a2.f0.f2.f0[0][0] = (signed char)(a2.f0.f2.f0[0][0] + k);
@@ -2501,7 +2501,7 @@ static R118 ncb_ret_R118(double a0, float a1, double a2, double a3, float a4, fl
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0[0] = (float)(a8.f0.f0[0] + k);
     a8.f0.f0[1] = (float)(a8.f0.f0[1] + k);
     return a8;
@@ -2528,7 +2528,7 @@ static R120 __attribute__((ms_abi)) ncb_w64ret_R120(int8_t a0, _Bool a1, R120 a2
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f1 = (float)(a2.f0.f1 + k);
     return a2;
 }
@@ -2548,7 +2548,7 @@ static R121 ncb_ret_R121(double a0, float a1, double a2, uint8_t a3, R121 a4, sh
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (EnU32)(a4.f0[0] + k);
     a4.f0[1] = (EnU32)(a4.f0[1] + k);
     a4.f0[2] = (EnU32)(a4.f0[2] + k);
@@ -2578,7 +2578,7 @@ static R124 ncb_ret_R124(double a0, double a1, unsigned long a2, float a3, float
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (uint16_t)(a7.f0 + k);
     return a7;
 }
@@ -2601,7 +2601,7 @@ static R127 ncb_ret_R127(int64_t a0, unsigned char a1, double a2, signed char a3
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (long)(a5.f0 + k);
     return a5;
 }
@@ -2628,7 +2628,7 @@ static R129 __attribute__((ms_abi)) ncb_w64ret_R129(EnU8 a0, R129 a1, long long 
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (uint16_t)(a1.f0 + k);
     a1.f1 = (unsigned long)(a1.f1 + k);
     return a1;
@@ -2651,7 +2651,7 @@ static R130 ncb_ret_R130(float a0, double a1, float a2, float a3, R130 a4, uint1
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (long)(a4.f0 + k);
     a4.f1 = (ssize_t)(a4.f1 + k);
     return a4;
@@ -2677,7 +2677,7 @@ static R133 ncb_ret_R133(float a0, size_t a1, float a2, _Bool a3, R133 a4, EnU64
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (int8_t)(a4.f0 + k);
     a4.f1[0].f0.u.b[0] = a4.f1[0].f0.u.b[0] ^ (k & 1);
     a4.f1[0].f0.u.b[1] = a4.f1[0].f0.u.b[1] ^ (k & 1);
@@ -2722,7 +2722,7 @@ static R136 ncb_ret_R136(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3,
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (long)(a4.f0[0] + k);
     return a4;
 }
@@ -2751,7 +2751,7 @@ static R138 __attribute__((ms_abi)) ncb_w64ret_R138(EnInt a0, float a1, double a
     ks += (uint64_t)*(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0.f0[0].v[0] = (double)(a4.f0.f0[0].v[0] + k);
     a4.f1 = (double)(a4.f1 + k);
     a4.f2[0] = (float)(a4.f2[0] + k);
@@ -2784,7 +2784,7 @@ static R139 ncb_ret_R139(int64_t a0, int a1, int8_t a2, int64_t a3, R139 a4, dou
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0.a = (float)(a4.f0[0].f0.a + k);
     return a4;
 }
@@ -2813,7 +2813,7 @@ static R142 ncb_ret_R142(char a0, const int64_t *a1, const int64_t *a2, float a3
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (EnI16)(a7.f0 + k);
     a7.f1[0].f0 = (short)(a7.f1[0].f0 + k);
     a7.f1[0].f1.f0 = (uint8_t)(a7.f1[0].f1.f0 + k);
@@ -2846,7 +2846,7 @@ static R145 ncb_ret_R145(int32_t a0, R145 a1, double a2, float a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (unsigned long long)(a1.f0 + k);
     a1.f1.f0 = (float)(a1.f1.f0 + k);
     a1.f1.f1[0].a = a1.f1.f1[0].a ^ (k & 1);
@@ -2905,7 +2905,7 @@ static R147 __attribute__((ms_abi)) ncb_w64ret_R147(int32_t a0, unsigned char a1
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = a3.f0 + (k & 7);
     a3.f1 = (uint8_t)(a3.f1 + k);
     return a3;
@@ -2923,7 +2923,7 @@ static R148 ncb_ret_R148(long a0, float a1, R148 a2, uint8_t a3, unsigned long l
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0].f2[0] = (int8_t)(a2.f0[0].f2[0] + k);
     a2.f0[0].f2[1] = (int8_t)(a2.f0[0].f2[1] + k);
     a2.f0[0].f2[2] = (int8_t)(a2.f0[0].f2[2] + k);
@@ -2976,7 +2976,7 @@ static R151 ncb_ret_R151(double a0, float a1, double a2, double a3, double a4, f
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0.f0 = (EnU32)(a7.f0.f0 + k);
     a7.f0.f1[0] = (signed char)(a7.f0.f1[0] + k);
     a7.f1 = (signed char)(a7.f1 + k);
@@ -3004,7 +3004,7 @@ static R154 ncb_ret_R154(uint16_t a0, char a1, const int64_t *a2, unsigned long 
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (float)(a5.f0 + k);
     a5.f1 = (float)(a5.f1 + k);
     a5.f2 = (double)(a5.f2 + k);
@@ -3040,7 +3040,7 @@ static R156 __attribute__((ms_abi)) ncb_w64ret_R156(uint64_t a0, R156 a1, float 
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f3 = (double)(a1.f3 + k);
     return a1;
 }
@@ -3061,7 +3061,7 @@ static R157 ncb_ret_R157(int16_t a0, R157 a1, int64_t a2, int8_t a3, uintptr_t a
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (int8_t)(a1.f0[0] + k);
     a1.f0[1] = (int8_t)(a1.f0[1] + k);
     a1.f0[2] = (int8_t)(a1.f0[2] + k);
@@ -3114,7 +3114,7 @@ static R160 ncb_ret_R160(double a0, float a1, float a2, double a3, double a4, R1
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f1[0] = a5.f1[0] + (k & 7);
     a5.f1[1] = a5.f1[1] + (k & 7);
     return a5;
@@ -3133,7 +3133,7 @@ static R163 ncb_ret_R163(R163 a0, EnU8 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = a0.f0 ^ (k & 1);
     a0.f1 = (int16_t)(a0.f1 + k);
     a0.f2 = (char)(a0.f2 + k);
@@ -3168,7 +3168,7 @@ static R165 __attribute__((ms_abi)) ncb_w64ret_R165(EnU64 a0, unsigned short a1,
     ks += (uint64_t)*(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0.f0[0] = (double)(a3.f0.f0[0] + k);
     a3.f0.f0[1] = (double)(a3.f0.f0[1] + k);
     a3.f1 = (double)(a3.f1 + k);
@@ -3196,7 +3196,7 @@ static R166 ncb_ret_R166(double a0, double a1, float a2, float a3, float a4, R16
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (double)(a5.f0 + k);
     a5.f1 = (float)(a5.f1 + k);
     return a5;
@@ -3216,7 +3216,7 @@ static R169 ncb_ret_R169(double a0, R169 a1, signed char a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f1 = (float)(a1.f1 + k);
     return a1;
 }
@@ -3249,7 +3249,7 @@ static R172 ncb_ret_R172(char a0, unsigned short a1, EnU16 a2, _Bool a3, const i
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (unsigned long)(a7.f0 + k);
     a7.f1[0].a = (uint8_t)(a7.f1[0].a + k);
     return a7;
@@ -3272,7 +3272,7 @@ static R174 __attribute__((ms_abi)) ncb_w64ret_R174(float a0, double a1, float a
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f3 = (double)(a4.f3 + k);
     return a4;
 }
@@ -3294,7 +3294,7 @@ static R175 ncb_ret_R175(double a0, float a1, double a2, R175 a3, const int64_t 
     ks += (uint64_t)*(a4);
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (EnI64)(a3.f0 + k);
     return a3;
 }
@@ -3317,7 +3317,7 @@ static R178 ncb_ret_R178(unsigned char a0, int64_t a1, uint8_t a2, char a3, uint
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0].f0[0].v[0] = (double)(a7.f0[0].f0[0].v[0] + k);
     a7.f0[1].f0[0].v[0] = (double)(a7.f0[1].f0[0].v[0] + k);
     a7.f0[2].f0[0].v[0] = (double)(a7.f0[2].f0[0].v[0] + k);
@@ -3342,7 +3342,7 @@ static R181 ncb_ret_R181(double a0, int a1, R181 a2, double a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (int8_t)(a2.f0[0] + k);
     a2.f0[1] = (int8_t)(a2.f0[1] + k);
     a2.f0[2] = (int8_t)(a2.f0[2] + k);
@@ -3381,7 +3381,7 @@ static R183 __attribute__((ms_abi)) ncb_w64ret_R183(float a0, unsigned long long
     ks += (uint64_t)(a1);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (double)(a2.f0 + k);
     a2.f1[0].f0.f0[0] = (float)(a2.f1[0].f0.f0[0] + k);
     a2.f1[0].f0.f0[1] = (float)(a2.f1[0].f0.f0[1] + k);
@@ -3406,7 +3406,7 @@ static R184 ncb_ret_R184(double a0, int8_t a1, ssize_t a2, double a3, R184 a4, u
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0[0] = (double)(a4.f0[0].f0[0] + k);
     return a4;
 }
@@ -3432,7 +3432,7 @@ static R187 ncb_ret_R187(float a0, double a1, R187 a2, float a3, double a4, doub
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (float)(a2.f0[0] + k);
     a2.f0[1] = (float)(a2.f0[1] + k);
     a2.f0[2] = (float)(a2.f0[2] + k);
@@ -3464,7 +3464,7 @@ static R190 ncb_ret_R190(float a0, int32_t a1, _Bool a2, uintptr_t a3, long a4, 
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (float)(a6.f0[0] + k);
     a6.f0[1] = (float)(a6.f0[1] + k);
     a6.f0[2] = (float)(a6.f0[2] + k);
@@ -3488,7 +3488,7 @@ static R192 __attribute__((ms_abi)) ncb_w64ret_R192(unsigned short a0, R192 a1, 
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f1.f2[0] = (int8_t)(a1.f1.f2[0] + k);
     a1.f1.f2[1] = (int8_t)(a1.f1.f2[1] + k);
     a1.f1.f2[2] = (int8_t)(a1.f1.f2[2] + k);
@@ -3522,7 +3522,7 @@ static R193 ncb_ret_R193(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (float)(a6.f0 + k);
     a6.f1 = (float)(a6.f1 + k);
     a6.f2.f0 = (float)(a6.f2.f0 + k);
@@ -3553,7 +3553,7 @@ static R196 ncb_ret_R196(double a0, unsigned char a1, char a2, unsigned long a3,
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (signed char)(a7.f0 + k);
     a7.f1.f0 = (double)(a7.f1.f0 + k);
     return a7;
@@ -3583,7 +3583,7 @@ static R199 ncb_ret_R199(int16_t a0, float a1, uint16_t a2, double a3, uint32_t 
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0.f0[0] = (unsigned long)(a6.f0.f0[0] + k);
     a6.f1[0].f0 = (int64_t)(a6.f1[0].f0 + k);
     return a6;
@@ -3607,7 +3607,7 @@ static R201 __attribute__((ms_abi)) ncb_w64ret_R201(int a0, R201 a1, uint32_t a2
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
@@ -3629,7 +3629,7 @@ static R202 ncb_ret_R202(unsigned int a0, unsigned short a1, R202 a2, long long 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (float)(a2.f0 + k);
     a2.f1[0] = (double)(a2.f1[0] + k);
     return a2;
@@ -3657,7 +3657,7 @@ static R205 ncb_ret_R205(unsigned char a0, char a1, EnI16 a2, double a3, double 
     ks += (uint64_t)(a7);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (float)(a8.f0 + k);
     a8.f1 = (float)(a8.f1 + k);
     a8.f2[0] = (float)(a8.f2[0] + k);
@@ -3688,7 +3688,7 @@ static R208 ncb_ret_R208(float a0, float a1, double a2, float a3, double a4, dou
     ks += (uint64_t)*(a9);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0[0] = (float)(a8.f0.f0[0] + k);
     a8.f0.f0[1] = (float)(a8.f0.f0[1] + k);
     a8.f0.f0[2] = (float)(a8.f0.f0[2] + k);
@@ -3725,7 +3725,7 @@ static R210 __attribute__((ms_abi)) ncb_w64ret_R210(float a0, R210 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (short)(a1.f0 + k);
     a1.f1 = (unsigned int)(a1.f1 + k);
     a1.f2 = a1.f2 + (k & 7);
@@ -3761,7 +3761,7 @@ static R211 ncb_ret_R211(float a0, R211 a1, EnI8 a2, signed char a3, unsigned sh
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f1[0].f0[0][0] = (signed char)(a1.f1[0].f0[0][0] + k);
     a1.f1[0].f0[0][1] = (signed char)(a1.f1[0].f0[0][1] + k);
     a1.f1[0].f0[1][0] = (signed char)(a1.f1[0].f0[1][0] + k);
@@ -3796,7 +3796,7 @@ static R214 ncb_ret_R214(long long a0, int64_t a1, size_t a2, int16_t a3, float 
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f1 = (unsigned char)(a8.f1 + k);
     a8.f2[0] = (uint8_t)(a8.f2[0] + k);
     a8.f2[1] = (uint8_t)(a8.f2[1] + k);
@@ -3832,7 +3832,7 @@ static R217 ncb_ret_R217(char a0, intptr_t a1, R217 a2, double a3) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (float)(a2.f0[0] + k);
     a2.f0[1] = (float)(a2.f0[1] + k);
     a2.f1 = (double)(a2.f1 + k);
@@ -3853,7 +3853,7 @@ static R219 __attribute__((ms_abi)) ncb_w64ret_R219(int16_t a0, double a1, float
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0 = (double)(a4.f0[0].f0 + k);
     a4.f0[0].f1 = (float)(a4.f0[0].f1 + k);
     return a4;
@@ -3881,7 +3881,7 @@ static R220 ncb_ret_R220(unsigned short a0, double a1, int64_t a2, EnI8 a3, unsi
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (double)(a6.f0 + k);
     a6.f1 = (unsigned short)(a6.f1 + k);
     return a6;
@@ -4356,7 +4356,7 @@ static R001 ncb_multi_1(float a0, double a1, double a2, R001 a3, PackAlign4 a4, 
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0][0] = (signed char)(a3.f0[0][0] + k);
     a3.f0[0][1] = (signed char)(a3.f0[0][1] + k);
     a3.f0[1][0] = (signed char)(a3.f0[1][0] + k);
@@ -4392,7 +4392,7 @@ static R080 __attribute__((ms_abi)) ncb_multi_3(R147 a0, R074 a1, R170 a2, long 
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (unsigned long long)(a5.f0 + k);
     return a5;
 }
@@ -4425,7 +4425,7 @@ static PackP7 ncb_multi_5(int64_t a0, R026 a1, PackP7 a2, double a3, float a4, d
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.u.b[0] = a2.u.b[0] ^ (k & 1);
     a2.u.b[1] = a2.u.b[1] ^ (k & 1);
     a2.f[0] = a2.f[0] ^ (k & 1);
@@ -4462,7 +4462,7 @@ static R009 __attribute__((ms_abi)) ncb_multi_7(short a0, R198 a1, R009 a2, R129
     ks += (uint64_t)(a8);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (double)(a2.f0 + k);
     a2.f1[0] = (double)(a2.f1[0] + k);
     return a2;
@@ -4487,7 +4487,7 @@ static F32Arr1x3 ncb_multi_9(EnU32 a0, const int64_t *a1, uint8_t a2, R002 a3, f
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.v[0][0] = (float)(a8.v[0][0] + k);
     a8.v[1][0] = (float)(a8.v[1][0] + k);
     a8.v[2][0] = (float)(a8.v[2][0] + k);
@@ -4518,7 +4518,7 @@ static uint64_t ncb_multi_10(uint8_t a0, uint64_t a1, uint8_t a2, R170 a3, size_
 static R218 __attribute__((ms_abi)) ncb_multi_11(R040 a0, R006 a1, R120 a2, R218 a3, R129 a4) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (EnU32)(a3.f0[0] + k);
     a3.f0[1] = (EnU32)(a3.f0[1] + k);
     return a3;
@@ -4544,7 +4544,7 @@ static R118 ncb_multi_13(intptr_t a0, R145 a1, int8_t a2, CharShortLong a3, int6
     ks += (uint64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0.f0[0] = (float)(a6.f0.f0[0] + k);
     a6.f0.f0[1] = (float)(a6.f0.f0[1] + k);
     return a6;
@@ -4572,7 +4572,7 @@ static R014 __attribute__((ms_abi)) ncb_multi_15(R211 a0, uint16_t a1, R003 a2, 
     ks += (uint64_t)(int64_t)(a11);
     ks += (uint64_t)(int64_t)((double)(a12) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a10.f0 = (double)(a10.f0 + k);
     return a10;
 }
@@ -4604,7 +4604,7 @@ static R186 ncb_multi_17(R186 a0, float a1, float a2, float a3, R104 a4, R206 a5
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (int)(a0.f0 + k);
     a0.f1 = (uint64_t)(a0.f1 + k);
     return a0;
@@ -4637,7 +4637,7 @@ static R130 __attribute__((ms_abi)) ncb_multi_19(uint8_t a0, R179 a1, R153 a2, R
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (long)(a5.f0 + k);
     a5.f1 = (ssize_t)(a5.f1 + k);
     return a5;
@@ -4667,7 +4667,7 @@ static R000 ncb_multi_21(long long a0, R149 a1, R060 a2, uint16_t a3, R000 a4, u
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
@@ -4694,7 +4694,7 @@ static R077 __attribute__((ms_abi)) ncb_multi_23(double a0, P7Pair a1, float a2,
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (short)(a8.f0 + k);
     return a8;
 }
@@ -4704,13 +4704,13 @@ __attribute__((noinline)) static void shape_Empty(void) {
         Empty v = make_Empty(1);
         printf("Empty hash %" PRIu64 "\n", hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, v));
         Empty e = echo_Empty(11ll, 39ull, -6ll, 1ull, v, 16ll);
-        printf("Empty echo %" PRIu64 "\n", hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
+        printf("Empty echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
         Empty w = make_Empty(500);
         printf("Empty pair %" PRIu64 "\n", pair_Empty(428.75, 609.75f, 3255.0f, 5377.25f, v, (EnU8)0ull, w));
         Empty x = make_Empty(900);
         printf("Empty w64 hash %" PRIu64 "\n", w64_hash_Empty(x, 1575.125));
         Empty y = w64_echo_Empty(2553302701671343419ll, 0ull, 15ll, 18446744073709551615ull, 32766ll, x);
-        printf("Empty w64 echo %" PRIu64 "\n", w64_hash_Empty(y, 1575.125));
+        printf("Empty w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_Empty(y, 1575.125));
     }
 }
 __attribute__((noinline)) static void shape_EmptyU(void) {
@@ -4719,14 +4719,14 @@ __attribute__((noinline)) static void shape_EmptyU(void) {
         EmptyU v = make_EmptyU(2);
         printf("EmptyU hash %" PRIu64 "\n", hash_EmptyU(-3ll, -7309268815170858679ll, 112ll, -9223372036854775806ll, 126ll, true, v));
         EmptyU e = echo_EmptyU(1213407549242865551ull, v, 490.75, -1ll);
-        printf("EmptyU echo %" PRIu64 "\n", hash_EmptyU(-3ll, -7309268815170858679ll, 112ll, -9223372036854775806ll, 126ll, true, e));
+        printf("EmptyU echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EmptyU(-3ll, -7309268815170858679ll, 112ll, -9223372036854775806ll, 126ll, true, e));
         EmptyU x = make_EmptyU(901);
         printf("EmptyU w64 hash %" PRIu64 "\n", w64_hash_EmptyU(x, 219427178201868913ll, 1876248678ull));
         EmptyU y = w64_echo_EmptyU(2550185410477819838ll, -3840.25, -4400.25f, -7495566282089211026ll, 7340165002703610919ull, x, -1140.125, 5905.5f);
-        printf("EmptyU w64 echo %" PRIu64 "\n", w64_hash_EmptyU(y, 219427178201868913ll, 1876248678ull));
+        printf("EmptyU w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_EmptyU(y, 219427178201868913ll, 1876248678ull));
         printf("EmptyU w64 ind hash %" PRIu64 "\n", ptr_w64_hash_EmptyU()(y, 219427178201868913ll, 1876248678ull));
         EmptyU wie = ptr_w64_echo_EmptyU()(2550185410477819838ll, -3840.25, -4400.25f, -7495566282089211026ll, 7340165002703610919ull, y, -1140.125, 5905.5f);
-        printf("EmptyU w64 ind echo %" PRIu64 "\n", w64_hash_EmptyU(wie, 219427178201868913ll, 1876248678ull));
+        printf("EmptyU w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_EmptyU(wie, 219427178201868913ll, 1876248678ull));
     }
 }
 __attribute__((noinline)) static void shape_ZeroArrI32(void) {
@@ -4735,13 +4735,13 @@ __attribute__((noinline)) static void shape_ZeroArrI32(void) {
         ZeroArrI32 v = make_ZeroArrI32(3);
         printf("ZeroArrI32 hash %" PRIu64 "\n", hash_ZeroArrI32(-5766.0, -114.625f, 5351.75f, v, -7829960852290778752ll, 11273ull));
         ZeroArrI32 e = echo_ZeroArrI32(-1872.25f, v);
-        printf("ZeroArrI32 echo %" PRIu64 "\n", hash_ZeroArrI32(-5766.0, -114.625f, 5351.75f, e, -7829960852290778752ll, 11273ull));
+        printf("ZeroArrI32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_ZeroArrI32(-5766.0, -114.625f, 5351.75f, e, -7829960852290778752ll, 11273ull));
         ZeroArrI32 w = make_ZeroArrI32(502);
         printf("ZeroArrI32 pair %" PRIu64 "\n", pair_ZeroArrI32(5998.75, -6866.625, -3525.125f, v, -933.625, w));
         ZeroArrI32 x = make_ZeroArrI32(902);
         printf("ZeroArrI32 w64 hash %" PRIu64 "\n", w64_hash_ZeroArrI32(1ull, &ffidl_cells[46], x));
         ZeroArrI32 y = w64_echo_ZeroArrI32(-388.375, x);
-        printf("ZeroArrI32 w64 echo %" PRIu64 "\n", w64_hash_ZeroArrI32(1ull, &ffidl_cells[46], y));
+        printf("ZeroArrI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_ZeroArrI32(1ull, &ffidl_cells[46], y));
     }
 }
 __attribute__((noinline)) static void shape_U8EmptyU8(void) {
@@ -4750,14 +4750,14 @@ __attribute__((noinline)) static void shape_U8EmptyU8(void) {
         U8EmptyU8 v = make_U8EmptyU8(4);
         printf("U8EmptyU8 hash %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, v, -4ll));
         U8EmptyU8 e = echo_U8EmptyU8(-9ll, 6608.5, v);
-        printf("U8EmptyU8 echo %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, e, -4ll));
+        printf("U8EmptyU8 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, e, -4ll));
         U8EmptyU8 x = make_U8EmptyU8(903);
         printf("U8EmptyU8 w64 hash %" PRIu64 "\n", w64_hash_U8EmptyU8(&ffidl_cells[6], x, 0ll, 6364.5f));
         U8EmptyU8 y = w64_echo_U8EmptyU8(-7078.75f, -5013.75, 255ull, 7643420593138485935ll, (EnU8)197ull, x, 4946.625);
-        printf("U8EmptyU8 w64 echo %" PRIu64 "\n", w64_hash_U8EmptyU8(&ffidl_cells[6], y, 0ll, 6364.5f));
+        printf("U8EmptyU8 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_U8EmptyU8(&ffidl_cells[6], y, 0ll, 6364.5f));
         printf("U8EmptyU8 ind hash %" PRIu64 "\n", ptr_hash_U8EmptyU8()(3642.5, 8611015142122853830ll, 3243.0, 3943.125, v, -4ll));
         U8EmptyU8 ie = ptr_echo_U8EmptyU8()(-9ll, 6608.5, e);
-        printf("U8EmptyU8 ind echo %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, ie, -4ll));
+        printf("U8EmptyU8 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, ie, -4ll));
     }
 }
 __attribute__((noinline)) static void shape_U8ZeroI64(void) {
@@ -4766,13 +4766,13 @@ __attribute__((noinline)) static void shape_U8ZeroI64(void) {
         U8ZeroI64 v = make_U8ZeroI64(5);
         printf("U8ZeroI64 hash %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, v, -7730.0));
         U8ZeroI64 e = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, v);
-        printf("U8ZeroI64 echo %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, e, -7730.0));
+        printf("U8ZeroI64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, e, -7730.0));
         U8ZeroI64 w = make_U8ZeroI64(504);
         printf("U8ZeroI64 pair %" PRIu64 "\n", pair_U8ZeroI64(v, -2147483648ll, w, -5829.75f));
         U8ZeroI64 x = make_U8ZeroI64(904);
         printf("U8ZeroI64 w64 hash %" PRIu64 "\n", w64_hash_U8ZeroI64(-6974238928060072991ll, 3753624118ull, 1045800984122673729ull, -5ll, x, 6205.25));
         U8ZeroI64 y = w64_echo_U8ZeroI64(2291.5, -5891.5f, 6634.375f, -6567.25f, -2138.875, x);
-        printf("U8ZeroI64 w64 echo %" PRIu64 "\n", w64_hash_U8ZeroI64(-6974238928060072991ll, 3753624118ull, 1045800984122673729ull, -5ll, y, 6205.25));
+        printf("U8ZeroI64 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_U8ZeroI64(-6974238928060072991ll, 3753624118ull, 1045800984122673729ull, -5ll, y, 6205.25));
     }
 }
 __attribute__((noinline)) static void shape_F32ZeroF64(void) {
@@ -4781,11 +4781,11 @@ __attribute__((noinline)) static void shape_F32ZeroF64(void) {
         F32ZeroF64 v = make_F32ZeroF64(6);
         printf("F32ZeroF64 hash %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, v));
         F32ZeroF64 e = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, v);
-        printf("F32ZeroF64 echo %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, e));
+        printf("F32ZeroF64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, e));
         F32ZeroF64 x = make_F32ZeroF64(905);
         printf("F32ZeroF64 w64 hash %" PRIu64 "\n", w64_hash_F32ZeroF64(1310649876ll, -22ll, 7627.25, x, 20395ll));
         F32ZeroF64 y = w64_echo_F32ZeroF64(538.375f, 5361.25, 0ull, 2965.75f, -6883.5f, x, (EnInt)741ll);
-        printf("F32ZeroF64 w64 echo %" PRIu64 "\n", w64_hash_F32ZeroF64(1310649876ll, -22ll, 7627.25, y, 20395ll));
+        printf("F32ZeroF64 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F32ZeroF64(1310649876ll, -22ll, 7627.25, y, 20395ll));
     }
 }
 __attribute__((noinline)) static void shape_F64Arr1(void) {
@@ -4794,13 +4794,13 @@ __attribute__((noinline)) static void shape_F64Arr1(void) {
         F64Arr1 v = make_F64Arr1(7);
         printf("F64Arr1 hash %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, v, -5283.25, 7100.625f));
         F64Arr1 e = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], v, (EnU64)9223372036854775808ull, -116ll);
-        printf("F64Arr1 echo %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, e, -5283.25, 7100.625f));
+        printf("F64Arr1 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, e, -5283.25, 7100.625f));
         F64Arr1 w = make_F64Arr1(506);
         printf("F64Arr1 pair %" PRIu64 "\n", pair_F64Arr1(v, -113ll, w, 5514.0f));
         F64Arr1 x = make_F64Arr1(906);
         printf("F64Arr1 w64 hash %" PRIu64 "\n", w64_hash_F64Arr1(-4092.375, x));
         F64Arr1 y = w64_echo_F64Arr1(&ffidl_cells[56], 54ll, 25ull, x, -1742.625f, 0ll);
-        printf("F64Arr1 w64 echo %" PRIu64 "\n", w64_hash_F64Arr1(-4092.375, y));
+        printf("F64Arr1 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F64Arr1(-4092.375, y));
     }
 }
 __attribute__((noinline)) static void shape_F32Arr1x3(void) {
@@ -4809,11 +4809,11 @@ __attribute__((noinline)) static void shape_F32Arr1x3(void) {
         F32Arr1x3 v = make_F32Arr1x3(8);
         printf("F32Arr1x3 hash %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], v));
         F32Arr1x3 e = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, v, (EnU16)173ull, 89ll, 87ll);
-        printf("F32Arr1x3 echo %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
+        printf("F32Arr1x3 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], e));
         F32Arr1x3 x = make_F32Arr1x3(907);
         printf("F32Arr1x3 w64 hash %" PRIu64 "\n", w64_hash_F32Arr1x3(737908618425933024ull, 0ull, x));
         F32Arr1x3 y = w64_echo_F32Arr1x3(-1915.625f, 5473.5f, -3484.875f, x);
-        printf("F32Arr1x3 w64 echo %" PRIu64 "\n", w64_hash_F32Arr1x3(737908618425933024ull, 0ull, y));
+        printf("F32Arr1x3 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F32Arr1x3(737908618425933024ull, 0ull, y));
     }
 }
 __attribute__((noinline)) static void shape_PackAlign4(void) {
@@ -4822,16 +4822,16 @@ __attribute__((noinline)) static void shape_PackAlign4(void) {
         PackAlign4 v = make_PackAlign4(9);
         printf("PackAlign4 hash %" PRIu64 "\n", hash_PackAlign4(v));
         PackAlign4 e = echo_PackAlign4(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, v);
-        printf("PackAlign4 echo %" PRIu64 "\n", hash_PackAlign4(e));
+        printf("PackAlign4 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackAlign4(e));
         PackAlign4 w = make_PackAlign4(508);
         printf("PackAlign4 pair %" PRIu64 "\n", pair_PackAlign4(v, 52.5, w));
         PackAlign4 x = make_PackAlign4(908);
         printf("PackAlign4 w64 hash %" PRIu64 "\n", w64_hash_PackAlign4(-716.5, x));
         PackAlign4 y = w64_echo_PackAlign4(31ull, 111ll, false, &ffidl_cells[45], 7067573040779241128ll, x, 5056.0f);
-        printf("PackAlign4 w64 echo %" PRIu64 "\n", w64_hash_PackAlign4(-716.5, y));
+        printf("PackAlign4 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PackAlign4(-716.5, y));
         printf("PackAlign4 ind hash %" PRIu64 "\n", ptr_hash_PackAlign4()(w));
         PackAlign4 ie = ptr_echo_PackAlign4()(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, e);
-        printf("PackAlign4 ind echo %" PRIu64 "\n", hash_PackAlign4(ie));
+        printf("PackAlign4 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackAlign4(ie));
     }
 }
 __attribute__((noinline)) static void shape_PackAlign16F(void) {
@@ -4840,14 +4840,14 @@ __attribute__((noinline)) static void shape_PackAlign16F(void) {
         PackAlign16F v = make_PackAlign16F(10);
         printf("PackAlign16F hash %" PRIu64 "\n", hash_PackAlign16F(2147483647ll, v, 7950ull, 35ll));
         PackAlign16F e = echo_PackAlign16F(-3329.75f, v, 0ull, 20906ll);
-        printf("PackAlign16F echo %" PRIu64 "\n", hash_PackAlign16F(2147483647ll, e, 7950ull, 35ll));
+        printf("PackAlign16F echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackAlign16F(2147483647ll, e, 7950ull, 35ll));
         PackAlign16F x = make_PackAlign16F(909);
         printf("PackAlign16F w64 hash %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, x, 2443.125, 1122.625f));
         PackAlign16F y = w64_echo_PackAlign16F(107ull, (EnU32)3ull, 0ull, -10ll, 18710ull, x, 6685ull, 1301191613ull);
-        printf("PackAlign16F w64 echo %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
+        printf("PackAlign16F w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
         printf("PackAlign16F w64 ind hash %" PRIu64 "\n", ptr_w64_hash_PackAlign16F()(2067.5, -2090.25, 3410.125, y, 2443.125, 1122.625f));
         PackAlign16F wie = ptr_w64_echo_PackAlign16F()(107ull, (EnU32)3ull, 0ull, -10ll, 18710ull, y, 6685ull, 1301191613ull);
-        printf("PackAlign16F w64 ind echo %" PRIu64 "\n", w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, wie, 2443.125, 1122.625f));
+        printf("PackAlign16F w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PackAlign16F(2067.5, -2090.25, 3410.125, wie, 2443.125, 1122.625f));
     }
 }
 __attribute__((noinline)) static void shape_UF32I32Pad(void) {
@@ -4856,13 +4856,13 @@ __attribute__((noinline)) static void shape_UF32I32Pad(void) {
         UF32I32Pad v = make_UF32I32Pad(11);
         printf("UF32I32Pad hash %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, v, (EnInt)-5ll));
         UF32I32Pad e = echo_UF32I32Pad((EnU8)1ull, -8529038918462893942ll, -17815ll, 20ll, &ffidl_cells[1], -17ll, v, 332.25, 5064.0f, 2152827155ull);
-        printf("UF32I32Pad echo %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
+        printf("UF32I32Pad echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
         UF32I32Pad w = make_UF32I32Pad(510);
         printf("UF32I32Pad pair %" PRIu64 "\n", pair_UF32I32Pad(-3396376629294012067ll, -34ll, 7980.875f, v, &ffidl_cells[34], w, 4704.375));
         UF32I32Pad x = make_UF32I32Pad(910);
         printf("UF32I32Pad w64 hash %" PRIu64 "\n", w64_hash_UF32I32Pad(33ll, -32767ll, -19836ll, x));
         UF32I32Pad y = w64_echo_UF32I32Pad(48ull, 32766ll, 9223372036854775806ll, -50ll, 126ll, x, -63ll, 21ull);
-        printf("UF32I32Pad w64 echo %" PRIu64 "\n", w64_hash_UF32I32Pad(33ll, -32767ll, -19836ll, y));
+        printf("UF32I32Pad w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_UF32I32Pad(33ll, -32767ll, -19836ll, y));
     }
 }
 __attribute__((noinline)) static void shape_UAlign16(void) {
@@ -4871,11 +4871,11 @@ __attribute__((noinline)) static void shape_UAlign16(void) {
         UAlign16 v = make_UAlign16(12);
         printf("UAlign16 hash %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, v, -1778573369ll, (EnInt)-958ll));
         UAlign16 e = echo_UAlign16(2147483647ll, -3797.875f, -6579.625f, v, 32766ll, &ffidl_cells[27], 27ll);
-        printf("UAlign16 echo %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, e, -1778573369ll, (EnInt)-958ll));
+        printf("UAlign16 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, e, -1778573369ll, (EnInt)-958ll));
         UAlign16 x = make_UAlign16(911);
         printf("UAlign16 w64 hash %" PRIu64 "\n", w64_hash_UAlign16(6717.0f, 779.125, x, 7820ull));
         UAlign16 y = w64_echo_UAlign16(x, 65534ull, 10050880120381152602ull);
-        printf("UAlign16 w64 echo %" PRIu64 "\n", w64_hash_UAlign16(6717.0f, 779.125, y, 7820ull));
+        printf("UAlign16 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_UAlign16(6717.0f, 779.125, y, 7820ull));
     }
 }
 __attribute__((noinline)) static void shape_UPackedF64U8(void) {
@@ -4884,13 +4884,13 @@ __attribute__((noinline)) static void shape_UPackedF64U8(void) {
         UPackedF64U8 v = make_UPackedF64U8(13);
         printf("UPackedF64U8 hash %" PRIu64 "\n", hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, v, true, 5ll));
         UPackedF64U8 e = echo_UPackedF64U8(29ull, -32768ll, -3253.125f, -1743.0f, 1ull, 65534ull, v, 4418ll);
-        printf("UPackedF64U8 echo %" PRIu64 "\n", hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, e, true, 5ll));
+        printf("UPackedF64U8 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, e, true, 5ll));
         UPackedF64U8 w = make_UPackedF64U8(512);
         printf("UPackedF64U8 pair %" PRIu64 "\n", pair_UPackedF64U8(2683.5f, -1929.5, 6447.5, -5701.875f, -1062.125, 2447.625, v, 15081786743020599775ull, w, (EnU64)9223372036854775808ull));
         UPackedF64U8 x = make_UPackedF64U8(912);
         printf("UPackedF64U8 w64 hash %" PRIu64 "\n", w64_hash_UPackedF64U8(224ull, x));
         UPackedF64U8 y = w64_echo_UPackedF64U8(3417688377ull, 4294967294ull, -39ll, 0ull, x, 3635.75, (EnI8)127ll);
-        printf("UPackedF64U8 w64 echo %" PRIu64 "\n", w64_hash_UPackedF64U8(224ull, y));
+        printf("UPackedF64U8 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_UPackedF64U8(224ull, y));
     }
 }
 __attribute__((noinline)) static void shape_ZigMixed(void) {
@@ -4899,14 +4899,14 @@ __attribute__((noinline)) static void shape_ZigMixed(void) {
         ZigMixed v = make_ZigMixed(14);
         printf("ZigMixed hash %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, v, -2456.875f));
         ZigMixed e = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, v);
-        printf("ZigMixed echo %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, e, -2456.875f));
+        printf("ZigMixed echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_ZigMixed(48132ull, 31226ll, e, -2456.875f));
         ZigMixed x = make_ZigMixed(913);
         printf("ZigMixed w64 hash %" PRIu64 "\n", w64_hash_ZigMixed(7792.375f, 5629.5, x, 15ll, 11ll));
         ZigMixed y = w64_echo_ZigMixed(4505.375, 0ll, x, -3565.375f);
-        printf("ZigMixed w64 echo %" PRIu64 "\n", w64_hash_ZigMixed(7792.375f, 5629.5, y, 15ll, 11ll));
+        printf("ZigMixed w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_ZigMixed(7792.375f, 5629.5, y, 15ll, 11ll));
         printf("ZigMixed ind hash %" PRIu64 "\n", ptr_hash_ZigMixed()(48132ull, 31226ll, v, -2456.875f));
         ZigMixed ie = ptr_echo_ZigMixed()(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, e);
-        printf("ZigMixed ind echo %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, ie, -2456.875f));
+        printf("ZigMixed ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_ZigMixed(48132ull, 31226ll, ie, -2456.875f));
     }
 }
 __attribute__((noinline)) static void shape_PtrPair(void) {
@@ -4915,13 +4915,13 @@ __attribute__((noinline)) static void shape_PtrPair(void) {
         PtrPair v = make_PtrPair(15);
         printf("PtrPair hash %" PRIu64 "\n", hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnU16)455ull, 42ull, v, 5229.75, -1160.5));
         PtrPair e = echo_PtrPair(v, 16ull);
-        printf("PtrPair echo %" PRIu64 "\n", hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnU16)455ull, 42ull, e, 5229.75, -1160.5));
+        printf("PtrPair echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PtrPair(-3639.5f, 0ull, 1416.875, -115ll, 4966905938602195510ull, -39ll, (EnU16)455ull, 42ull, e, 5229.75, -1160.5));
         PtrPair w = make_PtrPair(514);
         printf("PtrPair pair %" PRIu64 "\n", pair_PtrPair(-44ll, &ffidl_cells[16], v, 36ll, w));
         PtrPair x = make_PtrPair(914);
         printf("PtrPair w64 hash %" PRIu64 "\n", w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnU8)1ull, x));
         PtrPair y = w64_echo_PtrPair(96ll, x);
-        printf("PtrPair w64 echo %" PRIu64 "\n", w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnU8)1ull, y));
+        printf("PtrPair w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PtrPair(&ffidl_cells[23], 4852.75f, 1192.5f, (EnU8)1ull, y));
     }
 }
 __attribute__((noinline)) static void shape_EnumBag(void) {
@@ -4930,11 +4930,11 @@ __attribute__((noinline)) static void shape_EnumBag(void) {
         EnumBag v = make_EnumBag(16);
         printf("EnumBag hash %" PRIu64 "\n", hash_EnumBag(-4ll, v, 11736231843449683144ull, -56ll));
         EnumBag e = echo_EnumBag(18164077320399922754ull, -488.0f, v);
-        printf("EnumBag echo %" PRIu64 "\n", hash_EnumBag(-4ll, e, 11736231843449683144ull, -56ll));
+        printf("EnumBag echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EnumBag(-4ll, e, 11736231843449683144ull, -56ll));
         EnumBag x = make_EnumBag(915);
         printf("EnumBag w64 hash %" PRIu64 "\n", w64_hash_EnumBag(11176ull, x, -5135ll, 6921.25));
         EnumBag y = w64_echo_EnumBag(x);
-        printf("EnumBag w64 echo %" PRIu64 "\n", w64_hash_EnumBag(11176ull, y, -5135ll, 6921.25));
+        printf("EnumBag w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_EnumBag(11176ull, y, -5135ll, 6921.25));
     }
 }
 __attribute__((noinline)) static void shape_Bool3F32(void) {
@@ -4943,13 +4943,13 @@ __attribute__((noinline)) static void shape_Bool3F32(void) {
         Bool3F32 v = make_Bool3F32(17);
         printf("Bool3F32 hash %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, v, -39ll));
         Bool3F32 e = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, v, &ffidl_cells[24]);
-        printf("Bool3F32 echo %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, e, -39ll));
+        printf("Bool3F32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, e, -39ll));
         Bool3F32 w = make_Bool3F32(516);
         printf("Bool3F32 pair %" PRIu64 "\n", pair_Bool3F32(-7728.375, -1ll, 6090.25f, -47ll, 127ll, 4410.0f, v, 65534ull, w, 21ll, (EnI64)34ll));
         Bool3F32 x = make_Bool3F32(916);
         printf("Bool3F32 w64 hash %" PRIu64 "\n", w64_hash_Bool3F32(222ull, -128ll, 10ll, 11ull, 13628ll, x));
         Bool3F32 y = w64_echo_Bool3F32(0ull, 7254607377952087732ull, x, (EnI8)-128ll);
-        printf("Bool3F32 w64 echo %" PRIu64 "\n", w64_hash_Bool3F32(222ull, -128ll, 10ll, 11ull, 13628ll, y));
+        printf("Bool3F32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_Bool3F32(222ull, -128ll, 10ll, 11ull, 13628ll, y));
     }
 }
 __attribute__((noinline)) static void shape_CharShortLong(void) {
@@ -4958,14 +4958,14 @@ __attribute__((noinline)) static void shape_CharShortLong(void) {
         CharShortLong v = make_CharShortLong(18);
         printf("CharShortLong hash %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, v, -1415.375, 3287.75f));
         CharShortLong e = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, v, -547.375f);
-        printf("CharShortLong echo %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, e, -1415.375, 3287.75f));
+        printf("CharShortLong echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_CharShortLong(18446744073709551615ull, 156.75, e, -1415.375, 3287.75f));
         CharShortLong x = make_CharShortLong(917);
         printf("CharShortLong w64 hash %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, x));
         CharShortLong y = w64_echo_CharShortLong(42ll, 10659913147059570643ull, 2519.25, -2924.375, x);
-        printf("CharShortLong w64 echo %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, y));
+        printf("CharShortLong w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, y));
         printf("CharShortLong w64 ind hash %" PRIu64 "\n", ptr_w64_hash_CharShortLong()(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, y));
         CharShortLong wie = ptr_w64_echo_CharShortLong()(42ll, 10659913147059570643ull, 2519.25, -2924.375, y);
-        printf("CharShortLong w64 ind echo %" PRIu64 "\n", w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, wie));
+        printf("CharShortLong w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_CharShortLong(-168.375f, 1825.125, 6512.875, 699.25, -4277.375f, wie));
     }
 }
 __attribute__((noinline)) static void shape_EmptyF64(void) {
@@ -4974,16 +4974,16 @@ __attribute__((noinline)) static void shape_EmptyF64(void) {
         EmptyF64 v = make_EmptyF64(19);
         printf("EmptyF64 hash %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, v, 204.75));
         EmptyF64 e = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, v);
-        printf("EmptyF64 echo %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, e, 204.75));
+        printf("EmptyF64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, e, 204.75));
         EmptyF64 w = make_EmptyF64(518);
         printf("EmptyF64 pair %" PRIu64 "\n", pair_EmptyF64(4122559469ull, (EnU32)947ull, -89ll, -4808.625f, v, 3512.0f, w, 1831744320526455691ll));
         EmptyF64 x = make_EmptyF64(918);
         printf("EmptyF64 w64 hash %" PRIu64 "\n", w64_hash_EmptyF64(-5994.25f, -4807.625f, 6453.75f, 3256.375, x));
         EmptyF64 y = w64_echo_EmptyF64(-32768ll, -16ll, 6ll, 9207580713039590112ull, x);
-        printf("EmptyF64 w64 echo %" PRIu64 "\n", w64_hash_EmptyF64(-5994.25f, -4807.625f, 6453.75f, 3256.375, y));
+        printf("EmptyF64 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_EmptyF64(-5994.25f, -4807.625f, 6453.75f, 3256.375, y));
         printf("EmptyF64 ind hash %" PRIu64 "\n", ptr_hash_EmptyF64()(-127ll, 93ull, -4242.125, 0ll, w, 204.75));
         EmptyF64 ie = ptr_echo_EmptyF64()(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, e);
-        printf("EmptyF64 ind echo %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, ie, 204.75));
+        printf("EmptyF64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, ie, 204.75));
     }
 }
 __attribute__((noinline)) static void shape_PackU2(void) {
@@ -4992,11 +4992,11 @@ __attribute__((noinline)) static void shape_PackU2(void) {
         PackU2 v = make_PackU2(20);
         printf("PackU2 hash %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, v, (EnU8)0ull, -3146.0));
         PackU2 e = echo_PackU2(32ull, v, -2ll, &ffidl_cells[45]);
-        printf("PackU2 echo %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, e, (EnU8)0ull, -3146.0));
+        printf("PackU2 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackU2((EnI64)-930ll, e, (EnU8)0ull, -3146.0));
         PackU2 x = make_PackU2(919);
         printf("PackU2 w64 hash %" PRIu64 "\n", w64_hash_PackU2(18446744073709551614ull, 6806.125f, 3464.25, x, (EnU64)9223372036854775808ull));
         PackU2 y = w64_echo_PackU2(x, 173.375, 3336.0f);
-        printf("PackU2 w64 echo %" PRIu64 "\n", w64_hash_PackU2(18446744073709551614ull, 6806.125f, 3464.25, y, (EnU64)9223372036854775808ull));
+        printf("PackU2 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PackU2(18446744073709551614ull, 6806.125f, 3464.25, y, (EnU64)9223372036854775808ull));
     }
 }
 __attribute__((noinline)) static void shape_PackP7(void) {
@@ -5005,17 +5005,17 @@ __attribute__((noinline)) static void shape_PackP7(void) {
         PackP7 v = make_PackP7(21);
         printf("PackP7 hash %" PRIu64 "\n", hash_PackP7(14ll, 0ll, v, 96ull));
         PackP7 e = echo_PackP7(-5124.375, 1625.625f, v, 755511254ull, 16ll);
-        printf("PackP7 echo %" PRIu64 "\n", hash_PackP7(14ll, 0ll, e, 96ull));
+        printf("PackP7 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackP7(14ll, 0ll, e, 96ull));
         PackP7 w = make_PackP7(520);
         printf("PackP7 pair %" PRIu64 "\n", pair_PackP7(true, 0ll, 17ull, (EnU16)881ull, v, 2024.375f, w));
         PackP7 x = make_PackP7(920);
         printf("PackP7 w64 hash %" PRIu64 "\n", w64_hash_PackP7(7234.875f, 6277ull, x));
         PackP7 y = w64_echo_PackP7(6038.375, 255ull, 18ll, 56ll, x, 1272.0, 4860479706024348813ull);
-        printf("PackP7 w64 echo %" PRIu64 "\n", w64_hash_PackP7(7234.875f, 6277ull, y));
+        printf("PackP7 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PackP7(7234.875f, 6277ull, y));
         PackP7 f = make_PackP7(1220);
         printf("PackP7 field %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, f.u, (EnU8)0ull, -3146.0));
         f.u = echo_PackU2(32ull, f.u, -2ll, &ffidl_cells[45]);
-        printf("PackP7 field echo %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f, 96ull));
+        printf("PackP7 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackP7(14ll, 0ll, f, 96ull));
     }
 }
 __attribute__((noinline)) static void shape_P7Arr2(void) {
@@ -5024,15 +5024,15 @@ __attribute__((noinline)) static void shape_P7Arr2(void) {
         P7Arr2 v = make_P7Arr2(22);
         printf("P7Arr2 hash %" PRIu64 "\n", hash_P7Arr2(v, (EnI8)127ll));
         P7Arr2 e = echo_P7Arr2(1323154685ll, &ffidl_cells[24], -9223372036854775806ll, 16ull, -1022693241970697567ll, -28ll, 3271173634093448132ll, -9223372036854775806ll, v, 65110ull, -32768ll);
-        printf("P7Arr2 echo %" PRIu64 "\n", hash_P7Arr2(e, (EnI8)127ll));
+        printf("P7Arr2 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_P7Arr2(e, (EnI8)127ll));
         P7Arr2 x = make_P7Arr2(921);
         printf("P7Arr2 w64 hash %" PRIu64 "\n", w64_hash_P7Arr2(7986135795064723113ull, -20ll, -2047.25f, x, -6442.5f));
         P7Arr2 y = w64_echo_P7Arr2((EnU8)0ull, 3540642415266944774ull, x);
-        printf("P7Arr2 w64 echo %" PRIu64 "\n", w64_hash_P7Arr2(7986135795064723113ull, -20ll, -2047.25f, y, -6442.5f));
+        printf("P7Arr2 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_P7Arr2(7986135795064723113ull, -20ll, -2047.25f, y, -6442.5f));
         P7Arr2 f = make_P7Arr2(1221);
         printf("P7Arr2 field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.a[1], 96ull));
         f.a[1] = echo_PackP7(-5124.375, 1625.625f, f.a[1], 755511254ull, 16ll);
-        printf("P7Arr2 field echo %" PRIu64 "\n", hash_P7Arr2(f, (EnI8)127ll));
+        printf("P7Arr2 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_P7Arr2(f, (EnI8)127ll));
     }
 }
 __attribute__((noinline)) static void shape_P7Pair(void) {
@@ -5041,17 +5041,17 @@ __attribute__((noinline)) static void shape_P7Pair(void) {
         P7Pair v = make_P7Pair(23);
         printf("P7Pair hash %" PRIu64 "\n", hash_P7Pair(1ull, &ffidl_cells[63], v, 2855.5f));
         P7Pair e = echo_P7Pair((EnU64)9223372036854775808ull, 1ull, v, 39ll, 7ll, 18446744073709551614ull);
-        printf("P7Pair echo %" PRIu64 "\n", hash_P7Pair(1ull, &ffidl_cells[63], e, 2855.5f));
+        printf("P7Pair echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_P7Pair(1ull, &ffidl_cells[63], e, 2855.5f));
         P7Pair w = make_P7Pair(522);
         printf("P7Pair pair %" PRIu64 "\n", pair_P7Pair(1836.5f, -2682.75, 550.75f, -3375.75, 1081550564ull, v, -22ll, w));
         P7Pair x = make_P7Pair(922);
         printf("P7Pair w64 hash %" PRIu64 "\n", w64_hash_P7Pair(x, 4341.0));
         P7Pair y = w64_echo_P7Pair(x);
-        printf("P7Pair w64 echo %" PRIu64 "\n", w64_hash_P7Pair(y, 4341.0));
+        printf("P7Pair w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_P7Pair(y, 4341.0));
         P7Pair f = make_P7Pair(1222);
         printf("P7Pair field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.a, 96ull));
         f.a = echo_PackP7(-5124.375, 1625.625f, f.a, 755511254ull, 16ll);
-        printf("P7Pair field echo %" PRIu64 "\n", hash_P7Pair(1ull, &ffidl_cells[63], f, 2855.5f));
+        printf("P7Pair field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_P7Pair(1ull, &ffidl_cells[63], f, 2855.5f));
     }
 }
 __attribute__((noinline)) static void shape_F32ZeroI32(void) {
@@ -5060,14 +5060,14 @@ __attribute__((noinline)) static void shape_F32ZeroI32(void) {
         F32ZeroI32 v = make_F32ZeroI32(24);
         printf("F32ZeroI32 hash %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, v));
         F32ZeroI32 e = echo_F32ZeroI32((EnI64)-680ll, 29038ll, (EnU32)4000000000ull, &ffidl_cells[30], 52ll, 32767ll, 29927ll, -545028871ll, v);
-        printf("F32ZeroI32 echo %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, e));
+        printf("F32ZeroI32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, e));
         F32ZeroI32 x = make_F32ZeroI32(923);
         printf("F32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F32ZeroI32(1136.625f, -4747.5f, 1119.25, x, -5920829759449423934ll));
         F32ZeroI32 y = w64_echo_F32ZeroI32(x);
-        printf("F32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_F32ZeroI32(1136.625f, -4747.5f, 1119.25, y, -5920829759449423934ll));
+        printf("F32ZeroI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F32ZeroI32(1136.625f, -4747.5f, 1119.25, y, -5920829759449423934ll));
         printf("F32ZeroI32 ind hash %" PRIu64 "\n", ptr_hash_F32ZeroI32()(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, v));
         F32ZeroI32 ie = ptr_echo_F32ZeroI32()((EnI64)-680ll, 29038ll, (EnU32)4000000000ull, &ffidl_cells[30], 52ll, 32767ll, 29927ll, -545028871ll, e);
-        printf("F32ZeroI32 ind echo %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, ie));
+        printf("F32ZeroI32 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, ie));
     }
 }
 __attribute__((noinline)) static void shape_F64F32ZeroI32(void) {
@@ -5076,13 +5076,13 @@ __attribute__((noinline)) static void shape_F64F32ZeroI32(void) {
         F64F32ZeroI32 v = make_F64F32ZeroI32(25);
         printf("F64F32ZeroI32 hash %" PRIu64 "\n", hash_F64F32ZeroI32(3595.25f, -5066.625, -5369.625, 7ull, v));
         F64F32ZeroI32 e = echo_F64F32ZeroI32(-79ll, -38ll, (EnI64)5000000000ll, v, 172ull, -789556000ll);
-        printf("F64F32ZeroI32 echo %" PRIu64 "\n", hash_F64F32ZeroI32(3595.25f, -5066.625, -5369.625, 7ull, e));
+        printf("F64F32ZeroI32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F64F32ZeroI32(3595.25f, -5066.625, -5369.625, 7ull, e));
         F64F32ZeroI32 w = make_F64F32ZeroI32(524);
         printf("F64F32ZeroI32 pair %" PRIu64 "\n", pair_F64F32ZeroI32(54ll, 26ull, 127ll, 106714405ull, 0ull, -17324ll, v, 4177883630ull, w, -128ll, 1718.875));
         F64F32ZeroI32 x = make_F64F32ZeroI32(924);
         printf("F64F32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F64F32ZeroI32(4294967295ull, 5590ull, (EnU16)0ull, -10ll, &ffidl_cells[16], x, 11ull));
         F64F32ZeroI32 y = w64_echo_F64F32ZeroI32(-2974.125f, -1255.5f, 4375.25, 3607.25, x, -5072027664549905254ll, -32767ll);
-        printf("F64F32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_F64F32ZeroI32(4294967295ull, 5590ull, (EnU16)0ull, -10ll, &ffidl_cells[16], y, 11ull));
+        printf("F64F32ZeroI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F64F32ZeroI32(4294967295ull, 5590ull, (EnU16)0ull, -10ll, &ffidl_cells[16], y, 11ull));
     }
 }
 __attribute__((noinline)) static void shape_F32F32ZeroI32(void) {
@@ -5091,14 +5091,14 @@ __attribute__((noinline)) static void shape_F32F32ZeroI32(void) {
         F32F32ZeroI32 v = make_F32F32ZeroI32(26);
         printf("F32F32ZeroI32 hash %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], v, 48ull));
         F32F32ZeroI32 e = echo_F32F32ZeroI32(-15ll, 122ull, v, -16ll);
-        printf("F32F32ZeroI32 echo %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], e, 48ull));
+        printf("F32F32ZeroI32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], e, 48ull));
         F32F32ZeroI32 x = make_F32F32ZeroI32(925);
         printf("F32F32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F32F32ZeroI32(x));
         F32F32ZeroI32 y = w64_echo_F32F32ZeroI32((EnU16)65535ull, -5603.375, -5585.875f, 6614.25, x, 2893.875f);
-        printf("F32F32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_F32F32ZeroI32(y));
+        printf("F32F32ZeroI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F32F32ZeroI32(y));
         printf("F32F32ZeroI32 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_F32F32ZeroI32()(y));
         F32F32ZeroI32 wie = ptr_w64_echo_F32F32ZeroI32()((EnU16)65535ull, -5603.375, -5585.875f, 6614.25, y, 2893.875f);
-        printf("F32F32ZeroI32 w64 ind echo %" PRIu64 "\n", w64_hash_F32F32ZeroI32(wie));
+        printf("F32F32ZeroI32 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F32F32ZeroI32(wie));
     }
 }
 __attribute__((noinline)) static void shape_PackU8ZeroI64(void) {
@@ -5107,13 +5107,13 @@ __attribute__((noinline)) static void shape_PackU8ZeroI64(void) {
         PackU8ZeroI64 v = make_PackU8ZeroI64(27);
         printf("PackU8ZeroI64 hash %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, v));
         PackU8ZeroI64 e = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, v, 0ull, 24130ull);
-        printf("PackU8ZeroI64 echo %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, e));
+        printf("PackU8ZeroI64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, e));
         PackU8ZeroI64 w = make_PackU8ZeroI64(526);
         printf("PackU8ZeroI64 pair %" PRIu64 "\n", pair_PackU8ZeroI64(-4181.625, 2688.5f, v, 7238.5f, w, -1650.375, -2037.375f));
         PackU8ZeroI64 x = make_PackU8ZeroI64(926);
         printf("PackU8ZeroI64 w64 hash %" PRIu64 "\n", w64_hash_PackU8ZeroI64(4681.5, 0ll, 0ull, x));
         PackU8ZeroI64 y = w64_echo_PackU8ZeroI64((EnU8)200ull, 18446744073709551614ull, (EnU8)200ull, -74ll, x, -2527.125, 2721.75);
-        printf("PackU8ZeroI64 w64 echo %" PRIu64 "\n", w64_hash_PackU8ZeroI64(4681.5, 0ll, 0ull, y));
+        printf("PackU8ZeroI64 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_PackU8ZeroI64(4681.5, 0ll, 0ull, y));
     }
 }
 __attribute__((noinline)) static void shape_UF32ZeroI32(void) {
@@ -5122,11 +5122,11 @@ __attribute__((noinline)) static void shape_UF32ZeroI32(void) {
         UF32ZeroI32 v = make_UF32ZeroI32(28);
         printf("UF32ZeroI32 hash %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, v));
         UF32ZeroI32 e = echo_UF32ZeroI32(13823157557692309565ull, v, 22ull, &ffidl_cells[37]);
-        printf("UF32ZeroI32 echo %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, e));
+        printf("UF32ZeroI32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, e));
         UF32ZeroI32 x = make_UF32ZeroI32(927);
         printf("UF32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_UF32ZeroI32((EnI16)-300ll, -38ll, -21ll, 5804664253087308637ull, x, -3801.375f, 4158.125));
         UF32ZeroI32 y = w64_echo_UF32ZeroI32(x, 1342.375, false);
-        printf("UF32ZeroI32 w64 echo %" PRIu64 "\n", w64_hash_UF32ZeroI32((EnI16)-300ll, -38ll, -21ll, 5804664253087308637ull, y, -3801.375f, 4158.125));
+        printf("UF32ZeroI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_UF32ZeroI32((EnI16)-300ll, -38ll, -21ll, 5804664253087308637ull, y, -3801.375f, 4158.125));
     }
 }
 __attribute__((noinline)) static void shape_R000(void) {
@@ -5135,12 +5135,12 @@ __attribute__((noinline)) static void shape_R000(void) {
         R000 v = make_R000(29);
         printf("R000 hash %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, v, 0ull));
         R000 e = echo_R000(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], v, 6235.625, 7255.0f);
-        printf("R000 echo %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, e, 0ull));
+        printf("R000 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R000(2115.875, -3859.625, -1293.875f, e, 0ull));
         R000 w = make_R000(528);
         printf("R000 pair %" PRIu64 "\n", pair_R000(v, -6652.375, w));
         printf("R000 ind hash %" PRIu64 "\n", ptr_hash_R000()(2115.875, -3859.625, -1293.875f, w, 0ull));
         R000 ie = ptr_echo_R000()(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], e, 6235.625, 7255.0f);
-        printf("R000 ind echo %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, ie, 0ull));
+        printf("R000 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R000(2115.875, -3859.625, -1293.875f, ie, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R001(void) {
@@ -5149,11 +5149,11 @@ __attribute__((noinline)) static void shape_R001(void) {
         R001 v = make_R001(30);
         printf("R001 hash %" PRIu64 "\n", hash_R001(v, 1796.875f));
         R001 e = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, v);
-        printf("R001 echo %" PRIu64 "\n", hash_R001(e, 1796.875f));
+        printf("R001 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R001(e, 1796.875f));
         R001 x = make_R001(929);
         printf("R001 w64 hash %" PRIu64 "\n", w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, x, 8604234785952388637ll));
         R001 y = w64_echo_R001((EnU32)3ull, 1ull, 11ll, 10961539418179266099ull, 30ll, x);
-        printf("R001 w64 echo %" PRIu64 "\n", w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, y, 8604234785952388637ll));
+        printf("R001 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, y, 8604234785952388637ll));
     }
 }
 __attribute__((noinline)) static void shape_R002(void) {
@@ -5162,7 +5162,7 @@ __attribute__((noinline)) static void shape_R002(void) {
         R002 v = make_R002(31);
         printf("R002 hash %" PRIu64 "\n", hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, v, &ffidl_cells[13], &ffidl_cells[40]));
         R002 e = echo_R002(-5679897941422141394ll, -4116.5, v, 7729.75, -5805.75, -3561.0f);
-        printf("R002 echo %" PRIu64 "\n", hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, e, &ffidl_cells[13], &ffidl_cells[40]));
+        printf("R002 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, e, &ffidl_cells[13], &ffidl_cells[40]));
         R002 w = make_R002(530);
         printf("R002 pair %" PRIu64 "\n", pair_R002(v, -127ll, w, 0ull, 36ull));
     }
@@ -5173,7 +5173,7 @@ __attribute__((noinline)) static void shape_R003(void) {
         R003 v = make_R003(32);
         printf("R003 hash %" PRIu64 "\n", hash_R003(7614.0f, -6309.375, 3872.625f, v, 127ll, -127ll));
         R003 e = echo_R003(49ll, -1091.0, -2106.75, v, 1358589618893150651ull);
-        printf("R003 echo %" PRIu64 "\n", hash_R003(7614.0f, -6309.375, 3872.625f, e, 127ll, -127ll));
+        printf("R003 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R003(7614.0f, -6309.375, 3872.625f, e, 127ll, -127ll));
     }
 }
 __attribute__((noinline)) static void shape_R004(void) {
@@ -5182,7 +5182,7 @@ __attribute__((noinline)) static void shape_R004(void) {
         R004 v = make_R004(33);
         printf("R004 hash %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, v, -4ll));
         R004 e = echo_R004(465192065ll, 2473.125, v);
-        printf("R004 echo %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, e, -4ll));
+        printf("R004 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, e, -4ll));
         R004 w = make_R004(532);
         printf("R004 pair %" PRIu64 "\n", pair_R004(1099.75, -127ll, v, 1372.5, w, 5399.625f, -6700.125f));
     }
@@ -5193,21 +5193,21 @@ __attribute__((noinline)) static void shape_R005(void) {
         R005 v = make_R005(34);
         printf("R005 hash %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, v, 6186.0f));
         R005 e = echo_R005(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, -904946339328080095ll, 9223372036854775806ll, 3500.25f, v, -3ll, 0ull, 5456178148685169373ull);
-        printf("R005 echo %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, e, 6186.0f));
+        printf("R005 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(-2147483648ll, 1739540553ull, e, 6186.0f));
         R005 x = make_R005(933);
         printf("R005 w64 hash %" PRIu64 "\n", w64_hash_R005(1690234584ull, x, -6171.875f));
         R005 y = w64_echo_R005(x, (EnU64)18446744073709551615ull);
-        printf("R005 w64 echo %" PRIu64 "\n", w64_hash_R005(1690234584ull, y, -6171.875f));
+        printf("R005 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R005(1690234584ull, y, -6171.875f));
         printf("R005 ind hash %" PRIu64 "\n", ptr_hash_R005()(-2147483648ll, 1739540553ull, v, 6186.0f));
         R005 ie = ptr_echo_R005()(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, -904946339328080095ll, 9223372036854775806ll, 3500.25f, e, -3ll, 0ull, 5456178148685169373ull);
-        printf("R005 ind echo %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, ie, 6186.0f));
+        printf("R005 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(-2147483648ll, 1739540553ull, ie, 6186.0f));
         printf("R005 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R005()(1690234584ull, y, -6171.875f));
         R005 wie = ptr_w64_echo_R005()(y, (EnU64)18446744073709551615ull);
-        printf("R005 w64 ind echo %" PRIu64 "\n", w64_hash_R005(1690234584ull, wie, -6171.875f));
+        printf("R005 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R005(1690234584ull, wie, -6171.875f));
         R005 f = make_R005(1233);
         printf("R005 field %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, f.f0, (EnInt)-5ll));
         f.f0 = echo_UF32I32Pad((EnU8)1ull, -8529038918462893942ll, -17815ll, 20ll, &ffidl_cells[1], -17ll, f.f0, 332.25, 5064.0f, 2152827155ull);
-        printf("R005 field echo %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, f, 6186.0f));
+        printf("R005 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(-2147483648ll, 1739540553ull, f, 6186.0f));
     }
 }
 __attribute__((noinline)) static void shape_R006(void) {
@@ -5216,7 +5216,7 @@ __attribute__((noinline)) static void shape_R006(void) {
         R006 v = make_R006(35);
         printf("R006 hash %" PRIu64 "\n", hash_R006(247ull, v, 2ull));
         R006 e = echo_R006(4730359991088925032ll, 8916025354250812083ll, -3393.875f, true, 29777ull, 2241808468630260885ll, 7601.0, v, -32767ll, -2ll, -12ll);
-        printf("R006 echo %" PRIu64 "\n", hash_R006(247ull, e, 2ull));
+        printf("R006 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R006(247ull, e, 2ull));
         R006 w = make_R006(534);
         printf("R006 pair %" PRIu64 "\n", pair_R006(-9223372036854775806ll, v, -4086.625, w));
     }
@@ -5227,7 +5227,7 @@ __attribute__((noinline)) static void shape_R007(void) {
         R007 v = make_R007(36);
         printf("R007 hash %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, v, 4294967294ull, 7514.5));
         R007 e = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, v);
-        printf("R007 echo %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, e, 4294967294ull, 7514.5));
+        printf("R007 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, e, 4294967294ull, 7514.5));
     }
 }
 __attribute__((noinline)) static void shape_R008(void) {
@@ -5236,13 +5236,13 @@ __attribute__((noinline)) static void shape_R008(void) {
         R008 v = make_R008(37);
         printf("R008 hash %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, v));
         R008 e = echo_R008(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, v, 13ull, false, 5460256187155313717ull);
-        printf("R008 echo %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, e));
+        printf("R008 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, e));
         R008 w = make_R008(536);
         printf("R008 pair %" PRIu64 "\n", pair_R008(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
         R008 f = make_R008(1236);
         printf("R008 field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.f0, 96ull));
         f.f0 = echo_PackP7(-5124.375, 1625.625f, f.f0, 755511254ull, 16ll);
-        printf("R008 field echo %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f));
+        printf("R008 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R009(void) {
@@ -5251,11 +5251,11 @@ __attribute__((noinline)) static void shape_R009(void) {
         R009 v = make_R009(38);
         printf("R009 hash %" PRIu64 "\n", hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, v));
         R009 e = echo_R009(2908104510ull, 8ull, 157ull, -1735854540ll, v, 87ll, -23ll, 25ull);
-        printf("R009 echo %" PRIu64 "\n", hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, e));
+        printf("R009 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, e));
         R009 x = make_R009(937);
         printf("R009 w64 hash %" PRIu64 "\n", w64_hash_R009(533.375, -5345.375, 2671.875, x, 5679.625, true));
         R009 y = w64_echo_R009(x, 19ll);
-        printf("R009 w64 echo %" PRIu64 "\n", w64_hash_R009(533.375, -5345.375, 2671.875, y, 5679.625, true));
+        printf("R009 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R009(533.375, -5345.375, 2671.875, y, 5679.625, true));
     }
 }
 __attribute__((noinline)) static void shape_R010(void) {
@@ -5264,12 +5264,12 @@ __attribute__((noinline)) static void shape_R010(void) {
         R010 v = make_R010(39);
         printf("R010 hash %" PRIu64 "\n", hash_R010(v, 156ull));
         R010 e = echo_R010(-3992ll, 255ull, -9223372036854775806ll, v, 2ull, 47ull, -9223372036854775806ll);
-        printf("R010 echo %" PRIu64 "\n", hash_R010(e, 156ull));
+        printf("R010 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R010(e, 156ull));
         R010 w = make_R010(538);
         printf("R010 pair %" PRIu64 "\n", pair_R010(v, 3913.0f, w));
         printf("R010 ind hash %" PRIu64 "\n", ptr_hash_R010()(w, 156ull));
         R010 ie = ptr_echo_R010()(-3992ll, 255ull, -9223372036854775806ll, e, 2ull, 47ull, -9223372036854775806ll);
-        printf("R010 ind echo %" PRIu64 "\n", hash_R010(ie, 156ull));
+        printf("R010 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R010(ie, 156ull));
     }
 }
 __attribute__((noinline)) static void shape_R011(void) {
@@ -5278,7 +5278,7 @@ __attribute__((noinline)) static void shape_R011(void) {
         R011 v = make_R011(40);
         printf("R011 hash %" PRIu64 "\n", hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, v, -3903.375));
         R011 e = echo_R011(27ull, 1284.375, 7453934113134942058ll, &ffidl_cells[60], &ffidl_cells[42], v, (EnI64)-1ll);
-        printf("R011 echo %" PRIu64 "\n", hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, e, -3903.375));
+        printf("R011 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, e, -3903.375));
     }
 }
 __attribute__((noinline)) static void shape_R012(void) {
@@ -5287,13 +5287,13 @@ __attribute__((noinline)) static void shape_R012(void) {
         R012 v = make_R012(41);
         printf("R012 hash %" PRIu64 "\n", hash_R012(-25219ll, v));
         R012 e = echo_R012(-7610.75, -5316.0, 32ll, -743.5f, -31ll, (EnInt)-5ll, v, 4459.125, 1326165272ll);
-        printf("R012 echo %" PRIu64 "\n", hash_R012(-25219ll, e));
+        printf("R012 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R012(-25219ll, e));
         R012 w = make_R012(540);
         printf("R012 pair %" PRIu64 "\n", pair_R012(5026.375f, v, 75ull, w));
         R012 f = make_R012(1240);
         printf("R012 field %" PRIu64 "\n", hash_R010(f.f0[0], 156ull));
         f.f0[0] = echo_R010(-3992ll, 255ull, -9223372036854775806ll, f.f0[0], 2ull, 47ull, -9223372036854775806ll);
-        printf("R012 field echo %" PRIu64 "\n", hash_R012(-25219ll, f));
+        printf("R012 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R012(-25219ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R013(void) {
@@ -5302,14 +5302,14 @@ __attribute__((noinline)) static void shape_R013(void) {
         R013 v = make_R013(42);
         printf("R013 hash %" PRIu64 "\n", hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, v, -5421.0f));
         R013 e = echo_R013(-9223372036854775807ll, 0ll, 6ll, 6842305263196167108ll, -30ll, &ffidl_cells[10], 4688850369966658316ull, v, -645.75f, 2147483646ll);
-        printf("R013 echo %" PRIu64 "\n", hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, e, -5421.0f));
+        printf("R013 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, e, -5421.0f));
         R013 x = make_R013(941);
         printf("R013 w64 hash %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, x, -7492.0f, 2133.25));
         R013 y = w64_echo_R013(6486.375, x, (EnU16)65535ull, 6514666510629629878ull);
-        printf("R013 w64 echo %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
+        printf("R013 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
         printf("R013 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R013()((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
         R013 wie = ptr_w64_echo_R013()(6486.375, y, (EnU16)65535ull, 6514666510629629878ull);
-        printf("R013 w64 ind echo %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, wie, -7492.0f, 2133.25));
+        printf("R013 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, wie, -7492.0f, 2133.25));
     }
 }
 __attribute__((noinline)) static void shape_R014(void) {
@@ -5318,7 +5318,7 @@ __attribute__((noinline)) static void shape_R014(void) {
         R014 v = make_R014(43);
         printf("R014 hash %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, v));
         R014 e = echo_R014(-23ll, 8ll, v, 29743ull);
-        printf("R014 echo %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, e));
+        printf("R014 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, e));
         R014 w = make_R014(542);
         printf("R014 pair %" PRIu64 "\n", pair_R014(-443.5, -5549.125f, 4437.125f, 4978.875f, v, 4294967294ull, w, &ffidl_cells[51]));
     }
@@ -5329,14 +5329,14 @@ __attribute__((noinline)) static void shape_R015(void) {
         R015 v = make_R015(44);
         printf("R015 hash %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
         R015 e = echo_R015(851.875f, v, 80ll);
-        printf("R015 echo %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, e));
+        printf("R015 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, e));
         printf("R015 ind hash %" PRIu64 "\n", ptr_hash_R015()(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
         R015 ie = ptr_echo_R015()(851.875f, e, 80ll);
-        printf("R015 ind echo %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, ie));
+        printf("R015 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, ie));
         R015 f = make_R015(1243);
         printf("R015 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f1[0], -39ll));
         f.f1[0] = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f1[0], &ffidl_cells[24]);
-        printf("R015 field echo %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f));
+        printf("R015 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f));
     }
 }
 __attribute__((noinline)) static void shape_R016(void) {
@@ -5345,13 +5345,13 @@ __attribute__((noinline)) static void shape_R016(void) {
         R016 v = make_R016(45);
         printf("R016 hash %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, v));
         R016 e = echo_R016(7188.625, -294.5, v, (EnU8)40ull, 13ll);
-        printf("R016 echo %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, e));
+        printf("R016 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, e));
         R016 w = make_R016(544);
         printf("R016 pair %" PRIu64 "\n", pair_R016(65534ull, 2095.875, -1496.125, -10ll, &ffidl_cells[52], 9223372036854775807ll, v, (EnI16)7ll, w, (EnI64)-168ll));
         R016 f = make_R016(1244);
         printf("R016 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f0[2], -5283.25, 7100.625f));
         f.f0[2] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f0[2], (EnU64)9223372036854775808ull, -116ll);
-        printf("R016 field echo %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f));
+        printf("R016 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R017(void) {
@@ -5360,11 +5360,11 @@ __attribute__((noinline)) static void shape_R017(void) {
         R017 v = make_R017(46);
         printf("R017 hash %" PRIu64 "\n", hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, v));
         R017 e = echo_R017(37ll, &ffidl_cells[40], v);
-        printf("R017 echo %" PRIu64 "\n", hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, e));
+        printf("R017 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, e));
         R017 x = make_R017(945);
         printf("R017 w64 hash %" PRIu64 "\n", w64_hash_R017(403.875, x));
         R017 y = w64_echo_R017(12ull, 45ll, -47ll, -6372992122175830894ll, 50ll, x, 148ull);
-        printf("R017 w64 echo %" PRIu64 "\n", w64_hash_R017(403.875, y));
+        printf("R017 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R017(403.875, y));
     }
 }
 __attribute__((noinline)) static void shape_R018(void) {
@@ -5373,7 +5373,7 @@ __attribute__((noinline)) static void shape_R018(void) {
         R018 v = make_R018(47);
         printf("R018 hash %" PRIu64 "\n", hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, v, &ffidl_cells[59]));
         R018 e = echo_R018(v, 65535ull, (EnInt)1ll);
-        printf("R018 echo %" PRIu64 "\n", hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, e, &ffidl_cells[59]));
+        printf("R018 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, e, &ffidl_cells[59]));
         R018 w = make_R018(546);
         printf("R018 pair %" PRIu64 "\n", pair_R018(-6073.5f, 4091.375f, -4491.375, 4618.625, v, &ffidl_cells[28], w, &ffidl_cells[50], 1767826579ll));
     }
@@ -5384,7 +5384,7 @@ __attribute__((noinline)) static void shape_R019(void) {
         R019 v = make_R019(48);
         printf("R019 hash %" PRIu64 "\n", hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, v));
         R019 e = echo_R019(v, &ffidl_cells[21], 21ll, 0ull);
-        printf("R019 echo %" PRIu64 "\n", hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
+        printf("R019 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R020(void) {
@@ -5393,12 +5393,12 @@ __attribute__((noinline)) static void shape_R020(void) {
         R020 v = make_R020(49);
         printf("R020 hash %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, v));
         R020 e = echo_R020(5611.625, 7804.0f, 2111943678ll, v);
-        printf("R020 echo %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, e));
+        printf("R020 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, e));
         R020 w = make_R020(548);
         printf("R020 pair %" PRIu64 "\n", pair_R020(&ffidl_cells[9], -34ll, v, false, w, -5159.0f));
         printf("R020 ind hash %" PRIu64 "\n", ptr_hash_R020()(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, w));
         R020 ie = ptr_echo_R020()(5611.625, 7804.0f, 2111943678ll, e);
-        printf("R020 ind echo %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, ie));
+        printf("R020 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, ie));
     }
 }
 __attribute__((noinline)) static void shape_R021(void) {
@@ -5407,14 +5407,14 @@ __attribute__((noinline)) static void shape_R021(void) {
         R021 v = make_R021(50);
         printf("R021 hash %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, v, 254ull));
         R021 e = echo_R021(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, v, 6490.375f, -7531.0f);
-        printf("R021 echo %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
+        printf("R021 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
         R021 x = make_R021(949);
         printf("R021 w64 hash %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, x));
         R021 y = w64_echo_R021(-1419ll, 122ll, &ffidl_cells[5], x);
-        printf("R021 w64 echo %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, y));
+        printf("R021 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, y));
         printf("R021 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R021()(-8ll, 701.625f, 5145.75f, 2811.125, y));
         R021 wie = ptr_w64_echo_R021()(-1419ll, 122ll, &ffidl_cells[5], y);
-        printf("R021 w64 ind echo %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, wie));
+        printf("R021 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, wie));
     }
 }
 __attribute__((noinline)) static void shape_R022(void) {
@@ -5423,13 +5423,13 @@ __attribute__((noinline)) static void shape_R022(void) {
         R022 v = make_R022(51);
         printf("R022 hash %" PRIu64 "\n", hash_R022(v, 183ull));
         R022 e = echo_R022(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, v, -72ll, 70ull, &ffidl_cells[35]);
-        printf("R022 echo %" PRIu64 "\n", hash_R022(e, 183ull));
+        printf("R022 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R022(e, 183ull));
         R022 w = make_R022(550);
         printf("R022 pair %" PRIu64 "\n", pair_R022(false, 26576ull, v, 6447950921538951276ull, w));
         R022 f = make_R022(1250);
         printf("R022 field %" PRIu64 "\n", hash_R001(f.f2, 1796.875f));
         f.f2 = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f2);
-        printf("R022 field echo %" PRIu64 "\n", hash_R022(f, 183ull));
+        printf("R022 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R022(f, 183ull));
     }
 }
 __attribute__((noinline)) static void shape_R023(void) {
@@ -5438,7 +5438,7 @@ __attribute__((noinline)) static void shape_R023(void) {
         R023 v = make_R023(52);
         printf("R023 hash %" PRIu64 "\n", hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, v, -2518.625, 6519.25f));
         R023 e = echo_R023(2703094988ull, 1ull, v, -1763306195684429260ll, -4460.625f);
-        printf("R023 echo %" PRIu64 "\n", hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, e, -2518.625, 6519.25f));
+        printf("R023 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, e, -2518.625, 6519.25f));
     }
 }
 __attribute__((noinline)) static void shape_R024(void) {
@@ -5447,7 +5447,7 @@ __attribute__((noinline)) static void shape_R024(void) {
         R024 v = make_R024(53);
         printf("R024 hash %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, v));
         R024 e = echo_R024(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, v, &ffidl_cells[63], 18446744073709551614ull, 233ull);
-        printf("R024 echo %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
+        printf("R024 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
         R024 w = make_R024(552);
         printf("R024 pair %" PRIu64 "\n", pair_R024(-51ll, 109ll, -5863842414038241572ll, (EnU8)1ull, v, -18.75f, w));
     }
@@ -5458,18 +5458,18 @@ __attribute__((noinline)) static void shape_R025(void) {
         R025 v = make_R025(54);
         printf("R025 hash %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
         R025 e = echo_R025(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, v, 11226416154748311821ull);
-        printf("R025 echo %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, e, 4326.875));
+        printf("R025 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, e, 4326.875));
         R025 x = make_R025(953);
         printf("R025 w64 hash %" PRIu64 "\n", w64_hash_R025(-2478.125, 6333.125f, 4069.25, x));
         R025 y = w64_echo_R025((EnInt)0ll, 27ull, x);
-        printf("R025 w64 echo %" PRIu64 "\n", w64_hash_R025(-2478.125, 6333.125f, 4069.25, y));
+        printf("R025 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R025(-2478.125, 6333.125f, 4069.25, y));
         printf("R025 ind hash %" PRIu64 "\n", ptr_hash_R025()(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
         R025 ie = ptr_echo_R025()(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, e, 11226416154748311821ull);
-        printf("R025 ind echo %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, ie, 4326.875));
+        printf("R025 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, ie, 4326.875));
         R025 f = make_R025(1253);
         printf("R025 field %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, f.f0, 254ull));
         f.f0 = echo_R021(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, f.f0, 6490.375f, -7531.0f);
-        printf("R025 field echo %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, f, 4326.875));
+        printf("R025 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, f, 4326.875));
     }
 }
 __attribute__((noinline)) static void shape_R026(void) {
@@ -5478,13 +5478,13 @@ __attribute__((noinline)) static void shape_R026(void) {
         R026 v = make_R026(55);
         printf("R026 hash %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, v, 2772159867ull));
         R026 e = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], v, &ffidl_cells[25]);
-        printf("R026 echo %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, e, 2772159867ull));
+        printf("R026 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, e, 2772159867ull));
         R026 w = make_R026(554);
         printf("R026 pair %" PRIu64 "\n", pair_R026(11ull, -2319.625, -38ll, v, -5732.125, w, 2649.25, -6015.0));
         R026 f = make_R026(1254);
         printf("R026 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f0, -4ll));
         f.f0 = echo_U8EmptyU8(-9ll, 6608.5, f.f0);
-        printf("R026 field echo %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f, 2772159867ull));
+        printf("R026 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f, 2772159867ull));
     }
 }
 __attribute__((noinline)) static void shape_R027(void) {
@@ -5493,7 +5493,7 @@ __attribute__((noinline)) static void shape_R027(void) {
         R027 v = make_R027(56);
         printf("R027 hash %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, v));
         R027 e = echo_R027(0ull, 594024953ll, 18446744073709551614ull, 8702950756118995010ll, -32ll, 0ll, -37ll, &ffidl_cells[30], v, -6142.5f);
-        printf("R027 echo %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
+        printf("R027 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R028(void) {
@@ -5502,7 +5502,7 @@ __attribute__((noinline)) static void shape_R028(void) {
         R028 v = make_R028(57);
         printf("R028 hash %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, v, -1165807762ll));
         R028 e = echo_R028(-3604.875f, -7427.125f, 614727625ll, 3038.375f, v, -7674.25);
-        printf("R028 echo %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, e, -1165807762ll));
+        printf("R028 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, e, -1165807762ll));
         R028 w = make_R028(556);
         printf("R028 pair %" PRIu64 "\n", pair_R028(v, 7594.375f, w));
     }
@@ -5513,14 +5513,14 @@ __attribute__((noinline)) static void shape_R029(void) {
         R029 v = make_R029(58);
         printf("R029 hash %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], v, 40ull, 50ll));
         R029 e = echo_R029(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, v, -10718ll, 0ull);
-        printf("R029 echo %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
+        printf("R029 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
         R029 x = make_R029(957);
         printf("R029 w64 hash %" PRIu64 "\n", w64_hash_R029(2017077482ull, x, 253ull, -37ll));
         R029 y = w64_echo_R029(x, 7527695585847279836ll);
-        printf("R029 w64 echo %" PRIu64 "\n", w64_hash_R029(2017077482ull, y, 253ull, -37ll));
+        printf("R029 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R029(2017077482ull, y, 253ull, -37ll));
         printf("R029 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R029()(2017077482ull, y, 253ull, -37ll));
         R029 wie = ptr_w64_echo_R029()(y, 7527695585847279836ll);
-        printf("R029 w64 ind echo %" PRIu64 "\n", w64_hash_R029(2017077482ull, wie, 253ull, -37ll));
+        printf("R029 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R029(2017077482ull, wie, 253ull, -37ll));
     }
 }
 __attribute__((noinline)) static void shape_R030(void) {
@@ -5529,12 +5529,12 @@ __attribute__((noinline)) static void shape_R030(void) {
         R030 v = make_R030(59);
         printf("R030 hash %" PRIu64 "\n", hash_R030(30ull, 25ll, v, 9223372036854775807ll, 85ll));
         R030 e = echo_R030(4909.375f, v, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
-        printf("R030 echo %" PRIu64 "\n", hash_R030(30ull, 25ll, e, 9223372036854775807ll, 85ll));
+        printf("R030 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R030(30ull, 25ll, e, 9223372036854775807ll, 85ll));
         R030 w = make_R030(558);
         printf("R030 pair %" PRIu64 "\n", pair_R030(7822.5f, 126ll, &ffidl_cells[20], -6964.625f, 939.625, -20ll, v, 6101.625, w));
         printf("R030 ind hash %" PRIu64 "\n", ptr_hash_R030()(30ull, 25ll, w, 9223372036854775807ll, 85ll));
         R030 ie = ptr_echo_R030()(4909.375f, e, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
-        printf("R030 ind echo %" PRIu64 "\n", hash_R030(30ull, 25ll, ie, 9223372036854775807ll, 85ll));
+        printf("R030 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R030(30ull, 25ll, ie, 9223372036854775807ll, 85ll));
     }
 }
 __attribute__((noinline)) static void shape_R031(void) {
@@ -5543,7 +5543,7 @@ __attribute__((noinline)) static void shape_R031(void) {
         R031 v = make_R031(60);
         printf("R031 hash %" PRIu64 "\n", hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, v));
         R031 e = echo_R031(4075968068991867437ull, v, 21ull, 127ll, (EnU8)200ull);
-        printf("R031 echo %" PRIu64 "\n", hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, e));
+        printf("R031 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, e));
     }
 }
 __attribute__((noinline)) static void shape_R032(void) {
@@ -5552,13 +5552,13 @@ __attribute__((noinline)) static void shape_R032(void) {
         R032 v = make_R032(61);
         printf("R032 hash %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, v));
         R032 e = echo_R032(-127ll, -4832.375, v);
-        printf("R032 echo %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, e));
+        printf("R032 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, e));
         R032 w = make_R032(560);
         printf("R032 pair %" PRIu64 "\n", pair_R032(-4296.375, 5664.75f, 2487ull, 2833ll, 556699866406135660ll, -3053.625f, v, 0ull, w, 3654.375f));
         R032 f = make_R032(1260);
         printf("R032 field %" PRIu64 "\n", hash_R001(f.f1, 1796.875f));
         f.f1 = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f1);
-        printf("R032 field echo %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, f));
+        printf("R032 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, f));
     }
 }
 __attribute__((noinline)) static void shape_R033(void) {
@@ -5567,15 +5567,15 @@ __attribute__((noinline)) static void shape_R033(void) {
         R033 v = make_R033(62);
         printf("R033 hash %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, v, 2103.625));
         R033 e = echo_R033(-18ll, v);
-        printf("R033 echo %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
+        printf("R033 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
         R033 x = make_R033(961);
         printf("R033 w64 hash %" PRIu64 "\n", w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, x, -1936.875f, 65535ull));
         R033 y = w64_echo_R033(3267341868ull, x, -1349115941ll);
-        printf("R033 w64 echo %" PRIu64 "\n", w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, y, -1936.875f, 65535ull));
+        printf("R033 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, y, -1936.875f, 65535ull));
         R033 f = make_R033(1261);
         printf("R033 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f6[0]));
         f.f6[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f6[0]);
-        printf("R033 field echo %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, f, 2103.625));
+        printf("R033 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, f, 2103.625));
     }
 }
 __attribute__((noinline)) static void shape_R034(void) {
@@ -5584,13 +5584,13 @@ __attribute__((noinline)) static void shape_R034(void) {
         R034 v = make_R034(63);
         printf("R034 hash %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, v, 3593.875f));
         R034 e = echo_R034(5248.25, v, 72ll, 259497669ull, -3347.625f);
-        printf("R034 echo %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, e, 3593.875f));
+        printf("R034 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, e, 3593.875f));
         R034 w = make_R034(562);
         printf("R034 pair %" PRIu64 "\n", pair_R034(38ll, 111ll, v, &ffidl_cells[2], w));
         R034 f = make_R034(1262);
         printf("R034 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f0, 204.75));
         f.f0 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f0);
-        printf("R034 field echo %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, f, 3593.875f));
+        printf("R034 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, f, 3593.875f));
     }
 }
 __attribute__((noinline)) static void shape_R035(void) {
@@ -5599,10 +5599,10 @@ __attribute__((noinline)) static void shape_R035(void) {
         R035 v = make_R035(64);
         printf("R035 hash %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
         R035 e = echo_R035(-16ll, v, -4968.125);
-        printf("R035 echo %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, e, -95ll));
+        printf("R035 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, e, -95ll));
         printf("R035 ind hash %" PRIu64 "\n", ptr_hash_R035()(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
         R035 ie = ptr_echo_R035()(-16ll, e, -4968.125);
-        printf("R035 ind echo %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, ie, -95ll));
+        printf("R035 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, ie, -95ll));
     }
 }
 __attribute__((noinline)) static void shape_R036(void) {
@@ -5611,7 +5611,7 @@ __attribute__((noinline)) static void shape_R036(void) {
         R036 v = make_R036(65);
         printf("R036 hash %" PRIu64 "\n", hash_R036(23133149ull, v, 23925ll, &ffidl_cells[7]));
         R036 e = echo_R036(-7087.125f, 5331.25, -3488.375, -2862.0f, 3787.5, 7259.5f, 1453.875f, v);
-        printf("R036 echo %" PRIu64 "\n", hash_R036(23133149ull, e, 23925ll, &ffidl_cells[7]));
+        printf("R036 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R036(23133149ull, e, 23925ll, &ffidl_cells[7]));
         R036 w = make_R036(564);
         printf("R036 pair %" PRIu64 "\n", pair_R036((EnI64)-1ll, 456.25f, 1867.25f, 14ull, (EnInt)-5ll, v, -32767ll, w, (EnU8)200ull, &ffidl_cells[11]));
     }
@@ -5622,18 +5622,18 @@ __attribute__((noinline)) static void shape_R037(void) {
         R037 v = make_R037(66);
         printf("R037 hash %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, v, 7047.875f));
         R037 e = echo_R037(-4837.0f, -3629.75f, -2.25, v, 6561.0f);
-        printf("R037 echo %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
+        printf("R037 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
         R037 x = make_R037(965);
         printf("R037 w64 hash %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, x, -7820.5f));
         R037 y = w64_echo_R037(7109.5, 7974.625, -3204.625f, -3529.125f, x, 1292.75f, 7085.125f);
-        printf("R037 w64 echo %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
+        printf("R037 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
         printf("R037 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R037()(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
         R037 wie = ptr_w64_echo_R037()(7109.5, 7974.625, -3204.625f, -3529.125f, y, 1292.75f, 7085.125f);
-        printf("R037 w64 ind echo %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, wie, -7820.5f));
+        printf("R037 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, wie, -7820.5f));
         R037 f = make_R037(1265);
         printf("R037 field %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], f.f5[0], 48ull));
         f.f5[0] = echo_F32F32ZeroI32(-15ll, 122ull, f.f5[0], -16ll);
-        printf("R037 field echo %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, f, 7047.875f));
+        printf("R037 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, f, 7047.875f));
     }
 }
 __attribute__((noinline)) static void shape_R038(void) {
@@ -5642,7 +5642,7 @@ __attribute__((noinline)) static void shape_R038(void) {
         R038 v = make_R038(67);
         printf("R038 hash %" PRIu64 "\n", hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, v));
         R038 e = echo_R038(41ull, -5880099742996044539ll, 6992243029746838250ull, 0ll, 254ull, 6ull, 9044112193756479912ll, v, 6252900665257666679ull, -12ll, 6635.875);
-        printf("R038 echo %" PRIu64 "\n", hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, e));
+        printf("R038 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, e));
         R038 w = make_R038(566);
         printf("R038 pair %" PRIu64 "\n", pair_R038(236ull, 24ull, v, 7418.0, w, false, 32ull));
     }
@@ -5653,11 +5653,11 @@ __attribute__((noinline)) static void shape_R039(void) {
         R039 v = make_R039(68);
         printf("R039 hash %" PRIu64 "\n", hash_R039(-2759.5, v));
         R039 e = echo_R039(-4436.125f, -7701.5, 32ll, -5996.375f, 2964.5f, 6487.375f, -3826.625, -2712.25, v, 122ll, -12ll);
-        printf("R039 echo %" PRIu64 "\n", hash_R039(-2759.5, e));
+        printf("R039 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R039(-2759.5, e));
         R039 f = make_R039(1267);
         printf("R039 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f3[1], -5283.25, 7100.625f));
         f.f3[1] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f3[1], (EnU64)9223372036854775808ull, -116ll);
-        printf("R039 field echo %" PRIu64 "\n", hash_R039(-2759.5, f));
+        printf("R039 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R039(-2759.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R040(void) {
@@ -5666,16 +5666,16 @@ __attribute__((noinline)) static void shape_R040(void) {
         R040 v = make_R040(69);
         printf("R040 hash %" PRIu64 "\n", hash_R040(6164.5, -5112.625, v));
         R040 e = echo_R040(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, v, -6370.75f, 10985ll);
-        printf("R040 echo %" PRIu64 "\n", hash_R040(6164.5, -5112.625, e));
+        printf("R040 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(6164.5, -5112.625, e));
         R040 w = make_R040(568);
         printf("R040 pair %" PRIu64 "\n", pair_R040(3754.5, -1347.5, 2227.75, -23.625f, 7194125984938736436ll, 2545.875f, v, 2450.75f, w));
         printf("R040 ind hash %" PRIu64 "\n", ptr_hash_R040()(6164.5, -5112.625, w));
         R040 ie = ptr_echo_R040()(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, e, -6370.75f, 10985ll);
-        printf("R040 ind echo %" PRIu64 "\n", hash_R040(6164.5, -5112.625, ie));
+        printf("R040 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(6164.5, -5112.625, ie));
         R040 f = make_R040(1268);
         printf("R040 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f2, -4ll));
         f.f2 = echo_U8EmptyU8(-9ll, 6608.5, f.f2);
-        printf("R040 field echo %" PRIu64 "\n", hash_R040(6164.5, -5112.625, f));
+        printf("R040 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(6164.5, -5112.625, f));
     }
 }
 __attribute__((noinline)) static void shape_R041(void) {
@@ -5684,11 +5684,11 @@ __attribute__((noinline)) static void shape_R041(void) {
         R041 v = make_R041(70);
         printf("R041 hash %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, v, 126ll, 1747ll));
         R041 e = echo_R041(v);
-        printf("R041 echo %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, e, 126ll, 1747ll));
+        printf("R041 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, e, 126ll, 1747ll));
         R041 x = make_R041(969);
         printf("R041 w64 hash %" PRIu64 "\n", w64_hash_R041(x));
         R041 y = w64_echo_R041(945224510ull, x, 6011.5, 6084.0f);
-        printf("R041 w64 echo %" PRIu64 "\n", w64_hash_R041(y));
+        printf("R041 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R041(y));
     }
 }
 __attribute__((noinline)) static void shape_R042(void) {
@@ -5697,13 +5697,13 @@ __attribute__((noinline)) static void shape_R042(void) {
         R042 v = make_R042(71);
         printf("R042 hash %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, v, (EnU16)0ull, 127ll));
         R042 e = echo_R042(4660.0, -1922.625f, -1489.0f, 23ull, -13.125, 402.875, v, 38ll, (EnI16)-299ll);
-        printf("R042 echo %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, e, (EnU16)0ull, 127ll));
+        printf("R042 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, e, (EnU16)0ull, 127ll));
         R042 w = make_R042(570);
         printf("R042 pair %" PRIu64 "\n", pair_R042(21ull, v, -2610.0, w, 8901750422012861277ull));
         R042 f = make_R042(1270);
         printf("R042 field %" PRIu64 "\n", hash_R010(f.f0, 156ull));
         f.f0 = echo_R010(-3992ll, 255ull, -9223372036854775806ll, f.f0, 2ull, 47ull, -9223372036854775806ll);
-        printf("R042 field echo %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, f, (EnU16)0ull, 127ll));
+        printf("R042 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, f, (EnU16)0ull, 127ll));
     }
 }
 __attribute__((noinline)) static void shape_R043(void) {
@@ -5712,11 +5712,11 @@ __attribute__((noinline)) static void shape_R043(void) {
         R043 v = make_R043(72);
         printf("R043 hash %" PRIu64 "\n", hash_R043(0ull, v, -3612.125));
         R043 e = echo_R043(42ull, 15492ll, -19506ll, &ffidl_cells[25], -9223372036854775807ll, 5ull, 248ull, v, -2ll, -1722.0);
-        printf("R043 echo %" PRIu64 "\n", hash_R043(0ull, e, -3612.125));
+        printf("R043 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R043(0ull, e, -3612.125));
         R043 f = make_R043(1271);
         printf("R043 field %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f2, 4294967294ull, 7514.5));
         f.f2 = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f2);
-        printf("R043 field echo %" PRIu64 "\n", hash_R043(0ull, f, -3612.125));
+        printf("R043 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R043(0ull, f, -3612.125));
     }
 }
 __attribute__((noinline)) static void shape_R044(void) {
@@ -5725,7 +5725,7 @@ __attribute__((noinline)) static void shape_R044(void) {
         R044 v = make_R044(73);
         printf("R044 hash %" PRIu64 "\n", hash_R044(1332.625, v));
         R044 e = echo_R044(14ll, (EnU16)65535ull, v, 2112.0f, 127ll);
-        printf("R044 echo %" PRIu64 "\n", hash_R044(1332.625, e));
+        printf("R044 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R044(1332.625, e));
         R044 w = make_R044(572);
         printf("R044 pair %" PRIu64 "\n", pair_R044(-2821.875f, -4485.625f, -4690.5f, v, -20060ll, w, -3861718229995738639ll, 36ull));
     }
@@ -5736,17 +5736,17 @@ __attribute__((noinline)) static void shape_R045(void) {
         R045 v = make_R045(74);
         printf("R045 hash %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
         R045 e = echo_R045(0ull, v, 1ull, -4310467352082204470ll, -128ll);
-        printf("R045 echo %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, e, &ffidl_cells[46]));
+        printf("R045 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, e, &ffidl_cells[46]));
         R045 x = make_R045(973);
         printf("R045 w64 hash %" PRIu64 "\n", w64_hash_R045(69ull, x, -5669.75));
         R045 y = w64_echo_R045(-7251.5f, 2ull, 19759ull, x, 2813.625f);
-        printf("R045 w64 echo %" PRIu64 "\n", w64_hash_R045(69ull, y, -5669.75));
+        printf("R045 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R045(69ull, y, -5669.75));
         printf("R045 ind hash %" PRIu64 "\n", ptr_hash_R045()(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
         R045 ie = ptr_echo_R045()(0ull, e, 1ull, -4310467352082204470ll, -128ll);
-        printf("R045 ind echo %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, ie, &ffidl_cells[46]));
+        printf("R045 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, ie, &ffidl_cells[46]));
         printf("R045 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R045()(69ull, y, -5669.75));
         R045 wie = ptr_w64_echo_R045()(-7251.5f, 2ull, 19759ull, y, 2813.625f);
-        printf("R045 w64 ind echo %" PRIu64 "\n", w64_hash_R045(69ull, wie, -5669.75));
+        printf("R045 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R045(69ull, wie, -5669.75));
     }
 }
 __attribute__((noinline)) static void shape_R046(void) {
@@ -5755,13 +5755,13 @@ __attribute__((noinline)) static void shape_R046(void) {
         R046 v = make_R046(75);
         printf("R046 hash %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, v, 53742ull));
         R046 e = echo_R046(-127ll, false, 20399ull, -2147483648ll, v);
-        printf("R046 echo %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, e, 53742ull));
+        printf("R046 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R046(23ll, 254ull, 1ull, e, 53742ull));
         R046 w = make_R046(574);
         printf("R046 pair %" PRIu64 "\n", pair_R046(-8520447256278524990ll, 15013ull, 0ull, 0ull, 9223372036854775806ll, 0ull, v, &ffidl_cells[59], w, -18455ll));
         R046 f = make_R046(1274);
         printf("R046 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f0[0], -5283.25, 7100.625f));
         f.f0[0] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f0[0], (EnU64)9223372036854775808ull, -116ll);
-        printf("R046 field echo %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f, 53742ull));
+        printf("R046 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R046(23ll, 254ull, 1ull, f, 53742ull));
     }
 }
 __attribute__((noinline)) static void shape_R047(void) {
@@ -5770,7 +5770,7 @@ __attribute__((noinline)) static void shape_R047(void) {
         R047 v = make_R047(76);
         printf("R047 hash %" PRIu64 "\n", hash_R047(7677.0f, v));
         R047 e = echo_R047(-4713.75, -7756.625f, -7958.0f, -5234.375f, 407.625, 5221.375, -2363.875f, -1559.125, v, &ffidl_cells[6], &ffidl_cells[39]);
-        printf("R047 echo %" PRIu64 "\n", hash_R047(7677.0f, e));
+        printf("R047 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R047(7677.0f, e));
     }
 }
 __attribute__((noinline)) static void shape_R048(void) {
@@ -5779,7 +5779,7 @@ __attribute__((noinline)) static void shape_R048(void) {
         R048 v = make_R048(77);
         printf("R048 hash %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, v));
         R048 e = echo_R048((EnI8)-29ll, 0ll, -2375.75, 5672.25f, v);
-        printf("R048 echo %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, e));
+        printf("R048 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R048(&ffidl_cells[20], (EnI8)-6ll, e));
         R048 w = make_R048(576);
         printf("R048 pair %" PRIu64 "\n", pair_R048(3828333270592217211ull, 6ull, 16ull, v, 32766ll, w));
     }
@@ -5790,11 +5790,11 @@ __attribute__((noinline)) static void shape_R049(void) {
         R049 v = make_R049(78);
         printf("R049 hash %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], v, 15276ull));
         R049 e = echo_R049(9ull, 25256ll, -43ll, v, 65444ull);
-        printf("R049 echo %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], e, 15276ull));
+        printf("R049 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], e, 15276ull));
         R049 x = make_R049(977);
         printf("R049 w64 hash %" PRIu64 "\n", w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], x, -7577.875, 1719.75));
         R049 y = w64_echo_R049(-3920.0f, -7507.375f, x, 75ll, 971958247ll);
-        printf("R049 w64 echo %" PRIu64 "\n", w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], y, -7577.875, 1719.75));
+        printf("R049 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], y, -7577.875, 1719.75));
     }
 }
 __attribute__((noinline)) static void shape_R050(void) {
@@ -5803,16 +5803,16 @@ __attribute__((noinline)) static void shape_R050(void) {
         R050 v = make_R050(79);
         printf("R050 hash %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, v, 255ull));
         R050 e = echo_R050(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, v, 46ull);
-        printf("R050 echo %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, e, 255ull));
+        printf("R050 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, e, 255ull));
         R050 w = make_R050(578);
         printf("R050 pair %" PRIu64 "\n", pair_R050(2468.5f, 7513.0, 7102.25f, v, 0ull, w, -24ll));
         printf("R050 ind hash %" PRIu64 "\n", ptr_hash_R050()((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, w, 255ull));
         R050 ie = ptr_echo_R050()(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, e, 46ull);
-        printf("R050 ind echo %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, ie, 255ull));
+        printf("R050 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, ie, 255ull));
         R050 f = make_R050(1278);
         printf("R050 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f3, -7730.0));
         f.f3 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f3);
-        printf("R050 field echo %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, f, 255ull));
+        printf("R050 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, f, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R051(void) {
@@ -5821,11 +5821,11 @@ __attribute__((noinline)) static void shape_R051(void) {
         R051 v = make_R051(80);
         printf("R051 hash %" PRIu64 "\n", hash_R051((EnI8)127ll, v, &ffidl_cells[46]));
         R051 e = echo_R051(v, -3231.375f);
-        printf("R051 echo %" PRIu64 "\n", hash_R051((EnI8)127ll, e, &ffidl_cells[46]));
+        printf("R051 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R051((EnI8)127ll, e, &ffidl_cells[46]));
         R051 f = make_R051(1279);
         printf("R051 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1[2]));
         f.f1[2] = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1[2], 0ull, 24130ull);
-        printf("R051 field echo %" PRIu64 "\n", hash_R051((EnI8)127ll, f, &ffidl_cells[46]));
+        printf("R051 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R051((EnI8)127ll, f, &ffidl_cells[46]));
     }
 }
 __attribute__((noinline)) static void shape_R052(void) {
@@ -5834,13 +5834,13 @@ __attribute__((noinline)) static void shape_R052(void) {
         R052 v = make_R052(81);
         printf("R052 hash %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, v));
         R052 e = echo_R052(v, (EnI64)-1ll, 11669ll, 903.125f);
-        printf("R052 echo %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, e));
+        printf("R052 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, e));
         R052 w = make_R052(580);
         printf("R052 pair %" PRIu64 "\n", pair_R052(7633.375f, -1140.375f, -5963.125f, -7520.875f, v, 4920.875, w, -4169.25, 102ll));
         R052 f = make_R052(1280);
         printf("R052 field %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f0[2], 4294967294ull, 7514.5));
         f.f0[2] = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f0[2]);
-        printf("R052 field echo %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f));
+        printf("R052 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R053(void) {
@@ -5849,14 +5849,14 @@ __attribute__((noinline)) static void shape_R053(void) {
         R053 v = make_R053(82);
         printf("R053 hash %" PRIu64 "\n", hash_R053(-38ll, v, 1038014837ull));
         R053 e = echo_R053(1ull, (EnU16)500ull, 16548842769186031902ull, (EnI16)800ll, 0ull, v);
-        printf("R053 echo %" PRIu64 "\n", hash_R053(-38ll, e, 1038014837ull));
+        printf("R053 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R053(-38ll, e, 1038014837ull));
         R053 x = make_R053(981);
         printf("R053 w64 hash %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, x));
         R053 y = w64_echo_R053(-689.375, 6682.125, x, 7279111852090528269ll);
-        printf("R053 w64 echo %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
+        printf("R053 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
         printf("R053 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R053()(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
         R053 wie = ptr_w64_echo_R053()(-689.375, 6682.125, y, 7279111852090528269ll);
-        printf("R053 w64 ind echo %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, wie));
+        printf("R053 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, wie));
     }
 }
 __attribute__((noinline)) static void shape_R054(void) {
@@ -5865,13 +5865,13 @@ __attribute__((noinline)) static void shape_R054(void) {
         R054 v = make_R054(83);
         printf("R054 hash %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, v));
         R054 e = echo_R054(-127ll, (EnU8)172ull, 32766ll, -4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, v, 18446744073709551614ull, (EnU8)200ull, -35ll);
-        printf("R054 echo %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, e));
+        printf("R054 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, e));
         R054 w = make_R054(582);
         printf("R054 pair %" PRIu64 "\n", pair_R054(v, -19626ll, w, 65534ull, (EnU8)1ull));
         R054 f = make_R054(1282);
         printf("R054 field %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f.f1));
         f.f1 = echo_R016(7188.625, -294.5, f.f1, (EnU8)40ull, 13ll);
-        printf("R054 field echo %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, f));
+        printf("R054 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R055(void) {
@@ -5880,10 +5880,10 @@ __attribute__((noinline)) static void shape_R055(void) {
         R055 v = make_R055(84);
         printf("R055 hash %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
         R055 e = echo_R055(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, v, -5760.375, 1827.625);
-        printf("R055 echo %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], e));
+        printf("R055 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], e));
         printf("R055 ind hash %" PRIu64 "\n", ptr_hash_R055()(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
         R055 ie = ptr_echo_R055()(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, e, -5760.375, 1827.625);
-        printf("R055 ind echo %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], ie));
+        printf("R055 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], ie));
     }
 }
 __attribute__((noinline)) static void shape_R056(void) {
@@ -5892,13 +5892,13 @@ __attribute__((noinline)) static void shape_R056(void) {
         R056 v = make_R056(85);
         printf("R056 hash %" PRIu64 "\n", hash_R056(38ull, v, 32766ll, 1ull));
         R056 e = echo_R056(770.875, v);
-        printf("R056 echo %" PRIu64 "\n", hash_R056(38ull, e, 32766ll, 1ull));
+        printf("R056 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R056(38ull, e, 32766ll, 1ull));
         R056 w = make_R056(584);
         printf("R056 pair %" PRIu64 "\n", pair_R056(37ll, 24ull, &ffidl_cells[29], v, -8226ll, w));
         R056 f = make_R056(1284);
         printf("R056 field %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f.f7, 2772159867ull));
         f.f7 = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], f.f7, &ffidl_cells[25]);
-        printf("R056 field echo %" PRIu64 "\n", hash_R056(38ull, f, 32766ll, 1ull));
+        printf("R056 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R056(38ull, f, 32766ll, 1ull));
     }
 }
 __attribute__((noinline)) static void shape_R057(void) {
@@ -5907,15 +5907,15 @@ __attribute__((noinline)) static void shape_R057(void) {
         R057 v = make_R057(86);
         printf("R057 hash %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, v, -24ll, (EnInt)0ll));
         R057 e = echo_R057(149.375f, 6147.125, 2396.375f, 18ll, 9223372036854775807ll, v, -67ll, -939587080732437057ll, -26ll);
-        printf("R057 echo %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, e, -24ll, (EnInt)0ll));
+        printf("R057 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R057(3963.875f, -1488.375, 1225.5, e, -24ll, (EnInt)0ll));
         R057 x = make_R057(985);
         printf("R057 w64 hash %" PRIu64 "\n", w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, x, 30ull, 3323434595747123591ll));
         R057 y = w64_echo_R057(&ffidl_cells[34], false, -10ll, 48ull, x);
-        printf("R057 w64 echo %" PRIu64 "\n", w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, y, 30ull, 3323434595747123591ll));
+        printf("R057 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, y, 30ull, 3323434595747123591ll));
         R057 f = make_R057(1285);
         printf("R057 field %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f.f1[0], 2772159867ull));
         f.f1[0] = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], f.f1[0], &ffidl_cells[25]);
-        printf("R057 field echo %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, f, -24ll, (EnInt)0ll));
+        printf("R057 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R057(3963.875f, -1488.375, 1225.5, f, -24ll, (EnInt)0ll));
     }
 }
 __attribute__((noinline)) static void shape_R058(void) {
@@ -5924,13 +5924,13 @@ __attribute__((noinline)) static void shape_R058(void) {
         R058 v = make_R058(87);
         printf("R058 hash %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, v, &ffidl_cells[13]));
         R058 e = echo_R058(16163426601246732055ull, -1835873800482856124ll, 65535ull, v, 1030061078ull, &ffidl_cells[58]);
-        printf("R058 echo %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, e, &ffidl_cells[13]));
+        printf("R058 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(4532238478862969171ull, 127ll, e, &ffidl_cells[13]));
         R058 w = make_R058(586);
         printf("R058 pair %" PRIu64 "\n", pair_R058(0ll, v, 7381.5f, w, 10180763469214638610ull, 2ull));
         R058 f = make_R058(1286);
         printf("R058 field %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f2[0]));
         f.f2[0] = echo_R014(-23ll, 8ll, f.f2[0], 29743ull);
-        printf("R058 field echo %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, f, &ffidl_cells[13]));
+        printf("R058 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(4532238478862969171ull, 127ll, f, &ffidl_cells[13]));
     }
 }
 __attribute__((noinline)) static void shape_R059(void) {
@@ -5939,11 +5939,11 @@ __attribute__((noinline)) static void shape_R059(void) {
         R059 v = make_R059(88);
         printf("R059 hash %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, v, -49ll, 65534ull));
         R059 e = echo_R059(43ll, v, -3867.25f, -30ll);
-        printf("R059 echo %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, e, -49ll, 65534ull));
+        printf("R059 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R059(6316.875, -127ll, 7829.0f, e, -49ll, 65534ull));
         R059 f = make_R059(1287);
         printf("R059 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f0[0], -1415.375, 3287.75f));
         f.f0[0] = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f0[0], -547.375f);
-        printf("R059 field echo %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, f, -49ll, 65534ull));
+        printf("R059 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R059(6316.875, -127ll, 7829.0f, f, -49ll, 65534ull));
     }
 }
 __attribute__((noinline)) static void shape_R060(void) {
@@ -5952,16 +5952,16 @@ __attribute__((noinline)) static void shape_R060(void) {
         R060 v = make_R060(89);
         printf("R060 hash %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, v));
         R060 e = echo_R060(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, v);
-        printf("R060 echo %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, e));
+        printf("R060 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, e));
         R060 w = make_R060(588);
         printf("R060 pair %" PRIu64 "\n", pair_R060(-2403.125, -1537.25, 7368.0, v, 631250924176187346ll, w, -7159.625, 170ull));
         printf("R060 ind hash %" PRIu64 "\n", ptr_hash_R060()(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, w));
         R060 ie = ptr_echo_R060()(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, e);
-        printf("R060 ind echo %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, ie));
+        printf("R060 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, ie));
         R060 f = make_R060(1288);
         printf("R060 field %" PRIu64 "\n", hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, f.f2, true, 5ll));
         f.f2 = echo_UPackedF64U8(29ull, -32768ll, -3253.125f, -1743.0f, 1ull, 65534ull, f.f2, 4418ll);
-        printf("R060 field echo %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, f));
+        printf("R060 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R061(void) {
@@ -5970,18 +5970,18 @@ __attribute__((noinline)) static void shape_R061(void) {
         R061 v = make_R061(90);
         printf("R061 hash %" PRIu64 "\n", hash_R061(v, -3314.625f));
         R061 e = echo_R061(4995.25, -7849.375, -4370.375f, v, 0ull, -4719.375f, 3301358074ull);
-        printf("R061 echo %" PRIu64 "\n", hash_R061(e, -3314.625f));
+        printf("R061 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R061(e, -3314.625f));
         R061 x = make_R061(989);
         printf("R061 w64 hash %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, x, 2590.375f, 1418.25f));
         R061 y = w64_echo_R061(x, -34ll);
-        printf("R061 w64 echo %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
+        printf("R061 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
         printf("R061 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R061()(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
         R061 wie = ptr_w64_echo_R061()(y, -34ll);
-        printf("R061 w64 ind echo %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, wie, 2590.375f, 1418.25f));
+        printf("R061 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, wie, 2590.375f, 1418.25f));
         R061 f = make_R061(1289);
         printf("R061 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f1));
         f.f1 = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f1, (EnU16)173ull, 89ll, 87ll);
-        printf("R061 field echo %" PRIu64 "\n", hash_R061(f, -3314.625f));
+        printf("R061 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R061(f, -3314.625f));
     }
 }
 __attribute__((noinline)) static void shape_R062(void) {
@@ -5990,7 +5990,7 @@ __attribute__((noinline)) static void shape_R062(void) {
         R062 v = make_R062(91);
         printf("R062 hash %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, v, 125ull, 122ull));
         R062 e = echo_R062(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, v, 28ull, 0ull, 1ull);
-        printf("R062 echo %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, e, 125ull, 122ull));
+        printf("R062 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, e, 125ull, 122ull));
         R062 w = make_R062(590);
         printf("R062 pair %" PRIu64 "\n", pair_R062(42ull, v, 12775ull, w, -5532.25, 2261.625));
     }
@@ -6001,7 +6001,7 @@ __attribute__((noinline)) static void shape_R063(void) {
         R063 v = make_R063(92);
         printf("R063 hash %" PRIu64 "\n", hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, v, -6568.625, 126ll));
         R063 e = echo_R063(-4034.5, 3211.25, -7807.75f, -4981.5, v, 2223830763206868642ll);
-        printf("R063 echo %" PRIu64 "\n", hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, e, -6568.625, 126ll));
+        printf("R063 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, e, -6568.625, 126ll));
     }
 }
 __attribute__((noinline)) static void shape_R064(void) {
@@ -6010,13 +6010,13 @@ __attribute__((noinline)) static void shape_R064(void) {
         R064 v = make_R064(93);
         printf("R064 hash %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, v, 32767ll));
         R064 e = echo_R064((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f);
-        printf("R064 echo %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, e, 32767ll));
+        printf("R064 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, e, 32767ll));
         R064 w = make_R064(592);
         printf("R064 pair %" PRIu64 "\n", pair_R064(v, 39026ull, w, 32766ll, -128ll));
         R064 f = make_R064(1292);
         printf("R064 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f4, -1415.375, 3287.75f));
         f.f4 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f4, -547.375f);
-        printf("R064 field echo %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, f, 32767ll));
+        printf("R064 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, f, 32767ll));
     }
 }
 __attribute__((noinline)) static void shape_R065(void) {
@@ -6025,14 +6025,14 @@ __attribute__((noinline)) static void shape_R065(void) {
         R065 v = make_R065(94);
         printf("R065 hash %" PRIu64 "\n", hash_R065(v));
         R065 e = echo_R065(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, v, 3921.5);
-        printf("R065 echo %" PRIu64 "\n", hash_R065(e));
+        printf("R065 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R065(e));
         R065 x = make_R065(993);
         printf("R065 w64 hash %" PRIu64 "\n", w64_hash_R065(x, 30042ull));
         R065 y = w64_echo_R065(3667.875f, 244ull, x);
-        printf("R065 w64 echo %" PRIu64 "\n", w64_hash_R065(y, 30042ull));
+        printf("R065 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R065(y, 30042ull));
         printf("R065 ind hash %" PRIu64 "\n", ptr_hash_R065()(v));
         R065 ie = ptr_echo_R065()(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, e, 3921.5);
-        printf("R065 ind echo %" PRIu64 "\n", hash_R065(ie));
+        printf("R065 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R065(ie));
     }
 }
 __attribute__((noinline)) static void shape_R066(void) {
@@ -6041,13 +6041,13 @@ __attribute__((noinline)) static void shape_R066(void) {
         R066 v = make_R066(95);
         printf("R066 hash %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], v, 4295.25f));
         R066 e = echo_R066(110ll, 308ll, v, 6594.0f, -7268.875, -1401.125);
-        printf("R066 echo %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], e, 4295.25f));
+        printf("R066 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], e, 4295.25f));
         R066 w = make_R066(594);
         printf("R066 pair %" PRIu64 "\n", pair_R066(3868.875, -531.125, 3910ull, -8598487655030825555ll, v, 127ll, w));
         R066 f = make_R066(1294);
         printf("R066 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f1, -39ll));
         f.f1 = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f1, &ffidl_cells[24]);
-        printf("R066 field echo %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], f, 4295.25f));
+        printf("R066 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], f, 4295.25f));
     }
 }
 __attribute__((noinline)) static void shape_R067(void) {
@@ -6056,7 +6056,7 @@ __attribute__((noinline)) static void shape_R067(void) {
         R067 v = make_R067(96);
         printf("R067 hash %" PRIu64 "\n", hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, v));
         R067 e = echo_R067(-3364.625f, (EnInt)1ll, v, -24ll, -6637.0f, 2635225530953682949ull);
-        printf("R067 echo %" PRIu64 "\n", hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, e));
+        printf("R067 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, e));
     }
 }
 __attribute__((noinline)) static void shape_R068(void) {
@@ -6065,13 +6065,13 @@ __attribute__((noinline)) static void shape_R068(void) {
         R068 v = make_R068(97);
         printf("R068 hash %" PRIu64 "\n", hash_R068(5978.375, v));
         R068 e = echo_R068(23952ll, 6980.875f, v, 1509.625, 3841.25);
-        printf("R068 echo %" PRIu64 "\n", hash_R068(5978.375, e));
+        printf("R068 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(5978.375, e));
         R068 w = make_R068(596);
         printf("R068 pair %" PRIu64 "\n", pair_R068(6342.375f, v, -104ll, w, (EnI64)-1ll));
         R068 f = make_R068(1296);
         printf("R068 field %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, f.f0));
         f.f0 = echo_R024(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, f.f0, &ffidl_cells[63], 18446744073709551614ull, 233ull);
-        printf("R068 field echo %" PRIu64 "\n", hash_R068(5978.375, f));
+        printf("R068 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(5978.375, f));
     }
 }
 __attribute__((noinline)) static void shape_R069(void) {
@@ -6080,18 +6080,18 @@ __attribute__((noinline)) static void shape_R069(void) {
         R069 v = make_R069(98);
         printf("R069 hash %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, v));
         R069 e = echo_R069(v, 1188192226ull, -127ll);
-        printf("R069 echo %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, e));
+        printf("R069 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, e));
         R069 x = make_R069(997);
         printf("R069 w64 hash %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, x, 10339657494298790721ull));
         R069 y = w64_echo_R069(-1608.875f, &ffidl_cells[27], 7853ll, x);
-        printf("R069 w64 echo %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
+        printf("R069 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R069(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
         printf("R069 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R069()(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
         R069 wie = ptr_w64_echo_R069()(-1608.875f, &ffidl_cells[27], 7853ll, y);
-        printf("R069 w64 ind echo %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, wie, 10339657494298790721ull));
+        printf("R069 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R069(-3884.875, -223.125, 6662.0f, wie, 10339657494298790721ull));
         R069 f = make_R069(1297);
         printf("R069 field %" PRIu64 "\n", hash_PackAlign4(f.f6[1]));
         f.f6[1] = echo_PackAlign4(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, f.f6[1]);
-        printf("R069 field echo %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, f));
+        printf("R069 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R070(void) {
@@ -6100,12 +6100,12 @@ __attribute__((noinline)) static void shape_R070(void) {
         R070 v = make_R070(99);
         printf("R070 hash %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, v, -5874.25f, -6339.75f));
         R070 e = echo_R070(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, v, 0ull);
-        printf("R070 echo %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, e, -5874.25f, -6339.75f));
+        printf("R070 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, e, -5874.25f, -6339.75f));
         R070 w = make_R070(598);
         printf("R070 pair %" PRIu64 "\n", pair_R070(2934.125f, -6388.5, 1967369800ull, -1668.625f, v, 17ull, w, -7296.125f));
         printf("R070 ind hash %" PRIu64 "\n", ptr_hash_R070()(26ll, 6357.25f, 2769.125f, -4517.125f, w, -5874.25f, -6339.75f));
         R070 ie = ptr_echo_R070()(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, e, 0ull);
-        printf("R070 ind echo %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, ie, -5874.25f, -6339.75f));
+        printf("R070 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, ie, -5874.25f, -6339.75f));
     }
 }
 __attribute__((noinline)) static void shape_R071(void) {
@@ -6114,7 +6114,7 @@ __attribute__((noinline)) static void shape_R071(void) {
         R071 v = make_R071(100);
         printf("R071 hash %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, v, 2081.75));
         R071 e = echo_R071(-5283.0f, v, -48ll, 1ull, 53364ull);
-        printf("R071 echo %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
+        printf("R071 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
     }
 }
 __attribute__((noinline)) static void shape_R072(void) {
@@ -6123,7 +6123,7 @@ __attribute__((noinline)) static void shape_R072(void) {
         R072 v = make_R072(101);
         printf("R072 hash %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, v));
         R072 e = echo_R072(34871ull, 70ull, v, 18ull, 4ull);
-        printf("R072 echo %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, e));
+        printf("R072 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, e));
         R072 w = make_R072(600);
         printf("R072 pair %" PRIu64 "\n", pair_R072(-1512.5, 1395.75, v, -7798.75f, w, 7095.375f, 1337.125f));
     }
@@ -6134,11 +6134,11 @@ __attribute__((noinline)) static void shape_R073(void) {
         R073 v = make_R073(102);
         printf("R073 hash %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, v, -3327.5f));
         R073 e = echo_R073(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, v);
-        printf("R073 echo %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, e, -3327.5f));
+        printf("R073 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R073(11394414276018155028ull, 993.25, e, -3327.5f));
         R073 x = make_R073(1001);
         printf("R073 w64 hash %" PRIu64 "\n", w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, x, -7036.375f, -3848.875));
         R073 y = w64_echo_R073(x, -32767ll, (EnU8)0ull);
-        printf("R073 w64 echo %" PRIu64 "\n", w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, y, -7036.375f, -3848.875));
+        printf("R073 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, y, -7036.375f, -3848.875));
     }
 }
 __attribute__((noinline)) static void shape_R074(void) {
@@ -6147,13 +6147,13 @@ __attribute__((noinline)) static void shape_R074(void) {
         R074 v = make_R074(103);
         printf("R074 hash %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, v, 255ull));
         R074 e = echo_R074(-4997ll, v, -13970ll);
-        printf("R074 echo %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
+        printf("R074 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
         R074 w = make_R074(602);
         printf("R074 pair %" PRIu64 "\n", pair_R074(-5150.0, v, -2147483647ll, w, (EnI64)5000000000ll, 17106935857652795245ull));
         R074 f = make_R074(1302);
         printf("R074 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1));
         f.f1 = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1, 0ull, 24130ull);
-        printf("R074 field echo %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, f, 255ull));
+        printf("R074 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, f, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R075(void) {
@@ -6162,10 +6162,10 @@ __attribute__((noinline)) static void shape_R075(void) {
         R075 v = make_R075(104);
         printf("R075 hash %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
         R075 e = echo_R075(v);
-        printf("R075 echo %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, e));
+        printf("R075 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, e));
         printf("R075 ind hash %" PRIu64 "\n", ptr_hash_R075()((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
         R075 ie = ptr_echo_R075()(e);
-        printf("R075 ind echo %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, ie));
+        printf("R075 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, ie));
     }
 }
 __attribute__((noinline)) static void shape_R076(void) {
@@ -6174,7 +6174,7 @@ __attribute__((noinline)) static void shape_R076(void) {
         R076 v = make_R076(105);
         printf("R076 hash %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, v));
         R076 e = echo_R076(1448.0, 9ull, -1404.625, v, 20ll);
-        printf("R076 echo %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, e));
+        printf("R076 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R076(0ull, -2089808910ll, 76ull, e));
         R076 w = make_R076(604);
         printf("R076 pair %" PRIu64 "\n", pair_R076(7191.75, 5259.25f, v, (EnU32)4000000000ull, w));
     }
@@ -6185,14 +6185,14 @@ __attribute__((noinline)) static void shape_R077(void) {
         R077 v = make_R077(106);
         printf("R077 hash %" PRIu64 "\n", hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, v, -5580ll));
         R077 e = echo_R077(3314.0, 6936.5, 3930.25f, -5483.875f, v);
-        printf("R077 echo %" PRIu64 "\n", hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, e, -5580ll));
+        printf("R077 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, e, -5580ll));
         R077 x = make_R077(1005);
         printf("R077 w64 hash %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, x, -1332.625f));
         R077 y = w64_echo_R077(116ull, &ffidl_cells[12], x, -5617ll);
-        printf("R077 w64 echo %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, y, -1332.625f));
+        printf("R077 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R077(32ull, 3ull, y, -1332.625f));
         printf("R077 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R077()(32ull, 3ull, y, -1332.625f));
         R077 wie = ptr_w64_echo_R077()(116ull, &ffidl_cells[12], y, -5617ll);
-        printf("R077 w64 ind echo %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, wie, -1332.625f));
+        printf("R077 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R077(32ull, 3ull, wie, -1332.625f));
     }
 }
 __attribute__((noinline)) static void shape_R078(void) {
@@ -6201,7 +6201,7 @@ __attribute__((noinline)) static void shape_R078(void) {
         R078 v = make_R078(107);
         printf("R078 hash %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, v, 22ll, 22ull));
         R078 e = echo_R078(-1331.5, 5616.5, v, true);
-        printf("R078 echo %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, e, 22ll, 22ull));
+        printf("R078 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R078(11ull, 14384289878184010908ull, 60ll, e, 22ll, 22ull));
         R078 w = make_R078(606);
         printf("R078 pair %" PRIu64 "\n", pair_R078(72946978323039979ull, -2147483648ll, 30ll, -43ll, 10ull, v, 36ull, w));
     }
@@ -6212,7 +6212,7 @@ __attribute__((noinline)) static void shape_R079(void) {
         R079 v = make_R079(108);
         printf("R079 hash %" PRIu64 "\n", hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, v, -6606.875f));
         R079 e = echo_R079(-4512.875, v, -7127.75);
-        printf("R079 echo %" PRIu64 "\n", hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, e, -6606.875f));
+        printf("R079 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, e, -6606.875f));
     }
 }
 __attribute__((noinline)) static void shape_R080(void) {
@@ -6221,12 +6221,12 @@ __attribute__((noinline)) static void shape_R080(void) {
         R080 v = make_R080(109);
         printf("R080 hash %" PRIu64 "\n", hash_R080(23667ull, v, 7989.75));
         R080 e = echo_R080(-6458.0f, 1946.625, -228.375, v, (EnU16)605ull);
-        printf("R080 echo %" PRIu64 "\n", hash_R080(23667ull, e, 7989.75));
+        printf("R080 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R080(23667ull, e, 7989.75));
         R080 w = make_R080(608);
         printf("R080 pair %" PRIu64 "\n", pair_R080(-3852.5, 1ull, 12ll, -50ll, -1030.75f, 4ll, v, -30ll, w));
         printf("R080 ind hash %" PRIu64 "\n", ptr_hash_R080()(23667ull, w, 7989.75));
         R080 ie = ptr_echo_R080()(-6458.0f, 1946.625, -228.375, e, (EnU16)605ull);
-        printf("R080 ind echo %" PRIu64 "\n", hash_R080(23667ull, ie, 7989.75));
+        printf("R080 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R080(23667ull, ie, 7989.75));
     }
 }
 __attribute__((noinline)) static void shape_R081(void) {
@@ -6235,15 +6235,15 @@ __attribute__((noinline)) static void shape_R081(void) {
         R081 v = make_R081(110);
         printf("R081 hash %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, v, -1856400859ll, 4334329629448695162ll));
         R081 e = echo_R081(4497.5f, -7361.0, v);
-        printf("R081 echo %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, e, -1856400859ll, 4334329629448695162ll));
+        printf("R081 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R081(4886.5f, 6619.5f, -2549.375, e, -1856400859ll, 4334329629448695162ll));
         R081 x = make_R081(1009);
         printf("R081 w64 hash %" PRIu64 "\n", w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, x));
         R081 y = w64_echo_R081(3460.25, x);
-        printf("R081 w64 echo %" PRIu64 "\n", w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, y));
+        printf("R081 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, y));
         R081 f = make_R081(1309);
         printf("R081 field %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, f.f0));
         f.f0 = echo_UF32ZeroI32(13823157557692309565ull, f.f0, 22ull, &ffidl_cells[37]);
-        printf("R081 field echo %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, f, -1856400859ll, 4334329629448695162ll));
+        printf("R081 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R081(4886.5f, 6619.5f, -2549.375, f, -1856400859ll, 4334329629448695162ll));
     }
 }
 __attribute__((noinline)) static void shape_R082(void) {
@@ -6252,13 +6252,13 @@ __attribute__((noinline)) static void shape_R082(void) {
         R082 v = make_R082(111);
         printf("R082 hash %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, v, -2147483648ll, -5459.625));
         R082 e = echo_R082(-969.25, v);
-        printf("R082 echo %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, e, -2147483648ll, -5459.625));
+        printf("R082 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, e, -2147483648ll, -5459.625));
         R082 w = make_R082(610);
         printf("R082 pair %" PRIu64 "\n", pair_R082(-17ll, v, -7810.5f, w));
         R082 f = make_R082(1310);
         printf("R082 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f0[2]));
         f.f0[2] = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f0[2], (EnU16)173ull, 89ll, 87ll);
-        printf("R082 field echo %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, f, -2147483648ll, -5459.625));
+        printf("R082 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, f, -2147483648ll, -5459.625));
     }
 }
 __attribute__((noinline)) static void shape_R083(void) {
@@ -6267,7 +6267,7 @@ __attribute__((noinline)) static void shape_R083(void) {
         R083 v = make_R083(112);
         printf("R083 hash %" PRIu64 "\n", hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, v, -44ll, 9223372036854775806ll));
         R083 e = echo_R083(-6282.0f, -10516ll, -5021.625, 4976.625, 5876.875, 5034.125f, 3723095027ull, -1831.625f, v);
-        printf("R083 echo %" PRIu64 "\n", hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, e, -44ll, 9223372036854775806ll));
+        printf("R083 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, e, -44ll, 9223372036854775806ll));
     }
 }
 __attribute__((noinline)) static void shape_R084(void) {
@@ -6276,13 +6276,13 @@ __attribute__((noinline)) static void shape_R084(void) {
         R084 v = make_R084(113);
         printf("R084 hash %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, v, 1263.75f, 4068.25));
         R084 e = echo_R084(&ffidl_cells[56], &ffidl_cells[16], 212ull, 26ll, 30ull, v, 4914.75f, 3101.875f, -6509.75);
-        printf("R084 echo %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, e, 1263.75f, 4068.25));
+        printf("R084 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, e, 1263.75f, 4068.25));
         R084 w = make_R084(612);
         printf("R084 pair %" PRIu64 "\n", pair_R084(v, 0ll, w, 126ll, -1888075339524375956ll));
         R084 f = make_R084(1312);
         printf("R084 field %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, f.f0, 22ll, 22ull));
         f.f0 = echo_R078(-1331.5, 5616.5, f.f0, true);
-        printf("R084 field echo %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, f, 1263.75f, 4068.25));
+        printf("R084 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, f, 1263.75f, 4068.25));
     }
 }
 __attribute__((noinline)) static void shape_R085(void) {
@@ -6291,17 +6291,17 @@ __attribute__((noinline)) static void shape_R085(void) {
         R085 v = make_R085(114);
         printf("R085 hash %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, v));
         R085 e = echo_R085(27193ull, (EnI64)672ll, v, (EnI64)5000000000ll, 171ull);
-        printf("R085 echo %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, e));
+        printf("R085 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R085(5494.125f, 7685.0f, e));
         R085 x = make_R085(1013);
         printf("R085 w64 hash %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], x, true));
         R085 y = w64_echo_R085(559.125, -6287.875f, 0ull, x, -28ll);
-        printf("R085 w64 echo %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], y, true));
+        printf("R085 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R085(&ffidl_cells[61], y, true));
         printf("R085 ind hash %" PRIu64 "\n", ptr_hash_R085()(5494.125f, 7685.0f, v));
         R085 ie = ptr_echo_R085()(27193ull, (EnI64)672ll, e, (EnI64)5000000000ll, 171ull);
-        printf("R085 ind echo %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, ie));
+        printf("R085 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R085(5494.125f, 7685.0f, ie));
         printf("R085 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R085()(&ffidl_cells[61], y, true));
         R085 wie = ptr_w64_echo_R085()(559.125, -6287.875f, 0ull, y, -28ll);
-        printf("R085 w64 ind echo %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], wie, true));
+        printf("R085 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R085(&ffidl_cells[61], wie, true));
     }
 }
 __attribute__((noinline)) static void shape_R086(void) {
@@ -6310,13 +6310,13 @@ __attribute__((noinline)) static void shape_R086(void) {
         R086 v = make_R086(115);
         printf("R086 hash %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, v));
         R086 e = echo_R086(67ull, 14ull, -7300164745470763912ll, -116ll, 255ull, v, -3558.0f);
-        printf("R086 echo %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, e));
+        printf("R086 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, e));
         R086 w = make_R086(614);
         printf("R086 pair %" PRIu64 "\n", pair_R086(18446744073709551615ull, -6716.625f, -33ll, v, 16000185945248653270ull, w));
         R086 f = make_R086(1314);
         printf("R086 field %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, f.f1[0]));
         f.f1[0] = echo_R072(34871ull, 70ull, f.f1[0], 18ull, 4ull);
-        printf("R086 field echo %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, f));
+        printf("R086 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, f));
     }
 }
 __attribute__((noinline)) static void shape_R087(void) {
@@ -6325,7 +6325,7 @@ __attribute__((noinline)) static void shape_R087(void) {
         R087 v = make_R087(116);
         printf("R087 hash %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, v, -2634.0f, -35ll));
         R087 e = echo_R087(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, v, 35ll);
-        printf("R087 echo %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, e, -2634.0f, -35ll));
+        printf("R087 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, e, -2634.0f, -35ll));
     }
 }
 __attribute__((noinline)) static void shape_R088(void) {
@@ -6334,7 +6334,7 @@ __attribute__((noinline)) static void shape_R088(void) {
         R088 v = make_R088(117);
         printf("R088 hash %" PRIu64 "\n", hash_R088(9223372036854775807ll, -1712.5f, v, 4858.25f));
         R088 e = echo_R088(-5088.625, -33ll, 6653792329329110514ll, 30ull, -6474.25, 3566.0, v, 3214.5, -3201.0);
-        printf("R088 echo %" PRIu64 "\n", hash_R088(9223372036854775807ll, -1712.5f, e, 4858.25f));
+        printf("R088 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R088(9223372036854775807ll, -1712.5f, e, 4858.25f));
         R088 w = make_R088(616);
         printf("R088 pair %" PRIu64 "\n", pair_R088(-127ll, v, 5294.75, w, &ffidl_cells[57]));
     }
@@ -6345,11 +6345,11 @@ __attribute__((noinline)) static void shape_R089(void) {
         R089 v = make_R089(118);
         printf("R089 hash %" PRIu64 "\n", hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, v, 2049191911ll, -5202.0f));
         R089 e = echo_R089(v, 4966ull, 215ull, true);
-        printf("R089 echo %" PRIu64 "\n", hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, e, 2049191911ll, -5202.0f));
+        printf("R089 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, e, 2049191911ll, -5202.0f));
         R089 x = make_R089(1017);
         printf("R089 w64 hash %" PRIu64 "\n", w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, x, -9332ll, 13ull));
         R089 y = w64_echo_R089(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, x, (EnU8)200ull, 0ull);
-        printf("R089 w64 echo %" PRIu64 "\n", w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, y, -9332ll, 13ull));
+        printf("R089 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, y, -9332ll, 13ull));
     }
 }
 __attribute__((noinline)) static void shape_R090(void) {
@@ -6358,12 +6358,12 @@ __attribute__((noinline)) static void shape_R090(void) {
         R090 v = make_R090(119);
         printf("R090 hash %" PRIu64 "\n", hash_R090(v));
         R090 e = echo_R090((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, v, 4747.5f);
-        printf("R090 echo %" PRIu64 "\n", hash_R090(e));
+        printf("R090 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R090(e));
         R090 w = make_R090(618);
         printf("R090 pair %" PRIu64 "\n", pair_R090(7170.0f, 6941.875f, 3730.0f, v, -3031.375f, w));
         printf("R090 ind hash %" PRIu64 "\n", ptr_hash_R090()(w));
         R090 ie = ptr_echo_R090()((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, e, 4747.5f);
-        printf("R090 ind echo %" PRIu64 "\n", hash_R090(ie));
+        printf("R090 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R090(ie));
     }
 }
 __attribute__((noinline)) static void shape_R091(void) {
@@ -6372,7 +6372,7 @@ __attribute__((noinline)) static void shape_R091(void) {
         R091 v = make_R091(120);
         printf("R091 hash %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, v, 254ull, &ffidl_cells[45]));
         R091 e = echo_R091(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, v);
-        printf("R091 echo %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, e, 254ull, &ffidl_cells[45]));
+        printf("R091 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, e, 254ull, &ffidl_cells[45]));
     }
 }
 __attribute__((noinline)) static void shape_R092(void) {
@@ -6381,13 +6381,13 @@ __attribute__((noinline)) static void shape_R092(void) {
         R092 v = make_R092(121);
         printf("R092 hash %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, v, 4486.75f, 4859.625));
         R092 e = echo_R092(-7111734519276189160ll, -10ll, 9223372036854775806ll, v, -45.625f, 3256.875f);
-        printf("R092 echo %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, e, 4486.75f, 4859.625));
+        printf("R092 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, e, 4486.75f, 4859.625));
         R092 w = make_R092(620);
         printf("R092 pair %" PRIu64 "\n", pair_R092(-127ll, 244ull, -85ll, false, 53522ull, -8525495332599133705ll, v, -14.0f, w, -50ll));
         R092 f = make_R092(1320);
         printf("R092 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f3, 204.75));
         f.f3 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f3);
-        printf("R092 field echo %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, f, 4486.75f, 4859.625));
+        printf("R092 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, f, 4486.75f, 4859.625));
     }
 }
 __attribute__((noinline)) static void shape_R093(void) {
@@ -6396,18 +6396,18 @@ __attribute__((noinline)) static void shape_R093(void) {
         R093 v = make_R093(122);
         printf("R093 hash %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, v, 1941.75, 1216.75f));
         R093 e = echo_R093(-49ll, 50ll, 3183.75, -5444.875, 4209130804423159218ull, &ffidl_cells[42], (EnU64)9223372036854775808ull, 1679.0f, v, (EnU64)9223372036854775808ull, 0ll, 792669835569375410ull);
-        printf("R093 echo %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, e, 1941.75, 1216.75f));
+        printf("R093 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, e, 1941.75, 1216.75f));
         R093 x = make_R093(1021);
         printf("R093 w64 hash %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, x));
         R093 y = w64_echo_R093((EnI8)-128ll, x, 0ull);
-        printf("R093 w64 echo %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, y));
+        printf("R093 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, y));
         printf("R093 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R093()(-65ll, -7463.625f, 46224ull, 4609.375, y));
         R093 wie = ptr_w64_echo_R093()((EnI8)-128ll, y, 0ull);
-        printf("R093 w64 ind echo %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, wie));
+        printf("R093 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, wie));
         R093 f = make_R093(1321);
         printf("R093 field %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, f.f0, 254ull, &ffidl_cells[45]));
         f.f0 = echo_R091(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, f.f0);
-        printf("R093 field echo %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, f, 1941.75, 1216.75f));
+        printf("R093 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, f, 1941.75, 1216.75f));
     }
 }
 __attribute__((noinline)) static void shape_R094(void) {
@@ -6416,7 +6416,7 @@ __attribute__((noinline)) static void shape_R094(void) {
         R094 v = make_R094(123);
         printf("R094 hash %" PRIu64 "\n", hash_R094(v, (EnI8)127ll, 10ull));
         R094 e = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], v);
-        printf("R094 echo %" PRIu64 "\n", hash_R094(e, (EnI8)127ll, 10ull));
+        printf("R094 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R094(e, (EnI8)127ll, 10ull));
         R094 w = make_R094(622);
         printf("R094 pair %" PRIu64 "\n", pair_R094(0ll, -1471164611ll, -71ll, -73ll, 22ull, 3ull, v, -32767ll, w, -15ll));
     }
@@ -6427,10 +6427,10 @@ __attribute__((noinline)) static void shape_R095(void) {
         R095 v = make_R095(124);
         printf("R095 hash %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
         R095 e = echo_R095(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, v, 63ll);
-        printf("R095 echo %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, e, 14594ll, 4294967294ull));
+        printf("R095 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R095(39ull, 12ull, -39ll, 1816243254ull, e, 14594ll, 4294967294ull));
         printf("R095 ind hash %" PRIu64 "\n", ptr_hash_R095()(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
         R095 ie = ptr_echo_R095()(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, e, 63ll);
-        printf("R095 ind echo %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, ie, 14594ll, 4294967294ull));
+        printf("R095 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R095(39ull, 12ull, -39ll, 1816243254ull, ie, 14594ll, 4294967294ull));
     }
 }
 __attribute__((noinline)) static void shape_R096(void) {
@@ -6439,13 +6439,13 @@ __attribute__((noinline)) static void shape_R096(void) {
         R096 v = make_R096(125);
         printf("R096 hash %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, v, 4514.0));
         R096 e = echo_R096(false, 7ll, 112ll, 7666206658951610341ll, 10ull, v);
-        printf("R096 echo %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, e, 4514.0));
+        printf("R096 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R096(2182.25, -3442.125, 3180.125, e, 4514.0));
         R096 w = make_R096(624);
         printf("R096 pair %" PRIu64 "\n", pair_R096(23229ull, (EnI8)127ll, &ffidl_cells[0], v, 7143.5f, w));
         R096 f = make_R096(1324);
         printf("R096 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f3[0]));
         f.f3[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f3[0]);
-        printf("R096 field echo %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, f, 4514.0));
+        printf("R096 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R096(2182.25, -3442.125, 3180.125, f, 4514.0));
     }
 }
 __attribute__((noinline)) static void shape_R097(void) {
@@ -6454,11 +6454,11 @@ __attribute__((noinline)) static void shape_R097(void) {
         R097 v = make_R097(126);
         printf("R097 hash %" PRIu64 "\n", hash_R097(102ll, 2023.5f, v));
         R097 e = echo_R097(-48ll, 49ll, 65534ull, &ffidl_cells[15], &ffidl_cells[10], v, -4508.375, -4290.0, -6509.875f);
-        printf("R097 echo %" PRIu64 "\n", hash_R097(102ll, 2023.5f, e));
+        printf("R097 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R097(102ll, 2023.5f, e));
         R097 x = make_R097(1025);
         printf("R097 w64 hash %" PRIu64 "\n", w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, x));
         R097 y = w64_echo_R097(true, 65535ull, (EnI64)5000000000ll, 5801.875f, x, &ffidl_cells[40]);
-        printf("R097 w64 echo %" PRIu64 "\n", w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, y));
+        printf("R097 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, y));
     }
 }
 __attribute__((noinline)) static void shape_R098(void) {
@@ -6467,7 +6467,7 @@ __attribute__((noinline)) static void shape_R098(void) {
         R098 v = make_R098(127);
         printf("R098 hash %" PRIu64 "\n", hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, v));
         R098 e = echo_R098(4505.5, 5466.5f, -28ll, -4845.0f, v, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
-        printf("R098 echo %" PRIu64 "\n", hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
+        printf("R098 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
         R098 w = make_R098(626);
         printf("R098 pair %" PRIu64 "\n", pair_R098(-112ll, -2555.0f, -2772661287103531947ll, &ffidl_cells[7], 124.0, v, 14665007992535826737ull, w, -5057.125f, -44ll));
     }
@@ -6478,11 +6478,11 @@ __attribute__((noinline)) static void shape_R099(void) {
         R099 v = make_R099(128);
         printf("R099 hash %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
         R099 e = echo_R099(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
-        printf("R099 echo %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
+        printf("R099 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
         R099 f = make_R099(1327);
         printf("R099 field %" PRIu64 "\n", hash_R061(f.f0[0], -3314.625f));
         f.f0[0] = echo_R061(4995.25, -7849.375, -4370.375f, f.f0[0], 0ull, -4719.375f, 3301358074ull);
-        printf("R099 field echo %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, f));
+        printf("R099 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R100(void) {
@@ -6491,12 +6491,12 @@ __attribute__((noinline)) static void shape_R100(void) {
         R100 v = make_R100(129);
         printf("R100 hash %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, v, 3ll, 7913.0));
         R100 e = echo_R100(44ull, (EnU8)200ull, v, 379852988045177376ull, (EnI64)-1ll);
-        printf("R100 echo %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, e, 3ll, 7913.0));
+        printf("R100 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, e, 3ll, 7913.0));
         R100 w = make_R100(628);
         printf("R100 pair %" PRIu64 "\n", pair_R100(-9578ll, 8ll, v, 48ll, w));
         printf("R100 ind hash %" PRIu64 "\n", ptr_hash_R100()(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, w, 3ll, 7913.0));
         R100 ie = ptr_echo_R100()(44ull, (EnU8)200ull, e, 379852988045177376ull, (EnI64)-1ll);
-        printf("R100 ind echo %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, ie, 3ll, 7913.0));
+        printf("R100 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, ie, 3ll, 7913.0));
     }
 }
 __attribute__((noinline)) static void shape_R101(void) {
@@ -6505,14 +6505,14 @@ __attribute__((noinline)) static void shape_R101(void) {
         R101 v = make_R101(130);
         printf("R101 hash %" PRIu64 "\n", hash_R101(2682.25f, v, -1882.375f, 4118.0));
         R101 e = echo_R101(12ull, -1351.125, -5001.25, 12863090999106842334ull, v, 6314.375f, -3507ll, 255ull);
-        printf("R101 echo %" PRIu64 "\n", hash_R101(2682.25f, e, -1882.375f, 4118.0));
+        printf("R101 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R101(2682.25f, e, -1882.375f, 4118.0));
         R101 x = make_R101(1029);
         printf("R101 w64 hash %" PRIu64 "\n", w64_hash_R101(-4902.625, x));
         R101 y = w64_echo_R101(2515551964121058957ull, -24548ll, x, 1335354376065655710ll);
-        printf("R101 w64 echo %" PRIu64 "\n", w64_hash_R101(-4902.625, y));
+        printf("R101 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R101(-4902.625, y));
         printf("R101 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R101()(-4902.625, y));
         R101 wie = ptr_w64_echo_R101()(2515551964121058957ull, -24548ll, y, 1335354376065655710ll);
-        printf("R101 w64 ind echo %" PRIu64 "\n", w64_hash_R101(-4902.625, wie));
+        printf("R101 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R101(-4902.625, wie));
     }
 }
 __attribute__((noinline)) static void shape_R102(void) {
@@ -6521,7 +6521,7 @@ __attribute__((noinline)) static void shape_R102(void) {
         R102 v = make_R102(131);
         printf("R102 hash %" PRIu64 "\n", hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], v, 9223372036854775807ll));
         R102 e = echo_R102(56982ull, 6502008245319399879ll, -6855.5, (EnI8)-128ll, v, -28ll, 49ll);
-        printf("R102 echo %" PRIu64 "\n", hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], e, 9223372036854775807ll));
+        printf("R102 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], e, 9223372036854775807ll));
         R102 w = make_R102(630);
         printf("R102 pair %" PRIu64 "\n", pair_R102(3945.75, 6599.125, 170.375, v, -57ll, w));
     }
@@ -6532,11 +6532,11 @@ __attribute__((noinline)) static void shape_R103(void) {
         R103 v = make_R103(132);
         printf("R103 hash %" PRIu64 "\n", hash_R103(-33ll, v, 4097.375f));
         R103 e = echo_R103(v, -13ll);
-        printf("R103 echo %" PRIu64 "\n", hash_R103(-33ll, e, 4097.375f));
+        printf("R103 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-33ll, e, 4097.375f));
         R103 f = make_R103(1331);
         printf("R103 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f1, 53742ull));
         f.f1 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f1);
-        printf("R103 field echo %" PRIu64 "\n", hash_R103(-33ll, f, 4097.375f));
+        printf("R103 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-33ll, f, 4097.375f));
     }
 }
 __attribute__((noinline)) static void shape_R104(void) {
@@ -6545,7 +6545,7 @@ __attribute__((noinline)) static void shape_R104(void) {
         R104 v = make_R104(133);
         printf("R104 hash %" PRIu64 "\n", hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, v, -1658087066370739730ll, 18446744073709551614ull));
         R104 e = echo_R104(-2358.75f, false, -2551.125, v, 2393.875, 255ull);
-        printf("R104 echo %" PRIu64 "\n", hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, e, -1658087066370739730ll, 18446744073709551614ull));
+        printf("R104 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, e, -1658087066370739730ll, 18446744073709551614ull));
         R104 w = make_R104(632);
         printf("R104 pair %" PRIu64 "\n", pair_R104(40ull, v, 9223372036854775806ll, w, -12845ll));
     }
@@ -6556,14 +6556,14 @@ __attribute__((noinline)) static void shape_R105(void) {
         R105 v = make_R105(134);
         printf("R105 hash %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
         R105 e = echo_R105(4090063306524475793ull, (EnI16)7ll, v, 1332.625);
-        printf("R105 echo %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
+        printf("R105 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
         R105 x = make_R105(1033);
         printf("R105 w64 hash %" PRIu64 "\n", w64_hash_R105(4129.625f, x));
         R105 y = w64_echo_R105(-5094.0f, 7ull, x);
-        printf("R105 w64 echo %" PRIu64 "\n", w64_hash_R105(4129.625f, y));
+        printf("R105 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R105(4129.625f, y));
         printf("R105 ind hash %" PRIu64 "\n", ptr_hash_R105()(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
         R105 ie = ptr_echo_R105()(4090063306524475793ull, (EnI16)7ll, e, 1332.625);
-        printf("R105 ind echo %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], ie));
+        printf("R105 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], ie));
     }
 }
 __attribute__((noinline)) static void shape_R106(void) {
@@ -6572,7 +6572,7 @@ __attribute__((noinline)) static void shape_R106(void) {
         R106 v = make_R106(135);
         printf("R106 hash %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, v, 3776721743ull, 3642072706072785008ll));
         R106 e = echo_R106(2909.125, 1099.25f, v, 1383.25f, 4495.375);
-        printf("R106 echo %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, e, 3776721743ull, 3642072706072785008ll));
+        printf("R106 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, e, 3776721743ull, 3642072706072785008ll));
         R106 w = make_R106(634);
         printf("R106 pair %" PRIu64 "\n", pair_R106(182ull, 0ll, v, 4446.125, w, 662.125));
     }
@@ -6583,7 +6583,7 @@ __attribute__((noinline)) static void shape_R107(void) {
         R107 v = make_R107(136);
         printf("R107 hash %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, v, 1572.375));
         R107 e = echo_R107(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, v);
-        printf("R107 echo %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, e, 1572.375));
+        printf("R107 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, e, 1572.375));
     }
 }
 __attribute__((noinline)) static void shape_R108(void) {
@@ -6592,7 +6592,7 @@ __attribute__((noinline)) static void shape_R108(void) {
         R108 v = make_R108(137);
         printf("R108 hash %" PRIu64 "\n", hash_R108(v, -7090.5));
         R108 e = echo_R108(v, 126ll);
-        printf("R108 echo %" PRIu64 "\n", hash_R108(e, -7090.5));
+        printf("R108 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R108(e, -7090.5));
         R108 w = make_R108(636);
         printf("R108 pair %" PRIu64 "\n", pair_R108(2832601216ull, 40ull, (EnI64)5000000000ll, 19ll, v, (EnU16)65535ull, w, 7978.75f, 70.875));
     }
@@ -6603,18 +6603,18 @@ __attribute__((noinline)) static void shape_R109(void) {
         R109 v = make_R109(138);
         printf("R109 hash %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, v, 45ull, 3208.625f));
         R109 e = echo_R109(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, v, -3ll, 4294967294ull, 7836108329153716857ll);
-        printf("R109 echo %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
+        printf("R109 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
         R109 x = make_R109(1037);
         printf("R109 w64 hash %" PRIu64 "\n", w64_hash_R109(7ll, x, 46628ull));
         R109 y = w64_echo_R109(2078.625, 44ll, -3698.5f, x, 32767ll, -25ll);
-        printf("R109 w64 echo %" PRIu64 "\n", w64_hash_R109(7ll, y, 46628ull));
+        printf("R109 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R109(7ll, y, 46628ull));
         printf("R109 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R109()(7ll, y, 46628ull));
         R109 wie = ptr_w64_echo_R109()(2078.625, 44ll, -3698.5f, y, 32767ll, -25ll);
-        printf("R109 w64 ind echo %" PRIu64 "\n", w64_hash_R109(7ll, wie, 46628ull));
+        printf("R109 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R109(7ll, wie, 46628ull));
         R109 f = make_R109(1337);
         printf("R109 field %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, f.f3, -2456.875f));
         f.f3 = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, f.f3);
-        printf("R109 field echo %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, f, 45ull, 3208.625f));
+        printf("R109 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, f, 45ull, 3208.625f));
     }
 }
 __attribute__((noinline)) static void shape_R110(void) {
@@ -6623,16 +6623,16 @@ __attribute__((noinline)) static void shape_R110(void) {
         R110 v = make_R110(139);
         printf("R110 hash %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, v, -2494.75f));
         R110 e = echo_R110(v, -3034.0, 1877.5f, 5688.875f);
-        printf("R110 echo %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, e, -2494.75f));
+        printf("R110 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(-9223372036854775806ll, 7493.875f, e, -2494.75f));
         R110 w = make_R110(638);
         printf("R110 pair %" PRIu64 "\n", pair_R110(v, -2768.625, w, -1339.0));
         printf("R110 ind hash %" PRIu64 "\n", ptr_hash_R110()(-9223372036854775806ll, 7493.875f, w, -2494.75f));
         R110 ie = ptr_echo_R110()(e, -3034.0, 1877.5f, 5688.875f);
-        printf("R110 ind echo %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, ie, -2494.75f));
+        printf("R110 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(-9223372036854775806ll, 7493.875f, ie, -2494.75f));
         R110 f = make_R110(1338);
         printf("R110 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0));
         f.f0 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0);
-        printf("R110 field echo %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, f, -2494.75f));
+        printf("R110 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(-9223372036854775806ll, 7493.875f, f, -2494.75f));
     }
 }
 __attribute__((noinline)) static void shape_R111(void) {
@@ -6641,11 +6641,11 @@ __attribute__((noinline)) static void shape_R111(void) {
         R111 v = make_R111(140);
         printf("R111 hash %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, v, 33ull, 3563.125));
         R111 e = echo_R111(42489ull, 9223372036854775807ll, 0ll, 475219380456647489ull, v, 14837882839057372500ull, 12ll);
-        printf("R111 echo %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, e, 33ull, 3563.125));
+        printf("R111 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, e, 33ull, 3563.125));
         R111 f = make_R111(1339);
         printf("R111 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f4, 53742ull));
         f.f4 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f4);
-        printf("R111 field echo %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, f, 33ull, 3563.125));
+        printf("R111 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, f, 33ull, 3563.125));
     }
 }
 __attribute__((noinline)) static void shape_R112(void) {
@@ -6654,13 +6654,13 @@ __attribute__((noinline)) static void shape_R112(void) {
         R112 v = make_R112(141);
         printf("R112 hash %" PRIu64 "\n", hash_R112(1445.5, v));
         R112 e = echo_R112(1ull, v, &ffidl_cells[53], 10ull);
-        printf("R112 echo %" PRIu64 "\n", hash_R112(1445.5, e));
+        printf("R112 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R112(1445.5, e));
         R112 w = make_R112(640);
         printf("R112 pair %" PRIu64 "\n", pair_R112(0ull, 39213ull, -1ll, -115ll, v, 7385.75, w, 3639943479ull));
         R112 f = make_R112(1340);
         printf("R112 field %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, f.f2, -4ll));
         f.f2 = echo_R004(465192065ll, 2473.125, f.f2);
-        printf("R112 field echo %" PRIu64 "\n", hash_R112(1445.5, f));
+        printf("R112 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R112(1445.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R113(void) {
@@ -6669,11 +6669,11 @@ __attribute__((noinline)) static void shape_R113(void) {
         R113 v = make_R113(142);
         printf("R113 hash %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, v, -5021.125f));
         R113 e = echo_R113(v, -4724.125, 4246360692ull, -3384.0f);
-        printf("R113 echo %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, e, -5021.125f));
+        printf("R113 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, e, -5021.125f));
         R113 x = make_R113(1041);
         printf("R113 w64 hash %" PRIu64 "\n", w64_hash_R113(true, 9223372036854775807ll, x, 31ll, 0ull));
         R113 y = w64_echo_R113(127ll, 32767ll, 31ull, -9ll, x);
-        printf("R113 w64 echo %" PRIu64 "\n", w64_hash_R113(true, 9223372036854775807ll, y, 31ll, 0ull));
+        printf("R113 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R113(true, 9223372036854775807ll, y, 31ll, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R114(void) {
@@ -6682,7 +6682,7 @@ __attribute__((noinline)) static void shape_R114(void) {
         R114 v = make_R114(143);
         printf("R114 hash %" PRIu64 "\n", hash_R114(3611.25f, 880.25f, 2523.0f, v));
         R114 e = echo_R114(-8802605595981496851ll, v, 1779.5f);
-        printf("R114 echo %" PRIu64 "\n", hash_R114(3611.25f, 880.25f, 2523.0f, e));
+        printf("R114 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R114(3611.25f, 880.25f, 2523.0f, e));
         R114 w = make_R114(642);
         printf("R114 pair %" PRIu64 "\n", pair_R114(7991.75f, -7419.0, 7268.0f, 938.375, 2124.625, -7822.5, v, 858.875, w, -4665.0f));
     }
@@ -6693,14 +6693,14 @@ __attribute__((noinline)) static void shape_R115(void) {
         R115 v = make_R115(144);
         printf("R115 hash %" PRIu64 "\n", hash_R115(v));
         R115 e = echo_R115(7984.0f, (EnU32)834ull, (EnI8)-128ll, v);
-        printf("R115 echo %" PRIu64 "\n", hash_R115(e));
+        printf("R115 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(e));
         printf("R115 ind hash %" PRIu64 "\n", ptr_hash_R115()(v));
         R115 ie = ptr_echo_R115()(7984.0f, (EnU32)834ull, (EnI8)-128ll, e);
-        printf("R115 ind echo %" PRIu64 "\n", hash_R115(ie));
+        printf("R115 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(ie));
         R115 f = make_R115(1343);
         printf("R115 field %" PRIu64 "\n", hash_R022(f.f0, 183ull));
         f.f0 = echo_R022(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, f.f0, -72ll, 70ull, &ffidl_cells[35]);
-        printf("R115 field echo %" PRIu64 "\n", hash_R115(f));
+        printf("R115 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(f));
     }
 }
 __attribute__((noinline)) static void shape_R116(void) {
@@ -6709,13 +6709,13 @@ __attribute__((noinline)) static void shape_R116(void) {
         R116 v = make_R116(145);
         printf("R116 hash %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, v, &ffidl_cells[20], false));
         R116 e = echo_R116(8515203947827205553ll, 65535ull, 138ull, 26ll, (EnI16)-299ll, 126ll, (EnU32)157ull, 1790550298708952495ull, v, 4780.0f, -4900.625, -1740.0f);
-        printf("R116 echo %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, e, &ffidl_cells[20], false));
+        printf("R116 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R116(-7697.375f, 31342ll, e, &ffidl_cells[20], false));
         R116 w = make_R116(644);
         printf("R116 pair %" PRIu64 "\n", pair_R116(3236479399ull, -1676.625f, 13420ll, 1ull, &ffidl_cells[59], &ffidl_cells[63], v, -740.0, w, 0ull));
         R116 f = make_R116(1344);
         printf("R116 field %" PRIu64 "\n", hash_R094(f.f3[0], (EnI8)127ll, 10ull));
         f.f3[0] = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f3[0]);
-        printf("R116 field echo %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, f, &ffidl_cells[20], false));
+        printf("R116 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R116(-7697.375f, 31342ll, f, &ffidl_cells[20], false));
     }
 }
 __attribute__((noinline)) static void shape_R117(void) {
@@ -6724,18 +6724,18 @@ __attribute__((noinline)) static void shape_R117(void) {
         R117 v = make_R117(146);
         printf("R117 hash %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, v, 0ull, 44ull));
         R117 e = echo_R117(-8ll, 18ll, 8395860490036473445ull, 106ull, 19ull, v, -7276.75);
-        printf("R117 echo %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, e, 0ull, 44ull));
+        printf("R117 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, e, 0ull, 44ull));
         R117 x = make_R117(1045);
         printf("R117 w64 hash %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, x, -1397889374ll, 46009ull));
         R117 y = w64_echo_R117(-7462639019664629583ll, x);
-        printf("R117 w64 echo %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
+        printf("R117 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R117(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
         printf("R117 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R117()(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
         R117 wie = ptr_w64_echo_R117()(-7462639019664629583ll, y);
-        printf("R117 w64 ind echo %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, wie, -1397889374ll, 46009ull));
+        printf("R117 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R117(-3284.625f, 32ull, wie, -1397889374ll, 46009ull));
         R117 f = make_R117(1345);
         printf("R117 field %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f.f0[0]));
         f.f0[0] = echo_R052(f.f0[0], (EnI64)-1ll, 11669ll, 903.125f);
-        printf("R117 field echo %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, f, 0ull, 44ull));
+        printf("R117 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, f, 0ull, 44ull));
     }
 }
 __attribute__((noinline)) static void shape_R118(void) {
@@ -6744,13 +6744,13 @@ __attribute__((noinline)) static void shape_R118(void) {
         R118 v = make_R118(147);
         printf("R118 hash %" PRIu64 "\n", hash_R118(v, -2007.375));
         R118 e = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, v);
-        printf("R118 echo %" PRIu64 "\n", hash_R118(e, -2007.375));
+        printf("R118 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(e, -2007.375));
         R118 w = make_R118(646);
         printf("R118 pair %" PRIu64 "\n", pair_R118(6748.125, v, &ffidl_cells[11], w, 126ll, 15838054970004524657ull));
         R118 f = make_R118(1346);
         printf("R118 field %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, f.f0, 1572.375));
         f.f0 = echo_R107(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, f.f0);
-        printf("R118 field echo %" PRIu64 "\n", hash_R118(f, -2007.375));
+        printf("R118 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(f, -2007.375));
     }
 }
 __attribute__((noinline)) static void shape_R119(void) {
@@ -6759,11 +6759,11 @@ __attribute__((noinline)) static void shape_R119(void) {
         R119 v = make_R119(148);
         printf("R119 hash %" PRIu64 "\n", hash_R119(-6531.125f, v, 1388.125));
         R119 e = echo_R119(-30ll, -95ll, -9485ll, true, 3305052420443848001ull, 30833ull, 0ull, v, 7635446328982813576ull);
-        printf("R119 echo %" PRIu64 "\n", hash_R119(-6531.125f, e, 1388.125));
+        printf("R119 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R119(-6531.125f, e, 1388.125));
         R119 f = make_R119(1347);
         printf("R119 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f2, -1415.375, 3287.75f));
         f.f2 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f2, -547.375f);
-        printf("R119 field echo %" PRIu64 "\n", hash_R119(-6531.125f, f, 1388.125));
+        printf("R119 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R119(-6531.125f, f, 1388.125));
     }
 }
 __attribute__((noinline)) static void shape_R120(void) {
@@ -6772,12 +6772,12 @@ __attribute__((noinline)) static void shape_R120(void) {
         R120 v = make_R120(149);
         printf("R120 hash %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, v, 5751800847714345207ull));
         R120 e = echo_R120(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, v, 10ull, 4308192156440199558ull);
-        printf("R120 echo %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, e, 5751800847714345207ull));
+        printf("R120 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, e, 5751800847714345207ull));
         R120 w = make_R120(648);
         printf("R120 pair %" PRIu64 "\n", pair_R120(18ll, 34886ull, &ffidl_cells[0], -3616.125f, v, &ffidl_cells[37], w, (EnI64)5000000000ll, 3999.875));
         printf("R120 ind hash %" PRIu64 "\n", ptr_hash_R120()(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, w, 5751800847714345207ull));
         R120 ie = ptr_echo_R120()(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, e, 10ull, 4308192156440199558ull);
-        printf("R120 ind echo %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, ie, 5751800847714345207ull));
+        printf("R120 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, ie, 5751800847714345207ull));
     }
 }
 __attribute__((noinline)) static void shape_R121(void) {
@@ -6786,11 +6786,11 @@ __attribute__((noinline)) static void shape_R121(void) {
         R121 v = make_R121(150);
         printf("R121 hash %" PRIu64 "\n", hash_R121(0ull, -1549.625, 22263ll, 95ull, v, 48ll));
         R121 e = echo_R121(23618ll, -7610.875, &ffidl_cells[31], v);
-        printf("R121 echo %" PRIu64 "\n", hash_R121(0ull, -1549.625, 22263ll, 95ull, e, 48ll));
+        printf("R121 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R121(0ull, -1549.625, 22263ll, 95ull, e, 48ll));
         R121 x = make_R121(1049);
         printf("R121 w64 hash %" PRIu64 "\n", w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, x, 2182.625));
         R121 y = w64_echo_R121(&ffidl_cells[62], -38ll, 92ull, x, &ffidl_cells[24]);
-        printf("R121 w64 echo %" PRIu64 "\n", w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, y, 2182.625));
+        printf("R121 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, y, 2182.625));
     }
 }
 __attribute__((noinline)) static void shape_R122(void) {
@@ -6799,13 +6799,13 @@ __attribute__((noinline)) static void shape_R122(void) {
         R122 v = make_R122(151);
         printf("R122 hash %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, v, 3315702617ull));
         R122 e = echo_R122(-366265927ll, 2169.875f, v, &ffidl_cells[33], (EnU16)65535ull);
-        printf("R122 echo %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, e, 3315702617ull));
+        printf("R122 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, e, 3315702617ull));
         R122 w = make_R122(650);
         printf("R122 pair %" PRIu64 "\n", pair_R122(-35ll, -5327.25f, -44ll, -6446.5f, -6703.125, v, 32767ll, w, -1932417423ll, 6416.0));
         R122 f = make_R122(1350);
         printf("R122 field %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], f.f1, 15276ull));
         f.f1 = echo_R049(9ull, 25256ll, -43ll, f.f1, 65444ull);
-        printf("R122 field echo %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f, 3315702617ull));
+        printf("R122 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f, 3315702617ull));
     }
 }
 __attribute__((noinline)) static void shape_R123(void) {
@@ -6814,7 +6814,7 @@ __attribute__((noinline)) static void shape_R123(void) {
         R123 v = make_R123(152);
         printf("R123 hash %" PRIu64 "\n", hash_R123(v));
         R123 e = echo_R123(&ffidl_cells[43], v, -1295791065ll, 7798806631847295757ll);
-        printf("R123 echo %" PRIu64 "\n", hash_R123(e));
+        printf("R123 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R123(e));
     }
 }
 __attribute__((noinline)) static void shape_R124(void) {
@@ -6823,7 +6823,7 @@ __attribute__((noinline)) static void shape_R124(void) {
         R124 v = make_R124(153);
         printf("R124 hash %" PRIu64 "\n", hash_R124(1490.0f, 48ll, v));
         R124 e = echo_R124(4083.75f, 2018.75, 5430.0, 4ull, 0ull, 3037.5, -959.75f, v);
-        printf("R124 echo %" PRIu64 "\n", hash_R124(1490.0f, 48ll, e));
+        printf("R124 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R124(1490.0f, 48ll, e));
         R124 w = make_R124(652);
         printf("R124 pair %" PRIu64 "\n", pair_R124(&ffidl_cells[35], 1ull, 1ull, 6100638799638776742ull, 0ll, v, 3ll, w, 3727.5f));
     }
@@ -6834,17 +6834,17 @@ __attribute__((noinline)) static void shape_R125(void) {
         R125 v = make_R125(154);
         printf("R125 hash %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, v, -117ll, -2147483647ll));
         R125 e = echo_R125(4294967294ull, -12ll, 123ull, v, 15697600630196290509ull, 126ll);
-        printf("R125 echo %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, e, -117ll, -2147483647ll));
+        printf("R125 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R125(4885.25f, 5104.0, e, -117ll, -2147483647ll));
         R125 x = make_R125(1053);
         printf("R125 w64 hash %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, x, (EnU32)3ull));
         R125 y = w64_echo_R125(-1589.5f, -8521ll, x);
-        printf("R125 w64 echo %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
+        printf("R125 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
         printf("R125 ind hash %" PRIu64 "\n", ptr_hash_R125()(4885.25f, 5104.0, v, -117ll, -2147483647ll));
         R125 ie = ptr_echo_R125()(4294967294ull, -12ll, 123ull, e, 15697600630196290509ull, 126ll);
-        printf("R125 ind echo %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, ie, -117ll, -2147483647ll));
+        printf("R125 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R125(4885.25f, 5104.0, ie, -117ll, -2147483647ll));
         printf("R125 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R125()(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
         R125 wie = ptr_w64_echo_R125()(-1589.5f, -8521ll, y);
-        printf("R125 w64 ind echo %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, wie, (EnU32)3ull));
+        printf("R125 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, wie, (EnU32)3ull));
     }
 }
 __attribute__((noinline)) static void shape_R126(void) {
@@ -6853,7 +6853,7 @@ __attribute__((noinline)) static void shape_R126(void) {
         R126 v = make_R126(155);
         printf("R126 hash %" PRIu64 "\n", hash_R126(&ffidl_cells[27], 29ull, v, -3224.25f));
         R126 e = echo_R126(-8825664452836940105ll, v, 7795.5f, 1503.125f, 2168.75f);
-        printf("R126 echo %" PRIu64 "\n", hash_R126(&ffidl_cells[27], 29ull, e, -3224.25f));
+        printf("R126 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R126(&ffidl_cells[27], 29ull, e, -3224.25f));
         R126 w = make_R126(654);
         printf("R126 pair %" PRIu64 "\n", pair_R126((EnU16)0ull, -2328.875f, v, 4007ll, w));
     }
@@ -6864,7 +6864,7 @@ __attribute__((noinline)) static void shape_R127(void) {
         R127 v = make_R127(156);
         printf("R127 hash %" PRIu64 "\n", hash_R127(0ull, &ffidl_cells[13], v, 726.125f, 92ll));
         R127 e = echo_R127(0ll, 3629869506643198152ll, 0ull, 4069.625, -80ll, 6217.5, v, 25ull, -4862.375f);
-        printf("R127 echo %" PRIu64 "\n", hash_R127(0ull, &ffidl_cells[13], e, 726.125f, 92ll));
+        printf("R127 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R127(0ull, &ffidl_cells[13], e, 726.125f, 92ll));
     }
 }
 __attribute__((noinline)) static void shape_R128(void) {
@@ -6873,7 +6873,7 @@ __attribute__((noinline)) static void shape_R128(void) {
         R128 v = make_R128(157);
         printf("R128 hash %" PRIu64 "\n", hash_R128(-3898.375f, v, 7739.625f, 4640.875f));
         R128 e = echo_R128(-8ll, 7096.125f, v, &ffidl_cells[49]);
-        printf("R128 echo %" PRIu64 "\n", hash_R128(-3898.375f, e, 7739.625f, 4640.875f));
+        printf("R128 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R128(-3898.375f, e, 7739.625f, 4640.875f));
         R128 w = make_R128(656);
         printf("R128 pair %" PRIu64 "\n", pair_R128(5935388846343430015ll, 9223372036854775806ll, -3727ll, 32766ll, 17ll, v, (EnU32)3ull, w, -6338.0f, &ffidl_cells[25]));
     }
@@ -6884,11 +6884,11 @@ __attribute__((noinline)) static void shape_R129(void) {
         R129 v = make_R129(158);
         printf("R129 hash %" PRIu64 "\n", hash_R129(1ull, v, 76ll));
         R129 e = echo_R129(0ll, &ffidl_cells[22], 1116546782ull, 2061865430ull, -1425357517ll, 65534ull, (EnU16)0ull, &ffidl_cells[20], v, (EnI8)-128ll, (EnU16)0ull);
-        printf("R129 echo %" PRIu64 "\n", hash_R129(1ull, e, 76ll));
+        printf("R129 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R129(1ull, e, 76ll));
         R129 x = make_R129(1057);
         printf("R129 w64 hash %" PRIu64 "\n", w64_hash_R129(13667ll, &ffidl_cells[57], x, -27ll, 1193984481ull));
         R129 y = w64_echo_R129(-711.75f, x);
-        printf("R129 w64 echo %" PRIu64 "\n", w64_hash_R129(13667ll, &ffidl_cells[57], y, -27ll, 1193984481ull));
+        printf("R129 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R129(13667ll, &ffidl_cells[57], y, -27ll, 1193984481ull));
     }
 }
 __attribute__((noinline)) static void shape_R130(void) {
@@ -6897,12 +6897,12 @@ __attribute__((noinline)) static void shape_R130(void) {
         R130 v = make_R130(159);
         printf("R130 hash %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], v, -6162.75, -3557.625f));
         R130 e = echo_R130(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, v);
-        printf("R130 echo %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], e, -6162.75, -3557.625f));
+        printf("R130 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], e, -6162.75, -3557.625f));
         R130 w = make_R130(658);
         printf("R130 pair %" PRIu64 "\n", pair_R130(25ll, 1790.0f, -3570.875f, -4414.5, 265.125f, v, -6295.625, w, 40ll, 11ull));
         printf("R130 ind hash %" PRIu64 "\n", ptr_hash_R130()((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], w, -6162.75, -3557.625f));
         R130 ie = ptr_echo_R130()(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, e);
-        printf("R130 ind echo %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], ie, -6162.75, -3557.625f));
+        printf("R130 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], ie, -6162.75, -3557.625f));
     }
 }
 __attribute__((noinline)) static void shape_R131(void) {
@@ -6911,11 +6911,11 @@ __attribute__((noinline)) static void shape_R131(void) {
         R131 v = make_R131(160);
         printf("R131 hash %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, v, -7521.875f));
         R131 e = echo_R131(1043654011ull, -7039.25, 2537744793281458963ull, 4185315650808468526ull, 1035.25, -4303.625, v, -2873.125f);
-        printf("R131 echo %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, e, -7521.875f));
+        printf("R131 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, e, -7521.875f));
         R131 f = make_R131(1359);
         printf("R131 field %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f.f3[2]));
         f.f3[2] = echo_R015(851.875f, f.f3[2], 80ll);
-        printf("R131 field echo %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, f, -7521.875f));
+        printf("R131 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, f, -7521.875f));
     }
 }
 __attribute__((noinline)) static void shape_R132(void) {
@@ -6924,7 +6924,7 @@ __attribute__((noinline)) static void shape_R132(void) {
         R132 v = make_R132(161);
         printf("R132 hash %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, v, &ffidl_cells[44], 105ull));
         R132 e = echo_R132((EnU64)469ull, 5802520895979582189ull, 27ull, -96ll, 4796701723577706105ull, -103ll, 66ll, v, 2618.375f, (EnI64)-1ll);
-        printf("R132 echo %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
+        printf("R132 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
         R132 w = make_R132(660);
         printf("R132 pair %" PRIu64 "\n", pair_R132(134ull, v, 32ull, w, 3273.125, -5451.5f));
     }
@@ -6935,18 +6935,18 @@ __attribute__((noinline)) static void shape_R133(void) {
         R133 v = make_R133(162);
         printf("R133 hash %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, v, 42ll));
         R133 e = echo_R133(5283.625, v, -1461086281ll, -4207.375);
-        printf("R133 echo %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, e, 42ll));
+        printf("R133 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, e, 42ll));
         R133 x = make_R133(1061);
         printf("R133 w64 hash %" PRIu64 "\n", w64_hash_R133(x, -3108.5f));
         R133 y = w64_echo_R133(28ull, 828.75f, x);
-        printf("R133 w64 echo %" PRIu64 "\n", w64_hash_R133(y, -3108.5f));
+        printf("R133 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R133(y, -3108.5f));
         printf("R133 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R133()(y, -3108.5f));
         R133 wie = ptr_w64_echo_R133()(28ull, 828.75f, y);
-        printf("R133 w64 ind echo %" PRIu64 "\n", w64_hash_R133(wie, -3108.5f));
+        printf("R133 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R133(wie, -3108.5f));
         R133 f = make_R133(1361);
         printf("R133 field %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f.f1[0]));
         f.f1[0] = echo_R008(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, f.f1[0], 13ull, false, 5460256187155313717ull);
-        printf("R133 field echo %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, f, 42ll));
+        printf("R133 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, f, 42ll));
     }
 }
 __attribute__((noinline)) static void shape_R134(void) {
@@ -6955,13 +6955,13 @@ __attribute__((noinline)) static void shape_R134(void) {
         R134 v = make_R134(163);
         printf("R134 hash %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, v));
         R134 e = echo_R134((EnI16)-300ll, 11023176327885128231ull, 4ll, 10646918726765210972ull, 38ll, 127ll, 46ull, 1977097554970518814ll, v);
-        printf("R134 echo %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, e));
+        printf("R134 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, e));
         R134 w = make_R134(662);
         printf("R134 pair %" PRIu64 "\n", pair_R134(6641.875f, -418.25, 4188.25f, v, 45ull, w, 1794.375, 62368ull));
         R134 f = make_R134(1362);
         printf("R134 field %" PRIu64 "\n", hash_R112(1445.5, f.f0));
         f.f0 = echo_R112(1ull, f.f0, &ffidl_cells[53], 10ull);
-        printf("R134 field echo %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, f));
+        printf("R134 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, f));
     }
 }
 __attribute__((noinline)) static void shape_R135(void) {
@@ -6970,10 +6970,10 @@ __attribute__((noinline)) static void shape_R135(void) {
         R135 v = make_R135(164);
         printf("R135 hash %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
         R135 e = echo_R135(-3882.875f, -21561ll, v, -1046.5f);
-        printf("R135 echo %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, e, 3397.375, -6302.875));
+        printf("R135 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, e, 3397.375, -6302.875));
         printf("R135 ind hash %" PRIu64 "\n", ptr_hash_R135()(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
         R135 ie = ptr_echo_R135()(-3882.875f, -21561ll, e, -1046.5f);
-        printf("R135 ind echo %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, ie, 3397.375, -6302.875));
+        printf("R135 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, ie, 3397.375, -6302.875));
     }
 }
 __attribute__((noinline)) static void shape_R136(void) {
@@ -6982,7 +6982,7 @@ __attribute__((noinline)) static void shape_R136(void) {
         R136 v = make_R136(165);
         printf("R136 hash %" PRIu64 "\n", hash_R136(-7111.875, 276.0, v, (EnU8)200ull, 32ull));
         R136 e = echo_R136((EnU8)200ull, 655.875, 918089460965655663ull, -2574.5f, v, 47883ull);
-        printf("R136 echo %" PRIu64 "\n", hash_R136(-7111.875, 276.0, e, (EnU8)200ull, 32ull));
+        printf("R136 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R136(-7111.875, 276.0, e, (EnU8)200ull, 32ull));
         R136 w = make_R136(664);
         printf("R136 pair %" PRIu64 "\n", pair_R136(-5097.625f, 4574.75f, 5026.375, v, 43234ull, w));
     }
@@ -6993,11 +6993,11 @@ __attribute__((noinline)) static void shape_R137(void) {
         R137 v = make_R137(166);
         printf("R137 hash %" PRIu64 "\n", hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, v));
         R137 e = echo_R137(-32768ll, -35ll, 24ull, -30ll, 1ull, v, -45ll, 9088ull, 89ull);
-        printf("R137 echo %" PRIu64 "\n", hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, e));
+        printf("R137 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, e));
         R137 x = make_R137(1065);
         printf("R137 w64 hash %" PRIu64 "\n", w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, x));
         R137 y = w64_echo_R137(-7467.875f, x);
-        printf("R137 w64 echo %" PRIu64 "\n", w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, y));
+        printf("R137 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, y));
     }
 }
 __attribute__((noinline)) static void shape_R138(void) {
@@ -7006,13 +7006,13 @@ __attribute__((noinline)) static void shape_R138(void) {
         R138 v = make_R138(167);
         printf("R138 hash %" PRIu64 "\n", hash_R138(5927.375f, v, -7902.875f, -3291.75));
         R138 e = echo_R138(5857.625, v, 2303.125, 51334530ll, 0ull);
-        printf("R138 echo %" PRIu64 "\n", hash_R138(5927.375f, e, -7902.875f, -3291.75));
+        printf("R138 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R138(5927.375f, e, -7902.875f, -3291.75));
         R138 w = make_R138(666);
         printf("R138 pair %" PRIu64 "\n", pair_R138(2822.625f, v, 4257.125, w));
         R138 f = make_R138(1366);
         printf("R138 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0, 53742ull));
         f.f0 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0);
-        printf("R138 field echo %" PRIu64 "\n", hash_R138(5927.375f, f, -7902.875f, -3291.75));
+        printf("R138 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R138(5927.375f, f, -7902.875f, -3291.75));
     }
 }
 __attribute__((noinline)) static void shape_R139(void) {
@@ -7021,11 +7021,11 @@ __attribute__((noinline)) static void shape_R139(void) {
         R139 v = make_R139(168);
         printf("R139 hash %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, v, 33ull, 8253207231812354092ll));
         R139 e = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, v);
-        printf("R139 echo %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, e, 33ull, 8253207231812354092ll));
+        printf("R139 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, e, 33ull, 8253207231812354092ll));
         R139 f = make_R139(1367);
         printf("R139 field %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, f.f0[0], -2494.75f));
         f.f0[0] = echo_R110(f.f0[0], -3034.0, 1877.5f, 5688.875f);
-        printf("R139 field echo %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f, 33ull, 8253207231812354092ll));
+        printf("R139 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f, 33ull, 8253207231812354092ll));
     }
 }
 __attribute__((noinline)) static void shape_R140(void) {
@@ -7034,16 +7034,16 @@ __attribute__((noinline)) static void shape_R140(void) {
         R140 v = make_R140(169);
         printf("R140 hash %" PRIu64 "\n", hash_R140(v));
         R140 e = echo_R140(-5503.625f, -5398.0, v, 5532747527154899233ll, 24385ll);
-        printf("R140 echo %" PRIu64 "\n", hash_R140(e));
+        printf("R140 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(e));
         R140 w = make_R140(668);
         printf("R140 pair %" PRIu64 "\n", pair_R140(-2000.375, -13ll, 126ll, -16649ll, -9223372036854775806ll, -846074073ll, v, &ffidl_cells[57], w));
         printf("R140 ind hash %" PRIu64 "\n", ptr_hash_R140()(w));
         R140 ie = ptr_echo_R140()(-5503.625f, -5398.0, e, 5532747527154899233ll, 24385ll);
-        printf("R140 ind echo %" PRIu64 "\n", hash_R140(ie));
+        printf("R140 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(ie));
         R140 f = make_R140(1368);
         printf("R140 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f1[1], -5283.25, 7100.625f));
         f.f1[1] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f1[1], (EnU64)9223372036854775808ull, -116ll);
-        printf("R140 field echo %" PRIu64 "\n", hash_R140(f));
+        printf("R140 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(f));
     }
 }
 __attribute__((noinline)) static void shape_R141(void) {
@@ -7052,14 +7052,14 @@ __attribute__((noinline)) static void shape_R141(void) {
         R141 v = make_R141(170);
         printf("R141 hash %" PRIu64 "\n", hash_R141(&ffidl_cells[30], (EnI8)127ll, v));
         R141 e = echo_R141(4674.5f, &ffidl_cells[20], -6200.25, 5ull, 4294967295ull, false, 40ull, v);
-        printf("R141 echo %" PRIu64 "\n", hash_R141(&ffidl_cells[30], (EnI8)127ll, e));
+        printf("R141 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R141(&ffidl_cells[30], (EnI8)127ll, e));
         R141 x = make_R141(1069);
         printf("R141 w64 hash %" PRIu64 "\n", w64_hash_R141(-6647.5f, x, &ffidl_cells[44]));
         R141 y = w64_echo_R141(11008300644223998018ull, x, 862.375f);
-        printf("R141 w64 echo %" PRIu64 "\n", w64_hash_R141(-6647.5f, y, &ffidl_cells[44]));
+        printf("R141 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R141(-6647.5f, y, &ffidl_cells[44]));
         printf("R141 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R141()(-6647.5f, y, &ffidl_cells[44]));
         R141 wie = ptr_w64_echo_R141()(11008300644223998018ull, y, 862.375f);
-        printf("R141 w64 ind echo %" PRIu64 "\n", w64_hash_R141(-6647.5f, wie, &ffidl_cells[44]));
+        printf("R141 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R141(-6647.5f, wie, &ffidl_cells[44]));
     }
 }
 __attribute__((noinline)) static void shape_R142(void) {
@@ -7068,13 +7068,13 @@ __attribute__((noinline)) static void shape_R142(void) {
         R142 v = make_R142(171);
         printf("R142 hash %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, v));
         R142 e = echo_R142(-5777.5f, 4802.25f, 825.375f, 6680.0f, 1ull, -2159.75, 50ll, 7188.25, v);
-        printf("R142 echo %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, e));
+        printf("R142 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(-1473.375, 3952.25, e));
         R142 w = make_R142(670);
         printf("R142 pair %" PRIu64 "\n", pair_R142(-111ll, &ffidl_cells[26], (EnU16)0ull, -128ll, 10ull, (EnI8)127ll, v, -2170.875f, w, 2758.0f));
         R142 f = make_R142(1370);
         printf("R142 field %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f.f1[0], 3315702617ull));
         f.f1[0] = echo_R122(-366265927ll, 2169.875f, f.f1[0], &ffidl_cells[33], (EnU16)65535ull);
-        printf("R142 field echo %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, f));
+        printf("R142 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(-1473.375, 3952.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R143(void) {
@@ -7083,7 +7083,7 @@ __attribute__((noinline)) static void shape_R143(void) {
         R143 v = make_R143(172);
         printf("R143 hash %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, v, 3769771570191162751ll));
         R143 e = echo_R143(7169.125, -9223372036854775807ll, 18ll, v);
-        printf("R143 echo %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, e, 3769771570191162751ll));
+        printf("R143 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, e, 3769771570191162751ll));
     }
 }
 __attribute__((noinline)) static void shape_R144(void) {
@@ -7092,7 +7092,7 @@ __attribute__((noinline)) static void shape_R144(void) {
         R144 v = make_R144(173);
         printf("R144 hash %" PRIu64 "\n", hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, v, -2980023079193278843ll));
         R144 e = echo_R144((EnU16)30ull, 40ull, 26233ull, 1ull, v, 158.5, -6123.25f, 359.875);
-        printf("R144 echo %" PRIu64 "\n", hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, e, -2980023079193278843ll));
+        printf("R144 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, e, -2980023079193278843ll));
         R144 w = make_R144(672);
         printf("R144 pair %" PRIu64 "\n", pair_R144(13617539825885420242ull, -5630.25f, v, -7652.0f, w, 3392.75));
     }
@@ -7103,18 +7103,18 @@ __attribute__((noinline)) static void shape_R145(void) {
         R145 v = make_R145(174);
         printf("R145 hash %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
         R145 e = echo_R145(2067.5, -28ll, 12377ll, v, 2964832504ull, 238ull);
-        printf("R145 echo %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, e, 1845.25f));
+        printf("R145 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(36ll, -87ll, 4294967295ull, 40ll, e, 1845.25f));
         R145 x = make_R145(1073);
         printf("R145 w64 hash %" PRIu64 "\n", w64_hash_R145(0ull, x));
         R145 y = w64_echo_R145(x, -12ll);
-        printf("R145 w64 echo %" PRIu64 "\n", w64_hash_R145(0ull, y));
+        printf("R145 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R145(0ull, y));
         printf("R145 ind hash %" PRIu64 "\n", ptr_hash_R145()(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
         R145 ie = ptr_echo_R145()(2067.5, -28ll, 12377ll, e, 2964832504ull, 238ull);
-        printf("R145 ind echo %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, ie, 1845.25f));
+        printf("R145 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(36ll, -87ll, 4294967295ull, 40ll, ie, 1845.25f));
         R145 f = make_R145(1373);
         printf("R145 field %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f.f1));
         f.f1 = echo_R015(851.875f, f.f1, 80ll);
-        printf("R145 field echo %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, f, 1845.25f));
+        printf("R145 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(36ll, -87ll, 4294967295ull, 40ll, f, 1845.25f));
     }
 }
 __attribute__((noinline)) static void shape_R146(void) {
@@ -7123,7 +7123,7 @@ __attribute__((noinline)) static void shape_R146(void) {
         R146 v = make_R146(175);
         printf("R146 hash %" PRIu64 "\n", hash_R146(5847.75f, -7129.25f, v));
         R146 e = echo_R146(-5849.75f, v, 0ull, -1ll, 2283556564ull);
-        printf("R146 echo %" PRIu64 "\n", hash_R146(5847.75f, -7129.25f, e));
+        printf("R146 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R146(5847.75f, -7129.25f, e));
         R146 w = make_R146(674);
         printf("R146 pair %" PRIu64 "\n", pair_R146((EnI16)7ll, -4613.875, 127ll, -48ll, 18446744073709551614ull, v, -1550.875, w, (EnI64)-1ll));
     }
@@ -7134,7 +7134,7 @@ __attribute__((noinline)) static void shape_R147(void) {
         R147 v = make_R147(176);
         printf("R147 hash %" PRIu64 "\n", hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, v));
         R147 e = echo_R147(-112ll, -9223372036854775806ll, -3807ll, 19ll, 18446744073709551614ull, v, 4276059251932042403ll);
-        printf("R147 echo %" PRIu64 "\n", hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, e));
+        printf("R147 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, e));
     }
 }
 __attribute__((noinline)) static void shape_R148(void) {
@@ -7143,7 +7143,7 @@ __attribute__((noinline)) static void shape_R148(void) {
         R148 v = make_R148(177);
         printf("R148 hash %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, v));
         R148 e = echo_R148(14ull, 10700ull, -34ll, -5499.25, v, 68ll);
-        printf("R148 echo %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, e));
+        printf("R148 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, e));
         R148 w = make_R148(676);
         printf("R148 pair %" PRIu64 "\n", pair_R148(2386.125f, -6686.875, &ffidl_cells[5], 9223372036854775807ll, 2ull, -3049.0, v, 1378.25f, w, 44114ull));
     }
@@ -7154,14 +7154,14 @@ __attribute__((noinline)) static void shape_R149(void) {
         R149 v = make_R149(178);
         printf("R149 hash %" PRIu64 "\n", hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, v));
         R149 e = echo_R149(v, (EnU16)0ull, 2395.25f, 619.625f);
-        printf("R149 echo %" PRIu64 "\n", hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, e));
+        printf("R149 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, e));
         R149 x = make_R149(1077);
         printf("R149 w64 hash %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, x, &ffidl_cells[59]));
         R149 y = w64_echo_R149(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, x);
-        printf("R149 w64 echo %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
+        printf("R149 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
         printf("R149 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R149()(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
         R149 wie = ptr_w64_echo_R149()(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, y);
-        printf("R149 w64 ind echo %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, wie, &ffidl_cells[59]));
+        printf("R149 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, wie, &ffidl_cells[59]));
     }
 }
 __attribute__((noinline)) static void shape_R150(void) {
@@ -7170,12 +7170,12 @@ __attribute__((noinline)) static void shape_R150(void) {
         R150 v = make_R150(179);
         printf("R150 hash %" PRIu64 "\n", hash_R150(v, 8ull));
         R150 e = echo_R150(11541482605534864817ull, 48ull, v, -7363893131446019734ll, -6523.625f);
-        printf("R150 echo %" PRIu64 "\n", hash_R150(e, 8ull));
+        printf("R150 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R150(e, 8ull));
         R150 w = make_R150(678);
         printf("R150 pair %" PRIu64 "\n", pair_R150(6854.875, -7176.125f, v, 9223372036854775806ll, w));
         printf("R150 ind hash %" PRIu64 "\n", ptr_hash_R150()(w, 8ull));
         R150 ie = ptr_echo_R150()(11541482605534864817ull, 48ull, e, -7363893131446019734ll, -6523.625f);
-        printf("R150 ind echo %" PRIu64 "\n", hash_R150(ie, 8ull));
+        printf("R150 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R150(ie, 8ull));
     }
 }
 __attribute__((noinline)) static void shape_R151(void) {
@@ -7184,11 +7184,11 @@ __attribute__((noinline)) static void shape_R151(void) {
         R151 v = make_R151(180);
         printf("R151 hash %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, v, 60ll));
         R151 e = echo_R151(4896.875f, 0ull, 9223372036854775807ll, (EnU16)24ull, 493.75, 2516.625f, 10ull, -5152.0, v, 2610.125);
-        printf("R151 echo %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, e, 60ll));
+        printf("R151 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, e, 60ll));
         R151 f = make_R151(1379);
         printf("R151 field %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, f.f0, -2634.0f, -35ll));
         f.f0 = echo_R087(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, f.f0, 35ll);
-        printf("R151 field echo %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, f, 60ll));
+        printf("R151 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, f, 60ll));
     }
 }
 __attribute__((noinline)) static void shape_R152(void) {
@@ -7197,13 +7197,13 @@ __attribute__((noinline)) static void shape_R152(void) {
         R152 v = make_R152(181);
         printf("R152 hash %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, v, 55ll, 19ll));
         R152 e = echo_R152(1061235908ull, -7ll, (EnU64)18446744073709551615ull, &ffidl_cells[35], 36499ull, 28ull, 60ull, 4680561530114047556ll, v, 5470.0f, 6048.625f, -2874.75);
-        printf("R152 echo %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, e, 55ll, 19ll));
+        printf("R152 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, e, 55ll, 19ll));
         R152 w = make_R152(680);
         printf("R152 pair %" PRIu64 "\n", pair_R152(793737082013262764ll, -4852.125, v, 13962613917326348215ull, w));
         R152 f = make_R152(1380);
         printf("R152 field %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, f.f0[0], -5021.125f));
         f.f0[0] = echo_R113(f.f0[0], -4724.125, 4246360692ull, -3384.0f);
-        printf("R152 field echo %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, f, 55ll, 19ll));
+        printf("R152 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, f, 55ll, 19ll));
     }
 }
 __attribute__((noinline)) static void shape_R153(void) {
@@ -7212,11 +7212,11 @@ __attribute__((noinline)) static void shape_R153(void) {
         R153 v = make_R153(182);
         printf("R153 hash %" PRIu64 "\n", hash_R153(6221.5, v, -4031.375f));
         R153 e = echo_R153(35ll, -127ll, 43ull, 65534ull, 270503865439708172ull, v, 2496.875, -14497ll);
-        printf("R153 echo %" PRIu64 "\n", hash_R153(6221.5, e, -4031.375f));
+        printf("R153 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R153(6221.5, e, -4031.375f));
         R153 x = make_R153(1081);
         printf("R153 w64 hash %" PRIu64 "\n", w64_hash_R153(x, (EnU64)9223372036854775808ull, -6428.875));
         R153 y = w64_echo_R153(1ull, 7869.0f, 126ll, 2210ll, (EnI8)102ll, x);
-        printf("R153 w64 echo %" PRIu64 "\n", w64_hash_R153(y, (EnU64)9223372036854775808ull, -6428.875));
+        printf("R153 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R153(y, (EnU64)9223372036854775808ull, -6428.875));
     }
 }
 __attribute__((noinline)) static void shape_R154(void) {
@@ -7225,13 +7225,13 @@ __attribute__((noinline)) static void shape_R154(void) {
         R154 v = make_R154(183);
         printf("R154 hash %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, v, 1257797159ull, -35ll));
         R154 e = echo_R154(v, -32767ll);
-        printf("R154 echo %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, e, 1257797159ull, -35ll));
+        printf("R154 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(5961.875, -2554.5f, e, 1257797159ull, -35ll));
         R154 w = make_R154(682);
         printf("R154 pair %" PRIu64 "\n", pair_R154(5587724948928100146ll, 40ll, v, -177.75f, w));
         R154 f = make_R154(1382);
         printf("R154 field %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f3));
         f.f3 = echo_R014(-23ll, 8ll, f.f3, 29743ull);
-        printf("R154 field echo %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, f, 1257797159ull, -35ll));
+        printf("R154 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(5961.875, -2554.5f, f, 1257797159ull, -35ll));
     }
 }
 __attribute__((noinline)) static void shape_R155(void) {
@@ -7240,10 +7240,10 @@ __attribute__((noinline)) static void shape_R155(void) {
         R155 v = make_R155(184);
         printf("R155 hash %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, v, 0ull));
         R155 e = echo_R155(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, v, 41ull, true);
-        printf("R155 echo %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, e, 0ull));
+        printf("R155 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R155(-6525.875f, -7862.75f, 6329.125, e, 0ull));
         printf("R155 ind hash %" PRIu64 "\n", ptr_hash_R155()(-6525.875f, -7862.75f, 6329.125, v, 0ull));
         R155 ie = ptr_echo_R155()(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, e, 41ull, true);
-        printf("R155 ind echo %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, ie, 0ull));
+        printf("R155 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R155(-6525.875f, -7862.75f, 6329.125, ie, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R156(void) {
@@ -7252,7 +7252,7 @@ __attribute__((noinline)) static void shape_R156(void) {
         R156 v = make_R156(185);
         printf("R156 hash %" PRIu64 "\n", hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, v));
         R156 e = echo_R156(v, 0ull, -4467.75f, 302.875);
-        printf("R156 echo %" PRIu64 "\n", hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, e));
+        printf("R156 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, e));
         R156 w = make_R156(684);
         printf("R156 pair %" PRIu64 "\n", pair_R156(-6783.75, -1571.25f, -7613.0f, 1209.75, -1480.5f, -4515.25f, v, -5739.375, w, -959.375f, 6439.5));
     }
@@ -7263,14 +7263,14 @@ __attribute__((noinline)) static void shape_R157(void) {
         R157 v = make_R157(186);
         printf("R157 hash %" PRIu64 "\n", hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, v));
         R157 e = echo_R157(v, -922.0);
-        printf("R157 echo %" PRIu64 "\n", hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, e));
+        printf("R157 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, e));
         R157 x = make_R157(1085);
         printf("R157 w64 hash %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, x, &ffidl_cells[0], 126ll));
         R157 y = w64_echo_R157(-6806.75f, -6823.375f, -2831.625, -4688.0f, x, -47ll);
-        printf("R157 w64 echo %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
+        printf("R157 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R157(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
         printf("R157 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R157()(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
         R157 wie = ptr_w64_echo_R157()(-6806.75f, -6823.375f, -2831.625, -4688.0f, y, -47ll);
-        printf("R157 w64 ind echo %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, wie, &ffidl_cells[0], 126ll));
+        printf("R157 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R157(34ull, -6233.625f, wie, &ffidl_cells[0], 126ll));
     }
 }
 __attribute__((noinline)) static void shape_R158(void) {
@@ -7279,7 +7279,7 @@ __attribute__((noinline)) static void shape_R158(void) {
         R158 v = make_R158(187);
         printf("R158 hash %" PRIu64 "\n", hash_R158(-172.25, v, 18446744073709551614ull));
         R158 e = echo_R158(69ull, -6ll, -1090.5, (EnU16)0ull, -10ll, v);
-        printf("R158 echo %" PRIu64 "\n", hash_R158(-172.25, e, 18446744073709551614ull));
+        printf("R158 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R158(-172.25, e, 18446744073709551614ull));
         R158 w = make_R158(686);
         printf("R158 pair %" PRIu64 "\n", pair_R158(1ull, -5279.0f, 15ull, -18018ll, v, -4672.5, w));
     }
@@ -7290,11 +7290,11 @@ __attribute__((noinline)) static void shape_R159(void) {
         R159 v = make_R159(188);
         printf("R159 hash %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, v, 4767.375));
         R159 e = echo_R159(-124ll, 0ull, v);
-        printf("R159 echo %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, e, 4767.375));
+        printf("R159 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, e, 4767.375));
         R159 f = make_R159(1387);
         printf("R159 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f1, -7730.0));
         f.f1 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f1);
-        printf("R159 field echo %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, f, 4767.375));
+        printf("R159 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, f, 4767.375));
     }
 }
 __attribute__((noinline)) static void shape_R160(void) {
@@ -7303,12 +7303,12 @@ __attribute__((noinline)) static void shape_R160(void) {
         R160 v = make_R160(189);
         printf("R160 hash %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, v));
         R160 e = echo_R160(&ffidl_cells[56], 0ll, v);
-        printf("R160 echo %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, e));
+        printf("R160 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, e));
         R160 w = make_R160(688);
         printf("R160 pair %" PRIu64 "\n", pair_R160(82ull, 0ull, (EnU32)4000000000ull, -7389.375, v, 92ull, w, &ffidl_cells[19]));
         printf("R160 ind hash %" PRIu64 "\n", ptr_hash_R160()(3016.25, 4543.375, -6716.75, 2802.5f, w));
         R160 ie = ptr_echo_R160()(&ffidl_cells[56], 0ll, e);
-        printf("R160 ind echo %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, ie));
+        printf("R160 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, ie));
     }
 }
 __attribute__((noinline)) static void shape_R161(void) {
@@ -7317,15 +7317,15 @@ __attribute__((noinline)) static void shape_R161(void) {
         R161 v = make_R161(190);
         printf("R161 hash %" PRIu64 "\n", hash_R161(v));
         R161 e = echo_R161(11963ull, 8ull, 0ll, 17ull, -14406ll, 7353.5, v, 6742.375);
-        printf("R161 echo %" PRIu64 "\n", hash_R161(e));
+        printf("R161 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R161(e));
         R161 x = make_R161(1089);
         printf("R161 w64 hash %" PRIu64 "\n", w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, x, 2147483647ll));
         R161 y = w64_echo_R161(-3464.0f, -1ll, 5401.25f, 8376659227201201783ull, x, 1128.875);
-        printf("R161 w64 echo %" PRIu64 "\n", w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, y, 2147483647ll));
+        printf("R161 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, y, 2147483647ll));
         R161 f = make_R161(1389);
         printf("R161 field %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, f.f6, -3327.5f));
         f.f6 = echo_R073(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, f.f6);
-        printf("R161 field echo %" PRIu64 "\n", hash_R161(f));
+        printf("R161 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R161(f));
     }
 }
 __attribute__((noinline)) static void shape_R162(void) {
@@ -7334,13 +7334,13 @@ __attribute__((noinline)) static void shape_R162(void) {
         R162 v = make_R162(191);
         printf("R162 hash %" PRIu64 "\n", hash_R162(v));
         R162 e = echo_R162(9223372036854775806ll, 13ull, -27502ll, 2ull, -18ll, v, 907.5f);
-        printf("R162 echo %" PRIu64 "\n", hash_R162(e));
+        printf("R162 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(e));
         R162 w = make_R162(690);
         printf("R162 pair %" PRIu64 "\n", pair_R162(12ull, v, 18018ll, w, 0ull));
         R162 f = make_R162(1390);
         printf("R162 field %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f.f1, 33ull, 8253207231812354092ll));
         f.f1 = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, f.f1);
-        printf("R162 field echo %" PRIu64 "\n", hash_R162(f));
+        printf("R162 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(f));
     }
 }
 __attribute__((noinline)) static void shape_R163(void) {
@@ -7349,11 +7349,11 @@ __attribute__((noinline)) static void shape_R163(void) {
         R163 v = make_R163(192);
         printf("R163 hash %" PRIu64 "\n", hash_R163(3573.75, v, (EnI16)525ll));
         R163 e = echo_R163(63ll, v, -29ll, (EnU32)469ull);
-        printf("R163 echo %" PRIu64 "\n", hash_R163(3573.75, e, (EnI16)525ll));
+        printf("R163 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R163(3573.75, e, (EnI16)525ll));
         R163 f = make_R163(1391);
         printf("R163 field %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f.f3));
         f.f3 = echo_R105(4090063306524475793ull, (EnI16)7ll, f.f3, 1332.625);
-        printf("R163 field echo %" PRIu64 "\n", hash_R163(3573.75, f, (EnI16)525ll));
+        printf("R163 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R163(3573.75, f, (EnI16)525ll));
     }
 }
 __attribute__((noinline)) static void shape_R164(void) {
@@ -7362,7 +7362,7 @@ __attribute__((noinline)) static void shape_R164(void) {
         R164 v = make_R164(193);
         printf("R164 hash %" PRIu64 "\n", hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, v, 18333698468771133424ull, 0ll));
         R164 e = echo_R164(4416.25, -5483.375f, -4805.0f, -4030.875, -5266.125, -1246.875, v, 6819414116009900985ll, -2566.75, 665561233ull);
-        printf("R164 echo %" PRIu64 "\n", hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, e, 18333698468771133424ull, 0ll));
+        printf("R164 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, e, 18333698468771133424ull, 0ll));
         R164 w = make_R164(692);
         printf("R164 pair %" PRIu64 "\n", pair_R164(2902.625, -929.125f, 229.375, -5602.875, v, 3543.875f, w, (EnU8)1ull, -3625ll));
     }
@@ -7373,21 +7373,21 @@ __attribute__((noinline)) static void shape_R165(void) {
         R165 v = make_R165(194);
         printf("R165 hash %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
         R165 e = echo_R165(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, v);
-        printf("R165 echo %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, e));
+        printf("R165 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, e));
         R165 x = make_R165(1093);
         printf("R165 w64 hash %" PRIu64 "\n", w64_hash_R165(6940ll, x, 5670.125, 26ull));
         R165 y = w64_echo_R165(-3672.375f, x);
-        printf("R165 w64 echo %" PRIu64 "\n", w64_hash_R165(6940ll, y, 5670.125, 26ull));
+        printf("R165 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R165(6940ll, y, 5670.125, 26ull));
         printf("R165 ind hash %" PRIu64 "\n", ptr_hash_R165()(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
         R165 ie = ptr_echo_R165()(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, e);
-        printf("R165 ind echo %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, ie));
+        printf("R165 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, ie));
         printf("R165 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R165()(6940ll, y, 5670.125, 26ull));
         R165 wie = ptr_w64_echo_R165()(-3672.375f, y);
-        printf("R165 w64 ind echo %" PRIu64 "\n", w64_hash_R165(6940ll, wie, 5670.125, 26ull));
+        printf("R165 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R165(6940ll, wie, 5670.125, 26ull));
         R165 f = make_R165(1393);
         printf("R165 field %" PRIu64 "\n", hash_R101(2682.25f, f.f0, -1882.375f, 4118.0));
         f.f0 = echo_R101(12ull, -1351.125, -5001.25, 12863090999106842334ull, f.f0, 6314.375f, -3507ll, 255ull);
-        printf("R165 field echo %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, f));
+        printf("R165 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R166(void) {
@@ -7396,7 +7396,7 @@ __attribute__((noinline)) static void shape_R166(void) {
         R166 v = make_R166(195);
         printf("R166 hash %" PRIu64 "\n", hash_R166(1988.5, v));
         R166 e = echo_R166(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, v);
-        printf("R166 echo %" PRIu64 "\n", hash_R166(1988.5, e));
+        printf("R166 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R166(1988.5, e));
         R166 w = make_R166(694);
         printf("R166 pair %" PRIu64 "\n", pair_R166(0ull, 360.875, v, 671.5f, w, 2890.125));
     }
@@ -7407,11 +7407,11 @@ __attribute__((noinline)) static void shape_R167(void) {
         R167 v = make_R167(196);
         printf("R167 hash %" PRIu64 "\n", hash_R167(0ull, 126ll, v, 58667ull, 137375296062729562ull));
         R167 e = echo_R167(5510.0, -3895.375, -4363.0f, -3445.625f, -5908.375f, 988.75, v, 10ull, 2124.875f);
-        printf("R167 echo %" PRIu64 "\n", hash_R167(0ull, 126ll, e, 58667ull, 137375296062729562ull));
+        printf("R167 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R167(0ull, 126ll, e, 58667ull, 137375296062729562ull));
         R167 f = make_R167(1395);
         printf("R167 field %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, f.f5));
         f.f5 = echo_R048((EnI8)-29ll, 0ll, -2375.75, 5672.25f, f.f5);
-        printf("R167 field echo %" PRIu64 "\n", hash_R167(0ull, 126ll, f, 58667ull, 137375296062729562ull));
+        printf("R167 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R167(0ull, 126ll, f, 58667ull, 137375296062729562ull));
     }
 }
 __attribute__((noinline)) static void shape_R168(void) {
@@ -7420,13 +7420,13 @@ __attribute__((noinline)) static void shape_R168(void) {
         R168 v = make_R168(197);
         printf("R168 hash %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, v, 1836.625f));
         R168 e = echo_R168(v, 38ll);
-        printf("R168 echo %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, e, 1836.625f));
+        printf("R168 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, e, 1836.625f));
         R168 w = make_R168(696);
         printf("R168 pair %" PRIu64 "\n", pair_R168(v, -7377.875, w, -27745ll));
         R168 f = make_R168(1396);
         printf("R168 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0[1], 53742ull));
         f.f0[1] = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0[1]);
-        printf("R168 field echo %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, f, 1836.625f));
+        printf("R168 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, f, 1836.625f));
     }
 }
 __attribute__((noinline)) static void shape_R169(void) {
@@ -7435,11 +7435,11 @@ __attribute__((noinline)) static void shape_R169(void) {
         R169 v = make_R169(198);
         printf("R169 hash %" PRIu64 "\n", hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, v));
         R169 e = echo_R169(55ll, (EnU16)65535ull, 0ull, v, 48ull, -1645.25f, 39ull);
-        printf("R169 echo %" PRIu64 "\n", hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, e));
+        printf("R169 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, e));
         R169 x = make_R169(1097);
         printf("R169 w64 hash %" PRIu64 "\n", w64_hash_R169(0ull, x, 57ll, 46ull));
         R169 y = w64_echo_R169(865905284ull, 7468.625, x, 11ll);
-        printf("R169 w64 echo %" PRIu64 "\n", w64_hash_R169(0ull, y, 57ll, 46ull));
+        printf("R169 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R169(0ull, y, 57ll, 46ull));
     }
 }
 __attribute__((noinline)) static void shape_R170(void) {
@@ -7448,16 +7448,16 @@ __attribute__((noinline)) static void shape_R170(void) {
         R170 v = make_R170(199);
         printf("R170 hash %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, v, -4573.0f));
         R170 e = echo_R170(v, &ffidl_cells[5]);
-        printf("R170 echo %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, e, -4573.0f));
+        printf("R170 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, e, -4573.0f));
         R170 w = make_R170(698);
         printf("R170 pair %" PRIu64 "\n", pair_R170(119ll, v, -5450.25, w, -7469.0, 6655502216354001555ll));
         printf("R170 ind hash %" PRIu64 "\n", ptr_hash_R170()(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, w, -4573.0f));
         R170 ie = ptr_echo_R170()(e, &ffidl_cells[5]);
-        printf("R170 ind echo %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, ie, -4573.0f));
+        printf("R170 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, ie, -4573.0f));
         R170 f = make_R170(1398);
         printf("R170 field %" PRIu64 "\n", hash_R123(f.f1));
         f.f1 = echo_R123(&ffidl_cells[43], f.f1, -1295791065ll, 7798806631847295757ll);
-        printf("R170 field echo %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, f, -4573.0f));
+        printf("R170 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, f, -4573.0f));
     }
 }
 __attribute__((noinline)) static void shape_R171(void) {
@@ -7466,7 +7466,7 @@ __attribute__((noinline)) static void shape_R171(void) {
         R171 v = make_R171(200);
         printf("R171 hash %" PRIu64 "\n", hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, v));
         R171 e = echo_R171(1123.625f, 1306.5, v);
-        printf("R171 echo %" PRIu64 "\n", hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, e));
+        printf("R171 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, e));
     }
 }
 __attribute__((noinline)) static void shape_R172(void) {
@@ -7475,13 +7475,13 @@ __attribute__((noinline)) static void shape_R172(void) {
         R172 v = make_R172(201);
         printf("R172 hash %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, v));
         R172 e = echo_R172(-5139.375f, &ffidl_cells[30], -40ll, -3255.25, 5102.875, 2528.25, &ffidl_cells[58], v, 774.25f, 289595199ull, 1155.875);
-        printf("R172 echo %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, e));
+        printf("R172 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R172(-1601.125f, 1ull, 3564038303ull, e));
         R172 w = make_R172(700);
         printf("R172 pair %" PRIu64 "\n", pair_R172(4656768218874851715ll, v, 18446744073709551615ull, w, 31700ll));
         R172 f = make_R172(1400);
         printf("R172 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1[0]));
         f.f1[0] = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1[0], 0ull, 24130ull);
-        printf("R172 field echo %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, f));
+        printf("R172 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R172(-1601.125f, 1ull, 3564038303ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R173(void) {
@@ -7490,18 +7490,18 @@ __attribute__((noinline)) static void shape_R173(void) {
         R173 v = make_R173(202);
         printf("R173 hash %" PRIu64 "\n", hash_R173(v));
         R173 e = echo_R173(4975.25f, 17ll, 6196.375, 1004.375, v);
-        printf("R173 echo %" PRIu64 "\n", hash_R173(e));
+        printf("R173 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(e));
         R173 x = make_R173(1101);
         printf("R173 w64 hash %" PRIu64 "\n", w64_hash_R173(7043.5f, x, 17529808714727589828ull, -49ll));
         R173 y = w64_echo_R173(18ull, &ffidl_cells[4], -54ll, x, 3622.75f);
-        printf("R173 w64 echo %" PRIu64 "\n", w64_hash_R173(7043.5f, y, 17529808714727589828ull, -49ll));
+        printf("R173 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R173(7043.5f, y, 17529808714727589828ull, -49ll));
         printf("R173 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R173()(7043.5f, y, 17529808714727589828ull, -49ll));
         R173 wie = ptr_w64_echo_R173()(18ull, &ffidl_cells[4], -54ll, y, 3622.75f);
-        printf("R173 w64 ind echo %" PRIu64 "\n", w64_hash_R173(7043.5f, wie, 17529808714727589828ull, -49ll));
+        printf("R173 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R173(7043.5f, wie, 17529808714727589828ull, -49ll));
         R173 f = make_R173(1401);
         printf("R173 field %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f.f1[1]));
         f.f1[1] = echo_R105(4090063306524475793ull, (EnI16)7ll, f.f1[1], 1332.625);
-        printf("R173 field echo %" PRIu64 "\n", hash_R173(f));
+        printf("R173 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(f));
     }
 }
 __attribute__((noinline)) static void shape_R174(void) {
@@ -7510,7 +7510,7 @@ __attribute__((noinline)) static void shape_R174(void) {
         R174 v = make_R174(203);
         printf("R174 hash %" PRIu64 "\n", hash_R174(65243ull, -19ll, -1255084257ll, v, -1277.25f));
         R174 e = echo_R174(-7685.25f, -4495.5f, -68ll, 1438.0f, -636.5, 498.875f, 5898.5f, -1393.0f, v, -3822274002033596590ll, -114ll, 37159ull);
-        printf("R174 echo %" PRIu64 "\n", hash_R174(65243ull, -19ll, -1255084257ll, e, -1277.25f));
+        printf("R174 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R174(65243ull, -19ll, -1255084257ll, e, -1277.25f));
         R174 w = make_R174(702);
         printf("R174 pair %" PRIu64 "\n", pair_R174(-6ll, v, 14ll, w, 37ull, 1632181846ull));
     }
@@ -7521,10 +7521,10 @@ __attribute__((noinline)) static void shape_R175(void) {
         R175 v = make_R175(204);
         printf("R175 hash %" PRIu64 "\n", hash_R175(v, -6387.5f, 1729.625));
         R175 e = echo_R175(-1308464597ll, -13ll, (EnU8)200ull, v, 6713.75, -44ll, 1504ll);
-        printf("R175 echo %" PRIu64 "\n", hash_R175(e, -6387.5f, 1729.625));
+        printf("R175 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R175(e, -6387.5f, 1729.625));
         printf("R175 ind hash %" PRIu64 "\n", ptr_hash_R175()(v, -6387.5f, 1729.625));
         R175 ie = ptr_echo_R175()(-1308464597ll, -13ll, (EnU8)200ull, e, 6713.75, -44ll, 1504ll);
-        printf("R175 ind echo %" PRIu64 "\n", hash_R175(ie, -6387.5f, 1729.625));
+        printf("R175 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R175(ie, -6387.5f, 1729.625));
     }
 }
 __attribute__((noinline)) static void shape_R176(void) {
@@ -7533,7 +7533,7 @@ __attribute__((noinline)) static void shape_R176(void) {
         R176 v = make_R176(205);
         printf("R176 hash %" PRIu64 "\n", hash_R176(&ffidl_cells[28], false, 0ll, v, 673.5));
         R176 e = echo_R176(-2147483648ll, 20ll, 1ull, v, -1370.75);
-        printf("R176 echo %" PRIu64 "\n", hash_R176(&ffidl_cells[28], false, 0ll, e, 673.5));
+        printf("R176 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R176(&ffidl_cells[28], false, 0ll, e, 673.5));
         R176 w = make_R176(704);
         printf("R176 pair %" PRIu64 "\n", pair_R176(-2882.5, 7ull, 11983462329553934947ull, -2183.75f, v, -83ll, w));
     }
@@ -7544,11 +7544,11 @@ __attribute__((noinline)) static void shape_R177(void) {
         R177 v = make_R177(206);
         printf("R177 hash %" PRIu64 "\n", hash_R177(-2568.5, 2648.625f, v, -40ll, 155ull));
         R177 e = echo_R177(7260.25f, v, (EnI16)7ll, 2840.5, (EnU8)160ull);
-        printf("R177 echo %" PRIu64 "\n", hash_R177(-2568.5, 2648.625f, e, -40ll, 155ull));
+        printf("R177 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R177(-2568.5, 2648.625f, e, -40ll, 155ull));
         R177 x = make_R177(1105);
         printf("R177 w64 hash %" PRIu64 "\n", w64_hash_R177((EnInt)100000ll, x, -4129836684646776131ll));
         R177 y = w64_echo_R177(2326036630312854672ull, 21ull, 29ull, x);
-        printf("R177 w64 echo %" PRIu64 "\n", w64_hash_R177((EnInt)100000ll, y, -4129836684646776131ll));
+        printf("R177 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R177((EnInt)100000ll, y, -4129836684646776131ll));
     }
 }
 __attribute__((noinline)) static void shape_R178(void) {
@@ -7557,13 +7557,13 @@ __attribute__((noinline)) static void shape_R178(void) {
         R178 v = make_R178(207);
         printf("R178 hash %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], v, 0ull));
         R178 e = echo_R178(15ll, 23ull, &ffidl_cells[20], v, 7474.375f, -7986.75f);
-        printf("R178 echo %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], e, 0ull));
+        printf("R178 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(-20ll, 7642.875, &ffidl_cells[62], e, 0ull));
         R178 w = make_R178(706);
         printf("R178 pair %" PRIu64 "\n", pair_R178(v, &ffidl_cells[43], w));
         R178 f = make_R178(1406);
         printf("R178 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0[2], 53742ull));
         f.f0[2] = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0[2]);
-        printf("R178 field echo %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], f, 0ull));
+        printf("R178 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(-20ll, 7642.875, &ffidl_cells[62], f, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R179(void) {
@@ -7572,11 +7572,11 @@ __attribute__((noinline)) static void shape_R179(void) {
         R179 v = make_R179(208);
         printf("R179 hash %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, v));
         R179 e = echo_R179(42ull, v);
-        printf("R179 echo %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, e));
+        printf("R179 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R179(-9223372036854775806ll, 14ll, e));
         R179 f = make_R179(1407);
         printf("R179 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f1));
         f.f1 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f1);
-        printf("R179 field echo %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, f));
+        printf("R179 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R179(-9223372036854775806ll, 14ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R180(void) {
@@ -7585,12 +7585,12 @@ __attribute__((noinline)) static void shape_R180(void) {
         R180 v = make_R180(209);
         printf("R180 hash %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, v, -9223372036854775807ll, 127ll));
         R180 e = echo_R180(-1368.75, 2147483646ll, v, -4809.125, 25139ll, 1ull);
-        printf("R180 echo %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, e, -9223372036854775807ll, 127ll));
+        printf("R180 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R180(18446744073709551615ull, 2936.375, e, -9223372036854775807ll, 127ll));
         R180 w = make_R180(708);
         printf("R180 pair %" PRIu64 "\n", pair_R180(-3582.0, -3859.375f, 155ull, -37ll, v, -4403.125, w, -7030.625f));
         printf("R180 ind hash %" PRIu64 "\n", ptr_hash_R180()(18446744073709551615ull, 2936.375, w, -9223372036854775807ll, 127ll));
         R180 ie = ptr_echo_R180()(-1368.75, 2147483646ll, e, -4809.125, 25139ll, 1ull);
-        printf("R180 ind echo %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, ie, -9223372036854775807ll, 127ll));
+        printf("R180 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R180(18446744073709551615ull, 2936.375, ie, -9223372036854775807ll, 127ll));
     }
 }
 __attribute__((noinline)) static void shape_R181(void) {
@@ -7599,14 +7599,14 @@ __attribute__((noinline)) static void shape_R181(void) {
         R181 v = make_R181(210);
         printf("R181 hash %" PRIu64 "\n", hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, v, 3761.75, 11531251480302169732ull));
         R181 e = echo_R181(v, -9049171873408859170ll, -38ll);
-        printf("R181 echo %" PRIu64 "\n", hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, e, 3761.75, 11531251480302169732ull));
+        printf("R181 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, e, 3761.75, 11531251480302169732ull));
         R181 x = make_R181(1109);
         printf("R181 w64 hash %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, x));
         R181 y = w64_echo_R181(-6796.875f, x, 27893ll, 36ull);
-        printf("R181 w64 echo %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
+        printf("R181 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
         printf("R181 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R181()(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
         R181 wie = ptr_w64_echo_R181()(-6796.875f, y, 27893ll, 36ull);
-        printf("R181 w64 ind echo %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, wie));
+        printf("R181 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, wie));
     }
 }
 __attribute__((noinline)) static void shape_R182(void) {
@@ -7615,7 +7615,7 @@ __attribute__((noinline)) static void shape_R182(void) {
         R182 v = make_R182(211);
         printf("R182 hash %" PRIu64 "\n", hash_R182(-109.75f, v));
         R182 e = echo_R182(-1139.125f, 3087233890960565903ull, 4973.125, 2799.125f, 1ull, (EnU32)8ull, v, -5723.375f, 21892ull);
-        printf("R182 echo %" PRIu64 "\n", hash_R182(-109.75f, e));
+        printf("R182 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R182(-109.75f, e));
         R182 w = make_R182(710);
         printf("R182 pair %" PRIu64 "\n", pair_R182(7304.625f, 7593.5f, v, 5244.25f, w, true, 9223372036854775807ll));
     }
@@ -7626,11 +7626,11 @@ __attribute__((noinline)) static void shape_R183(void) {
         R183 v = make_R183(212);
         printf("R183 hash %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, v, 7655.0f, -6117.375f));
         R183 e = echo_R183(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, v, 33287ull);
-        printf("R183 echo %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, e, 7655.0f, -6117.375f));
+        printf("R183 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, e, 7655.0f, -6117.375f));
         R183 f = make_R183(1411);
         printf("R183 field %" PRIu64 "\n", hash_R118(f.f1[0], -2007.375));
         f.f1[0] = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, f.f1[0]);
-        printf("R183 field echo %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, f, 7655.0f, -6117.375f));
+        printf("R183 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, f, 7655.0f, -6117.375f));
     }
 }
 __attribute__((noinline)) static void shape_R184(void) {
@@ -7639,13 +7639,13 @@ __attribute__((noinline)) static void shape_R184(void) {
         R184 v = make_R184(213);
         printf("R184 hash %" PRIu64 "\n", hash_R184(-7967.625f, v, 59784ull));
         R184 e = echo_R184(-1350.5f, 652.25f, -4600.625, -721.5, -1187.0, v, -2949.625, -5519.75f);
-        printf("R184 echo %" PRIu64 "\n", hash_R184(-7967.625f, e, 59784ull));
+        printf("R184 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R184(-7967.625f, e, 59784ull));
         R184 w = make_R184(712);
         printf("R184 pair %" PRIu64 "\n", pair_R184(-1267.0, -4188.375f, -4127.625f, -391.25, 1269.0f, v, -768.375f, w));
         R184 f = make_R184(1412);
         printf("R184 field %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, f.f0[0]));
         f.f0[0] = echo_R076(1448.0, 9ull, -1404.625, f.f0[0], 20ll);
-        printf("R184 field echo %" PRIu64 "\n", hash_R184(-7967.625f, f, 59784ull));
+        printf("R184 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R184(-7967.625f, f, 59784ull));
     }
 }
 __attribute__((noinline)) static void shape_R185(void) {
@@ -7654,14 +7654,14 @@ __attribute__((noinline)) static void shape_R185(void) {
         R185 v = make_R185(214);
         printf("R185 hash %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
         R185 e = echo_R185(2552.75f, v, -44ll, 3213.75, &ffidl_cells[39]);
-        printf("R185 echo %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, e, 2976515651ull, -549310167ll));
+        printf("R185 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, e, 2976515651ull, -549310167ll));
         R185 x = make_R185(1113);
         printf("R185 w64 hash %" PRIu64 "\n", w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], x, 4868.0f));
         R185 y = w64_echo_R185(-21ll, -23572ll, 69ll, -126ll, 0ull, x);
-        printf("R185 w64 echo %" PRIu64 "\n", w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], y, 4868.0f));
+        printf("R185 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], y, 4868.0f));
         printf("R185 ind hash %" PRIu64 "\n", ptr_hash_R185()(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
         R185 ie = ptr_echo_R185()(2552.75f, e, -44ll, 3213.75, &ffidl_cells[39]);
-        printf("R185 ind echo %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, ie, 2976515651ull, -549310167ll));
+        printf("R185 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, ie, 2976515651ull, -549310167ll));
     }
 }
 __attribute__((noinline)) static void shape_R186(void) {
@@ -7670,7 +7670,7 @@ __attribute__((noinline)) static void shape_R186(void) {
         R186 v = make_R186(215);
         printf("R186 hash %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, v, -1480.25));
         R186 e = echo_R186(v, 14ull);
-        printf("R186 echo %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
+        printf("R186 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
         R186 w = make_R186(714);
         printf("R186 pair %" PRIu64 "\n", pair_R186(-3ll, -7761.125, &ffidl_cells[46], 18446744073709551614ull, v, -1384.5f, w, 22752ull));
     }
@@ -7681,7 +7681,7 @@ __attribute__((noinline)) static void shape_R187(void) {
         R187 v = make_R187(216);
         printf("R187 hash %" PRIu64 "\n", hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, v));
         R187 e = echo_R187(v, (EnI8)127ll, 12800ull, 5747.375f);
-        printf("R187 echo %" PRIu64 "\n", hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, e));
+        printf("R187 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, e));
     }
 }
 __attribute__((noinline)) static void shape_R188(void) {
@@ -7690,13 +7690,13 @@ __attribute__((noinline)) static void shape_R188(void) {
         R188 v = make_R188(217);
         printf("R188 hash %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, v));
         R188 e = echo_R188(0ull, 19ll, 8293554050869908672ll, 16ull, 35ll, -32768ll, 57403ull, v, 112ll, -20ll);
-        printf("R188 echo %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
+        printf("R188 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
         R188 w = make_R188(716);
         printf("R188 pair %" PRIu64 "\n", pair_R188(78ull, v, -7866.375, w));
         R188 f = make_R188(1416);
         printf("R188 field %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, f.f3, -1165807762ll));
         f.f3 = echo_R028(-3604.875f, -7427.125f, 614727625ll, 3038.375f, f.f3, -7674.25);
-        printf("R188 field echo %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, f));
+        printf("R188 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R189(void) {
@@ -7705,18 +7705,18 @@ __attribute__((noinline)) static void shape_R189(void) {
         R189 v = make_R189(218);
         printf("R189 hash %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
         R189 e = echo_R189(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnU64)9223372036854775808ull, (EnI16)-300ll);
-        printf("R189 echo %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
+        printf("R189 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
         R189 x = make_R189(1117);
         printf("R189 w64 hash %" PRIu64 "\n", w64_hash_R189(x, 0ll));
         R189 y = w64_echo_R189(x, (EnU64)9223372036854775808ull);
-        printf("R189 w64 echo %" PRIu64 "\n", w64_hash_R189(y, 0ll));
+        printf("R189 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R189(y, 0ll));
         printf("R189 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R189()(y, 0ll));
         R189 wie = ptr_w64_echo_R189()(y, (EnU64)9223372036854775808ull);
-        printf("R189 w64 ind echo %" PRIu64 "\n", w64_hash_R189(wie, 0ll));
+        printf("R189 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R189(wie, 0ll));
         R189 f = make_R189(1417);
         printf("R189 field %" PRIu64 "\n", hash_R094(f.f0, (EnI8)127ll, 10ull));
         f.f0 = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f0);
-        printf("R189 field echo %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, f, -1449.0f));
+        printf("R189 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, f, -1449.0f));
     }
 }
 __attribute__((noinline)) static void shape_R190(void) {
@@ -7725,12 +7725,12 @@ __attribute__((noinline)) static void shape_R190(void) {
         R190 v = make_R190(219);
         printf("R190 hash %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], v, -14528ll));
         R190 e = echo_R190(110ll, v);
-        printf("R190 echo %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], e, -14528ll));
+        printf("R190 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], e, -14528ll));
         R190 w = make_R190(718);
         printf("R190 pair %" PRIu64 "\n", pair_R190(4500498240991831773ll, 2147483647ll, -1074187339556729903ll, v, 5352673841705201961ull, w));
         printf("R190 ind hash %" PRIu64 "\n", ptr_hash_R190()(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], w, -14528ll));
         R190 ie = ptr_echo_R190()(110ll, e);
-        printf("R190 ind echo %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], ie, -14528ll));
+        printf("R190 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], ie, -14528ll));
     }
 }
 __attribute__((noinline)) static void shape_R191(void) {
@@ -7739,7 +7739,7 @@ __attribute__((noinline)) static void shape_R191(void) {
         R191 v = make_R191(220);
         printf("R191 hash %" PRIu64 "\n", hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, v, 7886949307319854461ull));
         R191 e = echo_R191(v);
-        printf("R191 echo %" PRIu64 "\n", hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, e, 7886949307319854461ull));
+        printf("R191 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, e, 7886949307319854461ull));
     }
 }
 __attribute__((noinline)) static void shape_R192(void) {
@@ -7748,13 +7748,13 @@ __attribute__((noinline)) static void shape_R192(void) {
         R192 v = make_R192(221);
         printf("R192 hash %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, v, -6842.25f, 3596.75f));
         R192 e = echo_R192(44ll, -1410266984ll, 7440.5, -3962.625, 1860.375f, v);
-        printf("R192 echo %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, e, -6842.25f, 3596.75f));
+        printf("R192 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, e, -6842.25f, 3596.75f));
         R192 w = make_R192(720);
         printf("R192 pair %" PRIu64 "\n", pair_R192(false, v, 30720ull, w));
         R192 f = make_R192(1420);
         printf("R192 field %" PRIu64 "\n", hash_R108(f.f1, -7090.5));
         f.f1 = echo_R108(f.f1, 126ll);
-        printf("R192 field echo %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, f, -6842.25f, 3596.75f));
+        printf("R192 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, f, -6842.25f, 3596.75f));
     }
 }
 __attribute__((noinline)) static void shape_R193(void) {
@@ -7763,15 +7763,15 @@ __attribute__((noinline)) static void shape_R193(void) {
         R193 v = make_R193(222);
         printf("R193 hash %" PRIu64 "\n", hash_R193(3ull, v));
         R193 e = echo_R193(26552ull, 210ull, v);
-        printf("R193 echo %" PRIu64 "\n", hash_R193(3ull, e));
+        printf("R193 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R193(3ull, e));
         R193 x = make_R193(1121);
         printf("R193 w64 hash %" PRIu64 "\n", w64_hash_R193(x, (EnU32)3ull, -133.625));
         R193 y = w64_echo_R193(&ffidl_cells[50], x);
-        printf("R193 w64 echo %" PRIu64 "\n", w64_hash_R193(y, (EnU32)3ull, -133.625));
+        printf("R193 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R193(y, (EnU32)3ull, -133.625));
         R193 f = make_R193(1421);
         printf("R193 field %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, f.f2, 3769771570191162751ll));
         f.f2 = echo_R143(7169.125, -9223372036854775807ll, 18ll, f.f2);
-        printf("R193 field echo %" PRIu64 "\n", hash_R193(3ull, f));
+        printf("R193 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R193(3ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R194(void) {
@@ -7780,7 +7780,7 @@ __attribute__((noinline)) static void shape_R194(void) {
         R194 v = make_R194(223);
         printf("R194 hash %" PRIu64 "\n", hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, v, &ffidl_cells[42]));
         R194 e = echo_R194(88ull, 4928.375f, -4149.375f, -6175.0f, 4541.625, 3092.375f, v, 1815399084ll, 168ull);
-        printf("R194 echo %" PRIu64 "\n", hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, e, &ffidl_cells[42]));
+        printf("R194 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, e, &ffidl_cells[42]));
         R194 w = make_R194(722);
         printf("R194 pair %" PRIu64 "\n", pair_R194(0ll, -7474345013981944841ll, v, 3353.75, w, (EnU8)200ull, false));
     }
@@ -7791,14 +7791,14 @@ __attribute__((noinline)) static void shape_R195(void) {
         R195 v = make_R195(224);
         printf("R195 hash %" PRIu64 "\n", hash_R195(v));
         R195 e = echo_R195(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, v);
-        printf("R195 echo %" PRIu64 "\n", hash_R195(e));
+        printf("R195 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(e));
         printf("R195 ind hash %" PRIu64 "\n", ptr_hash_R195()(v));
         R195 ie = ptr_echo_R195()(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, e);
-        printf("R195 ind echo %" PRIu64 "\n", hash_R195(ie));
+        printf("R195 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(ie));
         R195 f = make_R195(1423);
         printf("R195 field %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, f.f1, 125ull, 122ull));
         f.f1 = echo_R062(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, f.f1, 28ull, 0ull, 1ull);
-        printf("R195 field echo %" PRIu64 "\n", hash_R195(f));
+        printf("R195 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(f));
     }
 }
 __attribute__((noinline)) static void shape_R196(void) {
@@ -7807,13 +7807,13 @@ __attribute__((noinline)) static void shape_R196(void) {
         R196 v = make_R196(225);
         printf("R196 hash %" PRIu64 "\n", hash_R196(v, 21386ll));
         R196 e = echo_R196(17ull, 907280083994404786ull, -223030865478426219ll, -73ll, 20ll, 4205486197ull, 105ll, 3482221955133381448ll, v, 5601.875f, 1ull);
-        printf("R196 echo %" PRIu64 "\n", hash_R196(e, 21386ll));
+        printf("R196 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R196(e, 21386ll));
         R196 w = make_R196(724);
         printf("R196 pair %" PRIu64 "\n", pair_R196(126ll, 71761891038164607ll, 127ll, 0ull, -32ll, &ffidl_cells[54], v, 32766ll, w));
         R196 f = make_R196(1424);
         printf("R196 field %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f1, 126ll, 1747ll));
         f.f1 = echo_R041(f.f1);
-        printf("R196 field echo %" PRIu64 "\n", hash_R196(f, 21386ll));
+        printf("R196 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R196(f, 21386ll));
     }
 }
 __attribute__((noinline)) static void shape_R197(void) {
@@ -7822,14 +7822,14 @@ __attribute__((noinline)) static void shape_R197(void) {
         R197 v = make_R197(226);
         printf("R197 hash %" PRIu64 "\n", hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, v, -3901.125f, -5648.25));
         R197 e = echo_R197(&ffidl_cells[21], 48ull, 362631268419105030ll, v, (EnI64)-727ll, 39ull, -2147483647ll);
-        printf("R197 echo %" PRIu64 "\n", hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, e, -3901.125f, -5648.25));
+        printf("R197 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, e, -3901.125f, -5648.25));
         R197 x = make_R197(1125);
         printf("R197 w64 hash %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, x, -336.875, 3284.875f));
         R197 y = w64_echo_R197(2905.5f, 5125.75f, x, 803.875f, -1347.75f);
-        printf("R197 w64 echo %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
+        printf("R197 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
         printf("R197 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R197()(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
         R197 wie = ptr_w64_echo_R197()(2905.5f, 5125.75f, y, 803.875f, -1347.75f);
-        printf("R197 w64 ind echo %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, wie, -336.875, 3284.875f));
+        printf("R197 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, wie, -336.875, 3284.875f));
     }
 }
 __attribute__((noinline)) static void shape_R198(void) {
@@ -7838,7 +7838,7 @@ __attribute__((noinline)) static void shape_R198(void) {
         R198 v = make_R198(227);
         printf("R198 hash %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, v, 151ull));
         R198 e = echo_R198(&ffidl_cells[1], -2ll, 4ll, 30719ull, -128ll, 126ll, -128ll, &ffidl_cells[0], v);
-        printf("R198 echo %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
+        printf("R198 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
         R198 w = make_R198(726);
         printf("R198 pair %" PRIu64 "\n", pair_R198(v, 0ll, w, 6346.875, -4099.125));
     }
@@ -7849,11 +7849,11 @@ __attribute__((noinline)) static void shape_R199(void) {
         R199 v = make_R199(228);
         printf("R199 hash %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, v, -2868.25f));
         R199 e = echo_R199(3285.75f, 2666.625f, 27274ull, &ffidl_cells[11], 3404.25f, 1903001772ll, 175ull, v, 7375ull, -698.5f);
-        printf("R199 echo %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
+        printf("R199 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
         R199 f = make_R199(1427);
         printf("R199 field %" PRIu64 "\n", hash_R094(f.f0, (EnI8)127ll, 10ull));
         f.f0 = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f0);
-        printf("R199 field echo %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, f, -2868.25f));
+        printf("R199 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(44ll, -97ll, 32ull, f, -2868.25f));
     }
 }
 __attribute__((noinline)) static void shape_R200(void) {
@@ -7862,12 +7862,12 @@ __attribute__((noinline)) static void shape_R200(void) {
         R200 v = make_R200(229);
         printf("R200 hash %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, v, true));
         R200 e = echo_R200(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, v, (EnU16)23ull);
-        printf("R200 echo %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, e, true));
+        printf("R200 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, e, true));
         R200 w = make_R200(728);
         printf("R200 pair %" PRIu64 "\n", pair_R200((EnI16)-370ll, 0ll, 14492824035254219810ull, 973.5, 104ull, v, 4996.125f, w));
         printf("R200 ind hash %" PRIu64 "\n", ptr_hash_R200()((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, w, true));
         R200 ie = ptr_echo_R200()(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, e, (EnU16)23ull);
-        printf("R200 ind echo %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, ie, true));
+        printf("R200 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, ie, true));
     }
 }
 __attribute__((noinline)) static void shape_R201(void) {
@@ -7876,11 +7876,11 @@ __attribute__((noinline)) static void shape_R201(void) {
         R201 v = make_R201(230);
         printf("R201 hash %" PRIu64 "\n", hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, v, &ffidl_cells[47]));
         R201 e = echo_R201(5958.625f, -4042.125, -32768ll, (EnU16)0ull, 1990.0, v, -4954403258955755888ll);
-        printf("R201 echo %" PRIu64 "\n", hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, e, &ffidl_cells[47]));
+        printf("R201 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, e, &ffidl_cells[47]));
         R201 x = make_R201(1129);
         printf("R201 w64 hash %" PRIu64 "\n", w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, x, 7598.75, -1068.125f));
         R201 y = w64_echo_R201(x, 12879665841310500533ull, 18446744073709551615ull);
-        printf("R201 w64 echo %" PRIu64 "\n", w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, y, 7598.75, -1068.125f));
+        printf("R201 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, y, 7598.75, -1068.125f));
     }
 }
 __attribute__((noinline)) static void shape_R202(void) {
@@ -7889,7 +7889,7 @@ __attribute__((noinline)) static void shape_R202(void) {
         R202 v = make_R202(231);
         printf("R202 hash %" PRIu64 "\n", hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, v, 6631.625, -5675.875f));
         R202 e = echo_R202(-5043.375f, -2844.0, 8727995089340080173ull, (EnI8)127ll, v, 16ull, 16556ll, 20ll);
-        printf("R202 echo %" PRIu64 "\n", hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, e, 6631.625, -5675.875f));
+        printf("R202 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, e, 6631.625, -5675.875f));
         R202 w = make_R202(730);
         printf("R202 pair %" PRIu64 "\n", pair_R202(-5909.25f, 2311.75f, -1263.625f, 944.125f, -2220.5f, v, 6048.5f, w));
     }
@@ -7900,11 +7900,11 @@ __attribute__((noinline)) static void shape_R203(void) {
         R203 v = make_R203(232);
         printf("R203 hash %" PRIu64 "\n", hash_R203(v, 3019591387ull, &ffidl_cells[49]));
         R203 e = echo_R203((EnU64)9223372036854775808ull, 6293698654930619070ull, v);
-        printf("R203 echo %" PRIu64 "\n", hash_R203(e, 3019591387ull, &ffidl_cells[49]));
+        printf("R203 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R203(e, 3019591387ull, &ffidl_cells[49]));
         R203 f = make_R203(1431);
         printf("R203 field %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, f.f0, (EnU8)0ull, -3146.0));
         f.f0 = echo_PackU2(32ull, f.f0, -2ll, &ffidl_cells[45]);
-        printf("R203 field echo %" PRIu64 "\n", hash_R203(f, 3019591387ull, &ffidl_cells[49]));
+        printf("R203 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R203(f, 3019591387ull, &ffidl_cells[49]));
     }
 }
 __attribute__((noinline)) static void shape_R204(void) {
@@ -7913,7 +7913,7 @@ __attribute__((noinline)) static void shape_R204(void) {
         R204 v = make_R204(233);
         printf("R204 hash %" PRIu64 "\n", hash_R204(4479.875f, v, -60ll));
         R204 e = echo_R204(8769038762245192864ull, -127ll, v, 2147483646ll);
-        printf("R204 echo %" PRIu64 "\n", hash_R204(4479.875f, e, -60ll));
+        printf("R204 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R204(4479.875f, e, -60ll));
         R204 w = make_R204(732);
         printf("R204 pair %" PRIu64 "\n", pair_R204(-128ll, 50ull, -14ll, 7ll, v, 15015316508415771640ull, w));
     }
@@ -7924,17 +7924,17 @@ __attribute__((noinline)) static void shape_R205(void) {
         R205 v = make_R205(234);
         printf("R205 hash %" PRIu64 "\n", hash_R205(v, 2582.125));
         R205 e = echo_R205(&ffidl_cells[20], 35ull, v, -9223372036854775807ll);
-        printf("R205 echo %" PRIu64 "\n", hash_R205(e, 2582.125));
+        printf("R205 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R205(e, 2582.125));
         R205 x = make_R205(1133);
         printf("R205 w64 hash %" PRIu64 "\n", w64_hash_R205(1792781978ll, x, 1974422493ll));
         R205 y = w64_echo_R205(10633077116141325271ull, 148ull, 1703485499ull, x);
-        printf("R205 w64 echo %" PRIu64 "\n", w64_hash_R205(1792781978ll, y, 1974422493ll));
+        printf("R205 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R205(1792781978ll, y, 1974422493ll));
         printf("R205 ind hash %" PRIu64 "\n", ptr_hash_R205()(v, 2582.125));
         R205 ie = ptr_echo_R205()(&ffidl_cells[20], 35ull, e, -9223372036854775807ll);
-        printf("R205 ind echo %" PRIu64 "\n", hash_R205(ie, 2582.125));
+        printf("R205 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R205(ie, 2582.125));
         printf("R205 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R205()(1792781978ll, y, 1974422493ll));
         R205 wie = ptr_w64_echo_R205()(10633077116141325271ull, 148ull, 1703485499ull, y);
-        printf("R205 w64 ind echo %" PRIu64 "\n", w64_hash_R205(1792781978ll, wie, 1974422493ll));
+        printf("R205 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R205(1792781978ll, wie, 1974422493ll));
     }
 }
 __attribute__((noinline)) static void shape_R206(void) {
@@ -7943,13 +7943,13 @@ __attribute__((noinline)) static void shape_R206(void) {
         R206 v = make_R206(235);
         printf("R206 hash %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, v, -18ll, -32ll));
         R206 e = echo_R206(-6115.5, 200.5, &ffidl_cells[12], 156ull, 6890.75, 46ull, -769322992754295399ll, v, 1958.875);
-        printf("R206 echo %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
+        printf("R206 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
         R206 w = make_R206(734);
         printf("R206 pair %" PRIu64 "\n", pair_R206(v, -116ll, w));
         R206 f = make_R206(1434);
         printf("R206 field %" PRIu64 "\n", hash_R118(f.f0, -2007.375));
         f.f0 = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, f.f0);
-        printf("R206 field echo %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, f, -18ll, -32ll));
+        printf("R206 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, f, -18ll, -32ll));
     }
 }
 __attribute__((noinline)) static void shape_R207(void) {
@@ -7958,11 +7958,11 @@ __attribute__((noinline)) static void shape_R207(void) {
         R207 v = make_R207(236);
         printf("R207 hash %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, v, 1539891343ull));
         R207 e = echo_R207(23981ll, 0ll, &ffidl_cells[9], 30471ull, &ffidl_cells[24], v, -1316.125f);
-        printf("R207 echo %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, e, 1539891343ull));
+        printf("R207 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, e, 1539891343ull));
         R207 f = make_R207(1435);
         printf("R207 field %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, f.f0[2], 2081.75));
         f.f0[2] = echo_R071(-5283.0f, f.f0[2], -48ll, 1ull, 53364ull);
-        printf("R207 field echo %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, f, 1539891343ull));
+        printf("R207 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, f, 1539891343ull));
     }
 }
 __attribute__((noinline)) static void shape_R208(void) {
@@ -7971,13 +7971,13 @@ __attribute__((noinline)) static void shape_R208(void) {
         R208 v = make_R208(237);
         printf("R208 hash %" PRIu64 "\n", hash_R208(-4810.375, 88ull, v));
         R208 e = echo_R208(-711.5, v, 448.375f);
-        printf("R208 echo %" PRIu64 "\n", hash_R208(-4810.375, 88ull, e));
+        printf("R208 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R208(-4810.375, 88ull, e));
         R208 w = make_R208(736);
         printf("R208 pair %" PRIu64 "\n", pair_R208(16ll, 7336.125, 1140542027ull, 0ull, 0ll, 6435.0f, v, 74ull, w));
         R208 f = make_R208(1436);
         printf("R208 field %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], f.f0, 40ull, 50ll));
         f.f0 = echo_R029(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, f.f0, -10718ll, 0ull);
-        printf("R208 field echo %" PRIu64 "\n", hash_R208(-4810.375, 88ull, f));
+        printf("R208 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R208(-4810.375, 88ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R209(void) {
@@ -7986,15 +7986,15 @@ __attribute__((noinline)) static void shape_R209(void) {
         R209 v = make_R209(238);
         printf("R209 hash %" PRIu64 "\n", hash_R209(false, v, -5313.75, -2147483648ll));
         R209 e = echo_R209(v);
-        printf("R209 echo %" PRIu64 "\n", hash_R209(false, e, -5313.75, -2147483648ll));
+        printf("R209 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R209(false, e, -5313.75, -2147483648ll));
         R209 x = make_R209(1137);
         printf("R209 w64 hash %" PRIu64 "\n", w64_hash_R209(5688338243312213501ull, x, -2210.625));
         R209 y = w64_echo_R209(658654308ll, 16084ull, 16ull, -7822020716827681854ll, x, 58356ull);
-        printf("R209 w64 echo %" PRIu64 "\n", w64_hash_R209(5688338243312213501ull, y, -2210.625));
+        printf("R209 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R209(5688338243312213501ull, y, -2210.625));
         R209 f = make_R209(1437);
         printf("R209 field %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, f.f0[0]));
         f.f0[0] = echo_R148(14ull, 10700ull, -34ll, -5499.25, f.f0[0], 68ll);
-        printf("R209 field echo %" PRIu64 "\n", hash_R209(false, f, -5313.75, -2147483648ll));
+        printf("R209 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R209(false, f, -5313.75, -2147483648ll));
     }
 }
 __attribute__((noinline)) static void shape_R210(void) {
@@ -8003,16 +8003,16 @@ __attribute__((noinline)) static void shape_R210(void) {
         R210 v = make_R210(239);
         printf("R210 hash %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, v));
         R210 e = echo_R210(3393.75, 5410.25, true, 18ull, v, -1643.625);
-        printf("R210 echo %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, e));
+        printf("R210 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, e));
         R210 w = make_R210(738);
         printf("R210 pair %" PRIu64 "\n", pair_R210(-29ll, 20ull, 4078.75, v, 7959.125, w, 0ull));
         printf("R210 ind hash %" PRIu64 "\n", ptr_hash_R210()(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, w));
         R210 ie = ptr_echo_R210()(3393.75, 5410.25, true, 18ull, e, -1643.625);
-        printf("R210 ind echo %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, ie));
+        printf("R210 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, ie));
         R210 f = make_R210(1438);
         printf("R210 field %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, f.f6[2], 3776721743ull, 3642072706072785008ll));
         f.f6[2] = echo_R106(2909.125, 1099.25f, f.f6[2], 1383.25f, 4495.375);
-        printf("R210 field echo %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, f));
+        printf("R210 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R211(void) {
@@ -8021,11 +8021,11 @@ __attribute__((noinline)) static void shape_R211(void) {
         R211 v = make_R211(240);
         printf("R211 hash %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, v));
         R211 e = echo_R211(v, &ffidl_cells[53], (EnI64)5000000000ll, 36ull);
-        printf("R211 echo %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, e));
+        printf("R211 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R211(7651.25f, -2865.125f, -6309.375f, e));
         R211 f = make_R211(1439);
         printf("R211 field %" PRIu64 "\n", hash_R001(f.f1[0], 1796.875f));
         f.f1[0] = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f1[0]);
-        printf("R211 field echo %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, f));
+        printf("R211 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R211(7651.25f, -2865.125f, -6309.375f, f));
     }
 }
 __attribute__((noinline)) static void shape_R212(void) {
@@ -8034,7 +8034,7 @@ __attribute__((noinline)) static void shape_R212(void) {
         R212 v = make_R212(241);
         printf("R212 hash %" PRIu64 "\n", hash_R212(-404.5, v));
         R212 e = echo_R212(-81ll, -1094583323051985633ll, v, 2401680223ull, 4098.625f);
-        printf("R212 echo %" PRIu64 "\n", hash_R212(-404.5, e));
+        printf("R212 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R212(-404.5, e));
         R212 w = make_R212(740);
         printf("R212 pair %" PRIu64 "\n", pair_R212(&ffidl_cells[37], -3937.625, 938889034542074794ull, 6583.5, 50ull, -5654.75f, v, -4840.75f, w));
     }
@@ -8045,14 +8045,14 @@ __attribute__((noinline)) static void shape_R213(void) {
         R213 v = make_R213(242);
         printf("R213 hash %" PRIu64 "\n", hash_R213(v, 82.0f, -7076.25f));
         R213 e = echo_R213(1ull, v, -6310.5, -684.875);
-        printf("R213 echo %" PRIu64 "\n", hash_R213(e, 82.0f, -7076.25f));
+        printf("R213 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R213(e, 82.0f, -7076.25f));
         R213 x = make_R213(1141);
         printf("R213 w64 hash %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, x, -2147483648ll, 9ull));
         R213 y = w64_echo_R213(-41ll, -55.875f, x);
-        printf("R213 w64 echo %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
+        printf("R213 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R213((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
         printf("R213 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R213()((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
         R213 wie = ptr_w64_echo_R213()(-41ll, -55.875f, y);
-        printf("R213 w64 ind echo %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, wie, -2147483648ll, 9ull));
+        printf("R213 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R213((EnI8)127ll, 27412ll, wie, -2147483648ll, 9ull));
     }
 }
 __attribute__((noinline)) static void shape_R214(void) {
@@ -8061,13 +8061,13 @@ __attribute__((noinline)) static void shape_R214(void) {
         R214 v = make_R214(243);
         printf("R214 hash %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, v, 255ull));
         R214 e = echo_R214(v);
-        printf("R214 echo %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, e, 255ull));
+        printf("R214 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, e, 255ull));
         R214 w = make_R214(742);
         printf("R214 pair %" PRIu64 "\n", pair_R214(v, &ffidl_cells[20], w, 7266.0f));
         R214 f = make_R214(1442);
         printf("R214 field %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, f.f4[2], -95ll));
         f.f4[2] = echo_R035(-16ll, f.f4[2], -4968.125);
-        printf("R214 field echo %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, f, 255ull));
+        printf("R214 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, f, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R215(void) {
@@ -8076,14 +8076,14 @@ __attribute__((noinline)) static void shape_R215(void) {
         R215 v = make_R215(244);
         printf("R215 hash %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
         R215 e = echo_R215((EnU16)65535ull, 48ll, v);
-        printf("R215 echo %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, e, 0ull, 1ll));
+        printf("R215 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, e, 0ull, 1ll));
         printf("R215 ind hash %" PRIu64 "\n", ptr_hash_R215()(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
         R215 ie = ptr_echo_R215()((EnU16)65535ull, 48ll, e);
-        printf("R215 ind echo %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, ie, 0ull, 1ll));
+        printf("R215 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, ie, 0ull, 1ll));
         R215 f = make_R215(1443);
         printf("R215 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0[0]));
         f.f0[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0[0]);
-        printf("R215 field echo %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, f, 0ull, 1ll));
+        printf("R215 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, f, 0ull, 1ll));
     }
 }
 __attribute__((noinline)) static void shape_R216(void) {
@@ -8092,7 +8092,7 @@ __attribute__((noinline)) static void shape_R216(void) {
         R216 v = make_R216(245);
         printf("R216 hash %" PRIu64 "\n", hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, v, -2305.375, -5325.125));
         R216 e = echo_R216(-34ll, 6425157134000920361ull, 2135934850ll, v, true);
-        printf("R216 echo %" PRIu64 "\n", hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, e, -2305.375, -5325.125));
+        printf("R216 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, e, -2305.375, -5325.125));
         R216 w = make_R216(744);
         printf("R216 pair %" PRIu64 "\n", pair_R216((EnU64)940ull, 4035.5, -6566.875, 5606.75f, v, 45ull, w, -3355.25));
     }
@@ -8103,11 +8103,11 @@ __attribute__((noinline)) static void shape_R217(void) {
         R217 v = make_R217(246);
         printf("R217 hash %" PRIu64 "\n", hash_R217(117ll, 4368826931089457457ull, 1ull, false, v));
         R217 e = echo_R217(-7955.25f, -3243.5f, 2324.125, -1906.875f, 7407.25f, -6191.375, v, -35ll);
-        printf("R217 echo %" PRIu64 "\n", hash_R217(117ll, 4368826931089457457ull, 1ull, false, e));
+        printf("R217 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R217(117ll, 4368826931089457457ull, 1ull, false, e));
         R217 x = make_R217(1145);
         printf("R217 w64 hash %" PRIu64 "\n", w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, x, -3961.5f, 23ll));
         R217 y = w64_echo_R217(7588.875, x, 4052.625f, -1959.5f);
-        printf("R217 w64 echo %" PRIu64 "\n", w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, y, -3961.5f, 23ll));
+        printf("R217 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, y, -3961.5f, 23ll));
     }
 }
 __attribute__((noinline)) static void shape_R218(void) {
@@ -8116,7 +8116,7 @@ __attribute__((noinline)) static void shape_R218(void) {
         R218 v = make_R218(247);
         printf("R218 hash %" PRIu64 "\n", hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, v));
         R218 e = echo_R218(25194ll, 127ll, -72ll, 7028ll, &ffidl_cells[26], (EnU32)4000000000ull, v, 5007134313189053893ll);
-        printf("R218 echo %" PRIu64 "\n", hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, e));
+        printf("R218 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, e));
         R218 w = make_R218(746);
         printf("R218 pair %" PRIu64 "\n", pair_R218(7746.375, -39ll, 1666.125f, 2206.375f, v, -1966422277ll, w, 2147483647ll));
     }
@@ -8127,11 +8127,11 @@ __attribute__((noinline)) static void shape_R219(void) {
         R219 v = make_R219(248);
         printf("R219 hash %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, v, -1004286576ll, 1842111985001038627ll));
         R219 e = echo_R219(-9223372036854775807ll, 1ull, 1595991339ull, -22ll, 0ull, 221931291ll, -9223372036854775807ll, 3511480190872209824ull, v);
-        printf("R219 echo %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, e, -1004286576ll, 1842111985001038627ll));
+        printf("R219 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, e, -1004286576ll, 1842111985001038627ll));
         R219 f = make_R219(1447);
         printf("R219 field %" PRIu64 "\n", hash_R166(1988.5, f.f0[0]));
         f.f0[0] = echo_R166(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, f.f0[0]);
-        printf("R219 field echo %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, f, -1004286576ll, 1842111985001038627ll));
+        printf("R219 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, f, -1004286576ll, 1842111985001038627ll));
     }
 }
 __attribute__((noinline)) static void shape_R220(void) {
@@ -8140,12 +8140,12 @@ __attribute__((noinline)) static void shape_R220(void) {
         R220 v = make_R220(249);
         printf("R220 hash %" PRIu64 "\n", hash_R220(-69615322ll, v, 2995818612ull));
         R220 e = echo_R220(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, v, 0ull, 47ull, 156ull);
-        printf("R220 echo %" PRIu64 "\n", hash_R220(-69615322ll, e, 2995818612ull));
+        printf("R220 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R220(-69615322ll, e, 2995818612ull));
         R220 w = make_R220(748);
         printf("R220 pair %" PRIu64 "\n", pair_R220(609.375, 42ull, -6027.25f, (EnInt)1ll, v, -1161.0f, w, 95ll, 77ull));
         printf("R220 ind hash %" PRIu64 "\n", ptr_hash_R220()(-69615322ll, w, 2995818612ull));
         R220 ie = ptr_echo_R220()(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, e, 0ull, 47ull, 156ull);
-        printf("R220 ind echo %" PRIu64 "\n", hash_R220(-69615322ll, ie, 2995818612ull));
+        printf("R220 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R220(-69615322ll, ie, 2995818612ull));
     }
 }
 __attribute__((noinline)) static void shape_R221(void) {
@@ -8154,18 +8154,18 @@ __attribute__((noinline)) static void shape_R221(void) {
         R221 v = make_R221(250);
         printf("R221 hash %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, v));
         R221 e = echo_R221((EnU64)765ull, -86ll, 6174260167435335361ll, v, 61554ull);
-        printf("R221 echo %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, e));
+        printf("R221 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R221(4294967295ull, 30ull, e));
         R221 x = make_R221(1149);
         printf("R221 w64 hash %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, x));
         R221 y = w64_echo_R221(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, x, 3146646880446706581ll);
-        printf("R221 w64 echo %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, y));
+        printf("R221 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, y));
         printf("R221 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R221()(3259.5, 13ll, -7652.5f, 447.375f, y));
         R221 wie = ptr_w64_echo_R221()(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, y, 3146646880446706581ll);
-        printf("R221 w64 ind echo %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, wie));
+        printf("R221 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, wie));
         R221 f = make_R221(1449);
         printf("R221 field %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f.f0[0], 33ull, 8253207231812354092ll));
         f.f0[0] = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, f.f0[0]);
-        printf("R221 field echo %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, f));
+        printf("R221 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R221(4294967295ull, 30ull, f));
     }
 }
 __attribute__((noinline)) static void call_0(void) {
@@ -9314,7 +9314,7 @@ __attribute__((noinline)) static void call_332(void) {
 __attribute__((noinline)) static void call_333(void) {
     {
         R074 e = multi_1(make_R212(2016), make_ZigMixed(2017), 7349955690251946967ll, make_UF32ZeroI32(2018), -4954.875, 22ull, make_R074(2019));
-        printf("multi_1 %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
+        printf("multi_1 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
     }
 }
 __attribute__((noinline)) static void call_334(void) {
@@ -9326,7 +9326,7 @@ __attribute__((noinline)) static void call_335(void) {
 __attribute__((noinline)) static void call_336(void) {
     {
         R132 e = multi_4(make_R134(2064), make_F32ZeroF64(2065), -2659131579240017299ll, 5415.5, (EnI8)-128ll, -3930.0, make_R132(2066));
-        printf("multi_4 %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
+        printf("multi_4 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
     }
 }
 __attribute__((noinline)) static void call_337(void) {
@@ -9338,7 +9338,7 @@ __attribute__((noinline)) static void call_338(void) {
 __attribute__((noinline)) static void call_339(void) {
     {
         R105 e = multi_7(make_R105(2112), make_R014(2113), &ffidl_cells[44], 1880ll, -6770.375f, -3502.75f);
-        printf("multi_7 %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
+        printf("multi_7 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
     }
 }
 __attribute__((noinline)) static void call_340(void) {
@@ -9350,7 +9350,7 @@ __attribute__((noinline)) static void call_341(void) {
 __attribute__((noinline)) static void call_342(void) {
     {
         R212 e = multi_10(make_R099(2160), make_R109(2161), 6ll, make_R212(2162));
-        printf("multi_10 %" PRIu64 "\n", hash_R212(-404.5, e));
+        printf("multi_10 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R212(-404.5, e));
     }
 }
 __attribute__((noinline)) static void call_343(void) {
@@ -9362,7 +9362,7 @@ __attribute__((noinline)) static void call_344(void) {
 __attribute__((noinline)) static void call_345(void) {
     {
         R186 e = multi_13(make_R135(2208), make_R186(2209), -5860.625f);
-        printf("multi_13 %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
+        printf("multi_13 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
     }
 }
 __attribute__((noinline)) static void call_346(void) {
@@ -9374,7 +9374,7 @@ __attribute__((noinline)) static void call_347(void) {
 __attribute__((noinline)) static void call_348(void) {
     {
         R220 e = multi_16(-1531.625, make_R220(2256), -7109.0, 1ull, make_R137(2257));
-        printf("multi_16 %" PRIu64 "\n", hash_R220(-69615322ll, e, 2995818612ull));
+        printf("multi_16 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R220(-69615322ll, e, 2995818612ull));
     }
 }
 __attribute__((noinline)) static void call_349(void) {
@@ -9386,7 +9386,7 @@ __attribute__((noinline)) static void call_350(void) {
 __attribute__((noinline)) static void call_351(void) {
     {
         R188 e = multi_19(-761.375, make_R004(2304), make_R188(2305), -1320.375, make_CharShortLong(2306), make_R164(2307));
-        printf("multi_19 %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
+        printf("multi_19 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
     }
 }
 __attribute__((noinline)) static void call_352(void) {
@@ -9398,7 +9398,7 @@ __attribute__((noinline)) static void call_353(void) {
 __attribute__((noinline)) static void call_354(void) {
     {
         R199 e = multi_22(make_ZigMixed(2352), make_R199(2353), -3053.875f, 1774.875f, 965.375);
-        printf("multi_22 %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
+        printf("multi_22 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
     }
 }
 __attribute__((noinline)) static void call_355(void) {
@@ -9410,7 +9410,7 @@ __attribute__((noinline)) static void call_356(void) {
 __attribute__((noinline)) static void call_357(void) {
     {
         R027 e = multi_25(make_R174(2400), make_R027(2401), make_R098(2402), make_R108(2403), 0ull, 37ll);
-        printf("multi_25 %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
+        printf("multi_25 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
     }
 }
 __attribute__((noinline)) static void call_358(void) {
@@ -9422,7 +9422,7 @@ __attribute__((noinline)) static void call_359(void) {
 __attribute__((noinline)) static void call_360(void) {
     {
         U8ZeroI64 e = multi_28(make_R073(2448), make_R026(2449), make_R047(2450), 21ull, -17355ll, 1ll, make_PackAlign4(2451), 19ll, 1698ull, make_U8ZeroI64(2452));
-        printf("multi_28 %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, e, -7730.0));
+        printf("multi_28 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, e, -7730.0));
     }
 }
 __attribute__((noinline)) static void call_361(void) {
@@ -9434,7 +9434,7 @@ __attribute__((noinline)) static void call_362(void) {
 __attribute__((noinline)) static void call_363(void) {
     {
         R173 e = multi_31(&ffidl_cells[15], -9041022245214238295ll, 19297ull, -2194.375f, make_R049(2496), make_R173(2497), &ffidl_cells[33], true, 7979.75);
-        printf("multi_31 %" PRIu64 "\n", hash_R173(e));
+        printf("multi_31 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(e));
     }
 }
 __attribute__((noinline)) static void call_364(void) {
@@ -9446,7 +9446,7 @@ __attribute__((noinline)) static void call_365(void) {
 __attribute__((noinline)) static void call_366(void) {
     {
         R037 e = multi_34(make_R081(2544), make_R195(2545), -7814966841995852729ll, make_R037(2546), 1537.875, 29ull, make_R129(2547), 1ull, make_R142(2548), 2953.125, 8ull);
-        printf("multi_34 %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
+        printf("multi_34 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
     }
 }
 __attribute__((noinline)) static void call_367(void) {
@@ -9458,7 +9458,7 @@ __attribute__((noinline)) static void call_368(void) {
 __attribute__((noinline)) static void call_369(void) {
     {
         Empty e = multi_37(3957.75f, make_P7Arr2(2592), -8708207557460912737ll, -2386.625, 1565.125, -250.125f, make_R173(2593), make_R183(2594), make_Empty(2595), 5453.25f);
-        printf("multi_37 %" PRIu64 "\n", hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
+        printf("multi_37 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
     }
 }
 __attribute__((noinline)) static void call_370(void) {
@@ -9470,7 +9470,7 @@ __attribute__((noinline)) static void call_371(void) {
 __attribute__((noinline)) static void call_372(void) {
     {
         EnumBag e = multi_40(5120.375, make_EnumBag(2640), -4139.375, -3995.875, 156ull, -855.625f, make_R220(2641), 6877.5f, 2005.75f, 4633.875);
-        printf("multi_40 %" PRIu64 "\n", hash_EnumBag(-4ll, e, 11736231843449683144ull, -56ll));
+        printf("multi_40 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EnumBag(-4ll, e, 11736231843449683144ull, -56ll));
     }
 }
 __attribute__((noinline)) static void call_373(void) {
@@ -9482,7 +9482,7 @@ __attribute__((noinline)) static void call_374(void) {
 __attribute__((noinline)) static void call_375(void) {
     {
         R021 e = multi_43(-5ll, make_R021(2688), 18446744073709551614ull, 12142839885325151276ull, (EnInt)100000ll, (EnU32)3ull, make_UF32I32Pad(2689), 0ull, -127ll, 6764247480359770294ll, make_R032(2690));
-        printf("multi_43 %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
+        printf("multi_43 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
     }
 }
 __attribute__((noinline)) static void call_376(void) {
@@ -9494,7 +9494,7 @@ __attribute__((noinline)) static void call_377(void) {
 __attribute__((noinline)) static void call_378(void) {
     {
         R071 e = multi_46(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R201(2736), make_R060(2737), 26ll, make_F32Arr1x3(2738), make_R071(2739), make_R123(2740));
-        printf("multi_46 %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
+        printf("multi_46 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
     }
 }
 __attribute__((noinline)) static void call_379(void) {
@@ -9506,7 +9506,7 @@ __attribute__((noinline)) static void call_380(void) {
 __attribute__((noinline)) static void call_381(void) {
     {
         R206 e = multi_49(make_R045(2784), -4191.875, make_R001(2785), make_PackAlign4(2786), make_R206(2787), make_R081(2788));
-        printf("multi_49 %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
+        printf("multi_49 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
     }
 }
 __attribute__((noinline)) static void call_382(void) {
@@ -9518,7 +9518,7 @@ __attribute__((noinline)) static void call_383(void) {
 __attribute__((noinline)) static void call_384(void) {
     {
         R162 e = multi_52(3891.625f, make_R197(2832), 20417ull, 2802.875f, (EnU16)65535ull, make_UPackedF64U8(2833), make_R003(2834), make_R162(2835), -5979.625, make_R198(2836), -3621619340319483312ll);
-        printf("multi_52 %" PRIu64 "\n", hash_R162(e));
+        printf("multi_52 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(e));
     }
 }
 __attribute__((noinline)) static void call_385(void) {
@@ -9530,7 +9530,7 @@ __attribute__((noinline)) static void call_386(void) {
 __attribute__((noinline)) static void call_387(void) {
     {
         UF32I32Pad e = multi_55(91ll, &ffidl_cells[8], make_R125(2880), make_UF32I32Pad(2881), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
-        printf("multi_55 %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
+        printf("multi_55 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
     }
 }
 __attribute__((noinline)) static void call_388(void) {
@@ -9542,7 +9542,7 @@ __attribute__((noinline)) static void call_389(void) {
 __attribute__((noinline)) static void call_390(void) {
     {
         R024 e = multi_58(make_R042(2928), make_R024(2929), 6319.625, -675.75, make_R147(2930), make_R154(2931));
-        printf("multi_58 %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
+        printf("multi_58 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
     }
 }
 __attribute__((noinline)) static void call_391(void) {
@@ -9554,7 +9554,7 @@ __attribute__((noinline)) static void call_392(void) {
 __attribute__((noinline)) static void call_393(void) {
     {
         R198 e = multi_61(make_R198(2976), make_R129(2977), make_U8EmptyU8(2978), make_R210(2979), 37ull);
-        printf("multi_61 %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
+        printf("multi_61 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
     }
 }
 __attribute__((noinline)) static void call_394(void) {

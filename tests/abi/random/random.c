@@ -7,6 +7,9 @@
 #include "random.h"
 
 const int64_t ffidl_cells[64] = {1000, 1007, 1014, 1021, 1028, 1035, 1042, 1049, 1056, 1063, 1070, 1077, 1084, 1091, 1098, 1105, 1112, 1119, 1126, 1133, 1140, 1147, 1154, 1161, 1168, 1175, 1182, 1189, 1196, 1203, 1210, 1217, 1224, 1231, 1238, 1245, 1252, 1259, 1266, 1273, 1280, 1287, 1294, 1301, 1308, 1315, 1322, 1329, 1336, 1343, 1350, 1357, 1364, 1371, 1378, 1385, 1392, 1399, 1406, 1413, 1420, 1427, 1434, 1441};
+static int64_t noted_k;
+void ffidl_note_k(int64_t k) { noted_k = k; }
+int64_t ffidl_take_k(void) { int64_t k = noted_k; noted_k = 0; return k; }
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }
 static uint64_t bits32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static uint64_t bits64(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
@@ -37,7 +40,7 @@ Empty echo_Empty(int8_t a0, uint64_t a1, int8_t a2, uint64_t a3, Empty a4, int64
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a4;
 }
 uint64_t pair_Empty(double a0, float a1, float a2, float a3, Empty a4, EnU8 a5, Empty a6) {
@@ -62,7 +65,7 @@ Empty __attribute__((ms_abi)) w64_echo_Empty(intptr_t a0, uint32_t a1, short a2,
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a5;
 }
 
@@ -91,7 +94,7 @@ EmptyU echo_EmptyU(uint64_t a0, EmptyU a1, double a2, int8_t a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a1;
 }
 uint64_t __attribute__((ms_abi)) w64_hash_EmptyU(EmptyU a0, long a1, unsigned int a2) {
@@ -110,7 +113,7 @@ EmptyU __attribute__((ms_abi)) w64_echo_EmptyU(ssize_t a0, double a1, float a2, 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a5;
 }
 W64HashFn_EmptyU ptr_w64_hash_EmptyU(void) { return w64_hash_EmptyU; }
@@ -138,7 +141,7 @@ ZeroArrI32 echo_ZeroArrI32(float a0, ZeroArrI32 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a1;
 }
 uint64_t pair_ZeroArrI32(double a0, double a1, float a2, ZeroArrI32 a3, double a4, ZeroArrI32 a5) {
@@ -159,7 +162,7 @@ ZeroArrI32 __attribute__((ms_abi)) w64_echo_ZeroArrI32(double a0, ZeroArrI32 a1)
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a1;
 }
 
@@ -192,7 +195,7 @@ U8EmptyU8 echo_U8EmptyU8(intptr_t a0, double a1, U8EmptyU8 a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a = (uint8_t)(a2.a + k);
     a2.b = (uint8_t)(a2.b + k);
     return a2;
@@ -215,7 +218,7 @@ U8EmptyU8 __attribute__((ms_abi)) w64_echo_U8EmptyU8(float a0, double a1, unsign
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (uint8_t)(a5.a + k);
     a5.b = (uint8_t)(a5.b + k);
     return a5;
@@ -256,7 +259,7 @@ U8ZeroI64 echo_U8ZeroI64(uint32_t a0, double a1, float a2, short a3, const int64
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.a = (uint8_t)(a6.a + k);
     return a6;
 }
@@ -286,7 +289,7 @@ U8ZeroI64 __attribute__((ms_abi)) w64_echo_U8ZeroI64(double a0, float a1, float 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (uint8_t)(a5.a + k);
     return a5;
 }
@@ -325,7 +328,7 @@ F32ZeroF64 echo_F32ZeroF64(int16_t a0, double a1, double a2, long a3, double a4,
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.a = (float)(a8.a + k);
     return a8;
 }
@@ -347,7 +350,7 @@ F32ZeroF64 __attribute__((ms_abi)) w64_echo_F32ZeroF64(float a0, double a1, unsi
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (float)(a5.a + k);
     return a5;
 }
@@ -384,7 +387,7 @@ F64Arr1 echo_F64Arr1(uint16_t a0, long long a1, uint16_t a2, double a3, const in
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.v[0] = (double)(a5.v[0] + k);
     return a5;
 }
@@ -410,7 +413,7 @@ F64Arr1 __attribute__((ms_abi)) w64_echo_F64Arr1(const int64_t *a0, signed char 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.v[0] = (double)(a3.v[0] + k);
     return a3;
 }
@@ -451,7 +454,7 @@ F32Arr1x3 echo_F32Arr1x3(unsigned int a0, double a1, float a2, float a3, double 
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.v[0][0] = (float)(a6.v[0][0] + k);
     a6.v[1][0] = (float)(a6.v[1][0] + k);
     a6.v[2][0] = (float)(a6.v[2][0] + k);
@@ -472,7 +475,7 @@ F32Arr1x3 __attribute__((ms_abi)) w64_echo_F32Arr1x3(float a0, float a1, float a
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.v[0][0] = (float)(a3.v[0][0] + k);
     a3.v[1][0] = (float)(a3.v[1][0] + k);
     a3.v[2][0] = (float)(a3.v[2][0] + k);
@@ -507,7 +510,7 @@ PackAlign4 echo_PackAlign4(uint64_t a0, double a1, int16_t a2, float a3, unsigne
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.tag = (uint8_t)(a6.tag + k);
     a6.v = (uint32_t)(a6.v + k);
     return a6;
@@ -537,7 +540,7 @@ PackAlign4 __attribute__((ms_abi)) w64_echo_PackAlign4(unsigned char a0, char a1
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.tag = (uint8_t)(a5.tag + k);
     a5.v = (uint32_t)(a5.v + k);
     return a5;
@@ -573,7 +576,7 @@ PackAlign16F echo_PackAlign16F(float a0, PackAlign16F a1, unsigned long long a2,
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.a = (uint8_t)(a1.a + k);
     a1.f = (float)(a1.f + k);
     return a1;
@@ -599,7 +602,7 @@ PackAlign16F __attribute__((ms_abi)) w64_echo_PackAlign16F(unsigned char a0, EnU
     ks += (uint64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.a = (uint8_t)(a5.a + k);
     a5.f = (float)(a5.f + k);
     return a5;
@@ -647,7 +650,7 @@ UF32I32Pad echo_UF32I32Pad(EnU8 a0, ssize_t a1, int16_t a2, signed char a3, cons
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.i[0] = (int32_t)(a6.i[0] + k);
     a6.i[1] = (int32_t)(a6.i[1] + k);
     a6.i[2] = (int32_t)(a6.i[2] + k);
@@ -688,7 +691,7 @@ UF32I32Pad __attribute__((ms_abi)) w64_echo_UF32I32Pad(unsigned short a0, short 
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.i[0] = (int32_t)(a5.i[0] + k);
     a5.i[1] = (int32_t)(a5.i[1] + k);
     a5.i[2] = (int32_t)(a5.i[2] + k);
@@ -730,7 +733,7 @@ UAlign16 echo_UAlign16(int a0, float a1, float a2, UAlign16 a3, short a4, const 
     ks += (uint64_t)*(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.d = (double)(a3.d + k);
     return a3;
 }
@@ -747,7 +750,7 @@ UAlign16 __attribute__((ms_abi)) w64_echo_UAlign16(UAlign16 a0, unsigned short a
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.d = (double)(a0.d + k);
     return a0;
 }
@@ -809,7 +812,7 @@ UPackedF64U8 echo_UPackedF64U8(unsigned char a0, int16_t a1, float a2, float a3,
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.b[0] = (uint8_t)(a6.b[0] + k);
     a6.b[1] = (uint8_t)(a6.b[1] + k);
     a6.b[2] = (uint8_t)(a6.b[2] + k);
@@ -874,7 +877,7 @@ UPackedF64U8 __attribute__((ms_abi)) w64_echo_UPackedF64U8(unsigned int a0, unsi
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.b[0] = (uint8_t)(a4.b[0] + k);
     a4.b[1] = (uint8_t)(a4.b[1] + k);
     a4.b[2] = (uint8_t)(a4.b[2] + k);
@@ -925,7 +928,7 @@ ZigMixed echo_ZigMixed(uint64_t a0, float a1, float a2, EnU64 a3, float a4, unsi
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.a = (uint8_t)(a7.a + k);
     a7.d = (double)(a7.d + k);
     a7.b = (uint16_t)(a7.b + k);
@@ -950,7 +953,7 @@ ZigMixed __attribute__((ms_abi)) w64_echo_ZigMixed(double a0, intptr_t a1, ZigMi
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a = (uint8_t)(a2.a + k);
     a2.d = (double)(a2.d + k);
     a2.b = (uint16_t)(a2.b + k);
@@ -993,7 +996,7 @@ PtrPair echo_PtrPair(PtrPair a0, uint8_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.p = a0.p + (k & 7);
     a0.q = a0.q + (k & 7);
     return a0;
@@ -1023,7 +1026,7 @@ PtrPair __attribute__((ms_abi)) w64_echo_PtrPair(signed char a0, PtrPair a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.p = a1.p + (k & 7);
     a1.q = a1.q + (k & 7);
     return a1;
@@ -1059,7 +1062,7 @@ EnumBag echo_EnumBag(unsigned long a0, float a1, EnumBag a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a = (EnU8)(a2.a + k);
     a2.b = (EnI16)(a2.b + k);
     a2.c = (EnInt)(a2.c + k);
@@ -1078,7 +1081,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_EnumBag(unsigned short a0, EnumBag a1,
 EnumBag __attribute__((ms_abi)) w64_echo_EnumBag(EnumBag a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.a = (EnU8)(a0.a + k);
     a0.b = (EnI16)(a0.b + k);
     a0.c = (EnInt)(a0.c + k);
@@ -1127,7 +1130,7 @@ Bool3F32 echo_Bool3F32(ssize_t a0, unsigned long a1, EnI64 a2, int16_t a3, int16
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)*(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.a = a6.a ^ (k & 1);
     a6.b = a6.b ^ (k & 1);
     a6.c = a6.c ^ (k & 1);
@@ -1174,7 +1177,7 @@ Bool3F32 __attribute__((ms_abi)) w64_echo_Bool3F32(uint8_t a0, unsigned long lon
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a = a2.a ^ (k & 1);
     a2.b = a2.b ^ (k & 1);
     a2.c = a2.c ^ (k & 1);
@@ -1220,7 +1223,7 @@ CharShortLong echo_CharShortLong(double a0, uintptr_t a1, EnU8 a2, int a3, doubl
     ks += (uint64_t)(a7);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.c = (char)(a8.c + k);
     a8.s = (short)(a8.s + k);
     a8.l = (long)(a8.l + k);
@@ -1245,7 +1248,7 @@ CharShortLong __attribute__((ms_abi)) w64_echo_CharShortLong(signed char a0, uin
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.c = (char)(a4.c + k);
     a4.s = (short)(a4.s + k);
     a4.l = (long)(a4.l + k);
@@ -1284,7 +1287,7 @@ EmptyF64 echo_EmptyF64(unsigned long long a0, int16_t a1, _Bool a2, unsigned sho
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.d = (double)(a6.d + k);
     return a6;
 }
@@ -1316,7 +1319,7 @@ EmptyF64 __attribute__((ms_abi)) w64_echo_EmptyF64(int16_t a0, signed char a1, c
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.d = (double)(a4.d + k);
     return a4;
 }
@@ -1351,7 +1354,7 @@ PackU2 echo_PackU2(unsigned int a0, PackU2 a1, int64_t a2, const int64_t *a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.b[0] = a1.b[0] ^ (k & 1);
     a1.b[1] = a1.b[1] ^ (k & 1);
     return a1;
@@ -1371,7 +1374,7 @@ PackU2 __attribute__((ms_abi)) w64_echo_PackU2(PackU2 a0, double a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.b[0] = a0.b[0] ^ (k & 1);
     a0.b[1] = a0.b[1] ^ (k & 1);
     return a0;
@@ -1421,7 +1424,7 @@ PackP7 echo_PackP7(double a0, float a1, PackP7 a2, unsigned int a3, char a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.u.b[0] = a2.u.b[0] ^ (k & 1);
     a2.u.b[1] = a2.u.b[1] ^ (k & 1);
     a2.f[0] = a2.f[0] ^ (k & 1);
@@ -1476,7 +1479,7 @@ PackP7 __attribute__((ms_abi)) w64_echo_PackP7(double a0, unsigned char a1, sign
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.u.b[0] = a4.u.b[0] ^ (k & 1);
     a4.u.b[1] = a4.u.b[1] ^ (k & 1);
     a4.f[0] = a4.f[0] ^ (k & 1);
@@ -1556,7 +1559,7 @@ P7Arr2 echo_P7Arr2(int a0, const int64_t *a1, ssize_t a2, uintptr_t a3, long lon
     ks += (uint64_t)(a9);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.a[0].u.b[0] = a8.a[0].u.b[0] ^ (k & 1);
     a8.a[0].u.b[1] = a8.a[0].u.b[1] ^ (k & 1);
     a8.a[0].f[0] = a8.a[0].f[0] ^ (k & 1);
@@ -1600,7 +1603,7 @@ P7Arr2 __attribute__((ms_abi)) w64_echo_P7Arr2(EnU8 a0, size_t a1, P7Arr2 a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a[0].u.b[0] = a2.a[0].u.b[0] ^ (k & 1);
     a2.a[0].u.b[1] = a2.a[0].u.b[1] ^ (k & 1);
     a2.a[0].f[0] = a2.a[0].f[0] ^ (k & 1);
@@ -1684,7 +1687,7 @@ P7Pair echo_P7Pair(EnU64 a0, unsigned long a1, P7Pair a2, short a3, char a4, uin
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a.u.b[0] = a2.a.u.b[0] ^ (k & 1);
     a2.a.u.b[1] = a2.a.u.b[1] ^ (k & 1);
     a2.a.f[0] = a2.a.f[0] ^ (k & 1);
@@ -1761,7 +1764,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_P7Pair(P7Pair a0, double a1) {
 P7Pair __attribute__((ms_abi)) w64_echo_P7Pair(P7Pair a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.a.u.b[0] = a0.a.u.b[0] ^ (k & 1);
     a0.a.u.b[1] = a0.a.u.b[1] ^ (k & 1);
     a0.a.f[0] = a0.a.f[0] ^ (k & 1);
@@ -1811,7 +1814,7 @@ F32ZeroI32 echo_F32ZeroI32(EnI64 a0, short a1, EnU32 a2, const int64_t *a3, sign
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.a = (float)(a8.a + k);
     return a8;
 }
@@ -1827,7 +1830,7 @@ uint64_t __attribute__((ms_abi)) w64_hash_F32ZeroI32(float a0, float a1, double 
 F32ZeroI32 __attribute__((ms_abi)) w64_echo_F32ZeroI32(F32ZeroI32 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.a = (float)(a0.a + k);
     return a0;
 }
@@ -1865,7 +1868,7 @@ F64F32ZeroI32 echo_F64F32ZeroI32(char a0, int16_t a1, EnI64 a2, F64F32ZeroI32 a3
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.d = (double)(a3.d + k);
     a3.x = (float)(a3.x + k);
     return a3;
@@ -1908,7 +1911,7 @@ F64F32ZeroI32 __attribute__((ms_abi)) w64_echo_F64F32ZeroI32(float a0, float a1,
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.d = (double)(a4.d + k);
     a4.x = (float)(a4.x + k);
     return a4;
@@ -1945,7 +1948,7 @@ F32F32ZeroI32 echo_F32F32ZeroI32(intptr_t a0, unsigned char a1, F32F32ZeroI32 a2
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.a = (float)(a2.a + k);
     a2.b = (float)(a2.b + k);
     return a2;
@@ -1964,7 +1967,7 @@ F32F32ZeroI32 __attribute__((ms_abi)) w64_echo_F32F32ZeroI32(EnU16 a0, double a1
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.a = (float)(a4.a + k);
     a4.b = (float)(a4.b + k);
     return a4;
@@ -2004,7 +2007,7 @@ PackU8ZeroI64 echo_PackU8ZeroI64(unsigned long long a0, ssize_t a1, int64_t a2, 
     ks += (uint64_t)(a8);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.a = (uint8_t)(a7.a + k);
     return a7;
 }
@@ -2036,7 +2039,7 @@ PackU8ZeroI64 __attribute__((ms_abi)) w64_echo_PackU8ZeroI64(EnU8 a0, uintptr_t 
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.a = (uint8_t)(a4.a + k);
     return a4;
 }
@@ -2068,7 +2071,7 @@ UF32ZeroI32 echo_UF32ZeroI32(size_t a0, UF32ZeroI32 a1, unsigned char a2, const 
     ks += (uint64_t)(a2);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f = (float)(a1.f + k);
     return a1;
 }
@@ -2088,7 +2091,7 @@ UF32ZeroI32 __attribute__((ms_abi)) w64_echo_UF32ZeroI32(UF32ZeroI32 a0, double 
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f = (float)(a0.f + k);
     return a0;
 }
@@ -2125,7 +2128,7 @@ R000 echo_R000(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, co
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (double)(a7.f0 + k);
     return a7;
 }
@@ -2181,7 +2184,7 @@ R001 echo_R001(EnU32 a0, const int64_t *a1, float a2, float a3, unsigned short a
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0][0] = (signed char)(a7.f0[0][0] + k);
     a7.f0[0][1] = (signed char)(a7.f0[0][1] + k);
     a7.f0[1][0] = (signed char)(a7.f0[1][0] + k);
@@ -2212,7 +2215,7 @@ R001 __attribute__((ms_abi)) w64_echo_R001(EnU32 a0, unsigned short a1, char a2,
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0][0] = (signed char)(a5.f0[0][0] + k);
     a5.f0[0][1] = (signed char)(a5.f0[0][1] + k);
     a5.f0[1][0] = (signed char)(a5.f0[1][0] + k);
@@ -2263,7 +2266,7 @@ R002 echo_R002(long long a0, double a1, R002 a2, double a3, double a4, float a5)
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0][0] = (int16_t)(a2.f0[0][0] + k);
     a2.f0[0][1] = (int16_t)(a2.f0[0][1] + k);
     a2.f0[1][0] = (int16_t)(a2.f0[1][0] + k);
@@ -2314,7 +2317,7 @@ R003 echo_R003(char a0, double a1, double a2, R003 a3, uintptr_t a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned long long)(a3.f0 + k);
     return a3;
 }
@@ -2349,7 +2352,7 @@ R004 echo_R004(int32_t a0, double a1, R004 a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = a2.f0 ^ (k & 1);
     a2.f1 = (double)(a2.f1 + k);
     return a2;
@@ -2497,7 +2500,7 @@ R005 echo_R005(float a0, float a1, double a2, intptr_t a3, signed char a4, long 
     ks += (uint64_t)(a10);
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.i[0] = (int32_t)(a8.f0.i[0] + k);
     a8.f0.i[1] = (int32_t)(a8.f0.i[1] + k);
     a8.f0.i[2] = (int32_t)(a8.f0.i[2] + k);
@@ -2576,7 +2579,7 @@ R005 __attribute__((ms_abi)) w64_echo_R005(R005 a0, EnU64 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0.i[0] = (int32_t)(a0.f0.i[0] + k);
     a0.f0.i[1] = (int32_t)(a0.f0.i[1] + k);
     a0.f0.i[2] = (int32_t)(a0.f0.i[2] + k);
@@ -2648,7 +2651,7 @@ R006 echo_R006(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, in
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (long long)(a7.f0 + k);
     return a7;
 }
@@ -2694,7 +2697,7 @@ R007 echo_R007(unsigned char a0, signed char a1, long long a2, uint64_t a3, uint
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (uintptr_t)(a6.f0[0] + k);
     return a6;
 }
@@ -2756,7 +2759,7 @@ R008 echo_R008(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, ui
     ks += (uint64_t)(a10);
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.u.b[0] = a8.f0.u.b[0] ^ (k & 1);
     a8.f0.u.b[1] = a8.f0.u.b[1] ^ (k & 1);
     a8.f0.f[0] = a8.f0.f[0] ^ (k & 1);
@@ -2832,7 +2835,7 @@ R009 echo_R009(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R009 
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (double)(a4.f0 + k);
     a4.f1[0] = (double)(a4.f1[0] + k);
     return a4;
@@ -2852,7 +2855,7 @@ R009 __attribute__((ms_abi)) w64_echo_R009(R009 a0, ssize_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     a0.f1[0] = (double)(a0.f1[0] + k);
     return a0;
@@ -2884,7 +2887,7 @@ R010 echo_R010(int16_t a0, unsigned char a1, ssize_t a2, R010 a3, unsigned long 
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f1 = (float)(a3.f1 + k);
     return a3;
 }
@@ -2928,7 +2931,7 @@ R011 echo_R011(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, cons
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = a5.f0 ^ (k & 1);
     return a5;
 }
@@ -2979,7 +2982,7 @@ R012 echo_R012(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R0
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0].f1 = (float)(a6.f0[0].f1 + k);
     a6.f1 = (int32_t)(a6.f1 + k);
     a6.f2 = (double)(a6.f2 + k);
@@ -3069,7 +3072,7 @@ R013 echo_R013(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0] = (uint16_t)(a7.f0[0] + k);
     a7.f0[1] = (uint16_t)(a7.f0[1] + k);
     a7.f0[2] = (uint16_t)(a7.f0[2] + k);
@@ -3107,7 +3110,7 @@ R013 __attribute__((ms_abi)) w64_echo_R013(double a0, R013 a1, EnU16 a2, unsigne
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (uint16_t)(a1.f0[0] + k);
     a1.f0[1] = (uint16_t)(a1.f0[1] + k);
     a1.f0[2] = (uint16_t)(a1.f0[2] + k);
@@ -3151,7 +3154,7 @@ R014 echo_R014(char a0, long a1, R014 a2, uint16_t a3) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
@@ -3209,7 +3212,7 @@ R015 echo_R015(float a0, R015 a1, char a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
     a1.f1[0].a = a1.f1[0].a ^ (k & 1);
     a1.f1[0].b = a1.f1[0].b ^ (k & 1);
@@ -3257,7 +3260,7 @@ R016 echo_R016(double a0, double a1, R016 a2, EnU8 a3, int32_t a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0].v[0] = (double)(a2.f0[0].v[0] + k);
     a2.f0[1].v[0] = (double)(a2.f0[1].v[0] + k);
     a2.f0[2].v[0] = (double)(a2.f0[2].v[0] + k);
@@ -3322,7 +3325,7 @@ R017 echo_R017(int8_t a0, const int64_t *a1, R017 a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint16_t)(a2.f0 + k);
     a2.f1 = (int)(a2.f1 + k);
     a2.f2 = (char)(a2.f2 + k);
@@ -3351,7 +3354,7 @@ R017 __attribute__((ms_abi)) w64_echo_R017(uintptr_t a0, ssize_t a1, int16_t a2,
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (uint16_t)(a5.f0 + k);
     a5.f1 = (int)(a5.f1 + k);
     a5.f2 = (char)(a5.f2 + k);
@@ -3397,7 +3400,7 @@ R018 echo_R018(R018 a0, unsigned short a1, EnInt a2) {
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0] = (long)(a0.f0[0] + k);
     a0.f0[1] = (long)(a0.f0[1] + k);
     a0.f0[2] = (long)(a0.f0[2] + k);
@@ -3447,7 +3450,7 @@ R019 echo_R019(R019 a0, const int64_t *a1, signed char a2, uint16_t a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f3 = (double)(a0.f3 + k);
     return a0;
 }
@@ -3502,7 +3505,7 @@ R020 echo_R020(double a0, float a1, int32_t a2, R020 a3) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (int16_t)(a3.f0[0] + k);
     a3.f0[1] = (int16_t)(a3.f0[1] + k);
     a3.f0[2] = (int16_t)(a3.f0[2] + k);
@@ -3577,7 +3580,7 @@ R021 echo_R021(double a0, double a1, uintptr_t a2, uintptr_t a3, R021 a4, float 
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (float)(a4.f0 + k);
     a4.f1 = (double)(a4.f1 + k);
     return a4;
@@ -3598,7 +3601,7 @@ R021 __attribute__((ms_abi)) w64_echo_R021(short a0, signed char a1, const int64
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)*(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     a3.f1 = (double)(a3.f1 + k);
     return a3;
@@ -3656,7 +3659,7 @@ R022 echo_R022(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64
     ks += (uint64_t)(a8);
     ks += (uint64_t)*(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (unsigned short)(a6.f0 + k);
     a6.f1 = (uint16_t)(a6.f1 + k);
     a6.f2.f0[0][0] = (signed char)(a6.f2.f0[0][0] + k);
@@ -3724,7 +3727,7 @@ R023 echo_R023(unsigned int a0, unsigned long a1, R023 a2, long a3, float a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f2[0] = (float)(a2.f2[0] + k);
     a2.f2[1] = (float)(a2.f2[1] + k);
     return a2;
@@ -3765,7 +3768,7 @@ R024 echo_R024(double a0, double a1, float a2, double a3, double a4, float a5, R
     ks += (uint64_t)(a8);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (int64_t)(a6.f0[0] + k);
     a6.f0[1] = (int64_t)(a6.f0[1] + k);
     return a6;
@@ -3848,7 +3851,7 @@ R025 echo_R025(float a0, float a1, float a2, double a3, double a4, R025 a5, uint
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0.f0 = (float)(a5.f0.f0 + k);
     a5.f0.f1 = (double)(a5.f0.f1 + k);
     a5.f1 = (uint8_t)(a5.f1 + k);
@@ -3887,7 +3890,7 @@ R025 __attribute__((ms_abi)) w64_echo_R025(EnInt a0, unsigned long long a1, R025
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f0 = (float)(a2.f0.f0 + k);
     a2.f0.f1 = (double)(a2.f0.f1 + k);
     a2.f1 = (uint8_t)(a2.f1 + k);
@@ -3946,7 +3949,7 @@ R026 echo_R026(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R026 a4, c
     ks += (uint64_t)*(a3);
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0.a = (uint8_t)(a4.f0.a + k);
     a4.f0.b = (uint8_t)(a4.f0.b + k);
     a4.f1[0][0] = (unsigned int)(a4.f1[0][0] + k);
@@ -4013,7 +4016,7 @@ R027 echo_R027(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, 
     ks += (uint64_t)*(a7);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (int16_t)(a8.f0[0] + k);
     a8.f0[1] = (int16_t)(a8.f0[1] + k);
     a8.f0[2] = (int16_t)(a8.f0[2] + k);
@@ -4051,7 +4054,7 @@ R028 echo_R028(float a0, float a1, int32_t a2, float a3, R028 a4, double a5) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (float)(a4.f0 + k);
     return a4;
 }
@@ -4121,7 +4124,7 @@ R029 echo_R029(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, int
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0] = (float)(a7.f0[0] + k);
     a7.f0[1] = (float)(a7.f0[1] + k);
     a7.f0[2] = (float)(a7.f0[2] + k);
@@ -4151,7 +4154,7 @@ R029 __attribute__((ms_abi)) w64_echo_R029(R029 a0, long a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0] = (float)(a0.f0[0] + k);
     a0.f0[1] = (float)(a0.f0[1] + k);
     a0.f0[2] = (float)(a0.f0[2] + k);
@@ -4192,7 +4195,7 @@ R030 echo_R030(float a0, R030 a1, const int64_t *a2, EnU64 a3, int16_t a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (char)(a1.f0 + k);
     return a1;
 }
@@ -4242,7 +4245,7 @@ R031 echo_R031(size_t a0, R031 a1, uint8_t a2, signed char a3, EnU8 a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f1[0] = (short)(a1.f1[0] + k);
     a1.f1[1] = (short)(a1.f1[1] + k);
     return a1;
@@ -4313,7 +4316,7 @@ R032 echo_R032(char a0, double a1, R032 a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (EnU32)(a2.f0[0] + k);
     a2.f0[1] = (EnU32)(a2.f0[1] + k);
     a2.f0[2] = (EnU32)(a2.f0[2] + k);
@@ -4418,7 +4421,7 @@ R033 echo_R033(int8_t a0, R033 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (unsigned short)(a1.f0[0] + k);
     a1.f0[1] = (unsigned short)(a1.f0[1] + k);
     a1.f1 = (int16_t)(a1.f1 + k);
@@ -4451,7 +4454,7 @@ R033 __attribute__((ms_abi)) w64_echo_R033(unsigned int a0, R033 a1, int a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (unsigned short)(a1.f0[0] + k);
     a1.f0[1] = (unsigned short)(a1.f0[1] + k);
     a1.f1 = (int16_t)(a1.f1 + k);
@@ -4491,7 +4494,7 @@ R034 echo_R034(double a0, R034 a1, signed char a2, uint32_t a3, float a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.d = (double)(a1.f0.d + k);
     return a1;
 }
@@ -4531,7 +4534,7 @@ R035 echo_R035(int8_t a0, R035 a1, double a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f2.f0 = a1.f2.f0 ^ (k & 1);
     return a1;
 }
@@ -4567,7 +4570,7 @@ R036 echo_R036(float a0, double a1, double a2, float a3, double a4, float a5, fl
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0] = (int16_t)(a7.f0[0] + k);
     return a7;
 }
@@ -4635,7 +4638,7 @@ R037 echo_R037(float a0, float a1, double a2, R037 a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned char)(a3.f0 + k);
     a3.f2 = (unsigned char)(a3.f2 + k);
     a3.f3[0] = (char)(a3.f3[0] + k);
@@ -4672,7 +4675,7 @@ R037 __attribute__((ms_abi)) w64_echo_R037(double a0, double a1, float a2, float
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (unsigned char)(a4.f0 + k);
     a4.f2 = (unsigned char)(a4.f2 + k);
     a4.f3[0] = (char)(a4.f3[0] + k);
@@ -4720,7 +4723,7 @@ R038 echo_R038(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, 
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f1.d = (double)(a7.f1.d + k);
     return a7;
 }
@@ -4793,7 +4796,7 @@ R039 echo_R039(float a0, double a1, int64_t a2, float a3, float a4, float a5, do
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (float)(a8.f0[0] + k);
     a8.f0[1] = (float)(a8.f0[1] + k);
     a8.f0[2] = (float)(a8.f0[2] + k);
@@ -4853,7 +4856,7 @@ R040 echo_R040(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int3
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (short)(a5.f0 + k);
     a5.f1 = a5.f1 ^ (k & 1);
     a5.f2.a = (uint8_t)(a5.f2.a + k);
@@ -4917,7 +4920,7 @@ uint64_t hash_R041(unsigned char a0, unsigned long a1, intptr_t a2, uint8_t a3, 
 R041 echo_R041(R041 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
@@ -4932,7 +4935,7 @@ R041 __attribute__((ms_abi)) w64_echo_R041(uint32_t a0, R041 a1, double a2, floa
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
@@ -4974,7 +4977,7 @@ R042 echo_R042(double a0, float a1, float a2, unsigned short a3, double a4, doub
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0.f1 = (float)(a6.f0.f1 + k);
     return a6;
 }
@@ -5033,7 +5036,7 @@ R043 echo_R043(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uin
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (float)(a7.f0 + k);
     a7.f1[0] = (double)(a7.f1[0] + k);
     a7.f1[1] = (double)(a7.f1[1] + k);
@@ -5073,7 +5076,7 @@ R044 echo_R044(int a0, EnU16 a1, R044 a2, float a3, signed char a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f2[0] = (double)(a2.f2[0] + k);
     a2.f2[1] = (double)(a2.f2[1] + k);
     a2.f2[2] = (double)(a2.f2[2] + k);
@@ -5136,7 +5139,7 @@ R045 echo_R045(unsigned char a0, R045 a1, uint8_t a2, long a3, int8_t a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0][0] = (short)(a1.f0[0][0] + k);
     a1.f0[1][0] = (short)(a1.f0[1][0] + k);
     a1.f0[2][0] = (short)(a1.f0[2][0] + k);
@@ -5160,7 +5163,7 @@ R045 __attribute__((ms_abi)) w64_echo_R045(float a0, unsigned short a1, uint16_t
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0][0] = (short)(a3.f0[0][0] + k);
     a3.f0[1][0] = (short)(a3.f0[1][0] + k);
     a3.f0[2][0] = (short)(a3.f0[2][0] + k);
@@ -5199,7 +5202,7 @@ R046 echo_R046(signed char a0, _Bool a1, uint16_t a2, int a3, R046 a4) {
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].v[0] = (double)(a4.f0[0].v[0] + k);
     return a4;
 }
@@ -5248,7 +5251,7 @@ R047 echo_R047(double a0, float a1, float a2, float a3, double a4, double a5, fl
     ks += (uint64_t)*(a9);
     ks += (uint64_t)*(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (ssize_t)(a8.f0 + k);
     return a8;
 }
@@ -5299,7 +5302,7 @@ R048 echo_R048(EnI8 a0, signed char a1, double a2, float a3, R048 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0 = (unsigned short)(a4.f0[0].f0 + k);
     a4.f0[0].f1 = (uint16_t)(a4.f0[0].f1 + k);
     a4.f0[0].f2.f0[0][0] = (signed char)(a4.f0[0].f2.f0[0][0] + k);
@@ -5363,7 +5366,7 @@ R049 echo_R049(uint8_t a0, short a1, int64_t a2, R049 a3, unsigned short a4) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (uint8_t)(a3.f0 + k);
     return a3;
 }
@@ -5386,7 +5389,7 @@ R049 __attribute__((ms_abi)) w64_echo_R049(float a0, float a1, R049 a2, int8_t a
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint8_t)(a2.f0 + k);
     return a2;
 }
@@ -5436,7 +5439,7 @@ R050 echo_R050(int a0, unsigned short a1, int16_t a2, signed char a3, long long 
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (EnI64)(a7.f0 + k);
     a7.f1 = a7.f1 + (k & 7);
     a7.f2 = (uint16_t)(a7.f2 + k);
@@ -5527,7 +5530,7 @@ R051 echo_R051(R051 a0, float a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (unsigned char)(a0.f0 + k);
     a0.f1[0].a = (uint8_t)(a0.f1[0].a + k);
     a0.f1[1].a = (uint8_t)(a0.f1[1].a + k);
@@ -5579,7 +5582,7 @@ R052 echo_R052(R052 a0, EnI64 a1, int16_t a2, float a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0].f0[0] = (uintptr_t)(a0.f0[0].f0[0] + k);
     a0.f0[1].f0[0] = (uintptr_t)(a0.f0[1].f0[0] + k);
     a0.f0[2].f0[0] = (uintptr_t)(a0.f0[2].f0[0] + k);
@@ -5629,7 +5632,7 @@ R053 echo_R053(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R053 a5
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (signed char)(a5.f0 + k);
     return a5;
 }
@@ -5648,7 +5651,7 @@ R053 __attribute__((ms_abi)) w64_echo_R053(double a0, double a1, R053 a2, intptr
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (signed char)(a2.f0 + k);
     return a2;
 }
@@ -5734,7 +5737,7 @@ R054 echo_R054(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, co
     ks += (uint64_t)(a10);
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (float)(a8.f0[0] + k);
     a8.f0[1] = (float)(a8.f0[1] + k);
     a8.f0[2] = (float)(a8.f0[2] + k);
@@ -5824,7 +5827,7 @@ R055 echo_R055(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (double)(a8.f0[0] + k);
     return a8;
 }
@@ -5890,7 +5893,7 @@ R056 echo_R056(double a0, R056 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (unsigned char)(a1.f0[0] + k);
     a1.f1 = (char)(a1.f1 + k);
     a1.f2 = (uint16_t)(a1.f2 + k);
@@ -5985,7 +5988,7 @@ R057 echo_R057(float a0, double a1, float a2, short a3, long a4, R057 a5, int8_t
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (int)(a5.f0 + k);
     a5.f1[0].f0.a = (uint8_t)(a5.f1[0].f0.a + k);
     a5.f1[0].f0.b = (uint8_t)(a5.f1[0].f0.b + k);
@@ -6014,7 +6017,7 @@ R057 __attribute__((ms_abi)) w64_echo_R057(const int64_t *a0, _Bool a1, long a2,
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (int)(a4.f0 + k);
     a4.f1[0].f0.a = (uint8_t)(a4.f1[0].f0.a + k);
     a4.f1[0].f0.b = (uint8_t)(a4.f1[0].f0.b + k);
@@ -6053,7 +6056,7 @@ R058 echo_R058(uintptr_t a0, long long a1, uint16_t a2, R058 a3, uint32_t a4, co
     ks += (uint64_t)(a4);
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     a3.f2[0].f0 = (double)(a3.f2[0].f0 + k);
     return a3;
@@ -6104,7 +6107,7 @@ R059 echo_R059(int8_t a0, R059 a1, float a2, int16_t a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0].c = (char)(a1.f0[0].c + k);
     a1.f0[0].s = (short)(a1.f0[0].s + k);
     a1.f0[0].l = (long)(a1.f0[0].l + k);
@@ -6176,7 +6179,7 @@ R060 echo_R060(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, un
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (uint8_t)(a8.f0 + k);
     a8.f1 = (int8_t)(a8.f1 + k);
     a8.f2.b[0] = (uint8_t)(a8.f2.b[0] + k);
@@ -6260,7 +6263,7 @@ R061 echo_R061(double a0, double a1, float a2, R061 a3, unsigned short a4, float
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     a3.f1.v[0][0] = (float)(a3.f1.v[0][0] + k);
     a3.f1.v[1][0] = (float)(a3.f1.v[1][0] + k);
@@ -6285,7 +6288,7 @@ R061 __attribute__((ms_abi)) w64_echo_R061(R061 a0, signed char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (float)(a0.f0 + k);
     a0.f1.v[0][0] = (float)(a0.f1.v[0][0] + k);
     a0.f1.v[1][0] = (float)(a0.f1.v[1][0] + k);
@@ -6330,7 +6333,7 @@ R062 echo_R062(float a0, long long a1, uint8_t a2, double a3, float a4, double a
     ks += (uint64_t)(a8);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0.f0 = (uint8_t)(a6.f0.f0 + k);
     return a6;
 }
@@ -6386,7 +6389,7 @@ R063 echo_R063(double a0, double a1, float a2, double a3, R063 a4, intptr_t a5) 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (unsigned int)(a4.f0[0] + k);
     a4.f0[1] = (unsigned int)(a4.f0[1] + k);
     a4.f0[2] = (unsigned int)(a4.f0[2] + k);
@@ -6462,7 +6465,7 @@ R064 echo_R064(EnInt a0, int16_t a1, EnI16 a2, double a3, R064 a4, float a5) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (float)(a4.f0 + k);
     a4.f1[0] = (unsigned short)(a4.f1[0] + k);
     a4.f1[1] = (unsigned short)(a4.f1[1] + k);
@@ -6556,7 +6559,7 @@ R065 echo_R065(double a0, float a1, float a2, double a3, float a4, double a5, R0
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (unsigned long long)(a6.f0 + k);
     a6.f1 = (EnU8)(a6.f1 + k);
     a6.f2[0][0] = a6.f2[0][0] + (k & 7);
@@ -6583,7 +6586,7 @@ R065 __attribute__((ms_abi)) w64_echo_R065(float a0, unsigned char a1, R065 a2) 
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (unsigned long long)(a2.f0 + k);
     a2.f1 = (EnU8)(a2.f1 + k);
     a2.f2[0][0] = a2.f2[0][0] + (k & 7);
@@ -6690,7 +6693,7 @@ R066 echo_R066(signed char a0, short a1, R066 a2, float a3, double a4, double a5
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (int8_t)(a2.f0 + k);
     a2.f1.a = a2.f1.a ^ (k & 1);
     a2.f1.b = a2.f1.b ^ (k & 1);
@@ -6802,7 +6805,7 @@ R067 echo_R067(float a0, EnInt a1, R067 a2, ssize_t a3, float a4, unsigned long 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint32_t)(a2.f0 + k);
     a2.f1 = (long)(a2.f1 + k);
     return a2;
@@ -6835,7 +6838,7 @@ R068 echo_R068(int16_t a0, float a1, R068 a2, double a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f0[0] = (int64_t)(a2.f0.f0[0] + k);
     a2.f0.f0[1] = (int64_t)(a2.f0.f0[1] + k);
     return a2;
@@ -6910,7 +6913,7 @@ R069 echo_R069(R069 a0, uint32_t a1, int8_t a2) {
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (unsigned short)(a0.f0 + k);
     a0.f1 = (int16_t)(a0.f1 + k);
     a0.f2 = (int16_t)(a0.f2 + k);
@@ -6951,7 +6954,7 @@ R069 __attribute__((ms_abi)) w64_echo_R069(float a0, const int64_t *a1, int16_t 
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned short)(a3.f0 + k);
     a3.f1 = (int16_t)(a3.f1 + k);
     a3.f2 = (int16_t)(a3.f2 + k);
@@ -7003,7 +7006,7 @@ R070 echo_R070(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, En
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (uint64_t)(a8.f0 + k);
     return a8;
 }
@@ -7053,7 +7056,7 @@ R071 echo_R071(float a0, R071 a1, ssize_t a2, unsigned short a3, uint16_t a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
@@ -7089,7 +7092,7 @@ R072 echo_R072(uint16_t a0, unsigned char a1, R072 a2, unsigned int a3, unsigned
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (int64_t)(a2.f0 + k);
     return a2;
 }
@@ -7133,7 +7136,7 @@ R073 echo_R073(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (double)(a6.f0 + k);
     return a6;
 }
@@ -7154,7 +7157,7 @@ R073 __attribute__((ms_abi)) w64_echo_R073(R073 a0, int16_t a1, EnU8 a2) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
@@ -7211,7 +7214,7 @@ R074 echo_R074(short a0, R074 a1, short a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (char)(a1.f0 + k);
     a1.f1.a = (uint8_t)(a1.f1.a + k);
     a1.f2.a = (uint8_t)(a1.f2.a + k);
@@ -7280,7 +7283,7 @@ uint64_t hash_R075(EnU32 a0, long a1, uint8_t a2, uintptr_t a3, _Bool a4, R075 a
 R075 echo_R075(R075 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f3[0] = (double)(a0.f3[0] + k);
     a0.f3[1] = (double)(a0.f3[1] + k);
     a0.f3[2] = (double)(a0.f3[2] + k);
@@ -7315,7 +7318,7 @@ R076 echo_R076(double a0, unsigned char a1, double a2, R076 a3, int8_t a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (double)(a3.f0[0] + k);
     return a3;
 }
@@ -7357,7 +7360,7 @@ R077 echo_R077(double a0, double a1, float a2, float a3, R077 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (short)(a4.f0 + k);
     return a4;
 }
@@ -7375,7 +7378,7 @@ R077 __attribute__((ms_abi)) w64_echo_R077(uint8_t a0, const int64_t *a1, R077 a
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (short)(a2.f0 + k);
     return a2;
 }
@@ -7415,7 +7418,7 @@ R078 echo_R078(double a0, double a1, R078 a2, _Bool a3) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (int8_t)(a2.f0[0] + k);
     a2.f0[1] = (int8_t)(a2.f0[1] + k);
     a2.f1 = (EnInt)(a2.f1 + k);
@@ -7468,7 +7471,7 @@ R079 echo_R079(double a0, R079 a1, double a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f2 = (long)(a1.f2 + k);
     return a1;
 }
@@ -7498,7 +7501,7 @@ R080 echo_R080(float a0, double a1, double a2, R080 a3, EnU16 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned long long)(a3.f0 + k);
     return a3;
 }
@@ -7562,7 +7565,7 @@ R081 echo_R081(float a0, double a1, R081 a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f = (float)(a2.f0.f + k);
     a2.f1.f1[0] = (short)(a2.f1.f1[0] + k);
     a2.f1.f1[1] = (short)(a2.f1.f1[1] + k);
@@ -7591,7 +7594,7 @@ R081 __attribute__((ms_abi)) w64_echo_R081(double a0, R081 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.f = (float)(a1.f0.f + k);
     a1.f1.f1[0] = (short)(a1.f1.f1[0] + k);
     a1.f1.f1[1] = (short)(a1.f1.f1[1] + k);
@@ -7663,7 +7666,7 @@ R082 echo_R082(double a0, R082 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0].v[0][0] = (float)(a1.f0[0].v[0][0] + k);
     a1.f0[0].v[1][0] = (float)(a1.f0[0].v[1][0] + k);
     a1.f0[0].v[2][0] = (float)(a1.f0[0].v[2][0] + k);
@@ -7742,7 +7745,7 @@ R083 echo_R083(float a0, short a1, double a2, double a3, double a4, float a5, un
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (double)(a8.f0 + k);
     return a8;
 }
@@ -7799,7 +7802,7 @@ R084 echo_R084(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0.f0[0] = (int8_t)(a5.f0.f0[0] + k);
     a5.f0.f0[1] = (int8_t)(a5.f0.f0[1] + k);
     a5.f0.f1 = (EnInt)(a5.f0.f1 + k);
@@ -7862,7 +7865,7 @@ R085 echo_R085(uint16_t a0, EnI64 a1, R085 a2, EnI64 a3, unsigned char a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f1[0] = (double)(a2.f1[0] + k);
     a2.f1[1] = (double)(a2.f1[1] + k);
     a2.f1[2] = (double)(a2.f1[2] + k);
@@ -7886,7 +7889,7 @@ R085 __attribute__((ms_abi)) w64_echo_R085(double a0, float a1, unsigned long lo
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f1[0] = (double)(a3.f1[0] + k);
     a3.f1[1] = (double)(a3.f1[1] + k);
     a3.f1[2] = (double)(a3.f1[2] + k);
@@ -7946,7 +7949,7 @@ R086 echo_R086(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, u
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0][0] = (EnI64)(a5.f0[0][0] + k);
     a5.f0[0][1] = (EnI64)(a5.f0[0][1] + k);
     a5.f0[1][0] = (EnI64)(a5.f0[1][0] + k);
@@ -8016,7 +8019,7 @@ R087 echo_R087(double a0, double a1, float a2, double a3, float a4, float a5, do
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (EnU32)(a7.f0 + k);
     a7.f1[0] = (signed char)(a7.f1[0] + k);
     return a7;
@@ -8052,7 +8055,7 @@ R088 echo_R088(double a0, int8_t a1, long a2, unsigned char a3, double a4, doubl
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f2.f1 = (float)(a6.f2.f1 + k);
     return a6;
 }
@@ -8107,7 +8110,7 @@ R089 echo_R089(R089 a0, uint16_t a1, uint8_t a2, _Bool a3) {
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (unsigned long long)(a0.f0 + k);
     a0.f1[0] = (long long)(a0.f1[0] + k);
     a0.f1[1] = (long long)(a0.f1[1] + k);
@@ -8138,7 +8141,7 @@ R089 __attribute__((ms_abi)) w64_echo_R089(double a0, uint8_t a1, const int64_t 
     ks += (uint64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (unsigned long long)(a5.f0 + k);
     a5.f1[0] = (long long)(a5.f1[0] + k);
     a5.f1[1] = (long long)(a5.f1[1] + k);
@@ -8174,7 +8177,7 @@ R090 echo_R090(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (double)(a8.f0 + k);
     return a8;
 }
@@ -8228,7 +8231,7 @@ R091 echo_R091(const int64_t *a0, double a1, double a2, unsigned long a3, float 
     ks += (uint64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0] = (double)(a8.f0[0] + k);
     return a8;
 }
@@ -8275,7 +8278,7 @@ R092 echo_R092(ssize_t a0, intptr_t a1, intptr_t a2, R092 a3, float a4, float a5
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned short)(a3.f0 + k);
     a3.f1 = (signed char)(a3.f1 + k);
     a3.f2 = (unsigned char)(a3.f2 + k);
@@ -8341,7 +8344,7 @@ R093 echo_R093(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, co
     ks += (uint64_t)(int64_t)(a10);
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0[0] = (double)(a8.f0.f0[0] + k);
     return a8;
 }
@@ -8359,7 +8362,7 @@ R093 __attribute__((ms_abi)) w64_echo_R093(EnI8 a0, R093 a1, uint16_t a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.f0[0] = (double)(a1.f0.f0[0] + k);
     return a1;
 }
@@ -8391,7 +8394,7 @@ R094 echo_R094(uint16_t a0, unsigned short a1, int a2, const int64_t *a3, R094 a
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (unsigned long)(a4.f0[0] + k);
     return a4;
 }
@@ -8450,7 +8453,7 @@ R095 echo_R095(long long a0, unsigned long long a1, unsigned char a2, const int6
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (unsigned char)(a5.f0 + k);
     a5.f1 = (unsigned char)(a5.f1 + k);
     a5.f2[0] = (unsigned long long)(a5.f2[0] + k);
@@ -8500,7 +8503,7 @@ R096 echo_R096(_Bool a0, int a1, char a2, intptr_t a3, uint8_t a4, R096 a5) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0][0] = (uint16_t)(a5.f0[0][0] + k);
     a5.f0[0][1] = (uint16_t)(a5.f0[0][1] + k);
     a5.f1 = (int16_t)(a5.f1 + k);
@@ -8577,7 +8580,7 @@ R097 echo_R097(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, con
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0] = (float)(a5.f0[0] + k);
     a5.f0[1] = (float)(a5.f0[1] + k);
     a5.f0[2] = (float)(a5.f0[2] + k);
@@ -8611,7 +8614,7 @@ R097 __attribute__((ms_abi)) w64_echo_R097(_Bool a0, uint16_t a1, EnI64 a2, floa
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (float)(a4.f0[0] + k);
     a4.f0[1] = (float)(a4.f0[1] + k);
     a4.f0[2] = (float)(a4.f0[2] + k);
@@ -8655,7 +8658,7 @@ R098 echo_R098(double a0, float a1, int16_t a2, float a3, R098 a4, const int64_t
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = a4.f0 + (k & 7);
     return a4;
 }
@@ -8717,7 +8720,7 @@ R099 echo_R099(float a0, double a1, float a2, float a3, float a4, double a5, dou
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0].f0 = (float)(a7.f0[0].f0 + k);
     a7.f0[0].f1.v[0][0] = (float)(a7.f0[0].f1.v[0][0] + k);
     a7.f0[0].f1.v[1][0] = (float)(a7.f0[0].f1.v[1][0] + k);
@@ -8776,7 +8779,7 @@ R100 echo_R100(uint8_t a0, EnU8 a1, R100 a2, size_t a3, EnI64 a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.f0[0].f1 = (float)(a2.f0.f0[0].f1 + k);
     a2.f0.f1 = (int32_t)(a2.f0.f1 + k);
     a2.f0.f2 = (double)(a2.f0.f2 + k);
@@ -8842,7 +8845,7 @@ R101 echo_R101(uint8_t a0, double a1, double a2, unsigned long long a3, R101 a4,
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (double)(a4.f0[0] + k);
     a4.f0[1] = (double)(a4.f0[1] + k);
     return a4;
@@ -8860,7 +8863,7 @@ R101 __attribute__((ms_abi)) w64_echo_R101(unsigned long long a0, int16_t a1, R1
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (double)(a2.f0[0] + k);
     a2.f0[1] = (double)(a2.f0[1] + k);
     return a2;
@@ -8898,7 +8901,7 @@ R102 echo_R102(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R102 a4, signed char
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (int32_t)(a4.f0 + k);
     return a4;
 }
@@ -8938,7 +8941,7 @@ R103 echo_R103(R103 a0, signed char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     a0.f1.f0[0].v[0] = (double)(a0.f1.f0[0].v[0] + k);
     return a0;
@@ -8975,7 +8978,7 @@ R104 echo_R104(float a0, _Bool a1, double a2, R104 a3, double a4, unsigned char 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f1 = (double)(a3.f1 + k);
     return a3;
 }
@@ -9021,7 +9024,7 @@ R105 echo_R105(size_t a0, EnI16 a1, R105 a2, double a3) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0][0] = (int8_t)(a2.f0[0][0] + k);
     a2.f0[1][0] = (int8_t)(a2.f0[1][0] + k);
     return a2;
@@ -9038,7 +9041,7 @@ R105 __attribute__((ms_abi)) w64_echo_R105(float a0, unsigned long a1, R105 a2) 
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0][0] = (int8_t)(a2.f0[0][0] + k);
     a2.f0[1][0] = (int8_t)(a2.f0[1][0] + k);
     return a2;
@@ -9079,7 +9082,7 @@ R106 echo_R106(double a0, float a1, R106 a2, float a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f2 = (intptr_t)(a2.f2 + k);
     return a2;
 }
@@ -9131,7 +9134,7 @@ R107 echo_R107(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0] = (float)(a7.f0[0] + k);
     a7.f0[1] = (float)(a7.f0[1] + k);
     return a7;
@@ -9170,7 +9173,7 @@ R108 echo_R108(R108 a0, char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f2[0] = (int8_t)(a0.f2[0] + k);
     a0.f2[1] = (int8_t)(a0.f2[1] + k);
     a0.f2[2] = (int8_t)(a0.f2[2] + k);
@@ -9256,7 +9259,7 @@ R109 echo_R109(float a0, const int64_t *a1, double a2, int64_t a3, float a4, flo
     ks += (uint64_t)(a9);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0[0] = (unsigned char)(a7.f0[0] + k);
     a7.f1 = (int8_t)(a7.f1 + k);
     a7.f2 = (uint16_t)(a7.f2 + k);
@@ -9287,7 +9290,7 @@ R109 __attribute__((ms_abi)) w64_echo_R109(double a0, char a1, float a2, R109 a3
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (unsigned char)(a3.f0[0] + k);
     a3.f1 = (int8_t)(a3.f1 + k);
     a3.f2 = (uint16_t)(a3.f2 + k);
@@ -9325,7 +9328,7 @@ R110 echo_R110(R110 a0, double a1, float a2, float a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0.a = (float)(a0.f0.a + k);
     return a0;
 }
@@ -9388,7 +9391,7 @@ R111 echo_R111(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R111 a4, 
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (char)(a4.f0 + k);
     a4.f1 = (unsigned char)(a4.f1 + k);
     a4.f2[0] = (char)(a4.f2[0] + k);
@@ -9430,7 +9433,7 @@ R112 echo_R112(unsigned long long a0, R112 a1, const int64_t *a2, uint32_t a3) {
     ks += (uint64_t)*(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (EnU8)(a1.f0 + k);
     a1.f1 = (EnU16)(a1.f1 + k);
     a1.f2.f0 = a1.f2.f0 ^ (k & 1);
@@ -9491,7 +9494,7 @@ R113 echo_R113(R113 a0, double a1, uint32_t a2, float a3) {
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     a0.f1 = (float)(a0.f1 + k);
     a0.f2 = (double)(a0.f2 + k);
@@ -9515,7 +9518,7 @@ R113 __attribute__((ms_abi)) w64_echo_R113(signed char a0, short a1, unsigned in
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (double)(a4.f0 + k);
     a4.f1 = (float)(a4.f1 + k);
     a4.f2 = (double)(a4.f2 + k);
@@ -9546,7 +9549,7 @@ R114 echo_R114(int64_t a0, R114 a1, float a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (signed char)(a1.f0 + k);
     return a1;
 }
@@ -9617,7 +9620,7 @@ R115 echo_R115(float a0, EnU32 a1, EnI8 a2, R115 a3) {
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0.f0 = (unsigned short)(a3.f0.f0 + k);
     a3.f0.f1 = (uint16_t)(a3.f0.f1 + k);
     a3.f0.f2.f0[0][0] = (signed char)(a3.f0.f2.f0[0][0] + k);
@@ -9677,7 +9680,7 @@ R116 echo_R116(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (unsigned short)(a8.f0 + k);
     a8.f1 = (int32_t)(a8.f1 + k);
     a8.f2 = (EnU32)(a8.f2 + k);
@@ -9744,7 +9747,7 @@ R117 echo_R117(short a0, long a1, unsigned long long a2, unsigned char a3, uint8
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0].f0[0].f0[0] = (uintptr_t)(a5.f0[0].f0[0].f0[0] + k);
     a5.f0[0].f0[1].f0[0] = (uintptr_t)(a5.f0[0].f0[1].f0[0] + k);
     a5.f0[0].f0[2].f0[0] = (uintptr_t)(a5.f0[0].f0[2].f0[0] + k);
@@ -9765,7 +9768,7 @@ R117 __attribute__((ms_abi)) w64_echo_R117(ssize_t a0, R117 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0].f0[0].f0[0] = (uintptr_t)(a1.f0[0].f0[0].f0[0] + k);
     a1.f0[0].f0[1].f0[0] = (uintptr_t)(a1.f0[0].f0[1].f0[0] + k);
     a1.f0[0].f0[2].f0[0] = (uintptr_t)(a1.f0[0].f0[2].f0[0] + k);
@@ -9801,7 +9804,7 @@ R118 echo_R118(float a0, float a1, float a2, float a3, R118 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0.f0[0] = (float)(a4.f0.f0[0] + k);
     a4.f0.f0[1] = (float)(a4.f0.f0[1] + k);
     return a4;
@@ -9857,7 +9860,7 @@ R119 echo_R119(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a
     ks += (uint64_t)(a6);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f1 = (float)(a7.f1 + k);
     a7.f2.c = (char)(a7.f2.c + k);
     a7.f2.s = (short)(a7.f2.s + k);
@@ -9900,7 +9903,7 @@ R120 echo_R120(double a0, unsigned short a1, float a2, unsigned short a3, short 
     ks += (uint64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0.f1 = (float)(a6.f0.f1 + k);
     return a6;
 }
@@ -9953,7 +9956,7 @@ R121 echo_R121(int16_t a0, double a1, const int64_t *a2, R121 a3) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)*(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (EnU32)(a3.f0[0] + k);
     a3.f0[1] = (EnU32)(a3.f0[1] + k);
     a3.f0[2] = (EnU32)(a3.f0[2] + k);
@@ -9978,7 +9981,7 @@ R121 __attribute__((ms_abi)) w64_echo_R121(const int64_t *a0, long a1, unsigned 
     ks += (uint64_t)(a2);
     ks += (uint64_t)*(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (EnU32)(a3.f0[0] + k);
     a3.f0[1] = (EnU32)(a3.f0[1] + k);
     a3.f0[2] = (EnU32)(a3.f0[2] + k);
@@ -10031,7 +10034,7 @@ R122 echo_R122(int32_t a0, float a1, R122 a2, const int64_t *a3, EnU16 a4) {
     ks += (uint64_t)*(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (short)(a2.f0 + k);
     a2.f1.f0 = (uint8_t)(a2.f1.f0 + k);
     a2.f2[0] = (unsigned char)(a2.f2[0] + k);
@@ -10087,7 +10090,7 @@ R123 echo_R123(const int64_t *a0, R123 a1, int a2, long long a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f1 = (double)(a1.f1 + k);
     return a1;
 }
@@ -10120,7 +10123,7 @@ R124 echo_R124(float a0, double a1, double a2, unsigned short a3, unsigned int a
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (uint16_t)(a7.f0 + k);
     return a7;
 }
@@ -10166,7 +10169,7 @@ R125 echo_R125(unsigned int a0, int a1, unsigned char a2, R125 a3, uint64_t a4, 
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (double)(a3.f0 + k);
     return a3;
 }
@@ -10186,7 +10189,7 @@ R125 __attribute__((ms_abi)) w64_echo_R125(float a0, int16_t a1, R125 a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
@@ -10221,7 +10224,7 @@ R126 echo_R126(long a0, R126 a1, float a2, float a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
@@ -10266,7 +10269,7 @@ R127 echo_R127(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R1
     ks += (uint64_t)(a7);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (long)(a6.f0 + k);
     return a6;
 }
@@ -10305,7 +10308,7 @@ R128 echo_R128(signed char a0, float a1, R128 a2, const int64_t *a3) {
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f1 = (int16_t)(a2.f1 + k);
     a2.f2 = (unsigned char)(a2.f2 + k);
     a2.f3 = (signed char)(a2.f3 + k);
@@ -10367,7 +10370,7 @@ R129 echo_R129(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, u
     ks += (uint64_t)(int64_t)(a9);
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (uint16_t)(a8.f0 + k);
     a8.f1 = (unsigned long)(a8.f1 + k);
     return a8;
@@ -10386,7 +10389,7 @@ R129 __attribute__((ms_abi)) w64_echo_R129(float a0, R129 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (uint16_t)(a1.f0 + k);
     a1.f1 = (unsigned long)(a1.f1 + k);
     return a1;
@@ -10429,7 +10432,7 @@ R130 echo_R130(signed char a0, short a1, float a2, float a3, float a4, R130 a5) 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (long)(a5.f0 + k);
     a5.f1 = (ssize_t)(a5.f1 + k);
     return a5;
@@ -10583,7 +10586,7 @@ R131 echo_R131(unsigned int a0, double a1, size_t a2, size_t a3, double a4, doub
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (signed char)(a6.f0 + k);
     a6.f1 = (signed char)(a6.f1 + k);
     a6.f2[0] = (char)(a6.f2[0] + k);
@@ -10667,7 +10670,7 @@ R132 echo_R132(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (char)(a7.f0 + k);
     a7.f1[0] = (int16_t)(a7.f1[0] + k);
     a7.f3[0] = (double)(a7.f3[0] + k);
@@ -10753,7 +10756,7 @@ R133 echo_R133(double a0, R133 a1, int32_t a2, double a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (int8_t)(a1.f0 + k);
     a1.f1[0].f0.u.b[0] = a1.f1[0].f0.u.b[0] ^ (k & 1);
     a1.f1[0].f0.u.b[1] = a1.f1[0].f0.u.b[1] ^ (k & 1);
@@ -10790,7 +10793,7 @@ R133 __attribute__((ms_abi)) w64_echo_R133(unsigned int a0, float a1, R133 a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (int8_t)(a2.f0 + k);
     a2.f1[0].f0.u.b[0] = a2.f1[0].f0.u.b[0] ^ (k & 1);
     a2.f1[0].f0.u.b[1] = a2.f1[0].f0.u.b[1] ^ (k & 1);
@@ -10861,7 +10864,7 @@ R134 echo_R134(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, s
     ks += (uint64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0 = (EnU8)(a8.f0.f0 + k);
     a8.f0.f1 = (EnU16)(a8.f0.f1 + k);
     a8.f0.f2.f0 = a8.f0.f2.f0 ^ (k & 1);
@@ -10947,7 +10950,7 @@ R135 echo_R135(float a0, int16_t a1, R135 a2, float a3) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (double)(a2.f0 + k);
     a2.f1 = (float)(a2.f1 + k);
     a2.f2[0][0] = (float)(a2.f2[0][0] + k);
@@ -10989,7 +10992,7 @@ R136 echo_R136(EnU8 a0, double a1, unsigned long long a2, float a3, R136 a4, uns
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (long)(a4.f0[0] + k);
     return a4;
 }
@@ -11037,7 +11040,7 @@ R137 echo_R137(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4,
     ks += (uint64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (float)(a5.f0 + k);
     return a5;
 }
@@ -11054,7 +11057,7 @@ R137 __attribute__((ms_abi)) w64_echo_R137(float a0, R137 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
     return a1;
 }
@@ -11103,7 +11106,7 @@ R138 echo_R138(double a0, R138 a1, double a2, int32_t a3, unsigned int a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.f0[0].v[0] = (double)(a1.f0.f0[0].v[0] + k);
     a1.f1 = (double)(a1.f1 + k);
     a1.f2[0] = (float)(a1.f2[0] + k);
@@ -11163,7 +11166,7 @@ R139 echo_R139(long a0, float a1, char a2, _Bool a3, R139 a4) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0.a = (float)(a4.f0[0].f0.a + k);
     return a4;
 }
@@ -11200,7 +11203,7 @@ R140 echo_R140(float a0, double a1, R140 a2, intptr_t a3, int16_t a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (float)(a2.f0 + k);
     a2.f1[0].v[0] = (double)(a2.f1[0].v[0] + k);
     a2.f1[1].v[0] = (double)(a2.f1[1].v[0] + k);
@@ -11260,7 +11263,7 @@ R141 echo_R141(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, 
     ks += (uint64_t)(a5);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (signed char)(a7.f0 + k);
     a7.f1 = (uintptr_t)(a7.f1 + k);
     return a7;
@@ -11278,7 +11281,7 @@ R141 __attribute__((ms_abi)) w64_echo_R141(uint64_t a0, R141 a1, float a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (signed char)(a1.f0 + k);
     a1.f1 = (uintptr_t)(a1.f1 + k);
     return a1;
@@ -11333,7 +11336,7 @@ R142 echo_R142(float a0, float a1, float a2, float a3, uint32_t a4, double a5, s
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (EnI16)(a8.f0 + k);
     a8.f1[0].f0 = (short)(a8.f1[0].f0 + k);
     a8.f1[0].f1.f0 = (uint8_t)(a8.f1[0].f1.f0 + k);
@@ -11402,7 +11405,7 @@ R143 echo_R143(double a0, long long a1, signed char a2, R143 a3) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     a3.f1 = (float)(a3.f1 + k);
     return a3;
@@ -11475,7 +11478,7 @@ R144 echo_R144(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R144 a4, double a
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (float)(a4.f0 + k);
     a4.f1 = (float)(a4.f1 + k);
     a4.f2[0] = (double)(a4.f2[0] + k);
@@ -11606,7 +11609,7 @@ R145 echo_R145(double a0, int64_t a1, int16_t a2, R145 a3, uint32_t a4, uint8_t 
     ks += (uint64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned long long)(a3.f0 + k);
     a3.f1.f0 = (float)(a3.f1.f0 + k);
     a3.f1.f1[0].a = a3.f1.f1[0].a ^ (k & 1);
@@ -11656,7 +11659,7 @@ R145 __attribute__((ms_abi)) w64_echo_R145(R145 a0, int16_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (unsigned long long)(a0.f0 + k);
     a0.f1.f0 = (float)(a0.f1.f0 + k);
     a0.f1.f1[0].a = a0.f1.f1[0].a ^ (k & 1);
@@ -11730,7 +11733,7 @@ R146 echo_R146(float a0, R146 a1, uint8_t a2, int a3, unsigned int a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f2[0] = a1.f2[0] ^ (k & 1);
     a1.f2[1] = a1.f2[1] ^ (k & 1);
     a1.f2[2] = a1.f2[2] ^ (k & 1);
@@ -11805,7 +11808,7 @@ R147 echo_R147(char a0, long a1, int16_t a2, short a3, size_t a4, R147 a5, ssize
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = a5.f0 + (k & 7);
     a5.f1 = (uint8_t)(a5.f1 + k);
     return a5;
@@ -11870,7 +11873,7 @@ R148 echo_R148(unsigned long long a0, unsigned short a1, long long a2, double a3
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f2[0] = (int8_t)(a4.f0[0].f2[0] + k);
     a4.f0[0].f2[1] = (int8_t)(a4.f0[0].f2[1] + k);
     a4.f0[0].f2[2] = (int8_t)(a4.f0[0].f2[2] + k);
@@ -11944,7 +11947,7 @@ R149 echo_R149(R149 a0, EnU16 a1, float a2, float a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = a0.f0 + (k & 7);
     return a0;
 }
@@ -11967,7 +11970,7 @@ R149 __attribute__((ms_abi)) w64_echo_R149(float a0, int8_t a1, EnU16 a2, int16_
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = a5.f0 + (k & 7);
     return a5;
 }
@@ -12004,7 +12007,7 @@ R150 echo_R150(unsigned long a0, unsigned char a1, R150 a2, long a3, float a4) {
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (unsigned long)(a2.f0[0] + k);
     a2.f0[1] = (unsigned long)(a2.f0[1] + k);
     a2.f0[2] = (unsigned long)(a2.f0[2] + k);
@@ -12067,7 +12070,7 @@ R151 echo_R151(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, fl
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0 = (EnU32)(a8.f0.f0 + k);
     a8.f0.f1[0] = (signed char)(a8.f0.f1[0] + k);
     a8.f1 = (signed char)(a8.f1 + k);
@@ -12119,7 +12122,7 @@ R152 echo_R152(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0].f0 = (double)(a8.f0[0].f0 + k);
     a8.f0[0].f1 = (float)(a8.f0[0].f1 + k);
     a8.f0[0].f2 = (double)(a8.f0[0].f2 + k);
@@ -12170,7 +12173,7 @@ R153 echo_R153(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (int64_t)(a5.f0 + k);
     return a5;
 }
@@ -12189,7 +12192,7 @@ R153 __attribute__((ms_abi)) w64_echo_R153(uintptr_t a0, float a1, signed char a
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (int64_t)(a5.f0 + k);
     return a5;
 }
@@ -12239,7 +12242,7 @@ R154 echo_R154(R154 a0, short a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (float)(a0.f0 + k);
     a0.f1 = (float)(a0.f1 + k);
     a0.f2 = (double)(a0.f2 + k);
@@ -12306,7 +12309,7 @@ R155 echo_R155(const int64_t *a0, const int64_t *a1, double a2, float a3, double
     ks += (uint64_t)(a8);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (unsigned long)(a7.f0 + k);
     return a7;
 }
@@ -12340,7 +12343,7 @@ R156 echo_R156(R156 a0, uint8_t a1, float a2, double a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f3 = (double)(a0.f3 + k);
     return a0;
 }
@@ -12426,7 +12429,7 @@ R157 echo_R157(R157 a0, double a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0] = (int8_t)(a0.f0[0] + k);
     a0.f0[1] = (int8_t)(a0.f0[1] + k);
     a0.f0[2] = (int8_t)(a0.f0[2] + k);
@@ -12475,7 +12478,7 @@ R157 __attribute__((ms_abi)) w64_echo_R157(float a0, float a1, double a2, float 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (int8_t)(a4.f0[0] + k);
     a4.f0[1] = (int8_t)(a4.f0[1] + k);
     a4.f0[2] = (int8_t)(a4.f0[2] + k);
@@ -12522,7 +12525,7 @@ R158 echo_R158(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R158 a5
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (ssize_t)(a5.f0 + k);
     return a5;
 }
@@ -12568,7 +12571,7 @@ R159 echo_R159(char a0, unsigned char a1, R159 a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint16_t)(a2.f0 + k);
     a2.f1.a = (uint8_t)(a2.f1.a + k);
     return a2;
@@ -12602,7 +12605,7 @@ R160 echo_R160(const int64_t *a0, short a1, R160 a2) {
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f1[0] = a2.f1[0] + (k & 7);
     a2.f1[1] = a2.f1[1] + (k & 7);
     return a2;
@@ -12671,7 +12674,7 @@ R161 echo_R161(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int1
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (size_t)(a6.f0 + k);
     a6.f1 = (double)(a6.f1 + k);
     a6.f2 = (int8_t)(a6.f2 + k);
@@ -12708,7 +12711,7 @@ R161 __attribute__((ms_abi)) w64_echo_R161(float a0, long long a1, float a2, uns
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (size_t)(a4.f0 + k);
     a4.f1 = (double)(a4.f1 + k);
     a4.f2 = (int8_t)(a4.f2 + k);
@@ -12745,7 +12748,7 @@ R162 echo_R162(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, 
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f1.f0[0].f0.a = (float)(a5.f1.f0[0].f0.a + k);
     return a5;
 }
@@ -12807,7 +12810,7 @@ R163 echo_R163(signed char a0, R163 a1, int64_t a2, EnU32 a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = a1.f0 ^ (k & 1);
     a1.f1 = (int16_t)(a1.f1 + k);
     a1.f2 = (char)(a1.f2 + k);
@@ -12856,7 +12859,7 @@ R164 echo_R164(double a0, float a1, float a2, double a3, double a4, double a5, R
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (ssize_t)(a6.f0[0] + k);
     return a6;
 }
@@ -12917,7 +12920,7 @@ R165 echo_R165(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0.f0[0] = (double)(a8.f0.f0[0] + k);
     a8.f0.f0[1] = (double)(a8.f0.f0[1] + k);
     a8.f1 = (double)(a8.f1 + k);
@@ -12939,7 +12942,7 @@ R165 __attribute__((ms_abi)) w64_echo_R165(float a0, R165 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.f0[0] = (double)(a1.f0.f0[0] + k);
     a1.f0.f0[1] = (double)(a1.f0.f0[1] + k);
     a1.f1 = (double)(a1.f1 + k);
@@ -12979,7 +12982,7 @@ R166 echo_R166(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R16
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (double)(a5.f0 + k);
     a5.f1 = (float)(a5.f1 + k);
     return a5;
@@ -13082,7 +13085,7 @@ R167 echo_R167(double a0, double a1, float a2, float a3, float a4, double a5, R1
     ks += (uint64_t)(a7);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (EnU32)(a6.f0 + k);
     a6.f1[0][0] = (unsigned char)(a6.f1[0][0] + k);
     a6.f1[0][1] = (unsigned char)(a6.f1[0][1] + k);
@@ -13135,7 +13138,7 @@ R168 echo_R168(R168 a0, int8_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0].f0[0].v[0] = (double)(a0.f0[0].f0[0].v[0] + k);
     a0.f0[1].f0[0].v[0] = (double)(a0.f0[1].f0[0].v[0] + k);
     return a0;
@@ -13183,7 +13186,7 @@ R169 echo_R169(int8_t a0, EnU16 a1, uint16_t a2, R169 a3, uint64_t a4, float a5,
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f1 = (float)(a3.f1 + k);
     return a3;
 }
@@ -13201,7 +13204,7 @@ R169 __attribute__((ms_abi)) w64_echo_R169(uint32_t a0, double a1, R169 a2, char
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f1 = (float)(a2.f1 + k);
     return a2;
 }
@@ -13236,7 +13239,7 @@ R170 echo_R170(R170 a0, const int64_t *a1) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     a0.f1.f1 = (double)(a0.f1.f1 + k);
     return a0;
@@ -13281,7 +13284,7 @@ R171 echo_R171(float a0, double a1, R171 a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (short)(a2.f0 + k);
     return a2;
 }
@@ -13321,7 +13324,7 @@ R172 echo_R172(float a0, const int64_t *a1, char a2, double a3, double a4, doubl
     ks += (uint64_t)(a9);
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (unsigned long)(a7.f0 + k);
     a7.f1[0].a = (uint8_t)(a7.f1[0].a + k);
     return a7;
@@ -13379,7 +13382,7 @@ R173 echo_R173(float a0, intptr_t a1, double a2, double a3, R173 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0] = (unsigned short)(a4.f0[0] + k);
     a4.f0[1] = (unsigned short)(a4.f0[1] + k);
     a4.f0[2] = (unsigned short)(a4.f0[2] + k);
@@ -13410,7 +13413,7 @@ R173 __attribute__((ms_abi)) w64_echo_R173(unsigned char a0, const int64_t *a1, 
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (unsigned short)(a3.f0[0] + k);
     a3.f0[1] = (unsigned short)(a3.f0[1] + k);
     a3.f0[2] = (unsigned short)(a3.f0[2] + k);
@@ -13457,7 +13460,7 @@ R174 echo_R174(float a0, float a1, signed char a2, float a3, double a4, float a5
     ks += (uint64_t)(int64_t)(a10);
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f3 = (double)(a8.f3 + k);
     return a8;
 }
@@ -13499,7 +13502,7 @@ R175 echo_R175(int32_t a0, ssize_t a1, EnU8 a2, R175 a3, double a4, int8_t a5, s
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (EnI64)(a3.f0 + k);
     return a3;
 }
@@ -13539,7 +13542,7 @@ R176 echo_R176(int32_t a0, int64_t a1, unsigned char a2, R176 a3, double a4) {
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (double)(a3.f0[0] + k);
     a3.f0[1] = (double)(a3.f0[1] + k);
     a3.f0[2] = (double)(a3.f0[2] + k);
@@ -13588,7 +13591,7 @@ R177 echo_R177(float a0, R177 a1, EnI16 a2, double a3, EnU8 a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f2 = (double)(a1.f2 + k);
     return a1;
 }
@@ -13605,7 +13608,7 @@ R177 __attribute__((ms_abi)) w64_echo_R177(uint64_t a0, uint16_t a1, uint8_t a2,
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f2 = (double)(a3.f2 + k);
     return a3;
 }
@@ -13647,7 +13650,7 @@ R178 echo_R178(int8_t a0, uintptr_t a1, const int64_t *a2, R178 a3, float a4, fl
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0].f0[0].v[0] = (double)(a3.f0[0].f0[0].v[0] + k);
     a3.f0[1].f0[0].v[0] = (double)(a3.f0[1].f0[0].v[0] + k);
     a3.f0[2].f0[0].v[0] = (double)(a3.f0[2].f0[0].v[0] + k);
@@ -13693,7 +13696,7 @@ R179 echo_R179(unsigned char a0, R179 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
     a1.f1.a = (float)(a1.f1.a + k);
     return a1;
@@ -13727,7 +13730,7 @@ R180 echo_R180(double a0, int32_t a1, R180 a2, double a3, int16_t a4, uint8_t a5
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f1.f1 = (double)(a2.f1.f1 + k);
     return a2;
 }
@@ -13790,7 +13793,7 @@ R181 echo_R181(R181 a0, ssize_t a1, char a2) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0] = (int8_t)(a0.f0[0] + k);
     a0.f0[1] = (int8_t)(a0.f0[1] + k);
     a0.f0[2] = (int8_t)(a0.f0[2] + k);
@@ -13820,7 +13823,7 @@ R181 __attribute__((ms_abi)) w64_echo_R181(float a0, R181 a1, short a2, uint64_t
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (int8_t)(a1.f0[0] + k);
     a1.f0[1] = (int8_t)(a1.f0[1] + k);
     a1.f0[2] = (int8_t)(a1.f0[2] + k);
@@ -13860,7 +13863,7 @@ R182 echo_R182(float a0, unsigned long a1, double a2, float a3, unsigned short a
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f1 = (double)(a6.f1 + k);
     return a6;
 }
@@ -13916,7 +13919,7 @@ R183 echo_R183(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (double)(a5.f0 + k);
     a5.f1[0].f0.f0[0] = (float)(a5.f1[0].f0.f0[0] + k);
     a5.f1[0].f0.f0[1] = (float)(a5.f1[0].f0.f0[1] + k);
@@ -13951,7 +13954,7 @@ R184 echo_R184(float a0, float a1, double a2, double a3, double a4, R184 a5, dou
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0].f0[0] = (double)(a5.f0[0].f0[0] + k);
     return a5;
 }
@@ -13998,7 +14001,7 @@ R185 echo_R185(float a0, R185 a1, long a2, double a3, const int64_t *a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)*(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
@@ -14019,7 +14022,7 @@ R185 __attribute__((ms_abi)) w64_echo_R185(int a0, int16_t a1, int8_t a2, int8_t
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (double)(a5.f0 + k);
     return a5;
 }
@@ -14055,7 +14058,7 @@ R186 echo_R186(R186 a0, unsigned char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (int)(a0.f0 + k);
     a0.f1 = (uint64_t)(a0.f1 + k);
     return a0;
@@ -14108,7 +14111,7 @@ R187 echo_R187(R187 a0, EnI8 a1, unsigned short a2, float a3) {
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0] = (float)(a0.f0[0] + k);
     a0.f0[1] = (float)(a0.f0[1] + k);
     a0.f0[2] = (float)(a0.f0[2] + k);
@@ -14169,7 +14172,7 @@ R188 echo_R188(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0 = (char)(a7.f0 + k);
     a7.f1 = (char)(a7.f1 + k);
     a7.f2[0] = a7.f2[0] ^ (k & 1);
@@ -14235,7 +14238,7 @@ R189 echo_R189(float a0, float a1, float a2, double a3, float a4, double a5, dou
     ks += (uint64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0.f0[0] = (unsigned long)(a7.f0.f0[0] + k);
     return a7;
 }
@@ -14249,7 +14252,7 @@ R189 __attribute__((ms_abi)) w64_echo_R189(R189 a0, EnU64 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0.f0[0] = (unsigned long)(a0.f0.f0[0] + k);
     return a0;
 }
@@ -14288,7 +14291,7 @@ R190 echo_R190(signed char a0, R190 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (float)(a1.f0[0] + k);
     a1.f0[1] = (float)(a1.f0[1] + k);
     a1.f0[2] = (float)(a1.f0[2] + k);
@@ -14342,7 +14345,7 @@ uint64_t hash_R191(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4,
 R191 echo_R191(R191 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (float)(a0.f0 + k);
     a0.f1[0] = (double)(a0.f1[0] + k);
     return a0;
@@ -14394,7 +14397,7 @@ R192 echo_R192(int8_t a0, int a1, double a2, double a3, float a4, R192 a5) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f1.f2[0] = (int8_t)(a5.f1.f2[0] + k);
     a5.f1.f2[1] = (int8_t)(a5.f1.f2[1] + k);
     a5.f1.f2[2] = (int8_t)(a5.f1.f2[2] + k);
@@ -14453,7 +14456,7 @@ R193 echo_R193(unsigned short a0, uint8_t a1, R193 a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (float)(a2.f0 + k);
     a2.f1 = (float)(a2.f1 + k);
     a2.f2.f0 = (float)(a2.f2.f0 + k);
@@ -14474,7 +14477,7 @@ R193 __attribute__((ms_abi)) w64_echo_R193(const int64_t *a0, R193 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
     a1.f1 = (float)(a1.f1 + k);
     a1.f2.f0 = (float)(a1.f2.f0 + k);
@@ -14519,7 +14522,7 @@ R194 echo_R194(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R1
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (float)(a6.f0 + k);
     a6.f1 = (float)(a6.f1 + k);
     return a6;
@@ -14568,7 +14571,7 @@ R195 echo_R195(double a0, float a1, signed char a2, int8_t a3, float a4, R195 a5
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0] = (int8_t)(a5.f0[0] + k);
     a5.f1.f0.f0 = (uint8_t)(a5.f1.f0.f0 + k);
     a5.f2.f0 = (float)(a5.f2.f0 + k);
@@ -14610,7 +14613,7 @@ R196 echo_R196(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (signed char)(a8.f0 + k);
     a8.f1.f0 = (double)(a8.f1.f0 + k);
     return a8;
@@ -14669,7 +14672,7 @@ R197 echo_R197(const int64_t *a0, uint8_t a1, intptr_t a2, R197 a3, EnI64 a4, un
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (double)(a3.f0 + k);
     a3.f1[0] = (int)(a3.f1[0] + k);
     a3.f2 = (EnU16)(a3.f2 + k);
@@ -14696,7 +14699,7 @@ R197 __attribute__((ms_abi)) w64_echo_R197(float a0, float a1, R197 a2, float a3
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (double)(a2.f0 + k);
     a2.f1[0] = (int)(a2.f1[0] + k);
     a2.f2 = (EnU16)(a2.f2 + k);
@@ -14743,7 +14746,7 @@ R198 echo_R198(const int64_t *a0, int8_t a1, long a2, unsigned short a3, int8_t 
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)*(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0].f1 = (float)(a8.f0[0].f1 + k);
     a8.f0[1].f1 = (float)(a8.f0[1].f1 + k);
     return a8;
@@ -14795,7 +14798,7 @@ R199 echo_R199(float a0, float a1, uint16_t a2, const int64_t *a3, float a4, int
     ks += (uint64_t)(a8);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0.f0[0] = (unsigned long)(a7.f0.f0[0] + k);
     a7.f1[0].f0 = (int64_t)(a7.f1[0].f0 + k);
     return a7;
@@ -14833,7 +14836,7 @@ R200 echo_R200(float a0, uintptr_t a1, double a2, double a3, double a4, double a
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f1 = (float)(a7.f1 + k);
     return a7;
 }
@@ -14886,7 +14889,7 @@ R201 echo_R201(float a0, double a1, int16_t a2, EnU16 a3, double a4, R201 a5, in
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0 = (double)(a5.f0 + k);
     return a5;
 }
@@ -14907,7 +14910,7 @@ R201 __attribute__((ms_abi)) w64_echo_R201(R201 a0, size_t a1, unsigned long a2)
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
@@ -14948,7 +14951,7 @@ R202 echo_R202(float a0, double a1, unsigned long long a2, EnI8 a3, R202 a4, uns
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (float)(a4.f0 + k);
     a4.f1[0] = (double)(a4.f1[0] + k);
     return a4;
@@ -15003,7 +15006,7 @@ R203 echo_R203(EnU64 a0, size_t a1, R203 a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0.b[0] = a2.f0.b[0] ^ (k & 1);
     a2.f0.b[1] = a2.f0.b[1] ^ (k & 1);
     a2.f1 = (double)(a2.f1 + k);
@@ -15042,7 +15045,7 @@ R204 echo_R204(size_t a0, int8_t a1, R204 a2, int32_t a3) {
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (int)(a2.f0[0] + k);
     a2.f0[1] = (int)(a2.f0[1] + k);
     a2.f0[2] = (int)(a2.f0[2] + k);
@@ -15096,7 +15099,7 @@ R205 echo_R205(const int64_t *a0, unsigned char a1, R205 a2, long long a3) {
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (float)(a2.f0 + k);
     a2.f1 = (float)(a2.f1 + k);
     a2.f2[0] = (float)(a2.f2[0] + k);
@@ -15119,7 +15122,7 @@ R205 __attribute__((ms_abi)) w64_echo_R205(uintptr_t a0, uint8_t a1, unsigned in
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (float)(a3.f0 + k);
     a3.f1 = (float)(a3.f1 + k);
     a3.f2[0] = (float)(a3.f2[0] + k);
@@ -15171,7 +15174,7 @@ R206 echo_R206(double a0, double a1, const int64_t *a2, unsigned char a3, double
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f0.f0.f0[0] = (float)(a7.f0.f0.f0[0] + k);
     a7.f0.f0.f0[1] = (float)(a7.f0.f0.f0[1] + k);
     return a7;
@@ -15238,7 +15241,7 @@ R207 echo_R207(int16_t a0, int64_t a1, const int64_t *a2, uint16_t a3, const int
     ks += (uint64_t)*(a4);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0].f0 = (double)(a5.f0[0].f0 + k);
     a5.f0[1].f0 = (double)(a5.f0[1].f0 + k);
     a5.f0[2].f0 = (double)(a5.f0[2].f0 + k);
@@ -15293,7 +15296,7 @@ R208 echo_R208(double a0, R208 a1, float a2) {
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.f0[0] = (float)(a1.f0.f0[0] + k);
     a1.f0.f0[1] = (float)(a1.f0.f0[1] + k);
     a1.f0.f0[2] = (float)(a1.f0.f0[2] + k);
@@ -15381,7 +15384,7 @@ uint64_t hash_R209(_Bool a0, R209 a1, double a2, int32_t a3) {
 R209 echo_R209(R209 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0].f0[0].f2[0] = (int8_t)(a0.f0[0].f0[0].f2[0] + k);
     a0.f0[0].f0[0].f2[1] = (int8_t)(a0.f0[0].f0[0].f2[1] + k);
     a0.f0[0].f0[0].f2[2] = (int8_t)(a0.f0[0].f0[0].f2[2] + k);
@@ -15418,7 +15421,7 @@ R209 __attribute__((ms_abi)) w64_echo_R209(int a0, uint16_t a1, uint8_t a2, long
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0[0].f2[0] = (int8_t)(a4.f0[0].f0[0].f2[0] + k);
     a4.f0[0].f0[0].f2[1] = (int8_t)(a4.f0[0].f0[0].f2[1] + k);
     a4.f0[0].f0[0].f2[2] = (int8_t)(a4.f0[0].f0[0].f2[2] + k);
@@ -15488,7 +15491,7 @@ R210 echo_R210(double a0, double a1, _Bool a2, uint8_t a3, R210 a4, double a5) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0 = (short)(a4.f0 + k);
     a4.f1 = (unsigned int)(a4.f1 + k);
     a4.f2 = a4.f2 + (k & 7);
@@ -15573,7 +15576,7 @@ R211 echo_R211(R211 a0, const int64_t *a1, EnI64 a2, size_t a3) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f1[0].f0[0][0] = (signed char)(a0.f1[0].f0[0][0] + k);
     a0.f1[0].f0[0][1] = (signed char)(a0.f1[0].f0[0][1] + k);
     a0.f1[0].f0[1][0] = (signed char)(a0.f1[0].f0[1][0] + k);
@@ -15613,7 +15616,7 @@ R212 echo_R212(signed char a0, ssize_t a1, R212 a2, unsigned int a3, float a4) {
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0] = (EnU32)(a2.f0[0] + k);
     a2.f0[1] = (EnU32)(a2.f0[1] + k);
     a2.f0[2] = (EnU32)(a2.f0[2] + k);
@@ -15691,7 +15694,7 @@ R213 echo_R213(unsigned long a0, R213 a1, double a2, double a3) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (uint16_t)(a1.f0 + k);
     a1.f1 = (unsigned short)(a1.f1 + k);
     a1.f3[0] = (signed char)(a1.f3[0] + k);
@@ -15729,7 +15732,7 @@ R213 __attribute__((ms_abi)) w64_echo_R213(int8_t a0, float a1, R213 a2) {
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (uint16_t)(a2.f0 + k);
     a2.f1 = (unsigned short)(a2.f1 + k);
     a2.f3[0] = (signed char)(a2.f3[0] + k);
@@ -15793,7 +15796,7 @@ uint64_t hash_R214(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uin
 R214 echo_R214(R214 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f1 = (unsigned char)(a0.f1 + k);
     a0.f2[0] = (uint8_t)(a0.f2[0] + k);
     a0.f2[1] = (uint8_t)(a0.f2[1] + k);
@@ -15858,7 +15861,7 @@ R215 echo_R215(EnU16 a0, int8_t a1, R215 a2) {
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0[0].a = (float)(a2.f0[0].a + k);
     return a2;
 }
@@ -15937,7 +15940,7 @@ R216 echo_R216(int16_t a0, uint64_t a1, int a2, R216 a3, _Bool a4) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f3.a.u.b[0] = a3.f3.a.u.b[0] ^ (k & 1);
     a3.f3.a.u.b[1] = a3.f3.a.u.b[1] ^ (k & 1);
     a3.f3.a.f[0] = a3.f3.a.f[0] ^ (k & 1);
@@ -16029,7 +16032,7 @@ R217 echo_R217(float a0, float a1, double a2, float a3, float a4, double a5, R21
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (float)(a6.f0[0] + k);
     a6.f0[1] = (float)(a6.f0[1] + k);
     a6.f1 = (double)(a6.f1 + k);
@@ -16054,7 +16057,7 @@ R217 __attribute__((ms_abi)) w64_echo_R217(double a0, R217 a1, float a2, float a
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (float)(a1.f0[0] + k);
     a1.f0[1] = (float)(a1.f0[1] + k);
     a1.f1 = (double)(a1.f1 + k);
@@ -16096,7 +16099,7 @@ R218 echo_R218(int16_t a0, signed char a1, signed char a2, int16_t a3, const int
     ks += (uint64_t)(a5);
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0[0] = (EnU32)(a6.f0[0] + k);
     a6.f0[1] = (EnU32)(a6.f0[1] + k);
     return a6;
@@ -16156,7 +16159,7 @@ R219 echo_R219(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_
     ks += (uint64_t)(int64_t)(a6);
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0[0].f0 = (double)(a8.f0[0].f0 + k);
     a8.f0[0].f1 = (float)(a8.f0[0].f1 + k);
     return a8;
@@ -16197,7 +16200,7 @@ R220 echo_R220(double a0, double a1, unsigned short a2, float a3, int32_t a4, ss
     ks += (uint64_t)(a10);
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a8.f0 = (double)(a8.f0 + k);
     a8.f1 = (unsigned short)(a8.f1 + k);
     return a8;
@@ -16245,7 +16248,7 @@ R221 echo_R221(EnU64 a0, int8_t a1, long long a2, R221 a3, unsigned short a4) {
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0].f0[0].f0.a = (float)(a3.f0[0].f0[0].f0.a + k);
     return a3;
 }
@@ -16266,7 +16269,7 @@ R221 __attribute__((ms_abi)) w64_echo_R221(uint64_t a0, EnU8 a1, uint16_t a2, in
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0[0].f0[0].f0.a = (float)(a4.f0[0].f0[0].f0.a + k);
     return a4;
 }
@@ -16275,910 +16278,910 @@ W64EchoFn_R221 ptr_w64_echo_R221(void) { return w64_echo_R221; }
 
 uint64_t cbret_Empty(CbRet_Empty cb) {
     Empty r = cb(-128ll, make_Empty(300));
-    return leafhash_Empty(r);
+    return leafhash_Empty(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_Empty(CbArg_Empty cb) {
     return cb(100ull, 1012.125f, -4853.25, make_Empty(600), 6003.0);
 }
 uint64_t cbret_EmptyU(CbRet_EmptyU cb) {
     EmptyU r = cb(28ll, 6701ull, -4685.75f, -6986.125, 18404ll, 0ll, -2513.0, make_EmptyU(301));
-    return leafhash_EmptyU(r);
+    return leafhash_EmptyU(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_EmptyU(CbArg_EmptyU cb) {
     return cb(-1013425782ll, 2676.25, &ffidl_cells[60], -4627.375, 4830.0f, 254ull, 22ll, -6320.625f, make_EmptyU(601), -5691.625f, 293.375, 6617.75, -3951.5f, 5014.375f, 0ull);
 }
 uint64_t cbret_ZeroArrI32(CbRet_ZeroArrI32 cb) {
     ZeroArrI32 r = cb(6168.125f, 1251.25, make_ZeroArrI32(302), 0ull, 10119457739100120366ull, true);
-    return leafhash_ZeroArrI32(r);
+    return leafhash_ZeroArrI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_ZeroArrI32(CbArg_ZeroArrI32 cb) {
     return cb(2793215989ull, make_ZeroArrI32(602));
 }
 uint64_t cbret_U8EmptyU8(CbRet_U8EmptyU8 cb) {
     U8EmptyU8 r = cb(5444.5, 33481ull, make_U8EmptyU8(303), 5139.75, -41ll);
-    return leafhash_U8EmptyU8(r);
+    return leafhash_U8EmptyU8(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_U8EmptyU8(CbArg_U8EmptyU8 cb) {
     return cb((EnU64)256ull, &ffidl_cells[33], 1ull, 1858124241ll, -13ll, 32766ll, -8875107119478166540ll, make_U8EmptyU8(603), -510.75, -740.375f, -745.375f, -7470.0f);
 }
 uint64_t cbret_U8ZeroI64(CbRet_U8ZeroI64 cb) {
     U8ZeroI64 r = cb(6ll, 7969.875f, -4958.625, -7848.25, 7968.375f, make_U8ZeroI64(304));
-    return leafhash_U8ZeroI64(r);
+    return leafhash_U8ZeroI64(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_U8ZeroI64(CbArg_U8ZeroI64 cb) {
     return cb(-518.625, make_U8ZeroI64(604), -6294.375);
 }
 uint64_t w64cbret_U8ZeroI64(W64CbRet_U8ZeroI64 cb) {
     U8ZeroI64 r = cb(-7505.875f, 30ull, -3583.375, 2107759009999229568ll, make_U8ZeroI64(304), &ffidl_cells[49], 2774754524534101117ll);
-    return leafhash_U8ZeroI64(r);
+    return leafhash_U8ZeroI64(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_U8ZeroI64(W64CbArg_U8ZeroI64 cb) {
     return cb(make_U8ZeroI64(604), 13ull, -2777.5, 2302.5f);
 }
 uint64_t cbret_F32ZeroF64(CbRet_F32ZeroF64 cb) {
     F32ZeroF64 r = cb(&ffidl_cells[21], make_F32ZeroF64(305), -7301.0, 5655.75, -4631.0f);
-    return leafhash_F32ZeroF64(r);
+    return leafhash_F32ZeroF64(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_F32ZeroF64(CbArg_F32ZeroF64 cb) {
     return cb(-128ll, 587019975021924965ll, &ffidl_cells[21], -6383.75, -1207.75f, make_F32ZeroF64(605), 8627062905611752449ll);
 }
 uint64_t cbret_F64Arr1(CbRet_F64Arr1 cb) {
     F64Arr1 r = cb(35ll, make_F64Arr1(306), 0ull, 55ll, (EnInt)-390ll);
-    return leafhash_F64Arr1(r);
+    return leafhash_F64Arr1(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_F64Arr1(CbArg_F64Arr1 cb) {
     return cb(834339851517273022ull, -18ll, 62484ull, false, make_F64Arr1(606), -5662.625f, -5741.25f, 3361.25, -16ll, 1ull);
 }
 uint64_t cbret_F32Arr1x3(CbRet_F32Arr1x3 cb) {
     F32Arr1x3 r = cb(961090116ll, 17471ll, 146ull, 15194178992415022954ull, make_F32Arr1x3(307));
-    return leafhash_F32Arr1x3(r);
+    return leafhash_F32Arr1x3(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_F32Arr1x3(CbArg_F32Arr1x3 cb) {
     return cb(12ull, 36ull, &ffidl_cells[30], 1294690484ull, 9775171314793969840ull, make_F32Arr1x3(607), -37ll, -2290.375, -3333.0, 3566.375, -948.125, -462.75);
 }
 uint64_t cbret_PackAlign4(CbRet_PackAlign4 cb) {
     PackAlign4 r = cb(2144.375, make_PackAlign4(308));
-    return leafhash_PackAlign4(r);
+    return leafhash_PackAlign4(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_PackAlign4(CbArg_PackAlign4 cb) {
     return cb(25ull, 0ll, 52281ull, 2506894463ull, 47ull, false, make_PackAlign4(608), 0ull, &ffidl_cells[38], &ffidl_cells[24], -710.25f, 42ull, 7605.875f);
 }
 uint64_t cbret_PackAlign16F(CbRet_PackAlign16F cb) {
     PackAlign16F r = cb(-2507.625f, -9223372036854775806ll, 1511.875, 7412.75, -4088.75f, make_PackAlign16F(309), 2ull, true, 4180548384ull);
-    return leafhash_PackAlign16F(r);
+    return leafhash_PackAlign16F(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_PackAlign16F(CbArg_PackAlign16F cb) {
     return cb(-3255.0, 601.5, 2974164949313058526ull, 137.0f, 7305.375f, 1338.5, 0ll, make_PackAlign16F(609), 1875357346ull);
 }
 uint64_t cbret_UF32I32Pad(CbRet_UF32I32Pad cb) {
     UF32I32Pad r = cb(-2302.5f, 17814299514480807115ull, 70ll, -7453.25, 57138ull, 9932158146449396237ull, 0ll, make_UF32I32Pad(310), -7947.125);
-    return leafhash_UF32I32Pad(r);
+    return leafhash_UF32I32Pad(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_UF32I32Pad(CbArg_UF32I32Pad cb) {
     return cb(-127ll, 34ll, 9223372036854775807ll, 1028790135ull, 6ull, 11169147192144559520ull, 13350179969311236085ull, make_UF32I32Pad(610), -2991.375f, -35ll, 135ull);
 }
 uint64_t cbret_UAlign16(CbRet_UAlign16 cb) {
     UAlign16 r = cb(8633ull, (EnU64)9223372036854775808ull, 2085049435ll, (EnU8)0ull, make_UAlign16(311), 7355785518175708037ull, 126ull, 0ll);
-    return leafhash_UAlign16(r);
+    return leafhash_UAlign16(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_UAlign16(CbArg_UAlign16 cb) {
     return cb(2925.25, -6676.75, -542.0f, -4377.75, -1987.5, make_UAlign16(611), -4698.625f, 27ull);
 }
 uint64_t cbret_UPackedF64U8(CbRet_UPackedF64U8 cb) {
     UPackedF64U8 r = cb(2853.125, 2825952701ull, 673.375, 1462.125, 7930.5f, -7204.875f, 2700.25f, make_UPackedF64U8(312), 9068066195592126740ll, 42688ull);
-    return leafhash_UPackedF64U8(r);
+    return leafhash_UPackedF64U8(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_UPackedF64U8(CbArg_UPackedF64U8 cb) {
     return cb(make_UPackedF64U8(612), 24ull, 25ull, -50ll, 31ull, &ffidl_cells[8]);
 }
 uint64_t cbret_ZigMixed(CbRet_ZigMixed cb) {
     ZigMixed r = cb(6464.625f, -7301.5, -5817.25, 3603.0, -3172.375f, -4583.75, -3160.25f, make_ZigMixed(313), &ffidl_cells[55], -29ll);
-    return leafhash_ZigMixed(r);
+    return leafhash_ZigMixed(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_ZigMixed(CbArg_ZigMixed cb) {
     return cb(9223372036854775806ll, 7062.25f, -3016.125f, &ffidl_cells[54], 4688234069309775471ull, 669.125, &ffidl_cells[45], 1881.5, make_ZigMixed(613), 65534ull, (EnI16)7ll);
 }
 uint64_t w64cbret_ZigMixed(W64CbRet_ZigMixed cb) {
     ZigMixed r = cb(make_ZigMixed(313), -3021.125f);
-    return leafhash_ZigMixed(r);
+    return leafhash_ZigMixed(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_ZigMixed(W64CbArg_ZigMixed cb) {
     return cb(make_ZigMixed(613), -3285.0f, -3014.125);
 }
 uint64_t cbret_PtrPair(CbRet_PtrPair cb) {
     PtrPair r = cb(make_PtrPair(314), 36ull, 65535ull);
-    return leafhash_PtrPair(r);
+    return leafhash_PtrPair(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_PtrPair(CbArg_PtrPair cb) {
     return cb(0ull, 65535ull, 24914ull, 35594853ll, 10ll, -1551415013ll, make_PtrPair(614), true, -741.5);
 }
 uint64_t cbret_EnumBag(CbRet_EnumBag cb) {
     EnumBag r = cb(make_EnumBag(315), 3766.5f, 29ull, 5819.625f);
-    return leafhash_EnumBag(r);
+    return leafhash_EnumBag(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_EnumBag(CbArg_EnumBag cb) {
     return cb(-5270069985211373526ll, -6856735426068802908ll, 17ull, make_EnumBag(615), 737.25f, 4124.125, -5031.75, 1ull);
 }
 uint64_t cbret_Bool3F32(CbRet_Bool3F32 cb) {
     Bool3F32 r = cb(32ull, -2194.375, 36ll, -5634.875f, (EnInt)0ll, 28ull, 250ull, make_Bool3F32(316), -714.5);
-    return leafhash_Bool3F32(r);
+    return leafhash_Bool3F32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_Bool3F32(CbArg_Bool3F32 cb) {
     return cb((EnU32)507ull, 5488.375f, 37ull, 198ull, 47ull, 6210.5f, 36ll, -32768ll, make_Bool3F32(616), -6800.0, 38697ull, 23ull, -7869.625f, 7946.5, 2571.75);
 }
 uint64_t cbret_CharShortLong(CbRet_CharShortLong cb) {
     CharShortLong r = cb(7055.125, 6089732074162417954ull, (EnI16)306ll, make_CharShortLong(317), 19ull, 65535ull);
-    return leafhash_CharShortLong(r);
+    return leafhash_CharShortLong(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_CharShortLong(CbArg_CharShortLong cb) {
     return cb(254ull, make_CharShortLong(617));
 }
 uint64_t cbret_EmptyF64(CbRet_EmptyF64 cb) {
     EmptyF64 r = cb(-7237.5, 2147483646ll, 6040.375, make_EmptyF64(318), -4188.625f, -83ll, 123ll);
-    return leafhash_EmptyF64(r);
+    return leafhash_EmptyF64(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_EmptyF64(CbArg_EmptyF64 cb) {
     return cb(35ull, 76ull, -104460222ll, 127ll, make_EmptyF64(618), 54ull, (EnU16)666ull, &ffidl_cells[28], 5ull, 0ll, 239ull);
 }
 uint64_t cbret_PackU2(CbRet_PackU2 cb) {
     PackU2 r = cb(true, 2632.5, -31ll, -17ll, 634933980745007345ll, -1696.25f, make_PackU2(319), -4875.0);
-    return leafhash_PackU2(r);
+    return leafhash_PackU2(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_PackU2(CbArg_PackU2 cb) {
     return cb(470948329ll, -7309.125, 32767ll, &ffidl_cells[61], -7187.0, 39ull, 6505.625f, 3167.625, make_PackU2(619));
 }
 uint64_t cbret_PackP7(CbRet_PackP7 cb) {
     PackP7 r = cb(&ffidl_cells[56], 6778078320136598976ull, 3845595825808948976ull, 3429.0f, 107ull, -11ll, 6999.75f, &ffidl_cells[60], make_PackP7(320));
-    return leafhash_PackP7(r);
+    return leafhash_PackP7(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_PackP7(CbArg_PackP7 cb) {
     return cb(5715.0, make_PackP7(620), 29224ll, 140ull);
 }
 uint64_t cbret_P7Arr2(CbRet_P7Arr2 cb) {
     P7Arr2 r = cb(make_P7Arr2(321), 383.625f, 2797.125f);
-    return leafhash_P7Arr2(r);
+    return leafhash_P7Arr2(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_P7Arr2(CbArg_P7Arr2 cb) {
     return cb(-7180.875f, &ffidl_cells[49], -7101203983370741575ll, 26ull, (EnI8)127ll, -6923.625f, -1495.25, make_P7Arr2(621), 37ll, -6303.0, 0ull, (EnU64)18446744073709551615ull, -52.0, &ffidl_cells[63]);
 }
 uint64_t cbret_P7Pair(CbRet_P7Pair cb) {
     P7Pair r = cb(71ull, -6473ll, (EnI64)5000000000ll, 2376.25f, -7517.0, -32768ll, make_P7Pair(322), 2137001443ull, 44ull);
-    return leafhash_P7Pair(r);
+    return leafhash_P7Pair(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_P7Pair(CbArg_P7Pair cb) {
     return cb(-2605.125f, 3627.25, -747.5f, 5576.375, make_P7Pair(622), &ffidl_cells[27]);
 }
 uint64_t w64cbret_P7Pair(W64CbRet_P7Pair cb) {
     P7Pair r = cb(-2570.875, -120ll, make_P7Pair(322), -5908.5);
-    return leafhash_P7Pair(r);
+    return leafhash_P7Pair(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_P7Pair(W64CbArg_P7Pair cb) {
     return cb(-477.75f, -128ll, make_P7Pair(622));
 }
 uint64_t cbret_F32ZeroI32(CbRet_F32ZeroI32 cb) {
     F32ZeroI32 r = cb(4960.875, 9223372036854775806ll, 2ull, &ffidl_cells[60], &ffidl_cells[38], make_F32ZeroI32(323), 7ull);
-    return leafhash_F32ZeroI32(r);
+    return leafhash_F32ZeroI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_F32ZeroI32(CbArg_F32ZeroI32 cb) {
     return cb(&ffidl_cells[59], make_F32ZeroI32(623), -6885.75, &ffidl_cells[7], 7388.75f, 16015146409395396766ull, -1440864105ll, 39ll);
 }
 uint64_t cbret_F64F32ZeroI32(CbRet_F64F32ZeroI32 cb) {
     F64F32ZeroI32 r = cb(-4046.375f, -3723.5f, 3752.625f, -3987.125f, make_F64F32ZeroI32(324));
-    return leafhash_F64F32ZeroI32(r);
+    return leafhash_F64F32ZeroI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_F64F32ZeroI32(CbArg_F64F32ZeroI32 cb) {
     return cb(15ull, make_F64F32ZeroI32(624), 44959ull, 6624ull, -26ll, 746ull, -2833785727214849244ll);
 }
 uint64_t cbret_F32F32ZeroI32(CbRet_F32F32ZeroI32 cb) {
     F32F32ZeroI32 r = cb(-1837388292ll, true, (EnI16)-837ll, -45ll, -4612.875, 1420296963265711939ll, 4618119726978298823ll, 48ull, make_F32F32ZeroI32(325), 6254.0, 31479ull, &ffidl_cells[60]);
-    return leafhash_F32F32ZeroI32(r);
+    return leafhash_F32F32ZeroI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_F32F32ZeroI32(CbArg_F32F32ZeroI32 cb) {
     return cb(21483ll, make_F32F32ZeroI32(625), 102ll, (EnI64)-1ll, 65534ull, 35ull);
 }
 uint64_t cbret_PackU8ZeroI64(CbRet_PackU8ZeroI64 cb) {
     PackU8ZeroI64 r = cb(-3405.625f, 2754.0, -4335.5f, 3573.875, -4050.75f, make_PackU8ZeroI64(326), (EnI8)127ll);
-    return leafhash_PackU8ZeroI64(r);
+    return leafhash_PackU8ZeroI64(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_PackU8ZeroI64(CbArg_PackU8ZeroI64 cb) {
     return cb(50ll, 0ull, 7125.625f, 26406ll, 1418.375f, &ffidl_cells[48], 10279707322322939061ull, -3521.0, make_PackU8ZeroI64(626), 1ull, 24ll, (EnU32)0ull, 32766ll, 25ull, 41ull);
 }
 uint64_t cbret_UF32ZeroI32(CbRet_UF32ZeroI32 cb) {
     UF32ZeroI32 r = cb(-4569.875, -7777.375f, 5894.5, 3223195329900674411ll, 5421.875, make_UF32ZeroI32(327));
-    return leafhash_UF32ZeroI32(r);
+    return leafhash_UF32ZeroI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_UF32ZeroI32(CbArg_UF32ZeroI32 cb) {
     return cb(make_UF32ZeroI32(627), -25ll, 246ull, 127ll, -22ll, 22ll, 25ull);
 }
 uint64_t cbret_R001(CbRet_R001 cb) {
     R001 r = cb(851.125, make_R001(329), 20ull, -2718286945935663387ll, (EnInt)123ll);
-    return leafhash_R001(r);
+    return leafhash_R001(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R001(CbArg_R001 cb) {
     return cb(0ull, true, -127ll, true, -6660225367268949222ll, 27ull, &ffidl_cells[41], 47ll, make_R001(629), 6185.125f, 4552.0f, -5133.375f, 1853.625f, 4188.25, -7203.625f);
 }
 uint64_t w64cbret_R003(W64CbRet_R003 cb) {
     R003 r = cb(-4665.125f, 2189.0f, make_R003(331), 17203932093164438707ull, -5621443158578739149ll);
-    return leafhash_R003(r);
+    return leafhash_R003(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R003(W64CbArg_R003 cb) {
     return cb(-2936.875, make_R003(631), 7582.125f, -3119.75, -5969.375f);
 }
 uint64_t cbret_R004(CbRet_R004 cb) {
     R004 r = cb(-2419.375f, 7901.625, -6736.0, make_R004(332), 2535.75, 3325.25f);
-    return leafhash_R004(r);
+    return leafhash_R004(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R004(CbArg_R004 cb) {
     return cb(&ffidl_cells[14], 1526996137ull, (EnI64)-1ll, &ffidl_cells[11], 35272ull, (EnI64)-1ll, &ffidl_cells[40], (EnI64)-1ll, make_R004(632), (EnI64)-1ll, -512.875f, -1414.25, 4ull, -7278.5, true);
 }
 uint64_t cbret_R007(CbRet_R007 cb) {
     R007 r = cb((EnU8)200ull, 17ull, false, make_R007(335), 7366.875);
-    return leafhash_R007(r);
+    return leafhash_R007(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R007(CbArg_R007 cb) {
     return cb(219ull, 11ll, 27ull, -4427.5f, 65534ull, make_R007(635), 7784.0f, -2031.0, 7509.0f, &ffidl_cells[5]);
 }
 uint64_t cbret_R010(CbRet_R010 cb) {
     R010 r = cb(&ffidl_cells[34], 12ull, 124ll, 190ull, -6455.375, 16ull, make_R010(338), -18077ll, -116ll, 4270.25);
-    return leafhash_R010(r);
+    return leafhash_R010(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R010(CbArg_R010 cb) {
     return cb(306.75, 7356.625f, make_R010(638), &ffidl_cells[19]);
 }
 uint64_t w64cbret_R012(W64CbRet_R012 cb) {
     R012 r = cb(10708266678610582223ull, 38ull, make_R012(340));
-    return leafhash_R012(r);
+    return leafhash_R012(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R012(W64CbArg_R012 cb) {
     return cb(2119704537591724853ull, 15899ll, -2ll, &ffidl_cells[6], make_R012(640), 481414067074562972ull, 431342817ull, (EnU8)102ull);
 }
 uint64_t cbret_R013(CbRet_R013 cb) {
     R013 r = cb(1550.0, -9223372036854775807ll, 4302.0f, 1ull, -47ll, 6965834746505681706ll, (EnI8)-128ll, make_R013(341), -4127.25);
-    return leafhash_R013(r);
+    return leafhash_R013(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R013(CbArg_R013 cb) {
     return cb(32766ll, make_R013(641), 1ull, true, -127ll, -32768ll, (EnU64)330ull, 58432ull);
 }
 uint64_t cbret_R016(CbRet_R016 cb) {
     R016 r = cb(5446.75, &ffidl_cells[29], 0ull, 2ll, &ffidl_cells[15], 2558.5, 1361.0f, 76ull, make_R016(344), 11ull, &ffidl_cells[61]);
-    return leafhash_R016(r);
+    return leafhash_R016(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R016(CbArg_R016 cb) {
     return cb(788845057ull, 3911300201ull, make_R016(644));
 }
 uint64_t cbret_R019(CbRet_R019 cb) {
     R019 r = cb(make_R019(347), -6059.125f);
-    return leafhash_R019(r);
+    return leafhash_R019(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R019(CbArg_R019 cb) {
     return cb(-13ll, 3139.375, 6794.875, -5788.375f, 8383828708311039384ull, 43307ull, make_R019(647), 1956.375f, -6538.625, -3455.875);
 }
 uint64_t w64cbret_R021(W64CbRet_R021 cb) {
     R021 r = cb(-6760001717341833933ll, 753969060645824526ull, 8ull, make_R021(349), 32ll);
-    return leafhash_R021(r);
+    return leafhash_R021(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R021(W64CbArg_R021 cb) {
     return cb(-4533.5, -1944.375f, -7517.75f, 1101.25f, make_R021(649));
 }
 uint64_t cbret_R022(CbRet_R022 cb) {
     R022 r = cb(-30901ll, make_R022(350), 14ull, (EnI16)7ll, -49ll);
-    return leafhash_R022(r);
+    return leafhash_R022(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R022(CbArg_R022 cb) {
     return cb(46ull, 31ll, 10ull, (EnI16)-299ll, &ffidl_cells[42], make_R022(650), 86ull, -3ll, 0ull, -7842.25f, 2135.875f, -3838.375);
 }
 uint64_t cbret_R025(CbRet_R025 cb) {
     R025 r = cb(-48ll, 126ll, 25ll, 5522.75f, false, -9223372036854775806ll, 23ull, 44ull, make_R025(353), -889.625f, 1169.75f);
-    return leafhash_R025(r);
+    return leafhash_R025(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R025(CbArg_R025 cb) {
     return cb(-121ll, 3095.375f, make_R025(653), -6822.5f);
 }
 uint64_t cbret_R028(CbRet_R028 cb) {
     R028 r = cb(&ffidl_cells[9], 18446744073709551614ull, (EnI16)-300ll, make_R028(356), (EnI8)127ll, -2729825666707362870ll);
-    return leafhash_R028(r);
+    return leafhash_R028(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R028(CbArg_R028 cb) {
     return cb(5805.375f, 5880.25, 6124.625f, -543.125f, make_R028(656), -5616.25f, -2ll, -644791702347966888ll, 12655ll);
 }
 uint64_t w64cbret_R030(W64CbRet_R030 cb) {
     R030 r = cb(10988630555956824179ull, -2556401752312174772ll, &ffidl_cells[1], -127ll, make_R030(358), -5903.25);
-    return leafhash_R030(r);
+    return leafhash_R030(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R030(W64CbArg_R030 cb) {
     return cb(670.25, -4082.125, make_R030(658), 8146725085995258583ll, &ffidl_cells[13], -127ll);
 }
 uint64_t cbret_R031(CbRet_R031 cb) {
     R031 r = cb(2832.75, 207.75, 4342.875f, -7573.125, make_R031(359), 5887772287114704970ll, (EnInt)0ll, -2653.875f);
-    return leafhash_R031(r);
+    return leafhash_R031(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R031(CbArg_R031 cb) {
     return cb(1ull, 92ll, make_R031(659), 64ll, 32766ll, -1159876295353687899ll, 43736ull);
 }
 uint64_t cbret_R034(CbRet_R034 cb) {
     R034 r = cb(&ffidl_cells[59], -32767ll, 10179ll, -8604ll, make_R034(362), 67ll, (EnU64)9223372036854775808ull);
-    return leafhash_R034(r);
+    return leafhash_R034(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R034(CbArg_R034 cb) {
     return cb(-5225.625, 1727.875f, -6328.75, -1487.25, 329.375, make_R034(662), -1279.125, 3987.25f);
 }
 uint64_t cbret_R037(CbRet_R037 cb) {
     R037 r = cb(-3397.875f, -2749.5f, 1635.0f, 7843.0f, -1178.125f, make_R037(365), 3247400533ull, 2393047180ull, 3807555526443263161ull);
-    return leafhash_R037(r);
+    return leafhash_R037(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R037(CbArg_R037 cb) {
     return cb(13ull, -46ll, 10ull, make_R037(665));
 }
 uint64_t w64cbret_R039(W64CbRet_R039 cb) {
     R039 r = cb(448.0, -2258.125, 2255.375, -7073.875f, make_R039(367), -7958.25f, -9223372036854775806ll);
-    return leafhash_R039(r);
+    return leafhash_R039(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R039(W64CbArg_R039 cb) {
     return cb(0ll, 1167.625f, make_R039(667));
 }
 uint64_t cbret_R040(CbRet_R040 cb) {
     R040 r = cb(5485937434848103894ll, 18ll, -28ll, -109ll, make_R040(368), -2147483647ll, -8077ll);
-    return leafhash_R040(r);
+    return leafhash_R040(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R040(CbArg_R040 cb) {
     return cb((EnU64)865ull, -35ll, 38ull, make_R040(668), -26ll, 14ll, 301159361979397623ull, 50ull, 99ll, -3837248368770464015ll);
 }
 uint64_t cbret_R043(CbRet_R043 cb) {
     R043 r = cb(-5322.0f, make_R043(371));
-    return leafhash_R043(r);
+    return leafhash_R043(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R043(CbArg_R043 cb) {
     return cb(-6ll, -27ll, 18446744073709551614ull, 0ll, -4067.5, make_R043(671), 1858.25f, -1643.625, 1640.75f, -3945.25f, 414.5f, -2080.375f);
 }
 uint64_t cbret_R046(CbRet_R046 cb) {
     R046 r = cb(&ffidl_cells[12], 26ull, 0ull, false, -9223372036854775806ll, &ffidl_cells[25], make_R046(374));
-    return leafhash_R046(r);
+    return leafhash_R046(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R046(CbArg_R046 cb) {
     return cb(12ull, make_R046(674), -6153.0f, 2761.25, 269.0);
 }
 uint64_t w64cbret_R048(W64CbRet_R048 cb) {
     R048 r = cb(-6115.125, 25ull, make_R048(376), 1052.5, 1936.625f);
-    return leafhash_R048(r);
+    return leafhash_R048(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R048(W64CbArg_R048 cb) {
     return cb(make_R048(676), -4419.0f, -3863.625);
 }
 uint64_t cbret_R049(CbRet_R049 cb) {
     R049 r = cb(make_R049(377));
-    return leafhash_R049(r);
+    return leafhash_R049(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R049(CbArg_R049 cb) {
     return cb(267.375f, make_R049(677), -4360.125, 3843.875, -1683.875, 943.875, -6597.5, 3850.5);
 }
 uint64_t cbret_R052(CbRet_R052 cb) {
     R052 r = cb(make_R052(380), -13508ll);
-    return leafhash_R052(r);
+    return leafhash_R052(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R052(CbArg_R052 cb) {
     return cb(-804298104605995466ll, -4086.75, 0ull, (EnU8)200ull, 254ull, -276962102ll, make_R052(680));
 }
 uint64_t cbret_R055(CbRet_R055 cb) {
     R055 r = cb(-6799.0f, 885.0f, -7438.625, -3215.5, 2602.25, 4747.125f, -5615.5f, 753.125, make_R055(383), -1771.25f);
-    return leafhash_R055(r);
+    return leafhash_R055(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R055(CbArg_R055 cb) {
     return cb(-28ll, (EnU16)870ull, -128ll, make_R055(683), -6703233694631203911ll, -3115.375f);
 }
 uint64_t w64cbret_R057(W64CbRet_R057 cb) {
     R057 r = cb(-4641.875, make_R057(385), (EnI8)127ll);
-    return leafhash_R057(r);
+    return leafhash_R057(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R057(W64CbArg_R057 cb) {
     return cb(make_R057(685), (EnI16)7ll, -128ll);
 }
 uint64_t cbret_R058(CbRet_R058 cb) {
     R058 r = cb(3239.25, 163ull, -5132.75f, -5893164860382408453ll, 2513ull, make_R058(386), 48ll);
-    return leafhash_R058(r);
+    return leafhash_R058(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R058(CbArg_R058 cb) {
     return cb(2773.5, 427.5f, 3237.375f, -6536.25, 7781.625, -5476.0, make_R058(686), &ffidl_cells[42], 4875.5f, -21.75, 254ull, -2766003829940966460ll, true);
 }
 uint64_t cbret_R061(CbRet_R061 cb) {
     R061 r = cb(make_R061(389));
-    return leafhash_R061(r);
+    return leafhash_R061(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R061(CbArg_R061 cb) {
     return cb(125ull, -3810.25f, -174.375f, 1752193470ull, -3233.875f, -5621.375, -5643.875, 4444.375f, make_R061(689));
 }
 uint64_t cbret_R064(CbRet_R064 cb) {
     R064 r = cb(-5687.0f, -4383.625, -7475.625, 4722.375, make_R064(392));
-    return leafhash_R064(r);
+    return leafhash_R064(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R064(CbArg_R064 cb) {
     return cb(-3789.125, -422.25f, -5801.625, 6225.375f, -2238.875f, -5302.25, -3293.25f, 4414.5f, make_R064(692), (EnU64)969ull, 17267288646729776810ull, 0ll, &ffidl_cells[48]);
 }
 uint64_t w64cbret_R066(W64CbRet_R066 cb) {
     R066 r = cb(make_R066(394));
-    return leafhash_R066(r);
+    return leafhash_R066(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R066(W64CbArg_R066 cb) {
     return cb(make_R066(694), 26ll);
 }
 uint64_t cbret_R067(CbRet_R067 cb) {
     R067 r = cb(-6ll, 5583370772383266198ll, make_R067(395), 32766ll, 66ll, -495.125);
-    return leafhash_R067(r);
+    return leafhash_R067(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R067(CbArg_R067 cb) {
     return cb(3560386661ull, -1965.0f, (EnInt)100000ll, make_R067(695), 3921.125, 1ull, -12ll, 22491ll, 235.875, 5301.75);
 }
 uint64_t cbret_R070(CbRet_R070 cb) {
     R070 r = cb(6729.5f, -7099.25, make_R070(398), 18446744073709551615ull, 38544ull);
-    return leafhash_R070(r);
+    return leafhash_R070(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R070(CbArg_R070 cb) {
     return cb(make_R070(698), -4410.875f, 247.0f, -7355.75, -2035.5, 3627.875);
 }
 uint64_t cbret_R073(CbRet_R073 cb) {
     R073 r = cb((EnU8)0ull, 3138695511851484143ull, 107ull, 0ull, make_R073(401), &ffidl_cells[53], -4ll, -7211.625);
-    return leafhash_R073(r);
+    return leafhash_R073(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R073(CbArg_R073 cb) {
     return cb(231ull, -4ll, -5154.375, 127ll, -1309.875, make_R073(701), 7675.5f);
 }
 uint64_t w64cbret_R075(W64CbRet_R075 cb) {
     R075 r = cb(&ffidl_cells[55], true, make_R075(403));
-    return leafhash_R075(r);
+    return leafhash_R075(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R075(W64CbArg_R075 cb) {
     return cb(-21176ll, make_R075(703), -5720.75);
 }
 uint64_t cbret_R076(CbRet_R076 cb) {
     R076 r = cb(4803805527785260024ll, 50ull, make_R076(404), 18446744073709551614ull);
-    return leafhash_R076(r);
+    return leafhash_R076(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R076(CbArg_R076 cb) {
     return cb(-4411.875f, 1610.5, 7763.875, 6032.375f, 2267.625, 1366.875f, -850.25f, -4967.5, make_R076(704));
 }
 uint64_t cbret_R079(CbRet_R079 cb) {
     R079 r = cb(&ffidl_cells[12], make_R079(407), -5115.25, -1487.75f, 5073.75);
-    return leafhash_R079(r);
+    return leafhash_R079(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R079(CbArg_R079 cb) {
     return cb(-3094.25, 1731.625f, 3216.375f, 6230.125f, make_R079(707), -9223372036854775807ll);
 }
 uint64_t cbret_R082(CbRet_R082 cb) {
     R082 r = cb(-127ll, 36ull, (EnU16)40ull, 124ll, 4294967295ull, 254ull, &ffidl_cells[32], 64162ull, make_R082(410));
-    return leafhash_R082(r);
+    return leafhash_R082(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R082(CbArg_R082 cb) {
     return cb(11475349074256754980ull, -25ll, 9651951536831661208ull, 127ll, 29920ull, -40ll, 4294967294ull, 514174784ull, make_R082(710), -102ll, 7571.875, 25ll);
 }
 uint64_t w64cbret_R084(W64CbRet_R084 cb) {
     R084 r = cb(make_R084(412), -2960.875f, 3264.75);
-    return leafhash_R084(r);
+    return leafhash_R084(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R084(W64CbArg_R084 cb) {
     return cb(-167227969614838706ll, 94ll, 18446744073709551615ull, make_R084(712), -6703.5f, -2811.875f);
 }
 uint64_t cbret_R085(CbRet_R085 cb) {
     R085 r = cb(make_R085(413), 32767ll, 1343.375f);
-    return leafhash_R085(r);
+    return leafhash_R085(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R085(CbArg_R085 cb) {
     return cb(-5993ll, 17418354420977168357ull, &ffidl_cells[0], make_R085(713), &ffidl_cells[7], 2376695362ull, -78ll, 25ull);
 }
 uint64_t cbret_R088(CbRet_R088 cb) {
     R088 r = cb(-1301.0, 7609.625, -6344.0, 552.5f, -5192.875f, 2408.0, 5819.5, make_R088(416), 67ull, 4489.75f, (EnI16)-542ll);
-    return leafhash_R088(r);
+    return leafhash_R088(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R088(CbArg_R088 cb) {
     return cb(-531.75f, 32766ll, -32ll, 0ll, 3625.125f, 43ll, make_R088(716), 254ull, 4738.0);
 }
 uint64_t cbret_R091(CbRet_R091 cb) {
     R091 r = cb(1ull, 184ull, -12747ll, (EnInt)-5ll, 6ull, 8ull, make_R091(419), 2099583156ull, -38ll, 127ll);
-    return leafhash_R091(r);
+    return leafhash_R091(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R091(CbArg_R091 cb) {
     return cb(make_R091(719), 18446744073709551615ull);
 }
 uint64_t w64cbret_R093(W64CbRet_R093 cb) {
     R093 r = cb(2836ll, (EnI64)5000000000ll, make_R093(421));
-    return leafhash_R093(r);
+    return leafhash_R093(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R093(W64CbArg_R093 cb) {
     return cb(1303.0, -7034.75f, make_R093(721), -2710.0, 21512ll, 48ll);
 }
 uint64_t cbret_R094(CbRet_R094 cb) {
     R094 r = cb(6137007285190561652ull, 6221.75, make_R094(422), -328.75, 7000.5, -1222.875);
-    return leafhash_R094(r);
+    return leafhash_R094(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R094(CbArg_R094 cb) {
     return cb(make_R094(722), 3ll, 165ull, -27669ll);
 }
 uint64_t cbret_R097(CbRet_R097 cb) {
     R097 r = cb(-981.125, 0ull, 32ull, 6ll, 0ull, 24ll, 0ll, 5236.25, make_R097(425), -362.875, 2754.375);
-    return leafhash_R097(r);
+    return leafhash_R097(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R097(CbArg_R097 cb) {
     return cb(-4891.875f, 3783.0, make_R097(725), -4765.5f, 250ull, -2710.5);
 }
 uint64_t cbret_R100(CbRet_R100 cb) {
     R100 r = cb(136ull, 6622.5f, 1ull, make_R100(428), (EnU8)200ull);
-    return leafhash_R100(r);
+    return leafhash_R100(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R100(CbArg_R100 cb) {
     return cb(-6910.375f, 7641.75f, 1740.375f, -2251.875f, -4124.875f, make_R100(728), 5410.75, 2194.25f, 153ull, 57269ull);
 }
 uint64_t w64cbret_R102(W64CbRet_R102 cb) {
     R102 r = cb(-1106832023104944754ll, -1928309152ll, 3860.875f, 21262ull, make_R102(430), -7551.25, 4594.25f);
-    return leafhash_R102(r);
+    return leafhash_R102(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R102(W64CbArg_R102 cb) {
     return cb(make_R102(730), -3295.625f);
 }
 uint64_t cbret_R103(CbRet_R103 cb) {
     R103 r = cb(&ffidl_cells[8], 4092660172629120302ull, 1569154803ll, 2607.5, make_R103(431));
-    return leafhash_R103(r);
+    return leafhash_R103(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R103(CbArg_R103 cb) {
     return cb(-7488.875f, -6570.125, -2920.5, -7010.125, make_R103(731), -3131.625f, 850.0f);
 }
 uint64_t cbret_R106(CbRet_R106 cb) {
     R106 r = cb(42ull, 65535ull, 15208ll, &ffidl_cells[8], make_R106(434), 4489.75, -3602.75, -5845.25);
-    return leafhash_R106(r);
+    return leafhash_R106(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R106(CbArg_R106 cb) {
     return cb(0ull, &ffidl_cells[9], &ffidl_cells[4], 36ull, (EnI16)-299ll, -47ll, -384337473ll, make_R106(734), 1015.625f, 4953.25f);
 }
 uint64_t cbret_R109(CbRet_R109 cb) {
     R109 r = cb(&ffidl_cells[60], -882.5f, make_R109(437), 0ull);
-    return leafhash_R109(r);
+    return leafhash_R109(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R109(CbArg_R109 cb) {
     return cb(46ll, 42ull, 0ull, (EnU8)0ull, 1445109876006433553ll, 0ll, make_R109(737), -6026117186240125204ll, 23ull, -1887.375);
 }
 uint64_t w64cbret_R111(W64CbRet_R111 cb) {
     R111 r = cb(&ffidl_cells[29], make_R111(439));
-    return leafhash_R111(r);
+    return leafhash_R111(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R111(W64CbArg_R111 cb) {
     return cb(6257.125f, -8566ll, &ffidl_cells[57], make_R111(739), 127ll, -684.5);
 }
 uint64_t cbret_R112(CbRet_R112 cb) {
     R112 r = cb(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, make_R112(440));
-    return leafhash_R112(r);
+    return leafhash_R112(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R112(CbArg_R112 cb) {
     return cb(9ll, -7081.875f, 7365.875, 6741.75, -1702.5, -4721.0f, make_R112(740), 6270067976483669698ull, 2055.125f, -4304.125, (EnI64)-1ll, 3317.75, 44ll);
 }
 uint64_t cbret_R115(CbRet_R115 cb) {
     R115 r = cb(-2411.0, 5898.0f, make_R115(443));
-    return leafhash_R115(r);
+    return leafhash_R115(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R115(CbArg_R115 cb) {
     return cb(2848.5f, (EnU8)200ull, -13206ll, 4742.625f, 32766ll, 20ull, make_R115(743), -9223372036854775806ll, false, 6413508917558441686ull, 18356ull, 1828947829ull);
 }
 uint64_t cbret_R118(CbRet_R118 cb) {
     R118 r = cb(4707.375, -4652.625f, 6718.5, -5388.375, 7702.875f, -7577.75f, -2786.25f, -3554.125, make_R118(446), 35825ull, -7171.625f, -3085.125);
-    return leafhash_R118(r);
+    return leafhash_R118(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R118(CbArg_R118 cb) {
     return cb(33ull, 14ull, 0ll, (EnI8)1ll, 44ll, -32767ll, 0ull, -18ll, make_R118(746), &ffidl_cells[53], 18446744073709551615ull);
 }
 uint64_t w64cbret_R120(W64CbRet_R120 cb) {
     R120 r = cb(126ll, false, make_R120(448), 24400ll);
-    return leafhash_R120(r);
+    return leafhash_R120(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R120(W64CbArg_R120 cb) {
     return cb((EnI16)-300ll, make_R120(748), 7180.125f, 4702.75);
 }
 uint64_t cbret_R121(CbRet_R121 cb) {
     R121 r = cb(387.75, -6734.25f, 1763.75, 254ull, make_R121(449), -20954ll);
-    return leafhash_R121(r);
+    return leafhash_R121(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R121(CbArg_R121 cb) {
     return cb(2904.5f, -28742ll, (EnU16)65535ull, &ffidl_cells[26], -3365.875f, make_R121(749), -6ll);
 }
 uint64_t cbret_R124(CbRet_R124 cb) {
     R124 r = cb(-2442.875, -4816.875, 1ull, -6844.125f, 2713.0f, 4290.0, -158.625f, make_R124(452), 5754.125);
-    return leafhash_R124(r);
+    return leafhash_R124(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R124(CbArg_R124 cb) {
     return cb(make_R124(752), 31931ull, false, 3046.25, -22.75f, -6855.875);
 }
 uint64_t cbret_R127(CbRet_R127 cb) {
     R127 r = cb(0ll, 34ull, -1618.125, 119ll, -1297.75, make_R127(455), 3081.5f);
-    return leafhash_R127(r);
+    return leafhash_R127(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R127(CbArg_R127 cb) {
     return cb(126ll, -7785094983738160122ll, -32ll, 3275ll, 3310.0, 3832.75, 7600.625, make_R127(755), (EnInt)0ll, 39ull, true, -2147483648ll, &ffidl_cells[53]);
 }
 uint64_t w64cbret_R129(W64CbRet_R129 cb) {
     R129 r = cb((EnU8)95ull, make_R129(457), 9223372036854775806ll, -3666425276259342918ll);
-    return leafhash_R129(r);
+    return leafhash_R129(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R129(W64CbArg_R129 cb) {
     return cb(make_R129(757), 29270ll, 14ll);
 }
 uint64_t cbret_R130(CbRet_R130 cb) {
     R130 r = cb(6987.0f, -5129.5, -541.25f, 1757.125f, make_R130(458), 0ull, -2743252510773831245ll, 3758.75f);
-    return leafhash_R130(r);
+    return leafhash_R130(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R130(CbArg_R130 cb) {
     return cb(make_R130(758), 3083.5, 3558.375, 1021.375, 3904.5f, 616.625f, 1ull);
 }
 uint64_t cbret_R133(CbRet_R133 cb) {
     R133 r = cb(6420.875f, 8486956051215398269ull, -5939.875f, true, make_R133(461), (EnU64)9223372036854775808ull, 20775ll);
-    return leafhash_R133(r);
+    return leafhash_R133(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R133(CbArg_R133 cb) {
     return cb(10590ll, 9ll, -124ll, 18446744073709551615ull, 23ull, make_R133(761), -127ll, -128ll);
 }
 uint64_t cbret_R136(CbRet_R136 cb) {
     R136 r = cb(0ull, 51785ull, 6508281058784610169ull, -34ll, make_R136(464));
-    return leafhash_R136(r);
+    return leafhash_R136(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R136(CbArg_R136 cb) {
     return cb(2815.375, (EnU32)4000000000ull, 32317ull, -5631.75, -7029.25f, -1063.75, 31ll, 3768062049246761680ll, make_R136(764), 183ull, -2859872736334815084ll, 41ull, 1257816796ll);
 }
 uint64_t w64cbret_R138(W64CbRet_R138 cb) {
     R138 r = cb((EnInt)1ll, 5632.0f, 7859.375, &ffidl_cells[57], make_R138(466), 5848.875f);
-    return leafhash_R138(r);
+    return leafhash_R138(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R138(W64CbArg_R138 cb) {
     return cb(-5280.0, -2800.875f, -2147483647ll, make_R138(766));
 }
 uint64_t cbret_R139(CbRet_R139 cb) {
     R139 r = cb(4222807331769074152ll, 150079469ll, -91ll, -2067829670992797219ll, make_R139(467), 5366.0, 45ll);
-    return leafhash_R139(r);
+    return leafhash_R139(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R139(CbArg_R139 cb) {
     return cb(-6938.75, -5601.125, 3458.25, make_R139(767), -4673.0, 126ll, -9223372036854775807ll, 4ull);
 }
 uint64_t cbret_R142(CbRet_R142 cb) {
     R142 r = cb(107ll, &ffidl_cells[42], &ffidl_cells[44], -3076.375f, (EnI8)110ll, 45ll, 35931ull, make_R142(470), 877.375, -4ll, 1206.75f);
-    return leafhash_R142(r);
+    return leafhash_R142(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R142(CbArg_R142 cb) {
     return cb(65535ull, 51499ull, &ffidl_cells[37], make_R142(770), 14ull, 2147483647ll, 227ull);
 }
 uint64_t cbret_R145(CbRet_R145 cb) {
     R145 r = cb(4ll, make_R145(473), 28.25, -1479.5f);
-    return leafhash_R145(r);
+    return leafhash_R145(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R145(CbArg_R145 cb) {
     return cb((EnI16)7ll, -47ll, -7070.0f, 3017.25, (EnI64)-1ll, -6309.75, 185ull, make_R145(773), 3531.0f);
 }
 uint64_t w64cbret_R147(W64CbRet_R147 cb) {
     R147 r = cb(38ll, 178ull, 0ull, make_R147(475));
-    return leafhash_R147(r);
+    return leafhash_R147(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R147(W64CbArg_R147 cb) {
     return cb(make_R147(775));
 }
 uint64_t cbret_R148(CbRet_R148 cb) {
     R148 r = cb(5841298595821457514ll, -2204.75f, make_R148(476), 254ull, 15ull);
-    return leafhash_R148(r);
+    return leafhash_R148(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R148(CbArg_R148 cb) {
     return cb(5915.375f, -3022842374253423557ll, -7167.75f, -3274.125f, 183.75f, 4025.75f, -2672.5f, 4044.5f, make_R148(776), -24ll, 5903007417236541312ull, -5007.5f, 48346ull, -4486060764945015101ll);
 }
 uint64_t cbret_R151(CbRet_R151 cb) {
     R151 r = cb(7171.5, 7514.25f, -1592.0, 5684.125, -1418.875, 5145.25f, -7147.25, make_R151(479), 32767ll, 5874.375f, 6203.5f);
-    return leafhash_R151(r);
+    return leafhash_R151(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R151(CbArg_R151 cb) {
     return cb(false, make_R151(779), 4258.5f, -7ll, 32234ll);
 }
 uint64_t cbret_R154(CbRet_R154 cb) {
     R154 r = cb(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, make_R154(482), 28ll, 9223372036854775807ll, (EnInt)-254ll);
-    return leafhash_R154(r);
+    return leafhash_R154(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R154(CbArg_R154 cb) {
     return cb(924.25, 16503ull, make_R154(782), -2709.625f, 6505.875f, -834.125f, 2624.875f, -3352.25f);
 }
 uint64_t w64cbret_R156(W64CbRet_R156 cb) {
     R156 r = cb(1346352929512159507ull, make_R156(484), -731.75f, 3ull);
-    return leafhash_R156(r);
+    return leafhash_R156(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R156(W64CbArg_R156 cb) {
     return cb(-128ll, &ffidl_cells[18], 7254710710966015916ll, make_R156(784), 43862ull, 35ull);
 }
 uint64_t cbret_R157(CbRet_R157 cb) {
     R157 r = cb(-14185ll, make_R157(485), 26ll, 122ll, 6490261141113194607ull);
-    return leafhash_R157(r);
+    return leafhash_R157(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R157(CbArg_R157 cb) {
     return cb(753.75f, -7971.75f, 5420.75f, 7964.5f, -5426.125f, -7765.25f, make_R157(785));
 }
 uint64_t cbret_R160(CbRet_R160 cb) {
     R160 r = cb(5732.25, 5570.875f, 5081.5f, -7744.625, -674.375, make_R160(488), (EnI8)100ll, 65535ull);
-    return leafhash_R160(r);
+    return leafhash_R160(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R160(CbArg_R160 cb) {
     return cb(-6868.375, make_R160(788), 38ull, 1ull, 1511.375);
 }
 uint64_t cbret_R163(CbRet_R163 cb) {
     R163 r = cb(make_R163(491), (EnU8)1ull);
-    return leafhash_R163(r);
+    return leafhash_R163(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R163(CbArg_R163 cb) {
     return cb(-127ll, make_R163(791), 3488604599824631424ll, -492.5f);
 }
 uint64_t w64cbret_R165(W64CbRet_R165 cb) {
     R165 r = cb((EnU64)183ull, 1ull, &ffidl_cells[49], make_R165(493), 5843.25f);
-    return leafhash_R165(r);
+    return leafhash_R165(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R165(W64CbArg_R165 cb) {
     return cb(-5547.375, 2023.875f, -7363.25f, 25ull, make_R165(793), false);
 }
 uint64_t cbret_R166(CbRet_R166 cb) {
     R166 r = cb(-5972.125, -340.25, 4443.5f, -3660.5f, -4225.375f, make_R166(494));
-    return leafhash_R166(r);
+    return leafhash_R166(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R166(CbArg_R166 cb) {
     return cb(1ull, make_R166(794), 158ull, &ffidl_cells[29], 37ull);
 }
 uint64_t cbret_R169(CbRet_R169 cb) {
     R169 r = cb(-3559.125, make_R169(497), -49ll);
-    return leafhash_R169(r);
+    return leafhash_R169(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R169(CbArg_R169 cb) {
     return cb(161.5f, -3889.375, -2494.75, -969.125, 4814.625, 4349.75, 6794.5, 375.0f, make_R169(797), -31ll, 49ll, -128ll);
 }
 uint64_t cbret_R172(CbRet_R172 cb) {
     R172 r = cb(127ll, 15079ull, (EnU16)65535ull, false, &ffidl_cells[34], -2917991811501925934ll, 62224ull, make_R172(500), -31ll, -3ll, 7947.125f);
-    return leafhash_R172(r);
+    return leafhash_R172(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R172(CbArg_R172 cb) {
     return cb(make_R172(800), 3959.25, -7598.25f, -1054.375, 6895.375, 4544.625f);
 }
 uint64_t w64cbret_R174(W64CbRet_R174 cb) {
     R174 r = cb(711.625f, -1891.75, 6678.875f, -4642.125, make_R174(502));
-    return leafhash_R174(r);
+    return leafhash_R174(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R174(W64CbArg_R174 cb) {
     return cb(&ffidl_cells[3], true, (EnInt)0ll, 43ll, make_R174(802), 2777.75);
 }
 uint64_t cbret_R175(CbRet_R175 cb) {
     R175 r = cb(4636.125, -4978.25f, -7155.75, make_R175(503), &ffidl_cells[60], &ffidl_cells[19]);
-    return leafhash_R175(r);
+    return leafhash_R175(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R175(CbArg_R175 cb) {
     return cb(-33.875f, make_R175(803), 10238821231038580977ull, 30561ll, 116ll);
 }
 uint64_t cbret_R178(CbRet_R178 cb) {
     R178 r = cb(180ull, 5731814538327279722ll, 160ull, 30ll, 0ull, -18ll, false, make_R178(506));
-    return leafhash_R178(r);
+    return leafhash_R178(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R178(CbArg_R178 cb) {
     return cb(8035810242598712244ull, -6687.0f, make_R178(806), -6528.5f);
 }
 uint64_t cbret_R181(CbRet_R181 cb) {
     R181 r = cb(4276.875, -15ll, make_R181(509), -4875.625, -121.125);
-    return leafhash_R181(r);
+    return leafhash_R181(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R181(CbArg_R181 cb) {
     return cb(2147483647ll, 42ll, 1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, make_R181(809), 82ll, 1048247266ull, 1678ll, -128ll, -46ll, 49ll);
 }
 uint64_t w64cbret_R183(W64CbRet_R183 cb) {
     R183 r = cb(2473.125f, 3069459817545144397ull, make_R183(511), &ffidl_cells[9]);
-    return leafhash_R183(r);
+    return leafhash_R183(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R183(W64CbArg_R183 cb) {
     return cb(&ffidl_cells[39], true, 147ull, make_R183(811), 2801.875f);
 }
 uint64_t cbret_R184(CbRet_R184 cb) {
     R184 r = cb(-2552.5, 126ll, 28ll, -436.25, make_R184(512), 38ull);
-    return leafhash_R184(r);
+    return leafhash_R184(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R184(CbArg_R184 cb) {
     return cb(-1042.625, -3555.875, 1282.875f, 7085.0, 2173.125, 4268.5, make_R184(812), 5293.875f, -7295.875, -7563.125f);
 }
 uint64_t cbret_R187(CbRet_R187 cb) {
     R187 r = cb(-5274.875f, -6178.125, make_R187(515), 430.125f, 2296.625, -3209.5);
-    return leafhash_R187(r);
+    return leafhash_R187(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R187(CbArg_R187 cb) {
     return cb(35ll, 1187.75, 1ull, -413013533ll, make_R187(815), 6652.875f, 578.25, 0ll, -222.0f, 6394.5f, 5583.375f);
 }
 uint64_t cbret_R190(CbRet_R190 cb) {
     R190 r = cb(2503.625f, -110664090ll, false, 20ull, 9223372036854775806ll, 0ull, make_R190(518));
-    return leafhash_R190(r);
+    return leafhash_R190(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R190(CbArg_R190 cb) {
     return cb(make_R190(818), 0ull, 26459ll, 3792.75, 255ull, 33ll, &ffidl_cells[39]);
 }
 uint64_t w64cbret_R192(W64CbRet_R192 cb) {
     R192 r = cb(5272ull, make_R192(520), (EnU64)114ull);
-    return leafhash_R192(r);
+    return leafhash_R192(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R192(W64CbArg_R192 cb) {
     return cb(-3119.75, 9223372036854775807ll, 2027.75, make_R192(820), 127ll, 58555ull, -980.875f);
 }
 uint64_t cbret_R193(CbRet_R193 cb) {
     R193 r = cb((EnU8)0ull, 1091ull, -120ll, -2147483648ll, -9223372036854775806ll, 0ull, make_R193(521));
-    return leafhash_R193(r);
+    return leafhash_R193(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R193(CbArg_R193 cb) {
     return cb(-3544.125f, make_R193(821), 5483ull, 1ull, -13ll, -128ll);
 }
 uint64_t cbret_R196(CbRet_R196 cb) {
     R196 r = cb(550.625, 9ull, 126ll, 18446744073709551614ull, -5430.75, true, 2554.0, make_R196(524), 4538.75);
-    return leafhash_R196(r);
+    return leafhash_R196(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R196(CbArg_R196 cb) {
     return cb(-16ll, 7911567938990068747ull, make_R196(824), -5649.0, 2186.25, -32ll, -3124.75f, 72.875, -7745.375f);
 }
 uint64_t cbret_R199(CbRet_R199 cb) {
     R199 r = cb(0ll, 6747.5f, 45429ull, 3902.125, 0ull, 376.875, make_R199(527), 327.5, -2007.25);
-    return leafhash_R199(r);
+    return leafhash_R199(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R199(CbArg_R199 cb) {
     return cb(-47ll, -5ll, (EnU32)3ull, -4150769903957371785ll, make_R199(827), 269766445ull, &ffidl_cells[11], -29ll, -7659.375);
 }
 uint64_t w64cbret_R201(W64CbRet_R201 cb) {
     R201 r = cb(20ll, make_R201(529), 4205845956ull);
-    return leafhash_R201(r);
+    return leafhash_R201(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R201(W64CbArg_R201 cb) {
     return cb(-2138.25, 3900.5, 2333497764959724966ull, make_R201(829), &ffidl_cells[37], 1681860543459591278ll);
 }
 uint64_t cbret_R202(CbRet_R202 cb) {
     R202 r = cb(1919105286ull, 19794ull, make_R202(530), -46ll, -1434.625, 22ull);
-    return leafhash_R202(r);
+    return leafhash_R202(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R202(CbArg_R202 cb) {
     return cb(make_R202(830), 0ull, -22ll, 27869ull, 268323739ull, 12ull);
 }
 uint64_t cbret_R205(CbRet_R205 cb) {
     R205 r = cb(9ull, -48ll, (EnI16)-299ll, 4924.0, -625.875, -2117.5, 4680.0, 43ull, make_R205(533), -1545.375);
-    return leafhash_R205(r);
+    return leafhash_R205(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R205(CbArg_R205 cb) {
     return cb(5020.25f, &ffidl_cells[44], make_R205(833), -7594.125f);
 }
 uint64_t cbret_R208(CbRet_R208 cb) {
     R208 r = cb(5940.625f, 733.0f, 1634.75, -3098.25f, 2842.5, -5861.625, -2977.25, 2295.25, make_R208(536), &ffidl_cells[62], 3331.75f);
-    return leafhash_R208(r);
+    return leafhash_R208(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R208(CbArg_R208 cb) {
     return cb(1391.125, 5780ll, 973.625, 1562.375, -2196.375f, make_R208(836), -309147768ll, -2846.125, 65534ull, &ffidl_cells[29], -3219.75);
 }
 uint64_t w64cbret_R210(W64CbRet_R210 cb) {
     R210 r = cb(5126.625f, make_R210(538));
-    return leafhash_R210(r);
+    return leafhash_R210(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R210(W64CbArg_R210 cb) {
     return cb(37966ull, make_R210(838), 4721.125f);
 }
 uint64_t cbret_R211(CbRet_R211 cb) {
     R211 r = cb(-727.5f, make_R211(539), (EnI8)127ll, 18ll, 65535ull);
-    return leafhash_R211(r);
+    return leafhash_R211(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R211(CbArg_R211 cb) {
     return cb(make_R211(839), 3123ll, 14171ull, 49ull);
 }
 uint64_t cbret_R214(CbRet_R214 cb) {
     R214 r = cb(0ll, -9223372036854775806ll, 9866682261265022381ull, 31816ll, -2132.375f, &ffidl_cells[22], 0ull, 126ll, make_R214(542), 46ll, 63ull);
-    return leafhash_R214(r);
+    return leafhash_R214(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R214(CbArg_R214 cb) {
     return cb(&ffidl_cells[28], 26447ll, make_R214(842), 12172192835312991382ull, 48ull, 0ll, 18446744073709551615ull, -14595ll);
 }
 uint64_t cbret_R217(CbRet_R217 cb) {
     R217 r = cb(0ll, 34ll, make_R217(545), 498.375);
-    return leafhash_R217(r);
+    return leafhash_R217(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R217(CbArg_R217 cb) {
     return cb(5297.625f, make_R217(845));
 }
 uint64_t w64cbret_R219(W64CbRet_R219 cb) {
     R219 r = cb(-15303ll, 2654.125, -7609.0f, -2438.375, make_R219(547));
-    return leafhash_R219(r);
+    return leafhash_R219(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t w64cbarg_R219(W64CbArg_R219 cb) {
     return cb(-31372ll, &ffidl_cells[34], make_R219(847), 6872.625f, -1074.875, 7401.625f);
 }
 uint64_t cbret_R220(CbRet_R220 cb) {
     R220 r = cb(6002ull, -3063.5, -2589845242703707662ll, (EnI8)127ll, 65534ull, -1ll, make_R220(548), 16ull, -45ll, -37ll);
-    return leafhash_R220(r);
+    return leafhash_R220(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbarg_R220(CbArg_R220 cb) {
     return cb(-2550.625f, -55.5f, 2973.75, -5369.0, -6334.25, 7201.625, -1198.0f, 7768.875f, make_R220(848));
@@ -18204,7 +18207,7 @@ R074 multi_1(R212 a0, ZigMixed a1, long long a2, UF32ZeroI32 a3, double a4, uint
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (char)(a6.f0 + k);
     a6.f1.a = (uint8_t)(a6.f1.a + k);
     a6.f2.a = (uint8_t)(a6.f2.a + k);
@@ -18265,7 +18268,7 @@ R132 multi_4(R134 a0, F32ZeroF64 a1, intptr_t a2, double a3, EnI8 a4, double a5,
     ks += (uint64_t)(int64_t)(a4);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a6.f0 = (char)(a6.f0 + k);
     a6.f1[0] = (int16_t)(a6.f1[0] + k);
     a6.f3[0] = (double)(a6.f3[0] + k);
@@ -18332,7 +18335,7 @@ R105 multi_7(R105 a0, R014 a1, const int64_t *a2, short a3, float a4, float a5) 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0][0] = (int8_t)(a0.f0[0][0] + k);
     a0.f0[1][0] = (int8_t)(a0.f0[1][0] + k);
     return a0;
@@ -18362,7 +18365,7 @@ R212 __attribute__((ms_abi)) multi_10(R099 a0, R109 a1, int16_t a2, R212 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0[0] = (EnU32)(a3.f0[0] + k);
     a3.f0[1] = (EnU32)(a3.f0[1] + k);
     a3.f0[2] = (EnU32)(a3.f0[2] + k);
@@ -18392,7 +18395,7 @@ R186 multi_13(R135 a0, R186 a1, float a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (int)(a1.f0 + k);
     a1.f1 = (uint64_t)(a1.f1 + k);
     return a1;
@@ -18437,7 +18440,7 @@ R220 multi_16(double a0, R220 a1, double a2, unsigned char a3, R137 a4) {
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (double)(a1.f0 + k);
     a1.f1 = (unsigned short)(a1.f1 + k);
     return a1;
@@ -18477,7 +18480,7 @@ R188 multi_19(double a0, R004 a1, R188 a2, double a3, CharShortLong a4, R164 a5)
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a2.f0 = (char)(a2.f0 + k);
     a2.f1 = (char)(a2.f1 + k);
     a2.f2[0] = a2.f2[0] ^ (k & 1);
@@ -18524,7 +18527,7 @@ R199 __attribute__((ms_abi)) multi_22(ZigMixed a0, R199 a1, float a2, float a3, 
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0.f0[0] = (unsigned long)(a1.f0.f0[0] + k);
     a1.f1[0].f0 = (int64_t)(a1.f1[0].f0 + k);
     return a1;
@@ -18569,7 +18572,7 @@ R027 multi_25(R174 a0, R027 a1, R098 a2, R108 a3, uint16_t a4, int a5) {
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (int16_t)(a1.f0[0] + k);
     a1.f0[1] = (int16_t)(a1.f0[1] + k);
     a1.f0[2] = (int16_t)(a1.f0[2] + k);
@@ -18614,7 +18617,7 @@ U8ZeroI64 multi_28(R073 a0, R026 a1, R047 a2, unsigned long a3, int16_t a4, char
     ks += (uint64_t)(int64_t)(a7);
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a9.a = (uint8_t)(a9.a + k);
     return a9;
 }
@@ -18651,7 +18654,7 @@ R173 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, R049 a4, R173 a
     ks += (uint64_t)(a7);
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a5.f0[0] = (unsigned short)(a5.f0[0] + k);
     a5.f0[1] = (unsigned short)(a5.f0[1] + k);
     a5.f0[2] = (unsigned short)(a5.f0[2] + k);
@@ -18728,7 +18731,7 @@ R037 __attribute__((ms_abi)) multi_34(R081 a0, R195 a1, ssize_t a2, R037 a3, dou
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.f0 = (unsigned char)(a3.f0 + k);
     a3.f2 = (unsigned char)(a3.f2 + k);
     a3.f3[0] = (char)(a3.f3[0] + k);
@@ -18779,7 +18782,7 @@ Empty multi_37(float a0, P7Arr2 a1, ssize_t a2, double a3, double a4, float a5, 
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     return a8;
 }
 uint64_t __attribute__((ms_abi)) multi_38(intptr_t a0, EnumBag a1, EnU8 a2, unsigned int a3, R174 a4, short a5) {
@@ -18826,7 +18829,7 @@ EnumBag multi_40(double a0, EnumBag a1, double a2, double a3, unsigned char a4, 
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.a = (EnU8)(a1.a + k);
     a1.b = (EnI16)(a1.b + k);
     a1.c = (EnInt)(a1.c + k);
@@ -18886,7 +18889,7 @@ R021 multi_43(signed char a0, R021 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5,
     ks += (uint64_t)(int64_t)(a8);
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
     a1.f1 = (double)(a1.f1 + k);
     return a1;
@@ -18935,7 +18938,7 @@ R071 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned shor
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a10.f0 = (double)(a10.f0 + k);
     return a10;
 }
@@ -18965,7 +18968,7 @@ R206 multi_49(R045 a0, double a1, R001 a2, PackAlign4 a3, R206 a4, R081 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a4.f0.f0.f0[0] = (float)(a4.f0.f0.f0[0] + k);
     a4.f0.f0.f0[1] = (float)(a4.f0.f0.f0[1] + k);
     return a4;
@@ -19009,7 +19012,7 @@ R162 multi_52(float a0, R197 a1, unsigned short a2, float a3, EnU16 a4, UPackedF
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a7.f1.f0[0].f0.a = (float)(a7.f1.f0[0].f0.a + k);
     return a7;
 }
@@ -19048,7 +19051,7 @@ UF32I32Pad multi_55(int8_t a0, const int64_t *a1, R125 a2, UF32I32Pad a3, const 
     ks += (uint64_t)(int64_t)(a5);
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a3.i[0] = (int32_t)(a3.i[0] + k);
     a3.i[1] = (int32_t)(a3.i[1] + k);
     a3.i[2] = (int32_t)(a3.i[2] + k);
@@ -19101,7 +19104,7 @@ R024 __attribute__((ms_abi)) multi_58(R042 a0, R024 a1, double a2, double a3, R1
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a1.f0[0] = (int64_t)(a1.f0[0] + k);
     a1.f0[1] = (int64_t)(a1.f0[1] + k);
     return a1;
@@ -19145,7 +19148,7 @@ R198 multi_61(R198 a0, R129 a1, U8EmptyU8 a2, R210 a3, unsigned long a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
-    (void)k;
+    ffidl_note_k(k);
     a0.f0[0].f1 = (float)(a0.f0[0].f1 + k);
     a0.f0[1].f1 = (float)(a0.f0[1].f1 + k);
     return a0;
@@ -19203,84 +19206,84 @@ uint64_t cbmulti_0(CbMulti_0 cb) {
 }
 uint64_t cbmulti_1(CbMulti_1 cb) {
     R001 r = cb(4762.625f, -3387.75, -5089.75, make_R001(3016), make_PackAlign4(3017), make_R024(3018), -3821.375f, -7182.5, 2147483647ll, -40ll, make_R064(3019));
-    return leafhash_R001(r);
+    return leafhash_R001(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_2(CbMulti_2 cb) {
     return cb(62ull, 3344677184ull, make_Bool3F32(3032), make_R130(3033), 241ull, 15432ull, make_R143(3034), 0ll, 65534ull, -3235.375f, 48909ull);
 }
 uint64_t cbmulti_3(CbMulti_3 cb) {
     R080 r = cb(make_R147(3048), make_R074(3049), make_R170(3050), 4430666767553698223ll, 255ull, make_R080(3051), make_R171(3052), -31ll, 23356ll);
-    return leafhash_R080(r);
+    return leafhash_R080(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_4(CbMulti_4 cb) {
     return cb(&ffidl_cells[48], make_R171(3064), make_R037(3065), make_R198(3066), 0ull, -32767ll, (EnU16)65535ull, make_R190(3067));
 }
 uint64_t cbmulti_5(CbMulti_5 cb) {
     PackP7 r = cb(9223372036854775807ll, make_R026(3080), make_PackP7(3081), 4262.0, 5731.25f, 7958.375);
-    return leafhash_PackP7(r);
+    return leafhash_PackP7(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_6(CbMulti_6 cb) {
     return cb(3530.75f, false, 15602875616397520208ull, make_R128(3096), -12ll, 1369.0f, -1828.5, make_R003(3097), 25ull, make_R106(3098), make_R174(3099));
 }
 uint64_t cbmulti_7(CbMulti_7 cb) {
     R009 r = cb(-29941ll, make_R198(3112), make_R009(3113), make_R129(3114), make_R034(3115), 7464.25f, 1948.625, 546.5, 32ull, -1342.5f);
-    return leafhash_R009(r);
+    return leafhash_R009(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_8(CbMulti_8 cb) {
     return cb(make_R164(3128), make_R014(3129), 65534ull, make_UF32ZeroI32(3130), -5068819426108197593ll, -2336088248786199100ll, 32ull);
 }
 uint64_t cbmulti_9(CbMulti_9 cb) {
     F32Arr1x3 r = cb((EnU32)4000000000ull, &ffidl_cells[55], 183ull, make_R002(3144), -5868.5f, -3378.75, -2274187278189780198ll, make_R090(3145), make_F32Arr1x3(3146));
-    return leafhash_F32Arr1x3(r);
+    return leafhash_F32Arr1x3(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_10(CbMulti_10 cb) {
     return cb(0ull, 8ull, 147ull, make_R170(3160), 0ull, make_R185(3161), 60878ull, (EnInt)1ll, -6974106843680226944ll, make_R037(3162));
 }
 uint64_t cbmulti_11(CbMulti_11 cb) {
     R218 r = cb(make_R040(3176), make_R006(3177), make_R120(3178), make_R218(3179), make_R129(3180));
-    return leafhash_R218(r);
+    return leafhash_R218(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_12(CbMulti_12 cb) {
     return cb(6525.0, make_R107(3192), make_R158(3193), make_R130(3194), -7072.0f, 0ull);
 }
 uint64_t cbmulti_13(CbMulti_13 cb) {
     R118 r = cb(9223372036854775806ll, make_R145(3208), -101ll, make_CharShortLong(3209), 8328868198801089534ll, -9223372036854775806ll, make_R118(3210), 2733918223ull, 1ull);
-    return leafhash_R118(r);
+    return leafhash_R118(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_14(CbMulti_14 cb) {
     return cb(make_R088(3224), make_R121(3225), (EnU8)37ull, -72ll, make_R067(3226));
 }
 uint64_t cbmulti_15(CbMulti_15 cb) {
     R014 r = cb(make_R211(3240), 9ull, make_R003(3241), 7012.375, 65534ull, make_R060(3242), make_R019(3243), 39411ull, -373.0, -49ll, make_R014(3244), -2922020076334733073ll, -2691.625f);
-    return leafhash_R014(r);
+    return leafhash_R014(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_16(CbMulti_16 cb) {
     return cb(make_R122(3256), -1103.375f, make_R200(3257), 52ll, make_R106(3258), 30ull, 255ull, -218.75f, 7614.625, 23ll, make_PackU2(3259), make_R036(3260));
 }
 uint64_t cbmulti_17(CbMulti_17 cb) {
     R186 r = cb(make_R186(3272), -3660.25f, -7280.375f, 3504.375f, make_R104(3273), make_R206(3274));
-    return leafhash_R186(r);
+    return leafhash_R186(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_18(CbMulti_18 cb) {
     return cb(make_R151(3288), 1780842833912793579ll, 16117ll, make_R191(3289), 32516ull, 1ull, make_R027(3290), -18577ll, &ffidl_cells[2], 28ull, make_R002(3291), make_R053(3292));
 }
 uint64_t cbmulti_19(CbMulti_19 cb) {
     R130 r = cb(48ull, make_R179(3304), make_R153(3305), make_R172(3306), make_R199(3307), make_R130(3308));
-    return leafhash_R130(r);
+    return leafhash_R130(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_20(CbMulti_20 cb) {
     return cb(&ffidl_cells[41], 6ll, 17ull, 24ull, &ffidl_cells[43], (EnI16)-299ll, make_PackAlign16F(3320), make_R200(3321), make_R079(3322), 6053023920057873432ll, make_R103(3323), 10ull, make_R139(3324));
 }
 uint64_t cbmulti_21(CbMulti_21 cb) {
     R000 r = cb(19ll, make_R149(3336), make_R060(3337), 36527ull, make_R000(3338), 23ull, make_R111(3339), make_U8ZeroI64(3340));
-    return leafhash_R000(r);
+    return leafhash_R000(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_22(CbMulti_22 cb) {
     return cb(make_CharShortLong(3352), (EnI64)-1ll, 25ll, make_R128(3353));
 }
 uint64_t cbmulti_23(CbMulti_23 cb) {
     R077 r = cb(-859.875, make_P7Pair(3368), -3376.625f, make_R153(3369), -6142.875, true, make_R074(3370), -6071.75, make_R077(3371), -48ll, make_R019(3372), 45ll);
-    return leafhash_R077(r);
+    return leafhash_R077(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 
 uint64_t va_0(const int64_t *a0, intptr_t a1, unsigned long a2, ...) {

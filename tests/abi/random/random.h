@@ -9,6 +9,10 @@
 
 /* Pointer fields and arguments point into these cells: cell j holds 1000 + 7j. */
 extern const int64_t ffidl_cells[64];
+/* Every echo (fixture or callback) notes its bump k here; the printers take it, so
+   arguments are observed even when the echoed shape has no fields. */
+void ffidl_note_k(int64_t k);
+int64_t ffidl_take_k(void);
 
 typedef uint8_t EnU8;  /* enum EnU8: u8 */
 typedef int16_t EnI16;  /* enum EnI16: i16 */

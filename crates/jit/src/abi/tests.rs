@@ -198,6 +198,9 @@ fn cases() -> Vec<Case> {
         win("{i32,i32,i32} by reference", vec![st(&[I4, I4, I4])], None, "a0 rcx:&copy12; ret void; stack 32"),
         win("three bytes by reference", vec![st(&[I1, I1, I1])], None, "a0 rcx:&copy3; ret void; stack 32"),
         win("16-byte return via rcx shifts args", vec![T::I32, T::F64], Some(st(&[I8, I8])), "a0 rdx:i4@0; a1 xmm2:f8@0; ret sret16:rcx; stack 32"),
+        // gcc's ms_abi: an empty struct argument takes its position (a pointer to a copy);
+        // an empty result has no hidden pointer and nothing is returned.
+        win("empty struct: by reference, returned without a hidden pointer", vec![T::I64, agg(0, 1, &[]), T::I32], Some(agg(0, 1, &[])), "a0 rcx:i8@0; a1 rdx:&copy0; a2 r8:i4@0; ret ; stack 32"),
         win("by reference on the stack", cat(&[many(T::I64, 4), vec![st(&[I8, I8, I8])]]), None, "a0 rcx:i8@0; a1 rdx:i8@0; a2 r8:i8@0; a3 r9:i8@0; a4 [sp+32]:&copy24; ret void; stack 40"),
         variadic(win("variadic float also in the int register", vec![T::Ptr, T::F64, T::I32], Some(T::I32), "a0 rcx:i8@0; a1 xmm1:f8@0 rdx:i8@0; a2 r8:i4@0; ret rax:i4@0 sext; stack 32"), 1),
         // ---- AAPCS64
