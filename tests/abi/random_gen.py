@@ -318,6 +318,9 @@ def fixed_shapes():
         Shape("PackU8ZeroI64", [("a", "u8"), ("z", ("arr", "i64", 0))], packed=True,
               note="MEMORY: the zero-length array's element is unaligned"),
         Shape("UF32ZeroI32", [("f", "f32"), ("z", "F32ZeroI32")], union=True),
+        Shape("F32ArrF32ZeroI32", [("a", "f32"), ("v", ("arr", "F32ZeroI32", 2))],
+              note="SSE, SSE: the array repeats its first element's class"),
+        Shape("ArrF32ZeroI32x4", [("v", ("arr", "F32ZeroI32", 4))], note="INTEGER, INTEGER"),
     ]
 
 

@@ -4,13 +4,13 @@
 //! ([`ffidl_jit::AbiType`]): integers and enums as their integer, `bool` as C `_Bool`,
 //! `cstr`/pointers/callbacks as pointers, structs, unions and arrays as one aggregate
 //! whose scalar leaves are flattened with their byte offsets (nested aggregates, array
-//! elements and union members included; union members give overlapping leaves). Each
-//! leaf also says whether it lies in an array element after the first, and a zero-length
-//! array `[T; 0]` contributes its element's leaves marked as taking no storage: the
-//! classifiers decide what those facts mean.
+//! elements and union members included; union members give overlapping leaves), next to
+//! its declared shape (the nesting, which gcc's SysV classification walks).
 //! Does not decide where anything goes: that is `ffidl_jit::classify`.
 
-use ffidl_jit::{Abi as JitAbi, AbiType, AggLayout, Leaf, LeafKind, Signature as JitSignature};
+use ffidl_jit::{
+    Abi as JitAbi, AbiType, AggLayout, AggShape, Leaf, LeafKind, Signature as JitSignature,
+};
 use ffidl_lang::tir::{self, FloatTy, Program, TypeId, TypeKind};
 
 /// The calling convention a declaration's `@abi` names, for this host.
@@ -44,14 +44,18 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
         }
         TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. } => {
             let mut leaves = Vec::new();
-            flatten(program, ty, Position::default(), &mut leaves)?;
+            let shape = flatten(program, ty, 0, &mut leaves)?;
             let size = u32::try_from(def.size).map_err(|_| {
                 format!("`{}` is too large to pass by value", program.type_name(ty))
             })?;
             AbiType::Aggregate(AggLayout {
                 size,
                 align: def.align as u32,
-                leaves,
+                leaves: leaves
+                    .into_iter()
+                    .map(|(offset, kind)| Leaf { offset, kind })
+                    .collect(),
+                shape,
             })
         }
         TypeKind::Opaque { .. } | TypeKind::Error => {
@@ -66,76 +70,77 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
 /// Most scalar leaves an aggregate passed by value may have (guards huge arrays).
 const MAX_LEAVES: usize = 1 << 16;
 
-/// Where a value being flattened sits inside the aggregate.
-#[derive(Clone, Copy, Default)]
-struct Position {
-    /// Byte offset from the start of the aggregate.
-    base: u64,
-    /// Inside an array element after the first.
-    repeated: bool,
-    /// Inside the element of a zero-length array starting at this offset.
-    zero_length_at: Option<u32>,
-}
-
+/// Appends the leaves of a `ty` at byte `base` to `leaves` and returns its shape.
 fn flatten(
     program: &Program,
     ty: TypeId,
-    at: Position,
-    leaves: &mut Vec<Leaf>,
-) -> Result<(), String> {
+    base: u64,
+    leaves: &mut Vec<(u32, LeafKind)>,
+) -> Result<AggShape, String> {
     if leaves.len() > MAX_LEAVES {
         return Err("aggregate has too many fields to pass by value".into());
     }
-    let leaf = |kind| Leaf {
-        offset: at.base as u32,
-        kind,
-        repeated: at.repeated,
-        zero_length_at: at.zero_length_at,
+    let mut scalar = |kind| {
+        leaves.push((base as u32, kind));
+        Ok(AggShape::Scalar(kind))
     };
-    match &program.ty(ty).kind {
-        TypeKind::Bool => leaves.push(leaf(LeafKind::Int(1))),
-        TypeKind::Int(i) => leaves.push(leaf(LeafKind::Int(i.size() as u8))),
-        TypeKind::Enum(e) => leaves.push(leaf(LeafKind::Int(e.repr.size() as u8))),
-        TypeKind::Float(FloatTy::F32) => leaves.push(leaf(LeafKind::F32)),
-        TypeKind::Float(FloatTy::F64) => leaves.push(leaf(LeafKind::F64)),
+    let def = program.ty(ty);
+    match &def.kind {
+        TypeKind::Bool => scalar(LeafKind::Int(1)),
+        TypeKind::Int(i) => scalar(LeafKind::Int(i.size() as u8)),
+        TypeKind::Enum(e) => scalar(LeafKind::Int(e.repr.size() as u8)),
+        TypeKind::Float(FloatTy::F32) => scalar(LeafKind::F32),
+        TypeKind::Float(FloatTy::F64) => scalar(LeafKind::F64),
         TypeKind::Cstr | TypeKind::Ptr { .. } | TypeKind::Callback(_) | TypeKind::Null => {
-            leaves.push(leaf(LeafKind::Int(8)))
+            scalar(LeafKind::Int(8))
         }
-        TypeKind::Struct(a) | TypeKind::Union(a) => {
+        TypeKind::Struct(a) => {
+            let mut fields = Vec::with_capacity(a.fields.len());
             for f in &a.fields {
-                let field = Position {
-                    base: at.base + f.offset,
-                    ..at
-                };
-                flatten(program, f.ty, field, leaves)?;
+                let shape = flatten(program, f.ty, base + f.offset, leaves)?;
+                fields.push((f.offset as u32, shape));
             }
+            Ok(AggShape::Struct {
+                size: def.size as u32,
+                fields,
+            })
         }
-        TypeKind::Array { elem, len: 0 } => {
-            let element = Position {
-                zero_length_at: at.zero_length_at.or(Some(at.base as u32)),
-                ..at
-            };
-            flatten(program, *elem, element, leaves)?;
+        TypeKind::Union(a) => {
+            let mut members = Vec::with_capacity(a.fields.len());
+            for f in &a.fields {
+                members.push(flatten(program, f.ty, base + f.offset, leaves)?);
+            }
+            Ok(AggShape::Union {
+                size: def.size as u32,
+                members,
+            })
         }
         TypeKind::Array { elem, len } => {
             let size = program.ty(*elem).size;
-            for k in 0..*len {
-                let element = Position {
-                    base: at.base + k * size,
-                    repeated: at.repeated || k > 0,
-                    zero_length_at: at.zero_length_at,
-                };
-                flatten(program, *elem, element, leaves)?;
+            // The element's shape (a zero-length array has one, but no leaves); every
+            // element has the first one's leaves, shifted.
+            let mut first = Vec::new();
+            let shape = flatten(program, *elem, base, &mut first)?;
+            if *len > 0 && !first.is_empty() {
+                for k in 0..*len {
+                    if leaves.len() > MAX_LEAVES {
+                        return Err("aggregate has too many fields to pass by value".into());
+                    }
+                    let shift = (k * size) as u32;
+                    leaves.extend(first.iter().map(|&(offset, kind)| (offset + shift, kind)));
+                }
             }
+            Ok(AggShape::Array {
+                len: *len as u32,
+                elem_size: size as u32,
+                elem: Box::new(shape),
+            })
         }
-        TypeKind::Void | TypeKind::Opaque { .. } | TypeKind::Error => {
-            return Err(format!(
-                "`{}` has no size and cannot be a field of a value passed to C",
-                program.type_name(ty)
-            ))
-        }
+        TypeKind::Void | TypeKind::Opaque { .. } | TypeKind::Error => Err(format!(
+            "`{}` has no size and cannot be a field of a value passed to C",
+            program.type_name(ty)
+        )),
     }
-    Ok(())
 }
 
 /// The ABI signature of a call: `params` are the fixed parameter types followed by the
@@ -210,35 +215,43 @@ mod tests {
     }
 
     #[test]
-    fn later_array_elements_and_zero_length_arrays_are_marked() {
-        let p = program(
-            "struct Two { a: [u16; 2], z: [f64; 0], b: u8 }
-             struct Grid { rows: [[u8; 2]; 2] }",
-        );
-        let ty = p.type_id("Two").unwrap();
-        let AbiType::Aggregate(two) = abi_type(&p, ty).unwrap().unwrap() else {
+    fn the_shape_keeps_arrays_and_zero_length_arrays() {
+        let p = program("struct Two { a: [u16; 2], z: [f64; 0], b: u8 }");
+        let AbiType::Aggregate(two) = abi_type(&p, p.type_id("Two").unwrap()).unwrap().unwrap()
+        else {
             panic!("Two is an aggregate");
         };
-        let marks: Vec<_> = two
-            .leaves
-            .iter()
-            .map(|l| (l.offset, l.kind, l.repeated, l.zero_length_at))
-            .collect();
+        let u16s = AggShape::Array {
+            len: 2,
+            elem_size: 2,
+            elem: Box::new(AggShape::Scalar(LeafKind::Int(2))),
+        };
+        let no_f64 = AggShape::Array {
+            len: 0,
+            elem_size: 8,
+            elem: Box::new(AggShape::Scalar(LeafKind::F64)),
+        };
         assert_eq!(
-            marks,
+            two.shape,
+            AggShape::Struct {
+                size: 16,
+                fields: vec![
+                    (0, u16s),
+                    (8, no_f64),
+                    (8, AggShape::Scalar(LeafKind::Int(1)))
+                ],
+            }
+        );
+        // The zero-length array has a shape but no leaves.
+        let leaves: Vec<_> = two.leaves.iter().map(|l| (l.offset, l.kind)).collect();
+        assert_eq!(
+            leaves,
             vec![
-                (0, LeafKind::Int(2), false, None),
-                (2, LeafKind::Int(2), true, None),
-                (8, LeafKind::F64, false, Some(8)),
-                (8, LeafKind::Int(1), false, None),
+                (0, LeafKind::Int(2)),
+                (2, LeafKind::Int(2)),
+                (8, LeafKind::Int(1))
             ]
         );
-        let ty = p.type_id("Grid").unwrap();
-        let AbiType::Aggregate(grid) = abi_type(&p, ty).unwrap().unwrap() else {
-            panic!("Grid is an aggregate");
-        };
-        let repeated: Vec<_> = grid.leaves.iter().map(|l| l.repeated).collect();
-        assert_eq!(repeated, vec![false, true, true, true]);
     }
 
     #[test]

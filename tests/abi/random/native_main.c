@@ -917,100 +917,110 @@ static uint64_t ncb_arg_UF32ZeroI32(UF32ZeroI32 a0, short a1, unsigned char a2, 
     h = cbmix(h, (uint64_t)(a6));
     return h;
 }
-static R001 ncb_ret_R001(double a0, R001 a1, uint32_t a2, ssize_t a3, EnInt a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a1.f0[0][0] = (signed char)(a1.f0[0][0] + k);
-    a1.f0[0][1] = (signed char)(a1.f0[0][1] + k);
-    a1.f0[1][0] = (signed char)(a1.f0[1][0] + k);
-    a1.f0[1][1] = (signed char)(a1.f0[1][1] + k);
-    a1.f0[2][0] = (signed char)(a1.f0[2][0] + k);
-    a1.f0[2][1] = (signed char)(a1.f0[2][1] + k);
-    return a1;
-}
-static uint64_t ncb_arg_R001(unsigned short a0, _Bool a1, int8_t a2, _Bool a3, ssize_t a4, uint64_t a5, const int64_t *a6, int16_t a7, R001 a8, float a9, float a10, float a11, float a12, double a13, float a14) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)*(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2][1]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a14) * 8.0));
-    return h;
-}
-static R003 __attribute__((ms_abi)) ncb_w64ret_R003(float a0, float a1, R003 a2, uintptr_t a3, ssize_t a4) {
+static F32ArrF32ZeroI32 ncb_ret_F32ArrF32ZeroI32(float a0, double a1, F32ArrF32ZeroI32 a2, short a3, unsigned long long a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (unsigned long long)(a2.f0 + k);
+    a2.a = (float)(a2.a + k);
+    a2.v[0].a = (float)(a2.v[0].a + k);
+    a2.v[1].a = (float)(a2.v[1].a + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R003(double a0, R003 a1, float a2, double a3, float a4) {
+static uint64_t ncb_arg_F32ArrF32ZeroI32(F32ArrF32ZeroI32 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.v[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.v[1].a) * 8.0));
     return h;
 }
-static R004 ncb_ret_R004(float a0, double a1, double a2, R004 a3, double a4, float a5) {
+static ArrF32ZeroI32x4 ncb_ret_ArrF32ZeroI32x4(double a0, signed char a1, double a2, ArrF32ZeroI32x4 a3, int8_t a4, short a5, float a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a3.v[0].a = (float)(a3.v[0].a + k);
+    a3.v[1].a = (float)(a3.v[1].a + k);
+    a3.v[2].a = (float)(a3.v[2].a + k);
+    a3.v[3].a = (float)(a3.v[3].a + k);
+    return a3;
+}
+static uint64_t ncb_arg_ArrF32ZeroI32x4(uint16_t a0, int32_t a1, uint8_t a2, ArrF32ZeroI32x4 a3, float a4, double a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[1].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[2].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[3].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R001 __attribute__((ms_abi)) ncb_w64ret_R001(R001 a0, double a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.f0[0][0] = (signed char)(a0.f0[0][0] + k);
+    a0.f0[0][1] = (signed char)(a0.f0[0][1] + k);
+    a0.f0[1][0] = (signed char)(a0.f0[1][0] + k);
+    a0.f0[1][1] = (signed char)(a0.f0[1][1] + k);
+    a0.f0[2][0] = (signed char)(a0.f0[2][0] + k);
+    a0.f0[2][1] = (signed char)(a0.f0[2][1] + k);
+    return a0;
+}
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R001(unsigned long a0, double a1, float a2, float a3, R001 a4, signed char a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5));
+    return h;
+}
+static R002 ncb_ret_R002(float a0, float a1, double a2, R002 a3, unsigned char a4, _Bool a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(a4);
+    ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = a3.f0 ^ (k & 1);
-    a3.f1 = (double)(a3.f1 + k);
+    a3.f0[0][0] = (int16_t)(a3.f0[0][0] + k);
+    a3.f0[0][1] = (int16_t)(a3.f0[0][1] + k);
+    a3.f0[1][0] = (int16_t)(a3.f0[1][0] + k);
+    a3.f0[1][1] = (int16_t)(a3.f0[1][1] + k);
     return a3;
 }
-static uint64_t ncb_arg_R004(const int64_t *a0, unsigned int a1, EnI64 a2, const int64_t *a3, uint16_t a4, EnI64 a5, const int64_t *a6, EnI64 a7, R004 a8, EnI64 a9, float a10, double a11, uint16_t a12, double a13, _Bool a14) {
+static uint64_t ncb_arg_R002(uint8_t a0, R002 a1, EnI64 a2, unsigned int a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)(a0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[1][1]));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)*(a3));
-    h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)*(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(a8.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
-    h = cbmix(h, (uint64_t)(a12));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a13) * 8.0));
-    h = cbmix(h, (uint64_t)(a14));
+    h = cbmix(h, (uint64_t)(a3));
     return h;
 }
-static R007 ncb_ret_R007(EnU8 a0, unsigned char a1, _Bool a2, R007 a3, double a4) {
+static R005 ncb_ret_R005(EnU8 a0, unsigned char a1, _Bool a2, R005 a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -1018,24 +1028,48 @@ static R007 ncb_ret_R007(EnU8 a0, unsigned char a1, _Bool a2, R007 a3, double a4
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (uintptr_t)(a3.f0[0] + k);
+    a3.f0.d = (double)(a3.f0.d + k);
+    a3.f1[0][0] = (float)(a3.f1[0][0] + k);
+    a3.f1[0][1] = (float)(a3.f1[0][1] + k);
+    a3.f2[0].a = (EnU8)(a3.f2[0].a + k);
+    a3.f2[0].b = (EnI16)(a3.f2[0].b + k);
+    a3.f2[0].c = (EnInt)(a3.f2[0].c + k);
+    a3.f2[1].a = (EnU8)(a3.f2[1].a + k);
+    a3.f2[1].b = (EnI16)(a3.f2[1].b + k);
+    a3.f2[1].c = (EnInt)(a3.f2[1].c + k);
+    a3.f2[2].a = (EnU8)(a3.f2[2].a + k);
+    a3.f2[2].b = (EnI16)(a3.f2[2].b + k);
+    a3.f2[2].c = (EnInt)(a3.f2[2].c + k);
+    a3.f3 = (long)(a3.f3 + k);
     return a3;
 }
-static uint64_t ncb_arg_R007(unsigned char a0, signed char a1, unsigned short a2, float a3, unsigned short a4, R007 a5, float a6, double a7, float a8, const int64_t *a9) {
+static uint64_t ncb_arg_R005(unsigned char a0, signed char a1, unsigned short a2, float a3, unsigned short a4, R005 a5, float a6, double a7, float a8, const int64_t *a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(a5.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.d) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[0][1]) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f2[0].a));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[0].b));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[0].c));
+    h = cbmix(h, (uint64_t)(a5.f2[1].a));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[1].b));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[1].c));
+    h = cbmix(h, (uint64_t)(a5.f2[2].a));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[2].b));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[2].c));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)*(a9));
     return h;
 }
-static R010 ncb_ret_R010(const int64_t *a0, unsigned long a1, signed char a2, unsigned char a3, double a4, uint32_t a5, R010 a6, int16_t a7, int8_t a8, double a9) {
+static R008 ncb_ret_R008(const int64_t *a0, unsigned long a1, signed char a2, unsigned char a3, double a4, uint32_t a5, R008 a6, int16_t a7, int8_t a8, double a9) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
@@ -1048,51 +1082,41 @@ static R010 ncb_ret_R010(const int64_t *a0, unsigned long a1, signed char a2, un
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f1 = (float)(a6.f1 + k);
+    a6.f1 = (uint64_t)(a6.f1 + k);
     return a6;
 }
-static uint64_t ncb_arg_R010(double a0, float a1, R010 a2, const int64_t *a3) {
+static uint64_t ncb_arg_R008(double a0, float a1, R008 a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f1));
     h = cbmix(h, (uint64_t)*(a3));
     return h;
 }
-static R012 __attribute__((ms_abi)) ncb_w64ret_R012(uintptr_t a0, unsigned short a1, R012 a2) {
+static R010 __attribute__((ms_abi)) ncb_w64ret_R010(uintptr_t a0, unsigned short a1, R010 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0].f1 = (float)(a2.f0[0].f1 + k);
-    a2.f1 = (int32_t)(a2.f1 + k);
-    a2.f2 = (double)(a2.f2 + k);
-    a2.f3 = (EnInt)(a2.f3 + k);
-    a2.f4 = (uint8_t)(a2.f4 + k);
-    a2.f5 = (unsigned short)(a2.f5 + k);
-    a2.f6 = (double)(a2.f6 + k);
+    a2.f0[0].a = (float)(a2.f0[0].a + k);
+    a2.f0[1].a = (float)(a2.f0[1].a + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R012(unsigned long long a0, short a1, signed char a2, const int64_t *a3, R012 a4, uintptr_t a5, uint32_t a6, EnU8 a7) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R010(unsigned long long a0, short a1, signed char a2, const int64_t *a3, R010 a4, uintptr_t a5, uint32_t a6, EnU8 a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)*(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f3));
-    h = cbmix(h, (uint64_t)(a4.f4));
-    h = cbmix(h, (uint64_t)(a4.f5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1].a) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
     return h;
 }
-static R013 ncb_ret_R013(double a0, ssize_t a1, float a2, uint16_t a3, int32_t a4, intptr_t a5, EnI8 a6, R013 a7, double a8) {
+static R011 ncb_ret_R011(double a0, ssize_t a1, float a2, uint16_t a3, int32_t a4, intptr_t a5, EnI8 a6, R011 a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1104,29 +1128,13 @@ static R013 ncb_ret_R013(double a0, ssize_t a1, float a2, uint16_t a3, int32_t a
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0] = (uint16_t)(a7.f0[0] + k);
-    a7.f0[1] = (uint16_t)(a7.f0[1] + k);
-    a7.f0[2] = (uint16_t)(a7.f0[2] + k);
-    a7.f0[3] = (uint16_t)(a7.f0[3] + k);
-    a7.f0[4] = (uint16_t)(a7.f0[4] + k);
-    a7.f0[5] = (uint16_t)(a7.f0[5] + k);
-    a7.f0[6] = (uint16_t)(a7.f0[6] + k);
-    a7.f0[7] = (uint16_t)(a7.f0[7] + k);
-    a7.f0[8] = (uint16_t)(a7.f0[8] + k);
+    a7.f0 = (uintptr_t)(a7.f0 + k);
     return a7;
 }
-static uint64_t ncb_arg_R013(short a0, R013 a1, uint16_t a2, _Bool a3, char a4, short a5, EnU64 a6, unsigned short a7) {
+static uint64_t ncb_arg_R011(short a0, R011 a1, uint16_t a2, _Bool a3, char a4, short a5, EnU64 a6, unsigned short a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1.f0[0]));
-    h = cbmix(h, (uint64_t)(a1.f0[1]));
-    h = cbmix(h, (uint64_t)(a1.f0[2]));
-    h = cbmix(h, (uint64_t)(a1.f0[3]));
-    h = cbmix(h, (uint64_t)(a1.f0[4]));
-    h = cbmix(h, (uint64_t)(a1.f0[5]));
-    h = cbmix(h, (uint64_t)(a1.f0[6]));
-    h = cbmix(h, (uint64_t)(a1.f0[7]));
-    h = cbmix(h, (uint64_t)(a1.f0[8]));
+    h = cbmix(h, (uint64_t)(a1.f0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
@@ -1135,7 +1143,7 @@ static uint64_t ncb_arg_R013(short a0, R013 a1, uint16_t a2, _Bool a3, char a4, 
     h = cbmix(h, (uint64_t)(a7));
     return h;
 }
-static R016 ncb_ret_R016(double a0, const int64_t *a1, uint16_t a2, int16_t a3, const int64_t *a4, double a5, float a6, unsigned char a7, R016 a8, uint16_t a9, const int64_t *a10) {
+static R014 ncb_ret_R014(double a0, const int64_t *a1, uint16_t a2, int16_t a3, const int64_t *a4, double a5, float a6, unsigned char a7, R014 a8, uint16_t a9, const int64_t *a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)*(a1);
@@ -1149,29 +1157,26 @@ static R016 ncb_ret_R016(double a0, const int64_t *a1, uint16_t a2, int16_t a3, 
     ks += (uint64_t)*(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0].v[0] = (double)(a8.f0[0].v[0] + k);
-    a8.f0[1].v[0] = (double)(a8.f0[1].v[0] + k);
-    a8.f0[2].v[0] = (double)(a8.f0[2].v[0] + k);
+    a8.f0 = (short)(a8.f0 + k);
     return a8;
 }
-static uint64_t ncb_arg_R016(uint32_t a0, uint32_t a1, R016 a2) {
+static uint64_t ncb_arg_R014(uint32_t a0, uint32_t a1, R014 a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
     return h;
 }
-static R019 ncb_ret_R019(R019 a0, float a1) {
+static R017 ncb_ret_R017(R017 a0, float a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f3 = (double)(a0.f3 + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
-static uint64_t ncb_arg_R019(short a0, double a1, double a2, float a3, unsigned long long a4, unsigned short a5, R019 a6, float a7, double a8, double a9) {
+static uint64_t ncb_arg_R017(short a0, double a1, double a2, float a3, unsigned long long a4, unsigned short a5, R017 a6, float a7, double a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -1179,13 +1184,14 @@ static uint64_t ncb_arg_R019(short a0, double a1, double a2, float a3, unsigned 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     return h;
 }
-static R021 __attribute__((ms_abi)) ncb_w64ret_R021(intptr_t a0, unsigned long a1, uint8_t a2, R021 a3, int64_t a4) {
+static R019 __attribute__((ms_abi)) ncb_w64ret_R019(intptr_t a0, unsigned long a1, uint8_t a2, R019 a3, int64_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -1193,21 +1199,23 @@ static R021 __attribute__((ms_abi)) ncb_w64ret_R021(intptr_t a0, unsigned long a
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (double)(a3.f1 + k);
+    a3.f0[0] = (long)(a3.f0[0] + k);
+    a3.f0[1] = (long)(a3.f0[1] + k);
+    a3.f0[2] = (long)(a3.f0[2] + k);
     return a3;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R021(double a0, float a1, float a2, float a3, R021 a4) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R019(double a0, float a1, float a2, float a3, R019 a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0[2]));
     return h;
 }
-static R022 ncb_ret_R022(int16_t a0, R022 a1, uintptr_t a2, EnI16 a3, char a4) {
+static R020 ncb_ret_R020(int16_t a0, R020 a1, uintptr_t a2, EnI16 a3, char a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
@@ -1215,31 +1223,17 @@ static R022 ncb_ret_R022(int16_t a0, R022 a1, uintptr_t a2, EnI16 a3, char a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (unsigned short)(a1.f0 + k);
-    a1.f1 = (uint16_t)(a1.f1 + k);
-    a1.f2.f0[0][0] = (signed char)(a1.f2.f0[0][0] + k);
-    a1.f2.f0[0][1] = (signed char)(a1.f2.f0[0][1] + k);
-    a1.f2.f0[1][0] = (signed char)(a1.f2.f0[1][0] + k);
-    a1.f2.f0[1][1] = (signed char)(a1.f2.f0[1][1] + k);
-    a1.f2.f0[2][0] = (signed char)(a1.f2.f0[2][0] + k);
-    a1.f2.f0[2][1] = (signed char)(a1.f2.f0[2][1] + k);
+    a1.f3 = (double)(a1.f3 + k);
     return a1;
 }
-static uint64_t ncb_arg_R022(unsigned int a0, char a1, uint64_t a2, EnI16 a3, const int64_t *a4, R022 a5, unsigned char a6, int8_t a7, uint32_t a8, float a9, float a10, double a11) {
+static uint64_t ncb_arg_R020(unsigned int a0, char a1, uint64_t a2, EnI16 a3, const int64_t *a4, R020 a5, unsigned char a6, int8_t a7, uint32_t a8, float a9, float a10, double a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)*(a4));
-    h = cbmix(h, (uint64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(a5.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2.f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f3) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(a8));
@@ -1248,7 +1242,7 @@ static uint64_t ncb_arg_R022(unsigned int a0, char a1, uint64_t a2, EnI16 a3, co
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     return h;
 }
-static R025 ncb_ret_R025(char a0, char a1, signed char a2, float a3, _Bool a4, ssize_t a5, uint16_t a6, unsigned short a7, R025 a8, float a9, float a10) {
+static R023 ncb_ret_R023(char a0, char a1, signed char a2, float a3, _Bool a4, ssize_t a5, uint16_t a6, unsigned short a7, R023 a8, float a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1262,40 +1256,22 @@ static R025 ncb_ret_R025(char a0, char a1, signed char a2, float a3, _Bool a4, s
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0 = (float)(a8.f0.f0 + k);
-    a8.f0.f1 = (double)(a8.f0.f1 + k);
-    a8.f1 = (uint8_t)(a8.f1 + k);
-    a8.f2[0] = (float)(a8.f2[0] + k);
-    a8.f2[1] = (float)(a8.f2[1] + k);
-    a8.f3.f0 = (float)(a8.f3.f0 + k);
-    a8.f3.f1 = (double)(a8.f3.f1 + k);
-    a8.f4 = (float)(a8.f4 + k);
-    a8.f5.v[0][0] = (float)(a8.f5.v[0][0] + k);
-    a8.f5.v[1][0] = (float)(a8.f5.v[1][0] + k);
-    a8.f5.v[2][0] = (float)(a8.f5.v[2][0] + k);
-    a8.f6[0] = (int)(a8.f6[0] + k);
+    a8.f0 = (unsigned short)(a8.f0 + k);
+    a8.f1 = (uint16_t)(a8.f1 + k);
+    a8.f2.v[0] = (double)(a8.f2.v[0] + k);
     return a8;
 }
-static uint64_t ncb_arg_R025(char a0, float a1, R025 a2, float a3) {
+static uint64_t ncb_arg_R023(char a0, float a1, R023 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0));
     h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f6[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2.v[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
-static R028 ncb_ret_R028(const int64_t *a0, unsigned long a1, EnI16 a2, R028 a3, EnI8 a4, long a5) {
+static R026 ncb_ret_R026(const int64_t *a0, unsigned long a1, EnI16 a2, R026 a3, EnI8 a4, long a5) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
@@ -1304,23 +1280,55 @@ static R028 ncb_ret_R028(const int64_t *a0, unsigned long a1, EnI16 a2, R028 a3,
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
+    a3.f0.f0[0] = (int16_t)(a3.f0.f0[0] + k);
+    a3.f0.f0[1] = (int16_t)(a3.f0.f0[1] + k);
+    a3.f0.f0[2] = (int16_t)(a3.f0.f0[2] + k);
+    a3.f0.f0[3] = (int16_t)(a3.f0.f0[3] + k);
+    a3.f0.f0[4] = (int16_t)(a3.f0.f0[4] + k);
+    a3.f0.f0[5] = (int16_t)(a3.f0.f0[5] + k);
+    a3.f0.f0[6] = (int16_t)(a3.f0.f0[6] + k);
+    a3.f0.f0[7] = (int16_t)(a3.f0.f0[7] + k);
+    a3.f1 = (uint8_t)(a3.f1 + k);
+    a3.f2[0] = (float)(a3.f2[0] + k);
+    a3.f2[1] = (float)(a3.f2[1] + k);
+    a3.f3.a = a3.f3.a ^ (k & 1);
+    a3.f3.b = a3.f3.b ^ (k & 1);
+    a3.f3.c = a3.f3.c ^ (k & 1);
+    a3.f3.f = (float)(a3.f3.f + k);
+    a3.f4 = (float)(a3.f4 + k);
+    a3.f5.d = (double)(a3.f5.d + k);
     return a3;
 }
-static uint64_t ncb_arg_R028(float a0, double a1, float a2, float a3, R028 a4, float a5, short a6, long long a7, int16_t a8) {
+static uint64_t ncb_arg_R026(float a0, double a1, float a2, float a3, R026 a4, float a5, short a6, long long a7, int16_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[4]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[5]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[6]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0.f0[7]));
+    h = cbmix(h, (uint64_t)(a4.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f3.a));
+    h = cbmix(h, (uint64_t)(a4.f3.b));
+    h = cbmix(h, (uint64_t)(a4.f3.c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f5.d) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-static R030 __attribute__((ms_abi)) ncb_w64ret_R030(unsigned long a0, intptr_t a1, const int64_t *a2, int8_t a3, R030 a4, double a5) {
+static R028 __attribute__((ms_abi)) ncb_w64ret_R028(unsigned long a0, intptr_t a1, const int64_t *a2, int8_t a3, R028 a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1329,20 +1337,22 @@ static R030 __attribute__((ms_abi)) ncb_w64ret_R030(unsigned long a0, intptr_t a
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (char)(a4.f0 + k);
+    a4.f0.tag = (uint8_t)(a4.f0.tag + k);
+    a4.f0.v = (uint32_t)(a4.f0.v + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R030(double a0, double a1, R030 a2, ssize_t a3, const int64_t *a4, char a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R028(double a0, double a1, R028 a2, ssize_t a3, const int64_t *a4, char a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
+    h = cbmix(h, (uint64_t)(a2.f0.tag));
+    h = cbmix(h, (uint64_t)(a2.f0.v));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)*(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-static R031 ncb_ret_R031(double a0, double a1, float a2, double a3, R031 a4, ssize_t a5, EnInt a6, float a7) {
+static R029 ncb_ret_R029(double a0, double a1, float a2, double a3, R029 a4, ssize_t a5, EnInt a6, float a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1353,23 +1363,39 @@ static R031 ncb_ret_R031(double a0, double a1, float a2, double a3, R031 a4, ssi
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f1[0] = (short)(a4.f1[0] + k);
-    a4.f1[1] = (short)(a4.f1[1] + k);
+    a4.f2[0].f0 = (unsigned char)(a4.f2[0].f0 + k);
+    a4.f2[0].f1 = (signed char)(a4.f2[0].f1 + k);
+    a4.f2[0].f2.a = (float)(a4.f2[0].f2.a + k);
+    a4.f2[0].f2.v[0].a = (float)(a4.f2[0].f2.v[0].a + k);
+    a4.f2[0].f2.v[1].a = (float)(a4.f2[0].f2.v[1].a + k);
+    a4.f2[1].f0 = (unsigned char)(a4.f2[1].f0 + k);
+    a4.f2[1].f1 = (signed char)(a4.f2[1].f1 + k);
+    a4.f2[1].f2.a = (float)(a4.f2[1].f2.a + k);
+    a4.f2[1].f2.v[0].a = (float)(a4.f2[1].f2.v[0].a + k);
+    a4.f2[1].f2.v[1].a = (float)(a4.f2[1].f2.v[1].a + k);
     return a4;
 }
-static uint64_t ncb_arg_R031(uint16_t a0, char a1, R031 a2, signed char a3, short a4, long a5, unsigned short a6) {
+static uint64_t ncb_arg_R029(uint16_t a0, char a1, R029 a2, signed char a3, short a4, long a5, unsigned short a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = cbmix(h, (uint64_t)(a2.f2[0].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2[0].f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0].f2.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0].f2.v[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0].f2.v[1].a) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f2[1].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f2[1].f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1].f2.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1].f2.v[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1].f2.v[1].a) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     return h;
 }
-static R034 ncb_ret_R034(const int64_t *a0, short a1, int16_t a2, short a3, R034 a4, char a5, EnU64 a6) {
+static R032 ncb_ret_R032(const int64_t *a0, short a1, int16_t a2, short a3, R032 a4, char a5, EnU64 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1379,22 +1405,26 @@ static R034 ncb_ret_R034(const int64_t *a0, short a1, int16_t a2, short a3, R034
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0.d = (double)(a4.f0.d + k);
+    a4.f0 = (unsigned long)(a4.f0 + k);
+    a4.f1 = (long)(a4.f1 + k);
+    a4.f2[0][0] = (ssize_t)(a4.f2[0][0] + k);
     return a4;
 }
-static uint64_t ncb_arg_R034(double a0, float a1, double a2, double a3, double a4, R034 a5, double a6, float a7) {
+static uint64_t ncb_arg_R032(double a0, float a1, double a2, double a3, double a4, R032 a5, double a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[0][0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     return h;
 }
-static R037 ncb_ret_R037(float a0, float a1, float a2, float a3, float a4, R037 a5, unsigned int a6, uint32_t a7, unsigned long long a8) {
+static R035 ncb_ret_R035(float a0, float a1, float a2, float a3, float a4, R035 a5, unsigned int a6, uint32_t a7, unsigned long long a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1406,32 +1436,18 @@ static R037 ncb_ret_R037(float a0, float a1, float a2, float a3, float a4, R037 
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (unsigned char)(a5.f0 + k);
-    a5.f2 = (unsigned char)(a5.f2 + k);
-    a5.f3[0] = (char)(a5.f3[0] + k);
-    a5.f3[1] = (char)(a5.f3[1] + k);
-    a5.f3[2] = (char)(a5.f3[2] + k);
-    a5.f4 = (int8_t)(a5.f4 + k);
-    a5.f5[0].a = (float)(a5.f5[0].a + k);
-    a5.f5[0].b = (float)(a5.f5[0].b + k);
+    a5.f0 = (float)(a5.f0 + k);
     return a5;
 }
-static uint64_t ncb_arg_R037(unsigned int a0, int8_t a1, unsigned long long a2, R037 a3) {
+static uint64_t ncb_arg_R035(unsigned int a0, int8_t a1, unsigned long long a2, R035 a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f5[0].a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f5[0].b) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
     return h;
 }
-static R039 __attribute__((ms_abi)) ncb_w64ret_R039(double a0, double a1, double a2, float a3, R039 a4, float a5, ssize_t a6) {
+static R037 __attribute__((ms_abi)) ncb_w64ret_R037(double a0, double a1, double a2, float a3, R037 a4, float a5, ssize_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1441,35 +1457,17 @@ static R039 __attribute__((ms_abi)) ncb_w64ret_R039(double a0, double a1, double
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (float)(a4.f0[0] + k);
-    a4.f0[1] = (float)(a4.f0[1] + k);
-    a4.f0[2] = (float)(a4.f0[2] + k);
-    a4.f3[0].v[0] = (double)(a4.f3[0].v[0] + k);
-    a4.f3[1].v[0] = (double)(a4.f3[1].v[0] + k);
-    a4.f4[0] = (float)(a4.f4[0] + k);
-    a4.f4[1] = (float)(a4.f4[1] + k);
-    a4.f4[2] = (float)(a4.f4[2] + k);
-    a4.f5[0] = (float)(a4.f5[0] + k);
-    a4.f5[1] = (float)(a4.f5[1] + k);
+    a4.f0 = (float)(a4.f0 + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R039(char a0, float a1, R039 a2) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R037(char a0, float a1, R037 a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3[0].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3[1].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
     return h;
 }
-static R040 ncb_ret_R040(ssize_t a0, int32_t a1, int a2, char a3, R040 a4, int a5, int16_t a6) {
+static R038 ncb_ret_R038(ssize_t a0, int32_t a1, int a2, char a3, R038 a4, int a5, int16_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1479,27 +1477,15 @@ static R040 ncb_ret_R040(ssize_t a0, int32_t a1, int a2, char a3, R040 a4, int a
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (short)(a4.f0 + k);
-    a4.f1 = a4.f1 ^ (k & 1);
-    a4.f2.a = (uint8_t)(a4.f2.a + k);
-    a4.f2.b = (uint8_t)(a4.f2.b + k);
-    a4.f3[0] = (uint16_t)(a4.f3[0] + k);
-    a4.f3[1] = (uint16_t)(a4.f3[1] + k);
-    a4.f3[2] = (uint16_t)(a4.f3[2] + k);
+    a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
-static uint64_t ncb_arg_R040(EnU64 a0, char a1, uintptr_t a2, R040 a3, ssize_t a4, short a5, uint64_t a6, unsigned short a7, int8_t a8, long long a9) {
+static uint64_t ncb_arg_R038(EnU64 a0, char a1, uintptr_t a2, R038 a3, ssize_t a4, short a5, uint64_t a6, unsigned short a7, int8_t a8, long long a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(a3.f2.a));
-    h = cbmix(h, (uint64_t)(a3.f2.b));
-    h = cbmix(h, (uint64_t)(a3.f3[0]));
-    h = cbmix(h, (uint64_t)(a3.f3[1]));
-    h = cbmix(h, (uint64_t)(a3.f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
@@ -1508,32 +1494,24 @@ static uint64_t ncb_arg_R040(EnU64 a0, char a1, uintptr_t a2, R040 a3, ssize_t a
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-static R043 ncb_ret_R043(float a0, R043 a1) {
+static R041 ncb_ret_R041(float a0, R041 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1[0] = (double)(a1.f1[0] + k);
-    a1.f1[1] = (double)(a1.f1[1] + k);
-    a1.f1[2] = (double)(a1.f1[2] + k);
-    a1.f1[3] = (double)(a1.f1[3] + k);
-    a1.f2.f0[0] = (uintptr_t)(a1.f2.f0[0] + k);
+    a1.f0 = (unsigned long)(a1.f0 + k);
+    a1.f1 = (unsigned long long)(a1.f1 + k);
     return a1;
 }
-static uint64_t ncb_arg_R043(signed char a0, int16_t a1, size_t a2, int8_t a3, double a4, R043 a5, float a6, double a7, float a8, float a9, float a10, float a11) {
+static uint64_t ncb_arg_R041(signed char a0, int16_t a1, size_t a2, int8_t a3, double a4, R041 a5, float a6, double a7, float a8, float a9, float a10, float a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f2.f0[0]));
+    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
@@ -1542,7 +1520,7 @@ static uint64_t ncb_arg_R043(signed char a0, int16_t a1, size_t a2, int8_t a3, d
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
     return h;
 }
-static R046 ncb_ret_R046(const int64_t *a0, uint8_t a1, unsigned char a2, _Bool a3, long a4, const int64_t *a5, R046 a6) {
+static R044 ncb_ret_R044(const int64_t *a0, uint8_t a1, unsigned char a2, _Bool a3, long a4, const int64_t *a5, R044 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
@@ -1552,19 +1530,23 @@ static R046 ncb_ret_R046(const int64_t *a0, uint8_t a1, unsigned char a2, _Bool 
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0].v[0] = (double)(a6.f0[0].v[0] + k);
+    a6.f1.f0 = (unsigned short)(a6.f1.f0 + k);
+    a6.f1.f1 = (uint16_t)(a6.f1.f1 + k);
+    a6.f1.f2.v[0] = (double)(a6.f1.f2.v[0] + k);
     return a6;
 }
-static uint64_t ncb_arg_R046(unsigned long a0, R046 a1, float a2, double a3, double a4) {
+static uint64_t ncb_arg_R044(unsigned long a0, R044 a1, float a2, double a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f2.v[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     return h;
 }
-static R048 __attribute__((ms_abi)) ncb_w64ret_R048(double a0, uint8_t a1, R048 a2, double a3, float a4) {
+static R046 __attribute__((ms_abi)) ncb_w64ret_R046(double a0, uint8_t a1, R046 a2, double a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -1572,41 +1554,31 @@ static R048 __attribute__((ms_abi)) ncb_w64ret_R048(double a0, uint8_t a1, R048 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0].f0 = (unsigned short)(a2.f0[0].f0 + k);
-    a2.f0[0].f1 = (uint16_t)(a2.f0[0].f1 + k);
-    a2.f0[0].f2.f0[0][0] = (signed char)(a2.f0[0].f2.f0[0][0] + k);
-    a2.f0[0].f2.f0[0][1] = (signed char)(a2.f0[0].f2.f0[0][1] + k);
-    a2.f0[0].f2.f0[1][0] = (signed char)(a2.f0[0].f2.f0[1][0] + k);
-    a2.f0[0].f2.f0[1][1] = (signed char)(a2.f0[0].f2.f0[1][1] + k);
-    a2.f0[0].f2.f0[2][0] = (signed char)(a2.f0[0].f2.f0[2][0] + k);
-    a2.f0[0].f2.f0[2][1] = (signed char)(a2.f0[0].f2.f0[2][1] + k);
+    a2.f0 = (signed char)(a2.f0 + k);
+    a2.f1 = (unsigned long)(a2.f1 + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R048(R048 a0, float a1, double a2) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R046(R046 a0, float a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0[0].f0));
-    h = cbmix(h, (uint64_t)(a0.f0[0].f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
-static R049 ncb_ret_R049(R049 a0) {
+static R047 ncb_ret_R047(R047 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (uint8_t)(a0.f0 + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
-static uint64_t ncb_arg_R049(float a0, R049 a1, double a2, double a3, double a4, double a5, double a6, double a7) {
+static uint64_t ncb_arg_R047(float a0, R047 a1, double a2, double a3, double a4, double a5, double a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
@@ -1615,17 +1587,16 @@ static uint64_t ncb_arg_R049(float a0, R049 a1, double a2, double a3, double a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     return h;
 }
-static R052 ncb_ret_R052(R052 a0, int16_t a1) {
+static R050 ncb_ret_R050(R050 a0, int16_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0].f0[0] = (uintptr_t)(a0.f0[0].f0[0] + k);
-    a0.f0[1].f0[0] = (uintptr_t)(a0.f0[1].f0[0] + k);
-    a0.f0[2].f0[0] = (uintptr_t)(a0.f0[2].f0[0] + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f2[0].f2 = (double)(a0.f2[0].f2 + k);
     return a0;
 }
-static uint64_t ncb_arg_R052(int64_t a0, double a1, uint16_t a2, EnU8 a3, unsigned char a4, int a5, R052 a6) {
+static uint64_t ncb_arg_R050(int64_t a0, double a1, uint16_t a2, EnU8 a3, unsigned char a4, int a5, R050 a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -1633,12 +1604,11 @@ static uint64_t ncb_arg_R052(int64_t a0, double a1, uint16_t a2, EnU8 a3, unsign
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6.f0[0].f0[0]));
-    h = cbmix(h, (uint64_t)(a6.f0[1].f0[0]));
-    h = cbmix(h, (uint64_t)(a6.f0[2].f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2[0].f2) * 8.0));
     return h;
 }
-static R055 ncb_ret_R055(float a0, float a1, double a2, double a3, double a4, float a5, float a6, double a7, R055 a8, float a9) {
+static R053 ncb_ret_R053(float a0, float a1, double a2, double a3, double a4, float a5, float a6, double a7, R053 a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1651,44 +1621,64 @@ static R055 ncb_ret_R055(float a0, float a1, double a2, double a3, double a4, fl
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (double)(a8.f0[0] + k);
+    a8.f0 = (float)(a8.f0 + k);
+    a8.f1.f0.f0 = (float)(a8.f1.f0.f0 + k);
+    a8.f2.f0 = (double)(a8.f2.f0 + k);
     return a8;
 }
-static uint64_t ncb_arg_R055(long a0, EnU16 a1, char a2, R055 a3, ssize_t a4, float a5) {
+static uint64_t ncb_arg_R053(long a0, EnU16 a1, char a2, R053 a3, ssize_t a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R057 __attribute__((ms_abi)) ncb_w64ret_R057(double a0, R057 a1, EnI8 a2) {
+static R055 __attribute__((ms_abi)) ncb_w64ret_R055(double a0, R055 a1, EnI8 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (int)(a1.f0 + k);
-    a1.f1[0].f0.a = (uint8_t)(a1.f1[0].f0.a + k);
-    a1.f1[0].f0.b = (uint8_t)(a1.f1[0].f0.b + k);
-    a1.f1[0].f1[0][0] = (unsigned int)(a1.f1[0].f1[0][0] + k);
-    a1.f1[0].f1[1][0] = (unsigned int)(a1.f1[0].f1[1][0] + k);
+    a1.f0.f0[0][0] = (signed char)(a1.f0.f0[0][0] + k);
+    a1.f0.f0[0][1] = (signed char)(a1.f0.f0[0][1] + k);
+    a1.f0.f0[1][0] = (signed char)(a1.f0.f0[1][0] + k);
+    a1.f0.f0[1][1] = (signed char)(a1.f0.f0[1][1] + k);
+    a1.f0.f0[2][0] = (signed char)(a1.f0.f0[2][0] + k);
+    a1.f0.f0[2][1] = (signed char)(a1.f0.f0[2][1] + k);
+    a1.f1 = (uint8_t)(a1.f1 + k);
+    a1.f2 = (uint16_t)(a1.f2 + k);
+    a1.f3 = (int8_t)(a1.f3 + k);
+    a1.f5[0] = (char)(a1.f5[0] + k);
+    a1.f5[1] = (char)(a1.f5[1] + k);
+    a1.f5[2] = (char)(a1.f5[2] + k);
+    a1.f6 = a1.f6 ^ (k & 1);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R057(R057 a0, EnI16 a1, int8_t a2) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R055(R055 a0, EnI16 a1, int8_t a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1[0].f0.a));
-    h = cbmix(h, (uint64_t)(a0.f1[0].f0.b));
-    h = cbmix(h, (uint64_t)(a0.f1[0].f1[0][0]));
-    h = cbmix(h, (uint64_t)(a0.f1[0].f1[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f0[2][1]));
+    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f5[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f5[2]));
+    h = cbmix(h, (uint64_t)(a0.f6));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
-static R058 ncb_ret_R058(double a0, uint8_t a1, float a2, intptr_t a3, uint16_t a4, R058 a5, signed char a6) {
+static R056 ncb_ret_R056(double a0, uint8_t a1, float a2, intptr_t a3, uint16_t a4, R056 a5, signed char a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -1698,11 +1688,11 @@ static R058 ncb_ret_R058(double a0, uint8_t a1, float a2, intptr_t a3, uint16_t 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f2[0].f0 = (double)(a5.f2[0].f0 + k);
+    a5.f0.f0 = (uint64_t)(a5.f0.f0 + k);
+    a5.f0.f1 = a5.f0.f1 + (k & 7);
     return a5;
 }
-static uint64_t ncb_arg_R058(double a0, float a1, float a2, double a3, double a4, double a5, R058 a6, const int64_t *a7, float a8, double a9, unsigned char a10, intptr_t a11, _Bool a12) {
+static uint64_t ncb_arg_R056(double a0, float a1, float a2, double a3, double a4, double a5, R056 a6, const int64_t *a7, float a8, double a9, unsigned char a10, intptr_t a11, _Bool a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -1710,8 +1700,8 @@ static uint64_t ncb_arg_R058(double a0, float a1, float a2, double a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f0.f0));
+    h = cbmix(h, (uint64_t)*(a6.f0.f1));
     h = cbmix(h, (uint64_t)*(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
@@ -1720,17 +1710,22 @@ static uint64_t ncb_arg_R058(double a0, float a1, float a2, double a3, double a4
     h = cbmix(h, (uint64_t)(a12));
     return h;
 }
-static R061 ncb_ret_R061(R061 a0) {
+static R059 ncb_ret_R059(R059 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1.v[0][0] = (float)(a0.f1.v[0][0] + k);
-    a0.f1.v[1][0] = (float)(a0.f1.v[1][0] + k);
-    a0.f1.v[2][0] = (float)(a0.f1.v[2][0] + k);
+    a0.f0 = (int8_t)(a0.f0 + k);
+    a0.f1 = (int64_t)(a0.f1 + k);
+    a0.f2 = (char)(a0.f2 + k);
+    a0.f3 = (uintptr_t)(a0.f3 + k);
+    a0.f4 = (signed char)(a0.f4 + k);
+    a0.f5 = (unsigned char)(a0.f5 + k);
+    a0.f6[0] = (short)(a0.f6[0] + k);
+    a0.f6[1] = (short)(a0.f6[1] + k);
+    a0.f7 = (double)(a0.f7 + k);
     return a0;
 }
-static uint64_t ncb_arg_R061(uint8_t a0, float a1, float a2, unsigned int a3, float a4, double a5, double a6, float a7, R061 a8) {
+static uint64_t ncb_arg_R059(uint8_t a0, float a1, float a2, unsigned int a3, float a4, double a5, double a6, float a7, R059 a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -1740,13 +1735,18 @@ static uint64_t ncb_arg_R061(uint8_t a0, float a1, float a2, unsigned int a3, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1.v[2][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(a8.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f4));
+    h = cbmix(h, (uint64_t)(a8.f5));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f6[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f6[1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f7) * 8.0));
     return h;
 }
-static R064 ncb_ret_R064(float a0, double a1, double a2, double a3, R064 a4) {
+static R062 ncb_ret_R062(float a0, double a1, double a2, double a3, R062 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1754,22 +1754,11 @@ static R064 ncb_ret_R064(float a0, double a1, double a2, double a3, R064 a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1[0] = (unsigned short)(a4.f1[0] + k);
-    a4.f1[1] = (unsigned short)(a4.f1[1] + k);
-    a4.f1[2] = (unsigned short)(a4.f1[2] + k);
-    a4.f2 = (uint32_t)(a4.f2 + k);
-    a4.f3 = (float)(a4.f3 + k);
-    a4.f4.c = (char)(a4.f4.c + k);
-    a4.f4.s = (short)(a4.f4.s + k);
-    a4.f4.l = (long)(a4.f4.l + k);
-    a4.f5 = (float)(a4.f5 + k);
-    a4.f6.f1[0] = (short)(a4.f6.f1[0] + k);
-    a4.f6.f1[1] = (short)(a4.f6.f1[1] + k);
-    a4.f7 = (size_t)(a4.f7 + k);
+    a4.f0.f0[0].a = (float)(a4.f0.f0[0].a + k);
+    a4.f0.f0[1].a = (float)(a4.f0.f0[1].a + k);
     return a4;
 }
-static uint64_t ncb_arg_R064(double a0, float a1, double a2, float a3, float a4, double a5, float a6, float a7, R064 a8, EnU64 a9, uintptr_t a10, signed char a11, const int64_t *a12) {
+static uint64_t ncb_arg_R062(double a0, float a1, double a2, float a3, float a4, double a5, float a6, float a7, R062 a8, EnU64 a9, uintptr_t a10, signed char a11, const int64_t *a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -1779,81 +1768,28 @@ static uint64_t ncb_arg_R064(double a0, float a1, double a2, float a3, float a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f1[0]));
-    h = cbmix(h, (uint64_t)(a8.f1[1]));
-    h = cbmix(h, (uint64_t)(a8.f1[2]));
-    h = cbmix(h, (uint64_t)(a8.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f4.c));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f4.s));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f4.l));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f6.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f6.f1[1]));
-    h = cbmix(h, (uint64_t)(a8.f7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0[1].a) * 8.0));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
     h = cbmix(h, (uint64_t)*(a12));
     return h;
 }
-static R066 __attribute__((ms_abi)) ncb_w64ret_R066(R066 a0) {
+static R064 __attribute__((ms_abi)) ncb_w64ret_R064(R064 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (int8_t)(a0.f0 + k);
-    a0.f1.a = a0.f1.a ^ (k & 1);
-    a0.f1.b = a0.f1.b ^ (k & 1);
-    a0.f1.c = a0.f1.c ^ (k & 1);
-    a0.f1.f = (float)(a0.f1.f + k);
-    a0.f2[0] = (unsigned int)(a0.f2[0] + k);
-    a0.f3.f0[0] = (unsigned char)(a0.f3.f0[0] + k);
-    a0.f3.f1 = (char)(a0.f3.f1 + k);
-    a0.f3.f2 = (uint16_t)(a0.f3.f2 + k);
-    a0.f3.f3 = a0.f3.f3 ^ (k & 1);
-    a0.f3.f4 = (short)(a0.f3.f4 + k);
-    a0.f3.f5[0] = (signed char)(a0.f3.f5[0] + k);
-    a0.f3.f6[0] = (uint16_t)(a0.f3.f6[0] + k);
-    a0.f3.f6[1] = (uint16_t)(a0.f3.f6[1] + k);
-    a0.f3.f6[2] = (uint16_t)(a0.f3.f6[2] + k);
-    a0.f3.f7.f0.a = (uint8_t)(a0.f3.f7.f0.a + k);
-    a0.f3.f7.f0.b = (uint8_t)(a0.f3.f7.f0.b + k);
-    a0.f3.f7.f1[0][0] = (unsigned int)(a0.f3.f7.f1[0][0] + k);
-    a0.f3.f7.f1[1][0] = (unsigned int)(a0.f3.f7.f1[1][0] + k);
-    a0.f4 = (double)(a0.f4 + k);
-    a0.f5[0].f2[0] = (float)(a0.f5[0].f2[0] + k);
-    a0.f5[0].f2[1] = (float)(a0.f5[0].f2[1] + k);
+    a0.f0 = (uint64_t)(a0.f0 + k);
     return a0;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R066(R066 a0, short a1) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R064(R064 a0, short a1) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1.a));
-    h = cbmix(h, (uint64_t)(a0.f1.b));
-    h = cbmix(h, (uint64_t)(a0.f1.c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1.f) * 8.0));
-    h = cbmix(h, (uint64_t)(a0.f2[0]));
-    h = cbmix(h, (uint64_t)(a0.f3.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f3.f1));
-    h = cbmix(h, (uint64_t)(a0.f3.f2));
-    h = cbmix(h, (uint64_t)(a0.f3.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f3.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f3.f5[0]));
-    h = cbmix(h, (uint64_t)(a0.f3.f6[0]));
-    h = cbmix(h, (uint64_t)(a0.f3.f6[1]));
-    h = cbmix(h, (uint64_t)(a0.f3.f6[2]));
-    h = cbmix(h, (uint64_t)(a0.f3.f7.f0.a));
-    h = cbmix(h, (uint64_t)(a0.f3.f7.f0.b));
-    h = cbmix(h, (uint64_t)(a0.f3.f7.f1[0][0]));
-    h = cbmix(h, (uint64_t)(a0.f3.f7.f1[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f5[0].f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f5[0].f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     return h;
 }
-static R067 ncb_ret_R067(signed char a0, long a1, R067 a2, short a3, char a4, double a5) {
+static R065 ncb_ret_R065(signed char a0, long a1, R065 a2, short a3, char a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -1862,17 +1798,15 @@ static R067 ncb_ret_R067(signed char a0, long a1, R067 a2, short a3, char a4, do
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (uint32_t)(a2.f0 + k);
-    a2.f1 = (long)(a2.f1 + k);
+    a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
-static uint64_t ncb_arg_R067(uint32_t a0, float a1, EnInt a2, R067 a3, double a4, unsigned short a5, intptr_t a6, short a7, double a8, double a9) {
+static uint64_t ncb_arg_R065(uint32_t a0, float a1, EnInt a2, R065 a3, double a4, unsigned short a5, intptr_t a6, short a7, double a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
@@ -1881,7 +1815,7 @@ static uint64_t ncb_arg_R067(uint32_t a0, float a1, EnInt a2, R067 a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     return h;
 }
-static R070 ncb_ret_R070(float a0, double a1, R070 a2, unsigned long a3, unsigned short a4) {
+static R068 ncb_ret_R068(float a0, double a1, R068 a2, unsigned long a3, unsigned short a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -1889,12 +1823,14 @@ static R070 ncb_ret_R070(float a0, double a1, R070 a2, unsigned long a3, unsigne
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (uint64_t)(a2.f0 + k);
+    a2.f0 = (char)(a2.f0 + k);
+    a2.f1.f0 = (double)(a2.f1.f0 + k);
     return a2;
 }
-static uint64_t ncb_arg_R070(R070 a0, float a1, float a2, double a3, double a4, double a5) {
+static uint64_t ncb_arg_R068(R068 a0, float a1, float a2, double a3, double a4, double a5) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -1902,7 +1838,7 @@ static uint64_t ncb_arg_R070(R070 a0, float a1, float a2, double a3, double a4, 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R073 ncb_ret_R073(EnU8 a0, uintptr_t a1, uint8_t a2, uintptr_t a3, R073 a4, const int64_t *a5, signed char a6, double a7) {
+static R071 ncb_ret_R071(EnU8 a0, uintptr_t a1, uint8_t a2, uintptr_t a3, R071 a4, const int64_t *a5, signed char a6, double a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -1913,51 +1849,49 @@ static R073 ncb_ret_R073(EnU8 a0, uintptr_t a1, uint8_t a2, uintptr_t a3, R073 a
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (double)(a4.f0 + k);
+    a4.f0[0] = (size_t)(a4.f0[0] + k);
+    a4.f0[1] = (size_t)(a4.f0[1] + k);
     return a4;
 }
-static uint64_t ncb_arg_R073(unsigned char a0, ssize_t a1, double a2, int8_t a3, double a4, R073 a5, float a6) {
+static uint64_t ncb_arg_R071(unsigned char a0, ssize_t a1, double a2, int8_t a3, double a4, R071 a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f0[0]));
+    h = cbmix(h, (uint64_t)(a5.f0[1]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     return h;
 }
-static R075 __attribute__((ms_abi)) ncb_w64ret_R075(const int64_t *a0, _Bool a1, R075 a2) {
+static R073 __attribute__((ms_abi)) ncb_w64ret_R073(const int64_t *a0, _Bool a1, R073 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f3[0] = (double)(a2.f3[0] + k);
-    a2.f3[1] = (double)(a2.f3[1] + k);
-    a2.f3[2] = (double)(a2.f3[2] + k);
+    a2.f0[0] = (double)(a2.f0[0] + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R075(int16_t a0, R075 a1, double a2) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R073(int16_t a0, R073 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
-static R076 ncb_ret_R076(intptr_t a0, uint32_t a1, R076 a2, size_t a3) {
+static R074 ncb_ret_R074(intptr_t a0, uint32_t a1, R074 a2, size_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (double)(a2.f0[0] + k);
+    a2.f0 = (short)(a2.f0 + k);
     return a2;
 }
-static uint64_t ncb_arg_R076(float a0, double a1, double a2, float a3, double a4, float a5, float a6, double a7, R076 a8) {
+static uint64_t ncb_arg_R074(float a0, double a1, double a2, float a3, double a4, float a5, float a6, double a7, R074 a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -1967,10 +1901,10 @@ static uint64_t ncb_arg_R076(float a0, double a1, double a2, float a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
     return h;
 }
-static R079 ncb_ret_R079(const int64_t *a0, R079 a1, double a2, float a3, double a4) {
+static R077 ncb_ret_R077(const int64_t *a0, R077 a1, double a2, float a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -1978,20 +1912,20 @@ static R079 ncb_ret_R079(const int64_t *a0, R079 a1, double a2, float a3, double
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f2 = (long)(a1.f2 + k);
+    a1.f0 = (unsigned long long)(a1.f0 + k);
     return a1;
 }
-static uint64_t ncb_arg_R079(double a0, float a1, float a2, float a3, R079 a4, ssize_t a5) {
+static uint64_t ncb_arg_R077(double a0, float a1, float a2, float a3, R077 a4, ssize_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2));
+    h = cbmix(h, (uint64_t)(a4.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-static R082 ncb_ret_R082(int8_t a0, uint32_t a1, EnU16 a2, signed char a3, unsigned int a4, uint8_t a5, const int64_t *a6, uint16_t a7, R082 a8) {
+static R080 ncb_ret_R080(int8_t a0, uint32_t a1, EnU16 a2, signed char a3, unsigned int a4, uint8_t a5, const int64_t *a6, uint16_t a7, R080 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2003,21 +1937,14 @@ static R082 ncb_ret_R082(int8_t a0, uint32_t a1, EnU16 a2, signed char a3, unsig
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0].v[0][0] = (float)(a8.f0[0].v[0][0] + k);
-    a8.f0[0].v[1][0] = (float)(a8.f0[0].v[1][0] + k);
-    a8.f0[0].v[2][0] = (float)(a8.f0[0].v[2][0] + k);
-    a8.f0[1].v[0][0] = (float)(a8.f0[1].v[0][0] + k);
-    a8.f0[1].v[1][0] = (float)(a8.f0[1].v[1][0] + k);
-    a8.f0[1].v[2][0] = (float)(a8.f0[1].v[2][0] + k);
-    a8.f0[2].v[0][0] = (float)(a8.f0[2].v[0][0] + k);
-    a8.f0[2].v[1][0] = (float)(a8.f0[2].v[1][0] + k);
-    a8.f0[2].v[2][0] = (float)(a8.f0[2].v[2][0] + k);
-    a8.f1 = (uint16_t)(a8.f1 + k);
-    a8.f2.f0 = (float)(a8.f2.f0 + k);
-    a8.f3.f0 = (double)(a8.f3.f0 + k);
+    a8.f0 = (double)(a8.f0 + k);
+    a8.f1 = (double)(a8.f1 + k);
+    a8.f2 = (double)(a8.f2 + k);
+    a8.f3 = (double)(a8.f3 + k);
+    a8.f4 = (double)(a8.f4 + k);
     return a8;
 }
-static uint64_t ncb_arg_R082(uintptr_t a0, char a1, unsigned long a2, char a3, uint16_t a4, int16_t a5, uint32_t a6, unsigned int a7, R082 a8, char a9, double a10, long a11) {
+static uint64_t ncb_arg_R080(uintptr_t a0, char a1, unsigned long a2, char a3, uint16_t a4, int16_t a5, uint32_t a6, unsigned int a7, R080 a8, char a9, double a10, long a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -2027,55 +1954,19 @@ static uint64_t ncb_arg_R082(uintptr_t a0, char a1, unsigned long a2, char a3, u
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0].v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0].v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0].v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1].v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1].v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1].v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2].v[0][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2].v[1][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2].v[2][0]) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
     return h;
 }
-static R084 __attribute__((ms_abi)) ncb_w64ret_R084(R084 a0, float a1, double a2) {
+static R082 __attribute__((ms_abi)) ncb_w64ret_R082(R082 a0, float a1, double a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a0.f0.f0[0] = (int8_t)(a0.f0.f0[0] + k);
-    a0.f0.f0[1] = (int8_t)(a0.f0.f0[1] + k);
-    a0.f0.f1 = (EnInt)(a0.f0.f1 + k);
-    a0.f1 = (uint16_t)(a0.f1 + k);
-    a0.f2 = (uint64_t)(a0.f2 + k);
-    a0.f3 = (unsigned short)(a0.f3 + k);
-    return a0;
-}
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R084(long long a0, signed char a1, size_t a2, R084 a3, float a4, float a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0.f1));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(a3.f2));
-    h = cbmix(h, (uint64_t)(a3.f3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    return h;
-}
-static R085 ncb_ret_R085(R085 a0, int16_t a1, float a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
@@ -2085,22 +1976,53 @@ static R085 ncb_ret_R085(R085 a0, int16_t a1, float a2) {
     a0.f1[3] = (double)(a0.f1[3] + k);
     return a0;
 }
-static uint64_t ncb_arg_R085(short a0, uint64_t a1, const int64_t *a2, R085 a3, const int64_t *a4, unsigned int a5, int8_t a6, uint64_t a7) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R082(long long a0, signed char a1, size_t a2, R082 a3, float a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1));
+    h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[1]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[2]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[3]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
+    return h;
+}
+static R083 ncb_ret_R083(R083 a0, int16_t a1, float a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.f0[0][0] = (EnI64)(a0.f0[0][0] + k);
+    a0.f0[0][1] = (EnI64)(a0.f0[0][1] + k);
+    a0.f0[1][0] = (EnI64)(a0.f0[1][0] + k);
+    a0.f0[1][1] = (EnI64)(a0.f0[1][1] + k);
+    a0.f0[2][0] = (EnI64)(a0.f0[2][0] + k);
+    a0.f0[2][1] = (EnI64)(a0.f0[2][1] + k);
+    a0.f1[0].d = (double)(a0.f1[0].d + k);
+    return a0;
+}
+static uint64_t ncb_arg_R083(short a0, uint64_t a1, const int64_t *a2, R083 a3, const int64_t *a4, unsigned int a5, int8_t a6, uint64_t a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = cbmix(h, (uint64_t)(int64_t)(a0));
+    h = cbmix(h, (uint64_t)(a1));
+    h = cbmix(h, (uint64_t)*(a2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[2][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].d) * 8.0));
     h = cbmix(h, (uint64_t)*(a4));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
     return h;
 }
-static R088 ncb_ret_R088(double a0, double a1, double a2, float a3, float a4, double a5, double a6, R088 a7, unsigned char a8, float a9, EnI16 a10) {
+static R086 ncb_ret_R086(double a0, double a1, double a2, float a3, float a4, double a5, double a6, R086 a7, unsigned char a8, float a9, EnI16 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2114,10 +2036,13 @@ static R088 ncb_ret_R088(double a0, double a1, double a2, float a3, float a4, do
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f2.f1 = (float)(a7.f2.f1 + k);
+    a7.f0 = (unsigned long long)(a7.f0 + k);
+    a7.f1[0] = (long long)(a7.f1[0] + k);
+    a7.f1[1] = (long long)(a7.f1[1] + k);
+    a7.f1[2] = (long long)(a7.f1[2] + k);
     return a7;
 }
-static uint64_t ncb_arg_R088(float a0, int16_t a1, char a2, intptr_t a3, float a4, signed char a5, R088 a6, uint8_t a7, double a8) {
+static uint64_t ncb_arg_R086(float a0, int16_t a1, char a2, intptr_t a3, float a4, signed char a5, R086 a6, uint8_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -2125,12 +2050,15 @@ static uint64_t ncb_arg_R088(float a0, int16_t a1, char a2, intptr_t a3, float a
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f1[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f1[2]));
     h = cbmix(h, (uint64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R091 ncb_ret_R091(uint8_t a0, unsigned char a1, int16_t a2, EnInt a3, uint8_t a4, unsigned short a5, R091 a6, uint32_t a7, int64_t a8, int8_t a9) {
+static R089 ncb_ret_R089(uint8_t a0, unsigned char a1, int16_t a2, EnInt a3, uint8_t a4, unsigned short a5, R089 a6, uint32_t a7, int64_t a8, int8_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2143,35 +2071,41 @@ static R091 ncb_ret_R091(uint8_t a0, unsigned char a1, int16_t a2, EnInt a3, uin
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (double)(a6.f0[0] + k);
+    a6.f0 = (unsigned short)(a6.f0 + k);
+    a6.f1 = (signed char)(a6.f1 + k);
+    a6.f2 = (unsigned char)(a6.f2 + k);
+    a6.f3.f1 = (uint64_t)(a6.f3.f1 + k);
     return a6;
 }
-static uint64_t ncb_arg_R091(R091 a0, unsigned long a1) {
+static uint64_t ncb_arg_R089(R089 a0, unsigned long a1) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f2));
+    h = cbmix(h, (uint64_t)(a0.f3.f1));
     h = cbmix(h, (uint64_t)(a1));
     return h;
 }
-static R093 __attribute__((ms_abi)) ncb_w64ret_R093(int16_t a0, EnI64 a1, R093 a2) {
+static R091 __attribute__((ms_abi)) ncb_w64ret_R091(int16_t a0, EnI64 a1, R091 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f0[0] = (double)(a2.f0.f0[0] + k);
+    a2.f0[0] = (unsigned long)(a2.f0[0] + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R093(double a0, float a1, R093 a2, double a3, int16_t a4, char a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R091(double a0, float a1, R091 a2, double a3, int16_t a4, char a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0[0]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-static R094 ncb_ret_R094(unsigned long a0, double a1, R094 a2, double a3, double a4, double a5) {
+static R092 ncb_ret_R092(unsigned long a0, double a1, R092 a2, double a3, double a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2180,18 +2114,24 @@ static R094 ncb_ret_R094(unsigned long a0, double a1, R094 a2, double a3, double
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (unsigned long)(a2.f0[0] + k);
+    a2.f0 = (unsigned char)(a2.f0 + k);
+    a2.f1 = (unsigned char)(a2.f1 + k);
+    a2.f2[0] = (unsigned long long)(a2.f2[0] + k);
+    a2.f2[1] = (unsigned long long)(a2.f2[1] + k);
     return a2;
 }
-static uint64_t ncb_arg_R094(R094 a0, int8_t a1, unsigned char a2, short a3) {
+static uint64_t ncb_arg_R092(R092 a0, int8_t a1, unsigned char a2, short a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0[0]));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f2[0]));
+    h = cbmix(h, (uint64_t)(a0.f2[1]));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
-static R097 ncb_ret_R097(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned short a4, char a5, char a6, double a7, R097 a8, double a9, double a10) {
+static R095 ncb_ret_R095(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned short a4, char a5, char a6, double a7, R095 a8, double a9, double a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -2205,34 +2145,20 @@ static R097 ncb_ret_R097(double a0, size_t a1, uintptr_t a2, int8_t a3, unsigned
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (float)(a8.f0[0] + k);
-    a8.f0[1] = (float)(a8.f0[1] + k);
-    a8.f0[2] = (float)(a8.f0[2] + k);
-    a8.f0[3] = (float)(a8.f0[3] + k);
-    a8.f0[4] = (float)(a8.f0[4] + k);
-    a8.f0[5] = (float)(a8.f0[5] + k);
-    a8.f0[6] = (float)(a8.f0[6] + k);
-    a8.f0[7] = (float)(a8.f0[7] + k);
+    a8.f0 = a8.f0 + (k & 7);
     return a8;
 }
-static uint64_t ncb_arg_R097(float a0, double a1, R097 a2, float a3, uint8_t a4, double a5) {
+static uint64_t ncb_arg_R095(float a0, double a1, R095 a2, float a3, uint8_t a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[4]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[5]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[6]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[7]) * 8.0));
+    h = cbmix(h, (uint64_t)*(a2.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R100 ncb_ret_R100(uint8_t a0, float a1, size_t a2, R100 a3, EnU8 a4) {
+static R098 ncb_ret_R098(uint8_t a0, float a1, size_t a2, R098 a3, EnU8 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2240,36 +2166,32 @@ static R100 ncb_ret_R100(uint8_t a0, float a1, size_t a2, R100 a3, EnU8 a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0.f0[0].f1 = (float)(a3.f0.f0[0].f1 + k);
-    a3.f0.f1 = (int32_t)(a3.f0.f1 + k);
-    a3.f0.f2 = (double)(a3.f0.f2 + k);
-    a3.f0.f3 = (EnInt)(a3.f0.f3 + k);
-    a3.f0.f4 = (uint8_t)(a3.f0.f4 + k);
-    a3.f0.f5 = (unsigned short)(a3.f0.f5 + k);
-    a3.f0.f6 = (double)(a3.f0.f6 + k);
+    a3.f0.f0.f0[0][0] = (int16_t)(a3.f0.f0.f0[0][0] + k);
+    a3.f0.f0.f0[0][1] = (int16_t)(a3.f0.f0.f0[0][1] + k);
+    a3.f0.f0.f0[1][0] = (int16_t)(a3.f0.f0.f0[1][0] + k);
+    a3.f0.f0.f0[1][1] = (int16_t)(a3.f0.f0.f0[1][1] + k);
+    a3.f1 = (signed char)(a3.f1 + k);
     return a3;
 }
-static uint64_t ncb_arg_R100(float a0, float a1, float a2, float a3, float a4, R100 a5, double a6, float a7, unsigned char a8, unsigned short a9) {
+static uint64_t ncb_arg_R098(float a0, float a1, float a2, float a3, float a4, R098 a5, double a6, float a7, unsigned char a8, unsigned short a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[0].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f3));
-    h = cbmix(h, (uint64_t)(a5.f0.f4));
-    h = cbmix(h, (uint64_t)(a5.f0.f5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f6) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0.f0.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
     return h;
 }
-static R102 __attribute__((ms_abi)) ncb_w64ret_R102(int64_t a0, int a1, float a2, unsigned short a3, R102 a4, double a5, float a6) {
+static R100 __attribute__((ms_abi)) ncb_w64ret_R100(int64_t a0, int a1, float a2, unsigned short a3, R100 a4, double a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -2279,16 +2201,20 @@ static R102 __attribute__((ms_abi)) ncb_w64ret_R102(int64_t a0, int a1, float a2
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (int32_t)(a4.f0 + k);
+    a4.f0.f0.tag = (uint8_t)(a4.f0.f0.tag + k);
+    a4.f0.f0.v = (uint32_t)(a4.f0.f0.v + k);
+    a4.f1 = (signed char)(a4.f1 + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R102(R102 a0, float a1) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R100(R100 a0, float a1) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(a0.f0.f0.tag));
+    h = cbmix(h, (uint64_t)(a0.f0.f0.v));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     return h;
 }
-static R103 ncb_ret_R103(const int64_t *a0, uintptr_t a1, int a2, double a3, R103 a4) {
+static R101 ncb_ret_R101(const int64_t *a0, uintptr_t a1, int a2, double a3, R101 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
@@ -2296,23 +2222,23 @@ static R103 ncb_ret_R103(const int64_t *a0, uintptr_t a1, int a2, double a3, R10
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1.f0[0].v[0] = (double)(a4.f1.f0[0].v[0] + k);
+    a4.f0[0].f2 = (double)(a4.f0[0].f2 + k);
+    a4.f0[1].f2 = (double)(a4.f0[1].f2 + k);
     return a4;
 }
-static uint64_t ncb_arg_R103(float a0, double a1, double a2, double a3, R103 a4, float a5, float a6) {
+static uint64_t ncb_arg_R101(float a0, double a1, double a2, double a3, R101 a4, float a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1].f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     return h;
 }
-static R106 ncb_ret_R106(unsigned int a0, uint16_t a1, int16_t a2, const int64_t *a3, R106 a4, double a5, double a6, double a7) {
+static R104 ncb_ret_R104(unsigned int a0, uint16_t a1, int16_t a2, const int64_t *a3, R104 a4, double a5, double a6, double a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2323,10 +2249,11 @@ static R106 ncb_ret_R106(unsigned int a0, uint16_t a1, int16_t a2, const int64_t
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f2 = (intptr_t)(a4.f2 + k);
+    a4.f0 = (double)(a4.f0 + k);
+    a4.f2 = (unsigned char)(a4.f2 + k);
     return a4;
 }
-static uint64_t ncb_arg_R106(uint8_t a0, const int64_t *a1, const int64_t *a2, uint64_t a3, EnI16 a4, intptr_t a5, int32_t a6, R106 a7, float a8, float a9) {
+static uint64_t ncb_arg_R104(uint8_t a0, const int64_t *a1, const int64_t *a2, uint64_t a3, EnI16 a4, intptr_t a5, int32_t a6, R104 a7, float a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)*(a1));
@@ -2335,28 +2262,23 @@ static uint64_t ncb_arg_R106(uint8_t a0, const int64_t *a1, const int64_t *a2, u
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     return h;
 }
-static R109 ncb_ret_R109(const int64_t *a0, float a1, R109 a2, uint16_t a3) {
+static R107 ncb_ret_R107(const int64_t *a0, float a1, R107 a2, uint16_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (unsigned char)(a2.f0[0] + k);
-    a2.f1 = (int8_t)(a2.f1 + k);
-    a2.f2 = (uint16_t)(a2.f2 + k);
-    a2.f3.a = (uint8_t)(a2.f3.a + k);
-    a2.f3.d = (double)(a2.f3.d + k);
-    a2.f3.b = (uint16_t)(a2.f3.b + k);
-    a2.f3.f = (float)(a2.f3.f + k);
+    a2.f0 = (uint16_t)(a2.f0 + k);
     return a2;
 }
-static uint64_t ncb_arg_R109(int a0, uint16_t a1, unsigned long a2, EnU8 a3, int64_t a4, int a5, R109 a6, ssize_t a7, unsigned char a8, double a9) {
+static uint64_t ncb_arg_R107(int a0, uint16_t a1, unsigned long a2, EnU8 a3, int64_t a4, int a5, R107 a6, ssize_t a7, unsigned char a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -2364,47 +2286,39 @@ static uint64_t ncb_arg_R109(int a0, uint16_t a1, unsigned long a2, EnU8 a3, int
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f1));
-    h = cbmix(h, (uint64_t)(a6.f2));
-    h = cbmix(h, (uint64_t)(a6.f3.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.d) * 8.0));
-    h = cbmix(h, (uint64_t)(a6.f3.b));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.f) * 8.0));
+    h = cbmix(h, (uint64_t)(a6.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(a8));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     return h;
 }
-static R111 __attribute__((ms_abi)) ncb_w64ret_R111(const int64_t *a0, R111 a1) {
+static R109 __attribute__((ms_abi)) ncb_w64ret_R109(const int64_t *a0, R109 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (char)(a1.f0 + k);
-    a1.f1 = (unsigned char)(a1.f1 + k);
-    a1.f2[0] = (char)(a1.f2[0] + k);
-    a1.f2[1] = (char)(a1.f2[1] + k);
-    a1.f3 = (unsigned char)(a1.f3 + k);
-    a1.f4.f0[0].v[0] = (double)(a1.f4.f0[0].v[0] + k);
+    a1.f0[0] = (unsigned char)(a1.f0[0] + k);
+    a1.f1 = (int8_t)(a1.f1 + k);
+    a1.f2 = (uint16_t)(a1.f2 + k);
+    a1.f3.a = (uint8_t)(a1.f3.a + k);
+    a1.f3.f = (float)(a1.f3.f + k);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R111(float a0, short a1, const int64_t *a2, R111 a3, signed char a4, double a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R109(float a0, short a1, const int64_t *a2, R109 a3, signed char a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)*(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f2[1]));
-    h = cbmix(h, (uint64_t)(a3.f3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(a3.f3.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3.f) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R112 ncb_ret_R112(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R112 a8) {
+static R110 ncb_ret_R110(float a0, float a1, float a2, double a3, unsigned int a4, float a5, float a6, float a7, R110 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2416,13 +2330,10 @@ static R112 ncb_ret_R112(float a0, float a1, float a2, double a3, unsigned int a
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (EnU8)(a8.f0 + k);
-    a8.f1 = (EnU16)(a8.f1 + k);
-    a8.f2.f0 = a8.f2.f0 ^ (k & 1);
-    a8.f2.f1 = (double)(a8.f2.f1 + k);
+    a8.f0.f0 = (float)(a8.f0.f0 + k);
     return a8;
 }
-static uint64_t ncb_arg_R112(short a0, float a1, double a2, double a3, double a4, float a5, R112 a6, size_t a7, float a8, double a9, EnI64 a10, double a11, signed char a12) {
+static uint64_t ncb_arg_R110(short a0, float a1, double a2, double a3, double a4, float a5, R110 a6, size_t a7, float a8, double a9, EnI64 a10, double a11, signed char a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -2430,10 +2341,7 @@ static uint64_t ncb_arg_R112(short a0, float a1, double a2, double a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(a6.f0));
-    h = cbmix(h, (uint64_t)(a6.f1));
-    h = cbmix(h, (uint64_t)(a6.f2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0) * 8.0));
     h = cbmix(h, (uint64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
@@ -2442,26 +2350,18 @@ static uint64_t ncb_arg_R112(short a0, float a1, double a2, double a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     return h;
 }
-static R115 ncb_ret_R115(double a0, float a1, R115 a2) {
+static R113 ncb_ret_R113(double a0, float a1, R113 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f0 = (unsigned short)(a2.f0.f0 + k);
-    a2.f0.f1 = (uint16_t)(a2.f0.f1 + k);
-    a2.f0.f2.f0[0][0] = (signed char)(a2.f0.f2.f0[0][0] + k);
-    a2.f0.f2.f0[0][1] = (signed char)(a2.f0.f2.f0[0][1] + k);
-    a2.f0.f2.f0[1][0] = (signed char)(a2.f0.f2.f0[1][0] + k);
-    a2.f0.f2.f0[1][1] = (signed char)(a2.f0.f2.f0[1][1] + k);
-    a2.f0.f2.f0[2][0] = (signed char)(a2.f0.f2.f0[2][0] + k);
-    a2.f0.f2.f0[2][1] = (signed char)(a2.f0.f2.f0[2][1] + k);
+    a2.f0 = (double)(a2.f0 + k);
     a2.f1 = (float)(a2.f1 + k);
-    a2.f2 = (EnU16)(a2.f2 + k);
-    a2.f3 = (size_t)(a2.f3 + k);
+    a2.f2 = (double)(a2.f2 + k);
     return a2;
 }
-static uint64_t ncb_arg_R115(float a0, EnU8 a1, short a2, float a3, short a4, unsigned char a5, R115 a6, int64_t a7, _Bool a8, unsigned long a9, unsigned short a10, unsigned int a11) {
+static uint64_t ncb_arg_R113(float a0, EnU8 a1, short a2, float a3, short a4, unsigned char a5, R113 a6, int64_t a7, _Bool a8, unsigned long a9, unsigned short a10, unsigned int a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
@@ -2469,17 +2369,9 @@ static uint64_t ncb_arg_R115(float a0, EnU8 a1, short a2, float a3, short a4, un
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6.f0.f0));
-    h = cbmix(h, (uint64_t)(a6.f0.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0.f2.f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a6.f2));
-    h = cbmix(h, (uint64_t)(a6.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
@@ -2487,7 +2379,7 @@ static uint64_t ncb_arg_R115(float a0, EnU8 a1, short a2, float a3, short a4, un
     h = cbmix(h, (uint64_t)(a11));
     return h;
 }
-static R118 ncb_ret_R118(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R118 a8, unsigned short a9, float a10, double a11) {
+static R116 ncb_ret_R116(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R116 a8, unsigned short a9, float a10, double a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2502,11 +2394,12 @@ static R118 ncb_ret_R118(double a0, float a1, double a2, double a3, float a4, fl
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0[0] = (float)(a8.f0.f0[0] + k);
-    a8.f0.f0[1] = (float)(a8.f0.f0[1] + k);
+    a8.f0[0] = (float)(a8.f0[0] + k);
+    a8.f0[1] = (float)(a8.f0[1] + k);
+    a8.f0[2] = (float)(a8.f0[2] + k);
     return a8;
 }
-static uint64_t ncb_arg_R118(uint16_t a0, unsigned int a1, ssize_t a2, EnI8 a3, char a4, short a5, unsigned long long a6, ssize_t a7, R118 a8, const int64_t *a9, uint64_t a10) {
+static uint64_t ncb_arg_R116(uint16_t a0, unsigned int a1, ssize_t a2, EnI8 a3, char a4, short a5, unsigned long long a6, ssize_t a7, R116 a8, const int64_t *a9, uint64_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
@@ -2516,31 +2409,38 @@ static uint64_t ncb_arg_R118(uint16_t a0, unsigned int a1, ssize_t a2, EnI8 a3, 
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0[2]) * 8.0));
     h = cbmix(h, (uint64_t)*(a9));
     h = cbmix(h, (uint64_t)(a10));
     return h;
 }
-static R120 __attribute__((ms_abi)) ncb_w64ret_R120(int8_t a0, _Bool a1, R120 a2, short a3) {
+static R118 __attribute__((ms_abi)) ncb_w64ret_R118(int8_t a0, _Bool a1, R118 a2, short a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f1 = (float)(a2.f0.f1 + k);
+    a2.f0[0].f0[0].f2 = (double)(a2.f0[0].f0[0].f2 + k);
+    a2.f0[0].f0[1].f2 = (double)(a2.f0[0].f0[1].f2 + k);
+    a2.f0[1].f0[0].f2 = (double)(a2.f0[1].f0[0].f2 + k);
+    a2.f0[1].f0[1].f2 = (double)(a2.f0[1].f0[1].f2 + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R120(EnI16 a0, R120 a1, float a2, double a3) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R118(EnI16 a0, R118 a1, float a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f0[0].f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f0[1].f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1].f0[0].f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1].f0[1].f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
-static R121 ncb_ret_R121(double a0, float a1, double a2, uint8_t a3, R121 a4, short a5) {
+static R119 ncb_ret_R119(double a0, float a1, double a2, uint8_t a3, R119 a4, short a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2549,25 +2449,35 @@ static R121 ncb_ret_R121(double a0, float a1, double a2, uint8_t a3, R121 a4, sh
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (EnU32)(a4.f0[0] + k);
-    a4.f0[1] = (EnU32)(a4.f0[1] + k);
-    a4.f0[2] = (EnU32)(a4.f0[2] + k);
+    a4.f0 = (short)(a4.f0 + k);
+    a4.f1[0] = (unsigned int)(a4.f1[0] + k);
+    a4.f2 = a4.f2 ^ (k & 1);
+    a4.f3[0][0] = (unsigned short)(a4.f3[0][0] + k);
+    a4.f3[1][0] = (unsigned short)(a4.f3[1][0] + k);
+    a4.f3[2][0] = (unsigned short)(a4.f3[2][0] + k);
+    a4.f4[0] = a4.f4[0] + (k & 7);
+    a4.f4[1] = a4.f4[1] + (k & 7);
     return a4;
 }
-static uint64_t ncb_arg_R121(float a0, int16_t a1, EnU16 a2, const int64_t *a3, float a4, R121 a5, long a6) {
+static uint64_t ncb_arg_R119(float a0, int16_t a1, EnU16 a2, const int64_t *a3, float a4, R119 a5, long a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)*(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(a5.f0[0]));
-    h = cbmix(h, (uint64_t)(a5.f0[1]));
-    h = cbmix(h, (uint64_t)(a5.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(a5.f1[0]));
+    h = cbmix(h, (uint64_t)(a5.f2));
+    h = cbmix(h, (uint64_t)(a5.f3[0][0]));
+    h = cbmix(h, (uint64_t)(a5.f3[1][0]));
+    h = cbmix(h, (uint64_t)(a5.f3[2][0]));
+    h = cbmix(h, (uint64_t)*(a5.f4[0]));
+    h = cbmix(h, (uint64_t)*(a5.f4[1]));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-static R124 ncb_ret_R124(double a0, double a1, unsigned long a2, float a3, float a4, double a5, float a6, R124 a7, double a8) {
+static R122 ncb_ret_R122(double a0, double a1, unsigned long a2, float a3, float a4, double a5, float a6, R122 a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2579,12 +2489,12 @@ static R124 ncb_ret_R124(double a0, double a1, unsigned long a2, float a3, float
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (uint16_t)(a7.f0 + k);
+    a7.f0[0].f0[0] = (double)(a7.f0[0].f0[0] + k);
     return a7;
 }
-static uint64_t ncb_arg_R124(R124 a0, unsigned short a1, _Bool a2, double a3, float a4, double a5) {
+static uint64_t ncb_arg_R122(R122 a0, unsigned short a1, _Bool a2, double a3, float a4, double a5) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0].f0[0]) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -2592,7 +2502,7 @@ static uint64_t ncb_arg_R124(R124 a0, unsigned short a1, _Bool a2, double a3, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R127 ncb_ret_R127(int64_t a0, unsigned char a1, double a2, signed char a3, double a4, R127 a5, float a6) {
+static R125 ncb_ret_R125(int64_t a0, unsigned char a1, double a2, signed char a3, double a4, R125 a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2602,10 +2512,14 @@ static R127 ncb_ret_R127(int64_t a0, unsigned char a1, double a2, signed char a3
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (long)(a5.f0 + k);
+    a5.f0[0][0] = (char)(a5.f0[0][0] + k);
+    a5.f0[0][1] = (char)(a5.f0[0][1] + k);
+    a5.f1[0] = (long)(a5.f1[0] + k);
+    a5.f2.f0[0] = (double)(a5.f2.f0[0] + k);
+    a5.f3.f0 = (unsigned long long)(a5.f3.f0 + k);
     return a5;
 }
-static uint64_t ncb_arg_R127(int8_t a0, intptr_t a1, signed char a2, short a3, double a4, double a5, double a6, R127 a7, EnInt a8, uint64_t a9, _Bool a10, int a11, const int64_t *a12) {
+static uint64_t ncb_arg_R125(int8_t a0, intptr_t a1, signed char a2, short a3, double a4, double a5, double a6, R125 a7, EnInt a8, uint64_t a9, _Bool a10, int a11, const int64_t *a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -2614,7 +2528,11 @@ static uint64_t ncb_arg_R127(int8_t a0, intptr_t a1, signed char a2, short a3, d
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f3.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
@@ -2622,26 +2540,26 @@ static uint64_t ncb_arg_R127(int8_t a0, intptr_t a1, signed char a2, short a3, d
     h = cbmix(h, (uint64_t)*(a12));
     return h;
 }
-static R129 __attribute__((ms_abi)) ncb_w64ret_R129(EnU8 a0, R129 a1, long long a2, long long a3) {
+static R127 __attribute__((ms_abi)) ncb_w64ret_R127(EnU8 a0, R127 a1, long long a2, long long a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (uint16_t)(a1.f0 + k);
-    a1.f1 = (unsigned long)(a1.f1 + k);
+    a1.f0[0] = (unsigned long)(a1.f0[0] + k);
+    a1.f0[1] = (unsigned long)(a1.f0[1] + k);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R129(R129 a0, short a1, char a2) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R127(R127 a0, short a1, char a2) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f0[0]));
+    h = cbmix(h, (uint64_t)(a0.f0[1]));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
-static R130 ncb_ret_R130(float a0, double a1, float a2, float a3, R130 a4, uint16_t a5, int64_t a6, float a7) {
+static R128 ncb_ret_R128(float a0, double a1, float a2, float a3, R128 a4, uint16_t a5, int64_t a6, float a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2652,14 +2570,12 @@ static R130 ncb_ret_R130(float a0, double a1, float a2, float a3, R130 a4, uint1
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (long)(a4.f0 + k);
-    a4.f1 = (ssize_t)(a4.f1 + k);
+    a4.f2 = (unsigned long)(a4.f2 + k);
     return a4;
 }
-static uint64_t ncb_arg_R130(R130 a0, double a1, double a2, double a3, float a4, float a5, unsigned int a6) {
+static uint64_t ncb_arg_R128(R128 a0, double a1, double a2, double a3, float a4, float a5, unsigned int a6) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -2668,7 +2584,7 @@ static uint64_t ncb_arg_R130(R130 a0, double a1, double a2, double a3, float a4,
     h = cbmix(h, (uint64_t)(a6));
     return h;
 }
-static R133 ncb_ret_R133(float a0, size_t a1, float a2, _Bool a3, R133 a4, EnU64 a5, int16_t a6) {
+static R131 ncb_ret_R131(float a0, size_t a1, float a2, _Bool a3, R131 a4, EnU64 a5, int16_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -2678,21 +2594,18 @@ static R133 ncb_ret_R133(float a0, size_t a1, float a2, _Bool a3, R133 a4, EnU64
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (int8_t)(a4.f0 + k);
-    a4.f1[0].f0.u.b[0] = a4.f1[0].f0.u.b[0] ^ (k & 1);
-    a4.f1[0].f0.u.b[1] = a4.f1[0].f0.u.b[1] ^ (k & 1);
-    a4.f1[0].f0.f[0] = a4.f1[0].f0.f[0] ^ (k & 1);
-    a4.f1[0].f0.f[1] = a4.f1[0].f0.f[1] ^ (k & 1);
-    a4.f1[0].f0.f[2] = a4.f1[0].f0.f[2] ^ (k & 1);
-    a4.f1[0].f0.f[3] = a4.f1[0].f0.f[3] ^ (k & 1);
-    a4.f1[0].f0.f[4] = a4.f1[0].f0.f[4] ^ (k & 1);
-    a4.f1[0].f1 = (short)(a4.f1[0].f1 + k);
-    a4.f2 = (EnI8)(a4.f2 + k);
-    a4.f3 = (char)(a4.f3 + k);
-    a4.f4 = (intptr_t)(a4.f4 + k);
+    a4.f0 = (char)(a4.f0 + k);
+    a4.f1 = (uint16_t)(a4.f1 + k);
+    a4.f2[0] = (unsigned char)(a4.f2[0] + k);
+    a4.f2[1] = (unsigned char)(a4.f2[1] + k);
+    a4.f3 = (uint8_t)(a4.f3 + k);
+    a4.f4[0] = a4.f4[0] ^ (k & 1);
+    a4.f4[1] = a4.f4[1] ^ (k & 1);
+    a4.f4[2] = a4.f4[2] ^ (k & 1);
+    a4.f5[0].f2 = (long)(a4.f5[0].f2 + k);
     return a4;
 }
-static uint64_t ncb_arg_R133(int16_t a0, char a1, char a2, unsigned long a3, unsigned char a4, R133 a5, signed char a6, signed char a7) {
+static uint64_t ncb_arg_R131(int16_t a0, char a1, char a2, unsigned long a3, unsigned char a4, R131 a5, signed char a6, signed char a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -2700,22 +2613,19 @@ static uint64_t ncb_arg_R133(int16_t a0, char a1, char a2, unsigned long a3, uns
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5.f0));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.u.b[0]));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.u.b[1]));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[0]));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[1]));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[2]));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[3]));
-    h = cbmix(h, (uint64_t)(a5.f1[0].f0.f[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f1[0].f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a5.f4));
+    h = cbmix(h, (uint64_t)(a5.f1));
+    h = cbmix(h, (uint64_t)(a5.f2[0]));
+    h = cbmix(h, (uint64_t)(a5.f2[1]));
+    h = cbmix(h, (uint64_t)(a5.f3));
+    h = cbmix(h, (uint64_t)(a5.f4[0]));
+    h = cbmix(h, (uint64_t)(a5.f4[1]));
+    h = cbmix(h, (uint64_t)(a5.f4[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f5[0].f2));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-static R136 ncb_ret_R136(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R136 a4) {
+static R134 ncb_ret_R134(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3, R134 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2723,10 +2633,11 @@ static R136 ncb_ret_R136(uint32_t a0, unsigned short a1, size_t a2, intptr_t a3,
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (long)(a4.f0[0] + k);
+    a4.f0 = (int8_t)(a4.f0 + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
-static uint64_t ncb_arg_R136(double a0, EnU32 a1, unsigned short a2, double a3, float a4, double a5, signed char a6, int64_t a7, R136 a8, unsigned char a9, intptr_t a10, uint8_t a11, int a12) {
+static uint64_t ncb_arg_R134(double a0, EnU32 a1, unsigned short a2, double a3, float a4, double a5, signed char a6, int64_t a7, R134 a8, unsigned char a9, intptr_t a10, uint8_t a11, int a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
@@ -2736,14 +2647,15 @@ static uint64_t ncb_arg_R136(double a0, EnU32 a1, unsigned short a2, double a3, 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
     h = cbmix(h, (uint64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
     h = cbmix(h, (uint64_t)(a11));
     h = cbmix(h, (uint64_t)(int64_t)(a12));
     return h;
 }
-static R138 __attribute__((ms_abi)) ncb_w64ret_R138(EnInt a0, float a1, double a2, const int64_t *a3, R138 a4, float a5) {
+static R136 __attribute__((ms_abi)) ncb_w64ret_R136(EnInt a0, float a1, double a2, const int64_t *a3, R136 a4, float a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2752,30 +2664,40 @@ static R138 __attribute__((ms_abi)) ncb_w64ret_R138(EnInt a0, float a1, double a
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0.f0[0].v[0] = (double)(a4.f0.f0[0].v[0] + k);
-    a4.f1 = (double)(a4.f1 + k);
-    a4.f2[0] = (float)(a4.f2[0] + k);
-    a4.f2[1] = (float)(a4.f2[1] + k);
-    a4.f3 = (double)(a4.f3 + k);
-    a4.f4[0] = (float)(a4.f4[0] + k);
-    a4.f4[1] = (float)(a4.f4[1] + k);
+    a4.f0 = (int8_t)(a4.f0 + k);
+    a4.f1 = (short)(a4.f1 + k);
+    a4.f2 = (int16_t)(a4.f2 + k);
+    a4.f3[0][0] = (int8_t)(a4.f3[0][0] + k);
+    a4.f3[0][1] = (int8_t)(a4.f3[0][1] + k);
+    a4.f3[1][0] = (int8_t)(a4.f3[1][0] + k);
+    a4.f3[1][1] = (int8_t)(a4.f3[1][1] + k);
+    a4.f4 = (unsigned char)(a4.f4 + k);
+    a4.f5 = (int16_t)(a4.f5 + k);
+    a4.f6[0] = (unsigned char)(a4.f6[0] + k);
+    a4.f6[1] = (unsigned char)(a4.f6[1] + k);
+    a4.f7 = (uint8_t)(a4.f7 + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R138(double a0, float a1, int a2, R138 a3) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R136(double a0, float a1, int a2, R136 a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f0[0].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f2[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f3[1][1]));
+    h = cbmix(h, (uint64_t)(a3.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f5));
+    h = cbmix(h, (uint64_t)(a3.f6[0]));
+    h = cbmix(h, (uint64_t)(a3.f6[1]));
+    h = cbmix(h, (uint64_t)(a3.f7));
     return h;
 }
-static R139 ncb_ret_R139(int64_t a0, int a1, int8_t a2, int64_t a3, R139 a4, double a5, int8_t a6) {
+static R137 ncb_ret_R137(int64_t a0, int a1, int8_t a2, int64_t a3, R137 a4, double a5, int8_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -2785,22 +2707,22 @@ static R139 ncb_ret_R139(int64_t a0, int a1, int8_t a2, int64_t a3, R139 a4, dou
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f0.a = (float)(a4.f0[0].f0.a + k);
+    a4.f0 = (short)(a4.f0 + k);
     return a4;
 }
-static uint64_t ncb_arg_R139(double a0, double a1, double a2, R139 a3, double a4, char a5, long a6, unsigned short a7) {
+static uint64_t ncb_arg_R137(double a0, double a1, double a2, R137 a3, double a4, char a5, long a6, unsigned short a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(a7));
     return h;
 }
-static R142 ncb_ret_R142(char a0, const int64_t *a1, const int64_t *a2, float a3, EnI8 a4, ssize_t a5, unsigned short a6, R142 a7, double a8, ssize_t a9, float a10) {
+static R140 ncb_ret_R140(char a0, const int64_t *a1, const int64_t *a2, float a3, EnI8 a4, ssize_t a5, unsigned short a6, R140 a7, double a8, ssize_t a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -2814,61 +2736,42 @@ static R142 ncb_ret_R142(char a0, const int64_t *a1, const int64_t *a2, float a3
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (EnI16)(a7.f0 + k);
-    a7.f1[0].f0 = (short)(a7.f1[0].f0 + k);
-    a7.f1[0].f1.f0 = (uint8_t)(a7.f1[0].f1.f0 + k);
-    a7.f1[0].f2[0] = (unsigned char)(a7.f1[0].f2[0] + k);
-    a7.f1[0].f3[0] = (int16_t)(a7.f1[0].f3[0] + k);
-    a7.f1[0].f3[1] = (int16_t)(a7.f1[0].f3[1] + k);
-    a7.f1[0].f3[2] = (int16_t)(a7.f1[0].f3[2] + k);
+    a7.f0 = (char)(a7.f0 + k);
+    a7.f1 = (float)(a7.f1 + k);
+    a7.f2 = a7.f2 + (k & 7);
+    a7.f3[0] = (uint16_t)(a7.f3[0] + k);
+    a7.f3[1] = (uint16_t)(a7.f3[1] + k);
+    a7.f3[2] = (uint16_t)(a7.f3[2] + k);
     return a7;
 }
-static uint64_t ncb_arg_R142(uint16_t a0, unsigned short a1, const int64_t *a2, R142 a3, unsigned long a4, int a5, uint8_t a6) {
+static uint64_t ncb_arg_R140(uint16_t a0, unsigned short a1, const int64_t *a2, R140 a3, unsigned long a4, int a5, uint8_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)*(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f0));
-    h = cbmix(h, (uint64_t)(a3.f1[0].f1.f0));
-    h = cbmix(h, (uint64_t)(a3.f1[0].f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1[0].f3[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1) * 8.0));
+    h = cbmix(h, (uint64_t)*(a3.f2));
+    h = cbmix(h, (uint64_t)(a3.f3[0]));
+    h = cbmix(h, (uint64_t)(a3.f3[1]));
+    h = cbmix(h, (uint64_t)(a3.f3[2]));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     return h;
 }
-static R145 ncb_ret_R145(int32_t a0, R145 a1, double a2, float a3) {
+static R143 ncb_ret_R143(int32_t a0, R143 a1, double a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (unsigned long long)(a1.f0 + k);
-    a1.f1.f0 = (float)(a1.f1.f0 + k);
-    a1.f1.f1[0].a = a1.f1.f1[0].a ^ (k & 1);
-    a1.f1.f1[0].b = a1.f1.f1[0].b ^ (k & 1);
-    a1.f1.f1[0].c = a1.f1.f1[0].c ^ (k & 1);
-    a1.f1.f1[0].f = (float)(a1.f1.f1[0].f + k);
-    a1.f2.f0.u.b[0] = a1.f2.f0.u.b[0] ^ (k & 1);
-    a1.f2.f0.u.b[1] = a1.f2.f0.u.b[1] ^ (k & 1);
-    a1.f2.f0.f[0] = a1.f2.f0.f[0] ^ (k & 1);
-    a1.f2.f0.f[1] = a1.f2.f0.f[1] ^ (k & 1);
-    a1.f2.f0.f[2] = a1.f2.f0.f[2] ^ (k & 1);
-    a1.f2.f0.f[3] = a1.f2.f0.f[3] ^ (k & 1);
-    a1.f2.f0.f[4] = a1.f2.f0.f[4] ^ (k & 1);
-    a1.f2.f1 = (short)(a1.f2.f1 + k);
-    a1.f3 = (signed char)(a1.f3 + k);
-    a1.f4[0] = (int16_t)(a1.f4[0] + k);
-    a1.f5 = (size_t)(a1.f5 + k);
-    a1.f6[0][0] = (uintptr_t)(a1.f6[0][0] + k);
-    a1.f7 = (unsigned int)(a1.f7 + k);
+    a1.f0.f0[0].f0 = (float)(a1.f0.f0[0].f0 + k);
+    a1.f1 = (size_t)(a1.f1 + k);
     return a1;
 }
-static uint64_t ncb_arg_R145(EnI16 a0, char a1, float a2, double a3, EnI64 a4, double a5, unsigned char a6, R145 a7, float a8) {
+static uint64_t ncb_arg_R143(EnI16 a0, char a1, float a2, double a3, EnI64 a4, double a5, unsigned char a6, R143 a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -2877,46 +2780,37 @@ static uint64_t ncb_arg_R145(EnI16 a0, char a1, float a2, double a3, EnI64 a4, d
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(a7.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f1.f1[0].a));
-    h = cbmix(h, (uint64_t)(a7.f1.f1[0].b));
-    h = cbmix(h, (uint64_t)(a7.f1.f1[0].c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1.f1[0].f) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.u.b[0]));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.u.b[1]));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.f[0]));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.f[1]));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.f[2]));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.f[3]));
-    h = cbmix(h, (uint64_t)(a7.f2.f0.f[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f2.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f3));
-    h = cbmix(h, (uint64_t)(int64_t)(a7.f4[0]));
-    h = cbmix(h, (uint64_t)(a7.f5));
-    h = cbmix(h, (uint64_t)(a7.f6[0][0]));
-    h = cbmix(h, (uint64_t)(a7.f7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R147 __attribute__((ms_abi)) ncb_w64ret_R147(int32_t a0, unsigned char a1, unsigned long long a2, R147 a3) {
+static R145 __attribute__((ms_abi)) ncb_w64ret_R145(int32_t a0, unsigned char a1, unsigned long long a2, R145 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = a3.f0 + (k & 7);
-    a3.f1 = (uint8_t)(a3.f1 + k);
+    a3.f0.a = (EnU8)(a3.f0.a + k);
+    a3.f0.b = (EnI16)(a3.f0.b + k);
+    a3.f0.c = (EnInt)(a3.f0.c + k);
+    a3.f1[0] = (float)(a3.f1[0] + k);
+    a3.f1[1] = (float)(a3.f1[1] + k);
+    a3.f1[2] = (float)(a3.f1[2] + k);
     return a3;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R147(R147 a0) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R145(R145 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)*(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f0.a));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.b));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[2]) * 8.0));
     return h;
 }
-static R148 ncb_ret_R148(long a0, float a1, R148 a2, uint8_t a3, unsigned long long a4) {
+static R146 ncb_ret_R146(long a0, float a1, R146 a2, uint8_t a3, unsigned long long a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2924,19 +2818,19 @@ static R148 ncb_ret_R148(long a0, float a1, R148 a2, uint8_t a3, unsigned long l
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0].f2[0] = (int8_t)(a2.f0[0].f2[0] + k);
-    a2.f0[0].f2[1] = (int8_t)(a2.f0[0].f2[1] + k);
-    a2.f0[0].f2[2] = (int8_t)(a2.f0[0].f2[2] + k);
-    a2.f0[0].f2[3] = (int8_t)(a2.f0[0].f2[3] + k);
-    a2.f0[0].f2[4] = (int8_t)(a2.f0[0].f2[4] + k);
-    a2.f0[1].f2[0] = (int8_t)(a2.f0[1].f2[0] + k);
-    a2.f0[1].f2[1] = (int8_t)(a2.f0[1].f2[1] + k);
-    a2.f0[1].f2[2] = (int8_t)(a2.f0[1].f2[2] + k);
-    a2.f0[1].f2[3] = (int8_t)(a2.f0[1].f2[3] + k);
-    a2.f0[1].f2[4] = (int8_t)(a2.f0[1].f2[4] + k);
+    a2.f0 = (unsigned short)(a2.f0 + k);
+    a2.f1[0].f0 = (short)(a2.f1[0].f0 + k);
+    a2.f1[1].f0 = (short)(a2.f1[1].f0 + k);
+    a2.f1[2].f0 = (short)(a2.f1[2].f0 + k);
+    a2.f2 = (int16_t)(a2.f2 + k);
+    a2.f3.f0.a = (uint8_t)(a2.f3.f0.a + k);
+    a2.f3.f0.d = (double)(a2.f3.f0.d + k);
+    a2.f3.f0.b = (uint16_t)(a2.f3.f0.b + k);
+    a2.f3.f0.f = (float)(a2.f3.f0.f + k);
+    a2.f3.f1 = (double)(a2.f3.f1 + k);
     return a2;
 }
-static uint64_t ncb_arg_R148(float a0, ssize_t a1, float a2, float a3, float a4, float a5, float a6, float a7, R148 a8, int8_t a9, unsigned long long a10, float a11, unsigned short a12, int64_t a13) {
+static uint64_t ncb_arg_R146(float a0, ssize_t a1, float a2, float a3, float a4, float a5, float a6, float a7, R146 a8, int8_t a9, unsigned long long a10, float a11, unsigned short a12, int64_t a13) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -2946,16 +2840,16 @@ static uint64_t ncb_arg_R148(float a0, ssize_t a1, float a2, float a3, float a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0].f2[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1].f2[4]));
+    h = cbmix(h, (uint64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[0].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[1].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[2].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(a8.f3.f0.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0.d) * 8.0));
+    h = cbmix(h, (uint64_t)(a8.f3.f0.b));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f0.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f3.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a11) * 8.0));
@@ -2963,7 +2857,7 @@ static uint64_t ncb_arg_R148(float a0, ssize_t a1, float a2, float a3, float a4,
     h = cbmix(h, (uint64_t)(int64_t)(a13));
     return h;
 }
-static R151 ncb_ret_R151(double a0, float a1, double a2, double a3, double a4, float a5, double a6, R151 a7, int16_t a8, float a9, float a10) {
+static R149 ncb_ret_R149(double a0, float a1, double a2, double a3, double a4, float a5, double a6, R149 a7, int16_t a8, float a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2977,23 +2871,31 @@ static R151 ncb_ret_R151(double a0, float a1, double a2, double a3, double a4, f
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0.f0 = (EnU32)(a7.f0.f0 + k);
-    a7.f0.f1[0] = (signed char)(a7.f0.f1[0] + k);
-    a7.f1 = (signed char)(a7.f1 + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f1 = (float)(a7.f1 + k);
+    a7.f2 = a7.f2 + (k & 7);
+    a7.f3.f3 = (double)(a7.f3.f3 + k);
+    a7.f4 = (uint16_t)(a7.f4 + k);
+    a7.f5.tag = (uint8_t)(a7.f5.tag + k);
+    a7.f5.v = (uint32_t)(a7.f5.v + k);
     return a7;
 }
-static uint64_t ncb_arg_R151(_Bool a0, R151 a1, float a2, int8_t a3, short a4) {
+static uint64_t ncb_arg_R149(_Bool a0, R149 a1, float a2, int8_t a3, short a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1.f0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)*(a1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(a1.f4));
+    h = cbmix(h, (uint64_t)(a1.f5.tag));
+    h = cbmix(h, (uint64_t)(a1.f5.v));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-static R154 ncb_ret_R154(uint16_t a0, char a1, const int64_t *a2, unsigned long long a3, uint32_t a4, R154 a5, char a6, long long a7, EnInt a8) {
+static R152 ncb_ret_R152(uint16_t a0, char a1, const int64_t *a2, unsigned long long a3, uint32_t a4, R152 a5, char a6, long long a7, EnInt a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3005,28 +2907,14 @@ static R154 ncb_ret_R154(uint16_t a0, char a1, const int64_t *a2, unsigned long 
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (float)(a5.f0 + k);
-    a5.f1 = (float)(a5.f1 + k);
-    a5.f2 = (double)(a5.f2 + k);
-    a5.f3.f0 = (double)(a5.f3.f0 + k);
-    a5.f4 = (float)(a5.f4 + k);
-    a5.f5.f0 = (double)(a5.f5.f0 + k);
-    a5.f6 = (float)(a5.f6 + k);
-    a5.f7 = (float)(a5.f7 + k);
+    a5.f1.f0 = (double)(a5.f1.f0 + k);
     return a5;
 }
-static uint64_t ncb_arg_R154(double a0, unsigned short a1, R154 a2, float a3, float a4, float a5, float a6, float a7) {
+static uint64_t ncb_arg_R152(double a0, unsigned short a1, R152 a2, float a3, float a4, float a5, float a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f6) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f7) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
@@ -3034,27 +2922,29 @@ static uint64_t ncb_arg_R154(double a0, unsigned short a1, R154 a2, float a3, fl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     return h;
 }
-static R156 __attribute__((ms_abi)) ncb_w64ret_R156(uint64_t a0, R156 a1, float a2, unsigned short a3) {
+static R154 __attribute__((ms_abi)) ncb_w64ret_R154(uint64_t a0, R154 a1, float a2, unsigned short a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f3 = (double)(a1.f3 + k);
+    a1.f1[0] = (size_t)(a1.f1[0] + k);
+    a1.f2.f0 = (short)(a1.f2.f0 + k);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R156(signed char a0, const int64_t *a1, ssize_t a2, R156 a3, uint16_t a4, size_t a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R154(signed char a0, const int64_t *a1, ssize_t a2, R154 a3, uint16_t a4, size_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)*(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f2.f0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
-static R157 ncb_ret_R157(int16_t a0, R157 a1, int64_t a2, int8_t a3, uintptr_t a4) {
+static R155 ncb_ret_R155(int16_t a0, R155 a1, int64_t a2, int8_t a3, uintptr_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
@@ -3062,24 +2952,16 @@ static R157 ncb_ret_R157(int16_t a0, R157 a1, int64_t a2, int8_t a3, uintptr_t a
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (int8_t)(a1.f0[0] + k);
-    a1.f0[1] = (int8_t)(a1.f0[1] + k);
-    a1.f0[2] = (int8_t)(a1.f0[2] + k);
-    a1.f0[3] = (int8_t)(a1.f0[3] + k);
-    a1.f0[4] = (int8_t)(a1.f0[4] + k);
-    a1.f0[5] = (int8_t)(a1.f0[5] + k);
-    a1.f0[6] = (int8_t)(a1.f0[6] + k);
-    a1.f0[7] = (int8_t)(a1.f0[7] + k);
-    a1.f1 = (int16_t)(a1.f1 + k);
-    a1.f2 = (unsigned short)(a1.f2 + k);
-    a1.f3 = (unsigned char)(a1.f3 + k);
-    a1.f4 = (char)(a1.f4 + k);
-    a1.f5[0] = a1.f5[0] ^ (k & 1);
-    a1.f6 = (uint8_t)(a1.f6 + k);
-    a1.f7 = (unsigned char)(a1.f7 + k);
+    a1.f0[0].f0 = (short)(a1.f0[0].f0 + k);
+    a1.f1 = (int8_t)(a1.f1 + k);
+    a1.f2 = (int64_t)(a1.f2 + k);
+    a1.f3 = (EnI64)(a1.f3 + k);
+    a1.f4 = (int32_t)(a1.f4 + k);
+    a1.f5 = (float)(a1.f5 + k);
+    a1.f7 = (EnU64)(a1.f7 + k);
     return a1;
 }
-static uint64_t ncb_arg_R157(float a0, float a1, float a2, float a3, float a4, float a5, R157 a6) {
+static uint64_t ncb_arg_R155(float a0, float a1, float a2, float a3, float a4, float a5, R155 a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3087,24 +2969,16 @@ static uint64_t ncb_arg_R157(float a0, float a1, float a2, float a3, float a4, f
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[4]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[5]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[6]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[7]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0].f0));
     h = cbmix(h, (uint64_t)(int64_t)(a6.f1));
-    h = cbmix(h, (uint64_t)(a6.f2));
-    h = cbmix(h, (uint64_t)(a6.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f3));
     h = cbmix(h, (uint64_t)(int64_t)(a6.f4));
-    h = cbmix(h, (uint64_t)(a6.f5[0]));
-    h = cbmix(h, (uint64_t)(a6.f6));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f5) * 8.0));
     h = cbmix(h, (uint64_t)(a6.f7));
     return h;
 }
-static R160 ncb_ret_R160(double a0, float a1, float a2, double a3, double a4, R160 a5, EnI8 a6, unsigned short a7) {
+static R158 ncb_ret_R158(double a0, float a1, float a2, double a3, double a4, R158 a5, EnI8 a6, unsigned short a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3115,53 +2989,41 @@ static R160 ncb_ret_R160(double a0, float a1, float a2, double a3, double a4, R1
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f1[0] = a5.f1[0] + (k & 7);
-    a5.f1[1] = a5.f1[1] + (k & 7);
+    a5.f0 = (double)(a5.f0 + k);
+    a5.f1[0].f0 = (float)(a5.f1[0].f0 + k);
+    a5.f1[1].f0 = (float)(a5.f1[1].f0 + k);
+    a5.f1[2].f0 = (float)(a5.f1[2].f0 + k);
     return a5;
 }
-static uint64_t ncb_arg_R160(double a0, R160 a1, unsigned int a2, unsigned long a3, double a4) {
+static uint64_t ncb_arg_R158(double a0, R158 a1, unsigned int a2, unsigned long a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)*(a1.f1[0]));
-    h = cbmix(h, (uint64_t)*(a1.f1[1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[1].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[2].f0) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     return h;
 }
-static R163 ncb_ret_R163(R163 a0, EnU8 a1) {
+static R161 ncb_ret_R161(R161 a0, EnU8 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = a0.f0 ^ (k & 1);
-    a0.f1 = (int16_t)(a0.f1 + k);
-    a0.f2 = (char)(a0.f2 + k);
-    a0.f3.f0[0][0] = (int8_t)(a0.f3.f0[0][0] + k);
-    a0.f3.f0[1][0] = (int8_t)(a0.f3.f0[1][0] + k);
-    a0.f4 = (uint8_t)(a0.f4 + k);
-    a0.f5.f0 = (signed char)(a0.f5.f0 + k);
-    a0.f6 = (signed char)(a0.f6 + k);
-    a0.f7 = (uint16_t)(a0.f7 + k);
+    a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
-static uint64_t ncb_arg_R163(int8_t a0, R163 a1, int64_t a2, float a3) {
+static uint64_t ncb_arg_R161(int8_t a0, R161 a1, int64_t a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
-    h = cbmix(h, (uint64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f3.f0[1][0]));
-    h = cbmix(h, (uint64_t)(a1.f4));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f5.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f6));
-    h = cbmix(h, (uint64_t)(a1.f7));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
-static R165 __attribute__((ms_abi)) ncb_w64ret_R165(EnU64 a0, unsigned short a1, const int64_t *a2, R165 a3, float a4) {
+static R163 __attribute__((ms_abi)) ncb_w64ret_R163(EnU64 a0, unsigned short a1, const int64_t *a2, R163 a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -3169,26 +3031,24 @@ static R165 __attribute__((ms_abi)) ncb_w64ret_R165(EnU64 a0, unsigned short a1,
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0.f0[0] = (double)(a3.f0.f0[0] + k);
-    a3.f0.f0[1] = (double)(a3.f0.f0[1] + k);
-    a3.f1 = (double)(a3.f1 + k);
-    a3.f2.f0.a = (float)(a3.f2.f0.a + k);
+    a3.f1[0] = (float)(a3.f1[0] + k);
+    a3.f1[1] = (float)(a3.f1[1] + k);
+    a3.f1[2] = (float)(a3.f1[2] + k);
     return a3;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R165(double a0, float a1, float a2, uint8_t a3, R165 a4, _Bool a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R163(double a0, float a1, float a2, uint8_t a3, R163 a4, _Bool a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f2.f0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1[2]) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
-static R166 ncb_ret_R166(double a0, double a1, float a2, float a3, float a4, R166 a5) {
+static R164 ncb_ret_R164(double a0, double a1, float a2, float a3, float a4, R164 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3197,30 +3057,38 @@ static R166 ncb_ret_R166(double a0, double a1, float a2, float a3, float a4, R16
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (double)(a5.f0 + k);
-    a5.f1 = (float)(a5.f1 + k);
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (double)(a5.f1 + k);
+    a5.f2 = (float)(a5.f2 + k);
+    a5.f3 = (float)(a5.f3 + k);
+    a5.f4.f0 = (float)(a5.f4.f0 + k);
+    a5.f4.f1 = (double)(a5.f4.f1 + k);
     return a5;
 }
-static uint64_t ncb_arg_R166(unsigned long a0, R166 a1, unsigned char a2, const int64_t *a3, uint16_t a4) {
+static uint64_t ncb_arg_R164(unsigned long a0, R164 a1, unsigned char a2, const int64_t *a3, uint16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f4.f1) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)*(a3));
     h = cbmix(h, (uint64_t)(a4));
     return h;
 }
-static R169 ncb_ret_R169(double a0, R169 a1, signed char a2) {
+static R167 ncb_ret_R167(double a0, R167 a1, signed char a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f2 = (double)(a1.f2 + k);
     return a1;
 }
-static uint64_t ncb_arg_R169(float a0, double a1, double a2, double a3, double a4, double a5, double a6, float a7, R169 a8, signed char a9, ssize_t a10, signed char a11) {
+static uint64_t ncb_arg_R167(float a0, double a1, double a2, double a3, double a4, double a5, double a6, float a7, R167 a8, signed char a9, ssize_t a10, signed char a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3230,13 +3098,13 @@ static uint64_t ncb_arg_R169(float a0, double a1, double a2, double a3, double a
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)(a10));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
     return h;
 }
-static R172 ncb_ret_R172(char a0, unsigned short a1, EnU16 a2, _Bool a3, const int64_t *a4, int64_t a5, unsigned short a6, R172 a7, int64_t a8, int64_t a9, float a10) {
+static R170 ncb_ret_R170(char a0, unsigned short a1, EnU16 a2, _Bool a3, const int64_t *a4, int64_t a5, unsigned short a6, R170 a7, int64_t a8, int64_t a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -3250,14 +3118,12 @@ static R172 ncb_ret_R172(char a0, unsigned short a1, EnU16 a2, _Bool a3, const i
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (unsigned long)(a7.f0 + k);
-    a7.f1[0].a = (uint8_t)(a7.f1[0].a + k);
+    a7.f0 = (uint64_t)(a7.f0 + k);
     return a7;
 }
-static uint64_t ncb_arg_R172(R172 a0, double a1, float a2, double a3, double a4, float a5) {
+static uint64_t ncb_arg_R170(R170 a0, double a1, float a2, double a3, double a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1[0].a));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -3265,7 +3131,7 @@ static uint64_t ncb_arg_R172(R172 a0, double a1, float a2, double a3, double a4,
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R174 __attribute__((ms_abi)) ncb_w64ret_R174(float a0, double a1, float a2, double a3, R174 a4) {
+static R172 __attribute__((ms_abi)) ncb_w64ret_R172(float a0, double a1, float a2, double a3, R172 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3273,20 +3139,24 @@ static R174 __attribute__((ms_abi)) ncb_w64ret_R174(float a0, double a1, float a
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f3 = (double)(a4.f3 + k);
+    a4.f0[0] = (unsigned int)(a4.f0[0] + k);
+    a4.f0[1] = (unsigned int)(a4.f0[1] + k);
+    a4.f0[2] = (unsigned int)(a4.f0[2] + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R174(const int64_t *a0, _Bool a1, EnInt a2, short a3, R174 a4, double a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R172(const int64_t *a0, _Bool a1, EnInt a2, short a3, R172 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f3) * 8.0));
+    h = cbmix(h, (uint64_t)(a4.f0[0]));
+    h = cbmix(h, (uint64_t)(a4.f0[1]));
+    h = cbmix(h, (uint64_t)(a4.f0[2]));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R175 ncb_ret_R175(double a0, float a1, double a2, R175 a3, const int64_t *a4, const int64_t *a5) {
+static R173 ncb_ret_R173(double a0, float a1, double a2, R173 a3, const int64_t *a4, const int64_t *a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3295,19 +3165,25 @@ static R175 ncb_ret_R175(double a0, float a1, double a2, R175 a3, const int64_t 
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (EnI64)(a3.f0 + k);
+    a3.f0[0].f0 = (double)(a3.f0[0].f0 + k);
+    a3.f0[0].f1[0].f0 = (float)(a3.f0[0].f1[0].f0 + k);
+    a3.f0[0].f1[1].f0 = (float)(a3.f0[0].f1[1].f0 + k);
+    a3.f0[0].f1[2].f0 = (float)(a3.f0[0].f1[2].f0 + k);
     return a3;
 }
-static uint64_t ncb_arg_R175(float a0, R175 a1, uintptr_t a2, short a3, signed char a4) {
+static uint64_t ncb_arg_R173(float a0, R173 a1, uintptr_t a2, short a3, signed char a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f1[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f1[1].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0].f1[2].f0) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-static R178 ncb_ret_R178(unsigned char a0, int64_t a1, uint8_t a2, char a3, uint8_t a4, char a5, _Bool a6, R178 a7) {
+static R176 ncb_ret_R176(unsigned char a0, int64_t a1, uint8_t a2, char a3, uint8_t a4, char a5, _Bool a6, R176 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3318,24 +3194,18 @@ static R178 ncb_ret_R178(unsigned char a0, int64_t a1, uint8_t a2, char a3, uint
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0].f0[0].v[0] = (double)(a7.f0[0].f0[0].v[0] + k);
-    a7.f0[1].f0[0].v[0] = (double)(a7.f0[1].f0[0].v[0] + k);
-    a7.f0[2].f0[0].v[0] = (double)(a7.f0[2].f0[0].v[0] + k);
-    a7.f1[0][0] = (double)(a7.f1[0][0] + k);
+    a7.f0 = (float)(a7.f0 + k);
     return a7;
 }
-static uint64_t ncb_arg_R178(uint64_t a0, float a1, R178 a2, float a3) {
+static uint64_t ncb_arg_R176(uint64_t a0, float a1, R176 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].f0[0].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[1].f0[0].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[2].f0[0].v[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
-static R181 ncb_ret_R181(double a0, int a1, R181 a2, double a3, double a4) {
+static R179 ncb_ret_R179(double a0, int a1, R179 a2, double a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3343,15 +3213,12 @@ static R181 ncb_ret_R181(double a0, int a1, R181 a2, double a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (int8_t)(a2.f0[0] + k);
-    a2.f0[1] = (int8_t)(a2.f0[1] + k);
-    a2.f0[2] = (int8_t)(a2.f0[2] + k);
-    a2.f1 = (double)(a2.f1 + k);
-    a2.f2 = (uint32_t)(a2.f2 + k);
-    a2.f3 = (size_t)(a2.f3 + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1[0] = (int)(a2.f1[0] + k);
+    a2.f2 = (EnU16)(a2.f2 + k);
     return a2;
 }
-static uint64_t ncb_arg_R181(int32_t a0, ssize_t a1, double a2, intptr_t a3, unsigned short a4, const int64_t *a5, const int64_t *a6, int16_t a7, R181 a8, signed char a9, unsigned int a10, short a11, signed char a12, int64_t a13, char a14) {
+static uint64_t ncb_arg_R179(int32_t a0, ssize_t a1, double a2, intptr_t a3, unsigned short a4, const int64_t *a5, const int64_t *a6, int16_t a7, R179 a8, signed char a9, unsigned int a10, short a11, signed char a12, int64_t a13, char a14) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -3361,12 +3228,9 @@ static uint64_t ncb_arg_R181(int32_t a0, ssize_t a1, double a2, intptr_t a3, uns
     h = cbmix(h, (uint64_t)*(a5));
     h = cbmix(h, (uint64_t)*(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f0[2]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a8.f1[0]));
     h = cbmix(h, (uint64_t)(a8.f2));
-    h = cbmix(h, (uint64_t)(a8.f3));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(a10));
     h = cbmix(h, (uint64_t)(int64_t)(a11));
@@ -3375,30 +3239,30 @@ static uint64_t ncb_arg_R181(int32_t a0, ssize_t a1, double a2, intptr_t a3, uns
     h = cbmix(h, (uint64_t)(int64_t)(a14));
     return h;
 }
-static R183 __attribute__((ms_abi)) ncb_w64ret_R183(float a0, unsigned long long a1, R183 a2, const int64_t *a3) {
+static R181 __attribute__((ms_abi)) ncb_w64ret_R181(float a0, unsigned long long a1, R181 a2, const int64_t *a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1[0].f0.f0[0] = (float)(a2.f1[0].f0.f0[0] + k);
-    a2.f1[0].f0.f0[1] = (float)(a2.f1[0].f0.f0[1] + k);
+    a2.f0.f0 = (double)(a2.f0.f0 + k);
+    a2.f1[0].f = (float)(a2.f1[0].f + k);
+    a2.f1[1].f = (float)(a2.f1[1].f + k);
     return a2;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R183(const int64_t *a0, _Bool a1, uint8_t a2, R183 a3, float a4) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R181(const int64_t *a0, _Bool a1, uint8_t a2, R181 a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[1].f) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     return h;
 }
-static R184 ncb_ret_R184(double a0, int8_t a1, ssize_t a2, double a3, R184 a4, uint8_t a5) {
+static R182 ncb_ret_R182(double a0, int8_t a1, ssize_t a2, double a3, R182 a4, uint8_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3407,10 +3271,12 @@ static R184 ncb_ret_R184(double a0, int8_t a1, ssize_t a2, double a3, R184 a4, u
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f0[0] = (double)(a4.f0[0].f0[0] + k);
+    a4.f0.f0[0] = (float)(a4.f0.f0[0] + k);
+    a4.f0.f0[1] = (float)(a4.f0.f0[1] + k);
+    a4.f0.f0[2] = (float)(a4.f0.f0[2] + k);
     return a4;
 }
-static uint64_t ncb_arg_R184(double a0, double a1, float a2, double a3, double a4, double a5, R184 a6, float a7, double a8, float a9) {
+static uint64_t ncb_arg_R182(double a0, double a1, float a2, double a3, double a4, double a5, R182 a6, float a7, double a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3418,13 +3284,15 @@ static uint64_t ncb_arg_R184(double a0, double a1, float a2, double a3, double a
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0[0].f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0.f0[2]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     return h;
 }
-static R187 ncb_ret_R187(float a0, double a1, R187 a2, float a3, double a4, double a5) {
+static R185 ncb_ret_R185(float a0, double a1, R185 a2, float a3, double a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3433,20 +3301,26 @@ static R187 ncb_ret_R187(float a0, double a1, R187 a2, float a3, double a4, doub
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (float)(a2.f0[0] + k);
-    a2.f0[1] = (float)(a2.f0[1] + k);
-    a2.f0[2] = (float)(a2.f0[2] + k);
+    a2.f0[0].f0.f0[0].a = (float)(a2.f0[0].f0.f0[0].a + k);
+    a2.f0[0].f0.f0[1].a = (float)(a2.f0[0].f0.f0[1].a + k);
+    a2.f0[1].f0.f0[0].a = (float)(a2.f0[1].f0.f0[0].a + k);
+    a2.f0[1].f0.f0[1].a = (float)(a2.f0[1].f0.f0[1].a + k);
+    a2.f0[2].f0.f0[0].a = (float)(a2.f0[2].f0.f0[0].a + k);
+    a2.f0[2].f0.f0[1].a = (float)(a2.f0[2].f0.f0[1].a + k);
     return a2;
 }
-static uint64_t ncb_arg_R187(int8_t a0, double a1, uint8_t a2, int a3, R187 a4, float a5, double a6, int64_t a7, float a8, float a9, float a10) {
+static uint64_t ncb_arg_R185(int8_t a0, double a1, uint8_t a2, int a3, R185 a4, float a5, double a6, int64_t a7, float a8, float a9, float a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].f0.f0[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[0].f0.f0[1].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1].f0.f0[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[1].f0.f0[1].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[2].f0.f0[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0[2].f0.f0[1].a) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
@@ -3455,7 +3329,7 @@ static uint64_t ncb_arg_R187(int8_t a0, double a1, uint8_t a2, int a3, R187 a4, 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     return h;
 }
-static R190 ncb_ret_R190(float a0, int32_t a1, _Bool a2, uintptr_t a3, long a4, unsigned short a5, R190 a6) {
+static R188 ncb_ret_R188(float a0, int32_t a1, _Bool a2, uintptr_t a3, long a4, unsigned short a5, R188 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3465,16 +3339,16 @@ static R190 ncb_ret_R190(float a0, int32_t a1, _Bool a2, uintptr_t a3, long a4, 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (float)(a6.f0[0] + k);
-    a6.f0[1] = (float)(a6.f0[1] + k);
-    a6.f0[2] = (float)(a6.f0[2] + k);
+    a6.f0 = (unsigned char)(a6.f0 + k);
+    a6.f1 = (int16_t)(a6.f1 + k);
+    a6.f2.f2 = (double)(a6.f2.f2 + k);
     return a6;
 }
-static uint64_t ncb_arg_R190(R190 a0, size_t a1, int16_t a2, double a3, unsigned char a4, int32_t a5, const int64_t *a6) {
+static uint64_t ncb_arg_R188(R188 a0, size_t a1, int16_t a2, double a3, unsigned char a4, int32_t a5, const int64_t *a6) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2.f2) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
@@ -3483,37 +3357,35 @@ static uint64_t ncb_arg_R190(R190 a0, size_t a1, int16_t a2, double a3, unsigned
     h = cbmix(h, (uint64_t)*(a6));
     return h;
 }
-static R192 __attribute__((ms_abi)) ncb_w64ret_R192(unsigned short a0, R192 a1, EnU64 a2) {
+static R190 __attribute__((ms_abi)) ncb_w64ret_R190(unsigned short a0, R190 a1, EnU64 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f1.f2[0] = (int8_t)(a1.f1.f2[0] + k);
-    a1.f1.f2[1] = (int8_t)(a1.f1.f2[1] + k);
-    a1.f1.f2[2] = (int8_t)(a1.f1.f2[2] + k);
-    a1.f1.f2[3] = (int8_t)(a1.f1.f2[3] + k);
-    a1.f1.f2[4] = (int8_t)(a1.f1.f2[4] + k);
-    a1.f2 = a1.f2 + (k & 7);
+    a1.f0 = (EnU32)(a1.f0 + k);
+    a1.f1[0] = (uint16_t)(a1.f1[0] + k);
+    a1.f1[1] = (uint16_t)(a1.f1[1] + k);
+    a1.f1[2] = (uint16_t)(a1.f1[2] + k);
+    a1.f2[0] = (unsigned long)(a1.f2[0] + k);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R192(double a0, intptr_t a1, double a2, R192 a3, signed char a4, unsigned short a5, float a6) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R190(double a0, intptr_t a1, double a2, R190 a3, signed char a4, unsigned short a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[3]));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1.f2[4]));
-    h = cbmix(h, (uint64_t)*(a3.f2));
+    h = cbmix(h, (uint64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(a3.f1[0]));
+    h = cbmix(h, (uint64_t)(a3.f1[1]));
+    h = cbmix(h, (uint64_t)(a3.f1[2]));
+    h = cbmix(h, (uint64_t)(a3.f2[0]));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     return h;
 }
-static R193 ncb_ret_R193(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R193 a6) {
+static R191 ncb_ret_R191(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a4, unsigned short a5, R191 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -3524,25 +3396,19 @@ static R193 ncb_ret_R193(EnU8 a0, uint16_t a1, signed char a2, int a3, int64_t a
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a6.f0 = (float)(a6.f0 + k);
-    a6.f1 = (float)(a6.f1 + k);
-    a6.f2.f0 = (float)(a6.f2.f0 + k);
-    a6.f2.f1 = (float)(a6.f2.f1 + k);
     return a6;
 }
-static uint64_t ncb_arg_R193(float a0, R193 a1, uint16_t a2, uint8_t a3, short a4, int8_t a5) {
+static uint64_t ncb_arg_R191(float a0, R191 a1, uint16_t a2, uint8_t a3, short a4, int8_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2.f1) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-static R196 ncb_ret_R196(double a0, unsigned char a1, char a2, unsigned long a3, double a4, _Bool a5, double a6, R196 a7, double a8) {
+static R194 ncb_ret_R194(double a0, unsigned char a1, char a2, unsigned long a3, double a4, _Bool a5, double a6, R194 a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -3554,16 +3420,14 @@ static R196 ncb_ret_R196(double a0, unsigned char a1, char a2, unsigned long a3,
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (signed char)(a7.f0 + k);
-    a7.f1.f0 = (double)(a7.f1.f0 + k);
+    a7.f1 = (double)(a7.f1 + k);
     return a7;
 }
-static uint64_t ncb_arg_R196(ssize_t a0, uintptr_t a1, R196 a2, double a3, double a4, char a5, float a6, double a7, float a8) {
+static uint64_t ncb_arg_R194(ssize_t a0, uintptr_t a1, R194 a2, double a3, double a4, char a5, float a6, double a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
@@ -3572,7 +3436,7 @@ static uint64_t ncb_arg_R196(ssize_t a0, uintptr_t a1, R196 a2, double a3, doubl
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R199 ncb_ret_R199(int16_t a0, float a1, uint16_t a2, double a3, uint32_t a4, double a5, R199 a6, double a7, double a8) {
+static R197 ncb_ret_R197(int16_t a0, float a1, uint16_t a2, double a3, uint32_t a4, double a5, R197 a6, double a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3584,44 +3448,52 @@ static R199 ncb_ret_R199(int16_t a0, float a1, uint16_t a2, double a3, uint32_t 
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0.f0[0] = (unsigned long)(a6.f0.f0[0] + k);
-    a6.f1[0].f0 = (int64_t)(a6.f1[0].f0 + k);
+    a6.f3.f0.f0.f0[0][0] = (int16_t)(a6.f3.f0.f0.f0[0][0] + k);
+    a6.f3.f0.f0.f0[0][1] = (int16_t)(a6.f3.f0.f0.f0[0][1] + k);
+    a6.f3.f0.f0.f0[1][0] = (int16_t)(a6.f3.f0.f0.f0[1][0] + k);
+    a6.f3.f0.f0.f0[1][1] = (int16_t)(a6.f3.f0.f0.f0[1][1] + k);
+    a6.f3.f1 = (signed char)(a6.f3.f1 + k);
     return a6;
 }
-static uint64_t ncb_arg_R199(char a0, signed char a1, EnU32 a2, long a3, R199 a4, unsigned int a5, const int64_t *a6, intptr_t a7, double a8) {
+static uint64_t ncb_arg_R197(char a0, signed char a1, EnU32 a2, long a3, R197 a4, unsigned int a5, const int64_t *a6, intptr_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4.f0.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1[0].f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3.f0.f0.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3.f0.f0.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3.f0.f0.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3.f0.f0.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f3.f1));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)*(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     return h;
 }
-static R201 __attribute__((ms_abi)) ncb_w64ret_R201(int a0, R201 a1, uint32_t a2) {
+static R199 __attribute__((ms_abi)) ncb_w64ret_R199(int a0, R199 a1, uint32_t a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (double)(a1.f0 + k);
+    a1.f0[0] = (EnU32)(a1.f0[0] + k);
+    a1.f0[1] = (EnU32)(a1.f0[1] + k);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R201(double a0, double a1, uintptr_t a2, R201 a3, const int64_t *a4, int64_t a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R199(double a0, double a1, uintptr_t a2, R199 a3, const int64_t *a4, int64_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f0[0]));
+    h = cbmix(h, (uint64_t)(a3.f0[1]));
     h = cbmix(h, (uint64_t)*(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-static R202 ncb_ret_R202(unsigned int a0, unsigned short a1, R202 a2, long long a3, double a4, unsigned short a5) {
+static R200 ncb_ret_R200(unsigned int a0, unsigned short a1, R200 a2, long long a3, double a4, unsigned short a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -3630,14 +3502,14 @@ static R202 ncb_ret_R202(unsigned int a0, unsigned short a1, R202 a2, long long 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1[0] = (double)(a2.f1[0] + k);
+    a2.f0[0].f0 = (double)(a2.f0[0].f0 + k);
+    a2.f0[1].f0 = (double)(a2.f0[1].f0 + k);
     return a2;
 }
-static uint64_t ncb_arg_R202(R202 a0, uint8_t a1, short a2, unsigned short a3, unsigned int a4, unsigned char a5) {
+static uint64_t ncb_arg_R200(R200 a0, uint8_t a1, short a2, unsigned short a3, unsigned int a4, unsigned char a5) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[0].f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0[1].f0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
@@ -3645,7 +3517,7 @@ static uint64_t ncb_arg_R202(R202 a0, uint8_t a1, short a2, unsigned short a3, u
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
-static R205 ncb_ret_R205(unsigned char a0, char a1, EnI16 a2, double a3, double a4, double a5, double a6, uint64_t a7, R205 a8, double a9) {
+static R203 ncb_ret_R203(unsigned char a0, char a1, EnI16 a2, double a3, double a4, double a5, double a6, uint64_t a7, R203 a8, double a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3658,24 +3530,20 @@ static R205 ncb_ret_R205(unsigned char a0, char a1, EnI16 a2, double a3, double 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (float)(a8.f0 + k);
+    a8.f0 = (EnU32)(a8.f0 + k);
     a8.f1 = (float)(a8.f1 + k);
-    a8.f2[0] = (float)(a8.f2[0] + k);
-    a8.f2[1] = (float)(a8.f2[1] + k);
     return a8;
 }
-static uint64_t ncb_arg_R205(float a0, const int64_t *a1, R205 a2, float a3) {
+static uint64_t ncb_arg_R203(float a0, const int64_t *a1, R203 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2[1]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     return h;
 }
-static R208 ncb_ret_R208(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R208 a8, const int64_t *a9, float a10) {
+static R206 ncb_ret_R206(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R206 a8, const int64_t *a9, float a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3689,31 +3557,27 @@ static R208 ncb_ret_R208(float a0, float a1, double a2, float a3, double a4, dou
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0[0] = (float)(a8.f0.f0[0] + k);
-    a8.f0.f0[1] = (float)(a8.f0.f0[1] + k);
-    a8.f0.f0[2] = (float)(a8.f0.f0[2] + k);
-    a8.f0.f0[3] = (float)(a8.f0.f0[3] + k);
-    a8.f0.f0[4] = (float)(a8.f0.f0[4] + k);
-    a8.f0.f0[5] = (float)(a8.f0.f0[5] + k);
-    a8.f0.f0[6] = (float)(a8.f0.f0[6] + k);
-    a8.f0.f0[7] = (float)(a8.f0.f0[7] + k);
+    a8.f0 = (unsigned char)(a8.f0 + k);
+    a8.f1 = (float)(a8.f1 + k);
+    a8.f2[0].f1[0] = (size_t)(a8.f2[0].f1[0] + k);
+    a8.f2[0].f2.f0 = (short)(a8.f2[0].f2.f0 + k);
+    a8.f2[1].f1[0] = (size_t)(a8.f2[1].f1[0] + k);
+    a8.f2[1].f2.f0 = (short)(a8.f2[1].f2.f0 + k);
     return a8;
 }
-static uint64_t ncb_arg_R208(double a0, int16_t a1, double a2, double a3, float a4, R208 a5, int a6, double a7, uint16_t a8, const int64_t *a9, double a10) {
+static uint64_t ncb_arg_R206(double a0, int16_t a1, double a2, double a3, float a4, R206 a5, int a6, double a7, uint16_t a8, const int64_t *a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[2]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[3]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[4]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[5]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[6]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0.f0[7]) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.f2[0].f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[0].f2.f0));
+    h = cbmix(h, (uint64_t)(a5.f2[1].f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a5.f2[1].f2.f0));
     h = cbmix(h, (uint64_t)(int64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(a8));
@@ -3721,40 +3585,34 @@ static uint64_t ncb_arg_R208(double a0, int16_t a1, double a2, double a3, float 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     return h;
 }
-static R210 __attribute__((ms_abi)) ncb_w64ret_R210(float a0, R210 a1) {
+static R208 __attribute__((ms_abi)) ncb_w64ret_R208(float a0, R208 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (short)(a1.f0 + k);
-    a1.f1 = (unsigned int)(a1.f1 + k);
-    a1.f2 = a1.f2 + (k & 7);
-    a1.f3 = (EnI8)(a1.f3 + k);
-    a1.f4[0][0] = (unsigned char)(a1.f4[0][0] + k);
-    a1.f4[1][0] = (unsigned char)(a1.f4[1][0] + k);
-    a1.f5 = (uint8_t)(a1.f5 + k);
-    a1.f6[0].f2 = (intptr_t)(a1.f6[0].f2 + k);
-    a1.f6[1].f2 = (intptr_t)(a1.f6[1].f2 + k);
-    a1.f6[2].f2 = (intptr_t)(a1.f6[2].f2 + k);
+    a1.f0[0] = (signed char)(a1.f0[0] + k);
+    a1.f0[1] = (signed char)(a1.f0[1] + k);
+    a1.f0[2] = (signed char)(a1.f0[2] + k);
+    a1.f1[0] = (uint8_t)(a1.f1[0] + k);
+    a1.f1[1] = (uint8_t)(a1.f1[1] + k);
+    a1.f2 = (unsigned long)(a1.f2 + k);
+    a1.f3 = (short)(a1.f3 + k);
     return a1;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R210(unsigned short a0, R210 a1, float a2) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R208(unsigned short a0, R208 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
-    h = cbmix(h, (uint64_t)(a1.f1));
-    h = cbmix(h, (uint64_t)*(a1.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0[2]));
+    h = cbmix(h, (uint64_t)(a1.f1[0]));
+    h = cbmix(h, (uint64_t)(a1.f1[1]));
+    h = cbmix(h, (uint64_t)(a1.f2));
     h = cbmix(h, (uint64_t)(int64_t)(a1.f3));
-    h = cbmix(h, (uint64_t)(a1.f4[0][0]));
-    h = cbmix(h, (uint64_t)(a1.f4[1][0]));
-    h = cbmix(h, (uint64_t)(a1.f5));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f6[0].f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f6[1].f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f6[2].f2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     return h;
 }
-static R211 ncb_ret_R211(float a0, R211 a1, EnI8 a2, signed char a3, unsigned short a4) {
+static R209 ncb_ret_R209(float a0, R209 a1, EnI8 a2, signed char a3, unsigned short a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
@@ -3762,28 +3620,18 @@ static R211 ncb_ret_R211(float a0, R211 a1, EnI8 a2, signed char a3, unsigned sh
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f1[0].f0[0][0] = (signed char)(a1.f1[0].f0[0][0] + k);
-    a1.f1[0].f0[0][1] = (signed char)(a1.f1[0].f0[0][1] + k);
-    a1.f1[0].f0[1][0] = (signed char)(a1.f1[0].f0[1][0] + k);
-    a1.f1[0].f0[1][1] = (signed char)(a1.f1[0].f0[1][1] + k);
-    a1.f1[0].f0[2][0] = (signed char)(a1.f1[0].f0[2][0] + k);
-    a1.f1[0].f0[2][1] = (signed char)(a1.f1[0].f0[2][1] + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
-static uint64_t ncb_arg_R211(R211 a0, short a1, unsigned short a2, uint16_t a3) {
+static uint64_t ncb_arg_R209(R209 a0, short a1, unsigned short a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(a3));
     return h;
 }
-static R214 ncb_ret_R214(long long a0, int64_t a1, size_t a2, int16_t a3, float a4, const int64_t *a5, unsigned long a6, char a7, R214 a8, char a9, uint8_t a10) {
+static R212 ncb_ret_R212(long long a0, int64_t a1, size_t a2, int16_t a3, float a4, const int64_t *a5, unsigned long a6, char a7, R212 a8, char a9, uint8_t a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3797,28 +3645,22 @@ static R214 ncb_ret_R214(long long a0, int64_t a1, size_t a2, int16_t a3, float 
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f1 = (unsigned char)(a8.f1 + k);
-    a8.f2[0] = (uint8_t)(a8.f2[0] + k);
-    a8.f2[1] = (uint8_t)(a8.f2[1] + k);
-    a8.f2[2] = (uint8_t)(a8.f2[2] + k);
-    a8.f3 = a8.f3 ^ (k & 1);
-    a8.f4[0].f2.f0 = a8.f4[0].f2.f0 ^ (k & 1);
-    a8.f4[1].f2.f0 = a8.f4[1].f2.f0 ^ (k & 1);
-    a8.f4[2].f2.f0 = a8.f4[2].f2.f0 ^ (k & 1);
+    a8.f0[0] = (short)(a8.f0[0] + k);
+    a8.f0[1] = (short)(a8.f0[1] + k);
+    a8.f0[2] = (short)(a8.f0[2] + k);
+    a8.f0[3] = (short)(a8.f0[3] + k);
+    a8.f0[4] = (short)(a8.f0[4] + k);
     return a8;
 }
-static uint64_t ncb_arg_R214(const int64_t *a0, short a1, R214 a2, uintptr_t a3, uint8_t a4, int64_t a5, uintptr_t a6, int16_t a7) {
+static uint64_t ncb_arg_R212(const int64_t *a0, short a1, R212 a2, uintptr_t a3, uint8_t a4, int64_t a5, uintptr_t a6, int16_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.f1));
-    h = cbmix(h, (uint64_t)(a2.f2[0]));
-    h = cbmix(h, (uint64_t)(a2.f2[1]));
-    h = cbmix(h, (uint64_t)(a2.f2[2]));
-    h = cbmix(h, (uint64_t)(a2.f3));
-    h = cbmix(h, (uint64_t)(a2.f4[0].f2.f0));
-    h = cbmix(h, (uint64_t)(a2.f4[1].f2.f0));
-    h = cbmix(h, (uint64_t)(a2.f4[2].f2.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[3]));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f0[4]));
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
@@ -3826,27 +3668,29 @@ static uint64_t ncb_arg_R214(const int64_t *a0, short a1, R214 a2, uintptr_t a3,
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-static R217 ncb_ret_R217(char a0, intptr_t a1, R217 a2, double a3) {
+static R215 ncb_ret_R215(char a0, intptr_t a1, R215 a2, double a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (float)(a2.f0[0] + k);
-    a2.f0[1] = (float)(a2.f0[1] + k);
-    a2.f1 = (double)(a2.f1 + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1[0] = (float)(a2.f1[0] + k);
+    a2.f1[1] = (float)(a2.f1[1] + k);
+    a2.f1[2] = (float)(a2.f1[2] + k);
     return a2;
 }
-static uint64_t ncb_arg_R217(float a0, R217 a1) {
+static uint64_t ncb_arg_R215(float a0, R215 a1) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1[2]) * 8.0));
     return h;
 }
-static R219 __attribute__((ms_abi)) ncb_w64ret_R219(int16_t a0, double a1, float a2, double a3, R219 a4) {
+static R217 __attribute__((ms_abi)) ncb_w64ret_R217(int16_t a0, double a1, float a2, double a3, R217 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3854,22 +3698,20 @@ static R219 __attribute__((ms_abi)) ncb_w64ret_R219(int16_t a0, double a1, float
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f0 = (double)(a4.f0[0].f0 + k);
-    a4.f0[0].f1 = (float)(a4.f0[0].f1 + k);
+    a4.f0 = (unsigned long long)(a4.f0 + k);
     return a4;
 }
-static uint64_t __attribute__((ms_abi)) ncb_w64arg_R219(short a0, const int64_t *a1, R219 a2, float a3, double a4, float a5) {
+static uint64_t __attribute__((ms_abi)) ncb_w64arg_R217(short a0, const int64_t *a1, R217 a2, float a3, double a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0));
     h = cbmix(h, (uint64_t)*(a1));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0[0].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a2.f0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R220 ncb_ret_R220(unsigned short a0, double a1, int64_t a2, EnI8 a3, unsigned short a4, int8_t a5, R220 a6, unsigned long long a7, int8_t a8, int8_t a9) {
+static R218 ncb_ret_R218(unsigned short a0, double a1, int64_t a2, EnI8 a3, unsigned short a4, int8_t a5, R218 a6, unsigned long long a7, int8_t a8, int8_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3882,11 +3724,14 @@ static R220 ncb_ret_R220(unsigned short a0, double a1, int64_t a2, EnI8 a3, unsi
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (double)(a6.f0 + k);
-    a6.f1 = (unsigned short)(a6.f1 + k);
+    a6.f0 = (uint8_t)(a6.f0 + k);
+    a6.f1 = (double)(a6.f1 + k);
+    a6.f2[0] = (double)(a6.f2[0] + k);
+    a6.f2[1] = (double)(a6.f2[1] + k);
+    a6.f2[2] = (double)(a6.f2[2] + k);
     return a6;
 }
-static uint64_t ncb_arg_R220(float a0, float a1, double a2, double a3, double a4, double a5, float a6, float a7, R220 a8) {
+static uint64_t ncb_arg_R218(float a0, float a1, double a2, double a3, double a4, double a5, float a6, float a7, R218 a8) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
@@ -3896,8 +3741,11 @@ static uint64_t ncb_arg_R220(float a0, float a1, double a2, double a3, double a4
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(a8.f1));
+    h = cbmix(h, (uint64_t)(a8.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.f2[2]) * 8.0));
     return h;
 }
 static uint8_t ncb_sig_0(double a0, float a1, double a2, float a3, double a4, double a5, unsigned long long a6, unsigned long long a7, double a8, double a9, double a10, float a11, double a12, double a13, double a14, float a15, double a16, double a17) {
@@ -4335,18 +4183,18 @@ static EnU16 __attribute__((ms_abi)) ncb_sig_23(float a0, double a1, double a2, 
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10) * 8.0));
     return (EnU16)(uint16_t)h;
 }
-static uint64_t ncb_multi_0(float a0, R118 a1, double a2, double a3, R201 a4, double a5) {
+static uint64_t ncb_multi_0(float a0, R057 a1, double a2, double a3, R033 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0.f0[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     return h;
 }
-static R001 ncb_multi_1(float a0, double a1, double a2, R001 a3, PackAlign4 a4, R024 a5, float a6, double a7, int32_t a8, signed char a9, R064 a10) {
+static R194 ncb_multi_1(float a0, double a1, double a2, R194 a3, R107 a4, R034 a5, float a6, double a7, int32_t a8, signed char a9, R062 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4357,35 +4205,40 @@ static R001 ncb_multi_1(float a0, double a1, double a2, R001 a3, PackAlign4 a4, 
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0][0] = (signed char)(a3.f0[0][0] + k);
-    a3.f0[0][1] = (signed char)(a3.f0[0][1] + k);
-    a3.f0[1][0] = (signed char)(a3.f0[1][0] + k);
-    a3.f0[1][1] = (signed char)(a3.f0[1][1] + k);
-    a3.f0[2][0] = (signed char)(a3.f0[2][0] + k);
-    a3.f0[2][1] = (signed char)(a3.f0[2][1] + k);
+    a3.f1 = (double)(a3.f1 + k);
     return a3;
 }
-static uint64_t ncb_multi_2(unsigned char a0, unsigned int a1, Bool3F32 a2, R130 a3, unsigned char a4, unsigned short a5, R143 a6, ssize_t a7, uint16_t a8, float a9, uint16_t a10) {
+static uint64_t ncb_multi_2(unsigned char a0, unsigned int a1, R199 a2, F32Arr1x3 a3, unsigned char a4, unsigned short a5, R141 a6, ssize_t a7, uint16_t a8, float a9, uint16_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
-    h = cbmix(h, (uint64_t)(a2.a));
-    h = cbmix(h, (uint64_t)(a2.b));
-    h = cbmix(h, (uint64_t)(a2.c));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a2.f0[0]));
+    h = cbmix(h, (uint64_t)(a2.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[2][0]) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f1) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f1));
+    h = cbmix(h, (uint64_t)(a6.f2[0]));
+    h = cbmix(h, (uint64_t)(a6.f2[1]));
+    h = cbmix(h, (uint64_t)(a6.f2[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.f2.f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[0][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[0][1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[1][0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[1][1]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f3.f2.f2.f0.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(a8));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a9) * 8.0));
     h = cbmix(h, (uint64_t)(a10));
     return h;
 }
-static R080 __attribute__((ms_abi)) ncb_multi_3(R147 a0, R074 a1, R170 a2, long a3, uint8_t a4, R080 a5, R171 a6, int a7, int16_t a8) {
+static R154 __attribute__((ms_abi)) ncb_multi_3(R128 a0, R073 a1, EmptyF64 a2, long a3, uint8_t a4, R154 a5, R091 a6, int a7, int16_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a3);
     ks += (uint64_t)(a4);
@@ -4393,32 +4246,38 @@ static R080 __attribute__((ms_abi)) ncb_multi_3(R147 a0, R074 a1, R170 a2, long 
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (unsigned long long)(a5.f0 + k);
+    a5.f1[0] = (size_t)(a5.f1[0] + k);
+    a5.f2.f0 = (short)(a5.f2.f0 + k);
     return a5;
 }
-static uint64_t ncb_multi_4(const int64_t *a0, R171 a1, R037 a2, R198 a3, uint64_t a4, short a5, EnU16 a6, R190 a7) {
+static uint64_t ncb_multi_4(const int64_t *a0, R039 a1, R170 a2, R196 a3, uint64_t a4, short a5, EnU16 a6, R188 a7) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
-    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(a2.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0].a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f5[0].b) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[1].f1) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(a3.f2[0]));
+    h = cbmix(h, (uint64_t)(a3.f2[1]));
+    h = cbmix(h, (uint64_t)(a3.f2[2]));
+    h = cbmix(h, (uint64_t)(a3.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[0].f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[1].f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f4[2].f0[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f5[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f5[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f5[2]));
+    h = cbmix(h, (uint64_t)(a3.f6));
+    h = cbmix(h, (uint64_t)(a3.f7[0].f2));
+    h = cbmix(h, (uint64_t)(a3.f7[1].f2));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0[2]) * 8.0));
+    h = cbmix(h, (uint64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f2.f2) * 8.0));
     return h;
 }
-static PackP7 ncb_multi_5(int64_t a0, R026 a1, PackP7 a2, double a3, float a4, double a5) {
+static R165 ncb_multi_5(int64_t a0, R177 a1, R165 a2, double a3, float a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -4426,34 +4285,28 @@ static PackP7 ncb_multi_5(int64_t a0, R026 a1, PackP7 a2, double a3, float a4, d
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.u.b[0] = a2.u.b[0] ^ (k & 1);
-    a2.u.b[1] = a2.u.b[1] ^ (k & 1);
-    a2.f[0] = a2.f[0] ^ (k & 1);
-    a2.f[1] = a2.f[1] ^ (k & 1);
-    a2.f[2] = a2.f[2] ^ (k & 1);
-    a2.f[3] = a2.f[3] ^ (k & 1);
-    a2.f[4] = a2.f[4] ^ (k & 1);
+    a2.f1 = a2.f1 + (k & 7);
     return a2;
 }
-static uint64_t ncb_multi_6(float a0, _Bool a1, uint64_t a2, R128 a3, signed char a4, float a5, double a6, R003 a7, unsigned long a8, R106 a9, R174 a10) {
+static uint64_t ncb_multi_6(float a0, _Bool a1, uint64_t a2, R079 a3, signed char a4, float a5, double a6, R067 a7, unsigned long a8, R095 a9, R061 a10) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(a3.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3));
-    h = cbmix(h, (uint64_t)(a3.f4));
+    h = cbmix(h, (uint64_t)(a3.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0].v[2][0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a5) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a6) * 8.0));
-    h = cbmix(h, (uint64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f0) * 8.0));
     h = cbmix(h, (uint64_t)(a8));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f3) * 8.0));
+    h = cbmix(h, (uint64_t)*(a9.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f0) * 8.0));
     return h;
 }
-static R009 __attribute__((ms_abi)) ncb_multi_7(short a0, R198 a1, R009 a2, R129 a3, R034 a4, float a5, double a6, double a7, size_t a8, float a9) {
+static R068 __attribute__((ms_abi)) ncb_multi_7(short a0, R196 a1, R068 a2, R180 a3, R032 a4, float a5, double a6, double a7, size_t a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
@@ -4463,22 +4316,22 @@ static R009 __attribute__((ms_abi)) ncb_multi_7(short a0, R198 a1, R009 a2, R129
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1[0] = (double)(a2.f1[0] + k);
+    a2.f0 = (char)(a2.f0 + k);
+    a2.f1.f0 = (double)(a2.f1.f0 + k);
     return a2;
 }
-static uint64_t ncb_multi_8(R164 a0, R014 a1, uint16_t a2, UF32ZeroI32 a3, long long a4, long long a5, uint8_t a6) {
+static uint64_t ncb_multi_8(F32ZeroF64 a0, R042 a1, uint16_t a2, R065 a3, long long a4, long long a5, uint8_t a6) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     return h;
 }
-static F32Arr1x3 ncb_multi_9(EnU32 a0, const int64_t *a1, uint8_t a2, R002 a3, float a4, double a5, ssize_t a6, R090 a7, F32Arr1x3 a8) {
+static Empty ncb_multi_9(EnU32 a0, const int64_t *a1, uint8_t a2, R143 a3, float a4, double a5, ssize_t a6, R088 a7, Empty a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -4488,54 +4341,55 @@ static F32Arr1x3 ncb_multi_9(EnU32 a0, const int64_t *a1, uint8_t a2, R002 a3, f
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.v[0][0] = (float)(a8.v[0][0] + k);
-    a8.v[1][0] = (float)(a8.v[1][0] + k);
-    a8.v[2][0] = (float)(a8.v[2][0] + k);
     return a8;
 }
-static uint64_t ncb_multi_10(uint8_t a0, uint64_t a1, uint8_t a2, R170 a3, size_t a4, R185 a5, uint16_t a6, EnInt a7, long a8, R037 a9) {
+static uint64_t ncb_multi_10(uint8_t a0, uint64_t a1, uint8_t a2, R161 a3, size_t a4, Bool3F32 a5, uint16_t a6, EnInt a7, long a8, R126 a9) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(a0));
     h = cbmix(h, (uint64_t)(a1));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1.f1) * 8.0));
     h = cbmix(h, (uint64_t)(a4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(a5.a));
+    h = cbmix(h, (uint64_t)(a5.b));
+    h = cbmix(h, (uint64_t)(a5.c));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a5.f) * 8.0));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)(int64_t)(a8));
-    h = cbmix(h, (uint64_t)(a9.f0));
-    h = cbmix(h, (uint64_t)(a9.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f3[2]));
-    h = cbmix(h, (uint64_t)(int64_t)(a9.f4));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f5[0].a) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f5[0].b) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a9.f0[0].f0.f0) * 8.0));
     return h;
 }
-static R218 __attribute__((ms_abi)) ncb_multi_11(R040 a0, R006 a1, R120 a2, R218 a3, R129 a4) {
+static R200 __attribute__((ms_abi)) ncb_multi_11(R038 a0, F64Arr1 a1, R157 a2, R200 a3, R000 a4) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (EnU32)(a3.f0[0] + k);
-    a3.f0[1] = (EnU32)(a3.f0[1] + k);
+    a3.f0[0].f0 = (double)(a3.f0[0].f0 + k);
+    a3.f0[1].f0 = (double)(a3.f0[1].f0 + k);
     return a3;
 }
-static uint64_t ncb_multi_12(double a0, R107 a1, R158 a2, R130 a3, float a4, uintptr_t a5) {
+static uint64_t ncb_multi_12(double a0, R178 a1, R156 a2, F32Arr1x3 a3, float a4, uintptr_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)((double)(a0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[0]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a1.f0[1]) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a2.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1.a));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1[1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f2) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f3.f0));
+    h = cbmix(h, (uint64_t)(a2.f4));
+    h = cbmix(h, (uint64_t)(int64_t)(a2.f5));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f6[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f6[0][1]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[0][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[1][0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.v[2][0]) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a4) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     return h;
 }
-static R118 ncb_multi_13(intptr_t a0, R145 a1, int8_t a2, CharShortLong a3, int64_t a4, long long a5, R118 a6, uint32_t a7, size_t a8) {
+static R169 ncb_multi_13(intptr_t a0, R143 a1, int8_t a2, R065 a3, int64_t a4, long long a5, R169 a6, uint32_t a7, size_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
@@ -4545,23 +4399,30 @@ static R118 ncb_multi_13(intptr_t a0, R145 a1, int8_t a2, CharShortLong a3, int6
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0.f0[0] = (float)(a6.f0.f0[0] + k);
-    a6.f0.f0[1] = (float)(a6.f0.f0[1] + k);
+    a6.f0.f0 = (float)(a6.f0.f0 + k);
+    a6.f0.f1 = (double)(a6.f0.f1 + k);
     return a6;
 }
-static uint64_t ncb_multi_14(R088 a0, R121 a1, EnU8 a2, char a3, R067 a4) {
+static uint64_t ncb_multi_14(R086 a0, R119 a1, EnU8 a2, char a3, R033 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f2.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(a1.f0[0]));
-    h = cbmix(h, (uint64_t)(a1.f0[1]));
-    h = cbmix(h, (uint64_t)(a1.f0[2]));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = cbmix(h, (uint64_t)(int64_t)(a1.f0));
+    h = cbmix(h, (uint64_t)(a1.f1[0]));
+    h = cbmix(h, (uint64_t)(a1.f2));
+    h = cbmix(h, (uint64_t)(a1.f3[0][0]));
+    h = cbmix(h, (uint64_t)(a1.f3[1][0]));
+    h = cbmix(h, (uint64_t)(a1.f3[2][0]));
+    h = cbmix(h, (uint64_t)*(a1.f4[0]));
+    h = cbmix(h, (uint64_t)*(a1.f4[1]));
     h = cbmix(h, (uint64_t)(a2));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(a4.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f0) * 8.0));
     return h;
 }
-static R014 __attribute__((ms_abi)) ncb_multi_15(R211 a0, uint16_t a1, R003 a2, double a3, unsigned short a4, R060 a5, R019 a6, unsigned short a7, double a8, char a9, R014 a10, int64_t a11, float a12) {
+static F32ZeroI32 __attribute__((ms_abi)) ncb_multi_15(F32ZeroI32 a0, uint16_t a1, P7Arr2 a2, double a3, unsigned short a4, PackAlign4 a5, R031 a6, unsigned short a7, double a8, char a9, F32ZeroI32 a10, int64_t a11, float a12) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -4573,76 +4434,69 @@ static R014 __attribute__((ms_abi)) ncb_multi_15(R211 a0, uint16_t a1, R003 a2, 
     ks += (uint64_t)(int64_t)((double)(a12) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a10.f0 = (double)(a10.f0 + k);
+    a10.a = (float)(a10.a + k);
     return a10;
 }
-static uint64_t ncb_multi_16(R122 a0, float a1, R200 a2, int8_t a3, R106 a4, uint16_t a5, uint8_t a6, float a7, double a8, int8_t a9, PackU2 a10, R036 a11) {
+static uint64_t ncb_multi_16(R046 a0, float a1, R108 a2, int8_t a3, R057 a4, uint16_t a5, uint8_t a6, float a7, double a8, int8_t a9, R091 a10, R138 a11) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)(int64_t)(a0.f0));
-    h = cbmix(h, (uint64_t)(a0.f1.f0));
-    h = cbmix(h, (uint64_t)(a0.f2[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = cbmix(h, (uint64_t)(a0.f1));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a2.f1) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a3));
-    h = cbmix(h, (uint64_t)(int64_t)(a4.f2));
+    h = cbmix(h, (uint64_t)(int64_t)(a4.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a4.f1.f2) * 8.0));
     h = cbmix(h, (uint64_t)(a5));
     h = cbmix(h, (uint64_t)(a6));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a7) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a8) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
-    h = cbmix(h, (uint64_t)(a10.b[0]));
-    h = cbmix(h, (uint64_t)(a10.b[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a11.f0[0]));
+    h = cbmix(h, (uint64_t)(a10.f0[0]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11.f0) * 8.0));
     return h;
 }
-static R186 ncb_multi_17(R186 a0, float a1, float a2, float a3, R104 a4, R206 a5) {
+static ZigMixed ncb_multi_17(ZigMixed a0, float a1, float a2, float a3, R102 a4, R074 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (int)(a0.f0 + k);
-    a0.f1 = (uint64_t)(a0.f1 + k);
+    a0.a = (uint8_t)(a0.a + k);
+    a0.d = (double)(a0.d + k);
+    a0.b = (uint16_t)(a0.b + k);
+    a0.f = (float)(a0.f + k);
     return a0;
 }
-static uint64_t ncb_multi_18(R151 a0, intptr_t a1, int16_t a2, R191 a3, uint16_t a4, uint8_t a5, R027 a6, int16_t a7, const int64_t *a8, unsigned char a9, R002 a10, R053 a11) {
+static uint64_t ncb_multi_18(R209 a0, intptr_t a1, int16_t a2, R154 a3, uint16_t a4, uint8_t a5, R186 a6, int16_t a7, const int64_t *a8, unsigned char a9, R000 a10, R062 a11) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(a0.f0.f0));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f0.f1[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a0.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f1[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(a3.f1[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a3.f2.f0));
     h = cbmix(h, (uint64_t)(a4));
     h = cbmix(h, (uint64_t)(a5));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f0) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a7));
     h = cbmix(h, (uint64_t)*(a8));
     h = cbmix(h, (uint64_t)(a9));
-    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[0][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[0][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[1][0]));
-    h = cbmix(h, (uint64_t)(int64_t)(a10.f0[1][1]));
-    h = cbmix(h, (uint64_t)(int64_t)(a11.f0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f0) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11.f0.f0[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a11.f0.f0[1].a) * 8.0));
     return h;
 }
-static R130 __attribute__((ms_abi)) ncb_multi_19(uint8_t a0, R179 a1, R153 a2, R172 a3, R199 a4, R130 a5) {
+static CharShortLong __attribute__((ms_abi)) ncb_multi_19(uint8_t a0, R165 a1, R103 a2, R107 a3, R191 a4, CharShortLong a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (long)(a5.f0 + k);
-    a5.f1 = (ssize_t)(a5.f1 + k);
+    a5.c = (char)(a5.c + k);
+    a5.s = (short)(a5.s + k);
+    a5.l = (long)(a5.l + k);
     return a5;
 }
-static uint64_t ncb_multi_20(const int64_t *a0, char a1, unsigned char a2, uint8_t a3, const int64_t *a4, EnI16 a5, PackAlign16F a6, R200 a7, R079 a8, int64_t a9, R103 a10, uint8_t a11, R139 a12) {
+static uint64_t ncb_multi_20(const int64_t *a0, char a1, unsigned char a2, uint8_t a3, const int64_t *a4, EnI16 a5, F32ArrF32ZeroI32 a6, R111 a7, F32ZeroI32 a8, int64_t a9, R047 a10, uint8_t a11, R139 a12) {
     uint64_t h = 1469598103934665603ull;
     h = cbmix(h, (uint64_t)*(a0));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
@@ -4650,41 +4504,48 @@ static uint64_t ncb_multi_20(const int64_t *a0, char a1, unsigned char a2, uint8
     h = cbmix(h, (uint64_t)(a3));
     h = cbmix(h, (uint64_t)*(a4));
     h = cbmix(h, (uint64_t)(int64_t)(a5));
-    h = cbmix(h, (uint64_t)(a6.a));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.f) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f1) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)(a8.f2));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.v[0].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a6.v[1].a) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f0));
+    h = cbmix(h, (uint64_t)(a7.f1));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2[0]));
+    h = cbmix(h, (uint64_t)(int64_t)(a7.f2[1]));
+    h = cbmix(h, (uint64_t)(a7.f3));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a7.f4.d) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a8.a) * 8.0));
     h = cbmix(h, (uint64_t)(int64_t)(a9));
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f0) * 8.0));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f1.f0[0].v[0]) * 8.0));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f1) * 8.0));
     h = cbmix(h, (uint64_t)(a11));
-    h = cbmix(h, (uint64_t)(int64_t)((double)(a12.f0[0].f0.a) * 8.0));
+    h = cbmix(h, (uint64_t)(a12.f0));
+    h = cbmix(h, (uint64_t)(a12.f1));
     return h;
 }
-static R000 ncb_multi_21(long long a0, R149 a1, R060 a2, uint16_t a3, R000 a4, unsigned char a5, R111 a6, U8ZeroI64 a7) {
+static R074 ncb_multi_21(long long a0, R123 a1, P7Arr2 a2, uint16_t a3, R074 a4, unsigned char a5, R066 a6, R046 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a3);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (double)(a4.f0 + k);
+    a4.f0 = (short)(a4.f0 + k);
     return a4;
 }
-static uint64_t ncb_multi_22(CharShortLong a0, EnI64 a1, int8_t a2, R128 a3) {
+static uint64_t ncb_multi_22(R148 a0, EnI64 a1, int8_t a2, R126 a3) {
     uint64_t h = 1469598103934665603ull;
-    h = cbmix(h, (uint64_t)(int64_t)(a0.c));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.s));
-    h = cbmix(h, (uint64_t)(int64_t)(a0.l));
+    h = cbmix(h, (uint64_t)(a0.f0));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f1));
+    h = cbmix(h, (uint64_t)(a0.f2));
+    h = cbmix(h, (uint64_t)(a0.f3));
+    h = cbmix(h, (uint64_t)(int64_t)(a0.f4));
+    h = cbmix(h, (uint64_t)(a0.f5[0]));
     h = cbmix(h, (uint64_t)(int64_t)(a1));
     h = cbmix(h, (uint64_t)(int64_t)(a2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f1));
-    h = cbmix(h, (uint64_t)(a3.f2));
-    h = cbmix(h, (uint64_t)(int64_t)(a3.f3));
-    h = cbmix(h, (uint64_t)(a3.f4));
+    h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f0.f0) * 8.0));
     return h;
 }
-static R077 __attribute__((ms_abi)) ncb_multi_23(double a0, P7Pair a1, float a2, R153 a3, double a4, _Bool a5, R074 a6, double a7, R077 a8, long a9, R019 a10, int8_t a11) {
+static R104 __attribute__((ms_abi)) ncb_multi_23(double a0, F64Arr1 a1, float a2, R151 a3, double a4, _Bool a5, R044 a6, double a7, R104 a8, long a9, R073 a10, int8_t a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -4695,7 +4556,8 @@ static R077 __attribute__((ms_abi)) ncb_multi_23(double a0, P7Pair a1, float a2,
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (short)(a8.f0 + k);
+    a8.f0 = (double)(a8.f0 + k);
+    a8.f2 = (unsigned char)(a8.f2 + k);
     return a8;
 }
 __attribute__((noinline)) static void shape_Empty(void) {
@@ -5129,3043 +4991,3003 @@ __attribute__((noinline)) static void shape_UF32ZeroI32(void) {
         printf("UF32ZeroI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_UF32ZeroI32((EnI16)-300ll, -38ll, -21ll, 5804664253087308637ull, y, -3801.375f, 4158.125));
     }
 }
+__attribute__((noinline)) static void shape_F32ArrF32ZeroI32(void) {
+    printf("F32ArrF32ZeroI32 layout %zu %zu %zu %zu\n", sizeof(F32ArrF32ZeroI32), _Alignof(F32ArrF32ZeroI32), offsetof(F32ArrF32ZeroI32, a), offsetof(F32ArrF32ZeroI32, v));
+    {
+        F32ArrF32ZeroI32 v = make_F32ArrF32ZeroI32(29);
+        printf("F32ArrF32ZeroI32 hash %" PRIu64 "\n", hash_F32ArrF32ZeroI32(2115.875, -3859.625, -1293.875f, v, 0ull));
+        F32ArrF32ZeroI32 e = echo_F32ArrF32ZeroI32(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], v, 6235.625, 7255.0f);
+        printf("F32ArrF32ZeroI32 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32ArrF32ZeroI32(2115.875, -3859.625, -1293.875f, e, 0ull));
+        F32ArrF32ZeroI32 w = make_F32ArrF32ZeroI32(528);
+        printf("F32ArrF32ZeroI32 pair %" PRIu64 "\n", pair_F32ArrF32ZeroI32(v, -6652.375, w));
+        F32ArrF32ZeroI32 x = make_F32ArrF32ZeroI32(928);
+        printf("F32ArrF32ZeroI32 w64 hash %" PRIu64 "\n", w64_hash_F32ArrF32ZeroI32(x, 1796.875f));
+        F32ArrF32ZeroI32 y = w64_echo_F32ArrF32ZeroI32((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, x);
+        printf("F32ArrF32ZeroI32 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_F32ArrF32ZeroI32(y, 1796.875f));
+        printf("F32ArrF32ZeroI32 ind hash %" PRIu64 "\n", ptr_hash_F32ArrF32ZeroI32()(2115.875, -3859.625, -1293.875f, w, 0ull));
+        F32ArrF32ZeroI32 ie = ptr_echo_F32ArrF32ZeroI32()(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], e, 6235.625, 7255.0f);
+        printf("F32ArrF32ZeroI32 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32ArrF32ZeroI32(2115.875, -3859.625, -1293.875f, ie, 0ull));
+        F32ArrF32ZeroI32 f = make_F32ArrF32ZeroI32(1228);
+        printf("F32ArrF32ZeroI32 field %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, f.v[1]));
+        f.v[1] = echo_F32ZeroI32((EnI64)-680ll, 29038ll, (EnU32)4000000000ull, &ffidl_cells[30], 52ll, 32767ll, 29927ll, -545028871ll, f.v[1]);
+        printf("F32ArrF32ZeroI32 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F32ArrF32ZeroI32(2115.875, -3859.625, -1293.875f, f, 0ull));
+    }
+}
+__attribute__((noinline)) static void shape_ArrF32ZeroI32x4(void) {
+    printf("ArrF32ZeroI32x4 layout %zu %zu %zu\n", sizeof(ArrF32ZeroI32x4), _Alignof(ArrF32ZeroI32x4), offsetof(ArrF32ZeroI32x4, v));
+    {
+        ArrF32ZeroI32x4 v = make_ArrF32ZeroI32x4(30);
+        printf("ArrF32ZeroI32x4 hash %" PRIu64 "\n", hash_ArrF32ZeroI32x4(1075932067ull, &ffidl_cells[3], 1ull, 17105144685991787489ull, (EnU32)3ull, 1ull, v, 50ull));
+        ArrF32ZeroI32x4 e = echo_ArrF32ZeroI32x4(30ll, 1591.75f, 5663.75, 32766ll, 17ll, 3805.625f, 38ll, 32767ll, v);
+        printf("ArrF32ZeroI32x4 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_ArrF32ZeroI32x4(1075932067ull, &ffidl_cells[3], 1ull, 17105144685991787489ull, (EnU32)3ull, 1ull, e, 50ull));
+        ArrF32ZeroI32x4 x = make_ArrF32ZeroI32x4(929);
+        printf("ArrF32ZeroI32x4 w64 hash %" PRIu64 "\n", w64_hash_ArrF32ZeroI32x4(16123338734762719562ull, 14ll, -1482283948ll, x, -103ll));
+        ArrF32ZeroI32x4 y = w64_echo_ArrF32ZeroI32x4(x, -9223372036854775807ll);
+        printf("ArrF32ZeroI32x4 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_ArrF32ZeroI32x4(16123338734762719562ull, 14ll, -1482283948ll, y, -103ll));
+        ArrF32ZeroI32x4 f = make_ArrF32ZeroI32x4(1229);
+        printf("ArrF32ZeroI32x4 field %" PRIu64 "\n", hash_F32ZeroI32(0ull, 18446744073709551615ull, -36ll, -12ll, (EnInt)180ll, f.v[3]));
+        f.v[3] = echo_F32ZeroI32((EnI64)-680ll, 29038ll, (EnU32)4000000000ull, &ffidl_cells[30], 52ll, 32767ll, 29927ll, -545028871ll, f.v[3]);
+        printf("ArrF32ZeroI32x4 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_ArrF32ZeroI32x4(1075932067ull, &ffidl_cells[3], 1ull, 17105144685991787489ull, (EnU32)3ull, 1ull, f, 50ull));
+    }
+}
 __attribute__((noinline)) static void shape_R000(void) {
     printf("R000 layout %zu %zu %zu %zu %zu\n", sizeof(R000), _Alignof(R000), offsetof(R000, f0), offsetof(R000, f1), offsetof(R000, f2));
     {
-        R000 v = make_R000(29);
-        printf("R000 hash %" PRIu64 "\n", hash_R000(2115.875, -3859.625, -1293.875f, v, 0ull));
-        R000 e = echo_R000(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], v, 6235.625, 7255.0f);
-        printf("R000 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R000(2115.875, -3859.625, -1293.875f, e, 0ull));
-        R000 w = make_R000(528);
-        printf("R000 pair %" PRIu64 "\n", pair_R000(v, -6652.375, w));
-        printf("R000 ind hash %" PRIu64 "\n", ptr_hash_R000()(2115.875, -3859.625, -1293.875f, w, 0ull));
-        R000 ie = ptr_echo_R000()(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], e, 6235.625, 7255.0f);
-        printf("R000 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R000(2115.875, -3859.625, -1293.875f, ie, 0ull));
+        R000 v = make_R000(31);
+        printf("R000 hash %" PRIu64 "\n", hash_R000(1443.5, 2064.0, -2141.625, -2616.75f, 4043.25, -2600.5, -7394.125, 4150.75f, v, 5708.125f));
+        R000 e = echo_R000(0ull, 645058373ll, 18446744073709551614ull, v, -9223372036854775807ll);
+        printf("R000 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R000(1443.5, 2064.0, -2141.625, -2616.75f, 4043.25, -2600.5, -7394.125, 4150.75f, e, 5708.125f));
+        R000 w = make_R000(530);
+        printf("R000 pair %" PRIu64 "\n", pair_R000(-3238.75f, -50ll, v, &ffidl_cells[52], w, 10ull));
     }
 }
 __attribute__((noinline)) static void shape_R001(void) {
     printf("R001 layout %zu %zu %zu\n", sizeof(R001), _Alignof(R001), offsetof(R001, f0));
     {
-        R001 v = make_R001(30);
-        printf("R001 hash %" PRIu64 "\n", hash_R001(v, 1796.875f));
-        R001 e = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, v);
-        printf("R001 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R001(e, 1796.875f));
-        R001 x = make_R001(929);
-        printf("R001 w64 hash %" PRIu64 "\n", w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, x, 8604234785952388637ll));
-        R001 y = w64_echo_R001((EnU32)3ull, 1ull, 11ll, 10961539418179266099ull, 30ll, x);
-        printf("R001 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R001(-6365.0, 7204103527229634643ll, 159ull, y, 8604234785952388637ll));
+        R001 v = make_R001(32);
+        printf("R001 hash %" PRIu64 "\n", hash_R001(4672.375f, -5356.25, -2067.25f, v, -5621443158578739149ll));
+        R001 e = echo_R001(-2936.875, 2518.125f, v);
+        printf("R001 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R001(4672.375f, -5356.25, -2067.25f, e, -5621443158578739149ll));
     }
 }
 __attribute__((noinline)) static void shape_R002(void) {
     printf("R002 layout %zu %zu %zu\n", sizeof(R002), _Alignof(R002), offsetof(R002, f0));
     {
-        R002 v = make_R002(31);
-        printf("R002 hash %" PRIu64 "\n", hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, v, &ffidl_cells[13], &ffidl_cells[40]));
-        R002 e = echo_R002(-5679897941422141394ll, -4116.5, v, 7729.75, -5805.75, -3561.0f);
-        printf("R002 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R002(-55ll, true, -9ll, (EnInt)1ll, 15ll, 3737905223ull, e, &ffidl_cells[13], &ffidl_cells[40]));
-        R002 w = make_R002(530);
-        printf("R002 pair %" PRIu64 "\n", pair_R002(v, -127ll, w, 0ull, 36ull));
+        R002 v = make_R002(33);
+        printf("R002 hash %" PRIu64 "\n", hash_R002(0ull, -431.625f, -4ll, (EnI8)-92ll, 35ll, 35ull, v, 3714.0f));
+        R002 e = echo_R002((EnU16)156ull, v, 126ll, 30ull);
+        printf("R002 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R002(0ull, -431.625f, -4ll, (EnI8)-92ll, 35ll, 35ull, e, 3714.0f));
+        R002 w = make_R002(532);
+        printf("R002 pair %" PRIu64 "\n", pair_R002(5ll, -3750.0f, -1422800932550752826ll, 7524960991662911933ull, v, -2419.375, w, 0ull, 3127.0));
     }
 }
 __attribute__((noinline)) static void shape_R003(void) {
     printf("R003 layout %zu %zu %zu\n", sizeof(R003), _Alignof(R003), offsetof(R003, f0));
     {
-        R003 v = make_R003(32);
-        printf("R003 hash %" PRIu64 "\n", hash_R003(7614.0f, -6309.375, 3872.625f, v, 127ll, -127ll));
-        R003 e = echo_R003(49ll, -1091.0, -2106.75, v, 1358589618893150651ull);
-        printf("R003 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R003(7614.0f, -6309.375, 3872.625f, e, 127ll, -127ll));
+        R003 v = make_R003(34);
+        printf("R003 hash %" PRIu64 "\n", hash_R003(v, -5341.5));
+        R003 e = echo_R003(-7278.5, 4564.625f, -7166.125, -5853.0f, -2684.625, 2092.25f, v, 2540600360ull);
+        printf("R003 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R003(e, -5341.5));
+        R003 x = make_R003(933);
+        printf("R003 w64 hash %" PRIu64 "\n", w64_hash_R003(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, x, 25991ll));
+        R003 y = w64_echo_R003(-4846.75, 0ll, x, 2733.875);
+        printf("R003 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R003(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, y, 25991ll));
+        printf("R003 ind hash %" PRIu64 "\n", ptr_hash_R003()(v, -5341.5));
+        R003 ie = ptr_echo_R003()(-7278.5, 4564.625f, -7166.125, -5853.0f, -2684.625, 2092.25f, e, 2540600360ull);
+        printf("R003 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R003(ie, -5341.5));
+        printf("R003 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R003()(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, y, 25991ll));
+        R003 wie = ptr_w64_echo_R003()(-4846.75, 0ll, y, 2733.875);
+        printf("R003 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R003(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, wie, 25991ll));
     }
 }
 __attribute__((noinline)) static void shape_R004(void) {
     printf("R004 layout %zu %zu %zu %zu\n", sizeof(R004), _Alignof(R004), offsetof(R004, f0), offsetof(R004, f1));
     {
-        R004 v = make_R004(33);
-        printf("R004 hash %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, v, -4ll));
-        R004 e = echo_R004(465192065ll, 2473.125, v);
-        printf("R004 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, e, -4ll));
-        R004 w = make_R004(532);
-        printf("R004 pair %" PRIu64 "\n", pair_R004(1099.75, -127ll, v, 1372.5, w, 5399.625f, -6700.125f));
+        R004 v = make_R004(35);
+        printf("R004 hash %" PRIu64 "\n", hash_R004(32447ll, -2ll, 13ull, 8775410315615967497ll, (EnU32)4000000000ull, -12ll, 247ull, v, 2ull));
+        R004 e = echo_R004(4730359991088925032ll, 8916025354250812083ll, -3393.875f, true, 29777ull, 2241808468630260885ll, 7601.0, v, -32767ll, -2ll, -12ll);
+        printf("R004 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R004(32447ll, -2ll, 13ull, 8775410315615967497ll, (EnU32)4000000000ull, -12ll, 247ull, e, 2ull));
+        R004 w = make_R004(534);
+        printf("R004 pair %" PRIu64 "\n", pair_R004(-9223372036854775806ll, v, -4086.625, w));
     }
 }
 __attribute__((noinline)) static void shape_R005(void) {
-    printf("R005 layout %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2));
+    printf("R005 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R005), _Alignof(R005), offsetof(R005, f0), offsetof(R005, f1), offsetof(R005, f2), offsetof(R005, f3));
     {
-        R005 v = make_R005(34);
-        printf("R005 hash %" PRIu64 "\n", hash_R005(-2147483648ll, 1739540553ull, v, 6186.0f));
-        R005 e = echo_R005(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, -904946339328080095ll, 9223372036854775806ll, 3500.25f, v, -3ll, 0ull, 5456178148685169373ull);
-        printf("R005 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(-2147483648ll, 1739540553ull, e, 6186.0f));
-        R005 x = make_R005(933);
-        printf("R005 w64 hash %" PRIu64 "\n", w64_hash_R005(1690234584ull, x, -6171.875f));
-        R005 y = w64_echo_R005(x, (EnU64)18446744073709551615ull);
-        printf("R005 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R005(1690234584ull, y, -6171.875f));
-        printf("R005 ind hash %" PRIu64 "\n", ptr_hash_R005()(-2147483648ll, 1739540553ull, v, 6186.0f));
-        R005 ie = ptr_echo_R005()(-3012.0f, -4343.0f, -4348.625, -9223372036854775806ll, 24ll, -904946339328080095ll, 9223372036854775806ll, 3500.25f, e, -3ll, 0ull, 5456178148685169373ull);
-        printf("R005 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(-2147483648ll, 1739540553ull, ie, 6186.0f));
-        printf("R005 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R005()(1690234584ull, y, -6171.875f));
-        R005 wie = ptr_w64_echo_R005()(y, (EnU64)18446744073709551615ull);
-        printf("R005 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R005(1690234584ull, wie, -6171.875f));
-        R005 f = make_R005(1233);
-        printf("R005 field %" PRIu64 "\n", hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, f.f0, (EnInt)-5ll));
-        f.f0 = echo_UF32I32Pad((EnU8)1ull, -8529038918462893942ll, -17815ll, 20ll, &ffidl_cells[1], -17ll, f.f0, 332.25, 5064.0f, 2152827155ull);
-        printf("R005 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(-2147483648ll, 1739540553ull, f, 6186.0f));
+        R005 v = make_R005(36);
+        printf("R005 hash %" PRIu64 "\n", hash_R005(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, v, 4294967294ull, 7514.5));
+        R005 e = echo_R005(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, v);
+        printf("R005 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, e, 4294967294ull, 7514.5));
+        R005 f = make_R005(1235);
+        printf("R005 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f0, 204.75));
+        f.f0 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f0);
+        printf("R005 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R005(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f, 4294967294ull, 7514.5));
     }
 }
 __attribute__((noinline)) static void shape_R006(void) {
     printf("R006 layout %zu %zu %zu\n", sizeof(R006), _Alignof(R006), offsetof(R006, f0));
     {
-        R006 v = make_R006(35);
-        printf("R006 hash %" PRIu64 "\n", hash_R006(247ull, v, 2ull));
-        R006 e = echo_R006(4730359991088925032ll, 8916025354250812083ll, -3393.875f, true, 29777ull, 2241808468630260885ll, 7601.0, v, -32767ll, -2ll, -12ll);
-        printf("R006 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R006(247ull, e, 2ull));
-        R006 w = make_R006(534);
-        printf("R006 pair %" PRIu64 "\n", pair_R006(-9223372036854775806ll, v, -4086.625, w));
+        R006 v = make_R006(37);
+        printf("R006 hash %" PRIu64 "\n", hash_R006(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, v));
+        R006 e = echo_R006(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, v, 13ull, false, 5460256187155313717ull);
+        printf("R006 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R006(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, e));
+        R006 w = make_R006(536);
+        printf("R006 pair %" PRIu64 "\n", pair_R006(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
     }
 }
 __attribute__((noinline)) static void shape_R007(void) {
-    printf("R007 layout %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0));
+    printf("R007 layout %zu %zu %zu %zu\n", sizeof(R007), _Alignof(R007), offsetof(R007, f0), offsetof(R007, f1));
     {
-        R007 v = make_R007(36);
-        printf("R007 hash %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, v, 4294967294ull, 7514.5));
-        R007 e = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, v);
-        printf("R007 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, e, 4294967294ull, 7514.5));
+        R007 v = make_R007(38);
+        printf("R007 hash %" PRIu64 "\n", hash_R007(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, v));
+        R007 e = echo_R007(2908104510ull, 8ull, 157ull, -1735854540ll, v, 87ll, -23ll, 25ull);
+        printf("R007 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R007(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, e));
+        R007 x = make_R007(937);
+        printf("R007 w64 hash %" PRIu64 "\n", w64_hash_R007(533.375, -5345.375, 2671.875, x, 5679.625, true));
+        R007 y = w64_echo_R007(x, 19ll);
+        printf("R007 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R007(533.375, -5345.375, 2671.875, y, 5679.625, true));
     }
 }
 __attribute__((noinline)) static void shape_R008(void) {
-    printf("R008 layout %zu %zu %zu %zu\n", sizeof(R008), _Alignof(R008), offsetof(R008, f0), offsetof(R008, f1));
+    printf("R008 layout %zu %zu %zu %zu %zu\n", sizeof(R008), _Alignof(R008), offsetof(R008, f0), offsetof(R008, f1), offsetof(R008, f2));
     {
-        R008 v = make_R008(37);
-        printf("R008 hash %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, v));
-        R008 e = echo_R008(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, v, 13ull, false, 5460256187155313717ull);
-        printf("R008 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, e));
-        R008 w = make_R008(536);
-        printf("R008 pair %" PRIu64 "\n", pair_R008(18446744073709551614ull, 12686324421696162352ull, -2564.875, -7101.5, v, &ffidl_cells[45], w, 2152.375f, -116ll));
-        R008 f = make_R008(1236);
-        printf("R008 field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.f0, 96ull));
-        f.f0 = echo_PackP7(-5124.375, 1625.625f, f.f0, 755511254ull, 16ll);
-        printf("R008 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f));
+        R008 v = make_R008(39);
+        printf("R008 hash %" PRIu64 "\n", hash_R008(v, 156ull));
+        R008 e = echo_R008(-3992ll, 255ull, -9223372036854775806ll, v, 2ull, 47ull, -9223372036854775806ll);
+        printf("R008 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R008(e, 156ull));
+        R008 w = make_R008(538);
+        printf("R008 pair %" PRIu64 "\n", pair_R008(v, 3913.0f, w));
+        printf("R008 ind hash %" PRIu64 "\n", ptr_hash_R008()(w, 156ull));
+        R008 ie = ptr_echo_R008()(-3992ll, 255ull, -9223372036854775806ll, e, 2ull, 47ull, -9223372036854775806ll);
+        printf("R008 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R008(ie, 156ull));
     }
 }
 __attribute__((noinline)) static void shape_R009(void) {
-    printf("R009 layout %zu %zu %zu %zu\n", sizeof(R009), _Alignof(R009), offsetof(R009, f0), offsetof(R009, f1));
+    printf("R009 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R009), _Alignof(R009), offsetof(R009, f0), offsetof(R009, f1), offsetof(R009, f2), offsetof(R009, f3), offsetof(R009, f4), offsetof(R009, f5));
     {
-        R009 v = make_R009(38);
-        printf("R009 hash %" PRIu64 "\n", hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, v));
-        R009 e = echo_R009(2908104510ull, 8ull, 157ull, -1735854540ll, v, 87ll, -23ll, 25ull);
-        printf("R009 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R009(8761904561000887962ull, 50ll, -2147483648ll, 53ll, 38ll, false, 126ll, 11ull, e));
-        R009 x = make_R009(937);
-        printf("R009 w64 hash %" PRIu64 "\n", w64_hash_R009(533.375, -5345.375, 2671.875, x, 5679.625, true));
-        R009 y = w64_echo_R009(x, 19ll);
-        printf("R009 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R009(533.375, -5345.375, 2671.875, y, 5679.625, true));
+        R009 v = make_R009(40);
+        printf("R009 hash %" PRIu64 "\n", hash_R009(-5580.25, 3435.125, -2222.5f, -6582.625f, v, -3903.375));
+        R009 e = echo_R009(27ull, 1284.375, 7453934113134942058ll, &ffidl_cells[60], &ffidl_cells[42], v, (EnI64)-1ll);
+        printf("R009 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R009(-5580.25, 3435.125, -2222.5f, -6582.625f, e, -3903.375));
+        R009 f = make_R009(1239);
+        printf("R009 field %" PRIu64 "\n", hash_R004(32447ll, -2ll, 13ull, 8775410315615967497ll, (EnU32)4000000000ull, -12ll, 247ull, f.f1, 2ull));
+        f.f1 = echo_R004(4730359991088925032ll, 8916025354250812083ll, -3393.875f, true, 29777ull, 2241808468630260885ll, 7601.0, f.f1, -32767ll, -2ll, -12ll);
+        printf("R009 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R009(-5580.25, 3435.125, -2222.5f, -6582.625f, f, -3903.375));
     }
 }
 __attribute__((noinline)) static void shape_R010(void) {
-    printf("R010 layout %zu %zu %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0), offsetof(R010, f1), offsetof(R010, f2));
+    printf("R010 layout %zu %zu %zu\n", sizeof(R010), _Alignof(R010), offsetof(R010, f0));
     {
-        R010 v = make_R010(39);
-        printf("R010 hash %" PRIu64 "\n", hash_R010(v, 156ull));
-        R010 e = echo_R010(-3992ll, 255ull, -9223372036854775806ll, v, 2ull, 47ull, -9223372036854775806ll);
-        printf("R010 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R010(e, 156ull));
-        R010 w = make_R010(538);
-        printf("R010 pair %" PRIu64 "\n", pair_R010(v, 3913.0f, w));
-        printf("R010 ind hash %" PRIu64 "\n", ptr_hash_R010()(w, 156ull));
-        R010 ie = ptr_echo_R010()(-3992ll, 255ull, -9223372036854775806ll, e, 2ull, 47ull, -9223372036854775806ll);
-        printf("R010 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R010(ie, 156ull));
+        R010 v = make_R010(41);
+        printf("R010 hash %" PRIu64 "\n", hash_R010(-25219ll, v));
+        R010 e = echo_R010(-7610.75, -5316.0, 32ll, -743.5f, -31ll, (EnInt)-5ll, v, 4459.125, 1326165272ll);
+        printf("R010 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R010(-25219ll, e));
+        R010 w = make_R010(540);
+        printf("R010 pair %" PRIu64 "\n", pair_R010(5026.375f, v, 75ull, w));
+        R010 f = make_R010(1240);
+        printf("R010 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0[1]));
+        f.f0[1] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0[1]);
+        printf("R010 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R010(-25219ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R011(void) {
-    printf("R011 layout %zu %zu %zu\n", sizeof(R011), _Alignof(R011), offsetof(R011, f0));
+    printf("R011 layout %zu %zu %zu %zu %zu\n", sizeof(R011), _Alignof(R011), offsetof(R011, f0), offsetof(R011, f1), offsetof(R011, f2));
     {
-        R011 v = make_R011(40);
-        printf("R011 hash %" PRIu64 "\n", hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, v, -3903.375));
-        R011 e = echo_R011(27ull, 1284.375, 7453934113134942058ll, &ffidl_cells[60], &ffidl_cells[42], v, (EnI64)-1ll);
-        printf("R011 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R011(-5580.25, 3435.125, -2222.5f, -6582.625f, e, -3903.375));
+        R011 v = make_R011(42);
+        printf("R011 hash %" PRIu64 "\n", hash_R011(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, v, -5421.0f));
+        R011 e = echo_R011(-9223372036854775807ll, 0ll, 6ll, 6842305263196167108ll, -30ll, &ffidl_cells[10], 4688850369966658316ull, v, -645.75f, 2147483646ll);
+        printf("R011 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R011(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, e, -5421.0f));
+        R011 x = make_R011(941);
+        printf("R011 w64 hash %" PRIu64 "\n", w64_hash_R011((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, x, -7492.0f, 2133.25));
+        R011 y = w64_echo_R011(6486.375, x, (EnU16)65535ull, 6514666510629629878ull);
+        printf("R011 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R011((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
+        printf("R011 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R011()((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
+        R011 wie = ptr_w64_echo_R011()(6486.375, y, (EnU16)65535ull, 6514666510629629878ull);
+        printf("R011 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R011((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, wie, -7492.0f, 2133.25));
     }
 }
 __attribute__((noinline)) static void shape_R012(void) {
-    printf("R012 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R012), _Alignof(R012), offsetof(R012, f0), offsetof(R012, f1), offsetof(R012, f2), offsetof(R012, f3), offsetof(R012, f4), offsetof(R012, f5), offsetof(R012, f6));
+    printf("R012 layout %zu %zu %zu %zu %zu\n", sizeof(R012), _Alignof(R012), offsetof(R012, f0), offsetof(R012, f1), offsetof(R012, f2));
     {
-        R012 v = make_R012(41);
-        printf("R012 hash %" PRIu64 "\n", hash_R012(-25219ll, v));
-        R012 e = echo_R012(-7610.75, -5316.0, 32ll, -743.5f, -31ll, (EnInt)-5ll, v, 4459.125, 1326165272ll);
-        printf("R012 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R012(-25219ll, e));
-        R012 w = make_R012(540);
-        printf("R012 pair %" PRIu64 "\n", pair_R012(5026.375f, v, 75ull, w));
-        R012 f = make_R012(1240);
-        printf("R012 field %" PRIu64 "\n", hash_R010(f.f0[0], 156ull));
-        f.f0[0] = echo_R010(-3992ll, 255ull, -9223372036854775806ll, f.f0[0], 2ull, 47ull, -9223372036854775806ll);
-        printf("R012 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R012(-25219ll, f));
+        R012 v = make_R012(43);
+        printf("R012 hash %" PRIu64 "\n", hash_R012(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, v));
+        R012 e = echo_R012(-23ll, 8ll, v, 29743ull);
+        printf("R012 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R012(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, e));
+        R012 w = make_R012(542);
+        printf("R012 pair %" PRIu64 "\n", pair_R012(-443.5, -5549.125f, 4437.125f, 4978.875f, v, 4294967294ull, w, &ffidl_cells[51]));
+        R012 f = make_R012(1242);
+        printf("R012 field %" PRIu64 "\n", hash_F32ArrF32ZeroI32(2115.875, -3859.625, -1293.875f, f.f2, 0ull));
+        f.f2 = echo_F32ArrF32ZeroI32(true, -6542.875f, 3682.625f, 7639613736347176074ull, 32767ll, 2630.375f, &ffidl_cells[28], f.f2, 6235.625, 7255.0f);
+        printf("R012 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R012(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R013(void) {
-    printf("R013 layout %zu %zu %zu %zu\n", sizeof(R013), _Alignof(R013), offsetof(R013, f0), offsetof(R013, f1));
+    printf("R013 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R013), _Alignof(R013), offsetof(R013, f0), offsetof(R013, f1), offsetof(R013, f2), offsetof(R013, f3), offsetof(R013, f4));
     {
-        R013 v = make_R013(42);
-        printf("R013 hash %" PRIu64 "\n", hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, v, -5421.0f));
-        R013 e = echo_R013(-9223372036854775807ll, 0ll, 6ll, 6842305263196167108ll, -30ll, &ffidl_cells[10], 4688850369966658316ull, v, -645.75f, 2147483646ll);
-        printf("R013 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R013(-6859.5, 193.125, -4289.875f, -1446.75f, -6164.5f, 6485.375f, e, -5421.0f));
-        R013 x = make_R013(941);
-        printf("R013 w64 hash %" PRIu64 "\n", w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, x, -7492.0f, 2133.25));
-        R013 y = w64_echo_R013(6486.375, x, (EnU16)65535ull, 6514666510629629878ull);
-        printf("R013 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
-        printf("R013 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R013()((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, y, -7492.0f, 2133.25));
-        R013 wie = ptr_w64_echo_R013()(6486.375, y, (EnU16)65535ull, 6514666510629629878ull);
-        printf("R013 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R013((EnI16)-300ll, 105ull, 4729145280484357686ll, 0ull, 126ll, wie, -7492.0f, 2133.25));
+        R013 v = make_R013(44);
+        printf("R013 hash %" PRIu64 "\n", hash_R013(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
+        R013 e = echo_R013(851.875f, v, 80ll);
+        printf("R013 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R013(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, e));
+        printf("R013 ind hash %" PRIu64 "\n", ptr_hash_R013()(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
+        R013 ie = ptr_echo_R013()(851.875f, e, 80ll);
+        printf("R013 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R013(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, ie));
+        R013 f = make_R013(1243);
+        printf("R013 field %" PRIu64 "\n", hash_UAlign16(3609.5f, -34ll, -1183.375, 28750ull, 6985.5, 27ull, 3039.375f, 16110652294166628653ull, f.f3, -1778573369ll, (EnInt)-958ll));
+        f.f3 = echo_UAlign16(2147483647ll, -3797.875f, -6579.625f, f.f3, 32766ll, &ffidl_cells[27], 27ll);
+        printf("R013 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R013(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f));
     }
 }
 __attribute__((noinline)) static void shape_R014(void) {
     printf("R014 layout %zu %zu %zu\n", sizeof(R014), _Alignof(R014), offsetof(R014, f0));
     {
-        R014 v = make_R014(43);
-        printf("R014 hash %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, v));
-        R014 e = echo_R014(-23ll, 8ll, v, 29743ull);
-        printf("R014 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, e));
-        R014 w = make_R014(542);
-        printf("R014 pair %" PRIu64 "\n", pair_R014(-443.5, -5549.125f, 4437.125f, 4978.875f, v, 4294967294ull, w, &ffidl_cells[51]));
+        R014 v = make_R014(45);
+        printf("R014 hash %" PRIu64 "\n", hash_R014(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, v));
+        R014 e = echo_R014(7188.625, -294.5, v, (EnU8)40ull, 13ll);
+        printf("R014 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R014(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, e));
+        R014 w = make_R014(544);
+        printf("R014 pair %" PRIu64 "\n", pair_R014(65534ull, 2095.875, -1496.125, -10ll, &ffidl_cells[52], 9223372036854775807ll, v, (EnI16)7ll, w, (EnI64)-168ll));
     }
 }
 __attribute__((noinline)) static void shape_R015(void) {
-    printf("R015 layout %zu %zu %zu %zu\n", sizeof(R015), _Alignof(R015), offsetof(R015, f0), offsetof(R015, f1));
+    printf("R015 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R015), _Alignof(R015), offsetof(R015, f0), offsetof(R015, f1), offsetof(R015, f2), offsetof(R015, f3));
     {
-        R015 v = make_R015(44);
-        printf("R015 hash %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
-        R015 e = echo_R015(851.875f, v, 80ll);
-        printf("R015 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, e));
-        printf("R015 ind hash %" PRIu64 "\n", ptr_hash_R015()(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, v));
-        R015 ie = ptr_echo_R015()(851.875f, e, 80ll);
-        printf("R015 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, ie));
-        R015 f = make_R015(1243);
-        printf("R015 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f1[0], -39ll));
-        f.f1[0] = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f1[0], &ffidl_cells[24]);
-        printf("R015 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f));
+        R015 v = make_R015(46);
+        printf("R015 hash %" PRIu64 "\n", hash_R015(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, v));
+        R015 e = echo_R015(37ll, &ffidl_cells[40], v);
+        printf("R015 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, e));
+        R015 x = make_R015(945);
+        printf("R015 w64 hash %" PRIu64 "\n", w64_hash_R015(403.875, x));
+        R015 y = w64_echo_R015(12ull, 45ll, -47ll, -6372992122175830894ll, 50ll, x, 148ull);
+        printf("R015 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R015(403.875, y));
+        R015 f = make_R015(1245);
+        printf("R015 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f3[0], -4ll));
+        f.f3[0] = echo_U8EmptyU8(-9ll, 6608.5, f.f3[0]);
+        printf("R015 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R015(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R016(void) {
-    printf("R016 layout %zu %zu %zu\n", sizeof(R016), _Alignof(R016), offsetof(R016, f0));
+    printf("R016 layout %zu %zu %zu %zu\n", sizeof(R016), _Alignof(R016), offsetof(R016, f0), offsetof(R016, f1));
     {
-        R016 v = make_R016(45);
-        printf("R016 hash %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, v));
-        R016 e = echo_R016(7188.625, -294.5, v, (EnU8)40ull, 13ll);
-        printf("R016 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, e));
-        R016 w = make_R016(544);
-        printf("R016 pair %" PRIu64 "\n", pair_R016(65534ull, 2095.875, -1496.125, -10ll, &ffidl_cells[52], 9223372036854775807ll, v, (EnI16)7ll, w, (EnI64)-168ll));
-        R016 f = make_R016(1244);
-        printf("R016 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f0[2], -5283.25, 7100.625f));
-        f.f0[2] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f0[2], (EnU64)9223372036854775808ull, -116ll);
-        printf("R016 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f));
+        R016 v = make_R016(47);
+        printf("R016 hash %" PRIu64 "\n", hash_R016((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, v, &ffidl_cells[59]));
+        R016 e = echo_R016(v, 65535ull, (EnInt)1ll);
+        printf("R016 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R016((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, e, &ffidl_cells[59]));
+        R016 w = make_R016(546);
+        printf("R016 pair %" PRIu64 "\n", pair_R016(-6073.5f, 4091.375f, -4491.375, 4618.625, v, &ffidl_cells[28], w, &ffidl_cells[50], 1767826579ll));
     }
 }
 __attribute__((noinline)) static void shape_R017(void) {
-    printf("R017 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R017), _Alignof(R017), offsetof(R017, f0), offsetof(R017, f1), offsetof(R017, f2), offsetof(R017, f3), offsetof(R017, f4), offsetof(R017, f5), offsetof(R017, f6));
+    printf("R017 layout %zu %zu %zu %zu\n", sizeof(R017), _Alignof(R017), offsetof(R017, f0), offsetof(R017, f1));
     {
-        R017 v = make_R017(46);
-        printf("R017 hash %" PRIu64 "\n", hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, v));
-        R017 e = echo_R017(37ll, &ffidl_cells[40], v);
-        printf("R017 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R017(-1261.0f, (EnU16)65535ull, 3457474846ull, 2279113910128380189ll, e));
-        R017 x = make_R017(945);
-        printf("R017 w64 hash %" PRIu64 "\n", w64_hash_R017(403.875, x));
-        R017 y = w64_echo_R017(12ull, 45ll, -47ll, -6372992122175830894ll, 50ll, x, 148ull);
-        printf("R017 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R017(403.875, y));
+        R017 v = make_R017(48);
+        printf("R017 hash %" PRIu64 "\n", hash_R017(3720940491486812444ull, -3205.875, 3775.5, -3537.5, v));
+        R017 e = echo_R017(v, &ffidl_cells[21], 21ll, 0ull);
+        printf("R017 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R017(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R018(void) {
     printf("R018 layout %zu %zu %zu\n", sizeof(R018), _Alignof(R018), offsetof(R018, f0));
     {
-        R018 v = make_R018(47);
-        printf("R018 hash %" PRIu64 "\n", hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, v, &ffidl_cells[59]));
-        R018 e = echo_R018(v, 65535ull, (EnInt)1ll);
-        printf("R018 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R018((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, e, &ffidl_cells[59]));
-        R018 w = make_R018(546);
-        printf("R018 pair %" PRIu64 "\n", pair_R018(-6073.5f, 4091.375f, -4491.375, 4618.625, v, &ffidl_cells[28], w, &ffidl_cells[50], 1767826579ll));
+        R018 v = make_R018(49);
+        printf("R018 hash %" PRIu64 "\n", hash_R018(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, v));
+        R018 e = echo_R018(5611.625, 7804.0f, 2111943678ll, v);
+        printf("R018 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R018(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, e));
+        R018 w = make_R018(548);
+        printf("R018 pair %" PRIu64 "\n", pair_R018(&ffidl_cells[9], -34ll, v, false, w, -5159.0f));
+        printf("R018 ind hash %" PRIu64 "\n", ptr_hash_R018()(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, w));
+        R018 ie = ptr_echo_R018()(5611.625, 7804.0f, 2111943678ll, e);
+        printf("R018 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R018(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, ie));
     }
 }
 __attribute__((noinline)) static void shape_R019(void) {
-    printf("R019 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R019), _Alignof(R019), offsetof(R019, f0), offsetof(R019, f1), offsetof(R019, f2), offsetof(R019, f3));
+    printf("R019 layout %zu %zu %zu\n", sizeof(R019), _Alignof(R019), offsetof(R019, f0));
     {
-        R019 v = make_R019(48);
-        printf("R019 hash %" PRIu64 "\n", hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, v));
-        R019 e = echo_R019(v, &ffidl_cells[21], 21ll, 0ull);
-        printf("R019 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R019(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
+        R019 v = make_R019(50);
+        printf("R019 hash %" PRIu64 "\n", hash_R019(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, v, 254ull));
+        R019 e = echo_R019(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, v, 6490.375f, -7531.0f);
+        printf("R019 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R019(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
+        R019 x = make_R019(949);
+        printf("R019 w64 hash %" PRIu64 "\n", w64_hash_R019(-8ll, 701.625f, 5145.75f, 2811.125, x));
+        R019 y = w64_echo_R019(-1419ll, 122ll, &ffidl_cells[5], x);
+        printf("R019 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R019(-8ll, 701.625f, 5145.75f, 2811.125, y));
+        printf("R019 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R019()(-8ll, 701.625f, 5145.75f, 2811.125, y));
+        R019 wie = ptr_w64_echo_R019()(-1419ll, 122ll, &ffidl_cells[5], y);
+        printf("R019 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R019(-8ll, 701.625f, 5145.75f, 2811.125, wie));
     }
 }
 __attribute__((noinline)) static void shape_R020(void) {
-    printf("R020 layout %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0));
+    printf("R020 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R020), _Alignof(R020), offsetof(R020, f0), offsetof(R020, f1), offsetof(R020, f2), offsetof(R020, f3));
     {
-        R020 v = make_R020(49);
-        printf("R020 hash %" PRIu64 "\n", hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, v));
-        R020 e = echo_R020(5611.625, 7804.0f, 2111943678ll, v);
-        printf("R020 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, e));
-        R020 w = make_R020(548);
-        printf("R020 pair %" PRIu64 "\n", pair_R020(&ffidl_cells[9], -34ll, v, false, w, -5159.0f));
-        printf("R020 ind hash %" PRIu64 "\n", ptr_hash_R020()(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, w));
-        R020 ie = ptr_echo_R020()(5611.625, 7804.0f, 2111943678ll, e);
-        printf("R020 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R020(725013495ll, -3318.0f, 29ull, (EnI8)-128ll, 36ull, 401096411ull, 6056.875f, ie));
+        R020 v = make_R020(51);
+        printf("R020 hash %" PRIu64 "\n", hash_R020(v, 183ull));
+        R020 e = echo_R020(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, v, -72ll, 70ull, &ffidl_cells[35]);
+        printf("R020 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R020(e, 183ull));
+        R020 w = make_R020(550);
+        printf("R020 pair %" PRIu64 "\n", pair_R020(false, 26576ull, v, 6447950921538951276ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R021(void) {
-    printf("R021 layout %zu %zu %zu %zu\n", sizeof(R021), _Alignof(R021), offsetof(R021, f0), offsetof(R021, f1));
+    printf("R021 layout %zu %zu %zu\n", sizeof(R021), _Alignof(R021), offsetof(R021, f0));
     {
-        R021 v = make_R021(50);
-        printf("R021 hash %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, v, 254ull));
-        R021 e = echo_R021(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, v, 6490.375f, -7531.0f);
-        printf("R021 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
-        R021 x = make_R021(949);
-        printf("R021 w64 hash %" PRIu64 "\n", w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, x));
-        R021 y = w64_echo_R021(-1419ll, 122ll, &ffidl_cells[5], x);
-        printf("R021 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, y));
-        printf("R021 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R021()(-8ll, 701.625f, 5145.75f, 2811.125, y));
-        R021 wie = ptr_w64_echo_R021()(-1419ll, 122ll, &ffidl_cells[5], y);
-        printf("R021 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R021(-8ll, 701.625f, 5145.75f, 2811.125, wie));
+        R021 v = make_R021(52);
+        printf("R021 hash %" PRIu64 "\n", hash_R021(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, v, -2518.625, 6519.25f));
+        R021 e = echo_R021(2703094988ull, 1ull, v, -1763306195684429260ll, -4460.625f);
+        printf("R021 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R021(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, e, -2518.625, 6519.25f));
     }
 }
 __attribute__((noinline)) static void shape_R022(void) {
-    printf("R022 layout %zu %zu %zu %zu %zu\n", sizeof(R022), _Alignof(R022), offsetof(R022, f0), offsetof(R022, f1), offsetof(R022, f2));
+    printf("R022 layout %zu %zu %zu %zu\n", sizeof(R022), _Alignof(R022), offsetof(R022, f0), offsetof(R022, f1));
     {
-        R022 v = make_R022(51);
-        printf("R022 hash %" PRIu64 "\n", hash_R022(v, 183ull));
-        R022 e = echo_R022(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, v, -72ll, 70ull, &ffidl_cells[35]);
-        printf("R022 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R022(e, 183ull));
-        R022 w = make_R022(550);
-        printf("R022 pair %" PRIu64 "\n", pair_R022(false, 26576ull, v, 6447950921538951276ull, w));
-        R022 f = make_R022(1250);
-        printf("R022 field %" PRIu64 "\n", hash_R001(f.f2, 1796.875f));
-        f.f2 = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f2);
-        printf("R022 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R022(f, 183ull));
+        R022 v = make_R022(53);
+        printf("R022 hash %" PRIu64 "\n", hash_R022(-472.75, 119ll, 18446744073709551614ull, 183ull, v));
+        R022 e = echo_R022(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, v, &ffidl_cells[63], 18446744073709551614ull, 233ull);
+        printf("R022 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R022(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
+        R022 w = make_R022(552);
+        printf("R022 pair %" PRIu64 "\n", pair_R022(-51ll, 109ll, -5863842414038241572ll, (EnU8)1ull, v, -18.75f, w));
     }
 }
 __attribute__((noinline)) static void shape_R023(void) {
     printf("R023 layout %zu %zu %zu %zu %zu\n", sizeof(R023), _Alignof(R023), offsetof(R023, f0), offsetof(R023, f1), offsetof(R023, f2));
     {
-        R023 v = make_R023(52);
-        printf("R023 hash %" PRIu64 "\n", hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, v, -2518.625, 6519.25f));
-        R023 e = echo_R023(2703094988ull, 1ull, v, -1763306195684429260ll, -4460.625f);
-        printf("R023 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R023(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, e, -2518.625, 6519.25f));
+        R023 v = make_R023(54);
+        printf("R023 hash %" PRIu64 "\n", hash_R023(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
+        R023 e = echo_R023(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, v, 11226416154748311821ull);
+        printf("R023 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R023(36ull, 3355.125, -30ll, -5318.375f, -3101.0, e, 4326.875));
+        R023 x = make_R023(953);
+        printf("R023 w64 hash %" PRIu64 "\n", w64_hash_R023(-2478.125, 6333.125f, 4069.25, x));
+        R023 y = w64_echo_R023((EnInt)0ll, 27ull, x);
+        printf("R023 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R023(-2478.125, 6333.125f, 4069.25, y));
+        printf("R023 ind hash %" PRIu64 "\n", ptr_hash_R023()(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
+        R023 ie = ptr_echo_R023()(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, e, 11226416154748311821ull);
+        printf("R023 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R023(36ull, 3355.125, -30ll, -5318.375f, -3101.0, ie, 4326.875));
+        R023 f = make_R023(1253);
+        printf("R023 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f2, -5283.25, 7100.625f));
+        f.f2 = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f2, (EnU64)9223372036854775808ull, -116ll);
+        printf("R023 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R023(36ull, 3355.125, -30ll, -5318.375f, -3101.0, f, 4326.875));
     }
 }
 __attribute__((noinline)) static void shape_R024(void) {
-    printf("R024 layout %zu %zu %zu\n", sizeof(R024), _Alignof(R024), offsetof(R024, f0));
+    printf("R024 layout %zu %zu %zu %zu %zu\n", sizeof(R024), _Alignof(R024), offsetof(R024, f0), offsetof(R024, f1), offsetof(R024, f2));
     {
-        R024 v = make_R024(53);
-        printf("R024 hash %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, v));
-        R024 e = echo_R024(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, v, &ffidl_cells[63], 18446744073709551614ull, 233ull);
-        printf("R024 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
-        R024 w = make_R024(552);
-        printf("R024 pair %" PRIu64 "\n", pair_R024(-51ll, 109ll, -5863842414038241572ll, (EnU8)1ull, v, -18.75f, w));
+        R024 v = make_R024(55);
+        printf("R024 hash %" PRIu64 "\n", hash_R024(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, v, 2772159867ull));
+        R024 e = echo_R024(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], v, &ffidl_cells[25]);
+        printf("R024 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R024(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, e, 2772159867ull));
+        R024 w = make_R024(554);
+        printf("R024 pair %" PRIu64 "\n", pair_R024(11ull, -2319.625, -38ll, v, -5732.125, w, 2649.25, -6015.0));
     }
 }
 __attribute__((noinline)) static void shape_R025(void) {
-    printf("R025 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0), offsetof(R025, f1), offsetof(R025, f2), offsetof(R025, f3), offsetof(R025, f4), offsetof(R025, f5), offsetof(R025, f6));
+    printf("R025 layout %zu %zu %zu\n", sizeof(R025), _Alignof(R025), offsetof(R025, f0));
     {
-        R025 v = make_R025(54);
-        printf("R025 hash %" PRIu64 "\n", hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
-        R025 e = echo_R025(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, v, 11226416154748311821ull);
-        printf("R025 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, e, 4326.875));
-        R025 x = make_R025(953);
-        printf("R025 w64 hash %" PRIu64 "\n", w64_hash_R025(-2478.125, 6333.125f, 4069.25, x));
-        R025 y = w64_echo_R025((EnInt)0ll, 27ull, x);
-        printf("R025 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R025(-2478.125, 6333.125f, 4069.25, y));
-        printf("R025 ind hash %" PRIu64 "\n", ptr_hash_R025()(36ull, 3355.125, -30ll, -5318.375f, -3101.0, v, 4326.875));
-        R025 ie = ptr_echo_R025()(6463.75f, 4837.875f, 3446.75f, -7744.0, -2345.0, e, 11226416154748311821ull);
-        printf("R025 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, ie, 4326.875));
-        R025 f = make_R025(1253);
-        printf("R025 field %" PRIu64 "\n", hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, f.f0, 254ull));
-        f.f0 = echo_R021(-1607.875, -122.75, 15306268430836954259ull, 5229560394239288415ull, f.f0, 6490.375f, -7531.0f);
-        printf("R025 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(36ull, 3355.125, -30ll, -5318.375f, -3101.0, f, 4326.875));
+        R025 v = make_R025(56);
+        printf("R025 hash %" PRIu64 "\n", hash_R025(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, v));
+        R025 e = echo_R025(0ull, 594024953ll, 18446744073709551614ull, 8702950756118995010ll, -32ll, 0ll, -37ll, &ffidl_cells[30], v, -6142.5f);
+        printf("R025 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R025(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R026(void) {
-    printf("R026 layout %zu %zu %zu %zu\n", sizeof(R026), _Alignof(R026), offsetof(R026, f0), offsetof(R026, f1));
+    printf("R026 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R026), _Alignof(R026), offsetof(R026, f0), offsetof(R026, f1), offsetof(R026, f2), offsetof(R026, f3), offsetof(R026, f4), offsetof(R026, f5), offsetof(R026, f6));
     {
-        R026 v = make_R026(55);
-        printf("R026 hash %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, v, 2772159867ull));
-        R026 e = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], v, &ffidl_cells[25]);
-        printf("R026 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, e, 2772159867ull));
-        R026 w = make_R026(554);
-        printf("R026 pair %" PRIu64 "\n", pair_R026(11ull, -2319.625, -38ll, v, -5732.125, w, 2649.25, -6015.0));
-        R026 f = make_R026(1254);
-        printf("R026 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f0, -4ll));
-        f.f0 = echo_U8EmptyU8(-9ll, 6608.5, f.f0);
-        printf("R026 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f, 2772159867ull));
+        R026 v = make_R026(57);
+        printf("R026 hash %" PRIu64 "\n", hash_R026(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, v, -1165807762ll));
+        R026 e = echo_R026(-3604.875f, -7427.125f, 614727625ll, 3038.375f, v, -7674.25);
+        printf("R026 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R026(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, e, -1165807762ll));
+        R026 w = make_R026(556);
+        printf("R026 pair %" PRIu64 "\n", pair_R026(v, 7594.375f, w));
+        R026 f = make_R026(1256);
+        printf("R026 field %" PRIu64 "\n", hash_R021(126ll, 65535ull, 59898ull, 9592369562781063463ull, 3333.625, f.f0, -2518.625, 6519.25f));
+        f.f0 = echo_R021(2703094988ull, 1ull, f.f0, -1763306195684429260ll, -4460.625f);
+        printf("R026 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R026(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, f, -1165807762ll));
     }
 }
 __attribute__((noinline)) static void shape_R027(void) {
-    printf("R027 layout %zu %zu %zu\n", sizeof(R027), _Alignof(R027), offsetof(R027, f0));
+    printf("R027 layout %zu %zu %zu %zu\n", sizeof(R027), _Alignof(R027), offsetof(R027, f0), offsetof(R027, f1));
     {
-        R027 v = make_R027(56);
-        printf("R027 hash %" PRIu64 "\n", hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, v));
-        R027 e = echo_R027(0ull, 594024953ll, 18446744073709551614ull, 8702950756118995010ll, -32ll, 0ll, -37ll, &ffidl_cells[30], v, -6142.5f);
-        printf("R027 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
+        R027 v = make_R027(58);
+        printf("R027 hash %" PRIu64 "\n", hash_R027(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], v, 40ull, 50ll));
+        R027 e = echo_R027(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, v, -10718ll, 0ull);
+        printf("R027 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R027(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
+        R027 x = make_R027(957);
+        printf("R027 w64 hash %" PRIu64 "\n", w64_hash_R027(2017077482ull, x, 253ull, -37ll));
+        R027 y = w64_echo_R027(x, 7527695585847279836ll);
+        printf("R027 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R027(2017077482ull, y, 253ull, -37ll));
+        printf("R027 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R027()(2017077482ull, y, 253ull, -37ll));
+        R027 wie = ptr_w64_echo_R027()(y, 7527695585847279836ll);
+        printf("R027 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R027(2017077482ull, wie, 253ull, -37ll));
+        R027 f = make_R027(1257);
+        printf("R027 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f1, 204.75));
+        f.f1 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f1);
+        printf("R027 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R027(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], f, 40ull, 50ll));
     }
 }
 __attribute__((noinline)) static void shape_R028(void) {
     printf("R028 layout %zu %zu %zu\n", sizeof(R028), _Alignof(R028), offsetof(R028, f0));
     {
-        R028 v = make_R028(57);
-        printf("R028 hash %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, v, -1165807762ll));
-        R028 e = echo_R028(-3604.875f, -7427.125f, 614727625ll, 3038.375f, v, -7674.25);
-        printf("R028 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, e, -1165807762ll));
-        R028 w = make_R028(556);
-        printf("R028 pair %" PRIu64 "\n", pair_R028(v, 7594.375f, w));
+        R028 v = make_R028(59);
+        printf("R028 hash %" PRIu64 "\n", hash_R028(30ull, 25ll, v, 9223372036854775807ll, 85ll));
+        R028 e = echo_R028(4909.375f, v, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
+        printf("R028 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R028(30ull, 25ll, e, 9223372036854775807ll, 85ll));
+        R028 w = make_R028(558);
+        printf("R028 pair %" PRIu64 "\n", pair_R028(7822.5f, 126ll, &ffidl_cells[20], -6964.625f, 939.625, -20ll, v, 6101.625, w));
+        printf("R028 ind hash %" PRIu64 "\n", ptr_hash_R028()(30ull, 25ll, w, 9223372036854775807ll, 85ll));
+        R028 ie = ptr_echo_R028()(4909.375f, e, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
+        printf("R028 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R028(30ull, 25ll, ie, 9223372036854775807ll, 85ll));
+        R028 f = make_R028(1258);
+        printf("R028 field %" PRIu64 "\n", hash_PackAlign4(f.f0));
+        f.f0 = echo_PackAlign4(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, f.f0);
+        printf("R028 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R028(30ull, 25ll, f, 9223372036854775807ll, 85ll));
     }
 }
 __attribute__((noinline)) static void shape_R029(void) {
-    printf("R029 layout %zu %zu %zu\n", sizeof(R029), _Alignof(R029), offsetof(R029, f0));
+    printf("R029 layout %zu %zu %zu %zu %zu\n", sizeof(R029), _Alignof(R029), offsetof(R029, f0), offsetof(R029, f1), offsetof(R029, f2));
     {
-        R029 v = make_R029(58);
-        printf("R029 hash %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], v, 40ull, 50ll));
-        R029 e = echo_R029(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, v, -10718ll, 0ull);
-        printf("R029 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], e, 40ull, 50ll));
-        R029 x = make_R029(957);
-        printf("R029 w64 hash %" PRIu64 "\n", w64_hash_R029(2017077482ull, x, 253ull, -37ll));
-        R029 y = w64_echo_R029(x, 7527695585847279836ll);
-        printf("R029 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R029(2017077482ull, y, 253ull, -37ll));
-        printf("R029 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R029()(2017077482ull, y, 253ull, -37ll));
-        R029 wie = ptr_w64_echo_R029()(y, 7527695585847279836ll);
-        printf("R029 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R029(2017077482ull, wie, 253ull, -37ll));
+        R029 v = make_R029(60);
+        printf("R029 hash %" PRIu64 "\n", hash_R029(-3941.875f, -5673.125f, 5095.25, -4293.5f, v));
+        R029 e = echo_R029(4075968068991867437ull, v, 21ull, 127ll, (EnU8)200ull);
+        printf("R029 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R029(-3941.875f, -5673.125f, 5095.25, -4293.5f, e));
     }
 }
 __attribute__((noinline)) static void shape_R030(void) {
-    printf("R030 layout %zu %zu %zu\n", sizeof(R030), _Alignof(R030), offsetof(R030, f0));
+    printf("R030 layout %zu %zu %zu %zu\n", sizeof(R030), _Alignof(R030), offsetof(R030, f0), offsetof(R030, f1));
     {
-        R030 v = make_R030(59);
-        printf("R030 hash %" PRIu64 "\n", hash_R030(30ull, 25ll, v, 9223372036854775807ll, 85ll));
-        R030 e = echo_R030(4909.375f, v, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
-        printf("R030 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R030(30ull, 25ll, e, 9223372036854775807ll, 85ll));
-        R030 w = make_R030(558);
-        printf("R030 pair %" PRIu64 "\n", pair_R030(7822.5f, 126ll, &ffidl_cells[20], -6964.625f, 939.625, -20ll, v, 6101.625, w));
-        printf("R030 ind hash %" PRIu64 "\n", ptr_hash_R030()(30ull, 25ll, w, 9223372036854775807ll, 85ll));
-        R030 ie = ptr_echo_R030()(4909.375f, e, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
-        printf("R030 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R030(30ull, 25ll, ie, 9223372036854775807ll, 85ll));
+        R030 v = make_R030(61);
+        printf("R030 hash %" PRIu64 "\n", hash_R030(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, v));
+        R030 e = echo_R030(-127ll, -4832.375, v);
+        printf("R030 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R030(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, e));
+        R030 w = make_R030(560);
+        printf("R030 pair %" PRIu64 "\n", pair_R030(-4296.375, 5664.75f, 2487ull, 2833ll, 556699866406135660ll, -3053.625f, v, 0ull, w, 3654.375f));
+        R030 f = make_R030(1260);
+        printf("R030 field %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, f.f0, -2456.875f));
+        f.f0 = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, f.f0);
+        printf("R030 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R030(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, f));
     }
 }
 __attribute__((noinline)) static void shape_R031(void) {
-    printf("R031 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0), offsetof(R031, f1), offsetof(R031, f2), offsetof(R031, f3));
+    printf("R031 layout %zu %zu %zu %zu %zu\n", sizeof(R031), _Alignof(R031), offsetof(R031, f0), offsetof(R031, f1), offsetof(R031, f2));
     {
-        R031 v = make_R031(60);
-        printf("R031 hash %" PRIu64 "\n", hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, v));
-        R031 e = echo_R031(4075968068991867437ull, v, 21ull, 127ll, (EnU8)200ull);
-        printf("R031 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R031(-3941.875f, -5673.125f, 5095.25, -4293.5f, e));
+        R031 v = make_R031(62);
+        printf("R031 hash %" PRIu64 "\n", hash_R031(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, v, 2103.625));
+        R031 e = echo_R031(-18ll, v);
+        printf("R031 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R031(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
+        R031 x = make_R031(961);
+        printf("R031 w64 hash %" PRIu64 "\n", w64_hash_R031(10749158132381507852ull, false, -9223372036854775807ll, x, -1936.875f, 65535ull));
+        R031 y = w64_echo_R031(3267341868ull, x, -1349115941ll);
+        printf("R031 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R031(10749158132381507852ull, false, -9223372036854775807ll, y, -1936.875f, 65535ull));
     }
 }
 __attribute__((noinline)) static void shape_R032(void) {
-    printf("R032 layout %zu %zu %zu %zu\n", sizeof(R032), _Alignof(R032), offsetof(R032, f0), offsetof(R032, f1));
+    printf("R032 layout %zu %zu %zu %zu %zu\n", sizeof(R032), _Alignof(R032), offsetof(R032, f0), offsetof(R032, f1), offsetof(R032, f2));
     {
-        R032 v = make_R032(61);
-        printf("R032 hash %" PRIu64 "\n", hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, v));
-        R032 e = echo_R032(-127ll, -4832.375, v);
-        printf("R032 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, e));
-        R032 w = make_R032(560);
-        printf("R032 pair %" PRIu64 "\n", pair_R032(-4296.375, 5664.75f, 2487ull, 2833ll, 556699866406135660ll, -3053.625f, v, 0ull, w, 3654.375f));
-        R032 f = make_R032(1260);
-        printf("R032 field %" PRIu64 "\n", hash_R001(f.f1, 1796.875f));
-        f.f1 = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f1);
-        printf("R032 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R032(7340100173546890035ull, 4301062927657015073ull, 65535ull, 5562ull, (EnI16)-299ll, 1650510756ll, 0ull, false, f));
+        R032 v = make_R032(63);
+        printf("R032 hash %" PRIu64 "\n", hash_R032(4585.75f, 45ull, &ffidl_cells[56], -5084ll, v, 3593.875f));
+        R032 e = echo_R032(5248.25, v, 72ll, 259497669ull, -3347.625f);
+        printf("R032 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R032(4585.75f, 45ull, &ffidl_cells[56], -5084ll, e, 3593.875f));
+        R032 w = make_R032(562);
+        printf("R032 pair %" PRIu64 "\n", pair_R032(38ll, 111ll, v, &ffidl_cells[2], w));
     }
 }
 __attribute__((noinline)) static void shape_R033(void) {
-    printf("R033 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R033), _Alignof(R033), offsetof(R033, f0), offsetof(R033, f1), offsetof(R033, f2), offsetof(R033, f3), offsetof(R033, f4), offsetof(R033, f5), offsetof(R033, f6));
+    printf("R033 layout %zu %zu %zu\n", sizeof(R033), _Alignof(R033), offsetof(R033, f0));
     {
-        R033 v = make_R033(62);
-        printf("R033 hash %" PRIu64 "\n", hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, v, 2103.625));
-        R033 e = echo_R033(-18ll, v);
-        printf("R033 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
-        R033 x = make_R033(961);
-        printf("R033 w64 hash %" PRIu64 "\n", w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, x, -1936.875f, 65535ull));
-        R033 y = w64_echo_R033(3267341868ull, x, -1349115941ll);
-        printf("R033 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R033(10749158132381507852ull, false, -9223372036854775807ll, y, -1936.875f, 65535ull));
-        R033 f = make_R033(1261);
-        printf("R033 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f6[0]));
-        f.f6[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f6[0]);
-        printf("R033 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R033(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, f, 2103.625));
+        R033 v = make_R033(64);
+        printf("R033 hash %" PRIu64 "\n", hash_R033(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
+        R033 e = echo_R033(-16ll, v, -4968.125);
+        printf("R033 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R033(4194.25f, 757.75, 2685.375, 5696.375f, e, -95ll));
+        printf("R033 ind hash %" PRIu64 "\n", ptr_hash_R033()(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
+        R033 ie = ptr_echo_R033()(-16ll, e, -4968.125);
+        printf("R033 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R033(4194.25f, 757.75, 2685.375, 5696.375f, ie, -95ll));
     }
 }
 __attribute__((noinline)) static void shape_R034(void) {
-    printf("R034 layout %zu %zu %zu\n", sizeof(R034), _Alignof(R034), offsetof(R034, f0));
+    printf("R034 layout %zu %zu %zu %zu %zu\n", sizeof(R034), _Alignof(R034), offsetof(R034, f0), offsetof(R034, f1), offsetof(R034, f2));
     {
-        R034 v = make_R034(63);
-        printf("R034 hash %" PRIu64 "\n", hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, v, 3593.875f));
-        R034 e = echo_R034(5248.25, v, 72ll, 259497669ull, -3347.625f);
-        printf("R034 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, e, 3593.875f));
-        R034 w = make_R034(562);
-        printf("R034 pair %" PRIu64 "\n", pair_R034(38ll, 111ll, v, &ffidl_cells[2], w));
-        R034 f = make_R034(1262);
-        printf("R034 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f0, 204.75));
-        f.f0 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f0);
-        printf("R034 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R034(4585.75f, 45ull, &ffidl_cells[56], -5084ll, f, 3593.875f));
+        R034 v = make_R034(65);
+        printf("R034 hash %" PRIu64 "\n", hash_R034(23133149ull, v, 23925ll, &ffidl_cells[7]));
+        R034 e = echo_R034(-7087.125f, 5331.25, -3488.375, -2862.0f, 3787.5, 7259.5f, 1453.875f, v);
+        printf("R034 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R034(23133149ull, e, 23925ll, &ffidl_cells[7]));
+        R034 w = make_R034(564);
+        printf("R034 pair %" PRIu64 "\n", pair_R034((EnI64)-1ll, 456.25f, 1867.25f, 14ull, (EnInt)-5ll, v, -32767ll, w, (EnU8)200ull, &ffidl_cells[11]));
     }
 }
 __attribute__((noinline)) static void shape_R035(void) {
-    printf("R035 layout %zu %zu %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0), offsetof(R035, f1), offsetof(R035, f2));
+    printf("R035 layout %zu %zu %zu %zu\n", sizeof(R035), _Alignof(R035), offsetof(R035, f0), offsetof(R035, f1));
     {
-        R035 v = make_R035(64);
-        printf("R035 hash %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
-        R035 e = echo_R035(-16ll, v, -4968.125);
-        printf("R035 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, e, -95ll));
-        printf("R035 ind hash %" PRIu64 "\n", ptr_hash_R035()(4194.25f, 757.75, 2685.375, 5696.375f, v, -95ll));
-        R035 ie = ptr_echo_R035()(-16ll, e, -4968.125);
-        printf("R035 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, ie, -95ll));
+        R035 v = make_R035(66);
+        printf("R035 hash %" PRIu64 "\n", hash_R035((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, v, 7047.875f));
+        R035 e = echo_R035(-4837.0f, -3629.75f, -2.25, v, 6561.0f);
+        printf("R035 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R035((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
+        R035 x = make_R035(965);
+        printf("R035 w64 hash %" PRIu64 "\n", w64_hash_R035(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, x, -7820.5f));
+        R035 y = w64_echo_R035(7109.5, 7974.625, -3204.625f, -3529.125f, x, 1292.75f, 7085.125f);
+        printf("R035 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R035(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
+        printf("R035 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R035()(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
+        R035 wie = ptr_w64_echo_R035()(7109.5, 7974.625, -3204.625f, -3529.125f, y, 1292.75f, 7085.125f);
+        printf("R035 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R035(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, wie, -7820.5f));
     }
 }
 __attribute__((noinline)) static void shape_R036(void) {
-    printf("R036 layout %zu %zu %zu %zu\n", sizeof(R036), _Alignof(R036), offsetof(R036, f0), offsetof(R036, f1));
+    printf("R036 layout %zu %zu %zu\n", sizeof(R036), _Alignof(R036), offsetof(R036, f0));
     {
-        R036 v = make_R036(65);
-        printf("R036 hash %" PRIu64 "\n", hash_R036(23133149ull, v, 23925ll, &ffidl_cells[7]));
-        R036 e = echo_R036(-7087.125f, 5331.25, -3488.375, -2862.0f, 3787.5, 7259.5f, 1453.875f, v);
-        printf("R036 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R036(23133149ull, e, 23925ll, &ffidl_cells[7]));
-        R036 w = make_R036(564);
-        printf("R036 pair %" PRIu64 "\n", pair_R036((EnI64)-1ll, 456.25f, 1867.25f, 14ull, (EnInt)-5ll, v, -32767ll, w, (EnU8)200ull, &ffidl_cells[11]));
+        R036 v = make_R036(67);
+        printf("R036 hash %" PRIu64 "\n", hash_R036(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, v));
+        R036 e = echo_R036(41ull, -5880099742996044539ll, 6992243029746838250ull, 0ll, 254ull, 6ull, 9044112193756479912ll, v, 6252900665257666679ull, -12ll, 6635.875);
+        printf("R036 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R036(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, e));
+        R036 w = make_R036(566);
+        printf("R036 pair %" PRIu64 "\n", pair_R036(236ull, 24ull, v, 7418.0, w, false, 32ull));
+        R036 f = make_R036(1266);
+        printf("R036 field %" PRIu64 "\n", hash_R035((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, f.f0, 7047.875f));
+        f.f0 = echo_R035(-4837.0f, -3629.75f, -2.25, f.f0, 6561.0f);
+        printf("R036 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R036(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R037(void) {
-    printf("R037 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R037), _Alignof(R037), offsetof(R037, f0), offsetof(R037, f1), offsetof(R037, f2), offsetof(R037, f3), offsetof(R037, f4), offsetof(R037, f5));
+    printf("R037 layout %zu %zu %zu\n", sizeof(R037), _Alignof(R037), offsetof(R037, f0));
     {
-        R037 v = make_R037(66);
-        printf("R037 hash %" PRIu64 "\n", hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, v, 7047.875f));
-        R037 e = echo_R037(-4837.0f, -3629.75f, -2.25, v, 6561.0f);
-        printf("R037 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
-        R037 x = make_R037(965);
-        printf("R037 w64 hash %" PRIu64 "\n", w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, x, -7820.5f));
-        R037 y = w64_echo_R037(7109.5, 7974.625, -3204.625f, -3529.125f, x, 1292.75f, 7085.125f);
-        printf("R037 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
-        printf("R037 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R037()(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, y, -7820.5f));
-        R037 wie = ptr_w64_echo_R037()(7109.5, 7974.625, -3204.625f, -3529.125f, y, 1292.75f, 7085.125f);
-        printf("R037 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R037(918.25, (EnInt)100000ll, &ffidl_cells[21], -4335.125f, wie, -7820.5f));
-        R037 f = make_R037(1265);
-        printf("R037 field %" PRIu64 "\n", hash_F32F32ZeroI32(-29ll, -4801.875, 4922481851318296154ull, -5039.125f, &ffidl_cells[57], f.f5[0], 48ull));
-        f.f5[0] = echo_F32F32ZeroI32(-15ll, 122ull, f.f5[0], -16ll);
-        printf("R037 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, f, 7047.875f));
+        R037 v = make_R037(68);
+        printf("R037 hash %" PRIu64 "\n", hash_R037(-2759.5, v));
+        R037 e = echo_R037(-4436.125f, -7701.5, 32ll, -5996.375f, 2964.5f, 6487.375f, -3826.625, -2712.25, v, 122ll, -12ll);
+        printf("R037 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037(-2759.5, e));
     }
 }
 __attribute__((noinline)) static void shape_R038(void) {
     printf("R038 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R038), _Alignof(R038), offsetof(R038, f0), offsetof(R038, f1), offsetof(R038, f2), offsetof(R038, f3));
     {
-        R038 v = make_R038(67);
-        printf("R038 hash %" PRIu64 "\n", hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, v));
-        R038 e = echo_R038(41ull, -5880099742996044539ll, 6992243029746838250ull, 0ll, 254ull, 6ull, 9044112193756479912ll, v, 6252900665257666679ull, -12ll, 6635.875);
-        printf("R038 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R038(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, e));
-        R038 w = make_R038(566);
-        printf("R038 pair %" PRIu64 "\n", pair_R038(236ull, 24ull, v, 7418.0, w, false, 32ull));
+        R038 v = make_R038(69);
+        printf("R038 hash %" PRIu64 "\n", hash_R038(6164.5, -5112.625, v));
+        R038 e = echo_R038(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, v, -6370.75f, 10985ll);
+        printf("R038 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R038(6164.5, -5112.625, e));
+        R038 w = make_R038(568);
+        printf("R038 pair %" PRIu64 "\n", pair_R038(3754.5, -1347.5, 2227.75, -23.625f, 7194125984938736436ll, 2545.875f, v, 2450.75f, w));
+        printf("R038 ind hash %" PRIu64 "\n", ptr_hash_R038()(6164.5, -5112.625, w));
+        R038 ie = ptr_echo_R038()(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, e, -6370.75f, 10985ll);
+        printf("R038 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R038(6164.5, -5112.625, ie));
     }
 }
 __attribute__((noinline)) static void shape_R039(void) {
-    printf("R039 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1), offsetof(R039, f2), offsetof(R039, f3), offsetof(R039, f4), offsetof(R039, f5));
+    printf("R039 layout %zu %zu %zu %zu %zu\n", sizeof(R039), _Alignof(R039), offsetof(R039, f0), offsetof(R039, f1), offsetof(R039, f2));
     {
-        R039 v = make_R039(68);
-        printf("R039 hash %" PRIu64 "\n", hash_R039(-2759.5, v));
-        R039 e = echo_R039(-4436.125f, -7701.5, 32ll, -5996.375f, 2964.5f, 6487.375f, -3826.625, -2712.25, v, 122ll, -12ll);
-        printf("R039 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R039(-2759.5, e));
-        R039 f = make_R039(1267);
-        printf("R039 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f3[1], -5283.25, 7100.625f));
-        f.f3[1] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f3[1], (EnU64)9223372036854775808ull, -116ll);
-        printf("R039 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R039(-2759.5, f));
+        R039 v = make_R039(70);
+        printf("R039 hash %" PRIu64 "\n", hash_R039(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, v, 126ll, 1747ll));
+        R039 e = echo_R039(v);
+        printf("R039 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R039(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, e, 126ll, 1747ll));
+        R039 x = make_R039(969);
+        printf("R039 w64 hash %" PRIu64 "\n", w64_hash_R039(x));
+        R039 y = w64_echo_R039(945224510ull, x, 6011.5, 6084.0f);
+        printf("R039 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R039(y));
     }
 }
 __attribute__((noinline)) static void shape_R040(void) {
-    printf("R040 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R040), _Alignof(R040), offsetof(R040, f0), offsetof(R040, f1), offsetof(R040, f2), offsetof(R040, f3));
+    printf("R040 layout %zu %zu %zu\n", sizeof(R040), _Alignof(R040), offsetof(R040, f0));
     {
-        R040 v = make_R040(69);
-        printf("R040 hash %" PRIu64 "\n", hash_R040(6164.5, -5112.625, v));
-        R040 e = echo_R040(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, v, -6370.75f, 10985ll);
-        printf("R040 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(6164.5, -5112.625, e));
-        R040 w = make_R040(568);
-        printf("R040 pair %" PRIu64 "\n", pair_R040(3754.5, -1347.5, 2227.75, -23.625f, 7194125984938736436ll, 2545.875f, v, 2450.75f, w));
-        printf("R040 ind hash %" PRIu64 "\n", ptr_hash_R040()(6164.5, -5112.625, w));
-        R040 ie = ptr_echo_R040()(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, e, -6370.75f, 10985ll);
-        printf("R040 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(6164.5, -5112.625, ie));
-        R040 f = make_R040(1268);
-        printf("R040 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f2, -4ll));
-        f.f2 = echo_U8EmptyU8(-9ll, 6608.5, f.f2);
-        printf("R040 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(6164.5, -5112.625, f));
+        R040 v = make_R040(71);
+        printf("R040 hash %" PRIu64 "\n", hash_R040(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, v, (EnU16)0ull, 127ll));
+        R040 e = echo_R040(4660.0, -1922.625f, -1489.0f, 23ull, -13.125, 402.875, v, 38ll, (EnI16)-299ll);
+        printf("R040 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R040(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, e, (EnU16)0ull, 127ll));
+        R040 w = make_R040(570);
+        printf("R040 pair %" PRIu64 "\n", pair_R040(21ull, v, -2610.0, w, 8901750422012861277ull));
     }
 }
 __attribute__((noinline)) static void shape_R041(void) {
-    printf("R041 layout %zu %zu %zu %zu %zu\n", sizeof(R041), _Alignof(R041), offsetof(R041, f0), offsetof(R041, f1), offsetof(R041, f2));
+    printf("R041 layout %zu %zu %zu %zu\n", sizeof(R041), _Alignof(R041), offsetof(R041, f0), offsetof(R041, f1));
     {
-        R041 v = make_R041(70);
-        printf("R041 hash %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, v, 126ll, 1747ll));
-        R041 e = echo_R041(v);
-        printf("R041 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, e, 126ll, 1747ll));
-        R041 x = make_R041(969);
-        printf("R041 w64 hash %" PRIu64 "\n", w64_hash_R041(x));
-        R041 y = w64_echo_R041(945224510ull, x, 6011.5, 6084.0f);
-        printf("R041 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R041(y));
+        R041 v = make_R041(72);
+        printf("R041 hash %" PRIu64 "\n", hash_R041(0ull, v, -3612.125));
+        R041 e = echo_R041(42ull, 15492ll, -19506ll, &ffidl_cells[25], -9223372036854775807ll, 5ull, 248ull, v, -2ll, -1722.0);
+        printf("R041 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R041(0ull, e, -3612.125));
     }
 }
 __attribute__((noinline)) static void shape_R042(void) {
-    printf("R042 layout %zu %zu %zu\n", sizeof(R042), _Alignof(R042), offsetof(R042, f0));
+    printf("R042 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R042), _Alignof(R042), offsetof(R042, f0), offsetof(R042, f1), offsetof(R042, f2), offsetof(R042, f3));
     {
-        R042 v = make_R042(71);
-        printf("R042 hash %" PRIu64 "\n", hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, v, (EnU16)0ull, 127ll));
-        R042 e = echo_R042(4660.0, -1922.625f, -1489.0f, 23ull, -13.125, 402.875, v, 38ll, (EnI16)-299ll);
-        printf("R042 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, e, (EnU16)0ull, 127ll));
-        R042 w = make_R042(570);
-        printf("R042 pair %" PRIu64 "\n", pair_R042(21ull, v, -2610.0, w, 8901750422012861277ull));
-        R042 f = make_R042(1270);
-        printf("R042 field %" PRIu64 "\n", hash_R010(f.f0, 156ull));
-        f.f0 = echo_R010(-3992ll, 255ull, -9223372036854775806ll, f.f0, 2ull, 47ull, -9223372036854775806ll);
-        printf("R042 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R042(3953892117ull, 9223372036854775806ll, -1938.375, 167654985ull, 21632ull, -30996ll, -32768ll, 255ull, f, (EnU16)0ull, 127ll));
+        R042 v = make_R042(73);
+        printf("R042 hash %" PRIu64 "\n", hash_R042(1332.625, v));
+        R042 e = echo_R042(14ll, (EnU16)65535ull, v, 2112.0f, 127ll);
+        printf("R042 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R042(1332.625, e));
+        R042 w = make_R042(572);
+        printf("R042 pair %" PRIu64 "\n", pair_R042(-2821.875f, -4485.625f, -4690.5f, v, -20060ll, w, -3861718229995738639ll, 36ull));
     }
 }
 __attribute__((noinline)) static void shape_R043(void) {
-    printf("R043 layout %zu %zu %zu %zu %zu\n", sizeof(R043), _Alignof(R043), offsetof(R043, f0), offsetof(R043, f1), offsetof(R043, f2));
+    printf("R043 layout %zu %zu %zu %zu\n", sizeof(R043), _Alignof(R043), offsetof(R043, f0), offsetof(R043, f1));
     {
-        R043 v = make_R043(72);
-        printf("R043 hash %" PRIu64 "\n", hash_R043(0ull, v, -3612.125));
-        R043 e = echo_R043(42ull, 15492ll, -19506ll, &ffidl_cells[25], -9223372036854775807ll, 5ull, 248ull, v, -2ll, -1722.0);
-        printf("R043 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R043(0ull, e, -3612.125));
-        R043 f = make_R043(1271);
-        printf("R043 field %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f2, 4294967294ull, 7514.5));
-        f.f2 = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f2);
-        printf("R043 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R043(0ull, f, -3612.125));
+        R043 v = make_R043(74);
+        printf("R043 hash %" PRIu64 "\n", hash_R043(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
+        R043 e = echo_R043(0ull, v, 1ull, -4310467352082204470ll, -128ll);
+        printf("R043 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R043(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, e, &ffidl_cells[46]));
+        R043 x = make_R043(973);
+        printf("R043 w64 hash %" PRIu64 "\n", w64_hash_R043(69ull, x, -5669.75));
+        R043 y = w64_echo_R043(-7251.5f, 2ull, 19759ull, x, 2813.625f);
+        printf("R043 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R043(69ull, y, -5669.75));
+        printf("R043 ind hash %" PRIu64 "\n", ptr_hash_R043()(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
+        R043 ie = ptr_echo_R043()(0ull, e, 1ull, -4310467352082204470ll, -128ll);
+        printf("R043 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R043(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, ie, &ffidl_cells[46]));
+        printf("R043 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R043()(69ull, y, -5669.75));
+        R043 wie = ptr_w64_echo_R043()(-7251.5f, 2ull, 19759ull, y, 2813.625f);
+        printf("R043 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R043(69ull, wie, -5669.75));
     }
 }
 __attribute__((noinline)) static void shape_R044(void) {
-    printf("R044 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R044), _Alignof(R044), offsetof(R044, f0), offsetof(R044, f1), offsetof(R044, f2), offsetof(R044, f3));
+    printf("R044 layout %zu %zu %zu %zu %zu\n", sizeof(R044), _Alignof(R044), offsetof(R044, f0), offsetof(R044, f1), offsetof(R044, f2));
     {
-        R044 v = make_R044(73);
-        printf("R044 hash %" PRIu64 "\n", hash_R044(1332.625, v));
-        R044 e = echo_R044(14ll, (EnU16)65535ull, v, 2112.0f, 127ll);
-        printf("R044 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R044(1332.625, e));
-        R044 w = make_R044(572);
-        printf("R044 pair %" PRIu64 "\n", pair_R044(-2821.875f, -4485.625f, -4690.5f, v, -20060ll, w, -3861718229995738639ll, 36ull));
+        R044 v = make_R044(75);
+        printf("R044 hash %" PRIu64 "\n", hash_R044(23ll, 254ull, 1ull, v, 53742ull));
+        R044 e = echo_R044(-127ll, false, 20399ull, -2147483648ll, v);
+        printf("R044 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R044(23ll, 254ull, 1ull, e, 53742ull));
+        R044 w = make_R044(574);
+        printf("R044 pair %" PRIu64 "\n", pair_R044(-8520447256278524990ll, 15013ull, 0ull, 0ull, 9223372036854775806ll, 0ull, v, &ffidl_cells[59], w, -18455ll));
     }
 }
 __attribute__((noinline)) static void shape_R045(void) {
     printf("R045 layout %zu %zu %zu %zu\n", sizeof(R045), _Alignof(R045), offsetof(R045, f0), offsetof(R045, f1));
     {
-        R045 v = make_R045(74);
-        printf("R045 hash %" PRIu64 "\n", hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
-        R045 e = echo_R045(0ull, v, 1ull, -4310467352082204470ll, -128ll);
-        printf("R045 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, e, &ffidl_cells[46]));
-        R045 x = make_R045(973);
-        printf("R045 w64 hash %" PRIu64 "\n", w64_hash_R045(69ull, x, -5669.75));
-        R045 y = w64_echo_R045(-7251.5f, 2ull, 19759ull, x, 2813.625f);
-        printf("R045 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R045(69ull, y, -5669.75));
-        printf("R045 ind hash %" PRIu64 "\n", ptr_hash_R045()(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, v, &ffidl_cells[46]));
-        R045 ie = ptr_echo_R045()(0ull, e, 1ull, -4310467352082204470ll, -128ll);
-        printf("R045 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R045(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, ie, &ffidl_cells[46]));
-        printf("R045 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R045()(69ull, y, -5669.75));
-        R045 wie = ptr_w64_echo_R045()(-7251.5f, 2ull, 19759ull, y, 2813.625f);
-        printf("R045 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R045(69ull, wie, -5669.75));
+        R045 v = make_R045(76);
+        printf("R045 hash %" PRIu64 "\n", hash_R045(7677.0f, v));
+        R045 e = echo_R045(-4713.75, -7756.625f, -7958.0f, -5234.375f, 407.625, 5221.375, -2363.875f, -1559.125, v, &ffidl_cells[6], &ffidl_cells[39]);
+        printf("R045 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R045(7677.0f, e));
     }
 }
 __attribute__((noinline)) static void shape_R046(void) {
-    printf("R046 layout %zu %zu %zu\n", sizeof(R046), _Alignof(R046), offsetof(R046, f0));
+    printf("R046 layout %zu %zu %zu %zu\n", sizeof(R046), _Alignof(R046), offsetof(R046, f0), offsetof(R046, f1));
     {
-        R046 v = make_R046(75);
-        printf("R046 hash %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, v, 53742ull));
-        R046 e = echo_R046(-127ll, false, 20399ull, -2147483648ll, v);
-        printf("R046 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R046(23ll, 254ull, 1ull, e, 53742ull));
-        R046 w = make_R046(574);
-        printf("R046 pair %" PRIu64 "\n", pair_R046(-8520447256278524990ll, 15013ull, 0ull, 0ull, 9223372036854775806ll, 0ull, v, &ffidl_cells[59], w, -18455ll));
-        R046 f = make_R046(1274);
-        printf("R046 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f0[0], -5283.25, 7100.625f));
-        f.f0[0] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f0[0], (EnU64)9223372036854775808ull, -116ll);
-        printf("R046 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R046(23ll, 254ull, 1ull, f, 53742ull));
+        R046 v = make_R046(77);
+        printf("R046 hash %" PRIu64 "\n", hash_R046(&ffidl_cells[20], (EnI8)-6ll, v));
+        R046 e = echo_R046((EnI8)-29ll, 0ll, -2375.75, 5672.25f, v);
+        printf("R046 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R046(&ffidl_cells[20], (EnI8)-6ll, e));
+        R046 w = make_R046(576);
+        printf("R046 pair %" PRIu64 "\n", pair_R046(3828333270592217211ull, 6ull, 16ull, v, 32766ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R047(void) {
-    printf("R047 layout %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0));
+    printf("R047 layout %zu %zu %zu %zu\n", sizeof(R047), _Alignof(R047), offsetof(R047, f0), offsetof(R047, f1));
     {
-        R047 v = make_R047(76);
-        printf("R047 hash %" PRIu64 "\n", hash_R047(7677.0f, v));
-        R047 e = echo_R047(-4713.75, -7756.625f, -7958.0f, -5234.375f, 407.625, 5221.375, -2363.875f, -1559.125, v, &ffidl_cells[6], &ffidl_cells[39]);
-        printf("R047 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R047(7677.0f, e));
+        R047 v = make_R047(78);
+        printf("R047 hash %" PRIu64 "\n", hash_R047(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], v, 15276ull));
+        R047 e = echo_R047(9ull, 25256ll, -43ll, v, 65444ull);
+        printf("R047 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R047(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], e, 15276ull));
+        R047 x = make_R047(977);
+        printf("R047 w64 hash %" PRIu64 "\n", w64_hash_R047(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], x, -7577.875, 1719.75));
+        R047 y = w64_echo_R047(-3920.0f, -7507.375f, x, 75ll, 971958247ll);
+        printf("R047 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R047(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], y, -7577.875, 1719.75));
     }
 }
 __attribute__((noinline)) static void shape_R048(void) {
-    printf("R048 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R048), _Alignof(R048), offsetof(R048, f0), offsetof(R048, f1), offsetof(R048, f2), offsetof(R048, f3));
+    printf("R048 layout %zu %zu %zu %zu %zu\n", sizeof(R048), _Alignof(R048), offsetof(R048, f0), offsetof(R048, f1), offsetof(R048, f2));
     {
-        R048 v = make_R048(77);
-        printf("R048 hash %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, v));
-        R048 e = echo_R048((EnI8)-29ll, 0ll, -2375.75, 5672.25f, v);
-        printf("R048 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R048(&ffidl_cells[20], (EnI8)-6ll, e));
-        R048 w = make_R048(576);
-        printf("R048 pair %" PRIu64 "\n", pair_R048(3828333270592217211ull, 6ull, 16ull, v, 32766ll, w));
+        R048 v = make_R048(79);
+        printf("R048 hash %" PRIu64 "\n", hash_R048((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, v, 255ull));
+        R048 e = echo_R048(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, v, 46ull);
+        printf("R048 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R048((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, e, 255ull));
+        R048 w = make_R048(578);
+        printf("R048 pair %" PRIu64 "\n", pair_R048(2468.5f, 7513.0, 7102.25f, v, 0ull, w, -24ll));
+        printf("R048 ind hash %" PRIu64 "\n", ptr_hash_R048()((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, w, 255ull));
+        R048 ie = ptr_echo_R048()(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, e, 46ull);
+        printf("R048 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R048((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, ie, 255ull));
     }
 }
 __attribute__((noinline)) static void shape_R049(void) {
     printf("R049 layout %zu %zu %zu %zu\n", sizeof(R049), _Alignof(R049), offsetof(R049, f0), offsetof(R049, f1));
     {
-        R049 v = make_R049(78);
-        printf("R049 hash %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], v, 15276ull));
-        R049 e = echo_R049(9ull, 25256ll, -43ll, v, 65444ull);
-        printf("R049 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], e, 15276ull));
-        R049 x = make_R049(977);
-        printf("R049 w64 hash %" PRIu64 "\n", w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], x, -7577.875, 1719.75));
-        R049 y = w64_echo_R049(-3920.0f, -7507.375f, x, 75ll, 971958247ll);
-        printf("R049 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R049(43ll, 6315.25f, 3161618350ull, -4151.125, &ffidl_cells[37], y, -7577.875, 1719.75));
+        R049 v = make_R049(80);
+        printf("R049 hash %" PRIu64 "\n", hash_R049((EnI8)127ll, v, &ffidl_cells[46]));
+        R049 e = echo_R049(v, -3231.375f);
+        printf("R049 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R049((EnI8)127ll, e, &ffidl_cells[46]));
+        R049 f = make_R049(1279);
+        printf("R049 field %" PRIu64 "\n", hash_R036(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, f.f1[1]));
+        f.f1[1] = echo_R036(41ull, -5880099742996044539ll, 6992243029746838250ull, 0ll, 254ull, 6ull, 9044112193756479912ll, f.f1[1], 6252900665257666679ull, -12ll, 6635.875);
+        printf("R049 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R049((EnI8)127ll, f, &ffidl_cells[46]));
     }
 }
 __attribute__((noinline)) static void shape_R050(void) {
-    printf("R050 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R050), _Alignof(R050), offsetof(R050, f0), offsetof(R050, f1), offsetof(R050, f2), offsetof(R050, f3), offsetof(R050, f4), offsetof(R050, f5));
+    printf("R050 layout %zu %zu %zu %zu %zu\n", sizeof(R050), _Alignof(R050), offsetof(R050, f0), offsetof(R050, f1), offsetof(R050, f2));
     {
-        R050 v = make_R050(79);
-        printf("R050 hash %" PRIu64 "\n", hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, v, 255ull));
-        R050 e = echo_R050(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, v, 46ull);
-        printf("R050 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, e, 255ull));
-        R050 w = make_R050(578);
-        printf("R050 pair %" PRIu64 "\n", pair_R050(2468.5f, 7513.0, 7102.25f, v, 0ull, w, -24ll));
-        printf("R050 ind hash %" PRIu64 "\n", ptr_hash_R050()((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, w, 255ull));
-        R050 ie = ptr_echo_R050()(-1262175622ll, 48642ull, -13ll, 10ll, -29ll, 18446744073709551615ull, -27421ll, e, 46ull);
-        printf("R050 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, ie, 255ull));
-        R050 f = make_R050(1278);
-        printf("R050 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f3, -7730.0));
-        f.f3 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f3);
-        printf("R050 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050((EnI64)-1ll, 0ull, -5895994992684649090ll, -27ll, 39ll, f, 255ull));
+        R050 v = make_R050(81);
+        printf("R050 hash %" PRIu64 "\n", hash_R050(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, v));
+        R050 e = echo_R050(v, (EnI64)-1ll, 11669ll, 903.125f);
+        printf("R050 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, e));
+        R050 w = make_R050(580);
+        printf("R050 pair %" PRIu64 "\n", pair_R050(7633.375f, -1140.375f, -5963.125f, -7520.875f, v, 4920.875, w, -4169.25, 102ll));
+        R050 f = make_R050(1280);
+        printf("R050 field %" PRIu64 "\n", hash_R039(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f2[0], 126ll, 1747ll));
+        f.f2[0] = echo_R039(f.f2[0]);
+        printf("R050 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R050(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R051(void) {
-    printf("R051 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R051), _Alignof(R051), offsetof(R051, f0), offsetof(R051, f1), offsetof(R051, f2), offsetof(R051, f3), offsetof(R051, f4), offsetof(R051, f5), offsetof(R051, f6));
+    printf("R051 layout %zu %zu %zu\n", sizeof(R051), _Alignof(R051), offsetof(R051, f0));
     {
-        R051 v = make_R051(80);
-        printf("R051 hash %" PRIu64 "\n", hash_R051((EnI8)127ll, v, &ffidl_cells[46]));
-        R051 e = echo_R051(v, -3231.375f);
-        printf("R051 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R051((EnI8)127ll, e, &ffidl_cells[46]));
-        R051 f = make_R051(1279);
-        printf("R051 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1[2]));
-        f.f1[2] = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1[2], 0ull, 24130ull);
-        printf("R051 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R051((EnI8)127ll, f, &ffidl_cells[46]));
+        R051 v = make_R051(82);
+        printf("R051 hash %" PRIu64 "\n", hash_R051(-38ll, v, 1038014837ull));
+        R051 e = echo_R051(1ull, (EnU16)500ull, 16548842769186031902ull, (EnI16)800ll, 0ull, v);
+        printf("R051 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R051(-38ll, e, 1038014837ull));
+        R051 x = make_R051(981);
+        printf("R051 w64 hash %" PRIu64 "\n", w64_hash_R051(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, x));
+        R051 y = w64_echo_R051(-689.375, 6682.125, x, 7279111852090528269ll);
+        printf("R051 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R051(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
+        printf("R051 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R051()(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
+        R051 wie = ptr_w64_echo_R051()(-689.375, 6682.125, y, 7279111852090528269ll);
+        printf("R051 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R051(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, wie));
+        R051 f = make_R051(1281);
+        printf("R051 field %" PRIu64 "\n", hash_R006(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f.f0[0]));
+        f.f0[0] = echo_R006(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, f.f0[0], 13ull, false, 5460256187155313717ull);
+        printf("R051 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R051(-38ll, f, 1038014837ull));
     }
 }
 __attribute__((noinline)) static void shape_R052(void) {
-    printf("R052 layout %zu %zu %zu\n", sizeof(R052), _Alignof(R052), offsetof(R052, f0));
+    printf("R052 layout %zu %zu %zu %zu %zu\n", sizeof(R052), _Alignof(R052), offsetof(R052, f0), offsetof(R052, f1), offsetof(R052, f2));
     {
-        R052 v = make_R052(81);
-        printf("R052 hash %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, v));
-        R052 e = echo_R052(v, (EnI64)-1ll, 11669ll, 903.125f);
-        printf("R052 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, e));
-        R052 w = make_R052(580);
-        printf("R052 pair %" PRIu64 "\n", pair_R052(7633.375f, -1140.375f, -5963.125f, -7520.875f, v, 4920.875, w, -4169.25, 102ll));
-        R052 f = make_R052(1280);
-        printf("R052 field %" PRIu64 "\n", hash_R007(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f0[2], 4294967294ull, 7514.5));
-        f.f0[2] = echo_R007(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f0[2]);
-        printf("R052 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f));
+        R052 v = make_R052(83);
+        printf("R052 hash %" PRIu64 "\n", hash_R052((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, v));
+        R052 e = echo_R052(-127ll, (EnU8)172ull, 32766ll, -4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, v, 18446744073709551614ull, (EnU8)200ull, -35ll);
+        printf("R052 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R052((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, e));
+        R052 w = make_R052(582);
+        printf("R052 pair %" PRIu64 "\n", pair_R052(v, -19626ll, w, 65534ull, (EnU8)1ull));
+        R052 f = make_R052(1282);
+        printf("R052 field %" PRIu64 "\n", hash_R043(-24ll, 49ull, 127ll, 391747457880928916ll, -36ll, (EnInt)964ll, 716889933026893193ll, f.f2, &ffidl_cells[46]));
+        f.f2 = echo_R043(0ull, f.f2, 1ull, -4310467352082204470ll, -128ll);
+        printf("R052 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R052((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, f));
     }
 }
 __attribute__((noinline)) static void shape_R053(void) {
-    printf("R053 layout %zu %zu %zu\n", sizeof(R053), _Alignof(R053), offsetof(R053, f0));
+    printf("R053 layout %zu %zu %zu %zu %zu\n", sizeof(R053), _Alignof(R053), offsetof(R053, f0), offsetof(R053, f1), offsetof(R053, f2));
     {
-        R053 v = make_R053(82);
-        printf("R053 hash %" PRIu64 "\n", hash_R053(-38ll, v, 1038014837ull));
-        R053 e = echo_R053(1ull, (EnU16)500ull, 16548842769186031902ull, (EnI16)800ll, 0ull, v);
-        printf("R053 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R053(-38ll, e, 1038014837ull));
-        R053 x = make_R053(981);
-        printf("R053 w64 hash %" PRIu64 "\n", w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, x));
-        R053 y = w64_echo_R053(-689.375, 6682.125, x, 7279111852090528269ll);
-        printf("R053 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
-        printf("R053 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R053()(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, y));
-        R053 wie = ptr_w64_echo_R053()(-689.375, 6682.125, y, 7279111852090528269ll);
-        printf("R053 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R053(7386.5f, 7315.25, (EnI8)107ll, (EnI64)-348ll, wie));
+        R053 v = make_R053(84);
+        printf("R053 hash %" PRIu64 "\n", hash_R053(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
+        R053 e = echo_R053(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, v, -5760.375, 1827.625);
+        printf("R053 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R053(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], e));
+        printf("R053 ind hash %" PRIu64 "\n", ptr_hash_R053()(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
+        R053 ie = ptr_echo_R053()(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, e, -5760.375, 1827.625);
+        printf("R053 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R053(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], ie));
+        R053 f = make_R053(1283);
+        printf("R053 field %" PRIu64 "\n", hash_R036(12852ull, &ffidl_cells[59], 32767ll, 7805421200788580429ull, 1723400987ull, f.f1));
+        f.f1 = echo_R036(41ull, -5880099742996044539ll, 6992243029746838250ull, 0ll, 254ull, 6ull, 9044112193756479912ll, f.f1, 6252900665257666679ull, -12ll, 6635.875);
+        printf("R053 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R053(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], f));
     }
 }
 __attribute__((noinline)) static void shape_R054(void) {
-    printf("R054 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R054), _Alignof(R054), offsetof(R054, f0), offsetof(R054, f1), offsetof(R054, f2), offsetof(R054, f3), offsetof(R054, f4));
+    printf("R054 layout %zu %zu %zu %zu\n", sizeof(R054), _Alignof(R054), offsetof(R054, f0), offsetof(R054, f1));
     {
-        R054 v = make_R054(83);
-        printf("R054 hash %" PRIu64 "\n", hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, v));
-        R054 e = echo_R054(-127ll, (EnU8)172ull, 32766ll, -4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, v, 18446744073709551614ull, (EnU8)200ull, -35ll);
-        printf("R054 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, e));
-        R054 w = make_R054(582);
-        printf("R054 pair %" PRIu64 "\n", pair_R054(v, -19626ll, w, 65534ull, (EnU8)1ull));
-        R054 f = make_R054(1282);
-        printf("R054 field %" PRIu64 "\n", hash_R016(-613.375f, -786.375, 1675.375f, -6212.5f, 5054.875, 6954.25f, -5796.25f, 114ll, f.f1));
-        f.f1 = echo_R016(7188.625, -294.5, f.f1, (EnU8)40ull, 13ll);
-        printf("R054 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R054((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, f));
+        R054 v = make_R054(85);
+        printf("R054 hash %" PRIu64 "\n", hash_R054(38ull, v, 32766ll, 1ull));
+        R054 e = echo_R054(770.875, v);
+        printf("R054 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R054(38ull, e, 32766ll, 1ull));
+        R054 w = make_R054(584);
+        printf("R054 pair %" PRIu64 "\n", pair_R054(37ll, 24ull, &ffidl_cells[29], v, -8226ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R055(void) {
-    printf("R055 layout %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0));
+    printf("R055 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R055), _Alignof(R055), offsetof(R055, f0), offsetof(R055, f1), offsetof(R055, f2), offsetof(R055, f3), offsetof(R055, f4), offsetof(R055, f5), offsetof(R055, f6));
     {
-        R055 v = make_R055(84);
-        printf("R055 hash %" PRIu64 "\n", hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
-        R055 e = echo_R055(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, v, -5760.375, 1827.625);
-        printf("R055 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], e));
-        printf("R055 ind hash %" PRIu64 "\n", ptr_hash_R055()(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], v));
-        R055 ie = ptr_echo_R055()(&ffidl_cells[19], (EnI64)5000000000ll, 2557.0f, &ffidl_cells[15], 126ll, -1207625192145804465ll, 0ull, 89ull, e, -5760.375, 1827.625);
-        printf("R055 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R055(0ull, 26ull, 1ull, 15ull, &ffidl_cells[14], ie));
+        R055 v = make_R055(86);
+        printf("R055 hash %" PRIu64 "\n", hash_R055(3963.875f, -1488.375, 1225.5, v, -24ll, (EnInt)0ll));
+        R055 e = echo_R055(149.375f, 6147.125, 2396.375f, 18ll, 9223372036854775807ll, v, -67ll, -939587080732437057ll, -26ll);
+        printf("R055 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R055(3963.875f, -1488.375, 1225.5, e, -24ll, (EnInt)0ll));
+        R055 x = make_R055(985);
+        printf("R055 w64 hash %" PRIu64 "\n", w64_hash_R055((EnInt)0ll, (EnI64)-1ll, 10ull, x, 30ull, 3323434595747123591ll));
+        R055 y = w64_echo_R055(&ffidl_cells[34], false, -10ll, 48ull, x);
+        printf("R055 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R055((EnInt)0ll, (EnI64)-1ll, 10ull, y, 30ull, 3323434595747123591ll));
+        R055 f = make_R055(1285);
+        printf("R055 field %" PRIu64 "\n", hash_R001(4672.375f, -5356.25, -2067.25f, f.f0, -5621443158578739149ll));
+        f.f0 = echo_R001(-2936.875, 2518.125f, f.f0);
+        printf("R055 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R055(3963.875f, -1488.375, 1225.5, f, -24ll, (EnInt)0ll));
     }
 }
 __attribute__((noinline)) static void shape_R056(void) {
-    printf("R056 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R056), _Alignof(R056), offsetof(R056, f0), offsetof(R056, f1), offsetof(R056, f2), offsetof(R056, f3), offsetof(R056, f4), offsetof(R056, f5), offsetof(R056, f6), offsetof(R056, f7));
+    printf("R056 layout %zu %zu %zu\n", sizeof(R056), _Alignof(R056), offsetof(R056, f0));
     {
-        R056 v = make_R056(85);
-        printf("R056 hash %" PRIu64 "\n", hash_R056(38ull, v, 32766ll, 1ull));
-        R056 e = echo_R056(770.875, v);
-        printf("R056 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R056(38ull, e, 32766ll, 1ull));
-        R056 w = make_R056(584);
-        printf("R056 pair %" PRIu64 "\n", pair_R056(37ll, 24ull, &ffidl_cells[29], v, -8226ll, w));
-        R056 f = make_R056(1284);
-        printf("R056 field %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f.f7, 2772159867ull));
-        f.f7 = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], f.f7, &ffidl_cells[25]);
-        printf("R056 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R056(38ull, f, 32766ll, 1ull));
+        R056 v = make_R056(87);
+        printf("R056 hash %" PRIu64 "\n", hash_R056(4532238478862969171ull, 127ll, v, &ffidl_cells[13]));
+        R056 e = echo_R056(16163426601246732055ull, -1835873800482856124ll, 65535ull, v, 1030061078ull, &ffidl_cells[58]);
+        printf("R056 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R056(4532238478862969171ull, 127ll, e, &ffidl_cells[13]));
+        R056 w = make_R056(586);
+        printf("R056 pair %" PRIu64 "\n", pair_R056(0ll, v, 7381.5f, w, 10180763469214638610ull, 2ull));
+        R056 f = make_R056(1286);
+        printf("R056 field %" PRIu64 "\n", hash_R016((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, f.f0, &ffidl_cells[59]));
+        f.f0 = echo_R016(f.f0, 65535ull, (EnInt)1ll);
+        printf("R056 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R056(4532238478862969171ull, 127ll, f, &ffidl_cells[13]));
     }
 }
 __attribute__((noinline)) static void shape_R057(void) {
     printf("R057 layout %zu %zu %zu %zu\n", sizeof(R057), _Alignof(R057), offsetof(R057, f0), offsetof(R057, f1));
     {
-        R057 v = make_R057(86);
-        printf("R057 hash %" PRIu64 "\n", hash_R057(3963.875f, -1488.375, 1225.5, v, -24ll, (EnInt)0ll));
-        R057 e = echo_R057(149.375f, 6147.125, 2396.375f, 18ll, 9223372036854775807ll, v, -67ll, -939587080732437057ll, -26ll);
-        printf("R057 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R057(3963.875f, -1488.375, 1225.5, e, -24ll, (EnInt)0ll));
-        R057 x = make_R057(985);
-        printf("R057 w64 hash %" PRIu64 "\n", w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, x, 30ull, 3323434595747123591ll));
-        R057 y = w64_echo_R057(&ffidl_cells[34], false, -10ll, 48ull, x);
-        printf("R057 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R057((EnInt)0ll, (EnI64)-1ll, 10ull, y, 30ull, 3323434595747123591ll));
-        R057 f = make_R057(1285);
-        printf("R057 field %" PRIu64 "\n", hash_R026(-34ll, 24ll, 7414866022703040054ll, 5262.5f, -127ll, (EnU8)1ull, -128ll, f.f1[0], 2772159867ull));
-        f.f1[0] = echo_R026(1417230051718045794ll, 1ll, 7686064120378713525ull, &ffidl_cells[51], f.f1[0], &ffidl_cells[25]);
-        printf("R057 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R057(3963.875f, -1488.375, 1225.5, f, -24ll, (EnInt)0ll));
+        R057 v = make_R057(88);
+        printf("R057 hash %" PRIu64 "\n", hash_R057(6316.875, -127ll, 7829.0f, v, -49ll, 65534ull));
+        R057 e = echo_R057(43ll, v, -3867.25f, -30ll);
+        printf("R057 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R057(6316.875, -127ll, 7829.0f, e, -49ll, 65534ull));
+        R057 f = make_R057(1287);
+        printf("R057 field %" PRIu64 "\n", hash_R039(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f1, 126ll, 1747ll));
+        f.f1 = echo_R039(f.f1);
+        printf("R057 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R057(6316.875, -127ll, 7829.0f, f, -49ll, 65534ull));
     }
 }
 __attribute__((noinline)) static void shape_R058(void) {
-    printf("R058 layout %zu %zu %zu %zu %zu\n", sizeof(R058), _Alignof(R058), offsetof(R058, f0), offsetof(R058, f1), offsetof(R058, f2));
+    printf("R058 layout %zu %zu %zu\n", sizeof(R058), _Alignof(R058), offsetof(R058, f0));
     {
-        R058 v = make_R058(87);
-        printf("R058 hash %" PRIu64 "\n", hash_R058(4532238478862969171ull, 127ll, v, &ffidl_cells[13]));
-        R058 e = echo_R058(16163426601246732055ull, -1835873800482856124ll, 65535ull, v, 1030061078ull, &ffidl_cells[58]);
-        printf("R058 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(4532238478862969171ull, 127ll, e, &ffidl_cells[13]));
-        R058 w = make_R058(586);
-        printf("R058 pair %" PRIu64 "\n", pair_R058(0ll, v, 7381.5f, w, 10180763469214638610ull, 2ull));
-        R058 f = make_R058(1286);
-        printf("R058 field %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f2[0]));
-        f.f2[0] = echo_R014(-23ll, 8ll, f.f2[0], 29743ull);
-        printf("R058 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(4532238478862969171ull, 127ll, f, &ffidl_cells[13]));
+        R058 v = make_R058(89);
+        printf("R058 hash %" PRIu64 "\n", hash_R058(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, v));
+        R058 e = echo_R058(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, v);
+        printf("R058 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, e));
+        R058 w = make_R058(588);
+        printf("R058 pair %" PRIu64 "\n", pair_R058(-2403.125, -1537.25, 7368.0, v, 631250924176187346ll, w, -7159.625, 170ull));
+        printf("R058 ind hash %" PRIu64 "\n", ptr_hash_R058()(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, w));
+        R058 ie = ptr_echo_R058()(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, e);
+        printf("R058 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, ie));
+        R058 f = make_R058(1288);
+        printf("R058 field %" PRIu64 "\n", hash_R038(6164.5, -5112.625, f.f0));
+        f.f0 = echo_R038(-865263830ll, &ffidl_cells[32], 3553.5, &ffidl_cells[24], -43860077ll, f.f0, -6370.75f, 10985ll);
+        printf("R058 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R058(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R059(void) {
-    printf("R059 layout %zu %zu %zu\n", sizeof(R059), _Alignof(R059), offsetof(R059, f0));
+    printf("R059 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R059), _Alignof(R059), offsetof(R059, f0), offsetof(R059, f1), offsetof(R059, f2), offsetof(R059, f3), offsetof(R059, f4), offsetof(R059, f5), offsetof(R059, f6), offsetof(R059, f7));
     {
-        R059 v = make_R059(88);
-        printf("R059 hash %" PRIu64 "\n", hash_R059(6316.875, -127ll, 7829.0f, v, -49ll, 65534ull));
-        R059 e = echo_R059(43ll, v, -3867.25f, -30ll);
-        printf("R059 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R059(6316.875, -127ll, 7829.0f, e, -49ll, 65534ull));
-        R059 f = make_R059(1287);
-        printf("R059 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f0[0], -1415.375, 3287.75f));
-        f.f0[0] = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f0[0], -547.375f);
-        printf("R059 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R059(6316.875, -127ll, 7829.0f, f, -49ll, 65534ull));
+        R059 v = make_R059(90);
+        printf("R059 hash %" PRIu64 "\n", hash_R059(v, -3314.625f));
+        R059 e = echo_R059(4995.25, -7849.375, -4370.375f, v, 0ull, -4719.375f, 3301358074ull);
+        printf("R059 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R059(e, -3314.625f));
+        R059 x = make_R059(989);
+        printf("R059 w64 hash %" PRIu64 "\n", w64_hash_R059(20ull, -992.125f, 7757.75, 73.875, x, 2590.375f, 1418.25f));
+        R059 y = w64_echo_R059(x, -34ll);
+        printf("R059 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R059(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
+        printf("R059 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R059()(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
+        R059 wie = ptr_w64_echo_R059()(y, -34ll);
+        printf("R059 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R059(20ull, -992.125f, 7757.75, 73.875, wie, 2590.375f, 1418.25f));
     }
 }
 __attribute__((noinline)) static void shape_R060(void) {
-    printf("R060 layout %zu %zu %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0), offsetof(R060, f1), offsetof(R060, f2));
+    printf("R060 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R060), _Alignof(R060), offsetof(R060, f0), offsetof(R060, f1), offsetof(R060, f2), offsetof(R060, f3));
     {
-        R060 v = make_R060(89);
-        printf("R060 hash %" PRIu64 "\n", hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, v));
-        R060 e = echo_R060(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, v);
-        printf("R060 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, e));
-        R060 w = make_R060(588);
-        printf("R060 pair %" PRIu64 "\n", pair_R060(-2403.125, -1537.25, 7368.0, v, 631250924176187346ll, w, -7159.625, 170ull));
-        printf("R060 ind hash %" PRIu64 "\n", ptr_hash_R060()(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, w));
-        R060 ie = ptr_echo_R060()(0ull, (EnI8)80ll, -1450.375f, -147.5, -208.625f, 59025ull, 1606.5, -6ll, e);
-        printf("R060 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, ie));
-        R060 f = make_R060(1288);
-        printf("R060 field %" PRIu64 "\n", hash_UPackedF64U8(92.875, 65534ull, true, 92ll, -46ll, f.f2, true, 5ll));
-        f.f2 = echo_UPackedF64U8(29ull, -32768ll, -3253.125f, -1743.0f, 1ull, 65534ull, f.f2, 4418ll);
-        printf("R060 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(11ull, &ffidl_cells[18], -13ll, 0ull, -98ll, &ffidl_cells[33], 38ull, 15ull, f));
+        R060 v = make_R060(91);
+        printf("R060 hash %" PRIu64 "\n", hash_R060(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, v, 125ull, 122ull));
+        R060 e = echo_R060(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, v, 28ull, 0ull, 1ull);
+        printf("R060 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, e, 125ull, 122ull));
+        R060 w = make_R060(590);
+        printf("R060 pair %" PRIu64 "\n", pair_R060(42ull, v, 12775ull, w, -5532.25, 2261.625));
+        R060 f = make_R060(1290);
+        printf("R060 field %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, f.f2));
+        f.f2 = echo_UF32ZeroI32(13823157557692309565ull, f.f2, 22ull, &ffidl_cells[37]);
+        printf("R060 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R060(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, f, 125ull, 122ull));
     }
 }
 __attribute__((noinline)) static void shape_R061(void) {
-    printf("R061 layout %zu %zu %zu %zu\n", sizeof(R061), _Alignof(R061), offsetof(R061, f0), offsetof(R061, f1));
+    printf("R061 layout %zu %zu %zu %zu %zu\n", sizeof(R061), _Alignof(R061), offsetof(R061, f0), offsetof(R061, f1), offsetof(R061, f2));
     {
-        R061 v = make_R061(90);
-        printf("R061 hash %" PRIu64 "\n", hash_R061(v, -3314.625f));
-        R061 e = echo_R061(4995.25, -7849.375, -4370.375f, v, 0ull, -4719.375f, 3301358074ull);
-        printf("R061 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R061(e, -3314.625f));
-        R061 x = make_R061(989);
-        printf("R061 w64 hash %" PRIu64 "\n", w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, x, 2590.375f, 1418.25f));
-        R061 y = w64_echo_R061(x, -34ll);
-        printf("R061 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
-        printf("R061 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R061()(20ull, -992.125f, 7757.75, 73.875, y, 2590.375f, 1418.25f));
-        R061 wie = ptr_w64_echo_R061()(y, -34ll);
-        printf("R061 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R061(20ull, -992.125f, 7757.75, 73.875, wie, 2590.375f, 1418.25f));
-        R061 f = make_R061(1289);
-        printf("R061 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f1));
-        f.f1 = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f1, (EnU16)173ull, 89ll, 87ll);
-        printf("R061 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R061(f, -3314.625f));
+        R061 v = make_R061(92);
+        printf("R061 hash %" PRIu64 "\n", hash_R061(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, v, -6568.625, 126ll));
+        R061 e = echo_R061(-4034.5, 3211.25, -7807.75f, -4981.5, v, 2223830763206868642ll);
+        printf("R061 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R061(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, e, -6568.625, 126ll));
     }
 }
 __attribute__((noinline)) static void shape_R062(void) {
-    printf("R062 layout %zu %zu %zu %zu\n", sizeof(R062), _Alignof(R062), offsetof(R062, f0), offsetof(R062, f1));
+    printf("R062 layout %zu %zu %zu\n", sizeof(R062), _Alignof(R062), offsetof(R062, f0));
     {
-        R062 v = make_R062(91);
-        printf("R062 hash %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, v, 125ull, 122ull));
-        R062 e = echo_R062(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, v, 28ull, 0ull, 1ull);
-        printf("R062 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, e, 125ull, 122ull));
-        R062 w = make_R062(590);
-        printf("R062 pair %" PRIu64 "\n", pair_R062(42ull, v, 12775ull, w, -5532.25, 2261.625));
+        R062 v = make_R062(93);
+        printf("R062 hash %" PRIu64 "\n", hash_R062(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, v, 32767ll));
+        R062 e = echo_R062((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f);
+        printf("R062 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R062(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, e, 32767ll));
+        R062 w = make_R062(592);
+        printf("R062 pair %" PRIu64 "\n", pair_R062(v, 39026ull, w, 32766ll, -128ll));
+        R062 f = make_R062(1292);
+        printf("R062 field %" PRIu64 "\n", hash_R010(-25219ll, f.f0));
+        f.f0 = echo_R010(-7610.75, -5316.0, 32ll, -743.5f, -31ll, (EnInt)-5ll, f.f0, 4459.125, 1326165272ll);
+        printf("R062 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R062(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, f, 32767ll));
     }
 }
 __attribute__((noinline)) static void shape_R063(void) {
     printf("R063 layout %zu %zu %zu %zu\n", sizeof(R063), _Alignof(R063), offsetof(R063, f0), offsetof(R063, f1));
     {
-        R063 v = make_R063(92);
-        printf("R063 hash %" PRIu64 "\n", hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, v, -6568.625, 126ll));
-        R063 e = echo_R063(-4034.5, 3211.25, -7807.75f, -4981.5, v, 2223830763206868642ll);
-        printf("R063 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R063(-4352.0f, 3850.875f, 18446744073709551615ull, 0ll, -1254.875f, 5689.75, e, -6568.625, 126ll));
+        R063 v = make_R063(94);
+        printf("R063 hash %" PRIu64 "\n", hash_R063(v));
+        R063 e = echo_R063(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, v, 3921.5);
+        printf("R063 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R063(e));
+        R063 x = make_R063(993);
+        printf("R063 w64 hash %" PRIu64 "\n", w64_hash_R063(x, 30042ull));
+        R063 y = w64_echo_R063(3667.875f, 244ull, x);
+        printf("R063 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R063(y, 30042ull));
+        printf("R063 ind hash %" PRIu64 "\n", ptr_hash_R063()(v));
+        R063 ie = ptr_echo_R063()(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, e, 3921.5);
+        printf("R063 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R063(ie));
+        R063 f = make_R063(1293);
+        printf("R063 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f1[0], -7730.0));
+        f.f1[0] = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f1[0]);
+        printf("R063 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R063(f));
     }
 }
 __attribute__((noinline)) static void shape_R064(void) {
-    printf("R064 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R064), _Alignof(R064), offsetof(R064, f0), offsetof(R064, f1), offsetof(R064, f2), offsetof(R064, f3), offsetof(R064, f4), offsetof(R064, f5), offsetof(R064, f6), offsetof(R064, f7));
+    printf("R064 layout %zu %zu %zu\n", sizeof(R064), _Alignof(R064), offsetof(R064, f0));
     {
-        R064 v = make_R064(93);
-        printf("R064 hash %" PRIu64 "\n", hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, v, 32767ll));
-        R064 e = echo_R064((EnInt)-846ll, -3321ll, (EnI16)-300ll, 1933.125, v, -1472.25f);
-        printf("R064 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, e, 32767ll));
-        R064 w = make_R064(592);
-        printf("R064 pair %" PRIu64 "\n", pair_R064(v, 39026ull, w, 32766ll, -128ll));
-        R064 f = make_R064(1292);
-        printf("R064 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f4, -1415.375, 3287.75f));
-        f.f4 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f4, -547.375f);
-        printf("R064 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R064(3368.625, 259.625f, -917.0, -2541.0f, 4579.25, 2005.125, 2174.25f, f, 32767ll));
+        R064 v = make_R064(95);
+        printf("R064 hash %" PRIu64 "\n", hash_R064(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], v, 4295.25f));
+        R064 e = echo_R064(110ll, 308ll, v, 6594.0f, -7268.875, -1401.125);
+        printf("R064 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R064(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], e, 4295.25f));
+        R064 w = make_R064(594);
+        printf("R064 pair %" PRIu64 "\n", pair_R064(3868.875, -531.125, 3910ull, -8598487655030825555ll, v, 127ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R065(void) {
-    printf("R065 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R065), _Alignof(R065), offsetof(R065, f0), offsetof(R065, f1), offsetof(R065, f2), offsetof(R065, f3));
+    printf("R065 layout %zu %zu %zu\n", sizeof(R065), _Alignof(R065), offsetof(R065, f0));
     {
-        R065 v = make_R065(94);
-        printf("R065 hash %" PRIu64 "\n", hash_R065(v));
-        R065 e = echo_R065(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, v, 3921.5);
-        printf("R065 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R065(e));
-        R065 x = make_R065(993);
-        printf("R065 w64 hash %" PRIu64 "\n", w64_hash_R065(x, 30042ull));
-        R065 y = w64_echo_R065(3667.875f, 244ull, x);
-        printf("R065 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R065(y, 30042ull));
-        printf("R065 ind hash %" PRIu64 "\n", ptr_hash_R065()(v));
-        R065 ie = ptr_echo_R065()(7333.5, -7130.125f, 2474.75f, -352.625, 24.5f, -7724.5, e, 3921.5);
-        printf("R065 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R065(ie));
+        R065 v = make_R065(96);
+        printf("R065 hash %" PRIu64 "\n", hash_R065(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, v));
+        R065 e = echo_R065(-3364.625f, (EnInt)1ll, v, -24ll, -6637.0f, 2635225530953682949ull);
+        printf("R065 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R065(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, e));
     }
 }
 __attribute__((noinline)) static void shape_R066(void) {
-    printf("R066 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R066), _Alignof(R066), offsetof(R066, f0), offsetof(R066, f1), offsetof(R066, f2), offsetof(R066, f3), offsetof(R066, f4), offsetof(R066, f5));
+    printf("R066 layout %zu %zu %zu\n", sizeof(R066), _Alignof(R066), offsetof(R066, f0));
     {
-        R066 v = make_R066(95);
-        printf("R066 hash %" PRIu64 "\n", hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], v, 4295.25f));
-        R066 e = echo_R066(110ll, 308ll, v, 6594.0f, -7268.875, -1401.125);
-        printf("R066 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], e, 4295.25f));
-        R066 w = make_R066(594);
-        printf("R066 pair %" PRIu64 "\n", pair_R066(3868.875, -531.125, 3910ull, -8598487655030825555ll, v, 127ll, w));
-        R066 f = make_R066(1294);
-        printf("R066 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f1, -39ll));
-        f.f1 = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f1, &ffidl_cells[24]);
-        printf("R066 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R066(2477989183285871057ull, -27ll, (EnU16)0ull, 6ll, 10238029707497696746ull, &ffidl_cells[58], f, 4295.25f));
+        R066 v = make_R066(97);
+        printf("R066 hash %" PRIu64 "\n", hash_R066(5978.375, v));
+        R066 e = echo_R066(23952ll, 6980.875f, v, 1509.625, 3841.25);
+        printf("R066 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R066(5978.375, e));
+        R066 w = make_R066(596);
+        printf("R066 pair %" PRIu64 "\n", pair_R066(6342.375f, v, -104ll, w, (EnI64)-1ll));
     }
 }
 __attribute__((noinline)) static void shape_R067(void) {
-    printf("R067 layout %zu %zu %zu %zu\n", sizeof(R067), _Alignof(R067), offsetof(R067, f0), offsetof(R067, f1));
+    printf("R067 layout %zu %zu %zu\n", sizeof(R067), _Alignof(R067), offsetof(R067, f0));
     {
-        R067 v = make_R067(96);
-        printf("R067 hash %" PRIu64 "\n", hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, v));
-        R067 e = echo_R067(-3364.625f, (EnInt)1ll, v, -24ll, -6637.0f, 2635225530953682949ull);
-        printf("R067 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R067(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, e));
+        R067 v = make_R067(98);
+        printf("R067 hash %" PRIu64 "\n", hash_R067(1ll, 7ull, (EnI16)306ll, 91ll, v));
+        R067 e = echo_R067(v, 1188192226ull, -127ll);
+        printf("R067 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R067(1ll, 7ull, (EnI16)306ll, 91ll, e));
+        R067 x = make_R067(997);
+        printf("R067 w64 hash %" PRIu64 "\n", w64_hash_R067(-3884.875, -223.125, 6662.0f, x, 10339657494298790721ull));
+        R067 y = w64_echo_R067(-1608.875f, &ffidl_cells[27], 7853ll, x);
+        printf("R067 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R067(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
+        printf("R067 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R067()(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
+        R067 wie = ptr_w64_echo_R067()(-1608.875f, &ffidl_cells[27], 7853ll, y);
+        printf("R067 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R067(-3884.875, -223.125, 6662.0f, wie, 10339657494298790721ull));
     }
 }
 __attribute__((noinline)) static void shape_R068(void) {
-    printf("R068 layout %zu %zu %zu\n", sizeof(R068), _Alignof(R068), offsetof(R068, f0));
+    printf("R068 layout %zu %zu %zu %zu\n", sizeof(R068), _Alignof(R068), offsetof(R068, f0), offsetof(R068, f1));
     {
-        R068 v = make_R068(97);
-        printf("R068 hash %" PRIu64 "\n", hash_R068(5978.375, v));
-        R068 e = echo_R068(23952ll, 6980.875f, v, 1509.625, 3841.25);
-        printf("R068 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(5978.375, e));
-        R068 w = make_R068(596);
-        printf("R068 pair %" PRIu64 "\n", pair_R068(6342.375f, v, -104ll, w, (EnI64)-1ll));
-        R068 f = make_R068(1296);
-        printf("R068 field %" PRIu64 "\n", hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, f.f0));
-        f.f0 = echo_R024(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, f.f0, &ffidl_cells[63], 18446744073709551614ull, 233ull);
-        printf("R068 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(5978.375, f));
+        R068 v = make_R068(99);
+        printf("R068 hash %" PRIu64 "\n", hash_R068(26ll, 6357.25f, 2769.125f, -4517.125f, v, -5874.25f, -6339.75f));
+        R068 e = echo_R068(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, v, 0ull);
+        printf("R068 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(26ll, 6357.25f, 2769.125f, -4517.125f, e, -5874.25f, -6339.75f));
+        R068 w = make_R068(598);
+        printf("R068 pair %" PRIu64 "\n", pair_R068(2934.125f, -6388.5, 1967369800ull, -1668.625f, v, 17ull, w, -7296.125f));
+        printf("R068 ind hash %" PRIu64 "\n", ptr_hash_R068()(26ll, 6357.25f, 2769.125f, -4517.125f, w, -5874.25f, -6339.75f));
+        R068 ie = ptr_echo_R068()(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, e, 0ull);
+        printf("R068 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(26ll, 6357.25f, 2769.125f, -4517.125f, ie, -5874.25f, -6339.75f));
+        R068 f = make_R068(1298);
+        printf("R068 field %" PRIu64 "\n", hash_R031(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, f.f1, 2103.625));
+        f.f1 = echo_R031(-18ll, f.f1);
+        printf("R068 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(26ll, 6357.25f, 2769.125f, -4517.125f, f, -5874.25f, -6339.75f));
     }
 }
 __attribute__((noinline)) static void shape_R069(void) {
-    printf("R069 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R069), _Alignof(R069), offsetof(R069, f0), offsetof(R069, f1), offsetof(R069, f2), offsetof(R069, f3), offsetof(R069, f4), offsetof(R069, f5), offsetof(R069, f6));
+    printf("R069 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R069), _Alignof(R069), offsetof(R069, f0), offsetof(R069, f1), offsetof(R069, f2), offsetof(R069, f3));
     {
-        R069 v = make_R069(98);
-        printf("R069 hash %" PRIu64 "\n", hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, v));
-        R069 e = echo_R069(v, 1188192226ull, -127ll);
-        printf("R069 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, e));
-        R069 x = make_R069(997);
-        printf("R069 w64 hash %" PRIu64 "\n", w64_hash_R069(-3884.875, -223.125, 6662.0f, x, 10339657494298790721ull));
-        R069 y = w64_echo_R069(-1608.875f, &ffidl_cells[27], 7853ll, x);
-        printf("R069 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R069(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
-        printf("R069 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R069()(-3884.875, -223.125, 6662.0f, y, 10339657494298790721ull));
-        R069 wie = ptr_w64_echo_R069()(-1608.875f, &ffidl_cells[27], 7853ll, y);
-        printf("R069 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R069(-3884.875, -223.125, 6662.0f, wie, 10339657494298790721ull));
-        R069 f = make_R069(1297);
-        printf("R069 field %" PRIu64 "\n", hash_PackAlign4(f.f6[1]));
-        f.f6[1] = echo_PackAlign4(6369819244906450713ull, 963.25, 32767ll, 2475.875f, 32840ull, 6307.0f, f.f6[1]);
-        printf("R069 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R069(1ll, 7ull, (EnI16)306ll, 91ll, f));
+        R069 v = make_R069(100);
+        printf("R069 hash %" PRIu64 "\n", hash_R069(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, v, 2081.75));
+        R069 e = echo_R069(-5283.0f, v, -48ll, 1ull, 53364ull);
+        printf("R069 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R069(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
     }
 }
 __attribute__((noinline)) static void shape_R070(void) {
-    printf("R070 layout %zu %zu %zu\n", sizeof(R070), _Alignof(R070), offsetof(R070, f0));
+    printf("R070 layout %zu %zu %zu %zu\n", sizeof(R070), _Alignof(R070), offsetof(R070, f0), offsetof(R070, f1));
     {
-        R070 v = make_R070(99);
-        printf("R070 hash %" PRIu64 "\n", hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, v, -5874.25f, -6339.75f));
-        R070 e = echo_R070(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, v, 0ull);
-        printf("R070 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, e, -5874.25f, -6339.75f));
-        R070 w = make_R070(598);
-        printf("R070 pair %" PRIu64 "\n", pair_R070(2934.125f, -6388.5, 1967369800ull, -1668.625f, v, 17ull, w, -7296.125f));
-        printf("R070 ind hash %" PRIu64 "\n", ptr_hash_R070()(26ll, 6357.25f, 2769.125f, -4517.125f, w, -5874.25f, -6339.75f));
-        R070 ie = ptr_echo_R070()(true, -48ll, 21ll, 29ll, -230.625, (EnI8)127ll, &ffidl_cells[9], 1243.375f, e, 0ull);
-        printf("R070 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R070(26ll, 6357.25f, 2769.125f, -4517.125f, ie, -5874.25f, -6339.75f));
+        R070 v = make_R070(101);
+        printf("R070 hash %" PRIu64 "\n", hash_R070(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, v));
+        R070 e = echo_R070(34871ull, 70ull, v, 18ull, 4ull);
+        printf("R070 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R070(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, e));
+        R070 w = make_R070(600);
+        printf("R070 pair %" PRIu64 "\n", pair_R070(-1512.5, 1395.75, v, -7798.75f, w, 7095.375f, 1337.125f));
+        R070 f = make_R070(1300);
+        printf("R070 field %" PRIu64 "\n", hash_R033(4194.25f, 757.75, 2685.375, 5696.375f, f.f1, -95ll));
+        f.f1 = echo_R033(-16ll, f.f1, -4968.125);
+        printf("R070 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R070(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, f));
     }
 }
 __attribute__((noinline)) static void shape_R071(void) {
     printf("R071 layout %zu %zu %zu\n", sizeof(R071), _Alignof(R071), offsetof(R071, f0));
     {
-        R071 v = make_R071(100);
-        printf("R071 hash %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, v, 2081.75));
-        R071 e = echo_R071(-5283.0f, v, -48ll, 1ull, 53364ull);
-        printf("R071 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
+        R071 v = make_R071(102);
+        printf("R071 hash %" PRIu64 "\n", hash_R071(11394414276018155028ull, 993.25, v, -3327.5f));
+        R071 e = echo_R071(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, v);
+        printf("R071 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R071(11394414276018155028ull, 993.25, e, -3327.5f));
+        R071 x = make_R071(1001);
+        printf("R071 w64 hash %" PRIu64 "\n", w64_hash_R071(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, x, -7036.375f, -3848.875));
+        R071 y = w64_echo_R071(x, -32767ll, (EnU8)0ull);
+        printf("R071 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R071(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, y, -7036.375f, -3848.875));
     }
 }
 __attribute__((noinline)) static void shape_R072(void) {
     printf("R072 layout %zu %zu %zu\n", sizeof(R072), _Alignof(R072), offsetof(R072, f0));
     {
-        R072 v = make_R072(101);
-        printf("R072 hash %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, v));
-        R072 e = echo_R072(34871ull, 70ull, v, 18ull, 4ull);
-        printf("R072 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, e));
-        R072 w = make_R072(600);
-        printf("R072 pair %" PRIu64 "\n", pair_R072(-1512.5, 1395.75, v, -7798.75f, w, 7095.375f, 1337.125f));
+        R072 v = make_R072(103);
+        printf("R072 hash %" PRIu64 "\n", hash_R072(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, v, 255ull));
+        R072 e = echo_R072(-4997ll, v, -13970ll);
+        printf("R072 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R072(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
+        R072 w = make_R072(602);
+        printf("R072 pair %" PRIu64 "\n", pair_R072(-5150.0, v, -2147483647ll, w, (EnI64)5000000000ll, 17106935857652795245ull));
     }
 }
 __attribute__((noinline)) static void shape_R073(void) {
     printf("R073 layout %zu %zu %zu\n", sizeof(R073), _Alignof(R073), offsetof(R073, f0));
     {
-        R073 v = make_R073(102);
-        printf("R073 hash %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, v, -3327.5f));
-        R073 e = echo_R073(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, v);
-        printf("R073 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R073(11394414276018155028ull, 993.25, e, -3327.5f));
-        R073 x = make_R073(1001);
-        printf("R073 w64 hash %" PRIu64 "\n", w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, x, -7036.375f, -3848.875));
-        R073 y = w64_echo_R073(x, -32767ll, (EnU8)0ull);
-        printf("R073 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R073(1265.75, 3008.0f, -3885.5, 1392.125, 46614ull, y, -7036.375f, -3848.875));
+        R073 v = make_R073(104);
+        printf("R073 hash %" PRIu64 "\n", hash_R073((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
+        R073 e = echo_R073(v);
+        printf("R073 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R073((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, e));
+        printf("R073 ind hash %" PRIu64 "\n", ptr_hash_R073()((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
+        R073 ie = ptr_echo_R073()(e);
+        printf("R073 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R073((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, ie));
     }
 }
 __attribute__((noinline)) static void shape_R074(void) {
-    printf("R074 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R074), _Alignof(R074), offsetof(R074, f0), offsetof(R074, f1), offsetof(R074, f2), offsetof(R074, f3));
+    printf("R074 layout %zu %zu %zu %zu %zu\n", sizeof(R074), _Alignof(R074), offsetof(R074, f0), offsetof(R074, f1), offsetof(R074, f2));
     {
-        R074 v = make_R074(103);
-        printf("R074 hash %" PRIu64 "\n", hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, v, 255ull));
-        R074 e = echo_R074(-4997ll, v, -13970ll);
-        printf("R074 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
-        R074 w = make_R074(602);
-        printf("R074 pair %" PRIu64 "\n", pair_R074(-5150.0, v, -2147483647ll, w, (EnI64)5000000000ll, 17106935857652795245ull));
-        R074 f = make_R074(1302);
-        printf("R074 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1));
-        f.f1 = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1, 0ull, 24130ull);
-        printf("R074 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, f, 255ull));
+        R074 v = make_R074(105);
+        printf("R074 hash %" PRIu64 "\n", hash_R074(0ull, -2089808910ll, 76ull, v));
+        R074 e = echo_R074(1448.0, 9ull, -1404.625, v, 20ll);
+        printf("R074 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(0ull, -2089808910ll, 76ull, e));
+        R074 w = make_R074(604);
+        printf("R074 pair %" PRIu64 "\n", pair_R074(7191.75, 5259.25f, v, (EnU32)4000000000ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R075(void) {
-    printf("R075 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1), offsetof(R075, f2), offsetof(R075, f3));
+    printf("R075 layout %zu %zu %zu %zu\n", sizeof(R075), _Alignof(R075), offsetof(R075, f0), offsetof(R075, f1));
     {
-        R075 v = make_R075(104);
-        printf("R075 hash %" PRIu64 "\n", hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
-        R075 e = echo_R075(v);
-        printf("R075 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, e));
-        printf("R075 ind hash %" PRIu64 "\n", ptr_hash_R075()((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, v));
-        R075 ie = ptr_echo_R075()(e);
-        printf("R075 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R075((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, ie));
+        R075 v = make_R075(106);
+        printf("R075 hash %" PRIu64 "\n", hash_R075(1111900146849637396ull, 18ull, 0ull, -22ll, v, -5580ll));
+        R075 e = echo_R075(3314.0, 6936.5, 3930.25f, -5483.875f, v);
+        printf("R075 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R075(1111900146849637396ull, 18ull, 0ull, -22ll, e, -5580ll));
+        R075 x = make_R075(1005);
+        printf("R075 w64 hash %" PRIu64 "\n", w64_hash_R075(32ull, 3ull, x, -1332.625f));
+        R075 y = w64_echo_R075(116ull, &ffidl_cells[12], x, -5617ll);
+        printf("R075 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R075(32ull, 3ull, y, -1332.625f));
+        printf("R075 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R075()(32ull, 3ull, y, -1332.625f));
+        R075 wie = ptr_w64_echo_R075()(116ull, &ffidl_cells[12], y, -5617ll);
+        printf("R075 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R075(32ull, 3ull, wie, -1332.625f));
     }
 }
 __attribute__((noinline)) static void shape_R076(void) {
-    printf("R076 layout %zu %zu %zu\n", sizeof(R076), _Alignof(R076), offsetof(R076, f0));
+    printf("R076 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R076), _Alignof(R076), offsetof(R076, f0), offsetof(R076, f1), offsetof(R076, f2), offsetof(R076, f3));
     {
-        R076 v = make_R076(105);
-        printf("R076 hash %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, v));
-        R076 e = echo_R076(1448.0, 9ull, -1404.625, v, 20ll);
-        printf("R076 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R076(0ull, -2089808910ll, 76ull, e));
-        R076 w = make_R076(604);
-        printf("R076 pair %" PRIu64 "\n", pair_R076(7191.75, 5259.25f, v, (EnU32)4000000000ull, w));
+        R076 v = make_R076(107);
+        printf("R076 hash %" PRIu64 "\n", hash_R076(11ull, 14384289878184010908ull, 60ll, v, 22ll, 22ull));
+        R076 e = echo_R076(-1331.5, 5616.5, v, true);
+        printf("R076 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R076(11ull, 14384289878184010908ull, 60ll, e, 22ll, 22ull));
+        R076 w = make_R076(606);
+        printf("R076 pair %" PRIu64 "\n", pair_R076(72946978323039979ull, -2147483648ll, 30ll, -43ll, 10ull, v, 36ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R077(void) {
     printf("R077 layout %zu %zu %zu %zu %zu\n", sizeof(R077), _Alignof(R077), offsetof(R077, f0), offsetof(R077, f1), offsetof(R077, f2));
     {
-        R077 v = make_R077(106);
-        printf("R077 hash %" PRIu64 "\n", hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, v, -5580ll));
-        R077 e = echo_R077(3314.0, 6936.5, 3930.25f, -5483.875f, v);
-        printf("R077 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R077(1111900146849637396ull, 18ull, 0ull, -22ll, e, -5580ll));
-        R077 x = make_R077(1005);
-        printf("R077 w64 hash %" PRIu64 "\n", w64_hash_R077(32ull, 3ull, x, -1332.625f));
-        R077 y = w64_echo_R077(116ull, &ffidl_cells[12], x, -5617ll);
-        printf("R077 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R077(32ull, 3ull, y, -1332.625f));
-        printf("R077 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R077()(32ull, 3ull, y, -1332.625f));
-        R077 wie = ptr_w64_echo_R077()(116ull, &ffidl_cells[12], y, -5617ll);
-        printf("R077 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R077(32ull, 3ull, wie, -1332.625f));
+        R077 v = make_R077(108);
+        printf("R077 hash %" PRIu64 "\n", hash_R077(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, v, -6606.875f));
+        R077 e = echo_R077(-4512.875, v, -7127.75);
+        printf("R077 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R077(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, e, -6606.875f));
     }
 }
 __attribute__((noinline)) static void shape_R078(void) {
     printf("R078 layout %zu %zu %zu %zu\n", sizeof(R078), _Alignof(R078), offsetof(R078, f0), offsetof(R078, f1));
     {
-        R078 v = make_R078(107);
-        printf("R078 hash %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, v, 22ll, 22ull));
-        R078 e = echo_R078(-1331.5, 5616.5, v, true);
-        printf("R078 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R078(11ull, 14384289878184010908ull, 60ll, e, 22ll, 22ull));
-        R078 w = make_R078(606);
-        printf("R078 pair %" PRIu64 "\n", pair_R078(72946978323039979ull, -2147483648ll, 30ll, -43ll, 10ull, v, 36ull, w));
+        R078 v = make_R078(109);
+        printf("R078 hash %" PRIu64 "\n", hash_R078(23667ull, v, 7989.75));
+        R078 e = echo_R078(-6458.0f, 1946.625, -228.375, v, (EnU16)605ull);
+        printf("R078 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R078(23667ull, e, 7989.75));
+        R078 w = make_R078(608);
+        printf("R078 pair %" PRIu64 "\n", pair_R078(-3852.5, 1ull, 12ll, -50ll, -1030.75f, 4ll, v, -30ll, w));
+        printf("R078 ind hash %" PRIu64 "\n", ptr_hash_R078()(23667ull, w, 7989.75));
+        R078 ie = ptr_echo_R078()(-6458.0f, 1946.625, -228.375, e, (EnU16)605ull);
+        printf("R078 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R078(23667ull, ie, 7989.75));
+        R078 f = make_R078(1308);
+        printf("R078 field %" PRIu64 "\n", hash_R073((EnU32)318ull, -50ll, 46ull, 6410556088385738462ull, false, f.f0));
+        f.f0 = echo_R073(f.f0);
+        printf("R078 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R078(23667ull, f, 7989.75));
     }
 }
 __attribute__((noinline)) static void shape_R079(void) {
-    printf("R079 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0), offsetof(R079, f1), offsetof(R079, f2), offsetof(R079, f3));
+    printf("R079 layout %zu %zu %zu %zu\n", sizeof(R079), _Alignof(R079), offsetof(R079, f0), offsetof(R079, f1));
     {
-        R079 v = make_R079(108);
-        printf("R079 hash %" PRIu64 "\n", hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, v, -6606.875f));
-        R079 e = echo_R079(-4512.875, v, -7127.75);
-        printf("R079 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R079(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, e, -6606.875f));
+        R079 v = make_R079(110);
+        printf("R079 hash %" PRIu64 "\n", hash_R079(4886.5f, 6619.5f, -2549.375, v, -1856400859ll, 4334329629448695162ll));
+        R079 e = echo_R079(4497.5f, -7361.0, v);
+        printf("R079 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R079(4886.5f, 6619.5f, -2549.375, e, -1856400859ll, 4334329629448695162ll));
+        R079 x = make_R079(1009);
+        printf("R079 w64 hash %" PRIu64 "\n", w64_hash_R079(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, x));
+        R079 y = w64_echo_R079(3460.25, x);
+        printf("R079 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R079(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, y));
+        R079 f = make_R079(1309);
+        printf("R079 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f1[0]));
+        f.f1[0] = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f1[0], (EnU16)173ull, 89ll, 87ll);
+        printf("R079 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R079(4886.5f, 6619.5f, -2549.375, f, -1856400859ll, 4334329629448695162ll));
     }
 }
 __attribute__((noinline)) static void shape_R080(void) {
-    printf("R080 layout %zu %zu %zu %zu %zu\n", sizeof(R080), _Alignof(R080), offsetof(R080, f0), offsetof(R080, f1), offsetof(R080, f2));
+    printf("R080 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R080), _Alignof(R080), offsetof(R080, f0), offsetof(R080, f1), offsetof(R080, f2), offsetof(R080, f3), offsetof(R080, f4));
     {
-        R080 v = make_R080(109);
-        printf("R080 hash %" PRIu64 "\n", hash_R080(23667ull, v, 7989.75));
-        R080 e = echo_R080(-6458.0f, 1946.625, -228.375, v, (EnU16)605ull);
-        printf("R080 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R080(23667ull, e, 7989.75));
-        R080 w = make_R080(608);
-        printf("R080 pair %" PRIu64 "\n", pair_R080(-3852.5, 1ull, 12ll, -50ll, -1030.75f, 4ll, v, -30ll, w));
-        printf("R080 ind hash %" PRIu64 "\n", ptr_hash_R080()(23667ull, w, 7989.75));
-        R080 ie = ptr_echo_R080()(-6458.0f, 1946.625, -228.375, e, (EnU16)605ull);
-        printf("R080 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R080(23667ull, ie, 7989.75));
+        R080 v = make_R080(111);
+        printf("R080 hash %" PRIu64 "\n", hash_R080(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, v, -2147483648ll, -5459.625));
+        R080 e = echo_R080(-969.25, v);
+        printf("R080 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R080(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, e, -2147483648ll, -5459.625));
+        R080 w = make_R080(610);
+        printf("R080 pair %" PRIu64 "\n", pair_R080(-17ll, v, -7810.5f, w));
     }
 }
 __attribute__((noinline)) static void shape_R081(void) {
     printf("R081 layout %zu %zu %zu %zu %zu\n", sizeof(R081), _Alignof(R081), offsetof(R081, f0), offsetof(R081, f1), offsetof(R081, f2));
     {
-        R081 v = make_R081(110);
-        printf("R081 hash %" PRIu64 "\n", hash_R081(4886.5f, 6619.5f, -2549.375, v, -1856400859ll, 4334329629448695162ll));
-        R081 e = echo_R081(4497.5f, -7361.0, v);
-        printf("R081 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R081(4886.5f, 6619.5f, -2549.375, e, -1856400859ll, 4334329629448695162ll));
-        R081 x = make_R081(1009);
-        printf("R081 w64 hash %" PRIu64 "\n", w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, x));
-        R081 y = w64_echo_R081(3460.25, x);
-        printf("R081 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R081(6719.625, (EnI64)5000000000ll, 3707.0, -9ll, y));
-        R081 f = make_R081(1309);
-        printf("R081 field %" PRIu64 "\n", hash_UF32ZeroI32(37838ull, 11292154667124304346ull, 8441221143737647625ull, (EnInt)-5ll, -25ll, f.f0));
-        f.f0 = echo_UF32ZeroI32(13823157557692309565ull, f.f0, 22ull, &ffidl_cells[37]);
-        printf("R081 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R081(4886.5f, 6619.5f, -2549.375, f, -1856400859ll, 4334329629448695162ll));
+        R081 v = make_R081(112);
+        printf("R081 hash %" PRIu64 "\n", hash_R081(-300.375, 127ll, -2830.5, 3596589671ull, v, -44ll, 9223372036854775806ll));
+        R081 e = echo_R081(-6282.0f, -10516ll, -5021.625, 4976.625, 5876.875, 5034.125f, 3723095027ull, -1831.625f, v);
+        printf("R081 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R081(-300.375, 127ll, -2830.5, 3596589671ull, e, -44ll, 9223372036854775806ll));
     }
 }
 __attribute__((noinline)) static void shape_R082(void) {
-    printf("R082 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R082), _Alignof(R082), offsetof(R082, f0), offsetof(R082, f1), offsetof(R082, f2), offsetof(R082, f3));
+    printf("R082 layout %zu %zu %zu %zu %zu\n", sizeof(R082), _Alignof(R082), offsetof(R082, f0), offsetof(R082, f1), offsetof(R082, f2));
     {
-        R082 v = make_R082(111);
-        printf("R082 hash %" PRIu64 "\n", hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, v, -2147483648ll, -5459.625));
-        R082 e = echo_R082(-969.25, v);
-        printf("R082 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, e, -2147483648ll, -5459.625));
-        R082 w = make_R082(610);
-        printf("R082 pair %" PRIu64 "\n", pair_R082(-17ll, v, -7810.5f, w));
-        R082 f = make_R082(1310);
-        printf("R082 field %" PRIu64 "\n", hash_F32Arr1x3(2990825201ull, &ffidl_cells[43], f.f0[2]));
-        f.f0[2] = echo_F32Arr1x3(4294967294ull, -5247.125, 58.625f, -3931.625f, -1761.25, -6180.375f, f.f0[2], (EnU16)173ull, 89ll, 87ll);
-        printf("R082 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R082(57638ull, &ffidl_cells[52], &ffidl_cells[34], &ffidl_cells[51], (EnI16)-299ll, -127ll, f, -2147483648ll, -5459.625));
+        R082 v = make_R082(113);
+        printf("R082 hash %" PRIu64 "\n", hash_R082(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, v, 1263.75f, 4068.25));
+        R082 e = echo_R082(&ffidl_cells[56], &ffidl_cells[16], 212ull, 26ll, 30ull, v, 4914.75f, 3101.875f, -6509.75);
+        printf("R082 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R082(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, e, 1263.75f, 4068.25));
+        R082 w = make_R082(612);
+        printf("R082 pair %" PRIu64 "\n", pair_R082(v, 0ll, w, 126ll, -1888075339524375956ll));
     }
 }
 __attribute__((noinline)) static void shape_R083(void) {
-    printf("R083 layout %zu %zu %zu\n", sizeof(R083), _Alignof(R083), offsetof(R083, f0));
+    printf("R083 layout %zu %zu %zu %zu\n", sizeof(R083), _Alignof(R083), offsetof(R083, f0), offsetof(R083, f1));
     {
-        R083 v = make_R083(112);
-        printf("R083 hash %" PRIu64 "\n", hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, v, -44ll, 9223372036854775806ll));
-        R083 e = echo_R083(-6282.0f, -10516ll, -5021.625, 4976.625, 5876.875, 5034.125f, 3723095027ull, -1831.625f, v);
-        printf("R083 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R083(-300.375, 127ll, -2830.5, 3596589671ull, e, -44ll, 9223372036854775806ll));
+        R083 v = make_R083(114);
+        printf("R083 hash %" PRIu64 "\n", hash_R083(5494.125f, 7685.0f, v));
+        R083 e = echo_R083(27193ull, (EnI64)672ll, v, (EnI64)5000000000ll, 171ull);
+        printf("R083 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R083(5494.125f, 7685.0f, e));
+        R083 x = make_R083(1013);
+        printf("R083 w64 hash %" PRIu64 "\n", w64_hash_R083(&ffidl_cells[61], x, true));
+        R083 y = w64_echo_R083(559.125, -6287.875f, 0ull, x, -28ll);
+        printf("R083 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R083(&ffidl_cells[61], y, true));
+        printf("R083 ind hash %" PRIu64 "\n", ptr_hash_R083()(5494.125f, 7685.0f, v));
+        R083 ie = ptr_echo_R083()(27193ull, (EnI64)672ll, e, (EnI64)5000000000ll, 171ull);
+        printf("R083 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R083(5494.125f, 7685.0f, ie));
+        printf("R083 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R083()(&ffidl_cells[61], y, true));
+        R083 wie = ptr_w64_echo_R083()(559.125, -6287.875f, 0ull, y, -28ll);
+        printf("R083 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R083(&ffidl_cells[61], wie, true));
+        R083 f = make_R083(1313);
+        printf("R083 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f1[0], 204.75));
+        f.f1[0] = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f1[0]);
+        printf("R083 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R083(5494.125f, 7685.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R084(void) {
-    printf("R084 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R084), _Alignof(R084), offsetof(R084, f0), offsetof(R084, f1), offsetof(R084, f2), offsetof(R084, f3));
+    printf("R084 layout %zu %zu %zu %zu\n", sizeof(R084), _Alignof(R084), offsetof(R084, f0), offsetof(R084, f1));
     {
-        R084 v = make_R084(113);
-        printf("R084 hash %" PRIu64 "\n", hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, v, 1263.75f, 4068.25));
-        R084 e = echo_R084(&ffidl_cells[56], &ffidl_cells[16], 212ull, 26ll, 30ull, v, 4914.75f, 3101.875f, -6509.75);
-        printf("R084 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, e, 1263.75f, 4068.25));
-        R084 w = make_R084(612);
-        printf("R084 pair %" PRIu64 "\n", pair_R084(v, 0ll, w, 126ll, -1888075339524375956ll));
-        R084 f = make_R084(1312);
-        printf("R084 field %" PRIu64 "\n", hash_R078(11ull, 14384289878184010908ull, 60ll, f.f0, 22ll, 22ull));
-        f.f0 = echo_R078(-1331.5, 5616.5, f.f0, true);
-        printf("R084 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R084(-127ll, 13123057861721004438ull, 3153907986825506574ll, (EnU8)0ull, 0ull, &ffidl_cells[56], -9223372036854775807ll, -27464ll, f, 1263.75f, 4068.25));
+        R084 v = make_R084(115);
+        printf("R084 hash %" PRIu64 "\n", hash_R084(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, v));
+        R084 e = echo_R084(67ull, 14ull, -7300164745470763912ll, -116ll, 255ull, v, -3558.0f);
+        printf("R084 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R084(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, e));
+        R084 w = make_R084(614);
+        printf("R084 pair %" PRIu64 "\n", pair_R084(18446744073709551615ull, -6716.625f, -33ll, v, 16000185945248653270ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R085(void) {
     printf("R085 layout %zu %zu %zu %zu %zu\n", sizeof(R085), _Alignof(R085), offsetof(R085, f0), offsetof(R085, f1), offsetof(R085, f2));
     {
-        R085 v = make_R085(114);
-        printf("R085 hash %" PRIu64 "\n", hash_R085(5494.125f, 7685.0f, v));
-        R085 e = echo_R085(27193ull, (EnI64)672ll, v, (EnI64)5000000000ll, 171ull);
-        printf("R085 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R085(5494.125f, 7685.0f, e));
-        R085 x = make_R085(1013);
-        printf("R085 w64 hash %" PRIu64 "\n", w64_hash_R085(&ffidl_cells[61], x, true));
-        R085 y = w64_echo_R085(559.125, -6287.875f, 0ull, x, -28ll);
-        printf("R085 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R085(&ffidl_cells[61], y, true));
-        printf("R085 ind hash %" PRIu64 "\n", ptr_hash_R085()(5494.125f, 7685.0f, v));
-        R085 ie = ptr_echo_R085()(27193ull, (EnI64)672ll, e, (EnI64)5000000000ll, 171ull);
-        printf("R085 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R085(5494.125f, 7685.0f, ie));
-        printf("R085 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R085()(&ffidl_cells[61], y, true));
-        R085 wie = ptr_w64_echo_R085()(559.125, -6287.875f, 0ull, y, -28ll);
-        printf("R085 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R085(&ffidl_cells[61], wie, true));
+        R085 v = make_R085(116);
+        printf("R085 hash %" PRIu64 "\n", hash_R085((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, v, -2634.0f, -35ll));
+        R085 e = echo_R085(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, v, 35ll);
+        printf("R085 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R085((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, e, -2634.0f, -35ll));
     }
 }
 __attribute__((noinline)) static void shape_R086(void) {
     printf("R086 layout %zu %zu %zu %zu\n", sizeof(R086), _Alignof(R086), offsetof(R086, f0), offsetof(R086, f1));
     {
-        R086 v = make_R086(115);
-        printf("R086 hash %" PRIu64 "\n", hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, v));
-        R086 e = echo_R086(67ull, 14ull, -7300164745470763912ll, -116ll, 255ull, v, -3558.0f);
-        printf("R086 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, e));
-        R086 w = make_R086(614);
-        printf("R086 pair %" PRIu64 "\n", pair_R086(18446744073709551615ull, -6716.625f, -33ll, v, 16000185945248653270ull, w));
-        R086 f = make_R086(1314);
-        printf("R086 field %" PRIu64 "\n", hash_R072(-133.125f, 1561.375f, -6871.125f, 7545.5f, -4853.125f, 6731.875f, -6179.0f, -175.125f, f.f1[0]));
-        f.f1[0] = echo_R072(34871ull, 70ull, f.f1[0], 18ull, 4ull);
-        printf("R086 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R086(-5420.375, &ffidl_cells[5], (EnI64)5000000000ll, &ffidl_cells[29], 7188.375, f));
+        R086 v = make_R086(117);
+        printf("R086 hash %" PRIu64 "\n", hash_R086(9223372036854775807ll, -1712.5f, v, 4858.25f));
+        R086 e = echo_R086(-5088.625, -33ll, 6653792329329110514ll, 30ull, -6474.25, 3566.0, v, 3214.5, -3201.0);
+        printf("R086 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R086(9223372036854775807ll, -1712.5f, e, 4858.25f));
+        R086 w = make_R086(616);
+        printf("R086 pair %" PRIu64 "\n", pair_R086(-127ll, v, 5294.75, w, &ffidl_cells[57]));
     }
 }
 __attribute__((noinline)) static void shape_R087(void) {
-    printf("R087 layout %zu %zu %zu %zu\n", sizeof(R087), _Alignof(R087), offsetof(R087, f0), offsetof(R087, f1));
+    printf("R087 layout %zu %zu %zu\n", sizeof(R087), _Alignof(R087), offsetof(R087, f0));
     {
-        R087 v = make_R087(116);
-        printf("R087 hash %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, v, -2634.0f, -35ll));
-        R087 e = echo_R087(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, v, 35ll);
-        printf("R087 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, e, -2634.0f, -35ll));
+        R087 v = make_R087(118);
+        printf("R087 hash %" PRIu64 "\n", hash_R087(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, v, 2049191911ll, -5202.0f));
+        R087 e = echo_R087(v, 4966ull, 215ull, true);
+        printf("R087 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R087(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, e, 2049191911ll, -5202.0f));
+        R087 x = make_R087(1017);
+        printf("R087 w64 hash %" PRIu64 "\n", w64_hash_R087(-1861.625, 4181.375, (EnU16)0ull, 21ll, x, -9332ll, 13ull));
+        R087 y = w64_echo_R087(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, x, (EnU8)200ull, 0ull);
+        printf("R087 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R087(-1861.625, 4181.375, (EnU16)0ull, 21ll, y, -9332ll, 13ull));
     }
 }
 __attribute__((noinline)) static void shape_R088(void) {
-    printf("R088 layout %zu %zu %zu %zu %zu\n", sizeof(R088), _Alignof(R088), offsetof(R088, f0), offsetof(R088, f1), offsetof(R088, f2));
+    printf("R088 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R088), _Alignof(R088), offsetof(R088, f0), offsetof(R088, f1), offsetof(R088, f2), offsetof(R088, f3));
     {
-        R088 v = make_R088(117);
-        printf("R088 hash %" PRIu64 "\n", hash_R088(9223372036854775807ll, -1712.5f, v, 4858.25f));
-        R088 e = echo_R088(-5088.625, -33ll, 6653792329329110514ll, 30ull, -6474.25, 3566.0, v, 3214.5, -3201.0);
-        printf("R088 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R088(9223372036854775807ll, -1712.5f, e, 4858.25f));
-        R088 w = make_R088(616);
-        printf("R088 pair %" PRIu64 "\n", pair_R088(-127ll, v, 5294.75, w, &ffidl_cells[57]));
+        R088 v = make_R088(119);
+        printf("R088 hash %" PRIu64 "\n", hash_R088(v));
+        R088 e = echo_R088((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, v, 4747.5f);
+        printf("R088 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R088(e));
+        R088 w = make_R088(618);
+        printf("R088 pair %" PRIu64 "\n", pair_R088(7170.0f, 6941.875f, 3730.0f, v, -3031.375f, w));
+        printf("R088 ind hash %" PRIu64 "\n", ptr_hash_R088()(w));
+        R088 ie = ptr_echo_R088()((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, e, 4747.5f);
+        printf("R088 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R088(ie));
     }
 }
 __attribute__((noinline)) static void shape_R089(void) {
-    printf("R089 layout %zu %zu %zu %zu\n", sizeof(R089), _Alignof(R089), offsetof(R089, f0), offsetof(R089, f1));
+    printf("R089 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R089), _Alignof(R089), offsetof(R089, f0), offsetof(R089, f1), offsetof(R089, f2), offsetof(R089, f3));
     {
-        R089 v = make_R089(118);
-        printf("R089 hash %" PRIu64 "\n", hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, v, 2049191911ll, -5202.0f));
-        R089 e = echo_R089(v, 4966ull, 215ull, true);
-        printf("R089 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R089(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, e, 2049191911ll, -5202.0f));
-        R089 x = make_R089(1017);
-        printf("R089 w64 hash %" PRIu64 "\n", w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, x, -9332ll, 13ull));
-        R089 y = w64_echo_R089(7479.625, 137ull, &ffidl_cells[8], 0ull, 0ll, x, (EnU8)200ull, 0ull);
-        printf("R089 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R089(-1861.625, 4181.375, (EnU16)0ull, 21ll, y, -9332ll, 13ull));
+        R089 v = make_R089(120);
+        printf("R089 hash %" PRIu64 "\n", hash_R089(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, v, 254ull, &ffidl_cells[45]));
+        R089 e = echo_R089(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, v);
+        printf("R089 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R089(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, e, 254ull, &ffidl_cells[45]));
+        R089 f = make_R089(1319);
+        printf("R089 field %" PRIu64 "\n", hash_R008(f.f3, 156ull));
+        f.f3 = echo_R008(-3992ll, 255ull, -9223372036854775806ll, f.f3, 2ull, 47ull, -9223372036854775806ll);
+        printf("R089 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R089(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, f, 254ull, &ffidl_cells[45]));
     }
 }
 __attribute__((noinline)) static void shape_R090(void) {
     printf("R090 layout %zu %zu %zu\n", sizeof(R090), _Alignof(R090), offsetof(R090, f0));
     {
-        R090 v = make_R090(119);
-        printf("R090 hash %" PRIu64 "\n", hash_R090(v));
-        R090 e = echo_R090((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, v, 4747.5f);
-        printf("R090 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R090(e));
-        R090 w = make_R090(618);
-        printf("R090 pair %" PRIu64 "\n", pair_R090(7170.0f, 6941.875f, 3730.0f, v, -3031.375f, w));
-        printf("R090 ind hash %" PRIu64 "\n", ptr_hash_R090()(w));
-        R090 ie = ptr_echo_R090()((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, e, 4747.5f);
-        printf("R090 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R090(ie));
+        R090 v = make_R090(121);
+        printf("R090 hash %" PRIu64 "\n", hash_R090(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, v, 4486.75f, 4859.625));
+        R090 e = echo_R090(-7111734519276189160ll, -10ll, 9223372036854775806ll, v, -45.625f, 3256.875f);
+        printf("R090 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R090(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, e, 4486.75f, 4859.625));
+        R090 w = make_R090(620);
+        printf("R090 pair %" PRIu64 "\n", pair_R090(-127ll, 244ull, -85ll, false, 53522ull, -8525495332599133705ll, v, -14.0f, w, -50ll));
+        R090 f = make_R090(1320);
+        printf("R090 field %" PRIu64 "\n", hash_R065(-7733.5, -2321.125f, -113ll, true, 70ll, -32768ll, f.f0));
+        f.f0 = echo_R065(-3364.625f, (EnInt)1ll, f.f0, -24ll, -6637.0f, 2635225530953682949ull);
+        printf("R090 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R090(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, f, 4486.75f, 4859.625));
     }
 }
 __attribute__((noinline)) static void shape_R091(void) {
-    printf("R091 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R091), _Alignof(R091), offsetof(R091, f0), offsetof(R091, f1), offsetof(R091, f2), offsetof(R091, f3));
+    printf("R091 layout %zu %zu %zu\n", sizeof(R091), _Alignof(R091), offsetof(R091, f0));
     {
-        R091 v = make_R091(120);
-        printf("R091 hash %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, v, 254ull, &ffidl_cells[45]));
-        R091 e = echo_R091(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, v);
-        printf("R091 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, e, 254ull, &ffidl_cells[45]));
+        R091 v = make_R091(122);
+        printf("R091 hash %" PRIu64 "\n", hash_R091(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, v, 1941.75, 1216.75f));
+        R091 e = echo_R091(-49ll, 50ll, 3183.75, -5444.875, 4209130804423159218ull, &ffidl_cells[42], (EnU64)9223372036854775808ull, 1679.0f, v, (EnU64)9223372036854775808ull, 0ll, 792669835569375410ull);
+        printf("R091 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R091(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, e, 1941.75, 1216.75f));
+        R091 x = make_R091(1021);
+        printf("R091 w64 hash %" PRIu64 "\n", w64_hash_R091(-65ll, -7463.625f, 46224ull, 4609.375, x));
+        R091 y = w64_echo_R091((EnI8)-128ll, x, 0ull);
+        printf("R091 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R091(-65ll, -7463.625f, 46224ull, 4609.375, y));
+        printf("R091 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R091()(-65ll, -7463.625f, 46224ull, 4609.375, y));
+        R091 wie = ptr_w64_echo_R091()((EnI8)-128ll, y, 0ull);
+        printf("R091 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R091(-65ll, -7463.625f, 46224ull, 4609.375, wie));
     }
 }
 __attribute__((noinline)) static void shape_R092(void) {
-    printf("R092 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R092), _Alignof(R092), offsetof(R092, f0), offsetof(R092, f1), offsetof(R092, f2), offsetof(R092, f3));
+    printf("R092 layout %zu %zu %zu %zu %zu\n", sizeof(R092), _Alignof(R092), offsetof(R092, f0), offsetof(R092, f1), offsetof(R092, f2));
     {
-        R092 v = make_R092(121);
-        printf("R092 hash %" PRIu64 "\n", hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, v, 4486.75f, 4859.625));
-        R092 e = echo_R092(-7111734519276189160ll, -10ll, 9223372036854775806ll, v, -45.625f, 3256.875f);
-        printf("R092 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, e, 4486.75f, 4859.625));
-        R092 w = make_R092(620);
-        printf("R092 pair %" PRIu64 "\n", pair_R092(-127ll, 244ull, -85ll, false, 53522ull, -8525495332599133705ll, v, -14.0f, w, -50ll));
-        R092 f = make_R092(1320);
-        printf("R092 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f3, 204.75));
-        f.f3 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f3);
-        printf("R092 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R092(4834.625f, 1993.625f, 2016.125, 1406.25, 4674ull, -7412.625, -3ll, f, 4486.75f, 4859.625));
+        R092 v = make_R092(123);
+        printf("R092 hash %" PRIu64 "\n", hash_R092(v, (EnI8)127ll, 10ull));
+        R092 e = echo_R092(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], v);
+        printf("R092 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R092(e, (EnI8)127ll, 10ull));
+        R092 w = make_R092(622);
+        printf("R092 pair %" PRIu64 "\n", pair_R092(0ll, -1471164611ll, -71ll, -73ll, 22ull, 3ull, v, -32767ll, w, -15ll));
     }
 }
 __attribute__((noinline)) static void shape_R093(void) {
-    printf("R093 layout %zu %zu %zu\n", sizeof(R093), _Alignof(R093), offsetof(R093, f0));
+    printf("R093 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R093), _Alignof(R093), offsetof(R093, f0), offsetof(R093, f1), offsetof(R093, f2), offsetof(R093, f3));
     {
-        R093 v = make_R093(122);
-        printf("R093 hash %" PRIu64 "\n", hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, v, 1941.75, 1216.75f));
-        R093 e = echo_R093(-49ll, 50ll, 3183.75, -5444.875, 4209130804423159218ull, &ffidl_cells[42], (EnU64)9223372036854775808ull, 1679.0f, v, (EnU64)9223372036854775808ull, 0ll, 792669835569375410ull);
-        printf("R093 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, e, 1941.75, 1216.75f));
-        R093 x = make_R093(1021);
-        printf("R093 w64 hash %" PRIu64 "\n", w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, x));
-        R093 y = w64_echo_R093((EnI8)-128ll, x, 0ull);
-        printf("R093 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, y));
-        printf("R093 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R093()(-65ll, -7463.625f, 46224ull, 4609.375, y));
-        R093 wie = ptr_w64_echo_R093()((EnI8)-128ll, y, 0ull);
-        printf("R093 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R093(-65ll, -7463.625f, 46224ull, 4609.375, wie));
-        R093 f = make_R093(1321);
-        printf("R093 field %" PRIu64 "\n", hash_R091(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, f.f0, 254ull, &ffidl_cells[45]));
-        f.f0 = echo_R091(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, f.f0);
-        printf("R093 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(0ull, 42978ull, 20ull, 42ull, &ffidl_cells[32], -3826419184558480587ll, f, 1941.75, 1216.75f));
+        R093 v = make_R093(124);
+        printf("R093 hash %" PRIu64 "\n", hash_R093(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
+        R093 e = echo_R093(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, v, 63ll);
+        printf("R093 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(39ull, 12ull, -39ll, 1816243254ull, e, 14594ll, 4294967294ull));
+        printf("R093 ind hash %" PRIu64 "\n", ptr_hash_R093()(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
+        R093 ie = ptr_echo_R093()(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, e, 63ll);
+        printf("R093 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(39ull, 12ull, -39ll, 1816243254ull, ie, 14594ll, 4294967294ull));
+        R093 f = make_R093(1323);
+        printf("R093 field %" PRIu64 "\n", hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, f.f3[0], -39ll));
+        f.f3[0] = echo_Bool3F32(4590464318246068069ll, 9801440949737458900ull, (EnI64)-1ll, -16129ll, -32767ll, 8830985746287498773ll, f.f3[0], &ffidl_cells[24]);
+        printf("R093 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R093(39ull, 12ull, -39ll, 1816243254ull, f, 14594ll, 4294967294ull));
     }
 }
 __attribute__((noinline)) static void shape_R094(void) {
     printf("R094 layout %zu %zu %zu\n", sizeof(R094), _Alignof(R094), offsetof(R094, f0));
     {
-        R094 v = make_R094(123);
-        printf("R094 hash %" PRIu64 "\n", hash_R094(v, (EnI8)127ll, 10ull));
-        R094 e = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], v);
-        printf("R094 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R094(e, (EnI8)127ll, 10ull));
-        R094 w = make_R094(622);
-        printf("R094 pair %" PRIu64 "\n", pair_R094(0ll, -1471164611ll, -71ll, -73ll, 22ull, 3ull, v, -32767ll, w, -15ll));
+        R094 v = make_R094(125);
+        printf("R094 hash %" PRIu64 "\n", hash_R094(2182.25, -3442.125, 3180.125, v, 4514.0));
+        R094 e = echo_R094(false, 7ll, 112ll, 7666206658951610341ll, 10ull, v);
+        printf("R094 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R094(2182.25, -3442.125, 3180.125, e, 4514.0));
+        R094 w = make_R094(624);
+        printf("R094 pair %" PRIu64 "\n", pair_R094(23229ull, (EnI8)127ll, &ffidl_cells[0], v, 7143.5f, w));
     }
 }
 __attribute__((noinline)) static void shape_R095(void) {
-    printf("R095 layout %zu %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1), offsetof(R095, f2));
+    printf("R095 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R095), _Alignof(R095), offsetof(R095, f0), offsetof(R095, f1), offsetof(R095, f2), offsetof(R095, f3));
     {
-        R095 v = make_R095(124);
-        printf("R095 hash %" PRIu64 "\n", hash_R095(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
-        R095 e = echo_R095(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, v, 63ll);
-        printf("R095 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R095(39ull, 12ull, -39ll, 1816243254ull, e, 14594ll, 4294967294ull));
-        printf("R095 ind hash %" PRIu64 "\n", ptr_hash_R095()(39ull, 12ull, -39ll, 1816243254ull, v, 14594ll, 4294967294ull));
-        R095 ie = ptr_echo_R095()(-2397536588681246364ll, 18446744073709551615ull, 17ull, &ffidl_cells[58], (EnI16)7ll, e, 63ll);
-        printf("R095 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R095(39ull, 12ull, -39ll, 1816243254ull, ie, 14594ll, 4294967294ull));
+        R095 v = make_R095(126);
+        printf("R095 hash %" PRIu64 "\n", hash_R095(102ll, 2023.5f, v));
+        R095 e = echo_R095(-48ll, 49ll, 65534ull, &ffidl_cells[15], &ffidl_cells[10], v, -4508.375, -4290.0, -6509.875f);
+        printf("R095 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R095(102ll, 2023.5f, e));
+        R095 x = make_R095(1025);
+        printf("R095 w64 hash %" PRIu64 "\n", w64_hash_R095(&ffidl_cells[61], 2570771963644868903ull, 41ll, x));
+        R095 y = w64_echo_R095(true, 65535ull, (EnI64)5000000000ll, 5801.875f, x, &ffidl_cells[40]);
+        printf("R095 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R095(&ffidl_cells[61], 2570771963644868903ull, 41ll, y));
     }
 }
 __attribute__((noinline)) static void shape_R096(void) {
-    printf("R096 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R096), _Alignof(R096), offsetof(R096, f0), offsetof(R096, f1), offsetof(R096, f2), offsetof(R096, f3));
+    printf("R096 layout %zu %zu %zu %zu\n", sizeof(R096), _Alignof(R096), offsetof(R096, f0), offsetof(R096, f1));
     {
-        R096 v = make_R096(125);
-        printf("R096 hash %" PRIu64 "\n", hash_R096(2182.25, -3442.125, 3180.125, v, 4514.0));
-        R096 e = echo_R096(false, 7ll, 112ll, 7666206658951610341ll, 10ull, v);
-        printf("R096 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R096(2182.25, -3442.125, 3180.125, e, 4514.0));
-        R096 w = make_R096(624);
-        printf("R096 pair %" PRIu64 "\n", pair_R096(23229ull, (EnI8)127ll, &ffidl_cells[0], v, 7143.5f, w));
-        R096 f = make_R096(1324);
-        printf("R096 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f3[0]));
-        f.f3[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f3[0]);
-        printf("R096 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R096(2182.25, -3442.125, 3180.125, f, 4514.0));
+        R096 v = make_R096(127);
+        printf("R096 hash %" PRIu64 "\n", hash_R096(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, v));
+        R096 e = echo_R096(4505.5, 5466.5f, -28ll, -4845.0f, v, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
+        printf("R096 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R096(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
+        R096 w = make_R096(626);
+        printf("R096 pair %" PRIu64 "\n", pair_R096(-112ll, -2555.0f, -2772661287103531947ll, &ffidl_cells[7], 124.0, v, 14665007992535826737ull, w, -5057.125f, -44ll));
     }
 }
 __attribute__((noinline)) static void shape_R097(void) {
-    printf("R097 layout %zu %zu %zu\n", sizeof(R097), _Alignof(R097), offsetof(R097, f0));
+    printf("R097 layout %zu %zu %zu %zu %zu\n", sizeof(R097), _Alignof(R097), offsetof(R097, f0), offsetof(R097, f1), offsetof(R097, f2));
     {
-        R097 v = make_R097(126);
-        printf("R097 hash %" PRIu64 "\n", hash_R097(102ll, 2023.5f, v));
-        R097 e = echo_R097(-48ll, 49ll, 65534ull, &ffidl_cells[15], &ffidl_cells[10], v, -4508.375, -4290.0, -6509.875f);
-        printf("R097 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R097(102ll, 2023.5f, e));
-        R097 x = make_R097(1025);
-        printf("R097 w64 hash %" PRIu64 "\n", w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, x));
-        R097 y = w64_echo_R097(true, 65535ull, (EnI64)5000000000ll, 5801.875f, x, &ffidl_cells[40]);
-        printf("R097 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R097(&ffidl_cells[61], 2570771963644868903ull, 41ll, y));
+        R097 v = make_R097(128);
+        printf("R097 hash %" PRIu64 "\n", hash_R097(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
+        R097 e = echo_R097(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
+        printf("R097 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R097(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
     }
 }
 __attribute__((noinline)) static void shape_R098(void) {
-    printf("R098 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R098), _Alignof(R098), offsetof(R098, f0), offsetof(R098, f1), offsetof(R098, f2), offsetof(R098, f3));
+    printf("R098 layout %zu %zu %zu %zu\n", sizeof(R098), _Alignof(R098), offsetof(R098, f0), offsetof(R098, f1));
     {
-        R098 v = make_R098(127);
-        printf("R098 hash %" PRIu64 "\n", hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, v));
-        R098 e = echo_R098(4505.5, 5466.5f, -28ll, -4845.0f, v, &ffidl_cells[58], 18446744073709551614ull, -7838.875f);
-        printf("R098 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R098(36ull, 14034859630604864554ull, 127ll, -47ll, 36ll, 32766ll, e));
-        R098 w = make_R098(626);
-        printf("R098 pair %" PRIu64 "\n", pair_R098(-112ll, -2555.0f, -2772661287103531947ll, &ffidl_cells[7], 124.0, v, 14665007992535826737ull, w, -5057.125f, -44ll));
+        R098 v = make_R098(129);
+        printf("R098 hash %" PRIu64 "\n", hash_R098(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, v, 3ll, 7913.0));
+        R098 e = echo_R098(44ull, (EnU8)200ull, v, 379852988045177376ull, (EnI64)-1ll);
+        printf("R098 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R098(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, e, 3ll, 7913.0));
+        R098 w = make_R098(628);
+        printf("R098 pair %" PRIu64 "\n", pair_R098(-9578ll, 8ll, v, 48ll, w));
+        printf("R098 ind hash %" PRIu64 "\n", ptr_hash_R098()(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, w, 3ll, 7913.0));
+        R098 ie = ptr_echo_R098()(44ull, (EnU8)200ull, e, 379852988045177376ull, (EnI64)-1ll);
+        printf("R098 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R098(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, ie, 3ll, 7913.0));
+        R098 f = make_R098(1328);
+        printf("R098 field %" PRIu64 "\n", hash_R054(38ull, f.f0, 32766ll, 1ull));
+        f.f0 = echo_R054(770.875, f.f0);
+        printf("R098 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R098(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, f, 3ll, 7913.0));
     }
 }
 __attribute__((noinline)) static void shape_R099(void) {
-    printf("R099 layout %zu %zu %zu\n", sizeof(R099), _Alignof(R099), offsetof(R099, f0));
+    printf("R099 layout %zu %zu %zu %zu %zu\n", sizeof(R099), _Alignof(R099), offsetof(R099, f0), offsetof(R099, f1), offsetof(R099, f2));
     {
-        R099 v = make_R099(128);
-        printf("R099 hash %" PRIu64 "\n", hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, v));
-        R099 e = echo_R099(4151.125f, 6668.75, -2625.125f, 6613.125f, 4971.875f, -3506.125, 2332.5, v, -5213705003061428050ll);
-        printf("R099 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, e));
-        R099 f = make_R099(1327);
-        printf("R099 field %" PRIu64 "\n", hash_R061(f.f0[0], -3314.625f));
-        f.f0[0] = echo_R061(4995.25, -7849.375, -4370.375f, f.f0[0], 0ull, -4719.375f, 3301358074ull);
-        printf("R099 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R099(&ffidl_cells[12], 0ull, 2766082422919254884ull, 0ll, 48ull, -6945.125f, 3266.0f, f));
+        R099 v = make_R099(130);
+        printf("R099 hash %" PRIu64 "\n", hash_R099(2682.25f, v, -1882.375f, 4118.0));
+        R099 e = echo_R099(12ull, -1351.125, -5001.25, 12863090999106842334ull, v, 6314.375f, -3507ll, 255ull);
+        printf("R099 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R099(2682.25f, e, -1882.375f, 4118.0));
+        R099 x = make_R099(1029);
+        printf("R099 w64 hash %" PRIu64 "\n", w64_hash_R099(-4902.625, x));
+        R099 y = w64_echo_R099(2515551964121058957ull, -24548ll, x, 1335354376065655710ll);
+        printf("R099 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R099(-4902.625, y));
+        printf("R099 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R099()(-4902.625, y));
+        R099 wie = ptr_w64_echo_R099()(2515551964121058957ull, -24548ll, y, 1335354376065655710ll);
+        printf("R099 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R099(-4902.625, wie));
     }
 }
 __attribute__((noinline)) static void shape_R100(void) {
-    printf("R100 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1), offsetof(R100, f2), offsetof(R100, f3));
+    printf("R100 layout %zu %zu %zu %zu\n", sizeof(R100), _Alignof(R100), offsetof(R100, f0), offsetof(R100, f1));
     {
-        R100 v = make_R100(129);
-        printf("R100 hash %" PRIu64 "\n", hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, v, 3ll, 7913.0));
-        R100 e = echo_R100(44ull, (EnU8)200ull, v, 379852988045177376ull, (EnI64)-1ll);
-        printf("R100 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, e, 3ll, 7913.0));
-        R100 w = make_R100(628);
-        printf("R100 pair %" PRIu64 "\n", pair_R100(-9578ll, 8ll, v, 48ll, w));
-        printf("R100 ind hash %" PRIu64 "\n", ptr_hash_R100()(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, w, 3ll, 7913.0));
-        R100 ie = ptr_echo_R100()(44ull, (EnU8)200ull, e, 379852988045177376ull, (EnI64)-1ll);
-        printf("R100 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R100(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, ie, 3ll, 7913.0));
+        R100 v = make_R100(131);
+        printf("R100 hash %" PRIu64 "\n", hash_R100((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], v, 9223372036854775807ll));
+        R100 e = echo_R100(56982ull, 6502008245319399879ll, -6855.5, (EnI8)-128ll, v, -28ll, 49ll);
+        printf("R100 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R100((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], e, 9223372036854775807ll));
+        R100 w = make_R100(630);
+        printf("R100 pair %" PRIu64 "\n", pair_R100(3945.75, 6599.125, 170.375, v, -57ll, w));
+        R100 f = make_R100(1330);
+        printf("R100 field %" PRIu64 "\n", hash_R028(30ull, 25ll, f.f0, 9223372036854775807ll, 85ll));
+        f.f0 = echo_R028(4909.375f, f.f0, &ffidl_cells[48], (EnU64)9223372036854775808ull, 21007ll);
+        printf("R100 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R100((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], f, 9223372036854775807ll));
     }
 }
 __attribute__((noinline)) static void shape_R101(void) {
     printf("R101 layout %zu %zu %zu\n", sizeof(R101), _Alignof(R101), offsetof(R101, f0));
     {
-        R101 v = make_R101(130);
-        printf("R101 hash %" PRIu64 "\n", hash_R101(2682.25f, v, -1882.375f, 4118.0));
-        R101 e = echo_R101(12ull, -1351.125, -5001.25, 12863090999106842334ull, v, 6314.375f, -3507ll, 255ull);
-        printf("R101 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R101(2682.25f, e, -1882.375f, 4118.0));
-        R101 x = make_R101(1029);
-        printf("R101 w64 hash %" PRIu64 "\n", w64_hash_R101(-4902.625, x));
-        R101 y = w64_echo_R101(2515551964121058957ull, -24548ll, x, 1335354376065655710ll);
-        printf("R101 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R101(-4902.625, y));
-        printf("R101 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R101()(-4902.625, y));
-        R101 wie = ptr_w64_echo_R101()(2515551964121058957ull, -24548ll, y, 1335354376065655710ll);
-        printf("R101 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R101(-4902.625, wie));
+        R101 v = make_R101(132);
+        printf("R101 hash %" PRIu64 "\n", hash_R101(-33ll, v, 4097.375f));
+        R101 e = echo_R101(v, -13ll);
+        printf("R101 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R101(-33ll, e, 4097.375f));
+        R101 f = make_R101(1331);
+        printf("R101 field %" PRIu64 "\n", hash_R039(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f0[1], 126ll, 1747ll));
+        f.f0[1] = echo_R039(f.f0[1]);
+        printf("R101 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R101(-33ll, f, 4097.375f));
     }
 }
 __attribute__((noinline)) static void shape_R102(void) {
-    printf("R102 layout %zu %zu %zu\n", sizeof(R102), _Alignof(R102), offsetof(R102, f0));
+    printf("R102 layout %zu %zu %zu %zu %zu\n", sizeof(R102), _Alignof(R102), offsetof(R102, f0), offsetof(R102, f1), offsetof(R102, f2));
     {
-        R102 v = make_R102(131);
-        printf("R102 hash %" PRIu64 "\n", hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], v, 9223372036854775807ll));
-        R102 e = echo_R102(56982ull, 6502008245319399879ll, -6855.5, (EnI8)-128ll, v, -28ll, 49ll);
-        printf("R102 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R102((EnI8)127ll, 28.75, 3133.125, &ffidl_cells[49], e, 9223372036854775807ll));
-        R102 w = make_R102(630);
-        printf("R102 pair %" PRIu64 "\n", pair_R102(3945.75, 6599.125, 170.375, v, -57ll, w));
+        R102 v = make_R102(133);
+        printf("R102 hash %" PRIu64 "\n", hash_R102(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, v, -1658087066370739730ll, 18446744073709551614ull));
+        R102 e = echo_R102(-2358.75f, false, -2551.125, v, 2393.875, 255ull);
+        printf("R102 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R102(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, e, -1658087066370739730ll, 18446744073709551614ull));
+        R102 w = make_R102(632);
+        printf("R102 pair %" PRIu64 "\n", pair_R102(40ull, v, 9223372036854775806ll, w, -12845ll));
     }
 }
 __attribute__((noinline)) static void shape_R103(void) {
-    printf("R103 layout %zu %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0), offsetof(R103, f1));
+    printf("R103 layout %zu %zu %zu %zu %zu\n", sizeof(R103), _Alignof(R103), offsetof(R103, f0), offsetof(R103, f1), offsetof(R103, f2));
     {
-        R103 v = make_R103(132);
-        printf("R103 hash %" PRIu64 "\n", hash_R103(-33ll, v, 4097.375f));
-        R103 e = echo_R103(v, -13ll);
-        printf("R103 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-33ll, e, 4097.375f));
-        R103 f = make_R103(1331);
-        printf("R103 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f1, 53742ull));
-        f.f1 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f1);
-        printf("R103 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-33ll, f, 4097.375f));
+        R103 v = make_R103(134);
+        printf("R103 hash %" PRIu64 "\n", hash_R103(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
+        R103 e = echo_R103(4090063306524475793ull, (EnI16)7ll, v, 1332.625);
+        printf("R103 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
+        R103 x = make_R103(1033);
+        printf("R103 w64 hash %" PRIu64 "\n", w64_hash_R103(4129.625f, x));
+        R103 y = w64_echo_R103(-5094.0f, 7ull, x);
+        printf("R103 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R103(4129.625f, y));
+        printf("R103 ind hash %" PRIu64 "\n", ptr_hash_R103()(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
+        R103 ie = ptr_echo_R103()(4090063306524475793ull, (EnI16)7ll, e, 1332.625);
+        printf("R103 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], ie));
+        R103 f = make_R103(1333);
+        printf("R103 field %" PRIu64 "\n", hash_PackP7(14ll, 0ll, f.f2[0], 96ull));
+        f.f2[0] = echo_PackP7(-5124.375, 1625.625f, f.f2[0], 755511254ull, 16ll);
+        printf("R103 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R103(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f));
     }
 }
 __attribute__((noinline)) static void shape_R104(void) {
-    printf("R104 layout %zu %zu %zu %zu\n", sizeof(R104), _Alignof(R104), offsetof(R104, f0), offsetof(R104, f1));
+    printf("R104 layout %zu %zu %zu %zu %zu\n", sizeof(R104), _Alignof(R104), offsetof(R104, f0), offsetof(R104, f1), offsetof(R104, f2));
     {
-        R104 v = make_R104(133);
-        printf("R104 hash %" PRIu64 "\n", hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, v, -1658087066370739730ll, 18446744073709551614ull));
-        R104 e = echo_R104(-2358.75f, false, -2551.125, v, 2393.875, 255ull);
-        printf("R104 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R104(254ull, 65535ull, (EnInt)-5ll, 24ull, -46ll, e, -1658087066370739730ll, 18446744073709551614ull));
-        R104 w = make_R104(632);
-        printf("R104 pair %" PRIu64 "\n", pair_R104(40ull, v, 9223372036854775806ll, w, -12845ll));
+        R104 v = make_R104(135);
+        printf("R104 hash %" PRIu64 "\n", hash_R104(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, v, 3776721743ull, 3642072706072785008ll));
+        R104 e = echo_R104(2909.125, 1099.25f, v, 1383.25f, 4495.375);
+        printf("R104 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R104(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, e, 3776721743ull, 3642072706072785008ll));
+        R104 w = make_R104(634);
+        printf("R104 pair %" PRIu64 "\n", pair_R104(182ull, 0ll, v, 4446.125, w, 662.125));
     }
 }
 __attribute__((noinline)) static void shape_R105(void) {
-    printf("R105 layout %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0));
+    printf("R105 layout %zu %zu %zu %zu\n", sizeof(R105), _Alignof(R105), offsetof(R105, f0), offsetof(R105, f1));
     {
-        R105 v = make_R105(134);
-        printf("R105 hash %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
-        R105 e = echo_R105(4090063306524475793ull, (EnI16)7ll, v, 1332.625);
-        printf("R105 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
-        R105 x = make_R105(1033);
-        printf("R105 w64 hash %" PRIu64 "\n", w64_hash_R105(4129.625f, x));
-        R105 y = w64_echo_R105(-5094.0f, 7ull, x);
-        printf("R105 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R105(4129.625f, y));
-        printf("R105 ind hash %" PRIu64 "\n", ptr_hash_R105()(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], v));
-        R105 ie = ptr_echo_R105()(4090063306524475793ull, (EnI16)7ll, e, 1332.625);
-        printf("R105 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], ie));
+        R105 v = make_R105(136);
+        printf("R105 hash %" PRIu64 "\n", hash_R105(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, v, 1572.375));
+        R105 e = echo_R105(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, v);
+        printf("R105 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, e, 1572.375));
     }
 }
 __attribute__((noinline)) static void shape_R106(void) {
-    printf("R106 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R106), _Alignof(R106), offsetof(R106, f0), offsetof(R106, f1), offsetof(R106, f2), offsetof(R106, f3));
+    printf("R106 layout %zu %zu %zu %zu\n", sizeof(R106), _Alignof(R106), offsetof(R106, f0), offsetof(R106, f1));
     {
-        R106 v = make_R106(135);
-        printf("R106 hash %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, v, 3776721743ull, 3642072706072785008ll));
-        R106 e = echo_R106(2909.125, 1099.25f, v, 1383.25f, 4495.375);
-        printf("R106 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, e, 3776721743ull, 3642072706072785008ll));
-        R106 w = make_R106(634);
-        printf("R106 pair %" PRIu64 "\n", pair_R106(182ull, 0ll, v, 4446.125, w, 662.125));
+        R106 v = make_R106(137);
+        printf("R106 hash %" PRIu64 "\n", hash_R106(v, -7090.5));
+        R106 e = echo_R106(v, 126ll);
+        printf("R106 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R106(e, -7090.5));
+        R106 w = make_R106(636);
+        printf("R106 pair %" PRIu64 "\n", pair_R106(2832601216ull, 40ull, (EnI64)5000000000ll, 19ll, v, (EnU16)65535ull, w, 7978.75f, 70.875));
     }
 }
 __attribute__((noinline)) static void shape_R107(void) {
     printf("R107 layout %zu %zu %zu\n", sizeof(R107), _Alignof(R107), offsetof(R107, f0));
     {
-        R107 v = make_R107(136);
-        printf("R107 hash %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, v, 1572.375));
-        R107 e = echo_R107(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, v);
-        printf("R107 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, e, 1572.375));
+        R107 v = make_R107(138);
+        printf("R107 hash %" PRIu64 "\n", hash_R107(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, v, 45ull, 3208.625f));
+        R107 e = echo_R107(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, v, -3ll, 4294967294ull, 7836108329153716857ll);
+        printf("R107 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R107(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
+        R107 x = make_R107(1037);
+        printf("R107 w64 hash %" PRIu64 "\n", w64_hash_R107(7ll, x, 46628ull));
+        R107 y = w64_echo_R107(2078.625, 44ll, -3698.5f, x, 32767ll, -25ll);
+        printf("R107 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R107(7ll, y, 46628ull));
+        printf("R107 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R107()(7ll, y, 46628ull));
+        R107 wie = ptr_w64_echo_R107()(2078.625, 44ll, -3698.5f, y, 32767ll, -25ll);
+        printf("R107 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R107(7ll, wie, 46628ull));
     }
 }
 __attribute__((noinline)) static void shape_R108(void) {
     printf("R108 layout %zu %zu %zu %zu %zu\n", sizeof(R108), _Alignof(R108), offsetof(R108, f0), offsetof(R108, f1), offsetof(R108, f2));
     {
-        R108 v = make_R108(137);
-        printf("R108 hash %" PRIu64 "\n", hash_R108(v, -7090.5));
-        R108 e = echo_R108(v, 126ll);
-        printf("R108 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R108(e, -7090.5));
-        R108 w = make_R108(636);
-        printf("R108 pair %" PRIu64 "\n", pair_R108(2832601216ull, 40ull, (EnI64)5000000000ll, 19ll, v, (EnU16)65535ull, w, 7978.75f, 70.875));
+        R108 v = make_R108(139);
+        printf("R108 hash %" PRIu64 "\n", hash_R108(-9223372036854775806ll, 7493.875f, v, -2494.75f));
+        R108 e = echo_R108(v, -3034.0, 1877.5f, 5688.875f);
+        printf("R108 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R108(-9223372036854775806ll, 7493.875f, e, -2494.75f));
+        R108 w = make_R108(638);
+        printf("R108 pair %" PRIu64 "\n", pair_R108(v, -2768.625, w, -1339.0));
+        printf("R108 ind hash %" PRIu64 "\n", ptr_hash_R108()(-9223372036854775806ll, 7493.875f, w, -2494.75f));
+        R108 ie = ptr_echo_R108()(e, -3034.0, 1877.5f, 5688.875f);
+        printf("R108 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R108(-9223372036854775806ll, 7493.875f, ie, -2494.75f));
     }
 }
 __attribute__((noinline)) static void shape_R109(void) {
     printf("R109 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R109), _Alignof(R109), offsetof(R109, f0), offsetof(R109, f1), offsetof(R109, f2), offsetof(R109, f3));
     {
-        R109 v = make_R109(138);
-        printf("R109 hash %" PRIu64 "\n", hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, v, 45ull, 3208.625f));
-        R109 e = echo_R109(-7570.5f, &ffidl_cells[36], 5878.25, 0ll, 7653.875f, -1375.375f, 194ull, v, -3ll, 4294967294ull, 7836108329153716857ll);
-        printf("R109 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
-        R109 x = make_R109(1037);
-        printf("R109 w64 hash %" PRIu64 "\n", w64_hash_R109(7ll, x, 46628ull));
-        R109 y = w64_echo_R109(2078.625, 44ll, -3698.5f, x, 32767ll, -25ll);
-        printf("R109 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R109(7ll, y, 46628ull));
-        printf("R109 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R109()(7ll, y, 46628ull));
-        R109 wie = ptr_w64_echo_R109()(2078.625, 44ll, -3698.5f, y, 32767ll, -25ll);
-        printf("R109 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R109(7ll, wie, 46628ull));
-        R109 f = make_R109(1337);
-        printf("R109 field %" PRIu64 "\n", hash_ZigMixed(48132ull, 31226ll, f.f3, -2456.875f));
-        f.f3 = echo_ZigMixed(48ull, 38.375f, 529.625f, (EnU64)9223372036854775808ull, -2241.375f, 10ull, 0ll, f.f3);
-        printf("R109 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R109(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, f, 45ull, 3208.625f));
+        R109 v = make_R109(140);
+        printf("R109 hash %" PRIu64 "\n", hash_R109(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, v, 33ull, 3563.125));
+        R109 e = echo_R109(42489ull, 9223372036854775807ll, 0ll, 475219380456647489ull, v, 14837882839057372500ull, 12ll);
+        printf("R109 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R109(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, e, 33ull, 3563.125));
+        R109 f = make_R109(1339);
+        printf("R109 field %" PRIu64 "\n", hash_PackAlign16F(2147483647ll, f.f3, 7950ull, 35ll));
+        f.f3 = echo_PackAlign16F(-3329.75f, f.f3, 0ull, 20906ll);
+        printf("R109 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R109(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, f, 33ull, 3563.125));
     }
 }
 __attribute__((noinline)) static void shape_R110(void) {
     printf("R110 layout %zu %zu %zu\n", sizeof(R110), _Alignof(R110), offsetof(R110, f0));
     {
-        R110 v = make_R110(139);
-        printf("R110 hash %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, v, -2494.75f));
-        R110 e = echo_R110(v, -3034.0, 1877.5f, 5688.875f);
-        printf("R110 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(-9223372036854775806ll, 7493.875f, e, -2494.75f));
-        R110 w = make_R110(638);
-        printf("R110 pair %" PRIu64 "\n", pair_R110(v, -2768.625, w, -1339.0));
-        printf("R110 ind hash %" PRIu64 "\n", ptr_hash_R110()(-9223372036854775806ll, 7493.875f, w, -2494.75f));
-        R110 ie = ptr_echo_R110()(e, -3034.0, 1877.5f, 5688.875f);
-        printf("R110 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(-9223372036854775806ll, 7493.875f, ie, -2494.75f));
-        R110 f = make_R110(1338);
-        printf("R110 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0));
-        f.f0 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0);
-        printf("R110 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(-9223372036854775806ll, 7493.875f, f, -2494.75f));
+        R110 v = make_R110(141);
+        printf("R110 hash %" PRIu64 "\n", hash_R110(1445.5, v));
+        R110 e = echo_R110(1ull, v, &ffidl_cells[53], 10ull);
+        printf("R110 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(1445.5, e));
+        R110 w = make_R110(640);
+        printf("R110 pair %" PRIu64 "\n", pair_R110(0ull, 39213ull, -1ll, -115ll, v, 7385.75, w, 3639943479ull));
+        R110 f = make_R110(1340);
+        printf("R110 field %" PRIu64 "\n", hash_R035((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, f.f0, 7047.875f));
+        f.f0 = echo_R035(-4837.0f, -3629.75f, -2.25, f.f0, 6561.0f);
+        printf("R110 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R110(1445.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R111(void) {
     printf("R111 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R111), _Alignof(R111), offsetof(R111, f0), offsetof(R111, f1), offsetof(R111, f2), offsetof(R111, f3), offsetof(R111, f4));
     {
-        R111 v = make_R111(140);
-        printf("R111 hash %" PRIu64 "\n", hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, v, 33ull, 3563.125));
-        R111 e = echo_R111(42489ull, 9223372036854775807ll, 0ll, 475219380456647489ull, v, 14837882839057372500ull, 12ll);
-        printf("R111 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, e, 33ull, 3563.125));
-        R111 f = make_R111(1339);
-        printf("R111 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f4, 53742ull));
-        f.f4 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f4);
-        printf("R111 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R111(5064.125f, -5240.0f, -337.0f, -2271.375f, 550901996ull, -6750.625, f, 33ull, 3563.125));
+        R111 v = make_R111(142);
+        printf("R111 hash %" PRIu64 "\n", hash_R111(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, v, -5021.125f));
+        R111 e = echo_R111(v, -4724.125, 4246360692ull, -3384.0f);
+        printf("R111 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R111(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, e, -5021.125f));
+        R111 x = make_R111(1041);
+        printf("R111 w64 hash %" PRIu64 "\n", w64_hash_R111(true, 9223372036854775807ll, x, 31ll, 0ull));
+        R111 y = w64_echo_R111(127ll, 32767ll, 31ull, -9ll, x);
+        printf("R111 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R111(true, 9223372036854775807ll, y, 31ll, 0ull));
+        R111 f = make_R111(1341);
+        printf("R111 field %" PRIu64 "\n", hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, f.f4, 204.75));
+        f.f4 = echo_EmptyF64(7649844100899084711ull, 4ll, false, 32716ull, &ffidl_cells[62], -127ll, f.f4);
+        printf("R111 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R111(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, f, -5021.125f));
     }
 }
 __attribute__((noinline)) static void shape_R112(void) {
     printf("R112 layout %zu %zu %zu %zu %zu\n", sizeof(R112), _Alignof(R112), offsetof(R112, f0), offsetof(R112, f1), offsetof(R112, f2));
     {
-        R112 v = make_R112(141);
-        printf("R112 hash %" PRIu64 "\n", hash_R112(1445.5, v));
-        R112 e = echo_R112(1ull, v, &ffidl_cells[53], 10ull);
-        printf("R112 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R112(1445.5, e));
-        R112 w = make_R112(640);
-        printf("R112 pair %" PRIu64 "\n", pair_R112(0ull, 39213ull, -1ll, -115ll, v, 7385.75, w, 3639943479ull));
-        R112 f = make_R112(1340);
-        printf("R112 field %" PRIu64 "\n", hash_R004(-7723.125f, 47ull, -39ll, -517090722ll, true, f.f2, -4ll));
-        f.f2 = echo_R004(465192065ll, 2473.125, f.f2);
-        printf("R112 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R112(1445.5, f));
+        R112 v = make_R112(143);
+        printf("R112 hash %" PRIu64 "\n", hash_R112(3611.25f, 880.25f, 2523.0f, v));
+        R112 e = echo_R112(-8802605595981496851ll, v, 1779.5f);
+        printf("R112 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R112(3611.25f, 880.25f, 2523.0f, e));
+        R112 w = make_R112(642);
+        printf("R112 pair %" PRIu64 "\n", pair_R112(7991.75f, -7419.0, 7268.0f, 938.375, 2124.625, -7822.5, v, 858.875, w, -4665.0f));
+        R112 f = make_R112(1342);
+        printf("R112 field %" PRIu64 "\n", hash_R025(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, f.f2));
+        f.f2 = echo_R025(0ull, 594024953ll, 18446744073709551614ull, 8702950756118995010ll, -32ll, 0ll, -37ll, &ffidl_cells[30], f.f2, -6142.5f);
+        printf("R112 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R112(3611.25f, 880.25f, 2523.0f, f));
     }
 }
 __attribute__((noinline)) static void shape_R113(void) {
     printf("R113 layout %zu %zu %zu %zu %zu\n", sizeof(R113), _Alignof(R113), offsetof(R113, f0), offsetof(R113, f1), offsetof(R113, f2));
     {
-        R113 v = make_R113(142);
-        printf("R113 hash %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, v, -5021.125f));
-        R113 e = echo_R113(v, -4724.125, 4246360692ull, -3384.0f);
-        printf("R113 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, e, -5021.125f));
-        R113 x = make_R113(1041);
-        printf("R113 w64 hash %" PRIu64 "\n", w64_hash_R113(true, 9223372036854775807ll, x, 31ll, 0ull));
-        R113 y = w64_echo_R113(127ll, 32767ll, 31ull, -9ll, x);
-        printf("R113 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R113(true, 9223372036854775807ll, y, 31ll, 0ull));
+        R113 v = make_R113(144);
+        printf("R113 hash %" PRIu64 "\n", hash_R113(v));
+        R113 e = echo_R113(7984.0f, (EnU32)834ull, (EnI8)-128ll, v);
+        printf("R113 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R113(e));
+        printf("R113 ind hash %" PRIu64 "\n", ptr_hash_R113()(v));
+        R113 ie = ptr_echo_R113()(7984.0f, (EnU32)834ull, (EnI8)-128ll, e);
+        printf("R113 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R113(ie));
     }
 }
 __attribute__((noinline)) static void shape_R114(void) {
     printf("R114 layout %zu %zu %zu\n", sizeof(R114), _Alignof(R114), offsetof(R114, f0));
     {
-        R114 v = make_R114(143);
-        printf("R114 hash %" PRIu64 "\n", hash_R114(3611.25f, 880.25f, 2523.0f, v));
-        R114 e = echo_R114(-8802605595981496851ll, v, 1779.5f);
-        printf("R114 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R114(3611.25f, 880.25f, 2523.0f, e));
-        R114 w = make_R114(642);
-        printf("R114 pair %" PRIu64 "\n", pair_R114(7991.75f, -7419.0, 7268.0f, 938.375, 2124.625, -7822.5, v, 858.875, w, -4665.0f));
+        R114 v = make_R114(145);
+        printf("R114 hash %" PRIu64 "\n", hash_R114(-7697.375f, 31342ll, v, &ffidl_cells[20], false));
+        R114 e = echo_R114(8515203947827205553ll, 65535ull, 138ull, 26ll, (EnI16)-299ll, 126ll, (EnU32)157ull, 1790550298708952495ull, v, 4780.0f, -4900.625, -1740.0f);
+        printf("R114 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R114(-7697.375f, 31342ll, e, &ffidl_cells[20], false));
+        R114 w = make_R114(644);
+        printf("R114 pair %" PRIu64 "\n", pair_R114(3236479399ull, -1676.625f, 13420ll, 1ull, &ffidl_cells[59], &ffidl_cells[63], v, -740.0, w, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R115(void) {
-    printf("R115 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0), offsetof(R115, f1), offsetof(R115, f2), offsetof(R115, f3));
+    printf("R115 layout %zu %zu %zu %zu\n", sizeof(R115), _Alignof(R115), offsetof(R115, f0), offsetof(R115, f1));
     {
-        R115 v = make_R115(144);
-        printf("R115 hash %" PRIu64 "\n", hash_R115(v));
-        R115 e = echo_R115(7984.0f, (EnU32)834ull, (EnI8)-128ll, v);
-        printf("R115 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(e));
-        printf("R115 ind hash %" PRIu64 "\n", ptr_hash_R115()(v));
-        R115 ie = ptr_echo_R115()(7984.0f, (EnU32)834ull, (EnI8)-128ll, e);
-        printf("R115 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(ie));
-        R115 f = make_R115(1343);
-        printf("R115 field %" PRIu64 "\n", hash_R022(f.f0, 183ull));
-        f.f0 = echo_R022(15109ull, 1854865314ull, 0ll, 39ll, 0ull, 3287ll, f.f0, -72ll, 70ull, &ffidl_cells[35]);
-        printf("R115 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(f));
+        R115 v = make_R115(146);
+        printf("R115 hash %" PRIu64 "\n", hash_R115(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, v, 0ull, 44ull));
+        R115 e = echo_R115(-8ll, 18ll, 8395860490036473445ull, 106ull, 19ull, v, -7276.75);
+        printf("R115 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, e, 0ull, 44ull));
+        R115 x = make_R115(1045);
+        printf("R115 w64 hash %" PRIu64 "\n", w64_hash_R115(-3284.625f, 32ull, x, -1397889374ll, 46009ull));
+        R115 y = w64_echo_R115(-7462639019664629583ll, x);
+        printf("R115 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R115(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
+        printf("R115 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R115()(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
+        R115 wie = ptr_w64_echo_R115()(-7462639019664629583ll, y);
+        printf("R115 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R115(-3284.625f, 32ull, wie, -1397889374ll, 46009ull));
+        R115 f = make_R115(1345);
+        printf("R115 field %" PRIu64 "\n", hash_R047(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], f.f0, 15276ull));
+        f.f0 = echo_R047(9ull, 25256ll, -43ll, f.f0, 65444ull);
+        printf("R115 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R115(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, f, 0ull, 44ull));
     }
 }
 __attribute__((noinline)) static void shape_R116(void) {
-    printf("R116 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R116), _Alignof(R116), offsetof(R116, f0), offsetof(R116, f1), offsetof(R116, f2), offsetof(R116, f3));
+    printf("R116 layout %zu %zu %zu\n", sizeof(R116), _Alignof(R116), offsetof(R116, f0));
     {
-        R116 v = make_R116(145);
-        printf("R116 hash %" PRIu64 "\n", hash_R116(-7697.375f, 31342ll, v, &ffidl_cells[20], false));
-        R116 e = echo_R116(8515203947827205553ll, 65535ull, 138ull, 26ll, (EnI16)-299ll, 126ll, (EnU32)157ull, 1790550298708952495ull, v, 4780.0f, -4900.625, -1740.0f);
-        printf("R116 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R116(-7697.375f, 31342ll, e, &ffidl_cells[20], false));
-        R116 w = make_R116(644);
-        printf("R116 pair %" PRIu64 "\n", pair_R116(3236479399ull, -1676.625f, 13420ll, 1ull, &ffidl_cells[59], &ffidl_cells[63], v, -740.0, w, 0ull));
-        R116 f = make_R116(1344);
-        printf("R116 field %" PRIu64 "\n", hash_R094(f.f3[0], (EnI8)127ll, 10ull));
-        f.f3[0] = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f3[0]);
-        printf("R116 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R116(-7697.375f, 31342ll, f, &ffidl_cells[20], false));
+        R116 v = make_R116(147);
+        printf("R116 hash %" PRIu64 "\n", hash_R116(v, -2007.375));
+        R116 e = echo_R116(599.5f, -7867.625f, 4623.375f, -719.25f, v);
+        printf("R116 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R116(e, -2007.375));
+        R116 w = make_R116(646);
+        printf("R116 pair %" PRIu64 "\n", pair_R116(6748.125, v, &ffidl_cells[11], w, 126ll, 15838054970004524657ull));
     }
 }
 __attribute__((noinline)) static void shape_R117(void) {
-    printf("R117 layout %zu %zu %zu\n", sizeof(R117), _Alignof(R117), offsetof(R117, f0));
+    printf("R117 layout %zu %zu %zu %zu %zu\n", sizeof(R117), _Alignof(R117), offsetof(R117, f0), offsetof(R117, f1), offsetof(R117, f2));
     {
-        R117 v = make_R117(146);
-        printf("R117 hash %" PRIu64 "\n", hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, v, 0ull, 44ull));
-        R117 e = echo_R117(-8ll, 18ll, 8395860490036473445ull, 106ull, 19ull, v, -7276.75);
-        printf("R117 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, e, 0ull, 44ull));
-        R117 x = make_R117(1045);
-        printf("R117 w64 hash %" PRIu64 "\n", w64_hash_R117(-3284.625f, 32ull, x, -1397889374ll, 46009ull));
-        R117 y = w64_echo_R117(-7462639019664629583ll, x);
-        printf("R117 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R117(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
-        printf("R117 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R117()(-3284.625f, 32ull, y, -1397889374ll, 46009ull));
-        R117 wie = ptr_w64_echo_R117()(-7462639019664629583ll, y);
-        printf("R117 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R117(-3284.625f, 32ull, wie, -1397889374ll, 46009ull));
-        R117 f = make_R117(1345);
-        printf("R117 field %" PRIu64 "\n", hash_R052(516.375, 4365.375, 4019.875, 6772.25, -6106.875, 2290.0f, f.f0[0]));
-        f.f0[0] = echo_R052(f.f0[0], (EnI64)-1ll, 11669ll, 903.125f);
-        printf("R117 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R117(-5145.5f, 5238888159533977608ll, 256.875f, 5493.875, 3425.875f, -7348.75f, f, 0ull, 44ull));
+        R117 v = make_R117(148);
+        printf("R117 hash %" PRIu64 "\n", hash_R117(-6531.125f, v, 1388.125));
+        R117 e = echo_R117(-30ll, -95ll, -9485ll, true, 3305052420443848001ull, 30833ull, 0ull, v, 7635446328982813576ull);
+        printf("R117 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R117(-6531.125f, e, 1388.125));
     }
 }
 __attribute__((noinline)) static void shape_R118(void) {
     printf("R118 layout %zu %zu %zu\n", sizeof(R118), _Alignof(R118), offsetof(R118, f0));
     {
-        R118 v = make_R118(147);
-        printf("R118 hash %" PRIu64 "\n", hash_R118(v, -2007.375));
-        R118 e = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, v);
-        printf("R118 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(e, -2007.375));
-        R118 w = make_R118(646);
-        printf("R118 pair %" PRIu64 "\n", pair_R118(6748.125, v, &ffidl_cells[11], w, 126ll, 15838054970004524657ull));
-        R118 f = make_R118(1346);
-        printf("R118 field %" PRIu64 "\n", hash_R107(1345079637ull, 118ll, 115ll, false, -3517.0, 41ull, -45ll, f.f0, 1572.375));
-        f.f0 = echo_R107(32767ll, 65338ull, 0ll, 42ll, 351421219267206364ull, 2147483647ll, 58ull, f.f0);
-        printf("R118 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(f, -2007.375));
+        R118 v = make_R118(149);
+        printf("R118 hash %" PRIu64 "\n", hash_R118(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, v, 5751800847714345207ull));
+        R118 e = echo_R118(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, v, 10ull, 4308192156440199558ull);
+        printf("R118 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, e, 5751800847714345207ull));
+        R118 w = make_R118(648);
+        printf("R118 pair %" PRIu64 "\n", pair_R118(18ll, 34886ull, &ffidl_cells[0], -3616.125f, v, &ffidl_cells[37], w, (EnI64)5000000000ll, 3999.875));
+        printf("R118 ind hash %" PRIu64 "\n", ptr_hash_R118()(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, w, 5751800847714345207ull));
+        R118 ie = ptr_echo_R118()(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, e, 10ull, 4308192156440199558ull);
+        printf("R118 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, ie, 5751800847714345207ull));
+        R118 f = make_R118(1348);
+        printf("R118 field %" PRIu64 "\n", hash_R101(-33ll, f.f0[1], 4097.375f));
+        f.f0[1] = echo_R101(f.f0[1], -13ll);
+        printf("R118 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R118(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, f, 5751800847714345207ull));
     }
 }
 __attribute__((noinline)) static void shape_R119(void) {
-    printf("R119 layout %zu %zu %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0), offsetof(R119, f1), offsetof(R119, f2));
+    printf("R119 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R119), _Alignof(R119), offsetof(R119, f0), offsetof(R119, f1), offsetof(R119, f2), offsetof(R119, f3), offsetof(R119, f4));
     {
-        R119 v = make_R119(148);
-        printf("R119 hash %" PRIu64 "\n", hash_R119(-6531.125f, v, 1388.125));
-        R119 e = echo_R119(-30ll, -95ll, -9485ll, true, 3305052420443848001ull, 30833ull, 0ull, v, 7635446328982813576ull);
-        printf("R119 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R119(-6531.125f, e, 1388.125));
-        R119 f = make_R119(1347);
-        printf("R119 field %" PRIu64 "\n", hash_CharShortLong(18446744073709551615ull, 156.75, f.f2, -1415.375, 3287.75f));
-        f.f2 = echo_CharShortLong(-2942.125, 1ull, (EnU8)194ull, -1839875987ll, -559.0, -4729.625f, -32768ll, 234ull, f.f2, -547.375f);
-        printf("R119 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R119(-6531.125f, f, 1388.125));
+        R119 v = make_R119(150);
+        printf("R119 hash %" PRIu64 "\n", hash_R119(0ull, -1549.625, 22263ll, 95ull, v, 48ll));
+        R119 e = echo_R119(23618ll, -7610.875, &ffidl_cells[31], v);
+        printf("R119 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R119(0ull, -1549.625, 22263ll, 95ull, e, 48ll));
+        R119 x = make_R119(1049);
+        printf("R119 w64 hash %" PRIu64 "\n", w64_hash_R119(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, x, 2182.625));
+        R119 y = w64_echo_R119(&ffidl_cells[62], -38ll, 92ull, x, &ffidl_cells[24]);
+        printf("R119 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R119(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, y, 2182.625));
     }
 }
 __attribute__((noinline)) static void shape_R120(void) {
-    printf("R120 layout %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1));
+    printf("R120 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R120), _Alignof(R120), offsetof(R120, f0), offsetof(R120, f1), offsetof(R120, f2), offsetof(R120, f3), offsetof(R120, f4));
     {
-        R120 v = make_R120(149);
-        printf("R120 hash %" PRIu64 "\n", hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, v, 5751800847714345207ull));
-        R120 e = echo_R120(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, v, 10ull, 4308192156440199558ull);
-        printf("R120 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, e, 5751800847714345207ull));
-        R120 w = make_R120(648);
-        printf("R120 pair %" PRIu64 "\n", pair_R120(18ll, 34886ull, &ffidl_cells[0], -3616.125f, v, &ffidl_cells[37], w, (EnI64)5000000000ll, 3999.875));
-        printf("R120 ind hash %" PRIu64 "\n", ptr_hash_R120()(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, w, 5751800847714345207ull));
-        R120 ie = ptr_echo_R120()(7063.25, 32ull, 4567.875f, 5643ull, 18ll, -7392537954410636348ll, e, 10ull, 4308192156440199558ull);
-        printf("R120 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R120(33ull, 26ll, 15ull, 32766ll, (EnU8)77ull, &ffidl_cells[28], 32767ll, ie, 5751800847714345207ull));
+        R120 v = make_R120(151);
+        printf("R120 hash %" PRIu64 "\n", hash_R120(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, v, 3315702617ull));
+        R120 e = echo_R120(-366265927ll, 2169.875f, v, &ffidl_cells[33], (EnU16)65535ull);
+        printf("R120 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R120(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, e, 3315702617ull));
+        R120 w = make_R120(650);
+        printf("R120 pair %" PRIu64 "\n", pair_R120(-35ll, -5327.25f, -44ll, -6446.5f, -6703.125, v, 32767ll, w, -1932417423ll, 6416.0));
+        R120 f = make_R120(1350);
+        printf("R120 field %" PRIu64 "\n", hash_R085((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, f.f3, -2634.0f, -35ll));
+        f.f3 = echo_R085(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, f.f3, 35ll);
+        printf("R120 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R120(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f, 3315702617ull));
     }
 }
 __attribute__((noinline)) static void shape_R121(void) {
-    printf("R121 layout %zu %zu %zu %zu\n", sizeof(R121), _Alignof(R121), offsetof(R121, f0), offsetof(R121, f1));
+    printf("R121 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R121), _Alignof(R121), offsetof(R121, f0), offsetof(R121, f1), offsetof(R121, f2), offsetof(R121, f3), offsetof(R121, f4), offsetof(R121, f5), offsetof(R121, f6), offsetof(R121, f7));
     {
-        R121 v = make_R121(150);
-        printf("R121 hash %" PRIu64 "\n", hash_R121(0ull, -1549.625, 22263ll, 95ull, v, 48ll));
-        R121 e = echo_R121(23618ll, -7610.875, &ffidl_cells[31], v);
-        printf("R121 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R121(0ull, -1549.625, 22263ll, 95ull, e, 48ll));
-        R121 x = make_R121(1049);
-        printf("R121 w64 hash %" PRIu64 "\n", w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, x, 2182.625));
-        R121 y = w64_echo_R121(&ffidl_cells[62], -38ll, 92ull, x, &ffidl_cells[24]);
-        printf("R121 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R121(32766ll, (EnU32)4000000000ull, 4328ull, 16ll, y, 2182.625));
+        R121 v = make_R121(152);
+        printf("R121 hash %" PRIu64 "\n", hash_R121(v));
+        R121 e = echo_R121(&ffidl_cells[43], v, -1295791065ll, 7798806631847295757ll);
+        printf("R121 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R121(e));
+        R121 f = make_R121(1351);
+        printf("R121 field %" PRIu64 "\n", hash_F64F32ZeroI32(3595.25f, -5066.625, -5369.625, 7ull, f.f6));
+        f.f6 = echo_F64F32ZeroI32(-79ll, -38ll, (EnI64)5000000000ll, f.f6, 172ull, -789556000ll);
+        printf("R121 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R121(f));
     }
 }
 __attribute__((noinline)) static void shape_R122(void) {
     printf("R122 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R122), _Alignof(R122), offsetof(R122, f0), offsetof(R122, f1), offsetof(R122, f2), offsetof(R122, f3));
     {
-        R122 v = make_R122(151);
-        printf("R122 hash %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, v, 3315702617ull));
-        R122 e = echo_R122(-366265927ll, 2169.875f, v, &ffidl_cells[33], (EnU16)65535ull);
-        printf("R122 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, e, 3315702617ull));
-        R122 w = make_R122(650);
-        printf("R122 pair %" PRIu64 "\n", pair_R122(-35ll, -5327.25f, -44ll, -6446.5f, -6703.125, v, 32767ll, w, -1932417423ll, 6416.0));
-        R122 f = make_R122(1350);
-        printf("R122 field %" PRIu64 "\n", hash_R049(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], f.f1, 15276ull));
-        f.f1 = echo_R049(9ull, 25256ll, -43ll, f.f1, 65444ull);
-        printf("R122 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f, 3315702617ull));
+        R122 v = make_R122(153);
+        printf("R122 hash %" PRIu64 "\n", hash_R122(1490.0f, 48ll, v));
+        R122 e = echo_R122(4083.75f, 2018.75, 5430.0, 4ull, 0ull, 3037.5, -959.75f, v);
+        printf("R122 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R122(1490.0f, 48ll, e));
+        R122 w = make_R122(652);
+        printf("R122 pair %" PRIu64 "\n", pair_R122(&ffidl_cells[35], 1ull, 1ull, 6100638799638776742ull, 0ll, v, 3ll, w, 3727.5f));
     }
 }
 __attribute__((noinline)) static void shape_R123(void) {
-    printf("R123 layout %zu %zu %zu %zu\n", sizeof(R123), _Alignof(R123), offsetof(R123, f0), offsetof(R123, f1));
+    printf("R123 layout %zu %zu %zu\n", sizeof(R123), _Alignof(R123), offsetof(R123, f0));
     {
-        R123 v = make_R123(152);
-        printf("R123 hash %" PRIu64 "\n", hash_R123(v));
-        R123 e = echo_R123(&ffidl_cells[43], v, -1295791065ll, 7798806631847295757ll);
-        printf("R123 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R123(e));
+        R123 v = make_R123(154);
+        printf("R123 hash %" PRIu64 "\n", hash_R123(4885.25f, 5104.0, v, -117ll, -2147483647ll));
+        R123 e = echo_R123(4294967294ull, -12ll, 123ull, v, 15697600630196290509ull, 126ll);
+        printf("R123 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R123(4885.25f, 5104.0, e, -117ll, -2147483647ll));
+        R123 x = make_R123(1053);
+        printf("R123 w64 hash %" PRIu64 "\n", w64_hash_R123(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, x, (EnU32)3ull));
+        R123 y = w64_echo_R123(-1589.5f, -8521ll, x);
+        printf("R123 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R123(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
+        printf("R123 ind hash %" PRIu64 "\n", ptr_hash_R123()(4885.25f, 5104.0, v, -117ll, -2147483647ll));
+        R123 ie = ptr_echo_R123()(4294967294ull, -12ll, 123ull, e, 15697600630196290509ull, 126ll);
+        printf("R123 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R123(4885.25f, 5104.0, ie, -117ll, -2147483647ll));
+        printf("R123 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R123()(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
+        R123 wie = ptr_w64_echo_R123()(-1589.5f, -8521ll, y);
+        printf("R123 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R123(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, wie, (EnU32)3ull));
     }
 }
 __attribute__((noinline)) static void shape_R124(void) {
-    printf("R124 layout %zu %zu %zu\n", sizeof(R124), _Alignof(R124), offsetof(R124, f0));
+    printf("R124 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R124), _Alignof(R124), offsetof(R124, f0), offsetof(R124, f1), offsetof(R124, f2), offsetof(R124, f3), offsetof(R124, f4), offsetof(R124, f5), offsetof(R124, f6), offsetof(R124, f7));
     {
-        R124 v = make_R124(153);
-        printf("R124 hash %" PRIu64 "\n", hash_R124(1490.0f, 48ll, v));
-        R124 e = echo_R124(4083.75f, 2018.75, 5430.0, 4ull, 0ull, 3037.5, -959.75f, v);
-        printf("R124 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R124(1490.0f, 48ll, e));
-        R124 w = make_R124(652);
-        printf("R124 pair %" PRIu64 "\n", pair_R124(&ffidl_cells[35], 1ull, 1ull, 6100638799638776742ull, 0ll, v, 3ll, w, 3727.5f));
+        R124 v = make_R124(155);
+        printf("R124 hash %" PRIu64 "\n", hash_R124(&ffidl_cells[27], 29ull, v, -3224.25f));
+        R124 e = echo_R124(-8825664452836940105ll, v, 7795.5f, 1503.125f, 2168.75f);
+        printf("R124 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R124(&ffidl_cells[27], 29ull, e, -3224.25f));
+        R124 w = make_R124(654);
+        printf("R124 pair %" PRIu64 "\n", pair_R124((EnU16)0ull, -2328.875f, v, 4007ll, w));
+        R124 f = make_R124(1354);
+        printf("R124 field %" PRIu64 "\n", hash_R017(3720940491486812444ull, -3205.875, 3775.5, -3537.5, f.f1));
+        f.f1 = echo_R017(f.f1, &ffidl_cells[21], 21ll, 0ull);
+        printf("R124 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R124(&ffidl_cells[27], 29ull, f, -3224.25f));
     }
 }
 __attribute__((noinline)) static void shape_R125(void) {
-    printf("R125 layout %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0));
+    printf("R125 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R125), _Alignof(R125), offsetof(R125, f0), offsetof(R125, f1), offsetof(R125, f2), offsetof(R125, f3));
     {
-        R125 v = make_R125(154);
-        printf("R125 hash %" PRIu64 "\n", hash_R125(4885.25f, 5104.0, v, -117ll, -2147483647ll));
-        R125 e = echo_R125(4294967294ull, -12ll, 123ull, v, 15697600630196290509ull, 126ll);
-        printf("R125 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R125(4885.25f, 5104.0, e, -117ll, -2147483647ll));
-        R125 x = make_R125(1053);
-        printf("R125 w64 hash %" PRIu64 "\n", w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, x, (EnU32)3ull));
-        R125 y = w64_echo_R125(-1589.5f, -8521ll, x);
-        printf("R125 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
-        printf("R125 ind hash %" PRIu64 "\n", ptr_hash_R125()(4885.25f, 5104.0, v, -117ll, -2147483647ll));
-        R125 ie = ptr_echo_R125()(4294967294ull, -12ll, 123ull, e, 15697600630196290509ull, 126ll);
-        printf("R125 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R125(4885.25f, 5104.0, ie, -117ll, -2147483647ll));
-        printf("R125 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R125()(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, y, (EnU32)3ull));
-        R125 wie = ptr_w64_echo_R125()(-1589.5f, -8521ll, y);
-        printf("R125 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R125(&ffidl_cells[36], 5ll, 5040467231190902148ll, (EnI8)106ll, 45ull, wie, (EnU32)3ull));
+        R125 v = make_R125(156);
+        printf("R125 hash %" PRIu64 "\n", hash_R125(0ull, &ffidl_cells[13], v, 726.125f, 92ll));
+        R125 e = echo_R125(0ll, 3629869506643198152ll, 0ull, 4069.625, -80ll, 6217.5, v, 25ull, -4862.375f);
+        printf("R125 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R125(0ull, &ffidl_cells[13], e, 726.125f, 92ll));
+        R125 f = make_R125(1355);
+        printf("R125 field %" PRIu64 "\n", hash_R088(f.f2));
+        f.f2 = echo_R088((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, f.f2, 4747.5f);
+        printf("R125 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R125(0ull, &ffidl_cells[13], f, 726.125f, 92ll));
     }
 }
 __attribute__((noinline)) static void shape_R126(void) {
-    printf("R126 layout %zu %zu %zu\n", sizeof(R126), _Alignof(R126), offsetof(R126, f0));
+    printf("R126 layout %zu %zu %zu %zu\n", sizeof(R126), _Alignof(R126), offsetof(R126, f0), offsetof(R126, f1));
     {
-        R126 v = make_R126(155);
-        printf("R126 hash %" PRIu64 "\n", hash_R126(&ffidl_cells[27], 29ull, v, -3224.25f));
-        R126 e = echo_R126(-8825664452836940105ll, v, 7795.5f, 1503.125f, 2168.75f);
-        printf("R126 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R126(&ffidl_cells[27], 29ull, e, -3224.25f));
-        R126 w = make_R126(654);
-        printf("R126 pair %" PRIu64 "\n", pair_R126((EnU16)0ull, -2328.875f, v, 4007ll, w));
+        R126 v = make_R126(157);
+        printf("R126 hash %" PRIu64 "\n", hash_R126(-3898.375f, v, 7739.625f, 4640.875f));
+        R126 e = echo_R126(-8ll, 7096.125f, v, &ffidl_cells[49]);
+        printf("R126 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R126(-3898.375f, e, 7739.625f, 4640.875f));
+        R126 w = make_R126(656);
+        printf("R126 pair %" PRIu64 "\n", pair_R126(5935388846343430015ll, 9223372036854775806ll, -3727ll, 32766ll, 17ll, v, (EnU32)3ull, w, -6338.0f, &ffidl_cells[25]));
     }
 }
 __attribute__((noinline)) static void shape_R127(void) {
-    printf("R127 layout %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0));
+    printf("R127 layout %zu %zu %zu %zu\n", sizeof(R127), _Alignof(R127), offsetof(R127, f0), offsetof(R127, f1));
     {
-        R127 v = make_R127(156);
-        printf("R127 hash %" PRIu64 "\n", hash_R127(0ull, &ffidl_cells[13], v, 726.125f, 92ll));
-        R127 e = echo_R127(0ll, 3629869506643198152ll, 0ull, 4069.625, -80ll, 6217.5, v, 25ull, -4862.375f);
-        printf("R127 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R127(0ull, &ffidl_cells[13], e, 726.125f, 92ll));
+        R127 v = make_R127(158);
+        printf("R127 hash %" PRIu64 "\n", hash_R127(1ull, v, 76ll));
+        R127 e = echo_R127(0ll, &ffidl_cells[22], 1116546782ull, 2061865430ull, -1425357517ll, 65534ull, (EnU16)0ull, &ffidl_cells[20], v, (EnI8)-128ll, (EnU16)0ull);
+        printf("R127 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R127(1ull, e, 76ll));
+        R127 x = make_R127(1057);
+        printf("R127 w64 hash %" PRIu64 "\n", w64_hash_R127(13667ll, &ffidl_cells[57], x, -27ll, 1193984481ull));
+        R127 y = w64_echo_R127(-711.75f, x);
+        printf("R127 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R127(13667ll, &ffidl_cells[57], y, -27ll, 1193984481ull));
     }
 }
 __attribute__((noinline)) static void shape_R128(void) {
-    printf("R128 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R128), _Alignof(R128), offsetof(R128, f0), offsetof(R128, f1), offsetof(R128, f2), offsetof(R128, f3), offsetof(R128, f4));
+    printf("R128 layout %zu %zu %zu %zu %zu\n", sizeof(R128), _Alignof(R128), offsetof(R128, f0), offsetof(R128, f1), offsetof(R128, f2));
     {
-        R128 v = make_R128(157);
-        printf("R128 hash %" PRIu64 "\n", hash_R128(-3898.375f, v, 7739.625f, 4640.875f));
-        R128 e = echo_R128(-8ll, 7096.125f, v, &ffidl_cells[49]);
-        printf("R128 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R128(-3898.375f, e, 7739.625f, 4640.875f));
-        R128 w = make_R128(656);
-        printf("R128 pair %" PRIu64 "\n", pair_R128(5935388846343430015ll, 9223372036854775806ll, -3727ll, 32766ll, 17ll, v, (EnU32)3ull, w, -6338.0f, &ffidl_cells[25]));
+        R128 v = make_R128(159);
+        printf("R128 hash %" PRIu64 "\n", hash_R128((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], v, -6162.75, -3557.625f));
+        R128 e = echo_R128(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, v);
+        printf("R128 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R128((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], e, -6162.75, -3557.625f));
+        R128 w = make_R128(658);
+        printf("R128 pair %" PRIu64 "\n", pair_R128(25ll, 1790.0f, -3570.875f, -4414.5, 265.125f, v, -6295.625, w, 40ll, 11ull));
+        printf("R128 ind hash %" PRIu64 "\n", ptr_hash_R128()((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], w, -6162.75, -3557.625f));
+        R128 ie = ptr_echo_R128()(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, e);
+        printf("R128 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R128((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], ie, -6162.75, -3557.625f));
     }
 }
 __attribute__((noinline)) static void shape_R129(void) {
-    printf("R129 layout %zu %zu %zu %zu\n", sizeof(R129), _Alignof(R129), offsetof(R129, f0), offsetof(R129, f1));
+    printf("R129 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R129), _Alignof(R129), offsetof(R129, f0), offsetof(R129, f1), offsetof(R129, f2), offsetof(R129, f3), offsetof(R129, f4), offsetof(R129, f5), offsetof(R129, f6), offsetof(R129, f7));
     {
-        R129 v = make_R129(158);
-        printf("R129 hash %" PRIu64 "\n", hash_R129(1ull, v, 76ll));
-        R129 e = echo_R129(0ll, &ffidl_cells[22], 1116546782ull, 2061865430ull, -1425357517ll, 65534ull, (EnU16)0ull, &ffidl_cells[20], v, (EnI8)-128ll, (EnU16)0ull);
-        printf("R129 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R129(1ull, e, 76ll));
-        R129 x = make_R129(1057);
-        printf("R129 w64 hash %" PRIu64 "\n", w64_hash_R129(13667ll, &ffidl_cells[57], x, -27ll, 1193984481ull));
-        R129 y = w64_echo_R129(-711.75f, x);
-        printf("R129 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R129(13667ll, &ffidl_cells[57], y, -27ll, 1193984481ull));
+        R129 v = make_R129(160);
+        printf("R129 hash %" PRIu64 "\n", hash_R129(4779.0, -1862.125, 1327.375f, -212.25f, v, -7521.875f));
+        R129 e = echo_R129(1043654011ull, -7039.25, 2537744793281458963ull, 4185315650808468526ull, 1035.25, -4303.625, v, -2873.125f);
+        printf("R129 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R129(4779.0, -1862.125, 1327.375f, -212.25f, e, -7521.875f));
+        R129 f = make_R129(1359);
+        printf("R129 field %" PRIu64 "\n", hash_R012(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f0));
+        f.f0 = echo_R012(-23ll, 8ll, f.f0, 29743ull);
+        printf("R129 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R129(4779.0, -1862.125, 1327.375f, -212.25f, f, -7521.875f));
     }
 }
 __attribute__((noinline)) static void shape_R130(void) {
-    printf("R130 layout %zu %zu %zu %zu\n", sizeof(R130), _Alignof(R130), offsetof(R130, f0), offsetof(R130, f1));
+    printf("R130 layout %zu %zu %zu\n", sizeof(R130), _Alignof(R130), offsetof(R130, f0));
     {
-        R130 v = make_R130(159);
-        printf("R130 hash %" PRIu64 "\n", hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], v, -6162.75, -3557.625f));
-        R130 e = echo_R130(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, v);
-        printf("R130 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], e, -6162.75, -3557.625f));
-        R130 w = make_R130(658);
-        printf("R130 pair %" PRIu64 "\n", pair_R130(25ll, 1790.0f, -3570.875f, -4414.5, 265.125f, v, -6295.625, w, 40ll, 11ull));
-        printf("R130 ind hash %" PRIu64 "\n", ptr_hash_R130()((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], w, -6162.75, -3557.625f));
-        R130 ie = ptr_echo_R130()(29ll, -32768ll, 914.875f, 1683.125f, -2247.5f, e);
-        printf("R130 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130((EnU64)302ull, 1076.625, -21ll, 31804ll, (EnI8)2ll, 1370.375, 65534ull, &ffidl_cells[41], ie, -6162.75, -3557.625f));
+        R130 v = make_R130(161);
+        printf("R130 hash %" PRIu64 "\n", hash_R130(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, v, &ffidl_cells[44], 105ull));
+        R130 e = echo_R130((EnU64)469ull, 5802520895979582189ull, 27ull, -96ll, 4796701723577706105ull, -103ll, 66ll, v, 2618.375f, (EnI64)-1ll);
+        printf("R130 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
+        R130 w = make_R130(660);
+        printf("R130 pair %" PRIu64 "\n", pair_R130(134ull, v, 32ull, w, 3273.125, -5451.5f));
+        R130 f = make_R130(1360);
+        printf("R130 field %" PRIu64 "\n", hash_R052((EnInt)-5ll, 149ull, 1809.625f, 21162ull, -32768ll, -6940.5f, 7640.25, f.f0));
+        f.f0 = echo_R052(-127ll, (EnU8)172ull, 32766ll, -4551.125, 1408ll, (EnU64)9223372036854775808ull, &ffidl_cells[11], -4758.0, f.f0, 18446744073709551614ull, (EnU8)200ull, -35ll);
+        printf("R130 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, f, &ffidl_cells[44], 105ull));
     }
 }
 __attribute__((noinline)) static void shape_R131(void) {
-    printf("R131 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R131), _Alignof(R131), offsetof(R131, f0), offsetof(R131, f1), offsetof(R131, f2), offsetof(R131, f3), offsetof(R131, f4), offsetof(R131, f5), offsetof(R131, f6), offsetof(R131, f7));
+    printf("R131 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R131), _Alignof(R131), offsetof(R131, f0), offsetof(R131, f1), offsetof(R131, f2), offsetof(R131, f3), offsetof(R131, f4), offsetof(R131, f5));
     {
-        R131 v = make_R131(160);
-        printf("R131 hash %" PRIu64 "\n", hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, v, -7521.875f));
-        R131 e = echo_R131(1043654011ull, -7039.25, 2537744793281458963ull, 4185315650808468526ull, 1035.25, -4303.625, v, -2873.125f);
-        printf("R131 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, e, -7521.875f));
-        R131 f = make_R131(1359);
-        printf("R131 field %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f.f3[2]));
-        f.f3[2] = echo_R015(851.875f, f.f3[2], 80ll);
-        printf("R131 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R131(4779.0, -1862.125, 1327.375f, -212.25f, f, -7521.875f));
+        R131 v = make_R131(162);
+        printf("R131 hash %" PRIu64 "\n", hash_R131(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, v, 42ll));
+        R131 e = echo_R131(5283.625, v, -1461086281ll, -4207.375);
+        printf("R131 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R131(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, e, 42ll));
+        R131 x = make_R131(1061);
+        printf("R131 w64 hash %" PRIu64 "\n", w64_hash_R131(x, -3108.5f));
+        R131 y = w64_echo_R131(28ull, 828.75f, x);
+        printf("R131 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R131(y, -3108.5f));
+        printf("R131 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R131()(y, -3108.5f));
+        R131 wie = ptr_w64_echo_R131()(28ull, 828.75f, y);
+        printf("R131 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R131(wie, -3108.5f));
+        R131 f = make_R131(1361);
+        printf("R131 field %" PRIu64 "\n", hash_R076(11ull, 14384289878184010908ull, 60ll, f.f5[0], 22ll, 22ull));
+        f.f5[0] = echo_R076(-1331.5, 5616.5, f.f5[0], true);
+        printf("R131 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R131(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, f, 42ll));
     }
 }
 __attribute__((noinline)) static void shape_R132(void) {
-    printf("R132 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R132), _Alignof(R132), offsetof(R132, f0), offsetof(R132, f1), offsetof(R132, f2), offsetof(R132, f3));
+    printf("R132 layout %zu %zu %zu %zu %zu\n", sizeof(R132), _Alignof(R132), offsetof(R132, f0), offsetof(R132, f1), offsetof(R132, f2));
     {
-        R132 v = make_R132(161);
-        printf("R132 hash %" PRIu64 "\n", hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, v, &ffidl_cells[44], 105ull));
-        R132 e = echo_R132((EnU64)469ull, 5802520895979582189ull, 27ull, -96ll, 4796701723577706105ull, -103ll, 66ll, v, 2618.375f, (EnI64)-1ll);
-        printf("R132 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
-        R132 w = make_R132(660);
-        printf("R132 pair %" PRIu64 "\n", pair_R132(134ull, v, 32ull, w, 3273.125, -5451.5f));
+        R132 v = make_R132(163);
+        printf("R132 hash %" PRIu64 "\n", hash_R132(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, v));
+        R132 e = echo_R132((EnI16)-300ll, 11023176327885128231ull, 4ll, 10646918726765210972ull, 38ll, 127ll, 46ull, 1977097554970518814ll, v);
+        printf("R132 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R132(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, e));
+        R132 w = make_R132(662);
+        printf("R132 pair %" PRIu64 "\n", pair_R132(6641.875f, -418.25, 4188.25f, v, 45ull, w, 1794.375, 62368ull));
+        R132 f = make_R132(1362);
+        printf("R132 field %" PRIu64 "\n", hash_R002(0ull, -431.625f, -4ll, (EnI8)-92ll, 35ll, 35ull, f.f1, 3714.0f));
+        f.f1 = echo_R002((EnU16)156ull, f.f1, 126ll, 30ull);
+        printf("R132 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R132(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, f));
     }
 }
 __attribute__((noinline)) static void shape_R133(void) {
-    printf("R133 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R133), _Alignof(R133), offsetof(R133, f0), offsetof(R133, f1), offsetof(R133, f2), offsetof(R133, f3), offsetof(R133, f4));
+    printf("R133 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R133), _Alignof(R133), offsetof(R133, f0), offsetof(R133, f1), offsetof(R133, f2), offsetof(R133, f3));
     {
-        R133 v = make_R133(162);
-        printf("R133 hash %" PRIu64 "\n", hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, v, 42ll));
-        R133 e = echo_R133(5283.625, v, -1461086281ll, -4207.375);
-        printf("R133 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, e, 42ll));
-        R133 x = make_R133(1061);
-        printf("R133 w64 hash %" PRIu64 "\n", w64_hash_R133(x, -3108.5f));
-        R133 y = w64_echo_R133(28ull, 828.75f, x);
-        printf("R133 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R133(y, -3108.5f));
-        printf("R133 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R133()(y, -3108.5f));
-        R133 wie = ptr_w64_echo_R133()(28ull, 828.75f, y);
-        printf("R133 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R133(wie, -3108.5f));
-        R133 f = make_R133(1361);
-        printf("R133 field %" PRIu64 "\n", hash_R008(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f.f1[0]));
-        f.f1[0] = echo_R008(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, f.f1[0], 13ull, false, 5460256187155313717ull);
-        printf("R133 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R133(1751.75f, 2068.5f, -2531.75f, 6078.125f, -5488.875, 3587.25f, f, 42ll));
+        R133 v = make_R133(164);
+        printf("R133 hash %" PRIu64 "\n", hash_R133(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
+        R133 e = echo_R133(-3882.875f, -21561ll, v, -1046.5f);
+        printf("R133 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R133(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, e, 3397.375, -6302.875));
+        printf("R133 ind hash %" PRIu64 "\n", ptr_hash_R133()(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
+        R133 ie = ptr_echo_R133()(-3882.875f, -21561ll, e, -1046.5f);
+        printf("R133 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R133(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, ie, 3397.375, -6302.875));
     }
 }
 __attribute__((noinline)) static void shape_R134(void) {
     printf("R134 layout %zu %zu %zu %zu\n", sizeof(R134), _Alignof(R134), offsetof(R134, f0), offsetof(R134, f1));
     {
-        R134 v = make_R134(163);
-        printf("R134 hash %" PRIu64 "\n", hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, v));
-        R134 e = echo_R134((EnI16)-300ll, 11023176327885128231ull, 4ll, 10646918726765210972ull, 38ll, 127ll, 46ull, 1977097554970518814ll, v);
-        printf("R134 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, e));
-        R134 w = make_R134(662);
-        printf("R134 pair %" PRIu64 "\n", pair_R134(6641.875f, -418.25, 4188.25f, v, 45ull, w, 1794.375, 62368ull));
-        R134 f = make_R134(1362);
-        printf("R134 field %" PRIu64 "\n", hash_R112(1445.5, f.f0));
-        f.f0 = echo_R112(1ull, f.f0, &ffidl_cells[53], 10ull);
-        printf("R134 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R134(4018.0, 3722.25f, 7421.75f, 979.625f, 6222.875, 3179.0f, 2858.0f, 1186.75f, f));
+        R134 v = make_R134(165);
+        printf("R134 hash %" PRIu64 "\n", hash_R134(-7111.875, 276.0, v, (EnU8)200ull, 32ull));
+        R134 e = echo_R134((EnU8)200ull, 655.875, 918089460965655663ull, -2574.5f, v, 47883ull);
+        printf("R134 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R134(-7111.875, 276.0, e, (EnU8)200ull, 32ull));
+        R134 w = make_R134(664);
+        printf("R134 pair %" PRIu64 "\n", pair_R134(-5097.625f, 4574.75f, 5026.375, v, 43234ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R135(void) {
-    printf("R135 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1), offsetof(R135, f2), offsetof(R135, f3), offsetof(R135, f4));
+    printf("R135 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R135), _Alignof(R135), offsetof(R135, f0), offsetof(R135, f1), offsetof(R135, f2), offsetof(R135, f3));
     {
-        R135 v = make_R135(164);
-        printf("R135 hash %" PRIu64 "\n", hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
-        R135 e = echo_R135(-3882.875f, -21561ll, v, -1046.5f);
-        printf("R135 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, e, 3397.375, -6302.875));
-        printf("R135 ind hash %" PRIu64 "\n", ptr_hash_R135()(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, v, 3397.375, -6302.875));
-        R135 ie = ptr_echo_R135()(-3882.875f, -21561ll, e, -1046.5f);
-        printf("R135 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R135(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, ie, 3397.375, -6302.875));
+        R135 v = make_R135(166);
+        printf("R135 hash %" PRIu64 "\n", hash_R135(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, v));
+        R135 e = echo_R135(-32768ll, -35ll, 24ull, -30ll, 1ull, v, -45ll, 9088ull, 89ull);
+        printf("R135 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R135(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, e));
+        R135 x = make_R135(1065);
+        printf("R135 w64 hash %" PRIu64 "\n", w64_hash_R135(-5322.5f, 33ull, -926.375f, 2910.875f, x));
+        R135 y = w64_echo_R135(-7467.875f, x);
+        printf("R135 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R135(-5322.5f, 33ull, -926.375f, 2910.875f, y));
     }
 }
 __attribute__((noinline)) static void shape_R136(void) {
-    printf("R136 layout %zu %zu %zu\n", sizeof(R136), _Alignof(R136), offsetof(R136, f0));
+    printf("R136 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R136), _Alignof(R136), offsetof(R136, f0), offsetof(R136, f1), offsetof(R136, f2), offsetof(R136, f3), offsetof(R136, f4), offsetof(R136, f5), offsetof(R136, f6), offsetof(R136, f7));
     {
-        R136 v = make_R136(165);
-        printf("R136 hash %" PRIu64 "\n", hash_R136(-7111.875, 276.0, v, (EnU8)200ull, 32ull));
-        R136 e = echo_R136((EnU8)200ull, 655.875, 918089460965655663ull, -2574.5f, v, 47883ull);
-        printf("R136 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R136(-7111.875, 276.0, e, (EnU8)200ull, 32ull));
-        R136 w = make_R136(664);
-        printf("R136 pair %" PRIu64 "\n", pair_R136(-5097.625f, 4574.75f, 5026.375, v, 43234ull, w));
+        R136 v = make_R136(167);
+        printf("R136 hash %" PRIu64 "\n", hash_R136(5927.375f, v, -7902.875f, -3291.75));
+        R136 e = echo_R136(5857.625, v, 2303.125, 51334530ll, 0ull);
+        printf("R136 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R136(5927.375f, e, -7902.875f, -3291.75));
+        R136 w = make_R136(666);
+        printf("R136 pair %" PRIu64 "\n", pair_R136(2822.625f, v, 4257.125, w));
     }
 }
 __attribute__((noinline)) static void shape_R137(void) {
-    printf("R137 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R137), _Alignof(R137), offsetof(R137, f0), offsetof(R137, f1), offsetof(R137, f2), offsetof(R137, f3));
+    printf("R137 layout %zu %zu %zu\n", sizeof(R137), _Alignof(R137), offsetof(R137, f0));
     {
-        R137 v = make_R137(166);
-        printf("R137 hash %" PRIu64 "\n", hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, v));
-        R137 e = echo_R137(-32768ll, -35ll, 24ull, -30ll, 1ull, v, -45ll, 9088ull, 89ull);
-        printf("R137 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R137(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, e));
-        R137 x = make_R137(1065);
-        printf("R137 w64 hash %" PRIu64 "\n", w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, x));
-        R137 y = w64_echo_R137(-7467.875f, x);
-        printf("R137 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R137(-5322.5f, 33ull, -926.375f, 2910.875f, y));
+        R137 v = make_R137(168);
+        printf("R137 hash %" PRIu64 "\n", hash_R137(1817.25, 671.875f, 1130.25f, -5076.25, v, 33ull, 8253207231812354092ll));
+        R137 e = echo_R137(-1472876165654557010ll, -1280.25f, 122ll, false, v);
+        printf("R137 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R137(1817.25, 671.875f, 1130.25f, -5076.25, e, 33ull, 8253207231812354092ll));
     }
 }
 __attribute__((noinline)) static void shape_R138(void) {
-    printf("R138 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R138), _Alignof(R138), offsetof(R138, f0), offsetof(R138, f1), offsetof(R138, f2), offsetof(R138, f3), offsetof(R138, f4));
+    printf("R138 layout %zu %zu %zu\n", sizeof(R138), _Alignof(R138), offsetof(R138, f0));
     {
-        R138 v = make_R138(167);
-        printf("R138 hash %" PRIu64 "\n", hash_R138(5927.375f, v, -7902.875f, -3291.75));
-        R138 e = echo_R138(5857.625, v, 2303.125, 51334530ll, 0ull);
-        printf("R138 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R138(5927.375f, e, -7902.875f, -3291.75));
-        R138 w = make_R138(666);
-        printf("R138 pair %" PRIu64 "\n", pair_R138(2822.625f, v, 4257.125, w));
-        R138 f = make_R138(1366);
-        printf("R138 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0, 53742ull));
-        f.f0 = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0);
-        printf("R138 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R138(5927.375f, f, -7902.875f, -3291.75));
+        R138 v = make_R138(169);
+        printf("R138 hash %" PRIu64 "\n", hash_R138(v));
+        R138 e = echo_R138(-5503.625f, -5398.0, v, 5532747527154899233ll, 24385ll);
+        printf("R138 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R138(e));
+        R138 w = make_R138(668);
+        printf("R138 pair %" PRIu64 "\n", pair_R138(-2000.375, -13ll, 126ll, -16649ll, -9223372036854775806ll, -846074073ll, v, &ffidl_cells[57], w));
+        printf("R138 ind hash %" PRIu64 "\n", ptr_hash_R138()(w));
+        R138 ie = ptr_echo_R138()(-5503.625f, -5398.0, e, 5532747527154899233ll, 24385ll);
+        printf("R138 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R138(ie));
     }
 }
 __attribute__((noinline)) static void shape_R139(void) {
-    printf("R139 layout %zu %zu %zu\n", sizeof(R139), _Alignof(R139), offsetof(R139, f0));
+    printf("R139 layout %zu %zu %zu %zu\n", sizeof(R139), _Alignof(R139), offsetof(R139, f0), offsetof(R139, f1));
     {
-        R139 v = make_R139(168);
-        printf("R139 hash %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, v, 33ull, 8253207231812354092ll));
-        R139 e = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, v);
-        printf("R139 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, e, 33ull, 8253207231812354092ll));
-        R139 f = make_R139(1367);
-        printf("R139 field %" PRIu64 "\n", hash_R110(-9223372036854775806ll, 7493.875f, f.f0[0], -2494.75f));
-        f.f0[0] = echo_R110(f.f0[0], -3034.0, 1877.5f, 5688.875f);
-        printf("R139 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f, 33ull, 8253207231812354092ll));
+        R139 v = make_R139(170);
+        printf("R139 hash %" PRIu64 "\n", hash_R139(&ffidl_cells[30], (EnI8)127ll, v));
+        R139 e = echo_R139(4674.5f, &ffidl_cells[20], -6200.25, 5ull, 4294967295ull, false, 40ull, v);
+        printf("R139 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R139(&ffidl_cells[30], (EnI8)127ll, e));
+        R139 x = make_R139(1069);
+        printf("R139 w64 hash %" PRIu64 "\n", w64_hash_R139(-6647.5f, x, &ffidl_cells[44]));
+        R139 y = w64_echo_R139(11008300644223998018ull, x, 862.375f);
+        printf("R139 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R139(-6647.5f, y, &ffidl_cells[44]));
+        printf("R139 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R139()(-6647.5f, y, &ffidl_cells[44]));
+        R139 wie = ptr_w64_echo_R139()(11008300644223998018ull, y, 862.375f);
+        printf("R139 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R139(-6647.5f, wie, &ffidl_cells[44]));
     }
 }
 __attribute__((noinline)) static void shape_R140(void) {
-    printf("R140 layout %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2));
+    printf("R140 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R140), _Alignof(R140), offsetof(R140, f0), offsetof(R140, f1), offsetof(R140, f2), offsetof(R140, f3));
     {
-        R140 v = make_R140(169);
-        printf("R140 hash %" PRIu64 "\n", hash_R140(v));
-        R140 e = echo_R140(-5503.625f, -5398.0, v, 5532747527154899233ll, 24385ll);
-        printf("R140 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(e));
-        R140 w = make_R140(668);
-        printf("R140 pair %" PRIu64 "\n", pair_R140(-2000.375, -13ll, 126ll, -16649ll, -9223372036854775806ll, -846074073ll, v, &ffidl_cells[57], w));
-        printf("R140 ind hash %" PRIu64 "\n", ptr_hash_R140()(w));
-        R140 ie = ptr_echo_R140()(-5503.625f, -5398.0, e, 5532747527154899233ll, 24385ll);
-        printf("R140 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(ie));
-        R140 f = make_R140(1368);
-        printf("R140 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f1[1], -5283.25, 7100.625f));
-        f.f1[1] = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f1[1], (EnU64)9223372036854775808ull, -116ll);
-        printf("R140 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(f));
+        R140 v = make_R140(171);
+        printf("R140 hash %" PRIu64 "\n", hash_R140(-1473.375, 3952.25, v));
+        R140 e = echo_R140(-5777.5f, 4802.25f, 825.375f, 6680.0f, 1ull, -2159.75, 50ll, 7188.25, v);
+        printf("R140 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R140(-1473.375, 3952.25, e));
+        R140 w = make_R140(670);
+        printf("R140 pair %" PRIu64 "\n", pair_R140(-111ll, &ffidl_cells[26], (EnU16)0ull, -128ll, 10ull, (EnI8)127ll, v, -2170.875f, w, 2758.0f));
     }
 }
 __attribute__((noinline)) static void shape_R141(void) {
-    printf("R141 layout %zu %zu %zu %zu\n", sizeof(R141), _Alignof(R141), offsetof(R141, f0), offsetof(R141, f1));
+    printf("R141 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R141), _Alignof(R141), offsetof(R141, f0), offsetof(R141, f1), offsetof(R141, f2), offsetof(R141, f3));
     {
-        R141 v = make_R141(170);
-        printf("R141 hash %" PRIu64 "\n", hash_R141(&ffidl_cells[30], (EnI8)127ll, v));
-        R141 e = echo_R141(4674.5f, &ffidl_cells[20], -6200.25, 5ull, 4294967295ull, false, 40ull, v);
-        printf("R141 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R141(&ffidl_cells[30], (EnI8)127ll, e));
-        R141 x = make_R141(1069);
-        printf("R141 w64 hash %" PRIu64 "\n", w64_hash_R141(-6647.5f, x, &ffidl_cells[44]));
-        R141 y = w64_echo_R141(11008300644223998018ull, x, 862.375f);
-        printf("R141 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R141(-6647.5f, y, &ffidl_cells[44]));
-        printf("R141 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R141()(-6647.5f, y, &ffidl_cells[44]));
-        R141 wie = ptr_w64_echo_R141()(11008300644223998018ull, y, 862.375f);
-        printf("R141 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R141(-6647.5f, wie, &ffidl_cells[44]));
+        R141 v = make_R141(172);
+        printf("R141 hash %" PRIu64 "\n", hash_R141(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, v, 3769771570191162751ll));
+        R141 e = echo_R141(7169.125, -9223372036854775807ll, 18ll, v);
+        printf("R141 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R141(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, e, 3769771570191162751ll));
+        R141 f = make_R141(1371);
+        printf("R141 field %" PRIu64 "\n", hash_R133(0ll, 2895.25f, 18446744073709551615ull, false, -24817ll, 5886.375, f.f3, 3397.375, -6302.875));
+        f.f3 = echo_R133(-3882.875f, -21561ll, f.f3, -1046.5f);
+        printf("R141 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R141(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, f, 3769771570191162751ll));
     }
 }
 __attribute__((noinline)) static void shape_R142(void) {
     printf("R142 layout %zu %zu %zu %zu\n", sizeof(R142), _Alignof(R142), offsetof(R142, f0), offsetof(R142, f1));
     {
-        R142 v = make_R142(171);
-        printf("R142 hash %" PRIu64 "\n", hash_R142(-1473.375, 3952.25, v));
-        R142 e = echo_R142(-5777.5f, 4802.25f, 825.375f, 6680.0f, 1ull, -2159.75, 50ll, 7188.25, v);
-        printf("R142 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(-1473.375, 3952.25, e));
-        R142 w = make_R142(670);
-        printf("R142 pair %" PRIu64 "\n", pair_R142(-111ll, &ffidl_cells[26], (EnU16)0ull, -128ll, 10ull, (EnI8)127ll, v, -2170.875f, w, 2758.0f));
-        R142 f = make_R142(1370);
-        printf("R142 field %" PRIu64 "\n", hash_R122(1585.625f, 3996.125f, 2989.5, 845.625f, -7953.375, 6874.875f, 4962.875f, f.f1[0], 3315702617ull));
-        f.f1[0] = echo_R122(-366265927ll, 2169.875f, f.f1[0], &ffidl_cells[33], (EnU16)65535ull);
-        printf("R142 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(-1473.375, 3952.25, f));
+        R142 v = make_R142(173);
+        printf("R142 hash %" PRIu64 "\n", hash_R142(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, v, -2980023079193278843ll));
+        R142 e = echo_R142((EnU16)30ull, 40ull, 26233ull, 1ull, v, 158.5, -6123.25f, 359.875);
+        printf("R142 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, e, -2980023079193278843ll));
+        R142 w = make_R142(672);
+        printf("R142 pair %" PRIu64 "\n", pair_R142(13617539825885420242ull, -5630.25f, v, -7652.0f, w, 3392.75));
+        R142 f = make_R142(1372);
+        printf("R142 field %" PRIu64 "\n", hash_R123(4885.25f, 5104.0, f.f0, -117ll, -2147483647ll));
+        f.f0 = echo_R123(4294967294ull, -12ll, 123ull, f.f0, 15697600630196290509ull, 126ll);
+        printf("R142 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, f, -2980023079193278843ll));
     }
 }
 __attribute__((noinline)) static void shape_R143(void) {
     printf("R143 layout %zu %zu %zu %zu\n", sizeof(R143), _Alignof(R143), offsetof(R143, f0), offsetof(R143, f1));
     {
-        R143 v = make_R143(172);
-        printf("R143 hash %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, v, 3769771570191162751ll));
-        R143 e = echo_R143(7169.125, -9223372036854775807ll, 18ll, v);
-        printf("R143 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, e, 3769771570191162751ll));
+        R143 v = make_R143(174);
+        printf("R143 hash %" PRIu64 "\n", hash_R143(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
+        R143 e = echo_R143(2067.5, -28ll, 12377ll, v, 2964832504ull, 238ull);
+        printf("R143 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R143(36ll, -87ll, 4294967295ull, 40ll, e, 1845.25f));
+        R143 x = make_R143(1073);
+        printf("R143 w64 hash %" PRIu64 "\n", w64_hash_R143(0ull, x));
+        R143 y = w64_echo_R143(x, -12ll);
+        printf("R143 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R143(0ull, y));
+        printf("R143 ind hash %" PRIu64 "\n", ptr_hash_R143()(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
+        R143 ie = ptr_echo_R143()(2067.5, -28ll, 12377ll, e, 2964832504ull, 238ull);
+        printf("R143 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R143(36ll, -87ll, 4294967295ull, 40ll, ie, 1845.25f));
+        R143 f = make_R143(1373);
+        printf("R143 field %" PRIu64 "\n", hash_R085((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, f.f0, -2634.0f, -35ll));
+        f.f0 = echo_R085(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, f.f0, 35ll);
+        printf("R143 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R143(36ll, -87ll, 4294967295ull, 40ll, f, 1845.25f));
     }
 }
 __attribute__((noinline)) static void shape_R144(void) {
-    printf("R144 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R144), _Alignof(R144), offsetof(R144, f0), offsetof(R144, f1), offsetof(R144, f2), offsetof(R144, f3), offsetof(R144, f4));
+    printf("R144 layout %zu %zu %zu\n", sizeof(R144), _Alignof(R144), offsetof(R144, f0));
     {
-        R144 v = make_R144(173);
-        printf("R144 hash %" PRIu64 "\n", hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, v, -2980023079193278843ll));
-        R144 e = echo_R144((EnU16)30ull, 40ull, 26233ull, 1ull, v, 158.5, -6123.25f, 359.875);
-        printf("R144 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R144(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, e, -2980023079193278843ll));
-        R144 w = make_R144(672);
-        printf("R144 pair %" PRIu64 "\n", pair_R144(13617539825885420242ull, -5630.25f, v, -7652.0f, w, 3392.75));
+        R144 v = make_R144(175);
+        printf("R144 hash %" PRIu64 "\n", hash_R144(5847.75f, -7129.25f, v));
+        R144 e = echo_R144(-5849.75f, v, 0ull, -1ll, 2283556564ull);
+        printf("R144 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R144(5847.75f, -7129.25f, e));
+        R144 w = make_R144(674);
+        printf("R144 pair %" PRIu64 "\n", pair_R144((EnI16)7ll, -4613.875, 127ll, -48ll, 18446744073709551614ull, v, -1550.875, w, (EnI64)-1ll));
+        R144 f = make_R144(1374);
+        printf("R144 field %" PRIu64 "\n", hash_R067(1ll, 7ull, (EnI16)306ll, 91ll, f.f0[0]));
+        f.f0[0] = echo_R067(f.f0[0], 1188192226ull, -127ll);
+        printf("R144 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R144(5847.75f, -7129.25f, f));
     }
 }
 __attribute__((noinline)) static void shape_R145(void) {
-    printf("R145 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1), offsetof(R145, f2), offsetof(R145, f3), offsetof(R145, f4), offsetof(R145, f5), offsetof(R145, f6), offsetof(R145, f7));
+    printf("R145 layout %zu %zu %zu %zu\n", sizeof(R145), _Alignof(R145), offsetof(R145, f0), offsetof(R145, f1));
     {
-        R145 v = make_R145(174);
-        printf("R145 hash %" PRIu64 "\n", hash_R145(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
-        R145 e = echo_R145(2067.5, -28ll, 12377ll, v, 2964832504ull, 238ull);
-        printf("R145 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(36ll, -87ll, 4294967295ull, 40ll, e, 1845.25f));
-        R145 x = make_R145(1073);
-        printf("R145 w64 hash %" PRIu64 "\n", w64_hash_R145(0ull, x));
-        R145 y = w64_echo_R145(x, -12ll);
-        printf("R145 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R145(0ull, y));
-        printf("R145 ind hash %" PRIu64 "\n", ptr_hash_R145()(36ll, -87ll, 4294967295ull, 40ll, v, 1845.25f));
-        R145 ie = ptr_echo_R145()(2067.5, -28ll, 12377ll, e, 2964832504ull, 238ull);
-        printf("R145 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(36ll, -87ll, 4294967295ull, 40ll, ie, 1845.25f));
-        R145 f = make_R145(1373);
-        printf("R145 field %" PRIu64 "\n", hash_R015(1ull, -1ll, 126ll, -3044.5, 6769.625f, 26ull, 40705ull, 95.125, f.f1));
-        f.f1 = echo_R015(851.875f, f.f1, 80ll);
-        printf("R145 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(36ll, -87ll, 4294967295ull, 40ll, f, 1845.25f));
+        R145 v = make_R145(176);
+        printf("R145 hash %" PRIu64 "\n", hash_R145(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, v));
+        R145 e = echo_R145(-112ll, -9223372036854775806ll, -3807ll, 19ll, 18446744073709551614ull, v, 4276059251932042403ll);
+        printf("R145 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, e));
+        R145 f = make_R145(1375);
+        printf("R145 field %" PRIu64 "\n", hash_EnumBag(-4ll, f.f0, 11736231843449683144ull, -56ll));
+        f.f0 = echo_EnumBag(18164077320399922754ull, -488.0f, f.f0);
+        printf("R145 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R145(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R146(void) {
-    printf("R146 layout %zu %zu %zu %zu %zu\n", sizeof(R146), _Alignof(R146), offsetof(R146, f0), offsetof(R146, f1), offsetof(R146, f2));
+    printf("R146 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R146), _Alignof(R146), offsetof(R146, f0), offsetof(R146, f1), offsetof(R146, f2), offsetof(R146, f3));
     {
-        R146 v = make_R146(175);
-        printf("R146 hash %" PRIu64 "\n", hash_R146(5847.75f, -7129.25f, v));
-        R146 e = echo_R146(-5849.75f, v, 0ull, -1ll, 2283556564ull);
-        printf("R146 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R146(5847.75f, -7129.25f, e));
-        R146 w = make_R146(674);
-        printf("R146 pair %" PRIu64 "\n", pair_R146((EnI16)7ll, -4613.875, 127ll, -48ll, 18446744073709551614ull, v, -1550.875, w, (EnI64)-1ll));
+        R146 v = make_R146(177);
+        printf("R146 hash %" PRIu64 "\n", hash_R146(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, v));
+        R146 e = echo_R146(14ull, 10700ull, -34ll, -5499.25, v, 68ll);
+        printf("R146 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R146(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, e));
+        R146 w = make_R146(676);
+        printf("R146 pair %" PRIu64 "\n", pair_R146(2386.125f, -6686.875, &ffidl_cells[5], 9223372036854775807ll, 2ull, -3049.0, v, 1378.25f, w, 44114ull));
+        R146 f = make_R146(1376);
+        printf("R146 field %" PRIu64 "\n", hash_R074(0ull, -2089808910ll, 76ull, f.f1[2]));
+        f.f1[2] = echo_R074(1448.0, 9ull, -1404.625, f.f1[2], 20ll);
+        printf("R146 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R146(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, f));
     }
 }
 __attribute__((noinline)) static void shape_R147(void) {
-    printf("R147 layout %zu %zu %zu %zu\n", sizeof(R147), _Alignof(R147), offsetof(R147, f0), offsetof(R147, f1));
+    printf("R147 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R147), _Alignof(R147), offsetof(R147, f0), offsetof(R147, f1), offsetof(R147, f2), offsetof(R147, f3));
     {
-        R147 v = make_R147(176);
-        printf("R147 hash %" PRIu64 "\n", hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, v));
-        R147 e = echo_R147(-112ll, -9223372036854775806ll, -3807ll, 19ll, 18446744073709551614ull, v, 4276059251932042403ll);
-        printf("R147 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R147(736.25f, 4023.875, 6ll, &ffidl_cells[57], 35ull, e));
+        R147 v = make_R147(178);
+        printf("R147 hash %" PRIu64 "\n", hash_R147(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, v));
+        R147 e = echo_R147(v, (EnU16)0ull, 2395.25f, 619.625f);
+        printf("R147 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R147(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, e));
+        R147 x = make_R147(1077);
+        printf("R147 w64 hash %" PRIu64 "\n", w64_hash_R147(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, x, &ffidl_cells[59]));
+        R147 y = w64_echo_R147(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, x);
+        printf("R147 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R147(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
+        printf("R147 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R147()(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
+        R147 wie = ptr_w64_echo_R147()(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, y);
+        printf("R147 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R147(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, wie, &ffidl_cells[59]));
     }
 }
 __attribute__((noinline)) static void shape_R148(void) {
-    printf("R148 layout %zu %zu %zu %zu %zu\n", sizeof(R148), _Alignof(R148), offsetof(R148, f0), offsetof(R148, f1), offsetof(R148, f2));
+    printf("R148 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R148), _Alignof(R148), offsetof(R148, f0), offsetof(R148, f1), offsetof(R148, f2), offsetof(R148, f3), offsetof(R148, f4), offsetof(R148, f5));
     {
-        R148 v = make_R148(177);
-        printf("R148 hash %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, v));
-        R148 e = echo_R148(14ull, 10700ull, -34ll, -5499.25, v, 68ll);
-        printf("R148 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, e));
-        R148 w = make_R148(676);
-        printf("R148 pair %" PRIu64 "\n", pair_R148(2386.125f, -6686.875, &ffidl_cells[5], 9223372036854775807ll, 2ull, -3049.0, v, 1378.25f, w, 44114ull));
+        R148 v = make_R148(179);
+        printf("R148 hash %" PRIu64 "\n", hash_R148(v, 8ull));
+        R148 e = echo_R148(11541482605534864817ull, 48ull, v, -7363893131446019734ll, -6523.625f);
+        printf("R148 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R148(e, 8ull));
+        R148 w = make_R148(678);
+        printf("R148 pair %" PRIu64 "\n", pair_R148(6854.875, -7176.125f, v, 9223372036854775806ll, w));
+        printf("R148 ind hash %" PRIu64 "\n", ptr_hash_R148()(w, 8ull));
+        R148 ie = ptr_echo_R148()(11541482605534864817ull, 48ull, e, -7363893131446019734ll, -6523.625f);
+        printf("R148 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R148(ie, 8ull));
     }
 }
 __attribute__((noinline)) static void shape_R149(void) {
-    printf("R149 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R149), _Alignof(R149), offsetof(R149, f0), offsetof(R149, f1), offsetof(R149, f2), offsetof(R149, f3));
+    printf("R149 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R149), _Alignof(R149), offsetof(R149, f0), offsetof(R149, f1), offsetof(R149, f2), offsetof(R149, f3), offsetof(R149, f4), offsetof(R149, f5));
     {
-        R149 v = make_R149(178);
-        printf("R149 hash %" PRIu64 "\n", hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, v));
-        R149 e = echo_R149(v, (EnU16)0ull, 2395.25f, 619.625f);
-        printf("R149 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R149(-3752.0f, 6474.0f, -2032.25f, 6327.125f, -2597.125f, 1033.625f, e));
-        R149 x = make_R149(1077);
-        printf("R149 w64 hash %" PRIu64 "\n", w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, x, &ffidl_cells[59]));
-        R149 y = w64_echo_R149(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, x);
-        printf("R149 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
-        printf("R149 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R149()(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, y, &ffidl_cells[59]));
-        R149 wie = ptr_w64_echo_R149()(-483.125f, 123ll, (EnU16)0ull, -32768ll, 0ull, y);
-        printf("R149 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R149(-6017.25, 5725.25f, -38ll, 1159.5f, 712.375, wie, &ffidl_cells[59]));
+        R149 v = make_R149(180);
+        printf("R149 hash %" PRIu64 "\n", hash_R149(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, v, 60ll));
+        R149 e = echo_R149(4896.875f, 0ull, 9223372036854775807ll, (EnU16)24ull, 493.75, 2516.625f, 10ull, -5152.0, v, 2610.125);
+        printf("R149 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R149(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, e, 60ll));
+        R149 f = make_R149(1379);
+        printf("R149 field %" PRIu64 "\n", hash_R135(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, f.f3));
+        f.f3 = echo_R135(-32768ll, -35ll, 24ull, -30ll, 1ull, f.f3, -45ll, 9088ull, 89ull);
+        printf("R149 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R149(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, f, 60ll));
     }
 }
 __attribute__((noinline)) static void shape_R150(void) {
-    printf("R150 layout %zu %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1), offsetof(R150, f2));
+    printf("R150 layout %zu %zu %zu %zu\n", sizeof(R150), _Alignof(R150), offsetof(R150, f0), offsetof(R150, f1));
     {
-        R150 v = make_R150(179);
-        printf("R150 hash %" PRIu64 "\n", hash_R150(v, 8ull));
-        R150 e = echo_R150(11541482605534864817ull, 48ull, v, -7363893131446019734ll, -6523.625f);
-        printf("R150 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R150(e, 8ull));
-        R150 w = make_R150(678);
-        printf("R150 pair %" PRIu64 "\n", pair_R150(6854.875, -7176.125f, v, 9223372036854775806ll, w));
-        printf("R150 ind hash %" PRIu64 "\n", ptr_hash_R150()(w, 8ull));
-        R150 ie = ptr_echo_R150()(11541482605534864817ull, 48ull, e, -7363893131446019734ll, -6523.625f);
-        printf("R150 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R150(ie, 8ull));
+        R150 v = make_R150(181);
+        printf("R150 hash %" PRIu64 "\n", hash_R150(767.5, 6440.625, 1243.375f, -3374.25f, v, 55ll, 19ll));
+        R150 e = echo_R150(1061235908ull, -7ll, (EnU64)18446744073709551615ull, &ffidl_cells[35], 36499ull, 28ull, 60ull, 4680561530114047556ll, v, 5470.0f, 6048.625f, -2874.75);
+        printf("R150 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R150(767.5, 6440.625, 1243.375f, -3374.25f, e, 55ll, 19ll));
+        R150 w = make_R150(680);
+        printf("R150 pair %" PRIu64 "\n", pair_R150(793737082013262764ll, -4852.125, v, 13962613917326348215ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R151(void) {
-    printf("R151 layout %zu %zu %zu %zu\n", sizeof(R151), _Alignof(R151), offsetof(R151, f0), offsetof(R151, f1));
+    printf("R151 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R151), _Alignof(R151), offsetof(R151, f0), offsetof(R151, f1), offsetof(R151, f2), offsetof(R151, f3), offsetof(R151, f4), offsetof(R151, f5), offsetof(R151, f6), offsetof(R151, f7));
     {
-        R151 v = make_R151(180);
-        printf("R151 hash %" PRIu64 "\n", hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, v, 60ll));
-        R151 e = echo_R151(4896.875f, 0ull, 9223372036854775807ll, (EnU16)24ull, 493.75, 2516.625f, 10ull, -5152.0, v, 2610.125);
-        printf("R151 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, e, 60ll));
-        R151 f = make_R151(1379);
-        printf("R151 field %" PRIu64 "\n", hash_R087((EnInt)100000ll, 81ll, 9223372036854775807ll, 31ull, 11225403315526767873ull, f.f0, -2634.0f, -35ll));
-        f.f0 = echo_R087(4588.5, 7101.125, -3980.125f, -5794.75, -3664.125f, 4761.75f, 6023.5, f.f0, 35ll);
-        printf("R151 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R151(-128ll, 34ll, 46745ull, 12ull, 0ull, 23322ull, f, 60ll));
+        R151 v = make_R151(182);
+        printf("R151 hash %" PRIu64 "\n", hash_R151(6221.5, v, -4031.375f));
+        R151 e = echo_R151(35ll, -127ll, 43ull, 65534ull, 270503865439708172ull, v, 2496.875, -14497ll);
+        printf("R151 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R151(6221.5, e, -4031.375f));
+        R151 x = make_R151(1081);
+        printf("R151 w64 hash %" PRIu64 "\n", w64_hash_R151(x, (EnU64)9223372036854775808ull, -6428.875));
+        R151 y = w64_echo_R151(1ull, 7869.0f, 126ll, 2210ll, (EnI8)102ll, x);
+        printf("R151 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R151(y, (EnU64)9223372036854775808ull, -6428.875));
+        R151 f = make_R151(1381);
+        printf("R151 field %" PRIu64 "\n", hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, f.f6, -4ll));
+        f.f6 = echo_U8EmptyU8(-9ll, 6608.5, f.f6);
+        printf("R151 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R151(6221.5, f, -4031.375f));
     }
 }
 __attribute__((noinline)) static void shape_R152(void) {
     printf("R152 layout %zu %zu %zu %zu\n", sizeof(R152), _Alignof(R152), offsetof(R152, f0), offsetof(R152, f1));
     {
-        R152 v = make_R152(181);
-        printf("R152 hash %" PRIu64 "\n", hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, v, 55ll, 19ll));
-        R152 e = echo_R152(1061235908ull, -7ll, (EnU64)18446744073709551615ull, &ffidl_cells[35], 36499ull, 28ull, 60ull, 4680561530114047556ll, v, 5470.0f, 6048.625f, -2874.75);
-        printf("R152 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, e, 55ll, 19ll));
-        R152 w = make_R152(680);
-        printf("R152 pair %" PRIu64 "\n", pair_R152(793737082013262764ll, -4852.125, v, 13962613917326348215ull, w));
-        R152 f = make_R152(1380);
-        printf("R152 field %" PRIu64 "\n", hash_R113(-5729.75, 249.5, 725.25, 4982.25, 6063.375, -3145.0f, f.f0[0], -5021.125f));
-        f.f0[0] = echo_R113(f.f0[0], -4724.125, 4246360692ull, -3384.0f);
-        printf("R152 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R152(767.5, 6440.625, 1243.375f, -3374.25f, f, 55ll, 19ll));
+        R152 v = make_R152(183);
+        printf("R152 hash %" PRIu64 "\n", hash_R152(5961.875, -2554.5f, v, 1257797159ull, -35ll));
+        R152 e = echo_R152(v, -32767ll);
+        printf("R152 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R152(5961.875, -2554.5f, e, 1257797159ull, -35ll));
+        R152 w = make_R152(682);
+        printf("R152 pair %" PRIu64 "\n", pair_R152(5587724948928100146ll, 40ll, v, -177.75f, w));
+        R152 f = make_R152(1382);
+        printf("R152 field %" PRIu64 "\n", hash_R087(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, f.f1, 2049191911ll, -5202.0f));
+        f.f1 = echo_R087(f.f1, 4966ull, 215ull, true);
+        printf("R152 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R152(5961.875, -2554.5f, f, 1257797159ull, -35ll));
     }
 }
 __attribute__((noinline)) static void shape_R153(void) {
-    printf("R153 layout %zu %zu %zu\n", sizeof(R153), _Alignof(R153), offsetof(R153, f0));
+    printf("R153 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R153), _Alignof(R153), offsetof(R153, f0), offsetof(R153, f1), offsetof(R153, f2), offsetof(R153, f3));
     {
-        R153 v = make_R153(182);
-        printf("R153 hash %" PRIu64 "\n", hash_R153(6221.5, v, -4031.375f));
-        R153 e = echo_R153(35ll, -127ll, 43ull, 65534ull, 270503865439708172ull, v, 2496.875, -14497ll);
-        printf("R153 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R153(6221.5, e, -4031.375f));
-        R153 x = make_R153(1081);
-        printf("R153 w64 hash %" PRIu64 "\n", w64_hash_R153(x, (EnU64)9223372036854775808ull, -6428.875));
-        R153 y = w64_echo_R153(1ull, 7869.0f, 126ll, 2210ll, (EnI8)102ll, x);
-        printf("R153 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R153(y, (EnU64)9223372036854775808ull, -6428.875));
+        R153 v = make_R153(184);
+        printf("R153 hash %" PRIu64 "\n", hash_R153(-6525.875f, -7862.75f, 6329.125, v, 0ull));
+        R153 e = echo_R153(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, v, 41ull, true);
+        printf("R153 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R153(-6525.875f, -7862.75f, 6329.125, e, 0ull));
+        printf("R153 ind hash %" PRIu64 "\n", ptr_hash_R153()(-6525.875f, -7862.75f, 6329.125, v, 0ull));
+        R153 ie = ptr_echo_R153()(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, e, 41ull, true);
+        printf("R153 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R153(-6525.875f, -7862.75f, 6329.125, ie, 0ull));
+        R153 f = make_R153(1383);
+        printf("R153 field %" PRIu64 "\n", hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, f.f3, -5283.25, 7100.625f));
+        f.f3 = echo_F64Arr1(27807ull, 2279426934858677672ll, 30594ull, -7180.125, &ffidl_cells[54], f.f3, (EnU64)9223372036854775808ull, -116ll);
+        printf("R153 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R153(-6525.875f, -7862.75f, 6329.125, f, 0ull));
     }
 }
 __attribute__((noinline)) static void shape_R154(void) {
-    printf("R154 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R154), _Alignof(R154), offsetof(R154, f0), offsetof(R154, f1), offsetof(R154, f2), offsetof(R154, f3), offsetof(R154, f4), offsetof(R154, f5), offsetof(R154, f6), offsetof(R154, f7));
+    printf("R154 layout %zu %zu %zu %zu %zu\n", sizeof(R154), _Alignof(R154), offsetof(R154, f0), offsetof(R154, f1), offsetof(R154, f2));
     {
-        R154 v = make_R154(183);
-        printf("R154 hash %" PRIu64 "\n", hash_R154(5961.875, -2554.5f, v, 1257797159ull, -35ll));
-        R154 e = echo_R154(v, -32767ll);
-        printf("R154 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(5961.875, -2554.5f, e, 1257797159ull, -35ll));
-        R154 w = make_R154(682);
-        printf("R154 pair %" PRIu64 "\n", pair_R154(5587724948928100146ll, 40ll, v, -177.75f, w));
-        R154 f = make_R154(1382);
-        printf("R154 field %" PRIu64 "\n", hash_R014(&ffidl_cells[51], 1ull, 0ll, -22942ll, 46ull, 1312543709ll, 255ull, f.f3));
-        f.f3 = echo_R014(-23ll, 8ll, f.f3, 29743ull);
-        printf("R154 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(5961.875, -2554.5f, f, 1257797159ull, -35ll));
+        R154 v = make_R154(185);
+        printf("R154 hash %" PRIu64 "\n", hash_R154(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, v));
+        R154 e = echo_R154(v, 0ull, -4467.75f, 302.875);
+        printf("R154 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, e));
+        R154 w = make_R154(684);
+        printf("R154 pair %" PRIu64 "\n", pair_R154(-6783.75, -1571.25f, -7613.0f, 1209.75, -1480.5f, -4515.25f, v, -5739.375, w, -959.375f, 6439.5));
+        R154 f = make_R154(1384);
+        printf("R154 field %" PRIu64 "\n", hash_R074(0ull, -2089808910ll, 76ull, f.f2));
+        f.f2 = echo_R074(1448.0, 9ull, -1404.625, f.f2, 20ll);
+        printf("R154 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R155(void) {
-    printf("R155 layout %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1));
+    printf("R155 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R155), _Alignof(R155), offsetof(R155, f0), offsetof(R155, f1), offsetof(R155, f2), offsetof(R155, f3), offsetof(R155, f4), offsetof(R155, f5), offsetof(R155, f6), offsetof(R155, f7));
     {
-        R155 v = make_R155(184);
-        printf("R155 hash %" PRIu64 "\n", hash_R155(-6525.875f, -7862.75f, 6329.125, v, 0ull));
-        R155 e = echo_R155(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, v, 41ull, true);
-        printf("R155 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R155(-6525.875f, -7862.75f, 6329.125, e, 0ull));
-        printf("R155 ind hash %" PRIu64 "\n", ptr_hash_R155()(-6525.875f, -7862.75f, 6329.125, v, 0ull));
-        R155 ie = ptr_echo_R155()(&ffidl_cells[47], &ffidl_cells[37], 5141.125, -3443.25f, -5340.875, &ffidl_cells[32], 955737248837377570ull, e, 41ull, true);
-        printf("R155 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R155(-6525.875f, -7862.75f, 6329.125, ie, 0ull));
+        R155 v = make_R155(186);
+        printf("R155 hash %" PRIu64 "\n", hash_R155(4345.125f, 5689.0, 6936.375f, -1659.625, v));
+        R155 e = echo_R155(v, -922.0);
+        printf("R155 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R155(4345.125f, 5689.0, 6936.375f, -1659.625, e));
+        R155 x = make_R155(1085);
+        printf("R155 w64 hash %" PRIu64 "\n", w64_hash_R155(34ull, -6233.625f, x, &ffidl_cells[0], 126ll));
+        R155 y = w64_echo_R155(-6806.75f, -6823.375f, -2831.625, -4688.0f, x, -47ll);
+        printf("R155 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R155(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
+        printf("R155 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R155()(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
+        R155 wie = ptr_w64_echo_R155()(-6806.75f, -6823.375f, -2831.625, -4688.0f, y, -47ll);
+        printf("R155 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R155(34ull, -6233.625f, wie, &ffidl_cells[0], 126ll));
+        R155 f = make_R155(1385);
+        printf("R155 field %" PRIu64 "\n", hash_R074(0ull, -2089808910ll, 76ull, f.f0[0]));
+        f.f0[0] = echo_R074(1448.0, 9ull, -1404.625, f.f0[0], 20ll);
+        printf("R155 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R155(4345.125f, 5689.0, 6936.375f, -1659.625, f));
     }
 }
 __attribute__((noinline)) static void shape_R156(void) {
-    printf("R156 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R156), _Alignof(R156), offsetof(R156, f0), offsetof(R156, f1), offsetof(R156, f2), offsetof(R156, f3));
+    printf("R156 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R156), _Alignof(R156), offsetof(R156, f0), offsetof(R156, f1), offsetof(R156, f2), offsetof(R156, f3), offsetof(R156, f4), offsetof(R156, f5), offsetof(R156, f6));
     {
-        R156 v = make_R156(185);
-        printf("R156 hash %" PRIu64 "\n", hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, v));
-        R156 e = echo_R156(v, 0ull, -4467.75f, 302.875);
-        printf("R156 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R156(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, e));
-        R156 w = make_R156(684);
-        printf("R156 pair %" PRIu64 "\n", pair_R156(-6783.75, -1571.25f, -7613.0f, 1209.75, -1480.5f, -4515.25f, v, -5739.375, w, -959.375f, 6439.5));
+        R156 v = make_R156(187);
+        printf("R156 hash %" PRIu64 "\n", hash_R156(-172.25, v, 18446744073709551614ull));
+        R156 e = echo_R156(69ull, -6ll, -1090.5, (EnU16)0ull, -10ll, v);
+        printf("R156 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R156(-172.25, e, 18446744073709551614ull));
+        R156 w = make_R156(686);
+        printf("R156 pair %" PRIu64 "\n", pair_R156(1ull, -5279.0f, 15ull, -18018ll, v, -4672.5, w));
+        R156 f = make_R156(1386);
+        printf("R156 field %" PRIu64 "\n", hash_R074(0ull, -2089808910ll, 76ull, f.f3));
+        f.f3 = echo_R074(1448.0, 9ull, -1404.625, f.f3, 20ll);
+        printf("R156 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R156(-172.25, f, 18446744073709551614ull));
     }
 }
 __attribute__((noinline)) static void shape_R157(void) {
-    printf("R157 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R157), _Alignof(R157), offsetof(R157, f0), offsetof(R157, f1), offsetof(R157, f2), offsetof(R157, f3), offsetof(R157, f4), offsetof(R157, f5), offsetof(R157, f6), offsetof(R157, f7));
+    printf("R157 layout %zu %zu %zu\n", sizeof(R157), _Alignof(R157), offsetof(R157, f0));
     {
-        R157 v = make_R157(186);
-        printf("R157 hash %" PRIu64 "\n", hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, v));
-        R157 e = echo_R157(v, -922.0);
-        printf("R157 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R157(4345.125f, 5689.0, 6936.375f, -1659.625, e));
-        R157 x = make_R157(1085);
-        printf("R157 w64 hash %" PRIu64 "\n", w64_hash_R157(34ull, -6233.625f, x, &ffidl_cells[0], 126ll));
-        R157 y = w64_echo_R157(-6806.75f, -6823.375f, -2831.625, -4688.0f, x, -47ll);
-        printf("R157 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R157(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
-        printf("R157 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R157()(34ull, -6233.625f, y, &ffidl_cells[0], 126ll));
-        R157 wie = ptr_w64_echo_R157()(-6806.75f, -6823.375f, -2831.625, -4688.0f, y, -47ll);
-        printf("R157 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R157(34ull, -6233.625f, wie, &ffidl_cells[0], 126ll));
+        R157 v = make_R157(188);
+        printf("R157 hash %" PRIu64 "\n", hash_R157(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, v, 4767.375));
+        R157 e = echo_R157(-124ll, 0ull, v);
+        printf("R157 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R157(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, e, 4767.375));
     }
 }
 __attribute__((noinline)) static void shape_R158(void) {
-    printf("R158 layout %zu %zu %zu\n", sizeof(R158), _Alignof(R158), offsetof(R158, f0));
+    printf("R158 layout %zu %zu %zu %zu\n", sizeof(R158), _Alignof(R158), offsetof(R158, f0), offsetof(R158, f1));
     {
-        R158 v = make_R158(187);
-        printf("R158 hash %" PRIu64 "\n", hash_R158(-172.25, v, 18446744073709551614ull));
-        R158 e = echo_R158(69ull, -6ll, -1090.5, (EnU16)0ull, -10ll, v);
-        printf("R158 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R158(-172.25, e, 18446744073709551614ull));
-        R158 w = make_R158(686);
-        printf("R158 pair %" PRIu64 "\n", pair_R158(1ull, -5279.0f, 15ull, -18018ll, v, -4672.5, w));
+        R158 v = make_R158(189);
+        printf("R158 hash %" PRIu64 "\n", hash_R158(3016.25, 4543.375, -6716.75, 2802.5f, v));
+        R158 e = echo_R158(&ffidl_cells[56], 0ll, v);
+        printf("R158 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R158(3016.25, 4543.375, -6716.75, 2802.5f, e));
+        R158 w = make_R158(688);
+        printf("R158 pair %" PRIu64 "\n", pair_R158(82ull, 0ull, (EnU32)4000000000ull, -7389.375, v, 92ull, w, &ffidl_cells[19]));
+        printf("R158 ind hash %" PRIu64 "\n", ptr_hash_R158()(3016.25, 4543.375, -6716.75, 2802.5f, w));
+        R158 ie = ptr_echo_R158()(&ffidl_cells[56], 0ll, e);
+        printf("R158 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R158(3016.25, 4543.375, -6716.75, 2802.5f, ie));
+        R158 f = make_R158(1388);
+        printf("R158 field %" PRIu64 "\n", hash_R157(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, f.f1[2], 4767.375));
+        f.f1[2] = echo_R157(-124ll, 0ull, f.f1[2]);
+        printf("R158 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R158(3016.25, 4543.375, -6716.75, 2802.5f, f));
     }
 }
 __attribute__((noinline)) static void shape_R159(void) {
-    printf("R159 layout %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1));
+    printf("R159 layout %zu %zu %zu %zu %zu\n", sizeof(R159), _Alignof(R159), offsetof(R159, f0), offsetof(R159, f1), offsetof(R159, f2));
     {
-        R159 v = make_R159(188);
-        printf("R159 hash %" PRIu64 "\n", hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, v, 4767.375));
-        R159 e = echo_R159(-124ll, 0ull, v);
-        printf("R159 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, e, 4767.375));
-        R159 f = make_R159(1387);
-        printf("R159 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f1, -7730.0));
-        f.f1 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f1);
-        printf("R159 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R159(-23ll, 0ll, &ffidl_cells[31], (EnU32)877ull, 753046366632276098ll, f, 4767.375));
+        R159 v = make_R159(190);
+        printf("R159 hash %" PRIu64 "\n", hash_R159(v));
+        R159 e = echo_R159(11963ull, 8ull, 0ll, 17ull, -14406ll, 7353.5, v, 6742.375);
+        printf("R159 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R159(e));
+        R159 x = make_R159(1089);
+        printf("R159 w64 hash %" PRIu64 "\n", w64_hash_R159(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, x, 2147483647ll));
+        R159 y = w64_echo_R159(-3464.0f, -1ll, 5401.25f, 8376659227201201783ull, x, 1128.875);
+        printf("R159 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R159(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, y, 2147483647ll));
+        R159 f = make_R159(1389);
+        printf("R159 field %" PRIu64 "\n", hash_R077(-7115.5, 165151214ull, 1721992234ull, -32ll, (EnInt)-5ll, 6521.125, 6322.75, -4228623172117332807ll, f.f0, -6606.875f));
+        f.f0 = echo_R077(-4512.875, f.f0, -7127.75);
+        printf("R159 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R159(f));
     }
 }
 __attribute__((noinline)) static void shape_R160(void) {
     printf("R160 layout %zu %zu %zu %zu\n", sizeof(R160), _Alignof(R160), offsetof(R160, f0), offsetof(R160, f1));
     {
-        R160 v = make_R160(189);
-        printf("R160 hash %" PRIu64 "\n", hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, v));
-        R160 e = echo_R160(&ffidl_cells[56], 0ll, v);
-        printf("R160 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, e));
-        R160 w = make_R160(688);
-        printf("R160 pair %" PRIu64 "\n", pair_R160(82ull, 0ull, (EnU32)4000000000ull, -7389.375, v, 92ull, w, &ffidl_cells[19]));
-        printf("R160 ind hash %" PRIu64 "\n", ptr_hash_R160()(3016.25, 4543.375, -6716.75, 2802.5f, w));
-        R160 ie = ptr_echo_R160()(&ffidl_cells[56], 0ll, e);
-        printf("R160 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R160(3016.25, 4543.375, -6716.75, 2802.5f, ie));
+        R160 v = make_R160(191);
+        printf("R160 hash %" PRIu64 "\n", hash_R160(v));
+        R160 e = echo_R160(9223372036854775806ll, 13ull, -27502ll, 2ull, -18ll, v, 907.5f);
+        printf("R160 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R160(e));
+        R160 w = make_R160(690);
+        printf("R160 pair %" PRIu64 "\n", pair_R160(12ull, v, 18018ll, w, 0ull));
+        R160 f = make_R160(1390);
+        printf("R160 field %" PRIu64 "\n", hash_R006(-191.375f, &ffidl_cells[21], -5505.25, 2395.75f, 4253.25, -103ll, f.f1[0]));
+        f.f1[0] = echo_R006(31ll, 22ll, 16ull, -127ll, 1ull, 3962615754582841330ull, 7774177246046187943ll, -7364980520235796460ll, f.f1[0], 13ull, false, 5460256187155313717ull);
+        printf("R160 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R160(f));
     }
 }
 __attribute__((noinline)) static void shape_R161(void) {
-    printf("R161 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R161), _Alignof(R161), offsetof(R161, f0), offsetof(R161, f1), offsetof(R161, f2), offsetof(R161, f3), offsetof(R161, f4), offsetof(R161, f5), offsetof(R161, f6), offsetof(R161, f7));
+    printf("R161 layout %zu %zu %zu %zu\n", sizeof(R161), _Alignof(R161), offsetof(R161, f0), offsetof(R161, f1));
     {
-        R161 v = make_R161(190);
-        printf("R161 hash %" PRIu64 "\n", hash_R161(v));
-        R161 e = echo_R161(11963ull, 8ull, 0ll, 17ull, -14406ll, 7353.5, v, 6742.375);
-        printf("R161 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R161(e));
-        R161 x = make_R161(1089);
-        printf("R161 w64 hash %" PRIu64 "\n", w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, x, 2147483647ll));
-        R161 y = w64_echo_R161(-3464.0f, -1ll, 5401.25f, 8376659227201201783ull, x, 1128.875);
-        printf("R161 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R161(255ull, false, 16ull, 126ll, (EnI64)5000000000ll, y, 2147483647ll));
-        R161 f = make_R161(1389);
-        printf("R161 field %" PRIu64 "\n", hash_R073(11394414276018155028ull, 993.25, f.f6, -3327.5f));
-        f.f6 = echo_R073(6630.125f, 10ll, 19ull, 127ll, 13ull, -5336ll, f.f6);
-        printf("R161 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R161(f));
+        R161 v = make_R161(192);
+        printf("R161 hash %" PRIu64 "\n", hash_R161(3573.75, v, (EnI16)525ll));
+        R161 e = echo_R161(63ll, v, -29ll, (EnU32)469ull);
+        printf("R161 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R161(3573.75, e, (EnI16)525ll));
     }
 }
 __attribute__((noinline)) static void shape_R162(void) {
-    printf("R162 layout %zu %zu %zu %zu\n", sizeof(R162), _Alignof(R162), offsetof(R162, f0), offsetof(R162, f1));
+    printf("R162 layout %zu %zu %zu\n", sizeof(R162), _Alignof(R162), offsetof(R162, f0));
     {
-        R162 v = make_R162(191);
-        printf("R162 hash %" PRIu64 "\n", hash_R162(v));
-        R162 e = echo_R162(9223372036854775806ll, 13ull, -27502ll, 2ull, -18ll, v, 907.5f);
-        printf("R162 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(e));
-        R162 w = make_R162(690);
-        printf("R162 pair %" PRIu64 "\n", pair_R162(12ull, v, 18018ll, w, 0ull));
-        R162 f = make_R162(1390);
-        printf("R162 field %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f.f1, 33ull, 8253207231812354092ll));
-        f.f1 = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, f.f1);
-        printf("R162 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(f));
+        R162 v = make_R162(193);
+        printf("R162 hash %" PRIu64 "\n", hash_R162(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, v, 18333698468771133424ull, 0ll));
+        R162 e = echo_R162(4416.25, -5483.375f, -4805.0f, -4030.875, -5266.125, -1246.875, v, 6819414116009900985ll, -2566.75, 665561233ull);
+        printf("R162 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, e, 18333698468771133424ull, 0ll));
+        R162 w = make_R162(692);
+        printf("R162 pair %" PRIu64 "\n", pair_R162(2902.625, -929.125f, 229.375, -5602.875, v, 3543.875f, w, (EnU8)1ull, -3625ll));
+        R162 f = make_R162(1392);
+        printf("R162 field %" PRIu64 "\n", hash_R089(12535281619771800841ull, &ffidl_cells[17], 127ll, 2564.625, -1053.5f, 0ull, -33ll, 3488.875, f.f0, 254ull, &ffidl_cells[45]));
+        f.f0 = echo_R089(&ffidl_cells[9], 6185.5, 6995.625, 6485071345196351853ull, -3825.375f, 3517.25f, 31ull, 116220177ull, f.f0);
+        printf("R162 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, f, 18333698468771133424ull, 0ll));
     }
 }
 __attribute__((noinline)) static void shape_R163(void) {
-    printf("R163 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R163), _Alignof(R163), offsetof(R163, f0), offsetof(R163, f1), offsetof(R163, f2), offsetof(R163, f3), offsetof(R163, f4), offsetof(R163, f5), offsetof(R163, f6), offsetof(R163, f7));
+    printf("R163 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R163), _Alignof(R163), offsetof(R163, f0), offsetof(R163, f1), offsetof(R163, f2), offsetof(R163, f3));
     {
-        R163 v = make_R163(192);
-        printf("R163 hash %" PRIu64 "\n", hash_R163(3573.75, v, (EnI16)525ll));
-        R163 e = echo_R163(63ll, v, -29ll, (EnU32)469ull);
-        printf("R163 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R163(3573.75, e, (EnI16)525ll));
-        R163 f = make_R163(1391);
-        printf("R163 field %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f.f3));
-        f.f3 = echo_R105(4090063306524475793ull, (EnI16)7ll, f.f3, 1332.625);
-        printf("R163 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R163(3573.75, f, (EnI16)525ll));
+        R163 v = make_R163(194);
+        printf("R163 hash %" PRIu64 "\n", hash_R163(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
+        R163 e = echo_R163(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, v);
+        printf("R163 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R163(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, e));
+        R163 x = make_R163(1093);
+        printf("R163 w64 hash %" PRIu64 "\n", w64_hash_R163(6940ll, x, 5670.125, 26ull));
+        R163 y = w64_echo_R163(-3672.375f, x);
+        printf("R163 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R163(6940ll, y, 5670.125, 26ull));
+        printf("R163 ind hash %" PRIu64 "\n", ptr_hash_R163()(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
+        R163 ie = ptr_echo_R163()(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, e);
+        printf("R163 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R163(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, ie));
+        printf("R163 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R163()(6940ll, y, 5670.125, 26ull));
+        R163 wie = ptr_w64_echo_R163()(-3672.375f, y);
+        printf("R163 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R163(6940ll, wie, 5670.125, 26ull));
     }
 }
 __attribute__((noinline)) static void shape_R164(void) {
-    printf("R164 layout %zu %zu %zu %zu\n", sizeof(R164), _Alignof(R164), offsetof(R164, f0), offsetof(R164, f1));
+    printf("R164 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R164), _Alignof(R164), offsetof(R164, f0), offsetof(R164, f1), offsetof(R164, f2), offsetof(R164, f3), offsetof(R164, f4));
     {
-        R164 v = make_R164(193);
-        printf("R164 hash %" PRIu64 "\n", hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, v, 18333698468771133424ull, 0ll));
-        R164 e = echo_R164(4416.25, -5483.375f, -4805.0f, -4030.875, -5266.125, -1246.875, v, 6819414116009900985ll, -2566.75, 665561233ull);
-        printf("R164 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R164(25ull, 30ull, -5214.875f, 0ll, -38ll, 2336.5, e, 18333698468771133424ull, 0ll));
-        R164 w = make_R164(692);
-        printf("R164 pair %" PRIu64 "\n", pair_R164(2902.625, -929.125f, 229.375, -5602.875, v, 3543.875f, w, (EnU8)1ull, -3625ll));
+        R164 v = make_R164(195);
+        printf("R164 hash %" PRIu64 "\n", hash_R164(1988.5, v));
+        R164 e = echo_R164(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, v);
+        printf("R164 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R164(1988.5, e));
+        R164 w = make_R164(694);
+        printf("R164 pair %" PRIu64 "\n", pair_R164(0ull, 360.875, v, 671.5f, w, 2890.125));
+        R164 f = make_R164(1394);
+        printf("R164 field %" PRIu64 "\n", hash_R022(-472.75, 119ll, 18446744073709551614ull, 183ull, f.f4));
+        f.f4 = echo_R022(4642.25, 2151.25, -5468.75f, 2948.0, 5549.875, -3684.875f, f.f4, &ffidl_cells[63], 18446744073709551614ull, 233ull);
+        printf("R164 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R164(1988.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R165(void) {
     printf("R165 layout %zu %zu %zu %zu %zu\n", sizeof(R165), _Alignof(R165), offsetof(R165, f0), offsetof(R165, f1), offsetof(R165, f2));
     {
-        R165 v = make_R165(194);
-        printf("R165 hash %" PRIu64 "\n", hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
-        R165 e = echo_R165(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, v);
-        printf("R165 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, e));
-        R165 x = make_R165(1093);
-        printf("R165 w64 hash %" PRIu64 "\n", w64_hash_R165(6940ll, x, 5670.125, 26ull));
-        R165 y = w64_echo_R165(-3672.375f, x);
-        printf("R165 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R165(6940ll, y, 5670.125, 26ull));
-        printf("R165 ind hash %" PRIu64 "\n", ptr_hash_R165()(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, v));
-        R165 ie = ptr_echo_R165()(58684ull, -1842.75f, (EnInt)-5ll, 7373.5f, -32768ll, 2147483646ll, -32ll, -60ll, e);
-        printf("R165 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, ie));
-        printf("R165 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R165()(6940ll, y, 5670.125, 26ull));
-        R165 wie = ptr_w64_echo_R165()(-3672.375f, y);
-        printf("R165 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R165(6940ll, wie, 5670.125, 26ull));
-        R165 f = make_R165(1393);
-        printf("R165 field %" PRIu64 "\n", hash_R101(2682.25f, f.f0, -1882.375f, 4118.0));
-        f.f0 = echo_R101(12ull, -1351.125, -5001.25, 12863090999106842334ull, f.f0, 6314.375f, -3507ll, 255ull);
-        printf("R165 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(-782538327085254407ll, 64ll, 36ull, &ffidl_cells[55], -35ll, (EnInt)0ll, 129ull, f));
+        R165 v = make_R165(196);
+        printf("R165 hash %" PRIu64 "\n", hash_R165(0ull, 126ll, v, 58667ull, 137375296062729562ull));
+        R165 e = echo_R165(5510.0, -3895.375, -4363.0f, -3445.625f, -5908.375f, 988.75, v, 10ull, 2124.875f);
+        printf("R165 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R165(0ull, 126ll, e, 58667ull, 137375296062729562ull));
     }
 }
 __attribute__((noinline)) static void shape_R166(void) {
-    printf("R166 layout %zu %zu %zu %zu\n", sizeof(R166), _Alignof(R166), offsetof(R166, f0), offsetof(R166, f1));
+    printf("R166 layout %zu %zu %zu\n", sizeof(R166), _Alignof(R166), offsetof(R166, f0));
     {
-        R166 v = make_R166(195);
-        printf("R166 hash %" PRIu64 "\n", hash_R166(1988.5, v));
-        R166 e = echo_R166(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, v);
-        printf("R166 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R166(1988.5, e));
-        R166 w = make_R166(694);
-        printf("R166 pair %" PRIu64 "\n", pair_R166(0ull, 360.875, v, 671.5f, w, 2890.125));
+        R166 v = make_R166(197);
+        printf("R166 hash %" PRIu64 "\n", hash_R166(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, v, 1836.625f));
+        R166 e = echo_R166(v, 38ll);
+        printf("R166 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R166(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, e, 1836.625f));
+        R166 w = make_R166(696);
+        printf("R166 pair %" PRIu64 "\n", pair_R166(v, -7377.875, w, -27745ll));
     }
 }
 __attribute__((noinline)) static void shape_R167(void) {
-    printf("R167 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0), offsetof(R167, f1), offsetof(R167, f2), offsetof(R167, f3), offsetof(R167, f4), offsetof(R167, f5), offsetof(R167, f6), offsetof(R167, f7));
+    printf("R167 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R167), _Alignof(R167), offsetof(R167, f0), offsetof(R167, f1), offsetof(R167, f2), offsetof(R167, f3));
     {
-        R167 v = make_R167(196);
-        printf("R167 hash %" PRIu64 "\n", hash_R167(0ull, 126ll, v, 58667ull, 137375296062729562ull));
-        R167 e = echo_R167(5510.0, -3895.375, -4363.0f, -3445.625f, -5908.375f, 988.75, v, 10ull, 2124.875f);
-        printf("R167 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R167(0ull, 126ll, e, 58667ull, 137375296062729562ull));
-        R167 f = make_R167(1395);
-        printf("R167 field %" PRIu64 "\n", hash_R048(&ffidl_cells[20], (EnI8)-6ll, f.f5));
-        f.f5 = echo_R048((EnI8)-29ll, 0ll, -2375.75, 5672.25f, f.f5);
-        printf("R167 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R167(0ull, 126ll, f, 58667ull, 137375296062729562ull));
+        R167 v = make_R167(198);
+        printf("R167 hash %" PRIu64 "\n", hash_R167(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, v));
+        R167 e = echo_R167(55ll, (EnU16)65535ull, 0ull, v, 48ull, -1645.25f, 39ull);
+        printf("R167 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R167(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, e));
+        R167 x = make_R167(1097);
+        printf("R167 w64 hash %" PRIu64 "\n", w64_hash_R167(0ull, x, 57ll, 46ull));
+        R167 y = w64_echo_R167(865905284ull, 7468.625, x, 11ll);
+        printf("R167 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R167(0ull, y, 57ll, 46ull));
     }
 }
 __attribute__((noinline)) static void shape_R168(void) {
-    printf("R168 layout %zu %zu %zu\n", sizeof(R168), _Alignof(R168), offsetof(R168, f0));
+    printf("R168 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R168), _Alignof(R168), offsetof(R168, f0), offsetof(R168, f1), offsetof(R168, f2), offsetof(R168, f3));
     {
-        R168 v = make_R168(197);
-        printf("R168 hash %" PRIu64 "\n", hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, v, 1836.625f));
-        R168 e = echo_R168(v, 38ll);
-        printf("R168 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, e, 1836.625f));
-        R168 w = make_R168(696);
-        printf("R168 pair %" PRIu64 "\n", pair_R168(v, -7377.875, w, -27745ll));
-        R168 f = make_R168(1396);
-        printf("R168 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0[1], 53742ull));
-        f.f0[1] = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0[1]);
-        printf("R168 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R168(4193007627534596489ll, 615.5, 2147483647ll, -127ll, 2774.25, -13ll, f, 1836.625f));
+        R168 v = make_R168(199);
+        printf("R168 hash %" PRIu64 "\n", hash_R168(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, v, -4573.0f));
+        R168 e = echo_R168(v, &ffidl_cells[5]);
+        printf("R168 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R168(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, e, -4573.0f));
+        R168 w = make_R168(698);
+        printf("R168 pair %" PRIu64 "\n", pair_R168(119ll, v, -5450.25, w, -7469.0, 6655502216354001555ll));
+        printf("R168 ind hash %" PRIu64 "\n", ptr_hash_R168()(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, w, -4573.0f));
+        R168 ie = ptr_echo_R168()(e, &ffidl_cells[5]);
+        printf("R168 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R168(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, ie, -4573.0f));
     }
 }
 __attribute__((noinline)) static void shape_R169(void) {
-    printf("R169 layout %zu %zu %zu %zu\n", sizeof(R169), _Alignof(R169), offsetof(R169, f0), offsetof(R169, f1));
+    printf("R169 layout %zu %zu %zu\n", sizeof(R169), _Alignof(R169), offsetof(R169, f0));
     {
-        R169 v = make_R169(198);
-        printf("R169 hash %" PRIu64 "\n", hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, v));
-        R169 e = echo_R169(55ll, (EnU16)65535ull, 0ull, v, 48ull, -1645.25f, 39ull);
-        printf("R169 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R169(&ffidl_cells[13], (EnI16)-299ll, -9223372036854775806ll, 6766.75f, 254ull, -4006.875, 39ull, e));
-        R169 x = make_R169(1097);
-        printf("R169 w64 hash %" PRIu64 "\n", w64_hash_R169(0ull, x, 57ll, 46ull));
-        R169 y = w64_echo_R169(865905284ull, 7468.625, x, 11ll);
-        printf("R169 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R169(0ull, y, 57ll, 46ull));
+        R169 v = make_R169(200);
+        printf("R169 hash %" PRIu64 "\n", hash_R169(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, v));
+        R169 e = echo_R169(1123.625f, 1306.5, v);
+        printf("R169 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R169(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, e));
+        R169 f = make_R169(1399);
+        printf("R169 field %" PRIu64 "\n", hash_R047(-39ll, -2147483648ll, -9223372036854775806ll, &ffidl_cells[52], f.f0, 15276ull));
+        f.f0 = echo_R047(9ull, 25256ll, -43ll, f.f0, 65444ull);
+        printf("R169 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R169(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R170(void) {
-    printf("R170 layout %zu %zu %zu %zu\n", sizeof(R170), _Alignof(R170), offsetof(R170, f0), offsetof(R170, f1));
+    printf("R170 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R170), _Alignof(R170), offsetof(R170, f0), offsetof(R170, f1), offsetof(R170, f2), offsetof(R170, f3));
     {
-        R170 v = make_R170(199);
-        printf("R170 hash %" PRIu64 "\n", hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, v, -4573.0f));
-        R170 e = echo_R170(v, &ffidl_cells[5]);
-        printf("R170 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, e, -4573.0f));
-        R170 w = make_R170(698);
-        printf("R170 pair %" PRIu64 "\n", pair_R170(119ll, v, -5450.25, w, -7469.0, 6655502216354001555ll));
-        printf("R170 ind hash %" PRIu64 "\n", ptr_hash_R170()(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, w, -4573.0f));
-        R170 ie = ptr_echo_R170()(e, &ffidl_cells[5]);
-        printf("R170 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, ie, -4573.0f));
-        R170 f = make_R170(1398);
-        printf("R170 field %" PRIu64 "\n", hash_R123(f.f1));
-        f.f1 = echo_R123(&ffidl_cells[43], f.f1, -1295791065ll, 7798806631847295757ll);
-        printf("R170 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(3805.0f, 6146.0, -7063.5, 4307.875, -2935.875f, 3786.25, f, -4573.0f));
+        R170 v = make_R170(201);
+        printf("R170 hash %" PRIu64 "\n", hash_R170(-1601.125f, 1ull, 3564038303ull, v));
+        R170 e = echo_R170(-5139.375f, &ffidl_cells[30], -40ll, -3255.25, 5102.875, 2528.25, &ffidl_cells[58], v, 774.25f, 289595199ull, 1155.875);
+        printf("R170 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R170(-1601.125f, 1ull, 3564038303ull, e));
+        R170 w = make_R170(700);
+        printf("R170 pair %" PRIu64 "\n", pair_R170(4656768218874851715ll, v, 18446744073709551615ull, w, 31700ll));
     }
 }
 __attribute__((noinline)) static void shape_R171(void) {
     printf("R171 layout %zu %zu %zu\n", sizeof(R171), _Alignof(R171), offsetof(R171, f0));
     {
-        R171 v = make_R171(200);
-        printf("R171 hash %" PRIu64 "\n", hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, v));
-        R171 e = echo_R171(1123.625f, 1306.5, v);
-        printf("R171 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R171(&ffidl_cells[40], &ffidl_cells[15], -17413ll, 4136076856191927876ll, e));
+        R171 v = make_R171(202);
+        printf("R171 hash %" PRIu64 "\n", hash_R171(v));
+        R171 e = echo_R171(4975.25f, 17ll, 6196.375, 1004.375, v);
+        printf("R171 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R171(e));
+        R171 x = make_R171(1101);
+        printf("R171 w64 hash %" PRIu64 "\n", w64_hash_R171(7043.5f, x, 17529808714727589828ull, -49ll));
+        R171 y = w64_echo_R171(18ull, &ffidl_cells[4], -54ll, x, 3622.75f);
+        printf("R171 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R171(7043.5f, y, 17529808714727589828ull, -49ll));
+        printf("R171 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R171()(7043.5f, y, 17529808714727589828ull, -49ll));
+        R171 wie = ptr_w64_echo_R171()(18ull, &ffidl_cells[4], -54ll, y, 3622.75f);
+        printf("R171 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R171(7043.5f, wie, 17529808714727589828ull, -49ll));
     }
 }
 __attribute__((noinline)) static void shape_R172(void) {
     printf("R172 layout %zu %zu %zu %zu\n", sizeof(R172), _Alignof(R172), offsetof(R172, f0), offsetof(R172, f1));
     {
-        R172 v = make_R172(201);
-        printf("R172 hash %" PRIu64 "\n", hash_R172(-1601.125f, 1ull, 3564038303ull, v));
-        R172 e = echo_R172(-5139.375f, &ffidl_cells[30], -40ll, -3255.25, 5102.875, 2528.25, &ffidl_cells[58], v, 774.25f, 289595199ull, 1155.875);
-        printf("R172 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R172(-1601.125f, 1ull, 3564038303ull, e));
-        R172 w = make_R172(700);
-        printf("R172 pair %" PRIu64 "\n", pair_R172(4656768218874851715ll, v, 18446744073709551615ull, w, 31700ll));
-        R172 f = make_R172(1400);
-        printf("R172 field %" PRIu64 "\n", hash_PackU8ZeroI64(220ull, -1013.25f, -5321.75f, -128ll, f.f1[0]));
-        f.f1[0] = echo_PackU8ZeroI64(17730717212963106121ull, 4389888964941469076ll, 2937826112274242749ll, 0ull, false, -7138069363599423358ll, 26628ll, f.f1[0], 0ull, 24130ull);
-        printf("R172 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R172(-1601.125f, 1ull, 3564038303ull, f));
+        R172 v = make_R172(203);
+        printf("R172 hash %" PRIu64 "\n", hash_R172(65243ull, -19ll, -1255084257ll, v, -1277.25f));
+        R172 e = echo_R172(-7685.25f, -4495.5f, -68ll, 1438.0f, -636.5, 498.875f, 5898.5f, -1393.0f, v, -3822274002033596590ll, -114ll, 37159ull);
+        printf("R172 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R172(65243ull, -19ll, -1255084257ll, e, -1277.25f));
+        R172 w = make_R172(702);
+        printf("R172 pair %" PRIu64 "\n", pair_R172(-6ll, v, 14ll, w, 37ull, 1632181846ull));
     }
 }
 __attribute__((noinline)) static void shape_R173(void) {
-    printf("R173 layout %zu %zu %zu %zu\n", sizeof(R173), _Alignof(R173), offsetof(R173, f0), offsetof(R173, f1));
+    printf("R173 layout %zu %zu %zu\n", sizeof(R173), _Alignof(R173), offsetof(R173, f0));
     {
-        R173 v = make_R173(202);
-        printf("R173 hash %" PRIu64 "\n", hash_R173(v));
-        R173 e = echo_R173(4975.25f, 17ll, 6196.375, 1004.375, v);
-        printf("R173 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(e));
-        R173 x = make_R173(1101);
-        printf("R173 w64 hash %" PRIu64 "\n", w64_hash_R173(7043.5f, x, 17529808714727589828ull, -49ll));
-        R173 y = w64_echo_R173(18ull, &ffidl_cells[4], -54ll, x, 3622.75f);
-        printf("R173 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R173(7043.5f, y, 17529808714727589828ull, -49ll));
-        printf("R173 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R173()(7043.5f, y, 17529808714727589828ull, -49ll));
-        R173 wie = ptr_w64_echo_R173()(18ull, &ffidl_cells[4], -54ll, y, 3622.75f);
-        printf("R173 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R173(7043.5f, wie, 17529808714727589828ull, -49ll));
-        R173 f = make_R173(1401);
-        printf("R173 field %" PRIu64 "\n", hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], f.f1[1]));
-        f.f1[1] = echo_R105(4090063306524475793ull, (EnI16)7ll, f.f1[1], 1332.625);
-        printf("R173 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(f));
+        R173 v = make_R173(204);
+        printf("R173 hash %" PRIu64 "\n", hash_R173(v, -6387.5f, 1729.625));
+        R173 e = echo_R173(-1308464597ll, -13ll, (EnU8)200ull, v, 6713.75, -44ll, 1504ll);
+        printf("R173 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(e, -6387.5f, 1729.625));
+        printf("R173 ind hash %" PRIu64 "\n", ptr_hash_R173()(v, -6387.5f, 1729.625));
+        R173 ie = ptr_echo_R173()(-1308464597ll, -13ll, (EnU8)200ull, e, 6713.75, -44ll, 1504ll);
+        printf("R173 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(ie, -6387.5f, 1729.625));
+        R173 f = make_R173(1403);
+        printf("R173 field %" PRIu64 "\n", hash_R158(3016.25, 4543.375, -6716.75, 2802.5f, f.f0[0]));
+        f.f0[0] = echo_R158(&ffidl_cells[56], 0ll, f.f0[0]);
+        printf("R173 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(f, -6387.5f, 1729.625));
     }
 }
 __attribute__((noinline)) static void shape_R174(void) {
     printf("R174 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R174), _Alignof(R174), offsetof(R174, f0), offsetof(R174, f1), offsetof(R174, f2), offsetof(R174, f3));
     {
-        R174 v = make_R174(203);
-        printf("R174 hash %" PRIu64 "\n", hash_R174(65243ull, -19ll, -1255084257ll, v, -1277.25f));
-        R174 e = echo_R174(-7685.25f, -4495.5f, -68ll, 1438.0f, -636.5, 498.875f, 5898.5f, -1393.0f, v, -3822274002033596590ll, -114ll, 37159ull);
-        printf("R174 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R174(65243ull, -19ll, -1255084257ll, e, -1277.25f));
-        R174 w = make_R174(702);
-        printf("R174 pair %" PRIu64 "\n", pair_R174(-6ll, v, 14ll, w, 37ull, 1632181846ull));
+        R174 v = make_R174(205);
+        printf("R174 hash %" PRIu64 "\n", hash_R174(&ffidl_cells[28], false, 0ll, v, 673.5));
+        R174 e = echo_R174(-2147483648ll, 20ll, 1ull, v, -1370.75);
+        printf("R174 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R174(&ffidl_cells[28], false, 0ll, e, 673.5));
+        R174 w = make_R174(704);
+        printf("R174 pair %" PRIu64 "\n", pair_R174(-2882.5, 7ull, 11983462329553934947ull, -2183.75f, v, -83ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R175(void) {
-    printf("R175 layout %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0));
+    printf("R175 layout %zu %zu %zu %zu\n", sizeof(R175), _Alignof(R175), offsetof(R175, f0), offsetof(R175, f1));
     {
-        R175 v = make_R175(204);
-        printf("R175 hash %" PRIu64 "\n", hash_R175(v, -6387.5f, 1729.625));
-        R175 e = echo_R175(-1308464597ll, -13ll, (EnU8)200ull, v, 6713.75, -44ll, 1504ll);
-        printf("R175 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R175(e, -6387.5f, 1729.625));
-        printf("R175 ind hash %" PRIu64 "\n", ptr_hash_R175()(v, -6387.5f, 1729.625));
-        R175 ie = ptr_echo_R175()(-1308464597ll, -13ll, (EnU8)200ull, e, 6713.75, -44ll, 1504ll);
-        printf("R175 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R175(ie, -6387.5f, 1729.625));
+        R175 v = make_R175(206);
+        printf("R175 hash %" PRIu64 "\n", hash_R175(-2568.5, 2648.625f, v, -40ll, 155ull));
+        R175 e = echo_R175(7260.25f, v, (EnI16)7ll, 2840.5, (EnU8)160ull);
+        printf("R175 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R175(-2568.5, 2648.625f, e, -40ll, 155ull));
+        R175 x = make_R175(1105);
+        printf("R175 w64 hash %" PRIu64 "\n", w64_hash_R175((EnInt)100000ll, x, -4129836684646776131ll));
+        R175 y = w64_echo_R175(2326036630312854672ull, 21ull, 29ull, x);
+        printf("R175 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R175((EnInt)100000ll, y, -4129836684646776131ll));
     }
 }
 __attribute__((noinline)) static void shape_R176(void) {
-    printf("R176 layout %zu %zu %zu %zu\n", sizeof(R176), _Alignof(R176), offsetof(R176, f0), offsetof(R176, f1));
+    printf("R176 layout %zu %zu %zu\n", sizeof(R176), _Alignof(R176), offsetof(R176, f0));
     {
-        R176 v = make_R176(205);
-        printf("R176 hash %" PRIu64 "\n", hash_R176(&ffidl_cells[28], false, 0ll, v, 673.5));
-        R176 e = echo_R176(-2147483648ll, 20ll, 1ull, v, -1370.75);
-        printf("R176 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R176(&ffidl_cells[28], false, 0ll, e, 673.5));
-        R176 w = make_R176(704);
-        printf("R176 pair %" PRIu64 "\n", pair_R176(-2882.5, 7ull, 11983462329553934947ull, -2183.75f, v, -83ll, w));
+        R176 v = make_R176(207);
+        printf("R176 hash %" PRIu64 "\n", hash_R176(-20ll, 7642.875, &ffidl_cells[62], v, 0ull));
+        R176 e = echo_R176(15ll, 23ull, &ffidl_cells[20], v, 7474.375f, -7986.75f);
+        printf("R176 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R176(-20ll, 7642.875, &ffidl_cells[62], e, 0ull));
+        R176 w = make_R176(706);
+        printf("R176 pair %" PRIu64 "\n", pair_R176(v, &ffidl_cells[43], w));
     }
 }
 __attribute__((noinline)) static void shape_R177(void) {
-    printf("R177 layout %zu %zu %zu %zu %zu\n", sizeof(R177), _Alignof(R177), offsetof(R177, f0), offsetof(R177, f1), offsetof(R177, f2));
+    printf("R177 layout %zu %zu %zu\n", sizeof(R177), _Alignof(R177), offsetof(R177, f0));
     {
-        R177 v = make_R177(206);
-        printf("R177 hash %" PRIu64 "\n", hash_R177(-2568.5, 2648.625f, v, -40ll, 155ull));
-        R177 e = echo_R177(7260.25f, v, (EnI16)7ll, 2840.5, (EnU8)160ull);
-        printf("R177 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R177(-2568.5, 2648.625f, e, -40ll, 155ull));
-        R177 x = make_R177(1105);
-        printf("R177 w64 hash %" PRIu64 "\n", w64_hash_R177((EnInt)100000ll, x, -4129836684646776131ll));
-        R177 y = w64_echo_R177(2326036630312854672ull, 21ull, 29ull, x);
-        printf("R177 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R177((EnInt)100000ll, y, -4129836684646776131ll));
+        R177 v = make_R177(208);
+        printf("R177 hash %" PRIu64 "\n", hash_R177(-9223372036854775806ll, 14ll, v));
+        R177 e = echo_R177(42ull, v);
+        printf("R177 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R177(-9223372036854775806ll, 14ll, e));
+        R177 f = make_R177(1407);
+        printf("R177 field %" PRIu64 "\n", hash_R101(-33ll, f.f0, 4097.375f));
+        f.f0 = echo_R101(f.f0, -13ll);
+        printf("R177 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R177(-9223372036854775806ll, 14ll, f));
     }
 }
 __attribute__((noinline)) static void shape_R178(void) {
     printf("R178 layout %zu %zu %zu %zu\n", sizeof(R178), _Alignof(R178), offsetof(R178, f0), offsetof(R178, f1));
     {
-        R178 v = make_R178(207);
-        printf("R178 hash %" PRIu64 "\n", hash_R178(-20ll, 7642.875, &ffidl_cells[62], v, 0ull));
-        R178 e = echo_R178(15ll, 23ull, &ffidl_cells[20], v, 7474.375f, -7986.75f);
-        printf("R178 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(-20ll, 7642.875, &ffidl_cells[62], e, 0ull));
-        R178 w = make_R178(706);
-        printf("R178 pair %" PRIu64 "\n", pair_R178(v, &ffidl_cells[43], w));
-        R178 f = make_R178(1406);
-        printf("R178 field %" PRIu64 "\n", hash_R046(23ll, 254ull, 1ull, f.f0[2], 53742ull));
-        f.f0[2] = echo_R046(-127ll, false, 20399ull, -2147483648ll, f.f0[2]);
-        printf("R178 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(-20ll, 7642.875, &ffidl_cells[62], f, 0ull));
+        R178 v = make_R178(209);
+        printf("R178 hash %" PRIu64 "\n", hash_R178(18446744073709551615ull, 2936.375, v, -9223372036854775807ll, 127ll));
+        R178 e = echo_R178(-1368.75, 2147483646ll, v, -4809.125, 25139ll, 1ull);
+        printf("R178 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(18446744073709551615ull, 2936.375, e, -9223372036854775807ll, 127ll));
+        R178 w = make_R178(708);
+        printf("R178 pair %" PRIu64 "\n", pair_R178(-3582.0, -3859.375f, 155ull, -37ll, v, -4403.125, w, -7030.625f));
+        printf("R178 ind hash %" PRIu64 "\n", ptr_hash_R178()(18446744073709551615ull, 2936.375, w, -9223372036854775807ll, 127ll));
+        R178 ie = ptr_echo_R178()(-1368.75, 2147483646ll, e, -4809.125, 25139ll, 1ull);
+        printf("R178 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(18446744073709551615ull, 2936.375, ie, -9223372036854775807ll, 127ll));
+        R178 f = make_R178(1408);
+        printf("R178 field %" PRIu64 "\n", hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, f.f1, -7730.0));
+        f.f1 = echo_U8ZeroI64(443189912ull, 2854.0, 579.875f, 32767ll, &ffidl_cells[54], -1488ll, f.f1);
+        printf("R178 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R178(18446744073709551615ull, 2936.375, f, -9223372036854775807ll, 127ll));
     }
 }
 __attribute__((noinline)) static void shape_R179(void) {
-    printf("R179 layout %zu %zu %zu %zu\n", sizeof(R179), _Alignof(R179), offsetof(R179, f0), offsetof(R179, f1));
+    printf("R179 layout %zu %zu %zu %zu %zu\n", sizeof(R179), _Alignof(R179), offsetof(R179, f0), offsetof(R179, f1), offsetof(R179, f2));
     {
-        R179 v = make_R179(208);
-        printf("R179 hash %" PRIu64 "\n", hash_R179(-9223372036854775806ll, 14ll, v));
-        R179 e = echo_R179(42ull, v);
-        printf("R179 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R179(-9223372036854775806ll, 14ll, e));
-        R179 f = make_R179(1407);
-        printf("R179 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f1));
-        f.f1 = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f1);
-        printf("R179 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R179(-9223372036854775806ll, 14ll, f));
+        R179 v = make_R179(210);
+        printf("R179 hash %" PRIu64 "\n", hash_R179(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, v, 3761.75, 11531251480302169732ull));
+        R179 e = echo_R179(v, -9049171873408859170ll, -38ll);
+        printf("R179 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R179(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, e, 3761.75, 11531251480302169732ull));
+        R179 x = make_R179(1109);
+        printf("R179 w64 hash %" PRIu64 "\n", w64_hash_R179(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, x));
+        R179 y = w64_echo_R179(-6796.875f, x, 27893ll, 36ull);
+        printf("R179 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R179(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
+        printf("R179 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R179()(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
+        R179 wie = ptr_w64_echo_R179()(-6796.875f, y, 27893ll, 36ull);
+        printf("R179 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R179(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, wie));
     }
 }
 __attribute__((noinline)) static void shape_R180(void) {
-    printf("R180 layout %zu %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0), offsetof(R180, f1));
+    printf("R180 layout %zu %zu %zu %zu %zu\n", sizeof(R180), _Alignof(R180), offsetof(R180, f0), offsetof(R180, f1), offsetof(R180, f2));
     {
-        R180 v = make_R180(209);
-        printf("R180 hash %" PRIu64 "\n", hash_R180(18446744073709551615ull, 2936.375, v, -9223372036854775807ll, 127ll));
-        R180 e = echo_R180(-1368.75, 2147483646ll, v, -4809.125, 25139ll, 1ull);
-        printf("R180 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R180(18446744073709551615ull, 2936.375, e, -9223372036854775807ll, 127ll));
-        R180 w = make_R180(708);
-        printf("R180 pair %" PRIu64 "\n", pair_R180(-3582.0, -3859.375f, 155ull, -37ll, v, -4403.125, w, -7030.625f));
-        printf("R180 ind hash %" PRIu64 "\n", ptr_hash_R180()(18446744073709551615ull, 2936.375, w, -9223372036854775807ll, 127ll));
-        R180 ie = ptr_echo_R180()(-1368.75, 2147483646ll, e, -4809.125, 25139ll, 1ull);
-        printf("R180 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R180(18446744073709551615ull, 2936.375, ie, -9223372036854775807ll, 127ll));
+        R180 v = make_R180(211);
+        printf("R180 hash %" PRIu64 "\n", hash_R180(-109.75f, v));
+        R180 e = echo_R180(-1139.125f, 3087233890960565903ull, 4973.125, 2799.125f, 1ull, (EnU32)8ull, v, -5723.375f, 21892ull);
+        printf("R180 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R180(-109.75f, e));
+        R180 w = make_R180(710);
+        printf("R180 pair %" PRIu64 "\n", pair_R180(7304.625f, 7593.5f, v, 5244.25f, w, true, 9223372036854775807ll));
     }
 }
 __attribute__((noinline)) static void shape_R181(void) {
-    printf("R181 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R181), _Alignof(R181), offsetof(R181, f0), offsetof(R181, f1), offsetof(R181, f2), offsetof(R181, f3));
+    printf("R181 layout %zu %zu %zu %zu\n", sizeof(R181), _Alignof(R181), offsetof(R181, f0), offsetof(R181, f1));
     {
-        R181 v = make_R181(210);
-        printf("R181 hash %" PRIu64 "\n", hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, v, 3761.75, 11531251480302169732ull));
-        R181 e = echo_R181(v, -9049171873408859170ll, -38ll);
-        printf("R181 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R181(7505.125, -2526.625f, 383.75f, -4235.0, -3563.375f, -6026.375f, e, 3761.75, 11531251480302169732ull));
-        R181 x = make_R181(1109);
-        printf("R181 w64 hash %" PRIu64 "\n", w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, x));
-        R181 y = w64_echo_R181(-6796.875f, x, 27893ll, 36ull);
-        printf("R181 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
-        printf("R181 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R181()(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, y));
-        R181 wie = ptr_w64_echo_R181()(-6796.875f, y, 27893ll, 36ull);
-        printf("R181 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R181(6450.625, 81.375f, -10ll, -1261.875f, 5268292906792975574ull, wie));
+        R181 v = make_R181(212);
+        printf("R181 hash %" PRIu64 "\n", hash_R181(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, v, 7655.0f, -6117.375f));
+        R181 e = echo_R181(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, v, 33287ull);
+        printf("R181 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R181(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, e, 7655.0f, -6117.375f));
+        R181 f = make_R181(1411);
+        printf("R181 field %" PRIu64 "\n", hash_R031(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, f.f0, 2103.625));
+        f.f0 = echo_R031(-18ll, f.f0);
+        printf("R181 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R181(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, f, 7655.0f, -6117.375f));
     }
 }
 __attribute__((noinline)) static void shape_R182(void) {
-    printf("R182 layout %zu %zu %zu %zu %zu\n", sizeof(R182), _Alignof(R182), offsetof(R182, f0), offsetof(R182, f1), offsetof(R182, f2));
+    printf("R182 layout %zu %zu %zu %zu\n", sizeof(R182), _Alignof(R182), offsetof(R182, f0), offsetof(R182, f1));
     {
-        R182 v = make_R182(211);
-        printf("R182 hash %" PRIu64 "\n", hash_R182(-109.75f, v));
-        R182 e = echo_R182(-1139.125f, 3087233890960565903ull, 4973.125, 2799.125f, 1ull, (EnU32)8ull, v, -5723.375f, 21892ull);
-        printf("R182 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R182(-109.75f, e));
-        R182 w = make_R182(710);
-        printf("R182 pair %" PRIu64 "\n", pair_R182(7304.625f, 7593.5f, v, 5244.25f, w, true, 9223372036854775807ll));
+        R182 v = make_R182(213);
+        printf("R182 hash %" PRIu64 "\n", hash_R182(-7967.625f, v, 59784ull));
+        R182 e = echo_R182(-1350.5f, 652.25f, -4600.625, -721.5, -1187.0, v, -2949.625, -5519.75f);
+        printf("R182 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R182(-7967.625f, e, 59784ull));
+        R182 w = make_R182(712);
+        printf("R182 pair %" PRIu64 "\n", pair_R182(-1267.0, -4188.375f, -4127.625f, -391.25, 1269.0f, v, -768.375f, w));
     }
 }
 __attribute__((noinline)) static void shape_R183(void) {
     printf("R183 layout %zu %zu %zu %zu\n", sizeof(R183), _Alignof(R183), offsetof(R183, f0), offsetof(R183, f1));
     {
-        R183 v = make_R183(212);
-        printf("R183 hash %" PRIu64 "\n", hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, v, 7655.0f, -6117.375f));
-        R183 e = echo_R183(18446744073709551614ull, 65534ull, -741.5f, 58270ull, -7196ll, v, 33287ull);
-        printf("R183 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, e, 7655.0f, -6117.375f));
-        R183 f = make_R183(1411);
-        printf("R183 field %" PRIu64 "\n", hash_R118(f.f1[0], -2007.375));
-        f.f1[0] = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, f.f1[0]);
-        printf("R183 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R183(-138.625, -6233.625, &ffidl_cells[3], 1903307802660166833ull, 134ll, 16577ull, (EnI16)578ll, f, 7655.0f, -6117.375f));
+        R183 v = make_R183(214);
+        printf("R183 hash %" PRIu64 "\n", hash_R183(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
+        R183 e = echo_R183(2552.75f, v, -44ll, 3213.75, &ffidl_cells[39]);
+        printf("R183 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R183(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, e, 2976515651ull, -549310167ll));
+        R183 x = make_R183(1113);
+        printf("R183 w64 hash %" PRIu64 "\n", w64_hash_R183(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], x, 4868.0f));
+        R183 y = w64_echo_R183(-21ll, -23572ll, 69ll, -126ll, 0ull, x);
+        printf("R183 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R183(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], y, 4868.0f));
+        printf("R183 ind hash %" PRIu64 "\n", ptr_hash_R183()(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
+        R183 ie = ptr_echo_R183()(2552.75f, e, -44ll, 3213.75, &ffidl_cells[39]);
+        printf("R183 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R183(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, ie, 2976515651ull, -549310167ll));
     }
 }
 __attribute__((noinline)) static void shape_R184(void) {
-    printf("R184 layout %zu %zu %zu\n", sizeof(R184), _Alignof(R184), offsetof(R184, f0));
+    printf("R184 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R184), _Alignof(R184), offsetof(R184, f0), offsetof(R184, f1), offsetof(R184, f2), offsetof(R184, f3));
     {
-        R184 v = make_R184(213);
-        printf("R184 hash %" PRIu64 "\n", hash_R184(-7967.625f, v, 59784ull));
-        R184 e = echo_R184(-1350.5f, 652.25f, -4600.625, -721.5, -1187.0, v, -2949.625, -5519.75f);
-        printf("R184 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R184(-7967.625f, e, 59784ull));
-        R184 w = make_R184(712);
-        printf("R184 pair %" PRIu64 "\n", pair_R184(-1267.0, -4188.375f, -4127.625f, -391.25, 1269.0f, v, -768.375f, w));
-        R184 f = make_R184(1412);
-        printf("R184 field %" PRIu64 "\n", hash_R076(0ull, -2089808910ll, 76ull, f.f0[0]));
-        f.f0[0] = echo_R076(1448.0, 9ull, -1404.625, f.f0[0], 20ll);
-        printf("R184 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R184(-7967.625f, f, 59784ull));
+        R184 v = make_R184(215);
+        printf("R184 hash %" PRIu64 "\n", hash_R184(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, v, -1480.25));
+        R184 e = echo_R184(v, 14ull);
+        printf("R184 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R184(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
+        R184 w = make_R184(714);
+        printf("R184 pair %" PRIu64 "\n", pair_R184(-3ll, -7761.125, &ffidl_cells[46], 18446744073709551614ull, v, -1384.5f, w, 22752ull));
     }
 }
 __attribute__((noinline)) static void shape_R185(void) {
-    printf("R185 layout %zu %zu %zu\n", sizeof(R185), _Alignof(R185), offsetof(R185, f0));
+    printf("R185 layout %zu %zu %zu %zu\n", sizeof(R185), _Alignof(R185), offsetof(R185, f0), offsetof(R185, f1));
     {
-        R185 v = make_R185(214);
-        printf("R185 hash %" PRIu64 "\n", hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
-        R185 e = echo_R185(2552.75f, v, -44ll, 3213.75, &ffidl_cells[39]);
-        printf("R185 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, e, 2976515651ull, -549310167ll));
-        R185 x = make_R185(1113);
-        printf("R185 w64 hash %" PRIu64 "\n", w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], x, 4868.0f));
-        R185 y = w64_echo_R185(-21ll, -23572ll, 69ll, -126ll, 0ull, x);
-        printf("R185 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R185(5425.5f, (EnU32)4000000000ull, &ffidl_cells[36], y, 4868.0f));
-        printf("R185 ind hash %" PRIu64 "\n", ptr_hash_R185()(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, v, 2976515651ull, -549310167ll));
-        R185 ie = ptr_echo_R185()(2552.75f, e, -44ll, 3213.75, &ffidl_cells[39]);
-        printf("R185 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R185(-988.75f, 3882.875, -1383.0, 2807.5, -2103.875f, ie, 2976515651ull, -549310167ll));
+        R185 v = make_R185(216);
+        printf("R185 hash %" PRIu64 "\n", hash_R185(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, v));
+        R185 e = echo_R185(v, (EnI8)127ll, 12800ull, 5747.375f);
+        printf("R185 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R185(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, e));
     }
 }
 __attribute__((noinline)) static void shape_R186(void) {
-    printf("R186 layout %zu %zu %zu %zu\n", sizeof(R186), _Alignof(R186), offsetof(R186, f0), offsetof(R186, f1));
+    printf("R186 layout %zu %zu %zu\n", sizeof(R186), _Alignof(R186), offsetof(R186, f0));
     {
-        R186 v = make_R186(215);
-        printf("R186 hash %" PRIu64 "\n", hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, v, -1480.25));
-        R186 e = echo_R186(v, 14ull);
-        printf("R186 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
-        R186 w = make_R186(714);
-        printf("R186 pair %" PRIu64 "\n", pair_R186(-3ll, -7761.125, &ffidl_cells[46], 18446744073709551614ull, v, -1384.5f, w, 22752ull));
+        R186 v = make_R186(217);
+        printf("R186 hash %" PRIu64 "\n", hash_R186(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, v));
+        R186 e = echo_R186(0ull, 19ll, 8293554050869908672ll, 16ull, 35ll, -32768ll, 57403ull, v, 112ll, -20ll);
+        printf("R186 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
+        R186 w = make_R186(716);
+        printf("R186 pair %" PRIu64 "\n", pair_R186(78ull, v, -7866.375, w));
     }
 }
 __attribute__((noinline)) static void shape_R187(void) {
-    printf("R187 layout %zu %zu %zu\n", sizeof(R187), _Alignof(R187), offsetof(R187, f0));
+    printf("R187 layout %zu %zu %zu %zu\n", sizeof(R187), _Alignof(R187), offsetof(R187, f0), offsetof(R187, f1));
     {
-        R187 v = make_R187(216);
-        printf("R187 hash %" PRIu64 "\n", hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, v));
-        R187 e = echo_R187(v, (EnI8)127ll, 12800ull, 5747.375f);
-        printf("R187 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R187(40ull, -45ll, 4239698838122276433ull, -5103953894650003502ll, 43ull, e));
+        R187 v = make_R187(218);
+        printf("R187 hash %" PRIu64 "\n", hash_R187(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
+        R187 e = echo_R187(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnU64)9223372036854775808ull, (EnI16)-300ll);
+        printf("R187 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R187(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
+        R187 x = make_R187(1117);
+        printf("R187 w64 hash %" PRIu64 "\n", w64_hash_R187(x, 0ll));
+        R187 y = w64_echo_R187(x, (EnU64)9223372036854775808ull);
+        printf("R187 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R187(y, 0ll));
+        printf("R187 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R187()(y, 0ll));
+        R187 wie = ptr_w64_echo_R187()(y, (EnU64)9223372036854775808ull);
+        printf("R187 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R187(wie, 0ll));
     }
 }
 __attribute__((noinline)) static void shape_R188(void) {
-    printf("R188 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R188), _Alignof(R188), offsetof(R188, f0), offsetof(R188, f1), offsetof(R188, f2), offsetof(R188, f3), offsetof(R188, f4));
+    printf("R188 layout %zu %zu %zu %zu %zu\n", sizeof(R188), _Alignof(R188), offsetof(R188, f0), offsetof(R188, f1), offsetof(R188, f2));
     {
-        R188 v = make_R188(217);
-        printf("R188 hash %" PRIu64 "\n", hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, v));
-        R188 e = echo_R188(0ull, 19ll, 8293554050869908672ll, 16ull, 35ll, -32768ll, 57403ull, v, 112ll, -20ll);
-        printf("R188 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
-        R188 w = make_R188(716);
-        printf("R188 pair %" PRIu64 "\n", pair_R188(78ull, v, -7866.375, w));
-        R188 f = make_R188(1416);
-        printf("R188 field %" PRIu64 "\n", hash_R028(&ffidl_cells[52], 10568622920435316441ull, 0ll, true, 1ull, (EnI8)-23ll, f.f3, -1165807762ll));
-        f.f3 = echo_R028(-3604.875f, -7427.125f, 614727625ll, 3038.375f, f.f3, -7674.25);
-        printf("R188 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, f));
+        R188 v = make_R188(219);
+        printf("R188 hash %" PRIu64 "\n", hash_R188(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], v, -14528ll));
+        R188 e = echo_R188(110ll, v);
+        printf("R188 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], e, -14528ll));
+        R188 w = make_R188(718);
+        printf("R188 pair %" PRIu64 "\n", pair_R188(4500498240991831773ll, 2147483647ll, -1074187339556729903ll, v, 5352673841705201961ull, w));
+        printf("R188 ind hash %" PRIu64 "\n", ptr_hash_R188()(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], w, -14528ll));
+        R188 ie = ptr_echo_R188()(110ll, e);
+        printf("R188 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], ie, -14528ll));
+        R188 f = make_R188(1418);
+        printf("R188 field %" PRIu64 "\n", hash_R039(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f2, 126ll, 1747ll));
+        f.f2 = echo_R039(f.f2);
+        printf("R188 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], f, -14528ll));
     }
 }
 __attribute__((noinline)) static void shape_R189(void) {
     printf("R189 layout %zu %zu %zu\n", sizeof(R189), _Alignof(R189), offsetof(R189, f0));
     {
-        R189 v = make_R189(218);
-        printf("R189 hash %" PRIu64 "\n", hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, v, -1449.0f));
-        R189 e = echo_R189(2265.125f, 4447.875f, 1611.75f, -6016.0, 4665.625f, 6949.875, -1381.125, v, (EnU64)9223372036854775808ull, (EnI16)-300ll);
-        printf("R189 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, e, -1449.0f));
-        R189 x = make_R189(1117);
-        printf("R189 w64 hash %" PRIu64 "\n", w64_hash_R189(x, 0ll));
-        R189 y = w64_echo_R189(x, (EnU64)9223372036854775808ull);
-        printf("R189 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R189(y, 0ll));
-        printf("R189 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R189()(y, 0ll));
-        R189 wie = ptr_w64_echo_R189()(y, (EnU64)9223372036854775808ull);
-        printf("R189 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R189(wie, 0ll));
-        R189 f = make_R189(1417);
-        printf("R189 field %" PRIu64 "\n", hash_R094(f.f0, (EnI8)127ll, 10ull));
-        f.f0 = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f0);
-        printf("R189 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R189(10326460382951439638ull, -464.25, (EnU8)1ull, 47ull, -5006.5, 22ll, f, -1449.0f));
+        R189 v = make_R189(220);
+        printf("R189 hash %" PRIu64 "\n", hash_R189(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, v, 7886949307319854461ull));
+        R189 e = echo_R189(v);
+        printf("R189 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R189(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, e, 7886949307319854461ull));
+        R189 f = make_R189(1419);
+        printf("R189 field %" PRIu64 "\n", hash_R005(4949.0f, 5165.0f, -40.5f, -4439.5, 3392.25, -4029.375f, f.f0[0], 4294967294ull, 7514.5));
+        f.f0[0] = echo_R005(169ull, -21ll, 7955732211778797587ll, 1070627433837731235ull, 0ull, (EnU32)620ull, f.f0[0]);
+        printf("R189 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R189(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, f, 7886949307319854461ull));
     }
 }
 __attribute__((noinline)) static void shape_R190(void) {
-    printf("R190 layout %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0));
+    printf("R190 layout %zu %zu %zu %zu %zu\n", sizeof(R190), _Alignof(R190), offsetof(R190, f0), offsetof(R190, f1), offsetof(R190, f2));
     {
-        R190 v = make_R190(219);
-        printf("R190 hash %" PRIu64 "\n", hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], v, -14528ll));
-        R190 e = echo_R190(110ll, v);
-        printf("R190 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], e, -14528ll));
-        R190 w = make_R190(718);
-        printf("R190 pair %" PRIu64 "\n", pair_R190(4500498240991831773ll, 2147483647ll, -1074187339556729903ll, v, 5352673841705201961ull, w));
-        printf("R190 ind hash %" PRIu64 "\n", ptr_hash_R190()(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], w, -14528ll));
-        R190 ie = ptr_echo_R190()(110ll, e);
-        printf("R190 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R190(1290090576ll, -29ll, (EnInt)0ll, (EnU8)0ull, &ffidl_cells[45], ie, -14528ll));
+        R190 v = make_R190(221);
+        printf("R190 hash %" PRIu64 "\n", hash_R190(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, v, -6842.25f, 3596.75f));
+        R190 e = echo_R190(44ll, -1410266984ll, 7440.5, -3962.625, 1860.375f, v);
+        printf("R190 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R190(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, e, -6842.25f, 3596.75f));
+        R190 w = make_R190(720);
+        printf("R190 pair %" PRIu64 "\n", pair_R190(false, v, 30720ull, w));
     }
 }
 __attribute__((noinline)) static void shape_R191(void) {
-    printf("R191 layout %zu %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0), offsetof(R191, f1));
+    printf("R191 layout %zu %zu %zu\n", sizeof(R191), _Alignof(R191), offsetof(R191, f0));
     {
-        R191 v = make_R191(220);
-        printf("R191 hash %" PRIu64 "\n", hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, v, 7886949307319854461ull));
-        R191 e = echo_R191(v);
-        printf("R191 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R191(-5193.875f, 2209.0, (EnU8)0ull, 22ull, 0ull, 2644.25f, -1825.125, -22194ll, e, 7886949307319854461ull));
+        R191 v = make_R191(222);
+        printf("R191 hash %" PRIu64 "\n", hash_R191(3ull, v));
+        R191 e = echo_R191(26552ull, 210ull, v);
+        printf("R191 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R191(3ull, e));
+        R191 x = make_R191(1121);
+        printf("R191 w64 hash %" PRIu64 "\n", w64_hash_R191(x, (EnU32)3ull, -133.625));
+        R191 y = w64_echo_R191(&ffidl_cells[50], x);
+        printf("R191 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R191(y, (EnU32)3ull, -133.625));
     }
 }
 __attribute__((noinline)) static void shape_R192(void) {
-    printf("R192 layout %zu %zu %zu %zu %zu\n", sizeof(R192), _Alignof(R192), offsetof(R192, f0), offsetof(R192, f1), offsetof(R192, f2));
+    printf("R192 layout %zu %zu %zu %zu\n", sizeof(R192), _Alignof(R192), offsetof(R192, f0), offsetof(R192, f1));
     {
-        R192 v = make_R192(221);
-        printf("R192 hash %" PRIu64 "\n", hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, v, -6842.25f, 3596.75f));
-        R192 e = echo_R192(44ll, -1410266984ll, 7440.5, -3962.625, 1860.375f, v);
-        printf("R192 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, e, -6842.25f, 3596.75f));
-        R192 w = make_R192(720);
-        printf("R192 pair %" PRIu64 "\n", pair_R192(false, v, 30720ull, w));
-        R192 f = make_R192(1420);
-        printf("R192 field %" PRIu64 "\n", hash_R108(f.f1, -7090.5));
-        f.f1 = echo_R108(f.f1, 126ll);
-        printf("R192 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R192(4731772842569656525ull, 215ull, 6327963084855282867ull, 5921123389295331648ll, -26ll, f, -6842.25f, 3596.75f));
+        R192 v = make_R192(223);
+        printf("R192 hash %" PRIu64 "\n", hash_R192(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, v, &ffidl_cells[42]));
+        R192 e = echo_R192(88ull, 4928.375f, -4149.375f, -6175.0f, 4541.625, 3092.375f, v, 1815399084ll, 168ull);
+        printf("R192 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R192(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, e, &ffidl_cells[42]));
+        R192 w = make_R192(722);
+        printf("R192 pair %" PRIu64 "\n", pair_R192(0ll, -7474345013981944841ll, v, 3353.75, w, (EnU8)200ull, false));
+        R192 f = make_R192(1422);
+        printf("R192 field %" PRIu64 "\n", hash_R177(-9223372036854775806ll, 14ll, f.f1[0]));
+        f.f1[0] = echo_R177(42ull, f.f1[0]);
+        printf("R192 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R192(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, f, &ffidl_cells[42]));
     }
 }
 __attribute__((noinline)) static void shape_R193(void) {
     printf("R193 layout %zu %zu %zu %zu %zu\n", sizeof(R193), _Alignof(R193), offsetof(R193, f0), offsetof(R193, f1), offsetof(R193, f2));
     {
-        R193 v = make_R193(222);
-        printf("R193 hash %" PRIu64 "\n", hash_R193(3ull, v));
-        R193 e = echo_R193(26552ull, 210ull, v);
-        printf("R193 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R193(3ull, e));
-        R193 x = make_R193(1121);
-        printf("R193 w64 hash %" PRIu64 "\n", w64_hash_R193(x, (EnU32)3ull, -133.625));
-        R193 y = w64_echo_R193(&ffidl_cells[50], x);
-        printf("R193 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R193(y, (EnU32)3ull, -133.625));
-        R193 f = make_R193(1421);
-        printf("R193 field %" PRIu64 "\n", hash_R143(4116.5, -6513.375, -4556.375, 3585.25f, -5699.875, 5007.75, f.f2, 3769771570191162751ll));
-        f.f2 = echo_R143(7169.125, -9223372036854775807ll, 18ll, f.f2);
-        printf("R193 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R193(3ull, f));
+        R193 v = make_R193(224);
+        printf("R193 hash %" PRIu64 "\n", hash_R193(v));
+        R193 e = echo_R193(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, v);
+        printf("R193 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R193(e));
+        printf("R193 ind hash %" PRIu64 "\n", ptr_hash_R193()(v));
+        R193 ie = ptr_echo_R193()(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, e);
+        printf("R193 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R193(ie));
     }
 }
 __attribute__((noinline)) static void shape_R194(void) {
-    printf("R194 layout %zu %zu %zu %zu\n", sizeof(R194), _Alignof(R194), offsetof(R194, f0), offsetof(R194, f1));
+    printf("R194 layout %zu %zu %zu %zu %zu\n", sizeof(R194), _Alignof(R194), offsetof(R194, f0), offsetof(R194, f1), offsetof(R194, f2));
     {
-        R194 v = make_R194(223);
-        printf("R194 hash %" PRIu64 "\n", hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, v, &ffidl_cells[42]));
-        R194 e = echo_R194(88ull, 4928.375f, -4149.375f, -6175.0f, 4541.625, 3092.375f, v, 1815399084ll, 168ull);
-        printf("R194 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R194(-5734.625f, 3014.0f, 9223372036854775806ll, 85ll, 3383.125, -4711.0f, e, &ffidl_cells[42]));
-        R194 w = make_R194(722);
-        printf("R194 pair %" PRIu64 "\n", pair_R194(0ll, -7474345013981944841ll, v, 3353.75, w, (EnU8)200ull, false));
+        R194 v = make_R194(225);
+        printf("R194 hash %" PRIu64 "\n", hash_R194(v, 21386ll));
+        R194 e = echo_R194(17ull, 907280083994404786ull, -223030865478426219ll, -73ll, 20ll, 4205486197ull, 105ll, 3482221955133381448ll, v, 5601.875f, 1ull);
+        printf("R194 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R194(e, 21386ll));
+        R194 w = make_R194(724);
+        printf("R194 pair %" PRIu64 "\n", pair_R194(126ll, 71761891038164607ll, 127ll, 0ull, -32ll, &ffidl_cells[54], v, 32766ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R195(void) {
-    printf("R195 layout %zu %zu %zu %zu %zu\n", sizeof(R195), _Alignof(R195), offsetof(R195, f0), offsetof(R195, f1), offsetof(R195, f2));
+    printf("R195 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R195), _Alignof(R195), offsetof(R195, f0), offsetof(R195, f1), offsetof(R195, f2), offsetof(R195, f3), offsetof(R195, f4), offsetof(R195, f5));
     {
-        R195 v = make_R195(224);
-        printf("R195 hash %" PRIu64 "\n", hash_R195(v));
-        R195 e = echo_R195(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, v);
-        printf("R195 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(e));
-        printf("R195 ind hash %" PRIu64 "\n", ptr_hash_R195()(v));
-        R195 ie = ptr_echo_R195()(-6003.75, -4987.75f, -30ll, -38ll, -4115.125f, e);
-        printf("R195 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(ie));
-        R195 f = make_R195(1423);
-        printf("R195 field %" PRIu64 "\n", hash_R062(14724781927144426526ull, 36ull, 40ull, -567403669859029061ll, 20199ull, f.f1, 125ull, 122ull));
-        f.f1 = echo_R062(6659.125f, -9223372036854775807ll, 102ull, -7203.125, 6094.0f, -2983.125, f.f1, 28ull, 0ull, 1ull);
-        printf("R195 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(f));
+        R195 v = make_R195(226);
+        printf("R195 hash %" PRIu64 "\n", hash_R195(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, v, -3901.125f, -5648.25));
+        R195 e = echo_R195(&ffidl_cells[21], 48ull, 362631268419105030ll, v, (EnI64)-727ll, 39ull, -2147483647ll);
+        printf("R195 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R195(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, e, -3901.125f, -5648.25));
+        R195 x = make_R195(1125);
+        printf("R195 w64 hash %" PRIu64 "\n", w64_hash_R195(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, x, -336.875, 3284.875f));
+        R195 y = w64_echo_R195(2905.5f, 5125.75f, x, 803.875f, -1347.75f);
+        printf("R195 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R195(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
+        printf("R195 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R195()(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
+        R195 wie = ptr_w64_echo_R195()(2905.5f, 5125.75f, y, 803.875f, -1347.75f);
+        printf("R195 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R195(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, wie, -336.875, 3284.875f));
     }
 }
 __attribute__((noinline)) static void shape_R196(void) {
-    printf("R196 layout %zu %zu %zu %zu\n", sizeof(R196), _Alignof(R196), offsetof(R196, f0), offsetof(R196, f1));
+    printf("R196 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R196), _Alignof(R196), offsetof(R196, f0), offsetof(R196, f1), offsetof(R196, f2), offsetof(R196, f3), offsetof(R196, f4), offsetof(R196, f5), offsetof(R196, f6), offsetof(R196, f7));
     {
-        R196 v = make_R196(225);
-        printf("R196 hash %" PRIu64 "\n", hash_R196(v, 21386ll));
-        R196 e = echo_R196(17ull, 907280083994404786ull, -223030865478426219ll, -73ll, 20ll, 4205486197ull, 105ll, 3482221955133381448ll, v, 5601.875f, 1ull);
-        printf("R196 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R196(e, 21386ll));
-        R196 w = make_R196(724);
-        printf("R196 pair %" PRIu64 "\n", pair_R196(126ll, 71761891038164607ll, 127ll, 0ull, -32ll, &ffidl_cells[54], v, 32766ll, w));
-        R196 f = make_R196(1424);
-        printf("R196 field %" PRIu64 "\n", hash_R041(1ull, 18446744073709551615ull, -9223372036854775807ll, 32ull, 2147483646ll, f.f1, 126ll, 1747ll));
-        f.f1 = echo_R041(f.f1);
-        printf("R196 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R196(f, 21386ll));
+        R196 v = make_R196(227);
+        printf("R196 hash %" PRIu64 "\n", hash_R196(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, v, 151ull));
+        R196 e = echo_R196(&ffidl_cells[1], -2ll, 4ll, 30719ull, -128ll, 126ll, -128ll, &ffidl_cells[0], v);
+        printf("R196 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R196(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
+        R196 w = make_R196(726);
+        printf("R196 pair %" PRIu64 "\n", pair_R196(v, 0ll, w, 6346.875, -4099.125));
+        R196 f = make_R196(1426);
+        printf("R196 field %" PRIu64 "\n", hash_R088(f.f4[2]));
+        f.f4[2] = echo_R088((EnInt)-5ll, 0ull, 1253.25f, 0ull, -30721ll, -7963.5f, true, 19670ll, f.f4[2], 4747.5f);
+        printf("R196 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R196(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, f, 151ull));
     }
 }
 __attribute__((noinline)) static void shape_R197(void) {
-    printf("R197 layout %zu %zu %zu %zu %zu\n", sizeof(R197), _Alignof(R197), offsetof(R197, f0), offsetof(R197, f1), offsetof(R197, f2));
+    printf("R197 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R197), _Alignof(R197), offsetof(R197, f0), offsetof(R197, f1), offsetof(R197, f2), offsetof(R197, f3));
     {
-        R197 v = make_R197(226);
-        printf("R197 hash %" PRIu64 "\n", hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, v, -3901.125f, -5648.25));
-        R197 e = echo_R197(&ffidl_cells[21], 48ull, 362631268419105030ll, v, (EnI64)-727ll, 39ull, -2147483647ll);
-        printf("R197 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R197(126ll, -1231.625f, 2701.25, 64ull, 87085261ull, e, -3901.125f, -5648.25));
-        R197 x = make_R197(1125);
-        printf("R197 w64 hash %" PRIu64 "\n", w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, x, -336.875, 3284.875f));
-        R197 y = w64_echo_R197(2905.5f, 5125.75f, x, 803.875f, -1347.75f);
-        printf("R197 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
-        printf("R197 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R197()(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, y, -336.875, 3284.875f));
-        R197 wie = ptr_w64_echo_R197()(2905.5f, 5125.75f, y, 803.875f, -1347.75f);
-        printf("R197 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R197(-5727.25f, -6047.25, -5788.0f, -7087.625f, -3800.75, wie, -336.875, 3284.875f));
+        R197 v = make_R197(228);
+        printf("R197 hash %" PRIu64 "\n", hash_R197(44ll, -97ll, 32ull, v, -2868.25f));
+        R197 e = echo_R197(3285.75f, 2666.625f, 27274ull, &ffidl_cells[11], 3404.25f, 1903001772ll, 175ull, v, 7375ull, -698.5f);
+        printf("R197 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R197(44ll, -97ll, 32ull, e, -2868.25f));
     }
 }
 __attribute__((noinline)) static void shape_R198(void) {
-    printf("R198 layout %zu %zu %zu %zu %zu\n", sizeof(R198), _Alignof(R198), offsetof(R198, f0), offsetof(R198, f1), offsetof(R198, f2));
+    printf("R198 layout %zu %zu %zu %zu\n", sizeof(R198), _Alignof(R198), offsetof(R198, f0), offsetof(R198, f1));
     {
-        R198 v = make_R198(227);
-        printf("R198 hash %" PRIu64 "\n", hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, v, 151ull));
-        R198 e = echo_R198(&ffidl_cells[1], -2ll, 4ll, 30719ull, -128ll, 126ll, -128ll, &ffidl_cells[0], v);
-        printf("R198 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
-        R198 w = make_R198(726);
-        printf("R198 pair %" PRIu64 "\n", pair_R198(v, 0ll, w, 6346.875, -4099.125));
+        R198 v = make_R198(229);
+        printf("R198 hash %" PRIu64 "\n", hash_R198((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, v, true));
+        R198 e = echo_R198(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, v, (EnU16)23ull);
+        printf("R198 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R198((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, e, true));
+        R198 w = make_R198(728);
+        printf("R198 pair %" PRIu64 "\n", pair_R198((EnI16)-370ll, 0ll, 14492824035254219810ull, 973.5, 104ull, v, 4996.125f, w));
+        printf("R198 ind hash %" PRIu64 "\n", ptr_hash_R198()((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, w, true));
+        R198 ie = ptr_echo_R198()(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, e, (EnU16)23ull);
+        printf("R198 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R198((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, ie, true));
     }
 }
 __attribute__((noinline)) static void shape_R199(void) {
-    printf("R199 layout %zu %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0), offsetof(R199, f1));
+    printf("R199 layout %zu %zu %zu\n", sizeof(R199), _Alignof(R199), offsetof(R199, f0));
     {
-        R199 v = make_R199(228);
-        printf("R199 hash %" PRIu64 "\n", hash_R199(44ll, -97ll, 32ull, v, -2868.25f));
-        R199 e = echo_R199(3285.75f, 2666.625f, 27274ull, &ffidl_cells[11], 3404.25f, 1903001772ll, 175ull, v, 7375ull, -698.5f);
-        printf("R199 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
-        R199 f = make_R199(1427);
-        printf("R199 field %" PRIu64 "\n", hash_R094(f.f0, (EnI8)127ll, 10ull));
-        f.f0 = echo_R094(1ull, 30542ull, 1352614190ll, &ffidl_cells[11], f.f0);
-        printf("R199 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(44ll, -97ll, 32ull, f, -2868.25f));
+        R199 v = make_R199(230);
+        printf("R199 hash %" PRIu64 "\n", hash_R199(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, v, &ffidl_cells[47]));
+        R199 e = echo_R199(5958.625f, -4042.125, -32768ll, (EnU16)0ull, 1990.0, v, -4954403258955755888ll);
+        printf("R199 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, e, &ffidl_cells[47]));
+        R199 x = make_R199(1129);
+        printf("R199 w64 hash %" PRIu64 "\n", w64_hash_R199(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, x, 7598.75, -1068.125f));
+        R199 y = w64_echo_R199(x, 12879665841310500533ull, 18446744073709551615ull);
+        printf("R199 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R199(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, y, 7598.75, -1068.125f));
     }
 }
 __attribute__((noinline)) static void shape_R200(void) {
-    printf("R200 layout %zu %zu %zu %zu\n", sizeof(R200), _Alignof(R200), offsetof(R200, f0), offsetof(R200, f1));
+    printf("R200 layout %zu %zu %zu\n", sizeof(R200), _Alignof(R200), offsetof(R200, f0));
     {
-        R200 v = make_R200(229);
-        printf("R200 hash %" PRIu64 "\n", hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, v, true));
-        R200 e = echo_R200(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, v, (EnU16)23ull);
-        printf("R200 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, e, true));
-        R200 w = make_R200(728);
-        printf("R200 pair %" PRIu64 "\n", pair_R200((EnI16)-370ll, 0ll, 14492824035254219810ull, 973.5, 104ull, v, 4996.125f, w));
-        printf("R200 ind hash %" PRIu64 "\n", ptr_hash_R200()((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, w, true));
-        R200 ie = ptr_echo_R200()(7621.0f, 16536332168807832182ull, 7756.125, -5712.25, -2358.875, -6590.0, 2794.75, e, (EnU16)23ull);
-        printf("R200 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R200((EnI64)-1ll, 4294.75, 6999.875, 15600065964365454628ull, ie, true));
+        R200 v = make_R200(231);
+        printf("R200 hash %" PRIu64 "\n", hash_R200(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, v, 6631.625, -5675.875f));
+        R200 e = echo_R200(-5043.375f, -2844.0, 8727995089340080173ull, (EnI8)127ll, v, 16ull, 16556ll, 20ll);
+        printf("R200 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R200(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, e, 6631.625, -5675.875f));
+        R200 w = make_R200(730);
+        printf("R200 pair %" PRIu64 "\n", pair_R200(-5909.25f, 2311.75f, -1263.625f, 944.125f, -2220.5f, v, 6048.5f, w));
+        R200 f = make_R200(1430);
+        printf("R200 field %" PRIu64 "\n", hash_R087(-2307.0, -2483.75f, 1088.75f, -5752.625f, 3792.875, 2235.75f, -3621.0f, 43ull, f.f0[1], 2049191911ll, -5202.0f));
+        f.f0[1] = echo_R087(f.f0[1], 4966ull, 215ull, true);
+        printf("R200 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R200(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, f, 6631.625, -5675.875f));
     }
 }
 __attribute__((noinline)) static void shape_R201(void) {
-    printf("R201 layout %zu %zu %zu %zu %zu\n", sizeof(R201), _Alignof(R201), offsetof(R201, f0), offsetof(R201, f1), offsetof(R201, f2));
+    printf("R201 layout %zu %zu %zu %zu\n", sizeof(R201), _Alignof(R201), offsetof(R201, f0), offsetof(R201, f1));
     {
-        R201 v = make_R201(230);
-        printf("R201 hash %" PRIu64 "\n", hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, v, &ffidl_cells[47]));
-        R201 e = echo_R201(5958.625f, -4042.125, -32768ll, (EnU16)0ull, 1990.0, v, -4954403258955755888ll);
-        printf("R201 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R201(-7725.5f, -32767ll, -2ll, 21506ull, 1ull, 27ull, 9324091634432355071ull, 22448ull, e, &ffidl_cells[47]));
-        R201 x = make_R201(1129);
-        printf("R201 w64 hash %" PRIu64 "\n", w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, x, 7598.75, -1068.125f));
-        R201 y = w64_echo_R201(x, 12879665841310500533ull, 18446744073709551615ull);
-        printf("R201 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R201(6696.0f, -4263.5f, -1637.5, 1867.75f, -7927.375f, y, 7598.75, -1068.125f));
+        R201 v = make_R201(232);
+        printf("R201 hash %" PRIu64 "\n", hash_R201(v, 3019591387ull, &ffidl_cells[49]));
+        R201 e = echo_R201((EnU64)9223372036854775808ull, 6293698654930619070ull, v);
+        printf("R201 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R201(e, 3019591387ull, &ffidl_cells[49]));
     }
 }
 __attribute__((noinline)) static void shape_R202(void) {
-    printf("R202 layout %zu %zu %zu %zu\n", sizeof(R202), _Alignof(R202), offsetof(R202, f0), offsetof(R202, f1));
+    printf("R202 layout %zu %zu %zu\n", sizeof(R202), _Alignof(R202), offsetof(R202, f0));
     {
-        R202 v = make_R202(231);
-        printf("R202 hash %" PRIu64 "\n", hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, v, 6631.625, -5675.875f));
-        R202 e = echo_R202(-5043.375f, -2844.0, 8727995089340080173ull, (EnI8)127ll, v, 16ull, 16556ll, 20ll);
-        printf("R202 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R202(-3208.375f, &ffidl_cells[46], 3104.375, 9223372036854775807ll, -7510.625, e, 6631.625, -5675.875f));
-        R202 w = make_R202(730);
-        printf("R202 pair %" PRIu64 "\n", pair_R202(-5909.25f, 2311.75f, -1263.625f, 944.125f, -2220.5f, v, 6048.5f, w));
+        R202 v = make_R202(233);
+        printf("R202 hash %" PRIu64 "\n", hash_R202(4479.875f, v, -60ll));
+        R202 e = echo_R202(8769038762245192864ull, -127ll, v, 2147483646ll);
+        printf("R202 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R202(4479.875f, e, -60ll));
+        R202 w = make_R202(732);
+        printf("R202 pair %" PRIu64 "\n", pair_R202(-128ll, 50ull, -14ll, 7ll, v, 15015316508415771640ull, w));
+        R202 f = make_R202(1432);
+        printf("R202 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0[0]));
+        f.f0[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0[0]);
+        printf("R202 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R202(4479.875f, f, -60ll));
     }
 }
 __attribute__((noinline)) static void shape_R203(void) {
-    printf("R203 layout %zu %zu %zu %zu %zu\n", sizeof(R203), _Alignof(R203), offsetof(R203, f0), offsetof(R203, f1), offsetof(R203, f2));
+    printf("R203 layout %zu %zu %zu %zu\n", sizeof(R203), _Alignof(R203), offsetof(R203, f0), offsetof(R203, f1));
     {
-        R203 v = make_R203(232);
-        printf("R203 hash %" PRIu64 "\n", hash_R203(v, 3019591387ull, &ffidl_cells[49]));
-        R203 e = echo_R203((EnU64)9223372036854775808ull, 6293698654930619070ull, v);
-        printf("R203 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R203(e, 3019591387ull, &ffidl_cells[49]));
-        R203 f = make_R203(1431);
-        printf("R203 field %" PRIu64 "\n", hash_PackU2((EnI64)-930ll, f.f0, (EnU8)0ull, -3146.0));
-        f.f0 = echo_PackU2(32ull, f.f0, -2ll, &ffidl_cells[45]);
-        printf("R203 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R203(f, 3019591387ull, &ffidl_cells[49]));
+        R203 v = make_R203(234);
+        printf("R203 hash %" PRIu64 "\n", hash_R203(v, 2582.125));
+        R203 e = echo_R203(&ffidl_cells[20], 35ull, v, -9223372036854775807ll);
+        printf("R203 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R203(e, 2582.125));
+        R203 x = make_R203(1133);
+        printf("R203 w64 hash %" PRIu64 "\n", w64_hash_R203(1792781978ll, x, 1974422493ll));
+        R203 y = w64_echo_R203(10633077116141325271ull, 148ull, 1703485499ull, x);
+        printf("R203 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R203(1792781978ll, y, 1974422493ll));
+        printf("R203 ind hash %" PRIu64 "\n", ptr_hash_R203()(v, 2582.125));
+        R203 ie = ptr_echo_R203()(&ffidl_cells[20], 35ull, e, -9223372036854775807ll);
+        printf("R203 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R203(ie, 2582.125));
+        printf("R203 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R203()(1792781978ll, y, 1974422493ll));
+        R203 wie = ptr_w64_echo_R203()(10633077116141325271ull, 148ull, 1703485499ull, y);
+        printf("R203 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R203(1792781978ll, wie, 1974422493ll));
     }
 }
 __attribute__((noinline)) static void shape_R204(void) {
-    printf("R204 layout %zu %zu %zu\n", sizeof(R204), _Alignof(R204), offsetof(R204, f0));
+    printf("R204 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R204), _Alignof(R204), offsetof(R204, f0), offsetof(R204, f1), offsetof(R204, f2), offsetof(R204, f3), offsetof(R204, f4), offsetof(R204, f5));
     {
-        R204 v = make_R204(233);
-        printf("R204 hash %" PRIu64 "\n", hash_R204(4479.875f, v, -60ll));
-        R204 e = echo_R204(8769038762245192864ull, -127ll, v, 2147483646ll);
-        printf("R204 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R204(4479.875f, e, -60ll));
-        R204 w = make_R204(732);
-        printf("R204 pair %" PRIu64 "\n", pair_R204(-128ll, 50ull, -14ll, 7ll, v, 15015316508415771640ull, w));
+        R204 v = make_R204(235);
+        printf("R204 hash %" PRIu64 "\n", hash_R204(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, v, -18ll, -32ll));
+        R204 e = echo_R204(-6115.5, 200.5, &ffidl_cells[12], 156ull, 6890.75, 46ull, -769322992754295399ll, v, 1958.875);
+        printf("R204 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R204(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
+        R204 w = make_R204(734);
+        printf("R204 pair %" PRIu64 "\n", pair_R204(v, -116ll, w));
     }
 }
 __attribute__((noinline)) static void shape_R205(void) {
-    printf("R205 layout %zu %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1), offsetof(R205, f2));
+    printf("R205 layout %zu %zu %zu %zu\n", sizeof(R205), _Alignof(R205), offsetof(R205, f0), offsetof(R205, f1));
     {
-        R205 v = make_R205(234);
-        printf("R205 hash %" PRIu64 "\n", hash_R205(v, 2582.125));
-        R205 e = echo_R205(&ffidl_cells[20], 35ull, v, -9223372036854775807ll);
-        printf("R205 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R205(e, 2582.125));
-        R205 x = make_R205(1133);
-        printf("R205 w64 hash %" PRIu64 "\n", w64_hash_R205(1792781978ll, x, 1974422493ll));
-        R205 y = w64_echo_R205(10633077116141325271ull, 148ull, 1703485499ull, x);
-        printf("R205 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R205(1792781978ll, y, 1974422493ll));
-        printf("R205 ind hash %" PRIu64 "\n", ptr_hash_R205()(v, 2582.125));
-        R205 ie = ptr_echo_R205()(&ffidl_cells[20], 35ull, e, -9223372036854775807ll);
-        printf("R205 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R205(ie, 2582.125));
-        printf("R205 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R205()(1792781978ll, y, 1974422493ll));
-        R205 wie = ptr_w64_echo_R205()(10633077116141325271ull, 148ull, 1703485499ull, y);
-        printf("R205 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R205(1792781978ll, wie, 1974422493ll));
+        R205 v = make_R205(236);
+        printf("R205 hash %" PRIu64 "\n", hash_R205(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, v, 1539891343ull));
+        R205 e = echo_R205(23981ll, 0ll, &ffidl_cells[9], 30471ull, &ffidl_cells[24], v, -1316.125f);
+        printf("R205 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R205(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, e, 1539891343ull));
     }
 }
 __attribute__((noinline)) static void shape_R206(void) {
-    printf("R206 layout %zu %zu %zu\n", sizeof(R206), _Alignof(R206), offsetof(R206, f0));
+    printf("R206 layout %zu %zu %zu %zu %zu\n", sizeof(R206), _Alignof(R206), offsetof(R206, f0), offsetof(R206, f1), offsetof(R206, f2));
     {
-        R206 v = make_R206(235);
-        printf("R206 hash %" PRIu64 "\n", hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, v, -18ll, -32ll));
-        R206 e = echo_R206(-6115.5, 200.5, &ffidl_cells[12], 156ull, 6890.75, 46ull, -769322992754295399ll, v, 1958.875);
-        printf("R206 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
-        R206 w = make_R206(734);
-        printf("R206 pair %" PRIu64 "\n", pair_R206(v, -116ll, w));
-        R206 f = make_R206(1434);
-        printf("R206 field %" PRIu64 "\n", hash_R118(f.f0, -2007.375));
-        f.f0 = echo_R118(599.5f, -7867.625f, 4623.375f, -719.25f, f.f0);
-        printf("R206 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, f, -18ll, -32ll));
+        R206 v = make_R206(237);
+        printf("R206 hash %" PRIu64 "\n", hash_R206(-4810.375, 88ull, v));
+        R206 e = echo_R206(-711.5, v, 448.375f);
+        printf("R206 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(-4810.375, 88ull, e));
+        R206 w = make_R206(736);
+        printf("R206 pair %" PRIu64 "\n", pair_R206(16ll, 7336.125, 1140542027ull, 0ull, 0ll, 6435.0f, v, 74ull, w));
+        R206 f = make_R206(1436);
+        printf("R206 field %" PRIu64 "\n", hash_R154(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, f.f2[1]));
+        f.f2[1] = echo_R154(f.f2[1], 0ull, -4467.75f, 302.875);
+        printf("R206 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(-4810.375, 88ull, f));
     }
 }
 __attribute__((noinline)) static void shape_R207(void) {
     printf("R207 layout %zu %zu %zu %zu %zu\n", sizeof(R207), _Alignof(R207), offsetof(R207, f0), offsetof(R207, f1), offsetof(R207, f2));
     {
-        R207 v = make_R207(236);
-        printf("R207 hash %" PRIu64 "\n", hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, v, 1539891343ull));
-        R207 e = echo_R207(23981ll, 0ll, &ffidl_cells[9], 30471ull, &ffidl_cells[24], v, -1316.125f);
-        printf("R207 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, e, 1539891343ull));
-        R207 f = make_R207(1435);
-        printf("R207 field %" PRIu64 "\n", hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, f.f0[2], 2081.75));
-        f.f0[2] = echo_R071(-5283.0f, f.f0[2], -48ll, 1ull, 53364ull);
-        printf("R207 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R207(6991.875, -896.125, 5736.75f, 7205.875, 3898.75f, -2278.75, -3865.375f, 2024.625, f, 1539891343ull));
+        R207 v = make_R207(238);
+        printf("R207 hash %" PRIu64 "\n", hash_R207(false, v, -5313.75, -2147483648ll));
+        R207 e = echo_R207(v);
+        printf("R207 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R207(false, e, -5313.75, -2147483648ll));
+        R207 x = make_R207(1137);
+        printf("R207 w64 hash %" PRIu64 "\n", w64_hash_R207(5688338243312213501ull, x, -2210.625));
+        R207 y = w64_echo_R207(658654308ll, 16084ull, 16ull, -7822020716827681854ll, x, 58356ull);
+        printf("R207 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R207(5688338243312213501ull, y, -2210.625));
     }
 }
 __attribute__((noinline)) static void shape_R208(void) {
-    printf("R208 layout %zu %zu %zu\n", sizeof(R208), _Alignof(R208), offsetof(R208, f0));
+    printf("R208 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R208), _Alignof(R208), offsetof(R208, f0), offsetof(R208, f1), offsetof(R208, f2), offsetof(R208, f3));
     {
-        R208 v = make_R208(237);
-        printf("R208 hash %" PRIu64 "\n", hash_R208(-4810.375, 88ull, v));
-        R208 e = echo_R208(-711.5, v, 448.375f);
-        printf("R208 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R208(-4810.375, 88ull, e));
-        R208 w = make_R208(736);
-        printf("R208 pair %" PRIu64 "\n", pair_R208(16ll, 7336.125, 1140542027ull, 0ull, 0ll, 6435.0f, v, 74ull, w));
-        R208 f = make_R208(1436);
-        printf("R208 field %" PRIu64 "\n", hash_R029(&ffidl_cells[22], 27718ll, &ffidl_cells[49], 32ull, -35ll, 1465811110ll, &ffidl_cells[26], f.f0, 40ull, 50ll));
-        f.f0 = echo_R029(15ull, true, -9223372036854775806ll, (EnU32)23ull, 6354.25, 0ll, 65535ull, f.f0, -10718ll, 0ull);
-        printf("R208 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R208(-4810.375, 88ull, f));
+        R208 v = make_R208(239);
+        printf("R208 hash %" PRIu64 "\n", hash_R208(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, v));
+        R208 e = echo_R208(3393.75, 5410.25, true, 18ull, v, -1643.625);
+        printf("R208 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R208(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, e));
+        R208 w = make_R208(738);
+        printf("R208 pair %" PRIu64 "\n", pair_R208(-29ll, 20ull, 4078.75, v, 7959.125, w, 0ull));
+        printf("R208 ind hash %" PRIu64 "\n", ptr_hash_R208()(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, w));
+        R208 ie = ptr_echo_R208()(3393.75, 5410.25, true, 18ull, e, -1643.625);
+        printf("R208 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R208(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, ie));
     }
 }
 __attribute__((noinline)) static void shape_R209(void) {
     printf("R209 layout %zu %zu %zu\n", sizeof(R209), _Alignof(R209), offsetof(R209, f0));
     {
-        R209 v = make_R209(238);
-        printf("R209 hash %" PRIu64 "\n", hash_R209(false, v, -5313.75, -2147483648ll));
-        R209 e = echo_R209(v);
-        printf("R209 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R209(false, e, -5313.75, -2147483648ll));
-        R209 x = make_R209(1137);
-        printf("R209 w64 hash %" PRIu64 "\n", w64_hash_R209(5688338243312213501ull, x, -2210.625));
-        R209 y = w64_echo_R209(658654308ll, 16084ull, 16ull, -7822020716827681854ll, x, 58356ull);
-        printf("R209 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R209(5688338243312213501ull, y, -2210.625));
-        R209 f = make_R209(1437);
-        printf("R209 field %" PRIu64 "\n", hash_R148(-3740.5, -2204.5f, 2027.5, 5924.25, 304.0f, -1563.75f, 1300.75f, -1190.125, f.f0[0]));
-        f.f0[0] = echo_R148(14ull, 10700ull, -34ll, -5499.25, f.f0[0], 68ll);
-        printf("R209 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R209(false, f, -5313.75, -2147483648ll));
+        R209 v = make_R209(240);
+        printf("R209 hash %" PRIu64 "\n", hash_R209(7651.25f, -2865.125f, -6309.375f, v));
+        R209 e = echo_R209(v, &ffidl_cells[53], (EnI64)5000000000ll, 36ull);
+        printf("R209 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R209(7651.25f, -2865.125f, -6309.375f, e));
     }
 }
 __attribute__((noinline)) static void shape_R210(void) {
-    printf("R210 layout %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0), offsetof(R210, f1), offsetof(R210, f2), offsetof(R210, f3), offsetof(R210, f4), offsetof(R210, f5), offsetof(R210, f6));
+    printf("R210 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R210), _Alignof(R210), offsetof(R210, f0), offsetof(R210, f1), offsetof(R210, f2), offsetof(R210, f3), offsetof(R210, f4), offsetof(R210, f5));
     {
-        R210 v = make_R210(239);
-        printf("R210 hash %" PRIu64 "\n", hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, v));
-        R210 e = echo_R210(3393.75, 5410.25, true, 18ull, v, -1643.625);
-        printf("R210 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, e));
-        R210 w = make_R210(738);
-        printf("R210 pair %" PRIu64 "\n", pair_R210(-29ll, 20ull, 4078.75, v, 7959.125, w, 0ull));
-        printf("R210 ind hash %" PRIu64 "\n", ptr_hash_R210()(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, w));
-        R210 ie = ptr_echo_R210()(3393.75, 5410.25, true, 18ull, e, -1643.625);
-        printf("R210 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, ie));
-        R210 f = make_R210(1438);
-        printf("R210 field %" PRIu64 "\n", hash_R106(-6414.125f, 171.875f, 4865.0f, -1744.0f, -2475.0, -6909.0f, -2176.75f, 7517.125f, f.f6[2], 3776721743ull, 3642072706072785008ll));
-        f.f6[2] = echo_R106(2909.125, 1099.25f, f.f6[2], 1383.25f, 4495.375);
-        printf("R210 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(13ull, 13804014633113395596ull, 0ull, -8174522203845870331ll, 2611585595618775712ull, f));
+        R210 v = make_R210(241);
+        printf("R210 hash %" PRIu64 "\n", hash_R210(-404.5, v));
+        R210 e = echo_R210(-81ll, -1094583323051985633ll, v, 2401680223ull, 4098.625f);
+        printf("R210 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(-404.5, e));
+        R210 w = make_R210(740);
+        printf("R210 pair %" PRIu64 "\n", pair_R210(&ffidl_cells[37], -3937.625, 938889034542074794ull, 6583.5, 50ull, -5654.75f, v, -4840.75f, w));
+        R210 f = make_R210(1440);
+        printf("R210 field %" PRIu64 "\n", hash_R049((EnI8)127ll, f.f1, &ffidl_cells[46]));
+        f.f1 = echo_R049(f.f1, -3231.375f);
+        printf("R210 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R210(-404.5, f));
     }
 }
 __attribute__((noinline)) static void shape_R211(void) {
-    printf("R211 layout %zu %zu %zu %zu\n", sizeof(R211), _Alignof(R211), offsetof(R211, f0), offsetof(R211, f1));
+    printf("R211 layout %zu %zu %zu %zu %zu\n", sizeof(R211), _Alignof(R211), offsetof(R211, f0), offsetof(R211, f1), offsetof(R211, f2));
     {
-        R211 v = make_R211(240);
-        printf("R211 hash %" PRIu64 "\n", hash_R211(7651.25f, -2865.125f, -6309.375f, v));
-        R211 e = echo_R211(v, &ffidl_cells[53], (EnI64)5000000000ll, 36ull);
-        printf("R211 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R211(7651.25f, -2865.125f, -6309.375f, e));
-        R211 f = make_R211(1439);
-        printf("R211 field %" PRIu64 "\n", hash_R001(f.f1[0], 1796.875f));
-        f.f1[0] = echo_R001((EnU32)3ull, &ffidl_cells[39], -782.625f, 7440.5f, 65535ull, 450393993423685935ll, 7413.75f, f.f1[0]);
-        printf("R211 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R211(7651.25f, -2865.125f, -6309.375f, f));
+        R211 v = make_R211(242);
+        printf("R211 hash %" PRIu64 "\n", hash_R211(v, 82.0f, -7076.25f));
+        R211 e = echo_R211(1ull, v, -6310.5, -684.875);
+        printf("R211 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R211(e, 82.0f, -7076.25f));
+        R211 x = make_R211(1141);
+        printf("R211 w64 hash %" PRIu64 "\n", w64_hash_R211((EnI8)127ll, 27412ll, x, -2147483648ll, 9ull));
+        R211 y = w64_echo_R211(-41ll, -55.875f, x);
+        printf("R211 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R211((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
+        printf("R211 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R211()((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
+        R211 wie = ptr_w64_echo_R211()(-41ll, -55.875f, y);
+        printf("R211 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R211((EnI8)127ll, 27412ll, wie, -2147483648ll, 9ull));
     }
 }
 __attribute__((noinline)) static void shape_R212(void) {
     printf("R212 layout %zu %zu %zu\n", sizeof(R212), _Alignof(R212), offsetof(R212, f0));
     {
-        R212 v = make_R212(241);
-        printf("R212 hash %" PRIu64 "\n", hash_R212(-404.5, v));
-        R212 e = echo_R212(-81ll, -1094583323051985633ll, v, 2401680223ull, 4098.625f);
-        printf("R212 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R212(-404.5, e));
-        R212 w = make_R212(740);
-        printf("R212 pair %" PRIu64 "\n", pair_R212(&ffidl_cells[37], -3937.625, 938889034542074794ull, 6583.5, 50ull, -5654.75f, v, -4840.75f, w));
+        R212 v = make_R212(243);
+        printf("R212 hash %" PRIu64 "\n", hash_R212(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, v, 255ull));
+        R212 e = echo_R212(v);
+        printf("R212 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R212(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, e, 255ull));
+        R212 w = make_R212(742);
+        printf("R212 pair %" PRIu64 "\n", pair_R212(v, &ffidl_cells[20], w, 7266.0f));
     }
 }
 __attribute__((noinline)) static void shape_R213(void) {
-    printf("R213 layout %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R213), _Alignof(R213), offsetof(R213, f0), offsetof(R213, f1), offsetof(R213, f2), offsetof(R213, f3), offsetof(R213, f4), offsetof(R213, f5));
+    printf("R213 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R213), _Alignof(R213), offsetof(R213, f0), offsetof(R213, f1), offsetof(R213, f2), offsetof(R213, f3));
     {
-        R213 v = make_R213(242);
-        printf("R213 hash %" PRIu64 "\n", hash_R213(v, 82.0f, -7076.25f));
-        R213 e = echo_R213(1ull, v, -6310.5, -684.875);
-        printf("R213 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R213(e, 82.0f, -7076.25f));
-        R213 x = make_R213(1141);
-        printf("R213 w64 hash %" PRIu64 "\n", w64_hash_R213((EnI8)127ll, 27412ll, x, -2147483648ll, 9ull));
-        R213 y = w64_echo_R213(-41ll, -55.875f, x);
-        printf("R213 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R213((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
-        printf("R213 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R213()((EnI8)127ll, 27412ll, y, -2147483648ll, 9ull));
-        R213 wie = ptr_w64_echo_R213()(-41ll, -55.875f, y);
-        printf("R213 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R213((EnI8)127ll, 27412ll, wie, -2147483648ll, 9ull));
+        R213 v = make_R213(244);
+        printf("R213 hash %" PRIu64 "\n", hash_R213(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
+        R213 e = echo_R213((EnU16)65535ull, 48ll, v);
+        printf("R213 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R213(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, e, 0ull, 1ll));
+        printf("R213 ind hash %" PRIu64 "\n", ptr_hash_R213()(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
+        R213 ie = ptr_echo_R213()((EnU16)65535ull, 48ll, e);
+        printf("R213 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R213(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, ie, 0ull, 1ll));
     }
 }
 __attribute__((noinline)) static void shape_R214(void) {
-    printf("R214 layout %zu %zu %zu %zu %zu %zu %zu\n", sizeof(R214), _Alignof(R214), offsetof(R214, f0), offsetof(R214, f1), offsetof(R214, f2), offsetof(R214, f3), offsetof(R214, f4));
+    printf("R214 layout %zu %zu %zu\n", sizeof(R214), _Alignof(R214), offsetof(R214, f0));
     {
-        R214 v = make_R214(243);
-        printf("R214 hash %" PRIu64 "\n", hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, v, 255ull));
-        R214 e = echo_R214(v);
-        printf("R214 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, e, 255ull));
-        R214 w = make_R214(742);
-        printf("R214 pair %" PRIu64 "\n", pair_R214(v, &ffidl_cells[20], w, 7266.0f));
-        R214 f = make_R214(1442);
-        printf("R214 field %" PRIu64 "\n", hash_R035(4194.25f, 757.75, 2685.375, 5696.375f, f.f4[2], -95ll));
-        f.f4[2] = echo_R035(-16ll, f.f4[2], -4968.125);
-        printf("R214 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R214(-3834.125, 65535ull, -2966.75, 1825.875f, 3559660208ull, 4131404126490048091ull, f, 255ull));
+        R214 v = make_R214(245);
+        printf("R214 hash %" PRIu64 "\n", hash_R214(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, v, -2305.375, -5325.125));
+        R214 e = echo_R214(-34ll, 6425157134000920361ull, 2135934850ll, v, true);
+        printf("R214 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R214(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, e, -2305.375, -5325.125));
+        R214 w = make_R214(744);
+        printf("R214 pair %" PRIu64 "\n", pair_R214((EnU64)940ull, 4035.5, -6566.875, 5606.75f, v, 45ull, w, -3355.25));
     }
 }
 __attribute__((noinline)) static void shape_R215(void) {
-    printf("R215 layout %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0));
+    printf("R215 layout %zu %zu %zu %zu\n", sizeof(R215), _Alignof(R215), offsetof(R215, f0), offsetof(R215, f1));
     {
-        R215 v = make_R215(244);
-        printf("R215 hash %" PRIu64 "\n", hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
-        R215 e = echo_R215((EnU16)65535ull, 48ll, v);
-        printf("R215 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, e, 0ull, 1ll));
-        printf("R215 ind hash %" PRIu64 "\n", ptr_hash_R215()(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, v, 0ull, 1ll));
-        R215 ie = ptr_echo_R215()((EnU16)65535ull, 48ll, e);
-        printf("R215 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, ie, 0ull, 1ll));
-        R215 f = make_R215(1443);
-        printf("R215 field %" PRIu64 "\n", hash_F32ZeroF64(&ffidl_cells[58], 6405036712004607061ll, 38ll, 6154ull, 1ull, -112ll, 27571ll, f.f0[0]));
-        f.f0[0] = echo_F32ZeroF64(32767ll, -6379.875, 2281.625, -6211979684826206921ll, -6758.875, -2030.0, -1428.375, 21963ll, f.f0[0]);
-        printf("R215 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(-2495.5f, 254ull, 50420ull, -5581.625, 0ull, -416.875f, 3494.5, 6735836596608786458ull, f, 0ull, 1ll));
+        R215 v = make_R215(246);
+        printf("R215 hash %" PRIu64 "\n", hash_R215(117ll, 4368826931089457457ull, 1ull, false, v));
+        R215 e = echo_R215(-7955.25f, -3243.5f, 2324.125, -1906.875f, 7407.25f, -6191.375, v, -35ll);
+        printf("R215 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R215(117ll, 4368826931089457457ull, 1ull, false, e));
+        R215 x = make_R215(1145);
+        printf("R215 w64 hash %" PRIu64 "\n", w64_hash_R215(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, x, -3961.5f, 23ll));
+        R215 y = w64_echo_R215(7588.875, x, 4052.625f, -1959.5f);
+        printf("R215 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R215(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, y, -3961.5f, 23ll));
     }
 }
 __attribute__((noinline)) static void shape_R216(void) {
-    printf("R216 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R216), _Alignof(R216), offsetof(R216, f0), offsetof(R216, f1), offsetof(R216, f2), offsetof(R216, f3));
+    printf("R216 layout %zu %zu %zu %zu %zu\n", sizeof(R216), _Alignof(R216), offsetof(R216, f0), offsetof(R216, f1), offsetof(R216, f2));
     {
-        R216 v = make_R216(245);
-        printf("R216 hash %" PRIu64 "\n", hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, v, -2305.375, -5325.125));
-        R216 e = echo_R216(-34ll, 6425157134000920361ull, 2135934850ll, v, true);
-        printf("R216 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R216(210ull, 47ll, 3573953484225493186ll, true, 44ull, (EnI64)-1ll, 151ull, -63ll, e, -2305.375, -5325.125));
-        R216 w = make_R216(744);
-        printf("R216 pair %" PRIu64 "\n", pair_R216((EnU64)940ull, 4035.5, -6566.875, 5606.75f, v, 45ull, w, -3355.25));
+        R216 v = make_R216(247);
+        printf("R216 hash %" PRIu64 "\n", hash_R216(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, v));
+        R216 e = echo_R216(25194ll, 127ll, -72ll, 7028ll, &ffidl_cells[26], (EnU32)4000000000ull, v, 5007134313189053893ll);
+        printf("R216 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R216(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, e));
+        R216 w = make_R216(746);
+        printf("R216 pair %" PRIu64 "\n", pair_R216(7746.375, -39ll, 1666.125f, 2206.375f, v, -1966422277ll, w, 2147483647ll));
     }
 }
 __attribute__((noinline)) static void shape_R217(void) {
-    printf("R217 layout %zu %zu %zu %zu\n", sizeof(R217), _Alignof(R217), offsetof(R217, f0), offsetof(R217, f1));
+    printf("R217 layout %zu %zu %zu\n", sizeof(R217), _Alignof(R217), offsetof(R217, f0));
     {
-        R217 v = make_R217(246);
-        printf("R217 hash %" PRIu64 "\n", hash_R217(117ll, 4368826931089457457ull, 1ull, false, v));
-        R217 e = echo_R217(-7955.25f, -3243.5f, 2324.125, -1906.875f, 7407.25f, -6191.375, v, -35ll);
-        printf("R217 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R217(117ll, 4368826931089457457ull, 1ull, false, e));
-        R217 x = make_R217(1145);
-        printf("R217 w64 hash %" PRIu64 "\n", w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, x, -3961.5f, 23ll));
-        R217 y = w64_echo_R217(7588.875, x, 4052.625f, -1959.5f);
-        printf("R217 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R217(&ffidl_cells[13], -41ll, 15805664212243122623ull, 578.25, y, -3961.5f, 23ll));
+        R217 v = make_R217(248);
+        printf("R217 hash %" PRIu64 "\n", hash_R217(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, v, -1004286576ll, 1842111985001038627ll));
+        R217 e = echo_R217(-9223372036854775807ll, 1ull, 1595991339ull, -22ll, 0ull, 221931291ll, -9223372036854775807ll, 3511480190872209824ull, v);
+        printf("R217 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R217(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, e, -1004286576ll, 1842111985001038627ll));
     }
 }
 __attribute__((noinline)) static void shape_R218(void) {
-    printf("R218 layout %zu %zu %zu\n", sizeof(R218), _Alignof(R218), offsetof(R218, f0));
+    printf("R218 layout %zu %zu %zu %zu %zu\n", sizeof(R218), _Alignof(R218), offsetof(R218, f0), offsetof(R218, f1), offsetof(R218, f2));
     {
-        R218 v = make_R218(247);
-        printf("R218 hash %" PRIu64 "\n", hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, v));
-        R218 e = echo_R218(25194ll, 127ll, -72ll, 7028ll, &ffidl_cells[26], (EnU32)4000000000ull, v, 5007134313189053893ll);
-        printf("R218 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R218(126ll, 2309431334207301266ull, &ffidl_cells[43], 3822.75, 9ull, 18446744073709551614ull, e));
-        R218 w = make_R218(746);
-        printf("R218 pair %" PRIu64 "\n", pair_R218(7746.375, -39ll, 1666.125f, 2206.375f, v, -1966422277ll, w, 2147483647ll));
+        R218 v = make_R218(249);
+        printf("R218 hash %" PRIu64 "\n", hash_R218(-69615322ll, v, 2995818612ull));
+        R218 e = echo_R218(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, v, 0ull, 47ull, 156ull);
+        printf("R218 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R218(-69615322ll, e, 2995818612ull));
+        R218 w = make_R218(748);
+        printf("R218 pair %" PRIu64 "\n", pair_R218(609.375, 42ull, -6027.25f, (EnInt)1ll, v, -1161.0f, w, 95ll, 77ull));
+        printf("R218 ind hash %" PRIu64 "\n", ptr_hash_R218()(-69615322ll, w, 2995818612ull));
+        R218 ie = ptr_echo_R218()(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, e, 0ull, 47ull, 156ull);
+        printf("R218 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R218(-69615322ll, ie, 2995818612ull));
     }
 }
 __attribute__((noinline)) static void shape_R219(void) {
-    printf("R219 layout %zu %zu %zu\n", sizeof(R219), _Alignof(R219), offsetof(R219, f0));
+    printf("R219 layout %zu %zu %zu %zu %zu %zu\n", sizeof(R219), _Alignof(R219), offsetof(R219, f0), offsetof(R219, f1), offsetof(R219, f2), offsetof(R219, f3));
     {
-        R219 v = make_R219(248);
-        printf("R219 hash %" PRIu64 "\n", hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, v, -1004286576ll, 1842111985001038627ll));
-        R219 e = echo_R219(-9223372036854775807ll, 1ull, 1595991339ull, -22ll, 0ull, 221931291ll, -9223372036854775807ll, 3511480190872209824ull, v);
-        printf("R219 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, e, -1004286576ll, 1842111985001038627ll));
-        R219 f = make_R219(1447);
-        printf("R219 field %" PRIu64 "\n", hash_R166(1988.5, f.f0[0]));
-        f.f0[0] = echo_R166(-32767ll, -4316772625570186508ll, 3ull, 0ull, (EnInt)0ll, f.f0[0]);
-        printf("R219 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R219(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, f, -1004286576ll, 1842111985001038627ll));
-    }
-}
-__attribute__((noinline)) static void shape_R220(void) {
-    printf("R220 layout %zu %zu %zu %zu\n", sizeof(R220), _Alignof(R220), offsetof(R220, f0), offsetof(R220, f1));
-    {
-        R220 v = make_R220(249);
-        printf("R220 hash %" PRIu64 "\n", hash_R220(-69615322ll, v, 2995818612ull));
-        R220 e = echo_R220(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, v, 0ull, 47ull, 156ull);
-        printf("R220 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R220(-69615322ll, e, 2995818612ull));
-        R220 w = make_R220(748);
-        printf("R220 pair %" PRIu64 "\n", pair_R220(609.375, 42ull, -6027.25f, (EnInt)1ll, v, -1161.0f, w, 95ll, 77ull));
-        printf("R220 ind hash %" PRIu64 "\n", ptr_hash_R220()(-69615322ll, w, 2995818612ull));
-        R220 ie = ptr_echo_R220()(-4261.875, -7312.5, 22ull, -6149.625f, 937382784ll, 0ll, 380054209ll, 1ull, e, 0ull, 47ull, 156ull);
-        printf("R220 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R220(-69615322ll, ie, 2995818612ull));
-    }
-}
-__attribute__((noinline)) static void shape_R221(void) {
-    printf("R221 layout %zu %zu %zu\n", sizeof(R221), _Alignof(R221), offsetof(R221, f0));
-    {
-        R221 v = make_R221(250);
-        printf("R221 hash %" PRIu64 "\n", hash_R221(4294967295ull, 30ull, v));
-        R221 e = echo_R221((EnU64)765ull, -86ll, 6174260167435335361ll, v, 61554ull);
-        printf("R221 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R221(4294967295ull, 30ull, e));
-        R221 x = make_R221(1149);
-        printf("R221 w64 hash %" PRIu64 "\n", w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, x));
-        R221 y = w64_echo_R221(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, x, 3146646880446706581ll);
-        printf("R221 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, y));
-        printf("R221 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R221()(3259.5, 13ll, -7652.5f, 447.375f, y));
-        R221 wie = ptr_w64_echo_R221()(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, y, 3146646880446706581ll);
-        printf("R221 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R221(3259.5, 13ll, -7652.5f, 447.375f, wie));
-        R221 f = make_R221(1449);
-        printf("R221 field %" PRIu64 "\n", hash_R139(1817.25, 671.875f, 1130.25f, -5076.25, f.f0[0], 33ull, 8253207231812354092ll));
-        f.f0[0] = echo_R139(-1472876165654557010ll, -1280.25f, 122ll, false, f.f0[0]);
-        printf("R221 field echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R221(4294967295ull, 30ull, f));
+        R219 v = make_R219(250);
+        printf("R219 hash %" PRIu64 "\n", hash_R219(4294967295ull, 30ull, v));
+        R219 e = echo_R219((EnU64)765ull, -86ll, 6174260167435335361ll, v, 61554ull);
+        printf("R219 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R219(4294967295ull, 30ull, e));
+        R219 x = make_R219(1149);
+        printf("R219 w64 hash %" PRIu64 "\n", w64_hash_R219(3259.5, 13ll, -7652.5f, 447.375f, x));
+        R219 y = w64_echo_R219(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, x, 3146646880446706581ll);
+        printf("R219 w64 echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R219(3259.5, 13ll, -7652.5f, 447.375f, y));
+        printf("R219 w64 ind hash %" PRIu64 "\n", ptr_w64_hash_R219()(3259.5, 13ll, -7652.5f, 447.375f, y));
+        R219 wie = ptr_w64_echo_R219()(8341466182653407806ull, (EnU8)200ull, 65535ull, 29ll, y, 3146646880446706581ll);
+        printf("R219 w64 ind echo %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), w64_hash_R219(3259.5, 13ll, -7652.5f, 447.375f, wie));
     }
 }
 __attribute__((noinline)) static void call_0(void) {
@@ -8355,1380 +8177,1386 @@ __attribute__((noinline)) static void call_61(void) {
     printf("UF32ZeroI32 cbarg %" PRIu64 "\n", cbarg_UF32ZeroI32(ncb_arg_UF32ZeroI32));
 }
 __attribute__((noinline)) static void call_62(void) {
-    printf("R001 cbret %" PRIu64 "\n", cbret_R001(ncb_ret_R001));
+    printf("F32ArrF32ZeroI32 cbret %" PRIu64 "\n", cbret_F32ArrF32ZeroI32(ncb_ret_F32ArrF32ZeroI32));
 }
 __attribute__((noinline)) static void call_63(void) {
-    printf("R001 cbarg %" PRIu64 "\n", cbarg_R001(ncb_arg_R001));
+    printf("F32ArrF32ZeroI32 cbarg %" PRIu64 "\n", cbarg_F32ArrF32ZeroI32(ncb_arg_F32ArrF32ZeroI32));
 }
 __attribute__((noinline)) static void call_64(void) {
-    printf("R003 w64 cbret %" PRIu64 "\n", w64cbret_R003(ncb_w64ret_R003));
+    printf("ArrF32ZeroI32x4 cbret %" PRIu64 "\n", cbret_ArrF32ZeroI32x4(ncb_ret_ArrF32ZeroI32x4));
 }
 __attribute__((noinline)) static void call_65(void) {
-    printf("R003 w64 cbarg %" PRIu64 "\n", w64cbarg_R003(ncb_w64arg_R003));
+    printf("ArrF32ZeroI32x4 cbarg %" PRIu64 "\n", cbarg_ArrF32ZeroI32x4(ncb_arg_ArrF32ZeroI32x4));
 }
 __attribute__((noinline)) static void call_66(void) {
-    printf("R004 cbret %" PRIu64 "\n", cbret_R004(ncb_ret_R004));
+    printf("R001 w64 cbret %" PRIu64 "\n", w64cbret_R001(ncb_w64ret_R001));
 }
 __attribute__((noinline)) static void call_67(void) {
-    printf("R004 cbarg %" PRIu64 "\n", cbarg_R004(ncb_arg_R004));
+    printf("R001 w64 cbarg %" PRIu64 "\n", w64cbarg_R001(ncb_w64arg_R001));
 }
 __attribute__((noinline)) static void call_68(void) {
-    printf("R007 cbret %" PRIu64 "\n", cbret_R007(ncb_ret_R007));
+    printf("R002 cbret %" PRIu64 "\n", cbret_R002(ncb_ret_R002));
 }
 __attribute__((noinline)) static void call_69(void) {
-    printf("R007 cbarg %" PRIu64 "\n", cbarg_R007(ncb_arg_R007));
+    printf("R002 cbarg %" PRIu64 "\n", cbarg_R002(ncb_arg_R002));
 }
 __attribute__((noinline)) static void call_70(void) {
-    printf("R010 cbret %" PRIu64 "\n", cbret_R010(ncb_ret_R010));
+    printf("R005 cbret %" PRIu64 "\n", cbret_R005(ncb_ret_R005));
 }
 __attribute__((noinline)) static void call_71(void) {
-    printf("R010 cbarg %" PRIu64 "\n", cbarg_R010(ncb_arg_R010));
+    printf("R005 cbarg %" PRIu64 "\n", cbarg_R005(ncb_arg_R005));
 }
 __attribute__((noinline)) static void call_72(void) {
-    printf("R012 w64 cbret %" PRIu64 "\n", w64cbret_R012(ncb_w64ret_R012));
+    printf("R008 cbret %" PRIu64 "\n", cbret_R008(ncb_ret_R008));
 }
 __attribute__((noinline)) static void call_73(void) {
-    printf("R012 w64 cbarg %" PRIu64 "\n", w64cbarg_R012(ncb_w64arg_R012));
+    printf("R008 cbarg %" PRIu64 "\n", cbarg_R008(ncb_arg_R008));
 }
 __attribute__((noinline)) static void call_74(void) {
-    printf("R013 cbret %" PRIu64 "\n", cbret_R013(ncb_ret_R013));
+    printf("R010 w64 cbret %" PRIu64 "\n", w64cbret_R010(ncb_w64ret_R010));
 }
 __attribute__((noinline)) static void call_75(void) {
-    printf("R013 cbarg %" PRIu64 "\n", cbarg_R013(ncb_arg_R013));
+    printf("R010 w64 cbarg %" PRIu64 "\n", w64cbarg_R010(ncb_w64arg_R010));
 }
 __attribute__((noinline)) static void call_76(void) {
-    printf("R016 cbret %" PRIu64 "\n", cbret_R016(ncb_ret_R016));
+    printf("R011 cbret %" PRIu64 "\n", cbret_R011(ncb_ret_R011));
 }
 __attribute__((noinline)) static void call_77(void) {
-    printf("R016 cbarg %" PRIu64 "\n", cbarg_R016(ncb_arg_R016));
+    printf("R011 cbarg %" PRIu64 "\n", cbarg_R011(ncb_arg_R011));
 }
 __attribute__((noinline)) static void call_78(void) {
-    printf("R019 cbret %" PRIu64 "\n", cbret_R019(ncb_ret_R019));
+    printf("R014 cbret %" PRIu64 "\n", cbret_R014(ncb_ret_R014));
 }
 __attribute__((noinline)) static void call_79(void) {
-    printf("R019 cbarg %" PRIu64 "\n", cbarg_R019(ncb_arg_R019));
+    printf("R014 cbarg %" PRIu64 "\n", cbarg_R014(ncb_arg_R014));
 }
 __attribute__((noinline)) static void call_80(void) {
-    printf("R021 w64 cbret %" PRIu64 "\n", w64cbret_R021(ncb_w64ret_R021));
+    printf("R017 cbret %" PRIu64 "\n", cbret_R017(ncb_ret_R017));
 }
 __attribute__((noinline)) static void call_81(void) {
-    printf("R021 w64 cbarg %" PRIu64 "\n", w64cbarg_R021(ncb_w64arg_R021));
+    printf("R017 cbarg %" PRIu64 "\n", cbarg_R017(ncb_arg_R017));
 }
 __attribute__((noinline)) static void call_82(void) {
-    printf("R022 cbret %" PRIu64 "\n", cbret_R022(ncb_ret_R022));
+    printf("R019 w64 cbret %" PRIu64 "\n", w64cbret_R019(ncb_w64ret_R019));
 }
 __attribute__((noinline)) static void call_83(void) {
-    printf("R022 cbarg %" PRIu64 "\n", cbarg_R022(ncb_arg_R022));
+    printf("R019 w64 cbarg %" PRIu64 "\n", w64cbarg_R019(ncb_w64arg_R019));
 }
 __attribute__((noinline)) static void call_84(void) {
-    printf("R025 cbret %" PRIu64 "\n", cbret_R025(ncb_ret_R025));
+    printf("R020 cbret %" PRIu64 "\n", cbret_R020(ncb_ret_R020));
 }
 __attribute__((noinline)) static void call_85(void) {
-    printf("R025 cbarg %" PRIu64 "\n", cbarg_R025(ncb_arg_R025));
+    printf("R020 cbarg %" PRIu64 "\n", cbarg_R020(ncb_arg_R020));
 }
 __attribute__((noinline)) static void call_86(void) {
-    printf("R028 cbret %" PRIu64 "\n", cbret_R028(ncb_ret_R028));
+    printf("R023 cbret %" PRIu64 "\n", cbret_R023(ncb_ret_R023));
 }
 __attribute__((noinline)) static void call_87(void) {
-    printf("R028 cbarg %" PRIu64 "\n", cbarg_R028(ncb_arg_R028));
+    printf("R023 cbarg %" PRIu64 "\n", cbarg_R023(ncb_arg_R023));
 }
 __attribute__((noinline)) static void call_88(void) {
-    printf("R030 w64 cbret %" PRIu64 "\n", w64cbret_R030(ncb_w64ret_R030));
+    printf("R026 cbret %" PRIu64 "\n", cbret_R026(ncb_ret_R026));
 }
 __attribute__((noinline)) static void call_89(void) {
-    printf("R030 w64 cbarg %" PRIu64 "\n", w64cbarg_R030(ncb_w64arg_R030));
+    printf("R026 cbarg %" PRIu64 "\n", cbarg_R026(ncb_arg_R026));
 }
 __attribute__((noinline)) static void call_90(void) {
-    printf("R031 cbret %" PRIu64 "\n", cbret_R031(ncb_ret_R031));
+    printf("R028 w64 cbret %" PRIu64 "\n", w64cbret_R028(ncb_w64ret_R028));
 }
 __attribute__((noinline)) static void call_91(void) {
-    printf("R031 cbarg %" PRIu64 "\n", cbarg_R031(ncb_arg_R031));
+    printf("R028 w64 cbarg %" PRIu64 "\n", w64cbarg_R028(ncb_w64arg_R028));
 }
 __attribute__((noinline)) static void call_92(void) {
-    printf("R034 cbret %" PRIu64 "\n", cbret_R034(ncb_ret_R034));
+    printf("R029 cbret %" PRIu64 "\n", cbret_R029(ncb_ret_R029));
 }
 __attribute__((noinline)) static void call_93(void) {
-    printf("R034 cbarg %" PRIu64 "\n", cbarg_R034(ncb_arg_R034));
+    printf("R029 cbarg %" PRIu64 "\n", cbarg_R029(ncb_arg_R029));
 }
 __attribute__((noinline)) static void call_94(void) {
-    printf("R037 cbret %" PRIu64 "\n", cbret_R037(ncb_ret_R037));
+    printf("R032 cbret %" PRIu64 "\n", cbret_R032(ncb_ret_R032));
 }
 __attribute__((noinline)) static void call_95(void) {
-    printf("R037 cbarg %" PRIu64 "\n", cbarg_R037(ncb_arg_R037));
+    printf("R032 cbarg %" PRIu64 "\n", cbarg_R032(ncb_arg_R032));
 }
 __attribute__((noinline)) static void call_96(void) {
-    printf("R039 w64 cbret %" PRIu64 "\n", w64cbret_R039(ncb_w64ret_R039));
+    printf("R035 cbret %" PRIu64 "\n", cbret_R035(ncb_ret_R035));
 }
 __attribute__((noinline)) static void call_97(void) {
-    printf("R039 w64 cbarg %" PRIu64 "\n", w64cbarg_R039(ncb_w64arg_R039));
+    printf("R035 cbarg %" PRIu64 "\n", cbarg_R035(ncb_arg_R035));
 }
 __attribute__((noinline)) static void call_98(void) {
-    printf("R040 cbret %" PRIu64 "\n", cbret_R040(ncb_ret_R040));
+    printf("R037 w64 cbret %" PRIu64 "\n", w64cbret_R037(ncb_w64ret_R037));
 }
 __attribute__((noinline)) static void call_99(void) {
-    printf("R040 cbarg %" PRIu64 "\n", cbarg_R040(ncb_arg_R040));
+    printf("R037 w64 cbarg %" PRIu64 "\n", w64cbarg_R037(ncb_w64arg_R037));
 }
 __attribute__((noinline)) static void call_100(void) {
-    printf("R043 cbret %" PRIu64 "\n", cbret_R043(ncb_ret_R043));
+    printf("R038 cbret %" PRIu64 "\n", cbret_R038(ncb_ret_R038));
 }
 __attribute__((noinline)) static void call_101(void) {
-    printf("R043 cbarg %" PRIu64 "\n", cbarg_R043(ncb_arg_R043));
+    printf("R038 cbarg %" PRIu64 "\n", cbarg_R038(ncb_arg_R038));
 }
 __attribute__((noinline)) static void call_102(void) {
-    printf("R046 cbret %" PRIu64 "\n", cbret_R046(ncb_ret_R046));
+    printf("R041 cbret %" PRIu64 "\n", cbret_R041(ncb_ret_R041));
 }
 __attribute__((noinline)) static void call_103(void) {
-    printf("R046 cbarg %" PRIu64 "\n", cbarg_R046(ncb_arg_R046));
+    printf("R041 cbarg %" PRIu64 "\n", cbarg_R041(ncb_arg_R041));
 }
 __attribute__((noinline)) static void call_104(void) {
-    printf("R048 w64 cbret %" PRIu64 "\n", w64cbret_R048(ncb_w64ret_R048));
+    printf("R044 cbret %" PRIu64 "\n", cbret_R044(ncb_ret_R044));
 }
 __attribute__((noinline)) static void call_105(void) {
-    printf("R048 w64 cbarg %" PRIu64 "\n", w64cbarg_R048(ncb_w64arg_R048));
+    printf("R044 cbarg %" PRIu64 "\n", cbarg_R044(ncb_arg_R044));
 }
 __attribute__((noinline)) static void call_106(void) {
-    printf("R049 cbret %" PRIu64 "\n", cbret_R049(ncb_ret_R049));
+    printf("R046 w64 cbret %" PRIu64 "\n", w64cbret_R046(ncb_w64ret_R046));
 }
 __attribute__((noinline)) static void call_107(void) {
-    printf("R049 cbarg %" PRIu64 "\n", cbarg_R049(ncb_arg_R049));
+    printf("R046 w64 cbarg %" PRIu64 "\n", w64cbarg_R046(ncb_w64arg_R046));
 }
 __attribute__((noinline)) static void call_108(void) {
-    printf("R052 cbret %" PRIu64 "\n", cbret_R052(ncb_ret_R052));
+    printf("R047 cbret %" PRIu64 "\n", cbret_R047(ncb_ret_R047));
 }
 __attribute__((noinline)) static void call_109(void) {
-    printf("R052 cbarg %" PRIu64 "\n", cbarg_R052(ncb_arg_R052));
+    printf("R047 cbarg %" PRIu64 "\n", cbarg_R047(ncb_arg_R047));
 }
 __attribute__((noinline)) static void call_110(void) {
-    printf("R055 cbret %" PRIu64 "\n", cbret_R055(ncb_ret_R055));
+    printf("R050 cbret %" PRIu64 "\n", cbret_R050(ncb_ret_R050));
 }
 __attribute__((noinline)) static void call_111(void) {
-    printf("R055 cbarg %" PRIu64 "\n", cbarg_R055(ncb_arg_R055));
+    printf("R050 cbarg %" PRIu64 "\n", cbarg_R050(ncb_arg_R050));
 }
 __attribute__((noinline)) static void call_112(void) {
-    printf("R057 w64 cbret %" PRIu64 "\n", w64cbret_R057(ncb_w64ret_R057));
+    printf("R053 cbret %" PRIu64 "\n", cbret_R053(ncb_ret_R053));
 }
 __attribute__((noinline)) static void call_113(void) {
-    printf("R057 w64 cbarg %" PRIu64 "\n", w64cbarg_R057(ncb_w64arg_R057));
+    printf("R053 cbarg %" PRIu64 "\n", cbarg_R053(ncb_arg_R053));
 }
 __attribute__((noinline)) static void call_114(void) {
-    printf("R058 cbret %" PRIu64 "\n", cbret_R058(ncb_ret_R058));
+    printf("R055 w64 cbret %" PRIu64 "\n", w64cbret_R055(ncb_w64ret_R055));
 }
 __attribute__((noinline)) static void call_115(void) {
-    printf("R058 cbarg %" PRIu64 "\n", cbarg_R058(ncb_arg_R058));
+    printf("R055 w64 cbarg %" PRIu64 "\n", w64cbarg_R055(ncb_w64arg_R055));
 }
 __attribute__((noinline)) static void call_116(void) {
-    printf("R061 cbret %" PRIu64 "\n", cbret_R061(ncb_ret_R061));
+    printf("R056 cbret %" PRIu64 "\n", cbret_R056(ncb_ret_R056));
 }
 __attribute__((noinline)) static void call_117(void) {
-    printf("R061 cbarg %" PRIu64 "\n", cbarg_R061(ncb_arg_R061));
+    printf("R056 cbarg %" PRIu64 "\n", cbarg_R056(ncb_arg_R056));
 }
 __attribute__((noinline)) static void call_118(void) {
-    printf("R064 cbret %" PRIu64 "\n", cbret_R064(ncb_ret_R064));
+    printf("R059 cbret %" PRIu64 "\n", cbret_R059(ncb_ret_R059));
 }
 __attribute__((noinline)) static void call_119(void) {
-    printf("R064 cbarg %" PRIu64 "\n", cbarg_R064(ncb_arg_R064));
+    printf("R059 cbarg %" PRIu64 "\n", cbarg_R059(ncb_arg_R059));
 }
 __attribute__((noinline)) static void call_120(void) {
-    printf("R066 w64 cbret %" PRIu64 "\n", w64cbret_R066(ncb_w64ret_R066));
+    printf("R062 cbret %" PRIu64 "\n", cbret_R062(ncb_ret_R062));
 }
 __attribute__((noinline)) static void call_121(void) {
-    printf("R066 w64 cbarg %" PRIu64 "\n", w64cbarg_R066(ncb_w64arg_R066));
+    printf("R062 cbarg %" PRIu64 "\n", cbarg_R062(ncb_arg_R062));
 }
 __attribute__((noinline)) static void call_122(void) {
-    printf("R067 cbret %" PRIu64 "\n", cbret_R067(ncb_ret_R067));
+    printf("R064 w64 cbret %" PRIu64 "\n", w64cbret_R064(ncb_w64ret_R064));
 }
 __attribute__((noinline)) static void call_123(void) {
-    printf("R067 cbarg %" PRIu64 "\n", cbarg_R067(ncb_arg_R067));
+    printf("R064 w64 cbarg %" PRIu64 "\n", w64cbarg_R064(ncb_w64arg_R064));
 }
 __attribute__((noinline)) static void call_124(void) {
-    printf("R070 cbret %" PRIu64 "\n", cbret_R070(ncb_ret_R070));
+    printf("R065 cbret %" PRIu64 "\n", cbret_R065(ncb_ret_R065));
 }
 __attribute__((noinline)) static void call_125(void) {
-    printf("R070 cbarg %" PRIu64 "\n", cbarg_R070(ncb_arg_R070));
+    printf("R065 cbarg %" PRIu64 "\n", cbarg_R065(ncb_arg_R065));
 }
 __attribute__((noinline)) static void call_126(void) {
-    printf("R073 cbret %" PRIu64 "\n", cbret_R073(ncb_ret_R073));
+    printf("R068 cbret %" PRIu64 "\n", cbret_R068(ncb_ret_R068));
 }
 __attribute__((noinline)) static void call_127(void) {
-    printf("R073 cbarg %" PRIu64 "\n", cbarg_R073(ncb_arg_R073));
+    printf("R068 cbarg %" PRIu64 "\n", cbarg_R068(ncb_arg_R068));
 }
 __attribute__((noinline)) static void call_128(void) {
-    printf("R075 w64 cbret %" PRIu64 "\n", w64cbret_R075(ncb_w64ret_R075));
+    printf("R071 cbret %" PRIu64 "\n", cbret_R071(ncb_ret_R071));
 }
 __attribute__((noinline)) static void call_129(void) {
-    printf("R075 w64 cbarg %" PRIu64 "\n", w64cbarg_R075(ncb_w64arg_R075));
+    printf("R071 cbarg %" PRIu64 "\n", cbarg_R071(ncb_arg_R071));
 }
 __attribute__((noinline)) static void call_130(void) {
-    printf("R076 cbret %" PRIu64 "\n", cbret_R076(ncb_ret_R076));
+    printf("R073 w64 cbret %" PRIu64 "\n", w64cbret_R073(ncb_w64ret_R073));
 }
 __attribute__((noinline)) static void call_131(void) {
-    printf("R076 cbarg %" PRIu64 "\n", cbarg_R076(ncb_arg_R076));
+    printf("R073 w64 cbarg %" PRIu64 "\n", w64cbarg_R073(ncb_w64arg_R073));
 }
 __attribute__((noinline)) static void call_132(void) {
-    printf("R079 cbret %" PRIu64 "\n", cbret_R079(ncb_ret_R079));
+    printf("R074 cbret %" PRIu64 "\n", cbret_R074(ncb_ret_R074));
 }
 __attribute__((noinline)) static void call_133(void) {
-    printf("R079 cbarg %" PRIu64 "\n", cbarg_R079(ncb_arg_R079));
+    printf("R074 cbarg %" PRIu64 "\n", cbarg_R074(ncb_arg_R074));
 }
 __attribute__((noinline)) static void call_134(void) {
-    printf("R082 cbret %" PRIu64 "\n", cbret_R082(ncb_ret_R082));
+    printf("R077 cbret %" PRIu64 "\n", cbret_R077(ncb_ret_R077));
 }
 __attribute__((noinline)) static void call_135(void) {
-    printf("R082 cbarg %" PRIu64 "\n", cbarg_R082(ncb_arg_R082));
+    printf("R077 cbarg %" PRIu64 "\n", cbarg_R077(ncb_arg_R077));
 }
 __attribute__((noinline)) static void call_136(void) {
-    printf("R084 w64 cbret %" PRIu64 "\n", w64cbret_R084(ncb_w64ret_R084));
+    printf("R080 cbret %" PRIu64 "\n", cbret_R080(ncb_ret_R080));
 }
 __attribute__((noinline)) static void call_137(void) {
-    printf("R084 w64 cbarg %" PRIu64 "\n", w64cbarg_R084(ncb_w64arg_R084));
+    printf("R080 cbarg %" PRIu64 "\n", cbarg_R080(ncb_arg_R080));
 }
 __attribute__((noinline)) static void call_138(void) {
-    printf("R085 cbret %" PRIu64 "\n", cbret_R085(ncb_ret_R085));
+    printf("R082 w64 cbret %" PRIu64 "\n", w64cbret_R082(ncb_w64ret_R082));
 }
 __attribute__((noinline)) static void call_139(void) {
-    printf("R085 cbarg %" PRIu64 "\n", cbarg_R085(ncb_arg_R085));
+    printf("R082 w64 cbarg %" PRIu64 "\n", w64cbarg_R082(ncb_w64arg_R082));
 }
 __attribute__((noinline)) static void call_140(void) {
-    printf("R088 cbret %" PRIu64 "\n", cbret_R088(ncb_ret_R088));
+    printf("R083 cbret %" PRIu64 "\n", cbret_R083(ncb_ret_R083));
 }
 __attribute__((noinline)) static void call_141(void) {
-    printf("R088 cbarg %" PRIu64 "\n", cbarg_R088(ncb_arg_R088));
+    printf("R083 cbarg %" PRIu64 "\n", cbarg_R083(ncb_arg_R083));
 }
 __attribute__((noinline)) static void call_142(void) {
-    printf("R091 cbret %" PRIu64 "\n", cbret_R091(ncb_ret_R091));
+    printf("R086 cbret %" PRIu64 "\n", cbret_R086(ncb_ret_R086));
 }
 __attribute__((noinline)) static void call_143(void) {
-    printf("R091 cbarg %" PRIu64 "\n", cbarg_R091(ncb_arg_R091));
+    printf("R086 cbarg %" PRIu64 "\n", cbarg_R086(ncb_arg_R086));
 }
 __attribute__((noinline)) static void call_144(void) {
-    printf("R093 w64 cbret %" PRIu64 "\n", w64cbret_R093(ncb_w64ret_R093));
+    printf("R089 cbret %" PRIu64 "\n", cbret_R089(ncb_ret_R089));
 }
 __attribute__((noinline)) static void call_145(void) {
-    printf("R093 w64 cbarg %" PRIu64 "\n", w64cbarg_R093(ncb_w64arg_R093));
+    printf("R089 cbarg %" PRIu64 "\n", cbarg_R089(ncb_arg_R089));
 }
 __attribute__((noinline)) static void call_146(void) {
-    printf("R094 cbret %" PRIu64 "\n", cbret_R094(ncb_ret_R094));
+    printf("R091 w64 cbret %" PRIu64 "\n", w64cbret_R091(ncb_w64ret_R091));
 }
 __attribute__((noinline)) static void call_147(void) {
-    printf("R094 cbarg %" PRIu64 "\n", cbarg_R094(ncb_arg_R094));
+    printf("R091 w64 cbarg %" PRIu64 "\n", w64cbarg_R091(ncb_w64arg_R091));
 }
 __attribute__((noinline)) static void call_148(void) {
-    printf("R097 cbret %" PRIu64 "\n", cbret_R097(ncb_ret_R097));
+    printf("R092 cbret %" PRIu64 "\n", cbret_R092(ncb_ret_R092));
 }
 __attribute__((noinline)) static void call_149(void) {
-    printf("R097 cbarg %" PRIu64 "\n", cbarg_R097(ncb_arg_R097));
+    printf("R092 cbarg %" PRIu64 "\n", cbarg_R092(ncb_arg_R092));
 }
 __attribute__((noinline)) static void call_150(void) {
-    printf("R100 cbret %" PRIu64 "\n", cbret_R100(ncb_ret_R100));
+    printf("R095 cbret %" PRIu64 "\n", cbret_R095(ncb_ret_R095));
 }
 __attribute__((noinline)) static void call_151(void) {
-    printf("R100 cbarg %" PRIu64 "\n", cbarg_R100(ncb_arg_R100));
+    printf("R095 cbarg %" PRIu64 "\n", cbarg_R095(ncb_arg_R095));
 }
 __attribute__((noinline)) static void call_152(void) {
-    printf("R102 w64 cbret %" PRIu64 "\n", w64cbret_R102(ncb_w64ret_R102));
+    printf("R098 cbret %" PRIu64 "\n", cbret_R098(ncb_ret_R098));
 }
 __attribute__((noinline)) static void call_153(void) {
-    printf("R102 w64 cbarg %" PRIu64 "\n", w64cbarg_R102(ncb_w64arg_R102));
+    printf("R098 cbarg %" PRIu64 "\n", cbarg_R098(ncb_arg_R098));
 }
 __attribute__((noinline)) static void call_154(void) {
-    printf("R103 cbret %" PRIu64 "\n", cbret_R103(ncb_ret_R103));
+    printf("R100 w64 cbret %" PRIu64 "\n", w64cbret_R100(ncb_w64ret_R100));
 }
 __attribute__((noinline)) static void call_155(void) {
-    printf("R103 cbarg %" PRIu64 "\n", cbarg_R103(ncb_arg_R103));
+    printf("R100 w64 cbarg %" PRIu64 "\n", w64cbarg_R100(ncb_w64arg_R100));
 }
 __attribute__((noinline)) static void call_156(void) {
-    printf("R106 cbret %" PRIu64 "\n", cbret_R106(ncb_ret_R106));
+    printf("R101 cbret %" PRIu64 "\n", cbret_R101(ncb_ret_R101));
 }
 __attribute__((noinline)) static void call_157(void) {
-    printf("R106 cbarg %" PRIu64 "\n", cbarg_R106(ncb_arg_R106));
+    printf("R101 cbarg %" PRIu64 "\n", cbarg_R101(ncb_arg_R101));
 }
 __attribute__((noinline)) static void call_158(void) {
-    printf("R109 cbret %" PRIu64 "\n", cbret_R109(ncb_ret_R109));
+    printf("R104 cbret %" PRIu64 "\n", cbret_R104(ncb_ret_R104));
 }
 __attribute__((noinline)) static void call_159(void) {
-    printf("R109 cbarg %" PRIu64 "\n", cbarg_R109(ncb_arg_R109));
+    printf("R104 cbarg %" PRIu64 "\n", cbarg_R104(ncb_arg_R104));
 }
 __attribute__((noinline)) static void call_160(void) {
-    printf("R111 w64 cbret %" PRIu64 "\n", w64cbret_R111(ncb_w64ret_R111));
+    printf("R107 cbret %" PRIu64 "\n", cbret_R107(ncb_ret_R107));
 }
 __attribute__((noinline)) static void call_161(void) {
-    printf("R111 w64 cbarg %" PRIu64 "\n", w64cbarg_R111(ncb_w64arg_R111));
+    printf("R107 cbarg %" PRIu64 "\n", cbarg_R107(ncb_arg_R107));
 }
 __attribute__((noinline)) static void call_162(void) {
-    printf("R112 cbret %" PRIu64 "\n", cbret_R112(ncb_ret_R112));
+    printf("R109 w64 cbret %" PRIu64 "\n", w64cbret_R109(ncb_w64ret_R109));
 }
 __attribute__((noinline)) static void call_163(void) {
-    printf("R112 cbarg %" PRIu64 "\n", cbarg_R112(ncb_arg_R112));
+    printf("R109 w64 cbarg %" PRIu64 "\n", w64cbarg_R109(ncb_w64arg_R109));
 }
 __attribute__((noinline)) static void call_164(void) {
-    printf("R115 cbret %" PRIu64 "\n", cbret_R115(ncb_ret_R115));
+    printf("R110 cbret %" PRIu64 "\n", cbret_R110(ncb_ret_R110));
 }
 __attribute__((noinline)) static void call_165(void) {
-    printf("R115 cbarg %" PRIu64 "\n", cbarg_R115(ncb_arg_R115));
+    printf("R110 cbarg %" PRIu64 "\n", cbarg_R110(ncb_arg_R110));
 }
 __attribute__((noinline)) static void call_166(void) {
-    printf("R118 cbret %" PRIu64 "\n", cbret_R118(ncb_ret_R118));
+    printf("R113 cbret %" PRIu64 "\n", cbret_R113(ncb_ret_R113));
 }
 __attribute__((noinline)) static void call_167(void) {
-    printf("R118 cbarg %" PRIu64 "\n", cbarg_R118(ncb_arg_R118));
+    printf("R113 cbarg %" PRIu64 "\n", cbarg_R113(ncb_arg_R113));
 }
 __attribute__((noinline)) static void call_168(void) {
-    printf("R120 w64 cbret %" PRIu64 "\n", w64cbret_R120(ncb_w64ret_R120));
+    printf("R116 cbret %" PRIu64 "\n", cbret_R116(ncb_ret_R116));
 }
 __attribute__((noinline)) static void call_169(void) {
-    printf("R120 w64 cbarg %" PRIu64 "\n", w64cbarg_R120(ncb_w64arg_R120));
+    printf("R116 cbarg %" PRIu64 "\n", cbarg_R116(ncb_arg_R116));
 }
 __attribute__((noinline)) static void call_170(void) {
-    printf("R121 cbret %" PRIu64 "\n", cbret_R121(ncb_ret_R121));
+    printf("R118 w64 cbret %" PRIu64 "\n", w64cbret_R118(ncb_w64ret_R118));
 }
 __attribute__((noinline)) static void call_171(void) {
-    printf("R121 cbarg %" PRIu64 "\n", cbarg_R121(ncb_arg_R121));
+    printf("R118 w64 cbarg %" PRIu64 "\n", w64cbarg_R118(ncb_w64arg_R118));
 }
 __attribute__((noinline)) static void call_172(void) {
-    printf("R124 cbret %" PRIu64 "\n", cbret_R124(ncb_ret_R124));
+    printf("R119 cbret %" PRIu64 "\n", cbret_R119(ncb_ret_R119));
 }
 __attribute__((noinline)) static void call_173(void) {
-    printf("R124 cbarg %" PRIu64 "\n", cbarg_R124(ncb_arg_R124));
+    printf("R119 cbarg %" PRIu64 "\n", cbarg_R119(ncb_arg_R119));
 }
 __attribute__((noinline)) static void call_174(void) {
-    printf("R127 cbret %" PRIu64 "\n", cbret_R127(ncb_ret_R127));
+    printf("R122 cbret %" PRIu64 "\n", cbret_R122(ncb_ret_R122));
 }
 __attribute__((noinline)) static void call_175(void) {
-    printf("R127 cbarg %" PRIu64 "\n", cbarg_R127(ncb_arg_R127));
+    printf("R122 cbarg %" PRIu64 "\n", cbarg_R122(ncb_arg_R122));
 }
 __attribute__((noinline)) static void call_176(void) {
-    printf("R129 w64 cbret %" PRIu64 "\n", w64cbret_R129(ncb_w64ret_R129));
+    printf("R125 cbret %" PRIu64 "\n", cbret_R125(ncb_ret_R125));
 }
 __attribute__((noinline)) static void call_177(void) {
-    printf("R129 w64 cbarg %" PRIu64 "\n", w64cbarg_R129(ncb_w64arg_R129));
+    printf("R125 cbarg %" PRIu64 "\n", cbarg_R125(ncb_arg_R125));
 }
 __attribute__((noinline)) static void call_178(void) {
-    printf("R130 cbret %" PRIu64 "\n", cbret_R130(ncb_ret_R130));
+    printf("R127 w64 cbret %" PRIu64 "\n", w64cbret_R127(ncb_w64ret_R127));
 }
 __attribute__((noinline)) static void call_179(void) {
-    printf("R130 cbarg %" PRIu64 "\n", cbarg_R130(ncb_arg_R130));
+    printf("R127 w64 cbarg %" PRIu64 "\n", w64cbarg_R127(ncb_w64arg_R127));
 }
 __attribute__((noinline)) static void call_180(void) {
-    printf("R133 cbret %" PRIu64 "\n", cbret_R133(ncb_ret_R133));
+    printf("R128 cbret %" PRIu64 "\n", cbret_R128(ncb_ret_R128));
 }
 __attribute__((noinline)) static void call_181(void) {
-    printf("R133 cbarg %" PRIu64 "\n", cbarg_R133(ncb_arg_R133));
+    printf("R128 cbarg %" PRIu64 "\n", cbarg_R128(ncb_arg_R128));
 }
 __attribute__((noinline)) static void call_182(void) {
-    printf("R136 cbret %" PRIu64 "\n", cbret_R136(ncb_ret_R136));
+    printf("R131 cbret %" PRIu64 "\n", cbret_R131(ncb_ret_R131));
 }
 __attribute__((noinline)) static void call_183(void) {
-    printf("R136 cbarg %" PRIu64 "\n", cbarg_R136(ncb_arg_R136));
+    printf("R131 cbarg %" PRIu64 "\n", cbarg_R131(ncb_arg_R131));
 }
 __attribute__((noinline)) static void call_184(void) {
-    printf("R138 w64 cbret %" PRIu64 "\n", w64cbret_R138(ncb_w64ret_R138));
+    printf("R134 cbret %" PRIu64 "\n", cbret_R134(ncb_ret_R134));
 }
 __attribute__((noinline)) static void call_185(void) {
-    printf("R138 w64 cbarg %" PRIu64 "\n", w64cbarg_R138(ncb_w64arg_R138));
+    printf("R134 cbarg %" PRIu64 "\n", cbarg_R134(ncb_arg_R134));
 }
 __attribute__((noinline)) static void call_186(void) {
-    printf("R139 cbret %" PRIu64 "\n", cbret_R139(ncb_ret_R139));
+    printf("R136 w64 cbret %" PRIu64 "\n", w64cbret_R136(ncb_w64ret_R136));
 }
 __attribute__((noinline)) static void call_187(void) {
-    printf("R139 cbarg %" PRIu64 "\n", cbarg_R139(ncb_arg_R139));
+    printf("R136 w64 cbarg %" PRIu64 "\n", w64cbarg_R136(ncb_w64arg_R136));
 }
 __attribute__((noinline)) static void call_188(void) {
-    printf("R142 cbret %" PRIu64 "\n", cbret_R142(ncb_ret_R142));
+    printf("R137 cbret %" PRIu64 "\n", cbret_R137(ncb_ret_R137));
 }
 __attribute__((noinline)) static void call_189(void) {
-    printf("R142 cbarg %" PRIu64 "\n", cbarg_R142(ncb_arg_R142));
+    printf("R137 cbarg %" PRIu64 "\n", cbarg_R137(ncb_arg_R137));
 }
 __attribute__((noinline)) static void call_190(void) {
-    printf("R145 cbret %" PRIu64 "\n", cbret_R145(ncb_ret_R145));
+    printf("R140 cbret %" PRIu64 "\n", cbret_R140(ncb_ret_R140));
 }
 __attribute__((noinline)) static void call_191(void) {
-    printf("R145 cbarg %" PRIu64 "\n", cbarg_R145(ncb_arg_R145));
+    printf("R140 cbarg %" PRIu64 "\n", cbarg_R140(ncb_arg_R140));
 }
 __attribute__((noinline)) static void call_192(void) {
-    printf("R147 w64 cbret %" PRIu64 "\n", w64cbret_R147(ncb_w64ret_R147));
+    printf("R143 cbret %" PRIu64 "\n", cbret_R143(ncb_ret_R143));
 }
 __attribute__((noinline)) static void call_193(void) {
-    printf("R147 w64 cbarg %" PRIu64 "\n", w64cbarg_R147(ncb_w64arg_R147));
+    printf("R143 cbarg %" PRIu64 "\n", cbarg_R143(ncb_arg_R143));
 }
 __attribute__((noinline)) static void call_194(void) {
-    printf("R148 cbret %" PRIu64 "\n", cbret_R148(ncb_ret_R148));
+    printf("R145 w64 cbret %" PRIu64 "\n", w64cbret_R145(ncb_w64ret_R145));
 }
 __attribute__((noinline)) static void call_195(void) {
-    printf("R148 cbarg %" PRIu64 "\n", cbarg_R148(ncb_arg_R148));
+    printf("R145 w64 cbarg %" PRIu64 "\n", w64cbarg_R145(ncb_w64arg_R145));
 }
 __attribute__((noinline)) static void call_196(void) {
-    printf("R151 cbret %" PRIu64 "\n", cbret_R151(ncb_ret_R151));
+    printf("R146 cbret %" PRIu64 "\n", cbret_R146(ncb_ret_R146));
 }
 __attribute__((noinline)) static void call_197(void) {
-    printf("R151 cbarg %" PRIu64 "\n", cbarg_R151(ncb_arg_R151));
+    printf("R146 cbarg %" PRIu64 "\n", cbarg_R146(ncb_arg_R146));
 }
 __attribute__((noinline)) static void call_198(void) {
-    printf("R154 cbret %" PRIu64 "\n", cbret_R154(ncb_ret_R154));
+    printf("R149 cbret %" PRIu64 "\n", cbret_R149(ncb_ret_R149));
 }
 __attribute__((noinline)) static void call_199(void) {
-    printf("R154 cbarg %" PRIu64 "\n", cbarg_R154(ncb_arg_R154));
+    printf("R149 cbarg %" PRIu64 "\n", cbarg_R149(ncb_arg_R149));
 }
 __attribute__((noinline)) static void call_200(void) {
-    printf("R156 w64 cbret %" PRIu64 "\n", w64cbret_R156(ncb_w64ret_R156));
+    printf("R152 cbret %" PRIu64 "\n", cbret_R152(ncb_ret_R152));
 }
 __attribute__((noinline)) static void call_201(void) {
-    printf("R156 w64 cbarg %" PRIu64 "\n", w64cbarg_R156(ncb_w64arg_R156));
+    printf("R152 cbarg %" PRIu64 "\n", cbarg_R152(ncb_arg_R152));
 }
 __attribute__((noinline)) static void call_202(void) {
-    printf("R157 cbret %" PRIu64 "\n", cbret_R157(ncb_ret_R157));
+    printf("R154 w64 cbret %" PRIu64 "\n", w64cbret_R154(ncb_w64ret_R154));
 }
 __attribute__((noinline)) static void call_203(void) {
-    printf("R157 cbarg %" PRIu64 "\n", cbarg_R157(ncb_arg_R157));
+    printf("R154 w64 cbarg %" PRIu64 "\n", w64cbarg_R154(ncb_w64arg_R154));
 }
 __attribute__((noinline)) static void call_204(void) {
-    printf("R160 cbret %" PRIu64 "\n", cbret_R160(ncb_ret_R160));
+    printf("R155 cbret %" PRIu64 "\n", cbret_R155(ncb_ret_R155));
 }
 __attribute__((noinline)) static void call_205(void) {
-    printf("R160 cbarg %" PRIu64 "\n", cbarg_R160(ncb_arg_R160));
+    printf("R155 cbarg %" PRIu64 "\n", cbarg_R155(ncb_arg_R155));
 }
 __attribute__((noinline)) static void call_206(void) {
-    printf("R163 cbret %" PRIu64 "\n", cbret_R163(ncb_ret_R163));
+    printf("R158 cbret %" PRIu64 "\n", cbret_R158(ncb_ret_R158));
 }
 __attribute__((noinline)) static void call_207(void) {
-    printf("R163 cbarg %" PRIu64 "\n", cbarg_R163(ncb_arg_R163));
+    printf("R158 cbarg %" PRIu64 "\n", cbarg_R158(ncb_arg_R158));
 }
 __attribute__((noinline)) static void call_208(void) {
-    printf("R165 w64 cbret %" PRIu64 "\n", w64cbret_R165(ncb_w64ret_R165));
+    printf("R161 cbret %" PRIu64 "\n", cbret_R161(ncb_ret_R161));
 }
 __attribute__((noinline)) static void call_209(void) {
-    printf("R165 w64 cbarg %" PRIu64 "\n", w64cbarg_R165(ncb_w64arg_R165));
+    printf("R161 cbarg %" PRIu64 "\n", cbarg_R161(ncb_arg_R161));
 }
 __attribute__((noinline)) static void call_210(void) {
-    printf("R166 cbret %" PRIu64 "\n", cbret_R166(ncb_ret_R166));
+    printf("R163 w64 cbret %" PRIu64 "\n", w64cbret_R163(ncb_w64ret_R163));
 }
 __attribute__((noinline)) static void call_211(void) {
-    printf("R166 cbarg %" PRIu64 "\n", cbarg_R166(ncb_arg_R166));
+    printf("R163 w64 cbarg %" PRIu64 "\n", w64cbarg_R163(ncb_w64arg_R163));
 }
 __attribute__((noinline)) static void call_212(void) {
-    printf("R169 cbret %" PRIu64 "\n", cbret_R169(ncb_ret_R169));
+    printf("R164 cbret %" PRIu64 "\n", cbret_R164(ncb_ret_R164));
 }
 __attribute__((noinline)) static void call_213(void) {
-    printf("R169 cbarg %" PRIu64 "\n", cbarg_R169(ncb_arg_R169));
+    printf("R164 cbarg %" PRIu64 "\n", cbarg_R164(ncb_arg_R164));
 }
 __attribute__((noinline)) static void call_214(void) {
-    printf("R172 cbret %" PRIu64 "\n", cbret_R172(ncb_ret_R172));
+    printf("R167 cbret %" PRIu64 "\n", cbret_R167(ncb_ret_R167));
 }
 __attribute__((noinline)) static void call_215(void) {
-    printf("R172 cbarg %" PRIu64 "\n", cbarg_R172(ncb_arg_R172));
+    printf("R167 cbarg %" PRIu64 "\n", cbarg_R167(ncb_arg_R167));
 }
 __attribute__((noinline)) static void call_216(void) {
-    printf("R174 w64 cbret %" PRIu64 "\n", w64cbret_R174(ncb_w64ret_R174));
+    printf("R170 cbret %" PRIu64 "\n", cbret_R170(ncb_ret_R170));
 }
 __attribute__((noinline)) static void call_217(void) {
-    printf("R174 w64 cbarg %" PRIu64 "\n", w64cbarg_R174(ncb_w64arg_R174));
+    printf("R170 cbarg %" PRIu64 "\n", cbarg_R170(ncb_arg_R170));
 }
 __attribute__((noinline)) static void call_218(void) {
-    printf("R175 cbret %" PRIu64 "\n", cbret_R175(ncb_ret_R175));
+    printf("R172 w64 cbret %" PRIu64 "\n", w64cbret_R172(ncb_w64ret_R172));
 }
 __attribute__((noinline)) static void call_219(void) {
-    printf("R175 cbarg %" PRIu64 "\n", cbarg_R175(ncb_arg_R175));
+    printf("R172 w64 cbarg %" PRIu64 "\n", w64cbarg_R172(ncb_w64arg_R172));
 }
 __attribute__((noinline)) static void call_220(void) {
-    printf("R178 cbret %" PRIu64 "\n", cbret_R178(ncb_ret_R178));
+    printf("R173 cbret %" PRIu64 "\n", cbret_R173(ncb_ret_R173));
 }
 __attribute__((noinline)) static void call_221(void) {
-    printf("R178 cbarg %" PRIu64 "\n", cbarg_R178(ncb_arg_R178));
+    printf("R173 cbarg %" PRIu64 "\n", cbarg_R173(ncb_arg_R173));
 }
 __attribute__((noinline)) static void call_222(void) {
-    printf("R181 cbret %" PRIu64 "\n", cbret_R181(ncb_ret_R181));
+    printf("R176 cbret %" PRIu64 "\n", cbret_R176(ncb_ret_R176));
 }
 __attribute__((noinline)) static void call_223(void) {
-    printf("R181 cbarg %" PRIu64 "\n", cbarg_R181(ncb_arg_R181));
+    printf("R176 cbarg %" PRIu64 "\n", cbarg_R176(ncb_arg_R176));
 }
 __attribute__((noinline)) static void call_224(void) {
-    printf("R183 w64 cbret %" PRIu64 "\n", w64cbret_R183(ncb_w64ret_R183));
+    printf("R179 cbret %" PRIu64 "\n", cbret_R179(ncb_ret_R179));
 }
 __attribute__((noinline)) static void call_225(void) {
-    printf("R183 w64 cbarg %" PRIu64 "\n", w64cbarg_R183(ncb_w64arg_R183));
+    printf("R179 cbarg %" PRIu64 "\n", cbarg_R179(ncb_arg_R179));
 }
 __attribute__((noinline)) static void call_226(void) {
-    printf("R184 cbret %" PRIu64 "\n", cbret_R184(ncb_ret_R184));
+    printf("R181 w64 cbret %" PRIu64 "\n", w64cbret_R181(ncb_w64ret_R181));
 }
 __attribute__((noinline)) static void call_227(void) {
-    printf("R184 cbarg %" PRIu64 "\n", cbarg_R184(ncb_arg_R184));
+    printf("R181 w64 cbarg %" PRIu64 "\n", w64cbarg_R181(ncb_w64arg_R181));
 }
 __attribute__((noinline)) static void call_228(void) {
-    printf("R187 cbret %" PRIu64 "\n", cbret_R187(ncb_ret_R187));
+    printf("R182 cbret %" PRIu64 "\n", cbret_R182(ncb_ret_R182));
 }
 __attribute__((noinline)) static void call_229(void) {
-    printf("R187 cbarg %" PRIu64 "\n", cbarg_R187(ncb_arg_R187));
+    printf("R182 cbarg %" PRIu64 "\n", cbarg_R182(ncb_arg_R182));
 }
 __attribute__((noinline)) static void call_230(void) {
-    printf("R190 cbret %" PRIu64 "\n", cbret_R190(ncb_ret_R190));
+    printf("R185 cbret %" PRIu64 "\n", cbret_R185(ncb_ret_R185));
 }
 __attribute__((noinline)) static void call_231(void) {
-    printf("R190 cbarg %" PRIu64 "\n", cbarg_R190(ncb_arg_R190));
+    printf("R185 cbarg %" PRIu64 "\n", cbarg_R185(ncb_arg_R185));
 }
 __attribute__((noinline)) static void call_232(void) {
-    printf("R192 w64 cbret %" PRIu64 "\n", w64cbret_R192(ncb_w64ret_R192));
+    printf("R188 cbret %" PRIu64 "\n", cbret_R188(ncb_ret_R188));
 }
 __attribute__((noinline)) static void call_233(void) {
-    printf("R192 w64 cbarg %" PRIu64 "\n", w64cbarg_R192(ncb_w64arg_R192));
+    printf("R188 cbarg %" PRIu64 "\n", cbarg_R188(ncb_arg_R188));
 }
 __attribute__((noinline)) static void call_234(void) {
-    printf("R193 cbret %" PRIu64 "\n", cbret_R193(ncb_ret_R193));
+    printf("R190 w64 cbret %" PRIu64 "\n", w64cbret_R190(ncb_w64ret_R190));
 }
 __attribute__((noinline)) static void call_235(void) {
-    printf("R193 cbarg %" PRIu64 "\n", cbarg_R193(ncb_arg_R193));
+    printf("R190 w64 cbarg %" PRIu64 "\n", w64cbarg_R190(ncb_w64arg_R190));
 }
 __attribute__((noinline)) static void call_236(void) {
-    printf("R196 cbret %" PRIu64 "\n", cbret_R196(ncb_ret_R196));
+    printf("R191 cbret %" PRIu64 "\n", cbret_R191(ncb_ret_R191));
 }
 __attribute__((noinline)) static void call_237(void) {
-    printf("R196 cbarg %" PRIu64 "\n", cbarg_R196(ncb_arg_R196));
+    printf("R191 cbarg %" PRIu64 "\n", cbarg_R191(ncb_arg_R191));
 }
 __attribute__((noinline)) static void call_238(void) {
-    printf("R199 cbret %" PRIu64 "\n", cbret_R199(ncb_ret_R199));
+    printf("R194 cbret %" PRIu64 "\n", cbret_R194(ncb_ret_R194));
 }
 __attribute__((noinline)) static void call_239(void) {
-    printf("R199 cbarg %" PRIu64 "\n", cbarg_R199(ncb_arg_R199));
+    printf("R194 cbarg %" PRIu64 "\n", cbarg_R194(ncb_arg_R194));
 }
 __attribute__((noinline)) static void call_240(void) {
-    printf("R201 w64 cbret %" PRIu64 "\n", w64cbret_R201(ncb_w64ret_R201));
+    printf("R197 cbret %" PRIu64 "\n", cbret_R197(ncb_ret_R197));
 }
 __attribute__((noinline)) static void call_241(void) {
-    printf("R201 w64 cbarg %" PRIu64 "\n", w64cbarg_R201(ncb_w64arg_R201));
+    printf("R197 cbarg %" PRIu64 "\n", cbarg_R197(ncb_arg_R197));
 }
 __attribute__((noinline)) static void call_242(void) {
-    printf("R202 cbret %" PRIu64 "\n", cbret_R202(ncb_ret_R202));
+    printf("R199 w64 cbret %" PRIu64 "\n", w64cbret_R199(ncb_w64ret_R199));
 }
 __attribute__((noinline)) static void call_243(void) {
-    printf("R202 cbarg %" PRIu64 "\n", cbarg_R202(ncb_arg_R202));
+    printf("R199 w64 cbarg %" PRIu64 "\n", w64cbarg_R199(ncb_w64arg_R199));
 }
 __attribute__((noinline)) static void call_244(void) {
-    printf("R205 cbret %" PRIu64 "\n", cbret_R205(ncb_ret_R205));
+    printf("R200 cbret %" PRIu64 "\n", cbret_R200(ncb_ret_R200));
 }
 __attribute__((noinline)) static void call_245(void) {
-    printf("R205 cbarg %" PRIu64 "\n", cbarg_R205(ncb_arg_R205));
+    printf("R200 cbarg %" PRIu64 "\n", cbarg_R200(ncb_arg_R200));
 }
 __attribute__((noinline)) static void call_246(void) {
-    printf("R208 cbret %" PRIu64 "\n", cbret_R208(ncb_ret_R208));
+    printf("R203 cbret %" PRIu64 "\n", cbret_R203(ncb_ret_R203));
 }
 __attribute__((noinline)) static void call_247(void) {
-    printf("R208 cbarg %" PRIu64 "\n", cbarg_R208(ncb_arg_R208));
+    printf("R203 cbarg %" PRIu64 "\n", cbarg_R203(ncb_arg_R203));
 }
 __attribute__((noinline)) static void call_248(void) {
-    printf("R210 w64 cbret %" PRIu64 "\n", w64cbret_R210(ncb_w64ret_R210));
+    printf("R206 cbret %" PRIu64 "\n", cbret_R206(ncb_ret_R206));
 }
 __attribute__((noinline)) static void call_249(void) {
-    printf("R210 w64 cbarg %" PRIu64 "\n", w64cbarg_R210(ncb_w64arg_R210));
+    printf("R206 cbarg %" PRIu64 "\n", cbarg_R206(ncb_arg_R206));
 }
 __attribute__((noinline)) static void call_250(void) {
-    printf("R211 cbret %" PRIu64 "\n", cbret_R211(ncb_ret_R211));
+    printf("R208 w64 cbret %" PRIu64 "\n", w64cbret_R208(ncb_w64ret_R208));
 }
 __attribute__((noinline)) static void call_251(void) {
-    printf("R211 cbarg %" PRIu64 "\n", cbarg_R211(ncb_arg_R211));
+    printf("R208 w64 cbarg %" PRIu64 "\n", w64cbarg_R208(ncb_w64arg_R208));
 }
 __attribute__((noinline)) static void call_252(void) {
-    printf("R214 cbret %" PRIu64 "\n", cbret_R214(ncb_ret_R214));
+    printf("R209 cbret %" PRIu64 "\n", cbret_R209(ncb_ret_R209));
 }
 __attribute__((noinline)) static void call_253(void) {
-    printf("R214 cbarg %" PRIu64 "\n", cbarg_R214(ncb_arg_R214));
+    printf("R209 cbarg %" PRIu64 "\n", cbarg_R209(ncb_arg_R209));
 }
 __attribute__((noinline)) static void call_254(void) {
-    printf("R217 cbret %" PRIu64 "\n", cbret_R217(ncb_ret_R217));
+    printf("R212 cbret %" PRIu64 "\n", cbret_R212(ncb_ret_R212));
 }
 __attribute__((noinline)) static void call_255(void) {
-    printf("R217 cbarg %" PRIu64 "\n", cbarg_R217(ncb_arg_R217));
+    printf("R212 cbarg %" PRIu64 "\n", cbarg_R212(ncb_arg_R212));
 }
 __attribute__((noinline)) static void call_256(void) {
-    printf("R219 w64 cbret %" PRIu64 "\n", w64cbret_R219(ncb_w64ret_R219));
+    printf("R215 cbret %" PRIu64 "\n", cbret_R215(ncb_ret_R215));
 }
 __attribute__((noinline)) static void call_257(void) {
-    printf("R219 w64 cbarg %" PRIu64 "\n", w64cbarg_R219(ncb_w64arg_R219));
+    printf("R215 cbarg %" PRIu64 "\n", cbarg_R215(ncb_arg_R215));
 }
 __attribute__((noinline)) static void call_258(void) {
-    printf("R220 cbret %" PRIu64 "\n", cbret_R220(ncb_ret_R220));
+    printf("R217 w64 cbret %" PRIu64 "\n", w64cbret_R217(ncb_w64ret_R217));
 }
 __attribute__((noinline)) static void call_259(void) {
-    printf("R220 cbarg %" PRIu64 "\n", cbarg_R220(ncb_arg_R220));
+    printf("R217 w64 cbarg %" PRIu64 "\n", w64cbarg_R217(ncb_w64arg_R217));
 }
 __attribute__((noinline)) static void call_260(void) {
+    printf("R218 cbret %" PRIu64 "\n", cbret_R218(ncb_ret_R218));
+}
+__attribute__((noinline)) static void call_261(void) {
+    printf("R218 cbarg %" PRIu64 "\n", cbarg_R218(ncb_arg_R218));
+}
+__attribute__((noinline)) static void call_262(void) {
     {
         unsigned short r = sig_0(5196.625f, -806.375, 54.875, 7874.75, 5308.75f, -5264.75f, 4904.5, -5111.0f, -6909.875, 2728.125f, 4696.75f, -7561.875f, -6496.25, 4223.125, -7978.0f, 4774.25f, 5704.625, -5357.0f, -5602.125, 5572.125f);
         printf("sig_0 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_261(void) {
+__attribute__((noinline)) static void call_263(void) {
     {
         int16_t r = sig_1(32766ll, &ffidl_cells[13], 5673194232000741419ll, 48ull, &ffidl_cells[54], 27ull, 2244993287649579088ll, 7911446064891315909ll, 745948242432375223ll, -1615561511106421851ll, -2147483647ll, (EnInt)1ll);
         printf("sig_1 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_262(void) {
+__attribute__((noinline)) static void call_264(void) {
     {
         int16_t r = sig_2(-1309.375, 247ull, 6919.25f, 0ll, 255ull, 10377963042107454844ull, 4645411278173150870ll, 1ull, 1186.5, (EnI8)-128ll, 31ull, -7893.875f, -38ll, -4233.75f, 4013104977ull, &ffidl_cells[3], 47ull, 46742ull);
         printf("sig_2 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_263(void) {
+__attribute__((noinline)) static void call_265(void) {
     {
         char r = sig_3((EnI16)-300ll, &ffidl_cells[6], 8939812379300789336ull, 9ull, 49ull, 18446744073709551614ull, &ffidl_cells[55], 4990567156361689998ull, (EnU64)9223372036854775808ull, 14ull, (EnU8)69ull, &ffidl_cells[15], 7ull, -12202ll, -4045273974245547608ll, 0ll, &ffidl_cells[7]);
         printf("sig_3 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_264(void) {
+__attribute__((noinline)) static void call_266(void) {
     {
         EnU8 r = sig_4(-5455.75, 2102.75f, 48ull, 3294ll, 33ull, (EnU8)98ull, -2715.625f, 0ull, 49ll, 3689.375, 247.625f, -19ll, -6313354659519231571ll, -32767ll, -1258.0f, 5947.0, 0ull);
         printf("sig_4 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_265(void) {
+__attribute__((noinline)) static void call_267(void) {
     {
         _Bool r = sig_5(2104.375f, &ffidl_cells[45], (EnI8)-128ll, 17ull, 1297532488080077283ll, -6873.875f, 65535ull, -7481.875, 3761.75, -1665.875);
         printf("sig_5 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_266(void) {
+__attribute__((noinline)) static void call_268(void) {
     {
         unsigned long r = sig_6(20ll, &ffidl_cells[10], -41ll, -1759.625f, -5871.0f, 100ull, 1958993543453480646ull, 4127892987277789404ull, 3635.625f, 0ull, -2167.125f, -7871.5f, -1117.0f);
         printf("sig_6 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_267(void) {
+__attribute__((noinline)) static void call_269(void) {
     {
         EnI64 r = sig_7(-32691ll, -2503.75f, &ffidl_cells[36], 17ull, 31ll, 127ll, -4699.625f, 28ull, 8652025028098137358ull, 102ll, 2141.625, 3238.625, 34ull, -7991.875, 9223372036854775806ll, (EnU8)188ull);
         printf("sig_7 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_268(void) {
+__attribute__((noinline)) static void call_270(void) {
     {
         uint64_t r = sig_8(13333053462663536392ull, 4294967295ull, -127ll, 9ll, &ffidl_cells[15], 3ll, 54625ull, -120ll, -91ll, 1ull, -15026ll, 4294967294ull, 18446744073709551615ull, 0ll, 13821371882722370756ull, 50ull);
         printf("sig_8 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_269(void) {
+__attribute__((noinline)) static void call_271(void) {
     {
         _Bool r = sig_9(13ull, 27178ll, -9223372036854775806ll, -17325ll, 41ll, 2987725832104734815ull, 1883ull, 17666646417666099394ull, 32335ull, &ffidl_cells[26], 12395439391035985820ull, 735029228151736936ll, 8684304949216872199ull, 15ll, &ffidl_cells[55]);
         printf("sig_9 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_270(void) {
+__attribute__((noinline)) static void call_272(void) {
     {
         EnU8 r = sig_10(41ull, 1ull, (EnInt)100000ll, 1ull, 54415970826236022ll, 33405ull, -110ll, -6094.375, 41ll, 2915.875f, -4915.875, -39ll, -53ll, 7663.625, 127ll);
         printf("sig_10 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_271(void) {
+__attribute__((noinline)) static void call_273(void) {
     {
         const int64_t *r = sig_11(&ffidl_cells[10], 439865342121862491ull, -2109344778329113758ll, -20ll, 24ull, &ffidl_cells[11], 6014.75, -2361031297134312544ll, 55052ull, 1ull);
         printf("sig_11 %" PRIu64 "\n", (uint64_t)*(r));
     }
 }
-__attribute__((noinline)) static void call_272(void) {
+__attribute__((noinline)) static void call_274(void) {
     {
         short r = sig_12(1ull, 0ull, 127ll, 27ll, 8432ll, &ffidl_cells[54], 23734ll, -18ll, 2290008885ull, 56452ull, (EnI16)413ll, (EnU64)376ull, -26261ll, 21ull, 65535ull, 0ull, 53847ull, 9ll, 176543679ull);
         printf("sig_12 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_273(void) {
+__attribute__((noinline)) static void call_275(void) {
     {
         short r = sig_13(-3646.0, 4ll, -456.0f, &ffidl_cells[4], -3167.25f, 19ull, -3768.0, 0ull, 1318371654ull, 7130915444878266902ull, 3203673060259792992ll);
         printf("sig_13 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_274(void) {
+__attribute__((noinline)) static void call_276(void) {
     {
         int16_t r = sig_14(5571.125, 6019.0, -7794.625f, 2780.75f, -3320.0f, -6545.25, 7290.0, -4591.75, -4325.25, 6106.125f, 1318245292ll, 5579.75f, -5667.625f, -7229.75, 1736.25, -6164.0f, 732.5);
         printf("sig_14 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_275(void) {
+__attribute__((noinline)) static void call_277(void) {
     {
         short r = sig_15(6364.375, 477.125, 11631746578246388668ull, 1038.875f, -2580.875f, 7250.5f, -4010.0, -6660.25, 2501.0, 206.375f, -3311.875, -856.375, -1120.5, -4362.5, -6430.5f, -6832.375, 4312.625f);
         printf("sig_15 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_276(void) {
+__attribute__((noinline)) static void call_278(void) {
     {
         unsigned short r = sig_16(-2147483647ll, (EnI16)81ll, 4294967294ull, true, 4102034246814178450ull, 28982ll, (EnI64)5000000000ll, 18446744073709551615ull, -38ll, 240ull, 40ll, &ffidl_cells[49], 127ll, 65534ull, 18446744073709551615ull, -1029375893ll);
         printf("sig_16 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_277(void) {
+__attribute__((noinline)) static void call_279(void) {
     {
         int16_t r = sig_17((EnU32)3ull, 18446744073709551614ull, 0ull, 58658ull, 21ull, (EnU32)502ull, 127ll, &ffidl_cells[18], (EnU64)692ull, -1264130509ll, 18446744073709551615ull, 32ull, 60500ull);
         printf("sig_17 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_278(void) {
+__attribute__((noinline)) static void call_280(void) {
     {
         ssize_t r = sig_18(15ll, 26ull, -464474882091401480ll, 42875ull, 9223372036854775807ll, -35ll, 0ll, (EnI16)-300ll, 64228ull, 469196474ull, 21ull, &ffidl_cells[19], 49ll, 6365322590370525088ll, 2650776178460154402ll, -1925364677ll);
         printf("sig_18 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_279(void) {
+__attribute__((noinline)) static void call_281(void) {
     {
         EnI16 r = sig_19(9223372036854775807ll, -2254.875f, -1463.5, 658529746ull, 4925.5, 26ll, -4725.0, 3152.375f, 24ll, 17ull, 6331.625f, -5ll, false, -5871.125f, 27ull, 3273.0, -7197.625f);
         printf("sig_19 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_280(void) {
+__attribute__((noinline)) static void call_282(void) {
     {
         signed char r = sig_20(47965ull, 20ll, 35ull, 5742837246475695607ll, 9957ull, 11593257455283403719ull, 36ll, -16ll, 43ll, -58ll, 0ll, -128ll, 3ll, 39ll, 30ull, 7ull, (EnI8)-128ll, 0ll, 31ll);
         printf("sig_20 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_281(void) {
+__attribute__((noinline)) static void call_283(void) {
     {
         signed char r = sig_21(36258ull, -32768ll, (EnU32)314ull, 21ull, 2147483646ll, (EnInt)100000ll, 2857ull, 9ll, 3024773876685775925ull, 0ull, (EnU8)0ull);
         printf("sig_21 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_282(void) {
+__attribute__((noinline)) static void call_284(void) {
     {
         uint8_t r = sig_22(-9223372036854775807ll, -2862.0, -6890.625, -2612.625f, -7104.375, -6336.5, -3202.75, 3943.25f, -7867.375, -7197.625f);
         printf("sig_22 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_283(void) {
+__attribute__((noinline)) static void call_285(void) {
     {
         unsigned int r = sig_23(-2573.75, 1704.375f, -7731.0, 9223372036854775807ll, 190.25f, 181ull, 3278.875, -45ll, 1ull, -1345.0f, &ffidl_cells[38], -32ll, -3205.0, -7814ll, 7976.625f, -3744.375f, &ffidl_cells[33]);
         printf("sig_23 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_284(void) {
+__attribute__((noinline)) static void call_286(void) {
     {
         unsigned char r = sig_24(-1966.25, -7823.125, 1068.875f, -599.375f, -7076.5, -2910.125f, 1873.0, -6425.125f, -361517736ll, -3595.75, -6560.75, 7376.25f, 7031.625f);
         printf("sig_24 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_285(void) {
+__attribute__((noinline)) static void call_287(void) {
     {
         EnI16 r = sig_25(49ull, false, -9223372036854775806ll, -160842102ll, (EnU8)0ull, 32767ll, 0ll, -2147483647ll, -37ll, 1ull, -110ll, 254ull);
         printf("sig_25 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_286(void) {
+__attribute__((noinline)) static void call_288(void) {
     {
         long r = sig_26(-32ll, -3151315638175100133ll, 5137175449037422712ll, 33ll, -4172.375f, -6770.875f, &ffidl_cells[23], -47ll, 0ull, -3918.375f, 16332ll);
         printf("sig_26 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_287(void) {
+__attribute__((noinline)) static void call_289(void) {
     {
         char r = sig_27(65534ull, 126ll, -99ll, 9831665910391586077ull, 46803ull, 92ll, (EnU8)200ull, (EnI16)-971ll, 24708ll, 79ll, -7ll);
         printf("sig_27 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_288(void) {
+__attribute__((noinline)) static void call_290(void) {
     {
         EnU32 r = sig_28(-7099.75f, 1347116642ll, 5587.875, -5330.5f, 602.375, -5903.75, 1895.0, 821.0, 7300.125f, -3540.875f, 1471.5, -7999.5, -6155.25, 3628.0f, 1913.625f, 4736.25f);
         printf("sig_28 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_289(void) {
+__attribute__((noinline)) static void call_291(void) {
     {
         unsigned char r = sig_29(-636695353721162420ll, 14ll, -128ll, -48ll, 8167576772342307082ll, (EnU32)4000000000ull, 9223372036854775807ll, &ffidl_cells[20], &ffidl_cells[43], 19ull, 29ull, 34ull);
         printf("sig_29 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_290(void) {
+__attribute__((noinline)) static void call_292(void) {
     {
         EnI8 r = sig_30(1ull, 56ull, (EnInt)0ll, -123581603ll, -41ll, -128ll, -128ll, 51296ull, -126ll, -6066891419123419452ll);
         printf("sig_30 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_291(void) {
+__attribute__((noinline)) static void call_293(void) {
     {
         uint8_t r = sig_31(3ull, -7171.25f, 1ull, -2507.5f, 4932.0f, -6553.0, 1319536617317872052ull, 7303.625f, 4026.5, -4210.75f, 3903.75, 3929.0, 5022.5, -1720.625f, 5267.125, 6580.0, 6617.25, -1606.125f);
         printf("sig_31 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_292(void) {
+__attribute__((noinline)) static void call_294(void) {
     {
         signed char r = sig_32(&ffidl_cells[45], 25ull, 45427ull, 1085.375f, &ffidl_cells[62], 8405449303066816222ull, 11ull, 230ull, 967.75, true, -5915.125, 2424.0, -32767ll, -2460.875f, -14ll, 1964.0);
         printf("sig_32 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_293(void) {
+__attribute__((noinline)) static void call_295(void) {
     {
         unsigned long r = sig_33(13ll, false, 0ull, 10843603530043775864ull, 4178281727ull, 11ll, 190ull, 22ull, &ffidl_cells[34], -7537ll, 32767ll, 0ull, 4ull, 23ull, 2799ull, true);
         printf("sig_33 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_294(void) {
+__attribute__((noinline)) static void call_296(void) {
     {
         int16_t r = sig_34(-3341.75, 248ull, -2730.125f, &ffidl_cells[41], 202131729897752544ll, 6ll, -4782247895591484527ll, 18446744073709551614ull, 5ull, 6910.25, 109ll, 32766ll);
         printf("sig_34 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_295(void) {
+__attribute__((noinline)) static void call_297(void) {
     {
         short r = sig_35(4329.75f, -3877.0, 1427.25, 4127.5, 1415.125f, 2439.5f, -2835.0f, -7677.375f, 1310.875f, -1361.125, 1134.25f, -1608.625, 2658.125f, -3877.75f, -253.75f, 4278.5f, -3246.25, -7928.25f);
         printf("sig_35 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_296(void) {
+__attribute__((noinline)) static void call_298(void) {
     {
         float r = sig_36(7717555406155439232ull, 9223372036854775806ll, -8539716960422956646ll, 8820ll, 0ll, -1322909506ll, -1534253430ll, -2147483647ll, 3718951331ull, -40ll, 20ll, -1ll, 39ull, 2147483646ll, -73ll, (EnI16)-300ll, -560081728185262631ll, 83ll, 25ll);
         printf("sig_36 %" PRIu64 "\n", (uint64_t)(int64_t)((double)(r) * 8.0));
     }
 }
-__attribute__((noinline)) static void call_297(void) {
+__attribute__((noinline)) static void call_299(void) {
     {
         uint8_t r = sig_37(0ll, (EnU64)18446744073709551615ull, -44ll, 65535ull, 8ll, -972.625f, 2798.25f, 14ull, -2577.375, (EnI8)127ll, 7585.125f, -2572.125f, &ffidl_cells[50], 94ll, true, 59ull, 5947.125, -37ll, -111ll);
         printf("sig_37 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_298(void) {
+__attribute__((noinline)) static void call_300(void) {
     {
         unsigned short r = sig_38(-3551.625, 5ull, -7ll, -3438.75f, 7178.75, 3248.25, -638.125, -6280.375, -90ll, -6382.25f, (EnI16)7ll, 32766ll, 78ll, 9ull, 13215148932040810789ull, -614.375, true);
         printf("sig_38 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_299(void) {
+__attribute__((noinline)) static void call_301(void) {
     {
         uint8_t r = sig_39(1829.0f, (EnU64)18446744073709551615ull, 91ll, -7651.75, &ffidl_cells[7], 6230.375, 14ull, 28594ll, -640.125, 6220ull, 3441.5, &ffidl_cells[10], 38ull, 86ll);
         printf("sig_39 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_300(void) {
+__attribute__((noinline)) static void call_302(void) {
     {
         uint16_t r = sig_40((EnI16)7ll, 5725.625f, 11443ull, 0ll, 95ull, -6191.375f, 4161558219238886348ull, 3625.0f, 7406.125f, 7.75f, -136228217ll);
         printf("sig_40 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_301(void) {
+__attribute__((noinline)) static void call_303(void) {
     {
         int8_t r = sig_41(3721.0f, &ffidl_cells[45], 7881.75f, -3376.0, 2250.5, -5738.875, (EnU32)4000000000ull, 5447.75f, -6761.875, -5005.875);
         printf("sig_41 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_302(void) {
+__attribute__((noinline)) static void call_304(void) {
     {
         uint16_t r = sig_42(4930834928455102152ll, 125ll, 126ll, 43755ull, 2147483647ll, 4000004276ull, 17ll, 2628533032849748725ull, 18528ll, 0ll, -21ll, 45ull, false, &ffidl_cells[14], -23ll, 126ll);
         printf("sig_42 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_303(void) {
+__attribute__((noinline)) static void call_305(void) {
     {
         uint16_t r = sig_43(5496.0, 6944.75f, 3692.5f, -3146.125, &ffidl_cells[61], 42ll, -5016.875, -7113260842175259972ll, 49ull, 17022ull, (EnU32)4000000000ull, 0ll, 4ull, 8087ll, -13ll, 1ull, 6632.5f, &ffidl_cells[55]);
         printf("sig_43 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_304(void) {
+__attribute__((noinline)) static void call_306(void) {
     {
         uint32_t r = sig_44(1301204241675902708ll, -30000ll, -2361.375, 18330ull, (EnU16)0ull, 48ll, (EnI8)-6ll, (EnI8)127ll, 10ull, -47ll, 127ll, 3793057760ull, 455819060ull, 4790.25f, -127ll, 42ull);
         printf("sig_44 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_305(void) {
+__attribute__((noinline)) static void call_307(void) {
     {
         uint64_t r = sig_45(-33ll, -25ll, 6381.75f, -25ll, -1488.125, &ffidl_cells[14], 0ll, -23ll, -1043227638ll, 17ull, 2544.625, 18522ull, -28ll, -3157.625f);
         printf("sig_45 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_306(void) {
+__attribute__((noinline)) static void call_308(void) {
     {
         unsigned long r = sig_46(7954ull, (EnI16)-299ll, (EnI64)5000000000ll, -44ll, 0ll, 0ull, &ffidl_cells[54], 49156ull, 29346ull, (EnU64)18446744073709551615ull, 6984805831760226884ll, 99ull, 11ll, &ffidl_cells[8]);
         printf("sig_46 %" PRIu64 "\n", (uint64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_307(void) {
+__attribute__((noinline)) static void call_309(void) {
     {
         int r = sig_47(-422605766628876659ll, 2147483647ll, 0ll, -44ll, 4294967295ull, -41ll, -18ll, 18446744073709551615ull, -1579390801688979484ll, 35ull, (EnI64)5000000000ll, &ffidl_cells[19], 126ll, 255ull, 0ull, -2147483647ll, 44ll);
         printf("sig_47 %" PRIu64 "\n", (uint64_t)(int64_t)(r));
     }
 }
-__attribute__((noinline)) static void call_308(void) {
+__attribute__((noinline)) static void call_310(void) {
     printf("cbsig_0 %" PRIu64 "\n", cbsig_0(ncb_sig_0));
 }
-__attribute__((noinline)) static void call_309(void) {
+__attribute__((noinline)) static void call_311(void) {
     printf("cbsig_1 %" PRIu64 "\n", cbsig_1(ncb_sig_1));
 }
-__attribute__((noinline)) static void call_310(void) {
+__attribute__((noinline)) static void call_312(void) {
     printf("cbsig_2 %" PRIu64 "\n", cbsig_2(ncb_sig_2));
 }
-__attribute__((noinline)) static void call_311(void) {
+__attribute__((noinline)) static void call_313(void) {
     printf("cbsig_3 %" PRIu64 "\n", cbsig_3(ncb_sig_3));
 }
-__attribute__((noinline)) static void call_312(void) {
+__attribute__((noinline)) static void call_314(void) {
     printf("cbsig_4 %" PRIu64 "\n", cbsig_4(ncb_sig_4));
 }
-__attribute__((noinline)) static void call_313(void) {
+__attribute__((noinline)) static void call_315(void) {
     printf("cbsig_5 %" PRIu64 "\n", cbsig_5(ncb_sig_5));
 }
-__attribute__((noinline)) static void call_314(void) {
+__attribute__((noinline)) static void call_316(void) {
     printf("cbsig_6 %" PRIu64 "\n", cbsig_6(ncb_sig_6));
 }
-__attribute__((noinline)) static void call_315(void) {
+__attribute__((noinline)) static void call_317(void) {
     printf("cbsig_7 %" PRIu64 "\n", cbsig_7(ncb_sig_7));
 }
-__attribute__((noinline)) static void call_316(void) {
+__attribute__((noinline)) static void call_318(void) {
     printf("cbsig_8 %" PRIu64 "\n", cbsig_8(ncb_sig_8));
 }
-__attribute__((noinline)) static void call_317(void) {
+__attribute__((noinline)) static void call_319(void) {
     printf("cbsig_9 %" PRIu64 "\n", cbsig_9(ncb_sig_9));
 }
-__attribute__((noinline)) static void call_318(void) {
+__attribute__((noinline)) static void call_320(void) {
     printf("cbsig_10 %" PRIu64 "\n", cbsig_10(ncb_sig_10));
 }
-__attribute__((noinline)) static void call_319(void) {
+__attribute__((noinline)) static void call_321(void) {
     printf("cbsig_11 %" PRIu64 "\n", cbsig_11(ncb_sig_11));
 }
-__attribute__((noinline)) static void call_320(void) {
+__attribute__((noinline)) static void call_322(void) {
     printf("cbsig_12 %" PRIu64 "\n", cbsig_12(ncb_sig_12));
 }
-__attribute__((noinline)) static void call_321(void) {
+__attribute__((noinline)) static void call_323(void) {
     printf("cbsig_13 %" PRIu64 "\n", cbsig_13(ncb_sig_13));
 }
-__attribute__((noinline)) static void call_322(void) {
+__attribute__((noinline)) static void call_324(void) {
     printf("cbsig_14 %" PRIu64 "\n", cbsig_14(ncb_sig_14));
 }
-__attribute__((noinline)) static void call_323(void) {
+__attribute__((noinline)) static void call_325(void) {
     printf("cbsig_15 %" PRIu64 "\n", cbsig_15(ncb_sig_15));
 }
-__attribute__((noinline)) static void call_324(void) {
+__attribute__((noinline)) static void call_326(void) {
     printf("cbsig_16 %" PRIu64 "\n", cbsig_16(ncb_sig_16));
 }
-__attribute__((noinline)) static void call_325(void) {
+__attribute__((noinline)) static void call_327(void) {
     printf("cbsig_17 %" PRIu64 "\n", cbsig_17(ncb_sig_17));
 }
-__attribute__((noinline)) static void call_326(void) {
+__attribute__((noinline)) static void call_328(void) {
     printf("cbsig_18 %" PRIu64 "\n", cbsig_18(ncb_sig_18));
 }
-__attribute__((noinline)) static void call_327(void) {
+__attribute__((noinline)) static void call_329(void) {
     printf("cbsig_19 %" PRIu64 "\n", cbsig_19(ncb_sig_19));
 }
-__attribute__((noinline)) static void call_328(void) {
+__attribute__((noinline)) static void call_330(void) {
     printf("cbsig_20 %" PRIu64 "\n", cbsig_20(ncb_sig_20));
 }
-__attribute__((noinline)) static void call_329(void) {
+__attribute__((noinline)) static void call_331(void) {
     printf("cbsig_21 %" PRIu64 "\n", cbsig_21(ncb_sig_21));
 }
-__attribute__((noinline)) static void call_330(void) {
+__attribute__((noinline)) static void call_332(void) {
     printf("cbsig_22 %" PRIu64 "\n", cbsig_22(ncb_sig_22));
 }
-__attribute__((noinline)) static void call_331(void) {
+__attribute__((noinline)) static void call_333(void) {
     printf("cbsig_23 %" PRIu64 "\n", cbsig_23(ncb_sig_23));
 }
-__attribute__((noinline)) static void call_332(void) {
-    printf("multi_0 %" PRIu64 "\n", multi_0(make_R068(2000), make_R023(2001), make_R046(2002), make_R206(2003), make_R159(2004)));
-}
-__attribute__((noinline)) static void call_333(void) {
-    {
-        R074 e = multi_1(make_R212(2016), make_ZigMixed(2017), 7349955690251946967ll, make_UF32ZeroI32(2018), -4954.875, 22ull, make_R074(2019));
-        printf("multi_1 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R074(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
-    }
-}
 __attribute__((noinline)) static void call_334(void) {
-    printf("multi_2 %" PRIu64 "\n", multi_2(make_R059(2032), make_R049(2033), make_R219(2034), -5365.125f, 2612.0, make_R170(2035)));
+    printf("multi_0 %" PRIu64 "\n", multi_0(make_R066(2000), make_R203(2001), make_R106(2002), make_R204(2003), make_R122(2004)));
 }
 __attribute__((noinline)) static void call_335(void) {
-    printf("multi_3 %" PRIu64 "\n", multi_3(make_R002(2048), make_R009(2049), &ffidl_cells[19], 9223372036854775807ll, -666.5, make_R209(2050), 2870.25f, make_UAlign16(2051), make_PtrPair(2052), -7ll));
+    {
+        R072 e = multi_1(make_R104(2016), make_R211(2017), 7349955690251946967ll, make_R212(2018), -4954.875, 22ull, make_R072(2019));
+        printf("multi_1 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R072(2132561119ll, -115ll, 41ll, 59262ull, 16ull, 9636334490728092528ull, e, 255ull));
+    }
 }
 __attribute__((noinline)) static void call_336(void) {
-    {
-        R132 e = multi_4(make_R134(2064), make_F32ZeroF64(2065), -2659131579240017299ll, 5415.5, (EnI8)-128ll, -3930.0, make_R132(2066));
-        printf("multi_4 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R132(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
-    }
+    printf("multi_2 %" PRIu64 "\n", multi_2(make_R025(2032), make_R025(2033), make_R186(2034), -5365.125f, 2612.0, make_R168(2035)));
 }
 __attribute__((noinline)) static void call_337(void) {
-    printf("multi_5 %" PRIu64 "\n", multi_5(make_R023(2080), 730.75, -971.875f, make_R148(2081), make_R099(2082), make_R017(2083), make_R009(2084), -798.625));
+    printf("multi_3 %" PRIu64 "\n", multi_3(make_R001(2048), make_R041(2049), &ffidl_cells[19], 9223372036854775807ll, -666.5, make_R088(2050), 2870.25f, make_R027(2051), make_R043(2052), -7ll));
 }
 __attribute__((noinline)) static void call_338(void) {
-    printf("multi_6 %" PRIu64 "\n", multi_6(make_R048(2096), make_R219(2097), make_R076(2098), make_Bool3F32(2099), make_R000(2100), 0ll, -2848.25));
+    {
+        R130 e = multi_4(make_R132(2064), make_R153(2065), -2659131579240017299ll, 5415.5, (EnI8)-128ll, -3930.0, make_R130(2066));
+        printf("multi_4 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R130(15459475262218950746ull, 7224.75, -49ll, 7579.625f, (EnU16)0ull, 4430.0, 6963.375, e, &ffidl_cells[44], 105ull));
+    }
 }
 __attribute__((noinline)) static void call_339(void) {
-    {
-        R105 e = multi_7(make_R105(2112), make_R014(2113), &ffidl_cells[44], 1880ll, -6770.375f, -3502.75f);
-        printf("multi_7 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R105(-5223.25, 6845237817580278646ull, 22ull, 27ll, 47ll, 86ll, &ffidl_cells[41], e));
-    }
+    printf("multi_5 %" PRIu64 "\n", multi_5(make_UF32ZeroI32(2080), 730.75, -971.875f, make_R165(2081), make_R144(2082), make_R015(2083), make_R070(2084), -798.625));
 }
 __attribute__((noinline)) static void call_340(void) {
-    printf("multi_8 %" PRIu64 "\n", multi_8(0ull, make_R053(2128), make_R047(2129), 16002990417419712550ull, make_R185(2130)));
+    printf("multi_6 %" PRIu64 "\n", multi_6(make_R046(2096), make_R042(2097), make_R074(2098), make_Bool3F32(2099), make_R027(2100), 0ll, -2848.25));
 }
 __attribute__((noinline)) static void call_341(void) {
-    printf("multi_9 %" PRIu64 "\n", multi_9(-2324.0f, -2614.625, make_R063(2144), make_PtrPair(2145)));
+    {
+        EmptyF64 e = multi_7(make_EmptyF64(2112), make_PackU8ZeroI64(2113), &ffidl_cells[44], 1880ll, -6770.375f, -3502.75f);
+        printf("multi_7 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EmptyF64(-127ll, 93ull, -4242.125, 0ll, e, 204.75));
+    }
 }
 __attribute__((noinline)) static void call_342(void) {
-    {
-        R212 e = multi_10(make_R099(2160), make_R109(2161), 6ll, make_R212(2162));
-        printf("multi_10 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R212(-404.5, e));
-    }
+    printf("multi_8 %" PRIu64 "\n", multi_8(0ull, make_R051(2128), make_R033(2129), 16002990417419712550ull, make_R130(2130)));
 }
 __attribute__((noinline)) static void call_343(void) {
-    printf("multi_11 %" PRIu64 "\n", multi_11(make_R174(2176), make_R099(2177), 1ull));
+    printf("multi_9 %" PRIu64 "\n", multi_9(-2324.0f, -2614.625, make_R061(2144), make_PackU2(2145)));
 }
 __attribute__((noinline)) static void call_344(void) {
-    printf("multi_12 %" PRIu64 "\n", multi_12(make_R200(2192), make_R068(2193), make_F64Arr1(2194), 2147483646ll, make_R079(2195)));
+    {
+        F64Arr1 e = multi_10(make_R097(2160), make_R107(2161), 6ll, make_F64Arr1(2162));
+        printf("multi_10 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, e, -5283.25, 7100.625f));
+    }
 }
 __attribute__((noinline)) static void call_345(void) {
-    {
-        R186 e = multi_13(make_R135(2208), make_R186(2209), -5860.625f);
-        printf("multi_13 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(-2193.625f, 6369.375f, -2120.875f, 22ll, -320.625, e, -1480.25));
-    }
+    printf("multi_11 %" PRIu64 "\n", multi_11(make_R186(2176), make_R076(2177), 1ull));
 }
 __attribute__((noinline)) static void call_346(void) {
-    printf("multi_14 %" PRIu64 "\n", multi_14(make_R146(2224), (EnI64)-1ll, (EnU8)200ull, -8576031608992157360ll, make_R122(2225), 255ull));
+    printf("multi_12 %" PRIu64 "\n", multi_12(make_R135(2192), make_R184(2193), make_R035(2194), 2147483646ll, make_PtrPair(2195)));
 }
 __attribute__((noinline)) static void call_347(void) {
-    printf("multi_15 %" PRIu64 "\n", multi_15(-3866.375, make_PackAlign16F(2240), make_R011(2241), 923.5f, 6863.375, 67.75f));
+    {
+        R016 e = multi_13(make_R133(2208), make_R016(2209), -5860.625f);
+        printf("multi_13 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R016((EnI16)-299ll, 0ull, 23ll, 18446744073709551615ull, -7454211575977173348ll, 6251.5f, &ffidl_cells[1], 32767ll, e, &ffidl_cells[59]));
+    }
 }
 __attribute__((noinline)) static void call_348(void) {
-    {
-        R220 e = multi_16(-1531.625, make_R220(2256), -7109.0, 1ull, make_R137(2257));
-        printf("multi_16 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R220(-69615322ll, e, 2995818612ull));
-    }
+    printf("multi_14 %" PRIu64 "\n", multi_14(make_R211(2224), (EnI64)-1ll, (EnU8)200ull, -8576031608992157360ll, make_R066(2225), 255ull));
 }
 __attribute__((noinline)) static void call_349(void) {
-    printf("multi_17 %" PRIu64 "\n", multi_17(make_R014(2272), make_F64Arr1(2273), 495.75, -2919.0f, make_R193(2274), -1795.0f, 5303.0));
+    printf("multi_15 %" PRIu64 "\n", multi_15(-3866.375, make_R167(2240), make_PackAlign16F(2241), 923.5f, 6863.375, 67.75f));
 }
 __attribute__((noinline)) static void call_350(void) {
-    printf("multi_18 %" PRIu64 "\n", multi_18(make_R037(2288), 56850ull, make_R078(2289)));
+    {
+        R180 e = multi_16(-1531.625, make_R180(2256), -7109.0, 1ull, make_R116(2257));
+        printf("multi_16 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R180(-109.75f, e));
+    }
 }
 __attribute__((noinline)) static void call_351(void) {
-    {
-        R188 e = multi_19(-761.375, make_R004(2304), make_R188(2305), -1320.375, make_CharShortLong(2306), make_R164(2307));
-        printf("multi_19 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R188(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
-    }
+    printf("multi_17 %" PRIu64 "\n", multi_17(make_R178(2272), make_R177(2273), 495.75, -2919.0f, make_R143(2274), -1795.0f, 5303.0));
 }
 __attribute__((noinline)) static void call_352(void) {
-    printf("multi_20 %" PRIu64 "\n", multi_20(&ffidl_cells[37], make_R121(2320), make_R127(2321), 2667448939497379454ull, 0ull, 1212.0, &ffidl_cells[42], 1ull, true, 18446744073709551615ull, make_R068(2322)));
+    printf("multi_18 %" PRIu64 "\n", multi_18(make_R148(2288), 56850ull, make_R110(2289)));
 }
 __attribute__((noinline)) static void call_353(void) {
-    printf("multi_21 %" PRIu64 "\n", multi_21(make_R104(2336), make_R024(2337), 7513.875f, 1588.375, -2944.75, 122ll, 6845.75, (EnInt)659ll));
+    {
+        R154 e = multi_19(-761.375, make_F64F32ZeroI32(2304), make_R154(2305), -1320.375, make_R002(2306), make_ArrF32ZeroI32x4(2307));
+        printf("multi_19 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R154(16018123974424389815ull, 0ll, 2205067694ull, -73ll, 2147483646ll, e));
+    }
 }
 __attribute__((noinline)) static void call_354(void) {
-    {
-        R199 e = multi_22(make_ZigMixed(2352), make_R199(2353), -3053.875f, 1774.875f, 965.375);
-        printf("multi_22 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R199(44ll, -97ll, 32ull, e, -2868.25f));
-    }
+    printf("multi_20 %" PRIu64 "\n", multi_20(&ffidl_cells[37], make_R174(2320), make_F32Arr1x3(2321), 2667448939497379454ull, 0ull, 1212.0, &ffidl_cells[42], 1ull, true, 18446744073709551615ull, make_R066(2322)));
 }
 __attribute__((noinline)) static void call_355(void) {
-    printf("multi_23 %" PRIu64 "\n", multi_23(make_R036(2368), make_R194(2369), -4223.625f, make_R113(2370), (EnI8)127ll));
+    printf("multi_21 %" PRIu64 "\n", multi_21(make_UF32I32Pad(2336), make_F32F32ZeroI32(2337), 7513.875f, 1588.375, -2944.75, 122ll, 6845.75, (EnInt)659ll));
 }
 __attribute__((noinline)) static void call_356(void) {
-    printf("multi_24 %" PRIu64 "\n", multi_24(0ull, make_R212(2384), make_R079(2385), make_R220(2386), 0ull, 102ll, make_R118(2387), 7573.375f, make_R188(2388)));
+    {
+        R135 e = multi_22(make_R043(2352), make_R135(2353), -3053.875f, 1774.875f, 965.375);
+        printf("multi_22 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R135(18446744073709551614ull, 2322.625, -2094.375, -2147483648ll, &ffidl_cells[52], (EnU16)65535ull, e));
+    }
 }
 __attribute__((noinline)) static void call_357(void) {
-    {
-        R027 e = multi_25(make_R174(2400), make_R027(2401), make_R098(2402), make_R108(2403), 0ull, 37ll);
-        printf("multi_25 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R027(-905.5f, 3634.375f, -7457.0, -3025.25, -4595.375, -3080.25, 3889.5, e));
-    }
+    printf("multi_23 %" PRIu64 "\n", multi_23(make_R008(2368), make_PackAlign4(2369), -4223.625f, make_R111(2370), (EnI8)127ll));
 }
 __attribute__((noinline)) static void call_358(void) {
-    printf("multi_26 %" PRIu64 "\n", multi_26(3556.625, -86.5f, 255ull, make_R201(2416), -3048.375, 1459.875, make_R057(2417), -6716.75f, make_R180(2418)));
+    printf("multi_24 %" PRIu64 "\n", multi_24(0ull, make_R197(2384), make_R023(2385), make_R116(2386), 0ull, 102ll, make_R202(2387), 7573.375f, make_R041(2388)));
 }
 __attribute__((noinline)) static void call_359(void) {
-    printf("multi_27 %" PRIu64 "\n", multi_27(0ull, make_R001(2432), make_R021(2433), 18446744073709551615ull));
+    {
+        U8EmptyU8 e = multi_25(make_R172(2400), make_U8EmptyU8(2401), make_R096(2402), make_UF32I32Pad(2403), 0ull, 37ll);
+        printf("multi_25 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_U8EmptyU8(3642.5, 8611015142122853830ll, 3243.0, 3943.125, e, -4ll));
+    }
 }
 __attribute__((noinline)) static void call_360(void) {
-    {
-        U8ZeroI64 e = multi_28(make_R073(2448), make_R026(2449), make_R047(2450), 21ull, -17355ll, 1ll, make_PackAlign4(2451), 19ll, 1698ull, make_U8ZeroI64(2452));
-        printf("multi_28 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_U8ZeroI64(&ffidl_cells[17], 611.875, 0ll, 26ull, 2535.0, 118ll, -37ll, e, -7730.0));
-    }
+    printf("multi_26 %" PRIu64 "\n", multi_26(3556.625, -86.5f, 255ull, make_F32Arr1x3(2416), -3048.375, 1459.875, make_R154(2417), -6716.75f, make_R027(2418)));
 }
 __attribute__((noinline)) static void call_361(void) {
-    printf("multi_29 %" PRIu64 "\n", multi_29(-41ll, -7819.75f, 15ull, -10ll, make_R104(2464), &ffidl_cells[25], make_R201(2465), make_ZeroArrI32(2466), 3249.75f, 3177.625, -56ll));
+    printf("multi_27 %" PRIu64 "\n", multi_27(0ull, make_ArrF32ZeroI32x4(2432), make_R144(2433), 18446744073709551615ull));
 }
 __attribute__((noinline)) static void call_362(void) {
-    printf("multi_30 %" PRIu64 "\n", multi_30(make_R049(2480), make_PackU8ZeroI64(2481), make_F32ZeroI32(2482), make_U8ZeroI64(2483), make_R169(2484)));
+    {
+        Bool3F32 e = multi_28(make_R194(2448), make_R096(2449), make_UF32I32Pad(2450), 21ull, -17355ll, 1ll, make_R169(2451), 19ll, 1698ull, make_Bool3F32(2452));
+        printf("multi_28 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_Bool3F32(52149ull, &ffidl_cells[2], 40ll, -962385546937401669ll, -24582ll, 48ull, e, -39ll));
+    }
 }
 __attribute__((noinline)) static void call_363(void) {
-    {
-        R173 e = multi_31(&ffidl_cells[15], -9041022245214238295ll, 19297ull, -2194.375f, make_R049(2496), make_R173(2497), &ffidl_cells[33], true, 7979.75);
-        printf("multi_31 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R173(e));
-    }
+    printf("multi_29 %" PRIu64 "\n", multi_29(-41ll, -7819.75f, 15ull, -10ll, make_R184(2464), &ffidl_cells[25], make_R138(2465), make_R201(2466), 3249.75f, 3177.625, -56ll));
 }
 __attribute__((noinline)) static void call_364(void) {
-    printf("multi_32 %" PRIu64 "\n", multi_32(make_R184(2512), make_R076(2513), make_R040(2514), make_R066(2515)));
+    printf("multi_30 %" PRIu64 "\n", multi_30(make_R047(2480), make_R212(2481), make_Bool3F32(2482), make_R153(2483), make_R034(2484)));
 }
 __attribute__((noinline)) static void call_365(void) {
-    printf("multi_33 %" PRIu64 "\n", multi_33(-2496.125f, make_R060(2528), -4313640952726742288ll, make_R111(2529)));
+    {
+        R068 e = multi_31(&ffidl_cells[15], -9041022245214238295ll, 19297ull, -2194.375f, make_U8ZeroI64(2496), make_R068(2497), &ffidl_cells[33], true, 7979.75);
+        printf("multi_31 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R068(26ll, 6357.25f, 2769.125f, -4517.125f, e, -5874.25f, -6339.75f));
+    }
 }
 __attribute__((noinline)) static void call_366(void) {
-    {
-        R037 e = multi_34(make_R081(2544), make_R195(2545), -7814966841995852729ll, make_R037(2546), 1537.875, 29ull, make_R129(2547), 1ull, make_R142(2548), 2953.125, 8ull);
-        printf("multi_34 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R037((EnU32)4000000000ull, 1675.125, 5014.375f, 6587.75, e, 7047.875f));
-    }
+    printf("multi_32 %" PRIu64 "\n", multi_32(make_R062(2512), make_R099(2513), make_R011(2514), make_R064(2515)));
 }
 __attribute__((noinline)) static void call_367(void) {
-    printf("multi_35 %" PRIu64 "\n", multi_35((EnU64)502ull, 253ull, 0ull, make_R169(2560), make_R150(2561), 5814.5));
+    printf("multi_33 %" PRIu64 "\n", multi_33(-2496.125f, make_R057(2528), -4313640952726742288ll, make_R109(2529)));
 }
 __attribute__((noinline)) static void call_368(void) {
-    printf("multi_36 %" PRIu64 "\n", multi_36(-32ll, make_R041(2576), make_R183(2577), 18446744073709551614ull, make_R142(2578), make_R168(2579)));
+    {
+        R107 e = multi_34(make_R022(2544), make_R193(2545), -7814966841995852729ll, make_R107(2546), 1537.875, 29ull, make_R127(2547), 1ull, make_R140(2548), 2953.125, 8ull);
+        printf("multi_34 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R107(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
+    }
 }
 __attribute__((noinline)) static void call_369(void) {
-    {
-        Empty e = multi_37(3957.75f, make_P7Arr2(2592), -8708207557460912737ll, -2386.625, 1565.125, -250.125f, make_R173(2593), make_R183(2594), make_Empty(2595), 5453.25f);
-        printf("multi_37 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_Empty(517362934ll, 97ll, -720490791ll, 78ll, 17853ll, e));
-    }
+    printf("multi_35 %" PRIu64 "\n", multi_35((EnU64)502ull, 253ull, 0ull, make_R068(2560), make_R148(2561), 5814.5));
 }
 __attribute__((noinline)) static void call_370(void) {
-    printf("multi_38 %" PRIu64 "\n", multi_38(19ll, make_EnumBag(2608), (EnU8)200ull, 1449896476ull, make_R174(2609), 25356ll));
+    printf("multi_36 %" PRIu64 "\n", multi_36(-32ll, make_R176(2576), make_R167(2577), 18446744073709551614ull, make_R027(2578), make_R203(2579)));
 }
 __attribute__((noinline)) static void call_371(void) {
-    printf("multi_39 %" PRIu64 "\n", multi_39(30ull, false, (EnI8)-128ll, make_R173(2624), make_Empty(2625), make_R092(2626), 0ull, &ffidl_cells[32], &ffidl_cells[57]));
+    {
+        R098 e = multi_37(3957.75f, make_R194(2592), -8708207557460912737ll, -2386.625, 1565.125, -250.125f, make_R066(2593), make_R002(2594), make_R098(2595), 5453.25f);
+        printf("multi_37 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R098(false, 123ll, 12ull, -1561.125, 6783.375f, -30189ll, &ffidl_cells[13], true, e, 3ll, 7913.0));
+    }
 }
 __attribute__((noinline)) static void call_372(void) {
-    {
-        EnumBag e = multi_40(5120.375, make_EnumBag(2640), -4139.375, -3995.875, 156ull, -855.625f, make_R220(2641), 6877.5f, 2005.75f, 4633.875);
-        printf("multi_40 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_EnumBag(-4ll, e, 11736231843449683144ull, -56ll));
-    }
+    printf("multi_38 %" PRIu64 "\n", multi_38(19ll, make_R087(2608), (EnU8)200ull, 1449896476ull, make_PtrPair(2609), 25356ll));
 }
 __attribute__((noinline)) static void call_373(void) {
-    printf("multi_41 %" PRIu64 "\n", multi_41(4907821208491643716ull, -1065.5, 1787.375, make_R024(2656), make_R091(2657), make_R184(2658), 102ll, make_R147(2659), -509.5, 124ull, -30ll));
+    printf("multi_39 %" PRIu64 "\n", multi_39(30ull, false, (EnI8)-128ll, make_R171(2624), make_R157(2625), make_R090(2626), 0ull, &ffidl_cells[32], &ffidl_cells[57]));
 }
 __attribute__((noinline)) static void call_374(void) {
-    printf("multi_42 %" PRIu64 "\n", multi_42(-574320255ll, 18446744073709551614ull, -44ll, 0ll, make_R097(2672), make_R163(2673), -1730626034ll));
+    {
+        R041 e = multi_40(5120.375, make_R041(2640), -4139.375, -3995.875, 156ull, -855.625f, make_R135(2641), 6877.5f, 2005.75f, 4633.875);
+        printf("multi_40 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R041(0ull, e, -3612.125));
+    }
 }
 __attribute__((noinline)) static void call_375(void) {
-    {
-        R021 e = multi_43(-5ll, make_R021(2688), 18446744073709551614ull, 12142839885325151276ull, (EnInt)100000ll, (EnU32)3ull, make_UF32I32Pad(2689), 0ull, -127ll, 6764247480359770294ll, make_R032(2690));
-        printf("multi_43 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R021(-24ll, 127ll, -127ll, &ffidl_cells[30], 59720ull, 13419478036738685239ull, 18446744073709551615ull, 7901239133783330117ll, e, 254ull));
-    }
+    printf("multi_41 %" PRIu64 "\n", multi_41(4907821208491643716ull, -1065.5, 1787.375, make_R022(2656), make_R089(2657), make_R123(2658), 102ll, make_R135(2659), -509.5, 124ull, -30ll));
 }
 __attribute__((noinline)) static void call_376(void) {
-    printf("multi_44 %" PRIu64 "\n", multi_44(make_PackAlign4(2704), make_F32Arr1x3(2705), make_R002(2706), make_R168(2707), make_R037(2708)));
+    printf("multi_42 %" PRIu64 "\n", multi_42(-574320255ll, 18446744073709551614ull, -44ll, 0ll, make_R095(2672), make_R046(2673), -1730626034ll));
 }
 __attribute__((noinline)) static void call_377(void) {
-    printf("multi_45 %" PRIu64 "\n", multi_45(0ll, make_PtrPair(2720), -2147483648ll, -1744.0f, make_R105(2721)));
+    {
+        R107 e = multi_43(-5ll, make_R107(2688), 18446744073709551614ull, 12142839885325151276ull, (EnInt)100000ll, (EnU32)3ull, make_R174(2689), 0ull, -127ll, 6764247480359770294ll, make_R030(2690));
+        printf("multi_43 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R107(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
+    }
 }
 __attribute__((noinline)) static void call_378(void) {
-    {
-        R071 e = multi_46(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R201(2736), make_R060(2737), 26ll, make_F32Arr1x3(2738), make_R071(2739), make_R123(2740));
-        printf("multi_46 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R071(18446744073709551614ull, (EnI16)246ll, &ffidl_cells[40], 0ull, 18446744073709551615ull, &ffidl_cells[8], -128ll, e, 2081.75));
-    }
+    printf("multi_44 %" PRIu64 "\n", multi_44(make_R101(2704), make_F32Arr1x3(2705), make_R211(2706), make_R166(2707), make_R035(2708)));
 }
 __attribute__((noinline)) static void call_379(void) {
-    printf("multi_47 %" PRIu64 "\n", multi_47(make_F64Arr1(2752), make_R031(2753)));
+    printf("multi_45 %" PRIu64 "\n", multi_45(0ll, make_R020(2720), -2147483648ll, -1744.0f, make_R128(2721)));
 }
 __attribute__((noinline)) static void call_380(void) {
-    printf("multi_48 %" PRIu64 "\n", multi_48(make_R091(2768), (EnU64)126ull, make_R059(2769), make_R094(2770), make_R202(2771), make_U8EmptyU8(2772), &ffidl_cells[26]));
+    {
+        R031 e = multi_46(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R202(2736), make_R058(2737), 26ll, make_F32Arr1x3(2738), make_R031(2739), make_Empty(2740));
+        printf("multi_46 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R031(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
+    }
 }
 __attribute__((noinline)) static void call_381(void) {
-    {
-        R206 e = multi_49(make_R045(2784), -4191.875, make_R001(2785), make_PackAlign4(2786), make_R206(2787), make_R081(2788));
-        printf("multi_49 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R206(0ull, 3491.0f, 1853.75f, -3366.125, 1816.875, 834.875, -1757.875f, 9223372036854775807ll, e, -18ll, -32ll));
-    }
+    printf("multi_47 %" PRIu64 "\n", multi_47(make_R098(2752), make_R029(2753)));
 }
 __attribute__((noinline)) static void call_382(void) {
-    printf("multi_50 %" PRIu64 "\n", multi_50(23209ll, make_R031(2800), 38ull, -25361ll, make_R045(2801), make_R055(2802), make_R162(2803), 24ull));
+    printf("multi_48 %" PRIu64 "\n", multi_48(make_R205(2768), (EnU64)126ull, make_R138(2769), make_F32ZeroI32(2770), make_R108(2771), make_EmptyU(2772), &ffidl_cells[26]));
 }
 __attribute__((noinline)) static void call_383(void) {
-    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, make_R201(2816), -211.125, make_R220(2817), 36ll, make_R187(2818), -6622.0));
+    {
+        R142 e = multi_49(make_R178(2784), -4191.875, make_F32ZeroI32(2785), make_PackAlign4(2786), make_R142(2787), make_R079(2788));
+        printf("multi_49 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R142(109ull, -4793.75, 9223372036854775807ll, &ffidl_cells[39], &ffidl_cells[25], -39ll, 6517.25, e, -2980023079193278843ll));
+    }
 }
 __attribute__((noinline)) static void call_384(void) {
-    {
-        R162 e = multi_52(3891.625f, make_R197(2832), 20417ull, 2802.875f, (EnU16)65535ull, make_UPackedF64U8(2833), make_R003(2834), make_R162(2835), -5979.625, make_R198(2836), -3621619340319483312ll);
-        printf("multi_52 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R162(e));
-    }
+    printf("multi_50 %" PRIu64 "\n", multi_50(23209ll, make_R181(2800), 38ull, -25361ll, make_R007(2801), make_EmptyU(2802), make_R179(2803), 24ull));
 }
 __attribute__((noinline)) static void call_385(void) {
-    printf("multi_53 %" PRIu64 "\n", multi_53(make_R174(2848), -45ll, make_R057(2849), 32371ull));
+    printf("multi_51 %" PRIu64 "\n", multi_51(0ll, make_ArrF32ZeroI32x4(2816), -211.125, make_R182(2817), 36ll, make_R136(2818), -6622.0));
 }
 __attribute__((noinline)) static void call_386(void) {
-    printf("multi_54 %" PRIu64 "\n", multi_54(-1182701843786938240ll, 9223372036854775806ll, (EnU64)9223372036854775808ull, make_R049(2864), (EnI8)94ll, make_R122(2865)));
+    {
+        R186 e = multi_52(3891.625f, make_Empty(2832), 20417ull, 2802.875f, (EnU16)65535ull, make_R201(2833), make_R148(2834), make_R186(2835), -5979.625, make_EmptyF64(2836), -3621619340319483312ll);
+        printf("multi_52 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
+    }
 }
 __attribute__((noinline)) static void call_387(void) {
-    {
-        UF32I32Pad e = multi_55(91ll, &ffidl_cells[8], make_R125(2880), make_UF32I32Pad(2881), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
-        printf("multi_55 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_UF32I32Pad(6855.375, 15ll, -22ll, -3302.125f, 6906.25, e, (EnInt)-5ll));
-    }
+    printf("multi_53 %" PRIu64 "\n", multi_53(make_R144(2848), -45ll, make_PtrPair(2849), 32371ull));
 }
 __attribute__((noinline)) static void call_388(void) {
-    printf("multi_56 %" PRIu64 "\n", multi_56(make_R067(2896), 34ull, -5980.625f, make_R045(2897), 3914.375, make_R212(2898), -7129.625, 46ull, make_R218(2899), make_R045(2900), 0ull));
+    printf("multi_54 %" PRIu64 "\n", multi_54(-1182701843786938240ll, 9223372036854775806ll, (EnU64)9223372036854775808ull, make_R081(2864), (EnI8)94ll, make_R165(2865)));
 }
 __attribute__((noinline)) static void call_389(void) {
-    printf("multi_57 %" PRIu64 "\n", multi_57(-12ll, make_R168(2912), make_R041(2913), make_Bool3F32(2914), make_R162(2915), -687.0, &ffidl_cells[28], 34ull, 6685.5));
+    {
+        R217 e = multi_55(91ll, &ffidl_cells[8], make_R144(2880), make_R217(2881), &ffidl_cells[34], (EnI16)-299ll, 6015.5f);
+        printf("multi_55 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R217(-1140.625f, -3053.0, -40ll, 847.125, 8273091779666003482ull, 7718.375, -2138.75, -4404.375, e, -1004286576ll, 1842111985001038627ll));
+    }
 }
 __attribute__((noinline)) static void call_390(void) {
-    {
-        R024 e = multi_58(make_R042(2928), make_R024(2929), 6319.625, -675.75, make_R147(2930), make_R154(2931));
-        printf("multi_58 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R024(-472.75, 119ll, 18446744073709551614ull, 183ull, e));
-    }
+    printf("multi_56 %" PRIu64 "\n", multi_56(make_R053(2896), 34ull, -5980.625f, make_R043(2897), 3914.375, make_R181(2898), -7129.625, 46ull, make_F32ZeroI32(2899), make_R043(2900), 0ull));
 }
 __attribute__((noinline)) static void call_391(void) {
-    printf("multi_59 %" PRIu64 "\n", multi_59(make_R092(2944), 37ull, 255ull, make_R076(2945)));
+    printf("multi_57 %" PRIu64 "\n", multi_57(-12ll, make_R153(2912), make_R142(2913), make_R183(2914), make_PackAlign16F(2915), -687.0, &ffidl_cells[28], 34ull, 6685.5));
 }
 __attribute__((noinline)) static void call_392(void) {
-    printf("multi_60 %" PRIu64 "\n", multi_60(make_UPackedF64U8(2960), make_F32Arr1x3(2961), 1909.625, 3707.125, 610.75f, make_EnumBag(2962), make_PackU2(2963)));
-}
-__attribute__((noinline)) static void call_393(void) {
     {
-        R198 e = multi_61(make_R198(2976), make_R129(2977), make_U8EmptyU8(2978), make_R210(2979), 37ull);
-        printf("multi_61 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R198(-9223372036854775806ll, 36ull, -18169ll, 49ull, -2907.125f, 47ull, 65535ull, e, 151ull));
+        R017 e = multi_58(make_R003(2928), make_R017(2929), 6319.625, -675.75, make_R035(2930), make_R152(2931));
+        printf("multi_58 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R017(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
     }
 }
+__attribute__((noinline)) static void call_393(void) {
+    printf("multi_59 %" PRIu64 "\n", multi_59(make_R011(2944), 37ull, 255ull, make_R018(2945)));
+}
 __attribute__((noinline)) static void call_394(void) {
-    printf("multi_62 %" PRIu64 "\n", multi_62(-2206.5, make_R184(2992), 5404.75f, -1242.75, 1987.75, -5534.625f, 3556.375, 956.75, make_F32Arr1x3(2993), make_R048(2994), -1885.375f, make_R059(2995), make_R118(2996)));
+    printf("multi_60 %" PRIu64 "\n", multi_60(make_R022(2960), make_F32Arr1x3(2961), 1909.625, 3707.125, 610.75f, make_R077(2962), make_R073(2963)));
 }
 __attribute__((noinline)) static void call_395(void) {
-    printf("multi_63 %" PRIu64 "\n", multi_63(make_U8EmptyU8(3008), 20ull, 18ll, make_R143(3009), make_Bool3F32(3010), make_R028(3011), make_R092(3012)));
+    {
+        R186 e = multi_61(make_R186(2976), make_EmptyF64(2977), make_R194(2978), make_R208(2979), 37ull);
+        printf("multi_61 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R186(16844618978054621377ull, 2664.375f, 18413909147540156349ull, -3488.25, 1219314762ull, -3604.125, 5429.5, 3832.25, e));
+    }
 }
 __attribute__((noinline)) static void call_396(void) {
-    printf("cbmulti_0 %" PRIu64 "\n", cbmulti_0(ncb_multi_0));
+    printf("multi_62 %" PRIu64 "\n", multi_62(-2206.5, make_Empty(2992), 5404.75f, -1242.75, 1987.75, -5534.625f, 3556.375, 956.75, make_F32Arr1x3(2993), make_R046(2994), -1885.375f, make_R034(2995), make_R126(2996)));
 }
 __attribute__((noinline)) static void call_397(void) {
-    printf("cbmulti_1 %" PRIu64 "\n", cbmulti_1(ncb_multi_1));
+    printf("multi_63 %" PRIu64 "\n", multi_63(make_R211(3008), 20ull, 18ll, make_R141(3009), make_R188(3010), make_R018(3011), make_P7Pair(3012)));
 }
 __attribute__((noinline)) static void call_398(void) {
-    printf("cbmulti_2 %" PRIu64 "\n", cbmulti_2(ncb_multi_2));
+    printf("cbmulti_0 %" PRIu64 "\n", cbmulti_0(ncb_multi_0));
 }
 __attribute__((noinline)) static void call_399(void) {
-    printf("cbmulti_3 %" PRIu64 "\n", cbmulti_3(ncb_multi_3));
+    printf("cbmulti_1 %" PRIu64 "\n", cbmulti_1(ncb_multi_1));
 }
 __attribute__((noinline)) static void call_400(void) {
-    printf("cbmulti_4 %" PRIu64 "\n", cbmulti_4(ncb_multi_4));
+    printf("cbmulti_2 %" PRIu64 "\n", cbmulti_2(ncb_multi_2));
 }
 __attribute__((noinline)) static void call_401(void) {
-    printf("cbmulti_5 %" PRIu64 "\n", cbmulti_5(ncb_multi_5));
+    printf("cbmulti_3 %" PRIu64 "\n", cbmulti_3(ncb_multi_3));
 }
 __attribute__((noinline)) static void call_402(void) {
-    printf("cbmulti_6 %" PRIu64 "\n", cbmulti_6(ncb_multi_6));
+    printf("cbmulti_4 %" PRIu64 "\n", cbmulti_4(ncb_multi_4));
 }
 __attribute__((noinline)) static void call_403(void) {
-    printf("cbmulti_7 %" PRIu64 "\n", cbmulti_7(ncb_multi_7));
+    printf("cbmulti_5 %" PRIu64 "\n", cbmulti_5(ncb_multi_5));
 }
 __attribute__((noinline)) static void call_404(void) {
-    printf("cbmulti_8 %" PRIu64 "\n", cbmulti_8(ncb_multi_8));
+    printf("cbmulti_6 %" PRIu64 "\n", cbmulti_6(ncb_multi_6));
 }
 __attribute__((noinline)) static void call_405(void) {
-    printf("cbmulti_9 %" PRIu64 "\n", cbmulti_9(ncb_multi_9));
+    printf("cbmulti_7 %" PRIu64 "\n", cbmulti_7(ncb_multi_7));
 }
 __attribute__((noinline)) static void call_406(void) {
-    printf("cbmulti_10 %" PRIu64 "\n", cbmulti_10(ncb_multi_10));
+    printf("cbmulti_8 %" PRIu64 "\n", cbmulti_8(ncb_multi_8));
 }
 __attribute__((noinline)) static void call_407(void) {
-    printf("cbmulti_11 %" PRIu64 "\n", cbmulti_11(ncb_multi_11));
+    printf("cbmulti_9 %" PRIu64 "\n", cbmulti_9(ncb_multi_9));
 }
 __attribute__((noinline)) static void call_408(void) {
-    printf("cbmulti_12 %" PRIu64 "\n", cbmulti_12(ncb_multi_12));
+    printf("cbmulti_10 %" PRIu64 "\n", cbmulti_10(ncb_multi_10));
 }
 __attribute__((noinline)) static void call_409(void) {
-    printf("cbmulti_13 %" PRIu64 "\n", cbmulti_13(ncb_multi_13));
+    printf("cbmulti_11 %" PRIu64 "\n", cbmulti_11(ncb_multi_11));
 }
 __attribute__((noinline)) static void call_410(void) {
-    printf("cbmulti_14 %" PRIu64 "\n", cbmulti_14(ncb_multi_14));
+    printf("cbmulti_12 %" PRIu64 "\n", cbmulti_12(ncb_multi_12));
 }
 __attribute__((noinline)) static void call_411(void) {
-    printf("cbmulti_15 %" PRIu64 "\n", cbmulti_15(ncb_multi_15));
+    printf("cbmulti_13 %" PRIu64 "\n", cbmulti_13(ncb_multi_13));
 }
 __attribute__((noinline)) static void call_412(void) {
-    printf("cbmulti_16 %" PRIu64 "\n", cbmulti_16(ncb_multi_16));
+    printf("cbmulti_14 %" PRIu64 "\n", cbmulti_14(ncb_multi_14));
 }
 __attribute__((noinline)) static void call_413(void) {
-    printf("cbmulti_17 %" PRIu64 "\n", cbmulti_17(ncb_multi_17));
+    printf("cbmulti_15 %" PRIu64 "\n", cbmulti_15(ncb_multi_15));
 }
 __attribute__((noinline)) static void call_414(void) {
-    printf("cbmulti_18 %" PRIu64 "\n", cbmulti_18(ncb_multi_18));
+    printf("cbmulti_16 %" PRIu64 "\n", cbmulti_16(ncb_multi_16));
 }
 __attribute__((noinline)) static void call_415(void) {
-    printf("cbmulti_19 %" PRIu64 "\n", cbmulti_19(ncb_multi_19));
+    printf("cbmulti_17 %" PRIu64 "\n", cbmulti_17(ncb_multi_17));
 }
 __attribute__((noinline)) static void call_416(void) {
-    printf("cbmulti_20 %" PRIu64 "\n", cbmulti_20(ncb_multi_20));
+    printf("cbmulti_18 %" PRIu64 "\n", cbmulti_18(ncb_multi_18));
 }
 __attribute__((noinline)) static void call_417(void) {
-    printf("cbmulti_21 %" PRIu64 "\n", cbmulti_21(ncb_multi_21));
+    printf("cbmulti_19 %" PRIu64 "\n", cbmulti_19(ncb_multi_19));
 }
 __attribute__((noinline)) static void call_418(void) {
-    printf("cbmulti_22 %" PRIu64 "\n", cbmulti_22(ncb_multi_22));
+    printf("cbmulti_20 %" PRIu64 "\n", cbmulti_20(ncb_multi_20));
 }
 __attribute__((noinline)) static void call_419(void) {
-    printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
+    printf("cbmulti_21 %" PRIu64 "\n", cbmulti_21(ncb_multi_21));
 }
 __attribute__((noinline)) static void call_420(void) {
-    printf("va_0 %" PRIu64 "\n", va_0(&ffidl_cells[8], 1368005641759249359ll, 8086774937295900801ull, &ffidl_cells[3], (int)(-11ll), (unsigned long long)(1ull), (char)(126ll), (int16_t)(44ll), (uint32_t)(500388493ull), (uint32_t)(1463238611ull), (int)(213979684ll), (unsigned short)(34912ull), (long long)(2879636874168340736ll), (uint8_t)(255ull), (int)(-2147483647ll), (uint8_t)(16ull)));
+    printf("cbmulti_22 %" PRIu64 "\n", cbmulti_22(ncb_multi_22));
 }
 __attribute__((noinline)) static void call_421(void) {
-    printf("va_1 %" PRIu64 "\n", va_1(2307.0f, -1106.375f, -32768ll, -3675734333230724329ll, (char)(50ll), -7154.0, -1422.0, (char)(-117ll), -1261.25, (int)(-944086395ll), -7763.875, -6102.5f, (signed char)(43ll), 912.625, (short)(-26ll), (uint8_t)(0ull), (char)(-29ll)));
+    printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
 }
 __attribute__((noinline)) static void call_422(void) {
-    printf("va_2 %" PRIu64 "\n", va_2(32ull, 29ull, 130ull, 6240.125, 5084.875, (char)(-44ll), &ffidl_cells[41], (int32_t)(2147483646ll), (unsigned long long)(1ull), (char)(127ll)));
+    printf("va_0 %" PRIu64 "\n", va_0(&ffidl_cells[8], 1368005641759249359ll, 8086774937295900801ull, &ffidl_cells[3], (int)(-11ll), (unsigned long long)(1ull), (char)(126ll), (int16_t)(44ll), (uint32_t)(500388493ull), (uint32_t)(1463238611ull), (int)(213979684ll), (unsigned short)(34912ull), (long long)(2879636874168340736ll), (uint8_t)(255ull), (int)(-2147483647ll), (uint8_t)(16ull)));
 }
 __attribute__((noinline)) static void call_423(void) {
-    printf("va_3 %" PRIu64 "\n", va_3(-104ll, 1216.625, 7703.75f));
+    printf("va_1 %" PRIu64 "\n", va_1(2307.0f, -1106.375f, -32768ll, -3675734333230724329ll, (char)(50ll), -7154.0, -1422.0, (char)(-117ll), -1261.25, (int)(-944086395ll), -7763.875, -6102.5f, (signed char)(43ll), 912.625, (short)(-26ll), (uint8_t)(0ull), (char)(-29ll)));
 }
 __attribute__((noinline)) static void call_424(void) {
-    printf("va_4 %" PRIu64 "\n", va_4(1292.0, 6127.125f, -1801.875f, 4538.375, -7686.125f, -2974.25f, 4944.375f, -2432.0, 4828.375, 314.75f, 5375.125, 6308.875f, 3681.75f));
+    printf("va_2 %" PRIu64 "\n", va_2(32ull, 29ull, 130ull, 6240.125, 5084.875, (char)(-44ll), &ffidl_cells[41], (int32_t)(2147483646ll), (unsigned long long)(1ull), (char)(127ll)));
 }
 __attribute__((noinline)) static void call_425(void) {
-    printf("va_5 %" PRIu64 "\n", va_5(15ull, 41ull, 9223372036854775806ll, 1967.5f, -4270.75, (uint16_t)(50ull), (uint8_t)(254ull), &ffidl_cells[35], (unsigned char)(84ull), (int16_t)(-26797ll), -6173.625f, -2861.875f, (uint16_t)(1ull), &ffidl_cells[42]));
+    printf("va_3 %" PRIu64 "\n", va_3(-104ll, 1216.625, 7703.75f));
 }
 __attribute__((noinline)) static void call_426(void) {
-    printf("va_6 %" PRIu64 "\n", va_6(-1591.75, -3854.625f, -8989534758023916004ll, (int64_t)(-6433103390907527913ll), (long)(-15ll), (long)(0ll), (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull), (short)(-32768ll), 5855.625f, (int16_t)(26ll), (signed char)(-127ll)));
+    printf("va_4 %" PRIu64 "\n", va_4(1292.0, 6127.125f, -1801.875f, 4538.375, -7686.125f, -2974.25f, 4944.375f, -2432.0, 4828.375, 314.75f, 5375.125, 6308.875f, 3681.75f));
 }
 __attribute__((noinline)) static void call_427(void) {
-    printf("va_7 %" PRIu64 "\n", va_7(-9223372036854775807ll, -25387ll, &ffidl_cells[38], 60161ull));
+    printf("va_5 %" PRIu64 "\n", va_5(15ull, 41ull, 9223372036854775806ll, 1967.5f, -4270.75, (uint16_t)(50ull), (uint8_t)(254ull), &ffidl_cells[35], (unsigned char)(84ull), (int16_t)(-26797ll), -6173.625f, -2861.875f, (uint16_t)(1ull), &ffidl_cells[42]));
 }
 __attribute__((noinline)) static void call_428(void) {
-    printf("va_8 %" PRIu64 "\n", va_8(11ull, 4814.375f, -5894.625f, (uint64_t)(4486494239363985557ull), (unsigned long)(0ull), 1101.0, (int)(737130898ll), (char)(62ll), -3433.25, (long)(0ll), (unsigned short)(13030ull), (uint16_t)(24ull), (int8_t)(0ll), (uint8_t)(214ull), (uint64_t)(14230287609172979934ull), -6235.625, (int)(2147483647ll)));
+    printf("va_6 %" PRIu64 "\n", va_6(-1591.75, -3854.625f, -8989534758023916004ll, (int64_t)(-6433103390907527913ll), (long)(-15ll), (long)(0ll), (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull), (short)(-32768ll), 5855.625f, (int16_t)(26ll), (signed char)(-127ll)));
 }
 __attribute__((noinline)) static void call_429(void) {
-    printf("va_9 %" PRIu64 "\n", va_9(-5512.125, -5819.75f, 224403339ull, (char)(127ll), (int8_t)(-92ll), &ffidl_cells[17], (uint8_t)(66ull), (long long)(-28ll), (signed char)(95ll), (size_t)(6ull), (uint8_t)(115ull), (_Bool)(false)));
+    printf("va_7 %" PRIu64 "\n", va_7(-9223372036854775807ll, -25387ll, &ffidl_cells[38], 60161ull));
 }
 __attribute__((noinline)) static void call_430(void) {
-    printf("va_10 %" PRIu64 "\n", va_10(&ffidl_cells[56], 25ll, -31ll, -1977580406092972581ll, (char)(0ll), (int64_t)(-6501781107462416705ll), (uint64_t)(3081364338274252446ull), (char)(103ll), (uint64_t)(13082790534977021381ull), (unsigned char)(6ull), (long)(3856692463019909516ll), &ffidl_cells[63], (intptr_t)(9223372036854775806ll)));
+    printf("va_8 %" PRIu64 "\n", va_8(11ull, 4814.375f, -5894.625f, (uint64_t)(4486494239363985557ull), (unsigned long)(0ull), 1101.0, (int)(737130898ll), (char)(62ll), -3433.25, (long)(0ll), (unsigned short)(13030ull), (uint16_t)(24ull), (int8_t)(0ll), (uint8_t)(214ull), (uint64_t)(14230287609172979934ull), -6235.625, (int)(2147483647ll)));
 }
 __attribute__((noinline)) static void call_431(void) {
-    printf("va_11 %" PRIu64 "\n", va_11(39ull, -4644.5, 5648.125, -5033.875, -2270.125, 3999.625f));
+    printf("va_9 %" PRIu64 "\n", va_9(-5512.125, -5819.75f, 224403339ull, (char)(127ll), (int8_t)(-92ll), &ffidl_cells[17], (uint8_t)(66ull), (long long)(-28ll), (signed char)(95ll), (size_t)(6ull), (uint8_t)(115ull), (_Bool)(false)));
 }
 __attribute__((noinline)) static void call_432(void) {
-    printf("va_12 %" PRIu64 "\n", va_12(-7107.625f, -6524.125f, (uint64_t)(26ull), (unsigned char)(39ull), (char)(-18ll)));
+    printf("va_10 %" PRIu64 "\n", va_10(&ffidl_cells[56], 25ll, -31ll, -1977580406092972581ll, (char)(0ll), (int64_t)(-6501781107462416705ll), (uint64_t)(3081364338274252446ull), (char)(103ll), (uint64_t)(13082790534977021381ull), (unsigned char)(6ull), (long)(3856692463019909516ll), &ffidl_cells[63], (intptr_t)(9223372036854775806ll)));
 }
 __attribute__((noinline)) static void call_433(void) {
-    printf("va_13 %" PRIu64 "\n", va_13(55256ull, -1284.75, -49ll, 224.375f, -7716.875, -1939.75, 2336.625f, 3200.25, 6542.875, -2278.875f, -3972.375f));
+    printf("va_11 %" PRIu64 "\n", va_11(39ull, -4644.5, 5648.125, -5033.875, -2270.125, 3999.625f));
 }
 __attribute__((noinline)) static void call_434(void) {
-    printf("va_14 %" PRIu64 "\n", va_14(-7728.875f, -4251.125f));
+    printf("va_12 %" PRIu64 "\n", va_12(-7107.625f, -6524.125f, (uint64_t)(26ull), (unsigned char)(39ull), (char)(-18ll)));
 }
 __attribute__((noinline)) static void call_435(void) {
-    printf("va_15 %" PRIu64 "\n", va_15(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
+    printf("va_13 %" PRIu64 "\n", va_13(55256ull, -1284.75, -49ll, 224.375f, -7716.875, -1939.75, 2336.625f, 3200.25, 6542.875, -2278.875f, -3972.375f));
 }
 __attribute__((noinline)) static void call_436(void) {
-    printf("va_16 %" PRIu64 "\n", va_16(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
+    printf("va_14 %" PRIu64 "\n", va_14(-7728.875f, -4251.125f));
 }
 __attribute__((noinline)) static void call_437(void) {
-    printf("va_17 %" PRIu64 "\n", va_17(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
+    printf("va_15 %" PRIu64 "\n", va_15(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
 }
 __attribute__((noinline)) static void call_438(void) {
-    printf("va_18 %" PRIu64 "\n", va_18(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
+    printf("va_16 %" PRIu64 "\n", va_16(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
 }
 __attribute__((noinline)) static void call_439(void) {
-    printf("va_19 %" PRIu64 "\n", va_19(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
+    printf("va_17 %" PRIu64 "\n", va_17(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
 }
 __attribute__((noinline)) static void call_440(void) {
-    printf("va_20 %" PRIu64 "\n", va_20(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
+    printf("va_18 %" PRIu64 "\n", va_18(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
 }
 __attribute__((noinline)) static void call_441(void) {
-    printf("va_21 %" PRIu64 "\n", va_21(3597ull, 27527ull, -149.25f, -6699.5f, -4211.625, (uint64_t)(5917461828181037387ull), 1454.625f, -5573.625, 7728.875, 6928.75f, 7945.5f, 4439.875f, -3260.875f, (unsigned int)(991774476ull), -7902.25f, -3968.25, 4516.25));
+    printf("va_19 %" PRIu64 "\n", va_19(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
 }
 __attribute__((noinline)) static void call_442(void) {
-    printf("va_22 %" PRIu64 "\n", va_22(65535ull, -334.0f, (char)(127ll), -5857.875f, (int64_t)(-4209484299345453050ll), 432.5f, (unsigned int)(2330010853ull), &ffidl_cells[26], (short)(31457ll), (uint8_t)(18ull), (uint16_t)(26110ull)));
+    printf("va_20 %" PRIu64 "\n", va_20(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
 }
 __attribute__((noinline)) static void call_443(void) {
-    printf("va_23 %" PRIu64 "\n", va_23(3919.5, 975.625f, (signed char)(27ll), (int16_t)(-32ll), &ffidl_cells[36], &ffidl_cells[26], -5066.0));
+    printf("va_21 %" PRIu64 "\n", va_21(3597ull, 27527ull, -149.25f, -6699.5f, -4211.625, (uint64_t)(5917461828181037387ull), 1454.625f, -5573.625, 7728.875, 6928.75f, 7945.5f, 4439.875f, -3260.875f, (unsigned int)(991774476ull), -7902.25f, -3968.25, 4516.25));
 }
 __attribute__((noinline)) static void call_444(void) {
-    printf("va_24 %" PRIu64 "\n", va_24(-947ll, -5779.875, -51ll, 1782.0f, -1286.375f));
+    printf("va_22 %" PRIu64 "\n", va_22(65535ull, -334.0f, (char)(127ll), -5857.875f, (int64_t)(-4209484299345453050ll), 432.5f, (unsigned int)(2330010853ull), &ffidl_cells[26], (short)(31457ll), (uint8_t)(18ull), (uint16_t)(26110ull)));
 }
 __attribute__((noinline)) static void call_445(void) {
-    printf("va_25 %" PRIu64 "\n", va_25(9977210582436495000ull, -2258012179677705568ll, 10473ll, -4423.875));
+    printf("va_23 %" PRIu64 "\n", va_23(3919.5, 975.625f, (signed char)(27ll), (int16_t)(-32ll), &ffidl_cells[36], &ffidl_cells[26], -5066.0));
 }
 __attribute__((noinline)) static void call_446(void) {
-    printf("va_26 %" PRIu64 "\n", va_26(5821.0, -7503.875f, 7337.0, -3159.0, 6349.25f, 4901.125, 1360.375f, (unsigned short)(0ull), 1172.0f, 6524.0f, -1758.375f, -6844.25, -7269.125f, 674.25));
+    printf("va_24 %" PRIu64 "\n", va_24(-947ll, -5779.875, -51ll, 1782.0f, -1286.375f));
 }
 __attribute__((noinline)) static void call_447(void) {
-    printf("va_27 %" PRIu64 "\n", va_27(18446744073709551614ull, 15ll, 60774ull, 3840780899652774957ull, (unsigned long)(14596991765251321263ull), (signed char)(-127ll), &ffidl_cells[40], (int16_t)(-3462ll), (int)(-2147483647ll), (signed char)(37ll), (short)(7477ll), &ffidl_cells[50], (unsigned int)(39ull)));
+    printf("va_25 %" PRIu64 "\n", va_25(9977210582436495000ull, -2258012179677705568ll, 10473ll, -4423.875));
 }
 __attribute__((noinline)) static void call_448(void) {
-    printf("va_28 %" PRIu64 "\n", va_28(-1759.25, 3325.25f, -117ll, 2859.125f, 3118.875f, (uint64_t)(12392669664158517352ull), 634.75, (short)(-22811ll), -5585.25, -4401.5f, -7215.25, (uint32_t)(4294967295ull), -7279.0, 7616.375, -7209.875));
+    printf("va_26 %" PRIu64 "\n", va_26(5821.0, -7503.875f, 7337.0, -3159.0, 6349.25f, 4901.125, 1360.375f, (unsigned short)(0ull), 1172.0f, 6524.0f, -1758.375f, -6844.25, -7269.125f, 674.25));
 }
 __attribute__((noinline)) static void call_449(void) {
-    printf("va_29 %" PRIu64 "\n", va_29(127ll, 3380.875f, -4656.0, -31ll, 574.0, 7340.375, (short)(-32768ll), 2243.75f, (_Bool)(false)));
+    printf("va_27 %" PRIu64 "\n", va_27(18446744073709551614ull, 15ll, 60774ull, 3840780899652774957ull, (unsigned long)(14596991765251321263ull), (signed char)(-127ll), &ffidl_cells[40], (int16_t)(-3462ll), (int)(-2147483647ll), (signed char)(37ll), (short)(7477ll), &ffidl_cells[50], (unsigned int)(39ull)));
 }
 __attribute__((noinline)) static void call_450(void) {
-    printf("va_30 %" PRIu64 "\n", va_30(12258929625150308434ull, 596.125, (int)(-1011686093ll), (uint64_t)(12238778827652084958ull), (long long)(7574102545900987695ll), (uint8_t)(50ull), (uint32_t)(2849604725ull), (int16_t)(-11ll), (unsigned int)(0ull), (long long)(9223372036854775806ll), (unsigned int)(2906463103ull), (short)(-2061ll), (unsigned long long)(7794838919021976453ull), (long long)(-454247888925565088ll), (uint64_t)(0ull), (int8_t)(-127ll)));
+    printf("va_28 %" PRIu64 "\n", va_28(-1759.25, 3325.25f, -117ll, 2859.125f, 3118.875f, (uint64_t)(12392669664158517352ull), 634.75, (short)(-22811ll), -5585.25, -4401.5f, -7215.25, (uint32_t)(4294967295ull), -7279.0, 7616.375, -7209.875));
 }
 __attribute__((noinline)) static void call_451(void) {
+    printf("va_29 %" PRIu64 "\n", va_29(127ll, 3380.875f, -4656.0, -31ll, 574.0, 7340.375, (short)(-32768ll), 2243.75f, (_Bool)(false)));
+}
+__attribute__((noinline)) static void call_452(void) {
+    printf("va_30 %" PRIu64 "\n", va_30(12258929625150308434ull, 596.125, (int)(-1011686093ll), (uint64_t)(12238778827652084958ull), (long long)(7574102545900987695ll), (uint8_t)(50ull), (uint32_t)(2849604725ull), (int16_t)(-11ll), (unsigned int)(0ull), (long long)(9223372036854775806ll), (unsigned int)(2906463103ull), (short)(-2061ll), (unsigned long long)(7794838919021976453ull), (long long)(-454247888925565088ll), (uint64_t)(0ull), (int8_t)(-127ll)));
+}
+__attribute__((noinline)) static void call_453(void) {
     printf("va_31 %" PRIu64 "\n", va_31(1955265647ull, -4386.125, -550.875, 24568ll, -2816.75f, -2756.625f, 1485.875f, 691.625f, 3798.875));
 }
 
@@ -9761,6 +9589,8 @@ int main(void) {
     shape_F32F32ZeroI32();
     shape_PackU8ZeroI64();
     shape_UF32ZeroI32();
+    shape_F32ArrF32ZeroI32();
+    shape_ArrF32ZeroI32x4();
     shape_R000();
     shape_R001();
     shape_R002();
@@ -9981,8 +9811,6 @@ int main(void) {
     shape_R217();
     shape_R218();
     shape_R219();
-    shape_R220();
-    shape_R221();
     call_0();
     call_1();
     call_2();
@@ -10435,5 +10263,7 @@ int main(void) {
     call_449();
     call_450();
     call_451();
+    call_452();
+    call_453();
     return 0;
 }

@@ -2096,27 +2096,33 @@ UF32ZeroI32 __attribute__((ms_abi)) w64_echo_UF32ZeroI32(UF32ZeroI32 a0, double 
     return a0;
 }
 
-R000 make_R000(int seed) {
-    R000 s;
+F32ArrF32ZeroI32 make_F32ArrF32ZeroI32(int seed) {
+    F32ArrF32ZeroI32 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.v[0].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.v[1].a = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R000(R000 a0) {
+__attribute__((unused)) static uint64_t leafhash_F32ArrF32ZeroI32(F32ArrF32ZeroI32 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.a));
+    h = mix(h, bits32(a0.v[0].a));
+    h = mix(h, bits32(a0.v[1].a));
     return h;
 }
-uint64_t hash_R000(double a0, double a1, float a2, R000 a3, unsigned int a4) {
+uint64_t hash_F32ArrF32ZeroI32(double a0, double a1, float a2, F32ArrF32ZeroI32 a3, unsigned int a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits32(a3.a));
+    h = mix(h, bits32(a3.v[0].a));
+    h = mix(h, bits32(a3.v[1].a));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R000 echo_R000(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, const int64_t *a6, R000 a7, double a8, float a9) {
+F32ArrF32ZeroI32 echo_F32ArrF32ZeroI32(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, const int64_t *a6, F32ArrF32ZeroI32 a7, double a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2129,18 +2135,166 @@ R000 echo_R000(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, co
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (double)(a7.f0 + k);
+    a7.a = (float)(a7.a + k);
+    a7.v[0].a = (float)(a7.v[0].a + k);
+    a7.v[1].a = (float)(a7.v[1].a + k);
     return a7;
 }
-uint64_t pair_R000(R000 a0, double a1, R000 a2) {
+uint64_t pair_F32ArrF32ZeroI32(F32ArrF32ZeroI32 a0, double a1, F32ArrF32ZeroI32 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.a));
+    h = mix(h, bits32(a0.v[0].a));
+    h = mix(h, bits32(a0.v[1].a));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a2.a));
+    h = mix(h, bits32(a2.v[0].a));
+    h = mix(h, bits32(a2.v[1].a));
     return h;
 }
-HashFn_R000 ptr_hash_R000(void) { return hash_R000; }
-EchoFn_R000 ptr_echo_R000(void) { return echo_R000; }
+uint64_t __attribute__((ms_abi)) w64_hash_F32ArrF32ZeroI32(F32ArrF32ZeroI32 a0, float a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.a));
+    h = mix(h, bits32(a0.v[0].a));
+    h = mix(h, bits32(a0.v[1].a));
+    h = mix(h, bits32(a1));
+    return h;
+}
+F32ArrF32ZeroI32 __attribute__((ms_abi)) w64_echo_F32ArrF32ZeroI32(EnU32 a0, const int64_t *a1, float a2, float a3, F32ArrF32ZeroI32 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a4.a = (float)(a4.a + k);
+    a4.v[0].a = (float)(a4.v[0].a + k);
+    a4.v[1].a = (float)(a4.v[1].a + k);
+    return a4;
+}
+HashFn_F32ArrF32ZeroI32 ptr_hash_F32ArrF32ZeroI32(void) { return hash_F32ArrF32ZeroI32; }
+EchoFn_F32ArrF32ZeroI32 ptr_echo_F32ArrF32ZeroI32(void) { return echo_F32ArrF32ZeroI32; }
+
+ArrF32ZeroI32x4 make_ArrF32ZeroI32x4(int seed) {
+    ArrF32ZeroI32x4 s;
+    memset(&s, 0, sizeof s);
+    s.v[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.v[1].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.v[2].a = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.v[3].a = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_ArrF32ZeroI32x4(ArrF32ZeroI32x4 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.v[0].a));
+    h = mix(h, bits32(a0.v[1].a));
+    h = mix(h, bits32(a0.v[2].a));
+    h = mix(h, bits32(a0.v[3].a));
+    return h;
+}
+uint64_t hash_ArrF32ZeroI32x4(uint32_t a0, const int64_t *a1, uint32_t a2, unsigned long a3, EnU32 a4, unsigned short a5, ArrF32ZeroI32x4 a6, unsigned char a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)*(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, bits32(a6.v[0].a));
+    h = mix(h, bits32(a6.v[1].a));
+    h = mix(h, bits32(a6.v[2].a));
+    h = mix(h, bits32(a6.v[3].a));
+    h = mix(h, (uint64_t)(a7));
+    return h;
+}
+ArrF32ZeroI32x4 echo_ArrF32ZeroI32x4(int16_t a0, float a1, double a2, short a3, int16_t a4, float a5, int a6, short a7, ArrF32ZeroI32x4 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a8.v[0].a = (float)(a8.v[0].a + k);
+    a8.v[1].a = (float)(a8.v[1].a + k);
+    a8.v[2].a = (float)(a8.v[2].a + k);
+    a8.v[3].a = (float)(a8.v[3].a + k);
+    return a8;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_ArrF32ZeroI32x4(size_t a0, intptr_t a1, int a2, ArrF32ZeroI32x4 a3, int8_t a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits32(a3.v[0].a));
+    h = mix(h, bits32(a3.v[1].a));
+    h = mix(h, bits32(a3.v[2].a));
+    h = mix(h, bits32(a3.v[3].a));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    return h;
+}
+ArrF32ZeroI32x4 __attribute__((ms_abi)) w64_echo_ArrF32ZeroI32x4(ArrF32ZeroI32x4 a0, long a1) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.v[0].a = (float)(a0.v[0].a + k);
+    a0.v[1].a = (float)(a0.v[1].a + k);
+    a0.v[2].a = (float)(a0.v[2].a + k);
+    a0.v[3].a = (float)(a0.v[3].a + k);
+    return a0;
+}
+
+R000 make_R000(int seed) {
+    R000 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R000(R000 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
+uint64_t hash_R000(double a0, double a1, double a2, float a3, double a4, double a5, double a6, float a7, R000 a8, float a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits64(a4));
+    h = mix(h, bits64(a5));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits32(a7));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, bits32(a9));
+    return h;
+}
+R000 echo_R000(unsigned short a0, int32_t a1, unsigned long a2, R000 a3, ssize_t a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a3.f0 = (double)(a3.f0 + k);
+    return a3;
+}
+uint64_t pair_R000(float a0, intptr_t a1, R000 a2, const int64_t *a3, R000 a4, uint8_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)*(a3));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a5));
+    return h;
+}
 
 R001 make_R001(int seed) {
     R001 s;
@@ -2163,41 +2317,11 @@ __attribute__((unused)) static uint64_t leafhash_R001(R001 a0) {
     h = mix(h, (uint64_t)(int64_t)(a0.f0[2][1]));
     return h;
 }
-uint64_t hash_R001(R001 a0, float a1) {
+uint64_t hash_R001(float a0, double a1, float a2, R001 a3, ssize_t a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2][1]));
-    h = mix(h, bits32(a1));
-    return h;
-}
-R001 echo_R001(EnU32 a0, const int64_t *a1, float a2, float a3, unsigned short a4, long long a5, float a6, R001 a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a7.f0[0][0] = (signed char)(a7.f0[0][0] + k);
-    a7.f0[0][1] = (signed char)(a7.f0[0][1] + k);
-    a7.f0[1][0] = (signed char)(a7.f0[1][0] + k);
-    a7.f0[1][1] = (signed char)(a7.f0[1][1] + k);
-    a7.f0[2][0] = (signed char)(a7.f0[2][0] + k);
-    a7.f0[2][1] = (signed char)(a7.f0[2][1] + k);
-    return a7;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R001(double a0, long long a1, uint8_t a2, R001 a3, int64_t a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
+    h = mix(h, bits32(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
     h = mix(h, (uint64_t)(int64_t)(a3.f0[1][0]));
@@ -2207,22 +2331,19 @@ uint64_t __attribute__((ms_abi)) w64_hash_R001(double a0, long long a1, uint8_t 
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R001 __attribute__((ms_abi)) w64_echo_R001(EnU32 a0, unsigned short a1, char a2, size_t a3, signed char a4, R001 a5) {
+R001 echo_R001(double a0, float a1, R001 a2) {
     uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0[0][0] = (signed char)(a5.f0[0][0] + k);
-    a5.f0[0][1] = (signed char)(a5.f0[0][1] + k);
-    a5.f0[1][0] = (signed char)(a5.f0[1][0] + k);
-    a5.f0[1][1] = (signed char)(a5.f0[1][1] + k);
-    a5.f0[2][0] = (signed char)(a5.f0[2][0] + k);
-    a5.f0[2][1] = (signed char)(a5.f0[2][1] + k);
-    return a5;
+    a2.f0[0][0] = (signed char)(a2.f0[0][0] + k);
+    a2.f0[0][1] = (signed char)(a2.f0[0][1] + k);
+    a2.f0[1][0] = (signed char)(a2.f0[1][0] + k);
+    a2.f0[1][1] = (signed char)(a2.f0[1][1] + k);
+    a2.f0[2][0] = (signed char)(a2.f0[2][0] + k);
+    a2.f0[2][1] = (signed char)(a2.f0[2][1] + k);
+    return a2;
 }
 
 R002 make_R002(int seed) {
@@ -2242,10 +2363,10 @@ __attribute__((unused)) static uint64_t leafhash_R002(R002 a0) {
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1][1]));
     return h;
 }
-uint64_t hash_R002(char a0, _Bool a1, int16_t a2, EnInt a3, short a4, uint32_t a5, R002 a6, const int64_t *a7, const int64_t *a8) {
+uint64_t hash_R002(unsigned char a0, float a1, int32_t a2, EnI8 a3, int a4, unsigned char a5, R002 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
@@ -2254,38 +2375,39 @@ uint64_t hash_R002(char a0, _Bool a1, int16_t a2, EnInt a3, short a4, uint32_t a
     h = mix(h, (uint64_t)(int64_t)(a6.f0[0][1]));
     h = mix(h, (uint64_t)(int64_t)(a6.f0[1][0]));
     h = mix(h, (uint64_t)(int64_t)(a6.f0[1][1]));
-    h = mix(h, (uint64_t)*(a7));
-    h = mix(h, (uint64_t)*(a8));
+    h = mix(h, bits32(a7));
     return h;
 }
-R002 echo_R002(long long a0, double a1, R002 a2, double a3, double a4, float a5) {
+R002 echo_R002(EnU16 a0, R002 a1, signed char a2, unsigned char a3) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0][0] = (int16_t)(a2.f0[0][0] + k);
-    a2.f0[0][1] = (int16_t)(a2.f0[0][1] + k);
-    a2.f0[1][0] = (int16_t)(a2.f0[1][0] + k);
-    a2.f0[1][1] = (int16_t)(a2.f0[1][1] + k);
-    return a2;
+    a1.f0[0][0] = (int16_t)(a1.f0[0][0] + k);
+    a1.f0[0][1] = (int16_t)(a1.f0[0][1] + k);
+    a1.f0[1][0] = (int16_t)(a1.f0[1][0] + k);
+    a1.f0[1][1] = (int16_t)(a1.f0[1][1] + k);
+    return a1;
 }
-uint64_t pair_R002(R002 a0, char a1, R002 a2, uintptr_t a3, unsigned char a4) {
+uint64_t pair_R002(int32_t a0, float a1, long a2, unsigned long a3, R002 a4, double a5, R002 a6, uint8_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1][1]));
+    h = mix(h, bits64(a5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1][1]));
+    h = mix(h, (uint64_t)(a7));
+    h = mix(h, bits64(a8));
     return h;
 }
 
@@ -2300,27 +2422,51 @@ __attribute__((unused)) static uint64_t leafhash_R003(R003 a0) {
     h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R003(float a0, double a1, float a2, R003 a3, signed char a4, int8_t a5) {
+uint64_t hash_R003(R003 a0, double a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R003 echo_R003(char a0, double a1, double a2, R003 a3, uintptr_t a4) {
+R003 echo_R003(double a0, float a1, double a2, float a3, double a4, float a5, R003 a6, uint32_t a7) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(a4);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned long long)(a3.f0 + k);
-    return a3;
+    a6.f0 = (unsigned long long)(a6.f0 + k);
+    return a6;
 }
+uint64_t __attribute__((ms_abi)) w64_hash_R003(float a0, float a1, double a2, intptr_t a3, signed char a4, R003 a5, short a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6));
+    return h;
+}
+R003 __attribute__((ms_abi)) w64_echo_R003(double a0, int64_t a1, R003 a2, double a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f0 = (unsigned long long)(a2.f0 + k);
+    return a2;
+}
+HashFn_R003 ptr_hash_R003(void) { return hash_R003; }
+EchoFn_R003 ptr_echo_R003(void) { return echo_R003; }
+W64HashFn_R003 ptr_w64_hash_R003(void) { return w64_hash_R003; }
+W64EchoFn_R003 ptr_w64_echo_R003(void) { return w64_echo_R003; }
 
 R004 make_R004(int seed) {
     R004 s;
@@ -2335,310 +2481,21 @@ __attribute__((unused)) static uint64_t leafhash_R004(R004 a0) {
     h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R004(float a0, uint64_t a1, signed char a2, int32_t a3, _Bool a4, R004 a5, int32_t a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits64(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a6));
-    return h;
-}
-R004 echo_R004(int32_t a0, double a1, R004 a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0 = a2.f0 ^ (k & 1);
-    a2.f1 = (double)(a2.f1 + k);
-    return a2;
-}
-uint64_t pair_R004(double a0, signed char a1, R004 a2, double a3, R004 a4, float a5, float a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, bits64(a2.f1));
-    h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, bits64(a4.f1));
-    h = mix(h, bits32(a5));
-    h = mix(h, bits32(a6));
-    return h;
-}
-
-R005 make_R005(int seed) {
-    R005 s;
-    memset(&s, 0, sizeof s);
-    s.f0.i[0] = (int32_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0.i[1] = (int32_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.i[2] = (int32_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[0][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[0][1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2[0].a[0].u.b[0] = ((seed + 5) & 1) != 0;
-    s.f2[0].a[0].u.b[1] = ((seed + 6) & 1) != 0;
-    s.f2[0].a[0].f[0] = ((seed + 7) & 1) != 0;
-    s.f2[0].a[0].f[1] = ((seed + 8) & 1) != 0;
-    s.f2[0].a[0].f[2] = ((seed + 9) & 1) != 0;
-    s.f2[0].a[0].f[3] = ((seed + 10) & 1) != 0;
-    s.f2[0].a[0].f[4] = ((seed + 11) & 1) != 0;
-    s.f2[0].a[1].u.b[0] = ((seed + 12) & 1) != 0;
-    s.f2[0].a[1].u.b[1] = ((seed + 13) & 1) != 0;
-    s.f2[0].a[1].f[0] = ((seed + 14) & 1) != 0;
-    s.f2[0].a[1].f[1] = ((seed + 15) & 1) != 0;
-    s.f2[0].a[1].f[2] = ((seed + 16) & 1) != 0;
-    s.f2[0].a[1].f[3] = ((seed + 17) & 1) != 0;
-    s.f2[0].a[1].f[4] = ((seed + 18) & 1) != 0;
-    s.f2[1].a[0].u.b[0] = ((seed + 19) & 1) != 0;
-    s.f2[1].a[0].u.b[1] = ((seed + 20) & 1) != 0;
-    s.f2[1].a[0].f[0] = ((seed + 21) & 1) != 0;
-    s.f2[1].a[0].f[1] = ((seed + 22) & 1) != 0;
-    s.f2[1].a[0].f[2] = ((seed + 23) & 1) != 0;
-    s.f2[1].a[0].f[3] = ((seed + 24) & 1) != 0;
-    s.f2[1].a[0].f[4] = ((seed + 25) & 1) != 0;
-    s.f2[1].a[1].u.b[0] = ((seed + 26) & 1) != 0;
-    s.f2[1].a[1].u.b[1] = ((seed + 27) & 1) != 0;
-    s.f2[1].a[1].f[0] = ((seed + 28) & 1) != 0;
-    s.f2[1].a[1].f[1] = ((seed + 29) & 1) != 0;
-    s.f2[1].a[1].f[2] = ((seed + 30) & 1) != 0;
-    s.f2[1].a[1].f[3] = ((seed + 31) & 1) != 0;
-    s.f2[1].a[1].f[4] = ((seed + 32) & 1) != 0;
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R005(R005 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.i[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.i[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.i[2]));
-    h = mix(h, bits32(a0.f1[0][0]));
-    h = mix(h, bits32(a0.f1[0][1]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].u.b[0]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].u.b[1]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].f[0]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].f[1]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].f[2]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].f[3]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[0].f[4]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].u.b[0]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].u.b[1]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].f[0]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].f[1]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].f[2]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].f[3]));
-    h = mix(h, (uint64_t)(a0.f2[0].a[1].f[4]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].u.b[0]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].u.b[1]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].f[0]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].f[1]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].f[2]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].f[3]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[0].f[4]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].u.b[0]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].u.b[1]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].f[0]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].f[1]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].f[2]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].f[3]));
-    h = mix(h, (uint64_t)(a0.f2[1].a[1].f[4]));
-    return h;
-}
-uint64_t hash_R005(int32_t a0, unsigned int a1, R005 a2, float a3) {
+uint64_t hash_R004(short a0, int8_t a1, unsigned int a2, long long a3, EnU32 a4, int8_t a5, unsigned char a6, R004 a7, uint8_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.i[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.i[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.i[2]));
-    h = mix(h, bits32(a2.f1[0][0]));
-    h = mix(h, bits32(a2.f1[0][1]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].u.b[0]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].u.b[1]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].f[0]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].f[1]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].f[2]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].f[3]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[0].f[4]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].u.b[0]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].u.b[1]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].f[0]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].f[1]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].f[2]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].f[3]));
-    h = mix(h, (uint64_t)(a2.f2[0].a[1].f[4]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].u.b[0]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].u.b[1]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].f[0]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].f[1]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].f[2]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].f[3]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[0].f[4]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].u.b[0]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].u.b[1]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].f[0]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].f[1]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].f[2]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].f[3]));
-    h = mix(h, (uint64_t)(a2.f2[1].a[1].f[4]));
-    h = mix(h, bits32(a3));
-    return h;
-}
-R005 echo_R005(float a0, float a1, double a2, intptr_t a3, signed char a4, long a5, intptr_t a6, float a7, R005 a8, signed char a9, uint64_t a10, uintptr_t a11) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(int64_t)(a9);
-    ks += (uint64_t)(a10);
-    ks += (uint64_t)(a11);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a8.f0.i[0] = (int32_t)(a8.f0.i[0] + k);
-    a8.f0.i[1] = (int32_t)(a8.f0.i[1] + k);
-    a8.f0.i[2] = (int32_t)(a8.f0.i[2] + k);
-    a8.f1[0][0] = (float)(a8.f1[0][0] + k);
-    a8.f1[0][1] = (float)(a8.f1[0][1] + k);
-    a8.f2[0].a[0].u.b[0] = a8.f2[0].a[0].u.b[0] ^ (k & 1);
-    a8.f2[0].a[0].u.b[1] = a8.f2[0].a[0].u.b[1] ^ (k & 1);
-    a8.f2[0].a[0].f[0] = a8.f2[0].a[0].f[0] ^ (k & 1);
-    a8.f2[0].a[0].f[1] = a8.f2[0].a[0].f[1] ^ (k & 1);
-    a8.f2[0].a[0].f[2] = a8.f2[0].a[0].f[2] ^ (k & 1);
-    a8.f2[0].a[0].f[3] = a8.f2[0].a[0].f[3] ^ (k & 1);
-    a8.f2[0].a[0].f[4] = a8.f2[0].a[0].f[4] ^ (k & 1);
-    a8.f2[0].a[1].u.b[0] = a8.f2[0].a[1].u.b[0] ^ (k & 1);
-    a8.f2[0].a[1].u.b[1] = a8.f2[0].a[1].u.b[1] ^ (k & 1);
-    a8.f2[0].a[1].f[0] = a8.f2[0].a[1].f[0] ^ (k & 1);
-    a8.f2[0].a[1].f[1] = a8.f2[0].a[1].f[1] ^ (k & 1);
-    a8.f2[0].a[1].f[2] = a8.f2[0].a[1].f[2] ^ (k & 1);
-    a8.f2[0].a[1].f[3] = a8.f2[0].a[1].f[3] ^ (k & 1);
-    a8.f2[0].a[1].f[4] = a8.f2[0].a[1].f[4] ^ (k & 1);
-    a8.f2[1].a[0].u.b[0] = a8.f2[1].a[0].u.b[0] ^ (k & 1);
-    a8.f2[1].a[0].u.b[1] = a8.f2[1].a[0].u.b[1] ^ (k & 1);
-    a8.f2[1].a[0].f[0] = a8.f2[1].a[0].f[0] ^ (k & 1);
-    a8.f2[1].a[0].f[1] = a8.f2[1].a[0].f[1] ^ (k & 1);
-    a8.f2[1].a[0].f[2] = a8.f2[1].a[0].f[2] ^ (k & 1);
-    a8.f2[1].a[0].f[3] = a8.f2[1].a[0].f[3] ^ (k & 1);
-    a8.f2[1].a[0].f[4] = a8.f2[1].a[0].f[4] ^ (k & 1);
-    a8.f2[1].a[1].u.b[0] = a8.f2[1].a[1].u.b[0] ^ (k & 1);
-    a8.f2[1].a[1].u.b[1] = a8.f2[1].a[1].u.b[1] ^ (k & 1);
-    a8.f2[1].a[1].f[0] = a8.f2[1].a[1].f[0] ^ (k & 1);
-    a8.f2[1].a[1].f[1] = a8.f2[1].a[1].f[1] ^ (k & 1);
-    a8.f2[1].a[1].f[2] = a8.f2[1].a[1].f[2] ^ (k & 1);
-    a8.f2[1].a[1].f[3] = a8.f2[1].a[1].f[3] ^ (k & 1);
-    a8.f2[1].a[1].f[4] = a8.f2[1].a[1].f[4] ^ (k & 1);
-    return a8;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R005(unsigned int a0, R005 a1, float a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.i[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.i[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.i[2]));
-    h = mix(h, bits32(a1.f1[0][0]));
-    h = mix(h, bits32(a1.f1[0][1]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].u.b[0]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].u.b[1]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].f[0]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].f[1]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].f[2]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].f[3]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[0].f[4]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].u.b[0]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].u.b[1]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].f[0]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].f[1]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].f[2]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].f[3]));
-    h = mix(h, (uint64_t)(a1.f2[0].a[1].f[4]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].u.b[0]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].u.b[1]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].f[0]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].f[1]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].f[2]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].f[3]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[0].f[4]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].u.b[0]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].u.b[1]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].f[0]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].f[1]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].f[2]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].f[3]));
-    h = mix(h, (uint64_t)(a1.f2[1].a[1].f[4]));
-    h = mix(h, bits32(a2));
-    return h;
-}
-R005 __attribute__((ms_abi)) w64_echo_R005(R005 a0, EnU64 a1) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a0.f0.i[0] = (int32_t)(a0.f0.i[0] + k);
-    a0.f0.i[1] = (int32_t)(a0.f0.i[1] + k);
-    a0.f0.i[2] = (int32_t)(a0.f0.i[2] + k);
-    a0.f1[0][0] = (float)(a0.f1[0][0] + k);
-    a0.f1[0][1] = (float)(a0.f1[0][1] + k);
-    a0.f2[0].a[0].u.b[0] = a0.f2[0].a[0].u.b[0] ^ (k & 1);
-    a0.f2[0].a[0].u.b[1] = a0.f2[0].a[0].u.b[1] ^ (k & 1);
-    a0.f2[0].a[0].f[0] = a0.f2[0].a[0].f[0] ^ (k & 1);
-    a0.f2[0].a[0].f[1] = a0.f2[0].a[0].f[1] ^ (k & 1);
-    a0.f2[0].a[0].f[2] = a0.f2[0].a[0].f[2] ^ (k & 1);
-    a0.f2[0].a[0].f[3] = a0.f2[0].a[0].f[3] ^ (k & 1);
-    a0.f2[0].a[0].f[4] = a0.f2[0].a[0].f[4] ^ (k & 1);
-    a0.f2[0].a[1].u.b[0] = a0.f2[0].a[1].u.b[0] ^ (k & 1);
-    a0.f2[0].a[1].u.b[1] = a0.f2[0].a[1].u.b[1] ^ (k & 1);
-    a0.f2[0].a[1].f[0] = a0.f2[0].a[1].f[0] ^ (k & 1);
-    a0.f2[0].a[1].f[1] = a0.f2[0].a[1].f[1] ^ (k & 1);
-    a0.f2[0].a[1].f[2] = a0.f2[0].a[1].f[2] ^ (k & 1);
-    a0.f2[0].a[1].f[3] = a0.f2[0].a[1].f[3] ^ (k & 1);
-    a0.f2[0].a[1].f[4] = a0.f2[0].a[1].f[4] ^ (k & 1);
-    a0.f2[1].a[0].u.b[0] = a0.f2[1].a[0].u.b[0] ^ (k & 1);
-    a0.f2[1].a[0].u.b[1] = a0.f2[1].a[0].u.b[1] ^ (k & 1);
-    a0.f2[1].a[0].f[0] = a0.f2[1].a[0].f[0] ^ (k & 1);
-    a0.f2[1].a[0].f[1] = a0.f2[1].a[0].f[1] ^ (k & 1);
-    a0.f2[1].a[0].f[2] = a0.f2[1].a[0].f[2] ^ (k & 1);
-    a0.f2[1].a[0].f[3] = a0.f2[1].a[0].f[3] ^ (k & 1);
-    a0.f2[1].a[0].f[4] = a0.f2[1].a[0].f[4] ^ (k & 1);
-    a0.f2[1].a[1].u.b[0] = a0.f2[1].a[1].u.b[0] ^ (k & 1);
-    a0.f2[1].a[1].u.b[1] = a0.f2[1].a[1].u.b[1] ^ (k & 1);
-    a0.f2[1].a[1].f[0] = a0.f2[1].a[1].f[0] ^ (k & 1);
-    a0.f2[1].a[1].f[1] = a0.f2[1].a[1].f[1] ^ (k & 1);
-    a0.f2[1].a[1].f[2] = a0.f2[1].a[1].f[2] ^ (k & 1);
-    a0.f2[1].a[1].f[3] = a0.f2[1].a[1].f[3] ^ (k & 1);
-    a0.f2[1].a[1].f[4] = a0.f2[1].a[1].f[4] ^ (k & 1);
-    return a0;
-}
-HashFn_R005 ptr_hash_R005(void) { return hash_R005; }
-EchoFn_R005 ptr_echo_R005(void) { return echo_R005; }
-W64HashFn_R005 ptr_w64_hash_R005(void) { return w64_hash_R005; }
-W64EchoFn_R005 ptr_w64_echo_R005(void) { return w64_echo_R005; }
-
-R006 make_R006(int seed) {
-    R006 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (long long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R006(R006 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    return h;
-}
-uint64_t hash_R006(unsigned char a0, R006 a1, uint8_t a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, bits64(a7.f1));
+    h = mix(h, (uint64_t)(a8));
     return h;
 }
-R006 echo_R006(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, intptr_t a5, double a6, R006 a7, short a8, intptr_t a9, short a10) {
+R004 echo_R004(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, intptr_t a5, double a6, R004 a7, short a8, intptr_t a9, short a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -2652,30 +2509,57 @@ R006 echo_R006(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, in
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (long long)(a7.f0 + k);
+    a7.f0 = a7.f0 ^ (k & 1);
+    a7.f1 = (double)(a7.f1 + k);
     return a7;
 }
-uint64_t pair_R006(ssize_t a0, R006 a1, double a2, R006 a3) {
+uint64_t pair_R004(ssize_t a0, R004 a1, double a2, R004 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, bits64(a3.f1));
     return h;
 }
 
-R007 make_R007(int seed) {
-    R007 s;
+R005 make_R005(int seed) {
+    R005 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.d = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[0][1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2[0].a = (EnU8)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2[0].b = (EnI16)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2[0].c = (EnInt)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f2[1].a = (EnU8)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f2[1].b = (EnI16)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f2[1].c = (EnInt)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f2[2].a = (EnU8)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f2[2].b = (EnI16)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f2[2].c = (EnInt)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f3 = (long)((int64_t)(seed * 37 + 12 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R007(R007 a0) {
+__attribute__((unused)) static uint64_t leafhash_R005(R005 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, bits64(a0.f0.d));
+    h = mix(h, bits32(a0.f1[0][0]));
+    h = mix(h, bits32(a0.f1[0][1]));
+    h = mix(h, (uint64_t)(a0.f2[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].c));
+    h = mix(h, (uint64_t)(a0.f2[1].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1].c));
+    h = mix(h, (uint64_t)(a0.f2[2].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2].c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
     return h;
 }
-uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, float a5, R007 a6, uint32_t a7, double a8) {
+uint64_t hash_R005(float a0, float a1, float a2, double a3, double a4, float a5, R005 a6, uint32_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -2683,12 +2567,24 @@ uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, float a5,
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, bits64(a6.f0.d));
+    h = mix(h, bits32(a6.f1[0][0]));
+    h = mix(h, bits32(a6.f1[0][1]));
+    h = mix(h, (uint64_t)(a6.f2[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[0].c));
+    h = mix(h, (uint64_t)(a6.f2[1].a));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[1].b));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[1].c));
+    h = mix(h, (uint64_t)(a6.f2[2].a));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[2].b));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[2].c));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, bits64(a8));
     return h;
 }
-R007 echo_R007(unsigned char a0, signed char a1, long long a2, uint64_t a3, uintptr_t a4, EnU32 a5, R007 a6) {
+R005 echo_R005(unsigned char a0, signed char a1, long long a2, uint64_t a3, uintptr_t a4, EnU32 a5, R005 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -2698,36 +2594,36 @@ R007 echo_R007(unsigned char a0, signed char a1, long long a2, uint64_t a3, uint
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (uintptr_t)(a6.f0[0] + k);
+    a6.f0.d = (double)(a6.f0.d + k);
+    a6.f1[0][0] = (float)(a6.f1[0][0] + k);
+    a6.f1[0][1] = (float)(a6.f1[0][1] + k);
+    a6.f2[0].a = (EnU8)(a6.f2[0].a + k);
+    a6.f2[0].b = (EnI16)(a6.f2[0].b + k);
+    a6.f2[0].c = (EnInt)(a6.f2[0].c + k);
+    a6.f2[1].a = (EnU8)(a6.f2[1].a + k);
+    a6.f2[1].b = (EnI16)(a6.f2[1].b + k);
+    a6.f2[1].c = (EnInt)(a6.f2[1].c + k);
+    a6.f2[2].a = (EnU8)(a6.f2[2].a + k);
+    a6.f2[2].b = (EnI16)(a6.f2[2].b + k);
+    a6.f2[2].c = (EnInt)(a6.f2[2].c + k);
+    a6.f3 = (long)(a6.f3 + k);
     return a6;
 }
 
-R008 make_R008(int seed) {
-    R008 s;
+R006 make_R006(int seed) {
+    R006 s;
     memset(&s, 0, sizeof s);
-    s.f0.u.b[0] = ((seed + 0) & 1) != 0;
-    s.f0.u.b[1] = ((seed + 1) & 1) != 0;
-    s.f0.f[0] = ((seed + 2) & 1) != 0;
-    s.f0.f[1] = ((seed + 3) & 1) != 0;
-    s.f0.f[2] = ((seed + 4) & 1) != 0;
-    s.f0.f[3] = ((seed + 5) & 1) != 0;
-    s.f0.f[4] = ((seed + 6) & 1) != 0;
-    s.f1 = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R008(R008 a0) {
+__attribute__((unused)) static uint64_t leafhash_R006(R006 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a0.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a0.f0.f[0]));
-    h = mix(h, (uint64_t)(a0.f0.f[1]));
-    h = mix(h, (uint64_t)(a0.f0.f[2]));
-    h = mix(h, (uint64_t)(a0.f0.f[3]));
-    h = mix(h, (uint64_t)(a0.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
-uint64_t hash_R008(float a0, const int64_t *a1, double a2, float a3, double a4, signed char a5, R008 a6) {
+uint64_t hash_R006(float a0, const int64_t *a1, double a2, float a3, double a4, signed char a5, R006 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -2735,17 +2631,11 @@ uint64_t hash_R008(float a0, const int64_t *a1, double a2, float a3, double a4, 
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a6.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a6.f0.f[0]));
-    h = mix(h, (uint64_t)(a6.f0.f[1]));
-    h = mix(h, (uint64_t)(a6.f0.f[2]));
-    h = mix(h, (uint64_t)(a6.f0.f[3]));
-    h = mix(h, (uint64_t)(a6.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[1]));
     return h;
 }
-R008 echo_R008(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, uint64_t a5, ssize_t a6, int64_t a7, R008 a8, uint8_t a9, _Bool a10, unsigned long long a11) {
+R006 echo_R006(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, uint64_t a5, ssize_t a6, int64_t a7, R006 a8, uint8_t a9, _Bool a10, unsigned long long a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -2760,58 +2650,40 @@ R008 echo_R008(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, ui
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.u.b[0] = a8.f0.u.b[0] ^ (k & 1);
-    a8.f0.u.b[1] = a8.f0.u.b[1] ^ (k & 1);
-    a8.f0.f[0] = a8.f0.f[0] ^ (k & 1);
-    a8.f0.f[1] = a8.f0.f[1] ^ (k & 1);
-    a8.f0.f[2] = a8.f0.f[2] ^ (k & 1);
-    a8.f0.f[3] = a8.f0.f[3] ^ (k & 1);
-    a8.f0.f[4] = a8.f0.f[4] ^ (k & 1);
-    a8.f1 = (short)(a8.f1 + k);
+    a8.f0[0] = (unsigned short)(a8.f0[0] + k);
+    a8.f0[1] = (unsigned short)(a8.f0[1] + k);
     return a8;
 }
-uint64_t pair_R008(uint64_t a0, uintptr_t a1, double a2, double a3, R008 a4, const int64_t *a5, R008 a6, float a7, char a8) {
+uint64_t pair_R006(uint64_t a0, uintptr_t a1, double a2, double a3, R006 a4, const int64_t *a5, R006 a6, float a7, char a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a4.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a4.f0.f[0]));
-    h = mix(h, (uint64_t)(a4.f0.f[1]));
-    h = mix(h, (uint64_t)(a4.f0.f[2]));
-    h = mix(h, (uint64_t)(a4.f0.f[3]));
-    h = mix(h, (uint64_t)(a4.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[1]));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, (uint64_t)(a6.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a6.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a6.f0.f[0]));
-    h = mix(h, (uint64_t)(a6.f0.f[1]));
-    h = mix(h, (uint64_t)(a6.f0.f[2]));
-    h = mix(h, (uint64_t)(a6.f0.f[3]));
-    h = mix(h, (uint64_t)(a6.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[1]));
     h = mix(h, bits32(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
 
-R009 make_R009(int seed) {
-    R009 s;
+R007 make_R007(int seed) {
+    R007 s;
     memset(&s, 0, sizeof s);
     s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R009(R009 a0) {
+__attribute__((unused)) static uint64_t leafhash_R007(R007 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R009(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t a4, _Bool a5, int8_t a6, unsigned short a7, R009 a8) {
+uint64_t hash_R007(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t a4, _Bool a5, int8_t a6, unsigned short a7, R007 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -2822,10 +2694,10 @@ uint64_t hash_R009(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t 
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, bits64(a8.f0));
-    h = mix(h, bits64(a8.f1[0]));
+    h = mix(h, bits32(a8.f1));
     return h;
 }
-R009 echo_R009(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R009 a4, int8_t a5, char a6, unsigned char a7) {
+R007 echo_R007(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R007 a4, int8_t a5, char a6, unsigned char a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2837,48 +2709,48 @@ R009 echo_R009(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R009 
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a4.f0 = (double)(a4.f0 + k);
-    a4.f1[0] = (double)(a4.f1[0] + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R009(double a0, double a1, double a2, R009 a3, double a4, _Bool a5) {
+uint64_t __attribute__((ms_abi)) w64_hash_R007(double a0, double a1, double a2, R007 a3, double a4, _Bool a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3.f0));
-    h = mix(h, bits64(a3.f1[0]));
+    h = mix(h, bits32(a3.f1));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
-R009 __attribute__((ms_abi)) w64_echo_R009(R009 a0, ssize_t a1) {
+R007 __attribute__((ms_abi)) w64_echo_R007(R007 a0, ssize_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a0.f0 = (double)(a0.f0 + k);
-    a0.f1[0] = (double)(a0.f1[0] + k);
+    a0.f1 = (float)(a0.f1 + k);
     return a0;
 }
 
-R010 make_R010(int seed) {
-    R010 s;
+R008 make_R008(int seed) {
+    R008 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R010(R010 a0) {
+__attribute__((unused)) static uint64_t leafhash_R008(R008 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R010(R010 a0, uint8_t a1) {
+uint64_t hash_R008(R008 a0, uint8_t a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, (uint64_t)(a1));
     return h;
 }
-R010 echo_R010(int16_t a0, unsigned char a1, ssize_t a2, R010 a3, unsigned long a4, unsigned int a5, long long a6) {
+R008 echo_R008(int16_t a0, unsigned char a1, ssize_t a2, R008 a3, unsigned long a4, unsigned int a5, long long a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -2888,41 +2760,86 @@ R010 echo_R010(int16_t a0, unsigned char a1, ssize_t a2, R010 a3, unsigned long 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f1 = (float)(a3.f1 + k);
+    a3.f1 = (uint64_t)(a3.f1 + k);
     return a3;
 }
-uint64_t pair_R010(R010 a0, float a1, R010 a2) {
+uint64_t pair_R008(R008 a0, float a1, R008 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, (uint64_t)(a2.f1));
     return h;
 }
-HashFn_R010 ptr_hash_R010(void) { return hash_R010; }
-EchoFn_R010 ptr_echo_R010(void) { return echo_R010; }
+HashFn_R008 ptr_hash_R008(void) { return hash_R008; }
+EchoFn_R008 ptr_echo_R008(void) { return echo_R008; }
 
-R011 make_R011(int seed) {
-    R011 s;
+R009 make_R009(int seed) {
+    R009 s;
     memset(&s, 0, sizeof s);
-    s.f0 = ((seed + 0) & 1) != 0;
+    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.f0 = ((seed + 3) & 1) != 0;
+    s.f1.f1 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f2[0] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f2[1] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f2[2] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f3.c = (char)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f3.s = (short)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f3.l = (long)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f4 = (uint32_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f5.a = (uint8_t)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f5.d = (double)(-(seed * 1.5 + 13 * 0.25 + 0.125));
+    s.f5.b = (uint16_t)(uint64_t)(seed * 37 + 14 * 11 + 3);
+    s.f5.f = (float)(-(seed * 1.5 + 15 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R011(R011 a0) {
+__attribute__((unused)) static uint64_t leafhash_R009(R009 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1.f0));
+    h = mix(h, bits64(a0.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.s));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.l));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5.a));
+    h = mix(h, bits64(a0.f5.d));
+    h = mix(h, (uint64_t)(a0.f5.b));
+    h = mix(h, bits32(a0.f5.f));
     return h;
 }
-uint64_t hash_R011(double a0, double a1, float a2, float a3, R011 a4, double a5) {
+uint64_t hash_R009(double a0, double a1, float a2, float a3, R009 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(a4.f1.f0));
+    h = mix(h, bits64(a4.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.c));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.s));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.l));
+    h = mix(h, (uint64_t)(a4.f4));
+    h = mix(h, (uint64_t)(a4.f5.a));
+    h = mix(h, bits64(a4.f5.d));
+    h = mix(h, (uint64_t)(a4.f5.b));
+    h = mix(h, bits32(a4.f5.f));
     h = mix(h, bits64(a5));
     return h;
 }
-R011 echo_R011(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, const int64_t *a4, R011 a5, EnI64 a6) {
+R009 echo_R009(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, const int64_t *a4, R009 a5, EnI64 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2932,46 +2849,46 @@ R011 echo_R011(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, cons
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = a5.f0 ^ (k & 1);
+    a5.f0[0] = (int16_t)(a5.f0[0] + k);
+    a5.f0[1] = (int16_t)(a5.f0[1] + k);
+    a5.f0[2] = (int16_t)(a5.f0[2] + k);
+    a5.f1.f0 = a5.f1.f0 ^ (k & 1);
+    a5.f1.f1 = (double)(a5.f1.f1 + k);
+    a5.f2[0] = (signed char)(a5.f2[0] + k);
+    a5.f2[1] = (signed char)(a5.f2[1] + k);
+    a5.f2[2] = (signed char)(a5.f2[2] + k);
+    a5.f3.c = (char)(a5.f3.c + k);
+    a5.f3.s = (short)(a5.f3.s + k);
+    a5.f3.l = (long)(a5.f3.l + k);
+    a5.f4 = (uint32_t)(a5.f4 + k);
+    a5.f5.a = (uint8_t)(a5.f5.a + k);
+    a5.f5.d = (double)(a5.f5.d + k);
+    a5.f5.b = (uint16_t)(a5.f5.b + k);
+    a5.f5.f = (float)(a5.f5.f + k);
     return a5;
 }
 
-R012 make_R012(int seed) {
-    R012 s;
+R010 make_R010(int seed) {
+    R010 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (int32_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3 = (EnInt)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f4 = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f5 = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f6 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R012(R012 a0) {
+__attribute__((unused)) static uint64_t leafhash_R010(R010 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, bits64(a0.f6));
+    h = mix(h, bits32(a0.f0[0].a));
+    h = mix(h, bits32(a0.f0[1].a));
     return h;
 }
-uint64_t hash_R012(short a0, R012 a1) {
+uint64_t hash_R010(short a0, R010 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, bits64(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3));
-    h = mix(h, (uint64_t)(a1.f4));
-    h = mix(h, (uint64_t)(a1.f5));
-    h = mix(h, bits64(a1.f6));
+    h = mix(h, bits32(a1.f0[0].a));
+    h = mix(h, bits32(a1.f0[1].a));
     return h;
 }
-R012 echo_R012(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R012 a6, double a7, int32_t a8) {
+R010 echo_R010(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R010 a6, double a7, int32_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -2983,64 +2900,33 @@ R012 echo_R012(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R0
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0].f1 = (float)(a6.f0[0].f1 + k);
-    a6.f1 = (int32_t)(a6.f1 + k);
-    a6.f2 = (double)(a6.f2 + k);
-    a6.f3 = (EnInt)(a6.f3 + k);
-    a6.f4 = (uint8_t)(a6.f4 + k);
-    a6.f5 = (unsigned short)(a6.f5 + k);
-    a6.f6 = (double)(a6.f6 + k);
+    a6.f0[0].a = (float)(a6.f0[0].a + k);
+    a6.f0[1].a = (float)(a6.f0[1].a + k);
     return a6;
 }
-uint64_t pair_R012(float a0, R012 a1, uint8_t a2, R012 a3) {
+uint64_t pair_R010(float a0, R010 a1, uint8_t a2, R010 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, bits64(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3));
-    h = mix(h, (uint64_t)(a1.f4));
-    h = mix(h, (uint64_t)(a1.f5));
-    h = mix(h, bits64(a1.f6));
+    h = mix(h, bits32(a1.f0[0].a));
+    h = mix(h, bits32(a1.f0[1].a));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits32(a3.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, bits64(a3.f2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)(a3.f4));
-    h = mix(h, (uint64_t)(a3.f5));
-    h = mix(h, bits64(a3.f6));
+    h = mix(h, bits32(a3.f0[0].a));
+    h = mix(h, bits32(a3.f0[1].a));
     return h;
 }
 
-R013 make_R013(int seed) {
-    R013 s;
+R011 make_R011(int seed) {
+    R011 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f0[3] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f0[4] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f0[5] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f0[6] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f0[7] = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f0[8] = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f0 = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R013(R013 a0) {
+__attribute__((unused)) static uint64_t leafhash_R011(R011 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(a0.f0[3]));
-    h = mix(h, (uint64_t)(a0.f0[4]));
-    h = mix(h, (uint64_t)(a0.f0[5]));
-    h = mix(h, (uint64_t)(a0.f0[6]));
-    h = mix(h, (uint64_t)(a0.f0[7]));
-    h = mix(h, (uint64_t)(a0.f0[8]));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R013(double a0, double a1, float a2, float a3, float a4, float a5, R013 a6, float a7) {
+uint64_t hash_R011(double a0, double a1, float a2, float a3, float a4, float a5, R011 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -3048,19 +2934,11 @@ uint64_t hash_R013(double a0, double a1, float a2, float a3, float a4, float a5,
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(a6.f0[2]));
-    h = mix(h, (uint64_t)(a6.f0[3]));
-    h = mix(h, (uint64_t)(a6.f0[4]));
-    h = mix(h, (uint64_t)(a6.f0[5]));
-    h = mix(h, (uint64_t)(a6.f0[6]));
-    h = mix(h, (uint64_t)(a6.f0[7]));
-    h = mix(h, (uint64_t)(a6.f0[8]));
+    h = mix(h, (uint64_t)(a6.f0));
     h = mix(h, bits32(a7));
     return h;
 }
-R013 echo_R013(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_t *a5, size_t a6, R013 a7, float a8, int32_t a9) {
+R011 echo_R011(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_t *a5, size_t a6, R011 a7, float a8, int32_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3073,70 +2951,54 @@ R013 echo_R013(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0] = (uint16_t)(a7.f0[0] + k);
-    a7.f0[1] = (uint16_t)(a7.f0[1] + k);
-    a7.f0[2] = (uint16_t)(a7.f0[2] + k);
-    a7.f0[3] = (uint16_t)(a7.f0[3] + k);
-    a7.f0[4] = (uint16_t)(a7.f0[4] + k);
-    a7.f0[5] = (uint16_t)(a7.f0[5] + k);
-    a7.f0[6] = (uint16_t)(a7.f0[6] + k);
-    a7.f0[7] = (uint16_t)(a7.f0[7] + k);
-    a7.f0[8] = (uint16_t)(a7.f0[8] + k);
+    a7.f0 = (uintptr_t)(a7.f0 + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R013(EnI16 a0, uint8_t a1, long a2, unsigned char a3, signed char a4, R013 a5, float a6, double a7) {
+uint64_t __attribute__((ms_abi)) w64_hash_R011(EnI16 a0, uint8_t a1, long a2, unsigned char a3, signed char a4, R011 a5, float a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)(a5.f0[2]));
-    h = mix(h, (uint64_t)(a5.f0[3]));
-    h = mix(h, (uint64_t)(a5.f0[4]));
-    h = mix(h, (uint64_t)(a5.f0[5]));
-    h = mix(h, (uint64_t)(a5.f0[6]));
-    h = mix(h, (uint64_t)(a5.f0[7]));
-    h = mix(h, (uint64_t)(a5.f0[8]));
+    h = mix(h, (uint64_t)(a5.f0));
     h = mix(h, bits32(a6));
     h = mix(h, bits64(a7));
     return h;
 }
-R013 __attribute__((ms_abi)) w64_echo_R013(double a0, R013 a1, EnU16 a2, unsigned long a3) {
+R011 __attribute__((ms_abi)) w64_echo_R011(double a0, R011 a1, EnU16 a2, unsigned long a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (uint16_t)(a1.f0[0] + k);
-    a1.f0[1] = (uint16_t)(a1.f0[1] + k);
-    a1.f0[2] = (uint16_t)(a1.f0[2] + k);
-    a1.f0[3] = (uint16_t)(a1.f0[3] + k);
-    a1.f0[4] = (uint16_t)(a1.f0[4] + k);
-    a1.f0[5] = (uint16_t)(a1.f0[5] + k);
-    a1.f0[6] = (uint16_t)(a1.f0[6] + k);
-    a1.f0[7] = (uint16_t)(a1.f0[7] + k);
-    a1.f0[8] = (uint16_t)(a1.f0[8] + k);
+    a1.f0 = (uintptr_t)(a1.f0 + k);
     return a1;
 }
-W64HashFn_R013 ptr_w64_hash_R013(void) { return w64_hash_R013; }
-W64EchoFn_R013 ptr_w64_echo_R013(void) { return w64_echo_R013; }
+W64HashFn_R011 ptr_w64_hash_R011(void) { return w64_hash_R011; }
+W64EchoFn_R011 ptr_w64_echo_R011(void) { return w64_echo_R011; }
 
-R014 make_R014(int seed) {
-    R014 s;
+R012 make_R012(int seed) {
+    R012 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.a = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2.v[0].a = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2.v[1].a = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R014(R014 a0) {
+__attribute__((unused)) static uint64_t leafhash_R012(R012 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.a));
+    h = mix(h, bits32(a0.f2.v[0].a));
+    h = mix(h, bits32(a0.f2.v[1].a));
     return h;
 }
-uint64_t hash_R014(const int64_t *a0, unsigned short a1, short a2, int16_t a3, uintptr_t a4, int a5, unsigned char a6, R014 a7) {
+uint64_t hash_R012(const int64_t *a0, unsigned short a1, short a2, int16_t a3, uintptr_t a4, int a5, unsigned char a6, R012 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
@@ -3145,52 +3007,68 @@ uint64_t hash_R014(const int64_t *a0, unsigned short a1, short a2, int16_t a3, u
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, bits32(a7.f2.a));
+    h = mix(h, bits32(a7.f2.v[0].a));
+    h = mix(h, bits32(a7.f2.v[1].a));
     return h;
 }
-R014 echo_R014(char a0, long a1, R014 a2, uint16_t a3) {
+R012 echo_R012(char a0, long a1, R012 a2, uint16_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (double)(a2.f0 + k);
+    a2.f0 = (unsigned char)(a2.f0 + k);
+    a2.f1 = (signed char)(a2.f1 + k);
+    a2.f2.a = (float)(a2.f2.a + k);
+    a2.f2.v[0].a = (float)(a2.f2.v[0].a + k);
+    a2.f2.v[1].a = (float)(a2.f2.v[1].a + k);
     return a2;
 }
-uint64_t pair_R014(double a0, float a1, float a2, float a3, R014 a4, unsigned int a5, R014 a6, const int64_t *a7) {
+uint64_t pair_R012(double a0, float a1, float a2, float a3, R012 a4, unsigned int a5, R012 a6, const int64_t *a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, bits32(a4.f2.a));
+    h = mix(h, bits32(a4.f2.v[0].a));
+    h = mix(h, bits32(a4.f2.v[1].a));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, bits32(a6.f2.a));
+    h = mix(h, bits32(a6.f2.v[0].a));
+    h = mix(h, bits32(a6.f2.v[1].a));
     h = mix(h, (uint64_t)*(a7));
     return h;
 }
 
-R015 make_R015(int seed) {
-    R015 s;
+R013 make_R013(int seed) {
+    R013 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].a = ((seed + 1) & 1) != 0;
-    s.f1[0].b = ((seed + 2) & 1) != 0;
-    s.f1[0].c = ((seed + 3) & 1) != 0;
-    s.f1[0].f = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (EnI64)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3.d = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4[0] = (int64_t)((int64_t)(seed * 37 + 4 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R015(R015 a0) {
+__attribute__((unused)) static uint64_t leafhash_R013(R013 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].a));
-    h = mix(h, (uint64_t)(a0.f1[0].b));
-    h = mix(h, (uint64_t)(a0.f1[0].c));
-    h = mix(h, bits32(a0.f1[0].f));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, bits64(a0.f3.d));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
     return h;
 }
-uint64_t hash_R015(size_t a0, short a1, int8_t a2, double a3, float a4, uint8_t a5, uint16_t a6, double a7, R015 a8) {
+uint64_t hash_R013(size_t a0, short a1, int8_t a2, double a3, float a4, uint8_t a5, uint16_t a6, double a7, R013 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -3200,45 +3078,41 @@ uint64_t hash_R015(size_t a0, short a1, int8_t a2, double a3, float a4, uint8_t 
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, (uint64_t)(a8.f1[0].a));
-    h = mix(h, (uint64_t)(a8.f1[0].b));
-    h = mix(h, (uint64_t)(a8.f1[0].c));
-    h = mix(h, bits32(a8.f1[0].f));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, bits64(a8.f3.d));
+    h = mix(h, (uint64_t)(int64_t)(a8.f4[0]));
     return h;
 }
-R015 echo_R015(float a0, R015 a1, char a2) {
+R013 echo_R013(float a0, R013 a1, char a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1[0].a = a1.f1[0].a ^ (k & 1);
-    a1.f1[0].b = a1.f1[0].b ^ (k & 1);
-    a1.f1[0].c = a1.f1[0].c ^ (k & 1);
-    a1.f1[0].f = (float)(a1.f1[0].f + k);
+    a1.f0 = (signed char)(a1.f0 + k);
+    a1.f1[0] = (short)(a1.f1[0] + k);
+    a1.f2 = (EnI64)(a1.f2 + k);
+    a1.f3.d = (double)(a1.f3.d + k);
+    a1.f4[0] = (int64_t)(a1.f4[0] + k);
     return a1;
 }
-HashFn_R015 ptr_hash_R015(void) { return hash_R015; }
-EchoFn_R015 ptr_echo_R015(void) { return echo_R015; }
+HashFn_R013 ptr_hash_R013(void) { return hash_R013; }
+EchoFn_R013 ptr_echo_R013(void) { return echo_R013; }
 
-R016 make_R016(int seed) {
-    R016 s;
+R014 make_R014(int seed) {
+    R014 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2].v[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R016(R016 a0) {
+__attribute__((unused)) static uint64_t leafhash_R014(R014 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[1].v[0]));
-    h = mix(h, bits64(a0.f0[2].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R016(float a0, double a1, float a2, float a3, double a4, float a5, float a6, signed char a7, R016 a8) {
+uint64_t hash_R014(float a0, double a1, float a2, float a3, double a4, float a5, float a6, signed char a7, R014 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -3248,12 +3122,10 @@ uint64_t hash_R016(float a0, double a1, float a2, float a3, double a4, float a5,
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits64(a8.f0[0].v[0]));
-    h = mix(h, bits64(a8.f0[1].v[0]));
-    h = mix(h, bits64(a8.f0[2].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
     return h;
 }
-R016 echo_R016(double a0, double a1, R016 a2, EnU8 a3, int32_t a4) {
+R014 echo_R014(double a0, double a1, R014 a2, EnU8 a3, int32_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3261,12 +3133,10 @@ R016 echo_R016(double a0, double a1, R016 a2, EnU8 a3, int32_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0].v[0] = (double)(a2.f0[0].v[0] + k);
-    a2.f0[1].v[0] = (double)(a2.f0[1].v[0] + k);
-    a2.f0[2].v[0] = (double)(a2.f0[2].v[0] + k);
+    a2.f0 = (short)(a2.f0 + k);
     return a2;
 }
-uint64_t pair_R016(uint16_t a0, double a1, double a2, char a3, const int64_t *a4, ssize_t a5, R016 a6, EnI16 a7, R016 a8, EnI64 a9) {
+uint64_t pair_R014(uint16_t a0, double a1, double a2, char a3, const int64_t *a4, ssize_t a5, R014 a6, EnI16 a7, R014 a8, EnI64 a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -3274,78 +3144,69 @@ uint64_t pair_R016(uint16_t a0, double a1, double a2, char a3, const int64_t *a4
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0[0].v[0]));
-    h = mix(h, bits64(a6.f0[1].v[0]));
-    h = mix(h, bits64(a6.f0[2].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits64(a8.f0[0].v[0]));
-    h = mix(h, bits64(a8.f0[1].v[0]));
-    h = mix(h, bits64(a8.f0[2].v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
 
-R017 make_R017(int seed) {
-    R017 s;
+R015 make_R015(int seed) {
+    R015 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3 = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f6[0][0] = (intptr_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3[0].a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3[0].b = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R017(R017 a0) {
+__attribute__((unused)) static uint64_t leafhash_R015(R015 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, bits64(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[0][0]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0].a));
+    h = mix(h, (uint64_t)(a0.f3[0].b));
     return h;
 }
-uint64_t hash_R017(float a0, EnU16 a1, unsigned int a2, ssize_t a3, R017 a4) {
+uint64_t hash_R015(float a0, EnU16 a1, unsigned int a2, ssize_t a3, R015 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
-    h = mix(h, (uint64_t)(a4.f3));
-    h = mix(h, bits64(a4.f4));
-    h = mix(h, (uint64_t)(int64_t)(a4.f6[0][0]));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, bits32(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3[0].a));
+    h = mix(h, (uint64_t)(a4.f3[0].b));
     return h;
 }
-R017 echo_R017(int8_t a0, const int64_t *a1, R017 a2) {
+R015 echo_R015(int8_t a0, const int64_t *a1, R015 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (uint16_t)(a2.f0 + k);
-    a2.f1 = (int)(a2.f1 + k);
-    a2.f2 = (char)(a2.f2 + k);
-    a2.f3 = (unsigned short)(a2.f3 + k);
-    a2.f4 = (double)(a2.f4 + k);
-    a2.f6[0][0] = (intptr_t)(a2.f6[0][0] + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1 = (unsigned int)(a2.f1 + k);
+    a2.f2 = (float)(a2.f2 + k);
+    a2.f3[0].a = (uint8_t)(a2.f3[0].a + k);
+    a2.f3[0].b = (uint8_t)(a2.f3[0].b + k);
     return a2;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R017(double a0, R017 a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R015(double a0, R015 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2));
-    h = mix(h, (uint64_t)(a1.f3));
-    h = mix(h, bits64(a1.f4));
-    h = mix(h, (uint64_t)(int64_t)(a1.f6[0][0]));
+    h = mix(h, bits64(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, bits32(a1.f2));
+    h = mix(h, (uint64_t)(a1.f3[0].a));
+    h = mix(h, (uint64_t)(a1.f3[0].b));
     return h;
 }
-R017 __attribute__((ms_abi)) w64_echo_R017(uintptr_t a0, ssize_t a1, int16_t a2, long a3, int8_t a4, R017 a5, unsigned char a6) {
+R015 __attribute__((ms_abi)) w64_echo_R015(uintptr_t a0, ssize_t a1, int16_t a2, long a3, int8_t a4, R015 a5, unsigned char a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3355,31 +3216,28 @@ R017 __attribute__((ms_abi)) w64_echo_R017(uintptr_t a0, ssize_t a1, int16_t a2,
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (uint16_t)(a5.f0 + k);
-    a5.f1 = (int)(a5.f1 + k);
-    a5.f2 = (char)(a5.f2 + k);
-    a5.f3 = (unsigned short)(a5.f3 + k);
-    a5.f4 = (double)(a5.f4 + k);
-    a5.f6[0][0] = (intptr_t)(a5.f6[0][0] + k);
+    a5.f0 = (double)(a5.f0 + k);
+    a5.f1 = (unsigned int)(a5.f1 + k);
+    a5.f2 = (float)(a5.f2 + k);
+    a5.f3[0].a = (uint8_t)(a5.f3[0].a + k);
+    a5.f3[0].b = (uint8_t)(a5.f3[0].b + k);
     return a5;
 }
 
-R018 make_R018(int seed) {
-    R018 s;
+R016 make_R016(int seed) {
+    R016 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R018(R018 a0) {
+__attribute__((unused)) static uint64_t leafhash_R016(R016 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1));
     return h;
 }
-uint64_t hash_R018(EnI16 a0, uintptr_t a1, int16_t a2, unsigned long a3, int64_t a4, float a5, const int64_t *a6, short a7, R018 a8, const int64_t *a9) {
+uint64_t hash_R016(EnI16 a0, uintptr_t a1, int16_t a2, unsigned long a3, int64_t a4, float a5, const int64_t *a6, short a7, R016 a8, const int64_t *a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -3389,98 +3247,84 @@ uint64_t hash_R018(EnI16 a0, uintptr_t a1, int16_t a2, unsigned long a3, int64_t
     h = mix(h, bits32(a5));
     h = mix(h, (uint64_t)*(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[2]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)*(a8.f1));
     h = mix(h, (uint64_t)*(a9));
     return h;
 }
-R018 echo_R018(R018 a0, unsigned short a1, EnInt a2) {
+R016 echo_R016(R016 a0, unsigned short a1, EnInt a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0] = (long)(a0.f0[0] + k);
-    a0.f0[1] = (long)(a0.f0[1] + k);
-    a0.f0[2] = (long)(a0.f0[2] + k);
+    a0.f0 = (uint64_t)(a0.f0 + k);
+    a0.f1 = a0.f1 + (k & 7);
     return a0;
 }
-uint64_t pair_R018(float a0, float a1, double a2, double a3, R018 a4, const int64_t *a5, R018 a6, const int64_t *a7, int a8) {
+uint64_t pair_R016(float a0, float a1, double a2, double a3, R016 a4, const int64_t *a5, R016 a6, const int64_t *a7, int a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)*(a4.f1));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)*(a6.f1));
     h = mix(h, (uint64_t)*(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
 
-R019 make_R019(int seed) {
-    R019 s;
+R017 make_R017(int seed) {
+    R017 s;
     memset(&s, 0, sizeof s);
-    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R019(R019 a0) {
+__attribute__((unused)) static uint64_t leafhash_R017(R017 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R019(unsigned long a0, double a1, double a2, double a3, R019 a4) {
+uint64_t hash_R017(unsigned long a0, double a1, double a2, double a3, R017 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4.f3));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
     return h;
 }
-R019 echo_R019(R019 a0, const int64_t *a1, signed char a2, uint16_t a3) {
+R017 echo_R017(R017 a0, const int64_t *a1, signed char a2, uint16_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f3 = (double)(a0.f3 + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (double)(a0.f1 + k);
     return a0;
 }
 
-R020 make_R020(int seed) {
-    R020 s;
+R018 make_R018(int seed) {
+    R018 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[5] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[6] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0[7] = (int16_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0[0][0] = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R020(R020 a0) {
+__attribute__((unused)) static uint64_t leafhash_R018(R018 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
     return h;
 }
-uint64_t hash_R020(int a0, float a1, unsigned int a2, EnI8 a3, uint64_t a4, uint32_t a5, float a6, R020 a7) {
+uint64_t hash_R018(int a0, float a1, unsigned int a2, EnI8 a3, uint64_t a4, uint32_t a5, float a6, R018 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
@@ -3489,74 +3333,48 @@ uint64_t hash_R020(int a0, float a1, unsigned int a2, EnI8 a3, uint64_t a4, uint
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[0][0]));
     return h;
 }
-R020 echo_R020(double a0, float a1, int32_t a2, R020 a3) {
+R018 echo_R018(double a0, float a1, int32_t a2, R018 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (int16_t)(a3.f0[0] + k);
-    a3.f0[1] = (int16_t)(a3.f0[1] + k);
-    a3.f0[2] = (int16_t)(a3.f0[2] + k);
-    a3.f0[3] = (int16_t)(a3.f0[3] + k);
-    a3.f0[4] = (int16_t)(a3.f0[4] + k);
-    a3.f0[5] = (int16_t)(a3.f0[5] + k);
-    a3.f0[6] = (int16_t)(a3.f0[6] + k);
-    a3.f0[7] = (int16_t)(a3.f0[7] + k);
+    a3.f0[0][0] = (intptr_t)(a3.f0[0][0] + k);
     return a3;
 }
-uint64_t pair_R020(const int64_t *a0, int8_t a1, R020 a2, _Bool a3, R020 a4, float a5) {
+uint64_t pair_R018(const int64_t *a0, int8_t a1, R018 a2, _Bool a3, R018 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0][0]));
     h = mix(h, bits32(a5));
     return h;
 }
-HashFn_R020 ptr_hash_R020(void) { return hash_R020; }
-EchoFn_R020 ptr_echo_R020(void) { return echo_R020; }
+HashFn_R018 ptr_hash_R018(void) { return hash_R018; }
+EchoFn_R018 ptr_echo_R018(void) { return echo_R018; }
 
-R021 make_R021(int seed) {
-    R021 s;
+R019 make_R019(int seed) {
+    R019 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R021(R021 a0) {
+__attribute__((unused)) static uint64_t leafhash_R019(R019 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
     return h;
 }
-uint64_t hash_R021(long long a0, char a1, char a2, const int64_t *a3, uint16_t a4, unsigned long a5, unsigned long a6, long long a7, R021 a8, uint8_t a9) {
+uint64_t hash_R019(long long a0, char a1, char a2, const int64_t *a3, uint16_t a4, unsigned long a5, unsigned long a6, long long a7, R019 a8, uint8_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -3566,12 +3384,13 @@ uint64_t hash_R021(long long a0, char a1, char a2, const int64_t *a3, uint16_t a
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, bits64(a8.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[2]));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
-R021 echo_R021(double a0, double a1, uintptr_t a2, uintptr_t a3, R021 a4, float a5, float a6) {
+R019 echo_R019(double a0, double a1, uintptr_t a2, uintptr_t a3, R019 a4, float a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3581,73 +3400,55 @@ R021 echo_R021(double a0, double a1, uintptr_t a2, uintptr_t a3, R021 a4, float 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (double)(a4.f1 + k);
+    a4.f0[0] = (long)(a4.f0[0] + k);
+    a4.f0[1] = (long)(a4.f0[1] + k);
+    a4.f0[2] = (long)(a4.f0[2] + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R021(signed char a0, float a1, float a2, double a3, R021 a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R019(signed char a0, float a1, float a2, double a3, R019 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
     return h;
 }
-R021 __attribute__((ms_abi)) w64_echo_R021(short a0, signed char a1, const int64_t *a2, R021 a3) {
+R019 __attribute__((ms_abi)) w64_echo_R019(short a0, signed char a1, const int64_t *a2, R019 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)*(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (double)(a3.f1 + k);
+    a3.f0[0] = (long)(a3.f0[0] + k);
+    a3.f0[1] = (long)(a3.f0[1] + k);
+    a3.f0[2] = (long)(a3.f0[2] + k);
     return a3;
 }
-W64HashFn_R021 ptr_w64_hash_R021(void) { return w64_hash_R021; }
-W64EchoFn_R021 ptr_w64_echo_R021(void) { return w64_echo_R021; }
+W64HashFn_R019 ptr_w64_hash_R019(void) { return w64_hash_R019; }
+W64EchoFn_R019 ptr_w64_echo_R019(void) { return w64_echo_R019; }
 
-R022 make_R022(int seed) {
-    R022 s;
+R020 make_R020(int seed) {
+    R020 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.f0[0][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2.f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2.f0[1][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f2.f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f2.f0[2][0] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f2.f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R022(R022 a0) {
+__attribute__((unused)) static uint64_t leafhash_R020(R020 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[2][1]));
+    h = mix(h, bits64(a0.f3));
     return h;
 }
-uint64_t hash_R022(R022 a0, unsigned char a1) {
+uint64_t hash_R020(R020 a0, unsigned char a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[2][1]));
+    h = mix(h, bits64(a0.f3));
     h = mix(h, (uint64_t)(a1));
     return h;
 }
-R022 echo_R022(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64_t a4, int16_t a5, R022 a6, char a7, unsigned char a8, const int64_t *a9) {
+R020 echo_R020(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64_t a4, int16_t a5, R020 a6, char a7, unsigned char a8, const int64_t *a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -3660,67 +3461,64 @@ R022 echo_R022(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64
     ks += (uint64_t)*(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (unsigned short)(a6.f0 + k);
-    a6.f1 = (uint16_t)(a6.f1 + k);
-    a6.f2.f0[0][0] = (signed char)(a6.f2.f0[0][0] + k);
-    a6.f2.f0[0][1] = (signed char)(a6.f2.f0[0][1] + k);
-    a6.f2.f0[1][0] = (signed char)(a6.f2.f0[1][0] + k);
-    a6.f2.f0[1][1] = (signed char)(a6.f2.f0[1][1] + k);
-    a6.f2.f0[2][0] = (signed char)(a6.f2.f0[2][0] + k);
-    a6.f2.f0[2][1] = (signed char)(a6.f2.f0[2][1] + k);
+    a6.f3 = (double)(a6.f3 + k);
     return a6;
 }
-uint64_t pair_R022(_Bool a0, uint16_t a1, R022 a2, unsigned long long a3, R022 a4) {
+uint64_t pair_R020(_Bool a0, uint16_t a1, R020 a2, unsigned long long a3, R020 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[2][1]));
+    h = mix(h, bits64(a2.f3));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f0[2][1]));
+    h = mix(h, bits64(a4.f3));
     return h;
 }
 
-R023 make_R023(int seed) {
-    R023 s;
+R021 make_R021(int seed) {
+    R021 s;
     memset(&s, 0, sizeof s);
-    s.f2[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[5] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0[6] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0[7] = (int16_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R023(R023 a0) {
+__attribute__((unused)) static uint64_t leafhash_R021(R021 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[7]));
     return h;
 }
-uint64_t hash_R023(signed char a0, uint16_t a1, unsigned short a2, unsigned long a3, double a4, R023 a5, double a6, float a7) {
+uint64_t hash_R021(signed char a0, uint16_t a1, unsigned short a2, unsigned long a3, double a4, R021 a5, double a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f2[0]));
-    h = mix(h, bits32(a5.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[7]));
     h = mix(h, bits64(a6));
     h = mix(h, bits32(a7));
     return h;
 }
-R023 echo_R023(unsigned int a0, unsigned long a1, R023 a2, long a3, float a4) {
+R021 echo_R021(unsigned int a0, unsigned long a1, R021 a2, long a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -3728,35 +3526,41 @@ R023 echo_R023(unsigned int a0, unsigned long a1, R023 a2, long a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f2[0] = (float)(a2.f2[0] + k);
-    a2.f2[1] = (float)(a2.f2[1] + k);
+    a2.f0[0] = (int16_t)(a2.f0[0] + k);
+    a2.f0[1] = (int16_t)(a2.f0[1] + k);
+    a2.f0[2] = (int16_t)(a2.f0[2] + k);
+    a2.f0[3] = (int16_t)(a2.f0[3] + k);
+    a2.f0[4] = (int16_t)(a2.f0[4] + k);
+    a2.f0[5] = (int16_t)(a2.f0[5] + k);
+    a2.f0[6] = (int16_t)(a2.f0[6] + k);
+    a2.f0[7] = (int16_t)(a2.f0[7] + k);
     return a2;
 }
 
-R024 make_R024(int seed) {
-    R024 s;
+R022 make_R022(int seed) {
+    R022 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R024(R024 a0) {
+__attribute__((unused)) static uint64_t leafhash_R022(R022 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R024(double a0, char a1, uint64_t a2, uint8_t a3, R024 a4) {
+uint64_t hash_R022(double a0, char a1, uint64_t a2, uint8_t a3, R022 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
     return h;
 }
-R024 echo_R024(double a0, double a1, float a2, double a3, double a4, float a5, R024 a6, const int64_t *a7, uintptr_t a8, uint8_t a9) {
+R022 echo_R022(double a0, double a1, float a2, double a3, double a4, float a5, R022 a6, const int64_t *a7, uintptr_t a8, uint8_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3769,80 +3573,53 @@ R024 echo_R024(double a0, double a1, float a2, double a3, double a4, float a5, R
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (int64_t)(a6.f0[0] + k);
-    a6.f0[1] = (int64_t)(a6.f0[1] + k);
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1 = (double)(a6.f1 + k);
     return a6;
 }
-uint64_t pair_R024(signed char a0, signed char a1, long long a2, EnU8 a3, R024 a4, float a5, R024 a6) {
+uint64_t pair_R022(signed char a0, signed char a1, long long a2, EnU8 a3, R022 a4, float a5, R022 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f1));
     return h;
 }
 
-R025 make_R025(int seed) {
-    R025 s;
+R023 make_R023(int seed) {
+    R023 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2[0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2[1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f3.f0 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f3.f1 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f5.v[0][0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f5.v[1][0] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f5.v[2][0] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f6[0] = (int)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2.v[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R025(R025 a0) {
+__attribute__((unused)) static uint64_t leafhash_R023(R023 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0));
-    h = mix(h, bits64(a0.f0.f1));
+    h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
-    h = mix(h, bits32(a0.f3.f0));
-    h = mix(h, bits64(a0.f3.f1));
-    h = mix(h, bits32(a0.f4));
-    h = mix(h, bits32(a0.f5.v[0][0]));
-    h = mix(h, bits32(a0.f5.v[1][0]));
-    h = mix(h, bits32(a0.f5.v[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[0]));
+    h = mix(h, bits64(a0.f2.v[0]));
     return h;
 }
-uint64_t hash_R025(unsigned long a0, double a1, int16_t a2, float a3, double a4, R025 a5, double a6) {
+uint64_t hash_R023(unsigned long a0, double a1, int16_t a2, float a3, double a4, R023 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0.f0));
-    h = mix(h, bits64(a5.f0.f1));
+    h = mix(h, (uint64_t)(a5.f0));
     h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, bits32(a5.f2[0]));
-    h = mix(h, bits32(a5.f2[1]));
-    h = mix(h, bits32(a5.f3.f0));
-    h = mix(h, bits64(a5.f3.f1));
-    h = mix(h, bits32(a5.f4));
-    h = mix(h, bits32(a5.f5.v[0][0]));
-    h = mix(h, bits32(a5.f5.v[1][0]));
-    h = mix(h, bits32(a5.f5.v[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[0]));
+    h = mix(h, bits64(a5.f2.v[0]));
     h = mix(h, bits64(a6));
     return h;
 }
-R025 echo_R025(float a0, float a1, float a2, double a3, double a4, R025 a5, uint64_t a6) {
+R023 echo_R023(float a0, float a1, float a2, double a3, double a4, R023 a5, uint64_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -3852,80 +3629,49 @@ R025 echo_R025(float a0, float a1, float a2, double a3, double a4, R025 a5, uint
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0.f0 = (float)(a5.f0.f0 + k);
-    a5.f0.f1 = (double)(a5.f0.f1 + k);
-    a5.f1 = (uint8_t)(a5.f1 + k);
-    a5.f2[0] = (float)(a5.f2[0] + k);
-    a5.f2[1] = (float)(a5.f2[1] + k);
-    a5.f3.f0 = (float)(a5.f3.f0 + k);
-    a5.f3.f1 = (double)(a5.f3.f1 + k);
-    a5.f4 = (float)(a5.f4 + k);
-    a5.f5.v[0][0] = (float)(a5.f5.v[0][0] + k);
-    a5.f5.v[1][0] = (float)(a5.f5.v[1][0] + k);
-    a5.f5.v[2][0] = (float)(a5.f5.v[2][0] + k);
-    a5.f6[0] = (int)(a5.f6[0] + k);
+    a5.f0 = (unsigned short)(a5.f0 + k);
+    a5.f1 = (uint16_t)(a5.f1 + k);
+    a5.f2.v[0] = (double)(a5.f2.v[0] + k);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R025(double a0, float a1, double a2, R025 a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R023(double a0, float a1, double a2, R023 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0.f0));
-    h = mix(h, bits64(a3.f0.f1));
+    h = mix(h, (uint64_t)(a3.f0));
     h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, bits32(a3.f2[0]));
-    h = mix(h, bits32(a3.f2[1]));
-    h = mix(h, bits32(a3.f3.f0));
-    h = mix(h, bits64(a3.f3.f1));
-    h = mix(h, bits32(a3.f4));
-    h = mix(h, bits32(a3.f5.v[0][0]));
-    h = mix(h, bits32(a3.f5.v[1][0]));
-    h = mix(h, bits32(a3.f5.v[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f6[0]));
+    h = mix(h, bits64(a3.f2.v[0]));
     return h;
 }
-R025 __attribute__((ms_abi)) w64_echo_R025(EnInt a0, unsigned long long a1, R025 a2) {
+R023 __attribute__((ms_abi)) w64_echo_R023(EnInt a0, unsigned long long a1, R023 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f0 = (float)(a2.f0.f0 + k);
-    a2.f0.f1 = (double)(a2.f0.f1 + k);
-    a2.f1 = (uint8_t)(a2.f1 + k);
-    a2.f2[0] = (float)(a2.f2[0] + k);
-    a2.f2[1] = (float)(a2.f2[1] + k);
-    a2.f3.f0 = (float)(a2.f3.f0 + k);
-    a2.f3.f1 = (double)(a2.f3.f1 + k);
-    a2.f4 = (float)(a2.f4 + k);
-    a2.f5.v[0][0] = (float)(a2.f5.v[0][0] + k);
-    a2.f5.v[1][0] = (float)(a2.f5.v[1][0] + k);
-    a2.f5.v[2][0] = (float)(a2.f5.v[2][0] + k);
-    a2.f6[0] = (int)(a2.f6[0] + k);
+    a2.f0 = (unsigned short)(a2.f0 + k);
+    a2.f1 = (uint16_t)(a2.f1 + k);
+    a2.f2.v[0] = (double)(a2.f2.v[0] + k);
     return a2;
 }
-HashFn_R025 ptr_hash_R025(void) { return hash_R025; }
-EchoFn_R025 ptr_echo_R025(void) { return echo_R025; }
+HashFn_R023 ptr_hash_R023(void) { return hash_R023; }
+EchoFn_R023 ptr_echo_R023(void) { return echo_R023; }
 
-R026 make_R026(int seed) {
-    R026 s;
+R024 make_R024(int seed) {
+    R024 s;
     memset(&s, 0, sizeof s);
-    s.f0.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.b = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[0][0] = (unsigned int)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[1][0] = (unsigned int)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R026(R026 a0) {
+__attribute__((unused)) static uint64_t leafhash_R024(R024 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.a));
-    h = mix(h, (uint64_t)(a0.f0.b));
-    h = mix(h, (uint64_t)(a0.f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f1[1][0]));
+    h = mix(h, bits32(a0.f2[0]));
+    h = mix(h, bits32(a0.f2[1]));
     return h;
 }
-uint64_t hash_R026(char a0, short a1, ssize_t a2, float a3, char a4, EnU8 a5, char a6, R026 a7, uint32_t a8) {
+uint64_t hash_R024(char a0, short a1, ssize_t a2, float a3, char a4, EnU8 a5, char a6, R024 a7, uint32_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -3934,14 +3680,12 @@ uint64_t hash_R026(char a0, short a1, ssize_t a2, float a3, char a4, EnU8 a5, ch
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(a7.f0.a));
-    h = mix(h, (uint64_t)(a7.f0.b));
-    h = mix(h, (uint64_t)(a7.f1[0][0]));
-    h = mix(h, (uint64_t)(a7.f1[1][0]));
+    h = mix(h, bits32(a7.f2[0]));
+    h = mix(h, bits32(a7.f2[1]));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R026 echo_R026(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R026 a4, const int64_t *a5) {
+R024 echo_R024(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R024 a4, const int64_t *a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -3950,47 +3694,39 @@ R026 echo_R026(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R026 a4, c
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0.a = (uint8_t)(a4.f0.a + k);
-    a4.f0.b = (uint8_t)(a4.f0.b + k);
-    a4.f1[0][0] = (unsigned int)(a4.f1[0][0] + k);
-    a4.f1[1][0] = (unsigned int)(a4.f1[1][0] + k);
+    a4.f2[0] = (float)(a4.f2[0] + k);
+    a4.f2[1] = (float)(a4.f2[1] + k);
     return a4;
 }
-uint64_t pair_R026(uint8_t a0, double a1, char a2, R026 a3, double a4, R026 a5, double a6, double a7) {
+uint64_t pair_R024(uint8_t a0, double a1, char a2, R024 a3, double a4, R024 a5, double a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0.a));
-    h = mix(h, (uint64_t)(a3.f0.b));
-    h = mix(h, (uint64_t)(a3.f1[0][0]));
-    h = mix(h, (uint64_t)(a3.f1[1][0]));
+    h = mix(h, bits32(a3.f2[0]));
+    h = mix(h, bits32(a3.f2[1]));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0.a));
-    h = mix(h, (uint64_t)(a5.f0.b));
-    h = mix(h, (uint64_t)(a5.f1[0][0]));
-    h = mix(h, (uint64_t)(a5.f1[1][0]));
+    h = mix(h, bits32(a5.f2[0]));
+    h = mix(h, bits32(a5.f2[1]));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
     return h;
 }
 
-R027 make_R027(int seed) {
-    R027 s;
+R025 make_R025(int seed) {
+    R025 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R027(R027 a0) {
+__attribute__((unused)) static uint64_t leafhash_R025(R025 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
     return h;
 }
-uint64_t hash_R027(float a0, float a1, double a2, double a3, double a4, double a5, double a6, R027 a7) {
+uint64_t hash_R025(float a0, float a1, double a2, double a3, double a4, double a5, double a6, R025 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -4001,10 +3737,9 @@ uint64_t hash_R027(float a0, float a1, double a2, double a3, double a4, double a
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(int64_t)(a7.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[2]));
     return h;
 }
-R027 echo_R027(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, int a5, int8_t a6, const int64_t *a7, R027 a8, float a9) {
+R025 echo_R025(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, int a5, int8_t a6, const int64_t *a7, R025 a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -4017,24 +3752,55 @@ R027 echo_R027(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (int16_t)(a8.f0[0] + k);
-    a8.f0[1] = (int16_t)(a8.f0[1] + k);
-    a8.f0[2] = (int16_t)(a8.f0[2] + k);
+    a8.f0[0] = (int64_t)(a8.f0[0] + k);
+    a8.f0[1] = (int64_t)(a8.f0[1] + k);
     return a8;
 }
 
-R028 make_R028(int seed) {
-    R028 s;
+R026 make_R026(int seed) {
+    R026 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0[1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f0[2] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0[3] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0.f0[4] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0.f0[5] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0.f0[6] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0.f0[7] = (int16_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f2[0] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f2[1] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f3.a = ((seed + 11) & 1) != 0;
+    s.f3.b = ((seed + 12) & 1) != 0;
+    s.f3.c = ((seed + 13) & 1) != 0;
+    s.f3.f = (float)((seed * 1.5 + 14 * 0.25 + 0.125));
+    s.f4 = (float)(-(seed * 1.5 + 15 * 0.25 + 0.125));
+    s.f5.d = (double)((seed * 1.5 + 16 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R028(R028 a0) {
+__attribute__((unused)) static uint64_t leafhash_R026(R026 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[7]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2[0]));
+    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f3.a));
+    h = mix(h, (uint64_t)(a0.f3.b));
+    h = mix(h, (uint64_t)(a0.f3.c));
+    h = mix(h, bits32(a0.f3.f));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, bits64(a0.f5.d));
     return h;
 }
-uint64_t hash_R028(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R028 a6, int32_t a7) {
+uint64_t hash_R026(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R026 a6, int32_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
@@ -4042,11 +3808,27 @@ uint64_t hash_R028(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsign
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f0[7]));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, bits32(a6.f2[0]));
+    h = mix(h, bits32(a6.f2[1]));
+    h = mix(h, (uint64_t)(a6.f3.a));
+    h = mix(h, (uint64_t)(a6.f3.b));
+    h = mix(h, (uint64_t)(a6.f3.c));
+    h = mix(h, bits32(a6.f3.f));
+    h = mix(h, bits32(a6.f4));
+    h = mix(h, bits64(a6.f5.d));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R028 echo_R028(float a0, float a1, int32_t a2, float a3, R028 a4, double a5) {
+R026 echo_R026(float a0, float a1, int32_t a2, float a3, R026 a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4055,43 +3837,79 @@ R028 echo_R028(float a0, float a1, int32_t a2, float a3, R028 a4, double a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (float)(a4.f0 + k);
+    a4.f0.f0[0] = (int16_t)(a4.f0.f0[0] + k);
+    a4.f0.f0[1] = (int16_t)(a4.f0.f0[1] + k);
+    a4.f0.f0[2] = (int16_t)(a4.f0.f0[2] + k);
+    a4.f0.f0[3] = (int16_t)(a4.f0.f0[3] + k);
+    a4.f0.f0[4] = (int16_t)(a4.f0.f0[4] + k);
+    a4.f0.f0[5] = (int16_t)(a4.f0.f0[5] + k);
+    a4.f0.f0[6] = (int16_t)(a4.f0.f0[6] + k);
+    a4.f0.f0[7] = (int16_t)(a4.f0.f0[7] + k);
+    a4.f1 = (uint8_t)(a4.f1 + k);
+    a4.f2[0] = (float)(a4.f2[0] + k);
+    a4.f2[1] = (float)(a4.f2[1] + k);
+    a4.f3.a = a4.f3.a ^ (k & 1);
+    a4.f3.b = a4.f3.b ^ (k & 1);
+    a4.f3.c = a4.f3.c ^ (k & 1);
+    a4.f3.f = (float)(a4.f3.f + k);
+    a4.f4 = (float)(a4.f4 + k);
+    a4.f5.d = (double)(a4.f5.d + k);
     return a4;
 }
-uint64_t pair_R028(R028 a0, float a1, R028 a2) {
+uint64_t pair_R026(R026 a0, float a1, R026 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[7]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2[0]));
+    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f3.a));
+    h = mix(h, (uint64_t)(a0.f3.b));
+    h = mix(h, (uint64_t)(a0.f3.c));
+    h = mix(h, bits32(a0.f3.f));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, bits64(a0.f5.d));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[6]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[7]));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits32(a2.f2[0]));
+    h = mix(h, bits32(a2.f2[1]));
+    h = mix(h, (uint64_t)(a2.f3.a));
+    h = mix(h, (uint64_t)(a2.f3.b));
+    h = mix(h, (uint64_t)(a2.f3.c));
+    h = mix(h, bits32(a2.f3.f));
+    h = mix(h, bits32(a2.f4));
+    h = mix(h, bits64(a2.f5.d));
     return h;
 }
 
-R029 make_R029(int seed) {
-    R029 s;
+R027 make_R027(int seed) {
+    R027 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[4] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0[5] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f0[6] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f0[7] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.d = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R029(R029 a0) {
+__attribute__((unused)) static uint64_t leafhash_R027(R027 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
-    h = mix(h, bits32(a0.f0[4]));
-    h = mix(h, bits32(a0.f0[5]));
-    h = mix(h, bits32(a0.f0[6]));
-    h = mix(h, bits32(a0.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1.d));
     return h;
 }
-uint64_t hash_R029(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R029 a7, uint8_t a8, int a9) {
+uint64_t hash_R027(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R027 a7, uint8_t a8, int a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -4100,19 +3918,13 @@ uint64_t hash_R029(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned sh
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)*(a6));
-    h = mix(h, bits32(a7.f0[0]));
-    h = mix(h, bits32(a7.f0[1]));
-    h = mix(h, bits32(a7.f0[2]));
-    h = mix(h, bits32(a7.f0[3]));
-    h = mix(h, bits32(a7.f0[4]));
-    h = mix(h, bits32(a7.f0[5]));
-    h = mix(h, bits32(a7.f0[6]));
-    h = mix(h, bits32(a7.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0));
+    h = mix(h, bits64(a7.f1.d));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-R029 echo_R029(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, intptr_t a5, uint16_t a6, R029 a7, short a8, unsigned int a9) {
+R027 echo_R027(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, intptr_t a5, uint16_t a6, R027 a7, short a8, unsigned int a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -4125,70 +3937,55 @@ R029 echo_R029(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, int
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0] = (float)(a7.f0[0] + k);
-    a7.f0[1] = (float)(a7.f0[1] + k);
-    a7.f0[2] = (float)(a7.f0[2] + k);
-    a7.f0[3] = (float)(a7.f0[3] + k);
-    a7.f0[4] = (float)(a7.f0[4] + k);
-    a7.f0[5] = (float)(a7.f0[5] + k);
-    a7.f0[6] = (float)(a7.f0[6] + k);
-    a7.f0[7] = (float)(a7.f0[7] + k);
+    a7.f0 = (signed char)(a7.f0 + k);
+    a7.f1.d = (double)(a7.f1.d + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R029(uint32_t a0, R029 a1, unsigned char a2, long a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R027(uint32_t a0, R027 a1, unsigned char a2, long a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0[0]));
-    h = mix(h, bits32(a1.f0[1]));
-    h = mix(h, bits32(a1.f0[2]));
-    h = mix(h, bits32(a1.f0[3]));
-    h = mix(h, bits32(a1.f0[4]));
-    h = mix(h, bits32(a1.f0[5]));
-    h = mix(h, bits32(a1.f0[6]));
-    h = mix(h, bits32(a1.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1.d));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
-R029 __attribute__((ms_abi)) w64_echo_R029(R029 a0, long a1) {
+R027 __attribute__((ms_abi)) w64_echo_R027(R027 a0, long a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0] = (float)(a0.f0[0] + k);
-    a0.f0[1] = (float)(a0.f0[1] + k);
-    a0.f0[2] = (float)(a0.f0[2] + k);
-    a0.f0[3] = (float)(a0.f0[3] + k);
-    a0.f0[4] = (float)(a0.f0[4] + k);
-    a0.f0[5] = (float)(a0.f0[5] + k);
-    a0.f0[6] = (float)(a0.f0[6] + k);
-    a0.f0[7] = (float)(a0.f0[7] + k);
+    a0.f0 = (signed char)(a0.f0 + k);
+    a0.f1.d = (double)(a0.f1.d + k);
     return a0;
 }
-W64HashFn_R029 ptr_w64_hash_R029(void) { return w64_hash_R029; }
-W64EchoFn_R029 ptr_w64_echo_R029(void) { return w64_echo_R029; }
+W64HashFn_R027 ptr_w64_hash_R027(void) { return w64_hash_R027; }
+W64EchoFn_R027 ptr_w64_echo_R027(void) { return w64_echo_R027; }
 
-R030 make_R030(int seed) {
-    R030 s;
+R028 make_R028(int seed) {
+    R028 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.tag = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.v = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R030(R030 a0) {
+__attribute__((unused)) static uint64_t leafhash_R028(R028 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0.tag));
+    h = mix(h, (uint64_t)(a0.f0.v));
     return h;
 }
-uint64_t hash_R030(unsigned long long a0, int32_t a1, R030 a2, long long a3, signed char a4) {
+uint64_t hash_R028(unsigned long long a0, int32_t a1, R028 a2, long long a3, signed char a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0.tag));
+    h = mix(h, (uint64_t)(a2.f0.v));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R030 echo_R030(float a0, R030 a1, const int64_t *a2, EnU64 a3, int16_t a4) {
+R028 echo_R028(float a0, R028 a1, const int64_t *a2, EnU64 a3, int16_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)*(a2);
@@ -4196,10 +3993,11 @@ R030 echo_R030(float a0, R030 a1, const int64_t *a2, EnU64 a3, int16_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (char)(a1.f0 + k);
+    a1.f0.tag = (uint8_t)(a1.f0.tag + k);
+    a1.f0.v = (uint32_t)(a1.f0.v + k);
     return a1;
 }
-uint64_t pair_R030(float a0, signed char a1, const int64_t *a2, float a3, double a4, int16_t a5, R030 a6, double a7, R030 a8) {
+uint64_t pair_R028(float a0, signed char a1, const int64_t *a2, float a3, double a4, int16_t a5, R028 a6, double a7, R028 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -4207,38 +4005,64 @@ uint64_t pair_R030(float a0, signed char a1, const int64_t *a2, float a3, double
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)(a6.f0.tag));
+    h = mix(h, (uint64_t)(a6.f0.v));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a8.f0.tag));
+    h = mix(h, (uint64_t)(a8.f0.v));
     return h;
 }
-HashFn_R030 ptr_hash_R030(void) { return hash_R030; }
-EchoFn_R030 ptr_echo_R030(void) { return echo_R030; }
+HashFn_R028 ptr_hash_R028(void) { return hash_R028; }
+EchoFn_R028 ptr_echo_R028(void) { return echo_R028; }
 
-R031 make_R031(int seed) {
-    R031 s;
+R029 make_R029(int seed) {
+    R029 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[1] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0].f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f2[0].f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0].f2.a = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2[0].f2.v[0].a = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2[0].f2.v[1].a = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f2[1].f0 = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f2[1].f1 = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f2[1].f2.a = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f2[1].f2.v[0].a = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f2[1].f2.v[1].a = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R031(R031 a0) {
+__attribute__((unused)) static uint64_t leafhash_R029(R029 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f2[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f1));
+    h = mix(h, bits32(a0.f2[0].f2.a));
+    h = mix(h, bits32(a0.f2[0].f2.v[0].a));
+    h = mix(h, bits32(a0.f2[0].f2.v[1].a));
+    h = mix(h, (uint64_t)(a0.f2[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1].f1));
+    h = mix(h, bits32(a0.f2[1].f2.a));
+    h = mix(h, bits32(a0.f2[1].f2.v[0].a));
+    h = mix(h, bits32(a0.f2[1].f2.v[1].a));
     return h;
 }
-uint64_t hash_R031(float a0, float a1, double a2, float a3, R031 a4) {
+uint64_t hash_R029(float a0, float a1, double a2, float a3, R029 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
+    h = mix(h, (uint64_t)(a4.f2[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0].f1));
+    h = mix(h, bits32(a4.f2[0].f2.a));
+    h = mix(h, bits32(a4.f2[0].f2.v[0].a));
+    h = mix(h, bits32(a4.f2[0].f2.v[1].a));
+    h = mix(h, (uint64_t)(a4.f2[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[1].f1));
+    h = mix(h, bits32(a4.f2[1].f2.a));
+    h = mix(h, bits32(a4.f2[1].f2.v[0].a));
+    h = mix(h, bits32(a4.f2[1].f2.v[1].a));
     return h;
 }
-R031 echo_R031(size_t a0, R031 a1, uint8_t a2, signed char a3, EnU8 a4) {
+R029 echo_R029(size_t a0, R029 a1, uint8_t a2, signed char a3, EnU8 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a2);
@@ -4246,47 +4070,39 @@ R031 echo_R031(size_t a0, R031 a1, uint8_t a2, signed char a3, EnU8 a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f1[0] = (short)(a1.f1[0] + k);
-    a1.f1[1] = (short)(a1.f1[1] + k);
+    a1.f2[0].f0 = (unsigned char)(a1.f2[0].f0 + k);
+    a1.f2[0].f1 = (signed char)(a1.f2[0].f1 + k);
+    a1.f2[0].f2.a = (float)(a1.f2[0].f2.a + k);
+    a1.f2[0].f2.v[0].a = (float)(a1.f2[0].f2.v[0].a + k);
+    a1.f2[0].f2.v[1].a = (float)(a1.f2[0].f2.v[1].a + k);
+    a1.f2[1].f0 = (unsigned char)(a1.f2[1].f0 + k);
+    a1.f2[1].f1 = (signed char)(a1.f2[1].f1 + k);
+    a1.f2[1].f2.a = (float)(a1.f2[1].f2.a + k);
+    a1.f2[1].f2.v[0].a = (float)(a1.f2[1].f2.v[0].a + k);
+    a1.f2[1].f2.v[1].a = (float)(a1.f2[1].f2.v[1].a + k);
     return a1;
 }
 
-R032 make_R032(int seed) {
-    R032 s;
+R030 make_R030(int seed) {
+    R030 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (EnU32)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (EnU32)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f0[3] = (EnU32)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f0[4] = (EnU32)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f0[5] = (EnU32)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f0[6] = (EnU32)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f1.f0[0][0] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f1.f0[0][1] = (signed char)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f1.f0[1][0] = (signed char)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    s.f1.f0[1][1] = (signed char)((int64_t)(seed * 37 + 10 * 11 + 3));
-    s.f1.f0[2][0] = (signed char)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f1.f0[2][1] = (signed char)((int64_t)(seed * 37 + 12 * 11 + 3));
+    s.f0.a = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.d = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.b = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0.f = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R032(R032 a0) {
+__attribute__((unused)) static uint64_t leafhash_R030(R030 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(a0.f0[3]));
-    h = mix(h, (uint64_t)(a0.f0[4]));
-    h = mix(h, (uint64_t)(a0.f0[5]));
-    h = mix(h, (uint64_t)(a0.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[2][1]));
+    h = mix(h, (uint64_t)(a0.f0.a));
+    h = mix(h, bits64(a0.f0.d));
+    h = mix(h, (uint64_t)(a0.f0.b));
+    h = mix(h, bits32(a0.f0.f));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R032(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, int a5, uintptr_t a6, _Bool a7, R032 a8) {
+uint64_t hash_R030(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, int a5, uintptr_t a6, _Bool a7, R030 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -4296,43 +4112,27 @@ uint64_t hash_R032(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, 
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(a8.f0[2]));
-    h = mix(h, (uint64_t)(a8.f0[3]));
-    h = mix(h, (uint64_t)(a8.f0[4]));
-    h = mix(h, (uint64_t)(a8.f0[5]));
-    h = mix(h, (uint64_t)(a8.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[2][1]));
+    h = mix(h, (uint64_t)(a8.f0.a));
+    h = mix(h, bits64(a8.f0.d));
+    h = mix(h, (uint64_t)(a8.f0.b));
+    h = mix(h, bits32(a8.f0.f));
+    h = mix(h, bits64(a8.f1));
     return h;
 }
-R032 echo_R032(char a0, double a1, R032 a2) {
+R030 echo_R030(char a0, double a1, R030 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (EnU32)(a2.f0[0] + k);
-    a2.f0[1] = (EnU32)(a2.f0[1] + k);
-    a2.f0[2] = (EnU32)(a2.f0[2] + k);
-    a2.f0[3] = (EnU32)(a2.f0[3] + k);
-    a2.f0[4] = (EnU32)(a2.f0[4] + k);
-    a2.f0[5] = (EnU32)(a2.f0[5] + k);
-    a2.f0[6] = (EnU32)(a2.f0[6] + k);
-    a2.f1.f0[0][0] = (signed char)(a2.f1.f0[0][0] + k);
-    a2.f1.f0[0][1] = (signed char)(a2.f1.f0[0][1] + k);
-    a2.f1.f0[1][0] = (signed char)(a2.f1.f0[1][0] + k);
-    a2.f1.f0[1][1] = (signed char)(a2.f1.f0[1][1] + k);
-    a2.f1.f0[2][0] = (signed char)(a2.f1.f0[2][0] + k);
-    a2.f1.f0[2][1] = (signed char)(a2.f1.f0[2][1] + k);
+    a2.f0.a = (uint8_t)(a2.f0.a + k);
+    a2.f0.d = (double)(a2.f0.d + k);
+    a2.f0.b = (uint16_t)(a2.f0.b + k);
+    a2.f0.f = (float)(a2.f0.f + k);
+    a2.f1 = (double)(a2.f1 + k);
     return a2;
 }
-uint64_t pair_R032(double a0, float a1, unsigned short a2, int16_t a3, ssize_t a4, float a5, R032 a6, uint64_t a7, R032 a8, float a9) {
+uint64_t pair_R030(double a0, float a1, unsigned short a2, int16_t a3, ssize_t a4, float a5, R030 a6, uint64_t a7, R030 a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -4340,63 +4140,33 @@ uint64_t pair_R032(double a0, float a1, unsigned short a2, int16_t a3, ssize_t a
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(a6.f0[2]));
-    h = mix(h, (uint64_t)(a6.f0[3]));
-    h = mix(h, (uint64_t)(a6.f0[4]));
-    h = mix(h, (uint64_t)(a6.f0[5]));
-    h = mix(h, (uint64_t)(a6.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[2][1]));
+    h = mix(h, (uint64_t)(a6.f0.a));
+    h = mix(h, bits64(a6.f0.d));
+    h = mix(h, (uint64_t)(a6.f0.b));
+    h = mix(h, bits32(a6.f0.f));
+    h = mix(h, bits64(a6.f1));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(a8.f0[2]));
-    h = mix(h, (uint64_t)(a8.f0[3]));
-    h = mix(h, (uint64_t)(a8.f0[4]));
-    h = mix(h, (uint64_t)(a8.f0[5]));
-    h = mix(h, (uint64_t)(a8.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[2][1]));
+    h = mix(h, (uint64_t)(a8.f0.a));
+    h = mix(h, bits64(a8.f0.d));
+    h = mix(h, (uint64_t)(a8.f0.b));
+    h = mix(h, bits32(a8.f0.f));
+    h = mix(h, bits64(a8.f1));
     h = mix(h, bits32(a9));
     return h;
 }
 
-R033 make_R033(int seed) {
-    R033 s;
+R031 make_R031(int seed) {
+    R031 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[0] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3 = (char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f4 = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f5 = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f6[0].a = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R033(R033 a0) {
+__attribute__((unused)) static uint64_t leafhash_R031(R031 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, bits32(a0.f6[0].a));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R033(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R033 a8, double a9) {
+uint64_t hash_R031(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R031 a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -4406,88 +4176,66 @@ uint64_t hash_R033(float a0, float a1, double a2, float a3, double a4, double a5
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f3));
-    h = mix(h, (uint64_t)(a8.f4));
-    h = mix(h, (uint64_t)(a8.f5));
-    h = mix(h, bits32(a8.f6[0].a));
+    h = mix(h, bits64(a8.f0));
     h = mix(h, bits64(a9));
     return h;
 }
-R033 echo_R033(int8_t a0, R033 a1) {
+R031 echo_R031(int8_t a0, R031 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (unsigned short)(a1.f0[0] + k);
-    a1.f0[1] = (unsigned short)(a1.f0[1] + k);
-    a1.f1 = (int16_t)(a1.f1 + k);
-    a1.f2[0] = (int8_t)(a1.f2[0] + k);
-    a1.f3 = (char)(a1.f3 + k);
-    a1.f4 = (uint8_t)(a1.f4 + k);
-    a1.f5 = (uint16_t)(a1.f5 + k);
-    a1.f6[0].a = (float)(a1.f6[0].a + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R033(unsigned long long a0, _Bool a1, long a2, R033 a3, float a4, unsigned short a5) {
+uint64_t __attribute__((ms_abi)) w64_hash_R031(unsigned long long a0, _Bool a1, long a2, R031 a3, float a4, unsigned short a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(a3.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)(a3.f4));
-    h = mix(h, (uint64_t)(a3.f5));
-    h = mix(h, bits32(a3.f6[0].a));
+    h = mix(h, bits64(a3.f0));
     h = mix(h, bits32(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
-R033 __attribute__((ms_abi)) w64_echo_R033(unsigned int a0, R033 a1, int a2) {
+R031 __attribute__((ms_abi)) w64_echo_R031(unsigned int a0, R031 a1, int a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (unsigned short)(a1.f0[0] + k);
-    a1.f0[1] = (unsigned short)(a1.f0[1] + k);
-    a1.f1 = (int16_t)(a1.f1 + k);
-    a1.f2[0] = (int8_t)(a1.f2[0] + k);
-    a1.f3 = (char)(a1.f3 + k);
-    a1.f4 = (uint8_t)(a1.f4 + k);
-    a1.f5 = (uint16_t)(a1.f5 + k);
-    a1.f6[0].a = (float)(a1.f6[0].a + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
 
-R034 make_R034(int seed) {
-    R034 s;
+R032 make_R032(int seed) {
+    R032 s;
     memset(&s, 0, sizeof s);
-    s.f0.d = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0][0] = (ssize_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R034(R034 a0) {
+__attribute__((unused)) static uint64_t leafhash_R032(R032 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.d));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0][0]));
     return h;
 }
-uint64_t hash_R034(float a0, uintptr_t a1, const int64_t *a2, int16_t a3, R034 a4, float a5) {
+uint64_t hash_R032(float a0, uintptr_t a1, const int64_t *a2, int16_t a3, R032 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f0.d));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0][0]));
     h = mix(h, bits32(a5));
     return h;
 }
-R034 echo_R034(double a0, R034 a1, signed char a2, uint32_t a3, float a4) {
+R032 echo_R032(double a0, R032 a1, signed char a2, uint32_t a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
@@ -4495,72 +4243,84 @@ R034 echo_R034(double a0, R034 a1, signed char a2, uint32_t a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0.d = (double)(a1.f0.d + k);
+    a1.f0 = (unsigned long)(a1.f0 + k);
+    a1.f1 = (long)(a1.f1 + k);
+    a1.f2[0][0] = (ssize_t)(a1.f2[0][0] + k);
     return a1;
 }
-uint64_t pair_R034(int8_t a0, int8_t a1, R034 a2, const int64_t *a3, R034 a4) {
+uint64_t pair_R032(int8_t a0, int8_t a1, R032 a2, const int64_t *a3, R032 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits64(a2.f0.d));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[0][0]));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, bits64(a4.f0.d));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2[0][0]));
     return h;
 }
 
-R035 make_R035(int seed) {
-    R035 s;
+R033 make_R033(int seed) {
+    R033 s;
     memset(&s, 0, sizeof s);
-    s.f2.f0 = ((seed + 0) & 1) != 0;
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R035(R035 a0) {
+__attribute__((unused)) static uint64_t leafhash_R033(R033 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2.f0));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R035(float a0, double a1, double a2, float a3, R035 a4, char a5) {
+uint64_t hash_R033(float a0, double a1, double a2, float a3, R033 a4, char a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f2.f0));
+    h = mix(h, bits64(a4.f0));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R035 echo_R035(int8_t a0, R035 a1, double a2) {
+R033 echo_R033(int8_t a0, R033 a1, double a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f2.f0 = a1.f2.f0 ^ (k & 1);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
-HashFn_R035 ptr_hash_R035(void) { return hash_R035; }
-EchoFn_R035 ptr_echo_R035(void) { return echo_R035; }
+HashFn_R033 ptr_hash_R033(void) { return hash_R033; }
+EchoFn_R033 ptr_echo_R033(void) { return echo_R033; }
 
-R036 make_R036(int seed) {
-    R036 s;
+R034 make_R034(int seed) {
+    R034 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (intptr_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R036(R036 a0) {
+__attribute__((unused)) static uint64_t leafhash_R034(R034 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
-uint64_t hash_R036(unsigned int a0, R036 a1, short a2, const int64_t *a3) {
+uint64_t hash_R034(unsigned int a0, R034 a1, short a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     return h;
 }
-R036 echo_R036(float a0, double a1, double a2, float a3, double a4, float a5, float a6, R036 a7) {
+R034 echo_R034(float a0, double a1, double a2, float a3, double a4, float a5, float a6, R034 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4571,67 +4331,52 @@ R036 echo_R036(float a0, double a1, double a2, float a3, double a4, float a5, fl
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0] = (int16_t)(a7.f0[0] + k);
+    a7.f0 = (int8_t)(a7.f0 + k);
+    a7.f1 = (uint8_t)(a7.f1 + k);
+    a7.f2 = (intptr_t)(a7.f2 + k);
     return a7;
 }
-uint64_t pair_R036(EnI64 a0, float a1, float a2, unsigned short a3, EnInt a4, R036 a5, int16_t a6, R036 a7, EnU8 a8, const int64_t *a9) {
+uint64_t pair_R034(EnI64 a0, float a1, float a2, unsigned short a3, EnInt a4, R034 a5, int16_t a6, R034 a7, EnU8 a8, const int64_t *a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1));
+    h = mix(h, (uint64_t)(int64_t)(a7.f2));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)*(a9));
     return h;
 }
 
-R037 make_R037(int seed) {
-    R037 s;
+R035 make_R035(int seed) {
+    R035 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f3[0] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3[1] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3[2] = (char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f4 = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f5[0].a = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f5[0].b = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R037(R037 a0) {
+__attribute__((unused)) static uint64_t leafhash_R035(R035 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, bits32(a0.f5[0].a));
-    h = mix(h, bits32(a0.f5[0].b));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R037(EnU32 a0, double a1, float a2, double a3, R037 a4, float a5) {
+uint64_t hash_R035(EnU32 a0, double a1, float a2, double a3, R035 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f4));
-    h = mix(h, bits32(a4.f5[0].a));
-    h = mix(h, bits32(a4.f5[0].b));
+    h = mix(h, bits32(a4.f0));
     h = mix(h, bits32(a5));
     return h;
 }
-R037 echo_R037(float a0, float a1, double a2, R037 a3, float a4) {
+R035 echo_R035(float a0, float a1, double a2, R035 a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4639,34 +4384,20 @@ R037 echo_R037(float a0, float a1, double a2, R037 a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned char)(a3.f0 + k);
-    a3.f2 = (unsigned char)(a3.f2 + k);
-    a3.f3[0] = (char)(a3.f3[0] + k);
-    a3.f3[1] = (char)(a3.f3[1] + k);
-    a3.f3[2] = (char)(a3.f3[2] + k);
-    a3.f4 = (int8_t)(a3.f4 + k);
-    a3.f5[0].a = (float)(a3.f5[0].a + k);
-    a3.f5[0].b = (float)(a3.f5[0].b + k);
+    a3.f0 = (float)(a3.f0 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R037(double a0, EnInt a1, const int64_t *a2, float a3, R037 a4, float a5) {
+uint64_t __attribute__((ms_abi)) w64_hash_R035(double a0, EnInt a1, const int64_t *a2, float a3, R035 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f4));
-    h = mix(h, bits32(a4.f5[0].a));
-    h = mix(h, bits32(a4.f5[0].b));
+    h = mix(h, bits32(a4.f0));
     h = mix(h, bits32(a5));
     return h;
 }
-R037 __attribute__((ms_abi)) w64_echo_R037(double a0, double a1, float a2, float a3, R037 a4, float a5, float a6) {
+R035 __attribute__((ms_abi)) w64_echo_R035(double a0, double a1, float a2, float a3, R035 a4, float a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4676,41 +4407,34 @@ R037 __attribute__((ms_abi)) w64_echo_R037(double a0, double a1, float a2, float
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (unsigned char)(a4.f0 + k);
-    a4.f2 = (unsigned char)(a4.f2 + k);
-    a4.f3[0] = (char)(a4.f3[0] + k);
-    a4.f3[1] = (char)(a4.f3[1] + k);
-    a4.f3[2] = (char)(a4.f3[2] + k);
-    a4.f4 = (int8_t)(a4.f4 + k);
-    a4.f5[0].a = (float)(a4.f5[0].a + k);
-    a4.f5[0].b = (float)(a4.f5[0].b + k);
+    a4.f0 = (float)(a4.f0 + k);
     return a4;
 }
-W64HashFn_R037 ptr_w64_hash_R037(void) { return w64_hash_R037; }
-W64EchoFn_R037 ptr_w64_echo_R037(void) { return w64_echo_R037; }
+W64HashFn_R035 ptr_w64_hash_R035(void) { return w64_hash_R035; }
+W64EchoFn_R035 ptr_w64_echo_R035(void) { return w64_echo_R035; }
 
-R038 make_R038(int seed) {
-    R038 s;
+R036 make_R036(int seed) {
+    R036 s;
     memset(&s, 0, sizeof s);
-    s.f1.d = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R038(R038 a0) {
+__attribute__((unused)) static uint64_t leafhash_R036(R036 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1.d));
+    h = mix(h, bits32(a0.f0.f0));
     return h;
 }
-uint64_t hash_R038(uint16_t a0, const int64_t *a1, int16_t a2, unsigned long long a3, unsigned int a4, R038 a5) {
+uint64_t hash_R036(uint16_t a0, const int64_t *a1, int16_t a2, unsigned long long a3, unsigned int a4, R036 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f1.d));
+    h = mix(h, bits32(a5.f0.f0));
     return h;
 }
-R038 echo_R038(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, uint64_t a5, intptr_t a6, R038 a7, uint64_t a8, int16_t a9, double a10) {
+R036 echo_R036(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, uint64_t a5, intptr_t a6, R036 a7, uint64_t a8, int16_t a9, double a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -4724,66 +4448,39 @@ R038 echo_R038(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, 
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f1.d = (double)(a7.f1.d + k);
+    a7.f0.f0 = (float)(a7.f0.f0 + k);
     return a7;
 }
-uint64_t pair_R038(uint8_t a0, uint8_t a1, R038 a2, double a3, R038 a4, _Bool a5, uint32_t a6) {
+uint64_t pair_R036(uint8_t a0, uint8_t a1, R036 a2, double a3, R036 a4, _Bool a5, uint32_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2.f1.d));
+    h = mix(h, bits32(a2.f0.f0));
     h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4.f1.d));
+    h = mix(h, bits32(a4.f0.f0));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
 
-R039 make_R039(int seed) {
-    R039 s;
+R037 make_R037(int seed) {
+    R037 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3[0].v[0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3[1].v[0] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f4[0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f4[1] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4[2] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f5[0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f5[1] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R039(R039 a0) {
+__attribute__((unused)) static uint64_t leafhash_R037(R037 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits64(a0.f3[0].v[0]));
-    h = mix(h, bits64(a0.f3[1].v[0]));
-    h = mix(h, bits32(a0.f4[0]));
-    h = mix(h, bits32(a0.f4[1]));
-    h = mix(h, bits32(a0.f4[2]));
-    h = mix(h, bits32(a0.f5[0]));
-    h = mix(h, bits32(a0.f5[1]));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R039(double a0, R039 a1) {
+uint64_t hash_R037(double a0, R037 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1.f0[0]));
-    h = mix(h, bits32(a1.f0[1]));
-    h = mix(h, bits32(a1.f0[2]));
-    h = mix(h, bits64(a1.f3[0].v[0]));
-    h = mix(h, bits64(a1.f3[1].v[0]));
-    h = mix(h, bits32(a1.f4[0]));
-    h = mix(h, bits32(a1.f4[1]));
-    h = mix(h, bits32(a1.f4[2]));
-    h = mix(h, bits32(a1.f5[0]));
-    h = mix(h, bits32(a1.f5[1]));
+    h = mix(h, bits32(a1.f0));
     return h;
 }
-R039 echo_R039(float a0, double a1, int64_t a2, float a3, float a4, float a5, double a6, double a7, R039 a8, char a9, char a10) {
+R037 echo_R037(float a0, double a1, int64_t a2, float a3, float a4, float a5, double a6, double a7, R037 a8, char a9, char a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4797,56 +4494,29 @@ R039 echo_R039(float a0, double a1, int64_t a2, float a3, float a4, float a5, do
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (float)(a8.f0[0] + k);
-    a8.f0[1] = (float)(a8.f0[1] + k);
-    a8.f0[2] = (float)(a8.f0[2] + k);
-    a8.f3[0].v[0] = (double)(a8.f3[0].v[0] + k);
-    a8.f3[1].v[0] = (double)(a8.f3[1].v[0] + k);
-    a8.f4[0] = (float)(a8.f4[0] + k);
-    a8.f4[1] = (float)(a8.f4[1] + k);
-    a8.f4[2] = (float)(a8.f4[2] + k);
-    a8.f5[0] = (float)(a8.f5[0] + k);
-    a8.f5[1] = (float)(a8.f5[1] + k);
+    a8.f0 = (float)(a8.f0 + k);
     return a8;
 }
 
-R040 make_R040(int seed) {
-    R040 s;
+R038 make_R038(int seed) {
+    R038 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = ((seed + 1) & 1) != 0;
-    s.f2.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2.b = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3[0] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3[1] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f3[2] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R040(R040 a0) {
+__attribute__((unused)) static uint64_t leafhash_R038(R038 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2.a));
-    h = mix(h, (uint64_t)(a0.f2.b));
-    h = mix(h, (uint64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(a0.f3[2]));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R040(double a0, double a1, R040 a2) {
+uint64_t hash_R038(double a0, double a1, R038 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2.a));
-    h = mix(h, (uint64_t)(a2.f2.b));
-    h = mix(h, (uint64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(a2.f3[2]));
+    h = mix(h, bits64(a2.f0));
     return h;
 }
-R040 echo_R040(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int32_t a4, R040 a5, float a6, short a7) {
+R038 echo_R038(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int32_t a4, R038 a5, float a6, short a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -4857,16 +4527,10 @@ R040 echo_R040(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int3
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (short)(a5.f0 + k);
-    a5.f1 = a5.f1 ^ (k & 1);
-    a5.f2.a = (uint8_t)(a5.f2.a + k);
-    a5.f2.b = (uint8_t)(a5.f2.b + k);
-    a5.f3[0] = (uint16_t)(a5.f3[0] + k);
-    a5.f3[1] = (uint16_t)(a5.f3[1] + k);
-    a5.f3[2] = (uint16_t)(a5.f3[2] + k);
+    a5.f0 = (double)(a5.f0 + k);
     return a5;
 }
-uint64_t pair_R040(double a0, double a1, double a2, float a3, int64_t a4, float a5, R040 a6, float a7, R040 a8) {
+uint64_t pair_R038(double a0, double a1, double a2, float a3, int64_t a4, float a5, R038 a6, float a7, R038 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -4874,84 +4538,76 @@ uint64_t pair_R040(double a0, double a1, double a2, float a3, int64_t a4, float 
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2.a));
-    h = mix(h, (uint64_t)(a6.f2.b));
-    h = mix(h, (uint64_t)(a6.f3[0]));
-    h = mix(h, (uint64_t)(a6.f3[1]));
-    h = mix(h, (uint64_t)(a6.f3[2]));
+    h = mix(h, bits64(a6.f0));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2.a));
-    h = mix(h, (uint64_t)(a8.f2.b));
-    h = mix(h, (uint64_t)(a8.f3[0]));
-    h = mix(h, (uint64_t)(a8.f3[1]));
-    h = mix(h, (uint64_t)(a8.f3[2]));
+    h = mix(h, bits64(a8.f0));
     return h;
 }
-HashFn_R040 ptr_hash_R040(void) { return hash_R040; }
-EchoFn_R040 ptr_echo_R040(void) { return echo_R040; }
+HashFn_R038 ptr_hash_R038(void) { return hash_R038; }
+EchoFn_R038 ptr_echo_R038(void) { return echo_R038; }
 
-R041 make_R041(int seed) {
-    R041 s;
+R039 make_R039(int seed) {
+    R039 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R041(R041 a0) {
+__attribute__((unused)) static uint64_t leafhash_R039(R039 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R041(unsigned char a0, unsigned long a1, intptr_t a2, uint8_t a3, int a4, R041 a5, char a6, int16_t a7) {
+uint64_t hash_R039(unsigned char a0, unsigned long a1, intptr_t a2, uint8_t a3, int a4, R039 a5, char a6, int16_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits64(a5.f2));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R041 echo_R041(R041 a0) {
+R039 echo_R039(R039 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (double)(a0.f0 + k);
+    a0.f2 = (double)(a0.f2 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R041(R041 a0) {
+uint64_t __attribute__((ms_abi)) w64_hash_R039(R039 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-R041 __attribute__((ms_abi)) w64_echo_R041(uint32_t a0, R041 a1, double a2, float a3) {
+R039 __attribute__((ms_abi)) w64_echo_R039(uint32_t a0, R039 a1, double a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (double)(a1.f0 + k);
+    a1.f2 = (double)(a1.f2 + k);
     return a1;
 }
 
-R042 make_R042(int seed) {
-    R042 s;
+R040 make_R040(int seed) {
+    R040 s;
     memset(&s, 0, sizeof s);
-    s.f0.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (ssize_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (ssize_t)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R042(R042 a0) {
+__attribute__((unused)) static uint64_t leafhash_R040(R040 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
     return h;
 }
-uint64_t hash_R042(uint32_t a0, long a1, double a2, uint32_t a3, uint16_t a4, int16_t a5, short a6, unsigned char a7, R042 a8, EnU16 a9, signed char a10) {
+uint64_t hash_R040(uint32_t a0, long a1, double a2, uint32_t a3, uint16_t a4, int16_t a5, short a6, unsigned char a7, R040 a8, EnU16 a9, signed char a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -4961,12 +4617,14 @@ uint64_t hash_R042(uint32_t a0, long a1, double a2, uint32_t a3, uint16_t a4, in
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[2]));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-R042 echo_R042(double a0, float a1, float a2, unsigned short a3, double a4, double a5, R042 a6, int16_t a7, EnI16 a8) {
+R040 echo_R040(double a0, float a1, float a2, unsigned short a3, double a4, double a5, R040 a6, int16_t a7, EnI16 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -4978,53 +4636,47 @@ R042 echo_R042(double a0, float a1, float a2, unsigned short a3, double a4, doub
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0.f1 = (float)(a6.f0.f1 + k);
+    a6.f0[0] = (ssize_t)(a6.f0[0] + k);
+    a6.f0[1] = (ssize_t)(a6.f0[1] + k);
+    a6.f0[2] = (ssize_t)(a6.f0[2] + k);
     return a6;
 }
-uint64_t pair_R042(unsigned short a0, R042 a1, double a2, R042 a3, uint64_t a4) {
+uint64_t pair_R040(unsigned short a0, R040 a1, double a2, R040 a3, uint64_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
 
-R043 make_R043(int seed) {
-    R043 s;
+R041 make_R041(int seed) {
+    R041 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[2] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[3] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2.f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R043(R043 a0) {
+__attribute__((unused)) static uint64_t leafhash_R041(R041 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
-    h = mix(h, bits64(a0.f1[1]));
-    h = mix(h, bits64(a0.f1[2]));
-    h = mix(h, bits64(a0.f1[3]));
-    h = mix(h, (uint64_t)(a0.f2.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R043(unsigned long a0, R043 a1, double a2) {
+uint64_t hash_R041(unsigned long a0, R041 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f1[0]));
-    h = mix(h, bits64(a1.f1[1]));
-    h = mix(h, bits64(a1.f1[2]));
-    h = mix(h, bits64(a1.f1[3]));
-    h = mix(h, (uint64_t)(a1.f2.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
     h = mix(h, bits64(a2));
     return h;
 }
-R043 echo_R043(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uint64_t a5, unsigned char a6, R043 a7, int8_t a8, double a9) {
+R041 echo_R041(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uint64_t a5, unsigned char a6, R041 a7, int8_t a8, double a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -5037,39 +4689,29 @@ R043 echo_R043(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uin
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (float)(a7.f0 + k);
-    a7.f1[0] = (double)(a7.f1[0] + k);
-    a7.f1[1] = (double)(a7.f1[1] + k);
-    a7.f1[2] = (double)(a7.f1[2] + k);
-    a7.f1[3] = (double)(a7.f1[3] + k);
-    a7.f2.f0[0] = (uintptr_t)(a7.f2.f0[0] + k);
+    a7.f0 = (unsigned long)(a7.f0 + k);
+    a7.f1 = (unsigned long long)(a7.f1 + k);
     return a7;
 }
 
-R044 make_R044(int seed) {
-    R044 s;
+R042 make_R042(int seed) {
+    R042 s;
     memset(&s, 0, sizeof s);
-    s.f2[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R044(R044 a0) {
+__attribute__((unused)) static uint64_t leafhash_R042(R042 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f2[0]));
-    h = mix(h, bits64(a0.f2[1]));
-    h = mix(h, bits64(a0.f2[2]));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R044(double a0, R044 a1) {
+uint64_t hash_R042(double a0, R042 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1.f2[0]));
-    h = mix(h, bits64(a1.f2[1]));
-    h = mix(h, bits64(a1.f2[2]));
+    h = mix(h, bits64(a1.f2));
     return h;
 }
-R044 echo_R044(int a0, EnU16 a1, R044 a2, float a3, signed char a4) {
+R042 echo_R042(int a0, EnU16 a1, R042 a2, float a3, signed char a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -5077,46 +4719,34 @@ R044 echo_R044(int a0, EnU16 a1, R044 a2, float a3, signed char a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f2[0] = (double)(a2.f2[0] + k);
-    a2.f2[1] = (double)(a2.f2[1] + k);
-    a2.f2[2] = (double)(a2.f2[2] + k);
+    a2.f2 = (double)(a2.f2 + k);
     return a2;
 }
-uint64_t pair_R044(float a0, float a1, float a2, R044 a3, int16_t a4, R044 a5, ssize_t a6, uint8_t a7) {
+uint64_t pair_R042(float a0, float a1, float a2, R042 a3, int16_t a4, R042 a5, ssize_t a6, uint8_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3.f2[0]));
-    h = mix(h, bits64(a3.f2[1]));
-    h = mix(h, bits64(a3.f2[2]));
+    h = mix(h, bits64(a3.f2));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f2[0]));
-    h = mix(h, bits64(a5.f2[1]));
-    h = mix(h, bits64(a5.f2[2]));
+    h = mix(h, bits64(a5.f2));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
 
-R045 make_R045(int seed) {
-    R045 s;
+R043 make_R043(int seed) {
+    R043 s;
     memset(&s, 0, sizeof s);
-    s.f0[0][0] = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1][0] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2][0] = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0[0][0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R045(R045 a0) {
+__attribute__((unused)) static uint64_t leafhash_R043(R043 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2][0]));
-    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R045(int8_t a0, unsigned long a1, signed char a2, intptr_t a3, int8_t a4, EnInt a5, ssize_t a6, R045 a7, const int64_t *a8) {
+uint64_t hash_R043(int8_t a0, unsigned long a1, signed char a2, intptr_t a3, int8_t a4, EnInt a5, ssize_t a6, R043 a7, const int64_t *a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -5126,13 +4756,10 @@ uint64_t hash_R045(int8_t a0, unsigned long a1, signed char a2, intptr_t a3, int
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[2][0]));
-    h = mix(h, bits32(a7.f1));
     h = mix(h, (uint64_t)*(a8));
     return h;
 }
-R045 echo_R045(unsigned char a0, R045 a1, uint8_t a2, long a3, int8_t a4) {
+R043 echo_R043(unsigned char a0, R043 a1, uint8_t a2, long a3, int8_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a2);
@@ -5140,23 +4767,17 @@ R045 echo_R045(unsigned char a0, R045 a1, uint8_t a2, long a3, int8_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0][0] = (short)(a1.f0[0][0] + k);
-    a1.f0[1][0] = (short)(a1.f0[1][0] + k);
-    a1.f0[2][0] = (short)(a1.f0[2][0] + k);
-    a1.f1 = (float)(a1.f1 + k);
+    a1.f0[0][0] = (long)(a1.f0[0][0] + k);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R045(uint8_t a0, R045 a1, double a2) {
+uint64_t __attribute__((ms_abi)) w64_hash_R043(uint8_t a0, R043 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[2][0]));
-    h = mix(h, bits32(a1.f1));
     h = mix(h, bits64(a2));
     return h;
 }
-R045 __attribute__((ms_abi)) w64_echo_R045(float a0, unsigned short a1, uint16_t a2, R045 a3, float a4) {
+R043 __attribute__((ms_abi)) w64_echo_R043(float a0, unsigned short a1, uint16_t a2, R043 a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -5164,38 +4785,41 @@ R045 __attribute__((ms_abi)) w64_echo_R045(float a0, unsigned short a1, uint16_t
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0][0] = (short)(a3.f0[0][0] + k);
-    a3.f0[1][0] = (short)(a3.f0[1][0] + k);
-    a3.f0[2][0] = (short)(a3.f0[2][0] + k);
-    a3.f1 = (float)(a3.f1 + k);
+    a3.f0[0][0] = (long)(a3.f0[0][0] + k);
     return a3;
 }
-HashFn_R045 ptr_hash_R045(void) { return hash_R045; }
-EchoFn_R045 ptr_echo_R045(void) { return echo_R045; }
-W64HashFn_R045 ptr_w64_hash_R045(void) { return w64_hash_R045; }
-W64EchoFn_R045 ptr_w64_echo_R045(void) { return w64_echo_R045; }
+HashFn_R043 ptr_hash_R043(void) { return hash_R043; }
+EchoFn_R043 ptr_echo_R043(void) { return echo_R043; }
+W64HashFn_R043 ptr_w64_hash_R043(void) { return w64_hash_R043; }
+W64EchoFn_R043 ptr_w64_echo_R043(void) { return w64_echo_R043; }
 
-R046 make_R046(int seed) {
-    R046 s;
+R044 make_R044(int seed) {
+    R044 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1.f2.v[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R046(R046 a0) {
+__attribute__((unused)) static uint64_t leafhash_R044(R044 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a0.f1.f0));
+    h = mix(h, (uint64_t)(a0.f1.f1));
+    h = mix(h, bits64(a0.f1.f2.v[0]));
     return h;
 }
-uint64_t hash_R046(int8_t a0, unsigned char a1, unsigned long a2, R046 a3, uint16_t a4) {
+uint64_t hash_R044(int8_t a0, unsigned char a1, unsigned long a2, R044 a3, uint16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a3.f1.f0));
+    h = mix(h, (uint64_t)(a3.f1.f1));
+    h = mix(h, bits64(a3.f1.f2.v[0]));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R046 echo_R046(signed char a0, _Bool a1, uint16_t a2, int a3, R046 a4) {
+R044 echo_R044(signed char a0, _Bool a1, uint16_t a2, int a3, R044 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -5203,10 +4827,12 @@ R046 echo_R046(signed char a0, _Bool a1, uint16_t a2, int a3, R046 a4) {
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].v[0] = (double)(a4.f0[0].v[0] + k);
+    a4.f1.f0 = (unsigned short)(a4.f1.f0 + k);
+    a4.f1.f1 = (uint16_t)(a4.f1.f1 + k);
+    a4.f1.f2.v[0] = (double)(a4.f1.f2.v[0] + k);
     return a4;
 }
-uint64_t pair_R046(long a0, unsigned short a1, unsigned char a2, unsigned char a3, long a4, unsigned short a5, R046 a6, const int64_t *a7, R046 a8, short a9) {
+uint64_t pair_R044(long a0, unsigned short a1, unsigned char a2, unsigned char a3, long a4, unsigned short a5, R044 a6, const int64_t *a7, R044 a8, short a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -5214,31 +4840,35 @@ uint64_t pair_R046(long a0, unsigned short a1, unsigned char a2, unsigned char a
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits64(a6.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a6.f1.f0));
+    h = mix(h, (uint64_t)(a6.f1.f1));
+    h = mix(h, bits64(a6.f1.f2.v[0]));
     h = mix(h, (uint64_t)*(a7));
-    h = mix(h, bits64(a8.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a8.f1.f0));
+    h = mix(h, (uint64_t)(a8.f1.f1));
+    h = mix(h, bits64(a8.f1.f2.v[0]));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
 
-R047 make_R047(int seed) {
-    R047 s;
+R045 make_R045(int seed) {
+    R045 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R047(R047 a0) {
+__attribute__((unused)) static uint64_t leafhash_R045(R045 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f0));
     return h;
 }
-uint64_t hash_R047(float a0, R047 a1) {
+uint64_t hash_R045(float a0, R045 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)*(a1.f0));
     return h;
 }
-R047 echo_R047(double a0, float a1, float a2, float a3, double a4, double a5, float a6, double a7, R047 a8, const int64_t *a9, const int64_t *a10) {
+R045 echo_R045(double a0, float a1, float a2, float a3, double a4, double a5, float a6, double a7, R045 a8, const int64_t *a9, const int64_t *a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -5252,50 +4882,32 @@ R047 echo_R047(double a0, float a1, float a2, float a3, double a4, double a5, fl
     ks += (uint64_t)*(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (ssize_t)(a8.f0 + k);
+    a8.f0 = a8.f0 + (k & 7);
     return a8;
 }
 
-R048 make_R048(int seed) {
-    R048 s;
+R046 make_R046(int seed) {
+    R046 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[0].f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[0].f2.f0[0][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[0].f2.f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[0].f2.f0[1][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[0].f2.f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[0].f2.f0[2][0] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0[0].f2.f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (unsigned long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R048(R048 a0) {
+__attribute__((unused)) static uint64_t leafhash_R046(R046 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0].f0));
-    h = mix(h, (uint64_t)(a0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R048(const int64_t *a0, EnI8 a1, R048 a2) {
+uint64_t hash_R046(const int64_t *a0, EnI8 a1, R046 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0[0].f0));
-    h = mix(h, (uint64_t)(a2.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f2.f0[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
     return h;
 }
-R048 echo_R048(EnI8 a0, signed char a1, double a2, float a3, R048 a4) {
+R046 echo_R046(EnI8 a0, signed char a1, double a2, float a3, R046 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -5303,63 +4915,48 @@ R048 echo_R048(EnI8 a0, signed char a1, double a2, float a3, R048 a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f0 = (unsigned short)(a4.f0[0].f0 + k);
-    a4.f0[0].f1 = (uint16_t)(a4.f0[0].f1 + k);
-    a4.f0[0].f2.f0[0][0] = (signed char)(a4.f0[0].f2.f0[0][0] + k);
-    a4.f0[0].f2.f0[0][1] = (signed char)(a4.f0[0].f2.f0[0][1] + k);
-    a4.f0[0].f2.f0[1][0] = (signed char)(a4.f0[0].f2.f0[1][0] + k);
-    a4.f0[0].f2.f0[1][1] = (signed char)(a4.f0[0].f2.f0[1][1] + k);
-    a4.f0[0].f2.f0[2][0] = (signed char)(a4.f0[0].f2.f0[2][0] + k);
-    a4.f0[0].f2.f0[2][1] = (signed char)(a4.f0[0].f2.f0[2][1] + k);
+    a4.f0 = (signed char)(a4.f0 + k);
+    a4.f1 = (unsigned long)(a4.f1 + k);
     return a4;
 }
-uint64_t pair_R048(uintptr_t a0, unsigned short a1, unsigned char a2, R048 a3, short a4, R048 a5) {
+uint64_t pair_R046(uintptr_t a0, unsigned short a1, unsigned char a2, R046 a3, short a4, R046 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0[0].f0));
-    h = mix(h, (uint64_t)(a3.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2.f0[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0[0].f0));
-    h = mix(h, (uint64_t)(a5.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f2.f0[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
     return h;
 }
 
-R049 make_R049(int seed) {
-    R049 s;
+R047 make_R047(int seed) {
+    R047 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R049(R049 a0) {
+__attribute__((unused)) static uint64_t leafhash_R047(R047 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R049(long a0, int a1, intptr_t a2, const int64_t *a3, R049 a4, uint16_t a5) {
+uint64_t hash_R047(long a0, int a1, intptr_t a2, const int64_t *a3, R047 a4, uint16_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
-R049 echo_R049(uint8_t a0, short a1, int64_t a2, R049 a3, unsigned short a4) {
+R047 echo_R047(uint8_t a0, short a1, int64_t a2, R047 a3, unsigned short a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -5367,22 +4964,24 @@ R049 echo_R049(uint8_t a0, short a1, int64_t a2, R049 a3, unsigned short a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (uint8_t)(a3.f0 + k);
+    a3.f0 = (float)(a3.f0 + k);
+    a3.f1 = (double)(a3.f1 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R049(long a0, float a1, unsigned int a2, double a3, const int64_t *a4, R049 a5, double a6, double a7) {
+uint64_t __attribute__((ms_abi)) w64_hash_R047(long a0, float a1, unsigned int a2, double a3, const int64_t *a4, R047 a5, double a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, bits64(a5.f1));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
     return h;
 }
-R049 __attribute__((ms_abi)) w64_echo_R049(float a0, float a1, R049 a2, int8_t a3, int32_t a4) {
+R047 __attribute__((ms_abi)) w64_echo_R047(float a0, float a1, R047 a2, int8_t a3, int32_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -5390,45 +4989,40 @@ R049 __attribute__((ms_abi)) w64_echo_R049(float a0, float a1, R049 a2, int8_t a
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (uint8_t)(a2.f0 + k);
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1 = (double)(a2.f1 + k);
     return a2;
 }
 
-R050 make_R050(int seed) {
-    R050 s;
+R048 make_R048(int seed) {
+    R048 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI64)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
-    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3.a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f5 = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f1[0] = (EnInt)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[1] = (EnInt)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[2] = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R050(R050 a0) {
+__attribute__((unused)) static uint64_t leafhash_R048(R048 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)*(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
     return h;
 }
-uint64_t hash_R050(EnI64 a0, unsigned char a1, long a2, int a3, int8_t a4, R050 a5, unsigned char a6) {
+uint64_t hash_R048(EnI64 a0, unsigned char a1, long a2, int a3, int8_t a4, R048 a5, unsigned char a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)*(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3.a));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R050 echo_R050(int a0, unsigned short a1, int16_t a2, signed char a3, long long a4, unsigned long long a5, short a6, R050 a7, unsigned int a8) {
+R048 echo_R048(int a0, unsigned short a1, int16_t a2, signed char a3, long long a4, unsigned long long a5, short a6, R048 a7, unsigned int a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -5440,130 +5034,78 @@ R050 echo_R050(int a0, unsigned short a1, int16_t a2, signed char a3, long long 
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (EnI64)(a7.f0 + k);
-    a7.f1 = a7.f1 + (k & 7);
-    a7.f2 = (uint16_t)(a7.f2 + k);
-    a7.f3.a = (uint8_t)(a7.f3.a + k);
-    a7.f5 = (short)(a7.f5 + k);
+    a7.f1[0] = (EnInt)(a7.f1[0] + k);
+    a7.f1[1] = (EnInt)(a7.f1[1] + k);
+    a7.f1[2] = (EnInt)(a7.f1[2] + k);
     return a7;
 }
-uint64_t pair_R050(float a0, double a1, float a2, R050 a3, uint8_t a4, R050 a5, int64_t a6) {
+uint64_t pair_R048(float a0, double a1, float a2, R048 a3, uint8_t a4, R048 a5, int64_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)*(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3.a));
-    h = mix(h, (uint64_t)(int64_t)(a3.f5));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[2]));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)*(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3.a));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[2]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-HashFn_R050 ptr_hash_R050(void) { return hash_R050; }
-EchoFn_R050 ptr_echo_R050(void) { return echo_R050; }
+HashFn_R048 ptr_hash_R048(void) { return hash_R048; }
+EchoFn_R048 ptr_echo_R048(void) { return echo_R048; }
 
-R051 make_R051(int seed) {
-    R051 s;
+R049 make_R049(int seed) {
+    R049 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0].a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[1].a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[2].a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f2 = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3[0] = (EnI8)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f4[0] = ((seed + 6) & 1) != 0;
-    s.f4[1] = ((seed + 7) & 1) != 0;
-    s.f4[2] = ((seed + 8) & 1) != 0;
-    s.f4[3] = ((seed + 9) & 1) != 0;
-    s.f5[0][0] = (EnI16)((int64_t)(seed * 37 + 10 * 11 + 3));
-    s.f5[1][0] = (EnI16)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f5[2][0] = (EnI16)((int64_t)(seed * 37 + 12 * 11 + 3));
-    s.f6[0].d = (double)(-(seed * 1.5 + 13 * 0.25 + 0.125));
+    s.f0 = (int)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].f0.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1].f0.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R051(R051 a0) {
+__attribute__((unused)) static uint64_t leafhash_R049(R049 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].a));
-    h = mix(h, (uint64_t)(a0.f1[1].a));
-    h = mix(h, (uint64_t)(a0.f1[2].a));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(a0.f4[0]));
-    h = mix(h, (uint64_t)(a0.f4[1]));
-    h = mix(h, (uint64_t)(a0.f4[2]));
-    h = mix(h, (uint64_t)(a0.f4[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[2][0]));
-    h = mix(h, bits64(a0.f6[0].d));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1[0].f0.f0));
+    h = mix(h, bits32(a0.f1[1].f0.f0));
     return h;
 }
-uint64_t hash_R051(EnI8 a0, R051 a1, const int64_t *a2) {
+uint64_t hash_R049(EnI8 a0, R049 a1, const int64_t *a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1[0].a));
-    h = mix(h, (uint64_t)(a1.f1[1].a));
-    h = mix(h, (uint64_t)(a1.f1[2].a));
-    h = mix(h, (uint64_t)(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3[0]));
-    h = mix(h, (uint64_t)(a1.f4[0]));
-    h = mix(h, (uint64_t)(a1.f4[1]));
-    h = mix(h, (uint64_t)(a1.f4[2]));
-    h = mix(h, (uint64_t)(a1.f4[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f5[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f5[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f5[2][0]));
-    h = mix(h, bits64(a1.f6[0].d));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits32(a1.f1[0].f0.f0));
+    h = mix(h, bits32(a1.f1[1].f0.f0));
     h = mix(h, (uint64_t)*(a2));
     return h;
 }
-R051 echo_R051(R051 a0, float a1) {
+R049 echo_R049(R049 a0, float a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (unsigned char)(a0.f0 + k);
-    a0.f1[0].a = (uint8_t)(a0.f1[0].a + k);
-    a0.f1[1].a = (uint8_t)(a0.f1[1].a + k);
-    a0.f1[2].a = (uint8_t)(a0.f1[2].a + k);
-    a0.f2 = (uint8_t)(a0.f2 + k);
-    a0.f3[0] = (EnI8)(a0.f3[0] + k);
-    a0.f4[0] = a0.f4[0] ^ (k & 1);
-    a0.f4[1] = a0.f4[1] ^ (k & 1);
-    a0.f4[2] = a0.f4[2] ^ (k & 1);
-    a0.f4[3] = a0.f4[3] ^ (k & 1);
-    a0.f5[0][0] = (EnI16)(a0.f5[0][0] + k);
-    a0.f5[1][0] = (EnI16)(a0.f5[1][0] + k);
-    a0.f5[2][0] = (EnI16)(a0.f5[2][0] + k);
-    a0.f6[0].d = (double)(a0.f6[0].d + k);
+    a0.f0 = (int)(a0.f0 + k);
+    a0.f1[0].f0.f0 = (float)(a0.f1[0].f0.f0 + k);
+    a0.f1[1].f0.f0 = (float)(a0.f1[1].f0.f0 + k);
     return a0;
 }
 
-R052 make_R052(int seed) {
-    R052 s;
+R050 make_R050(int seed) {
+    R050 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1].f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2].f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2[0].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R052(R052 a0) {
+__attribute__((unused)) static uint64_t leafhash_R050(R050 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[2].f0[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f2[0].f2));
     return h;
 }
-uint64_t hash_R052(double a0, double a1, double a2, double a3, double a4, float a5, R052 a6) {
+uint64_t hash_R050(double a0, double a1, double a2, double a3, double a4, float a5, R050 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -5571,60 +5113,59 @@ uint64_t hash_R052(double a0, double a1, double a2, double a3, double a4, float 
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[2].f0[0]));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f2[0].f2));
     return h;
 }
-R052 echo_R052(R052 a0, EnI64 a1, int16_t a2, float a3) {
+R050 echo_R050(R050 a0, EnI64 a1, int16_t a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0].f0[0] = (uintptr_t)(a0.f0[0].f0[0] + k);
-    a0.f0[1].f0[0] = (uintptr_t)(a0.f0[1].f0[0] + k);
-    a0.f0[2].f0[0] = (uintptr_t)(a0.f0[2].f0[0] + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f2[0].f2 = (double)(a0.f2[0].f2 + k);
     return a0;
 }
-uint64_t pair_R052(float a0, float a1, float a2, float a3, R052 a4, double a5, R052 a6, double a7, char a8) {
+uint64_t pair_R050(float a0, float a1, float a2, float a3, R050 a4, double a5, R050 a6, double a7, char a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[2].f0[0]));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f2[0].f2));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(a6.f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[2].f0[0]));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f2[0].f2));
     h = mix(h, bits64(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
 
-R053 make_R053(int seed) {
-    R053 s;
+R051 make_R051(int seed) {
+    R051 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0].f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0].f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R053(R053 a0) {
+__attribute__((unused)) static uint64_t leafhash_R051(R051 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[0].f0[1]));
     return h;
 }
-uint64_t hash_R053(int16_t a0, R053 a1, unsigned int a2) {
+uint64_t hash_R051(int16_t a0, R051 a1, unsigned int a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[0].f0[1]));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-R053 echo_R053(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R053 a5) {
+R051 echo_R051(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R051 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -5633,71 +5174,50 @@ R053 echo_R053(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R053 a5
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (signed char)(a5.f0 + k);
+    a5.f0[0].f0[0] = (unsigned short)(a5.f0[0].f0[0] + k);
+    a5.f0[0].f0[1] = (unsigned short)(a5.f0[0].f0[1] + k);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R053(float a0, double a1, EnI8 a2, EnI64 a3, R053 a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R051(float a0, double a1, EnI8 a2, EnI64 a3, R051 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[0].f0[1]));
     return h;
 }
-R053 __attribute__((ms_abi)) w64_echo_R053(double a0, double a1, R053 a2, intptr_t a3) {
+R051 __attribute__((ms_abi)) w64_echo_R051(double a0, double a1, R051 a2, intptr_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (signed char)(a2.f0 + k);
+    a2.f0[0].f0[0] = (unsigned short)(a2.f0[0].f0[0] + k);
+    a2.f0[0].f0[1] = (unsigned short)(a2.f0[0].f0[1] + k);
     return a2;
 }
-W64HashFn_R053 ptr_w64_hash_R053(void) { return w64_hash_R053; }
-W64EchoFn_R053 ptr_w64_echo_R053(void) { return w64_echo_R053; }
+W64HashFn_R051 ptr_w64_hash_R051(void) { return w64_hash_R051; }
+W64EchoFn_R051 ptr_w64_echo_R051(void) { return w64_echo_R051; }
 
-R054 make_R054(int seed) {
-    R054 s;
+R052 make_R052(int seed) {
+    R052 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[4] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0[5] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f0[6] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f0[7] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f1.f0[0].v[0] = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f1.f0[1].v[0] = (double)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f1.f0[2].v[0] = (double)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f2 = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
-    s.f3 = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
-    s.f4[0] = (float)(-(seed * 1.5 + 13 * 0.25 + 0.125));
-    s.f4[1] = (float)((seed * 1.5 + 14 * 0.25 + 0.125));
+    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.f0[0][0] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R054(R054 a0) {
+__attribute__((unused)) static uint64_t leafhash_R052(R052 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
-    h = mix(h, bits32(a0.f0[4]));
-    h = mix(h, bits32(a0.f0[5]));
-    h = mix(h, bits32(a0.f0[6]));
-    h = mix(h, bits32(a0.f0[7]));
-    h = mix(h, bits64(a0.f1.f0[0].v[0]));
-    h = mix(h, bits64(a0.f1.f0[1].v[0]));
-    h = mix(h, bits64(a0.f1.f0[2].v[0]));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, bits32(a0.f3));
-    h = mix(h, bits32(a0.f4[0]));
-    h = mix(h, bits32(a0.f4[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][0]));
     return h;
 }
-uint64_t hash_R054(EnInt a0, unsigned char a1, float a2, uint16_t a3, short a4, float a5, double a6, R054 a7) {
+uint64_t hash_R052(EnInt a0, unsigned char a1, float a2, uint16_t a3, short a4, float a5, double a6, R052 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -5706,24 +5226,12 @@ uint64_t hash_R054(EnInt a0, unsigned char a1, float a2, uint16_t a3, short a4, 
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7.f0[0]));
-    h = mix(h, bits32(a7.f0[1]));
-    h = mix(h, bits32(a7.f0[2]));
-    h = mix(h, bits32(a7.f0[3]));
-    h = mix(h, bits32(a7.f0[4]));
-    h = mix(h, bits32(a7.f0[5]));
-    h = mix(h, bits32(a7.f0[6]));
-    h = mix(h, bits32(a7.f0[7]));
-    h = mix(h, bits64(a7.f1.f0[0].v[0]));
-    h = mix(h, bits64(a7.f1.f0[1].v[0]));
-    h = mix(h, bits64(a7.f1.f0[2].v[0]));
-    h = mix(h, bits32(a7.f2));
-    h = mix(h, bits32(a7.f3));
-    h = mix(h, bits32(a7.f4[0]));
-    h = mix(h, bits32(a7.f4[1]));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(int64_t)(a7.f2.f0[0][0]));
     return h;
 }
-R054 echo_R054(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, const int64_t *a6, double a7, R054 a8, size_t a9, EnU8 a10, signed char a11) {
+R052 echo_R052(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, const int64_t *a6, double a7, R052 a8, size_t a9, EnU8 a10, signed char a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -5738,83 +5246,53 @@ R054 echo_R054(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, co
     ks += (uint64_t)(int64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (float)(a8.f0[0] + k);
-    a8.f0[1] = (float)(a8.f0[1] + k);
-    a8.f0[2] = (float)(a8.f0[2] + k);
-    a8.f0[3] = (float)(a8.f0[3] + k);
-    a8.f0[4] = (float)(a8.f0[4] + k);
-    a8.f0[5] = (float)(a8.f0[5] + k);
-    a8.f0[6] = (float)(a8.f0[6] + k);
-    a8.f0[7] = (float)(a8.f0[7] + k);
-    a8.f1.f0[0].v[0] = (double)(a8.f1.f0[0].v[0] + k);
-    a8.f1.f0[1].v[0] = (double)(a8.f1.f0[1].v[0] + k);
-    a8.f1.f0[2].v[0] = (double)(a8.f1.f0[2].v[0] + k);
-    a8.f2 = (float)(a8.f2 + k);
-    a8.f3 = (float)(a8.f3 + k);
-    a8.f4[0] = (float)(a8.f4[0] + k);
-    a8.f4[1] = (float)(a8.f4[1] + k);
+    a8.f0 = (uint8_t)(a8.f0 + k);
+    a8.f1 = (int8_t)(a8.f1 + k);
+    a8.f2.f0[0][0] = (long)(a8.f2.f0[0][0] + k);
     return a8;
 }
-uint64_t pair_R054(R054 a0, short a1, R054 a2, unsigned short a3, EnU8 a4) {
+uint64_t pair_R052(R052 a0, short a1, R052 a2, unsigned short a3, EnU8 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
-    h = mix(h, bits32(a0.f0[3]));
-    h = mix(h, bits32(a0.f0[4]));
-    h = mix(h, bits32(a0.f0[5]));
-    h = mix(h, bits32(a0.f0[6]));
-    h = mix(h, bits32(a0.f0[7]));
-    h = mix(h, bits64(a0.f1.f0[0].v[0]));
-    h = mix(h, bits64(a0.f1.f0[1].v[0]));
-    h = mix(h, bits64(a0.f1.f0[2].v[0]));
-    h = mix(h, bits32(a0.f2));
-    h = mix(h, bits32(a0.f3));
-    h = mix(h, bits32(a0.f4[0]));
-    h = mix(h, bits32(a0.f4[1]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
-    h = mix(h, bits32(a2.f0[3]));
-    h = mix(h, bits32(a2.f0[4]));
-    h = mix(h, bits32(a2.f0[5]));
-    h = mix(h, bits32(a2.f0[6]));
-    h = mix(h, bits32(a2.f0[7]));
-    h = mix(h, bits64(a2.f1.f0[0].v[0]));
-    h = mix(h, bits64(a2.f1.f0[1].v[0]));
-    h = mix(h, bits64(a2.f1.f0[2].v[0]));
-    h = mix(h, bits32(a2.f2));
-    h = mix(h, bits32(a2.f3));
-    h = mix(h, bits32(a2.f4[0]));
-    h = mix(h, bits32(a2.f4[1]));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2.f0[0][0]));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
 
-R055 make_R055(int seed) {
-    R055 s;
+R053 make_R053(int seed) {
+    R053 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2.f0 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R055(R055 a0) {
+__attribute__((unused)) static uint64_t leafhash_R053(R053 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1.f0.f0));
+    h = mix(h, bits64(a0.f2.f0));
     return h;
 }
-uint64_t hash_R055(uint16_t a0, unsigned long a1, unsigned short a2, uintptr_t a3, const int64_t *a4, R055 a5) {
+uint64_t hash_R053(uint16_t a0, unsigned long a1, unsigned short a2, uintptr_t a3, const int64_t *a4, R053 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, bits64(a5.f0[0]));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, bits32(a5.f1.f0.f0));
+    h = mix(h, bits64(a5.f2.f0));
     return h;
 }
-R055 echo_R055(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t a4, intptr_t a5, uint8_t a6, uint8_t a7, R055 a8, double a9, double a10) {
+R053 echo_R053(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t a4, intptr_t a5, uint8_t a6, uint8_t a7, R053 a8, double a9, double a10) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -5828,156 +5306,128 @@ R055 echo_R055(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t 
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (double)(a8.f0[0] + k);
+    a8.f0 = (float)(a8.f0 + k);
+    a8.f1.f0.f0 = (float)(a8.f1.f0.f0 + k);
+    a8.f2.f0 = (double)(a8.f2.f0 + k);
     return a8;
 }
-HashFn_R055 ptr_hash_R055(void) { return hash_R055; }
-EchoFn_R055 ptr_echo_R055(void) { return echo_R055; }
+HashFn_R053 ptr_hash_R053(void) { return hash_R053; }
+EchoFn_R053 ptr_echo_R053(void) { return echo_R053; }
 
-R056 make_R056(int seed) {
-    R056 s;
+R054 make_R054(int seed) {
+    R054 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3 = ((seed + 3) & 1) != 0;
-    s.f4 = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f5[0] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f6[0] = (uint16_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f6[1] = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f6[2] = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f7.f0.a = (uint8_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f7.f0.b = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f7.f1[0][0] = (unsigned int)(uint64_t)(seed * 37 + 11 * 11 + 3);
-    s.f7.f1[1][0] = (unsigned int)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R056(R056 a0) {
+__attribute__((unused)) static uint64_t leafhash_R054(R054 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
-    h = mix(h, (uint64_t)(a0.f6[0]));
-    h = mix(h, (uint64_t)(a0.f6[1]));
-    h = mix(h, (uint64_t)(a0.f6[2]));
-    h = mix(h, (uint64_t)(a0.f7.f0.a));
-    h = mix(h, (uint64_t)(a0.f7.f0.b));
-    h = mix(h, (uint64_t)(a0.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f7.f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][1]));
     return h;
 }
-uint64_t hash_R056(unsigned short a0, R056 a1, int16_t a2, uint8_t a3) {
+uint64_t hash_R054(unsigned short a0, R054 a1, int16_t a2, uint8_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2));
-    h = mix(h, (uint64_t)(a1.f3));
-    h = mix(h, (uint64_t)(int64_t)(a1.f4));
-    h = mix(h, (uint64_t)(int64_t)(a1.f5[0]));
-    h = mix(h, (uint64_t)(a1.f6[0]));
-    h = mix(h, (uint64_t)(a1.f6[1]));
-    h = mix(h, (uint64_t)(a1.f6[2]));
-    h = mix(h, (uint64_t)(a1.f7.f0.a));
-    h = mix(h, (uint64_t)(a1.f7.f0.b));
-    h = mix(h, (uint64_t)(a1.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a1.f7.f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-R056 echo_R056(double a0, R056 a1) {
+R054 echo_R054(double a0, R054 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (unsigned char)(a1.f0[0] + k);
-    a1.f1 = (char)(a1.f1 + k);
-    a1.f2 = (uint16_t)(a1.f2 + k);
-    a1.f3 = a1.f3 ^ (k & 1);
-    a1.f4 = (short)(a1.f4 + k);
-    a1.f5[0] = (signed char)(a1.f5[0] + k);
-    a1.f6[0] = (uint16_t)(a1.f6[0] + k);
-    a1.f6[1] = (uint16_t)(a1.f6[1] + k);
-    a1.f6[2] = (uint16_t)(a1.f6[2] + k);
-    a1.f7.f0.a = (uint8_t)(a1.f7.f0.a + k);
-    a1.f7.f0.b = (uint8_t)(a1.f7.f0.b + k);
-    a1.f7.f1[0][0] = (unsigned int)(a1.f7.f1[0][0] + k);
-    a1.f7.f1[1][0] = (unsigned int)(a1.f7.f1[1][0] + k);
+    a1.f0.f0[0][0] = (int16_t)(a1.f0.f0[0][0] + k);
+    a1.f0.f0[0][1] = (int16_t)(a1.f0.f0[0][1] + k);
+    a1.f0.f0[1][0] = (int16_t)(a1.f0.f0[1][0] + k);
+    a1.f0.f0[1][1] = (int16_t)(a1.f0.f0[1][1] + k);
     return a1;
 }
-uint64_t pair_R056(int32_t a0, uint8_t a1, const int64_t *a2, R056 a3, short a4, R056 a5) {
+uint64_t pair_R054(int32_t a0, uint8_t a1, const int64_t *a2, R054 a3, short a4, R054 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
-    h = mix(h, (uint64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a3.f5[0]));
-    h = mix(h, (uint64_t)(a3.f6[0]));
-    h = mix(h, (uint64_t)(a3.f6[1]));
-    h = mix(h, (uint64_t)(a3.f6[2]));
-    h = mix(h, (uint64_t)(a3.f7.f0.a));
-    h = mix(h, (uint64_t)(a3.f7.f0.b));
-    h = mix(h, (uint64_t)(a3.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a3.f7.f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, (uint64_t)(int64_t)(a5.f4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5[0]));
-    h = mix(h, (uint64_t)(a5.f6[0]));
-    h = mix(h, (uint64_t)(a5.f6[1]));
-    h = mix(h, (uint64_t)(a5.f6[2]));
-    h = mix(h, (uint64_t)(a5.f7.f0.a));
-    h = mix(h, (uint64_t)(a5.f7.f0.b));
-    h = mix(h, (uint64_t)(a5.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a5.f7.f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.f0[1][1]));
     return h;
 }
 
-R057 make_R057(int seed) {
-    R057 s;
+R055 make_R055(int seed) {
+    R055 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].f0.a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[0].f0.b = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[0].f1[0][0] = (unsigned int)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f1[0].f1[1][0] = (unsigned int)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f0.f0[0][0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f0[1][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0.f0[2][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0.f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f3 = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f5[0] = (char)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f5[1] = (char)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f5[2] = (char)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f6 = ((seed + 12) & 1) != 0;
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R057(R057 a0) {
+__attribute__((unused)) static uint64_t leafhash_R055(R055 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.a));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.b));
-    h = mix(h, (uint64_t)(a0.f1[0].f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f1[0].f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[2][1]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[2]));
+    h = mix(h, (uint64_t)(a0.f6));
     return h;
 }
-uint64_t hash_R057(float a0, double a1, double a2, R057 a3, ssize_t a4, EnInt a5) {
+uint64_t hash_R055(float a0, double a1, double a2, R055 a3, ssize_t a4, EnInt a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1[0].f0.a));
-    h = mix(h, (uint64_t)(a3.f1[0].f0.b));
-    h = mix(h, (uint64_t)(a3.f1[0].f1[0][0]));
-    h = mix(h, (uint64_t)(a3.f1[0].f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[2][1]));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[2]));
+    h = mix(h, (uint64_t)(a3.f6));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R057 echo_R057(float a0, double a1, float a2, short a3, long a4, R057 a5, int8_t a6, long long a7, signed char a8) {
+R055 echo_R055(float a0, double a1, float a2, short a3, long a4, R055 a5, int8_t a6, long long a7, signed char a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -5989,28 +5439,44 @@ R057 echo_R057(float a0, double a1, float a2, short a3, long a4, R057 a5, int8_t
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (int)(a5.f0 + k);
-    a5.f1[0].f0.a = (uint8_t)(a5.f1[0].f0.a + k);
-    a5.f1[0].f0.b = (uint8_t)(a5.f1[0].f0.b + k);
-    a5.f1[0].f1[0][0] = (unsigned int)(a5.f1[0].f1[0][0] + k);
-    a5.f1[0].f1[1][0] = (unsigned int)(a5.f1[0].f1[1][0] + k);
+    a5.f0.f0[0][0] = (signed char)(a5.f0.f0[0][0] + k);
+    a5.f0.f0[0][1] = (signed char)(a5.f0.f0[0][1] + k);
+    a5.f0.f0[1][0] = (signed char)(a5.f0.f0[1][0] + k);
+    a5.f0.f0[1][1] = (signed char)(a5.f0.f0[1][1] + k);
+    a5.f0.f0[2][0] = (signed char)(a5.f0.f0[2][0] + k);
+    a5.f0.f0[2][1] = (signed char)(a5.f0.f0[2][1] + k);
+    a5.f1 = (uint8_t)(a5.f1 + k);
+    a5.f2 = (uint16_t)(a5.f2 + k);
+    a5.f3 = (int8_t)(a5.f3 + k);
+    a5.f5[0] = (char)(a5.f5[0] + k);
+    a5.f5[1] = (char)(a5.f5[1] + k);
+    a5.f5[2] = (char)(a5.f5[2] + k);
+    a5.f6 = a5.f6 ^ (k & 1);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R057(EnInt a0, EnI64 a1, unsigned short a2, R057 a3, unsigned int a4, long a5) {
+uint64_t __attribute__((ms_abi)) w64_hash_R055(EnInt a0, EnI64 a1, unsigned short a2, R055 a3, unsigned int a4, long a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1[0].f0.a));
-    h = mix(h, (uint64_t)(a3.f1[0].f0.b));
-    h = mix(h, (uint64_t)(a3.f1[0].f1[0][0]));
-    h = mix(h, (uint64_t)(a3.f1[0].f1[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[2][1]));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5[2]));
+    h = mix(h, (uint64_t)(a3.f6));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R057 __attribute__((ms_abi)) w64_echo_R057(const int64_t *a0, _Bool a1, long a2, unsigned char a3, R057 a4) {
+R055 __attribute__((ms_abi)) w64_echo_R055(const int64_t *a0, _Bool a1, long a2, unsigned char a3, R055 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(a1);
@@ -6018,37 +5484,45 @@ R057 __attribute__((ms_abi)) w64_echo_R057(const int64_t *a0, _Bool a1, long a2,
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (int)(a4.f0 + k);
-    a4.f1[0].f0.a = (uint8_t)(a4.f1[0].f0.a + k);
-    a4.f1[0].f0.b = (uint8_t)(a4.f1[0].f0.b + k);
-    a4.f1[0].f1[0][0] = (unsigned int)(a4.f1[0].f1[0][0] + k);
-    a4.f1[0].f1[1][0] = (unsigned int)(a4.f1[0].f1[1][0] + k);
+    a4.f0.f0[0][0] = (signed char)(a4.f0.f0[0][0] + k);
+    a4.f0.f0[0][1] = (signed char)(a4.f0.f0[0][1] + k);
+    a4.f0.f0[1][0] = (signed char)(a4.f0.f0[1][0] + k);
+    a4.f0.f0[1][1] = (signed char)(a4.f0.f0[1][1] + k);
+    a4.f0.f0[2][0] = (signed char)(a4.f0.f0[2][0] + k);
+    a4.f0.f0[2][1] = (signed char)(a4.f0.f0[2][1] + k);
+    a4.f1 = (uint8_t)(a4.f1 + k);
+    a4.f2 = (uint16_t)(a4.f2 + k);
+    a4.f3 = (int8_t)(a4.f3 + k);
+    a4.f5[0] = (char)(a4.f5[0] + k);
+    a4.f5[1] = (char)(a4.f5[1] + k);
+    a4.f5[2] = (char)(a4.f5[2] + k);
+    a4.f6 = a4.f6 ^ (k & 1);
     return a4;
 }
 
-R058 make_R058(int seed) {
-    R058 s;
+R056 make_R056(int seed) {
+    R056 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2[0].f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f1 = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R058(R058 a0) {
+__attribute__((unused)) static uint64_t leafhash_R056(R056 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f2[0].f0));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)*(a0.f0.f1));
     return h;
 }
-uint64_t hash_R058(size_t a0, int8_t a1, R058 a2, const int64_t *a3) {
+uint64_t hash_R056(size_t a0, int8_t a1, R056 a2, const int64_t *a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits64(a2.f2[0].f0));
+    h = mix(h, (uint64_t)(a2.f0.f0));
+    h = mix(h, (uint64_t)*(a2.f0.f1));
     h = mix(h, (uint64_t)*(a3));
     return h;
 }
-R058 echo_R058(uintptr_t a0, long long a1, uint16_t a2, R058 a3, uint32_t a4, const int64_t *a5) {
+R056 echo_R056(uintptr_t a0, long long a1, uint16_t a2, R056 a3, uint32_t a4, const int64_t *a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -6057,95 +5531,71 @@ R058 echo_R058(uintptr_t a0, long long a1, uint16_t a2, R058 a3, uint32_t a4, co
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f2[0].f0 = (double)(a3.f2[0].f0 + k);
+    a3.f0.f0 = (uint64_t)(a3.f0.f0 + k);
+    a3.f0.f1 = a3.f0.f1 + (k & 7);
     return a3;
 }
-uint64_t pair_R058(ssize_t a0, R058 a1, float a2, R058 a3, unsigned long a4, uint32_t a5) {
+uint64_t pair_R056(ssize_t a0, R056 a1, float a2, R056 a3, unsigned long a4, uint32_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits64(a1.f2[0].f0));
+    h = mix(h, (uint64_t)(a1.f0.f0));
+    h = mix(h, (uint64_t)*(a1.f0.f1));
     h = mix(h, bits32(a2));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, bits64(a3.f2[0].f0));
+    h = mix(h, (uint64_t)(a3.f0.f0));
+    h = mix(h, (uint64_t)*(a3.f0.f1));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
 
-R059 make_R059(int seed) {
-    R059 s;
+R057 make_R057(int seed) {
+    R057 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].c = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[0].s = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[0].l = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R059(R059 a0) {
+__attribute__((unused)) static uint64_t leafhash_R057(R057 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].s));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].l));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1.f2));
     return h;
 }
-uint64_t hash_R059(double a0, int8_t a1, float a2, R059 a3, int8_t a4, uint16_t a5) {
+uint64_t hash_R057(double a0, int8_t a1, float a2, R057 a3, int8_t a4, uint16_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].c));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].s));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].l));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, bits64(a3.f1.f2));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
-R059 echo_R059(int8_t a0, R059 a1, float a2, int16_t a3) {
+R057 echo_R057(int8_t a0, R057 a1, float a2, int16_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0].c = (char)(a1.f0[0].c + k);
-    a1.f0[0].s = (short)(a1.f0[0].s + k);
-    a1.f0[0].l = (long)(a1.f0[0].l + k);
+    a1.f0 = (char)(a1.f0 + k);
+    a1.f1.f2 = (double)(a1.f1.f2 + k);
     return a1;
 }
 
-R060 make_R060(int seed) {
-    R060 s;
+R058 make_R058(int seed) {
+    R058 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2.b[0] = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f2.b[1] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f2.b[2] = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f2.b[3] = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f2.b[4] = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f2.b[5] = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
-    s.f2.b[6] = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f2.b[7] = (uint8_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f2.b[8] = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
+    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R060(R060 a0) {
+__attribute__((unused)) static uint64_t leafhash_R058(R058 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2.b[0]));
-    h = mix(h, (uint64_t)(a0.f2.b[1]));
-    h = mix(h, (uint64_t)(a0.f2.b[2]));
-    h = mix(h, (uint64_t)(a0.f2.b[3]));
-    h = mix(h, (uint64_t)(a0.f2.b[4]));
-    h = mix(h, (uint64_t)(a0.f2.b[5]));
-    h = mix(h, (uint64_t)(a0.f2.b[6]));
-    h = mix(h, (uint64_t)(a0.f2.b[7]));
-    h = mix(h, (uint64_t)(a0.f2.b[8]));
+    h = mix(h, bits64(a0.f0.f0));
     return h;
 }
-uint64_t hash_R060(unsigned int a0, const int64_t *a1, long a2, unsigned long a3, char a4, const int64_t *a5, unsigned char a6, size_t a7, R060 a8) {
+uint64_t hash_R058(unsigned int a0, const int64_t *a1, long a2, unsigned long a3, char a4, const int64_t *a5, unsigned char a6, size_t a7, R058 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -6155,20 +5605,10 @@ uint64_t hash_R060(unsigned int a0, const int64_t *a1, long a2, unsigned long a3
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2.b[0]));
-    h = mix(h, (uint64_t)(a8.f2.b[1]));
-    h = mix(h, (uint64_t)(a8.f2.b[2]));
-    h = mix(h, (uint64_t)(a8.f2.b[3]));
-    h = mix(h, (uint64_t)(a8.f2.b[4]));
-    h = mix(h, (uint64_t)(a8.f2.b[5]));
-    h = mix(h, (uint64_t)(a8.f2.b[6]));
-    h = mix(h, (uint64_t)(a8.f2.b[7]));
-    h = mix(h, (uint64_t)(a8.f2.b[8]));
+    h = mix(h, bits64(a8.f0.f0));
     return h;
 }
-R060 echo_R060(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, unsigned short a5, double a6, char a7, R060 a8) {
+R058 echo_R058(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, unsigned short a5, double a6, char a7, R058 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -6180,81 +5620,66 @@ R060 echo_R060(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, un
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (uint8_t)(a8.f0 + k);
-    a8.f1 = (int8_t)(a8.f1 + k);
-    a8.f2.b[0] = (uint8_t)(a8.f2.b[0] + k);
-    a8.f2.b[1] = (uint8_t)(a8.f2.b[1] + k);
-    a8.f2.b[2] = (uint8_t)(a8.f2.b[2] + k);
-    a8.f2.b[3] = (uint8_t)(a8.f2.b[3] + k);
-    a8.f2.b[4] = (uint8_t)(a8.f2.b[4] + k);
-    a8.f2.b[5] = (uint8_t)(a8.f2.b[5] + k);
-    a8.f2.b[6] = (uint8_t)(a8.f2.b[6] + k);
-    a8.f2.b[7] = (uint8_t)(a8.f2.b[7] + k);
-    a8.f2.b[8] = (uint8_t)(a8.f2.b[8] + k);
+    a8.f0.f0 = (double)(a8.f0.f0 + k);
     return a8;
 }
-uint64_t pair_R060(double a0, double a1, double a2, R060 a3, long a4, R060 a5, double a6, unsigned char a7) {
+uint64_t pair_R058(double a0, double a1, double a2, R058 a3, long a4, R058 a5, double a6, unsigned char a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2.b[0]));
-    h = mix(h, (uint64_t)(a3.f2.b[1]));
-    h = mix(h, (uint64_t)(a3.f2.b[2]));
-    h = mix(h, (uint64_t)(a3.f2.b[3]));
-    h = mix(h, (uint64_t)(a3.f2.b[4]));
-    h = mix(h, (uint64_t)(a3.f2.b[5]));
-    h = mix(h, (uint64_t)(a3.f2.b[6]));
-    h = mix(h, (uint64_t)(a3.f2.b[7]));
-    h = mix(h, (uint64_t)(a3.f2.b[8]));
+    h = mix(h, bits64(a3.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2.b[0]));
-    h = mix(h, (uint64_t)(a5.f2.b[1]));
-    h = mix(h, (uint64_t)(a5.f2.b[2]));
-    h = mix(h, (uint64_t)(a5.f2.b[3]));
-    h = mix(h, (uint64_t)(a5.f2.b[4]));
-    h = mix(h, (uint64_t)(a5.f2.b[5]));
-    h = mix(h, (uint64_t)(a5.f2.b[6]));
-    h = mix(h, (uint64_t)(a5.f2.b[7]));
-    h = mix(h, (uint64_t)(a5.f2.b[8]));
+    h = mix(h, bits64(a5.f0.f0));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-HashFn_R060 ptr_hash_R060(void) { return hash_R060; }
-EchoFn_R060 ptr_echo_R060(void) { return echo_R060; }
+HashFn_R058 ptr_hash_R058(void) { return hash_R058; }
+EchoFn_R058 ptr_echo_R058(void) { return echo_R058; }
 
-R061 make_R061(int seed) {
-    R061 s;
+R059 make_R059(int seed) {
+    R059 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.v[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1.v[1][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1.v[2][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3 = (uintptr_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f4 = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f5 = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f6[0] = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f6[1] = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f7 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R061(R061 a0) {
+__attribute__((unused)) static uint64_t leafhash_R059(R059 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1.v[0][0]));
-    h = mix(h, bits32(a0.f1.v[1][0]));
-    h = mix(h, bits32(a0.f1.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6[1]));
+    h = mix(h, bits64(a0.f7));
     return h;
 }
-uint64_t hash_R061(R061 a0, float a1) {
+uint64_t hash_R059(R059 a0, float a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1.v[0][0]));
-    h = mix(h, bits32(a0.f1.v[1][0]));
-    h = mix(h, bits32(a0.f1.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f6[1]));
+    h = mix(h, bits64(a0.f7));
     h = mix(h, bits32(a1));
     return h;
 }
-R061 echo_R061(double a0, double a1, float a2, R061 a3, unsigned short a4, float a5, uint32_t a6) {
+R059 echo_R059(double a0, double a1, float a2, R059 a3, unsigned short a4, float a5, uint32_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -6264,64 +5689,88 @@ R061 echo_R061(double a0, double a1, float a2, R061 a3, unsigned short a4, float
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1.v[0][0] = (float)(a3.f1.v[0][0] + k);
-    a3.f1.v[1][0] = (float)(a3.f1.v[1][0] + k);
-    a3.f1.v[2][0] = (float)(a3.f1.v[2][0] + k);
+    a3.f0 = (int8_t)(a3.f0 + k);
+    a3.f1 = (int64_t)(a3.f1 + k);
+    a3.f2 = (char)(a3.f2 + k);
+    a3.f3 = (uintptr_t)(a3.f3 + k);
+    a3.f4 = (signed char)(a3.f4 + k);
+    a3.f5 = (unsigned char)(a3.f5 + k);
+    a3.f6[0] = (short)(a3.f6[0] + k);
+    a3.f6[1] = (short)(a3.f6[1] + k);
+    a3.f7 = (double)(a3.f7 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R061(size_t a0, float a1, double a2, double a3, R061 a4, float a5, float a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R059(size_t a0, float a1, double a2, double a3, R059 a4, float a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1.v[0][0]));
-    h = mix(h, bits32(a4.f1.v[1][0]));
-    h = mix(h, bits32(a4.f1.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(a4.f5));
+    h = mix(h, (uint64_t)(int64_t)(a4.f6[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f6[1]));
+    h = mix(h, bits64(a4.f7));
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     return h;
 }
-R061 __attribute__((ms_abi)) w64_echo_R061(R061 a0, signed char a1) {
+R059 __attribute__((ms_abi)) w64_echo_R059(R059 a0, signed char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1.v[0][0] = (float)(a0.f1.v[0][0] + k);
-    a0.f1.v[1][0] = (float)(a0.f1.v[1][0] + k);
-    a0.f1.v[2][0] = (float)(a0.f1.v[2][0] + k);
+    a0.f0 = (int8_t)(a0.f0 + k);
+    a0.f1 = (int64_t)(a0.f1 + k);
+    a0.f2 = (char)(a0.f2 + k);
+    a0.f3 = (uintptr_t)(a0.f3 + k);
+    a0.f4 = (signed char)(a0.f4 + k);
+    a0.f5 = (unsigned char)(a0.f5 + k);
+    a0.f6[0] = (short)(a0.f6[0] + k);
+    a0.f6[1] = (short)(a0.f6[1] + k);
+    a0.f7 = (double)(a0.f7 + k);
     return a0;
 }
-W64HashFn_R061 ptr_w64_hash_R061(void) { return w64_hash_R061; }
-W64EchoFn_R061 ptr_w64_echo_R061(void) { return w64_echo_R061; }
+W64HashFn_R059 ptr_w64_hash_R059(void) { return w64_hash_R059; }
+W64EchoFn_R059 ptr_w64_echo_R059(void) { return w64_echo_R059; }
 
-R062 make_R062(int seed) {
-    R062 s;
+R060 make_R060(int seed) {
+    R060 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2.f = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3.f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R062(R062 a0) {
+__attribute__((unused)) static uint64_t leafhash_R060(R060 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2.f));
+    h = mix(h, bits32(a0.f3.f0));
     return h;
 }
-uint64_t hash_R062(unsigned long long a0, unsigned long a1, unsigned char a2, long a3, unsigned short a4, R062 a5, unsigned char a6, uint8_t a7) {
+uint64_t hash_R060(unsigned long long a0, unsigned long a1, unsigned char a2, long a3, unsigned short a4, R060 a5, unsigned char a6, uint8_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0.f0));
+    h = mix(h, bits32(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, bits32(a5.f2.f));
+    h = mix(h, bits32(a5.f3.f0));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-R062 echo_R062(float a0, long long a1, uint8_t a2, double a3, float a4, double a5, R062 a6, unsigned char a7, size_t a8, uint16_t a9) {
+R060 echo_R060(float a0, long long a1, uint8_t a2, double a3, float a4, double a5, R060 a6, unsigned char a7, size_t a8, uint16_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -6334,38 +5783,41 @@ R062 echo_R062(float a0, long long a1, uint8_t a2, double a3, float a4, double a
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0.f0 = (uint8_t)(a6.f0.f0 + k);
+    a6.f0 = (float)(a6.f0 + k);
+    a6.f1 = (unsigned char)(a6.f1 + k);
+    a6.f2.f = (float)(a6.f2.f + k);
+    a6.f3.f0 = (float)(a6.f3.f0 + k);
     return a6;
 }
-uint64_t pair_R062(unsigned short a0, R062 a1, unsigned short a2, R062 a3, double a4, double a5) {
+uint64_t pair_R060(unsigned short a0, R060 a1, unsigned short a2, R060 a3, double a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0.f0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, bits32(a1.f2.f));
+    h = mix(h, bits32(a1.f3.f0));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0.f0));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, bits32(a3.f2.f));
+    h = mix(h, bits32(a3.f3.f0));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     return h;
 }
 
-R063 make_R063(int seed) {
-    R063 s;
+R061 make_R061(int seed) {
+    R061 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned int)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (unsigned int)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1 = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R063(R063 a0) {
+__attribute__((unused)) static uint64_t leafhash_R061(R061 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R063(float a0, float a1, uintptr_t a2, long a3, float a4, double a5, R063 a6, double a7, signed char a8) {
+uint64_t hash_R061(float a0, float a1, uintptr_t a2, long a3, float a4, double a5, R061 a6, double a7, signed char a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -6373,15 +5825,12 @@ uint64_t hash_R063(float a0, float a1, uintptr_t a2, long a3, float a4, double a
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(a6.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, bits64(a6.f0));
     h = mix(h, bits64(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-R063 echo_R063(double a0, double a1, float a2, double a3, R063 a4, intptr_t a5) {
+R061 echo_R061(double a0, double a1, float a2, double a3, R061 a4, intptr_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -6390,49 +5839,24 @@ R063 echo_R063(double a0, double a1, float a2, double a3, R063 a4, intptr_t a5) 
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (unsigned int)(a4.f0[0] + k);
-    a4.f0[1] = (unsigned int)(a4.f0[1] + k);
-    a4.f0[2] = (unsigned int)(a4.f0[2] + k);
-    a4.f1 = (long)(a4.f1 + k);
+    a4.f0 = (double)(a4.f0 + k);
     return a4;
 }
 
-R064 make_R064(int seed) {
-    R064 s;
+R062 make_R062(int seed) {
+    R062 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[1] = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[2] = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f4.c = (char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f4.s = (short)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f4.l = (long)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f5 = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f6.f1[0] = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
-    s.f6.f1[1] = (short)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f7 = (size_t)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f0.f0[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[1].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R064(R064 a0) {
+__attribute__((unused)) static uint64_t leafhash_R062(R062 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(a0.f1[2]));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, bits32(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4.c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4.s));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4.l));
-    h = mix(h, bits32(a0.f5));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6.f1[1]));
-    h = mix(h, (uint64_t)(a0.f7));
+    h = mix(h, bits32(a0.f0.f0[0].a));
+    h = mix(h, bits32(a0.f0.f0[1].a));
     return h;
 }
-uint64_t hash_R064(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R064 a7, short a8) {
+uint64_t hash_R062(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R062 a7, short a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -6441,23 +5865,12 @@ uint64_t hash_R064(double a0, float a1, double a2, float a3, double a4, double a
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1[0]));
-    h = mix(h, (uint64_t)(a7.f1[1]));
-    h = mix(h, (uint64_t)(a7.f1[2]));
-    h = mix(h, (uint64_t)(a7.f2));
-    h = mix(h, bits32(a7.f3));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4.c));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4.s));
-    h = mix(h, (uint64_t)(int64_t)(a7.f4.l));
-    h = mix(h, bits32(a7.f5));
-    h = mix(h, (uint64_t)(int64_t)(a7.f6.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f6.f1[1]));
-    h = mix(h, (uint64_t)(a7.f7));
+    h = mix(h, bits32(a7.f0.f0[0].a));
+    h = mix(h, bits32(a7.f0.f0[1].a));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-R064 echo_R064(EnInt a0, int16_t a1, EnI16 a2, double a3, R064 a4, float a5) {
+R062 echo_R062(EnInt a0, int16_t a1, EnI16 a2, double a3, R062 a4, float a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -6466,90 +5879,48 @@ R064 echo_R064(EnInt a0, int16_t a1, EnI16 a2, double a3, R064 a4, float a5) {
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1[0] = (unsigned short)(a4.f1[0] + k);
-    a4.f1[1] = (unsigned short)(a4.f1[1] + k);
-    a4.f1[2] = (unsigned short)(a4.f1[2] + k);
-    a4.f2 = (uint32_t)(a4.f2 + k);
-    a4.f3 = (float)(a4.f3 + k);
-    a4.f4.c = (char)(a4.f4.c + k);
-    a4.f4.s = (short)(a4.f4.s + k);
-    a4.f4.l = (long)(a4.f4.l + k);
-    a4.f5 = (float)(a4.f5 + k);
-    a4.f6.f1[0] = (short)(a4.f6.f1[0] + k);
-    a4.f6.f1[1] = (short)(a4.f6.f1[1] + k);
-    a4.f7 = (size_t)(a4.f7 + k);
+    a4.f0.f0[0].a = (float)(a4.f0.f0[0].a + k);
+    a4.f0.f0[1].a = (float)(a4.f0.f0[1].a + k);
     return a4;
 }
-uint64_t pair_R064(R064 a0, uint16_t a1, R064 a2, short a3, signed char a4) {
+uint64_t pair_R062(R062 a0, uint16_t a1, R062 a2, short a3, signed char a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(a0.f1[2]));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, bits32(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4.c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4.s));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4.l));
-    h = mix(h, bits32(a0.f5));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6.f1[1]));
-    h = mix(h, (uint64_t)(a0.f7));
+    h = mix(h, bits32(a0.f0.f0[0].a));
+    h = mix(h, bits32(a0.f0.f0[1].a));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1[0]));
-    h = mix(h, (uint64_t)(a2.f1[1]));
-    h = mix(h, (uint64_t)(a2.f1[2]));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, bits32(a2.f3));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4.c));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4.s));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4.l));
-    h = mix(h, bits32(a2.f5));
-    h = mix(h, (uint64_t)(int64_t)(a2.f6.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f6.f1[1]));
-    h = mix(h, (uint64_t)(a2.f7));
+    h = mix(h, bits32(a2.f0.f0[0].a));
+    h = mix(h, bits32(a2.f0.f0[1].a));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
 
-R065 make_R065(int seed) {
-    R065 s;
+R063 make_R063(int seed) {
+    R063 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (EnU8)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2[0][0] = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f2[0][1] = &ffidl_cells[(seed * 3 + 3) % 48];
-    s.f2[1][0] = &ffidl_cells[(seed * 3 + 4) % 48];
-    s.f2[1][1] = &ffidl_cells[(seed * 3 + 5) % 48];
-    s.f3 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[0].a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R065(R065 a0) {
+__attribute__((unused)) static uint64_t leafhash_R063(R063 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)*(a0.f2[0][0]));
-    h = mix(h, (uint64_t)*(a0.f2[0][1]));
-    h = mix(h, (uint64_t)*(a0.f2[1][0]));
-    h = mix(h, (uint64_t)*(a0.f2[1][1]));
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1[0].a));
     return h;
 }
-uint64_t hash_R065(R065 a0) {
+uint64_t hash_R063(R063 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)*(a0.f2[0][0]));
-    h = mix(h, (uint64_t)*(a0.f2[0][1]));
-    h = mix(h, (uint64_t)*(a0.f2[1][0]));
-    h = mix(h, (uint64_t)*(a0.f2[1][1]));
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1[0].a));
     return h;
 }
-R065 echo_R065(double a0, float a1, float a2, double a3, float a4, double a5, R065 a6, double a7) {
+R063 echo_R063(double a0, float a1, float a2, double a3, float a4, double a5, R063 a6, double a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -6560,99 +5931,48 @@ R065 echo_R065(double a0, float a1, float a2, double a3, float a4, double a5, R0
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (unsigned long long)(a6.f0 + k);
-    a6.f1 = (EnU8)(a6.f1 + k);
-    a6.f2[0][0] = a6.f2[0][0] + (k & 7);
-    a6.f2[0][1] = a6.f2[0][1] + (k & 7);
-    a6.f2[1][0] = a6.f2[1][0] + (k & 7);
-    a6.f2[1][1] = a6.f2[1][1] + (k & 7);
-    a6.f3 = (double)(a6.f3 + k);
+    a6.f0[0] = (float)(a6.f0[0] + k);
+    a6.f0[1] = (float)(a6.f0[1] + k);
+    a6.f0[2] = (float)(a6.f0[2] + k);
+    a6.f1[0].a = (uint8_t)(a6.f1[0].a + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R065(R065 a0, uint16_t a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R063(R063 a0, uint16_t a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)*(a0.f2[0][0]));
-    h = mix(h, (uint64_t)*(a0.f2[0][1]));
-    h = mix(h, (uint64_t)*(a0.f2[1][0]));
-    h = mix(h, (uint64_t)*(a0.f2[1][1]));
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1[0].a));
     h = mix(h, (uint64_t)(a1));
     return h;
 }
-R065 __attribute__((ms_abi)) w64_echo_R065(float a0, unsigned char a1, R065 a2) {
+R063 __attribute__((ms_abi)) w64_echo_R063(float a0, unsigned char a1, R063 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (unsigned long long)(a2.f0 + k);
-    a2.f1 = (EnU8)(a2.f1 + k);
-    a2.f2[0][0] = a2.f2[0][0] + (k & 7);
-    a2.f2[0][1] = a2.f2[0][1] + (k & 7);
-    a2.f2[1][0] = a2.f2[1][0] + (k & 7);
-    a2.f2[1][1] = a2.f2[1][1] + (k & 7);
-    a2.f3 = (double)(a2.f3 + k);
+    a2.f0[0] = (float)(a2.f0[0] + k);
+    a2.f0[1] = (float)(a2.f0[1] + k);
+    a2.f0[2] = (float)(a2.f0[2] + k);
+    a2.f1[0].a = (uint8_t)(a2.f1[0].a + k);
     return a2;
 }
-HashFn_R065 ptr_hash_R065(void) { return hash_R065; }
-EchoFn_R065 ptr_echo_R065(void) { return echo_R065; }
+HashFn_R063 ptr_hash_R063(void) { return hash_R063; }
+EchoFn_R063 ptr_echo_R063(void) { return echo_R063; }
 
-R066 make_R066(int seed) {
-    R066 s;
+R064 make_R064(int seed) {
+    R064 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.a = ((seed + 1) & 1) != 0;
-    s.f1.b = ((seed + 2) & 1) != 0;
-    s.f1.c = ((seed + 3) & 1) != 0;
-    s.f1.f = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2[0] = (unsigned int)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f3.f0[0] = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f3.f1 = (char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f3.f2 = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f3.f3 = ((seed + 9) & 1) != 0;
-    s.f3.f4 = (short)((int64_t)(seed * 37 + 10 * 11 + 3));
-    s.f3.f5[0] = (signed char)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f3.f6[0] = (uint16_t)(uint64_t)(seed * 37 + 12 * 11 + 3);
-    s.f3.f6[1] = (uint16_t)(uint64_t)(seed * 37 + 13 * 11 + 3);
-    s.f3.f6[2] = (uint16_t)(uint64_t)(seed * 37 + 14 * 11 + 3);
-    s.f3.f7.f0.a = (uint8_t)(uint64_t)(seed * 37 + 15 * 11 + 3);
-    s.f3.f7.f0.b = (uint8_t)(uint64_t)(seed * 37 + 16 * 11 + 3);
-    s.f3.f7.f1[0][0] = (unsigned int)(uint64_t)(seed * 37 + 17 * 11 + 3);
-    s.f3.f7.f1[1][0] = (unsigned int)(uint64_t)(seed * 37 + 18 * 11 + 3);
-    s.f4 = (double)(-(seed * 1.5 + 19 * 0.25 + 0.125));
-    s.f5[0].f2[0] = (float)((seed * 1.5 + 20 * 0.25 + 0.125));
-    s.f5[0].f2[1] = (float)(-(seed * 1.5 + 21 * 0.25 + 0.125));
+    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R066(R066 a0) {
+__attribute__((unused)) static uint64_t leafhash_R064(R064 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, (uint64_t)(a0.f1.b));
-    h = mix(h, (uint64_t)(a0.f1.c));
-    h = mix(h, bits32(a0.f1.f));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f1));
-    h = mix(h, (uint64_t)(a0.f3.f2));
-    h = mix(h, (uint64_t)(a0.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f5[0]));
-    h = mix(h, (uint64_t)(a0.f3.f6[0]));
-    h = mix(h, (uint64_t)(a0.f3.f6[1]));
-    h = mix(h, (uint64_t)(a0.f3.f6[2]));
-    h = mix(h, (uint64_t)(a0.f3.f7.f0.a));
-    h = mix(h, (uint64_t)(a0.f3.f7.f0.b));
-    h = mix(h, (uint64_t)(a0.f3.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f3.f7.f1[1][0]));
-    h = mix(h, bits64(a0.f4));
-    h = mix(h, bits32(a0.f5[0].f2[0]));
-    h = mix(h, bits32(a0.f5[0].f2[1]));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R066(size_t a0, int a1, EnU16 a2, int16_t a3, size_t a4, const int64_t *a5, R066 a6, float a7) {
+uint64_t hash_R064(size_t a0, int a1, EnU16 a2, int16_t a3, size_t a4, const int64_t *a5, R064 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -6660,32 +5980,11 @@ uint64_t hash_R066(size_t a0, int a1, EnU16 a2, int16_t a3, size_t a4, const int
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1.a));
-    h = mix(h, (uint64_t)(a6.f1.b));
-    h = mix(h, (uint64_t)(a6.f1.c));
-    h = mix(h, bits32(a6.f1.f));
-    h = mix(h, (uint64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(a6.f3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f1));
-    h = mix(h, (uint64_t)(a6.f3.f2));
-    h = mix(h, (uint64_t)(a6.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f5[0]));
-    h = mix(h, (uint64_t)(a6.f3.f6[0]));
-    h = mix(h, (uint64_t)(a6.f3.f6[1]));
-    h = mix(h, (uint64_t)(a6.f3.f6[2]));
-    h = mix(h, (uint64_t)(a6.f3.f7.f0.a));
-    h = mix(h, (uint64_t)(a6.f3.f7.f0.b));
-    h = mix(h, (uint64_t)(a6.f3.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a6.f3.f7.f1[1][0]));
-    h = mix(h, bits64(a6.f4));
-    h = mix(h, bits32(a6.f5[0].f2[0]));
-    h = mix(h, bits32(a6.f5[0].f2[1]));
+    h = mix(h, (uint64_t)(a6.f0));
     h = mix(h, bits32(a7));
     return h;
 }
-R066 echo_R066(signed char a0, short a1, R066 a2, float a3, double a4, double a5) {
+R064 echo_R064(signed char a0, short a1, R064 a2, float a3, double a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -6694,98 +5993,33 @@ R066 echo_R066(signed char a0, short a1, R066 a2, float a3, double a4, double a5
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (int8_t)(a2.f0 + k);
-    a2.f1.a = a2.f1.a ^ (k & 1);
-    a2.f1.b = a2.f1.b ^ (k & 1);
-    a2.f1.c = a2.f1.c ^ (k & 1);
-    a2.f1.f = (float)(a2.f1.f + k);
-    a2.f2[0] = (unsigned int)(a2.f2[0] + k);
-    a2.f3.f0[0] = (unsigned char)(a2.f3.f0[0] + k);
-    a2.f3.f1 = (char)(a2.f3.f1 + k);
-    a2.f3.f2 = (uint16_t)(a2.f3.f2 + k);
-    a2.f3.f3 = a2.f3.f3 ^ (k & 1);
-    a2.f3.f4 = (short)(a2.f3.f4 + k);
-    a2.f3.f5[0] = (signed char)(a2.f3.f5[0] + k);
-    a2.f3.f6[0] = (uint16_t)(a2.f3.f6[0] + k);
-    a2.f3.f6[1] = (uint16_t)(a2.f3.f6[1] + k);
-    a2.f3.f6[2] = (uint16_t)(a2.f3.f6[2] + k);
-    a2.f3.f7.f0.a = (uint8_t)(a2.f3.f7.f0.a + k);
-    a2.f3.f7.f0.b = (uint8_t)(a2.f3.f7.f0.b + k);
-    a2.f3.f7.f1[0][0] = (unsigned int)(a2.f3.f7.f1[0][0] + k);
-    a2.f3.f7.f1[1][0] = (unsigned int)(a2.f3.f7.f1[1][0] + k);
-    a2.f4 = (double)(a2.f4 + k);
-    a2.f5[0].f2[0] = (float)(a2.f5[0].f2[0] + k);
-    a2.f5[0].f2[1] = (float)(a2.f5[0].f2[1] + k);
+    a2.f0 = (uint64_t)(a2.f0 + k);
     return a2;
 }
-uint64_t pair_R066(double a0, double a1, uint16_t a2, intptr_t a3, R066 a4, char a5, R066 a6) {
+uint64_t pair_R064(double a0, double a1, uint16_t a2, intptr_t a3, R064 a4, char a5, R064 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1.a));
-    h = mix(h, (uint64_t)(a4.f1.b));
-    h = mix(h, (uint64_t)(a4.f1.c));
-    h = mix(h, bits32(a4.f1.f));
-    h = mix(h, (uint64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(a4.f3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3.f1));
-    h = mix(h, (uint64_t)(a4.f3.f2));
-    h = mix(h, (uint64_t)(a4.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3.f5[0]));
-    h = mix(h, (uint64_t)(a4.f3.f6[0]));
-    h = mix(h, (uint64_t)(a4.f3.f6[1]));
-    h = mix(h, (uint64_t)(a4.f3.f6[2]));
-    h = mix(h, (uint64_t)(a4.f3.f7.f0.a));
-    h = mix(h, (uint64_t)(a4.f3.f7.f0.b));
-    h = mix(h, (uint64_t)(a4.f3.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a4.f3.f7.f1[1][0]));
-    h = mix(h, bits64(a4.f4));
-    h = mix(h, bits32(a4.f5[0].f2[0]));
-    h = mix(h, bits32(a4.f5[0].f2[1]));
+    h = mix(h, (uint64_t)(a4.f0));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1.a));
-    h = mix(h, (uint64_t)(a6.f1.b));
-    h = mix(h, (uint64_t)(a6.f1.c));
-    h = mix(h, bits32(a6.f1.f));
-    h = mix(h, (uint64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(a6.f3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f1));
-    h = mix(h, (uint64_t)(a6.f3.f2));
-    h = mix(h, (uint64_t)(a6.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f5[0]));
-    h = mix(h, (uint64_t)(a6.f3.f6[0]));
-    h = mix(h, (uint64_t)(a6.f3.f6[1]));
-    h = mix(h, (uint64_t)(a6.f3.f6[2]));
-    h = mix(h, (uint64_t)(a6.f3.f7.f0.a));
-    h = mix(h, (uint64_t)(a6.f3.f7.f0.b));
-    h = mix(h, (uint64_t)(a6.f3.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a6.f3.f7.f1[1][0]));
-    h = mix(h, bits64(a6.f4));
-    h = mix(h, bits32(a6.f5[0].f2[0]));
-    h = mix(h, bits32(a6.f5[0].f2[1]));
+    h = mix(h, (uint64_t)(a6.f0));
     return h;
 }
 
-R067 make_R067(int seed) {
-    R067 s;
+R065 make_R065(int seed) {
+    R065 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint32_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R067(R067 a0) {
+__attribute__((unused)) static uint64_t leafhash_R065(R065 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R067(double a0, float a1, char a2, _Bool a3, signed char a4, short a5, R067 a6) {
+uint64_t hash_R065(double a0, float a1, char a2, _Bool a3, signed char a4, short a5, R065 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -6793,11 +6027,10 @@ uint64_t hash_R067(double a0, float a1, char a2, _Bool a3, signed char a4, short
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, bits64(a6.f0));
     return h;
 }
-R067 echo_R067(float a0, EnInt a1, R067 a2, ssize_t a3, float a4, unsigned long long a5) {
+R065 echo_R065(float a0, EnInt a1, R065 a2, ssize_t a3, float a4, unsigned long long a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -6806,32 +6039,28 @@ R067 echo_R067(float a0, EnInt a1, R067 a2, ssize_t a3, float a4, unsigned long 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (uint32_t)(a2.f0 + k);
-    a2.f1 = (long)(a2.f1 + k);
+    a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
 
-R068 make_R068(int seed) {
-    R068 s;
+R066 make_R066(int seed) {
+    R066 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R068(R068 a0) {
+__attribute__((unused)) static uint64_t leafhash_R066(R066 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R068(double a0, R068 a1) {
+uint64_t hash_R066(double a0, R066 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
     return h;
 }
-R068 echo_R068(int16_t a0, float a1, R068 a2, double a3, double a4) {
+R066 echo_R066(int16_t a0, float a1, R066 a2, double a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -6839,162 +6068,96 @@ R068 echo_R068(int16_t a0, float a1, R068 a2, double a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f0[0] = (int64_t)(a2.f0.f0[0] + k);
-    a2.f0.f0[1] = (int64_t)(a2.f0.f0[1] + k);
+    a2.f0 = (int64_t)(a2.f0 + k);
     return a2;
 }
-uint64_t pair_R068(float a0, R068 a1, int8_t a2, R068 a3, EnI64 a4) {
+uint64_t pair_R066(float a0, R066 a1, int8_t a2, R066 a3, EnI64 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
 
-R069 make_R069(int seed) {
-    R069 s;
+R067 make_R067(int seed) {
+    R067 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3[0] = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3[1] = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3[2] = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f5 = ((seed + 7) & 1) != 0;
-    s.f6[0].tag = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
-    s.f6[0].v = (uint32_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f6[1].tag = (uint8_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f6[1].v = (uint32_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R069(R069 a0) {
+__attribute__((unused)) static uint64_t leafhash_R067(R067 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6[0].tag));
-    h = mix(h, (uint64_t)(a0.f6[0].v));
-    h = mix(h, (uint64_t)(a0.f6[1].tag));
-    h = mix(h, (uint64_t)(a0.f6[1].v));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R069(signed char a0, uint64_t a1, EnI16 a2, int8_t a3, R069 a4) {
+uint64_t hash_R067(signed char a0, uint64_t a1, EnI16 a2, int8_t a3, R067 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
-    h = mix(h, (uint64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(a4.f3[2]));
-    h = mix(h, (uint64_t)(a4.f4));
-    h = mix(h, (uint64_t)(a4.f5));
-    h = mix(h, (uint64_t)(a4.f6[0].tag));
-    h = mix(h, (uint64_t)(a4.f6[0].v));
-    h = mix(h, (uint64_t)(a4.f6[1].tag));
-    h = mix(h, (uint64_t)(a4.f6[1].v));
+    h = mix(h, bits64(a4.f0));
     return h;
 }
-R069 echo_R069(R069 a0, uint32_t a1, int8_t a2) {
+R067 echo_R067(R067 a0, uint32_t a1, int8_t a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (unsigned short)(a0.f0 + k);
-    a0.f1 = (int16_t)(a0.f1 + k);
-    a0.f2 = (int16_t)(a0.f2 + k);
-    a0.f3[0] = (unsigned char)(a0.f3[0] + k);
-    a0.f3[1] = (unsigned char)(a0.f3[1] + k);
-    a0.f3[2] = (unsigned char)(a0.f3[2] + k);
-    a0.f4 = (unsigned char)(a0.f4 + k);
-    a0.f5 = a0.f5 ^ (k & 1);
-    a0.f6[0].tag = (uint8_t)(a0.f6[0].tag + k);
-    a0.f6[0].v = (uint32_t)(a0.f6[0].v + k);
-    a0.f6[1].tag = (uint8_t)(a0.f6[1].tag + k);
-    a0.f6[1].v = (uint32_t)(a0.f6[1].v + k);
+    a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R069(double a0, double a1, float a2, R069 a3, uintptr_t a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R067(double a0, double a1, float a2, R067 a3, uintptr_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
-    h = mix(h, (uint64_t)(a3.f3[0]));
-    h = mix(h, (uint64_t)(a3.f3[1]));
-    h = mix(h, (uint64_t)(a3.f3[2]));
-    h = mix(h, (uint64_t)(a3.f4));
-    h = mix(h, (uint64_t)(a3.f5));
-    h = mix(h, (uint64_t)(a3.f6[0].tag));
-    h = mix(h, (uint64_t)(a3.f6[0].v));
-    h = mix(h, (uint64_t)(a3.f6[1].tag));
-    h = mix(h, (uint64_t)(a3.f6[1].v));
+    h = mix(h, bits64(a3.f0));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R069 __attribute__((ms_abi)) w64_echo_R069(float a0, const int64_t *a1, int16_t a2, R069 a3) {
+R067 __attribute__((ms_abi)) w64_echo_R067(float a0, const int64_t *a1, int16_t a2, R067 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned short)(a3.f0 + k);
-    a3.f1 = (int16_t)(a3.f1 + k);
-    a3.f2 = (int16_t)(a3.f2 + k);
-    a3.f3[0] = (unsigned char)(a3.f3[0] + k);
-    a3.f3[1] = (unsigned char)(a3.f3[1] + k);
-    a3.f3[2] = (unsigned char)(a3.f3[2] + k);
-    a3.f4 = (unsigned char)(a3.f4 + k);
-    a3.f5 = a3.f5 ^ (k & 1);
-    a3.f6[0].tag = (uint8_t)(a3.f6[0].tag + k);
-    a3.f6[0].v = (uint32_t)(a3.f6[0].v + k);
-    a3.f6[1].tag = (uint8_t)(a3.f6[1].tag + k);
-    a3.f6[1].v = (uint32_t)(a3.f6[1].v + k);
+    a3.f0 = (double)(a3.f0 + k);
     return a3;
 }
-W64HashFn_R069 ptr_w64_hash_R069(void) { return w64_hash_R069; }
-W64EchoFn_R069 ptr_w64_echo_R069(void) { return w64_echo_R069; }
+W64HashFn_R067 ptr_w64_hash_R067(void) { return w64_hash_R067; }
+W64EchoFn_R067 ptr_w64_echo_R067(void) { return w64_echo_R067; }
 
-R070 make_R070(int seed) {
-    R070 s;
+R068 make_R068(int seed) {
+    R068 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R070(R070 a0) {
+__attribute__((unused)) static uint64_t leafhash_R068(R068 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1.f0));
     return h;
 }
-uint64_t hash_R070(signed char a0, float a1, float a2, float a3, R070 a4, float a5, float a6) {
+uint64_t hash_R068(signed char a0, float a1, float a2, float a3, R068 a4, float a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f1.f0));
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     return h;
 }
-R070 echo_R070(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, EnI8 a5, const int64_t *a6, float a7, R070 a8, unsigned int a9) {
+R068 echo_R068(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, EnI8 a5, const int64_t *a6, float a7, R068 a8, unsigned int a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -7007,36 +6170,49 @@ R070 echo_R070(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, En
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (uint64_t)(a8.f0 + k);
+    a8.f0 = (char)(a8.f0 + k);
+    a8.f1.f0 = (double)(a8.f1.f0 + k);
     return a8;
 }
-uint64_t pair_R070(float a0, double a1, uint32_t a2, float a3, R070 a4, uint64_t a5, R070 a6, float a7) {
+uint64_t pair_R068(float a0, double a1, uint32_t a2, float a3, R068 a4, uint64_t a5, R068 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f1.f0));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, bits64(a6.f1.f0));
     h = mix(h, bits32(a7));
     return h;
 }
-HashFn_R070 ptr_hash_R070(void) { return hash_R070; }
-EchoFn_R070 ptr_echo_R070(void) { return echo_R070; }
+HashFn_R068 ptr_hash_R068(void) { return hash_R068; }
+EchoFn_R068 ptr_echo_R068(void) { return echo_R068; }
 
-R071 make_R071(int seed) {
-    R071 s;
+R069 make_R069(int seed) {
+    R069 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (int32_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0] = ((seed + 2) & 1) != 0;
+    s.f2[1] = ((seed + 3) & 1) != 0;
+    s.f2[2] = ((seed + 4) & 1) != 0;
+    s.f3 = (uint64_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R071(R071 a0) {
+__attribute__((unused)) static uint64_t leafhash_R069(R069 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f3));
     return h;
 }
-uint64_t hash_R071(unsigned long long a0, EnI16 a1, const int64_t *a2, uintptr_t a3, size_t a4, const int64_t *a5, signed char a6, R071 a7, double a8) {
+uint64_t hash_R069(unsigned long long a0, EnI16 a1, const int64_t *a2, uintptr_t a3, size_t a4, const int64_t *a5, signed char a6, R069 a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -7045,11 +6221,16 @@ uint64_t hash_R071(unsigned long long a0, EnI16 a1, const int64_t *a2, uintptr_t
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f2[0]));
+    h = mix(h, (uint64_t)(a7.f2[1]));
+    h = mix(h, (uint64_t)(a7.f2[2]));
+    h = mix(h, (uint64_t)(a7.f3));
     h = mix(h, bits64(a8));
     return h;
 }
-R071 echo_R071(float a0, R071 a1, ssize_t a2, unsigned short a3, uint16_t a4) {
+R069 echo_R069(float a0, R069 a1, ssize_t a2, unsigned short a3, uint16_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
@@ -7057,22 +6238,29 @@ R071 echo_R071(float a0, R071 a1, ssize_t a2, unsigned short a3, uint16_t a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (double)(a1.f0 + k);
+    a1.f0 = (int32_t)(a1.f0 + k);
+    a1.f1 = (int64_t)(a1.f1 + k);
+    a1.f2[0] = a1.f2[0] ^ (k & 1);
+    a1.f2[1] = a1.f2[1] ^ (k & 1);
+    a1.f2[2] = a1.f2[2] ^ (k & 1);
+    a1.f3 = (uint64_t)(a1.f3 + k);
     return a1;
 }
 
-R072 make_R072(int seed) {
-    R072 s;
+R070 make_R070(int seed) {
+    R070 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R072(R072 a0) {
+__attribute__((unused)) static uint64_t leafhash_R070(R070 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1.f0));
     return h;
 }
-uint64_t hash_R072(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7, R072 a8) {
+uint64_t hash_R070(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7, R070 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -7082,10 +6270,11 @@ uint64_t hash_R072(float a0, float a1, float a2, float a3, float a4, float a5, f
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, bits32(a8.f0));
+    h = mix(h, bits64(a8.f1.f0));
     return h;
 }
-R072 echo_R072(uint16_t a0, unsigned char a1, R072 a2, unsigned int a3, unsigned long a4) {
+R070 echo_R070(uint16_t a0, unsigned char a1, R070 a2, unsigned int a3, unsigned long a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -7093,41 +6282,47 @@ R072 echo_R072(uint16_t a0, unsigned char a1, R072 a2, unsigned int a3, unsigned
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (int64_t)(a2.f0 + k);
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1.f0 = (double)(a2.f1.f0 + k);
     return a2;
 }
-uint64_t pair_R072(double a0, double a1, R072 a2, float a3, R072 a4, float a5, float a6) {
+uint64_t pair_R070(double a0, double a1, R070 a2, float a3, R070 a4, float a5, float a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1.f0));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1.f0));
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     return h;
 }
 
-R073 make_R073(int seed) {
-    R073 s;
+R071 make_R071(int seed) {
+    R071 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R073(R073 a0) {
+__attribute__((unused)) static uint64_t leafhash_R071(R071 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
-uint64_t hash_R073(size_t a0, double a1, R073 a2, float a3) {
+uint64_t hash_R071(size_t a0, double a1, R071 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f0[1]));
     h = mix(h, bits32(a3));
     return h;
 }
-R073 echo_R073(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short a5, R073 a6) {
+R071 echo_R071(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short a5, R071 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -7137,59 +6332,50 @@ R073 echo_R073(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (double)(a6.f0 + k);
+    a6.f0[0] = (size_t)(a6.f0[0] + k);
+    a6.f0[1] = (size_t)(a6.f0[1] + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R073(double a0, float a1, double a2, double a3, unsigned short a4, R073 a5, float a6, double a7) {
+uint64_t __attribute__((ms_abi)) w64_hash_R071(double a0, float a1, double a2, double a3, unsigned short a4, R071 a5, float a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[1]));
     h = mix(h, bits32(a6));
     h = mix(h, bits64(a7));
     return h;
 }
-R073 __attribute__((ms_abi)) w64_echo_R073(R073 a0, int16_t a1, EnU8 a2) {
+R071 __attribute__((ms_abi)) w64_echo_R071(R071 a0, int16_t a1, EnU8 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (double)(a0.f0 + k);
+    a0.f0[0] = (size_t)(a0.f0[0] + k);
+    a0.f0[1] = (size_t)(a0.f0[1] + k);
     return a0;
 }
 
-R074 make_R074(int seed) {
-    R074 s;
+R072 make_R072(int seed) {
+    R072 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.a = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3.f0[0][0] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3.f0[0][1] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3.f0[1][0] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f3.f0[1][1] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f3.f0[2][0] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f3.f0[2][1] = (signed char)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R074(R074 a0) {
+__attribute__((unused)) static uint64_t leafhash_R072(R072 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
-    h = mix(h, (uint64_t)(a0.f2.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[2][1]));
+    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits64(a0.f0[1]));
+    h = mix(h, bits64(a0.f0[2]));
     return h;
 }
-uint64_t hash_R074(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R074 a6, uint8_t a7) {
+uint64_t hash_R072(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R072 a6, uint8_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -7197,121 +6383,89 @@ uint64_t hash_R074(int a0, int8_t a1, signed char a2, unsigned short a3, unsigne
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1.a));
-    h = mix(h, (uint64_t)(a6.f2.a));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0[2][1]));
+    h = mix(h, bits64(a6.f0[0]));
+    h = mix(h, bits64(a6.f0[1]));
+    h = mix(h, bits64(a6.f0[2]));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-R074 echo_R074(short a0, R074 a1, short a2) {
+R072 echo_R072(short a0, R072 a1, short a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (char)(a1.f0 + k);
-    a1.f1.a = (uint8_t)(a1.f1.a + k);
-    a1.f2.a = (uint8_t)(a1.f2.a + k);
-    a1.f3.f0[0][0] = (signed char)(a1.f3.f0[0][0] + k);
-    a1.f3.f0[0][1] = (signed char)(a1.f3.f0[0][1] + k);
-    a1.f3.f0[1][0] = (signed char)(a1.f3.f0[1][0] + k);
-    a1.f3.f0[1][1] = (signed char)(a1.f3.f0[1][1] + k);
-    a1.f3.f0[2][0] = (signed char)(a1.f3.f0[2][0] + k);
-    a1.f3.f0[2][1] = (signed char)(a1.f3.f0[2][1] + k);
+    a1.f0[0] = (double)(a1.f0[0] + k);
+    a1.f0[1] = (double)(a1.f0[1] + k);
+    a1.f0[2] = (double)(a1.f0[2] + k);
     return a1;
 }
-uint64_t pair_R074(double a0, R074 a1, int32_t a2, R074 a3, EnI64 a4, unsigned long long a5) {
+uint64_t pair_R072(double a0, R072 a1, int32_t a2, R072 a3, EnI64 a4, unsigned long long a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1.a));
-    h = mix(h, (uint64_t)(a1.f2.a));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[2][1]));
+    h = mix(h, bits64(a1.f0[0]));
+    h = mix(h, bits64(a1.f0[1]));
+    h = mix(h, bits64(a1.f0[2]));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1.a));
-    h = mix(h, (uint64_t)(a3.f2.a));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0[2][1]));
+    h = mix(h, bits64(a3.f0[0]));
+    h = mix(h, bits64(a3.f0[1]));
+    h = mix(h, bits64(a3.f0[2]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
 
-R075 make_R075(int seed) {
-    R075 s;
+R073 make_R073(int seed) {
+    R073 s;
     memset(&s, 0, sizeof s);
-    s.f3[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f3[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f3[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R075(R075 a0) {
+__attribute__((unused)) static uint64_t leafhash_R073(R073 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3[0]));
-    h = mix(h, bits64(a0.f3[1]));
-    h = mix(h, bits64(a0.f3[2]));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
-uint64_t hash_R075(EnU32 a0, long a1, uint8_t a2, uintptr_t a3, _Bool a4, R075 a5) {
+uint64_t hash_R073(EnU32 a0, long a1, uint8_t a2, uintptr_t a3, _Bool a4, R073 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f3[0]));
-    h = mix(h, bits64(a5.f3[1]));
-    h = mix(h, bits64(a5.f3[2]));
+    h = mix(h, bits64(a5.f0[0]));
     return h;
 }
-R075 echo_R075(R075 a0) {
+R073 echo_R073(R073 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f3[0] = (double)(a0.f3[0] + k);
-    a0.f3[1] = (double)(a0.f3[1] + k);
-    a0.f3[2] = (double)(a0.f3[2] + k);
+    a0.f0[0] = (double)(a0.f0[0] + k);
     return a0;
 }
-HashFn_R075 ptr_hash_R075(void) { return hash_R075; }
-EchoFn_R075 ptr_echo_R075(void) { return echo_R075; }
+HashFn_R073 ptr_hash_R073(void) { return hash_R073; }
+EchoFn_R073 ptr_echo_R073(void) { return echo_R073; }
 
-R076 make_R076(int seed) {
-    R076 s;
+R074 make_R074(int seed) {
+    R074 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R076(R076 a0) {
+__attribute__((unused)) static uint64_t leafhash_R074(R074 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R076(uint8_t a0, int a1, uint8_t a2, R076 a3) {
+uint64_t hash_R074(uint8_t a0, int a1, uint8_t a2, R074 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
     return h;
 }
-R076 echo_R076(double a0, unsigned char a1, double a2, R076 a3, int8_t a4) {
+R074 echo_R074(double a0, unsigned char a1, double a2, R074 a3, int8_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -7319,41 +6473,47 @@ R076 echo_R076(double a0, unsigned char a1, double a2, R076 a3, int8_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (double)(a3.f0[0] + k);
+    a3.f0 = (short)(a3.f0 + k);
     return a3;
 }
-uint64_t pair_R076(double a0, float a1, R076 a2, EnU32 a3, R076 a4) {
+uint64_t pair_R074(double a0, float a1, R074 a2, EnU32 a3, R074 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
     return h;
 }
 
-R077 make_R077(int seed) {
-    R077 s;
+R075 make_R075(int seed) {
+    R075 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1 = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R077(R077 a0) {
+__attribute__((unused)) static uint64_t leafhash_R075(R075 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R077(size_t a0, uint8_t a1, unsigned char a2, int a3, R077 a4, int16_t a5) {
+uint64_t hash_R075(size_t a0, uint8_t a1, unsigned char a2, int a3, R075 a4, int16_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R077 echo_R077(double a0, double a1, float a2, float a3, R077 a4) {
+R075 echo_R075(double a0, double a1, float a2, float a3, R075 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -7361,62 +6521,26 @@ R077 echo_R077(double a0, double a1, float a2, float a3, R077 a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (short)(a4.f0 + k);
+    a4.f0[0] = (int8_t)(a4.f0[0] + k);
+    a4.f0[1] = (int8_t)(a4.f0[1] + k);
+    a4.f1 = (EnInt)(a4.f1 + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R077(uint8_t a0, unsigned long a1, R077 a2, float a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R075(uint8_t a0, unsigned long a1, R075 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     h = mix(h, bits32(a3));
     return h;
 }
-R077 __attribute__((ms_abi)) w64_echo_R077(uint8_t a0, const int64_t *a1, R077 a2, int16_t a3) {
+R075 __attribute__((ms_abi)) w64_echo_R075(uint8_t a0, const int64_t *a1, R075 a2, int16_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)*(a1);
     ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0 = (short)(a2.f0 + k);
-    return a2;
-}
-W64HashFn_R077 ptr_w64_hash_R077(void) { return w64_hash_R077; }
-W64EchoFn_R077 ptr_w64_echo_R077(void) { return w64_echo_R077; }
-
-R078 make_R078(int seed) {
-    R078 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1 = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R078(R078 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    return h;
-}
-uint64_t hash_R078(unsigned short a0, uintptr_t a1, char a2, R078 a3, long long a4, uint8_t a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5));
-    return h;
-}
-R078 echo_R078(double a0, double a1, R078 a2, _Bool a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a2.f0[0] = (int8_t)(a2.f0[0] + k);
@@ -7424,35 +6548,65 @@ R078 echo_R078(double a0, double a1, R078 a2, _Bool a3) {
     a2.f1 = (EnInt)(a2.f1 + k);
     return a2;
 }
-uint64_t pair_R078(size_t a0, int a1, char a2, int16_t a3, uint8_t a4, R078 a5, unsigned int a6, R078 a7) {
+W64HashFn_R075 ptr_w64_hash_R075(void) { return w64_hash_R075; }
+W64EchoFn_R075 ptr_w64_echo_R075(void) { return w64_echo_R075; }
+
+R076 make_R076(int seed) {
+    R076 s;
+    memset(&s, 0, sizeof s);
+    s.f2 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R076(R076 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    return h;
+}
+uint64_t hash_R076(unsigned short a0, uintptr_t a1, char a2, R076 a3, long long a4, uint8_t a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, (uint64_t)(a5));
+    return h;
+}
+R076 echo_R076(double a0, double a1, R076 a2, _Bool a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f2 = (long)(a2.f2 + k);
+    return a2;
+}
+uint64_t pair_R076(size_t a0, int a1, char a2, int16_t a3, uint8_t a4, R076 a5, unsigned int a6, R076 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(int64_t)(a7.f2));
     return h;
 }
 
-R079 make_R079(int seed) {
-    R079 s;
+R077 make_R077(int seed) {
+    R077 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R079(R079 a0) {
+__attribute__((unused)) static uint64_t leafhash_R077(R077 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R079(double a0, uint32_t a1, uint32_t a2, intptr_t a3, EnInt a4, double a5, double a6, long a7, R079 a8, float a9) {
+uint64_t hash_R077(double a0, uint32_t a1, uint32_t a2, intptr_t a3, EnInt a4, double a5, double a6, long a7, R077 a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
@@ -7462,39 +6616,42 @@ uint64_t hash_R079(double a0, uint32_t a1, uint32_t a2, intptr_t a3, EnInt a4, d
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, (uint64_t)(a8.f0));
     h = mix(h, bits32(a9));
     return h;
 }
-R079 echo_R079(double a0, R079 a1, double a2) {
+R077 echo_R077(double a0, R077 a1, double a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f2 = (long)(a1.f2 + k);
+    a1.f0 = (unsigned long long)(a1.f0 + k);
     return a1;
 }
 
-R080 make_R080(int seed) {
-    R080 s;
+R078 make_R078(int seed) {
+    R078 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0[0][0] = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R080(R080 a0) {
+__attribute__((unused)) static uint64_t leafhash_R078(R078 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][0]));
     return h;
 }
-uint64_t hash_R080(unsigned short a0, R080 a1, double a2) {
+uint64_t hash_R078(unsigned short a0, R078 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits64(a1.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0[0][0]));
     h = mix(h, bits64(a2));
     return h;
 }
-R080 echo_R080(float a0, double a1, double a2, R080 a3, EnU16 a4) {
+R078 echo_R078(float a0, double a1, double a2, R078 a3, EnU16 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -7502,10 +6659,11 @@ R080 echo_R080(float a0, double a1, double a2, R080 a3, EnU16 a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned long long)(a3.f0 + k);
+    a3.f0.f0[0] = (double)(a3.f0.f0[0] + k);
+    a3.f1.f0[0][0] = (intptr_t)(a3.f1.f0[0][0] + k);
     return a3;
 }
-uint64_t pair_R080(double a0, uint64_t a1, int16_t a2, int8_t a3, float a4, long long a5, R080 a6, long long a7, R080 a8) {
+uint64_t pair_R078(double a0, uint64_t a1, int16_t a2, int8_t a3, float a4, long long a5, R078 a6, long long a7, R078 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
@@ -7513,132 +6671,102 @@ uint64_t pair_R080(double a0, uint64_t a1, int16_t a2, int8_t a3, float a4, long
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits32(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, bits64(a6.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, bits64(a8.f0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][0]));
     return h;
 }
-HashFn_R080 ptr_hash_R080(void) { return hash_R080; }
-EchoFn_R080 ptr_echo_R080(void) { return echo_R080; }
+HashFn_R078 ptr_hash_R078(void) { return hash_R078; }
+EchoFn_R078 ptr_echo_R078(void) { return echo_R078; }
 
-R081 make_R081(int seed) {
-    R081 s;
+R079 make_R079(int seed) {
+    R079 s;
     memset(&s, 0, sizeof s);
-    s.f0.f = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f1[0] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1.f1[1] = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2.a = ((seed + 3) & 1) != 0;
-    s.f2.b = ((seed + 4) & 1) != 0;
-    s.f2.c = ((seed + 5) & 1) != 0;
-    s.f2.f = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0].v[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[0].v[1][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[0].v[2][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R081(R081 a0) {
+__attribute__((unused)) static uint64_t leafhash_R079(R079 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f1[1]));
-    h = mix(h, (uint64_t)(a0.f2.a));
-    h = mix(h, (uint64_t)(a0.f2.b));
-    h = mix(h, (uint64_t)(a0.f2.c));
-    h = mix(h, bits32(a0.f2.f));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1[0].v[0][0]));
+    h = mix(h, bits32(a0.f1[0].v[1][0]));
+    h = mix(h, bits32(a0.f1[0].v[2][0]));
     return h;
 }
-uint64_t hash_R081(float a0, float a1, double a2, R081 a3, int32_t a4, long long a5) {
+uint64_t hash_R079(float a0, float a1, double a2, R079 a3, int32_t a4, long long a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f0.f));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f1[1]));
-    h = mix(h, (uint64_t)(a3.f2.a));
-    h = mix(h, (uint64_t)(a3.f2.b));
-    h = mix(h, (uint64_t)(a3.f2.c));
-    h = mix(h, bits32(a3.f2.f));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, bits32(a3.f1[0].v[0][0]));
+    h = mix(h, bits32(a3.f1[0].v[1][0]));
+    h = mix(h, bits32(a3.f1[0].v[2][0]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R081 echo_R081(float a0, double a1, R081 a2) {
+R079 echo_R079(float a0, double a1, R079 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f = (float)(a2.f0.f + k);
-    a2.f1.f1[0] = (short)(a2.f1.f1[0] + k);
-    a2.f1.f1[1] = (short)(a2.f1.f1[1] + k);
-    a2.f2.a = a2.f2.a ^ (k & 1);
-    a2.f2.b = a2.f2.b ^ (k & 1);
-    a2.f2.c = a2.f2.c ^ (k & 1);
-    a2.f2.f = (float)(a2.f2.f + k);
+    a2.f0 = (unsigned short)(a2.f0 + k);
+    a2.f1[0].v[0][0] = (float)(a2.f1[0].v[0][0] + k);
+    a2.f1[0].v[1][0] = (float)(a2.f1[0].v[1][0] + k);
+    a2.f1[0].v[2][0] = (float)(a2.f1[0].v[2][0] + k);
     return a2;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R081(double a0, EnI64 a1, double a2, long a3, R081 a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R079(double a0, EnI64 a1, double a2, long a3, R079 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0.f));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1.f1[1]));
-    h = mix(h, (uint64_t)(a4.f2.a));
-    h = mix(h, (uint64_t)(a4.f2.b));
-    h = mix(h, (uint64_t)(a4.f2.c));
-    h = mix(h, bits32(a4.f2.f));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f1[0].v[0][0]));
+    h = mix(h, bits32(a4.f1[0].v[1][0]));
+    h = mix(h, bits32(a4.f1[0].v[2][0]));
     return h;
 }
-R081 __attribute__((ms_abi)) w64_echo_R081(double a0, R081 a1) {
+R079 __attribute__((ms_abi)) w64_echo_R079(double a0, R079 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0.f = (float)(a1.f0.f + k);
-    a1.f1.f1[0] = (short)(a1.f1.f1[0] + k);
-    a1.f1.f1[1] = (short)(a1.f1.f1[1] + k);
-    a1.f2.a = a1.f2.a ^ (k & 1);
-    a1.f2.b = a1.f2.b ^ (k & 1);
-    a1.f2.c = a1.f2.c ^ (k & 1);
-    a1.f2.f = (float)(a1.f2.f + k);
+    a1.f0 = (unsigned short)(a1.f0 + k);
+    a1.f1[0].v[0][0] = (float)(a1.f1[0].v[0][0] + k);
+    a1.f1[0].v[1][0] = (float)(a1.f1[0].v[1][0] + k);
+    a1.f1[0].v[2][0] = (float)(a1.f1[0].v[2][0] + k);
     return a1;
 }
 
-R082 make_R082(int seed) {
-    R082 s;
+R080 make_R080(int seed) {
+    R080 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].v[0][0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].v[1][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[0].v[2][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[1].v[0][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0[1].v[1][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0[1].v[2][0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f0[2].v[0][0] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f0[2].v[1][0] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f0[2].v[2][0] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f2.f0 = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f3.f0 = (double)(-(seed * 1.5 + 11 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R082(R082 a0) {
+__attribute__((unused)) static uint64_t leafhash_R080(R080 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].v[0][0]));
-    h = mix(h, bits32(a0.f0[0].v[1][0]));
-    h = mix(h, bits32(a0.f0[0].v[2][0]));
-    h = mix(h, bits32(a0.f0[1].v[0][0]));
-    h = mix(h, bits32(a0.f0[1].v[1][0]));
-    h = mix(h, bits32(a0.f0[1].v[2][0]));
-    h = mix(h, bits32(a0.f0[2].v[0][0]));
-    h = mix(h, bits32(a0.f0[2].v[1][0]));
-    h = mix(h, bits32(a0.f0[2].v[2][0]));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, bits32(a0.f2.f0));
-    h = mix(h, bits64(a0.f3.f0));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits64(a0.f4));
     return h;
 }
-uint64_t hash_R082(uint16_t a0, const int64_t *a1, const int64_t *a2, const int64_t *a3, EnI16 a4, char a5, R082 a6, int32_t a7, double a8) {
+uint64_t hash_R080(uint16_t a0, const int64_t *a1, const int64_t *a2, const int64_t *a3, EnI16 a4, char a5, R080 a6, int32_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -7646,95 +6774,70 @@ uint64_t hash_R082(uint16_t a0, const int64_t *a1, const int64_t *a2, const int6
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0[0].v[0][0]));
-    h = mix(h, bits32(a6.f0[0].v[1][0]));
-    h = mix(h, bits32(a6.f0[0].v[2][0]));
-    h = mix(h, bits32(a6.f0[1].v[0][0]));
-    h = mix(h, bits32(a6.f0[1].v[1][0]));
-    h = mix(h, bits32(a6.f0[1].v[2][0]));
-    h = mix(h, bits32(a6.f0[2].v[0][0]));
-    h = mix(h, bits32(a6.f0[2].v[1][0]));
-    h = mix(h, bits32(a6.f0[2].v[2][0]));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, bits32(a6.f2.f0));
-    h = mix(h, bits64(a6.f3.f0));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits64(a6.f1));
+    h = mix(h, bits64(a6.f2));
+    h = mix(h, bits64(a6.f3));
+    h = mix(h, bits64(a6.f4));
     h = mix(h, (uint64_t)(int64_t)(a7));
     h = mix(h, bits64(a8));
     return h;
 }
-R082 echo_R082(double a0, R082 a1) {
+R080 echo_R080(double a0, R080 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0].v[0][0] = (float)(a1.f0[0].v[0][0] + k);
-    a1.f0[0].v[1][0] = (float)(a1.f0[0].v[1][0] + k);
-    a1.f0[0].v[2][0] = (float)(a1.f0[0].v[2][0] + k);
-    a1.f0[1].v[0][0] = (float)(a1.f0[1].v[0][0] + k);
-    a1.f0[1].v[1][0] = (float)(a1.f0[1].v[1][0] + k);
-    a1.f0[1].v[2][0] = (float)(a1.f0[1].v[2][0] + k);
-    a1.f0[2].v[0][0] = (float)(a1.f0[2].v[0][0] + k);
-    a1.f0[2].v[1][0] = (float)(a1.f0[2].v[1][0] + k);
-    a1.f0[2].v[2][0] = (float)(a1.f0[2].v[2][0] + k);
-    a1.f1 = (uint16_t)(a1.f1 + k);
-    a1.f2.f0 = (float)(a1.f2.f0 + k);
-    a1.f3.f0 = (double)(a1.f3.f0 + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1 = (double)(a1.f1 + k);
+    a1.f2 = (double)(a1.f2 + k);
+    a1.f3 = (double)(a1.f3 + k);
+    a1.f4 = (double)(a1.f4 + k);
     return a1;
 }
-uint64_t pair_R082(long long a0, R082 a1, float a2, R082 a3) {
+uint64_t pair_R080(long long a0, R080 a1, float a2, R080 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0[0].v[0][0]));
-    h = mix(h, bits32(a1.f0[0].v[1][0]));
-    h = mix(h, bits32(a1.f0[0].v[2][0]));
-    h = mix(h, bits32(a1.f0[1].v[0][0]));
-    h = mix(h, bits32(a1.f0[1].v[1][0]));
-    h = mix(h, bits32(a1.f0[1].v[2][0]));
-    h = mix(h, bits32(a1.f0[2].v[0][0]));
-    h = mix(h, bits32(a1.f0[2].v[1][0]));
-    h = mix(h, bits32(a1.f0[2].v[2][0]));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, bits32(a1.f2.f0));
-    h = mix(h, bits64(a1.f3.f0));
+    h = mix(h, bits64(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, bits64(a1.f2));
+    h = mix(h, bits64(a1.f3));
+    h = mix(h, bits64(a1.f4));
     h = mix(h, bits32(a2));
-    h = mix(h, bits32(a3.f0[0].v[0][0]));
-    h = mix(h, bits32(a3.f0[0].v[1][0]));
-    h = mix(h, bits32(a3.f0[0].v[2][0]));
-    h = mix(h, bits32(a3.f0[1].v[0][0]));
-    h = mix(h, bits32(a3.f0[1].v[1][0]));
-    h = mix(h, bits32(a3.f0[1].v[2][0]));
-    h = mix(h, bits32(a3.f0[2].v[0][0]));
-    h = mix(h, bits32(a3.f0[2].v[1][0]));
-    h = mix(h, bits32(a3.f0[2].v[2][0]));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, bits32(a3.f2.f0));
-    h = mix(h, bits64(a3.f3.f0));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits64(a3.f2));
+    h = mix(h, bits64(a3.f3));
+    h = mix(h, bits64(a3.f4));
     return h;
 }
 
-R083 make_R083(int seed) {
-    R083 s;
+R081 make_R081(int seed) {
+    R081 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0].f0.f0[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0].f0.f0[1].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R083(R083 a0) {
+__attribute__((unused)) static uint64_t leafhash_R081(R081 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0].f0.f0[0].a));
+    h = mix(h, bits32(a0.f1[0].f0.f0[1].a));
     return h;
 }
-uint64_t hash_R083(double a0, char a1, double a2, unsigned int a3, R083 a4, intptr_t a5, long long a6) {
+uint64_t hash_R081(double a0, char a1, double a2, unsigned int a3, R081 a4, intptr_t a5, long long a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0].f0.f0[0].a));
+    h = mix(h, bits32(a4.f1[0].f0.f0[1].a));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R083 echo_R083(float a0, short a1, double a2, double a3, double a4, float a5, unsigned int a6, float a7, R083 a8) {
+R081 echo_R081(float a0, short a1, double a2, double a3, double a4, float a5, unsigned int a6, float a7, R081 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -7746,32 +6849,29 @@ R083 echo_R083(float a0, short a1, double a2, double a3, double a4, float a5, un
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (double)(a8.f0 + k);
+    a8.f1[0].f0.f0[0].a = (float)(a8.f1[0].f0.f0[0].a + k);
+    a8.f1[0].f0.f0[1].a = (float)(a8.f1[0].f0.f0[1].a + k);
     return a8;
 }
 
-R084 make_R084(int seed) {
-    R084 s;
+R082 make_R082(int seed) {
+    R082 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.f1 = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f2 = (uint64_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3 = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f1[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[3] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R084(R084 a0) {
+__attribute__((unused)) static uint64_t leafhash_R082(R082 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f1[1]));
+    h = mix(h, bits64(a0.f1[2]));
+    h = mix(h, bits64(a0.f1[3]));
     return h;
 }
-uint64_t hash_R084(int8_t a0, size_t a1, intptr_t a2, EnU8 a3, unsigned long a4, const int64_t *a5, long long a6, int16_t a7, R084 a8, float a9, double a10) {
+uint64_t hash_R082(int8_t a0, size_t a1, intptr_t a2, EnU8 a3, unsigned long a4, const int64_t *a5, long long a6, int16_t a7, R082 a8, float a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -7781,17 +6881,15 @@ uint64_t hash_R084(int8_t a0, size_t a1, intptr_t a2, EnU8 a3, unsigned long a4,
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0.f1));
-    h = mix(h, (uint64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2));
-    h = mix(h, (uint64_t)(a8.f3));
+    h = mix(h, bits64(a8.f1[0]));
+    h = mix(h, bits64(a8.f1[1]));
+    h = mix(h, bits64(a8.f1[2]));
+    h = mix(h, bits64(a8.f1[3]));
     h = mix(h, bits32(a9));
     h = mix(h, bits64(a10));
     return h;
 }
-R084 echo_R084(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint64_t a4, R084 a5, float a6, float a7, double a8) {
+R082 echo_R082(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint64_t a4, R082 a5, float a6, float a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)*(a1);
@@ -7803,106 +6901,30 @@ R084 echo_R084(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0.f0[0] = (int8_t)(a5.f0.f0[0] + k);
-    a5.f0.f0[1] = (int8_t)(a5.f0.f0[1] + k);
-    a5.f0.f1 = (EnInt)(a5.f0.f1 + k);
-    a5.f1 = (uint16_t)(a5.f1 + k);
-    a5.f2 = (uint64_t)(a5.f2 + k);
-    a5.f3 = (unsigned short)(a5.f3 + k);
+    a5.f1[0] = (double)(a5.f1[0] + k);
+    a5.f1[1] = (double)(a5.f1[1] + k);
+    a5.f1[2] = (double)(a5.f1[2] + k);
+    a5.f1[3] = (double)(a5.f1[3] + k);
     return a5;
 }
-uint64_t pair_R084(R084 a0, int16_t a1, R084 a2, char a3, long long a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f1));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4));
-    return h;
-}
-
-R085 make_R085(int seed) {
-    R085 s;
-    memset(&s, 0, sizeof s);
-    s.f1[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[3] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R085(R085 a0) {
+uint64_t pair_R082(R082 a0, int16_t a1, R082 a2, char a3, long long a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0.f1[0]));
     h = mix(h, bits64(a0.f1[1]));
     h = mix(h, bits64(a0.f1[2]));
     h = mix(h, bits64(a0.f1[3]));
-    return h;
-}
-uint64_t hash_R085(float a0, float a1, R085 a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
+    h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits64(a2.f1[0]));
     h = mix(h, bits64(a2.f1[1]));
     h = mix(h, bits64(a2.f1[2]));
     h = mix(h, bits64(a2.f1[3]));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R085 echo_R085(uint16_t a0, EnI64 a1, R085 a2, EnI64 a3, unsigned char a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f1[0] = (double)(a2.f1[0] + k);
-    a2.f1[1] = (double)(a2.f1[1] + k);
-    a2.f1[2] = (double)(a2.f1[2] + k);
-    a2.f1[3] = (double)(a2.f1[3] + k);
-    return a2;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R085(const int64_t *a0, R085 a1, _Bool a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0));
-    h = mix(h, bits64(a1.f1[0]));
-    h = mix(h, bits64(a1.f1[1]));
-    h = mix(h, bits64(a1.f1[2]));
-    h = mix(h, bits64(a1.f1[3]));
-    h = mix(h, (uint64_t)(a2));
-    return h;
-}
-R085 __attribute__((ms_abi)) w64_echo_R085(double a0, float a1, unsigned long long a2, R085 a3, int32_t a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a3.f1[0] = (double)(a3.f1[0] + k);
-    a3.f1[1] = (double)(a3.f1[1] + k);
-    a3.f1[2] = (double)(a3.f1[2] + k);
-    a3.f1[3] = (double)(a3.f1[3] + k);
-    return a3;
-}
-HashFn_R085 ptr_hash_R085(void) { return hash_R085; }
-EchoFn_R085 ptr_echo_R085(void) { return echo_R085; }
-W64HashFn_R085 ptr_w64_hash_R085(void) { return w64_hash_R085; }
-W64EchoFn_R085 ptr_w64_echo_R085(void) { return w64_echo_R085; }
 
-R086 make_R086(int seed) {
-    R086 s;
+R083 make_R083(int seed) {
+    R083 s;
     memset(&s, 0, sizeof s);
     s.f0[0][0] = (EnI64)((int64_t)(seed * 37 + 0 * 11 + 3));
     s.f0[0][1] = (EnI64)(-(int64_t)(seed * 37 + 1 * 11 + 3));
@@ -7910,10 +6932,10 @@ R086 make_R086(int seed) {
     s.f0[1][1] = (EnI64)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     s.f0[2][0] = (EnI64)((int64_t)(seed * 37 + 4 * 11 + 3));
     s.f0[2][1] = (EnI64)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f1[0].f0 = (int64_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f1[0].d = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R086(R086 a0) {
+__attribute__((unused)) static uint64_t leafhash_R083(R083 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
@@ -7921,26 +6943,99 @@ __attribute__((unused)) static uint64_t leafhash_R086(R086 a0) {
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1][1]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[2][0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[2][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0));
+    h = mix(h, bits64(a0.f1[0].d));
     return h;
 }
-uint64_t hash_R086(double a0, const int64_t *a1, EnI64 a2, const int64_t *a3, double a4, R086 a5) {
+uint64_t hash_R083(float a0, float a1, R083 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[2][1]));
+    h = mix(h, bits64(a2.f1[0].d));
+    return h;
+}
+R083 echo_R083(uint16_t a0, EnI64 a1, R083 a2, EnI64 a3, unsigned char a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f0[0][0] = (EnI64)(a2.f0[0][0] + k);
+    a2.f0[0][1] = (EnI64)(a2.f0[0][1] + k);
+    a2.f0[1][0] = (EnI64)(a2.f0[1][0] + k);
+    a2.f0[1][1] = (EnI64)(a2.f0[1][1] + k);
+    a2.f0[2][0] = (EnI64)(a2.f0[2][0] + k);
+    a2.f0[2][1] = (EnI64)(a2.f0[2][1] + k);
+    a2.f1[0].d = (double)(a2.f1[0].d + k);
+    return a2;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R083(const int64_t *a0, R083 a1, _Bool a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[2][1]));
+    h = mix(h, bits64(a1.f1[0].d));
+    h = mix(h, (uint64_t)(a2));
+    return h;
+}
+R083 __attribute__((ms_abi)) w64_echo_R083(double a0, float a1, unsigned long long a2, R083 a3, int32_t a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a4);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a3.f0[0][0] = (EnI64)(a3.f0[0][0] + k);
+    a3.f0[0][1] = (EnI64)(a3.f0[0][1] + k);
+    a3.f0[1][0] = (EnI64)(a3.f0[1][0] + k);
+    a3.f0[1][1] = (EnI64)(a3.f0[1][1] + k);
+    a3.f0[2][0] = (EnI64)(a3.f0[2][0] + k);
+    a3.f0[2][1] = (EnI64)(a3.f0[2][1] + k);
+    a3.f1[0].d = (double)(a3.f1[0].d + k);
+    return a3;
+}
+HashFn_R083 ptr_hash_R083(void) { return hash_R083; }
+EchoFn_R083 ptr_echo_R083(void) { return echo_R083; }
+W64HashFn_R083 ptr_w64_hash_R083(void) { return w64_hash_R083; }
+W64EchoFn_R083 ptr_w64_echo_R083(void) { return w64_echo_R083; }
+
+R084 make_R084(int seed) {
+    R084 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R084(R084 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    return h;
+}
+uint64_t hash_R084(double a0, const int64_t *a1, EnI64 a2, const int64_t *a3, double a4, R084 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[2][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0].f0));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
     return h;
 }
-R086 echo_R086(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, uint8_t a4, R086 a5, float a6) {
+R084 echo_R084(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, uint8_t a4, R084 a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -7950,65 +7045,47 @@ R086 echo_R086(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, u
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0[0][0] = (EnI64)(a5.f0[0][0] + k);
-    a5.f0[0][1] = (EnI64)(a5.f0[0][1] + k);
-    a5.f0[1][0] = (EnI64)(a5.f0[1][0] + k);
-    a5.f0[1][1] = (EnI64)(a5.f0[1][1] + k);
-    a5.f0[2][0] = (EnI64)(a5.f0[2][0] + k);
-    a5.f0[2][1] = (EnI64)(a5.f0[2][1] + k);
-    a5.f1[0].f0 = (int64_t)(a5.f1[0].f0 + k);
+    a5.f0 = (EnU32)(a5.f0 + k);
+    a5.f1[0] = (signed char)(a5.f1[0] + k);
     return a5;
 }
-uint64_t pair_R086(unsigned long a0, float a1, char a2, R086 a3, size_t a4, R086 a5) {
+uint64_t pair_R084(unsigned long a0, float a1, char a2, R084 a3, size_t a4, R084 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[2][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0].f0));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
     return h;
 }
 
-R087 make_R087(int seed) {
-    R087 s;
+R085 make_R085(int seed) {
+    R085 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R087(R087 a0) {
+__attribute__((unused)) static uint64_t leafhash_R085(R085 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, bits32(a0.f0[0].f0));
     return h;
 }
-uint64_t hash_R087(EnInt a0, signed char a1, intptr_t a2, uintptr_t a3, unsigned long a4, R087 a5, float a6, short a7) {
+uint64_t hash_R085(EnInt a0, signed char a1, intptr_t a2, uintptr_t a3, unsigned long a4, R085 a5, float a6, short a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
+    h = mix(h, bits32(a5.f0[0].f0));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R087 echo_R087(double a0, double a1, float a2, double a3, float a4, float a5, double a6, R087 a7, char a8) {
+R085 echo_R085(double a0, double a1, float a2, double a3, float a4, float a5, double a6, R085 a7, char a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8020,31 +7097,39 @@ R087 echo_R087(double a0, double a1, float a2, double a3, float a4, float a5, do
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (EnU32)(a7.f0 + k);
-    a7.f1[0] = (signed char)(a7.f1[0] + k);
+    a7.f0[0].f0 = (float)(a7.f0[0].f0 + k);
     return a7;
 }
 
-R088 make_R088(int seed) {
-    R088 s;
+R086 make_R086(int seed) {
+    R086 s;
     memset(&s, 0, sizeof s);
-    s.f2.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[1] = (long long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[2] = (long long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R088(R088 a0) {
+__attribute__((unused)) static uint64_t leafhash_R086(R086 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f2.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
     return h;
 }
-uint64_t hash_R088(int64_t a0, float a1, R088 a2, float a3) {
+uint64_t hash_R086(int64_t a0, float a1, R086 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f2.f1));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[2]));
     h = mix(h, bits32(a3));
     return h;
 }
-R088 echo_R088(double a0, int8_t a1, long a2, unsigned char a3, double a4, double a5, R088 a6, double a7, double a8) {
+R086 echo_R086(double a0, int8_t a1, long a2, unsigned char a3, double a4, double a5, R086 a6, double a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -8056,37 +7141,40 @@ R088 echo_R088(double a0, int8_t a1, long a2, unsigned char a3, double a4, doubl
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f2.f1 = (float)(a6.f2.f1 + k);
+    a6.f0 = (unsigned long long)(a6.f0 + k);
+    a6.f1[0] = (long long)(a6.f1[0] + k);
+    a6.f1[1] = (long long)(a6.f1[1] + k);
+    a6.f1[2] = (long long)(a6.f1[2] + k);
     return a6;
 }
-uint64_t pair_R088(signed char a0, R088 a1, double a2, R088 a3, const int64_t *a4) {
+uint64_t pair_R086(signed char a0, R086 a1, double a2, R086 a3, const int64_t *a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f2.f1));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1[2]));
     h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3.f2.f1));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1[2]));
     h = mix(h, (uint64_t)*(a4));
     return h;
 }
 
-R089 make_R089(int seed) {
-    R089 s;
+R087 make_R087(int seed) {
+    R087 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0] = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[1] = (long long)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[2] = (long long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R089(R089 a0) {
+__attribute__((unused)) static uint64_t leafhash_R087(R087 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[2]));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R089(double a0, float a1, float a2, float a3, double a4, float a5, float a6, uint16_t a7, R089 a8, int32_t a9, float a10) {
+uint64_t hash_R087(double a0, float a1, float a2, float a3, double a4, float a5, float a6, uint16_t a7, R087 a8, int32_t a9, float a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -8096,42 +7184,33 @@ uint64_t hash_R089(double a0, float a1, float a2, float a3, double a4, float a5,
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[2]));
+    h = mix(h, bits64(a8.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, bits32(a10));
     return h;
 }
-R089 echo_R089(R089 a0, uint16_t a1, uint8_t a2, _Bool a3) {
+R087 echo_R087(R087 a0, uint16_t a1, uint8_t a2, _Bool a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (unsigned long long)(a0.f0 + k);
-    a0.f1[0] = (long long)(a0.f1[0] + k);
-    a0.f1[1] = (long long)(a0.f1[1] + k);
-    a0.f1[2] = (long long)(a0.f1[2] + k);
+    a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R089(double a0, double a1, EnU16 a2, int8_t a3, R089 a4, int16_t a5, uint8_t a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R087(double a0, double a1, EnU16 a2, int8_t a3, R087 a4, int16_t a5, uint8_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[2]));
+    h = mix(h, bits64(a4.f0));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R089 __attribute__((ms_abi)) w64_echo_R089(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, R089 a5, EnU8 a6, uint32_t a7) {
+R087 __attribute__((ms_abi)) w64_echo_R087(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, R087 a5, EnU8 a6, uint32_t a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -8142,30 +7221,27 @@ R089 __attribute__((ms_abi)) w64_echo_R089(double a0, uint8_t a1, const int64_t 
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (unsigned long long)(a5.f0 + k);
-    a5.f1[0] = (long long)(a5.f1[0] + k);
-    a5.f1[1] = (long long)(a5.f1[1] + k);
-    a5.f1[2] = (long long)(a5.f1[2] + k);
+    a5.f0 = (double)(a5.f0 + k);
     return a5;
 }
 
-R090 make_R090(int seed) {
-    R090 s;
+R088 make_R088(int seed) {
+    R088 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R090(R090 a0) {
+__attribute__((unused)) static uint64_t leafhash_R088(R088 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
-uint64_t hash_R090(R090 a0) {
+uint64_t hash_R088(R088 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
-R090 echo_R090(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4, float a5, _Bool a6, int16_t a7, R090 a8, float a9) {
+R088 echo_R088(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4, float a5, _Bool a6, int16_t a7, R088 a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -8178,34 +7254,40 @@ R090 echo_R090(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (double)(a8.f0 + k);
+    a8.f0[0] = (double)(a8.f0[0] + k);
     return a8;
 }
-uint64_t pair_R090(float a0, float a1, float a2, R090 a3, float a4, R090 a5) {
+uint64_t pair_R088(float a0, float a1, float a2, R088 a3, float a4, R088 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f0[0]));
     h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits64(a5.f0[0]));
     return h;
 }
-HashFn_R090 ptr_hash_R090(void) { return hash_R090; }
-EchoFn_R090 ptr_echo_R090(void) { return echo_R090; }
+HashFn_R088 ptr_hash_R088(void) { return hash_R088; }
+EchoFn_R088 ptr_echo_R088(void) { return echo_R088; }
 
-R091 make_R091(int seed) {
-    R091 s;
+R089 make_R089(int seed) {
+    R089 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3.f1 = (uint64_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R091(R091 a0) {
+__attribute__((unused)) static uint64_t leafhash_R089(R089 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.f1));
     return h;
 }
-uint64_t hash_R091(uint64_t a0, const int64_t *a1, int8_t a2, double a3, float a4, unsigned int a5, int a6, double a7, R091 a8, unsigned char a9, const int64_t *a10) {
+uint64_t hash_R089(uint64_t a0, const int64_t *a1, int8_t a2, double a3, float a4, unsigned int a5, int a6, double a7, R089 a8, unsigned char a9, const int64_t *a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -8215,12 +7297,15 @@ uint64_t hash_R091(uint64_t a0, const int64_t *a1, int8_t a2, double a3, float a
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f0[0]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2));
+    h = mix(h, (uint64_t)(a8.f3.f1));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)*(a10));
     return h;
 }
-R091 echo_R091(const int64_t *a0, double a1, double a2, unsigned long a3, float a4, float a5, unsigned short a6, unsigned int a7, R091 a8) {
+R089 echo_R089(const int64_t *a0, double a1, double a2, unsigned long a3, float a4, float a5, unsigned short a6, unsigned int a7, R089 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8232,28 +7317,25 @@ R091 echo_R091(const int64_t *a0, double a1, double a2, unsigned long a3, float 
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0] = (double)(a8.f0[0] + k);
+    a8.f0 = (unsigned short)(a8.f0 + k);
+    a8.f1 = (signed char)(a8.f1 + k);
+    a8.f2 = (unsigned char)(a8.f2 + k);
+    a8.f3.f1 = (uint64_t)(a8.f3.f1 + k);
     return a8;
 }
 
-R092 make_R092(int seed) {
-    R092 s;
+R090 make_R090(int seed) {
+    R090 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3.d = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R092(R092 a0) {
+__attribute__((unused)) static uint64_t leafhash_R090(R090 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, bits64(a0.f3.d));
+    h = mix(h, bits64(a0.f0.f0));
     return h;
 }
-uint64_t hash_R092(float a0, float a1, double a2, double a3, uint16_t a4, double a5, int8_t a6, R092 a7, float a8, double a9) {
+uint64_t hash_R090(float a0, float a1, double a2, double a3, uint16_t a4, double a5, int8_t a6, R090 a7, float a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -8262,15 +7344,12 @@ uint64_t hash_R092(float a0, float a1, double a2, double a3, uint16_t a4, double
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(a7.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2));
-    h = mix(h, bits64(a7.f3.d));
+    h = mix(h, bits64(a7.f0.f0));
     h = mix(h, bits32(a8));
     h = mix(h, bits64(a9));
     return h;
 }
-R092 echo_R092(ssize_t a0, intptr_t a1, intptr_t a2, R092 a3, float a4, float a5) {
+R090 echo_R090(ssize_t a0, intptr_t a1, intptr_t a2, R090 a3, float a4, float a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -8279,13 +7358,10 @@ R092 echo_R092(ssize_t a0, intptr_t a1, intptr_t a2, R092 a3, float a4, float a5
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned short)(a3.f0 + k);
-    a3.f1 = (signed char)(a3.f1 + k);
-    a3.f2 = (unsigned char)(a3.f2 + k);
-    a3.f3.d = (double)(a3.f3.d + k);
+    a3.f0.f0 = (double)(a3.f0.f0 + k);
     return a3;
 }
-uint64_t pair_R092(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, R092 a6, float a7, R092 a8, ssize_t a9) {
+uint64_t pair_R090(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, R090 a6, float a7, R090 a8, ssize_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -8293,31 +7369,25 @@ uint64_t pair_R092(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsign
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2));
-    h = mix(h, bits64(a6.f3.d));
+    h = mix(h, bits64(a6.f0.f0));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2));
-    h = mix(h, bits64(a8.f3.d));
+    h = mix(h, bits64(a8.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
 
-R093 make_R093(int seed) {
-    R093 s;
+R091 make_R091(int seed) {
+    R091 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R093(R093 a0) {
+__attribute__((unused)) static uint64_t leafhash_R091(R091 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
     return h;
 }
-uint64_t hash_R093(uint16_t a0, unsigned short a1, uint8_t a2, uint8_t a3, const int64_t *a4, long a5, R093 a6, double a7, float a8) {
+uint64_t hash_R091(uint16_t a0, unsigned short a1, uint8_t a2, uint8_t a3, const int64_t *a4, long a5, R091 a6, double a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -8325,12 +7395,12 @@ uint64_t hash_R093(uint16_t a0, unsigned short a1, uint8_t a2, uint8_t a3, const
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0[0]));
     h = mix(h, bits64(a7));
     h = mix(h, bits32(a8));
     return h;
 }
-R093 echo_R093(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, const int64_t *a5, EnU64 a6, float a7, R093 a8, EnU64 a9, int8_t a10, unsigned long a11) {
+R091 echo_R091(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, const int64_t *a5, EnU64 a6, float a7, R091 a8, EnU64 a9, int8_t a10, unsigned long a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -8345,76 +7415,32 @@ R093 echo_R093(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, co
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0[0] = (double)(a8.f0.f0[0] + k);
+    a8.f0[0] = (unsigned long)(a8.f0[0] + k);
     return a8;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R093(int8_t a0, float a1, uint16_t a2, double a3, R093 a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R091(int8_t a0, float a1, uint16_t a2, double a3, R091 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4.f0.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0[0]));
     return h;
 }
-R093 __attribute__((ms_abi)) w64_echo_R093(EnI8 a0, R093 a1, uint16_t a2) {
+R091 __attribute__((ms_abi)) w64_echo_R091(EnI8 a0, R091 a1, uint16_t a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0.f0[0] = (double)(a1.f0.f0[0] + k);
+    a1.f0[0] = (unsigned long)(a1.f0[0] + k);
     return a1;
 }
-W64HashFn_R093 ptr_w64_hash_R093(void) { return w64_hash_R093; }
-W64EchoFn_R093 ptr_w64_echo_R093(void) { return w64_echo_R093; }
+W64HashFn_R091 ptr_w64_hash_R091(void) { return w64_hash_R091; }
+W64EchoFn_R091 ptr_w64_echo_R091(void) { return w64_echo_R091; }
 
-R094 make_R094(int seed) {
-    R094 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R094(R094 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    return h;
-}
-uint64_t hash_R094(R094 a0, EnI8 a1, unsigned char a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
-    return h;
-}
-R094 echo_R094(uint16_t a0, unsigned short a1, int a2, const int64_t *a3, R094 a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)*(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a4.f0[0] = (unsigned long)(a4.f0[0] + k);
-    return a4;
-}
-uint64_t pair_R094(int8_t a0, int a1, char a2, int8_t a3, unsigned long long a4, size_t a5, R094 a6, int16_t a7, R094 a8, short a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a9));
-    return h;
-}
-
-R095 make_R095(int seed) {
-    R095 s;
+R092 make_R092(int seed) {
+    R092 s;
     memset(&s, 0, sizeof s);
     s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
@@ -8422,7 +7448,7 @@ R095 make_R095(int seed) {
     s.f2[1] = (unsigned long long)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R095(R095 a0) {
+__attribute__((unused)) static uint64_t leafhash_R092(R092 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -8430,21 +7456,95 @@ __attribute__((unused)) static uint64_t leafhash_R095(R095 a0) {
     h = mix(h, (uint64_t)(a0.f2[1]));
     return h;
 }
-uint64_t hash_R095(unsigned long long a0, uint64_t a1, long long a2, uint32_t a3, R095 a4, short a5, uint32_t a6) {
+uint64_t hash_R092(R092 a0, EnI8 a1, unsigned char a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    return h;
+}
+R092 echo_R092(uint16_t a0, unsigned short a1, int a2, const int64_t *a3, R092 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)*(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a4.f0 = (unsigned char)(a4.f0 + k);
+    a4.f1 = (unsigned char)(a4.f1 + k);
+    a4.f2[0] = (unsigned long long)(a4.f2[0] + k);
+    a4.f2[1] = (unsigned long long)(a4.f2[1] + k);
+    return a4;
+}
+uint64_t pair_R092(int8_t a0, int a1, char a2, int8_t a3, unsigned long long a4, size_t a5, R092 a6, int16_t a7, R092 a8, short a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0]));
+    h = mix(h, (uint64_t)(a6.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2[0]));
+    h = mix(h, (uint64_t)(a8.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a9));
+    return h;
+}
+
+R093 make_R093(int seed) {
+    R093 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0][0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0][1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2 = (EnI64)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3[0].a = ((seed + 4) & 1) != 0;
+    s.f3[0].b = ((seed + 5) & 1) != 0;
+    s.f3[0].c = ((seed + 6) & 1) != 0;
+    s.f3[0].f = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R093(R093 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(a0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0].a));
+    h = mix(h, (uint64_t)(a0.f3[0].b));
+    h = mix(h, (uint64_t)(a0.f3[0].c));
+    h = mix(h, bits32(a0.f3[0].f));
+    return h;
+}
+uint64_t hash_R093(unsigned long long a0, uint64_t a1, long long a2, uint32_t a3, R093 a4, short a5, uint32_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(a4.f2[1]));
+    h = mix(h, (uint64_t)(a4.f0[0][0]));
+    h = mix(h, (uint64_t)(a4.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3[0].a));
+    h = mix(h, (uint64_t)(a4.f3[0].b));
+    h = mix(h, (uint64_t)(a4.f3[0].c));
+    h = mix(h, bits32(a4.f3[0].f));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R095 echo_R095(long long a0, unsigned long long a1, unsigned char a2, const int64_t *a3, EnI16 a4, R095 a5, int8_t a6) {
+R093 echo_R093(long long a0, unsigned long long a1, unsigned char a2, const int64_t *a3, EnI16 a4, R093 a5, int8_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -8454,84 +7554,21 @@ R095 echo_R095(long long a0, unsigned long long a1, unsigned char a2, const int6
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (unsigned char)(a5.f0 + k);
-    a5.f1 = (unsigned char)(a5.f1 + k);
-    a5.f2[0] = (unsigned long long)(a5.f2[0] + k);
-    a5.f2[1] = (unsigned long long)(a5.f2[1] + k);
-    return a5;
-}
-HashFn_R095 ptr_hash_R095(void) { return hash_R095; }
-EchoFn_R095 ptr_echo_R095(void) { return echo_R095; }
-
-R096 make_R096(int seed) {
-    R096 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0][0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[0][1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2 = (EnI64)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3[0].a = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R096(R096 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0][0]));
-    h = mix(h, (uint64_t)(a0.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, bits32(a0.f3[0].a));
-    return h;
-}
-uint64_t hash_R096(double a0, double a1, double a2, R096 a3, double a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3.f0[0][0]));
-    h = mix(h, (uint64_t)(a3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
-    h = mix(h, bits32(a3.f3[0].a));
-    h = mix(h, bits64(a4));
-    return h;
-}
-R096 echo_R096(_Bool a0, int a1, char a2, intptr_t a3, uint8_t a4, R096 a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a4);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
     a5.f0[0][0] = (uint16_t)(a5.f0[0][0] + k);
     a5.f0[0][1] = (uint16_t)(a5.f0[0][1] + k);
     a5.f1 = (int16_t)(a5.f1 + k);
     a5.f2 = (EnI64)(a5.f2 + k);
-    a5.f3[0].a = (float)(a5.f3[0].a + k);
+    a5.f3[0].a = a5.f3[0].a ^ (k & 1);
+    a5.f3[0].b = a5.f3[0].b ^ (k & 1);
+    a5.f3[0].c = a5.f3[0].c ^ (k & 1);
+    a5.f3[0].f = (float)(a5.f3[0].f + k);
     return a5;
 }
-uint64_t pair_R096(unsigned short a0, EnI8 a1, const int64_t *a2, R096 a3, float a4, R096 a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)*(a2));
-    h = mix(h, (uint64_t)(a3.f0[0][0]));
-    h = mix(h, (uint64_t)(a3.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2));
-    h = mix(h, bits32(a3.f3[0].a));
-    h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5.f0[0][0]));
-    h = mix(h, (uint64_t)(a5.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, bits32(a5.f3[0].a));
-    return h;
-}
+HashFn_R093 ptr_hash_R093(void) { return hash_R093; }
+EchoFn_R093 ptr_echo_R093(void) { return echo_R093; }
 
-R097 make_R097(int seed) {
-    R097 s;
+R094 make_R094(int seed) {
+    R094 s;
     memset(&s, 0, sizeof s);
     s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
@@ -8543,7 +7580,7 @@ R097 make_R097(int seed) {
     s.f0[7] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R097(R097 a0) {
+__attribute__((unused)) static uint64_t leafhash_R094(R094 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0[0]));
     h = mix(h, bits32(a0.f0[1]));
@@ -8555,30 +7592,29 @@ __attribute__((unused)) static uint64_t leafhash_R097(R097 a0) {
     h = mix(h, bits32(a0.f0[7]));
     return h;
 }
-uint64_t hash_R097(int8_t a0, float a1, R097 a2) {
+uint64_t hash_R094(double a0, double a1, double a2, R094 a3, double a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0[0]));
-    h = mix(h, bits32(a2.f0[1]));
-    h = mix(h, bits32(a2.f0[2]));
-    h = mix(h, bits32(a2.f0[3]));
-    h = mix(h, bits32(a2.f0[4]));
-    h = mix(h, bits32(a2.f0[5]));
-    h = mix(h, bits32(a2.f0[6]));
-    h = mix(h, bits32(a2.f0[7]));
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, bits32(a3.f0[1]));
+    h = mix(h, bits32(a3.f0[2]));
+    h = mix(h, bits32(a3.f0[3]));
+    h = mix(h, bits32(a3.f0[4]));
+    h = mix(h, bits32(a3.f0[5]));
+    h = mix(h, bits32(a3.f0[6]));
+    h = mix(h, bits32(a3.f0[7]));
+    h = mix(h, bits64(a4));
     return h;
 }
-R097 echo_R097(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, R097 a5, double a6, double a7, float a8) {
+R094 echo_R094(_Bool a0, int a1, char a2, intptr_t a3, uint8_t a4, R094 a5) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)*(a3);
-    ks += (uint64_t)*(a4);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a5.f0[0] = (float)(a5.f0[0] + k);
@@ -8591,11 +7627,11 @@ R097 echo_R097(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, con
     a5.f0[7] = (float)(a5.f0[7] + k);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R097(const int64_t *a0, unsigned long long a1, int32_t a2, R097 a3) {
+uint64_t pair_R094(unsigned short a0, EnI8 a1, const int64_t *a2, R094 a3, float a4, R094 a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)*(a2));
     h = mix(h, bits32(a3.f0[0]));
     h = mix(h, bits32(a3.f0[1]));
     h = mix(h, bits32(a3.f0[2]));
@@ -8604,9 +7640,60 @@ uint64_t __attribute__((ms_abi)) w64_hash_R097(const int64_t *a0, unsigned long 
     h = mix(h, bits32(a3.f0[5]));
     h = mix(h, bits32(a3.f0[6]));
     h = mix(h, bits32(a3.f0[7]));
+    h = mix(h, bits32(a4));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, bits32(a5.f0[1]));
+    h = mix(h, bits32(a5.f0[2]));
+    h = mix(h, bits32(a5.f0[3]));
+    h = mix(h, bits32(a5.f0[4]));
+    h = mix(h, bits32(a5.f0[5]));
+    h = mix(h, bits32(a5.f0[6]));
+    h = mix(h, bits32(a5.f0[7]));
     return h;
 }
-R097 __attribute__((ms_abi)) w64_echo_R097(_Bool a0, uint16_t a1, EnI64 a2, float a3, R097 a4, const int64_t *a5) {
+
+R095 make_R095(int seed) {
+    R095 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R095(R095 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0.f0));
+    return h;
+}
+uint64_t hash_R095(int8_t a0, float a1, R095 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, (uint64_t)*(a2.f0));
+    return h;
+}
+R095 echo_R095(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, R095 a5, double a6, double a7, float a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)*(a3);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a5.f0 = a5.f0 + (k & 7);
+    return a5;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R095(const int64_t *a0, unsigned long long a1, int32_t a2, R095 a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)*(a3.f0));
+    return h;
+}
+R095 __attribute__((ms_abi)) w64_echo_R095(_Bool a0, uint16_t a1, EnI64 a2, float a3, R095 a4, const int64_t *a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -8615,29 +7702,22 @@ R097 __attribute__((ms_abi)) w64_echo_R097(_Bool a0, uint16_t a1, EnI64 a2, floa
     ks += (uint64_t)*(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (float)(a4.f0[0] + k);
-    a4.f0[1] = (float)(a4.f0[1] + k);
-    a4.f0[2] = (float)(a4.f0[2] + k);
-    a4.f0[3] = (float)(a4.f0[3] + k);
-    a4.f0[4] = (float)(a4.f0[4] + k);
-    a4.f0[5] = (float)(a4.f0[5] + k);
-    a4.f0[6] = (float)(a4.f0[6] + k);
-    a4.f0[7] = (float)(a4.f0[7] + k);
+    a4.f0 = a4.f0 + (k & 7);
     return a4;
 }
 
-R098 make_R098(int seed) {
-    R098 s;
+R096 make_R096(int seed) {
+    R096 s;
     memset(&s, 0, sizeof s);
-    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R098(R098 a0) {
+__attribute__((unused)) static uint64_t leafhash_R096(R096 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R098(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R098 a6) {
+uint64_t hash_R096(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R096 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -8645,10 +7725,10 @@ uint64_t hash_R098(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)*(a6.f0));
+    h = mix(h, bits32(a6.f0));
     return h;
 }
-R098 echo_R098(double a0, float a1, int16_t a2, float a3, R098 a4, const int64_t *a5, unsigned long a6, float a7) {
+R096 echo_R096(double a0, float a1, int16_t a2, float a3, R096 a4, const int64_t *a5, unsigned long a6, float a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8659,42 +7739,36 @@ R098 echo_R098(double a0, float a1, int16_t a2, float a3, R098 a4, const int64_t
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = a4.f0 + (k & 7);
+    a4.f0 = (float)(a4.f0 + k);
     return a4;
 }
-uint64_t pair_R098(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R098 a5, unsigned long a6, R098 a7, float a8, int32_t a9) {
+uint64_t pair_R096(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R096 a5, unsigned long a6, R096 a7, float a8, int32_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)*(a5.f0));
+    h = mix(h, bits32(a5.f0));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, (uint64_t)*(a7.f0));
+    h = mix(h, bits32(a7.f0));
     h = mix(h, bits32(a8));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
 
-R099 make_R099(int seed) {
-    R099 s;
+R097 make_R097(int seed) {
+    R097 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f1.v[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[0].f1.v[1][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0[0].f1.v[2][0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R099(R099 a0) {
+__attribute__((unused)) static uint64_t leafhash_R097(R097 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0));
-    h = mix(h, bits32(a0.f0[0].f1.v[0][0]));
-    h = mix(h, bits32(a0.f0[0].f1.v[1][0]));
-    h = mix(h, bits32(a0.f0[0].f1.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
-uint64_t hash_R099(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R099 a7) {
+uint64_t hash_R097(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R097 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
@@ -8703,13 +7777,10 @@ uint64_t hash_R099(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, bits32(a7.f0[0].f0));
-    h = mix(h, bits32(a7.f0[0].f1.v[0][0]));
-    h = mix(h, bits32(a7.f0[0].f1.v[1][0]));
-    h = mix(h, bits32(a7.f0[0].f1.v[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f2));
     return h;
 }
-R099 echo_R099(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R099 a7, int64_t a8) {
+R097 echo_R097(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R097 a7, int64_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8721,37 +7792,30 @@ R099 echo_R099(float a0, double a1, float a2, float a3, float a4, double a5, dou
     ks += (uint64_t)(int64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0].f0 = (float)(a7.f0[0].f0 + k);
-    a7.f0[0].f1.v[0][0] = (float)(a7.f0[0].f1.v[0][0] + k);
-    a7.f0[0].f1.v[1][0] = (float)(a7.f0[0].f1.v[1][0] + k);
-    a7.f0[0].f1.v[2][0] = (float)(a7.f0[0].f1.v[2][0] + k);
+    a7.f2 = (long)(a7.f2 + k);
     return a7;
 }
 
-R100 make_R100(int seed) {
-    R100 s;
+R098 make_R098(int seed) {
+    R098 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0].f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f1 = (int32_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0.f3 = (EnInt)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0.f4 = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f0.f5 = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f0.f6 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0.f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f1 = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R100(R100 a0) {
+__attribute__((unused)) static uint64_t leafhash_R098(R098 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
-    h = mix(h, bits64(a0.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f3));
-    h = mix(h, (uint64_t)(a0.f0.f4));
-    h = mix(h, (uint64_t)(a0.f0.f5));
-    h = mix(h, bits64(a0.f0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R100(_Bool a0, int8_t a1, unsigned short a2, double a3, float a4, int16_t a5, const int64_t *a6, _Bool a7, R100 a8, signed char a9, double a10) {
+uint64_t hash_R098(_Bool a0, int8_t a1, unsigned short a2, double a3, float a4, int16_t a5, const int64_t *a6, _Bool a7, R098 a8, signed char a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -8761,18 +7825,16 @@ uint64_t hash_R100(_Bool a0, int8_t a1, unsigned short a2, double a3, float a4, 
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)*(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0.f1));
-    h = mix(h, bits64(a8.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0.f3));
-    h = mix(h, (uint64_t)(a8.f0.f4));
-    h = mix(h, (uint64_t)(a8.f0.f5));
-    h = mix(h, bits64(a8.f0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, bits64(a10));
     return h;
 }
-R100 echo_R100(uint8_t a0, EnU8 a1, R100 a2, size_t a3, EnI64 a4) {
+R098 echo_R098(uint8_t a0, EnU8 a1, R098 a2, size_t a3, EnI64 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -8780,62 +7842,56 @@ R100 echo_R100(uint8_t a0, EnU8 a1, R100 a2, size_t a3, EnI64 a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0.f0[0].f1 = (float)(a2.f0.f0[0].f1 + k);
-    a2.f0.f1 = (int32_t)(a2.f0.f1 + k);
-    a2.f0.f2 = (double)(a2.f0.f2 + k);
-    a2.f0.f3 = (EnInt)(a2.f0.f3 + k);
-    a2.f0.f4 = (uint8_t)(a2.f0.f4 + k);
-    a2.f0.f5 = (unsigned short)(a2.f0.f5 + k);
-    a2.f0.f6 = (double)(a2.f0.f6 + k);
+    a2.f0.f0.f0[0][0] = (int16_t)(a2.f0.f0.f0[0][0] + k);
+    a2.f0.f0.f0[0][1] = (int16_t)(a2.f0.f0.f0[0][1] + k);
+    a2.f0.f0.f0[1][0] = (int16_t)(a2.f0.f0.f0[1][0] + k);
+    a2.f0.f0.f0[1][1] = (int16_t)(a2.f0.f0.f0[1][1] + k);
+    a2.f1 = (signed char)(a2.f1 + k);
     return a2;
 }
-uint64_t pair_R100(short a0, signed char a1, R100 a2, signed char a3, R100 a4) {
+uint64_t pair_R098(short a0, signed char a1, R098 a2, signed char a3, R098 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f1));
-    h = mix(h, bits64(a2.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0.f3));
-    h = mix(h, (uint64_t)(a2.f0.f4));
-    h = mix(h, (uint64_t)(a2.f0.f5));
-    h = mix(h, bits64(a2.f0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1));
-    h = mix(h, bits64(a4.f0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0.f3));
-    h = mix(h, (uint64_t)(a4.f0.f4));
-    h = mix(h, (uint64_t)(a4.f0.f5));
-    h = mix(h, bits64(a4.f0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     return h;
 }
-HashFn_R100 ptr_hash_R100(void) { return hash_R100; }
-EchoFn_R100 ptr_echo_R100(void) { return echo_R100; }
+HashFn_R098 ptr_hash_R098(void) { return hash_R098; }
+EchoFn_R098 ptr_echo_R098(void) { return echo_R098; }
 
-R101 make_R101(int seed) {
-    R101 s;
+R099 make_R099(int seed) {
+    R099 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.b = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R101(R101 a0) {
+__attribute__((unused)) static uint64_t leafhash_R099(R099 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
-    h = mix(h, bits64(a0.f0[1]));
+    h = mix(h, bits32(a0.f1.a));
+    h = mix(h, bits32(a0.f1.b));
     return h;
 }
-uint64_t hash_R101(float a0, R101 a1, float a2, double a3) {
+uint64_t hash_R099(float a0, R099 a1, float a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1.f0[0]));
-    h = mix(h, bits64(a1.f0[1]));
+    h = mix(h, bits32(a1.f1.a));
+    h = mix(h, bits32(a1.f1.b));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     return h;
 }
-R101 echo_R101(uint8_t a0, double a1, double a2, unsigned long long a3, R101 a4, float a5, int16_t a6, unsigned char a7) {
+R099 echo_R099(uint8_t a0, double a1, double a2, unsigned long long a3, R099 a4, float a5, int16_t a6, unsigned char a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -8846,53 +7902,59 @@ R101 echo_R101(uint8_t a0, double a1, double a2, unsigned long long a3, R101 a4,
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (double)(a4.f0[0] + k);
-    a4.f0[1] = (double)(a4.f0[1] + k);
+    a4.f1.a = (float)(a4.f1.a + k);
+    a4.f1.b = (float)(a4.f1.b + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R101(double a0, R101 a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R099(double a0, R099 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1.f0[0]));
-    h = mix(h, bits64(a1.f0[1]));
+    h = mix(h, bits32(a1.f1.a));
+    h = mix(h, bits32(a1.f1.b));
     return h;
 }
-R101 __attribute__((ms_abi)) w64_echo_R101(unsigned long long a0, int16_t a1, R101 a2, long a3) {
+R099 __attribute__((ms_abi)) w64_echo_R099(unsigned long long a0, int16_t a1, R099 a2, long a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (double)(a2.f0[0] + k);
-    a2.f0[1] = (double)(a2.f0[1] + k);
+    a2.f1.a = (float)(a2.f1.a + k);
+    a2.f1.b = (float)(a2.f1.b + k);
     return a2;
 }
-W64HashFn_R101 ptr_w64_hash_R101(void) { return w64_hash_R101; }
-W64EchoFn_R101 ptr_w64_echo_R101(void) { return w64_echo_R101; }
+W64HashFn_R099 ptr_w64_hash_R099(void) { return w64_hash_R099; }
+W64EchoFn_R099 ptr_w64_echo_R099(void) { return w64_echo_R099; }
 
-R102 make_R102(int seed) {
-    R102 s;
+R100 make_R100(int seed) {
+    R100 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int32_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0.tag = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f0.v = (uint32_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1 = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R102(R102 a0) {
+__attribute__((unused)) static uint64_t leafhash_R100(R100 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0.f0.tag));
+    h = mix(h, (uint64_t)(a0.f0.f0.v));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R102(EnI8 a0, double a1, double a2, const int64_t *a3, R102 a4, int64_t a5) {
+uint64_t hash_R100(EnI8 a0, double a1, double a2, const int64_t *a3, R100 a4, int64_t a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)*(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0.f0.tag));
+    h = mix(h, (uint64_t)(a4.f0.f0.v));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R102 echo_R102(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R102 a4, signed char a5, signed char a6) {
+R100 echo_R100(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R100 a4, signed char a5, signed char a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -8902,75 +7964,96 @@ R102 echo_R102(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R102 a4, signed char
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (int32_t)(a4.f0 + k);
+    a4.f0.f0.tag = (uint8_t)(a4.f0.f0.tag + k);
+    a4.f0.f0.v = (uint32_t)(a4.f0.f0.v + k);
+    a4.f1 = (signed char)(a4.f1 + k);
     return a4;
 }
-uint64_t pair_R102(double a0, double a1, double a2, R102 a3, signed char a4, R102 a5) {
+uint64_t pair_R100(double a0, double a1, double a2, R100 a3, signed char a4, R100 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f0.f0.tag));
+    h = mix(h, (uint64_t)(a3.f0.f0.v));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f0.f0.tag));
+    h = mix(h, (uint64_t)(a5.f0.f0.v));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     return h;
 }
 
-R103 make_R103(int seed) {
-    R103 s;
+R101 make_R101(int seed) {
+    R101 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f0[0].v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R103(R103 a0) {
+__attribute__((unused)) static uint64_t leafhash_R101(R101 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1.f0[0].v[0]));
+    h = mix(h, bits64(a0.f0[0].f2));
+    h = mix(h, bits64(a0.f0[1].f2));
     return h;
 }
-uint64_t hash_R103(int16_t a0, R103 a1, float a2) {
+uint64_t hash_R101(int16_t a0, R101 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, bits64(a1.f1.f0[0].v[0]));
+    h = mix(h, bits64(a1.f0[0].f2));
+    h = mix(h, bits64(a1.f0[1].f2));
     h = mix(h, bits32(a2));
     return h;
 }
-R103 echo_R103(R103 a0, signed char a1) {
+R101 echo_R101(R101 a0, signed char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1.f0[0].v[0] = (double)(a0.f1.f0[0].v[0] + k);
+    a0.f0[0].f2 = (double)(a0.f0[0].f2 + k);
+    a0.f0[1].f2 = (double)(a0.f0[1].f2 + k);
     return a0;
 }
 
-R104 make_R104(int seed) {
-    R104 s;
+R102 make_R102(int seed) {
+    R102 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (long long)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2[0] = (EnI16)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2[1] = (EnI16)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2[2] = (EnI16)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2[3] = (EnI16)(-(int64_t)(seed * 37 + 5 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R104(R104 a0) {
+__attribute__((unused)) static uint64_t leafhash_R102(R102 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
     return h;
 }
-uint64_t hash_R104(uint8_t a0, uint16_t a1, EnInt a2, uint8_t a3, long long a4, R104 a5, long a6, unsigned long a7) {
+uint64_t hash_R102(uint8_t a0, uint16_t a1, EnInt a2, uint8_t a3, long long a4, R102 a5, long a6, unsigned long a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2[3]));
     h = mix(h, (uint64_t)(int64_t)(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-R104 echo_R104(float a0, _Bool a1, double a2, R104 a3, double a4, unsigned char a5) {
+R102 echo_R102(float a0, _Bool a1, double a2, R102 a3, double a4, unsigned char a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -8979,33 +8062,64 @@ R104 echo_R104(float a0, _Bool a1, double a2, R104 a3, double a4, unsigned char 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f1 = (double)(a3.f1 + k);
+    a3.f0 = (unsigned long)(a3.f0 + k);
+    a3.f1 = (long long)(a3.f1 + k);
+    a3.f2[0] = (EnI16)(a3.f2[0] + k);
+    a3.f2[1] = (EnI16)(a3.f2[1] + k);
+    a3.f2[2] = (EnI16)(a3.f2[2] + k);
+    a3.f2[3] = (EnI16)(a3.f2[3] + k);
     return a3;
 }
-uint64_t pair_R104(uint8_t a0, R104 a1, ssize_t a2, R104 a3, short a4) {
+uint64_t pair_R102(uint8_t a0, R102 a1, ssize_t a2, R102 a3, short a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[3]));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[3]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
 
-R105 make_R105(int seed) {
-    R105 s;
+R103 make_R103(int seed) {
+    R103 s;
     memset(&s, 0, sizeof s);
-    s.f0[0][0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1][0] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1 = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2[0].u.b[0] = ((seed + 3) & 1) != 0;
+    s.f2[0].u.b[1] = ((seed + 4) & 1) != 0;
+    s.f2[0].f[0] = ((seed + 5) & 1) != 0;
+    s.f2[0].f[1] = ((seed + 6) & 1) != 0;
+    s.f2[0].f[2] = ((seed + 7) & 1) != 0;
+    s.f2[0].f[3] = ((seed + 8) & 1) != 0;
+    s.f2[0].f[4] = ((seed + 9) & 1) != 0;
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R105(R105 a0) {
+__attribute__((unused)) static uint64_t leafhash_R103(R103 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1][0]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0].u.b[0]));
+    h = mix(h, (uint64_t)(a0.f2[0].u.b[1]));
+    h = mix(h, (uint64_t)(a0.f2[0].f[0]));
+    h = mix(h, (uint64_t)(a0.f2[0].f[1]));
+    h = mix(h, (uint64_t)(a0.f2[0].f[2]));
+    h = mix(h, (uint64_t)(a0.f2[0].f[3]));
+    h = mix(h, (uint64_t)(a0.f2[0].f[4]));
     return h;
 }
-uint64_t hash_R105(double a0, uint64_t a1, unsigned char a2, int8_t a3, int8_t a4, int8_t a5, const int64_t *a6, R105 a7) {
+uint64_t hash_R103(double a0, uint64_t a1, unsigned char a2, int8_t a3, int8_t a4, int8_t a5, const int64_t *a6, R103 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
@@ -9014,53 +8128,87 @@ uint64_t hash_R105(double a0, uint64_t a1, unsigned char a2, int8_t a3, int8_t a
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)*(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0[1][0]));
+    h = mix(h, (uint64_t)(a7.f0[0]));
+    h = mix(h, (uint64_t)(a7.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f2[0].u.b[0]));
+    h = mix(h, (uint64_t)(a7.f2[0].u.b[1]));
+    h = mix(h, (uint64_t)(a7.f2[0].f[0]));
+    h = mix(h, (uint64_t)(a7.f2[0].f[1]));
+    h = mix(h, (uint64_t)(a7.f2[0].f[2]));
+    h = mix(h, (uint64_t)(a7.f2[0].f[3]));
+    h = mix(h, (uint64_t)(a7.f2[0].f[4]));
     return h;
 }
-R105 echo_R105(size_t a0, EnI16 a1, R105 a2, double a3) {
+R103 echo_R103(size_t a0, EnI16 a1, R103 a2, double a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0][0] = (int8_t)(a2.f0[0][0] + k);
-    a2.f0[1][0] = (int8_t)(a2.f0[1][0] + k);
+    a2.f0[0] = (unsigned short)(a2.f0[0] + k);
+    a2.f0[1] = (unsigned short)(a2.f0[1] + k);
+    a2.f1 = (short)(a2.f1 + k);
+    a2.f2[0].u.b[0] = a2.f2[0].u.b[0] ^ (k & 1);
+    a2.f2[0].u.b[1] = a2.f2[0].u.b[1] ^ (k & 1);
+    a2.f2[0].f[0] = a2.f2[0].f[0] ^ (k & 1);
+    a2.f2[0].f[1] = a2.f2[0].f[1] ^ (k & 1);
+    a2.f2[0].f[2] = a2.f2[0].f[2] ^ (k & 1);
+    a2.f2[0].f[3] = a2.f2[0].f[3] ^ (k & 1);
+    a2.f2[0].f[4] = a2.f2[0].f[4] ^ (k & 1);
     return a2;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R105(float a0, R105 a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R103(float a0, R103 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1][0]));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.f2[0].u.b[0]));
+    h = mix(h, (uint64_t)(a1.f2[0].u.b[1]));
+    h = mix(h, (uint64_t)(a1.f2[0].f[0]));
+    h = mix(h, (uint64_t)(a1.f2[0].f[1]));
+    h = mix(h, (uint64_t)(a1.f2[0].f[2]));
+    h = mix(h, (uint64_t)(a1.f2[0].f[3]));
+    h = mix(h, (uint64_t)(a1.f2[0].f[4]));
     return h;
 }
-R105 __attribute__((ms_abi)) w64_echo_R105(float a0, unsigned long a1, R105 a2) {
+R103 __attribute__((ms_abi)) w64_echo_R103(float a0, unsigned long a1, R103 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0][0] = (int8_t)(a2.f0[0][0] + k);
-    a2.f0[1][0] = (int8_t)(a2.f0[1][0] + k);
+    a2.f0[0] = (unsigned short)(a2.f0[0] + k);
+    a2.f0[1] = (unsigned short)(a2.f0[1] + k);
+    a2.f1 = (short)(a2.f1 + k);
+    a2.f2[0].u.b[0] = a2.f2[0].u.b[0] ^ (k & 1);
+    a2.f2[0].u.b[1] = a2.f2[0].u.b[1] ^ (k & 1);
+    a2.f2[0].f[0] = a2.f2[0].f[0] ^ (k & 1);
+    a2.f2[0].f[1] = a2.f2[0].f[1] ^ (k & 1);
+    a2.f2[0].f[2] = a2.f2[0].f[2] ^ (k & 1);
+    a2.f2[0].f[3] = a2.f2[0].f[3] ^ (k & 1);
+    a2.f2[0].f[4] = a2.f2[0].f[4] ^ (k & 1);
     return a2;
 }
-HashFn_R105 ptr_hash_R105(void) { return hash_R105; }
-EchoFn_R105 ptr_echo_R105(void) { return echo_R105; }
+HashFn_R103 ptr_hash_R103(void) { return hash_R103; }
+EchoFn_R103 ptr_echo_R103(void) { return echo_R103; }
 
-R106 make_R106(int seed) {
-    R106 s;
+R104 make_R104(int seed) {
+    R104 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (intptr_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R106(R106 a0) {
+__attribute__((unused)) static uint64_t leafhash_R104(R104 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f2));
     return h;
 }
-uint64_t hash_R106(float a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R106 a8, unsigned int a9, intptr_t a10) {
+uint64_t hash_R104(float a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R104 a8, unsigned int a9, intptr_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -9070,12 +8218,13 @@ uint64_t hash_R106(float a0, float a1, float a2, float a3, double a4, float a5, 
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, (uint64_t)(a8.f2));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-R106 echo_R106(double a0, float a1, R106 a2, float a3, double a4) {
+R104 echo_R104(double a0, float a1, R104 a2, float a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -9083,34 +8232,47 @@ R106 echo_R106(double a0, float a1, R106 a2, float a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f2 = (intptr_t)(a2.f2 + k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f2 = (unsigned char)(a2.f2 + k);
     return a2;
 }
-uint64_t pair_R106(uint8_t a0, int32_t a1, R106 a2, double a3, R106 a4, double a5) {
+uint64_t pair_R104(uint8_t a0, int32_t a1, R104 a2, double a3, R104 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f2));
     h = mix(h, bits64(a5));
     return h;
 }
 
-R107 make_R107(int seed) {
-    R107 s;
+R105 make_R105(int seed) {
+    R105 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (int64_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[3] = (int64_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[4] = (int64_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[5] = (int64_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f1 = (intptr_t)((int64_t)(seed * 37 + 6 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R107(R107 a0) {
+__attribute__((unused)) static uint64_t leafhash_R105(R105 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R107(unsigned int a0, signed char a1, signed char a2, _Bool a3, double a4, unsigned char a5, int a6, R107 a7, double a8) {
+uint64_t hash_R105(unsigned int a0, signed char a1, signed char a2, _Bool a3, double a4, unsigned char a5, int a6, R105 a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -9119,12 +8281,17 @@ uint64_t hash_R107(unsigned int a0, signed char a1, signed char a2, _Bool a3, do
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits32(a7.f0[0]));
-    h = mix(h, bits32(a7.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[4]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0[5]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f1));
     h = mix(h, bits64(a8));
     return h;
 }
-R107 echo_R107(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_t a5, uint8_t a6, R107 a7) {
+R105 echo_R105(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_t a5, uint8_t a6, R105 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -9135,98 +8302,73 @@ R107 echo_R107(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0] = (float)(a7.f0[0] + k);
-    a7.f0[1] = (float)(a7.f0[1] + k);
+    a7.f0[0] = (int64_t)(a7.f0[0] + k);
+    a7.f0[1] = (int64_t)(a7.f0[1] + k);
+    a7.f0[2] = (int64_t)(a7.f0[2] + k);
+    a7.f0[3] = (int64_t)(a7.f0[3] + k);
+    a7.f0[4] = (int64_t)(a7.f0[4] + k);
+    a7.f0[5] = (int64_t)(a7.f0[5] + k);
+    a7.f1 = (intptr_t)(a7.f1 + k);
     return a7;
 }
 
-R108 make_R108(int seed) {
-    R108 s;
+R106 make_R106(int seed) {
+    R106 s;
     memset(&s, 0, sizeof s);
-    s.f2[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f2[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[3] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2[4] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R108(R108 a0) {
+__attribute__((unused)) static uint64_t leafhash_R106(R106 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[4]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R108(R108 a0, double a1) {
+uint64_t hash_R106(R106 a0, double a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[4]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
     h = mix(h, bits64(a1));
     return h;
 }
-R108 echo_R108(R108 a0, char a1) {
+R106 echo_R106(R106 a0, char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f2[0] = (int8_t)(a0.f2[0] + k);
-    a0.f2[1] = (int8_t)(a0.f2[1] + k);
-    a0.f2[2] = (int8_t)(a0.f2[2] + k);
-    a0.f2[3] = (int8_t)(a0.f2[3] + k);
-    a0.f2[4] = (int8_t)(a0.f2[4] + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (float)(a0.f1 + k);
     return a0;
 }
-uint64_t pair_R108(unsigned int a0, uint8_t a1, EnI64 a2, long long a3, R108 a4, EnU16 a5, R108 a6, float a7, double a8) {
+uint64_t pair_R106(unsigned int a0, uint8_t a1, EnI64 a2, long long a3, R106 a4, EnU16 a5, R106 a6, float a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[4]));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits32(a4.f1));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[4]));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits32(a6.f1));
     h = mix(h, bits32(a7));
     h = mix(h, bits64(a8));
     return h;
 }
 
-R109 make_R109(int seed) {
-    R109 s;
+R107 make_R107(int seed) {
+    R107 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3.a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f3.d = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f3.b = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f3.f = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R109(R109 a0) {
+__attribute__((unused)) static uint64_t leafhash_R107(R107 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3.a));
-    h = mix(h, bits64(a0.f3.d));
-    h = mix(h, (uint64_t)(a0.f3.b));
-    h = mix(h, bits32(a0.f3.f));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R109(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R109 a7, unsigned int a8, float a9) {
+uint64_t hash_R107(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R107 a7, unsigned int a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -9235,18 +8377,12 @@ uint64_t hash_R109(double a0, float a1, double a2, float a3, double a4, double a
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(a7.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2));
-    h = mix(h, (uint64_t)(a7.f3.a));
-    h = mix(h, bits64(a7.f3.d));
-    h = mix(h, (uint64_t)(a7.f3.b));
-    h = mix(h, bits32(a7.f3.f));
+    h = mix(h, (uint64_t)(a7.f0));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, bits32(a9));
     return h;
 }
-R109 echo_R109(float a0, const int64_t *a1, double a2, int64_t a3, float a4, float a5, unsigned char a6, R109 a7, char a8, uint32_t a9, int64_t a10) {
+R107 echo_R107(float a0, const int64_t *a1, double a2, int64_t a3, float a4, float a5, unsigned char a6, R107 a7, char a8, uint32_t a9, int64_t a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)*(a1);
@@ -9260,29 +8396,17 @@ R109 echo_R109(float a0, const int64_t *a1, double a2, int64_t a3, float a4, flo
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0[0] = (unsigned char)(a7.f0[0] + k);
-    a7.f1 = (int8_t)(a7.f1 + k);
-    a7.f2 = (uint16_t)(a7.f2 + k);
-    a7.f3.a = (uint8_t)(a7.f3.a + k);
-    a7.f3.d = (double)(a7.f3.d + k);
-    a7.f3.b = (uint16_t)(a7.f3.b + k);
-    a7.f3.f = (float)(a7.f3.f + k);
+    a7.f0 = (uint16_t)(a7.f0 + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R109(signed char a0, R109 a1, uint16_t a2) {
+uint64_t __attribute__((ms_abi)) w64_hash_R107(signed char a0, R107 a1, uint16_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2));
-    h = mix(h, (uint64_t)(a1.f3.a));
-    h = mix(h, bits64(a1.f3.d));
-    h = mix(h, (uint64_t)(a1.f3.b));
-    h = mix(h, bits32(a1.f3.f));
+    h = mix(h, (uint64_t)(a1.f0));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-R109 __attribute__((ms_abi)) w64_echo_R109(double a0, char a1, float a2, R109 a3, short a4, signed char a5) {
+R107 __attribute__((ms_abi)) w64_echo_R107(double a0, char a1, float a2, R107 a3, short a4, signed char a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9291,80 +8415,72 @@ R109 __attribute__((ms_abi)) w64_echo_R109(double a0, char a1, float a2, R109 a3
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (unsigned char)(a3.f0[0] + k);
-    a3.f1 = (int8_t)(a3.f1 + k);
-    a3.f2 = (uint16_t)(a3.f2 + k);
-    a3.f3.a = (uint8_t)(a3.f3.a + k);
-    a3.f3.d = (double)(a3.f3.d + k);
-    a3.f3.b = (uint16_t)(a3.f3.b + k);
-    a3.f3.f = (float)(a3.f3.f + k);
+    a3.f0 = (uint16_t)(a3.f0 + k);
     return a3;
 }
-W64HashFn_R109 ptr_w64_hash_R109(void) { return w64_hash_R109; }
-W64EchoFn_R109 ptr_w64_echo_R109(void) { return w64_echo_R109; }
+W64HashFn_R107 ptr_w64_hash_R107(void) { return w64_hash_R107; }
+W64EchoFn_R107 ptr_w64_echo_R107(void) { return w64_echo_R107; }
 
-R110 make_R110(int seed) {
-    R110 s;
+R108 make_R108(int seed) {
+    R108 s;
     memset(&s, 0, sizeof s);
-    s.f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R110(R110 a0) {
+__attribute__((unused)) static uint64_t leafhash_R108(R108 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.a));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R110(int64_t a0, float a1, R110 a2, float a3) {
+uint64_t hash_R108(int64_t a0, float a1, R108 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0.a));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, bits32(a3));
     return h;
 }
-R110 echo_R110(R110 a0, double a1, float a2, float a3) {
+R108 echo_R108(R108 a0, double a1, float a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0.a = (float)(a0.f0.a + k);
+    a0.f1 = (float)(a0.f1 + k);
     return a0;
 }
-uint64_t pair_R110(R110 a0, double a1, R110 a2, double a3) {
+uint64_t pair_R108(R108 a0, double a1, R108 a2, double a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.a));
+    h = mix(h, bits32(a0.f1));
     h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2.f0.a));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, bits64(a3));
     return h;
 }
-HashFn_R110 ptr_hash_R110(void) { return hash_R110; }
-EchoFn_R110 ptr_echo_R110(void) { return echo_R110; }
+HashFn_R108 ptr_hash_R108(void) { return hash_R108; }
+EchoFn_R108 ptr_echo_R108(void) { return echo_R108; }
 
-R111 make_R111(int seed) {
-    R111 s;
+R109 make_R109(int seed) {
+    R109 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2[0] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[1] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f4.f0[0].v[0] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f0[0] = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3.a = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3.f = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R111(R111 a0) {
+__attribute__((unused)) static uint64_t leafhash_R109(R109 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, bits64(a0.f4.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.a));
+    h = mix(h, bits32(a0.f3.f));
     return h;
 }
-uint64_t hash_R111(float a0, float a1, float a2, float a3, unsigned int a4, double a5, R111 a6, uint64_t a7, double a8) {
+uint64_t hash_R109(float a0, float a1, float a2, float a3, unsigned int a4, double a5, R109 a6, uint64_t a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -9372,17 +8488,16 @@ uint64_t hash_R111(float a0, float a1, float a2, float a3, unsigned int a4, doub
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2[1]));
-    h = mix(h, (uint64_t)(a6.f3));
-    h = mix(h, bits64(a6.f4.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, (uint64_t)(a6.f3.a));
+    h = mix(h, bits32(a6.f3.f));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, bits64(a8));
     return h;
 }
-R111 echo_R111(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R111 a4, uintptr_t a5, long a6) {
+R109 echo_R109(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R109 a4, uintptr_t a5, long a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9392,12 +8507,135 @@ R111 echo_R111(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R111 a4, 
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
+    a4.f0[0] = (unsigned char)(a4.f0[0] + k);
+    a4.f1 = (int8_t)(a4.f1 + k);
+    a4.f2 = (uint16_t)(a4.f2 + k);
+    a4.f3.a = (uint8_t)(a4.f3.a + k);
+    a4.f3.f = (float)(a4.f3.f + k);
+    return a4;
+}
+
+R110 make_R110(int seed) {
+    R110 s;
+    memset(&s, 0, sizeof s);
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R110(R110 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0.f0));
+    return h;
+}
+uint64_t hash_R110(double a0, R110 a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits32(a1.f0.f0));
+    return h;
+}
+R110 echo_R110(unsigned long long a0, R110 a1, const int64_t *a2, uint32_t a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a1.f0.f0 = (float)(a1.f0.f0 + k);
+    return a1;
+}
+uint64_t pair_R110(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R110 a4, double a5, R110 a6, unsigned int a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits32(a4.f0.f0));
+    h = mix(h, bits64(a5));
+    h = mix(h, bits32(a6.f0.f0));
+    h = mix(h, (uint64_t)(a7));
+    return h;
+}
+
+R111 make_R111(int seed) {
+    R111 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2[0] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2[1] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f4.d = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R111(R111 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f4.d));
+    return h;
+}
+uint64_t hash_R111(double a0, double a1, double a2, double a3, double a4, float a5, R111 a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits64(a4));
+    h = mix(h, bits32(a5));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[1]));
+    h = mix(h, (uint64_t)(a6.f3));
+    h = mix(h, bits64(a6.f4.d));
+    h = mix(h, bits32(a7));
+    return h;
+}
+R111 echo_R111(R111 a0, double a1, uint32_t a2, float a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.f0 = (char)(a0.f0 + k);
+    a0.f1 = (unsigned char)(a0.f1 + k);
+    a0.f2[0] = (char)(a0.f2[0] + k);
+    a0.f2[1] = (char)(a0.f2[1] + k);
+    a0.f3 = (unsigned char)(a0.f3 + k);
+    a0.f4.d = (double)(a0.f4.d + k);
+    return a0;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R111(_Bool a0, long a1, R111 a2, int8_t a3, unsigned int a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[1]));
+    h = mix(h, (uint64_t)(a2.f3));
+    h = mix(h, bits64(a2.f4.d));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    return h;
+}
+R111 __attribute__((ms_abi)) w64_echo_R111(signed char a0, short a1, unsigned int a2, int16_t a3, R111 a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
     a4.f0 = (char)(a4.f0 + k);
     a4.f1 = (unsigned char)(a4.f1 + k);
     a4.f2[0] = (char)(a4.f2[0] + k);
     a4.f2[1] = (char)(a4.f2[1] + k);
     a4.f3 = (unsigned char)(a4.f3 + k);
-    a4.f4.f0[0].v[0] = (double)(a4.f4.f0[0].v[0] + k);
+    a4.f4.d = (double)(a4.f4.d + k);
     return a4;
 }
 
@@ -9406,56 +8644,59 @@ R112 make_R112(int seed) {
     memset(&s, 0, sizeof s);
     s.f0 = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f1 = (EnU16)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.f0 = ((seed + 2) & 1) != 0;
-    s.f2.f1 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2.f0[0] = (int64_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f0[1] = (int64_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
 __attribute__((unused)) static uint64_t leafhash_R112(R112 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2.f0));
-    h = mix(h, bits64(a0.f2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[1]));
     return h;
 }
-uint64_t hash_R112(double a0, R112 a1) {
+uint64_t hash_R112(float a0, float a1, float a2, R112 a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2.f0));
-    h = mix(h, bits64(a1.f2.f1));
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0[1]));
     return h;
 }
-R112 echo_R112(unsigned long long a0, R112 a1, const int64_t *a2, uint32_t a3) {
+R112 echo_R112(int64_t a0, R112 a1, float a2) {
     uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)*(a2);
-    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a1.f0 = (EnU8)(a1.f0 + k);
     a1.f1 = (EnU16)(a1.f1 + k);
-    a1.f2.f0 = a1.f2.f0 ^ (k & 1);
-    a1.f2.f1 = (double)(a1.f2.f1 + k);
+    a1.f2.f0[0] = (int64_t)(a1.f2.f0[0] + k);
+    a1.f2.f0[1] = (int64_t)(a1.f2.f0[1] + k);
     return a1;
 }
-uint64_t pair_R112(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R112 a4, double a5, R112 a6, unsigned int a7) {
+uint64_t pair_R112(float a0, double a1, float a2, double a3, double a4, double a5, R112 a6, double a7, R112 a8, float a9) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
-    h = mix(h, (uint64_t)(a4.f2.f0));
-    h = mix(h, bits64(a4.f2.f1));
+    h = mix(h, bits32(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(a6.f0));
     h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2.f0));
-    h = mix(h, bits64(a6.f2.f1));
-    h = mix(h, (uint64_t)(a7));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0[1]));
+    h = mix(h, bits64(a7));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a8.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0[1]));
+    h = mix(h, bits32(a9));
     return h;
 }
 
@@ -9474,56 +8715,27 @@ __attribute__((unused)) static uint64_t leafhash_R113(R113 a0) {
     h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R113(double a0, double a1, double a2, double a3, double a4, float a5, R113 a6, float a7) {
+uint64_t hash_R113(R113 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits32(a6.f1));
-    h = mix(h, bits64(a6.f2));
-    h = mix(h, bits32(a7));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-R113 echo_R113(R113 a0, double a1, uint32_t a2, float a3) {
+R113 echo_R113(float a0, EnU32 a1, EnI8 a2, R113 a3) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1 = (float)(a0.f1 + k);
-    a0.f2 = (double)(a0.f2 + k);
-    return a0;
+    a3.f0 = (double)(a3.f0 + k);
+    a3.f1 = (float)(a3.f1 + k);
+    a3.f2 = (double)(a3.f2 + k);
+    return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R113(_Bool a0, long a1, R113 a2, int8_t a3, unsigned int a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, bits32(a2.f1));
-    h = mix(h, bits64(a2.f2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    return h;
-}
-R113 __attribute__((ms_abi)) w64_echo_R113(signed char a0, short a1, unsigned int a2, int16_t a3, R113 a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a4.f0 = (double)(a4.f0 + k);
-    a4.f1 = (float)(a4.f1 + k);
-    a4.f2 = (double)(a4.f2 + k);
-    return a4;
-}
+HashFn_R113 ptr_hash_R113(void) { return hash_R113; }
+EchoFn_R113 ptr_echo_R113(void) { return echo_R113; }
 
 R114 make_R114(int seed) {
     R114 s;
@@ -9536,137 +8748,16 @@ __attribute__((unused)) static uint64_t leafhash_R114(R114 a0) {
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R114(float a0, float a1, float a2, R114 a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    return h;
-}
-R114 echo_R114(int64_t a0, R114 a1, float a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a1.f0 = (signed char)(a1.f0 + k);
-    return a1;
-}
-uint64_t pair_R114(float a0, double a1, float a2, double a3, double a4, double a5, R114 a6, double a7, R114 a8, float a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, bits32(a9));
-    return h;
-}
-
-R115 make_R115(int seed) {
-    R115 s;
-    memset(&s, 0, sizeof s);
-    s.f0.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0.f2.f0[0][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0.f2.f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0.f2.f0[1][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0.f2.f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0.f2.f0[2][0] = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0.f2.f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f1 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f2 = (EnU16)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f3 = (size_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R115(R115 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[2][1]));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    return h;
-}
-uint64_t hash_R115(R115 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[2][1]));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
-    return h;
-}
-R115 echo_R115(float a0, EnU32 a1, EnI8 a2, R115 a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a3.f0.f0 = (unsigned short)(a3.f0.f0 + k);
-    a3.f0.f1 = (uint16_t)(a3.f0.f1 + k);
-    a3.f0.f2.f0[0][0] = (signed char)(a3.f0.f2.f0[0][0] + k);
-    a3.f0.f2.f0[0][1] = (signed char)(a3.f0.f2.f0[0][1] + k);
-    a3.f0.f2.f0[1][0] = (signed char)(a3.f0.f2.f0[1][0] + k);
-    a3.f0.f2.f0[1][1] = (signed char)(a3.f0.f2.f0[1][1] + k);
-    a3.f0.f2.f0[2][0] = (signed char)(a3.f0.f2.f0[2][0] + k);
-    a3.f0.f2.f0[2][1] = (signed char)(a3.f0.f2.f0[2][1] + k);
-    a3.f1 = (float)(a3.f1 + k);
-    a3.f2 = (EnU16)(a3.f2 + k);
-    a3.f3 = (size_t)(a3.f3 + k);
-    return a3;
-}
-HashFn_R115 ptr_hash_R115(void) { return hash_R115; }
-EchoFn_R115 ptr_echo_R115(void) { return echo_R115; }
-
-R116 make_R116(int seed) {
-    R116 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (int32_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (EnU32)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3[0].f0[0] = (unsigned long)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R116(R116 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3[0].f0[0]));
-    return h;
-}
-uint64_t hash_R116(float a0, short a1, R116 a2, const int64_t *a3, _Bool a4) {
+uint64_t hash_R114(float a0, short a1, R114 a2, const int64_t *a3, _Bool a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R116 echo_R116(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI16 a4, signed char a5, EnU32 a6, unsigned long long a7, R116 a8, float a9, double a10, float a11) {
+R114 echo_R114(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI16 a4, signed char a5, EnU32 a6, unsigned long long a7, R114 a8, float a9, double a10, float a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -9681,13 +8772,10 @@ R116 echo_R116(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (unsigned short)(a8.f0 + k);
-    a8.f1 = (int32_t)(a8.f1 + k);
-    a8.f2 = (EnU32)(a8.f2 + k);
-    a8.f3[0].f0[0] = (unsigned long)(a8.f3[0].f0[0] + k);
+    a8.f0 = (signed char)(a8.f0 + k);
     return a8;
 }
-uint64_t pair_R116(uint32_t a0, float a1, short a2, uint16_t a3, const int64_t *a4, const int64_t *a5, R116 a6, double a7, R116 a8, uintptr_t a9) {
+uint64_t pair_R114(uint32_t a0, float a1, short a2, uint16_t a3, const int64_t *a4, const int64_t *a5, R114 a6, double a7, R114 a8, uintptr_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
@@ -9695,35 +8783,29 @@ uint64_t pair_R116(uint32_t a0, float a1, short a2, uint16_t a3, const int64_t *
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2));
-    h = mix(h, (uint64_t)(a6.f3[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2));
-    h = mix(h, (uint64_t)(a8.f3[0].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
 
-R117 make_R117(int seed) {
-    R117 s;
+R115 make_R115(int seed) {
+    R115 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[0].f0[1].f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[0].f0[2].f0[0] = (uintptr_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R117(R117 a0) {
+__attribute__((unused)) static uint64_t leafhash_R115(R115 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0].f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[0].f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[0].f0[2].f0[0]));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f0.f1));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R117(float a0, long a1, float a2, double a3, float a4, float a5, R117 a6, unsigned long a7, uint16_t a8) {
+uint64_t hash_R115(float a0, long a1, float a2, double a3, float a4, float a5, R115 a6, unsigned long a7, uint16_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -9731,14 +8813,14 @@ uint64_t hash_R117(float a0, long a1, float a2, double a3, float a4, float a5, R
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0].f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[0].f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[0].f0[2].f0[0]));
+    h = mix(h, bits32(a6.f0.f0));
+    h = mix(h, bits64(a6.f0.f1));
+    h = mix(h, bits32(a6.f1));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R117 echo_R117(short a0, long a1, unsigned long long a2, unsigned char a3, uint8_t a4, R117 a5, double a6) {
+R115 echo_R115(short a0, long a1, unsigned long long a2, unsigned char a3, uint8_t a4, R115 a5, double a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9748,56 +8830,59 @@ R117 echo_R117(short a0, long a1, unsigned long long a2, unsigned char a3, uint8
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0[0].f0[0].f0[0] = (uintptr_t)(a5.f0[0].f0[0].f0[0] + k);
-    a5.f0[0].f0[1].f0[0] = (uintptr_t)(a5.f0[0].f0[1].f0[0] + k);
-    a5.f0[0].f0[2].f0[0] = (uintptr_t)(a5.f0[0].f0[2].f0[0] + k);
+    a5.f0.f0 = (float)(a5.f0.f0 + k);
+    a5.f0.f1 = (double)(a5.f0.f1 + k);
+    a5.f1 = (float)(a5.f1 + k);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R117(float a0, uint8_t a1, R117 a2, int32_t a3, uint16_t a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R115(float a0, uint8_t a1, R115 a2, int32_t a3, uint16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0[0].f0[0].f0[0]));
-    h = mix(h, (uint64_t)(a2.f0[0].f0[1].f0[0]));
-    h = mix(h, (uint64_t)(a2.f0[0].f0[2].f0[0]));
+    h = mix(h, bits32(a2.f0.f0));
+    h = mix(h, bits64(a2.f0.f1));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R117 __attribute__((ms_abi)) w64_echo_R117(ssize_t a0, R117 a1) {
+R115 __attribute__((ms_abi)) w64_echo_R115(ssize_t a0, R115 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0].f0[0].f0[0] = (uintptr_t)(a1.f0[0].f0[0].f0[0] + k);
-    a1.f0[0].f0[1].f0[0] = (uintptr_t)(a1.f0[0].f0[1].f0[0] + k);
-    a1.f0[0].f0[2].f0[0] = (uintptr_t)(a1.f0[0].f0[2].f0[0] + k);
+    a1.f0.f0 = (float)(a1.f0.f0 + k);
+    a1.f0.f1 = (double)(a1.f0.f1 + k);
+    a1.f1 = (float)(a1.f1 + k);
     return a1;
 }
-W64HashFn_R117 ptr_w64_hash_R117(void) { return w64_hash_R117; }
-W64EchoFn_R117 ptr_w64_echo_R117(void) { return w64_echo_R117; }
+W64HashFn_R115 ptr_w64_hash_R115(void) { return w64_hash_R115; }
+W64EchoFn_R115 ptr_w64_echo_R115(void) { return w64_echo_R115; }
 
-R118 make_R118(int seed) {
-    R118 s;
+R116 make_R116(int seed) {
+    R116 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R118(R118 a0) {
+__attribute__((unused)) static uint64_t leafhash_R116(R116 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0[0]));
-    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
     return h;
 }
-uint64_t hash_R118(R118 a0, double a1) {
+uint64_t hash_R116(R116 a0, double a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0[0]));
-    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[2]));
     h = mix(h, bits64(a1));
     return h;
 }
-R118 echo_R118(float a0, float a1, float a2, float a3, R118 a4) {
+R116 echo_R116(float a0, float a1, float a2, float a3, R116 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -9805,51 +8890,54 @@ R118 echo_R118(float a0, float a1, float a2, float a3, R118 a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0.f0[0] = (float)(a4.f0.f0[0] + k);
-    a4.f0.f0[1] = (float)(a4.f0.f0[1] + k);
+    a4.f0[0] = (float)(a4.f0[0] + k);
+    a4.f0[1] = (float)(a4.f0[1] + k);
+    a4.f0[2] = (float)(a4.f0[2] + k);
     return a4;
 }
-uint64_t pair_R118(double a0, R118 a1, const int64_t *a2, R118 a3, signed char a4, unsigned long long a5) {
+uint64_t pair_R116(double a0, R116 a1, const int64_t *a2, R116 a3, signed char a4, unsigned long long a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1.f0.f0[0]));
-    h = mix(h, bits32(a1.f0.f0[1]));
+    h = mix(h, bits32(a1.f0[0]));
+    h = mix(h, bits32(a1.f0[1]));
+    h = mix(h, bits32(a1.f0[2]));
     h = mix(h, (uint64_t)*(a2));
-    h = mix(h, bits32(a3.f0.f0[0]));
-    h = mix(h, bits32(a3.f0.f0[1]));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, bits32(a3.f0[1]));
+    h = mix(h, bits32(a3.f0[2]));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
 
-R119 make_R119(int seed) {
-    R119 s;
+R117 make_R117(int seed) {
+    R117 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f2.c = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2.s = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2.l = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2[0] = (int)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2[1] = (int)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R119(R119 a0) {
+__attribute__((unused)) static uint64_t leafhash_R117(R117 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.s));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.l));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
     return h;
 }
-uint64_t hash_R119(float a0, R119 a1, double a2) {
+uint64_t hash_R117(float a0, R117 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2.c));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2.s));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2.l));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[1]));
     h = mix(h, bits64(a2));
     return h;
 }
-R119 echo_R119(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a4, uint16_t a5, uint8_t a6, R119 a7, unsigned long a8) {
+R117 echo_R117(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a4, uint16_t a5, uint8_t a6, R117 a7, unsigned long a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9861,25 +8949,31 @@ R119 echo_R119(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f1 = (float)(a7.f1 + k);
-    a7.f2.c = (char)(a7.f2.c + k);
-    a7.f2.s = (short)(a7.f2.s + k);
-    a7.f2.l = (long)(a7.f2.l + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f1 = (double)(a7.f1 + k);
+    a7.f2[0] = (int)(a7.f2[0] + k);
+    a7.f2[1] = (int)(a7.f2[1] + k);
     return a7;
 }
 
-R120 make_R120(int seed) {
-    R120 s;
+R118 make_R118(int seed) {
+    R118 s;
     memset(&s, 0, sizeof s);
-    s.f0.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f0[0].f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f0[1].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[1].f0[0].f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[1].f0[1].f2 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R120(R120 a0) {
+__attribute__((unused)) static uint64_t leafhash_R118(R118 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f1));
+    h = mix(h, bits64(a0.f0[0].f0[0].f2));
+    h = mix(h, bits64(a0.f0[0].f0[1].f2));
+    h = mix(h, bits64(a0.f0[1].f0[0].f2));
+    h = mix(h, bits64(a0.f0[1].f0[1].f2));
     return h;
 }
-uint64_t hash_R120(unsigned long long a0, int32_t a1, uint16_t a2, short a3, EnU8 a4, const int64_t *a5, short a6, R120 a7, uint64_t a8) {
+uint64_t hash_R118(unsigned long long a0, int32_t a1, uint16_t a2, short a3, EnU8 a4, const int64_t *a5, short a6, R118 a7, uint64_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -9888,11 +8982,14 @@ uint64_t hash_R120(unsigned long long a0, int32_t a1, uint16_t a2, short a3, EnU
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits32(a7.f0.f1));
+    h = mix(h, bits64(a7.f0[0].f0[0].f2));
+    h = mix(h, bits64(a7.f0[0].f0[1].f2));
+    h = mix(h, bits64(a7.f0[1].f0[0].f2));
+    h = mix(h, bits64(a7.f0[1].f0[1].f2));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R120 echo_R120(double a0, unsigned short a1, float a2, unsigned short a3, short a4, long a5, R120 a6, unsigned char a7, size_t a8) {
+R118 echo_R118(double a0, unsigned short a1, float a2, unsigned short a3, short a4, long a5, R118 a6, unsigned char a7, size_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -9904,77 +9001,111 @@ R120 echo_R120(double a0, unsigned short a1, float a2, unsigned short a3, short 
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0.f1 = (float)(a6.f0.f1 + k);
+    a6.f0[0].f0[0].f2 = (double)(a6.f0[0].f0[0].f2 + k);
+    a6.f0[0].f0[1].f2 = (double)(a6.f0[0].f0[1].f2 + k);
+    a6.f0[1].f0[0].f2 = (double)(a6.f0[1].f0[0].f2 + k);
+    a6.f0[1].f0[1].f2 = (double)(a6.f0[1].f0[1].f2 + k);
     return a6;
 }
-uint64_t pair_R120(char a0, unsigned short a1, const int64_t *a2, float a3, R120 a4, const int64_t *a5, R120 a6, EnI64 a7, double a8) {
+uint64_t pair_R118(char a0, unsigned short a1, const int64_t *a2, float a3, R118 a4, const int64_t *a5, R118 a6, EnI64 a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0.f1));
+    h = mix(h, bits64(a4.f0[0].f0[0].f2));
+    h = mix(h, bits64(a4.f0[0].f0[1].f2));
+    h = mix(h, bits64(a4.f0[1].f0[0].f2));
+    h = mix(h, bits64(a4.f0[1].f0[1].f2));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, bits32(a6.f0.f1));
+    h = mix(h, bits64(a6.f0[0].f0[0].f2));
+    h = mix(h, bits64(a6.f0[0].f0[1].f2));
+    h = mix(h, bits64(a6.f0[1].f0[0].f2));
+    h = mix(h, bits64(a6.f0[1].f0[1].f2));
     h = mix(h, (uint64_t)(int64_t)(a7));
     h = mix(h, bits64(a8));
     return h;
 }
-HashFn_R120 ptr_hash_R120(void) { return hash_R120; }
-EchoFn_R120 ptr_echo_R120(void) { return echo_R120; }
+HashFn_R118 ptr_hash_R118(void) { return hash_R118; }
+EchoFn_R118 ptr_echo_R118(void) { return echo_R118; }
 
-R121 make_R121(int seed) {
-    R121 s;
+R119 make_R119(int seed) {
+    R119 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (EnU32)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (EnU32)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0] = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = ((seed + 2) & 1) != 0;
+    s.f3[0][0] = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3[1][0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3[2][0] = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f4[0] = &ffidl_cells[(seed * 3 + 6) % 48];
+    s.f4[1] = &ffidl_cells[(seed * 3 + 7) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R121(R121 a0) {
+__attribute__((unused)) static uint64_t leafhash_R119(R119 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0][0]));
+    h = mix(h, (uint64_t)(a0.f3[1][0]));
+    h = mix(h, (uint64_t)(a0.f3[2][0]));
+    h = mix(h, (uint64_t)*(a0.f4[0]));
+    h = mix(h, (uint64_t)*(a0.f4[1]));
     return h;
 }
-uint64_t hash_R121(uint64_t a0, double a1, int16_t a2, uint8_t a3, R121 a4, short a5) {
+uint64_t hash_R119(uint64_t a0, double a1, int16_t a2, uint8_t a3, R119 a4, short a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3[0][0]));
+    h = mix(h, (uint64_t)(a4.f3[1][0]));
+    h = mix(h, (uint64_t)(a4.f3[2][0]));
+    h = mix(h, (uint64_t)*(a4.f4[0]));
+    h = mix(h, (uint64_t)*(a4.f4[1]));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-R121 echo_R121(int16_t a0, double a1, const int64_t *a2, R121 a3) {
+R119 echo_R119(int16_t a0, double a1, const int64_t *a2, R119 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)*(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (EnU32)(a3.f0[0] + k);
-    a3.f0[1] = (EnU32)(a3.f0[1] + k);
-    a3.f0[2] = (EnU32)(a3.f0[2] + k);
+    a3.f0 = (short)(a3.f0 + k);
+    a3.f1[0] = (unsigned int)(a3.f1[0] + k);
+    a3.f2 = a3.f2 ^ (k & 1);
+    a3.f3[0][0] = (unsigned short)(a3.f3[0][0] + k);
+    a3.f3[1][0] = (unsigned short)(a3.f3[1][0] + k);
+    a3.f3[2][0] = (unsigned short)(a3.f3[2][0] + k);
+    a3.f4[0] = a3.f4[0] + (k & 7);
+    a3.f4[1] = a3.f4[1] + (k & 7);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R121(int16_t a0, EnU32 a1, unsigned short a2, signed char a3, R121 a4, double a5) {
+uint64_t __attribute__((ms_abi)) w64_hash_R119(int16_t a0, EnU32 a1, unsigned short a2, signed char a3, R119 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1[0]));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3[0][0]));
+    h = mix(h, (uint64_t)(a4.f3[1][0]));
+    h = mix(h, (uint64_t)(a4.f3[2][0]));
+    h = mix(h, (uint64_t)*(a4.f4[0]));
+    h = mix(h, (uint64_t)*(a4.f4[1]));
     h = mix(h, bits64(a5));
     return h;
 }
-R121 __attribute__((ms_abi)) w64_echo_R121(const int64_t *a0, long a1, unsigned char a2, R121 a3, const int64_t *a4) {
+R119 __attribute__((ms_abi)) w64_echo_R119(const int64_t *a0, long a1, unsigned char a2, R119 a3, const int64_t *a4) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -9982,34 +9113,43 @@ R121 __attribute__((ms_abi)) w64_echo_R121(const int64_t *a0, long a1, unsigned 
     ks += (uint64_t)*(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (EnU32)(a3.f0[0] + k);
-    a3.f0[1] = (EnU32)(a3.f0[1] + k);
-    a3.f0[2] = (EnU32)(a3.f0[2] + k);
+    a3.f0 = (short)(a3.f0 + k);
+    a3.f1[0] = (unsigned int)(a3.f1[0] + k);
+    a3.f2 = a3.f2 ^ (k & 1);
+    a3.f3[0][0] = (unsigned short)(a3.f3[0][0] + k);
+    a3.f3[1][0] = (unsigned short)(a3.f3[1][0] + k);
+    a3.f3[2][0] = (unsigned short)(a3.f3[2][0] + k);
+    a3.f4[0] = a3.f4[0] + (k & 7);
+    a3.f4[1] = a3.f4[1] + (k & 7);
     return a3;
 }
 
-R122 make_R122(int seed) {
-    R122 s;
+R120 make_R120(int seed) {
+    R120 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.f0 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2[0] = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f3[0] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3[1] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f3[2] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (EnU32)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (EnU32)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[2] = (EnU32)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3.f0[0].f0 = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4[0] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4[1] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f4[2] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R122(R122 a0) {
+__attribute__((unused)) static uint64_t leafhash_R120(R120 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.f0));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
+    h = mix(h, bits32(a0.f3.f0[0].f0));
+    h = mix(h, bits64(a0.f4[0]));
+    h = mix(h, bits64(a0.f4[1]));
+    h = mix(h, bits64(a0.f4[2]));
     return h;
 }
-uint64_t hash_R122(float a0, float a1, double a2, float a3, double a4, float a5, float a6, R122 a7, unsigned int a8) {
+uint64_t hash_R120(float a0, float a1, double a2, float a3, double a4, float a5, float a6, R120 a7, unsigned int a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -10018,16 +9158,18 @@ uint64_t hash_R122(float a0, float a1, double a2, float a3, double a4, float a5,
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1.f0));
-    h = mix(h, (uint64_t)(a7.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[2]));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1[0]));
+    h = mix(h, (uint64_t)(a7.f1[1]));
+    h = mix(h, (uint64_t)(a7.f1[2]));
+    h = mix(h, bits32(a7.f3.f0[0].f0));
+    h = mix(h, bits64(a7.f4[0]));
+    h = mix(h, bits64(a7.f4[1]));
+    h = mix(h, bits64(a7.f4[2]));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R122 echo_R122(int32_t a0, float a1, R122 a2, const int64_t *a3, EnU16 a4) {
+R120 echo_R120(int32_t a0, float a1, R120 a2, const int64_t *a3, EnU16 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -10035,85 +9177,127 @@ R122 echo_R122(int32_t a0, float a1, R122 a2, const int64_t *a3, EnU16 a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (short)(a2.f0 + k);
-    a2.f1.f0 = (uint8_t)(a2.f1.f0 + k);
-    a2.f2[0] = (unsigned char)(a2.f2[0] + k);
-    a2.f3[0] = (int16_t)(a2.f3[0] + k);
-    a2.f3[1] = (int16_t)(a2.f3[1] + k);
-    a2.f3[2] = (int16_t)(a2.f3[2] + k);
+    a2.f0 = (uint64_t)(a2.f0 + k);
+    a2.f1[0] = (EnU32)(a2.f1[0] + k);
+    a2.f1[1] = (EnU32)(a2.f1[1] + k);
+    a2.f1[2] = (EnU32)(a2.f1[2] + k);
+    a2.f3.f0[0].f0 = (float)(a2.f3.f0[0].f0 + k);
+    a2.f4[0] = (double)(a2.f4[0] + k);
+    a2.f4[1] = (double)(a2.f4[1] + k);
+    a2.f4[2] = (double)(a2.f4[2] + k);
     return a2;
 }
-uint64_t pair_R122(intptr_t a0, float a1, char a2, float a3, double a4, R122 a5, short a6, R122 a7, int a8, double a9) {
+uint64_t pair_R120(intptr_t a0, float a1, char a2, float a3, double a4, R120 a5, short a6, R120 a7, int a8, double a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1.f0));
-    h = mix(h, (uint64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[2]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f1[2]));
+    h = mix(h, bits32(a5.f3.f0[0].f0));
+    h = mix(h, bits64(a5.f4[0]));
+    h = mix(h, bits64(a5.f4[1]));
+    h = mix(h, bits64(a5.f4[2]));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1.f0));
-    h = mix(h, (uint64_t)(a7.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3[2]));
+    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1[0]));
+    h = mix(h, (uint64_t)(a7.f1[1]));
+    h = mix(h, (uint64_t)(a7.f1[2]));
+    h = mix(h, bits32(a7.f3.f0[0].f0));
+    h = mix(h, bits64(a7.f4[0]));
+    h = mix(h, bits64(a7.f4[1]));
+    h = mix(h, bits64(a7.f4[2]));
     h = mix(h, (uint64_t)(int64_t)(a8));
     h = mix(h, bits64(a9));
     return h;
 }
 
-R123 make_R123(int seed) {
-    R123 s;
+R121 make_R121(int seed) {
+    R121 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1 = (uint64_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2[0] = (uint64_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f5 = (char)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f6.d = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f6.x = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f7 = &ffidl_cells[(seed * 3 + 9) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R123(R123 a0) {
+__attribute__((unused)) static uint64_t leafhash_R121(R121 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, bits64(a0.f6.d));
+    h = mix(h, bits32(a0.f6.x));
+    h = mix(h, (uint64_t)*(a0.f7));
     return h;
 }
-uint64_t hash_R123(R123 a0) {
+uint64_t hash_R121(R121 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, bits64(a0.f6.d));
+    h = mix(h, bits32(a0.f6.x));
+    h = mix(h, (uint64_t)*(a0.f7));
     return h;
 }
-R123 echo_R123(const int64_t *a0, R123 a1, int a2, long long a3) {
+R121 echo_R121(const int64_t *a0, R121 a1, int a2, long long a3) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f1 = (double)(a1.f1 + k);
+    a1.f0[0] = (uint16_t)(a1.f0[0] + k);
+    a1.f0[1] = (uint16_t)(a1.f0[1] + k);
+    a1.f1 = (uint64_t)(a1.f1 + k);
+    a1.f2[0] = (uint64_t)(a1.f2[0] + k);
+    a1.f3 = (double)(a1.f3 + k);
+    a1.f4 = (float)(a1.f4 + k);
+    a1.f5 = (char)(a1.f5 + k);
+    a1.f6.d = (double)(a1.f6.d + k);
+    a1.f6.x = (float)(a1.f6.x + k);
+    a1.f7 = a1.f7 + (k & 7);
     return a1;
 }
 
-R124 make_R124(int seed) {
-    R124 s;
+R122 make_R122(int seed) {
+    R122 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[0].f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R124(R124 a0) {
+__attribute__((unused)) static uint64_t leafhash_R122(R122 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0[0].f0[0]));
     return h;
 }
-uint64_t hash_R124(float a0, signed char a1, R124 a2) {
+uint64_t hash_R122(float a0, signed char a1, R122 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, bits64(a2.f0[0].f0[0]));
     return h;
 }
-R124 echo_R124(float a0, double a1, double a2, unsigned short a3, unsigned int a4, double a5, float a6, R124 a7) {
+R122 echo_R122(float a0, double a1, double a2, unsigned short a3, unsigned int a4, double a5, float a6, R122 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -10124,44 +9308,44 @@ R124 echo_R124(float a0, double a1, double a2, unsigned short a3, unsigned int a
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (uint16_t)(a7.f0 + k);
+    a7.f0[0].f0[0] = (double)(a7.f0[0].f0[0] + k);
     return a7;
 }
-uint64_t pair_R124(const int64_t *a0, uint8_t a1, unsigned int a2, unsigned long long a3, ssize_t a4, R124 a5, intptr_t a6, R124 a7, float a8) {
+uint64_t pair_R122(const int64_t *a0, uint8_t a1, unsigned int a2, unsigned long long a3, ssize_t a4, R122 a5, intptr_t a6, R122 a7, float a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, bits64(a5.f0[0].f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)(a7.f0));
+    h = mix(h, bits64(a7.f0[0].f0[0]));
     h = mix(h, bits32(a8));
     return h;
 }
 
-R125 make_R125(int seed) {
-    R125 s;
+R123 make_R123(int seed) {
+    R123 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (EnU16)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R125(R125 a0) {
+__attribute__((unused)) static uint64_t leafhash_R123(R123 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R125(float a0, double a1, R125 a2, char a3, int32_t a4) {
+uint64_t hash_R123(float a0, double a1, R123 a2, char a3, int32_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R125 echo_R125(unsigned int a0, int a1, unsigned char a2, R125 a3, uint64_t a4, int8_t a5) {
+R123 echo_R123(unsigned int a0, int a1, unsigned char a2, R123 a3, uint64_t a4, int8_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -10170,54 +9354,75 @@ R125 echo_R125(unsigned int a0, int a1, unsigned char a2, R125 a3, uint64_t a4, 
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (double)(a3.f0 + k);
+    a3.f0 = (EnU16)(a3.f0 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R125(const int64_t *a0, char a1, int64_t a2, EnI8 a3, uint16_t a4, R125 a5, EnU32 a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R123(const int64_t *a0, char a1, int64_t a2, EnI8 a3, uint16_t a4, R123 a5, EnU32 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f0));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
-R125 __attribute__((ms_abi)) w64_echo_R125(float a0, int16_t a1, R125 a2) {
+R123 __attribute__((ms_abi)) w64_echo_R123(float a0, int16_t a1, R123 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (double)(a2.f0 + k);
+    a2.f0 = (EnU16)(a2.f0 + k);
     return a2;
 }
-HashFn_R125 ptr_hash_R125(void) { return hash_R125; }
-EchoFn_R125 ptr_echo_R125(void) { return echo_R125; }
-W64HashFn_R125 ptr_w64_hash_R125(void) { return w64_hash_R125; }
-W64EchoFn_R125 ptr_w64_echo_R125(void) { return w64_echo_R125; }
+HashFn_R123 ptr_hash_R123(void) { return hash_R123; }
+EchoFn_R123 ptr_echo_R123(void) { return echo_R123; }
+W64HashFn_R123 ptr_w64_hash_R123(void) { return w64_hash_R123; }
+W64EchoFn_R123 ptr_w64_echo_R123(void) { return w64_echo_R123; }
 
-R126 make_R126(int seed) {
-    R126 s;
+R124 make_R124(int seed) {
+    R124 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f5 = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f6 = (unsigned char)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f7 = (char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R126(R126 a0) {
+__attribute__((unused)) static uint64_t leafhash_R124(R124 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1.f0));
+    h = mix(h, bits64(a0.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)(int64_t)(a0.f7));
     return h;
 }
-uint64_t hash_R126(const int64_t *a0, uint8_t a1, R126 a2, float a3) {
+uint64_t hash_R124(const int64_t *a0, uint8_t a1, R124 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, bits32(a2.f1.f0));
+    h = mix(h, bits64(a2.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
+    h = mix(h, (uint64_t)(a2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5));
+    h = mix(h, (uint64_t)(a2.f6));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7));
     h = mix(h, bits32(a3));
     return h;
 }
-R126 echo_R126(long a0, R126 a1, float a2, float a3, float a4) {
+R124 echo_R124(long a0, R124 a1, float a2, float a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -10225,40 +9430,73 @@ R126 echo_R126(long a0, R126 a1, float a2, float a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (double)(a1.f0 + k);
+    a1.f0 = (unsigned short)(a1.f0 + k);
+    a1.f1.f0 = (float)(a1.f1.f0 + k);
+    a1.f1.f1 = (double)(a1.f1.f1 + k);
+    a1.f3 = (int16_t)(a1.f3 + k);
+    a1.f4 = (unsigned char)(a1.f4 + k);
+    a1.f5 = (signed char)(a1.f5 + k);
+    a1.f6 = (unsigned char)(a1.f6 + k);
+    a1.f7 = (char)(a1.f7 + k);
     return a1;
 }
-uint64_t pair_R126(EnU16 a0, float a1, R126 a2, int16_t a3, R126 a4) {
+uint64_t pair_R124(EnU16 a0, float a1, R124 a2, int16_t a3, R124 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, bits32(a2.f1.f0));
+    h = mix(h, bits64(a2.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
+    h = mix(h, (uint64_t)(a2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5));
+    h = mix(h, (uint64_t)(a2.f6));
+    h = mix(h, (uint64_t)(int64_t)(a2.f7));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits32(a4.f1.f0));
+    h = mix(h, bits64(a4.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
+    h = mix(h, (uint64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
+    h = mix(h, (uint64_t)(a4.f6));
+    h = mix(h, (uint64_t)(int64_t)(a4.f7));
     return h;
 }
 
-R127 make_R127(int seed) {
-    R127 s;
+R125 make_R125(int seed) {
+    R125 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0][0] = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0][1] = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[0] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f0[0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3.f0 = (unsigned long long)(uint64_t)(seed * 37 + 4 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R127(R127 a0) {
+__attribute__((unused)) static uint64_t leafhash_R125(R125 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
+    h = mix(h, bits64(a0.f2.f0[0]));
+    h = mix(h, (uint64_t)(a0.f3.f0));
     return h;
 }
-uint64_t hash_R127(uint16_t a0, const int64_t *a1, R127 a2, float a3, int8_t a4) {
+uint64_t hash_R125(uint16_t a0, const int64_t *a1, R125 a2, float a3, int8_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1[0]));
+    h = mix(h, bits64(a2.f2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f3.f0));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R127 echo_R127(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R127 a6, unsigned short a7, float a8) {
+R125 echo_R125(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R125 a6, unsigned short a7, float a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -10270,94 +9508,80 @@ R127 echo_R127(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R1
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (long)(a6.f0 + k);
+    a6.f0[0][0] = (char)(a6.f0[0][0] + k);
+    a6.f0[0][1] = (char)(a6.f0[0][1] + k);
+    a6.f1[0] = (long)(a6.f1[0] + k);
+    a6.f2.f0[0] = (double)(a6.f2.f0[0] + k);
+    a6.f3.f0 = (unsigned long long)(a6.f3.f0 + k);
     return a6;
 }
 
-R128 make_R128(int seed) {
-    R128 s;
+R126 make_R126(int seed) {
+    R126 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f2 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f3 = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[0].f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R128(R128 a0) {
+__attribute__((unused)) static uint64_t leafhash_R126(R126 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, bits32(a0.f0[0].f0.f0));
     return h;
 }
-uint64_t hash_R128(float a0, R128 a1, float a2, float a3) {
+uint64_t hash_R126(float a0, R126 a1, float a2, float a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3));
-    h = mix(h, (uint64_t)(a1.f4));
+    h = mix(h, bits32(a1.f0[0].f0.f0));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
     return h;
 }
-R128 echo_R128(signed char a0, float a1, R128 a2, const int64_t *a3) {
+R126 echo_R126(signed char a0, float a1, R126 a2, const int64_t *a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)*(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f1 = (int16_t)(a2.f1 + k);
-    a2.f2 = (unsigned char)(a2.f2 + k);
-    a2.f3 = (signed char)(a2.f3 + k);
-    a2.f4 = (unsigned char)(a2.f4 + k);
+    a2.f0[0].f0.f0 = (float)(a2.f0[0].f0.f0 + k);
     return a2;
 }
-uint64_t pair_R128(intptr_t a0, ssize_t a1, int16_t a2, short a3, intptr_t a4, R128 a5, EnU32 a6, R128 a7, float a8, const int64_t *a9) {
+uint64_t pair_R126(intptr_t a0, ssize_t a1, int16_t a2, short a3, intptr_t a4, R126 a5, EnU32 a6, R126 a7, float a8, const int64_t *a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4));
+    h = mix(h, bits32(a5.f0[0].f0.f0));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
-    h = mix(h, (uint64_t)(a7.f2));
-    h = mix(h, (uint64_t)(int64_t)(a7.f3));
-    h = mix(h, (uint64_t)(a7.f4));
+    h = mix(h, bits32(a7.f0[0].f0.f0));
     h = mix(h, bits32(a8));
     h = mix(h, (uint64_t)*(a9));
     return h;
 }
 
-R129 make_R129(int seed) {
-    R129 s;
+R127 make_R127(int seed) {
+    R127 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (unsigned long)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned long)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R129(R129 a0) {
+__attribute__((unused)) static uint64_t leafhash_R127(R127 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
     return h;
 }
-uint64_t hash_R129(unsigned short a0, R129 a1, int8_t a2) {
+uint64_t hash_R127(unsigned short a0, R127 a1, int8_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
-R129 echo_R129(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, unsigned short a5, EnU16 a6, const int64_t *a7, R129 a8, EnI8 a9, EnU16 a10) {
+R127 echo_R127(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, unsigned short a5, EnU16 a6, const int64_t *a7, R127 a8, EnI8 a9, EnU16 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -10371,44 +9595,42 @@ R129 echo_R129(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, u
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (uint16_t)(a8.f0 + k);
-    a8.f1 = (unsigned long)(a8.f1 + k);
+    a8.f0[0] = (unsigned long)(a8.f0[0] + k);
+    a8.f0[1] = (unsigned long)(a8.f0[1] + k);
     return a8;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R129(int16_t a0, const int64_t *a1, R129 a2, int32_t a3, uint32_t a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R127(int16_t a0, const int64_t *a1, R127 a2, int32_t a3, uint32_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(a2.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R129 __attribute__((ms_abi)) w64_echo_R129(float a0, R129 a1) {
+R127 __attribute__((ms_abi)) w64_echo_R127(float a0, R127 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (uint16_t)(a1.f0 + k);
-    a1.f1 = (unsigned long)(a1.f1 + k);
+    a1.f0[0] = (unsigned long)(a1.f0[0] + k);
+    a1.f0[1] = (unsigned long)(a1.f0[1] + k);
     return a1;
 }
 
-R130 make_R130(int seed) {
-    R130 s;
+R128 make_R128(int seed) {
+    R128 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (ssize_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R130(R130 a0) {
+__attribute__((unused)) static uint64_t leafhash_R128(R128 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
     return h;
 }
-uint64_t hash_R130(EnU64 a0, double a1, int16_t a2, short a3, EnI8 a4, double a5, uint16_t a6, const int64_t *a7, R130 a8, double a9, float a10) {
+uint64_t hash_R128(EnU64 a0, double a1, int16_t a2, short a3, EnI8 a4, double a5, uint16_t a6, const int64_t *a7, R128 a8, double a9, float a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -10418,13 +9640,12 @@ uint64_t hash_R130(EnU64 a0, double a1, int16_t a2, short a3, EnI8 a4, double a5
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)*(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2));
     h = mix(h, bits64(a9));
     h = mix(h, bits32(a10));
     return h;
 }
-R130 echo_R130(signed char a0, short a1, float a2, float a3, float a4, R130 a5) {
+R128 echo_R128(signed char a0, short a1, float a2, float a3, float a4, R128 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -10433,150 +9654,90 @@ R130 echo_R130(signed char a0, short a1, float a2, float a3, float a4, R130 a5) 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (long)(a5.f0 + k);
-    a5.f1 = (ssize_t)(a5.f1 + k);
+    a5.f2 = (unsigned long)(a5.f2 + k);
     return a5;
 }
-uint64_t pair_R130(int64_t a0, float a1, float a2, double a3, float a4, R130 a5, double a6, R130 a7, int32_t a8, uint32_t a9) {
+uint64_t pair_R128(int64_t a0, float a1, float a2, double a3, float a4, R128 a5, double a6, R128 a7, int32_t a8, uint32_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f2));
     h = mix(h, (uint64_t)(int64_t)(a8));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
-HashFn_R130 ptr_hash_R130(void) { return hash_R130; }
-EchoFn_R130 ptr_echo_R130(void) { return echo_R130; }
+HashFn_R128 ptr_hash_R128(void) { return hash_R128; }
+EchoFn_R128 ptr_echo_R128(void) { return echo_R128; }
 
-R131 make_R131(int seed) {
-    R131 s;
+R129 make_R129(int seed) {
+    R129 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f2[1] = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f2[2] = (char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f2[3] = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f2[4] = (char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f2[5] = (char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f3[0].f0 = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f3[0].f1[0].a = ((seed + 9) & 1) != 0;
-    s.f3[0].f1[0].b = ((seed + 10) & 1) != 0;
-    s.f3[0].f1[0].c = ((seed + 11) & 1) != 0;
-    s.f3[0].f1[0].f = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
-    s.f3[1].f0 = (float)(-(seed * 1.5 + 13 * 0.25 + 0.125));
-    s.f3[1].f1[0].a = ((seed + 14) & 1) != 0;
-    s.f3[1].f1[0].b = ((seed + 15) & 1) != 0;
-    s.f3[1].f1[0].c = ((seed + 16) & 1) != 0;
-    s.f3[1].f1[0].f = (float)(-(seed * 1.5 + 17 * 0.25 + 0.125));
-    s.f3[2].f0 = (float)((seed * 1.5 + 18 * 0.25 + 0.125));
-    s.f3[2].f1[0].a = ((seed + 19) & 1) != 0;
-    s.f3[2].f1[0].b = ((seed + 20) & 1) != 0;
-    s.f3[2].f1[0].c = ((seed + 21) & 1) != 0;
-    s.f3[2].f1[0].f = (float)((seed * 1.5 + 22 * 0.25 + 0.125));
-    s.f4 = (unsigned short)(uint64_t)(seed * 37 + 23 * 11 + 3);
-    s.f5.f0.a = (float)((seed * 1.5 + 24 * 0.25 + 0.125));
-    s.f6 = (int8_t)(-(int64_t)(seed * 37 + 25 * 11 + 3));
-    s.f7[0] = (unsigned char)(uint64_t)(seed * 37 + 26 * 11 + 3);
-    s.f7[1] = (unsigned char)(uint64_t)(seed * 37 + 27 * 11 + 3);
-    s.f7[2] = (unsigned char)(uint64_t)(seed * 37 + 28 * 11 + 3);
-    s.f7[3] = (unsigned char)(uint64_t)(seed * 37 + 29 * 11 + 3);
-    s.f7[4] = (unsigned char)(uint64_t)(seed * 37 + 30 * 11 + 3);
-    s.f7[5] = (unsigned char)(uint64_t)(seed * 37 + 31 * 11 + 3);
-    s.f7[6] = (unsigned char)(uint64_t)(seed * 37 + 32 * 11 + 3);
-    s.f7[7] = (unsigned char)(uint64_t)(seed * 37 + 33 * 11 + 3);
+    s.f0.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f2.a = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0.f2.v[0].a = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.f2.v[1].a = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f1 = (ssize_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f2.b[0] = ((seed + 6) & 1) != 0;
+    s.f2.b[1] = ((seed + 7) & 1) != 0;
+    s.f3[0] = (uint8_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f3[1] = (uint8_t)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f4.d = (double)((seed * 1.5 + 10 * 0.25 + 0.125));
+    s.f5[0] = ((seed + 11) & 1) != 0;
+    s.f5[1] = ((seed + 12) & 1) != 0;
+    s.f6 = &ffidl_cells[(seed * 3 + 13) % 48];
+    s.f7 = &ffidl_cells[(seed * 3 + 14) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R131(R131 a0) {
+__attribute__((unused)) static uint64_t leafhash_R129(R129 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
+    h = mix(h, bits32(a0.f0.f2.a));
+    h = mix(h, bits32(a0.f0.f2.v[0].a));
+    h = mix(h, bits32(a0.f0.f2.v[1].a));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2[5]));
-    h = mix(h, bits32(a0.f3[0].f0));
-    h = mix(h, (uint64_t)(a0.f3[0].f1[0].a));
-    h = mix(h, (uint64_t)(a0.f3[0].f1[0].b));
-    h = mix(h, (uint64_t)(a0.f3[0].f1[0].c));
-    h = mix(h, bits32(a0.f3[0].f1[0].f));
-    h = mix(h, bits32(a0.f3[1].f0));
-    h = mix(h, (uint64_t)(a0.f3[1].f1[0].a));
-    h = mix(h, (uint64_t)(a0.f3[1].f1[0].b));
-    h = mix(h, (uint64_t)(a0.f3[1].f1[0].c));
-    h = mix(h, bits32(a0.f3[1].f1[0].f));
-    h = mix(h, bits32(a0.f3[2].f0));
-    h = mix(h, (uint64_t)(a0.f3[2].f1[0].a));
-    h = mix(h, (uint64_t)(a0.f3[2].f1[0].b));
-    h = mix(h, (uint64_t)(a0.f3[2].f1[0].c));
-    h = mix(h, bits32(a0.f3[2].f1[0].f));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, bits32(a0.f5.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6));
-    h = mix(h, (uint64_t)(a0.f7[0]));
-    h = mix(h, (uint64_t)(a0.f7[1]));
-    h = mix(h, (uint64_t)(a0.f7[2]));
-    h = mix(h, (uint64_t)(a0.f7[3]));
-    h = mix(h, (uint64_t)(a0.f7[4]));
-    h = mix(h, (uint64_t)(a0.f7[5]));
-    h = mix(h, (uint64_t)(a0.f7[6]));
-    h = mix(h, (uint64_t)(a0.f7[7]));
+    h = mix(h, (uint64_t)(a0.f2.b[0]));
+    h = mix(h, (uint64_t)(a0.f2.b[1]));
+    h = mix(h, (uint64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(a0.f3[1]));
+    h = mix(h, bits64(a0.f4.d));
+    h = mix(h, (uint64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(a0.f5[1]));
+    h = mix(h, (uint64_t)*(a0.f6));
+    h = mix(h, (uint64_t)*(a0.f7));
     return h;
 }
-uint64_t hash_R131(double a0, double a1, float a2, float a3, R131 a4, float a5) {
+uint64_t hash_R129(double a0, double a1, float a2, float a3, R129 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1));
+    h = mix(h, bits32(a4.f0.f2.a));
+    h = mix(h, bits32(a4.f0.f2.v[0].a));
+    h = mix(h, bits32(a4.f0.f2.v[1].a));
     h = mix(h, (uint64_t)(int64_t)(a4.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2[5]));
-    h = mix(h, bits32(a4.f3[0].f0));
-    h = mix(h, (uint64_t)(a4.f3[0].f1[0].a));
-    h = mix(h, (uint64_t)(a4.f3[0].f1[0].b));
-    h = mix(h, (uint64_t)(a4.f3[0].f1[0].c));
-    h = mix(h, bits32(a4.f3[0].f1[0].f));
-    h = mix(h, bits32(a4.f3[1].f0));
-    h = mix(h, (uint64_t)(a4.f3[1].f1[0].a));
-    h = mix(h, (uint64_t)(a4.f3[1].f1[0].b));
-    h = mix(h, (uint64_t)(a4.f3[1].f1[0].c));
-    h = mix(h, bits32(a4.f3[1].f1[0].f));
-    h = mix(h, bits32(a4.f3[2].f0));
-    h = mix(h, (uint64_t)(a4.f3[2].f1[0].a));
-    h = mix(h, (uint64_t)(a4.f3[2].f1[0].b));
-    h = mix(h, (uint64_t)(a4.f3[2].f1[0].c));
-    h = mix(h, bits32(a4.f3[2].f1[0].f));
-    h = mix(h, (uint64_t)(a4.f4));
-    h = mix(h, bits32(a4.f5.f0.a));
-    h = mix(h, (uint64_t)(int64_t)(a4.f6));
-    h = mix(h, (uint64_t)(a4.f7[0]));
-    h = mix(h, (uint64_t)(a4.f7[1]));
-    h = mix(h, (uint64_t)(a4.f7[2]));
-    h = mix(h, (uint64_t)(a4.f7[3]));
-    h = mix(h, (uint64_t)(a4.f7[4]));
-    h = mix(h, (uint64_t)(a4.f7[5]));
-    h = mix(h, (uint64_t)(a4.f7[6]));
-    h = mix(h, (uint64_t)(a4.f7[7]));
+    h = mix(h, (uint64_t)(a4.f2.b[0]));
+    h = mix(h, (uint64_t)(a4.f2.b[1]));
+    h = mix(h, (uint64_t)(a4.f3[0]));
+    h = mix(h, (uint64_t)(a4.f3[1]));
+    h = mix(h, bits64(a4.f4.d));
+    h = mix(h, (uint64_t)(a4.f5[0]));
+    h = mix(h, (uint64_t)(a4.f5[1]));
+    h = mix(h, (uint64_t)*(a4.f6));
+    h = mix(h, (uint64_t)*(a4.f7));
     h = mix(h, bits32(a5));
     return h;
 }
-R131 echo_R131(unsigned int a0, double a1, size_t a2, size_t a3, double a4, double a5, R131 a6, float a7) {
+R129 echo_R129(unsigned int a0, double a1, size_t a2, size_t a3, double a4, double a5, R129 a6, float a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -10587,61 +9748,40 @@ R131 echo_R131(unsigned int a0, double a1, size_t a2, size_t a3, double a4, doub
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (signed char)(a6.f0 + k);
-    a6.f1 = (signed char)(a6.f1 + k);
-    a6.f2[0] = (char)(a6.f2[0] + k);
-    a6.f2[1] = (char)(a6.f2[1] + k);
-    a6.f2[2] = (char)(a6.f2[2] + k);
-    a6.f2[3] = (char)(a6.f2[3] + k);
-    a6.f2[4] = (char)(a6.f2[4] + k);
-    a6.f2[5] = (char)(a6.f2[5] + k);
-    a6.f3[0].f0 = (float)(a6.f3[0].f0 + k);
-    a6.f3[0].f1[0].a = a6.f3[0].f1[0].a ^ (k & 1);
-    a6.f3[0].f1[0].b = a6.f3[0].f1[0].b ^ (k & 1);
-    a6.f3[0].f1[0].c = a6.f3[0].f1[0].c ^ (k & 1);
-    a6.f3[0].f1[0].f = (float)(a6.f3[0].f1[0].f + k);
-    a6.f3[1].f0 = (float)(a6.f3[1].f0 + k);
-    a6.f3[1].f1[0].a = a6.f3[1].f1[0].a ^ (k & 1);
-    a6.f3[1].f1[0].b = a6.f3[1].f1[0].b ^ (k & 1);
-    a6.f3[1].f1[0].c = a6.f3[1].f1[0].c ^ (k & 1);
-    a6.f3[1].f1[0].f = (float)(a6.f3[1].f1[0].f + k);
-    a6.f3[2].f0 = (float)(a6.f3[2].f0 + k);
-    a6.f3[2].f1[0].a = a6.f3[2].f1[0].a ^ (k & 1);
-    a6.f3[2].f1[0].b = a6.f3[2].f1[0].b ^ (k & 1);
-    a6.f3[2].f1[0].c = a6.f3[2].f1[0].c ^ (k & 1);
-    a6.f3[2].f1[0].f = (float)(a6.f3[2].f1[0].f + k);
-    a6.f4 = (unsigned short)(a6.f4 + k);
-    a6.f5.f0.a = (float)(a6.f5.f0.a + k);
-    a6.f6 = (int8_t)(a6.f6 + k);
-    a6.f7[0] = (unsigned char)(a6.f7[0] + k);
-    a6.f7[1] = (unsigned char)(a6.f7[1] + k);
-    a6.f7[2] = (unsigned char)(a6.f7[2] + k);
-    a6.f7[3] = (unsigned char)(a6.f7[3] + k);
-    a6.f7[4] = (unsigned char)(a6.f7[4] + k);
-    a6.f7[5] = (unsigned char)(a6.f7[5] + k);
-    a6.f7[6] = (unsigned char)(a6.f7[6] + k);
-    a6.f7[7] = (unsigned char)(a6.f7[7] + k);
+    a6.f0.f0 = (unsigned char)(a6.f0.f0 + k);
+    a6.f0.f1 = (signed char)(a6.f0.f1 + k);
+    a6.f0.f2.a = (float)(a6.f0.f2.a + k);
+    a6.f0.f2.v[0].a = (float)(a6.f0.f2.v[0].a + k);
+    a6.f0.f2.v[1].a = (float)(a6.f0.f2.v[1].a + k);
+    a6.f1 = (ssize_t)(a6.f1 + k);
+    a6.f2.b[0] = a6.f2.b[0] ^ (k & 1);
+    a6.f2.b[1] = a6.f2.b[1] ^ (k & 1);
+    a6.f3[0] = (uint8_t)(a6.f3[0] + k);
+    a6.f3[1] = (uint8_t)(a6.f3[1] + k);
+    a6.f4.d = (double)(a6.f4.d + k);
+    a6.f5[0] = a6.f5[0] ^ (k & 1);
+    a6.f5[1] = a6.f5[1] ^ (k & 1);
+    a6.f6 = a6.f6 + (k & 7);
+    a6.f7 = a6.f7 + (k & 7);
     return a6;
 }
 
-R132 make_R132(int seed) {
-    R132 s;
+R130 make_R130(int seed) {
+    R130 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f3[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3[1] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f2.f0[0][0] = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R132(R132 a0) {
+__attribute__((unused)) static uint64_t leafhash_R130(R130 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, bits64(a0.f3[0]));
-    h = mix(h, bits64(a0.f3[1]));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f2.f0[0][0]));
     return h;
 }
-uint64_t hash_R132(unsigned long long a0, double a1, int8_t a2, float a3, EnU16 a4, double a5, double a6, R132 a7, const int64_t *a8, unsigned char a9) {
+uint64_t hash_R130(unsigned long long a0, double a1, int8_t a2, float a3, EnU16 a4, double a5, double a6, R130 a7, const int64_t *a8, unsigned char a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -10650,15 +9790,14 @@ uint64_t hash_R132(unsigned long long a0, double a1, int8_t a2, float a3, EnU16 
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7.f0));
-    h = mix(h, (uint64_t)(int64_t)(a7.f1[0]));
-    h = mix(h, bits64(a7.f3[0]));
-    h = mix(h, bits64(a7.f3[1]));
+    h = mix(h, (uint64_t)(a7.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0.f2.f0[0][0]));
     h = mix(h, (uint64_t)*(a8));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
-R132 echo_R132(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_t a4, char a5, signed char a6, R132 a7, float a8, EnI64 a9) {
+R130 echo_R130(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_t a4, char a5, signed char a6, R130 a7, float a8, EnI64 a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -10671,63 +9810,54 @@ R132 echo_R132(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (char)(a7.f0 + k);
-    a7.f1[0] = (int16_t)(a7.f1[0] + k);
-    a7.f3[0] = (double)(a7.f3[0] + k);
-    a7.f3[1] = (double)(a7.f3[1] + k);
+    a7.f0.f0 = (uint8_t)(a7.f0.f0 + k);
+    a7.f0.f1 = (int8_t)(a7.f0.f1 + k);
+    a7.f0.f2.f0[0][0] = (long)(a7.f0.f2.f0[0][0] + k);
     return a7;
 }
-uint64_t pair_R132(uint8_t a0, R132 a1, uint16_t a2, R132 a3, double a4, float a5) {
+uint64_t pair_R130(uint8_t a0, R130 a1, uint16_t a2, R130 a3, double a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = mix(h, bits64(a1.f3[0]));
-    h = mix(h, bits64(a1.f3[1]));
+    h = mix(h, (uint64_t)(a1.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0.f2.f0[0][0]));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0]));
-    h = mix(h, bits64(a3.f3[0]));
-    h = mix(h, bits64(a3.f3[1]));
+    h = mix(h, (uint64_t)(a3.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0.f2.f0[0][0]));
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
     return h;
 }
 
-R133 make_R133(int seed) {
-    R133 s;
+R131 make_R131(int seed) {
+    R131 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].f0.u.b[0] = ((seed + 1) & 1) != 0;
-    s.f1[0].f0.u.b[1] = ((seed + 2) & 1) != 0;
-    s.f1[0].f0.f[0] = ((seed + 3) & 1) != 0;
-    s.f1[0].f0.f[1] = ((seed + 4) & 1) != 0;
-    s.f1[0].f0.f[2] = ((seed + 5) & 1) != 0;
-    s.f1[0].f0.f[3] = ((seed + 6) & 1) != 0;
-    s.f1[0].f0.f[4] = ((seed + 7) & 1) != 0;
-    s.f1[0].f1 = (short)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f2 = (EnI8)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    s.f3 = (char)((int64_t)(seed * 37 + 10 * 11 + 3));
-    s.f4 = (intptr_t)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2[0] = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2[1] = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3 = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f4[0] = ((seed + 5) & 1) != 0;
+    s.f4[1] = ((seed + 6) & 1) != 0;
+    s.f4[2] = ((seed + 7) & 1) != 0;
+    s.f5[0].f2 = (long)((int64_t)(seed * 37 + 8 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R133(R133 a0) {
+__attribute__((unused)) static uint64_t leafhash_R131(R131 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.u.b[0]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.u.b[1]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[0]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[1]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[2]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[3]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, (uint64_t)(a0.f4[1]));
+    h = mix(h, (uint64_t)(a0.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0].f2));
     return h;
 }
-uint64_t hash_R133(float a0, float a1, float a2, float a3, double a4, float a5, R133 a6, char a7) {
+uint64_t hash_R131(float a0, float a1, float a2, float a3, double a4, float a5, R131 a6, char a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -10736,105 +9866,91 @@ uint64_t hash_R133(float a0, float a1, float a2, float a3, double a4, float a5, 
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
     h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.u.b[0]));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.u.b[1]));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.f[0]));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.f[1]));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.f[2]));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.f[3]));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a6.f2));
-    h = mix(h, (uint64_t)(int64_t)(a6.f3));
-    h = mix(h, (uint64_t)(int64_t)(a6.f4));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0]));
+    h = mix(h, (uint64_t)(a6.f2[1]));
+    h = mix(h, (uint64_t)(a6.f3));
+    h = mix(h, (uint64_t)(a6.f4[0]));
+    h = mix(h, (uint64_t)(a6.f4[1]));
+    h = mix(h, (uint64_t)(a6.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f5[0].f2));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R133 echo_R133(double a0, R133 a1, int32_t a2, double a3) {
+R131 echo_R131(double a0, R131 a1, int32_t a2, double a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (int8_t)(a1.f0 + k);
-    a1.f1[0].f0.u.b[0] = a1.f1[0].f0.u.b[0] ^ (k & 1);
-    a1.f1[0].f0.u.b[1] = a1.f1[0].f0.u.b[1] ^ (k & 1);
-    a1.f1[0].f0.f[0] = a1.f1[0].f0.f[0] ^ (k & 1);
-    a1.f1[0].f0.f[1] = a1.f1[0].f0.f[1] ^ (k & 1);
-    a1.f1[0].f0.f[2] = a1.f1[0].f0.f[2] ^ (k & 1);
-    a1.f1[0].f0.f[3] = a1.f1[0].f0.f[3] ^ (k & 1);
-    a1.f1[0].f0.f[4] = a1.f1[0].f0.f[4] ^ (k & 1);
-    a1.f1[0].f1 = (short)(a1.f1[0].f1 + k);
-    a1.f2 = (EnI8)(a1.f2 + k);
-    a1.f3 = (char)(a1.f3 + k);
-    a1.f4 = (intptr_t)(a1.f4 + k);
+    a1.f0 = (char)(a1.f0 + k);
+    a1.f1 = (uint16_t)(a1.f1 + k);
+    a1.f2[0] = (unsigned char)(a1.f2[0] + k);
+    a1.f2[1] = (unsigned char)(a1.f2[1] + k);
+    a1.f3 = (uint8_t)(a1.f3 + k);
+    a1.f4[0] = a1.f4[0] ^ (k & 1);
+    a1.f4[1] = a1.f4[1] ^ (k & 1);
+    a1.f4[2] = a1.f4[2] ^ (k & 1);
+    a1.f5[0].f2 = (long)(a1.f5[0].f2 + k);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R133(R133 a0, float a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R131(R131 a0, float a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.u.b[0]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.u.b[1]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[0]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[1]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[2]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[3]));
-    h = mix(h, (uint64_t)(a0.f1[0].f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, (uint64_t)(a0.f4[1]));
+    h = mix(h, (uint64_t)(a0.f4[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0].f2));
     h = mix(h, bits32(a1));
     return h;
 }
-R133 __attribute__((ms_abi)) w64_echo_R133(unsigned int a0, float a1, R133 a2) {
+R131 __attribute__((ms_abi)) w64_echo_R131(unsigned int a0, float a1, R131 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (int8_t)(a2.f0 + k);
-    a2.f1[0].f0.u.b[0] = a2.f1[0].f0.u.b[0] ^ (k & 1);
-    a2.f1[0].f0.u.b[1] = a2.f1[0].f0.u.b[1] ^ (k & 1);
-    a2.f1[0].f0.f[0] = a2.f1[0].f0.f[0] ^ (k & 1);
-    a2.f1[0].f0.f[1] = a2.f1[0].f0.f[1] ^ (k & 1);
-    a2.f1[0].f0.f[2] = a2.f1[0].f0.f[2] ^ (k & 1);
-    a2.f1[0].f0.f[3] = a2.f1[0].f0.f[3] ^ (k & 1);
-    a2.f1[0].f0.f[4] = a2.f1[0].f0.f[4] ^ (k & 1);
-    a2.f1[0].f1 = (short)(a2.f1[0].f1 + k);
-    a2.f2 = (EnI8)(a2.f2 + k);
-    a2.f3 = (char)(a2.f3 + k);
-    a2.f4 = (intptr_t)(a2.f4 + k);
+    a2.f0 = (char)(a2.f0 + k);
+    a2.f1 = (uint16_t)(a2.f1 + k);
+    a2.f2[0] = (unsigned char)(a2.f2[0] + k);
+    a2.f2[1] = (unsigned char)(a2.f2[1] + k);
+    a2.f3 = (uint8_t)(a2.f3 + k);
+    a2.f4[0] = a2.f4[0] ^ (k & 1);
+    a2.f4[1] = a2.f4[1] ^ (k & 1);
+    a2.f4[2] = a2.f4[2] ^ (k & 1);
+    a2.f5[0].f2 = (long)(a2.f5[0].f2 + k);
     return a2;
 }
-W64HashFn_R133 ptr_w64_hash_R133(void) { return w64_hash_R133; }
-W64EchoFn_R133 ptr_w64_echo_R133(void) { return w64_echo_R133; }
+W64HashFn_R131 ptr_w64_hash_R131(void) { return w64_hash_R131; }
+W64EchoFn_R131 ptr_w64_echo_R131(void) { return w64_echo_R131; }
 
-R134 make_R134(int seed) {
-    R134 s;
+R132 make_R132(int seed) {
+    R132 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.f1 = (EnU16)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0.f2.f0 = ((seed + 2) & 1) != 0;
-    s.f0.f2.f1 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f1[0] = (unsigned long)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f1[1] = (unsigned long)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f1[2] = (unsigned long)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0[0][0] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1.f0[0][1] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1.f0[1][0] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f1.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2.f0.f0 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R134(R134 a0) {
+__attribute__((unused)) static uint64_t leafhash_R132(R132 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(a0.f0.f1));
-    h = mix(h, (uint64_t)(a0.f0.f2.f0));
-    h = mix(h, bits64(a0.f0.f2.f1));
-    h = mix(h, (uint64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(a0.f1[1]));
-    h = mix(h, (uint64_t)(a0.f1[2]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0[1][1]));
+    h = mix(h, bits64(a0.f2.f0.f0));
     return h;
 }
-uint64_t hash_R134(double a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R134 a8) {
+uint64_t hash_R132(double a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R132 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -10844,16 +9960,15 @@ uint64_t hash_R134(double a0, float a1, float a2, float a3, double a4, float a5,
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(a8.f0.f0));
-    h = mix(h, (uint64_t)(a8.f0.f1));
-    h = mix(h, (uint64_t)(a8.f0.f2.f0));
-    h = mix(h, bits64(a8.f0.f2.f1));
-    h = mix(h, (uint64_t)(a8.f1[0]));
-    h = mix(h, (uint64_t)(a8.f1[1]));
-    h = mix(h, (uint64_t)(a8.f1[2]));
+    h = mix(h, bits32(a8.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0[1][1]));
+    h = mix(h, bits64(a8.f2.f0.f0));
     return h;
 }
-R134 echo_R134(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, signed char a5, size_t a6, long a7, R134 a8) {
+R132 echo_R132(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, signed char a5, size_t a6, long a7, R132 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -10865,66 +9980,59 @@ R134 echo_R134(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, s
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0 = (EnU8)(a8.f0.f0 + k);
-    a8.f0.f1 = (EnU16)(a8.f0.f1 + k);
-    a8.f0.f2.f0 = a8.f0.f2.f0 ^ (k & 1);
-    a8.f0.f2.f1 = (double)(a8.f0.f2.f1 + k);
-    a8.f1[0] = (unsigned long)(a8.f1[0] + k);
-    a8.f1[1] = (unsigned long)(a8.f1[1] + k);
-    a8.f1[2] = (unsigned long)(a8.f1[2] + k);
+    a8.f0[0] = (float)(a8.f0[0] + k);
+    a8.f1.f0[0][0] = (int16_t)(a8.f1.f0[0][0] + k);
+    a8.f1.f0[0][1] = (int16_t)(a8.f1.f0[0][1] + k);
+    a8.f1.f0[1][0] = (int16_t)(a8.f1.f0[1][0] + k);
+    a8.f1.f0[1][1] = (int16_t)(a8.f1.f0[1][1] + k);
+    a8.f2.f0.f0 = (double)(a8.f2.f0.f0 + k);
     return a8;
 }
-uint64_t pair_R134(float a0, double a1, float a2, R134 a3, unsigned char a4, R134 a5, double a6, uint16_t a7) {
+uint64_t pair_R132(float a0, double a1, float a2, R132 a3, unsigned char a4, R132 a5, double a6, uint16_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(a3.f0.f0));
-    h = mix(h, (uint64_t)(a3.f0.f1));
-    h = mix(h, (uint64_t)(a3.f0.f2.f0));
-    h = mix(h, bits64(a3.f0.f2.f1));
-    h = mix(h, (uint64_t)(a3.f1[0]));
-    h = mix(h, (uint64_t)(a3.f1[1]));
-    h = mix(h, (uint64_t)(a3.f1[2]));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1.f0[1][1]));
+    h = mix(h, bits64(a3.f2.f0.f0));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0.f0));
-    h = mix(h, (uint64_t)(a5.f0.f1));
-    h = mix(h, (uint64_t)(a5.f0.f2.f0));
-    h = mix(h, bits64(a5.f0.f2.f1));
-    h = mix(h, (uint64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(a5.f1[1]));
-    h = mix(h, (uint64_t)(a5.f1[2]));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1.f0[1][1]));
+    h = mix(h, bits64(a5.f2.f0.f0));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
 
-R135 make_R135(int seed) {
-    R135 s;
+R133 make_R133(int seed) {
+    R133 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0][0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[0][1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2[1][0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2[1][1] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f3 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f2.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2.f1.f0[0][0] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.f1.f0[0][1] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f2.f1.f0[1][0] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2.f1.f0[1][1] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f2.f2.f0.f0 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R135(R135 a0) {
+__attribute__((unused)) static uint64_t leafhash_R133(R133 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits32(a0.f2[0][0]));
-    h = mix(h, bits32(a0.f2[0][1]));
-    h = mix(h, bits32(a0.f2[1][0]));
-    h = mix(h, bits32(a0.f2[1][1]));
-    h = mix(h, bits64(a0.f3));
-    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits32(a0.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1.f0[1][1]));
+    h = mix(h, bits64(a0.f2.f2.f0.f0));
     return h;
 }
-uint64_t hash_R135(int8_t a0, float a1, unsigned long long a2, _Bool a3, int16_t a4, double a5, R135 a6, double a7, double a8) {
+uint64_t hash_R133(int8_t a0, float a1, unsigned long long a2, _Bool a3, int16_t a4, double a5, R133 a6, double a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
@@ -10932,59 +10040,58 @@ uint64_t hash_R135(int8_t a0, float a1, unsigned long long a2, _Bool a3, int16_t
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits32(a6.f1));
-    h = mix(h, bits32(a6.f2[0][0]));
-    h = mix(h, bits32(a6.f2[0][1]));
-    h = mix(h, bits32(a6.f2[1][0]));
-    h = mix(h, bits32(a6.f2[1][1]));
-    h = mix(h, bits64(a6.f3));
-    h = mix(h, bits64(a6.f4));
+    h = mix(h, bits32(a6.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f1.f0[1][1]));
+    h = mix(h, bits64(a6.f2.f2.f0.f0));
     h = mix(h, bits64(a7));
     h = mix(h, bits64(a8));
     return h;
 }
-R135 echo_R135(float a0, int16_t a1, R135 a2, float a3) {
+R133 echo_R133(float a0, int16_t a1, R133 a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1 = (float)(a2.f1 + k);
-    a2.f2[0][0] = (float)(a2.f2[0][0] + k);
-    a2.f2[0][1] = (float)(a2.f2[0][1] + k);
-    a2.f2[1][0] = (float)(a2.f2[1][0] + k);
-    a2.f2[1][1] = (float)(a2.f2[1][1] + k);
-    a2.f3 = (double)(a2.f3 + k);
-    a2.f4 = (double)(a2.f4 + k);
+    a2.f2.f0[0] = (float)(a2.f2.f0[0] + k);
+    a2.f2.f1.f0[0][0] = (int16_t)(a2.f2.f1.f0[0][0] + k);
+    a2.f2.f1.f0[0][1] = (int16_t)(a2.f2.f1.f0[0][1] + k);
+    a2.f2.f1.f0[1][0] = (int16_t)(a2.f2.f1.f0[1][0] + k);
+    a2.f2.f1.f0[1][1] = (int16_t)(a2.f2.f1.f0[1][1] + k);
+    a2.f2.f2.f0.f0 = (double)(a2.f2.f2.f0.f0 + k);
     return a2;
 }
-HashFn_R135 ptr_hash_R135(void) { return hash_R135; }
-EchoFn_R135 ptr_echo_R135(void) { return echo_R135; }
+HashFn_R133 ptr_hash_R133(void) { return hash_R133; }
+EchoFn_R133 ptr_echo_R133(void) { return echo_R133; }
 
-R136 make_R136(int seed) {
-    R136 s;
+R134 make_R134(int seed) {
+    R134 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R136(R136 a0) {
+__attribute__((unused)) static uint64_t leafhash_R134(R134 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
     return h;
 }
-uint64_t hash_R136(double a0, double a1, R136 a2, EnU8 a3, uint32_t a4) {
+uint64_t hash_R134(double a0, double a1, R134 a2, EnU8 a3, uint32_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, bits32(a2.f1));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R136 echo_R136(EnU8 a0, double a1, unsigned long long a2, float a3, R136 a4, unsigned short a5) {
+R134 echo_R134(EnU8 a0, double a1, unsigned long long a2, float a3, R134 a4, unsigned short a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -10993,32 +10100,35 @@ R136 echo_R136(EnU8 a0, double a1, unsigned long long a2, float a3, R136 a4, uns
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (long)(a4.f0[0] + k);
+    a4.f0 = (int8_t)(a4.f0 + k);
+    a4.f1 = (float)(a4.f1 + k);
     return a4;
 }
-uint64_t pair_R136(float a0, float a1, double a2, R136 a3, unsigned short a4, R136 a5) {
+uint64_t pair_R134(float a0, float a1, double a2, R134 a3, unsigned short a4, R134 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, bits32(a3.f1));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, bits32(a5.f1));
     return h;
 }
 
-R137 make_R137(int seed) {
-    R137 s;
+R135 make_R135(int seed) {
+    R135 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R137(R137 a0) {
+__attribute__((unused)) static uint64_t leafhash_R135(R135 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f3));
     return h;
 }
-uint64_t hash_R137(size_t a0, double a1, double a2, int32_t a3, const int64_t *a4, EnU16 a5, R137 a6) {
+uint64_t hash_R135(size_t a0, double a1, double a2, int32_t a3, const int64_t *a4, EnU16 a5, R135 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -11026,10 +10136,10 @@ uint64_t hash_R137(size_t a0, double a1, double a2, int32_t a3, const int64_t *a
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f3));
     return h;
 }
-R137 echo_R137(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4, R137 a5, short a6, unsigned short a7, unsigned char a8) {
+R135 echo_R135(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4, R135 a5, short a6, unsigned short a7, unsigned char a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -11041,65 +10151,80 @@ R137 echo_R137(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4,
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (float)(a5.f0 + k);
+    a5.f3 = (double)(a5.f3 + k);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R137(float a0, unsigned long long a1, float a2, float a3, R137 a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R135(float a0, unsigned long long a1, float a2, float a3, R135 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f3));
     return h;
 }
-R137 __attribute__((ms_abi)) w64_echo_R137(float a0, R137 a1) {
+R135 __attribute__((ms_abi)) w64_echo_R135(float a0, R135 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (float)(a1.f0 + k);
+    a1.f3 = (double)(a1.f3 + k);
     return a1;
 }
 
-R138 make_R138(int seed) {
-    R138 s;
+R136 make_R136(int seed) {
+    R136 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3 = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f4[0] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f4[1] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f0 = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3[0][0] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3[0][1] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3[1][0] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f3[1][1] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f5 = (int16_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f6[0] = (unsigned char)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f6[1] = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
+    s.f7 = (uint8_t)(uint64_t)(seed * 37 + 11 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R138(R138 a0) {
+__attribute__((unused)) static uint64_t leafhash_R136(R136 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0[0].v[0]));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
-    h = mix(h, bits64(a0.f3));
-    h = mix(h, bits32(a0.f4[0]));
-    h = mix(h, bits32(a0.f4[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1][1]));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6[0]));
+    h = mix(h, (uint64_t)(a0.f6[1]));
+    h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
-uint64_t hash_R138(float a0, R138 a1, float a2, double a3) {
+uint64_t hash_R136(float a0, R136 a1, float a2, double a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1.f0.f0[0].v[0]));
-    h = mix(h, bits64(a1.f1));
-    h = mix(h, bits32(a1.f2[0]));
-    h = mix(h, bits32(a1.f2[1]));
-    h = mix(h, bits64(a1.f3));
-    h = mix(h, bits32(a1.f4[0]));
-    h = mix(h, bits32(a1.f4[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[1][1]));
+    h = mix(h, (uint64_t)(a1.f4));
+    h = mix(h, (uint64_t)(int64_t)(a1.f5));
+    h = mix(h, (uint64_t)(a1.f6[0]));
+    h = mix(h, (uint64_t)(a1.f6[1]));
+    h = mix(h, (uint64_t)(a1.f7));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     return h;
 }
-R138 echo_R138(double a0, R138 a1, double a2, int32_t a3, unsigned int a4) {
+R136 echo_R136(double a0, R136 a1, double a2, int32_t a3, unsigned int a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -11107,59 +10232,74 @@ R138 echo_R138(double a0, R138 a1, double a2, int32_t a3, unsigned int a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0.f0[0].v[0] = (double)(a1.f0.f0[0].v[0] + k);
-    a1.f1 = (double)(a1.f1 + k);
-    a1.f2[0] = (float)(a1.f2[0] + k);
-    a1.f2[1] = (float)(a1.f2[1] + k);
-    a1.f3 = (double)(a1.f3 + k);
-    a1.f4[0] = (float)(a1.f4[0] + k);
-    a1.f4[1] = (float)(a1.f4[1] + k);
+    a1.f0 = (int8_t)(a1.f0 + k);
+    a1.f1 = (short)(a1.f1 + k);
+    a1.f2 = (int16_t)(a1.f2 + k);
+    a1.f3[0][0] = (int8_t)(a1.f3[0][0] + k);
+    a1.f3[0][1] = (int8_t)(a1.f3[0][1] + k);
+    a1.f3[1][0] = (int8_t)(a1.f3[1][0] + k);
+    a1.f3[1][1] = (int8_t)(a1.f3[1][1] + k);
+    a1.f4 = (unsigned char)(a1.f4 + k);
+    a1.f5 = (int16_t)(a1.f5 + k);
+    a1.f6[0] = (unsigned char)(a1.f6[0] + k);
+    a1.f6[1] = (unsigned char)(a1.f6[1] + k);
+    a1.f7 = (uint8_t)(a1.f7 + k);
     return a1;
 }
-uint64_t pair_R138(float a0, R138 a1, double a2, R138 a3) {
+uint64_t pair_R136(float a0, R136 a1, double a2, R136 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1.f0.f0[0].v[0]));
-    h = mix(h, bits64(a1.f1));
-    h = mix(h, bits32(a1.f2[0]));
-    h = mix(h, bits32(a1.f2[1]));
-    h = mix(h, bits64(a1.f3));
-    h = mix(h, bits32(a1.f4[0]));
-    h = mix(h, bits32(a1.f4[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[1][1]));
+    h = mix(h, (uint64_t)(a1.f4));
+    h = mix(h, (uint64_t)(int64_t)(a1.f5));
+    h = mix(h, (uint64_t)(a1.f6[0]));
+    h = mix(h, (uint64_t)(a1.f6[1]));
+    h = mix(h, (uint64_t)(a1.f7));
     h = mix(h, bits64(a2));
-    h = mix(h, bits64(a3.f0.f0[0].v[0]));
-    h = mix(h, bits64(a3.f1));
-    h = mix(h, bits32(a3.f2[0]));
-    h = mix(h, bits32(a3.f2[1]));
-    h = mix(h, bits64(a3.f3));
-    h = mix(h, bits32(a3.f4[0]));
-    h = mix(h, bits32(a3.f4[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3[1][1]));
+    h = mix(h, (uint64_t)(a3.f4));
+    h = mix(h, (uint64_t)(int64_t)(a3.f5));
+    h = mix(h, (uint64_t)(a3.f6[0]));
+    h = mix(h, (uint64_t)(a3.f6[1]));
+    h = mix(h, (uint64_t)(a3.f7));
     return h;
 }
 
-R139 make_R139(int seed) {
-    R139 s;
+R137 make_R137(int seed) {
+    R137 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R139(R139 a0) {
+__attribute__((unused)) static uint64_t leafhash_R137(R137 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R139(double a0, float a1, float a2, double a3, R139 a4, uint64_t a5, intptr_t a6) {
+uint64_t hash_R137(double a0, float a1, float a2, double a3, R137 a4, uint64_t a5, intptr_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R139 echo_R139(long a0, float a1, char a2, _Bool a3, R139 a4) {
+R137 echo_R137(long a0, float a1, char a2, _Bool a3, R137 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -11167,36 +10307,27 @@ R139 echo_R139(long a0, float a1, char a2, _Bool a3, R139 a4) {
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f0.a = (float)(a4.f0[0].f0.a + k);
+    a4.f0 = (short)(a4.f0 + k);
     return a4;
 }
 
-R140 make_R140(int seed) {
-    R140 s;
+R138 make_R138(int seed) {
+    R138 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[1].v[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R140(R140 a0) {
+__attribute__((unused)) static uint64_t leafhash_R138(R138 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1[0].v[0]));
-    h = mix(h, bits64(a0.f1[1].v[0]));
-    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R140(R140 a0) {
+uint64_t hash_R138(R138 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1[0].v[0]));
-    h = mix(h, bits64(a0.f1[1].v[0]));
-    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-R140 echo_R140(float a0, double a1, R140 a2, intptr_t a3, int16_t a4) {
+R138 echo_R138(float a0, double a1, R138 a2, intptr_t a3, int16_t a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -11204,13 +10335,10 @@ R140 echo_R140(float a0, double a1, R140 a2, intptr_t a3, int16_t a4) {
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1[0].v[0] = (double)(a2.f1[0].v[0] + k);
-    a2.f1[1].v[0] = (double)(a2.f1[1].v[0] + k);
-    a2.f2 = (double)(a2.f2 + k);
+    a2.f0 = (double)(a2.f0 + k);
     return a2;
 }
-uint64_t pair_R140(double a0, short a1, char a2, int16_t a3, ssize_t a4, int a5, R140 a6, const int64_t *a7, R140 a8) {
+uint64_t pair_R138(double a0, short a1, char a2, int16_t a3, ssize_t a4, int a5, R138 a6, const int64_t *a7, R138 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -11218,42 +10346,36 @@ uint64_t pair_R140(double a0, short a1, char a2, int16_t a3, ssize_t a4, int a5,
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0));
-    h = mix(h, bits64(a6.f1[0].v[0]));
-    h = mix(h, bits64(a6.f1[1].v[0]));
-    h = mix(h, bits64(a6.f2));
+    h = mix(h, bits64(a6.f0));
     h = mix(h, (uint64_t)*(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, bits64(a8.f1[0].v[0]));
-    h = mix(h, bits64(a8.f1[1].v[0]));
-    h = mix(h, bits64(a8.f2));
+    h = mix(h, bits64(a8.f0));
     return h;
 }
-HashFn_R140 ptr_hash_R140(void) { return hash_R140; }
-EchoFn_R140 ptr_echo_R140(void) { return echo_R140; }
+HashFn_R138 ptr_hash_R138(void) { return hash_R138; }
+EchoFn_R138 ptr_echo_R138(void) { return echo_R138; }
 
-R141 make_R141(int seed) {
-    R141 s;
+R139 make_R139(int seed) {
+    R139 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uintptr_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R141(R141 a0) {
+__attribute__((unused)) static uint64_t leafhash_R139(R139 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R141(const int64_t *a0, EnI8 a1, R141 a2) {
+uint64_t hash_R139(const int64_t *a0, EnI8 a1, R139 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f0));
     h = mix(h, (uint64_t)(a2.f1));
     return h;
 }
-R141 echo_R141(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, _Bool a5, unsigned long long a6, R141 a7) {
+R139 echo_R139(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, _Bool a5, unsigned long long a6, R139 a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)*(a1);
@@ -11264,68 +10386,65 @@ R141 echo_R141(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, 
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (signed char)(a7.f0 + k);
-    a7.f1 = (uintptr_t)(a7.f1 + k);
+    a7.f0 = (unsigned short)(a7.f0 + k);
+    a7.f1 = (unsigned char)(a7.f1 + k);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R141(float a0, R141 a1, const int64_t *a2) {
+uint64_t __attribute__((ms_abi)) w64_hash_R139(float a0, R139 a1, const int64_t *a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f0));
     h = mix(h, (uint64_t)(a1.f1));
     h = mix(h, (uint64_t)*(a2));
     return h;
 }
-R141 __attribute__((ms_abi)) w64_echo_R141(uint64_t a0, R141 a1, float a2) {
+R139 __attribute__((ms_abi)) w64_echo_R139(uint64_t a0, R139 a1, float a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (signed char)(a1.f0 + k);
-    a1.f1 = (uintptr_t)(a1.f1 + k);
+    a1.f0 = (unsigned short)(a1.f0 + k);
+    a1.f1 = (unsigned char)(a1.f1 + k);
     return a1;
 }
-W64HashFn_R141 ptr_w64_hash_R141(void) { return w64_hash_R141; }
-W64EchoFn_R141 ptr_w64_echo_R141(void) { return w64_echo_R141; }
+W64HashFn_R139 ptr_w64_hash_R139(void) { return w64_hash_R139; }
+W64EchoFn_R139 ptr_w64_echo_R139(void) { return w64_echo_R139; }
 
-R142 make_R142(int seed) {
-    R142 s;
+R140 make_R140(int seed) {
+    R140 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI16)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].f0 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[0].f1.f0 = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[0].f2[0] = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f1[0].f3[0] = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f1[0].f3[1] = (int16_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f1[0].f3[2] = (int16_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = &ffidl_cells[(seed * 3 + 2) % 48];
+    s.f3[0] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f3[1] = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f3[2] = (uint16_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R142(R142 a0) {
+__attribute__((unused)) static uint64_t leafhash_R140(R140 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0));
-    h = mix(h, (uint64_t)(a0.f1[0].f1.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f3[2]));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(a0.f3[2]));
     return h;
 }
-uint64_t hash_R142(double a0, double a1, R142 a2) {
+uint64_t hash_R140(double a0, double a1, R140 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0].f0));
-    h = mix(h, (uint64_t)(a2.f1[0].f1.f0));
-    h = mix(h, (uint64_t)(a2.f1[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0].f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0].f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1[0].f3[2]));
+    h = mix(h, bits32(a2.f1));
+    h = mix(h, (uint64_t)*(a2.f2));
+    h = mix(h, (uint64_t)(a2.f3[0]));
+    h = mix(h, (uint64_t)(a2.f3[1]));
+    h = mix(h, (uint64_t)(a2.f3[2]));
     return h;
 }
-R142 echo_R142(float a0, float a1, float a2, float a3, uint32_t a4, double a5, signed char a6, double a7, R142 a8) {
+R140 echo_R140(float a0, float a1, float a2, float a3, uint32_t a4, double a5, signed char a6, double a7, R140 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -11337,16 +10456,15 @@ R142 echo_R142(float a0, float a1, float a2, float a3, uint32_t a4, double a5, s
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (EnI16)(a8.f0 + k);
-    a8.f1[0].f0 = (short)(a8.f1[0].f0 + k);
-    a8.f1[0].f1.f0 = (uint8_t)(a8.f1[0].f1.f0 + k);
-    a8.f1[0].f2[0] = (unsigned char)(a8.f1[0].f2[0] + k);
-    a8.f1[0].f3[0] = (int16_t)(a8.f1[0].f3[0] + k);
-    a8.f1[0].f3[1] = (int16_t)(a8.f1[0].f3[1] + k);
-    a8.f1[0].f3[2] = (int16_t)(a8.f1[0].f3[2] + k);
+    a8.f0 = (char)(a8.f0 + k);
+    a8.f1 = (float)(a8.f1 + k);
+    a8.f2 = a8.f2 + (k & 7);
+    a8.f3[0] = (uint16_t)(a8.f3[0] + k);
+    a8.f3[1] = (uint16_t)(a8.f3[1] + k);
+    a8.f3[2] = (uint16_t)(a8.f3[2] + k);
     return a8;
 }
-uint64_t pair_R142(char a0, const int64_t *a1, EnU16 a2, char a3, unsigned long long a4, EnI8 a5, R142 a6, float a7, R142 a8, float a9) {
+uint64_t pair_R140(char a0, const int64_t *a1, EnU16 a2, char a3, unsigned long long a4, EnI8 a5, R140 a6, float a7, R140 a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
@@ -11355,38 +10473,58 @@ uint64_t pair_R142(char a0, const int64_t *a1, EnU16 a2, char a3, unsigned long 
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f0));
-    h = mix(h, (uint64_t)(a6.f1[0].f1.f0));
-    h = mix(h, (uint64_t)(a6.f1[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f3[2]));
+    h = mix(h, bits32(a6.f1));
+    h = mix(h, (uint64_t)*(a6.f2));
+    h = mix(h, (uint64_t)(a6.f3[0]));
+    h = mix(h, (uint64_t)(a6.f3[1]));
+    h = mix(h, (uint64_t)(a6.f3[2]));
     h = mix(h, bits32(a7));
     h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f0));
-    h = mix(h, (uint64_t)(a8.f1[0].f1.f0));
-    h = mix(h, (uint64_t)(a8.f1[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f3[2]));
+    h = mix(h, bits32(a8.f1));
+    h = mix(h, (uint64_t)*(a8.f2));
+    h = mix(h, (uint64_t)(a8.f3[0]));
+    h = mix(h, (uint64_t)(a8.f3[1]));
+    h = mix(h, (uint64_t)(a8.f3[2]));
     h = mix(h, bits32(a9));
     return h;
 }
 
-R143 make_R143(int seed) {
-    R143 s;
+R141 make_R141(int seed) {
+    R141 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1 = (char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2[0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2[1] = (unsigned short)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f2[2] = (unsigned short)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f3.f2.f0[0] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f3.f2.f1.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f3.f2.f1.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f3.f2.f1.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f3.f2.f1.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f3.f2.f2.f0.f0 = (double)((seed * 1.5 + 12 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R143(R143 a0) {
+__attribute__((unused)) static uint64_t leafhash_R141(R141 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, bits32(a0.f3.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f2.f1.f0[1][1]));
+    h = mix(h, bits64(a0.f3.f2.f2.f0.f0));
     return h;
 }
-uint64_t hash_R143(double a0, double a1, double a2, float a3, double a4, double a5, R143 a6, long a7) {
+uint64_t hash_R141(double a0, double a1, double a2, float a3, double a4, double a5, R141 a6, long a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -11394,57 +10532,59 @@ uint64_t hash_R143(double a0, double a1, double a2, float a3, double a4, double 
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits32(a6.f0));
-    h = mix(h, bits32(a6.f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0]));
+    h = mix(h, (uint64_t)(a6.f2[1]));
+    h = mix(h, (uint64_t)(a6.f2[2]));
+    h = mix(h, bits32(a6.f3.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f2.f1.f0[1][1]));
+    h = mix(h, bits64(a6.f3.f2.f2.f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R143 echo_R143(double a0, long long a1, signed char a2, R143 a3) {
+R141 echo_R141(double a0, long long a1, signed char a2, R141 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (float)(a3.f1 + k);
+    a3.f0[0] = (char)(a3.f0[0] + k);
+    a3.f0[1] = (char)(a3.f0[1] + k);
+    a3.f0[2] = (char)(a3.f0[2] + k);
+    a3.f1 = (char)(a3.f1 + k);
+    a3.f2[0] = (unsigned short)(a3.f2[0] + k);
+    a3.f2[1] = (unsigned short)(a3.f2[1] + k);
+    a3.f2[2] = (unsigned short)(a3.f2[2] + k);
+    a3.f3.f2.f0[0] = (float)(a3.f3.f2.f0[0] + k);
+    a3.f3.f2.f1.f0[0][0] = (int16_t)(a3.f3.f2.f1.f0[0][0] + k);
+    a3.f3.f2.f1.f0[0][1] = (int16_t)(a3.f3.f2.f1.f0[0][1] + k);
+    a3.f3.f2.f1.f0[1][0] = (int16_t)(a3.f3.f2.f1.f0[1][0] + k);
+    a3.f3.f2.f1.f0[1][1] = (int16_t)(a3.f3.f2.f1.f0[1][1] + k);
+    a3.f3.f2.f2.f0.f0 = (double)(a3.f3.f2.f2.f0.f0 + k);
     return a3;
 }
 
-R144 make_R144(int seed) {
-    R144 s;
+R142 make_R142(int seed) {
+    R142 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[1] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f3[0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f3[1] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f3[2] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f4[0] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    s.f4[1] = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
-    s.f4[2] = (float)(-(seed * 1.5 + 9 * 0.25 + 0.125));
-    s.f4[3] = (float)((seed * 1.5 + 10 * 0.25 + 0.125));
-    s.f4[4] = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
+    s.f0.f0 = (EnU16)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R144(R144 a0) {
+__attribute__((unused)) static uint64_t leafhash_R142(R142 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits64(a0.f2[0]));
-    h = mix(h, bits64(a0.f2[1]));
-    h = mix(h, bits32(a0.f3[0]));
-    h = mix(h, bits32(a0.f3[1]));
-    h = mix(h, bits32(a0.f3[2]));
-    h = mix(h, bits32(a0.f4[0]));
-    h = mix(h, bits32(a0.f4[1]));
-    h = mix(h, bits32(a0.f4[2]));
-    h = mix(h, bits32(a0.f4[3]));
-    h = mix(h, bits32(a0.f4[4]));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, bits64(a0.f1[0]));
     return h;
 }
-uint64_t hash_R144(unsigned char a0, double a1, long a2, const int64_t *a3, const int64_t *a4, short a5, double a6, R144 a7, intptr_t a8) {
+uint64_t hash_R142(unsigned char a0, double a1, long a2, const int64_t *a3, const int64_t *a4, short a5, double a6, R142 a7, intptr_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -11453,22 +10593,12 @@ uint64_t hash_R144(unsigned char a0, double a1, long a2, const int64_t *a3, cons
     h = mix(h, (uint64_t)*(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, bits32(a7.f1));
-    h = mix(h, bits64(a7.f2[0]));
-    h = mix(h, bits64(a7.f2[1]));
-    h = mix(h, bits32(a7.f3[0]));
-    h = mix(h, bits32(a7.f3[1]));
-    h = mix(h, bits32(a7.f3[2]));
-    h = mix(h, bits32(a7.f4[0]));
-    h = mix(h, bits32(a7.f4[1]));
-    h = mix(h, bits32(a7.f4[2]));
-    h = mix(h, bits32(a7.f4[3]));
-    h = mix(h, bits32(a7.f4[4]));
+    h = mix(h, (uint64_t)(a7.f0.f0));
+    h = mix(h, bits64(a7.f1[0]));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-R144 echo_R144(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R144 a4, double a5, float a6, double a7) {
+R142 echo_R142(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R142 a4, double a5, float a6, double a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -11479,129 +10609,48 @@ R144 echo_R144(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R144 a4, double a
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1 = (float)(a4.f1 + k);
-    a4.f2[0] = (double)(a4.f2[0] + k);
-    a4.f2[1] = (double)(a4.f2[1] + k);
-    a4.f3[0] = (float)(a4.f3[0] + k);
-    a4.f3[1] = (float)(a4.f3[1] + k);
-    a4.f3[2] = (float)(a4.f3[2] + k);
-    a4.f4[0] = (float)(a4.f4[0] + k);
-    a4.f4[1] = (float)(a4.f4[1] + k);
-    a4.f4[2] = (float)(a4.f4[2] + k);
-    a4.f4[3] = (float)(a4.f4[3] + k);
-    a4.f4[4] = (float)(a4.f4[4] + k);
+    a4.f0.f0 = (EnU16)(a4.f0.f0 + k);
+    a4.f1[0] = (double)(a4.f1[0] + k);
     return a4;
 }
-uint64_t pair_R144(uint64_t a0, float a1, R144 a2, float a3, R144 a4, double a5) {
+uint64_t pair_R142(uint64_t a0, float a1, R142 a2, float a3, R142 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits32(a2.f1));
-    h = mix(h, bits64(a2.f2[0]));
-    h = mix(h, bits64(a2.f2[1]));
-    h = mix(h, bits32(a2.f3[0]));
-    h = mix(h, bits32(a2.f3[1]));
-    h = mix(h, bits32(a2.f3[2]));
-    h = mix(h, bits32(a2.f4[0]));
-    h = mix(h, bits32(a2.f4[1]));
-    h = mix(h, bits32(a2.f4[2]));
-    h = mix(h, bits32(a2.f4[3]));
-    h = mix(h, bits32(a2.f4[4]));
+    h = mix(h, (uint64_t)(a2.f0.f0));
+    h = mix(h, bits64(a2.f1[0]));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, bits64(a4.f2[0]));
-    h = mix(h, bits64(a4.f2[1]));
-    h = mix(h, bits32(a4.f3[0]));
-    h = mix(h, bits32(a4.f3[1]));
-    h = mix(h, bits32(a4.f3[2]));
-    h = mix(h, bits32(a4.f4[0]));
-    h = mix(h, bits32(a4.f4[1]));
-    h = mix(h, bits32(a4.f4[2]));
-    h = mix(h, bits32(a4.f4[3]));
-    h = mix(h, bits32(a4.f4[4]));
+    h = mix(h, (uint64_t)(a4.f0.f0));
+    h = mix(h, bits64(a4.f1[0]));
     h = mix(h, bits64(a5));
     return h;
 }
 
-R145 make_R145(int seed) {
-    R145 s;
+R143 make_R143(int seed) {
+    R143 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1.f1[0].a = ((seed + 2) & 1) != 0;
-    s.f1.f1[0].b = ((seed + 3) & 1) != 0;
-    s.f1.f1[0].c = ((seed + 4) & 1) != 0;
-    s.f1.f1[0].f = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f2.f0.u.b[0] = ((seed + 6) & 1) != 0;
-    s.f2.f0.u.b[1] = ((seed + 7) & 1) != 0;
-    s.f2.f0.f[0] = ((seed + 8) & 1) != 0;
-    s.f2.f0.f[1] = ((seed + 9) & 1) != 0;
-    s.f2.f0.f[2] = ((seed + 10) & 1) != 0;
-    s.f2.f0.f[3] = ((seed + 11) & 1) != 0;
-    s.f2.f0.f[4] = ((seed + 12) & 1) != 0;
-    s.f2.f1 = (short)(-(int64_t)(seed * 37 + 13 * 11 + 3));
-    s.f3 = (signed char)((int64_t)(seed * 37 + 14 * 11 + 3));
-    s.f4[0] = (int16_t)(-(int64_t)(seed * 37 + 15 * 11 + 3));
-    s.f5 = (size_t)(uint64_t)(seed * 37 + 16 * 11 + 3);
-    s.f6[0][0] = (uintptr_t)(uint64_t)(seed * 37 + 17 * 11 + 3);
-    s.f7 = (unsigned int)(uint64_t)(seed * 37 + 18 * 11 + 3);
+    s.f0.f0[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (size_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R145(R145 a0) {
+__attribute__((unused)) static uint64_t leafhash_R143(R143 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits32(a0.f1.f0));
-    h = mix(h, (uint64_t)(a0.f1.f1[0].a));
-    h = mix(h, (uint64_t)(a0.f1.f1[0].b));
-    h = mix(h, (uint64_t)(a0.f1.f1[0].c));
-    h = mix(h, bits32(a0.f1.f1[0].f));
-    h = mix(h, (uint64_t)(a0.f2.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a0.f2.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a0.f2.f0.f[0]));
-    h = mix(h, (uint64_t)(a0.f2.f0.f[1]));
-    h = mix(h, (uint64_t)(a0.f2.f0.f[2]));
-    h = mix(h, (uint64_t)(a0.f2.f0.f[3]));
-    h = mix(h, (uint64_t)(a0.f2.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)(a0.f6[0][0]));
-    h = mix(h, (uint64_t)(a0.f7));
+    h = mix(h, bits32(a0.f0.f0[0].f0));
+    h = mix(h, (uint64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R145(int32_t a0, char a1, uint32_t a2, signed char a3, R145 a4, float a5) {
+uint64_t hash_R143(int32_t a0, char a1, uint32_t a2, signed char a3, R143 a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, bits32(a4.f1.f0));
-    h = mix(h, (uint64_t)(a4.f1.f1[0].a));
-    h = mix(h, (uint64_t)(a4.f1.f1[0].b));
-    h = mix(h, (uint64_t)(a4.f1.f1[0].c));
-    h = mix(h, bits32(a4.f1.f1[0].f));
-    h = mix(h, (uint64_t)(a4.f2.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a4.f2.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a4.f2.f0.f[0]));
-    h = mix(h, (uint64_t)(a4.f2.f0.f[1]));
-    h = mix(h, (uint64_t)(a4.f2.f0.f[2]));
-    h = mix(h, (uint64_t)(a4.f2.f0.f[3]));
-    h = mix(h, (uint64_t)(a4.f2.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f4[0]));
-    h = mix(h, (uint64_t)(a4.f5));
-    h = mix(h, (uint64_t)(a4.f6[0][0]));
-    h = mix(h, (uint64_t)(a4.f7));
+    h = mix(h, bits32(a4.f0.f0[0].f0));
+    h = mix(h, (uint64_t)(a4.f1));
     h = mix(h, bits32(a5));
     return h;
 }
-R145 echo_R145(double a0, int64_t a1, int16_t a2, R145 a3, uint32_t a4, uint8_t a5) {
+R143 echo_R143(double a0, int64_t a1, int16_t a2, R143 a3, uint32_t a4, uint8_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -11610,123 +10659,48 @@ R145 echo_R145(double a0, int64_t a1, int16_t a2, R145 a3, uint32_t a4, uint8_t 
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned long long)(a3.f0 + k);
-    a3.f1.f0 = (float)(a3.f1.f0 + k);
-    a3.f1.f1[0].a = a3.f1.f1[0].a ^ (k & 1);
-    a3.f1.f1[0].b = a3.f1.f1[0].b ^ (k & 1);
-    a3.f1.f1[0].c = a3.f1.f1[0].c ^ (k & 1);
-    a3.f1.f1[0].f = (float)(a3.f1.f1[0].f + k);
-    a3.f2.f0.u.b[0] = a3.f2.f0.u.b[0] ^ (k & 1);
-    a3.f2.f0.u.b[1] = a3.f2.f0.u.b[1] ^ (k & 1);
-    a3.f2.f0.f[0] = a3.f2.f0.f[0] ^ (k & 1);
-    a3.f2.f0.f[1] = a3.f2.f0.f[1] ^ (k & 1);
-    a3.f2.f0.f[2] = a3.f2.f0.f[2] ^ (k & 1);
-    a3.f2.f0.f[3] = a3.f2.f0.f[3] ^ (k & 1);
-    a3.f2.f0.f[4] = a3.f2.f0.f[4] ^ (k & 1);
-    a3.f2.f1 = (short)(a3.f2.f1 + k);
-    a3.f3 = (signed char)(a3.f3 + k);
-    a3.f4[0] = (int16_t)(a3.f4[0] + k);
-    a3.f5 = (size_t)(a3.f5 + k);
-    a3.f6[0][0] = (uintptr_t)(a3.f6[0][0] + k);
-    a3.f7 = (unsigned int)(a3.f7 + k);
+    a3.f0.f0[0].f0 = (float)(a3.f0.f0[0].f0 + k);
+    a3.f1 = (size_t)(a3.f1 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R145(unsigned char a0, R145 a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R143(unsigned char a0, R143 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, bits32(a1.f1.f0));
-    h = mix(h, (uint64_t)(a1.f1.f1[0].a));
-    h = mix(h, (uint64_t)(a1.f1.f1[0].b));
-    h = mix(h, (uint64_t)(a1.f1.f1[0].c));
-    h = mix(h, bits32(a1.f1.f1[0].f));
-    h = mix(h, (uint64_t)(a1.f2.f0.u.b[0]));
-    h = mix(h, (uint64_t)(a1.f2.f0.u.b[1]));
-    h = mix(h, (uint64_t)(a1.f2.f0.f[0]));
-    h = mix(h, (uint64_t)(a1.f2.f0.f[1]));
-    h = mix(h, (uint64_t)(a1.f2.f0.f[2]));
-    h = mix(h, (uint64_t)(a1.f2.f0.f[3]));
-    h = mix(h, (uint64_t)(a1.f2.f0.f[4]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3));
-    h = mix(h, (uint64_t)(int64_t)(a1.f4[0]));
-    h = mix(h, (uint64_t)(a1.f5));
-    h = mix(h, (uint64_t)(a1.f6[0][0]));
-    h = mix(h, (uint64_t)(a1.f7));
+    h = mix(h, bits32(a1.f0.f0[0].f0));
+    h = mix(h, (uint64_t)(a1.f1));
     return h;
 }
-R145 __attribute__((ms_abi)) w64_echo_R145(R145 a0, int16_t a1) {
+R143 __attribute__((ms_abi)) w64_echo_R143(R143 a0, int16_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (unsigned long long)(a0.f0 + k);
-    a0.f1.f0 = (float)(a0.f1.f0 + k);
-    a0.f1.f1[0].a = a0.f1.f1[0].a ^ (k & 1);
-    a0.f1.f1[0].b = a0.f1.f1[0].b ^ (k & 1);
-    a0.f1.f1[0].c = a0.f1.f1[0].c ^ (k & 1);
-    a0.f1.f1[0].f = (float)(a0.f1.f1[0].f + k);
-    a0.f2.f0.u.b[0] = a0.f2.f0.u.b[0] ^ (k & 1);
-    a0.f2.f0.u.b[1] = a0.f2.f0.u.b[1] ^ (k & 1);
-    a0.f2.f0.f[0] = a0.f2.f0.f[0] ^ (k & 1);
-    a0.f2.f0.f[1] = a0.f2.f0.f[1] ^ (k & 1);
-    a0.f2.f0.f[2] = a0.f2.f0.f[2] ^ (k & 1);
-    a0.f2.f0.f[3] = a0.f2.f0.f[3] ^ (k & 1);
-    a0.f2.f0.f[4] = a0.f2.f0.f[4] ^ (k & 1);
-    a0.f2.f1 = (short)(a0.f2.f1 + k);
-    a0.f3 = (signed char)(a0.f3 + k);
-    a0.f4[0] = (int16_t)(a0.f4[0] + k);
-    a0.f5 = (size_t)(a0.f5 + k);
-    a0.f6[0][0] = (uintptr_t)(a0.f6[0][0] + k);
-    a0.f7 = (unsigned int)(a0.f7 + k);
+    a0.f0.f0[0].f0 = (float)(a0.f0.f0[0].f0 + k);
+    a0.f1 = (size_t)(a0.f1 + k);
     return a0;
 }
-HashFn_R145 ptr_hash_R145(void) { return hash_R145; }
-EchoFn_R145 ptr_echo_R145(void) { return echo_R145; }
+HashFn_R143 ptr_hash_R143(void) { return hash_R143; }
+EchoFn_R143 ptr_echo_R143(void) { return echo_R143; }
 
-R146 make_R146(int seed) {
-    R146 s;
+R144 make_R144(int seed) {
+    R144 s;
     memset(&s, 0, sizeof s);
-    s.f2[0] = ((seed + 0) & 1) != 0;
-    s.f2[1] = ((seed + 1) & 1) != 0;
-    s.f2[2] = ((seed + 2) & 1) != 0;
-    s.f2[3] = ((seed + 3) & 1) != 0;
-    s.f2[4] = ((seed + 4) & 1) != 0;
-    s.f2[5] = ((seed + 5) & 1) != 0;
-    s.f2[6] = ((seed + 6) & 1) != 0;
-    s.f2[7] = ((seed + 7) & 1) != 0;
-    s.f2[8] = ((seed + 8) & 1) != 0;
+    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R146(R146 a0) {
+__attribute__((unused)) static uint64_t leafhash_R144(R144 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(a0.f2[4]));
-    h = mix(h, (uint64_t)(a0.f2[5]));
-    h = mix(h, (uint64_t)(a0.f2[6]));
-    h = mix(h, (uint64_t)(a0.f2[7]));
-    h = mix(h, (uint64_t)(a0.f2[8]));
+    h = mix(h, bits64(a0.f0[0].f0));
     return h;
 }
-uint64_t hash_R146(float a0, float a1, R146 a2) {
+uint64_t hash_R144(float a0, float a1, R144 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(a2.f2[0]));
-    h = mix(h, (uint64_t)(a2.f2[1]));
-    h = mix(h, (uint64_t)(a2.f2[2]));
-    h = mix(h, (uint64_t)(a2.f2[3]));
-    h = mix(h, (uint64_t)(a2.f2[4]));
-    h = mix(h, (uint64_t)(a2.f2[5]));
-    h = mix(h, (uint64_t)(a2.f2[6]));
-    h = mix(h, (uint64_t)(a2.f2[7]));
-    h = mix(h, (uint64_t)(a2.f2[8]));
+    h = mix(h, bits64(a2.f0[0].f0));
     return h;
 }
-R146 echo_R146(float a0, R146 a1, uint8_t a2, int a3, unsigned int a4) {
+R144 echo_R144(float a0, R144 a1, uint8_t a2, int a3, unsigned int a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a2);
@@ -11734,72 +10708,60 @@ R146 echo_R146(float a0, R146 a1, uint8_t a2, int a3, unsigned int a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f2[0] = a1.f2[0] ^ (k & 1);
-    a1.f2[1] = a1.f2[1] ^ (k & 1);
-    a1.f2[2] = a1.f2[2] ^ (k & 1);
-    a1.f2[3] = a1.f2[3] ^ (k & 1);
-    a1.f2[4] = a1.f2[4] ^ (k & 1);
-    a1.f2[5] = a1.f2[5] ^ (k & 1);
-    a1.f2[6] = a1.f2[6] ^ (k & 1);
-    a1.f2[7] = a1.f2[7] ^ (k & 1);
-    a1.f2[8] = a1.f2[8] ^ (k & 1);
+    a1.f0[0].f0 = (double)(a1.f0[0].f0 + k);
     return a1;
 }
-uint64_t pair_R146(EnI16 a0, double a1, signed char a2, int8_t a3, uint64_t a4, R146 a5, double a6, R146 a7, EnI64 a8) {
+uint64_t pair_R144(EnI16 a0, double a1, signed char a2, int8_t a3, uint64_t a4, R144 a5, double a6, R144 a7, EnI64 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(a5.f2[1]));
-    h = mix(h, (uint64_t)(a5.f2[2]));
-    h = mix(h, (uint64_t)(a5.f2[3]));
-    h = mix(h, (uint64_t)(a5.f2[4]));
-    h = mix(h, (uint64_t)(a5.f2[5]));
-    h = mix(h, (uint64_t)(a5.f2[6]));
-    h = mix(h, (uint64_t)(a5.f2[7]));
-    h = mix(h, (uint64_t)(a5.f2[8]));
+    h = mix(h, bits64(a5.f0[0].f0));
     h = mix(h, bits64(a6));
-    h = mix(h, (uint64_t)(a7.f2[0]));
-    h = mix(h, (uint64_t)(a7.f2[1]));
-    h = mix(h, (uint64_t)(a7.f2[2]));
-    h = mix(h, (uint64_t)(a7.f2[3]));
-    h = mix(h, (uint64_t)(a7.f2[4]));
-    h = mix(h, (uint64_t)(a7.f2[5]));
-    h = mix(h, (uint64_t)(a7.f2[6]));
-    h = mix(h, (uint64_t)(a7.f2[7]));
-    h = mix(h, (uint64_t)(a7.f2[8]));
+    h = mix(h, bits64(a7.f0[0].f0));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
 
-R147 make_R147(int seed) {
-    R147 s;
+R145 make_R145(int seed) {
+    R145 s;
     memset(&s, 0, sizeof s);
-    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f1 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0.a = (EnU8)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.b = (EnI16)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.c = (EnInt)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[0] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1[1] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f1[2] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R147(R147 a0) {
+__attribute__((unused)) static uint64_t leafhash_R145(R145 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.c));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
     return h;
 }
-uint64_t hash_R147(float a0, double a1, int8_t a2, const int64_t *a3, uint8_t a4, R147 a5) {
+uint64_t hash_R145(float a0, double a1, int8_t a2, const int64_t *a3, uint8_t a4, R145 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)*(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0.c));
+    h = mix(h, bits32(a5.f1[0]));
+    h = mix(h, bits32(a5.f1[1]));
+    h = mix(h, bits32(a5.f1[2]));
     return h;
 }
-R147 echo_R147(char a0, long a1, int16_t a2, short a3, size_t a4, R147 a5, ssize_t a6) {
+R145 echo_R145(char a0, long a1, int16_t a2, short a3, size_t a4, R145 a5, ssize_t a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -11809,41 +10771,45 @@ R147 echo_R147(char a0, long a1, int16_t a2, short a3, size_t a4, R147 a5, ssize
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = a5.f0 + (k & 7);
-    a5.f1 = (uint8_t)(a5.f1 + k);
+    a5.f0.a = (EnU8)(a5.f0.a + k);
+    a5.f0.b = (EnI16)(a5.f0.b + k);
+    a5.f0.c = (EnInt)(a5.f0.c + k);
+    a5.f1[0] = (float)(a5.f1[0] + k);
+    a5.f1[1] = (float)(a5.f1[1] + k);
+    a5.f1[2] = (float)(a5.f1[2] + k);
     return a5;
 }
 
-R148 make_R148(int seed) {
-    R148 s;
+R146 make_R146(int seed) {
+    R146 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f2[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[0].f2[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[0].f2[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[0].f2[3] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[0].f2[4] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[1].f2[0] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[1].f2[1] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0[1].f2[2] = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f0[1].f2[3] = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f0[1].f2[4] = (int8_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0].f0 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1[1].f0 = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[2].f0 = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2 = (int16_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f3.f0.a = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f3.f0.d = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f3.f0.b = (uint16_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f3.f0.f = (float)((seed * 1.5 + 8 * 0.25 + 0.125));
+    s.f3.f1 = (double)(-(seed * 1.5 + 9 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R148(R148 a0) {
+__attribute__((unused)) static uint64_t leafhash_R146(R146 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1].f2[4]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[2].f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3.f0.a));
+    h = mix(h, bits64(a0.f3.f0.d));
+    h = mix(h, (uint64_t)(a0.f3.f0.b));
+    h = mix(h, bits32(a0.f3.f0.f));
+    h = mix(h, bits64(a0.f3.f1));
     return h;
 }
-uint64_t hash_R148(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R148 a8) {
+uint64_t hash_R146(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R146 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -11853,19 +10819,19 @@ uint64_t hash_R148(double a0, float a1, double a2, double a3, float a4, float a5
     h = mix(h, bits32(a5));
     h = mix(h, bits32(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[4]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[2].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, (uint64_t)(a8.f3.f0.a));
+    h = mix(h, bits64(a8.f3.f0.d));
+    h = mix(h, (uint64_t)(a8.f3.f0.b));
+    h = mix(h, bits32(a8.f3.f0.f));
+    h = mix(h, bits64(a8.f3.f1));
     return h;
 }
-R148 echo_R148(unsigned long long a0, unsigned short a1, long long a2, double a3, R148 a4, int8_t a5) {
+R146 echo_R146(unsigned long long a0, unsigned short a1, long long a2, double a3, R146 a4, int8_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -11874,19 +10840,19 @@ R148 echo_R148(unsigned long long a0, unsigned short a1, long long a2, double a3
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f2[0] = (int8_t)(a4.f0[0].f2[0] + k);
-    a4.f0[0].f2[1] = (int8_t)(a4.f0[0].f2[1] + k);
-    a4.f0[0].f2[2] = (int8_t)(a4.f0[0].f2[2] + k);
-    a4.f0[0].f2[3] = (int8_t)(a4.f0[0].f2[3] + k);
-    a4.f0[0].f2[4] = (int8_t)(a4.f0[0].f2[4] + k);
-    a4.f0[1].f2[0] = (int8_t)(a4.f0[1].f2[0] + k);
-    a4.f0[1].f2[1] = (int8_t)(a4.f0[1].f2[1] + k);
-    a4.f0[1].f2[2] = (int8_t)(a4.f0[1].f2[2] + k);
-    a4.f0[1].f2[3] = (int8_t)(a4.f0[1].f2[3] + k);
-    a4.f0[1].f2[4] = (int8_t)(a4.f0[1].f2[4] + k);
+    a4.f0 = (unsigned short)(a4.f0 + k);
+    a4.f1[0].f0 = (short)(a4.f1[0].f0 + k);
+    a4.f1[1].f0 = (short)(a4.f1[1].f0 + k);
+    a4.f1[2].f0 = (short)(a4.f1[2].f0 + k);
+    a4.f2 = (int16_t)(a4.f2 + k);
+    a4.f3.f0.a = (uint8_t)(a4.f3.f0.a + k);
+    a4.f3.f0.d = (double)(a4.f3.f0.d + k);
+    a4.f3.f0.b = (uint16_t)(a4.f3.f0.b + k);
+    a4.f3.f0.f = (float)(a4.f3.f0.f + k);
+    a4.f3.f1 = (double)(a4.f3.f1 + k);
     return a4;
 }
-uint64_t pair_R148(float a0, double a1, const int64_t *a2, ssize_t a3, unsigned long long a4, double a5, R148 a6, float a7, R148 a8, uint16_t a9) {
+uint64_t pair_R146(float a0, double a1, const int64_t *a2, ssize_t a3, unsigned long long a4, double a5, R146 a6, float a7, R146 a8, uint16_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -11894,43 +10860,43 @@ uint64_t pair_R148(float a0, double a1, const int64_t *a2, ssize_t a3, unsigned 
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1].f2[4]));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[2].f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2));
+    h = mix(h, (uint64_t)(a6.f3.f0.a));
+    h = mix(h, bits64(a6.f3.f0.d));
+    h = mix(h, (uint64_t)(a6.f3.f0.b));
+    h = mix(h, bits32(a6.f3.f0.f));
+    h = mix(h, bits64(a6.f3.f1));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0[1].f2[4]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1[2].f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2));
+    h = mix(h, (uint64_t)(a8.f3.f0.a));
+    h = mix(h, bits64(a8.f3.f0.d));
+    h = mix(h, (uint64_t)(a8.f3.f0.b));
+    h = mix(h, bits32(a8.f3.f0.f));
+    h = mix(h, bits64(a8.f3.f1));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
 
-R149 make_R149(int seed) {
-    R149 s;
+R147 make_R147(int seed) {
+    R147 s;
     memset(&s, 0, sizeof s);
-    s.f0 = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R149(R149 a0) {
+__attribute__((unused)) static uint64_t leafhash_R147(R147 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f0));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R149(float a0, float a1, float a2, float a3, float a4, float a5, R149 a6) {
+uint64_t hash_R147(float a0, float a1, float a2, float a3, float a4, float a5, R147 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -11938,31 +10904,31 @@ uint64_t hash_R149(float a0, float a1, float a2, float a3, float a4, float a5, R
     h = mix(h, bits32(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)*(a6.f0));
+    h = mix(h, bits64(a6.f2));
     return h;
 }
-R149 echo_R149(R149 a0, EnU16 a1, float a2, float a3) {
+R147 echo_R147(R147 a0, EnU16 a1, float a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = a0.f0 + (k & 7);
+    a0.f2 = (double)(a0.f2 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R149(double a0, float a1, long a2, float a3, double a4, R149 a5, const int64_t *a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R147(double a0, float a1, long a2, float a3, double a4, R147 a5, const int64_t *a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)*(a5.f0));
+    h = mix(h, bits64(a5.f2));
     h = mix(h, (uint64_t)*(a6));
     return h;
 }
-R149 __attribute__((ms_abi)) w64_echo_R149(float a0, int8_t a1, EnU16 a2, int16_t a3, uintptr_t a4, R149 a5) {
+R147 __attribute__((ms_abi)) w64_echo_R147(float a0, int8_t a1, EnU16 a2, int16_t a3, uintptr_t a4, R147 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -11971,36 +10937,45 @@ R149 __attribute__((ms_abi)) w64_echo_R149(float a0, int8_t a1, EnU16 a2, int16_
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = a5.f0 + (k & 7);
+    a5.f2 = (double)(a5.f2 + k);
     return a5;
 }
-W64HashFn_R149 ptr_w64_hash_R149(void) { return w64_hash_R149; }
-W64EchoFn_R149 ptr_w64_echo_R149(void) { return w64_echo_R149; }
+W64HashFn_R147 ptr_w64_hash_R147(void) { return w64_hash_R147; }
+W64EchoFn_R147 ptr_w64_echo_R147(void) { return w64_echo_R147; }
 
-R150 make_R150(int seed) {
-    R150 s;
+R148 make_R148(int seed) {
+    R148 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (unsigned long)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (unsigned long)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0 = ((seed + 0) & 1) != 0;
+    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3 = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f4 = (char)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f5[0] = ((seed + 5) & 1) != 0;
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R150(R150 a0) {
+__attribute__((unused)) static uint64_t leafhash_R148(R148 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5[0]));
     return h;
 }
-uint64_t hash_R150(R150 a0, uint8_t a1) {
+uint64_t hash_R148(R148 a0, uint8_t a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5[0]));
     h = mix(h, (uint64_t)(a1));
     return h;
 }
-R150 echo_R150(unsigned long a0, unsigned char a1, R150 a2, long a3, float a4) {
+R148 echo_R148(unsigned long a0, unsigned char a1, R148 a2, long a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -12008,43 +10983,60 @@ R150 echo_R150(unsigned long a0, unsigned char a1, R150 a2, long a3, float a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0] = (unsigned long)(a2.f0[0] + k);
-    a2.f0[1] = (unsigned long)(a2.f0[1] + k);
-    a2.f0[2] = (unsigned long)(a2.f0[2] + k);
+    a2.f0 = a2.f0 ^ (k & 1);
+    a2.f1 = (int16_t)(a2.f1 + k);
+    a2.f2 = (unsigned short)(a2.f2 + k);
+    a2.f3 = (unsigned char)(a2.f3 + k);
+    a2.f4 = (char)(a2.f4 + k);
+    a2.f5[0] = a2.f5[0] ^ (k & 1);
     return a2;
 }
-uint64_t pair_R150(double a0, float a1, R150 a2, intptr_t a3, R150 a4) {
+uint64_t pair_R148(double a0, float a1, R148 a2, intptr_t a3, R148 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(a2.f0[2]));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, (uint64_t)(a2.f2));
+    h = mix(h, (uint64_t)(a2.f3));
+    h = mix(h, (uint64_t)(int64_t)(a2.f4));
+    h = mix(h, (uint64_t)(a2.f5[0]));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(a4.f5[0]));
     return h;
 }
-HashFn_R150 ptr_hash_R150(void) { return hash_R150; }
-EchoFn_R150 ptr_echo_R150(void) { return echo_R150; }
+HashFn_R148 ptr_hash_R148(void) { return hash_R148; }
+EchoFn_R148 ptr_echo_R148(void) { return echo_R148; }
 
-R151 make_R151(int seed) {
-    R151 s;
+R149 make_R149(int seed) {
+    R149 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0.f1[0] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1 = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = &ffidl_cells[(seed * 3 + 2) % 48];
+    s.f3.f3 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4 = (uint16_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f5.tag = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f5.v = (uint32_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R151(R151 a0) {
+__attribute__((unused)) static uint64_t leafhash_R149(R149 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, bits64(a0.f3.f3));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(a0.f5.tag));
+    h = mix(h, (uint64_t)(a0.f5.v));
     return h;
 }
-uint64_t hash_R151(char a0, ssize_t a1, unsigned short a2, unsigned char a3, uint8_t a4, unsigned short a5, R151 a6, signed char a7) {
+uint64_t hash_R149(char a0, ssize_t a1, unsigned short a2, unsigned char a3, uint8_t a4, unsigned short a5, R149 a6, signed char a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -12052,13 +11044,17 @@ uint64_t hash_R151(char a0, ssize_t a1, unsigned short a2, unsigned char a3, uin
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits32(a6.f1));
+    h = mix(h, (uint64_t)*(a6.f2));
+    h = mix(h, bits64(a6.f3.f3));
+    h = mix(h, (uint64_t)(a6.f4));
+    h = mix(h, (uint64_t)(a6.f5.tag));
+    h = mix(h, (uint64_t)(a6.f5.v));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R151 echo_R151(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, float a5, uint64_t a6, double a7, R151 a8, double a9) {
+R149 echo_R149(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, float a5, uint64_t a6, double a7, R149 a8, double a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -12071,44 +11067,42 @@ R151 echo_R151(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, fl
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0 = (EnU32)(a8.f0.f0 + k);
-    a8.f0.f1[0] = (signed char)(a8.f0.f1[0] + k);
-    a8.f1 = (signed char)(a8.f1 + k);
+    a8.f0 = (float)(a8.f0 + k);
+    a8.f1 = (float)(a8.f1 + k);
+    a8.f2 = a8.f2 + (k & 7);
+    a8.f3.f3 = (double)(a8.f3.f3 + k);
+    a8.f4 = (uint16_t)(a8.f4 + k);
+    a8.f5.tag = (uint8_t)(a8.f5.tag + k);
+    a8.f5.v = (uint32_t)(a8.f5.v + k);
     return a8;
 }
 
-R152 make_R152(int seed) {
-    R152 s;
+R150 make_R150(int seed) {
+    R150 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[0].f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
+    s.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R152(R152 a0) {
+__attribute__((unused)) static uint64_t leafhash_R150(R150 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0));
-    h = mix(h, bits32(a0.f0[0].f1));
-    h = mix(h, bits64(a0.f0[0].f2));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)*(a0.f1[1]));
     return h;
 }
-uint64_t hash_R152(double a0, double a1, float a2, float a3, R152 a4, int8_t a5, int16_t a6) {
+uint64_t hash_R150(double a0, double a1, float a2, float a3, R150 a4, int8_t a5, int16_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f0[0].f0));
-    h = mix(h, bits32(a4.f0[0].f1));
-    h = mix(h, bits64(a4.f0[0].f2));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, (uint64_t)*(a4.f1[0]));
+    h = mix(h, (uint64_t)*(a4.f1[1]));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R152 echo_R152(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4, uint8_t a5, unsigned char a6, int64_t a7, R152 a8, float a9, float a10, double a11) {
+R150 echo_R150(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4, uint8_t a5, unsigned char a6, int64_t a7, R150 a8, float a9, float a10, double a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -12123,47 +11117,65 @@ R152 echo_R152(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4
     ks += (uint64_t)(int64_t)((double)(a11) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0].f0 = (double)(a8.f0[0].f0 + k);
-    a8.f0[0].f1 = (float)(a8.f0[0].f1 + k);
-    a8.f0[0].f2 = (double)(a8.f0[0].f2 + k);
-    a8.f1 = (float)(a8.f1 + k);
+    a8.f1[0] = a8.f1[0] + (k & 7);
+    a8.f1[1] = a8.f1[1] + (k & 7);
     return a8;
 }
-uint64_t pair_R152(long a0, double a1, R152 a2, uint64_t a3, R152 a4) {
+uint64_t pair_R150(long a0, double a1, R150 a2, uint64_t a3, R150 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0[0].f0));
-    h = mix(h, bits32(a2.f0[0].f1));
-    h = mix(h, bits64(a2.f0[0].f2));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, (uint64_t)*(a2.f1[0]));
+    h = mix(h, (uint64_t)*(a2.f1[1]));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f0[0].f0));
-    h = mix(h, bits32(a4.f0[0].f1));
-    h = mix(h, bits64(a4.f0[0].f2));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, (uint64_t)*(a4.f1[0]));
+    h = mix(h, (uint64_t)*(a4.f1[1]));
     return h;
 }
 
-R153 make_R153(int seed) {
-    R153 s;
+R151 make_R151(int seed) {
+    R151 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3 = &ffidl_cells[(seed * 3 + 3) % 48];
+    s.f4[0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f5 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f6.a = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f6.b = (uint8_t)(uint64_t)(seed * 37 + 7 * 11 + 3);
+    s.f7 = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R153(R153 a0) {
+__attribute__((unused)) static uint64_t leafhash_R151(R151 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6.a));
+    h = mix(h, (uint64_t)(a0.f6.b));
+    h = mix(h, bits64(a0.f7));
     return h;
 }
-uint64_t hash_R153(double a0, R153 a1, float a2) {
+uint64_t hash_R151(double a0, R151 a1, float a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, (uint64_t)*(a1.f3));
+    h = mix(h, (uint64_t)(a1.f4[0]));
+    h = mix(h, bits32(a1.f5));
+    h = mix(h, (uint64_t)(a1.f6.a));
+    h = mix(h, (uint64_t)(a1.f6.b));
+    h = mix(h, bits64(a1.f7));
     h = mix(h, bits32(a2));
     return h;
 }
-R153 echo_R153(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned long a4, R153 a5, double a6, int16_t a7) {
+R151 echo_R151(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned long a4, R151 a5, double a6, int16_t a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -12174,17 +11186,33 @@ R153 echo_R153(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned 
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (int64_t)(a5.f0 + k);
+    a5.f0 = (size_t)(a5.f0 + k);
+    a5.f1 = (double)(a5.f1 + k);
+    a5.f2 = (int8_t)(a5.f2 + k);
+    a5.f3 = a5.f3 + (k & 7);
+    a5.f4[0] = (unsigned short)(a5.f4[0] + k);
+    a5.f5 = (float)(a5.f5 + k);
+    a5.f6.a = (uint8_t)(a5.f6.a + k);
+    a5.f6.b = (uint8_t)(a5.f6.b + k);
+    a5.f7 = (double)(a5.f7 + k);
     return a5;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R153(R153 a0, EnU64 a1, double a2) {
+uint64_t __attribute__((ms_abi)) w64_hash_R151(R151 a0, EnU64 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)*(a0.f3));
+    h = mix(h, (uint64_t)(a0.f4[0]));
+    h = mix(h, bits32(a0.f5));
+    h = mix(h, (uint64_t)(a0.f6.a));
+    h = mix(h, (uint64_t)(a0.f6.b));
+    h = mix(h, bits64(a0.f7));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     return h;
 }
-R153 __attribute__((ms_abi)) w64_echo_R153(uintptr_t a0, float a1, signed char a2, short a3, EnI8 a4, R153 a5) {
+R151 __attribute__((ms_abi)) w64_echo_R151(uintptr_t a0, float a1, signed char a2, short a3, EnI8 a4, R151 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -12193,111 +11221,86 @@ R153 __attribute__((ms_abi)) w64_echo_R153(uintptr_t a0, float a1, signed char a
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (int64_t)(a5.f0 + k);
+    a5.f0 = (size_t)(a5.f0 + k);
+    a5.f1 = (double)(a5.f1 + k);
+    a5.f2 = (int8_t)(a5.f2 + k);
+    a5.f3 = a5.f3 + (k & 7);
+    a5.f4[0] = (unsigned short)(a5.f4[0] + k);
+    a5.f5 = (float)(a5.f5 + k);
+    a5.f6.a = (uint8_t)(a5.f6.a + k);
+    a5.f6.b = (uint8_t)(a5.f6.b + k);
+    a5.f7 = (double)(a5.f7 + k);
     return a5;
 }
 
-R154 make_R154(int seed) {
-    R154 s;
+R152 make_R152(int seed) {
+    R152 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f3.f0 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f4 = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f5.f0 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f6 = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f7 = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f1.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R154(R154 a0) {
+__attribute__((unused)) static uint64_t leafhash_R152(R152 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits64(a0.f2));
-    h = mix(h, bits64(a0.f3.f0));
-    h = mix(h, bits32(a0.f4));
-    h = mix(h, bits64(a0.f5.f0));
-    h = mix(h, bits32(a0.f6));
-    h = mix(h, bits32(a0.f7));
+    h = mix(h, bits64(a0.f1.f0));
     return h;
 }
-uint64_t hash_R154(double a0, float a1, R154 a2, unsigned int a3, int16_t a4) {
+uint64_t hash_R152(double a0, float a1, R152 a2, unsigned int a3, int16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits32(a2.f1));
-    h = mix(h, bits64(a2.f2));
-    h = mix(h, bits64(a2.f3.f0));
-    h = mix(h, bits32(a2.f4));
-    h = mix(h, bits64(a2.f5.f0));
-    h = mix(h, bits32(a2.f6));
-    h = mix(h, bits32(a2.f7));
+    h = mix(h, bits64(a2.f1.f0));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R154 echo_R154(R154 a0, short a1) {
+R152 echo_R152(R152 a0, short a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1 = (float)(a0.f1 + k);
-    a0.f2 = (double)(a0.f2 + k);
-    a0.f3.f0 = (double)(a0.f3.f0 + k);
-    a0.f4 = (float)(a0.f4 + k);
-    a0.f5.f0 = (double)(a0.f5.f0 + k);
-    a0.f6 = (float)(a0.f6 + k);
-    a0.f7 = (float)(a0.f7 + k);
+    a0.f1.f0 = (double)(a0.f1.f0 + k);
     return a0;
 }
-uint64_t pair_R154(intptr_t a0, int64_t a1, R154 a2, float a3, R154 a4) {
+uint64_t pair_R152(intptr_t a0, int64_t a1, R152 a2, float a3, R152 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits32(a2.f1));
-    h = mix(h, bits64(a2.f2));
-    h = mix(h, bits64(a2.f3.f0));
-    h = mix(h, bits32(a2.f4));
-    h = mix(h, bits64(a2.f5.f0));
-    h = mix(h, bits32(a2.f6));
-    h = mix(h, bits32(a2.f7));
+    h = mix(h, bits64(a2.f1.f0));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, bits64(a4.f2));
-    h = mix(h, bits64(a4.f3.f0));
-    h = mix(h, bits32(a4.f4));
-    h = mix(h, bits64(a4.f5.f0));
-    h = mix(h, bits32(a4.f6));
-    h = mix(h, bits32(a4.f7));
+    h = mix(h, bits64(a4.f1.f0));
     return h;
 }
 
-R155 make_R155(int seed) {
-    R155 s;
+R153 make_R153(int seed) {
+    R153 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = ((seed + 0) & 1) != 0;
+    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3.v[0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R155(R155 a0) {
+__attribute__((unused)) static uint64_t leafhash_R153(R153 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, bits64(a0.f3.v[0]));
     return h;
 }
-uint64_t hash_R155(float a0, float a1, double a2, R155 a3, uint16_t a4) {
+uint64_t hash_R153(float a0, float a1, double a2, R153 a3, uint16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, bits64(a3.f3.v[0]));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R155 echo_R155(const int64_t *a0, const int64_t *a1, double a2, float a3, double a4, const int64_t *a5, size_t a6, R155 a7, unsigned char a8, _Bool a9) {
+R153 echo_R153(const int64_t *a0, const int64_t *a1, double a2, float a3, double a4, const int64_t *a5, size_t a6, R153 a7, unsigned char a8, _Bool a9) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)*(a1);
@@ -12310,44 +11313,51 @@ R155 echo_R155(const int64_t *a0, const int64_t *a1, double a2, float a3, double
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (unsigned long)(a7.f0 + k);
+    a7.f0 = a7.f0 ^ (k & 1);
+    a7.f1 = (int16_t)(a7.f1 + k);
+    a7.f2 = (char)(a7.f2 + k);
+    a7.f3.v[0] = (double)(a7.f3.v[0] + k);
     return a7;
 }
-HashFn_R155 ptr_hash_R155(void) { return hash_R155; }
-EchoFn_R155 ptr_echo_R155(void) { return echo_R155; }
+HashFn_R153 ptr_hash_R153(void) { return hash_R153; }
+EchoFn_R153 ptr_echo_R153(void) { return echo_R153; }
 
-R156 make_R156(int seed) {
-    R156 s;
+R154 make_R154(int seed) {
+    R154 s;
     memset(&s, 0, sizeof s);
-    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f2.f0 = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R156(R156 a0) {
+__attribute__((unused)) static uint64_t leafhash_R154(R154 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0));
     return h;
 }
-uint64_t hash_R156(uint64_t a0, short a1, unsigned int a2, int8_t a3, int a4, R156 a5) {
+uint64_t hash_R154(uint64_t a0, short a1, unsigned int a2, int8_t a3, int a4, R154 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits64(a5.f3));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2.f0));
     return h;
 }
-R156 echo_R156(R156 a0, uint8_t a1, float a2, double a3) {
+R154 echo_R154(R154 a0, uint8_t a1, float a2, double a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f3 = (double)(a0.f3 + k);
+    a0.f1[0] = (size_t)(a0.f1[0] + k);
+    a0.f2.f0 = (short)(a0.f2.f0 + k);
     return a0;
 }
-uint64_t pair_R156(double a0, float a1, float a2, double a3, float a4, float a5, R156 a6, double a7, R156 a8, float a9, double a10) {
+uint64_t pair_R154(double a0, float a1, float a2, double a3, float a4, float a5, R154 a6, double a7, R154 a8, float a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -12355,122 +11365,84 @@ uint64_t pair_R156(double a0, float a1, float a2, double a3, float a4, float a5,
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, bits64(a6.f3));
+    h = mix(h, (uint64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0));
     h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f3));
+    h = mix(h, (uint64_t)(a8.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2.f0));
     h = mix(h, bits32(a9));
     h = mix(h, bits64(a10));
     return h;
 }
 
-R157 make_R157(int seed) {
-    R157 s;
+R155 make_R155(int seed) {
+    R155 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[3] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[4] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[5] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[6] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0[7] = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f1 = (int16_t)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f2 = (unsigned short)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f3 = (unsigned char)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f4 = (char)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f5[0] = ((seed + 12) & 1) != 0;
-    s.f6 = (uint8_t)(uint64_t)(seed * 37 + 13 * 11 + 3);
-    s.f7 = (unsigned char)(uint64_t)(seed * 37 + 14 * 11 + 3);
+    s.f0[0].f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1 = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (int64_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3 = (EnI64)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f4 = (int32_t)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f5 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f7 = (EnU64)(uint64_t)(seed * 37 + 6 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R157(R157 a0) {
+__attribute__((unused)) static uint64_t leafhash_R155(R155 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0));
     h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
     h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, (uint64_t)(a0.f5[0]));
-    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, bits32(a0.f5));
     h = mix(h, (uint64_t)(a0.f7));
     return h;
 }
-uint64_t hash_R157(float a0, double a1, float a2, double a3, R157 a4) {
+uint64_t hash_R155(float a0, double a1, float a2, double a3, R155 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].f0));
     h = mix(h, (uint64_t)(int64_t)(a4.f1));
-    h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3));
     h = mix(h, (uint64_t)(int64_t)(a4.f4));
-    h = mix(h, (uint64_t)(a4.f5[0]));
-    h = mix(h, (uint64_t)(a4.f6));
+    h = mix(h, bits32(a4.f5));
     h = mix(h, (uint64_t)(a4.f7));
     return h;
 }
-R157 echo_R157(R157 a0, double a1) {
+R155 echo_R155(R155 a0, double a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0] = (int8_t)(a0.f0[0] + k);
-    a0.f0[1] = (int8_t)(a0.f0[1] + k);
-    a0.f0[2] = (int8_t)(a0.f0[2] + k);
-    a0.f0[3] = (int8_t)(a0.f0[3] + k);
-    a0.f0[4] = (int8_t)(a0.f0[4] + k);
-    a0.f0[5] = (int8_t)(a0.f0[5] + k);
-    a0.f0[6] = (int8_t)(a0.f0[6] + k);
-    a0.f0[7] = (int8_t)(a0.f0[7] + k);
-    a0.f1 = (int16_t)(a0.f1 + k);
-    a0.f2 = (unsigned short)(a0.f2 + k);
-    a0.f3 = (unsigned char)(a0.f3 + k);
-    a0.f4 = (char)(a0.f4 + k);
-    a0.f5[0] = a0.f5[0] ^ (k & 1);
-    a0.f6 = (uint8_t)(a0.f6 + k);
-    a0.f7 = (unsigned char)(a0.f7 + k);
+    a0.f0[0].f0 = (short)(a0.f0[0].f0 + k);
+    a0.f1 = (int8_t)(a0.f1 + k);
+    a0.f2 = (int64_t)(a0.f2 + k);
+    a0.f3 = (EnI64)(a0.f3 + k);
+    a0.f4 = (int32_t)(a0.f4 + k);
+    a0.f5 = (float)(a0.f5 + k);
+    a0.f7 = (EnU64)(a0.f7 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R157(unsigned long a0, float a1, R157 a2, const int64_t *a3, int8_t a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R155(unsigned long a0, float a1, R155 a2, const int64_t *a3, int8_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[3]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[4]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[5]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[6]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[7]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].f0));
     h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3));
     h = mix(h, (uint64_t)(int64_t)(a2.f4));
-    h = mix(h, (uint64_t)(a2.f5[0]));
-    h = mix(h, (uint64_t)(a2.f6));
+    h = mix(h, bits32(a2.f5));
     h = mix(h, (uint64_t)(a2.f7));
     h = mix(h, (uint64_t)*(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R157 __attribute__((ms_abi)) w64_echo_R157(float a0, float a1, double a2, float a3, R157 a4, int16_t a5) {
+R155 __attribute__((ms_abi)) w64_echo_R155(float a0, float a1, double a2, float a3, R155 a4, int16_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -12479,45 +11451,61 @@ R157 __attribute__((ms_abi)) w64_echo_R157(float a0, float a1, double a2, float 
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (int8_t)(a4.f0[0] + k);
-    a4.f0[1] = (int8_t)(a4.f0[1] + k);
-    a4.f0[2] = (int8_t)(a4.f0[2] + k);
-    a4.f0[3] = (int8_t)(a4.f0[3] + k);
-    a4.f0[4] = (int8_t)(a4.f0[4] + k);
-    a4.f0[5] = (int8_t)(a4.f0[5] + k);
-    a4.f0[6] = (int8_t)(a4.f0[6] + k);
-    a4.f0[7] = (int8_t)(a4.f0[7] + k);
-    a4.f1 = (int16_t)(a4.f1 + k);
-    a4.f2 = (unsigned short)(a4.f2 + k);
-    a4.f3 = (unsigned char)(a4.f3 + k);
-    a4.f4 = (char)(a4.f4 + k);
-    a4.f5[0] = a4.f5[0] ^ (k & 1);
-    a4.f6 = (uint8_t)(a4.f6 + k);
-    a4.f7 = (unsigned char)(a4.f7 + k);
+    a4.f0[0].f0 = (short)(a4.f0[0].f0 + k);
+    a4.f1 = (int8_t)(a4.f1 + k);
+    a4.f2 = (int64_t)(a4.f2 + k);
+    a4.f3 = (EnI64)(a4.f3 + k);
+    a4.f4 = (int32_t)(a4.f4 + k);
+    a4.f5 = (float)(a4.f5 + k);
+    a4.f7 = (EnU64)(a4.f7 + k);
     return a4;
 }
-W64HashFn_R157 ptr_w64_hash_R157(void) { return w64_hash_R157; }
-W64EchoFn_R157 ptr_w64_echo_R157(void) { return w64_echo_R157; }
+W64HashFn_R155 ptr_w64_hash_R155(void) { return w64_hash_R155; }
+W64EchoFn_R155 ptr_w64_echo_R155(void) { return w64_echo_R155; }
 
-R158 make_R158(int seed) {
-    R158 s;
+R156 make_R156(int seed) {
+    R156 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3.f0 = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f4 = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f5 = (intptr_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f6[0][0] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f6[0][1] = (double)((seed * 1.5 + 8 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R158(R158 a0) {
+__attribute__((unused)) static uint64_t leafhash_R156(R156 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0));
+    h = mix(h, (uint64_t)(a0.f4));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5));
+    h = mix(h, bits64(a0.f6[0][0]));
+    h = mix(h, bits64(a0.f6[0][1]));
     return h;
 }
-uint64_t hash_R158(double a0, R158 a1, uint64_t a2) {
+uint64_t hash_R156(double a0, R156 a1, uint64_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits64(a1.f0));
+    h = mix(h, bits32(a1.f1[0]));
+    h = mix(h, bits32(a1.f1[1]));
+    h = mix(h, bits32(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0));
+    h = mix(h, (uint64_t)(a1.f4));
+    h = mix(h, (uint64_t)(int64_t)(a1.f5));
+    h = mix(h, bits64(a1.f6[0][0]));
+    h = mix(h, bits64(a1.f6[0][1]));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-R158 echo_R158(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R158 a5) {
+R156 echo_R156(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R156 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -12526,145 +11514,162 @@ R158 echo_R158(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R158 a5
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (ssize_t)(a5.f0 + k);
+    a5.f0 = (double)(a5.f0 + k);
+    a5.f1[0] = (float)(a5.f1[0] + k);
+    a5.f1[1] = (float)(a5.f1[1] + k);
+    a5.f2 = (float)(a5.f2 + k);
+    a5.f3.f0 = (short)(a5.f3.f0 + k);
+    a5.f4 = (unsigned char)(a5.f4 + k);
+    a5.f5 = (intptr_t)(a5.f5 + k);
+    a5.f6[0][0] = (double)(a5.f6[0][0] + k);
+    a5.f6[0][1] = (double)(a5.f6[0][1] + k);
     return a5;
 }
-uint64_t pair_R158(unsigned int a0, float a1, uint64_t a2, int16_t a3, R158 a4, double a5, R158 a6) {
+uint64_t pair_R156(unsigned int a0, float a1, uint64_t a2, int16_t a3, R156 a4, double a5, R156 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f2));
+    h = mix(h, (uint64_t)(int64_t)(a4.f3.f0));
+    h = mix(h, (uint64_t)(a4.f4));
+    h = mix(h, (uint64_t)(int64_t)(a4.f5));
+    h = mix(h, bits64(a4.f6[0][0]));
+    h = mix(h, bits64(a4.f6[0][1]));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits32(a6.f1[0]));
+    h = mix(h, bits32(a6.f1[1]));
+    h = mix(h, bits32(a6.f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3.f0));
+    h = mix(h, (uint64_t)(a6.f4));
+    h = mix(h, (uint64_t)(int64_t)(a6.f5));
+    h = mix(h, bits64(a6.f6[0][0]));
+    h = mix(h, bits64(a6.f6[0][1]));
     return h;
 }
 
-R159 make_R159(int seed) {
-    R159 s;
+R157 make_R157(int seed) {
+    R157 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R159(R159 a0) {
+__attribute__((unused)) static uint64_t leafhash_R157(R157 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R159(int8_t a0, int8_t a1, const int64_t *a2, EnU32 a3, long long a4, R159 a5, double a6) {
+uint64_t hash_R157(int8_t a0, int8_t a1, const int64_t *a2, EnU32 a3, long long a4, R157 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1.a));
+    h = mix(h, bits32(a5.f0));
     h = mix(h, bits64(a6));
     return h;
 }
-R159 echo_R159(char a0, unsigned char a1, R159 a2) {
+R157 echo_R157(char a0, unsigned char a1, R157 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (uint16_t)(a2.f0 + k);
-    a2.f1.a = (uint8_t)(a2.f1.a + k);
+    a2.f0 = (float)(a2.f0 + k);
     return a2;
 }
 
-R160 make_R160(int seed) {
-    R160 s;
+R158 make_R158(int seed) {
+    R158 s;
     memset(&s, 0, sizeof s);
-    s.f1[0] = &ffidl_cells[(seed * 3 + 0) % 48];
-    s.f1[1] = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1].f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[2].f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R160(R160 a0) {
+__attribute__((unused)) static uint64_t leafhash_R158(R158 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0.f1[0]));
-    h = mix(h, (uint64_t)*(a0.f1[1]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0].f0));
+    h = mix(h, bits32(a0.f1[1].f0));
+    h = mix(h, bits32(a0.f1[2].f0));
     return h;
 }
-uint64_t hash_R160(double a0, double a1, double a2, float a3, R160 a4) {
+uint64_t hash_R158(double a0, double a1, double a2, float a3, R158 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)*(a4.f1[0]));
-    h = mix(h, (uint64_t)*(a4.f1[1]));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0].f0));
+    h = mix(h, bits32(a4.f1[1].f0));
+    h = mix(h, bits32(a4.f1[2].f0));
     return h;
 }
-R160 echo_R160(const int64_t *a0, short a1, R160 a2) {
+R158 echo_R158(const int64_t *a0, short a1, R158 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f1[0] = a2.f1[0] + (k & 7);
-    a2.f1[1] = a2.f1[1] + (k & 7);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1[0].f0 = (float)(a2.f1[0].f0 + k);
+    a2.f1[1].f0 = (float)(a2.f1[1].f0 + k);
+    a2.f1[2].f0 = (float)(a2.f1[2].f0 + k);
     return a2;
 }
-uint64_t pair_R160(unsigned char a0, unsigned char a1, EnU32 a2, double a3, R160 a4, unsigned char a5, R160 a6, const int64_t *a7) {
+uint64_t pair_R158(unsigned char a0, unsigned char a1, EnU32 a2, double a3, R158 a4, unsigned char a5, R158 a6, const int64_t *a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)*(a4.f1[0]));
-    h = mix(h, (uint64_t)*(a4.f1[1]));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0].f0));
+    h = mix(h, bits32(a4.f1[1].f0));
+    h = mix(h, bits32(a4.f1[2].f0));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)*(a6.f1[0]));
-    h = mix(h, (uint64_t)*(a6.f1[1]));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, bits32(a6.f1[0].f0));
+    h = mix(h, bits32(a6.f1[1].f0));
+    h = mix(h, bits32(a6.f1[2].f0));
     h = mix(h, (uint64_t)*(a7));
     return h;
 }
-HashFn_R160 ptr_hash_R160(void) { return hash_R160; }
-EchoFn_R160 ptr_echo_R160(void) { return echo_R160; }
+HashFn_R158 ptr_hash_R158(void) { return hash_R158; }
+EchoFn_R158 ptr_echo_R158(void) { return echo_R158; }
 
-R161 make_R161(int seed) {
-    R161 s;
+R159 make_R159(int seed) {
+    R159 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (size_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (intptr_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
     s.f2 = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3 = &ffidl_cells[(seed * 3 + 3) % 48];
-    s.f4[0] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f5 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f6.f0 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f7 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R161(R161 a0) {
+__attribute__((unused)) static uint64_t leafhash_R159(R159 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)*(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0]));
-    h = mix(h, bits32(a0.f5));
-    h = mix(h, bits64(a0.f6.f0));
-    h = mix(h, bits64(a0.f7));
     return h;
 }
-uint64_t hash_R161(R161 a0) {
+uint64_t hash_R159(R159 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)*(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0]));
-    h = mix(h, bits32(a0.f5));
-    h = mix(h, bits64(a0.f6.f0));
-    h = mix(h, bits64(a0.f7));
     return h;
 }
-R161 echo_R161(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int16_t a4, double a5, R161 a6, double a7) {
+R159 echo_R159(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int16_t a4, double a5, R159 a6, double a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -12675,35 +11680,25 @@ R161 echo_R161(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int1
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (size_t)(a6.f0 + k);
-    a6.f1 = (double)(a6.f1 + k);
+    a6.f0.f0 = (unsigned long long)(a6.f0.f0 + k);
+    a6.f1 = (intptr_t)(a6.f1 + k);
     a6.f2 = (int8_t)(a6.f2 + k);
-    a6.f3 = a6.f3 + (k & 7);
-    a6.f4[0] = (unsigned short)(a6.f4[0] + k);
-    a6.f5 = (float)(a6.f5 + k);
-    a6.f6.f0 = (double)(a6.f6.f0 + k);
-    a6.f7 = (double)(a6.f7 + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R161(uint8_t a0, _Bool a1, unsigned long long a2, char a3, EnI64 a4, R161 a5, int32_t a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R159(uint8_t a0, _Bool a1, unsigned long long a2, char a3, EnI64 a4, R159 a5, int32_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, (uint64_t)(a5.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)*(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4[0]));
-    h = mix(h, bits32(a5.f5));
-    h = mix(h, bits64(a5.f6.f0));
-    h = mix(h, bits64(a5.f7));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R161 __attribute__((ms_abi)) w64_echo_R161(float a0, long long a1, float a2, unsigned long long a3, R161 a4, double a5) {
+R159 __attribute__((ms_abi)) w64_echo_R159(float a0, long long a1, float a2, unsigned long long a3, R159 a4, double a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -12712,34 +11707,35 @@ R161 __attribute__((ms_abi)) w64_echo_R161(float a0, long long a1, float a2, uns
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0 = (size_t)(a4.f0 + k);
-    a4.f1 = (double)(a4.f1 + k);
+    a4.f0.f0 = (unsigned long long)(a4.f0.f0 + k);
+    a4.f1 = (intptr_t)(a4.f1 + k);
     a4.f2 = (int8_t)(a4.f2 + k);
-    a4.f3 = a4.f3 + (k & 7);
-    a4.f4[0] = (unsigned short)(a4.f4[0] + k);
-    a4.f5 = (float)(a4.f5 + k);
-    a4.f6.f0 = (double)(a4.f6.f0 + k);
-    a4.f7 = (double)(a4.f7 + k);
     return a4;
 }
 
-R162 make_R162(int seed) {
-    R162 s;
+R160 make_R160(int seed) {
+    R160 s;
     memset(&s, 0, sizeof s);
-    s.f1.f0[0].f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1[0].f0[0] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[0].f0[1] = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R162(R162 a0) {
+__attribute__((unused)) static uint64_t leafhash_R160(R160 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1.f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f1[0].f0[1]));
     return h;
 }
-uint64_t hash_R162(R162 a0) {
+uint64_t hash_R160(R160 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1.f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(a0.f1[0].f0[1]));
     return h;
 }
-R162 echo_R162(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, R162 a5, float a6) {
+R160 echo_R160(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, R160 a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -12749,92 +11745,72 @@ R162 echo_R162(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f1.f0[0].f0.a = (float)(a5.f1.f0[0].f0.a + k);
+    a5.f0 = (int16_t)(a5.f0 + k);
+    a5.f1[0].f0[0] = (unsigned short)(a5.f1[0].f0[0] + k);
+    a5.f1[0].f0[1] = (unsigned short)(a5.f1[0].f0[1] + k);
     return a5;
 }
-uint64_t pair_R162(size_t a0, R162 a1, int16_t a2, R162 a3, unsigned short a4) {
+uint64_t pair_R160(size_t a0, R160 a1, int16_t a2, R160 a3, unsigned short a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f1.f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(a1.f1[0].f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f1.f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1[0].f0[0]));
+    h = mix(h, (uint64_t)(a3.f1[0].f0[1]));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
 
-R163 make_R163(int seed) {
-    R163 s;
+R161 make_R161(int seed) {
+    R161 s;
     memset(&s, 0, sizeof s);
-    s.f0 = ((seed + 0) & 1) != 0;
-    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f3.f0[0][0] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f3.f0[1][0] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f4 = (uint8_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f5.f0 = (signed char)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f6 = (signed char)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f7 = (uint16_t)(uint64_t)(seed * 37 + 8 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R163(R163 a0) {
+__attribute__((unused)) static uint64_t leafhash_R161(R161 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(a0.f4));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6));
-    h = mix(h, (uint64_t)(a0.f7));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R163(double a0, R163 a1, EnI16 a2) {
+uint64_t hash_R161(double a0, R161 a1, EnI16 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(a1.f4));
-    h = mix(h, (uint64_t)(int64_t)(a1.f5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f6));
-    h = mix(h, (uint64_t)(a1.f7));
+    h = mix(h, bits64(a1.f0));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
-R163 echo_R163(signed char a0, R163 a1, int64_t a2, EnU32 a3) {
+R161 echo_R161(signed char a0, R161 a1, int64_t a2, EnU32 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = a1.f0 ^ (k & 1);
-    a1.f1 = (int16_t)(a1.f1 + k);
-    a1.f2 = (char)(a1.f2 + k);
-    a1.f3.f0[0][0] = (int8_t)(a1.f3.f0[0][0] + k);
-    a1.f3.f0[1][0] = (int8_t)(a1.f3.f0[1][0] + k);
-    a1.f4 = (uint8_t)(a1.f4 + k);
-    a1.f5.f0 = (signed char)(a1.f5.f0 + k);
-    a1.f6 = (signed char)(a1.f6 + k);
-    a1.f7 = (uint16_t)(a1.f7 + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
 
-R164 make_R164(int seed) {
-    R164 s;
+R162 make_R162(int seed) {
+    R162 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (ssize_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0 = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0.f1 = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0.f2 = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f0.f3.f1 = (uint64_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R164(R164 a0) {
+__attribute__((unused)) static uint64_t leafhash_R162(R162 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f1));
+    h = mix(h, (uint64_t)(a0.f0.f2));
+    h = mix(h, (uint64_t)(a0.f0.f3.f1));
     return h;
 }
-uint64_t hash_R164(uint32_t a0, uint8_t a1, float a2, intptr_t a3, long a4, double a5, R164 a6, unsigned long a7, intptr_t a8) {
+uint64_t hash_R162(uint32_t a0, uint8_t a1, float a2, intptr_t a3, long a4, double a5, R162 a6, unsigned long a7, intptr_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -12842,12 +11818,15 @@ uint64_t hash_R164(uint32_t a0, uint8_t a1, float a2, intptr_t a3, long a4, doub
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f1));
+    h = mix(h, (uint64_t)(a6.f0.f2));
+    h = mix(h, (uint64_t)(a6.f0.f3.f1));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
-R164 echo_R164(double a0, float a1, float a2, double a3, double a4, double a5, R164 a6, intptr_t a7, double a8, uint32_t a9) {
+R162 echo_R162(double a0, float a1, float a2, double a3, double a4, double a5, R162 a6, intptr_t a7, double a8, uint32_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -12860,41 +11839,48 @@ R164 echo_R164(double a0, float a1, float a2, double a3, double a4, double a5, R
     ks += (uint64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (ssize_t)(a6.f0[0] + k);
+    a6.f0.f0 = (unsigned short)(a6.f0.f0 + k);
+    a6.f0.f1 = (signed char)(a6.f0.f1 + k);
+    a6.f0.f2 = (unsigned char)(a6.f0.f2 + k);
+    a6.f0.f3.f1 = (uint64_t)(a6.f0.f3.f1 + k);
     return a6;
 }
-uint64_t pair_R164(double a0, float a1, double a2, double a3, R164 a4, float a5, R164 a6, EnU8 a7, short a8) {
+uint64_t pair_R162(double a0, float a1, double a2, double a3, R162 a4, float a5, R162 a6, EnU8 a7, short a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
+    h = mix(h, (uint64_t)(a4.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1));
+    h = mix(h, (uint64_t)(a4.f0.f2));
+    h = mix(h, (uint64_t)(a4.f0.f3.f1));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(a6.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0.f1));
+    h = mix(h, (uint64_t)(a6.f0.f2));
+    h = mix(h, (uint64_t)(a6.f0.f3.f1));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(int64_t)(a8));
     return h;
 }
 
-R165 make_R165(int seed) {
-    R165 s;
+R163 make_R163(int seed) {
+    R163 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2.f0.a = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f1[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R165(R165 a0) {
+__attribute__((unused)) static uint64_t leafhash_R163(R163 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0.f0[0]));
-    h = mix(h, bits64(a0.f0.f0[1]));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, bits32(a0.f2.f0.a));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
     return h;
 }
-uint64_t hash_R165(int64_t a0, int8_t a1, size_t a2, const int64_t *a3, signed char a4, EnInt a5, uint8_t a6, R165 a7) {
+uint64_t hash_R163(int64_t a0, int8_t a1, size_t a2, const int64_t *a3, signed char a4, EnInt a5, uint8_t a6, R163 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -12903,13 +11889,12 @@ uint64_t hash_R165(int64_t a0, int8_t a1, size_t a2, const int64_t *a3, signed c
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits64(a7.f0.f0[0]));
-    h = mix(h, bits64(a7.f0.f0[1]));
-    h = mix(h, bits64(a7.f1));
-    h = mix(h, bits32(a7.f2.f0.a));
+    h = mix(h, bits32(a7.f1[0]));
+    h = mix(h, bits32(a7.f1[1]));
+    h = mix(h, bits32(a7.f1[2]));
     return h;
 }
-R165 echo_R165(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char a6, char a7, R165 a8) {
+R163 echo_R163(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char a6, char a7, R163 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -12921,60 +11906,69 @@ R165 echo_R165(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0.f0[0] = (double)(a8.f0.f0[0] + k);
-    a8.f0.f0[1] = (double)(a8.f0.f0[1] + k);
-    a8.f1 = (double)(a8.f1 + k);
-    a8.f2.f0.a = (float)(a8.f2.f0.a + k);
+    a8.f1[0] = (float)(a8.f1[0] + k);
+    a8.f1[1] = (float)(a8.f1[1] + k);
+    a8.f1[2] = (float)(a8.f1[2] + k);
     return a8;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R165(int16_t a0, R165 a1, double a2, uint16_t a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R163(int16_t a0, R163 a1, double a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0.f0[0]));
-    h = mix(h, bits64(a1.f0.f0[1]));
-    h = mix(h, bits64(a1.f1));
-    h = mix(h, bits32(a1.f2.f0.a));
+    h = mix(h, bits32(a1.f1[0]));
+    h = mix(h, bits32(a1.f1[1]));
+    h = mix(h, bits32(a1.f1[2]));
     h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-R165 __attribute__((ms_abi)) w64_echo_R165(float a0, R165 a1) {
+R163 __attribute__((ms_abi)) w64_echo_R163(float a0, R163 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0.f0[0] = (double)(a1.f0.f0[0] + k);
-    a1.f0.f0[1] = (double)(a1.f0.f0[1] + k);
-    a1.f1 = (double)(a1.f1 + k);
-    a1.f2.f0.a = (float)(a1.f2.f0.a + k);
+    a1.f1[0] = (float)(a1.f1[0] + k);
+    a1.f1[1] = (float)(a1.f1[1] + k);
+    a1.f1[2] = (float)(a1.f1[2] + k);
     return a1;
 }
-HashFn_R165 ptr_hash_R165(void) { return hash_R165; }
-EchoFn_R165 ptr_echo_R165(void) { return echo_R165; }
-W64HashFn_R165 ptr_w64_hash_R165(void) { return w64_hash_R165; }
-W64EchoFn_R165 ptr_w64_echo_R165(void) { return w64_echo_R165; }
+HashFn_R163 ptr_hash_R163(void) { return hash_R163; }
+EchoFn_R163 ptr_echo_R163(void) { return echo_R163; }
+W64HashFn_R163 ptr_w64_hash_R163(void) { return w64_hash_R163; }
+W64EchoFn_R163 ptr_w64_echo_R163(void) { return w64_echo_R163; }
 
-R166 make_R166(int seed) {
-    R166 s;
+R164 make_R164(int seed) {
+    R164 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f4.f0 = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f4.f1 = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R166(R166 a0) {
+__attribute__((unused)) static uint64_t leafhash_R164(R164 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    h = mix(h, bits32(a0.f3));
+    h = mix(h, bits32(a0.f4.f0));
+    h = mix(h, bits64(a0.f4.f1));
     return h;
 }
-uint64_t hash_R166(double a0, R166 a1) {
+uint64_t hash_R164(double a0, R164 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, bits32(a1.f1));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, bits32(a1.f2));
+    h = mix(h, bits32(a1.f3));
+    h = mix(h, bits32(a1.f4.f0));
+    h = mix(h, bits64(a1.f4.f1));
     return h;
 }
-R166 echo_R166(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R166 a5) {
+R164 echo_R164(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R164 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -12983,98 +11977,56 @@ R166 echo_R166(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R16
     ks += (uint64_t)(int64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (double)(a5.f0 + k);
-    a5.f1 = (float)(a5.f1 + k);
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (double)(a5.f1 + k);
+    a5.f2 = (float)(a5.f2 + k);
+    a5.f3 = (float)(a5.f3 + k);
+    a5.f4.f0 = (float)(a5.f4.f0 + k);
+    a5.f4.f1 = (double)(a5.f4.f1 + k);
     return a5;
 }
-uint64_t pair_R166(unsigned short a0, double a1, R166 a2, float a3, R166 a4, double a5) {
+uint64_t pair_R164(unsigned short a0, double a1, R164 a2, float a3, R164 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits32(a2.f2));
+    h = mix(h, bits32(a2.f3));
+    h = mix(h, bits32(a2.f4.f0));
+    h = mix(h, bits64(a2.f4.f1));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f0));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits32(a4.f2));
+    h = mix(h, bits32(a4.f3));
+    h = mix(h, bits32(a4.f4.f0));
+    h = mix(h, bits64(a4.f4.f1));
     h = mix(h, bits64(a5));
     return h;
 }
 
-R167 make_R167(int seed) {
-    R167 s;
+R165 make_R165(int seed) {
+    R165 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0][0] = (unsigned char)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f1[0][1] = (unsigned char)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[1][0] = (unsigned char)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f1[1][1] = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f2 = (char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f3[0] = ((seed + 6) & 1) != 0;
-    s.f3[1] = ((seed + 7) & 1) != 0;
-    s.f3[2] = ((seed + 8) & 1) != 0;
-    s.f5.f0[0].f0 = (unsigned short)(uint64_t)(seed * 37 + 9 * 11 + 3);
-    s.f5.f0[0].f1 = (uint16_t)(uint64_t)(seed * 37 + 10 * 11 + 3);
-    s.f5.f0[0].f2.f0[0][0] = (signed char)(-(int64_t)(seed * 37 + 11 * 11 + 3));
-    s.f5.f0[0].f2.f0[0][1] = (signed char)((int64_t)(seed * 37 + 12 * 11 + 3));
-    s.f5.f0[0].f2.f0[1][0] = (signed char)(-(int64_t)(seed * 37 + 13 * 11 + 3));
-    s.f5.f0[0].f2.f0[1][1] = (signed char)((int64_t)(seed * 37 + 14 * 11 + 3));
-    s.f5.f0[0].f2.f0[2][0] = (signed char)(-(int64_t)(seed * 37 + 15 * 11 + 3));
-    s.f5.f0[0].f2.f0[2][1] = (signed char)((int64_t)(seed * 37 + 16 * 11 + 3));
-    s.f6 = (uint16_t)(uint64_t)(seed * 37 + 17 * 11 + 3);
-    s.f7 = (ssize_t)((int64_t)(seed * 37 + 18 * 11 + 3));
+    s.f1 = &ffidl_cells[(seed * 3 + 0) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R167(R167 a0) {
+__attribute__((unused)) static uint64_t leafhash_R165(R165 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0][0]));
-    h = mix(h, (uint64_t)(a0.f1[0][1]));
-    h = mix(h, (uint64_t)(a0.f1[1][0]));
-    h = mix(h, (uint64_t)(a0.f1[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(a0.f5.f0[0].f0));
-    h = mix(h, (uint64_t)(a0.f5.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5.f0[0].f2.f0[2][1]));
-    h = mix(h, (uint64_t)(a0.f6));
-    h = mix(h, (uint64_t)(int64_t)(a0.f7));
+    h = mix(h, (uint64_t)*(a0.f1));
     return h;
 }
-uint64_t hash_R167(uint32_t a0, int8_t a1, R167 a2, unsigned short a3, unsigned long a4) {
+uint64_t hash_R165(uint32_t a0, int8_t a1, R165 a2, unsigned short a3, unsigned long a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1[0][0]));
-    h = mix(h, (uint64_t)(a2.f1[0][1]));
-    h = mix(h, (uint64_t)(a2.f1[1][0]));
-    h = mix(h, (uint64_t)(a2.f1[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, (uint64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(a2.f3[2]));
-    h = mix(h, (uint64_t)(a2.f5.f0[0].f0));
-    h = mix(h, (uint64_t)(a2.f5.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5.f0[0].f2.f0[2][1]));
-    h = mix(h, (uint64_t)(a2.f6));
-    h = mix(h, (uint64_t)(int64_t)(a2.f7));
+    h = mix(h, (uint64_t)*(a2.f1));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R167 echo_R167(double a0, double a1, float a2, float a3, float a4, double a5, R167 a6, unsigned char a7, float a8) {
+R165 echo_R165(double a0, double a1, float a2, float a3, float a4, double a5, R165 a6, unsigned char a7, float a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -13086,42 +12038,22 @@ R167 echo_R167(double a0, double a1, float a2, float a3, float a4, double a5, R1
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (EnU32)(a6.f0 + k);
-    a6.f1[0][0] = (unsigned char)(a6.f1[0][0] + k);
-    a6.f1[0][1] = (unsigned char)(a6.f1[0][1] + k);
-    a6.f1[1][0] = (unsigned char)(a6.f1[1][0] + k);
-    a6.f1[1][1] = (unsigned char)(a6.f1[1][1] + k);
-    a6.f2 = (char)(a6.f2 + k);
-    a6.f3[0] = a6.f3[0] ^ (k & 1);
-    a6.f3[1] = a6.f3[1] ^ (k & 1);
-    a6.f3[2] = a6.f3[2] ^ (k & 1);
-    a6.f5.f0[0].f0 = (unsigned short)(a6.f5.f0[0].f0 + k);
-    a6.f5.f0[0].f1 = (uint16_t)(a6.f5.f0[0].f1 + k);
-    a6.f5.f0[0].f2.f0[0][0] = (signed char)(a6.f5.f0[0].f2.f0[0][0] + k);
-    a6.f5.f0[0].f2.f0[0][1] = (signed char)(a6.f5.f0[0].f2.f0[0][1] + k);
-    a6.f5.f0[0].f2.f0[1][0] = (signed char)(a6.f5.f0[0].f2.f0[1][0] + k);
-    a6.f5.f0[0].f2.f0[1][1] = (signed char)(a6.f5.f0[0].f2.f0[1][1] + k);
-    a6.f5.f0[0].f2.f0[2][0] = (signed char)(a6.f5.f0[0].f2.f0[2][0] + k);
-    a6.f5.f0[0].f2.f0[2][1] = (signed char)(a6.f5.f0[0].f2.f0[2][1] + k);
-    a6.f6 = (uint16_t)(a6.f6 + k);
-    a6.f7 = (ssize_t)(a6.f7 + k);
+    a6.f1 = a6.f1 + (k & 7);
     return a6;
 }
 
-R168 make_R168(int seed) {
-    R168 s;
+R166 make_R166(int seed) {
+    R166 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].f0[0].v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R168(R168 a0) {
+__attribute__((unused)) static uint64_t leafhash_R166(R166 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[1].f0[0].v[0]));
+    h = mix(h, bits64(a0.f0[0]));
     return h;
 }
-uint64_t hash_R168(ssize_t a0, double a1, int a2, int8_t a3, double a4, char a5, R168 a6, float a7) {
+uint64_t hash_R166(ssize_t a0, double a1, int a2, int8_t a3, double a4, char a5, R166 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
@@ -13129,43 +12061,39 @@ uint64_t hash_R168(ssize_t a0, double a1, int a2, int8_t a3, double a4, char a5,
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a6.f0[1].f0[0].v[0]));
+    h = mix(h, bits64(a6.f0[0]));
     h = mix(h, bits32(a7));
     return h;
 }
-R168 echo_R168(R168 a0, int8_t a1) {
+R166 echo_R166(R166 a0, int8_t a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0].f0[0].v[0] = (double)(a0.f0[0].f0[0].v[0] + k);
-    a0.f0[1].f0[0].v[0] = (double)(a0.f0[1].f0[0].v[0] + k);
+    a0.f0[0] = (double)(a0.f0[0] + k);
     return a0;
 }
-uint64_t pair_R168(R168 a0, double a1, R168 a2, short a3) {
+uint64_t pair_R166(R166 a0, double a1, R166 a2, short a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[1].f0[0].v[0]));
+    h = mix(h, bits64(a0.f0[0]));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a2.f0[1].f0[0].v[0]));
+    h = mix(h, bits64(a2.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
 
-R169 make_R169(int seed) {
-    R169 s;
+R167 make_R167(int seed) {
+    R167 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R169(R169 a0) {
+__attribute__((unused)) static uint64_t leafhash_R167(R167 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f2));
     return h;
 }
-uint64_t hash_R169(const int64_t *a0, EnI16 a1, long a2, float a3, uint8_t a4, double a5, uintptr_t a6, R169 a7) {
+uint64_t hash_R167(const int64_t *a0, EnI16 a1, long a2, float a3, uint8_t a4, double a5, uintptr_t a6, R167 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -13174,10 +12102,10 @@ uint64_t hash_R169(const int64_t *a0, EnI16 a1, long a2, float a3, uint8_t a4, d
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f1));
+    h = mix(h, bits64(a7.f2));
     return h;
 }
-R169 echo_R169(int8_t a0, EnU16 a1, uint16_t a2, R169 a3, uint64_t a4, float a5, unsigned char a6) {
+R167 echo_R167(int8_t a0, EnU16 a1, uint16_t a2, R167 a3, uint64_t a4, float a5, unsigned char a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -13187,42 +12115,46 @@ R169 echo_R169(int8_t a0, EnU16 a1, uint16_t a2, R169 a3, uint64_t a4, float a5,
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f1 = (float)(a3.f1 + k);
+    a3.f2 = (double)(a3.f2 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R169(unsigned char a0, R169 a1, char a2, uint8_t a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R167(unsigned char a0, R167 a1, char a2, uint8_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1.f1));
+    h = mix(h, bits64(a1.f2));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-R169 __attribute__((ms_abi)) w64_echo_R169(uint32_t a0, double a1, R169 a2, char a3) {
+R167 __attribute__((ms_abi)) w64_echo_R167(uint32_t a0, double a1, R167 a2, char a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     ks += (uint64_t)(int64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f1 = (float)(a2.f1 + k);
+    a2.f2 = (double)(a2.f2 + k);
     return a2;
 }
 
-R170 make_R170(int seed) {
-    R170 s;
+R168 make_R168(int seed) {
+    R168 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (uint32_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (unsigned long long)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f3 = (long)(-(int64_t)(seed * 37 + 3 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R170(R170 a0) {
+__attribute__((unused)) static uint64_t leafhash_R168(R168 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a0.f1.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
     return h;
 }
-uint64_t hash_R170(float a0, double a1, double a2, double a3, float a4, double a5, R170 a6, float a7) {
+uint64_t hash_R168(float a0, double a1, double a2, double a3, float a4, double a5, R168 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -13230,88 +12162,97 @@ uint64_t hash_R170(float a0, double a1, double a2, double a3, float a4, double a
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits64(a6.f1.f1));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3));
     h = mix(h, bits32(a7));
     return h;
 }
-R170 echo_R170(R170 a0, const int64_t *a1) {
+R168 echo_R168(R168 a0, const int64_t *a1) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (double)(a0.f0 + k);
-    a0.f1.f1 = (double)(a0.f1.f1 + k);
+    a0.f0 = (uint32_t)(a0.f0 + k);
+    a0.f1 = (unsigned long long)(a0.f1 + k);
+    a0.f2 = (uint32_t)(a0.f2 + k);
+    a0.f3 = (long)(a0.f3 + k);
     return a0;
 }
-uint64_t pair_R170(int8_t a0, R170 a1, double a2, R170 a3, double a4, long long a5) {
+uint64_t pair_R168(int8_t a0, R168 a1, double a2, R168 a3, double a4, long long a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, bits64(a1.f1.f1));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3));
     h = mix(h, bits64(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits64(a3.f1.f1));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-HashFn_R170 ptr_hash_R170(void) { return hash_R170; }
-EchoFn_R170 ptr_echo_R170(void) { return echo_R170; }
+HashFn_R168 ptr_hash_R168(void) { return hash_R168; }
+EchoFn_R168 ptr_echo_R168(void) { return echo_R168; }
 
-R171 make_R171(int seed) {
-    R171 s;
+R169 make_R169(int seed) {
+    R169 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R171(R171 a0) {
+__attribute__((unused)) static uint64_t leafhash_R169(R169 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits32(a0.f0.f0));
+    h = mix(h, bits64(a0.f0.f1));
     return h;
 }
-uint64_t hash_R171(const int64_t *a0, const int64_t *a1, int16_t a2, intptr_t a3, R171 a4) {
+uint64_t hash_R169(const int64_t *a0, const int64_t *a1, int16_t a2, intptr_t a3, R169 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)*(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits32(a4.f0.f0));
+    h = mix(h, bits64(a4.f0.f1));
     return h;
 }
-R171 echo_R171(float a0, double a1, R171 a2) {
+R169 echo_R169(float a0, double a1, R169 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (short)(a2.f0 + k);
+    a2.f0.f0 = (float)(a2.f0.f0 + k);
+    a2.f0.f1 = (double)(a2.f0.f1 + k);
     return a2;
 }
 
-R172 make_R172(int seed) {
-    R172 s;
+R170 make_R170(int seed) {
+    R170 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0].a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (uint64_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R172(R172 a0) {
+__attribute__((unused)) static uint64_t leafhash_R170(R170 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1[0].a));
     return h;
 }
-uint64_t hash_R172(float a0, uintptr_t a1, unsigned int a2, R172 a3) {
+uint64_t hash_R170(float a0, uintptr_t a1, unsigned int a2, R170 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1[0].a));
     return h;
 }
-R172 echo_R172(float a0, const int64_t *a1, char a2, double a3, double a4, double a5, const int64_t *a6, R172 a7, float a8, unsigned int a9, double a10) {
+R170 echo_R170(float a0, const int64_t *a1, char a2, double a3, double a4, double a5, const int64_t *a6, R170 a7, float a8, unsigned int a9, double a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)*(a1);
@@ -13325,57 +12266,36 @@ R172 echo_R172(float a0, const int64_t *a1, char a2, double a3, double a4, doubl
     ks += (uint64_t)(int64_t)((double)(a10) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (unsigned long)(a7.f0 + k);
-    a7.f1[0].a = (uint8_t)(a7.f1[0].a + k);
+    a7.f0 = (uint64_t)(a7.f0 + k);
     return a7;
 }
-uint64_t pair_R172(long a0, R172 a1, unsigned long a2, R172 a3, int16_t a4) {
+uint64_t pair_R170(long a0, R170 a1, unsigned long a2, R170 a3, int16_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1[0].a));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1[0].a));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
 
-R173 make_R173(int seed) {
-    R173 s;
+R171 make_R171(int seed) {
+    R171 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (unsigned short)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (unsigned short)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    s.f1[0].f0[0][0] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f1[0].f0[1][0] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f1[1].f0[0][0] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f1[1].f0[1][0] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R173(R173 a0) {
+__attribute__((unused)) static uint64_t leafhash_R171(R171 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1].f0[1][0]));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R173(R173 a0) {
+uint64_t hash_R171(R171 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[1].f0[1][0]));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-R173 echo_R173(float a0, intptr_t a1, double a2, double a3, R173 a4) {
+R171 echo_R171(float a0, intptr_t a1, double a2, double a3, R171 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -13383,30 +12303,18 @@ R173 echo_R173(float a0, intptr_t a1, double a2, double a3, R173 a4) {
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0] = (unsigned short)(a4.f0[0] + k);
-    a4.f0[1] = (unsigned short)(a4.f0[1] + k);
-    a4.f0[2] = (unsigned short)(a4.f0[2] + k);
-    a4.f1[0].f0[0][0] = (int8_t)(a4.f1[0].f0[0][0] + k);
-    a4.f1[0].f0[1][0] = (int8_t)(a4.f1[0].f0[1][0] + k);
-    a4.f1[1].f0[0][0] = (int8_t)(a4.f1[1].f0[0][0] + k);
-    a4.f1[1].f0[1][0] = (int8_t)(a4.f1[1].f0[1][0] + k);
+    a4.f0 = (uint8_t)(a4.f0 + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R173(float a0, R173 a1, size_t a2, int8_t a3) {
+uint64_t __attribute__((ms_abi)) w64_hash_R171(float a0, R171 a1, size_t a2, int8_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(a1.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0].f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[1].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[1].f0[1][0]));
+    h = mix(h, (uint64_t)(a1.f0));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     return h;
 }
-R173 __attribute__((ms_abi)) w64_echo_R173(unsigned char a0, const int64_t *a1, char a2, R173 a3, float a4) {
+R171 __attribute__((ms_abi)) w64_echo_R171(unsigned char a0, const int64_t *a1, char a2, R171 a3, float a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -13414,39 +12322,39 @@ R173 __attribute__((ms_abi)) w64_echo_R173(unsigned char a0, const int64_t *a1, 
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (unsigned short)(a3.f0[0] + k);
-    a3.f0[1] = (unsigned short)(a3.f0[1] + k);
-    a3.f0[2] = (unsigned short)(a3.f0[2] + k);
-    a3.f1[0].f0[0][0] = (int8_t)(a3.f1[0].f0[0][0] + k);
-    a3.f1[0].f0[1][0] = (int8_t)(a3.f1[0].f0[1][0] + k);
-    a3.f1[1].f0[0][0] = (int8_t)(a3.f1[1].f0[0][0] + k);
-    a3.f1[1].f0[1][0] = (int8_t)(a3.f1[1].f0[1][0] + k);
+    a3.f0 = (uint8_t)(a3.f0 + k);
     return a3;
 }
-W64HashFn_R173 ptr_w64_hash_R173(void) { return w64_hash_R173; }
-W64EchoFn_R173 ptr_w64_echo_R173(void) { return w64_echo_R173; }
+W64HashFn_R171 ptr_w64_hash_R171(void) { return w64_hash_R171; }
+W64EchoFn_R171 ptr_w64_echo_R171(void) { return w64_echo_R171; }
 
-R174 make_R174(int seed) {
-    R174 s;
+R172 make_R172(int seed) {
+    R172 s;
     memset(&s, 0, sizeof s);
-    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0] = (unsigned int)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[2] = (unsigned int)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R174(R174 a0) {
+__attribute__((unused)) static uint64_t leafhash_R172(R172 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(a0.f0[2]));
     return h;
 }
-uint64_t hash_R174(unsigned short a0, intptr_t a1, int a2, R174 a3, float a4) {
+uint64_t hash_R172(unsigned short a0, intptr_t a1, int a2, R172 a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f3));
+    h = mix(h, (uint64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(a3.f0[2]));
     h = mix(h, bits32(a4));
     return h;
 }
-R174 echo_R174(float a0, float a1, signed char a2, float a3, double a4, float a5, float a6, float a7, R174 a8, long a9, signed char a10, uint16_t a11) {
+R172 echo_R172(float a0, float a1, signed char a2, float a3, double a4, float a5, float a6, float a7, R172 a8, long a9, signed char a10, uint16_t a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -13461,39 +12369,54 @@ R174 echo_R174(float a0, float a1, signed char a2, float a3, double a4, float a5
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f3 = (double)(a8.f3 + k);
+    a8.f0[0] = (unsigned int)(a8.f0[0] + k);
+    a8.f0[1] = (unsigned int)(a8.f0[1] + k);
+    a8.f0[2] = (unsigned int)(a8.f0[2] + k);
     return a8;
 }
-uint64_t pair_R174(signed char a0, R174 a1, int32_t a2, R174 a3, uint64_t a4, unsigned int a5) {
+uint64_t pair_R172(signed char a0, R172 a1, int32_t a2, R172 a3, uint64_t a4, unsigned int a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f3));
+    h = mix(h, (uint64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(a1.f0[2]));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f3));
+    h = mix(h, (uint64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(a3.f0[2]));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
 
-R175 make_R175(int seed) {
-    R175 s;
+R173 make_R173(int seed) {
+    R173 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (EnI64)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f1[0].f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f1[1].f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0].f1[2].f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R175(R175 a0) {
+__attribute__((unused)) static uint64_t leafhash_R173(R173 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0[0].f0));
+    h = mix(h, bits32(a0.f0[0].f1[0].f0));
+    h = mix(h, bits32(a0.f0[0].f1[1].f0));
+    h = mix(h, bits32(a0.f0[0].f1[2].f0));
     return h;
 }
-uint64_t hash_R175(R175 a0, float a1, double a2) {
+uint64_t hash_R173(R173 a0, float a1, double a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, bits64(a0.f0[0].f0));
+    h = mix(h, bits32(a0.f0[0].f1[0].f0));
+    h = mix(h, bits32(a0.f0[0].f1[1].f0));
+    h = mix(h, bits32(a0.f0[0].f1[2].f0));
     h = mix(h, bits32(a1));
     h = mix(h, bits64(a2));
     return h;
 }
-R175 echo_R175(int32_t a0, ssize_t a1, EnU8 a2, R175 a3, double a4, int8_t a5, short a6) {
+R173 echo_R173(int32_t a0, ssize_t a1, EnU8 a2, R173 a3, double a4, int8_t a5, short a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -13503,39 +12426,39 @@ R175 echo_R175(int32_t a0, ssize_t a1, EnU8 a2, R175 a3, double a4, int8_t a5, s
     ks += (uint64_t)(int64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (EnI64)(a3.f0 + k);
+    a3.f0[0].f0 = (double)(a3.f0[0].f0 + k);
+    a3.f0[0].f1[0].f0 = (float)(a3.f0[0].f1[0].f0 + k);
+    a3.f0[0].f1[1].f0 = (float)(a3.f0[0].f1[1].f0 + k);
+    a3.f0[0].f1[2].f0 = (float)(a3.f0[0].f1[2].f0 + k);
     return a3;
 }
-HashFn_R175 ptr_hash_R175(void) { return hash_R175; }
-EchoFn_R175 ptr_echo_R175(void) { return echo_R175; }
+HashFn_R173 ptr_hash_R173(void) { return hash_R173; }
+EchoFn_R173 ptr_echo_R173(void) { return echo_R173; }
 
-R176 make_R176(int seed) {
-    R176 s;
+R174 make_R174(int seed) {
+    R174 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R176(R176 a0) {
+__attribute__((unused)) static uint64_t leafhash_R174(R174 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
-    h = mix(h, bits64(a0.f0[1]));
-    h = mix(h, bits64(a0.f0[2]));
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
     return h;
 }
-uint64_t hash_R176(const int64_t *a0, _Bool a1, int8_t a2, R176 a3, double a4) {
+uint64_t hash_R174(const int64_t *a0, _Bool a1, int8_t a2, R174 a3, double a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3.f0[0]));
-    h = mix(h, bits64(a3.f0[1]));
-    h = mix(h, bits64(a3.f0[2]));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, bits32(a3.f0[1]));
     h = mix(h, bits64(a4));
     return h;
 }
-R176 echo_R176(int32_t a0, int64_t a1, unsigned char a2, R176 a3, double a4) {
+R174 echo_R174(int32_t a0, int64_t a1, unsigned char a2, R174 a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -13543,48 +12466,45 @@ R176 echo_R176(int32_t a0, int64_t a1, unsigned char a2, R176 a3, double a4) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (double)(a3.f0[0] + k);
-    a3.f0[1] = (double)(a3.f0[1] + k);
-    a3.f0[2] = (double)(a3.f0[2] + k);
+    a3.f0[0] = (float)(a3.f0[0] + k);
+    a3.f0[1] = (float)(a3.f0[1] + k);
     return a3;
 }
-uint64_t pair_R176(double a0, unsigned char a1, uintptr_t a2, float a3, R176 a4, char a5, R176 a6) {
+uint64_t pair_R174(double a0, unsigned char a1, uintptr_t a2, float a3, R174 a4, char a5, R174 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f0[0]));
-    h = mix(h, bits64(a4.f0[1]));
-    h = mix(h, bits64(a4.f0[2]));
+    h = mix(h, bits32(a4.f0[0]));
+    h = mix(h, bits32(a4.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits64(a6.f0[0]));
-    h = mix(h, bits64(a6.f0[1]));
-    h = mix(h, bits64(a6.f0[2]));
+    h = mix(h, bits32(a6.f0[0]));
+    h = mix(h, bits32(a6.f0[1]));
     return h;
 }
 
-R177 make_R177(int seed) {
-    R177 s;
+R175 make_R175(int seed) {
+    R175 s;
     memset(&s, 0, sizeof s);
-    s.f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R177(R177 a0) {
+__attribute__((unused)) static uint64_t leafhash_R175(R175 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R177(double a0, float a1, R177 a2, int a3, uint8_t a4) {
+uint64_t hash_R175(double a0, float a1, R175 a2, int a3, uint8_t a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2.f2));
+    h = mix(h, bits64(a2.f0));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R177 echo_R177(float a0, R177 a1, EnI16 a2, double a3, EnU8 a4) {
+R175 echo_R175(float a0, R175 a1, EnI16 a2, double a3, EnU8 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
@@ -13592,57 +12512,48 @@ R177 echo_R177(float a0, R177 a1, EnI16 a2, double a3, EnU8 a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f2 = (double)(a1.f2 + k);
+    a1.f0 = (double)(a1.f0 + k);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R177(EnInt a0, R177 a1, long a2) {
+uint64_t __attribute__((ms_abi)) w64_hash_R175(EnInt a0, R175 a1, long a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f2));
+    h = mix(h, bits64(a1.f0));
     h = mix(h, (uint64_t)(int64_t)(a2));
     return h;
 }
-R177 __attribute__((ms_abi)) w64_echo_R177(uint64_t a0, uint16_t a1, uint8_t a2, R177 a3) {
+R175 __attribute__((ms_abi)) w64_echo_R175(uint64_t a0, uint16_t a1, uint8_t a2, R175 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     ks += (uint64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f2 = (double)(a3.f2 + k);
+    a3.f0 = (double)(a3.f0 + k);
     return a3;
 }
 
-R178 make_R178(int seed) {
-    R178 s;
+R176 make_R176(int seed) {
+    R176 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].v[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].f0[0].v[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2].f0[0].v[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1[0][0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R178(R178 a0) {
+__attribute__((unused)) static uint64_t leafhash_R176(R176 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[1].f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[2].f0[0].v[0]));
-    h = mix(h, bits64(a0.f1[0][0]));
+    h = mix(h, bits32(a0.f0));
     return h;
 }
-uint64_t hash_R178(signed char a0, double a1, const int64_t *a2, R178 a3, unsigned char a4) {
+uint64_t hash_R176(signed char a0, double a1, const int64_t *a2, R176 a3, unsigned char a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)*(a2));
-    h = mix(h, bits64(a3.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a3.f0[1].f0[0].v[0]));
-    h = mix(h, bits64(a3.f0[2].f0[0].v[0]));
-    h = mix(h, bits64(a3.f1[0][0]));
+    h = mix(h, bits32(a3.f0));
     h = mix(h, (uint64_t)(a4));
     return h;
 }
-R178 echo_R178(int8_t a0, uintptr_t a1, const int64_t *a2, R178 a3, float a4, float a5) {
+R176 echo_R176(int8_t a0, uintptr_t a1, const int64_t *a2, R176 a3, float a4, float a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -13651,78 +12562,72 @@ R178 echo_R178(int8_t a0, uintptr_t a1, const int64_t *a2, R178 a3, float a4, fl
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0].f0[0].v[0] = (double)(a3.f0[0].f0[0].v[0] + k);
-    a3.f0[1].f0[0].v[0] = (double)(a3.f0[1].f0[0].v[0] + k);
-    a3.f0[2].f0[0].v[0] = (double)(a3.f0[2].f0[0].v[0] + k);
-    a3.f1[0][0] = (double)(a3.f1[0][0] + k);
+    a3.f0 = (float)(a3.f0 + k);
     return a3;
 }
-uint64_t pair_R178(R178 a0, const int64_t *a1, R178 a2) {
+uint64_t pair_R176(R176 a0, const int64_t *a1, R176 a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[1].f0[0].v[0]));
-    h = mix(h, bits64(a0.f0[2].f0[0].v[0]));
-    h = mix(h, bits64(a0.f1[0][0]));
+    h = mix(h, bits32(a0.f0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, bits64(a2.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a2.f0[1].f0[0].v[0]));
-    h = mix(h, bits64(a2.f0[2].f0[0].v[0]));
-    h = mix(h, bits64(a2.f1[0][0]));
+    h = mix(h, bits32(a2.f0));
     return h;
 }
 
-R179 make_R179(int seed) {
-    R179 s;
+R177 make_R177(int seed) {
+    R177 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1.a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0[0].f2 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[1].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R179(R179 a0) {
+__attribute__((unused)) static uint64_t leafhash_R177(R177 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1.a));
+    h = mix(h, bits64(a0.f0.f0[0].f2));
+    h = mix(h, bits64(a0.f0.f0[1].f2));
     return h;
 }
-uint64_t hash_R179(long long a0, short a1, R179 a2) {
+uint64_t hash_R177(long long a0, short a1, R177 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits32(a2.f1.a));
+    h = mix(h, bits64(a2.f0.f0[0].f2));
+    h = mix(h, bits64(a2.f0.f0[1].f2));
     return h;
 }
-R179 echo_R179(unsigned char a0, R179 a1) {
+R177 echo_R177(unsigned char a0, R177 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1.a = (float)(a1.f1.a + k);
+    a1.f0.f0[0].f2 = (double)(a1.f0.f0[0].f2 + k);
+    a1.f0.f0[1].f2 = (double)(a1.f0.f0[1].f2 + k);
     return a1;
 }
 
-R180 make_R180(int seed) {
-    R180 s;
+R178 make_R178(int seed) {
+    R178 s;
     memset(&s, 0, sizeof s);
-    s.f1.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f1.a = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R180(R180 a0) {
+__attribute__((unused)) static uint64_t leafhash_R178(R178 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.a));
     return h;
 }
-uint64_t hash_R180(uintptr_t a0, double a1, R180 a2, long long a3, char a4) {
+uint64_t hash_R178(uintptr_t a0, double a1, R178 a2, long long a3, char a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1.a));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-R180 echo_R180(double a0, int32_t a1, R180 a2, double a3, int16_t a4, uint8_t a5) {
+R178 echo_R178(double a0, int32_t a1, R178 a2, double a3, int16_t a4, uint8_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a1);
@@ -13731,46 +12636,43 @@ R180 echo_R180(double a0, int32_t a1, R180 a2, double a3, int16_t a4, uint8_t a5
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f1.f1 = (double)(a2.f1.f1 + k);
+    a2.f0 = (signed char)(a2.f0 + k);
+    a2.f1.a = (uint8_t)(a2.f1.a + k);
     return a2;
 }
-uint64_t pair_R180(double a0, float a1, uint8_t a2, signed char a3, R180 a4, double a5, R180 a6, float a7) {
+uint64_t pair_R178(double a0, float a1, uint8_t a2, signed char a3, R178 a4, double a5, R178 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1.a));
     h = mix(h, bits64(a5));
-    h = mix(h, bits64(a6.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0));
+    h = mix(h, (uint64_t)(a6.f1.a));
     h = mix(h, bits32(a7));
     return h;
 }
-HashFn_R180 ptr_hash_R180(void) { return hash_R180; }
-EchoFn_R180 ptr_echo_R180(void) { return echo_R180; }
+HashFn_R178 ptr_hash_R178(void) { return hash_R178; }
+EchoFn_R178 ptr_echo_R178(void) { return echo_R178; }
 
-R181 make_R181(int seed) {
-    R181 s;
+R179 make_R179(int seed) {
+    R179 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1 = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2 = (uint32_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f3 = (size_t)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2 = (EnU16)(uint64_t)(seed * 37 + 2 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R181(R181 a0) {
+__attribute__((unused)) static uint64_t leafhash_R179(R179 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
     h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(a0.f3));
     return h;
 }
-uint64_t hash_R181(double a0, float a1, float a2, double a3, float a4, float a5, R181 a6, double a7, uint64_t a8) {
+uint64_t hash_R179(double a0, float a1, float a2, double a3, float a4, float a5, R179 a6, double a7, uint64_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
@@ -13778,81 +12680,75 @@ uint64_t hash_R181(double a0, float a1, float a2, double a3, float a4, float a5,
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
-    h = mix(h, bits64(a6.f1));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0]));
     h = mix(h, (uint64_t)(a6.f2));
-    h = mix(h, (uint64_t)(a6.f3));
     h = mix(h, bits64(a7));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-R181 echo_R181(R181 a0, ssize_t a1, char a2) {
+R179 echo_R179(R179 a0, ssize_t a1, char a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0] = (int8_t)(a0.f0[0] + k);
-    a0.f0[1] = (int8_t)(a0.f0[1] + k);
-    a0.f0[2] = (int8_t)(a0.f0[2] + k);
-    a0.f1 = (double)(a0.f1 + k);
-    a0.f2 = (uint32_t)(a0.f2 + k);
-    a0.f3 = (size_t)(a0.f3 + k);
+    a0.f0 = (double)(a0.f0 + k);
+    a0.f1[0] = (int)(a0.f1[0] + k);
+    a0.f2 = (EnU16)(a0.f2 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R181(double a0, float a1, int8_t a2, float a3, uint64_t a4, R181 a5) {
+uint64_t __attribute__((ms_abi)) w64_hash_R179(double a0, float a1, int8_t a2, float a3, uint64_t a4, R179 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
-    h = mix(h, bits64(a5.f1));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
     h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
     return h;
 }
-R181 __attribute__((ms_abi)) w64_echo_R181(float a0, R181 a1, short a2, uint64_t a3) {
+R179 __attribute__((ms_abi)) w64_echo_R179(float a0, R179 a1, short a2, uint64_t a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (int8_t)(a1.f0[0] + k);
-    a1.f0[1] = (int8_t)(a1.f0[1] + k);
-    a1.f0[2] = (int8_t)(a1.f0[2] + k);
-    a1.f1 = (double)(a1.f1 + k);
-    a1.f2 = (uint32_t)(a1.f2 + k);
-    a1.f3 = (size_t)(a1.f3 + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1[0] = (int)(a1.f1[0] + k);
+    a1.f2 = (EnU16)(a1.f2 + k);
     return a1;
 }
-W64HashFn_R181 ptr_w64_hash_R181(void) { return w64_hash_R181; }
-W64EchoFn_R181 ptr_w64_echo_R181(void) { return w64_echo_R181; }
+W64HashFn_R179 ptr_w64_hash_R179(void) { return w64_hash_R179; }
+W64EchoFn_R179 ptr_w64_echo_R179(void) { return w64_echo_R179; }
 
-R182 make_R182(int seed) {
-    R182 s;
+R180 make_R180(int seed) {
+    R180 s;
     memset(&s, 0, sizeof s);
-    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].c = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[0].s = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[0].l = (long)((int64_t)(seed * 37 + 2 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R182(R182 a0) {
+__attribute__((unused)) static uint64_t leafhash_R180(R180 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].s));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].l));
     return h;
 }
-uint64_t hash_R182(float a0, R182 a1) {
+uint64_t hash_R180(float a0, R180 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].c));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].s));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].l));
     return h;
 }
-R182 echo_R182(float a0, unsigned long a1, double a2, float a3, unsigned short a4, EnU32 a5, R182 a6, float a7, uint16_t a8) {
+R180 echo_R180(float a0, unsigned long a1, double a2, float a3, unsigned short a4, EnU32 a5, R180 a6, float a7, uint16_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a1);
@@ -13864,37 +12760,43 @@ R182 echo_R182(float a0, unsigned long a1, double a2, float a3, unsigned short a
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f1 = (double)(a6.f1 + k);
+    a6.f0[0].c = (char)(a6.f0[0].c + k);
+    a6.f0[0].s = (short)(a6.f0[0].s + k);
+    a6.f0[0].l = (long)(a6.f0[0].l + k);
     return a6;
 }
-uint64_t pair_R182(float a0, float a1, R182 a2, float a3, R182 a4, _Bool a5, int64_t a6) {
+uint64_t pair_R180(float a0, float a1, R180 a2, float a3, R180 a4, _Bool a5, int64_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].c));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].s));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].l));
     h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].c));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].s));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0[0].l));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
 
-R183 make_R183(int seed) {
-    R183 s;
+R181 make_R181(int seed) {
+    R181 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0].f0.f0[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1[0].f0.f0[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0].f = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1].f = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R183(R183 a0) {
+__attribute__((unused)) static uint64_t leafhash_R181(R181 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits32(a0.f1[0].f0.f0[0]));
-    h = mix(h, bits32(a0.f1[0].f0.f0[1]));
+    h = mix(h, bits64(a0.f0.f0));
+    h = mix(h, bits32(a0.f1[0].f));
+    h = mix(h, bits32(a0.f1[1].f));
     return h;
 }
-uint64_t hash_R183(double a0, double a1, const int64_t *a2, uint64_t a3, int16_t a4, uint16_t a5, EnI16 a6, R183 a7, float a8, float a9) {
+uint64_t hash_R181(double a0, double a1, const int64_t *a2, uint64_t a3, int16_t a4, uint16_t a5, EnI16 a6, R181 a7, float a8, float a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits64(a1));
@@ -13903,14 +12805,14 @@ uint64_t hash_R183(double a0, double a1, const int64_t *a2, uint64_t a3, int16_t
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, bits64(a7.f0));
-    h = mix(h, bits32(a7.f1[0].f0.f0[0]));
-    h = mix(h, bits32(a7.f1[0].f0.f0[1]));
+    h = mix(h, bits64(a7.f0.f0));
+    h = mix(h, bits32(a7.f1[0].f));
+    h = mix(h, bits32(a7.f1[1].f));
     h = mix(h, bits32(a8));
     h = mix(h, bits32(a9));
     return h;
 }
-R183 echo_R183(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R183 a5, unsigned short a6) {
+R181 echo_R181(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R181 a5, unsigned short a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -13920,31 +12822,37 @@ R183 echo_R183(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int
     ks += (uint64_t)(a6);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (double)(a5.f0 + k);
-    a5.f1[0].f0.f0[0] = (float)(a5.f1[0].f0.f0[0] + k);
-    a5.f1[0].f0.f0[1] = (float)(a5.f1[0].f0.f0[1] + k);
+    a5.f0.f0 = (double)(a5.f0.f0 + k);
+    a5.f1[0].f = (float)(a5.f1[0].f + k);
+    a5.f1[1].f = (float)(a5.f1[1].f + k);
     return a5;
 }
 
-R184 make_R184(int seed) {
-    R184 s;
+R182 make_R182(int seed) {
+    R182 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R184(R184 a0) {
+__attribute__((unused)) static uint64_t leafhash_R182(R182 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0[0]));
+    h = mix(h, bits32(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0.f0[1]));
+    h = mix(h, bits32(a0.f0.f0[2]));
     return h;
 }
-uint64_t hash_R184(float a0, R184 a1, uint16_t a2) {
+uint64_t hash_R182(float a0, R182 a1, uint16_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1.f0[0].f0[0]));
+    h = mix(h, bits32(a1.f0.f0[0]));
+    h = mix(h, bits32(a1.f0.f0[1]));
+    h = mix(h, bits32(a1.f0.f0[2]));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-R184 echo_R184(float a0, float a1, double a2, double a3, double a4, R184 a5, double a6, float a7) {
+R182 echo_R182(float a0, float a1, double a2, double a3, double a4, R182 a5, double a6, float a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -13955,46 +12863,52 @@ R184 echo_R184(float a0, float a1, double a2, double a3, double a4, R184 a5, dou
     ks += (uint64_t)(int64_t)((double)(a7) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0[0].f0[0] = (double)(a5.f0[0].f0[0] + k);
+    a5.f0.f0[0] = (float)(a5.f0.f0[0] + k);
+    a5.f0.f0[1] = (float)(a5.f0.f0[1] + k);
+    a5.f0.f0[2] = (float)(a5.f0.f0[2] + k);
     return a5;
 }
-uint64_t pair_R184(double a0, float a1, float a2, double a3, float a4, R184 a5, float a6, R184 a7) {
+uint64_t pair_R182(double a0, float a1, float a2, double a3, float a4, R182 a5, float a6, R182 a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0[0].f0[0]));
+    h = mix(h, bits32(a5.f0.f0[0]));
+    h = mix(h, bits32(a5.f0.f0[1]));
+    h = mix(h, bits32(a5.f0.f0[2]));
     h = mix(h, bits32(a6));
-    h = mix(h, bits64(a7.f0[0].f0[0]));
+    h = mix(h, bits32(a7.f0.f0[0]));
+    h = mix(h, bits32(a7.f0.f0[1]));
+    h = mix(h, bits32(a7.f0.f0[2]));
     return h;
 }
 
-R185 make_R185(int seed) {
-    R185 s;
+R183 make_R183(int seed) {
+    R183 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R185(R185 a0) {
+__attribute__((unused)) static uint64_t leafhash_R183(R183 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R185(float a0, double a1, double a2, double a3, float a4, R185 a5, uint32_t a6, int a7) {
+uint64_t hash_R183(float a0, double a1, double a2, double a3, float a4, R183 a5, uint32_t a6, int a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0));
+    h = mix(h, bits64(a5.f1));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R185 echo_R185(float a0, R185 a1, long a2, double a3, const int64_t *a4) {
+R183 echo_R183(float a0, R183 a1, long a2, double a3, const int64_t *a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
@@ -14002,19 +12916,19 @@ R185 echo_R185(float a0, R185 a1, long a2, double a3, const int64_t *a4) {
     ks += (uint64_t)*(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (double)(a1.f0 + k);
+    a1.f1 = (double)(a1.f1 + k);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R185(float a0, EnU32 a1, const int64_t *a2, R185 a3, float a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R183(float a0, EnU32 a1, const int64_t *a2, R183 a3, float a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
-    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f1));
     h = mix(h, bits32(a4));
     return h;
 }
-R185 __attribute__((ms_abi)) w64_echo_R185(int a0, int16_t a1, int8_t a2, int8_t a3, size_t a4, R185 a5) {
+R183 __attribute__((ms_abi)) w64_echo_R183(int a0, int16_t a1, int8_t a2, int8_t a3, size_t a4, R183 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -14023,125 +12937,125 @@ R185 __attribute__((ms_abi)) w64_echo_R185(int a0, int16_t a1, int8_t a2, int8_t
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0 = (double)(a5.f0 + k);
+    a5.f1 = (double)(a5.f1 + k);
     return a5;
 }
-HashFn_R185 ptr_hash_R185(void) { return hash_R185; }
-EchoFn_R185 ptr_echo_R185(void) { return echo_R185; }
+HashFn_R183 ptr_hash_R183(void) { return hash_R183; }
+EchoFn_R183 ptr_echo_R183(void) { return echo_R183; }
 
-R186 make_R186(int seed) {
-    R186 s;
+R184 make_R184(int seed) {
+    R184 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (int)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (uint64_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f2[0].f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f2[0].f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R186(R186 a0) {
+__attribute__((unused)) static uint64_t leafhash_R184(R184 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits32(a0.f2[0].f0));
+    h = mix(h, bits64(a0.f2[0].f1.f0));
     return h;
 }
-uint64_t hash_R186(float a0, float a1, float a2, int64_t a3, double a4, R186 a5, double a6) {
+uint64_t hash_R184(float a0, float a1, float a2, int64_t a3, double a4, R184 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, bits32(a5.f2[0].f0));
+    h = mix(h, bits64(a5.f2[0].f1.f0));
     h = mix(h, bits64(a6));
     return h;
 }
-R186 echo_R186(R186 a0, unsigned char a1) {
+R184 echo_R184(R184 a0, unsigned char a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (int)(a0.f0 + k);
-    a0.f1 = (uint64_t)(a0.f1 + k);
+    a0.f2[0].f0 = (float)(a0.f2[0].f0 + k);
+    a0.f2[0].f1.f0 = (double)(a0.f2[0].f1.f0 + k);
     return a0;
 }
-uint64_t pair_R186(char a0, double a1, const int64_t *a2, uintptr_t a3, R186 a4, float a5, R186 a6, uint16_t a7) {
+uint64_t pair_R184(char a0, double a1, const int64_t *a2, uintptr_t a3, R184 a4, float a5, R184 a6, uint16_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, bits32(a4.f2[0].f0));
+    h = mix(h, bits64(a4.f2[0].f1.f0));
     h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, bits32(a6.f2[0].f0));
+    h = mix(h, bits64(a6.f2[0].f1.f0));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
 
-R187 make_R187(int seed) {
-    R187 s;
+R185 make_R185(int seed) {
+    R185 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0].f0.f0[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f0.f0[1].a = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[1].f0.f0[0].a = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[1].f0.f0[1].a = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f0[2].f0.f0[0].a = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f0[2].f0.f0[1].a = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R187(R187 a0) {
+__attribute__((unused)) static uint64_t leafhash_R185(R185 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, bits32(a0.f0[0].f0.f0[0].a));
+    h = mix(h, bits32(a0.f0[0].f0.f0[1].a));
+    h = mix(h, bits32(a0.f0[1].f0.f0[0].a));
+    h = mix(h, bits32(a0.f0[1].f0.f0[1].a));
+    h = mix(h, bits32(a0.f0[2].f0.f0[0].a));
+    h = mix(h, bits32(a0.f0[2].f0.f0[1].a));
     return h;
 }
-uint64_t hash_R187(uint32_t a0, intptr_t a1, unsigned long a2, int64_t a3, uint16_t a4, R187 a5) {
+uint64_t hash_R185(uint32_t a0, intptr_t a1, unsigned long a2, int64_t a3, uint16_t a4, R185 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5.f0[0]));
-    h = mix(h, bits32(a5.f0[1]));
-    h = mix(h, bits32(a5.f0[2]));
+    h = mix(h, bits32(a5.f0[0].f0.f0[0].a));
+    h = mix(h, bits32(a5.f0[0].f0.f0[1].a));
+    h = mix(h, bits32(a5.f0[1].f0.f0[0].a));
+    h = mix(h, bits32(a5.f0[1].f0.f0[1].a));
+    h = mix(h, bits32(a5.f0[2].f0.f0[0].a));
+    h = mix(h, bits32(a5.f0[2].f0.f0[1].a));
     return h;
 }
-R187 echo_R187(R187 a0, EnI8 a1, unsigned short a2, float a3) {
+R185 echo_R185(R185 a0, EnI8 a1, unsigned short a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a1);
     ks += (uint64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0] = (float)(a0.f0[0] + k);
-    a0.f0[1] = (float)(a0.f0[1] + k);
-    a0.f0[2] = (float)(a0.f0[2] + k);
+    a0.f0[0].f0.f0[0].a = (float)(a0.f0[0].f0.f0[0].a + k);
+    a0.f0[0].f0.f0[1].a = (float)(a0.f0[0].f0.f0[1].a + k);
+    a0.f0[1].f0.f0[0].a = (float)(a0.f0[1].f0.f0[0].a + k);
+    a0.f0[1].f0.f0[1].a = (float)(a0.f0[1].f0.f0[1].a + k);
+    a0.f0[2].f0.f0[0].a = (float)(a0.f0[2].f0.f0[0].a + k);
+    a0.f0[2].f0.f0[1].a = (float)(a0.f0[2].f0.f0[1].a + k);
     return a0;
 }
 
-R188 make_R188(int seed) {
-    R188 s;
+R186 make_R186(int seed) {
+    R186 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2[0] = ((seed + 2) & 1) != 0;
-    s.f2[1] = ((seed + 3) & 1) != 0;
-    s.f2[2] = ((seed + 4) & 1) != 0;
-    s.f3.f0 = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f4[0] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R188(R188 a0) {
+__attribute__((unused)) static uint64_t leafhash_R186(R186 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, bits32(a0.f3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R188(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R188 a8) {
+uint64_t hash_R186(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R186 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
@@ -14151,16 +13065,10 @@ uint64_t hash_R188(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2[0]));
-    h = mix(h, (uint64_t)(a8.f2[1]));
-    h = mix(h, (uint64_t)(a8.f2[2]));
-    h = mix(h, bits32(a8.f3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f4[0]));
+    h = mix(h, bits64(a8.f0));
     return h;
 }
-R188 echo_R188(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R188 a7, char a8, int8_t a9) {
+R186 echo_R186(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R186 a7, char a8, int8_t a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -14173,48 +13081,34 @@ R188 echo_R188(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0 = (char)(a7.f0 + k);
-    a7.f1 = (char)(a7.f1 + k);
-    a7.f2[0] = a7.f2[0] ^ (k & 1);
-    a7.f2[1] = a7.f2[1] ^ (k & 1);
-    a7.f2[2] = a7.f2[2] ^ (k & 1);
-    a7.f3.f0 = (float)(a7.f3.f0 + k);
-    a7.f4[0] = (int8_t)(a7.f4[0] + k);
+    a7.f0 = (double)(a7.f0 + k);
     return a7;
 }
-uint64_t pair_R188(uint8_t a0, R188 a1, double a2, R188 a3) {
+uint64_t pair_R186(uint8_t a0, R186 a1, double a2, R186 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2[0]));
-    h = mix(h, (uint64_t)(a1.f2[1]));
-    h = mix(h, (uint64_t)(a1.f2[2]));
-    h = mix(h, bits32(a1.f3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f4[0]));
+    h = mix(h, bits64(a1.f0));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1));
-    h = mix(h, (uint64_t)(a3.f2[0]));
-    h = mix(h, (uint64_t)(a3.f2[1]));
-    h = mix(h, (uint64_t)(a3.f2[2]));
-    h = mix(h, bits32(a3.f3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a3.f4[0]));
+    h = mix(h, bits64(a3.f0));
     return h;
 }
 
-R189 make_R189(int seed) {
-    R189 s;
+R187 make_R187(int seed) {
+    R187 s;
     memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = &ffidl_cells[(seed * 3 + 1) % 48];
+    s.f1[1] = &ffidl_cells[(seed * 3 + 2) % 48];
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R189(R189 a0) {
+__attribute__((unused)) static uint64_t leafhash_R187(R187 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)*(a0.f1[1]));
     return h;
 }
-uint64_t hash_R189(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R189 a6, float a7) {
+uint64_t hash_R187(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R187 a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
@@ -14222,11 +13116,13 @@ uint64_t hash_R189(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4
     h = mix(h, (uint64_t)(a3));
     h = mix(h, bits64(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0.f0[0]));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)*(a6.f1[0]));
+    h = mix(h, (uint64_t)*(a6.f1[1]));
     h = mix(h, bits32(a7));
     return h;
 }
-R189 echo_R189(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R189 a7, EnU64 a8, EnI16 a9) {
+R187 echo_R187(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R187 a7, EnU64 a8, EnI16 a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -14239,95 +13135,123 @@ R189 echo_R189(float a0, float a1, float a2, double a3, float a4, double a5, dou
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f0.f0[0] = (unsigned long)(a7.f0.f0[0] + k);
+    a7.f0 = (float)(a7.f0 + k);
+    a7.f1[0] = a7.f1[0] + (k & 7);
+    a7.f1[1] = a7.f1[1] + (k & 7);
     return a7;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R189(R189 a0, int64_t a1) {
+uint64_t __attribute__((ms_abi)) w64_hash_R187(R187 a0, int64_t a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)*(a0.f1[0]));
+    h = mix(h, (uint64_t)*(a0.f1[1]));
     h = mix(h, (uint64_t)(int64_t)(a1));
     return h;
 }
-R189 __attribute__((ms_abi)) w64_echo_R189(R189 a0, EnU64 a1) {
+R187 __attribute__((ms_abi)) w64_echo_R187(R187 a0, EnU64 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0.f0[0] = (unsigned long)(a0.f0.f0[0] + k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1[0] = a0.f1[0] + (k & 7);
+    a0.f1[1] = a0.f1[1] + (k & 7);
     return a0;
 }
-W64HashFn_R189 ptr_w64_hash_R189(void) { return w64_hash_R189; }
-W64EchoFn_R189 ptr_w64_echo_R189(void) { return w64_echo_R189; }
+W64HashFn_R187 ptr_w64_hash_R187(void) { return w64_hash_R187; }
+W64EchoFn_R187 ptr_w64_echo_R187(void) { return w64_echo_R187; }
 
-R190 make_R190(int seed) {
-    R190 s;
+R188 make_R188(int seed) {
+    R188 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f2.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R190(R190 a0) {
+__attribute__((unused)) static uint64_t leafhash_R188(R188 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits32(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits64(a0.f2.f2));
     return h;
 }
-uint64_t hash_R190(int32_t a0, signed char a1, EnInt a2, EnU8 a3, const int64_t *a4, R190 a5, int16_t a6) {
+uint64_t hash_R188(int32_t a0, signed char a1, EnInt a2, EnU8 a3, const int64_t *a4, R188 a5, int16_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)*(a4));
-    h = mix(h, bits32(a5.f0[0]));
-    h = mix(h, bits32(a5.f0[1]));
-    h = mix(h, bits32(a5.f0[2]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, bits64(a5.f2.f2));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R190 echo_R190(signed char a0, R190 a1) {
+R188 echo_R188(signed char a0, R188 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (float)(a1.f0[0] + k);
-    a1.f0[1] = (float)(a1.f0[1] + k);
-    a1.f0[2] = (float)(a1.f0[2] + k);
+    a1.f0 = (unsigned char)(a1.f0 + k);
+    a1.f1 = (int16_t)(a1.f1 + k);
+    a1.f2.f2 = (double)(a1.f2.f2 + k);
     return a1;
 }
-uint64_t pair_R190(intptr_t a0, int32_t a1, long long a2, R190 a3, uintptr_t a4, R190 a5) {
+uint64_t pair_R188(intptr_t a0, int32_t a1, long long a2, R188 a3, uintptr_t a4, R188 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f0[0]));
-    h = mix(h, bits32(a3.f0[1]));
-    h = mix(h, bits32(a3.f0[2]));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, bits64(a3.f2.f2));
     h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5.f0[0]));
-    h = mix(h, bits32(a5.f0[1]));
-    h = mix(h, bits32(a5.f0[2]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, bits64(a5.f2.f2));
     return h;
 }
-HashFn_R190 ptr_hash_R190(void) { return hash_R190; }
-EchoFn_R190 ptr_echo_R190(void) { return echo_R190; }
+HashFn_R188 ptr_hash_R188(void) { return hash_R188; }
+EchoFn_R188 ptr_echo_R188(void) { return echo_R188; }
 
-R191 make_R191(int seed) {
-    R191 s;
+R189 make_R189(int seed) {
+    R189 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f0.d = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[0].f1[0][0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0].f1[0][1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0[0].f2[0].a = (EnU8)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f0[0].f2[0].b = (EnI16)((int64_t)(seed * 37 + 4 * 11 + 3));
+    s.f0[0].f2[0].c = (EnInt)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    s.f0[0].f2[1].a = (EnU8)(uint64_t)(seed * 37 + 6 * 11 + 3);
+    s.f0[0].f2[1].b = (EnI16)(-(int64_t)(seed * 37 + 7 * 11 + 3));
+    s.f0[0].f2[1].c = (EnInt)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f0[0].f2[2].a = (EnU8)(uint64_t)(seed * 37 + 9 * 11 + 3);
+    s.f0[0].f2[2].b = (EnI16)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f0[0].f2[2].c = (EnInt)(-(int64_t)(seed * 37 + 11 * 11 + 3));
+    s.f0[0].f3 = (long)((int64_t)(seed * 37 + 12 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R191(R191 a0) {
+__attribute__((unused)) static uint64_t leafhash_R189(R189 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
+    h = mix(h, bits64(a0.f0[0].f0.d));
+    h = mix(h, bits32(a0.f0[0].f1[0][0]));
+    h = mix(h, bits32(a0.f0[0].f1[0][1]));
+    h = mix(h, (uint64_t)(a0.f0[0].f2[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[0].c));
+    h = mix(h, (uint64_t)(a0.f0[0].f2[1].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[1].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[1].c));
+    h = mix(h, (uint64_t)(a0.f0[0].f2[2].a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[2].b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2[2].c));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f3));
     return h;
 }
-uint64_t hash_R191(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4, float a5, double a6, int16_t a7, R191 a8, unsigned long long a9) {
+uint64_t hash_R189(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4, float a5, double a6, int16_t a7, R189 a8, unsigned long long a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -14337,59 +13261,78 @@ uint64_t hash_R191(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4,
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits32(a8.f0));
-    h = mix(h, bits64(a8.f1[0]));
+    h = mix(h, bits64(a8.f0[0].f0.d));
+    h = mix(h, bits32(a8.f0[0].f1[0][0]));
+    h = mix(h, bits32(a8.f0[0].f1[0][1]));
+    h = mix(h, (uint64_t)(a8.f0[0].f2[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[0].c));
+    h = mix(h, (uint64_t)(a8.f0[0].f2[1].a));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[1].b));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[1].c));
+    h = mix(h, (uint64_t)(a8.f0[0].f2[2].a));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[2].b));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f2[2].c));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0].f3));
     h = mix(h, (uint64_t)(a9));
     return h;
 }
-R191 echo_R191(R191 a0) {
+R189 echo_R189(R189 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0 = (float)(a0.f0 + k);
-    a0.f1[0] = (double)(a0.f1[0] + k);
+    a0.f0[0].f0.d = (double)(a0.f0[0].f0.d + k);
+    a0.f0[0].f1[0][0] = (float)(a0.f0[0].f1[0][0] + k);
+    a0.f0[0].f1[0][1] = (float)(a0.f0[0].f1[0][1] + k);
+    a0.f0[0].f2[0].a = (EnU8)(a0.f0[0].f2[0].a + k);
+    a0.f0[0].f2[0].b = (EnI16)(a0.f0[0].f2[0].b + k);
+    a0.f0[0].f2[0].c = (EnInt)(a0.f0[0].f2[0].c + k);
+    a0.f0[0].f2[1].a = (EnU8)(a0.f0[0].f2[1].a + k);
+    a0.f0[0].f2[1].b = (EnI16)(a0.f0[0].f2[1].b + k);
+    a0.f0[0].f2[1].c = (EnInt)(a0.f0[0].f2[1].c + k);
+    a0.f0[0].f2[2].a = (EnU8)(a0.f0[0].f2[2].a + k);
+    a0.f0[0].f2[2].b = (EnI16)(a0.f0[0].f2[2].b + k);
+    a0.f0[0].f2[2].c = (EnInt)(a0.f0[0].f2[2].c + k);
+    a0.f0[0].f3 = (long)(a0.f0[0].f3 + k);
     return a0;
 }
 
-R192 make_R192(int seed) {
-    R192 s;
+R190 make_R190(int seed) {
+    R190 s;
     memset(&s, 0, sizeof s);
-    s.f1.f2[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.f2[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1.f2[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1.f2[3] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f1.f2[4] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f2 = &ffidl_cells[(seed * 3 + 5) % 48];
+    s.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1[0] = (uint16_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f1[1] = (uint16_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f1[2] = (uint16_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f2[0] = (unsigned long)(uint64_t)(seed * 37 + 4 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R192(R192 a0) {
+__attribute__((unused)) static uint64_t leafhash_R190(R190 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1.f2[4]));
-    h = mix(h, (uint64_t)*(a0.f2));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f1[2]));
+    h = mix(h, (uint64_t)(a0.f2[0]));
     return h;
 }
-uint64_t hash_R192(uintptr_t a0, uint8_t a1, uint64_t a2, long a3, int64_t a4, R192 a5, float a6, float a7) {
+uint64_t hash_R190(uintptr_t a0, uint8_t a1, uint64_t a2, long a3, int64_t a4, R190 a5, float a6, float a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1.f2[4]));
-    h = mix(h, (uint64_t)*(a5.f2));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f1[2]));
+    h = mix(h, (uint64_t)(a5.f2[0]));
     h = mix(h, bits32(a6));
     h = mix(h, bits32(a7));
     return h;
 }
-R192 echo_R192(int8_t a0, int a1, double a2, double a3, float a4, R192 a5) {
+R190 echo_R190(int8_t a0, int a1, double a2, double a3, float a4, R190 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -14398,107 +13341,88 @@ R192 echo_R192(int8_t a0, int a1, double a2, double a3, float a4, R192 a5) {
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f1.f2[0] = (int8_t)(a5.f1.f2[0] + k);
-    a5.f1.f2[1] = (int8_t)(a5.f1.f2[1] + k);
-    a5.f1.f2[2] = (int8_t)(a5.f1.f2[2] + k);
-    a5.f1.f2[3] = (int8_t)(a5.f1.f2[3] + k);
-    a5.f1.f2[4] = (int8_t)(a5.f1.f2[4] + k);
-    a5.f2 = a5.f2 + (k & 7);
+    a5.f0 = (EnU32)(a5.f0 + k);
+    a5.f1[0] = (uint16_t)(a5.f1[0] + k);
+    a5.f1[1] = (uint16_t)(a5.f1[1] + k);
+    a5.f1[2] = (uint16_t)(a5.f1[2] + k);
+    a5.f2[0] = (unsigned long)(a5.f2[0] + k);
     return a5;
 }
-uint64_t pair_R192(_Bool a0, R192 a1, uint16_t a2, R192 a3) {
+uint64_t pair_R190(_Bool a0, R190 a1, uint16_t a2, R190 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1.f2[4]));
-    h = mix(h, (uint64_t)*(a1.f2));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1[0]));
+    h = mix(h, (uint64_t)(a1.f1[1]));
+    h = mix(h, (uint64_t)(a1.f1[2]));
+    h = mix(h, (uint64_t)(a1.f2[0]));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1.f2[4]));
-    h = mix(h, (uint64_t)*(a3.f2));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(a3.f1[2]));
+    h = mix(h, (uint64_t)(a3.f2[0]));
     return h;
 }
 
-R193 make_R193(int seed) {
-    R193 s;
+R191 make_R191(int seed) {
+    R191 s;
     memset(&s, 0, sizeof s);
     s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2.f1 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R193(R193 a0) {
+__attribute__((unused)) static uint64_t leafhash_R191(R191 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits32(a0.f2.f0));
-    h = mix(h, bits32(a0.f2.f1));
     return h;
 }
-uint64_t hash_R193(unsigned long a0, R193 a1) {
+uint64_t hash_R191(unsigned long a0, R191 a1) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1.f0));
-    h = mix(h, bits32(a1.f1));
-    h = mix(h, bits32(a1.f2.f0));
-    h = mix(h, bits32(a1.f2.f1));
     return h;
 }
-R193 echo_R193(unsigned short a0, uint8_t a1, R193 a2) {
+R191 echo_R191(unsigned short a0, uint8_t a1, R191 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (float)(a2.f1 + k);
-    a2.f2.f0 = (float)(a2.f2.f0 + k);
-    a2.f2.f1 = (float)(a2.f2.f1 + k);
     return a2;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R193(R193 a0, EnU32 a1, double a2) {
+uint64_t __attribute__((ms_abi)) w64_hash_R191(R191 a0, EnU32 a1, double a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits32(a0.f2.f0));
-    h = mix(h, bits32(a0.f2.f1));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits64(a2));
     return h;
 }
-R193 __attribute__((ms_abi)) w64_echo_R193(const int64_t *a0, R193 a1) {
+R191 __attribute__((ms_abi)) w64_echo_R191(const int64_t *a0, R191 a1) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a1.f0 = (float)(a1.f0 + k);
-    a1.f1 = (float)(a1.f1 + k);
-    a1.f2.f0 = (float)(a1.f2.f0 + k);
-    a1.f2.f1 = (float)(a1.f2.f1 + k);
     return a1;
 }
 
-R194 make_R194(int seed) {
-    R194 s;
+R192 make_R192(int seed) {
+    R192 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0[0][0] = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0].f0.f0[0].f2 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[0].f0.f0[1].f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R194(R194 a0) {
+__attribute__((unused)) static uint64_t leafhash_R192(R192 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a0.f0[0][0]));
+    h = mix(h, bits64(a0.f1[0].f0.f0[0].f2));
+    h = mix(h, bits64(a0.f1[0].f0.f0[1].f2));
     return h;
 }
-uint64_t hash_R194(float a0, float a1, intptr_t a2, char a3, double a4, float a5, R194 a6, const int64_t *a7) {
+uint64_t hash_R192(float a0, float a1, intptr_t a2, char a3, double a4, float a5, R192 a6, const int64_t *a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits32(a1));
@@ -14506,12 +13430,13 @@ uint64_t hash_R194(float a0, float a1, intptr_t a2, char a3, double a4, float a5
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
-    h = mix(h, bits32(a6.f0));
-    h = mix(h, bits32(a6.f1));
+    h = mix(h, bits64(a6.f0[0][0]));
+    h = mix(h, bits64(a6.f1[0].f0.f0[0].f2));
+    h = mix(h, bits64(a6.f1[0].f0.f0[1].f2));
     h = mix(h, (uint64_t)*(a7));
     return h;
 }
-R194 echo_R194(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R194 a6, int a7, uint8_t a8) {
+R192 echo_R192(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R192 a6, int a7, uint8_t a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -14523,47 +13448,44 @@ R194 echo_R194(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R1
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (float)(a6.f0 + k);
-    a6.f1 = (float)(a6.f1 + k);
+    a6.f0[0][0] = (double)(a6.f0[0][0] + k);
+    a6.f1[0].f0.f0[0].f2 = (double)(a6.f1[0].f0.f0[0].f2 + k);
+    a6.f1[0].f0.f0[1].f2 = (double)(a6.f1[0].f0.f0[1].f2 + k);
     return a6;
 }
-uint64_t pair_R194(long long a0, int64_t a1, R194 a2, double a3, R194 a4, EnU8 a5, _Bool a6) {
+uint64_t pair_R192(long long a0, int64_t a1, R192 a2, double a3, R192 a4, EnU8 a5, _Bool a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits64(a2.f0[0][0]));
+    h = mix(h, bits64(a2.f1[0].f0.f0[0].f2));
+    h = mix(h, bits64(a2.f1[0].f0.f0[1].f2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits64(a4.f0[0][0]));
+    h = mix(h, bits64(a4.f1[0].f0.f0[0].f2));
+    h = mix(h, bits64(a4.f1[0].f0.f0[1].f2));
     h = mix(h, (uint64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     return h;
 }
 
-R195 make_R195(int seed) {
-    R195 s;
+R193 make_R193(int seed) {
+    R193 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.f0.f0 = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R195(R195 a0) {
+__attribute__((unused)) static uint64_t leafhash_R193(R193 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f1.f0.f0));
-    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
-uint64_t hash_R195(R195 a0) {
+uint64_t hash_R193(R193 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f1.f0.f0));
-    h = mix(h, bits32(a0.f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2));
     return h;
 }
-R195 echo_R195(double a0, float a1, signed char a2, int8_t a3, float a4, R195 a5) {
+R193 echo_R193(double a0, float a1, signed char a2, int8_t a3, float a4, R193 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -14572,35 +13494,30 @@ R195 echo_R195(double a0, float a1, signed char a2, int8_t a3, float a4, R195 a5
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0[0] = (int8_t)(a5.f0[0] + k);
-    a5.f1.f0.f0 = (uint8_t)(a5.f1.f0.f0 + k);
-    a5.f2.f0 = (float)(a5.f2.f0 + k);
+    a5.f2 = (short)(a5.f2 + k);
     return a5;
 }
-HashFn_R195 ptr_hash_R195(void) { return hash_R195; }
-EchoFn_R195 ptr_echo_R195(void) { return echo_R195; }
+HashFn_R193 ptr_hash_R193(void) { return hash_R193; }
+EchoFn_R193 ptr_echo_R193(void) { return echo_R193; }
 
-R196 make_R196(int seed) {
-    R196 s;
+R194 make_R194(int seed) {
+    R194 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1.f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R196(R196 a0) {
+__attribute__((unused)) static uint64_t leafhash_R194(R194 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1.f0));
+    h = mix(h, bits64(a0.f1));
     return h;
 }
-uint64_t hash_R196(R196 a0, short a1) {
+uint64_t hash_R194(R194 a0, short a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, bits64(a0.f1.f0));
+    h = mix(h, bits64(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a1));
     return h;
 }
-R196 echo_R196(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, uint32_t a5, char a6, long a7, R196 a8, float a9, uint16_t a10) {
+R194 echo_R194(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, uint32_t a5, char a6, long a7, R194 a8, float a9, uint16_t a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -14614,11 +13531,10 @@ R196 echo_R196(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, 
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (signed char)(a8.f0 + k);
-    a8.f1.f0 = (double)(a8.f1.f0 + k);
+    a8.f1 = (double)(a8.f1 + k);
     return a8;
 }
-uint64_t pair_R196(signed char a0, ssize_t a1, int8_t a2, uint8_t a3, signed char a4, const int64_t *a5, R196 a6, short a7, R196 a8) {
+uint64_t pair_R194(signed char a0, ssize_t a1, int8_t a2, uint8_t a3, signed char a4, const int64_t *a5, R194 a6, short a7, R194 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -14626,1022 +13542,14 @@ uint64_t pair_R196(signed char a0, ssize_t a1, int8_t a2, uint8_t a3, signed cha
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4));
     h = mix(h, (uint64_t)*(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, bits64(a6.f1.f0));
+    h = mix(h, bits64(a6.f1));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, bits64(a8.f1.f0));
+    h = mix(h, bits64(a8.f1));
     return h;
 }
 
-R197 make_R197(int seed) {
-    R197 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f2 = (EnU16)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R197(R197 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0]));
-    h = mix(h, (uint64_t)(a0.f2));
-    return h;
-}
-uint64_t hash_R197(int8_t a0, float a1, double a2, unsigned char a3, uint32_t a4, R197 a5, float a6, double a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, bits32(a6));
-    h = mix(h, bits64(a7));
-    return h;
-}
-R197 echo_R197(const int64_t *a0, uint8_t a1, intptr_t a2, R197 a3, EnI64 a4, unsigned long long a5, int a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a3.f0 = (double)(a3.f0 + k);
-    a3.f1[0] = (int)(a3.f1[0] + k);
-    a3.f2 = (EnU16)(a3.f2 + k);
-    return a3;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R197(float a0, double a1, float a2, float a3, double a4, R197 a5, double a6, float a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, bits32(a3));
-    h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1[0]));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7));
-    return h;
-}
-R197 __attribute__((ms_abi)) w64_echo_R197(float a0, float a1, R197 a2, float a3, float a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0 = (double)(a2.f0 + k);
-    a2.f1[0] = (int)(a2.f1[0] + k);
-    a2.f2 = (EnU16)(a2.f2 + k);
-    return a2;
-}
-W64HashFn_R197 ptr_w64_hash_R197(void) { return w64_hash_R197; }
-W64EchoFn_R197 ptr_w64_echo_R197(void) { return w64_echo_R197; }
-
-R198 make_R198(int seed) {
-    R198 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0].f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R198(R198 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f1));
-    h = mix(h, bits32(a0.f0[1].f1));
-    return h;
-}
-uint64_t hash_R198(long a0, unsigned char a1, int16_t a2, size_t a3, float a4, unsigned long long a5, unsigned short a6, R198 a7, uint8_t a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6));
-    h = mix(h, bits32(a7.f0[0].f1));
-    h = mix(h, bits32(a7.f0[1].f1));
-    h = mix(h, (uint64_t)(a8));
-    return h;
-}
-R198 echo_R198(const int64_t *a0, int8_t a1, long a2, unsigned short a3, int8_t a4, int8_t a5, char a6, const int64_t *a7, R198 a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)(a4);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)*(a7);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a8.f0[0].f1 = (float)(a8.f0[0].f1 + k);
-    a8.f0[1].f1 = (float)(a8.f0[1].f1 + k);
-    return a8;
-}
-uint64_t pair_R198(R198 a0, int8_t a1, R198 a2, double a3, double a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f1));
-    h = mix(h, bits32(a0.f0[1].f1));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0[0].f1));
-    h = mix(h, bits32(a2.f0[1].f1));
-    h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4));
-    return h;
-}
-
-R199 make_R199(int seed) {
-    R199 s;
-    memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (unsigned long)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f1[0].f0 = (int64_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R199(R199 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0));
-    return h;
-}
-uint64_t hash_R199(ssize_t a0, int8_t a1, uint16_t a2, R199 a3, float a4) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0));
-    h = mix(h, bits32(a4));
-    return h;
-}
-R199 echo_R199(float a0, float a1, uint16_t a2, const int64_t *a3, float a4, int a5, uint8_t a6, R199 a7, unsigned short a8, float a9) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)*(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a5);
-    ks += (uint64_t)(a6);
-    ks += (uint64_t)(a8);
-    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a7.f0.f0[0] = (unsigned long)(a7.f0.f0[0] + k);
-    a7.f1[0].f0 = (int64_t)(a7.f1[0].f0 + k);
-    return a7;
-}
-
-R200 make_R200(int seed) {
-    R200 s;
-    memset(&s, 0, sizeof s);
-    s.f1 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R200(R200 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
-    return h;
-}
-uint64_t hash_R200(EnI64 a0, double a1, double a2, uintptr_t a3, R200 a4, _Bool a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, (uint64_t)(a5));
-    return h;
-}
-R200 echo_R200(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R200 a7, EnU16 a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    ks += (uint64_t)(a8);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a7.f1 = (float)(a7.f1 + k);
-    return a7;
-}
-uint64_t pair_R200(EnI16 a0, int64_t a1, unsigned long a2, double a3, unsigned char a4, R200 a5, float a6, R200 a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5.f1));
-    h = mix(h, bits32(a6));
-    h = mix(h, bits32(a7.f1));
-    return h;
-}
-HashFn_R200 ptr_hash_R200(void) { return hash_R200; }
-EchoFn_R200 ptr_echo_R200(void) { return echo_R200; }
-
-R201 make_R201(int seed) {
-    R201 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R201(R201 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    return h;
-}
-uint64_t hash_R201(float a0, short a1, int16_t a2, unsigned short a3, unsigned long a4, unsigned short a5, unsigned long a6, uint16_t a7, R201 a8, const int64_t *a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6));
-    h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits64(a8.f0));
-    h = mix(h, (uint64_t)*(a9));
-    return h;
-}
-R201 echo_R201(float a0, double a1, int16_t a2, EnU16 a3, double a4, R201 a5, intptr_t a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(int64_t)(a6);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a5.f0 = (double)(a5.f0 + k);
-    return a5;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R201(float a0, float a1, double a2, float a3, float a4, R201 a5, double a6, float a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7));
-    return h;
-}
-R201 __attribute__((ms_abi)) w64_echo_R201(R201 a0, size_t a1, unsigned long a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a0.f0 = (double)(a0.f0 + k);
-    return a0;
-}
-
-R202 make_R202(int seed) {
-    R202 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1[0] = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R202(R202 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1[0]));
-    return h;
-}
-uint64_t hash_R202(float a0, const int64_t *a1, double a2, int64_t a3, double a4, R202 a5, double a6, float a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)*(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, bits64(a5.f1[0]));
-    h = mix(h, bits64(a6));
-    h = mix(h, bits32(a7));
-    return h;
-}
-R202 echo_R202(float a0, double a1, unsigned long long a2, EnI8 a3, R202 a4, unsigned char a5, int16_t a6, int8_t a7) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)(a7);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a4.f0 = (float)(a4.f0 + k);
-    a4.f1[0] = (double)(a4.f1[0] + k);
-    return a4;
-}
-uint64_t pair_R202(float a0, float a1, float a2, float a3, float a4, R202 a5, float a6, R202 a7) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, bits64(a5.f1[0]));
-    h = mix(h, bits32(a6));
-    h = mix(h, bits32(a7.f0));
-    h = mix(h, bits64(a7.f1[0]));
-    return h;
-}
-
-R203 make_R203(int seed) {
-    R203 s;
-    memset(&s, 0, sizeof s);
-    s.f0.b[0] = ((seed + 0) & 1) != 0;
-    s.f0.b[1] = ((seed + 1) & 1) != 0;
-    s.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[0] = (unsigned short)(uint64_t)(seed * 37 + 3 * 11 + 3);
-    s.f2[1] = (unsigned short)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R203(R203 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.b[0]));
-    h = mix(h, (uint64_t)(a0.f0.b[1]));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    return h;
-}
-uint64_t hash_R203(R203 a0, uint32_t a1, const int64_t *a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0.b[0]));
-    h = mix(h, (uint64_t)(a0.f0.b[1]));
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)*(a2));
-    return h;
-}
-R203 echo_R203(EnU64 a0, size_t a1, R203 a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0.b[0] = a2.f0.b[0] ^ (k & 1);
-    a2.f0.b[1] = a2.f0.b[1] ^ (k & 1);
-    a2.f1 = (double)(a2.f1 + k);
-    a2.f2[0] = (unsigned short)(a2.f2[0] + k);
-    a2.f2[1] = (unsigned short)(a2.f2[1] + k);
-    return a2;
-}
-
-R204 make_R204(int seed) {
-    R204 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0] = (int)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[1] = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[2] = (int)((int64_t)(seed * 37 + 2 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R204(R204 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
-    return h;
-}
-uint64_t hash_R204(float a0, R204 a1, signed char a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    return h;
-}
-R204 echo_R204(size_t a0, int8_t a1, R204 a2, int32_t a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0[0] = (int)(a2.f0[0] + k);
-    a2.f0[1] = (int)(a2.f0[1] + k);
-    a2.f0[2] = (int)(a2.f0[2] + k);
-    return a2;
-}
-uint64_t pair_R204(char a0, unsigned short a1, int16_t a2, int8_t a3, R204 a4, size_t a5, R204 a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2]));
-    h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
-    return h;
-}
-
-R205 make_R205(int seed) {
-    R205 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f2[0] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f2[1] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R205(R205 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
-    return h;
-}
-uint64_t hash_R205(R205 a0, double a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
-    h = mix(h, bits64(a1));
-    return h;
-}
-R205 echo_R205(const int64_t *a0, unsigned char a1, R205 a2, long long a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(int64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0 = (float)(a2.f0 + k);
-    a2.f1 = (float)(a2.f1 + k);
-    a2.f2[0] = (float)(a2.f2[0] + k);
-    a2.f2[1] = (float)(a2.f2[1] + k);
-    return a2;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R205(int a0, R205 a1, int32_t a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits32(a1.f1));
-    h = mix(h, bits32(a1.f2[0]));
-    h = mix(h, bits32(a1.f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    return h;
-}
-R205 __attribute__((ms_abi)) w64_echo_R205(uintptr_t a0, uint8_t a1, unsigned int a2, R205 a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a3.f0 = (float)(a3.f0 + k);
-    a3.f1 = (float)(a3.f1 + k);
-    a3.f2[0] = (float)(a3.f2[0] + k);
-    a3.f2[1] = (float)(a3.f2[1] + k);
-    return a3;
-}
-HashFn_R205 ptr_hash_R205(void) { return hash_R205; }
-EchoFn_R205 ptr_echo_R205(void) { return echo_R205; }
-W64HashFn_R205 ptr_w64_hash_R205(void) { return w64_hash_R205; }
-W64EchoFn_R205 ptr_w64_echo_R205(void) { return w64_echo_R205; }
-
-R206 make_R206(int seed) {
-    R206 s;
-    memset(&s, 0, sizeof s);
-    s.f0.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R206(R206 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0.f0[0]));
-    h = mix(h, bits32(a0.f0.f0.f0[1]));
-    return h;
-}
-uint64_t hash_R206(unsigned long long a0, float a1, float a2, double a3, double a4, double a5, float a6, intptr_t a7, R206 a8, char a9, int8_t a10) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3));
-    h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5));
-    h = mix(h, bits32(a6));
-    h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, bits32(a8.f0.f0.f0[0]));
-    h = mix(h, bits32(a8.f0.f0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a9));
-    h = mix(h, (uint64_t)(int64_t)(a10));
-    return h;
-}
-R206 echo_R206(double a0, double a1, const int64_t *a2, unsigned char a3, double a4, unsigned long a5, long long a6, R206 a7, double a8) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)*(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    ks += (uint64_t)(a5);
-    ks += (uint64_t)(int64_t)(a6);
-    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a7.f0.f0.f0[0] = (float)(a7.f0.f0.f0[0] + k);
-    a7.f0.f0.f0[1] = (float)(a7.f0.f0.f0[1] + k);
-    return a7;
-}
-uint64_t pair_R206(R206 a0, int8_t a1, R206 a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0.f0[0]));
-    h = mix(h, bits32(a0.f0.f0.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, bits32(a2.f0.f0.f0[0]));
-    h = mix(h, bits32(a2.f0.f0.f0[1]));
-    return h;
-}
-
-R207 make_R207(int seed) {
-    R207 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1].f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0[2].f0 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f1 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f2[0] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f2[1] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f2[2] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R207(R207 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0));
-    h = mix(h, bits64(a0.f0[1].f0));
-    h = mix(h, bits64(a0.f0[2].f0));
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, bits64(a0.f2[0]));
-    h = mix(h, bits64(a0.f2[1]));
-    h = mix(h, bits64(a0.f2[2]));
-    return h;
-}
-uint64_t hash_R207(double a0, double a1, float a2, double a3, float a4, double a5, float a6, double a7, R207 a8, uint32_t a9) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4));
-    h = mix(h, bits64(a5));
-    h = mix(h, bits32(a6));
-    h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f0[0].f0));
-    h = mix(h, bits64(a8.f0[1].f0));
-    h = mix(h, bits64(a8.f0[2].f0));
-    h = mix(h, bits32(a8.f1));
-    h = mix(h, bits64(a8.f2[0]));
-    h = mix(h, bits64(a8.f2[1]));
-    h = mix(h, bits64(a8.f2[2]));
-    h = mix(h, (uint64_t)(a9));
-    return h;
-}
-R207 echo_R207(int16_t a0, int64_t a1, const int64_t *a2, uint16_t a3, const int64_t *a4, R207 a5, float a6) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)*(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)*(a4);
-    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a5.f0[0].f0 = (double)(a5.f0[0].f0 + k);
-    a5.f0[1].f0 = (double)(a5.f0[1].f0 + k);
-    a5.f0[2].f0 = (double)(a5.f0[2].f0 + k);
-    a5.f1 = (float)(a5.f1 + k);
-    a5.f2[0] = (double)(a5.f2[0] + k);
-    a5.f2[1] = (double)(a5.f2[1] + k);
-    a5.f2[2] = (double)(a5.f2[2] + k);
-    return a5;
-}
-
-R208 make_R208(int seed) {
-    R208 s;
-    memset(&s, 0, sizeof s);
-    s.f0.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f0.f0[2] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
-    s.f0.f0[3] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
-    s.f0.f0[4] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
-    s.f0.f0[5] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
-    s.f0.f0[6] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
-    s.f0.f0[7] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R208(R208 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0.f0[0]));
-    h = mix(h, bits32(a0.f0.f0[1]));
-    h = mix(h, bits32(a0.f0.f0[2]));
-    h = mix(h, bits32(a0.f0.f0[3]));
-    h = mix(h, bits32(a0.f0.f0[4]));
-    h = mix(h, bits32(a0.f0.f0[5]));
-    h = mix(h, bits32(a0.f0.f0[6]));
-    h = mix(h, bits32(a0.f0.f0[7]));
-    return h;
-}
-uint64_t hash_R208(double a0, uint8_t a1, R208 a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2.f0.f0[0]));
-    h = mix(h, bits32(a2.f0.f0[1]));
-    h = mix(h, bits32(a2.f0.f0[2]));
-    h = mix(h, bits32(a2.f0.f0[3]));
-    h = mix(h, bits32(a2.f0.f0[4]));
-    h = mix(h, bits32(a2.f0.f0[5]));
-    h = mix(h, bits32(a2.f0.f0[6]));
-    h = mix(h, bits32(a2.f0.f0[7]));
-    return h;
-}
-R208 echo_R208(double a0, R208 a1, float a2) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a1.f0.f0[0] = (float)(a1.f0.f0[0] + k);
-    a1.f0.f0[1] = (float)(a1.f0.f0[1] + k);
-    a1.f0.f0[2] = (float)(a1.f0.f0[2] + k);
-    a1.f0.f0[3] = (float)(a1.f0.f0[3] + k);
-    a1.f0.f0[4] = (float)(a1.f0.f0[4] + k);
-    a1.f0.f0[5] = (float)(a1.f0.f0[5] + k);
-    a1.f0.f0[6] = (float)(a1.f0.f0[6] + k);
-    a1.f0.f0[7] = (float)(a1.f0.f0[7] + k);
-    return a1;
-}
-uint64_t pair_R208(signed char a0, double a1, uint32_t a2, uint8_t a3, int32_t a4, float a5, R208 a6, unsigned char a7, R208 a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits32(a5));
-    h = mix(h, bits32(a6.f0.f0[0]));
-    h = mix(h, bits32(a6.f0.f0[1]));
-    h = mix(h, bits32(a6.f0.f0[2]));
-    h = mix(h, bits32(a6.f0.f0[3]));
-    h = mix(h, bits32(a6.f0.f0[4]));
-    h = mix(h, bits32(a6.f0.f0[5]));
-    h = mix(h, bits32(a6.f0.f0[6]));
-    h = mix(h, bits32(a6.f0.f0[7]));
-    h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f0.f0[0]));
-    h = mix(h, bits32(a8.f0.f0[1]));
-    h = mix(h, bits32(a8.f0.f0[2]));
-    h = mix(h, bits32(a8.f0.f0[3]));
-    h = mix(h, bits32(a8.f0.f0[4]));
-    h = mix(h, bits32(a8.f0.f0[5]));
-    h = mix(h, bits32(a8.f0.f0[6]));
-    h = mix(h, bits32(a8.f0.f0[7]));
-    return h;
-}
-
-R209 make_R209(int seed) {
-    R209 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].f2[0] = (int8_t)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f0[0].f0[0].f2[1] = (int8_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f0[0].f0[0].f2[2] = (int8_t)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f0[0].f0[0].f2[3] = (int8_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f0[0].f0[0].f2[4] = (int8_t)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f0[0].f0[1].f2[0] = (int8_t)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    s.f0[0].f0[1].f2[1] = (int8_t)((int64_t)(seed * 37 + 6 * 11 + 3));
-    s.f0[0].f0[1].f2[2] = (int8_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f0[0].f0[1].f2[3] = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f0[0].f0[1].f2[4] = (int8_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R209(R209 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f0[1].f2[4]));
-    return h;
-}
-uint64_t hash_R209(_Bool a0, R209 a1, double a2, int32_t a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[4]));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    return h;
-}
-R209 echo_R209(R209 a0) {
-    uint64_t ks = 0;
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a0.f0[0].f0[0].f2[0] = (int8_t)(a0.f0[0].f0[0].f2[0] + k);
-    a0.f0[0].f0[0].f2[1] = (int8_t)(a0.f0[0].f0[0].f2[1] + k);
-    a0.f0[0].f0[0].f2[2] = (int8_t)(a0.f0[0].f0[0].f2[2] + k);
-    a0.f0[0].f0[0].f2[3] = (int8_t)(a0.f0[0].f0[0].f2[3] + k);
-    a0.f0[0].f0[0].f2[4] = (int8_t)(a0.f0[0].f0[0].f2[4] + k);
-    a0.f0[0].f0[1].f2[0] = (int8_t)(a0.f0[0].f0[1].f2[0] + k);
-    a0.f0[0].f0[1].f2[1] = (int8_t)(a0.f0[0].f0[1].f2[1] + k);
-    a0.f0[0].f0[1].f2[2] = (int8_t)(a0.f0[0].f0[1].f2[2] + k);
-    a0.f0[0].f0[1].f2[3] = (int8_t)(a0.f0[0].f0[1].f2[3] + k);
-    a0.f0[0].f0[1].f2[4] = (int8_t)(a0.f0[0].f0[1].f2[4] + k);
-    return a0;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R209(uintptr_t a0, R209 a1, double a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0].f0[1].f2[4]));
-    h = mix(h, bits64(a2));
-    return h;
-}
-R209 __attribute__((ms_abi)) w64_echo_R209(int a0, uint16_t a1, uint8_t a2, long a3, R209 a4, unsigned short a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(a1);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(int64_t)(a3);
-    ks += (uint64_t)(a5);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a4.f0[0].f0[0].f2[0] = (int8_t)(a4.f0[0].f0[0].f2[0] + k);
-    a4.f0[0].f0[0].f2[1] = (int8_t)(a4.f0[0].f0[0].f2[1] + k);
-    a4.f0[0].f0[0].f2[2] = (int8_t)(a4.f0[0].f0[0].f2[2] + k);
-    a4.f0[0].f0[0].f2[3] = (int8_t)(a4.f0[0].f0[0].f2[3] + k);
-    a4.f0[0].f0[0].f2[4] = (int8_t)(a4.f0[0].f0[0].f2[4] + k);
-    a4.f0[0].f0[1].f2[0] = (int8_t)(a4.f0[0].f0[1].f2[0] + k);
-    a4.f0[0].f0[1].f2[1] = (int8_t)(a4.f0[0].f0[1].f2[1] + k);
-    a4.f0[0].f0[1].f2[2] = (int8_t)(a4.f0[0].f0[1].f2[2] + k);
-    a4.f0[0].f0[1].f2[3] = (int8_t)(a4.f0[0].f0[1].f2[3] + k);
-    a4.f0[0].f0[1].f2[4] = (int8_t)(a4.f0[0].f0[1].f2[4] + k);
-    return a4;
-}
-
-R210 make_R210(int seed) {
-    R210 s;
-    memset(&s, 0, sizeof s);
-    s.f0 = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1 = (unsigned int)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f2 = &ffidl_cells[(seed * 3 + 2) % 48];
-    s.f3 = (EnI8)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f4[0][0] = (unsigned char)(uint64_t)(seed * 37 + 4 * 11 + 3);
-    s.f4[1][0] = (unsigned char)(uint64_t)(seed * 37 + 5 * 11 + 3);
-    s.f5 = (uint8_t)(uint64_t)(seed * 37 + 6 * 11 + 3);
-    s.f6[0].f2 = (intptr_t)(-(int64_t)(seed * 37 + 7 * 11 + 3));
-    s.f6[1].f2 = (intptr_t)((int64_t)(seed * 37 + 8 * 11 + 3));
-    s.f6[2].f2 = (intptr_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R210(R210 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)*(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0][0]));
-    h = mix(h, (uint64_t)(a0.f4[1][0]));
-    h = mix(h, (uint64_t)(a0.f5));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[0].f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[1].f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f6[2].f2));
-    return h;
-}
-uint64_t hash_R210(uint8_t a0, size_t a1, unsigned long long a2, long a3, size_t a4, R210 a5) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)*(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4[0][0]));
-    h = mix(h, (uint64_t)(a5.f4[1][0]));
-    h = mix(h, (uint64_t)(a5.f5));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[0].f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[1].f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[2].f2));
-    return h;
-}
-R210 echo_R210(double a0, double a1, _Bool a2, uint8_t a3, R210 a4, double a5) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
-    ks += (uint64_t)(a2);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a4.f0 = (short)(a4.f0 + k);
-    a4.f1 = (unsigned int)(a4.f1 + k);
-    a4.f2 = a4.f2 + (k & 7);
-    a4.f3 = (EnI8)(a4.f3 + k);
-    a4.f4[0][0] = (unsigned char)(a4.f4[0][0] + k);
-    a4.f4[1][0] = (unsigned char)(a4.f4[1][0] + k);
-    a4.f5 = (uint8_t)(a4.f5 + k);
-    a4.f6[0].f2 = (intptr_t)(a4.f6[0].f2 + k);
-    a4.f6[1].f2 = (intptr_t)(a4.f6[1].f2 + k);
-    a4.f6[2].f2 = (intptr_t)(a4.f6[2].f2 + k);
-    return a4;
-}
-uint64_t pair_R210(char a0, uint32_t a1, double a2, R210 a3, double a4, R210 a5, unsigned long long a6) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)*(a3.f2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3));
-    h = mix(h, (uint64_t)(a3.f4[0][0]));
-    h = mix(h, (uint64_t)(a3.f4[1][0]));
-    h = mix(h, (uint64_t)(a3.f5));
-    h = mix(h, (uint64_t)(int64_t)(a3.f6[0].f2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f6[1].f2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f6[2].f2));
-    h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)*(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
-    h = mix(h, (uint64_t)(a5.f4[0][0]));
-    h = mix(h, (uint64_t)(a5.f4[1][0]));
-    h = mix(h, (uint64_t)(a5.f5));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[0].f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[1].f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[2].f2));
-    h = mix(h, (uint64_t)(a6));
-    return h;
-}
-HashFn_R210 ptr_hash_R210(void) { return hash_R210; }
-EchoFn_R210 ptr_echo_R210(void) { return echo_R210; }
-
-R211 make_R211(int seed) {
-    R211 s;
-    memset(&s, 0, sizeof s);
-    s.f1[0].f0[0][0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
-    s.f1[0].f0[0][1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
-    s.f1[0].f0[1][0] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
-    s.f1[0].f0[1][1] = (signed char)(-(int64_t)(seed * 37 + 3 * 11 + 3));
-    s.f1[0].f0[2][0] = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
-    s.f1[0].f0[2][1] = (signed char)(-(int64_t)(seed * 37 + 5 * 11 + 3));
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R211(R211 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1[0].f0[2][1]));
-    return h;
-}
-uint64_t hash_R211(float a0, float a1, float a2, R211 a3) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[2][1]));
-    return h;
-}
-R211 echo_R211(R211 a0, const int64_t *a1, EnI64 a2, size_t a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)*(a1);
-    ks += (uint64_t)(int64_t)(a2);
-    ks += (uint64_t)(a3);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a0.f1[0].f0[0][0] = (signed char)(a0.f1[0].f0[0][0] + k);
-    a0.f1[0].f0[0][1] = (signed char)(a0.f1[0].f0[0][1] + k);
-    a0.f1[0].f0[1][0] = (signed char)(a0.f1[0].f0[1][0] + k);
-    a0.f1[0].f0[1][1] = (signed char)(a0.f1[0].f0[1][1] + k);
-    a0.f1[0].f0[2][0] = (signed char)(a0.f1[0].f0[2][0] + k);
-    a0.f1[0].f0[2][1] = (signed char)(a0.f1[0].f0[2][1] + k);
-    return a0;
-}
-
-R212 make_R212(int seed) {
-    R212 s;
-    memset(&s, 0, sizeof s);
-    s.f0[0] = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (EnU32)(uint64_t)(seed * 37 + 1 * 11 + 3);
-    s.f0[2] = (EnU32)(uint64_t)(seed * 37 + 2 * 11 + 3);
-    return s;
-}
-__attribute__((unused)) static uint64_t leafhash_R212(R212 a0) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
-    h = mix(h, (uint64_t)(a0.f0[2]));
-    return h;
-}
-uint64_t hash_R212(double a0, R212 a1) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(a1.f0[2]));
-    return h;
-}
-R212 echo_R212(signed char a0, ssize_t a1, R212 a2, unsigned int a3, float a4) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
-    ks += (uint64_t)(int64_t)(a1);
-    ks += (uint64_t)(a3);
-    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a2.f0[0] = (EnU32)(a2.f0[0] + k);
-    a2.f0[1] = (EnU32)(a2.f0[1] + k);
-    a2.f0[2] = (EnU32)(a2.f0[2] + k);
-    return a2;
-}
-uint64_t pair_R212(const int64_t *a0, double a1, size_t a2, double a3, unsigned long a4, float a5, R212 a6, float a7, R212 a8) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3));
-    h = mix(h, (uint64_t)(a4));
-    h = mix(h, bits32(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
-    h = mix(h, (uint64_t)(a6.f0[2]));
-    h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f0[1]));
-    h = mix(h, (uint64_t)(a8.f0[2]));
-    return h;
-}
-
-R213 make_R213(int seed) {
-    R213 s;
+R195 make_R195(int seed) {
+    R195 s;
     memset(&s, 0, sizeof s);
     s.f0 = (uint16_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
@@ -15656,7 +13564,7 @@ R213 make_R213(int seed) {
     s.f5[1] = (EnI64)((int64_t)(seed * 37 + 10 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R213(R213 a0) {
+__attribute__((unused)) static uint64_t leafhash_R195(R195 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
     h = mix(h, (uint64_t)(a0.f1));
@@ -15671,66 +13579,79 @@ __attribute__((unused)) static uint64_t leafhash_R213(R213 a0) {
     h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
     return h;
 }
-uint64_t hash_R213(R213 a0, float a1, float a2) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[3]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[4]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[5]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f4[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2));
-    return h;
-}
-R213 echo_R213(unsigned long a0, R213 a1, double a2, double a3) {
-    uint64_t ks = 0;
-    ks += (uint64_t)(a0);
-    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
-    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
-    int64_t k = (int64_t)(ks & 127) - 50;
-    ffidl_note_k(k);
-    a1.f0 = (uint16_t)(a1.f0 + k);
-    a1.f1 = (unsigned short)(a1.f1 + k);
-    a1.f3[0] = (signed char)(a1.f3[0] + k);
-    a1.f3[1] = (signed char)(a1.f3[1] + k);
-    a1.f3[2] = (signed char)(a1.f3[2] + k);
-    a1.f3[3] = (signed char)(a1.f3[3] + k);
-    a1.f3[4] = (signed char)(a1.f3[4] + k);
-    a1.f3[5] = (signed char)(a1.f3[5] + k);
-    a1.f4[0] = (int64_t)(a1.f4[0] + k);
-    a1.f5[0] = (EnI64)(a1.f5[0] + k);
-    a1.f5[1] = (EnI64)(a1.f5[1] + k);
-    return a1;
-}
-uint64_t __attribute__((ms_abi)) w64_hash_R213(EnI8 a0, int16_t a1, R213 a2, int32_t a3, uint64_t a4) {
+uint64_t hash_R195(int8_t a0, float a1, double a2, unsigned char a3, uint32_t a4, R195 a5, float a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[3]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[4]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f3[5]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f4[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f5[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[3]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[4]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[5]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[1]));
+    h = mix(h, bits32(a6));
+    h = mix(h, bits64(a7));
     return h;
 }
-R213 __attribute__((ms_abi)) w64_echo_R213(int8_t a0, float a1, R213 a2) {
+R195 echo_R195(const int64_t *a0, uint8_t a1, intptr_t a2, R195 a3, EnI64 a4, unsigned long long a5, int a6) {
     uint64_t ks = 0;
-    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a3.f0 = (uint16_t)(a3.f0 + k);
+    a3.f1 = (unsigned short)(a3.f1 + k);
+    a3.f3[0] = (signed char)(a3.f3[0] + k);
+    a3.f3[1] = (signed char)(a3.f3[1] + k);
+    a3.f3[2] = (signed char)(a3.f3[2] + k);
+    a3.f3[3] = (signed char)(a3.f3[3] + k);
+    a3.f3[4] = (signed char)(a3.f3[4] + k);
+    a3.f3[5] = (signed char)(a3.f3[5] + k);
+    a3.f4[0] = (int64_t)(a3.f4[0] + k);
+    a3.f5[0] = (EnI64)(a3.f5[0] + k);
+    a3.f5[1] = (EnI64)(a3.f5[1] + k);
+    return a3;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R195(float a0, double a1, float a2, float a3, double a4, R195 a5, double a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits64(a4));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[3]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[4]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[5]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f4[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5[1]));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits32(a7));
+    return h;
+}
+R195 __attribute__((ms_abi)) w64_echo_R195(float a0, float a1, R195 a2, float a3, float a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
     a2.f0 = (uint16_t)(a2.f0 + k);
@@ -15746,35 +13667,1066 @@ R213 __attribute__((ms_abi)) w64_echo_R213(int8_t a0, float a1, R213 a2) {
     a2.f5[1] = (EnI64)(a2.f5[1] + k);
     return a2;
 }
-W64HashFn_R213 ptr_w64_hash_R213(void) { return w64_hash_R213; }
-W64EchoFn_R213 ptr_w64_echo_R213(void) { return w64_echo_R213; }
+W64HashFn_R195 ptr_w64_hash_R195(void) { return w64_hash_R195; }
+W64EchoFn_R195 ptr_w64_echo_R195(void) { return w64_echo_R195; }
 
-R214 make_R214(int seed) {
-    R214 s;
+R196 make_R196(int seed) {
+    R196 s;
     memset(&s, 0, sizeof s);
     s.f1 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
     s.f2[0] = (uint8_t)(uint64_t)(seed * 37 + 1 * 11 + 3);
     s.f2[1] = (uint8_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
     s.f2[2] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
     s.f3 = ((seed + 4) & 1) != 0;
-    s.f4[0].f2.f0 = ((seed + 5) & 1) != 0;
-    s.f4[1].f2.f0 = ((seed + 6) & 1) != 0;
-    s.f4[2].f2.f0 = ((seed + 7) & 1) != 0;
+    s.f4[0].f0[0] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4[1].f0[0] = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f4[2].f0[0] = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f5[0] = (int8_t)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f5[1] = (int8_t)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f5[2] = (int8_t)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f6 = (unsigned short)(uint64_t)(seed * 37 + 11 * 11 + 3);
+    s.f7[0].f2 = (unsigned long)(uint64_t)(seed * 37 + 12 * 11 + 3);
+    s.f7[1].f2 = (unsigned long)(uint64_t)(seed * 37 + 13 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R214(R214 a0) {
+__attribute__((unused)) static uint64_t leafhash_R196(R196 a0) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f1));
     h = mix(h, (uint64_t)(a0.f2[0]));
     h = mix(h, (uint64_t)(a0.f2[1]));
     h = mix(h, (uint64_t)(a0.f2[2]));
     h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0].f2.f0));
-    h = mix(h, (uint64_t)(a0.f4[1].f2.f0));
-    h = mix(h, (uint64_t)(a0.f4[2].f2.f0));
+    h = mix(h, bits64(a0.f4[0].f0[0]));
+    h = mix(h, bits64(a0.f4[1].f0[0]));
+    h = mix(h, bits64(a0.f4[2].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[2]));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)(a0.f7[0].f2));
+    h = mix(h, (uint64_t)(a0.f7[1].f2));
     return h;
 }
-uint64_t hash_R214(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uintptr_t a5, R214 a6, uint8_t a7) {
+uint64_t hash_R196(long a0, unsigned char a1, int16_t a2, size_t a3, float a4, unsigned long long a5, unsigned short a6, R196 a7, uint8_t a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, (uint64_t)(a7.f1));
+    h = mix(h, (uint64_t)(a7.f2[0]));
+    h = mix(h, (uint64_t)(a7.f2[1]));
+    h = mix(h, (uint64_t)(a7.f2[2]));
+    h = mix(h, (uint64_t)(a7.f3));
+    h = mix(h, bits64(a7.f4[0].f0[0]));
+    h = mix(h, bits64(a7.f4[1].f0[0]));
+    h = mix(h, bits64(a7.f4[2].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a7.f5[2]));
+    h = mix(h, (uint64_t)(a7.f6));
+    h = mix(h, (uint64_t)(a7.f7[0].f2));
+    h = mix(h, (uint64_t)(a7.f7[1].f2));
+    h = mix(h, (uint64_t)(a8));
+    return h;
+}
+R196 echo_R196(const int64_t *a0, int8_t a1, long a2, unsigned short a3, int8_t a4, int8_t a5, char a6, const int64_t *a7, R196 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)(a4);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)*(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a8.f1 = (unsigned char)(a8.f1 + k);
+    a8.f2[0] = (uint8_t)(a8.f2[0] + k);
+    a8.f2[1] = (uint8_t)(a8.f2[1] + k);
+    a8.f2[2] = (uint8_t)(a8.f2[2] + k);
+    a8.f3 = a8.f3 ^ (k & 1);
+    a8.f4[0].f0[0] = (double)(a8.f4[0].f0[0] + k);
+    a8.f4[1].f0[0] = (double)(a8.f4[1].f0[0] + k);
+    a8.f4[2].f0[0] = (double)(a8.f4[2].f0[0] + k);
+    a8.f5[0] = (int8_t)(a8.f5[0] + k);
+    a8.f5[1] = (int8_t)(a8.f5[1] + k);
+    a8.f5[2] = (int8_t)(a8.f5[2] + k);
+    a8.f6 = (unsigned short)(a8.f6 + k);
+    a8.f7[0].f2 = (unsigned long)(a8.f7[0].f2 + k);
+    a8.f7[1].f2 = (unsigned long)(a8.f7[1].f2 + k);
+    return a8;
+}
+uint64_t pair_R196(R196 a0, int8_t a1, R196 a2, double a3, double a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0]));
+    h = mix(h, (uint64_t)(a0.f2[1]));
+    h = mix(h, (uint64_t)(a0.f2[2]));
+    h = mix(h, (uint64_t)(a0.f3));
+    h = mix(h, bits64(a0.f4[0].f0[0]));
+    h = mix(h, bits64(a0.f4[1].f0[0]));
+    h = mix(h, bits64(a0.f4[2].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f5[2]));
+    h = mix(h, (uint64_t)(a0.f6));
+    h = mix(h, (uint64_t)(a0.f7[0].f2));
+    h = mix(h, (uint64_t)(a0.f7[1].f2));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, (uint64_t)(a2.f2[0]));
+    h = mix(h, (uint64_t)(a2.f2[1]));
+    h = mix(h, (uint64_t)(a2.f2[2]));
+    h = mix(h, (uint64_t)(a2.f3));
+    h = mix(h, bits64(a2.f4[0].f0[0]));
+    h = mix(h, bits64(a2.f4[1].f0[0]));
+    h = mix(h, bits64(a2.f4[2].f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5[2]));
+    h = mix(h, (uint64_t)(a2.f6));
+    h = mix(h, (uint64_t)(a2.f7[0].f2));
+    h = mix(h, (uint64_t)(a2.f7[1].f2));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits64(a4));
+    return h;
+}
+
+R197 make_R197(int seed) {
+    R197 s;
+    memset(&s, 0, sizeof s);
+    s.f3.f0.f0.f0[0][0] = (int16_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f3.f0.f0.f0[0][1] = (int16_t)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f3.f0.f0.f0[1][0] = (int16_t)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f3.f0.f0.f0[1][1] = (int16_t)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f3.f1 = (signed char)((int64_t)(seed * 37 + 4 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R197(R197 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f1));
+    return h;
+}
+uint64_t hash_R197(ssize_t a0, int8_t a1, uint16_t a2, R197 a3, float a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f1));
+    h = mix(h, bits32(a4));
+    return h;
+}
+R197 echo_R197(float a0, float a1, uint16_t a2, const int64_t *a3, float a4, int a5, uint8_t a6, R197 a7, unsigned short a8, float a9) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)*(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a5);
+    ks += (uint64_t)(a6);
+    ks += (uint64_t)(a8);
+    ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a7.f3.f0.f0.f0[0][0] = (int16_t)(a7.f3.f0.f0.f0[0][0] + k);
+    a7.f3.f0.f0.f0[0][1] = (int16_t)(a7.f3.f0.f0.f0[0][1] + k);
+    a7.f3.f0.f0.f0[1][0] = (int16_t)(a7.f3.f0.f0.f0[1][0] + k);
+    a7.f3.f0.f0.f0[1][1] = (int16_t)(a7.f3.f0.f0.f0[1][1] + k);
+    a7.f3.f1 = (signed char)(a7.f3.f1 + k);
+    return a7;
+}
+
+R198 make_R198(int seed) {
+    R198 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R198(R198 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0]));
+    h = mix(h, bits32(a0.f0[1]));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
+uint64_t hash_R198(EnI64 a0, double a1, double a2, uintptr_t a3, R198 a4, _Bool a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, bits32(a4.f0[0]));
+    h = mix(h, bits32(a4.f0[1]));
+    h = mix(h, bits64(a4.f1));
+    h = mix(h, (uint64_t)(a5));
+    return h;
+}
+R198 echo_R198(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R198 a7, EnU16 a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    ks += (uint64_t)(a8);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a7.f0[0] = (float)(a7.f0[0] + k);
+    a7.f0[1] = (float)(a7.f0[1] + k);
+    a7.f1 = (double)(a7.f1 + k);
+    return a7;
+}
+uint64_t pair_R198(EnI16 a0, int64_t a1, unsigned long a2, double a3, unsigned char a4, R198 a5, float a6, R198 a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, bits32(a5.f0[0]));
+    h = mix(h, bits32(a5.f0[1]));
+    h = mix(h, bits64(a5.f1));
+    h = mix(h, bits32(a6));
+    h = mix(h, bits32(a7.f0[0]));
+    h = mix(h, bits32(a7.f0[1]));
+    h = mix(h, bits64(a7.f1));
+    return h;
+}
+HashFn_R198 ptr_hash_R198(void) { return hash_R198; }
+EchoFn_R198 ptr_echo_R198(void) { return echo_R198; }
+
+R199 make_R199(int seed) {
+    R199 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0] = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f0[1] = (EnU32)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R199(R199 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(a0.f0[1]));
+    return h;
+}
+uint64_t hash_R199(float a0, short a1, int16_t a2, unsigned short a3, unsigned long a4, unsigned short a5, unsigned long a6, uint16_t a7, R199 a8, const int64_t *a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, (uint64_t)(a6));
+    h = mix(h, (uint64_t)(a7));
+    h = mix(h, (uint64_t)(a8.f0[0]));
+    h = mix(h, (uint64_t)(a8.f0[1]));
+    h = mix(h, (uint64_t)*(a9));
+    return h;
+}
+R199 echo_R199(float a0, double a1, int16_t a2, EnU16 a3, double a4, R199 a5, intptr_t a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(int64_t)(a6);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a5.f0[0] = (EnU32)(a5.f0[0] + k);
+    a5.f0[1] = (EnU32)(a5.f0[1] + k);
+    return a5;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R199(float a0, float a1, double a2, float a3, float a4, R199 a5, double a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, (uint64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(a5.f0[1]));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits32(a7));
+    return h;
+}
+R199 __attribute__((ms_abi)) w64_echo_R199(R199 a0, size_t a1, unsigned long a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.f0[0] = (EnU32)(a0.f0[0] + k);
+    a0.f0[1] = (EnU32)(a0.f0[1] + k);
+    return a0;
+}
+
+R200 make_R200(int seed) {
+    R200 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1].f0 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R200(R200 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0[0].f0));
+    h = mix(h, bits64(a0.f0[1].f0));
+    return h;
+}
+uint64_t hash_R200(float a0, const int64_t *a1, double a2, int64_t a3, double a4, R200 a5, double a6, float a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)*(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits64(a4));
+    h = mix(h, bits64(a5.f0[0].f0));
+    h = mix(h, bits64(a5.f0[1].f0));
+    h = mix(h, bits64(a6));
+    h = mix(h, bits32(a7));
+    return h;
+}
+R200 echo_R200(float a0, double a1, unsigned long long a2, EnI8 a3, R200 a4, unsigned char a5, int16_t a6, int8_t a7) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)(a7);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a4.f0[0].f0 = (double)(a4.f0[0].f0 + k);
+    a4.f0[1].f0 = (double)(a4.f0[1].f0 + k);
+    return a4;
+}
+uint64_t pair_R200(float a0, float a1, float a2, float a3, float a4, R200 a5, float a6, R200 a7) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits32(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, bits64(a5.f0[0].f0));
+    h = mix(h, bits64(a5.f0[1].f0));
+    h = mix(h, bits32(a6));
+    h = mix(h, bits64(a7.f0[0].f0));
+    h = mix(h, bits64(a7.f0[1].f0));
+    return h;
+}
+
+R201 make_R201(int seed) {
+    R201 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R201(R201 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    return h;
+}
+uint64_t hash_R201(R201 a0, uint32_t a1, const int64_t *a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)*(a2));
+    return h;
+}
+R201 echo_R201(EnU64 a0, size_t a1, R201 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f0 = (double)(a2.f0 + k);
+    a2.f1 = (unsigned short)(a2.f1 + k);
+    return a2;
+}
+
+R202 make_R202(int seed) {
+    R202 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R202(R202 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0[0].a));
+    return h;
+}
+uint64_t hash_R202(float a0, R202 a1, signed char a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1.f0[0].a));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    return h;
+}
+R202 echo_R202(size_t a0, int8_t a1, R202 a2, int32_t a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f0[0].a = (float)(a2.f0[0].a + k);
+    return a2;
+}
+uint64_t pair_R202(char a0, unsigned short a1, int16_t a2, int8_t a3, R202 a4, size_t a5, R202 a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, bits32(a4.f0[0].a));
+    h = mix(h, (uint64_t)(a5));
+    h = mix(h, bits32(a6.f0[0].a));
+    return h;
+}
+
+R203 make_R203(int seed) {
+    R203 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R203(R203 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    return h;
+}
+uint64_t hash_R203(R203 a0, double a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits64(a1));
+    return h;
+}
+R203 echo_R203(const int64_t *a0, unsigned char a1, R203 a2, long long a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(int64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f0 = (EnU32)(a2.f0 + k);
+    a2.f1 = (float)(a2.f1 + k);
+    return a2;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R203(int a0, R203 a1, int32_t a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    return h;
+}
+R203 __attribute__((ms_abi)) w64_echo_R203(uintptr_t a0, uint8_t a1, unsigned int a2, R203 a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a3.f0 = (EnU32)(a3.f0 + k);
+    a3.f1 = (float)(a3.f1 + k);
+    return a3;
+}
+HashFn_R203 ptr_hash_R203(void) { return hash_R203; }
+EchoFn_R203 ptr_echo_R203(void) { return echo_R203; }
+W64HashFn_R203 ptr_w64_hash_R203(void) { return w64_hash_R203; }
+W64EchoFn_R203 ptr_w64_echo_R203(void) { return w64_echo_R203; }
+
+R204 make_R204(int seed) {
+    R204 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f3[0] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f3[1] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f3[2] = (double)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f4 = (double)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f5 = (double)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R204(R204 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3[0]));
+    h = mix(h, bits64(a0.f3[1]));
+    h = mix(h, bits64(a0.f3[2]));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits64(a0.f5));
+    return h;
+}
+uint64_t hash_R204(unsigned long long a0, float a1, float a2, double a3, double a4, double a5, float a6, intptr_t a7, R204 a8, char a9, int8_t a10) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits64(a4));
+    h = mix(h, bits64(a5));
+    h = mix(h, bits32(a6));
+    h = mix(h, (uint64_t)(int64_t)(a7));
+    h = mix(h, bits64(a8.f0));
+    h = mix(h, bits64(a8.f1));
+    h = mix(h, bits64(a8.f2));
+    h = mix(h, bits64(a8.f3[0]));
+    h = mix(h, bits64(a8.f3[1]));
+    h = mix(h, bits64(a8.f3[2]));
+    h = mix(h, bits64(a8.f4));
+    h = mix(h, bits64(a8.f5));
+    h = mix(h, (uint64_t)(int64_t)(a9));
+    h = mix(h, (uint64_t)(int64_t)(a10));
+    return h;
+}
+R204 echo_R204(double a0, double a1, const int64_t *a2, unsigned char a3, double a4, unsigned long a5, long long a6, R204 a7, double a8) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    ks += (uint64_t)(a5);
+    ks += (uint64_t)(int64_t)(a6);
+    ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a7.f0 = (double)(a7.f0 + k);
+    a7.f1 = (double)(a7.f1 + k);
+    a7.f2 = (double)(a7.f2 + k);
+    a7.f3[0] = (double)(a7.f3[0] + k);
+    a7.f3[1] = (double)(a7.f3[1] + k);
+    a7.f3[2] = (double)(a7.f3[2] + k);
+    a7.f4 = (double)(a7.f4 + k);
+    a7.f5 = (double)(a7.f5 + k);
+    return a7;
+}
+uint64_t pair_R204(R204 a0, int8_t a1, R204 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2));
+    h = mix(h, bits64(a0.f3[0]));
+    h = mix(h, bits64(a0.f3[1]));
+    h = mix(h, bits64(a0.f3[2]));
+    h = mix(h, bits64(a0.f4));
+    h = mix(h, bits64(a0.f5));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits64(a2.f2));
+    h = mix(h, bits64(a2.f3[0]));
+    h = mix(h, bits64(a2.f3[1]));
+    h = mix(h, bits64(a2.f3[2]));
+    h = mix(h, bits64(a2.f4));
+    h = mix(h, bits64(a2.f5));
+    return h;
+}
+
+R205 make_R205(int seed) {
+    R205 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R205(R205 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    return h;
+}
+uint64_t hash_R205(double a0, double a1, float a2, double a3, float a4, double a5, float a6, double a7, R205 a8, uint32_t a9) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits32(a4));
+    h = mix(h, bits64(a5));
+    h = mix(h, bits32(a6));
+    h = mix(h, bits64(a7));
+    h = mix(h, bits32(a8.f0));
+    h = mix(h, bits64(a8.f1));
+    h = mix(h, (uint64_t)(a9));
+    return h;
+}
+R205 echo_R205(int16_t a0, int64_t a1, const int64_t *a2, uint16_t a3, const int64_t *a4, R205 a5, float a6) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)*(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)*(a4);
+    ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a5.f0 = (float)(a5.f0 + k);
+    a5.f1 = (double)(a5.f1 + k);
+    return a5;
+}
+
+R206 make_R206(int seed) {
+    R206 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (unsigned char)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2[0].f1[0] = (size_t)(uint64_t)(seed * 37 + 2 * 11 + 3);
+    s.f2[0].f2.f0 = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f2[1].f1[0] = (size_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2[1].f2.f0 = (short)(-(int64_t)(seed * 37 + 5 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R206(R206 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, (uint64_t)(a0.f2[0].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[0].f2.f0));
+    h = mix(h, (uint64_t)(a0.f2[1].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2[1].f2.f0));
+    return h;
+}
+uint64_t hash_R206(double a0, uint8_t a1, R206 a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, bits32(a2.f1));
+    h = mix(h, (uint64_t)(a2.f2[0].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[0].f2.f0));
+    h = mix(h, (uint64_t)(a2.f2[1].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f2[1].f2.f0));
+    return h;
+}
+R206 echo_R206(double a0, R206 a1, float a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a1.f0 = (unsigned char)(a1.f0 + k);
+    a1.f1 = (float)(a1.f1 + k);
+    a1.f2[0].f1[0] = (size_t)(a1.f2[0].f1[0] + k);
+    a1.f2[0].f2.f0 = (short)(a1.f2[0].f2.f0 + k);
+    a1.f2[1].f1[0] = (size_t)(a1.f2[1].f1[0] + k);
+    a1.f2[1].f2.f0 = (short)(a1.f2[1].f2.f0 + k);
+    return a1;
+}
+uint64_t pair_R206(signed char a0, double a1, uint32_t a2, uint8_t a3, int32_t a4, float a5, R206 a6, unsigned char a7, R206 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    h = mix(h, bits32(a5));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, bits32(a6.f1));
+    h = mix(h, (uint64_t)(a6.f2[0].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[0].f2.f0));
+    h = mix(h, (uint64_t)(a6.f2[1].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2[1].f2.f0));
+    h = mix(h, (uint64_t)(a7));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, bits32(a8.f1));
+    h = mix(h, (uint64_t)(a8.f2[0].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2[0].f2.f0));
+    h = mix(h, (uint64_t)(a8.f2[1].f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f2[1].f2.f0));
+    return h;
+}
+
+R207 make_R207(int seed) {
+    R207 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R207(R207 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1));
+    h = mix(h, bits32(a0.f2));
+    return h;
+}
+uint64_t hash_R207(_Bool a0, R207 a1, double a2, int32_t a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, bits32(a1.f2));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    return h;
+}
+R207 echo_R207(R207 a0) {
+    uint64_t ks = 0;
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.f0 = (float)(a0.f0 + k);
+    a0.f1 = (float)(a0.f1 + k);
+    a0.f2 = (float)(a0.f2 + k);
+    return a0;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R207(uintptr_t a0, R207 a1, double a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, bits32(a1.f2));
+    h = mix(h, bits64(a2));
+    return h;
+}
+R207 __attribute__((ms_abi)) w64_echo_R207(int a0, uint16_t a1, uint8_t a2, long a3, R207 a4, unsigned short a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(a1);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(int64_t)(a3);
+    ks += (uint64_t)(a5);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a4.f0 = (float)(a4.f0 + k);
+    a4.f1 = (float)(a4.f1 + k);
+    a4.f2 = (float)(a4.f2 + k);
+    return a4;
+}
+
+R208 make_R208(int seed) {
+    R208 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0] = (signed char)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (signed char)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (signed char)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f1[0] = (uint8_t)(uint64_t)(seed * 37 + 3 * 11 + 3);
+    s.f1[1] = (uint8_t)(uint64_t)(seed * 37 + 4 * 11 + 3);
+    s.f2 = (unsigned long)(uint64_t)(seed * 37 + 5 * 11 + 3);
+    s.f3 = (short)((int64_t)(seed * 37 + 6 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R208(R208 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(a0.f1[0]));
+    h = mix(h, (uint64_t)(a0.f1[1]));
+    h = mix(h, (uint64_t)(a0.f2));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3));
+    return h;
+}
+uint64_t hash_R208(uint8_t a0, size_t a1, unsigned long long a2, long a3, size_t a4, R208 a5) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3));
+    return h;
+}
+R208 echo_R208(double a0, double a1, _Bool a2, uint8_t a3, R208 a4, double a5) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    ks += (uint64_t)(a2);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a4.f0[0] = (signed char)(a4.f0[0] + k);
+    a4.f0[1] = (signed char)(a4.f0[1] + k);
+    a4.f0[2] = (signed char)(a4.f0[2] + k);
+    a4.f1[0] = (uint8_t)(a4.f1[0] + k);
+    a4.f1[1] = (uint8_t)(a4.f1[1] + k);
+    a4.f2 = (unsigned long)(a4.f2 + k);
+    a4.f3 = (short)(a4.f3 + k);
+    return a4;
+}
+uint64_t pair_R208(char a0, uint32_t a1, double a2, R208 a3, double a4, R208 a5, unsigned long long a6) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, bits64(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
+    h = mix(h, (uint64_t)(a3.f1[0]));
+    h = mix(h, (uint64_t)(a3.f1[1]));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3));
+    h = mix(h, bits64(a4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[2]));
+    h = mix(h, (uint64_t)(a5.f1[0]));
+    h = mix(h, (uint64_t)(a5.f1[1]));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3));
+    h = mix(h, (uint64_t)(a6));
+    return h;
+}
+HashFn_R208 ptr_hash_R208(void) { return hash_R208; }
+EchoFn_R208 ptr_echo_R208(void) { return echo_R208; }
+
+R209 make_R209(int seed) {
+    R209 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R209(R209 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.f0));
+    return h;
+}
+uint64_t hash_R209(float a0, float a1, float a2, R209 a3) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3.f0));
+    return h;
+}
+R209 echo_R209(R209 a0, const int64_t *a1, EnI64 a2, size_t a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)*(a1);
+    ks += (uint64_t)(int64_t)(a2);
+    ks += (uint64_t)(a3);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a0.f0 = (double)(a0.f0 + k);
+    return a0;
+}
+
+R210 make_R210(int seed) {
+    R210 s;
+    memset(&s, 0, sizeof s);
+    s.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1.f0 = (int)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f1.f1[0].f0.f0 = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1.f1[1].f0.f0 = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2[0] = (float)((seed * 1.5 + 4 * 0.25 + 0.125));
+    s.f2[1] = (float)(-(seed * 1.5 + 5 * 0.25 + 0.125));
+    s.f2[2] = (float)((seed * 1.5 + 6 * 0.25 + 0.125));
+    s.f2[3] = (float)(-(seed * 1.5 + 7 * 0.25 + 0.125));
+    s.f3[0] = (char)((int64_t)(seed * 37 + 8 * 11 + 3));
+    s.f3[1] = (char)(-(int64_t)(seed * 37 + 9 * 11 + 3));
+    s.f3[2] = (char)((int64_t)(seed * 37 + 10 * 11 + 3));
+    s.f4.f0 = (float)(-(seed * 1.5 + 11 * 0.25 + 0.125));
+    s.f4.f1 = (float)((seed * 1.5 + 12 * 0.25 + 0.125));
+    s.f5 = (uint64_t)(uint64_t)(seed * 37 + 13 * 11 + 3);
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R210(R210 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1.f0));
+    h = mix(h, bits32(a0.f1.f1[0].f0.f0));
+    h = mix(h, bits32(a0.f1.f1[1].f0.f0));
+    h = mix(h, bits32(a0.f2[0]));
+    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, bits32(a0.f2[2]));
+    h = mix(h, bits32(a0.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = mix(h, bits32(a0.f4.f0));
+    h = mix(h, bits32(a0.f4.f1));
+    h = mix(h, (uint64_t)(a0.f5));
+    return h;
+}
+uint64_t hash_R210(double a0, R210 a1) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1.f0));
+    h = mix(h, bits32(a1.f1.f1[0].f0.f0));
+    h = mix(h, bits32(a1.f1.f1[1].f0.f0));
+    h = mix(h, bits32(a1.f2[0]));
+    h = mix(h, bits32(a1.f2[1]));
+    h = mix(h, bits32(a1.f2[2]));
+    h = mix(h, bits32(a1.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3[2]));
+    h = mix(h, bits32(a1.f4.f0));
+    h = mix(h, bits32(a1.f4.f1));
+    h = mix(h, (uint64_t)(a1.f5));
+    return h;
+}
+R210 echo_R210(signed char a0, ssize_t a1, R210 a2, unsigned int a3, float a4) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)(a1);
+    ks += (uint64_t)(a3);
+    ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f0 = (float)(a2.f0 + k);
+    a2.f1.f0 = (int)(a2.f1.f0 + k);
+    a2.f1.f1[0].f0.f0 = (float)(a2.f1.f1[0].f0.f0 + k);
+    a2.f1.f1[1].f0.f0 = (float)(a2.f1.f1[1].f0.f0 + k);
+    a2.f2[0] = (float)(a2.f2[0] + k);
+    a2.f2[1] = (float)(a2.f2[1] + k);
+    a2.f2[2] = (float)(a2.f2[2] + k);
+    a2.f2[3] = (float)(a2.f2[3] + k);
+    a2.f3[0] = (char)(a2.f3[0] + k);
+    a2.f3[1] = (char)(a2.f3[1] + k);
+    a2.f3[2] = (char)(a2.f3[2] + k);
+    a2.f4.f0 = (float)(a2.f4.f0 + k);
+    a2.f4.f1 = (float)(a2.f4.f1 + k);
+    a2.f5 = (uint64_t)(a2.f5 + k);
+    return a2;
+}
+uint64_t pair_R210(const int64_t *a0, double a1, size_t a2, double a3, unsigned long a4, float a5, R210 a6, float a7, R210 a8) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)*(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, (uint64_t)(a4));
+    h = mix(h, bits32(a5));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1.f0));
+    h = mix(h, bits32(a6.f1.f1[0].f0.f0));
+    h = mix(h, bits32(a6.f1.f1[1].f0.f0));
+    h = mix(h, bits32(a6.f2[0]));
+    h = mix(h, bits32(a6.f2[1]));
+    h = mix(h, bits32(a6.f2[2]));
+    h = mix(h, bits32(a6.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f3[2]));
+    h = mix(h, bits32(a6.f4.f0));
+    h = mix(h, bits32(a6.f4.f1));
+    h = mix(h, (uint64_t)(a6.f5));
+    h = mix(h, bits32(a7));
+    h = mix(h, bits32(a8.f0));
+    h = mix(h, (uint64_t)(int64_t)(a8.f1.f0));
+    h = mix(h, bits32(a8.f1.f1[0].f0.f0));
+    h = mix(h, bits32(a8.f1.f1[1].f0.f0));
+    h = mix(h, bits32(a8.f2[0]));
+    h = mix(h, bits32(a8.f2[1]));
+    h = mix(h, bits32(a8.f2[2]));
+    h = mix(h, bits32(a8.f2[3]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3[0]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3[1]));
+    h = mix(h, (uint64_t)(int64_t)(a8.f3[2]));
+    h = mix(h, bits32(a8.f4.f0));
+    h = mix(h, bits32(a8.f4.f1));
+    h = mix(h, (uint64_t)(a8.f5));
+    return h;
+}
+
+R211 make_R211(int seed) {
+    R211 s;
+    memset(&s, 0, sizeof s);
+    s.f1 = (int64_t)((int64_t)(seed * 37 + 0 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R211(R211 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    return h;
+}
+uint64_t hash_R211(R211 a0, float a1, float a2) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a1));
+    h = mix(h, bits32(a2));
+    return h;
+}
+R211 echo_R211(unsigned long a0, R211 a1, double a2, double a3) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
+    ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a1.f1 = (int64_t)(a1.f1 + k);
+    return a1;
+}
+uint64_t __attribute__((ms_abi)) w64_hash_R211(EnI8 a0, int16_t a1, R211 a2, int32_t a3, uint64_t a4) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    return h;
+}
+R211 __attribute__((ms_abi)) w64_echo_R211(int8_t a0, float a1, R211 a2) {
+    uint64_t ks = 0;
+    ks += (uint64_t)(int64_t)(a0);
+    ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
+    int64_t k = (int64_t)(ks & 127) - 50;
+    ffidl_note_k(k);
+    a2.f1 = (int64_t)(a2.f1 + k);
+    return a2;
+}
+W64HashFn_R211 ptr_w64_hash_R211(void) { return w64_hash_R211; }
+W64EchoFn_R211 ptr_w64_echo_R211(void) { return w64_echo_R211; }
+
+R212 make_R212(int seed) {
+    R212 s;
+    memset(&s, 0, sizeof s);
+    s.f0[0] = (short)((int64_t)(seed * 37 + 0 * 11 + 3));
+    s.f0[1] = (short)(-(int64_t)(seed * 37 + 1 * 11 + 3));
+    s.f0[2] = (short)((int64_t)(seed * 37 + 2 * 11 + 3));
+    s.f0[3] = (short)(-(int64_t)(seed * 37 + 3 * 11 + 3));
+    s.f0[4] = (short)((int64_t)(seed * 37 + 4 * 11 + 3));
+    return s;
+}
+__attribute__((unused)) static uint64_t leafhash_R212(R212 a0) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
+    return h;
+}
+uint64_t hash_R212(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uintptr_t a5, R212 a6, uint8_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
@@ -15782,66 +14734,54 @@ uint64_t hash_R214(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uin
     h = mix(h, bits32(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2[0]));
-    h = mix(h, (uint64_t)(a6.f2[1]));
-    h = mix(h, (uint64_t)(a6.f2[2]));
-    h = mix(h, (uint64_t)(a6.f3));
-    h = mix(h, (uint64_t)(a6.f4[0].f2.f0));
-    h = mix(h, (uint64_t)(a6.f4[1].f2.f0));
-    h = mix(h, (uint64_t)(a6.f4[2].f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f0[4]));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-R214 echo_R214(R214 a0) {
+R212 echo_R212(R212 a0) {
     uint64_t ks = 0;
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f1 = (unsigned char)(a0.f1 + k);
-    a0.f2[0] = (uint8_t)(a0.f2[0] + k);
-    a0.f2[1] = (uint8_t)(a0.f2[1] + k);
-    a0.f2[2] = (uint8_t)(a0.f2[2] + k);
-    a0.f3 = a0.f3 ^ (k & 1);
-    a0.f4[0].f2.f0 = a0.f4[0].f2.f0 ^ (k & 1);
-    a0.f4[1].f2.f0 = a0.f4[1].f2.f0 ^ (k & 1);
-    a0.f4[2].f2.f0 = a0.f4[2].f2.f0 ^ (k & 1);
+    a0.f0[0] = (short)(a0.f0[0] + k);
+    a0.f0[1] = (short)(a0.f0[1] + k);
+    a0.f0[2] = (short)(a0.f0[2] + k);
+    a0.f0[3] = (short)(a0.f0[3] + k);
+    a0.f0[4] = (short)(a0.f0[4] + k);
     return a0;
 }
-uint64_t pair_R214(R214 a0, const int64_t *a1, R214 a2, float a3) {
+uint64_t pair_R212(R212 a0, const int64_t *a1, R212 a2, float a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(a0.f3));
-    h = mix(h, (uint64_t)(a0.f4[0].f2.f0));
-    h = mix(h, (uint64_t)(a0.f4[1].f2.f0));
-    h = mix(h, (uint64_t)(a0.f4[2].f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[4]));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2[0]));
-    h = mix(h, (uint64_t)(a2.f2[1]));
-    h = mix(h, (uint64_t)(a2.f2[2]));
-    h = mix(h, (uint64_t)(a2.f3));
-    h = mix(h, (uint64_t)(a2.f4[0].f2.f0));
-    h = mix(h, (uint64_t)(a2.f4[1].f2.f0));
-    h = mix(h, (uint64_t)(a2.f4[2].f2.f0));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[4]));
     h = mix(h, bits32(a3));
     return h;
 }
 
-R215 make_R215(int seed) {
-    R215 s;
+R213 make_R213(int seed) {
+    R213 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f3 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R215(R215 a0) {
+__attribute__((unused)) static uint64_t leafhash_R213(R213 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].a));
+    h = mix(h, bits64(a0.f3));
     return h;
 }
-uint64_t hash_R215(float a0, unsigned char a1, unsigned short a2, double a3, unsigned char a4, float a5, double a6, uintptr_t a7, R215 a8, uint32_t a9, ssize_t a10) {
+uint64_t hash_R213(float a0, unsigned char a1, unsigned short a2, double a3, unsigned char a4, float a5, double a6, uintptr_t a7, R213 a8, uint32_t a9, ssize_t a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, (uint64_t)(a1));
@@ -15851,61 +14791,35 @@ uint64_t hash_R215(float a0, unsigned char a1, unsigned short a2, double a3, uns
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, bits32(a8.f0[0].a));
+    h = mix(h, bits64(a8.f3));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-R215 echo_R215(EnU16 a0, int8_t a1, R215 a2) {
+R213 echo_R213(EnU16 a0, int8_t a1, R213 a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0[0].a = (float)(a2.f0[0].a + k);
+    a2.f3 = (double)(a2.f3 + k);
     return a2;
 }
-HashFn_R215 ptr_hash_R215(void) { return hash_R215; }
-EchoFn_R215 ptr_echo_R215(void) { return echo_R215; }
+HashFn_R213 ptr_hash_R213(void) { return hash_R213; }
+EchoFn_R213 ptr_echo_R213(void) { return echo_R213; }
 
-R216 make_R216(int seed) {
-    R216 s;
+R214 make_R214(int seed) {
+    R214 s;
     memset(&s, 0, sizeof s);
-    s.f3.a.u.b[0] = ((seed + 0) & 1) != 0;
-    s.f3.a.u.b[1] = ((seed + 1) & 1) != 0;
-    s.f3.a.f[0] = ((seed + 2) & 1) != 0;
-    s.f3.a.f[1] = ((seed + 3) & 1) != 0;
-    s.f3.a.f[2] = ((seed + 4) & 1) != 0;
-    s.f3.a.f[3] = ((seed + 5) & 1) != 0;
-    s.f3.a.f[4] = ((seed + 6) & 1) != 0;
-    s.f3.b.u.b[0] = ((seed + 7) & 1) != 0;
-    s.f3.b.u.b[1] = ((seed + 8) & 1) != 0;
-    s.f3.b.f[0] = ((seed + 9) & 1) != 0;
-    s.f3.b.f[1] = ((seed + 10) & 1) != 0;
-    s.f3.b.f[2] = ((seed + 11) & 1) != 0;
-    s.f3.b.f[3] = ((seed + 12) & 1) != 0;
-    s.f3.b.f[4] = ((seed + 13) & 1) != 0;
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R216(R216 a0) {
+__attribute__((unused)) static uint64_t leafhash_R214(R214 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f3.a.u.b[0]));
-    h = mix(h, (uint64_t)(a0.f3.a.u.b[1]));
-    h = mix(h, (uint64_t)(a0.f3.a.f[0]));
-    h = mix(h, (uint64_t)(a0.f3.a.f[1]));
-    h = mix(h, (uint64_t)(a0.f3.a.f[2]));
-    h = mix(h, (uint64_t)(a0.f3.a.f[3]));
-    h = mix(h, (uint64_t)(a0.f3.a.f[4]));
-    h = mix(h, (uint64_t)(a0.f3.b.u.b[0]));
-    h = mix(h, (uint64_t)(a0.f3.b.u.b[1]));
-    h = mix(h, (uint64_t)(a0.f3.b.f[0]));
-    h = mix(h, (uint64_t)(a0.f3.b.f[1]));
-    h = mix(h, (uint64_t)(a0.f3.b.f[2]));
-    h = mix(h, (uint64_t)(a0.f3.b.f[3]));
-    h = mix(h, (uint64_t)(a0.f3.b.f[4]));
+    h = mix(h, bits64(a0.f0));
     return h;
 }
-uint64_t hash_R216(unsigned char a0, int16_t a1, long long a2, _Bool a3, uint32_t a4, EnI64 a5, unsigned char a6, int8_t a7, R216 a8, double a9, double a10) {
+uint64_t hash_R214(unsigned char a0, int16_t a1, long long a2, _Bool a3, uint32_t a4, EnI64 a5, unsigned char a6, int8_t a7, R214 a8, double a9, double a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
@@ -15915,25 +14829,12 @@ uint64_t hash_R216(unsigned char a0, int16_t a1, long long a2, _Bool a3, uint32_
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)(int64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f3.a.u.b[0]));
-    h = mix(h, (uint64_t)(a8.f3.a.u.b[1]));
-    h = mix(h, (uint64_t)(a8.f3.a.f[0]));
-    h = mix(h, (uint64_t)(a8.f3.a.f[1]));
-    h = mix(h, (uint64_t)(a8.f3.a.f[2]));
-    h = mix(h, (uint64_t)(a8.f3.a.f[3]));
-    h = mix(h, (uint64_t)(a8.f3.a.f[4]));
-    h = mix(h, (uint64_t)(a8.f3.b.u.b[0]));
-    h = mix(h, (uint64_t)(a8.f3.b.u.b[1]));
-    h = mix(h, (uint64_t)(a8.f3.b.f[0]));
-    h = mix(h, (uint64_t)(a8.f3.b.f[1]));
-    h = mix(h, (uint64_t)(a8.f3.b.f[2]));
-    h = mix(h, (uint64_t)(a8.f3.b.f[3]));
-    h = mix(h, (uint64_t)(a8.f3.b.f[4]));
+    h = mix(h, bits64(a8.f0));
     h = mix(h, bits64(a9));
     h = mix(h, bits64(a10));
     return h;
 }
-R216 echo_R216(int16_t a0, uint64_t a1, int a2, R216 a3, _Bool a4) {
+R214 echo_R214(int16_t a0, uint64_t a1, int a2, R214 a3, _Bool a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -15941,88 +14842,52 @@ R216 echo_R216(int16_t a0, uint64_t a1, int a2, R216 a3, _Bool a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f3.a.u.b[0] = a3.f3.a.u.b[0] ^ (k & 1);
-    a3.f3.a.u.b[1] = a3.f3.a.u.b[1] ^ (k & 1);
-    a3.f3.a.f[0] = a3.f3.a.f[0] ^ (k & 1);
-    a3.f3.a.f[1] = a3.f3.a.f[1] ^ (k & 1);
-    a3.f3.a.f[2] = a3.f3.a.f[2] ^ (k & 1);
-    a3.f3.a.f[3] = a3.f3.a.f[3] ^ (k & 1);
-    a3.f3.a.f[4] = a3.f3.a.f[4] ^ (k & 1);
-    a3.f3.b.u.b[0] = a3.f3.b.u.b[0] ^ (k & 1);
-    a3.f3.b.u.b[1] = a3.f3.b.u.b[1] ^ (k & 1);
-    a3.f3.b.f[0] = a3.f3.b.f[0] ^ (k & 1);
-    a3.f3.b.f[1] = a3.f3.b.f[1] ^ (k & 1);
-    a3.f3.b.f[2] = a3.f3.b.f[2] ^ (k & 1);
-    a3.f3.b.f[3] = a3.f3.b.f[3] ^ (k & 1);
-    a3.f3.b.f[4] = a3.f3.b.f[4] ^ (k & 1);
+    a3.f0 = (double)(a3.f0 + k);
     return a3;
 }
-uint64_t pair_R216(EnU64 a0, double a1, double a2, float a3, R216 a4, uintptr_t a5, R216 a6, double a7) {
+uint64_t pair_R214(EnU64 a0, double a1, double a2, float a3, R214 a4, uintptr_t a5, R214 a6, double a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f3.a.u.b[0]));
-    h = mix(h, (uint64_t)(a4.f3.a.u.b[1]));
-    h = mix(h, (uint64_t)(a4.f3.a.f[0]));
-    h = mix(h, (uint64_t)(a4.f3.a.f[1]));
-    h = mix(h, (uint64_t)(a4.f3.a.f[2]));
-    h = mix(h, (uint64_t)(a4.f3.a.f[3]));
-    h = mix(h, (uint64_t)(a4.f3.a.f[4]));
-    h = mix(h, (uint64_t)(a4.f3.b.u.b[0]));
-    h = mix(h, (uint64_t)(a4.f3.b.u.b[1]));
-    h = mix(h, (uint64_t)(a4.f3.b.f[0]));
-    h = mix(h, (uint64_t)(a4.f3.b.f[1]));
-    h = mix(h, (uint64_t)(a4.f3.b.f[2]));
-    h = mix(h, (uint64_t)(a4.f3.b.f[3]));
-    h = mix(h, (uint64_t)(a4.f3.b.f[4]));
+    h = mix(h, bits64(a4.f0));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f3.a.u.b[0]));
-    h = mix(h, (uint64_t)(a6.f3.a.u.b[1]));
-    h = mix(h, (uint64_t)(a6.f3.a.f[0]));
-    h = mix(h, (uint64_t)(a6.f3.a.f[1]));
-    h = mix(h, (uint64_t)(a6.f3.a.f[2]));
-    h = mix(h, (uint64_t)(a6.f3.a.f[3]));
-    h = mix(h, (uint64_t)(a6.f3.a.f[4]));
-    h = mix(h, (uint64_t)(a6.f3.b.u.b[0]));
-    h = mix(h, (uint64_t)(a6.f3.b.u.b[1]));
-    h = mix(h, (uint64_t)(a6.f3.b.f[0]));
-    h = mix(h, (uint64_t)(a6.f3.b.f[1]));
-    h = mix(h, (uint64_t)(a6.f3.b.f[2]));
-    h = mix(h, (uint64_t)(a6.f3.b.f[3]));
-    h = mix(h, (uint64_t)(a6.f3.b.f[4]));
+    h = mix(h, bits64(a6.f0));
     h = mix(h, bits64(a7));
     return h;
 }
 
-R217 make_R217(int seed) {
-    R217 s;
+R215 make_R215(int seed) {
+    R215 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[1] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
-    s.f1 = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1[0] = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f1[1] = (float)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f1[2] = (float)(-(seed * 1.5 + 3 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R217(R217 a0) {
+__attribute__((unused)) static uint64_t leafhash_R215(R215 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0]));
-    h = mix(h, bits32(a0.f0[1]));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, bits32(a0.f1[0]));
+    h = mix(h, bits32(a0.f1[1]));
+    h = mix(h, bits32(a0.f1[2]));
     return h;
 }
-uint64_t hash_R217(char a0, uint64_t a1, unsigned long a2, _Bool a3, R217 a4) {
+uint64_t hash_R215(char a0, uint64_t a1, unsigned long a2, _Bool a3, R215 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits32(a4.f0[0]));
-    h = mix(h, bits32(a4.f0[1]));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f1[2]));
     return h;
 }
-R217 echo_R217(float a0, float a1, double a2, float a3, float a4, double a5, R217 a6, long a7) {
+R215 echo_R215(float a0, float a1, double a2, float a3, float a4, double a5, R215 a6, long a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -16033,51 +14898,54 @@ R217 echo_R217(float a0, float a1, double a2, float a3, float a4, double a5, R21
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (float)(a6.f0[0] + k);
-    a6.f0[1] = (float)(a6.f0[1] + k);
-    a6.f1 = (double)(a6.f1 + k);
+    a6.f0 = (double)(a6.f0 + k);
+    a6.f1[0] = (float)(a6.f1[0] + k);
+    a6.f1[1] = (float)(a6.f1[1] + k);
+    a6.f1[2] = (float)(a6.f1[2] + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R217(const int64_t *a0, char a1, size_t a2, double a3, R217 a4, float a5, int32_t a6) {
+uint64_t __attribute__((ms_abi)) w64_hash_R215(const int64_t *a0, char a1, size_t a2, double a3, R215 a4, float a5, int32_t a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits64(a3));
-    h = mix(h, bits32(a4.f0[0]));
-    h = mix(h, bits32(a4.f0[1]));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits64(a4.f0));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f1[2]));
     h = mix(h, bits32(a5));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R217 __attribute__((ms_abi)) w64_echo_R217(double a0, R217 a1, float a2, float a3) {
+R215 __attribute__((ms_abi)) w64_echo_R215(double a0, R215 a1, float a2, float a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (float)(a1.f0[0] + k);
-    a1.f0[1] = (float)(a1.f0[1] + k);
-    a1.f1 = (double)(a1.f1 + k);
+    a1.f0 = (double)(a1.f0 + k);
+    a1.f1[0] = (float)(a1.f1[0] + k);
+    a1.f1[1] = (float)(a1.f1[1] + k);
+    a1.f1[2] = (float)(a1.f1[2] + k);
     return a1;
 }
 
-R218 make_R218(int seed) {
-    R218 s;
+R216 make_R216(int seed) {
+    R216 s;
     memset(&s, 0, sizeof s);
-    s.f0[0] = (EnU32)(uint64_t)(seed * 37 + 0 * 11 + 3);
-    s.f0[1] = (EnU32)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0[0].f0[0].f0.f0 = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f0[1].f0[0].f0.f0 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R218(R218 a0) {
+__attribute__((unused)) static uint64_t leafhash_R216(R216 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0]));
-    h = mix(h, (uint64_t)(a0.f0[1]));
+    h = mix(h, bits32(a0.f0[0].f0[0].f0.f0));
+    h = mix(h, bits32(a0.f0[1].f0[0].f0.f0));
     return h;
 }
-uint64_t hash_R218(signed char a0, unsigned long a1, const int64_t *a2, double a3, uint8_t a4, uint64_t a5, R218 a6) {
+uint64_t hash_R216(signed char a0, unsigned long a1, const int64_t *a2, double a3, uint8_t a4, uint64_t a5, R216 a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
@@ -16085,11 +14953,11 @@ uint64_t hash_R218(signed char a0, unsigned long a1, const int64_t *a2, double a
     h = mix(h, bits64(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
+    h = mix(h, bits32(a6.f0[0].f0[0].f0.f0));
+    h = mix(h, bits32(a6.f0[1].f0[0].f0.f0));
     return h;
 }
-R218 echo_R218(int16_t a0, signed char a1, signed char a2, int16_t a3, const int64_t *a4, EnU32 a5, R218 a6, long long a7) {
+R216 echo_R216(int16_t a0, signed char a1, signed char a2, int16_t a3, const int64_t *a4, EnU32 a5, R216 a6, long long a7) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -16100,39 +14968,37 @@ R218 echo_R218(int16_t a0, signed char a1, signed char a2, int16_t a3, const int
     ks += (uint64_t)(int64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0[0] = (EnU32)(a6.f0[0] + k);
-    a6.f0[1] = (EnU32)(a6.f0[1] + k);
+    a6.f0[0].f0[0].f0.f0 = (float)(a6.f0[0].f0[0].f0.f0 + k);
+    a6.f0[1].f0[0].f0.f0 = (float)(a6.f0[1].f0[0].f0.f0 + k);
     return a6;
 }
-uint64_t pair_R218(double a0, int a1, float a2, float a3, R218 a4, int32_t a5, R218 a6, int32_t a7) {
+uint64_t pair_R216(double a0, int a1, float a2, float a3, R216 a4, int32_t a5, R216 a6, int32_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
+    h = mix(h, bits32(a4.f0[0].f0[0].f0.f0));
+    h = mix(h, bits32(a4.f0[1].f0[0].f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, (uint64_t)(a6.f0[0]));
-    h = mix(h, (uint64_t)(a6.f0[1]));
+    h = mix(h, bits32(a6.f0[0].f0[0].f0.f0));
+    h = mix(h, bits32(a6.f0[1].f0[0].f0.f0));
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
 
-R219 make_R219(int seed) {
-    R219 s;
+R217 make_R217(int seed) {
+    R217 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f0[0].f1 = (float)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f0 = (unsigned long long)(uint64_t)(seed * 37 + 0 * 11 + 3);
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R219(R219 a0) {
+__attribute__((unused)) static uint64_t leafhash_R217(R217 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0));
-    h = mix(h, bits32(a0.f0[0].f1));
+    h = mix(h, (uint64_t)(a0.f0));
     return h;
 }
-uint64_t hash_R219(float a0, double a1, intptr_t a2, double a3, unsigned long a4, double a5, double a6, double a7, R219 a8, int a9, long long a10) {
+uint64_t hash_R217(float a0, double a1, intptr_t a2, double a3, unsigned long a4, double a5, double a6, double a7, R217 a8, int a9, long long a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
@@ -16142,13 +15008,12 @@ uint64_t hash_R219(float a0, double a1, intptr_t a2, double a3, unsigned long a4
     h = mix(h, bits64(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, bits64(a8.f0[0].f0));
-    h = mix(h, bits32(a8.f0[0].f1));
+    h = mix(h, (uint64_t)(a8.f0));
     h = mix(h, (uint64_t)(int64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-R219 echo_R219(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_t a4, int32_t a5, int64_t a6, unsigned long a7, R219 a8) {
+R217 echo_R217(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_t a4, int32_t a5, int64_t a6, unsigned long a7, R217 a8) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a1);
@@ -16160,33 +15025,41 @@ R219 echo_R219(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_
     ks += (uint64_t)(a7);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0[0].f0 = (double)(a8.f0[0].f0 + k);
-    a8.f0[0].f1 = (float)(a8.f0[0].f1 + k);
+    a8.f0 = (unsigned long long)(a8.f0 + k);
     return a8;
 }
 
-R220 make_R220(int seed) {
-    R220 s;
+R218 make_R218(int seed) {
+    R218 s;
     memset(&s, 0, sizeof s);
-    s.f0 = (double)((seed * 1.5 + 0 * 0.25 + 0.125));
-    s.f1 = (unsigned short)(uint64_t)(seed * 37 + 1 * 11 + 3);
+    s.f0 = (uint8_t)(uint64_t)(seed * 37 + 0 * 11 + 3);
+    s.f1 = (double)(-(seed * 1.5 + 1 * 0.25 + 0.125));
+    s.f2[0] = (double)((seed * 1.5 + 2 * 0.25 + 0.125));
+    s.f2[1] = (double)(-(seed * 1.5 + 3 * 0.25 + 0.125));
+    s.f2[2] = (double)((seed * 1.5 + 4 * 0.25 + 0.125));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R220(R220 a0) {
+__attribute__((unused)) static uint64_t leafhash_R218(R218 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits64(a0.f2[0]));
+    h = mix(h, bits64(a0.f2[1]));
+    h = mix(h, bits64(a0.f2[2]));
     return h;
 }
-uint64_t hash_R220(int a0, R220 a1, uint32_t a2) {
+uint64_t hash_R218(int a0, R218 a1, uint32_t a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, (uint64_t)(a1.f1));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1));
+    h = mix(h, bits64(a1.f2[0]));
+    h = mix(h, bits64(a1.f2[1]));
+    h = mix(h, bits64(a1.f2[2]));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-R220 echo_R220(double a0, double a1, unsigned short a2, float a3, int32_t a4, ssize_t a5, int32_t a6, uint8_t a7, R220 a8, uintptr_t a9, uintptr_t a10, unsigned char a11) {
+R218 echo_R218(double a0, double a1, unsigned short a2, float a3, int32_t a4, ssize_t a5, int32_t a6, uint8_t a7, R218 a8, uintptr_t a9, uintptr_t a10, unsigned char a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -16201,47 +15074,56 @@ R220 echo_R220(double a0, double a1, unsigned short a2, float a3, int32_t a4, ss
     ks += (uint64_t)(a11);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a8.f0 = (double)(a8.f0 + k);
-    a8.f1 = (unsigned short)(a8.f1 + k);
+    a8.f0 = (uint8_t)(a8.f0 + k);
+    a8.f1 = (double)(a8.f1 + k);
+    a8.f2[0] = (double)(a8.f2[0] + k);
+    a8.f2[1] = (double)(a8.f2[1] + k);
+    a8.f2[2] = (double)(a8.f2[2] + k);
     return a8;
 }
-uint64_t pair_R220(double a0, unsigned char a1, float a2, EnInt a3, R220 a4, float a5, R220 a6, int8_t a7, uint8_t a8) {
+uint64_t pair_R218(double a0, unsigned char a1, float a2, EnInt a3, R218 a4, float a5, R218 a6, int8_t a7, uint8_t a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits64(a4.f2[0]));
+    h = mix(h, bits64(a4.f2[1]));
+    h = mix(h, bits64(a4.f2[2]));
     h = mix(h, bits32(a5));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1));
+    h = mix(h, (uint64_t)(a6.f0));
+    h = mix(h, bits64(a6.f1));
+    h = mix(h, bits64(a6.f2[0]));
+    h = mix(h, bits64(a6.f2[1]));
+    h = mix(h, bits64(a6.f2[2]));
     h = mix(h, (uint64_t)(int64_t)(a7));
     h = mix(h, (uint64_t)(a8));
     return h;
 }
-HashFn_R220 ptr_hash_R220(void) { return hash_R220; }
-EchoFn_R220 ptr_echo_R220(void) { return echo_R220; }
+HashFn_R218 ptr_hash_R218(void) { return hash_R218; }
+EchoFn_R218 ptr_echo_R218(void) { return echo_R218; }
 
-R221 make_R221(int seed) {
-    R221 s;
+R219 make_R219(int seed) {
+    R219 s;
     memset(&s, 0, sizeof s);
-    s.f0[0].f0[0].f0.a = (float)((seed * 1.5 + 0 * 0.25 + 0.125));
+    s.f1 = (long)((int64_t)(seed * 37 + 0 * 11 + 3));
     return s;
 }
-__attribute__((unused)) static uint64_t leafhash_R221(R221 a0) {
+__attribute__((unused)) static uint64_t leafhash_R219(R219 a0) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0[0].f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     return h;
 }
-uint64_t hash_R221(uint32_t a0, unsigned char a1, R221 a2) {
+uint64_t hash_R219(uint32_t a0, unsigned char a1, R219 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2.f0[0].f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
     return h;
 }
-R221 echo_R221(EnU64 a0, int8_t a1, long long a2, R221 a3, unsigned short a4) {
+R219 echo_R219(EnU64 a0, int8_t a1, long long a2, R219 a3, unsigned short a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -16249,19 +15131,19 @@ R221 echo_R221(EnU64 a0, int8_t a1, long long a2, R221 a3, unsigned short a4) {
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0].f0[0].f0.a = (float)(a3.f0[0].f0[0].f0.a + k);
+    a3.f1 = (long)(a3.f1 + k);
     return a3;
 }
-uint64_t __attribute__((ms_abi)) w64_hash_R221(double a0, int16_t a1, float a2, float a3, R221 a4) {
+uint64_t __attribute__((ms_abi)) w64_hash_R219(double a0, int16_t a1, float a2, float a3, R219 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0[0].f0[0].f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
     return h;
 }
-R221 __attribute__((ms_abi)) w64_echo_R221(uint64_t a0, EnU8 a1, uint16_t a2, int8_t a3, R221 a4, int64_t a5) {
+R219 __attribute__((ms_abi)) w64_echo_R219(uint64_t a0, EnU8 a1, uint16_t a2, int8_t a3, R219 a4, int64_t a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(a1);
@@ -16270,11 +15152,11 @@ R221 __attribute__((ms_abi)) w64_echo_R221(uint64_t a0, EnU8 a1, uint16_t a2, in
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0[0].f0[0].f0.a = (float)(a4.f0[0].f0[0].f0.a + k);
+    a4.f1 = (long)(a4.f1 + k);
     return a4;
 }
-W64HashFn_R221 ptr_w64_hash_R221(void) { return w64_hash_R221; }
-W64EchoFn_R221 ptr_w64_echo_R221(void) { return w64_echo_R221; }
+W64HashFn_R219 ptr_w64_hash_R219(void) { return w64_hash_R219; }
+W64EchoFn_R219 ptr_w64_echo_R219(void) { return w64_echo_R219; }
 
 uint64_t cbret_Empty(CbRet_Empty cb) {
     Empty r = cb(-128ll, make_Empty(300));
@@ -16493,698 +15375,705 @@ uint64_t cbret_UF32ZeroI32(CbRet_UF32ZeroI32 cb) {
 uint64_t cbarg_UF32ZeroI32(CbArg_UF32ZeroI32 cb) {
     return cb(make_UF32ZeroI32(627), -25ll, 246ull, 127ll, -22ll, 22ll, 25ull);
 }
-uint64_t cbret_R001(CbRet_R001 cb) {
-    R001 r = cb(851.125, make_R001(329), 20ull, -2718286945935663387ll, (EnInt)123ll);
+uint64_t cbret_F32ArrF32ZeroI32(CbRet_F32ArrF32ZeroI32 cb) {
+    F32ArrF32ZeroI32 r = cb(-3461.125f, -7328.875, make_F32ArrF32ZeroI32(328), -32768ll, 543991118687027987ull);
+    return leafhash_F32ArrF32ZeroI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
+}
+uint64_t cbarg_F32ArrF32ZeroI32(CbArg_F32ArrF32ZeroI32 cb) {
+    return cb(make_F32ArrF32ZeroI32(628));
+}
+uint64_t cbret_ArrF32ZeroI32x4(CbRet_ArrF32ZeroI32x4 cb) {
+    ArrF32ZeroI32x4 r = cb(5881.125, -127ll, 5901.25, make_ArrF32ZeroI32x4(329), -127ll, -8822ll, -5660.625f);
+    return leafhash_ArrF32ZeroI32x4(r) ^ ((uint64_t)ffidl_take_k() << 32);
+}
+uint64_t cbarg_ArrF32ZeroI32x4(CbArg_ArrF32ZeroI32x4 cb) {
+    return cb(57873ull, 1529519860ll, 245ull, make_ArrF32ZeroI32x4(629), 3535.5f, 1086.5);
+}
+uint64_t w64cbret_R001(W64CbRet_R001 cb) {
+    R001 r = cb(make_R001(331), -3119.75);
     return leafhash_R001(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R001(CbArg_R001 cb) {
-    return cb(0ull, true, -127ll, true, -6660225367268949222ll, 27ull, &ffidl_cells[41], 47ll, make_R001(629), 6185.125f, 4552.0f, -5133.375f, 1853.625f, 4188.25, -7203.625f);
+uint64_t w64cbarg_R001(W64CbArg_R001 cb) {
+    return cb(16820421281294184446ull, -3545.25, 7868.75f, 2099.25f, make_R001(631), -39ll);
 }
-uint64_t w64cbret_R003(W64CbRet_R003 cb) {
-    R003 r = cb(-4665.125f, 2189.0f, make_R003(331), 17203932093164438707ull, -5621443158578739149ll);
-    return leafhash_R003(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R002(CbRet_R002 cb) {
+    R002 r = cb(-5782.125f, -5332.75f, -5168.125, make_R002(332), 1ull, false);
+    return leafhash_R002(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R003(W64CbArg_R003 cb) {
-    return cb(-2936.875, make_R003(631), 7582.125f, -3119.75, -5969.375f);
+uint64_t cbarg_R002(CbArg_R002 cb) {
+    return cb(254ull, make_R002(632), (EnI64)-334ll, 3891505121ull);
 }
-uint64_t cbret_R004(CbRet_R004 cb) {
-    R004 r = cb(-2419.375f, 7901.625, -6736.0, make_R004(332), 2535.75, 3325.25f);
-    return leafhash_R004(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R005(CbRet_R005 cb) {
+    R005 r = cb((EnU8)200ull, 17ull, false, make_R005(335), 7366.875);
+    return leafhash_R005(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R004(CbArg_R004 cb) {
-    return cb(&ffidl_cells[14], 1526996137ull, (EnI64)-1ll, &ffidl_cells[11], 35272ull, (EnI64)-1ll, &ffidl_cells[40], (EnI64)-1ll, make_R004(632), (EnI64)-1ll, -512.875f, -1414.25, 4ull, -7278.5, true);
+uint64_t cbarg_R005(CbArg_R005 cb) {
+    return cb(219ull, 11ll, 27ull, -4427.5f, 65534ull, make_R005(635), 7784.0f, -2031.0, 7509.0f, &ffidl_cells[5]);
 }
-uint64_t cbret_R007(CbRet_R007 cb) {
-    R007 r = cb((EnU8)200ull, 17ull, false, make_R007(335), 7366.875);
-    return leafhash_R007(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R008(CbRet_R008 cb) {
+    R008 r = cb(&ffidl_cells[34], 12ull, 124ll, 190ull, -6455.375, 16ull, make_R008(338), -18077ll, -116ll, 4270.25);
+    return leafhash_R008(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R007(CbArg_R007 cb) {
-    return cb(219ull, 11ll, 27ull, -4427.5f, 65534ull, make_R007(635), 7784.0f, -2031.0, 7509.0f, &ffidl_cells[5]);
+uint64_t cbarg_R008(CbArg_R008 cb) {
+    return cb(306.75, 7356.625f, make_R008(638), &ffidl_cells[19]);
 }
-uint64_t cbret_R010(CbRet_R010 cb) {
-    R010 r = cb(&ffidl_cells[34], 12ull, 124ll, 190ull, -6455.375, 16ull, make_R010(338), -18077ll, -116ll, 4270.25);
+uint64_t w64cbret_R010(W64CbRet_R010 cb) {
+    R010 r = cb(10708266678610582223ull, 38ull, make_R010(340));
     return leafhash_R010(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R010(CbArg_R010 cb) {
-    return cb(306.75, 7356.625f, make_R010(638), &ffidl_cells[19]);
+uint64_t w64cbarg_R010(W64CbArg_R010 cb) {
+    return cb(2119704537591724853ull, 15899ll, -2ll, &ffidl_cells[6], make_R010(640), 481414067074562972ull, 431342817ull, (EnU8)102ull);
 }
-uint64_t w64cbret_R012(W64CbRet_R012 cb) {
-    R012 r = cb(10708266678610582223ull, 38ull, make_R012(340));
-    return leafhash_R012(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R011(CbRet_R011 cb) {
+    R011 r = cb(1550.0, -9223372036854775807ll, 4302.0f, 1ull, -47ll, 6965834746505681706ll, (EnI8)-128ll, make_R011(341), -4127.25);
+    return leafhash_R011(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R012(W64CbArg_R012 cb) {
-    return cb(2119704537591724853ull, 15899ll, -2ll, &ffidl_cells[6], make_R012(640), 481414067074562972ull, 431342817ull, (EnU8)102ull);
+uint64_t cbarg_R011(CbArg_R011 cb) {
+    return cb(32766ll, make_R011(641), 1ull, true, -127ll, -32768ll, (EnU64)330ull, 58432ull);
 }
-uint64_t cbret_R013(CbRet_R013 cb) {
-    R013 r = cb(1550.0, -9223372036854775807ll, 4302.0f, 1ull, -47ll, 6965834746505681706ll, (EnI8)-128ll, make_R013(341), -4127.25);
-    return leafhash_R013(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R014(CbRet_R014 cb) {
+    R014 r = cb(5446.75, &ffidl_cells[29], 0ull, 2ll, &ffidl_cells[15], 2558.5, 1361.0f, 76ull, make_R014(344), 11ull, &ffidl_cells[61]);
+    return leafhash_R014(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R013(CbArg_R013 cb) {
-    return cb(32766ll, make_R013(641), 1ull, true, -127ll, -32768ll, (EnU64)330ull, 58432ull);
+uint64_t cbarg_R014(CbArg_R014 cb) {
+    return cb(788845057ull, 3911300201ull, make_R014(644));
 }
-uint64_t cbret_R016(CbRet_R016 cb) {
-    R016 r = cb(5446.75, &ffidl_cells[29], 0ull, 2ll, &ffidl_cells[15], 2558.5, 1361.0f, 76ull, make_R016(344), 11ull, &ffidl_cells[61]);
-    return leafhash_R016(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R017(CbRet_R017 cb) {
+    R017 r = cb(make_R017(347), -6059.125f);
+    return leafhash_R017(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R016(CbArg_R016 cb) {
-    return cb(788845057ull, 3911300201ull, make_R016(644));
+uint64_t cbarg_R017(CbArg_R017 cb) {
+    return cb(-13ll, 3139.375, 6794.875, -5788.375f, 8383828708311039384ull, 43307ull, make_R017(647), 1956.375f, -6538.625, -3455.875);
 }
-uint64_t cbret_R019(CbRet_R019 cb) {
-    R019 r = cb(make_R019(347), -6059.125f);
+uint64_t w64cbret_R019(W64CbRet_R019 cb) {
+    R019 r = cb(-6760001717341833933ll, 753969060645824526ull, 8ull, make_R019(349), 32ll);
     return leafhash_R019(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R019(CbArg_R019 cb) {
-    return cb(-13ll, 3139.375, 6794.875, -5788.375f, 8383828708311039384ull, 43307ull, make_R019(647), 1956.375f, -6538.625, -3455.875);
+uint64_t w64cbarg_R019(W64CbArg_R019 cb) {
+    return cb(-4533.5, -1944.375f, -7517.75f, 1101.25f, make_R019(649));
 }
-uint64_t w64cbret_R021(W64CbRet_R021 cb) {
-    R021 r = cb(-6760001717341833933ll, 753969060645824526ull, 8ull, make_R021(349), 32ll);
-    return leafhash_R021(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R020(CbRet_R020 cb) {
+    R020 r = cb(-30901ll, make_R020(350), 14ull, (EnI16)7ll, -49ll);
+    return leafhash_R020(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R021(W64CbArg_R021 cb) {
-    return cb(-4533.5, -1944.375f, -7517.75f, 1101.25f, make_R021(649));
+uint64_t cbarg_R020(CbArg_R020 cb) {
+    return cb(46ull, 31ll, 10ull, (EnI16)-299ll, &ffidl_cells[42], make_R020(650), 86ull, -3ll, 0ull, -7842.25f, 2135.875f, -3838.375);
 }
-uint64_t cbret_R022(CbRet_R022 cb) {
-    R022 r = cb(-30901ll, make_R022(350), 14ull, (EnI16)7ll, -49ll);
-    return leafhash_R022(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R023(CbRet_R023 cb) {
+    R023 r = cb(-48ll, 126ll, 25ll, 5522.75f, false, -9223372036854775806ll, 23ull, 44ull, make_R023(353), -889.625f, 1169.75f);
+    return leafhash_R023(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R022(CbArg_R022 cb) {
-    return cb(46ull, 31ll, 10ull, (EnI16)-299ll, &ffidl_cells[42], make_R022(650), 86ull, -3ll, 0ull, -7842.25f, 2135.875f, -3838.375);
+uint64_t cbarg_R023(CbArg_R023 cb) {
+    return cb(-121ll, 3095.375f, make_R023(653), -6822.5f);
 }
-uint64_t cbret_R025(CbRet_R025 cb) {
-    R025 r = cb(-48ll, 126ll, 25ll, 5522.75f, false, -9223372036854775806ll, 23ull, 44ull, make_R025(353), -889.625f, 1169.75f);
-    return leafhash_R025(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R026(CbRet_R026 cb) {
+    R026 r = cb(&ffidl_cells[9], 18446744073709551614ull, (EnI16)-300ll, make_R026(356), (EnI8)127ll, -2729825666707362870ll);
+    return leafhash_R026(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R025(CbArg_R025 cb) {
-    return cb(-121ll, 3095.375f, make_R025(653), -6822.5f);
+uint64_t cbarg_R026(CbArg_R026 cb) {
+    return cb(5805.375f, 5880.25, 6124.625f, -543.125f, make_R026(656), -5616.25f, -2ll, -644791702347966888ll, 12655ll);
 }
-uint64_t cbret_R028(CbRet_R028 cb) {
-    R028 r = cb(&ffidl_cells[9], 18446744073709551614ull, (EnI16)-300ll, make_R028(356), (EnI8)127ll, -2729825666707362870ll);
+uint64_t w64cbret_R028(W64CbRet_R028 cb) {
+    R028 r = cb(10988630555956824179ull, -2556401752312174772ll, &ffidl_cells[1], -127ll, make_R028(358), -5903.25);
     return leafhash_R028(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R028(CbArg_R028 cb) {
-    return cb(5805.375f, 5880.25, 6124.625f, -543.125f, make_R028(656), -5616.25f, -2ll, -644791702347966888ll, 12655ll);
+uint64_t w64cbarg_R028(W64CbArg_R028 cb) {
+    return cb(670.25, -4082.125, make_R028(658), 8146725085995258583ll, &ffidl_cells[13], -127ll);
 }
-uint64_t w64cbret_R030(W64CbRet_R030 cb) {
-    R030 r = cb(10988630555956824179ull, -2556401752312174772ll, &ffidl_cells[1], -127ll, make_R030(358), -5903.25);
-    return leafhash_R030(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R029(CbRet_R029 cb) {
+    R029 r = cb(2832.75, 207.75, 4342.875f, -7573.125, make_R029(359), 5887772287114704970ll, (EnInt)0ll, -2653.875f);
+    return leafhash_R029(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R030(W64CbArg_R030 cb) {
-    return cb(670.25, -4082.125, make_R030(658), 8146725085995258583ll, &ffidl_cells[13], -127ll);
+uint64_t cbarg_R029(CbArg_R029 cb) {
+    return cb(1ull, 92ll, make_R029(659), 64ll, 32766ll, -1159876295353687899ll, 43736ull);
 }
-uint64_t cbret_R031(CbRet_R031 cb) {
-    R031 r = cb(2832.75, 207.75, 4342.875f, -7573.125, make_R031(359), 5887772287114704970ll, (EnInt)0ll, -2653.875f);
-    return leafhash_R031(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R032(CbRet_R032 cb) {
+    R032 r = cb(&ffidl_cells[59], -32767ll, 10179ll, -8604ll, make_R032(362), 67ll, (EnU64)9223372036854775808ull);
+    return leafhash_R032(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R031(CbArg_R031 cb) {
-    return cb(1ull, 92ll, make_R031(659), 64ll, 32766ll, -1159876295353687899ll, 43736ull);
+uint64_t cbarg_R032(CbArg_R032 cb) {
+    return cb(-5225.625, 1727.875f, -6328.75, -1487.25, 329.375, make_R032(662), -1279.125, 3987.25f);
 }
-uint64_t cbret_R034(CbRet_R034 cb) {
-    R034 r = cb(&ffidl_cells[59], -32767ll, 10179ll, -8604ll, make_R034(362), 67ll, (EnU64)9223372036854775808ull);
-    return leafhash_R034(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R035(CbRet_R035 cb) {
+    R035 r = cb(-3397.875f, -2749.5f, 1635.0f, 7843.0f, -1178.125f, make_R035(365), 3247400533ull, 2393047180ull, 3807555526443263161ull);
+    return leafhash_R035(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R034(CbArg_R034 cb) {
-    return cb(-5225.625, 1727.875f, -6328.75, -1487.25, 329.375, make_R034(662), -1279.125, 3987.25f);
+uint64_t cbarg_R035(CbArg_R035 cb) {
+    return cb(13ull, -46ll, 10ull, make_R035(665));
 }
-uint64_t cbret_R037(CbRet_R037 cb) {
-    R037 r = cb(-3397.875f, -2749.5f, 1635.0f, 7843.0f, -1178.125f, make_R037(365), 3247400533ull, 2393047180ull, 3807555526443263161ull);
+uint64_t w64cbret_R037(W64CbRet_R037 cb) {
+    R037 r = cb(448.0, -2258.125, 2255.375, -7073.875f, make_R037(367), -7958.25f, -9223372036854775806ll);
     return leafhash_R037(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R037(CbArg_R037 cb) {
-    return cb(13ull, -46ll, 10ull, make_R037(665));
+uint64_t w64cbarg_R037(W64CbArg_R037 cb) {
+    return cb(0ll, 1167.625f, make_R037(667));
 }
-uint64_t w64cbret_R039(W64CbRet_R039 cb) {
-    R039 r = cb(448.0, -2258.125, 2255.375, -7073.875f, make_R039(367), -7958.25f, -9223372036854775806ll);
-    return leafhash_R039(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R038(CbRet_R038 cb) {
+    R038 r = cb(5485937434848103894ll, 18ll, -28ll, -109ll, make_R038(368), -2147483647ll, -8077ll);
+    return leafhash_R038(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R039(W64CbArg_R039 cb) {
-    return cb(0ll, 1167.625f, make_R039(667));
+uint64_t cbarg_R038(CbArg_R038 cb) {
+    return cb((EnU64)865ull, -35ll, 38ull, make_R038(668), -26ll, 14ll, 301159361979397623ull, 50ull, 99ll, -3837248368770464015ll);
 }
-uint64_t cbret_R040(CbRet_R040 cb) {
-    R040 r = cb(5485937434848103894ll, 18ll, -28ll, -109ll, make_R040(368), -2147483647ll, -8077ll);
-    return leafhash_R040(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R041(CbRet_R041 cb) {
+    R041 r = cb(-5322.0f, make_R041(371));
+    return leafhash_R041(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R040(CbArg_R040 cb) {
-    return cb((EnU64)865ull, -35ll, 38ull, make_R040(668), -26ll, 14ll, 301159361979397623ull, 50ull, 99ll, -3837248368770464015ll);
+uint64_t cbarg_R041(CbArg_R041 cb) {
+    return cb(-6ll, -27ll, 18446744073709551614ull, 0ll, -4067.5, make_R041(671), 1858.25f, -1643.625, 1640.75f, -3945.25f, 414.5f, -2080.375f);
 }
-uint64_t cbret_R043(CbRet_R043 cb) {
-    R043 r = cb(-5322.0f, make_R043(371));
-    return leafhash_R043(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R044(CbRet_R044 cb) {
+    R044 r = cb(&ffidl_cells[12], 26ull, 0ull, false, -9223372036854775806ll, &ffidl_cells[25], make_R044(374));
+    return leafhash_R044(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R043(CbArg_R043 cb) {
-    return cb(-6ll, -27ll, 18446744073709551614ull, 0ll, -4067.5, make_R043(671), 1858.25f, -1643.625, 1640.75f, -3945.25f, 414.5f, -2080.375f);
+uint64_t cbarg_R044(CbArg_R044 cb) {
+    return cb(12ull, make_R044(674), -6153.0f, 2761.25, 269.0);
 }
-uint64_t cbret_R046(CbRet_R046 cb) {
-    R046 r = cb(&ffidl_cells[12], 26ull, 0ull, false, -9223372036854775806ll, &ffidl_cells[25], make_R046(374));
+uint64_t w64cbret_R046(W64CbRet_R046 cb) {
+    R046 r = cb(-6115.125, 25ull, make_R046(376), 1052.5, 1936.625f);
     return leafhash_R046(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R046(CbArg_R046 cb) {
-    return cb(12ull, make_R046(674), -6153.0f, 2761.25, 269.0);
+uint64_t w64cbarg_R046(W64CbArg_R046 cb) {
+    return cb(make_R046(676), -4419.0f, -3863.625);
 }
-uint64_t w64cbret_R048(W64CbRet_R048 cb) {
-    R048 r = cb(-6115.125, 25ull, make_R048(376), 1052.5, 1936.625f);
-    return leafhash_R048(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R047(CbRet_R047 cb) {
+    R047 r = cb(make_R047(377));
+    return leafhash_R047(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R048(W64CbArg_R048 cb) {
-    return cb(make_R048(676), -4419.0f, -3863.625);
+uint64_t cbarg_R047(CbArg_R047 cb) {
+    return cb(267.375f, make_R047(677), -4360.125, 3843.875, -1683.875, 943.875, -6597.5, 3850.5);
 }
-uint64_t cbret_R049(CbRet_R049 cb) {
-    R049 r = cb(make_R049(377));
-    return leafhash_R049(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R050(CbRet_R050 cb) {
+    R050 r = cb(make_R050(380), -13508ll);
+    return leafhash_R050(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R049(CbArg_R049 cb) {
-    return cb(267.375f, make_R049(677), -4360.125, 3843.875, -1683.875, 943.875, -6597.5, 3850.5);
+uint64_t cbarg_R050(CbArg_R050 cb) {
+    return cb(-804298104605995466ll, -4086.75, 0ull, (EnU8)200ull, 254ull, -276962102ll, make_R050(680));
 }
-uint64_t cbret_R052(CbRet_R052 cb) {
-    R052 r = cb(make_R052(380), -13508ll);
-    return leafhash_R052(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R053(CbRet_R053 cb) {
+    R053 r = cb(-6799.0f, 885.0f, -7438.625, -3215.5, 2602.25, 4747.125f, -5615.5f, 753.125, make_R053(383), -1771.25f);
+    return leafhash_R053(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R052(CbArg_R052 cb) {
-    return cb(-804298104605995466ll, -4086.75, 0ull, (EnU8)200ull, 254ull, -276962102ll, make_R052(680));
+uint64_t cbarg_R053(CbArg_R053 cb) {
+    return cb(-28ll, (EnU16)870ull, -128ll, make_R053(683), -6703233694631203911ll, -3115.375f);
 }
-uint64_t cbret_R055(CbRet_R055 cb) {
-    R055 r = cb(-6799.0f, 885.0f, -7438.625, -3215.5, 2602.25, 4747.125f, -5615.5f, 753.125, make_R055(383), -1771.25f);
+uint64_t w64cbret_R055(W64CbRet_R055 cb) {
+    R055 r = cb(-4641.875, make_R055(385), (EnI8)127ll);
     return leafhash_R055(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R055(CbArg_R055 cb) {
-    return cb(-28ll, (EnU16)870ull, -128ll, make_R055(683), -6703233694631203911ll, -3115.375f);
+uint64_t w64cbarg_R055(W64CbArg_R055 cb) {
+    return cb(make_R055(685), (EnI16)7ll, -128ll);
 }
-uint64_t w64cbret_R057(W64CbRet_R057 cb) {
-    R057 r = cb(-4641.875, make_R057(385), (EnI8)127ll);
-    return leafhash_R057(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R056(CbRet_R056 cb) {
+    R056 r = cb(3239.25, 163ull, -5132.75f, -5893164860382408453ll, 2513ull, make_R056(386), 48ll);
+    return leafhash_R056(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R057(W64CbArg_R057 cb) {
-    return cb(make_R057(685), (EnI16)7ll, -128ll);
+uint64_t cbarg_R056(CbArg_R056 cb) {
+    return cb(2773.5, 427.5f, 3237.375f, -6536.25, 7781.625, -5476.0, make_R056(686), &ffidl_cells[42], 4875.5f, -21.75, 254ull, -2766003829940966460ll, true);
 }
-uint64_t cbret_R058(CbRet_R058 cb) {
-    R058 r = cb(3239.25, 163ull, -5132.75f, -5893164860382408453ll, 2513ull, make_R058(386), 48ll);
-    return leafhash_R058(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R059(CbRet_R059 cb) {
+    R059 r = cb(make_R059(389));
+    return leafhash_R059(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R058(CbArg_R058 cb) {
-    return cb(2773.5, 427.5f, 3237.375f, -6536.25, 7781.625, -5476.0, make_R058(686), &ffidl_cells[42], 4875.5f, -21.75, 254ull, -2766003829940966460ll, true);
+uint64_t cbarg_R059(CbArg_R059 cb) {
+    return cb(125ull, -3810.25f, -174.375f, 1752193470ull, -3233.875f, -5621.375, -5643.875, 4444.375f, make_R059(689));
 }
-uint64_t cbret_R061(CbRet_R061 cb) {
-    R061 r = cb(make_R061(389));
-    return leafhash_R061(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R062(CbRet_R062 cb) {
+    R062 r = cb(-5687.0f, -4383.625, -7475.625, 4722.375, make_R062(392));
+    return leafhash_R062(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R061(CbArg_R061 cb) {
-    return cb(125ull, -3810.25f, -174.375f, 1752193470ull, -3233.875f, -5621.375, -5643.875, 4444.375f, make_R061(689));
+uint64_t cbarg_R062(CbArg_R062 cb) {
+    return cb(-3789.125, -422.25f, -5801.625, 6225.375f, -2238.875f, -5302.25, -3293.25f, 4414.5f, make_R062(692), (EnU64)969ull, 17267288646729776810ull, 0ll, &ffidl_cells[48]);
 }
-uint64_t cbret_R064(CbRet_R064 cb) {
-    R064 r = cb(-5687.0f, -4383.625, -7475.625, 4722.375, make_R064(392));
+uint64_t w64cbret_R064(W64CbRet_R064 cb) {
+    R064 r = cb(make_R064(394));
     return leafhash_R064(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R064(CbArg_R064 cb) {
-    return cb(-3789.125, -422.25f, -5801.625, 6225.375f, -2238.875f, -5302.25, -3293.25f, 4414.5f, make_R064(692), (EnU64)969ull, 17267288646729776810ull, 0ll, &ffidl_cells[48]);
+uint64_t w64cbarg_R064(W64CbArg_R064 cb) {
+    return cb(make_R064(694), 26ll);
 }
-uint64_t w64cbret_R066(W64CbRet_R066 cb) {
-    R066 r = cb(make_R066(394));
-    return leafhash_R066(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R065(CbRet_R065 cb) {
+    R065 r = cb(-6ll, 5583370772383266198ll, make_R065(395), 32766ll, 66ll, -495.125);
+    return leafhash_R065(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R066(W64CbArg_R066 cb) {
-    return cb(make_R066(694), 26ll);
+uint64_t cbarg_R065(CbArg_R065 cb) {
+    return cb(3560386661ull, -1965.0f, (EnInt)100000ll, make_R065(695), 3921.125, 1ull, -12ll, 22491ll, 235.875, 5301.75);
 }
-uint64_t cbret_R067(CbRet_R067 cb) {
-    R067 r = cb(-6ll, 5583370772383266198ll, make_R067(395), 32766ll, 66ll, -495.125);
-    return leafhash_R067(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R068(CbRet_R068 cb) {
+    R068 r = cb(6729.5f, -7099.25, make_R068(398), 18446744073709551615ull, 38544ull);
+    return leafhash_R068(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R067(CbArg_R067 cb) {
-    return cb(3560386661ull, -1965.0f, (EnInt)100000ll, make_R067(695), 3921.125, 1ull, -12ll, 22491ll, 235.875, 5301.75);
+uint64_t cbarg_R068(CbArg_R068 cb) {
+    return cb(make_R068(698), -4410.875f, 247.0f, -7355.75, -2035.5, 3627.875);
 }
-uint64_t cbret_R070(CbRet_R070 cb) {
-    R070 r = cb(6729.5f, -7099.25, make_R070(398), 18446744073709551615ull, 38544ull);
-    return leafhash_R070(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R071(CbRet_R071 cb) {
+    R071 r = cb((EnU8)0ull, 3138695511851484143ull, 107ull, 0ull, make_R071(401), &ffidl_cells[53], -4ll, -7211.625);
+    return leafhash_R071(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R070(CbArg_R070 cb) {
-    return cb(make_R070(698), -4410.875f, 247.0f, -7355.75, -2035.5, 3627.875);
+uint64_t cbarg_R071(CbArg_R071 cb) {
+    return cb(231ull, -4ll, -5154.375, 127ll, -1309.875, make_R071(701), 7675.5f);
 }
-uint64_t cbret_R073(CbRet_R073 cb) {
-    R073 r = cb((EnU8)0ull, 3138695511851484143ull, 107ull, 0ull, make_R073(401), &ffidl_cells[53], -4ll, -7211.625);
+uint64_t w64cbret_R073(W64CbRet_R073 cb) {
+    R073 r = cb(&ffidl_cells[55], true, make_R073(403));
     return leafhash_R073(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R073(CbArg_R073 cb) {
-    return cb(231ull, -4ll, -5154.375, 127ll, -1309.875, make_R073(701), 7675.5f);
+uint64_t w64cbarg_R073(W64CbArg_R073 cb) {
+    return cb(-21176ll, make_R073(703), -5720.75);
 }
-uint64_t w64cbret_R075(W64CbRet_R075 cb) {
-    R075 r = cb(&ffidl_cells[55], true, make_R075(403));
-    return leafhash_R075(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R074(CbRet_R074 cb) {
+    R074 r = cb(4803805527785260024ll, 50ull, make_R074(404), 18446744073709551614ull);
+    return leafhash_R074(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R075(W64CbArg_R075 cb) {
-    return cb(-21176ll, make_R075(703), -5720.75);
+uint64_t cbarg_R074(CbArg_R074 cb) {
+    return cb(-4411.875f, 1610.5, 7763.875, 6032.375f, 2267.625, 1366.875f, -850.25f, -4967.5, make_R074(704));
 }
-uint64_t cbret_R076(CbRet_R076 cb) {
-    R076 r = cb(4803805527785260024ll, 50ull, make_R076(404), 18446744073709551614ull);
-    return leafhash_R076(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R077(CbRet_R077 cb) {
+    R077 r = cb(&ffidl_cells[12], make_R077(407), -5115.25, -1487.75f, 5073.75);
+    return leafhash_R077(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R076(CbArg_R076 cb) {
-    return cb(-4411.875f, 1610.5, 7763.875, 6032.375f, 2267.625, 1366.875f, -850.25f, -4967.5, make_R076(704));
+uint64_t cbarg_R077(CbArg_R077 cb) {
+    return cb(-3094.25, 1731.625f, 3216.375f, 6230.125f, make_R077(707), -9223372036854775807ll);
 }
-uint64_t cbret_R079(CbRet_R079 cb) {
-    R079 r = cb(&ffidl_cells[12], make_R079(407), -5115.25, -1487.75f, 5073.75);
-    return leafhash_R079(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R080(CbRet_R080 cb) {
+    R080 r = cb(-127ll, 36ull, (EnU16)40ull, 124ll, 4294967295ull, 254ull, &ffidl_cells[32], 64162ull, make_R080(410));
+    return leafhash_R080(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R079(CbArg_R079 cb) {
-    return cb(-3094.25, 1731.625f, 3216.375f, 6230.125f, make_R079(707), -9223372036854775807ll);
+uint64_t cbarg_R080(CbArg_R080 cb) {
+    return cb(11475349074256754980ull, -25ll, 9651951536831661208ull, 127ll, 29920ull, -40ll, 4294967294ull, 514174784ull, make_R080(710), -102ll, 7571.875, 25ll);
 }
-uint64_t cbret_R082(CbRet_R082 cb) {
-    R082 r = cb(-127ll, 36ull, (EnU16)40ull, 124ll, 4294967295ull, 254ull, &ffidl_cells[32], 64162ull, make_R082(410));
+uint64_t w64cbret_R082(W64CbRet_R082 cb) {
+    R082 r = cb(make_R082(412), -2960.875f, 3264.75);
     return leafhash_R082(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R082(CbArg_R082 cb) {
-    return cb(11475349074256754980ull, -25ll, 9651951536831661208ull, 127ll, 29920ull, -40ll, 4294967294ull, 514174784ull, make_R082(710), -102ll, 7571.875, 25ll);
+uint64_t w64cbarg_R082(W64CbArg_R082 cb) {
+    return cb(-167227969614838706ll, 94ll, 18446744073709551615ull, make_R082(712), -6703.5f, -2811.875f);
 }
-uint64_t w64cbret_R084(W64CbRet_R084 cb) {
-    R084 r = cb(make_R084(412), -2960.875f, 3264.75);
-    return leafhash_R084(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R083(CbRet_R083 cb) {
+    R083 r = cb(make_R083(413), 32767ll, 1343.375f);
+    return leafhash_R083(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R084(W64CbArg_R084 cb) {
-    return cb(-167227969614838706ll, 94ll, 18446744073709551615ull, make_R084(712), -6703.5f, -2811.875f);
+uint64_t cbarg_R083(CbArg_R083 cb) {
+    return cb(-5993ll, 17418354420977168357ull, &ffidl_cells[0], make_R083(713), &ffidl_cells[7], 2376695362ull, -78ll, 25ull);
 }
-uint64_t cbret_R085(CbRet_R085 cb) {
-    R085 r = cb(make_R085(413), 32767ll, 1343.375f);
-    return leafhash_R085(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R086(CbRet_R086 cb) {
+    R086 r = cb(-1301.0, 7609.625, -6344.0, 552.5f, -5192.875f, 2408.0, 5819.5, make_R086(416), 67ull, 4489.75f, (EnI16)-542ll);
+    return leafhash_R086(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R085(CbArg_R085 cb) {
-    return cb(-5993ll, 17418354420977168357ull, &ffidl_cells[0], make_R085(713), &ffidl_cells[7], 2376695362ull, -78ll, 25ull);
+uint64_t cbarg_R086(CbArg_R086 cb) {
+    return cb(-531.75f, 32766ll, -32ll, 0ll, 3625.125f, 43ll, make_R086(716), 254ull, 4738.0);
 }
-uint64_t cbret_R088(CbRet_R088 cb) {
-    R088 r = cb(-1301.0, 7609.625, -6344.0, 552.5f, -5192.875f, 2408.0, 5819.5, make_R088(416), 67ull, 4489.75f, (EnI16)-542ll);
-    return leafhash_R088(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R089(CbRet_R089 cb) {
+    R089 r = cb(1ull, 184ull, -12747ll, (EnInt)-5ll, 6ull, 8ull, make_R089(419), 2099583156ull, -38ll, 127ll);
+    return leafhash_R089(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R088(CbArg_R088 cb) {
-    return cb(-531.75f, 32766ll, -32ll, 0ll, 3625.125f, 43ll, make_R088(716), 254ull, 4738.0);
+uint64_t cbarg_R089(CbArg_R089 cb) {
+    return cb(make_R089(719), 18446744073709551615ull);
 }
-uint64_t cbret_R091(CbRet_R091 cb) {
-    R091 r = cb(1ull, 184ull, -12747ll, (EnInt)-5ll, 6ull, 8ull, make_R091(419), 2099583156ull, -38ll, 127ll);
+uint64_t w64cbret_R091(W64CbRet_R091 cb) {
+    R091 r = cb(2836ll, (EnI64)5000000000ll, make_R091(421));
     return leafhash_R091(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R091(CbArg_R091 cb) {
-    return cb(make_R091(719), 18446744073709551615ull);
+uint64_t w64cbarg_R091(W64CbArg_R091 cb) {
+    return cb(1303.0, -7034.75f, make_R091(721), -2710.0, 21512ll, 48ll);
 }
-uint64_t w64cbret_R093(W64CbRet_R093 cb) {
-    R093 r = cb(2836ll, (EnI64)5000000000ll, make_R093(421));
-    return leafhash_R093(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R092(CbRet_R092 cb) {
+    R092 r = cb(6137007285190561652ull, 6221.75, make_R092(422), -328.75, 7000.5, -1222.875);
+    return leafhash_R092(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R093(W64CbArg_R093 cb) {
-    return cb(1303.0, -7034.75f, make_R093(721), -2710.0, 21512ll, 48ll);
+uint64_t cbarg_R092(CbArg_R092 cb) {
+    return cb(make_R092(722), 3ll, 165ull, -27669ll);
 }
-uint64_t cbret_R094(CbRet_R094 cb) {
-    R094 r = cb(6137007285190561652ull, 6221.75, make_R094(422), -328.75, 7000.5, -1222.875);
-    return leafhash_R094(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R095(CbRet_R095 cb) {
+    R095 r = cb(-981.125, 0ull, 32ull, 6ll, 0ull, 24ll, 0ll, 5236.25, make_R095(425), -362.875, 2754.375);
+    return leafhash_R095(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R094(CbArg_R094 cb) {
-    return cb(make_R094(722), 3ll, 165ull, -27669ll);
+uint64_t cbarg_R095(CbArg_R095 cb) {
+    return cb(-4891.875f, 3783.0, make_R095(725), -4765.5f, 250ull, -2710.5);
 }
-uint64_t cbret_R097(CbRet_R097 cb) {
-    R097 r = cb(-981.125, 0ull, 32ull, 6ll, 0ull, 24ll, 0ll, 5236.25, make_R097(425), -362.875, 2754.375);
-    return leafhash_R097(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R098(CbRet_R098 cb) {
+    R098 r = cb(136ull, 6622.5f, 1ull, make_R098(428), (EnU8)200ull);
+    return leafhash_R098(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R097(CbArg_R097 cb) {
-    return cb(-4891.875f, 3783.0, make_R097(725), -4765.5f, 250ull, -2710.5);
+uint64_t cbarg_R098(CbArg_R098 cb) {
+    return cb(-6910.375f, 7641.75f, 1740.375f, -2251.875f, -4124.875f, make_R098(728), 5410.75, 2194.25f, 153ull, 57269ull);
 }
-uint64_t cbret_R100(CbRet_R100 cb) {
-    R100 r = cb(136ull, 6622.5f, 1ull, make_R100(428), (EnU8)200ull);
+uint64_t w64cbret_R100(W64CbRet_R100 cb) {
+    R100 r = cb(-1106832023104944754ll, -1928309152ll, 3860.875f, 21262ull, make_R100(430), -7551.25, 4594.25f);
     return leafhash_R100(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R100(CbArg_R100 cb) {
-    return cb(-6910.375f, 7641.75f, 1740.375f, -2251.875f, -4124.875f, make_R100(728), 5410.75, 2194.25f, 153ull, 57269ull);
+uint64_t w64cbarg_R100(W64CbArg_R100 cb) {
+    return cb(make_R100(730), -3295.625f);
 }
-uint64_t w64cbret_R102(W64CbRet_R102 cb) {
-    R102 r = cb(-1106832023104944754ll, -1928309152ll, 3860.875f, 21262ull, make_R102(430), -7551.25, 4594.25f);
-    return leafhash_R102(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R101(CbRet_R101 cb) {
+    R101 r = cb(&ffidl_cells[8], 4092660172629120302ull, 1569154803ll, 2607.5, make_R101(431));
+    return leafhash_R101(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R102(W64CbArg_R102 cb) {
-    return cb(make_R102(730), -3295.625f);
+uint64_t cbarg_R101(CbArg_R101 cb) {
+    return cb(-7488.875f, -6570.125, -2920.5, -7010.125, make_R101(731), -3131.625f, 850.0f);
 }
-uint64_t cbret_R103(CbRet_R103 cb) {
-    R103 r = cb(&ffidl_cells[8], 4092660172629120302ull, 1569154803ll, 2607.5, make_R103(431));
-    return leafhash_R103(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R104(CbRet_R104 cb) {
+    R104 r = cb(42ull, 65535ull, 15208ll, &ffidl_cells[8], make_R104(434), 4489.75, -3602.75, -5845.25);
+    return leafhash_R104(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R103(CbArg_R103 cb) {
-    return cb(-7488.875f, -6570.125, -2920.5, -7010.125, make_R103(731), -3131.625f, 850.0f);
+uint64_t cbarg_R104(CbArg_R104 cb) {
+    return cb(0ull, &ffidl_cells[9], &ffidl_cells[4], 36ull, (EnI16)-299ll, -47ll, -384337473ll, make_R104(734), 1015.625f, 4953.25f);
 }
-uint64_t cbret_R106(CbRet_R106 cb) {
-    R106 r = cb(42ull, 65535ull, 15208ll, &ffidl_cells[8], make_R106(434), 4489.75, -3602.75, -5845.25);
-    return leafhash_R106(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R107(CbRet_R107 cb) {
+    R107 r = cb(&ffidl_cells[60], -882.5f, make_R107(437), 0ull);
+    return leafhash_R107(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R106(CbArg_R106 cb) {
-    return cb(0ull, &ffidl_cells[9], &ffidl_cells[4], 36ull, (EnI16)-299ll, -47ll, -384337473ll, make_R106(734), 1015.625f, 4953.25f);
+uint64_t cbarg_R107(CbArg_R107 cb) {
+    return cb(46ll, 42ull, 0ull, (EnU8)0ull, 1445109876006433553ll, 0ll, make_R107(737), -6026117186240125204ll, 23ull, -1887.375);
 }
-uint64_t cbret_R109(CbRet_R109 cb) {
-    R109 r = cb(&ffidl_cells[60], -882.5f, make_R109(437), 0ull);
+uint64_t w64cbret_R109(W64CbRet_R109 cb) {
+    R109 r = cb(&ffidl_cells[29], make_R109(439));
     return leafhash_R109(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R109(CbArg_R109 cb) {
-    return cb(46ll, 42ull, 0ull, (EnU8)0ull, 1445109876006433553ll, 0ll, make_R109(737), -6026117186240125204ll, 23ull, -1887.375);
+uint64_t w64cbarg_R109(W64CbArg_R109 cb) {
+    return cb(6257.125f, -8566ll, &ffidl_cells[57], make_R109(739), 127ll, -684.5);
 }
-uint64_t w64cbret_R111(W64CbRet_R111 cb) {
-    R111 r = cb(&ffidl_cells[29], make_R111(439));
-    return leafhash_R111(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R110(CbRet_R110 cb) {
+    R110 r = cb(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, make_R110(440));
+    return leafhash_R110(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R111(W64CbArg_R111 cb) {
-    return cb(6257.125f, -8566ll, &ffidl_cells[57], make_R111(739), 127ll, -684.5);
+uint64_t cbarg_R110(CbArg_R110 cb) {
+    return cb(9ll, -7081.875f, 7365.875, 6741.75, -1702.5, -4721.0f, make_R110(740), 6270067976483669698ull, 2055.125f, -4304.125, (EnI64)-1ll, 3317.75, 44ll);
 }
-uint64_t cbret_R112(CbRet_R112 cb) {
-    R112 r = cb(3662.125f, -1323.875f, -2340.375f, 519.0, 4294967294ull, -328.125f, -952.375f, -4856.125f, make_R112(440));
-    return leafhash_R112(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R113(CbRet_R113 cb) {
+    R113 r = cb(-2411.0, 5898.0f, make_R113(443));
+    return leafhash_R113(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R112(CbArg_R112 cb) {
-    return cb(9ll, -7081.875f, 7365.875, 6741.75, -1702.5, -4721.0f, make_R112(740), 6270067976483669698ull, 2055.125f, -4304.125, (EnI64)-1ll, 3317.75, 44ll);
+uint64_t cbarg_R113(CbArg_R113 cb) {
+    return cb(2848.5f, (EnU8)200ull, -13206ll, 4742.625f, 32766ll, 20ull, make_R113(743), -9223372036854775806ll, false, 6413508917558441686ull, 18356ull, 1828947829ull);
 }
-uint64_t cbret_R115(CbRet_R115 cb) {
-    R115 r = cb(-2411.0, 5898.0f, make_R115(443));
-    return leafhash_R115(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R116(CbRet_R116 cb) {
+    R116 r = cb(4707.375, -4652.625f, 6718.5, -5388.375, 7702.875f, -7577.75f, -2786.25f, -3554.125, make_R116(446), 35825ull, -7171.625f, -3085.125);
+    return leafhash_R116(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R115(CbArg_R115 cb) {
-    return cb(2848.5f, (EnU8)200ull, -13206ll, 4742.625f, 32766ll, 20ull, make_R115(743), -9223372036854775806ll, false, 6413508917558441686ull, 18356ull, 1828947829ull);
+uint64_t cbarg_R116(CbArg_R116 cb) {
+    return cb(33ull, 14ull, 0ll, (EnI8)1ll, 44ll, -32767ll, 0ull, -18ll, make_R116(746), &ffidl_cells[53], 18446744073709551615ull);
 }
-uint64_t cbret_R118(CbRet_R118 cb) {
-    R118 r = cb(4707.375, -4652.625f, 6718.5, -5388.375, 7702.875f, -7577.75f, -2786.25f, -3554.125, make_R118(446), 35825ull, -7171.625f, -3085.125);
+uint64_t w64cbret_R118(W64CbRet_R118 cb) {
+    R118 r = cb(126ll, false, make_R118(448), 24400ll);
     return leafhash_R118(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R118(CbArg_R118 cb) {
-    return cb(33ull, 14ull, 0ll, (EnI8)1ll, 44ll, -32767ll, 0ull, -18ll, make_R118(746), &ffidl_cells[53], 18446744073709551615ull);
+uint64_t w64cbarg_R118(W64CbArg_R118 cb) {
+    return cb((EnI16)-300ll, make_R118(748), 7180.125f, 4702.75);
 }
-uint64_t w64cbret_R120(W64CbRet_R120 cb) {
-    R120 r = cb(126ll, false, make_R120(448), 24400ll);
-    return leafhash_R120(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R119(CbRet_R119 cb) {
+    R119 r = cb(387.75, -6734.25f, 1763.75, 254ull, make_R119(449), -20954ll);
+    return leafhash_R119(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R120(W64CbArg_R120 cb) {
-    return cb((EnI16)-300ll, make_R120(748), 7180.125f, 4702.75);
+uint64_t cbarg_R119(CbArg_R119 cb) {
+    return cb(2904.5f, -28742ll, (EnU16)65535ull, &ffidl_cells[26], -3365.875f, make_R119(749), -6ll);
 }
-uint64_t cbret_R121(CbRet_R121 cb) {
-    R121 r = cb(387.75, -6734.25f, 1763.75, 254ull, make_R121(449), -20954ll);
-    return leafhash_R121(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R122(CbRet_R122 cb) {
+    R122 r = cb(-2442.875, -4816.875, 1ull, -6844.125f, 2713.0f, 4290.0, -158.625f, make_R122(452), 5754.125);
+    return leafhash_R122(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R121(CbArg_R121 cb) {
-    return cb(2904.5f, -28742ll, (EnU16)65535ull, &ffidl_cells[26], -3365.875f, make_R121(749), -6ll);
+uint64_t cbarg_R122(CbArg_R122 cb) {
+    return cb(make_R122(752), 31931ull, false, 3046.25, -22.75f, -6855.875);
 }
-uint64_t cbret_R124(CbRet_R124 cb) {
-    R124 r = cb(-2442.875, -4816.875, 1ull, -6844.125f, 2713.0f, 4290.0, -158.625f, make_R124(452), 5754.125);
-    return leafhash_R124(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R125(CbRet_R125 cb) {
+    R125 r = cb(0ll, 34ull, -1618.125, 119ll, -1297.75, make_R125(455), 3081.5f);
+    return leafhash_R125(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R124(CbArg_R124 cb) {
-    return cb(make_R124(752), 31931ull, false, 3046.25, -22.75f, -6855.875);
+uint64_t cbarg_R125(CbArg_R125 cb) {
+    return cb(126ll, -7785094983738160122ll, -32ll, 3275ll, 3310.0, 3832.75, 7600.625, make_R125(755), (EnInt)0ll, 39ull, true, -2147483648ll, &ffidl_cells[53]);
 }
-uint64_t cbret_R127(CbRet_R127 cb) {
-    R127 r = cb(0ll, 34ull, -1618.125, 119ll, -1297.75, make_R127(455), 3081.5f);
+uint64_t w64cbret_R127(W64CbRet_R127 cb) {
+    R127 r = cb((EnU8)95ull, make_R127(457), 9223372036854775806ll, -3666425276259342918ll);
     return leafhash_R127(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R127(CbArg_R127 cb) {
-    return cb(126ll, -7785094983738160122ll, -32ll, 3275ll, 3310.0, 3832.75, 7600.625, make_R127(755), (EnInt)0ll, 39ull, true, -2147483648ll, &ffidl_cells[53]);
+uint64_t w64cbarg_R127(W64CbArg_R127 cb) {
+    return cb(make_R127(757), 29270ll, 14ll);
 }
-uint64_t w64cbret_R129(W64CbRet_R129 cb) {
-    R129 r = cb((EnU8)95ull, make_R129(457), 9223372036854775806ll, -3666425276259342918ll);
-    return leafhash_R129(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R128(CbRet_R128 cb) {
+    R128 r = cb(6987.0f, -5129.5, -541.25f, 1757.125f, make_R128(458), 0ull, -2743252510773831245ll, 3758.75f);
+    return leafhash_R128(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R129(W64CbArg_R129 cb) {
-    return cb(make_R129(757), 29270ll, 14ll);
+uint64_t cbarg_R128(CbArg_R128 cb) {
+    return cb(make_R128(758), 3083.5, 3558.375, 1021.375, 3904.5f, 616.625f, 1ull);
 }
-uint64_t cbret_R130(CbRet_R130 cb) {
-    R130 r = cb(6987.0f, -5129.5, -541.25f, 1757.125f, make_R130(458), 0ull, -2743252510773831245ll, 3758.75f);
-    return leafhash_R130(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R131(CbRet_R131 cb) {
+    R131 r = cb(6420.875f, 8486956051215398269ull, -5939.875f, true, make_R131(461), (EnU64)9223372036854775808ull, 20775ll);
+    return leafhash_R131(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R130(CbArg_R130 cb) {
-    return cb(make_R130(758), 3083.5, 3558.375, 1021.375, 3904.5f, 616.625f, 1ull);
+uint64_t cbarg_R131(CbArg_R131 cb) {
+    return cb(10590ll, 9ll, -124ll, 18446744073709551615ull, 23ull, make_R131(761), -127ll, -128ll);
 }
-uint64_t cbret_R133(CbRet_R133 cb) {
-    R133 r = cb(6420.875f, 8486956051215398269ull, -5939.875f, true, make_R133(461), (EnU64)9223372036854775808ull, 20775ll);
-    return leafhash_R133(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R134(CbRet_R134 cb) {
+    R134 r = cb(0ull, 51785ull, 6508281058784610169ull, -34ll, make_R134(464));
+    return leafhash_R134(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R133(CbArg_R133 cb) {
-    return cb(10590ll, 9ll, -124ll, 18446744073709551615ull, 23ull, make_R133(761), -127ll, -128ll);
+uint64_t cbarg_R134(CbArg_R134 cb) {
+    return cb(2815.375, (EnU32)4000000000ull, 32317ull, -5631.75, -7029.25f, -1063.75, 31ll, 3768062049246761680ll, make_R134(764), 183ull, -2859872736334815084ll, 41ull, 1257816796ll);
 }
-uint64_t cbret_R136(CbRet_R136 cb) {
-    R136 r = cb(0ull, 51785ull, 6508281058784610169ull, -34ll, make_R136(464));
+uint64_t w64cbret_R136(W64CbRet_R136 cb) {
+    R136 r = cb((EnInt)1ll, 5632.0f, 7859.375, &ffidl_cells[57], make_R136(466), 5848.875f);
     return leafhash_R136(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R136(CbArg_R136 cb) {
-    return cb(2815.375, (EnU32)4000000000ull, 32317ull, -5631.75, -7029.25f, -1063.75, 31ll, 3768062049246761680ll, make_R136(764), 183ull, -2859872736334815084ll, 41ull, 1257816796ll);
+uint64_t w64cbarg_R136(W64CbArg_R136 cb) {
+    return cb(-5280.0, -2800.875f, -2147483647ll, make_R136(766));
 }
-uint64_t w64cbret_R138(W64CbRet_R138 cb) {
-    R138 r = cb((EnInt)1ll, 5632.0f, 7859.375, &ffidl_cells[57], make_R138(466), 5848.875f);
-    return leafhash_R138(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R137(CbRet_R137 cb) {
+    R137 r = cb(4222807331769074152ll, 150079469ll, -91ll, -2067829670992797219ll, make_R137(467), 5366.0, 45ll);
+    return leafhash_R137(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R138(W64CbArg_R138 cb) {
-    return cb(-5280.0, -2800.875f, -2147483647ll, make_R138(766));
+uint64_t cbarg_R137(CbArg_R137 cb) {
+    return cb(-6938.75, -5601.125, 3458.25, make_R137(767), -4673.0, 126ll, -9223372036854775807ll, 4ull);
 }
-uint64_t cbret_R139(CbRet_R139 cb) {
-    R139 r = cb(4222807331769074152ll, 150079469ll, -91ll, -2067829670992797219ll, make_R139(467), 5366.0, 45ll);
-    return leafhash_R139(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R140(CbRet_R140 cb) {
+    R140 r = cb(107ll, &ffidl_cells[42], &ffidl_cells[44], -3076.375f, (EnI8)110ll, 45ll, 35931ull, make_R140(470), 877.375, -4ll, 1206.75f);
+    return leafhash_R140(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R139(CbArg_R139 cb) {
-    return cb(-6938.75, -5601.125, 3458.25, make_R139(767), -4673.0, 126ll, -9223372036854775807ll, 4ull);
+uint64_t cbarg_R140(CbArg_R140 cb) {
+    return cb(65535ull, 51499ull, &ffidl_cells[37], make_R140(770), 14ull, 2147483647ll, 227ull);
 }
-uint64_t cbret_R142(CbRet_R142 cb) {
-    R142 r = cb(107ll, &ffidl_cells[42], &ffidl_cells[44], -3076.375f, (EnI8)110ll, 45ll, 35931ull, make_R142(470), 877.375, -4ll, 1206.75f);
-    return leafhash_R142(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R143(CbRet_R143 cb) {
+    R143 r = cb(4ll, make_R143(473), 28.25, -1479.5f);
+    return leafhash_R143(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R142(CbArg_R142 cb) {
-    return cb(65535ull, 51499ull, &ffidl_cells[37], make_R142(770), 14ull, 2147483647ll, 227ull);
+uint64_t cbarg_R143(CbArg_R143 cb) {
+    return cb((EnI16)7ll, -47ll, -7070.0f, 3017.25, (EnI64)-1ll, -6309.75, 185ull, make_R143(773), 3531.0f);
 }
-uint64_t cbret_R145(CbRet_R145 cb) {
-    R145 r = cb(4ll, make_R145(473), 28.25, -1479.5f);
+uint64_t w64cbret_R145(W64CbRet_R145 cb) {
+    R145 r = cb(38ll, 178ull, 0ull, make_R145(475));
     return leafhash_R145(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R145(CbArg_R145 cb) {
-    return cb((EnI16)7ll, -47ll, -7070.0f, 3017.25, (EnI64)-1ll, -6309.75, 185ull, make_R145(773), 3531.0f);
+uint64_t w64cbarg_R145(W64CbArg_R145 cb) {
+    return cb(make_R145(775));
 }
-uint64_t w64cbret_R147(W64CbRet_R147 cb) {
-    R147 r = cb(38ll, 178ull, 0ull, make_R147(475));
-    return leafhash_R147(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R146(CbRet_R146 cb) {
+    R146 r = cb(5841298595821457514ll, -2204.75f, make_R146(476), 254ull, 15ull);
+    return leafhash_R146(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R147(W64CbArg_R147 cb) {
-    return cb(make_R147(775));
+uint64_t cbarg_R146(CbArg_R146 cb) {
+    return cb(5915.375f, -3022842374253423557ll, -7167.75f, -3274.125f, 183.75f, 4025.75f, -2672.5f, 4044.5f, make_R146(776), -24ll, 5903007417236541312ull, -5007.5f, 48346ull, -4486060764945015101ll);
 }
-uint64_t cbret_R148(CbRet_R148 cb) {
-    R148 r = cb(5841298595821457514ll, -2204.75f, make_R148(476), 254ull, 15ull);
-    return leafhash_R148(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R149(CbRet_R149 cb) {
+    R149 r = cb(7171.5, 7514.25f, -1592.0, 5684.125, -1418.875, 5145.25f, -7147.25, make_R149(479), 32767ll, 5874.375f, 6203.5f);
+    return leafhash_R149(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R148(CbArg_R148 cb) {
-    return cb(5915.375f, -3022842374253423557ll, -7167.75f, -3274.125f, 183.75f, 4025.75f, -2672.5f, 4044.5f, make_R148(776), -24ll, 5903007417236541312ull, -5007.5f, 48346ull, -4486060764945015101ll);
+uint64_t cbarg_R149(CbArg_R149 cb) {
+    return cb(false, make_R149(779), 4258.5f, -7ll, 32234ll);
 }
-uint64_t cbret_R151(CbRet_R151 cb) {
-    R151 r = cb(7171.5, 7514.25f, -1592.0, 5684.125, -1418.875, 5145.25f, -7147.25, make_R151(479), 32767ll, 5874.375f, 6203.5f);
-    return leafhash_R151(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R152(CbRet_R152 cb) {
+    R152 r = cb(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, make_R152(482), 28ll, 9223372036854775807ll, (EnInt)-254ll);
+    return leafhash_R152(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R151(CbArg_R151 cb) {
-    return cb(false, make_R151(779), 4258.5f, -7ll, 32234ll);
+uint64_t cbarg_R152(CbArg_R152 cb) {
+    return cb(924.25, 16503ull, make_R152(782), -2709.625f, 6505.875f, -834.125f, 2624.875f, -3352.25f);
 }
-uint64_t cbret_R154(CbRet_R154 cb) {
-    R154 r = cb(12680ull, 94ll, &ffidl_cells[54], 20ull, 34ull, make_R154(482), 28ll, 9223372036854775807ll, (EnInt)-254ll);
+uint64_t w64cbret_R154(W64CbRet_R154 cb) {
+    R154 r = cb(1346352929512159507ull, make_R154(484), -731.75f, 3ull);
     return leafhash_R154(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R154(CbArg_R154 cb) {
-    return cb(924.25, 16503ull, make_R154(782), -2709.625f, 6505.875f, -834.125f, 2624.875f, -3352.25f);
+uint64_t w64cbarg_R154(W64CbArg_R154 cb) {
+    return cb(-128ll, &ffidl_cells[18], 7254710710966015916ll, make_R154(784), 43862ull, 35ull);
 }
-uint64_t w64cbret_R156(W64CbRet_R156 cb) {
-    R156 r = cb(1346352929512159507ull, make_R156(484), -731.75f, 3ull);
-    return leafhash_R156(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R155(CbRet_R155 cb) {
+    R155 r = cb(-14185ll, make_R155(485), 26ll, 122ll, 6490261141113194607ull);
+    return leafhash_R155(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R156(W64CbArg_R156 cb) {
-    return cb(-128ll, &ffidl_cells[18], 7254710710966015916ll, make_R156(784), 43862ull, 35ull);
+uint64_t cbarg_R155(CbArg_R155 cb) {
+    return cb(753.75f, -7971.75f, 5420.75f, 7964.5f, -5426.125f, -7765.25f, make_R155(785));
 }
-uint64_t cbret_R157(CbRet_R157 cb) {
-    R157 r = cb(-14185ll, make_R157(485), 26ll, 122ll, 6490261141113194607ull);
-    return leafhash_R157(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R158(CbRet_R158 cb) {
+    R158 r = cb(5732.25, 5570.875f, 5081.5f, -7744.625, -674.375, make_R158(488), (EnI8)100ll, 65535ull);
+    return leafhash_R158(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R157(CbArg_R157 cb) {
-    return cb(753.75f, -7971.75f, 5420.75f, 7964.5f, -5426.125f, -7765.25f, make_R157(785));
+uint64_t cbarg_R158(CbArg_R158 cb) {
+    return cb(-6868.375, make_R158(788), 38ull, 1ull, 1511.375);
 }
-uint64_t cbret_R160(CbRet_R160 cb) {
-    R160 r = cb(5732.25, 5570.875f, 5081.5f, -7744.625, -674.375, make_R160(488), (EnI8)100ll, 65535ull);
-    return leafhash_R160(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R161(CbRet_R161 cb) {
+    R161 r = cb(make_R161(491), (EnU8)1ull);
+    return leafhash_R161(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R160(CbArg_R160 cb) {
-    return cb(-6868.375, make_R160(788), 38ull, 1ull, 1511.375);
+uint64_t cbarg_R161(CbArg_R161 cb) {
+    return cb(-127ll, make_R161(791), 3488604599824631424ll, -492.5f);
 }
-uint64_t cbret_R163(CbRet_R163 cb) {
-    R163 r = cb(make_R163(491), (EnU8)1ull);
+uint64_t w64cbret_R163(W64CbRet_R163 cb) {
+    R163 r = cb((EnU64)183ull, 1ull, &ffidl_cells[49], make_R163(493), 5843.25f);
     return leafhash_R163(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R163(CbArg_R163 cb) {
-    return cb(-127ll, make_R163(791), 3488604599824631424ll, -492.5f);
+uint64_t w64cbarg_R163(W64CbArg_R163 cb) {
+    return cb(-5547.375, 2023.875f, -7363.25f, 25ull, make_R163(793), false);
 }
-uint64_t w64cbret_R165(W64CbRet_R165 cb) {
-    R165 r = cb((EnU64)183ull, 1ull, &ffidl_cells[49], make_R165(493), 5843.25f);
-    return leafhash_R165(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R164(CbRet_R164 cb) {
+    R164 r = cb(-5972.125, -340.25, 4443.5f, -3660.5f, -4225.375f, make_R164(494));
+    return leafhash_R164(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R165(W64CbArg_R165 cb) {
-    return cb(-5547.375, 2023.875f, -7363.25f, 25ull, make_R165(793), false);
+uint64_t cbarg_R164(CbArg_R164 cb) {
+    return cb(1ull, make_R164(794), 158ull, &ffidl_cells[29], 37ull);
 }
-uint64_t cbret_R166(CbRet_R166 cb) {
-    R166 r = cb(-5972.125, -340.25, 4443.5f, -3660.5f, -4225.375f, make_R166(494));
-    return leafhash_R166(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R167(CbRet_R167 cb) {
+    R167 r = cb(-3559.125, make_R167(497), -49ll);
+    return leafhash_R167(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R166(CbArg_R166 cb) {
-    return cb(1ull, make_R166(794), 158ull, &ffidl_cells[29], 37ull);
+uint64_t cbarg_R167(CbArg_R167 cb) {
+    return cb(161.5f, -3889.375, -2494.75, -969.125, 4814.625, 4349.75, 6794.5, 375.0f, make_R167(797), -31ll, 49ll, -128ll);
 }
-uint64_t cbret_R169(CbRet_R169 cb) {
-    R169 r = cb(-3559.125, make_R169(497), -49ll);
-    return leafhash_R169(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R170(CbRet_R170 cb) {
+    R170 r = cb(127ll, 15079ull, (EnU16)65535ull, false, &ffidl_cells[34], -2917991811501925934ll, 62224ull, make_R170(500), -31ll, -3ll, 7947.125f);
+    return leafhash_R170(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R169(CbArg_R169 cb) {
-    return cb(161.5f, -3889.375, -2494.75, -969.125, 4814.625, 4349.75, 6794.5, 375.0f, make_R169(797), -31ll, 49ll, -128ll);
+uint64_t cbarg_R170(CbArg_R170 cb) {
+    return cb(make_R170(800), 3959.25, -7598.25f, -1054.375, 6895.375, 4544.625f);
 }
-uint64_t cbret_R172(CbRet_R172 cb) {
-    R172 r = cb(127ll, 15079ull, (EnU16)65535ull, false, &ffidl_cells[34], -2917991811501925934ll, 62224ull, make_R172(500), -31ll, -3ll, 7947.125f);
+uint64_t w64cbret_R172(W64CbRet_R172 cb) {
+    R172 r = cb(711.625f, -1891.75, 6678.875f, -4642.125, make_R172(502));
     return leafhash_R172(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R172(CbArg_R172 cb) {
-    return cb(make_R172(800), 3959.25, -7598.25f, -1054.375, 6895.375, 4544.625f);
+uint64_t w64cbarg_R172(W64CbArg_R172 cb) {
+    return cb(&ffidl_cells[3], true, (EnInt)0ll, 43ll, make_R172(802), 2777.75);
 }
-uint64_t w64cbret_R174(W64CbRet_R174 cb) {
-    R174 r = cb(711.625f, -1891.75, 6678.875f, -4642.125, make_R174(502));
-    return leafhash_R174(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R173(CbRet_R173 cb) {
+    R173 r = cb(4636.125, -4978.25f, -7155.75, make_R173(503), &ffidl_cells[60], &ffidl_cells[19]);
+    return leafhash_R173(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R174(W64CbArg_R174 cb) {
-    return cb(&ffidl_cells[3], true, (EnInt)0ll, 43ll, make_R174(802), 2777.75);
+uint64_t cbarg_R173(CbArg_R173 cb) {
+    return cb(-33.875f, make_R173(803), 10238821231038580977ull, 30561ll, 116ll);
 }
-uint64_t cbret_R175(CbRet_R175 cb) {
-    R175 r = cb(4636.125, -4978.25f, -7155.75, make_R175(503), &ffidl_cells[60], &ffidl_cells[19]);
-    return leafhash_R175(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R176(CbRet_R176 cb) {
+    R176 r = cb(180ull, 5731814538327279722ll, 160ull, 30ll, 0ull, -18ll, false, make_R176(506));
+    return leafhash_R176(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R175(CbArg_R175 cb) {
-    return cb(-33.875f, make_R175(803), 10238821231038580977ull, 30561ll, 116ll);
+uint64_t cbarg_R176(CbArg_R176 cb) {
+    return cb(8035810242598712244ull, -6687.0f, make_R176(806), -6528.5f);
 }
-uint64_t cbret_R178(CbRet_R178 cb) {
-    R178 r = cb(180ull, 5731814538327279722ll, 160ull, 30ll, 0ull, -18ll, false, make_R178(506));
-    return leafhash_R178(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R179(CbRet_R179 cb) {
+    R179 r = cb(4276.875, -15ll, make_R179(509), -4875.625, -121.125);
+    return leafhash_R179(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R178(CbArg_R178 cb) {
-    return cb(8035810242598712244ull, -6687.0f, make_R178(806), -6528.5f);
+uint64_t cbarg_R179(CbArg_R179 cb) {
+    return cb(2147483647ll, 42ll, 1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, make_R179(809), 82ll, 1048247266ull, 1678ll, -128ll, -46ll, 49ll);
 }
-uint64_t cbret_R181(CbRet_R181 cb) {
-    R181 r = cb(4276.875, -15ll, make_R181(509), -4875.625, -121.125);
+uint64_t w64cbret_R181(W64CbRet_R181 cb) {
+    R181 r = cb(2473.125f, 3069459817545144397ull, make_R181(511), &ffidl_cells[9]);
     return leafhash_R181(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R181(CbArg_R181 cb) {
-    return cb(2147483647ll, 42ll, 1607.5, -9223372036854775806ll, 57965ull, &ffidl_cells[23], &ffidl_cells[50], 0ll, make_R181(809), 82ll, 1048247266ull, 1678ll, -128ll, -46ll, 49ll);
+uint64_t w64cbarg_R181(W64CbArg_R181 cb) {
+    return cb(&ffidl_cells[39], true, 147ull, make_R181(811), 2801.875f);
 }
-uint64_t w64cbret_R183(W64CbRet_R183 cb) {
-    R183 r = cb(2473.125f, 3069459817545144397ull, make_R183(511), &ffidl_cells[9]);
-    return leafhash_R183(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R182(CbRet_R182 cb) {
+    R182 r = cb(-2552.5, 126ll, 28ll, -436.25, make_R182(512), 38ull);
+    return leafhash_R182(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R183(W64CbArg_R183 cb) {
-    return cb(&ffidl_cells[39], true, 147ull, make_R183(811), 2801.875f);
+uint64_t cbarg_R182(CbArg_R182 cb) {
+    return cb(-1042.625, -3555.875, 1282.875f, 7085.0, 2173.125, 4268.5, make_R182(812), 5293.875f, -7295.875, -7563.125f);
 }
-uint64_t cbret_R184(CbRet_R184 cb) {
-    R184 r = cb(-2552.5, 126ll, 28ll, -436.25, make_R184(512), 38ull);
-    return leafhash_R184(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R185(CbRet_R185 cb) {
+    R185 r = cb(-5274.875f, -6178.125, make_R185(515), 430.125f, 2296.625, -3209.5);
+    return leafhash_R185(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R184(CbArg_R184 cb) {
-    return cb(-1042.625, -3555.875, 1282.875f, 7085.0, 2173.125, 4268.5, make_R184(812), 5293.875f, -7295.875, -7563.125f);
+uint64_t cbarg_R185(CbArg_R185 cb) {
+    return cb(35ll, 1187.75, 1ull, -413013533ll, make_R185(815), 6652.875f, 578.25, 0ll, -222.0f, 6394.5f, 5583.375f);
 }
-uint64_t cbret_R187(CbRet_R187 cb) {
-    R187 r = cb(-5274.875f, -6178.125, make_R187(515), 430.125f, 2296.625, -3209.5);
-    return leafhash_R187(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R188(CbRet_R188 cb) {
+    R188 r = cb(2503.625f, -110664090ll, false, 20ull, 9223372036854775806ll, 0ull, make_R188(518));
+    return leafhash_R188(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R187(CbArg_R187 cb) {
-    return cb(35ll, 1187.75, 1ull, -413013533ll, make_R187(815), 6652.875f, 578.25, 0ll, -222.0f, 6394.5f, 5583.375f);
+uint64_t cbarg_R188(CbArg_R188 cb) {
+    return cb(make_R188(818), 0ull, 26459ll, 3792.75, 255ull, 33ll, &ffidl_cells[39]);
 }
-uint64_t cbret_R190(CbRet_R190 cb) {
-    R190 r = cb(2503.625f, -110664090ll, false, 20ull, 9223372036854775806ll, 0ull, make_R190(518));
+uint64_t w64cbret_R190(W64CbRet_R190 cb) {
+    R190 r = cb(5272ull, make_R190(520), (EnU64)114ull);
     return leafhash_R190(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R190(CbArg_R190 cb) {
-    return cb(make_R190(818), 0ull, 26459ll, 3792.75, 255ull, 33ll, &ffidl_cells[39]);
+uint64_t w64cbarg_R190(W64CbArg_R190 cb) {
+    return cb(-3119.75, 9223372036854775807ll, 2027.75, make_R190(820), 127ll, 58555ull, -980.875f);
 }
-uint64_t w64cbret_R192(W64CbRet_R192 cb) {
-    R192 r = cb(5272ull, make_R192(520), (EnU64)114ull);
-    return leafhash_R192(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R191(CbRet_R191 cb) {
+    R191 r = cb((EnU8)0ull, 1091ull, -120ll, -2147483648ll, -9223372036854775806ll, 0ull, make_R191(521));
+    return leafhash_R191(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R192(W64CbArg_R192 cb) {
-    return cb(-3119.75, 9223372036854775807ll, 2027.75, make_R192(820), 127ll, 58555ull, -980.875f);
+uint64_t cbarg_R191(CbArg_R191 cb) {
+    return cb(-3544.125f, make_R191(821), 5483ull, 1ull, -13ll, -128ll);
 }
-uint64_t cbret_R193(CbRet_R193 cb) {
-    R193 r = cb((EnU8)0ull, 1091ull, -120ll, -2147483648ll, -9223372036854775806ll, 0ull, make_R193(521));
-    return leafhash_R193(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R194(CbRet_R194 cb) {
+    R194 r = cb(550.625, 9ull, 126ll, 18446744073709551614ull, -5430.75, true, 2554.0, make_R194(524), 4538.75);
+    return leafhash_R194(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R193(CbArg_R193 cb) {
-    return cb(-3544.125f, make_R193(821), 5483ull, 1ull, -13ll, -128ll);
+uint64_t cbarg_R194(CbArg_R194 cb) {
+    return cb(-16ll, 7911567938990068747ull, make_R194(824), -5649.0, 2186.25, -32ll, -3124.75f, 72.875, -7745.375f);
 }
-uint64_t cbret_R196(CbRet_R196 cb) {
-    R196 r = cb(550.625, 9ull, 126ll, 18446744073709551614ull, -5430.75, true, 2554.0, make_R196(524), 4538.75);
-    return leafhash_R196(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R197(CbRet_R197 cb) {
+    R197 r = cb(0ll, 6747.5f, 45429ull, 3902.125, 0ull, 376.875, make_R197(527), 327.5, -2007.25);
+    return leafhash_R197(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R196(CbArg_R196 cb) {
-    return cb(-16ll, 7911567938990068747ull, make_R196(824), -5649.0, 2186.25, -32ll, -3124.75f, 72.875, -7745.375f);
+uint64_t cbarg_R197(CbArg_R197 cb) {
+    return cb(-47ll, -5ll, (EnU32)3ull, -4150769903957371785ll, make_R197(827), 269766445ull, &ffidl_cells[11], -29ll, -7659.375);
 }
-uint64_t cbret_R199(CbRet_R199 cb) {
-    R199 r = cb(0ll, 6747.5f, 45429ull, 3902.125, 0ull, 376.875, make_R199(527), 327.5, -2007.25);
+uint64_t w64cbret_R199(W64CbRet_R199 cb) {
+    R199 r = cb(20ll, make_R199(529), 4205845956ull);
     return leafhash_R199(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R199(CbArg_R199 cb) {
-    return cb(-47ll, -5ll, (EnU32)3ull, -4150769903957371785ll, make_R199(827), 269766445ull, &ffidl_cells[11], -29ll, -7659.375);
+uint64_t w64cbarg_R199(W64CbArg_R199 cb) {
+    return cb(-2138.25, 3900.5, 2333497764959724966ull, make_R199(829), &ffidl_cells[37], 1681860543459591278ll);
 }
-uint64_t w64cbret_R201(W64CbRet_R201 cb) {
-    R201 r = cb(20ll, make_R201(529), 4205845956ull);
-    return leafhash_R201(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R200(CbRet_R200 cb) {
+    R200 r = cb(1919105286ull, 19794ull, make_R200(530), -46ll, -1434.625, 22ull);
+    return leafhash_R200(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R201(W64CbArg_R201 cb) {
-    return cb(-2138.25, 3900.5, 2333497764959724966ull, make_R201(829), &ffidl_cells[37], 1681860543459591278ll);
+uint64_t cbarg_R200(CbArg_R200 cb) {
+    return cb(make_R200(830), 0ull, -22ll, 27869ull, 268323739ull, 12ull);
 }
-uint64_t cbret_R202(CbRet_R202 cb) {
-    R202 r = cb(1919105286ull, 19794ull, make_R202(530), -46ll, -1434.625, 22ull);
-    return leafhash_R202(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R203(CbRet_R203 cb) {
+    R203 r = cb(9ull, -48ll, (EnI16)-299ll, 4924.0, -625.875, -2117.5, 4680.0, 43ull, make_R203(533), -1545.375);
+    return leafhash_R203(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R202(CbArg_R202 cb) {
-    return cb(make_R202(830), 0ull, -22ll, 27869ull, 268323739ull, 12ull);
+uint64_t cbarg_R203(CbArg_R203 cb) {
+    return cb(5020.25f, &ffidl_cells[44], make_R203(833), -7594.125f);
 }
-uint64_t cbret_R205(CbRet_R205 cb) {
-    R205 r = cb(9ull, -48ll, (EnI16)-299ll, 4924.0, -625.875, -2117.5, 4680.0, 43ull, make_R205(533), -1545.375);
-    return leafhash_R205(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R206(CbRet_R206 cb) {
+    R206 r = cb(5940.625f, 733.0f, 1634.75, -3098.25f, 2842.5, -5861.625, -2977.25, 2295.25, make_R206(536), &ffidl_cells[62], 3331.75f);
+    return leafhash_R206(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R205(CbArg_R205 cb) {
-    return cb(5020.25f, &ffidl_cells[44], make_R205(833), -7594.125f);
+uint64_t cbarg_R206(CbArg_R206 cb) {
+    return cb(1391.125, 5780ll, 973.625, 1562.375, -2196.375f, make_R206(836), -309147768ll, -2846.125, 65534ull, &ffidl_cells[29], -3219.75);
 }
-uint64_t cbret_R208(CbRet_R208 cb) {
-    R208 r = cb(5940.625f, 733.0f, 1634.75, -3098.25f, 2842.5, -5861.625, -2977.25, 2295.25, make_R208(536), &ffidl_cells[62], 3331.75f);
+uint64_t w64cbret_R208(W64CbRet_R208 cb) {
+    R208 r = cb(5126.625f, make_R208(538));
     return leafhash_R208(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R208(CbArg_R208 cb) {
-    return cb(1391.125, 5780ll, 973.625, 1562.375, -2196.375f, make_R208(836), -309147768ll, -2846.125, 65534ull, &ffidl_cells[29], -3219.75);
+uint64_t w64cbarg_R208(W64CbArg_R208 cb) {
+    return cb(37966ull, make_R208(838), 4721.125f);
 }
-uint64_t w64cbret_R210(W64CbRet_R210 cb) {
-    R210 r = cb(5126.625f, make_R210(538));
-    return leafhash_R210(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R209(CbRet_R209 cb) {
+    R209 r = cb(-727.5f, make_R209(539), (EnI8)127ll, 18ll, 65535ull);
+    return leafhash_R209(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R210(W64CbArg_R210 cb) {
-    return cb(37966ull, make_R210(838), 4721.125f);
+uint64_t cbarg_R209(CbArg_R209 cb) {
+    return cb(make_R209(839), 3123ll, 14171ull, 49ull);
 }
-uint64_t cbret_R211(CbRet_R211 cb) {
-    R211 r = cb(-727.5f, make_R211(539), (EnI8)127ll, 18ll, 65535ull);
-    return leafhash_R211(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R212(CbRet_R212 cb) {
+    R212 r = cb(0ll, -9223372036854775806ll, 9866682261265022381ull, 31816ll, -2132.375f, &ffidl_cells[22], 0ull, 126ll, make_R212(542), 46ll, 63ull);
+    return leafhash_R212(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R211(CbArg_R211 cb) {
-    return cb(make_R211(839), 3123ll, 14171ull, 49ull);
+uint64_t cbarg_R212(CbArg_R212 cb) {
+    return cb(&ffidl_cells[28], 26447ll, make_R212(842), 12172192835312991382ull, 48ull, 0ll, 18446744073709551615ull, -14595ll);
 }
-uint64_t cbret_R214(CbRet_R214 cb) {
-    R214 r = cb(0ll, -9223372036854775806ll, 9866682261265022381ull, 31816ll, -2132.375f, &ffidl_cells[22], 0ull, 126ll, make_R214(542), 46ll, 63ull);
-    return leafhash_R214(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R215(CbRet_R215 cb) {
+    R215 r = cb(0ll, 34ll, make_R215(545), 498.375);
+    return leafhash_R215(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R214(CbArg_R214 cb) {
-    return cb(&ffidl_cells[28], 26447ll, make_R214(842), 12172192835312991382ull, 48ull, 0ll, 18446744073709551615ull, -14595ll);
+uint64_t cbarg_R215(CbArg_R215 cb) {
+    return cb(5297.625f, make_R215(845));
 }
-uint64_t cbret_R217(CbRet_R217 cb) {
-    R217 r = cb(0ll, 34ll, make_R217(545), 498.375);
+uint64_t w64cbret_R217(W64CbRet_R217 cb) {
+    R217 r = cb(-15303ll, 2654.125, -7609.0f, -2438.375, make_R217(547));
     return leafhash_R217(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t cbarg_R217(CbArg_R217 cb) {
-    return cb(5297.625f, make_R217(845));
+uint64_t w64cbarg_R217(W64CbArg_R217 cb) {
+    return cb(-31372ll, &ffidl_cells[34], make_R217(847), 6872.625f, -1074.875, 7401.625f);
 }
-uint64_t w64cbret_R219(W64CbRet_R219 cb) {
-    R219 r = cb(-15303ll, 2654.125, -7609.0f, -2438.375, make_R219(547));
-    return leafhash_R219(r) ^ ((uint64_t)ffidl_take_k() << 32);
+uint64_t cbret_R218(CbRet_R218 cb) {
+    R218 r = cb(6002ull, -3063.5, -2589845242703707662ll, (EnI8)127ll, 65534ull, -1ll, make_R218(548), 16ull, -45ll, -37ll);
+    return leafhash_R218(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
-uint64_t w64cbarg_R219(W64CbArg_R219 cb) {
-    return cb(-31372ll, &ffidl_cells[34], make_R219(847), 6872.625f, -1074.875, 7401.625f);
-}
-uint64_t cbret_R220(CbRet_R220 cb) {
-    R220 r = cb(6002ull, -3063.5, -2589845242703707662ll, (EnI8)127ll, 65534ull, -1ll, make_R220(548), 16ull, -45ll, -37ll);
-    return leafhash_R220(r) ^ ((uint64_t)ffidl_take_k() << 32);
-}
-uint64_t cbarg_R220(CbArg_R220 cb) {
-    return cb(-2550.625f, -55.5f, 2973.75, -5369.0, -6334.25, 7201.625, -1198.0f, 7768.875f, make_R220(848));
+uint64_t cbarg_R218(CbArg_R218 cb) {
+    return cb(-2550.625f, -55.5f, 2973.75, -5369.0, -6334.25, 7201.625, -1198.0f, 7768.875f, make_R218(848));
 }
 
 unsigned short sig_0(float a0, double a1, double a2, double a3, float a4, float a5, double a6, float a7, double a8, float a9, float a10, float a11, double a12, double a13, float a14, float a15, double a16, float a17, double a18, float a19) {
@@ -18188,80 +17077,73 @@ uint64_t cbsig_23(CbSig_23 cb) {
     return (uint64_t)(r);
 }
 
-uint64_t multi_0(R068 a0, R023 a1, R046 a2, R206 a3, R159 a4) {
+uint64_t multi_0(R066 a0, R203 a1, R106 a2, R204 a3, R122 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0[1]));
-    h = mix(h, bits32(a1.f2[0]));
-    h = mix(h, bits32(a1.f2[1]));
-    h = mix(h, bits64(a2.f0[0].v[0]));
-    h = mix(h, bits32(a3.f0.f0.f0[0]));
-    h = mix(h, bits32(a3.f0.f0.f0[1]));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1.a));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits32(a1.f1));
+    h = mix(h, bits32(a2.f0));
+    h = mix(h, bits32(a2.f1));
+    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, bits64(a3.f2));
+    h = mix(h, bits64(a3.f3[0]));
+    h = mix(h, bits64(a3.f3[1]));
+    h = mix(h, bits64(a3.f3[2]));
+    h = mix(h, bits64(a3.f4));
+    h = mix(h, bits64(a3.f5));
+    h = mix(h, bits64(a4.f0[0].f0[0]));
     return h;
 }
-R074 multi_1(R212 a0, ZigMixed a1, long long a2, UF32ZeroI32 a3, double a4, uint16_t a5, R074 a6) {
+R072 multi_1(R104 a0, R211 a1, long long a2, R212 a3, double a4, uint16_t a5, R072 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     ks += (uint64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (char)(a6.f0 + k);
-    a6.f1.a = (uint8_t)(a6.f1.a + k);
-    a6.f2.a = (uint8_t)(a6.f2.a + k);
-    a6.f3.f0[0][0] = (signed char)(a6.f3.f0[0][0] + k);
-    a6.f3.f0[0][1] = (signed char)(a6.f3.f0[0][1] + k);
-    a6.f3.f0[1][0] = (signed char)(a6.f3.f0[1][0] + k);
-    a6.f3.f0[1][1] = (signed char)(a6.f3.f0[1][1] + k);
-    a6.f3.f0[2][0] = (signed char)(a6.f3.f0[2][0] + k);
-    a6.f3.f0[2][1] = (signed char)(a6.f3.f0[2][1] + k);
+    a6.f0[0] = (double)(a6.f0[0] + k);
+    a6.f0[1] = (double)(a6.f0[1] + k);
+    a6.f0[2] = (double)(a6.f0[2] + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) multi_2(R059 a0, R049 a1, R219 a2, float a3, double a4, R170 a5) {
+uint64_t __attribute__((ms_abi)) multi_2(R025 a0, R025 a1, R186 a2, float a3, double a4, R168 a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].c));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].s));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].l));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, bits64(a2.f0[0].f0));
-    h = mix(h, bits32(a2.f0[0].f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = mix(h, bits64(a2.f0));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, bits64(a5.f0));
-    h = mix(h, bits64(a5.f1.f1));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, (uint64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3));
     return h;
 }
-uint64_t multi_3(R002 a0, R009 a1, const int64_t *a2, ssize_t a3, double a4, R209 a5, float a6, UAlign16 a7, PtrPair a8, int16_t a9) {
+uint64_t multi_3(R001 a0, R041 a1, const int64_t *a2, ssize_t a3, double a4, R088 a5, float a6, R027 a7, R043 a8, int16_t a9) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0][1]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1][0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1][1]));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, bits64(a1.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0[2][1]));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(a1.f1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0[0].f0[1].f2[4]));
+    h = mix(h, bits64(a5.f0[0]));
     h = mix(h, bits32(a6));
-    h = mix(h, bits64(a7.d));
-    h = mix(h, (uint64_t)*(a8.p));
-    h = mix(h, (uint64_t)*(a8.q));
+    h = mix(h, (uint64_t)(int64_t)(a7.f0));
+    h = mix(h, bits64(a7.f1.d));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0[0][0]));
     h = mix(h, (uint64_t)(int64_t)(a9));
     return h;
 }
-R132 multi_4(R134 a0, F32ZeroF64 a1, intptr_t a2, double a3, EnI8 a4, double a5, R132 a6) {
+R130 multi_4(R132 a0, R153 a1, intptr_t a2, double a3, EnI8 a4, double a5, R130 a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -18269,66 +17151,45 @@ R132 multi_4(R134 a0, F32ZeroF64 a1, intptr_t a2, double a3, EnI8 a4, double a5,
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a6.f0 = (char)(a6.f0 + k);
-    a6.f1[0] = (int16_t)(a6.f1[0] + k);
-    a6.f3[0] = (double)(a6.f3[0] + k);
-    a6.f3[1] = (double)(a6.f3[1] + k);
+    a6.f0.f0 = (uint8_t)(a6.f0.f0 + k);
+    a6.f0.f1 = (int8_t)(a6.f0.f1 + k);
+    a6.f0.f2.f0[0][0] = (long)(a6.f0.f2.f0[0][0] + k);
     return a6;
 }
-uint64_t multi_5(R023 a0, double a1, float a2, R148 a3, R099 a4, R017 a5, R009 a6, double a7) {
+uint64_t multi_5(UF32ZeroI32 a0, double a1, float a2, R165 a3, R144 a4, R015 a5, R070 a6, double a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f2[0]));
-    h = mix(h, bits32(a0.f2[1]));
+    h = mix(h, bits32(a0.f));
     h = mix(h, bits64(a1));
     h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0].f2[4]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f2[1]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f2[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f2[3]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1].f2[4]));
-    h = mix(h, bits32(a4.f0[0].f0));
-    h = mix(h, bits32(a4.f0[0].f1.v[0][0]));
-    h = mix(h, bits32(a4.f0[0].f1.v[1][0]));
-    h = mix(h, bits32(a4.f0[0].f1.v[2][0]));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)(a5.f3));
-    h = mix(h, bits64(a5.f4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6[0][0]));
-    h = mix(h, bits64(a6.f0));
-    h = mix(h, bits64(a6.f1[0]));
+    h = mix(h, (uint64_t)*(a3.f1));
+    h = mix(h, bits64(a4.f0[0].f0));
+    h = mix(h, bits64(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
+    h = mix(h, bits32(a5.f2));
+    h = mix(h, (uint64_t)(a5.f3[0].a));
+    h = mix(h, (uint64_t)(a5.f3[0].b));
+    h = mix(h, bits32(a6.f0));
+    h = mix(h, bits64(a6.f1.f0));
     h = mix(h, bits64(a7));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_6(R048 a0, R219 a1, R076 a2, Bool3F32 a3, R000 a4, signed char a5, double a6) {
+uint64_t __attribute__((ms_abi)) multi_6(R046 a0, R042 a1, R074 a2, Bool3F32 a3, R027 a4, signed char a5, double a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0[0].f0));
-    h = mix(h, (uint64_t)(a0.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0].f2.f0[2][1]));
-    h = mix(h, bits64(a1.f0[0].f0));
-    h = mix(h, bits32(a1.f0[0].f1));
-    h = mix(h, bits64(a2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0));
     h = mix(h, (uint64_t)(a3.a));
     h = mix(h, (uint64_t)(a3.b));
     h = mix(h, (uint64_t)(a3.c));
     h = mix(h, bits32(a3.f));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, bits64(a4.f1.d));
     h = mix(h, (uint64_t)(int64_t)(a5));
     h = mix(h, bits64(a6));
     return h;
 }
-R105 multi_7(R105 a0, R014 a1, const int64_t *a2, short a3, float a4, float a5) {
+EmptyF64 multi_7(EmptyF64 a0, PackU8ZeroI64 a1, const int64_t *a2, short a3, float a4, float a5) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a2);
     ks += (uint64_t)(int64_t)(a3);
@@ -18336,167 +17197,142 @@ R105 multi_7(R105 a0, R014 a1, const int64_t *a2, short a3, float a4, float a5) 
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0][0] = (int8_t)(a0.f0[0][0] + k);
-    a0.f0[1][0] = (int8_t)(a0.f0[1][0] + k);
+    a0.d = (double)(a0.d + k);
     return a0;
 }
-uint64_t multi_8(size_t a0, R053 a1, R047 a2, unsigned long a3, R185 a4) {
+uint64_t multi_8(size_t a0, R051 a1, R033 a2, unsigned long a3, R130 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a1.f0[0].f0[0]));
+    h = mix(h, (uint64_t)(a1.f0[0].f0[1]));
+    h = mix(h, bits64(a2.f0));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.f2.f0[0][0]));
     return h;
 }
-uint64_t multi_9(float a0, double a1, R063 a2, PtrPair a3) {
+uint64_t multi_9(float a0, double a1, R061 a2, PackU2 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(a2.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
-    h = mix(h, (uint64_t)*(a3.p));
-    h = mix(h, (uint64_t)*(a3.q));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a3.b[0]));
+    h = mix(h, (uint64_t)(a3.b[1]));
     return h;
 }
-R212 __attribute__((ms_abi)) multi_10(R099 a0, R109 a1, int16_t a2, R212 a3) {
+F64Arr1 __attribute__((ms_abi)) multi_10(R097 a0, R107 a1, int16_t a2, F64Arr1 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0[0] = (EnU32)(a3.f0[0] + k);
-    a3.f0[1] = (EnU32)(a3.f0[1] + k);
-    a3.f0[2] = (EnU32)(a3.f0[2] + k);
+    a3.v[0] = (double)(a3.v[0] + k);
     return a3;
 }
-uint64_t multi_11(R174 a0, R099 a1, size_t a2) {
+uint64_t multi_11(R186 a0, R076 a1, size_t a2) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
-    h = mix(h, bits32(a1.f0[0].f0));
-    h = mix(h, bits32(a1.f0[0].f1.v[0][0]));
-    h = mix(h, bits32(a1.f0[0].f1.v[1][0]));
-    h = mix(h, bits32(a1.f0[0].f1.v[2][0]));
+    h = mix(h, bits64(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
     h = mix(h, (uint64_t)(a2));
     return h;
 }
-uint64_t multi_12(R200 a0, R068 a1, F64Arr1 a2, int a3, R079 a4) {
+uint64_t multi_12(R135 a0, R184 a1, R035 a2, int a3, PtrPair a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0.f0[1]));
-    h = mix(h, bits64(a2.v[0]));
+    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits32(a1.f2[0].f0));
+    h = mix(h, bits64(a1.f2[0].f1.f0));
+    h = mix(h, bits32(a2.f0));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f2));
+    h = mix(h, (uint64_t)*(a4.p));
+    h = mix(h, (uint64_t)*(a4.q));
     return h;
 }
-R186 multi_13(R135 a0, R186 a1, float a2) {
+R016 multi_13(R133 a0, R016 a1, float a2) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (int)(a1.f0 + k);
-    a1.f1 = (uint64_t)(a1.f1 + k);
+    a1.f0 = (uint64_t)(a1.f0 + k);
+    a1.f1 = a1.f1 + (k & 7);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) multi_14(R146 a0, EnI64 a1, EnU8 a2, int64_t a3, R122 a4, uint8_t a5) {
+uint64_t __attribute__((ms_abi)) multi_14(R211 a0, EnI64 a1, EnU8 a2, int64_t a3, R066 a4, uint8_t a5) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f2[0]));
-    h = mix(h, (uint64_t)(a0.f2[1]));
-    h = mix(h, (uint64_t)(a0.f2[2]));
-    h = mix(h, (uint64_t)(a0.f2[3]));
-    h = mix(h, (uint64_t)(a0.f2[4]));
-    h = mix(h, (uint64_t)(a0.f2[5]));
-    h = mix(h, (uint64_t)(a0.f2[6]));
-    h = mix(h, (uint64_t)(a0.f2[7]));
-    h = mix(h, (uint64_t)(a0.f2[8]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f1.f0));
-    h = mix(h, (uint64_t)(a4.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[2]));
     h = mix(h, (uint64_t)(a5));
     return h;
 }
-uint64_t multi_15(double a0, PackAlign16F a1, R011 a2, float a3, double a4, float a5) {
+uint64_t multi_15(double a0, R167 a1, PackAlign16F a2, float a3, double a4, float a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, (uint64_t)(a1.a));
-    h = mix(h, bits32(a1.f));
-    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, bits64(a1.f2));
+    h = mix(h, (uint64_t)(a2.a));
+    h = mix(h, bits32(a2.f));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
     h = mix(h, bits32(a5));
     return h;
 }
-R220 multi_16(double a0, R220 a1, double a2, unsigned char a3, R137 a4) {
+R180 multi_16(double a0, R180 a1, double a2, unsigned char a3, R116 a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(a3);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (double)(a1.f0 + k);
-    a1.f1 = (unsigned short)(a1.f1 + k);
+    a1.f0[0].c = (char)(a1.f0[0].c + k);
+    a1.f0[0].s = (short)(a1.f0[0].s + k);
+    a1.f0[0].l = (long)(a1.f0[0].l + k);
     return a1;
 }
-uint64_t multi_17(R014 a0, F64Arr1 a1, double a2, float a3, R193 a4, float a5, double a6) {
+uint64_t multi_17(R178 a0, R177 a1, double a2, float a3, R143 a4, float a5, double a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0));
-    h = mix(h, bits64(a1.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0));
+    h = mix(h, (uint64_t)(a0.f1.a));
+    h = mix(h, bits64(a1.f0.f0[0].f2));
+    h = mix(h, bits64(a1.f0.f0[1].f2));
     h = mix(h, bits64(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits32(a4.f1));
-    h = mix(h, bits32(a4.f2.f0));
-    h = mix(h, bits32(a4.f2.f1));
+    h = mix(h, bits32(a4.f0.f0[0].f0));
+    h = mix(h, (uint64_t)(a4.f1));
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_18(R037 a0, uint16_t a1, R078 a2) {
+uint64_t __attribute__((ms_abi)) multi_18(R148 a0, uint16_t a1, R110 a2) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a0.f3[2]));
+    h = mix(h, (uint64_t)(a0.f3));
     h = mix(h, (uint64_t)(int64_t)(a0.f4));
-    h = mix(h, bits32(a0.f5[0].a));
-    h = mix(h, bits32(a0.f5[0].b));
+    h = mix(h, (uint64_t)(a0.f5[0]));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, bits32(a2.f0.f0));
     return h;
 }
-R188 multi_19(double a0, R004 a1, R188 a2, double a3, CharShortLong a4, R164 a5) {
+R154 multi_19(double a0, F64F32ZeroI32 a1, R154 a2, double a3, R002 a4, ArrF32ZeroI32x4 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a2.f0 = (char)(a2.f0 + k);
-    a2.f1 = (char)(a2.f1 + k);
-    a2.f2[0] = a2.f2[0] ^ (k & 1);
-    a2.f2[1] = a2.f2[1] ^ (k & 1);
-    a2.f2[2] = a2.f2[2] ^ (k & 1);
-    a2.f3.f0 = (float)(a2.f3.f0 + k);
-    a2.f4[0] = (int8_t)(a2.f4[0] + k);
+    a2.f1[0] = (size_t)(a2.f1[0] + k);
+    a2.f2.f0 = (short)(a2.f2.f0 + k);
     return a2;
 }
-uint64_t multi_20(const int64_t *a0, R121 a1, R127 a2, uint64_t a3, unsigned char a4, double a5, const int64_t *a6, uint16_t a7, _Bool a8, unsigned long long a9, R068 a10) {
+uint64_t multi_20(const int64_t *a0, R174 a1, F32Arr1x3 a2, uint64_t a3, unsigned char a4, double a5, const int64_t *a6, uint16_t a7, _Bool a8, unsigned long long a9, R066 a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(a1.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
+    h = mix(h, bits32(a1.f0[0]));
+    h = mix(h, bits32(a1.f0[1]));
+    h = mix(h, bits32(a2.v[0][0]));
+    h = mix(h, bits32(a2.v[1][0]));
+    h = mix(h, bits32(a2.v[2][0]));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, bits64(a5));
@@ -18504,15 +17340,16 @@ uint64_t multi_20(const int64_t *a0, R121 a1, R127 a2, uint64_t a3, unsigned cha
     h = mix(h, (uint64_t)(a7));
     h = mix(h, (uint64_t)(a8));
     h = mix(h, (uint64_t)(a9));
-    h = mix(h, (uint64_t)(int64_t)(a10.f0.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a10.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a10.f0));
     return h;
 }
-uint64_t multi_21(R104 a0, R024 a1, float a2, double a3, double a4, char a5, double a6, EnInt a7) {
+uint64_t multi_21(UF32I32Pad a0, F32F32ZeroI32 a1, float a2, double a3, double a4, char a5, double a6, EnInt a7) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f1));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.i[0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.i[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.i[2]));
+    h = mix(h, bits32(a1.a));
+    h = mix(h, bits32(a1.b));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
@@ -18521,95 +17358,92 @@ uint64_t multi_21(R104 a0, R024 a1, float a2, double a3, double a4, char a5, dou
     h = mix(h, (uint64_t)(int64_t)(a7));
     return h;
 }
-R199 __attribute__((ms_abi)) multi_22(ZigMixed a0, R199 a1, float a2, float a3, double a4) {
+R135 __attribute__((ms_abi)) multi_22(R043 a0, R135 a1, float a2, float a3, double a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0.f0[0] = (unsigned long)(a1.f0.f0[0] + k);
-    a1.f1[0].f0 = (int64_t)(a1.f1[0].f0 + k);
+    a1.f3 = (double)(a1.f3 + k);
     return a1;
 }
-uint64_t multi_23(R036 a0, R194 a1, float a2, R113 a3, EnI8 a4) {
+uint64_t multi_23(R008 a0, PackAlign4 a1, float a2, R111 a3, EnI8 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
-    h = mix(h, bits32(a1.f0));
-    h = mix(h, bits32(a1.f1));
+    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a1.tag));
+    h = mix(h, (uint64_t)(a1.v));
     h = mix(h, bits32(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, bits32(a3.f1));
-    h = mix(h, bits64(a3.f2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(a3.f3));
+    h = mix(h, bits64(a3.f4.d));
     h = mix(h, (uint64_t)(int64_t)(a4));
     return h;
 }
-uint64_t multi_24(unsigned char a0, R212 a1, R079 a2, R220 a3, uint8_t a4, int8_t a5, R118 a6, float a7, R188 a8) {
+uint64_t multi_24(unsigned char a0, R197 a1, R023 a2, R116 a3, uint8_t a4, int8_t a5, R202 a6, float a7, R041 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1.f0[0]));
-    h = mix(h, (uint64_t)(a1.f0[1]));
-    h = mix(h, (uint64_t)(a1.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f3.f1));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a2.f1));
+    h = mix(h, bits64(a2.f2.v[0]));
+    h = mix(h, bits32(a3.f0[0]));
+    h = mix(h, bits32(a3.f0[1]));
+    h = mix(h, bits32(a3.f0[2]));
     h = mix(h, (uint64_t)(a4));
     h = mix(h, (uint64_t)(int64_t)(a5));
-    h = mix(h, bits32(a6.f0.f0[0]));
-    h = mix(h, bits32(a6.f0.f0[1]));
+    h = mix(h, bits32(a6.f0[0].a));
     h = mix(h, bits32(a7));
-    h = mix(h, (uint64_t)(int64_t)(a8.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f1));
-    h = mix(h, (uint64_t)(a8.f2[0]));
-    h = mix(h, (uint64_t)(a8.f2[1]));
-    h = mix(h, (uint64_t)(a8.f2[2]));
-    h = mix(h, bits32(a8.f3.f0));
-    h = mix(h, (uint64_t)(int64_t)(a8.f4[0]));
+    h = mix(h, (uint64_t)(a8.f0));
+    h = mix(h, (uint64_t)(a8.f1));
     return h;
 }
-R027 multi_25(R174 a0, R027 a1, R098 a2, R108 a3, uint16_t a4, int a5) {
+U8EmptyU8 multi_25(R172 a0, U8EmptyU8 a1, R096 a2, UF32I32Pad a3, uint16_t a4, int a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(a4);
     ks += (uint64_t)(int64_t)(a5);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (int16_t)(a1.f0[0] + k);
-    a1.f0[1] = (int16_t)(a1.f0[1] + k);
-    a1.f0[2] = (int16_t)(a1.f0[2] + k);
+    a1.a = (uint8_t)(a1.a + k);
+    a1.b = (uint8_t)(a1.b + k);
     return a1;
 }
-uint64_t __attribute__((ms_abi)) multi_26(double a0, float a1, uint8_t a2, R201 a3, double a4, double a5, R057 a6, float a7, R180 a8) {
+uint64_t __attribute__((ms_abi)) multi_26(double a0, float a1, uint8_t a2, F32Arr1x3 a3, double a4, double a5, R154 a6, float a7, R027 a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0));
+    h = mix(h, bits32(a3.v[0][0]));
+    h = mix(h, bits32(a3.v[1][0]));
+    h = mix(h, bits32(a3.v[2][0]));
     h = mix(h, bits64(a4));
     h = mix(h, bits64(a5));
-    h = mix(h, (uint64_t)(int64_t)(a6.f0));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.a));
-    h = mix(h, (uint64_t)(a6.f1[0].f0.b));
-    h = mix(h, (uint64_t)(a6.f1[0].f1[0][0]));
-    h = mix(h, (uint64_t)(a6.f1[0].f1[1][0]));
+    h = mix(h, (uint64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(int64_t)(a6.f2.f0));
     h = mix(h, bits32(a7));
-    h = mix(h, bits64(a8.f1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a8.f0));
+    h = mix(h, bits64(a8.f1.d));
     return h;
 }
-uint64_t multi_27(uint16_t a0, R001 a1, R021 a2, size_t a3) {
+uint64_t multi_27(uint16_t a0, ArrF32ZeroI32x4 a1, R144 a2, size_t a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f0[2][1]));
-    h = mix(h, bits32(a2.f0));
-    h = mix(h, bits64(a2.f1));
+    h = mix(h, bits32(a1.v[0].a));
+    h = mix(h, bits32(a1.v[1].a));
+    h = mix(h, bits32(a1.v[2].a));
+    h = mix(h, bits32(a1.v[3].a));
+    h = mix(h, bits64(a2.f0[0].f0));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-U8ZeroI64 multi_28(R073 a0, R026 a1, R047 a2, unsigned long a3, int16_t a4, char a5, PackAlign4 a6, int16_t a7, uint16_t a8, U8ZeroI64 a9) {
+Bool3F32 multi_28(R194 a0, R096 a1, UF32I32Pad a2, unsigned long a3, int16_t a4, char a5, R169 a6, int16_t a7, uint16_t a8, Bool3F32 a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(a3);
     ks += (uint64_t)(int64_t)(a4);
@@ -18618,33 +17452,52 @@ U8ZeroI64 multi_28(R073 a0, R026 a1, R047 a2, unsigned long a3, int16_t a4, char
     ks += (uint64_t)(a8);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a9.a = (uint8_t)(a9.a + k);
+    a9.a = a9.a ^ (k & 1);
+    a9.b = a9.b ^ (k & 1);
+    a9.c = a9.c ^ (k & 1);
+    a9.f = (float)(a9.f + k);
     return a9;
 }
-uint64_t multi_29(int32_t a0, float a1, uint8_t a2, char a3, R104 a4, const int64_t *a5, R201 a6, ZeroArrI32 a7, float a8, double a9, char a10) {
+uint64_t multi_29(int32_t a0, float a1, uint8_t a2, char a3, R184 a4, const int64_t *a5, R138 a6, R201 a7, float a8, double a9, char a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, bits32(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits64(a4.f1));
+    h = mix(h, bits32(a4.f2[0].f0));
+    h = mix(h, bits64(a4.f2[0].f1.f0));
     h = mix(h, (uint64_t)*(a5));
     h = mix(h, bits64(a6.f0));
+    h = mix(h, bits64(a7.f0));
+    h = mix(h, (uint64_t)(a7.f1));
     h = mix(h, bits32(a8));
     h = mix(h, bits64(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_30(R049 a0, PackU8ZeroI64 a1, F32ZeroI32 a2, U8ZeroI64 a3, R169 a4) {
+uint64_t __attribute__((ms_abi)) multi_30(R047 a0, R212 a1, Bool3F32 a2, R153 a3, R034 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a1.a));
-    h = mix(h, bits32(a2.a));
-    h = mix(h, (uint64_t)(a3.a));
-    h = mix(h, bits32(a4.f1));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[3]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0[4]));
+    h = mix(h, (uint64_t)(a2.a));
+    h = mix(h, (uint64_t)(a2.b));
+    h = mix(h, (uint64_t)(a2.c));
+    h = mix(h, bits32(a2.f));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2));
+    h = mix(h, bits64(a3.f3.v[0]));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0));
+    h = mix(h, (uint64_t)(a4.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4.f2));
     return h;
 }
-R173 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, R049 a4, R173 a5, const int64_t *a6, _Bool a7, double a8) {
+R068 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, U8ZeroI64 a4, R068 a5, const int64_t *a6, _Bool a7, double a8) {
     uint64_t ks = 0;
     ks += (uint64_t)*(a0);
     ks += (uint64_t)(int64_t)(a1);
@@ -18655,74 +17508,34 @@ R173 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, R049 a4, R173 a
     ks += (uint64_t)(int64_t)((double)(a8) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a5.f0[0] = (unsigned short)(a5.f0[0] + k);
-    a5.f0[1] = (unsigned short)(a5.f0[1] + k);
-    a5.f0[2] = (unsigned short)(a5.f0[2] + k);
-    a5.f1[0].f0[0][0] = (int8_t)(a5.f1[0].f0[0][0] + k);
-    a5.f1[0].f0[1][0] = (int8_t)(a5.f1[0].f0[1][0] + k);
-    a5.f1[1].f0[0][0] = (int8_t)(a5.f1[1].f0[0][0] + k);
-    a5.f1[1].f0[1][0] = (int8_t)(a5.f1[1].f0[1][0] + k);
+    a5.f0 = (char)(a5.f0 + k);
+    a5.f1.f0 = (double)(a5.f1.f0 + k);
     return a5;
 }
-uint64_t multi_32(R184 a0, R076 a1, R040 a2, R066 a3) {
+uint64_t multi_32(R062 a0, R099 a1, R011 a2, R064 a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0].f0[0]));
-    h = mix(h, bits64(a1.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1));
-    h = mix(h, (uint64_t)(a2.f2.a));
-    h = mix(h, (uint64_t)(a2.f2.b));
-    h = mix(h, (uint64_t)(a2.f3[0]));
-    h = mix(h, (uint64_t)(a2.f3[1]));
-    h = mix(h, (uint64_t)(a2.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1.a));
-    h = mix(h, (uint64_t)(a3.f1.b));
-    h = mix(h, (uint64_t)(a3.f1.c));
-    h = mix(h, bits32(a3.f1.f));
-    h = mix(h, (uint64_t)(a3.f2[0]));
-    h = mix(h, (uint64_t)(a3.f3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f1));
-    h = mix(h, (uint64_t)(a3.f3.f2));
-    h = mix(h, (uint64_t)(a3.f3.f3));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f4));
-    h = mix(h, (uint64_t)(int64_t)(a3.f3.f5[0]));
-    h = mix(h, (uint64_t)(a3.f3.f6[0]));
-    h = mix(h, (uint64_t)(a3.f3.f6[1]));
-    h = mix(h, (uint64_t)(a3.f3.f6[2]));
-    h = mix(h, (uint64_t)(a3.f3.f7.f0.a));
-    h = mix(h, (uint64_t)(a3.f3.f7.f0.b));
-    h = mix(h, (uint64_t)(a3.f3.f7.f1[0][0]));
-    h = mix(h, (uint64_t)(a3.f3.f7.f1[1][0]));
-    h = mix(h, bits64(a3.f4));
-    h = mix(h, bits32(a3.f5[0].f2[0]));
-    h = mix(h, bits32(a3.f5[0].f2[1]));
+    h = mix(h, bits32(a0.f0.f0[0].a));
+    h = mix(h, bits32(a0.f0.f0[1].a));
+    h = mix(h, bits32(a1.f1.a));
+    h = mix(h, bits32(a1.f1.b));
+    h = mix(h, (uint64_t)(a2.f0));
+    h = mix(h, (uint64_t)(a3.f0));
     return h;
 }
-uint64_t multi_33(float a0, R060 a1, long long a2, R111 a3) {
+uint64_t multi_33(float a0, R057 a1, long long a2, R109 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, (uint64_t)(a1.f0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1));
-    h = mix(h, (uint64_t)(a1.f2.b[0]));
-    h = mix(h, (uint64_t)(a1.f2.b[1]));
-    h = mix(h, (uint64_t)(a1.f2.b[2]));
-    h = mix(h, (uint64_t)(a1.f2.b[3]));
-    h = mix(h, (uint64_t)(a1.f2.b[4]));
-    h = mix(h, (uint64_t)(a1.f2.b[5]));
-    h = mix(h, (uint64_t)(a1.f2.b[6]));
-    h = mix(h, (uint64_t)(a1.f2.b[7]));
-    h = mix(h, (uint64_t)(a1.f2.b[8]));
+    h = mix(h, (uint64_t)(int64_t)(a1.f0));
+    h = mix(h, bits64(a1.f1.f2));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f2[1]));
-    h = mix(h, (uint64_t)(a3.f3));
-    h = mix(h, bits64(a3.f4.f0[0].v[0]));
+    h = mix(h, (uint64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2));
+    h = mix(h, (uint64_t)(a3.f3.a));
+    h = mix(h, bits32(a3.f3.f));
     return h;
 }
-R037 __attribute__((ms_abi)) multi_34(R081 a0, R195 a1, ssize_t a2, R037 a3, double a4, uint32_t a5, R129 a6, unsigned short a7, R142 a8, double a9, unsigned char a10) {
+R107 __attribute__((ms_abi)) multi_34(R022 a0, R193 a1, ssize_t a2, R107 a3, double a4, uint32_t a5, R127 a6, unsigned short a7, R140 a8, double a9, unsigned char a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
@@ -18732,48 +17545,38 @@ R037 __attribute__((ms_abi)) multi_34(R081 a0, R195 a1, ssize_t a2, R037 a3, dou
     ks += (uint64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.f0 = (unsigned char)(a3.f0 + k);
-    a3.f2 = (unsigned char)(a3.f2 + k);
-    a3.f3[0] = (char)(a3.f3[0] + k);
-    a3.f3[1] = (char)(a3.f3[1] + k);
-    a3.f3[2] = (char)(a3.f3[2] + k);
-    a3.f4 = (int8_t)(a3.f4 + k);
-    a3.f5[0].a = (float)(a3.f5[0].a + k);
-    a3.f5[0].b = (float)(a3.f5[0].b + k);
+    a3.f0 = (uint16_t)(a3.f0 + k);
     return a3;
 }
-uint64_t multi_35(EnU64 a0, uint8_t a1, uint16_t a2, R169 a3, R150 a4, double a5) {
+uint64_t multi_35(EnU64 a0, uint8_t a1, uint16_t a2, R068 a3, R148 a4, double a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits32(a3.f1));
-    h = mix(h, (uint64_t)(a4.f0[0]));
-    h = mix(h, (uint64_t)(a4.f0[1]));
-    h = mix(h, (uint64_t)(a4.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, bits64(a3.f1.f0));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3));
+    h = mix(h, (uint64_t)(int64_t)(a4.f4));
+    h = mix(h, (uint64_t)(a4.f5[0]));
     h = mix(h, bits64(a5));
     return h;
 }
-uint64_t multi_36(int8_t a0, R041 a1, R183 a2, unsigned long long a3, R142 a4, R168 a5) {
+uint64_t multi_36(int8_t a0, R176 a1, R167 a2, unsigned long long a3, R027 a4, R203 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, bits32(a2.f1[0].f0.f0[0]));
-    h = mix(h, bits32(a2.f1[0].f0.f0[1]));
+    h = mix(h, bits32(a1.f0));
+    h = mix(h, bits64(a2.f2));
     h = mix(h, (uint64_t)(a3));
     h = mix(h, (uint64_t)(int64_t)(a4.f0));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f0));
-    h = mix(h, (uint64_t)(a4.f1[0].f1.f0));
-    h = mix(h, (uint64_t)(a4.f1[0].f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f1[0].f3[2]));
-    h = mix(h, bits64(a5.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a5.f0[1].f0[0].v[0]));
+    h = mix(h, bits64(a4.f1.d));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, bits32(a5.f1));
     return h;
 }
-Empty multi_37(float a0, P7Arr2 a1, ssize_t a2, double a3, double a4, float a5, R173 a6, R183 a7, Empty a8, float a9) {
+R098 multi_37(float a0, R194 a1, ssize_t a2, double a3, double a4, float a5, R066 a6, R002 a7, R098 a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)(a2);
@@ -18783,42 +17586,38 @@ Empty multi_37(float a0, P7Arr2 a1, ssize_t a2, double a3, double a4, float a5, 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
+    a8.f0.f0.f0[0][0] = (int16_t)(a8.f0.f0.f0[0][0] + k);
+    a8.f0.f0.f0[0][1] = (int16_t)(a8.f0.f0.f0[0][1] + k);
+    a8.f0.f0.f0[1][0] = (int16_t)(a8.f0.f0.f0[1][0] + k);
+    a8.f0.f0.f0[1][1] = (int16_t)(a8.f0.f0.f0[1][1] + k);
+    a8.f1 = (signed char)(a8.f1 + k);
     return a8;
 }
-uint64_t __attribute__((ms_abi)) multi_38(intptr_t a0, EnumBag a1, EnU8 a2, unsigned int a3, R174 a4, short a5) {
+uint64_t __attribute__((ms_abi)) multi_38(intptr_t a0, R087 a1, EnU8 a2, unsigned int a3, PtrPair a4, short a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(a1.a));
-    h = mix(h, (uint64_t)(int64_t)(a1.b));
-    h = mix(h, (uint64_t)(int64_t)(a1.c));
+    h = mix(h, bits64(a1.f0));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(a3));
-    h = mix(h, bits64(a4.f3));
+    h = mix(h, (uint64_t)*(a4.p));
+    h = mix(h, (uint64_t)*(a4.q));
     h = mix(h, (uint64_t)(int64_t)(a5));
     return h;
 }
-uint64_t multi_39(unsigned short a0, _Bool a1, EnI8 a2, R173 a3, Empty a4, R092 a5, unsigned int a6, const int64_t *a7, const int64_t *a8) {
+uint64_t multi_39(unsigned short a0, _Bool a1, EnI8 a2, R171 a3, R157 a4, R090 a5, unsigned int a6, const int64_t *a7, const int64_t *a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(a3.f0[1]));
-    h = mix(h, (uint64_t)(a3.f0[2]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[0].f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1].f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f1[1].f0[1][0]));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, bits64(a5.f3.d));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, bits32(a4.f0));
+    h = mix(h, bits64(a5.f0.f0));
     h = mix(h, (uint64_t)(a6));
     h = mix(h, (uint64_t)*(a7));
     h = mix(h, (uint64_t)*(a8));
     return h;
 }
-EnumBag multi_40(double a0, EnumBag a1, double a2, double a3, unsigned char a4, float a5, R220 a6, float a7, float a8, double a9) {
+R041 multi_40(double a0, R041 a1, double a2, double a3, unsigned char a4, float a5, R135 a6, float a7, float a8, double a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -18830,55 +17629,42 @@ EnumBag multi_40(double a0, EnumBag a1, double a2, double a3, unsigned char a4, 
     ks += (uint64_t)(int64_t)((double)(a9) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.a = (EnU8)(a1.a + k);
-    a1.b = (EnI16)(a1.b + k);
-    a1.c = (EnInt)(a1.c + k);
+    a1.f0 = (unsigned long)(a1.f0 + k);
+    a1.f1 = (unsigned long long)(a1.f1 + k);
     return a1;
 }
-uint64_t multi_41(unsigned long a0, double a1, double a2, R024 a3, R091 a4, R184 a5, char a6, R147 a7, double a8, unsigned char a9, signed char a10) {
+uint64_t multi_41(unsigned long a0, double a1, double a2, R022 a3, R089 a4, R123 a5, char a6, R135 a7, double a8, unsigned char a9, signed char a10) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, bits64(a1));
     h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
-    h = mix(h, bits64(a4.f0[0]));
-    h = mix(h, bits64(a5.f0[0].f0[0]));
+    h = mix(h, bits32(a3.f0));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, (uint64_t)(a4.f2));
+    h = mix(h, (uint64_t)(a4.f3.f1));
+    h = mix(h, (uint64_t)(a5.f0));
     h = mix(h, (uint64_t)(int64_t)(a6));
-    h = mix(h, (uint64_t)*(a7.f0));
-    h = mix(h, (uint64_t)(a7.f1));
+    h = mix(h, bits64(a7.f3));
     h = mix(h, bits64(a8));
     h = mix(h, (uint64_t)(a9));
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R097 a4, R163 a5, int a6) {
+uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R095 a4, R046 a5, int a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, bits32(a4.f0[0]));
-    h = mix(h, bits32(a4.f0[1]));
-    h = mix(h, bits32(a4.f0[2]));
-    h = mix(h, bits32(a4.f0[3]));
-    h = mix(h, bits32(a4.f0[4]));
-    h = mix(h, bits32(a4.f0[5]));
-    h = mix(h, bits32(a4.f0[6]));
-    h = mix(h, bits32(a4.f0[7]));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f1));
-    h = mix(h, (uint64_t)(int64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3.f0[1][0]));
-    h = mix(h, (uint64_t)(a5.f4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f5.f0));
-    h = mix(h, (uint64_t)(int64_t)(a5.f6));
-    h = mix(h, (uint64_t)(a5.f7));
+    h = mix(h, (uint64_t)*(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a6));
     return h;
 }
-R021 multi_43(signed char a0, R021 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5, UF32I32Pad a6, unsigned long a7, char a8, long long a9, R032 a10) {
+R107 multi_43(signed char a0, R107 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5, R174 a6, unsigned long a7, char a8, long long a9, R030 a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(a2);
@@ -18890,45 +17676,31 @@ R021 multi_43(signed char a0, R021 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5,
     ks += (uint64_t)(int64_t)(a9);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0 = (float)(a1.f0 + k);
-    a1.f1 = (double)(a1.f1 + k);
+    a1.f0 = (uint16_t)(a1.f0 + k);
     return a1;
 }
-uint64_t multi_44(PackAlign4 a0, F32Arr1x3 a1, R002 a2, R168 a3, R037 a4) {
+uint64_t multi_44(R101 a0, F32Arr1x3 a1, R211 a2, R166 a3, R035 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.tag));
-    h = mix(h, (uint64_t)(a0.v));
+    h = mix(h, bits64(a0.f0[0].f2));
+    h = mix(h, bits64(a0.f0[1].f2));
     h = mix(h, bits32(a1.v[0][0]));
     h = mix(h, bits32(a1.v[1][0]));
     h = mix(h, bits32(a1.v[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[1][1]));
-    h = mix(h, bits64(a3.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a3.f0[1].f0[0].v[0]));
-    h = mix(h, (uint64_t)(a4.f0));
-    h = mix(h, (uint64_t)(a4.f2));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f3[2]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f4));
-    h = mix(h, bits32(a4.f5[0].a));
-    h = mix(h, bits32(a4.f5[0].b));
+    h = mix(h, (uint64_t)(int64_t)(a2.f1));
+    h = mix(h, bits64(a3.f0[0]));
+    h = mix(h, bits32(a4.f0));
     return h;
 }
-uint64_t multi_45(long a0, PtrPair a1, int a2, float a3, R105 a4) {
+uint64_t multi_45(long a0, R020 a1, int a2, float a3, R128 a4) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)*(a1.p));
-    h = mix(h, (uint64_t)*(a1.q));
+    h = mix(h, bits64(a1.f3));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, bits32(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1][0]));
+    h = mix(h, (uint64_t)(a4.f2));
     return h;
 }
-R071 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R201 a6, R060 a7, int16_t a8, F32Arr1x3 a9, R071 a10, R123 a11) {
+R031 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R202 a6, R058 a7, int16_t a8, F32Arr1x3 a9, R031 a10, Empty a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -18942,68 +17714,89 @@ R071 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned shor
     a10.f0 = (double)(a10.f0 + k);
     return a10;
 }
-uint64_t multi_47(F64Arr1 a0, R031 a1) {
+uint64_t multi_47(R098 a0, R029 a1) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.v[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(a1.f2[0].f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[0].f1));
+    h = mix(h, bits32(a1.f2[0].f2.a));
+    h = mix(h, bits32(a1.f2[0].f2.v[0].a));
+    h = mix(h, bits32(a1.f2[0].f2.v[1].a));
+    h = mix(h, (uint64_t)(a1.f2[1].f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2[1].f1));
+    h = mix(h, bits32(a1.f2[1].f2.a));
+    h = mix(h, bits32(a1.f2[1].f2.v[0].a));
+    h = mix(h, bits32(a1.f2[1].f2.v[1].a));
     return h;
 }
-uint64_t multi_48(R091 a0, EnU64 a1, R059 a2, R094 a3, R202 a4, U8EmptyU8 a5, const int64_t *a6) {
+uint64_t multi_48(R205 a0, EnU64 a1, R138 a2, F32ZeroI32 a3, R108 a4, EmptyU a5, const int64_t *a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f0[0]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].c));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].s));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].l));
-    h = mix(h, (uint64_t)(a3.f0[0]));
-    h = mix(h, bits32(a4.f0));
-    h = mix(h, bits64(a4.f1[0]));
-    h = mix(h, (uint64_t)(a5.a));
-    h = mix(h, (uint64_t)(a5.b));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a3.a));
+    h = mix(h, bits32(a4.f1));
     h = mix(h, (uint64_t)*(a6));
     return h;
 }
-R206 multi_49(R045 a0, double a1, R001 a2, PackAlign4 a3, R206 a4, R081 a5) {
+R142 multi_49(R178 a0, double a1, F32ZeroI32 a2, PackAlign4 a3, R142 a4, R079 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a4.f0.f0.f0[0] = (float)(a4.f0.f0.f0[0] + k);
-    a4.f0.f0.f0[1] = (float)(a4.f0.f0.f0[1] + k);
+    a4.f0.f0 = (EnU16)(a4.f0.f0 + k);
+    a4.f1[0] = (double)(a4.f1[0] + k);
     return a4;
 }
-uint64_t __attribute__((ms_abi)) multi_50(int16_t a0, R031 a1, uint16_t a2, short a3, R045 a4, R055 a5, R162 a6, uint32_t a7) {
+uint64_t __attribute__((ms_abi)) multi_50(int16_t a0, R181 a1, uint16_t a2, short a3, R007 a4, EmptyU a5, R179 a6, uint32_t a7) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[0]));
-    h = mix(h, (uint64_t)(int64_t)(a1.f1[1]));
+    h = mix(h, bits64(a1.f0.f0));
+    h = mix(h, bits32(a1.f1[0].f));
+    h = mix(h, bits32(a1.f1[1].f));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a4.f0[2][0]));
+    h = mix(h, bits64(a4.f0));
     h = mix(h, bits32(a4.f1));
-    h = mix(h, bits64(a5.f0[0]));
-    h = mix(h, bits32(a6.f1.f0[0].f0.a));
+    h = mix(h, bits64(a6.f0));
+    h = mix(h, (uint64_t)(int64_t)(a6.f1[0]));
+    h = mix(h, (uint64_t)(a6.f2));
     h = mix(h, (uint64_t)(a7));
     return h;
 }
-uint64_t multi_51(long long a0, R201 a1, double a2, R220 a3, char a4, R187 a5, double a6) {
+uint64_t multi_51(long long a0, ArrF32ZeroI32x4 a1, double a2, R182 a3, char a4, R136 a5, double a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0));
+    h = mix(h, bits32(a1.v[0].a));
+    h = mix(h, bits32(a1.v[1].a));
+    h = mix(h, bits32(a1.v[2].a));
+    h = mix(h, bits32(a1.v[3].a));
     h = mix(h, bits64(a2));
-    h = mix(h, bits64(a3.f0));
-    h = mix(h, (uint64_t)(a3.f1));
+    h = mix(h, bits32(a3.f0.f0[0]));
+    h = mix(h, bits32(a3.f0.f0[1]));
+    h = mix(h, bits32(a3.f0.f0[2]));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, bits32(a5.f0[0]));
-    h = mix(h, bits32(a5.f0[1]));
-    h = mix(h, bits32(a5.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0));
+    h = mix(h, (uint64_t)(int64_t)(a5.f1));
+    h = mix(h, (uint64_t)(int64_t)(a5.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a5.f3[1][1]));
+    h = mix(h, (uint64_t)(a5.f4));
+    h = mix(h, (uint64_t)(int64_t)(a5.f5));
+    h = mix(h, (uint64_t)(a5.f6[0]));
+    h = mix(h, (uint64_t)(a5.f6[1]));
+    h = mix(h, (uint64_t)(a5.f7));
     h = mix(h, bits64(a6));
     return h;
 }
-R162 multi_52(float a0, R197 a1, unsigned short a2, float a3, EnU16 a4, UPackedF64U8 a5, R003 a6, R162 a7, double a8, R198 a9, ssize_t a10) {
+R186 multi_52(float a0, Empty a1, unsigned short a2, float a3, EnU16 a4, R201 a5, R148 a6, R186 a7, double a8, EmptyF64 a9, ssize_t a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(a2);
@@ -19013,37 +17806,30 @@ R162 multi_52(float a0, R197 a1, unsigned short a2, float a3, EnU16 a4, UPackedF
     ks += (uint64_t)(int64_t)(a10);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a7.f1.f0[0].f0.a = (float)(a7.f1.f0[0].f0.a + k);
+    a7.f0 = (double)(a7.f0 + k);
     return a7;
 }
-uint64_t multi_53(R174 a0, char a1, R057 a2, uint16_t a3) {
+uint64_t multi_53(R144 a0, char a1, PtrPair a2, uint16_t a3) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0.f3));
+    h = mix(h, bits64(a0.f0[0].f0));
     h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a2.f1[0].f0.a));
-    h = mix(h, (uint64_t)(a2.f1[0].f0.b));
-    h = mix(h, (uint64_t)(a2.f1[0].f1[0][0]));
-    h = mix(h, (uint64_t)(a2.f1[0].f1[1][0]));
+    h = mix(h, (uint64_t)*(a2.p));
+    h = mix(h, (uint64_t)*(a2.q));
     h = mix(h, (uint64_t)(a3));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_54(int64_t a0, intptr_t a1, EnU64 a2, R049 a3, EnI8 a4, R122 a5) {
+uint64_t __attribute__((ms_abi)) multi_54(int64_t a0, intptr_t a1, EnU64 a2, R081 a3, EnI8 a4, R165 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, bits32(a3.f1[0].f0.f0[0].a));
+    h = mix(h, bits32(a3.f1[0].f0.f0[1].a));
     h = mix(h, (uint64_t)(int64_t)(a4));
-    h = mix(h, (uint64_t)(int64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1.f0));
-    h = mix(h, (uint64_t)(a5.f2[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[0]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[1]));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3[2]));
+    h = mix(h, (uint64_t)*(a5.f1));
     return h;
 }
-UF32I32Pad multi_55(int8_t a0, const int64_t *a1, R125 a2, UF32I32Pad a3, const int64_t *a4, EnI16 a5, float a6) {
+R217 multi_55(int8_t a0, const int64_t *a1, R144 a2, R217 a3, const int64_t *a4, EnI16 a5, float a6) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)*(a1);
@@ -19052,111 +17838,89 @@ UF32I32Pad multi_55(int8_t a0, const int64_t *a1, R125 a2, UF32I32Pad a3, const 
     ks += (uint64_t)(int64_t)((double)(a6) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a3.i[0] = (int32_t)(a3.i[0] + k);
-    a3.i[1] = (int32_t)(a3.i[1] + k);
-    a3.i[2] = (int32_t)(a3.i[2] + k);
+    a3.f0 = (unsigned long long)(a3.f0 + k);
     return a3;
 }
-uint64_t multi_56(R067 a0, unsigned long long a1, float a2, R045 a3, double a4, R212 a5, double a6, unsigned short a7, R218 a8, R045 a9, uint32_t a10) {
+uint64_t multi_56(R053 a0, unsigned long long a1, float a2, R043 a3, double a4, R181 a5, double a6, unsigned short a7, F32ZeroI32 a8, R043 a9, uint32_t a10) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits32(a0.f1.f0.f0));
+    h = mix(h, bits64(a0.f2.f0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, bits32(a2));
     h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a3.f0[2][0]));
-    h = mix(h, bits32(a3.f1));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0[0]));
-    h = mix(h, (uint64_t)(a5.f0[1]));
-    h = mix(h, (uint64_t)(a5.f0[2]));
+    h = mix(h, bits64(a5.f0.f0));
+    h = mix(h, bits32(a5.f1[0].f));
+    h = mix(h, bits32(a5.f1[1].f));
     h = mix(h, bits64(a6));
     h = mix(h, (uint64_t)(a7));
-    h = mix(h, (uint64_t)(a8.f0[0]));
-    h = mix(h, (uint64_t)(a8.f0[1]));
+    h = mix(h, bits32(a8.a));
     h = mix(h, (uint64_t)(int64_t)(a9.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[2][0]));
-    h = mix(h, bits32(a9.f1));
     h = mix(h, (uint64_t)(a10));
     return h;
 }
-uint64_t multi_57(int8_t a0, R168 a1, R041 a2, Bool3F32 a3, R162 a4, double a5, const int64_t *a6, unsigned char a7, double a8) {
+uint64_t multi_57(int8_t a0, R153 a1, R142 a2, R183 a3, PackAlign16F a4, double a5, const int64_t *a6, unsigned char a7, double a8) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits64(a1.f0[0].f0[0].v[0]));
-    h = mix(h, bits64(a1.f0[1].f0[0].v[0]));
-    h = mix(h, bits64(a2.f0));
-    h = mix(h, (uint64_t)(a3.a));
-    h = mix(h, (uint64_t)(a3.b));
-    h = mix(h, (uint64_t)(a3.c));
-    h = mix(h, bits32(a3.f));
-    h = mix(h, bits32(a4.f1.f0[0].f0.a));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f1));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, bits64(a1.f3.v[0]));
+    h = mix(h, (uint64_t)(a2.f0.f0));
+    h = mix(h, bits64(a2.f1[0]));
+    h = mix(h, bits64(a3.f1));
+    h = mix(h, (uint64_t)(a4.a));
+    h = mix(h, bits32(a4.f));
     h = mix(h, bits64(a5));
     h = mix(h, (uint64_t)*(a6));
     h = mix(h, (uint64_t)(a7));
     h = mix(h, bits64(a8));
     return h;
 }
-R024 __attribute__((ms_abi)) multi_58(R042 a0, R024 a1, double a2, double a3, R147 a4, R154 a5) {
+R017 __attribute__((ms_abi)) multi_58(R003 a0, R017 a1, double a2, double a3, R035 a4, R152 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a1.f0[0] = (int64_t)(a1.f0[0] + k);
-    a1.f0[1] = (int64_t)(a1.f0[1] + k);
+    a1.f0 = (float)(a1.f0 + k);
+    a1.f1 = (double)(a1.f1 + k);
     return a1;
 }
-uint64_t multi_59(R092 a0, unsigned int a1, unsigned char a2, R076 a3) {
+uint64_t multi_59(R011 a0, unsigned int a1, unsigned char a2, R018 a3) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0.f0));
-    h = mix(h, (uint64_t)(int64_t)(a0.f1));
-    h = mix(h, (uint64_t)(a0.f2));
-    h = mix(h, bits64(a0.f3.d));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
-    h = mix(h, bits64(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0][0]));
     return h;
 }
-uint64_t multi_60(UPackedF64U8 a0, F32Arr1x3 a1, double a2, double a3, float a4, EnumBag a5, PackU2 a6) {
+uint64_t multi_60(R022 a0, F32Arr1x3 a1, double a2, double a3, float a4, R077 a5, R073 a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.b[0]));
-    h = mix(h, (uint64_t)(a0.b[1]));
-    h = mix(h, (uint64_t)(a0.b[2]));
-    h = mix(h, (uint64_t)(a0.b[3]));
-    h = mix(h, (uint64_t)(a0.b[4]));
-    h = mix(h, (uint64_t)(a0.b[5]));
-    h = mix(h, (uint64_t)(a0.b[6]));
-    h = mix(h, (uint64_t)(a0.b[7]));
-    h = mix(h, (uint64_t)(a0.b[8]));
+    h = mix(h, bits32(a0.f0));
+    h = mix(h, bits64(a0.f1));
     h = mix(h, bits32(a1.v[0][0]));
     h = mix(h, bits32(a1.v[1][0]));
     h = mix(h, bits32(a1.v[2][0]));
     h = mix(h, bits64(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits32(a4));
-    h = mix(h, (uint64_t)(a5.a));
-    h = mix(h, (uint64_t)(int64_t)(a5.b));
-    h = mix(h, (uint64_t)(int64_t)(a5.c));
-    h = mix(h, (uint64_t)(a6.b[0]));
-    h = mix(h, (uint64_t)(a6.b[1]));
+    h = mix(h, (uint64_t)(a5.f0));
+    h = mix(h, bits64(a6.f0[0]));
     return h;
 }
-R198 multi_61(R198 a0, R129 a1, U8EmptyU8 a2, R210 a3, unsigned long a4) {
+R186 multi_61(R186 a0, EmptyF64 a1, R194 a2, R208 a3, unsigned long a4) {
     uint64_t ks = 0;
     ks += (uint64_t)(a4);
     int64_t k = (int64_t)(ks & 127) - 50;
     ffidl_note_k(k);
-    a0.f0[0].f1 = (float)(a0.f0[0].f1 + k);
-    a0.f0[1].f1 = (float)(a0.f0[1].f1 + k);
+    a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) multi_62(double a0, R184 a1, float a2, double a3, double a4, float a5, double a6, double a7, F32Arr1x3 a8, R048 a9, float a10, R059 a11, R118 a12) {
+uint64_t __attribute__((ms_abi)) multi_62(double a0, Empty a1, float a2, double a3, double a4, float a5, double a6, double a7, F32Arr1x3 a8, R046 a9, float a10, R034 a11, R126 a12) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1.f0[0].f0[0]));
     h = mix(h, bits32(a2));
     h = mix(h, bits64(a3));
     h = mix(h, bits64(a4));
@@ -19166,124 +17930,136 @@ uint64_t __attribute__((ms_abi)) multi_62(double a0, R184 a1, float a2, double a
     h = mix(h, bits32(a8.v[0][0]));
     h = mix(h, bits32(a8.v[1][0]));
     h = mix(h, bits32(a8.v[2][0]));
-    h = mix(h, (uint64_t)(a9.f0[0].f0));
-    h = mix(h, (uint64_t)(a9.f0[0].f1));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[0].f2.f0[0][0]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[0].f2.f0[0][1]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[0].f2.f0[1][0]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[0].f2.f0[1][1]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[0].f2.f0[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0[0].f2.f0[2][1]));
+    h = mix(h, (uint64_t)(int64_t)(a9.f0));
+    h = mix(h, (uint64_t)(a9.f1));
     h = mix(h, bits32(a10));
-    h = mix(h, (uint64_t)(int64_t)(a11.f0[0].c));
-    h = mix(h, (uint64_t)(int64_t)(a11.f0[0].s));
-    h = mix(h, (uint64_t)(int64_t)(a11.f0[0].l));
-    h = mix(h, bits32(a12.f0.f0[0]));
-    h = mix(h, bits32(a12.f0.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a11.f0));
+    h = mix(h, (uint64_t)(a11.f1));
+    h = mix(h, (uint64_t)(int64_t)(a11.f2));
+    h = mix(h, bits32(a12.f0[0].f0.f0));
     return h;
 }
-uint64_t multi_63(U8EmptyU8 a0, uint32_t a1, long a2, R143 a3, Bool3F32 a4, R028 a5, R092 a6) {
+uint64_t multi_63(R211 a0, uint32_t a1, long a2, R141 a3, R188 a4, R018 a5, P7Pair a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0.a));
-    h = mix(h, (uint64_t)(a0.b));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits32(a3.f0));
-    h = mix(h, bits32(a3.f1));
-    h = mix(h, (uint64_t)(a4.a));
-    h = mix(h, (uint64_t)(a4.b));
-    h = mix(h, (uint64_t)(a4.c));
-    h = mix(h, bits32(a4.f));
-    h = mix(h, bits32(a5.f0));
-    h = mix(h, (uint64_t)(a6.f0));
-    h = mix(h, (uint64_t)(int64_t)(a6.f1));
-    h = mix(h, (uint64_t)(a6.f2));
-    h = mix(h, bits64(a6.f3.d));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0[2]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(a3.f2[0]));
+    h = mix(h, (uint64_t)(a3.f2[1]));
+    h = mix(h, (uint64_t)(a3.f2[2]));
+    h = mix(h, bits32(a3.f3.f2.f0[0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f2.f1.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f2.f1.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f2.f1.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a3.f3.f2.f1.f0[1][1]));
+    h = mix(h, bits64(a3.f3.f2.f2.f0.f0));
+    h = mix(h, (uint64_t)(a4.f0));
+    h = mix(h, (uint64_t)(int64_t)(a4.f1));
+    h = mix(h, bits64(a4.f2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a5.f0[0][0]));
+    h = mix(h, (uint64_t)(a6.a.u.b[0]));
+    h = mix(h, (uint64_t)(a6.a.u.b[1]));
+    h = mix(h, (uint64_t)(a6.a.f[0]));
+    h = mix(h, (uint64_t)(a6.a.f[1]));
+    h = mix(h, (uint64_t)(a6.a.f[2]));
+    h = mix(h, (uint64_t)(a6.a.f[3]));
+    h = mix(h, (uint64_t)(a6.a.f[4]));
+    h = mix(h, (uint64_t)(a6.b.u.b[0]));
+    h = mix(h, (uint64_t)(a6.b.u.b[1]));
+    h = mix(h, (uint64_t)(a6.b.f[0]));
+    h = mix(h, (uint64_t)(a6.b.f[1]));
+    h = mix(h, (uint64_t)(a6.b.f[2]));
+    h = mix(h, (uint64_t)(a6.b.f[3]));
+    h = mix(h, (uint64_t)(a6.b.f[4]));
     return h;
 }
 uint64_t cbmulti_0(CbMulti_0 cb) {
-    return cb(-7503.125f, make_R118(3000), 3920.25, 4752.125, make_R201(3001), -5523.875);
+    return cb(-7503.125f, make_R057(3000), 3920.25, 4752.125, make_R033(3001), -5523.875);
 }
 uint64_t cbmulti_1(CbMulti_1 cb) {
-    R001 r = cb(4762.625f, -3387.75, -5089.75, make_R001(3016), make_PackAlign4(3017), make_R024(3018), -3821.375f, -7182.5, 2147483647ll, -40ll, make_R064(3019));
-    return leafhash_R001(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R194 r = cb(4762.625f, -3387.75, -5089.75, make_R194(3016), make_R107(3017), make_R034(3018), -3821.375f, -7182.5, 2147483647ll, -40ll, make_R062(3019));
+    return leafhash_R194(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_2(CbMulti_2 cb) {
-    return cb(62ull, 3344677184ull, make_Bool3F32(3032), make_R130(3033), 241ull, 15432ull, make_R143(3034), 0ll, 65534ull, -3235.375f, 48909ull);
+    return cb(62ull, 3344677184ull, make_R199(3032), make_F32Arr1x3(3033), 241ull, 15432ull, make_R141(3034), 0ll, 65534ull, -3235.375f, 48909ull);
 }
 uint64_t cbmulti_3(CbMulti_3 cb) {
-    R080 r = cb(make_R147(3048), make_R074(3049), make_R170(3050), 4430666767553698223ll, 255ull, make_R080(3051), make_R171(3052), -31ll, 23356ll);
-    return leafhash_R080(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R154 r = cb(make_R128(3048), make_R073(3049), make_EmptyF64(3050), 4430666767553698223ll, 255ull, make_R154(3051), make_R091(3052), -31ll, 23356ll);
+    return leafhash_R154(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_4(CbMulti_4 cb) {
-    return cb(&ffidl_cells[48], make_R171(3064), make_R037(3065), make_R198(3066), 0ull, -32767ll, (EnU16)65535ull, make_R190(3067));
+    return cb(&ffidl_cells[48], make_R039(3064), make_R170(3065), make_R196(3066), 0ull, -32767ll, (EnU16)65535ull, make_R188(3067));
 }
 uint64_t cbmulti_5(CbMulti_5 cb) {
-    PackP7 r = cb(9223372036854775807ll, make_R026(3080), make_PackP7(3081), 4262.0, 5731.25f, 7958.375);
-    return leafhash_PackP7(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R165 r = cb(9223372036854775807ll, make_R177(3080), make_R165(3081), 4262.0, 5731.25f, 7958.375);
+    return leafhash_R165(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_6(CbMulti_6 cb) {
-    return cb(3530.75f, false, 15602875616397520208ull, make_R128(3096), -12ll, 1369.0f, -1828.5, make_R003(3097), 25ull, make_R106(3098), make_R174(3099));
+    return cb(3530.75f, false, 15602875616397520208ull, make_R079(3096), -12ll, 1369.0f, -1828.5, make_R067(3097), 25ull, make_R095(3098), make_R061(3099));
 }
 uint64_t cbmulti_7(CbMulti_7 cb) {
-    R009 r = cb(-29941ll, make_R198(3112), make_R009(3113), make_R129(3114), make_R034(3115), 7464.25f, 1948.625, 546.5, 32ull, -1342.5f);
-    return leafhash_R009(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R068 r = cb(-29941ll, make_R196(3112), make_R068(3113), make_R180(3114), make_R032(3115), 7464.25f, 1948.625, 546.5, 32ull, -1342.5f);
+    return leafhash_R068(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_8(CbMulti_8 cb) {
-    return cb(make_R164(3128), make_R014(3129), 65534ull, make_UF32ZeroI32(3130), -5068819426108197593ll, -2336088248786199100ll, 32ull);
+    return cb(make_F32ZeroF64(3128), make_R042(3129), 65534ull, make_R065(3130), -5068819426108197593ll, -2336088248786199100ll, 32ull);
 }
 uint64_t cbmulti_9(CbMulti_9 cb) {
-    F32Arr1x3 r = cb((EnU32)4000000000ull, &ffidl_cells[55], 183ull, make_R002(3144), -5868.5f, -3378.75, -2274187278189780198ll, make_R090(3145), make_F32Arr1x3(3146));
-    return leafhash_F32Arr1x3(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    Empty r = cb((EnU32)4000000000ull, &ffidl_cells[55], 183ull, make_R143(3144), -5868.5f, -3378.75, -2274187278189780198ll, make_R088(3145), make_Empty(3146));
+    return leafhash_Empty(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_10(CbMulti_10 cb) {
-    return cb(0ull, 8ull, 147ull, make_R170(3160), 0ull, make_R185(3161), 60878ull, (EnInt)1ll, -6974106843680226944ll, make_R037(3162));
+    return cb(0ull, 8ull, 147ull, make_R161(3160), 0ull, make_Bool3F32(3161), 60878ull, (EnInt)1ll, -6974106843680226944ll, make_R126(3162));
 }
 uint64_t cbmulti_11(CbMulti_11 cb) {
-    R218 r = cb(make_R040(3176), make_R006(3177), make_R120(3178), make_R218(3179), make_R129(3180));
-    return leafhash_R218(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R200 r = cb(make_R038(3176), make_F64Arr1(3177), make_R157(3178), make_R200(3179), make_R000(3180));
+    return leafhash_R200(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_12(CbMulti_12 cb) {
-    return cb(6525.0, make_R107(3192), make_R158(3193), make_R130(3194), -7072.0f, 0ull);
+    return cb(6525.0, make_R178(3192), make_R156(3193), make_F32Arr1x3(3194), -7072.0f, 0ull);
 }
 uint64_t cbmulti_13(CbMulti_13 cb) {
-    R118 r = cb(9223372036854775806ll, make_R145(3208), -101ll, make_CharShortLong(3209), 8328868198801089534ll, -9223372036854775806ll, make_R118(3210), 2733918223ull, 1ull);
-    return leafhash_R118(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R169 r = cb(9223372036854775806ll, make_R143(3208), -101ll, make_R065(3209), 8328868198801089534ll, -9223372036854775806ll, make_R169(3210), 2733918223ull, 1ull);
+    return leafhash_R169(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_14(CbMulti_14 cb) {
-    return cb(make_R088(3224), make_R121(3225), (EnU8)37ull, -72ll, make_R067(3226));
+    return cb(make_R086(3224), make_R119(3225), (EnU8)37ull, -72ll, make_R033(3226));
 }
 uint64_t cbmulti_15(CbMulti_15 cb) {
-    R014 r = cb(make_R211(3240), 9ull, make_R003(3241), 7012.375, 65534ull, make_R060(3242), make_R019(3243), 39411ull, -373.0, -49ll, make_R014(3244), -2922020076334733073ll, -2691.625f);
-    return leafhash_R014(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    F32ZeroI32 r = cb(make_F32ZeroI32(3240), 9ull, make_P7Arr2(3241), 7012.375, 65534ull, make_PackAlign4(3242), make_R031(3243), 39411ull, -373.0, -49ll, make_F32ZeroI32(3244), -2922020076334733073ll, -2691.625f);
+    return leafhash_F32ZeroI32(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_16(CbMulti_16 cb) {
-    return cb(make_R122(3256), -1103.375f, make_R200(3257), 52ll, make_R106(3258), 30ull, 255ull, -218.75f, 7614.625, 23ll, make_PackU2(3259), make_R036(3260));
+    return cb(make_R046(3256), -1103.375f, make_R108(3257), 52ll, make_R057(3258), 30ull, 255ull, -218.75f, 7614.625, 23ll, make_R091(3259), make_R138(3260));
 }
 uint64_t cbmulti_17(CbMulti_17 cb) {
-    R186 r = cb(make_R186(3272), -3660.25f, -7280.375f, 3504.375f, make_R104(3273), make_R206(3274));
-    return leafhash_R186(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    ZigMixed r = cb(make_ZigMixed(3272), -3660.25f, -7280.375f, 3504.375f, make_R102(3273), make_R074(3274));
+    return leafhash_ZigMixed(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_18(CbMulti_18 cb) {
-    return cb(make_R151(3288), 1780842833912793579ll, 16117ll, make_R191(3289), 32516ull, 1ull, make_R027(3290), -18577ll, &ffidl_cells[2], 28ull, make_R002(3291), make_R053(3292));
+    return cb(make_R209(3288), 1780842833912793579ll, 16117ll, make_R154(3289), 32516ull, 1ull, make_R186(3290), -18577ll, &ffidl_cells[2], 28ull, make_R000(3291), make_R062(3292));
 }
 uint64_t cbmulti_19(CbMulti_19 cb) {
-    R130 r = cb(48ull, make_R179(3304), make_R153(3305), make_R172(3306), make_R199(3307), make_R130(3308));
-    return leafhash_R130(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    CharShortLong r = cb(48ull, make_R165(3304), make_R103(3305), make_R107(3306), make_R191(3307), make_CharShortLong(3308));
+    return leafhash_CharShortLong(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_20(CbMulti_20 cb) {
-    return cb(&ffidl_cells[41], 6ll, 17ull, 24ull, &ffidl_cells[43], (EnI16)-299ll, make_PackAlign16F(3320), make_R200(3321), make_R079(3322), 6053023920057873432ll, make_R103(3323), 10ull, make_R139(3324));
+    return cb(&ffidl_cells[41], 6ll, 17ull, 24ull, &ffidl_cells[43], (EnI16)-299ll, make_F32ArrF32ZeroI32(3320), make_R111(3321), make_F32ZeroI32(3322), 6053023920057873432ll, make_R047(3323), 10ull, make_R139(3324));
 }
 uint64_t cbmulti_21(CbMulti_21 cb) {
-    R000 r = cb(19ll, make_R149(3336), make_R060(3337), 36527ull, make_R000(3338), 23ull, make_R111(3339), make_U8ZeroI64(3340));
-    return leafhash_R000(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R074 r = cb(19ll, make_R123(3336), make_P7Arr2(3337), 36527ull, make_R074(3338), 23ull, make_R066(3339), make_R046(3340));
+    return leafhash_R074(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_22(CbMulti_22 cb) {
-    return cb(make_CharShortLong(3352), (EnI64)-1ll, 25ll, make_R128(3353));
+    return cb(make_R148(3352), (EnI64)-1ll, 25ll, make_R126(3353));
 }
 uint64_t cbmulti_23(CbMulti_23 cb) {
-    R077 r = cb(-859.875, make_P7Pair(3368), -3376.625f, make_R153(3369), -6142.875, true, make_R074(3370), -6071.75, make_R077(3371), -48ll, make_R019(3372), 45ll);
-    return leafhash_R077(r) ^ ((uint64_t)ffidl_take_k() << 32);
+    R104 r = cb(-859.875, make_F64Arr1(3368), -3376.625f, make_R151(3369), -6142.875, true, make_R044(3370), -6071.75, make_R104(3371), -48ll, make_R073(3372), 45ll);
+    return leafhash_R104(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 
 uint64_t va_0(const int64_t *a0, intptr_t a1, unsigned long a2, ...) {

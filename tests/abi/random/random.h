@@ -51,228 +51,228 @@ typedef struct F64F32ZeroI32 { double d; float x; int32_t z[0]; } F64F32ZeroI32;
 typedef struct F32F32ZeroI32 { float a; float b; int32_t z[0]; } F32F32ZeroI32;  /* size 8, align 4; SSE: the zero-length array starts an eightbyte */
 typedef struct __attribute__((packed)) PackU8ZeroI64 { uint8_t a; int64_t z[0]; } PackU8ZeroI64;  /* size 1, align 1; MEMORY: the zero-length array's element is unaligned */
 typedef union UF32ZeroI32 { float f; F32ZeroI32 z; } UF32ZeroI32;  /* size 4, align 4 */
+typedef struct F32ArrF32ZeroI32 { float a; F32ZeroI32 v[2]; } F32ArrF32ZeroI32;  /* size 12, align 4; SSE, SSE: the array repeats its first element's class */
+typedef struct ArrF32ZeroI32x4 { F32ZeroI32 v[4]; } ArrF32ZeroI32x4;  /* size 16, align 4; INTEGER, INTEGER */
 typedef union __attribute__((aligned(16))) R000 { double f0; double f1; PackU2 f2; } R000;  /* size 16, align 16 */
 typedef struct R001 { signed char f0[3][2]; } R001;  /* size 6, align 1 */
 typedef struct R002 { int16_t f0[2][2]; } R002;  /* size 8, align 2 */
 typedef struct __attribute__((aligned(16))) R003 { unsigned long long f0; } R003;  /* size 16, align 16 */
 typedef struct R004 { _Bool f0; double f1; } R004;  /* size 16, align 8 */
-typedef struct R005 { UF32I32Pad f0; float f1[1][2]; P7Arr2 f2[2]; } R005;  /* size 48, align 4 */
-typedef struct __attribute__((packed)) R006 { long long f0; } R006;  /* size 8, align 1 */
-typedef struct R007 { uintptr_t f0[1]; } R007;  /* size 8, align 8 */
-typedef struct R008 { PackP7 f0; short f1; } R008;  /* size 10, align 2 */
-typedef struct R009 { double f0; double f1[1]; } R009;  /* size 16, align 8 */
-typedef union R010 { int8_t f0; float f1; _Bool f2; } R010;  /* size 4, align 4 */
-typedef struct __attribute__((aligned(16))) R011 { _Bool f0; } R011;  /* size 16, align 16 */
-typedef struct R012 { R010 f0[1]; int32_t f1; double f2; EnInt f3; uint8_t f4; unsigned short f5; double f6; } R012;  /* size 32, align 8 */
-typedef union __attribute__((aligned(32))) R013 { uint16_t f0[9]; float f1; } R013;  /* size 32, align 32 */
-typedef struct R014 { double f0; } R014;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct R015 { float f0; Bool3F32 f1[1]; } R015;  /* size 12, align 4 */
-typedef struct R016 { F64Arr1 f0[3]; } R016;  /* size 24, align 8 */
-typedef struct R017 { uint16_t f0; int f1; char f2; unsigned short f3; double f4; int16_t f5[0]; intptr_t f6[1][1]; } R017;  /* size 32, align 8 */
-typedef struct R018 { long f0[3]; } R018;  /* size 24, align 8 */
-typedef union R019 { signed char f0; float f1[1]; float f2; double f3; } R019;  /* size 8, align 8 */
-typedef struct R020 { int16_t f0[8]; } R020;  /* size 16, align 2 */
-typedef struct R021 { float f0; double f1; } R021;  /* size 16, align 8 */
-typedef struct R022 { unsigned short f0; uint16_t f1; R001 f2; } R022;  /* size 10, align 2 */
-typedef union R023 { short f0[1][2]; int16_t f1; float f2[2]; } R023;  /* size 8, align 4 */
-typedef struct R024 { int64_t f0[2]; } R024;  /* size 16, align 8 */
-typedef struct R025 { R021 f0; uint8_t f1; float f2[2]; R021 f3; float f4; F32Arr1x3 f5; int f6[1]; } R025;  /* size 72, align 8 */
-typedef struct __attribute__((packed)) R026 { U8EmptyU8 f0; unsigned int f1[2][1]; } R026;  /* size 10, align 1 */
-typedef struct __attribute__((packed)) R027 { int16_t f0[3]; } R027;  /* size 6, align 1 */
-typedef struct R028 { float f0; } R028;  /* size 4, align 4 */
-typedef struct R029 { float f0[8]; } R029;  /* size 32, align 4 */
-typedef struct __attribute__((aligned(64))) R030 { char f0; } R030;  /* size 64, align 64 (@layout(zig) order) */
-typedef union R031 { int16_t f0; short f1[2]; unsigned short f2; int8_t f3; } R031;  /* size 4, align 2 */
-typedef struct R032 { EnU32 f0[7]; R001 f1; } R032;  /* size 36, align 4 */
-typedef struct R033 { unsigned short f0[2]; int16_t f1; int8_t f2[1]; char f3; uint8_t f4; uint16_t f5; F32ZeroF64 f6[1]; } R033;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(32))) R034 { EmptyF64 f0; } R034;  /* size 32, align 32 */
-typedef union R035 { signed char f0; float f1; R011 f2; } R035;  /* size 16, align 16 */
-typedef union R036 { int16_t f0[1]; int16_t f1; } R036;  /* size 2, align 2 */
-typedef struct R037 { unsigned char f0; uint16_t f1[0]; unsigned char f2; char f3[3]; int8_t f4; F32F32ZeroI32 f5[1]; } R037;  /* size 16, align 4 */
-typedef union R038 { unsigned char f0[2][1]; EmptyF64 f1; uint16_t f2[2]; R031 f3; } R038;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(16))) R039 { float f0[3]; double f1[0]; double f2[0]; F64Arr1 f3[2]; float f4[3]; float f5[2]; } R039;  /* size 64, align 16 */
-typedef struct R040 { short f0; _Bool f1; U8EmptyU8 f2; uint16_t f3[3]; } R040;  /* size 12, align 2 */
-typedef union R041 { double f0; int8_t f1; uint8_t f2; } R041;  /* size 8, align 8 */
-typedef struct R042 { R010 f0; } R042;  /* size 4, align 4 */
-typedef struct __attribute__((packed)) R043 { float f0; double f1[4]; R007 f2; } R043;  /* size 44, align 1 */
-typedef union R044 { PackAlign4 f0[1]; R038 f1[2]; double f2[3]; unsigned long long f3; } R044;  /* size 24, align 8 */
-typedef struct R045 { short f0[3][1]; float f1; } R045;  /* size 12, align 4 */
-typedef struct R046 { F64Arr1 f0[1]; } R046;  /* size 8, align 8 */
-typedef struct R047 { ssize_t f0; } R047;  /* size 8, align 8 */
-typedef union R048 { R022 f0[1]; size_t f1[0]; unsigned char f2; uintptr_t f3[1]; } R048;  /* size 16, align 8 */
-typedef union R049 { uint8_t f0; char f1; } R049;  /* size 1, align 1 */
-typedef struct R050 { EnI64 f0; const int64_t *f1; uint16_t f2; U8ZeroI64 f3; int16_t f4[0]; short f5; } R050;  /* size 40, align 8 */
-typedef struct R051 { unsigned char f0; PackU8ZeroI64 f1[3]; uint8_t f2; EnI8 f3[1]; _Bool f4[4]; EnI16 f5[3][1]; EmptyF64 f6[1]; } R051;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(8))) R052 { R007 f0[3]; } R052;  /* size 24, align 8 */
-typedef struct R053 { signed char f0; } R053;  /* size 1, align 1 */
-typedef struct R054 { float f0[8]; R016 f1; float f2; float f3; float f4[2]; } R054;  /* size 72, align 8 */
-typedef struct R055 { double f0[1]; } R055;  /* size 8, align 8 */
-typedef struct R056 { unsigned char f0[1]; char f1; uint16_t f2; _Bool f3; short f4; signed char f5[1]; uint16_t f6[3]; R026 f7; } R056;  /* size 26, align 2 */
-typedef struct R057 { int f0; R026 f1[1]; } R057;  /* size 16, align 4 */
-typedef struct R058 { float f0; double f1[0]; R014 f2[1]; } R058;  /* size 16, align 8 */
-typedef struct R059 { CharShortLong f0[1]; } R059;  /* size 16, align 8 */
-typedef struct R060 { uint8_t f0; int8_t f1; UPackedF64U8 f2; } R060;  /* size 11, align 1 */
-typedef struct R061 { float f0; F32Arr1x3 f1; } R061;  /* size 16, align 4 */
-typedef union R062 { R049 f0; R049 f1; } R062;  /* size 1, align 1 */
-typedef struct R063 { unsigned int f0[3]; long f1; } R063;  /* size 24, align 8 */
-typedef struct R064 { float f0; unsigned short f1[3]; uint32_t f2; float f3; CharShortLong f4; float f5; R031 f6; size_t f7; } R064;  /* size 56, align 8 */
-typedef struct __attribute__((aligned(8))) R065 { unsigned long long f0; EnU8 f1; const int64_t *f2[2][2]; double f3; } R065;  /* size 56, align 8 */
-typedef struct R066 { double f4; Bool3F32 f1; unsigned int f2[1]; R023 f5[1]; R056 f3; int8_t f0; } R066;  /* size 56, align 8 (@layout(zig) order) */
-typedef struct R067 { uint32_t f0; long f1; } R067;  /* size 16, align 8 */
-typedef struct R068 { R024 f0; } R068;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(8))) R069 { unsigned short f0; int16_t f1; int16_t f2; unsigned char f3[3]; unsigned char f4; _Bool f5; PackAlign4 f6[2]; } R069;  /* size 32, align 8 */
-typedef struct __attribute__((aligned(32))) R070 { uint64_t f0; } R070;  /* size 32, align 32 */
-typedef struct R071 { double f0; } R071;  /* size 8, align 8 */
-typedef struct R072 { int64_t f0; } R072;  /* size 8, align 8 (@layout(zig) order) */
-typedef struct __attribute__((packed)) R073 { double f0; } R073;  /* size 8, align 1 */
-typedef struct __attribute__((packed, aligned(4))) R074 { char f0; PackU8ZeroI64 f1; PackU8ZeroI64 f2; R001 f3; } R074;  /* size 12, align 4 */
-typedef union R075 { char f0[9]; F32F32ZeroI32 f1[1]; EnU16 f2; double f3[3]; } R075;  /* size 24, align 8 */
-typedef struct R076 { double f0[1]; } R076;  /* size 8, align 8 */
-typedef union R077 { short f0; short f1; _Bool f2; } R077;  /* size 2, align 2 */
-typedef struct __attribute__((packed)) R078 { int8_t f0[2]; EnInt f1; } R078;  /* size 6, align 1 */
-typedef union R079 { R036 f0; float f1; long f2; U8EmptyU8 f3; } R079;  /* size 8, align 8 */
-typedef union R080 { unsigned long long f0; float f1; EnU64 f2; } R080;  /* size 8, align 8 */
-typedef struct R081 { UF32ZeroI32 f0; R031 f1; Bool3F32 f2; } R081;  /* size 16, align 4 */
-typedef struct R082 { F32Arr1x3 f0[3]; uint16_t f1; R028 f2; R014 f3; } R082;  /* size 56, align 8 */
-typedef struct __attribute__((aligned(64))) R083 { double f0; } R083;  /* size 64, align 64 */
-typedef struct R084 { R078 f0; uint16_t f1; uint64_t f2; unsigned short f3; } R084;  /* size 24, align 8 */
-typedef union R085 { R073 f0; double f1[4]; R028 f2; } R085;  /* size 32, align 8 */
-typedef struct R086 { EnI64 f0[3][2]; R072 f1[1]; } R086;  /* size 56, align 8 */
-typedef struct R087 { EnU32 f0; signed char f1[1]; } R087;  /* size 8, align 4 */
-typedef union __attribute__((packed)) R088 { R062 f0[1]; uint8_t f1; R010 f2; } R088;  /* size 4, align 1 */
-typedef struct R089 { unsigned long long f0; long long f1[3]; } R089;  /* size 32, align 8 */
-typedef struct R090 { double f0; } R090;  /* size 8, align 8 (@layout(zig) order) */
-typedef union R091 { double f0[1]; ssize_t f1; EnU32 f2[2]; float f3; } R091;  /* size 8, align 8 */
-typedef struct __attribute__((packed)) R092 { unsigned short f0; signed char f1; unsigned char f2; EmptyF64 f3; } R092;  /* size 12, align 1 */
-typedef struct __attribute__((packed, aligned(64))) R093 { R091 f0; } R093;  /* size 64, align 64 */
-typedef struct R094 { unsigned long f0[1]; } R094;  /* size 8, align 8 */
-typedef struct R095 { unsigned char f0; unsigned char f1; unsigned long long f2[2]; } R095;  /* size 24, align 8 */
-typedef struct __attribute__((aligned(2))) R096 { uint16_t f0[1][2]; int16_t f1; EnI64 f2; F32ZeroF64 f3[1]; } R096;  /* size 24, align 8 */
-typedef struct __attribute__((packed)) R097 { float f0[8]; } R097;  /* size 32, align 1 */
-typedef union __attribute__((packed)) R098 { const int64_t *f0; double f1; float f2[1]; R078 f3; } R098;  /* size 8, align 1 */
-typedef struct __attribute__((packed)) R099 { R061 f0[1]; } R099;  /* size 16, align 1 */
-typedef union R100 { R012 f0; double f1[3]; double f2; double f3; } R100;  /* size 32, align 8 */
-typedef struct R101 { double f0[2]; } R101;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(32))) R102 { int32_t f0; } R102;  /* size 32, align 32 */
-typedef struct __attribute__((aligned(8))) R103 { double f0; R046 f1; } R103;  /* size 16, align 8 */
-typedef union R104 { uint8_t f0; double f1; } R104;  /* size 8, align 8 */
-typedef struct __attribute__((packed)) R105 { int8_t f0[2][1]; } R105;  /* size 2, align 1 */
-typedef union R106 { unsigned char f0; R042 f1; intptr_t f2; float f3; } R106;  /* size 8, align 8 */
-typedef struct R107 { float f0[2]; } R107;  /* size 8, align 4 */
-typedef union R108 { signed char f0; float f1; int8_t f2[5]; } R108;  /* size 8, align 4 */
-typedef struct R109 { unsigned char f0[1]; int8_t f1; uint16_t f2; ZigMixed f3; } R109;  /* size 24, align 8 */
-typedef struct R110 { F32ZeroF64 f0; } R110;  /* size 8, align 8 */
-typedef struct R111 { char f0; unsigned char f1; char f2[2]; unsigned char f3; R046 f4; } R111;  /* size 16, align 8 */
-typedef struct R112 { EnU8 f0; EnU16 f1; R004 f2; } R112;  /* size 24, align 8 */
+typedef struct R005 { EmptyF64 f0; float f1[1][2]; EnumBag f2[3]; long f3; } R005;  /* size 48, align 8 */
+typedef struct __attribute__((aligned(16))) R006 { unsigned short f0[2]; } R006;  /* size 16, align 16 (@layout(zig) order) */
+typedef struct R007 { double f0; float f1; } R007;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R008 { unsigned short f0; uint64_t f1; double f2; } R008;  /* size 8, align 1 */
+typedef struct R009 { int16_t f0[3]; R004 f1; signed char f2[3]; CharShortLong f3; uint32_t f4; ZigMixed f5; } R009;  /* size 72, align 8 */
+typedef struct R010 { F32ZeroF64 f0[2]; } R010;  /* size 16, align 8 */
+typedef union R011 { uintptr_t f0; double f1; double f2; } R011;  /* size 8, align 8 */
+typedef struct R012 { unsigned char f0; signed char f1; F32ArrF32ZeroI32 f2; } R012;  /* size 16, align 4 */
+typedef struct R013 { signed char f0; short f1[1]; EnI64 f2; UAlign16 f3; int64_t f4[1]; } R013;  /* size 48, align 16 */
+typedef struct __attribute__((aligned(32))) R014 { short f0; } R014;  /* size 32, align 32 */
+typedef struct R015 { double f0; unsigned int f1; float f2; U8EmptyU8 f3[1]; } R015;  /* size 24, align 8 */
+typedef struct R016 { uint64_t f0; const int64_t *f1; } R016;  /* size 16, align 8 */
+typedef struct R017 { float f0; double f1; } R017;  /* size 16, align 8 */
+typedef struct R018 { intptr_t f0[1][1]; } R018;  /* size 8, align 8 */
+typedef struct R019 { long f0[3]; } R019;  /* size 24, align 8 */
+typedef union R020 { signed char f0; float f1[1]; float f2; double f3; } R020;  /* size 8, align 8 */
+typedef struct R021 { int16_t f0[8]; } R021;  /* size 16, align 2 */
+typedef struct R022 { float f0; double f1; } R022;  /* size 16, align 8 */
+typedef struct R023 { unsigned short f0; uint16_t f1; F64Arr1 f2; } R023;  /* size 16, align 8 */
+typedef union R024 { short f0[1][2]; int16_t f1; float f2[2]; } R024;  /* size 8, align 4 */
+typedef struct R025 { int64_t f0[2]; } R025;  /* size 16, align 8 */
+typedef struct R026 { R021 f0; uint8_t f1; float f2[2]; Bool3F32 f3; float f4; UAlign16 f5; uint8_t f6[0]; } R026;  /* size 64, align 16 */
+typedef struct R027 { signed char f0; EmptyF64 f1; } R027;  /* size 16, align 8 */
+typedef struct __attribute__((packed, aligned(16))) R028 { PackAlign4 f0; } R028;  /* size 16, align 16 */
+typedef union R029 { unsigned short f0; PackAlign16F f1; R012 f2[2]; } R029;  /* size 32, align 16 */
+typedef struct R030 { ZigMixed f0; double f1; } R030;  /* size 24, align 8 (@layout(zig) order) */
+typedef union R031 { double f0; PackAlign4 f1; PackAlign4 f2[1]; } R031;  /* size 8, align 8 */
+typedef struct R032 { unsigned long f0; long f1; ssize_t f2[1][1]; } R032;  /* size 24, align 8 */
+typedef struct __attribute__((packed)) R033 { double f0; } R033;  /* size 8, align 1 */
+typedef struct R034 { int8_t f0; uint8_t f1; intptr_t f2; } R034;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R035 { float f0; float f1; } R035;  /* size 4, align 1 */
+typedef struct R036 { R035 f0; } R036;  /* size 4, align 1 */
+typedef struct R037 { float f0; } R037;  /* size 4, align 4 */
+typedef union __attribute__((packed)) R038 { double f0; char f1[0]; int f2; const int64_t *f3; } R038;  /* size 8, align 1 */
+typedef union R039 { R036 f0; float f1; double f2; } R039;  /* size 8, align 8 */
+typedef struct R040 { ssize_t f0[3]; } R040;  /* size 24, align 8 */
+typedef struct R041 { unsigned long f0; unsigned long long f1; } R041;  /* size 16, align 8 */
+typedef union R042 { int f0[0]; uint8_t f1[3]; double f2; double f3[1]; } R042;  /* size 8, align 8 */
+typedef union R043 { long f0[1][1]; R037 f1[2]; } R043;  /* size 8, align 8 */
+typedef union R044 { int f0[3]; R023 f1; int64_t f2; } R044;  /* size 16, align 8 */
+typedef union __attribute__((aligned(32))) R045 { const int64_t *f0; float f1; } R045;  /* size 32, align 32 */
+typedef struct R046 { signed char f0; unsigned long f1; } R046;  /* size 16, align 8 */
+typedef struct R047 { float f0; double f1; } R047;  /* size 16, align 8 */
+typedef union R048 { size_t f0; EnInt f1[3]; F32F32ZeroI32 f2; } R048;  /* size 16, align 8 */
+typedef struct R049 { int f0; R036 f1[2]; } R049;  /* size 12, align 4 */
+typedef struct R050 { float f0; double f1[0]; R039 f2[1]; } R050;  /* size 16, align 8 */
+typedef struct R051 { R006 f0[1]; } R051;  /* size 16, align 16 */
+typedef struct R052 { uint8_t f0; int8_t f1; R043 f2; } R052;  /* size 16, align 8 */
+typedef struct R053 { float f0; R036 f1; R033 f2; } R053;  /* size 16, align 4 */
+typedef union R054 { R002 f0; float f1; } R054;  /* size 8, align 4 */
+typedef struct R055 { R001 f0; uint8_t f1; uint16_t f2; int8_t f3; signed char f4[0]; char f5[3]; _Bool f6; } R055;  /* size 16, align 2 */
+typedef struct R056 { R016 f0; } R056;  /* size 16, align 8 */
+typedef struct R057 { char f0; R039 f1; } R057;  /* size 16, align 8 */
+typedef struct R058 { R038 f0; } R058;  /* size 8, align 1 */
+typedef struct R059 { int8_t f0; int64_t f1; char f2; uintptr_t f3; signed char f4; unsigned char f5; short f6[2]; double f7; } R059;  /* size 48, align 8 */
+typedef struct R060 { float f0; unsigned char f1; UF32ZeroI32 f2; R037 f3; } R060;  /* size 16, align 4 */
+typedef union __attribute__((packed)) R061 { double f0; double f1[1]; double f2; } R061;  /* size 8, align 1 */
+typedef struct R062 { R010 f0; } R062;  /* size 16, align 8 */
+typedef struct R063 { float f0[3]; U8ZeroI64 f1[1]; } R063;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(32))) R064 { uint64_t f0; } R064;  /* size 32, align 32 */
+typedef struct R065 { double f0; } R065;  /* size 8, align 8 */
+typedef struct R066 { int64_t f0; } R066;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct __attribute__((packed)) R067 { double f0; } R067;  /* size 8, align 1 */
+typedef struct __attribute__((packed, aligned(4))) R068 { char f0; R031 f1; } R068;  /* size 12, align 4 */
+typedef struct R069 { int32_t f0; int64_t f1; _Bool f2[3]; uint64_t f3; } R069;  /* size 32, align 8 */
+typedef struct R070 { float f0; R033 f1; } R070;  /* size 12, align 4 */
+typedef struct __attribute__((aligned(32))) R071 { size_t f0[2]; } R071;  /* size 32, align 32 */
+typedef struct R072 { double f0[3]; } R072;  /* size 24, align 8 */
+typedef struct R073 { double f0[1]; } R073;  /* size 8, align 8 */
+typedef union R074 { short f0; short f1; _Bool f2; } R074;  /* size 2, align 2 */
+typedef struct __attribute__((packed)) R075 { int8_t f0[2]; EnInt f1; } R075;  /* size 6, align 1 */
+typedef union R076 { R074 f0; float f1; long f2; U8EmptyU8 f3; } R076;  /* size 8, align 8 */
+typedef union R077 { unsigned long long f0; float f1; EnU64 f2; } R077;  /* size 8, align 8 */
+typedef struct R078 { R073 f0; R018 f1; } R078;  /* size 16, align 8 */
+typedef struct R079 { unsigned short f0; F32Arr1x3 f1[1]; } R079;  /* size 16, align 4 */
+typedef struct R080 { double f0; double f1; double f2; double f3; double f4; } R080;  /* size 40, align 8 */
+typedef union R081 { EmptyF64 f0; R062 f1[1]; unsigned short f2; } R081;  /* size 16, align 8 */
+typedef union R082 { R033 f0; double f1[4]; R053 f2; } R082;  /* size 32, align 8 */
+typedef struct R083 { EnI64 f0[3][2]; EmptyF64 f1[1]; } R083;  /* size 56, align 8 */
+typedef struct R084 { EnU32 f0; signed char f1[1]; } R084;  /* size 8, align 4 */
+typedef union __attribute__((packed)) R085 { R037 f0[1]; uint8_t f1; R035 f2; } R085;  /* size 4, align 1 */
+typedef struct R086 { unsigned long long f0; long long f1[3]; } R086;  /* size 32, align 8 */
+typedef struct R087 { double f0; } R087;  /* size 8, align 8 (@layout(zig) order) */
+typedef union R088 { double f0[1]; ssize_t f1; EnU32 f2[2]; float f3; } R088;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R089 { unsigned short f0; signed char f1; unsigned char f2; R008 f3; } R089;  /* size 12, align 1 */
+typedef struct __attribute__((packed, aligned(64))) R090 { R065 f0; } R090;  /* size 64, align 64 */
+typedef struct R091 { unsigned long f0[1]; } R091;  /* size 8, align 8 */
+typedef struct R092 { unsigned char f0; unsigned char f1; unsigned long long f2[2]; } R092;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(2))) R093 { uint16_t f0[1][2]; int16_t f1; EnI64 f2; Bool3F32 f3[1]; } R093;  /* size 24, align 8 */
+typedef struct __attribute__((packed)) R094 { float f0[8]; } R094;  /* size 32, align 1 */
+typedef union __attribute__((packed)) R095 { const int64_t *f0; unsigned char f1[2]; long f2; R065 f3[1]; } R095;  /* size 8, align 1 */
+typedef union __attribute__((aligned(16))) R096 { float f0; _Bool f1; } R096;  /* size 16, align 16 */
+typedef union __attribute__((aligned(32))) R097 { float f0[1]; int16_t f1[3]; long f2; } R097;  /* size 32, align 32 */
+typedef struct R098 { R054 f0; signed char f1; } R098;  /* size 12, align 4 */
+typedef union R099 { U8EmptyU8 f0; F32F32ZeroI32 f1; char f2; } R099;  /* size 8, align 4 */
+typedef struct R100 { R028 f0; signed char f1; } R100;  /* size 32, align 16 */
+typedef struct __attribute__((packed)) R101 { R039 f0[2]; } R101;  /* size 16, align 1 */
+typedef struct R102 { unsigned long f0; long long f1; EnI16 f2[4]; } R102;  /* size 24, align 8 */
+typedef struct R103 { unsigned short f0[2]; short f1; PackP7 f2[1]; } R103;  /* size 14, align 2 */
+typedef struct R104 { double f0; ssize_t f1[0]; unsigned char f2; } R104;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R105 { int64_t f0[6]; intptr_t f1; } R105;  /* size 56, align 1 */
+typedef struct R106 { float f0; float f1; } R106;  /* size 8, align 4 */
+typedef struct __attribute__((aligned(8))) R107 { uint16_t f0; } R107;  /* size 8, align 8 */
+typedef union R108 { signed char f0; float f1; int8_t f2[2]; } R108;  /* size 4, align 4 */
+typedef struct R109 { unsigned char f0[1]; int8_t f1; uint16_t f2; PackAlign16F f3; } R109;  /* size 32, align 16 */
+typedef struct R110 { R035 f0; } R110;  /* size 4, align 1 */
+typedef struct R111 { char f0; unsigned char f1; char f2[2]; unsigned char f3; EmptyF64 f4; } R111;  /* size 16, align 8 */
+typedef struct R112 { EnU8 f0; EnU16 f1; R025 f2; } R112;  /* size 24, align 8 */
 typedef struct R113 { double f0; float f1; double f2; } R113;  /* size 24, align 8 */
 typedef struct __attribute__((aligned(32))) R114 { signed char f0; } R114;  /* size 32, align 32 */
-typedef struct R115 { R022 f0; float f1; EnU16 f2; size_t f3; } R115;  /* size 32, align 8 */
-typedef struct R116 { unsigned short f0; int32_t f1; EnU32 f2; R094 f3[1]; } R116;  /* size 24, align 8 */
-typedef struct R117 { R052 f0[1]; } R117;  /* size 24, align 8 */
-typedef struct R118 { R107 f0; } R118;  /* size 8, align 4 */
-typedef struct R119 { int16_t f0[0]; float f1; CharShortLong f2; } R119;  /* size 24, align 8 */
-typedef union R120 { R010 f0; PackU8ZeroI64 f1; } R120;  /* size 4, align 4 */
-typedef struct R121 { EnU32 f0[3]; int64_t f1[0]; } R121;  /* size 16, align 8 */
-typedef struct R122 { short f0; R049 f1; unsigned char f2[1]; int16_t f3[3]; } R122;  /* size 10, align 2 */
-typedef union R123 { R053 f0; double f1; } R123;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(32))) R124 { uint16_t f0; } R124;  /* size 32, align 32 */
-typedef struct __attribute__((aligned(16))) R125 { double f0; } R125;  /* size 16, align 16 */
-typedef struct R126 { double f0; } R126;  /* size 8, align 8 */
-typedef struct __attribute__((packed)) R127 { long f0; } R127;  /* size 8, align 1 */
-typedef struct R128 { uint16_t f0[0]; int16_t f1; unsigned char f2; signed char f3; unsigned char f4; } R128;  /* size 6, align 2 */
-typedef struct R129 { uint16_t f0; unsigned long f1; } R129;  /* size 16, align 8 */
-typedef struct R130 { long f0; ssize_t f1; } R130;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(4))) R131 { signed char f0; signed char f1; char f2[6]; R015 f3[3]; unsigned short f4; R110 f5; int8_t f6; unsigned char f7[8]; } R131;  /* size 72, align 8 */
-typedef struct __attribute__((aligned(8))) R132 { char f0; int16_t f1[1]; int16_t f2[0]; double f3[2]; } R132;  /* size 24, align 8 */
-typedef struct R133 { int8_t f0; R008 f1[1]; EnI8 f2; char f3; intptr_t f4; } R133;  /* size 24, align 8 */
-typedef struct R134 { R112 f0; unsigned long f1[3]; } R134;  /* size 48, align 8 */
-typedef struct R135 { double f0; float f1; float f2[2][2]; double f3; double f4; } R135;  /* size 48, align 8 */
-typedef struct R136 { long f0[1]; } R136;  /* size 8, align 8 */
-typedef union R137 { float f0; uint8_t f1; int16_t f2; unsigned short f3; } R137;  /* size 4, align 4 */
-typedef struct R138 { R046 f0; double f1; float f2[2]; double f3; float f4[2]; } R138;  /* size 40, align 8 */
-typedef struct R139 { R110 f0[1]; } R139;  /* size 8, align 8 */
-typedef struct R140 { float f0; F64Arr1 f1[2]; double f2; } R140;  /* size 32, align 8 */
-typedef struct R141 { uintptr_t f1; signed char f0; } R141;  /* size 16, align 8 (@layout(zig) order) */
-typedef struct R142 { EnI16 f0; R122 f1[1]; } R142;  /* size 12, align 2 */
-typedef struct __attribute__((packed)) R143 { float f0; float f1; } R143;  /* size 8, align 1 */
-typedef struct R144 { float f0; float f1; double f2[2]; float f3[3]; float f4[5]; } R144;  /* size 56, align 8 */
-typedef struct R145 { unsigned long long f0; R015 f1; R008 f2; signed char f3; int16_t f4[1]; size_t f5; uintptr_t f6[1][1]; unsigned int f7; } R145;  /* size 64, align 8 */
-typedef union __attribute__((packed)) R146 { R128 f0; signed char f1[0]; _Bool f2[9]; } R146;  /* size 9, align 1 */
-typedef struct R147 { const int64_t *f0; uint8_t f1; } R147;  /* size 16, align 8 */
-typedef union R148 { R108 f0[2]; R004 f1; size_t f2; } R148;  /* size 16, align 8 */
-typedef union R149 { const int64_t *f0; R072 f1[1]; R120 f2; int16_t f3; } R149;  /* size 8, align 8 */
-typedef union __attribute__((aligned(16))) R150 { unsigned long f0[3]; float f1; uintptr_t f2; } R150;  /* size 32, align 16 */
-typedef struct __attribute__((packed, aligned(8))) R151 { R087 f0; signed char f1; } R151;  /* size 16, align 8 */
-typedef struct R152 { R113 f0[1]; float f1; } R152;  /* size 32, align 8 */
-typedef struct R153 { int64_t f0; } R153;  /* size 8, align 8 */
-typedef struct R154 { float f0; float f1; double f2; R014 f3; float f4; R071 f5; float f6; float f7; } R154;  /* size 48, align 8 */
-typedef union __attribute__((packed)) R155 { unsigned long f0; double f1; } R155;  /* size 8, align 1 */
-typedef union R156 { int16_t f0; float f1; _Bool f2[1]; double f3; } R156;  /* size 8, align 8 */
-typedef struct R157 { int8_t f0[8]; int16_t f1; unsigned short f2; unsigned char f3; char f4; _Bool f5[1]; uint8_t f6; unsigned char f7; } R157;  /* size 18, align 2 */
-typedef struct R158 { ssize_t f0; } R158;  /* size 8, align 8 */
-typedef struct R159 { uint16_t f0; U8ZeroI64 f1; } R159;  /* size 16, align 8 */
-typedef union __attribute__((aligned(32))) R160 { double f0; const int64_t *f1[2]; } R160;  /* size 32, align 32 */
-typedef struct R161 { size_t f0; double f1; int8_t f2; const int64_t *f3; unsigned short f4[1]; float f5; R073 f6; double f7; } R161;  /* size 56, align 8 */
-typedef struct R162 { double f0[0]; R139 f1; } R162;  /* size 8, align 8 */
-typedef struct R163 { _Bool f0; int16_t f1; char f2; R105 f3; uint8_t f4; R053 f5; signed char f6; uint16_t f7; } R163;  /* size 12, align 2 */
-typedef union R164 { ssize_t f0[1]; float f1[2]; } R164;  /* size 8, align 8 */
-typedef struct R165 { R101 f0; double f1; R110 f2; } R165;  /* size 32, align 8 */
-typedef struct R166 { double f0; float f1; } R166;  /* size 16, align 8 */
-typedef struct R167 { EnU32 f0; unsigned char f1[2][2]; char f2; _Bool f3[3]; uintptr_t f4[0]; R048 f5; uint16_t f6; ssize_t f7; } R167;  /* size 48, align 8 */
-typedef struct R168 { R046 f0[2]; } R168;  /* size 16, align 8 */
-typedef union __attribute__((packed)) R169 { uint8_t f0; float f1; } R169;  /* size 4, align 1 */
-typedef struct R170 { double f0; R123 f1; } R170;  /* size 16, align 8 */
-typedef struct __attribute__((packed, aligned(16))) R171 { short f0; } R171;  /* size 16, align 16 */
-typedef struct R172 { unsigned long f0; PackU8ZeroI64 f1[1]; } R172;  /* size 16, align 8 */
-typedef struct R173 { unsigned short f0[3]; R105 f1[2]; } R173;  /* size 10, align 2 */
-typedef union R174 { float f0[1]; float f1; float f2[1]; double f3; } R174;  /* size 8, align 8 */
-typedef struct __attribute__((aligned(64))) R175 { EnI64 f0; } R175;  /* size 64, align 64 (@layout(zig) order) */
-typedef union R176 { double f0[3]; R077 f1[3]; } R176;  /* size 24, align 8 */
-typedef union R177 { R028 f0; float f1; double f2; } R177;  /* size 8, align 8 */
-typedef struct R178 { R046 f0[3]; double f1[1][1]; } R178;  /* size 32, align 8 */
-typedef struct R179 { float f0; F32ZeroF64 f1; } R179;  /* size 16, align 8 */
-typedef union R180 { char f0; R123 f1; } R180;  /* size 8, align 8 */
-typedef struct __attribute__((packed)) R181 { int8_t f0[3]; double f1; uint32_t f2; size_t f3; } R181;  /* size 23, align 1 */
-typedef union R182 { EnU32 f0; double f1; int16_t f2; } R182;  /* size 8, align 8 */
-typedef struct R183 { double f0; R118 f1[1]; } R183;  /* size 16, align 8 */
-typedef struct R184 { R076 f0[1]; } R184;  /* size 8, align 8 */
-typedef struct R185 { double f0; } R185;  /* size 8, align 8 */
-typedef struct R186 { int f0; uint64_t f1; } R186;  /* size 16, align 8 */
-typedef struct R187 { float f0[3]; } R187;  /* size 12, align 4 */
-typedef struct R188 { char f0; char f1; _Bool f2[3]; R028 f3; int8_t f4[1]; } R188;  /* size 16, align 4 */
-typedef struct R189 { R094 f0; } R189;  /* size 8, align 8 */
-typedef struct R190 { float f0[3]; } R190;  /* size 12, align 4 */
-typedef struct R191 { float f0; double f1[1]; } R191;  /* size 16, align 8 */
-typedef struct R192 { const int64_t *f0[0]; R108 f1; const int64_t *f2; } R192;  /* size 16, align 8 */
-typedef struct R193 { float f0; float f1; R143 f2; } R193;  /* size 16, align 4 */
-typedef struct R194 { float f0; float f1; } R194;  /* size 8, align 4 */
-typedef struct R195 { int8_t f0[1]; R062 f1; R137 f2; } R195;  /* size 8, align 4 */
-typedef struct R196 { signed char f0; R041 f1; } R196;  /* size 16, align 8 */
-typedef struct __attribute__((packed, aligned(4))) R197 { double f0; int f1[1]; EnU16 f2; } R197;  /* size 16, align 4 */
-typedef union R198 { R010 f0[2]; unsigned char f1[2]; double f2; } R198;  /* size 8, align 8 */
-typedef struct R199 { R094 f0; R072 f1[1]; } R199;  /* size 16, align 8 */
-typedef union __attribute__((packed)) R200 { EnU8 f0; float f1; } R200;  /* size 4, align 1 */
-typedef union R201 { double f0; double f1; EnI64 f2; } R201;  /* size 8, align 8 */
-typedef struct R202 { float f0; double f1[1]; } R202;  /* size 16, align 8 */
-typedef struct __attribute__((aligned(16))) R203 { PackU2 f0; double f1; unsigned short f2[2]; } R203;  /* size 32, align 16 */
-typedef struct R204 { int f0[3]; } R204;  /* size 12, align 4 */
-typedef struct R205 { float f0; float f1; float f2[2]; } R205;  /* size 16, align 4 */
-typedef struct R206 { R118 f0; } R206;  /* size 8, align 4 */
-typedef struct R207 { R071 f0[3]; float f1; double f2[3]; } R207;  /* size 56, align 8 */
-typedef struct R208 { R029 f0; } R208;  /* size 32, align 4 */
-typedef struct R209 { R148 f0[1]; } R209;  /* size 16, align 8 */
-typedef struct R210 { short f0; unsigned int f1; const int64_t *f2; EnI8 f3; unsigned char f4[2][1]; uint8_t f5; R106 f6[3]; } R210;  /* size 48, align 8 */
-typedef struct R211 { short f0[0]; R001 f1[1]; } R211;  /* size 6, align 2 */
-typedef struct R212 { EnU32 f0[3]; } R212;  /* size 12, align 4 */
-typedef struct __attribute__((packed)) R213 { uint16_t f0; unsigned short f1; const int64_t *f2[0]; signed char f3[6]; int64_t f4[1]; EnI64 f5[2]; } R213;  /* size 34, align 1 */
-typedef struct R214 { _Bool f0[0]; unsigned char f1; uint8_t f2[3]; _Bool f3; R035 f4[3]; } R214;  /* size 64, align 16 */
-typedef struct R215 { F32ZeroF64 f0[1]; } R215;  /* size 8, align 8 */
-typedef union R216 { double f0[1]; double f1; double f2; P7Pair f3; } R216;  /* size 16, align 8 */
-typedef struct R217 { float f0[2]; double f1; } R217;  /* size 16, align 8 */
-typedef struct __attribute__((packed)) R218 { EnU32 f0[2]; } R218;  /* size 8, align 1 */
-typedef struct R219 { R166 f0[1]; } R219;  /* size 16, align 8 */
-typedef struct R220 { double f0; unsigned short f1; } R220;  /* size 16, align 8 */
-typedef struct R221 { R139 f0[1]; } R221;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R115 { R047 f0; float f1; } R115;  /* size 24, align 8 */
+typedef struct R116 { float f0[3]; } R116;  /* size 12, align 4 */
+typedef struct R117 { float f0; double f1; int f2[2]; } R117;  /* size 24, align 8 */
+typedef struct R118 { R101 f0[2]; } R118;  /* size 32, align 1 */
+typedef struct __attribute__((packed)) R119 { short f0; unsigned int f1[1]; _Bool f2; unsigned short f3[3][1]; const int64_t *f4[2]; } R119;  /* size 29, align 1 */
+typedef struct R120 { uint64_t f0; EnU32 f1[3]; int64_t f2[0]; R085 f3; double f4[3]; } R120;  /* size 56, align 8 */
+typedef struct R121 { uint16_t f0[2]; uint64_t f1; uint64_t f2[1]; double f3; float f4; char f5; F64F32ZeroI32 f6; const int64_t *f7; } R121;  /* size 64, align 8 */
+typedef union R122 { R088 f0[1]; _Bool f1; short f2; int f3[2]; } R122;  /* size 8, align 8 */
+typedef struct R123 { EnU16 f0; } R123;  /* size 2, align 2 */
+typedef struct R124 { unsigned short f0; R017 f1; uint16_t f2[0]; int16_t f3; unsigned char f4; signed char f5; unsigned char f6; char f7; } R124;  /* size 32, align 8 */
+typedef struct R125 { R003 f3; long f1[1]; R088 f2; char f0[1][2]; } R125;  /* size 48, align 16 (@layout(zig) order) */
+typedef union R126 { R110 f0[1]; PackU2 f1[2]; } R126;  /* size 4, align 1 */
+typedef union R127 { unsigned long f0[2]; float f1; } R127;  /* size 16, align 8 */
+typedef union R128 { _Bool f0; unsigned short f1; unsigned long f2; } R128;  /* size 8, align 8 */
+typedef struct R129 { R012 f0; ssize_t f1; PackU2 f2; uint8_t f3[2]; EmptyF64 f4; _Bool f5[2]; const int64_t *f6; const int64_t *f7; } R129;  /* size 64, align 8 */
+typedef struct R130 { R052 f0; } R130;  /* size 16, align 8 */
+typedef struct R131 { char f0; uint16_t f1; unsigned char f2[2]; uint8_t f3; _Bool f4[3]; R076 f5[1]; } R131;  /* size 24, align 8 */
+typedef struct __attribute__((aligned(8))) R132 { float f0[1]; R002 f1; R058 f2; } R132;  /* size 24, align 8 */
+typedef union R133 { signed char f0; uintptr_t f1; R132 f2; EnU32 f3[5]; } R133;  /* size 24, align 8 */
+typedef struct R134 { int8_t f0; float f1; } R134;  /* size 8, align 4 */
+typedef union R135 { _Bool f0; PackU8ZeroI64 f1; float f2; double f3; } R135;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R136 { int8_t f0; short f1; int16_t f2; int8_t f3[2][2]; unsigned char f4; int16_t f5; unsigned char f6[2]; uint8_t f7; } R136;  /* size 15, align 1 */
+typedef struct __attribute__((aligned(64))) R137 { short f0; } R137;  /* size 64, align 64 */
+typedef struct __attribute__((aligned(8))) R138 { double f0; } R138;  /* size 8, align 8 */
+typedef struct R139 { unsigned short f0; unsigned char f1; } R139;  /* size 4, align 2 */
+typedef struct R140 { char f0; float f1; const int64_t *f2; uint16_t f3[3]; } R140;  /* size 24, align 8 */
+typedef struct R141 { char f0[3]; char f1; unsigned short f2[3]; R133 f3; } R141;  /* size 40, align 8 */
+typedef struct __attribute__((aligned(8))) R142 { R123 f0; double f1[1]; } R142;  /* size 16, align 8 */
+typedef struct R143 { R085 f0; size_t f1; } R143;  /* size 16, align 8 */
+typedef struct R144 { R067 f0[1]; } R144;  /* size 8, align 1 */
+typedef struct R145 { EnumBag f0; float f1[3]; } R145;  /* size 20, align 4 */
+typedef struct R146 { unsigned short f0; R074 f1[3]; int16_t f2; R030 f3; } R146;  /* size 40, align 8 */
+typedef union R147 { float f0; _Bool f1[1]; double f2; R058 f3; } R147;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(8))) R148 { _Bool f0; int16_t f1; unsigned short f2; unsigned char f3; char f4; _Bool f5[1]; } R148;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R149 { float f0; float f1; const int64_t *f2; R135 f3; uint16_t f4; PackAlign4 f5; } R149;  /* size 34, align 1 */
+typedef union __attribute__((aligned(32))) R150 { double f0; const int64_t *f1[2]; } R150;  /* size 32, align 32 */
+typedef struct R151 { size_t f0; double f1; int8_t f2; const int64_t *f3; unsigned short f4[1]; float f5; U8EmptyU8 f6; double f7; } R151;  /* size 56, align 8 */
+typedef struct R152 { double f0[0]; R087 f1; } R152;  /* size 8, align 8 */
+typedef struct R153 { _Bool f0; int16_t f1; char f2; F64Arr1 f3; } R153;  /* size 16, align 8 */
+typedef struct R154 { size_t f1[1]; float f0[0]; R074 f2; } R154;  /* size 16, align 8 (@layout(zig) order) */
+typedef struct R155 { R074 f0[1]; int8_t f1; int64_t f2; EnI64 f3; int32_t f4; float f5; EnU64 f6[0]; EnU64 f7; } R155;  /* size 40, align 8 */
+typedef struct __attribute__((aligned(2))) R156 { double f0; intptr_t f5; double f6[1][2]; float f1[2]; float f2; R074 f3; unsigned char f4; } R156;  /* size 48, align 8 (@layout(zig) order) */
+typedef struct R157 { float f0; } R157;  /* size 4, align 4 */
+typedef struct R158 { double f0; R157 f1[3]; } R158;  /* size 24, align 8 */
+typedef struct R159 { R077 f0; intptr_t f1; int8_t f2; } R159;  /* size 24, align 8 */
+typedef struct R160 { int16_t f0; R006 f1[1]; } R160;  /* size 32, align 16 */
+typedef union R161 { double f0; EnI16 f1[3]; } R161;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R162 { R089 f0; } R162;  /* size 12, align 1 */
+typedef union __attribute__((aligned(16))) R163 { float f0; float f1[3]; float f2; float f3[3]; } R163;  /* size 16, align 16 */
+typedef struct R164 { float f0; double f1; float f2; float f3; R022 f4; } R164;  /* size 40, align 8 */
+typedef union R165 { _Bool f0; const int64_t *f1; EnU8 f2[2]; } R165;  /* size 8, align 8 */
+typedef struct R166 { double f0[1]; } R166;  /* size 8, align 8 */
+typedef union R167 { _Bool f0; unsigned short f1; double f2; uint32_t f3; } R167;  /* size 8, align 8 */
+typedef struct R168 { uint32_t f0; unsigned long long f1; uint32_t f2; long f3; } R168;  /* size 32, align 8 */
+typedef struct R169 { R047 f0; } R169;  /* size 16, align 8 */
+typedef union R170 { uint64_t f0; uint64_t f1; int32_t f2; R031 f3; } R170;  /* size 8, align 8 */
+typedef struct __attribute__((aligned(32))) R171 { uint8_t f0; } R171;  /* size 32, align 32 */
+typedef union R172 { unsigned int f0[3]; double f1[1]; } R172;  /* size 16, align 8 */
+typedef struct R173 { R158 f0[1]; } R173;  /* size 24, align 8 */
+typedef union R174 { float f0[2]; float f1; float f2; ssize_t f3; } R174;  /* size 8, align 8 */
+typedef union R175 { double f0; double f1; } R175;  /* size 8, align 8 */
+typedef struct R176 { float f0; } R176;  /* size 4, align 4 */
+typedef struct R177 { R101 f0; } R177;  /* size 16, align 1 */
+typedef struct R178 { signed char f0; U8ZeroI64 f1; } R178;  /* size 16, align 8 */
+typedef struct __attribute__((packed, aligned(4))) R179 { double f0; int f1[1]; EnU16 f2; } R179;  /* size 16, align 4 */
+typedef union R180 { CharShortLong f0[1]; unsigned char f1[2]; double f2; } R180;  /* size 16, align 8 */
+typedef struct R181 { R031 f0; UF32ZeroI32 f1[2]; } R181;  /* size 16, align 8 */
+typedef union __attribute__((packed)) R182 { R116 f0; R139 f1; } R182;  /* size 12, align 1 */
+typedef union R183 { uint32_t f0; double f1; } R183;  /* size 8, align 8 */
+typedef union R184 { uint16_t f0; const int64_t *f1[1]; R070 f2[1]; uint8_t f3; } R184;  /* size 16, align 8 */
+typedef union R185 { R062 f0[3]; char f1[1]; } R185;  /* size 48, align 8 */
+typedef struct __attribute__((aligned(16))) R186 { double f0; } R186;  /* size 16, align 16 */
+typedef struct __attribute__((packed)) R187 { float f0; const int64_t *f1[2]; } R187;  /* size 20, align 1 */
+typedef struct R188 { unsigned char f0; int16_t f1; R039 f2; } R188;  /* size 16, align 8 */
+typedef struct __attribute__((aligned(16))) R189 { R005 f0[1]; } R189;  /* size 48, align 16 */
+typedef struct R190 { EnU32 f0; uint16_t f1[3]; unsigned long f2[1]; } R190;  /* size 24, align 8 */
+typedef struct R191 { float f0; } R191;  /* size 4, align 4 */
+typedef struct __attribute__((aligned(4))) R192 { double f0[1][1]; R177 f1[1]; } R192;  /* size 24, align 8 */
+typedef union R193 { _Bool f0; uint8_t f1; short f2; } R193;  /* size 2, align 2 */
+typedef union R194 { double f0[0]; double f1; EnU32 f2[1]; } R194;  /* size 8, align 8 */
+typedef struct __attribute__((packed)) R195 { uint16_t f0; unsigned short f1; const int64_t *f2[0]; signed char f3[6]; int64_t f4[1]; EnI64 f5[2]; } R195;  /* size 34, align 1 */
+typedef struct R196 { _Bool f0[0]; unsigned char f1; uint8_t f2[3]; _Bool f3; R088 f4[3]; int8_t f5[3]; unsigned short f6; R128 f7[2]; } R196;  /* size 56, align 8 */
+typedef union R197 { double f0[1]; double f1; double f2; R098 f3; } R197;  /* size 16, align 8 */
+typedef struct R198 { float f0[2]; double f1; } R198;  /* size 16, align 8 */
+typedef struct __attribute__((packed)) R199 { EnU32 f0[2]; } R199;  /* size 8, align 1 */
+typedef struct R200 { R087 f0[2]; } R200;  /* size 16, align 8 */
+typedef struct R201 { double f0; unsigned short f1; } R201;  /* size 16, align 8 */
+typedef struct R202 { F32ZeroF64 f0[1]; } R202;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R203 { EnU32 f0; float f1; } R203;  /* size 8, align 4 */
+typedef struct R204 { double f0; double f1; double f2; double f3[3]; double f4; double f5; } R204;  /* size 64, align 8 (@layout(zig) order) */
+typedef struct R205 { float f0; double f1; } R205;  /* size 16, align 8 */
+typedef struct R206 { unsigned char f0; float f1; R154 f2[2]; } R206;  /* size 40, align 8 */
+typedef struct R207 { float f0; float f1; float f2; } R207;  /* size 12, align 4 */
+typedef struct R208 { signed char f0[3]; uint8_t f1[2]; unsigned long f2; short f3; } R208;  /* size 24, align 8 */
+typedef struct R209 { double f0; } R209;  /* size 8, align 8 (@layout(zig) order) */
+typedef struct R210 { float f0; R049 f1; float f2[4]; char f3[3]; R106 f4; uint64_t f5; } R210;  /* size 56, align 8 */
+typedef union __attribute__((aligned(2))) R211 { int16_t f0; int64_t f1; R037 f2; } R211;  /* size 8, align 8 */
+typedef struct R212 { short f0[5]; } R212;  /* size 10, align 2 (@layout(zig) order) */
+typedef union __attribute__((packed)) R213 { float f0; short f1; unsigned char f2; double f3; } R213;  /* size 8, align 1 */
+typedef struct __attribute__((aligned(16))) R214 { double f0; } R214;  /* size 16, align 16 */
+typedef struct R215 { double f0; float f1[3]; } R215;  /* size 24, align 8 */
+typedef union __attribute__((aligned(2))) R216 { R126 f0[2]; uint8_t f1; int32_t f2; } R216;  /* size 8, align 4 */
+typedef struct R217 { unsigned long long f0; } R217;  /* size 8, align 8 */
+typedef struct R218 { uint8_t f0; double f1; double f2[3]; } R218;  /* size 40, align 8 */
+typedef union R219 { short f0; long f1; float f2; R054 f3; } R219;  /* size 8, align 8 */
 
 typedef Empty (*CbRet_Empty)(char, Empty);
 typedef uint64_t (*CbArg_Empty)(uint8_t, float, double, Empty, double);
@@ -330,154 +330,156 @@ typedef PackU8ZeroI64 (*CbRet_PackU8ZeroI64)(float, double, float, double, float
 typedef uint64_t (*CbArg_PackU8ZeroI64)(int8_t, uint8_t, float, short, float, const int64_t *, unsigned long, double, PackU8ZeroI64, size_t, int16_t, EnU32, int16_t, unsigned char, unsigned short);
 typedef UF32ZeroI32 (*CbRet_UF32ZeroI32)(double, float, double, intptr_t, double, UF32ZeroI32);
 typedef uint64_t (*CbArg_UF32ZeroI32)(UF32ZeroI32, short, unsigned char, signed char, signed char, long, uint16_t);
-typedef R001 (*CbRet_R001)(double, R001, uint32_t, ssize_t, EnInt);
-typedef uint64_t (*CbArg_R001)(unsigned short, _Bool, int8_t, _Bool, ssize_t, uint64_t, const int64_t *, int16_t, R001, float, float, float, float, double, float);
-typedef R004 (*CbRet_R004)(float, double, double, R004, double, float);
-typedef uint64_t (*CbArg_R004)(const int64_t *, unsigned int, EnI64, const int64_t *, uint16_t, EnI64, const int64_t *, EnI64, R004, EnI64, float, double, uint16_t, double, _Bool);
-typedef R007 (*CbRet_R007)(EnU8, unsigned char, _Bool, R007, double);
-typedef uint64_t (*CbArg_R007)(unsigned char, signed char, unsigned short, float, unsigned short, R007, float, double, float, const int64_t *);
-typedef R010 (*CbRet_R010)(const int64_t *, unsigned long, signed char, unsigned char, double, uint32_t, R010, int16_t, int8_t, double);
-typedef uint64_t (*CbArg_R010)(double, float, R010, const int64_t *);
-typedef R013 (*CbRet_R013)(double, ssize_t, float, uint16_t, int32_t, intptr_t, EnI8, R013, double);
-typedef uint64_t (*CbArg_R013)(short, R013, uint16_t, _Bool, char, short, EnU64, unsigned short);
-typedef R016 (*CbRet_R016)(double, const int64_t *, uint16_t, int16_t, const int64_t *, double, float, unsigned char, R016, uint16_t, const int64_t *);
-typedef uint64_t (*CbArg_R016)(uint32_t, uint32_t, R016);
-typedef R019 (*CbRet_R019)(R019, float);
-typedef uint64_t (*CbArg_R019)(short, double, double, float, unsigned long long, unsigned short, R019, float, double, double);
-typedef R022 (*CbRet_R022)(int16_t, R022, uintptr_t, EnI16, char);
-typedef uint64_t (*CbArg_R022)(unsigned int, char, uint64_t, EnI16, const int64_t *, R022, unsigned char, int8_t, uint32_t, float, float, double);
-typedef R025 (*CbRet_R025)(char, char, signed char, float, _Bool, ssize_t, uint16_t, unsigned short, R025, float, float);
-typedef uint64_t (*CbArg_R025)(char, float, R025, float);
-typedef R028 (*CbRet_R028)(const int64_t *, unsigned long, EnI16, R028, EnI8, long);
-typedef uint64_t (*CbArg_R028)(float, double, float, float, R028, float, short, long long, int16_t);
-typedef R031 (*CbRet_R031)(double, double, float, double, R031, ssize_t, EnInt, float);
-typedef uint64_t (*CbArg_R031)(uint16_t, char, R031, signed char, short, long, unsigned short);
-typedef R034 (*CbRet_R034)(const int64_t *, short, int16_t, short, R034, char, EnU64);
-typedef uint64_t (*CbArg_R034)(double, float, double, double, double, R034, double, float);
-typedef R037 (*CbRet_R037)(float, float, float, float, float, R037, unsigned int, uint32_t, unsigned long long);
-typedef uint64_t (*CbArg_R037)(unsigned int, int8_t, unsigned long long, R037);
-typedef R040 (*CbRet_R040)(ssize_t, int32_t, int, char, R040, int, int16_t);
-typedef uint64_t (*CbArg_R040)(EnU64, char, uintptr_t, R040, ssize_t, short, uint64_t, unsigned short, int8_t, long long);
-typedef R043 (*CbRet_R043)(float, R043);
-typedef uint64_t (*CbArg_R043)(signed char, int16_t, size_t, int8_t, double, R043, float, double, float, float, float, float);
-typedef R046 (*CbRet_R046)(const int64_t *, uint8_t, unsigned char, _Bool, long, const int64_t *, R046);
-typedef uint64_t (*CbArg_R046)(unsigned long, R046, float, double, double);
-typedef R049 (*CbRet_R049)(R049);
-typedef uint64_t (*CbArg_R049)(float, R049, double, double, double, double, double, double);
-typedef R052 (*CbRet_R052)(R052, int16_t);
-typedef uint64_t (*CbArg_R052)(int64_t, double, uint16_t, EnU8, unsigned char, int, R052);
-typedef R055 (*CbRet_R055)(float, float, double, double, double, float, float, double, R055, float);
-typedef uint64_t (*CbArg_R055)(long, EnU16, char, R055, ssize_t, float);
-typedef R058 (*CbRet_R058)(double, uint8_t, float, intptr_t, uint16_t, R058, signed char);
-typedef uint64_t (*CbArg_R058)(double, float, float, double, double, double, R058, const int64_t *, float, double, unsigned char, intptr_t, _Bool);
-typedef R061 (*CbRet_R061)(R061);
-typedef uint64_t (*CbArg_R061)(uint8_t, float, float, unsigned int, float, double, double, float, R061);
-typedef R064 (*CbRet_R064)(float, double, double, double, R064);
-typedef uint64_t (*CbArg_R064)(double, float, double, float, float, double, float, float, R064, EnU64, uintptr_t, signed char, const int64_t *);
-typedef R067 (*CbRet_R067)(signed char, long, R067, short, char, double);
-typedef uint64_t (*CbArg_R067)(uint32_t, float, EnInt, R067, double, unsigned short, intptr_t, short, double, double);
-typedef R070 (*CbRet_R070)(float, double, R070, unsigned long, unsigned short);
-typedef uint64_t (*CbArg_R070)(R070, float, float, double, double, double);
-typedef R073 (*CbRet_R073)(EnU8, uintptr_t, uint8_t, uintptr_t, R073, const int64_t *, signed char, double);
-typedef uint64_t (*CbArg_R073)(unsigned char, ssize_t, double, int8_t, double, R073, float);
-typedef R076 (*CbRet_R076)(intptr_t, uint32_t, R076, size_t);
-typedef uint64_t (*CbArg_R076)(float, double, double, float, double, float, float, double, R076);
-typedef R079 (*CbRet_R079)(const int64_t *, R079, double, float, double);
-typedef uint64_t (*CbArg_R079)(double, float, float, float, R079, ssize_t);
-typedef R082 (*CbRet_R082)(int8_t, uint32_t, EnU16, signed char, unsigned int, uint8_t, const int64_t *, uint16_t, R082);
-typedef uint64_t (*CbArg_R082)(uintptr_t, char, unsigned long, char, uint16_t, int16_t, uint32_t, unsigned int, R082, char, double, long);
-typedef R085 (*CbRet_R085)(R085, int16_t, float);
-typedef uint64_t (*CbArg_R085)(short, uint64_t, const int64_t *, R085, const int64_t *, unsigned int, int8_t, uint64_t);
-typedef R088 (*CbRet_R088)(double, double, double, float, float, double, double, R088, unsigned char, float, EnI16);
-typedef uint64_t (*CbArg_R088)(float, int16_t, char, intptr_t, float, signed char, R088, uint8_t, double);
-typedef R091 (*CbRet_R091)(uint8_t, unsigned char, int16_t, EnInt, uint8_t, unsigned short, R091, uint32_t, int64_t, int8_t);
-typedef uint64_t (*CbArg_R091)(R091, unsigned long);
-typedef R094 (*CbRet_R094)(unsigned long, double, R094, double, double, double);
-typedef uint64_t (*CbArg_R094)(R094, int8_t, unsigned char, short);
-typedef R097 (*CbRet_R097)(double, size_t, uintptr_t, int8_t, unsigned short, char, char, double, R097, double, double);
-typedef uint64_t (*CbArg_R097)(float, double, R097, float, uint8_t, double);
-typedef R100 (*CbRet_R100)(uint8_t, float, size_t, R100, EnU8);
-typedef uint64_t (*CbArg_R100)(float, float, float, float, float, R100, double, float, unsigned char, unsigned short);
-typedef R103 (*CbRet_R103)(const int64_t *, uintptr_t, int, double, R103);
-typedef uint64_t (*CbArg_R103)(float, double, double, double, R103, float, float);
-typedef R106 (*CbRet_R106)(unsigned int, uint16_t, int16_t, const int64_t *, R106, double, double, double);
-typedef uint64_t (*CbArg_R106)(uint8_t, const int64_t *, const int64_t *, uint64_t, EnI16, intptr_t, int32_t, R106, float, float);
-typedef R109 (*CbRet_R109)(const int64_t *, float, R109, uint16_t);
-typedef uint64_t (*CbArg_R109)(int, uint16_t, unsigned long, EnU8, int64_t, int, R109, ssize_t, unsigned char, double);
-typedef R112 (*CbRet_R112)(float, float, float, double, unsigned int, float, float, float, R112);
-typedef uint64_t (*CbArg_R112)(short, float, double, double, double, float, R112, size_t, float, double, EnI64, double, signed char);
-typedef R115 (*CbRet_R115)(double, float, R115);
-typedef uint64_t (*CbArg_R115)(float, EnU8, short, float, short, unsigned char, R115, int64_t, _Bool, unsigned long, unsigned short, unsigned int);
-typedef R118 (*CbRet_R118)(double, float, double, double, float, float, float, double, R118, unsigned short, float, double);
-typedef uint64_t (*CbArg_R118)(uint16_t, unsigned int, ssize_t, EnI8, char, short, unsigned long long, ssize_t, R118, const int64_t *, uint64_t);
-typedef R121 (*CbRet_R121)(double, float, double, uint8_t, R121, short);
-typedef uint64_t (*CbArg_R121)(float, int16_t, EnU16, const int64_t *, float, R121, long);
-typedef R124 (*CbRet_R124)(double, double, unsigned long, float, float, double, float, R124, double);
-typedef uint64_t (*CbArg_R124)(R124, unsigned short, _Bool, double, float, double);
-typedef R127 (*CbRet_R127)(int64_t, unsigned char, double, signed char, double, R127, float);
-typedef uint64_t (*CbArg_R127)(int8_t, intptr_t, signed char, short, double, double, double, R127, EnInt, uint64_t, _Bool, int, const int64_t *);
-typedef R130 (*CbRet_R130)(float, double, float, float, R130, uint16_t, int64_t, float);
-typedef uint64_t (*CbArg_R130)(R130, double, double, double, float, float, unsigned int);
-typedef R133 (*CbRet_R133)(float, size_t, float, _Bool, R133, EnU64, int16_t);
-typedef uint64_t (*CbArg_R133)(int16_t, char, char, unsigned long, unsigned char, R133, signed char, signed char);
-typedef R136 (*CbRet_R136)(uint32_t, unsigned short, size_t, intptr_t, R136);
-typedef uint64_t (*CbArg_R136)(double, EnU32, unsigned short, double, float, double, signed char, int64_t, R136, unsigned char, intptr_t, uint8_t, int);
-typedef R139 (*CbRet_R139)(int64_t, int, int8_t, int64_t, R139, double, int8_t);
-typedef uint64_t (*CbArg_R139)(double, double, double, R139, double, char, long, unsigned short);
-typedef R142 (*CbRet_R142)(char, const int64_t *, const int64_t *, float, EnI8, ssize_t, unsigned short, R142, double, ssize_t, float);
-typedef uint64_t (*CbArg_R142)(uint16_t, unsigned short, const int64_t *, R142, unsigned long, int, uint8_t);
-typedef R145 (*CbRet_R145)(int32_t, R145, double, float);
-typedef uint64_t (*CbArg_R145)(EnI16, char, float, double, EnI64, double, unsigned char, R145, float);
-typedef R148 (*CbRet_R148)(long, float, R148, uint8_t, unsigned long long);
-typedef uint64_t (*CbArg_R148)(float, ssize_t, float, float, float, float, float, float, R148, int8_t, unsigned long long, float, unsigned short, int64_t);
-typedef R151 (*CbRet_R151)(double, float, double, double, double, float, double, R151, int16_t, float, float);
-typedef uint64_t (*CbArg_R151)(_Bool, R151, float, int8_t, short);
-typedef R154 (*CbRet_R154)(uint16_t, char, const int64_t *, unsigned long long, uint32_t, R154, char, long long, EnInt);
-typedef uint64_t (*CbArg_R154)(double, unsigned short, R154, float, float, float, float, float);
-typedef R157 (*CbRet_R157)(int16_t, R157, int64_t, int8_t, uintptr_t);
-typedef uint64_t (*CbArg_R157)(float, float, float, float, float, float, R157);
-typedef R160 (*CbRet_R160)(double, float, float, double, double, R160, EnI8, unsigned short);
-typedef uint64_t (*CbArg_R160)(double, R160, unsigned int, unsigned long, double);
-typedef R163 (*CbRet_R163)(R163, EnU8);
-typedef uint64_t (*CbArg_R163)(int8_t, R163, int64_t, float);
-typedef R166 (*CbRet_R166)(double, double, float, float, float, R166);
-typedef uint64_t (*CbArg_R166)(unsigned long, R166, unsigned char, const int64_t *, uint16_t);
-typedef R169 (*CbRet_R169)(double, R169, signed char);
-typedef uint64_t (*CbArg_R169)(float, double, double, double, double, double, double, float, R169, signed char, ssize_t, signed char);
-typedef R172 (*CbRet_R172)(char, unsigned short, EnU16, _Bool, const int64_t *, int64_t, unsigned short, R172, int64_t, int64_t, float);
-typedef uint64_t (*CbArg_R172)(R172, double, float, double, double, float);
-typedef R175 (*CbRet_R175)(double, float, double, R175, const int64_t *, const int64_t *);
-typedef uint64_t (*CbArg_R175)(float, R175, uintptr_t, short, signed char);
-typedef R178 (*CbRet_R178)(unsigned char, int64_t, uint8_t, char, uint8_t, char, _Bool, R178);
-typedef uint64_t (*CbArg_R178)(uint64_t, float, R178, float);
-typedef R181 (*CbRet_R181)(double, int, R181, double, double);
-typedef uint64_t (*CbArg_R181)(int32_t, ssize_t, double, intptr_t, unsigned short, const int64_t *, const int64_t *, int16_t, R181, signed char, unsigned int, short, signed char, int64_t, char);
-typedef R184 (*CbRet_R184)(double, int8_t, ssize_t, double, R184, uint8_t);
-typedef uint64_t (*CbArg_R184)(double, double, float, double, double, double, R184, float, double, float);
-typedef R187 (*CbRet_R187)(float, double, R187, float, double, double);
-typedef uint64_t (*CbArg_R187)(int8_t, double, uint8_t, int, R187, float, double, int64_t, float, float, float);
-typedef R190 (*CbRet_R190)(float, int32_t, _Bool, uintptr_t, long, unsigned short, R190);
-typedef uint64_t (*CbArg_R190)(R190, size_t, int16_t, double, unsigned char, int32_t, const int64_t *);
-typedef R193 (*CbRet_R193)(EnU8, uint16_t, signed char, int, int64_t, unsigned short, R193);
-typedef uint64_t (*CbArg_R193)(float, R193, uint16_t, uint8_t, short, int8_t);
-typedef R196 (*CbRet_R196)(double, unsigned char, char, unsigned long, double, _Bool, double, R196, double);
-typedef uint64_t (*CbArg_R196)(ssize_t, uintptr_t, R196, double, double, char, float, double, float);
-typedef R199 (*CbRet_R199)(int16_t, float, uint16_t, double, uint32_t, double, R199, double, double);
-typedef uint64_t (*CbArg_R199)(char, signed char, EnU32, long, R199, unsigned int, const int64_t *, intptr_t, double);
-typedef R202 (*CbRet_R202)(unsigned int, unsigned short, R202, long long, double, unsigned short);
-typedef uint64_t (*CbArg_R202)(R202, uint8_t, short, unsigned short, unsigned int, unsigned char);
-typedef R205 (*CbRet_R205)(unsigned char, char, EnI16, double, double, double, double, uint64_t, R205, double);
-typedef uint64_t (*CbArg_R205)(float, const int64_t *, R205, float);
-typedef R208 (*CbRet_R208)(float, float, double, float, double, double, double, double, R208, const int64_t *, float);
-typedef uint64_t (*CbArg_R208)(double, int16_t, double, double, float, R208, int, double, uint16_t, const int64_t *, double);
-typedef R211 (*CbRet_R211)(float, R211, EnI8, signed char, unsigned short);
-typedef uint64_t (*CbArg_R211)(R211, short, unsigned short, uint16_t);
-typedef R214 (*CbRet_R214)(long long, int64_t, size_t, int16_t, float, const int64_t *, unsigned long, char, R214, char, uint8_t);
-typedef uint64_t (*CbArg_R214)(const int64_t *, short, R214, uintptr_t, uint8_t, int64_t, uintptr_t, int16_t);
-typedef R217 (*CbRet_R217)(char, intptr_t, R217, double);
-typedef uint64_t (*CbArg_R217)(float, R217);
-typedef R220 (*CbRet_R220)(unsigned short, double, int64_t, EnI8, unsigned short, int8_t, R220, unsigned long long, int8_t, int8_t);
-typedef uint64_t (*CbArg_R220)(float, float, double, double, double, double, float, float, R220);
+typedef F32ArrF32ZeroI32 (*CbRet_F32ArrF32ZeroI32)(float, double, F32ArrF32ZeroI32, short, unsigned long long);
+typedef uint64_t (*CbArg_F32ArrF32ZeroI32)(F32ArrF32ZeroI32);
+typedef ArrF32ZeroI32x4 (*CbRet_ArrF32ZeroI32x4)(double, signed char, double, ArrF32ZeroI32x4, int8_t, short, float);
+typedef uint64_t (*CbArg_ArrF32ZeroI32x4)(uint16_t, int32_t, uint8_t, ArrF32ZeroI32x4, float, double);
+typedef R002 (*CbRet_R002)(float, float, double, R002, unsigned char, _Bool);
+typedef uint64_t (*CbArg_R002)(uint8_t, R002, EnI64, unsigned int);
+typedef R005 (*CbRet_R005)(EnU8, unsigned char, _Bool, R005, double);
+typedef uint64_t (*CbArg_R005)(unsigned char, signed char, unsigned short, float, unsigned short, R005, float, double, float, const int64_t *);
+typedef R008 (*CbRet_R008)(const int64_t *, unsigned long, signed char, unsigned char, double, uint32_t, R008, int16_t, int8_t, double);
+typedef uint64_t (*CbArg_R008)(double, float, R008, const int64_t *);
+typedef R011 (*CbRet_R011)(double, ssize_t, float, uint16_t, int32_t, intptr_t, EnI8, R011, double);
+typedef uint64_t (*CbArg_R011)(short, R011, uint16_t, _Bool, char, short, EnU64, unsigned short);
+typedef R014 (*CbRet_R014)(double, const int64_t *, uint16_t, int16_t, const int64_t *, double, float, unsigned char, R014, uint16_t, const int64_t *);
+typedef uint64_t (*CbArg_R014)(uint32_t, uint32_t, R014);
+typedef R017 (*CbRet_R017)(R017, float);
+typedef uint64_t (*CbArg_R017)(short, double, double, float, unsigned long long, unsigned short, R017, float, double, double);
+typedef R020 (*CbRet_R020)(int16_t, R020, uintptr_t, EnI16, char);
+typedef uint64_t (*CbArg_R020)(unsigned int, char, uint64_t, EnI16, const int64_t *, R020, unsigned char, int8_t, uint32_t, float, float, double);
+typedef R023 (*CbRet_R023)(char, char, signed char, float, _Bool, ssize_t, uint16_t, unsigned short, R023, float, float);
+typedef uint64_t (*CbArg_R023)(char, float, R023, float);
+typedef R026 (*CbRet_R026)(const int64_t *, unsigned long, EnI16, R026, EnI8, long);
+typedef uint64_t (*CbArg_R026)(float, double, float, float, R026, float, short, long long, int16_t);
+typedef R029 (*CbRet_R029)(double, double, float, double, R029, ssize_t, EnInt, float);
+typedef uint64_t (*CbArg_R029)(uint16_t, char, R029, signed char, short, long, unsigned short);
+typedef R032 (*CbRet_R032)(const int64_t *, short, int16_t, short, R032, char, EnU64);
+typedef uint64_t (*CbArg_R032)(double, float, double, double, double, R032, double, float);
+typedef R035 (*CbRet_R035)(float, float, float, float, float, R035, unsigned int, uint32_t, unsigned long long);
+typedef uint64_t (*CbArg_R035)(unsigned int, int8_t, unsigned long long, R035);
+typedef R038 (*CbRet_R038)(ssize_t, int32_t, int, char, R038, int, int16_t);
+typedef uint64_t (*CbArg_R038)(EnU64, char, uintptr_t, R038, ssize_t, short, uint64_t, unsigned short, int8_t, long long);
+typedef R041 (*CbRet_R041)(float, R041);
+typedef uint64_t (*CbArg_R041)(signed char, int16_t, size_t, int8_t, double, R041, float, double, float, float, float, float);
+typedef R044 (*CbRet_R044)(const int64_t *, uint8_t, unsigned char, _Bool, long, const int64_t *, R044);
+typedef uint64_t (*CbArg_R044)(unsigned long, R044, float, double, double);
+typedef R047 (*CbRet_R047)(R047);
+typedef uint64_t (*CbArg_R047)(float, R047, double, double, double, double, double, double);
+typedef R050 (*CbRet_R050)(R050, int16_t);
+typedef uint64_t (*CbArg_R050)(int64_t, double, uint16_t, EnU8, unsigned char, int, R050);
+typedef R053 (*CbRet_R053)(float, float, double, double, double, float, float, double, R053, float);
+typedef uint64_t (*CbArg_R053)(long, EnU16, char, R053, ssize_t, float);
+typedef R056 (*CbRet_R056)(double, uint8_t, float, intptr_t, uint16_t, R056, signed char);
+typedef uint64_t (*CbArg_R056)(double, float, float, double, double, double, R056, const int64_t *, float, double, unsigned char, intptr_t, _Bool);
+typedef R059 (*CbRet_R059)(R059);
+typedef uint64_t (*CbArg_R059)(uint8_t, float, float, unsigned int, float, double, double, float, R059);
+typedef R062 (*CbRet_R062)(float, double, double, double, R062);
+typedef uint64_t (*CbArg_R062)(double, float, double, float, float, double, float, float, R062, EnU64, uintptr_t, signed char, const int64_t *);
+typedef R065 (*CbRet_R065)(signed char, long, R065, short, char, double);
+typedef uint64_t (*CbArg_R065)(uint32_t, float, EnInt, R065, double, unsigned short, intptr_t, short, double, double);
+typedef R068 (*CbRet_R068)(float, double, R068, unsigned long, unsigned short);
+typedef uint64_t (*CbArg_R068)(R068, float, float, double, double, double);
+typedef R071 (*CbRet_R071)(EnU8, uintptr_t, uint8_t, uintptr_t, R071, const int64_t *, signed char, double);
+typedef uint64_t (*CbArg_R071)(unsigned char, ssize_t, double, int8_t, double, R071, float);
+typedef R074 (*CbRet_R074)(intptr_t, uint32_t, R074, size_t);
+typedef uint64_t (*CbArg_R074)(float, double, double, float, double, float, float, double, R074);
+typedef R077 (*CbRet_R077)(const int64_t *, R077, double, float, double);
+typedef uint64_t (*CbArg_R077)(double, float, float, float, R077, ssize_t);
+typedef R080 (*CbRet_R080)(int8_t, uint32_t, EnU16, signed char, unsigned int, uint8_t, const int64_t *, uint16_t, R080);
+typedef uint64_t (*CbArg_R080)(uintptr_t, char, unsigned long, char, uint16_t, int16_t, uint32_t, unsigned int, R080, char, double, long);
+typedef R083 (*CbRet_R083)(R083, int16_t, float);
+typedef uint64_t (*CbArg_R083)(short, uint64_t, const int64_t *, R083, const int64_t *, unsigned int, int8_t, uint64_t);
+typedef R086 (*CbRet_R086)(double, double, double, float, float, double, double, R086, unsigned char, float, EnI16);
+typedef uint64_t (*CbArg_R086)(float, int16_t, char, intptr_t, float, signed char, R086, uint8_t, double);
+typedef R089 (*CbRet_R089)(uint8_t, unsigned char, int16_t, EnInt, uint8_t, unsigned short, R089, uint32_t, int64_t, int8_t);
+typedef uint64_t (*CbArg_R089)(R089, unsigned long);
+typedef R092 (*CbRet_R092)(unsigned long, double, R092, double, double, double);
+typedef uint64_t (*CbArg_R092)(R092, int8_t, unsigned char, short);
+typedef R095 (*CbRet_R095)(double, size_t, uintptr_t, int8_t, unsigned short, char, char, double, R095, double, double);
+typedef uint64_t (*CbArg_R095)(float, double, R095, float, uint8_t, double);
+typedef R098 (*CbRet_R098)(uint8_t, float, size_t, R098, EnU8);
+typedef uint64_t (*CbArg_R098)(float, float, float, float, float, R098, double, float, unsigned char, unsigned short);
+typedef R101 (*CbRet_R101)(const int64_t *, uintptr_t, int, double, R101);
+typedef uint64_t (*CbArg_R101)(float, double, double, double, R101, float, float);
+typedef R104 (*CbRet_R104)(unsigned int, uint16_t, int16_t, const int64_t *, R104, double, double, double);
+typedef uint64_t (*CbArg_R104)(uint8_t, const int64_t *, const int64_t *, uint64_t, EnI16, intptr_t, int32_t, R104, float, float);
+typedef R107 (*CbRet_R107)(const int64_t *, float, R107, uint16_t);
+typedef uint64_t (*CbArg_R107)(int, uint16_t, unsigned long, EnU8, int64_t, int, R107, ssize_t, unsigned char, double);
+typedef R110 (*CbRet_R110)(float, float, float, double, unsigned int, float, float, float, R110);
+typedef uint64_t (*CbArg_R110)(short, float, double, double, double, float, R110, size_t, float, double, EnI64, double, signed char);
+typedef R113 (*CbRet_R113)(double, float, R113);
+typedef uint64_t (*CbArg_R113)(float, EnU8, short, float, short, unsigned char, R113, int64_t, _Bool, unsigned long, unsigned short, unsigned int);
+typedef R116 (*CbRet_R116)(double, float, double, double, float, float, float, double, R116, unsigned short, float, double);
+typedef uint64_t (*CbArg_R116)(uint16_t, unsigned int, ssize_t, EnI8, char, short, unsigned long long, ssize_t, R116, const int64_t *, uint64_t);
+typedef R119 (*CbRet_R119)(double, float, double, uint8_t, R119, short);
+typedef uint64_t (*CbArg_R119)(float, int16_t, EnU16, const int64_t *, float, R119, long);
+typedef R122 (*CbRet_R122)(double, double, unsigned long, float, float, double, float, R122, double);
+typedef uint64_t (*CbArg_R122)(R122, unsigned short, _Bool, double, float, double);
+typedef R125 (*CbRet_R125)(int64_t, unsigned char, double, signed char, double, R125, float);
+typedef uint64_t (*CbArg_R125)(int8_t, intptr_t, signed char, short, double, double, double, R125, EnInt, uint64_t, _Bool, int, const int64_t *);
+typedef R128 (*CbRet_R128)(float, double, float, float, R128, uint16_t, int64_t, float);
+typedef uint64_t (*CbArg_R128)(R128, double, double, double, float, float, unsigned int);
+typedef R131 (*CbRet_R131)(float, size_t, float, _Bool, R131, EnU64, int16_t);
+typedef uint64_t (*CbArg_R131)(int16_t, char, char, unsigned long, unsigned char, R131, signed char, signed char);
+typedef R134 (*CbRet_R134)(uint32_t, unsigned short, size_t, intptr_t, R134);
+typedef uint64_t (*CbArg_R134)(double, EnU32, unsigned short, double, float, double, signed char, int64_t, R134, unsigned char, intptr_t, uint8_t, int);
+typedef R137 (*CbRet_R137)(int64_t, int, int8_t, int64_t, R137, double, int8_t);
+typedef uint64_t (*CbArg_R137)(double, double, double, R137, double, char, long, unsigned short);
+typedef R140 (*CbRet_R140)(char, const int64_t *, const int64_t *, float, EnI8, ssize_t, unsigned short, R140, double, ssize_t, float);
+typedef uint64_t (*CbArg_R140)(uint16_t, unsigned short, const int64_t *, R140, unsigned long, int, uint8_t);
+typedef R143 (*CbRet_R143)(int32_t, R143, double, float);
+typedef uint64_t (*CbArg_R143)(EnI16, char, float, double, EnI64, double, unsigned char, R143, float);
+typedef R146 (*CbRet_R146)(long, float, R146, uint8_t, unsigned long long);
+typedef uint64_t (*CbArg_R146)(float, ssize_t, float, float, float, float, float, float, R146, int8_t, unsigned long long, float, unsigned short, int64_t);
+typedef R149 (*CbRet_R149)(double, float, double, double, double, float, double, R149, int16_t, float, float);
+typedef uint64_t (*CbArg_R149)(_Bool, R149, float, int8_t, short);
+typedef R152 (*CbRet_R152)(uint16_t, char, const int64_t *, unsigned long long, uint32_t, R152, char, long long, EnInt);
+typedef uint64_t (*CbArg_R152)(double, unsigned short, R152, float, float, float, float, float);
+typedef R155 (*CbRet_R155)(int16_t, R155, int64_t, int8_t, uintptr_t);
+typedef uint64_t (*CbArg_R155)(float, float, float, float, float, float, R155);
+typedef R158 (*CbRet_R158)(double, float, float, double, double, R158, EnI8, unsigned short);
+typedef uint64_t (*CbArg_R158)(double, R158, unsigned int, unsigned long, double);
+typedef R161 (*CbRet_R161)(R161, EnU8);
+typedef uint64_t (*CbArg_R161)(int8_t, R161, int64_t, float);
+typedef R164 (*CbRet_R164)(double, double, float, float, float, R164);
+typedef uint64_t (*CbArg_R164)(unsigned long, R164, unsigned char, const int64_t *, uint16_t);
+typedef R167 (*CbRet_R167)(double, R167, signed char);
+typedef uint64_t (*CbArg_R167)(float, double, double, double, double, double, double, float, R167, signed char, ssize_t, signed char);
+typedef R170 (*CbRet_R170)(char, unsigned short, EnU16, _Bool, const int64_t *, int64_t, unsigned short, R170, int64_t, int64_t, float);
+typedef uint64_t (*CbArg_R170)(R170, double, float, double, double, float);
+typedef R173 (*CbRet_R173)(double, float, double, R173, const int64_t *, const int64_t *);
+typedef uint64_t (*CbArg_R173)(float, R173, uintptr_t, short, signed char);
+typedef R176 (*CbRet_R176)(unsigned char, int64_t, uint8_t, char, uint8_t, char, _Bool, R176);
+typedef uint64_t (*CbArg_R176)(uint64_t, float, R176, float);
+typedef R179 (*CbRet_R179)(double, int, R179, double, double);
+typedef uint64_t (*CbArg_R179)(int32_t, ssize_t, double, intptr_t, unsigned short, const int64_t *, const int64_t *, int16_t, R179, signed char, unsigned int, short, signed char, int64_t, char);
+typedef R182 (*CbRet_R182)(double, int8_t, ssize_t, double, R182, uint8_t);
+typedef uint64_t (*CbArg_R182)(double, double, float, double, double, double, R182, float, double, float);
+typedef R185 (*CbRet_R185)(float, double, R185, float, double, double);
+typedef uint64_t (*CbArg_R185)(int8_t, double, uint8_t, int, R185, float, double, int64_t, float, float, float);
+typedef R188 (*CbRet_R188)(float, int32_t, _Bool, uintptr_t, long, unsigned short, R188);
+typedef uint64_t (*CbArg_R188)(R188, size_t, int16_t, double, unsigned char, int32_t, const int64_t *);
+typedef R191 (*CbRet_R191)(EnU8, uint16_t, signed char, int, int64_t, unsigned short, R191);
+typedef uint64_t (*CbArg_R191)(float, R191, uint16_t, uint8_t, short, int8_t);
+typedef R194 (*CbRet_R194)(double, unsigned char, char, unsigned long, double, _Bool, double, R194, double);
+typedef uint64_t (*CbArg_R194)(ssize_t, uintptr_t, R194, double, double, char, float, double, float);
+typedef R197 (*CbRet_R197)(int16_t, float, uint16_t, double, uint32_t, double, R197, double, double);
+typedef uint64_t (*CbArg_R197)(char, signed char, EnU32, long, R197, unsigned int, const int64_t *, intptr_t, double);
+typedef R200 (*CbRet_R200)(unsigned int, unsigned short, R200, long long, double, unsigned short);
+typedef uint64_t (*CbArg_R200)(R200, uint8_t, short, unsigned short, unsigned int, unsigned char);
+typedef R203 (*CbRet_R203)(unsigned char, char, EnI16, double, double, double, double, uint64_t, R203, double);
+typedef uint64_t (*CbArg_R203)(float, const int64_t *, R203, float);
+typedef R206 (*CbRet_R206)(float, float, double, float, double, double, double, double, R206, const int64_t *, float);
+typedef uint64_t (*CbArg_R206)(double, int16_t, double, double, float, R206, int, double, uint16_t, const int64_t *, double);
+typedef R209 (*CbRet_R209)(float, R209, EnI8, signed char, unsigned short);
+typedef uint64_t (*CbArg_R209)(R209, short, unsigned short, uint16_t);
+typedef R212 (*CbRet_R212)(long long, int64_t, size_t, int16_t, float, const int64_t *, unsigned long, char, R212, char, uint8_t);
+typedef uint64_t (*CbArg_R212)(const int64_t *, short, R212, uintptr_t, uint8_t, int64_t, uintptr_t, int16_t);
+typedef R215 (*CbRet_R215)(char, intptr_t, R215, double);
+typedef uint64_t (*CbArg_R215)(float, R215);
+typedef R218 (*CbRet_R218)(unsigned short, double, int64_t, EnI8, unsigned short, int8_t, R218, unsigned long long, int8_t, int8_t);
+typedef uint64_t (*CbArg_R218)(float, float, double, double, double, double, float, float, R218);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_EmptyU)(EmptyU, long, unsigned int);
 typedef EmptyU (__attribute__((ms_abi)) *W64EchoFn_EmptyU)(ssize_t, double, float, ssize_t, uint64_t, EmptyU, double, float);
 typedef uint64_t (*HashFn_U8EmptyU8)(double, long long, double, double, U8EmptyU8, int32_t);
@@ -496,208 +498,208 @@ typedef uint64_t (*HashFn_F32ZeroI32)(uint8_t, uint64_t, int8_t, ssize_t, EnInt,
 typedef F32ZeroI32 (*EchoFn_F32ZeroI32)(EnI64, short, EnU32, const int64_t *, signed char, short, short, int, F32ZeroI32);
 typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_F32F32ZeroI32)(F32F32ZeroI32);
 typedef F32F32ZeroI32 (__attribute__((ms_abi)) *W64EchoFn_F32F32ZeroI32)(EnU16, double, float, double, F32F32ZeroI32, float);
-typedef uint64_t (*HashFn_R000)(double, double, float, R000, unsigned int);
-typedef R000 (*EchoFn_R000)(_Bool, float, float, uint64_t, short, float, const int64_t *, R000, double, float);
-typedef uint64_t (*HashFn_R005)(int32_t, unsigned int, R005, float);
-typedef R005 (*EchoFn_R005)(float, float, double, intptr_t, signed char, long, intptr_t, float, R005, signed char, uint64_t, uintptr_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R005)(unsigned int, R005, float);
-typedef R005 (__attribute__((ms_abi)) *W64EchoFn_R005)(R005, EnU64);
-typedef uint64_t (*HashFn_R010)(R010, uint8_t);
-typedef R010 (*EchoFn_R010)(int16_t, unsigned char, ssize_t, R010, unsigned long, unsigned int, long long);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R013)(EnI16, uint8_t, long, unsigned char, signed char, R013, float, double);
-typedef R013 (__attribute__((ms_abi)) *W64EchoFn_R013)(double, R013, EnU16, unsigned long);
-typedef uint64_t (*HashFn_R015)(size_t, short, int8_t, double, float, uint8_t, uint16_t, double, R015);
-typedef R015 (*EchoFn_R015)(float, R015, char);
-typedef uint64_t (*HashFn_R020)(int, float, unsigned int, EnI8, uint64_t, uint32_t, float, R020);
-typedef R020 (*EchoFn_R020)(double, float, int32_t, R020);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R021)(signed char, float, float, double, R021);
-typedef R021 (__attribute__((ms_abi)) *W64EchoFn_R021)(short, signed char, const int64_t *, R021);
-typedef uint64_t (*HashFn_R025)(unsigned long, double, int16_t, float, double, R025, double);
-typedef R025 (*EchoFn_R025)(float, float, float, double, double, R025, uint64_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R029)(uint32_t, R029, unsigned char, long);
-typedef R029 (__attribute__((ms_abi)) *W64EchoFn_R029)(R029, long);
-typedef uint64_t (*HashFn_R030)(unsigned long long, int32_t, R030, long long, signed char);
-typedef R030 (*EchoFn_R030)(float, R030, const int64_t *, EnU64, int16_t);
-typedef uint64_t (*HashFn_R035)(float, double, double, float, R035, char);
-typedef R035 (*EchoFn_R035)(int8_t, R035, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R037)(double, EnInt, const int64_t *, float, R037, float);
-typedef R037 (__attribute__((ms_abi)) *W64EchoFn_R037)(double, double, float, float, R037, float, float);
-typedef uint64_t (*HashFn_R040)(double, double, R040);
-typedef R040 (*EchoFn_R040)(int32_t, const int64_t *, double, const int64_t *, int32_t, R040, float, short);
-typedef uint64_t (*HashFn_R045)(int8_t, unsigned long, signed char, intptr_t, int8_t, EnInt, ssize_t, R045, const int64_t *);
-typedef R045 (*EchoFn_R045)(unsigned char, R045, uint8_t, long, int8_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R045)(uint8_t, R045, double);
-typedef R045 (__attribute__((ms_abi)) *W64EchoFn_R045)(float, unsigned short, uint16_t, R045, float);
-typedef uint64_t (*HashFn_R050)(EnI64, unsigned char, long, int, int8_t, R050, unsigned char);
-typedef R050 (*EchoFn_R050)(int, unsigned short, int16_t, signed char, long long, unsigned long long, short, R050, unsigned int);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R053)(float, double, EnI8, EnI64, R053);
-typedef R053 (__attribute__((ms_abi)) *W64EchoFn_R053)(double, double, R053, intptr_t);
-typedef uint64_t (*HashFn_R055)(uint16_t, unsigned long, unsigned short, uintptr_t, const int64_t *, R055);
-typedef R055 (*EchoFn_R055)(const int64_t *, EnI64, float, const int64_t *, int8_t, intptr_t, uint8_t, uint8_t, R055, double, double);
-typedef uint64_t (*HashFn_R060)(unsigned int, const int64_t *, long, unsigned long, char, const int64_t *, unsigned char, size_t, R060);
-typedef R060 (*EchoFn_R060)(unsigned long long, EnI8, float, double, float, unsigned short, double, char, R060);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R061)(size_t, float, double, double, R061, float, float);
-typedef R061 (__attribute__((ms_abi)) *W64EchoFn_R061)(R061, signed char);
-typedef uint64_t (*HashFn_R065)(R065);
-typedef R065 (*EchoFn_R065)(double, float, float, double, float, double, R065, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R069)(double, double, float, R069, uintptr_t);
-typedef R069 (__attribute__((ms_abi)) *W64EchoFn_R069)(float, const int64_t *, int16_t, R069);
-typedef uint64_t (*HashFn_R070)(signed char, float, float, float, R070, float, float);
-typedef R070 (*EchoFn_R070)(_Bool, long long, signed char, int16_t, double, EnI8, const int64_t *, float, R070, unsigned int);
-typedef uint64_t (*HashFn_R075)(EnU32, long, uint8_t, uintptr_t, _Bool, R075);
-typedef R075 (*EchoFn_R075)(R075);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R077)(uint8_t, unsigned long, R077, float);
-typedef R077 (__attribute__((ms_abi)) *W64EchoFn_R077)(uint8_t, const int64_t *, R077, int16_t);
-typedef uint64_t (*HashFn_R080)(unsigned short, R080, double);
-typedef R080 (*EchoFn_R080)(float, double, double, R080, EnU16);
-typedef uint64_t (*HashFn_R085)(float, float, R085);
-typedef R085 (*EchoFn_R085)(uint16_t, EnI64, R085, EnI64, unsigned char);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R085)(const int64_t *, R085, _Bool);
-typedef R085 (__attribute__((ms_abi)) *W64EchoFn_R085)(double, float, unsigned long long, R085, int32_t);
-typedef uint64_t (*HashFn_R090)(R090);
-typedef R090 (*EchoFn_R090)(EnInt, unsigned int, float, unsigned char, int16_t, float, _Bool, int16_t, R090, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R093)(int8_t, float, uint16_t, double, R093);
-typedef R093 (__attribute__((ms_abi)) *W64EchoFn_R093)(EnI8, R093, uint16_t);
-typedef uint64_t (*HashFn_R095)(unsigned long long, uint64_t, long long, uint32_t, R095, short, uint32_t);
-typedef R095 (*EchoFn_R095)(long long, unsigned long long, unsigned char, const int64_t *, EnI16, R095, int8_t);
-typedef uint64_t (*HashFn_R100)(_Bool, int8_t, unsigned short, double, float, int16_t, const int64_t *, _Bool, R100, signed char, double);
-typedef R100 (*EchoFn_R100)(uint8_t, EnU8, R100, size_t, EnI64);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R101)(double, R101);
-typedef R101 (__attribute__((ms_abi)) *W64EchoFn_R101)(unsigned long long, int16_t, R101, long);
-typedef uint64_t (*HashFn_R105)(double, uint64_t, unsigned char, int8_t, int8_t, int8_t, const int64_t *, R105);
-typedef R105 (*EchoFn_R105)(size_t, EnI16, R105, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R109)(signed char, R109, uint16_t);
-typedef R109 (__attribute__((ms_abi)) *W64EchoFn_R109)(double, char, float, R109, short, signed char);
-typedef uint64_t (*HashFn_R110)(int64_t, float, R110, float);
-typedef R110 (*EchoFn_R110)(R110, double, float, float);
-typedef uint64_t (*HashFn_R115)(R115);
-typedef R115 (*EchoFn_R115)(float, EnU32, EnI8, R115);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R117)(float, uint8_t, R117, int32_t, uint16_t);
-typedef R117 (__attribute__((ms_abi)) *W64EchoFn_R117)(ssize_t, R117);
-typedef uint64_t (*HashFn_R120)(unsigned long long, int32_t, uint16_t, short, EnU8, const int64_t *, short, R120, uint64_t);
-typedef R120 (*EchoFn_R120)(double, unsigned short, float, unsigned short, short, long, R120, unsigned char, size_t);
-typedef uint64_t (*HashFn_R125)(float, double, R125, char, int32_t);
-typedef R125 (*EchoFn_R125)(unsigned int, int, unsigned char, R125, uint64_t, int8_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R125)(const int64_t *, char, int64_t, EnI8, uint16_t, R125, EnU32);
-typedef R125 (__attribute__((ms_abi)) *W64EchoFn_R125)(float, int16_t, R125);
-typedef uint64_t (*HashFn_R130)(EnU64, double, int16_t, short, EnI8, double, uint16_t, const int64_t *, R130, double, float);
-typedef R130 (*EchoFn_R130)(signed char, short, float, float, float, R130);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R133)(R133, float);
-typedef R133 (__attribute__((ms_abi)) *W64EchoFn_R133)(unsigned int, float, R133);
-typedef uint64_t (*HashFn_R135)(int8_t, float, unsigned long long, _Bool, int16_t, double, R135, double, double);
-typedef R135 (*EchoFn_R135)(float, int16_t, R135, float);
-typedef uint64_t (*HashFn_R140)(R140);
-typedef R140 (*EchoFn_R140)(float, double, R140, intptr_t, int16_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R141)(float, R141, const int64_t *);
-typedef R141 (__attribute__((ms_abi)) *W64EchoFn_R141)(uint64_t, R141, float);
-typedef uint64_t (*HashFn_R145)(int32_t, char, uint32_t, signed char, R145, float);
-typedef R145 (*EchoFn_R145)(double, int64_t, int16_t, R145, uint32_t, uint8_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R149)(double, float, long, float, double, R149, const int64_t *);
-typedef R149 (__attribute__((ms_abi)) *W64EchoFn_R149)(float, int8_t, EnU16, int16_t, uintptr_t, R149);
-typedef uint64_t (*HashFn_R150)(R150, uint8_t);
-typedef R150 (*EchoFn_R150)(unsigned long, unsigned char, R150, long, float);
-typedef uint64_t (*HashFn_R155)(float, float, double, R155, uint16_t);
-typedef R155 (*EchoFn_R155)(const int64_t *, const int64_t *, double, float, double, const int64_t *, size_t, R155, unsigned char, _Bool);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R157)(unsigned long, float, R157, const int64_t *, int8_t);
-typedef R157 (__attribute__((ms_abi)) *W64EchoFn_R157)(float, float, double, float, R157, int16_t);
-typedef uint64_t (*HashFn_R160)(double, double, double, float, R160);
-typedef R160 (*EchoFn_R160)(const int64_t *, short, R160);
-typedef uint64_t (*HashFn_R165)(int64_t, int8_t, size_t, const int64_t *, signed char, EnInt, uint8_t, R165);
-typedef R165 (*EchoFn_R165)(uint16_t, float, EnInt, float, short, int, char, char, R165);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R165)(int16_t, R165, double, uint16_t);
-typedef R165 (__attribute__((ms_abi)) *W64EchoFn_R165)(float, R165);
-typedef uint64_t (*HashFn_R170)(float, double, double, double, float, double, R170, float);
-typedef R170 (*EchoFn_R170)(R170, const int64_t *);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R173)(float, R173, size_t, int8_t);
-typedef R173 (__attribute__((ms_abi)) *W64EchoFn_R173)(unsigned char, const int64_t *, char, R173, float);
-typedef uint64_t (*HashFn_R175)(R175, float, double);
-typedef R175 (*EchoFn_R175)(int32_t, ssize_t, EnU8, R175, double, int8_t, short);
-typedef uint64_t (*HashFn_R180)(uintptr_t, double, R180, long long, char);
-typedef R180 (*EchoFn_R180)(double, int32_t, R180, double, int16_t, uint8_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R181)(double, float, int8_t, float, uint64_t, R181);
-typedef R181 (__attribute__((ms_abi)) *W64EchoFn_R181)(float, R181, short, uint64_t);
-typedef uint64_t (*HashFn_R185)(float, double, double, double, float, R185, uint32_t, int);
-typedef R185 (*EchoFn_R185)(float, R185, long, double, const int64_t *);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R189)(R189, int64_t);
-typedef R189 (__attribute__((ms_abi)) *W64EchoFn_R189)(R189, EnU64);
-typedef uint64_t (*HashFn_R190)(int32_t, signed char, EnInt, EnU8, const int64_t *, R190, int16_t);
-typedef R190 (*EchoFn_R190)(signed char, R190);
-typedef uint64_t (*HashFn_R195)(R195);
-typedef R195 (*EchoFn_R195)(double, float, signed char, int8_t, float, R195);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R197)(float, double, float, float, double, R197, double, float);
-typedef R197 (__attribute__((ms_abi)) *W64EchoFn_R197)(float, float, R197, float, float);
-typedef uint64_t (*HashFn_R200)(EnI64, double, double, uintptr_t, R200, _Bool);
-typedef R200 (*EchoFn_R200)(float, uintptr_t, double, double, double, double, double, R200, EnU16);
-typedef uint64_t (*HashFn_R205)(R205, double);
-typedef R205 (*EchoFn_R205)(const int64_t *, unsigned char, R205, long long);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R205)(int, R205, int32_t);
-typedef R205 (__attribute__((ms_abi)) *W64EchoFn_R205)(uintptr_t, uint8_t, unsigned int, R205);
-typedef uint64_t (*HashFn_R210)(uint8_t, size_t, unsigned long long, long, size_t, R210);
-typedef R210 (*EchoFn_R210)(double, double, _Bool, uint8_t, R210, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R213)(EnI8, int16_t, R213, int32_t, uint64_t);
-typedef R213 (__attribute__((ms_abi)) *W64EchoFn_R213)(int8_t, float, R213);
-typedef uint64_t (*HashFn_R215)(float, unsigned char, unsigned short, double, unsigned char, float, double, uintptr_t, R215, uint32_t, ssize_t);
-typedef R215 (*EchoFn_R215)(EnU16, int8_t, R215);
-typedef uint64_t (*HashFn_R220)(int, R220, uint32_t);
-typedef R220 (*EchoFn_R220)(double, double, unsigned short, float, int32_t, ssize_t, int32_t, uint8_t, R220, uintptr_t, uintptr_t, unsigned char);
-typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R221)(double, int16_t, float, float, R221);
-typedef R221 (__attribute__((ms_abi)) *W64EchoFn_R221)(uint64_t, EnU8, uint16_t, int8_t, R221, int64_t);
+typedef uint64_t (*HashFn_F32ArrF32ZeroI32)(double, double, float, F32ArrF32ZeroI32, unsigned int);
+typedef F32ArrF32ZeroI32 (*EchoFn_F32ArrF32ZeroI32)(_Bool, float, float, uint64_t, short, float, const int64_t *, F32ArrF32ZeroI32, double, float);
+typedef uint64_t (*HashFn_R003)(R003, double);
+typedef R003 (*EchoFn_R003)(double, float, double, float, double, float, R003, uint32_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R003)(float, float, double, intptr_t, signed char, R003, short);
+typedef R003 (__attribute__((ms_abi)) *W64EchoFn_R003)(double, int64_t, R003, double);
+typedef uint64_t (*HashFn_R008)(R008, uint8_t);
+typedef R008 (*EchoFn_R008)(int16_t, unsigned char, ssize_t, R008, unsigned long, unsigned int, long long);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R011)(EnI16, uint8_t, long, unsigned char, signed char, R011, float, double);
+typedef R011 (__attribute__((ms_abi)) *W64EchoFn_R011)(double, R011, EnU16, unsigned long);
+typedef uint64_t (*HashFn_R013)(size_t, short, int8_t, double, float, uint8_t, uint16_t, double, R013);
+typedef R013 (*EchoFn_R013)(float, R013, char);
+typedef uint64_t (*HashFn_R018)(int, float, unsigned int, EnI8, uint64_t, uint32_t, float, R018);
+typedef R018 (*EchoFn_R018)(double, float, int32_t, R018);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R019)(signed char, float, float, double, R019);
+typedef R019 (__attribute__((ms_abi)) *W64EchoFn_R019)(short, signed char, const int64_t *, R019);
+typedef uint64_t (*HashFn_R023)(unsigned long, double, int16_t, float, double, R023, double);
+typedef R023 (*EchoFn_R023)(float, float, float, double, double, R023, uint64_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R027)(uint32_t, R027, unsigned char, long);
+typedef R027 (__attribute__((ms_abi)) *W64EchoFn_R027)(R027, long);
+typedef uint64_t (*HashFn_R028)(unsigned long long, int32_t, R028, long long, signed char);
+typedef R028 (*EchoFn_R028)(float, R028, const int64_t *, EnU64, int16_t);
+typedef uint64_t (*HashFn_R033)(float, double, double, float, R033, char);
+typedef R033 (*EchoFn_R033)(int8_t, R033, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R035)(double, EnInt, const int64_t *, float, R035, float);
+typedef R035 (__attribute__((ms_abi)) *W64EchoFn_R035)(double, double, float, float, R035, float, float);
+typedef uint64_t (*HashFn_R038)(double, double, R038);
+typedef R038 (*EchoFn_R038)(int32_t, const int64_t *, double, const int64_t *, int32_t, R038, float, short);
+typedef uint64_t (*HashFn_R043)(int8_t, unsigned long, signed char, intptr_t, int8_t, EnInt, ssize_t, R043, const int64_t *);
+typedef R043 (*EchoFn_R043)(unsigned char, R043, uint8_t, long, int8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R043)(uint8_t, R043, double);
+typedef R043 (__attribute__((ms_abi)) *W64EchoFn_R043)(float, unsigned short, uint16_t, R043, float);
+typedef uint64_t (*HashFn_R048)(EnI64, unsigned char, long, int, int8_t, R048, unsigned char);
+typedef R048 (*EchoFn_R048)(int, unsigned short, int16_t, signed char, long long, unsigned long long, short, R048, unsigned int);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R051)(float, double, EnI8, EnI64, R051);
+typedef R051 (__attribute__((ms_abi)) *W64EchoFn_R051)(double, double, R051, intptr_t);
+typedef uint64_t (*HashFn_R053)(uint16_t, unsigned long, unsigned short, uintptr_t, const int64_t *, R053);
+typedef R053 (*EchoFn_R053)(const int64_t *, EnI64, float, const int64_t *, int8_t, intptr_t, uint8_t, uint8_t, R053, double, double);
+typedef uint64_t (*HashFn_R058)(unsigned int, const int64_t *, long, unsigned long, char, const int64_t *, unsigned char, size_t, R058);
+typedef R058 (*EchoFn_R058)(unsigned long long, EnI8, float, double, float, unsigned short, double, char, R058);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R059)(size_t, float, double, double, R059, float, float);
+typedef R059 (__attribute__((ms_abi)) *W64EchoFn_R059)(R059, signed char);
+typedef uint64_t (*HashFn_R063)(R063);
+typedef R063 (*EchoFn_R063)(double, float, float, double, float, double, R063, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R067)(double, double, float, R067, uintptr_t);
+typedef R067 (__attribute__((ms_abi)) *W64EchoFn_R067)(float, const int64_t *, int16_t, R067);
+typedef uint64_t (*HashFn_R068)(signed char, float, float, float, R068, float, float);
+typedef R068 (*EchoFn_R068)(_Bool, long long, signed char, int16_t, double, EnI8, const int64_t *, float, R068, unsigned int);
+typedef uint64_t (*HashFn_R073)(EnU32, long, uint8_t, uintptr_t, _Bool, R073);
+typedef R073 (*EchoFn_R073)(R073);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R075)(uint8_t, unsigned long, R075, float);
+typedef R075 (__attribute__((ms_abi)) *W64EchoFn_R075)(uint8_t, const int64_t *, R075, int16_t);
+typedef uint64_t (*HashFn_R078)(unsigned short, R078, double);
+typedef R078 (*EchoFn_R078)(float, double, double, R078, EnU16);
+typedef uint64_t (*HashFn_R083)(float, float, R083);
+typedef R083 (*EchoFn_R083)(uint16_t, EnI64, R083, EnI64, unsigned char);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R083)(const int64_t *, R083, _Bool);
+typedef R083 (__attribute__((ms_abi)) *W64EchoFn_R083)(double, float, unsigned long long, R083, int32_t);
+typedef uint64_t (*HashFn_R088)(R088);
+typedef R088 (*EchoFn_R088)(EnInt, unsigned int, float, unsigned char, int16_t, float, _Bool, int16_t, R088, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R091)(int8_t, float, uint16_t, double, R091);
+typedef R091 (__attribute__((ms_abi)) *W64EchoFn_R091)(EnI8, R091, uint16_t);
+typedef uint64_t (*HashFn_R093)(unsigned long long, uint64_t, long long, uint32_t, R093, short, uint32_t);
+typedef R093 (*EchoFn_R093)(long long, unsigned long long, unsigned char, const int64_t *, EnI16, R093, int8_t);
+typedef uint64_t (*HashFn_R098)(_Bool, int8_t, unsigned short, double, float, int16_t, const int64_t *, _Bool, R098, signed char, double);
+typedef R098 (*EchoFn_R098)(uint8_t, EnU8, R098, size_t, EnI64);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R099)(double, R099);
+typedef R099 (__attribute__((ms_abi)) *W64EchoFn_R099)(unsigned long long, int16_t, R099, long);
+typedef uint64_t (*HashFn_R103)(double, uint64_t, unsigned char, int8_t, int8_t, int8_t, const int64_t *, R103);
+typedef R103 (*EchoFn_R103)(size_t, EnI16, R103, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R107)(signed char, R107, uint16_t);
+typedef R107 (__attribute__((ms_abi)) *W64EchoFn_R107)(double, char, float, R107, short, signed char);
+typedef uint64_t (*HashFn_R108)(int64_t, float, R108, float);
+typedef R108 (*EchoFn_R108)(R108, double, float, float);
+typedef uint64_t (*HashFn_R113)(R113);
+typedef R113 (*EchoFn_R113)(float, EnU32, EnI8, R113);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R115)(float, uint8_t, R115, int32_t, uint16_t);
+typedef R115 (__attribute__((ms_abi)) *W64EchoFn_R115)(ssize_t, R115);
+typedef uint64_t (*HashFn_R118)(unsigned long long, int32_t, uint16_t, short, EnU8, const int64_t *, short, R118, uint64_t);
+typedef R118 (*EchoFn_R118)(double, unsigned short, float, unsigned short, short, long, R118, unsigned char, size_t);
+typedef uint64_t (*HashFn_R123)(float, double, R123, char, int32_t);
+typedef R123 (*EchoFn_R123)(unsigned int, int, unsigned char, R123, uint64_t, int8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R123)(const int64_t *, char, int64_t, EnI8, uint16_t, R123, EnU32);
+typedef R123 (__attribute__((ms_abi)) *W64EchoFn_R123)(float, int16_t, R123);
+typedef uint64_t (*HashFn_R128)(EnU64, double, int16_t, short, EnI8, double, uint16_t, const int64_t *, R128, double, float);
+typedef R128 (*EchoFn_R128)(signed char, short, float, float, float, R128);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R131)(R131, float);
+typedef R131 (__attribute__((ms_abi)) *W64EchoFn_R131)(unsigned int, float, R131);
+typedef uint64_t (*HashFn_R133)(int8_t, float, unsigned long long, _Bool, int16_t, double, R133, double, double);
+typedef R133 (*EchoFn_R133)(float, int16_t, R133, float);
+typedef uint64_t (*HashFn_R138)(R138);
+typedef R138 (*EchoFn_R138)(float, double, R138, intptr_t, int16_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R139)(float, R139, const int64_t *);
+typedef R139 (__attribute__((ms_abi)) *W64EchoFn_R139)(uint64_t, R139, float);
+typedef uint64_t (*HashFn_R143)(int32_t, char, uint32_t, signed char, R143, float);
+typedef R143 (*EchoFn_R143)(double, int64_t, int16_t, R143, uint32_t, uint8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R147)(double, float, long, float, double, R147, const int64_t *);
+typedef R147 (__attribute__((ms_abi)) *W64EchoFn_R147)(float, int8_t, EnU16, int16_t, uintptr_t, R147);
+typedef uint64_t (*HashFn_R148)(R148, uint8_t);
+typedef R148 (*EchoFn_R148)(unsigned long, unsigned char, R148, long, float);
+typedef uint64_t (*HashFn_R153)(float, float, double, R153, uint16_t);
+typedef R153 (*EchoFn_R153)(const int64_t *, const int64_t *, double, float, double, const int64_t *, size_t, R153, unsigned char, _Bool);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R155)(unsigned long, float, R155, const int64_t *, int8_t);
+typedef R155 (__attribute__((ms_abi)) *W64EchoFn_R155)(float, float, double, float, R155, int16_t);
+typedef uint64_t (*HashFn_R158)(double, double, double, float, R158);
+typedef R158 (*EchoFn_R158)(const int64_t *, short, R158);
+typedef uint64_t (*HashFn_R163)(int64_t, int8_t, size_t, const int64_t *, signed char, EnInt, uint8_t, R163);
+typedef R163 (*EchoFn_R163)(uint16_t, float, EnInt, float, short, int, char, char, R163);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R163)(int16_t, R163, double, uint16_t);
+typedef R163 (__attribute__((ms_abi)) *W64EchoFn_R163)(float, R163);
+typedef uint64_t (*HashFn_R168)(float, double, double, double, float, double, R168, float);
+typedef R168 (*EchoFn_R168)(R168, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R171)(float, R171, size_t, int8_t);
+typedef R171 (__attribute__((ms_abi)) *W64EchoFn_R171)(unsigned char, const int64_t *, char, R171, float);
+typedef uint64_t (*HashFn_R173)(R173, float, double);
+typedef R173 (*EchoFn_R173)(int32_t, ssize_t, EnU8, R173, double, int8_t, short);
+typedef uint64_t (*HashFn_R178)(uintptr_t, double, R178, long long, char);
+typedef R178 (*EchoFn_R178)(double, int32_t, R178, double, int16_t, uint8_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R179)(double, float, int8_t, float, uint64_t, R179);
+typedef R179 (__attribute__((ms_abi)) *W64EchoFn_R179)(float, R179, short, uint64_t);
+typedef uint64_t (*HashFn_R183)(float, double, double, double, float, R183, uint32_t, int);
+typedef R183 (*EchoFn_R183)(float, R183, long, double, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R187)(R187, int64_t);
+typedef R187 (__attribute__((ms_abi)) *W64EchoFn_R187)(R187, EnU64);
+typedef uint64_t (*HashFn_R188)(int32_t, signed char, EnInt, EnU8, const int64_t *, R188, int16_t);
+typedef R188 (*EchoFn_R188)(signed char, R188);
+typedef uint64_t (*HashFn_R193)(R193);
+typedef R193 (*EchoFn_R193)(double, float, signed char, int8_t, float, R193);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R195)(float, double, float, float, double, R195, double, float);
+typedef R195 (__attribute__((ms_abi)) *W64EchoFn_R195)(float, float, R195, float, float);
+typedef uint64_t (*HashFn_R198)(EnI64, double, double, uintptr_t, R198, _Bool);
+typedef R198 (*EchoFn_R198)(float, uintptr_t, double, double, double, double, double, R198, EnU16);
+typedef uint64_t (*HashFn_R203)(R203, double);
+typedef R203 (*EchoFn_R203)(const int64_t *, unsigned char, R203, long long);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R203)(int, R203, int32_t);
+typedef R203 (__attribute__((ms_abi)) *W64EchoFn_R203)(uintptr_t, uint8_t, unsigned int, R203);
+typedef uint64_t (*HashFn_R208)(uint8_t, size_t, unsigned long long, long, size_t, R208);
+typedef R208 (*EchoFn_R208)(double, double, _Bool, uint8_t, R208, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R211)(EnI8, int16_t, R211, int32_t, uint64_t);
+typedef R211 (__attribute__((ms_abi)) *W64EchoFn_R211)(int8_t, float, R211);
+typedef uint64_t (*HashFn_R213)(float, unsigned char, unsigned short, double, unsigned char, float, double, uintptr_t, R213, uint32_t, ssize_t);
+typedef R213 (*EchoFn_R213)(EnU16, int8_t, R213);
+typedef uint64_t (*HashFn_R218)(int, R218, uint32_t);
+typedef R218 (*EchoFn_R218)(double, double, unsigned short, float, int32_t, ssize_t, int32_t, uint8_t, R218, uintptr_t, uintptr_t, unsigned char);
+typedef uint64_t (__attribute__((ms_abi)) *W64HashFn_R219)(double, int16_t, float, float, R219);
+typedef R219 (__attribute__((ms_abi)) *W64EchoFn_R219)(uint64_t, EnU8, uint16_t, int8_t, R219, int64_t);
 typedef U8ZeroI64 (__attribute__((ms_abi)) *W64CbRet_U8ZeroI64)(float, uint32_t, double, ssize_t, U8ZeroI64, const int64_t *, ssize_t);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_U8ZeroI64)(U8ZeroI64, size_t, double, float);
 typedef ZigMixed (__attribute__((ms_abi)) *W64CbRet_ZigMixed)(ZigMixed, float);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_ZigMixed)(ZigMixed, float, double);
 typedef P7Pair (__attribute__((ms_abi)) *W64CbRet_P7Pair)(double, char, P7Pair, double);
 typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_P7Pair)(float, int8_t, P7Pair);
-typedef R003 (__attribute__((ms_abi)) *W64CbRet_R003)(float, float, R003, uintptr_t, ssize_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R003)(double, R003, float, double, float);
-typedef R012 (__attribute__((ms_abi)) *W64CbRet_R012)(uintptr_t, unsigned short, R012);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R012)(unsigned long long, short, signed char, const int64_t *, R012, uintptr_t, uint32_t, EnU8);
-typedef R021 (__attribute__((ms_abi)) *W64CbRet_R021)(intptr_t, unsigned long, uint8_t, R021, int64_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R021)(double, float, float, float, R021);
-typedef R030 (__attribute__((ms_abi)) *W64CbRet_R030)(unsigned long, intptr_t, const int64_t *, int8_t, R030, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R030)(double, double, R030, ssize_t, const int64_t *, char);
-typedef R039 (__attribute__((ms_abi)) *W64CbRet_R039)(double, double, double, float, R039, float, ssize_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R039)(char, float, R039);
-typedef R048 (__attribute__((ms_abi)) *W64CbRet_R048)(double, uint8_t, R048, double, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R048)(R048, float, double);
-typedef R057 (__attribute__((ms_abi)) *W64CbRet_R057)(double, R057, EnI8);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R057)(R057, EnI16, int8_t);
-typedef R066 (__attribute__((ms_abi)) *W64CbRet_R066)(R066);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R066)(R066, short);
-typedef R075 (__attribute__((ms_abi)) *W64CbRet_R075)(const int64_t *, _Bool, R075);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R075)(int16_t, R075, double);
-typedef R084 (__attribute__((ms_abi)) *W64CbRet_R084)(R084, float, double);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R084)(long long, signed char, size_t, R084, float, float);
-typedef R093 (__attribute__((ms_abi)) *W64CbRet_R093)(int16_t, EnI64, R093);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R093)(double, float, R093, double, int16_t, char);
-typedef R102 (__attribute__((ms_abi)) *W64CbRet_R102)(int64_t, int, float, unsigned short, R102, double, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R102)(R102, float);
-typedef R111 (__attribute__((ms_abi)) *W64CbRet_R111)(const int64_t *, R111);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R111)(float, short, const int64_t *, R111, signed char, double);
-typedef R120 (__attribute__((ms_abi)) *W64CbRet_R120)(int8_t, _Bool, R120, short);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R120)(EnI16, R120, float, double);
-typedef R129 (__attribute__((ms_abi)) *W64CbRet_R129)(EnU8, R129, long long, long long);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R129)(R129, short, char);
-typedef R138 (__attribute__((ms_abi)) *W64CbRet_R138)(EnInt, float, double, const int64_t *, R138, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R138)(double, float, int, R138);
-typedef R147 (__attribute__((ms_abi)) *W64CbRet_R147)(int32_t, unsigned char, unsigned long long, R147);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R147)(R147);
-typedef R156 (__attribute__((ms_abi)) *W64CbRet_R156)(uint64_t, R156, float, unsigned short);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R156)(signed char, const int64_t *, ssize_t, R156, uint16_t, size_t);
-typedef R165 (__attribute__((ms_abi)) *W64CbRet_R165)(EnU64, unsigned short, const int64_t *, R165, float);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R165)(double, float, float, uint8_t, R165, _Bool);
-typedef R174 (__attribute__((ms_abi)) *W64CbRet_R174)(float, double, float, double, R174);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R174)(const int64_t *, _Bool, EnInt, short, R174, double);
-typedef R183 (__attribute__((ms_abi)) *W64CbRet_R183)(float, unsigned long long, R183, const int64_t *);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R183)(const int64_t *, _Bool, uint8_t, R183, float);
-typedef R192 (__attribute__((ms_abi)) *W64CbRet_R192)(unsigned short, R192, EnU64);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R192)(double, intptr_t, double, R192, signed char, unsigned short, float);
-typedef R201 (__attribute__((ms_abi)) *W64CbRet_R201)(int, R201, uint32_t);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R201)(double, double, uintptr_t, R201, const int64_t *, int64_t);
-typedef R210 (__attribute__((ms_abi)) *W64CbRet_R210)(float, R210);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R210)(unsigned short, R210, float);
-typedef R219 (__attribute__((ms_abi)) *W64CbRet_R219)(int16_t, double, float, double, R219);
-typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R219)(short, const int64_t *, R219, float, double, float);
+typedef R001 (__attribute__((ms_abi)) *W64CbRet_R001)(R001, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R001)(unsigned long, double, float, float, R001, signed char);
+typedef R010 (__attribute__((ms_abi)) *W64CbRet_R010)(uintptr_t, unsigned short, R010);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R010)(unsigned long long, short, signed char, const int64_t *, R010, uintptr_t, uint32_t, EnU8);
+typedef R019 (__attribute__((ms_abi)) *W64CbRet_R019)(intptr_t, unsigned long, uint8_t, R019, int64_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R019)(double, float, float, float, R019);
+typedef R028 (__attribute__((ms_abi)) *W64CbRet_R028)(unsigned long, intptr_t, const int64_t *, int8_t, R028, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R028)(double, double, R028, ssize_t, const int64_t *, char);
+typedef R037 (__attribute__((ms_abi)) *W64CbRet_R037)(double, double, double, float, R037, float, ssize_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R037)(char, float, R037);
+typedef R046 (__attribute__((ms_abi)) *W64CbRet_R046)(double, uint8_t, R046, double, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R046)(R046, float, double);
+typedef R055 (__attribute__((ms_abi)) *W64CbRet_R055)(double, R055, EnI8);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R055)(R055, EnI16, int8_t);
+typedef R064 (__attribute__((ms_abi)) *W64CbRet_R064)(R064);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R064)(R064, short);
+typedef R073 (__attribute__((ms_abi)) *W64CbRet_R073)(const int64_t *, _Bool, R073);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R073)(int16_t, R073, double);
+typedef R082 (__attribute__((ms_abi)) *W64CbRet_R082)(R082, float, double);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R082)(long long, signed char, size_t, R082, float, float);
+typedef R091 (__attribute__((ms_abi)) *W64CbRet_R091)(int16_t, EnI64, R091);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R091)(double, float, R091, double, int16_t, char);
+typedef R100 (__attribute__((ms_abi)) *W64CbRet_R100)(int64_t, int, float, unsigned short, R100, double, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R100)(R100, float);
+typedef R109 (__attribute__((ms_abi)) *W64CbRet_R109)(const int64_t *, R109);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R109)(float, short, const int64_t *, R109, signed char, double);
+typedef R118 (__attribute__((ms_abi)) *W64CbRet_R118)(int8_t, _Bool, R118, short);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R118)(EnI16, R118, float, double);
+typedef R127 (__attribute__((ms_abi)) *W64CbRet_R127)(EnU8, R127, long long, long long);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R127)(R127, short, char);
+typedef R136 (__attribute__((ms_abi)) *W64CbRet_R136)(EnInt, float, double, const int64_t *, R136, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R136)(double, float, int, R136);
+typedef R145 (__attribute__((ms_abi)) *W64CbRet_R145)(int32_t, unsigned char, unsigned long long, R145);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R145)(R145);
+typedef R154 (__attribute__((ms_abi)) *W64CbRet_R154)(uint64_t, R154, float, unsigned short);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R154)(signed char, const int64_t *, ssize_t, R154, uint16_t, size_t);
+typedef R163 (__attribute__((ms_abi)) *W64CbRet_R163)(EnU64, unsigned short, const int64_t *, R163, float);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R163)(double, float, float, uint8_t, R163, _Bool);
+typedef R172 (__attribute__((ms_abi)) *W64CbRet_R172)(float, double, float, double, R172);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R172)(const int64_t *, _Bool, EnInt, short, R172, double);
+typedef R181 (__attribute__((ms_abi)) *W64CbRet_R181)(float, unsigned long long, R181, const int64_t *);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R181)(const int64_t *, _Bool, uint8_t, R181, float);
+typedef R190 (__attribute__((ms_abi)) *W64CbRet_R190)(unsigned short, R190, EnU64);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R190)(double, intptr_t, double, R190, signed char, unsigned short, float);
+typedef R199 (__attribute__((ms_abi)) *W64CbRet_R199)(int, R199, uint32_t);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R199)(double, double, uintptr_t, R199, const int64_t *, int64_t);
+typedef R208 (__attribute__((ms_abi)) *W64CbRet_R208)(float, R208);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R208)(unsigned short, R208, float);
+typedef R217 (__attribute__((ms_abi)) *W64CbRet_R217)(int16_t, double, float, double, R217);
+typedef uint64_t (__attribute__((ms_abi)) *W64CbArg_R217)(short, const int64_t *, R217, float, double, float);
 typedef uint8_t (*CbSig_0)(double, float, double, float, double, double, unsigned long long, unsigned long long, double, double, double, float, double, double, double, float, double, double);
 typedef int16_t (*CbSig_1)(uint16_t, int16_t, EnInt, float, char, EnU64, int16_t, EnInt, unsigned char, float);
 typedef unsigned short (*CbSig_2)(double, signed char, double, double, double, double, float, double, long, short, EnU16, double, EnU8);
@@ -722,30 +724,30 @@ typedef char (*CbSig_20)(double, double, uint64_t, EnI16, signed char, unsigned 
 typedef unsigned short (*CbSig_21)(unsigned int, short, const int64_t *, uint32_t, EnI16, unsigned short, uint16_t, signed char, uint8_t, const int64_t *, int8_t, unsigned long long, int32_t, unsigned long, unsigned short, short, int16_t);
 typedef signed char (*CbSig_22)(double, double, ssize_t, float, double, float, float, double, float, float, float, float, double, float, double, uint32_t, double, double, float, double);
 typedef EnU16 (__attribute__((ms_abi)) *CbSig_23)(float, double, double, double, double, double, double, long, double, float, float);
-typedef uint64_t (*CbMulti_0)(float, R118, double, double, R201, double);
-typedef R001 (*CbMulti_1)(float, double, double, R001, PackAlign4, R024, float, double, int32_t, signed char, R064);
-typedef uint64_t (*CbMulti_2)(unsigned char, unsigned int, Bool3F32, R130, unsigned char, unsigned short, R143, ssize_t, uint16_t, float, uint16_t);
-typedef R080 (__attribute__((ms_abi)) *CbMulti_3)(R147, R074, R170, long, uint8_t, R080, R171, int, int16_t);
-typedef uint64_t (*CbMulti_4)(const int64_t *, R171, R037, R198, uint64_t, short, EnU16, R190);
-typedef PackP7 (*CbMulti_5)(int64_t, R026, PackP7, double, float, double);
-typedef uint64_t (*CbMulti_6)(float, _Bool, uint64_t, R128, signed char, float, double, R003, unsigned long, R106, R174);
-typedef R009 (__attribute__((ms_abi)) *CbMulti_7)(short, R198, R009, R129, R034, float, double, double, size_t, float);
-typedef uint64_t (*CbMulti_8)(R164, R014, uint16_t, UF32ZeroI32, long long, long long, uint8_t);
-typedef F32Arr1x3 (*CbMulti_9)(EnU32, const int64_t *, uint8_t, R002, float, double, ssize_t, R090, F32Arr1x3);
-typedef uint64_t (*CbMulti_10)(uint8_t, uint64_t, uint8_t, R170, size_t, R185, uint16_t, EnInt, long, R037);
-typedef R218 (__attribute__((ms_abi)) *CbMulti_11)(R040, R006, R120, R218, R129);
-typedef uint64_t (*CbMulti_12)(double, R107, R158, R130, float, uintptr_t);
-typedef R118 (*CbMulti_13)(intptr_t, R145, int8_t, CharShortLong, int64_t, long long, R118, uint32_t, size_t);
-typedef uint64_t (*CbMulti_14)(R088, R121, EnU8, char, R067);
-typedef R014 (__attribute__((ms_abi)) *CbMulti_15)(R211, uint16_t, R003, double, unsigned short, R060, R019, unsigned short, double, char, R014, int64_t, float);
-typedef uint64_t (*CbMulti_16)(R122, float, R200, int8_t, R106, uint16_t, uint8_t, float, double, int8_t, PackU2, R036);
-typedef R186 (*CbMulti_17)(R186, float, float, float, R104, R206);
-typedef uint64_t (*CbMulti_18)(R151, intptr_t, int16_t, R191, uint16_t, uint8_t, R027, int16_t, const int64_t *, unsigned char, R002, R053);
-typedef R130 (__attribute__((ms_abi)) *CbMulti_19)(uint8_t, R179, R153, R172, R199, R130);
-typedef uint64_t (*CbMulti_20)(const int64_t *, char, unsigned char, uint8_t, const int64_t *, EnI16, PackAlign16F, R200, R079, int64_t, R103, uint8_t, R139);
-typedef R000 (*CbMulti_21)(long long, R149, R060, uint16_t, R000, unsigned char, R111, U8ZeroI64);
-typedef uint64_t (*CbMulti_22)(CharShortLong, EnI64, int8_t, R128);
-typedef R077 (__attribute__((ms_abi)) *CbMulti_23)(double, P7Pair, float, R153, double, _Bool, R074, double, R077, long, R019, int8_t);
+typedef uint64_t (*CbMulti_0)(float, R057, double, double, R033, double);
+typedef R194 (*CbMulti_1)(float, double, double, R194, R107, R034, float, double, int32_t, signed char, R062);
+typedef uint64_t (*CbMulti_2)(unsigned char, unsigned int, R199, F32Arr1x3, unsigned char, unsigned short, R141, ssize_t, uint16_t, float, uint16_t);
+typedef R154 (__attribute__((ms_abi)) *CbMulti_3)(R128, R073, EmptyF64, long, uint8_t, R154, R091, int, int16_t);
+typedef uint64_t (*CbMulti_4)(const int64_t *, R039, R170, R196, uint64_t, short, EnU16, R188);
+typedef R165 (*CbMulti_5)(int64_t, R177, R165, double, float, double);
+typedef uint64_t (*CbMulti_6)(float, _Bool, uint64_t, R079, signed char, float, double, R067, unsigned long, R095, R061);
+typedef R068 (__attribute__((ms_abi)) *CbMulti_7)(short, R196, R068, R180, R032, float, double, double, size_t, float);
+typedef uint64_t (*CbMulti_8)(F32ZeroF64, R042, uint16_t, R065, long long, long long, uint8_t);
+typedef Empty (*CbMulti_9)(EnU32, const int64_t *, uint8_t, R143, float, double, ssize_t, R088, Empty);
+typedef uint64_t (*CbMulti_10)(uint8_t, uint64_t, uint8_t, R161, size_t, Bool3F32, uint16_t, EnInt, long, R126);
+typedef R200 (__attribute__((ms_abi)) *CbMulti_11)(R038, F64Arr1, R157, R200, R000);
+typedef uint64_t (*CbMulti_12)(double, R178, R156, F32Arr1x3, float, uintptr_t);
+typedef R169 (*CbMulti_13)(intptr_t, R143, int8_t, R065, int64_t, long long, R169, uint32_t, size_t);
+typedef uint64_t (*CbMulti_14)(R086, R119, EnU8, char, R033);
+typedef F32ZeroI32 (__attribute__((ms_abi)) *CbMulti_15)(F32ZeroI32, uint16_t, P7Arr2, double, unsigned short, PackAlign4, R031, unsigned short, double, char, F32ZeroI32, int64_t, float);
+typedef uint64_t (*CbMulti_16)(R046, float, R108, int8_t, R057, uint16_t, uint8_t, float, double, int8_t, R091, R138);
+typedef ZigMixed (*CbMulti_17)(ZigMixed, float, float, float, R102, R074);
+typedef uint64_t (*CbMulti_18)(R209, intptr_t, int16_t, R154, uint16_t, uint8_t, R186, int16_t, const int64_t *, unsigned char, R000, R062);
+typedef CharShortLong (__attribute__((ms_abi)) *CbMulti_19)(uint8_t, R165, R103, R107, R191, CharShortLong);
+typedef uint64_t (*CbMulti_20)(const int64_t *, char, unsigned char, uint8_t, const int64_t *, EnI16, F32ArrF32ZeroI32, R111, F32ZeroI32, int64_t, R047, uint8_t, R139);
+typedef R074 (*CbMulti_21)(long long, R123, P7Arr2, uint16_t, R074, unsigned char, R066, R046);
+typedef uint64_t (*CbMulti_22)(R148, EnI64, int8_t, R126);
+typedef R104 (__attribute__((ms_abi)) *CbMulti_23)(double, F64Arr1, float, R151, double, _Bool, R044, double, R104, long, R073, int8_t);
 
 Empty make_Empty(int seed);
 uint64_t hash_Empty(int32_t a0, char a1, int32_t a2, int8_t a3, int16_t a4, Empty a5);
@@ -901,895 +903,897 @@ uint64_t hash_UF32ZeroI32(unsigned short a0, unsigned long a1, unsigned long lon
 UF32ZeroI32 echo_UF32ZeroI32(size_t a0, UF32ZeroI32 a1, unsigned char a2, const int64_t *a3);
 uint64_t __attribute__((ms_abi)) w64_hash_UF32ZeroI32(EnI16 a0, short a1, long long a2, size_t a3, UF32ZeroI32 a4, float a5, double a6);
 UF32ZeroI32 __attribute__((ms_abi)) w64_echo_UF32ZeroI32(UF32ZeroI32 a0, double a1, _Bool a2);
+F32ArrF32ZeroI32 make_F32ArrF32ZeroI32(int seed);
+uint64_t hash_F32ArrF32ZeroI32(double a0, double a1, float a2, F32ArrF32ZeroI32 a3, unsigned int a4);
+F32ArrF32ZeroI32 echo_F32ArrF32ZeroI32(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, const int64_t *a6, F32ArrF32ZeroI32 a7, double a8, float a9);
+uint64_t pair_F32ArrF32ZeroI32(F32ArrF32ZeroI32 a0, double a1, F32ArrF32ZeroI32 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_F32ArrF32ZeroI32(F32ArrF32ZeroI32 a0, float a1);
+F32ArrF32ZeroI32 __attribute__((ms_abi)) w64_echo_F32ArrF32ZeroI32(EnU32 a0, const int64_t *a1, float a2, float a3, F32ArrF32ZeroI32 a4);
+ArrF32ZeroI32x4 make_ArrF32ZeroI32x4(int seed);
+uint64_t hash_ArrF32ZeroI32x4(uint32_t a0, const int64_t *a1, uint32_t a2, unsigned long a3, EnU32 a4, unsigned short a5, ArrF32ZeroI32x4 a6, unsigned char a7);
+ArrF32ZeroI32x4 echo_ArrF32ZeroI32x4(int16_t a0, float a1, double a2, short a3, int16_t a4, float a5, int a6, short a7, ArrF32ZeroI32x4 a8);
+uint64_t __attribute__((ms_abi)) w64_hash_ArrF32ZeroI32x4(size_t a0, intptr_t a1, int a2, ArrF32ZeroI32x4 a3, int8_t a4);
+ArrF32ZeroI32x4 __attribute__((ms_abi)) w64_echo_ArrF32ZeroI32x4(ArrF32ZeroI32x4 a0, long a1);
 R000 make_R000(int seed);
-uint64_t hash_R000(double a0, double a1, float a2, R000 a3, unsigned int a4);
-R000 echo_R000(_Bool a0, float a1, float a2, uint64_t a3, short a4, float a5, const int64_t *a6, R000 a7, double a8, float a9);
-uint64_t pair_R000(R000 a0, double a1, R000 a2);
+uint64_t hash_R000(double a0, double a1, double a2, float a3, double a4, double a5, double a6, float a7, R000 a8, float a9);
+R000 echo_R000(unsigned short a0, int32_t a1, unsigned long a2, R000 a3, ssize_t a4);
+uint64_t pair_R000(float a0, intptr_t a1, R000 a2, const int64_t *a3, R000 a4, uint8_t a5);
 R001 make_R001(int seed);
-uint64_t hash_R001(R001 a0, float a1);
-R001 echo_R001(EnU32 a0, const int64_t *a1, float a2, float a3, unsigned short a4, long long a5, float a6, R001 a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R001(double a0, long long a1, uint8_t a2, R001 a3, int64_t a4);
-R001 __attribute__((ms_abi)) w64_echo_R001(EnU32 a0, unsigned short a1, char a2, size_t a3, signed char a4, R001 a5);
+uint64_t hash_R001(float a0, double a1, float a2, R001 a3, ssize_t a4);
+R001 echo_R001(double a0, float a1, R001 a2);
 R002 make_R002(int seed);
-uint64_t hash_R002(char a0, _Bool a1, int16_t a2, EnInt a3, short a4, uint32_t a5, R002 a6, const int64_t *a7, const int64_t *a8);
-R002 echo_R002(long long a0, double a1, R002 a2, double a3, double a4, float a5);
-uint64_t pair_R002(R002 a0, char a1, R002 a2, uintptr_t a3, unsigned char a4);
+uint64_t hash_R002(unsigned char a0, float a1, int32_t a2, EnI8 a3, int a4, unsigned char a5, R002 a6, float a7);
+R002 echo_R002(EnU16 a0, R002 a1, signed char a2, unsigned char a3);
+uint64_t pair_R002(int32_t a0, float a1, long a2, unsigned long a3, R002 a4, double a5, R002 a6, uint8_t a7, double a8);
 R003 make_R003(int seed);
-uint64_t hash_R003(float a0, double a1, float a2, R003 a3, signed char a4, int8_t a5);
-R003 echo_R003(char a0, double a1, double a2, R003 a3, uintptr_t a4);
+uint64_t hash_R003(R003 a0, double a1);
+R003 echo_R003(double a0, float a1, double a2, float a3, double a4, float a5, R003 a6, uint32_t a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R003(float a0, float a1, double a2, intptr_t a3, signed char a4, R003 a5, short a6);
+R003 __attribute__((ms_abi)) w64_echo_R003(double a0, int64_t a1, R003 a2, double a3);
 R004 make_R004(int seed);
-uint64_t hash_R004(float a0, uint64_t a1, signed char a2, int32_t a3, _Bool a4, R004 a5, int32_t a6);
-R004 echo_R004(int32_t a0, double a1, R004 a2);
-uint64_t pair_R004(double a0, signed char a1, R004 a2, double a3, R004 a4, float a5, float a6);
+uint64_t hash_R004(short a0, int8_t a1, unsigned int a2, long long a3, EnU32 a4, int8_t a5, unsigned char a6, R004 a7, uint8_t a8);
+R004 echo_R004(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, intptr_t a5, double a6, R004 a7, short a8, intptr_t a9, short a10);
+uint64_t pair_R004(ssize_t a0, R004 a1, double a2, R004 a3);
 R005 make_R005(int seed);
-uint64_t hash_R005(int32_t a0, unsigned int a1, R005 a2, float a3);
-R005 echo_R005(float a0, float a1, double a2, intptr_t a3, signed char a4, long a5, intptr_t a6, float a7, R005 a8, signed char a9, uint64_t a10, uintptr_t a11);
-uint64_t __attribute__((ms_abi)) w64_hash_R005(unsigned int a0, R005 a1, float a2);
-R005 __attribute__((ms_abi)) w64_echo_R005(R005 a0, EnU64 a1);
+uint64_t hash_R005(float a0, float a1, float a2, double a3, double a4, float a5, R005 a6, uint32_t a7, double a8);
+R005 echo_R005(unsigned char a0, signed char a1, long long a2, uint64_t a3, uintptr_t a4, EnU32 a5, R005 a6);
 R006 make_R006(int seed);
-uint64_t hash_R006(unsigned char a0, R006 a1, uint8_t a2);
-R006 echo_R006(int64_t a0, ssize_t a1, float a2, _Bool a3, unsigned short a4, intptr_t a5, double a6, R006 a7, short a8, intptr_t a9, short a10);
-uint64_t pair_R006(ssize_t a0, R006 a1, double a2, R006 a3);
+uint64_t hash_R006(float a0, const int64_t *a1, double a2, float a3, double a4, signed char a5, R006 a6);
+R006 echo_R006(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, uint64_t a5, ssize_t a6, int64_t a7, R006 a8, uint8_t a9, _Bool a10, unsigned long long a11);
+uint64_t pair_R006(uint64_t a0, uintptr_t a1, double a2, double a3, R006 a4, const int64_t *a5, R006 a6, float a7, char a8);
 R007 make_R007(int seed);
-uint64_t hash_R007(float a0, float a1, float a2, double a3, double a4, float a5, R007 a6, uint32_t a7, double a8);
-R007 echo_R007(unsigned char a0, signed char a1, long long a2, uint64_t a3, uintptr_t a4, EnU32 a5, R007 a6);
+uint64_t hash_R007(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t a4, _Bool a5, int8_t a6, unsigned short a7, R007 a8);
+R007 echo_R007(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R007 a4, int8_t a5, char a6, unsigned char a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R007(double a0, double a1, double a2, R007 a3, double a4, _Bool a5);
+R007 __attribute__((ms_abi)) w64_echo_R007(R007 a0, ssize_t a1);
 R008 make_R008(int seed);
-uint64_t hash_R008(float a0, const int64_t *a1, double a2, float a3, double a4, signed char a5, R008 a6);
-R008 echo_R008(ssize_t a0, signed char a1, uint64_t a2, char a3, uint16_t a4, uint64_t a5, ssize_t a6, int64_t a7, R008 a8, uint8_t a9, _Bool a10, unsigned long long a11);
-uint64_t pair_R008(uint64_t a0, uintptr_t a1, double a2, double a3, R008 a4, const int64_t *a5, R008 a6, float a7, char a8);
+uint64_t hash_R008(R008 a0, uint8_t a1);
+R008 echo_R008(int16_t a0, unsigned char a1, ssize_t a2, R008 a3, unsigned long a4, unsigned int a5, long long a6);
+uint64_t pair_R008(R008 a0, float a1, R008 a2);
 R009 make_R009(int seed);
-uint64_t hash_R009(unsigned long long a0, ssize_t a1, int a2, int8_t a3, int8_t a4, _Bool a5, int8_t a6, unsigned short a7, R009 a8);
-R009 echo_R009(unsigned int a0, uint16_t a1, unsigned char a2, int32_t a3, R009 a4, int8_t a5, char a6, unsigned char a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R009(double a0, double a1, double a2, R009 a3, double a4, _Bool a5);
-R009 __attribute__((ms_abi)) w64_echo_R009(R009 a0, ssize_t a1);
+uint64_t hash_R009(double a0, double a1, float a2, float a3, R009 a4, double a5);
+R009 echo_R009(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, const int64_t *a4, R009 a5, EnI64 a6);
 R010 make_R010(int seed);
-uint64_t hash_R010(R010 a0, uint8_t a1);
-R010 echo_R010(int16_t a0, unsigned char a1, ssize_t a2, R010 a3, unsigned long a4, unsigned int a5, long long a6);
-uint64_t pair_R010(R010 a0, float a1, R010 a2);
+uint64_t hash_R010(short a0, R010 a1);
+R010 echo_R010(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R010 a6, double a7, int32_t a8);
+uint64_t pair_R010(float a0, R010 a1, uint8_t a2, R010 a3);
 R011 make_R011(int seed);
-uint64_t hash_R011(double a0, double a1, float a2, float a3, R011 a4, double a5);
-R011 echo_R011(unsigned char a0, double a1, intptr_t a2, const int64_t *a3, const int64_t *a4, R011 a5, EnI64 a6);
+uint64_t hash_R011(double a0, double a1, float a2, float a3, float a4, float a5, R011 a6, float a7);
+R011 echo_R011(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_t *a5, size_t a6, R011 a7, float a8, int32_t a9);
+uint64_t __attribute__((ms_abi)) w64_hash_R011(EnI16 a0, uint8_t a1, long a2, unsigned char a3, signed char a4, R011 a5, float a6, double a7);
+R011 __attribute__((ms_abi)) w64_echo_R011(double a0, R011 a1, EnU16 a2, unsigned long a3);
 R012 make_R012(int seed);
-uint64_t hash_R012(short a0, R012 a1);
-R012 echo_R012(double a0, double a1, char a2, float a3, int16_t a4, EnInt a5, R012 a6, double a7, int32_t a8);
-uint64_t pair_R012(float a0, R012 a1, uint8_t a2, R012 a3);
+uint64_t hash_R012(const int64_t *a0, unsigned short a1, short a2, int16_t a3, uintptr_t a4, int a5, unsigned char a6, R012 a7);
+R012 echo_R012(char a0, long a1, R012 a2, uint16_t a3);
+uint64_t pair_R012(double a0, float a1, float a2, float a3, R012 a4, unsigned int a5, R012 a6, const int64_t *a7);
 R013 make_R013(int seed);
-uint64_t hash_R013(double a0, double a1, float a2, float a3, float a4, float a5, R013 a6, float a7);
-R013 echo_R013(ssize_t a0, char a1, int8_t a2, ssize_t a3, char a4, const int64_t *a5, size_t a6, R013 a7, float a8, int32_t a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R013(EnI16 a0, uint8_t a1, long a2, unsigned char a3, signed char a4, R013 a5, float a6, double a7);
-R013 __attribute__((ms_abi)) w64_echo_R013(double a0, R013 a1, EnU16 a2, unsigned long a3);
+uint64_t hash_R013(size_t a0, short a1, int8_t a2, double a3, float a4, uint8_t a5, uint16_t a6, double a7, R013 a8);
+R013 echo_R013(float a0, R013 a1, char a2);
 R014 make_R014(int seed);
-uint64_t hash_R014(const int64_t *a0, unsigned short a1, short a2, int16_t a3, uintptr_t a4, int a5, unsigned char a6, R014 a7);
-R014 echo_R014(char a0, long a1, R014 a2, uint16_t a3);
-uint64_t pair_R014(double a0, float a1, float a2, float a3, R014 a4, unsigned int a5, R014 a6, const int64_t *a7);
+uint64_t hash_R014(float a0, double a1, float a2, float a3, double a4, float a5, float a6, signed char a7, R014 a8);
+R014 echo_R014(double a0, double a1, R014 a2, EnU8 a3, int32_t a4);
+uint64_t pair_R014(uint16_t a0, double a1, double a2, char a3, const int64_t *a4, ssize_t a5, R014 a6, EnI16 a7, R014 a8, EnI64 a9);
 R015 make_R015(int seed);
-uint64_t hash_R015(size_t a0, short a1, int8_t a2, double a3, float a4, uint8_t a5, uint16_t a6, double a7, R015 a8);
-R015 echo_R015(float a0, R015 a1, char a2);
+uint64_t hash_R015(float a0, EnU16 a1, unsigned int a2, ssize_t a3, R015 a4);
+R015 echo_R015(int8_t a0, const int64_t *a1, R015 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R015(double a0, R015 a1);
+R015 __attribute__((ms_abi)) w64_echo_R015(uintptr_t a0, ssize_t a1, int16_t a2, long a3, int8_t a4, R015 a5, unsigned char a6);
 R016 make_R016(int seed);
-uint64_t hash_R016(float a0, double a1, float a2, float a3, double a4, float a5, float a6, signed char a7, R016 a8);
-R016 echo_R016(double a0, double a1, R016 a2, EnU8 a3, int32_t a4);
-uint64_t pair_R016(uint16_t a0, double a1, double a2, char a3, const int64_t *a4, ssize_t a5, R016 a6, EnI16 a7, R016 a8, EnI64 a9);
+uint64_t hash_R016(EnI16 a0, uintptr_t a1, int16_t a2, unsigned long a3, int64_t a4, float a5, const int64_t *a6, short a7, R016 a8, const int64_t *a9);
+R016 echo_R016(R016 a0, unsigned short a1, EnInt a2);
+uint64_t pair_R016(float a0, float a1, double a2, double a3, R016 a4, const int64_t *a5, R016 a6, const int64_t *a7, int a8);
 R017 make_R017(int seed);
-uint64_t hash_R017(float a0, EnU16 a1, unsigned int a2, ssize_t a3, R017 a4);
-R017 echo_R017(int8_t a0, const int64_t *a1, R017 a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R017(double a0, R017 a1);
-R017 __attribute__((ms_abi)) w64_echo_R017(uintptr_t a0, ssize_t a1, int16_t a2, long a3, int8_t a4, R017 a5, unsigned char a6);
+uint64_t hash_R017(unsigned long a0, double a1, double a2, double a3, R017 a4);
+R017 echo_R017(R017 a0, const int64_t *a1, signed char a2, uint16_t a3);
 R018 make_R018(int seed);
-uint64_t hash_R018(EnI16 a0, uintptr_t a1, int16_t a2, unsigned long a3, int64_t a4, float a5, const int64_t *a6, short a7, R018 a8, const int64_t *a9);
-R018 echo_R018(R018 a0, unsigned short a1, EnInt a2);
-uint64_t pair_R018(float a0, float a1, double a2, double a3, R018 a4, const int64_t *a5, R018 a6, const int64_t *a7, int a8);
+uint64_t hash_R018(int a0, float a1, unsigned int a2, EnI8 a3, uint64_t a4, uint32_t a5, float a6, R018 a7);
+R018 echo_R018(double a0, float a1, int32_t a2, R018 a3);
+uint64_t pair_R018(const int64_t *a0, int8_t a1, R018 a2, _Bool a3, R018 a4, float a5);
 R019 make_R019(int seed);
-uint64_t hash_R019(unsigned long a0, double a1, double a2, double a3, R019 a4);
-R019 echo_R019(R019 a0, const int64_t *a1, signed char a2, uint16_t a3);
+uint64_t hash_R019(long long a0, char a1, char a2, const int64_t *a3, uint16_t a4, unsigned long a5, unsigned long a6, long long a7, R019 a8, uint8_t a9);
+R019 echo_R019(double a0, double a1, uintptr_t a2, uintptr_t a3, R019 a4, float a5, float a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R019(signed char a0, float a1, float a2, double a3, R019 a4);
+R019 __attribute__((ms_abi)) w64_echo_R019(short a0, signed char a1, const int64_t *a2, R019 a3);
 R020 make_R020(int seed);
-uint64_t hash_R020(int a0, float a1, unsigned int a2, EnI8 a3, uint64_t a4, uint32_t a5, float a6, R020 a7);
-R020 echo_R020(double a0, float a1, int32_t a2, R020 a3);
-uint64_t pair_R020(const int64_t *a0, int8_t a1, R020 a2, _Bool a3, R020 a4, float a5);
+uint64_t hash_R020(R020 a0, unsigned char a1);
+R020 echo_R020(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64_t a4, int16_t a5, R020 a6, char a7, unsigned char a8, const int64_t *a9);
+uint64_t pair_R020(_Bool a0, uint16_t a1, R020 a2, unsigned long long a3, R020 a4);
 R021 make_R021(int seed);
-uint64_t hash_R021(long long a0, char a1, char a2, const int64_t *a3, uint16_t a4, unsigned long a5, unsigned long a6, long long a7, R021 a8, uint8_t a9);
-R021 echo_R021(double a0, double a1, uintptr_t a2, uintptr_t a3, R021 a4, float a5, float a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R021(signed char a0, float a1, float a2, double a3, R021 a4);
-R021 __attribute__((ms_abi)) w64_echo_R021(short a0, signed char a1, const int64_t *a2, R021 a3);
+uint64_t hash_R021(signed char a0, uint16_t a1, unsigned short a2, unsigned long a3, double a4, R021 a5, double a6, float a7);
+R021 echo_R021(unsigned int a0, unsigned long a1, R021 a2, long a3, float a4);
 R022 make_R022(int seed);
-uint64_t hash_R022(R022 a0, unsigned char a1);
-R022 echo_R022(unsigned short a0, unsigned int a1, int64_t a2, int8_t a3, uint64_t a4, int16_t a5, R022 a6, char a7, unsigned char a8, const int64_t *a9);
-uint64_t pair_R022(_Bool a0, uint16_t a1, R022 a2, unsigned long long a3, R022 a4);
+uint64_t hash_R022(double a0, char a1, uint64_t a2, uint8_t a3, R022 a4);
+R022 echo_R022(double a0, double a1, float a2, double a3, double a4, float a5, R022 a6, const int64_t *a7, uintptr_t a8, uint8_t a9);
+uint64_t pair_R022(signed char a0, signed char a1, long long a2, EnU8 a3, R022 a4, float a5, R022 a6);
 R023 make_R023(int seed);
-uint64_t hash_R023(signed char a0, uint16_t a1, unsigned short a2, unsigned long a3, double a4, R023 a5, double a6, float a7);
-R023 echo_R023(unsigned int a0, unsigned long a1, R023 a2, long a3, float a4);
+uint64_t hash_R023(unsigned long a0, double a1, int16_t a2, float a3, double a4, R023 a5, double a6);
+R023 echo_R023(float a0, float a1, float a2, double a3, double a4, R023 a5, uint64_t a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R023(double a0, float a1, double a2, R023 a3);
+R023 __attribute__((ms_abi)) w64_echo_R023(EnInt a0, unsigned long long a1, R023 a2);
 R024 make_R024(int seed);
-uint64_t hash_R024(double a0, char a1, uint64_t a2, uint8_t a3, R024 a4);
-R024 echo_R024(double a0, double a1, float a2, double a3, double a4, float a5, R024 a6, const int64_t *a7, uintptr_t a8, uint8_t a9);
-uint64_t pair_R024(signed char a0, signed char a1, long long a2, EnU8 a3, R024 a4, float a5, R024 a6);
+uint64_t hash_R024(char a0, short a1, ssize_t a2, float a3, char a4, EnU8 a5, char a6, R024 a7, uint32_t a8);
+R024 echo_R024(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R024 a4, const int64_t *a5);
+uint64_t pair_R024(uint8_t a0, double a1, char a2, R024 a3, double a4, R024 a5, double a6, double a7);
 R025 make_R025(int seed);
-uint64_t hash_R025(unsigned long a0, double a1, int16_t a2, float a3, double a4, R025 a5, double a6);
-R025 echo_R025(float a0, float a1, float a2, double a3, double a4, R025 a5, uint64_t a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R025(double a0, float a1, double a2, R025 a3);
-R025 __attribute__((ms_abi)) w64_echo_R025(EnInt a0, unsigned long long a1, R025 a2);
+uint64_t hash_R025(float a0, float a1, double a2, double a3, double a4, double a5, double a6, R025 a7);
+R025 echo_R025(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, int a5, int8_t a6, const int64_t *a7, R025 a8, float a9);
 R026 make_R026(int seed);
-uint64_t hash_R026(char a0, short a1, ssize_t a2, float a3, char a4, EnU8 a5, char a6, R026 a7, uint32_t a8);
-R026 echo_R026(int64_t a0, int8_t a1, uint64_t a2, const int64_t *a3, R026 a4, const int64_t *a5);
-uint64_t pair_R026(uint8_t a0, double a1, char a2, R026 a3, double a4, R026 a5, double a6, double a7);
+uint64_t hash_R026(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R026 a6, int32_t a7);
+R026 echo_R026(float a0, float a1, int32_t a2, float a3, R026 a4, double a5);
+uint64_t pair_R026(R026 a0, float a1, R026 a2);
 R027 make_R027(int seed);
-uint64_t hash_R027(float a0, float a1, double a2, double a3, double a4, double a5, double a6, R027 a7);
-R027 echo_R027(uint8_t a0, int32_t a1, unsigned long a2, long long a3, long a4, int a5, int8_t a6, const int64_t *a7, R027 a8, float a9);
+uint64_t hash_R027(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R027 a7, uint8_t a8, int a9);
+R027 echo_R027(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, intptr_t a5, uint16_t a6, R027 a7, short a8, unsigned int a9);
+uint64_t __attribute__((ms_abi)) w64_hash_R027(uint32_t a0, R027 a1, unsigned char a2, long a3);
+R027 __attribute__((ms_abi)) w64_echo_R027(R027 a0, long a1);
 R028 make_R028(int seed);
-uint64_t hash_R028(const int64_t *a0, uintptr_t a1, int16_t a2, _Bool a3, unsigned short a4, EnI8 a5, R028 a6, int32_t a7);
-R028 echo_R028(float a0, float a1, int32_t a2, float a3, R028 a4, double a5);
-uint64_t pair_R028(R028 a0, float a1, R028 a2);
+uint64_t hash_R028(unsigned long long a0, int32_t a1, R028 a2, long long a3, signed char a4);
+R028 echo_R028(float a0, R028 a1, const int64_t *a2, EnU64 a3, int16_t a4);
+uint64_t pair_R028(float a0, signed char a1, const int64_t *a2, float a3, double a4, int16_t a5, R028 a6, double a7, R028 a8);
 R029 make_R029(int seed);
-uint64_t hash_R029(const int64_t *a0, int16_t a1, const int64_t *a2, unsigned short a3, int32_t a4, int a5, const int64_t *a6, R029 a7, uint8_t a8, int a9);
-R029 echo_R029(unsigned long a0, _Bool a1, intptr_t a2, EnU32 a3, double a4, intptr_t a5, uint16_t a6, R029 a7, short a8, unsigned int a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R029(uint32_t a0, R029 a1, unsigned char a2, long a3);
-R029 __attribute__((ms_abi)) w64_echo_R029(R029 a0, long a1);
+uint64_t hash_R029(float a0, float a1, double a2, float a3, R029 a4);
+R029 echo_R029(size_t a0, R029 a1, uint8_t a2, signed char a3, EnU8 a4);
 R030 make_R030(int seed);
-uint64_t hash_R030(unsigned long long a0, int32_t a1, R030 a2, long long a3, signed char a4);
-R030 echo_R030(float a0, R030 a1, const int64_t *a2, EnU64 a3, int16_t a4);
-uint64_t pair_R030(float a0, signed char a1, const int64_t *a2, float a3, double a4, int16_t a5, R030 a6, double a7, R030 a8);
+uint64_t hash_R030(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, int a5, uintptr_t a6, _Bool a7, R030 a8);
+R030 echo_R030(char a0, double a1, R030 a2);
+uint64_t pair_R030(double a0, float a1, unsigned short a2, int16_t a3, ssize_t a4, float a5, R030 a6, uint64_t a7, R030 a8, float a9);
 R031 make_R031(int seed);
-uint64_t hash_R031(float a0, float a1, double a2, float a3, R031 a4);
-R031 echo_R031(size_t a0, R031 a1, uint8_t a2, signed char a3, EnU8 a4);
+uint64_t hash_R031(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R031 a8, double a9);
+R031 echo_R031(int8_t a0, R031 a1);
+uint64_t __attribute__((ms_abi)) w64_hash_R031(unsigned long long a0, _Bool a1, long a2, R031 a3, float a4, unsigned short a5);
+R031 __attribute__((ms_abi)) w64_echo_R031(unsigned int a0, R031 a1, int a2);
 R032 make_R032(int seed);
-uint64_t hash_R032(size_t a0, unsigned long a1, unsigned short a2, uint16_t a3, EnI16 a4, int a5, uintptr_t a6, _Bool a7, R032 a8);
-R032 echo_R032(char a0, double a1, R032 a2);
-uint64_t pair_R032(double a0, float a1, unsigned short a2, int16_t a3, ssize_t a4, float a5, R032 a6, uint64_t a7, R032 a8, float a9);
+uint64_t hash_R032(float a0, uintptr_t a1, const int64_t *a2, int16_t a3, R032 a4, float a5);
+R032 echo_R032(double a0, R032 a1, signed char a2, uint32_t a3, float a4);
+uint64_t pair_R032(int8_t a0, int8_t a1, R032 a2, const int64_t *a3, R032 a4);
 R033 make_R033(int seed);
-uint64_t hash_R033(float a0, float a1, double a2, float a3, double a4, double a5, double a6, double a7, R033 a8, double a9);
-R033 echo_R033(int8_t a0, R033 a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R033(unsigned long long a0, _Bool a1, long a2, R033 a3, float a4, unsigned short a5);
-R033 __attribute__((ms_abi)) w64_echo_R033(unsigned int a0, R033 a1, int a2);
+uint64_t hash_R033(float a0, double a1, double a2, float a3, R033 a4, char a5);
+R033 echo_R033(int8_t a0, R033 a1, double a2);
 R034 make_R034(int seed);
-uint64_t hash_R034(float a0, uintptr_t a1, const int64_t *a2, int16_t a3, R034 a4, float a5);
-R034 echo_R034(double a0, R034 a1, signed char a2, uint32_t a3, float a4);
-uint64_t pair_R034(int8_t a0, int8_t a1, R034 a2, const int64_t *a3, R034 a4);
+uint64_t hash_R034(unsigned int a0, R034 a1, short a2, const int64_t *a3);
+R034 echo_R034(float a0, double a1, double a2, float a3, double a4, float a5, float a6, R034 a7);
+uint64_t pair_R034(EnI64 a0, float a1, float a2, unsigned short a3, EnInt a4, R034 a5, int16_t a6, R034 a7, EnU8 a8, const int64_t *a9);
 R035 make_R035(int seed);
-uint64_t hash_R035(float a0, double a1, double a2, float a3, R035 a4, char a5);
-R035 echo_R035(int8_t a0, R035 a1, double a2);
+uint64_t hash_R035(EnU32 a0, double a1, float a2, double a3, R035 a4, float a5);
+R035 echo_R035(float a0, float a1, double a2, R035 a3, float a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R035(double a0, EnInt a1, const int64_t *a2, float a3, R035 a4, float a5);
+R035 __attribute__((ms_abi)) w64_echo_R035(double a0, double a1, float a2, float a3, R035 a4, float a5, float a6);
 R036 make_R036(int seed);
-uint64_t hash_R036(unsigned int a0, R036 a1, short a2, const int64_t *a3);
-R036 echo_R036(float a0, double a1, double a2, float a3, double a4, float a5, float a6, R036 a7);
-uint64_t pair_R036(EnI64 a0, float a1, float a2, unsigned short a3, EnInt a4, R036 a5, int16_t a6, R036 a7, EnU8 a8, const int64_t *a9);
+uint64_t hash_R036(uint16_t a0, const int64_t *a1, int16_t a2, unsigned long long a3, unsigned int a4, R036 a5);
+R036 echo_R036(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, uint64_t a5, intptr_t a6, R036 a7, uint64_t a8, int16_t a9, double a10);
+uint64_t pair_R036(uint8_t a0, uint8_t a1, R036 a2, double a3, R036 a4, _Bool a5, uint32_t a6);
 R037 make_R037(int seed);
-uint64_t hash_R037(EnU32 a0, double a1, float a2, double a3, R037 a4, float a5);
-R037 echo_R037(float a0, float a1, double a2, R037 a3, float a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R037(double a0, EnInt a1, const int64_t *a2, float a3, R037 a4, float a5);
-R037 __attribute__((ms_abi)) w64_echo_R037(double a0, double a1, float a2, float a3, R037 a4, float a5, float a6);
+uint64_t hash_R037(double a0, R037 a1);
+R037 echo_R037(float a0, double a1, int64_t a2, float a3, float a4, float a5, double a6, double a7, R037 a8, char a9, char a10);
 R038 make_R038(int seed);
-uint64_t hash_R038(uint16_t a0, const int64_t *a1, int16_t a2, unsigned long long a3, unsigned int a4, R038 a5);
-R038 echo_R038(unsigned char a0, int64_t a1, size_t a2, int16_t a3, uint8_t a4, uint64_t a5, intptr_t a6, R038 a7, uint64_t a8, int16_t a9, double a10);
-uint64_t pair_R038(uint8_t a0, uint8_t a1, R038 a2, double a3, R038 a4, _Bool a5, uint32_t a6);
+uint64_t hash_R038(double a0, double a1, R038 a2);
+R038 echo_R038(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int32_t a4, R038 a5, float a6, short a7);
+uint64_t pair_R038(double a0, double a1, double a2, float a3, int64_t a4, float a5, R038 a6, float a7, R038 a8);
 R039 make_R039(int seed);
-uint64_t hash_R039(double a0, R039 a1);
-R039 echo_R039(float a0, double a1, int64_t a2, float a3, float a4, float a5, double a6, double a7, R039 a8, char a9, char a10);
+uint64_t hash_R039(unsigned char a0, unsigned long a1, intptr_t a2, uint8_t a3, int a4, R039 a5, char a6, int16_t a7);
+R039 echo_R039(R039 a0);
+uint64_t __attribute__((ms_abi)) w64_hash_R039(R039 a0);
+R039 __attribute__((ms_abi)) w64_echo_R039(uint32_t a0, R039 a1, double a2, float a3);
 R040 make_R040(int seed);
-uint64_t hash_R040(double a0, double a1, R040 a2);
-R040 echo_R040(int32_t a0, const int64_t *a1, double a2, const int64_t *a3, int32_t a4, R040 a5, float a6, short a7);
-uint64_t pair_R040(double a0, double a1, double a2, float a3, int64_t a4, float a5, R040 a6, float a7, R040 a8);
+uint64_t hash_R040(uint32_t a0, long a1, double a2, uint32_t a3, uint16_t a4, int16_t a5, short a6, unsigned char a7, R040 a8, EnU16 a9, signed char a10);
+R040 echo_R040(double a0, float a1, float a2, unsigned short a3, double a4, double a5, R040 a6, int16_t a7, EnI16 a8);
+uint64_t pair_R040(unsigned short a0, R040 a1, double a2, R040 a3, uint64_t a4);
 R041 make_R041(int seed);
-uint64_t hash_R041(unsigned char a0, unsigned long a1, intptr_t a2, uint8_t a3, int a4, R041 a5, char a6, int16_t a7);
-R041 echo_R041(R041 a0);
-uint64_t __attribute__((ms_abi)) w64_hash_R041(R041 a0);
-R041 __attribute__((ms_abi)) w64_echo_R041(uint32_t a0, R041 a1, double a2, float a3);
+uint64_t hash_R041(unsigned long a0, R041 a1, double a2);
+R041 echo_R041(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uint64_t a5, unsigned char a6, R041 a7, int8_t a8, double a9);
 R042 make_R042(int seed);
-uint64_t hash_R042(uint32_t a0, long a1, double a2, uint32_t a3, uint16_t a4, int16_t a5, short a6, unsigned char a7, R042 a8, EnU16 a9, signed char a10);
-R042 echo_R042(double a0, float a1, float a2, unsigned short a3, double a4, double a5, R042 a6, int16_t a7, EnI16 a8);
-uint64_t pair_R042(unsigned short a0, R042 a1, double a2, R042 a3, uint64_t a4);
+uint64_t hash_R042(double a0, R042 a1);
+R042 echo_R042(int a0, EnU16 a1, R042 a2, float a3, signed char a4);
+uint64_t pair_R042(float a0, float a1, float a2, R042 a3, int16_t a4, R042 a5, ssize_t a6, uint8_t a7);
 R043 make_R043(int seed);
-uint64_t hash_R043(unsigned long a0, R043 a1, double a2);
-R043 echo_R043(uintptr_t a0, short a1, short a2, const int64_t *a3, long a4, uint64_t a5, unsigned char a6, R043 a7, int8_t a8, double a9);
+uint64_t hash_R043(int8_t a0, unsigned long a1, signed char a2, intptr_t a3, int8_t a4, EnInt a5, ssize_t a6, R043 a7, const int64_t *a8);
+R043 echo_R043(unsigned char a0, R043 a1, uint8_t a2, long a3, int8_t a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R043(uint8_t a0, R043 a1, double a2);
+R043 __attribute__((ms_abi)) w64_echo_R043(float a0, unsigned short a1, uint16_t a2, R043 a3, float a4);
 R044 make_R044(int seed);
-uint64_t hash_R044(double a0, R044 a1);
-R044 echo_R044(int a0, EnU16 a1, R044 a2, float a3, signed char a4);
-uint64_t pair_R044(float a0, float a1, float a2, R044 a3, int16_t a4, R044 a5, ssize_t a6, uint8_t a7);
+uint64_t hash_R044(int8_t a0, unsigned char a1, unsigned long a2, R044 a3, uint16_t a4);
+R044 echo_R044(signed char a0, _Bool a1, uint16_t a2, int a3, R044 a4);
+uint64_t pair_R044(long a0, unsigned short a1, unsigned char a2, unsigned char a3, long a4, unsigned short a5, R044 a6, const int64_t *a7, R044 a8, short a9);
 R045 make_R045(int seed);
-uint64_t hash_R045(int8_t a0, unsigned long a1, signed char a2, intptr_t a3, int8_t a4, EnInt a5, ssize_t a6, R045 a7, const int64_t *a8);
-R045 echo_R045(unsigned char a0, R045 a1, uint8_t a2, long a3, int8_t a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R045(uint8_t a0, R045 a1, double a2);
-R045 __attribute__((ms_abi)) w64_echo_R045(float a0, unsigned short a1, uint16_t a2, R045 a3, float a4);
+uint64_t hash_R045(float a0, R045 a1);
+R045 echo_R045(double a0, float a1, float a2, float a3, double a4, double a5, float a6, double a7, R045 a8, const int64_t *a9, const int64_t *a10);
 R046 make_R046(int seed);
-uint64_t hash_R046(int8_t a0, unsigned char a1, unsigned long a2, R046 a3, uint16_t a4);
-R046 echo_R046(signed char a0, _Bool a1, uint16_t a2, int a3, R046 a4);
-uint64_t pair_R046(long a0, unsigned short a1, unsigned char a2, unsigned char a3, long a4, unsigned short a5, R046 a6, const int64_t *a7, R046 a8, short a9);
+uint64_t hash_R046(const int64_t *a0, EnI8 a1, R046 a2);
+R046 echo_R046(EnI8 a0, signed char a1, double a2, float a3, R046 a4);
+uint64_t pair_R046(uintptr_t a0, unsigned short a1, unsigned char a2, R046 a3, short a4, R046 a5);
 R047 make_R047(int seed);
-uint64_t hash_R047(float a0, R047 a1);
-R047 echo_R047(double a0, float a1, float a2, float a3, double a4, double a5, float a6, double a7, R047 a8, const int64_t *a9, const int64_t *a10);
+uint64_t hash_R047(long a0, int a1, intptr_t a2, const int64_t *a3, R047 a4, uint16_t a5);
+R047 echo_R047(uint8_t a0, short a1, int64_t a2, R047 a3, unsigned short a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R047(long a0, float a1, unsigned int a2, double a3, const int64_t *a4, R047 a5, double a6, double a7);
+R047 __attribute__((ms_abi)) w64_echo_R047(float a0, float a1, R047 a2, int8_t a3, int32_t a4);
 R048 make_R048(int seed);
-uint64_t hash_R048(const int64_t *a0, EnI8 a1, R048 a2);
-R048 echo_R048(EnI8 a0, signed char a1, double a2, float a3, R048 a4);
-uint64_t pair_R048(uintptr_t a0, unsigned short a1, unsigned char a2, R048 a3, short a4, R048 a5);
+uint64_t hash_R048(EnI64 a0, unsigned char a1, long a2, int a3, int8_t a4, R048 a5, unsigned char a6);
+R048 echo_R048(int a0, unsigned short a1, int16_t a2, signed char a3, long long a4, unsigned long long a5, short a6, R048 a7, unsigned int a8);
+uint64_t pair_R048(float a0, double a1, float a2, R048 a3, uint8_t a4, R048 a5, int64_t a6);
 R049 make_R049(int seed);
-uint64_t hash_R049(long a0, int a1, intptr_t a2, const int64_t *a3, R049 a4, uint16_t a5);
-R049 echo_R049(uint8_t a0, short a1, int64_t a2, R049 a3, unsigned short a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R049(long a0, float a1, unsigned int a2, double a3, const int64_t *a4, R049 a5, double a6, double a7);
-R049 __attribute__((ms_abi)) w64_echo_R049(float a0, float a1, R049 a2, int8_t a3, int32_t a4);
+uint64_t hash_R049(EnI8 a0, R049 a1, const int64_t *a2);
+R049 echo_R049(R049 a0, float a1);
 R050 make_R050(int seed);
-uint64_t hash_R050(EnI64 a0, unsigned char a1, long a2, int a3, int8_t a4, R050 a5, unsigned char a6);
-R050 echo_R050(int a0, unsigned short a1, int16_t a2, signed char a3, long long a4, unsigned long long a5, short a6, R050 a7, unsigned int a8);
-uint64_t pair_R050(float a0, double a1, float a2, R050 a3, uint8_t a4, R050 a5, int64_t a6);
+uint64_t hash_R050(double a0, double a1, double a2, double a3, double a4, float a5, R050 a6);
+R050 echo_R050(R050 a0, EnI64 a1, int16_t a2, float a3);
+uint64_t pair_R050(float a0, float a1, float a2, float a3, R050 a4, double a5, R050 a6, double a7, char a8);
 R051 make_R051(int seed);
-uint64_t hash_R051(EnI8 a0, R051 a1, const int64_t *a2);
-R051 echo_R051(R051 a0, float a1);
+uint64_t hash_R051(int16_t a0, R051 a1, unsigned int a2);
+R051 echo_R051(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R051 a5);
+uint64_t __attribute__((ms_abi)) w64_hash_R051(float a0, double a1, EnI8 a2, EnI64 a3, R051 a4);
+R051 __attribute__((ms_abi)) w64_echo_R051(double a0, double a1, R051 a2, intptr_t a3);
 R052 make_R052(int seed);
-uint64_t hash_R052(double a0, double a1, double a2, double a3, double a4, float a5, R052 a6);
-R052 echo_R052(R052 a0, EnI64 a1, int16_t a2, float a3);
-uint64_t pair_R052(float a0, float a1, float a2, float a3, R052 a4, double a5, R052 a6, double a7, char a8);
+uint64_t hash_R052(EnInt a0, unsigned char a1, float a2, uint16_t a3, short a4, float a5, double a6, R052 a7);
+R052 echo_R052(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, const int64_t *a6, double a7, R052 a8, size_t a9, EnU8 a10, signed char a11);
+uint64_t pair_R052(R052 a0, short a1, R052 a2, unsigned short a3, EnU8 a4);
 R053 make_R053(int seed);
-uint64_t hash_R053(int16_t a0, R053 a1, unsigned int a2);
-R053 echo_R053(uint16_t a0, EnU16 a1, uint64_t a2, EnI16 a3, uint8_t a4, R053 a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R053(float a0, double a1, EnI8 a2, EnI64 a3, R053 a4);
-R053 __attribute__((ms_abi)) w64_echo_R053(double a0, double a1, R053 a2, intptr_t a3);
+uint64_t hash_R053(uint16_t a0, unsigned long a1, unsigned short a2, uintptr_t a3, const int64_t *a4, R053 a5);
+R053 echo_R053(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t a4, intptr_t a5, uint8_t a6, uint8_t a7, R053 a8, double a9, double a10);
 R054 make_R054(int seed);
-uint64_t hash_R054(EnInt a0, unsigned char a1, float a2, uint16_t a3, short a4, float a5, double a6, R054 a7);
-R054 echo_R054(int8_t a0, EnU8 a1, int16_t a2, double a3, short a4, EnU64 a5, const int64_t *a6, double a7, R054 a8, size_t a9, EnU8 a10, signed char a11);
-uint64_t pair_R054(R054 a0, short a1, R054 a2, unsigned short a3, EnU8 a4);
+uint64_t hash_R054(unsigned short a0, R054 a1, int16_t a2, uint8_t a3);
+R054 echo_R054(double a0, R054 a1);
+uint64_t pair_R054(int32_t a0, uint8_t a1, const int64_t *a2, R054 a3, short a4, R054 a5);
 R055 make_R055(int seed);
-uint64_t hash_R055(uint16_t a0, unsigned long a1, unsigned short a2, uintptr_t a3, const int64_t *a4, R055 a5);
-R055 echo_R055(const int64_t *a0, EnI64 a1, float a2, const int64_t *a3, int8_t a4, intptr_t a5, uint8_t a6, uint8_t a7, R055 a8, double a9, double a10);
+uint64_t hash_R055(float a0, double a1, double a2, R055 a3, ssize_t a4, EnInt a5);
+R055 echo_R055(float a0, double a1, float a2, short a3, long a4, R055 a5, int8_t a6, long long a7, signed char a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R055(EnInt a0, EnI64 a1, unsigned short a2, R055 a3, unsigned int a4, long a5);
+R055 __attribute__((ms_abi)) w64_echo_R055(const int64_t *a0, _Bool a1, long a2, unsigned char a3, R055 a4);
 R056 make_R056(int seed);
-uint64_t hash_R056(unsigned short a0, R056 a1, int16_t a2, uint8_t a3);
-R056 echo_R056(double a0, R056 a1);
-uint64_t pair_R056(int32_t a0, uint8_t a1, const int64_t *a2, R056 a3, short a4, R056 a5);
+uint64_t hash_R056(size_t a0, int8_t a1, R056 a2, const int64_t *a3);
+R056 echo_R056(uintptr_t a0, long long a1, uint16_t a2, R056 a3, uint32_t a4, const int64_t *a5);
+uint64_t pair_R056(ssize_t a0, R056 a1, float a2, R056 a3, unsigned long a4, uint32_t a5);
 R057 make_R057(int seed);
-uint64_t hash_R057(float a0, double a1, double a2, R057 a3, ssize_t a4, EnInt a5);
-R057 echo_R057(float a0, double a1, float a2, short a3, long a4, R057 a5, int8_t a6, long long a7, signed char a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R057(EnInt a0, EnI64 a1, unsigned short a2, R057 a3, unsigned int a4, long a5);
-R057 __attribute__((ms_abi)) w64_echo_R057(const int64_t *a0, _Bool a1, long a2, unsigned char a3, R057 a4);
+uint64_t hash_R057(double a0, int8_t a1, float a2, R057 a3, int8_t a4, uint16_t a5);
+R057 echo_R057(int8_t a0, R057 a1, float a2, int16_t a3);
 R058 make_R058(int seed);
-uint64_t hash_R058(size_t a0, int8_t a1, R058 a2, const int64_t *a3);
-R058 echo_R058(uintptr_t a0, long long a1, uint16_t a2, R058 a3, uint32_t a4, const int64_t *a5);
-uint64_t pair_R058(ssize_t a0, R058 a1, float a2, R058 a3, unsigned long a4, uint32_t a5);
+uint64_t hash_R058(unsigned int a0, const int64_t *a1, long a2, unsigned long a3, char a4, const int64_t *a5, unsigned char a6, size_t a7, R058 a8);
+R058 echo_R058(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, unsigned short a5, double a6, char a7, R058 a8);
+uint64_t pair_R058(double a0, double a1, double a2, R058 a3, long a4, R058 a5, double a6, unsigned char a7);
 R059 make_R059(int seed);
-uint64_t hash_R059(double a0, int8_t a1, float a2, R059 a3, int8_t a4, uint16_t a5);
-R059 echo_R059(int8_t a0, R059 a1, float a2, int16_t a3);
+uint64_t hash_R059(R059 a0, float a1);
+R059 echo_R059(double a0, double a1, float a2, R059 a3, unsigned short a4, float a5, uint32_t a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R059(size_t a0, float a1, double a2, double a3, R059 a4, float a5, float a6);
+R059 __attribute__((ms_abi)) w64_echo_R059(R059 a0, signed char a1);
 R060 make_R060(int seed);
-uint64_t hash_R060(unsigned int a0, const int64_t *a1, long a2, unsigned long a3, char a4, const int64_t *a5, unsigned char a6, size_t a7, R060 a8);
-R060 echo_R060(unsigned long long a0, EnI8 a1, float a2, double a3, float a4, unsigned short a5, double a6, char a7, R060 a8);
-uint64_t pair_R060(double a0, double a1, double a2, R060 a3, long a4, R060 a5, double a6, unsigned char a7);
+uint64_t hash_R060(unsigned long long a0, unsigned long a1, unsigned char a2, long a3, unsigned short a4, R060 a5, unsigned char a6, uint8_t a7);
+R060 echo_R060(float a0, long long a1, uint8_t a2, double a3, float a4, double a5, R060 a6, unsigned char a7, size_t a8, uint16_t a9);
+uint64_t pair_R060(unsigned short a0, R060 a1, unsigned short a2, R060 a3, double a4, double a5);
 R061 make_R061(int seed);
-uint64_t hash_R061(R061 a0, float a1);
-R061 echo_R061(double a0, double a1, float a2, R061 a3, unsigned short a4, float a5, uint32_t a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R061(size_t a0, float a1, double a2, double a3, R061 a4, float a5, float a6);
-R061 __attribute__((ms_abi)) w64_echo_R061(R061 a0, signed char a1);
+uint64_t hash_R061(float a0, float a1, uintptr_t a2, long a3, float a4, double a5, R061 a6, double a7, signed char a8);
+R061 echo_R061(double a0, double a1, float a2, double a3, R061 a4, intptr_t a5);
 R062 make_R062(int seed);
-uint64_t hash_R062(unsigned long long a0, unsigned long a1, unsigned char a2, long a3, unsigned short a4, R062 a5, unsigned char a6, uint8_t a7);
-R062 echo_R062(float a0, long long a1, uint8_t a2, double a3, float a4, double a5, R062 a6, unsigned char a7, size_t a8, uint16_t a9);
-uint64_t pair_R062(unsigned short a0, R062 a1, unsigned short a2, R062 a3, double a4, double a5);
+uint64_t hash_R062(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R062 a7, short a8);
+R062 echo_R062(EnInt a0, int16_t a1, EnI16 a2, double a3, R062 a4, float a5);
+uint64_t pair_R062(R062 a0, uint16_t a1, R062 a2, short a3, signed char a4);
 R063 make_R063(int seed);
-uint64_t hash_R063(float a0, float a1, uintptr_t a2, long a3, float a4, double a5, R063 a6, double a7, signed char a8);
-R063 echo_R063(double a0, double a1, float a2, double a3, R063 a4, intptr_t a5);
+uint64_t hash_R063(R063 a0);
+R063 echo_R063(double a0, float a1, float a2, double a3, float a4, double a5, R063 a6, double a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R063(R063 a0, uint16_t a1);
+R063 __attribute__((ms_abi)) w64_echo_R063(float a0, unsigned char a1, R063 a2);
 R064 make_R064(int seed);
-uint64_t hash_R064(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R064 a7, short a8);
-R064 echo_R064(EnInt a0, int16_t a1, EnI16 a2, double a3, R064 a4, float a5);
-uint64_t pair_R064(R064 a0, uint16_t a1, R064 a2, short a3, signed char a4);
+uint64_t hash_R064(size_t a0, int a1, EnU16 a2, int16_t a3, size_t a4, const int64_t *a5, R064 a6, float a7);
+R064 echo_R064(signed char a0, short a1, R064 a2, float a3, double a4, double a5);
+uint64_t pair_R064(double a0, double a1, uint16_t a2, intptr_t a3, R064 a4, char a5, R064 a6);
 R065 make_R065(int seed);
-uint64_t hash_R065(R065 a0);
-R065 echo_R065(double a0, float a1, float a2, double a3, float a4, double a5, R065 a6, double a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R065(R065 a0, uint16_t a1);
-R065 __attribute__((ms_abi)) w64_echo_R065(float a0, unsigned char a1, R065 a2);
+uint64_t hash_R065(double a0, float a1, char a2, _Bool a3, signed char a4, short a5, R065 a6);
+R065 echo_R065(float a0, EnInt a1, R065 a2, ssize_t a3, float a4, unsigned long long a5);
 R066 make_R066(int seed);
-uint64_t hash_R066(size_t a0, int a1, EnU16 a2, int16_t a3, size_t a4, const int64_t *a5, R066 a6, float a7);
-R066 echo_R066(signed char a0, short a1, R066 a2, float a3, double a4, double a5);
-uint64_t pair_R066(double a0, double a1, uint16_t a2, intptr_t a3, R066 a4, char a5, R066 a6);
+uint64_t hash_R066(double a0, R066 a1);
+R066 echo_R066(int16_t a0, float a1, R066 a2, double a3, double a4);
+uint64_t pair_R066(float a0, R066 a1, int8_t a2, R066 a3, EnI64 a4);
 R067 make_R067(int seed);
-uint64_t hash_R067(double a0, float a1, char a2, _Bool a3, signed char a4, short a5, R067 a6);
-R067 echo_R067(float a0, EnInt a1, R067 a2, ssize_t a3, float a4, unsigned long long a5);
+uint64_t hash_R067(signed char a0, uint64_t a1, EnI16 a2, int8_t a3, R067 a4);
+R067 echo_R067(R067 a0, uint32_t a1, int8_t a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R067(double a0, double a1, float a2, R067 a3, uintptr_t a4);
+R067 __attribute__((ms_abi)) w64_echo_R067(float a0, const int64_t *a1, int16_t a2, R067 a3);
 R068 make_R068(int seed);
-uint64_t hash_R068(double a0, R068 a1);
-R068 echo_R068(int16_t a0, float a1, R068 a2, double a3, double a4);
-uint64_t pair_R068(float a0, R068 a1, int8_t a2, R068 a3, EnI64 a4);
+uint64_t hash_R068(signed char a0, float a1, float a2, float a3, R068 a4, float a5, float a6);
+R068 echo_R068(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, EnI8 a5, const int64_t *a6, float a7, R068 a8, unsigned int a9);
+uint64_t pair_R068(float a0, double a1, uint32_t a2, float a3, R068 a4, uint64_t a5, R068 a6, float a7);
 R069 make_R069(int seed);
-uint64_t hash_R069(signed char a0, uint64_t a1, EnI16 a2, int8_t a3, R069 a4);
-R069 echo_R069(R069 a0, uint32_t a1, int8_t a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R069(double a0, double a1, float a2, R069 a3, uintptr_t a4);
-R069 __attribute__((ms_abi)) w64_echo_R069(float a0, const int64_t *a1, int16_t a2, R069 a3);
+uint64_t hash_R069(unsigned long long a0, EnI16 a1, const int64_t *a2, uintptr_t a3, size_t a4, const int64_t *a5, signed char a6, R069 a7, double a8);
+R069 echo_R069(float a0, R069 a1, ssize_t a2, unsigned short a3, uint16_t a4);
 R070 make_R070(int seed);
-uint64_t hash_R070(signed char a0, float a1, float a2, float a3, R070 a4, float a5, float a6);
-R070 echo_R070(_Bool a0, long long a1, signed char a2, int16_t a3, double a4, EnI8 a5, const int64_t *a6, float a7, R070 a8, unsigned int a9);
-uint64_t pair_R070(float a0, double a1, uint32_t a2, float a3, R070 a4, uint64_t a5, R070 a6, float a7);
+uint64_t hash_R070(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7, R070 a8);
+R070 echo_R070(uint16_t a0, unsigned char a1, R070 a2, unsigned int a3, unsigned long a4);
+uint64_t pair_R070(double a0, double a1, R070 a2, float a3, R070 a4, float a5, float a6);
 R071 make_R071(int seed);
-uint64_t hash_R071(unsigned long long a0, EnI16 a1, const int64_t *a2, uintptr_t a3, size_t a4, const int64_t *a5, signed char a6, R071 a7, double a8);
-R071 echo_R071(float a0, R071 a1, ssize_t a2, unsigned short a3, uint16_t a4);
+uint64_t hash_R071(size_t a0, double a1, R071 a2, float a3);
+R071 echo_R071(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short a5, R071 a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R071(double a0, float a1, double a2, double a3, unsigned short a4, R071 a5, float a6, double a7);
+R071 __attribute__((ms_abi)) w64_echo_R071(R071 a0, int16_t a1, EnU8 a2);
 R072 make_R072(int seed);
-uint64_t hash_R072(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7, R072 a8);
-R072 echo_R072(uint16_t a0, unsigned char a1, R072 a2, unsigned int a3, unsigned long a4);
-uint64_t pair_R072(double a0, double a1, R072 a2, float a3, R072 a4, float a5, float a6);
+uint64_t hash_R072(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R072 a6, uint8_t a7);
+R072 echo_R072(short a0, R072 a1, short a2);
+uint64_t pair_R072(double a0, R072 a1, int32_t a2, R072 a3, EnI64 a4, unsigned long long a5);
 R073 make_R073(int seed);
-uint64_t hash_R073(size_t a0, double a1, R073 a2, float a3);
-R073 echo_R073(float a0, char a1, unsigned short a2, char a3, uint32_t a4, short a5, R073 a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R073(double a0, float a1, double a2, double a3, unsigned short a4, R073 a5, float a6, double a7);
-R073 __attribute__((ms_abi)) w64_echo_R073(R073 a0, int16_t a1, EnU8 a2);
+uint64_t hash_R073(EnU32 a0, long a1, uint8_t a2, uintptr_t a3, _Bool a4, R073 a5);
+R073 echo_R073(R073 a0);
 R074 make_R074(int seed);
-uint64_t hash_R074(int a0, int8_t a1, signed char a2, unsigned short a3, unsigned long long a4, size_t a5, R074 a6, uint8_t a7);
-R074 echo_R074(short a0, R074 a1, short a2);
-uint64_t pair_R074(double a0, R074 a1, int32_t a2, R074 a3, EnI64 a4, unsigned long long a5);
+uint64_t hash_R074(uint8_t a0, int a1, uint8_t a2, R074 a3);
+R074 echo_R074(double a0, unsigned char a1, double a2, R074 a3, int8_t a4);
+uint64_t pair_R074(double a0, float a1, R074 a2, EnU32 a3, R074 a4);
 R075 make_R075(int seed);
-uint64_t hash_R075(EnU32 a0, long a1, uint8_t a2, uintptr_t a3, _Bool a4, R075 a5);
-R075 echo_R075(R075 a0);
+uint64_t hash_R075(size_t a0, uint8_t a1, unsigned char a2, int a3, R075 a4, int16_t a5);
+R075 echo_R075(double a0, double a1, float a2, float a3, R075 a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R075(uint8_t a0, unsigned long a1, R075 a2, float a3);
+R075 __attribute__((ms_abi)) w64_echo_R075(uint8_t a0, const int64_t *a1, R075 a2, int16_t a3);
 R076 make_R076(int seed);
-uint64_t hash_R076(uint8_t a0, int a1, uint8_t a2, R076 a3);
-R076 echo_R076(double a0, unsigned char a1, double a2, R076 a3, int8_t a4);
-uint64_t pair_R076(double a0, float a1, R076 a2, EnU32 a3, R076 a4);
+uint64_t hash_R076(unsigned short a0, uintptr_t a1, char a2, R076 a3, long long a4, uint8_t a5);
+R076 echo_R076(double a0, double a1, R076 a2, _Bool a3);
+uint64_t pair_R076(size_t a0, int a1, char a2, int16_t a3, uint8_t a4, R076 a5, unsigned int a6, R076 a7);
 R077 make_R077(int seed);
-uint64_t hash_R077(size_t a0, uint8_t a1, unsigned char a2, int a3, R077 a4, int16_t a5);
-R077 echo_R077(double a0, double a1, float a2, float a3, R077 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R077(uint8_t a0, unsigned long a1, R077 a2, float a3);
-R077 __attribute__((ms_abi)) w64_echo_R077(uint8_t a0, const int64_t *a1, R077 a2, int16_t a3);
+uint64_t hash_R077(double a0, uint32_t a1, uint32_t a2, intptr_t a3, EnInt a4, double a5, double a6, long a7, R077 a8, float a9);
+R077 echo_R077(double a0, R077 a1, double a2);
 R078 make_R078(int seed);
-uint64_t hash_R078(unsigned short a0, uintptr_t a1, char a2, R078 a3, long long a4, uint8_t a5);
-R078 echo_R078(double a0, double a1, R078 a2, _Bool a3);
-uint64_t pair_R078(size_t a0, int a1, char a2, int16_t a3, uint8_t a4, R078 a5, unsigned int a6, R078 a7);
+uint64_t hash_R078(unsigned short a0, R078 a1, double a2);
+R078 echo_R078(float a0, double a1, double a2, R078 a3, EnU16 a4);
+uint64_t pair_R078(double a0, uint64_t a1, int16_t a2, int8_t a3, float a4, long long a5, R078 a6, long long a7, R078 a8);
 R079 make_R079(int seed);
-uint64_t hash_R079(double a0, uint32_t a1, uint32_t a2, intptr_t a3, EnInt a4, double a5, double a6, long a7, R079 a8, float a9);
-R079 echo_R079(double a0, R079 a1, double a2);
+uint64_t hash_R079(float a0, float a1, double a2, R079 a3, int32_t a4, long long a5);
+R079 echo_R079(float a0, double a1, R079 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R079(double a0, EnI64 a1, double a2, long a3, R079 a4);
+R079 __attribute__((ms_abi)) w64_echo_R079(double a0, R079 a1);
 R080 make_R080(int seed);
-uint64_t hash_R080(unsigned short a0, R080 a1, double a2);
-R080 echo_R080(float a0, double a1, double a2, R080 a3, EnU16 a4);
-uint64_t pair_R080(double a0, uint64_t a1, int16_t a2, int8_t a3, float a4, long long a5, R080 a6, long long a7, R080 a8);
+uint64_t hash_R080(uint16_t a0, const int64_t *a1, const int64_t *a2, const int64_t *a3, EnI16 a4, char a5, R080 a6, int32_t a7, double a8);
+R080 echo_R080(double a0, R080 a1);
+uint64_t pair_R080(long long a0, R080 a1, float a2, R080 a3);
 R081 make_R081(int seed);
-uint64_t hash_R081(float a0, float a1, double a2, R081 a3, int32_t a4, long long a5);
-R081 echo_R081(float a0, double a1, R081 a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R081(double a0, EnI64 a1, double a2, long a3, R081 a4);
-R081 __attribute__((ms_abi)) w64_echo_R081(double a0, R081 a1);
+uint64_t hash_R081(double a0, char a1, double a2, unsigned int a3, R081 a4, intptr_t a5, long long a6);
+R081 echo_R081(float a0, short a1, double a2, double a3, double a4, float a5, unsigned int a6, float a7, R081 a8);
 R082 make_R082(int seed);
-uint64_t hash_R082(uint16_t a0, const int64_t *a1, const int64_t *a2, const int64_t *a3, EnI16 a4, char a5, R082 a6, int32_t a7, double a8);
-R082 echo_R082(double a0, R082 a1);
-uint64_t pair_R082(long long a0, R082 a1, float a2, R082 a3);
+uint64_t hash_R082(int8_t a0, size_t a1, intptr_t a2, EnU8 a3, unsigned long a4, const int64_t *a5, long long a6, int16_t a7, R082 a8, float a9, double a10);
+R082 echo_R082(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint64_t a4, R082 a5, float a6, float a7, double a8);
+uint64_t pair_R082(R082 a0, int16_t a1, R082 a2, char a3, long long a4);
 R083 make_R083(int seed);
-uint64_t hash_R083(double a0, char a1, double a2, unsigned int a3, R083 a4, intptr_t a5, long long a6);
-R083 echo_R083(float a0, short a1, double a2, double a3, double a4, float a5, unsigned int a6, float a7, R083 a8);
+uint64_t hash_R083(float a0, float a1, R083 a2);
+R083 echo_R083(uint16_t a0, EnI64 a1, R083 a2, EnI64 a3, unsigned char a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R083(const int64_t *a0, R083 a1, _Bool a2);
+R083 __attribute__((ms_abi)) w64_echo_R083(double a0, float a1, unsigned long long a2, R083 a3, int32_t a4);
 R084 make_R084(int seed);
-uint64_t hash_R084(int8_t a0, size_t a1, intptr_t a2, EnU8 a3, unsigned long a4, const int64_t *a5, long long a6, int16_t a7, R084 a8, float a9, double a10);
-R084 echo_R084(const int64_t *a0, const int64_t *a1, uint8_t a2, int8_t a3, uint64_t a4, R084 a5, float a6, float a7, double a8);
-uint64_t pair_R084(R084 a0, int16_t a1, R084 a2, char a3, long long a4);
+uint64_t hash_R084(double a0, const int64_t *a1, EnI64 a2, const int64_t *a3, double a4, R084 a5);
+R084 echo_R084(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, uint8_t a4, R084 a5, float a6);
+uint64_t pair_R084(unsigned long a0, float a1, char a2, R084 a3, size_t a4, R084 a5);
 R085 make_R085(int seed);
-uint64_t hash_R085(float a0, float a1, R085 a2);
-R085 echo_R085(uint16_t a0, EnI64 a1, R085 a2, EnI64 a3, unsigned char a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R085(const int64_t *a0, R085 a1, _Bool a2);
-R085 __attribute__((ms_abi)) w64_echo_R085(double a0, float a1, unsigned long long a2, R085 a3, int32_t a4);
+uint64_t hash_R085(EnInt a0, signed char a1, intptr_t a2, uintptr_t a3, unsigned long a4, R085 a5, float a6, short a7);
+R085 echo_R085(double a0, double a1, float a2, double a3, float a4, float a5, double a6, R085 a7, char a8);
 R086 make_R086(int seed);
-uint64_t hash_R086(double a0, const int64_t *a1, EnI64 a2, const int64_t *a3, double a4, R086 a5);
-R086 echo_R086(unsigned char a0, unsigned int a1, intptr_t a2, signed char a3, uint8_t a4, R086 a5, float a6);
-uint64_t pair_R086(unsigned long a0, float a1, char a2, R086 a3, size_t a4, R086 a5);
+uint64_t hash_R086(int64_t a0, float a1, R086 a2, float a3);
+R086 echo_R086(double a0, int8_t a1, long a2, unsigned char a3, double a4, double a5, R086 a6, double a7, double a8);
+uint64_t pair_R086(signed char a0, R086 a1, double a2, R086 a3, const int64_t *a4);
 R087 make_R087(int seed);
-uint64_t hash_R087(EnInt a0, signed char a1, intptr_t a2, uintptr_t a3, unsigned long a4, R087 a5, float a6, short a7);
-R087 echo_R087(double a0, double a1, float a2, double a3, float a4, float a5, double a6, R087 a7, char a8);
+uint64_t hash_R087(double a0, float a1, float a2, float a3, double a4, float a5, float a6, uint16_t a7, R087 a8, int32_t a9, float a10);
+R087 echo_R087(R087 a0, uint16_t a1, uint8_t a2, _Bool a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R087(double a0, double a1, EnU16 a2, int8_t a3, R087 a4, int16_t a5, uint8_t a6);
+R087 __attribute__((ms_abi)) w64_echo_R087(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, R087 a5, EnU8 a6, uint32_t a7);
 R088 make_R088(int seed);
-uint64_t hash_R088(int64_t a0, float a1, R088 a2, float a3);
-R088 echo_R088(double a0, int8_t a1, long a2, unsigned char a3, double a4, double a5, R088 a6, double a7, double a8);
-uint64_t pair_R088(signed char a0, R088 a1, double a2, R088 a3, const int64_t *a4);
+uint64_t hash_R088(R088 a0);
+R088 echo_R088(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4, float a5, _Bool a6, int16_t a7, R088 a8, float a9);
+uint64_t pair_R088(float a0, float a1, float a2, R088 a3, float a4, R088 a5);
 R089 make_R089(int seed);
-uint64_t hash_R089(double a0, float a1, float a2, float a3, double a4, float a5, float a6, uint16_t a7, R089 a8, int32_t a9, float a10);
-R089 echo_R089(R089 a0, uint16_t a1, uint8_t a2, _Bool a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R089(double a0, double a1, EnU16 a2, int8_t a3, R089 a4, int16_t a5, uint8_t a6);
-R089 __attribute__((ms_abi)) w64_echo_R089(double a0, uint8_t a1, const int64_t *a2, uint32_t a3, short a4, R089 a5, EnU8 a6, uint32_t a7);
+uint64_t hash_R089(uint64_t a0, const int64_t *a1, int8_t a2, double a3, float a4, unsigned int a5, int a6, double a7, R089 a8, unsigned char a9, const int64_t *a10);
+R089 echo_R089(const int64_t *a0, double a1, double a2, unsigned long a3, float a4, float a5, unsigned short a6, unsigned int a7, R089 a8);
 R090 make_R090(int seed);
-uint64_t hash_R090(R090 a0);
-R090 echo_R090(EnInt a0, unsigned int a1, float a2, unsigned char a3, int16_t a4, float a5, _Bool a6, int16_t a7, R090 a8, float a9);
-uint64_t pair_R090(float a0, float a1, float a2, R090 a3, float a4, R090 a5);
+uint64_t hash_R090(float a0, float a1, double a2, double a3, uint16_t a4, double a5, int8_t a6, R090 a7, float a8, double a9);
+R090 echo_R090(ssize_t a0, intptr_t a1, intptr_t a2, R090 a3, float a4, float a5);
+uint64_t pair_R090(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, R090 a6, float a7, R090 a8, ssize_t a9);
 R091 make_R091(int seed);
-uint64_t hash_R091(uint64_t a0, const int64_t *a1, int8_t a2, double a3, float a4, unsigned int a5, int a6, double a7, R091 a8, unsigned char a9, const int64_t *a10);
-R091 echo_R091(const int64_t *a0, double a1, double a2, unsigned long a3, float a4, float a5, unsigned short a6, unsigned int a7, R091 a8);
+uint64_t hash_R091(uint16_t a0, unsigned short a1, uint8_t a2, uint8_t a3, const int64_t *a4, long a5, R091 a6, double a7, float a8);
+R091 echo_R091(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, const int64_t *a5, EnU64 a6, float a7, R091 a8, EnU64 a9, int8_t a10, unsigned long a11);
+uint64_t __attribute__((ms_abi)) w64_hash_R091(int8_t a0, float a1, uint16_t a2, double a3, R091 a4);
+R091 __attribute__((ms_abi)) w64_echo_R091(EnI8 a0, R091 a1, uint16_t a2);
 R092 make_R092(int seed);
-uint64_t hash_R092(float a0, float a1, double a2, double a3, uint16_t a4, double a5, int8_t a6, R092 a7, float a8, double a9);
-R092 echo_R092(ssize_t a0, intptr_t a1, intptr_t a2, R092 a3, float a4, float a5);
-uint64_t pair_R092(signed char a0, unsigned char a1, int8_t a2, _Bool a3, unsigned short a4, ssize_t a5, R092 a6, float a7, R092 a8, ssize_t a9);
+uint64_t hash_R092(R092 a0, EnI8 a1, unsigned char a2);
+R092 echo_R092(uint16_t a0, unsigned short a1, int a2, const int64_t *a3, R092 a4);
+uint64_t pair_R092(int8_t a0, int a1, char a2, int8_t a3, unsigned long long a4, size_t a5, R092 a6, int16_t a7, R092 a8, short a9);
 R093 make_R093(int seed);
-uint64_t hash_R093(uint16_t a0, unsigned short a1, uint8_t a2, uint8_t a3, const int64_t *a4, long a5, R093 a6, double a7, float a8);
-R093 echo_R093(signed char a0, int8_t a1, double a2, double a3, uintptr_t a4, const int64_t *a5, EnU64 a6, float a7, R093 a8, EnU64 a9, int8_t a10, unsigned long a11);
-uint64_t __attribute__((ms_abi)) w64_hash_R093(int8_t a0, float a1, uint16_t a2, double a3, R093 a4);
-R093 __attribute__((ms_abi)) w64_echo_R093(EnI8 a0, R093 a1, uint16_t a2);
+uint64_t hash_R093(unsigned long long a0, uint64_t a1, long long a2, uint32_t a3, R093 a4, short a5, uint32_t a6);
+R093 echo_R093(long long a0, unsigned long long a1, unsigned char a2, const int64_t *a3, EnI16 a4, R093 a5, int8_t a6);
 R094 make_R094(int seed);
-uint64_t hash_R094(R094 a0, EnI8 a1, unsigned char a2);
-R094 echo_R094(uint16_t a0, unsigned short a1, int a2, const int64_t *a3, R094 a4);
-uint64_t pair_R094(int8_t a0, int a1, char a2, int8_t a3, unsigned long long a4, size_t a5, R094 a6, int16_t a7, R094 a8, short a9);
+uint64_t hash_R094(double a0, double a1, double a2, R094 a3, double a4);
+R094 echo_R094(_Bool a0, int a1, char a2, intptr_t a3, uint8_t a4, R094 a5);
+uint64_t pair_R094(unsigned short a0, EnI8 a1, const int64_t *a2, R094 a3, float a4, R094 a5);
 R095 make_R095(int seed);
-uint64_t hash_R095(unsigned long long a0, uint64_t a1, long long a2, uint32_t a3, R095 a4, short a5, uint32_t a6);
-R095 echo_R095(long long a0, unsigned long long a1, unsigned char a2, const int64_t *a3, EnI16 a4, R095 a5, int8_t a6);
+uint64_t hash_R095(int8_t a0, float a1, R095 a2);
+R095 echo_R095(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, R095 a5, double a6, double a7, float a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R095(const int64_t *a0, unsigned long long a1, int32_t a2, R095 a3);
+R095 __attribute__((ms_abi)) w64_echo_R095(_Bool a0, uint16_t a1, EnI64 a2, float a3, R095 a4, const int64_t *a5);
 R096 make_R096(int seed);
-uint64_t hash_R096(double a0, double a1, double a2, R096 a3, double a4);
-R096 echo_R096(_Bool a0, int a1, char a2, intptr_t a3, uint8_t a4, R096 a5);
-uint64_t pair_R096(unsigned short a0, EnI8 a1, const int64_t *a2, R096 a3, float a4, R096 a5);
+uint64_t hash_R096(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R096 a6);
+R096 echo_R096(double a0, float a1, int16_t a2, float a3, R096 a4, const int64_t *a5, unsigned long a6, float a7);
+uint64_t pair_R096(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R096 a5, unsigned long a6, R096 a7, float a8, int32_t a9);
 R097 make_R097(int seed);
-uint64_t hash_R097(int8_t a0, float a1, R097 a2);
-R097 echo_R097(int16_t a0, int32_t a1, unsigned short a2, const int64_t *a3, const int64_t *a4, R097 a5, double a6, double a7, float a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R097(const int64_t *a0, unsigned long long a1, int32_t a2, R097 a3);
-R097 __attribute__((ms_abi)) w64_echo_R097(_Bool a0, uint16_t a1, EnI64 a2, float a3, R097 a4, const int64_t *a5);
+uint64_t hash_R097(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R097 a7);
+R097 echo_R097(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R097 a7, int64_t a8);
 R098 make_R098(int seed);
-uint64_t hash_R098(uint8_t a0, uintptr_t a1, int8_t a2, int8_t a3, signed char a4, int16_t a5, R098 a6);
-R098 echo_R098(double a0, float a1, int16_t a2, float a3, R098 a4, const int64_t *a5, unsigned long a6, float a7);
-uint64_t pair_R098(signed char a0, float a1, long long a2, const int64_t *a3, double a4, R098 a5, unsigned long a6, R098 a7, float a8, int32_t a9);
+uint64_t hash_R098(_Bool a0, int8_t a1, unsigned short a2, double a3, float a4, int16_t a5, const int64_t *a6, _Bool a7, R098 a8, signed char a9, double a10);
+R098 echo_R098(uint8_t a0, EnU8 a1, R098 a2, size_t a3, EnI64 a4);
+uint64_t pair_R098(short a0, signed char a1, R098 a2, signed char a3, R098 a4);
 R099 make_R099(int seed);
-uint64_t hash_R099(const int64_t *a0, unsigned char a1, unsigned long a2, int8_t a3, unsigned int a4, float a5, float a6, R099 a7);
-R099 echo_R099(float a0, double a1, float a2, float a3, float a4, double a5, double a6, R099 a7, int64_t a8);
+uint64_t hash_R099(float a0, R099 a1, float a2, double a3);
+R099 echo_R099(uint8_t a0, double a1, double a2, unsigned long long a3, R099 a4, float a5, int16_t a6, unsigned char a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R099(double a0, R099 a1);
+R099 __attribute__((ms_abi)) w64_echo_R099(unsigned long long a0, int16_t a1, R099 a2, long a3);
 R100 make_R100(int seed);
-uint64_t hash_R100(_Bool a0, int8_t a1, unsigned short a2, double a3, float a4, int16_t a5, const int64_t *a6, _Bool a7, R100 a8, signed char a9, double a10);
-R100 echo_R100(uint8_t a0, EnU8 a1, R100 a2, size_t a3, EnI64 a4);
-uint64_t pair_R100(short a0, signed char a1, R100 a2, signed char a3, R100 a4);
+uint64_t hash_R100(EnI8 a0, double a1, double a2, const int64_t *a3, R100 a4, int64_t a5);
+R100 echo_R100(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R100 a4, signed char a5, signed char a6);
+uint64_t pair_R100(double a0, double a1, double a2, R100 a3, signed char a4, R100 a5);
 R101 make_R101(int seed);
-uint64_t hash_R101(float a0, R101 a1, float a2, double a3);
-R101 echo_R101(uint8_t a0, double a1, double a2, unsigned long long a3, R101 a4, float a5, int16_t a6, unsigned char a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R101(double a0, R101 a1);
-R101 __attribute__((ms_abi)) w64_echo_R101(unsigned long long a0, int16_t a1, R101 a2, long a3);
+uint64_t hash_R101(int16_t a0, R101 a1, float a2);
+R101 echo_R101(R101 a0, signed char a1);
 R102 make_R102(int seed);
-uint64_t hash_R102(EnI8 a0, double a1, double a2, const int64_t *a3, R102 a4, int64_t a5);
-R102 echo_R102(uint16_t a0, ssize_t a1, double a2, EnI8 a3, R102 a4, signed char a5, signed char a6);
-uint64_t pair_R102(double a0, double a1, double a2, R102 a3, signed char a4, R102 a5);
+uint64_t hash_R102(uint8_t a0, uint16_t a1, EnInt a2, uint8_t a3, long long a4, R102 a5, long a6, unsigned long a7);
+R102 echo_R102(float a0, _Bool a1, double a2, R102 a3, double a4, unsigned char a5);
+uint64_t pair_R102(uint8_t a0, R102 a1, ssize_t a2, R102 a3, short a4);
 R103 make_R103(int seed);
-uint64_t hash_R103(int16_t a0, R103 a1, float a2);
-R103 echo_R103(R103 a0, signed char a1);
+uint64_t hash_R103(double a0, uint64_t a1, unsigned char a2, int8_t a3, int8_t a4, int8_t a5, const int64_t *a6, R103 a7);
+R103 echo_R103(size_t a0, EnI16 a1, R103 a2, double a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R103(float a0, R103 a1);
+R103 __attribute__((ms_abi)) w64_echo_R103(float a0, unsigned long a1, R103 a2);
 R104 make_R104(int seed);
-uint64_t hash_R104(uint8_t a0, uint16_t a1, EnInt a2, uint8_t a3, long long a4, R104 a5, long a6, unsigned long a7);
-R104 echo_R104(float a0, _Bool a1, double a2, R104 a3, double a4, unsigned char a5);
-uint64_t pair_R104(uint8_t a0, R104 a1, ssize_t a2, R104 a3, short a4);
+uint64_t hash_R104(float a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R104 a8, unsigned int a9, intptr_t a10);
+R104 echo_R104(double a0, float a1, R104 a2, float a3, double a4);
+uint64_t pair_R104(uint8_t a0, int32_t a1, R104 a2, double a3, R104 a4, double a5);
 R105 make_R105(int seed);
-uint64_t hash_R105(double a0, uint64_t a1, unsigned char a2, int8_t a3, int8_t a4, int8_t a5, const int64_t *a6, R105 a7);
-R105 echo_R105(size_t a0, EnI16 a1, R105 a2, double a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R105(float a0, R105 a1);
-R105 __attribute__((ms_abi)) w64_echo_R105(float a0, unsigned long a1, R105 a2);
+uint64_t hash_R105(unsigned int a0, signed char a1, signed char a2, _Bool a3, double a4, unsigned char a5, int a6, R105 a7, double a8);
+R105 echo_R105(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_t a5, uint8_t a6, R105 a7);
 R106 make_R106(int seed);
-uint64_t hash_R106(float a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R106 a8, unsigned int a9, intptr_t a10);
-R106 echo_R106(double a0, float a1, R106 a2, float a3, double a4);
-uint64_t pair_R106(uint8_t a0, int32_t a1, R106 a2, double a3, R106 a4, double a5);
+uint64_t hash_R106(R106 a0, double a1);
+R106 echo_R106(R106 a0, char a1);
+uint64_t pair_R106(unsigned int a0, uint8_t a1, EnI64 a2, long long a3, R106 a4, EnU16 a5, R106 a6, float a7, double a8);
 R107 make_R107(int seed);
-uint64_t hash_R107(unsigned int a0, signed char a1, signed char a2, _Bool a3, double a4, unsigned char a5, int a6, R107 a7, double a8);
-R107 echo_R107(int16_t a0, uint16_t a1, int8_t a2, int16_t a3, size_t a4, int32_t a5, uint8_t a6, R107 a7);
+uint64_t hash_R107(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R107 a7, unsigned int a8, float a9);
+R107 echo_R107(float a0, const int64_t *a1, double a2, int64_t a3, float a4, float a5, unsigned char a6, R107 a7, char a8, uint32_t a9, int64_t a10);
+uint64_t __attribute__((ms_abi)) w64_hash_R107(signed char a0, R107 a1, uint16_t a2);
+R107 __attribute__((ms_abi)) w64_echo_R107(double a0, char a1, float a2, R107 a3, short a4, signed char a5);
 R108 make_R108(int seed);
-uint64_t hash_R108(R108 a0, double a1);
-R108 echo_R108(R108 a0, char a1);
-uint64_t pair_R108(unsigned int a0, uint8_t a1, EnI64 a2, long long a3, R108 a4, EnU16 a5, R108 a6, float a7, double a8);
+uint64_t hash_R108(int64_t a0, float a1, R108 a2, float a3);
+R108 echo_R108(R108 a0, double a1, float a2, float a3);
+uint64_t pair_R108(R108 a0, double a1, R108 a2, double a3);
 R109 make_R109(int seed);
-uint64_t hash_R109(double a0, float a1, double a2, float a3, double a4, double a5, float a6, R109 a7, unsigned int a8, float a9);
-R109 echo_R109(float a0, const int64_t *a1, double a2, int64_t a3, float a4, float a5, unsigned char a6, R109 a7, char a8, uint32_t a9, int64_t a10);
-uint64_t __attribute__((ms_abi)) w64_hash_R109(signed char a0, R109 a1, uint16_t a2);
-R109 __attribute__((ms_abi)) w64_echo_R109(double a0, char a1, float a2, R109 a3, short a4, signed char a5);
+uint64_t hash_R109(float a0, float a1, float a2, float a3, unsigned int a4, double a5, R109 a6, uint64_t a7, double a8);
+R109 echo_R109(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R109 a4, uintptr_t a5, long a6);
 R110 make_R110(int seed);
-uint64_t hash_R110(int64_t a0, float a1, R110 a2, float a3);
-R110 echo_R110(R110 a0, double a1, float a2, float a3);
-uint64_t pair_R110(R110 a0, double a1, R110 a2, double a3);
+uint64_t hash_R110(double a0, R110 a1);
+R110 echo_R110(unsigned long long a0, R110 a1, const int64_t *a2, uint32_t a3);
+uint64_t pair_R110(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R110 a4, double a5, R110 a6, unsigned int a7);
 R111 make_R111(int seed);
-uint64_t hash_R111(float a0, float a1, float a2, float a3, unsigned int a4, double a5, R111 a6, uint64_t a7, double a8);
-R111 echo_R111(uint16_t a0, ssize_t a1, intptr_t a2, unsigned long a3, R111 a4, uintptr_t a5, long a6);
+uint64_t hash_R111(double a0, double a1, double a2, double a3, double a4, float a5, R111 a6, float a7);
+R111 echo_R111(R111 a0, double a1, uint32_t a2, float a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R111(_Bool a0, long a1, R111 a2, int8_t a3, unsigned int a4);
+R111 __attribute__((ms_abi)) w64_echo_R111(signed char a0, short a1, unsigned int a2, int16_t a3, R111 a4);
 R112 make_R112(int seed);
-uint64_t hash_R112(double a0, R112 a1);
-R112 echo_R112(unsigned long long a0, R112 a1, const int64_t *a2, uint32_t a3);
-uint64_t pair_R112(uint32_t a0, unsigned short a1, long long a2, int8_t a3, R112 a4, double a5, R112 a6, unsigned int a7);
+uint64_t hash_R112(float a0, float a1, float a2, R112 a3);
+R112 echo_R112(int64_t a0, R112 a1, float a2);
+uint64_t pair_R112(float a0, double a1, float a2, double a3, double a4, double a5, R112 a6, double a7, R112 a8, float a9);
 R113 make_R113(int seed);
-uint64_t hash_R113(double a0, double a1, double a2, double a3, double a4, float a5, R113 a6, float a7);
-R113 echo_R113(R113 a0, double a1, uint32_t a2, float a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R113(_Bool a0, long a1, R113 a2, int8_t a3, unsigned int a4);
-R113 __attribute__((ms_abi)) w64_echo_R113(signed char a0, short a1, unsigned int a2, int16_t a3, R113 a4);
+uint64_t hash_R113(R113 a0);
+R113 echo_R113(float a0, EnU32 a1, EnI8 a2, R113 a3);
 R114 make_R114(int seed);
-uint64_t hash_R114(float a0, float a1, float a2, R114 a3);
-R114 echo_R114(int64_t a0, R114 a1, float a2);
-uint64_t pair_R114(float a0, double a1, float a2, double a3, double a4, double a5, R114 a6, double a7, R114 a8, float a9);
+uint64_t hash_R114(float a0, short a1, R114 a2, const int64_t *a3, _Bool a4);
+R114 echo_R114(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI16 a4, signed char a5, EnU32 a6, unsigned long long a7, R114 a8, float a9, double a10, float a11);
+uint64_t pair_R114(uint32_t a0, float a1, short a2, uint16_t a3, const int64_t *a4, const int64_t *a5, R114 a6, double a7, R114 a8, uintptr_t a9);
 R115 make_R115(int seed);
-uint64_t hash_R115(R115 a0);
-R115 echo_R115(float a0, EnU32 a1, EnI8 a2, R115 a3);
+uint64_t hash_R115(float a0, long a1, float a2, double a3, float a4, float a5, R115 a6, unsigned long a7, uint16_t a8);
+R115 echo_R115(short a0, long a1, unsigned long long a2, unsigned char a3, uint8_t a4, R115 a5, double a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R115(float a0, uint8_t a1, R115 a2, int32_t a3, uint16_t a4);
+R115 __attribute__((ms_abi)) w64_echo_R115(ssize_t a0, R115 a1);
 R116 make_R116(int seed);
-uint64_t hash_R116(float a0, short a1, R116 a2, const int64_t *a3, _Bool a4);
-R116 echo_R116(ssize_t a0, unsigned short a1, unsigned char a2, intptr_t a3, EnI16 a4, signed char a5, EnU32 a6, unsigned long long a7, R116 a8, float a9, double a10, float a11);
-uint64_t pair_R116(uint32_t a0, float a1, short a2, uint16_t a3, const int64_t *a4, const int64_t *a5, R116 a6, double a7, R116 a8, uintptr_t a9);
+uint64_t hash_R116(R116 a0, double a1);
+R116 echo_R116(float a0, float a1, float a2, float a3, R116 a4);
+uint64_t pair_R116(double a0, R116 a1, const int64_t *a2, R116 a3, signed char a4, unsigned long long a5);
 R117 make_R117(int seed);
-uint64_t hash_R117(float a0, long a1, float a2, double a3, float a4, float a5, R117 a6, unsigned long a7, uint16_t a8);
-R117 echo_R117(short a0, long a1, unsigned long long a2, unsigned char a3, uint8_t a4, R117 a5, double a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R117(float a0, uint8_t a1, R117 a2, int32_t a3, uint16_t a4);
-R117 __attribute__((ms_abi)) w64_echo_R117(ssize_t a0, R117 a1);
+uint64_t hash_R117(float a0, R117 a1, double a2);
+R117 echo_R117(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a4, uint16_t a5, uint8_t a6, R117 a7, unsigned long a8);
 R118 make_R118(int seed);
-uint64_t hash_R118(R118 a0, double a1);
-R118 echo_R118(float a0, float a1, float a2, float a3, R118 a4);
-uint64_t pair_R118(double a0, R118 a1, const int64_t *a2, R118 a3, signed char a4, unsigned long long a5);
+uint64_t hash_R118(unsigned long long a0, int32_t a1, uint16_t a2, short a3, EnU8 a4, const int64_t *a5, short a6, R118 a7, uint64_t a8);
+R118 echo_R118(double a0, unsigned short a1, float a2, unsigned short a3, short a4, long a5, R118 a6, unsigned char a7, size_t a8);
+uint64_t pair_R118(char a0, unsigned short a1, const int64_t *a2, float a3, R118 a4, const int64_t *a5, R118 a6, EnI64 a7, double a8);
 R119 make_R119(int seed);
-uint64_t hash_R119(float a0, R119 a1, double a2);
-R119 echo_R119(int64_t a0, int8_t a1, int16_t a2, _Bool a3, unsigned long long a4, uint16_t a5, uint8_t a6, R119 a7, unsigned long a8);
+uint64_t hash_R119(uint64_t a0, double a1, int16_t a2, uint8_t a3, R119 a4, short a5);
+R119 echo_R119(int16_t a0, double a1, const int64_t *a2, R119 a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R119(int16_t a0, EnU32 a1, unsigned short a2, signed char a3, R119 a4, double a5);
+R119 __attribute__((ms_abi)) w64_echo_R119(const int64_t *a0, long a1, unsigned char a2, R119 a3, const int64_t *a4);
 R120 make_R120(int seed);
-uint64_t hash_R120(unsigned long long a0, int32_t a1, uint16_t a2, short a3, EnU8 a4, const int64_t *a5, short a6, R120 a7, uint64_t a8);
-R120 echo_R120(double a0, unsigned short a1, float a2, unsigned short a3, short a4, long a5, R120 a6, unsigned char a7, size_t a8);
-uint64_t pair_R120(char a0, unsigned short a1, const int64_t *a2, float a3, R120 a4, const int64_t *a5, R120 a6, EnI64 a7, double a8);
+uint64_t hash_R120(float a0, float a1, double a2, float a3, double a4, float a5, float a6, R120 a7, unsigned int a8);
+R120 echo_R120(int32_t a0, float a1, R120 a2, const int64_t *a3, EnU16 a4);
+uint64_t pair_R120(intptr_t a0, float a1, char a2, float a3, double a4, R120 a5, short a6, R120 a7, int a8, double a9);
 R121 make_R121(int seed);
-uint64_t hash_R121(uint64_t a0, double a1, int16_t a2, uint8_t a3, R121 a4, short a5);
-R121 echo_R121(int16_t a0, double a1, const int64_t *a2, R121 a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R121(int16_t a0, EnU32 a1, unsigned short a2, signed char a3, R121 a4, double a5);
-R121 __attribute__((ms_abi)) w64_echo_R121(const int64_t *a0, long a1, unsigned char a2, R121 a3, const int64_t *a4);
+uint64_t hash_R121(R121 a0);
+R121 echo_R121(const int64_t *a0, R121 a1, int a2, long long a3);
 R122 make_R122(int seed);
-uint64_t hash_R122(float a0, float a1, double a2, float a3, double a4, float a5, float a6, R122 a7, unsigned int a8);
-R122 echo_R122(int32_t a0, float a1, R122 a2, const int64_t *a3, EnU16 a4);
-uint64_t pair_R122(intptr_t a0, float a1, char a2, float a3, double a4, R122 a5, short a6, R122 a7, int a8, double a9);
+uint64_t hash_R122(float a0, signed char a1, R122 a2);
+R122 echo_R122(float a0, double a1, double a2, unsigned short a3, unsigned int a4, double a5, float a6, R122 a7);
+uint64_t pair_R122(const int64_t *a0, uint8_t a1, unsigned int a2, unsigned long long a3, ssize_t a4, R122 a5, intptr_t a6, R122 a7, float a8);
 R123 make_R123(int seed);
-uint64_t hash_R123(R123 a0);
-R123 echo_R123(const int64_t *a0, R123 a1, int a2, long long a3);
+uint64_t hash_R123(float a0, double a1, R123 a2, char a3, int32_t a4);
+R123 echo_R123(unsigned int a0, int a1, unsigned char a2, R123 a3, uint64_t a4, int8_t a5);
+uint64_t __attribute__((ms_abi)) w64_hash_R123(const int64_t *a0, char a1, int64_t a2, EnI8 a3, uint16_t a4, R123 a5, EnU32 a6);
+R123 __attribute__((ms_abi)) w64_echo_R123(float a0, int16_t a1, R123 a2);
 R124 make_R124(int seed);
-uint64_t hash_R124(float a0, signed char a1, R124 a2);
-R124 echo_R124(float a0, double a1, double a2, unsigned short a3, unsigned int a4, double a5, float a6, R124 a7);
-uint64_t pair_R124(const int64_t *a0, uint8_t a1, unsigned int a2, unsigned long long a3, ssize_t a4, R124 a5, intptr_t a6, R124 a7, float a8);
+uint64_t hash_R124(const int64_t *a0, uint8_t a1, R124 a2, float a3);
+R124 echo_R124(long a0, R124 a1, float a2, float a3, float a4);
+uint64_t pair_R124(EnU16 a0, float a1, R124 a2, int16_t a3, R124 a4);
 R125 make_R125(int seed);
-uint64_t hash_R125(float a0, double a1, R125 a2, char a3, int32_t a4);
-R125 echo_R125(unsigned int a0, int a1, unsigned char a2, R125 a3, uint64_t a4, int8_t a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R125(const int64_t *a0, char a1, int64_t a2, EnI8 a3, uint16_t a4, R125 a5, EnU32 a6);
-R125 __attribute__((ms_abi)) w64_echo_R125(float a0, int16_t a1, R125 a2);
+uint64_t hash_R125(uint16_t a0, const int64_t *a1, R125 a2, float a3, int8_t a4);
+R125 echo_R125(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R125 a6, unsigned short a7, float a8);
 R126 make_R126(int seed);
-uint64_t hash_R126(const int64_t *a0, uint8_t a1, R126 a2, float a3);
-R126 echo_R126(long a0, R126 a1, float a2, float a3, float a4);
-uint64_t pair_R126(EnU16 a0, float a1, R126 a2, int16_t a3, R126 a4);
+uint64_t hash_R126(float a0, R126 a1, float a2, float a3);
+R126 echo_R126(signed char a0, float a1, R126 a2, const int64_t *a3);
+uint64_t pair_R126(intptr_t a0, ssize_t a1, int16_t a2, short a3, intptr_t a4, R126 a5, EnU32 a6, R126 a7, float a8, const int64_t *a9);
 R127 make_R127(int seed);
-uint64_t hash_R127(uint16_t a0, const int64_t *a1, R127 a2, float a3, int8_t a4);
-R127 echo_R127(short a0, long a1, uint32_t a2, double a3, char a4, double a5, R127 a6, unsigned short a7, float a8);
+uint64_t hash_R127(unsigned short a0, R127 a1, int8_t a2);
+R127 echo_R127(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, unsigned short a5, EnU16 a6, const int64_t *a7, R127 a8, EnI8 a9, EnU16 a10);
+uint64_t __attribute__((ms_abi)) w64_hash_R127(int16_t a0, const int64_t *a1, R127 a2, int32_t a3, uint32_t a4);
+R127 __attribute__((ms_abi)) w64_echo_R127(float a0, R127 a1);
 R128 make_R128(int seed);
-uint64_t hash_R128(float a0, R128 a1, float a2, float a3);
-R128 echo_R128(signed char a0, float a1, R128 a2, const int64_t *a3);
-uint64_t pair_R128(intptr_t a0, ssize_t a1, int16_t a2, short a3, intptr_t a4, R128 a5, EnU32 a6, R128 a7, float a8, const int64_t *a9);
+uint64_t hash_R128(EnU64 a0, double a1, int16_t a2, short a3, EnI8 a4, double a5, uint16_t a6, const int64_t *a7, R128 a8, double a9, float a10);
+R128 echo_R128(signed char a0, short a1, float a2, float a3, float a4, R128 a5);
+uint64_t pair_R128(int64_t a0, float a1, float a2, double a3, float a4, R128 a5, double a6, R128 a7, int32_t a8, uint32_t a9);
 R129 make_R129(int seed);
-uint64_t hash_R129(unsigned short a0, R129 a1, int8_t a2);
-R129 echo_R129(int8_t a0, const int64_t *a1, uint32_t a2, uint32_t a3, int a4, unsigned short a5, EnU16 a6, const int64_t *a7, R129 a8, EnI8 a9, EnU16 a10);
-uint64_t __attribute__((ms_abi)) w64_hash_R129(int16_t a0, const int64_t *a1, R129 a2, int32_t a3, uint32_t a4);
-R129 __attribute__((ms_abi)) w64_echo_R129(float a0, R129 a1);
+uint64_t hash_R129(double a0, double a1, float a2, float a3, R129 a4, float a5);
+R129 echo_R129(unsigned int a0, double a1, size_t a2, size_t a3, double a4, double a5, R129 a6, float a7);
 R130 make_R130(int seed);
-uint64_t hash_R130(EnU64 a0, double a1, int16_t a2, short a3, EnI8 a4, double a5, uint16_t a6, const int64_t *a7, R130 a8, double a9, float a10);
-R130 echo_R130(signed char a0, short a1, float a2, float a3, float a4, R130 a5);
-uint64_t pair_R130(int64_t a0, float a1, float a2, double a3, float a4, R130 a5, double a6, R130 a7, int32_t a8, uint32_t a9);
+uint64_t hash_R130(unsigned long long a0, double a1, int8_t a2, float a3, EnU16 a4, double a5, double a6, R130 a7, const int64_t *a8, unsigned char a9);
+R130 echo_R130(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_t a4, char a5, signed char a6, R130 a7, float a8, EnI64 a9);
+uint64_t pair_R130(uint8_t a0, R130 a1, uint16_t a2, R130 a3, double a4, float a5);
 R131 make_R131(int seed);
-uint64_t hash_R131(double a0, double a1, float a2, float a3, R131 a4, float a5);
-R131 echo_R131(unsigned int a0, double a1, size_t a2, size_t a3, double a4, double a5, R131 a6, float a7);
+uint64_t hash_R131(float a0, float a1, float a2, float a3, double a4, float a5, R131 a6, char a7);
+R131 echo_R131(double a0, R131 a1, int32_t a2, double a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R131(R131 a0, float a1);
+R131 __attribute__((ms_abi)) w64_echo_R131(unsigned int a0, float a1, R131 a2);
 R132 make_R132(int seed);
-uint64_t hash_R132(unsigned long long a0, double a1, int8_t a2, float a3, EnU16 a4, double a5, double a6, R132 a7, const int64_t *a8, unsigned char a9);
-R132 echo_R132(EnU64 a0, unsigned long long a1, size_t a2, signed char a3, size_t a4, char a5, signed char a6, R132 a7, float a8, EnI64 a9);
-uint64_t pair_R132(uint8_t a0, R132 a1, uint16_t a2, R132 a3, double a4, float a5);
+uint64_t hash_R132(double a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R132 a8);
+R132 echo_R132(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, signed char a5, size_t a6, long a7, R132 a8);
+uint64_t pair_R132(float a0, double a1, float a2, R132 a3, unsigned char a4, R132 a5, double a6, uint16_t a7);
 R133 make_R133(int seed);
-uint64_t hash_R133(float a0, float a1, float a2, float a3, double a4, float a5, R133 a6, char a7);
-R133 echo_R133(double a0, R133 a1, int32_t a2, double a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R133(R133 a0, float a1);
-R133 __attribute__((ms_abi)) w64_echo_R133(unsigned int a0, float a1, R133 a2);
+uint64_t hash_R133(int8_t a0, float a1, unsigned long long a2, _Bool a3, int16_t a4, double a5, R133 a6, double a7, double a8);
+R133 echo_R133(float a0, int16_t a1, R133 a2, float a3);
 R134 make_R134(int seed);
-uint64_t hash_R134(double a0, float a1, float a2, float a3, double a4, float a5, float a6, float a7, R134 a8);
-R134 echo_R134(EnI16 a0, uint64_t a1, ssize_t a2, unsigned long a3, int8_t a4, signed char a5, size_t a6, long a7, R134 a8);
-uint64_t pair_R134(float a0, double a1, float a2, R134 a3, unsigned char a4, R134 a5, double a6, uint16_t a7);
+uint64_t hash_R134(double a0, double a1, R134 a2, EnU8 a3, uint32_t a4);
+R134 echo_R134(EnU8 a0, double a1, unsigned long long a2, float a3, R134 a4, unsigned short a5);
+uint64_t pair_R134(float a0, float a1, double a2, R134 a3, unsigned short a4, R134 a5);
 R135 make_R135(int seed);
-uint64_t hash_R135(int8_t a0, float a1, unsigned long long a2, _Bool a3, int16_t a4, double a5, R135 a6, double a7, double a8);
-R135 echo_R135(float a0, int16_t a1, R135 a2, float a3);
+uint64_t hash_R135(size_t a0, double a1, double a2, int32_t a3, const int64_t *a4, EnU16 a5, R135 a6);
+R135 echo_R135(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4, R135 a5, short a6, unsigned short a7, unsigned char a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R135(float a0, unsigned long long a1, float a2, float a3, R135 a4);
+R135 __attribute__((ms_abi)) w64_echo_R135(float a0, R135 a1);
 R136 make_R136(int seed);
-uint64_t hash_R136(double a0, double a1, R136 a2, EnU8 a3, uint32_t a4);
-R136 echo_R136(EnU8 a0, double a1, unsigned long long a2, float a3, R136 a4, unsigned short a5);
-uint64_t pair_R136(float a0, float a1, double a2, R136 a3, unsigned short a4, R136 a5);
+uint64_t hash_R136(float a0, R136 a1, float a2, double a3);
+R136 echo_R136(double a0, R136 a1, double a2, int32_t a3, unsigned int a4);
+uint64_t pair_R136(float a0, R136 a1, double a2, R136 a3);
 R137 make_R137(int seed);
-uint64_t hash_R137(size_t a0, double a1, double a2, int32_t a3, const int64_t *a4, EnU16 a5, R137 a6);
-R137 echo_R137(short a0, signed char a1, size_t a2, int8_t a3, unsigned char a4, R137 a5, short a6, unsigned short a7, unsigned char a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R137(float a0, unsigned long long a1, float a2, float a3, R137 a4);
-R137 __attribute__((ms_abi)) w64_echo_R137(float a0, R137 a1);
+uint64_t hash_R137(double a0, float a1, float a2, double a3, R137 a4, uint64_t a5, intptr_t a6);
+R137 echo_R137(long a0, float a1, char a2, _Bool a3, R137 a4);
 R138 make_R138(int seed);
-uint64_t hash_R138(float a0, R138 a1, float a2, double a3);
-R138 echo_R138(double a0, R138 a1, double a2, int32_t a3, unsigned int a4);
-uint64_t pair_R138(float a0, R138 a1, double a2, R138 a3);
+uint64_t hash_R138(R138 a0);
+R138 echo_R138(float a0, double a1, R138 a2, intptr_t a3, int16_t a4);
+uint64_t pair_R138(double a0, short a1, char a2, int16_t a3, ssize_t a4, int a5, R138 a6, const int64_t *a7, R138 a8);
 R139 make_R139(int seed);
-uint64_t hash_R139(double a0, float a1, float a2, double a3, R139 a4, uint64_t a5, intptr_t a6);
-R139 echo_R139(long a0, float a1, char a2, _Bool a3, R139 a4);
+uint64_t hash_R139(const int64_t *a0, EnI8 a1, R139 a2);
+R139 echo_R139(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, _Bool a5, unsigned long long a6, R139 a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R139(float a0, R139 a1, const int64_t *a2);
+R139 __attribute__((ms_abi)) w64_echo_R139(uint64_t a0, R139 a1, float a2);
 R140 make_R140(int seed);
-uint64_t hash_R140(R140 a0);
-R140 echo_R140(float a0, double a1, R140 a2, intptr_t a3, int16_t a4);
-uint64_t pair_R140(double a0, short a1, char a2, int16_t a3, ssize_t a4, int a5, R140 a6, const int64_t *a7, R140 a8);
+uint64_t hash_R140(double a0, double a1, R140 a2);
+R140 echo_R140(float a0, float a1, float a2, float a3, uint32_t a4, double a5, signed char a6, double a7, R140 a8);
+uint64_t pair_R140(char a0, const int64_t *a1, EnU16 a2, char a3, unsigned long long a4, EnI8 a5, R140 a6, float a7, R140 a8, float a9);
 R141 make_R141(int seed);
-uint64_t hash_R141(const int64_t *a0, EnI8 a1, R141 a2);
-R141 echo_R141(float a0, const int64_t *a1, double a2, uint8_t a3, uint32_t a4, _Bool a5, unsigned long long a6, R141 a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R141(float a0, R141 a1, const int64_t *a2);
-R141 __attribute__((ms_abi)) w64_echo_R141(uint64_t a0, R141 a1, float a2);
+uint64_t hash_R141(double a0, double a1, double a2, float a3, double a4, double a5, R141 a6, long a7);
+R141 echo_R141(double a0, long long a1, signed char a2, R141 a3);
 R142 make_R142(int seed);
-uint64_t hash_R142(double a0, double a1, R142 a2);
-R142 echo_R142(float a0, float a1, float a2, float a3, uint32_t a4, double a5, signed char a6, double a7, R142 a8);
-uint64_t pair_R142(char a0, const int64_t *a1, EnU16 a2, char a3, unsigned long long a4, EnI8 a5, R142 a6, float a7, R142 a8, float a9);
+uint64_t hash_R142(unsigned char a0, double a1, long a2, const int64_t *a3, const int64_t *a4, short a5, double a6, R142 a7, intptr_t a8);
+R142 echo_R142(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R142 a4, double a5, float a6, double a7);
+uint64_t pair_R142(uint64_t a0, float a1, R142 a2, float a3, R142 a4, double a5);
 R143 make_R143(int seed);
-uint64_t hash_R143(double a0, double a1, double a2, float a3, double a4, double a5, R143 a6, long a7);
-R143 echo_R143(double a0, long long a1, signed char a2, R143 a3);
+uint64_t hash_R143(int32_t a0, char a1, uint32_t a2, signed char a3, R143 a4, float a5);
+R143 echo_R143(double a0, int64_t a1, int16_t a2, R143 a3, uint32_t a4, uint8_t a5);
+uint64_t __attribute__((ms_abi)) w64_hash_R143(unsigned char a0, R143 a1);
+R143 __attribute__((ms_abi)) w64_echo_R143(R143 a0, int16_t a1);
 R144 make_R144(int seed);
-uint64_t hash_R144(unsigned char a0, double a1, long a2, const int64_t *a3, const int64_t *a4, short a5, double a6, R144 a7, intptr_t a8);
-R144 echo_R144(EnU16 a0, uint8_t a1, uint16_t a2, uint16_t a3, R144 a4, double a5, float a6, double a7);
-uint64_t pair_R144(uint64_t a0, float a1, R144 a2, float a3, R144 a4, double a5);
+uint64_t hash_R144(float a0, float a1, R144 a2);
+R144 echo_R144(float a0, R144 a1, uint8_t a2, int a3, unsigned int a4);
+uint64_t pair_R144(EnI16 a0, double a1, signed char a2, int8_t a3, uint64_t a4, R144 a5, double a6, R144 a7, EnI64 a8);
 R145 make_R145(int seed);
-uint64_t hash_R145(int32_t a0, char a1, uint32_t a2, signed char a3, R145 a4, float a5);
-R145 echo_R145(double a0, int64_t a1, int16_t a2, R145 a3, uint32_t a4, uint8_t a5);
-uint64_t __attribute__((ms_abi)) w64_hash_R145(unsigned char a0, R145 a1);
-R145 __attribute__((ms_abi)) w64_echo_R145(R145 a0, int16_t a1);
+uint64_t hash_R145(float a0, double a1, int8_t a2, const int64_t *a3, uint8_t a4, R145 a5);
+R145 echo_R145(char a0, long a1, int16_t a2, short a3, size_t a4, R145 a5, ssize_t a6);
 R146 make_R146(int seed);
-uint64_t hash_R146(float a0, float a1, R146 a2);
-R146 echo_R146(float a0, R146 a1, uint8_t a2, int a3, unsigned int a4);
-uint64_t pair_R146(EnI16 a0, double a1, signed char a2, int8_t a3, uint64_t a4, R146 a5, double a6, R146 a7, EnI64 a8);
+uint64_t hash_R146(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R146 a8);
+R146 echo_R146(unsigned long long a0, unsigned short a1, long long a2, double a3, R146 a4, int8_t a5);
+uint64_t pair_R146(float a0, double a1, const int64_t *a2, ssize_t a3, unsigned long long a4, double a5, R146 a6, float a7, R146 a8, uint16_t a9);
 R147 make_R147(int seed);
-uint64_t hash_R147(float a0, double a1, int8_t a2, const int64_t *a3, uint8_t a4, R147 a5);
-R147 echo_R147(char a0, long a1, int16_t a2, short a3, size_t a4, R147 a5, ssize_t a6);
+uint64_t hash_R147(float a0, float a1, float a2, float a3, float a4, float a5, R147 a6);
+R147 echo_R147(R147 a0, EnU16 a1, float a2, float a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R147(double a0, float a1, long a2, float a3, double a4, R147 a5, const int64_t *a6);
+R147 __attribute__((ms_abi)) w64_echo_R147(float a0, int8_t a1, EnU16 a2, int16_t a3, uintptr_t a4, R147 a5);
 R148 make_R148(int seed);
-uint64_t hash_R148(double a0, float a1, double a2, double a3, float a4, float a5, float a6, double a7, R148 a8);
-R148 echo_R148(unsigned long long a0, unsigned short a1, long long a2, double a3, R148 a4, int8_t a5);
-uint64_t pair_R148(float a0, double a1, const int64_t *a2, ssize_t a3, unsigned long long a4, double a5, R148 a6, float a7, R148 a8, uint16_t a9);
+uint64_t hash_R148(R148 a0, uint8_t a1);
+R148 echo_R148(unsigned long a0, unsigned char a1, R148 a2, long a3, float a4);
+uint64_t pair_R148(double a0, float a1, R148 a2, intptr_t a3, R148 a4);
 R149 make_R149(int seed);
-uint64_t hash_R149(float a0, float a1, float a2, float a3, float a4, float a5, R149 a6);
-R149 echo_R149(R149 a0, EnU16 a1, float a2, float a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R149(double a0, float a1, long a2, float a3, double a4, R149 a5, const int64_t *a6);
-R149 __attribute__((ms_abi)) w64_echo_R149(float a0, int8_t a1, EnU16 a2, int16_t a3, uintptr_t a4, R149 a5);
+uint64_t hash_R149(char a0, ssize_t a1, unsigned short a2, unsigned char a3, uint8_t a4, unsigned short a5, R149 a6, signed char a7);
+R149 echo_R149(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, float a5, uint64_t a6, double a7, R149 a8, double a9);
 R150 make_R150(int seed);
-uint64_t hash_R150(R150 a0, uint8_t a1);
-R150 echo_R150(unsigned long a0, unsigned char a1, R150 a2, long a3, float a4);
-uint64_t pair_R150(double a0, float a1, R150 a2, intptr_t a3, R150 a4);
+uint64_t hash_R150(double a0, double a1, float a2, float a3, R150 a4, int8_t a5, int16_t a6);
+R150 echo_R150(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4, uint8_t a5, unsigned char a6, int64_t a7, R150 a8, float a9, float a10, double a11);
+uint64_t pair_R150(long a0, double a1, R150 a2, uint64_t a3, R150 a4);
 R151 make_R151(int seed);
-uint64_t hash_R151(char a0, ssize_t a1, unsigned short a2, unsigned char a3, uint8_t a4, unsigned short a5, R151 a6, signed char a7);
-R151 echo_R151(float a0, unsigned short a1, intptr_t a2, EnU16 a3, double a4, float a5, uint64_t a6, double a7, R151 a8, double a9);
+uint64_t hash_R151(double a0, R151 a1, float a2);
+R151 echo_R151(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned long a4, R151 a5, double a6, int16_t a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R151(R151 a0, EnU64 a1, double a2);
+R151 __attribute__((ms_abi)) w64_echo_R151(uintptr_t a0, float a1, signed char a2, short a3, EnI8 a4, R151 a5);
 R152 make_R152(int seed);
-uint64_t hash_R152(double a0, double a1, float a2, float a3, R152 a4, int8_t a5, int16_t a6);
-R152 echo_R152(uint32_t a0, int32_t a1, EnU64 a2, const int64_t *a3, uint16_t a4, uint8_t a5, unsigned char a6, int64_t a7, R152 a8, float a9, float a10, double a11);
-uint64_t pair_R152(long a0, double a1, R152 a2, uint64_t a3, R152 a4);
+uint64_t hash_R152(double a0, float a1, R152 a2, unsigned int a3, int16_t a4);
+R152 echo_R152(R152 a0, short a1);
+uint64_t pair_R152(intptr_t a0, int64_t a1, R152 a2, float a3, R152 a4);
 R153 make_R153(int seed);
-uint64_t hash_R153(double a0, R153 a1, float a2);
-R153 echo_R153(int a0, int8_t a1, unsigned char a2, unsigned short a3, unsigned long a4, R153 a5, double a6, int16_t a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R153(R153 a0, EnU64 a1, double a2);
-R153 __attribute__((ms_abi)) w64_echo_R153(uintptr_t a0, float a1, signed char a2, short a3, EnI8 a4, R153 a5);
+uint64_t hash_R153(float a0, float a1, double a2, R153 a3, uint16_t a4);
+R153 echo_R153(const int64_t *a0, const int64_t *a1, double a2, float a3, double a4, const int64_t *a5, size_t a6, R153 a7, unsigned char a8, _Bool a9);
 R154 make_R154(int seed);
-uint64_t hash_R154(double a0, float a1, R154 a2, unsigned int a3, int16_t a4);
-R154 echo_R154(R154 a0, short a1);
-uint64_t pair_R154(intptr_t a0, int64_t a1, R154 a2, float a3, R154 a4);
+uint64_t hash_R154(uint64_t a0, short a1, unsigned int a2, int8_t a3, int a4, R154 a5);
+R154 echo_R154(R154 a0, uint8_t a1, float a2, double a3);
+uint64_t pair_R154(double a0, float a1, float a2, double a3, float a4, float a5, R154 a6, double a7, R154 a8, float a9, double a10);
 R155 make_R155(int seed);
-uint64_t hash_R155(float a0, float a1, double a2, R155 a3, uint16_t a4);
-R155 echo_R155(const int64_t *a0, const int64_t *a1, double a2, float a3, double a4, const int64_t *a5, size_t a6, R155 a7, unsigned char a8, _Bool a9);
+uint64_t hash_R155(float a0, double a1, float a2, double a3, R155 a4);
+R155 echo_R155(R155 a0, double a1);
+uint64_t __attribute__((ms_abi)) w64_hash_R155(unsigned long a0, float a1, R155 a2, const int64_t *a3, int8_t a4);
+R155 __attribute__((ms_abi)) w64_echo_R155(float a0, float a1, double a2, float a3, R155 a4, int16_t a5);
 R156 make_R156(int seed);
-uint64_t hash_R156(uint64_t a0, short a1, unsigned int a2, int8_t a3, int a4, R156 a5);
-R156 echo_R156(R156 a0, uint8_t a1, float a2, double a3);
-uint64_t pair_R156(double a0, float a1, float a2, double a3, float a4, float a5, R156 a6, double a7, R156 a8, float a9, double a10);
+uint64_t hash_R156(double a0, R156 a1, uint64_t a2);
+R156 echo_R156(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R156 a5);
+uint64_t pair_R156(unsigned int a0, float a1, uint64_t a2, int16_t a3, R156 a4, double a5, R156 a6);
 R157 make_R157(int seed);
-uint64_t hash_R157(float a0, double a1, float a2, double a3, R157 a4);
-R157 echo_R157(R157 a0, double a1);
-uint64_t __attribute__((ms_abi)) w64_hash_R157(unsigned long a0, float a1, R157 a2, const int64_t *a3, int8_t a4);
-R157 __attribute__((ms_abi)) w64_echo_R157(float a0, float a1, double a2, float a3, R157 a4, int16_t a5);
+uint64_t hash_R157(int8_t a0, int8_t a1, const int64_t *a2, EnU32 a3, long long a4, R157 a5, double a6);
+R157 echo_R157(char a0, unsigned char a1, R157 a2);
 R158 make_R158(int seed);
-uint64_t hash_R158(double a0, R158 a1, uint64_t a2);
-R158 echo_R158(unsigned char a0, char a1, double a2, EnU16 a3, short a4, R158 a5);
-uint64_t pair_R158(unsigned int a0, float a1, uint64_t a2, int16_t a3, R158 a4, double a5, R158 a6);
+uint64_t hash_R158(double a0, double a1, double a2, float a3, R158 a4);
+R158 echo_R158(const int64_t *a0, short a1, R158 a2);
+uint64_t pair_R158(unsigned char a0, unsigned char a1, EnU32 a2, double a3, R158 a4, unsigned char a5, R158 a6, const int64_t *a7);
 R159 make_R159(int seed);
-uint64_t hash_R159(int8_t a0, int8_t a1, const int64_t *a2, EnU32 a3, long long a4, R159 a5, double a6);
-R159 echo_R159(char a0, unsigned char a1, R159 a2);
+uint64_t hash_R159(R159 a0);
+R159 echo_R159(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int16_t a4, double a5, R159 a6, double a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R159(uint8_t a0, _Bool a1, unsigned long long a2, char a3, EnI64 a4, R159 a5, int32_t a6);
+R159 __attribute__((ms_abi)) w64_echo_R159(float a0, long long a1, float a2, unsigned long long a3, R159 a4, double a5);
 R160 make_R160(int seed);
-uint64_t hash_R160(double a0, double a1, double a2, float a3, R160 a4);
-R160 echo_R160(const int64_t *a0, short a1, R160 a2);
-uint64_t pair_R160(unsigned char a0, unsigned char a1, EnU32 a2, double a3, R160 a4, unsigned char a5, R160 a6, const int64_t *a7);
+uint64_t hash_R160(R160 a0);
+R160 echo_R160(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, R160 a5, float a6);
+uint64_t pair_R160(size_t a0, R160 a1, int16_t a2, R160 a3, unsigned short a4);
 R161 make_R161(int seed);
-uint64_t hash_R161(R161 a0);
-R161 echo_R161(uint16_t a0, unsigned long a1, int32_t a2, unsigned char a3, int16_t a4, double a5, R161 a6, double a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R161(uint8_t a0, _Bool a1, unsigned long long a2, char a3, EnI64 a4, R161 a5, int32_t a6);
-R161 __attribute__((ms_abi)) w64_echo_R161(float a0, long long a1, float a2, unsigned long long a3, R161 a4, double a5);
+uint64_t hash_R161(double a0, R161 a1, EnI16 a2);
+R161 echo_R161(signed char a0, R161 a1, int64_t a2, EnU32 a3);
 R162 make_R162(int seed);
-uint64_t hash_R162(R162 a0);
-R162 echo_R162(int64_t a0, uint64_t a1, int16_t a2, unsigned short a3, long a4, R162 a5, float a6);
-uint64_t pair_R162(size_t a0, R162 a1, int16_t a2, R162 a3, unsigned short a4);
+uint64_t hash_R162(uint32_t a0, uint8_t a1, float a2, intptr_t a3, long a4, double a5, R162 a6, unsigned long a7, intptr_t a8);
+R162 echo_R162(double a0, float a1, float a2, double a3, double a4, double a5, R162 a6, intptr_t a7, double a8, uint32_t a9);
+uint64_t pair_R162(double a0, float a1, double a2, double a3, R162 a4, float a5, R162 a6, EnU8 a7, short a8);
 R163 make_R163(int seed);
-uint64_t hash_R163(double a0, R163 a1, EnI16 a2);
-R163 echo_R163(signed char a0, R163 a1, int64_t a2, EnU32 a3);
+uint64_t hash_R163(int64_t a0, int8_t a1, size_t a2, const int64_t *a3, signed char a4, EnInt a5, uint8_t a6, R163 a7);
+R163 echo_R163(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char a6, char a7, R163 a8);
+uint64_t __attribute__((ms_abi)) w64_hash_R163(int16_t a0, R163 a1, double a2, uint16_t a3);
+R163 __attribute__((ms_abi)) w64_echo_R163(float a0, R163 a1);
 R164 make_R164(int seed);
-uint64_t hash_R164(uint32_t a0, uint8_t a1, float a2, intptr_t a3, long a4, double a5, R164 a6, unsigned long a7, intptr_t a8);
-R164 echo_R164(double a0, float a1, float a2, double a3, double a4, double a5, R164 a6, intptr_t a7, double a8, uint32_t a9);
-uint64_t pair_R164(double a0, float a1, double a2, double a3, R164 a4, float a5, R164 a6, EnU8 a7, short a8);
+uint64_t hash_R164(double a0, R164 a1);
+R164 echo_R164(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R164 a5);
+uint64_t pair_R164(unsigned short a0, double a1, R164 a2, float a3, R164 a4, double a5);
 R165 make_R165(int seed);
-uint64_t hash_R165(int64_t a0, int8_t a1, size_t a2, const int64_t *a3, signed char a4, EnInt a5, uint8_t a6, R165 a7);
-R165 echo_R165(uint16_t a0, float a1, EnInt a2, float a3, short a4, int a5, char a6, char a7, R165 a8);
-uint64_t __attribute__((ms_abi)) w64_hash_R165(int16_t a0, R165 a1, double a2, uint16_t a3);
-R165 __attribute__((ms_abi)) w64_echo_R165(float a0, R165 a1);
+uint64_t hash_R165(uint32_t a0, int8_t a1, R165 a2, unsigned short a3, unsigned long a4);
+R165 echo_R165(double a0, double a1, float a2, float a3, float a4, double a5, R165 a6, unsigned char a7, float a8);
 R166 make_R166(int seed);
-uint64_t hash_R166(double a0, R166 a1);
-R166 echo_R166(short a0, int64_t a1, uint8_t a2, unsigned char a3, EnInt a4, R166 a5);
-uint64_t pair_R166(unsigned short a0, double a1, R166 a2, float a3, R166 a4, double a5);
+uint64_t hash_R166(ssize_t a0, double a1, int a2, int8_t a3, double a4, char a5, R166 a6, float a7);
+R166 echo_R166(R166 a0, int8_t a1);
+uint64_t pair_R166(R166 a0, double a1, R166 a2, short a3);
 R167 make_R167(int seed);
-uint64_t hash_R167(uint32_t a0, int8_t a1, R167 a2, unsigned short a3, unsigned long a4);
-R167 echo_R167(double a0, double a1, float a2, float a3, float a4, double a5, R167 a6, unsigned char a7, float a8);
+uint64_t hash_R167(const int64_t *a0, EnI16 a1, long a2, float a3, uint8_t a4, double a5, uintptr_t a6, R167 a7);
+R167 echo_R167(int8_t a0, EnU16 a1, uint16_t a2, R167 a3, uint64_t a4, float a5, unsigned char a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R167(unsigned char a0, R167 a1, char a2, uint8_t a3);
+R167 __attribute__((ms_abi)) w64_echo_R167(uint32_t a0, double a1, R167 a2, char a3);
 R168 make_R168(int seed);
-uint64_t hash_R168(ssize_t a0, double a1, int a2, int8_t a3, double a4, char a5, R168 a6, float a7);
-R168 echo_R168(R168 a0, int8_t a1);
-uint64_t pair_R168(R168 a0, double a1, R168 a2, short a3);
+uint64_t hash_R168(float a0, double a1, double a2, double a3, float a4, double a5, R168 a6, float a7);
+R168 echo_R168(R168 a0, const int64_t *a1);
+uint64_t pair_R168(int8_t a0, R168 a1, double a2, R168 a3, double a4, long long a5);
 R169 make_R169(int seed);
-uint64_t hash_R169(const int64_t *a0, EnI16 a1, long a2, float a3, uint8_t a4, double a5, uintptr_t a6, R169 a7);
-R169 echo_R169(int8_t a0, EnU16 a1, uint16_t a2, R169 a3, uint64_t a4, float a5, unsigned char a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R169(unsigned char a0, R169 a1, char a2, uint8_t a3);
-R169 __attribute__((ms_abi)) w64_echo_R169(uint32_t a0, double a1, R169 a2, char a3);
+uint64_t hash_R169(const int64_t *a0, const int64_t *a1, int16_t a2, intptr_t a3, R169 a4);
+R169 echo_R169(float a0, double a1, R169 a2);
 R170 make_R170(int seed);
-uint64_t hash_R170(float a0, double a1, double a2, double a3, float a4, double a5, R170 a6, float a7);
-R170 echo_R170(R170 a0, const int64_t *a1);
-uint64_t pair_R170(int8_t a0, R170 a1, double a2, R170 a3, double a4, long long a5);
+uint64_t hash_R170(float a0, uintptr_t a1, unsigned int a2, R170 a3);
+R170 echo_R170(float a0, const int64_t *a1, char a2, double a3, double a4, double a5, const int64_t *a6, R170 a7, float a8, unsigned int a9, double a10);
+uint64_t pair_R170(long a0, R170 a1, unsigned long a2, R170 a3, int16_t a4);
 R171 make_R171(int seed);
-uint64_t hash_R171(const int64_t *a0, const int64_t *a1, int16_t a2, intptr_t a3, R171 a4);
-R171 echo_R171(float a0, double a1, R171 a2);
+uint64_t hash_R171(R171 a0);
+R171 echo_R171(float a0, intptr_t a1, double a2, double a3, R171 a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R171(float a0, R171 a1, size_t a2, int8_t a3);
+R171 __attribute__((ms_abi)) w64_echo_R171(unsigned char a0, const int64_t *a1, char a2, R171 a3, float a4);
 R172 make_R172(int seed);
-uint64_t hash_R172(float a0, uintptr_t a1, unsigned int a2, R172 a3);
-R172 echo_R172(float a0, const int64_t *a1, char a2, double a3, double a4, double a5, const int64_t *a6, R172 a7, float a8, unsigned int a9, double a10);
-uint64_t pair_R172(long a0, R172 a1, unsigned long a2, R172 a3, int16_t a4);
+uint64_t hash_R172(unsigned short a0, intptr_t a1, int a2, R172 a3, float a4);
+R172 echo_R172(float a0, float a1, signed char a2, float a3, double a4, float a5, float a6, float a7, R172 a8, long a9, signed char a10, uint16_t a11);
+uint64_t pair_R172(signed char a0, R172 a1, int32_t a2, R172 a3, uint64_t a4, unsigned int a5);
 R173 make_R173(int seed);
-uint64_t hash_R173(R173 a0);
-R173 echo_R173(float a0, intptr_t a1, double a2, double a3, R173 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R173(float a0, R173 a1, size_t a2, int8_t a3);
-R173 __attribute__((ms_abi)) w64_echo_R173(unsigned char a0, const int64_t *a1, char a2, R173 a3, float a4);
+uint64_t hash_R173(R173 a0, float a1, double a2);
+R173 echo_R173(int32_t a0, ssize_t a1, EnU8 a2, R173 a3, double a4, int8_t a5, short a6);
 R174 make_R174(int seed);
-uint64_t hash_R174(unsigned short a0, intptr_t a1, int a2, R174 a3, float a4);
-R174 echo_R174(float a0, float a1, signed char a2, float a3, double a4, float a5, float a6, float a7, R174 a8, long a9, signed char a10, uint16_t a11);
-uint64_t pair_R174(signed char a0, R174 a1, int32_t a2, R174 a3, uint64_t a4, unsigned int a5);
+uint64_t hash_R174(const int64_t *a0, _Bool a1, int8_t a2, R174 a3, double a4);
+R174 echo_R174(int32_t a0, int64_t a1, unsigned char a2, R174 a3, double a4);
+uint64_t pair_R174(double a0, unsigned char a1, uintptr_t a2, float a3, R174 a4, char a5, R174 a6);
 R175 make_R175(int seed);
-uint64_t hash_R175(R175 a0, float a1, double a2);
-R175 echo_R175(int32_t a0, ssize_t a1, EnU8 a2, R175 a3, double a4, int8_t a5, short a6);
+uint64_t hash_R175(double a0, float a1, R175 a2, int a3, uint8_t a4);
+R175 echo_R175(float a0, R175 a1, EnI16 a2, double a3, EnU8 a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R175(EnInt a0, R175 a1, long a2);
+R175 __attribute__((ms_abi)) w64_echo_R175(uint64_t a0, uint16_t a1, uint8_t a2, R175 a3);
 R176 make_R176(int seed);
-uint64_t hash_R176(const int64_t *a0, _Bool a1, int8_t a2, R176 a3, double a4);
-R176 echo_R176(int32_t a0, int64_t a1, unsigned char a2, R176 a3, double a4);
-uint64_t pair_R176(double a0, unsigned char a1, uintptr_t a2, float a3, R176 a4, char a5, R176 a6);
+uint64_t hash_R176(signed char a0, double a1, const int64_t *a2, R176 a3, unsigned char a4);
+R176 echo_R176(int8_t a0, uintptr_t a1, const int64_t *a2, R176 a3, float a4, float a5);
+uint64_t pair_R176(R176 a0, const int64_t *a1, R176 a2);
 R177 make_R177(int seed);
-uint64_t hash_R177(double a0, float a1, R177 a2, int a3, uint8_t a4);
-R177 echo_R177(float a0, R177 a1, EnI16 a2, double a3, EnU8 a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R177(EnInt a0, R177 a1, long a2);
-R177 __attribute__((ms_abi)) w64_echo_R177(uint64_t a0, uint16_t a1, uint8_t a2, R177 a3);
+uint64_t hash_R177(long long a0, short a1, R177 a2);
+R177 echo_R177(unsigned char a0, R177 a1);
 R178 make_R178(int seed);
-uint64_t hash_R178(signed char a0, double a1, const int64_t *a2, R178 a3, unsigned char a4);
-R178 echo_R178(int8_t a0, uintptr_t a1, const int64_t *a2, R178 a3, float a4, float a5);
-uint64_t pair_R178(R178 a0, const int64_t *a1, R178 a2);
+uint64_t hash_R178(uintptr_t a0, double a1, R178 a2, long long a3, char a4);
+R178 echo_R178(double a0, int32_t a1, R178 a2, double a3, int16_t a4, uint8_t a5);
+uint64_t pair_R178(double a0, float a1, uint8_t a2, signed char a3, R178 a4, double a5, R178 a6, float a7);
 R179 make_R179(int seed);
-uint64_t hash_R179(long long a0, short a1, R179 a2);
-R179 echo_R179(unsigned char a0, R179 a1);
+uint64_t hash_R179(double a0, float a1, float a2, double a3, float a4, float a5, R179 a6, double a7, uint64_t a8);
+R179 echo_R179(R179 a0, ssize_t a1, char a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R179(double a0, float a1, int8_t a2, float a3, uint64_t a4, R179 a5);
+R179 __attribute__((ms_abi)) w64_echo_R179(float a0, R179 a1, short a2, uint64_t a3);
 R180 make_R180(int seed);
-uint64_t hash_R180(uintptr_t a0, double a1, R180 a2, long long a3, char a4);
-R180 echo_R180(double a0, int32_t a1, R180 a2, double a3, int16_t a4, uint8_t a5);
-uint64_t pair_R180(double a0, float a1, uint8_t a2, signed char a3, R180 a4, double a5, R180 a6, float a7);
+uint64_t hash_R180(float a0, R180 a1);
+R180 echo_R180(float a0, unsigned long a1, double a2, float a3, unsigned short a4, EnU32 a5, R180 a6, float a7, uint16_t a8);
+uint64_t pair_R180(float a0, float a1, R180 a2, float a3, R180 a4, _Bool a5, int64_t a6);
 R181 make_R181(int seed);
-uint64_t hash_R181(double a0, float a1, float a2, double a3, float a4, float a5, R181 a6, double a7, uint64_t a8);
-R181 echo_R181(R181 a0, ssize_t a1, char a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R181(double a0, float a1, int8_t a2, float a3, uint64_t a4, R181 a5);
-R181 __attribute__((ms_abi)) w64_echo_R181(float a0, R181 a1, short a2, uint64_t a3);
+uint64_t hash_R181(double a0, double a1, const int64_t *a2, uint64_t a3, int16_t a4, uint16_t a5, EnI16 a6, R181 a7, float a8, float a9);
+R181 echo_R181(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R181 a5, unsigned short a6);
 R182 make_R182(int seed);
-uint64_t hash_R182(float a0, R182 a1);
-R182 echo_R182(float a0, unsigned long a1, double a2, float a3, unsigned short a4, EnU32 a5, R182 a6, float a7, uint16_t a8);
-uint64_t pair_R182(float a0, float a1, R182 a2, float a3, R182 a4, _Bool a5, int64_t a6);
+uint64_t hash_R182(float a0, R182 a1, uint16_t a2);
+R182 echo_R182(float a0, float a1, double a2, double a3, double a4, R182 a5, double a6, float a7);
+uint64_t pair_R182(double a0, float a1, float a2, double a3, float a4, R182 a5, float a6, R182 a7);
 R183 make_R183(int seed);
-uint64_t hash_R183(double a0, double a1, const int64_t *a2, uint64_t a3, int16_t a4, uint16_t a5, EnI16 a6, R183 a7, float a8, float a9);
-R183 echo_R183(uintptr_t a0, unsigned short a1, float a2, unsigned short a3, int16_t a4, R183 a5, unsigned short a6);
+uint64_t hash_R183(float a0, double a1, double a2, double a3, float a4, R183 a5, uint32_t a6, int a7);
+R183 echo_R183(float a0, R183 a1, long a2, double a3, const int64_t *a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R183(float a0, EnU32 a1, const int64_t *a2, R183 a3, float a4);
+R183 __attribute__((ms_abi)) w64_echo_R183(int a0, int16_t a1, int8_t a2, int8_t a3, size_t a4, R183 a5);
 R184 make_R184(int seed);
-uint64_t hash_R184(float a0, R184 a1, uint16_t a2);
-R184 echo_R184(float a0, float a1, double a2, double a3, double a4, R184 a5, double a6, float a7);
-uint64_t pair_R184(double a0, float a1, float a2, double a3, float a4, R184 a5, float a6, R184 a7);
+uint64_t hash_R184(float a0, float a1, float a2, int64_t a3, double a4, R184 a5, double a6);
+R184 echo_R184(R184 a0, unsigned char a1);
+uint64_t pair_R184(char a0, double a1, const int64_t *a2, uintptr_t a3, R184 a4, float a5, R184 a6, uint16_t a7);
 R185 make_R185(int seed);
-uint64_t hash_R185(float a0, double a1, double a2, double a3, float a4, R185 a5, uint32_t a6, int a7);
-R185 echo_R185(float a0, R185 a1, long a2, double a3, const int64_t *a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R185(float a0, EnU32 a1, const int64_t *a2, R185 a3, float a4);
-R185 __attribute__((ms_abi)) w64_echo_R185(int a0, int16_t a1, int8_t a2, int8_t a3, size_t a4, R185 a5);
+uint64_t hash_R185(uint32_t a0, intptr_t a1, unsigned long a2, int64_t a3, uint16_t a4, R185 a5);
+R185 echo_R185(R185 a0, EnI8 a1, unsigned short a2, float a3);
 R186 make_R186(int seed);
-uint64_t hash_R186(float a0, float a1, float a2, int64_t a3, double a4, R186 a5, double a6);
-R186 echo_R186(R186 a0, unsigned char a1);
-uint64_t pair_R186(char a0, double a1, const int64_t *a2, uintptr_t a3, R186 a4, float a5, R186 a6, uint16_t a7);
+uint64_t hash_R186(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R186 a8);
+R186 echo_R186(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R186 a7, char a8, int8_t a9);
+uint64_t pair_R186(uint8_t a0, R186 a1, double a2, R186 a3);
 R187 make_R187(int seed);
-uint64_t hash_R187(uint32_t a0, intptr_t a1, unsigned long a2, int64_t a3, uint16_t a4, R187 a5);
-R187 echo_R187(R187 a0, EnI8 a1, unsigned short a2, float a3);
+uint64_t hash_R187(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R187 a6, float a7);
+R187 echo_R187(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R187 a7, EnU64 a8, EnI16 a9);
+uint64_t __attribute__((ms_abi)) w64_hash_R187(R187 a0, int64_t a1);
+R187 __attribute__((ms_abi)) w64_echo_R187(R187 a0, EnU64 a1);
 R188 make_R188(int seed);
-uint64_t hash_R188(size_t a0, float a1, unsigned long a2, double a3, uint32_t a4, double a5, double a6, double a7, R188 a8);
-R188 echo_R188(unsigned char a0, long long a1, long a2, unsigned int a3, int64_t a4, int16_t a5, uint16_t a6, R188 a7, char a8, int8_t a9);
-uint64_t pair_R188(uint8_t a0, R188 a1, double a2, R188 a3);
+uint64_t hash_R188(int32_t a0, signed char a1, EnInt a2, EnU8 a3, const int64_t *a4, R188 a5, int16_t a6);
+R188 echo_R188(signed char a0, R188 a1);
+uint64_t pair_R188(intptr_t a0, int32_t a1, long long a2, R188 a3, uintptr_t a4, R188 a5);
 R189 make_R189(int seed);
-uint64_t hash_R189(uint64_t a0, double a1, EnU8 a2, unsigned short a3, double a4, intptr_t a5, R189 a6, float a7);
-R189 echo_R189(float a0, float a1, float a2, double a3, float a4, double a5, double a6, R189 a7, EnU64 a8, EnI16 a9);
-uint64_t __attribute__((ms_abi)) w64_hash_R189(R189 a0, int64_t a1);
-R189 __attribute__((ms_abi)) w64_echo_R189(R189 a0, EnU64 a1);
+uint64_t hash_R189(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4, float a5, double a6, int16_t a7, R189 a8, unsigned long long a9);
+R189 echo_R189(R189 a0);
 R190 make_R190(int seed);
-uint64_t hash_R190(int32_t a0, signed char a1, EnInt a2, EnU8 a3, const int64_t *a4, R190 a5, int16_t a6);
-R190 echo_R190(signed char a0, R190 a1);
-uint64_t pair_R190(intptr_t a0, int32_t a1, long long a2, R190 a3, uintptr_t a4, R190 a5);
+uint64_t hash_R190(uintptr_t a0, uint8_t a1, uint64_t a2, long a3, int64_t a4, R190 a5, float a6, float a7);
+R190 echo_R190(int8_t a0, int a1, double a2, double a3, float a4, R190 a5);
+uint64_t pair_R190(_Bool a0, R190 a1, uint16_t a2, R190 a3);
 R191 make_R191(int seed);
-uint64_t hash_R191(float a0, double a1, EnU8 a2, unsigned short a3, uint16_t a4, float a5, double a6, int16_t a7, R191 a8, unsigned long long a9);
-R191 echo_R191(R191 a0);
+uint64_t hash_R191(unsigned long a0, R191 a1);
+R191 echo_R191(unsigned short a0, uint8_t a1, R191 a2);
+uint64_t __attribute__((ms_abi)) w64_hash_R191(R191 a0, EnU32 a1, double a2);
+R191 __attribute__((ms_abi)) w64_echo_R191(const int64_t *a0, R191 a1);
 R192 make_R192(int seed);
-uint64_t hash_R192(uintptr_t a0, uint8_t a1, uint64_t a2, long a3, int64_t a4, R192 a5, float a6, float a7);
-R192 echo_R192(int8_t a0, int a1, double a2, double a3, float a4, R192 a5);
-uint64_t pair_R192(_Bool a0, R192 a1, uint16_t a2, R192 a3);
+uint64_t hash_R192(float a0, float a1, intptr_t a2, char a3, double a4, float a5, R192 a6, const int64_t *a7);
+R192 echo_R192(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R192 a6, int a7, uint8_t a8);
+uint64_t pair_R192(long long a0, int64_t a1, R192 a2, double a3, R192 a4, EnU8 a5, _Bool a6);
 R193 make_R193(int seed);
-uint64_t hash_R193(unsigned long a0, R193 a1);
-R193 echo_R193(unsigned short a0, uint8_t a1, R193 a2);
-uint64_t __attribute__((ms_abi)) w64_hash_R193(R193 a0, EnU32 a1, double a2);
-R193 __attribute__((ms_abi)) w64_echo_R193(const int64_t *a0, R193 a1);
+uint64_t hash_R193(R193 a0);
+R193 echo_R193(double a0, float a1, signed char a2, int8_t a3, float a4, R193 a5);
 R194 make_R194(int seed);
-uint64_t hash_R194(float a0, float a1, intptr_t a2, char a3, double a4, float a5, R194 a6, const int64_t *a7);
-R194 echo_R194(uint8_t a0, float a1, float a2, float a3, double a4, float a5, R194 a6, int a7, uint8_t a8);
-uint64_t pair_R194(long long a0, int64_t a1, R194 a2, double a3, R194 a4, EnU8 a5, _Bool a6);
+uint64_t hash_R194(R194 a0, short a1);
+R194 echo_R194(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, uint32_t a5, char a6, long a7, R194 a8, float a9, uint16_t a10);
+uint64_t pair_R194(signed char a0, ssize_t a1, int8_t a2, uint8_t a3, signed char a4, const int64_t *a5, R194 a6, short a7, R194 a8);
 R195 make_R195(int seed);
-uint64_t hash_R195(R195 a0);
-R195 echo_R195(double a0, float a1, signed char a2, int8_t a3, float a4, R195 a5);
+uint64_t hash_R195(int8_t a0, float a1, double a2, unsigned char a3, uint32_t a4, R195 a5, float a6, double a7);
+R195 echo_R195(const int64_t *a0, uint8_t a1, intptr_t a2, R195 a3, EnI64 a4, unsigned long long a5, int a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R195(float a0, double a1, float a2, float a3, double a4, R195 a5, double a6, float a7);
+R195 __attribute__((ms_abi)) w64_echo_R195(float a0, float a1, R195 a2, float a3, float a4);
 R196 make_R196(int seed);
-uint64_t hash_R196(R196 a0, short a1);
-R196 echo_R196(unsigned long long a0, size_t a1, long a2, int8_t a3, int8_t a4, uint32_t a5, char a6, long a7, R196 a8, float a9, uint16_t a10);
-uint64_t pair_R196(signed char a0, ssize_t a1, int8_t a2, uint8_t a3, signed char a4, const int64_t *a5, R196 a6, short a7, R196 a8);
+uint64_t hash_R196(long a0, unsigned char a1, int16_t a2, size_t a3, float a4, unsigned long long a5, unsigned short a6, R196 a7, uint8_t a8);
+R196 echo_R196(const int64_t *a0, int8_t a1, long a2, unsigned short a3, int8_t a4, int8_t a5, char a6, const int64_t *a7, R196 a8);
+uint64_t pair_R196(R196 a0, int8_t a1, R196 a2, double a3, double a4);
 R197 make_R197(int seed);
-uint64_t hash_R197(int8_t a0, float a1, double a2, unsigned char a3, uint32_t a4, R197 a5, float a6, double a7);
-R197 echo_R197(const int64_t *a0, uint8_t a1, intptr_t a2, R197 a3, EnI64 a4, unsigned long long a5, int a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R197(float a0, double a1, float a2, float a3, double a4, R197 a5, double a6, float a7);
-R197 __attribute__((ms_abi)) w64_echo_R197(float a0, float a1, R197 a2, float a3, float a4);
+uint64_t hash_R197(ssize_t a0, int8_t a1, uint16_t a2, R197 a3, float a4);
+R197 echo_R197(float a0, float a1, uint16_t a2, const int64_t *a3, float a4, int a5, uint8_t a6, R197 a7, unsigned short a8, float a9);
 R198 make_R198(int seed);
-uint64_t hash_R198(long a0, unsigned char a1, int16_t a2, size_t a3, float a4, unsigned long long a5, unsigned short a6, R198 a7, uint8_t a8);
-R198 echo_R198(const int64_t *a0, int8_t a1, long a2, unsigned short a3, int8_t a4, int8_t a5, char a6, const int64_t *a7, R198 a8);
-uint64_t pair_R198(R198 a0, int8_t a1, R198 a2, double a3, double a4);
+uint64_t hash_R198(EnI64 a0, double a1, double a2, uintptr_t a3, R198 a4, _Bool a5);
+R198 echo_R198(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R198 a7, EnU16 a8);
+uint64_t pair_R198(EnI16 a0, int64_t a1, unsigned long a2, double a3, unsigned char a4, R198 a5, float a6, R198 a7);
 R199 make_R199(int seed);
-uint64_t hash_R199(ssize_t a0, int8_t a1, uint16_t a2, R199 a3, float a4);
-R199 echo_R199(float a0, float a1, uint16_t a2, const int64_t *a3, float a4, int a5, uint8_t a6, R199 a7, unsigned short a8, float a9);
+uint64_t hash_R199(float a0, short a1, int16_t a2, unsigned short a3, unsigned long a4, unsigned short a5, unsigned long a6, uint16_t a7, R199 a8, const int64_t *a9);
+R199 echo_R199(float a0, double a1, int16_t a2, EnU16 a3, double a4, R199 a5, intptr_t a6);
+uint64_t __attribute__((ms_abi)) w64_hash_R199(float a0, float a1, double a2, float a3, float a4, R199 a5, double a6, float a7);
+R199 __attribute__((ms_abi)) w64_echo_R199(R199 a0, size_t a1, unsigned long a2);
 R200 make_R200(int seed);
-uint64_t hash_R200(EnI64 a0, double a1, double a2, uintptr_t a3, R200 a4, _Bool a5);
-R200 echo_R200(float a0, uintptr_t a1, double a2, double a3, double a4, double a5, double a6, R200 a7, EnU16 a8);
-uint64_t pair_R200(EnI16 a0, int64_t a1, unsigned long a2, double a3, unsigned char a4, R200 a5, float a6, R200 a7);
+uint64_t hash_R200(float a0, const int64_t *a1, double a2, int64_t a3, double a4, R200 a5, double a6, float a7);
+R200 echo_R200(float a0, double a1, unsigned long long a2, EnI8 a3, R200 a4, unsigned char a5, int16_t a6, int8_t a7);
+uint64_t pair_R200(float a0, float a1, float a2, float a3, float a4, R200 a5, float a6, R200 a7);
 R201 make_R201(int seed);
-uint64_t hash_R201(float a0, short a1, int16_t a2, unsigned short a3, unsigned long a4, unsigned short a5, unsigned long a6, uint16_t a7, R201 a8, const int64_t *a9);
-R201 echo_R201(float a0, double a1, int16_t a2, EnU16 a3, double a4, R201 a5, intptr_t a6);
-uint64_t __attribute__((ms_abi)) w64_hash_R201(float a0, float a1, double a2, float a3, float a4, R201 a5, double a6, float a7);
-R201 __attribute__((ms_abi)) w64_echo_R201(R201 a0, size_t a1, unsigned long a2);
+uint64_t hash_R201(R201 a0, uint32_t a1, const int64_t *a2);
+R201 echo_R201(EnU64 a0, size_t a1, R201 a2);
 R202 make_R202(int seed);
-uint64_t hash_R202(float a0, const int64_t *a1, double a2, int64_t a3, double a4, R202 a5, double a6, float a7);
-R202 echo_R202(float a0, double a1, unsigned long long a2, EnI8 a3, R202 a4, unsigned char a5, int16_t a6, int8_t a7);
-uint64_t pair_R202(float a0, float a1, float a2, float a3, float a4, R202 a5, float a6, R202 a7);
+uint64_t hash_R202(float a0, R202 a1, signed char a2);
+R202 echo_R202(size_t a0, int8_t a1, R202 a2, int32_t a3);
+uint64_t pair_R202(char a0, unsigned short a1, int16_t a2, int8_t a3, R202 a4, size_t a5, R202 a6);
 R203 make_R203(int seed);
-uint64_t hash_R203(R203 a0, uint32_t a1, const int64_t *a2);
-R203 echo_R203(EnU64 a0, size_t a1, R203 a2);
+uint64_t hash_R203(R203 a0, double a1);
+R203 echo_R203(const int64_t *a0, unsigned char a1, R203 a2, long long a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R203(int a0, R203 a1, int32_t a2);
+R203 __attribute__((ms_abi)) w64_echo_R203(uintptr_t a0, uint8_t a1, unsigned int a2, R203 a3);
 R204 make_R204(int seed);
-uint64_t hash_R204(float a0, R204 a1, signed char a2);
-R204 echo_R204(size_t a0, int8_t a1, R204 a2, int32_t a3);
-uint64_t pair_R204(char a0, unsigned short a1, int16_t a2, int8_t a3, R204 a4, size_t a5, R204 a6);
+uint64_t hash_R204(unsigned long long a0, float a1, float a2, double a3, double a4, double a5, float a6, intptr_t a7, R204 a8, char a9, int8_t a10);
+R204 echo_R204(double a0, double a1, const int64_t *a2, unsigned char a3, double a4, unsigned long a5, long long a6, R204 a7, double a8);
+uint64_t pair_R204(R204 a0, int8_t a1, R204 a2);
 R205 make_R205(int seed);
-uint64_t hash_R205(R205 a0, double a1);
-R205 echo_R205(const int64_t *a0, unsigned char a1, R205 a2, long long a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R205(int a0, R205 a1, int32_t a2);
-R205 __attribute__((ms_abi)) w64_echo_R205(uintptr_t a0, uint8_t a1, unsigned int a2, R205 a3);
+uint64_t hash_R205(double a0, double a1, float a2, double a3, float a4, double a5, float a6, double a7, R205 a8, uint32_t a9);
+R205 echo_R205(int16_t a0, int64_t a1, const int64_t *a2, uint16_t a3, const int64_t *a4, R205 a5, float a6);
 R206 make_R206(int seed);
-uint64_t hash_R206(unsigned long long a0, float a1, float a2, double a3, double a4, double a5, float a6, intptr_t a7, R206 a8, char a9, int8_t a10);
-R206 echo_R206(double a0, double a1, const int64_t *a2, unsigned char a3, double a4, unsigned long a5, long long a6, R206 a7, double a8);
-uint64_t pair_R206(R206 a0, int8_t a1, R206 a2);
+uint64_t hash_R206(double a0, uint8_t a1, R206 a2);
+R206 echo_R206(double a0, R206 a1, float a2);
+uint64_t pair_R206(signed char a0, double a1, uint32_t a2, uint8_t a3, int32_t a4, float a5, R206 a6, unsigned char a7, R206 a8);
 R207 make_R207(int seed);
-uint64_t hash_R207(double a0, double a1, float a2, double a3, float a4, double a5, float a6, double a7, R207 a8, uint32_t a9);
-R207 echo_R207(int16_t a0, int64_t a1, const int64_t *a2, uint16_t a3, const int64_t *a4, R207 a5, float a6);
+uint64_t hash_R207(_Bool a0, R207 a1, double a2, int32_t a3);
+R207 echo_R207(R207 a0);
+uint64_t __attribute__((ms_abi)) w64_hash_R207(uintptr_t a0, R207 a1, double a2);
+R207 __attribute__((ms_abi)) w64_echo_R207(int a0, uint16_t a1, uint8_t a2, long a3, R207 a4, unsigned short a5);
 R208 make_R208(int seed);
-uint64_t hash_R208(double a0, uint8_t a1, R208 a2);
-R208 echo_R208(double a0, R208 a1, float a2);
-uint64_t pair_R208(signed char a0, double a1, uint32_t a2, uint8_t a3, int32_t a4, float a5, R208 a6, unsigned char a7, R208 a8);
+uint64_t hash_R208(uint8_t a0, size_t a1, unsigned long long a2, long a3, size_t a4, R208 a5);
+R208 echo_R208(double a0, double a1, _Bool a2, uint8_t a3, R208 a4, double a5);
+uint64_t pair_R208(char a0, uint32_t a1, double a2, R208 a3, double a4, R208 a5, unsigned long long a6);
 R209 make_R209(int seed);
-uint64_t hash_R209(_Bool a0, R209 a1, double a2, int32_t a3);
-R209 echo_R209(R209 a0);
-uint64_t __attribute__((ms_abi)) w64_hash_R209(uintptr_t a0, R209 a1, double a2);
-R209 __attribute__((ms_abi)) w64_echo_R209(int a0, uint16_t a1, uint8_t a2, long a3, R209 a4, unsigned short a5);
+uint64_t hash_R209(float a0, float a1, float a2, R209 a3);
+R209 echo_R209(R209 a0, const int64_t *a1, EnI64 a2, size_t a3);
 R210 make_R210(int seed);
-uint64_t hash_R210(uint8_t a0, size_t a1, unsigned long long a2, long a3, size_t a4, R210 a5);
-R210 echo_R210(double a0, double a1, _Bool a2, uint8_t a3, R210 a4, double a5);
-uint64_t pair_R210(char a0, uint32_t a1, double a2, R210 a3, double a4, R210 a5, unsigned long long a6);
+uint64_t hash_R210(double a0, R210 a1);
+R210 echo_R210(signed char a0, ssize_t a1, R210 a2, unsigned int a3, float a4);
+uint64_t pair_R210(const int64_t *a0, double a1, size_t a2, double a3, unsigned long a4, float a5, R210 a6, float a7, R210 a8);
 R211 make_R211(int seed);
-uint64_t hash_R211(float a0, float a1, float a2, R211 a3);
-R211 echo_R211(R211 a0, const int64_t *a1, EnI64 a2, size_t a3);
+uint64_t hash_R211(R211 a0, float a1, float a2);
+R211 echo_R211(unsigned long a0, R211 a1, double a2, double a3);
+uint64_t __attribute__((ms_abi)) w64_hash_R211(EnI8 a0, int16_t a1, R211 a2, int32_t a3, uint64_t a4);
+R211 __attribute__((ms_abi)) w64_echo_R211(int8_t a0, float a1, R211 a2);
 R212 make_R212(int seed);
-uint64_t hash_R212(double a0, R212 a1);
-R212 echo_R212(signed char a0, ssize_t a1, R212 a2, unsigned int a3, float a4);
-uint64_t pair_R212(const int64_t *a0, double a1, size_t a2, double a3, unsigned long a4, float a5, R212 a6, float a7, R212 a8);
+uint64_t hash_R212(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uintptr_t a5, R212 a6, uint8_t a7);
+R212 echo_R212(R212 a0);
+uint64_t pair_R212(R212 a0, const int64_t *a1, R212 a2, float a3);
 R213 make_R213(int seed);
-uint64_t hash_R213(R213 a0, float a1, float a2);
-R213 echo_R213(unsigned long a0, R213 a1, double a2, double a3);
-uint64_t __attribute__((ms_abi)) w64_hash_R213(EnI8 a0, int16_t a1, R213 a2, int32_t a3, uint64_t a4);
-R213 __attribute__((ms_abi)) w64_echo_R213(int8_t a0, float a1, R213 a2);
+uint64_t hash_R213(float a0, unsigned char a1, unsigned short a2, double a3, unsigned char a4, float a5, double a6, uintptr_t a7, R213 a8, uint32_t a9, ssize_t a10);
+R213 echo_R213(EnU16 a0, int8_t a1, R213 a2);
 R214 make_R214(int seed);
-uint64_t hash_R214(double a0, uint16_t a1, double a2, float a3, uint32_t a4, uintptr_t a5, R214 a6, uint8_t a7);
-R214 echo_R214(R214 a0);
-uint64_t pair_R214(R214 a0, const int64_t *a1, R214 a2, float a3);
+uint64_t hash_R214(unsigned char a0, int16_t a1, long long a2, _Bool a3, uint32_t a4, EnI64 a5, unsigned char a6, int8_t a7, R214 a8, double a9, double a10);
+R214 echo_R214(int16_t a0, uint64_t a1, int a2, R214 a3, _Bool a4);
+uint64_t pair_R214(EnU64 a0, double a1, double a2, float a3, R214 a4, uintptr_t a5, R214 a6, double a7);
 R215 make_R215(int seed);
-uint64_t hash_R215(float a0, unsigned char a1, unsigned short a2, double a3, unsigned char a4, float a5, double a6, uintptr_t a7, R215 a8, uint32_t a9, ssize_t a10);
-R215 echo_R215(EnU16 a0, int8_t a1, R215 a2);
+uint64_t hash_R215(char a0, uint64_t a1, unsigned long a2, _Bool a3, R215 a4);
+R215 echo_R215(float a0, float a1, double a2, float a3, float a4, double a5, R215 a6, long a7);
+uint64_t __attribute__((ms_abi)) w64_hash_R215(const int64_t *a0, char a1, size_t a2, double a3, R215 a4, float a5, int32_t a6);
+R215 __attribute__((ms_abi)) w64_echo_R215(double a0, R215 a1, float a2, float a3);
 R216 make_R216(int seed);
-uint64_t hash_R216(unsigned char a0, int16_t a1, long long a2, _Bool a3, uint32_t a4, EnI64 a5, unsigned char a6, int8_t a7, R216 a8, double a9, double a10);
-R216 echo_R216(int16_t a0, uint64_t a1, int a2, R216 a3, _Bool a4);
-uint64_t pair_R216(EnU64 a0, double a1, double a2, float a3, R216 a4, uintptr_t a5, R216 a6, double a7);
+uint64_t hash_R216(signed char a0, unsigned long a1, const int64_t *a2, double a3, uint8_t a4, uint64_t a5, R216 a6);
+R216 echo_R216(int16_t a0, signed char a1, signed char a2, int16_t a3, const int64_t *a4, EnU32 a5, R216 a6, long long a7);
+uint64_t pair_R216(double a0, int a1, float a2, float a3, R216 a4, int32_t a5, R216 a6, int32_t a7);
 R217 make_R217(int seed);
-uint64_t hash_R217(char a0, uint64_t a1, unsigned long a2, _Bool a3, R217 a4);
-R217 echo_R217(float a0, float a1, double a2, float a3, float a4, double a5, R217 a6, long a7);
-uint64_t __attribute__((ms_abi)) w64_hash_R217(const int64_t *a0, char a1, size_t a2, double a3, R217 a4, float a5, int32_t a6);
-R217 __attribute__((ms_abi)) w64_echo_R217(double a0, R217 a1, float a2, float a3);
+uint64_t hash_R217(float a0, double a1, intptr_t a2, double a3, unsigned long a4, double a5, double a6, double a7, R217 a8, int a9, long long a10);
+R217 echo_R217(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_t a4, int32_t a5, int64_t a6, unsigned long a7, R217 a8);
 R218 make_R218(int seed);
-uint64_t hash_R218(signed char a0, unsigned long a1, const int64_t *a2, double a3, uint8_t a4, uint64_t a5, R218 a6);
-R218 echo_R218(int16_t a0, signed char a1, signed char a2, int16_t a3, const int64_t *a4, EnU32 a5, R218 a6, long long a7);
-uint64_t pair_R218(double a0, int a1, float a2, float a3, R218 a4, int32_t a5, R218 a6, int32_t a7);
+uint64_t hash_R218(int a0, R218 a1, uint32_t a2);
+R218 echo_R218(double a0, double a1, unsigned short a2, float a3, int32_t a4, ssize_t a5, int32_t a6, uint8_t a7, R218 a8, uintptr_t a9, uintptr_t a10, unsigned char a11);
+uint64_t pair_R218(double a0, unsigned char a1, float a2, EnInt a3, R218 a4, float a5, R218 a6, int8_t a7, uint8_t a8);
 R219 make_R219(int seed);
-uint64_t hash_R219(float a0, double a1, intptr_t a2, double a3, unsigned long a4, double a5, double a6, double a7, R219 a8, int a9, long long a10);
-R219 echo_R219(ssize_t a0, unsigned long a1, unsigned int a2, int16_t a3, uint8_t a4, int32_t a5, int64_t a6, unsigned long a7, R219 a8);
-R220 make_R220(int seed);
-uint64_t hash_R220(int a0, R220 a1, uint32_t a2);
-R220 echo_R220(double a0, double a1, unsigned short a2, float a3, int32_t a4, ssize_t a5, int32_t a6, uint8_t a7, R220 a8, uintptr_t a9, uintptr_t a10, unsigned char a11);
-uint64_t pair_R220(double a0, unsigned char a1, float a2, EnInt a3, R220 a4, float a5, R220 a6, int8_t a7, uint8_t a8);
-R221 make_R221(int seed);
-uint64_t hash_R221(uint32_t a0, unsigned char a1, R221 a2);
-R221 echo_R221(EnU64 a0, int8_t a1, long long a2, R221 a3, unsigned short a4);
-uint64_t __attribute__((ms_abi)) w64_hash_R221(double a0, int16_t a1, float a2, float a3, R221 a4);
-R221 __attribute__((ms_abi)) w64_echo_R221(uint64_t a0, EnU8 a1, uint16_t a2, int8_t a3, R221 a4, int64_t a5);
+uint64_t hash_R219(uint32_t a0, unsigned char a1, R219 a2);
+R219 echo_R219(EnU64 a0, int8_t a1, long long a2, R219 a3, unsigned short a4);
+uint64_t __attribute__((ms_abi)) w64_hash_R219(double a0, int16_t a1, float a2, float a3, R219 a4);
+R219 __attribute__((ms_abi)) w64_echo_R219(uint64_t a0, EnU8 a1, uint16_t a2, int8_t a3, R219 a4, int64_t a5);
 uint64_t cbret_Empty(CbRet_Empty cb);
 uint64_t cbarg_Empty(CbArg_Empty cb);
 uint64_t cbret_EmptyU(CbRet_EmptyU cb);
@@ -1846,154 +1850,156 @@ uint64_t cbret_PackU8ZeroI64(CbRet_PackU8ZeroI64 cb);
 uint64_t cbarg_PackU8ZeroI64(CbArg_PackU8ZeroI64 cb);
 uint64_t cbret_UF32ZeroI32(CbRet_UF32ZeroI32 cb);
 uint64_t cbarg_UF32ZeroI32(CbArg_UF32ZeroI32 cb);
-uint64_t cbret_R001(CbRet_R001 cb);
-uint64_t cbarg_R001(CbArg_R001 cb);
-uint64_t cbret_R004(CbRet_R004 cb);
-uint64_t cbarg_R004(CbArg_R004 cb);
-uint64_t cbret_R007(CbRet_R007 cb);
-uint64_t cbarg_R007(CbArg_R007 cb);
-uint64_t cbret_R010(CbRet_R010 cb);
-uint64_t cbarg_R010(CbArg_R010 cb);
-uint64_t cbret_R013(CbRet_R013 cb);
-uint64_t cbarg_R013(CbArg_R013 cb);
-uint64_t cbret_R016(CbRet_R016 cb);
-uint64_t cbarg_R016(CbArg_R016 cb);
-uint64_t cbret_R019(CbRet_R019 cb);
-uint64_t cbarg_R019(CbArg_R019 cb);
-uint64_t cbret_R022(CbRet_R022 cb);
-uint64_t cbarg_R022(CbArg_R022 cb);
-uint64_t cbret_R025(CbRet_R025 cb);
-uint64_t cbarg_R025(CbArg_R025 cb);
-uint64_t cbret_R028(CbRet_R028 cb);
-uint64_t cbarg_R028(CbArg_R028 cb);
-uint64_t cbret_R031(CbRet_R031 cb);
-uint64_t cbarg_R031(CbArg_R031 cb);
-uint64_t cbret_R034(CbRet_R034 cb);
-uint64_t cbarg_R034(CbArg_R034 cb);
-uint64_t cbret_R037(CbRet_R037 cb);
-uint64_t cbarg_R037(CbArg_R037 cb);
-uint64_t cbret_R040(CbRet_R040 cb);
-uint64_t cbarg_R040(CbArg_R040 cb);
-uint64_t cbret_R043(CbRet_R043 cb);
-uint64_t cbarg_R043(CbArg_R043 cb);
-uint64_t cbret_R046(CbRet_R046 cb);
-uint64_t cbarg_R046(CbArg_R046 cb);
-uint64_t cbret_R049(CbRet_R049 cb);
-uint64_t cbarg_R049(CbArg_R049 cb);
-uint64_t cbret_R052(CbRet_R052 cb);
-uint64_t cbarg_R052(CbArg_R052 cb);
-uint64_t cbret_R055(CbRet_R055 cb);
-uint64_t cbarg_R055(CbArg_R055 cb);
-uint64_t cbret_R058(CbRet_R058 cb);
-uint64_t cbarg_R058(CbArg_R058 cb);
-uint64_t cbret_R061(CbRet_R061 cb);
-uint64_t cbarg_R061(CbArg_R061 cb);
-uint64_t cbret_R064(CbRet_R064 cb);
-uint64_t cbarg_R064(CbArg_R064 cb);
-uint64_t cbret_R067(CbRet_R067 cb);
-uint64_t cbarg_R067(CbArg_R067 cb);
-uint64_t cbret_R070(CbRet_R070 cb);
-uint64_t cbarg_R070(CbArg_R070 cb);
-uint64_t cbret_R073(CbRet_R073 cb);
-uint64_t cbarg_R073(CbArg_R073 cb);
-uint64_t cbret_R076(CbRet_R076 cb);
-uint64_t cbarg_R076(CbArg_R076 cb);
-uint64_t cbret_R079(CbRet_R079 cb);
-uint64_t cbarg_R079(CbArg_R079 cb);
-uint64_t cbret_R082(CbRet_R082 cb);
-uint64_t cbarg_R082(CbArg_R082 cb);
-uint64_t cbret_R085(CbRet_R085 cb);
-uint64_t cbarg_R085(CbArg_R085 cb);
-uint64_t cbret_R088(CbRet_R088 cb);
-uint64_t cbarg_R088(CbArg_R088 cb);
-uint64_t cbret_R091(CbRet_R091 cb);
-uint64_t cbarg_R091(CbArg_R091 cb);
-uint64_t cbret_R094(CbRet_R094 cb);
-uint64_t cbarg_R094(CbArg_R094 cb);
-uint64_t cbret_R097(CbRet_R097 cb);
-uint64_t cbarg_R097(CbArg_R097 cb);
-uint64_t cbret_R100(CbRet_R100 cb);
-uint64_t cbarg_R100(CbArg_R100 cb);
-uint64_t cbret_R103(CbRet_R103 cb);
-uint64_t cbarg_R103(CbArg_R103 cb);
-uint64_t cbret_R106(CbRet_R106 cb);
-uint64_t cbarg_R106(CbArg_R106 cb);
-uint64_t cbret_R109(CbRet_R109 cb);
-uint64_t cbarg_R109(CbArg_R109 cb);
-uint64_t cbret_R112(CbRet_R112 cb);
-uint64_t cbarg_R112(CbArg_R112 cb);
-uint64_t cbret_R115(CbRet_R115 cb);
-uint64_t cbarg_R115(CbArg_R115 cb);
-uint64_t cbret_R118(CbRet_R118 cb);
-uint64_t cbarg_R118(CbArg_R118 cb);
-uint64_t cbret_R121(CbRet_R121 cb);
-uint64_t cbarg_R121(CbArg_R121 cb);
-uint64_t cbret_R124(CbRet_R124 cb);
-uint64_t cbarg_R124(CbArg_R124 cb);
-uint64_t cbret_R127(CbRet_R127 cb);
-uint64_t cbarg_R127(CbArg_R127 cb);
-uint64_t cbret_R130(CbRet_R130 cb);
-uint64_t cbarg_R130(CbArg_R130 cb);
-uint64_t cbret_R133(CbRet_R133 cb);
-uint64_t cbarg_R133(CbArg_R133 cb);
-uint64_t cbret_R136(CbRet_R136 cb);
-uint64_t cbarg_R136(CbArg_R136 cb);
-uint64_t cbret_R139(CbRet_R139 cb);
-uint64_t cbarg_R139(CbArg_R139 cb);
-uint64_t cbret_R142(CbRet_R142 cb);
-uint64_t cbarg_R142(CbArg_R142 cb);
-uint64_t cbret_R145(CbRet_R145 cb);
-uint64_t cbarg_R145(CbArg_R145 cb);
-uint64_t cbret_R148(CbRet_R148 cb);
-uint64_t cbarg_R148(CbArg_R148 cb);
-uint64_t cbret_R151(CbRet_R151 cb);
-uint64_t cbarg_R151(CbArg_R151 cb);
-uint64_t cbret_R154(CbRet_R154 cb);
-uint64_t cbarg_R154(CbArg_R154 cb);
-uint64_t cbret_R157(CbRet_R157 cb);
-uint64_t cbarg_R157(CbArg_R157 cb);
-uint64_t cbret_R160(CbRet_R160 cb);
-uint64_t cbarg_R160(CbArg_R160 cb);
-uint64_t cbret_R163(CbRet_R163 cb);
-uint64_t cbarg_R163(CbArg_R163 cb);
-uint64_t cbret_R166(CbRet_R166 cb);
-uint64_t cbarg_R166(CbArg_R166 cb);
-uint64_t cbret_R169(CbRet_R169 cb);
-uint64_t cbarg_R169(CbArg_R169 cb);
-uint64_t cbret_R172(CbRet_R172 cb);
-uint64_t cbarg_R172(CbArg_R172 cb);
-uint64_t cbret_R175(CbRet_R175 cb);
-uint64_t cbarg_R175(CbArg_R175 cb);
-uint64_t cbret_R178(CbRet_R178 cb);
-uint64_t cbarg_R178(CbArg_R178 cb);
-uint64_t cbret_R181(CbRet_R181 cb);
-uint64_t cbarg_R181(CbArg_R181 cb);
-uint64_t cbret_R184(CbRet_R184 cb);
-uint64_t cbarg_R184(CbArg_R184 cb);
-uint64_t cbret_R187(CbRet_R187 cb);
-uint64_t cbarg_R187(CbArg_R187 cb);
-uint64_t cbret_R190(CbRet_R190 cb);
-uint64_t cbarg_R190(CbArg_R190 cb);
-uint64_t cbret_R193(CbRet_R193 cb);
-uint64_t cbarg_R193(CbArg_R193 cb);
-uint64_t cbret_R196(CbRet_R196 cb);
-uint64_t cbarg_R196(CbArg_R196 cb);
-uint64_t cbret_R199(CbRet_R199 cb);
-uint64_t cbarg_R199(CbArg_R199 cb);
-uint64_t cbret_R202(CbRet_R202 cb);
-uint64_t cbarg_R202(CbArg_R202 cb);
-uint64_t cbret_R205(CbRet_R205 cb);
-uint64_t cbarg_R205(CbArg_R205 cb);
-uint64_t cbret_R208(CbRet_R208 cb);
-uint64_t cbarg_R208(CbArg_R208 cb);
-uint64_t cbret_R211(CbRet_R211 cb);
-uint64_t cbarg_R211(CbArg_R211 cb);
-uint64_t cbret_R214(CbRet_R214 cb);
-uint64_t cbarg_R214(CbArg_R214 cb);
-uint64_t cbret_R217(CbRet_R217 cb);
-uint64_t cbarg_R217(CbArg_R217 cb);
-uint64_t cbret_R220(CbRet_R220 cb);
-uint64_t cbarg_R220(CbArg_R220 cb);
+uint64_t cbret_F32ArrF32ZeroI32(CbRet_F32ArrF32ZeroI32 cb);
+uint64_t cbarg_F32ArrF32ZeroI32(CbArg_F32ArrF32ZeroI32 cb);
+uint64_t cbret_ArrF32ZeroI32x4(CbRet_ArrF32ZeroI32x4 cb);
+uint64_t cbarg_ArrF32ZeroI32x4(CbArg_ArrF32ZeroI32x4 cb);
+uint64_t cbret_R002(CbRet_R002 cb);
+uint64_t cbarg_R002(CbArg_R002 cb);
+uint64_t cbret_R005(CbRet_R005 cb);
+uint64_t cbarg_R005(CbArg_R005 cb);
+uint64_t cbret_R008(CbRet_R008 cb);
+uint64_t cbarg_R008(CbArg_R008 cb);
+uint64_t cbret_R011(CbRet_R011 cb);
+uint64_t cbarg_R011(CbArg_R011 cb);
+uint64_t cbret_R014(CbRet_R014 cb);
+uint64_t cbarg_R014(CbArg_R014 cb);
+uint64_t cbret_R017(CbRet_R017 cb);
+uint64_t cbarg_R017(CbArg_R017 cb);
+uint64_t cbret_R020(CbRet_R020 cb);
+uint64_t cbarg_R020(CbArg_R020 cb);
+uint64_t cbret_R023(CbRet_R023 cb);
+uint64_t cbarg_R023(CbArg_R023 cb);
+uint64_t cbret_R026(CbRet_R026 cb);
+uint64_t cbarg_R026(CbArg_R026 cb);
+uint64_t cbret_R029(CbRet_R029 cb);
+uint64_t cbarg_R029(CbArg_R029 cb);
+uint64_t cbret_R032(CbRet_R032 cb);
+uint64_t cbarg_R032(CbArg_R032 cb);
+uint64_t cbret_R035(CbRet_R035 cb);
+uint64_t cbarg_R035(CbArg_R035 cb);
+uint64_t cbret_R038(CbRet_R038 cb);
+uint64_t cbarg_R038(CbArg_R038 cb);
+uint64_t cbret_R041(CbRet_R041 cb);
+uint64_t cbarg_R041(CbArg_R041 cb);
+uint64_t cbret_R044(CbRet_R044 cb);
+uint64_t cbarg_R044(CbArg_R044 cb);
+uint64_t cbret_R047(CbRet_R047 cb);
+uint64_t cbarg_R047(CbArg_R047 cb);
+uint64_t cbret_R050(CbRet_R050 cb);
+uint64_t cbarg_R050(CbArg_R050 cb);
+uint64_t cbret_R053(CbRet_R053 cb);
+uint64_t cbarg_R053(CbArg_R053 cb);
+uint64_t cbret_R056(CbRet_R056 cb);
+uint64_t cbarg_R056(CbArg_R056 cb);
+uint64_t cbret_R059(CbRet_R059 cb);
+uint64_t cbarg_R059(CbArg_R059 cb);
+uint64_t cbret_R062(CbRet_R062 cb);
+uint64_t cbarg_R062(CbArg_R062 cb);
+uint64_t cbret_R065(CbRet_R065 cb);
+uint64_t cbarg_R065(CbArg_R065 cb);
+uint64_t cbret_R068(CbRet_R068 cb);
+uint64_t cbarg_R068(CbArg_R068 cb);
+uint64_t cbret_R071(CbRet_R071 cb);
+uint64_t cbarg_R071(CbArg_R071 cb);
+uint64_t cbret_R074(CbRet_R074 cb);
+uint64_t cbarg_R074(CbArg_R074 cb);
+uint64_t cbret_R077(CbRet_R077 cb);
+uint64_t cbarg_R077(CbArg_R077 cb);
+uint64_t cbret_R080(CbRet_R080 cb);
+uint64_t cbarg_R080(CbArg_R080 cb);
+uint64_t cbret_R083(CbRet_R083 cb);
+uint64_t cbarg_R083(CbArg_R083 cb);
+uint64_t cbret_R086(CbRet_R086 cb);
+uint64_t cbarg_R086(CbArg_R086 cb);
+uint64_t cbret_R089(CbRet_R089 cb);
+uint64_t cbarg_R089(CbArg_R089 cb);
+uint64_t cbret_R092(CbRet_R092 cb);
+uint64_t cbarg_R092(CbArg_R092 cb);
+uint64_t cbret_R095(CbRet_R095 cb);
+uint64_t cbarg_R095(CbArg_R095 cb);
+uint64_t cbret_R098(CbRet_R098 cb);
+uint64_t cbarg_R098(CbArg_R098 cb);
+uint64_t cbret_R101(CbRet_R101 cb);
+uint64_t cbarg_R101(CbArg_R101 cb);
+uint64_t cbret_R104(CbRet_R104 cb);
+uint64_t cbarg_R104(CbArg_R104 cb);
+uint64_t cbret_R107(CbRet_R107 cb);
+uint64_t cbarg_R107(CbArg_R107 cb);
+uint64_t cbret_R110(CbRet_R110 cb);
+uint64_t cbarg_R110(CbArg_R110 cb);
+uint64_t cbret_R113(CbRet_R113 cb);
+uint64_t cbarg_R113(CbArg_R113 cb);
+uint64_t cbret_R116(CbRet_R116 cb);
+uint64_t cbarg_R116(CbArg_R116 cb);
+uint64_t cbret_R119(CbRet_R119 cb);
+uint64_t cbarg_R119(CbArg_R119 cb);
+uint64_t cbret_R122(CbRet_R122 cb);
+uint64_t cbarg_R122(CbArg_R122 cb);
+uint64_t cbret_R125(CbRet_R125 cb);
+uint64_t cbarg_R125(CbArg_R125 cb);
+uint64_t cbret_R128(CbRet_R128 cb);
+uint64_t cbarg_R128(CbArg_R128 cb);
+uint64_t cbret_R131(CbRet_R131 cb);
+uint64_t cbarg_R131(CbArg_R131 cb);
+uint64_t cbret_R134(CbRet_R134 cb);
+uint64_t cbarg_R134(CbArg_R134 cb);
+uint64_t cbret_R137(CbRet_R137 cb);
+uint64_t cbarg_R137(CbArg_R137 cb);
+uint64_t cbret_R140(CbRet_R140 cb);
+uint64_t cbarg_R140(CbArg_R140 cb);
+uint64_t cbret_R143(CbRet_R143 cb);
+uint64_t cbarg_R143(CbArg_R143 cb);
+uint64_t cbret_R146(CbRet_R146 cb);
+uint64_t cbarg_R146(CbArg_R146 cb);
+uint64_t cbret_R149(CbRet_R149 cb);
+uint64_t cbarg_R149(CbArg_R149 cb);
+uint64_t cbret_R152(CbRet_R152 cb);
+uint64_t cbarg_R152(CbArg_R152 cb);
+uint64_t cbret_R155(CbRet_R155 cb);
+uint64_t cbarg_R155(CbArg_R155 cb);
+uint64_t cbret_R158(CbRet_R158 cb);
+uint64_t cbarg_R158(CbArg_R158 cb);
+uint64_t cbret_R161(CbRet_R161 cb);
+uint64_t cbarg_R161(CbArg_R161 cb);
+uint64_t cbret_R164(CbRet_R164 cb);
+uint64_t cbarg_R164(CbArg_R164 cb);
+uint64_t cbret_R167(CbRet_R167 cb);
+uint64_t cbarg_R167(CbArg_R167 cb);
+uint64_t cbret_R170(CbRet_R170 cb);
+uint64_t cbarg_R170(CbArg_R170 cb);
+uint64_t cbret_R173(CbRet_R173 cb);
+uint64_t cbarg_R173(CbArg_R173 cb);
+uint64_t cbret_R176(CbRet_R176 cb);
+uint64_t cbarg_R176(CbArg_R176 cb);
+uint64_t cbret_R179(CbRet_R179 cb);
+uint64_t cbarg_R179(CbArg_R179 cb);
+uint64_t cbret_R182(CbRet_R182 cb);
+uint64_t cbarg_R182(CbArg_R182 cb);
+uint64_t cbret_R185(CbRet_R185 cb);
+uint64_t cbarg_R185(CbArg_R185 cb);
+uint64_t cbret_R188(CbRet_R188 cb);
+uint64_t cbarg_R188(CbArg_R188 cb);
+uint64_t cbret_R191(CbRet_R191 cb);
+uint64_t cbarg_R191(CbArg_R191 cb);
+uint64_t cbret_R194(CbRet_R194 cb);
+uint64_t cbarg_R194(CbArg_R194 cb);
+uint64_t cbret_R197(CbRet_R197 cb);
+uint64_t cbarg_R197(CbArg_R197 cb);
+uint64_t cbret_R200(CbRet_R200 cb);
+uint64_t cbarg_R200(CbArg_R200 cb);
+uint64_t cbret_R203(CbRet_R203 cb);
+uint64_t cbarg_R203(CbArg_R203 cb);
+uint64_t cbret_R206(CbRet_R206 cb);
+uint64_t cbarg_R206(CbArg_R206 cb);
+uint64_t cbret_R209(CbRet_R209 cb);
+uint64_t cbarg_R209(CbArg_R209 cb);
+uint64_t cbret_R212(CbRet_R212 cb);
+uint64_t cbarg_R212(CbArg_R212 cb);
+uint64_t cbret_R215(CbRet_R215 cb);
+uint64_t cbarg_R215(CbArg_R215 cb);
+uint64_t cbret_R218(CbRet_R218 cb);
+uint64_t cbarg_R218(CbArg_R218 cb);
 W64HashFn_EmptyU ptr_w64_hash_EmptyU(void);
 W64EchoFn_EmptyU ptr_w64_echo_EmptyU(void);
 HashFn_U8EmptyU8 ptr_hash_U8EmptyU8(void);
@@ -2012,208 +2018,208 @@ HashFn_F32ZeroI32 ptr_hash_F32ZeroI32(void);
 EchoFn_F32ZeroI32 ptr_echo_F32ZeroI32(void);
 W64HashFn_F32F32ZeroI32 ptr_w64_hash_F32F32ZeroI32(void);
 W64EchoFn_F32F32ZeroI32 ptr_w64_echo_F32F32ZeroI32(void);
-HashFn_R000 ptr_hash_R000(void);
-EchoFn_R000 ptr_echo_R000(void);
-HashFn_R005 ptr_hash_R005(void);
-EchoFn_R005 ptr_echo_R005(void);
-W64HashFn_R005 ptr_w64_hash_R005(void);
-W64EchoFn_R005 ptr_w64_echo_R005(void);
-HashFn_R010 ptr_hash_R010(void);
-EchoFn_R010 ptr_echo_R010(void);
-W64HashFn_R013 ptr_w64_hash_R013(void);
-W64EchoFn_R013 ptr_w64_echo_R013(void);
-HashFn_R015 ptr_hash_R015(void);
-EchoFn_R015 ptr_echo_R015(void);
-HashFn_R020 ptr_hash_R020(void);
-EchoFn_R020 ptr_echo_R020(void);
-W64HashFn_R021 ptr_w64_hash_R021(void);
-W64EchoFn_R021 ptr_w64_echo_R021(void);
-HashFn_R025 ptr_hash_R025(void);
-EchoFn_R025 ptr_echo_R025(void);
-W64HashFn_R029 ptr_w64_hash_R029(void);
-W64EchoFn_R029 ptr_w64_echo_R029(void);
-HashFn_R030 ptr_hash_R030(void);
-EchoFn_R030 ptr_echo_R030(void);
-HashFn_R035 ptr_hash_R035(void);
-EchoFn_R035 ptr_echo_R035(void);
-W64HashFn_R037 ptr_w64_hash_R037(void);
-W64EchoFn_R037 ptr_w64_echo_R037(void);
-HashFn_R040 ptr_hash_R040(void);
-EchoFn_R040 ptr_echo_R040(void);
-HashFn_R045 ptr_hash_R045(void);
-EchoFn_R045 ptr_echo_R045(void);
-W64HashFn_R045 ptr_w64_hash_R045(void);
-W64EchoFn_R045 ptr_w64_echo_R045(void);
-HashFn_R050 ptr_hash_R050(void);
-EchoFn_R050 ptr_echo_R050(void);
-W64HashFn_R053 ptr_w64_hash_R053(void);
-W64EchoFn_R053 ptr_w64_echo_R053(void);
-HashFn_R055 ptr_hash_R055(void);
-EchoFn_R055 ptr_echo_R055(void);
-HashFn_R060 ptr_hash_R060(void);
-EchoFn_R060 ptr_echo_R060(void);
-W64HashFn_R061 ptr_w64_hash_R061(void);
-W64EchoFn_R061 ptr_w64_echo_R061(void);
-HashFn_R065 ptr_hash_R065(void);
-EchoFn_R065 ptr_echo_R065(void);
-W64HashFn_R069 ptr_w64_hash_R069(void);
-W64EchoFn_R069 ptr_w64_echo_R069(void);
-HashFn_R070 ptr_hash_R070(void);
-EchoFn_R070 ptr_echo_R070(void);
-HashFn_R075 ptr_hash_R075(void);
-EchoFn_R075 ptr_echo_R075(void);
-W64HashFn_R077 ptr_w64_hash_R077(void);
-W64EchoFn_R077 ptr_w64_echo_R077(void);
-HashFn_R080 ptr_hash_R080(void);
-EchoFn_R080 ptr_echo_R080(void);
-HashFn_R085 ptr_hash_R085(void);
-EchoFn_R085 ptr_echo_R085(void);
-W64HashFn_R085 ptr_w64_hash_R085(void);
-W64EchoFn_R085 ptr_w64_echo_R085(void);
-HashFn_R090 ptr_hash_R090(void);
-EchoFn_R090 ptr_echo_R090(void);
-W64HashFn_R093 ptr_w64_hash_R093(void);
-W64EchoFn_R093 ptr_w64_echo_R093(void);
-HashFn_R095 ptr_hash_R095(void);
-EchoFn_R095 ptr_echo_R095(void);
-HashFn_R100 ptr_hash_R100(void);
-EchoFn_R100 ptr_echo_R100(void);
-W64HashFn_R101 ptr_w64_hash_R101(void);
-W64EchoFn_R101 ptr_w64_echo_R101(void);
-HashFn_R105 ptr_hash_R105(void);
-EchoFn_R105 ptr_echo_R105(void);
-W64HashFn_R109 ptr_w64_hash_R109(void);
-W64EchoFn_R109 ptr_w64_echo_R109(void);
-HashFn_R110 ptr_hash_R110(void);
-EchoFn_R110 ptr_echo_R110(void);
-HashFn_R115 ptr_hash_R115(void);
-EchoFn_R115 ptr_echo_R115(void);
-W64HashFn_R117 ptr_w64_hash_R117(void);
-W64EchoFn_R117 ptr_w64_echo_R117(void);
-HashFn_R120 ptr_hash_R120(void);
-EchoFn_R120 ptr_echo_R120(void);
-HashFn_R125 ptr_hash_R125(void);
-EchoFn_R125 ptr_echo_R125(void);
-W64HashFn_R125 ptr_w64_hash_R125(void);
-W64EchoFn_R125 ptr_w64_echo_R125(void);
-HashFn_R130 ptr_hash_R130(void);
-EchoFn_R130 ptr_echo_R130(void);
-W64HashFn_R133 ptr_w64_hash_R133(void);
-W64EchoFn_R133 ptr_w64_echo_R133(void);
-HashFn_R135 ptr_hash_R135(void);
-EchoFn_R135 ptr_echo_R135(void);
-HashFn_R140 ptr_hash_R140(void);
-EchoFn_R140 ptr_echo_R140(void);
-W64HashFn_R141 ptr_w64_hash_R141(void);
-W64EchoFn_R141 ptr_w64_echo_R141(void);
-HashFn_R145 ptr_hash_R145(void);
-EchoFn_R145 ptr_echo_R145(void);
-W64HashFn_R149 ptr_w64_hash_R149(void);
-W64EchoFn_R149 ptr_w64_echo_R149(void);
-HashFn_R150 ptr_hash_R150(void);
-EchoFn_R150 ptr_echo_R150(void);
-HashFn_R155 ptr_hash_R155(void);
-EchoFn_R155 ptr_echo_R155(void);
-W64HashFn_R157 ptr_w64_hash_R157(void);
-W64EchoFn_R157 ptr_w64_echo_R157(void);
-HashFn_R160 ptr_hash_R160(void);
-EchoFn_R160 ptr_echo_R160(void);
-HashFn_R165 ptr_hash_R165(void);
-EchoFn_R165 ptr_echo_R165(void);
-W64HashFn_R165 ptr_w64_hash_R165(void);
-W64EchoFn_R165 ptr_w64_echo_R165(void);
-HashFn_R170 ptr_hash_R170(void);
-EchoFn_R170 ptr_echo_R170(void);
-W64HashFn_R173 ptr_w64_hash_R173(void);
-W64EchoFn_R173 ptr_w64_echo_R173(void);
-HashFn_R175 ptr_hash_R175(void);
-EchoFn_R175 ptr_echo_R175(void);
-HashFn_R180 ptr_hash_R180(void);
-EchoFn_R180 ptr_echo_R180(void);
-W64HashFn_R181 ptr_w64_hash_R181(void);
-W64EchoFn_R181 ptr_w64_echo_R181(void);
-HashFn_R185 ptr_hash_R185(void);
-EchoFn_R185 ptr_echo_R185(void);
-W64HashFn_R189 ptr_w64_hash_R189(void);
-W64EchoFn_R189 ptr_w64_echo_R189(void);
-HashFn_R190 ptr_hash_R190(void);
-EchoFn_R190 ptr_echo_R190(void);
-HashFn_R195 ptr_hash_R195(void);
-EchoFn_R195 ptr_echo_R195(void);
-W64HashFn_R197 ptr_w64_hash_R197(void);
-W64EchoFn_R197 ptr_w64_echo_R197(void);
-HashFn_R200 ptr_hash_R200(void);
-EchoFn_R200 ptr_echo_R200(void);
-HashFn_R205 ptr_hash_R205(void);
-EchoFn_R205 ptr_echo_R205(void);
-W64HashFn_R205 ptr_w64_hash_R205(void);
-W64EchoFn_R205 ptr_w64_echo_R205(void);
-HashFn_R210 ptr_hash_R210(void);
-EchoFn_R210 ptr_echo_R210(void);
-W64HashFn_R213 ptr_w64_hash_R213(void);
-W64EchoFn_R213 ptr_w64_echo_R213(void);
-HashFn_R215 ptr_hash_R215(void);
-EchoFn_R215 ptr_echo_R215(void);
-HashFn_R220 ptr_hash_R220(void);
-EchoFn_R220 ptr_echo_R220(void);
-W64HashFn_R221 ptr_w64_hash_R221(void);
-W64EchoFn_R221 ptr_w64_echo_R221(void);
+HashFn_F32ArrF32ZeroI32 ptr_hash_F32ArrF32ZeroI32(void);
+EchoFn_F32ArrF32ZeroI32 ptr_echo_F32ArrF32ZeroI32(void);
+HashFn_R003 ptr_hash_R003(void);
+EchoFn_R003 ptr_echo_R003(void);
+W64HashFn_R003 ptr_w64_hash_R003(void);
+W64EchoFn_R003 ptr_w64_echo_R003(void);
+HashFn_R008 ptr_hash_R008(void);
+EchoFn_R008 ptr_echo_R008(void);
+W64HashFn_R011 ptr_w64_hash_R011(void);
+W64EchoFn_R011 ptr_w64_echo_R011(void);
+HashFn_R013 ptr_hash_R013(void);
+EchoFn_R013 ptr_echo_R013(void);
+HashFn_R018 ptr_hash_R018(void);
+EchoFn_R018 ptr_echo_R018(void);
+W64HashFn_R019 ptr_w64_hash_R019(void);
+W64EchoFn_R019 ptr_w64_echo_R019(void);
+HashFn_R023 ptr_hash_R023(void);
+EchoFn_R023 ptr_echo_R023(void);
+W64HashFn_R027 ptr_w64_hash_R027(void);
+W64EchoFn_R027 ptr_w64_echo_R027(void);
+HashFn_R028 ptr_hash_R028(void);
+EchoFn_R028 ptr_echo_R028(void);
+HashFn_R033 ptr_hash_R033(void);
+EchoFn_R033 ptr_echo_R033(void);
+W64HashFn_R035 ptr_w64_hash_R035(void);
+W64EchoFn_R035 ptr_w64_echo_R035(void);
+HashFn_R038 ptr_hash_R038(void);
+EchoFn_R038 ptr_echo_R038(void);
+HashFn_R043 ptr_hash_R043(void);
+EchoFn_R043 ptr_echo_R043(void);
+W64HashFn_R043 ptr_w64_hash_R043(void);
+W64EchoFn_R043 ptr_w64_echo_R043(void);
+HashFn_R048 ptr_hash_R048(void);
+EchoFn_R048 ptr_echo_R048(void);
+W64HashFn_R051 ptr_w64_hash_R051(void);
+W64EchoFn_R051 ptr_w64_echo_R051(void);
+HashFn_R053 ptr_hash_R053(void);
+EchoFn_R053 ptr_echo_R053(void);
+HashFn_R058 ptr_hash_R058(void);
+EchoFn_R058 ptr_echo_R058(void);
+W64HashFn_R059 ptr_w64_hash_R059(void);
+W64EchoFn_R059 ptr_w64_echo_R059(void);
+HashFn_R063 ptr_hash_R063(void);
+EchoFn_R063 ptr_echo_R063(void);
+W64HashFn_R067 ptr_w64_hash_R067(void);
+W64EchoFn_R067 ptr_w64_echo_R067(void);
+HashFn_R068 ptr_hash_R068(void);
+EchoFn_R068 ptr_echo_R068(void);
+HashFn_R073 ptr_hash_R073(void);
+EchoFn_R073 ptr_echo_R073(void);
+W64HashFn_R075 ptr_w64_hash_R075(void);
+W64EchoFn_R075 ptr_w64_echo_R075(void);
+HashFn_R078 ptr_hash_R078(void);
+EchoFn_R078 ptr_echo_R078(void);
+HashFn_R083 ptr_hash_R083(void);
+EchoFn_R083 ptr_echo_R083(void);
+W64HashFn_R083 ptr_w64_hash_R083(void);
+W64EchoFn_R083 ptr_w64_echo_R083(void);
+HashFn_R088 ptr_hash_R088(void);
+EchoFn_R088 ptr_echo_R088(void);
+W64HashFn_R091 ptr_w64_hash_R091(void);
+W64EchoFn_R091 ptr_w64_echo_R091(void);
+HashFn_R093 ptr_hash_R093(void);
+EchoFn_R093 ptr_echo_R093(void);
+HashFn_R098 ptr_hash_R098(void);
+EchoFn_R098 ptr_echo_R098(void);
+W64HashFn_R099 ptr_w64_hash_R099(void);
+W64EchoFn_R099 ptr_w64_echo_R099(void);
+HashFn_R103 ptr_hash_R103(void);
+EchoFn_R103 ptr_echo_R103(void);
+W64HashFn_R107 ptr_w64_hash_R107(void);
+W64EchoFn_R107 ptr_w64_echo_R107(void);
+HashFn_R108 ptr_hash_R108(void);
+EchoFn_R108 ptr_echo_R108(void);
+HashFn_R113 ptr_hash_R113(void);
+EchoFn_R113 ptr_echo_R113(void);
+W64HashFn_R115 ptr_w64_hash_R115(void);
+W64EchoFn_R115 ptr_w64_echo_R115(void);
+HashFn_R118 ptr_hash_R118(void);
+EchoFn_R118 ptr_echo_R118(void);
+HashFn_R123 ptr_hash_R123(void);
+EchoFn_R123 ptr_echo_R123(void);
+W64HashFn_R123 ptr_w64_hash_R123(void);
+W64EchoFn_R123 ptr_w64_echo_R123(void);
+HashFn_R128 ptr_hash_R128(void);
+EchoFn_R128 ptr_echo_R128(void);
+W64HashFn_R131 ptr_w64_hash_R131(void);
+W64EchoFn_R131 ptr_w64_echo_R131(void);
+HashFn_R133 ptr_hash_R133(void);
+EchoFn_R133 ptr_echo_R133(void);
+HashFn_R138 ptr_hash_R138(void);
+EchoFn_R138 ptr_echo_R138(void);
+W64HashFn_R139 ptr_w64_hash_R139(void);
+W64EchoFn_R139 ptr_w64_echo_R139(void);
+HashFn_R143 ptr_hash_R143(void);
+EchoFn_R143 ptr_echo_R143(void);
+W64HashFn_R147 ptr_w64_hash_R147(void);
+W64EchoFn_R147 ptr_w64_echo_R147(void);
+HashFn_R148 ptr_hash_R148(void);
+EchoFn_R148 ptr_echo_R148(void);
+HashFn_R153 ptr_hash_R153(void);
+EchoFn_R153 ptr_echo_R153(void);
+W64HashFn_R155 ptr_w64_hash_R155(void);
+W64EchoFn_R155 ptr_w64_echo_R155(void);
+HashFn_R158 ptr_hash_R158(void);
+EchoFn_R158 ptr_echo_R158(void);
+HashFn_R163 ptr_hash_R163(void);
+EchoFn_R163 ptr_echo_R163(void);
+W64HashFn_R163 ptr_w64_hash_R163(void);
+W64EchoFn_R163 ptr_w64_echo_R163(void);
+HashFn_R168 ptr_hash_R168(void);
+EchoFn_R168 ptr_echo_R168(void);
+W64HashFn_R171 ptr_w64_hash_R171(void);
+W64EchoFn_R171 ptr_w64_echo_R171(void);
+HashFn_R173 ptr_hash_R173(void);
+EchoFn_R173 ptr_echo_R173(void);
+HashFn_R178 ptr_hash_R178(void);
+EchoFn_R178 ptr_echo_R178(void);
+W64HashFn_R179 ptr_w64_hash_R179(void);
+W64EchoFn_R179 ptr_w64_echo_R179(void);
+HashFn_R183 ptr_hash_R183(void);
+EchoFn_R183 ptr_echo_R183(void);
+W64HashFn_R187 ptr_w64_hash_R187(void);
+W64EchoFn_R187 ptr_w64_echo_R187(void);
+HashFn_R188 ptr_hash_R188(void);
+EchoFn_R188 ptr_echo_R188(void);
+HashFn_R193 ptr_hash_R193(void);
+EchoFn_R193 ptr_echo_R193(void);
+W64HashFn_R195 ptr_w64_hash_R195(void);
+W64EchoFn_R195 ptr_w64_echo_R195(void);
+HashFn_R198 ptr_hash_R198(void);
+EchoFn_R198 ptr_echo_R198(void);
+HashFn_R203 ptr_hash_R203(void);
+EchoFn_R203 ptr_echo_R203(void);
+W64HashFn_R203 ptr_w64_hash_R203(void);
+W64EchoFn_R203 ptr_w64_echo_R203(void);
+HashFn_R208 ptr_hash_R208(void);
+EchoFn_R208 ptr_echo_R208(void);
+W64HashFn_R211 ptr_w64_hash_R211(void);
+W64EchoFn_R211 ptr_w64_echo_R211(void);
+HashFn_R213 ptr_hash_R213(void);
+EchoFn_R213 ptr_echo_R213(void);
+HashFn_R218 ptr_hash_R218(void);
+EchoFn_R218 ptr_echo_R218(void);
+W64HashFn_R219 ptr_w64_hash_R219(void);
+W64EchoFn_R219 ptr_w64_echo_R219(void);
 uint64_t w64cbret_U8ZeroI64(W64CbRet_U8ZeroI64 cb);
 uint64_t w64cbarg_U8ZeroI64(W64CbArg_U8ZeroI64 cb);
 uint64_t w64cbret_ZigMixed(W64CbRet_ZigMixed cb);
 uint64_t w64cbarg_ZigMixed(W64CbArg_ZigMixed cb);
 uint64_t w64cbret_P7Pair(W64CbRet_P7Pair cb);
 uint64_t w64cbarg_P7Pair(W64CbArg_P7Pair cb);
-uint64_t w64cbret_R003(W64CbRet_R003 cb);
-uint64_t w64cbarg_R003(W64CbArg_R003 cb);
-uint64_t w64cbret_R012(W64CbRet_R012 cb);
-uint64_t w64cbarg_R012(W64CbArg_R012 cb);
-uint64_t w64cbret_R021(W64CbRet_R021 cb);
-uint64_t w64cbarg_R021(W64CbArg_R021 cb);
-uint64_t w64cbret_R030(W64CbRet_R030 cb);
-uint64_t w64cbarg_R030(W64CbArg_R030 cb);
-uint64_t w64cbret_R039(W64CbRet_R039 cb);
-uint64_t w64cbarg_R039(W64CbArg_R039 cb);
-uint64_t w64cbret_R048(W64CbRet_R048 cb);
-uint64_t w64cbarg_R048(W64CbArg_R048 cb);
-uint64_t w64cbret_R057(W64CbRet_R057 cb);
-uint64_t w64cbarg_R057(W64CbArg_R057 cb);
-uint64_t w64cbret_R066(W64CbRet_R066 cb);
-uint64_t w64cbarg_R066(W64CbArg_R066 cb);
-uint64_t w64cbret_R075(W64CbRet_R075 cb);
-uint64_t w64cbarg_R075(W64CbArg_R075 cb);
-uint64_t w64cbret_R084(W64CbRet_R084 cb);
-uint64_t w64cbarg_R084(W64CbArg_R084 cb);
-uint64_t w64cbret_R093(W64CbRet_R093 cb);
-uint64_t w64cbarg_R093(W64CbArg_R093 cb);
-uint64_t w64cbret_R102(W64CbRet_R102 cb);
-uint64_t w64cbarg_R102(W64CbArg_R102 cb);
-uint64_t w64cbret_R111(W64CbRet_R111 cb);
-uint64_t w64cbarg_R111(W64CbArg_R111 cb);
-uint64_t w64cbret_R120(W64CbRet_R120 cb);
-uint64_t w64cbarg_R120(W64CbArg_R120 cb);
-uint64_t w64cbret_R129(W64CbRet_R129 cb);
-uint64_t w64cbarg_R129(W64CbArg_R129 cb);
-uint64_t w64cbret_R138(W64CbRet_R138 cb);
-uint64_t w64cbarg_R138(W64CbArg_R138 cb);
-uint64_t w64cbret_R147(W64CbRet_R147 cb);
-uint64_t w64cbarg_R147(W64CbArg_R147 cb);
-uint64_t w64cbret_R156(W64CbRet_R156 cb);
-uint64_t w64cbarg_R156(W64CbArg_R156 cb);
-uint64_t w64cbret_R165(W64CbRet_R165 cb);
-uint64_t w64cbarg_R165(W64CbArg_R165 cb);
-uint64_t w64cbret_R174(W64CbRet_R174 cb);
-uint64_t w64cbarg_R174(W64CbArg_R174 cb);
-uint64_t w64cbret_R183(W64CbRet_R183 cb);
-uint64_t w64cbarg_R183(W64CbArg_R183 cb);
-uint64_t w64cbret_R192(W64CbRet_R192 cb);
-uint64_t w64cbarg_R192(W64CbArg_R192 cb);
-uint64_t w64cbret_R201(W64CbRet_R201 cb);
-uint64_t w64cbarg_R201(W64CbArg_R201 cb);
-uint64_t w64cbret_R210(W64CbRet_R210 cb);
-uint64_t w64cbarg_R210(W64CbArg_R210 cb);
-uint64_t w64cbret_R219(W64CbRet_R219 cb);
-uint64_t w64cbarg_R219(W64CbArg_R219 cb);
+uint64_t w64cbret_R001(W64CbRet_R001 cb);
+uint64_t w64cbarg_R001(W64CbArg_R001 cb);
+uint64_t w64cbret_R010(W64CbRet_R010 cb);
+uint64_t w64cbarg_R010(W64CbArg_R010 cb);
+uint64_t w64cbret_R019(W64CbRet_R019 cb);
+uint64_t w64cbarg_R019(W64CbArg_R019 cb);
+uint64_t w64cbret_R028(W64CbRet_R028 cb);
+uint64_t w64cbarg_R028(W64CbArg_R028 cb);
+uint64_t w64cbret_R037(W64CbRet_R037 cb);
+uint64_t w64cbarg_R037(W64CbArg_R037 cb);
+uint64_t w64cbret_R046(W64CbRet_R046 cb);
+uint64_t w64cbarg_R046(W64CbArg_R046 cb);
+uint64_t w64cbret_R055(W64CbRet_R055 cb);
+uint64_t w64cbarg_R055(W64CbArg_R055 cb);
+uint64_t w64cbret_R064(W64CbRet_R064 cb);
+uint64_t w64cbarg_R064(W64CbArg_R064 cb);
+uint64_t w64cbret_R073(W64CbRet_R073 cb);
+uint64_t w64cbarg_R073(W64CbArg_R073 cb);
+uint64_t w64cbret_R082(W64CbRet_R082 cb);
+uint64_t w64cbarg_R082(W64CbArg_R082 cb);
+uint64_t w64cbret_R091(W64CbRet_R091 cb);
+uint64_t w64cbarg_R091(W64CbArg_R091 cb);
+uint64_t w64cbret_R100(W64CbRet_R100 cb);
+uint64_t w64cbarg_R100(W64CbArg_R100 cb);
+uint64_t w64cbret_R109(W64CbRet_R109 cb);
+uint64_t w64cbarg_R109(W64CbArg_R109 cb);
+uint64_t w64cbret_R118(W64CbRet_R118 cb);
+uint64_t w64cbarg_R118(W64CbArg_R118 cb);
+uint64_t w64cbret_R127(W64CbRet_R127 cb);
+uint64_t w64cbarg_R127(W64CbArg_R127 cb);
+uint64_t w64cbret_R136(W64CbRet_R136 cb);
+uint64_t w64cbarg_R136(W64CbArg_R136 cb);
+uint64_t w64cbret_R145(W64CbRet_R145 cb);
+uint64_t w64cbarg_R145(W64CbArg_R145 cb);
+uint64_t w64cbret_R154(W64CbRet_R154 cb);
+uint64_t w64cbarg_R154(W64CbArg_R154 cb);
+uint64_t w64cbret_R163(W64CbRet_R163 cb);
+uint64_t w64cbarg_R163(W64CbArg_R163 cb);
+uint64_t w64cbret_R172(W64CbRet_R172 cb);
+uint64_t w64cbarg_R172(W64CbArg_R172 cb);
+uint64_t w64cbret_R181(W64CbRet_R181 cb);
+uint64_t w64cbarg_R181(W64CbArg_R181 cb);
+uint64_t w64cbret_R190(W64CbRet_R190 cb);
+uint64_t w64cbarg_R190(W64CbArg_R190 cb);
+uint64_t w64cbret_R199(W64CbRet_R199 cb);
+uint64_t w64cbarg_R199(W64CbArg_R199 cb);
+uint64_t w64cbret_R208(W64CbRet_R208 cb);
+uint64_t w64cbarg_R208(W64CbArg_R208 cb);
+uint64_t w64cbret_R217(W64CbRet_R217 cb);
+uint64_t w64cbarg_R217(W64CbArg_R217 cb);
 unsigned short sig_0(float a0, double a1, double a2, double a3, float a4, float a5, double a6, float a7, double a8, float a9, float a10, float a11, double a12, double a13, float a14, float a15, double a16, float a17, double a18, float a19);
 int16_t sig_1(short a0, const int64_t *a1, long long a2, size_t a3, const int64_t *a4, uintptr_t a5, int64_t a6, intptr_t a7, ssize_t a8, ssize_t a9, int a10, EnInt a11);
 int16_t sig_2(double a0, unsigned char a1, float a2, int8_t a3, unsigned char a4, uintptr_t a5, intptr_t a6, size_t a7, double a8, EnI8 a9, unsigned short a10, float a11, signed char a12, float a13, unsigned int a14, const int64_t *a15, unsigned int a16, unsigned short a17);
@@ -2286,70 +2292,70 @@ uint64_t cbsig_20(CbSig_20 cb);
 uint64_t cbsig_21(CbSig_21 cb);
 uint64_t cbsig_22(CbSig_22 cb);
 uint64_t cbsig_23(CbSig_23 cb);
-uint64_t multi_0(R068 a0, R023 a1, R046 a2, R206 a3, R159 a4);
-R074 multi_1(R212 a0, ZigMixed a1, long long a2, UF32ZeroI32 a3, double a4, uint16_t a5, R074 a6);
-uint64_t __attribute__((ms_abi)) multi_2(R059 a0, R049 a1, R219 a2, float a3, double a4, R170 a5);
-uint64_t multi_3(R002 a0, R009 a1, const int64_t *a2, ssize_t a3, double a4, R209 a5, float a6, UAlign16 a7, PtrPair a8, int16_t a9);
-R132 multi_4(R134 a0, F32ZeroF64 a1, intptr_t a2, double a3, EnI8 a4, double a5, R132 a6);
-uint64_t multi_5(R023 a0, double a1, float a2, R148 a3, R099 a4, R017 a5, R009 a6, double a7);
-uint64_t __attribute__((ms_abi)) multi_6(R048 a0, R219 a1, R076 a2, Bool3F32 a3, R000 a4, signed char a5, double a6);
-R105 multi_7(R105 a0, R014 a1, const int64_t *a2, short a3, float a4, float a5);
-uint64_t multi_8(size_t a0, R053 a1, R047 a2, unsigned long a3, R185 a4);
-uint64_t multi_9(float a0, double a1, R063 a2, PtrPair a3);
-R212 __attribute__((ms_abi)) multi_10(R099 a0, R109 a1, int16_t a2, R212 a3);
-uint64_t multi_11(R174 a0, R099 a1, size_t a2);
-uint64_t multi_12(R200 a0, R068 a1, F64Arr1 a2, int a3, R079 a4);
-R186 multi_13(R135 a0, R186 a1, float a2);
-uint64_t __attribute__((ms_abi)) multi_14(R146 a0, EnI64 a1, EnU8 a2, int64_t a3, R122 a4, uint8_t a5);
-uint64_t multi_15(double a0, PackAlign16F a1, R011 a2, float a3, double a4, float a5);
-R220 multi_16(double a0, R220 a1, double a2, unsigned char a3, R137 a4);
-uint64_t multi_17(R014 a0, F64Arr1 a1, double a2, float a3, R193 a4, float a5, double a6);
-uint64_t __attribute__((ms_abi)) multi_18(R037 a0, uint16_t a1, R078 a2);
-R188 multi_19(double a0, R004 a1, R188 a2, double a3, CharShortLong a4, R164 a5);
-uint64_t multi_20(const int64_t *a0, R121 a1, R127 a2, uint64_t a3, unsigned char a4, double a5, const int64_t *a6, uint16_t a7, _Bool a8, unsigned long long a9, R068 a10);
-uint64_t multi_21(R104 a0, R024 a1, float a2, double a3, double a4, char a5, double a6, EnInt a7);
-R199 __attribute__((ms_abi)) multi_22(ZigMixed a0, R199 a1, float a2, float a3, double a4);
-uint64_t multi_23(R036 a0, R194 a1, float a2, R113 a3, EnI8 a4);
-uint64_t multi_24(unsigned char a0, R212 a1, R079 a2, R220 a3, uint8_t a4, int8_t a5, R118 a6, float a7, R188 a8);
-R027 multi_25(R174 a0, R027 a1, R098 a2, R108 a3, uint16_t a4, int a5);
-uint64_t __attribute__((ms_abi)) multi_26(double a0, float a1, uint8_t a2, R201 a3, double a4, double a5, R057 a6, float a7, R180 a8);
-uint64_t multi_27(uint16_t a0, R001 a1, R021 a2, size_t a3);
-U8ZeroI64 multi_28(R073 a0, R026 a1, R047 a2, unsigned long a3, int16_t a4, char a5, PackAlign4 a6, int16_t a7, uint16_t a8, U8ZeroI64 a9);
-uint64_t multi_29(int32_t a0, float a1, uint8_t a2, char a3, R104 a4, const int64_t *a5, R201 a6, ZeroArrI32 a7, float a8, double a9, char a10);
-uint64_t __attribute__((ms_abi)) multi_30(R049 a0, PackU8ZeroI64 a1, F32ZeroI32 a2, U8ZeroI64 a3, R169 a4);
-R173 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, R049 a4, R173 a5, const int64_t *a6, _Bool a7, double a8);
-uint64_t multi_32(R184 a0, R076 a1, R040 a2, R066 a3);
-uint64_t multi_33(float a0, R060 a1, long long a2, R111 a3);
-R037 __attribute__((ms_abi)) multi_34(R081 a0, R195 a1, ssize_t a2, R037 a3, double a4, uint32_t a5, R129 a6, unsigned short a7, R142 a8, double a9, unsigned char a10);
-uint64_t multi_35(EnU64 a0, uint8_t a1, uint16_t a2, R169 a3, R150 a4, double a5);
-uint64_t multi_36(int8_t a0, R041 a1, R183 a2, unsigned long long a3, R142 a4, R168 a5);
-Empty multi_37(float a0, P7Arr2 a1, ssize_t a2, double a3, double a4, float a5, R173 a6, R183 a7, Empty a8, float a9);
-uint64_t __attribute__((ms_abi)) multi_38(intptr_t a0, EnumBag a1, EnU8 a2, unsigned int a3, R174 a4, short a5);
-uint64_t multi_39(unsigned short a0, _Bool a1, EnI8 a2, R173 a3, Empty a4, R092 a5, unsigned int a6, const int64_t *a7, const int64_t *a8);
-EnumBag multi_40(double a0, EnumBag a1, double a2, double a3, unsigned char a4, float a5, R220 a6, float a7, float a8, double a9);
-uint64_t multi_41(unsigned long a0, double a1, double a2, R024 a3, R091 a4, R184 a5, char a6, R147 a7, double a8, unsigned char a9, signed char a10);
-uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R097 a4, R163 a5, int a6);
-R021 multi_43(signed char a0, R021 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5, UF32I32Pad a6, unsigned long a7, char a8, long long a9, R032 a10);
-uint64_t multi_44(PackAlign4 a0, F32Arr1x3 a1, R002 a2, R168 a3, R037 a4);
-uint64_t multi_45(long a0, PtrPair a1, int a2, float a3, R105 a4);
-R071 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R201 a6, R060 a7, int16_t a8, F32Arr1x3 a9, R071 a10, R123 a11);
-uint64_t multi_47(F64Arr1 a0, R031 a1);
-uint64_t multi_48(R091 a0, EnU64 a1, R059 a2, R094 a3, R202 a4, U8EmptyU8 a5, const int64_t *a6);
-R206 multi_49(R045 a0, double a1, R001 a2, PackAlign4 a3, R206 a4, R081 a5);
-uint64_t __attribute__((ms_abi)) multi_50(int16_t a0, R031 a1, uint16_t a2, short a3, R045 a4, R055 a5, R162 a6, uint32_t a7);
-uint64_t multi_51(long long a0, R201 a1, double a2, R220 a3, char a4, R187 a5, double a6);
-R162 multi_52(float a0, R197 a1, unsigned short a2, float a3, EnU16 a4, UPackedF64U8 a5, R003 a6, R162 a7, double a8, R198 a9, ssize_t a10);
-uint64_t multi_53(R174 a0, char a1, R057 a2, uint16_t a3);
-uint64_t __attribute__((ms_abi)) multi_54(int64_t a0, intptr_t a1, EnU64 a2, R049 a3, EnI8 a4, R122 a5);
-UF32I32Pad multi_55(int8_t a0, const int64_t *a1, R125 a2, UF32I32Pad a3, const int64_t *a4, EnI16 a5, float a6);
-uint64_t multi_56(R067 a0, unsigned long long a1, float a2, R045 a3, double a4, R212 a5, double a6, unsigned short a7, R218 a8, R045 a9, uint32_t a10);
-uint64_t multi_57(int8_t a0, R168 a1, R041 a2, Bool3F32 a3, R162 a4, double a5, const int64_t *a6, unsigned char a7, double a8);
-R024 __attribute__((ms_abi)) multi_58(R042 a0, R024 a1, double a2, double a3, R147 a4, R154 a5);
-uint64_t multi_59(R092 a0, unsigned int a1, unsigned char a2, R076 a3);
-uint64_t multi_60(UPackedF64U8 a0, F32Arr1x3 a1, double a2, double a3, float a4, EnumBag a5, PackU2 a6);
-R198 multi_61(R198 a0, R129 a1, U8EmptyU8 a2, R210 a3, unsigned long a4);
-uint64_t __attribute__((ms_abi)) multi_62(double a0, R184 a1, float a2, double a3, double a4, float a5, double a6, double a7, F32Arr1x3 a8, R048 a9, float a10, R059 a11, R118 a12);
-uint64_t multi_63(U8EmptyU8 a0, uint32_t a1, long a2, R143 a3, Bool3F32 a4, R028 a5, R092 a6);
+uint64_t multi_0(R066 a0, R203 a1, R106 a2, R204 a3, R122 a4);
+R072 multi_1(R104 a0, R211 a1, long long a2, R212 a3, double a4, uint16_t a5, R072 a6);
+uint64_t __attribute__((ms_abi)) multi_2(R025 a0, R025 a1, R186 a2, float a3, double a4, R168 a5);
+uint64_t multi_3(R001 a0, R041 a1, const int64_t *a2, ssize_t a3, double a4, R088 a5, float a6, R027 a7, R043 a8, int16_t a9);
+R130 multi_4(R132 a0, R153 a1, intptr_t a2, double a3, EnI8 a4, double a5, R130 a6);
+uint64_t multi_5(UF32ZeroI32 a0, double a1, float a2, R165 a3, R144 a4, R015 a5, R070 a6, double a7);
+uint64_t __attribute__((ms_abi)) multi_6(R046 a0, R042 a1, R074 a2, Bool3F32 a3, R027 a4, signed char a5, double a6);
+EmptyF64 multi_7(EmptyF64 a0, PackU8ZeroI64 a1, const int64_t *a2, short a3, float a4, float a5);
+uint64_t multi_8(size_t a0, R051 a1, R033 a2, unsigned long a3, R130 a4);
+uint64_t multi_9(float a0, double a1, R061 a2, PackU2 a3);
+F64Arr1 __attribute__((ms_abi)) multi_10(R097 a0, R107 a1, int16_t a2, F64Arr1 a3);
+uint64_t multi_11(R186 a0, R076 a1, size_t a2);
+uint64_t multi_12(R135 a0, R184 a1, R035 a2, int a3, PtrPair a4);
+R016 multi_13(R133 a0, R016 a1, float a2);
+uint64_t __attribute__((ms_abi)) multi_14(R211 a0, EnI64 a1, EnU8 a2, int64_t a3, R066 a4, uint8_t a5);
+uint64_t multi_15(double a0, R167 a1, PackAlign16F a2, float a3, double a4, float a5);
+R180 multi_16(double a0, R180 a1, double a2, unsigned char a3, R116 a4);
+uint64_t multi_17(R178 a0, R177 a1, double a2, float a3, R143 a4, float a5, double a6);
+uint64_t __attribute__((ms_abi)) multi_18(R148 a0, uint16_t a1, R110 a2);
+R154 multi_19(double a0, F64F32ZeroI32 a1, R154 a2, double a3, R002 a4, ArrF32ZeroI32x4 a5);
+uint64_t multi_20(const int64_t *a0, R174 a1, F32Arr1x3 a2, uint64_t a3, unsigned char a4, double a5, const int64_t *a6, uint16_t a7, _Bool a8, unsigned long long a9, R066 a10);
+uint64_t multi_21(UF32I32Pad a0, F32F32ZeroI32 a1, float a2, double a3, double a4, char a5, double a6, EnInt a7);
+R135 __attribute__((ms_abi)) multi_22(R043 a0, R135 a1, float a2, float a3, double a4);
+uint64_t multi_23(R008 a0, PackAlign4 a1, float a2, R111 a3, EnI8 a4);
+uint64_t multi_24(unsigned char a0, R197 a1, R023 a2, R116 a3, uint8_t a4, int8_t a5, R202 a6, float a7, R041 a8);
+U8EmptyU8 multi_25(R172 a0, U8EmptyU8 a1, R096 a2, UF32I32Pad a3, uint16_t a4, int a5);
+uint64_t __attribute__((ms_abi)) multi_26(double a0, float a1, uint8_t a2, F32Arr1x3 a3, double a4, double a5, R154 a6, float a7, R027 a8);
+uint64_t multi_27(uint16_t a0, ArrF32ZeroI32x4 a1, R144 a2, size_t a3);
+Bool3F32 multi_28(R194 a0, R096 a1, UF32I32Pad a2, unsigned long a3, int16_t a4, char a5, R169 a6, int16_t a7, uint16_t a8, Bool3F32 a9);
+uint64_t multi_29(int32_t a0, float a1, uint8_t a2, char a3, R184 a4, const int64_t *a5, R138 a6, R201 a7, float a8, double a9, char a10);
+uint64_t __attribute__((ms_abi)) multi_30(R047 a0, R212 a1, Bool3F32 a2, R153 a3, R034 a4);
+R068 multi_31(const int64_t *a0, long a1, uint16_t a2, float a3, U8ZeroI64 a4, R068 a5, const int64_t *a6, _Bool a7, double a8);
+uint64_t multi_32(R062 a0, R099 a1, R011 a2, R064 a3);
+uint64_t multi_33(float a0, R057 a1, long long a2, R109 a3);
+R107 __attribute__((ms_abi)) multi_34(R022 a0, R193 a1, ssize_t a2, R107 a3, double a4, uint32_t a5, R127 a6, unsigned short a7, R140 a8, double a9, unsigned char a10);
+uint64_t multi_35(EnU64 a0, uint8_t a1, uint16_t a2, R068 a3, R148 a4, double a5);
+uint64_t multi_36(int8_t a0, R176 a1, R167 a2, unsigned long long a3, R027 a4, R203 a5);
+R098 multi_37(float a0, R194 a1, ssize_t a2, double a3, double a4, float a5, R066 a6, R002 a7, R098 a8, float a9);
+uint64_t __attribute__((ms_abi)) multi_38(intptr_t a0, R087 a1, EnU8 a2, unsigned int a3, PtrPair a4, short a5);
+uint64_t multi_39(unsigned short a0, _Bool a1, EnI8 a2, R171 a3, R157 a4, R090 a5, unsigned int a6, const int64_t *a7, const int64_t *a8);
+R041 multi_40(double a0, R041 a1, double a2, double a3, unsigned char a4, float a5, R135 a6, float a7, float a8, double a9);
+uint64_t multi_41(unsigned long a0, double a1, double a2, R022 a3, R089 a4, R123 a5, char a6, R135 a7, double a8, unsigned char a9, signed char a10);
+uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R095 a4, R046 a5, int a6);
+R107 multi_43(signed char a0, R107 a1, size_t a2, size_t a3, EnInt a4, EnU32 a5, R174 a6, unsigned long a7, char a8, long long a9, R030 a10);
+uint64_t multi_44(R101 a0, F32Arr1x3 a1, R211 a2, R166 a3, R035 a4);
+uint64_t multi_45(long a0, R020 a1, int a2, float a3, R128 a4);
+R031 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R202 a6, R058 a7, int16_t a8, F32Arr1x3 a9, R031 a10, Empty a11);
+uint64_t multi_47(R098 a0, R029 a1);
+uint64_t multi_48(R205 a0, EnU64 a1, R138 a2, F32ZeroI32 a3, R108 a4, EmptyU a5, const int64_t *a6);
+R142 multi_49(R178 a0, double a1, F32ZeroI32 a2, PackAlign4 a3, R142 a4, R079 a5);
+uint64_t __attribute__((ms_abi)) multi_50(int16_t a0, R181 a1, uint16_t a2, short a3, R007 a4, EmptyU a5, R179 a6, uint32_t a7);
+uint64_t multi_51(long long a0, ArrF32ZeroI32x4 a1, double a2, R182 a3, char a4, R136 a5, double a6);
+R186 multi_52(float a0, Empty a1, unsigned short a2, float a3, EnU16 a4, R201 a5, R148 a6, R186 a7, double a8, EmptyF64 a9, ssize_t a10);
+uint64_t multi_53(R144 a0, char a1, PtrPair a2, uint16_t a3);
+uint64_t __attribute__((ms_abi)) multi_54(int64_t a0, intptr_t a1, EnU64 a2, R081 a3, EnI8 a4, R165 a5);
+R217 multi_55(int8_t a0, const int64_t *a1, R144 a2, R217 a3, const int64_t *a4, EnI16 a5, float a6);
+uint64_t multi_56(R053 a0, unsigned long long a1, float a2, R043 a3, double a4, R181 a5, double a6, unsigned short a7, F32ZeroI32 a8, R043 a9, uint32_t a10);
+uint64_t multi_57(int8_t a0, R153 a1, R142 a2, R183 a3, PackAlign16F a4, double a5, const int64_t *a6, unsigned char a7, double a8);
+R017 __attribute__((ms_abi)) multi_58(R003 a0, R017 a1, double a2, double a3, R035 a4, R152 a5);
+uint64_t multi_59(R011 a0, unsigned int a1, unsigned char a2, R018 a3);
+uint64_t multi_60(R022 a0, F32Arr1x3 a1, double a2, double a3, float a4, R077 a5, R073 a6);
+R186 multi_61(R186 a0, EmptyF64 a1, R194 a2, R208 a3, unsigned long a4);
+uint64_t __attribute__((ms_abi)) multi_62(double a0, Empty a1, float a2, double a3, double a4, float a5, double a6, double a7, F32Arr1x3 a8, R046 a9, float a10, R034 a11, R126 a12);
+uint64_t multi_63(R211 a0, uint32_t a1, long a2, R141 a3, R188 a4, R018 a5, P7Pair a6);
 uint64_t cbmulti_0(CbMulti_0 cb);
 uint64_t cbmulti_1(CbMulti_1 cb);
 uint64_t cbmulti_2(CbMulti_2 cb);

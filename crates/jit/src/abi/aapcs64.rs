@@ -75,7 +75,6 @@ fn hfa(layout: &super::AggLayout) -> Option<(PieceKind, u8, u8)> {
     let mut leaves: Vec<_> = layout
         .leaves
         .iter()
-        .filter(|leaf| leaf.zero_length_at.is_none())
         .map(|leaf| (leaf.offset, leaf.kind))
         .collect();
     leaves.sort_by_key(|(offset, _)| *offset);

@@ -172,30 +172,73 @@ impl AbiType {
     }
 }
 
-/// Memory layout of an aggregate: size, alignment and every scalar it contains.
+/// Memory layout of an aggregate: size, alignment, every scalar it contains, and the
+/// declared structure those scalars come from.
 ///
-/// Nested structs and arrays are flattened by the caller; union members simply give
-/// overlapping leaves. Padding has no leaves. Two facts about a leaf's position matter to
-/// classification and are kept on it: whether it lies in an array element after the
-/// first ([`Leaf::repeated`]), and whether it is the element of a zero-length array
-/// ([`Leaf::zero_length_at`]), which occupies no bytes.
+/// `leaves` flattens nested structs and arrays; union members simply give overlapping
+/// leaves; padding and zero-length arrays have none. `shape` keeps the nesting, for the
+/// rules that depend on it (gcc's SysV classifier walks the declaration: an array by its
+/// first element, a zero-length array by its element). The two describe one type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AggLayout {
     pub size: u32,
     pub align: u32,
     pub leaves: Vec<Leaf>,
+    pub shape: AggShape,
+}
+
+/// The declared structure of an aggregate, down to its scalars.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AggShape {
+    Scalar(LeafKind),
+    /// Fields at their byte offsets (which may overlap, as a flat leaf list's do).
+    Struct {
+        size: u32,
+        fields: Vec<(u32, AggShape)>,
+    },
+    /// Members, all at offset 0.
+    Union {
+        size: u32,
+        members: Vec<AggShape>,
+    },
+    /// `len` elements of `elem_size` bytes; `len` may be 0.
+    Array {
+        len: u32,
+        elem_size: u32,
+        elem: Box<AggShape>,
+    },
+}
+
+impl AggShape {
+    /// Size in bytes.
+    pub fn size(&self) -> u32 {
+        match self {
+            AggShape::Scalar(kind) => kind.size(),
+            AggShape::Struct { size, .. } | AggShape::Union { size, .. } => *size,
+            AggShape::Array { len, elem_size, .. } => len.saturating_mul(*elem_size),
+        }
+    }
 }
 
 impl AggLayout {
-    /// A layout from `(offset, kind)` pairs.
+    /// A layout from `(offset, kind)` pairs; its shape is a struct of those scalars.
     pub fn new(size: u32, align: u32, leaves: impl IntoIterator<Item = (u32, LeafKind)>) -> Self {
+        let leaves: Vec<Leaf> = leaves
+            .into_iter()
+            .map(|(offset, kind)| Leaf { offset, kind })
+            .collect();
+        let shape = AggShape::Struct {
+            size,
+            fields: leaves
+                .iter()
+                .map(|leaf| (leaf.offset, AggShape::Scalar(leaf.kind)))
+                .collect(),
+        };
         AggLayout {
             size,
             align,
-            leaves: leaves
-                .into_iter()
-                .map(|(offset, kind)| Leaf::plain(offset, kind))
-                .collect(),
+            leaves,
+            shape,
         }
     }
 
@@ -209,15 +252,11 @@ impl AggLayout {
         for &kind in fields {
             let size = kind.size();
             offset = offset.next_multiple_of(size);
-            leaves.push(Leaf::plain(offset, kind));
+            leaves.push((offset, kind));
             offset += size;
             align = align.max(size);
         }
-        AggLayout {
-            size: offset.next_multiple_of(align),
-            align,
-            leaves,
-        }
+        AggLayout::new(offset.next_multiple_of(align), align, leaves)
     }
 
     /// The layout of a packed C struct of scalars (`__attribute__((packed))`): no
@@ -226,14 +265,10 @@ impl AggLayout {
         let mut offset = 0u32;
         let mut leaves = Vec::with_capacity(fields.len());
         for &kind in fields {
-            leaves.push(Leaf::plain(offset, kind));
+            leaves.push((offset, kind));
             offset += kind.size();
         }
-        AggLayout {
-            size: offset,
-            align: 1,
-            leaves,
-        }
+        AggLayout::new(offset, 1, leaves)
     }
 }
 
@@ -243,27 +278,6 @@ pub struct Leaf {
     /// Byte offset from the start of the aggregate.
     pub offset: u32,
     pub kind: LeafKind,
-    /// The leaf lies in an element after the first of some array around it. (gcc
-    /// classifies an array by its first element only, so SysV never checks such a leaf's
-    /// alignment.)
-    pub repeated: bool,
-    /// `Some(start)`: the leaf belongs to the element of a zero-length array `[T; 0]`
-    /// whose (empty) storage starts at byte `start`. It occupies no bytes, so nothing is
-    /// ever copied from it; only classification rules look at it (gcc classifies a
-    /// zero-length array that starts inside an eightbyte by its element).
-    pub zero_length_at: Option<u32>,
-}
-
-impl Leaf {
-    /// An ordinary leaf: in the first element of every array around it, with storage.
-    pub fn plain(offset: u32, kind: LeafKind) -> Self {
-        Leaf {
-            offset,
-            kind,
-            repeated: false,
-            zero_length_at: None,
-        }
-    }
 }
 
 /// What the ABI needs to know of a scalar inside an aggregate.
@@ -515,12 +529,10 @@ fn validate(ty: &AbiType) -> Result<(), AbiError> {
                         return Err(AbiError::BadIntSize(size));
                     }
                 }
-                // A zero-length array's element has no storage: it may lie past the end.
-                if leaf.zero_length_at.is_none()
-                    && leaf
-                        .offset
-                        .checked_add(leaf.kind.size())
-                        .is_none_or(|end| end > layout.size)
+                if leaf
+                    .offset
+                    .checked_add(leaf.kind.size())
+                    .is_none_or(|end| end > layout.size)
                 {
                     return Err(AbiError::BadLayout(format!(
                         "a field at offset {} runs past the end of a {}-byte aggregate",

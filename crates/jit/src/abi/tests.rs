@@ -25,21 +25,67 @@ fn agg(size: u32, align: u32, leaves: &[(u32, LeafKind)]) -> AbiType {
     AbiType::Aggregate(AggLayout::new(size, align, leaves.iter().copied()))
 }
 
-/// An aggregate from full leaves: `(offset, kind, repeated, zero_length_at)`.
-fn agg_marked(size: u32, align: u32, leaves: &[(u32, LeafKind, bool, Option<u32>)]) -> AbiType {
-    AbiType::Aggregate(AggLayout {
-        size,
-        align,
-        leaves: leaves
-            .iter()
-            .map(|&(offset, kind, repeated, zero_length_at)| Leaf {
-                offset,
-                kind,
-                repeated,
-                zero_length_at,
-            })
-            .collect(),
-    })
+/// An aggregate from its declared shape (the leaves follow from it).
+fn shaped(align: u32, shape: AggShape) -> AbiType {
+    fn leaves(shape: &AggShape, base: u32, out: &mut Vec<(u32, LeafKind)>) {
+        match shape {
+            AggShape::Scalar(kind) => out.push((base, *kind)),
+            AggShape::Struct { fields, .. } => {
+                for (offset, field) in fields {
+                    leaves(field, base + offset, out);
+                }
+            }
+            AggShape::Union { members, .. } => {
+                for member in members {
+                    leaves(member, base, out);
+                }
+            }
+            AggShape::Array {
+                len,
+                elem_size,
+                elem,
+            } => {
+                for k in 0..*len {
+                    leaves(elem, base + k * elem_size, out);
+                }
+            }
+        }
+    }
+    let mut flat = Vec::new();
+    leaves(&shape, 0, &mut flat);
+    let mut layout = AggLayout::new(shape.size(), align, flat);
+    layout.shape = shape;
+    AbiType::Aggregate(layout)
+}
+
+fn sc(kind: LeafKind) -> AggShape {
+    AggShape::Scalar(kind)
+}
+
+fn struct_of(size: u32, fields: Vec<(u32, AggShape)>) -> AggShape {
+    AggShape::Struct { size, fields }
+}
+
+fn array_of(len: u32, elem: AggShape) -> AggShape {
+    AggShape::Array {
+        len,
+        elem_size: elem.size(),
+        elem: Box::new(elem),
+    }
+}
+
+/// `@packed struct P7 { u: @packed union { b: [bool; 2], s: i16 }, f: [bool; 5] }`.
+fn p7() -> AggShape {
+    let u = AggShape::Union {
+        size: 2,
+        members: vec![array_of(2, sc(I1)), sc(I2)],
+    };
+    struct_of(7, vec![(0, u), (2, array_of(5, sc(I1)))])
+}
+
+/// `{ f32, [i32; 0] }` (size 4).
+fn f32_zero_i32() -> AggShape {
+    struct_of(4, vec![(0, sc(F4)), (4, array_of(0, sc(I4)))])
 }
 
 fn many(ty: AbiType, n: usize) -> Vec<AbiType> {
@@ -129,46 +175,21 @@ fn cases() -> Vec<Case> {
             "a0 xmm0:f8@0; a1 xmm1:f8@0; a2 rdi:i8@0; ret xmm0:f8@0; stack 0",
         ),
         // ---- SysV: gcc's array and zero-length-array rules (checked against gcc 12)
-        // `@packed struct P7 { u: @packed union { b: [bool; 2], s: i16 }, f: [bool; 5] }`
-        // in `[P7; 2]`: the second element's i16 sits at 7, but gcc classifies the array by
-        // its first element, so the value travels in registers.
-        sysv(
-            "[packed 7-byte struct; 2]: a later element's unaligned i16 does not make MEMORY",
-            vec![agg_marked(14, 1, &[(0, I1, false, None), (1, I1, false, None), (0, I2, false, None), (2, I1, false, None), (7, I1, true, None), (8, I1, true, None), (7, I2, true, None), (9, I1, true, None)])],
-            None,
-            "a0 rdi:i8@0 rsi:i6@8; ret void; stack 0",
-        ),
+        // The second element's i16 sits at 7, but gcc classifies the array by its first
+        // element, so the value travels in registers.
+        sysv("[packed 7-byte struct; 2]: a later element's unaligned i16 does not make MEMORY", vec![shaped(1, struct_of(14, vec![(0, array_of(2, p7()))]))], None, "a0 rdi:i8@0 rsi:i6@8; ret void; stack 0"),
         // The same bytes as two fields: the second field's i16 is checked, MEMORY.
-        sysv(
-            "two packed 7-byte fields: the second's unaligned i16 makes MEMORY",
-            vec![agg_marked(14, 1, &[(0, I1, false, None), (0, I2, false, None), (7, I1, false, None), (7, I2, false, None)])],
-            None,
-            "a0 copy14->[sp+0]; ret void; stack 16",
-        ),
-        sysv(
-            "{f32, [i32; 0]}: the zero-length array makes the eightbyte INTEGER",
-            vec![agg_marked(4, 4, &[(0, F4, false, None), (4, I4, false, Some(4))])],
-            Some(agg_marked(4, 4, &[(0, F4, false, None), (4, I4, false, Some(4))])),
-            "a0 rdi:i4@0; ret rax:i4@0; stack 0",
-        ),
-        sysv(
-            "{f32, f32, [i32; 0]}: a zero-length array on an eightbyte boundary is ignored",
-            vec![agg_marked(8, 4, &[(0, F4, false, None), (4, F4, false, None), (8, I4, false, Some(8))])],
-            None,
-            "a0 xmm0:f8@0; ret void; stack 0",
-        ),
-        sysv(
-            "{f64, f32, [i32; 0]}: SSE, INTEGER",
-            vec![agg_marked(16, 8, &[(0, F8, false, None), (8, F4, false, None), (12, I4, false, Some(12))])],
-            None,
-            "a0 xmm0:f8@0 rdi:i8@8; ret void; stack 0",
-        ),
-        sysv(
-            "packed {u8, [i64; 0]}: the zero-length array's element is unaligned, MEMORY",
-            vec![agg_marked(1, 1, &[(0, I1, false, None), (1, I8, false, Some(1))])],
-            None,
-            "a0 copy1->[sp+0]; ret void; stack 8",
-        ),
+        sysv("two packed 7-byte fields: the second's unaligned i16 makes MEMORY", vec![shaped(1, struct_of(14, vec![(0, p7()), (7, p7())]))], None, "a0 copy14->[sp+0]; ret void; stack 16"),
+        sysv("{f32, [i32; 0]}: the zero-length array makes the eightbyte INTEGER", vec![shaped(4, f32_zero_i32())], Some(shaped(4, f32_zero_i32())), "a0 rdi:i4@0; ret rax:i4@0; stack 0"),
+        sysv("{f32, f32, [i32; 0]}: a zero-length array on an eightbyte boundary is ignored", vec![shaped(4, struct_of(8, vec![(0, sc(F4)), (4, sc(F4)), (8, array_of(0, sc(I4)))]))], None, "a0 xmm0:f8@0; ret void; stack 0"),
+        sysv("{f64, f32, [i32; 0]}: SSE, INTEGER", vec![shaped(8, struct_of(16, vec![(0, sc(F8)), (8, sc(F4)), (12, array_of(0, sc(I4)))]))], None, "a0 xmm0:f8@0 rdi:i8@8; ret void; stack 0"),
+        sysv("packed {u8, [i64; 0]}: the zero-length array's element is unaligned, MEMORY", vec![shaped(1, struct_of(1, vec![(0, sc(I1)), (1, array_of(0, sc(I8)))]))], None, "a0 copy1->[sp+0]; ret void; stack 8"),
+        // `{ f32, [{ f32, [i32; 0] }; 2] }`: the array repeats its first element's class
+        // (SSE: that element's zero-length array starts an eightbyte), although the second
+        // element's zero-length array starts inside one.
+        sysv("an array repeats its first element's class", vec![shaped(4, struct_of(12, vec![(0, sc(F4)), (4, array_of(2, f32_zero_i32()))]))], None, "a0 xmm0:f8@0 xmm1:f4@8; ret void; stack 0"),
+        // `[{ f32, [i32; 0] }; 4]`: INTEGER (the first element's zero-length array), repeated.
+        sysv("[{f32, [i32; 0]}; 4]: INTEGER, INTEGER", vec![shaped(4, struct_of(16, vec![(0, array_of(4, f32_zero_i32()))]))], None, "a0 rdi:i8@0 rsi:i8@8; ret void; stack 0"),
         // ---- SysV MEMORY class
         sysv("{i64,i64,i8} arg", vec![st(&[I8, I8, I1]), T::I32], None, "a0 copy24->[sp+0]; a1 rdi:i4@0 sext; ret void; stack 24"),
         sysv("{i64,i64,i8} ret is sret", vec![T::I32], Some(st(&[I8, I8, I1])), "a0 rsi:i4@0 sext; ret sret24:rdi; stack 0"),
