@@ -561,6 +561,12 @@ def random_scalars(rng, lo, hi, variadic=False):
     return out
 
 
+def win64_ok(name):
+    """Whether gcc can compile calls passing the shape through ms_abi: gcc 12 has an
+    internal error (calls.cc:3608) on some ms_abi calls with 64-byte-aligned values."""
+    return size_align(name)[1] < 64
+
+
 def random_multi(rng, small, every):
     """2..5 shapes (mostly of at most 16 bytes) among 0..8 scalars, in random order."""
     params = random_scalars(rng, 0, 8)
@@ -771,7 +777,7 @@ class Plan:
                 x = random_scalars(rng, 1, 1)
                 self.pair[n] = (random_scalars(rng, 0, 6) + [(n, None)] + x + [(n, None)]
                                 + random_scalars(rng, 0, 2))
-            if i % 4 == 1 or i < FIXED:
+            if (i % 4 == 1 or i < FIXED) and win64_ok(n):
                 self.w64[n] = (random_scalars(rng, 0, 5) + [(n, None)] + random_scalars(rng, 0, 2),
                                random_scalars(rng, 0, 5) + [(n, None)] + random_scalars(rng, 0, 2))
             if i % 3 == 2 or i < FIXED:
@@ -792,7 +798,7 @@ class Plan:
                 self.ind.add(n)
             if n in self.w64 and i % 8 == 1:
                 self.w64ind.add(n)
-            if i % 9 == 4:
+            if i % 9 == 4 and win64_ok(n):
                 self.w64cb[n] = (random_scalars(rng, 0, 4) + [(n, None)] + random_scalars(rng, 0, 2),
                                  random_scalars(rng, 0, 4) + [(n, None)] + random_scalars(rng, 0, 3))
         ret_types = (NARROW_NAMES * 3 + INT_NAMES + FLOAT_NAMES * 2 + list(ENUMS) + [PTR])
@@ -809,14 +815,18 @@ class Plan:
         small = [s.name for s in self.shapes if size_align(s.name)[0] <= 16]
         self.multis = []
         for k in range(64):
-            params = random_multi(rng, small, [s.name for s in self.shapes])
+            ms = k % 4 == 2
+            params = random_multi(rng, [n for n in small if win64_ok(n) or not ms],
+                                  [s.name for s in self.shapes if win64_ok(s.name) or not ms])
             back = rng.below(len(shape_index(params))) if k % 3 == 1 else None
-            self.multis.append((params, back, k % 4 == 2))
+            self.multis.append((params, back, ms))
         self.cbmultis = []
         for k in range(24):
-            params = random_multi(rng, small, [s.name for s in self.shapes])
+            ms = k % 4 == 3
+            params = random_multi(rng, [n for n in small if win64_ok(n) or not ms],
+                                  [s.name for s in self.shapes if win64_ok(s.name) or not ms])
             back = rng.below(len(shape_index(params))) if k % 2 == 1 else None
-            self.cbmultis.append((params, back, k % 4 == 3))
+            self.cbmultis.append((params, back, ms))
         # Variadic: (fixed params, variadic params, win64?).
         self.varargs = []
         for k in range(32):

@@ -4306,7 +4306,7 @@ static uint64_t ncb_multi_6(float a0, _Bool a1, uint64_t a2, R079 a3, signed cha
     h = cbmix(h, (uint64_t)(int64_t)((double)(a10.f0) * 8.0));
     return h;
 }
-static R068 __attribute__((ms_abi)) ncb_multi_7(short a0, R196 a1, R068 a2, R180 a3, R032 a4, float a5, double a6, double a7, size_t a8, float a9) {
+static R068 __attribute__((ms_abi)) ncb_multi_7(short a0, R048 a1, R068 a2, R180 a3, R064 a4, float a5, double a6, double a7, size_t a8, float a9) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a5) * 8.0);
@@ -4545,7 +4545,7 @@ static uint64_t ncb_multi_22(R148 a0, EnI64 a1, int8_t a2, R126 a3) {
     h = cbmix(h, (uint64_t)(int64_t)((double)(a3.f0[0].f0.f0) * 8.0));
     return h;
 }
-static R104 __attribute__((ms_abi)) ncb_multi_23(double a0, F64Arr1 a1, float a2, R151 a3, double a4, _Bool a5, R044 a6, double a7, R104 a8, long a9, R073 a10, int8_t a11) {
+static R104 __attribute__((ms_abi)) ncb_multi_23(double a0, F64Arr1 a1, float a2, R045 a3, double a4, _Bool a5, R044 a6, double a7, R104 a8, long a9, R073 a10, int8_t a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a0) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
@@ -9146,7 +9146,7 @@ __attribute__((noinline)) static void call_335(void) {
     }
 }
 __attribute__((noinline)) static void call_336(void) {
-    printf("multi_2 %" PRIu64 "\n", multi_2(make_R025(2032), make_R025(2033), make_R186(2034), -5365.125f, 2612.0, make_R168(2035)));
+    printf("multi_2 %" PRIu64 "\n", multi_2(make_R025(2032), make_R025(2033), make_R186(2034), -5365.125f, 2612.0, make_R028(2035)));
 }
 __attribute__((noinline)) static void call_337(void) {
     printf("multi_3 %" PRIu64 "\n", multi_3(make_R001(2048), make_R041(2049), &ffidl_cells[19], 9223372036854775807ll, -666.5, make_R088(2050), 2870.25f, make_R027(2051), make_R043(2052), -7ll));
@@ -9161,7 +9161,7 @@ __attribute__((noinline)) static void call_339(void) {
     printf("multi_5 %" PRIu64 "\n", multi_5(make_UF32ZeroI32(2080), 730.75, -971.875f, make_R165(2081), make_R144(2082), make_R015(2083), make_R070(2084), -798.625));
 }
 __attribute__((noinline)) static void call_340(void) {
-    printf("multi_6 %" PRIu64 "\n", multi_6(make_R046(2096), make_R042(2097), make_R074(2098), make_Bool3F32(2099), make_R027(2100), 0ll, -2848.25));
+    printf("multi_6 %" PRIu64 "\n", multi_6(make_F64Arr1(2096), make_R042(2097), make_R156(2098), make_R056(2099), make_R027(2100), 0ll, -2848.25));
 }
 __attribute__((noinline)) static void call_341(void) {
     {
@@ -9177,7 +9177,7 @@ __attribute__((noinline)) static void call_343(void) {
 }
 __attribute__((noinline)) static void call_344(void) {
     {
-        F64Arr1 e = multi_10(make_R097(2160), make_R107(2161), 6ll, make_F64Arr1(2162));
+        F64Arr1 e = multi_10(make_R049(2160), make_P7Arr2(2161), 6ll, make_F64Arr1(2162));
         printf("multi_10 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_F64Arr1(-2886.0, 7086.875f, 57ll, -1791.5f, e, -5283.25, 7100.625f));
     }
 }
@@ -9257,7 +9257,7 @@ __attribute__((noinline)) static void call_363(void) {
     printf("multi_29 %" PRIu64 "\n", multi_29(-41ll, -7819.75f, 15ull, -10ll, make_R184(2464), &ffidl_cells[25], make_R138(2465), make_R201(2466), 3249.75f, 3177.625, -56ll));
 }
 __attribute__((noinline)) static void call_364(void) {
-    printf("multi_30 %" PRIu64 "\n", multi_30(make_R047(2480), make_R212(2481), make_Bool3F32(2482), make_R153(2483), make_R034(2484)));
+    printf("multi_30 %" PRIu64 "\n", multi_30(make_UF32ZeroI32(2480), make_R212(2481), make_Bool3F32(2482), make_R153(2483), make_R034(2484)));
 }
 __attribute__((noinline)) static void call_365(void) {
     {
@@ -9273,7 +9273,7 @@ __attribute__((noinline)) static void call_367(void) {
 }
 __attribute__((noinline)) static void call_368(void) {
     {
-        R107 e = multi_34(make_R022(2544), make_R193(2545), -7814966841995852729ll, make_R107(2546), 1537.875, 29ull, make_R127(2547), 1ull, make_R140(2548), 2953.125, 8ull);
+        R107 e = multi_34(make_R022(2544), make_R163(2545), -7814966841995852729ll, make_R107(2546), 1537.875, 29ull, make_R104(2547), 1ull, make_R198(2548), 2953.125, 8ull);
         printf("multi_34 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R107(-1585.875, -6925.375f, -2083.875, -1665.375f, -3506.75, -5111.625, 7952.75f, e, 45ull, 3208.625f));
     }
 }
@@ -9305,7 +9305,7 @@ __attribute__((noinline)) static void call_375(void) {
     printf("multi_41 %" PRIu64 "\n", multi_41(4907821208491643716ull, -1065.5, 1787.375, make_R022(2656), make_R089(2657), make_R123(2658), 102ll, make_R135(2659), -509.5, 124ull, -30ll));
 }
 __attribute__((noinline)) static void call_376(void) {
-    printf("multi_42 %" PRIu64 "\n", multi_42(-574320255ll, 18446744073709551614ull, -44ll, 0ll, make_R095(2672), make_R046(2673), -1730626034ll));
+    printf("multi_42 %" PRIu64 "\n", multi_42(-574320255ll, 18446744073709551614ull, -44ll, 0ll, make_R145(2672), make_R046(2673), -1730626034ll));
 }
 __attribute__((noinline)) static void call_377(void) {
     {
@@ -9321,7 +9321,7 @@ __attribute__((noinline)) static void call_379(void) {
 }
 __attribute__((noinline)) static void call_380(void) {
     {
-        R031 e = multi_46(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R202(2736), make_R058(2737), 26ll, make_F32Arr1x3(2738), make_R031(2739), make_Empty(2740));
+        R031 e = multi_46(192ull, -3827.875, 26ull, -7437.5f, &ffidl_cells[44], -7229.625f, make_R202(2736), make_R032(2737), 26ll, make_R153(2738), make_R031(2739), make_Empty(2740));
         printf("multi_46 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R031(2800.125f, 6769.125f, -41.625, 5350.75f, -6915.625, -7912.0, -3797.75, -3695.875, e, 2103.625));
     }
 }
@@ -9369,7 +9369,7 @@ __attribute__((noinline)) static void call_391(void) {
 }
 __attribute__((noinline)) static void call_392(void) {
     {
-        R017 e = multi_58(make_R003(2928), make_R017(2929), 6319.625, -675.75, make_R035(2930), make_R152(2931));
+        R017 e = multi_58(make_R003(2928), make_R017(2929), 6319.625, -675.75, make_R035(2930), make_R125(2931));
         printf("multi_58 %" PRId64 " %" PRIu64 "\n", ffidl_take_k(), hash_R017(3720940491486812444ull, -3205.875, 3775.5, -3537.5, e));
     }
 }
@@ -9386,7 +9386,7 @@ __attribute__((noinline)) static void call_395(void) {
     }
 }
 __attribute__((noinline)) static void call_396(void) {
-    printf("multi_62 %" PRIu64 "\n", multi_62(-2206.5, make_Empty(2992), 5404.75f, -1242.75, 1987.75, -5534.625f, 3556.375, 956.75, make_F32Arr1x3(2993), make_R046(2994), -1885.375f, make_R034(2995), make_R126(2996)));
+    printf("multi_62 %" PRIu64 "\n", multi_62(-2206.5, make_Empty(2992), 5404.75f, -1242.75, 1987.75, -5534.625f, 3556.375, 956.75, make_R081(2993), make_R170(2994), -1885.375f, make_R034(2995), make_R126(2996)));
 }
 __attribute__((noinline)) static void call_397(void) {
     printf("multi_63 %" PRIu64 "\n", multi_63(make_R211(3008), 20ull, 18ll, make_R141(3009), make_R188(3010), make_R018(3011), make_P7Pair(3012)));

@@ -17107,7 +17107,7 @@ R072 multi_1(R104 a0, R211 a1, long long a2, R212 a3, double a4, uint16_t a5, R0
     a6.f0[2] = (double)(a6.f0[2] + k);
     return a6;
 }
-uint64_t __attribute__((ms_abi)) multi_2(R025 a0, R025 a1, R186 a2, float a3, double a4, R168 a5) {
+uint64_t __attribute__((ms_abi)) multi_2(R025 a0, R025 a1, R186 a2, float a3, double a4, R028 a5) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a0.f0[1]));
@@ -17116,10 +17116,8 @@ uint64_t __attribute__((ms_abi)) multi_2(R025 a0, R025 a1, R186 a2, float a3, do
     h = mix(h, bits64(a2.f0));
     h = mix(h, bits32(a3));
     h = mix(h, bits64(a4));
-    h = mix(h, (uint64_t)(a5.f0));
-    h = mix(h, (uint64_t)(a5.f1));
-    h = mix(h, (uint64_t)(a5.f2));
-    h = mix(h, (uint64_t)(int64_t)(a5.f3));
+    h = mix(h, (uint64_t)(a5.f0.tag));
+    h = mix(h, (uint64_t)(a5.f0.v));
     return h;
 }
 uint64_t multi_3(R001 a0, R041 a1, const int64_t *a2, ssize_t a3, double a4, R088 a5, float a6, R027 a7, R043 a8, int16_t a9) {
@@ -17173,16 +17171,21 @@ uint64_t multi_5(UF32ZeroI32 a0, double a1, float a2, R165 a3, R144 a4, R015 a5,
     h = mix(h, bits64(a7));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_6(R046 a0, R042 a1, R074 a2, Bool3F32 a3, R027 a4, signed char a5, double a6) {
+uint64_t __attribute__((ms_abi)) multi_6(F64Arr1 a0, R042 a1, R156 a2, R056 a3, R027 a4, signed char a5, double a6) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0.f0));
-    h = mix(h, (uint64_t)(a0.f1));
+    h = mix(h, bits64(a0.v[0]));
     h = mix(h, bits64(a1.f2));
-    h = mix(h, (uint64_t)(int64_t)(a2.f0));
-    h = mix(h, (uint64_t)(a3.a));
-    h = mix(h, (uint64_t)(a3.b));
-    h = mix(h, (uint64_t)(a3.c));
-    h = mix(h, bits32(a3.f));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, bits32(a2.f1[0]));
+    h = mix(h, bits32(a2.f1[1]));
+    h = mix(h, bits32(a2.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2.f3.f0));
+    h = mix(h, (uint64_t)(a2.f4));
+    h = mix(h, (uint64_t)(int64_t)(a2.f5));
+    h = mix(h, bits64(a2.f6[0][0]));
+    h = mix(h, bits64(a2.f6[0][1]));
+    h = mix(h, (uint64_t)(a3.f0.f0));
+    h = mix(h, (uint64_t)*(a3.f0.f1));
     h = mix(h, (uint64_t)(int64_t)(a4.f0));
     h = mix(h, bits64(a4.f1.d));
     h = mix(h, (uint64_t)(int64_t)(a5));
@@ -17221,7 +17224,7 @@ uint64_t multi_9(float a0, double a1, R061 a2, PackU2 a3) {
     h = mix(h, (uint64_t)(a3.b[1]));
     return h;
 }
-F64Arr1 __attribute__((ms_abi)) multi_10(R097 a0, R107 a1, int16_t a2, F64Arr1 a3) {
+F64Arr1 __attribute__((ms_abi)) multi_10(R049 a0, P7Arr2 a1, int16_t a2, F64Arr1 a3) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     int64_t k = (int64_t)(ks & 127) - 50;
@@ -17475,10 +17478,9 @@ uint64_t multi_29(int32_t a0, float a1, uint8_t a2, char a3, R184 a4, const int6
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_30(R047 a0, R212 a1, Bool3F32 a2, R153 a3, R034 a4) {
+uint64_t __attribute__((ms_abi)) multi_30(UF32ZeroI32 a0, R212 a1, Bool3F32 a2, R153 a3, R034 a4) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0.f0));
-    h = mix(h, bits64(a0.f1));
+    h = mix(h, bits32(a0.f));
     h = mix(h, (uint64_t)(int64_t)(a1.f0[0]));
     h = mix(h, (uint64_t)(int64_t)(a1.f0[1]));
     h = mix(h, (uint64_t)(int64_t)(a1.f0[2]));
@@ -17535,7 +17537,7 @@ uint64_t multi_33(float a0, R057 a1, long long a2, R109 a3) {
     h = mix(h, bits32(a3.f3.f));
     return h;
 }
-R107 __attribute__((ms_abi)) multi_34(R022 a0, R193 a1, ssize_t a2, R107 a3, double a4, uint32_t a5, R127 a6, unsigned short a7, R140 a8, double a9, unsigned char a10) {
+R107 __attribute__((ms_abi)) multi_34(R022 a0, R163 a1, ssize_t a2, R107 a3, double a4, uint32_t a5, R104 a6, unsigned short a7, R198 a8, double a9, unsigned char a10) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)(a2);
     ks += (uint64_t)(int64_t)((double)(a4) * 8.0);
@@ -17652,13 +17654,18 @@ uint64_t multi_41(unsigned long a0, double a1, double a2, R022 a3, R089 a4, R123
     h = mix(h, (uint64_t)(int64_t)(a10));
     return h;
 }
-uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R095 a4, R046 a5, int a6) {
+uint64_t __attribute__((ms_abi)) multi_42(int a0, uint64_t a1, int16_t a2, short a3, R145 a4, R046 a5, int a6) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
-    h = mix(h, (uint64_t)*(a4.f0));
+    h = mix(h, (uint64_t)(a4.f0.a));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.b));
+    h = mix(h, (uint64_t)(int64_t)(a4.f0.c));
+    h = mix(h, bits32(a4.f1[0]));
+    h = mix(h, bits32(a4.f1[1]));
+    h = mix(h, bits32(a4.f1[2]));
     h = mix(h, (uint64_t)(int64_t)(a5.f0));
     h = mix(h, (uint64_t)(a5.f1));
     h = mix(h, (uint64_t)(int64_t)(a6));
@@ -17700,7 +17707,7 @@ uint64_t multi_45(long a0, R020 a1, int a2, float a3, R128 a4) {
     h = mix(h, (uint64_t)(a4.f2));
     return h;
 }
-R031 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R202 a6, R058 a7, int16_t a8, F32Arr1x3 a9, R031 a10, Empty a11) {
+R031 __attribute__((ms_abi)) multi_46(unsigned char a0, double a1, unsigned short a2, float a3, const int64_t *a4, float a5, R202 a6, R032 a7, int16_t a8, R153 a9, R031 a10, Empty a11) {
     uint64_t ks = 0;
     ks += (uint64_t)(a0);
     ks += (uint64_t)(int64_t)((double)(a1) * 8.0);
@@ -17878,7 +17885,7 @@ uint64_t multi_57(int8_t a0, R153 a1, R142 a2, R183 a3, PackAlign16F a4, double 
     h = mix(h, bits64(a8));
     return h;
 }
-R017 __attribute__((ms_abi)) multi_58(R003 a0, R017 a1, double a2, double a3, R035 a4, R152 a5) {
+R017 __attribute__((ms_abi)) multi_58(R003 a0, R017 a1, double a2, double a3, R035 a4, R125 a5) {
     uint64_t ks = 0;
     ks += (uint64_t)(int64_t)((double)(a2) * 8.0);
     ks += (uint64_t)(int64_t)((double)(a3) * 8.0);
@@ -17918,7 +17925,7 @@ R186 multi_61(R186 a0, EmptyF64 a1, R194 a2, R208 a3, unsigned long a4) {
     a0.f0 = (double)(a0.f0 + k);
     return a0;
 }
-uint64_t __attribute__((ms_abi)) multi_62(double a0, Empty a1, float a2, double a3, double a4, float a5, double a6, double a7, F32Arr1x3 a8, R046 a9, float a10, R034 a11, R126 a12) {
+uint64_t __attribute__((ms_abi)) multi_62(double a0, Empty a1, float a2, double a3, double a4, float a5, double a6, double a7, R081 a8, R170 a9, float a10, R034 a11, R126 a12) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
     h = mix(h, bits32(a2));
@@ -17927,11 +17934,9 @@ uint64_t __attribute__((ms_abi)) multi_62(double a0, Empty a1, float a2, double 
     h = mix(h, bits32(a5));
     h = mix(h, bits64(a6));
     h = mix(h, bits64(a7));
-    h = mix(h, bits32(a8.v[0][0]));
-    h = mix(h, bits32(a8.v[1][0]));
-    h = mix(h, bits32(a8.v[2][0]));
-    h = mix(h, (uint64_t)(int64_t)(a9.f0));
-    h = mix(h, (uint64_t)(a9.f1));
+    h = mix(h, bits32(a8.f1[0].f0.f0[0].a));
+    h = mix(h, bits32(a8.f1[0].f0.f0[1].a));
+    h = mix(h, (uint64_t)(a9.f0));
     h = mix(h, bits32(a10));
     h = mix(h, (uint64_t)(int64_t)(a11.f0));
     h = mix(h, (uint64_t)(a11.f1));
@@ -18002,7 +18007,7 @@ uint64_t cbmulti_6(CbMulti_6 cb) {
     return cb(3530.75f, false, 15602875616397520208ull, make_R079(3096), -12ll, 1369.0f, -1828.5, make_R067(3097), 25ull, make_R095(3098), make_R061(3099));
 }
 uint64_t cbmulti_7(CbMulti_7 cb) {
-    R068 r = cb(-29941ll, make_R196(3112), make_R068(3113), make_R180(3114), make_R032(3115), 7464.25f, 1948.625, 546.5, 32ull, -1342.5f);
+    R068 r = cb(-29941ll, make_R048(3112), make_R068(3113), make_R180(3114), make_R064(3115), 7464.25f, 1948.625, 546.5, 32ull, -1342.5f);
     return leafhash_R068(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 uint64_t cbmulti_8(CbMulti_8 cb) {
@@ -18058,7 +18063,7 @@ uint64_t cbmulti_22(CbMulti_22 cb) {
     return cb(make_R148(3352), (EnI64)-1ll, 25ll, make_R126(3353));
 }
 uint64_t cbmulti_23(CbMulti_23 cb) {
-    R104 r = cb(-859.875, make_F64Arr1(3368), -3376.625f, make_R151(3369), -6142.875, true, make_R044(3370), -6071.75, make_R104(3371), -48ll, make_R073(3372), 45ll);
+    R104 r = cb(-859.875, make_F64Arr1(3368), -3376.625f, make_R045(3369), -6142.875, true, make_R044(3370), -6071.75, make_R104(3371), -48ll, make_R073(3372), 45ll);
     return leafhash_R104(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 
