@@ -830,9 +830,14 @@ class Plan:
         # Variadic: (fixed params, variadic params, win64?).
         self.varargs = []
         for k in range(32):
+            ms = k % 4 == 1
             fixed = random_scalars(rng, 1, 4, variadic=True)
+            if k % 2 == 0:
+                # A shape among the fixed parameters (it may be the last one before `...`).
+                name = rng.choice([n for n in small if win64_ok(n) or not ms])
+                fixed.insert(rng.between(0, len(fixed)), (name, None))
             rest = random_scalars(rng, 0, 16, variadic=True)
-            self.varargs.append((fixed, rest, k % 4 == 1))
+            self.varargs.append((fixed, rest, ms))
 
 
 # ----------------------------------------------------------------------------------------
@@ -1280,7 +1285,8 @@ def write_native_main(plan):
         out.append('    printf("cbmulti_%d %%" PRIu64 "\\n", cbmulti_%d(ncb_multi_%d));'
                    % (k, k, k))
     for k, (fixed, rest, ms) in enumerate(plan.varargs):
-        args = [c_literal(t, v) for t, v in fixed] + [c_va_literal(t, v) for t, v in rest]
+        args = ([c_call_args(fixed, made_shapes(fixed, 4000 + 16 * k))]
+                + [c_va_literal(t, v) for t, v in rest])
         out.append('    printf("va_%d %%" PRIu64 "\\n", va_%d(%s));' % (k, k, ", ".join(args)))
     # Every other statement gets a function of its own too.
     statements = []
@@ -1526,7 +1532,8 @@ def write_ffidl(plan):
     for k, _ in enumerate(plan.cbmultis):
         out.append('print("cbmulti_%d", cbmulti_%d(scb_multi_%d));' % (k, k, k))
     for k, (fixed, rest, ms) in enumerate(plan.varargs):
-        args = [ffidl_literal(t, v) for t, v in fixed] + [ffidl_va_literal(t, v) for t, v in rest]
+        args = ([ffidl_call_args(fixed, made_shapes(fixed, 4000 + 16 * k))]
+                + [ffidl_va_literal(t, v) for t, v in rest])
         out.append('print("va_%d", va_%d(%s));' % (k, k, ", ".join(args)))
     return "\n".join(out) + "\n"
 

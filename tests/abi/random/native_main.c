@@ -9464,100 +9464,100 @@ __attribute__((noinline)) static void call_421(void) {
     printf("cbmulti_23 %" PRIu64 "\n", cbmulti_23(ncb_multi_23));
 }
 __attribute__((noinline)) static void call_422(void) {
-    printf("va_0 %" PRIu64 "\n", va_0(&ffidl_cells[8], 1368005641759249359ll, 8086774937295900801ull, &ffidl_cells[3], (int)(-11ll), (unsigned long long)(1ull), (char)(126ll), (int16_t)(44ll), (uint32_t)(500388493ull), (uint32_t)(1463238611ull), (int)(213979684ll), (unsigned short)(34912ull), (long long)(2879636874168340736ll), (uint8_t)(255ull), (int)(-2147483647ll), (uint8_t)(16ull)));
+    printf("va_0 %" PRIu64 "\n", va_0(&ffidl_cells[8], 1368005641759249359ll, 8086774937295900801ull, make_R052(4000), (long long)(9223372036854775806ll), (uint8_t)(0ull), (signed char)(-24ll), (long)(3ll), (int)(-32ll), (char)(95ll), (int16_t)(24493ll), (uintptr_t)(18446744073709551614ull), (long long)(-3811429809229648758ll), (size_t)(853507139242001303ull), (signed char)(-36ll), (uint8_t)(32ull), (intptr_t)(6639354547376115862ll), (char)(102ll), (ssize_t)(-6938112940065810252ll), (int32_t)(-398310371ll)));
 }
 __attribute__((noinline)) static void call_423(void) {
-    printf("va_1 %" PRIu64 "\n", va_1(2307.0f, -1106.375f, -32768ll, -3675734333230724329ll, (char)(50ll), -7154.0, -1422.0, (char)(-117ll), -1261.25, (int)(-944086395ll), -7763.875, -6102.5f, (signed char)(43ll), 912.625, (short)(-26ll), (uint8_t)(0ull), (char)(-29ll)));
+    printf("va_1 %" PRIu64 "\n", va_1(30930ull, false, 6060398399498329026ull, 7204.875, (unsigned char)(1ull), (short)(16058ll), (int64_t)(0ll), (unsigned long long)(15714099150404746713ull), (signed char)(43ll), 912.625, (short)(-26ll), (uint8_t)(0ull), (char)(-29ll), (uint8_t)(204ull), (short)(-16ll), (uint64_t)(38ull), (int16_t)(21723ll), (long long)(5404958213375969770ll)));
 }
 __attribute__((noinline)) static void call_424(void) {
-    printf("va_2 %" PRIu64 "\n", va_2(32ull, 29ull, 130ull, 6240.125, 5084.875, (char)(-44ll), &ffidl_cells[41], (int32_t)(2147483646ll), (unsigned long long)(1ull), (char)(127ll)));
+    printf("va_2 %" PRIu64 "\n", va_2(548.0, make_R081(4032), 4555.5, &ffidl_cells[58], (unsigned long long)(1ull), (char)(127ll), -5711.875, (_Bool)(true), (int8_t)(-124ll), (uint16_t)(19599ull), (char)(-128ll)));
 }
 __attribute__((noinline)) static void call_425(void) {
-    printf("va_3 %" PRIu64 "\n", va_3(-104ll, 1216.625, 7703.75f));
+    printf("va_3 %" PRIu64 "\n", va_3(11374ll, 1828.5f, -3624.125, -127ll, 5375.125, -575.625f, (int64_t)(2006948659444319144ll), (intptr_t)(7232986481461063786ll), (unsigned short)(5356ull)));
 }
 __attribute__((noinline)) static void call_426(void) {
-    printf("va_4 %" PRIu64 "\n", va_4(1292.0, 6127.125f, -1801.875f, 4538.375, -7686.125f, -2974.25f, 4944.375f, -2432.0, 4828.375, 314.75f, 5375.125, 6308.875f, 3681.75f));
+    printf("va_4 %" PRIu64 "\n", va_4(-4631355489601596910ll, make_CharShortLong(4064), (int32_t)(393979558ll), 4318.5, 3977.125, (size_t)(0ull), (unsigned long long)(4ull), (int64_t)(167293001069632647ll)));
 }
 __attribute__((noinline)) static void call_427(void) {
-    printf("va_5 %" PRIu64 "\n", va_5(15ull, 41ull, 9223372036854775806ll, 1967.5f, -4270.75, (uint16_t)(50ull), (uint8_t)(254ull), &ffidl_cells[35], (unsigned char)(84ull), (int16_t)(-26797ll), -6173.625f, -2861.875f, (uint16_t)(1ull), &ffidl_cells[42]));
+    printf("va_5 %" PRIu64 "\n", va_5(-2861.875f, 3314.875));
 }
 __attribute__((noinline)) static void call_428(void) {
-    printf("va_6 %" PRIu64 "\n", va_6(-1591.75, -3854.625f, -8989534758023916004ll, (int64_t)(-6433103390907527913ll), (long)(-15ll), (long)(0ll), (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull), (short)(-32768ll), 5855.625f, (int16_t)(26ll), (signed char)(-127ll)));
+    printf("va_6 %" PRIu64 "\n", va_6(4344488740620237483ull, 127ll, make_PackP7(4096), 1174.375, (int64_t)(-6433103390907527913ll), (long)(-15ll), (long)(0ll), (signed char)(-20ll), (unsigned short)(27824ull), (int16_t)(-28ll), (int8_t)(127ll), (uint8_t)(200ull), (short)(-32768ll), 5855.625f, (int16_t)(26ll), (signed char)(-127ll), (signed char)(-127ll)));
 }
 __attribute__((noinline)) static void call_429(void) {
-    printf("va_7 %" PRIu64 "\n", va_7(-9223372036854775807ll, -25387ll, &ffidl_cells[38], 60161ull));
+    printf("va_7 %" PRIu64 "\n", va_7(-25387ll, &ffidl_cells[38], &ffidl_cells[1]));
 }
 __attribute__((noinline)) static void call_430(void) {
-    printf("va_8 %" PRIu64 "\n", va_8(11ull, 4814.375f, -5894.625f, (uint64_t)(4486494239363985557ull), (unsigned long)(0ull), 1101.0, (int)(737130898ll), (char)(62ll), -3433.25, (long)(0ll), (unsigned short)(13030ull), (uint16_t)(24ull), (int8_t)(0ll), (uint8_t)(214ull), (uint64_t)(14230287609172979934ull), -6235.625, (int)(2147483647ll)));
+    printf("va_8 %" PRIu64 "\n", va_8(make_R197(4128), 150ull, &ffidl_cells[58], 153ull, 1388.25, -5736.375, (long long)(9223372036854775807ll), &ffidl_cells[2], (short)(-32767ll), (long)(0ll), (unsigned short)(13030ull), (uint16_t)(24ull)));
 }
 __attribute__((noinline)) static void call_431(void) {
-    printf("va_9 %" PRIu64 "\n", va_9(-5512.125, -5819.75f, 224403339ull, (char)(127ll), (int8_t)(-92ll), &ffidl_cells[17], (uint8_t)(66ull), (long long)(-28ll), (signed char)(95ll), (size_t)(6ull), (uint8_t)(115ull), (_Bool)(false)));
+    printf("va_9 %" PRIu64 "\n", va_9(22ll));
 }
 __attribute__((noinline)) static void call_432(void) {
-    printf("va_10 %" PRIu64 "\n", va_10(&ffidl_cells[56], 25ll, -31ll, -1977580406092972581ll, (char)(0ll), (int64_t)(-6501781107462416705ll), (uint64_t)(3081364338274252446ull), (char)(103ll), (uint64_t)(13082790534977021381ull), (unsigned char)(6ull), (long)(3856692463019909516ll), &ffidl_cells[63], (intptr_t)(9223372036854775806ll)));
+    printf("va_10 %" PRIu64 "\n", va_10(make_R052(4160), 3499.75, 7803.625, (ssize_t)(16ll), -3561.625f, 7835.625f, 6976.0f, -5512.125, -5819.75f, (uint32_t)(224403339ull), -2799.75f, -5752.375, (int8_t)(-127ll), -2986.625f, -5186.25f));
 }
 __attribute__((noinline)) static void call_433(void) {
-    printf("va_11 %" PRIu64 "\n", va_11(39ull, -4644.5, 5648.125, -5033.875, -2270.125, 3999.625f));
+    printf("va_11 %" PRIu64 "\n", va_11(1186.75f, (signed char)(95ll), (size_t)(6ull), (uint8_t)(115ull), (_Bool)(false), (long long)(-7483194343143405644ll)));
 }
 __attribute__((noinline)) static void call_434(void) {
-    printf("va_12 %" PRIu64 "\n", va_12(-7107.625f, -6524.125f, (uint64_t)(26ull), (unsigned char)(39ull), (char)(-18ll)));
+    printf("va_12 %" PRIu64 "\n", va_12(7ull, make_R076(4192), 3265ll, -3219ll, 15751ull, 676.0f, -1818.25, -5852.25, 3508.875f, 5129.75f, -1276.25, 7064.0, (unsigned char)(254ull)));
 }
 __attribute__((noinline)) static void call_435(void) {
-    printf("va_13 %" PRIu64 "\n", va_13(55256ull, -1284.75, -49ll, 224.375f, -7716.875, -1939.75, 2336.625f, 3200.25, 6542.875, -2278.875f, -3972.375f));
+    printf("va_13 %" PRIu64 "\n", va_13(8773053322159959419ull, 33ll, 126ll, (uint8_t)(39ull), -4644.5, 5648.125f, (int8_t)(-127ll), 7710.125, (int64_t)(901758218893188915ll), (_Bool)(true), (uint64_t)(0ull), -1868.625f, -3817.875f, (unsigned char)(184ull), &ffidl_cells[17]));
 }
 __attribute__((noinline)) static void call_436(void) {
-    printf("va_14 %" PRIu64 "\n", va_14(-7728.875f, -4251.125f));
+    printf("va_14 %" PRIu64 "\n", va_14(-5310.625, make_R217(4224), -7689.25f, 2284.0, -7705.125));
 }
 __attribute__((noinline)) static void call_437(void) {
-    printf("va_15 %" PRIu64 "\n", va_15(-1510.0, -3619.25, -5443.875, (int16_t)(24107ll), -6693.25, (int16_t)(-31857ll), -4508.0, -6476.75f, -4467.125, -4199.375, -4898.375, 1951.625f, 5290.25, 5613.75f, 2317.25f, 1796.5f, -5607.25, 6039.5f));
+    printf("va_15 %" PRIu64 "\n", va_15(2336.625f, 3200.25, 6542.875, 5310.25f, -6897.0, -7728.875f, -7931.25, 3628.0f, -1510.0, -3619.25, (unsigned long)(0ull), 3437.625, (uintptr_t)(3ull)));
 }
 __attribute__((noinline)) static void call_438(void) {
-    printf("va_16 %" PRIu64 "\n", va_16(-7277.375, -2505.0, (unsigned short)(14553ull), 5328.75, 5075.375, -5830.125f, -3576.75, -1040.125f, (uint32_t)(2957117869ull), -73.125f, 5590.125, -4025.5, 5644.75f, 454.75));
+    printf("va_16 %" PRIu64 "\n", va_16(make_ArrF32ZeroI32x4(4256), 6113.875f, -6476.75f, -4467.125, -4199.375));
 }
 __attribute__((noinline)) static void call_439(void) {
-    printf("va_17 %" PRIu64 "\n", va_17(49ll, &ffidl_cells[56], 5842.375f, true, -3922.75f, 4219.25f, 3397.0f, -6241.75, 2214.75f, 2959.375, -443.5, 1278.0f, -4780.875, 5493.75f, -3393.375));
+    printf("va_17 %" PRIu64 "\n", va_17(false, 4533.875f, -99.75, (uint64_t)(18446744073709551615ull), (unsigned long long)(14ull), (unsigned long long)(18446744073709551614ull), 1050.75, -7277.375, (unsigned char)(15ull), 4413.5, -7211.5f, -1535.75, -1732.875f, 1237.625, -3417.875f));
 }
 __attribute__((noinline)) static void call_440(void) {
-    printf("va_18 %" PRIu64 "\n", va_18(0ull, 0ull, -487.0, (long long)(9223372036854775807ll)));
+    printf("va_18 %" PRIu64 "\n", va_18(make_F64F32ZeroI32(4288), 21ll, (uint16_t)(35636ull), (int8_t)(-77ll), 473.375f, &ffidl_cells[56], 5842.375f, (_Bool)(true), &ffidl_cells[53], -5248.0, (uint16_t)(0ull), -443.5f, -7193.5, &ffidl_cells[26], (int16_t)(0ll), -3079.375, (uint16_t)(0ull)));
 }
 __attribute__((noinline)) static void call_441(void) {
-    printf("va_19 %" PRIu64 "\n", va_19(-1270.0, 3538.5f, -714752971ll, 5103.0, 836.125f, (unsigned char)(0ull), -1999.875f));
+    printf("va_19 %" PRIu64 "\n", va_19(4611.0, 9223372036854775807ll, -1270.0, 3538.5f, (int)(-714752971ll), 5103.0, -794.25f, 836.125, -4916.25f, -1833.5f, 5452.0f, -3320.625f));
 }
 __attribute__((noinline)) static void call_442(void) {
-    printf("va_20 %" PRIu64 "\n", va_20(24769ull, 119ull, &ffidl_cells[62], 10ull, (intptr_t)(1959710565158818202ll), (int64_t)(2000946381557459012ll), (size_t)(4017270716244269966ull), (unsigned long)(15118362337719723012ull), (short)(-45ll), (short)(-20993ll), (unsigned short)(0ull), (int32_t)(-2147483647ll), (short)(24959ll), &ffidl_cells[49]));
+    printf("va_20 %" PRIu64 "\n", va_20(-7095354595400057192ll, 24769ull, 119ull, make_R081(4320), &ffidl_cells[62], -4675.125, 2026.375, -3544.5, -4043.75f, (uint32_t)(31ull), 4808.75f, -2568.625f, 2224.875f, 2643.875, 5344.625f, -1929.0, 185.375f));
 }
 __attribute__((noinline)) static void call_443(void) {
-    printf("va_21 %" PRIu64 "\n", va_21(3597ull, 27527ull, -149.25f, -6699.5f, -4211.625, (uint64_t)(5917461828181037387ull), 1454.625f, -5573.625, 7728.875, 6928.75f, 7945.5f, 4439.875f, -3260.875f, (unsigned int)(991774476ull), -7902.25f, -3968.25, 4516.25));
+    printf("va_21 %" PRIu64 "\n", va_21(-1ll, (int64_t)(-3396028609071899201ll), (short)(-29171ll), &ffidl_cells[21], (short)(0ll), (unsigned long)(0ull), (int16_t)(10987ll), (_Bool)(true), &ffidl_cells[9], (unsigned short)(12968ull), (uint32_t)(2592204438ull), (unsigned long)(33ull), (long)(5196977941742700301ll), (uint8_t)(42ull), (int16_t)(32766ll)));
 }
 __attribute__((noinline)) static void call_444(void) {
-    printf("va_22 %" PRIu64 "\n", va_22(65535ull, -334.0f, (char)(127ll), -5857.875f, (int64_t)(-4209484299345453050ll), 432.5f, (unsigned int)(2330010853ull), &ffidl_cells[26], (short)(31457ll), (uint8_t)(18ull), (uint16_t)(26110ull)));
+    printf("va_22 %" PRIu64 "\n", va_22(18063983163974150343ull, make_R128(4352), true, 86ull, -16ll, (int)(-1613646544ll), -6640.375f, 663.625, -6852.25));
 }
 __attribute__((noinline)) static void call_445(void) {
-    printf("va_23 %" PRIu64 "\n", va_23(3919.5, 975.625f, (signed char)(27ll), (int16_t)(-32ll), &ffidl_cells[36], &ffidl_cells[26], -5066.0));
+    printf("va_23 %" PRIu64 "\n", va_23(-1785.875, 34ull, (unsigned short)(20ull)));
 }
 __attribute__((noinline)) static void call_446(void) {
-    printf("va_24 %" PRIu64 "\n", va_24(-947ll, -5779.875, -51ll, 1782.0f, -1286.375f));
+    printf("va_24 %" PRIu64 "\n", va_24(254ull, make_R000(4384), (ssize_t)(-1183654046182191638ll), (char)(126ll), (int8_t)(0ll), (char)(-127ll), (char)(-6ll), 3898.125f, (unsigned short)(44826ull), (char)(-42ll), (signed char)(66ll), -4911.375f, 1469.25f, (int16_t)(-32768ll), (unsigned int)(0ull), (long)(-2258012179677705568ll)));
 }
 __attribute__((noinline)) static void call_447(void) {
-    printf("va_25 %" PRIu64 "\n", va_25(9977210582436495000ull, -2258012179677705568ll, 10473ll, -4423.875));
+    printf("va_25 %" PRIu64 "\n", va_25(11762581008997247597ull, &ffidl_cells[29], 3503.5f, (long long)(10ll), (intptr_t)(-40ll)));
 }
 __attribute__((noinline)) static void call_448(void) {
-    printf("va_26 %" PRIu64 "\n", va_26(5821.0, -7503.875f, 7337.0, -3159.0, 6349.25f, 4901.125, 1360.375f, (unsigned short)(0ull), 1172.0f, 6524.0f, -1758.375f, -6844.25, -7269.125f, 674.25));
+    printf("va_26 %" PRIu64 "\n", va_26(-8ll, 0ull, make_R180(4416), -6720.25, -1400.625, -1822.875, -2274.125, 4125.625, -2659.5f));
 }
 __attribute__((noinline)) static void call_449(void) {
-    printf("va_27 %" PRIu64 "\n", va_27(18446744073709551614ull, 15ll, 60774ull, 3840780899652774957ull, (unsigned long)(14596991765251321263ull), (signed char)(-127ll), &ffidl_cells[40], (int16_t)(-3462ll), (int)(-2147483647ll), (signed char)(37ll), (short)(7477ll), &ffidl_cells[50], (unsigned int)(39ull)));
+    printf("va_27 %" PRIu64 "\n", va_27(25022ll, (unsigned long)(29ull), (signed char)(54ll), (uint16_t)(65534ull), (short)(7528ll), &ffidl_cells[58], 3835.875, (uint8_t)(35ull), (signed char)(-25ll), 264.0f, (short)(-46ll)));
 }
 __attribute__((noinline)) static void call_450(void) {
-    printf("va_28 %" PRIu64 "\n", va_28(-1759.25, 3325.25f, -117ll, 2859.125f, 3118.875f, (uint64_t)(12392669664158517352ull), 634.75, (short)(-22811ll), -5585.25, -4401.5f, -7215.25, (uint32_t)(4294967295ull), -7279.0, 7616.375, -7209.875));
+    printf("va_28 %" PRIu64 "\n", va_28(0ull, 108ll, make_R067(4448), 21ull, 9354480310447883283ull, -5943.625f));
 }
 __attribute__((noinline)) static void call_451(void) {
-    printf("va_29 %" PRIu64 "\n", va_29(127ll, 3380.875f, -4656.0, -31ll, 574.0, 7340.375, (short)(-32768ll), 2243.75f, (_Bool)(false)));
+    printf("va_29 %" PRIu64 "\n", va_29(1970.25f, 65534ull, 29853ull));
 }
 __attribute__((noinline)) static void call_452(void) {
-    printf("va_30 %" PRIu64 "\n", va_30(12258929625150308434ull, 596.125, (int)(-1011686093ll), (uint64_t)(12238778827652084958ull), (long long)(7574102545900987695ll), (uint8_t)(50ull), (uint32_t)(2849604725ull), (int16_t)(-11ll), (unsigned int)(0ull), (long long)(9223372036854775806ll), (unsigned int)(2906463103ull), (short)(-2061ll), (unsigned long long)(7794838919021976453ull), (long long)(-454247888925565088ll), (uint64_t)(0ull), (int8_t)(-127ll)));
+    printf("va_30 %" PRIu64 "\n", va_30(127ll, 4082250629ull, 205ull, make_R134(4480), 127ll, 5903.875));
 }
 __attribute__((noinline)) static void call_453(void) {
-    printf("va_31 %" PRIu64 "\n", va_31(1955265647ull, -4386.125, -550.875, 24568ll, -2816.75f, -2756.625f, 1485.875f, 691.625f, 3798.875));
+    printf("va_31 %" PRIu64 "\n", va_31(-31ll, 574.0, 7340.375, (short)(-32768ll), 2243.75f, (_Bool)(false)));
 }
 
 int main(void) {

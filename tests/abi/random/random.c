@@ -18067,577 +18067,575 @@ uint64_t cbmulti_23(CbMulti_23 cb) {
     return leafhash_R104(r) ^ ((uint64_t)ffidl_take_k() << 32);
 }
 
-uint64_t va_0(const int64_t *a0, intptr_t a1, unsigned long a2, ...) {
+uint64_t va_0(const int64_t *a0, intptr_t a1, unsigned long a2, R052 a3, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)*(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(a3.f0));
+    h = mix(h, (uint64_t)(int64_t)(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a3.f2.f0[0][0]));
     __builtin_va_list ap;
-    __builtin_va_start(ap, a2);
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    __builtin_va_start(ap, a3);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t __attribute__((ms_abi)) va_1(float a0, float a1, int16_t a2, long long a3, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a3);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_ms_va_end(ap);
-    return h;
-}
-uint64_t va_2(uint16_t a0, uint8_t a1, unsigned char a2, double a3, ...) {
+uint64_t __attribute__((ms_abi)) va_1(uint16_t a0, _Bool a1, uintptr_t a2, double a3, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)(a2));
     h = mix(h, bits64(a3));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a3);
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a3);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_3(int8_t a0, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a0);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_4(double a0, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a0);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t __attribute__((ms_abi)) va_5(uint8_t a0, uintptr_t a1, ssize_t a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a2);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
     __builtin_ms_va_end(ap);
     return h;
 }
-uint64_t va_6(double a0, float a1, long long a2, ...) {
+uint64_t va_2(double a0, R081 a1, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits32(a1.f1[0].f0.f0[0].a));
+    h = mix(h, bits32(a1.f1[0].f0.f0[1].a));
     __builtin_va_list ap;
-    __builtin_va_start(ap, a2);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t va_7(long a0, int16_t a1, const int64_t *a2, uint16_t a3, ...) {
+uint64_t va_3(short a0, float a1, double a2, signed char a3, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)*(a2));
-    h = mix(h, (uint64_t)(a3));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a3);
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_8(unsigned short a0, float a1, float a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
     h = mix(h, bits32(a1));
-    h = mix(h, bits32(a2));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a2);
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t __attribute__((ms_abi)) va_9(double a0, float a1, uint32_t a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(a2));
-    __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a2);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_ms_va_end(ap);
-    return h;
-}
-uint64_t va_10(const int64_t *a0, char a1, ssize_t a2, intptr_t a3, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)*(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits64(a2));
     h = mix(h, (uint64_t)(int64_t)(a3));
     __builtin_va_list ap;
     __builtin_va_start(ap, a3);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t va_11(uint8_t a0, double a1, ...) {
+uint64_t va_4(long long a0, CharShortLong a1, ...) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1));
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1.c));
+    h = mix(h, (uint64_t)(int64_t)(a1.s));
+    h = mix(h, (uint64_t)(int64_t)(a1.l));
     __builtin_va_list ap;
     __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t va_12(float a0, float a1, ...) {
+uint64_t __attribute__((ms_abi)) va_5(float a0, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits32(a0));
-    h = mix(h, bits32(a1));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a1);
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t __attribute__((ms_abi)) va_13(uint16_t a0, double a1, int8_t a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
     __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a2);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_ms_va_start(ap, a0);
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     __builtin_ms_va_end(ap);
     return h;
 }
-uint64_t va_14(float a0, ...) {
+uint64_t va_6(unsigned long long a0, signed char a1, PackP7 a2, ...) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, (uint64_t)(a2.u.b[0]));
+    h = mix(h, (uint64_t)(a2.u.b[1]));
+    h = mix(h, (uint64_t)(a2.f[0]));
+    h = mix(h, (uint64_t)(a2.f[1]));
+    h = mix(h, (uint64_t)(a2.f[2]));
+    h = mix(h, (uint64_t)(a2.f[3]));
+    h = mix(h, (uint64_t)(a2.f[4]));
     __builtin_va_list ap;
-    __builtin_va_start(ap, a0);
+    __builtin_va_start(ap, a2);
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_15(double a0, double a1, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits64(a1));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a1);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_16(double a0, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a0);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t __attribute__((ms_abi)) va_17(char a0, const int64_t *a1, float a2, _Bool a3, ...) {
+uint64_t va_7(int16_t a0, const int64_t *a1, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(int64_t)(a0));
     h = mix(h, (uint64_t)*(a1));
-    h = mix(h, bits32(a2));
-    h = mix(h, (uint64_t)(a3));
-    __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a3);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_ms_va_end(ap);
-    return h;
-}
-uint64_t va_18(uint8_t a0, uint16_t a1, double a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits64(a2));
     __builtin_va_list ap;
-    __builtin_va_start(ap, a2);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t va_19(double a0, float a1, int a2, double a3, ...) {
+uint64_t va_8(R197 a0, uint8_t a1, const int64_t *a2, uint8_t a3, ...) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    h = mix(h, bits64(a3));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a3);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_20(unsigned short a0, unsigned char a1, const int64_t *a2, unsigned short a3, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[0][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[0][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[1][0]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f0.f0.f0[1][1]));
+    h = mix(h, (uint64_t)(int64_t)(a0.f3.f1));
     h = mix(h, (uint64_t)(a1));
     h = mix(h, (uint64_t)*(a2));
     h = mix(h, (uint64_t)(a3));
     __builtin_va_list ap;
     __builtin_va_start(ap, a3);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t __attribute__((ms_abi)) va_21(unsigned short a0, unsigned short a1, float a2, ...) {
+uint64_t __attribute__((ms_abi)) va_9(char a0, ...) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(a1));
-    h = mix(h, bits32(a2));
+    h = mix(h, (uint64_t)(int64_t)(a0));
     __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a2);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_ms_va_start(ap, a0);
     __builtin_ms_va_end(ap);
     return h;
 }
-uint64_t va_22(unsigned short a0, float a1, ...) {
+uint64_t va_10(R052 a0, double a1, double a2, ...) {
     uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits32(a1));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a1);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_23(double a0, float a1, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a1);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_24(int16_t a0, double a1, int8_t a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a0.f0));
+    h = mix(h, (uint64_t)(int64_t)(a0.f1));
+    h = mix(h, (uint64_t)(int64_t)(a0.f2.f0[0][0]));
     h = mix(h, bits64(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, bits64(a2));
     __builtin_va_list ap;
     __builtin_va_start(ap, a2);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     __builtin_va_end(ap);
     return h;
 }
-uint64_t __attribute__((ms_abi)) va_25(unsigned long long a0, long a1, int16_t a2, ...) {
+uint64_t va_11(float a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_12(unsigned short a0, R076 a1, int16_t a2, short a3, unsigned short a4, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1.f2));
+    h = mix(h, (uint64_t)(int64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a4);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_13(unsigned long long a0, ssize_t a1, signed char a2, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, (uint64_t)(a0));
     h = mix(h, (uint64_t)(int64_t)(a1));
     h = mix(h, (uint64_t)(int64_t)(a2));
     __builtin_ms_va_list ap;
     __builtin_ms_va_start(ap, a2);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_14(double a0, R217 a1, float a2, double a3, double a4, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, (uint64_t)(a1.f0));
+    h = mix(h, bits32(a2));
+    h = mix(h, bits64(a3));
+    h = mix(h, bits64(a4));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a4);
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_15(float a0, double a1, double a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, bits64(a1));
+    h = mix(h, bits64(a2));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_16(ArrF32ZeroI32x4 a0, float a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0.v[0].a));
+    h = mix(h, bits32(a0.v[1].a));
+    h = mix(h, bits32(a0.v[2].a));
+    h = mix(h, bits32(a0.v[3].a));
+    h = mix(h, bits32(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_17(_Bool a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a0);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     __builtin_ms_va_end(ap);
     return h;
 }
-uint64_t va_26(double a0, ...) {
+uint64_t va_18(F64F32ZeroI32 a0, signed char a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0.d));
+    h = mix(h, bits32(a0.x));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_19(double a0, long long a1, ...) {
     uint64_t h = 1469598103934665603ull;
     h = mix(h, bits64(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_20(ssize_t a0, unsigned short a1, unsigned char a2, R081 a3, const int64_t *a4, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, bits32(a3.f1[0].f0.f0[0].a));
+    h = mix(h, bits32(a3.f1[0].f0.f0[1].a));
+    h = mix(h, (uint64_t)*(a4));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a4);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_21(signed char a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a0);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_22(unsigned long long a0, R128 a1, _Bool a2, unsigned char a3, int64_t a4, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(a1.f2));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a4);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_23(double a0, uint32_t a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits64(a0));
+    h = mix(h, (uint64_t)(a1));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_24(unsigned char a0, R000 a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, bits64(a1.f0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a1);
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_25(unsigned long a0, const int64_t *a1, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)*(a1));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a1);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_26(int8_t a0, unsigned short a1, R180 a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].c));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].s));
+    h = mix(h, (uint64_t)(int64_t)(a2.f0[0].l));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a2);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_27(int16_t a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a0);
+    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_28(uint8_t a0, int8_t a1, R067 a2, unsigned long a3, unsigned long long a4, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(a0));
+    h = mix(h, (uint64_t)(int64_t)(a1));
+    h = mix(h, bits64(a2.f0));
+    h = mix(h, (uint64_t)(a3));
+    h = mix(h, (uint64_t)(a4));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a4);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t __attribute__((ms_abi)) va_29(float a0, unsigned short a1, unsigned short a2, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, bits32(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    __builtin_ms_va_list ap;
+    __builtin_ms_va_start(ap, a2);
+    __builtin_ms_va_end(ap);
+    return h;
+}
+uint64_t va_30(signed char a0, unsigned int a1, uint8_t a2, R134 a3, signed char a4, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
+    h = mix(h, (uint64_t)(a1));
+    h = mix(h, (uint64_t)(a2));
+    h = mix(h, (uint64_t)(int64_t)(a3.f0));
+    h = mix(h, bits32(a3.f1));
+    h = mix(h, (uint64_t)(int64_t)(a4));
+    __builtin_va_list ap;
+    __builtin_va_start(ap, a4);
+    h = mix(h, bits64(__builtin_va_arg(ap, double)));
+    __builtin_va_end(ap);
+    return h;
+}
+uint64_t va_31(signed char a0, ...) {
+    uint64_t h = 1469598103934665603ull;
+    h = mix(h, (uint64_t)(int64_t)(a0));
     __builtin_va_list ap;
     __builtin_va_start(ap, a0);
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_27(unsigned long long a0, char a1, uint16_t a2, uint64_t a3, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, (uint64_t)(int64_t)(a1));
-    h = mix(h, (uint64_t)(a2));
-    h = mix(h, (uint64_t)(a3));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a3);
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)*__builtin_va_arg(ap, const int64_t *));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_28(double a0, float a1, int8_t a2, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, bits64(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, (uint64_t)(int64_t)(a2));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a2);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t __attribute__((ms_abi)) va_29(signed char a0, float a1, double a2, signed char a3, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(int64_t)(a0));
-    h = mix(h, bits32(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    __builtin_ms_va_list ap;
-    __builtin_ms_va_start(ap, a3);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
     h = mix(h, bits64(__builtin_va_arg(ap, double)));
     h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_ms_va_end(ap);
-    return h;
-}
-uint64_t va_30(uint64_t a0, double a1, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a1);
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, unsigned int));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int64_t));
-    h = mix(h, (uint64_t)__builtin_va_arg(ap, uint64_t));
-    h = mix(h, (uint64_t)(int64_t)__builtin_va_arg(ap, int));
-    __builtin_va_end(ap);
-    return h;
-}
-uint64_t va_31(uint32_t a0, double a1, double a2, int16_t a3, ...) {
-    uint64_t h = 1469598103934665603ull;
-    h = mix(h, (uint64_t)(a0));
-    h = mix(h, bits64(a1));
-    h = mix(h, bits64(a2));
-    h = mix(h, (uint64_t)(int64_t)(a3));
-    __builtin_va_list ap;
-    __builtin_va_start(ap, a3);
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
-    h = mix(h, bits64(__builtin_va_arg(ap, double)));
     __builtin_va_end(ap);
     return h;
 }
