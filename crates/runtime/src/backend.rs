@@ -90,6 +90,48 @@ impl CallEntries {
         self.trampoline(plan, dispatch, context)
     }
 
+    /// Like [`CallEntries::callback`], but a trampoline of the fallback is returned to the
+    /// caller instead of being kept: it is released when the [`OwnedCallback`] is dropped.
+    /// (Cranelift callback code stays until these entries are dropped.)
+    pub fn owned_callback(
+        &mut self,
+        plan: &CallPlan,
+        dispatch: DispatchFn,
+        context: *const c_void,
+    ) -> Result<OwnedCallback, CallbackFailure> {
+        if let Some(cache) = self.thunk_cache() {
+            match cache.callback(plan, dispatch, context) {
+                Ok(compiled) => {
+                    return Ok(OwnedCallback {
+                        entry: compiled.entry,
+                        #[cfg(all(target_arch = "x86_64", unix))]
+                        _trampoline: None,
+                    })
+                }
+                Err(ThunkError::NoExecutableMemory(_)) => self.backend = Backend::Asm,
+                Err(e) => return Err(CallbackFailure::Failed(e.to_string())),
+            }
+        }
+        #[cfg(all(target_arch = "x86_64", unix))]
+        {
+            use crate::fallback::FallbackError;
+            match crate::fallback::Trampoline::new(plan, dispatch, context) {
+                Ok(t) => Ok(OwnedCallback {
+                    entry: t.entry(),
+                    _trampoline: Some(t),
+                }),
+                Err(e @ FallbackError::TrampolinesExhausted(_)) => {
+                    Err(CallbackFailure::TableFull(e.to_string()))
+                }
+                Err(e) => Err(CallbackFailure::Failed(e.to_string())),
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", unix)))]
+        Err(CallbackFailure::Failed(
+            crate::fallback::FallbackError::UnsupportedHost.to_string(),
+        ))
+    }
+
     #[cfg(all(target_arch = "x86_64", unix))]
     fn trampoline(
         &mut self,
@@ -113,6 +155,23 @@ impl CallEntries {
     ) -> Result<*const c_void, String> {
         Err(crate::fallback::FallbackError::UnsupportedHost.to_string())
     }
+}
+
+/// A callback entry whose fallback trampoline (if any) is released on drop.
+pub struct OwnedCallback {
+    /// The native function.
+    pub entry: *const c_void,
+    #[cfg(all(target_arch = "x86_64", unix))]
+    _trampoline: Option<crate::fallback::Trampoline>,
+}
+
+/// Why [`CallEntries::owned_callback`] failed.
+#[derive(Debug)]
+pub enum CallbackFailure {
+    /// Every trampoline of the fallback's table is bound.
+    TableFull(String),
+    /// Anything else (unsupported plan or host, code generation failure).
+    Failed(String),
 }
 
 #[cfg(all(test, target_arch = "x86_64", unix))]

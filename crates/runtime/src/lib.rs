@@ -1,24 +1,51 @@
-//! The ffidl runtime: library loading, native values, the interpreter and the
-//! embedding API.
+//! The ffidl runtime: loads `.ffidl` bindings, calls the native functions they declare
+//! and runs scripts. This is the crate to embed: the `ffidl` command is a thin layer on
+//! top of it.
 //!
-//! Flow: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
+//! ```
+//! let module = ffidl::Runtime::new().load_str(
+//!     "libc.ffidl",
+//!     r#"library c = "libc.so.6";
+//!        extern c { fn strlen(s: cstr) -> usize; }"#,
+//! )?;
+//! // Dynamic call by name, with values checked against the declaration.
+//! assert_eq!(module.call("strlen", &["hello".into()])?, ffidl::Value::U64(5));
+//! // Typed handle: the declared signature is checked against the Rust type once,
+//! // then every call is a direct native call.
+//! let strlen = module.typed::<extern "C" fn(*const std::ffi::c_char) -> usize>("strlen")?;
+//! assert_eq!(strlen.call((c"four".as_ptr(),)), 4);
+//! # Ok::<(), ffidl::Error>(())
+//! ```
+//!
+//! See [`Runtime`], [`Module`], [`Function`], [`TypedFn`], [`Callback`], [`Value`],
+//! [`StructValue`], [`repr_c!`] and [`Error`]; `docs/embedding.md` walks through them.
+//!
+//! Inside: [`load`] takes a checked [`Program`] (from `ffidl_lang`), opens every library
 //! and resolves every foreign symbol before anything runs (errors are diagnostics at the
-//! declarations), lowers each foreign signature to an ABI plan ([`lower`]), gets one
-//! call entry per plan from the selected backend ([`backend`]: a Cranelift thunk shared
-//! by every plan-equal function, or the assembly fallback), and compiles the program
-//! into closures ([`interp`]); a script function used as a `callback` value gets one
-//! callback entry per (function, callback type) while compiling ([`interp::callback`]).
+//! declarations), lowers each foreign signature to an ABI plan (module `lower`), gets one
+//! call entry per plan from the selected [`Backend`] (module `backend`: a Cranelift thunk
+//! shared by every plan-equal function, or the assembly [`fallback`]), and compiles the
+//! program into closures (module `interp`); a script function used as a `callback` value
+//! gets one callback entry per (function, callback type) while compiling.
 //! [`Loaded::run`] then executes the top-level statements.
 
-pub mod backend;
+#![warn(missing_docs)]
+
+pub(crate) mod backend;
+mod embed;
 pub mod fallback;
-pub mod interp;
-pub mod load;
-pub mod lower;
-pub mod memory;
+pub(crate) mod interp;
+pub(crate) mod load;
+pub(crate) mod lower;
+pub(crate) mod memory;
+
+pub use embed::{
+    Aggregate, CFn, CReturn, CType, Callback, Error, ErrorKind, FnAbi, Function, IntoCallback,
+    Location, Module, RunStatus, Runtime, Shape, StructValue, TypedFn, Value,
+};
 
 use backend::CallEntries;
-use fallback::Backend;
+pub use fallback::Backend;
 use ffidl_jit::{classify, ThunkCache};
 use ffidl_lang::diag::{DiagKind, Diagnostic};
 use ffidl_lang::span::SourceMap;
@@ -59,13 +86,38 @@ pub struct Loaded {
     stack_budget: usize,
     // Field order is drop order: the compiled closures go first, then the memory they
     // point into, then the thunk code, then the libraries the targets live in.
+    script: std::sync::Mutex<Script>,
+    /// Per foreign function (indexed like `Program::foreign_fns`): its address and the
+    /// call entry of its plan (none for variadic functions: each call site has its own).
+    pub(crate) foreign: Vec<ForeignLink>,
+    pub(crate) entries: std::sync::Mutex<CallEntries>,
+    _libraries: Vec<Option<load::Library>>,
+}
+
+// SAFETY: the raw pointers a `Loaded` holds are the addresses of functions in the
+// libraries it keeps open and of thunk code it owns, neither mutated after loading; the
+// script and the call entries (whose thunk cache and trampolines are mutated when a
+// callback is made) are behind mutexes; libraries are `Send + Sync`.
+unsafe impl Send for Loaded {}
+// SAFETY: as above: all mutation goes through the mutexes.
+unsafe impl Sync for Loaded {}
+
+/// The compiled top-level code and the memory it points into; only run under
+/// [`Loaded::script`]'s lock.
+struct Script {
     compiled: CompiledProgram,
     _callback_env: Box<CallbackEnv>,
     globals: Block,
     _literals: StringArena,
-    entries: CallEntries,
-    _libraries: Vec<Option<load::Library>>,
 }
+
+// SAFETY: the closures of a compiled program point only into memory this value owns
+// (globals, literals, the callback environment, the function table behind its `Rc`s,
+// all of whose clones live inside `compiled`) or into the thunk code and libraries the
+// `Loaded` that holds it keeps alive; moving all of it to another thread together is
+// sound. It is only ever run with the `Mutex` held (callbacks entered from other threads
+// use their own per-thread state, as for a program run by `ffidl run`).
+unsafe impl Send for Script {}
 
 /// Load and compile a checked program with the backend `FFIDL_BACKEND` names (Cranelift
 /// when unset; see [`load_with`]). `map` locates the declaring files (library paths
@@ -192,11 +244,14 @@ pub fn load_with(
     let compiled = compiler.compile_program().map_err(|d| vec![d])?;
     Ok(Loaded {
         stack_budget: interp::DEFAULT_NATIVE_STACK_BUDGET,
-        compiled,
-        _callback_env: callback_env,
-        globals,
-        _literals: literals,
-        entries,
+        script: std::sync::Mutex::new(Script {
+            compiled,
+            _callback_env: callback_env,
+            globals,
+            _literals: literals,
+        }),
+        foreign: links,
+        entries: std::sync::Mutex::new(entries),
         _libraries: libraries,
     })
 }
@@ -204,7 +259,7 @@ pub fn load_with(
 impl Loaded {
     /// The backend the foreign calls go through.
     pub fn backend(&self) -> Backend {
-        self.entries.backend()
+        lock(&self.entries).backend()
     }
 
     /// How many bytes of the calling thread's stack nested script calls may use before
@@ -217,23 +272,30 @@ impl Loaded {
     /// How many callback thunks script functions have (one per distinct pair of script
     /// function and callback type the program uses; made while loading, never at run time).
     pub fn callback_thunk_count(&self) -> usize {
-        self.compiled.callbacks.len()
+        lock(&self.script).compiled.callbacks.len()
     }
 
     /// Run the top-level statements, printing to `out` (flushed before every foreign
     /// call, so output interleaves with C's unbuffered writes, and at the end).
     pub fn run(&mut self, out: Box<dyn Write>) -> Outcome {
-        self.globals.clear();
+        self.run_shared(out)
+    }
+
+    /// [`Loaded::run`] through a shared reference: runs wait for each other.
+    pub(crate) fn run_shared(&self, out: Box<dyn Write>) -> Outcome {
+        let mut script = lock(&self.script);
+        script.globals.clear();
+        let compiled = &script.compiled;
         let mut ctx = Ctx::new(out);
         ctx.set_native_stack_budget(self.stack_budget);
         let outcome = match ctx.alloc_temp(
-            self.compiled.main_frame_size,
-            self.compiled.main_frame_align,
+            compiled.main_frame_size,
+            compiled.main_frame_align,
             Default::default(),
         ) {
             Ok(frame) => {
                 ctx.fp = frame;
-                match run_block(&self.compiled.main, &mut ctx) {
+                match run_block(&compiled.main, &mut ctx) {
                     Ok(_) => Outcome::Finished,
                     Err(trap) => match *trap {
                         TrapKind::Exit(code) => Outcome::Exit(code),
@@ -250,6 +312,14 @@ impl Loaded {
         ctx.flush();
         outcome
     }
+}
+
+/// Locks `mutex`, ignoring poisoning: nothing this crate does under its locks can leave
+/// the data inconsistent if it panics.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What `ffidl thunk` shows for the foreign function `name`: its call plan, the thunk's

@@ -76,8 +76,12 @@ impl Library {
         let name = resolve_name(spec, base_dir)?;
         // SAFETY: opening a shared object runs its initialisers; that is the whole point
         // of a `library` declaration and the user asked for exactly this library.
-        let lib = unsafe { libloading::Library::new(&name) }
-            .map_err(|e| format!("cannot load `{name}`: {}", loader_message(&e)))?;
+        let lib = unsafe { libloading::Library::new(&name) }.map_err(|e| {
+            let text = loader_message(&e);
+            // dlerror starts with the name we gave; say it once.
+            let own = text.strip_prefix(&format!("{name}: ")).unwrap_or(&text);
+            format!("cannot load `{name}`: {own}")
+        })?;
         Ok(Library { lib, opened: name })
     }
 

@@ -48,10 +48,6 @@ impl Block {
         self.layout.size()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.layout.size() == 0
-    }
-
     pub fn clear(&mut self) {
         // SAFETY: the block owns `layout.size()` writable bytes.
         unsafe { std::ptr::write_bytes(self.ptr.as_ptr(), 0, self.layout.size()) };

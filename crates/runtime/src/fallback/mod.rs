@@ -71,6 +71,7 @@ impl Backend {
         }
     }
 
+    /// The name `--backend` and `FFIDL_BACKEND` use for it.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Cranelift => "cranelift",
@@ -110,6 +111,7 @@ impl AsmCall {
         }
     }
 
+    /// The plan the calls follow.
     pub fn plan(&self) -> &CallPlan {
         &self.plan
     }
@@ -151,7 +153,12 @@ pub enum FallbackError {
     /// The plan's convention is not one the fallback speaks (arm64).
     UnsupportedAbi(Abi),
     /// The slots do not match the plan.
-    ArgumentCount { expected: usize, given: usize },
+    ArgumentCount {
+        /// Slots the plan has.
+        expected: usize,
+        /// Slots given.
+        given: usize,
+    },
     /// Callbacks cannot be variadic.
     VariadicCallback,
     /// Every trampoline of the table (this many) is bound.

@@ -58,7 +58,9 @@ pub struct CompiledProgram {
     pub main_frame_size: u64,
     pub main_frame_align: u64,
     pub main: Vec<StmtFn>,
-    pub fns: FnTable,
+    /// The script functions' table, owned here for as long as the closures (and the
+    /// callback targets) that point into it.
+    pub _fns: FnTable,
     /// The contexts of the callback thunks made from script functions (boxed: each
     /// thunk holds the address of its target, which must not move).
     #[allow(clippy::vec_box)]
@@ -166,7 +168,7 @@ impl<'a> Compiler<'a> {
             main_frame_size,
             main_frame_align,
             main,
-            fns: self.fns,
+            _fns: self.fns,
             callbacks: self.callbacks,
         })
     }

@@ -52,7 +52,6 @@ pub fn repr_of(program: &Program, ty: TypeId) -> Repr {
 
 /// An integer type as a zero-sized type: its width and signedness are constants.
 pub trait IntKind: ScalarKind {
-    const TY: IntTy;
     const BITS: u32;
     const SIGNED: bool;
 
@@ -87,7 +86,6 @@ macro_rules! int_kinds {
         $(
             pub struct $name;
             impl IntKind for $name {
-                const TY: IntTy = IntTy::$ty;
                 const BITS: u32 = $bits;
                 const SIGNED: bool = $signed;
                 #[inline(always)]
@@ -96,7 +94,6 @@ macro_rules! int_kinds {
                 }
             }
             impl ScalarKind for $name {
-                const SCALAR: Scalar = Scalar::Int(IntTy::$ty);
                 #[inline(always)]
                 unsafe fn load(p: *const u8) -> u64 {
                     // SAFETY: forwarded from the caller.
@@ -125,7 +122,6 @@ int_kinds! {
 
 /// A scalar kind as a zero-sized type: loads and stores compiled without a match.
 pub trait ScalarKind: 'static {
-    const SCALAR: Scalar;
     /// # Safety
     /// `p` must be readable for the kind's size (any alignment).
     unsafe fn load(p: *const u8) -> u64;
@@ -139,7 +135,6 @@ macro_rules! bits_kinds {
         $(
             pub struct $name;
             impl ScalarKind for $name {
-                const SCALAR: Scalar = Scalar::$scalar;
                 #[inline(always)]
                 unsafe fn load(p: *const u8) -> u64 {
                     // SAFETY: forwarded from the caller.
@@ -163,7 +158,6 @@ bits_kinds! {
 
 pub struct KBool;
 impl ScalarKind for KBool {
-    const SCALAR: Scalar = Scalar::Bool;
     #[inline(always)]
     unsafe fn load(p: *const u8) -> u64 {
         // SAFETY: forwarded from the caller.
@@ -245,11 +239,6 @@ macro_rules! with_int_kind {
 }
 pub(crate) use with_int_kind;
 
-/// Bring a 64-bit value to the slot form of `ty` (for code paths that are not hot).
-pub fn norm_int(ty: IntTy, v: u64) -> u64 {
-    with_int_kind!(ty, K => K::norm(v))
-}
-
 /// The mathematical value of a slot of integer type `ty`.
 pub fn int_value(ty: IntTy, v: u64) -> i128 {
     with_int_kind!(ty, K => K::value(v))
@@ -296,16 +285,6 @@ pub unsafe fn store(s: Scalar, p: *mut u8, v: u64) {
                 p.cast::<u64>().write_unaligned(v)
             }
         }
-    }
-}
-
-/// Size in bytes of a scalar kind.
-pub fn scalar_size(s: Scalar) -> u64 {
-    match s {
-        Scalar::Int(i) => i.size(),
-        Scalar::F32 => 4,
-        Scalar::F64 | Scalar::Ptr => 8,
-        Scalar::Bool => 1,
     }
 }
 

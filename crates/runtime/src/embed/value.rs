@@ -1,0 +1,568 @@
+//! Values crossing the embedding API: [`Value`] (a tagged C value) and [`StructValue`]
+//! (the bytes of a declared struct, union or array, with C layout). Owns how a value of
+//! each declared type is written to a call slot or native memory and read back
+//! ([`Kind`]).
+
+use super::error::{Error, ErrorKind};
+use super::typed::{mismatch, CType};
+use ffidl_lang::tir::{FloatTy, IntTy, Program, TypeId, TypeKind};
+use std::ffi::{c_void, CStr, CString};
+use std::fmt;
+
+/// A C value passed to or returned from a dynamic call ([`crate::Function::call`]), or
+/// read from and written to a struct field.
+///
+/// Integer values convert to any integer parameter whose range holds them; an `f32`
+/// value converts to an `f64` parameter. Everything else must match the declared kind.
+/// `'m` is the [`crate::Module`] the struct values belong to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<'m> {
+    /// The result of a function declared without a result.
+    Void,
+    /// C `_Bool`.
+    Bool(bool),
+    /// `i8` (C `int8_t`, `signed char`).
+    I8(i8),
+    /// `i16`.
+    I16(i16),
+    /// `i32` (C `int`).
+    I32(i32),
+    /// `i64`.
+    I64(i64),
+    /// `u8`.
+    U8(u8),
+    /// `u16`.
+    U16(u16),
+    /// `u32`.
+    U32(u32),
+    /// `u64` (also `usize` on 64-bit targets).
+    U64(u64),
+    /// `f32` (C `float`).
+    F32(f32),
+    /// `f64` (C `double`).
+    F64(f64),
+    /// A pointer, a callback (a C function pointer, see [`crate::Callback::as_ptr`]) or null.
+    Ptr(*mut c_void),
+    /// A `cstr`: as an argument, the string is passed as a `const char*` for the call's
+    /// duration (`None` passes null); as a result, a copy of the C string (`None` for null).
+    CStr(Option<CString>),
+    /// A struct, union or array value of a declared type.
+    Struct(StructValue<'m>),
+}
+
+// SAFETY: a `Value` owns its data; the raw pointer of `Value::Ptr` is an address that
+// `Value` itself never dereferences.
+unsafe impl Send for Value<'_> {}
+// SAFETY: as above; no interior mutability.
+unsafe impl Sync for Value<'_> {}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Value<'_> {
+            fn from(v: $t) -> Self { Value::$v(v) }
+        }
+    )*};
+}
+value_from!(bool => Bool, i8 => I8, i16 => I16, i32 => I32, i64 => I64, u8 => U8, u16 => U16,
+    u32 => U32, u64 => U64, f32 => F32, f64 => F64, *mut c_void => Ptr);
+
+impl From<&str> for Value<'_> {
+    /// A `cstr` value. A string with an interior NUL is cut at the NUL.
+    fn from(s: &str) -> Self {
+        let bytes = s.as_bytes();
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        Value::CStr(CString::new(&bytes[..end]).ok())
+    }
+}
+
+impl<'m> From<StructValue<'m>> for Value<'m> {
+    fn from(v: StructValue<'m>) -> Self {
+        Value::Struct(v)
+    }
+}
+
+impl<'m> Value<'m> {
+    /// The value as an `i64`, if it is an integer or `bool` that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_i128().and_then(|v| i64::try_from(v).ok())
+    }
+
+    /// The value as an `f64`, if it is a float.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::F32(f) => Some(f64::from(f)),
+            Value::F64(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The struct, union or array value, if it is one.
+    pub fn as_struct(&self) -> Option<&StructValue<'m>> {
+        match self {
+            Value::Struct(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The string of a `cstr` result, if it is one and is not null.
+    pub fn as_cstr(&self) -> Option<&CStr> {
+        match self {
+            Value::CStr(Some(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The pointer, if the value is one.
+    pub fn as_ptr(&self) -> Option<*mut c_void> {
+        match *self {
+            Value::Ptr(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn as_i128(&self) -> Option<i128> {
+        Some(match *self {
+            Value::Bool(b) => i128::from(b),
+            Value::I8(v) => v.into(),
+            Value::I16(v) => v.into(),
+            Value::I32(v) => v.into(),
+            Value::I64(v) => v.into(),
+            Value::U8(v) => v.into(),
+            Value::U16(v) => v.into(),
+            Value::U32(v) => v.into(),
+            Value::U64(v) => v.into(),
+            _ => return None,
+        })
+    }
+
+    /// A short name of the value's kind, for messages.
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Void => "void",
+            Value::Bool(_) => "bool",
+            Value::I8(_) => "i8",
+            Value::I16(_) => "i16",
+            Value::I32(_) => "i32",
+            Value::I64(_) => "i64",
+            Value::U8(_) => "u8",
+            Value::U16(_) => "u16",
+            Value::U32(_) => "u32",
+            Value::U64(_) => "u64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+            Value::Ptr(_) => "pointer",
+            Value::CStr(_) => "cstr",
+            Value::Struct(_) => "struct",
+        }
+    }
+
+    /// The type a variadic argument of this value is passed as (C's default promotions).
+    pub(crate) fn variadic_type(&self) -> Option<TypeId> {
+        Some(match self {
+            Value::Bool(_)
+            | Value::I8(_)
+            | Value::I16(_)
+            | Value::I32(_)
+            | Value::U8(_)
+            | Value::U16(_) => TypeId::I32,
+            Value::U32(_) => TypeId::U32,
+            Value::I64(_) => TypeId::I64,
+            Value::U64(_) => TypeId::U64,
+            Value::F32(_) | Value::F64(_) => TypeId::F64,
+            Value::Ptr(_) | Value::CStr(_) => TypeId::CSTR,
+            Value::Void | Value::Struct(_) => return None,
+        })
+    }
+}
+
+/// How a value of one declared type moves between a [`Value`] and a call slot or native
+/// memory; decided once per parameter, result or field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Void,
+    Bool,
+    Int(IntTy),
+    F32,
+    F64,
+    Ptr,
+    Cstr,
+    /// A struct, union or array of this type (`size` bytes).
+    Agg {
+        ty: TypeId,
+        size: usize,
+    },
+}
+
+impl Kind {
+    pub(crate) fn of(program: &Program, ty: TypeId) -> Kind {
+        let def = program.ty(ty);
+        match &def.kind {
+            TypeKind::Void | TypeKind::Error | TypeKind::Opaque { .. } => Kind::Void,
+            TypeKind::Bool => Kind::Bool,
+            TypeKind::Int(i) => Kind::Int(*i),
+            TypeKind::Enum(e) => Kind::Int(e.repr),
+            TypeKind::Float(FloatTy::F32) => Kind::F32,
+            TypeKind::Float(FloatTy::F64) => Kind::F64,
+            TypeKind::Cstr => Kind::Cstr,
+            TypeKind::Null | TypeKind::Ptr { .. } | TypeKind::Callback(_) => Kind::Ptr,
+            TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. } => Kind::Agg {
+                ty,
+                size: def.size as usize,
+            },
+        }
+    }
+
+    /// The slot for `value`: a scalar in the low bytes (integers extended to 64 bits),
+    /// a pointer to the bytes of an aggregate (valid while `value` lives).
+    #[inline]
+    pub(crate) fn encode(self, program: &Program, value: &Value<'_>) -> Result<u64, String> {
+        match (self, value) {
+            (Kind::F64, Value::F64(f)) => Ok(f.to_bits()),
+            (Kind::F64, Value::F32(f)) => Ok(f64::from(*f).to_bits()),
+            (Kind::F32, Value::F32(f)) => Ok(u64::from(f.to_bits())),
+            (Kind::Bool, Value::Bool(b)) => Ok(u64::from(*b)),
+            (Kind::Ptr | Kind::Cstr, Value::Ptr(p)) => Ok(*p as u64),
+            (Kind::Cstr, Value::CStr(s)) => {
+                Ok(s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()) as u64)
+            }
+            (Kind::Agg { ty, .. }, Value::Struct(s)) => {
+                if s.ty == ty && std::ptr::eq(s.program, program) {
+                    Ok(s.bytes.as_ptr() as u64)
+                } else {
+                    Err(format!(
+                        "expected `{}`, got a `{}` value",
+                        program.type_name(ty),
+                        s.type_name()
+                    ))
+                }
+            }
+            (Kind::Int(int), v) => match v.as_i128() {
+                Some(n) if !matches!(v, Value::Bool(_)) => {
+                    if int.fits(n) {
+                        Ok(n as i64 as u64)
+                    } else {
+                        Err(format!("{n} does not fit `{}`", int.name()))
+                    }
+                }
+                _ => Err(format!("expected `{}`, got {}", int.name(), v.kind_name())),
+            },
+            (kind, v) => Err(format!(
+                "expected {}, got {}",
+                kind.describe(program),
+                v.kind_name()
+            )),
+        }
+    }
+
+    /// The value stored at `at` with this kind.
+    ///
+    /// # Safety
+    /// `at` points to readable memory holding a value of this kind (for `Cstr`, a null or
+    /// NUL-terminated string pointer).
+    pub(crate) unsafe fn read<'m>(self, program: &'m Program, at: *const u8) -> Value<'m> {
+        // SAFETY: the caller guarantees `at` holds a value of this kind.
+        unsafe {
+            match self {
+                Kind::Void => Value::Void,
+                Kind::Bool => Value::Bool(at.read() != 0),
+                Kind::Int(i) => match i {
+                    IntTy::I8 => Value::I8(at.cast::<i8>().read()),
+                    IntTy::I16 => Value::I16(at.cast::<i16>().read_unaligned()),
+                    IntTy::I32 => Value::I32(at.cast::<i32>().read_unaligned()),
+                    IntTy::I64 => Value::I64(at.cast::<i64>().read_unaligned()),
+                    IntTy::U8 => Value::U8(at.read()),
+                    IntTy::U16 => Value::U16(at.cast::<u16>().read_unaligned()),
+                    IntTy::U32 => Value::U32(at.cast::<u32>().read_unaligned()),
+                    IntTy::U64 => Value::U64(at.cast::<u64>().read_unaligned()),
+                },
+                Kind::F32 => Value::F32(at.cast::<f32>().read_unaligned()),
+                Kind::F64 => Value::F64(at.cast::<f64>().read_unaligned()),
+                Kind::Ptr => Value::Ptr(at.cast::<*mut c_void>().read_unaligned()),
+                Kind::Cstr => {
+                    let p = at.cast::<*const std::ffi::c_char>().read_unaligned();
+                    Value::CStr((!p.is_null()).then(|| CStr::from_ptr(p).to_owned()))
+                }
+                Kind::Agg { ty, size } => {
+                    let mut bytes = Bytes::zeroed(size);
+                    std::ptr::copy_nonoverlapping(at, bytes.as_mut_ptr(), size);
+                    Value::Struct(StructValue { program, ty, bytes })
+                }
+            }
+        }
+    }
+
+    /// Writes `value` to `at` (the field's own size; a `cstr` field takes only a pointer
+    /// or `None`, since a string owned by the value would dangle).
+    ///
+    /// # Safety
+    /// `at` points to writable memory with room for a value of this kind.
+    unsafe fn write(self, program: &Program, value: &Value<'_>, at: *mut u8) -> Result<(), String> {
+        if let (Kind::Cstr, Value::CStr(Some(_))) = (self, value) {
+            return Err(
+                "a `cstr` field holds a pointer: store `Value::Ptr` to memory you keep alive"
+                    .into(),
+            );
+        }
+        let slot = self.encode(program, value)?;
+        let size = match self {
+            Kind::Void => 0,
+            Kind::Bool => 1,
+            Kind::Int(i) => i.size() as usize,
+            Kind::F32 => 4,
+            Kind::F64 | Kind::Ptr | Kind::Cstr => 8,
+            Kind::Agg { size, .. } => {
+                // SAFETY: `slot` points to `size` bytes of the source value; `at` has room.
+                unsafe { std::ptr::copy(slot as *const u8, at, size) };
+                return Ok(());
+            }
+        };
+        // SAFETY: little-endian: the low `size` bytes of the slot are the value; `at` has room.
+        unsafe { std::ptr::copy_nonoverlapping(slot.to_le_bytes().as_ptr(), at, size) };
+        Ok(())
+    }
+
+    fn describe(self, program: &Program) -> String {
+        match self {
+            Kind::Void => "void".into(),
+            Kind::Bool => "bool".into(),
+            Kind::Int(i) => i.name().into(),
+            Kind::F32 => "f32".into(),
+            Kind::F64 => "f64".into(),
+            Kind::Ptr => "a pointer".into(),
+            Kind::Cstr => "a cstr (string or pointer)".into(),
+            Kind::Agg { ty, .. } => format!("`{}`", program.type_name(ty)),
+        }
+    }
+}
+
+/// The bytes of an aggregate value, 8-aligned; up to 32 bytes inline (no allocation).
+#[derive(Clone)]
+pub(crate) enum Bytes {
+    Inline([u64; 4], usize),
+    Heap(Box<[u64]>, usize),
+}
+
+impl Bytes {
+    pub(crate) fn zeroed(size: usize) -> Bytes {
+        if size <= 32 {
+            Bytes::Inline([0; 4], size)
+        } else {
+            Bytes::Heap(vec![0u64; size.div_ceil(8)].into_boxed_slice(), size)
+        }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        match self {
+            Bytes::Inline(words, _) => words.as_ptr().cast(),
+            Bytes::Heap(words, _) => words.as_ptr().cast(),
+        }
+    }
+
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        match self {
+            Bytes::Inline(words, _) => words.as_mut_ptr().cast(),
+            Bytes::Heap(words, _) => words.as_mut_ptr().cast(),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        let len = match self {
+            Bytes::Inline(_, len) | Bytes::Heap(_, len) => *len,
+        };
+        // SAFETY: the words hold at least `len` initialised bytes.
+        unsafe { std::slice::from_raw_parts(self.as_ptr(), len) }
+    }
+}
+
+/// A value of a declared struct, union or array type, in C layout: build one with
+/// [`crate::Module::new_struct`] or [`crate::Module::struct_value`], read and write its
+/// fields by name, pass it to and get it back from dynamic calls.
+///
+/// ```
+/// let module = ffidl::Runtime::new()
+///     .load_str("p.ffidl", "struct Point { x: i32, y: f64 }")
+///     .unwrap();
+/// let mut p = module.new_struct("Point").unwrap();
+/// p.set("x", 3).unwrap();
+/// p.set("y", 0.5).unwrap();
+/// assert_eq!(p.get("x").unwrap(), ffidl::Value::I32(3));
+/// assert_eq!(p.get("y").unwrap().as_f64(), Some(0.5));
+/// assert_eq!(p.as_bytes().len(), 16);
+/// ```
+#[derive(Clone)]
+pub struct StructValue<'m> {
+    pub(crate) program: &'m Program,
+    pub(crate) ty: TypeId,
+    pub(crate) bytes: Bytes,
+}
+
+impl PartialEq for StructValue<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.program, other.program)
+            && self.ty == other.ty
+            && self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl fmt::Debug for StructValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct(&self.type_name());
+        for name in self.field_names() {
+            match self.get(name) {
+                Ok(v) => s.field(name, &v),
+                Err(_) => s.field(name, &"?"),
+            };
+        }
+        s.finish()
+    }
+}
+
+impl<'m> StructValue<'m> {
+    pub(crate) fn zeroed(program: &'m Program, ty: TypeId) -> StructValue<'m> {
+        StructValue {
+            program,
+            ty,
+            bytes: Bytes::zeroed(program.ty(ty).size as usize),
+        }
+    }
+
+    /// The declared type's name (`Point`, `[i32; 4]`).
+    pub fn type_name(&self) -> String {
+        self.program.type_name(self.ty)
+    }
+
+    /// The bytes, exactly as C sees them.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_slice()
+    }
+
+    /// The field names, in declaration order (none for arrays).
+    pub fn field_names(&self) -> Vec<&'m str> {
+        match &self.program.ty(self.ty).kind {
+            TypeKind::Struct(a) | TypeKind::Union(a) => {
+                a.fields.iter().map(|f| f.name.as_str()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The number of elements of an array value (0 for structs and unions).
+    pub fn len(&self) -> usize {
+        match self.program.ty(self.ty).kind {
+            TypeKind::Array { len, .. } => len as usize,
+            _ => 0,
+        }
+    }
+
+    /// Whether this is an array value with no elements, or not an array.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of field `name` (a copy; nested structs, unions and arrays are
+    /// [`Value::Struct`]).
+    pub fn get(&self, name: &str) -> Result<Value<'m>, Error> {
+        let (ty, offset) = self.field(name)?;
+        // SAFETY: the field lies within the value's bytes, as the checker laid it out.
+        Ok(unsafe {
+            Kind::of(self.program, ty).read(self.program, self.bytes.as_ptr().add(offset))
+        })
+    }
+
+    /// Sets field `name` to `value` (converted as for a call argument).
+    pub fn set(&mut self, name: &str, value: impl Into<Value<'m>>) -> Result<(), Error> {
+        let (ty, offset) = self.field(name)?;
+        let value = value.into();
+        let at = self.bytes.as_mut_ptr();
+        // SAFETY: the field lies within the value's bytes.
+        unsafe { Kind::of(self.program, ty).write(self.program, &value, at.add(offset)) }
+            .map_err(|m| Error::new(ErrorKind::ValueMismatch, format!("field `{name}`: {m}")))
+    }
+
+    /// Element `index` of an array value.
+    pub fn element(&self, index: usize) -> Result<Value<'m>, Error> {
+        let (ty, offset) = self.elem(index)?;
+        // SAFETY: the element lies within the array's bytes.
+        Ok(unsafe {
+            Kind::of(self.program, ty).read(self.program, self.bytes.as_ptr().add(offset))
+        })
+    }
+
+    /// Sets element `index` of an array value.
+    pub fn set_element(&mut self, index: usize, value: impl Into<Value<'m>>) -> Result<(), Error> {
+        let (ty, offset) = self.elem(index)?;
+        let value = value.into();
+        let at = self.bytes.as_mut_ptr();
+        // SAFETY: the element lies within the array's bytes.
+        unsafe { Kind::of(self.program, ty).write(self.program, &value, at.add(offset)) }
+            .map_err(|m| Error::new(ErrorKind::ValueMismatch, format!("element {index}: {m}")))
+    }
+
+    /// The value as the `#[repr(C)]` Rust type `T`, whose layout must match the declared
+    /// type (else a [`ErrorKind::Layout`] error).
+    pub fn to_repr<T: CType>(&self) -> Result<T, Error> {
+        if let Some(why) = mismatch(self.program, self.ty, &T::SHAPE, "value") {
+            return Err(Error::new(ErrorKind::Layout, why));
+        }
+        // SAFETY: `T`'s shape matches the declared type exactly (size and every field), and
+        // a `CType` is valid for every bit pattern C produces for it.
+        Ok(unsafe { self.bytes.as_ptr().cast::<T>().read_unaligned() })
+    }
+
+    /// Overwrites the value's bytes with `value`, whose layout must match.
+    pub(crate) fn from_repr<T: CType>(
+        program: &'m Program,
+        ty: TypeId,
+        value: &T,
+    ) -> Result<Self, Error> {
+        if let Some(why) = mismatch(program, ty, &T::SHAPE, "value") {
+            return Err(Error::new(ErrorKind::Layout, why));
+        }
+        let mut out = StructValue::zeroed(program, ty);
+        // SAFETY: `T` has the declared size (checked), the buffer has room for it.
+        unsafe { out.bytes.as_mut_ptr().cast::<T>().write_unaligned(*value) };
+        Ok(out)
+    }
+
+    fn field(&self, name: &str) -> Result<(TypeId, usize), Error> {
+        let (TypeKind::Struct(agg) | TypeKind::Union(agg)) = &self.program.ty(self.ty).kind else {
+            return Err(Error::new(
+                ErrorKind::UnknownName,
+                format!("`{}` has no fields", self.type_name()),
+            ));
+        };
+        agg.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| (f.ty, f.offset as usize))
+            .ok_or_else(|| {
+                let names = agg.fields.iter().map(|f| f.name.as_str());
+                let hint = ffidl_lang::diag::suggest(name, names)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                Error::new(
+                    ErrorKind::UnknownName,
+                    format!("`{}` has no field `{name}`{hint}", self.type_name()),
+                )
+            })
+    }
+
+    fn elem(&self, index: usize) -> Result<(TypeId, usize), Error> {
+        match self.program.ty(self.ty).kind {
+            TypeKind::Array { elem, len } if (index as u64) < len => {
+                Ok((elem, index * self.program.ty(elem).size as usize))
+            }
+            TypeKind::Array { len, .. } => Err(Error::new(
+                ErrorKind::ValueMismatch,
+                format!(
+                    "index {index} is out of bounds for `{}` of length {len}",
+                    self.type_name()
+                ),
+            )),
+            _ => Err(Error::new(
+                ErrorKind::ValueMismatch,
+                format!("`{}` is not an array", self.type_name()),
+            )),
+        }
+    }
+}
