@@ -2,9 +2,13 @@
 """Generate the seeded random ABI comparison: ~250 struct/union shapes drawn from the
 layout and classification rules (every scalar type, enums, pointers, nested structs and
 unions, arrays of scalars and of structs, @packed, @align(N), @layout(zig), zero-sized
-members), each passed by value after random scalar prefixes, returned by value, through
-@abi(win64) and through callbacks, plus random long scalar signatures with narrow
-returns. Written under tests/abi/random/:
+members), each laid out (sizeof/alignof/offsetof), passed by value after random scalar
+prefixes, returned by value, passed twice in one call, passed from and assigned back into
+a field, through @abi(win64), through C function pointers and through script callbacks;
+several shapes in one call; random long scalar signatures with narrow returns (also as
+callbacks); variadic calls (sysv and win64). Every echo notes its bump k, which is
+printed too, so arguments are observed even for fieldless shapes. Written under
+tests/abi/random/:
 
   random.h         the C types and every fixture's prototype
   random.c         the fixtures (built as build/librandom.so)
@@ -590,7 +594,7 @@ def c_decl(t, name):
     return "%s %s" % (t, name)
 
 
-def c_params(params, attr=""):
+def c_params(params):
     if not params:
         return "void"
     return ", ".join(c_decl(t, "a%d" % j) for j, (t, _) in enumerate(params))

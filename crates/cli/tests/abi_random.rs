@@ -7,11 +7,14 @@
 //!
 //! Every line starts with the shape or signature it exercises: `R017 layout` (sizeof,
 //! alignof, field offsets), `R017 hash` / `echo` / `pair` (by value after random scalar
-//! prefixes, returned by value, two copies in one call), `R017 w64 hash` (through
-//! `@abi(win64)`), `R017 cbret` / `cbarg` (to and from a script callback, `w64 cb…`
-//! through a win64 callback), `sig_5` (10-20 scalars, narrow return), `cbsig_3` (the same
-//! as a callback), `va_2` (variadic). A failure names the first differing lines and the
-//! declarations of their shapes.
+//! prefixes, returned by value, two copies in one call), `R017 field` (a nested shape
+//! passed from its field and assigned back), `R017 w64 …` (through `@abi(win64)`),
+//! `R017 ind …` (through C function pointers), `R017 cbret` / `cbarg` (to and from a
+//! script callback, `w64 cb…` through a win64 callback), `multi_4` / `cbmulti_4`
+//! (several shapes in one call, and as a callback), `sig_5` / `cbsig_3` (10-20 scalars,
+//! narrow return, and as a callback), `va_2` (variadic). Echo lines also print the bump
+//! the callee computed from its scalar arguments. A failure names the first differing
+//! lines and the declarations of their shapes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
