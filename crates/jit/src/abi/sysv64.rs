@@ -91,7 +91,7 @@ fn classify_value(ty: &AbiType) -> ValueClass {
 fn classify_shape(shape: &AggShape, offset: u32) -> Option<Vec<Class>> {
     if let AggShape::Scalar(kind) = shape {
         // An unaligned scalar makes the whole value MEMORY.
-        if offset % kind.size() != 0 {
+        if offset.checked_rem(kind.size()) != Some(0) {
             return None;
         }
         let class = if kind.is_float() {
