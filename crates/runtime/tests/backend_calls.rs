@@ -792,8 +792,8 @@ fn win64_aggregates() {
 #[test]
 fn win64_variadic_doubles() {
     calls_on_each_backend(|t| {
-        for n in [1usize, 3, 6] {
-            let values: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
+        for (n, step) in [(1usize, 1.0), (3, 1.0), (3, 1.25), (6, 1.0)] {
+            let values: Vec<f64> = (0..n).map(|i| i as f64 * step + 0.5).collect();
             let mut params = vec![T::I32];
             params.extend(std::iter::repeat_n(T::F64, n));
             let mut args = vec![n as u64];
