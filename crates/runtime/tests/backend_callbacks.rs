@@ -76,59 +76,13 @@ fn scalar_callbacks() {
 
 #[test]
 fn twenty_arguments_some_on_the_stack_and_many_calls() {
-    type Many = extern "C" fn(
-        i64,
-        f64,
-        i32,
-        f64,
-        i8,
-        f64,
-        u16,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i32,
-        f32,
-    ) -> f64;
     // SAFETY: the fixture's declarations.
     let apply: extern "C" fn(*const c_void) -> f64 = unsafe { native("apply_many") };
     // SAFETY: as above.
-    let reference: Many = unsafe { native("many_args") };
-    // SAFETY: as above.
     let sum_calls: extern "C" fn(*const c_void, i32) -> i64 = unsafe { caller("fb_sum_calls") };
-    let params = vec![
-        T::I64,
-        T::F64,
-        T::I32,
-        T::F64,
-        T::I8,
-        T::F64,
-        T::U16,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I32,
-        T::F32,
-    ];
     callbacks_on_each_backend(|cbs| {
         let many = cbs.make(
-            Signature::new(Abi::SysV64, params.clone(), Some(T::F64)),
+            Signature::new(Abi::SysV64, many_args_params(), Some(T::F64)),
             |args, ret| {
                 // SAFETY: twenty slots as declared, an 8-byte result buffer.
                 unsafe {
@@ -148,10 +102,7 @@ fn twenty_arguments_some_on_the_stack_and_many_calls() {
                 }
             },
         );
-        let want = reference(
-            1, 0.5, -2, 1.5, -3, 2.5, 40000, 3.5, 5, 4.5, 6, 5.5, 7, 6.5, 8, 7.5, 9, 8.5, -10, 9.5,
-        );
-        assert_eq!(apply(many), want);
+        assert_eq!(apply(many), many_args_native());
 
         // A thousand calls in a row from C.
         let sum = cbs.make(

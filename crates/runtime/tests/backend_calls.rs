@@ -142,52 +142,6 @@ fn floats_and_pointers() {
 
 #[test]
 fn twenty_mixed_arguments_some_on_the_stack() {
-    type F = extern "C" fn(
-        i64,
-        f64,
-        i32,
-        f64,
-        i8,
-        f64,
-        u16,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i64,
-        f64,
-        i32,
-        f32,
-    ) -> f64;
-    // SAFETY: matches the C declaration.
-    let f: F = unsafe { native("many_args") };
-    let params = vec![
-        T::I64,
-        T::F64,
-        T::I32,
-        T::F64,
-        T::I8,
-        T::F64,
-        T::U16,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I64,
-        T::F64,
-        T::I32,
-        T::F32,
-    ];
     let args = [
         narrow(1, 8),
         f64s(0.5),
@@ -210,14 +164,12 @@ fn twenty_mixed_arguments_some_on_the_stack() {
         narrow(-10, 4),
         f32s(9.5),
     ];
-    let want = f(
-        1, 0.5, -2, 1.5, -3, 2.5, 40000, 3.5, 5, 4.5, 6, 5.5, 7, 6.5, 8, 7.5, 9, 8.5, -10, 9.5,
-    );
+    let want = many_args_native();
     calls_on_each_backend(|t| {
         let r = t.call(
             Abi::SysV64,
             "many_args",
-            params.clone(),
+            many_args_params(),
             Some(T::F64),
             &args,
         );
@@ -227,205 +179,66 @@ fn twenty_mixed_arguments_some_on_the_stack() {
 
 // ---------------------------------------------------------------- aggregates
 
-/// Calls `twist_*(value, 3)` natively and through the backend (with `abi`) for each
-/// value, and compares; the result must not spill past its size and the caller's
-/// argument must stay as it was.
+/// For each `convention abi name` given, calls `name(value, 3)` (a `twist_*` function of
+/// the fixture) natively and through the backend for each value and compares; the
+/// result must not spill past its size and the caller's argument must stay as it was.
 macro_rules! twist {
-    ($t:expr, $abi:expr, $conv:literal, $name:literal, $ty:ty, $abi_ty:expr, [$($value:expr),+ $(,)?]) => {{
-        // SAFETY: matches the C declaration.
-        let f: extern $conv fn($ty, i32) -> $ty = unsafe { native($name) };
-        for value in [$($value),+] {
-            let value: $ty = value;
-            let before = value;
-            let want = f(value, 3);
-            let r = $t.call($abi, $name, vec![$abi_ty, T::I32], Some($abi_ty), &[by_ref(&value), narrow(3, 4)]);
-            let got: $ty = r.value();
-            assert_eq!(got, want, "{}", $name);
-            assert!(r.untouched_after(size_of::<$ty>()), "{} wrote past its result", $name);
-            assert_eq!(value, before, "{} changed the caller's argument", $name);
-        }
+    ($t:expr, $ty:ty, $abi_ty:expr, [$($value:expr),+ $(,)?], $($conv:literal $abi:ident $name:literal),+) => {{
+        let values: Vec<$ty> = vec![$($value),+];
+        $({
+            // SAFETY: matches the C declaration.
+            let f: extern $conv fn($ty, i32) -> $ty = unsafe { native($name) };
+            for &value in &values {
+                let before = value;
+                let want = f(value, 3);
+                let r = $t.call(Abi::$abi, $name, vec![$abi_ty, T::I32], Some($abi_ty), &[by_ref(&value), narrow(3, 4)]);
+                let got: $ty = r.value();
+                assert_eq!(got, want, "{}", $name);
+                assert!(r.untouched_after(size_of::<$ty>()), "{} wrote past its result", $name);
+                assert_eq!(value, before, "{} changed the caller's argument", $name);
+            }
+        })+
     }};
 }
 
 #[test]
-fn sysv_structs_by_value_in_and_out() {
-    let s = Abi::SysV64;
+fn structs_by_value_in_and_out() {
+    #[rustfmt::skip]
     calls_on_each_backend(|t| {
-        twist!(t, s, "C", "twist_s1", S1, st(&[I1]), [S1 { a: -7 }]);
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_s2",
-            S2,
-            st(&[I2]),
-            [S2 { a: 1234 }, S2 { a: -700 }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_s3",
-            S3,
-            st(&[I1, I1, I1]),
-            [S3 { a: 1, b: -2, c: 3 }]
-        );
-        twist!(t, s, "C", "twist_s4", S4, st(&[F4]), [S4 { x: 2.5 }]);
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_vec2f",
-            Vec2f,
-            st(&[F4, F4]),
-            [Vec2f { x: 1.5, y: -2.25 }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_vec3f",
-            Vec3f,
-            st(&[F4, F4, F4]),
-            [Vec3f {
-                x: 1.5,
-                y: -2.25,
-                z: 8.0
-            }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_di",
-            DI,
-            st(&[F8, I4]),
-            [DI { d: 10.5, i: -4 }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_cd",
-            CD,
-            st(&[I1, F8]),
-            [CD { c: 100, d: 0.75 }, CD { c: -9, d: 0.125 }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_ifd",
-            IFD,
-            st(&[I4, F4, F8]),
-            [
-                IFD {
-                    i: 9,
-                    f: 0.5,
-                    d: 100.25
-                },
-                IFD {
-                    i: 5,
-                    f: 1.5,
-                    d: -3.0
-                }
-            ]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_ll",
-            LL,
-            st(&[I8, I8]),
-            [LL { a: -1 << 40, b: 77 }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_vec2d",
-            Vec2d,
-            st(&[F8, F8]),
-            [Vec2d { x: 3.25, y: -1e10 }, Vec2d { x: 0.5, y: -8.0 }]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_f3t",
-            F3T,
-            st(&[F4, F4, F4, I4]),
-            [F3T {
-                v: [1.0, 2.0, 3.0],
-                tag: 0x55
-            }]
-        );
-    });
-}
-
-#[test]
-fn sysv_memory_class_and_sret() {
-    let s = Abi::SysV64;
-    calls_on_each_backend(|t| {
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_llc",
-            LLC,
-            st(&[I8, I8, I1]),
-            [
-                LLC { a: 5, b: -6, c: 7 },
-                LLC {
-                    a: 1 << 50,
-                    b: -3,
-                    c: 9
-                }
-            ]
-        );
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_d4",
-            D4,
-            st(&[F8, F8, F8, F8]),
-            [
-                D4 {
-                    v: [1.5, 2.5, 3.5, 4.5]
-                },
-                D4 {
-                    v: [1.0, -2.0, 3.5, 0.25]
-                }
-            ]
-        );
-    });
-}
-
-#[test]
-fn sysv_packed_structs() {
-    let s = Abi::SysV64;
-    calls_on_each_backend(|t| {
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_p5",
-            P5,
-            packed(&[I4, I1]),
-            [P5 { a: 100_000, b: -3 }, P5 { a: -100_000, b: 7 }]
-        );
-        // An unaligned field makes the struct MEMORY class (stack copy and sret).
-        twist!(
-            t,
-            s,
-            "C",
-            "twist_p5u",
-            P5u,
-            packed(&[I1, I4]),
-            [P5u { a: 12, b: -99_999 }, P5u { a: 7, b: -100_000 }]
-        );
+        twist!(t, S1, st(&[I1]), [S1 { a: -7 }], "C" SysV64 "twist_s1");
+        twist!(t, S2, st(&[I2]), [S2 { a: 1234 }, S2 { a: -700 }], "C" SysV64 "twist_s2");
+        twist!(t, S3, st(&[I1, I1, I1]), [S3 { a: 1, b: -2, c: 3 }],
+            "C" SysV64 "twist_s3", "win64" Win64 "ms_twist_s3");
+        twist!(t, S4, st(&[F4]), [S4 { x: 2.5 }], "C" SysV64 "twist_s4");
+        twist!(t, Vec2f, st(&[F4, F4]), [Vec2f { x: 1.5, y: -2.25 }],
+            "C" SysV64 "twist_vec2f", "win64" Win64 "ms_twist_vec2f");
+        twist!(t, Vec3f, st(&[F4, F4, F4]), [Vec3f { x: 1.5, y: -2.25, z: 8.0 }],
+            "C" SysV64 "twist_vec3f", "win64" Win64 "ms_twist_vec3f");
+        twist!(t, DI, st(&[F8, I4]), [DI { d: 10.5, i: -4 }],
+            "C" SysV64 "twist_di", "win64" Win64 "ms_twist_di");
+        twist!(t, CD, st(&[I1, F8]), [CD { c: 100, d: 0.75 }, CD { c: -9, d: 0.125 }],
+            "C" SysV64 "twist_cd");
+        twist!(t, IFD, st(&[I4, F4, F8]),
+            [IFD { i: 9, f: 0.5, d: 100.25 }, IFD { i: 5, f: 1.5, d: -3.0 }],
+            "C" SysV64 "twist_ifd");
+        twist!(t, LL, st(&[I8, I8]), [LL { a: -1 << 40, b: 77 }],
+            "C" SysV64 "twist_ll", "win64" Win64 "ms_twist_ll");
+        twist!(t, Vec2d, st(&[F8, F8]), [Vec2d { x: 3.25, y: -1e10 }, Vec2d { x: 0.5, y: -8.0 }],
+            "C" SysV64 "twist_vec2d");
+        twist!(t, F3T, st(&[F4, F4, F4, I4]), [F3T { v: [1.0, 2.0, 3.0], tag: 0x55 }],
+            "C" SysV64 "twist_f3t");
+        // SysV MEMORY class in and out (a stack copy and sret).
+        twist!(t, LLC, st(&[I8, I8, I1]),
+            [LLC { a: 5, b: -6, c: 7 }, LLC { a: 1 << 50, b: -3, c: 9 }],
+            "C" SysV64 "twist_llc");
+        twist!(t, D4, st(&[F8, F8, F8, F8]),
+            [D4 { v: [1.5, 2.5, 3.5, 4.5] }, D4 { v: [1.0, -2.0, 3.5, 0.25] }],
+            "C" SysV64 "twist_d4");
+        // Packed; an unaligned field makes the struct MEMORY class.
+        twist!(t, P5, packed(&[I4, I1]), [P5 { a: 100_000, b: -3 }, P5 { a: -100_000, b: 7 }],
+            "C" SysV64 "twist_p5");
+        twist!(t, P5u, packed(&[I1, I4]), [P5u { a: 12, b: -99_999 }, P5u { a: 7, b: -100_000 }],
+            "C" SysV64 "twist_p5u");
     });
 }
 
@@ -705,62 +518,12 @@ fn win64_scalars() {
 }
 
 #[test]
-fn win64_aggregates() {
+fn win64_aggregates_by_reference() {
     let w = Abi::Win64;
     // SAFETY: matches the C declaration.
     let f: extern "win64" fn(i64, i64, i64, i64, LLC, f64, f32) -> f64 =
         unsafe { native("ms_stack") };
     calls_on_each_backend(|t| {
-        twist!(
-            t,
-            w,
-            "win64",
-            "ms_twist_vec2f",
-            Vec2f,
-            st(&[F4, F4]),
-            [Vec2f { x: 1.5, y: -2.25 }]
-        );
-        twist!(
-            t,
-            w,
-            "win64",
-            "ms_twist_s3",
-            S3,
-            st(&[I1, I1, I1]),
-            [S3 { a: 1, b: -2, c: 3 }]
-        );
-        twist!(
-            t,
-            w,
-            "win64",
-            "ms_twist_vec3f",
-            Vec3f,
-            st(&[F4, F4, F4]),
-            [Vec3f {
-                x: 1.5,
-                y: -2.25,
-                z: 8.0
-            }]
-        );
-        twist!(
-            t,
-            w,
-            "win64",
-            "ms_twist_ll",
-            LL,
-            st(&[I8, I8]),
-            [LL { a: -1 << 40, b: 77 }]
-        );
-        twist!(
-            t,
-            w,
-            "win64",
-            "ms_twist_di",
-            DI,
-            st(&[F8, I4]),
-            [DI { d: 10.5, i: -4 }]
-        );
-
         let llc = LLC { a: 1, b: 2, c: 3 };
         let r = t.call(
             w,

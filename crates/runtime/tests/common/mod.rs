@@ -194,6 +194,60 @@ pub fn packed(fields: &[LeafKind]) -> AbiType {
     AbiType::Aggregate(AggLayout::packed_struct(fields))
 }
 
+/// `double many_args(...)`: twenty arguments, some of them on the stack.
+pub type ManyArgs = extern "C" fn(
+    i64,
+    f64,
+    i32,
+    f64,
+    i8,
+    f64,
+    u16,
+    f64,
+    i64,
+    f64,
+    i64,
+    f64,
+    i64,
+    f64,
+    i64,
+    f64,
+    i64,
+    f64,
+    i32,
+    f32,
+) -> f64;
+
+/// The parameter types of [`ManyArgs`].
+pub fn many_args_params() -> Vec<AbiType> {
+    use AbiType as T;
+    let mut params = vec![
+        T::I64,
+        T::F64,
+        T::I32,
+        T::F64,
+        T::I8,
+        T::F64,
+        T::U16,
+        T::F64,
+    ];
+    for _ in 0..5 {
+        params.extend([T::I64, T::F64]);
+    }
+    params.extend([T::I32, T::F32]);
+    params
+}
+
+/// `many_args` called directly with the arguments the tests (and the fixture's
+/// `apply_many`) use: 1, 0.5, -2, 1.5, -3, 2.5, 40000, 3.5, 5, 4.5, ..., 9, 8.5, -10, 9.5.
+pub fn many_args_native() -> f64 {
+    // SAFETY: matches the C declaration.
+    let f: ManyArgs = unsafe { native("many_args") };
+    f(
+        1, 0.5, -2, 1.5, -3, 2.5, 40000, 3.5, 5, 4.5, 6, 5.5, 7, 6.5, 8, 7.5, 9, 8.5, -10, 9.5,
+    )
+}
+
 // ---------------------------------------------------------------- argument slots
 
 pub fn f64s(v: f64) -> u64 {
