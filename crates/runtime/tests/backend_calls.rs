@@ -369,26 +369,28 @@ fn vec2_add_both_widths() {
 
 // ---------------------------------------------------------------- variadic
 
+/// Calls `name(int n, ...)` (`vsum_d` or `ms_vsum_d`) with `n` doubles `i * step + 0.5`,
+/// which sums `value_i * (i + 1)`.
+fn check_vsum_d(t: &mut Caller, abi: Abi, name: &str, n: usize, step: f64) {
+    let values: Vec<f64> = (0..n).map(|i| i as f64 * step + 0.5).collect();
+    let mut params = vec![T::I32];
+    params.extend(std::iter::repeat_n(T::F64, n));
+    let mut args = vec![n as u64];
+    args.extend(values.iter().map(|v| f64s(*v)));
+    let r = t.call_sig(&variadic_sig(abi, params, Some(T::F64), 1), name, &args);
+    let want: f64 = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (i + 1) as f64)
+        .sum();
+    assert_eq!(r.f64(), want, "{name} with {n} doubles");
+}
+
 #[test]
 fn sysv_variadic_sets_al() {
     calls_on_each_backend(|t| {
         for n in [0usize, 1, 3, 8, 11] {
-            let values: Vec<f64> = (0..n).map(|i| i as f64 * 1.25 + 0.5).collect();
-            let mut params = vec![T::I32];
-            params.extend(std::iter::repeat_n(T::F64, n));
-            let mut args = vec![n as u64];
-            args.extend(values.iter().map(|v| f64s(*v)));
-            let r = t.call_sig(
-                &variadic_sig(Abi::SysV64, params, Some(T::F64), 1),
-                "vsum_d",
-                &args,
-            );
-            let want: f64 = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v * (i + 1) as f64)
-                .sum();
-            assert_eq!(r.f64(), want, "vsum_d with {n} doubles");
+            check_vsum_d(t, Abi::SysV64, "vsum_d", n, 1.25);
         }
         // Pairs of (int64, double): 7 pairs overflow both register files.
         let mut params = vec![T::I32];
@@ -556,22 +558,7 @@ fn win64_aggregates_by_reference() {
 fn win64_variadic_doubles() {
     calls_on_each_backend(|t| {
         for (n, step) in [(1usize, 1.0), (3, 1.0), (3, 1.25), (6, 1.0)] {
-            let values: Vec<f64> = (0..n).map(|i| i as f64 * step + 0.5).collect();
-            let mut params = vec![T::I32];
-            params.extend(std::iter::repeat_n(T::F64, n));
-            let mut args = vec![n as u64];
-            args.extend(values.iter().map(|v| f64s(*v)));
-            let r = t.call_sig(
-                &variadic_sig(Abi::Win64, params, Some(T::F64), 1),
-                "ms_vsum_d",
-                &args,
-            );
-            let want: f64 = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v * (i + 1) as f64)
-                .sum();
-            assert_eq!(r.f64(), want, "ms_vsum_d with {n} doubles");
+            check_vsum_d(t, Abi::Win64, "ms_vsum_d", n, step);
         }
     });
 }
