@@ -415,18 +415,12 @@ impl Caller {
     ) -> RetBuf {
         self.call_sig(&Signature::new(abi, params, ret), name, args)
     }
-
-    /// How many calls were recorded.
-    pub fn calls(&self) -> usize {
-        self.results.len()
-    }
 }
 
 /// Runs the call case `case` once per backend, then checks that both backends wrote the
 /// same extent of every result buffer (the values themselves are checked by the case;
 /// padding bytes inside a struct result are unspecified, so they are not compared).
-/// Returns the number of calls made per backend.
-pub fn calls_on_each_backend(case: impl Fn(&mut Caller)) -> usize {
+pub fn calls_on_each_backend(case: impl Fn(&mut Caller)) {
     let runs = BACKENDS.map(|backend| {
         let mut caller = Caller::new(backend);
         run_on(backend, || case(&mut caller));
@@ -447,7 +441,6 @@ pub fn calls_on_each_backend(case: impl Fn(&mut Caller)) -> usize {
             BACKENDS[1].name()
         );
     }
-    first.len()
 }
 
 /// A Rust closure behind a callback: reads the argument slots, writes the result.
