@@ -49,7 +49,7 @@ use std::io::Write;
 use std::marker::PhantomData;
 use std::path::Path;
 use typed::mismatch;
-use value::Kind;
+use value::{Kind, Tag};
 
 /// Loads `.ffidl` bindings into [`Module`]s. Cheap to create and to copy; holds only the
 /// choice of backend.
@@ -158,18 +158,22 @@ impl Module {
         let index = self.foreign_index(name)?;
         let f = &self.program.foreign_fns[index];
         let ForeignLink { target, thunk } = &self.loaded.foreign[index];
+        let ret = Kind::of(&self.program, f.sig.ret);
+        let params: Vec<Kind> = f
+            .sig
+            .params
+            .iter()
+            .map(|&t| Kind::of(&self.program, t))
+            .collect();
         Ok(Function {
             module: self,
             index,
             target: *target,
             entry: thunk.clone(),
-            params: f
-                .sig
-                .params
-                .iter()
-                .map(|&t| Kind::of(&self.program, t))
-                .collect(),
-            ret: Kind::of(&self.program, f.sig.ret),
+            exact_tags: params.iter().map(|k| k.exact_tag()).collect(),
+            params,
+            ret,
+            ret_tag: ret.result_tag(),
         })
     }
 
@@ -434,7 +438,11 @@ pub struct Function<'m> {
     /// The call entry of the declared plan (`None` for variadic functions).
     entry: Option<CallEntry>,
     params: Vec<Kind>,
+    /// Per parameter, the [`Value`] variant that passes unconverted.
+    exact_tags: Box<[Tag]>,
     ret: Kind,
+    /// How a scalar result is read back (`ret.result_tag()`).
+    ret_tag: Tag,
 }
 
 // SAFETY: `target` is the address of a function in a library the borrowed module keeps
@@ -458,7 +466,74 @@ impl<'m> Function<'m> {
     /// variadic function: each extra value is passed with C's default promotions), each
     /// of the declared kind ([`Value`] says which conversions are made); anything else is
     /// an [`ErrorKind::ValueMismatch`] error and nothing is called.
+    #[inline]
     pub fn call(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        match &self.entry {
+            Some(entry) if args.len() == self.params.len() && args.len() <= INLINE_SLOTS => {
+                self.call_fixed(entry, args)
+            }
+            _ => self.call_general(args),
+        }
+    }
+
+    /// The common case, kept tight: a non-variadic call with its declared number of
+    /// arguments (at most [`INLINE_SLOTS`]); nothing is allocated unless the result is a
+    /// struct of more than 32 bytes or a string.
+    #[inline(always)]
+    fn call_fixed(&self, entry: &CallEntry, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        let program = &self.module.program;
+        let n = args.len();
+        let (exact_tags, params) = (&self.exact_tags[..n], &self.params[..n]);
+        let mut slots = [std::mem::MaybeUninit::<u64>::uninit(); INLINE_SLOTS];
+        for i in 0..n {
+            let (arg, exact) = (&args[i], exact_tags[i]);
+            let (tag, bits) = arg.tag_bits();
+            let bits =
+                if tag == exact && (tag != Tag::Struct || params[i].is_own_struct(program, arg)) {
+                    bits
+                } else {
+                    params[i]
+                        .encode_converted(program, arg)
+                        .map_err(|m| self.bad_argument(i, m))?
+                };
+            slots[i].write(bits);
+        }
+        // SAFETY: the loop wrote the first `n` slots (`n <= INLINE_SLOTS`).
+        let slots: &[u64] = unsafe { std::slice::from_raw_parts(slots.as_ptr().cast(), n) };
+        match self.ret {
+            Kind::Agg { ty, size } => {
+                // The result is written straight into the new value's bytes: at least 32
+                // bytes (room for any result returned in registers) or, for a larger
+                // struct returned through memory, its exact size rounded up to 8.
+                // The `Result` is built first and the call writes into it, so that the
+                // value is not copied afterwards.
+                let mut result = Ok(Value::Struct(StructValue {
+                    program,
+                    ty,
+                    bytes: value::Bytes::zeroed(size),
+                }));
+                if let Ok(Value::Struct(value)) = &mut result {
+                    // SAFETY: as in `call_general`; the value's bytes have room for the
+                    // result.
+                    unsafe { call_entry(entry, self.target, slots, value.bytes.as_mut_ptr())? };
+                }
+                result
+            }
+            _ => {
+                let mut word = 0u64;
+                // SAFETY: as in `call_general`; a scalar result is stored widened to the
+                // 8-byte `word`.
+                unsafe { call_entry(entry, self.target, slots, (&mut word as *mut u64).cast())? };
+                // SAFETY: the call stored a value of the declared result kind in `word`.
+                Ok(unsafe { self.ret_tag.value_of_word(word) })
+            }
+        }
+    }
+
+    /// Any call: variadic ones (extra values promoted), and more than [`INLINE_SLOTS`]
+    /// arguments.
+    #[inline(never)]
+    fn call_general(&self, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
         let program = &self.module.program;
         let fixed = self.params.len();
         let variadic_entry;
@@ -552,6 +627,28 @@ impl<'m> Function<'m> {
             format!("`{}`, argument {}: {m}", self.name(), i + 1),
         )
     }
+}
+
+/// Calls through `entry`: a Cranelift thunk directly (inline, no `Result` to unpack),
+/// the assembly fallback through [`CallEntry::call`].
+///
+/// # Safety
+/// [`CallEntry::call`]'s contract.
+#[inline(always)]
+unsafe fn call_entry(
+    entry: &CallEntry,
+    target: *const c_void,
+    slots: &[u64],
+    ret: *mut u8,
+) -> Result<(), Error> {
+    match entry {
+        // SAFETY: the caller's guarantee is the thunk's contract.
+        CallEntry::Thunk(thunk) => unsafe { thunk(target, slots.as_ptr(), ret) },
+        // SAFETY: as above.
+        CallEntry::Asm(_) => unsafe { entry.call(target, slots, ret) }
+            .map_err(|e| Error::new(ErrorKind::AbiUnsupported, e.to_string()))?,
+    }
+    Ok(())
 }
 
 /// A foreign function as a Rust function pointer of type `F`, checked against its

@@ -15,7 +15,10 @@ use std::fmt;
 /// Integer values convert to any integer parameter whose range holds them; an `f32`
 /// value converts to an `f64` parameter. Everything else must match the declared kind.
 /// `'m` is the [`crate::Module`] the struct values belong to.
+// `repr(u8)`: a one-byte tag first, so that telling the variants apart is one load (the
+// dynamic call's hot path), where the default layout hides it in a niche.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(u8)]
 pub enum Value<'m> {
     /// The result of a function declared without a result.
     Void,
@@ -120,6 +123,50 @@ impl<'m> Value<'m> {
         }
     }
 
+    /// The value's variant and its slot bits when passed to a parameter of exactly its
+    /// own type: scalars widened to 64 bits (signed ones sign-extended), a `cstr` as its
+    /// pointer (or null), a struct as the address of its bytes.
+    #[inline(always)]
+    pub(crate) fn tag_bits(&self) -> (Tag, u64) {
+        match self {
+            Value::Void => (Tag::Void, 0),
+            Value::Bool(b) => (Tag::Bool, u64::from(*b)),
+            Value::I8(v) => (Tag::I8, i64::from(*v) as u64),
+            Value::I16(v) => (Tag::I16, i64::from(*v) as u64),
+            Value::I32(v) => (Tag::I32, i64::from(*v) as u64),
+            Value::I64(v) => (Tag::I64, *v as u64),
+            Value::U8(v) => (Tag::U8, u64::from(*v)),
+            Value::U16(v) => (Tag::U16, u64::from(*v)),
+            Value::U32(v) => (Tag::U32, u64::from(*v)),
+            Value::U64(v) => (Tag::U64, *v),
+            Value::F32(f) => (Tag::F32, u64::from(f.to_bits())),
+            Value::F64(f) => (Tag::F64, f.to_bits()),
+            Value::Ptr(p) => (Tag::Ptr, *p as u64),
+            Value::CStr(s) => (
+                Tag::CStr,
+                s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()) as u64,
+            ),
+            Value::Struct(s) => (Tag::Struct, s.bytes.as_ptr() as u64),
+        }
+    }
+
+    /// An integer value as `i128`, with its own type; `None` for everything else
+    /// (`bool` included: it never converts to an integer parameter).
+    #[inline(always)]
+    fn int_bits(&self) -> Option<(i128, Option<IntTy>)> {
+        Some(match *self {
+            Value::I8(v) => (v.into(), Some(IntTy::I8)),
+            Value::I16(v) => (v.into(), Some(IntTy::I16)),
+            Value::I32(v) => (v.into(), Some(IntTy::I32)),
+            Value::I64(v) => (v.into(), Some(IntTy::I64)),
+            Value::U8(v) => (v.into(), Some(IntTy::U8)),
+            Value::U16(v) => (v.into(), Some(IntTy::U16)),
+            Value::U32(v) => (v.into(), Some(IntTy::U32)),
+            Value::U64(v) => (v.into(), Some(IntTy::U64)),
+            _ => return None,
+        })
+    }
+
     fn as_i128(&self) -> Option<i128> {
         Some(match *self {
             Value::Bool(b) => i128::from(b),
@@ -175,6 +222,83 @@ impl<'m> Value<'m> {
     }
 }
 
+/// A [`Value`] variant, as one byte: a parameter whose [`Kind::exact_tag`] equals an
+/// argument's tag takes the argument's [`Value::tag_bits`] unconverted (structs also
+/// need their declared type checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Tag {
+    Void,
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F32,
+    F64,
+    Ptr,
+    CStr,
+    Struct,
+    /// No value passes unconverted (a parameter of no value kind).
+    Never,
+}
+
+impl Tag {
+    /// The scalar result a call stored widened in one 8-byte word (the thunk result
+    /// contract), for a result kind whose [`Kind::result_tag`] is this tag (`void` and
+    /// aggregates, which are read from their bytes, give `Value::Void`).
+    ///
+    /// # Safety
+    /// `word` holds a value of that kind (for [`Tag::CStr`], a null or NUL-terminated
+    /// string pointer).
+    #[inline(always)]
+    pub(crate) unsafe fn value_of_word<'m>(self, word: u64) -> Value<'m> {
+        match self {
+            Tag::Void => Value::Void,
+            Tag::Bool => Value::Bool(word as u8 != 0),
+            Tag::I8 => Value::I8(word as i8),
+            Tag::I16 => Value::I16(word as i16),
+            Tag::I32 => Value::I32(word as i32),
+            Tag::I64 => Value::I64(word as i64),
+            Tag::U8 => Value::U8(word as u8),
+            Tag::U16 => Value::U16(word as u16),
+            Tag::U32 => Value::U32(word as u32),
+            Tag::U64 => Value::U64(word),
+            Tag::F32 => Value::F32(f32::from_bits(word as u32)),
+            Tag::F64 => Value::F64(f64::from_bits(word)),
+            Tag::Ptr => Value::Ptr(word as *mut c_void),
+            Tag::CStr => {
+                let p = word as *const std::ffi::c_char;
+                // SAFETY: the caller guarantees a null or NUL-terminated string pointer.
+                Value::CStr((!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_owned()))
+            }
+            // Not scalar results: never asked for.
+            Tag::Struct | Tag::Never => Value::Void,
+        }
+    }
+}
+
+/// Whether `n` is in the range of `int` (inline: the checker's `IntTy::fits` is in
+/// another crate).
+#[inline(always)]
+fn fits(int: IntTy, n: i128) -> bool {
+    let (min, max): (i128, i128) = match int {
+        IntTy::I8 => (i8::MIN.into(), i8::MAX.into()),
+        IntTy::I16 => (i16::MIN.into(), i16::MAX.into()),
+        IntTy::I32 => (i32::MIN.into(), i32::MAX.into()),
+        IntTy::I64 => (i64::MIN.into(), i64::MAX.into()),
+        IntTy::U8 => (0, u8::MAX.into()),
+        IntTy::U16 => (0, u16::MAX.into()),
+        IntTy::U32 => (0, u32::MAX.into()),
+        IntTy::U64 => (0, u64::MAX.into()),
+    };
+    min <= n && n <= max
+}
+
 /// How a value of one declared type moves between a [`Value`] and a call slot or native
 /// memory; decided once per parameter, result or field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,10 +336,74 @@ impl Kind {
         }
     }
 
+    /// The tag of the values that pass to this kind with no conversion.
+    pub(crate) fn exact_tag(self) -> Tag {
+        match self {
+            Kind::Void => Tag::Never,
+            Kind::Bool => Tag::Bool,
+            Kind::Int(i) => match i {
+                IntTy::I8 => Tag::I8,
+                IntTy::I16 => Tag::I16,
+                IntTy::I32 => Tag::I32,
+                IntTy::I64 => Tag::I64,
+                IntTy::U8 => Tag::U8,
+                IntTy::U16 => Tag::U16,
+                IntTy::U32 => Tag::U32,
+                IntTy::U64 => Tag::U64,
+            },
+            Kind::F32 => Tag::F32,
+            Kind::F64 => Tag::F64,
+            Kind::Ptr => Tag::Ptr,
+            Kind::Cstr => Tag::CStr,
+            Kind::Agg { .. } => Tag::Struct,
+        }
+    }
+
+    /// Whether `value` is a struct value of exactly this aggregate kind's declared type
+    /// (from the same program).
+    #[inline(always)]
+    pub(crate) fn is_own_struct(self, program: &Program, value: &Value<'_>) -> bool {
+        match (self, value) {
+            (Kind::Agg { ty, .. }, Value::Struct(s)) => {
+                s.ty == ty && std::ptr::eq(s.program, program)
+            }
+            _ => false,
+        }
+    }
+
     /// The slot for `value`: a scalar in the low bytes (integers extended to 64 bits),
     /// a pointer to the bytes of an aggregate (valid while `value` lives).
+    ///
+    /// The values that need no conversion are decided here, inline; conversions and
+    /// errors go to [`Kind::encode_converted`].
     #[inline]
     pub(crate) fn encode(self, program: &Program, value: &Value<'_>) -> Result<u64, String> {
+        match (self, value) {
+            (Kind::Int(int), v) => match v.int_bits() {
+                Some((n, same)) if same == Some(int) || fits(int, n) => Ok(n as i64 as u64),
+                _ => self.encode_converted(program, value),
+            },
+            (Kind::F64, Value::F64(f)) => Ok(f.to_bits()),
+            (Kind::F32, Value::F32(f)) => Ok(u64::from(f.to_bits())),
+            (Kind::Ptr | Kind::Cstr, Value::Ptr(p)) => Ok(*p as u64),
+            (Kind::Agg { ty, .. }, Value::Struct(s))
+                if s.ty == ty && std::ptr::eq(s.program, program) =>
+            {
+                Ok(s.bytes.as_ptr() as u64)
+            }
+            _ => self.encode_converted(program, value),
+        }
+    }
+
+    /// [`Kind::encode`] for everything but the exact matches: widening, strings, and the
+    /// error messages.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn encode_converted(
+        self,
+        program: &Program,
+        value: &Value<'_>,
+    ) -> Result<u64, String> {
         match (self, value) {
             (Kind::F64, Value::F64(f)) => Ok(f.to_bits()),
             (Kind::F64, Value::F32(f)) => Ok(f64::from(*f).to_bits()),
@@ -251,6 +439,15 @@ impl Kind {
                 kind.describe(program),
                 v.kind_name()
             )),
+        }
+    }
+
+    /// The tag of this kind's results ([`Tag::value_of_word`]): as
+    /// [`Kind::exact_tag`], but `void` is [`Tag::Void`].
+    pub(crate) fn result_tag(self) -> Tag {
+        match self {
+            Kind::Void => Tag::Void,
+            kind => kind.exact_tag(),
         }
     }
 
@@ -343,6 +540,7 @@ pub(crate) enum Bytes {
 }
 
 impl Bytes {
+    #[inline]
     pub(crate) fn zeroed(size: usize) -> Bytes {
         if size <= 32 {
             Bytes::Inline([0; 4], size)
@@ -351,6 +549,7 @@ impl Bytes {
         }
     }
 
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *const u8 {
         match self {
             Bytes::Inline(words, _) => words.as_ptr().cast(),
@@ -358,6 +557,7 @@ impl Bytes {
         }
     }
 
+    #[inline]
     pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
         match self {
             Bytes::Inline(words, _) => words.as_mut_ptr().cast(),
@@ -418,6 +618,7 @@ impl fmt::Debug for StructValue<'_> {
 }
 
 impl<'m> StructValue<'m> {
+    #[inline]
     pub(crate) fn zeroed(program: &'m Program, ty: TypeId) -> StructValue<'m> {
         StructValue {
             program,
