@@ -238,14 +238,18 @@ fn main() {
     let plans = distinct_plans();
     // Best of five rounds, each in a fresh cache (the machine may be busy); the first
     // thunk of each cache pays for setting up the ISA and contexts and is not timed.
+    // Each signature's own time is its best over the rounds.
     let mut best = Duration::MAX;
+    let mut each = vec![Duration::MAX; plans.len()];
     let mut fresh = ThunkCache::new().expect("thunk cache");
     for _ in 0..ROUNDS {
         fresh = ThunkCache::new().expect("thunk cache");
         fresh.thunk(&add_plan).unwrap();
         let start = Instant::now();
-        for plan in &plans {
+        for (plan, time) in plans.iter().zip(&mut each) {
+            let one = Instant::now();
             fresh.thunk(plan).unwrap();
+            *time = (*time).min(one.elapsed());
         }
         best = best.min(start.elapsed());
     }
@@ -254,6 +258,25 @@ fn main() {
         plans.len(),
         best.as_secs_f64() * 1e6 / plans.len() as f64
     );
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    for (label, range) in [("0-6", 0..=6), ("7-12", 7..=12), ("13-19", 13..=19)] {
+        let mut times: Vec<Duration> = plans
+            .iter()
+            .zip(&each)
+            .filter(|(p, _)| range.contains(&p.args.len()))
+            .map(|(_, t)| *t)
+            .collect();
+        times.sort();
+        if let (Some(first), Some(last)) = (times.first(), times.last()) {
+            println!(
+                "compile    {label:>5} parameters: {} signatures, median {:.1} us, min {:.1} us, max {:.1} us",
+                times.len(),
+                us(times[times.len() / 2]),
+                us(*first),
+                us(*last)
+            );
+        }
+    }
     println!(
         "memory     {} thunks: {} bytes of code ({:.0} per thunk) in {} KiB mapped",
         fresh.len(),

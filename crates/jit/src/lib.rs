@@ -37,7 +37,9 @@ mod clif_lowering;
 pub mod code_memory;
 pub mod thunk;
 
-pub use abi::{classify, Abi, AbiError, AbiType, AggLayout, CallPlan, LeafKind, Signature};
+pub use abi::{
+    classify, Abi, AbiError, AbiType, AggLayout, AggShape, CallPlan, Leaf, LeafKind, Signature,
+};
 pub use callback::{CompiledCallback, DispatchFn};
 pub use thunk::{
     CompiledThunk, TaggedField, ThunkCache, ThunkError, ThunkFn, ValueLayout, ValueThunkFn,

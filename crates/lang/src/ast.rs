@@ -260,6 +260,12 @@ pub enum ExprKind {
         callee: Ident,
         args: Vec<Expr>,
     },
+    /// `e(args)` where `e` is not a plain name (`s.on_event(x)`, `table[i](x)`,
+    /// `get_op(0)(1, 2)`): a call through a value of callback type.
+    CallValue {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
     /// `sizeof(T)`
     SizeOf(TypeExpr),
     /// `alignof(T)`

@@ -642,16 +642,20 @@ fn unary<'t>(cx: Ctx<'t>, operand: Boxed<'t, Expr>) -> Boxed<'t, Expr> {
 enum Postfix {
     Field(Ident),
     Index(Expr),
+    Call(Vec<Expr>),
 }
 
-/// Field access `.f` and indexing `[i]` after a primary expression.
+/// Field access `.f`, indexing `[i]` and calls `(args)` after a primary expression (a
+/// call right after a plain name is the atom's own `f(args)`).
 fn postfix<'t>(cx: Ctx<'t>, atom: Boxed<'t, Expr>, expr: Boxed<'t, Expr>) -> Boxed<'t, Expr> {
     let field = just(Token::Dot).ignore_then(ident(cx)).map(Postfix::Field);
     let index = expr
+        .clone()
         .delimited_by(just(Token::LBracket), just(Token::RBracket))
         .map(Postfix::Index);
+    let call = parens(comma_list(expr)).map(Postfix::Call);
     atom.foldl(
-        choice((field, index))
+        choice((field, index, call))
             .map_with(move |p, e| (p, cx.span(e.span())))
             .repeated(),
         |lhs, (p, p_span)| {
@@ -664,6 +668,10 @@ fn postfix<'t>(cx: Ctx<'t>, atom: Boxed<'t, Expr>, expr: Boxed<'t, Expr>) -> Box
                 Postfix::Index(index) => ExprKind::Index {
                     expr: Box::new(lhs),
                     index: Box::new(index),
+                },
+                Postfix::Call(args) => ExprKind::CallValue {
+                    callee: Box::new(lhs),
+                    args,
                 },
             };
             expr_at(kind, span)

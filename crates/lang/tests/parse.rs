@@ -101,6 +101,9 @@ fn sx(e: &Expr) -> String {
         ExprKind::Alloc { ty, count: Some(n) } => format!("(alloc {} {})", ty_text(ty), sx(n)),
         ExprKind::Field { expr, field } => format!("(. {} {})", sx(expr), field.name),
         ExprKind::Index { expr, index } => format!("(index {} {})", sx(expr), sx(index)),
+        ExprKind::CallValue { callee, args } => {
+            format!("(call-value {} {})", sx(callee), list(args))
+        }
         ExprKind::StructLit { name, fields } => {
             let fields: Vec<String> = fields
                 .iter()
@@ -188,6 +191,16 @@ fn postfix_calls_paths_and_special_forms() {
     assert_eq!(sx(&expr("f(1, x,)")), "(call f 1 x)");
     assert_eq!(sx(&expr("p.pos.x")), "(. (. p pos) x)");
     assert_eq!(sx(&expr("a[i][j]")), "(index (index a i) j)");
+    // A call after a postfix or another call calls a value; right after a name it is a
+    // plain call.
+    assert_eq!(sx(&expr("s.op(1, 2)")), "(call-value (. s op) 1 2)");
+    assert_eq!(sx(&expr("ops[i](x)")), "(call-value (index ops i) x)");
+    assert_eq!(sx(&expr("get(0)(1)")), "(call-value (call get 0) 1)");
+    assert_eq!(sx(&expr("(f)(1)")), "(call-value f 1)");
+    assert_eq!(
+        sx(&expr("-s.op(1).x")),
+        "(neg (. (call-value (. s op) 1) x))"
+    );
     assert_eq!(
         sx(&expr("(a as *const i32)[0]")),
         "(index (as a *const i32) 0)"

@@ -4,7 +4,7 @@
 
 #![allow(clippy::upper_case_acronyms, dead_code)]
 
-#[path = "../../jit/tests/common/mod.rs"]
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::ffi::c_void;

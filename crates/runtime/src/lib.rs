@@ -30,9 +30,14 @@
 //! [`Loaded::run`] then executes the top-level statements.
 //!
 //! [`capi`] exposes the embedding API to C: `libffidl.so` with `include/ffidl.h`
-//! (`docs/embedding-c.md` walks through it).
+//! (the C part of `docs/embedding.md` walks through it).
 
 #![warn(missing_docs)]
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
 
 pub(crate) mod backend;
 pub mod capi;

@@ -4,10 +4,13 @@
 //! ([`ffidl_jit::AbiType`]): integers and enums as their integer, `bool` as C `_Bool`,
 //! `cstr`/pointers/callbacks as pointers, structs, unions and arrays as one aggregate
 //! whose scalar leaves are flattened with their byte offsets (nested aggregates, array
-//! elements and union members included; union members give overlapping leaves).
+//! elements and union members included; union members give overlapping leaves), next to
+//! its declared shape (the nesting, which gcc's SysV classification walks).
 //! Does not decide where anything goes: that is `ffidl_jit::classify`.
 
-use ffidl_jit::{Abi as JitAbi, AbiType, AggLayout, LeafKind, Signature as JitSignature};
+use ffidl_jit::{
+    Abi as JitAbi, AbiType, AggLayout, AggShape, Leaf, LeafKind, Signature as JitSignature,
+};
 use ffidl_lang::tir::{self, FloatTy, Program, TypeId, TypeKind};
 
 /// The calling convention a declaration's `@abi` names, for this host.
@@ -41,11 +44,19 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
         }
         TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. } => {
             let mut leaves = Vec::new();
-            flatten(program, ty, 0, &mut leaves)?;
+            let shape = flatten(program, ty, 0, &mut leaves)?;
             let size = u32::try_from(def.size).map_err(|_| {
                 format!("`{}` is too large to pass by value", program.type_name(ty))
             })?;
-            AbiType::Aggregate(AggLayout::new(size, def.align as u32, leaves))
+            AbiType::Aggregate(AggLayout {
+                size,
+                align: def.align as u32,
+                leaves: leaves
+                    .into_iter()
+                    .map(|(offset, kind)| Leaf { offset, kind })
+                    .collect(),
+                shape,
+            })
         }
         TypeKind::Opaque { .. } | TypeKind::Error => {
             return Err(format!(
@@ -59,44 +70,77 @@ pub fn abi_type(program: &Program, ty: TypeId) -> Result<Option<AbiType>, String
 /// Most scalar leaves an aggregate passed by value may have (guards huge arrays).
 const MAX_LEAVES: usize = 1 << 16;
 
+/// Appends the leaves of a `ty` at byte `base` to `leaves` and returns its shape.
 fn flatten(
     program: &Program,
     ty: TypeId,
     base: u64,
     leaves: &mut Vec<(u32, LeafKind)>,
-) -> Result<(), String> {
+) -> Result<AggShape, String> {
     if leaves.len() > MAX_LEAVES {
         return Err("aggregate has too many fields to pass by value".into());
     }
-    let leaf = |kind| (base as u32, kind);
-    match &program.ty(ty).kind {
-        TypeKind::Bool => leaves.push(leaf(LeafKind::Int(1))),
-        TypeKind::Int(i) => leaves.push(leaf(LeafKind::Int(i.size() as u8))),
-        TypeKind::Enum(e) => leaves.push(leaf(LeafKind::Int(e.repr.size() as u8))),
-        TypeKind::Float(FloatTy::F32) => leaves.push(leaf(LeafKind::F32)),
-        TypeKind::Float(FloatTy::F64) => leaves.push(leaf(LeafKind::F64)),
+    let mut scalar = |kind| {
+        leaves.push((base as u32, kind));
+        Ok(AggShape::Scalar(kind))
+    };
+    let def = program.ty(ty);
+    match &def.kind {
+        TypeKind::Bool => scalar(LeafKind::Int(1)),
+        TypeKind::Int(i) => scalar(LeafKind::Int(i.size() as u8)),
+        TypeKind::Enum(e) => scalar(LeafKind::Int(e.repr.size() as u8)),
+        TypeKind::Float(FloatTy::F32) => scalar(LeafKind::F32),
+        TypeKind::Float(FloatTy::F64) => scalar(LeafKind::F64),
         TypeKind::Cstr | TypeKind::Ptr { .. } | TypeKind::Callback(_) | TypeKind::Null => {
-            leaves.push(leaf(LeafKind::Int(8)))
+            scalar(LeafKind::Int(8))
         }
-        TypeKind::Struct(a) | TypeKind::Union(a) => {
+        TypeKind::Struct(a) => {
+            let mut fields = Vec::with_capacity(a.fields.len());
             for f in &a.fields {
-                flatten(program, f.ty, base + f.offset, leaves)?;
+                let shape = flatten(program, f.ty, base + f.offset, leaves)?;
+                fields.push((f.offset as u32, shape));
             }
+            Ok(AggShape::Struct {
+                size: def.size as u32,
+                fields,
+            })
+        }
+        TypeKind::Union(a) => {
+            let mut members = Vec::with_capacity(a.fields.len());
+            for f in &a.fields {
+                members.push(flatten(program, f.ty, base + f.offset, leaves)?);
+            }
+            Ok(AggShape::Union {
+                size: def.size as u32,
+                members,
+            })
         }
         TypeKind::Array { elem, len } => {
             let size = program.ty(*elem).size;
-            for k in 0..*len {
-                flatten(program, *elem, base + k * size, leaves)?;
+            // The element's shape (a zero-length array has one, but no leaves); every
+            // element has the first one's leaves, shifted.
+            let mut first = Vec::new();
+            let shape = flatten(program, *elem, base, &mut first)?;
+            if *len > 0 && !first.is_empty() {
+                for k in 0..*len {
+                    if leaves.len() > MAX_LEAVES {
+                        return Err("aggregate has too many fields to pass by value".into());
+                    }
+                    let shift = (k * size) as u32;
+                    leaves.extend(first.iter().map(|&(offset, kind)| (offset + shift, kind)));
+                }
             }
+            Ok(AggShape::Array {
+                len: *len as u32,
+                elem_size: size as u32,
+                elem: Box::new(shape),
+            })
         }
-        TypeKind::Void | TypeKind::Opaque { .. } | TypeKind::Error => {
-            return Err(format!(
-                "`{}` has no size and cannot be a field of a value passed to C",
-                program.type_name(ty)
-            ))
-        }
+        TypeKind::Void | TypeKind::Opaque { .. } | TypeKind::Error => Err(format!(
+            "`{}` has no size and cannot be a field of a value passed to C",
+            program.type_name(ty)
+        )),
     }
-    Ok(())
 }
 
 /// The ABI signature of a call: `params` are the fixed parameter types followed by the
@@ -166,6 +210,46 @@ mod tests {
                 (12, LeafKind::Int(2)),
                 (16, LeafKind::Int(8)),
                 (24, LeafKind::F64),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_shape_keeps_arrays_and_zero_length_arrays() {
+        let p = program("struct Two { a: [u16; 2], z: [f64; 0], b: u8 }");
+        let AbiType::Aggregate(two) = abi_type(&p, p.type_id("Two").unwrap()).unwrap().unwrap()
+        else {
+            panic!("Two is an aggregate");
+        };
+        let u16s = AggShape::Array {
+            len: 2,
+            elem_size: 2,
+            elem: Box::new(AggShape::Scalar(LeafKind::Int(2))),
+        };
+        let no_f64 = AggShape::Array {
+            len: 0,
+            elem_size: 8,
+            elem: Box::new(AggShape::Scalar(LeafKind::F64)),
+        };
+        assert_eq!(
+            two.shape,
+            AggShape::Struct {
+                size: 16,
+                fields: vec![
+                    (0, u16s),
+                    (8, no_f64),
+                    (8, AggShape::Scalar(LeafKind::Int(1)))
+                ],
+            }
+        );
+        // The zero-length array has a shape but no leaves.
+        let leaves: Vec<_> = two.leaves.iter().map(|l| (l.offset, l.kind)).collect();
+        assert_eq!(
+            leaves,
+            vec![
+                (0, LeafKind::Int(2)),
+                (2, LeafKind::Int(2)),
+                (8, LeafKind::Int(1))
             ]
         );
     }

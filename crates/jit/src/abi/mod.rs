@@ -172,27 +172,73 @@ impl AbiType {
     }
 }
 
-/// Memory layout of an aggregate: size, alignment and every scalar it contains.
+/// Memory layout of an aggregate: size, alignment, every scalar it contains, and the
+/// declared structure those scalars come from.
 ///
-/// Nested structs and arrays are flattened by the caller; union members simply give
-/// overlapping leaves. Padding has no leaves.
+/// `leaves` flattens nested structs and arrays; union members simply give overlapping
+/// leaves; padding and zero-length arrays have none. `shape` keeps the nesting, for the
+/// rules that depend on it (gcc's SysV classifier walks the declaration: an array by its
+/// first element, a zero-length array by its element). The two describe one type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AggLayout {
     pub size: u32,
     pub align: u32,
     pub leaves: Vec<Leaf>,
+    pub shape: AggShape,
+}
+
+/// The declared structure of an aggregate, down to its scalars.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AggShape {
+    Scalar(LeafKind),
+    /// Fields at their byte offsets (which may overlap, as a flat leaf list's do).
+    Struct {
+        size: u32,
+        fields: Vec<(u32, AggShape)>,
+    },
+    /// Members, all at offset 0.
+    Union {
+        size: u32,
+        members: Vec<AggShape>,
+    },
+    /// `len` elements of `elem_size` bytes; `len` may be 0.
+    Array {
+        len: u32,
+        elem_size: u32,
+        elem: Box<AggShape>,
+    },
+}
+
+impl AggShape {
+    /// Size in bytes.
+    pub fn size(&self) -> u32 {
+        match self {
+            AggShape::Scalar(kind) => kind.size(),
+            AggShape::Struct { size, .. } | AggShape::Union { size, .. } => *size,
+            AggShape::Array { len, elem_size, .. } => len.saturating_mul(*elem_size),
+        }
+    }
 }
 
 impl AggLayout {
-    /// A layout from `(offset, kind)` pairs.
+    /// A layout from `(offset, kind)` pairs; its shape is a struct of those scalars.
     pub fn new(size: u32, align: u32, leaves: impl IntoIterator<Item = (u32, LeafKind)>) -> Self {
+        let leaves: Vec<Leaf> = leaves
+            .into_iter()
+            .map(|(offset, kind)| Leaf { offset, kind })
+            .collect();
+        let shape = AggShape::Struct {
+            size,
+            fields: leaves
+                .iter()
+                .map(|leaf| (leaf.offset, AggShape::Scalar(leaf.kind)))
+                .collect(),
+        };
         AggLayout {
             size,
             align,
-            leaves: leaves
-                .into_iter()
-                .map(|(offset, kind)| Leaf { offset, kind })
-                .collect(),
+            leaves,
+            shape,
         }
     }
 
@@ -206,15 +252,11 @@ impl AggLayout {
         for &kind in fields {
             let size = kind.size();
             offset = offset.next_multiple_of(size);
-            leaves.push(Leaf { offset, kind });
+            leaves.push((offset, kind));
             offset += size;
             align = align.max(size);
         }
-        AggLayout {
-            size: offset.next_multiple_of(align),
-            align,
-            leaves,
-        }
+        AggLayout::new(offset.next_multiple_of(align), align, leaves)
     }
 
     /// The layout of a packed C struct of scalars (`__attribute__((packed))`): no
@@ -223,14 +265,10 @@ impl AggLayout {
         let mut offset = 0u32;
         let mut leaves = Vec::with_capacity(fields.len());
         for &kind in fields {
-            leaves.push(Leaf { offset, kind });
+            leaves.push((offset, kind));
             offset += kind.size();
         }
-        AggLayout {
-            size: offset,
-            align: 1,
-            leaves,
-        }
+        AggLayout::new(offset, 1, leaves)
     }
 }
 

@@ -1,12 +1,20 @@
 //! System V AMD64 psABI classification (section 3.2.3 of the psABI).
 //!
 //! Each aggregate of at most 16 bytes is split into eightbytes; each eightbyte gets the
-//! merged class of the leaves inside it (INTEGER wins over SSE, an eightbyte with no
-//! leaf is NO_CLASS). Larger aggregates and aggregates with unaligned leaves are
+//! merged class of the scalars inside it (INTEGER wins over SSE, an eightbyte with no
+//! scalar is NO_CLASS). Larger aggregates and aggregates with unaligned scalars are
 //! MEMORY. An argument whose eightbytes do not all fit in the remaining registers goes
 //! entirely onto the stack, and later arguments may still use registers.
+//!
+//! The classes come from walking the aggregate's declared shape the way gcc does, which
+//! the flat psABI text leaves open in two places: an array is classified by its first
+//! element, whose classes repeat over the array's eightbytes (so only the first
+//! element's scalars can make a value MEMORY by being unaligned: a packed 7-byte struct
+//! in `[S; 2]` still travels in registers), and a zero-length array that starts inside
+//! an eightbyte is classified by its element there (`{ f32, [i32; 0] }` is INTEGER, and
+//! MEMORY when that element would be unaligned).
 
-use super::{AbiType, ArgPass, CallPlan, Loc, Piece, PieceKind, RetPass, Signature};
+use super::{AbiType, AggShape, ArgPass, CallPlan, Loc, Piece, PieceKind, RetPass, Signature};
 
 const INT_ARG_REGS: u8 = 6;
 const VEC_ARG_REGS: u8 = 8;
@@ -50,22 +58,9 @@ fn classify_value(ty: &AbiType) -> ValueClass {
             if layout.size > 16 {
                 return ValueClass::Memory;
             }
-            let count = layout.size.div_ceil(8) as usize;
-            let mut classes = vec![Class::Empty; count];
-            for leaf in &layout.leaves {
-                let size = leaf.kind.size();
-                // An unaligned field makes the whole aggregate MEMORY.
-                if leaf.offset % size != 0 {
-                    return ValueClass::Memory;
-                }
-                let index = (leaf.offset / 8) as usize;
-                let class = if leaf.kind.is_float() {
-                    Class::Sse
-                } else {
-                    Class::Integer
-                };
-                classes[index] = merge(classes[index], class);
-            }
+            let Some(classes) = classify_shape(&layout.shape, 0) else {
+                return ValueClass::Memory;
+            };
             ValueClass::Regs(
                 classes
                     .into_iter()
@@ -88,6 +83,62 @@ fn classify_value(ty: &AbiType) -> ValueClass {
             size: scalar.size() as u8,
         }]),
     }
+}
+
+/// The classes of the eightbytes a value of `shape` at byte `offset` (within its
+/// outermost aggregate) touches, counted from the eightbyte holding `offset`; `None` is
+/// MEMORY. The walk of gcc's `classify_argument`.
+fn classify_shape(shape: &AggShape, offset: u32) -> Option<Vec<Class>> {
+    if let AggShape::Scalar(kind) = shape {
+        // An unaligned scalar makes the whole value MEMORY.
+        if offset.checked_rem(kind.size()) != Some(0) {
+            return None;
+        }
+        let class = if kind.is_float() {
+            Class::Sse
+        } else {
+            Class::Integer
+        };
+        return Some(vec![class]);
+    }
+    let bytes = shape.size();
+    if bytes > 64 {
+        return None;
+    }
+    let words = (bytes + offset % 8).div_ceil(8) as usize;
+    if words == 0 {
+        // Zero-sized, starting on an eightbyte boundary: nothing to classify.
+        return Some(vec![Class::Empty]);
+    }
+    let mut classes = vec![Class::Empty; words];
+    match shape {
+        AggShape::Struct { fields, .. } => {
+            for (field_offset, field) in fields {
+                let sub = classify_shape(field, offset + field_offset)?;
+                let first = ((field_offset + offset % 8) / 8) as usize;
+                for (class, merged) in sub.iter().zip(classes.iter_mut().skip(first)) {
+                    *merged = merge(*merged, *class);
+                }
+            }
+        }
+        AggShape::Union { members, .. } => {
+            for member in members {
+                let sub = classify_shape(member, offset)?;
+                for (class, merged) in sub.iter().zip(classes.iter_mut()) {
+                    *merged = merge(*merged, *class);
+                }
+            }
+        }
+        AggShape::Array { elem, .. } => {
+            // The first element's classes, repeated over the array's eightbytes.
+            let sub = classify_shape(elem, offset)?;
+            for (i, class) in classes.iter_mut().enumerate() {
+                *class = sub[i % sub.len()];
+            }
+        }
+        AggShape::Scalar(_) => {} // classified above
+    }
+    Some(classes)
 }
 
 fn merge(a: Class, b: Class) -> Class {

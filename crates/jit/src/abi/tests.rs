@@ -25,6 +25,69 @@ fn agg(size: u32, align: u32, leaves: &[(u32, LeafKind)]) -> AbiType {
     AbiType::Aggregate(AggLayout::new(size, align, leaves.iter().copied()))
 }
 
+/// An aggregate from its declared shape (the leaves follow from it).
+fn shaped(align: u32, shape: AggShape) -> AbiType {
+    fn leaves(shape: &AggShape, base: u32, out: &mut Vec<(u32, LeafKind)>) {
+        match shape {
+            AggShape::Scalar(kind) => out.push((base, *kind)),
+            AggShape::Struct { fields, .. } => {
+                for (offset, field) in fields {
+                    leaves(field, base + offset, out);
+                }
+            }
+            AggShape::Union { members, .. } => {
+                for member in members {
+                    leaves(member, base, out);
+                }
+            }
+            AggShape::Array {
+                len,
+                elem_size,
+                elem,
+            } => {
+                for k in 0..*len {
+                    leaves(elem, base + k * elem_size, out);
+                }
+            }
+        }
+    }
+    let mut flat = Vec::new();
+    leaves(&shape, 0, &mut flat);
+    let mut layout = AggLayout::new(shape.size(), align, flat);
+    layout.shape = shape;
+    AbiType::Aggregate(layout)
+}
+
+fn sc(kind: LeafKind) -> AggShape {
+    AggShape::Scalar(kind)
+}
+
+fn struct_of(size: u32, fields: Vec<(u32, AggShape)>) -> AggShape {
+    AggShape::Struct { size, fields }
+}
+
+fn array_of(len: u32, elem: AggShape) -> AggShape {
+    AggShape::Array {
+        len,
+        elem_size: elem.size(),
+        elem: Box::new(elem),
+    }
+}
+
+/// `@packed struct P7 { u: @packed union { b: [bool; 2], s: i16 }, f: [bool; 5] }`.
+fn p7() -> AggShape {
+    let u = AggShape::Union {
+        size: 2,
+        members: vec![array_of(2, sc(I1)), sc(I2)],
+    };
+    struct_of(7, vec![(0, u), (2, array_of(5, sc(I1)))])
+}
+
+/// `{ f32, [i32; 0] }` (size 4).
+fn f32_zero_i32() -> AggShape {
+    struct_of(4, vec![(0, sc(F4)), (4, array_of(0, sc(I4)))])
+}
+
 fn many(ty: AbiType, n: usize) -> Vec<AbiType> {
     vec![ty; n]
 }
@@ -111,6 +174,22 @@ fn cases() -> Vec<Case> {
             Some(agg(16, 16, &[(0, F8)])),
             "a0 xmm0:f8@0; a1 xmm1:f8@0; a2 rdi:i8@0; ret xmm0:f8@0; stack 0",
         ),
+        // ---- SysV: gcc's array and zero-length-array rules (checked against gcc 12)
+        // The second element's i16 sits at 7, but gcc classifies the array by its first
+        // element, so the value travels in registers.
+        sysv("[packed 7-byte struct; 2]: a later element's unaligned i16 does not make MEMORY", vec![shaped(1, struct_of(14, vec![(0, array_of(2, p7()))]))], None, "a0 rdi:i8@0 rsi:i6@8; ret void; stack 0"),
+        // The same bytes as two fields: the second field's i16 is checked, MEMORY.
+        sysv("two packed 7-byte fields: the second's unaligned i16 makes MEMORY", vec![shaped(1, struct_of(14, vec![(0, p7()), (7, p7())]))], None, "a0 copy14->[sp+0]; ret void; stack 16"),
+        sysv("{f32, [i32; 0]}: the zero-length array makes the eightbyte INTEGER", vec![shaped(4, f32_zero_i32())], Some(shaped(4, f32_zero_i32())), "a0 rdi:i4@0; ret rax:i4@0; stack 0"),
+        sysv("{f32, f32, [i32; 0]}: a zero-length array on an eightbyte boundary is ignored", vec![shaped(4, struct_of(8, vec![(0, sc(F4)), (4, sc(F4)), (8, array_of(0, sc(I4)))]))], None, "a0 xmm0:f8@0; ret void; stack 0"),
+        sysv("{f64, f32, [i32; 0]}: SSE, INTEGER", vec![shaped(8, struct_of(16, vec![(0, sc(F8)), (8, sc(F4)), (12, array_of(0, sc(I4)))]))], None, "a0 xmm0:f8@0 rdi:i8@8; ret void; stack 0"),
+        sysv("packed {u8, [i64; 0]}: the zero-length array's element is unaligned, MEMORY", vec![shaped(1, struct_of(1, vec![(0, sc(I1)), (1, array_of(0, sc(I8)))]))], None, "a0 copy1->[sp+0]; ret void; stack 8"),
+        // `{ f32, [{ f32, [i32; 0] }; 2] }`: the array repeats its first element's class
+        // (SSE: that element's zero-length array starts an eightbyte), although the second
+        // element's zero-length array starts inside one.
+        sysv("an array repeats its first element's class", vec![shaped(4, struct_of(12, vec![(0, sc(F4)), (4, array_of(2, f32_zero_i32()))]))], None, "a0 xmm0:f8@0 xmm1:f4@8; ret void; stack 0"),
+        // `[{ f32, [i32; 0] }; 4]`: INTEGER (the first element's zero-length array), repeated.
+        sysv("[{f32, [i32; 0]}; 4]: INTEGER, INTEGER", vec![shaped(4, struct_of(16, vec![(0, array_of(4, f32_zero_i32()))]))], None, "a0 rdi:i8@0 rsi:i8@8; ret void; stack 0"),
         // ---- SysV MEMORY class
         sysv("{i64,i64,i8} arg", vec![st(&[I8, I8, I1]), T::I32], None, "a0 copy24->[sp+0]; a1 rdi:i4@0 sext; ret void; stack 24"),
         sysv("{i64,i64,i8} ret is sret", vec![T::I32], Some(st(&[I8, I8, I1])), "a0 rsi:i4@0 sext; ret sret24:rdi; stack 0"),
@@ -140,6 +219,9 @@ fn cases() -> Vec<Case> {
         win("{i32,i32,i32} by reference", vec![st(&[I4, I4, I4])], None, "a0 rcx:&copy12; ret void; stack 32"),
         win("three bytes by reference", vec![st(&[I1, I1, I1])], None, "a0 rcx:&copy3; ret void; stack 32"),
         win("16-byte return via rcx shifts args", vec![T::I32, T::F64], Some(st(&[I8, I8])), "a0 rdx:i4@0; a1 xmm2:f8@0; ret sret16:rcx; stack 32"),
+        // gcc's ms_abi: an empty struct argument takes its position (a pointer to a copy);
+        // an empty result has no hidden pointer and nothing is returned.
+        win("empty struct: by reference, returned without a hidden pointer", vec![T::I64, agg(0, 1, &[]), T::I32], Some(agg(0, 1, &[])), "a0 rcx:i8@0; a1 rdx:&copy0; a2 r8:i4@0; ret ; stack 32"),
         win("by reference on the stack", cat(&[many(T::I64, 4), vec![st(&[I8, I8, I8])]]), None, "a0 rcx:i8@0; a1 rdx:i8@0; a2 r8:i8@0; a3 r9:i8@0; a4 [sp+32]:&copy24; ret void; stack 40"),
         variadic(win("variadic float also in the int register", vec![T::Ptr, T::F64, T::I32], Some(T::I32), "a0 rcx:i8@0; a1 xmm1:f8@0 rdx:i8@0; a2 r8:i4@0; ret rax:i4@0 sext; stack 32"), 1),
         // ---- AAPCS64

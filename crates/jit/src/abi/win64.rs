@@ -5,7 +5,10 @@
 //! words above the caller's 32-byte shadow space. Aggregates of 1, 2, 4 or 8 bytes go
 //! by value as integers; any other aggregate goes as a pointer to a caller-made copy.
 //! Results: integers in rax, floats in xmm0, aggregates of 1/2/4/8 bytes in rax, any
-//! other aggregate through a hidden pointer in the first position (returned in rax).
+//! other aggregate through a hidden pointer in the first position (returned in rax),
+//! except an empty one (gcc's `struct {}`, which MSVC C has not): gcc's `ms_abi` passes
+//! no hidden pointer for it and returns nothing. An empty argument still takes its
+//! position, as a pointer to a copy.
 //! Variadic floats are also placed in the integer register of their position.
 
 use super::{
@@ -36,6 +39,11 @@ pub(super) fn classify(sig: &Signature) -> CallPlan {
     let mut position = 0u32;
     let ret = match &sig.ret {
         None => RetPass::Void,
+        Some(AbiType::Aggregate(layout)) if layout.size == 0 => RetPass::Direct {
+            pieces: Vec::new(),
+            ext: Ext::None,
+            aggregate: true,
+        },
         Some(AbiType::Aggregate(layout)) if !by_value_aggregate(layout.size) => {
             position = 1;
             RetPass::Sret {

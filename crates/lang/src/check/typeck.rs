@@ -352,6 +352,13 @@ impl<'a> Checker<'a> {
             A::Binary { op, lhs, rhs } => self.binary(cx, *op, lhs, rhs, expected, span),
             A::Cast { expr, ty } => self.cast(cx, expr, ty, span),
             A::Call { callee, args } => self.call(cx, callee, args, span),
+            A::CallValue { callee, args } => {
+                if cx.const_mode {
+                    return self.not_const(span, "a call");
+                }
+                let f = self.expr(cx, callee, None);
+                self.call_value(cx, f, None, args, span)
+            }
             A::SizeOf(te) | A::AlignOf(te) => {
                 let t = self.resolve_type(te);
                 let t = self.require_value(t, te.span, Use::Measured);
@@ -1539,7 +1546,7 @@ impl<'a> Checker<'a> {
         if let Some(l) = cx.find(&callee.name) {
             let ty = cx.locals[l.0 as usize].ty;
             let f = mk(ExprKind::Local(l), ty, callee.span);
-            return self.call_value(cx, f, callee, args, span);
+            return self.call_value(cx, f, Some(&callee.name), args, span);
         }
         match self.lookup(&callee.name) {
             Some(Sym::Fn(f)) => {
@@ -1585,7 +1592,7 @@ impl<'a> Checker<'a> {
                     }
                     return error_expr(span);
                 }
-                self.call_value(cx, e, callee, args, span)
+                self.call_value(cx, e, Some(&callee.name), args, span)
             }
             Some(Sym::Builtin(b)) => self.builtin_call(cx, b, callee, args, span),
             Some(_) => {
@@ -1625,23 +1632,25 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Call through a callback-typed variable.
+    /// Call through a value of callback type: a variable named `name`, or (no name) a
+    /// field, an element or a call's result.
     fn call_value(
         &mut self,
         cx: &mut FnCtx<'a>,
         f: Expr,
-        callee: &ast::Ident,
+        name: Option<&str>,
         args: &'a [ast::Expr],
         span: Span,
     ) -> Expr {
         let TypeKind::Callback(def) = self.kind(f.ty).clone() else {
             if f.ty != TypeId::ERROR {
                 let n = self.type_name(f.ty);
+                let what = name.map_or("this expression".to_string(), |n| format!("`{n}`"));
                 self.error(
                     Diagnostic::new(
                         DiagKind::TypeMismatch,
-                        callee.span,
-                        format!("`{}` has type `{n}` and cannot be called", callee.name),
+                        f.span,
+                        format!("{what} has type `{n}` and cannot be called"),
                     )
                     .with_label("not a function or callback"),
                 );
@@ -1651,8 +1660,8 @@ impl<'a> Checker<'a> {
             }
             return error_expr(span);
         };
-        let name = format!("callback `{}`", callee.name);
-        let args = self.call_args(cx, &name, &def.sig.params, false, true, args, span);
+        let what = format!("callback `{}`", name.unwrap_or(&def.name));
+        let args = self.call_args(cx, &what, &def.sig.params, false, true, args, span);
         mk(
             ExprKind::Call {
                 callee: Callee::Value(Box::new(f)),
