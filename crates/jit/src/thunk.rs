@@ -10,8 +10,13 @@
 //! Cranelift parameters) and calls `target` with Cranelift's `SystemV` or
 //! `WindowsFastcall` convention. Hidden result pointers are `ret` itself.
 //!
-//! Thunks are compiled once per plan and kept in a [`ThunkCache`], which also builds
-//! callback thunks ([`crate::callback`]) in the same executable memory.
+//! A value thunk ([`ValueThunkFn`], [`ThunkCache::value_thunk`]) is the same code built
+//! with a [`ValueLayout`]: each argument is read from a tagged record (a `#[repr(u8)]`
+//! enum value) after a check of its tag, and the result is written as such a record.
+//!
+//! Thunks are compiled once per plan (value thunks per plan and layout) and kept in a
+//! [`ThunkCache`], which also builds callback thunks ([`crate::callback`]) in the same
+//! executable memory.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
