@@ -45,30 +45,35 @@ fn best_of(
     mut ffi: impl FnMut(u32),
     mut typed: impl FnMut(u32),
     mut dynamic: impl FnMut(u32),
-) -> [f64; 4] {
+    mut dynamic_into: impl FnMut(u32),
+) -> [f64; 5] {
     for i in 0..ITERS / 10 {
         direct(i);
         ffi(i);
         typed(i);
         dynamic(i);
+        dynamic_into(i);
     }
-    let mut best = [Duration::MAX; 4];
+    let mut best = [Duration::MAX; 5];
     for _ in 0..ROUNDS {
         best[0] = best[0].min(round(&mut direct));
         best[1] = best[1].min(round(&mut ffi));
         best[2] = best[2].min(round(&mut typed));
         best[3] = best[3].min(round(&mut dynamic));
+        best[4] = best[4].min(round(&mut dynamic_into));
     }
     best.map(|d| d.as_nanos() as f64 / f64::from(ITERS))
 }
 
-fn report(name: &str, [direct, ffi, typed, dynamic]: [f64; 4]) {
+fn report(name: &str, [direct, ffi, typed, dynamic, into]: [f64; 5]) {
     println!(
         "{name:<10} direct {direct:6.2} ns | libffi {ffi:6.2} ns | typed {typed:6.2} ns \
-         (typed/direct {:4.2}x) | dynamic {dynamic:6.2} ns (libffi/dynamic {:4.1}x, dynamic/direct {:4.1}x)",
+         (typed/direct {:4.2}x) | dynamic {dynamic:6.2} ns (libffi/dynamic {:4.1}x, dynamic/direct {:4.1}x) \
+         | call_into {into:6.2} ns (libffi/call_into {:4.1}x)",
         typed / direct,
         ffi / dynamic,
-        dynamic / direct
+        dynamic / direct,
+        ffi / into
     );
 }
 
@@ -129,6 +134,8 @@ fn main() {
     let add_dynamic = module.function("add_i32").unwrap();
     if wanted("add_i32") {
         let mut last = 0;
+        let mut last_into = 0;
+        let mut out = Value::Void;
         let times = best_of(
             |i| {
                 black_box((*black_box(&add))(black_box(i as i32), 7));
@@ -150,9 +157,18 @@ fn main() {
                     last = black_box(sum);
                 }
             },
+            // The same, with the result stored in a reused value.
+            |i| {
+                let args = [Value::I32(i as i32), Value::I32(7)];
+                let ok = black_box(&add_dynamic).call_into(black_box(&args), &mut out);
+                if let (Ok(()), Value::I32(sum)) = (ok, &out) {
+                    last_into = black_box(*sum);
+                }
+            },
         );
         report("add_i32", times);
         assert_eq!(last, add(ITERS as i32 - 1, 7));
+        assert_eq!(last_into, last);
     }
 
     // ---- vec2f_add
@@ -176,6 +192,7 @@ fn main() {
         let mut a_value = module.new_struct("Vec2f").unwrap();
         a_value.set("x", 2.0f32).unwrap();
         a_value.set("y", 1.0f32).unwrap();
+        let mut out = Value::Void;
         let args = [
             Value::Struct(a_value),
             Value::from(module.struct_value(&b).unwrap()),
@@ -197,6 +214,10 @@ fn main() {
             |_| {
                 let result = black_box(&v2f_dynamic).call(black_box(&args));
                 black_box(&result);
+            },
+            |_| {
+                let ok = black_box(&v2f_dynamic).call_into(black_box(&args), &mut out);
+                black_box((&ok, &out));
             },
         );
         let last = v2f_dynamic.call(&args).unwrap();
@@ -221,6 +242,7 @@ fn main() {
             x: f64::from(i),
             y: 1.0,
         };
+        let mut out = Value::Void;
         let args = [
             Value::from(module.struct_value(&Vec2d { x: 2.0, y: 1.0 }).unwrap()),
             Value::from(module.struct_value(&bd).unwrap()),
@@ -242,6 +264,10 @@ fn main() {
             |_| {
                 let result = black_box(&v2d_dynamic).call(black_box(&args));
                 black_box(&result);
+            },
+            |_| {
+                let ok = black_box(&v2d_dynamic).call_into(black_box(&args), &mut out);
+                black_box((&ok, &out));
             },
         );
         let last = v2d_dynamic.call(&args).unwrap();

@@ -207,6 +207,59 @@ fn dynamic_calls_pass_and_return_structs_and_unions() {
 }
 
 #[test]
+fn call_into_reuses_the_result_value() {
+    let m = module();
+    let add = m.function("fx_add_i32").unwrap();
+    let mut out = Value::CStr(None);
+    add.call_into(&[40.into(), 2.into()], &mut out).unwrap();
+    assert_eq!(out, Value::I32(42));
+    add.call_into(&[Value::I8(-1), Value::U16(1)], &mut out)
+        .unwrap(); // converted path
+    assert_eq!(out, Value::I32(0));
+    // An error leaves the value as it was.
+    assert!(add.call_into(&[1.5.into(), 2.into()], &mut out).is_err());
+    assert_eq!(out, Value::I32(0));
+
+    // A struct result is written over a struct of the same type, or replaces anything else.
+    let scale = m.function("fx_point_scale").unwrap();
+    let p = m.struct_value(&Point { x: 1.0, y: 2.0 }).unwrap();
+    let mut out = Value::I64(7);
+    scale
+        .call_into(&[p.clone().into(), 2.0.into()], &mut out)
+        .unwrap();
+    assert_eq!(
+        out.as_struct().unwrap().to_repr::<Point>().unwrap(),
+        Point { x: 2.0, y: 4.0 }
+    );
+    scale.call_into(&[p.into(), 3.0.into()], &mut out).unwrap();
+    assert_eq!(
+        out.as_struct().unwrap().to_repr::<Point>().unwrap(),
+        Point { x: 3.0, y: 6.0 }
+    );
+    let mut out = Value::Struct(m.new_struct("Rect").unwrap());
+    let q = m.struct_value(&Point { x: 1.0, y: 1.0 }).unwrap();
+    scale.call_into(&[q.into(), 5.0.into()], &mut out).unwrap();
+    assert_eq!(out.as_struct().unwrap().type_name(), "Point");
+    // Sret results (32 bytes) and strings too.
+    let grow = m.function("fx_rect_grow").unwrap();
+    let r = m.struct_value(&Rect {
+        min: Point { x: 0.0, y: 0.0 },
+        max: Point { x: 1.0, y: 1.0 },
+    });
+    let r: Value = r.unwrap().into();
+    let mut out = Value::Struct(m.new_struct("Rect").unwrap());
+    grow.call_into(&[r.clone(), 1.0.into()], &mut out).unwrap();
+    grow.call_into(&[r, 2.0.into()], &mut out).unwrap();
+    let max = out.as_struct().unwrap().to_repr::<Rect>().unwrap().max;
+    assert_eq!(max, Point { x: 3.0, y: 3.0 });
+    m.function("fx_greeting")
+        .unwrap()
+        .call_into(&[], &mut out)
+        .unwrap();
+    assert_eq!(out.as_cstr().unwrap().to_str(), Ok("hello from C"));
+}
+
+#[test]
 fn pointers_reach_rust_memory() {
     let m = module();
     let mut out = 0i32;

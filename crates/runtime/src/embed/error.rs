@@ -93,6 +93,12 @@ impl fmt::Display for Location {
 /// diagnostics, as `ffidl check` renders them, without colour).
 #[derive(Clone, Debug)]
 pub struct Error {
+    // Boxed: a `Result` that carries an `Error` stays as small as its `Ok` side.
+    inner: Box<ErrorInner>,
+}
+
+#[derive(Clone, Debug)]
+struct ErrorInner {
     kind: ErrorKind,
     message: String,
     rendered: String,
@@ -104,10 +110,12 @@ impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         let message = message.into();
         Error {
-            kind,
-            rendered: message.clone(),
-            message,
-            location: None,
+            inner: Box::new(ErrorInner {
+                kind,
+                rendered: message.clone(),
+                message,
+                location: None,
+            }),
         }
     }
 
@@ -117,46 +125,49 @@ impl Error {
             return Error::new(ErrorKind::Type, "no diagnostics");
         };
         Error {
-            kind: ErrorKind::of_diag(first.kind),
-            message: first.message.clone(),
-            rendered: render(map, diags),
-            location: locate(map, first.span),
+            inner: Box::new(ErrorInner {
+                kind: ErrorKind::of_diag(first.kind),
+                message: first.message.clone(),
+                rendered: render(map, diags),
+                location: locate(map, first.span),
+            }),
         }
     }
 
     /// Attach the location of `span` (kept only when the span is in a known file).
     pub(crate) fn at(mut self, map: &SourceMap, span: Span) -> Error {
-        self.location = locate(map, span);
-        if let Some(loc) = &self.location {
-            self.rendered = format!("{loc}: {}", self.message);
+        let inner = &mut *self.inner;
+        inner.location = locate(map, span);
+        if let Some(loc) = &inner.location {
+            inner.rendered = format!("{loc}: {}", inner.message);
         }
         self
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The first diagnostic's message, or the error's one-line message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The full text: every diagnostic rendered with its source excerpt.
     pub fn rendered(&self) -> &str {
-        &self.rendered
+        &self.inner.rendered
     }
 
     /// Where the (first) error is, when it has a place in a source file.
     pub fn location(&self) -> Option<&Location> {
-        self.location.as_ref()
+        self.inner.location.as_ref()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.rendered)
+        f.write_str(&self.inner.rendered)
     }
 }
 

@@ -555,6 +555,65 @@ impl<'m> Function<'m> {
         self.call_checked(args)
     }
 
+    /// [`Function::call`], storing the result in `out` instead of returning it: for hot
+    /// loops, where building and moving a new [`Value`] for every result is a cost of its
+    /// own. `out` may hold anything before (it is replaced); on an error it is unchanged.
+    ///
+    /// ```
+    /// # let module = ffidl::Runtime::new().load_str("m.ffidl",
+    /// #     r#"library c = "libc.so.6"; extern c { fn abs(x: i32) -> i32; }"#)?;
+    /// let abs = module.function("abs")?;
+    /// let mut out = ffidl::Value::Void;
+    /// let mut sum = 0;
+    /// for i in -3..3 {
+    ///     abs.call_into(&[i.into()], &mut out)?;
+    ///     sum += out.as_i64().unwrap();
+    /// }
+    /// assert_eq!(sum, 3 + 2 + 1 + 0 + 1 + 2);
+    /// # Ok::<(), ffidl::Error>(())
+    /// ```
+    #[inline]
+    pub fn call_into(&self, args: &[Value<'_>], out: &mut Value<'m>) -> Result<(), Error> {
+        if let Some(thunk) = self.value_thunk {
+            if args.len() == self.params.len() {
+                if matches!(out, Value::CStr(_) | Value::Struct(_)) {
+                    // Only scalar variants may be overwritten in place (nothing to drop).
+                    *out = Value::Void;
+                }
+                // SAFETY: as in `call`; `out` is a valid `Value` of a scalar variant, so
+                // the thunk may overwrite its bytes with another scalar variant (tag and
+                // payload) without anything being leaked, and it writes nothing when it
+                // refuses the arguments (status 1).
+                let status = unsafe {
+                    thunk(
+                        self.target,
+                        args.as_ptr().cast(),
+                        (out as *mut Value<'m>).cast(),
+                    )
+                };
+                if status == 0 {
+                    return Ok(());
+                }
+            }
+        }
+        if let (Some(entry), Kind::Agg { ty, .. }, Value::Struct(dest)) =
+            (&self.entry, self.ret, &mut *out)
+        {
+            let fixed = args.len() == self.params.len() && args.len() <= INLINE_SLOTS;
+            if fixed && dest.ty == ty && std::ptr::eq(dest.program, &self.module.program) {
+                // A struct result of the same type is written over the old one's bytes.
+                let mut slots = [std::mem::MaybeUninit::<u64>::uninit(); INLINE_SLOTS];
+                let slots = self.fill_slots(args, &mut slots)?;
+                // SAFETY: as in `call_fixed`: `dest` holds a value of the declared result
+                // type, whose bytes have room for the result (at least 32 bytes, or its
+                // exact size rounded up to 8), and `args` cannot alias it.
+                return unsafe { call_entry(entry, self.target, slots, dest.bytes.as_mut_ptr()) };
+            }
+        }
+        *out = self.call(args)?;
+        Ok(())
+    }
+
     /// [`Function::call_checked`] when the value thunk refused the arguments (or their
     /// number): out of line, so that the value thunk's path stays small.
     #[inline(never)]
@@ -574,15 +633,17 @@ impl<'m> Function<'m> {
         }
     }
 
-    /// The common case, kept tight: a non-variadic call with its declared number of
-    /// arguments (at most [`INLINE_SLOTS`]); nothing is allocated unless the result is a
-    /// struct of more than 32 bytes or a string.
+    /// The slots of a call with the declared number of arguments (at most
+    /// [`INLINE_SLOTS`]), each value checked against its parameter.
     #[inline(always)]
-    fn call_fixed(&self, entry: &CallEntry, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+    fn fill_slots<'s>(
+        &self,
+        args: &[Value<'_>],
+        slots: &'s mut [std::mem::MaybeUninit<u64>; INLINE_SLOTS],
+    ) -> Result<&'s [u64], Error> {
         let program = &self.module.program;
         let n = args.len();
         let (exact_tags, params) = (&self.exact_tags[..n], &self.params[..n]);
-        let mut slots = [std::mem::MaybeUninit::<u64>::uninit(); INLINE_SLOTS];
         for i in 0..n {
             let (arg, exact) = (&args[i], exact_tags[i]);
             let (tag, bits) = arg.tag_bits();
@@ -597,7 +658,17 @@ impl<'m> Function<'m> {
             slots[i].write(bits);
         }
         // SAFETY: the loop wrote the first `n` slots (`n <= INLINE_SLOTS`).
-        let slots: &[u64] = unsafe { std::slice::from_raw_parts(slots.as_ptr().cast(), n) };
+        Ok(unsafe { std::slice::from_raw_parts(slots.as_ptr().cast(), n) })
+    }
+
+    /// The common case, kept tight: a non-variadic call with its declared number of
+    /// arguments (at most [`INLINE_SLOTS`]); nothing is allocated unless the result is a
+    /// struct of more than 32 bytes or a string.
+    #[inline(always)]
+    fn call_fixed(&self, entry: &CallEntry, args: &[Value<'_>]) -> Result<Value<'m>, Error> {
+        let program = &self.module.program;
+        let mut slots = [std::mem::MaybeUninit::<u64>::uninit(); INLINE_SLOTS];
+        let slots = self.fill_slots(args, &mut slots)?;
         match self.ret {
             Kind::Agg { ty, size } => {
                 // The result is written straight into the new value's bytes: at least 32
