@@ -339,6 +339,10 @@ impl Hasher for PlanHasher {
 /// function-builder context (cleared between functions, so their allocations are kept).
 pub(crate) struct Codegen {
     isa: OwnedTargetIsa,
+    /// The same ISA with the single-pass register allocator, made on first use.
+    quick_isa: Option<OwnedTargetIsa>,
+    /// Whether the next [`Codegen::emit`] uses `quick_isa` ([`Codegen::set_quick`]).
+    quick: bool,
     ctx: Context,
     builder_ctx: FunctionBuilderContext,
     /// A build was started and not compiled (it failed half-way): the builder context
@@ -386,50 +390,66 @@ pub(crate) struct Emitted<'a> {
     pub disassembly: String,
 }
 
+/// The host ISA with the settings every thunk uses and the register allocator named.
+fn build_isa(regalloc: &str) -> Result<OwnedTargetIsa, ThunkError> {
+    let mut flags = settings::builder();
+    let codegen = |err: settings::SetError| ThunkError::Codegen(err.to_string());
+    flags
+        .set("use_colocated_libcalls", "false")
+        .map_err(codegen)?;
+    flags.set("is_pic", "false").map_err(codegen)?;
+    // Thunks are straight-line moves around one call: the egraph optimiser finds next to
+    // nothing to improve and costs a third of the compile time.
+    flags.set("opt_level", "none").map_err(codegen)?;
+    flags.set("regalloc_algorithm", regalloc).map_err(codegen)?;
+    // Nothing registers unwind tables for thunk code, so none is generated.
+    flags.set("unwind_info", "false").map_err(codegen)?;
+    // Tests and debug builds check our lowering (IR verifier) and the allocator's result
+    // (symbolic checker); release builds trust them.
+    let checks = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    flags.set("enable_verifier", checks).map_err(codegen)?;
+    flags.set("regalloc_checker", checks).map_err(codegen)?;
+    // Thunk frames hold copies of by-value aggregates (up to MAX_AGGREGATE_BYTES): touch
+    // every page on the way down so no guard page is jumped over.
+    flags.set("enable_probestack", "true").map_err(codegen)?;
+    flags
+        .set("probestack_strategy", "inline")
+        .map_err(codegen)?;
+    let isa_builder =
+        cranelift_native::builder().map_err(|msg| ThunkError::UnsupportedHost(msg.to_string()))?;
+    isa_builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|err| ThunkError::Codegen(err.to_string()))
+}
+
 impl Codegen {
     fn new() -> Result<Self, ThunkError> {
-        let mut flags = settings::builder();
-        let codegen = |err: settings::SetError| ThunkError::Codegen(err.to_string());
-        flags
-            .set("use_colocated_libcalls", "false")
-            .map_err(codegen)?;
-        flags.set("is_pic", "false").map_err(codegen)?;
-        // Thunks are straight-line moves around one call: the egraph optimiser finds
-        // next to nothing to improve and costs a third of the compile time. The
-        // backtracking register allocator stays: the single-pass one compiles in two
-        // thirds of the time but spills results around the call (2-4 ns more per call).
-        flags.set("opt_level", "none").map_err(codegen)?;
-        flags
-            .set("regalloc_algorithm", "backtracking")
-            .map_err(codegen)?;
-        // Nothing registers unwind tables for thunk code, so none is generated.
-        flags.set("unwind_info", "false").map_err(codegen)?;
-        // Tests and debug builds check our lowering (IR verifier) and the allocator's
-        // result (symbolic checker); release builds trust them.
-        let checks = if cfg!(debug_assertions) {
-            "true"
-        } else {
-            "false"
-        };
-        flags.set("enable_verifier", checks).map_err(codegen)?;
-        flags.set("regalloc_checker", checks).map_err(codegen)?;
-        // Thunk frames hold copies of by-value aggregates (up to MAX_AGGREGATE_BYTES):
-        // touch every page on the way down so no guard page is jumped over.
-        flags.set("enable_probestack", "true").map_err(codegen)?;
-        flags
-            .set("probestack_strategy", "inline")
-            .map_err(codegen)?;
-        let isa_builder = cranelift_native::builder()
-            .map_err(|msg| ThunkError::UnsupportedHost(msg.to_string()))?;
-        let isa = isa_builder
-            .finish(settings::Flags::new(flags))
-            .map_err(|err| ThunkError::Codegen(err.to_string()))?;
         Ok(Codegen {
-            isa,
+            isa: build_isa("backtracking")?,
+            quick_isa: None,
+            quick: false,
             ctx: Context::new(),
             builder_ctx: FunctionBuilderContext::new(),
             building: false,
         })
+    }
+
+    /// Compile the next function ([`Codegen::emit`]) with the single-pass register
+    /// allocator (`true`) or the backtracking one (`false`, the default, and what every
+    /// later function gets). The single-pass one compiles in about
+    /// two thirds of the time but spills results around the call (2-4 ns more per
+    /// call): it is used for long signatures only, whose calls cost more anyway and
+    /// which would otherwise take over 30 µs to compile.
+    pub(crate) fn set_quick(&mut self, quick: bool) -> Result<(), ThunkError> {
+        if quick && self.quick_isa.is_none() {
+            self.quick_isa = Some(build_isa("single_pass")?);
+        }
+        self.quick = quick;
+        Ok(())
     }
 
     /// The ISA code is compiled for.
@@ -459,9 +479,14 @@ impl Codegen {
             String::new()
         };
         self.ctx.set_disasm(listing);
+        let quick = std::mem::take(&mut self.quick);
+        let isa = match (&self.quick_isa, quick) {
+            (Some(quick), true) => quick,
+            _ => &self.isa,
+        };
         let compiled = self
             .ctx
-            .compile(&*self.isa, &mut ControlPlane::default())
+            .compile(&**isa, &mut ControlPlane::default())
             .map_err(|err| ThunkError::Codegen(format!("{:?}", err.inner)))?;
         let relocs = compiled.buffer.relocs();
         let code = if relocs.is_empty() {
@@ -500,12 +525,17 @@ impl Places {
     }
 }
 
+/// Call thunks for plans with more arguments than this are compiled with the single-pass
+/// register allocator ([`Codegen::set_quick`]).
+const QUICK_COMPILE_ARGS: usize = 6;
+
 fn compile(
     memory: &mut CodeMemory,
     codegen: &mut Codegen,
     plan: &CallPlan,
 ) -> Result<CompiledThunk, ThunkError> {
     let start = Instant::now();
+    codegen.set_quick(plan.args.len() > QUICK_COMPILE_ARGS)?;
     build_call_thunk(codegen, memory, plan, None)?;
     let entry = memory.install(&codegen.emit(false)?.code)?;
     // SAFETY: `entry` is the address of a function compiled above with the host calling
