@@ -572,14 +572,12 @@ impl<'m> Function<'m> {
     /// assert_eq!(sum, 3 + 2 + 1 + 0 + 1 + 2);
     /// # Ok::<(), ffidl::Error>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn call_into(&self, args: &[Value<'_>], out: &mut Value<'m>) -> Result<(), Error> {
         if let Some(thunk) = self.value_thunk {
-            if args.len() == self.params.len() {
-                if matches!(out, Value::CStr(_) | Value::Struct(_)) {
-                    // Only scalar variants may be overwritten in place (nothing to drop).
-                    *out = Value::Void;
-                }
+            // Only scalar variants may be overwritten in place (nothing to drop).
+            let scalar = !matches!(out, Value::CStr(_) | Value::Struct(_));
+            if args.len() == self.params.len() && scalar {
                 // SAFETY: as in `call`; `out` is a valid `Value` of a scalar variant, so
                 // the thunk may overwrite its bytes with another scalar variant (tag and
                 // payload) without anything being leaked, and it writes nothing when it
@@ -596,6 +594,13 @@ impl<'m> Function<'m> {
                 }
             }
         }
+        self.call_into_other(args, out)
+    }
+
+    /// [`Function::call_into`] when the value thunk does not apply: a struct result
+    /// written over a struct of its type, or a new value.
+    #[inline(never)]
+    fn call_into_other(&self, args: &[Value<'_>], out: &mut Value<'m>) -> Result<(), Error> {
         if let (Some(entry), Kind::Agg { ty, .. }, Value::Struct(dest)) =
             (&self.entry, self.ret, &mut *out)
         {
