@@ -608,6 +608,32 @@ fn load_errors_have_kinds_and_locations() {
 }
 
 #[test]
+fn files_load_with_their_imports() {
+    let dir = support::workspace_root().join("target/ffidl-fixtures/embed-imports");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(
+        dir.join("sub/libc.ffidl"),
+        "library c = \"libc.so.6\";\nextern c { fn abs(x: i32) -> i32; }\nconst BASE: i32 = 40;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.ffidl"),
+        "import \"sub/libc.ffidl\";\nstruct S { v: i32 }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("broken.ffidl"), "import \"sub/nope.ffidl\";\n").unwrap();
+    let m = Runtime::new().load_file(dir.join("main.ffidl")).unwrap();
+    assert_eq!(m.call("abs", &[(-2).into()]).unwrap(), Value::I32(2));
+    assert_eq!(m.constant("BASE").unwrap(), Value::I32(40));
+    m.new_struct("S").unwrap();
+    let err = Runtime::new()
+        .load_file(dir.join("broken.ffidl"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(err.location().map(|l| l.line), Some(1));
+}
+
+#[test]
 fn whole_scripts_run_with_their_output_captured() {
     let m = Runtime::new()
         .load_str(

@@ -14,7 +14,8 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// A file could not be read (missing, a directory, not UTF-8).
+    /// A file could not be read (missing, a directory, not UTF-8): the file loaded, or
+    /// one it imports (then located at the `import`).
     Io,
     /// The source does not lex or parse.
     Parse,
@@ -62,6 +63,7 @@ impl ErrorKind {
     fn of_diag(kind: DiagKind) -> ErrorKind {
         match kind {
             DiagKind::Lex | DiagKind::Syntax => ErrorKind::Parse,
+            DiagKind::ImportNotFound => ErrorKind::Io,
             DiagKind::LibraryNotFound => ErrorKind::LibraryNotFound,
             DiagKind::SymbolNotFound => ErrorKind::SymbolNotFound,
             DiagKind::AbiUnsupported => ErrorKind::AbiUnsupported,
