@@ -11,6 +11,8 @@
 //! and 18 stack-spilling scalars, `cbmany_1` a callback with 16+ mixed scalars).
 //! All fixtures come from `tests/abi/gen.py`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,28 +32,7 @@ fn abi_dir() -> PathBuf {
 fn build_library(dir: &Path) {
     let build = dir.join("build");
     std::fs::create_dir_all(&build).expect("create tests/abi/build");
-    let temporary = build.join(format!("libshapes.so.{}.tmp", std::process::id()));
-    let compile = Command::new("gcc")
-        .args([
-            "-std=gnu11",
-            "-O2",
-            "-Wall",
-            "-Wno-packed-not-aligned",
-            "-Wno-psabi",
-            "-shared",
-            "-fPIC",
-        ])
-        .arg("-o")
-        .arg(&temporary)
-        .arg(dir.join("shapes.c"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gcc (this test needs it): {e}"));
-    assert!(
-        compile.status.success(),
-        "gcc failed on tests/abi/shapes.c:\n{}",
-        String::from_utf8_lossy(&compile.stderr)
-    );
-    std::fs::rename(&temporary, build.join("libshapes.so")).expect("move libshapes.so");
+    common::build_shared_library(&dir.join("shapes.c"), &build.join("libshapes.so"));
 }
 
 /// The label of an output line: everything before its last space-separated word.

@@ -16,6 +16,8 @@
 //! the callee computed from its scalar arguments. A failure names the first differing
 //! lines and the declarations of their shapes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,28 +47,7 @@ fn build(source: &Path) -> PathBuf {
     if build.join("librandom.so").exists() && std::fs::read(&built).ok() == Some(c_source.clone()) {
         return program;
     }
-    let temporary = build.join(format!("librandom.so.{}.tmp", std::process::id()));
-    let compile = Command::new("gcc")
-        .args([
-            "-std=gnu11",
-            "-O2",
-            "-Wall",
-            "-Wno-packed-not-aligned",
-            "-Wno-psabi",
-            "-shared",
-            "-fPIC",
-        ])
-        .arg("-o")
-        .arg(&temporary)
-        .arg(source.join("random.c"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gcc (this test needs it): {e}"));
-    assert!(
-        compile.status.success(),
-        "gcc failed on tests/abi/random/random.c:\n{}",
-        String::from_utf8_lossy(&compile.stderr)
-    );
-    std::fs::rename(&temporary, build.join("librandom.so")).expect("move librandom.so");
+    common::build_shared_library(&source.join("random.c"), &build.join("librandom.so"));
     let stamp = build.join(format!("random.c.built.{}.tmp", std::process::id()));
     std::fs::write(&stamp, &c_source).expect("write random.c.built");
     std::fs::rename(&stamp, &built).expect("move random.c.built");
