@@ -7,7 +7,7 @@
 //! Does not own: names, types or any meaning (the checker).
 //!
 //! The parser runs over the token slice from [`crate::lex`]; chumsky spans are token
-//! index ranges, turned into byte [`Span`]s through the token table ([`Ctx::span`]).
+//! index ranges, turned into byte [`Span`]s through the token table (`Ctx::span`).
 
 use crate::ast::*;
 use crate::diag::{DiagKind, Diagnostic};

@@ -7,8 +7,8 @@
 //! and unions into scalar [`Leaf`]s), and both code generators (the Cranelift thunks
 //! and the assembly fallback) read the plan without re-deriving any rule.
 //!
-//! One file per ABI: [`sysv64`] (System V x86-64 psABI), [`win64`] (Microsoft x64) and
-//! [`aapcs64`] (Arm 64-bit, ELF variant) is classified too, but no thunks are generated
+//! One file per ABI: `sysv64` (System V x86-64 psABI), `win64` (Microsoft x64) and
+//! `aapcs64` (Arm 64-bit, ELF variant) is classified too, but no thunks are generated
 //! for it yet.
 
 mod aapcs64;
