@@ -5,7 +5,8 @@
 
 use super::error::{Error, ErrorKind};
 use super::typed::{mismatch, CType};
-use ffidl_lang::tir::{FloatTy, IntTy, Program, TypeId, TypeKind};
+use crate::interp::scalar::{load, repr_of, store, Repr, Scalar};
+use ffidl_lang::tir::{IntTy, Program, TypeId, TypeKind};
 use std::ffi::{c_void, CStr, CString};
 use std::fmt;
 
@@ -372,22 +373,36 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// The kind of values of `ty`: the interpreter's representation of the type
+    /// ([`repr_of`]), with `cstr` told apart from other pointers (it converts strings).
     pub(crate) fn of(program: &Program, ty: TypeId) -> Kind {
-        let def = program.ty(ty);
-        match &def.kind {
-            TypeKind::Void | TypeKind::Error | TypeKind::Opaque { .. } => Kind::Void,
-            TypeKind::Bool => Kind::Bool,
-            TypeKind::Int(i) => Kind::Int(*i),
-            TypeKind::Enum(e) => Kind::Int(e.repr),
-            TypeKind::Float(FloatTy::F32) => Kind::F32,
-            TypeKind::Float(FloatTy::F64) => Kind::F64,
-            TypeKind::Cstr => Kind::Cstr,
-            TypeKind::Null | TypeKind::Ptr { .. } | TypeKind::Callback(_) => Kind::Ptr,
-            TypeKind::Struct(_) | TypeKind::Union(_) | TypeKind::Array { .. } => Kind::Agg {
+        match repr_of(program, ty) {
+            Repr::Void => Kind::Void,
+            Repr::Agg { size, .. } => Kind::Agg {
                 ty,
-                size: def.size as usize,
+                size: size as usize,
             },
+            Repr::Scalar(Scalar::Bool) => Kind::Bool,
+            Repr::Scalar(Scalar::Int(i)) => Kind::Int(i),
+            Repr::Scalar(Scalar::F32) => Kind::F32,
+            Repr::Scalar(Scalar::F64) => Kind::F64,
+            Repr::Scalar(Scalar::Ptr) if matches!(program.ty(ty).kind, TypeKind::Cstr) => {
+                Kind::Cstr
+            }
+            Repr::Scalar(Scalar::Ptr) => Kind::Ptr,
         }
+    }
+
+    /// How a value of this kind is stored in memory (`None` for `void` and aggregates).
+    fn scalar(self) -> Option<Scalar> {
+        Some(match self {
+            Kind::Bool => Scalar::Bool,
+            Kind::Int(i) => Scalar::Int(i),
+            Kind::F32 => Scalar::F32,
+            Kind::F64 => Scalar::F64,
+            Kind::Ptr | Kind::Cstr => Scalar::Ptr,
+            Kind::Void | Kind::Agg { .. } => return None,
+        })
     }
 
     /// The tag of the values that pass to this kind with no conversion.
@@ -511,33 +526,17 @@ impl Kind {
     /// `at` points to readable memory holding a value of this kind (for `Cstr`, a null or
     /// NUL-terminated string pointer).
     pub(crate) unsafe fn read<'m>(self, program: &'m Program, at: *const u8) -> Value<'m> {
-        // SAFETY: the caller guarantees `at` holds a value of this kind.
+        // SAFETY: the caller guarantees `at` holds a value of this kind; a scalar is read
+        // by the interpreter's own load of its representation, into slot form.
         unsafe {
-            match self {
-                Kind::Void => Value::Void,
-                Kind::Bool => Value::Bool(at.read() != 0),
-                Kind::Int(i) => match i {
-                    IntTy::I8 => Value::I8(at.cast::<i8>().read()),
-                    IntTy::I16 => Value::I16(at.cast::<i16>().read_unaligned()),
-                    IntTy::I32 => Value::I32(at.cast::<i32>().read_unaligned()),
-                    IntTy::I64 => Value::I64(at.cast::<i64>().read_unaligned()),
-                    IntTy::U8 => Value::U8(at.read()),
-                    IntTy::U16 => Value::U16(at.cast::<u16>().read_unaligned()),
-                    IntTy::U32 => Value::U32(at.cast::<u32>().read_unaligned()),
-                    IntTy::U64 => Value::U64(at.cast::<u64>().read_unaligned()),
-                },
-                Kind::F32 => Value::F32(at.cast::<f32>().read_unaligned()),
-                Kind::F64 => Value::F64(at.cast::<f64>().read_unaligned()),
-                Kind::Ptr => Value::Ptr(at.cast::<*mut c_void>().read_unaligned()),
-                Kind::Cstr => {
-                    let p = at.cast::<*const std::ffi::c_char>().read_unaligned();
-                    Value::CStr((!p.is_null()).then(|| CStr::from_ptr(p).to_owned()))
-                }
-                Kind::Agg { ty, size } => {
+            match (self, self.scalar()) {
+                (Kind::Agg { ty, size }, _) => {
                     let mut bytes = Bytes::zeroed(size);
                     std::ptr::copy_nonoverlapping(at, bytes.as_mut_ptr(), size);
                     Value::Struct(StructValue { program, ty, bytes })
                 }
+                (_, Some(scalar)) => self.result_tag().value_of_word(load(scalar, at)),
+                (_, None) => Value::Void,
             }
         }
     }
@@ -555,20 +554,14 @@ impl Kind {
             );
         }
         let slot = self.encode(program, value)?;
-        let size = match self {
-            Kind::Void => 0,
-            Kind::Bool => 1,
-            Kind::Int(i) => i.size() as usize,
-            Kind::F32 => 4,
-            Kind::F64 | Kind::Ptr | Kind::Cstr => 8,
-            Kind::Agg { size, .. } => {
-                // SAFETY: `slot` points to `size` bytes of the source value; `at` has room.
-                unsafe { std::ptr::copy(slot as *const u8, at, size) };
-                return Ok(());
-            }
-        };
-        // SAFETY: little-endian: the low `size` bytes of the slot are the value; `at` has room.
-        unsafe { std::ptr::copy_nonoverlapping(slot.to_le_bytes().as_ptr(), at, size) };
+        match (self, self.scalar()) {
+            // SAFETY: `slot` points to `size` bytes of the source value; `at` has room.
+            (Kind::Agg { size, .. }, _) => unsafe { std::ptr::copy(slot as *const u8, at, size) },
+            // SAFETY: `at` has room for the scalar; the interpreter's store writes it in
+            // C layout from slot form.
+            (_, Some(scalar)) => unsafe { store(scalar, at, slot) },
+            (_, None) => {}
+        }
         Ok(())
     }
 
