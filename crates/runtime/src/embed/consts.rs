@@ -21,7 +21,7 @@ impl Module {
         let program = self.program();
         let Some(c) = program.consts.iter().find(|c| c.name == name) else {
             let names = program.consts.iter().map(|c| c.name.as_str());
-            return Err(unknown(
+            return Err(Error::unknown_name(
                 format!("no constant named `{name}` is declared"),
                 name,
                 names,
@@ -58,7 +58,7 @@ impl Module {
         };
         match e.variants.iter().find(|v| v.name == variant) {
             Some(v) => Ok(int_value(e.repr, v.value)),
-            None => Err(unknown(
+            None => Err(Error::unknown_name(
                 format!("enum `{enum_name}` has no variant `{variant}`"),
                 variant,
                 e.variants.iter().map(|v| v.name.as_str()),
@@ -79,11 +79,4 @@ fn int_value(ty: IntTy, v: i128) -> Value<'static> {
         IntTy::U32 => Value::U32(v as u32),
         IntTy::U64 => Value::U64(v as u64),
     }
-}
-
-fn unknown<'a>(message: String, name: &str, names: impl IntoIterator<Item = &'a str>) -> Error {
-    let hint = ffidl_lang::diag::suggest(name, names)
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default();
-    Error::new(ErrorKind::UnknownName, format!("{message}{hint}"))
 }

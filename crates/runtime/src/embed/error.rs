@@ -121,6 +121,19 @@ impl Error {
         }
     }
 
+    /// An [`ErrorKind::UnknownName`] error: `message`, plus a "did you mean" for the
+    /// closest of `candidates` to `name`.
+    pub(crate) fn unknown_name<'a>(
+        message: String,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Error {
+        let hint = ffidl_lang::diag::suggest(name, candidates)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        Error::new(ErrorKind::UnknownName, format!("{message}{hint}"))
+    }
+
     /// An error from diagnostics (at least one); the kind and location are the first's.
     pub(crate) fn from_diagnostics(map: &SourceMap, diags: &[Diagnostic]) -> Error {
         let Some(first) = diags.first() else {

@@ -340,12 +340,10 @@ impl Module {
             .iter()
             .position(|f| f.name == name)
             .ok_or_else(|| {
-                let hint = ffidl_lang::diag::suggest(name, self.function_names())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                Error::new(
-                    ErrorKind::UnknownName,
-                    format!("no foreign function named `{name}` is declared{hint}"),
+                Error::unknown_name(
+                    format!("no foreign function named `{name}` is declared"),
+                    name,
+                    self.function_names(),
                 )
             })
     }
@@ -354,15 +352,11 @@ impl Module {
         let names = &self.program.type_names;
         match names.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
             Ok(i) => Ok(names[i].1),
-            Err(_) => {
-                let hint = ffidl_lang::diag::suggest(name, names.iter().map(|(n, _)| n.as_str()))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                Err(Error::new(
-                    ErrorKind::UnknownName,
-                    format!("no type named `{name}` is declared{hint}"),
-                ))
-            }
+            Err(_) => Err(Error::unknown_name(
+                format!("no type named `{name}` is declared"),
+                name,
+                names.iter().map(|(n, _)| n.as_str()),
+            )),
         }
     }
 

@@ -784,13 +784,10 @@ impl<'m> StructValue<'m> {
             .find(|f| f.name == name)
             .map(|f| (f.ty, f.offset as usize))
             .ok_or_else(|| {
-                let names = agg.fields.iter().map(|f| f.name.as_str());
-                let hint = ffidl_lang::diag::suggest(name, names)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                Error::new(
-                    ErrorKind::UnknownName,
-                    format!("`{}` has no field `{name}`{hint}", self.type_name()),
+                Error::unknown_name(
+                    format!("`{}` has no field `{name}`", self.type_name()),
+                    name,
+                    agg.fields.iter().map(|f| f.name.as_str()),
                 )
             })
     }
